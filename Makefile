@@ -1,0 +1,122 @@
+# Tandem - plain GNU Makefile.  `make V=1` shows commands.
+# Targets: all check demo demo-down bench fuzz deps clean
+# Layout: lib/ -> libtandem.a; one daemon per directory; tests/unit/test_*.c
+# each become a test binary; tests/fuzz/fuzz_*.c each become a libFuzzer target.
+
+B        ?= build
+CC       ?= gcc
+CLANG    ?= clang
+ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS) -MMD -MP $(SAN)
+override LDFLAGS += $(SAN)
+LDLIBS   := $(PKG_LIBS) -lelf -lz -lm
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+LBD_SRC  := $(filter-out %.bpf.c,$(wildcard lb/*.c))
+LBD_OBJ  := $(LBD_SRC:%.c=$(B)/%.o)
+CTL_SRC  := $(wildcard appliance/tandemctl/*.c)
+CTL_OBJ  := $(CTL_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+# lbd modules other than main.c are linked into unit tests that need them
+LBD_MOD_OBJ := $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
+
+BINS := $(B)/tandem-lbd $(B)/tandemctl $(B)/lb.bpf.o
+
+.PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(B)/libtandem.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/tandem-lbd: $(LBD_OBJ) $(B)/libtandem.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tandemctl: $(CTL_OBJ) $(B)/libtandem.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The BPF object: clang, BTF for map definitions, -O2 (the verifier needs it).
+$(B)/lb.bpf.o: lb/lb.bpf.c lb/lb_maps.h lb/lb_hash.h
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -Ilb -c $< -o $@
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LBD_MOD_OBJ) $(B)/libtandem.a
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tools/%: $(B)/tests/tools/%.o $(B)/libtandem.a
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the .a of the gcc build).
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LBD_SRC)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRC) $(filter-out lb/main.c,$(LBD_SRC)) $(PKG_LIBS) -lelf -lz -lm -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+# make fuzz: run every target for FUZZ_SECONDS each (default 60) from its seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps fuzz-build
+	$(Q)tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
+
+unit: $(UNIT_BIN)
+
+# make check: deps, normal build, sanitizer build of the unit tests, fuzz
+# targets on their seed corpus (regression), BPF fixtures, integration in netns.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory B=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)appliance/lab/demo.sh
+
+demo-down:
+	$(Q)appliance/lab/lab.sh down demo
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

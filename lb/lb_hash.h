@@ -1,0 +1,58 @@
+/*
+ * lb_hash.h - the flow hash, shared by the data plane and userspace so that
+ * lbd and the tests can predict which Maglev slot a 5-tuple lands in.
+ *
+ * It is Bob Jenkins' lookup3 final mix applied over the ten 32-bit words of
+ * struct lb_flow_key (the same construction as the kernel's jhash2), written
+ * out here because the kernel's jhash.h is not usable from a BPF object or
+ * from userspace.  Input: a fully initialised key (pad zero).  Output: 32 bits.
+ */
+#ifndef TANDEM_LB_HASH_H
+#define TANDEM_LB_HASH_H
+
+#include "lb_maps.h"
+
+#define LB_HASH_INITVAL 0x7a6e6465u	/* arbitrary, fixed: changing it remaps flows */
+
+static inline __u32 lb_rol32(__u32 w, unsigned s)
+{
+	return (w << s) | (w >> (32 - s));
+}
+
+#define LB_JHASH_MIX(a, b, c) do {				\
+	a -= c; a ^= lb_rol32(c, 4);  c += b;			\
+	b -= a; b ^= lb_rol32(a, 6);  a += c;			\
+	c -= b; c ^= lb_rol32(b, 8);  b += a;			\
+	a -= c; a ^= lb_rol32(c, 16); c += b;			\
+	b -= a; b ^= lb_rol32(a, 19); a += c;			\
+	c -= b; c ^= lb_rol32(b, 4);  b += a;			\
+} while (0)
+
+#define LB_JHASH_FINAL(a, b, c) do {				\
+	c ^= b; c -= lb_rol32(b, 14);				\
+	a ^= c; a -= lb_rol32(c, 11);				\
+	b ^= a; b -= lb_rol32(a, 25);				\
+	c ^= b; c -= lb_rol32(b, 16);				\
+	a ^= c; a -= lb_rol32(c, 4);				\
+	b ^= a; b -= lb_rol32(a, 14);				\
+	c ^= b; c -= lb_rol32(b, 24);				\
+} while (0)
+
+static inline __u32 lb_flow_hash(const struct lb_flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;	/* 10 words */
+	__u32 a, b, c;
+
+	a = b = c = LB_HASH_INITVAL + (10u << 2);
+	a += w[0]; b += w[1]; c += w[2];
+	LB_JHASH_MIX(a, b, c);
+	a += w[3]; b += w[4]; c += w[5];
+	LB_JHASH_MIX(a, b, c);
+	a += w[6]; b += w[7]; c += w[8];
+	LB_JHASH_MIX(a, b, c);
+	a += w[9];
+	LB_JHASH_FINAL(a, b, c);
+	return c;
+}
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * lb_maps.h - the contract between the data plane (lb.bpf.c) and userspace
+ * (tandem-lbd, tandemctl via lbd, tests).  Compiled by clang -target bpf and
+ * by gcc, so it uses only <linux/types.h> types and fixed-size fields.
+ *
+ * Byte order: addresses and ports in keys are in NETWORK order (as they sit
+ * in the packet), so the data plane copies them without conversion.  All
+ * other fields are host order.  No bitfields.
+ *
+ * IPv4 addresses are stored in addr[0]; addr[1..3] are zero.
+ */
+#ifndef TANDEM_LB_MAPS_H
+#define TANDEM_LB_MAPS_H
+
+#include <linux/types.h>
+
+#define LB_MAX_NODES     256	/* node ids 0..255 */
+#define LB_MAX_SVCS      64	/* VIP services (address, proto, port) */
+#define LB_MAGLEV_DEFAULT 65537	/* prime; per-service lookup table size */
+#define LB_NODE_NONE     0xffffffffu
+
+/* Pin names under <bpffs>/tandem/<instance>/ */
+#define LB_PIN_FLOWS     "lb_flows"
+#define LB_PIN_SVCS      "lb_svcs"
+#define LB_PIN_MAGLEV    "lb_maglev"
+#define LB_PIN_NODES     "lb_nodes"
+#define LB_PIN_NODE_STATS "lb_node_stats"
+#define LB_PIN_SVC_STATS "lb_svc_stats"
+#define LB_PIN_VERDICTS  "lb_verdicts"
+#define LB_PIN_CONFIG    "lb_config"
+
+/* 5-tuple.  40 bytes, no holes, so memcmp/hash over the whole struct is safe. */
+struct lb_flow_key {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport;		/* network order */
+	__u16 dport;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  family;		/* 4 or 6 */
+	__u8  pad[2];		/* must be zero */
+};
+
+/* Flow flags */
+#define LB_FLOW_F_SYN      0x1	/* created by a TCP SYN (or first UDP packet) */
+#define LB_FLOW_F_MIDSTREAM 0x2	/* created by a non-SYN TCP packet (table miss) */
+#define LB_FLOW_F_MIGRATED 0x4	/* re-pointed by lbd */
+#define LB_FLOW_F_SYNCED   0x8	/* written by a peer (sessionsync) */
+
+struct lb_flow_val {
+	__u32 node_id;
+	__u32 flags;
+	__u64 last_seen_ns;	/* bpf_ktime_get_ns() of the last packet */
+	__u64 packets;		/* client -> VIP direction only (DSR) */
+	__u64 bytes;		/* L3 bytes (IP header included) */
+};
+
+/* VIP service lookup key: destination of a client packet. */
+struct lb_svc_key {
+	__u32 addr[4];
+	__u16 port;		/* network order; 0 would mean "any port" (unused) */
+	__u8  proto;
+	__u8  family;
+};
+
+#define LB_SVC_F_ACTIVE_B  0x1	/* Maglev half B is live (double buffering) */
+#define LB_SVC_F_NO_NODES  0x2	/* no usable node: drop new flows, counted */
+
+struct lb_svc_val {
+	__u32 svc_id;		/* index into maglev / svc stats */
+	__u32 flags;
+	__u32 maglev_size;	/* entries per half; prime */
+	__u32 pad;
+};
+
+/*
+ * The Maglev map is one flat BPF array (mmapable) of
+ * LB_MAX_SVCS * 2 * maglev_size __u32 node ids.  Service s, half h
+ * (0 = A, 1 = B) starts at (s * 2 + h) * maglev_size.  lbd writes the idle
+ * half, then flips LB_SVC_F_ACTIVE_B, so the data plane never sees a half
+ * written table.
+ */
+static inline __u32 lb_maglev_index(__u32 svc_id, __u32 half, __u32 size, __u32 slot)
+{
+	return (svc_id * 2 + half) * size + slot;
+}
+
+/* Node flags */
+#define LB_NODE_F_PRESENT 0x1	/* configured */
+#define LB_NODE_F_UP      0x2	/* reachable (link up, health ok); flows to a !UP node re-hash */
+#define LB_NODE_F_DRAIN   0x4	/* no new sessions (handled in Maglev), existing flows stay */
+
+struct lb_node_val {
+	__u8  mac[6];		/* node's MAC on the storage LAN */
+	__u8  src_mac[6];	/* our MAC on the egress interface */
+	__u32 ifindex;		/* egress (storage LAN) interface */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* Per-node and per-service counters (per-CPU arrays; userspace sums). */
+struct lb_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;	/* flows this node/service was chosen for */
+	__u64 pad;
+};
+
+/* Verdict reasons, index into the per-CPU verdict counter array. */
+enum lb_verdict {
+	LB_V_PASS_NOT_IP = 0,	/* not IPv4/IPv6: passed untouched */
+	LB_V_PASS_NOT_VIP,	/* IP but not to a VIP service: passed */
+	LB_V_FWD_HIT,		/* forwarded, flow table hit */
+	LB_V_FWD_NEW,		/* forwarded, new flow inserted (SYN / new UDP) */
+	LB_V_FWD_MIDSTREAM,	/* forwarded, non-SYN TCP miss, inserted */
+	LB_V_FWD_REHASH_SYN,	/* SYN met an existing entry (port reuse): re-hashed */
+	LB_V_FWD_REHASH_DOWN,	/* flow's node not UP: re-hashed */
+	LB_V_DROP_TRUNC_L2,	/* shorter than an Ethernet header (+VLAN) */
+	LB_V_DROP_TRUNC_L3,	/* IP header truncated or bad IHL/length */
+	LB_V_DROP_TRUNC_L4,	/* VIP-bound but TCP/UDP header truncated */
+	LB_V_DROP_FRAGMENT,	/* fragment to a VIP (no ports): dropped */
+	LB_V_DROP_EXTHDR,	/* IPv6 to a VIP with extension headers: dropped */
+	LB_V_DROP_NO_NODE,	/* service has no usable node */
+	LB_V_DROP_REDIRECT,	/* node map entry missing/bad */
+	LB_V_IP_OPTIONS,	/* informational: IPv4 options skipped (also counted in its verdict) */
+	LB_V_PASS_ICMP,		/* ICMP/other protocol to a VIP address: passed to the kernel */
+	LB_V_MAX
+};
+
+/* Global knobs written by lbd: array of one. */
+struct lb_config {
+	__u32 flags;
+	__u32 pad;
+};
+
+#endif

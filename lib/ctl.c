@@ -1,0 +1,143 @@
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fill_sun(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+json_t *ctl_request(const char *path, const json_t *req, int timeout_ms,
+		    char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	char *line = NULL, *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_t *reply = NULL;
+	int fd = -1;
+	long deadline = now_ms() + timeout_ms;
+
+	if (fill_sun(&sun, path) < 0) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return NULL;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		snprintf(err, errlen, "%s: %s (is the daemon running?)", path, strerror(errno));
+		goto out;
+	}
+	line = json_dumps(req, JSON_COMPACT);
+	if (!line) {
+		snprintf(err, errlen, "cannot encode request");
+		goto out;
+	}
+	size_t l = strlen(line);
+	if (write(fd, line, l) != (ssize_t)l || write(fd, "\n", 1) != 1) {
+		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		char *nl = len ? memchr(buf, '\n', len) : NULL;
+		if (nl) {
+			json_error_t je;
+			reply = json_loadb(buf, nl - buf, 0, &je);
+			if (!reply)
+				snprintf(err, errlen, "bad reply from %s: %s", path, je.text);
+			break;
+		}
+		long left = deadline - now_ms();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+			snprintf(err, errlen, "%s: no reply within %d ms", path, timeout_ms);
+			break;
+		}
+		if (cap - len < 65536) {
+			if (cap >= CTL_MAX_REPLY) {
+				snprintf(err, errlen, "%s: reply too large", path);
+				break;
+			}
+			cap = cap ? cap * 2 : 65536;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				snprintf(err, errlen, "out of memory");
+				break;
+			}
+			buf = nb;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: connection closed before reply", path);
+			break;
+		}
+		len += n;
+	}
+out:
+	free(line);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return reply;
+}
+
+int ctl_listen(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (fill_sun(&sun, path) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+json_t *ctl_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+json_t *ctl_ok(void)
+{
+	return json_pack("{s:b}", "ok", 1);
+}

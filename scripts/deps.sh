@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian 12 packages Tandem needs to build, test and run its lab.
+# Only what is missing is installed; needs root for that (CI and `make demo`
+# run as root).  Package list: one place, here.
+set -e
+PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
+ libnl-3-dev libnl-route-3-dev libjansson-dev libclang-rt-14-dev \
+ iproute2 iperf3 nginx-light curl coreutils procps psmisc util-linux"
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in *"ok installed"*) ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: need root to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# nginx's package would start a system-wide nginx; the lab runs its own.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -q --no-install-recommends $missing >/dev/null
