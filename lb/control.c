@@ -1,0 +1,422 @@
+/*
+ * control.c - lbd's control socket (doc/control.md): newline-delimited JSON.
+ *
+ * Requests are read through the event loop; a reply is written with a send
+ * timeout on a blocking socket (replies are produced whole, and a client
+ * that stops reading for 2 s is dropped rather than stalling the loop longer).
+ */
+#include "lbd.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+
+struct ctl_client {
+	struct loop_io io;
+	struct lbd *l;
+	char *buf;
+	size_t len, cap;
+};
+
+static void client_close(struct lbd *l, struct ctl_client *c)
+{
+	loop_del(&l->loop, &c->io);
+	close(c->io.fd);
+	free(c->buf);
+	free(c);
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int reply(struct ctl_client *c, json_t *r)
+{
+	char *s = json_dumps(r, JSON_COMPACT);
+	int rc = -1;
+
+	json_decref(r);
+	if (s) {
+		rc = send_all(c->io.fd, s, strlen(s));
+		if (rc == 0)
+			rc = send_all(c->io.fd, "\n", 1);
+	}
+	free(s);
+	return rc;
+}
+
+static void client_readable(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct ctl_client *c = io->arg;
+	struct lbd *l = c->l;
+
+	if (c->cap - c->len < 4096) {
+		size_t ncap = c->cap ? c->cap * 2 : 8192;
+		char *nb = ncap > CTL_MAX_LINE * 2 ? NULL : realloc(c->buf, ncap);
+		if (!nb) {
+			reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
+			client_close(l, c);
+			return;
+		}
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	ssize_t n = recv(io->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(l, c);
+		return;
+	}
+	c->len += (size_t)n;
+	char *nl;
+	while ((nl = memchr(c->buf, '\n', c->len))) {
+		json_error_t je;
+		size_t linelen = (size_t)(nl - c->buf);
+		json_t *req = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &je);
+		json_t *r = req ? control_dispatch(l, req) : ctl_error("bad JSON: %s", je.text);
+		json_decref(req);
+		memmove(c->buf, nl + 1, c->len - linelen - 1);
+		c->len -= linelen + 1;
+		if (reply(c, r) < 0) {
+			client_close(l, c);
+			return;
+		}
+	}
+	if (c->len > CTL_MAX_LINE) {
+		reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
+		client_close(l, c);
+	}
+}
+
+static void accept_ready(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct lbd *l = io->arg;
+	struct timeval tv = { 2, 0 };
+	int fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct ctl_client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->io.fd = fd;
+	c->io.cb = client_readable;
+	c->io.arg = c;
+	c->l = l;
+	if (loop_add(&l->loop, &c->io, EPOLLIN) < 0)
+		client_close(l, c);
+}
+
+int control_open(struct lbd *l)
+{
+	l->ctl_io.fd = ctl_listen(l->cfg.control_socket);
+	if (l->ctl_io.fd < 0) {
+		log_warn("control socket %s", l->cfg.control_socket);
+		return -1;
+	}
+	l->ctl_io.cb = accept_ready;
+	l->ctl_io.arg = l;
+	return loop_add(&l->loop, &l->ctl_io, EPOLLIN);
+}
+
+void control_close(struct lbd *l)
+{
+	if (l->ctl_io.fd < 0)
+		return;
+	loop_del(&l->loop, &l->ctl_io);
+	close(l->ctl_io.fd);
+	unlink(l->cfg.control_socket);
+	l->ctl_io.fd = -1;
+}
+
+/* ---- commands ---- */
+
+static void add_counters(json_t *o, const struct lb_counters *c)
+{
+	json_object_set_new(o, "packets", json_integer((json_int_t)c->packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)c->bytes));
+	json_object_set_new(o, "new_flows", json_integer((json_int_t)c->new_flows));
+}
+
+static json_t *cmd_status(struct lbd *l)
+{
+	long flows = flows_count(l, NULL);
+	unsigned up = 0;
+
+	for (unsigned i = 0; i < l->cfg.nnodes; i++)
+		up += l->nodes[i].up;
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "instance", json_string(l->cfg.instance));
+	json_object_set_new(r, "pid", json_integer(getpid()));
+	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
+	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));
+	json_object_set_new(r, "client_interface", json_string(l->cfg.client_if));
+	json_object_set_new(r, "storage_interface", json_string(l->cfg.storage_if));
+	json_object_set_new(r, "flows", json_integer(flows));
+	json_object_set_new(r, "flow_table_size", json_integer(l->dp.flow_table_size));
+	json_object_set_new(r, "maglev_size", json_integer(l->dp.maglev_size));
+	json_object_set_new(r, "config", json_string(l->config_path));
+	json_object_set_new(r, "reloads", json_integer(l->reloads));
+	json_object_set_new(r, "vips", json_integer(l->cfg.nvips));
+	json_object_set_new(r, "nodes_up", json_integer(up));
+	json_object_set_new(r, "nodes_total", json_integer(l->cfg.nnodes));
+	return r;
+}
+
+static json_t *nodes_json(struct lbd *l)
+{
+	uint64_t counts[LB_MAX_NODES] = { 0 };
+	json_t *arr = json_array();
+
+	flows_count(l, counts);
+	for (unsigned i = 0; i < l->cfg.nnodes; i++) {
+		const struct node_rt *n = &l->nodes[i];
+		const struct cfg_node *cn = &l->cfg.nodes[i];
+		char a[TADDR_STRLEN], mac[18] = "-";
+		struct lb_counters c;
+		json_t *health = json_array();
+
+		taddr_fmt(&cn->addr, a, sizeof(a));
+		if (n->mac_ok)
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0],
+				 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		for (unsigned k = 0; k < l->nchecks; k++) {
+			const struct hcheck *h = &l->checks[k];
+			char svc[16];
+			if (h->node != (int)i)
+				continue;
+			snprintf(svc, sizeof(svc), "tcp/%u", h->port);
+			json_array_append_new(health, json_pack("{s:s, s:b, s:i, s:i, s:s}",
+				"service", svc, "ok", h->ok, "rise_count", h->rise_cnt,
+				"fall_count", h->fall_cnt, "last_error", h->last_error));
+		}
+		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:b, s:s, s:o, s:I}",
+			"name", n->name, "id", n->id, "address", a, "mac", mac,
+			"weight", cn->weight, "state", n->up ? "up" : "down", "drain", n->drain,
+			"link", n->link_up ? "up" : "down", "health", health,
+			"flows", (json_int_t)counts[n->id]);
+		if (cn->port[0])
+			json_object_set_new(o, "port", json_string(cn->port));
+		dp_sum_counters(&l->dp, l->dp.fd_node_stats, n->id, &c);
+		add_counters(o, &c);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *vips_json(struct lbd *l)
+{
+	json_t *arr = json_array();
+
+	for (unsigned v = 0; v < l->cfg.nvips; v++) {
+		const struct cfg_vip *cv = &l->cfg.vips[v];
+		char a[TADDR_STRLEN];
+		json_t *svcs = json_array();
+
+		for (unsigned i = 0; i < l->nsvcs; i++) {
+			const struct svc_rt *r = &l->svcs[i];
+			if (r->vip_index != (int)v)
+				continue;
+			const struct cfg_service *cs = &cv->svc[r->svc_index];
+			struct lb_counters c;
+			json_t *o = json_pack("{s:s, s:i, s:i, s:i}", "proto", proto_name(cs->proto),
+					      "port", cs->port, "svc_id", r->svc_id,
+					      "nodes_in_table", r->nodes_in_table);
+			dp_sum_counters(&l->dp, l->dp.fd_svc_stats, r->svc_id, &c);
+			add_counters(o, &c);
+			json_array_append_new(svcs, o);
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "name", cv->name,
+			"address", taddr_fmt(&cv->addr, a, sizeof(a)), "services", svcs));
+	}
+	return arr;
+}
+
+static json_t *cmd_stats(struct lbd *l)
+{
+	uint64_t v[LB_V_MAX];
+	json_t *verd = json_object();
+
+	if (dp_verdicts(&l->dp, v) < 0)
+		return ctl_error("cannot read verdict counters");
+	for (int i = 0; i < LB_V_MAX; i++)
+		json_object_set_new(verd, dp_verdict_name(i), json_integer((json_int_t)v[i]));
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "verdicts", verd);
+	json_object_set_new(r, "vips", vips_json(l));
+	json_object_set_new(r, "nodes", nodes_json(l));
+	return r;
+}
+
+static int find_vip(struct lbd *l, const char *s)
+{
+	struct taddr a;
+	int isaddr = taddr_parse(s, &a) == 0;
+
+	for (unsigned i = 0; i < l->cfg.nvips; i++)
+		if (!strcmp(l->cfg.vips[i].name, s) || (isaddr && taddr_equal(&a, &l->cfg.vips[i].addr)))
+			return (int)i;
+	return -1;
+}
+
+static json_t *cmd_flows(struct lbd *l, const json_t *req)
+{
+	struct flow_filter f = { -1, -1 };
+	const char *vip = json_string_value(json_object_get(req, "vip"));
+	const char *node = json_string_value(json_object_get(req, "node"));
+	json_t *lim = json_object_get(req, "limit");
+	long limit = 1000;
+
+	if (vip && (f.vip = find_vip(l, vip)) < 0)
+		return ctl_error("no VIP \"%s\"", vip);
+	if (node) {
+		int ni = sched_node_index(l, node);
+		if (ni < 0)
+			return ctl_error("no node \"%s\"", node);
+		f.node_id = (int)l->nodes[ni].id;
+	}
+	if (lim) {
+		if (!json_is_integer(lim) || json_integer_value(lim) < 0)
+			return ctl_error("\"limit\" must be a non-negative integer");
+		limit = (long)json_integer_value(lim);
+	}
+	return flows_list(l, &f, limit);
+}
+
+static int node_arg(struct lbd *l, const json_t *req, const char *key, json_t **err)
+{
+	const char *name = json_string_value(json_object_get(req, key));
+	int ni;
+
+	if (!name) {
+		*err = ctl_error("\"%s\" (a node name) is required", key);
+		return -1;
+	}
+	ni = sched_node_index(l, name);
+	if (ni < 0)
+		*err = ctl_error("no node \"%s\"", name);
+	return ni;
+}
+
+static json_t *cmd_drain(struct lbd *l, const json_t *req, int drain)
+{
+	json_t *err = NULL;
+	int ni = node_arg(l, req, "node", &err);
+
+	if (ni < 0)
+		return err;
+	sched_set_drain(l, ni, drain);
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "node", json_string(l->nodes[ni].name));
+	json_object_set_new(r, "drain", json_boolean(drain));
+	return r;
+}
+
+static json_t *cmd_migrate(struct lbd *l, const json_t *req)
+{
+	json_t *err = NULL, *flow = json_object_get(req, "flow");
+	int to = node_arg(l, req, "to", &err);
+	long moved;
+
+	if (to < 0)
+		return err;
+	if (!l->nodes[to].up)
+		return ctl_error("node \"%s\" is down", l->nodes[to].name);
+	if (flow) {
+		const char *client = json_string_value(json_object_get(flow, "client"));
+		const char *vip = json_string_value(json_object_get(flow, "vip"));
+		const char *proto = json_string_value(json_object_get(flow, "proto"));
+		json_t *cp = json_object_get(flow, "client_port"), *vp = json_object_get(flow, "port");
+		struct taddr ca, va;
+		struct lb_flow_key k;
+		int pr = proto ? proto_parse(proto) : IPPROTO_TCP;
+
+		if (!client || taddr_parse(client, &ca) < 0 || !vip || taddr_parse(vip, &va) < 0 ||
+		    ca.family != va.family || !json_is_integer(cp) || !json_is_integer(vp) || pr < 0 ||
+		    json_integer_value(cp) < 1 || json_integer_value(cp) > 65535 ||
+		    json_integer_value(vp) < 1 || json_integer_value(vp) > 65535)
+			return ctl_error("\"flow\" needs client, client_port, vip, port (same address family) "
+					 "and optionally proto tcp|udp");
+		flowkey_make(&k, &ca, (uint16_t)json_integer_value(cp), &va,
+			     (uint16_t)json_integer_value(vp), (uint8_t)pr);
+		moved = flows_migrate_one(l, &k, l->nodes[to].id);
+		if (moved < 0)
+			return ctl_error("flow table update failed: %s", strerror(errno));
+		if (moved == 0)
+			return ctl_error("no such flow");
+	} else {
+		int from = node_arg(l, req, "node", &err);
+		if (from < 0)
+			return err;
+		moved = flows_migrate_node(l, l->nodes[from].id, l->nodes[to].id);
+		if (moved < 0)
+			return ctl_error("flow table walk failed");
+		log_info("migrated %ld flow(s) from %s to %s", moved, l->nodes[from].name,
+			 l->nodes[to].name);
+	}
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "moved", json_integer(moved));
+	return r;
+}
+
+json_t *control_dispatch(struct lbd *l, const json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	json_t *r;
+
+	if (!json_is_object(req) || !cmd)
+		return ctl_error("request must be an object with a \"cmd\" string");
+	if (!strcmp(cmd, "status"))
+		return cmd_status(l);
+	if (!strcmp(cmd, "nodes")) {
+		r = ctl_ok();
+		json_object_set_new(r, "nodes", nodes_json(l));
+		return r;
+	}
+	if (!strcmp(cmd, "vips")) {
+		r = ctl_ok();
+		json_object_set_new(r, "vips", vips_json(l));
+		return r;
+	}
+	if (!strcmp(cmd, "flows"))
+		return cmd_flows(l, req);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(l);
+	if (!strcmp(cmd, "drain"))
+		return cmd_drain(l, req, 1);
+	if (!strcmp(cmd, "undrain"))
+		return cmd_drain(l, req, 0);
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(l, req);
+	if (!strcmp(cmd, "reload")) {
+		if (lbd_reload(l) < 0)
+			return ctl_error("reload failed; the running configuration is unchanged (see the log)");
+		r = ctl_ok();
+		json_object_set_new(r, "reloads", json_integer(l->reloads));
+		return r;
+	}
+	return ctl_error("unknown command \"%s\"", cmd);
+}

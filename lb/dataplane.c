@@ -1,0 +1,288 @@
+/*
+ * dataplane.c - the BPF side of lbd: load lb.bpf.o, pin its maps under
+ * <bpffs>/tandem/<instance>/ (reusing pinned maps, so a restarted lbd finds
+ * every flow where it left it), attach the program, and read counters.
+ *
+ * Attachment is deliberately left in place when lbd exits: the data plane
+ * keeps forwarding established flows while lbd restarts (tc keeps its own
+ * reference to the program).  A new lbd replaces the filter atomically.
+ */
+#include "lbd.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const verdict_names[LB_V_MAX] = {
+	[LB_V_PASS_NOT_IP] = "pass_not_ip",
+	[LB_V_PASS_NOT_VIP] = "pass_not_vip",
+	[LB_V_FWD_HIT] = "fwd_hit",
+	[LB_V_FWD_NEW] = "fwd_new",
+	[LB_V_FWD_MIDSTREAM] = "fwd_midstream",
+	[LB_V_FWD_REHASH_SYN] = "fwd_rehash_syn",
+	[LB_V_FWD_REHASH_DOWN] = "fwd_rehash_down",
+	[LB_V_DROP_TRUNC_L2] = "drop_trunc_l2",
+	[LB_V_DROP_TRUNC_L3] = "drop_trunc_l3",
+	[LB_V_DROP_TRUNC_L4] = "drop_trunc_l4",
+	[LB_V_DROP_FRAGMENT] = "drop_fragment",
+	[LB_V_DROP_EXTHDR] = "drop_exthdr",
+	[LB_V_DROP_NO_NODE] = "drop_no_node",
+	[LB_V_DROP_REDIRECT] = "drop_redirect",
+	[LB_V_IP_OPTIONS] = "ip_options",
+	[LB_V_PASS_ICMP] = "pass_icmp",
+};
+
+const char *dp_verdict_name(int v)
+{
+	return v >= 0 && v < LB_V_MAX && verdict_names[v] ? verdict_names[v] : "unknown";
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[256];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * A pinned map keeps its size; libbpf would refuse to reuse it with an
+ * unhelpful message.  Say what the operator must do instead.
+ */
+static int check_pinned_size(const struct dataplane *dp, const char *name, uint32_t want,
+			     const char *what)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;	/* not pinned yet: will be created */
+	memset(&info, 0, sizeof(info));
+	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (rc < 0) {
+		log_warn("%s: cannot inspect pinned map", path);
+		return -1;
+	}
+	if (info.max_entries != want) {
+		log_warnx("%s: pinned map has %u entries but the configuration asks for %u (%s); "
+			  "to resize, stop lbd and remove %s (this drops every flow)",
+			  path, info.max_entries, want, what, dp->pin_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_names_map(struct dataplane *dp)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+
+	snprintf(path, sizeof(path), "%s/lb_node_names", dp->pin_dir);
+	dp->fd_names = bpf_obj_get(path);
+	if (dp->fd_names >= 0)
+		return 0;
+	dp->fd_names = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_node_names", sizeof(__u32),
+				      NODE_NAME_LEN, LB_MAX_NODES, NULL);
+	if (dp->fd_names < 0 || bpf_obj_pin(dp->fd_names, path) < 0) {
+		log_warn("%s: cannot create node name map", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int map_fd(struct dataplane *dp, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(dp->obj, name);
+
+	if (!m) {
+		log_warnx("BPF object has no map %s", name);
+		return -1;
+	}
+	return bpf_map__fd(m);
+}
+
+static int attach(struct dataplane *dp, const struct config *cfg)
+{
+	const char *pname = cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc";
+	struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, pname);
+	int ifindex = (int)if_nametoindex(cfg->client_if);
+	int err;
+
+	if (!prog) {
+		log_warnx("BPF object has no program %s", pname);
+		return -1;
+	}
+	if (!ifindex) {
+		log_warn("client_interface %s", cfg->client_if);
+		return -1;
+	}
+	dp->attach_ifindex = ifindex;
+	if (cfg->attach == CFG_ATTACH_XDP) {
+		err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), 0, NULL);
+		if (err) {
+			errno = -err;
+			log_warn("XDP attach to %s", cfg->client_if);
+			return -1;
+		}
+		return 0;
+	}
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		errno = -err;
+		log_warn("tc clsact on %s", cfg->client_if);
+		return -1;
+	}
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
+			    .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		errno = -err;
+		log_warn("tc attach to %s ingress", cfg->client_if);
+		return -1;
+	}
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path)
+{
+	struct bpf_map *m;
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->fd_names = -1;
+	libbpf_set_print(libbpf_log);
+	dp->ncpus = libbpf_num_possible_cpus();
+	dp->maglev_size = cfg->maglev_size;
+	dp->flow_table_size = cfg->flow_table_size;
+	dp->maglev_entries = (size_t)LB_MAX_SVCS * 2 * cfg->maglev_size;
+	dp->attach = cfg->attach;
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/tandem/%s", cfg->bpffs, cfg->instance);
+	if (mkdir_p(dp->pin_dir) < 0) {
+		log_warn("%s (is %s a mounted bpffs?)", dp->pin_dir, cfg->bpffs);
+		return -1;
+	}
+	if (check_pinned_size(dp, LB_PIN_FLOWS, cfg->flow_table_size, "flow_table_size") < 0 ||
+	    check_pinned_size(dp, LB_PIN_MAGLEV, (uint32_t)dp->maglev_entries,
+			      "64 services x 2 x maglev_size") < 0)
+		return -1;
+	if (open_names_map(dp) < 0)
+		return -1;
+
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = dp->pin_dir);
+	dp->obj = bpf_object__open_file(obj_path, &oopts);
+	if (!dp->obj) {
+		log_warn("%s: cannot open BPF object", obj_path);
+		return -1;
+	}
+	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_FLOWS);
+	if (!m || bpf_map__set_max_entries(m, cfg->flow_table_size))
+		goto bad_obj;
+	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_MAGLEV);
+	if (!m || bpf_map__set_max_entries(m, (uint32_t)dp->maglev_entries))
+		goto bad_obj;
+	/* Load only the program we attach. */
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, dp->obj)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p),
+			cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc"));
+	err = bpf_object__load(dp->obj);
+	if (err) {
+		errno = -err;
+		log_warn("%s: load failed (pinned maps in %s from an incompatible build? "
+			 "remove that directory)", obj_path, dp->pin_dir);
+		return -1;
+	}
+	dp->fd_flows = map_fd(dp, LB_PIN_FLOWS);
+	dp->fd_svcs = map_fd(dp, LB_PIN_SVCS);
+	dp->fd_maglev = map_fd(dp, LB_PIN_MAGLEV);
+	dp->fd_nodes = map_fd(dp, LB_PIN_NODES);
+	dp->fd_node_stats = map_fd(dp, LB_PIN_NODE_STATS);
+	dp->fd_svc_stats = map_fd(dp, LB_PIN_SVC_STATS);
+	dp->fd_verdicts = map_fd(dp, LB_PIN_VERDICTS);
+	if (dp->fd_flows < 0 || dp->fd_svcs < 0 || dp->fd_maglev < 0 || dp->fd_nodes < 0 ||
+	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0)
+		return -1;
+	dp->maglev = mmap(NULL, dp->maglev_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+			  MAP_SHARED, dp->fd_maglev, 0);
+	if (dp->maglev == MAP_FAILED) {
+		dp->maglev = NULL;
+		log_warn("mmap of the Maglev map");
+		return -1;
+	}
+	return attach(dp, cfg);
+bad_obj:
+	log_warnx("%s: not a Tandem data-plane object (maps missing)", obj_path);
+	return -1;
+}
+
+void dp_close(struct dataplane *dp)
+{
+	if (dp->maglev)
+		munmap(dp->maglev, dp->maglev_entries * sizeof(uint32_t));
+	dp->maglev = NULL;
+	if (dp->obj)
+		bpf_object__close(dp->obj);
+	dp->obj = NULL;
+	if (dp->fd_names >= 0)
+		close(dp->fd_names);
+	dp->fd_names = -1;
+}
+
+int dp_sum_counters(struct dataplane *dp, int fd, uint32_t idx, struct lb_counters *out)
+{
+	struct lb_counters per[dp->ncpus];
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &idx, per) < 0)
+		return -1;
+	for (int c = 0; c < dp->ncpus; c++) {
+		out->packets += per[c].packets;
+		out->bytes += per[c].bytes;
+		out->new_flows += per[c].new_flows;
+	}
+	return 0;
+}
+
+int dp_verdicts(struct dataplane *dp, uint64_t out[LB_V_MAX])
+{
+	__u64 per[dp->ncpus];
+
+	for (uint32_t v = 0; v < LB_V_MAX; v++) {
+		out[v] = 0;
+		if (bpf_map_lookup_elem(dp->fd_verdicts, &v, per) < 0)
+			return -1;
+		for (int c = 0; c < dp->ncpus; c++)
+			out[v] += per[c];
+	}
+	return 0;
+}

@@ -1,0 +1,210 @@
+/*
+ * health.c - TCP connect checks, one per (node, TCP port) over all services.
+ *
+ * A check connects to the node's own address (not the VIP: the switch cannot
+ * address one node's VIP) on the service port, non-blocking, with a deadline.
+ * rise successes in a row mark it up, fall failures mark it down; the
+ * scheduler is told only when a state flips.  All checks are driven by the
+ * one periodic tick of lbd's loop.
+ */
+#include "lbd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct hcheck *health_find(struct lbd *l, int node, uint16_t port)
+{
+	for (unsigned i = 0; i < l->nchecks; i++)
+		if (l->checks[i].node == node && l->checks[i].port == port)
+			return &l->checks[i];
+	return NULL;
+}
+
+int health_state(const struct lbd *l, int node, uint16_t port)
+{
+	for (unsigned i = 0; i < l->nchecks; i++)
+		if (l->checks[i].node == node && l->checks[i].port == port)
+			return l->checks[i].ok;
+	return -1;
+}
+
+static void check_stop(struct lbd *l, struct hcheck *c)
+{
+	if (c->io.fd >= 0) {
+		loop_del(&l->loop, &c->io);
+		close(c->io.fd);
+		c->io.fd = -1;
+	}
+}
+
+static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
+{
+	check_stop(l, c);
+	c->due_ms = loop_now_ms() + l->cfg.health.interval_ms;
+	snprintf(c->last_error, sizeof(c->last_error), "%s", good ? "" : why);
+	if (good) {
+		c->fall_cnt = 0;
+		if (c->rise_cnt < l->cfg.health.rise)
+			c->rise_cnt++;
+		if (!c->ok && c->rise_cnt >= l->cfg.health.rise) {
+			c->ok = 1;
+			log_info("node %s tcp/%u: check passed", l->nodes[c->node].name, c->port);
+			l->sched_dirty = 1;
+		}
+	} else {
+		c->rise_cnt = 0;
+		if (c->fall_cnt < l->cfg.health.fall)
+			c->fall_cnt++;
+		if ((c->ok || !c->seen) && c->fall_cnt >= l->cfg.health.fall) {
+			if (c->ok)
+				log_warnx("node %s tcp/%u: check failed: %s", l->nodes[c->node].name,
+					  c->port, why);
+			c->ok = 0;
+			l->sched_dirty = 1;
+		}
+	}
+	if (c->rise_cnt >= l->cfg.health.rise || c->fall_cnt >= l->cfg.health.fall)
+		c->seen = 1;
+}
+
+static void check_ready(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct hcheck *c = io->arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	verdict(c->lbd, c, err == 0, err ? strerror(err) : "");
+}
+
+static void check_start(struct lbd *l, struct hcheck *c)
+{
+	const struct cfg_node *cn = &l->cfg.nodes[c->node];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	memset(&ss, 0, sizeof(ss));
+	if (cn->addr.family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(c->port);
+		memcpy(&s4->sin_addr, cn->addr.a, 4);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(c->port);
+		memcpy(&s6->sin6_addr, cn->addr.a, 16);
+		sl = sizeof(*s6);
+	}
+	c->io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->io.fd < 0) {
+		verdict(l, c, 0, "socket failed");
+		return;
+	}
+	c->deadline_ms = loop_now_ms() + l->cfg.health.timeout_ms;
+	if (connect(c->io.fd, (struct sockaddr *)&ss, sl) == 0) {
+		verdict(l, c, 1, "");
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		verdict(l, c, 0, strerror(errno));
+		return;
+	}
+	if (loop_add(&l->loop, &c->io, EPOLLOUT) < 0)
+		verdict(l, c, 0, "epoll failed");
+}
+
+void health_tick(struct lbd *l)
+{
+	uint64_t now = loop_now_ms();
+
+	for (unsigned i = 0; i < l->nchecks; i++) {
+		struct hcheck *c = &l->checks[i];
+		if (c->io.fd >= 0 && now >= c->deadline_ms)
+			verdict(l, c, 0, "timeout");
+		else if (c->io.fd < 0 && now >= c->due_ms)
+			check_start(l, c);
+	}
+}
+
+void health_free(struct lbd *l)
+{
+	for (unsigned i = 0; i < l->nchecks; i++)
+		check_stop(l, &l->checks[i]);
+	free(l->checks);
+	l->checks = NULL;
+	l->nchecks = 0;
+}
+
+/*
+ * Rebuild the check list from the config.  A check that existed before
+ * (same node name and port) keeps its state, so a reload does not flap
+ * nodes; a new check on a node the data plane had up starts up, so a
+ * restarted lbd does not take working nodes out while its first checks run.
+ */
+int health_setup(struct lbd *l)
+{
+	uint16_t ports[LB_MAX_SVCS];
+	unsigned nports = 0;
+	struct hcheck *old = l->checks;
+	unsigned nold = l->nchecks;
+
+	for (unsigned i = 0; i < nold; i++)
+		check_stop(l, &old[i]);
+	for (unsigned v = 0; v < l->cfg.nvips; v++)
+		for (unsigned s = 0; s < l->cfg.vips[v].nsvc; s++) {
+			const struct cfg_service *cs = &l->cfg.vips[v].svc[s];
+			int dup = 0;
+			if (cs->proto != IPPROTO_TCP)
+				continue;
+			for (unsigned k = 0; k < nports; k++)
+				dup |= ports[k] == cs->port;
+			if (!dup)
+				ports[nports++] = cs->port;
+		}
+	l->nchecks = l->cfg.nnodes * nports;
+	l->checks = calloc(l->nchecks ? l->nchecks : 1, sizeof(*l->checks));
+	if (!l->checks) {
+		l->checks = old;
+		l->nchecks = nold;
+		return -1;
+	}
+	uint64_t now = loop_now_ms();
+	unsigned k = 0;
+	for (unsigned n = 0; n < l->cfg.nnodes; n++)
+		for (unsigned p = 0; p < nports; p++, k++) {
+			struct hcheck *c = &l->checks[k];
+			c->io.fd = -1;
+			c->io.cb = check_ready;
+			c->io.arg = c;
+			c->lbd = l;
+			c->node = (int)n;
+			c->port = ports[p];
+			snprintf(c->node_name, sizeof(c->node_name), "%s", l->nodes[n].name);
+			/* spread first checks over the interval */
+			c->due_ms = now + (l->cfg.health.interval_ms * k) / (l->nchecks + 1);
+			c->ok = l->nodes[n].up;
+			c->seen = c->ok;
+			if (c->ok)
+				c->rise_cnt = l->cfg.health.rise;
+			for (unsigned o = 0; o < nold; o++)
+				if (old[o].port == c->port && !strcmp(old[o].node_name, l->nodes[n].name)) {
+					c->ok = old[o].ok;
+					c->seen = old[o].seen;
+					c->rise_cnt = old[o].rise_cnt;
+					c->fall_cnt = old[o].fall_cnt;
+				}
+		}
+	free(old);
+	return 0;
+}

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lb.bpf.c - Tandem's data plane: client -> VIP packets are steered to a
+ * storage node by an L2 rewrite (direct server return; the node owns the
+ * VIP on lo).  Replies never come through here.
+ *
+ * Two entry points share one core (lb_process):
+ *   lb_tc   cls_bpf direct-action at ingress of the client-facing interface
+ *           (the lab default: on veth, tc is as fast as kernel forwarding);
+ *   lb_xdp  the same logic for physical NICs.
+ *
+ * Maps and structs are the contract in lb_maps.h; the flow hash is shared
+ * with userspace through lb_hash.h so lbd and tests can predict placement.
+ *
+ * Verdicts (lb_verdicts, per-CPU).  Every packet increments exactly one
+ * primary verdict; LB_V_IP_OPTIONS is an extra informational counter.
+ *
+ *   PASS_NOT_IP      not IPv4/IPv6 (ARP, LLDP, a second VLAN tag...): pass.
+ *   DROP_TRUNC_L2    frame shorter than Ethernet (+ VLAN tag).  Despite the
+ *                    name it is PASSED: without an IP header we cannot tell
+ *                    whether it is ours, and the kernel drops runts anyway.
+ *   DROP_TRUNC_L3    IPv4 header truncated, version != 4, ihl < 5 or
+ *                    tot_len < ihl*4; IPv6 header truncated or version != 6.
+ *                    Dropped whatever the destination: the kernel would
+ *                    drop it too.
+ *   PASS_NOT_VIP     valid IP that is not for a VIP service, including
+ *                    TCP/UDP to a VIP address on an unconfigured port, and
+ *                    fragments / truncated L4 / IPv6 extension headers whose
+ *                    destination is not a VIP address.
+ *   PASS_ICMP        IPv4 protocol other than TCP/UDP, or IPv6 ICMPv6, to a
+ *                    VIP address: the switch's own stack answers (it holds
+ *                    the VIP through VRRP), fragments included.
+ *   DROP_FRAGMENT    IPv4 TCP/UDP fragment (MF or offset) to a VIP address:
+ *                    non-first fragments carry no ports, so no fragment could
+ *                    be steered consistently; clients use PMTU discovery.
+ *   DROP_EXTHDR      IPv6 to a VIP address whose next header is not
+ *                    TCP/UDP/ICMPv6 (extension headers, incl. fragments):
+ *                    we do not walk extension header chains.
+ *   DROP_TRUNC_L4    TCP/UDP to a VIP address whose L4 header is cut short
+ *                    (by the frame or by the IP length fields).
+ *   DROP_NO_NODE     service flagged LB_SVC_F_NO_NODES, or its Maglev slot
+ *                    holds LB_NODE_NONE (or the table is missing/empty).
+ *   DROP_REDIRECT    chosen node not PRESENT or without an egress ifindex.
+ *   FWD_HIT / FWD_NEW / FWD_MIDSTREAM / FWD_REHASH_SYN / FWD_REHASH_DOWN
+ *                    forwarded; see lb_process() for when each applies.
+ *
+ * "VIP address" means present in lb_vip_addrs (see lb_maps.h); "VIP service"
+ * means present in lb_svcs.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "lb_maps.h"
+#include "lb_hash.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- maps: names are the LB_PIN_* strings of lb_maps.h ---- */
+
+/* Userspace resizes with bpf_map__set_max_entries() before load (up to 8M). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lb_flow_key);
+	__type(value, struct lb_flow_val);
+	__uint(max_entries, 1048576);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_svc_key);
+	__type(value, struct lb_svc_val);
+	__uint(max_entries, LB_MAX_SVCS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_svcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_vip_key);
+	__type(value, __u32);
+	__uint(max_entries, LB_MAX_SVCS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_vip_addrs SEC(".maps");
+
+/* Flat, mmapable; indexed with lb_maglev_index().  Userspace may resize. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, LB_MAX_SVCS * 2 * LB_MAGLEV_DEFAULT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_node_val);
+	__uint(max_entries, LB_MAX_NODES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_counters);
+	__uint(max_entries, LB_MAX_NODES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_node_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_counters);
+	__uint(max_entries, LB_MAX_SVCS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LB_V_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_verdicts SEC(".maps");
+
+/* No knob is read yet; the map exists so lbd can write it from day one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_config SEC(".maps");
+
+/* ---- packet layout bits not in the uapi headers ---- */
+
+struct lb_vlan_hdr {		/* 802.1Q / 802.1AD tag after the MAC addresses */
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+#define LB_IP_MF      0x2000	/* IPv4 frag_off, host order */
+#define LB_IP_OFFSET  0x1fff
+#define LB_TCP_SYN    0x02	/* TCP flags byte (offset 13) */
+#define LB_TCP_ACK    0x10
+
+/* What the hook should do with the packet. */
+enum lb_act {
+	LB_ACT_PASS,
+	LB_ACT_DROP,
+	LB_ACT_REDIRECT,
+};
+
+/* Parsers return a verdict, or LB_CONTINUE when the packet is a complete
+ * TCP/UDP 5-tuple worth a service lookup. */
+#define LB_CONTINUE LB_V_MAX
+
+/*
+ * Headers the tc hook wants in the linear area: VLAN-tagged Ethernet (18) +
+ * IPv4 with maximum options (60) + TCP (20).  Covers IPv6 (18 + 40 + 20).
+ */
+#define LB_PULL_LEN 98
+
+/* ---- small helpers ---- */
+
+static __always_inline void lb_count(__u32 verdict)
+{
+	__u64 *c = bpf_map_lookup_elem(&lb_verdicts, &verdict);
+
+	if (c)
+		*c += 1;	/* per-CPU slot: no atomics needed */
+}
+
+/* Counts a final non-forward verdict and says what to do with the packet. */
+static __always_inline int lb_finish(__u32 verdict)
+{
+	lb_count(verdict);
+	switch (verdict) {
+	case LB_V_PASS_NOT_IP:
+	case LB_V_PASS_NOT_VIP:
+	case LB_V_PASS_ICMP:
+	case LB_V_DROP_TRUNC_L2:	/* deliberately passed, see top */
+		return LB_ACT_PASS;
+	default:
+		return LB_ACT_DROP;
+	}
+}
+
+/* Is the key's destination a VIP address (any port, any protocol)? */
+static __always_inline int lb_is_vip_addr(const struct lb_flow_key *key)
+{
+	struct lb_vip_key vk;
+
+	__builtin_memset(&vk, 0, sizeof(vk));
+	__builtin_memcpy(vk.addr, key->daddr, sizeof(vk.addr));
+	vk.family = key->family;
+	return bpf_map_lookup_elem(&lb_vip_addrs, &vk) != NULL;
+}
+
+/* The verdict for a packet to the key's destination that we cannot steer:
+ * `vip_verdict` if the destination is a VIP address, else PASS_NOT_VIP. */
+static __always_inline __u32 lb_if_vip(const struct lb_flow_key *key, __u32 vip_verdict)
+{
+	return lb_is_vip_addr(key) ? vip_verdict : LB_V_PASS_NOT_VIP;
+}
+
+/*
+ * Reads ports (and TCP flags) of a TCP/UDP header at l4 into key.
+ * l4_room: bytes the IP length field leaves for L4 (0xffffffff: unknown).
+ * Returns LB_CONTINUE, or the verdict for a truncated header.
+ */
+static __always_inline __u32 lb_parse_l4(void *l4, void *data_end, __u32 l4_room,
+					 struct lb_flow_key *key, __u8 *tcp_flags)
+{
+	__u32 hlen = key->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+
+	*tcp_flags = 0;
+	if (l4 + hlen > data_end || l4_room < hlen)
+		return lb_if_vip(key, LB_V_DROP_TRUNC_L4);
+	if (key->proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)	/* re-check for the verifier */
+			return lb_if_vip(key, LB_V_DROP_TRUNC_L4);
+		key->sport = th->source;
+		key->dport = th->dest;
+		*tcp_flags = ((__u8 *)th)[13];
+	} else {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return lb_if_vip(key, LB_V_DROP_TRUNC_L4);
+		key->sport = uh->source;
+		key->dport = uh->dest;
+	}
+	return LB_CONTINUE;
+}
+
+/*
+ * IPv4 at nh.  l3_len: bytes from nh to the end of the packet (including any
+ * non-linear part).  gso_size: tc only, non-zero for a GRO aggregate, which
+ * may carry tot_len 0 when it exceeds 64K (BIG TCP).
+ */
+static __always_inline __u32 lb_parse_ipv4(void *nh, void *data_end, __u32 l3_len,
+					   __u32 gso_size, struct lb_flow_key *key,
+					   __u8 *tcp_flags)
+{
+	struct iphdr *iph = nh;
+	__u32 ihl, hlen, tot_len;
+	__u8 vihl;
+
+	if ((void *)(iph + 1) > data_end)
+		return LB_V_DROP_TRUNC_L3;
+	vihl = *(__u8 *)iph;	/* version and ihl by hand: no bitfields */
+	ihl = vihl & 0x0f;
+	if ((vihl >> 4) != 4 || ihl < 5)
+		return LB_V_DROP_TRUNC_L3;
+	hlen = ihl * 4;
+	if (nh + hlen > data_end)
+		return LB_V_DROP_TRUNC_L3;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < hlen) {
+		if (tot_len != 0 || gso_size == 0)
+			return LB_V_DROP_TRUNC_L3;
+		tot_len = l3_len;	/* BIG TCP: the skb length is the truth */
+	}
+	if (ihl > 5)
+		lb_count(LB_V_IP_OPTIONS);	/* informational; parsed normally */
+
+	key->family = 4;
+	key->proto = iph->protocol;
+	key->saddr[0] = iph->saddr;
+	key->daddr[0] = iph->daddr;
+
+	if (key->proto != IPPROTO_TCP && key->proto != IPPROTO_UDP)
+		return lb_if_vip(key, LB_V_PASS_ICMP);
+	if (iph->frag_off & bpf_htons(LB_IP_MF | LB_IP_OFFSET))
+		return lb_if_vip(key, LB_V_DROP_FRAGMENT);
+	return lb_parse_l4(nh + hlen, data_end, tot_len - hlen, key, tcp_flags);
+}
+
+/* IPv6 at nh.  Only a TCP/UDP header directly after the fixed header is
+ * steered; see the verdict list at the top for the rest. */
+static __always_inline __u32 lb_parse_ipv6(void *nh, void *data_end,
+					   struct lb_flow_key *key, __u8 *tcp_flags)
+{
+	struct ipv6hdr *ip6 = nh;
+	__u32 room;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return LB_V_DROP_TRUNC_L3;
+	if ((*(__u8 *)ip6 >> 4) != 6)
+		return LB_V_DROP_TRUNC_L3;
+
+	key->family = 6;
+	key->proto = ip6->nexthdr;
+	__builtin_memcpy(key->saddr, &ip6->saddr, sizeof(key->saddr));
+	__builtin_memcpy(key->daddr, &ip6->daddr, sizeof(key->daddr));
+
+	if (key->proto == IPPROTO_ICMPV6)
+		return lb_if_vip(key, LB_V_PASS_ICMP);
+	if (key->proto != IPPROTO_TCP && key->proto != IPPROTO_UDP)
+		return lb_if_vip(key, LB_V_DROP_EXTHDR);
+	/* payload_len 0 is a jumbo / BIG TCP aggregate: length unknown here */
+	room = bpf_ntohs(ip6->payload_len);
+	if (room == 0)
+		room = 0xffffffffu;
+	return lb_parse_l4(ip6 + 1, data_end, room, key, tcp_flags);
+}
+
+/* Maglev: the node for key in svc's live half, or LB_NODE_NONE. */
+static __always_inline __u32 lb_maglev_pick(const struct lb_svc_val *svc,
+					    const struct lb_flow_key *key)
+{
+	__u32 size = svc->maglev_size, half, idx, *node;
+
+	if ((svc->flags & LB_SVC_F_NO_NODES) || size == 0)
+		return LB_NODE_NONE;
+	half = (svc->flags & LB_SVC_F_ACTIVE_B) ? 1 : 0;
+	idx = lb_maglev_index(svc->svc_id, half, size, lb_flow_hash(key) % size);
+	node = bpf_map_lookup_elem(&lb_maglev, &idx);	/* bounds-checked */
+	return node ? *node : LB_NODE_NONE;
+}
+
+/* Adds one forwarded packet to a per-CPU lb_counters slot. */
+static __always_inline void lb_stat(void *map, __u32 idx, __u32 bytes, int new_flow)
+{
+	struct lb_counters *c = bpf_map_lookup_elem(map, &idx);
+
+	if (!c)
+		return;
+	c->packets += 1;
+	c->bytes += bytes;
+	if (new_flow)
+		c->new_flows += 1;
+}
+
+/*
+ * The shared core.
+ *   data, data_end  packet (Ethernet header first)
+ *   frame_len       whole frame length incl. any non-linear part
+ *   gso_size        see lb_parse_ipv4 (0 for XDP)
+ *   ifindex         out: egress interface when LB_ACT_REDIRECT is returned
+ * Returns an enum lb_act.  On LB_ACT_REDIRECT the Ethernet addresses have
+ * been rewritten (a VLAN tag, in-band or in skb metadata, stays as is).
+ *
+ * Flow decisions:
+ *   hit, node UP, not a pure SYN  -> same node             FWD_HIT
+ *   hit, pure TCP SYN (port reuse) -> Maglev, flags SYN    FWD_REHASH_SYN
+ *   hit, node not UP / unknown     -> Maglev, flags kept   FWD_REHASH_DOWN
+ *   miss, pure SYN or any UDP      -> Maglev, flags SYN    FWD_NEW
+ *   miss, other TCP                -> Maglev, MIDSTREAM    FWD_MIDSTREAM
+ * The midstream insert keeps sessions alive after an LRU eviction or a
+ * switch takeover without synced state: Maglev is consistent, so the same
+ * node is picked as long as the node set did not change.
+ */
+static __always_inline int lb_process(void *data, void *data_end, __u32 frame_len,
+				      __u32 gso_size, __u32 *ifindex)
+{
+	struct ethhdr *eth = data;
+	struct lb_flow_key key;
+	struct lb_svc_key skey;
+	struct lb_svc_val *svc;
+	struct lb_flow_val *flow, nflow;
+	struct lb_node_val *nv;
+	__u32 l2_len = sizeof(*eth), l3_len, node = LB_NODE_NONE, verdict;
+	__u16 h_proto;
+	__u8 tcp_flags = 0;
+	int syn;
+
+	if ((void *)(eth + 1) > data_end)
+		return lb_finish(LB_V_DROP_TRUNC_L2);
+	h_proto = eth->h_proto;
+	if (h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD)) {
+		struct lb_vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return lb_finish(LB_V_DROP_TRUNC_L2);
+		h_proto = vh->encap_proto;	/* a second tag is "not IP" */
+		l2_len += sizeof(*vh);
+	}
+	l3_len = frame_len - l2_len;	/* frame_len >= linear length >= l2_len */
+
+	__builtin_memset(&key, 0, sizeof(key));
+	if (h_proto == bpf_htons(ETH_P_IP))
+		verdict = lb_parse_ipv4(data + l2_len, data_end, l3_len, gso_size, &key, &tcp_flags);
+	else if (h_proto == bpf_htons(ETH_P_IPV6))
+		verdict = lb_parse_ipv6(data + l2_len, data_end, &key, &tcp_flags);
+	else
+		verdict = LB_V_PASS_NOT_IP;
+	if (verdict != LB_CONTINUE)
+		return lb_finish(verdict);
+
+	__builtin_memcpy(skey.addr, key.daddr, sizeof(skey.addr));
+	skey.port = key.dport;
+	skey.proto = key.proto;
+	skey.family = key.family;
+	svc = bpf_map_lookup_elem(&lb_svcs, &skey);
+	if (!svc)
+		return lb_finish(LB_V_PASS_NOT_VIP);
+
+	syn = key.proto == IPPROTO_TCP &&
+	      (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
+	flow = bpf_map_lookup_elem(&lb_flows, &key);
+	if (flow && syn) {
+		verdict = LB_V_FWD_REHASH_SYN;
+	} else if (flow) {
+		__u32 cur = flow->node_id;
+
+		nv = bpf_map_lookup_elem(&lb_nodes, &cur);	/* NULL if >= LB_MAX_NODES */
+		if (nv && (nv->flags & LB_NODE_F_UP)) {
+			verdict = LB_V_FWD_HIT;
+			node = cur;
+		} else {
+			verdict = LB_V_FWD_REHASH_DOWN;
+		}
+	} else {
+		verdict = (syn || key.proto == IPPROTO_UDP) ? LB_V_FWD_NEW : LB_V_FWD_MIDSTREAM;
+	}
+
+	if (verdict != LB_V_FWD_HIT) {
+		/* The pick is not checked for UP: Maglev holds lbd's choice, and
+		 * lbd rebuilds it when a node goes down. */
+		node = lb_maglev_pick(svc, &key);
+		if (node == LB_NODE_NONE)
+			return lb_finish(LB_V_DROP_NO_NODE);
+	}
+
+	nv = bpf_map_lookup_elem(&lb_nodes, &node);
+	if (!nv || !(nv->flags & LB_NODE_F_PRESENT) || nv->ifindex == 0)
+		return lb_finish(LB_V_DROP_REDIRECT);	/* flow table left alone */
+
+	if (verdict == LB_V_FWD_HIT) {
+		/* flow may be hit on other CPUs at once: atomic adds */
+		__sync_fetch_and_add(&flow->packets, 1);
+		__sync_fetch_and_add(&flow->bytes, l3_len);
+		flow->last_seen_ns = bpf_ktime_get_ns();
+	} else {
+		__builtin_memset(&nflow, 0, sizeof(nflow));
+		nflow.node_id = node;
+		nflow.last_seen_ns = bpf_ktime_get_ns();
+		nflow.packets = 1;
+		nflow.bytes = l3_len;
+		if (verdict == LB_V_FWD_MIDSTREAM) {
+			nflow.flags = LB_FLOW_F_MIDSTREAM;
+		} else if (verdict == LB_V_FWD_REHASH_DOWN && flow) {
+			/* same session, new node: keep its history and origin,
+			 * but it is no longer lbd's migration nor the peer's */
+			nflow.flags = flow->flags & (LB_FLOW_F_SYN | LB_FLOW_F_MIDSTREAM);
+			nflow.packets += flow->packets;
+			nflow.bytes += flow->bytes;
+		} else {
+			nflow.flags = LB_FLOW_F_SYN;	/* NEW, REHASH_SYN: a new session */
+		}
+		/* An LRU update only fails on memory pressure; forwarding this
+		 * packet is still right, the next one re-inserts. */
+		bpf_map_update_elem(&lb_flows, &key, &nflow, BPF_ANY);
+	}
+
+	lb_count(verdict);
+	lb_stat(&lb_node_stats, node, l3_len, verdict != LB_V_FWD_HIT);
+	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, verdict != LB_V_FWD_HIT);
+
+	__builtin_memcpy(eth->h_dest, nv->mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nv->src_mac, ETH_ALEN);
+	*ifindex = nv->ifindex;
+	return LB_ACT_REDIRECT;
+}
+
+SEC("tc")
+int lb_tc(struct __sk_buff *skb)
+{
+	__u32 ifindex = 0, linear = skb->data_end - skb->data;
+	int act;
+
+	/* Headers normally sit in the linear area; if a driver left them in
+	 * fragments, pull them (direct packet access sees only linear data). */
+	if (linear < LB_PULL_LEN && skb->len > linear)
+		bpf_skb_pull_data(skb, skb->len < LB_PULL_LEN ? skb->len : LB_PULL_LEN);
+
+	act = lb_process((void *)(long)skb->data, (void *)(long)skb->data_end,
+			 skb->len, skb->gso_size, &ifindex);
+	if (act == LB_ACT_REDIRECT)
+		return bpf_redirect(ifindex, 0);	/* TC_ACT_REDIRECT */
+	return act == LB_ACT_PASS ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+SEC("xdp")
+int lb_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u32 ifindex = 0;
+	int act;
+
+	/* Single-buffer XDP (no xdp.frags): the frame is all linear. */
+	act = lb_process(data, data_end, data_end - data, 0, &ifindex);
+	if (act == LB_ACT_REDIRECT)
+		return bpf_redirect(ifindex, 0);	/* XDP_REDIRECT */
+	return act == LB_ACT_PASS ? XDP_PASS : XDP_DROP;
+}

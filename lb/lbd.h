@@ -1,0 +1,150 @@
+/*
+ * lbd.h - tandem-lbd's context and the interfaces between its modules.
+ *
+ *   main.c       arguments, signals, startup/reload/shutdown
+ *   dataplane.c  the BPF object: load, pin/reuse, attach, map access
+ *   sched.c      node state -> node map and Maglev tables
+ *   health.c     TCP connect checks per node and port
+ *   netmon.c     libnl: links (carrier) and neighbours (node MACs)
+ *   control.c    control socket (doc/control.md)
+ *   flows.c      flow table walks: listing, counting, migration
+ */
+#ifndef TANDEM_LBD_H
+#define TANDEM_LBD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "loop.h"
+#include "lb_maps.h"
+
+/* ---- dataplane.c ---- */
+struct dataplane {
+	struct bpf_object *obj;
+	char pin_dir[CFG_PATH_MAX + 64];
+	int fd_flows, fd_svcs, fd_maglev, fd_nodes, fd_node_stats, fd_svc_stats, fd_verdicts;
+	int fd_names;		/* userspace-only pinned map: node id -> name (stable ids) */
+	uint32_t *maglev;	/* mmap of lb_maglev */
+	size_t maglev_entries;
+	uint32_t maglev_size;
+	uint32_t flow_table_size;
+	int attach_ifindex;
+	enum cfg_attach attach;
+	int ncpus;
+};
+
+#define NODE_NAME_LEN 64	/* value size of the names map */
+
+/* Open the object, reuse or create pinned maps, load, attach.  0 / -1 (logged). */
+int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path);
+void dp_close(struct dataplane *dp);	/* leaves program attached and maps pinned */
+int dp_sum_counters(struct dataplane *dp, int map_fd, uint32_t idx, struct lb_counters *out);
+int dp_verdicts(struct dataplane *dp, uint64_t out[LB_V_MAX]);
+const char *dp_verdict_name(int v);
+
+/* ---- runtime state of nodes and services ---- */
+struct node_rt {
+	int in_use;
+	char name[CFG_NAME_MAX + 1];
+	uint32_t id;		/* data-plane node id (stable, from the names map) */
+	int cfg_index;		/* index in cfg.nodes */
+	int link_up;		/* storage interface (and node port, if any) has carrier */
+	int mac_ok;
+	uint8_t mac[6];
+	int drain;
+	int up;			/* as last written to the data plane */
+};
+
+struct svc_rt {
+	uint32_t svc_id;
+	int vip_index, svc_index;
+	int nodes_in_table;	/* -1: rebuild needed */
+	uint64_t sig;		/* eligible nodes+weights of the table in use */
+};
+
+/* One TCP connect check: node x port. */
+struct hcheck {
+	struct loop_io io;
+	struct lbd *lbd;
+	int node;		/* index into lbd.nodes */
+	char node_name[CFG_NAME_MAX + 1];	/* to carry state across reloads */
+	uint16_t port;
+	int ok;			/* current state: 1 up, 0 down; starts down until rise */
+	int seen;		/* 1 once a verdict exists */
+	uint32_t rise_cnt, fall_cnt;
+	uint64_t due_ms, deadline_ms;
+	char last_error[64];
+};
+
+struct netmon;
+
+struct lbd {
+	struct loop loop;
+	struct loop_signals sigs;
+	struct loop_timer tick;		/* health checks and periodic work */
+	struct loop_io ctl_io;
+	const char *config_path;
+	const char *obj_path;
+	struct config cfg;
+	struct dataplane dp;
+	struct netmon *nm;
+	struct node_rt nodes[CFG_MAX_NODES];
+	struct svc_rt svcs[LB_MAX_SVCS];
+	unsigned nsvcs;
+	struct hcheck *checks;
+	unsigned nchecks;
+	int storage_ifindex;
+	uint8_t storage_mac[6];
+	int storage_up;
+	uint64_t started_ms;
+	unsigned reloads;
+	int sched_dirty;
+};
+
+/* ---- sched.c ---- */
+/* Assign node and service ids (stable across restarts), write svcs map. */
+int sched_apply_config(struct lbd *l);
+/* Recompute node flags and Maglev tables from current state. */
+void sched_update(struct lbd *l);
+int sched_node_index(const struct lbd *l, const char *name);
+int sched_node_by_id(const struct lbd *l, uint32_t id);
+/* 1 if node i is usable for service svc (health ok for its port). */
+int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc);
+int sched_set_drain(struct lbd *l, int node, int drain);
+
+/* ---- health.c ---- */
+int health_setup(struct lbd *l);	/* (re)build checks from config */
+void health_tick(struct lbd *l);	/* start due checks, time out late ones */
+void health_free(struct lbd *l);
+/* Check state for (node, tcp port): 1 ok, 0 down, -1 no such check. */
+int health_state(const struct lbd *l, int node, uint16_t port);
+struct hcheck *health_find(struct lbd *l, int node, uint16_t port);
+
+/* ---- netmon.c ---- */
+int netmon_open(struct lbd *l);
+void netmon_close(struct lbd *l);
+void netmon_refresh(struct lbd *l);	/* re-read links and neighbours into nodes[] */
+
+/* ---- control.c ---- */
+int control_open(struct lbd *l);
+void control_close(struct lbd *l);
+json_t *control_dispatch(struct lbd *l, const json_t *req);
+
+/* ---- flows.c ---- */
+struct flow_filter {
+	int vip;		/* vip index or -1 */
+	int node_id;		/* or -1 */
+};
+/* Count flows per node id into counts[LB_MAX_NODES]; returns total or -1. */
+long flows_count(struct lbd *l, uint64_t *counts);
+json_t *flows_list(struct lbd *l, const struct flow_filter *f, long limit);
+/* Re-point every flow of from_id to to_id; returns number moved or -1. */
+long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id);
+/* Re-point one flow; 1 moved, 0 no such flow, -1 error. */
+int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id);
+
+/* main.c */
+int lbd_reload(struct lbd *l);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * tandem-lbd - the switch's load-balancer daemon: loads and feeds the data
+ * plane (lb.bpf.c), checks node health, follows links and neighbours, and
+ * serves the control socket.  See lb/lbd.h for the module map.
+ */
+#include "lbd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/tandem/tandem.json"
+#define INSTALLED_OBJ "/usr/lib/tandem/lb.bpf.o"
+#define TICK_MS 50
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tandem-lbd [-tv] [-c config] [-b lb.bpf.o]\n"
+		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		"  -t       check the configuration and exit\n"
+		"  -b FILE  data-plane object (default: lb.bpf.o next to the binary, else "
+		INSTALLED_OBJ ")\n"
+		"  -v       verbose\n");
+	exit(2);
+}
+
+/* lb.bpf.o beside the executable (build tree), else the installed one. */
+static const char *default_obj(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(buf, len, "%s/lb.bpf.o", dirname(exe));
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	return INSTALLED_OBJ;
+}
+
+/* Settings that shape pinned maps or attachment cannot change on reload. */
+static int reload_compatible(const struct config *a, const struct config *b)
+{
+	const char *what = NULL;
+
+	if (strcmp(a->instance, b->instance))
+		what = "instance";
+	else if (strcmp(a->bpffs, b->bpffs))
+		what = "bpffs";
+	else if (strcmp(a->client_if, b->client_if))
+		what = "client_interface";
+	else if (strcmp(a->storage_if, b->storage_if))
+		what = "storage_interface";
+	else if (a->attach != b->attach)
+		what = "attach";
+	else if (a->flow_table_size != b->flow_table_size)
+		what = "flow_table_size";
+	else if (a->maglev_size != b->maglev_size)
+		what = "maglev_size";
+	else if (strcmp(a->control_socket, b->control_socket))
+		what = "control_socket";
+	if (what)
+		log_warnx("reload: \"%s\" changed; that needs a restart of lbd", what);
+	return what == NULL;
+}
+
+int lbd_reload(struct lbd *l)
+{
+	static struct config ncfg;	/* large: keep it off the stack */
+	char err[512];
+
+	if (config_load(l->config_path, &ncfg, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s", err);
+		return -1;
+	}
+	if (!reload_compatible(&l->cfg, &ncfg))
+		return -1;
+	l->cfg = ncfg;
+	if (sched_apply_config(l) < 0 || health_setup(l) < 0) {
+		log_warnx("reload: could not apply");
+		return -1;
+	}
+	netmon_refresh(l);
+	sched_update(l);
+	l->reloads++;
+	log_info("reloaded %s: %u node(s), %u VIP(s), %u service(s)", l->config_path,
+		 l->cfg.nnodes, l->cfg.nvips, l->nsvcs);
+	return 0;
+}
+
+static void on_signal(struct loop *lp, int signo, void *arg)
+{
+	struct lbd *l = arg;
+
+	if (signo == SIGHUP) {
+		lbd_reload(l);
+		return;
+	}
+	log_info("signal %d: exiting (data plane and flows stay in place)", signo);
+	loop_stop(lp);
+}
+
+static void on_tick(struct loop *lp, struct loop_timer *t)
+{
+	struct lbd *l = t->arg;
+
+	health_tick(l);
+	if (l->sched_dirty) {
+		netmon_refresh(l);
+		sched_update(l);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct lbd lbd;	/* the context: static only for its size */
+	struct lbd *l = &lbd;
+	char objbuf[PATH_MAX], err[512];
+	int check_only = 0, verbose = 0, ch;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	l->config_path = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "b:c:thv")) != -1) {
+		switch (ch) {
+		case 'b': l->obj_path = optarg; break;
+		case 'c': l->config_path = optarg; break;
+		case 't': check_only = 1; break;
+		case 'v': verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("tandem-lbd", 0, verbose);
+	if (config_load(l->config_path, &l->cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (check_only) {
+		printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s))\n", l->config_path,
+		       l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total);
+		return 0;
+	}
+	if (!l->obj_path)
+		l->obj_path = default_obj(objbuf, sizeof(objbuf));
+	signal(SIGPIPE, SIG_IGN);
+	l->ctl_io.fd = -1;
+	l->started_ms = loop_now_ms();
+	if (loop_init(&l->loop) < 0)
+		fatal("epoll");
+	if (loop_signals_init(&l->loop, &l->sigs, sigs, 3, on_signal, l) < 0)
+		fatal("signalfd");
+	if (dp_open(&l->dp, &l->cfg, l->obj_path) < 0)
+		fatalx("cannot set up the data plane");
+	if (sched_apply_config(l) < 0)
+		fatalx("cannot apply the configuration to the data plane");
+	if (netmon_open(l) < 0)
+		fatalx("cannot monitor links and neighbours");
+	if (health_setup(l) < 0)
+		fatal("health checks");
+	sched_update(l);
+	if (control_open(l) < 0)
+		fatalx("cannot open the control socket");
+	if (loop_timer_init(&l->loop, &l->tick, on_tick, l) < 0 ||
+	    loop_timer_set(&l->tick, TICK_MS, TICK_MS) < 0)
+		fatal("timerfd");
+	log_info("running: %s on %s (%s), %u node(s), %u service(s), flow table %u, control %s",
+		 l->obj_path, l->cfg.client_if, l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc",
+		 l->cfg.nnodes, l->nsvcs, l->cfg.flow_table_size, l->cfg.control_socket);
+	if (loop_run(&l->loop) < 0)
+		log_warn("event loop");
+	control_close(l);
+	health_free(l);
+	netmon_close(l);
+	dp_close(&l->dp);
+	loop_close(&l->loop);
+	return 0;
+}

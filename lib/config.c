@@ -1,0 +1,363 @@
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maglev.h"
+
+/* Parsing state: where we are (for messages) and where the message goes. */
+struct pctx {
+	char *err;
+	size_t errlen;
+	char where[96];
+};
+
+static int perr(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct pctx *p, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->where[0])
+		snprintf(p->err, p->errlen, "%s: %s", p->where, msg);
+	else
+		snprintf(p->err, p->errlen, "%s", msg);
+	return -1;
+}
+
+/* Reject keys not in allowed[] (NULL-terminated): typos must not pass silently. */
+static int check_keys(struct pctx *p, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= !strcmp(*a, key);
+		if (!ok)
+			return perr(p, "unknown key \"%s\"", key);
+	}
+	return 0;
+}
+
+static int get_str(struct pctx *p, json_t *obj, const char *key, char *out, size_t outlen,
+		   const char *def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		if (!def)
+			return perr(p, "\"%s\" is required", key);
+		snprintf(out, outlen, "%s", def);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return perr(p, "\"%s\" must be a string", key);
+	if (json_string_length(v) == 0)
+		return perr(p, "\"%s\" must not be empty", key);
+	if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
+		return perr(p, "\"%s\" is too long (max %zu) or holds a NUL", key, outlen - 1);
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static int get_uint(struct pctx *p, json_t *obj, const char *key, uint32_t *out,
+		    uint32_t def, uint32_t lo, uint32_t hi)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return perr(p, "\"%s\" must be an integer", key);
+	json_int_t i = json_integer_value(v);
+	if (i < lo || i > hi)
+		return perr(p, "\"%s\" is %lld, must be %u..%u", key, (long long)i, lo, hi);
+	*out = (uint32_t)i;
+	return 0;
+}
+
+static int valid_name(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int get_name(struct pctx *p, json_t *obj, const char *key, char *out, const char *def)
+{
+	if (get_str(p, obj, key, out, CFG_NAME_MAX + 1, def) < 0)
+		return -1;
+	if (!valid_name(out))
+		return perr(p, "\"%s\" \"%s\": use letters, digits, '-' and '_' only", key, out);
+	return 0;
+}
+
+static int get_addr(struct pctx *p, json_t *obj, const char *key, struct taddr *out)
+{
+	char s[64];
+
+	if (get_str(p, obj, key, s, sizeof(s), NULL) < 0)
+		return -1;
+	if (taddr_parse(s, out) < 0)
+		return perr(p, "\"%s\" \"%s\" is not an IPv4 or IPv6 address", key, s);
+	return 0;
+}
+
+static int parse_health(struct pctx *p, json_t *h, struct cfg_health *out)
+{
+	static const char *const keys[] = { "interval_ms", "timeout_ms", "rise", "fall", NULL };
+
+	out->interval_ms = 1000, out->timeout_ms = 500, out->rise = 2, out->fall = 3;
+	if (!h)
+		return 0;
+	snprintf(p->where, sizeof(p->where), "health");
+	if (!json_is_object(h))
+		return perr(p, "must be an object");
+	if (check_keys(p, h, keys) < 0 ||
+	    get_uint(p, h, "interval_ms", &out->interval_ms, 1000, 100, 60000) < 0 ||
+	    get_uint(p, h, "timeout_ms", &out->timeout_ms, 500, 10, 60000) < 0 ||
+	    get_uint(p, h, "rise", &out->rise, 2, 1, 100) < 0 ||
+	    get_uint(p, h, "fall", &out->fall, 3, 1, 100) < 0)
+		return -1;
+	if (out->timeout_ms > out->interval_ms)
+		return perr(p, "\"timeout_ms\" (%u) must not exceed \"interval_ms\" (%u)",
+			    out->timeout_ms, out->interval_ms);
+	return 0;
+}
+
+static int parse_nodes(struct pctx *p, json_t *arr, struct config *cfg)
+{
+	static const char *const keys[] = { "name", "address", "weight", "port", NULL };
+	size_t i;
+	json_t *n;
+
+	p->where[0] = '\0';
+	if (!arr)
+		return perr(p, "\"nodes\" is required");
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return perr(p, "\"nodes\" must be a non-empty array");
+	if (json_array_size(arr) > CFG_MAX_NODES)
+		return perr(p, "\"nodes\": at most %d nodes", CFG_MAX_NODES);
+	json_array_foreach(arr, i, n) {
+		struct cfg_node *cn = &cfg->nodes[i];
+		snprintf(p->where, sizeof(p->where), "nodes[%zu]", i);
+		if (!json_is_object(n))
+			return perr(p, "must be an object");
+		if (check_keys(p, n, keys) < 0 || get_name(p, n, "name", cn->name, NULL) < 0 ||
+		    get_addr(p, n, "address", &cn->addr) < 0 ||
+		    get_uint(p, n, "weight", &cn->weight, 100, 0, 1000) < 0 ||
+		    get_str(p, n, "port", cn->port, sizeof(cn->port), "") < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(cfg->nodes[j].name, cn->name))
+				return perr(p, "duplicate node name \"%s\"", cn->name);
+			if (taddr_equal(&cfg->nodes[j].addr, &cn->addr))
+				return perr(p, "address already used by node \"%s\"", cfg->nodes[j].name);
+		}
+		cfg->nnodes++;
+	}
+	return 0;
+}
+
+static int parse_services(struct pctx *p, json_t *arr, struct cfg_vip *v, struct config *cfg,
+			  size_t vi)
+{
+	static const char *const keys[] = { "proto", "port", NULL };
+	size_t i;
+	json_t *s;
+
+	if (!arr)
+		return perr(p, "\"services\" is required");
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return perr(p, "\"services\" must be a non-empty array");
+	json_array_foreach(arr, i, s) {
+		char proto[8];
+		uint32_t port;
+		snprintf(p->where, sizeof(p->where), "vips[%zu].services[%zu]", vi, i);
+		if (!json_is_object(s))
+			return perr(p, "must be an object");
+		if (cfg->nsvc_total >= LB_MAX_SVCS)
+			return perr(p, "at most %d services over all VIPs", LB_MAX_SVCS);
+		if (check_keys(p, s, keys) < 0 || get_str(p, s, "proto", proto, sizeof(proto), NULL) < 0)
+			return -1;
+		int pr = proto_parse(proto);
+		if (pr < 0)
+			return perr(p, "\"proto\" \"%s\": must be \"tcp\" or \"udp\"", proto);
+		if (!json_object_get(s, "port"))
+			return perr(p, "\"port\" is required");
+		if (get_uint(p, s, "port", &port, 0, 1, 65535) < 0)
+			return -1;
+		for (unsigned j = 0; j < v->nsvc; j++)
+			if (v->svc[j].proto == pr && v->svc[j].port == port)
+				return perr(p, "duplicate service %s/%u", proto, port);
+		v->svc[v->nsvc].proto = (uint8_t)pr;
+		v->svc[v->nsvc].port = (uint16_t)port;
+		v->nsvc++;
+		cfg->nsvc_total++;
+	}
+	return 0;
+}
+
+static int parse_vips(struct pctx *p, json_t *arr, struct config *cfg)
+{
+	static const char *const keys[] = { "name", "address", "services", NULL };
+	size_t i;
+	json_t *v;
+
+	p->where[0] = '\0';
+	if (!arr)
+		return perr(p, "\"vips\" is required");
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return perr(p, "\"vips\" must be a non-empty array");
+	if (json_array_size(arr) > CFG_MAX_VIPS)
+		return perr(p, "\"vips\": at most %d", CFG_MAX_VIPS);
+	json_array_foreach(arr, i, v) {
+		struct cfg_vip *cv = &cfg->vips[i];
+		snprintf(p->where, sizeof(p->where), "vips[%zu]", i);
+		if (!json_is_object(v))
+			return perr(p, "must be an object");
+		if (check_keys(p, v, keys) < 0 || get_name(p, v, "name", cv->name, NULL) < 0 ||
+		    get_addr(p, v, "address", &cv->addr) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(cfg->vips[j].name, cv->name))
+				return perr(p, "duplicate VIP name \"%s\"", cv->name);
+			if (taddr_equal(&cfg->vips[j].addr, &cv->addr))
+				return perr(p, "address already used by VIP \"%s\" (put all its services there)",
+					    cfg->vips[j].name);
+		}
+		for (unsigned j = 0; j < cfg->nnodes; j++)
+			if (taddr_equal(&cfg->nodes[j].addr, &cv->addr))
+				return perr(p, "address is node \"%s\"'s address", cfg->nodes[j].name);
+		if (parse_services(p, json_object_get(v, "services"), cv, cfg, i) < 0)
+			return -1;
+		cfg->nvips++;
+	}
+	return 0;
+}
+
+int config_parse(const char *buf, size_t len, struct config *cfg, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
+		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", NULL
+	};
+	struct pctx p = { .err = err, .errlen = errlen };
+	json_error_t je;
+	json_t *root;
+	char attach[8];
+	int rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return perr(&p, "line %d column %d: %s", je.line, je.column, je.text);
+	if (!json_is_object(root)) {
+		perr(&p, "top level must be a JSON object");
+		goto out;
+	}
+	if (check_keys(&p, root, keys) < 0 ||
+	    get_name(&p, root, "instance", cfg->instance, "default") < 0 ||
+	    get_str(&p, root, "bpffs", cfg->bpffs, sizeof(cfg->bpffs), "/sys/fs/bpf") < 0 ||
+	    get_str(&p, root, "control_socket", cfg->control_socket, sizeof(cfg->control_socket),
+		    "/run/tandem/lbd.sock") < 0 ||
+	    get_str(&p, root, "client_interface", cfg->client_if, sizeof(cfg->client_if), NULL) < 0 ||
+	    get_str(&p, root, "storage_interface", cfg->storage_if, sizeof(cfg->storage_if), NULL) < 0 ||
+	    get_str(&p, root, "attach", attach, sizeof(attach), "tc") < 0 ||
+	    get_uint(&p, root, "flow_table_size", &cfg->flow_table_size, 1048576, 1024, 16777216) < 0 ||
+	    get_uint(&p, root, "maglev_size", &cfg->maglev_size, LB_MAGLEV_DEFAULT, 65537, 1048573) < 0)
+		goto out;
+	if (!strcmp(attach, "tc"))
+		cfg->attach = CFG_ATTACH_TC;
+	else if (!strcmp(attach, "xdp"))
+		cfg->attach = CFG_ATTACH_XDP;
+	else {
+		perr(&p, "\"attach\" \"%s\": must be \"tc\" or \"xdp\"", attach);
+		goto out;
+	}
+	if (!maglev_is_prime(cfg->maglev_size)) {
+		perr(&p, "\"maglev_size\" %u is not prime (65537 is)", cfg->maglev_size);
+		goto out;
+	}
+	if (!strcmp(cfg->client_if, cfg->storage_if)) {
+		perr(&p, "\"client_interface\" and \"storage_interface\" must differ");
+		goto out;
+	}
+	if (parse_health(&p, json_object_get(root, "health"), &cfg->health) < 0 ||
+	    parse_nodes(&p, json_object_get(root, "nodes"), cfg) < 0 ||
+	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	char msg[300];
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap > (1u << 24)) {
+				fclose(f);
+				free(buf);
+				snprintf(err, errlen, "%s: larger than 16 MiB", path);
+				return -1;
+			}
+			cap = cap ? cap * 2 : 65536;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				fclose(f);
+				free(buf);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return -1;
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	int ferr = ferror(f);
+	fclose(f);
+	if (ferr) {
+		free(buf);
+		snprintf(err, errlen, "%s: read error", path);
+		return -1;
+	}
+	int rc = config_parse(buf, len, cfg, msg, sizeof(msg));
+	free(buf);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", path, msg);
+	return rc;
+}
+
+int config_node_index(const struct config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->nnodes; i++)
+		if (!strcmp(cfg->nodes[i].name, name))
+			return (int)i;
+	return -1;
+}

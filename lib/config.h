@@ -1,0 +1,75 @@
+/*
+ * config.h - the appliance configuration (doc/config.md), parsed from JSON.
+ *
+ * config_parse() is pure: text in, struct out, no I/O, so it can be fuzzed
+ * and unit-tested; config_load() reads a file and calls it.
+ */
+#ifndef TANDEM_CONFIG_H
+#define TANDEM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "lb_maps.h"
+
+#define CFG_NAME_MAX 32
+#define CFG_MAX_NODES (LB_MAX_NODES - 1)	/* ids 0..254 */
+#define CFG_MAX_VIPS 64
+#define CFG_PATH_MAX 108			/* fits a UNIX socket path */
+
+enum cfg_attach { CFG_ATTACH_TC = 0, CFG_ATTACH_XDP = 1 };
+
+struct cfg_node {
+	char name[CFG_NAME_MAX + 1];
+	struct taddr addr;
+	uint32_t weight;
+	char port[16];		/* switch interface facing this node ("" = none) */
+};
+
+struct cfg_service {
+	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	uint16_t port;		/* host order */
+};
+
+struct cfg_vip {
+	char name[CFG_NAME_MAX + 1];
+	struct taddr addr;
+	unsigned nsvc;
+	struct cfg_service svc[LB_MAX_SVCS];
+};
+
+struct cfg_health {
+	uint32_t interval_ms, timeout_ms, rise, fall;
+};
+
+struct config {
+	char instance[CFG_NAME_MAX + 1];
+	char bpffs[CFG_PATH_MAX];
+	char control_socket[CFG_PATH_MAX];
+	char client_if[16];
+	char storage_if[16];
+	enum cfg_attach attach;
+	uint32_t flow_table_size;
+	uint32_t maglev_size;
+	struct cfg_health health;
+	unsigned nnodes;
+	struct cfg_node nodes[CFG_MAX_NODES];
+	unsigned nvips;
+	struct cfg_vip vips[CFG_MAX_VIPS];
+	unsigned nsvc_total;	/* services over all VIPs (<= LB_MAX_SVCS) */
+};
+
+/*
+ * Parse JSON text buf[0..len) into *cfg (fully overwritten).  Returns 0, or
+ * -1 with a one-line message naming the offending key in err (errlen bytes).
+ */
+int config_parse(const char *buf, size_t len, struct config *cfg, char *err, size_t errlen);
+
+/* Read and parse a file; the message in err is prefixed with the path. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Index of the node called name, or -1. */
+int config_node_index(const struct config *cfg, const char *name);
+
+#endif
