@@ -76,6 +76,8 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LBD_MOD_OBJ) $(B)/libtandem.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(B)/tests/test_tandemctl_fmt: $(B)/appliance/tandemctl/format.o
+
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libtandem.a
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
@@ -120,3 +122,4 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -90,11 +90,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_vip_addrs SEC(".maps");
 
-/* Flat, mmapable; indexed with lb_maglev_index().  Userspace may resize. */
+/*
+ * Maglev tables.  The contract (lb_maps.h) is a flat __u32 array that lbd
+ * writes through mmap, indexed with lb_maglev_index().  The kernel pads BPF
+ * array elements to 8 bytes, so a map of __u32 values would show userspace
+ * every id followed by 4 bytes of padding.  Each element therefore holds two
+ * consecutive ids: the mmap view is then exactly the flat __u32 array, and
+ * id i is element i / 2, word i % 2.  max_entries is set by userspace to the
+ * number of ids (LB_MAX_SVCS * 2 * maglev_size): twice what is needed, the
+ * same memory a padded __u32 array would take.
+ */
+struct lb_maglev_pair {
+	__u32 node[2];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct lb_maglev_pair);
 	__uint(max_entries, LB_MAX_SVCS * 2 * LB_MAGLEV_DEFAULT);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -321,14 +334,16 @@ static __always_inline __u32 lb_parse_ipv6(void *nh, void *data_end,
 static __always_inline __u32 lb_maglev_pick(const struct lb_svc_val *svc,
 					    const struct lb_flow_key *key)
 {
-	__u32 size = svc->maglev_size, half, idx, *node;
+	__u32 size = svc->maglev_size, half, idx, elem;
+	struct lb_maglev_pair *pair;
 
 	if ((svc->flags & LB_SVC_F_NO_NODES) || size == 0)
 		return LB_NODE_NONE;
 	half = (svc->flags & LB_SVC_F_ACTIVE_B) ? 1 : 0;
 	idx = lb_maglev_index(svc->svc_id, half, size, lb_flow_hash(key) % size);
-	node = bpf_map_lookup_elem(&lb_maglev, &idx);	/* bounds-checked */
-	return node ? *node : LB_NODE_NONE;
+	elem = idx / 2;					/* see lb_maglev above */
+	pair = bpf_map_lookup_elem(&lb_maglev, &elem);	/* bounds-checked */
+	return pair ? pair->node[idx & 1] : LB_NODE_NONE;
 }
 
 /* Adds one forwarded packet to a per-CPU lb_counters slot. */

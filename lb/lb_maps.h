@@ -28,6 +28,7 @@
 #define LB_PIN_SVC_STATS "lb_svc_stats"
 #define LB_PIN_VERDICTS  "lb_verdicts"
 #define LB_PIN_CONFIG    "lb_config"
+#define LB_PIN_VIP_ADDRS "lb_vip_addrs"
 
 /* 5-tuple.  40 bytes, no holes, so memcmp/hash over the whole struct is safe. */
 struct lb_flow_key {
@@ -62,6 +63,22 @@ struct lb_svc_key {
 	__u8  family;
 };
 
+/*
+ * VIP address set (hash, LB_MAX_SVCS entries): every address that appears
+ * in lb_svcs.  It lets the data plane recognise packets to a VIP address
+ * that carry no usable port - IPv4 fragments, ICMP, IPv6 extension headers,
+ * truncated TCP/UDP headers - and drop or pass them deliberately.  lbd keeps
+ * it in step with lb_svcs (value: number of services on the address, its
+ * own bookkeeping; the data plane only tests presence).  An address missing
+ * here only makes those odd packets pass to the kernel instead of being
+ * dropped; service traffic does not depend on it.
+ */
+struct lb_vip_key {
+	__u32 addr[4];		/* network order; IPv4 in addr[0] */
+	__u8  family;		/* 4 or 6 */
+	__u8  pad[3];		/* must be zero */
+};
+
 #define LB_SVC_F_ACTIVE_B  0x1	/* Maglev half B is live (double buffering) */
 #define LB_SVC_F_NO_NODES  0x2	/* no usable node: drop new flows, counted */
 
@@ -78,6 +95,12 @@ struct lb_svc_val {
  * (0 = A, 1 = B) starts at (s * 2 + h) * maglev_size.  lbd writes the idle
  * half, then flips LB_SVC_F_ACTIVE_B, so the data plane never sees a half
  * written table.
+ *
+ * The flat __u32 view is what mmap shows.  The kernel pads BPF array
+ * elements to 8 bytes, so the map's elements are PAIRS of ids (value_size
+ * 8: element e holds ids 2e and 2e+1); max_entries is set to the id count
+ * above (twice what is needed, the same memory a padded __u32 array takes).
+ * Use mmap, not bpf_map_update_elem, to write ids.
  */
 static inline __u32 lb_maglev_index(__u32 svc_id, __u32 half, __u32 size, __u32 slot)
 {

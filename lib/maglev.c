@@ -42,7 +42,19 @@ int maglev_is_prime(uint32_t n)
 struct perm {
 	uint32_t offset, skip, next;
 	uint64_t credit;
+	const struct maglev_node *node;
 };
+
+/* Nodes take turns in key order, so the table does not depend on the order
+ * of the configuration (the first node in a round wins contested slots). */
+static int by_key(const void *a, const void *b)
+{
+	const struct perm *x = a, *y = b;
+
+	if (x->node->key != y->node->key)
+		return x->node->key < y->node->key ? -1 : 1;
+	return x->node->id < y->node->id ? -1 : x->node->id > y->node->id;
+}
 
 int maglev_build(const struct maglev_node *nodes, size_t n, uint32_t *table, uint32_t size)
 {
@@ -66,17 +78,20 @@ int maglev_build(const struct maglev_node *nodes, size_t n, uint32_t *table, uin
 	p = calloc(n, sizeof(*p));
 	if (!p)
 		return -1;
+	for (size_t i = 0; i < n; i++)
+		p[i].node = &nodes[i];
+	qsort(p, n, sizeof(*p), by_key);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t h1 = mix64(nodes[i].key ^ 0x6d61676c65763031ull);
-		uint64_t h2 = mix64(nodes[i].key ^ 0x6d61676c65763032ull);
+		uint64_t h1 = mix64(p[i].node->key ^ 0x6d61676c65763031ull);
+		uint64_t h2 = mix64(p[i].node->key ^ 0x6d61676c65763032ull);
 		p[i].offset = (uint32_t)(h1 % size);
 		p[i].skip = (uint32_t)(h2 % (size - 1)) + 1;
 	}
 	while (filled < size) {
 		for (size_t i = 0; i < n && filled < size; i++) {
-			if (!nodes[i].weight)
+			if (!p[i].node->weight)
 				continue;
-			p[i].credit += nodes[i].weight;
+			p[i].credit += p[i].node->weight;
 			while (p[i].credit >= maxw && filled < size) {
 				uint32_t slot;
 				p[i].credit -= maxw;
@@ -85,7 +100,7 @@ int maglev_build(const struct maglev_node *nodes, size_t n, uint32_t *table, uin
 						(uint64_t)p[i].next * p[i].skip) % size);
 					p[i].next++;
 				} while (table[slot] != LB_NODE_NONE);
-				table[slot] = nodes[i].id;
+				table[slot] = p[i].node->id;
 				filled++;
 			}
 		}

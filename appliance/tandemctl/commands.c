@@ -1,0 +1,224 @@
+#include "commands.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "addr.h"
+#include "format.h"
+#include "view.h"
+
+/* A usage error for the command: "tandemctl: <cmd>: <why>". */
+static int usage_err(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tandemctl: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static void set_str(json_t *req, const char *key, const char *val)
+{
+	json_object_set_new(req, key, json_string(val));
+}
+
+/* status, nodes, vips, stats, reload: no operands, nothing to add. */
+static int build_plain(const struct ctl_args *a, json_t *req)
+{
+	if (a->argc)
+		return usage_err(json_string_value(json_object_get(req, "cmd")),
+				 "unexpected argument '%s'", a->argv[0]);
+	return 0;
+}
+
+static int build_flows(const struct ctl_args *a, json_t *req)
+{
+	if (a->argc)
+		return usage_err("flows", "unexpected argument '%s'", a->argv[0]);
+	if (a->vip)
+		set_str(req, "vip", a->vip);
+	if (a->node)
+		set_str(req, "node", a->node);
+	if (a->given & OPT_LIMIT)
+		json_object_set_new(req, "limit", json_integer(a->limit));
+	return 0;
+}
+
+/* drain, undrain: one operand, the node. */
+static int build_node(const struct ctl_args *a, json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (a->argc != 1)
+		return usage_err(cmd, a->argc ? "one NODE only" : "missing NODE");
+	set_str(req, "node", a->argv[0]);
+	return 0;
+}
+
+/*
+ * Parse an "ADDRESS:PORT" / "[IPv6]:PORT" operand (lib/addr.h) into addr
+ * (normalised text, FMT_BUFLEN bytes) and *port.  0, or -1 after a usage
+ * error naming what (client, VIP).
+ */
+static int endpoint(const char *what, const char *s, char *addr, unsigned *port)
+{
+	struct taddr ta;
+	uint16_t p;
+
+	if (taddr_parse_endpoint(s, &ta, &p) < 0 || p == 0)
+		return usage_err("migrate", "%s '%s': expected ADDRESS:PORT, IPv6 as [ADDRESS]:PORT, "
+				 "port 1..65535", what, s);
+	taddr_fmt(&ta, addr, FMT_BUFLEN);
+	*port = p;
+	return 0;
+}
+
+/*
+ * migrate --node FROM --to TO: every flow of FROM.
+ * migrate CLIENT:PORT VIP:PORT TO [--proto P]: one 5-tuple (TO may also be
+ * given as --to).  Both ends are IP literals: they name one flow-table key.
+ */
+static int build_migrate(const struct ctl_args *a, json_t *req)
+{
+	if (a->node) {
+		if (a->argc)
+			return usage_err("migrate", "--node takes no other arguments ('%s')",
+					 a->argv[0]);
+		if (!a->to)
+			return usage_err("migrate", "--node needs --to TO");
+		if (a->proto)
+			return usage_err("migrate", "--proto is for one flow, not --node");
+		set_str(req, "node", a->node);
+		set_str(req, "to", a->to);
+		return 0;
+	}
+
+	const char *to = a->argc == 3 ? a->argv[2] : a->to;
+	if (a->argc < 2 || a->argc > 3 || !to || (a->argc == 3 && a->to))
+		return usage_err("migrate", "expected --node FROM --to TO, or CLIENT:PORT VIP:PORT TO");
+
+	const char *proto = a->proto ? a->proto : "tcp";
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		return usage_err("migrate", "--proto must be tcp or udp");
+
+	char client[FMT_BUFLEN], vip[FMT_BUFLEN];
+	unsigned cport, vport;
+
+	if (endpoint("client", a->argv[0], client, &cport) < 0 ||
+	    endpoint("VIP", a->argv[1], vip, &vport) < 0)
+		return -1;
+
+	json_object_set_new(req, "flow",
+			    json_pack("{s:s, s:i, s:s, s:i, s:s}", "client", client,
+				      "client_port", (int)cport, "vip", vip,
+				      "port", (int)vport, "proto", proto));
+	set_str(req, "to", to);
+	return 0;
+}
+
+static void print_drain(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	const char *node = json_string_value(json_object_get(r, "node"));
+	const json_t *d = json_object_get(r, "drain");
+
+	if (!node)
+		node = a->argv[0];
+	if (json_is_boolean(d))
+		fprintf(out, "%s: %s\n", node,
+			json_is_true(d) ? "draining (no new sessions; existing flows stay)"
+					: "not draining (accepts new sessions)");
+	else
+		fprintf(out, "%s: done\n", node);
+}
+
+static void print_migrate(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	char buf[FMT_BUFLEN];
+	uint64_t moved;
+	int known = j_u64(r, "moved", &moved) == 0;
+
+	j_text(buf, sizeof(buf), r, "moved");
+	if (a->node) {
+		fprintf(out, "moved %s flow%s from %s to %s\n", buf,
+			known && moved == 1 ? "" : "s", a->node, a->to);
+	} else {
+		const char *to = a->argc == 3 ? a->argv[2] : a->to;
+		if (known && moved == 0)
+			fprintf(out, "no such flow: nothing moved\n");
+		else
+			fprintf(out, "moved %s flow %s -> %s to %s\n",
+				a->proto ? a->proto : "tcp", a->argv[0], a->argv[1], to);
+	}
+}
+
+static void print_reload(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	char buf[FMT_BUFLEN];
+
+	(void)a;
+	fprintf(out, "configuration reloaded (reloads: %s)\n",
+		j_text(buf, sizeof(buf), r, "reloads"));
+}
+
+static const struct command commands[] = {
+	{ "status", 0, { { "", "daemon summary" } }, build_plain, view_status },
+	{ "nodes", 0, { { "", "storage nodes: state, health per service, counters" } },
+	  build_plain, view_nodes },
+	{ "vips", 0, { { "", "VIP services and their counters" } }, build_plain, view_vips },
+	{ "flows", OPT_VIP | OPT_NODE | OPT_LIMIT,
+	  { { "[--vip V] [--node N] [--limit N]", "flow table entries (daemon default limit 1000)" } },
+	  build_flows, view_flows },
+	{ "stats", OPT_ALL, { { "[-a]", "verdict, VIP and node counters (-a: zero verdicts too)" } },
+	  build_plain, view_stats },
+	{ "drain", 0, { { "NODE", "no new sessions to NODE; its flows stay" } },
+	  build_node, print_drain },
+	{ "undrain", 0, { { "NODE", "NODE takes new sessions again" } }, build_node, print_drain },
+	{ "migrate", OPT_NODE | OPT_TO | OPT_PROTO,
+	  { { "--node FROM --to TO", "re-point every flow of FROM to TO" },
+	    { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp]",
+	      "re-point one flow (IPv6 as [addr]:port)" } },
+	  build_migrate, print_migrate },
+	{ "reload", 0, { { "", "reload the configuration (like SIGHUP)" } },
+	  build_plain, print_reload },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Synopses longer than this get their help text on a line of its own. */
+#define USAGE_SYN_MAX 36
+
+void commands_usage(FILE *f)
+{
+	char syn[FMT_BUFLEN];
+	int w = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < NCOMMANDS; i++) {
+			for (int k = 0; k < 2 && commands[i].forms[k].help; k++) {
+				const char *args = commands[i].forms[k].args;
+				int n = snprintf(syn, sizeof(syn), "%s%s%s", commands[i].name,
+						 *args ? " " : "", args);
+				if (pass == 0 && n > w && n <= USAGE_SYN_MAX)
+					w = n;
+				if (pass == 1 && n > w)	/* too long: help on the next line */
+					fprintf(f, "  %s\n  %-*s  %s\n", syn, w, "",
+						commands[i].forms[k].help);
+				else if (pass == 1)
+					fprintf(f, "  %-*s  %s\n", w, syn, commands[i].forms[k].help);
+			}
+		}
+	}
+}

@@ -1,0 +1,203 @@
+/*
+ * tandemctl - operator CLI for tandem-lbd: sends one control request
+ * (doc/control.md) and prints the reply for a human, or as JSON.
+ *
+ * Exit status: 0 ok; 1 the daemon answered ok:false; 2 usage error;
+ * 3 the daemon cannot be reached (or its reply is not a protocol reply).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ctl.h"
+#include "log.h"
+
+#define DEFAULT_SOCKET "/run/tandem/lbd.sock"
+#define DEFAULT_TIMEOUT_MS 5000
+
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tandemctl [-s SOCKET] [--json] [-T TIMEOUT_MS] [-v] COMMAND [ARGS]\n"
+		"\n"
+		"Options (also accepted after COMMAND):\n"
+		"  -s, --socket PATH    tandem-lbd control socket (default: $TANDEM_LBD_SOCK,\n"
+		"                       else " DEFAULT_SOCKET ")\n"
+		"  -j, --json           print the daemon's reply object as JSON\n"
+		"  -T, --timeout MS     wait at most MS milliseconds for the reply (default %d)\n"
+		"  -v, --verbose        log the request sent to stderr\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Commands:\n", DEFAULT_TIMEOUT_MS);
+	commands_usage(f);
+	fprintf(f,
+		"\n"
+		"Exit status: 0 ok, 1 the daemon refused the request, 2 usage error,\n"
+		"3 the daemon cannot be reached.\n");
+}
+
+/* Parse a decimal integer in [min, max]; 0 or -1. */
+static int parse_long(const char *s, long min, long max, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return (!*s || *end || errno || *v < min || *v > max) ? -1 : 0;
+}
+
+/* Print "tandemctl: <message>" and the usage to stderr; EXIT_USAGE. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tandemctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n\n", stderr);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+static const char *const opt_names[] = { "--vip", "--node", "--limit", "--to", "--proto", "-a" };
+
+/*
+ * Options are parsed in one pass over the whole command line (GNU getopt
+ * permutes), so "tandemctl flows --json --vip web" works; the command then
+ * refuses options that are not its own.  Returns -1 to go on, or an exit code.
+ */
+static int parse_args(struct ctl_args *a, int argc, char **argv, const struct command **cmdp)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "vip", required_argument, NULL, 'V' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "limit", required_argument, NULL, 'L' },
+		{ "to", required_argument, NULL, 'O' },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long v;
+	int c;
+
+	opterr = 0;		/* our own messages, followed by the usage */
+	while ((c = getopt_long(argc, argv, ":s:jT:vha", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': a->socket = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'T':
+			if (parse_long(optarg, 1, 3600 * 1000, &v) < 0)
+				return usage_error("bad timeout '%s' (milliseconds, 1..3600000)", optarg);
+			a->timeout_ms = (int)v;
+			break;
+		case 'v': a->verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': a->vip = optarg; a->given |= OPT_VIP; break;
+		case 'N': a->node = optarg; a->given |= OPT_NODE; break;
+		case 'L':
+			if (parse_long(optarg, 0, 1L << 30, &a->limit) < 0)
+				return usage_error("bad --limit '%s'", optarg);
+			a->given |= OPT_LIMIT;
+			break;
+		case 'O': a->to = optarg; a->given |= OPT_TO; break;
+		case 'P': a->proto = optarg; a->given |= OPT_PROTO; break;
+		case 'a': a->all = 1; a->given |= OPT_ALL; break;
+		case ':': return usage_error("option %s needs an argument", argv[optind - 1]);
+		default:
+			if (optopt) {
+				char o[3] = { '-', (char)optopt, 0 };
+				return usage_error("unknown option '%s'", o);
+			}
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command given");
+	*cmdp = command_find(argv[optind]);
+	if (!*cmdp)
+		return usage_error("unknown command '%s'", argv[optind]);
+	for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
+		if ((a->given & ~(*cmdp)->opts) & (1u << i))
+			return usage_error("%s: option %s does not apply", (*cmdp)->name,
+					   opt_names[i]);
+	a->argc = argc - optind - 1;
+	a->argv = argv + optind + 1;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_args a = { .timeout_ms = DEFAULT_TIMEOUT_MS };
+	const struct command *cmd = NULL;
+	char err[512];
+	json_t *req, *reply;
+	int rc;
+
+	log_init("tandemctl", 0, 0);
+	a.socket = getenv("TANDEM_LBD_SOCK");
+	if (!a.socket || !*a.socket)
+		a.socket = DEFAULT_SOCKET;
+	rc = parse_args(&a, argc, argv, &cmd);
+	if (rc >= 0)
+		return rc;
+	log_init("tandemctl", 0, a.verbose);
+
+	req = json_pack("{s:s}", "cmd", cmd->name);
+	if (!req)
+		fatalx("out of memory");
+	if (cmd->build(&a, req) < 0) {
+		json_decref(req);
+		fputc('\n', stderr);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a.verbose) {
+		char *s = json_dumps(req, JSON_COMPACT);
+		log_debug("%s <- %s", a.socket, s ? s : "?");
+		free(s);
+	}
+
+	reply = ctl_request(a.socket, req, a.timeout_ms, err, sizeof(err));
+	json_decref(req);
+	if (!reply) {
+		fprintf(stderr, "tandemctl: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+
+	const json_t *ok = json_object_get(reply, "ok");
+	if (!json_is_boolean(ok)) {
+		fprintf(stderr, "tandemctl: %s: reply without \"ok\": not a control socket?\n",
+			a.socket);
+		json_decref(reply);
+		return EXIT_UNREACHABLE;
+	}
+	/* --json: the reply as is, whatever it says; the exit code still tells. */
+	if (a.json) {
+		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	}
+	if (json_is_false(ok)) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		fprintf(stderr, "tandemctl: %s\n", e ? e : "request failed (no error message)");
+		rc = EXIT_REFUSED;
+	} else {
+		if (!a.json)
+			cmd->print(&a, reply, stdout);
+		rc = 0;
+	}
+	json_decref(reply);
+	return rc;
+}

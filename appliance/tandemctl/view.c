@@ -1,0 +1,394 @@
+#include "view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+
+/* How a number is shown: exact (stats, where counters are compared), or
+ * humanised (overview tables, where magnitude matters more than digits). */
+enum num_style { NUM_EXACT, NUM_COUNT, NUM_BYTES };
+
+static void cell_num(struct table *t, const json_t *o, const char *key, enum num_style st)
+{
+	char buf[FMT_BUFLEN];
+	uint64_t v;
+
+	if (j_u64(o, key, &v) < 0)
+		table_cell(t, NULL);
+	else if (st == NUM_COUNT)
+		table_cell(t, fmt_count(buf, sizeof(buf), v));
+	else if (st == NUM_BYTES)
+		table_cell(t, fmt_bytes(buf, sizeof(buf), v));
+	else
+		table_cellf(t, "%llu", (unsigned long long)v);
+}
+
+static void cell_text(struct table *t, const json_t *o, const char *key)
+{
+	char buf[FMT_BUFLEN];
+
+	table_cell(t, j_text(buf, sizeof(buf), o, key));
+}
+
+/* o[key] as a port number, or -1 when absent. */
+static long j_port(const json_t *o, const char *key)
+{
+	uint64_t v;
+
+	return j_u64(o, key, &v) == 0 && v <= 65535 ? (long)v : -1;
+}
+
+static void cell_hostport(struct table *t, const json_t *o, const char *akey,
+			  const char *pkey)
+{
+	char buf[FMT_BUFLEN];
+
+	table_cell(t, fmt_hostport(buf, sizeof(buf),
+				   json_string_value(json_object_get(o, akey)),
+				   j_port(o, pkey)));
+}
+
+/* Array of objects with "name", or object name -> object: call fn on each. */
+static void each_named(const json_t *v, void (*fn)(struct table *, const char *,
+						   const json_t *, enum num_style),
+		       struct table *t, enum num_style st)
+{
+	const char *key;
+	json_t *item;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			fn(t, json_string_value(json_object_get(item, "name")), item, st);
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, item)
+			fn(t, key, item, st);
+	}
+}
+
+/* ---- status ---- */
+
+struct kv {
+	const char *key;
+	char val[2 * FMT_BUFLEN];
+};
+
+void view_status(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	struct kv kv[12];
+	int n = 0, w = 0;
+	uint64_t x, y;
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN];
+
+	(void)a;
+#define KV(k) (kv[n].key = (k), kv[n++].val)
+	j_text(KV("instance"), FMT_BUFLEN, r, "instance");
+	j_text(KV("pid"), FMT_BUFLEN, r, "pid");
+	if (j_u64(r, "uptime_s", &x) == 0)
+		fmt_uptime(KV("uptime"), FMT_BUFLEN, x);
+	else
+		strcpy(KV("uptime"), FMT_MISSING);
+	j_text(KV("attach"), FMT_BUFLEN, r, "attach");
+	snprintf(KV("interfaces"), 2 * FMT_BUFLEN, "client %s, storage %s",
+		 j_text(b1, sizeof(b1), r, "client_interface"),
+		 j_text(b2, sizeof(b2), r, "storage_interface"));
+	if (j_u64(r, "flows", &x) == 0 && j_u64(r, "flow_table_size", &y) == 0 && y)
+		snprintf(KV("flows"), 2 * FMT_BUFLEN, "%llu / %llu (%.1f%%)",
+			 (unsigned long long)x, (unsigned long long)y, 100.0 * x / y);
+	else
+		snprintf(KV("flows"), 2 * FMT_BUFLEN, "%s / %s", j_text(b1, sizeof(b1), r, "flows"),
+			 j_text(b2, sizeof(b2), r, "flow_table_size"));
+	j_text(KV("maglev_size"), FMT_BUFLEN, r, "maglev_size");
+	j_text(KV("vips"), FMT_BUFLEN, r, "vips");
+	snprintf(KV("nodes"), 2 * FMT_BUFLEN, "%s up / %s total",
+		 j_text(b1, sizeof(b1), r, "nodes_up"), j_text(b2, sizeof(b2), r, "nodes_total"));
+	j_text(KV("reloads"), FMT_BUFLEN, r, "reloads");
+	j_text(KV("config"), FMT_BUFLEN, r, "config");
+#undef KV
+	for (int i = 0; i < n; i++)
+		if ((int)strlen(kv[i].key) > w)
+			w = strlen(kv[i].key);
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%-*s  %s\n", w, kv[i].key, kv[i].val);
+}
+
+/* ---- nodes ---- */
+
+/* A health entry's service as text: "tcp/80" as sent, or built from
+ * {proto, port}, or a bare number. */
+static char *svc_text(char *buf, size_t len, const json_t *h)
+{
+	const json_t *s = json_object_get(h, "service");
+
+	if (json_is_object(s)) {
+		char p[FMT_BUFLEN], q[FMT_BUFLEN];
+		snprintf(buf, len, "%s/%s", j_text(p, sizeof(p), s, "proto"),
+			 j_text(q, sizeof(q), s, "port"));
+		return buf;
+	}
+	return j_text(buf, len, h, "service");
+}
+
+/* "tcp/80:ok tcp/5201:down": one word per service, in reply order. */
+static void cell_health(struct table *t, const json_t *node)
+{
+	const json_t *hs = json_object_get(node, "health");
+	char *s = NULL;
+	size_t len = 0;
+	FILE *m;
+	json_t *h;
+	size_t i;
+
+	if (!json_is_array(hs) || !json_array_size(hs)) {
+		table_cell(t, NULL);
+		return;
+	}
+	m = open_memstream(&s, &len);
+	if (!m) {
+		table_cell(t, NULL);
+		return;
+	}
+	json_array_foreach(hs, i, h) {
+		char svc[FMT_BUFLEN];
+		const json_t *ok = json_object_get(h, "ok");
+		fprintf(m, "%s%s:%s", i ? " " : "", svc_text(svc, sizeof(svc), h),
+			!json_is_boolean(ok) ? "?" : json_is_true(ok) ? "ok" : "down");
+	}
+	fclose(m);
+	table_cell(t, s);
+	free(s);
+}
+
+static const struct col node_cols[] = {
+	{ "NAME", 0 }, { "ID", 1 }, { "ADDRESS", 0 }, { "MAC", 0 }, { "WEIGHT", 1 },
+	{ "STATE", 0 }, { "DRAIN", 0 }, { "LINK", 0 }, { "FLOWS", 1 }, { "PACKETS", 1 },
+	{ "BYTES", 1 }, { "NEW", 1 }, { "HEALTH", 0 },
+};
+
+void view_nodes(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	struct table *t = table_new(node_cols, sizeof(node_cols) / sizeof(node_cols[0]));
+	const json_t *nodes = json_object_get(r, "nodes");
+	json_t *n, *h;
+	size_t i, k;
+	int errors = 0;
+
+	(void)a;
+	json_array_foreach(nodes, i, n) {
+		table_row(t);
+		cell_text(t, n, "name");
+		cell_text(t, n, "id");
+		cell_text(t, n, "address");
+		cell_text(t, n, "mac");
+		cell_text(t, n, "weight");
+		cell_text(t, n, "state");
+		cell_text(t, n, "drain");
+		cell_text(t, n, "link");
+		cell_num(t, n, "flows", NUM_COUNT);
+		cell_num(t, n, "packets", NUM_COUNT);
+		cell_num(t, n, "bytes", NUM_BYTES);
+		cell_num(t, n, "new_flows", NUM_COUNT);
+		cell_health(t, n);
+	}
+	table_print(t, out);
+	table_free(t);
+
+	/* Why a check fails does not fit the table: list it below. */
+	json_array_foreach(nodes, i, n) {
+		json_array_foreach(json_object_get(n, "health"), k, h) {
+			const char *e = json_string_value(json_object_get(h, "last_error"));
+			char name[FMT_BUFLEN], svc[FMT_BUFLEN];
+			if (json_is_true(json_object_get(h, "ok")) || !e || !*e)
+				continue;
+			if (!errors++)
+				fputs("\n", out);
+			fprintf(out, "%s %s: %s\n", j_text(name, sizeof(name), n, "name"),
+				svc_text(svc, sizeof(svc), h), e);
+		}
+	}
+}
+
+/* ---- vips (and the VIP part of stats) ---- */
+
+static const struct col vip_cols[] = {
+	{ "VIP", 0 }, { "ADDRESS", 0 }, { "PROTO", 0 }, { "PORT", 1 }, { "NODES", 1 },
+	{ "PACKETS", 1 }, { "BYTES", 1 }, { "NEW", 1 },
+};
+
+/* One row per service of the VIP (one row of "-" if it lists none). */
+static void vip_rows(struct table *t, const char *name, const json_t *vip,
+		     enum num_style st)
+{
+	const json_t *svcs = json_object_get(vip, "services");
+	char addr[FMT_BUFLEN];
+	json_t *s;
+	size_t i;
+
+	j_text(addr, sizeof(addr), vip, "address");
+	if (!json_is_array(svcs) || !json_array_size(svcs))
+		svcs = NULL;
+	for (i = 0; i < (svcs ? json_array_size(svcs) : 1); i++) {
+		s = svcs ? json_array_get(svcs, i) : NULL;
+		table_row(t);
+		table_cell(t, name);
+		table_cell(t, addr);
+		cell_text(t, s, "proto");
+		cell_text(t, s, "port");
+		cell_num(t, s, "nodes_in_table", NUM_EXACT);
+		cell_num(t, s, "packets", st == NUM_EXACT ? NUM_EXACT : NUM_COUNT);
+		cell_num(t, s, "bytes", st == NUM_EXACT ? NUM_EXACT : NUM_BYTES);
+		cell_num(t, s, "new_flows", st == NUM_EXACT ? NUM_EXACT : NUM_COUNT);
+	}
+}
+
+static void print_vips(const json_t *vips, enum num_style st, FILE *out)
+{
+	struct table *t = table_new(vip_cols, sizeof(vip_cols) / sizeof(vip_cols[0]));
+
+	each_named(vips, vip_rows, t, st);
+	table_print(t, out);
+	table_free(t);
+}
+
+void view_vips(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	(void)a;
+	print_vips(json_object_get(r, "vips"), NUM_COUNT, out);
+}
+
+/* ---- flows ---- */
+
+static const struct col flow_cols[] = {
+	{ "CLIENT", 0 }, { "VIP", 0 }, { "PROTO", 0 }, { "NODE", 0 }, { "FLAGS", 0 },
+	{ "PACKETS", 1 }, { "BYTES", 1 }, { "AGE", 1 },
+};
+
+/* ["syn","migrated"] -> "syn,migrated"; [] -> "-". */
+static void cell_flags(struct table *t, const json_t *f)
+{
+	const json_t *flags = json_object_get(f, "flags");
+	char buf[2 * FMT_BUFLEN] = "";
+	size_t used = 0;
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(flags, i, x) {
+		const char *s = json_string_value(x);
+		if (s && used < sizeof(buf))
+			used += snprintf(buf + used, sizeof(buf) - used, "%s%s",
+					 used ? "," : "", s);
+	}
+	table_cell(t, used ? buf : NULL);
+}
+
+void view_flows(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	struct table *t = table_new(flow_cols, sizeof(flow_cols) / sizeof(flow_cols[0]));
+	const json_t *flows = json_object_get(r, "flows");
+	char buf[FMT_BUFLEN];
+	uint64_t age;
+	json_t *f;
+	size_t i;
+
+	(void)a;
+	json_array_foreach(flows, i, f) {
+		table_row(t);
+		cell_hostport(t, f, "client", "client_port");
+		cell_hostport(t, f, "vip", "port");
+		cell_text(t, f, "proto");
+		cell_text(t, f, "node");
+		cell_flags(t, f);
+		cell_num(t, f, "packets", NUM_COUNT);
+		cell_num(t, f, "bytes", NUM_BYTES);
+		table_cell(t, j_u64(f, "age_ms", &age) == 0 ? fmt_age_ms(buf, sizeof(buf), age)
+							     : NULL);
+	}
+	table_print(t, out);
+	table_free(t);
+	fprintf(out, "%zu flows shown of %s%s\n", json_array_size(flows),
+		j_text(buf, sizeof(buf), r, "total"),
+		json_is_true(json_object_get(r, "truncated")) ? " (limited: see --limit)" : "");
+}
+
+/* ---- stats ---- */
+
+/* The order of lb_verdict (lb/lb_maps.h, doc/control.md). */
+static const char *const verdict_names[] = {
+	"pass_not_ip", "pass_not_vip", "fwd_hit", "fwd_new", "fwd_midstream",
+	"fwd_rehash_syn", "fwd_rehash_down", "drop_trunc_l2", "drop_trunc_l3",
+	"drop_trunc_l4", "drop_fragment", "drop_exthdr", "drop_no_node",
+	"drop_redirect", "ip_options", "pass_icmp",
+};
+#define NVERDICTS (sizeof(verdict_names) / sizeof(verdict_names[0]))
+
+static int known_verdict(const char *name)
+{
+	for (size_t i = 0; i < NVERDICTS; i++)
+		if (!strcmp(verdict_names[i], name))
+			return 1;
+	return 0;
+}
+
+static void verdict_row(struct table *t, const json_t *v, const char *name, int all)
+{
+	uint64_t n;
+
+	if (!json_object_get(v, name)) {
+		if (all) {		/* asked for every verdict: show it is unknown */
+			table_row(t);
+			table_cell(t, name);
+			table_cell(t, NULL);
+		}
+		return;
+	}
+	if (!all && j_u64(v, name, &n) == 0 && n == 0)
+		return;
+	table_row(t);
+	table_cell(t, name);
+	cell_num(t, v, name, NUM_EXACT);
+}
+
+static const struct col verdict_cols[] = { { "VERDICT", 0 }, { "COUNT", 1 } };
+
+static const struct col node_stat_cols[] = {
+	{ "NODE", 0 }, { "PACKETS", 1 }, { "BYTES", 1 }, { "NEW", 1 }, { "FLOWS", 1 },
+};
+
+static void node_stat_row(struct table *t, const char *name, const json_t *n,
+			  enum num_style st)
+{
+	table_row(t);
+	table_cell(t, name);
+	cell_num(t, n, "packets", st);
+	cell_num(t, n, "bytes", st);
+	cell_num(t, n, "new_flows", st);
+	cell_num(t, n, "flows", st);
+}
+
+void view_stats(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	const json_t *v = json_object_get(r, "verdicts");
+	struct table *t = table_new(verdict_cols, 2);
+	const char *key;
+	json_t *x;
+
+	for (size_t i = 0; i < NVERDICTS; i++)
+		verdict_row(t, v, verdict_names[i], a->all);
+	/* A newer daemon may count verdicts this tandemctl does not know. */
+	if (json_is_object(v))
+		json_object_foreach((json_t *)v, key, x)
+			if (!known_verdict(key))
+				verdict_row(t, v, key, a->all);
+	table_print(t, out);
+	table_free(t);
+
+	fputc('\n', out);
+	print_vips(json_object_get(r, "vips"), NUM_EXACT, out);
+
+	fputc('\n', out);
+	t = table_new(node_stat_cols, sizeof(node_stat_cols) / sizeof(node_stat_cols[0]));
+	each_named(json_object_get(r, "nodes"), node_stat_row, t, NUM_EXACT);
+	table_print(t, out);
+	table_free(t);
+}

@@ -1,0 +1,282 @@
+# shellcheck shell=bash
+# Integration-test harness, sourced by tests/integration/t_*.sh:
+#
+#     #!/bin/bash
+#     # <topology diagram>
+#     . "$(dirname "$0")/lib.sh"
+#     require_lbd                       # skip (exit 4) unless build/ has the daemons
+#     lab_up                            # private lab, torn down on exit
+#     lbd_start
+#     check "c1 reaches the VIP" in_ns c1 curl -fsS -m 5 "http://$VIP4/node"
+#     finish                            # kselftest exit code: 0 pass, 1 fail, 4 skip
+#
+# Reporting: TAP-like lines on stdout: "ok - DESC", "not ok - DESC", "# diag";
+# finish prints the plan "1..N" and a summary.  Every test bounds its own
+# commands with `timeout`/`curl -m`; a watchdog also ends the whole test after
+# TEST_TIMEOUT seconds (default 300) and the lab is still torn down.
+#
+# Running a command in a lab host: `in HOST CMD...` or `in_ns HOST CMD...`,
+# HOST is c1 c2 sw n1 n2 n3 hub or a full namespace name ($NS_C1).  `in` is an
+# alias (bash reserves the word `in`), so it works as a statement but NOT
+# inside $(...): there, write $(in_ns c1 ...).
+#
+# Variables after lab_up: REPO, TANDEM_BUILD, LAB_SH, TANDEMCTL, LBD_BIN,
+# TEST_NAME, TEST_TMP (private dir, removed at exit) and everything in the
+# lab's env file (LAB_NAME, LAB_DIR, NS_*, VIP4, VIP6, N1_IP4.., C1_IP4..,
+# LBD_SOCK, LBD_CONF, LBD_LOG, LAB_WWW ...; see appliance/lab/lab.sh).
+
+set -u
+shopt -s expand_aliases
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
+export TANDEM_BUILD
+LAB_SH=$REPO/appliance/lab/lab.sh
+TANDEMCTL=$TANDEM_BUILD/tandemctl
+LBD_BIN=$TANDEM_BUILD/tandem-lbd
+TEST_NAME=$(basename "$0" .sh)
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+LAB_NAME=""
+
+_T_PASS=0
+_T_FAIL=0
+_T_SKIP=0
+_T_AT_EXIT=()
+_T_WATCHDOG=""
+TEST_TMP=$(mktemp -d "/tmp/tandem-$TEST_NAME.XXXXXX")
+
+# ------------------------------------------------------------ reporting --
+
+diag() {
+	local l
+	while IFS= read -r l; do echo "# $l"; done <<<"$*"
+}
+
+ok() {
+	_T_PASS=$((_T_PASS + 1))
+	echo "ok - $*"
+}
+
+# fail DESC [DETAIL...]: report a failed check; each DETAIL becomes "#" lines.
+fail() {
+	local d
+	_T_FAIL=$((_T_FAIL + 1))
+	echo "not ok - $1"
+	shift
+	for d in "$@"; do
+		[ -z "$d" ] || diag "$d"
+	done
+}
+
+skip() {
+	_T_SKIP=$((_T_SKIP + 1))
+	echo "ok - $* # SKIP"
+}
+
+# _t_run CMD...: run CMD; a leading word "in" means in_ns (aliases do not
+# apply to arguments, so `check "..." in c1 curl ...` would not work otherwise).
+_t_run() {
+	if [ "$1" = in ]; then
+		shift
+		in_ns "$@"
+	else
+		"$@"
+	fi
+}
+
+# check DESC CMD...: ok if CMD succeeds; on failure its output is shown.
+check() {
+	local desc=$1 out rc
+	shift
+	out=$(_t_run "$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		ok "$desc"
+	else
+		fail "$desc" "exit $rc: $*" "${out:+$(tail -n 20 <<<"$out")}"
+	fi
+	return "$rc"
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		fail "$1" "expected: '$2'" "got:      '$3'"
+		return 1
+	fi
+}
+
+# finish: print the plan and summary, exit with the kselftest code.
+finish() {
+	local n=$((_T_PASS + _T_FAIL + _T_SKIP))
+	echo "1..$n"
+	diag "$TEST_NAME: $_T_PASS passed, $_T_FAIL failed, $_T_SKIP skipped"
+	if [ "$_T_FAIL" -gt 0 ]; then
+		exit 1
+	elif [ "$_T_PASS" -eq 0 ]; then
+		exit 4
+	fi
+	exit 0
+}
+
+# skip_all REASON: the whole test cannot run here (kselftest "skip").
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 4
+}
+
+# ---------------------------------------------------------- requirements --
+
+require_root() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces)"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "needs $c"
+	done
+}
+
+# require_lbd: the daemon and tandemctl are built.
+require_lbd() {
+	[ -x "$LBD_BIN" ] || skip_all "no $LBD_BIN (run make)"
+	[ -x "$TANDEMCTL" ] || skip_all "no $TANDEMCTL (run make)"
+}
+
+# ------------------------------------------------------------- plumbing --
+
+# now_ms: wall clock in milliseconds.
+now_ms() {
+	local t
+	t=$(date +%s%N)
+	echo $((t / 1000000))
+}
+
+# wait_for TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds; 1 on
+# timeout.  TIMEOUT_S may be fractional ("0.5").
+wait_for() {
+	local end ms
+	ms=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')
+	end=$(($(now_ms) + ms))
+	shift
+	while :; do
+		_t_run "$@" >/dev/null 2>&1 && return 0
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# in_ns HOST|NAMESPACE CMD...: run CMD inside a lab namespace.
+in_ns() {
+	local ns=$1
+	shift
+	case "$ns" in
+	tdm-*) ;;
+	*) ns=tdm-$LAB_NAME-$ns ;;
+	esac
+	ip netns exec "$ns" "$@"
+}
+alias in=in_ns
+
+# at_exit CMD...: run CMD (eval'd) when the test exits, before the lab goes.
+at_exit() {
+	_T_AT_EXIT+=("$*")
+}
+
+_t_exit() {
+	local rc=$? i
+	trap - EXIT INT TERM
+	[ -z "$_T_WATCHDOG" ] || kill "$_T_WATCHDOG" 2>/dev/null
+	for ((i = ${#_T_AT_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${_T_AT_EXIT[i]}" >/dev/null 2>&1 || true
+	done
+	lab_down
+	rm -rf "$TEST_TMP"
+	exit "$rc"
+}
+trap _t_exit EXIT
+trap 'diag "interrupted"; exit 130' INT
+trap 'diag "terminated (timeout?)"; exit 143' TERM
+
+# Watchdog: end the test (and its children, by parent pid) after TEST_TIMEOUT.
+# (Its sleep must not outlive the test: it would hold a pipe's write end.)
+(
+	sleep "$TEST_TIMEOUT" </dev/null >/dev/null 2>&1 &
+	_sp=$!
+	trap 'kill $_sp 2>/dev/null; exit 0' TERM
+	wait $_sp
+	echo "# $TEST_NAME: watchdog: no end after ${TEST_TIMEOUT}s"
+	kill -TERM $$ 2>/dev/null
+	pkill -TERM -P $$ 2>/dev/null
+) &
+_T_WATCHDOG=$!
+
+# ------------------------------------------------------------------ lab --
+
+# lab_name: a lab NAME for this test: 3 chars of the test name + 5 hex of
+# a hash of (test name, pid, time), [a-z0-9]{8}.
+lab_name() {
+	local base h
+	base=${TEST_NAME#t_}
+	base=$(tr -cd 'a-z0-9' <<<"${base,,}")
+	h=$(printf '%s.%s.%s' "$TEST_NAME" "$$" "$(date +%s%N)" | sha256sum)
+	echo "${base:0:3}${h:0:5}"
+}
+
+# lab_up: bring up a private lab and source its env.  LAB_WEIGHTS is passed on.
+lab_up() {
+	local out
+	require_root
+	require_cmd ip curl iperf3 nginx sha256sum
+	LAB_NAME=$(lab_name)
+	if ! out=$(timeout 60 "$LAB_SH" up "$LAB_NAME" 2>&1); then
+		fail "lab $LAB_NAME up" "$out"
+		LAB_NAME=""
+		finish
+	fi
+	# shellcheck disable=SC1090
+	. "/run/tandem-lab/$LAB_NAME/env"
+	diag "lab $LAB_NAME up ($LAB_DIR)"
+}
+
+# lab_down: remove the lab (idempotent; also run at exit).
+lab_down() {
+	[ -n "$LAB_NAME" ] || return 0
+	local name=$LAB_NAME
+	LAB_NAME=""
+	timeout 60 "$LAB_SH" down "$name" >/dev/null 2>&1 || {
+		diag "lab $name down failed"
+		return 1
+	}
+}
+
+# lab CMD ARGS...: lab.sh CMD <this lab> ARGS (node-stop n2 nginx, link n1 down, ...)
+lab() {
+	local c=$1
+	shift
+	timeout 60 "$LAB_SH" "$c" "$LAB_NAME" "$@"
+}
+
+# lbd_start [ARGS...]: start tandem-lbd in the switch and wait for its socket.
+lbd_start() {
+	timeout 30 "$LAB_SH" lbd-start "$LAB_NAME" "$@"
+}
+
+lbd_stop() {
+	timeout 30 "$LAB_SH" lbd-stop "$LAB_NAME"
+}
+
+# ctl ARGS...: tandemctl against this lab's lbd.
+ctl() {
+	timeout 10 "$TANDEMCTL" -s "$LBD_SOCK" "$@"
+}
+
+# fetch HOST URL [CURL ARGS...]: body of URL fetched from HOST (15 s max).
+fetch() {
+	local h=$1 u=$2
+	shift 2
+	in_ns "$h" curl -fsS --max-time 15 "$@" "$u"
+}

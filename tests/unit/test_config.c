@@ -1,0 +1,84 @@
+/*
+ * Config parser: the example parses; each kind of bad file gets a clear
+ * message naming the offending key, never a crash; defaults are applied.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+
+static struct config cfg;
+
+static int parse(const char *s, char *err, size_t n)
+{
+	return config_parse(s, strlen(s), &cfg, err, n);
+}
+
+#define BASE_NODES "\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"}]"
+#define BASE_VIPS "\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"tcp\",\"port\":80}]}]"
+#define IFS "\"client_interface\":\"eth0\",\"storage_interface\":\"eth1\""
+
+static void bad(const char *json, const char *want)
+{
+	char err[300] = "";
+	int rc = parse(json, err, sizeof(err));
+
+	CHECK(rc < 0 && strstr(err, want), "rejects with \"%s\" (got: %s)", want, err);
+}
+
+int main(void)
+{
+	char err[300];
+
+	CHECK(config_load("appliance/examples/tandem.json", &cfg, err, sizeof(err)) == 0,
+	      "example config parses (%s)", err);
+	CHECK(cfg.nnodes == 3 && cfg.nvips == 2 && cfg.nsvc_total == 4 && cfg.nodes[2].weight == 200 &&
+	      cfg.vips[1].addr.family == 6, "example content");
+
+	CHECK(parse("{" IFS "," BASE_NODES "," BASE_VIPS "}", err, sizeof(err)) == 0,
+	      "minimal config parses (%s)", err);
+	CHECK(!strcmp(cfg.instance, "default") && cfg.flow_table_size == 1048576 &&
+	      cfg.maglev_size == 65537 && cfg.health.fall == 3 && cfg.nodes[0].weight == 100 &&
+	      cfg.attach == CFG_ATTACH_TC, "defaults applied");
+
+	bad("", "line 1");
+	bad("{", "line 1");
+	bad("[]", "top level must be a JSON object");
+	bad("{" BASE_NODES "," BASE_VIPS "}", "\"client_interface\" is required");
+	bad("{" IFS "," BASE_VIPS "}", "\"nodes\" is required");
+	bad("{" IFS "," BASE_NODES "}", "\"vips\" is required");
+	bad("{" IFS ",\"nodez\":1," BASE_NODES "," BASE_VIPS "}", "unknown key \"nodez\"");
+	bad("{" IFS ",\"flow_table_size\":10," BASE_NODES "," BASE_VIPS "}", "\"flow_table_size\" is 10");
+	bad("{" IFS ",\"flow_table_size\":\"big\"," BASE_NODES "," BASE_VIPS "}", "must be an integer");
+	bad("{" IFS ",\"maglev_size\":65541," BASE_NODES "," BASE_VIPS "}", "not prime");
+	bad("{" IFS ",\"attach\":\"dpdk\"," BASE_NODES "," BASE_VIPS "}", "\"attach\" \"dpdk\"");
+	bad("{" IFS ",\"health\":{\"interval_ms\":200,\"timeout_ms\":500}," BASE_NODES "," BASE_VIPS "}",
+	    "health: \"timeout_ms\" (500) must not exceed");
+	bad("{" IFS ",\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.300\"}]," BASE_VIPS "}",
+	    "nodes[0]: \"address\" \"10.0.0.300\" is not an IPv4 or IPv6 address");
+	bad("{" IFS ",\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"},{\"name\":\"n1\",\"address\":\"10.0.0.2\"}]," BASE_VIPS "}",
+	    "nodes[1]: duplicate node name \"n1\"");
+	bad("{" IFS ",\"nodes\":[{\"name\":\"n 1\",\"address\":\"10.0.0.1\"}]," BASE_VIPS "}",
+	    "use letters, digits");
+	bad("{" IFS ",\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\",\"weight\":-1}]," BASE_VIPS "}",
+	    "\"weight\" is -1");
+	bad("{" IFS ",\"nodes\":[]," BASE_VIPS "}", "non-empty array");
+	bad("{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"sctp\",\"port\":80}]}]}",
+	    "vips[0].services[0]: \"proto\" \"sctp\"");
+	bad("{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"tcp\",\"port\":0}]}]}",
+	    "\"port\" is 0");
+	bad("{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"tcp\"}]}]}",
+	    "\"port\" is required");
+	bad("{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.0.1\",\"services\":[{\"proto\":\"tcp\",\"port\":1}]}]}",
+	    "node \"n1\"'s address");
+	bad("{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"tcp\",\"port\":1},{\"proto\":\"tcp\",\"port\":1}]}]}",
+	    "duplicate service tcp/1");
+	bad("{\"client_interface\":\"eth0\",\"storage_interface\":\"eth0\"," BASE_NODES "," BASE_VIPS "}",
+	    "must differ");
+	bad("{" IFS ",\"instance\":\"a\",\"instance\":\"b\"," BASE_NODES "," BASE_VIPS "}", "duplicate");
+	bad("{" IFS ",\"control_socket\":\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"," BASE_NODES "," BASE_VIPS "}",
+	    "too long");
+	CHECK(config_load("/nonexistent/tandem.json", &cfg, err, sizeof(err)) < 0 &&
+	      strstr(err, "/nonexistent/tandem.json: No such file"), "missing file: %s", err);
+	return check_done();
+}
