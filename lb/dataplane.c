@@ -229,8 +229,10 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	dp->fd_node_stats = map_fd(dp, LB_PIN_NODE_STATS);
 	dp->fd_svc_stats = map_fd(dp, LB_PIN_SVC_STATS);
 	dp->fd_verdicts = map_fd(dp, LB_PIN_VERDICTS);
+	dp->fd_vip_addrs = map_fd(dp, LB_PIN_VIP_ADDRS);
 	if (dp->fd_flows < 0 || dp->fd_svcs < 0 || dp->fd_maglev < 0 || dp->fd_nodes < 0 ||
-	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0)
+	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0 ||
+	    dp->fd_vip_addrs < 0)
 		return -1;
 	dp->maglev = mmap(NULL, dp->maglev_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
 			  MAP_SHARED, dp->fd_maglev, 0);

@@ -334,13 +334,24 @@ static __always_inline __u32 lb_parse_ipv6(void *nh, void *data_end,
 static __always_inline __u32 lb_maglev_pick(const struct lb_svc_val *svc,
 					    const struct lb_flow_key *key)
 {
-	__u32 size = svc->maglev_size, half, idx, elem;
+	__u32 size = svc->maglev_size, half, idx, elem, h;
 	struct lb_maglev_pair *pair;
 
 	if ((svc->flags & LB_SVC_F_NO_NODES) || size == 0)
 		return LB_NODE_NONE;
 	half = (svc->flags & LB_SVC_F_ACTIVE_B) ? 1 : 0;
-	idx = lb_maglev_index(svc->svc_id, half, size, lb_flow_hash(key) % size);
+	if (svc->flags & LB_SVC_F_AFFINITY) {
+		/* client affinity: every connection of one client to this
+		 * port lands on one node, TCP and UDP alike when both
+		 * services have the same nodes (iperf3: TCP control + UDP data) */
+		struct lb_flow_key k = *key;
+		k.sport = 0;
+		k.proto = 0;
+		h = lb_flow_hash(&k);
+	} else {
+		h = lb_flow_hash(key);
+	}
+	idx = lb_maglev_index(svc->svc_id, half, size, h % size);
 	elem = idx / 2;					/* see lb_maglev above */
 	pair = bpf_map_lookup_elem(&lb_maglev, &elem);	/* bounds-checked */
 	return pair ? pair->node[idx & 1] : LB_NODE_NONE;

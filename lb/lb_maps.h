@@ -81,6 +81,7 @@ struct lb_vip_key {
 
 #define LB_SVC_F_ACTIVE_B  0x1	/* Maglev half B is live (double buffering) */
 #define LB_SVC_F_NO_NODES  0x2	/* no usable node: drop new flows, counted */
+#define LB_SVC_F_AFFINITY  0x4	/* Maglev hash ignores the client port (client affinity) */
 
 struct lb_svc_val {
 	__u32 svc_id;		/* index into maglev / svc stats */

@@ -24,6 +24,7 @@ struct dataplane {
 	struct bpf_object *obj;
 	char pin_dir[CFG_PATH_MAX + 64];
 	int fd_flows, fd_svcs, fd_maglev, fd_nodes, fd_node_stats, fd_svc_stats, fd_verdicts;
+	int fd_vip_addrs;
 	int fd_names;		/* userspace-only pinned map: node id -> name (stable ids) */
 	uint32_t *maglev;	/* mmap of lb_maglev */
 	size_t maglev_entries;

@@ -179,13 +179,45 @@ static int assign_svc_ids(struct lbd *l)
 	return 0;
 }
 
+/* The VIP address set lets the data plane give port-less packets to a VIP
+ * (fragments, ICMP, truncated L4) their deliberate verdict. */
+static int write_vip_addrs(struct lbd *l)
+{
+	struct lb_vip_key k, next, *prev = NULL, stale[CFG_MAX_VIPS * 2];
+	unsigned nstale = 0;
+
+	while (bpf_map_get_next_key(l->dp.fd_vip_addrs, prev, &next) == 0) {
+		int keep = 0;
+		k = next;
+		prev = &k;
+		for (unsigned v = 0; v < l->cfg.nvips; v++)
+			keep |= l->cfg.vips[v].addr.family == k.family &&
+				!memcmp(l->cfg.vips[v].addr.a, k.addr, 16);
+		if (!keep && nstale < CFG_MAX_VIPS * 2)
+			stale[nstale++] = k;
+	}
+	for (unsigned i = 0; i < nstale; i++)
+		bpf_map_delete_elem(l->dp.fd_vip_addrs, &stale[i]);
+	for (unsigned v = 0; v < l->cfg.nvips; v++) {
+		__u32 idx = v;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.addr, l->cfg.vips[v].addr.a, 16);
+		k.family = (__u8)l->cfg.vips[v].addr.family;
+		if (bpf_map_update_elem(l->dp.fd_vip_addrs, &k, &idx, BPF_ANY) < 0) {
+			log_warn("VIP address map");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int sched_apply_config(struct lbd *l)
 {
 	struct node_rt old[CFG_MAX_NODES];	/* ~25 KiB: fine on lbd's stack */
 	unsigned nold = CFG_MAX_NODES;
 
 	memcpy(old, l->nodes, sizeof(old));
-	if (assign_node_ids(l, old, nold) < 0 || assign_svc_ids(l) < 0)
+	if (assign_node_ids(l, old, nold) < 0 || assign_svc_ids(l) < 0 || write_vip_addrs(l) < 0)
 		return -1;
 	for (unsigned i = 0; i < l->nsvcs; i++)
 		l->svcs[i].nodes_in_table = -1;	/* force a rebuild */
@@ -279,8 +311,9 @@ static void build_svc(struct lbd *l, struct svc_rt *r)
 	}
 	/* Publish: the flip is one map update, after the table is complete. */
 	__sync_synchronize();
-	val.flags = (val.flags & ~(LB_SVC_F_ACTIVE_B | LB_SVC_F_NO_NODES)) |
-		    (half ? LB_SVC_F_ACTIVE_B : 0) | (live ? 0 : LB_SVC_F_NO_NODES);
+	val.flags = (val.flags & ~(LB_SVC_F_ACTIVE_B | LB_SVC_F_NO_NODES | LB_SVC_F_AFFINITY)) |
+		    (half ? LB_SVC_F_ACTIVE_B : 0) | (live ? 0 : LB_SVC_F_NO_NODES) |
+		    (cs->affinity ? LB_SVC_F_AFFINITY : 0);
 	val.maglev_size = l->dp.maglev_size;
 	if (bpf_map_update_elem(l->dp.fd_svcs, &key, &val, BPF_EXIST) < 0) {
 		log_warn("service map update");
@@ -304,7 +337,7 @@ static uint64_t svc_signature(struct lbd *l, struct svc_rt *r)
 		h = (h ^ (nr->id + 1)) * 0x100000001b3ull;
 		h = (h ^ l->cfg.nodes[i].weight) * 0x100000001b3ull;
 	}
-	return h;
+	return h ^ l->cfg.vips[r->vip_index].svc[r->svc_index].affinity;
 }
 
 void sched_update(struct lbd *l)

@@ -175,7 +175,7 @@ static int parse_nodes(struct pctx *p, json_t *arr, struct config *cfg)
 static int parse_services(struct pctx *p, json_t *arr, struct cfg_vip *v, struct config *cfg,
 			  size_t vi)
 {
-	static const char *const keys[] = { "proto", "port", NULL };
+	static const char *const keys[] = { "proto", "port", "affinity", NULL };
 	size_t i;
 	json_t *s;
 
@@ -203,6 +203,12 @@ static int parse_services(struct pctx *p, json_t *arr, struct cfg_vip *v, struct
 		for (unsigned j = 0; j < v->nsvc; j++)
 			if (v->svc[j].proto == pr && v->svc[j].port == port)
 				return perr(p, "duplicate service %s/%u", proto, port);
+		char aff[16];
+		if (get_str(p, s, "affinity", aff, sizeof(aff), "none") < 0)
+			return -1;
+		if (strcmp(aff, "none") && strcmp(aff, "client"))
+			return perr(p, "\"affinity\" \"%s\": must be \"none\" or \"client\"", aff);
+		v->svc[v->nsvc].affinity = !strcmp(aff, "client");
 		v->svc[v->nsvc].proto = (uint8_t)pr;
 		v->svc[v->nsvc].port = (uint16_t)port;
 		v->nsvc++;

@@ -30,6 +30,7 @@ struct cfg_node {
 struct cfg_service {
 	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	uint16_t port;		/* host order */
+	uint8_t affinity;	/* 1: all connections of a client go to one node */
 };
 
 struct cfg_vip {

@@ -204,7 +204,7 @@ trap 'diag "terminated (timeout?)"; exit 143' TERM
 # Watchdog: end the test (and its children, by parent pid) after TEST_TIMEOUT.
 # (Its sleep must not outlive the test: it would hold a pipe's write end.)
 (
-	sleep "$TEST_TIMEOUT" </dev/null >/dev/null 2>&1 &
+	sleep "$TEST_TIMEOUT" >/dev/null 2>&1 &
 	_sp=$!
 	trap 'kill $_sp 2>/dev/null; exit 0' TERM
 	wait $_sp

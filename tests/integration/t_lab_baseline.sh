@@ -60,15 +60,15 @@ fi
 # with a RST (to the switch, so n1 never sees it: curl times out).  Count
 # c1's RSTs.
 rsts() { in_ns c1 nstat -asz TcpOutRsts | awk '$1 == "TcpOutRsts" { print $2 }'; }
-for src in "$VIP4 $C1_IP4" "$VIP6 [$C1_IP6]"; do
-	set -- $src
+for pair in "$VIP4|$C1_IP4" "$VIP6|[$C1_IP6]"; do
+	src=${pair%%|*} dst=${pair#*|}
 	before=$(rsts)
-	in_ns n1 curl -sS -m 1 --interface "$1" "http://$2:9/" >/dev/null 2>&1
+	in_ns n1 curl -sS -m 1 --interface "$src" "http://$dst:9/" >/dev/null 2>&1
 	after=$(rsts)
 	if [ "$after" -gt "$before" ]; then
-		ok "VIP-sourced packet n1 ($1) -> c1 crosses the switch"
+		ok "VIP-sourced packet n1 ($src) -> c1 crosses the switch"
 	else
-		fail "VIP-sourced packet n1 ($1) -> c1 crosses the switch" \
+		fail "VIP-sourced packet n1 ($src) -> c1 crosses the switch" \
 			"c1 TcpOutRsts $before -> $after"
 	fi
 done
