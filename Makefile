@@ -42,7 +42,7 @@ LBD_MOD_OBJ := $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
 
 BINS := $(B)/tandem-lbd $(B)/tandemctl $(B)/lb.bpf.o
 
-.PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean
+.PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
 deps:
@@ -123,3 +123,13 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+# make install [DESTDIR=...]: daemons, data-plane object, unit, example config.
+PREFIX ?= /usr
+install: all
+	install -D -m 0755 $(B)/tandem-lbd $(DESTDIR)$(PREFIX)/sbin/tandem-lbd
+	install -D -m 0755 $(B)/tandemctl $(DESTDIR)$(PREFIX)/bin/tandemctl
+	install -D -m 0644 $(B)/lb.bpf.o $(DESTDIR)$(PREFIX)/lib/tandem/lb.bpf.o
+	install -D -m 0644 appliance/systemd/tandem-lbd.service $(DESTDIR)/lib/systemd/system/tandem-lbd.service
+	install -D -m 0644 appliance/examples/tandem.json $(DESTDIR)/usr/share/doc/tandem/examples/tandem.json
+	install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tandem/README.md

@@ -112,6 +112,15 @@ int ctl_listen(const char *path)
 
 	if (fill_sun(&sun, path) < 0)
 		return -1;
+	/* The parent directory (e.g. /run/tandem) may not exist on a fresh boot. */
+	char dir[sizeof(sun.sun_path)];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;

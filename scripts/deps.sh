@@ -5,7 +5,7 @@
 set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libclang-rt-14-dev \
- iproute2 iperf3 nginx-light curl coreutils procps psmisc util-linux"
+ iproute2 iperf3 nginx-light curl jq python3 coreutils procps psmisc util-linux"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -20,6 +20,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 # nginx's package would start a system-wide nginx; the lab runs its own.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -q --no-install-recommends $missing >/dev/null
