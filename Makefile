@@ -84,13 +84,13 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libtandem.a
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the .a of the gcc build).
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS)
+FUZZ_FLAGS := -DTANDEM_BPF_OBJ_DEFAULT=\"$(abspath $(B))/lb.bpf.o\" -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LBD_SRC)
 	@mkdir -p $(dir $@)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRC) $(filter-out lb/main.c,$(LBD_SRC)) $(PKG_LIBS) -lelf -lz -lm -o $@
 
-fuzz-build: $(FUZZ_BIN)
+fuzz-build: $(FUZZ_BIN) $(B)/lb.bpf.o
 
 # make fuzz: run every target for FUZZ_SECONDS each (default 60) from its seed corpus.
 FUZZ_SECONDS ?= 60

@@ -8,19 +8,24 @@
 #   [c1]---------[c2]------[sw0]    brc  (bridge in tdm-NAME-hub)
 #                            |
 #                          eth0  .1 ::1, VIP too (answers ARP/ND for it)
-#                    tdm-NAME-sw  (lbd runs here; forwarding on)
-#                          eth1  .1 ::1
-#                            |
-#   [n1]---------[n2]------[n3]------[sw1]   brs  (bridge in tdm-NAME-hub)
-#    eth0         eth0       eth0                storage LAN 10.77.2.0/24, fd77:2::/64
-#   .11 ::11     .12 ::12   .13 ::13
+#   +----------------- tdm-NAME-sw  (lbd runs here; forwarding on) ----------+
+#   |                                                                        |
+#   |   br1  .1 ::1  storage LAN bridge: one port per node (the switch sees  |
+#   |    |           each node's link: a node's eth0 down = its port down)   |
+#   |   [p1]---------[p2]---------[p3]                                       |
+#   +----|------------|------------|-----------------------------------------+
+#       eth0         eth0         eth0               storage LAN 10.77.2.0/24, fd77:2::/64
+#   .11 ::11     .12 ::12     .13 ::13
 #   tdm-NAME-n1 .. n3: VIP on lo, arp_ignore=1, arp_announce=2 (direct server
 #   return); nginx on :80 (VIP and own address), iperf3 -s on :5201.
 #
-# Hub ends of the veth pairs are named after their host (c1, c2, sw0, sw1,
-# n1..n3) and live in tdm-NAME-hub; the host ends are eth0 (switch: eth0 =
-# client LAN, eth1 = storage LAN).  Nothing is created in the root namespace
-# except the state directory /run/tandem-lab/NAME (with its own bpffs mount).
+# Client LAN: hub ends of the veth pairs are named after their host (c1, c2,
+# sw0) and live in tdm-NAME-hub; the host ends are eth0.  Storage LAN: the
+# bridge br1 lives in the switch itself, its ports p1..p3 are the switch ends
+# of the nodes' veth pairs (node end: eth0).  lbd's config names br1 as
+# storage_interface and pN as node nX's "port", so it follows each node's
+# carrier through netlink.  Nothing is created in the root namespace except
+# the state directory /run/tandem-lab/NAME (with its own bpffs mount).
 #
 # Usage: see usage() below.  NAME: [a-z0-9]{1,8}.
 set -eu
@@ -44,7 +49,7 @@ usage: lab.sh up NAME                    create the lab (env: LAB_WEIGHTS="100 1
        lab.sh lbd-stop NAME              SIGTERM lbd and wait
        lab.sh node-stop NAME nX nginx|iperf3
        lab.sh node-start NAME nX nginx|iperf3
-       lab.sh link NAME nX down|up       storage-LAN link of node nX (hub end)
+       lab.sh link NAME nX down|up       node nX's eth0 (its switch port pX loses carrier)
        lab.sh list                       labs under $LAB_ROOT
 State: $LAB_ROOT/NAME/ (env, tandem.json, lbd.sock, lbd.log, bpffs/, www/, nX/)
 EOF
@@ -247,14 +252,14 @@ write_config() {
   "bpffs": "$LAB_DIR/bpffs",
   "control_socket": "$LBD_SOCK",
   "client_interface": "eth0",
-  "storage_interface": "eth1",
+  "storage_interface": "br1",
   "attach": "tc",
   "flow_table_size": 65536,
   "health": { "interval_ms": 300, "timeout_ms": 200, "rise": 2, "fall": 2 },
   "nodes": [
-    { "name": "n1", "address": "10.77.2.11", "weight": $w1 },
-    { "name": "n2", "address": "10.77.2.12", "weight": $w2 },
-    { "name": "n3", "address": "10.77.2.13", "weight": $w3 }
+    { "name": "n1", "address": "10.77.2.11", "weight": $w1, "port": "p1" },
+    { "name": "n2", "address": "10.77.2.12", "weight": $w2, "port": "p2" },
+    { "name": "n3", "address": "10.77.2.13", "weight": $w3, "port": "p3" }
   ],
   "vips": [
     { "name": "v4", "address": "$VIP4",
@@ -281,6 +286,7 @@ write_env() {
 			SW_C_IP4 10.77.1.1 SW_C_IP6 fd77:1::1 SW_S_IP4 10.77.2.1 SW_S_IP6 fd77:2::1 \
 			N1_IP4 10.77.2.11 N1_IP6 fd77:2::11 N2_IP4 10.77.2.12 N2_IP6 fd77:2::12 \
 			N3_IP4 10.77.2.13 N3_IP6 fd77:2::13 \
+			SW_CLIENT_IF eth0 SW_STORAGE_IF br1 N1_PORT p1 N2_PORT p2 N3_PORT p3 \
 			LBD_SOCK "$LBD_SOCK" LBD_CONF "$LBD_CONF" LBD_LOG "$LAB_DIR/lbd.log" \
 			LBD_PIDFILE "$LBD_PID" LAB_WEIGHTS "${LAB_WEIGHTS:-100 100 100}"
 	} >"$LAB_DIR/env"
@@ -292,11 +298,35 @@ PS1="[\$LAB_NAME:\$LAB_HOST \\W]# "
 EOF
 }
 
-# veth HUBEND HOST HOSTEND BRIDGE: connect HOST to BRIDGE.
+# veth HUBEND HOST HOSTEND BRIDGE: connect HOST to BRIDGE (in the hub).
 veth() {
 	ip -n "$NS_HUB" link add "$1" type veth peer name "$3" netns "tdm-$NAME-$2"
 	ip -n "$NS_HUB" link set "$1" master "$4" up
 	ip -n "tdm-$NAME-$2" link set "$3" up
+}
+
+# bridge HOST BR [ip link options]: a plain bridge in HOST: no STP delay, no
+# multicast snooping, and no bridge-netfilter (its sysctls are per netns, and
+# exist only while br_netfilter is loaded).
+bridge() {
+	local h=$1 br=$2
+	shift 2
+	ip -n "tdm-$NAME-$h" link add "$br" "$@" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+	ip -n "tdm-$NAME-$h" link set "$br" up
+	on "$h" sysctl -q -w net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 >/dev/null 2>&1 || true
+}
+
+# node_port_of nX: the switch port of node nX (p1..p3).
+node_port_of() { echo "p${1#n}"; }
+
+# node_routes nX: node nX's default routes via the switch.  Setting eth0
+# down removes them (addresses stay: IPv4 always, IPv6 by keep_addr_on_down),
+# so `link up` puts them back.
+node_routes() {
+	local ns=tdm-$NAME-$1
+	ip -n "$ns" route replace default via 10.77.2.1 dev eth0
+	ip -n "$ns" -6 route replace default via fd77:2::1 dev eth0
 }
 
 up_cleanup() {
@@ -310,7 +340,7 @@ up_cleanup() {
 }
 
 cmd_up() {
-	local h n ns
+	local h n ns port
 	[ "$(id -u)" = 0 ] || die "must run as root"
 	for c in ip ss iperf3 sha256sum mount mountpoint; do
 		command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || die "missing command: $c"
@@ -334,30 +364,28 @@ cmd_up() {
 			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
 	done
 
-	# Hub: two plain bridges, no STP delay, no multicast snooping, no IP.
+	# Hub: the client LAN bridge, no IP.
 	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-	on hub sysctl -q -w net.bridge.bridge-nf-call-iptables=0 \
-		net.bridge.bridge-nf-call-ip6tables=0 >/dev/null 2>&1 || true
-	for br in brc brs; do
-		ip -n "$NS_HUB" link add "$br" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-		ip -n "$NS_HUB" link set "$br" up
-	done
+	bridge hub brc
 
-	# Switch sysctls first so eth0/eth1 inherit them.
+	# Switch sysctls first so eth0 and br1 inherit them.  accept_local: the
+	# nodes' replies come from the VIP, which the switch holds too (DSR).
 	sc sw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-		net.ipv4.conf.all.accept_local=1 \
+		net.ipv4.conf.all.accept_local=1 net.ipv4.conf.default.accept_local=1 \
 		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
 	veth sw0 sw eth0 brc
-	veth sw1 sw eth1 brs
-	sc sw net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.eth1.rp_filter=0 \
-		net.ipv4.conf.eth1.accept_local=1
+	# Storage LAN: br1 in the switch, a fixed MAC (a bridge otherwise takes
+	# its lowest port's, which may change under lbd's feet).
+	bridge sw br1 address 02:77:02:00:00:01
+	sc sw net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.br1.rp_filter=0 \
+		net.ipv4.conf.br1.accept_local=1
 	ip -n "tdm-$NAME-sw" addr add 10.77.1.1/24 dev eth0
 	ip -n "tdm-$NAME-sw" addr add "$VIP4/32" dev eth0
 	ip -n "tdm-$NAME-sw" addr add fd77:1::1/64 dev eth0 nodad
 	ip -n "tdm-$NAME-sw" addr add "$VIP6/128" dev eth0 nodad
-	ip -n "tdm-$NAME-sw" addr add 10.77.2.1/24 dev eth1
-	ip -n "tdm-$NAME-sw" addr add fd77:2::1/64 dev eth1 nodad
+	ip -n "tdm-$NAME-sw" addr add 10.77.2.1/24 dev br1
+	ip -n "tdm-$NAME-sw" addr add fd77:2::1/64 dev br1 nodad
 
 	for h in c1 c2; do
 		local last=$(( ${h#c} + 9 ))
@@ -371,15 +399,19 @@ cmd_up() {
 
 	for n in $NODES; do
 		ns=tdm-$NAME-$n
-		sc "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-		veth "$n" "$n" eth0 brs
-		sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+		port=$(node_port_of "$n")
+		sc "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+			net.ipv6.conf.default.keep_addr_on_down=1
+		ip -n "tdm-$NAME-sw" link add "$port" type veth peer name eth0 netns "$ns"
+		ip -n "tdm-$NAME-sw" link set "$port" master br1 up
+		ip -n "$ns" link set eth0 up
+		sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+			net.ipv6.conf.eth0.keep_addr_on_down=1
 		ip -n "$ns" addr add "$VIP4/32" dev lo
 		ip -n "$ns" addr add "$VIP6/128" dev lo nodad
 		ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
 		ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
-		ip -n "$ns" route add default via 10.77.2.1
-		ip -n "$ns" -6 route add default via fd77:2::1
+		node_routes "$n"
 	done
 
 	mkdir "$LAB_DIR/bpffs"
@@ -572,7 +604,8 @@ link)
 	node_of "$1"
 	case "$2" in up | down) ;; *) die "link state: up or down" ;; esac
 	need_lab
-	ip -n "$NS_HUB" link set "$1" "$2"
+	ip -n "tdm-$NAME-$1" link set eth0 "$2"
+	[ "$2" = down ] || node_routes "$1"
 	;;
 *)
 	usage >&2

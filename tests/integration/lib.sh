@@ -280,3 +280,149 @@ fetch() {
 	shift 2
 	in_ns "$h" curl -fsS --max-time 15 "$@" "$u"
 }
+
+# ------------------------------------------------------- lbd and traffic --
+
+# jctl ARGS...: `tandemctl --json` against this lab's lbd.
+jctl() {
+	ctl --json "$@"
+}
+
+# lbd_pid: pid of this lab's lbd (from lab.sh's pid file), or nothing.
+lbd_pid() {
+	cat "$LBD_PIDFILE" 2>/dev/null || true
+}
+
+# want_sha FILE: the sha256 of LAB_WWW/FILE (lab.sh writes SHA256SUMS).
+want_sha() {
+	awk -v f="$1" '$2 == f { print $1 }' "$LAB_WWW/SHA256SUMS"
+}
+
+# node_json NODE: NODE's object of `tandemctl --json nodes`, one line.
+node_json() {
+	jctl nodes | jq -ce --arg n "$1" '.nodes[] | select(.name == $n)'
+}
+
+# node_is NODE JQ_EXPR: JQ_EXPR (e.g. '.state == "down"') holds for NODE.
+node_is() {
+	jctl nodes | jq -e --arg n "$1" ".nodes[] | select(.name == \$n) | $2" >/dev/null
+}
+
+# svc_nodes VIPNAME PROTO PORT: nodes_in_table of that service.
+svc_nodes() {
+	jctl vips | jq -r --arg v "$1" --arg p "$2" --argjson port "$3" \
+		'.vips[] | select(.name == $v) | .services[] | select(.proto == $p and .port == $port) | .nodes_in_table'
+}
+
+# new_flows_all: "n1 n2 n3" new_flows counters, one line "N1 N2 N3".
+new_flows_all() {
+	jctl nodes | jq -r '[.nodes[] | .new_flows] | join(" ")'
+}
+
+# verdict NAME: the data plane's counter for verdict NAME.
+verdict() {
+	jctl stats | jq -r --arg v "$1" '.verdicts[$v]'
+}
+
+# flow_node CLIENT CLIENT_PORT PORT [PROTO]: the node lbd's flow table holds
+# for that client 5-tuple (to any VIP), or nothing.
+flow_node() {
+	jctl flows --limit 100000 | jq -r --arg c "$1" --argjson cp "$2" --argjson p "$3" \
+		--arg pr "${4:-tcp}" '[.flows[] | select(.client == $c and .client_port == $cp and
+		.port == $p and .proto == $pr) | .node][0] // empty'
+}
+
+# wait_ms MS CMD...: like wait_for, finer: run CMD every 20 ms until it
+# succeeds (0) or MS elapse (1).  For timing assertions.
+wait_ms() {
+	local end
+	end=$(($(now_ms) + $1))
+	shift
+	while :; do
+		_t_run "$@" >/dev/null 2>&1 && return 0
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+# check_le DESC VALUE MAX: ok if integer VALUE <= MAX.
+check_le() {
+	if [ "$2" -le "$3" ] 2>/dev/null; then
+		ok "$1 ($2 <= $3)"
+	else
+		fail "$1" "got $2, want <= $3"
+		return 1
+	fi
+}
+
+# check_between DESC VALUE LO HI: ok if LO <= VALUE <= HI (numbers, awk).
+check_between() {
+	if awk -v v="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v >= lo && v <= hi) }'; then
+		ok "$1 ($2 in [$3, $4])"
+	else
+		fail "$1" "got $2, want within [$3, $4]"
+		return 1
+	fi
+}
+
+# sessions DIR N BASE [PATH]: N new client sessions through the VIP at once,
+# the even ones from c1, the odd ones from c2.  BASE is "http://ADDR" (IPv6:
+# "http://[ADDR]").  Session i fetches BASE/node, then BASE/PATH if given, on
+# ONE keep-alive connection (curl reuses it for the second URL), so i.node
+# names the node that served i.bin.  Files per session: DIR/i.host, i.node,
+# i.bin, i.err, i.w (curl -w per URL: "http_code num_connects local_port").
+# Then DIR/summary gets one line per session: "i host node lport status",
+# status "ok" or what went wrong (http codes, connection count, ports).
+# Each curl has 60 s at most.
+sessions() {
+	local dir=$1 n=$2 base=$3 path=${4:-} h
+	mkdir -p "$dir"
+	for h in c1 c2; do
+		# shellcheck disable=SC2016
+		in_ns "$h" bash -c '
+			dir=$1 n=$2 base=$3 path=$4 first=$5
+			for ((i = first; i < n; i += 2)); do
+				echo "$6" >"$dir/$i.host"
+				if [ -n "$path" ]; then
+					curl -sS -m 60 -w "%{http_code} %{num_connects} %{local_port}\n" \
+						-o "$dir/$i.node" "$base/node" -o "$dir/$i.bin" "$base$path" \
+						>"$dir/$i.w" 2>"$dir/$i.err" &
+				else
+					curl -sS -m 60 -w "%{http_code} %{num_connects} %{local_port}\n" \
+						-o "$dir/$i.node" "$base/node" >"$dir/$i.w" 2>"$dir/$i.err" &
+				fi
+			done
+			wait' _ "$dir" "$n" "$base" "$path" "$([ "$h" = c1 ] && echo 0 || echo 1)" "$h" &
+	done
+	wait
+	local i urls=1 host node st codes conns ports
+	[ -z "$path" ] || urls=2
+	: >"$dir/summary"
+	for ((i = 0; i < n; i++)); do
+		host=$(cat "$dir/$i.host" 2>/dev/null)
+		node=$(cat "$dir/$i.node" 2>/dev/null)
+		node=${node:-none}
+		codes=$(awk '{ printf "%s%s", (NR > 1 ? "," : ""), $1 }' "$dir/$i.w" 2>/dev/null)
+		conns=$(awk '{ s += $2 } END { print s + 0 }' "$dir/$i.w" 2>/dev/null)
+		ports=$(awk '{ print $3 }' "$dir/$i.w" 2>/dev/null | sort -u | paste -sd,)
+		st=ok
+		if [ "$codes" != "$([ "$urls" = 2 ] && echo 200,200 || echo 200)" ]; then
+			st="http:${codes:-none}:$(head -c 100 "$dir/$i.err" 2>/dev/null | tr ' \n' '_.')"
+		elif [ "$conns" != 1 ] || [[ $ports == *,* ]]; then
+			st="connections:$conns:ports:$ports"
+		fi
+		case "$node" in n1 | n2 | n3) ;; *) [ "$st" != ok ] || st="node:$node" ;; esac
+		echo "$i ${host:-?} $node ${ports:-0} $st" >>"$dir/summary"
+	done
+}
+
+# tally DIR: "N1 N2 N3 FAILED" session counts per node from DIR/summary.
+tally() {
+	awk '$5 != "ok" { f++; next } { c[$3]++ }
+		END { printf "%d %d %d %d\n", c["n1"], c["n2"], c["n3"], f }' "$1/summary"
+}
+
+# sessions_fail_lines DIR: the failed sessions of DIR/summary (max 10 lines).
+sessions_fail_lines() {
+	awk '$5 != "ok"' "$1/summary" | head -n 10
+}

@@ -1,19 +1,22 @@
 #!/bin/bash
 # t_lab_baseline: the lab itself, without lbd.  Plain kernel forwarding
 # through the switch to the nodes' real addresses, the direct-server-return
-# reply path (VIP-sourced packets from a node reach the client), and a clean
-# teardown.
+# reply path (VIP-sourced packets from a node reach the client), the per-node
+# switch ports of the storage LAN, and a clean teardown.
 #
 #   c1 10.77.1.10    c2 10.77.1.11               client LAN 10.77.1.0/24, fd77:1::/64
 #        \              /
 #         [brc in hub]------ eth0 sw 10.77.1.1 (+ VIP 10.77.1.100, fd77:1::100)
-#                            eth1 sw 10.77.2.1   (ip_forward, accept_local)
-#         [brs in hub]------/
-#        /      |       \                       storage LAN 10.77.2.0/24, fd77:2::/64
-#   n1 .11   n2 .12   n3 .13     VIP on lo; nginx :80, iperf3 :5201
+#                            br1  sw 10.77.2.1   (ip_forward, accept_local)
+#                    switch ports p1 p2 p3 (members of br1, in sw)
+#                             /     |     \
+#                          eth0   eth0   eth0    storage LAN 10.77.2.0/24, fd77:2::/64
+#                        n1 .11  n2 .12  n3 .13  VIP on lo; nginx :80, iperf3 :5201
 #
 #   checked: c1 -> sw -> nX real address (HTTP, 10 MiB sha256, iperf3),
-#            nX (src VIP) -> sw -> c1 (the DSR return path), lab down leaves nothing.
+#            nX (src VIP) -> sw -> c1 (the DSR return path), lab.sh link
+#            nX down/up takes the switch port's carrier with it and restores
+#            the node's routes, lab down leaves nothing.
 . "$(dirname "$0")/lib.sh"
 
 lab_up
@@ -85,12 +88,18 @@ in_ns c1 curl -sS -m 3 -o /dev/null "http://$N2_IP4/node" 2>/dev/null || rc=$?
 check_eq "node-stop n2 nginx: connection refused" 7 "$rc"
 lab node-start n2 nginx >/dev/null
 check_eq "node-start n2 nginx: serves again" n2 "$(fetch c1 "http://$N2_IP4/node" 2>&1)"
+check "switch port p3 has carrier" sh -c "ip -n $NS_SW link show p3 | grep -q LOWER_UP"
 lab link n3 down
+check "link n3 down: switch port p3 lost carrier (NO-CARRIER)" \
+	sh -c "ip -n $NS_SW link show p3 | grep -q NO-CARRIER"
 rc=0
 in_ns c1 curl -sS -m 1 -o /dev/null "http://$N3_IP4/node" 2>/dev/null || rc=$?
 check_eq "link n3 down: n3 unreachable (curl timeout, exit 28)" 28 "$rc"
 lab link n3 up
+check "link n3 up: switch port p3 has carrier again" \
+	sh -c "ip -n $NS_SW link show p3 | grep -q LOWER_UP"
 check_eq "link n3 up: n3 serves again" n3 "$(fetch c1 "http://$N3_IP4/node" 2>&1)"
+check_eq "link n3 up: n3 serves again over IPv6" n3 "$(fetch c2 "http://[$N3_IP6]/node" 2>&1)"
 
 # Teardown leaves nothing behind.
 name=$LAB_NAME dir=$LAB_DIR
