@@ -4,7 +4,7 @@
 # run as root).  Package list: one place, here.
 set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
- libnl-3-dev libnl-route-3-dev libjansson-dev libclang-rt-14-dev \
+ libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libclang-rt-14-dev \
  iproute2 iperf3 nginx-light curl jq python3 coreutils procps psmisc util-linux"
 missing=""
 for p in $PKGS; do

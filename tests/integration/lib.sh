@@ -375,7 +375,7 @@ check_between() {
 # status "ok" or what went wrong (http codes, connection count, ports).
 # Each curl has 60 s at most.
 sessions() {
-	local dir=$1 n=$2 base=$3 path=${4:-} h
+	local dir=$1 n=$2 base=$3 path=${4:-} h pids=()
 	mkdir -p "$dir"
 	for h in c1 c2; do
 		# shellcheck disable=SC2016
@@ -393,8 +393,9 @@ sessions() {
 				fi
 			done
 			wait' _ "$dir" "$n" "$base" "$path" "$([ "$h" = c1 ] && echo 0 || echo 1)" "$h" &
+		pids+=($!)
 	done
-	wait
+	wait "${pids[@]}"	# only these: the test may have other jobs running
 	local i urls=1 host node st codes conns ports
 	[ -z "$path" ] || urls=2
 	: >"$dir/summary"
@@ -425,4 +426,56 @@ tally() {
 # sessions_fail_lines DIR: the failed sessions of DIR/summary (max 10 lines).
 sessions_fail_lines() {
 	awk '$5 != "ok"' "$1/summary" | head -n 10
+}
+
+# long_start TAG HOST BASE PATH: in the background, HOST fetches BASE/node and
+# then BASE/PATH on ONE connection (say /slow/10m.bin: 10 s at nginx's 1 MiB/s).
+# Waits up to 10 s for /node's answer, then sets LONG_PID (curl), LONG_NODE
+# (who serves it), LONG_PORT (the client's port), LONG_FILE (the download).
+# Files: TEST_TMP/TAG.{node,bin,w,err}.  Returns 1 if /node did not answer.
+long_start() {
+	local tag=$1 h=$2 base=$3 path=$4 f=$TEST_TMP/$1
+	rm -f "$f".node "$f".bin "$f".w "$f".err
+	in_ns "$h" curl -sS -m 90 -w "%{http_code} %{num_connects} %{local_port}\n" \
+		-o "$f.node" "$base/node" -o "$f.bin" "$base$path" >"$f.w" 2>"$f.err" &
+	LONG_PID=$!
+	LONG_FILE=$f.bin
+	LONG_NODE="" LONG_PORT=""
+	wait_for 10 grep -qx 'n[123]' "$f.node" || return 1
+	wait_for 5 grep -q '^200 1 [0-9]' "$f.w" || return 1
+	LONG_NODE=$(cat "$f.node")
+	LONG_PORT=$(awk 'NR == 1 { print $3 }' "$f.w")
+	[ -n "$LONG_PORT" ]
+}
+
+# file_size FILE: its size in bytes, 0 if missing.
+file_size() {
+	stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+# long_finish PID FILE WANT_FILE TIMEOUT_S: wait for the download PID (TIMEOUT_S
+# at most; it is killed after that), then compare FILE's sha256 with
+# WANT_FILE's from SHA256SUMS.  0 if it finished and matches; else prints why.
+long_finish() {
+	local pid=$1 file=$2 want=$3 t=$4 rc=0 got
+	if ! wait_for "$t" pid_gone "$pid"; then
+		kill "$pid" 2>/dev/null
+		echo "download still running after ${t}s ($(file_size "$file") bytes)"
+		return 1
+	fi
+	wait "$pid" || rc=$?
+	got=$(sha256sum <"$file" | cut -d' ' -f1)
+	if [ "$rc" -ne 0 ] || [ "$got" != "$(want_sha "$want")" ]; then
+		echo "curl exit $rc, $(file_size "$file") bytes, sha256 $got, want $(want_sha "$want")"
+		echo "$(cat "${file%.bin}.err" 2>/dev/null)"
+		return 1
+	fi
+}
+
+# pid_gone PID: PID no longer runs (a zombie counts as gone).
+pid_gone() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	[ "${st%% *}" = Z ]
 }

@@ -1,0 +1,112 @@
+#!/bin/bash
+# t_health: a node failing its health check leaves the Maglev table fast;
+# established sessions elsewhere are untouched; it comes back after `rise`.
+#
+#   c1, c2 --- brc --- eth0 [sw: lbd, health: interval 300 ms, timeout 200,
+#                             |   rise 2, fall 2 (lab config)]
+#                            br1 --- p1 --- n1  nginx :80  <- long download
+#                                |-- p2 --- n2  nginx STOPPED, then restarted
+#                                +-- p3 --- n3  nginx :80  (or this one)
+#
+#   1. a slow download (/slow/10m.bin, ~10 s) through the VIP that landed on
+#      n1 or n3;
+#   2. stop nginx on n2: within interval*fall + interval (+100 ms of polling
+#      slack) lbd reports n2 tcp/80 not ok and the v4 tcp/80 table has 2
+#      nodes; n2 itself stays "up" (tcp/5201 still passes); 60 new sessions
+#      all avoid n2 and all succeed; `tandemctl nodes` shows tcp/80:down
+#      and the check's error;
+#   3. the slow download completes, sha256-correct;
+#   4. restart nginx on n2: back in the table within rise*interval + interval
+#      (+100 ms), and 60 new sessions include n2 again.
+. "$(dirname "$0")/lib.sh"
+
+require_lbd
+require_cmd jq
+lab_up
+lbd_start >/dev/null || {
+	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
+	finish
+}
+INTERVAL=$(jq -r .health.interval_ms "$LBD_CONF")
+RISE=$(jq -r .health.rise "$LBD_CONF")
+FALL=$(jq -r .health.fall "$LBD_CONF")
+diag "health: interval ${INTERVAL} ms, rise $RISE, fall $FALL"
+table_is() { [ "$(svc_nodes v4 tcp 80)" = "$1" ]; }
+check "all 3 nodes in the v4 tcp/80 table" wait_for 15 table_is 3
+
+# 1. The long download, on n1 or n3.
+long_node=""
+for try in $(seq 1 15); do
+	if long_start long c1 "http://$VIP4" /slow/10m.bin && [ "$LONG_NODE" != n2 ]; then
+		long_node=$LONG_NODE
+		break
+	fi
+	kill "$LONG_PID" 2>/dev/null
+	wait "$LONG_PID" 2>/dev/null
+done
+if [ -z "$long_node" ]; then
+	fail "a slow download lands on n1 or n3 (15 tries)"
+	finish
+fi
+ok "slow download c1:$LONG_PORT -> VIP on $long_node (try $try)"
+long_pid=$LONG_PID long_file=$LONG_FILE
+
+# 2. Stop nginx on n2.
+n2_http_down() {
+	node_is n2 '(.health[] | select(.service == "tcp/80") | .ok) == false' && table_is 2
+}
+t0=$(now_ms)
+lab node-stop n2 nginx
+t1=$(now_ms)
+if wait_ms 5000 n2_http_down; then
+	td=$(now_ms)
+	diag "n2 nginx stopped in $((t1 - t0)) ms; lbd took it out of tcp/80 $((td - t1)) ms later"
+	check_le "n2 out of the v4 tcp/80 table within interval*fall + interval (ms)" \
+		$((td - t1)) $((INTERVAL * FALL + INTERVAL + 100))
+else
+	fail "lbd takes n2 out of tcp/80 after nginx stops" "$(ctl nodes)"
+fi
+check "n2 stays up (its tcp/5201 check passes)" node_is n2 '.state == "up"'
+check "lbd log: n2 tcp/80 check failed" grep -q "node n2 tcp/80: check failed" "$LBD_LOG"
+
+sessions "$TEST_TMP/down" 60 "http://$VIP4"
+read -r a b c failed < <(tally "$TEST_TMP/down")
+diag "60 sessions while n2's nginx is down: n1 $a, n2 $b, n3 $c, failed $failed"
+check_eq "60 new sessions all succeed" 0 "$failed" || diag "$(sessions_fail_lines "$TEST_TMP/down")"
+check_eq "60 new sessions: none on n2" 0 "$b"
+check_eq "60 new sessions: all on n1 or n3" 60 $((a + c))
+out=$(ctl nodes)
+check "tandemctl nodes: n2 tcp/80:down" grep -Eq '^n2 .* tcp/80:down( |$)' <<<"$out" || diag "$out"
+check "tandemctl nodes: n2's tcp/80 error listed" grep -q '^n2 tcp/80: .' <<<"$out"
+
+# 3. The download on n1/n3 went on undisturbed.
+check "download on $long_node flowing while n2 is out ($(file_size "$long_file") bytes)" \
+	test "$(file_size "$long_file")" -gt 0
+check_eq "long download's flow still on $long_node" "$long_node" \
+	"$(flow_node "$C1_IP4" "$LONG_PORT" 80)"
+
+# 4. Restart nginx on n2.
+n2_http_up() {
+	node_is n2 '(.health[] | select(.service == "tcp/80") | .ok) == true' && table_is 3
+}
+lab node-start n2 nginx
+t1=$(now_ms)
+if wait_ms 5000 n2_http_up; then
+	td=$(now_ms)
+	diag "n2 back in tcp/80 $((td - t1)) ms after nginx listens again"
+	check_le "n2 back in the v4 tcp/80 table within rise*interval + interval (ms)" \
+		$((td - t1)) $((INTERVAL * RISE + INTERVAL + 100))
+else
+	fail "n2 returns to tcp/80 after nginx restarts" "$(ctl nodes)"
+fi
+sessions "$TEST_TMP/up" 60 "http://$VIP4"
+read -r a b c failed < <(tally "$TEST_TMP/up")
+diag "60 sessions after n2's nginx is back: n1 $a, n2 $b, n3 $c, failed $failed"
+check_eq "60 new sessions all succeed" 0 "$failed" || diag "$(sessions_fail_lines "$TEST_TMP/up")"
+# P(n2 gets none of 60 | share 1/3) = (2/3)^60 ~ 3e-11.
+check "n2 gets new sessions again ($b of 60)" test "$b" -gt 0
+
+out=$(long_finish "$long_pid" "$long_file" 10m.bin 30)
+check "slow download on $long_node completed, sha256-correct" test -z "$out" || diag "$out"
+
+finish
