@@ -40,6 +40,7 @@ static const char *const verdict_names[LB_V_MAX] = {
 	[LB_V_DROP_REDIRECT] = "drop_redirect",
 	[LB_V_IP_OPTIONS] = "ip_options",
 	[LB_V_PASS_ICMP] = "pass_icmp",
+	[LB_V_EVENTS_LOST] = "events_lost",
 };
 
 const char *dp_verdict_name(int v)
@@ -230,9 +231,10 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	dp->fd_svc_stats = map_fd(dp, LB_PIN_SVC_STATS);
 	dp->fd_verdicts = map_fd(dp, LB_PIN_VERDICTS);
 	dp->fd_vip_addrs = map_fd(dp, LB_PIN_VIP_ADDRS);
+	dp->fd_repl_q = map_fd(dp, LB_PIN_REPL_Q);
 	if (dp->fd_flows < 0 || dp->fd_svcs < 0 || dp->fd_maglev < 0 || dp->fd_nodes < 0 ||
 	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0 ||
-	    dp->fd_vip_addrs < 0)
+	    dp->fd_vip_addrs < 0 || dp->fd_repl_q < 0)
 		return -1;
 	dp->maglev = mmap(NULL, dp->maglev_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
 			  MAP_SHARED, dp->fd_maglev, 0);

@@ -189,5 +189,9 @@ int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id
 	v.flags |= LB_FLOW_F_MIGRATED;
 	if (bpf_map_update_elem(l->dp.fd_flows, k, &v, BPF_EXIST) < 0)
 		return errno == ENOENT ? 0 : -1;
+	/* Tell tandem-syncd (if any) to replicate the new owner.  A full queue
+	 * is not an error here: syncd notices the overflow and resyncs. */
+	if (bpf_map_update_elem(l->dp.fd_repl_q, NULL, k, BPF_ANY) < 0)
+		l->repl_overflows++;
 	return 1;
 }

@@ -13,7 +13,8 @@
  * with userspace through lb_hash.h so lbd and tests can predict placement.
  *
  * Verdicts (lb_verdicts, per-CPU).  Every packet increments exactly one
- * primary verdict; LB_V_IP_OPTIONS is an extra informational counter.
+ * primary verdict; LB_V_IP_OPTIONS and LB_V_EVENTS_LOST are extra
+ * informational counters.
  *
  *   PASS_NOT_IP      not IPv4/IPv6 (ARP, LLDP, a second VLAN tag...): pass.
  *   DROP_TRUNC_L2    frame shorter than Ethernet (+ VLAN tag).  Despite the
@@ -81,6 +82,22 @@ struct {
 	__uint(max_entries, LB_MAX_SVCS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_svcs SEC(".maps");
+
+/* Flow adds for tandem-syncd; see lb_maps.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LB_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_events SEC(".maps");
+
+/* Keys userspace changed (written by lbd, read by syncd); unused here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(key_size, 0);
+	__uint(value_size, sizeof(struct lb_flow_key));
+	__uint(max_entries, LB_REPL_Q_LEN);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_repl_q SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -194,6 +211,25 @@ static __always_inline void lb_count(__u32 verdict)
 }
 
 /* Counts a final non-forward verdict and says what to do with the packet. */
+/* Tell tandem-syncd about a new or re-hashed flow.  A full ring is counted;
+ * syncd answers a moving EVENTS_LOST counter with a full resync, so no
+ * change is lost silently. */
+static __always_inline void lb_report(const struct lb_flow_key *key, __u32 node, __u32 flags)
+{
+	struct lb_event *ev = bpf_ringbuf_reserve(&lb_events, sizeof(*ev), 0);
+
+	if (!ev) {
+		lb_count(LB_V_EVENTS_LOST);
+		return;
+	}
+	__builtin_memcpy(&ev->key, key, sizeof(ev->key));
+	ev->type = LB_EV_FLOW_ADD;
+	ev->node_id = node;
+	ev->flags = flags;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
 static __always_inline int lb_finish(__u32 verdict)
 {
 	lb_count(verdict);
@@ -490,6 +526,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 		/* An LRU update only fails on memory pressure; forwarding this
 		 * packet is still right, the next one re-inserts. */
 		bpf_map_update_elem(&lb_flows, &key, &nflow, BPF_ANY);
+		lb_report(&key, node, nflow.flags);
 	}
 
 	lb_count(verdict);

@@ -29,6 +29,17 @@
 #define LB_PIN_VERDICTS  "lb_verdicts"
 #define LB_PIN_CONFIG    "lb_config"
 #define LB_PIN_VIP_ADDRS "lb_vip_addrs"
+#define LB_PIN_EVENTS    "lb_events"	/* ring buffer of struct lb_event */
+#define LB_PIN_REPL_Q    "lb_repl_q"	/* queue of lb_flow_key: userspace changes to replicate */
+
+/*
+ * Flow events, data plane -> tandem-syncd, through the lb_events ring
+ * buffer: every flow the data plane creates or re-hashes.  Changes made
+ * from userspace (lbd's migrations) are pushed as keys onto lb_repl_q.
+ */
+#define LB_EV_FLOW_ADD 1
+#define LB_EVENTS_BYTES (8u << 20)
+#define LB_REPL_Q_LEN 65536
 
 /* 5-tuple.  40 bytes, no holes, so memcmp/hash over the whole struct is safe. */
 struct lb_flow_key {
@@ -147,7 +158,17 @@ enum lb_verdict {
 	LB_V_DROP_REDIRECT,	/* node map entry missing/bad */
 	LB_V_IP_OPTIONS,	/* informational: IPv4 options skipped (also counted in its verdict) */
 	LB_V_PASS_ICMP,		/* ICMP/other protocol to a VIP address: passed to the kernel */
+	LB_V_EVENTS_LOST,	/* informational: event ring full, a flow add was not reported
+				 * (tandem-syncd sees this counter move and resyncs) */
 	LB_V_MAX
+};
+
+struct lb_event {
+	struct lb_flow_key key;
+	__u32 type;		/* LB_EV_* */
+	__u32 node_id;
+	__u32 flags;
+	__u32 pad;
 };
 
 /* Global knobs written by lbd: array of one. */

@@ -25,6 +25,7 @@ struct dataplane {
 	char pin_dir[CFG_PATH_MAX + 64];
 	int fd_flows, fd_svcs, fd_maglev, fd_nodes, fd_node_stats, fd_svc_stats, fd_verdicts;
 	int fd_vip_addrs;
+	int fd_repl_q;		/* keys lbd changed, for tandem-syncd */
 	int fd_names;		/* userspace-only pinned map: node id -> name (stable ids) */
 	uint32_t *maglev;	/* mmap of lb_maglev */
 	size_t maglev_entries;
@@ -100,6 +101,7 @@ struct lbd {
 	int storage_up;
 	uint64_t started_ms;
 	unsigned reloads;
+	uint64_t repl_overflows;	/* re-points not queued for syncd */
 	int sched_dirty;
 };
 

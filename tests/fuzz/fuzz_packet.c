@@ -2,7 +2,8 @@
  * libFuzzer target for the data plane's packet parser: every input frame is
  * run through lb_tc and lb_xdp with bpf_prog_test_run (the verifier already
  * proves memory safety; this checks behaviour).  Invariants on any input:
- *   - exactly one primary verdict counter moves per run (ip_options is extra);
+ *   - exactly one primary verdict counter moves per run (ip_options and
+ *     events_lost are extra);
  *   - the return code is pass, drop or redirect, nothing else;
  *   - a redirected frame carries a configured node's MAC and our source MAC.
  * Input: byte 0 bit 0 picks the program; the rest is the Ethernet frame.
@@ -135,7 +136,7 @@ static uint64_t primary_total(void)
 	uint64_t per[F.ncpus], sum = 0;
 
 	for (uint32_t v = 0; v < LB_V_MAX; v++) {
-		if (v == LB_V_IP_OPTIONS)
+		if (v == LB_V_IP_OPTIONS || v == LB_V_EVENTS_LOST)
 			continue;
 		if (bpf_map_lookup_elem(F.verdicts, &v, per))
 			die("verdicts");
