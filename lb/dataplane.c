@@ -290,3 +290,14 @@ int dp_verdicts(struct dataplane *dp, uint64_t out[LB_V_MAX])
 	}
 	return 0;
 }
+
+void dp_count_lost(struct dataplane *dp)
+{
+	__u64 per[dp->ncpus];
+	__u32 v = LB_V_EVENTS_LOST;
+
+	if (bpf_map_lookup_elem(dp->fd_verdicts, &v, per) == 0) {
+		per[0]++;
+		bpf_map_update_elem(dp->fd_verdicts, &v, per, BPF_ANY);
+	}
+}

@@ -190,8 +190,9 @@ int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id
 	if (bpf_map_update_elem(l->dp.fd_flows, k, &v, BPF_EXIST) < 0)
 		return errno == ENOENT ? 0 : -1;
 	/* Tell tandem-syncd (if any) to replicate the new owner.  A full queue
-	 * is not an error here: syncd notices the overflow and resyncs. */
+	 * is not an error here: it moves the events_lost counter, which syncd
+	 * answers with a resync. */
 	if (bpf_map_update_elem(l->dp.fd_repl_q, NULL, k, BPF_ANY) < 0)
-		l->repl_overflows++;
+		dp_count_lost(&l->dp);
 	return 1;
 }

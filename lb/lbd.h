@@ -44,6 +44,8 @@ void dp_close(struct dataplane *dp);	/* leaves program attached and maps pinned 
 int dp_sum_counters(struct dataplane *dp, int map_fd, uint32_t idx, struct lb_counters *out);
 int dp_verdicts(struct dataplane *dp, uint64_t out[LB_V_MAX]);
 const char *dp_verdict_name(int v);
+/* Add one to the events_lost counter (userspace side of the same contract). */
+void dp_count_lost(struct dataplane *dp);
 
 /* ---- runtime state of nodes and services ---- */
 struct node_rt {
@@ -101,7 +103,6 @@ struct lbd {
 	int storage_up;
 	uint64_t started_ms;
 	unsigned reloads;
-	uint64_t repl_overflows;	/* re-points not queued for syncd */
 	int sched_dirty;
 };
 

@@ -432,19 +432,20 @@ sessions_fail_lines() {
 # then BASE/PATH on ONE connection (say /slow/10m.bin: 10 s at nginx's 1 MiB/s).
 # Waits up to 10 s for /node's answer, then sets LONG_PID (curl), LONG_NODE
 # (who serves it), LONG_PORT (the client's port), LONG_FILE (the download).
-# Files: TEST_TMP/TAG.{node,bin,w,err}.  Returns 1 if /node did not answer.
+# Files: TEST_TMP/TAG.{node,bin,w} (.w: curl -w lines and curl's errors).  Returns 1 if /node did not answer.
 long_start() {
 	local tag=$1 h=$2 base=$3 path=$4 f=$TEST_TMP/$1
-	rm -f "$f".node "$f".bin "$f".w "$f".err
-	in_ns "$h" curl -sS -m 90 -w "%{http_code} %{num_connects} %{local_port}\n" \
-		-o "$f.node" "$base/node" -o "$f.bin" "$base$path" >"$f.w" 2>"$f.err" &
+	rm -f "$f".node "$f".bin "$f".w
+	# -w to stderr: curl flushes stdout only at exit, stderr at once.
+	in_ns "$h" curl -sS -m 90 -w "%{stderr}%{http_code} %{num_connects} %{local_port}\n" \
+		-o "$f.node" "$base/node" -o "$f.bin" "$base$path" 2>"$f.w" &
 	LONG_PID=$!
 	LONG_FILE=$f.bin
 	LONG_NODE="" LONG_PORT=""
 	wait_for 10 grep -qx 'n[123]' "$f.node" || return 1
 	wait_for 5 grep -q '^200 1 [0-9]' "$f.w" || return 1
 	LONG_NODE=$(cat "$f.node")
-	LONG_PORT=$(awk 'NR == 1 { print $3 }' "$f.w")
+	LONG_PORT=$(awk '/^200 1 [0-9]+$/ { print $3; exit }' "$f.w")
 	[ -n "$LONG_PORT" ]
 }
 
@@ -455,19 +456,22 @@ file_size() {
 
 # long_finish PID FILE WANT_FILE TIMEOUT_S: wait for the download PID (TIMEOUT_S
 # at most; it is killed after that), then compare FILE's sha256 with
-# WANT_FILE's from SHA256SUMS.  0 if it finished and matches; else prints why.
+# WANT_FILE's from SHA256SUMS.  0 if it finished and matches; else 1 and
+# LONG_WHY says why.  Call it directly, not in $(...): a subshell cannot
+# wait for the test's children.
 long_finish() {
 	local pid=$1 file=$2 want=$3 t=$4 rc=0 got
+	LONG_WHY=""
 	if ! wait_for "$t" pid_gone "$pid"; then
 		kill "$pid" 2>/dev/null
-		echo "download still running after ${t}s ($(file_size "$file") bytes)"
+		LONG_WHY="download still running after ${t}s ($(file_size "$file") bytes)"
 		return 1
 	fi
 	wait "$pid" || rc=$?
 	got=$(sha256sum <"$file" | cut -d' ' -f1)
 	if [ "$rc" -ne 0 ] || [ "$got" != "$(want_sha "$want")" ]; then
-		echo "curl exit $rc, $(file_size "$file") bytes, sha256 $got, want $(want_sha "$want")"
-		echo "$(cat "${file%.bin}.err" 2>/dev/null)"
+		LONG_WHY="curl exit $rc, $(file_size "$file") bytes, sha256 $got, want $(want_sha "$want")
+$(grep -v '^[0-9]* [0-9]* [0-9]*$' "${file%.bin}.w" 2>/dev/null)"
 		return 1
 	fi
 }

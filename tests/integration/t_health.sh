@@ -106,7 +106,10 @@ check_eq "60 new sessions all succeed" 0 "$failed" || diag "$(sessions_fail_line
 # P(n2 gets none of 60 | share 1/3) = (2/3)^60 ~ 3e-11.
 check "n2 gets new sessions again ($b of 60)" test "$b" -gt 0
 
-out=$(long_finish "$long_pid" "$long_file" 10m.bin 30)
-check "slow download on $long_node completed, sha256-correct" test -z "$out" || diag "$out"
+if long_finish "$long_pid" "$long_file" 10m.bin 30; then
+	ok "slow download on $long_node completed, sha256-correct"
+else
+	fail "slow download on $long_node completed, sha256-correct" "$LONG_WHY"
+fi
 
 finish
