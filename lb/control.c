@@ -1,9 +1,6 @@
 /*
- * control.c - lbd's control socket (doc/control.md): newline-delimited JSON.
- *
- * Requests are read through the event loop; a reply is written with a send
- * timeout on a blocking socket (replies are produced whole, and a client
- * that stops reading for 2 s is dropped rather than stalling the loop longer).
+ * control.c - lbd's commands on its control socket (doc/control.md); the
+ * socket itself is lib/ctl_server.
  */
 #include "lbd.h"
 
@@ -18,138 +15,26 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_server.h"
 #include "log.h"
 
-struct ctl_client {
-	struct loop_io io;
-	struct lbd *l;
-	char *buf;
-	size_t len, cap;
-};
-
-static void client_close(struct lbd *l, struct ctl_client *c)
+static json_t *dispatch(void *arg, const json_t *req)
 {
-	loop_del(&l->loop, &c->io);
-	close(c->io.fd);
-	free(c->buf);
-	free(c);
-}
-
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int reply(struct ctl_client *c, json_t *r)
-{
-	char *s = json_dumps(r, JSON_COMPACT);
-	int rc = -1;
-
-	json_decref(r);
-	if (s) {
-		rc = send_all(c->io.fd, s, strlen(s));
-		if (rc == 0)
-			rc = send_all(c->io.fd, "\n", 1);
-	}
-	free(s);
-	return rc;
-}
-
-static void client_readable(struct loop *lp, struct loop_io *io, uint32_t events)
-{
-	struct ctl_client *c = io->arg;
-	struct lbd *l = c->l;
-
-	if (c->cap - c->len < 4096) {
-		size_t ncap = c->cap ? c->cap * 2 : 8192;
-		char *nb = ncap > CTL_MAX_LINE * 2 ? NULL : realloc(c->buf, ncap);
-		if (!nb) {
-			reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
-			client_close(l, c);
-			return;
-		}
-		c->buf = nb;
-		c->cap = ncap;
-	}
-	ssize_t n = recv(io->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_close(l, c);
-		return;
-	}
-	c->len += (size_t)n;
-	char *nl;
-	while ((nl = memchr(c->buf, '\n', c->len))) {
-		json_error_t je;
-		size_t linelen = (size_t)(nl - c->buf);
-		json_t *req = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &je);
-		json_t *r = req ? control_dispatch(l, req) : ctl_error("bad JSON: %s", je.text);
-		json_decref(req);
-		memmove(c->buf, nl + 1, c->len - linelen - 1);
-		c->len -= linelen + 1;
-		if (reply(c, r) < 0) {
-			client_close(l, c);
-			return;
-		}
-	}
-	if (c->len > CTL_MAX_LINE) {
-		reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
-		client_close(l, c);
-	}
-}
-
-static void accept_ready(struct loop *lp, struct loop_io *io, uint32_t events)
-{
-	struct lbd *l = io->arg;
-	struct timeval tv = { 2, 0 };
-	int fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	struct ctl_client *c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->io.fd = fd;
-	c->io.cb = client_readable;
-	c->io.arg = c;
-	c->l = l;
-	if (loop_add(&l->loop, &c->io, EPOLLIN) < 0)
-		client_close(l, c);
+	return control_dispatch(arg, req);
 }
 
 int control_open(struct lbd *l)
 {
-	l->ctl_io.fd = ctl_listen(l->cfg.control_socket);
-	if (l->ctl_io.fd < 0) {
+	if (ctl_server_open(&l->ctl, &l->loop, l->cfg.control_socket, dispatch, l) < 0) {
 		log_warn("control socket %s", l->cfg.control_socket);
 		return -1;
 	}
-	l->ctl_io.cb = accept_ready;
-	l->ctl_io.arg = l;
-	return loop_add(&l->loop, &l->ctl_io, EPOLLIN);
+	return 0;
 }
 
 void control_close(struct lbd *l)
 {
-	if (l->ctl_io.fd < 0)
-		return;
-	loop_del(&l->loop, &l->ctl_io);
-	close(l->ctl_io.fd);
-	unlink(l->cfg.control_socket);
-	l->ctl_io.fd = -1;
+	ctl_server_close(&l->ctl);
 }
 
 /* ---- commands ---- */

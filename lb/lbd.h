@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ctl_server.h"
 #include "loop.h"
 #include "lb_maps.h"
 
@@ -87,7 +88,7 @@ struct lbd {
 	struct loop loop;
 	struct loop_signals sigs;
 	struct loop_timer tick;		/* health checks and periodic work */
-	struct loop_io ctl_io;
+	struct ctl_server ctl;
 	const char *config_path;
 	const char *obj_path;
 	struct config cfg;

@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	if (!l->obj_path)
 		l->obj_path = default_obj(objbuf, sizeof(objbuf));
 	signal(SIGPIPE, SIG_IGN);
-	l->ctl_io.fd = -1;
+	l->ctl.io.fd = -1;
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
 		fatal("epoll");

@@ -1,0 +1,152 @@
+#include "ctl_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+struct ctl_client {
+	struct loop_io io;
+	struct ctl_server *cs;
+	char *buf;
+	size_t len, cap;
+};
+
+static void client_close(struct ctl_client *c)
+{
+	loop_del(c->cs->loop, &c->io);
+	close(c->io.fd);
+	free(c->buf);
+	free(c);
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int reply(struct ctl_client *c, json_t *r)
+{
+	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	int rc = -1;
+
+	json_decref(r);
+	if (s) {
+		rc = send_all(c->io.fd, s, strlen(s));
+		if (rc == 0)
+			rc = send_all(c->io.fd, "\n", 1);
+	}
+	free(s);
+	return rc;
+}
+
+static void client_readable(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct ctl_client *c = io->arg;
+
+	if (c->cap - c->len < 4096) {
+		size_t ncap = c->cap ? c->cap * 2 : 8192;
+		char *nb = ncap > CTL_MAX_LINE * 2 ? NULL : realloc(c->buf, ncap);
+		if (!nb) {
+			reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
+			client_close(c);
+			return;
+		}
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	ssize_t n = recv(io->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	char *nl;
+	while ((nl = memchr(c->buf, '\n', c->len))) {
+		json_error_t je;
+		size_t linelen = (size_t)(nl - c->buf);
+		json_t *req = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &je);
+		json_t *r;
+		if (!req)
+			r = ctl_error("bad JSON: %s", je.text);
+		else if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd")))
+			r = ctl_error("request must be an object with a \"cmd\" string");
+		else
+			r = c->cs->dispatch(c->cs->arg, req);
+		json_decref(req);
+		memmove(c->buf, nl + 1, c->len - linelen - 1);
+		c->len -= linelen + 1;
+		if (reply(c, r) < 0) {
+			client_close(c);
+			return;
+		}
+	}
+	if (c->len > CTL_MAX_LINE) {
+		reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
+		client_close(c);
+	}
+}
+
+static void accept_ready(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct ctl_server *cs = io->arg;
+	struct timeval tv = { 2, 0 };
+	int fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct ctl_client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->io.fd = fd;
+	c->io.cb = client_readable;
+	c->io.arg = c;
+	c->cs = cs;
+	if (loop_add(lp, &c->io, EPOLLIN) < 0)
+		client_close(c);
+}
+
+int ctl_server_open(struct ctl_server *cs, struct loop *l, const char *path,
+		    ctl_dispatch_fn dispatch, void *arg)
+{
+	cs->loop = l;
+	cs->dispatch = dispatch;
+	cs->arg = arg;
+	snprintf(cs->path, sizeof(cs->path), "%s", path);
+	cs->io.fd = ctl_listen(path);
+	if (cs->io.fd < 0)
+		return -1;
+	cs->io.cb = accept_ready;
+	cs->io.arg = cs;
+	return loop_add(l, &cs->io, EPOLLIN);
+}
+
+void ctl_server_close(struct ctl_server *cs)
+{
+	if (cs->io.fd < 0)
+		return;
+	loop_del(cs->loop, &cs->io);
+	close(cs->io.fd);
+	unlink(cs->path);
+	cs->io.fd = -1;
+}
