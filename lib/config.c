@@ -255,11 +255,110 @@ static int parse_vips(struct pctx *p, json_t *arr, struct config *cfg)
 	return 0;
 }
 
+static int parse_sync(struct pctx *p, json_t *o, struct cfg_sync *s)
+{
+	static const char *const keys[] = { "switch_id", "local", "peer", "port", "key_file",
+		"control_socket", "peer_dead_ms", "idle_timeout_s", NULL };
+	uint32_t port;
+
+	if (!o)
+		return 0;
+	snprintf(p->where, sizeof(p->where), "sync");
+	if (!json_is_object(o))
+		return perr(p, "must be an object");
+	if (check_keys(p, o, keys) < 0)
+		return -1;
+	if (!json_object_get(o, "switch_id"))
+		return perr(p, "\"switch_id\" is required");
+	if (get_uint(p, o, "switch_id", &s->switch_id, 0, 1, 0xffffffffu) < 0 ||
+	    get_addr(p, o, "local", &s->local) < 0 || get_addr(p, o, "peer", &s->peer) < 0 ||
+	    get_uint(p, o, "port", &port, 7405, 1, 65535) < 0 ||
+	    get_str(p, o, "key_file", s->key_file, sizeof(s->key_file), NULL) < 0 ||
+	    get_str(p, o, "control_socket", s->control_socket, sizeof(s->control_socket),
+		    "/run/tandem/syncd.sock") < 0 ||
+	    get_uint(p, o, "peer_dead_ms", &s->peer_dead_ms, 3000, 100, 600000) < 0 ||
+	    get_uint(p, o, "idle_timeout_s", &s->idle_timeout_s, 3600, 0, 604800) < 0)
+		return -1;
+	if (s->local.family != s->peer.family)
+		return perr(p, "\"local\" and \"peer\" must be the same address family");
+	if (taddr_equal(&s->local, &s->peer))
+		return perr(p, "\"local\" and \"peer\" must differ");
+	s->port = (uint16_t)port;
+	s->enabled = 1;
+	return 0;
+}
+
+static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
+{
+	static const char *const keys[] = { "router_id", "priority", "advert_int_ms", "preempt",
+		"storage_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir", NULL };
+	struct cfg_vrrp *v = &cfg->vrrp;
+	json_t *gw, *pre;
+	size_t i;
+
+	if (!o)
+		return 0;
+	snprintf(p->where, sizeof(p->where), "vrrp");
+	if (!json_is_object(o))
+		return perr(p, "must be an object");
+	if (check_keys(p, o, keys) < 0 ||
+	    get_uint(p, o, "router_id", &v->router_id, 51, 1, 254) < 0 ||
+	    get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
+	    get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
+	    get_str(p, o, "notify", v->notify, sizeof(v->notify), "/usr/sbin/tandem-failover") < 0 ||
+	    get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0)
+		return -1;
+	if (v->advert_int_ms % 10)
+		return perr(p, "\"advert_int_ms\" must be a multiple of 10 (VRRPv3 centiseconds)");
+	pre = json_object_get(o, "preempt");
+	if (pre && !json_is_boolean(pre))
+		return perr(p, "\"preempt\" must be true or false");
+	v->preempt = pre ? json_is_true(pre) : 1;
+	if (json_object_get(o, "unicast_peer")) {
+		if (get_addr(p, o, "unicast_peer", &v->unicast_peer) < 0 ||
+		    get_addr(p, o, "unicast_src", &v->unicast_src) < 0)
+			return -1;
+		if (v->unicast_peer.family != v->unicast_src.family)
+			return perr(p, "\"unicast_peer\" and \"unicast_src\" must be the same family");
+	} else if (json_object_get(o, "unicast_src")) {
+		return perr(p, "\"unicast_src\" needs \"unicast_peer\"");
+	}
+	gw = json_object_get(o, "storage_gateways");
+	if (gw) {
+		json_t *g;
+		if (!json_is_array(gw) || json_array_size(gw) > CFG_MAX_GW)
+			return perr(p, "\"storage_gateways\" must be an array of at most %d \"addr/prefix\"",
+				    CFG_MAX_GW);
+		json_array_foreach(gw, i, g) {
+			char a[64];
+			const char *sl;
+			struct taddr t;
+			char *end;
+			if (!json_is_string(g) || json_string_length(g) >= sizeof(a))
+				return perr(p, "storage_gateways[%zu]: must be \"addr/prefix\"", i);
+			snprintf(a, sizeof(a), "%s", json_string_value(g));
+			sl = strchr(a, '/');
+			if (!sl)
+				return perr(p, "storage_gateways[%zu] \"%s\": missing /prefix", i, a);
+			long pl = strtol(sl + 1, &end, 10);
+			a[sl - a] = '\0';
+			if (taddr_parse(a, &t) < 0 || *end || sl[1] == '\0' || pl < 1 ||
+			    pl > (t.family == 4 ? 32 : 128))
+				return perr(p, "storage_gateways[%zu] \"%s\": not addr/prefix", i,
+					    json_string_value(g));
+			snprintf(v->gateway[v->ngw++], sizeof(v->gateway[0]), "%s", json_string_value(g));
+		}
+	}
+	v->enabled = 1;
+	return 0;
+}
+
 int config_parse(const char *buf, size_t len, struct config *cfg, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
 		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
-		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", NULL
+		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp",
+		NULL
 	};
 	struct pctx p = { .err = err, .errlen = errlen };
 	json_error_t je;
@@ -304,7 +403,9 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	}
 	if (parse_health(&p, json_object_get(root, "health"), &cfg->health) < 0 ||
 	    parse_nodes(&p, json_object_get(root, "nodes"), cfg) < 0 ||
-	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0)
+	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0 ||
+	    parse_sync(&p, json_object_get(root, "sync"), &cfg->sync) < 0 ||
+	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -44,6 +44,34 @@ struct cfg_health {
 	uint32_t interval_ms, timeout_ms, rise, fall;
 };
 
+/* Pairing: tandem-syncd (optional; absent = a single switch). */
+struct cfg_sync {
+	int enabled;
+	uint32_t switch_id;		/* non-zero, differs between the two switches */
+	struct taddr local, peer;	/* addresses on the dedicated sync link */
+	uint16_t port;
+	char key_file[CFG_PATH_MAX];	/* hex HMAC key, >= 32 bytes */
+	char control_socket[CFG_PATH_MAX];
+	uint32_t peer_dead_ms;		/* no HELLO for this long: peer considered gone */
+	uint32_t idle_timeout_s;	/* master deletes flows idle this long (0 = never) */
+};
+
+/* VRRP through keepalived (optional; generated config, see failover/). */
+#define CFG_MAX_GW 4
+struct cfg_vrrp {
+	int enabled;
+	uint32_t router_id;		/* client side; storage side uses router_id + 1 */
+	uint32_t priority;
+	uint32_t advert_int_ms;
+	int preempt;
+	unsigned ngw;
+	char gateway[CFG_MAX_GW][64];	/* storage-LAN gateway addresses with prefix ("10.0.2.1/24") */
+	struct taddr unicast_peer;	/* family 0: multicast adverts */
+	struct taddr unicast_src;
+	char notify[CFG_PATH_MAX];	/* tandem-failover binary */
+	char pid_dir[CFG_PATH_MAX];	/* keepalived pid files */
+};
+
 struct config {
 	char instance[CFG_NAME_MAX + 1];
 	char bpffs[CFG_PATH_MAX];
@@ -59,6 +87,8 @@ struct config {
 	unsigned nvips;
 	struct cfg_vip vips[CFG_MAX_VIPS];
 	unsigned nsvc_total;	/* services over all VIPs (<= LB_MAX_SVCS) */
+	struct cfg_sync sync;
+	struct cfg_vrrp vrrp;
 };
 
 /*

@@ -1,0 +1,107 @@
+/*
+ * control.c - syncd's control socket (doc/control.md, "tandem-syncd"):
+ * status for tandemctl and the failover check, role from the notify hook.
+ */
+#include "syncd.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctl_server.h"
+#include "log.h"
+
+static const char *const roles[] = { "init", "backup", "master", "fault" };
+
+const char *role_name(int r)
+{
+	return r >= 0 && r <= ROLE_FAULT ? roles[r] : "?";
+}
+
+json_t *control_status(struct syncd *s)
+{
+	char a[TADDR_STRLEN];
+	json_t *r = ctl_ok(), *rej = json_object(), *peer;
+	uint64_t now = loop_now_ms();
+
+	for (int e = 1; e < SYNC_E_MAX; e++)
+		json_object_set_new(rej, sync_err_name(e), json_integer((json_int_t)s->st.rejects[e]));
+	peer = json_pack("{s:s, s:b, s:s, s:b, s:I, s:I}",
+		"address", taddr_fmt(&s->cfg.sync.peer, a, sizeof(a)),
+		"alive", s->peer_alive, "role", role_name(s->peer_hello.role),
+		"synced", s->peer_hello.synced, "epoch", (json_int_t)s->peer_epoch,
+		"last_hello_ms", s->peer_hello_ms ? (json_int_t)(now - s->peer_hello_ms) : (json_int_t)-1);
+	json_object_set_new(r, "pid", json_integer(getpid()));
+	json_object_set_new(r, "switch_id", json_integer(s->cfg.sync.switch_id));
+	json_object_set_new(r, "role", json_string(role_name(s->role)));
+	json_object_set_new(r, "maps", json_boolean(table_is_open(s)));
+	json_object_set_new(r, "synced", json_boolean(s->synced));
+	json_object_set_new(r, "ready", json_boolean(stream_ready(s) && table_is_open(s)));
+	json_object_set_new(r, "epoch", json_integer(s->epoch));
+	json_object_set_new(r, "peer", peer);
+	json_object_set_new(r, "tx", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"msgs", (json_int_t)s->st.tx_msgs, "flows", (json_int_t)s->st.tx_flows,
+		"bytes", (json_int_t)s->st.tx_bytes, "retransmits", (json_int_t)s->st.retransmits,
+		"in_flight", (json_int_t)stream_in_flight(s), "nacks_rx", (json_int_t)s->st.nacks_rx,
+		"window_full", (json_int_t)s->st.window_full));
+	json_object_set_new(r, "rx", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"msgs", (json_int_t)s->st.rx_msgs, "flows", (json_int_t)s->st.rx_flows,
+		"dups", (json_int_t)s->st.rx_dups, "reordered", (json_int_t)s->st.rx_reordered,
+		"nacks_sent", (json_int_t)s->st.nacks_sent,
+		"unknown_node", (json_int_t)s->st.rx_unknown_node,
+		"unanchored", (json_int_t)s->st.rx_unanchored));
+	json_object_set_new(r, "rejected", rej);
+	json_object_set_new(r, "resyncs", json_pack("{s:I, s:I, s:I, s:I, s:b}",
+		"sent", (json_int_t)s->st.resyncs_sent, "received", (json_int_t)s->st.resyncs_rx,
+		"requests_sent", (json_int_t)s->st.resync_reqs_sent,
+		"requests_received", (json_int_t)s->st.resync_reqs_rx, "sending", s->rs_active));
+	json_object_set_new(r, "events", json_pack("{s:I, s:I}", "reported", (json_int_t)s->st.events,
+		"lost", (json_int_t)s->st.events_lost));
+	json_object_set_new(r, "lag_ms", json_pack("{s:f, s:f, s:I}", "p50", stream_lag_ms(s, 0.5),
+		"p99", stream_lag_ms(s, 0.99), "samples", (json_int_t)s->st.lag_samples));
+	json_object_set_new(r, "rates", json_pack("{s:I, s:I}", "tx_flows_per_s", (json_int_t)s->rate_tx,
+		"rx_flows_per_s", (json_int_t)s->rate_rx));
+	return r;
+}
+
+static json_t *dispatch(void *arg, const json_t *req)
+{
+	struct syncd *s = arg;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!strcmp(cmd, "status"))
+		return control_status(s);
+	if (!strcmp(cmd, "role")) {
+		const char *role = json_string_value(json_object_get(req, "role"));
+		int r = -1;
+		for (int i = 0; role && i <= ROLE_FAULT; i++)
+			if (!strcasecmp(role, roles[i]))
+				r = i;
+		if (r < 0)
+			return ctl_error("\"role\" must be init, backup, master or fault");
+		if (r != s->role)
+			log_info("role %s -> %s", role_name(s->role), role_name(r));
+		s->role = r;
+		stream_send_hello(s);
+		return ctl_ok();
+	}
+	if (!strcmp(cmd, "resync")) {
+		stream_start_resync(s);
+		return ctl_ok();
+	}
+	return ctl_error("unknown command \"%s\"", cmd);
+}
+
+int control_open(struct syncd *s)
+{
+	if (ctl_server_open(&s->ctl, &s->loop, s->cfg.sync.control_socket, dispatch, s) < 0) {
+		log_warn("control socket %s", s->cfg.sync.control_socket);
+		return -1;
+	}
+	return 0;
+}
+
+void control_close(struct syncd *s)
+{
+	ctl_server_close(&s->ctl);
+}

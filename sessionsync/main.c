@@ -1,0 +1,146 @@
+/*
+ * tandem-syncd - replicates the switch's flow table to its peer so that a
+ * VRRP takeover keeps every established session.  See syncd.h.
+ */
+#include "syncd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/tandem/tandem.json"
+#define EPOCH_BASE 1577836800	/* 2020-01-01 */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: tandem-syncd [-tv] [-c config]\n"
+			"  -c FILE  configuration with a \"sync\" section (default " DEFAULT_CONFIG ")\n"
+			"  -t       check the configuration and the key, then exit\n"
+			"  -v       verbose\n");
+	exit(2);
+}
+
+static int read_key(const char *path, struct sync_key *k, char *err, size_t errlen)
+{
+	char buf[300];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "%.200s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (sync_key_from_hex(buf, k) < 0) {
+		snprintf(err, errlen, "%.200s: want 64 to 128 hex digits (32 to 64 bytes), e.g. from "
+			 "`openssl rand -hex 32`", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The epoch orders restarts: the peer refuses any epoch older than the last
+ * it saw, which is what makes a captured message useless after a restart.
+ * Eighths of a second since 2020 fit 32 bits for 17 years, and no restart
+ * (process start, key load, maps) takes less than 125 ms.
+ */
+static uint32_t make_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)((ts.tv_sec - EPOCH_BASE) * 8 + ts.tv_nsec / 125000000);
+}
+
+static void on_signal(struct loop *lp, int signo, void *arg)
+{
+	log_info("signal %d: exiting", signo);
+	loop_stop(lp);
+}
+
+static void on_tick(struct loop *lp, struct loop_timer *t)
+{
+	struct syncd *s = t->arg;
+	uint64_t now = loop_now_ms();
+
+	if (!table_is_open(s) && now - s->last_table_try_ms >= 500) {
+		s->last_table_try_ms = now;
+		table_open(s);
+	}
+	table_poll(s);
+	stream_tick(s);
+	if (now - s->rate_at_ms >= 1000) {
+		s->rate_tx = (s->st.tx_flows - s->rate_prev_tx) * 1000 / (now - s->rate_at_ms);
+		s->rate_rx = (s->st.rx_flows - s->rate_prev_rx) * 1000 / (now - s->rate_at_ms);
+		s->rate_prev_tx = s->st.tx_flows;
+		s->rate_prev_rx = s->st.rx_flows;
+		s->rate_at_ms = now;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct syncd sd;	/* the context: static only for its size */
+	struct syncd *s = &sd;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	char err[512];
+	int check_only = 0, verbose = 0, ch;
+
+	s->config_path = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:thv")) != -1) {
+		switch (ch) {
+		case 'c': s->config_path = optarg; break;
+		case 't': check_only = 1; break;
+		case 'v': verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("tandem-syncd", 0, verbose);
+	if (config_load(s->config_path, &s->cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (!s->cfg.sync.enabled)
+		fatalx("%s: no \"sync\" section: nothing to replicate to", s->config_path);
+	if (read_key(s->cfg.sync.key_file, &s->key, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (check_only) {
+		printf("%s: configuration OK (sync to peer on port %u, key %zu bytes)\n",
+		       s->config_path, s->cfg.sync.port, s->key.len);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	s->fd_flows = s->fd_names = s->fd_repl_q = s->fd_verdicts = s->fd_events = -1;
+	s->ctl.io.fd = -1;
+	s->epoch = make_epoch();
+	s->started_ms = s->rate_at_ms = loop_now_ms();
+	if (loop_init(&s->loop) < 0)
+		fatal("epoll");
+	if (loop_signals_init(&s->loop, &s->sigs, sigs, 3, on_signal, s) < 0)
+		fatal("signalfd");
+	if (stream_open(s) < 0)
+		fatal("sync socket on port %u", s->cfg.sync.port);
+	if (control_open(s) < 0)
+		fatalx("cannot open the control socket");
+	table_open(s);
+	if (loop_timer_init(&s->loop, &s->tick, on_tick, s) < 0 ||
+	    loop_timer_set(&s->tick, TICK_MS, TICK_MS) < 0)
+		fatal("timerfd");
+	log_info("running: switch %u, epoch %u, control %s", s->cfg.sync.switch_id, s->epoch,
+		 s->cfg.sync.control_socket);
+	stream_send_hello(s);
+	if (loop_run(&s->loop) < 0)
+		log_warn("event loop");
+	control_close(s);
+	table_close(s);
+	loop_close(&s->loop);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * syncd.h - tandem-syncd: replicates the flow table to the peer switch.
+ *
+ *   main.c     arguments, config, signals, the tick
+ *   stream.c   the reliable, authenticated stream over UDP (send window,
+ *              acks, NACKs, retransmission, reorder buffer, replay window)
+ *   table.c    the local data plane: event ring, replication queue, flow
+ *              map reads (bulk resync) and writes (records from the peer)
+ *   control.c  control socket: status, role (from the failover hook)
+ *
+ * Model: each switch sends every flow change its data plane makes (ring
+ * buffer) or lbd makes (queue) as DATA records on one ordered stream; the
+ * peer writes them straight into its own flow map.  A receiver that lost
+ * its place (start, restart, a gap older than the sender's window) asks for
+ * a bulk resync: the sender streams its whole table between RESYNC_BEGIN
+ * (which re-anchors the receiver's sequence) and RESYNC_END.  A switch is
+ * "ready" (may become VRRP master) once it completed such a resync, or
+ * when no peer answered within peer_dead_ms (it is alone).
+ */
+#ifndef TANDEM_SYNCD_H
+#define TANDEM_SYNCD_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ctl_server.h"
+#include "loop.h"
+#include "sync_wire.h"
+
+#define TX_WINDOW 16384		/* unacked reliable messages kept for resend */
+#define RX_WINDOW 4096		/* out-of-order messages held for reordering */
+#define TICK_MS 10
+#define HELLO_MS 100
+#define RTO_MS 30
+#define LAG_BUCKETS 32		/* log2 microseconds */
+
+enum role { ROLE_INIT = 0, ROLE_BACKUP = 1, ROLE_MASTER = 2, ROLE_FAULT = 3 };
+
+struct txslot {
+	uint64_t dseq;		/* 0: free */
+	uint64_t first_ns;	/* first transmission */
+	uint64_t last_ns;	/* last (re)transmission */
+	uint64_t oldest_event_ns;	/* for the lag figure; 0 for resync traffic */
+	struct sync_builder b;
+};
+
+struct rxslot {
+	uint64_t dseq;		/* 0: free */
+	size_t len;
+	uint8_t type;
+	uint8_t body[SYNC_MAX_BODY];
+};
+
+struct syncd_stats {
+	uint64_t tx_msgs, tx_flows, tx_bytes, retransmits, nacks_sent, nacks_rx;
+	uint64_t rx_msgs, rx_flows, rx_dups, rx_reordered, rx_unknown_node, rx_unanchored;
+	uint64_t rejects[SYNC_E_MAX];
+	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
+	uint64_t events, events_lost, window_full;
+	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */
+	uint64_t lag_samples;
+};
+
+struct syncd {
+	struct loop loop;
+	struct loop_signals sigs;
+	struct loop_timer tick;
+	struct loop_io sock;
+	struct ctl_server ctl;
+	struct loop_io ring_io;
+	const char *config_path;
+	struct config cfg;
+	struct sync_key key;
+	uint64_t started_ms;
+	int role;
+
+	/* stream: sending */
+	uint32_t epoch;
+	uint64_t seq;		/* last message seq used */
+	uint64_t next_dseq;	/* next reliable dseq to assign */
+	uint64_t acked;		/* peer acked every dseq <= this */
+	struct txslot *tx;	/* TX_WINDOW slots, index dseq % TX_WINDOW */
+	struct sync_builder cur;	/* DATA being filled */
+	unsigned cur_flows;
+	uint64_t cur_oldest_ns;
+
+	/* stream: receiving */
+	struct sync_replay replay;
+	uint32_t peer_epoch;
+	int anchored;		/* rx_next is meaningful */
+	uint64_t rx_next;	/* next dseq to apply */
+	struct rxslot *rx;	/* RX_WINDOW slots */
+	int ack_due;
+	uint64_t last_nack_ms, last_req_ms;
+
+	/* peer */
+	uint64_t peer_hello_ms;	/* 0: never heard */
+	struct sync_hello peer_hello;
+	int peer_alive;
+
+	/* resync we send */
+	int rs_active;
+	uint64_t rs_id, rs_count;
+	int rs_have_cursor;
+	struct lb_flow_key rs_cursor;
+	/* resync we receive */
+	uint64_t rs_rx_id;
+	int synced;
+
+	/* local data plane */
+	char pin_dir[CFG_PATH_MAX + 64];
+	int fd_flows, fd_names, fd_repl_q, fd_verdicts, fd_events;
+	struct ring_buffer *rb;
+	uint64_t lost_seen;	/* events_lost counter last read */
+	uint32_t node_keys[LB_MAX_NODES];	/* local id -> node key (0: none) */
+	int ncpus;
+	uint64_t last_table_try_ms;
+
+	struct syncd_stats st;
+	uint64_t rate_prev_tx, rate_prev_rx, rate_tx, rate_rx, rate_at_ms;
+};
+
+/* stream.c */
+int stream_open(struct syncd *s);
+void stream_tick(struct syncd *s);
+/* Queue one flow record on the live stream (batched; flushed by stream_flush). */
+void stream_add_flow(struct syncd *s, const struct sync_flow *f, uint64_t event_ns);
+void stream_flush(struct syncd *s);
+void stream_start_resync(struct syncd *s);
+uint64_t stream_in_flight(const struct syncd *s);
+void stream_send_hello(struct syncd *s);
+int stream_ready(const struct syncd *s);
+double stream_lag_ms(const struct syncd *s, double q);
+
+/* table.c */
+int table_open(struct syncd *s);	/* 0 once the pinned maps are there */
+void table_close(struct syncd *s);
+int table_is_open(const struct syncd *s);
+void table_poll(struct syncd *s);	/* repl queue, lost counter */
+void table_apply(struct syncd *s, const struct sync_flow *f);
+/* Produce up to max resync records from the cursor; 1 when the walk ended. */
+int table_resync_step(struct syncd *s, unsigned max);
+uint32_t table_node_key(const char *name);
+long table_count(struct syncd *s);
+
+/* control.c */
+int control_open(struct syncd *s);
+void control_close(struct syncd *s);
+json_t *control_status(struct syncd *s);
+const char *role_name(int r);
+
+#endif

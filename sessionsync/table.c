@@ -1,0 +1,293 @@
+/*
+ * table.c - syncd's side of the local data plane, through the maps lbd
+ * pinned under <bpffs>/tandem/<instance>/ (syncd never loads a program).
+ *
+ * Node ids differ between the two switches (each lbd assigns its own), so
+ * records carry a node key: a hash of the node's name, translated back to
+ * the local id through the pinned name map.
+ */
+#include "syncd.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "maglev.h"
+
+#define NODE_NAME_LEN 64	/* value size of lbd's lb_node_names map */
+
+uint32_t table_node_key(const char *name)
+{
+	uint32_t k = (uint32_t)maglev_key(name);
+
+	return k ? k : 1;	/* 0 means "no node" in our cache */
+}
+
+static void refresh_names(struct syncd *s)
+{
+	char name[NODE_NAME_LEN];
+
+	for (uint32_t id = 0; id < LB_MAX_NODES; id++) {
+		s->node_keys[id] = 0;
+		if (bpf_map_lookup_elem(s->fd_names, &id, name) == 0 && name[0]) {
+			name[NODE_NAME_LEN - 1] = '\0';
+			s->node_keys[id] = table_node_key(name);
+		}
+	}
+}
+
+static int local_id(struct syncd *s, uint32_t key, uint32_t *id)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < LB_MAX_NODES; i++)
+			if (s->node_keys[i] == key) {
+				*id = i;
+				return 0;
+			}
+		refresh_names(s);	/* a node added since: look again once */
+	}
+	return -1;
+}
+
+static uint32_t key_of(struct syncd *s, uint32_t id)
+{
+	if (id >= LB_MAX_NODES)
+		return 0;
+	if (!s->node_keys[id])
+		refresh_names(s);
+	return s->node_keys[id];
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct syncd *s = ctx;
+	const struct lb_event *ev = data;
+	struct sync_flow f;
+
+	if (size < sizeof(*ev) || ev->type != LB_EV_FLOW_ADD)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.op = SYNC_FLOW_ADD;
+	f.key = ev->key;
+	f.node_key = key_of(s, ev->node_id);
+	f.flags = ev->flags & ~(uint32_t)LB_FLOW_F_SYNCED;
+	if (!f.node_key)
+		return 0;
+	s->st.events++;
+	stream_add_flow(s, &f, loop_now_ns());
+	return 0;
+}
+
+static void ring_ready(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct syncd *s = io->arg;
+
+	ring_buffer__consume(s->rb);
+	stream_flush(s);
+}
+
+static int pinned(struct syncd *s, const char *name)
+{
+	char path[sizeof(s->pin_dir) + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", s->pin_dir, name);
+	return bpf_obj_get(path);
+}
+
+int table_is_open(const struct syncd *s)
+{
+	return s->rb != NULL;
+}
+
+int table_open(struct syncd *s)
+{
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s/tandem/%s", s->cfg.bpffs, s->cfg.instance);
+	s->ncpus = libbpf_num_possible_cpus();
+	s->fd_flows = pinned(s, LB_PIN_FLOWS);
+	s->fd_names = pinned(s, "lb_node_names");
+	s->fd_repl_q = pinned(s, LB_PIN_REPL_Q);
+	s->fd_verdicts = pinned(s, LB_PIN_VERDICTS);
+	s->fd_events = pinned(s, LB_PIN_EVENTS);
+	if (s->fd_flows < 0 || s->fd_names < 0 || s->fd_repl_q < 0 || s->fd_verdicts < 0 ||
+	    s->fd_events < 0) {
+		table_close(s);
+		return -1;	/* lbd has not pinned them yet */
+	}
+	s->rb = ring_buffer__new(s->fd_events, on_event, s, NULL);
+	if (!s->rb) {
+		log_warn("%s/%s: ring buffer", s->pin_dir, LB_PIN_EVENTS);
+		table_close(s);
+		return -1;
+	}
+	s->ring_io.fd = ring_buffer__epoll_fd(s->rb);
+	s->ring_io.cb = ring_ready;
+	s->ring_io.arg = s;
+	if (loop_add(&s->loop, &s->ring_io, EPOLLIN) < 0) {
+		table_close(s);
+		return -1;
+	}
+	refresh_names(s);
+	/* events_lost before we started is not ours to repair: the bulk
+	 * resync the peer asks for on our start covers it. */
+	s->lost_seen = 0;
+	table_poll(s);
+	s->st.events_lost = 0;
+	log_info("data plane maps found in %s", s->pin_dir);
+	return 0;
+}
+
+void table_close(struct syncd *s)
+{
+	if (s->rb) {
+		loop_del(&s->loop, &s->ring_io);
+		ring_buffer__free(s->rb);
+		s->rb = NULL;
+	}
+	int *fds[] = { &s->fd_flows, &s->fd_names, &s->fd_repl_q, &s->fd_verdicts, &s->fd_events };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static uint64_t read_lost(struct syncd *s)
+{
+	uint64_t per[s->ncpus], sum = 0;
+	uint32_t v = LB_V_EVENTS_LOST;
+
+	if (bpf_map_lookup_elem(s->fd_verdicts, &v, per) < 0)
+		return s->lost_seen;
+	for (int c = 0; c < s->ncpus; c++)
+		sum += per[c];
+	return sum;
+}
+
+void table_poll(struct syncd *s)
+{
+	struct lb_flow_key k;
+	struct lb_flow_val v;
+	unsigned n = 0;
+
+	if (!s->rb)
+		return;
+	/* lbd's re-points: send the current value of each key */
+	while (n < 4096 && bpf_map_lookup_and_delete_elem(s->fd_repl_q, NULL, &k) == 0) {
+		struct sync_flow f;
+		n++;
+		memset(&f, 0, sizeof(f));
+		f.key = k;
+		if (bpf_map_lookup_elem(s->fd_flows, &k, &v) < 0) {
+			f.op = SYNC_FLOW_DEL;
+		} else {
+			f.op = SYNC_FLOW_ADD;
+			f.node_key = key_of(s, v.node_id);
+			f.flags = v.flags & ~(uint32_t)LB_FLOW_F_SYNCED;
+			f.packets = v.packets;
+			f.bytes = v.bytes;
+			if (!f.node_key)
+				continue;
+		}
+		s->st.events++;
+		stream_add_flow(s, &f, loop_now_ns());
+	}
+	if (n)
+		stream_flush(s);
+	/* A change we could not report (ring or queue full): resync the peer. */
+	uint64_t lost = read_lost(s);
+	if (lost != s->lost_seen) {
+		s->st.events_lost += lost - s->lost_seen;
+		s->lost_seen = lost;
+		log_warnx("data plane lost %llu flow event(s): resyncing the peer",
+			  (unsigned long long)s->st.events_lost);
+		stream_start_resync(s);
+	}
+}
+
+void table_apply(struct syncd *s, const struct sync_flow *f)
+{
+	struct lb_flow_val v;
+	uint32_t id;
+
+	if (!s->rb)
+		return;
+	if (f->op == SYNC_FLOW_DEL) {
+		bpf_map_delete_elem(s->fd_flows, &f->key);
+		return;
+	}
+	if (local_id(s, f->node_key, &id) < 0) {
+		s->st.rx_unknown_node++;
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.node_id = id;
+	v.flags = f->flags | LB_FLOW_F_SYNCED;
+	v.last_seen_ns = loop_now_ns();	/* same clock as bpf_ktime_get_ns */
+	v.packets = f->packets;
+	v.bytes = f->bytes;
+	if (bpf_map_update_elem(s->fd_flows, &f->key, &v, BPF_ANY) < 0)
+		log_warn("flow map update");
+}
+
+/*
+ * Walk the flow table in batches from the saved cursor.  The batch token of
+ * a hash map is a bucket position, so a walk can pause (flow control) and
+ * go on later; entries added behind the cursor meanwhile travel as live
+ * events on the same stream.
+ */
+int table_resync_step(struct syncd *s, unsigned max)
+{
+	enum { BATCH = 256 };
+	struct lb_flow_key keys[BATCH], out;
+	struct lb_flow_val vals[BATCH];
+	unsigned done = 0;
+
+	if (!s->rb)
+		return 1;
+	while (done < max) {
+		__u32 count = BATCH;
+		int err = bpf_map_lookup_batch(s->fd_flows, s->rs_have_cursor ? &s->rs_cursor : NULL,
+					       &out, keys, vals, &count, NULL);
+		int last = err < 0;
+		if (err < 0 && errno != ENOENT) {
+			log_warn("flow table walk");
+			return 1;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			struct sync_flow f = { .op = SYNC_FLOW_ADD, .key = keys[i],
+					       .node_key = key_of(s, vals[i].node_id),
+					       .flags = vals[i].flags & ~(uint32_t)LB_FLOW_F_SYNCED,
+					       .packets = vals[i].packets, .bytes = vals[i].bytes };
+			if (!f.node_key)
+				continue;
+			stream_add_flow(s, &f, 0);
+			s->rs_count++;
+		}
+		done += count;
+		if (last)
+			return 1;
+		s->rs_cursor = out;
+		s->rs_have_cursor = 1;
+	}
+	return 0;
+}
+
+long table_count(struct syncd *s)
+{
+	struct lb_flow_key k, next, *prev = NULL;
+	long n = 0;
+
+	if (!s->rb)
+		return -1;
+	while (bpf_map_get_next_key(s->fd_flows, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
