@@ -31,6 +31,8 @@ LBD_SRC  := $(filter-out %.bpf.c,$(wildcard lb/*.c))
 LBD_OBJ  := $(LBD_SRC:%.c=$(B)/%.o)
 SYNCD_SRC := $(wildcard sessionsync/*.c)
 SYNCD_OBJ := $(SYNCD_SRC:%.c=$(B)/%.o)
+FO_SRC   := $(wildcard failover/*.c)
+FO_OBJ   := $(FO_SRC:%.c=$(B)/%.o)
 CTL_SRC  := $(wildcard appliance/tandemctl/*.c)
 CTL_OBJ  := $(CTL_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -42,7 +44,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 # lbd modules other than main.c are linked into unit tests that need them
 LBD_MOD_OBJ := $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
 
-BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandemctl $(B)/lb.bpf.o
+BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/lb.bpf.o
 
 .PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
@@ -64,6 +66,10 @@ $(B)/tandem-lbd: $(LBD_OBJ) $(B)/libtandem.a
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(B)/tandem-syncd: $(SYNCD_OBJ) $(B)/libtandem.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tandem-failover: $(FO_OBJ) $(B)/libtandem.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -135,6 +141,7 @@ PREFIX ?= /usr
 install: all
 	install -D -m 0755 $(B)/tandem-lbd $(DESTDIR)$(PREFIX)/sbin/tandem-lbd
 	install -D -m 0755 $(B)/tandem-syncd $(DESTDIR)$(PREFIX)/sbin/tandem-syncd
+	install -D -m 0755 $(B)/tandem-failover $(DESTDIR)$(PREFIX)/sbin/tandem-failover
 	install -D -m 0755 $(B)/tandemctl $(DESTDIR)$(PREFIX)/bin/tandemctl
 	install -D -m 0644 $(B)/lb.bpf.o $(DESTDIR)$(PREFIX)/lib/tandem/lb.bpf.o
 	install -D -m 0644 appliance/systemd/tandem-lbd.service $(DESTDIR)/lib/systemd/system/tandem-lbd.service

@@ -55,6 +55,7 @@ static json_t *cmd_status(struct lbd *l)
 		up += l->nodes[i].up;
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "instance", json_string(l->cfg.instance));
+	json_object_set_new(r, "role", json_string(l->role));
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
 	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));
@@ -296,6 +297,16 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return cmd_drain(l, req, 0);
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate(l, req);
+	if (!strcmp(cmd, "role")) {
+		const char *role = json_string_value(json_object_get(req, "role"));
+		if (!role || (strcmp(role, "init") && strcmp(role, "backup") && strcmp(role, "master") &&
+			      strcmp(role, "fault")))
+			return ctl_error("\"role\" must be init, backup, master or fault");
+		if (strcmp(role, l->role))
+			log_info("role %s -> %s", l->role, role);
+		snprintf(l->role, sizeof(l->role), "%s", role);
+		return ctl_ok();
+	}
 	if (!strcmp(cmd, "reload")) {
 		if (lbd_reload(l) < 0)
 			return ctl_error("reload failed; the running configuration is unchanged (see the log)");

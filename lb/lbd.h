@@ -104,6 +104,7 @@ struct lbd {
 	int storage_up;
 	uint64_t started_ms;
 	unsigned reloads;
+	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault */
 	int sched_dirty;
 };
 

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 		l->obj_path = default_obj(objbuf, sizeof(objbuf));
 	signal(SIGPIPE, SIG_IGN);
 	l->ctl.io.fd = -1;
+	snprintf(l->role, sizeof(l->role), "%s", "init");
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
 		fatal("epoll");

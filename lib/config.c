@@ -288,13 +288,44 @@ static int parse_sync(struct pctx *p, json_t *o, struct cfg_sync *s)
 	return 0;
 }
 
+/* An array of "addr/prefix" strings (VRRP-managed gateway addresses). */
+static int parse_gateways(struct pctx *p, json_t *gw, const char *what,
+			  char out[CFG_MAX_GW][64], unsigned *n)
+{
+	json_t *g;
+	size_t i;
+
+	if (!gw)
+		return 0;
+	if (!json_is_array(gw) || json_array_size(gw) > CFG_MAX_GW)
+		return perr(p, "\"%s\" must be an array of at most %d \"addr/prefix\"", what, CFG_MAX_GW);
+	json_array_foreach(gw, i, g) {
+		char a[64];
+		char *sl, *end;
+		struct taddr t;
+		if (!json_is_string(g) || json_string_length(g) >= sizeof(a))
+			return perr(p, "%s[%zu]: must be \"addr/prefix\"", what, i);
+		snprintf(a, sizeof(a), "%s", json_string_value(g));
+		sl = strchr(a, '/');
+		if (!sl)
+			return perr(p, "%s[%zu] \"%s\": missing /prefix", what, i, a);
+		*sl = '\0';
+		long pl = strtol(sl + 1, &end, 10);
+		if (taddr_parse(a, &t) < 0 || *end || sl[1] == '\0' || pl < 1 ||
+		    pl > (t.family == 4 ? 32 : 128))
+			return perr(p, "%s[%zu] \"%s\": not addr/prefix", what, i, json_string_value(g));
+		snprintf(out[(*n)++], 64, "%s", json_string_value(g));
+	}
+	return 0;
+}
+
 static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
 {
 	static const char *const keys[] = { "router_id", "priority", "advert_int_ms", "preempt",
-		"storage_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir", NULL };
+		"storage_gateways", "client_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir",
+		NULL };
 	struct cfg_vrrp *v = &cfg->vrrp;
-	json_t *gw, *pre;
-	size_t i;
+	json_t *pre;
 
 	if (!o)
 		return 0;
@@ -323,32 +354,11 @@ static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
 	} else if (json_object_get(o, "unicast_src")) {
 		return perr(p, "\"unicast_src\" needs \"unicast_peer\"");
 	}
-	gw = json_object_get(o, "storage_gateways");
-	if (gw) {
-		json_t *g;
-		if (!json_is_array(gw) || json_array_size(gw) > CFG_MAX_GW)
-			return perr(p, "\"storage_gateways\" must be an array of at most %d \"addr/prefix\"",
-				    CFG_MAX_GW);
-		json_array_foreach(gw, i, g) {
-			char a[64];
-			const char *sl;
-			struct taddr t;
-			char *end;
-			if (!json_is_string(g) || json_string_length(g) >= sizeof(a))
-				return perr(p, "storage_gateways[%zu]: must be \"addr/prefix\"", i);
-			snprintf(a, sizeof(a), "%s", json_string_value(g));
-			sl = strchr(a, '/');
-			if (!sl)
-				return perr(p, "storage_gateways[%zu] \"%s\": missing /prefix", i, a);
-			long pl = strtol(sl + 1, &end, 10);
-			a[sl - a] = '\0';
-			if (taddr_parse(a, &t) < 0 || *end || sl[1] == '\0' || pl < 1 ||
-			    pl > (t.family == 4 ? 32 : 128))
-				return perr(p, "storage_gateways[%zu] \"%s\": not addr/prefix", i,
-					    json_string_value(g));
-			snprintf(v->gateway[v->ngw++], sizeof(v->gateway[0]), "%s", json_string_value(g));
-		}
-	}
+	if (parse_gateways(p, json_object_get(o, "storage_gateways"), "storage_gateways",
+			   v->gateway, &v->ngw) < 0 ||
+	    parse_gateways(p, json_object_get(o, "client_gateways"), "client_gateways",
+			   v->client_gw, &v->ncgw) < 0)
+		return -1;
 	v->enabled = 1;
 	return 0;
 }

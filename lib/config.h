@@ -64,8 +64,9 @@ struct cfg_vrrp {
 	uint32_t priority;
 	uint32_t advert_int_ms;
 	int preempt;
-	unsigned ngw;
+	unsigned ngw, ncgw;
 	char gateway[CFG_MAX_GW][64];	/* storage-LAN gateway addresses with prefix ("10.0.2.1/24") */
+	char client_gw[CFG_MAX_GW][64];	/* client-LAN gateway addresses, moved with the VIPs */
 	struct taddr unicast_peer;	/* family 0: multicast adverts */
 	struct taddr unicast_src;
 	char notify[CFG_PATH_MAX];	/* tandem-failover binary */

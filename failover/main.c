@@ -1,0 +1,78 @@
+/*
+ * tandem-failover - keepalived glue for a Tandem switch (see failover.h).
+ *
+ *   tandem-failover [-c CONF] genconf [-o FILE]   keepalived.conf
+ *   tandem-failover [-c CONF] notify TYPE NAME STATE [PRIO]
+ *   tandem-failover [-c CONF] check [-v]
+ */
+#include "failover.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/tandem/tandem.json"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tandem-failover [-c CONF] genconf [-o FILE]\n"
+		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
+		"       tandem-failover [-c CONF] check [-v]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;	/* large */
+	const char *conf = DEFAULT_CONFIG;
+	char err[512], self[PATH_MAX], confabs[PATH_MAX];
+	int ch;
+
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+		if (ch == 'c')
+			conf = optarg;
+		else
+			usage();
+	}
+	if (optind >= argc)
+		usage();
+	log_init("tandem-failover", 0, 0);
+	if (config_load(conf, &cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	const char *cmd = argv[optind];
+	argc -= optind + 1;
+	argv += optind + 1;
+	if (!strcmp(cmd, "notify"))
+		return hook_notify(&cfg, argc, argv);
+	if (!strcmp(cmd, "check"))
+		return hook_check(&cfg, argc > 0 && !strcmp(argv[0], "-v"));
+	if (!strcmp(cmd, "genconf")) {
+		FILE *out = stdout;
+		if (!cfg.vrrp.enabled)
+			fatalx("%s: no \"vrrp\" section", conf);
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			fatal("/proc/self/exe");
+		self[n] = '\0';
+		if (!realpath(conf, confabs))
+			fatal("%s", conf);
+		if (argc == 2 && !strcmp(argv[0], "-o")) {
+			out = fopen(argv[1], "w");
+			if (!out)
+				fatal("%s", argv[1]);
+		} else if (argc != 0) {
+			usage();
+		}
+		if (genconf_write(out, &cfg, self, confabs) < 0 || fflush(out) != 0)
+			fatalx("cannot write keepalived configuration");
+		if (out != stdout)
+			fclose(out);
+		return 0;
+	}
+	usage();
+}
