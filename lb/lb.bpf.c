@@ -505,11 +505,11 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 		/* flow may be hit on other CPUs at once: atomic adds */
 		__sync_fetch_and_add(&flow->packets, 1);
 		__sync_fetch_and_add(&flow->bytes, l3_len);
-		flow->last_seen_ns = bpf_ktime_get_ns();
+		flow->last_seen_ns = bpf_ktime_get_coarse_ns();
 	} else {
 		__builtin_memset(&nflow, 0, sizeof(nflow));
 		nflow.node_id = node;
-		nflow.last_seen_ns = bpf_ktime_get_ns();
+		nflow.last_seen_ns = bpf_ktime_get_coarse_ns();
 		nflow.packets = 1;
 		nflow.bytes = l3_len;
 		if (verdict == LB_V_FWD_MIDSTREAM) {
