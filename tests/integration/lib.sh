@@ -23,7 +23,17 @@
 # Variables after lab_up: REPO, TANDEM_BUILD, LAB_SH, TANDEMCTL, LBD_BIN,
 # TEST_NAME, TEST_TMP (private dir, removed at exit) and everything in the
 # lab's env file (LAB_NAME, LAB_DIR, NS_*, VIP4, VIP6, N1_IP4.., C1_IP4..,
-# LBD_SOCK, LBD_CONF, LBD_LOG, LAB_WWW ...; see appliance/lab/lab.sh).
+# SW_STORAGE_IF (br1), N1_PORT.. (p1..), LBD_SOCK, LBD_CONF, LBD_LOG,
+# LBD_PIDFILE, LAB_WWW ...; see appliance/lab/lab.sh).
+#
+# Helpers for lbd and traffic (below): jctl, lbd_pid, node_json, node_is,
+# svc_nodes, new_flows_all, verdict, flow_node, want_sha; wait_ms (20 ms
+# polling); check_le, check_between; sessions/tally (N concurrent client
+# sessions through the VIP, each knowing its node); long_start/long_finish
+# (a slow download whose node and client port are known, sha256 at the end);
+# log_lines/log_line_ms (when lbd logged something, for timing assertions).
+# Functions run through check/wait_for must not rely on globals named out,
+# rc, desc, end or ms: those helpers have locals of these names.
 
 set -u
 shopt -s expand_aliases
@@ -189,7 +199,12 @@ at_exit() {
 _t_exit() {
 	local rc=$? i
 	trap - EXIT INT TERM
-	[ -z "$_T_WATCHDOG" ] || kill "$_T_WATCHDOG" 2>/dev/null
+	# Stop the watchdog and wait for it: if it fired, its pkill of our
+	# children must be over before the cleanup below starts new ones.
+	if [ -n "$_T_WATCHDOG" ]; then
+		kill "$_T_WATCHDOG" 2>/dev/null
+		wait "$_T_WATCHDOG" 2>/dev/null
+	fi
 	for ((i = ${#_T_AT_EXIT[@]} - 1; i >= 0; i--)); do
 		eval "${_T_AT_EXIT[i]}" >/dev/null 2>&1 || true
 	done
@@ -432,9 +447,11 @@ sessions_fail_lines() {
 # then BASE/PATH on ONE connection (say /slow/10m.bin: 10 s at nginx's 1 MiB/s).
 # Waits up to 10 s for /node's answer, then sets LONG_PID (curl), LONG_NODE
 # (who serves it), LONG_PORT (the client's port), LONG_FILE (the download).
-# Files: TEST_TMP/TAG.{node,bin,w} (.w: curl -w lines and curl's errors).  Returns 1 if /node did not answer.
+# Files: TEST_TMP/TAG.{node,bin,w} (.w: curl -w lines and curl's errors).
+# Returns 1 if /node did not answer.
 long_start() {
-	local tag=$1 h=$2 base=$3 path=$4 f=$TEST_TMP/$1
+	local tag=$1 h=$2 base=$3 path=$4 f
+	f=$TEST_TMP/$tag
 	rm -f "$f".node "$f".bin "$f".w
 	# -w to stderr: curl flushes stdout only at exit, stderr at once.
 	in_ns "$h" curl -sS -m 90 -w "%{stderr}%{http_code} %{num_connects} %{local_port}\n" \
@@ -482,4 +499,24 @@ pid_gone() {
 	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
 	st=${st##*) }
 	[ "${st%% *}" = Z ]
+}
+
+# log_lines: the number of lines in lbd's log now (for log_line_ms).
+log_lines() {
+	wc -l <"$LBD_LOG"
+}
+
+# log_line_ms SKIP REGEX: when lbd logged the first line after the first SKIP
+# lines that matches REGEX (grep -E): wall-clock ms (comparable with now_ms),
+# from the line's HH:MM:SS.mmm stamp.  1 if there is no such line.  Timing
+# assertions use this rather than the moment a polling loop noticed: on a
+# loaded machine the poll (tandemctl + jq) lags by hundreds of ms.
+log_line_ms() {
+	local stamp ms
+	stamp=$(tail -n +"$(($1 + 1))" "$LBD_LOG" | grep -E -m1 -- "$2" | awk '{ print $1 }')
+	[ -n "$stamp" ] || return 1
+	ms=$(date -d "$stamp" +%s%3N 2>/dev/null) || return 1
+	# stamped before midnight, read after it: date took today's date
+	[ "$ms" -le $(($(now_ms) + 3600000)) ] || ms=$((ms - 86400000))
+	echo "$ms"
 }

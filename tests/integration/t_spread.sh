@@ -52,7 +52,7 @@ share_ok() {
 # check_batch LABEL DIR N VIPNAME FAMILY BEFORE_NEW BEFORE_FLOWS
 check_batch() {
 	local label=$1 dir=$2 n=$3 vip=$4 fam=$5 before_new=$6 before_flows=$7
-	local c1 c2 f i bad=0 t1 t2 t3 failed a b
+	local c1 c2 i bad=0 t1 t2 t3 failed a b c
 
 	read -r t1 t2 t3 failed < <(tally "$dir")
 	diag "$label: n1 $t1, n2 $t2, n3 $t3 sessions, $failed failed"
@@ -118,6 +118,7 @@ sessions "$TEST_TMP/v6" 48 "http://[$VIP6]" /1m.bin
 diag "48 IPv6 sessions took $(($(now_ms) - t0)) ms"
 check_batch IPv6 "$TEST_TMP/v6" 48 v6 6 "$before_new" "$before_flows"
 
+check_eq "tandemctl status: flows = 248 (200 IPv4 + 48 IPv6 sessions)" 248 "$(jctl status | jq -r .flows)"
 check_eq "verdicts: no drop_no_node / drop_redirect / midstream" "0 0 0" \
 	"$(jctl stats | jq -r '.verdicts | "\(.drop_no_node) \(.drop_redirect) \(.fwd_midstream)"')"
 check "lbd still running" kill -0 "$(lbd_pid)"
