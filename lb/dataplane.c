@@ -169,9 +169,16 @@ static int attach(struct dataplane *dp, const struct config *cfg)
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char msg[512];
+
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* bpf_tc_hook_create on an existing clsact (every restart) makes the
+	 * kernel say this; we handle -EEXIST, so it is noise. */
+	if (strstr(msg, "Exclusivity flag on"))
+		return 0;
+	return fputs(msg, stderr);
 }
 
 int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path)
@@ -214,8 +221,8 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	/* Load only the program we attach. */
 	struct bpf_program *p;
 	bpf_object__for_each_program(p, dp->obj)
-		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p),
-			cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc"));
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), "lb_repoint") ||
+			!strcmp(bpf_program__name(p), cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc"));
 	err = bpf_object__load(dp->obj);
 	if (err) {
 		errno = -err;
@@ -236,6 +243,12 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0 ||
 	    dp->fd_vip_addrs < 0 || dp->fd_repl_q < 0)
 		return -1;
+	struct bpf_program *rp = bpf_object__find_program_by_name(dp->obj, "lb_repoint");
+	dp->fd_repoint = rp ? bpf_program__fd(rp) : -1;
+	if (dp->fd_repoint < 0) {
+		log_warnx("%s: no lb_repoint program", obj_path);
+		return -1;
+	}
 	dp->maglev = mmap(NULL, dp->maglev_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
 			  MAP_SHARED, dp->fd_maglev, 0);
 	if (dp->maglev == MAP_FAILED) {
@@ -300,4 +313,16 @@ void dp_count_lost(struct dataplane *dp)
 		per[0]++;
 		bpf_map_update_elem(dp->fd_verdicts, &v, per, BPF_ANY);
 	}
+}
+
+int dp_repoint(struct dataplane *dp, const struct lb_flow_key *k, uint32_t node_id,
+	       uint32_t flags_set, uint32_t flags_clear)
+{
+	struct lb_repoint_args a = { .key = *k, .node_id = node_id, .flags_set = flags_set,
+				     .flags_clear = flags_clear };
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	if (bpf_prog_test_run_opts(dp->fd_repoint, &o) < 0)
+		return -1;
+	return (int)o.retval;
 }

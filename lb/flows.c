@@ -4,9 +4,9 @@
  * Walks use batched lookups (one syscall per FLOW_BATCH entries) so listing
  * millions of flows stays practical.  A walk is not a snapshot: the data
  * plane keeps inserting and LRU-evicting while we read, which is fine for
- * counts and listings.  Migration rewrites the value with the new node; a
- * counter increment racing with that write may be lost (counters are
- * accounting, not state).
+ * counts and listings.  Migration changes the entry in place through the
+ * lb_repoint program (dp_repoint), so counters keep every increment and a
+ * full table evicts nothing.
  */
 #include "lbd.h"
 
@@ -181,14 +181,10 @@ long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id)
 
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id)
 {
-	struct lb_flow_val v;
+	int rc = dp_repoint(&l->dp, k, to_id, LB_FLOW_F_MIGRATED, LB_FLOW_F_SYNCED);
 
-	if (bpf_map_lookup_elem(l->dp.fd_flows, k, &v) < 0)
-		return errno == ENOENT ? 0 : -1;
-	v.node_id = to_id;
-	v.flags |= LB_FLOW_F_MIGRATED;
-	if (bpf_map_update_elem(l->dp.fd_flows, k, &v, BPF_EXIST) < 0)
-		return errno == ENOENT ? 0 : -1;
+	if (rc <= 0)
+		return rc;
 	/* Tell tandem-syncd (if any) to replicate the new owner.  A full queue
 	 * is not an error here: it moves the events_lost counter, which syncd
 	 * answers with a resync. */

@@ -149,8 +149,9 @@ void health_free(struct lbd *l)
 /*
  * Rebuild the check list from the config.  A check that existed before
  * (same node name and port) keeps its state, so a reload does not flap
- * nodes; a new check on a node the data plane had up starts up, so a
- * restarted lbd does not take working nodes out while its first checks run.
+ * nodes.  A new check starts in the state the data plane shows (node up and
+ * in the port's Maglev table), so a restarted lbd neither takes working
+ * nodes out nor lets failed services back in while its first checks run.
  */
 int health_setup(struct lbd *l)
 {
@@ -193,7 +194,9 @@ int health_setup(struct lbd *l)
 			snprintf(c->node_name, sizeof(c->node_name), "%s", l->nodes[n].name);
 			/* spread first checks over the interval */
 			c->due_ms = now + (l->cfg.health.interval_ms * k) / (l->nchecks + 1);
-			c->ok = l->nodes[n].up;
+			/* A drained node is in no table: trust its node state. */
+			c->ok = l->nodes[n].up &&
+				(l->nodes[n].drain || sched_node_was_in(l, (int)n, c->port));
 			c->seen = c->ok;
 			if (c->ok)
 				c->rise_cnt = l->cfg.health.rise;

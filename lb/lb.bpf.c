@@ -539,6 +539,43 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	return LB_ACT_REDIRECT;
 }
 
+/*
+ * How many bytes of headers lb_process reads from this frame: Ethernet (+ one
+ * VLAN tag), the IP header (IPv4 with its options), and 20 bytes of L4 (the
+ * TCP header without options; more than UDP needs, which is harmless: a
+ * frame shorter than that is entirely linear anyway).  LB_PULL_LEN when the
+ * linear part is too short to tell.
+ */
+static __always_inline __u32 lb_headers_len(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 l2 = sizeof(*eth);
+	__u16 proto;
+
+	if ((void *)(eth + 1) > end)
+		return LB_PULL_LEN;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct lb_vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > end)
+			return LB_PULL_LEN;
+		proto = vh->encap_proto;
+		l2 += sizeof(*vh);
+	}
+	if (proto == bpf_htons(ETH_P_IP)) {
+		__u8 *vihl = data + l2;
+
+		if ((void *)(vihl + 1) > end)
+			return LB_PULL_LEN;
+		return l2 + (*vihl & 0xf) * 4 + 20;
+	}
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return l2 + sizeof(struct ipv6hdr) + 20;
+	return 0;
+}
+
 SEC("tc")
 int lb_tc(struct __sk_buff *skb)
 {
@@ -546,9 +583,12 @@ int lb_tc(struct __sk_buff *skb)
 	int act;
 
 	/* Headers normally sit in the linear area; if a driver left them in
-	 * fragments, pull them (direct packet access sees only linear data). */
-	if (linear < LB_PULL_LEN && skb->len > linear)
-		bpf_skb_pull_data(skb, skb->len < LB_PULL_LEN ? skb->len : LB_PULL_LEN);
+	 * fragments, pull them (direct packet access sees only linear data).
+	 * Pull only when the headers we read are not all there: a pull of a
+	 * cloned skb (every locally sent TCP segment) reallocates its head. */
+	__u32 need = lb_headers_len(skb);
+	if (linear < need && skb->len > linear)
+		bpf_skb_pull_data(skb, skb->len < need ? skb->len : need);
 
 	act = lb_process((void *)(long)skb->data, (void *)(long)skb->data_end,
 			 skb->len, skb->gso_size, &ifindex);
@@ -569,4 +609,27 @@ int lb_xdp(struct xdp_md *ctx)
 	if (act == LB_ACT_REDIRECT)
 		return bpf_redirect(ifindex, 0);	/* XDP_REDIRECT */
 	return act == LB_ACT_PASS ? XDP_PASS : XDP_DROP;
+}
+
+/*
+ * lb_repoint - re-point one flow in place, run by lbd through
+ * bpf_prog_test_run (BPF_PROG_TYPE_SYSCALL).  Userspace cannot modify an
+ * LRU hash entry in place: bpf_map_update_elem() takes a free element first,
+ * which in a full table evicts an unrelated flow, and it overwrites counters
+ * the data plane is adding to.  Here the entry is changed where it is.
+ * ctx: struct lb_repoint_args; retval 1 moved, 0 no such flow.
+ */
+SEC("syscall")
+int lb_repoint(struct lb_repoint_args *args)
+{
+	struct lb_flow_key key;
+	struct lb_flow_val *v;
+
+	__builtin_memcpy(&key, &args->key, sizeof(key));
+	v = bpf_map_lookup_elem(&lb_flows, &key);
+	if (!v)
+		return 0;
+	v->node_id = args->node_id;
+	v->flags = (v->flags & ~args->flags_clear) | args->flags_set;
+	return 1;
 }

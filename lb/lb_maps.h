@@ -171,6 +171,15 @@ struct lb_event {
 	__u32 pad;
 };
 
+/* Context of the lb_repoint syscall program (see lb.bpf.c). */
+struct lb_repoint_args {
+	struct lb_flow_key key;
+	__u32 node_id;
+	__u32 flags_set;
+	__u32 flags_clear;
+	__u32 pad;
+};
+
 /* Global knobs written by lbd: array of one. */
 struct lb_config {
 	__u32 flags;

@@ -27,6 +27,7 @@ struct dataplane {
 	int fd_flows, fd_svcs, fd_maglev, fd_nodes, fd_node_stats, fd_svc_stats, fd_verdicts;
 	int fd_vip_addrs;
 	int fd_repl_q;		/* keys lbd changed, for tandem-syncd */
+	int fd_repoint;		/* lb_repoint syscall program */
 	int fd_names;		/* userspace-only pinned map: node id -> name (stable ids) */
 	uint32_t *maglev;	/* mmap of lb_maglev */
 	size_t maglev_entries;
@@ -47,6 +48,10 @@ int dp_verdicts(struct dataplane *dp, uint64_t out[LB_V_MAX]);
 const char *dp_verdict_name(int v);
 /* Add one to the events_lost counter (userspace side of the same contract). */
 void dp_count_lost(struct dataplane *dp);
+/* Re-point one flow in place (no eviction, counters kept): 1 moved,
+ * 0 no such flow, -1 error (errno). */
+int dp_repoint(struct dataplane *dp, const struct lb_flow_key *k, uint32_t node_id,
+	       uint32_t flags_set, uint32_t flags_clear);
 
 /* ---- runtime state of nodes and services ---- */
 struct node_rt {
@@ -118,6 +123,7 @@ int sched_node_by_id(const struct lbd *l, uint32_t id);
 /* 1 if node i is usable for service svc (health ok for its port). */
 int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc);
 int sched_set_drain(struct lbd *l, int node, int drain);
+int sched_node_was_in(const struct lbd *l, int node, uint16_t port);
 
 /* ---- health.c ---- */
 int health_setup(struct lbd *l);	/* (re)build checks from config */

@@ -233,6 +233,11 @@ int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc)
 
 	if (s->proto == IPPROTO_TCP)
 		return health_state(l, node, s->port) == 1;
+	/* UDP: the VIP's TCP service on the same port speaks for it (iperf3:
+	 * control over TCP, data over UDP, one server); else any TCP service. */
+	for (unsigned i = 0; i < cv->nsvc; i++)
+		if (cv->svc[i].proto == IPPROTO_TCP && cv->svc[i].port == s->port)
+			return health_state(l, node, s->port) == 1;
 	for (unsigned i = 0; i < cv->nsvc; i++) {
 		if (cv->svc[i].proto != IPPROTO_TCP)
 			continue;
@@ -367,5 +372,37 @@ int sched_set_drain(struct lbd *l, int node, int drain)
 		log_info("node %s %s", l->nodes[node].name, drain ? "draining" : "undrained");
 	l->nodes[node].drain = drain;
 	sched_update(l);
+	return 0;
+}
+
+/*
+ * Was node i in the live Maglev table of some TCP service on port?  Read
+ * back from the pinned maps after a restart, so that a service that was
+ * failing on a node stays out until its check passes, and one that was
+ * working stays in while the first checks run.
+ */
+int sched_node_was_in(const struct lbd *l, int node, uint16_t port)
+{
+	uint32_t id = l->nodes[node].id;
+
+	for (unsigned i = 0; i < l->nsvcs; i++) {
+		const struct svc_rt *r = &l->svcs[i];
+		const struct cfg_vip *cv = &l->cfg.vips[r->vip_index];
+		const struct cfg_service *cs = &cv->svc[r->svc_index];
+		struct lb_svc_key key;
+		struct lb_svc_val val;
+
+		if (cs->proto != IPPROTO_TCP || cs->port != port)
+			continue;
+		svckey_make(&key, &cv->addr, cs->port, cs->proto);
+		if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0 ||
+		    (val.flags & LB_SVC_F_NO_NODES))
+			continue;
+		const uint32_t *t = l->dp.maglev + lb_maglev_index(r->svc_id,
+			(val.flags & LB_SVC_F_ACTIVE_B) ? 1 : 0, l->dp.maglev_size, 0);
+		for (uint32_t k = 0; k < l->dp.maglev_size; k++)
+			if (t[k] == id)
+				return 1;
+	}
 	return 0;
 }

@@ -9,6 +9,8 @@
 
 #include "maglev.h"
 
+#define CONFIG_MAX_BYTES (16u << 20)	/* far above any real configuration */
+
 /* Parsing state: where we are (for messages) and where the message goes. */
 struct pctx {
 	char *err;
@@ -436,12 +438,6 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	}
 	for (;;) {
 		if (cap - len < 4096) {
-			if (cap > (1u << 24)) {
-				fclose(f);
-				free(buf);
-				snprintf(err, errlen, "%s: larger than 16 MiB", path);
-				return -1;
-			}
 			cap = cap ? cap * 2 : 65536;
 			char *nb = realloc(buf, cap);
 			if (!nb) {
@@ -454,6 +450,12 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		}
 		size_t n = fread(buf + len, 1, cap - len, f);
 		len += n;
+		if (len > CONFIG_MAX_BYTES) {
+			fclose(f);
+			free(buf);
+			snprintf(err, errlen, "%s: larger than %u MiB", path, CONFIG_MAX_BYTES >> 20);
+			return -1;
+		}
 		if (n == 0)
 			break;
 	}

@@ -883,6 +883,62 @@ static int setup(struct t *t, const char *path)
 	return 0;
 }
 
+/*
+ * lb_repoint: lbd's in-place re-point.  The flow keeps its counters, gets
+ * the new node and flags; a missing flow reports 0; and in a FULL table no
+ * other flow is evicted (bpf_map_update_elem from userspace would evict).
+ */
+static void t_repoint(struct t *t)
+{
+	int fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "lb_repoint"));
+	struct pktspec s = tcp4(60001, TH_ACK);
+	struct lb_flow_key k = spec_key(&s), other;
+	struct lb_flow_val v;
+	struct lb_repoint_args a;
+	__u32 before = 0, after = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	if (!check(t, fd >= 0, "lb_repoint program loaded"))
+		return;
+	/* fill the table to the brim with other flows */
+	other = k;
+	for (__u32 i = 0; i < FLOWS_MAX * 2; i++) {
+		other.sport = htons((uint16_t)(i & 0xffff));
+		other.saddr[0] = htonl(0xc6120000u + (i >> 16));
+		put_flow(t, &other, 1, LB_FLOW_F_SYN);
+	}
+	put_flow(t, &k, 1, LB_FLOW_F_SYN | LB_FLOW_F_SYNCED);
+	get_flow(t, &k, &v);
+	v.packets = 77;
+	v.bytes = 7700;
+	bpf_map_update_elem(t->flows, &k, &v, BPF_EXIST);
+	for (struct lb_flow_key c, *pk = NULL; bpf_map_get_next_key(t->flows, pk, &c) == 0; pk = &other) {
+		other = c;
+		before++;
+	}
+	memset(&a, 0, sizeof(a));
+	a.key = k;
+	a.node_id = 2;
+	a.flags_set = LB_FLOW_F_MIGRATED;
+	a.flags_clear = LB_FLOW_F_SYNCED;
+	for (int i = 0; i < 100; i++)	/* many re-points of one flow */
+		bpf_prog_test_run_opts(fd, &o);
+	check(t, o.retval == 1, "lb_repoint: existing flow moved (retval %u)", o.retval);
+	check(t, get_flow(t, &k, &v) && v.node_id == 2 && v.packets == 77 && v.bytes == 7700 &&
+	      v.flags == (LB_FLOW_F_SYN | LB_FLOW_F_MIGRATED),
+	      "lb_repoint: new node and flags, counters kept");
+	for (struct lb_flow_key c, *pk = NULL; bpf_map_get_next_key(t->flows, pk, &c) == 0; pk = &other) {
+		other = c;
+		after++;
+	}
+	check(t, before == after, "lb_repoint in a full table evicts nothing (%u -> %u entries)",
+	      before, after);
+	a.key.sport ^= 0xffff;
+	a.key.saddr[0] = htonl(0x0a0a0a0a);
+	bpf_prog_test_run_opts(fd, &o);
+	check(t, o.retval == 0, "lb_repoint: unknown flow reports 0");
+}
+
 int main(int argc, char **argv)
 {
 	struct t t;
@@ -919,6 +975,7 @@ int main(int argc, char **argv)
 		t_truncations(&t, p, &s, "IPv4 UDP");
 	}
 
+	t_repoint(&t);
 	printf("1..%d\n", t.n);
 	munmap(t.maglev, t.maglev_bytes);
 	bpf_object__close(t.obj);
