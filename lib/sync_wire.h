@@ -43,7 +43,7 @@ enum sync_type {
 	SYNC_T_DATA = 2,	/* flow records */
 	SYNC_T_ACK = 3,		/* only the header's ack field */
 	SYNC_T_NACK = 4,	/* record RANGE: please resend these seqs */
-	SYNC_T_RESYNC_REQ = 5,	/* send me your whole table */
+	SYNC_T_RESYNC_REQ = 5,	/* send me your whole table (record HELLO: my state) */
 	SYNC_T_RESYNC_BEGIN = 6,	/* a bulk stream starts (record RESYNC) */
 	SYNC_T_RESYNC_END = 7,	/* it ended (record RESYNC: count sent) */
 	SYNC_T_MAX

@@ -252,15 +252,47 @@ static void send_ack(struct syncd *s)
 	s->ack_due = 0;
 }
 
+/* The request carries our HELLO: the peer must know whether we hold a
+ * good table (see on_resync_req) before it answers. */
 static void request_resync(struct syncd *s)
 {
 	uint64_t now = loop_now_ms();
+	struct sync_hello h = { .role = (uint8_t)s->role, .synced = (uint8_t)s->synced,
+				.resyncs = s->st.resyncs_rx };
 
-	if (s->last_req_ms && now - s->last_req_ms < 300)
+	if (!table_is_open(s) || (s->last_req_ms && now - s->last_req_ms < 300))
 		return;
 	s->last_req_ms = now;
 	s->st.resync_reqs_sent++;
-	send_unreliable(s, SYNC_T_RESYNC_REQ, NULL, NULL);
+	send_unreliable(s, SYNC_T_RESYNC_REQ, NULL, &h);
+}
+
+/*
+ * A resync request.  Normally we stream our table.  But a switch that has
+ * just started (not synced yet) while its peer holds a good table must not
+ * push its own: that table is whatever it held before it went away, older
+ * than the peer's, and would overwrite re-points the peer made meanwhile.
+ * It answers with an empty stream, which still re-anchors the peer.
+ */
+static void on_resync_req(struct syncd *s, const uint8_t *body, size_t len)
+{
+	size_t off = 0;
+	uint16_t rt, rl;
+	const uint8_t *v;
+	struct sync_hello h;
+	int peer_synced = sync_next_record(body, len, &off, &rt, &v, &rl) == 1 &&
+			  sync_decode_hello(v, rl, &h) == 0 && h.synced;
+
+	s->st.resync_reqs_rx++;
+	if (!s->synced && peer_synced) {
+		stream_start_resync(s);
+		s->rs_active = 0;	/* no walk */
+		send_marker(s, SYNC_T_RESYNC_END, s->rs_id, 0);
+		log_info("peer holds the newer table: sent an empty resync %llu",
+			 (unsigned long long)s->rs_id);
+		return;
+	}
+	stream_start_resync(s);
 }
 
 static void apply_body(struct syncd *s, uint8_t type, const uint8_t *body, size_t len)
@@ -380,7 +412,10 @@ static int valid_body(uint8_t type, const uint8_t *body, size_t len)
 		int ok;
 		switch (rt) {
 		case SYNC_R_FLOW: ok = type == SYNC_T_DATA && sync_decode_flow(v, rl, &f) == 0; break;
-		case SYNC_R_HELLO: ok = type == SYNC_T_HELLO && sync_decode_hello(v, rl, &h) == 0; break;
+		case SYNC_R_HELLO:
+			ok = (type == SYNC_T_HELLO || type == SYNC_T_RESYNC_REQ) &&
+			     sync_decode_hello(v, rl, &h) == 0;
+			break;
 		case SYNC_R_RANGE: ok = type == SYNC_T_NACK && sync_decode_range(v, rl, &r) == 0; break;
 		case SYNC_R_RESYNC:
 			ok = (type == SYNC_T_RESYNC_BEGIN || type == SYNC_T_RESYNC_END) &&
@@ -463,8 +498,7 @@ static void on_datagram(struct syncd *s, const uint8_t *buf, size_t n)
 		break;
 	}
 	case SYNC_T_RESYNC_REQ:
-		s->st.resync_reqs_rx++;
-		stream_start_resync(s);
+		on_resync_req(s, body, len);
 		break;
 	default:
 		on_reliable(s, &h, body, len);
