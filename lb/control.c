@@ -56,6 +56,8 @@ static json_t *cmd_status(struct lbd *l)
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "instance", json_string(l->cfg.instance));
 	json_object_set_new(r, "role", json_string(l->role));
+	if (l->cfg.sync.enabled)
+		json_object_set_new(r, "sync_control_socket", json_string(l->cfg.sync.control_socket));
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
 	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));

@@ -184,6 +184,17 @@ int main(int argc, char **argv)
 		json_decref(reply);
 		return EXIT_UNREACHABLE;
 	}
+	/* status of a paired switch: add tandem-syncd's status as "sync", so
+	 * one command shows the whole switch (one source: the daemons). */
+	const char *ssock = json_string_value(json_object_get(reply, "sync_control_socket"));
+	if (!strcmp(cmd->name, "status") && ssock && json_is_true(ok)) {
+		json_t *sreq = json_pack("{s:s}", "cmd", "status");
+		json_t *srep = ctl_request(ssock, sreq, a.timeout_ms, err, sizeof(err));
+		json_decref(sreq);
+		if (!srep)
+			srep = json_pack("{s:b, s:s}", "ok", 0, "error", err);
+		json_object_set_new(reply, "sync", srep);
+	}
 	/* --json: the reply as is, whatever it says; the exit code still tells. */
 	if (a.json) {
 		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

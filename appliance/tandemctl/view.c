@@ -69,6 +69,56 @@ static void each_named(const json_t *v, void (*fn)(struct table *, const char *,
 
 /* ---- status ---- */
 
+/* The tandem-syncd part of status (paired switches): state, lag, rates, errors. */
+static void view_sync(const json_t *s, FILE *out)
+{
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN];
+	const json_t *peer, *tx, *rx, *rej, *lag, *rates, *v;
+	const char *k;
+	uint64_t total = 0, x;
+
+	if (!s)
+		return;
+	if (!json_is_true(json_object_get(s, "ok"))) {
+		fprintf(out, "sync         unreachable: %s\n", json_string_value(json_object_get(s, "error")) ?
+			json_string_value(json_object_get(s, "error")) : "?");
+		return;
+	}
+	peer = json_object_get(s, "peer");
+	tx = json_object_get(s, "tx");
+	rx = json_object_get(s, "rx");
+	rej = json_object_get(s, "rejected");
+	lag = json_object_get(s, "lag_ms");
+	rates = json_object_get(s, "rates");
+	fprintf(out, "sync         %s, %s; switch %s\n",
+		json_is_true(json_object_get(s, "synced")) ? "in sync" : "NOT in sync",
+		json_is_true(json_object_get(s, "ready")) ? "ready to take over" : "not ready",
+		j_text(b1, sizeof(b1), s, "switch_id"));
+	fprintf(out, "sync peer    %s %s, role %s, %s\n", j_text(b1, sizeof(b1), peer, "address"),
+		json_is_true(json_object_get(peer, "alive")) ? "alive" : "GONE",
+		j_text(b2, sizeof(b2), peer, "role"),
+		json_is_true(json_object_get(peer, "synced")) ? "synced" : "not synced");
+	if (json_is_number(json_object_get(lag, "p50")))
+		fprintf(out, "sync lag     p50 %.3f ms, p99 %.3f ms (%s samples)\n",
+			json_number_value(json_object_get(lag, "p50")),
+			json_number_value(json_object_get(lag, "p99")), j_text(b1, sizeof(b1), lag, "samples"));
+	fprintf(out, "sync rates   %s flows/s out, %s flows/s in\n",
+		j_text(b1, sizeof(b1), rates, "tx_flows_per_s"), j_text(b2, sizeof(b2), rates, "rx_flows_per_s"));
+	fprintf(out, "sync totals  %s flows out, %s in; %s retransmits; %s in flight\n",
+		j_text(b1, sizeof(b1), tx, "flows"), j_text(b2, sizeof(b2), rx, "flows"),
+		j_text(b3, sizeof(b3), tx, "retransmits"), j_text(b1, sizeof(b1), tx, "in_flight"));
+	json_object_foreach((json_t *)rej, k, v)
+		if (json_is_integer(v))
+			total += (uint64_t)json_integer_value(v);
+	fprintf(out, "sync errors  %llu rejected", (unsigned long long)total);
+	json_object_foreach((json_t *)rej, k, v)
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			fprintf(out, " %s=%lld", k, (long long)json_integer_value(v));
+	if (j_u64(json_object_get(s, "events"), "lost", &x) == 0 && x)
+		fprintf(out, "; %llu events lost (resynced)", (unsigned long long)x);
+	fputc('\n', out);
+}
+
 struct kv {
 	const char *key;
 	char val[2 * FMT_BUFLEN];
@@ -76,7 +126,7 @@ struct kv {
 
 void view_status(const struct ctl_args *a, const json_t *r, FILE *out)
 {
-	struct kv kv[12];
+	struct kv kv[14];
 	int n = 0, w = 0;
 	uint64_t x, y;
 	char b1[FMT_BUFLEN], b2[FMT_BUFLEN];
@@ -105,12 +155,14 @@ void view_status(const struct ctl_args *a, const json_t *r, FILE *out)
 		 j_text(b1, sizeof(b1), r, "nodes_up"), j_text(b2, sizeof(b2), r, "nodes_total"));
 	j_text(KV("reloads"), FMT_BUFLEN, r, "reloads");
 	j_text(KV("config"), FMT_BUFLEN, r, "config");
+	j_text(KV("role"), FMT_BUFLEN, r, "role");
 #undef KV
 	for (int i = 0; i < n; i++)
 		if ((int)strlen(kv[i].key) > w)
 			w = strlen(kv[i].key);
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%-*s  %s\n", w, kv[i].key, kv[i].val);
+	view_sync(json_object_get(r, "sync"), out);
 }
 
 /* ---- nodes ---- */
