@@ -14,9 +14,9 @@
 
 #include "config.h"
 
-/* Write keepalived.conf for cfg; self is the path of tandem-failover and
- * config_path the file keepalived's scripts pass back to it.  0 / -1. */
-int genconf_write(FILE *out, const struct config *cfg, const char *self, const char *config_path);
+/* Write keepalived.conf for cfg: scripts run cfg->vrrp.notify (tandem-failover)
+ * with config_path, which must be absolute.  0 / -1. */
+int genconf_write(FILE *out, const struct config *cfg, const char *config_path);
 
 /* keepalived notify: argv = TYPE NAME STATE [PRIORITY].  Exit code. */
 int hook_notify(const struct config *cfg, int argc, char **argv);

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 {
 	static struct config cfg;	/* large */
 	const char *conf = DEFAULT_CONFIG;
-	char err[512], self[PATH_MAX], confabs[PATH_MAX];
+	char err[512], confabs[PATH_MAX];
 	int ch;
 
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
@@ -55,10 +55,6 @@ int main(int argc, char **argv)
 		FILE *out = stdout;
 		if (!cfg.vrrp.enabled)
 			fatalx("%s: no \"vrrp\" section", conf);
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n <= 0)
-			fatal("/proc/self/exe");
-		self[n] = '\0';
 		if (!realpath(conf, confabs))
 			fatal("%s", conf);
 		if (argc == 2 && !strcmp(argv[0], "-o")) {
@@ -68,7 +64,7 @@ int main(int argc, char **argv)
 		} else if (argc != 0) {
 			usage();
 		}
-		if (genconf_write(out, &cfg, self, confabs) < 0 || fflush(out) != 0)
+		if (genconf_write(out, &cfg, confabs) < 0 || fflush(out) != 0)
 			fatalx("cannot write keepalived configuration");
 		if (out != stdout)
 			fclose(out);

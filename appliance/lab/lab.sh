@@ -513,7 +513,7 @@ write_pair_config() {
   "vrrp": { "router_id": 77, "priority": $prio, "advert_int_ms": ${LAB_ADVERT_MS:-200},
             "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
-            "notify": "$TANDEM_BUILD/tandem-failover", "pid_dir": "$d" }
+            "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d" }
 }
 EOF
 }
@@ -525,6 +525,10 @@ cmd_up_pair() {
 	command -v keepalived >/dev/null || [ -x /usr/sbin/keepalived ] ||
 		die "missing keepalived (apt-get install keepalived)"
 	touch "$LAB_DIR/pair"
+	# keepalived runs scripts only from paths no other user can write (the
+	# build tree may sit anywhere, /tmp included): a private root-only copy.
+	mkdir -m 755 "$LAB_DIR/bin"
+	install -m 755 "$TANDEM_BUILD/tandem-failover" "$LAB_DIR/bin/tandem-failover"
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/sync.key"
 	chmod 600 "$LAB_DIR/sync.key"
 	for x in a b; do

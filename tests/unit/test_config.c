@@ -78,6 +78,24 @@ int main(void)
 	bad("{" IFS ",\"instance\":\"a\",\"instance\":\"b\"," BASE_NODES "," BASE_VIPS "}", "duplicate");
 	bad("{" IFS ",\"control_socket\":\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"," BASE_NODES "," BASE_VIPS "}",
 	    "too long");
+	/* pairing sections */
+	CHECK(parse("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"peer\":\"10.9.0.2\",\"key_file\":\"/k\"},"
+		    "\"vrrp\":{\"priority\":150,\"advert_int_ms\":200,\"storage_gateways\":[\"10.0.0.254/24\",\"fd00::1/64\"]}}",
+		    err, sizeof(err)) == 0, "sync and vrrp parse (%s)", err);
+	CHECK(cfg.sync.enabled && cfg.sync.port == 7405 && cfg.sync.peer_dead_ms == 3000 &&
+	      cfg.vrrp.enabled && cfg.vrrp.priority == 150 && cfg.vrrp.ngw == 2 && cfg.vrrp.preempt &&
+	      cfg.vrrp.router_id == 51, "pairing defaults and values");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"local\":\"10.9.0.1\",\"peer\":\"10.9.0.2\",\"key_file\":\"/k\"}}",
+	    "sync: \"switch_id\" is required");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"peer\":\"fd00::2\",\"key_file\":\"/k\"}}",
+	    "same address family");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"peer\":\"10.9.0.1\",\"key_file\":\"/k\"}}",
+	    "must differ");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"advert_int_ms\":205}}", "multiple of 10");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"storage_gateways\":[\"10.0.0.1\"]}}", "missing /prefix");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"client_gateways\":[\"10.0.0.1/33\"]}}", "not addr/prefix");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"unicast_src\":\"10.0.0.1\"}}", "needs \"unicast_peer\"");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"priority\":255}}", "\"priority\" is 255");
 	CHECK(config_load("/nonexistent/tandem.json", &cfg, err, sizeof(err)) < 0 &&
 	      strstr(err, "/nonexistent/tandem.json: No such file"), "missing file: %s", err);
 	return check_done();

@@ -1,0 +1,76 @@
+#!/bin/bash
+# tandem-failover genconf: the keepalived.conf generated from an appliance
+# config is accepted by the real keepalived (--config-test), holds what the
+# config says, and the notify/check hooks behave when the daemons are absent.
+#
+#   tdm-gcPID: a namespace holding only eth0 and eth1 (a veth pair), so
+#   keepalived's config test finds the interfaces it is told to use.
+#
+#   appliance config --tandem-failover genconf--> keepalived.conf --keepalived -t--> ok
+. "$(dirname "$0")/lib.sh"
+
+# keepalived runs scripts only from paths no other user can write: a copy
+# under /run (TEST_TMP is under /tmp, which everyone can write).
+SAFE=/run/tandem-test-$$
+at_exit "rm -rf $SAFE"
+mkdir -m 755 "$SAFE"
+install -m 755 "$TANDEM_BUILD/tandem-failover" "$SAFE/tandem-failover"
+FO=$SAFE/tandem-failover
+conf=$TEST_TMP/tandem.json
+cat >"$conf" <<JSON
+{
+  "instance": "t", "client_interface": "eth0", "storage_interface": "eth1",
+  "control_socket": "$TEST_TMP/lbd.sock",
+  "nodes": [ { "name": "n1", "address": "10.77.2.11" } ],
+  "vips": [ { "name": "v4", "address": "10.77.1.100", "services": [ { "proto": "tcp", "port": 80 } ] },
+            { "name": "v6", "address": "fd77:1::100", "services": [ { "proto": "tcp", "port": 80 } ] } ],
+  "sync": { "switch_id": 7, "local": "10.77.9.1", "peer": "10.77.9.2", "key_file": "$TEST_TMP/k",
+            "control_socket": "$TEST_TMP/syncd.sock" },
+  "vrrp": { "router_id": 60, "priority": 120, "advert_int_ms": 250, "notify": "$SAFE/tandem-failover",
+            "client_gateways": [ "10.77.1.1/24" ], "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ] }
+}
+JSON
+ka=$TEST_TMP/keepalived.conf
+check "genconf writes a configuration" "$FO" -c "$conf" genconf -o "$ka"
+NS=tdm-gc$$
+at_exit "ip netns del $NS 2>/dev/null || true"
+ip netns add "$NS"
+ip -n "$NS" link add eth0 type veth peer name eth1
+check "keepalived --config-test accepts it" ip netns exec "$NS" keepalived -t -f "$ka" -l
+check_grep() { grep -qE "$2" "$ka" || { fail "$1" "pattern: $2"; return; }; ok "$1"; }
+check_grep "VRRPv3" "vrrp_version 3"
+check_grep "one sync group of both instances" "vrrp_sync_group tandem"
+check_grep "client instance on eth0 with router id 60" "virtual_router_id 60"
+check_grep "storage instance with router id 61" "virtual_router_id 61"
+check_grep "priority from the config" "priority 120"
+check_grep "advert interval 0.25 s" "advert_int 0\.25"
+check_grep "IPv4 VIP moves with the client instance" "10\.77\.1\.100/32 dev eth0"
+check_grep "IPv6 VIP as an excluded address" "fd77:1::100/128 dev eth0"
+check_grep "storage gateway" "10\.77\.2\.1/24 dev eth1"
+check_grep "track script is tandem-failover check" "script \".*tandem-failover -c .* check\""
+check_grep "notify hook is tandem-failover notify" "notify \".*tandem-failover -c .* notify\""
+check_grep "GARP again when a split brain heals" "garp_lower_prio_repeat"
+
+# Hooks without daemons: check fails (exit 1), notify reports the failure.
+if "$FO" -c "$conf" check 2>"$TEST_TMP/check.err"; then
+	fail "check fails while lbd is not running"
+else
+	ok "check fails while lbd is not running ($(head -c 80 "$TEST_TMP/check.err"))"
+fi
+rc=0
+"$FO" -c "$conf" notify GROUP tandem MASTER 2>/dev/null || rc=$?
+check_eq "notify exits 1 when lbd/syncd cannot be told" 1 "$rc"
+rc=0
+"$FO" -c "$conf" notify INSTANCE client MASTER || rc=$?
+check_eq "per-instance notify lines are ignored (exit 0)" 0 "$rc"
+rc=0
+"$FO" -c "$conf" notify GROUP tandem SIDEWAYS 2>/dev/null || rc=$?
+check_eq "an unknown state is a usage error (exit 2)" 2 "$rc"
+# A config without vrrp cannot be turned into a keepalived.conf.
+sed '/"vrrp"/,/}$/d; s/"control_socket": "[^"]*syncd.sock" },/"control_socket": "x" }/' "$conf" >"$TEST_TMP/novrrp.json"
+if "$FO" -c "$TEST_TMP/novrrp.json" genconf >/dev/null 2>"$TEST_TMP/e"; then
+	fail "genconf refuses a config without vrrp"
+else
+	ok "genconf refuses a config without vrrp: $(cat "$TEST_TMP/e")"
+fi
+finish
