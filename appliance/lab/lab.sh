@@ -662,8 +662,9 @@ cmd_switch_links() {
 }
 
 cmd_role() {
+	# the first "role" of the reply is lbd's own (syncd's status follows it)
 	"$TANDEM_BUILD/tandemctl" -s "$LAB_DIR/sw-$1/lbd.sock" --json status 2>/dev/null |
-		sed -n 's/.*"role": *"\([a-z]*\)".*/\1/p'
+		sed -n 's/^  "role": *"\([a-z]*\)".*/\1/p' | head -n 1
 }
 
 # --------------------------------------------------------------- down ---
