@@ -145,5 +145,8 @@ install: all
 	install -D -m 0755 $(B)/tandemctl $(DESTDIR)$(PREFIX)/bin/tandemctl
 	install -D -m 0644 $(B)/lb.bpf.o $(DESTDIR)$(PREFIX)/lib/tandem/lb.bpf.o
 	install -D -m 0644 appliance/systemd/tandem-lbd.service $(DESTDIR)/lib/systemd/system/tandem-lbd.service
+	install -D -m 0644 appliance/systemd/tandem-syncd.service $(DESTDIR)/lib/systemd/system/tandem-syncd.service
+	install -D -m 0644 appliance/systemd/keepalived.service.d/tandem.conf $(DESTDIR)/lib/systemd/system/keepalived.service.d/tandem.conf
+	install -D -m 0644 doc/failover.md $(DESTDIR)/usr/share/doc/tandem/failover.md
 	install -D -m 0644 appliance/examples/tandem.json $(DESTDIR)/usr/share/doc/tandem/examples/tandem.json
 	install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tandem/README.md
