@@ -125,6 +125,7 @@ demo: deps
 
 demo-down:
 	$(Q)appliance/lab/lab.sh down demo
+	$(Q)appliance/lab/lab.sh down demop
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

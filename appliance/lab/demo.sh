@@ -301,8 +301,12 @@ section "10. Undrain $LONG_NODE"
 showctl undrain "$LONG_NODE"
 showctl nodes
 
+if [ "${DEMO_PAIR:-1}" = 1 ]; then
+	"$HERE/demo-pair.sh" || PROBLEMS=$((PROBLEMS + 1))
+fi
+
 section "Explore"
-if [ "$NAME" = demo ]; then DOWN="make demo-down                               (removes the lab)"
+if [ "$NAME" = demo ]; then DOWN="make demo-down                               (removes both labs)"
 else DOWN="appliance/lab/lab.sh down $NAME                 (removes the lab)"; fi
 cat <<EOF
    The lab stays up.  Try:
