@@ -55,8 +55,8 @@ json_t *control_status(struct syncd *s)
 		"sent", (json_int_t)s->st.resyncs_sent, "received", (json_int_t)s->st.resyncs_rx,
 		"requests_sent", (json_int_t)s->st.resync_reqs_sent,
 		"requests_received", (json_int_t)s->st.resync_reqs_rx, "sending", s->rs_active));
-	json_object_set_new(r, "events", json_pack("{s:I, s:I}", "reported", (json_int_t)s->st.events,
-		"lost", (json_int_t)s->st.events_lost));
+	json_object_set_new(r, "events", json_pack("{s:I, s:I, s:I}", "reported", (json_int_t)s->st.events,
+		"lost", (json_int_t)s->st.events_lost, "expired", (json_int_t)s->st.expired));
 	json_object_set_new(r, "lag_ms", json_pack("{s:f, s:f, s:I}", "p50", stream_lag_ms(s, 0.5),
 		"p99", stream_lag_ms(s, 0.99), "samples", (json_int_t)s->st.lag_samples));
 	json_object_set_new(r, "rates", json_pack("{s:I, s:I}", "tx_flows_per_s", (json_int_t)s->rate_tx,

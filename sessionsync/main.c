@@ -77,6 +77,10 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 	}
 	table_poll(s);
 	stream_tick(s);
+	if (now - s->sweep_at_ms >= 100) {	/* ~40k entries/s: 8M flows in ~3 min */
+		s->sweep_at_ms = now;
+		table_sweep(s, 4096);
+	}
 	if (now - s->rate_at_ms >= 1000) {
 		s->rate_tx = (s->st.tx_flows - s->rate_prev_tx) * 1000 / (now - s->rate_at_ms);
 		s->rate_rx = (s->st.rx_flows - s->rate_prev_rx) * 1000 / (now - s->rate_at_ms);

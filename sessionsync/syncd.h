@@ -58,7 +58,7 @@ struct syncd_stats {
 	uint64_t rx_msgs, rx_flows, rx_dups, rx_reordered, rx_unknown_node, rx_unanchored;
 	uint64_t rejects[SYNC_E_MAX];
 	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
-	uint64_t events, events_lost, window_full;
+	uint64_t events, events_lost, window_full, expired;
 	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */
 	uint64_t lag_samples;
 };
@@ -105,6 +105,10 @@ struct syncd {
 	uint64_t rs_id, rs_count;
 	int rs_have_cursor;
 	struct lb_flow_key rs_cursor;
+	/* idle expiry walk (master) */
+	int sw_have_cursor;
+	struct lb_flow_key sw_cursor;
+	uint64_t sweep_at_ms;
 	/* resync we receive */
 	uint64_t rs_rx_id;
 	int synced;
@@ -144,6 +148,7 @@ void table_apply(struct syncd *s, const struct sync_flow *f);
 int table_resync_step(struct syncd *s, unsigned max);
 uint32_t table_node_key(const char *name);
 long table_count(struct syncd *s);
+void table_sweep(struct syncd *s, unsigned max);
 
 /* control.c */
 int control_open(struct syncd *s);

@@ -291,3 +291,45 @@ long table_count(struct syncd *s)
 	}
 	return n;
 }
+
+/*
+ * Idle expiry, on the master only: a flow without a packet for
+ * idle_timeout_s is deleted here and on the peer (a DEL record).  The LRU
+ * map would evict it eventually; expiring it keeps the table meaningful and
+ * lets the peer drop it too.  The backup never expires by its own clock: its
+ * entries' last_seen is when they were synced, not when traffic passed.
+ * Incremental: at most `max` entries per call, resuming at a cursor.
+ */
+void table_sweep(struct syncd *s, unsigned max)
+{
+	enum { BATCH = 256 };
+	struct lb_flow_key keys[BATCH], out;
+	struct lb_flow_val vals[BATCH];
+	uint64_t now = loop_now_ns(), idle = (uint64_t)s->cfg.sync.idle_timeout_s * 1000000000ull;
+	unsigned done = 0;
+
+	if (!s->rb || !idle || s->role != ROLE_MASTER)
+		return;
+	while (done < max) {
+		__u32 count = BATCH;
+		int err = bpf_map_lookup_batch(s->fd_flows, s->sw_have_cursor ? &s->sw_cursor : NULL,
+					       &out, keys, vals, &count, NULL);
+		for (__u32 i = 0; i < count; i++) {
+			if (vals[i].last_seen_ns + idle > now)
+				continue;
+			if (bpf_map_delete_elem(s->fd_flows, &keys[i]) == 0) {
+				struct sync_flow f = { .op = SYNC_FLOW_DEL, .key = keys[i] };
+				s->st.expired++;
+				stream_add_flow(s, &f, now);
+			}
+		}
+		done += count;
+		if (err < 0) {		/* ENOENT: the walk is complete; start over later */
+			s->sw_have_cursor = 0;
+			break;
+		}
+		s->sw_cursor = out;
+		s->sw_have_cursor = 1;
+	}
+	stream_flush(s);
+}
