@@ -41,10 +41,16 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-# lbd modules other than main.c are linked into unit tests that need them
+NASD_SRC := $(filter-out %.bpf.c,$(wildcard storage/*.c))
+NASD_OBJ := $(NASD_SRC:%.c=$(B)/%.o)
+NASD_BPF := $(patsubst storage/%.bpf.c,$(B)/%.bpf.o,$(wildcard storage/*.bpf.c))
+# Each daemon's modules (all but main.c) go into an archive that unit tests
+# link: a test pulls only the objects it uses, so daemons may reuse names.
 LBD_MOD_OBJ := $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
+NASD_MOD_OBJ := $(filter-out $(B)/storage/main.o,$(NASD_OBJ))
 
-BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/lb.bpf.o
+BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/lb.bpf.o \
+	$(if $(NASD_SRC),$(B)/tandem-nasd) $(NASD_BPF)
 
 .PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
@@ -83,7 +89,25 @@ $(B)/lb.bpf.o: lb/lb.bpf.c lb/lb_maps.h lb/lb_hash.h
 	$(call msg,BPF,$<)
 	$(Q)$(CLANG) -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -Ilb -c $< -o $@
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(LBD_MOD_OBJ) $(B)/libtandem.a
+$(B)/liblbd.a: $(LBD_MOD_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libnasd.a: $(NASD_MOD_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tandem-nasd: $(NASD_OBJ) $(B)/libtandem.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# storage-node BPF objects (e.g. the per-flow drop used during a handoff)
+$(B)/%.bpf.o: storage/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -Ilb -Istorage -Ilib -c $< -o $@
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/liblbd.a $(if $(NASD_MOD_OBJ),$(B)/libnasd.a) $(B)/libtandem.a
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
