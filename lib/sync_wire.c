@@ -1,9 +1,8 @@
 #include "sync_wire.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <string.h>
+
+#include "wire.h"
 
 static const char *const err_names[SYNC_E_MAX] = {
 	[SYNC_OK] = "ok", [SYNC_E_SHORT] = "short", [SYNC_E_MAGIC] = "bad_magic",
@@ -17,25 +16,9 @@ const char *sync_err_name(enum sync_err e)
 	return e < SYNC_E_MAX ? err_names[e] : "unknown";
 }
 
-/* ---- explicit big-endian access ---- */
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)); put32(p + 4, (uint32_t)v); }
-
 static void mac(const struct sync_key *key, const uint8_t *data, size_t len, uint8_t out[SYNC_MAC_LEN])
 {
-	unsigned int ol = SYNC_MAC_LEN;
-
-	HMAC(EVP_sha256(), key->k, (int)key->len, data, len, out, &ol);
+	wire_hmac(key->k, key->len, data, len, out);
 }
 
 enum sync_err sync_parse(const uint8_t *buf, size_t len, const struct sync_key *key,
@@ -45,27 +28,27 @@ enum sync_err sync_parse(const uint8_t *buf, size_t len, const struct sync_key *
 
 	if (len < SYNC_HDR_LEN + SYNC_MAC_LEN)
 		return SYNC_E_SHORT;
-	if (get16(buf) != SYNC_MAGIC)
+	if (wire_get16(buf) != SYNC_MAGIC)
 		return SYNC_E_MAGIC;
 	if (buf[2] != SYNC_VERSION)
 		return SYNC_E_VERSION;
 	h->type = buf[3];
-	h->body_len = get16(buf + 6);
+	h->body_len = wire_get16(buf + 6);
 	if ((size_t)h->body_len + SYNC_HDR_LEN + SYNC_MAC_LEN != len)
 		return SYNC_E_LENGTH;
 	/* Authenticate before trusting anything else in the message. */
 	mac(key, buf, len - SYNC_MAC_LEN, want);
-	if (CRYPTO_memcmp(want, buf + len - SYNC_MAC_LEN, SYNC_MAC_LEN))
+	if (!wire_mac_equal(want, buf + len - SYNC_MAC_LEN))
 		return SYNC_E_MAC;
 	if (h->type == 0 || h->type >= SYNC_T_MAX)
 		return SYNC_E_TYPE;
-	if (get16(buf + 4) != 0)
+	if (wire_get16(buf + 4) != 0)
 		return SYNC_E_FLAGS;
-	h->sender = get32(buf + 8);
-	h->epoch = get32(buf + 12);
-	h->seq = get64(buf + 16);
-	h->dseq = get64(buf + 24);
-	h->ack = get64(buf + 32);
+	h->sender = wire_get32(buf + 8);
+	h->epoch = wire_get32(buf + 12);
+	h->seq = wire_get64(buf + 16);
+	h->dseq = wire_get64(buf + 24);
+	h->ack = wire_get64(buf + 32);
 	if (h->seq == 0)
 		return SYNC_E_REPLAY;	/* seq 0 is never sent */
 	int reliable = h->type == SYNC_T_DATA || h->type == SYNC_T_RESYNC_BEGIN ||
@@ -80,17 +63,7 @@ enum sync_err sync_parse(const uint8_t *buf, size_t len, const struct sync_key *
 int sync_next_record(const uint8_t *body, size_t body_len, size_t *off, uint16_t *type,
 		     const uint8_t **val, uint16_t *len)
 {
-	if (*off == body_len)
-		return 0;
-	if (*off > body_len || body_len - *off < 4)
-		return -1;
-	*type = get16(body + *off);
-	*len = get16(body + *off + 2);
-	if (body_len - *off - 4 < *len)
-		return -1;
-	*val = body + *off + 4;
-	*off += 4u + *len;
-	return 1;
+	return wire_tlv_next(body, body_len, off, type, val, len);
 }
 
 /*
@@ -120,11 +93,11 @@ int sync_decode_flow(const uint8_t *v, uint16_t len, struct sync_flow *f)
 	}
 	memcpy(&f->key.sport, v + 36, 2);
 	memcpy(&f->key.dport, v + 38, 2);
-	f->node_key = get32(v + 40);
-	f->flags = get32(v + 44);
-	f->packets = get64(v + 48);
-	f->bytes = get64(v + 56);
-	return get64(v + 64) == 0 ? 0 : -1;
+	f->node_key = wire_get32(v + 40);
+	f->flags = wire_get32(v + 44);
+	f->packets = wire_get64(v + 48);
+	f->bytes = wire_get64(v + 56);
+	return wire_get64(v + 64) == 0 ? 0 : -1;
 }
 
 int sync_decode_hello(const uint8_t *v, uint16_t len, struct sync_hello *h)
@@ -134,8 +107,8 @@ int sync_decode_hello(const uint8_t *v, uint16_t len, struct sync_hello *h)
 	h->role = v[0];
 	h->synced = v[1];
 	h->reserved = 0;
-	h->flows = get32(v + 4);
-	h->resyncs = get64(v + 8);
+	h->flows = wire_get32(v + 4);
+	h->resyncs = wire_get64(v + 8);
 	return 0;
 }
 
@@ -143,8 +116,8 @@ int sync_decode_range(const uint8_t *v, uint16_t len, struct sync_range *r)
 {
 	if (len != SYNC_RANGE_LEN)
 		return -1;
-	r->from = get64(v);
-	r->to = get64(v + 8);
+	r->from = wire_get64(v);
+	r->to = wire_get64(v + 8);
 	return r->from && r->from <= r->to ? 0 : -1;
 }
 
@@ -152,20 +125,20 @@ int sync_decode_resync(const uint8_t *v, uint16_t len, struct sync_resync *r)
 {
 	if (len != SYNC_RESYNC_LEN)
 		return -1;
-	r->id = get64(v);
-	r->count = get64(v + 8);
+	r->id = wire_get64(v);
+	r->count = wire_get64(v + 8);
 	return 0;
 }
 
 void sync_begin(struct sync_builder *b, const struct sync_hdr *h)
 {
 	memset(b->buf, 0, SYNC_HDR_LEN);
-	put16(b->buf, SYNC_MAGIC);
+	wire_put16(b->buf, SYNC_MAGIC);
 	b->buf[2] = SYNC_VERSION;
 	b->buf[3] = h->type;
-	put32(b->buf + 8, h->sender);
-	put32(b->buf + 12, h->epoch);
-	put64(b->buf + 24, h->dseq);
+	wire_put32(b->buf + 8, h->sender);
+	wire_put32(b->buf + 12, h->epoch);
+	wire_put64(b->buf + 24, h->dseq);
 	b->len = SYNC_HDR_LEN;
 }
 
@@ -179,8 +152,8 @@ static uint8_t *add_rec(struct sync_builder *b, uint16_t type, uint16_t len)
 	if (sync_records_room(b) < 4u + len)
 		return NULL;
 	uint8_t *p = b->buf + b->len;
-	put16(p, type);
-	put16(p + 2, len);
+	wire_put16(p, type);
+	wire_put16(p + 2, len);
 	memset(p + 4, 0, len);
 	b->len += 4u + len;
 	return p + 4;
@@ -199,10 +172,10 @@ int sync_add_flow(struct sync_builder *b, const struct sync_flow *f)
 	memcpy(v + 20, f->key.daddr, 16);
 	memcpy(v + 36, &f->key.sport, 2);
 	memcpy(v + 38, &f->key.dport, 2);
-	put32(v + 40, f->node_key);
-	put32(v + 44, f->flags);
-	put64(v + 48, f->packets);
-	put64(v + 56, f->bytes);
+	wire_put32(v + 40, f->node_key);
+	wire_put32(v + 44, f->flags);
+	wire_put64(v + 48, f->packets);
+	wire_put64(v + 56, f->bytes);
 	return 0;
 }
 
@@ -214,8 +187,8 @@ int sync_add_hello(struct sync_builder *b, const struct sync_hello *h)
 		return -1;
 	v[0] = h->role;
 	v[1] = h->synced;
-	put32(v + 4, h->flows);
-	put64(v + 8, h->resyncs);
+	wire_put32(v + 4, h->flows);
+	wire_put64(v + 8, h->resyncs);
 	return 0;
 }
 
@@ -225,8 +198,8 @@ int sync_add_range(struct sync_builder *b, const struct sync_range *r)
 
 	if (!v)
 		return -1;
-	put64(v, r->from);
-	put64(v + 8, r->to);
+	wire_put64(v, r->from);
+	wire_put64(v + 8, r->to);
 	return 0;
 }
 
@@ -236,16 +209,16 @@ int sync_add_resync(struct sync_builder *b, const struct sync_resync *r)
 
 	if (!v)
 		return -1;
-	put64(v, r->id);
-	put64(v + 8, r->count);
+	wire_put64(v, r->id);
+	wire_put64(v + 8, r->count);
 	return 0;
 }
 
 size_t sync_seal(struct sync_builder *b, const struct sync_key *key, uint64_t seq, uint64_t ack)
 {
-	put16(b->buf + 6, (uint16_t)(b->len - SYNC_HDR_LEN));
-	put64(b->buf + 16, seq);
-	put64(b->buf + 32, ack);
+	wire_put16(b->buf + 6, (uint16_t)(b->len - SYNC_HDR_LEN));
+	wire_put64(b->buf + 16, seq);
+	wire_put64(b->buf + 32, ack);
 	mac(key, b->buf, b->len, b->buf + b->len);
 	return b->len + SYNC_MAC_LEN;
 }
