@@ -58,6 +58,11 @@ static json_t *cmd_status(struct lbd *l)
 	json_object_set_new(r, "role", json_string(l->role));
 	if (l->cfg.sync.enabled)
 		json_object_set_new(r, "sync_control_socket", json_string(l->cfg.sync.control_socket));
+	if (l->cfg.handoff.enabled)
+		json_object_set_new(r, "handoff_reports", json_pack("{s:i, s:I, s:I, s:I, s:I}",
+			"port", l->cfg.handoff.port, "handled", (json_int_t)l->report.handled,
+			"failed", (json_int_t)l->report.failed, "rejected", (json_int_t)l->report.rejected,
+			"replayed", (json_int_t)l->report.replayed));
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
 	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));

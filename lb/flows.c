@@ -179,6 +179,21 @@ long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id)
 	return m.moved;
 }
 
+int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id, int create)
+{
+	int rc = flows_migrate_one(l, k, node_id);
+
+	if (rc != 0 || !create)
+		return rc;
+	struct lb_flow_val v = { .node_id = node_id, .flags = LB_FLOW_F_MIGRATED,
+				 .last_seen_ns = loop_now_ns() };
+	if (bpf_map_update_elem(l->dp.fd_flows, k, &v, BPF_NOEXIST) < 0)
+		return errno == EEXIST ? flows_migrate_one(l, k, node_id) : -1;
+	if (bpf_map_update_elem(l->dp.fd_repl_q, NULL, k, BPF_ANY) < 0)
+		dp_count_lost(&l->dp);
+	return 1;
+}
+
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id)
 {
 	int rc = dp_repoint(&l->dp, k, to_id, LB_FLOW_F_MIGRATED, LB_FLOW_F_SYNCED);

@@ -8,6 +8,7 @@
  *   netmon.c     libnl: links (carrier) and neighbours (node MACs)
  *   control.c    control socket (doc/control.md)
  *   flows.c      flow table walks: listing, counting, migration
+ *   report.c     handoff reports from the storage nodes (re-point on request)
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -89,6 +90,16 @@ struct hcheck {
 
 struct netmon;
 
+#define REPORT_SENDERS 256
+struct report_srv {
+	struct loop_io io;
+	uint8_t key[64];
+	size_t keylen;
+	struct { uint32_t key; uint64_t seq; } senders[REPORT_SENDERS];
+	uint64_t seq;		/* of our answers */
+	uint64_t handled, failed, rejected, replayed;
+};
+
 struct lbd {
 	struct loop loop;
 	struct loop_signals sigs;
@@ -99,6 +110,7 @@ struct lbd {
 	struct config cfg;
 	struct dataplane dp;
 	struct netmon *nm;
+	struct report_srv report;
 	struct node_rt nodes[CFG_MAX_NODES];
 	struct svc_rt svcs[LB_MAX_SVCS];
 	unsigned nsvcs;
@@ -155,6 +167,14 @@ json_t *flows_list(struct lbd *l, const struct flow_filter *f, long limit);
 long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id);
 /* Re-point one flow; 1 moved, 0 no such flow, -1 error. */
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id);
+
+/* Make node_id the owner of k (create: insert if absent), tell syncd.
+ * 1 done, 0 no such flow (and !create), -1 error. */
+int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id, int create);
+
+/* ---- report.c: handoff reports from the nodes ---- */
+int report_open(struct lbd *l);
+void report_close(struct lbd *l);
 
 /* main.c */
 int lbd_reload(struct lbd *l);

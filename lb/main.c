@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 		l->obj_path = default_obj(objbuf, sizeof(objbuf));
 	signal(SIGPIPE, SIG_IGN);
 	l->ctl.io.fd = -1;
+	l->report.io.fd = -1;
 	snprintf(l->role, sizeof(l->role), "%s", "init");
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
@@ -120,6 +121,8 @@ int main(int argc, char **argv)
 	sched_update(l);
 	if (control_open(l) < 0)
 		fatalx("cannot open the control socket");
+	if (report_open(l) < 0)
+		fatalx("cannot open the handoff report socket");
 	if (loop_timer_init(&l->loop, &l->tick, on_tick, l) < 0 ||
 	    loop_timer_set(&l->tick, TICK_MS, TICK_MS) < 0)
 		fatal("timerfd");
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
 	if (loop_run(&l->loop) < 0)
 		log_warn("event loop");
 	control_close(l);
+	report_close(l);
 	health_free(l);
 	netmon_close(l);
 	dp_close(&l->dp);

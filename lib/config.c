@@ -365,11 +365,31 @@ static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
 	return 0;
 }
 
+static int parse_handoff(struct pctx *p, json_t *o, struct cfg_handoff *h)
+{
+	static const char *const keys[] = { "port", "key_file", "cluster_id", "peer_confirm_ms", NULL };
+	uint32_t port;
+
+	if (!o)
+		return 0;
+	snprintf(p->where, sizeof(p->where), "handoff");
+	if (!json_is_object(o))
+		return perr(p, "must be an object");
+	if (check_keys(p, o, keys) < 0 || get_uint(p, o, "port", &port, 7406, 1, 65535) < 0 ||
+	    get_str(p, o, "key_file", h->key_file, sizeof(h->key_file), NULL) < 0 ||
+	    get_uint(p, o, "cluster_id", &h->cluster_id, 1, 0, 0xffffffffu) < 0 ||
+	    get_uint(p, o, "peer_confirm_ms", &h->peer_confirm_ms, 200, 1, 10000) < 0)
+		return -1;
+	h->port = (uint16_t)port;
+	h->enabled = 1;
+	return 0;
+}
+
 int config_parse(const char *buf, size_t len, struct config *cfg, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
 		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
-		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp",
+		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp", "handoff",
 		NULL
 	};
 	struct pctx p = { .err = err, .errlen = errlen };
@@ -417,7 +437,8 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	    parse_nodes(&p, json_object_get(root, "nodes"), cfg) < 0 ||
 	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0 ||
 	    parse_sync(&p, json_object_get(root, "sync"), &cfg->sync) < 0 ||
-	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0)
+	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0 ||
+	    parse_handoff(&p, json_object_get(root, "handoff"), &cfg->handoff) < 0)
 		goto out;
 	rc = 0;
 out:

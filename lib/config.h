@@ -56,6 +56,15 @@ struct cfg_sync {
 	uint32_t idle_timeout_s;	/* master deletes flows idle this long (0 = never) */
 };
 
+/* Handoff reports from the storage nodes to lbd (optional). */
+struct cfg_handoff {
+	int enabled;
+	uint16_t port;			/* UDP port lbd listens on (all addresses) */
+	char key_file[CFG_PATH_MAX];	/* hex HMAC key shared with the nodes */
+	uint32_t cluster_id;
+	uint32_t peer_confirm_ms;	/* paired: wait this long for the peer's copy */
+};
+
 /* VRRP through keepalived (optional; generated config, see failover/). */
 #define CFG_MAX_GW 4
 struct cfg_vrrp {
@@ -90,6 +99,7 @@ struct config {
 	unsigned nsvc_total;	/* services over all VIPs (<= LB_MAX_SVCS) */
 	struct cfg_sync sync;
 	struct cfg_vrrp vrrp;
+	struct cfg_handoff handoff;
 };
 
 /*

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "keyfile.h"
 #include "wire.h"
 
 static const char *const err_names[SYNC_E_MAX] = {
@@ -256,24 +257,5 @@ void sync_replay_commit(struct sync_replay *r, uint32_t epoch, uint64_t seq)
 
 int sync_key_from_hex(const char *hex, struct sync_key *k)
 {
-	size_t n = strlen(hex);
-
-	while (n && (hex[n - 1] == '\n' || hex[n - 1] == ' '))
-		n--;
-	if (n < 64 || n > 2 * SYNC_KEY_MAX || n % 2)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int v = 0;
-		for (int j = 0; j < 2; j++) {
-			char c = hex[2 * i + j];
-			v <<= 4;
-			if (c >= '0' && c <= '9') v |= c - '0';
-			else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-			else return -1;
-		}
-		k->k[i] = (uint8_t)v;
-	}
-	k->len = n / 2;
-	return 0;
+	return keyfile_parse_hex(hex, k->k, &k->len);
 }

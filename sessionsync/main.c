@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keyfile.h"
 #include "log.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/tandem.json"
@@ -24,26 +25,6 @@ static void usage(void)
 			"  -t       check the configuration and the key, then exit\n"
 			"  -v       verbose\n");
 	exit(2);
-}
-
-static int read_key(const char *path, struct sync_key *k, char *err, size_t errlen)
-{
-	char buf[300];
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		snprintf(err, errlen, "%.200s: %s", path, strerror(errno));
-		return -1;
-	}
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (sync_key_from_hex(buf, k) < 0) {
-		snprintf(err, errlen, "%.200s: want 64 to 128 hex digits (32 to 64 bytes), e.g. from "
-			 "`openssl rand -hex 32`", path);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -114,7 +95,7 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 	if (!s->cfg.sync.enabled)
 		fatalx("%s: no \"sync\" section: nothing to replicate to", s->config_path);
-	if (read_key(s->cfg.sync.key_file, &s->key, err, sizeof(err)) < 0)
+	if (keyfile_load(s->cfg.sync.key_file, s->key.k, &s->key.len, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (check_only) {
 		printf("%s: configuration OK (sync to peer on port %u, key %zu bytes)\n",
