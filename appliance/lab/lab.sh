@@ -54,6 +54,8 @@ usage: lab.sh up NAME                    create the lab (env: LAB_WEIGHTS="100 1
 Pair mode (LAB_PAIR=1 lab.sh up NAME): two switches swa and swb instead of sw,
 both on the client LAN and on a shared storage LAN (bridge brs in the hub),
 joined by a sync link; the VIPs and gateways move by VRRP (keepalived).
+(env at up: LAB_ADVERT_MS VRRP advert interval, default 200; LAB_PEER_DEAD_MS 1500;
+LAB_FLOWS flow_table_size of both switches, default 262144)
        lab.sh switch-start NAME a|b      lbd, syncd, then keepalived in switch a or b
        lab.sh switch-stop NAME a|b [hard] stop them (hard: SIGKILL and cut its links)
        lab.sh switch-links NAME a|b down|up   all links of a switch
@@ -203,6 +205,8 @@ http {
 		root $LAB_DIR/www;
 		location = /node { default_type text/plain; return 200 "$n\n"; }
 		location /slow/ { alias $LAB_DIR/www/; limit_rate 1m; }
+		# /rate/F?bps=N: F at N bytes/s (long sessions of the pair tests)
+		location /rate/ { alias $LAB_DIR/www/; limit_rate \$arg_bps; }
 	}
 }
 EOF
@@ -280,9 +284,12 @@ write_config() {
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" } ] }
-  ]
+  ],
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
 }
 EOF
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key"
+	chmod 600 "$LAB_DIR/handoff.key"
 }
 
 write_env() {
@@ -299,7 +306,8 @@ write_env() {
 			N3_IP4 10.77.2.13 N3_IP6 fd77:2::13 \
 			SW_CLIENT_IF eth0 SW_STORAGE_IF br1 N1_PORT p1 N2_PORT p2 N3_PORT p3 \
 			LBD_SOCK "$LBD_SOCK" LBD_CONF "$LBD_CONF" LBD_LOG "$LAB_DIR/lbd.log" \
-			LBD_PIDFILE "$LBD_PID" LAB_WEIGHTS "${LAB_WEIGHTS:-100 100 100}"
+			LBD_PIDFILE "$LBD_PID" LAB_WEIGHTS "${LAB_WEIGHTS:-100 100 100}" \
+			HANDOFF_KEY "$LAB_DIR/handoff.key" HANDOFF_PORT 7406
 		if is_pair; then
 			printf "%s='%s'\n" LAB_PAIR 1 NS_SWA "tdm-$NAME-swa" NS_SWB "tdm-$NAME-swb" \
 				SWA_DIR "$LAB_DIR/sw-a" SWB_DIR "$LAB_DIR/sw-b" \
@@ -492,7 +500,7 @@ write_pair_config() {
   "client_interface": "eth0",
   "storage_interface": "eth1",
   "attach": "tc",
-  "flow_table_size": 262144,
+  "flow_table_size": ${LAB_FLOWS:-262144},
   "health": { "interval_ms": 300, "timeout_ms": 200, "rise": 2, "fall": 2 },
   "nodes": [
     { "name": "n1", "address": "10.77.2.11", "weight": 100 },
