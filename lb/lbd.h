@@ -91,12 +91,15 @@ struct hcheck {
 struct netmon;
 
 #define REPORT_SENDERS 256
+#define REPORT_PENDING 64	/* reports waiting for the peer switch's confirmation */
+struct pending;
 struct report_srv {
 	struct loop_io io;
 	uint8_t key[64];
 	size_t keylen;
 	struct { uint32_t key; uint64_t seq; } senders[REPORT_SENDERS];
 	uint64_t seq;		/* of our answers */
+	struct pending *pending;	/* REPORT_PENDING slots */
 	uint64_t handled, failed, rejected, replayed;
 };
 

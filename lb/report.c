@@ -4,6 +4,10 @@
  * re-point its 5-tuple, and may only resume the session once lbd's ack says
  * the flow map holds the new owner.
  *
+ * Paired switches: the ack waits until the peer's flow map holds the new
+ * owner too (a barrier on tandem-syncd's control socket), so a takeover at
+ * that moment cannot send the session back to the old node.
+ *
  * Authenticated with the handoff key (HMAC-SHA256); replay protection: each
  * sender's seq must grow (nodes use a clock-based seq, so it grows across
  * their restarts too; a node retransmitting an unanswered report takes a
@@ -16,9 +20,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "handoff_wire.h"
@@ -89,11 +95,109 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 	return HO_ST_OK;
 }
 
+static void answer(struct lbd *l, struct ho_report *r, uint8_t st,
+		   const struct sockaddr_storage *to, socklen_t tl)
+{
+	struct report_srv *rs = &l->report;
+	uint8_t out[HO_REPORT_MAX];
+
+	rs->handled++;
+	if (st != HO_ST_OK)
+		rs->failed++;
+	r->status = st;
+	r->op = HO_OP_ACK;
+	r->sender = 0;
+	r->seq = ++rs->seq;
+	size_t len = ho_report_encode(r, rs->key, rs->keylen, out);
+	sendto(rs->io.fd, out, len, MSG_DONTWAIT, (const struct sockaddr *)to, tl);
+}
+
+/* ---- waiting for the peer (tandem-syncd barrier) ---- */
+
+struct pending {
+	struct loop_io io;	/* UNIX socket to syncd; fd -1: free */
+	struct lbd *l;
+	struct ho_report r;
+	struct sockaddr_storage to;
+	socklen_t tl;
+	char buf[256];
+	size_t len;
+};
+
+static void pending_done(struct pending *p, uint8_t st)
+{
+	loop_del(&p->l->loop, &p->io);
+	close(p->io.fd);
+	p->io.fd = -1;
+	answer(p->l, &p->r, st, &p->to, p->tl);
+}
+
+static void barrier_reply(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct pending *p = io->arg;
+	ssize_t n = recv(io->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, MSG_DONTWAIT);
+
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		pending_done(p, HO_ST_PEER);
+		return;
+	}
+	p->len += (size_t)n;
+	p->buf[p->len] = '\0';
+	if (!memchr(p->buf, '\n', p->len) && p->len < sizeof(p->buf) - 1)
+		return;
+	/* {"ok":true,...} when the peer holds it (or there is no peer) */
+	pending_done(p, strstr(p->buf, "\"ok\":true") ? HO_ST_OK : HO_ST_PEER);
+}
+
+/* Start a barrier for r; on any failure answer at once with HO_ST_PEER. */
+static void wait_for_peer(struct lbd *l, struct ho_report *r, const struct sockaddr_storage *to,
+			  socklen_t tl)
+{
+	struct report_srv *rs = &l->report;
+	struct pending *p = NULL;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char req[64];
+
+	for (int i = 0; i < REPORT_PENDING && !p; i++)
+		if (rs->pending[i].io.fd < 0)
+			p = &rs->pending[i];
+	if (!p) {
+		answer(l, r, HO_ST_PEER, to, tl);
+		return;
+	}
+	p->l = l;
+	p->r = *r;
+	p->to = *to;
+	p->tl = tl;
+	p->len = 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l->cfg.sync.control_socket);
+	int n = snprintf(req, sizeof(req), "{\"cmd\":\"barrier\",\"timeout_ms\":%u}\n",
+			 l->cfg.handoff.peer_confirm_ms);
+	p->io.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->io.fd < 0 || connect(p->io.fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send(p->io.fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) {
+		if (p->io.fd >= 0)
+			close(p->io.fd);
+		p->io.fd = -1;
+		answer(l, r, HO_ST_PEER, to, tl);
+		return;
+	}
+	p->io.cb = barrier_reply;
+	p->io.arg = p;
+	if (loop_add(&l->loop, &p->io, EPOLLIN) < 0) {
+		close(p->io.fd);
+		p->io.fd = -1;
+		answer(l, r, HO_ST_PEER, to, tl);
+	}
+}
+
 static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 {
 	struct lbd *l = io->arg;
 	struct report_srv *rs = &l->report;
-	uint8_t buf[512], out[HO_REPORT_MAX];
+	uint8_t buf[512];
 	struct sockaddr_storage from;
 
 	for (int i = 0; i < 64; i++) {
@@ -118,15 +222,10 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 			continue;
 		}
 		uint8_t st = handle(l, &r);
-		rs->handled++;
-		if (st != HO_ST_OK)
-			rs->failed++;
-		r.status = st;
-		r.op = HO_OP_ACK;
-		r.sender = 0;
-		r.seq = ++rs->seq;
-		size_t len = ho_report_encode(&r, rs->key, rs->keylen, out);
-		sendto(io->fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&from, fl);
+		if (st == HO_ST_OK && r.op != HO_OP_QUERY && l->cfg.sync.enabled)
+			wait_for_peer(l, &r, &from, fl);
+		else
+			answer(l, &r, st, &from, fl);
 	}
 }
 
@@ -140,6 +239,11 @@ int report_open(struct lbd *l)
 	rs->io.fd = -1;
 	if (!l->cfg.handoff.enabled)
 		return 0;
+	rs->pending = calloc(REPORT_PENDING, sizeof(*rs->pending));
+	if (!rs->pending)
+		return -1;
+	for (int i = 0; i < REPORT_PENDING; i++)
+		rs->pending[i].io.fd = -1;
 	if (keyfile_load(l->cfg.handoff.key_file, rs->key, &rs->keylen, err, sizeof(err)) < 0) {
 		log_warnx("handoff: %s", err);
 		return -1;
@@ -161,6 +265,11 @@ int report_open(struct lbd *l)
 
 void report_close(struct lbd *l)
 {
+	for (int i = 0; l->report.pending && i < REPORT_PENDING; i++)
+		if (l->report.pending[i].io.fd >= 0)
+			pending_done(&l->report.pending[i], HO_ST_PEER);
+	free(l->report.pending);
+	l->report.pending = NULL;
 	if (l->report.io.fd < 0)
 		return;
 	loop_del(&l->loop, &l->report.io);

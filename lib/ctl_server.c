@@ -14,12 +14,19 @@
 struct ctl_client {
 	struct loop_io io;
 	struct ctl_server *cs;
+	struct ctl_deferred *pending;	/* a reply owed: reading is paused */
 	char *buf;
 	size_t len, cap;
 };
 
+struct ctl_deferred {
+	struct ctl_client *c;		/* NULL once the client hung up */
+};
+
 static void client_close(struct ctl_client *c)
 {
+	if (c->pending)
+		c->pending->c = NULL;
 	loop_del(c->cs->loop, &c->io);
 	close(c->io.fd);
 	free(c->buf);
@@ -55,10 +62,50 @@ static int reply(struct ctl_client *c, json_t *r)
 	return rc;
 }
 
+/* Answer every complete line in the buffer, in order, until one is
+ * deferred.  Returns -1 if the client was closed. */
+static int process_lines(struct ctl_client *c)
+{
+	char *nl;
+
+	while (!c->pending && (nl = memchr(c->buf, '\n', c->len))) {
+		json_error_t je;
+		size_t linelen = (size_t)(nl - c->buf);
+		json_t *req = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &je);
+		json_t *r;
+		if (!req)
+			r = ctl_error("bad JSON: %s", je.text);
+		else if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd")))
+			r = ctl_error("request must be an object with a \"cmd\" string");
+		else {
+			c->cs->current = c;
+			r = c->cs->dispatch(c->cs->arg, req);
+			c->cs->current = NULL;
+		}
+		json_decref(req);
+		memmove(c->buf, nl + 1, c->len - linelen - 1);
+		c->len -= linelen + 1;
+		if (c->pending) {
+			json_decref(r);
+			loop_mod(c->cs->loop, &c->io, 0);	/* HUP/ERR still reported */
+			return 0;
+		}
+		if (reply(c, r) < 0) {
+			client_close(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void client_readable(struct loop *lp, struct loop_io *io, uint32_t events)
 {
 	struct ctl_client *c = io->arg;
 
+	if (c->pending) {	/* only HUP/ERR arrive while paused */
+		client_close(c);
+		return;
+	}
 	if (c->cap - c->len < 4096) {
 		size_t ncap = c->cap ? c->cap * 2 : 8192;
 		char *nb = ncap > CTL_MAX_LINE * 2 ? NULL : realloc(c->buf, ncap);
@@ -78,26 +125,8 @@ static void client_readable(struct loop *lp, struct loop_io *io, uint32_t events
 		return;
 	}
 	c->len += (size_t)n;
-	char *nl;
-	while ((nl = memchr(c->buf, '\n', c->len))) {
-		json_error_t je;
-		size_t linelen = (size_t)(nl - c->buf);
-		json_t *req = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &je);
-		json_t *r;
-		if (!req)
-			r = ctl_error("bad JSON: %s", je.text);
-		else if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd")))
-			r = ctl_error("request must be an object with a \"cmd\" string");
-		else
-			r = c->cs->dispatch(c->cs->arg, req);
-		json_decref(req);
-		memmove(c->buf, nl + 1, c->len - linelen - 1);
-		c->len -= linelen + 1;
-		if (reply(c, r) < 0) {
-			client_close(c);
-			return;
-		}
-	}
+	if (process_lines(c) < 0)
+		return;
 	if (c->len > CTL_MAX_LINE) {
 		reply(c, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
 		client_close(c);
@@ -149,4 +178,37 @@ void ctl_server_close(struct ctl_server *cs)
 	close(cs->io.fd);
 	unlink(cs->path);
 	cs->io.fd = -1;
+}
+
+struct ctl_deferred *ctl_server_defer(struct ctl_server *cs)
+{
+	struct ctl_client *c = cs->current;
+	struct ctl_deferred *d;
+
+	if (!c || c->pending || !(d = calloc(1, sizeof(*d))))
+		return NULL;
+	d->c = c;
+	c->pending = d;
+	return d;
+}
+
+void ctl_deferred_reply(struct ctl_deferred *d, json_t *r)
+{
+	struct ctl_client *c = d->c;
+
+	free(d);
+	if (!c) {
+		json_decref(r);
+		return;
+	}
+	c->pending = NULL;
+	if (reply(c, r) < 0) {
+		client_close(c);
+		return;
+	}
+	if (loop_mod(c->cs->loop, &c->io, EPOLLIN) < 0) {
+		client_close(c);
+		return;
+	}
+	process_lines(c);	/* requests that arrived while we waited */
 }

@@ -85,6 +85,16 @@ static json_t *dispatch(void *arg, const json_t *req)
 		stream_send_hello(s);
 		return ctl_ok();
 	}
+	if (!strcmp(cmd, "barrier")) {
+		json_t *t = json_object_get(req, "timeout_ms");
+		unsigned ms = json_is_integer(t) && json_integer_value(t) > 0 &&
+			      json_integer_value(t) <= 10000 ? (unsigned)json_integer_value(t) : 500;
+		struct ctl_deferred *d = ctl_server_defer(&s->ctl);
+		if (!d)
+			return ctl_error("cannot defer the reply");
+		stream_barrier(s, d, ms);
+		return NULL;
+	}
 	if (!strcmp(cmd, "resync")) {
 		stream_start_resync(s);
 		return ctl_ok();

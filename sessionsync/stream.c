@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "log.h"
 
 /* ---- sending ---- */
@@ -189,6 +190,68 @@ double stream_lag_ms(const struct syncd *s, double q)
 			return (double)(2ull << b) / 1000.0;
 	}
 	return 0;
+}
+
+/*
+ * Barriers: lbd answers a node's handoff report only once the peer switch
+ * holds the new owner too (else a takeover right then would send the
+ * session back to the old node).  lbd re-points the flow and queues the key,
+ * then asks us for a barrier: we pull the queue and flush, so everything
+ * changed so far is in messages up to next_dseq - 1, and answer once the
+ * peer acked those.
+ */
+void stream_barrier(struct syncd *s, struct ctl_deferred *d, unsigned timeout_ms)
+{
+	table_poll(s);
+	stream_flush(s);
+	s->st.barriers++;
+	if (!s->peer_alive || stream_in_flight(s) == 0) {
+		json_t *r = ctl_ok();
+		json_object_set_new(r, "confirmed", json_boolean(s->peer_alive));
+		if (!s->peer_alive)
+			json_object_set_new(r, "peer", json_string("absent"));
+		ctl_deferred_reply(d, r);
+		return;
+	}
+	for (int i = 0; i < MAX_BARRIERS; i++)
+		if (!s->barriers[i].d) {
+			s->barriers[i].d = d;
+			s->barriers[i].dseq = s->next_dseq - 1;
+			s->barriers[i].deadline_ms = loop_now_ms() + timeout_ms;
+			return;
+		}
+	ctl_deferred_reply(d, ctl_error("too many barriers waiting"));
+}
+
+/* Answer the barriers that are done or late.  Replies may run new requests
+ * of the same clients (even new barriers), so collect first, then reply. */
+void stream_barriers_check(struct syncd *s)
+{
+	struct ctl_deferred *ok[MAX_BARRIERS], *late[MAX_BARRIERS];
+	int nok = 0, nlate = 0;
+	uint64_t now = loop_now_ms();
+
+	for (int i = 0; i < MAX_BARRIERS; i++) {
+		struct barrier *b = &s->barriers[i];
+		if (!b->d)
+			continue;
+		if (s->acked >= b->dseq || !s->peer_alive)
+			ok[nok++] = b->d;
+		else if (now >= b->deadline_ms)
+			late[nlate++] = b->d;
+		else
+			continue;
+		b->d = NULL;
+	}
+	for (int i = 0; i < nok; i++) {
+		json_t *r = ctl_ok();
+		json_object_set_new(r, "confirmed", json_boolean(s->peer_alive));
+		ctl_deferred_reply(ok[i], r);
+	}
+	for (int i = 0; i < nlate; i++) {
+		s->st.barrier_timeouts++;
+		ctl_deferred_reply(late[i], ctl_error("the peer did not confirm in time"));
+	}
 }
 
 static void on_ack(struct syncd *s, uint64_t ack)
@@ -520,6 +583,7 @@ static void sock_readable(struct loop *l, struct loop_io *io, uint32_t events)
 	if (s->ack_due)
 		send_ack(s);
 	resync_continue(s);
+	stream_barriers_check(s);
 }
 
 void stream_send_hello(struct syncd *s)
@@ -556,6 +620,7 @@ void stream_tick(struct syncd *s)
 	resync_continue(s);
 	if (s->ack_due)
 		send_ack(s);
+	stream_barriers_check(s);
 }
 
 static int make_sockaddr(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss,

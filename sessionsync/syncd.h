@@ -53,12 +53,20 @@ struct rxslot {
 	uint8_t body[SYNC_MAX_BODY];
 };
 
+/* A control client waiting until the peer acked everything queued before it. */
+#define MAX_BARRIERS 256
+struct barrier {
+	struct ctl_deferred *d;	/* NULL: free slot */
+	uint64_t dseq;		/* done when acked >= dseq */
+	uint64_t deadline_ms;
+};
+
 struct syncd_stats {
 	uint64_t tx_msgs, tx_flows, tx_bytes, retransmits, nacks_sent, nacks_rx;
 	uint64_t rx_msgs, rx_flows, rx_dups, rx_reordered, rx_unknown_node, rx_unanchored;
 	uint64_t rejects[SYNC_E_MAX];
 	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
-	uint64_t events, events_lost, window_full, expired;
+	uint64_t events, events_lost, window_full, expired, barriers, barrier_timeouts;
 	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */
 	uint64_t lag_samples;
 };
@@ -122,6 +130,7 @@ struct syncd {
 	int ncpus;
 	uint64_t last_table_try_ms;
 
+	struct barrier barriers[MAX_BARRIERS];
 	struct syncd_stats st;
 	uint64_t rate_prev_tx, rate_prev_rx, rate_tx, rate_rx, rate_at_ms;
 };
@@ -135,6 +144,9 @@ void stream_flush(struct syncd *s);
 void stream_start_resync(struct syncd *s);
 uint64_t stream_in_flight(const struct syncd *s);
 void stream_send_hello(struct syncd *s);
+/* Control "barrier": answer d once the peer holds every change made so far. */
+void stream_barrier(struct syncd *s, struct ctl_deferred *d, unsigned timeout_ms);
+void stream_barriers_check(struct syncd *s);
 int stream_ready(const struct syncd *s);
 double stream_lag_ms(const struct syncd *s, double q);
 

@@ -522,7 +522,8 @@ write_pair_config() {
   "vrrp": { "router_id": 77, "priority": $prio, "advert_int_ms": ${LAB_ADVERT_MS:-200},
             "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
-            "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d" }
+            "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d" },
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
 }
 EOF
 }
@@ -539,7 +540,8 @@ cmd_up_pair() {
 	mkdir -m 755 "$LAB_DIR/bin"
 	install -m 755 "$TANDEM_BUILD/tandem-failover" "$LAB_DIR/bin/tandem-failover"
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/sync.key"
-	chmod 600 "$LAB_DIR/sync.key"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key"
+	chmod 600 "$LAB_DIR/sync.key" "$LAB_DIR/handoff.key"
 	for x in a b; do
 		write_pair_config "$x"
 	done
