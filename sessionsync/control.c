@@ -57,6 +57,8 @@ json_t *control_status(struct syncd *s)
 		"requests_received", (json_int_t)s->st.resync_reqs_rx, "sending", s->rs_active));
 	json_object_set_new(r, "events", json_pack("{s:I, s:I, s:I}", "reported", (json_int_t)s->st.events,
 		"lost", (json_int_t)s->st.events_lost, "expired", (json_int_t)s->st.expired));
+	json_object_set_new(r, "barriers", json_pack("{s:I, s:I}", "requested", (json_int_t)s->st.barriers,
+		"timeouts", (json_int_t)s->st.barrier_timeouts));
 	json_object_set_new(r, "lag_ms", json_pack("{s:f, s:f, s:I}", "p50", stream_lag_ms(s, 0.5),
 		"p99", stream_lag_ms(s, 0.99), "samples", (json_int_t)s->st.lag_samples));
 	json_object_set_new(r, "rates", json_pack("{s:I, s:I}", "tx_flows_per_s", (json_int_t)s->rate_tx,
