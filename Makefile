@@ -50,7 +50,7 @@ LBD_MOD_OBJ := $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
 NASD_MOD_OBJ := $(filter-out $(B)/storage/main.o,$(NASD_OBJ))
 
 BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/lb.bpf.o \
-	$(if $(NASD_SRC),$(B)/tandem-nasd) $(NASD_BPF)
+	$(if $(wildcard storage/main.c),$(B)/tandem-nasd) $(NASD_BPF)
 
 .PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
