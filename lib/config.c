@@ -7,118 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonconf.h"
 #include "maglev.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)	/* far above any real configuration */
 
-/* Parsing state: where we are (for messages) and where the message goes. */
-struct pctx {
-	char *err;
-	size_t errlen;
-	char where[96];
-};
-
-static int perr(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int perr(struct pctx *p, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (p->where[0])
-		snprintf(p->err, p->errlen, "%s: %s", p->where, msg);
-	else
-		snprintf(p->err, p->errlen, "%s", msg);
-	return -1;
-}
-
-/* Reject keys not in allowed[] (NULL-terminated): typos must not pass silently. */
-static int check_keys(struct pctx *p, json_t *obj, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= !strcmp(*a, key);
-		if (!ok)
-			return perr(p, "unknown key \"%s\"", key);
-	}
-	return 0;
-}
-
-static int get_str(struct pctx *p, json_t *obj, const char *key, char *out, size_t outlen,
-		   const char *def)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v) {
-		if (!def)
-			return perr(p, "\"%s\" is required", key);
-		snprintf(out, outlen, "%s", def);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return perr(p, "\"%s\" must be a string", key);
-	if (json_string_length(v) == 0)
-		return perr(p, "\"%s\" must not be empty", key);
-	if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
-		return perr(p, "\"%s\" is too long (max %zu) or holds a NUL", key, outlen - 1);
-	memcpy(out, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
-
-static int get_uint(struct pctx *p, json_t *obj, const char *key, uint32_t *out,
-		    uint32_t def, uint32_t lo, uint32_t hi)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v) {
-		*out = def;
-		return 0;
-	}
-	if (!json_is_integer(v))
-		return perr(p, "\"%s\" must be an integer", key);
-	json_int_t i = json_integer_value(v);
-	if (i < lo || i > hi)
-		return perr(p, "\"%s\" is %lld, must be %u..%u", key, (long long)i, lo, hi);
-	*out = (uint32_t)i;
-	return 0;
-}
-
-static int valid_name(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static int get_name(struct pctx *p, json_t *obj, const char *key, char *out, const char *def)
-{
-	if (get_str(p, obj, key, out, CFG_NAME_MAX + 1, def) < 0)
-		return -1;
-	if (!valid_name(out))
-		return perr(p, "\"%s\" \"%s\": use letters, digits, '-' and '_' only", key, out);
-	return 0;
-}
-
-static int get_addr(struct pctx *p, json_t *obj, const char *key, struct taddr *out)
-{
-	char s[64];
-
-	if (get_str(p, obj, key, s, sizeof(s), NULL) < 0)
-		return -1;
-	if (taddr_parse(s, out) < 0)
-		return perr(p, "\"%s\" \"%s\" is not an IPv4 or IPv6 address", key, s);
-	return 0;
-}
-
-static int parse_health(struct pctx *p, json_t *h, struct cfg_health *out)
+static int parse_health(struct jconf *p, json_t *h, struct cfg_health *out)
 {
 	static const char *const keys[] = { "interval_ms", "timeout_ms", "rise", "fall", NULL };
 
@@ -127,20 +21,20 @@ static int parse_health(struct pctx *p, json_t *h, struct cfg_health *out)
 		return 0;
 	snprintf(p->where, sizeof(p->where), "health");
 	if (!json_is_object(h))
-		return perr(p, "must be an object");
-	if (check_keys(p, h, keys) < 0 ||
-	    get_uint(p, h, "interval_ms", &out->interval_ms, 1000, 100, 60000) < 0 ||
-	    get_uint(p, h, "timeout_ms", &out->timeout_ms, 500, 10, 60000) < 0 ||
-	    get_uint(p, h, "rise", &out->rise, 2, 1, 100) < 0 ||
-	    get_uint(p, h, "fall", &out->fall, 3, 1, 100) < 0)
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, h, keys) < 0 ||
+	    jconf_get_uint(p, h, "interval_ms", &out->interval_ms, 1000, 100, 60000) < 0 ||
+	    jconf_get_uint(p, h, "timeout_ms", &out->timeout_ms, 500, 10, 60000) < 0 ||
+	    jconf_get_uint(p, h, "rise", &out->rise, 2, 1, 100) < 0 ||
+	    jconf_get_uint(p, h, "fall", &out->fall, 3, 1, 100) < 0)
 		return -1;
 	if (out->timeout_ms > out->interval_ms)
-		return perr(p, "\"timeout_ms\" (%u) must not exceed \"interval_ms\" (%u)",
+		return jconf_perr(p, "\"timeout_ms\" (%u) must not exceed \"interval_ms\" (%u)",
 			    out->timeout_ms, out->interval_ms);
 	return 0;
 }
 
-static int parse_nodes(struct pctx *p, json_t *arr, struct config *cfg)
+static int parse_nodes(struct jconf *p, json_t *arr, struct config *cfg)
 {
 	static const char *const keys[] = { "name", "address", "weight", "port", NULL };
 	size_t i;
@@ -148,33 +42,33 @@ static int parse_nodes(struct pctx *p, json_t *arr, struct config *cfg)
 
 	p->where[0] = '\0';
 	if (!arr)
-		return perr(p, "\"nodes\" is required");
+		return jconf_perr(p, "\"nodes\" is required");
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return perr(p, "\"nodes\" must be a non-empty array");
+		return jconf_perr(p, "\"nodes\" must be a non-empty array");
 	if (json_array_size(arr) > CFG_MAX_NODES)
-		return perr(p, "\"nodes\": at most %d nodes", CFG_MAX_NODES);
+		return jconf_perr(p, "\"nodes\": at most %d nodes", CFG_MAX_NODES);
 	json_array_foreach(arr, i, n) {
 		struct cfg_node *cn = &cfg->nodes[i];
 		snprintf(p->where, sizeof(p->where), "nodes[%zu]", i);
 		if (!json_is_object(n))
-			return perr(p, "must be an object");
-		if (check_keys(p, n, keys) < 0 || get_name(p, n, "name", cn->name, NULL) < 0 ||
-		    get_addr(p, n, "address", &cn->addr) < 0 ||
-		    get_uint(p, n, "weight", &cn->weight, 100, 0, 1000) < 0 ||
-		    get_str(p, n, "port", cn->port, sizeof(cn->port), "") < 0)
+			return jconf_perr(p, "must be an object");
+		if (jconf_check_keys(p, n, keys) < 0 || jconf_get_name(p, n, "name", cn->name, NULL) < 0 ||
+		    jconf_get_addr(p, n, "address", &cn->addr) < 0 ||
+		    jconf_get_uint(p, n, "weight", &cn->weight, 100, 0, 1000) < 0 ||
+		    jconf_get_str(p, n, "port", cn->port, sizeof(cn->port), "") < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(cfg->nodes[j].name, cn->name))
-				return perr(p, "duplicate node name \"%s\"", cn->name);
+				return jconf_perr(p, "duplicate node name \"%s\"", cn->name);
 			if (taddr_equal(&cfg->nodes[j].addr, &cn->addr))
-				return perr(p, "address already used by node \"%s\"", cfg->nodes[j].name);
+				return jconf_perr(p, "address already used by node \"%s\"", cfg->nodes[j].name);
 		}
 		cfg->nnodes++;
 	}
 	return 0;
 }
 
-static int parse_services(struct pctx *p, json_t *arr, struct cfg_vip *v, struct config *cfg,
+static int parse_services(struct jconf *p, json_t *arr, struct cfg_vip *v, struct config *cfg,
 			  size_t vi)
 {
 	static const char *const keys[] = { "proto", "port", "affinity", NULL };
@@ -182,34 +76,34 @@ static int parse_services(struct pctx *p, json_t *arr, struct cfg_vip *v, struct
 	json_t *s;
 
 	if (!arr)
-		return perr(p, "\"services\" is required");
+		return jconf_perr(p, "\"services\" is required");
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return perr(p, "\"services\" must be a non-empty array");
+		return jconf_perr(p, "\"services\" must be a non-empty array");
 	json_array_foreach(arr, i, s) {
 		char proto[8];
 		uint32_t port;
 		snprintf(p->where, sizeof(p->where), "vips[%zu].services[%zu]", vi, i);
 		if (!json_is_object(s))
-			return perr(p, "must be an object");
+			return jconf_perr(p, "must be an object");
 		if (cfg->nsvc_total >= LB_MAX_SVCS)
-			return perr(p, "at most %d services over all VIPs", LB_MAX_SVCS);
-		if (check_keys(p, s, keys) < 0 || get_str(p, s, "proto", proto, sizeof(proto), NULL) < 0)
+			return jconf_perr(p, "at most %d services over all VIPs", LB_MAX_SVCS);
+		if (jconf_check_keys(p, s, keys) < 0 || jconf_get_str(p, s, "proto", proto, sizeof(proto), NULL) < 0)
 			return -1;
 		int pr = proto_parse(proto);
 		if (pr < 0)
-			return perr(p, "\"proto\" \"%s\": must be \"tcp\" or \"udp\"", proto);
+			return jconf_perr(p, "\"proto\" \"%s\": must be \"tcp\" or \"udp\"", proto);
 		if (!json_object_get(s, "port"))
-			return perr(p, "\"port\" is required");
-		if (get_uint(p, s, "port", &port, 0, 1, 65535) < 0)
+			return jconf_perr(p, "\"port\" is required");
+		if (jconf_get_uint(p, s, "port", &port, 0, 1, 65535) < 0)
 			return -1;
 		for (unsigned j = 0; j < v->nsvc; j++)
 			if (v->svc[j].proto == pr && v->svc[j].port == port)
-				return perr(p, "duplicate service %s/%u", proto, port);
+				return jconf_perr(p, "duplicate service %s/%u", proto, port);
 		char aff[16];
-		if (get_str(p, s, "affinity", aff, sizeof(aff), "none") < 0)
+		if (jconf_get_str(p, s, "affinity", aff, sizeof(aff), "none") < 0)
 			return -1;
 		if (strcmp(aff, "none") && strcmp(aff, "client"))
-			return perr(p, "\"affinity\" \"%s\": must be \"none\" or \"client\"", aff);
+			return jconf_perr(p, "\"affinity\" \"%s\": must be \"none\" or \"client\"", aff);
 		v->svc[v->nsvc].affinity = !strcmp(aff, "client");
 		v->svc[v->nsvc].proto = (uint8_t)pr;
 		v->svc[v->nsvc].port = (uint16_t)port;
@@ -219,7 +113,7 @@ static int parse_services(struct pctx *p, json_t *arr, struct cfg_vip *v, struct
 	return 0;
 }
 
-static int parse_vips(struct pctx *p, json_t *arr, struct config *cfg)
+static int parse_vips(struct jconf *p, json_t *arr, struct config *cfg)
 {
 	static const char *const keys[] = { "name", "address", "services", NULL };
 	size_t i;
@@ -227,29 +121,29 @@ static int parse_vips(struct pctx *p, json_t *arr, struct config *cfg)
 
 	p->where[0] = '\0';
 	if (!arr)
-		return perr(p, "\"vips\" is required");
+		return jconf_perr(p, "\"vips\" is required");
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return perr(p, "\"vips\" must be a non-empty array");
+		return jconf_perr(p, "\"vips\" must be a non-empty array");
 	if (json_array_size(arr) > CFG_MAX_VIPS)
-		return perr(p, "\"vips\": at most %d", CFG_MAX_VIPS);
+		return jconf_perr(p, "\"vips\": at most %d", CFG_MAX_VIPS);
 	json_array_foreach(arr, i, v) {
 		struct cfg_vip *cv = &cfg->vips[i];
 		snprintf(p->where, sizeof(p->where), "vips[%zu]", i);
 		if (!json_is_object(v))
-			return perr(p, "must be an object");
-		if (check_keys(p, v, keys) < 0 || get_name(p, v, "name", cv->name, NULL) < 0 ||
-		    get_addr(p, v, "address", &cv->addr) < 0)
+			return jconf_perr(p, "must be an object");
+		if (jconf_check_keys(p, v, keys) < 0 || jconf_get_name(p, v, "name", cv->name, NULL) < 0 ||
+		    jconf_get_addr(p, v, "address", &cv->addr) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(cfg->vips[j].name, cv->name))
-				return perr(p, "duplicate VIP name \"%s\"", cv->name);
+				return jconf_perr(p, "duplicate VIP name \"%s\"", cv->name);
 			if (taddr_equal(&cfg->vips[j].addr, &cv->addr))
-				return perr(p, "address already used by VIP \"%s\" (put all its services there)",
+				return jconf_perr(p, "address already used by VIP \"%s\" (put all its services there)",
 					    cfg->vips[j].name);
 		}
 		for (unsigned j = 0; j < cfg->nnodes; j++)
 			if (taddr_equal(&cfg->nodes[j].addr, &cv->addr))
-				return perr(p, "address is node \"%s\"'s address", cfg->nodes[j].name);
+				return jconf_perr(p, "address is node \"%s\"'s address", cfg->nodes[j].name);
 		if (parse_services(p, json_object_get(v, "services"), cv, cfg, i) < 0)
 			return -1;
 		cfg->nvips++;
@@ -257,7 +151,7 @@ static int parse_vips(struct pctx *p, json_t *arr, struct config *cfg)
 	return 0;
 }
 
-static int parse_sync(struct pctx *p, json_t *o, struct cfg_sync *s)
+static int parse_sync(struct jconf *p, json_t *o, struct cfg_sync *s)
 {
 	static const char *const keys[] = { "switch_id", "local", "peer", "port", "key_file",
 		"control_socket", "peer_dead_ms", "idle_timeout_s", NULL };
@@ -267,31 +161,31 @@ static int parse_sync(struct pctx *p, json_t *o, struct cfg_sync *s)
 		return 0;
 	snprintf(p->where, sizeof(p->where), "sync");
 	if (!json_is_object(o))
-		return perr(p, "must be an object");
-	if (check_keys(p, o, keys) < 0)
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0)
 		return -1;
 	if (!json_object_get(o, "switch_id"))
-		return perr(p, "\"switch_id\" is required");
-	if (get_uint(p, o, "switch_id", &s->switch_id, 0, 1, 0xffffffffu) < 0 ||
-	    get_addr(p, o, "local", &s->local) < 0 || get_addr(p, o, "peer", &s->peer) < 0 ||
-	    get_uint(p, o, "port", &port, 7405, 1, 65535) < 0 ||
-	    get_str(p, o, "key_file", s->key_file, sizeof(s->key_file), NULL) < 0 ||
-	    get_str(p, o, "control_socket", s->control_socket, sizeof(s->control_socket),
+		return jconf_perr(p, "\"switch_id\" is required");
+	if (jconf_get_uint(p, o, "switch_id", &s->switch_id, 0, 1, 0xffffffffu) < 0 ||
+	    jconf_get_addr(p, o, "local", &s->local) < 0 || jconf_get_addr(p, o, "peer", &s->peer) < 0 ||
+	    jconf_get_uint(p, o, "port", &port, 7405, 1, 65535) < 0 ||
+	    jconf_get_str(p, o, "key_file", s->key_file, sizeof(s->key_file), NULL) < 0 ||
+	    jconf_get_str(p, o, "control_socket", s->control_socket, sizeof(s->control_socket),
 		    "/run/tandem/syncd.sock") < 0 ||
-	    get_uint(p, o, "peer_dead_ms", &s->peer_dead_ms, 3000, 100, 600000) < 0 ||
-	    get_uint(p, o, "idle_timeout_s", &s->idle_timeout_s, 3600, 0, 604800) < 0)
+	    jconf_get_uint(p, o, "peer_dead_ms", &s->peer_dead_ms, 3000, 100, 600000) < 0 ||
+	    jconf_get_uint(p, o, "idle_timeout_s", &s->idle_timeout_s, 3600, 0, 604800) < 0)
 		return -1;
 	if (s->local.family != s->peer.family)
-		return perr(p, "\"local\" and \"peer\" must be the same address family");
+		return jconf_perr(p, "\"local\" and \"peer\" must be the same address family");
 	if (taddr_equal(&s->local, &s->peer))
-		return perr(p, "\"local\" and \"peer\" must differ");
+		return jconf_perr(p, "\"local\" and \"peer\" must differ");
 	s->port = (uint16_t)port;
 	s->enabled = 1;
 	return 0;
 }
 
 /* An array of "addr/prefix" strings (VRRP-managed gateway addresses). */
-static int parse_gateways(struct pctx *p, json_t *gw, const char *what,
+static int parse_gateways(struct jconf *p, json_t *gw, const char *what,
 			  char out[CFG_MAX_GW][64], unsigned *n)
 {
 	json_t *g;
@@ -300,28 +194,28 @@ static int parse_gateways(struct pctx *p, json_t *gw, const char *what,
 	if (!gw)
 		return 0;
 	if (!json_is_array(gw) || json_array_size(gw) > CFG_MAX_GW)
-		return perr(p, "\"%s\" must be an array of at most %d \"addr/prefix\"", what, CFG_MAX_GW);
+		return jconf_perr(p, "\"%s\" must be an array of at most %d \"addr/prefix\"", what, CFG_MAX_GW);
 	json_array_foreach(gw, i, g) {
 		char a[64];
 		char *sl, *end;
 		struct taddr t;
 		if (!json_is_string(g) || json_string_length(g) >= sizeof(a))
-			return perr(p, "%s[%zu]: must be \"addr/prefix\"", what, i);
+			return jconf_perr(p, "%s[%zu]: must be \"addr/prefix\"", what, i);
 		snprintf(a, sizeof(a), "%s", json_string_value(g));
 		sl = strchr(a, '/');
 		if (!sl)
-			return perr(p, "%s[%zu] \"%s\": missing /prefix", what, i, a);
+			return jconf_perr(p, "%s[%zu] \"%s\": missing /prefix", what, i, a);
 		*sl = '\0';
 		long pl = strtol(sl + 1, &end, 10);
 		if (taddr_parse(a, &t) < 0 || *end || sl[1] == '\0' || pl < 1 ||
 		    pl > (t.family == 4 ? 32 : 128))
-			return perr(p, "%s[%zu] \"%s\": not addr/prefix", what, i, json_string_value(g));
+			return jconf_perr(p, "%s[%zu] \"%s\": not addr/prefix", what, i, json_string_value(g));
 		snprintf(out[(*n)++], 64, "%s", json_string_value(g));
 	}
 	return 0;
 }
 
-static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
+static int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 {
 	static const char *const keys[] = { "router_id", "priority", "advert_int_ms", "preempt",
 		"storage_gateways", "client_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir",
@@ -333,28 +227,28 @@ static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
 		return 0;
 	snprintf(p->where, sizeof(p->where), "vrrp");
 	if (!json_is_object(o))
-		return perr(p, "must be an object");
-	if (check_keys(p, o, keys) < 0 ||
-	    get_uint(p, o, "router_id", &v->router_id, 51, 1, 254) < 0 ||
-	    get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
-	    get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
-	    get_str(p, o, "notify", v->notify, sizeof(v->notify), "/usr/sbin/tandem-failover") < 0 ||
-	    get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0)
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    jconf_get_uint(p, o, "router_id", &v->router_id, 51, 1, 254) < 0 ||
+	    jconf_get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
+	    jconf_get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
+	    jconf_get_str(p, o, "notify", v->notify, sizeof(v->notify), "/usr/sbin/tandem-failover") < 0 ||
+	    jconf_get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0)
 		return -1;
 	if (v->advert_int_ms % 10)
-		return perr(p, "\"advert_int_ms\" must be a multiple of 10 (VRRPv3 centiseconds)");
+		return jconf_perr(p, "\"advert_int_ms\" must be a multiple of 10 (VRRPv3 centiseconds)");
 	pre = json_object_get(o, "preempt");
 	if (pre && !json_is_boolean(pre))
-		return perr(p, "\"preempt\" must be true or false");
+		return jconf_perr(p, "\"preempt\" must be true or false");
 	v->preempt = pre ? json_is_true(pre) : 1;
 	if (json_object_get(o, "unicast_peer")) {
-		if (get_addr(p, o, "unicast_peer", &v->unicast_peer) < 0 ||
-		    get_addr(p, o, "unicast_src", &v->unicast_src) < 0)
+		if (jconf_get_addr(p, o, "unicast_peer", &v->unicast_peer) < 0 ||
+		    jconf_get_addr(p, o, "unicast_src", &v->unicast_src) < 0)
 			return -1;
 		if (v->unicast_peer.family != v->unicast_src.family)
-			return perr(p, "\"unicast_peer\" and \"unicast_src\" must be the same family");
+			return jconf_perr(p, "\"unicast_peer\" and \"unicast_src\" must be the same family");
 	} else if (json_object_get(o, "unicast_src")) {
-		return perr(p, "\"unicast_src\" needs \"unicast_peer\"");
+		return jconf_perr(p, "\"unicast_src\" needs \"unicast_peer\"");
 	}
 	if (parse_gateways(p, json_object_get(o, "storage_gateways"), "storage_gateways",
 			   v->gateway, &v->ngw) < 0 ||
@@ -365,7 +259,7 @@ static int parse_vrrp(struct pctx *p, json_t *o, struct config *cfg)
 	return 0;
 }
 
-static int parse_handoff(struct pctx *p, json_t *o, struct cfg_handoff *h)
+static int parse_handoff(struct jconf *p, json_t *o, struct cfg_handoff *h)
 {
 	static const char *const keys[] = { "port", "key_file", "cluster_id", "peer_confirm_ms", NULL };
 	uint32_t port;
@@ -374,11 +268,11 @@ static int parse_handoff(struct pctx *p, json_t *o, struct cfg_handoff *h)
 		return 0;
 	snprintf(p->where, sizeof(p->where), "handoff");
 	if (!json_is_object(o))
-		return perr(p, "must be an object");
-	if (check_keys(p, o, keys) < 0 || get_uint(p, o, "port", &port, 7406, 1, 65535) < 0 ||
-	    get_str(p, o, "key_file", h->key_file, sizeof(h->key_file), NULL) < 0 ||
-	    get_uint(p, o, "cluster_id", &h->cluster_id, 1, 0, 0xffffffffu) < 0 ||
-	    get_uint(p, o, "peer_confirm_ms", &h->peer_confirm_ms, 200, 1, 10000) < 0)
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 || jconf_get_uint(p, o, "port", &port, 7406, 1, 65535) < 0 ||
+	    jconf_get_str(p, o, "key_file", h->key_file, sizeof(h->key_file), NULL) < 0 ||
+	    jconf_get_uint(p, o, "cluster_id", &h->cluster_id, 1, 0, 0xffffffffu) < 0 ||
+	    jconf_get_uint(p, o, "peer_confirm_ms", &h->peer_confirm_ms, 200, 1, 10000) < 0)
 		return -1;
 	h->port = (uint16_t)port;
 	h->enabled = 1;
@@ -392,7 +286,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp", "handoff",
 		NULL
 	};
-	struct pctx p = { .err = err, .errlen = errlen };
+	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
 	json_t *root;
 	char attach[8];
@@ -401,36 +295,36 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	memset(cfg, 0, sizeof(*cfg));
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return perr(&p, "line %d column %d: %s", je.line, je.column, je.text);
+		return jconf_perr(&p, "line %d column %d: %s", je.line, je.column, je.text);
 	if (!json_is_object(root)) {
-		perr(&p, "top level must be a JSON object");
+		jconf_perr(&p, "top level must be a JSON object");
 		goto out;
 	}
-	if (check_keys(&p, root, keys) < 0 ||
-	    get_name(&p, root, "instance", cfg->instance, "default") < 0 ||
-	    get_str(&p, root, "bpffs", cfg->bpffs, sizeof(cfg->bpffs), "/sys/fs/bpf") < 0 ||
-	    get_str(&p, root, "control_socket", cfg->control_socket, sizeof(cfg->control_socket),
+	if (jconf_check_keys(&p, root, keys) < 0 ||
+	    jconf_get_name(&p, root, "instance", cfg->instance, "default") < 0 ||
+	    jconf_get_str(&p, root, "bpffs", cfg->bpffs, sizeof(cfg->bpffs), "/sys/fs/bpf") < 0 ||
+	    jconf_get_str(&p, root, "control_socket", cfg->control_socket, sizeof(cfg->control_socket),
 		    "/run/tandem/lbd.sock") < 0 ||
-	    get_str(&p, root, "client_interface", cfg->client_if, sizeof(cfg->client_if), NULL) < 0 ||
-	    get_str(&p, root, "storage_interface", cfg->storage_if, sizeof(cfg->storage_if), NULL) < 0 ||
-	    get_str(&p, root, "attach", attach, sizeof(attach), "tc") < 0 ||
-	    get_uint(&p, root, "flow_table_size", &cfg->flow_table_size, 1048576, 1024, 16777216) < 0 ||
-	    get_uint(&p, root, "maglev_size", &cfg->maglev_size, LB_MAGLEV_DEFAULT, 65537, 1048573) < 0)
+	    jconf_get_str(&p, root, "client_interface", cfg->client_if, sizeof(cfg->client_if), NULL) < 0 ||
+	    jconf_get_str(&p, root, "storage_interface", cfg->storage_if, sizeof(cfg->storage_if), NULL) < 0 ||
+	    jconf_get_str(&p, root, "attach", attach, sizeof(attach), "tc") < 0 ||
+	    jconf_get_uint(&p, root, "flow_table_size", &cfg->flow_table_size, 1048576, 1024, 16777216) < 0 ||
+	    jconf_get_uint(&p, root, "maglev_size", &cfg->maglev_size, LB_MAGLEV_DEFAULT, 65537, 1048573) < 0)
 		goto out;
 	if (!strcmp(attach, "tc"))
 		cfg->attach = CFG_ATTACH_TC;
 	else if (!strcmp(attach, "xdp"))
 		cfg->attach = CFG_ATTACH_XDP;
 	else {
-		perr(&p, "\"attach\" \"%s\": must be \"tc\" or \"xdp\"", attach);
+		jconf_perr(&p, "\"attach\" \"%s\": must be \"tc\" or \"xdp\"", attach);
 		goto out;
 	}
 	if (!maglev_is_prime(cfg->maglev_size)) {
-		perr(&p, "\"maglev_size\" %u is not prime (65537 is)", cfg->maglev_size);
+		jconf_perr(&p, "\"maglev_size\" %u is not prime (65537 is)", cfg->maglev_size);
 		goto out;
 	}
 	if (!strcmp(cfg->client_if, cfg->storage_if)) {
-		perr(&p, "\"client_interface\" and \"storage_interface\" must differ");
+		jconf_perr(&p, "\"client_interface\" and \"storage_interface\" must differ");
 		goto out;
 	}
 	if (parse_health(&p, json_object_get(root, "health"), &cfg->health) < 0 ||

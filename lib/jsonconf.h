@@ -1,0 +1,36 @@
+/*
+ * jsonconf.h - helpers for configuration parsers over Jansson: typed getters
+ * with defaults and ranges, unknown-key rejection, and one-line messages that
+ * say where ("nodes[2]: \"weight\" is 5000, must be 0..1000").  Every
+ * getter returns 0, or -1 after writing the message into the context.
+ */
+#ifndef TANDEM_JSONCONF_H
+#define TANDEM_JSONCONF_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct jconf {
+	char *err;		/* message buffer (the caller's) */
+	size_t errlen;
+	char where[96];		/* current position, e.g. "vips[1]"; "" at top level */
+};
+
+int jconf_perr(struct jconf *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reject keys not in allowed[] (NULL-terminated): typos must not pass silently. */
+int jconf_check_keys(struct jconf *p, json_t *obj, const char *const *allowed);
+/* String into out[outlen]; absent: def (NULL = required).  Empty refused. */
+int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
+		  const char *def);
+/* Integer in lo..hi; absent: def. */
+int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out, uint32_t def,
+		   uint32_t lo, uint32_t hi);
+/* A name: [A-Za-z0-9_-], at most 32 characters (out holds 33). */
+int jconf_get_name(struct jconf *p, json_t *obj, const char *key, char *out, const char *def);
+/* A literal IPv4 or IPv6 address (required). */
+int jconf_get_addr(struct jconf *p, json_t *obj, const char *key, struct taddr *out);
+
+#endif
