@@ -662,6 +662,10 @@ cmd_switch_stop() {
 	for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# A killed keepalived leaves its pid files; while its pids linger as
+	# zombies (our init reaps lazily) the next keepalived would take them
+	# for a running instance and exit ("daemon is already running").
+	rm -f "$LAB_DIR/sw-$x/keepalived-main.pid" "$LAB_DIR/sw-$x/keepalived-vrrp.pid"
 }
 
 cmd_switch_links() {

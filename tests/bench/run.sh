@@ -21,15 +21,36 @@
 # Offline metrics (lb.bpf.o loaded unpinned, tests/tools/flowbench):
 #   flow_repoint_update_p50_us / _p99_us, bpf_ns_per_packet_test_run,
 #   flow_table_memory_1m / _8m, flow_table_bytes_per_entry
+# Pair metrics (stateful failover; two pair-mode labs, LAB_PAIR=1 lab.sh, one
+# after the other: VRRP advert 200 ms (the lab default) and 100 ms):
+#   failover_outage_crash_ms[_advert100]     switch-stop a hard under probes
+#   failover_outage_graceful_ms[_advert100]  switch-stop a (priority 0)
+#       (tests/tools/failprobe: UDP echo every ms c2 -> VIP:5201 -> node ->
+#       c2, and one keep-alive HTTP connection; outage = longest silence in
+#       the failover window; sessions must survive on the same node)
+#   sync_updates_per_s          flowgen syn (test_run of the master's tc
+#                               program) ladder; backup's rx.flows
+#   sync_lag_p50_ms / _p99_ms   master syncd's lag_ms during connrate
+#   sync_lag_e2e_p50_ms / _p99_ms  flowgen lag: SYN on the master -> flow in
+#                               the backup's map, same run
+#   sync_resync_1m_s            1M flows in the master's map, backup syncd
+#                               restarted, until synced (tests/tools/syncwatch)
 #
 # The binaries under test are copied to a private directory first (others
 # may rebuild build/ meanwhile).  A failed measurement becomes value null with
-# a note; the run goes on.  Takes about 4 minutes with the defaults.
+# a note; the run goes on.  Takes about 7 minutes with the defaults (single-
+# switch lab ~3, offline ~1, pair ~3).
+#
+# Usage: tests/bench/run.sh [--only lab,flow,pair]  (or BENCH_ONLY=...): run
+# only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
+# (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
+# overwrites the full bench/results.*.
 # Exit: 0 when results were written, 1 on harness errors (not root, missing
 # build or tools, the lab cannot come up, results cannot be written).
 #
 # Environment: BENCH_ROUNDS (5), BENCH_SECONDS (5, per run), BENCH_OUT
-# (bench/), BENCH_LOGS (tests/out/bench/), TANDEM_BUILD (build/).
+# (bench/), BENCH_LOGS (tests/out/bench/), TANDEM_BUILD (build/),
+# BENCH_FAILOVER_TRIALS (3: failovers per kind and advert interval).
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$REPO" || exit 1
@@ -48,6 +69,7 @@ CONC=32			# connrate: connections in flight
 
 LAB=""			# lab name once we own one
 SINK_PIDS=()		# udpsink processes we started
+PROBE_PIDS=()		# failprobe processes we started (pair section)
 BPF_STATS_OLD=""	# kernel.bpf_stats_enabled before we touched it
 HARNESS_ERR=0
 WRITTEN=0
@@ -192,7 +214,7 @@ write_results() {
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
-	for p in "${SINK_PIDS[@]}"; do
+	for p in "${SINK_PIDS[@]}" "${PROBE_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
 	if [ -n "$BPF_STATS_OLD" ]; then
@@ -560,7 +582,454 @@ flow_section() {
 	done
 }
 
+# --------------------------------------------------------- pair section ---
+# Stateful failover: two switches (LAB_PAIR=1 lab.sh), tandem-syncd between
+# them, keepalived moving the VIPs.  Lab "A" (the lab default VRRP advert,
+# 200 ms; flow_table_size PAIR_FLOWS) measures the sync metrics and the
+# failovers; lab "B" (advert 100 ms) only the failovers.
+
+PAIR_TRIALS=${BENCH_FAILOVER_TRIALS:-3}	# failovers per kind and advert interval
+PAIR_FLOWS=2097152			# lab A's flow_table_size (room for the 1M resync)
+RESYNC_N=1048576
+UPD_RATES="100000 200000 300000 400000 500000"	# sync_updates_per_s ladder (offered SYN/s)
+UPD_SECS=2				# seconds per ladder step
+GAP_MS=2				# probe gaps shorter than this are not listed (1 ms probes)
+
+pair_metric_names() {	# NAME:UNIT:TARGET for every pair metric
+	cat <<'EOF'
+failover_outage_crash_ms:ms:<= 500 ms, every session kept
+failover_outage_crash_ms_advert100:ms:<= 500 ms, every session kept
+failover_outage_graceful_ms:ms:<= 100 ms, every session kept
+failover_outage_graceful_ms_advert100:ms:<= 100 ms, every session kept
+sync_updates_per_s:flows/s:>= 200000
+sync_lag_p50_ms:ms:report (p99 <= 5 ms)
+sync_lag_p99_ms:ms:<= 5 ms
+sync_lag_e2e_p50_ms:ms:report (p99 <= 5 ms)
+sync_lag_e2e_p99_ms:ms:<= 5 ms
+sync_resync_1m_s:s:<= 2 s
+EOF
+}
+
+pair_fail_metrics() {	# every pair metric not measured yet: null, with REASON
+	local why=$1 line name
+	while IFS= read -r line; do
+		name=${line%%:*}
+		grep -q "\"name\":\"$name\"" "$METRICS" 2>/dev/null && continue
+		line=${line#*:}
+		metric "$name" "" "${line%%:*}" "" "" "${line#*:}" null "$why"
+	done < <(pair_metric_names)
+}
+
+sd_status() { timeout 5 "$B/tandemctl" -s "$1" --json status 2>/dev/null; }
+lbd_role() { timeout 5 "$B/tandemctl" -s "$1" --json status 2>/dev/null | jq -r '.role // empty' 2>/dev/null; }
+
+# pair_stable: a is master, b backup, both syncd synced with the peer alive.
+pair_stable() {
+	[ "$(lbd_role "$LBD_SOCK_A")" = master ] && [ "$(lbd_role "$LBD_SOCK_B")" = backup ] &&
+		sd_status "$SYNCD_SOCK_A" | jq -e '.synced and .ready and .peer.alive' >/dev/null 2>&1 &&
+		sd_status "$SYNCD_SOCK_B" | jq -e '.synced and .ready and .peer.alive' >/dev/null 2>&1
+}
+
+pair_lab_up() {	# pair_lab_up ADVERT_MS FLOWS: lab up, both switches started and stable
+	local adv=$1 flows=$2 x
+	LAB=bp$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	log "pair lab $LAB up (VRRP advert $adv ms, flow_table_size $flows)"
+	if ! LAB_PAIR=1 LAB_ADVERT_MS=$adv LAB_FLOWS=$flows timeout 120 "$LAB_SH" up "$LAB" \
+		>>"$LOGS/pair-lab.log" 2>&1; then
+		LAB=""
+		PAIR_WHY="pair lab did not come up (see $LOGS_FINAL/pair-lab.log)"
+		return 1
+	fi
+	# shellcheck disable=SC1090
+	. "/run/tandem-lab/$LAB/env"
+	for x in a b; do
+		if ! timeout 60 "$LAB_SH" switch-start "$LAB" "$x" >>"$LOGS/pair-lab.log" 2>&1; then
+			PAIR_WHY="switch $x did not start (see $LOGS_FINAL/pair-lab.log and the switch logs)"
+			return 1
+		fi
+	done
+	if ! wait_for 30 pair_stable; then
+		PAIR_WHY="the pair did not settle (a master, b backup, both synced) within 30 s"
+		return 1
+	fi
+	INST_A=$(jq -r .instance "$CONF_A")
+	INST_B=$(jq -r .instance "$CONF_B")
+	MAP_A=$SWA_DIR/bpffs/tandem/$INST_A/lb_flows
+	MAP_B=$SWB_DIR/bpffs/tandem/$INST_B/lb_flows
+	return 0
+}
+
+pair_lab_down() {	# keep the switches' logs, then remove the lab
+	local x f tag=$1
+	[ -n "$LAB" ] || return 0
+	for x in a b; do
+		for f in lbd syncd keepalived; do
+			cp "/run/tandem-lab/$LAB/sw-$x/$f.log" "$LOGS/pair-$tag-sw$x-$f.log" 2>/dev/null
+		done
+	done
+	lab_down
+}
+
+pid_gone() {	# PID is gone or a zombie (its parent may reap lazily)
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	[ "${st%% *}" = Z ]
+}
+
+cpu_ticks() {	# utime + stime of PID, in clock ticks
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+rcvbuf_errors() {	# UdpRcvbufErrors in namespace NS
+	ip netns exec "$1" nstat -az UdpRcvbufErrors 2>/dev/null | awk '$1 == "UdpRcvbufErrors" { print $2 }'
+}
+
+probe_stop() {
+	local p
+	for p in "${PROBE_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PROBE_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	PROBE_PIDS=()
+}
+
+# ---- failover ----
+
+# pair_trial KIND TAG: one failover of switch a (KIND crash = switch-stop
+# hard, graceful = switch-stop) under the probes, then a restarted.  Prints
+# one JSON object (the trial's sample) or nothing.
+pair_trial() {
+	local kind=$1 tag=$2 n ns t0 t1 vb va flows uport tport ok=1 hard=""
+	[ "$kind" = crash ] && hard=hard
+	if ! wait_for 40 pair_stable; then
+		log "failover $tag: the pair is not stable (a master, b backup, synced); skipped"
+		return 0
+	fi
+	PROBE_PIDS=()
+	for n in $LAB_NODES; do
+		ns=NS_${n^^}
+		ip netns exec "${!ns}" "$TOOLS/failprobe" echo -n "$n" "$VIP4" 5201 \
+			>"$LOGS/fo-$tag-echo-$n.json" 2>>"$LOGS/failprobe.err" &
+		PROBE_PIDS+=($!)
+	done
+	for n in $LAB_NODES; do
+		ns=NS_${n^^}
+		wait_for 5 sink_listening "${!ns}" || ok=0
+	done
+	# c2: the probes are its only flows
+	ip netns exec "$NS_C2" "$TOOLS/failprobe" udp -t 60 -i 1000 -g "$GAP_MS" "$VIP4" 5201 \
+		>"$LOGS/fo-$tag-udp.json" 2>>"$LOGS/failprobe.err" &
+	PROBE_PIDS+=($!)
+	ip netns exec "$NS_C2" "$TOOLS/failprobe" tcp -t 60 -i 1000 -g "$GAP_MS" "$VIP4" 80 \
+		>"$LOGS/fo-$tag-tcp.json" 2>>"$LOGS/failprobe.err" &
+	PROBE_PIDS+=($!)
+	sleep 1.5
+	# Does the backup hold the probes' flows (written by its syncd)?
+	uport=$(ip netns exec "$NS_C2" ss -Hnu state established "( dport = :5201 )" 2>/dev/null |
+		awk '{ n = split($3, a, ":"); print a[n]; exit }')
+	tport=$(ip netns exec "$NS_C2" ss -Hnt state established "( dport = :80 )" 2>/dev/null |
+		awk '{ n = split($3, a, ":"); print a[n]; exit }')
+	flows=$(timeout 10 "$B/tandemctl" -s "$LBD_SOCK_B" --json flows --limit 1000000 2>/dev/null |
+		jq -c --arg c "$C2_IP4" --arg u "${uport:-0}" --arg t "${tport:-0}" '[.flows[] |
+			select(.client == $c and ((.proto == "udp" and .client_port == ($u | tonumber)) or
+						  (.proto == "tcp" and .client_port == ($t | tonumber)))) |
+			"\(.proto)/\(.port) on \(.node)\(if (.flags | index("synced")) then " (synced)" else "" end)"] | sort' \
+			2>/dev/null)
+	vb=$(timeout 5 "$B/tandemctl" -s "$LBD_SOCK_B" --json stats 2>/dev/null | jq -c .verdicts 2>/dev/null)
+	t0=$(date +%s.%N)
+	timeout 60 "$LAB_SH" switch-stop "$LAB" a $hard >>"$LOGS/pair-lab.log" 2>&1 || ok=0
+	t1=$(date +%s.%N)
+	sleep 3		# TCP's retransmission timer needs a while after a long outage
+	va=$(timeout 5 "$B/tandemctl" -s "$LBD_SOCK_B" --json stats 2>/dev/null | jq -c .verdicts 2>/dev/null)
+	probe_stop
+	[ -z "$hard" ] || timeout 20 "$LAB_SH" switch-links "$LAB" a up >>"$LOGS/pair-lab.log" 2>&1
+	timeout 60 "$LAB_SH" switch-start "$LAB" a >>"$LOGS/pair-lab.log" 2>&1 ||
+		log "failover $tag: switch a did not restart"
+	[ "$ok" = 1 ] || { log "failover $tag: probe setup or switch-stop failed"; return 0; }
+	jq -cn --arg kind "$kind" --argjson t0 "$t0" --argjson t1 "$t1" --argjson res "$GAP_MS" \
+		--slurpfile u "$LOGS/fo-$tag-udp.json" --slurpfile t "$LOGS/fo-$tag-tcp.json" \
+		--argjson flows "${flows:-null}" --argjson vb "${vb:-null}" --argjson va "${va:-null}" \
+		--argjson echo "$(cat "$LOGS"/fo-"$tag"-echo-*.json 2>/dev/null | jq -s -c . 2>/dev/null || echo null)" '
+		def kept(p): p.error == null and p.node_changes == 0 and p.last_rx > $t1 and p.received > 0;
+		# the failover window: from the stop command until 1 s after it returned
+		def inwin: .[0] < $t1 + 1 and .[0] + .[1] / 1000 > $t0;
+		def win(p): [p.gaps[] | select(inwin)] | max_by(.[1]) // [null, 0];
+		def outside(p): [p.gaps[] | select(inwin | not) | .[1]] | max // 0;
+		($u[0]) as $u | ($t[0]) as $t | win($u) as $uw | win($t) as $tw |
+		{kind: $kind, stop_cmd_ms: (($t1 - $t0) * 1000 | round),
+		 udp_gap_ms: (if $uw[0] then $uw[1] else $res end), udp_gap_after_stop_ms: (if $uw[0] then ($uw[0] - $t0) * 1000 | round else null end),
+		 udp_noise_ms: outside($u), udp_max_gap_ms: $u.max_gap_ms,
+		 udp_lost: $u.lost, udp_sent: $u.sent, udp_kept: kept($u), udp_node: $u.last_node,
+		 tcp_gap_ms: (if $tw[0] then $tw[1] else $res end), tcp_noise_ms: outside($t), tcp_kept: kept($t), tcp_node: $t.last_node,
+		 tcp_error: $t.error,
+		 fwd_gap_ms: ([$echo[]? | select(.received > 100) | win(.) | if .[0] then .[1] else $res end] | max),
+		 fwd_received: ([$echo[]? | .received] | add),
+		 backup_had: $flows,
+		 new_master: (if $va and $vb then {fwd_hit: ($va.fwd_hit - $vb.fwd_hit),
+			fwd_new: ($va.fwd_new - $vb.fwd_new),
+			fwd_midstream: ($va.fwd_midstream - $vb.fwd_midstream),
+			fwd_rehash: ($va.fwd_rehash_syn + $va.fwd_rehash_down - $vb.fwd_rehash_syn - $vb.fwd_rehash_down)}
+			else null end)}' 2>>"$LOGS/failprobe.err"
+}
+
+# pair_failovers ADVERT: PAIR_TRIALS crashes and graceful stops, interleaved.
+pair_failovers() {
+	local adv=$1 i kind s
+	for ((i = 1; i <= PAIR_TRIALS; i++)); do
+		for kind in crash graceful; do
+			s=$(pair_trial "$kind" "$kind-$adv-$i")
+			sample failover "$kind.advert$adv" "${s:-null}"
+			if [ -n "$s" ]; then
+				log "failover $kind (advert $adv ms) $i: $(jq -r '"UDP outage \(.udp_gap_ms) ms at +\(.udp_gap_after_stop_ms) ms (noise outside: \(.udp_noise_ms) ms; kept \(.udp_kept)), TCP \(.tcp_gap_ms) ms (kept \(.tcp_kept)), forward-only \(.fwd_gap_ms) ms; backup held \(.backup_had)"' <<<"$s")"
+				echo "$s" >>"$WORK/fo-$kind-$adv.jsonl"
+			else
+				log "failover $kind (advert $adv ms) $i: FAILED"
+				echo null >>"$WORK/fo-$kind-$adv.jsonl"
+			fi
+		done
+	done
+}
+
+# report_failover NAME KIND ADVERT LIMIT_MS
+report_failover() {
+	local name=$1 kind=$2 adv=$3 lim=$4 f=$WORK/fo-$2-$3.jsonl v note m skew
+	skew=$(awk -v a="$adv" 'BEGIN { printf "%.0f", (256 - 100) / 256 * a }')
+	if [ ! -s "$f" ] || ! jq -e -s 'map(select(. != null)) | length > 0' "$f" >/dev/null 2>&1; then
+		metric "$name" "" ms "" "" "<= $lim ms, every session kept" null \
+			"no successful trial (see $LOGS_FINAL/pair-lab.log, failprobe.err)"
+		return
+	fi
+	v=$(jq -s 'map(select(. != null) | .udp_gap_ms) | max | . * 10 | round / 10' "$f")
+	note=$(jq -rs --arg kind "$kind" --argjson adv "$adv" --argjson skew "$skew" --argjson res "$GAP_MS" '
+		def r1: if type == "number" then . * 10 | round / 10 else "?" end;
+		def l(f): map(f | r1 | tostring) | join(", ");
+		(map(select(. != null))) as $ok |
+		"switch-stop a\(if $kind == "crash" then " hard (SIGKILL of lbd, syncd and keepalived, all its links cut at once)" else " (keepalived gets SIGTERM first and sends priority-0 adverts; then syncd and lbd stop)" end), VRRP advert \($adv) ms, backup priority 100 (skew \($skew) ms\(if $kind == "crash" then "; master-down interval 3 x \($adv) + \($skew) = \(3 * $adv + $skew) ms, less the time since the last advert" else "" end)). Value = the WORST of \($ok | length) trials (\(length - ($ok | length)) failed to run) of the longest silence a UDP echo probe saw within the failover window (from the stop command until 1 s after it returned): c2 sends one 16-byte datagram per ms to VIP:5201, the node echoes it from the VIP (both directions through the pair: requests by the switch program, replies by the storage gateway); a value of \($res) means no gap of \($res) ms or more (the probe resolution). UDP per trial [\($ok | l(.udp_gap_ms))] ms (median \($ok | map(.udp_gap_ms) | sort | .[(length - 1) / 2 | floor] | r1)), starting [\($ok | l(.udp_gap_after_stop_ms))] ms after the stop command, probes lost [\($ok | map(.udp_lost) | join(", "))]; longest gap outside the window (noise of this shared 2-CPU host) [\($ok | l(.udp_noise_ms))] ms. Client -> node direction alone (echo side) [\($ok | l(.fwd_gap_ms))] ms\(if $kind == "crash" then " (mostly none: once the dead master'"'"'s hub port is down, the client bridge floods frames for its MAC, and the backup'"'"'s tc program forwards them although they are not addressed to it; the outage is the return path, whose gateway MAC moves only with the backup'"'"'s gratuitous ARP)" else "" end). TCP, one keep-alive HTTP/1.1 connection to VIP:80 with GET /node every ms: longest wait in the window [\($ok | l(.tcp_gap_ms))] ms (TCP retransmission back-off included: 200 ms minimum RTO, doubling). Sessions kept (same node, no reset, answers after the stop): UDP \($ok | map(select(.udp_kept)) | length)/\($ok | length), TCP \($ok | map(select(.tcp_kept)) | length)/\($ok | length). Before each stop the backup held the probes'"'"' flows: \($ok | map(.backup_had | if . == null then "?" else join(" + ") end) | unique | join(" / ")); the new master counted per trial \($ok | map(.new_master | "\(.fwd_hit) hits, \(.fwd_midstream) midstream, \(.fwd_new) new, \(.fwd_rehash) rehash") | join("; "))"' "$f")
+	m=$(jq -s --argjson lim "$lim" 'map(select(. != null)) |
+		(map(.udp_gap_ms) | max) <= $lim and all(.udp_kept and .tcp_kept)' "$f")
+	metric "$name" "$v" ms "" "" "<= $lim ms, every session kept" "$m" "$note"
+}
+
+# ---- sync rate, lag, resync ----
+
+pair_lag() {
+	local s0 s1 e2e cr idle
+	log "sync lag: connrate through the VIP for ${DUR} s, end-to-end probe meanwhile"
+	ip netns exec "$NS_SWA" timeout 30 "$TOOLS/flowgen" lag -i eth0 -m "$MAP_B" -t 2 -e 5 -b 79000000 \
+		>"$LOGS/pair-lag-e2e-idle.json" 2>>"$LOGS/flowgen.err"
+	idle=$(cat "$LOGS/pair-lag-e2e-idle.json" 2>/dev/null)
+	sample sync_lag e2e_idle "${idle:-null}"
+	s0=$(sd_status "$SYNCD_SOCK_A" | jq -c '.lag_ms + {retransmits: .tx.retransmits, resyncs: .resyncs.sent}')
+	ip netns exec "$NS_C1" timeout $((DUR + 20)) "$TOOLS/connrate" -c "$CONC" -t "$DUR" -p 80 "$VIP4" \
+		>"$LOGS/pair-connrate.json" 2>>"$LOGS/connrate.err" &
+	local cpid=$!
+	sleep 0.5
+	ip netns exec "$NS_SWA" timeout $((DUR + 20)) "$TOOLS/flowgen" lag -i eth0 -m "$MAP_B" \
+		-t "$((DUR - 1))" -e 10 -b 80000000 >"$LOGS/pair-lag-e2e.json" 2>>"$LOGS/flowgen.err"
+	wait "$cpid"
+	s1=$(sd_status "$SYNCD_SOCK_A" | jq -c '.lag_ms + {retransmits: .tx.retransmits, resyncs: .resyncs.sent}')
+	cr=$(jq -r '.cps // empty' "$LOGS/pair-connrate.json" 2>/dev/null | xargs -r printf '%.0f')
+	e2e=$(cat "$LOGS/pair-lag-e2e.json" 2>/dev/null)
+	sample sync_lag syncd_before "${s0:-null}"
+	sample sync_lag syncd_after "${s1:-null}"
+	sample sync_lag e2e "${e2e:-null}"
+	local p50 p99 n0 n1 note
+	p50=$(jq -r '.p50 // empty' <<<"$s1" 2>/dev/null)
+	p99=$(jq -r '.p99 // empty' <<<"$s1" 2>/dev/null)
+	n0=$(jq -r '.samples // 0' <<<"$s0" 2>/dev/null)
+	n1=$(jq -r '.samples // 0' <<<"$s1" 2>/dev/null)
+	note="master syncd's own lag_ms (time from syncd reading a flow event off the ring to the peer's ack of the message carrying it; a log2 histogram: the value is the upper bound of its bucket, 2^k us) after tests/tools/connrate in c1 opened ${cr:-?} connections/s through the VIP (${CONC} in flight, ${DUR} s: as many as this 2-CPU host sustains, $(awk -v c="${cr:-0}" 'BEGIN { print (c >= 10000) ? "above" : "BELOW" }') the 10k/s of the target; connrate has no rate limit) on a freshly started pair; the histogram is cumulative since syncd's start: ${n0:-?} samples before the run, ${n1:-?} after; during the run the master retransmitted $(jq -rn --argjson a "${s0:-null}" --argjson b "${s1:-null}" '($b.retransmits - $a.retransmits) // "?"' 2>/dev/null) message(s) (fixed 30 ms RTO) and started $(jq -rn --argjson a "${s0:-null}" --argjson b "${s1:-null}" '($b.resyncs - $a.resyncs) // "?"' 2>/dev/null) bulk resync(s)"
+	[ -n "$cr" ] || note="connrate failed; $note"
+	metric sync_lag_p50_ms "$p50" ms "" "" "report (p99 <= 5 ms)" null "$note"
+	metric sync_lag_p99_ms "$p99" ms "" "" "<= 5 ms" "$(met "$p99" le 5)" "same run as sync_lag_p50_ms"
+	note="end to end, measured from outside syncd during the same connrate run: every 10 ms tests/tools/flowgen lag runs the master's tc program (bpf_prog_test_run) on one SYN of a new client, then polls the BACKUP's flow map (every 20 us) until the flow is there: ring buffer wait + syncd batching + HMAC + UDP + the backup's apply. $(jq -r '"\(.n) probes, \(.missing) never arrived (1 s), p90 \(.p90_ms) ms, max \(.max_ms) ms, mean \(.mean_ms) ms"' <<<"$e2e" 2>/dev/null). The same probe just before, without connrate (every 5 ms, 2 s): $(jq -r '"p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, max \(.max_ms) ms"' <<<"$idle" 2>/dev/null)"
+	metric sync_lag_e2e_p50_ms "$(jq -r '.p50_ms // empty' <<<"$e2e" 2>/dev/null)" ms "" "" "report (p99 <= 5 ms)" null "$note"
+	p99=$(jq -r '.p99_ms // empty' <<<"$e2e" 2>/dev/null)
+	metric sync_lag_e2e_p99_ms "$p99" ms "" "" "<= 5 ms" "$(met "$p99" le 5)" "same run as sync_lag_e2e_p50_ms"
+}
+
+# pair_settle: wait until a's syncd sends no resync and b is synced again.
+pair_settle() {
+	sd_status "$SYNCD_SOCK_A" | jq -e '(.resyncs.sending | not) and .tx.in_flight < 100' >/dev/null 2>&1 &&
+		sd_status "$SYNCD_SOCK_B" | jq -e '.synced' >/dev/null 2>&1
+}
+
+pair_updates() {
+	local rate base=10000000 count sent g a0 a1 b0 w pa pb ca cb ok s best="" steps="" d0 d1 clk
+	clk=$(getconf CLK_TCK 2>/dev/null || echo 100)
+	pa=$(cat "$SWA_DIR/syncd.pid" 2>/dev/null)
+	pb=$(cat "$SWB_DIR/syncd.pid" 2>/dev/null)
+	for rate in burst $UPD_RATES; do
+		if [ "$rate" = burst ]; then
+			count=100000	# fits the 8 MiB event ring: nothing can be lost
+		else
+			count=$((rate * UPD_SECS))
+		fi
+		wait_for 20 pair_settle || log "sync updates: the pair did not settle before step $rate"
+		a0=$(sd_status "$SYNCD_SOCK_A")
+		b0=$(sd_status "$SYNCD_SOCK_B" | jq -r '.rx.flows')
+		ca=$(cpu_ticks "$pa")
+		cb=$(cpu_ticks "$pb")
+		d0=$(rcvbuf_errors "$NS_SWB")
+		# -T: a CPU-bound generator must not stretch a step (longer steps
+		# would also be harder ones)
+		g=$(ip netns exec "$NS_SWA" timeout 60 "$TOOLS/flowgen" syn -i eth0 -n "$count" \
+			-r "$([ "$rate" = burst ] && echo 0 || echo "$rate")" -b "$base" -T "$UPD_SECS" \
+			2>>"$LOGS/flowgen.err")
+		sent=$(jq -r '.count // 0' <<<"$g" 2>/dev/null)
+		w=$(timeout 20 "$TOOLS/syncwatch" wait -s "$SYNCD_SOCK_B" -i 5 -t 3 -f "$((b0 + ${sent:-0}))" 2>/dev/null)
+		a1=$(sd_status "$SYNCD_SOCK_A")
+		ca=$(( $(cpu_ticks "$pa") - ca ))
+		cb=$(( $(cpu_ticks "$pb") - cb ))
+		d1=$(rcvbuf_errors "$NS_SWB")
+		# the step's flows leave both tables again (deletes are not replicated)
+		"$TOOLS/flowgen" fill -D -m "$MAP_A" -n "${sent:-$count}" -b "$base" >/dev/null 2>>"$LOGS/flowgen.err"
+		"$TOOLS/flowgen" fill -D -m "$MAP_B" -n "${sent:-$count}" -b "$base" >/dev/null 2>>"$LOGS/flowgen.err"
+		base=$((base + count))
+		s=$(jq -cn --arg step "$rate" --argjson g "${g:-null}" --argjson w "${w:-null}" \
+			--argjson a0 "${a0:-null}" --argjson a1 "${a1:-null}" --argjson clk "$clk" \
+			--argjson ca "$ca" --argjson cb "$cb" --argjson d "$(( ${d1:-0} - ${d0:-0} ))" '
+			{step: $step, offered: $g.rate, count: $g.count, gen_s: $g.seconds,
+			 caught_up: ($w.ok // false),
+			 rate: (if ($w.ok // false) then ($g.count / ($w.t_done - $g.t_start) | round) else null end),
+			 lag_after_gen_ms: (if ($w.ok // false) then (($w.t_done - $g.t_end) * 1000 | round) else null end),
+			 resyncs: ($a1.resyncs.sent - $a0.resyncs.sent),
+			 events_lost: ($a1.events.lost - $a0.events.lost),
+			 retransmits: ($a1.tx.retransmits - $a0.tx.retransmits),
+			 window_full: ($a1.tx.window_full - $a0.tx.window_full),
+			 rcvbuf_drops: $d,
+			 cpu_master_syncd: (($ca / $clk / ($g.seconds + 0.001)) * 100 | round),
+			 cpu_backup_syncd: (($cb / $clk / ($g.seconds + 0.001)) * 100 | round)}' 2>/dev/null)
+		sample sync_updates "$rate" "${s:-null}"
+		log "sync updates step $rate: $s"
+		steps="$steps${steps:+; }$(jq -r '"\(.step) [\(if .caught_up and .resyncs == 0 and .events_lost == 0 then "passed" else "FAILED" end)]: \(.count) SYNs at \(.offered)/s -> \(if .caught_up then "backup had all \(.lag_after_gen_ms) ms after the last, \(.rate)/s" else "backup did NOT catch up within 3 s" end), resyncs \(.resyncs), events lost \(.events_lost), retransmits \(.retransmits), window full \(.window_full), backup socket drops \(.rcvbuf_drops), CPU master syncd \(.cpu_master_syncd)% backup \(.cpu_backup_syncd)%"' <<<"$s" 2>/dev/null)"
+		ok=$(jq -r 'if .caught_up and .resyncs == 0 and .events_lost == 0 then "yes" else "no" end' <<<"$s" 2>/dev/null)
+		if [ "$rate" != burst ]; then
+			echo "$s" >>"$WORK/upd-steps.jsonl"
+			[ "$ok" = yes ] || break
+		fi
+	done
+	# The generator is CPU-bound near the top, so a failed step may have
+	# offered no more than a passed one: only rates below every failed
+	# step's offered rate count as sustained.
+	best=$(jq -rs 'map(select(.caught_up and .resyncs == 0 and .events_lost == 0)) as $ok |
+		(map(select((.caught_up and .resyncs == 0 and .events_lost == 0) | not) | .offered) | min) as $fail |
+		[$ok[] | select($fail == null or .offered < $fail) | .rate] | max // empty' \
+		"$WORK/upd-steps.jsonl" 2>/dev/null)
+	wait_for 20 pair_settle || true
+	metric sync_updates_per_s "$best" flows/s "" "" ">= 200000" "$(met "$best" ge 200000)" \
+		"flow creations on the master without real traffic: tests/tools/flowgen runs the master's attached tc program (bpf_prog_test_run, root namespace; the redirect is not performed) on TCP SYNs to VIP:80 from distinct clients: each inserts a flow into the real pinned map and emits a ring-buffer event that syncd replicates. Ladder of offered rates, ${UPD_SECS} s each (the burst step: 100k SYNs flat out, fits the event ring), stopped at the first step where the backup's syncd did not receive every flow within 3 s, or a bulk resync or a lost event happened; value = the highest rate of a passed step whose offered rate was below the failed step's (the generator is CPU-bound near the top, so a failed step may offer no more than a passed one), counted as SYNs / (time the backup's rx.flows had them all - first SYN). The generator, both syncds and the softirq work share the 2 CPUs. Steps: $steps. After each step its flows are deleted from both tables (deletes are not replicated)"
+}
+
+pair_resync() {
+	local n have=0 f w s a0 a1 d0 d1 p results="" ok t1m="" tmo base=90000000 note
+	for n in 100000 250000 500000 "$RESYNC_N"; do
+		f=$("$TOOLS/flowgen" fill -m "$MAP_A" -n "$((n - have))" -b "$((base + have))" 2>>"$LOGS/flowgen.err")
+		have=$n
+		tmo=$(( n < 250000 ? 5 : (n < RESYNC_N ? 10 : 15) ))
+		a0=$(sd_status "$SYNCD_SOCK_A")
+		p=$(cat "$SWB_DIR/syncd.pid" 2>/dev/null)
+		[ -z "$p" ] || kill -TERM "$p" 2>/dev/null
+		[ -z "$p" ] || wait_for 10 pid_gone "$p" || kill -KILL "$p" 2>/dev/null
+		d0=$(rcvbuf_errors "$NS_SWB")
+		# the watcher is running before the restart: its clock starts first
+		"$TOOLS/syncwatch" wait -s "$SYNCD_SOCK_B" -i 5 -t "$tmo" -f "$n" >"$LOGS/resync-$n.json" 2>/dev/null &
+		w=$!
+		sleep 0.02
+		timeout 60 "$LAB_SH" switch-start "$LAB" b >>"$LOGS/pair-lab.log" 2>&1
+		wait "$w"
+		d1=$(rcvbuf_errors "$NS_SWB")
+		a1=$(sd_status "$SYNCD_SOCK_A")
+		s=$(jq -c --argjson n "$n" --argjson f "${f:-null}" --argjson a0 "${a0:-null}" \
+			--argjson a1 "${a1:-null}" --argjson d "$(( ${d1:-0} - ${d0:-0} ))" \
+			'{flows: $n, table_entries: $f.entries, ok: .ok, seconds: .seconds,
+			  first_answer_s: .first_answer_s, rx_flows: .rx_flows,
+			  resyncs_started: ($a1.resyncs.sent - $a0.resyncs.sent),
+			  retransmits: ($a1.tx.retransmits - $a0.tx.retransmits),
+			  backup_socket_drops: $d}' "$LOGS/resync-$n.json" 2>/dev/null)
+		sample sync_resync "$n" "${s:-null}"
+		log "resync $n flows: $s"
+		results="$results${results:+; }$(jq -r '"\(.flows) flows (master table \(.table_entries)): \(if .ok then "synced after \(.seconds) s (syncd answered after \(.first_answer_s) s)" else "NOT synced after \(.seconds) s" end), \(.resyncs_started) bulk resync(s) started by the master, \(.retransmits) retransmits, \(.backup_socket_drops) datagrams dropped at the backup'"'"'s full socket buffer"' <<<"$s" 2>/dev/null)"
+		ok=$(jq -r '.ok' <<<"$s" 2>/dev/null)
+		[ "$n" = "$RESYNC_N" ] && [ "$ok" = true ] && t1m=$(jq -r '.seconds | . * 1000 | round / 1000' <<<"$s")
+		if [ "$ok" != true ]; then
+			# stop a resync that does not converge before the next step
+			p=$(cat "$SWB_DIR/syncd.pid" 2>/dev/null)
+			[ -z "$p" ] || kill -TERM "$p" 2>/dev/null
+			sleep 0.5
+		fi
+	done
+	note="the master's flow table filled straight into its pinned map (tests/tools/flowgen fill, bpf_map_update_batch; node ids 0..2 = n1..n3), then only the backup's tandem-syncd restarted (SIGTERM, lab.sh switch-start b); time from just before the restart until its status says synced=true with rx.flows >= the table size (tests/tools/syncwatch, polled every 5 ms). Sizes grow in steps on the same table: $results"
+	if [ -n "$t1m" ]; then
+		metric sync_resync_1m_s "$t1m" s "" "" "<= 2 s" "$(met "$t1m" le 2)" "$note"
+	else
+		metric sync_resync_1m_s "" s "" "" "<= 2 s" false "did not complete (or failed to run); $note"
+	fi
+}
+
+pair_section() {
+	PAIR_WHY=""
+	if ! command -v keepalived >/dev/null 2>&1 && [ ! -x /usr/sbin/keepalived ]; then
+		harness_error "missing keepalived (pair section)"
+		pair_fail_metrics "keepalived is not installed (harness error)"
+		return
+	fi
+	HOW="$HOW Pair metrics (failover_*, sync_*): a second lab in pair mode (LAB_PAIR=1 lab.sh: switches swa and swb, each with tandem-lbd, tandem-syncd and keepalived, on the same client and storage LANs plus a dedicated sync link; swa priority 150, swb 100, preempt), once with the lab default VRRP advert (200 ms; flow_table_size $PAIR_FLOWS, where the sync metrics are measured too) and once with a 100 ms advert (failovers only)."
+	if pair_lab_up 200 "$PAIR_FLOWS"; then
+		pair_lag
+		pair_failovers 200
+		pair_updates
+		pair_resync
+	else
+		harness_error "$PAIR_WHY"
+	fi
+	pair_lab_down a200
+	report_failover failover_outage_crash_ms crash 200 500
+	report_failover failover_outage_graceful_ms graceful 200 100
+	if pair_lab_up 100 262144; then
+		pair_failovers 100
+	else
+		harness_error "$PAIR_WHY (advert 100 ms)"
+	fi
+	pair_lab_down a100
+	report_failover failover_outage_crash_ms_advert100 crash 100 500
+	report_failover failover_outage_graceful_ms_advert100 graceful 100 100
+	pair_fail_metrics "${PAIR_WHY:-not measured}"
+}
+
 # ------------------------------------------------------------------ main ---
+
+usage() {
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair" >&2
+	exit 2
+}
+ONLY=${BENCH_ONLY:-}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
+	--only=*) ONLY=${1#--only=}; shift ;;
+	-h | --help) usage ;;
+	*) usage ;;
+	esac
+done
+case ",${ONLY}," in
+,,) SECTIONS="lab flow pair" ;;
+*[!a-z,]* | *,,,*) usage ;;
+*)
+	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
+	for x in $SECTIONS; do
+		case "$x" in lab | flow | pair) ;; *) usage ;; esac
+	done
+	# A partial run does not overwrite the full results unless asked to.
+	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
+	LOGS_FINAL=${BENCH_LOGS:-$OUT/logs}
+	;;
+esac
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$ROUNDS.$DUR" in
@@ -584,17 +1053,22 @@ trap 'log terminated; exit 143' TERM
 for c in ip ss jq iperf3 awk timeout sysctl od; do
 	command -v "$c" >/dev/null 2>&1 || { harness_error "missing command: $c"; exit 1; }
 done
-for f in "$B/tandem-lbd" "$B/tandemctl" "$B/lb.bpf.o" "$TOOLS/connrate" "$TOOLS/udpblast" \
-	"$TOOLS/udpsink" "$TOOLS/bpfstats" "$TOOLS/flowbench" "$LAB_SH"; do
+! want pair || command -v nstat >/dev/null 2>&1 || { harness_error "missing command: nstat"; exit 1; }
+for f in "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemctl" "$B/lb.bpf.o" \
+	"$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" "$TOOLS/flowbench" \
+	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$LAB_SH"; do
 	[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
 done
 
 # Run from a private copy of the binaries: others may rebuild build/ while
-# the bench runs (lbd finds lb.bpf.o next to itself).
+# the bench runs (lbd finds lb.bpf.o next to itself; lab.sh takes
+# everything from TANDEM_BUILD).
 SNAP=$WORK/bin
-if ! { cp -p "$B/tandem-lbd" "$B/tandemctl" "$B/lb.bpf.o" "$SNAP/" &&
+if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemctl" \
+		"$B/lb.bpf.o" "$SNAP/" &&
 	cp -p "$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" \
-		"$TOOLS/flowbench" "$SNAP/tools/"; }; then
+		"$TOOLS/flowbench" "$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" \
+		"$SNAP/tools/"; }; then
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
@@ -603,10 +1077,13 @@ TOOLS=$SNAP/tools
 export TANDEM_BUILD=$SNAP
 
 READY=1
-log "rounds $ROUNDS x ${DUR} s per run; work dir $WORK; logs will be in $LOGS_FINAL"
-lab_section
-lab_down
-flow_section
+log "sections: $SECTIONS; rounds $ROUNDS x ${DUR} s per run; work dir $WORK; logs will be in $LOGS_FINAL; results to $OUT"
+if want lab; then
+	lab_section
+	lab_down
+fi
+want flow && flow_section
+want pair && pair_section
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "storage/session_state.h"
+#include "session_state.h"
 #include "wire.h"
 
 static uint8_t buf[SST_MAX_BLOB], buf2[SST_MAX_BLOB];
