@@ -9,7 +9,7 @@
  *                    opening files, PUT temp files and their atomic rename
  *   session.c        the session table: ids, timeouts, pacing, freeze/thaw,
  *                    snapshot to / restore from a session_state blob
- *   session_state.c  the blob codec (pure; session_state.h)
+ *   lib/session_state.c  the blob codec (pure, fuzzed; session_state.h)
  *   control.c        control socket commands (doc/nasd.md)
  * The request parser is lib/http_parse (pure, fuzzed).
  *
