@@ -10,7 +10,8 @@
  * pulled the table yet goes to FAULT and cannot be master.  The notify
  * hook tells lbd and syncd their role.  garp_lower_prio_repeat makes the
  * surviving master announce itself again when a split brain heals (it hears
- * the other side's lower-priority adverts).
+ * the other side's lower-priority adverts), and garp_master_refresh
+ * repeats them every 2 s in case it never hears one.
  */
 #include "failover.h"
 
@@ -50,6 +51,10 @@ static void instance(FILE *o, const struct config *cfg, const char *name, const 
 		fprintf(o, "    nopreempt\n");
 	fprintf(o, "    garp_master_delay 1\n    garp_master_repeat 3\n");
 	fprintf(o, "    garp_lower_prio_repeat 3\n");
+	/* ... and the master repeats its GARPs: after a split brain heals the
+	 * other side may step down without ever advertising to us (then the
+	 * line above never fires); this bounds how long clients keep its MAC. */
+	fprintf(o, "    garp_master_refresh 2\n    garp_master_refresh_repeat 1\n");
 	if (v->unicast_peer.family) {
 		fprintf(o, "    unicast_src_ip %s\n", taddr_fmt(&v->unicast_src, a, sizeof(a)));
 		fprintf(o, "    unicast_peer {\n        %s\n    }\n",
@@ -92,7 +97,6 @@ int genconf_write(FILE *o, const struct config *cfg, const char *config_path)
 	fprintf(o, "    script_user root\n");
 	/* keepalived then runs scripts only from paths no other user can write */
 	fprintf(o, "    enable_script_security\n");
-	fprintf(o, "    vrrp_garp_master_refresh 0\n");
 	fprintf(o, "}\n\n");
 	fprintf(o, "vrrp_script tandem_check {\n");
 	fprintf(o, "    script \"%s -c %s check\"\n", self, config_path);

@@ -88,6 +88,14 @@ int hook_check(const struct config *cfg, int verbose)
 		fprintf(stderr, "tandem-failover check: lbd: %s\n", err);
 		return 1;
 	}
+	/* lbd answers but its nodes are not settled yet (just started) */
+	if (json_is_false(json_object_get(st, "ready"))) {
+		fprintf(stderr, "tandem-failover check: lbd not ready: %s\n",
+			json_string_value(json_object_get(st, "not_ready")) ?
+			json_string_value(json_object_get(st, "not_ready")) : "?");
+		json_decref(st);
+		return 1;
+	}
 	json_decref(st);
 	if (cfg->sync.enabled) {
 		st = status(cfg->sync.control_socket, err, sizeof(err));

@@ -56,6 +56,11 @@ static json_t *cmd_status(struct lbd *l)
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "instance", json_string(l->cfg.instance));
 	json_object_set_new(r, "role", json_string(l->role));
+	char why[128] = "";
+	int ready = health_ready(l, why, sizeof(why));
+	json_object_set_new(r, "ready", json_boolean(ready));
+	if (!ready)
+		json_object_set_new(r, "not_ready", json_string(why));
 	if (l->cfg.sync.enabled)
 		json_object_set_new(r, "sync_control_socket", json_string(l->cfg.sync.control_socket));
 	if (l->cfg.handoff.enabled)

@@ -48,6 +48,7 @@ static void check_stop(struct lbd *l, struct hcheck *c)
 static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 {
 	check_stop(l, c);
+	c->probed = 1;
 	c->due_ms = loop_now_ms() + l->cfg.health.interval_ms;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", good ? "" : why);
 	if (good) {
@@ -210,4 +211,32 @@ int health_setup(struct lbd *l)
 		}
 	free(old);
 	return 0;
+}
+
+/*
+ * lbd is ready (may carry traffic as VRRP master) once every check has
+ * probed at least once since start and no node is held down by something
+ * else than its checks: a node whose check passes but whose MAC is not
+ * resolved yet (right after a restart, the neighbour table may say FAILED)
+ * would make the data plane re-hash its flows onto other nodes.
+ */
+int health_ready(const struct lbd *l, char *why, size_t whylen)
+{
+	for (unsigned i = 0; i < l->nchecks; i++)
+		if (!l->checks[i].probed) {
+			snprintf(why, whylen, "node %s tcp/%u not checked yet", l->checks[i].node_name,
+				 l->checks[i].port);
+			return 0;
+		}
+	for (unsigned n = 0; n < l->cfg.nnodes; n++) {
+		int any_ok = 0;
+		for (unsigned i = 0; i < l->nchecks; i++)
+			any_ok |= l->checks[i].node == (int)n && l->checks[i].ok;
+		if (any_ok && !l->nodes[n].up && l->nodes[n].link_up && l->storage_up) {
+			snprintf(why, whylen, "node %s answers but is not up yet (%s)", l->nodes[n].name,
+				 l->nodes[n].mac_ok ? "state" : "MAC unresolved");
+			return 0;
+		}
+	}
+	return 1;
 }

@@ -83,6 +83,7 @@ struct hcheck {
 	uint16_t port;
 	int ok;			/* current state: 1 up, 0 down; starts down until rise */
 	int seen;		/* 1 once a verdict exists */
+	int probed;		/* 1 once a probe finished since lbd started */
 	uint32_t rise_cnt, fall_cnt;
 	uint64_t due_ms, deadline_ms;
 	char last_error[64];
@@ -147,6 +148,8 @@ void health_free(struct lbd *l);
 /* Check state for (node, tcp port): 1 ok, 0 down, -1 no such check. */
 int health_state(const struct lbd *l, int node, uint16_t port);
 struct hcheck *health_find(struct lbd *l, int node, uint16_t port);
+/* 1 when every node's state is settled (see health.c); else 0 and why. */
+int health_ready(const struct lbd *l, char *why, size_t whylen);
 
 /* ---- netmon.c ---- */
 int netmon_open(struct lbd *l);

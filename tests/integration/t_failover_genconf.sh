@@ -50,6 +50,7 @@ check_grep "storage gateway" "10\.77\.2\.1/24 dev eth1"
 check_grep "track script is tandem-failover check" "script \".*tandem-failover -c .* check\""
 check_grep "notify hook is tandem-failover notify" "notify \".*tandem-failover -c .* notify\""
 check_grep "GARP again when a split brain heals" "garp_lower_prio_repeat"
+check_grep "the master repeats its GARPs" "garp_master_refresh 2"
 
 # Hooks without daemons: check fails (exit 1), notify reports the failure.
 if "$FO" -c "$conf" check 2>"$TEST_TMP/check.err"; then
