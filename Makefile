@@ -114,7 +114,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/liblbd.a $(if $(NASD_MOD_OBJ),$(B)/libnas
 
 $(B)/tests/test_tandemctl_fmt: $(B)/appliance/tandemctl/format.o
 
-$(B)/tools/%: $(B)/tests/tools/%.o $(B)/libtandem.a
+$(B)/tools/%: $(B)/tests/tools/%.o $(if $(NASD_MOD_OBJ),$(B)/libnasd.a) $(B)/libtandem.a
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

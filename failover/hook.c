@@ -65,9 +65,9 @@ int hook_notify(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
-static json_t *status(const char *sock, char *err, size_t errlen)
+static json_t *status(const char *sock, const char *cmd, char *err, size_t errlen)
 {
-	json_t *req = json_pack("{s:s}", "cmd", "status");
+	json_t *req = json_pack("{s:s}", "cmd", cmd);
 	json_t *rep = ctl_request(sock, req, 1500, err, errlen);
 
 	json_decref(req);
@@ -82,7 +82,8 @@ static json_t *status(const char *sock, char *err, size_t errlen)
 int hook_check(const struct config *cfg, int verbose)
 {
 	char err[300];
-	json_t *st = status(cfg->control_socket, err, sizeof(err));
+	/* "ready", not "status": status walks the whole flow table */
+	json_t *st = status(cfg->control_socket, "ready", err, sizeof(err));
 
 	if (!st) {
 		fprintf(stderr, "tandem-failover check: lbd: %s\n", err);
@@ -98,7 +99,7 @@ int hook_check(const struct config *cfg, int verbose)
 	}
 	json_decref(st);
 	if (cfg->sync.enabled) {
-		st = status(cfg->sync.control_socket, err, sizeof(err));
+		st = status(cfg->sync.control_socket, "status", err, sizeof(err));
 		if (!st) {
 			fprintf(stderr, "tandem-failover check: syncd: %s\n", err);
 			return 1;

@@ -289,6 +289,17 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return ctl_error("request must be an object with a \"cmd\" string");
 	if (!strcmp(cmd, "status"))
 		return cmd_status(l);
+	if (!strcmp(cmd, "ready")) {
+		/* cheap (no flow-table walk): keepalived's check asks every second */
+		char why[128] = "";
+		int ready = health_ready(l, why, sizeof(why));
+		r = ctl_ok();
+		json_object_set_new(r, "ready", json_boolean(ready));
+		json_object_set_new(r, "role", json_string(l->role));
+		if (!ready)
+			json_object_set_new(r, "not_ready", json_string(why));
+		return r;
+	}
 	if (!strcmp(cmd, "nodes")) {
 		r = ctl_ok();
 		json_object_set_new(r, "nodes", nodes_json(l));
