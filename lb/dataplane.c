@@ -41,6 +41,7 @@ static const char *const verdict_names[LB_V_MAX] = {
 	[LB_V_IP_OPTIONS] = "ip_options",
 	[LB_V_PASS_ICMP] = "pass_icmp",
 	[LB_V_EVENTS_LOST] = "events_lost",
+	[LB_V_PASS_OTHER_HOST] = "pass_other_host",
 };
 
 const char *dp_verdict_name(int v)
@@ -239,9 +240,10 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	dp->fd_verdicts = map_fd(dp, LB_PIN_VERDICTS);
 	dp->fd_vip_addrs = map_fd(dp, LB_PIN_VIP_ADDRS);
 	dp->fd_repl_q = map_fd(dp, LB_PIN_REPL_Q);
+	dp->fd_config = map_fd(dp, LB_PIN_CONFIG);
 	if (dp->fd_flows < 0 || dp->fd_svcs < 0 || dp->fd_maglev < 0 || dp->fd_nodes < 0 ||
 	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0 ||
-	    dp->fd_vip_addrs < 0 || dp->fd_repl_q < 0)
+	    dp->fd_vip_addrs < 0 || dp->fd_repl_q < 0 || dp->fd_config < 0)
 		return -1;
 	struct bpf_program *rp = bpf_object__find_program_by_name(dp->obj, "lb_repoint");
 	dp->fd_repoint = rp ? bpf_program__fd(rp) : -1;

@@ -16,6 +16,8 @@
  * primary verdict; LB_V_IP_OPTIONS and LB_V_EVENTS_LOST are extra
  * informational counters.
  *
+ *   PASS_OTHER_HOST  unicast frame whose destination MAC is not our client
+ *                    interface's (lb_config.mac, when set): not ours, pass.
  *   PASS_NOT_IP      not IPv4/IPv6 (ARP, LLDP, a second VLAN tag...): pass.
  *   DROP_TRUNC_L2    frame shorter than Ethernet (+ VLAN tag).  Despite the
  *                    name it is PASSED: without an IP header we cannot tell
@@ -237,6 +239,7 @@ static __always_inline int lb_finish(__u32 verdict)
 	case LB_V_PASS_NOT_IP:
 	case LB_V_PASS_NOT_VIP:
 	case LB_V_PASS_ICMP:
+	case LB_V_PASS_OTHER_HOST:
 	case LB_V_DROP_TRUNC_L2:	/* deliberately passed, see top */
 		return LB_ACT_PASS;
 	default:
@@ -441,6 +444,20 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 
 	if ((void *)(eth + 1) > data_end)
 		return lb_finish(LB_V_DROP_TRUNC_L2);
+	/* Only frames sent to us: a bridge floods unknown unicast to every
+	 * port, and the backup switch of a pair would otherwise forward a
+	 * second copy of the master's traffic to the nodes. */
+	if (!(eth->h_dest[0] & 1)) {
+		__u32 zero = 0;
+		struct lb_config *cfg = bpf_map_lookup_elem(&lb_config, &zero);
+
+		if (cfg && (cfg->mac[0] | cfg->mac[1] | cfg->mac[2] | cfg->mac[3] | cfg->mac[4] |
+			    cfg->mac[5]) &&
+		    ((eth->h_dest[0] ^ cfg->mac[0]) | (eth->h_dest[1] ^ cfg->mac[1]) |
+		     (eth->h_dest[2] ^ cfg->mac[2]) | (eth->h_dest[3] ^ cfg->mac[3]) |
+		     (eth->h_dest[4] ^ cfg->mac[4]) | (eth->h_dest[5] ^ cfg->mac[5])))
+			return lb_finish(LB_V_PASS_OTHER_HOST);
+	}
 	h_proto = eth->h_proto;
 	if (h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD)) {
 		struct lb_vlan_hdr *vh = (void *)(eth + 1);

@@ -160,6 +160,8 @@ enum lb_verdict {
 	LB_V_PASS_ICMP,		/* ICMP/other protocol to a VIP address: passed to the kernel */
 	LB_V_EVENTS_LOST,	/* informational: event ring full, a flow add was not reported
 				 * (tandem-syncd sees this counter move and resyncs) */
+	LB_V_PASS_OTHER_HOST,	/* unicast frame for another MAC: passed untouched (the
+				 * backup of a pair must not forward what a bridge floods) */
 	LB_V_MAX
 };
 
@@ -184,6 +186,10 @@ struct lb_repoint_args {
 struct lb_config {
 	__u32 flags;
 	__u32 pad;
+	__u8  mac[6];		/* the client interface's MAC: frames to another unicast
+				 * MAC are not ours (a flooding bridge, a stale peer's
+				 * ARP entry) and pass untouched; zero = no check */
+	__u8  pad2[2];
 };
 
 #endif

@@ -27,6 +27,7 @@ struct dataplane {
 	char pin_dir[CFG_PATH_MAX + 64];
 	int fd_flows, fd_svcs, fd_maglev, fd_nodes, fd_node_stats, fd_svc_stats, fd_verdicts;
 	int fd_vip_addrs;
+	int fd_config;		/* lb_config: our client-side MAC */
 	int fd_repl_q;		/* keys lbd changed, for tandem-syncd */
 	int fd_repoint;		/* lb_repoint syscall program */
 	int fd_names;		/* userspace-only pinned map: node id -> name (stable ids) */
@@ -122,6 +123,7 @@ struct lbd {
 	unsigned nchecks;
 	int storage_ifindex;
 	uint8_t storage_mac[6];
+	uint8_t client_mac[6];	/* as last written to lb_config */
 	int storage_up;
 	uint64_t started_ms;
 	unsigned reloads;

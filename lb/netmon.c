@@ -8,6 +8,7 @@
  */
 #include "lbd.h"
 
+#include <bpf/bpf.h>
 #include <linux/neighbour.h>
 #include <net/if.h>
 #include <netlink/cache.h>
@@ -50,6 +51,22 @@ void netmon_refresh(struct lbd *l)
 	}
 	if (storage_up != l->storage_up)
 		log_info("storage interface %s %s", l->cfg.storage_if, storage_up ? "up" : "down");
+
+	/* The data plane takes only frames sent to our client-side MAC. */
+	struct rtnl_link *cl = rtnl_link_get_by_name(nm->links, l->cfg.client_if);
+	if (cl) {
+		struct nl_addr *a = rtnl_link_get_addr(cl);
+		if (a && nl_addr_get_len(a) == 6 &&
+		    memcmp(l->client_mac, nl_addr_get_binary_addr(a), 6)) {
+			struct lb_config c;
+			__u32 zero = 0;
+			memset(&c, 0, sizeof(c));
+			memcpy(c.mac, nl_addr_get_binary_addr(a), 6);
+			if (bpf_map_update_elem(l->dp.fd_config, &zero, &c, BPF_ANY) == 0)
+				memcpy(l->client_mac, c.mac, 6);
+		}
+		rtnl_link_put(cl);
+	}
 	l->storage_up = storage_up;
 
 	for (unsigned i = 0; i < l->cfg.nnodes; i++) {

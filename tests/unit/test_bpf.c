@@ -51,7 +51,7 @@ static const char *const verdict_names[LB_V_MAX] = {
 	"PASS_NOT_IP", "PASS_NOT_VIP", "FWD_HIT", "FWD_NEW", "FWD_MIDSTREAM",
 	"FWD_REHASH_SYN", "FWD_REHASH_DOWN", "DROP_TRUNC_L2", "DROP_TRUNC_L3",
 	"DROP_TRUNC_L4", "DROP_FRAGMENT", "DROP_EXTHDR", "DROP_NO_NODE",
-	"DROP_REDIRECT", "IP_OPTIONS", "PASS_ICMP", "EVENTS_LOST",
+	"DROP_REDIRECT", "IP_OPTIONS", "PASS_ICMP", "EVENTS_LOST", "PASS_OTHER_HOST",
 };
 
 /* Test context: the loaded object, map fds and the TAP counters. */
@@ -547,6 +547,38 @@ static void t_rehash(struct t *t, int p, uint16_t sport)
 }
 
 /* Traffic that is not ours passes untouched. */
+/*
+ * With lb_config.mac set (lbd writes the client interface's MAC), a unicast
+ * frame for another MAC is passed untouched and creates no flow (a bridge
+ * flooding it must not make a second switch forward it); frames to our MAC
+ * are handled as usual.
+ */
+static void t_other_host(struct t *t, int p, uint16_t sport)
+{
+	int cfd = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_CONFIG);
+	struct lb_config c;
+	struct pktspec s = tcp4(sport, TH_SYN);
+	struct lb_flow_key k = spec_key(&s);
+	struct lb_flow_val fv;
+	struct result r;
+	uint8_t in[PKT_MAX];
+	size_t len = build(in, &s);
+	__u32 zero = 0;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.mac, sw_mac, 6);
+	c.mac[5] ^= 0x40;		/* the switch is someone else */
+	bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+	expect(t, p, in, len, A_PASS, LB_V_PASS_OTHER_HOST, 0, &r, "SYN to a VIP, frame for another MAC");
+	check(t, untouched(&r, in, len) && !get_flow(t, &k, &fv),
+	      "%s: other host's frame untouched, no flow", prog_names[p]);
+	memcpy(c.mac, sw_mac, 6);	/* now it is us */
+	bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_NEW, 0, &r, "SYN to a VIP, frame for our MAC");
+	memset(&c, 0, sizeof(c));
+	bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+}
+
 static void t_pass(struct t *t, int p, uint16_t sport)
 {
 	struct pktspec s = tcp4(sport, TH_SYN);
@@ -961,6 +993,7 @@ int main(int argc, char **argv)
 		t_new_and_hit(&t, p, base + 1);
 		t_rehash(&t, p, base + 100);
 		t_pass(&t, p, base + 200);
+		t_other_host(&t, p, base + 250);
 		t_v6_udp_vlan(&t, p, base + 300);
 		t_drops(&t, p, base + 400);
 
