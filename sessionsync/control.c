@@ -50,6 +50,10 @@ json_t *control_status(struct syncd *s)
 		"nacks_sent", (json_int_t)s->st.nacks_sent,
 		"unknown_node", (json_int_t)s->st.rx_unknown_node,
 		"unanchored", (json_int_t)s->st.rx_unanchored));
+	json_object_set_new(json_object_get(r, "rx"), "beyond_window",
+			    json_integer((json_int_t)s->st.rx_beyond_window));
+	json_object_set_new(json_object_get(r, "tx"), "rto_ms",
+			    json_real((double)(s->srtt_ns + 4 * s->rttvar_ns) / 1e6));
 	json_object_set_new(r, "rejected", rej);
 	json_object_set_new(r, "resyncs", json_pack("{s:I, s:I, s:I, s:I, s:b}",
 		"sent", (json_int_t)s->st.resyncs_sent, "received", (json_int_t)s->st.resyncs_rx,

@@ -78,6 +78,7 @@ static void send_reliable(struct syncd *s, struct sync_builder *b, uint64_t olde
 	for (int i = 0; i < 8; i++)
 		b->buf[24 + i] = (uint8_t)(dseq >> (56 - 8 * i));
 	t->dseq = dseq;
+	t->retries = 0;
 	t->first_ns = t->last_ns = loop_now_ns();
 	t->oldest_event_ns = oldest_event_ns;
 	t->b = *b;
@@ -152,7 +153,7 @@ static void resync_continue(struct syncd *s)
 	if (!s->rs_active)
 		return;
 	/* Keep half the window for live events. */
-	while (stream_in_flight(s) < TX_WINDOW / 2) {
+	while (stream_in_flight(s) < RESYNC_WINDOW) {
 		int end = table_resync_step(s, 1024);
 		if (end) {
 			send_marker(s, SYNC_T_RESYNC_END, s->rs_id, s->rs_count);
@@ -254,6 +255,31 @@ void stream_barriers_check(struct syncd *s)
 	}
 }
 
+/* Smoothed ack round trip; the retransmission timeout follows it, so a
+ * loaded peer is not flooded with resends it will ack anyway. */
+static void rtt_sample(struct syncd *s, uint64_t rtt)
+{
+	if (!s->srtt_ns) {
+		s->srtt_ns = rtt;
+		s->rttvar_ns = rtt / 2;
+		return;
+	}
+	uint64_t d = rtt > s->srtt_ns ? rtt - s->srtt_ns : s->srtt_ns - rtt;
+	s->rttvar_ns = (3 * s->rttvar_ns + d) / 4;
+	s->srtt_ns = (7 * s->srtt_ns + rtt) / 8;
+}
+
+static uint64_t rto_ns(const struct syncd *s)
+{
+	uint64_t rto = s->srtt_ns ? s->srtt_ns + 4 * s->rttvar_ns : 3 * (uint64_t)RTO_MIN_MS * 1000000;
+
+	if (rto < (uint64_t)RTO_MIN_MS * 1000000)
+		rto = (uint64_t)RTO_MIN_MS * 1000000;
+	if (rto > (uint64_t)RTO_MAX_MS * 1000000)
+		rto = (uint64_t)RTO_MAX_MS * 1000000;
+	return rto;
+}
+
 static void on_ack(struct syncd *s, uint64_t ack)
 {
 	uint64_t now = loop_now_ns();
@@ -265,6 +291,8 @@ static void on_ack(struct syncd *s, uint64_t ack)
 		if (t->dseq == d) {
 			if (t->oldest_event_ns)
 				lag_sample(s, now - t->oldest_event_ns);
+			if (!t->retries && d == ack)	/* Karn: never time a resent one */
+				rtt_sample(s, now - t->first_ns);
 			t->dseq = 0;
 		}
 	}
@@ -283,7 +311,11 @@ static void on_nack(struct syncd *s, const struct sync_range *r)
 			stream_start_resync(s);
 			return;
 		}
+		/* resent less than a round trip ago: that copy is still on its way */
+		if (t->retries && loop_now_ns() - t->last_ns < s->srtt_ns)
+			continue;
 		t->last_ns = loop_now_ns();
+		t->retries++;
 		s->st.retransmits++;
 		send_raw(s, &t->b);
 	}
@@ -291,16 +323,18 @@ static void on_nack(struct syncd *s, const struct sync_range *r)
 
 static void retransmit(struct syncd *s)
 {
-	uint64_t now = loop_now_ns(), rto = (uint64_t)RTO_MS * 1000000;
-	unsigned budget = 512;
+	uint64_t now = loop_now_ns(), rto = rto_ns(s);
+	unsigned budget = 256;
 
 	if (!s->peer_alive)
 		return;		/* nobody to send to: the peer resyncs when it returns */
 	for (uint64_t d = s->acked + 1; d < s->next_dseq && budget; d++) {
 		struct txslot *t = &s->tx[d % TX_WINDOW];
-		if (t->dseq != d || now - t->last_ns < rto)
+		unsigned shift = t->retries < 6 ? t->retries : 6;
+		if (t->dseq != d || now - t->last_ns < (rto << shift))
 			continue;
 		t->last_ns = now;
+		t->retries++;
 		s->st.retransmits++;
 		send_raw(s, &t->b);
 		budget--;
@@ -363,14 +397,13 @@ static void apply_body(struct syncd *s, uint8_t type, const uint8_t *body, size_
 	size_t off = 0;
 	uint16_t rt, rl;
 	const uint8_t *v;
+	struct sync_flow flows[SYNC_MAX_BODY / (4 + SYNC_FLOW_LEN) + 1];
+	unsigned n = 0;
 
 	while (sync_next_record(body, len, &off, &rt, &v, &rl) == 1) {
 		if (rt == SYNC_R_FLOW && type == SYNC_T_DATA) {
-			struct sync_flow f;
-			if (sync_decode_flow(v, rl, &f) == 0) {
-				table_apply(s, &f);
-				s->st.rx_flows++;
-			}
+			if (n < sizeof(flows) / sizeof(flows[0]) && sync_decode_flow(v, rl, &flows[n]) == 0)
+				n++;
 		} else if (rt == SYNC_R_RESYNC && type == SYNC_T_RESYNC_END) {
 			struct sync_resync r;
 			if (sync_decode_resync(v, rl, &r) == 0 && r.id == s->rs_rx_id) {
@@ -381,6 +414,10 @@ static void apply_body(struct syncd *s, uint8_t type, const uint8_t *body, size_
 				s->st.resyncs_rx++;
 			}
 		}
+	}
+	if (n) {
+		table_apply_many(s, flows, n);	/* in record order */
+		s->st.rx_flows += n;
 	}
 }
 
@@ -437,10 +474,13 @@ static void on_reliable(struct syncd *s, const struct sync_hdr *h, const uint8_t
 		deliver(s, h->dseq, h->type, body, len);
 		return;
 	}
-	/* A gap: hold this one and ask for what is missing. */
+	/* A gap: hold this one and ask for what is missing.  Beyond the
+	 * reorder buffer, drop it: the sender resends it once the gap is
+	 * filled (a resync here would restart the sender's walk: livelock
+	 * under load). */
 	if (h->dseq - s->rx_next >= RX_WINDOW) {
-		request_resync(s);
-		return;
+		s->st.rx_beyond_window++;
+		goto nack;
 	}
 	struct rxslot *r = &s->rx[h->dseq % RX_WINDOW];
 	if (r->dseq != h->dseq) {
@@ -450,9 +490,12 @@ static void on_reliable(struct syncd *s, const struct sync_hdr *h, const uint8_t
 		memcpy(r->body, body, len);
 		s->st.rx_reordered++;
 	}
+nack:;
 	uint64_t now = loop_now_ms();
 	if (now - s->last_nack_ms >= 5) {
-		struct sync_range rg = { s->rx_next, h->dseq - 1 };
+		/* the head of the gap only: the rest follows as acks advance */
+		uint64_t to = h->dseq - 1 < s->rx_next + 63 ? h->dseq - 1 : s->rx_next + 63;
+		struct sync_range rg = { s->rx_next, to };
 		s->last_nack_ms = now;
 		s->st.nacks_sent++;
 		send_unreliable(s, SYNC_T_NACK, &rg, NULL);

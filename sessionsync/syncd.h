@@ -33,7 +33,10 @@
 #define RX_WINDOW 4096		/* out-of-order messages held for reordering */
 #define TICK_MS 10
 #define HELLO_MS 100
-#define RTO_MS 30
+#define RTO_MIN_MS 10	/* retransmission timeout bounds (adaptive in between) */
+#define RTO_MAX_MS 1000
+#define RESYNC_WINDOW 1024	/* messages in flight during a bulk resync: what the
+				 * peer's socket buffer (4 MB) and RX_WINDOW absorb */
 #define LAG_BUCKETS 32		/* log2 microseconds */
 
 enum role { ROLE_INIT = 0, ROLE_BACKUP = 1, ROLE_MASTER = 2, ROLE_FAULT = 3 };
@@ -43,6 +46,7 @@ struct txslot {
 	uint64_t first_ns;	/* first transmission */
 	uint64_t last_ns;	/* last (re)transmission */
 	uint64_t oldest_event_ns;	/* for the lag figure; 0 for resync traffic */
+	unsigned retries;	/* resends so far: the timeout doubles with each */
 	struct sync_builder b;
 };
 
@@ -64,6 +68,7 @@ struct barrier {
 struct syncd_stats {
 	uint64_t tx_msgs, tx_flows, tx_bytes, retransmits, nacks_sent, nacks_rx;
 	uint64_t rx_msgs, rx_flows, rx_dups, rx_reordered, rx_unknown_node, rx_unanchored;
+	uint64_t rx_beyond_window;
 	uint64_t rejects[SYNC_E_MAX];
 	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
 	uint64_t events, events_lost, window_full, expired, barriers, barrier_timeouts;
@@ -89,6 +94,7 @@ struct syncd {
 	uint64_t seq;		/* last message seq used */
 	uint64_t next_dseq;	/* next reliable dseq to assign */
 	uint64_t acked;		/* peer acked every dseq <= this */
+	uint64_t srtt_ns, rttvar_ns;	/* ack round trip (RFC 6298 style), 0 = no sample */
 	struct txslot *tx;	/* TX_WINDOW slots, index dseq % TX_WINDOW */
 	struct sync_builder cur;	/* DATA being filled */
 	unsigned cur_flows;
@@ -156,6 +162,8 @@ void table_close(struct syncd *s);
 int table_is_open(const struct syncd *s);
 void table_poll(struct syncd *s);	/* repl queue, lost counter */
 void table_apply(struct syncd *s, const struct sync_flow *f);
+/* Apply n records in order; runs of adds go in one batched map update. */
+void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n);
 /* Produce up to max resync records from the cursor; 1 when the walk ended. */
 int table_resync_step(struct syncd *s, unsigned max);
 uint32_t table_node_key(const char *name);

@@ -234,6 +234,44 @@ void table_apply(struct syncd *s, const struct sync_flow *f)
 		log_warn("flow map update");
 }
 
+void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n)
+{
+	struct lb_flow_key keys[64];
+	struct lb_flow_val vals[64];
+	unsigned nb = 0;
+	uint64_t now = loop_now_ns();
+
+	if (!s->rb)
+		return;
+	for (unsigned i = 0; i <= n; i++) {
+		/* flush the pending adds before a delete, when full, and at the end */
+		if (nb && (i == n || f[i].op == SYNC_FLOW_DEL || nb == 64)) {
+			__u32 count = nb;
+			if (bpf_map_update_batch(s->fd_flows, keys, vals, &count, NULL) < 0)
+				for (unsigned j = count; j < nb; j++)	/* what the batch did not do */
+					bpf_map_update_elem(s->fd_flows, &keys[j], &vals[j], BPF_ANY);
+			nb = 0;
+		}
+		if (i == n)
+			break;
+		uint32_t id;
+		if (f[i].op == SYNC_FLOW_DEL) {
+			bpf_map_delete_elem(s->fd_flows, &f[i].key);
+		} else if (local_id(s, f[i].node_key, &id) < 0) {
+			s->st.rx_unknown_node++;
+		} else {
+			keys[nb] = f[i].key;
+			memset(&vals[nb], 0, sizeof(vals[nb]));
+			vals[nb].node_id = id;
+			vals[nb].flags = f[i].flags | LB_FLOW_F_SYNCED;
+			vals[nb].last_seen_ns = now;
+			vals[nb].packets = f[i].packets;
+			vals[nb].bytes = f[i].bytes;
+			nb++;
+		}
+	}
+}
+
 /*
  * Walk the flow table in batches from the saved cursor.  The batch token of
  * a hash map is a bucket position, so a walk can pause (flow control) and
