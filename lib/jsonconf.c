@@ -102,3 +102,20 @@ int jconf_get_addr(struct jconf *p, json_t *obj, const char *key, struct taddr *
 	return 0;
 }
 
+
+int jconf_get_u64(struct jconf *p, json_t *obj, const char *key, uint64_t *out, uint64_t def,
+		   uint64_t min, uint64_t max)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max)
+		return jconf_perr(p, "\"%s\" must be an integer in [%llu, %llu]", key,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}

@@ -28,6 +28,9 @@ int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size
 /* Integer in lo..hi; absent: def. */
 int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out, uint32_t def,
 		   uint32_t lo, uint32_t hi);
+/* 64-bit integer in min..max; absent: def. */
+int jconf_get_u64(struct jconf *p, json_t *obj, const char *key, uint64_t *out, uint64_t def,
+		  uint64_t min, uint64_t max);
 /* A name: [A-Za-z0-9_-], at most 32 characters (out holds 33). */
 int jconf_get_name(struct jconf *p, json_t *obj, const char *key, char *out, const char *def);
 /* A literal IPv4 or IPv6 address (required). */

@@ -6,6 +6,8 @@
  */
 #include "nasd.h"
 
+#include "jsonconf.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,80 +16,26 @@
 
 #define DEF_CONTROL "/run/tandem/nasd.sock"
 
-struct pc {
-	char *err;
-	size_t errlen;
-	char where[64];
-};
-
-static int perr(struct pc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int perr(struct pc *p, const char *fmt, ...)
-{
-	char m[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof(m), fmt, ap);
-	va_end(ap);
-	if (p->where[0])
-		snprintf(p->err, p->errlen, "%s: %s", p->where, m);
-	else
-		snprintf(p->err, p->errlen, "%s", m);
-	return -1;
-}
-
-static int check_keys(struct pc *p, json_t *obj, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= !strcmp(*a, key);
-		if (!ok)
-			return perr(p, "unknown key \"%s\"", key);
-	}
-	return 0;
-}
-
 /* String `key` of obj into out; absent: def (NULL = required). */
-static int get_str(struct pc *p, json_t *obj, const char *key, char *out, size_t outlen,
+static int get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
 		   const char *def)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (!v) {
 		if (!def)
-			return perr(p, "\"%s\" is required", key);
+			return jconf_perr(p, "\"%s\" is required", key);
 		snprintf(out, outlen, "%s", def);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return perr(p, "\"%s\" must be a string", key);
+		return jconf_perr(p, "\"%s\" must be a string", key);
 	if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
-		return perr(p, "\"%s\" is too long (max %zu)", key, outlen - 1);
+		return jconf_perr(p, "\"%s\" is too long (max %zu)", key, outlen - 1);
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
 	return 0;
 }
 
-static int get_u64(struct pc *p, json_t *obj, const char *key, uint64_t *out, uint64_t def,
-		   uint64_t min, uint64_t max)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v) {
-		*out = def;
-		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max)
-		return perr(p, "\"%s\" must be an integer in [%llu, %llu]", key,
-			    (unsigned long long)min, (unsigned long long)max);
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
 
 /* A URL prefix: "/" or "/a/b/", no dot segments, no '%' or '?'. */
 static int url_prefix_ok(const char *u)
@@ -101,91 +49,91 @@ static int url_prefix_ok(const char *u)
 	return http_path_clean(u, l, clean, sizeof(clean), &st) == (int)l && !strcmp(clean, u);
 }
 
-static int parse_listen(struct pc *p, json_t *arr, struct nasd_config *cfg)
+static int parse_listen(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 {
 	size_t i;
 	json_t *v;
 
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return perr(p, "\"listen\" must be a non-empty array of \"addr:port\"");
+		return jconf_perr(p, "\"listen\" must be a non-empty array of \"addr:port\"");
 	if (json_array_size(arr) > NASD_MAX_LISTEN)
-		return perr(p, "\"listen\": at most %d addresses", NASD_MAX_LISTEN);
+		return jconf_perr(p, "\"listen\": at most %d addresses", NASD_MAX_LISTEN);
 	json_array_foreach(arr, i, v) {
 		struct nasd_listen *l = &cfg->listen[cfg->nlisten];
 		if (!json_is_string(v) ||
 		    taddr_parse_endpoint(json_string_value(v), &l->addr, &l->port) < 0 || !l->port)
-			return perr(p, "\"listen\"[%zu]: want \"addr:port\" or \"[v6addr]:port\"", i);
+			return jconf_perr(p, "\"listen\"[%zu]: want \"addr:port\" or \"[v6addr]:port\"", i);
 		for (unsigned j = 0; j < cfg->nlisten; j++)
 			if (cfg->listen[j].port == l->port && taddr_equal(&cfg->listen[j].addr, &l->addr))
-				return perr(p, "\"listen\"[%zu]: duplicate", i);
+				return jconf_perr(p, "\"listen\"[%zu]: duplicate", i);
 		cfg->nlisten++;
 	}
 	return 0;
 }
 
-static int parse_exports(struct pc *p, json_t *arr, struct nasd_config *cfg)
+static int parse_exports(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 {
 	static const char *const keys[] = { "url", "path", "writable", NULL };
 	size_t i;
 	json_t *v;
 
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return perr(p, "\"exports\" must be a non-empty array");
+		return jconf_perr(p, "\"exports\" must be a non-empty array");
 	if (json_array_size(arr) > NASD_MAX_EXPORTS)
-		return perr(p, "\"exports\": at most %d", NASD_MAX_EXPORTS);
+		return jconf_perr(p, "\"exports\": at most %d", NASD_MAX_EXPORTS);
 	json_array_foreach(arr, i, v) {
 		struct nasd_export *ex = &cfg->exports[cfg->nexports];
 		snprintf(p->where, sizeof(p->where), "exports[%zu]", i);
 		if (!json_is_object(v))
-			return perr(p, "must be an object");
-		if (check_keys(p, v, keys) < 0 ||
+			return jconf_perr(p, "must be an object");
+		if (jconf_check_keys(p, v, keys) < 0 ||
 		    get_str(p, v, "url", ex->url, sizeof(ex->url), "/") < 0 ||
 		    get_str(p, v, "path", ex->path, sizeof(ex->path), NULL) < 0)
 			return -1;
 		if (!url_prefix_ok(ex->url))
-			return perr(p, "\"url\" \"%s\": want \"/\" or \"/name/\" (canonical)", ex->url);
+			return jconf_perr(p, "\"url\" \"%s\": want \"/\" or \"/name/\" (canonical)", ex->url);
 		if (ex->path[0] != '/')
-			return perr(p, "\"path\" must be absolute");
+			return jconf_perr(p, "\"path\" must be absolute");
 		json_t *w = json_object_get(v, "writable");
 		if (w && !json_is_boolean(w))
-			return perr(p, "\"writable\" must be true or false");
+			return jconf_perr(p, "\"writable\" must be true or false");
 		ex->writable = w && json_is_true(w);
 		ex->url_len = strlen(ex->url);
 		ex->dirfd = -1;
 		for (unsigned j = 0; j < cfg->nexports; j++)
 			if (!strcmp(cfg->exports[j].url, ex->url))
-				return perr(p, "\"url\" \"%s\" exported twice", ex->url);
+				return jconf_perr(p, "\"url\" \"%s\" exported twice", ex->url);
 		cfg->nexports++;
 	}
 	p->where[0] = '\0';
 	return 0;
 }
 
-static int parse_throttle(struct pc *p, json_t *arr, struct nasd_config *cfg)
+static int parse_throttle(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 {
 	static const char *const keys[] = { "prefix", "rate", "rate_arg", NULL };
 	size_t i;
 	json_t *v;
 
 	if (!json_is_array(arr))
-		return perr(p, "\"throttle\" must be an array");
+		return jconf_perr(p, "\"throttle\" must be an array");
 	if (json_array_size(arr) > NASD_MAX_THROTTLE)
-		return perr(p, "\"throttle\": at most %d", NASD_MAX_THROTTLE);
+		return jconf_perr(p, "\"throttle\": at most %d", NASD_MAX_THROTTLE);
 	json_array_foreach(arr, i, v) {
 		struct nasd_throttle *t = &cfg->throttle[cfg->nthrottle];
 		uint64_t rate;
 		snprintf(p->where, sizeof(p->where), "throttle[%zu]", i);
 		if (!json_is_object(v))
-			return perr(p, "must be an object");
-		if (check_keys(p, v, keys) < 0 ||
+			return jconf_perr(p, "must be an object");
+		if (jconf_check_keys(p, v, keys) < 0 ||
 		    get_str(p, v, "prefix", t->prefix, sizeof(t->prefix), NULL) < 0 ||
 		    get_str(p, v, "rate_arg", t->rate_arg, sizeof(t->rate_arg), "") < 0 ||
-		    get_u64(p, v, "rate", &rate, 0, 0, UINT32_MAX) < 0)
+		    jconf_get_u64(p, v, "rate", &rate, 0, 0, UINT32_MAX) < 0)
 			return -1;
 		if (!url_prefix_ok(t->prefix) || !strcmp(t->prefix, "/"))
-			return perr(p, "\"prefix\" \"%s\": want \"/name/\"", t->prefix);
+			return jconf_perr(p, "\"prefix\" \"%s\": want \"/name/\"", t->prefix);
 		if (!rate == !t->rate_arg[0])
-			return perr(p, "give one of \"rate\" (bytes/s) or \"rate_arg\" (query parameter)");
+			return jconf_perr(p, "give one of \"rate\" (bytes/s) or \"rate_arg\" (query parameter)");
 		t->rate = (uint32_t)rate;
 		cfg->nthrottle++;
 	}
@@ -200,7 +148,7 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 		"node_name", "listen", "exports", "throttle", "control_socket", "max_sessions",
 		"max_upload", "idle_timeout_s", "head_timeout_s", "io_timeout_s", "fsync", NULL
 	};
-	struct pc p = { .err = err, .errlen = errlen };
+	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
 	uint64_t v;
 	int rc = -1;
@@ -208,12 +156,12 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	memset(cfg, 0, sizeof(*cfg));
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return perr(&p, "line %d: %s", je.line, je.text);
+		return jconf_perr(&p, "line %d: %s", je.line, je.text);
 	if (!json_is_object(root)) {
-		perr(&p, "the configuration must be a JSON object");
+		jconf_perr(&p, "the configuration must be a JSON object");
 		goto out;
 	}
-	if (check_keys(&p, root, keys) < 0 ||
+	if (jconf_check_keys(&p, root, keys) < 0 ||
 	    get_str(&p, root, "node_name", cfg->node_name, sizeof(cfg->node_name), "") < 0 ||
 	    get_str(&p, root, "control_socket", cfg->control_socket, sizeof(cfg->control_socket),
 		    DEF_CONTROL) < 0 ||
@@ -226,26 +174,26 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	for (const char *c = cfg->node_name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')) {
-			perr(&p, "\"node_name\": letters, digits, '-', '_' and '.' only");
+			jconf_perr(&p, "\"node_name\": letters, digits, '-', '_' and '.' only");
 			goto out;
 		}
-	if (get_u64(&p, root, "max_sessions", &v, 4096, 1, 1000000) < 0)
+	if (jconf_get_u64(&p, root, "max_sessions", &v, 4096, 1, 1000000) < 0)
 		goto out;
 	cfg->max_sessions = (uint32_t)v;
-	if (get_u64(&p, root, "max_upload", &cfg->max_upload, 64ull << 30, 0, INT64_MAX) < 0)
+	if (jconf_get_u64(&p, root, "max_upload", &cfg->max_upload, 64ull << 30, 0, INT64_MAX) < 0)
 		goto out;
-	if (get_u64(&p, root, "idle_timeout_s", &v, 60, 1, 86400) < 0)
+	if (jconf_get_u64(&p, root, "idle_timeout_s", &v, 60, 1, 86400) < 0)
 		goto out;
 	cfg->idle_timeout_ms = (uint32_t)v * 1000;
-	if (get_u64(&p, root, "head_timeout_s", &v, 30, 1, 3600) < 0)
+	if (jconf_get_u64(&p, root, "head_timeout_s", &v, 30, 1, 3600) < 0)
 		goto out;
 	cfg->head_timeout_ms = (uint32_t)v * 1000;
-	if (get_u64(&p, root, "io_timeout_s", &v, 60, 1, 86400) < 0)
+	if (jconf_get_u64(&p, root, "io_timeout_s", &v, 60, 1, 86400) < 0)
 		goto out;
 	cfg->io_timeout_ms = (uint32_t)v * 1000;
 	json_t *f = json_object_get(root, "fsync");
 	if (f && !json_is_boolean(f)) {
-		perr(&p, "\"fsync\" must be true or false");
+		jconf_perr(&p, "\"fsync\" must be true or false");
 		goto out;
 	}
 	cfg->fsync_uploads = f ? json_is_true(f) : 1;
