@@ -20,27 +20,9 @@ TANDEMCTL=$TANDEM_BUILD/tandemctl
 PROBLEMS=0
 SESSIONS=${DEMO_PAIR_SESSIONS:-20}
 
-if [ -t 1 ]; then
-	B=$'\033[1m' G=$'\033[32m' R=$'\033[31m' D=$'\033[2m' N=$'\033[0m'
-else
-	B="" G="" R="" D="" N=""
-fi
-section() { printf '\n%s== %s ==%s\n' "$B" "$*" "$N"; }
-say() { printf '   %s\n' "$*"; }
-good() { printf '   %s✓ %s%s\n' "$G" "$*" "$N"; }
-bad() {
-	printf '   %s✗ %s%s\n' "$R" "$*" "$N"
-	PROBLEMS=$((PROBLEMS + 1))
-}
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-wait_ms() {
-	local end=$(($(now_ms) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
+# shellcheck source=demo-lib.sh
+. "$HERE/demo-lib.sh"
+
 ctl() { timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-$1/lbd.sock" "${@:2}"; }
 showctl() {
 	printf '\n%s$ tandemctl -s .../sw-%s/lbd.sock %s%s\n' "$D" "$1" "${*:2}" "$N"

@@ -20,23 +20,8 @@ NAME=${DEMO_LAB:-demo}
 TANDEMCTL=$TANDEM_BUILD/tandemctl
 PROBLEMS=0
 
-if [ -t 1 ]; then
-	B=$'\033[1m' G=$'\033[32m' R=$'\033[31m' D=$'\033[2m' N=$'\033[0m'
-else
-	B="" G="" R="" D="" N=""
-fi
-
-section() { printf '\n%s== %s ==%s\n' "$B" "$*" "$N"; }
-say() { printf '   %s\n' "$*"; }
-good() { printf '   %s✓ %s%s\n' "$G" "$*" "$N"; }
-bad() {
-	printf '   %s✗ %s%s\n' "$R" "$*" "$N"
-	PROBLEMS=$((PROBLEMS + 1))
-}
-die() {
-	printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2
-	exit 1
-}
+# shellcheck source=demo-lib.sh
+. "$HERE/demo-lib.sh"
 
 # ctl ARGS: tandemctl against the lab's lbd; showctl also prints the command.
 ctl() { timeout 10 "$TANDEMCTL" -s "$LBD_SOCK" "$@"; }
@@ -45,23 +30,6 @@ showctl() {
 	ctl "$@"
 }
 jctl() { ctl --json "$@"; }
-
-now_ms() {
-	local t
-	t=$(date +%s%N)
-	echo $((t / 1000000))
-}
-
-# wait_ms MS CMD...: poll CMD every 0.1 s until it succeeds; 1 after MS.
-wait_ms() {
-	local end
-	end=$(($(now_ms) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
 
 ns() {
 	local h=$1
