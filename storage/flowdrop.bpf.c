@@ -1,0 +1,160 @@
+/*
+ * flowdrop.bpf.c - tc programs of a storage node that silence the flows
+ * being handed off (libtch, doc/tch.md).  Attached to the storage
+ * interface twice: flowdrop_tc on ingress (client -> VIP packets) and
+ * flowdrop_tc_egress on egress (VIP -> client packets, looked up with the
+ * 5-tuple reversed, so one map entry covers both directions).
+ *
+ * Why ingress: a socket in repair mode still ACKs what arrives, and bytes
+ * that arrive after the dump would be acknowledged to the client but exist
+ * on neither node.  So the old node drops the flow's packets from just
+ * before the freeze until a grace period after it closed the socket
+ * silently (stragglers still on their way would otherwise hit the
+ * service's listener and draw an RST); the new node drops them from before
+ * the restore until it resumes (if it died in between, what its socket had
+ * acknowledged would be lost).  The client retransmits what was dropped.
+ *
+ * Why egress: the frozen socket still sends delayed ACKs, retransmissions
+ * and probes, stamped with its timestamp clock - which runs ahead of the
+ * new socket's (restored from the dump, so behind by the handoff's
+ * duration).  The client would take the newer timestamp and then drop the
+ * new node's segments as old (PAWS) until its clock caught up; each such
+ * loss costs the fresh socket a 1 s retransmission timeout.  Nothing that
+ * leaves a frozen socket is useful to the client, so nothing leaves.
+ *
+ * Why BPF and not nftables: in the first prototype nftables rule updates
+ * (netlink round trips, ruleset generation) were most of the ~1 ms handoff;
+ * a hash-map update is ~1 us and the very next packet sees it.
+ *
+ * Parsing: Ethernet (one optional 802.1Q tag), IPv4 (not a non-first
+ * fragment) or IPv6 (TCP right after the fixed header), TCP; an unexpired
+ * entry drops (TC_ACT_SHOT) and counts.  Anything else passes untouched
+ * (TC_ACT_OK).  Entries are only ever removed by userspace (flowdrop_gc):
+ * a delete here could race with userspace re-arming the same entry.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flowdrop_maps.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLOWDROP_MAX_FLOWS);
+	__type(key, struct lb_flow_key);
+	__type(value, struct flowdrop_val);
+} tch_flowdrop SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOWDROP_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tch_flowdrop_st SEC(".maps");
+
+struct vlan_hdr_ {
+	__be16 tci;
+	__be16 proto;
+};
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&tch_flowdrop_st, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* The packet's flow key, as the client sends it: reverse = the packet goes
+ * VIP -> client (egress), so its source is the key's destination. */
+static __always_inline int flow_key(struct __sk_buff *skb, struct lb_flow_key *k, int reverse)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	void *l3;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > end)
+		return -1;
+	proto = eth->h_proto;
+	l3 = eth + 1;
+	if (proto == bpf_htons(ETH_P_8021Q)) {
+		struct vlan_hdr_ *vh = l3;
+		if ((void *)(vh + 1) > end)
+			return -1;
+		proto = vh->proto;
+		l3 = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = l3;
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP || ip->ihl < 5)
+			return -1;
+		if (ip->frag_off & bpf_htons(0x1fff))	/* no ports in a later fragment */
+			return -1;
+		th = (void *)ip + ip->ihl * 4;
+		k->saddr[0] = reverse ? ip->daddr : ip->saddr;
+		k->daddr[0] = reverse ? ip->saddr : ip->daddr;
+		k->family = 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP)
+			return -1;
+		if (reverse) {
+			__builtin_memcpy(k->saddr, &ip6->daddr, 16);
+			__builtin_memcpy(k->daddr, &ip6->saddr, 16);
+		} else {
+			__builtin_memcpy(k->saddr, &ip6->saddr, 16);
+			__builtin_memcpy(k->daddr, &ip6->daddr, 16);
+		}
+		th = (void *)(ip6 + 1);
+		k->family = 6;
+	} else {
+		return -1;
+	}
+	if ((void *)th + 4 > end)	/* the ports are all we need */
+		return -1;
+	k->sport = reverse ? th->dest : th->source;
+	k->dport = reverse ? th->source : th->dest;
+	k->proto = IPPROTO_TCP;
+	return 0;
+}
+
+static __always_inline int verdict(struct __sk_buff *skb, int reverse)
+{
+	struct lb_flow_key k = {};
+	struct flowdrop_val *v;
+
+	if (flow_key(skb, &k, reverse) < 0)
+		return TC_ACT_OK;
+	v = bpf_map_lookup_elem(&tch_flowdrop, &k);
+	if (!v)
+		return TC_ACT_OK;
+	if (bpf_ktime_get_ns() >= v->until_ns) {
+		count(FLOWDROP_C_EXPIRED);
+		return TC_ACT_OK;
+	}
+	__sync_fetch_and_add(&v->packets, 1);
+	count(reverse ? FLOWDROP_C_DROPPED_OUT : FLOWDROP_C_DROPPED);
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int flowdrop_tc(struct __sk_buff *skb)
+{
+	return verdict(skb, 0);
+}
+
+SEC("tc")
+int flowdrop_tc_egress(struct __sk_buff *skb)
+{
+	return verdict(skb, 1);
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,86 @@
+/*
+ * flowdrop.h - silence a flow on a storage node during a TCP handoff: drop
+ * its packets in both directions (the userspace side of flowdrop.bpf.c; why
+ * it exists: see there and doc/tch.md).
+ *
+ * flowdrop_open() loads the programs, attaches them to tc ingress and
+ * egress of the node's storage interface (libbpf bpf_tc_*, netlink:
+ * Debian's libbpf 1.1 has no tcx links) and, with a pin directory (a
+ * mounted bpffs), pins the two maps there so a restarted daemon, bpftool
+ * and tests find them (a restarted daemon reuses them, entries included).
+ * flowdrop_close() detaches the programs; the clsact qdisc and pinned maps
+ * stay.  One struct flowdrop per interface, owned by the caller.  A daemon
+ * that dies leaves the programs attached: its entries expire by themselves.
+ *
+ * Keys are the 5-tuple as the client sends it (lb/lb_maps.h struct
+ * lb_flow_key: saddr = client, daddr = VIP; tch_state_flow_key() builds
+ * it); an entry drops both directions.  Times are CLOCK_MONOTONIC
+ * nanoseconds, the clock of bpf_ktime_get_ns(): flowdrop_now_ns().
+ *
+ * Return convention: 0 (or a count) on success, -1 with errno set; the
+ * open function also writes a one-line message into err (errlen bytes).
+ */
+#ifndef TANDEM_FLOWDROP_H
+#define TANDEM_FLOWDROP_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flowdrop_maps.h"
+
+#define FLOWDROP_OBJ_DEFAULT "/usr/lib/tandem/flowdrop.bpf.o"
+#define FLOWDROP_TC_HANDLE 0x7464	/* "td": our filter among others on the hook */
+#define FLOWDROP_TC_PRIO 1		/* first: before anything that could consume the packet */
+
+struct bpf_object;
+
+struct flowdrop {
+	struct bpf_object *obj;
+	int map_fd, stats_fd;
+	int ifindex, out_ifindex;	/* out_ifindex 0: no egress program */
+	int attached;			/* 0, 1 (ingress), 2 (ingress and egress) */
+	int ncpus;
+	char ifname[IF_NAMESIZE];
+};
+
+/*
+ * Load obj_path (NULL: FLOWDROP_OBJ_DEFAULT), attach the ingress program to
+ * ifname (where client packets arrive) and the egress program to
+ * egress_ifname (where replies leave: NULL means ifname; a node with
+ * asymmetric routing names its other interface; "" attaches no egress
+ * program - then a frozen socket's own packets are not silenced, see
+ * flowdrop.bpf.c), replacing earlier flowdrop filters there; pin the maps
+ * in pin_dir if not NULL (reusing maps already pinned there).  Needs
+ * CAP_NET_ADMIN and CAP_BPF (root).  0 or -1 (errno, err).  On failure *d
+ * holds nothing and nothing stays attached.
+ */
+int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
+		  const char *obj_path, const char *pin_dir, char *err, size_t errlen);
+
+/* Detach and release (NULL-safe, idempotent). */
+void flowdrop_close(struct flowdrop *d);
+
+/* Drop k's packets, both directions, until until_ns (absolute,
+ * flowdrop_now_ns() clock); re-arms an existing entry (its packet count is
+ * kept). */
+int flowdrop_add(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns);
+
+/* Stop dropping k's packets.  0 also when there was no entry. */
+int flowdrop_del(struct flowdrop *d, const struct lb_flow_key *k);
+
+/* Entry of k: 0 with *out, -1 with errno ENOENT if there is none. */
+int flowdrop_get(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_val *out);
+
+/* Remove every entry expired at now_ns.  Returns how many were removed. */
+int flowdrop_gc(struct flowdrop *d, uint64_t now_ns);
+
+/* Packets dropped coming in (client -> VIP) and going out, and packets that
+ * met an expired entry; all CPUs. */
+int flowdrop_counters(struct flowdrop *d, uint64_t *dropped_in, uint64_t *dropped_out,
+		      uint64_t *expired);
+
+/* CLOCK_MONOTONIC in ns (= bpf_ktime_get_ns()). */
+uint64_t flowdrop_now_ns(void);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * tch.h - libtch: freeze, dump, restore and resume a live TCP connection
+ * with TCP_REPAIR, so a session moves from one storage node to another
+ * without the client noticing (DESIGN.md section 4, doc/tch.md).
+ *
+ * The caller (the handoff agent in tandem-nasd) runs the sequence:
+ *
+ *   old node                                new node
+ *   flowdrop_add(key, now + timeout)
+ *   tch_freeze(fd, &st)
+ *   tch_state_encode() --- channel --->     tch_state_decode()
+ *                                           flowdrop_del(key)   (stale grace entry)
+ *                                           tch_restore(&st, &nfd)
+ *                                           re-point the switch to this node
+ *                                           tch_resume(nfd, &st)
+ *                  <--- "resumed" ---
+ *   tch_close_silently(fd)
+ *   flowdrop_add(key, now + grace)
+ *
+ *   on any failure before the new node re-pointed the switch:
+ *   flowdrop_del(key); tch_thaw(fd)         tch_close_silently(nfd)
+ *
+ * Every function needs CAP_NET_ADMIN (TCP_REPAIR).  Return convention:
+ * 0 on success, -1 with errno set AND a one-line message in err (errlen
+ * bytes, may be NULL/0) naming the step that failed; nothing is logged, the
+ * caller decides.  Not thread-safe per socket (the caller owns the fd).
+ */
+#ifndef TANDEM_TCH_H
+#define TANDEM_TCH_H
+
+#include <stddef.h>
+
+#include "tch_state.h"
+
+/*
+ * Put the established TCP socket fd into repair mode and dump it into *out
+ * (overwritten; on success the caller owns its buffers: tch_state_free).
+ * The application must have stopped using fd, and the flow's incoming
+ * packets must already be dropped (flowdrop): a socket in repair mode still
+ * ACKs what arrives, and those bytes would not be in the dump.  The dump is
+ * taken until two consecutive reads of the sequence numbers and queue sizes
+ * agree (packets already past the drop when it was installed are absorbed).
+ * Refuses (EINVAL) a socket that is not TCP or not ESTABLISHED (a FIN seen
+ * or sent cannot be restored) and (EMSGSIZE) queues over TCH_QUEUE_MAX.
+ *
+ * On success fd stays open in repair mode with the send queue selected, so
+ * that it transmits no new data on its own (a repair-mode socket otherwise
+ * still sends on its pacing/TSQ timers: the client would acknowledge bytes
+ * the new node believes unsent, and the new node would discard all its
+ * segments).  It stays so until tch_thaw() or tch_close_silently().  On
+ * failure fd is back in normal mode (as tch_thaw) and *out holds nothing.
+ */
+int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen);
+
+/*
+ * Roll back a freeze on the old node: leave repair mode (TCP_REPAIR=0 with
+ * the window probe, which makes the client answer with an ACK at once) so
+ * the session continues here.  Remove the flow drop first, or that ACK is
+ * dropped and the session waits for the client's retransmission timer.
+ */
+int tch_thaw(int fd, char *err, size_t errlen);
+
+/*
+ * Build the connection of *st on this node, in repair mode, and return it
+ * in *fd_out (blocking, close-on-exec).  The local address (the VIP) must be
+ * configured on this node; the switch must NOT send the flow here yet.
+ * Order (each step needs the previous one; see doc/tch.md): socket,
+ * TCP_REPAIR=1 (never SO_REUSEADDR after it: TCP_REPAIR sets the forced
+ * reuse that lets us bind next to the service's listener), receive buffer,
+ * bind, both TCP_QUEUE_SEQs, TCP_MAXSEG (the clamp: connect computes the
+ * segment size from it), connect, TCP_REPAIR_OPTIONS, TCP_TIMESTAMP,
+ * send buffer, receive queue, the sent-but-unacked part of the send queue,
+ * then
+ * TCP_REPAIR_WINDOW (the kernel checks it against rcv_nxt, which the
+ * receive queue moves).  The unsent bytes are written by tch_resume().
+ * On failure nothing is left behind (the socket is closed in repair mode).
+ */
+int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errlen);
+
+/*
+ * After the switch sends the flow to this node: leave repair mode (window
+ * probe) and write the unsent part of st's send queue normally, so the
+ * kernel sends it under the client's window.  tch_restore() sized the send
+ * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
+ * after waiting up to 1 s (the connection must then be closed: bytes would
+ * be lost).  A buffer tch_restore() had to enlarge for the queues goes back
+ * to the old socket's size, and SO_REUSEADDR is set as on a connection
+ * accepted from a SO_REUSEADDR listener (leaving repair mode clears it; the
+ * service could not listen again on VIP:port while the connection lives).
+ * On success fd is an ordinary connected socket.
+ */
+int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
+
+/*
+ * Close a socket without a FIN or RST: enters repair mode (if it is not in
+ * it yet) and closes.  Used on the old node once the new one resumed, and on
+ * the new node to abandon a restore.  If repair mode cannot be entered, fd
+ * is NOT closed (a normal close would send FIN/RST to a client that now
+ * talks to the other node) and -1 is returned: the caller keeps it (and the
+ * flow drop) until it can retry.
+ */
+int tch_close_silently(int fd, char *err, size_t errlen);
+
+#endif

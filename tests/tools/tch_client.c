@@ -1,0 +1,320 @@
+/*
+ * tch_client.c - an ordinary TCP client for the handoff test: it streams a
+ * deterministic byte sequence to an echo server and checks that what comes
+ * back is exactly that sequence.  Nothing in it knows about handoffs: it is
+ * the "unmodified client" whose session the storage nodes move around.
+ *
+ *   tch_client --connect ADDR:PORT [--rate BYTES_PER_S] [--chunk N]
+ *              [--seed N] [--status FILE]
+ *
+ * Signals: SIGUSR1 stops reading (the client's receive window closes),
+ * SIGUSR2 reads again, SIGTERM/SIGINT finish: stop sending, shut down the
+ * sending side, read until every byte came back and the server closed,
+ * then print a JSON summary and exit 0 only if the echo was byte-exact and
+ * the connection ended cleanly (no reset, no error).
+ *
+ * --status FILE is rewritten (atomically) every 100 ms with the running
+ * state: port, sent, recv, reading, max_gap_ms (the longest time it waited
+ * for echo while reading), state, error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+
+struct client {
+	int fd, sfd;
+	uint16_t port;
+	uint64_t seed;
+	uint64_t sent, recv, hash;
+	uint64_t rate, chunk;
+	int reading, finishing, shut, eof;
+	long mismatch;			/* first bad offset, -1 if none */
+	char error[160];
+	uint64_t t_start, last_progress, max_gap_ms, gaps_100, gaps_1000;
+	int in_gap_100, in_gap_1000;	/* the current wait was counted */
+	const char *status;
+	uint64_t last_status;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Bytes [off, off + n) of the stream. */
+static void gen(uint64_t seed, uint64_t off, uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t o = off + i;
+		b[i] = (uint8_t)(mix(seed ^ (o >> 3)) >> ((o & 7) * 8));
+	}
+}
+
+static void write_status(struct client *c, const char *state)
+{
+	char tmp[512];
+	FILE *f;
+
+	if (!c->status)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "{\"port\":%u,\"sent\":%" PRIu64 ",\"recv\":%" PRIu64 ",\"reading\":%s,"
+		"\"max_gap_ms\":%" PRIu64 ",\"gaps_over_100ms\":%" PRIu64 ",\"state\":\"%s\","
+		"\"error\":\"%s\"}\n", c->port, c->sent, c->recv, c->reading ? "true" : "false",
+		c->max_gap_ms, c->gaps_100, state, c->error);
+	fclose(f);
+	rename(tmp, c->status);
+}
+
+static void fail(struct client *c, const char *what, int err)
+{
+	if (!c->error[0])
+		snprintf(c->error, sizeof(c->error), "%s: %s", what, err ? strerror(err) : "unexpected");
+}
+
+static void do_send(struct client *c, uint64_t now)
+{
+	uint8_t buf[65536];
+	uint64_t allowed = c->chunk;
+
+	if (c->rate) {
+		uint64_t budget = c->rate * (now - c->t_start) / 1000;
+		allowed = budget > c->sent ? budget - c->sent : 0;
+		if (allowed > c->chunk)
+			allowed = c->chunk;
+	}
+	if (allowed > sizeof(buf))
+		allowed = sizeof(buf);
+	if (!allowed)
+		return;
+	gen(c->seed, c->sent, buf, allowed);
+	ssize_t w = send(c->fd, buf, allowed, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (w > 0) {
+		for (ssize_t i = 0; i < w; i++) {
+			c->hash ^= buf[i];
+			c->hash *= 1099511628211ull;
+		}
+		c->sent += (uint64_t)w;
+	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		fail(c, "send", errno);
+	}
+}
+
+static void do_recv(struct client *c, uint64_t now)
+{
+	uint8_t buf[65536], want[65536];
+	ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (r > 0) {
+		gen(c->seed, c->recv, want, (size_t)r);
+		if (memcmp(buf, want, (size_t)r)) {
+			for (ssize_t i = 0; i < r; i++)
+				if (buf[i] != want[i]) {
+					c->mismatch = (long)(c->recv + (uint64_t)i);
+					break;
+				}
+			fail(c, "echo differs from what was sent", 0);
+		}
+		c->recv += (uint64_t)r;
+		if (c->recv > c->sent)
+			fail(c, "more echo than was sent", 0);
+		c->last_progress = now;
+		c->in_gap_100 = c->in_gap_1000 = 0;
+	} else if (r == 0) {
+		c->eof = 1;
+		if (!c->finishing || c->recv != c->sent)
+			fail(c, "server closed the connection", 0);
+	} else if (errno != EAGAIN && errno != EINTR) {
+		fail(c, "recv", errno);
+	}
+}
+
+static void track_gap(struct client *c, uint64_t now)
+{
+	/* Waiting for echo: reading, and bytes out that have not come back. */
+	if (!c->reading || c->recv >= c->sent) {
+		c->last_progress = now;
+		c->in_gap_100 = c->in_gap_1000 = 0;
+		return;
+	}
+	uint64_t gap = now - c->last_progress;
+	if (gap > c->max_gap_ms)
+		c->max_gap_ms = gap;
+	if (gap > 100 && !c->in_gap_100) {
+		c->gaps_100++;
+		c->in_gap_100 = 1;
+	}
+	if (gap > 1000 && !c->in_gap_1000) {
+		c->gaps_1000++;
+		c->in_gap_1000 = 1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct client c = { .fd = -1, .chunk = 4096, .seed = 1, .mismatch = -1,
+				   .hash = 14695981039346656037ull, .reading = 1 };
+	const char *target = NULL;
+	struct taddr a;
+	uint16_t port;
+	int opt;
+	static const struct option lo[] = {
+		{ "connect", 1, 0, 'c' }, { "rate", 1, 0, 'r' }, { "chunk", 1, 0, 'k' },
+		{ "seed", 1, 0, 's' }, { "status", 1, 0, 'S' }, { 0, 0, 0, 0 }
+	};
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'c': target = optarg; break;
+		case 'r': c.rate = strtoull(optarg, NULL, 0); break;
+		case 'k': c.chunk = strtoull(optarg, NULL, 0); break;
+		case 's': c.seed = strtoull(optarg, NULL, 0); break;
+		case 'S': c.status = optarg; break;
+		default:
+			fprintf(stderr, "usage: tch_client --connect ADDR:PORT [--rate B/s] [--chunk N] "
+				"[--seed N] [--status FILE]\n");
+			return 2;
+		}
+	}
+	if (!target || taddr_parse_endpoint(target, &a, &port) < 0 || !c.chunk) {
+		fprintf(stderr, "tch_client: --connect ADDR:PORT required\n");
+		return 2;
+	}
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	c.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	if (a.family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a.a, 4);
+		s4->sin_port = htons(port);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a.a, 16);
+		s6->sin6_port = htons(port);
+		sl = sizeof(*s6);
+	}
+	c.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&ss, sl) < 0) {
+		fail(&c, "connect", errno);
+		write_status(&c, "error");
+		printf("{\"error\":\"%s\"}\n", c.error);
+		return 1;
+	}
+	{
+		struct sockaddr_storage me;
+		socklen_t ml = sizeof(me);
+		getsockname(c.fd, (struct sockaddr *)&me, &ml);
+		c.port = ntohs(me.ss_family == AF_INET ? ((struct sockaddr_in *)&me)->sin_port
+						       : ((struct sockaddr_in6 *)&me)->sin6_port);
+	}
+	c.t_start = c.last_progress = now_ms();
+	write_status(&c, "running");
+
+	uint64_t finish_deadline = 0;
+	while (!c.error[0]) {
+		uint64_t now = now_ms();
+		struct pollfd p[2] = { { .fd = c.fd }, { .fd = c.sfd, .events = POLLIN } };
+		if (c.reading)
+			p[0].events |= POLLIN;
+		if (!c.finishing)
+			p[0].events |= POLLOUT;
+		int timeout = 100;
+		if (c.rate && !c.finishing)
+			timeout = 2;	/* rate-limited: poll often */
+		if (poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+		now = now_ms();
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(c.sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGUSR1) {
+					c.reading = 0;
+				} else if (si.ssi_signo == SIGUSR2) {
+					c.reading = 1;
+					c.last_progress = now;
+				} else if (!c.finishing) {
+					c.finishing = 1;
+					c.reading = 1;
+					c.last_progress = now;
+					finish_deadline = now + 60000;
+				}
+			}
+		}
+		if (!c.finishing && (p[0].revents & POLLOUT))
+			do_send(&c, now);
+		if (c.finishing && !c.shut) {
+			shutdown(c.fd, SHUT_WR);
+			c.shut = 1;
+		}
+		if (c.reading && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			do_recv(&c, now);
+		if (p[0].revents & POLLERR) {
+			int e = 0;
+			socklen_t el = sizeof(e);
+			getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &e, &el);
+			if (e)
+				fail(&c, "socket error", e);
+		}
+		track_gap(&c, now);
+		if (c.finishing && c.eof)
+			break;
+		if (c.finishing && now > finish_deadline) {
+			fail(&c, "echo incomplete 60 s after finishing", ETIMEDOUT);
+			break;
+		}
+		if (now - c.last_status >= 100) {
+			write_status(&c, c.finishing ? "finishing" : "running");
+			c.last_status = now;
+		}
+	}
+	int ok = !c.error[0] && c.eof && c.recv == c.sent && c.mismatch < 0;
+	write_status(&c, ok ? "done" : "error");
+	printf("{\"ok\":%s,\"port\":%u,\"sent\":%" PRIu64 ",\"recv\":%" PRIu64 ",\"hash\":\"%016" PRIx64
+	       "\",\"mismatch\":%ld,\"max_gap_ms\":%" PRIu64 ",\"gaps_over_100ms\":%" PRIu64
+	       ",\"gaps_over_1s\":%" PRIu64 ",\"seconds\":%.1f,\"error\":\"%s\"}\n",
+	       ok ? "true" : "false", c.port, c.sent, c.recv, c.hash, c.mismatch, c.max_gap_ms,
+	       c.gaps_100, c.gaps_1000, (double)(now_ms() - c.t_start) / 1000.0, c.error);
+	close(c.fd);
+	return ok ? 0 : 1;
+}
