@@ -102,6 +102,7 @@ static json_t *cmd_status(struct nasd *n)
 						    "writable", e->writable));
 	}
 	json_object_set_new(r, "exports", ex);
+	json_object_set_new(r, "handoff", handoff_status(n));
 	return r;
 }
 
@@ -250,6 +251,10 @@ json_t *control_dispatch(struct nasd *n, const json_t *req)
 		return cmd_session_state(n, req);
 	if (!strcmp(cmd, "session-rebuild"))
 		return cmd_session_rebuild(n, req);
-	return ctl_error("unknown command \"%s\" (status, sessions, session-state, session-rebuild)",
-			 cmd);
+	if (!strcmp(cmd, "handoff"))
+		return handoff_cmd(n, req);
+	if (!strcmp(cmd, "handoff_all"))
+		return handoff_all_cmd(n, req);
+	return ctl_error("unknown command \"%s\" (status, sessions, session-state, session-rebuild, "
+			 "handoff, handoff_all)", cmd);
 }

@@ -141,12 +141,96 @@ static int parse_throttle(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 	return 0;
 }
 
+/* One "addr:port" string. */
+static int get_endpoint(struct jconf *p, json_t *obj, const char *key, struct taddr *a,
+			uint16_t *port, int required)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		if (required)
+			return jconf_perr(p, "\"%s\" is required", key);
+		return 0;
+	}
+	if (!json_is_string(v) || taddr_parse_endpoint(json_string_value(v), a, port) < 0 || !*port)
+		return jconf_perr(p, "\"%s\": want \"addr:port\" or \"[v6addr]:port\"", key);
+	return 1;
+}
+
+/*
+ * "handoff": { "listen": "10.77.2.11:7407",
+ *              "peers": [ { "name": "n2", "address": "10.77.2.12:7407" } ],
+ *              "switch": "10.77.2.1:7406", "key_file": "...", "cluster_id": 1,
+ *              "interface": "eth0", "egress_interface": "", "bpf_object": "...",
+ *              "pin_dir": "...", "grace_ms": 2000, "guard_ms": 5000,
+ *              "timeout_ms": 2000, "report_timeout_ms": 250, "report_tries": 4 }
+ */
+static int parse_handoff(struct jconf *p, json_t *o, struct nasd_config *cfg)
+{
+	static const char *const keys[] = {
+		"listen", "peers", "switch", "key_file", "cluster_id", "interface",
+		"egress_interface", "bpf_object", "pin_dir", "grace_ms", "guard_ms", "timeout_ms",
+		"report_timeout_ms", "report_tries", NULL
+	};
+	static const char *const pkeys[] = { "name", "address", NULL };
+	struct nasd_handoff_config *h = &cfg->ho;
+	size_t i;
+	json_t *v, *peers;
+
+	snprintf(p->where, sizeof(p->where), "handoff");
+	if (!json_is_object(o))
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    get_endpoint(p, o, "listen", &h->listen_addr, &h->listen_port, 1) < 0 ||
+	    get_endpoint(p, o, "switch", &h->switch_addr, &h->switch_port, 1) < 0 ||
+	    get_str(p, o, "key_file", h->key_file, sizeof(h->key_file), NULL) < 0 ||
+	    get_str(p, o, "interface", h->interface, sizeof(h->interface), NULL) < 0 ||
+	    get_str(p, o, "egress_interface", h->egress_interface, sizeof(h->egress_interface), "") < 0 ||
+	    get_str(p, o, "bpf_object", h->bpf_object, sizeof(h->bpf_object), "") < 0 ||
+	    get_str(p, o, "pin_dir", h->pin_dir, sizeof(h->pin_dir), "") < 0 ||
+	    jconf_get_uint(p, o, "cluster_id", &h->cluster_id, 1, 0, 0xffffffffu) < 0 ||
+	    jconf_get_uint(p, o, "grace_ms", &h->grace_ms, 2000, 0, 60000) < 0 ||
+	    jconf_get_uint(p, o, "guard_ms", &h->guard_ms, 5000, 100, 60000) < 0 ||
+	    jconf_get_uint(p, o, "timeout_ms", &h->timeout_ms, 2000, 10, 60000) < 0 ||
+	    jconf_get_uint(p, o, "report_timeout_ms", &h->report_timeout_ms, 250, 10, 10000) < 0 ||
+	    jconf_get_uint(p, o, "report_tries", &h->report_tries, 4, 1, 20) < 0)
+		return -1;
+	if (h->guard_ms <= h->timeout_ms)
+		return jconf_perr(p, "\"guard_ms\" must exceed \"timeout_ms\" (a drop must outlive the wait)");
+	peers = json_object_get(o, "peers");
+	if (!json_is_array(peers) || json_array_size(peers) > NASD_MAX_PEERS)
+		return jconf_perr(p, "\"peers\" must be an array of at most %d {name, address}",
+				  NASD_MAX_PEERS);
+	json_array_foreach(peers, i, v) {
+		struct nasd_peer *pe = &h->peers[h->npeers];
+		snprintf(p->where, sizeof(p->where), "handoff.peers[%zu]", i);
+		if (!json_is_object(v))
+			return jconf_perr(p, "must be an object");
+		if (jconf_check_keys(p, v, pkeys) < 0 ||
+		    get_str(p, v, "name", pe->name, sizeof(pe->name), NULL) < 0 ||
+		    get_endpoint(p, v, "address", &pe->addr, &pe->port, 1) < 0)
+			return -1;
+		if (!pe->name[0] || !strcmp(pe->name, cfg->node_name))
+			return jconf_perr(p, "\"name\" must be another node's name");
+		for (unsigned j = 0; j < h->npeers; j++)
+			if (!strcmp(h->peers[j].name, pe->name))
+				return jconf_perr(p, "peer \"%s\" twice", pe->name);
+		h->npeers++;
+	}
+	p->where[0] = '\0';
+	if (!cfg->node_name[0])
+		return jconf_perr(p, "\"handoff\" needs \"node_name\"");
+	h->enabled = 1;
+	return 0;
+}
+
 int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, char *err,
 		      size_t errlen)
 {
 	static const char *const keys[] = {
 		"node_name", "listen", "exports", "throttle", "control_socket", "max_sessions",
-		"max_upload", "idle_timeout_s", "head_timeout_s", "io_timeout_s", "fsync", NULL
+		"max_upload", "idle_timeout_s", "head_timeout_s", "io_timeout_s", "fsync", "handoff",
+		NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
@@ -197,6 +281,9 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 		goto out;
 	}
 	cfg->fsync_uploads = f ? json_is_true(f) : 1;
+	if (json_object_get(root, "handoff") &&
+	    parse_handoff(&p, json_object_get(root, "handoff"), cfg) < 0)
+		goto out;
 	rc = 0;
 out:
 	json_decref(root);

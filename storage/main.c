@@ -117,10 +117,13 @@ int main(int argc, char **argv)
 		fatalx("cannot listen");
 	if (control_open(n) < 0)
 		fatalx("cannot open the control socket");
+	if (handoff_open(n) < 0)
+		fatalx("cannot start the handoff agent");
 	log_info("running: node '%s', %u listen address(es), %u export(s), control %s",
 		 n->cfg.node_name, n->cfg.nlisten, n->cfg.nexports, n->cfg.control_socket);
 	if (loop_run(&n->loop) < 0)
 		log_warn("event loop");
+	handoff_close(n);
 	while (n->sessions)
 		session_close(n->sessions, "shutdown");
 	control_close(n);

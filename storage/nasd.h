@@ -11,6 +11,9 @@
  *                    snapshot to / restore from a session_state blob
  *   lib/session_state.c  the blob codec (pure, fuzzed; session_state.h)
  *   control.c        control socket commands (doc/nasd.md)
+ *   handoff.c        the session handoff agent: node<->node channels, the
+ *                    transaction (libtch + flow drop + switch report), the
+ *                    handoff / handoff_all commands
  * The request parser is lib/http_parse (pure, fuzzed).
  *
  * Ownership: struct nasd owns every session; a session owns its socket,
@@ -59,6 +62,37 @@ struct nasd_throttle {
 	char rate_arg[32];		/* ... from this query parameter ("bps") */
 };
 
+#define NASD_MAX_PEERS 16
+
+/* A peer storage node for session handoff (its channel address). */
+struct nasd_peer {
+	char name[NASD_NAME_MAX];
+	struct taddr addr;
+	uint16_t port;
+};
+
+/* The "handoff" section (doc/nasd.md, "Session handoff"). */
+struct nasd_handoff_config {
+	int enabled;
+	struct taddr listen_addr;	/* this node's channel endpoint (storage address) */
+	uint16_t listen_port;
+	struct nasd_peer peers[NASD_MAX_PEERS];
+	unsigned npeers;
+	struct taddr switch_addr;	/* where lbd takes reports (storage gateway) */
+	uint16_t switch_port;
+	char key_file[CFG_PATH_MAX];
+	uint32_t cluster_id;
+	char interface[32];		/* flowdrop: ingress (storage interface) */
+	char egress_interface[32];	/* "" = interface */
+	char bpf_object[CFG_PATH_MAX];	/* "" = FLOWDROP_OBJ_DEFAULT */
+	char pin_dir[CFG_PATH_MAX];	/* bpffs directory, "" = no pinning */
+	uint32_t grace_ms;		/* old node keeps dropping the flow after closing */
+	uint32_t guard_ms;		/* expiry of every drop taken before freeze/restore */
+	uint32_t timeout_ms;		/* waiting for the peer at each step */
+	uint32_t report_timeout_ms;	/* waiting for the switch's ack (per try) */
+	uint32_t report_tries;
+};
+
 struct nasd_config {
 	char node_name[NASD_NAME_MAX];	/* "" = no /node, no X-Tandem-Node */
 	struct nasd_listen listen[NASD_MAX_LISTEN];
@@ -74,6 +108,7 @@ struct nasd_config {
 	uint32_t head_timeout_ms;	/* a request head arriving */
 	uint32_t io_timeout_ms;		/* no progress sending or receiving a body */
 	int fsync_uploads;
+	struct nasd_handoff_config ho;	/* "handoff" section (enabled = 0: absent) */
 };
 
 /* Parse configuration text (pure).  0, or -1 with a one-line message. */
@@ -235,6 +270,7 @@ struct nasd {
 	int accept_paused;		/* out of fds: listeners off until the next tick */
 	struct nasd_stats st;
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
+	struct handoff *ho;		/* handoff agent (handoff.c), NULL if not configured */
 };
 
 #define NASD_SCRATCH (256 * 1024)
@@ -312,6 +348,18 @@ struct session *session_restore(struct nasd *n, int fd, const uint8_t *blob, siz
 /* The session_state view of a live session (byte fields point into s). */
 void session_to_state(const struct session *s, struct session_state *st);
 const char *session_phase_name(const struct session *s);
+
+/* ---- handoff.c: the session handoff agent (doc/nasd.md) ---- */
+struct handoff;
+/* Start the agent if configured: flow drop, channel listener, connections
+ * to the peers, report socket.  0 / -1 (logged). */
+int handoff_open(struct nasd *n);
+void handoff_close(struct nasd *n);
+/* Control commands: {"cmd":"handoff","session":ID|"client:port","to":"nX"},
+ * {"cmd":"handoff_all","to":["nX",...]}; the agent's counters for status. */
+json_t *handoff_cmd(struct nasd *n, const json_t *req);
+json_t *handoff_all_cmd(struct nasd *n, const json_t *req);
+json_t *handoff_status(struct nasd *n);
 
 /* ---- control.c ---- */
 int control_open(struct nasd *n);

@@ -1,0 +1,1419 @@
+/*
+ * handoff.c - tandem-nasd's session handoff agent: moves a live HTTP
+ * session (its TCP connection with libtch, its application state with
+ * session_snapshot/session_restore) to another storage node, unnoticed by
+ * the client (doc/nasd.md "Session handoff", doc/tch.md, lib/handoff_wire.h).
+ *
+ * Channels: one persistent TCP connection to every configured peer (opened
+ * at start, reopened every second while down) and the ones peers open to
+ * us.  Both ends send HELLO (node name, nonce) under the shared key; later
+ * frames use the per-channel key (ho_channel_key) and seq = previous + 1.
+ * This node runs the transactions it starts (old node, O) on its own
+ * outgoing channel, synchronously from the control command (each step waits
+ * at most timeout_ms), and serves the transactions of the peers (new node,
+ * N) on the channels they opened, from the event loop.  So the two roles
+ * never share a channel's stream.
+ *
+ *   O: OPEN ->                          N: OPEN_RESP (or FAIL)
+ *   O: session_pause, flowdrop_add(guard), tch_freeze, session_snapshot
+ *      -> st.app, UPDATE ->             N: precheck the blob (file version),
+ *                                          flowdrop_add(guard), tch_restore,
+ *                                          report REDIRECT to the switch, wait
+ *                                          for its ACK (retries with a new seq),
+ *                                       <- COMPLETE
+ *   O: session_release, tch_close_silently, flowdrop_add(grace), ACK ->
+ *                                       N: flowdrop_del, tch_resume,
+ *                                          session_restore <- DONE
+ *   FAIL (or timeout, channel loss) before O closed: O re-points the switch
+ *   to itself if N may have re-pointed it (N's FAIL says so, or N is
+ *   silent), flowdrop_del, tch_thaw, session_resume: the session goes on
+ *   here; N closes its restored socket silently.
+ */
+#include "nasd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "ctl.h"
+#include "flowdrop.h"
+#include "handoff_wire.h"
+#include "keyfile.h"
+#include "log.h"
+#include "maglev.h"
+#include "tch.h"
+#include "tch_state.h"
+
+#define SERVICE "http"
+#define RX_MAX (HO_MAX_FRAME + 4)
+
+/* FAIL reason codes (HO_R_REASON) */
+#define RC_REFUSED 1		/* N did not re-point the switch */
+#define RC_REPOINTED 2		/* N re-pointed the switch: O must point it back */
+
+enum { CH_CONNECTING = 1, CH_HELLO, CH_UP };
+
+struct handoff;
+
+struct chan {
+	struct loop_io io;
+	struct handoff *h;
+	struct chan *next;		/* inbound list */
+	int peer;			/* index in cfg peers; -1 until HELLO (inbound) */
+	int outbound;
+	int state;
+	uint32_t events;
+	uint8_t my_nonce[HO_NONCE_LEN], peer_nonce[HO_NONCE_LEN];
+	struct ho_key key;		/* channel key once up */
+	uint64_t tx_seq, rx_seq;	/* next to send / expected */
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+};
+
+/* A transaction served here (this node is N). */
+struct intx {
+	struct intx *next;
+	struct chan *ch;
+	uint32_t txid;
+	int state;			/* HO_S_OPEN, HO_S_HALF_ACTIVE (COMPLETE sent) */
+	struct tch_state st;
+	int have_st;
+	int nfd;
+	struct lb_flow_key key;
+	uint64_t t0;
+};
+
+struct handoff {
+	struct nasd *n;
+	const struct nasd_handoff_config *cfg;
+	struct ho_key shared;
+	struct flowdrop drop;
+	int drop_open;
+	struct loop_io lis;
+	struct loop_timer tick;
+	struct chan *out[NASD_MAX_PEERS];
+	struct chan *in;		/* inbound channels */
+	struct intx *txs;
+	int rep_fd;			/* UDP socket for switch reports */
+	uint64_t rep_seq;
+	uint32_t next_txid;
+	uint32_t my_key;		/* node key (maglev_key of the name) */
+	/* counters */
+	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
+	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
+	uint64_t lat_last_us, lat_max_us, lat_sum_us;
+};
+
+static uint64_t now_ns(void)
+{
+	return flowdrop_now_ns();
+}
+
+static uint32_t node_key(const char *name)
+{
+	uint32_t k = (uint32_t)maglev_key(name);
+
+	return k ? k : 1;	/* as lbd computes it */
+}
+
+static int peer_index(const struct handoff *h, const char *name)
+{
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (!strcmp(h->cfg->peers[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static socklen_t make_sa(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	memcpy(&s6->sin6_addr, a->a, 16);
+	return sizeof(*s6);
+}
+
+static void sa_taddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = 4;
+		memcpy(a->a, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		a->family = 6;
+		memcpy(a->a, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+static const char *ep_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	struct taddr a;
+	uint16_t port;
+	char t[TADDR_STRLEN];
+
+	sa_taddr(ss, &a, &port);
+	snprintf(buf, len, a.family == 6 ? "[%s]:%u" : "%s:%u", taddr_fmt(&a, t, sizeof(t)), port);
+	return buf;
+}
+
+static const char *peer_name(const struct chan *c)
+{
+	return c->peer >= 0 ? c->h->cfg->peers[c->peer].name : "?";
+}
+
+/* ------------------------------------------------------------ channels -- */
+
+static void chan_close(struct chan *c, const char *why);
+static void chan_io(struct loop *l, struct loop_io *io, uint32_t events);
+
+static void chan_watch(struct chan *c, uint32_t ev)
+{
+	if (ev == c->events)
+		return;
+	if (!c->events)
+		loop_add(&c->h->n->loop, &c->io, ev);
+	else if (!ev)
+		loop_del(&c->h->n->loop, &c->io);
+	else
+		loop_mod(&c->h->n->loop, &c->io, ev);
+	c->events = ev;
+}
+
+/* Send all of buf (the socket is non-blocking): poll up to timeout. */
+static int send_all(int fd, const uint8_t *p, size_t n, int timeout_ms)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN)
+			return -1;
+		int64_t left = (int64_t)(end - now_ns()) / 1000000;
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Seal and send frame f on c (HELLO under the shared key). */
+static int chan_send(struct chan *c, struct ho_frame *f)
+{
+	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
+	size_t len = ho_seal(f, k, c->tx_seq);
+	int rc = -1;
+
+	if (len && send_all(c->io.fd, f->buf, len, (int)c->h->cfg->timeout_ms) == 0) {
+		c->tx_seq++;
+		rc = 0;
+	}
+	ho_frame_free(f);
+	return rc;
+}
+
+static int send_simple(struct chan *c, uint8_t type, uint32_t txid)
+{
+	struct ho_frame f;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, type, txid);
+	return chan_send(c, &f);
+}
+
+static int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why)
+{
+	struct ho_frame f;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_FAIL, txid);
+	ho_add_reason(&f, code, why);
+	return chan_send(c, &f);
+}
+
+static int send_hello(struct chan *c)
+{
+	struct ho_frame f;
+	const char *me = c->h->n->cfg.node_name;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_HELLO, 0);
+	ho_add(&f, HO_R_NODE, me, strlen(me));
+	ho_add(&f, HO_R_NONCE, c->my_nonce, HO_NONCE_LEN);
+	return chan_send(c, &f);
+}
+
+static struct chan *chan_new(struct handoff *h, int fd, int outbound, int peer)
+{
+	struct chan *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->h = h;
+	c->io.fd = fd;
+	c->io.cb = chan_io;
+	c->io.arg = c;
+	c->outbound = outbound;
+	c->peer = peer;
+	c->tx_seq = 1;
+	c->rx_seq = 1;
+	if (getrandom(c->my_nonce, HO_NONCE_LEN, 0) != HO_NONCE_LEN) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Connect to peer i (non-blocking); HELLO once connected. */
+static void chan_connect(struct handoff *h, int i)
+{
+	const struct nasd_peer *p = &h->cfg->peers[i];
+	struct sockaddr_storage ss;
+	socklen_t sl = make_sa(&p->addr, p->port, &ss);
+	int one = 1;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (h->cfg->listen_addr.family == p->addr.family) {	/* from our storage address */
+		struct sockaddr_storage ls;
+		socklen_t ll = make_sa(&h->cfg->listen_addr, 0, &ls);
+		int fb = 1;
+		setsockopt(fd, SOL_IP, IP_FREEBIND, &fb, sizeof(fb));
+		bind(fd, (struct sockaddr *)&ls, ll);
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return;
+	}
+	struct chan *c = chan_new(h, fd, 1, i);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->state = CH_CONNECTING;
+	h->out[i] = c;
+	chan_watch(c, EPOLLOUT);
+}
+
+static void intx_free(struct handoff *h, struct intx *t);
+
+static void chan_close(struct chan *c, const char *why)
+{
+	struct handoff *h = c->h;
+
+	if (c->state == CH_UP || (why && c->state == CH_HELLO))
+		log_info("handoff: channel %s %s closed: %s", c->outbound ? "to" : "from", peer_name(c),
+			 why ? why : "");
+	if (why)
+		h->channel_errors += c->state == CH_UP;
+	/* transactions served on it are abandoned (the old node rolls back) */
+	for (struct intx *t = h->txs, *nx; t; t = nx) {
+		nx = t->next;
+		if (t->ch == c) {
+			log_warnx("handoff tx %u from %s abandoned: channel lost", t->txid, peer_name(c));
+			h->in_failed++;
+			intx_free(h, t);
+		}
+	}
+	chan_watch(c, 0);
+	close(c->io.fd);
+	if (c->outbound) {
+		if (h->out[c->peer] == c)
+			h->out[c->peer] = NULL;
+	} else {
+		for (struct chan **pp = &h->in; *pp; pp = &(*pp)->next)
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+	}
+	free(c->rx);
+	free(c);
+}
+
+/* Read what the socket has into c->rx.  1 read something, 0 nothing (EAGAIN),
+ * -1 EOF/error. */
+static int chan_read(struct chan *c)
+{
+	int got = 0;
+
+	for (;;) {
+		if (c->rx_cap - c->rx_len < 65536) {
+			size_t nc = c->rx_cap ? c->rx_cap * 2 : 131072;
+			if (nc > RX_MAX + 65536)
+				nc = RX_MAX + 65536;
+			if (nc <= c->rx_cap)
+				return -1;	/* more than a frame buffered: a broken peer */
+			uint8_t *nb = realloc(c->rx, nc);
+			if (!nb)
+				return -1;
+			c->rx = nb;
+			c->rx_cap = nc;
+		}
+		ssize_t r = recv(c->io.fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, MSG_DONTWAIT);
+		if (r > 0) {
+			c->rx_len += (size_t)r;
+			got = 1;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return got;
+		return -1;
+	}
+}
+
+/* Next whole frame in c->rx: 1 (h, body, *total), 0 need more, -1 bad. */
+static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, size_t *total)
+{
+	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
+	enum ho_err e = ho_parse(c->rx, c->rx_len, k, c->rx_seq, hd, body, total);
+
+	if (e == HO_E_SHORT)
+		return 0;
+	if (e != HO_OK) {
+		log_warnx("handoff: channel %s %s: bad frame (%s)", c->outbound ? "to" : "from",
+			  peer_name(c), ho_err_name(e));
+		return -1;
+	}
+	c->rx_seq++;
+	return 1;
+}
+
+static void chan_consume(struct chan *c, size_t total)
+{
+	memmove(c->rx, c->rx + total, c->rx_len - total);
+	c->rx_len -= total;
+}
+
+/* A HELLO arrived on c.  0, or -1 (close). */
+static int on_hello(struct chan *c, const uint8_t *body, size_t blen)
+{
+	uint8_t *name = NULL, *nonce = NULL;
+	size_t nl = 0, nn = 0;
+	char nm[NASD_NAME_MAX];
+	int rc = -1;
+
+	if (ho_collect(body, blen, HO_R_NODE, NASD_NAME_MAX - 1, &name, &nl) < 0 || !nl ||
+	    ho_collect(body, blen, HO_R_NONCE, HO_NONCE_LEN, &nonce, &nn) < 0 || nn != HO_NONCE_LEN)
+		goto out;
+	memcpy(nm, name, nl);
+	nm[nl] = '\0';
+	memcpy(c->peer_nonce, nonce, HO_NONCE_LEN);
+	if (c->outbound) {
+		if (strcmp(nm, peer_name(c))) {
+			log_warnx("handoff: %s answers as \"%s\"", peer_name(c), nm);
+			goto out;
+		}
+		ho_channel_key(&c->h->shared, c->my_nonce, c->peer_nonce, &c->key);
+	} else {
+		int i = peer_index(c->h, nm);
+		if (i < 0) {
+			log_warnx("handoff: HELLO from unknown node \"%s\"", nm);
+			goto out;
+		}
+		c->peer = i;
+		if (send_hello(c) < 0)
+			goto out;
+		ho_channel_key(&c->h->shared, c->peer_nonce, c->my_nonce, &c->key);
+	}
+	c->state = CH_UP;
+	c->h->channels_opened++;
+	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", nm);
+	rc = 0;
+out:
+	free(name);
+	free(nonce);
+	return rc;
+}
+
+static void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen);
+
+static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct chan *c = io->arg;
+
+	if (c->state == CH_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err) {
+			chan_close(c, NULL);	/* retried by the tick */
+			return;
+		}
+		c->state = CH_HELLO;
+		if (send_hello(c) < 0) {
+			chan_close(c, "HELLO not sent");
+			return;
+		}
+		chan_watch(c, EPOLLIN);
+		return;
+	}
+	if (chan_read(c) < 0) {
+		chan_close(c, "connection closed");
+		return;
+	}
+	for (;;) {
+		struct ho_hdr hd;
+		const uint8_t *body;
+		size_t total;
+		int r = chan_frame(c, &hd, &body, &total);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			chan_close(c, "bad frame");
+			return;
+		}
+		if (c->state != CH_UP) {
+			if (hd.type != HO_T_HELLO || on_hello(c, body, hd.body_len) < 0) {
+				chan_close(c, "bad HELLO");
+				return;
+			}
+		} else if (c->outbound) {
+			/* our own transactions are read synchronously; anything here is
+			 * late (a transaction we gave up): ignore it */
+			log_debug("handoff: late frame type %u tx %u from %s", hd.type, hd.txid, peer_name(c));
+		} else {
+			serve_frame(c, &hd, body, hd.body_len);
+			/* serve_frame may have closed c?  It never does: errors are
+			 * answered with FAIL; a failed send is noticed on the next read */
+		}
+		chan_consume(c, total);
+	}
+}
+
+static void accept_cb(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct handoff *h = io->arg;
+	int one = 1;
+	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct chan *c = chan_new(h, fd, 0, -1);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->state = CH_HELLO;
+	c->next = h->in;
+	h->in = c;
+	chan_watch(c, EPOLLIN);
+}
+
+/* Wait for the next frame of transaction txid on outbound channel c.  1 with
+ * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
+ * channel failed (closed: c is gone). */
+static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type,
+		     uint8_t **body, size_t *blen)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		struct ho_hdr hd;
+		const uint8_t *b;
+		size_t total;
+		int r = chan_frame(c, &hd, &b, &total);
+		if (r < 0) {
+			chan_close(c, "bad frame");
+			return -1;
+		}
+		if (r > 0) {
+			if (hd.txid == txid) {
+				*type = hd.type;
+				*blen = hd.body_len;
+				*body = malloc(hd.body_len ? hd.body_len : 1);
+				if (*body)
+					memcpy(*body, b, hd.body_len);
+				chan_consume(c, total);
+				if (!*body) {
+					chan_close(c, "out of memory");
+					return -1;
+				}
+				return 1;
+			}
+			chan_consume(c, total);	/* a late frame of an earlier transaction */
+			continue;
+		}
+		int64_t left = (int64_t)(end - now_ns()) / 1000000;
+		struct pollfd pf = { .fd = c->io.fd, .events = POLLIN };
+		if (left <= 0)
+			return 0;
+		int pr = poll(&pf, 1, (int)left);
+		if (pr < 0 && errno != EINTR) {
+			chan_close(c, "poll");
+			return -1;
+		}
+		if (pr > 0 && chan_read(c) < 0) {
+			chan_close(c, "connection closed");
+			return -1;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- reports -- */
+
+/*
+ * Ask the switch to send key's flow to node `to` (REDIRECT) and wait for its
+ * ACK (sent once its flow map holds the new owner).  Each try has a new seq
+ * and nonce.  0, or -1 with a message.
+ */
+static int report_redirect(struct handoff *h, const struct lb_flow_key *key, const char *to,
+			   uint32_t txid, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = make_sa(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
+	uint8_t buf[HO_REPORT_MAX], in[512];
+	uint32_t want = node_key(to);
+	int last_status = -1;
+
+	for (uint32_t try = 0; try < h->cfg->report_tries; try++) {
+		struct ho_report r = { .op = HO_OP_REDIRECT, .txid = (uint16_t)txid,
+				       .cluster = h->cfg->cluster_id, .key = *key, .node_key = want,
+				       .sender = h->my_key };
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t seq = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		h->rep_seq = seq > h->rep_seq ? seq : h->rep_seq + 1;
+		r.seq = h->rep_seq;
+		if (getrandom(&r.nonce, sizeof(r.nonce), 0) != sizeof(r.nonce))
+			r.nonce = (uint32_t)seq;
+		r.nonce &= 0xffffff;
+		size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, buf);
+		h->reports++;
+		if (try)
+			h->report_retries++;
+		if (sendto(h->rep_fd, buf, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len) {
+			snprintf(err, errlen, "report: sendto: %s", strerror(errno));
+			continue;
+		}
+		uint64_t end = now_ns() + (uint64_t)h->cfg->report_timeout_ms * 1000000;
+		for (;;) {
+			int64_t left = (int64_t)(end - now_ns()) / 1000000;
+			struct pollfd pf = { .fd = h->rep_fd, .events = POLLIN };
+			if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+				break;
+			ssize_t n = recv(h->rep_fd, in, sizeof(in), MSG_DONTWAIT);
+			struct ho_report a;
+			const char *why;
+			if (n <= 0 || ho_report_parse(in, (size_t)n, h->shared.k, h->shared.len, &a, &why) < 0)
+				continue;
+			if (a.op != HO_OP_ACK || a.nonce != r.nonce)
+				continue;	/* an answer to an earlier try */
+			if (a.status == HO_ST_OK && a.node_key == want)
+				return 0;
+			last_status = a.status;
+			if (a.status != HO_ST_PEER)	/* definite refusal */
+				goto refused;
+			break;
+		}
+	}
+	h->report_failed++;
+	if (last_status >= 0)
+		snprintf(err, errlen, "switch refused the redirect to %s (status %d)", to, last_status);
+	else
+		snprintf(err, errlen, "no ack from the switch for the redirect to %s (%u tries)", to,
+			 h->cfg->report_tries);
+	return -1;
+refused:
+	h->report_failed++;
+	snprintf(err, errlen, "switch refused the redirect to %s (status %d)", to, last_status);
+	return -1;
+}
+
+/* ------------------------------------------------------- new node (N) -- */
+
+static struct intx *intx_find(struct handoff *h, struct chan *c, uint32_t txid)
+{
+	for (struct intx *t = h->txs; t; t = t->next)
+		if (t->ch == c && t->txid == txid)
+			return t;
+	return NULL;
+}
+
+static void intx_free(struct handoff *h, struct intx *t)
+{
+	for (struct intx **pp = &h->txs; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	if (t->nfd >= 0 && tch_close_silently(t->nfd, NULL, 0) < 0)
+		log_warn("handoff tx %u: restored socket not closed silently (left open)", t->txid);
+	if (t->have_st)
+		tch_state_free(&t->st);
+	free(t);
+}
+
+/* The blob's file must be the same version here, an upload's temp file
+ * reachable (session_restore would refuse them after the old node closed:
+ * check before COMPLETE). */
+static int precheck_blob(struct nasd *n, const uint8_t *blob, size_t len, char *err, size_t errlen)
+{
+	struct session_state ss;
+	char derr[128];
+
+	if (session_state_decode(blob, len, &ss, derr, sizeof(derr)) < 0) {
+		snprintf(err, errlen, "bad session state: %s", derr);
+		return -1;
+	}
+	if (ss.has_file) {
+		char path[SST_MAX_NAME * 4 + 2];
+		struct export_ref ref;
+		struct export_file f;
+		if (ss.file_path.len >= sizeof(path)) {
+			snprintf(err, errlen, "file path too long");
+			return -1;
+		}
+		memcpy(path, ss.file_path.p, ss.file_path.len);
+		path[ss.file_path.len] = '\0';
+		if (export_find(&n->cfg, path, &ref) < 0 || export_open_file(&ref, &f) != 0) {
+			snprintf(err, errlen, "file %.200s not served here", path);
+			return -1;
+		}
+		close(f.fd);
+		if (f.size != ss.file_size || f.mtime_ns != ss.file_mtime_ns) {
+			snprintf(err, errlen, "file %.200s: another version here", path);
+			return -1;
+		}
+	}
+	if (ss.has_upload) {	/* the temp file must be reachable here (shared storage) */
+		char path[SST_MAX_NAME * 4 + 2], tmp[SST_MAX_NAME + 1];
+		struct export_ref ref;
+		struct export_upload u;
+		if (ss.up_path.len >= sizeof(path) || ss.up_tmp.len >= sizeof(tmp)) {
+			snprintf(err, errlen, "upload path too long");
+			return -1;
+		}
+		memcpy(path, ss.up_path.p, ss.up_path.len);
+		path[ss.up_path.len] = '\0';
+		memcpy(tmp, ss.up_tmp.p, ss.up_tmp.len);
+		tmp[ss.up_tmp.len] = '\0';
+		if (export_find(&n->cfg, path, &ref) < 0 || !ref.ex->writable ||
+		    export_upload_reopen(&ref, tmp, ss.up_received, &u) < 0) {
+			snprintf(err, errlen, "upload %.200s: temp file not here", path);
+			return -1;
+		}
+		export_upload_abort(&u, 0);	/* close, keep it: session_restore reopens it */
+	}
+	return 0;
+}
+
+static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
+{
+	struct handoff *h = c->h;
+	struct intx *t;
+
+	if (intx_find(h, c, hd->txid)) {
+		send_fail(c, hd->txid, RC_REFUSED, "duplicate transaction");
+		return;
+	}
+	if (h->n->nsessions >= h->n->cfg.max_sessions) {
+		send_fail(c, hd->txid, RC_REFUSED, "busy: max_sessions");
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		send_fail(c, hd->txid, RC_REFUSED, "out of memory");
+		return;
+	}
+	t->ch = c;
+	t->txid = hd->txid;
+	t->state = HO_S_OPEN;
+	t->nfd = -1;
+	t->t0 = now_ns();
+	t->next = h->txs;
+	h->txs = t;
+	if (send_simple(c, HO_T_OPEN_RESP, hd->txid) < 0)
+		intx_free(h, t);
+}
+
+static void serve_fail(struct intx *t, uint16_t code, const char *why)
+{
+	struct handoff *h = t->ch->h;
+
+	log_warnx("handoff tx %u from %s refused: %s", t->txid, peer_name(t->ch), why);
+	h->in_failed++;
+	send_fail(t->ch, t->txid, code, why);
+	intx_free(h, t);
+}
+
+static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
+{
+	struct handoff *h = t->ch->h;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256], why[256];
+
+	if (t->state != HO_S_OPEN) {
+		serve_fail(t, RC_REFUSED, "UPDATE out of order");
+		return;
+	}
+	if (ho_collect(body, blen, HO_R_TCP_STATE, TCH_STATE_MAX, &buf, &len) < 0 || !len) {
+		free(buf);
+		serve_fail(t, RC_REFUSED, "UPDATE without TCP state");
+		return;
+	}
+	enum tch_err e = tch_state_decode(buf, len, &t->st, why, sizeof(why));
+	free(buf);
+	if (e != TCH_OK) {
+		snprintf(err, sizeof(err), "decode: %.200s", why);
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	t->have_st = 1;
+	if (precheck_blob(h->n, t->st.app, t->st.app_len, err, sizeof(err)) < 0) {
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	tch_state_flow_key(&t->st, &t->key);
+	/* drop until resumed: the restored socket (repair mode) would ACK */
+	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+		snprintf(err, sizeof(err), "flow drop: %s", strerror(errno));
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	if (tch_restore(&t->st, &t->nfd, err, sizeof(err)) < 0) {
+		t->nfd = -1;
+		flowdrop_del(&h->drop, &t->key);
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	if (report_redirect(h, &t->key, h->n->cfg.node_name, t->txid, err, sizeof(err)) < 0) {
+		/* no ack: the switch may still have done it */
+		serve_fail(t, RC_REPOINTED, err);
+		return;
+	}
+	t->state = HO_S_HALF_ACTIVE;
+	if (send_simple(t->ch, HO_T_COMPLETE, t->txid) < 0) {
+		serve_fail(t, RC_REPOINTED, "COMPLETE not sent");
+		return;
+	}
+}
+
+static void serve_ack(struct intx *t)
+{
+	struct handoff *h = t->ch->h;
+	char err[256];
+	int fd = t->nfd;
+
+	if (t->state != HO_S_HALF_ACTIVE) {
+		serve_fail(t, RC_REFUSED, "ACK out of order");
+		return;
+	}
+	/* the old node has closed: no way back from here */
+	flowdrop_del(&h->drop, &t->key);
+	if (tch_resume(fd, &t->st, err, sizeof(err)) < 0) {
+		log_warnx("handoff tx %u from %s: resume: %s (session lost)", t->txid, peer_name(t->ch), err);
+		t->nfd = -1;
+		close(fd);
+		h->in_failed++;
+		send_fail(t->ch, t->txid, RC_REPOINTED, err);
+		intx_free(h, t);
+		return;
+	}
+	struct session *s = session_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
+	t->nfd = -1;
+	if (!s) {
+		log_warnx("handoff tx %u from %s: session_restore: %s (session lost)", t->txid,
+			  peer_name(t->ch), err);
+		close(fd);
+		h->in_failed++;
+		send_fail(t->ch, t->txid, RC_REPOINTED, err);
+		intx_free(h, t);
+		return;
+	}
+	h->in_ok++;
+	log_info("handoff tx %u from %s: session %llu resumed here (%llu us since OPEN)", t->txid,
+		 peer_name(t->ch), (unsigned long long)s->id,
+		 (unsigned long long)((now_ns() - t->t0) / 1000));
+	struct chan *c = t->ch;
+	uint32_t txid = t->txid;
+	intx_free(h, t);
+	send_simple(c, HO_T_DONE, txid);
+}
+
+static void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
+{
+	struct intx *t;
+
+	if (hd->type == HO_T_OPEN) {
+		serve_open(c, hd, body, blen);
+		return;
+	}
+	t = intx_find(c->h, c, hd->txid);
+	if (!t) {
+		if (hd->type != HO_T_FAIL)
+			send_fail(c, hd->txid, RC_REFUSED, "unknown transaction");
+		return;
+	}
+	switch (hd->type) {
+	case HO_T_UPDATE: serve_update(t, body, blen); break;
+	case HO_T_ACK: serve_ack(t); break;
+	case HO_T_FAIL:
+		log_info("handoff tx %u from %s: the old node gave up", t->txid, peer_name(c));
+		c->h->in_failed++;
+		intx_free(c->h, t);	/* closes the restored socket silently; the drop expires */
+		break;
+	default:
+		serve_fail(t, RC_REFUSED, "unexpected message");
+	}
+}
+
+/* ------------------------------------------------------- old node (O) -- */
+
+struct ho_result {
+	const char *outcome;		/* "done", "failed", "committed" (no DONE) */
+	const char *stage;
+	char error[300];
+	int rolled_back, repointed_back;
+	uint64_t t_open, t_freeze, t_complete, t_close, t_done, t_total;	/* us */
+	size_t state_bytes, app_bytes;
+};
+
+/* Roll back a frozen session: it stays here. */
+static void rollback(struct handoff *h, struct session *s, const struct lb_flow_key *key,
+		     int maybe_repointed, uint32_t txid, struct ho_result *res)
+{
+	char err[256] = "";
+
+	if (maybe_repointed) {
+		if (report_redirect(h, key, h->n->cfg.node_name, txid, err, sizeof(err)) < 0)
+			log_warnx("handoff tx %u rollback: re-point to %s: %s", txid, h->n->cfg.node_name, err);
+		else
+			res->repointed_back = 1;
+	}
+	flowdrop_del(&h->drop, key);
+	if (tch_thaw(s->io.fd, err, sizeof(err)) < 0)
+		log_warnx("handoff tx %u rollback: %s", txid, err);
+	session_resume(s);
+	res->rolled_back = 1;
+	h->rollbacks++;
+}
+
+static uint64_t us_since(uint64_t t)
+{
+	return (now_ns() - t) / 1000;
+}
+
+static int reason_of(const uint8_t *body, size_t blen, uint16_t *code, char *text, size_t tl)
+{
+	uint8_t *r = NULL;
+	size_t rl = 0;
+
+	*code = 0;
+	snprintf(text, tl, "no reason given");
+	if (ho_collect(body, blen, HO_R_REASON, 1024, &r, &rl) < 0 || !r)
+		return -1;
+	ho_decode_reason(r, (uint16_t)rl, code, text, tl);
+	free(r);
+	return 0;
+}
+
+static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_result *res)
+{
+	const char *to = h->cfg->peers[pi].name;
+	struct chan *c = h->out[pi];
+	struct lb_flow_key key;
+	struct taddr ca, va;
+	uint16_t cp, vp;
+	uint8_t type, *body = NULL;
+	size_t blen;
+	uint64_t t0 = now_ns(), t1, t_frozen;
+	uint32_t txid;
+	int r, tmo = (int)h->cfg->timeout_ms;
+	uint16_t code;
+	char why[256];
+
+	memset(res, 0, sizeof(*res));
+	res->outcome = "failed";
+	if (!c || c->state != CH_UP) {
+		res->stage = "channel";
+		snprintf(res->error, sizeof(res->error), "no channel to %s (down)", to);
+		goto failed;
+	}
+	if (s->phase == PH_LINGER || s->paused) {
+		res->stage = "session";
+		snprintf(res->error, sizeof(res->error), "session %s", s->paused ? "paused" : "lingering");
+		goto failed;
+	}
+	sa_taddr(&s->peer, &ca, &cp);
+	sa_taddr(&s->local, &va, &vp);
+	flowkey_make(&key, &ca, cp, &va, vp, IPPROTO_TCP);
+	txid = ++h->next_txid ? h->next_txid : ++h->next_txid;
+
+	/* OPEN: can you take it? */
+	struct ho_frame f;
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_OPEN, txid);
+	ho_add_flow(&f, &key);
+	ho_add(&f, HO_R_SERVICE, SERVICE, strlen(SERVICE));
+	ho_add_u64(&f, HO_R_SIZE, 0);
+	res->stage = "open";
+	if (chan_send(c, &f) < 0) {
+		chan_close(c, "send failed");
+		snprintf(res->error, sizeof(res->error), "OPEN not sent to %s", to);
+		goto failed;
+	}
+	r = chan_wait(c, txid, tmo, &type, &body, &blen);
+	res->t_open = us_since(t0);
+	if (r <= 0 || type != HO_T_OPEN_RESP) {
+		if (r > 0 && type == HO_T_FAIL) {
+			reason_of(body, blen, &code, why, sizeof(why));
+			snprintf(res->error, sizeof(res->error), "%s refused: %s", to, why);
+		} else {
+			snprintf(res->error, sizeof(res->error), "%s: %s", to,
+				 r == 0 ? "no OPEN_RESP in time" : r < 0 ? "channel lost" : "unexpected answer");
+			if (r >= 0)
+				send_fail(c, txid, RC_REFUSED, "giving up");
+		}
+		goto failed;
+	}
+	free(body);
+	body = NULL;
+
+	/* freeze */
+	res->stage = "freeze";
+	t1 = now_ns();
+	if (session_pause(s) < 0) {
+		snprintf(res->error, sizeof(res->error), "pause: %s", strerror(errno));
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		goto failed;
+	}
+	if (flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+		snprintf(res->error, sizeof(res->error), "flow drop: %s", strerror(errno));
+		session_resume(s);
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		goto failed;
+	}
+	struct tch_state st;
+	char err[256];
+	if (tch_freeze(s->io.fd, &st, err, sizeof(err)) < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		flowdrop_del(&h->drop, &key);
+		session_resume(s);
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		goto failed;
+	}
+	t_frozen = now_ns();
+	static uint8_t blob[SST_MAX_BLOB];
+	ssize_t bl = session_snapshot(s, blob, sizeof(blob));
+	uint8_t *enc = NULL;
+	size_t elen = 0;
+	if (bl < 0 || tch_state_set_app(&st, blob, (size_t)bl) < 0) {
+		snprintf(res->error, sizeof(res->error), "snapshot: %s", strerror(errno));
+		goto rb_local;
+	}
+	size_t cap = tch_state_encoded_len(&st);
+	enc = malloc(cap);
+	if (!enc || tch_state_encode(&st, enc, cap, &elen, why, sizeof(why)) != TCH_OK) {
+		snprintf(res->error, sizeof(res->error), "encode: %s", enc ? why : "out of memory");
+		goto rb_local;
+	}
+	res->state_bytes = elen;
+	res->app_bytes = (size_t)bl;
+	res->t_freeze = us_since(t1);
+
+	/* UPDATE -> COMPLETE */
+	res->stage = "update";
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_UPDATE, txid);
+	ho_add(&f, HO_R_TCP_STATE, enc, elen);
+	free(enc);
+	enc = NULL;
+	t1 = now_ns();
+	if (chan_send(c, &f) < 0) {
+		chan_close(c, "send failed");
+		snprintf(res->error, sizeof(res->error), "UPDATE not sent to %s", to);
+		/* part of it may have arrived: N could be re-pointing */
+		tch_state_free(&st);
+		rollback(h, s, &key, 1, txid, res);
+		goto failed;
+	}
+	r = chan_wait(c, txid, tmo, &type, &body, &blen);
+	res->t_complete = us_since(t1);
+	if (r <= 0 || type != HO_T_COMPLETE) {
+		int maybe = 1;
+		if (r > 0 && type == HO_T_FAIL) {
+			reason_of(body, blen, &code, why, sizeof(why));
+			maybe = code != RC_REFUSED;
+			snprintf(res->error, sizeof(res->error), "%s refused the session: %s", to, why);
+		} else {
+			snprintf(res->error, sizeof(res->error), "%s: %s", to,
+				 r == 0 ? "no COMPLETE in time" : r < 0 ? "channel lost" : "unexpected answer");
+			if (r >= 0)
+				send_fail(c, txid, RC_REFUSED, "giving up");
+		}
+		tch_state_free(&st);
+		rollback(h, s, &key, maybe, txid, res);
+		goto failed;
+	}
+	free(body);
+	body = NULL;
+	tch_state_free(&st);
+
+	/* commit: close silently, grace drop, ACK */
+	res->stage = "close";
+	t1 = now_ns();
+	int fd = session_release(s);
+	s = NULL;
+	if (tch_close_silently(fd, err, sizeof(err)) < 0)
+		log_warnx("handoff tx %u: %s (socket kept open)", txid, err);
+	flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
+	res->t_close = us_since(t1);
+	res->stage = "done";
+	t1 = now_ns();
+	if (send_simple(c, HO_T_ACK, txid) < 0) {
+		chan_close(c, "send failed");
+		r = -1;
+	} else {
+		r = chan_wait(c, txid, tmo, &type, &body, &blen);
+	}
+	res->t_done = us_since(t1);
+	res->t_total = us_since(t0);
+	if (r > 0 && type == HO_T_DONE) {
+		res->outcome = "done";
+		h->out_ok++;
+		uint64_t fr = (now_ns() - t_frozen) / 1000;
+		h->lat_last_us = fr;
+		h->lat_sum_us += fr;
+		if (fr > h->lat_max_us)
+			h->lat_max_us = fr;
+	} else {
+		res->outcome = "committed";
+		if (r > 0 && type == HO_T_FAIL)
+			reason_of(body, blen, &code, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", r == 0 ? "no DONE in time" : "channel lost");
+		snprintf(res->error, sizeof(res->error), "%s after the commit: %s", to, why);
+		h->out_unconfirmed++;
+	}
+	free(body);
+	return;
+
+rb_local:
+	free(enc);
+	tch_state_free(&st);
+	send_fail(c, txid, RC_REFUSED, "cancelled");
+	rollback(h, s, &key, 0, txid, res);
+failed:
+	free(body);
+	res->t_total = us_since(t0);
+	h->out_failed++;
+}
+
+static json_t *result_json(const struct ho_result *r, uint64_t id, const char *client, const char *to,
+			   const char *from)
+{
+	json_t *o = json_pack("{s:b, s:s, s:I, s:s, s:s, s:s}", "ok", !strcmp(r->outcome, "done"),
+			      "outcome", r->outcome, "session", (json_int_t)id, "client", client,
+			      "from", from, "to", to);
+	if (strcmp(r->outcome, "done")) {
+		json_object_set_new(o, "stage", json_string(r->stage ? r->stage : "?"));
+		json_object_set_new(o, "error", json_string(r->error));
+		json_object_set_new(o, "rolled_back", json_boolean(r->rolled_back));
+		json_object_set_new(o, "repointed_back", json_boolean(r->repointed_back));
+	}
+	json_object_set_new(o, "state_bytes", json_integer((json_int_t)r->state_bytes));
+	json_object_set_new(o, "app_bytes", json_integer((json_int_t)r->app_bytes));
+	json_object_set_new(o, "timings_us", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"open", (json_int_t)r->t_open, "freeze", (json_int_t)r->t_freeze,
+		"update_to_complete", (json_int_t)r->t_complete, "close", (json_int_t)r->t_close,
+		"ack_to_done", (json_int_t)r->t_done, "total", (json_int_t)r->t_total));
+	return o;
+}
+
+static json_t *run_one(struct handoff *h, struct session *s, int pi)
+{
+	struct ho_result res;
+	char client[TADDR_STRLEN + 10];
+	uint64_t id = s->id;
+
+	ep_fmt(&s->peer, client, sizeof(client));
+	handoff_one(h, s, pi, &res);
+	if (!strcmp(res.outcome, "failed"))
+		log_warnx("handoff session %llu (%s) -> %s failed at %s: %s%s",
+			  (unsigned long long)id, client, h->cfg->peers[pi].name, res.stage, res.error,
+			  res.rolled_back ? " (rolled back: the session stays here)" : "");
+	else
+		log_info("handoff session %llu (%s) -> %s: %s, total %llu us", (unsigned long long)id,
+			 client, h->cfg->peers[pi].name, res.outcome, (unsigned long long)res.t_total);
+	return result_json(&res, id, client, h->cfg->peers[pi].name, h->n->cfg.node_name);
+}
+
+/* ------------------------------------------------------------- control -- */
+
+static struct session *find_session(struct nasd *n, const json_t *sel)
+{
+	char buf[TADDR_STRLEN + 10];
+
+	if (json_is_integer(sel))
+		return session_find(n, (uint64_t)json_integer_value(sel));
+	if (!json_is_string(sel))
+		return NULL;
+	const char *want = json_string_value(sel);
+	for (struct session *s = n->sessions; s; s = s->next)
+		if (!s->paused && !strcmp(ep_fmt(&s->peer, buf, sizeof(buf)), want))
+			return s;
+	return NULL;
+}
+
+json_t *handoff_cmd(struct nasd *n, const json_t *req)
+{
+	struct handoff *h = n->ho;
+
+	if (!h)
+		return ctl_error("handoff is not configured");
+	const char *to = json_string_value(json_object_get(req, "to"));
+	const json_t *sel = json_object_get(req, "session");
+	if (!to || !sel)
+		return ctl_error("usage: {\"cmd\":\"handoff\",\"session\":ID or \"client:port\",\"to\":\"NODE\"}");
+	int pi = peer_index(h, to);
+	if (pi < 0)
+		return ctl_error("no peer \"%s\"", to);
+	struct session *s = find_session(n, sel);
+	if (!s)
+		return ctl_error("no such session");
+	return run_one(h, s, pi);
+}
+
+json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
+{
+	struct handoff *h = n->ho;
+	int pis[NASD_MAX_PEERS], np = 0;
+	size_t i;
+	json_t *v, *to = json_object_get(req, "to");
+
+	if (!h)
+		return ctl_error("handoff is not configured");
+	if (!json_is_array(to) || !json_array_size(to))
+		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]}");
+	json_array_foreach(to, i, v) {
+		int pi = json_is_string(v) ? peer_index(h, json_string_value(v)) : -1;
+		if (pi < 0 || np == NASD_MAX_PEERS)
+			return ctl_error("\"to\"[%zu]: not a peer", i);
+		pis[np++] = pi;
+	}
+	/* ids first: the list changes as sessions leave */
+	size_t cnt = n->nsessions, k = 0;
+	uint64_t *ids = calloc(cnt ? cnt : 1, sizeof(*ids));
+	if (!ids)
+		return ctl_error("out of memory");
+	for (struct session *s = n->sessions; s && k < cnt; s = s->next)
+		ids[k++] = s->id;
+	json_t *arr = json_array();
+	unsigned moved = 0, failed = 0, skipped = 0, rr = 0;
+	uint64_t t0 = now_ns();
+	for (size_t j = 0; j < k; j++) {
+		struct session *s = session_find(n, ids[j]);
+		if (!s || s->paused || s->phase == PH_LINGER) {
+			skipped++;
+			continue;
+		}
+		json_t *r = run_one(h, s, pis[rr++ % (unsigned)np]);
+		if (json_is_true(json_object_get(r, "ok")))
+			moved++;
+		else
+			failed++;
+		json_array_append_new(arr, r);
+	}
+	free(ids);
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "moved", json_integer(moved));
+	json_object_set_new(r, "failed", json_integer(failed));
+	json_object_set_new(r, "skipped", json_integer(skipped));
+	json_object_set_new(r, "remaining", json_integer(n->nsessions));
+	json_object_set_new(r, "total_us", json_integer((json_int_t)((now_ns() - t0) / 1000)));
+	json_object_set_new(r, "results", arr);
+	return r;
+}
+
+json_t *handoff_status(struct nasd *n)
+{
+	struct handoff *h = n->ho;
+	json_t *peers = json_object();
+	uint64_t din = 0, dout = 0, dexp = 0;
+
+	if (!h)
+		return json_null();
+	for (unsigned i = 0; i < h->cfg->npeers; i++) {
+		int in_up = 0;
+		for (struct chan *c = h->in; c; c = c->next)
+			if (c->peer == (int)i && c->state == CH_UP)
+				in_up = 1;
+		json_object_set_new(peers, h->cfg->peers[i].name, json_pack("{s:b, s:b}",
+			"out", h->out[i] && h->out[i]->state == CH_UP, "in", in_up));
+	}
+	flowdrop_counters(&h->drop, &din, &dout, &dexp);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
+		"out_ok", (json_int_t)h->out_ok, "out_failed", (json_int_t)h->out_failed,
+		"out_unconfirmed", (json_int_t)h->out_unconfirmed, "rollbacks", (json_int_t)h->rollbacks,
+		"in_ok", (json_int_t)h->in_ok, "in_failed", (json_int_t)h->in_failed,
+		"reports", (json_int_t)h->reports, "report_retries", (json_int_t)h->report_retries,
+		"report_failed", (json_int_t)h->report_failed,
+		"channels_opened", (json_int_t)h->channels_opened,
+		"frozen_last_us", (json_int_t)h->lat_last_us, "frozen_max_us", (json_int_t)h->lat_max_us,
+		"frozen_avg_us", (json_int_t)(h->out_ok ? h->lat_sum_us / h->out_ok : 0),
+		"peers", peers,
+		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
+		"expired", (json_int_t)dexp);
+}
+
+/* --------------------------------------------------------------- setup -- */
+
+static void tick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct handoff *h = t->arg;
+
+	flowdrop_gc(&h->drop, now_ns());
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (!h->out[i])
+			chan_connect(h, (int)i);
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Exclusivity flag on"))	/* clsact already there */
+		return 0;
+	return fputs(msg, stderr);
+}
+
+int handoff_open(struct nasd *n)
+{
+	const struct nasd_handoff_config *cfg = &n->cfg.ho;
+	struct handoff *h;
+	char err[300];
+	uint8_t key[KEYFILE_MAX];
+	size_t klen;
+
+	if (!cfg->enabled)
+		return 0;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -1;
+	h->n = n;
+	h->cfg = cfg;
+	h->lis.fd = -1;
+	h->rep_fd = -1;
+	h->my_key = node_key(n->cfg.node_name);
+	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
+		log_warnx("handoff: %s", err);
+		goto fail;
+	}
+	memcpy(h->shared.k, key, klen);
+	h->shared.len = klen;
+	libbpf_set_print(quiet_libbpf);
+	if (flowdrop_open(&h->drop, cfg->interface,
+			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
+			  cfg->bpf_object[0] ? cfg->bpf_object : NULL,
+			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, err, sizeof(err)) < 0) {
+		log_warnx("handoff: flow drop: %s", err);
+		goto fail;
+	}
+	h->drop_open = 1;
+	struct sockaddr_storage ss;
+	socklen_t sl = make_sa(&cfg->listen_addr, cfg->listen_port, &ss);
+	int one = 1;
+	h->lis.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->lis.fd < 0 ||
+	    setsockopt(h->lis.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(h->lis.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(h->lis.fd, (struct sockaddr *)&ss, sl) < 0 || listen(h->lis.fd, 16) < 0) {
+		log_warn("handoff: channel listener");
+		goto fail;
+	}
+	h->lis.cb = accept_cb;
+	h->lis.arg = h;
+	if (loop_add(&n->loop, &h->lis, EPOLLIN) < 0)
+		goto fail;
+	struct sockaddr_storage rs;
+	make_sa(&cfg->switch_addr, 0, &rs);
+	h->rep_fd = socket(rs.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (h->rep_fd < 0) {
+		log_warn("handoff: report socket");
+		goto fail;
+	}
+	if (loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0)
+		goto fail;
+	n->ho = h;
+	log_info("handoff: node %s (key 0x%08x), channels on port %u, %u peer(s), switch report port %u, flow drop on %s",
+		 n->cfg.node_name, h->my_key, cfg->listen_port, cfg->npeers, cfg->switch_port,
+		 cfg->interface);
+	return 0;
+fail:
+	if (h->lis.fd >= 0) {
+		loop_del(&n->loop, &h->lis);
+		close(h->lis.fd);
+	}
+	if (h->rep_fd >= 0)
+		close(h->rep_fd);
+	if (h->drop_open)
+		flowdrop_close(&h->drop);
+	free(h);
+	return -1;
+}
+
+void handoff_close(struct nasd *n)
+{
+	struct handoff *h = n->ho;
+
+	if (!h)
+		return;
+	while (h->txs)
+		intx_free(h, h->txs);
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (h->out[i])
+			chan_close(h->out[i], NULL);
+	while (h->in)
+		chan_close(h->in, NULL);
+	loop_timer_close(&n->loop, &h->tick);
+	loop_del(&n->loop, &h->lis);
+	close(h->lis.fd);
+	close(h->rep_fd);
+	flowdrop_close(&h->drop);
+	free(h);
+	n->ho = NULL;
+}

@@ -1,0 +1,398 @@
+#!/bin/bash
+# t_nasd_handoff: tandem-nasd moves live HTTP sessions between storage nodes
+# (handoff agent: node<->node channels, libtch, flow drop, switch report),
+# under unmodified clients.
+#
+#   c1 .10                          client LAN 10.77.1.0/24, VIP 10.77.1.100
+#    |
+#   [sw: tandem-lbd]  report port 7406 on 10.77.2.1 (handoff key)
+#    |  br1 .1                      storage LAN 10.77.2.0/24
+#   n1 .11   n2 .12   n3 .13        nginx stopped; tandem-nasd with "handoff":
+#                                   channels on .1x:7407, flow drop on eth0,
+#                                   exports / = LAB_WWW (shared by the nodes)
+#
+#  1. curl downloads /slow/10m.bin (1 MiB/s, ~10 s) through the VIP; its
+#     session moves X -> Y -> X ... 6 times (control socket of the node
+#     holding it, run in that node's namespace); after each move lbd's flow
+#     for the client port names the new node; curl exits 0, sha256 correct.
+#  2. a keep-alive connection (python, one socket) makes 16 requests, 0.3 s
+#     apart; between requests its session moves round the nodes; every
+#     /node answer names the node the session was moved to, /small.bin
+#     bodies are sha256-correct, one connection throughout.
+#  3. rollback: (a) the file's mtime changes under a download: the new node
+#     refuses the session after the old one froze it, the old node thaws it
+#     (rolled_back); (b) the target's nasd is killed right before the
+#     handoff: FAIL.  Both times the session stays with the old node, lbd's
+#     flow still names it, and the download finishes there, sha256-correct.
+#  4. handoff_all (drain): two downloads gathered on one node move off it
+#     (round-robin over the other two), both finish correct.
+#  counters (after 2., before any restart): out_ok = in_ok = the handoffs
+#  made, a switch report for each, no unconfirmed commit.
+. "$(dirname "$0")/lib.sh"
+
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+require_lbd
+NASD=${NASD_BIN:-$TANDEM_BUILD/tandem-nasd}
+DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
+for f in "$NASD" "$DROP_OBJ"; do
+	[ -e "$f" ] || skip_all "no $f (run make)"
+done
+require_cmd python3 jq
+lab_up
+if ! out=$(lbd_start 2>&1); then
+	fail "lbd starts" "$out"
+	finish
+fi
+[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
+
+PY=$(command -v /usr/bin/python3 || command -v python3)
+node_ip4() { echo "10.77.2.1${1#n}"; }
+node_ip6() { echo "fd77:2::1${1#n}"; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# nasd_start nX: nginx off, tandem-nasd with handoff on, in node nX.
+nasd_start() {
+	local n=$1 d=$LAB_DIR/$1 m peers=""
+	lab node-stop "$n" nginx >/dev/null 2>&1 || true
+	for m in n1 n2 n3; do
+		[ "$m" = "$n" ] && continue
+		peers+="${peers:+, }{ \"name\": \"$m\", \"address\": \"$(node_ip4 "$m"):7407\" }"
+	done
+	mkdir -p "$d/up" "$LAB_BPFFS/nasd-$n"
+	cat >"$d/nasd.json" <<EOF
+{
+  "node_name": "$n",
+  "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
+  "exports": [ { "url": "/", "path": "$LAB_WWW" },
+               { "url": "/up/", "path": "$d/up", "writable": true } ],
+  "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
+                { "prefix": "/rate/", "rate_arg": "bps" } ],
+  "control_socket": "$d/nasd.sock",
+  "handoff": {
+    "listen": "$(node_ip4 "$n"):7407",
+    "peers": [ $peers ],
+    "switch": "10.77.2.1:${HANDOFF_PORT:-7406}",
+    "key_file": "$HANDOFF_KEY",
+    "cluster_id": 1,
+    "interface": "eth0",
+    "bpf_object": "$DROP_OBJ",
+    "pin_dir": "$LAB_BPFFS/nasd-$n",
+    "grace_ms": 2000,
+    "timeout_ms": 1500
+  }
+}
+EOF
+	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
+	rm -f "$d/nasd.sock"
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
+		"$d/nasd.pid" "tdm-$LAB_NAME-$n" "$NASD" -c "$d/nasd.json" \
+		</dev/null >>"$d/nasd.log" 2>&1 &
+	wait_for 5 test -S "$d/nasd.sock"
+}
+
+nasd_pid() { cat "$LAB_DIR/$1/nasd.pid" 2>/dev/null; }
+
+# nctl nX JSON: one control request to nX's tandem-nasd, run in nX's namespace.
+nctl() {
+	in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+b = b""
+while not b.endswith(b"\n"):
+    c = s.recv(1 << 20)
+    if not c:
+        break
+    b += c
+sys.stdout.write(b.decode())
+EOF
+}
+
+hstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
+
+# holder CLIENT_EP: the node whose nasd lists a session from CLIENT_EP.
+holder() {
+	local n
+	local n j
+	for n in n1 n2 n3; do
+		j=$(nctl "$n" '{"cmd":"sessions"}' 2>/dev/null) || continue
+		[ -n "$(jq -r --arg c "$1" '.sessions[] | select(.client == $c and .state != "paused") | .id' <<<"$j")" ] &&
+			{ echo "$n"; return 0; }
+	done
+	return 1
+}
+
+# find_session JQ_SELECT: "node client" of the first session matching.
+find_session() {
+	local n
+	for n in n1 n2 n3; do
+		nctl "$n" '{"cmd":"sessions"}' 2>/dev/null | jq -r --arg n "$n" ".sessions[] | select($1) | \"\(\$n) \(.client)\"" | head -n 1
+	done | head -n 1
+}
+has_session() { [ -n "$(find_session "$1")" ]; }
+
+# move FROM TO CLIENT_EP: one handoff; its reply in $TEST_TMP/move.json.
+HO_OK=0
+HO_LAT=()
+move() {
+	nctl "$1" "{\"cmd\":\"handoff\",\"session\":\"$3\",\"to\":\"$2\"}" >"$TEST_TMP/move.json"
+	if jq -e '.ok and .outcome == "done"' "$TEST_TMP/move.json" >/dev/null; then
+		HO_OK=$((HO_OK + 1))
+		HO_LAT+=("$(jq -c '.timings_us' "$TEST_TMP/move.json")")
+		return 0
+	fi
+	return 1
+}
+
+other() {	# other X [Z]: a node that is neither X nor Z
+	local m
+	for m in n1 n2 n3; do
+		[ "$m" != "$1" ] && [ "$m" != "${2:-}" ] && { echo "$m"; return; }
+	done
+}
+
+# ------------------------------------------------------------- start --
+
+# shellcheck disable=SC2016
+[ -n "${KEEP_LOGS:-}" ] && at_exit 'mkdir -p $KEEP_LOGS; for n in n1 n2 n3; do cp $LAB_DIR/$n/nasd.log $KEEP_LOGS/$n.log; done'
+
+for n in n1 n2 n3; do
+	check "tandem-nasd with handoff starts in $n (nginx stopped)" nasd_start "$n" || {
+		diag "$(tail -n 5 "$LAB_DIR/$n/nasd.log" 2>/dev/null)"
+		finish
+	}
+	at_exit "kill \$(nasd_pid $n) 2>/dev/null"
+done
+all_up() { node_is n1 '.state == "up"' && node_is n2 '.state == "up"' && node_is n3 '.state == "up"'; }
+check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
+check "v4 tcp/80 has 3 nodes in its table" wait_for 10 v4_has_3
+chans_up() {
+	local n
+	for n in n1 n2 n3; do
+		[ "$(hstat "$n" '.peers | [.[] | .in and .out] | all')" = true ] || return 1
+	done
+}
+check "handoff channels up between all nodes (both directions, HELLO done)" wait_for 10 chans_up
+
+BASE=http://$VIP4
+
+# ------------------------------------------ 1. a download moving around --
+
+T1=$(now_ms)
+in_ns c1 curl -sS -m 40 -w '%{http_code} %{local_port}\n' -o "$TEST_TMP/slow.bin" "$BASE/slow/10m.bin" \
+	>"$TEST_TMP/slow.w" 2>&1 &
+slow_pid=$!
+wait_for 5 has_session '.path == "/slow/10m.bin"'
+read -r X CEP < <(find_session '.path == "/slow/10m.bin"')
+if [ -z "${CEP:-}" ]; then
+	fail "the slow download shows up in a node's sessions"
+	finish
+fi
+CPORT=${CEP##*:}
+Y=$(other "$X")
+check_eq "lbd's flow for client port $CPORT names $X, which holds the session" "$X" \
+	"$(flow_node "$C1_IP4" "$CPORT" 80)"
+moves=0
+cur=$X
+for i in 1 2 3 4 5 6; do
+	sleep 0.6
+	nxt=$([ "$cur" = "$X" ] && echo "$Y" || echo "$X")
+	if move "$cur" "$nxt" "$CEP"; then
+		moves=$((moves + 1))
+		fl=$(flow_node "$C1_IP4" "$CPORT" 80)
+		[ "$fl" = "$nxt" ] || diag "after move $i: lbd's flow names '$fl', not $nxt"
+		[ "$(holder "$CEP")" = "$nxt" ] || diag "after move $i: $nxt does not list the session"
+		cur=$nxt
+	else
+		diag "move $i $cur -> $nxt: $(cat "$TEST_TMP/move.json")"
+		break
+	fi
+done
+check_eq "download moved 6 times $X <-> $Y mid-response" 6 "$moves"
+check_eq "lbd's flow for client port $CPORT now names $cur" "$cur" "$(flow_node "$C1_IP4" "$CPORT" 80)"
+check_eq "$cur holds the session" "$cur" "$(holder "$CEP")"
+wait_for 30 pid_gone "$slow_pid"
+wait "$slow_pid"
+rc=$?
+check_eq "curl exit 0, 200, sha256-correct after 6 handoffs" "0 200 $(want_sha 10m.bin)" \
+	"$rc $(awk '{ print $1 }' "$TEST_TMP/slow.w") $(sha "$TEST_TMP/slow.bin")" ||
+	diag "$(cat "$TEST_TMP/slow.w")"
+diag "download: $(($(now_ms) - T1)) ms for 10 MiB at 1 MiB/s; handoff timings (us): ${HO_LAT[*]:0:3}"
+
+# --------------------------------------- 2. keep-alive between requests --
+
+cat >"$TEST_TMP/ka.py" <<'EOF'
+import hashlib, socket, sys, time, json
+host, n, gap, want_small, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+s = socket.create_connection((host, 80), timeout=10)
+open(out + ".port", "w").write("%s:%d\n" % s.getsockname())
+buf = b""
+def get(path):
+    global buf
+    s.sendall(("GET %s HTTP/1.1\r\nHost: v\r\n\r\n" % path).encode())
+    while b"\r\n\r\n" not in buf:
+        c = s.recv(65536)
+        if not c:
+            raise EOFError("connection closed")
+        buf += c
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+    ln = int(hdrs["content-length"])
+    while len(buf) < ln:
+        c = s.recv(65536)
+        if not c:
+            raise EOFError("connection closed in a body")
+        buf += c
+    body, buf = buf[:ln], buf[ln:]
+    return int(lines[0].split()[1]), hdrs.get("x-tandem-node", ""), body
+res = []
+for i in range(n):
+    if i % 2 == 0:
+        st, node, body = get("/node")
+        res.append({"i": i, "status": st, "node": node, "body": body.decode().strip()})
+    else:
+        st, node, body = get("/small.bin")
+        res.append({"i": i, "status": st, "node": node, "ok": hashlib.sha256(body).hexdigest() == want_small})
+    with open(out + ".progress", "w") as f:
+        f.write("%d %s\n" % (i + 1, node))
+    time.sleep(gap)
+s.close()
+json.dump(res, open(out, "w"))
+EOF
+rm -f "$TEST_TMP/ka.json"*
+in_ns c1 "$PY" "$TEST_TMP/ka.py" "$VIP4" 16 0.3 "$(want_sha small.bin)" "$TEST_TMP/ka.json" \
+	>"$TEST_TMP/ka.out" 2>&1 &
+ka_pid=$!
+wait_for 5 test -s "$TEST_TMP/ka.json.port"
+KEP=$(tr -d '\n' <"$TEST_TMP/ka.json.port")
+ka_moves=0
+ka_tries=0
+while ! pid_gone "$ka_pid" && [ "$ka_tries" -lt 12 ]; do
+	sleep 0.35
+	h=$(holder "$KEP") || continue
+	ka_tries=$((ka_tries + 1))
+	to=$(other "$h" "$(other "$h")")	# round the nodes: n1 -> n3, n2 -> n3, n3 -> n2 ...
+	[ $((ka_tries % 2)) = 0 ] && to=$(other "$h")
+	if move "$h" "$to" "$KEP"; then
+		ka_moves=$((ka_moves + 1))
+	else
+		diag "keep-alive move $h -> $to: $(jq -c '{outcome, stage, error}' "$TEST_TMP/move.json")"
+	fi
+done
+wait_for 15 pid_gone "$ka_pid"
+wait "$ka_pid"
+check_eq "keep-alive client: 16 responses on one connection" "0 16" \
+	"$? $(jq length "$TEST_TMP/ka.json" 2>/dev/null)" || diag "$(cat "$TEST_TMP/ka.out")"
+check_le "keep-alive session moved between requests at least 5 times" 5 "$ka_moves"
+check_eq "keep-alive: every response 200, /node answers match X-Tandem-Node, bodies sha256-correct" 0 \
+	"$(jq '[.[] | select(.status != 200 or (has("body") and .body != .node) or (has("ok") and .ok != true))] | length' "$TEST_TMP/ka.json" 2>/dev/null || echo x)"
+nnodes=$(jq -r '[.[] | .node] | unique | length' "$TEST_TMP/ka.json" 2>/dev/null)
+check_le "keep-alive: the requests were served by at least 2 nodes" 2 "${nnodes:-0}"
+diag "keep-alive: served by $(jq -r '[.[] | .node] | join(" ")' "$TEST_TMP/ka.json" 2>/dev/null)"
+
+# ------------------------------------------------------- counters (before any restart) --
+
+sum() { for n in n1 n2 n3; do hstat "$n" "$1"; done | awk '{ s += $1 } END { print s + 0 }'; }
+out_ok=$(sum .out_ok)
+in_ok=$(sum .in_ok)
+check_eq "out_ok counts every successful handoff made here" "$HO_OK" "$out_ok"
+check_eq "in_ok equals out_ok" "$in_ok" "$out_ok"
+check_le "switch reports sent and acked (at least one per handoff)" "$HO_OK" "$(sum .reports)"
+check_eq "no unconfirmed commits" 0 "$(sum .out_unconfirmed)"
+# ----------------------------------- 3a. rollback after the freeze --
+
+# The file changes version (mtime) under a running download: the new node
+# refuses the session after the old one froze it (precheck of the blob);
+# the old node thaws it and finishes the download from its open file.
+in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/rv.bin" "$BASE/rate/1m.bin?bps=250000" \
+	>"$TEST_TMP/rv.w" 2>&1 &
+rv_pid=$!
+wait_for 5 has_session '.path == "/rate/1m.bin"'
+read -r VX VEP < <(find_session '.path == "/rate/1m.bin"')
+VY=$(other "$VX")
+rb0=$(hstat "$VX" .rollbacks)
+sleep 0.5
+touch -m -d '2001-01-01 00:00:00' "$LAB_WWW/1m.bin"
+nctl "$VX" "{\"cmd\":\"handoff\",\"session\":\"$VEP\",\"to\":\"$VY\"}" >"$TEST_TMP/rv.json"
+check "handoff refused by $VY after the freeze (file version changed): FAIL, rolled back" \
+	jq -e '.ok == false and .outcome == "failed" and .stage == "update" and .rolled_back' "$TEST_TMP/rv.json"
+diag "rollback reply: $(jq -c '{outcome, stage, error, rolled_back, repointed_back, timings_us}' "$TEST_TMP/rv.json")"
+check_eq "rollback counted on $VX" $((rb0 + 1)) "$(hstat "$VX" .rollbacks)"
+check_eq "the session stays on $VX" "$VX" "$(holder "$VEP")"
+check_eq "lbd's flow still names $VX" "$VX" "$(flow_node "$C1_IP4" "${VEP##*:}" 80)"
+wait_for 15 pid_gone "$rv_pid"
+wait "$rv_pid"
+rc=$?
+check_eq "download finishes on $VX: curl exit 0, 200, sha256-correct" "0 200 $(want_sha 1m.bin)" \
+	"$rc $(cat "$TEST_TMP/rv.w") $(sha "$TEST_TMP/rv.bin")"
+
+# ------------------------------------------------------------ 3b. rollback: target killed --
+
+in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/rb.bin" "$BASE/rate/10m.bin?bps=3000000" \
+	>"$TEST_TMP/rb.w" 2>&1 &
+rb_pid=$!
+wait_for 5 has_session '.path == "/rate/10m.bin"'
+read -r RX REP < <(find_session '.path == "/rate/10m.bin"')
+RY=$(other "$RX")
+rb0=$(hstat "$RX" .rollbacks)
+sleep 0.5
+kill -KILL "$(nasd_pid "$RY")"
+nctl "$RX" "{\"cmd\":\"handoff\",\"session\":\"$REP\",\"to\":\"$RY\"}" >"$TEST_TMP/rb.json"
+check "handoff to the killed $RY fails" jq -e '.ok == false and .outcome == "failed"' "$TEST_TMP/rb.json"
+diag "rollback reply: $(jq -c '{outcome, stage, error, rolled_back, timings_us}' "$TEST_TMP/rb.json")"
+check_eq "the session stays on $RX" "$RX" "$(holder "$REP")"
+check_eq "lbd's flow still names $RX" "$RX" "$(flow_node "$C1_IP4" "${REP##*:}" 80)"
+wait_for 15 pid_gone "$rb_pid"
+wait "$rb_pid"
+rc=$?
+check_eq "download finishes on $RX: curl exit 0, 200, sha256-correct" "0 200 $(want_sha 10m.bin)" \
+	"$rc $(cat "$TEST_TMP/rb.w") $(sha "$TEST_TMP/rb.bin")"
+diag "rollbacks on $RX: $rb0 -> $(hstat "$RX" .rollbacks) (the FAIL came before the freeze: nothing to thaw)"
+check "$RY restarts" nasd_start "$RY"
+check "v4 tcp/80 has 3 nodes again" wait_for 15 v4_has_3
+check "handoff channels up again" wait_for 10 chans_up
+
+# ---------------------------------------------------- 4. handoff_all --
+
+in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d1.bin" "$BASE/rate/10m.bin?bps=4000000" >"$TEST_TMP/d1.w" 2>&1 &
+d1=$!
+in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d2.bin" "$BASE/rate/1m.bin?bps=400000" >"$TEST_TMP/d2.w" 2>&1 &
+d2=$!
+two() { [ "$(for n in n1 n2 n3; do nctl "$n" '{"cmd":"sessions"}' | jq '[.sessions[] | select(.path | startswith("/rate/"))] | length'; done | awk '{ s += $1 } END { print s }')" = 2 ]; }
+wait_for 5 two
+sleep 0.3
+# both onto one node D first (handoffs), then drain D
+read -r D _ < <(find_session '.path | startswith("/rate/")')
+EPS=()
+for n in n1 n2 n3; do
+	for ep in $(nctl "$n" '{"cmd":"sessions"}' | jq -r '.sessions[] | select(.path | startswith("/rate/")) | .client'); do
+		EPS+=("$ep")
+		[ "$n" = "$D" ] && continue
+		move "$n" "$D" "$ep" || diag "gathering on $D: $(jq -c . "$TEST_TMP/move.json")"
+	done
+done
+check_eq "both downloads gathered on $D" "$D $D" "$(holder "${EPS[0]}") $(holder "${EPS[1]:-none}")"
+nctl "$D" "{\"cmd\":\"handoff_all\",\"to\":[\"$(other "$D")\",\"$(other "$D" "$(other "$D")")\"]}" >"$TEST_TMP/drain.json"
+check "handoff_all drains $D: both sessions moved, none left" jq -e '.ok and .failed == 0 and .moved == 2 and .remaining == 0' "$TEST_TMP/drain.json" ||
+	diag "$(jq -c . "$TEST_TMP/drain.json")"
+diag "drain: $(jq -c '{moved, failed, skipped, total_us, to: [.results[] | .to]}' "$TEST_TMP/drain.json")"
+check_eq "drained round-robin: one session to each other node" "$(printf '%s\n' "$(other "$D")" "$(other "$D" "$(other "$D")")" | sort | xargs)" \
+	"$(for ep in "${EPS[@]}"; do holder "$ep"; done | sort | xargs)"
+wait_for 20 pid_gone "$d1"
+wait_for 20 pid_gone "$d2"
+wait "$d1"; r1=$?
+wait "$d2"; r2=$?
+check_eq "drained downloads finish: exit 0, sha256-correct" "0 0 $(want_sha 10m.bin) $(want_sha 1m.bin)" \
+	"$r1 $r2 $(sha "$TEST_TMP/d1.bin") $(sha "$TEST_TMP/d2.bin")"
+
+for n in n1 n2 n3; do
+	diag "$n handoff: $(hstat "$n" '| {out_ok, out_failed, rollbacks, in_ok, in_failed, reports, report_retries, frozen_avg_us, frozen_max_us}' | jq -c .)"
+	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"
+done
+check "lbd still running" kill -0 "$(lbd_pid)"
+finish
