@@ -70,6 +70,7 @@ struct opts {
 	int del;		/* fill -D: delete those flows instead */
 	double poll_us;		/* lag: peer map poll interval (0: busy) */
 	double limit_s;		/* syn -T: stop after this long even if COUNT is not reached */
+	uint8_t dmac[6];	/* frames go to the switch's own MAC (lb_config.mac) */
 };
 
 static uint64_t mono_ns(void)
@@ -101,8 +102,41 @@ static void client_of(uint64_t n, uint32_t *saddr, uint16_t *sport)
 	*sport = htons((uint16_t)(10000 + n % PER_ADDR));
 }
 
-/* The program: tc ingress filter 1/1 on ifname here, or by id.  fd or -1. */
-static int find_prog(const struct opts *o)
+/*
+ * The data plane takes only frames sent to the switch's MAC (lb_config.mac,
+ * written by lbd): read it from the program's lb_config map so our SYNs are
+ * addressed like a client's.  Zero (no check) when not found.
+ */
+static void prog_mac(int prog, uint8_t mac[6])
+{
+	struct bpf_prog_info pi;
+	uint32_t ids[64], len = sizeof(pi);
+
+	memset(mac, 0, 6);
+	memset(&pi, 0, sizeof(pi));
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(prog, &pi, &len) < 0)
+		return;
+	for (uint32_t i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi;
+		uint32_t ml = sizeof(mi), zero = 0;
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		if (bpf_obj_get_info_by_fd(fd, &mi, &ml) == 0 && !strcmp(mi.name, "lb_config")) {
+			struct lb_config c;
+			if (bpf_map_lookup_elem(fd, &zero, &c) == 0)
+				memcpy(mac, c.mac, 6);
+		}
+		close(fd);
+	}
+}
+
+/* The program: tc ingress filter 1/1 on ifname here, or by id.  fd or -1.
+ * Also learns the switch's MAC into o->dmac. */
+static int find_prog(struct opts *o)
 {
 	uint32_t id = o->prog_id;
 	int fd;
@@ -128,20 +162,21 @@ static int find_prog(const struct opts *o)
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		fprintf(stderr, "flowgen: program %u: %s\n", id, strerror(errno));
+	else
+		prog_mac(fd, o->dmac);
 	return fd;
 }
 
 /* A 64-byte frame: Ethernet, IPv4, TCP SYN (no options) for client n. */
 static size_t build_syn(uint8_t *b, const struct opts *o, uint64_t n)
 {
-	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0xfe, 0x01 };
 	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0xfe, 0x02 };
 	uint16_t tot = htons(40), sport, dport = htons(o->port);
 	uint32_t saddr;
 
 	client_of(n, &saddr, &sport);
 	memset(b, 0, 64);
-	memcpy(b, dmac, 6);
+	memcpy(b, o->dmac, 6);
 	memcpy(b + 6, smac, 6);
 	b[12] = 0x08;
 	b[14] = 0x45;
@@ -171,7 +206,7 @@ static int run_syn(int prog, const struct opts *o, uint64_t n)
 	return t.retval == TC_ACT_REDIRECT;
 }
 
-static int cmd_syn(const struct opts *o)
+static int cmd_syn(struct opts *o)
 {
 	uint64_t i, redirected = 0, other = 0, t0, t1, gap = 0;
 	double r0;
@@ -307,7 +342,7 @@ static double pct_ms(const uint64_t *s, size_t n, double p)
 	return (double)s[r - 1] / 1e6;
 }
 
-static int cmd_lag(const struct opts *o)
+static int cmd_lag(struct opts *o)
 {
 	uint64_t every = (uint64_t)(o->every_ms * 1e6), wait = (uint64_t)(o->wait_ms * 1e6);
 	uint64_t end, next, *lat, n = 0, missing = 0, max_n, i;
