@@ -3,7 +3,7 @@
 # seed corpus (tests/fuzz/corpus/<target>/, read-only) and growing a working
 # corpus under the build directory.  Crashes are saved there as crash-*.
 set -eu
-dir=$1
+dir=$(cd "$1" && pwd)
 secs=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
