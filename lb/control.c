@@ -4,6 +4,7 @@
  */
 #include "lbd.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -68,6 +69,10 @@ static json_t *cmd_status(struct lbd *l)
 			"port", l->cfg.handoff.port, "handled", (json_int_t)l->report.handled,
 			"failed", (json_int_t)l->report.failed, "rejected", (json_int_t)l->report.rejected,
 			"replayed", (json_int_t)l->report.replayed));
+	if (l->cfg.handoff.enabled)
+		json_object_set_new(r, "handoffs", json_pack("{s:I, s:I, s:I}",
+			"requested", (json_int_t)l->report.moves_sent, "ok", (json_int_t)l->report.moves_ok,
+			"failed", (json_int_t)l->report.moves_failed));
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
 	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));
@@ -233,6 +238,55 @@ static json_t *cmd_drain(struct lbd *l, const json_t *req, int drain)
 	return r;
 }
 
+/* {"client","client_port","vip","port"[,"proto"]} -> flow-table key.  0 / -1. */
+static int flow_arg(const json_t *flow, struct lb_flow_key *k)
+{
+	const char *client = json_string_value(json_object_get(flow, "client"));
+	const char *vip = json_string_value(json_object_get(flow, "vip"));
+	const char *proto = json_string_value(json_object_get(flow, "proto"));
+	json_t *cp = json_object_get(flow, "client_port"), *vp = json_object_get(flow, "port");
+	struct taddr ca, va;
+	int pr = proto ? proto_parse(proto) : IPPROTO_TCP;
+
+	if (!client || taddr_parse(client, &ca) < 0 || !vip || taddr_parse(vip, &va) < 0 ||
+	    ca.family != va.family || !json_is_integer(cp) || !json_is_integer(vp) || pr < 0 ||
+	    json_integer_value(cp) < 1 || json_integer_value(cp) > 65535 ||
+	    json_integer_value(vp) < 1 || json_integer_value(vp) > 65535)
+		return -1;
+	flowkey_make(k, &ca, (uint16_t)json_integer_value(cp), &va,
+		     (uint16_t)json_integer_value(vp), (uint8_t)pr);
+	return 0;
+}
+
+/*
+ * handoff {"flow": {...as migrate...}, "to": NODE}: live session handoff.
+ * The flow's owner (from the flow table) is asked to hand the session to
+ * NODE (report.c: MOVE to its tandem-nasd); the reply waits for its answer.
+ */
+static json_t *cmd_handoff(struct lbd *l, const json_t *req)
+{
+	json_t *err = NULL, *flow = json_object_get(req, "flow");
+	struct lb_flow_key k;
+	struct lb_flow_val v;
+	int to = node_arg(l, req, "to", &err);
+
+	if (to < 0)
+		return err;
+	if (!json_is_object(flow) || flow_arg(flow, &k) < 0)
+		return ctl_error("\"flow\" needs client, client_port, vip, port (same address family) "
+				 "and optionally proto tcp|udp");
+	if (!l->nodes[to].up)
+		return ctl_error("node \"%s\" is down", l->nodes[to].name);
+	if (bpf_map_lookup_elem(l->dp.fd_flows, &k, &v) < 0)
+		return ctl_error("no such flow");
+	int from = sched_node_by_id(l, v.node_id);
+	if (from < 0)
+		return ctl_error("the flow's owner (node id %u) is not configured", v.node_id);
+	if (from == to)
+		return ctl_error("the flow is already on \"%s\"", l->nodes[to].name);
+	return report_move(l, &k, from, to);
+}
+
 static json_t *cmd_migrate(struct lbd *l, const json_t *req)
 {
 	json_t *err = NULL, *flow = json_object_get(req, "flow");
@@ -244,22 +298,11 @@ static json_t *cmd_migrate(struct lbd *l, const json_t *req)
 	if (!l->nodes[to].up)
 		return ctl_error("node \"%s\" is down", l->nodes[to].name);
 	if (flow) {
-		const char *client = json_string_value(json_object_get(flow, "client"));
-		const char *vip = json_string_value(json_object_get(flow, "vip"));
-		const char *proto = json_string_value(json_object_get(flow, "proto"));
-		json_t *cp = json_object_get(flow, "client_port"), *vp = json_object_get(flow, "port");
-		struct taddr ca, va;
 		struct lb_flow_key k;
-		int pr = proto ? proto_parse(proto) : IPPROTO_TCP;
 
-		if (!client || taddr_parse(client, &ca) < 0 || !vip || taddr_parse(vip, &va) < 0 ||
-		    ca.family != va.family || !json_is_integer(cp) || !json_is_integer(vp) || pr < 0 ||
-		    json_integer_value(cp) < 1 || json_integer_value(cp) > 65535 ||
-		    json_integer_value(vp) < 1 || json_integer_value(vp) > 65535)
+		if (flow_arg(flow, &k) < 0)
 			return ctl_error("\"flow\" needs client, client_port, vip, port (same address family) "
 					 "and optionally proto tcp|udp");
-		flowkey_make(&k, &ca, (uint16_t)json_integer_value(cp), &va,
-			     (uint16_t)json_integer_value(vp), (uint8_t)pr);
 		moved = flows_migrate_one(l, &k, l->nodes[to].id);
 		if (moved < 0)
 			return ctl_error("flow table update failed: %s", strerror(errno));
@@ -320,6 +363,8 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return cmd_drain(l, req, 0);
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate(l, req);
+	if (!strcmp(cmd, "handoff"))
+		return cmd_handoff(l, req);
 	if (!strcmp(cmd, "role")) {
 		const char *role = json_string_value(json_object_get(req, "role"));
 		if (!role || (strcmp(role, "init") && strcmp(role, "backup") && strcmp(role, "master") &&

@@ -94,7 +94,23 @@ struct netmon;
 
 #define REPORT_SENDERS 256
 #define REPORT_PENDING 64	/* reports waiting for the peer switch's confirmation */
+#define REPORT_MOVES 16	/* operator handoffs waiting for the owner node's ack */
+#define REPORT_MOVE_MS 15000	/* ... at most this long */
 struct pending;
+struct ctl_deferred;
+struct report_move {
+	int busy;
+	struct lbd *l;
+	struct ctl_deferred *d;	/* the control reply */
+	struct loop_timer timer;
+	int timer_ok;
+	uint32_t nonce;
+	uint32_t from_key, to_key;
+	int from, to;		/* node indexes at send time */
+	char from_name[CFG_NAME_MAX + 1], to_name[CFG_NAME_MAX + 1];
+	struct lb_flow_key key;
+	uint64_t t0_ms;
+};
 struct report_srv {
 	struct loop_io io;
 	uint8_t key[64];
@@ -102,7 +118,9 @@ struct report_srv {
 	struct { uint32_t key; uint64_t seq; } senders[REPORT_SENDERS];
 	uint64_t seq;		/* of our answers */
 	struct pending *pending;	/* REPORT_PENDING slots */
+	struct report_move moves[REPORT_MOVES];
 	uint64_t handled, failed, rejected, replayed;
+	uint64_t moves_sent, moves_ok, moves_failed;
 };
 
 struct lbd {
@@ -183,6 +201,11 @@ int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id
 /* ---- report.c: handoff reports from the nodes ---- */
 int report_open(struct lbd *l);
 void report_close(struct lbd *l);
+/* Operator handoff: ask node `from` (the flow's owner; its tandem-nasd, on
+ * its storage address at the report port) to hand k's session to node `to`
+ * (HO_OP_MOVE).  Defers the control reply until the node's ack or a
+ * timeout and returns NULL; or returns an error reply at once. */
+json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to);
 
 /* main.c */
 int lbd_reload(struct lbd *l);

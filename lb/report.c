@@ -12,6 +12,13 @@
  * sender's seq must grow (nodes use a clock-based seq, so it grows across
  * their restarts too; a node retransmitting an unanswered report takes a
  * new seq).  Answers go back to the datagram's source.
+ *
+ * Operator handoff (control command "handoff"): lbd sends a MOVE from this
+ * socket to the flow owner's storage address, same port; that node's
+ * tandem-nasd hands the session over (its new node re-points the flow with
+ * an ordinary REDIRECT here) and then ACKs the MOVE (matched by nonce;
+ * replay-checked like reports, by the node's seq).  The control reply waits
+ * for that ACK, or REPORT_MOVE_MS.
  */
 #include "lbd.h"
 
@@ -23,10 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl.h"
+#include "ctl_server.h"
 #include "handoff_wire.h"
 #include "keyfile.h"
 #include "log.h"
@@ -193,6 +203,145 @@ static void wait_for_peer(struct lbd *l, struct ho_report *r, const struct socka
 	}
 }
 
+/* ---- operator handoff: MOVE to the owner node, wait for its ACK ---- */
+
+static const char *move_status(uint8_t st)
+{
+	switch (st) {
+	case HO_ST_NO_FLOW: return "no such session on the node";
+	case HO_ST_NO_NODE: return "the target is not one of the node's handoff peers";
+	case HO_ST_NODE_DOWN: return "the target node is down";
+	case HO_ST_PEER: return "the peer switch did not confirm";
+	case HO_ST_ERROR: return "the handoff failed (the session stays where it was; see the node's log)";
+	default: return "unknown status";
+	}
+}
+
+static void move_finish(struct report_move *m, json_t *reply)
+{
+	struct lbd *l = m->l;
+
+	if (json_is_true(json_object_get(reply, "ok")))
+		l->report.moves_ok++;
+	else
+		l->report.moves_failed++;
+	if (m->timer_ok)
+		loop_timer_close(&l->loop, &m->timer);
+	m->timer_ok = 0;
+	m->busy = 0;
+	if (m->d)
+		ctl_deferred_reply(m->d, reply);
+	else
+		json_decref(reply);
+	m->d = NULL;
+}
+
+static void move_timeout(struct loop *lp, struct loop_timer *t)
+{
+	struct report_move *m = t->arg;
+
+	log_warnx("handoff of a flow %s -> %s: no answer from %s's tandem-nasd in %u ms",
+		  m->from_name, m->to_name, m->from_name, REPORT_MOVE_MS);
+	move_finish(m, ctl_error("no answer from %s's tandem-nasd in %u ms (is it running with "
+				 "\"handoff\" configured?)", m->from_name, REPORT_MOVE_MS));
+}
+
+static void move_ack(struct lbd *l, const struct ho_report *a)
+{
+	struct report_move *m = NULL;
+
+	for (int i = 0; i < REPORT_MOVES && !m; i++)
+		if (l->report.moves[i].busy && l->report.moves[i].nonce == a->nonce &&
+		    l->report.moves[i].from_key == a->sender &&
+		    !memcmp(&l->report.moves[i].key, &a->key, sizeof(a->key)))
+			m = &l->report.moves[i];
+	if (!m) {
+		l->report.rejected++;
+		return;
+	}
+	if (a->status != HO_ST_OK) {
+		log_warnx("handoff of a flow %s -> %s refused by %s: %s", m->from_name, m->to_name,
+			  m->from_name, move_status(a->status));
+		move_finish(m, ctl_error("%s -> %s: %s", m->from_name, m->to_name, move_status(a->status)));
+		return;
+	}
+	struct lb_flow_val v;
+	const char *owner = "?";
+	if (bpf_map_lookup_elem(l->dp.fd_flows, &m->key, &v) == 0) {
+		int ni = sched_node_by_id(l, v.node_id);
+		if (ni >= 0)
+			owner = l->nodes[ni].name;
+	}
+	uint64_t ms = loop_now_ms() - m->t0_ms;
+	log_info("handoff of a flow %s -> %s done in %llu ms (flow owner now %s)", m->from_name,
+		 m->to_name, (unsigned long long)ms, owner);
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "from", json_string(m->from_name));
+	json_object_set_new(r, "to", json_string(m->to_name));
+	json_object_set_new(r, "owner", json_string(owner));
+	json_object_set_new(r, "elapsed_ms", json_integer((json_int_t)ms));
+	move_finish(m, r);
+}
+
+json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to)
+{
+	struct report_srv *rs = &l->report;
+	struct report_move *m = NULL;
+	const struct taddr *na = &l->cfg.nodes[from].addr;
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(l->cfg.handoff.port) };
+	uint8_t out[HO_REPORT_MAX];
+
+	if (!l->cfg.handoff.enabled || rs->io.fd < 0)
+		return ctl_error("handoff reports are not configured (\"handoff\" section)");
+	for (int i = 0; i < REPORT_MOVES && !m; i++)
+		if (!rs->moves[i].busy)
+			m = &rs->moves[i];
+	if (!m)
+		return ctl_error("too many handoffs in progress (%d)", REPORT_MOVES);
+	memset(m, 0, sizeof(*m));
+	m->l = l;
+	m->key = *k;
+	m->from = from;
+	m->to = to;
+	snprintf(m->from_name, sizeof(m->from_name), "%s", l->nodes[from].name);
+	snprintf(m->to_name, sizeof(m->to_name), "%s", l->nodes[to].name);
+	m->from_key = node_key(m->from_name);
+	m->to_key = node_key(m->to_name);
+	if (getrandom(&m->nonce, sizeof(m->nonce), 0) != sizeof(m->nonce))
+		m->nonce = (uint32_t)loop_now_ns();
+	m->nonce &= 0xffffff;
+	if (na->family == 4) {	/* the socket is dual-stack: v4-mapped */
+		sa.sin6_addr.s6_addr[10] = sa.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sa.sin6_addr.s6_addr[12], na->a, 4);
+	} else {
+		memcpy(&sa.sin6_addr, na->a, 16);
+	}
+	struct ho_report r = { .op = HO_OP_MOVE, .nonce = m->nonce, .cluster = l->cfg.handoff.cluster_id,
+			       .key = *k, .node_key = m->to_key, .sender = 0, .seq = ++rs->seq };
+	size_t len = ho_report_encode(&r, rs->key, rs->keylen, out);
+	if (loop_timer_init(&l->loop, &m->timer, move_timeout, m) < 0)
+		return ctl_error("timer: %s", strerror(errno));
+	if (loop_timer_set(&m->timer, REPORT_MOVE_MS, 0) < 0) {
+		loop_timer_close(&l->loop, &m->timer);
+		return ctl_error("timer: %s", strerror(errno));
+	}
+	if (sendto(rs->io.fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) != (ssize_t)len) {
+		int e = errno;
+		loop_timer_close(&l->loop, &m->timer);
+		return ctl_error("sending the handoff request to %s: %s", m->from_name, strerror(e));
+	}
+	m->timer_ok = 1;
+	m->d = ctl_server_defer(&l->ctl);
+	m->t0_ms = loop_now_ms();
+	m->busy = 1;
+	rs->moves_sent++;
+	if (!m->d) {	/* cannot happen from dispatch; answer nobody, keep the slot until the ack */
+		log_warnx("handoff: could not defer the control reply");
+	}
+	log_info("handoff: asked %s to hand a flow's session to %s", m->from_name, m->to_name);
+	return NULL;
+}
+
 static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 {
 	struct lbd *l = io->arg;
@@ -213,12 +362,17 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 			log_debug("handoff report refused: %s", why);
 			continue;
 		}
-		if (r.op == HO_OP_ACK || r.cluster != l->cfg.handoff.cluster_id) {
+		if (r.op == HO_OP_MOVE || r.cluster != l->cfg.handoff.cluster_id ||
+		    (r.op == HO_OP_ACK && !r.sender)) {
 			rs->rejected++;
 			continue;
 		}
 		if (!fresh(l, r.sender, r.seq)) {
 			rs->replayed++;
+			continue;
+		}
+		if (r.op == HO_OP_ACK) {	/* a node's answer to our MOVE */
+			move_ack(l, &r);
 			continue;
 		}
 		uint8_t st = handle(l, &r);
@@ -265,6 +419,9 @@ int report_open(struct lbd *l)
 
 void report_close(struct lbd *l)
 {
+	for (int i = 0; i < REPORT_MOVES; i++)
+		if (l->report.moves[i].busy)
+			move_finish(&l->report.moves[i], ctl_error("lbd is shutting down"));
 	for (int i = 0; l->report.pending && i < REPORT_PENDING; i++)
 		if (l->report.pending[i].io.fd >= 0)
 			pending_done(&l->report.pending[i], HO_ST_PEER);

@@ -46,7 +46,8 @@
  *      HMAC-SHA256 (32) over everything before it
  *    Operations: query (who owns this 5-tuple), redirect (re-point it to node),
  *    set (insert it for node), ack (the switch's answer: sent only once its
- *    flow map, and the peer's through tandem-syncd, holds the new owner).
+ *    flow map, and the peer's through tandem-syncd, holds the new owner),
+ *    move (switch -> node: hand this session to node key; the node acks).
  */
 #ifndef TANDEM_HANDOFF_WIRE_H
 #define TANDEM_HANDOFF_WIRE_H
@@ -161,7 +162,13 @@ void ho_channel_key(const struct ho_key *shared, const uint8_t nonce_connect[HO_
 /* ---- node -> switch report ---- */
 
 #define HO_REPORT_VERSION 1
-enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4 };
+/* MOVE (switch -> node, to the owner's storage address, port 7406): "hand
+ * this 5-tuple's session to node_key" (operator handoff, sender 0, the
+ * switch's increasing seq); the node answers with an ACK (sender: its own
+ * key) once its handoff finished: HO_ST_OK and node_key = the new owner,
+ * HO_ST_NO_FLOW (no such session), HO_ST_NO_NODE (not a peer) or
+ * HO_ST_ERROR (the handoff failed; the session stays). */
+enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4, HO_OP_MOVE = 5 };
 enum ho_status {
 	HO_ST_OK = 0,
 	HO_ST_NO_FLOW = 1,	/* query/redirect of a 5-tuple the switch does not know */

@@ -110,6 +110,9 @@ struct handoff {
 	struct intx *txs;
 	int rep_fd;			/* UDP socket for switch reports */
 	uint64_t rep_seq;
+	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
+	struct { struct taddr a; uint64_t seq; } sw_seq[4];	/* replay: per switch address */
+	uint64_t moves, moves_ok, moves_refused;
 	uint32_t next_txid;
 	uint32_t my_key;		/* node key (maglev_key of the name) */
 	/* counters */
@@ -591,6 +594,8 @@ static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *typ
 
 /* ------------------------------------------------------------- reports -- */
 
+static uint64_t next_rep_seq(struct handoff *h);
+
 /*
  * Ask the switch to send key's flow to node `to` (REDIRECT) and wait for its
  * ACK (sent once its flow map holds the new owner).  Each try has a new seq
@@ -609,11 +614,8 @@ static int report_redirect(struct handoff *h, const struct lb_flow_key *key, con
 		struct ho_report r = { .op = HO_OP_REDIRECT, .txid = (uint16_t)txid,
 				       .cluster = h->cfg->cluster_id, .key = *key, .node_key = want,
 				       .sender = h->my_key };
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t seq = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		h->rep_seq = seq > h->rep_seq ? seq : h->rep_seq + 1;
-		r.seq = h->rep_seq;
+		uint64_t seq = next_rep_seq(h);
+		r.seq = seq;
 		if (getrandom(&r.nonce, sizeof(r.nonce), 0) != sizeof(r.nonce))
 			r.nonce = (uint32_t)seq;
 		r.nonce &= 0xffffff;
@@ -657,6 +659,139 @@ refused:
 	h->report_failed++;
 	snprintf(err, errlen, "switch refused the redirect to %s (status %d)", to, last_status);
 	return -1;
+}
+
+/* ------------------------------------------- operator handoff (MOVE) -- */
+
+static struct session *find_session(struct nasd *n, const json_t *sel);
+static json_t *run_one(struct handoff *h, struct session *s, int pi);
+
+static uint64_t next_rep_seq(struct handoff *h)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t seq = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	h->rep_seq = seq > h->rep_seq ? seq : h->rep_seq + 1;
+	return h->rep_seq;
+}
+
+/* Replay: each switch (by address) must send an increasing seq. */
+static int sw_fresh(struct handoff *h, const struct taddr *a, uint64_t seq)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < 4; i++) {
+		if (h->sw_seq[i].a.family && taddr_equal(&h->sw_seq[i].a, a)) {
+			if (seq <= h->sw_seq[i].seq)
+				return 0;
+			h->sw_seq[i].seq = seq;
+			return 1;
+		}
+		if (!h->sw_seq[i].a.family && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		free_slot = (int)(seq % 4);
+	h->sw_seq[free_slot].a = *a;
+	h->sw_seq[free_slot].seq = seq;
+	return 1;
+}
+
+/* The session of a flow-table key: client endpoint and local (VIP) endpoint
+ * as the data plane keys it; else the client endpoint alone. */
+static struct session *session_of_key(struct nasd *n, const struct lb_flow_key *k)
+{
+	struct session *by_peer = NULL;
+
+	for (struct session *s = n->sessions; s; s = s->next) {
+		struct taddr pa, la;
+		uint16_t pp, lp;
+		struct lb_flow_key sk;
+		if (s->paused)
+			continue;
+		sa_taddr(&s->peer, &pa, &pp);
+		sa_taddr(&s->local, &la, &lp);
+		if (pa.family == 6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)pa.a)) {
+			memmove(pa.a, pa.a + 12, 4);
+			memset(pa.a + 4, 0, 12);
+			pa.family = 4;
+		}
+		if (la.family == 6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)la.a)) {
+			memmove(la.a, la.a + 12, 4);
+			memset(la.a + 4, 0, 12);
+			la.family = 4;
+		}
+		flowkey_make(&sk, &pa, pp, &la, lp, k->proto);
+		if (!memcmp(&sk, k, sizeof(sk)))
+			return s;
+		if (!by_peer && sk.family == k->family && sk.sport == k->sport &&
+		    !memcmp(sk.saddr, k->saddr, sizeof(sk.saddr)))
+			by_peer = s;
+	}
+	return by_peer;
+}
+
+/* A MOVE from the switch: hand that session to node_key's node, then ACK
+ * (synchronous: the handoff has finished when the ACK goes out). */
+static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct handoff *h = io->arg;
+
+	for (int i = 0; i < 16; i++) {
+		uint8_t buf[512], out[HO_REPORT_MAX];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		struct ho_report r;
+		const char *why;
+		struct taddr fa;
+		uint16_t fp;
+		char ep[TADDR_STRLEN + 10];
+
+		if (n < 0)
+			return;
+		if (ho_report_parse(buf, (size_t)n, h->shared.k, h->shared.len, &r, &why) < 0) {
+			log_debug("handoff: switch request refused: %s", why);
+			continue;
+		}
+		if (r.op != HO_OP_MOVE || r.sender != 0 || r.cluster != h->cfg->cluster_id)
+			continue;
+		sa_taddr(&from, &fa, &fp);
+		if (!sw_fresh(h, &fa, r.seq)) {
+			log_warnx("handoff: replayed switch request from %s refused", ep_fmt(&from, ep, sizeof(ep)));
+			continue;
+		}
+		h->moves++;
+		uint8_t st = HO_ST_OK;
+		int pi = -1;
+		for (unsigned k = 0; k < h->cfg->npeers && pi < 0; k++)
+			if (node_key(h->cfg->peers[k].name) == r.node_key)
+				pi = (int)k;
+		struct session *s = pi < 0 ? NULL : session_of_key(h->n, &r.key);
+		if (pi < 0) {
+			st = HO_ST_NO_NODE;
+		} else if (!s) {
+			st = HO_ST_NO_FLOW;
+		} else {
+			log_info("handoff: the switch (%s) asks for a session's move to %s",
+				 ep_fmt(&from, ep, sizeof(ep)), h->cfg->peers[pi].name);
+			json_t *res = run_one(h, s, pi);	/* s may be gone after this */
+			st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK : HO_ST_ERROR;
+			json_decref(res);
+		}
+		if (st == HO_ST_OK)
+			h->moves_ok++;
+		else
+			h->moves_refused++;
+		r.op = HO_OP_ACK;
+		r.status = st;
+		r.sender = h->my_key;
+		r.seq = next_rep_seq(h);
+		size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, out);
+		if (sendto(io->fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&from, fl) != (ssize_t)len)
+			log_warn("handoff: answering the switch");
+	}
 }
 
 /* ------------------------------------------------------- new node (N) -- */
@@ -1283,12 +1418,13 @@ json_t *handoff_status(struct nasd *n)
 			"out", h->out[i] && h->out[i]->state == CH_UP, "in", in_up));
 	}
 	flowdrop_counters(&h->drop, &din, &dout, &dexp);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
 		"out_ok", (json_int_t)h->out_ok, "out_failed", (json_int_t)h->out_failed,
 		"out_unconfirmed", (json_int_t)h->out_unconfirmed, "rollbacks", (json_int_t)h->rollbacks,
 		"in_ok", (json_int_t)h->in_ok, "in_failed", (json_int_t)h->in_failed,
 		"reports", (json_int_t)h->reports, "report_retries", (json_int_t)h->report_retries,
 		"report_failed", (json_int_t)h->report_failed,
+		"switch_moves", (json_int_t)h->moves, "switch_moves_ok", (json_int_t)h->moves_ok,
 		"channels_opened", (json_int_t)h->channels_opened,
 		"frozen_last_us", (json_int_t)h->lat_last_us, "frozen_max_us", (json_int_t)h->lat_max_us,
 		"frozen_avg_us", (json_int_t)(h->out_ok ? h->lat_sum_us / h->out_ok : 0),
@@ -1338,6 +1474,7 @@ int handoff_open(struct nasd *n)
 	h->cfg = cfg;
 	h->lis.fd = -1;
 	h->rep_fd = -1;
+	h->mv.fd = -1;
 	h->my_key = node_key(n->cfg.node_name);
 	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
 		log_warnx("handoff: %s", err);
@@ -1376,6 +1513,19 @@ int handoff_open(struct nasd *n)
 		log_warn("handoff: report socket");
 		goto fail;
 	}
+	/* the switch's MOVEs: on our storage address, the report port */
+	sl = make_sa(&cfg->listen_addr, cfg->switch_port, &ss);
+	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->mv.fd < 0 ||
+	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
+		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
+		goto fail;
+	}
+	h->mv.cb = move_readable;
+	h->mv.arg = h;
+	if (loop_add(&n->loop, &h->mv, EPOLLIN) < 0)
+		goto fail;
 	if (loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0)
 		goto fail;
 	n->ho = h;
@@ -1390,6 +1540,10 @@ fail:
 	}
 	if (h->rep_fd >= 0)
 		close(h->rep_fd);
+	if (h->mv.fd >= 0) {
+		loop_del(&n->loop, &h->mv);
+		close(h->mv.fd);
+	}
 	if (h->drop_open)
 		flowdrop_close(&h->drop);
 	free(h);
@@ -1413,6 +1567,8 @@ void handoff_close(struct nasd *n)
 	loop_del(&n->loop, &h->lis);
 	close(h->lis.fd);
 	close(h->rep_fd);
+	loop_del(&n->loop, &h->mv);
+	close(h->mv.fd);
 	flowdrop_close(&h->drop);
 	free(h);
 	n->ho = NULL;

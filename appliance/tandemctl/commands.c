@@ -65,13 +65,13 @@ static int build_node(const struct ctl_args *a, json_t *req)
  * (normalised text, FMT_BUFLEN bytes) and *port.  0, or -1 after a usage
  * error naming what (client, VIP).
  */
-static int endpoint(const char *what, const char *s, char *addr, unsigned *port)
+static int endpoint(const char *cmd, const char *what, const char *s, char *addr, unsigned *port)
 {
 	struct taddr ta;
 	uint16_t p;
 
 	if (taddr_parse_endpoint(s, &ta, &p) < 0 || p == 0)
-		return usage_err("migrate", "%s '%s': expected ADDRESS:PORT, IPv6 as [ADDRESS]:PORT, "
+		return usage_err(cmd, "%s '%s': expected ADDRESS:PORT, IPv6 as [ADDRESS]:PORT, "
 				 "port 1..65535", what, s);
 	taddr_fmt(&ta, addr, FMT_BUFLEN);
 	*port = p;
@@ -109,8 +109,8 @@ static int build_migrate(const struct ctl_args *a, json_t *req)
 	char client[FMT_BUFLEN], vip[FMT_BUFLEN];
 	unsigned cport, vport;
 
-	if (endpoint("client", a->argv[0], client, &cport) < 0 ||
-	    endpoint("VIP", a->argv[1], vip, &vport) < 0)
+	if (endpoint("migrate", "client", a->argv[0], client, &cport) < 0 ||
+	    endpoint("migrate", "VIP", a->argv[1], vip, &vport) < 0)
 		return -1;
 
 	json_object_set_new(req, "flow",
@@ -119,6 +119,46 @@ static int build_migrate(const struct ctl_args *a, json_t *req)
 				      "port", (int)vport, "proto", proto));
 	set_str(req, "to", to);
 	return 0;
+}
+
+/*
+ * handoff CLIENT:PORT VIP:PORT TO [--proto P]: live session handoff: lbd asks
+ * the flow's owner node (its tandem-nasd) to hand the session to TO.
+ */
+static int build_handoff(const struct ctl_args *a, json_t *req)
+{
+	const char *to = a->argc == 3 ? a->argv[2] : a->to;
+	if (a->argc < 2 || a->argc > 3 || !to || (a->argc == 3 && a->to))
+		return usage_err("handoff", "expected CLIENT:PORT VIP:PORT TO");
+
+	const char *proto = a->proto ? a->proto : "tcp";
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		return usage_err("handoff", "--proto must be tcp or udp");
+
+	char client[FMT_BUFLEN], vip[FMT_BUFLEN];
+	unsigned cport, vport;
+
+	if (endpoint("handoff", "client", a->argv[0], client, &cport) < 0 ||
+	    endpoint("handoff", "VIP", a->argv[1], vip, &vport) < 0)
+		return -1;
+	json_object_set_new(req, "flow",
+			    json_pack("{s:s, s:i, s:s, s:i, s:s}", "client", client,
+				      "client_port", (int)cport, "vip", vip,
+				      "port", (int)vport, "proto", proto));
+	set_str(req, "to", to);
+	return 0;
+}
+
+static void print_handoff(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	char from[FMT_BUFLEN], owner[FMT_BUFLEN], ms[FMT_BUFLEN];
+
+	j_text(from, sizeof(from), r, "from");
+	j_text(owner, sizeof(owner), r, "owner");
+	j_text(ms, sizeof(ms), r, "elapsed_ms");
+	fprintf(out, "handed %s session %s -> %s from %s to %s in %s ms (flow owner now %s)\n",
+		a->proto ? a->proto : "tcp", a->argv[0], a->argv[1], from,
+		a->argc == 3 ? a->argv[2] : a->to, ms, owner);
 }
 
 static void print_drain(const struct ctl_args *a, const json_t *r, FILE *out)
@@ -183,6 +223,10 @@ static const struct command commands[] = {
 	    { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp]",
 	      "re-point one flow (IPv6 as [addr]:port)" } },
 	  build_migrate, print_migrate },
+	{ "handoff", OPT_TO | OPT_PROTO,
+	  { { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp]",
+	      "live handoff: the flow's node hands its session to TO" } },
+	  build_handoff, print_handoff },
 	{ "reload", 0, { { "", "reload the configuration (like SIGHUP)" } },
 	  build_plain, print_reload },
 };

@@ -18,6 +18,7 @@
 
 #define DEFAULT_SOCKET "/run/tandem/lbd.sock"
 #define DEFAULT_TIMEOUT_MS 5000
+#define HANDOFF_TIMEOUT_MS 20000	/* default for "handoff" */
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 		"  -s, --socket PATH    tandem-lbd control socket (default: $TANDEM_LBD_SOCK,\n"
 		"                       else " DEFAULT_SOCKET ")\n"
 		"  -j, --json           print the daemon's reply object as JSON\n"
-		"  -T, --timeout MS     wait at most MS milliseconds for the reply (default %d)\n"
+		"  -T, --timeout MS     wait at most MS milliseconds for the reply (default %d;\n"
+		"                       handoff: 20000)\n"
 		"  -v, --verbose        log the request sent to stderr\n"
 		"  -h, --help           this text\n"
 		"\n"
@@ -154,6 +156,9 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	log_init("tandemctl", 0, a.verbose);
+	/* a live handoff may take lbd up to 15 s to confirm (a slow node) */
+	if (!strcmp(cmd->name, "handoff") && a.timeout_ms == DEFAULT_TIMEOUT_MS)
+		a.timeout_ms = HANDOFF_TIMEOUT_MS;
 
 	req = json_pack("{s:s}", "cmd", cmd->name);
 	if (!req)

@@ -131,5 +131,15 @@ int main(void)
 	size_t rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(rl6 == HO_REPORT_MAX && ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 &&
 	      !memcmp(&r2.key, &r.key, sizeof(r.key)), "IPv6 report round trip");
+	/* MOVE (switch -> node) parses; an op beyond it does not */
+	r.op = HO_OP_MOVE;
+	r.sender = 0;
+	rl6 = ho_report_encode(&r, key.k, key.len, rb);
+	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 && r2.op == HO_OP_MOVE &&
+	      r2.sender == 0 && r2.node_key == 0x12345678, "MOVE report round trip (%s)", why);
+	r.op = HO_OP_MOVE + 1;
+	rl6 = ho_report_encode(&r, key.k, key.len, rb);
+	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) < 0 && !strcmp(why, "bad_op"),
+	      "op %d refused: %s", HO_OP_MOVE + 1, why);
 	return check_done();
 }

@@ -1,0 +1,214 @@
+#!/bin/bash
+# t_handoff_operator: the operator's live session handoff through lbd:
+# `tandemctl handoff CLIENT:PORT VIP:PORT NODE` -> lbd looks up the flow's
+# owner, sends it a MOVE (report protocol, UDP 7406 on the node's storage
+# address), the owner's tandem-nasd hands the session over (the new node
+# re-points the flow with a REDIRECT) and ACKs; lbd then answers.
+#
+#   c1 .10 -- [sw: tandem-lbd, report port 7406 on 10.77.2.1] -- n1 n2 n3
+#   (tandem-nasd with "handoff" on every node, nginx stopped; as t_nasd_handoff)
+#
+#  1. curl downloads /slow/10m.bin (1 MiB/s) through the VIP; it is handed
+#     to another node 3 times with tandemctl handoff; each time tandemctl
+#     exits 0 and lbd's flow names the new node; curl exits 0, sha256 correct.
+#  2. errors: an unknown flow, an unknown node, the node that already holds
+#     the flow: exit 1 with a clear message.
+. "$(dirname "$0")/lib.sh"
+
+TEST_TIMEOUT=${TEST_TIMEOUT:-90}
+require_lbd
+NASD=${NASD_BIN:-$TANDEM_BUILD/tandem-nasd}
+DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
+for f in "$NASD" "$DROP_OBJ"; do
+	[ -e "$f" ] || skip_all "no $f (run make)"
+done
+require_cmd python3 jq
+lab_up
+if ! out=$(lbd_start 2>&1); then
+	fail "lbd starts" "$out"
+	finish
+fi
+[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
+
+PY=$(command -v /usr/bin/python3 || command -v python3)
+node_ip4() { echo "10.77.2.1${1#n}"; }
+node_ip6() { echo "fd77:2::1${1#n}"; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# nasd_start nX: nginx off, tandem-nasd with handoff on, in node nX.
+nasd_start() {
+	local n=$1 d=$LAB_DIR/$1 m peers=""
+	lab node-stop "$n" nginx >/dev/null 2>&1 || true
+	for m in n1 n2 n3; do
+		[ "$m" = "$n" ] && continue
+		peers+="${peers:+, }{ \"name\": \"$m\", \"address\": \"$(node_ip4 "$m"):7407\" }"
+	done
+	mkdir -p "$d/up" "$LAB_BPFFS/nasd-$n"
+	cat >"$d/nasd.json" <<EOF
+{
+  "node_name": "$n",
+  "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
+  "exports": [ { "url": "/", "path": "$LAB_WWW" },
+               { "url": "/up/", "path": "$d/up", "writable": true } ],
+  "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
+                { "prefix": "/rate/", "rate_arg": "bps" } ],
+  "control_socket": "$d/nasd.sock",
+  "handoff": {
+    "listen": "$(node_ip4 "$n"):7407",
+    "peers": [ $peers ],
+    "switch": "10.77.2.1:${HANDOFF_PORT:-7406}",
+    "key_file": "$HANDOFF_KEY",
+    "cluster_id": 1,
+    "interface": "eth0",
+    "bpf_object": "$DROP_OBJ",
+    "pin_dir": "$LAB_BPFFS/nasd-$n",
+    "grace_ms": 2000,
+    "timeout_ms": 1500
+  }
+}
+EOF
+	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
+	rm -f "$d/nasd.sock"
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
+		"$d/nasd.pid" "tdm-$LAB_NAME-$n" "$NASD" -c "$d/nasd.json" \
+		</dev/null >>"$d/nasd.log" 2>&1 &
+	wait_for 5 test -S "$d/nasd.sock"
+}
+
+nasd_pid() { cat "$LAB_DIR/$1/nasd.pid" 2>/dev/null; }
+
+# nctl nX JSON: one control request to nX's tandem-nasd, run in nX's namespace.
+nctl() {
+	in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+b = b""
+while not b.endswith(b"\n"):
+    c = s.recv(1 << 20)
+    if not c:
+        break
+    b += c
+sys.stdout.write(b.decode())
+EOF
+}
+
+hstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
+
+# holder CLIENT_EP: the node whose nasd lists a session from CLIENT_EP.
+holder() {
+	local n
+	local n j
+	for n in n1 n2 n3; do
+		j=$(nctl "$n" '{"cmd":"sessions"}' 2>/dev/null) || continue
+		[ -n "$(jq -r --arg c "$1" '.sessions[] | select(.client == $c and .state != "paused") | .id' <<<"$j")" ] &&
+			{ echo "$n"; return 0; }
+	done
+	return 1
+}
+
+# find_session JQ_SELECT: "node client" of the first session matching.
+find_session() {
+	local n
+	for n in n1 n2 n3; do
+		nctl "$n" '{"cmd":"sessions"}' 2>/dev/null | jq -r --arg n "$n" ".sessions[] | select($1) | \"\(\$n) \(.client)\"" | head -n 1
+	done | head -n 1
+}
+has_session() { [ -n "$(find_session "$1")" ]; }
+
+
+other() {	# other X [Z]: a node that is neither X nor Z
+	local m
+	for m in n1 n2 n3; do
+		[ "$m" != "$1" ] && [ "$m" != "${2:-}" ] && { echo "$m"; return; }
+	done
+}
+
+for n in n1 n2 n3; do
+	check "tandem-nasd with handoff starts in $n (nginx stopped)" nasd_start "$n" || {
+		diag "$(tail -n 5 "$LAB_DIR/$n/nasd.log" 2>/dev/null)"
+		finish
+	}
+	at_exit "kill \$(nasd_pid $n) 2>/dev/null"
+done
+all_up() { node_is n1 '.state == "up"' && node_is n2 '.state == "up"' && node_is n3 '.state == "up"'; }
+check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
+check "v4 tcp/80 has 3 nodes in its table" wait_for 10 v4_has_3
+chans_up() {
+	local n
+	for n in n1 n2 n3; do
+		[ "$(hstat "$n" '.peers | [.[] | .in and .out] | all')" = true ] || return 1
+	done
+}
+check "handoff channels up between all nodes" wait_for 10 chans_up
+
+# ------------------------------------------ 1. operator handoffs of a download --
+
+in_ns c1 curl -sS -m 40 -w '%{http_code} %{local_port}\n' -o "$TEST_TMP/slow.bin" "http://$VIP4/slow/10m.bin" \
+	>"$TEST_TMP/slow.w" 2>&1 &
+slow_pid=$!
+wait_for 5 has_session '.path == "/slow/10m.bin"'
+read -r X CEP < <(find_session '.path == "/slow/10m.bin"')
+if [ -z "${CEP:-}" ]; then
+	fail "the slow download shows up in a node's sessions"
+	finish
+fi
+CPORT=${CEP##*:}
+check_eq "lbd's flow for client port $CPORT names $X, which holds the session" "$X" \
+	"$(flow_node "$C1_IP4" "$CPORT" 80)"
+moves=0
+cur=$X
+for i in 1 2 3; do
+	sleep 0.8
+	nxt=$(other "$cur" "$([ "$i" = 2 ] && echo "$X")")
+	T0=$(now_ms)
+	if ctl handoff "$C1_IP4:$CPORT" "$VIP4:80" "$nxt" >"$TEST_TMP/ho.out" 2>&1; then
+		diag "handoff $i $cur -> $nxt ($(($(now_ms) - T0)) ms): $(cat "$TEST_TMP/ho.out")"
+		fl=$(flow_node "$C1_IP4" "$CPORT" 80)
+		check_eq "handoff $i: lbd's flow names $nxt" "$nxt" "$fl"
+		check_eq "handoff $i: $nxt holds the session" "$nxt" "$(holder "$CEP")"
+		moves=$((moves + 1))
+		cur=$nxt
+	else
+		fail "handoff $i $cur -> $nxt: tandemctl exit 0" "$(cat "$TEST_TMP/ho.out")"
+		break
+	fi
+done
+check_eq "download handed over 3 times by the operator" 3 "$moves"
+jctl status >"$TEST_TMP/st.json"
+check_eq "lbd counts 3 handoffs requested, 3 ok" "3 3 0" \
+	"$(jq -r '.handoffs | "\(.requested) \(.ok) \(.failed)"' "$TEST_TMP/st.json")"
+
+# ----------------------------------------------------------- 2. errors --
+
+err_case() {	# err_case NAME WANT_REGEX ARGS...: exit 1, stderr matches
+	local name=$1 want=$2 rc
+	shift 2
+	ctl handoff "$@" >"$TEST_TMP/err.out" 2>&1
+	rc=$?
+	check_eq "$name: exit 1" 1 "$rc" || diag "$(cat "$TEST_TMP/err.out")"
+	check "$name: message says so" grep -Eq "$want" "$TEST_TMP/err.out" ||
+		diag "$(cat "$TEST_TMP/err.out")"
+	diag "$name: $(cat "$TEST_TMP/err.out")"
+}
+err_case "unknown flow" "no such flow" "$C1_IP4:1" "$VIP4:80" n2
+err_case "unknown node" 'no node "n9"' "$C1_IP4:$CPORT" "$VIP4:80" n9
+err_case "already there" "already on \"$cur\"" "$C1_IP4:$CPORT" "$VIP4:80" "$cur"
+check_eq "the session still on $cur after the refusals" "$cur" "$(holder "$CEP")"
+
+wait_for 30 pid_gone "$slow_pid"
+wait "$slow_pid"
+rc=$?
+check_eq "curl exit 0, 200, sha256-correct after 3 operator handoffs" "0 200 $(want_sha 10m.bin)" \
+	"$rc $(awk '{ print $1 }' "$TEST_TMP/slow.w") $(sha "$TEST_TMP/slow.bin")" ||
+	diag "$(cat "$TEST_TMP/slow.w")"
+for n in n1 n2 n3; do
+	diag "$n: $(hstat "$n" '| {out_ok, out_failed, in_ok, switch_moves, switch_moves_ok}' | jq -c .)"
+	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"
+done
+check "lbd still running" kill -0 "$(lbd_pid)"
+finish
