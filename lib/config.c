@@ -343,44 +343,11 @@ out:
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	char msg[300];
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf;
+	size_t len;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (jconf_read_file(path, CONFIG_MAX_BYTES, &buf, &len, err, errlen) < 0)
 		return -1;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				fclose(f);
-				free(buf);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -1;
-			}
-			buf = nb;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (len > CONFIG_MAX_BYTES) {
-			fclose(f);
-			free(buf);
-			snprintf(err, errlen, "%s: larger than %u MiB", path, CONFIG_MAX_BYTES >> 20);
-			return -1;
-		}
-		if (n == 0)
-			break;
-	}
-	int ferr = ferror(f);
-	fclose(f);
-	if (ferr) {
-		free(buf);
-		snprintf(err, errlen, "%s: read error", path);
-		return -1;
-	}
 	int rc = config_parse(buf, len, cfg, msg, sizeof(msg));
 	free(buf);
 	if (rc < 0)

@@ -1,7 +1,9 @@
 #include "jsonconf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int jconf_perr(struct jconf *p, const char *fmt, ...)
@@ -117,5 +119,52 @@ int jconf_get_u64(struct jconf *p, json_t *obj, const char *key, uint64_t *out, 
 		return jconf_perr(p, "\"%s\" must be an integer in [%llu, %llu]", key,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int jconf_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err,
+		    size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	const char *why = NULL;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				why = "out of memory";
+				break;
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (len > max) {
+			snprintf(err, errlen, "%s: larger than %zu MiB", path, max >> 20);
+			why = "";
+			break;
+		}
+		if (n == 0) {
+			if (ferror(f))
+				why = "read error";
+			break;
+		}
+	}
+	fclose(f);
+	if (why) {
+		if (*why)
+			snprintf(err, errlen, "%s: %s", path, why);
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*outlen = len;
 	return 0;
 }

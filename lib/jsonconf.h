@@ -28,6 +28,14 @@ int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size
 /* Integer in lo..hi; absent: def. */
 int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out, uint32_t def,
 		   uint32_t lo, uint32_t hi);
+/*
+ * Read a whole configuration file (at most max bytes) into *buf (caller
+ * frees; not NUL-terminated), length in *len.  0, or -1 with
+ * "<path>: <why>" in err (missing, unreadable, too large, out of memory).
+ */
+int jconf_read_file(const char *path, size_t max, char **buf, size_t *len, char *err,
+		    size_t errlen);
+
 /* 64-bit integer in min..max; absent: def. */
 int jconf_get_u64(struct jconf *p, json_t *obj, const char *key, uint64_t *out, uint64_t def,
 		  uint64_t min, uint64_t max);

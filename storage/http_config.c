@@ -292,40 +292,13 @@ out:
 
 int nasd_config_load(const char *path, struct nasd_config *cfg, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char inner[400];
+	char *buf;
+	size_t len;
 	int rc;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (jconf_read_file(path, 1u << 20, &buf, &len, err, errlen) < 0)
 		return -1;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap > (1u << 20)) {
-				fclose(f);
-				free(buf);
-				snprintf(err, errlen, "%s: larger than 1 MiB", path);
-				return -1;
-			}
-			cap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				fclose(f);
-				free(buf);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -1;
-			}
-			buf = nb;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	char inner[400];
 	rc = nasd_config_parse(buf, len, cfg, inner, sizeof(inner));
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, inner);
