@@ -93,20 +93,7 @@ static void check_start(struct lbd *l, struct hcheck *c)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 
-	memset(&ss, 0, sizeof(ss));
-	if (cn->addr.family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(c->port);
-		memcpy(&s4->sin_addr, cn->addr.a, 4);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(c->port);
-		memcpy(&s6->sin6_addr, cn->addr.a, 16);
-		sl = sizeof(*s6);
-	}
+	sl = taddr_sockaddr(&cn->addr, c->port, &ss);
 	c->io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->io.fd < 0) {
 		verdict(l, c, 0, "socket failed");

@@ -42,17 +42,10 @@
 #include "log.h"
 #include "maglev.h"
 
-static uint32_t node_key(const char *name)
-{
-	uint32_t k = (uint32_t)maglev_key(name);
-
-	return k ? k : 1;	/* as tandem-syncd and tandem-nasd compute it */
-}
-
 static int node_by_key(const struct lbd *l, uint32_t key)
 {
 	for (unsigned i = 0; i < l->cfg.nnodes; i++)
-		if (node_key(l->nodes[i].name) == key)
+		if (maglev_node_key32(l->nodes[i].name) == key)
 			return (int)i;
 	return -1;
 }
@@ -89,7 +82,7 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 		if (bpf_map_lookup_elem(l->dp.fd_flows, &r->key, &v) < 0)
 			return HO_ST_NO_FLOW;
 		ni = sched_node_by_id(l, v.node_id);
-		r->node_key = ni >= 0 ? node_key(l->nodes[ni].name) : 0;
+		r->node_key = ni >= 0 ? maglev_node_key32(l->nodes[ni].name) : 0;
 		return HO_ST_OK;
 	}
 	ni = node_by_key(l, r->node_key);
@@ -305,8 +298,8 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
 	m->to = to;
 	snprintf(m->from_name, sizeof(m->from_name), "%s", l->nodes[from].name);
 	snprintf(m->to_name, sizeof(m->to_name), "%s", l->nodes[to].name);
-	m->from_key = node_key(m->from_name);
-	m->to_key = node_key(m->to_name);
+	m->from_key = maglev_node_key32(m->from_name);
+	m->to_key = maglev_node_key32(m->to_name);
 	if (getrandom(&m->nonce, sizeof(m->nonce), 0) != sizeof(m->nonce))
 		m->nonce = (uint32_t)loop_now_ns();
 	m->nonce &= 0xffffff;

@@ -72,6 +72,23 @@ int taddr_parse_endpoint(const char *s, struct taddr *out, uint16_t *port)
 	return 0;
 }
 
+socklen_t taddr_sockaddr(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	memcpy(&s6->sin6_addr, a->a, 16);
+	return sizeof(*s6);
+}
+
 void flowkey_make(struct lb_flow_key *k, const struct taddr *src, uint16_t sport,
 		  const struct taddr *dst, uint16_t dport, uint8_t proto)
 {

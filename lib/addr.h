@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "lb_maps.h"
 
@@ -30,6 +31,9 @@ int taddr_af(const struct taddr *a);
 
 /* "addr:port" or "[v6addr]:port" -> address and host-order port.  0 / -1. */
 int taddr_parse_endpoint(const char *s, struct taddr *out, uint16_t *port);
+
+/* Fill *ss with a (host-order port); returns the sockaddr length. */
+socklen_t taddr_sockaddr(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss);
 
 /* Build a flow key; ports in host order, proto IPPROTO_*.  Pad is zeroed. */
 void flowkey_make(struct lb_flow_key *k, const struct taddr *src, uint16_t sport,

@@ -27,6 +27,13 @@ uint64_t maglev_key(const char *name)
 	return mix64(h);
 }
 
+uint32_t maglev_node_key32(const char *name)
+{
+	uint32_t k = (uint32_t)maglev_key(name);
+
+	return k ? k : 1;
+}
+
 int maglev_is_prime(uint32_t n)
 {
 	if (n < 2)

@@ -23,6 +23,13 @@ struct maglev_node {
 /* Stable 64-bit key of a node name. */
 uint64_t maglev_key(const char *name);
 
+/*
+ * A node's 32-bit identity on the wire (sync and handoff records carry it,
+ * since node ids differ per switch): the low half of maglev_key(name), never
+ * 0 (0 means "no node").  Everyone who names a node on the wire uses this.
+ */
+uint32_t maglev_node_key32(const char *name);
+
 /* 1 if n is prime. */
 int maglev_is_prime(uint32_t n);
 

@@ -666,26 +666,6 @@ void stream_tick(struct syncd *s)
 	stream_barriers_check(s);
 }
 
-static int make_sockaddr(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss,
-			 socklen_t *sl)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->a, 4);
-		*sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a->a, 16);
-		*sl = sizeof(*s6);
-	}
-	return 0;
-}
-
 int stream_open(struct syncd *s)
 {
 	struct sockaddr_storage local, peer;
@@ -697,8 +677,8 @@ int stream_open(struct syncd *s)
 	if (!s->tx || !s->rx)
 		return -1;
 	s->next_dseq = 1;
-	make_sockaddr(&s->cfg.sync.local, s->cfg.sync.port, &local, &ll);
-	make_sockaddr(&s->cfg.sync.peer, s->cfg.sync.port, &peer, &pl);
+	ll = taddr_sockaddr(&s->cfg.sync.local, s->cfg.sync.port, &local);
+	pl = taddr_sockaddr(&s->cfg.sync.peer, s->cfg.sync.port, &peer);
 	s->sock.fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->sock.fd < 0)
 		return -1;

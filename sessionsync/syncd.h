@@ -166,7 +166,6 @@ void table_apply(struct syncd *s, const struct sync_flow *f);
 void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n);
 /* Produce up to max resync records from the cursor; 1 when the walk ended. */
 int table_resync_step(struct syncd *s, unsigned max);
-uint32_t table_node_key(const char *name);
 long table_count(struct syncd *s);
 void table_sweep(struct syncd *s, unsigned max);
 

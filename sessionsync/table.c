@@ -21,13 +21,6 @@
 
 #define NODE_NAME_LEN 64	/* value size of lbd's lb_node_names map */
 
-uint32_t table_node_key(const char *name)
-{
-	uint32_t k = (uint32_t)maglev_key(name);
-
-	return k ? k : 1;	/* 0 means "no node" in our cache */
-}
-
 static void refresh_names(struct syncd *s)
 {
 	char name[NODE_NAME_LEN];
@@ -36,7 +29,7 @@ static void refresh_names(struct syncd *s)
 		s->node_keys[id] = 0;
 		if (bpf_map_lookup_elem(s->fd_names, &id, name) == 0 && name[0]) {
 			name[NODE_NAME_LEN - 1] = '\0';
-			s->node_keys[id] = table_node_key(name);
+			s->node_keys[id] = maglev_node_key32(name);
 		}
 	}
 }

@@ -5,7 +5,6 @@
 #include "flowdrop.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	int saved = errno;
-	char msg[256];
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		snprintf(err, errlen, "%s: %s", msg, strerror(saved));
-	}
-	errno = saved;
-	return -1;
-}
+#include "log.h"
 
 uint64_t flowdrop_now_ns(void)
 {
@@ -108,31 +92,31 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 	snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
 	d->ifindex = (int)if_nametoindex(ifname);
 	if (!d->ifindex)
-		return fail(err, errlen, "flowdrop: interface %s", ifname);
+		return err_errno(err, errlen, "flowdrop: interface %s", ifname);
 	if (!egress_ifname)
 		d->out_ifindex = d->ifindex;
 	else if (egress_ifname[0] && !(d->out_ifindex = (int)if_nametoindex(egress_ifname)))
-		return fail(err, errlen, "flowdrop: interface %s", egress_ifname);
+		return err_errno(err, errlen, "flowdrop: interface %s", egress_ifname);
 	d->ncpus = libbpf_num_possible_cpus();
 	if (d->ncpus <= 0) {
 		errno = -d->ncpus;
-		return fail(err, errlen, "flowdrop: number of CPUs");
+		return err_errno(err, errlen, "flowdrop: number of CPUs");
 	}
 	d->obj = bpf_object__open_file(obj_path, NULL);
 	if (!d->obj) {
-		fail(err, errlen, "flowdrop: open %s", obj_path);
+		err_errno(err, errlen, "flowdrop: open %s", obj_path);
 		d->obj = NULL;
 		return -1;
 	}
 	if (pin_dir && (pin_map(d->obj, FLOWDROP_MAP, pin_dir) < 0 ||
 			pin_map(d->obj, FLOWDROP_STATS, pin_dir) < 0)) {
-		fail(err, errlen, "flowdrop: pin paths under %s", pin_dir);
+		err_errno(err, errlen, "flowdrop: pin paths under %s", pin_dir);
 		goto out_fail;
 	}
 	rc = bpf_object__load(d->obj);
 	if (rc) {
 		errno = -rc;
-		fail(err, errlen, "flowdrop: load %s%s%s", obj_path,
+		err_errno(err, errlen, "flowdrop: load %s%s%s", obj_path,
 		     pin_dir ? " (maps pinned in " : "", pin_dir ? pin_dir : "");
 		goto out_fail;
 	}
@@ -142,23 +126,23 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 	d->stats_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_STATS);
 	if (!prog || !prog_out || d->map_fd < 0 || d->stats_fd < 0) {
 		errno = ENOENT;
-		fail(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
+		err_errno(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
 		goto out_fail;
 	}
 
 	if (clsact(d->ifindex) < 0 || (d->out_ifindex && clsact(d->out_ifindex) < 0)) {
-		fail(err, errlen, "flowdrop: tc clsact on %s", ifname);
+		err_errno(err, errlen, "flowdrop: tc clsact on %s", ifname);
 		goto out_fail;
 	}
 	if (attach(d->ifindex, BPF_TC_INGRESS, bpf_program__fd(prog)) < 0) {
-		fail(err, errlen, "flowdrop: tc attach to %s ingress", ifname);
+		err_errno(err, errlen, "flowdrop: tc attach to %s ingress", ifname);
 		goto out_fail;
 	}
 	d->attached = 1;
 	if (!d->out_ifindex)
 		return 0;
 	if (attach(d->out_ifindex, BPF_TC_EGRESS, bpf_program__fd(prog_out)) < 0) {
-		fail(err, errlen, "flowdrop: tc attach to %s egress", egress_ifname ?: ifname);
+		err_errno(err, errlen, "flowdrop: tc attach to %s egress", egress_ifname ?: ifname);
 		goto out_detach;
 	}
 	d->attached = 2;

@@ -126,36 +126,12 @@ static uint64_t now_ns(void)
 	return flowdrop_now_ns();
 }
 
-static uint32_t node_key(const char *name)
-{
-	uint32_t k = (uint32_t)maglev_key(name);
-
-	return k ? k : 1;	/* as lbd computes it */
-}
-
 static int peer_index(const struct handoff *h, const char *name)
 {
 	for (unsigned i = 0; i < h->cfg->npeers; i++)
 		if (!strcmp(h->cfg->peers[i].name, name))
 			return (int)i;
 	return -1;
-}
-
-static socklen_t make_sa(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->a, 4);
-		return sizeof(*s4);
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(port);
-	memcpy(&s6->sin6_addr, a->a, 16);
-	return sizeof(*s6);
 }
 
 static void sa_taddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port)
@@ -306,7 +282,7 @@ static void chan_connect(struct handoff *h, int i)
 {
 	const struct nasd_peer *p = &h->cfg->peers[i];
 	struct sockaddr_storage ss;
-	socklen_t sl = make_sa(&p->addr, p->port, &ss);
+	socklen_t sl = taddr_sockaddr(&p->addr, p->port, &ss);
 	int one = 1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -315,7 +291,7 @@ static void chan_connect(struct handoff *h, int i)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (h->cfg->listen_addr.family == p->addr.family) {	/* from our storage address */
 		struct sockaddr_storage ls;
-		socklen_t ll = make_sa(&h->cfg->listen_addr, 0, &ls);
+		socklen_t ll = taddr_sockaddr(&h->cfg->listen_addr, 0, &ls);
 		int fb = 1;
 		setsockopt(fd, SOL_IP, IP_FREEBIND, &fb, sizeof(fb));
 		bind(fd, (struct sockaddr *)&ls, ll);
@@ -605,9 +581,9 @@ static int report_redirect(struct handoff *h, const struct lb_flow_key *key, con
 			   uint32_t txid, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = make_sa(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
+	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
 	uint8_t buf[HO_REPORT_MAX], in[512];
-	uint32_t want = node_key(to);
+	uint32_t want = maglev_node_key32(to);
 	int last_status = -1;
 
 	for (uint32_t try = 0; try < h->cfg->report_tries; try++) {
@@ -766,7 +742,7 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 		uint8_t st = HO_ST_OK;
 		int pi = -1;
 		for (unsigned k = 0; k < h->cfg->npeers && pi < 0; k++)
-			if (node_key(h->cfg->peers[k].name) == r.node_key)
+			if (maglev_node_key32(h->cfg->peers[k].name) == r.node_key)
 				pi = (int)k;
 		struct session *s = pi < 0 ? NULL : session_of_key(h->n, &r.key);
 		if (pi < 0) {
@@ -1475,7 +1451,7 @@ int handoff_open(struct nasd *n)
 	h->lis.fd = -1;
 	h->rep_fd = -1;
 	h->mv.fd = -1;
-	h->my_key = node_key(n->cfg.node_name);
+	h->my_key = maglev_node_key32(n->cfg.node_name);
 	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
 		log_warnx("handoff: %s", err);
 		goto fail;
@@ -1492,7 +1468,7 @@ int handoff_open(struct nasd *n)
 	}
 	h->drop_open = 1;
 	struct sockaddr_storage ss;
-	socklen_t sl = make_sa(&cfg->listen_addr, cfg->listen_port, &ss);
+	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->listen_port, &ss);
 	int one = 1;
 	h->lis.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->lis.fd < 0 ||
@@ -1507,14 +1483,14 @@ int handoff_open(struct nasd *n)
 	if (loop_add(&n->loop, &h->lis, EPOLLIN) < 0)
 		goto fail;
 	struct sockaddr_storage rs;
-	make_sa(&cfg->switch_addr, 0, &rs);
+	taddr_sockaddr(&cfg->switch_addr, 0, &rs);
 	h->rep_fd = socket(rs.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (h->rep_fd < 0) {
 		log_warn("handoff: report socket");
 		goto fail;
 	}
 	/* the switch's MOVEs: on our storage address, the report port */
-	sl = make_sa(&cfg->listen_addr, cfg->switch_port, &ss);
+	sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
 	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->mv.fd < 0 ||
 	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||

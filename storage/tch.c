@@ -36,7 +36,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,23 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Write "step: strerror" into err, keep errno, return -1. */
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	int saved = errno;
-	char msg[256];
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		snprintf(err, errlen, "%s: %s", msg, strerror(saved));
-	}
-	errno = saved;
-	return -1;
-}
+#include "log.h"
 
 static int set_int(int fd, int level, int opt, int val)
 {
@@ -100,24 +83,24 @@ struct snap {
 static int take_snap(int fd, struct snap *s, char *err, size_t errlen)
 {
 	if (ioctl(fd, SIOCOUTQ, &s->outq) < 0)
-		return fail(err, errlen, "freeze: SIOCOUTQ");
+		return err_errno(err, errlen, "freeze: SIOCOUTQ");
 	if (ioctl(fd, SIOCOUTQNSD, &s->outq_nsd) < 0)
-		return fail(err, errlen, "freeze: SIOCOUTQNSD");
+		return err_errno(err, errlen, "freeze: SIOCOUTQNSD");
 	if (ioctl(fd, SIOCINQ, &s->inq) < 0)
-		return fail(err, errlen, "freeze: SIOCINQ");
+		return err_errno(err, errlen, "freeze: SIOCINQ");
 	/* The send queue last: it must stay selected (see tch_freeze). */
 	if (queue_seq(fd, TCP_RECV_QUEUE, &s->rcv_nxt) < 0)
-		return fail(err, errlen, "freeze: TCP_QUEUE_SEQ of the receive queue");
+		return err_errno(err, errlen, "freeze: TCP_QUEUE_SEQ of the receive queue");
 	if (queue_seq(fd, TCP_SEND_QUEUE, &s->write_seq) < 0)
-		return fail(err, errlen, "freeze: TCP_QUEUE_SEQ of the send queue");
+		return err_errno(err, errlen, "freeze: TCP_QUEUE_SEQ of the send queue");
 	if (s->outq < 0 || s->outq_nsd < 0 || s->inq < 0 || s->outq_nsd > s->outq) {
 		errno = EPROTO;
-		return fail(err, errlen, "freeze: queue sizes out %d, not sent %d, in %d",
+		return err_errno(err, errlen, "freeze: queue sizes out %d, not sent %d, in %d",
 			    s->outq, s->outq_nsd, s->inq);
 	}
 	if ((unsigned)s->outq > TCH_QUEUE_MAX || (unsigned)s->inq > TCH_QUEUE_MAX) {
 		errno = EMSGSIZE;
-		return fail(err, errlen, "freeze: queues of %d (send) and %d (receive) bytes, limit %u",
+		return err_errno(err, errlen, "freeze: queues of %d (send) and %d (receive) bytes, limit %u",
 			    s->outq, s->inq, TCH_QUEUE_MAX);
 	}
 	return 0;
@@ -134,11 +117,11 @@ static int peek_sendq(int fd, const struct snap *s, uint8_t **out, char *err, si
 	if (!s->outq)
 		return 0;
 	if (select_queue(fd, TCP_SEND_QUEUE) < 0)
-		return fail(err, errlen, "freeze: TCP_REPAIR_QUEUE send");
+		return err_errno(err, errlen, "freeze: TCP_REPAIR_QUEUE send");
 	for (;;) {
 		buf = malloc((size_t)s->outq + slack);
 		if (!buf)
-			return fail(err, errlen, "freeze: send queue buffer");
+			return err_errno(err, errlen, "freeze: send queue buffer");
 		n = recv(fd, buf, (size_t)s->outq + slack, MSG_PEEK | MSG_DONTWAIT);
 		/* A buffer shorter than the skbs makes the copy fault: grow. */
 		if (n < 0 && errno == EFAULT && slack < TCH_QUEUE_MAX) {
@@ -150,12 +133,12 @@ static int peek_sendq(int fd, const struct snap *s, uint8_t **out, char *err, si
 	}
 	if (n < 0) {
 		free(buf);
-		return fail(err, errlen, "freeze: peek of the send queue (%d bytes)", s->outq);
+		return err_errno(err, errlen, "freeze: peek of the send queue (%d bytes)", s->outq);
 	}
 	if (n < s->outq) {
 		free(buf);
 		errno = EPROTO;
-		return fail(err, errlen, "freeze: send queue peek gave %zd of %d bytes", n, s->outq);
+		return err_errno(err, errlen, "freeze: send queue peek gave %zd of %d bytes", n, s->outq);
 	}
 	if (n > s->outq)	/* the oldest skb is partly acknowledged */
 		memmove(buf, buf + (n - s->outq), (size_t)s->outq);
@@ -172,20 +155,20 @@ static int peek_recvq(int fd, const struct snap *s, uint8_t **out, char *err, si
 	if (!s->inq)
 		return 0;
 	if (select_queue(fd, TCP_RECV_QUEUE) < 0)
-		return fail(err, errlen, "freeze: TCP_REPAIR_QUEUE receive");
+		return err_errno(err, errlen, "freeze: TCP_REPAIR_QUEUE receive");
 	buf = malloc((size_t)s->inq + 1);
 	if (!buf)
-		return fail(err, errlen, "freeze: receive queue buffer");
+		return err_errno(err, errlen, "freeze: receive queue buffer");
 	/* One byte more than expected: a longer queue shows up as a mismatch. */
 	n = recv(fd, buf, (size_t)s->inq + 1, MSG_PEEK | MSG_DONTWAIT);
 	if (select_queue(fd, TCP_SEND_QUEUE) < 0) {
 		free(buf);
-		return fail(err, errlen, "freeze: TCP_REPAIR_QUEUE send");
+		return err_errno(err, errlen, "freeze: TCP_REPAIR_QUEUE send");
 	}
 	if (n != s->inq) {
 		if (n >= 0)
 			errno = EPROTO;
-		fail(err, errlen, "freeze: receive queue peek gave %zd of %d bytes", n, s->inq);
+		err_errno(err, errlen, "freeze: receive queue peek gave %zd of %d bytes", n, s->inq);
 		free(buf);
 		return -1;
 	}
@@ -246,22 +229,22 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 
 	memset(out, 0, sizeof(*out));
 	if (get_int(fd, SOL_SOCKET, SO_PROTOCOL, &v) < 0)
-		return fail(err, errlen, "freeze: SO_PROTOCOL");
+		return err_errno(err, errlen, "freeze: SO_PROTOCOL");
 	if (v != IPPROTO_TCP) {
 		errno = EINVAL;
-		return fail(err, errlen, "freeze: not a TCP socket");
+		return err_errno(err, errlen, "freeze: not a TCP socket");
 	}
 	if (getsockname(fd, (struct sockaddr *)&la, &ll) < 0)
-		return fail(err, errlen, "freeze: getsockname");
+		return err_errno(err, errlen, "freeze: getsockname");
 	if (getpeername(fd, (struct sockaddr *)&ra, &rl) < 0)
-		return fail(err, errlen, "freeze: getpeername");
+		return err_errno(err, errlen, "freeze: getpeername");
 	if (take_addr(&la, &lfam, out->local_addr, &out->local_port) < 0 ||
 	    take_addr(&ra, &rfam, out->remote_addr, &out->remote_port) < 0 || lfam != rfam)
-		return fail(err, errlen, "freeze: address family");
+		return err_errno(err, errlen, "freeze: address family");
 	out->family = lfam;
 
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0)
-		return fail(err, errlen, "freeze: TCP_REPAIR on (needs CAP_NET_ADMIN and an "
+		return err_errno(err, errlen, "freeze: TCP_REPAIR on (needs CAP_NET_ADMIN and an "
 			    "established socket)");
 	/* A socket in repair mode still transmits unsent data when its pacing
 	 * or TSQ timer (or an ACK) says so - unless the send queue is the one
@@ -275,17 +258,17 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 	 * by the snapshot comparison below).  What the kernel sends regardless
 	 * (retransmissions, ACKs, probes) the caller's flow drop stops. */
 	if (select_queue(fd, TCP_SEND_QUEUE) < 0) {
-		fail(err, errlen, "freeze: TCP_REPAIR_QUEUE send");
+		err_errno(err, errlen, "freeze: TCP_REPAIR_QUEUE send");
 		goto out_fail;
 	}
 	/* From here on the application cannot read or write the socket. */
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0) {
-		fail(err, errlen, "freeze: TCP_INFO");
+		err_errno(err, errlen, "freeze: TCP_INFO");
 		goto out_fail;
 	}
 	if (ti.tcpi_state != TCP_ESTABLISHED) {
 		errno = EINVAL;
-		fail(err, errlen, "freeze: connection in TCP state %u, not ESTABLISHED", ti.tcpi_state);
+		err_errno(err, errlen, "freeze: connection in TCP state %u, not ESTABLISHED", ti.tcpi_state);
 		goto out_fail;
 	}
 	for (attempt = 0;; attempt++) {
@@ -305,7 +288,7 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 		out->sendq = out->recvq = NULL;
 		if (attempt == 8) {
 			errno = EAGAIN;
-			fail(err, errlen, "freeze: queues still change after %d dumps (is the flow's "
+			err_errno(err, errlen, "freeze: queues still change after %d dumps (is the flow's "
 			     "traffic dropped?)", attempt + 1);
 			goto out_fail;
 		}
@@ -317,7 +300,7 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 	out->recv_len = (size_t)a.inq;
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &wl) < 0) {
-		fail(err, errlen, "freeze: TCP_REPAIR_WINDOW");
+		err_errno(err, errlen, "freeze: TCP_REPAIR_WINDOW");
 		goto out_fail;
 	}
 	/* snd_wl1 is the sequence number of the segment that last updated the
@@ -339,17 +322,17 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 	out->rcv_wup = w.rcv_wup;
 	/* In repair mode TCP_MAXSEG reads the peer's MSS clamp. */
 	if (get_int(fd, IPPROTO_TCP, TCP_MAXSEG, &v) < 0) {
-		fail(err, errlen, "freeze: TCP_MAXSEG");
+		err_errno(err, errlen, "freeze: TCP_MAXSEG");
 		goto out_fail;
 	}
 	if (v <= 0 || v > 65535) {
 		errno = EPROTO;
-		fail(err, errlen, "freeze: MSS clamp %d", v);
+		err_errno(err, errlen, "freeze: MSS clamp %d", v);
 		goto out_fail;
 	}
 	out->mss = (uint16_t)v;
 	if (get_int(fd, IPPROTO_TCP, TCP_TIMESTAMP, &v) < 0) {
-		fail(err, errlen, "freeze: TCP_TIMESTAMP");
+		err_errno(err, errlen, "freeze: TCP_TIMESTAMP");
 		goto out_fail;
 	}
 	out->ts_val = (uint32_t)v;
@@ -363,12 +346,12 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 		out->rcv_wscale = ti.tcpi_rcv_wscale;
 	}
 	if (get_int(fd, SOL_SOCKET, SO_SNDBUF, &v) < 0) {
-		fail(err, errlen, "freeze: SO_SNDBUF");
+		err_errno(err, errlen, "freeze: SO_SNDBUF");
 		goto out_fail;
 	}
 	out->sndbuf = v > 0 ? (uint32_t)v : 0;
 	if (get_int(fd, SOL_SOCKET, SO_RCVBUF, &v) < 0) {
-		fail(err, errlen, "freeze: SO_RCVBUF");
+		err_errno(err, errlen, "freeze: SO_RCVBUF");
 		goto out_fail;
 	}
 	out->rcvbuf = v > 0 ? (uint32_t)v : 0;
@@ -377,7 +360,7 @@ int tch_freeze(int fd, struct tch_state *out, char *err, size_t errlen)
 
 	if (tch_state_check(out, why, sizeof(why)) != TCH_OK) {
 		errno = EPROTO;
-		fail(err, errlen, "freeze: the dump is not restorable (%s)", why);
+		err_errno(err, errlen, "freeze: the dump is not restorable (%s)", why);
 		goto out_fail;
 	}
 	return 0;
@@ -392,7 +375,7 @@ int tch_thaw(int fd, char *err, size_t errlen)
 {
 	select_queue(fd, TCP_NO_QUEUE);
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0)
-		return fail(err, errlen, "thaw: TCP_REPAIR off");
+		return err_errno(err, errlen, "thaw: TCP_REPAIR off");
 	return 0;
 }
 
@@ -410,7 +393,7 @@ static int send_all(int fd, const uint8_t *data, size_t len, const char *what, c
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
-			return fail(err, errlen, "restore: %s (%zu of %zu bytes written)", what, off, len);
+			return err_errno(err, errlen, "restore: %s (%zu of %zu bytes written)", what, off, len);
 		}
 		off += (size_t)n;
 	}
@@ -508,29 +491,29 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 	*fd_out = -1;
 	if (tch_state_check(st, why, sizeof(why)) != TCH_OK) {
 		errno = EINVAL;
-		return fail(err, errlen, "restore: invalid state (%s)", why);
+		return err_errno(err, errlen, "restore: invalid state (%s)", why);
 	}
 	fd = socket(st->family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
-		return fail(err, errlen, "restore: socket");
+		return err_errno(err, errlen, "restore: socket");
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0) {
-		fail(err, errlen, "restore: TCP_REPAIR on (needs CAP_NET_ADMIN)");
+		err_errno(err, errlen, "restore: TCP_REPAIR on (needs CAP_NET_ADMIN)");
 		close(fd);	/* a fresh unconnected socket: closing sends nothing */
 		return -1;
 	}
 	/* The receive buffer before connect: connect derives the window clamp
 	 * from it. */
 	if (size_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, st->rcvbuf, st->recv_len) < 0) {
-		fail(err, errlen, "restore: SO_RCVBUFFORCE");
+		err_errno(err, errlen, "restore: SO_RCVBUFFORCE");
 		goto out_fail;
 	}
 	if ((st->sock_flags & TCH_SOCK_NODELAY) && set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0) {
-		fail(err, errlen, "restore: TCP_NODELAY");
+		err_errno(err, errlen, "restore: TCP_NODELAY");
 		goto out_fail;
 	}
 	sl = make_addr(st, st->local_addr, st->local_port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		fail(err, errlen, "restore: bind %s port %u (is the VIP configured here?)",
+		err_errno(err, errlen, "restore: bind %s port %u (is the VIP configured here?)",
 		     addr_str(st, st->local_addr, as, sizeof(as)), st->local_port);
 		goto out_fail;
 	}
@@ -538,12 +521,12 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 	 * write_seq and rcv_nxt to the dumped values. */
 	if (select_queue(fd, TCP_SEND_QUEUE) < 0 ||
 	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, (int)(st->snd_seq - (uint32_t)sendq_len)) < 0) {
-		fail(err, errlen, "restore: TCP_QUEUE_SEQ of the send queue");
+		err_errno(err, errlen, "restore: TCP_QUEUE_SEQ of the send queue");
 		goto out_fail;
 	}
 	if (select_queue(fd, TCP_RECV_QUEUE) < 0 ||
 	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, (int)(st->rcv_seq - (uint32_t)st->recv_len)) < 0) {
-		fail(err, errlen, "restore: TCP_QUEUE_SEQ of the receive queue");
+		err_errno(err, errlen, "restore: TCP_QUEUE_SEQ of the receive queue");
 		goto out_fail;
 	}
 	/* The segment size the socket sends with (mss_cache) is computed at
@@ -554,12 +537,12 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 	 * takes 88..32767 here; larger clamps exist on loopback only.) */
 	if (st->mss >= 88 && st->mss <= 32767 &&
 	    set_int(fd, IPPROTO_TCP, TCP_MAXSEG, st->mss) < 0) {
-		fail(err, errlen, "restore: TCP_MAXSEG %u", st->mss);
+		err_errno(err, errlen, "restore: TCP_MAXSEG %u", st->mss);
 		goto out_fail;
 	}
 	sl = make_addr(st, st->remote_addr, st->remote_port, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		fail(err, errlen, "restore: connect (repair) to %s port %u",
+		err_errno(err, errlen, "restore: connect (repair) to %s port %u",
 		     addr_str(st, st->remote_addr, as, sizeof(as)), st->remote_port);
 		goto out_fail;
 	}
@@ -578,24 +561,24 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 		opts[n++].opt_val = 0;
 	}
 	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_OPTIONS, opts, (socklen_t)(n * sizeof(opts[0]))) < 0) {
-		fail(err, errlen, "restore: TCP_REPAIR_OPTIONS");
+		err_errno(err, errlen, "restore: TCP_REPAIR_OPTIONS");
 		goto out_fail;
 	}
 	/* Our timestamp clock continues where the old socket's was: the client
 	 * would drop segments with an older tsval (PAWS). */
 	if (set_int(fd, IPPROTO_TCP, TCP_TIMESTAMP, (int)st->ts_val) < 0) {
-		fail(err, errlen, "restore: TCP_TIMESTAMP");
+		err_errno(err, errlen, "restore: TCP_TIMESTAMP");
 		goto out_fail;
 	}
 	/* The send buffer after connect, which sized it for a new connection:
 	 * the unacked bytes now and the unsent ones in tch_resume must fit. */
 	if (size_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, st->sndbuf, sendq_len) < 0) {
-		fail(err, errlen, "restore: SO_SNDBUFFORCE");
+		err_errno(err, errlen, "restore: SO_SNDBUFFORCE");
 		goto out_fail;
 	}
 	if (st->recv_len) {
 		if (select_queue(fd, TCP_RECV_QUEUE) < 0) {
-			fail(err, errlen, "restore: TCP_REPAIR_QUEUE receive");
+			err_errno(err, errlen, "restore: TCP_REPAIR_QUEUE receive");
 			goto out_fail;
 		}
 		if (send_all(fd, st->recvq, st->recv_len, "receive queue", err, errlen) < 0)
@@ -603,14 +586,14 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 	}
 	if (st->unacked_len) {
 		if (select_queue(fd, TCP_SEND_QUEUE) < 0) {
-			fail(err, errlen, "restore: TCP_REPAIR_QUEUE send");
+			err_errno(err, errlen, "restore: TCP_REPAIR_QUEUE send");
 			goto out_fail;
 		}
 		if (send_all(fd, st->sendq, st->unacked_len, "send queue (unacked part)", err, errlen) < 0)
 			goto out_fail;
 	}
 	if (select_queue(fd, TCP_NO_QUEUE) < 0) {
-		fail(err, errlen, "restore: TCP_REPAIR_QUEUE none");
+		err_errno(err, errlen, "restore: TCP_REPAIR_QUEUE none");
 		goto out_fail;
 	}
 	w.snd_wl1 = st->snd_wl1;
@@ -619,7 +602,7 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 	w.rcv_wnd = st->rcv_wnd;
 	w.rcv_wup = st->rcv_wup;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0) {
-		fail(err, errlen, "restore: TCP_REPAIR_WINDOW");
+		err_errno(err, errlen, "restore: TCP_REPAIR_WINDOW");
 		goto out_fail;
 	}
 	*fd_out = fd;
@@ -646,13 +629,13 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 	int64_t end = now_ms() + 1000;
 
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0)
-		return fail(err, errlen, "resume: TCP_REPAIR off");
+		return err_errno(err, errlen, "resume: TCP_REPAIR off");
 	/* Leaving repair mode resets sk_reuse to "no reuse"; an accepted
 	 * connection inherits SO_REUSEADDR from its listener.  Without it, a
 	 * restarted service could not listen on VIP:port while this connection
 	 * lives (EADDRINUSE).  Safe now: the socket is bound and connected. */
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
-		return fail(err, errlen, "resume: SO_REUSEADDR");
+		return err_errno(err, errlen, "resume: SO_REUSEADDR");
 	while (left) {
 		ssize_t n = send(fd, p, left, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
@@ -671,7 +654,7 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 		}
 		if (n == 0)
 			errno = EIO;
-		return fail(err, errlen, "resume: unsent bytes (%zu of %zu left)", left, st->unsent_len);
+		return err_errno(err, errlen, "resume: unsent bytes (%zu of %zu left)", left, st->unsent_len);
 	}
 	unsize_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, st->sndbuf, st->unacked_len + st->unsent_len);
 	unsize_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, st->rcvbuf, st->recv_len);
@@ -681,8 +664,8 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 int tch_close_silently(int fd, char *err, size_t errlen)
 {
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0)
-		return fail(err, errlen, "close: TCP_REPAIR on (socket left open)");
+		return err_errno(err, errlen, "close: TCP_REPAIR on (socket left open)");
 	if (close(fd) < 0)
-		return fail(err, errlen, "close");
+		return err_errno(err, errlen, "close");
 	return 0;
 }

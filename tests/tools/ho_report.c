@@ -76,9 +76,7 @@ int main(int argc, char **argv)
 	if (!r.op || (r.op != HO_OP_QUERY && argc - optind < 5))
 		usage();
 	if (argc - optind >= 5) {
-		r.node_key = (uint32_t)maglev_key(argv[optind + 4]);
-		if (!r.node_key)
-			r.node_key = 1;
+		r.node_key = maglev_node_key32(argv[optind + 4]);
 	}
 	flowkey_make(&r.key, &ca, cp, &va, vp, 6);
 	r.nonce = (uint32_t)(r.seq & 0xffffff);
@@ -100,20 +98,7 @@ int main(int argc, char **argv)
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	memset(&ss, 0, sizeof(ss));
-	if (sw.family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(swp);
-		memcpy(&s4->sin_addr, sw.a, 4);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(swp);
-		memcpy(&s6->sin6_addr, sw.a, 16);
-		sl = sizeof(*s6);
-	}
+	sl = taddr_sockaddr(&sw, swp, &ss);
 	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	if (fd < 0 || sendto(fd, buf, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len) {
 		perror("ho_report: send");
