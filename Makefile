@@ -52,6 +52,10 @@ NASD_MOD_OBJ := $(filter-out $(B)/storage/main.o,$(NASD_OBJ))
 BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/lb.bpf.o \
 	$(if $(wildcard storage/main.c),$(B)/tandem-nasd) $(NASD_BPF)
 
+# Daemons with their own libraries (snmp/, mgmt-web/) bring their rules in a
+# build.mk fragment beside their sources; each appends its binaries to BINS.
+include $(wildcard */build.mk)
+
 .PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 

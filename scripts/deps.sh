@@ -5,17 +5,22 @@
 set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libclang-rt-14-dev \
- iproute2 iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux"
+ iproute2 iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
+ libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev \
+ libnfs-utils libnfs-dev openssl chromium"
+# Node.js + npm only when the machine has none (a NodeSource nodejs bundles
+# npm, and Debian's npm package would conflict with it).
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$st" in *"ok installed"*) ;; *) missing="$missing $p" ;; esac
 done
-[ -z "$missing" ] && exit 0
-echo "deps: installing:$missing"
-if [ "$(id -u)" != 0 ]; then
-	echo "deps: need root to install:$missing" >&2
-	exit 1
+if [ -n "$missing" ]; then
+	echo "deps: installing:$missing"
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: need root to install:$missing" >&2
+		exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
@@ -25,3 +30,10 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+# Per-component steps beyond Debian packages (e.g. npm packages for the
+# browser test), each in its own script: scripts/deps.d/*.sh
+for f in "$(dirname "$0")"/deps.d/*.sh; do
+	[ -e "$f" ] && sh "$f"
+done
+exit 0
