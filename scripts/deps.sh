@@ -21,16 +21,16 @@ if [ -n "$missing" ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "deps: need root to install:$missing" >&2
 		exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-# nginx's package would start a system-wide nginx; the lab runs its own.
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-fi
-apt-get install -y -q --no-install-recommends $missing >/dev/null
-fi
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	# nginx's package would start a system-wide nginx; the lab runs its own.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	apt-get install -y -q --no-install-recommends $missing >/dev/null
+	fi
 # Per-component steps beyond Debian packages (e.g. npm packages for the
 # browser test), each in its own script: scripts/deps.d/*.sh
 for f in "$(dirname "$0")"/deps.d/*.sh; do
