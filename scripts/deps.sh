@@ -30,7 +30,7 @@ if [ -n "$missing" ]; then
 		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
 	apt-get install -y -q --no-install-recommends $missing >/dev/null
-	fi
+fi
 # Per-component steps beyond Debian packages (e.g. npm packages for the
 # browser test), each in its own script: scripts/deps.d/*.sh
 for f in "$(dirname "$0")"/deps.d/*.sh; do
