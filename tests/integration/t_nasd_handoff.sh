@@ -32,11 +32,8 @@
 
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 require_lbd
-NASD=${NASD_BIN:-$TANDEM_BUILD/tandem-nasd}
-DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
-for f in "$NASD" "$DROP_OBJ"; do
-	[ -e "$f" ] || skip_all "no $f (run make)"
-done
+. "$(dirname "$0")/lib_nasd.sh"
+require_nasd
 require_cmd python3 jq
 lab_up
 if ! out=$(lbd_start 2>&1); then
@@ -45,94 +42,6 @@ if ! out=$(lbd_start 2>&1); then
 fi
 [ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
 
-PY=$(command -v /usr/bin/python3 || command -v python3)
-node_ip4() { echo "10.77.2.1${1#n}"; }
-node_ip6() { echo "fd77:2::1${1#n}"; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-
-# nasd_start nX: nginx off, tandem-nasd with handoff on, in node nX.
-nasd_start() {
-	local n=$1 d=$LAB_DIR/$1 m peers=""
-	lab node-stop "$n" nginx >/dev/null 2>&1 || true
-	for m in n1 n2 n3; do
-		[ "$m" = "$n" ] && continue
-		peers+="${peers:+, }{ \"name\": \"$m\", \"address\": \"$(node_ip4 "$m"):7407\" }"
-	done
-	mkdir -p "$d/up" "$LAB_BPFFS/nasd-$n"
-	cat >"$d/nasd.json" <<EOF
-{
-  "node_name": "$n",
-  "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
-  "exports": [ { "url": "/", "path": "$LAB_WWW" },
-               { "url": "/up/", "path": "$d/up", "writable": true } ],
-  "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
-                { "prefix": "/rate/", "rate_arg": "bps" } ],
-  "control_socket": "$d/nasd.sock",
-  "handoff": {
-    "listen": "$(node_ip4 "$n"):7407",
-    "peers": [ $peers ],
-    "switch": "10.77.2.1:${HANDOFF_PORT:-7406}",
-    "key_file": "$HANDOFF_KEY",
-    "cluster_id": 1,
-    "interface": "eth0",
-    "bpf_object": "$DROP_OBJ",
-    "pin_dir": "$LAB_BPFFS/nasd-$n",
-    "grace_ms": 2000,
-    "timeout_ms": 1500
-  }
-}
-EOF
-	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
-	rm -f "$d/nasd.sock"
-	# shellcheck disable=SC2016
-	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
-		"$d/nasd.pid" "tdm-$LAB_NAME-$n" "$NASD" -c "$d/nasd.json" \
-		</dev/null >>"$d/nasd.log" 2>&1 &
-	wait_for 5 test -S "$d/nasd.sock"
-}
-
-nasd_pid() { cat "$LAB_DIR/$1/nasd.pid" 2>/dev/null; }
-
-# nctl nX JSON: one control request to nX's tandem-nasd, run in nX's namespace.
-nctl() {
-	in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-b = b""
-while not b.endswith(b"\n"):
-    c = s.recv(1 << 20)
-    if not c:
-        break
-    b += c
-sys.stdout.write(b.decode())
-EOF
-}
-
-hstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
-
-# holder CLIENT_EP: the node whose nasd lists a session from CLIENT_EP.
-holder() {
-	local n
-	local n j
-	for n in n1 n2 n3; do
-		j=$(nctl "$n" '{"cmd":"sessions"}' 2>/dev/null) || continue
-		[ -n "$(jq -r --arg c "$1" '.sessions[] | select(.client == $c and .state != "paused") | .id' <<<"$j")" ] &&
-			{ echo "$n"; return 0; }
-	done
-	return 1
-}
-
-# find_session JQ_SELECT: "node client" of the first session matching.
-find_session() {
-	local n
-	for n in n1 n2 n3; do
-		nctl "$n" '{"cmd":"sessions"}' 2>/dev/null | jq -r --arg n "$n" ".sessions[] | select($1) | \"\(\$n) \(.client)\"" | head -n 1
-	done | head -n 1
-}
-has_session() { [ -n "$(find_session "$1")" ]; }
 
 # move FROM TO CLIENT_EP: one handoff; its reply in $TEST_TMP/move.json.
 HO_OK=0
@@ -147,25 +56,13 @@ move() {
 	return 1
 }
 
-other() {	# other X [Z]: a node that is neither X nor Z
-	local m
-	for m in n1 n2 n3; do
-		[ "$m" != "$1" ] && [ "$m" != "${2:-}" ] && { echo "$m"; return; }
-	done
-}
 
 # ------------------------------------------------------------- start --
 
 # shellcheck disable=SC2016
 [ -n "${KEEP_LOGS:-}" ] && at_exit 'mkdir -p $KEEP_LOGS; for n in n1 n2 n3; do cp $LAB_DIR/$n/nasd.log $KEEP_LOGS/$n.log; done'
 
-for n in n1 n2 n3; do
-	check "tandem-nasd with handoff starts in $n (nginx stopped)" nasd_start "$n" || {
-		diag "$(tail -n 5 "$LAB_DIR/$n/nasd.log" 2>/dev/null)"
-		finish
-	}
-	at_exit "kill \$(nasd_pid $n) 2>/dev/null"
-done
+nasd_all handoff
 all_up() { node_is n1 '.state == "up"' && node_is n2 '.state == "up"' && node_is n3 '.state == "up"'; }
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
 v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
@@ -353,7 +250,7 @@ rc=$?
 check_eq "download finishes on $RX: curl exit 0, 200, sha256-correct" "0 200 $(want_sha 10m.bin)" \
 	"$rc $(cat "$TEST_TMP/rb.w") $(sha "$TEST_TMP/rb.bin")"
 diag "rollbacks on $RX: $rb0 -> $(hstat "$RX" .rollbacks) (the FAIL came before the freeze: nothing to thaw)"
-check "$RY restarts" nasd_start "$RY"
+check "$RY restarts" nasd_start "$RY" handoff
 check "v4 tcp/80 has 3 nodes again" wait_for 15 v4_has_3
 check "handoff channels up again" wait_for 10 chans_up
 

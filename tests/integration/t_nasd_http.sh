@@ -27,8 +27,8 @@
 
 TEST_TIMEOUT=${TEST_TIMEOUT:-150}
 require_lbd
-NASD=$TANDEM_BUILD/tandem-nasd
-[ -x "$NASD" ] || skip_all "no $NASD (run make)"
+. "$(dirname "$0")/lib_nasd.sh"
+require_nasd
 require_cmd python3 jq
 lab_up
 if ! out=$(lbd_start 2>&1); then
@@ -37,60 +37,6 @@ if ! out=$(lbd_start 2>&1); then
 fi
 
 # ------------------------------------------------------------ helpers --
-
-node_ip4() { echo "10.77.2.1${1#n}"; }
-node_ip6() { echo "fd77:2::1${1#n}"; }
-
-# nasd_start nX: nginx off, tandem-nasd on, in node nX.
-nasd_start() {
-	local n=$1 d=$LAB_DIR/$1
-	lab node-stop "$n" nginx || return 1
-	mkdir -p "$d/up"
-	cat >"$d/nasd.json" <<EOF
-{
-  "node_name": "$n",
-  "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
-  "exports": [ { "url": "/", "path": "$LAB_WWW" },
-               { "url": "/up/", "path": "$d/up", "writable": true } ],
-  "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
-                { "prefix": "/rate/", "rate_arg": "bps" } ],
-  "control_socket": "$d/nasd.sock",
-  "max_upload": 1073741824
-}
-EOF
-	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
-	# shellcheck disable=SC2016
-	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
-		"$d/nasd.pid" "tdm-$LAB_NAME-$n" "$NASD" -c "$d/nasd.json" \
-		</dev/null >>"$d/nasd.log" 2>&1 &
-	wait_for 5 test -S "$d/nasd.sock"
-}
-
-nasd_pid() { cat "$LAB_DIR/$1/nasd.pid" 2>/dev/null; }
-
-# The system python starts several times faster than a pyenv shim, which
-# matters for the freeze/rebuild loops below.
-PY=$(command -v /usr/bin/python3 || command -v python3)
-
-# nctl nX JSON: one control request to nX's tandem-nasd, the reply on stdout.
-nctl() {
-	"$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-b = b""
-while not b.endswith(b"\n"):
-    c = s.recv(1 << 20)
-    if not c:
-        break
-    b += c
-sys.stdout.write(b.decode())
-EOF
-}
-
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # hdr FILE NAME: value of header NAME in a curl -D dump.
 hdr() { tr -d '\r' <"$1" | awk -v n="$2" 'index(tolower($0), tolower(n) ":") == 1 { sub(/^[^:]*: */, ""); v = $0 } END { print v }'; }
@@ -139,13 +85,7 @@ case_add() {
 
 # ------------------------------------------------------------- start --
 
-for n in n1 n2 n3; do
-	check "tandem-nasd starts in $n (nginx stopped)" nasd_start "$n" || {
-		diag "$(tail -n 5 "$LAB_DIR/$n/nasd.log" 2>/dev/null)"
-		finish
-	}
-	at_exit "kill $(nasd_pid "$n") 2>/dev/null"
-done
+nasd_all
 all_up() { node_is n1 '.state == "up"' && node_is n2 '.state == "up"' && node_is n3 '.state == "up"'; }
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
 v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }

@@ -1,0 +1,147 @@
+#!/bin/bash
+# Helpers for tests that run tandem-nasd on the lab's storage nodes instead of
+# nginx.  Source after lib.sh and lab_up (needs LAB_DIR, LAB_NAME, LAB_WWW,
+# LAB_BPFFS, HANDOFF_KEY, VIP4/VIP6 from the lab).
+#
+# nasd_start nX [handoff]: nginx off, tandem-nasd on in node nX, listening on
+# VIP:80, [VIP6]:80 and the node's own address :80 (lbd's health check).
+# Exports:
+#   /        -> LAB_WWW            (the lab's files, read-only, same on every node)
+#   /up/     -> LAB_DIR/nX/up      (per node, writable)
+#   /shared/ -> LAB_DIR/shared     (one writable directory seen by every node,
+#                                   as a cluster file system would be: an
+#                                   upload handed to another node goes on
+#                                   writing the same file)
+# /slow/F is F at 1 MiB/s, /rate/F?bps=N at N bytes/s (as the lab's nginx).
+# With "handoff": node channels on :7407 to the two other nodes, reports to
+# the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0.
+# Env: NASD_HANDOFF_TIMEOUT_MS (1500), NASD_GRACE_MS (2000), NASD_EXTRA (more
+# top-level JSON members, e.g. '"max_sessions": 64,').
+# Control socket LAB_DIR/nX/nasd.sock, log LAB_DIR/nX/nasd.log.
+
+NASD=${NASD_BIN:-$TANDEM_BUILD/tandem-nasd}
+NASD_DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
+# The system python starts several times faster than a pyenv shim, which
+# matters for the many control requests tests make.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+
+node_ip4() { echo "10.77.2.1${1#n}"; }
+node_ip6() { echo "fd77:2::1${1#n}"; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+
+require_nasd() {
+	local f
+	for f in "$NASD" "$NASD_DROP_OBJ"; do
+		[ -e "$f" ] || skip_all "no $f (run make)"
+	done
+}
+
+nasd_start() {
+	local n=$1 d=$LAB_DIR/$1 m peers="" ho=""
+	lab node-stop "$n" nginx >/dev/null 2>&1 || true
+	mkdir -p "$d/up" "$LAB_DIR/shared" "$LAB_BPFFS/nasd-$n"
+	if [ "${2:-}" = handoff ]; then
+		for m in n1 n2 n3; do
+			[ "$m" = "$n" ] && continue
+			peers+="${peers:+, }{ \"name\": \"$m\", \"address\": \"$(node_ip4 "$m"):7407\" }"
+		done
+		ho=$(cat <<EOF
+,
+  "handoff": {
+    "listen": "$(node_ip4 "$n"):7407",
+    "peers": [ $peers ],
+    "switch": "10.77.2.1:${HANDOFF_PORT:-7406}",
+    "key_file": "$HANDOFF_KEY",
+    "cluster_id": 1,
+    "interface": "eth0",
+    "bpf_object": "$NASD_DROP_OBJ",
+    "pin_dir": "$LAB_BPFFS/nasd-$n",
+    "grace_ms": ${NASD_GRACE_MS:-2000},
+    "timeout_ms": ${NASD_HANDOFF_TIMEOUT_MS:-1500}
+  }
+EOF
+)
+	fi
+	cat >"$d/nasd.json" <<EOF
+{
+  "node_name": "$n",
+  "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
+  "exports": [ { "url": "/", "path": "$LAB_WWW" },
+               { "url": "/up/", "path": "$d/up", "writable": true },
+               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true } ],
+  "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
+                { "prefix": "/rate/", "rate_arg": "bps" } ],
+  ${NASD_EXTRA:-}
+  "control_socket": "$d/nasd.sock",
+  "max_upload": 1073741824$ho
+}
+EOF
+	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
+	rm -f "$d/nasd.sock"
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
+		"$d/nasd.pid" "tdm-$LAB_NAME-$n" "$NASD" -c "$d/nasd.json" \
+		</dev/null >>"$d/nasd.log" 2>&1 &
+	wait_for 5 test -S "$d/nasd.sock"
+}
+
+nasd_pid() { cat "$LAB_DIR/$1/nasd.pid" 2>/dev/null; }
+
+# nasd_all [handoff]: nasd_start on n1..n3 as checks; kill them at exit.
+nasd_all() {
+	local n
+	for n in n1 n2 n3; do
+		check "tandem-nasd${1:+ with $1} starts in $n (nginx stopped)" nasd_start "$n" "${1:-}" || {
+			diag "$(tail -n 5 "$LAB_DIR/$n/nasd.log" 2>/dev/null)"
+			finish
+		}
+		at_exit "kill \$(nasd_pid $n) 2>/dev/null"
+	done
+}
+
+# nctl nX JSON: one control request to nX's tandem-nasd (in nX's namespace).
+nctl() {
+	in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+b = b""
+while not b.endswith(b"\n"):
+    c = s.recv(1 << 20)
+    if not c:
+        break
+    b += c
+sys.stdout.write(b.decode())
+EOF
+}
+
+hstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
+
+# holder CLIENT_EP: the node whose nasd holds an active session from CLIENT_EP.
+holder() {
+	local n j
+	for n in n1 n2 n3; do
+		j=$(nctl "$n" '{"cmd":"sessions"}' 2>/dev/null) || continue
+		[ -n "$(jq -r --arg c "$1" '.sessions[] | select(.client == $c and .state != "paused") | .id' <<<"$j")" ] &&
+			{ echo "$n"; return 0; }
+	done
+	return 1
+}
+
+# find_session JQ_SELECT: "node client" of the first session matching.
+find_session() {
+	local n
+	for n in n1 n2 n3; do
+		nctl "$n" '{"cmd":"sessions"}' 2>/dev/null | jq -r --arg n "$n" ".sessions[] | select($1) | \"\(\$n) \(.client)\"" | head -n 1
+	done | head -n 1
+}
+has_session() { [ -n "$(find_session "$1")" ]; }
+
+other() {	# other X [Z]: a node that is neither X nor Z
+	local m
+	for m in n1 n2 n3; do
+		[ "$m" != "$1" ] && [ "$m" != "${2:-}" ] && { echo "$m"; return; }
+	done
+}
