@@ -70,9 +70,9 @@ static json_t *cmd_status(struct lbd *l)
 			"failed", (json_int_t)l->report.failed, "rejected", (json_int_t)l->report.rejected,
 			"replayed", (json_int_t)l->report.replayed));
 	if (l->cfg.handoff.enabled)
-		json_object_set_new(r, "handoffs", json_pack("{s:I, s:I, s:I}",
+		json_object_set_new(r, "handoffs", json_pack("{s:I, s:I, s:I, s:I}",
 			"requested", (json_int_t)l->report.moves_sent, "ok", (json_int_t)l->report.moves_ok,
-			"failed", (json_int_t)l->report.moves_failed));
+			"failed", (json_int_t)l->report.moves_failed, "load_reports", (json_int_t)l->report.loads));
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
 	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));
@@ -123,6 +123,15 @@ static json_t *nodes_json(struct lbd *l)
 			"flows", (json_int_t)counts[n->id]);
 		if (cn->port[0])
 			json_object_set_new(o, "port", json_string(cn->port));
+		json_object_set_new(o, "handoffs_in", json_integer((json_int_t)n->handoffs_in));
+		json_object_set_new(o, "handoffs_out", json_integer((json_int_t)n->handoffs_out));
+		if (n->load_at_ms)
+			json_object_set_new(o, "load", json_pack("{s:i, s:i, s:I}",
+				"sessions", (int)n->load_sessions, "mibps", (int)n->load_mibps,
+				"age_ms", (json_int_t)(loop_now_ms() - n->load_at_ms)));
+		json_t *mv = mover_progress(l, (int)i);
+		if (mv)
+			json_object_set_new(o, "moving", mv);
 		dp_sum_counters(&l->dp, l->dp.fd_node_stats, n->id, &c);
 		add_counters(o, &c);
 		json_array_append_new(arr, o);
@@ -232,9 +241,24 @@ static json_t *cmd_drain(struct lbd *l, const json_t *req, int drain)
 	if (ni < 0)
 		return err;
 	sched_set_drain(l, ni, drain);
+	/* drain also moves the node's live sessions (mover.c); the reply comes
+	 * at once, progress is in "nodes" (tandemctl drain shows it) */
+	char e[200] = "";
+	if (drain) {
+		if (mover_drain(l, ni, e, sizeof(e)) < 0)
+			return ctl_error("%s is draining, but its sessions cannot be moved: %s",
+					 l->nodes[ni].name, e);
+	} else {
+		mover_stop(l, ni);
+	}
 	json_t *r = ctl_ok();
+	if (e[0])
+		json_object_set_new(r, "sessions_stay", json_string(e));
 	json_object_set_new(r, "node", json_string(l->nodes[ni].name));
 	json_object_set_new(r, "drain", json_boolean(drain));
+	json_t *mv = e[0] ? NULL : mover_progress(l, ni);
+	if (mv)
+		json_object_set_new(r, "moving", mv);
 	return r;
 }
 

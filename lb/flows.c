@@ -207,3 +207,44 @@ int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id
 		dp_count_lost(&l->dp);
 	return 1;
 }
+
+struct collect {
+	uint32_t node_id;
+	uint8_t proto;
+	struct lb_flow_key *keys;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v, void *arg)
+{
+	struct collect *c = arg;
+
+	if (v->node_id != c->node_id || k->proto != c->proto)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct lb_flow_key *nk = realloc(c->keys, cap * sizeof(*nk));
+		if (!nk) {
+			c->oom = 1;
+			return 1;
+		}
+		c->keys = nk;
+		c->cap = cap;
+	}
+	c->keys[c->n++] = *k;
+	return 0;
+}
+
+long flows_of_node(struct lbd *l, uint32_t node_id, uint8_t proto, struct lb_flow_key **keys)
+{
+	struct collect c = { .node_id = node_id, .proto = proto };
+
+	if (flows_walk(l, collect_fn, &c) < 0 || c.oom) {
+		free(c.keys);
+		*keys = NULL;
+		return -1;
+	}
+	*keys = c.keys;
+	return (long)c.n;
+}

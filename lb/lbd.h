@@ -9,6 +9,7 @@
  *   control.c    control socket (doc/control.md)
  *   flows.c      flow table walks: listing, counting, migration
  *   report.c     handoff reports from the storage nodes (re-point on request)
+ *   mover.c      moving live sessions off a node: drain, load trigger
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -66,6 +67,10 @@ struct node_rt {
 	uint8_t mac[6];
 	int drain;
 	int up;			/* as last written to the data plane */
+	uint64_t handoffs_in, handoffs_out;	/* sessions re-pointed to / away from it by reports */
+	/* last load report from its tandem-nasd (HO_OP_LOAD) */
+	uint32_t load_sessions, load_mibps;
+	uint64_t load_at_ms;	/* 0: never reported */
 };
 
 struct svc_rt {
@@ -94,17 +99,25 @@ struct netmon;
 
 #define REPORT_SENDERS 256
 #define REPORT_PENDING 64	/* reports waiting for the peer switch's confirmation */
-#define REPORT_MOVES 16	/* operator handoffs waiting for the owner node's ack */
-#define REPORT_MOVE_MS 15000	/* ... at most this long */
+#define REPORT_MOVES 64	/* MOVEs waiting for the owner node's ack */
+#define REPORT_MOVE_MS 15000	/* operator handoff: wait at most this long */
 struct pending;
 struct ctl_deferred;
+struct report_move;
+/* A MOVE's outcome: ok, or err (a sentence); owner: the flow map's owner now
+ * (NULL if unknown); status: the node's HO_ST_* answer, or MOVE_NO_ANSWER. */
+#define MOVE_NO_ANSWER (-1)
+typedef void (*move_done_fn)(struct lbd *l, void *arg, const struct lb_flow_key *k, int ok,
+			     const char *err, const char *owner, int status, uint64_t ms);
 struct report_move {
 	int busy;
 	struct lbd *l;
-	struct ctl_deferred *d;	/* the control reply */
+	move_done_fn done;
+	void *arg;
 	struct loop_timer timer;
 	int timer_ok;
 	uint32_t nonce;
+	unsigned timeout_ms;
 	uint32_t from_key, to_key;
 	int from, to;		/* node indexes at send time */
 	char from_name[CFG_NAME_MAX + 1], to_name[CFG_NAME_MAX + 1];
@@ -121,6 +134,25 @@ struct report_srv {
 	struct report_move moves[REPORT_MOVES];
 	uint64_t handled, failed, rejected, replayed;
 	uint64_t moves_sent, moves_ok, moves_failed;
+	uint64_t loads;		/* LOAD reports taken */
+};
+
+/* A job moving live sessions off one node (mover.c). */
+enum move_kind { MOVE_DRAIN = 1, MOVE_LOAD = 2 };
+struct move_job {
+	struct lbd *l;
+	int node;		/* index into nodes[] */
+	enum move_kind kind;
+	int running;		/* more to send, or answers outstanding */
+	int stopping;		/* no more sends (undrain, give-up) */
+	struct lb_flow_key *keys;
+	size_t nkeys, next;
+	uint64_t want;		/* moves wanted (drain: every flow) */
+	uint64_t moved, not_live, failed, in_flight, gave_up;
+	uint64_t t0_ms, t_end_ms;
+	char last_error[200];
+	int target_rr;		/* round robin over the eligible targets */
+	uint32_t sent_to[CFG_MAX_NODES];	/* load: moves sent per target this round */
 };
 
 struct lbd {
@@ -146,6 +178,8 @@ struct lbd {
 	uint64_t started_ms;
 	unsigned reloads;
 	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault */
+	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
+	uint64_t load_checked_ms;
 	int sched_dirty;
 };
 
@@ -160,6 +194,8 @@ int sched_node_by_id(const struct lbd *l, uint32_t id);
 int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc);
 int sched_set_drain(struct lbd *l, int node, int drain);
 int sched_node_was_in(const struct lbd *l, int node, uint16_t port);
+/* The node a new session with key k would be given now (Maglev), or -1. */
+int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k);
 
 /* ---- health.c ---- */
 int health_setup(struct lbd *l);	/* (re)build checks from config */
@@ -194,6 +230,10 @@ long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id);
 /* Re-point one flow; 1 moved, 0 no such flow, -1 error. */
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id);
 
+/* The keys of every flow of node_id with this IP protocol, in a malloc'd
+ * array (*keys, caller frees); the count, or -1. */
+long flows_of_node(struct lbd *l, uint32_t node_id, uint8_t proto, struct lb_flow_key **keys);
+
 /* Make node_id the owner of k (create: insert if absent), tell syncd.
  * 1 done, 0 no such flow (and !create), -1 error. */
 int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id, int create);
@@ -201,11 +241,24 @@ int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id
 /* ---- report.c: handoff reports from the nodes ---- */
 int report_open(struct lbd *l);
 void report_close(struct lbd *l);
-/* Operator handoff: ask node `from` (the flow's owner; its tandem-nasd, on
- * its storage address at the report port) to hand k's session to node `to`
- * (HO_OP_MOVE).  Defers the control reply until the node's ack or a
- * timeout and returns NULL; or returns an error reply at once. */
+/* Ask node `from` (the flow's owner; its tandem-nasd, on its storage address
+ * at the report port) to hand k's session to node `to` (HO_OP_MOVE).  done
+ * is called exactly once: on the node's ACK, after timeout_ms, or when lbd
+ * shuts down.  0, or -1 with a message in err (done is not called). */
+int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int to,
+		     unsigned timeout_ms, move_done_fn done, void *arg, char *err, size_t errlen);
+/* Operator handoff: report_send_move with the control reply deferred until
+ * the outcome; returns NULL, or an error reply at once. */
 json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to);
+
+/* ---- mover.c: live sessions off a node (MOVEs through report.c) ---- */
+/* drain: move every TCP session off node (targets: the Maglev tables that
+ * no longer hold it).  0 (err: why nothing moves, or ""), or -1 with err. */
+int mover_drain(struct lbd *l, int node, char *err, size_t errlen);
+void mover_stop(struct lbd *l, int node);	/* undrain: send no more */
+void mover_tick(struct lbd *l);			/* load trigger */
+json_t *mover_progress(const struct lbd *l, int node);	/* NULL if never ran */
+void mover_free(struct lbd *l);	/* shutdown: stop every job (before report_close) */
 
 /* main.c */
 int lbd_reload(struct lbd *l);

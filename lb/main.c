@@ -69,6 +69,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 		netmon_refresh(l);
 		sched_update(l);
 	}
+	mover_tick(l);
 }
 
 int main(int argc, char **argv)
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 	if (loop_run(&l->loop) < 0)
 		log_warn("event loop");
 	control_close(l);
+	mover_free(l);
 	report_close(l);
 	health_free(l);
 	netmon_close(l);

@@ -90,11 +90,21 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 		return HO_ST_NO_NODE;
 	if (!l->nodes[ni].up)
 		return HO_ST_NODE_DOWN;
+	int old = -1;
+	if (bpf_map_lookup_elem(l->dp.fd_flows, &r->key, &v) == 0)
+		old = sched_node_by_id(l, v.node_id);
 	int rc = flows_set_owner(l, &r->key, l->nodes[ni].id, r->op == HO_OP_SET);
 	if (rc < 0)
 		return HO_ST_ERROR;
 	if (rc == 0)
 		return HO_ST_NO_FLOW;
+	/* per-node handoff counters (nodes reply, SNMP, console): a session
+	 * re-pointed from one node to another; a retransmitted report for a
+	 * flow already on ni counts nothing */
+	if (old >= 0 && old != ni) {
+		l->nodes[old].handoffs_out++;
+		l->nodes[ni].handoffs_in++;
+	}
 	return HO_ST_OK;
 }
 
@@ -210,11 +220,16 @@ static const char *move_status(uint8_t st)
 	}
 }
 
-static void move_finish(struct report_move *m, json_t *reply)
+/* Ends a MOVE: the slot is free again before done runs (done may send more). */
+static void move_finish(struct report_move *m, int ok, const char *err, const char *owner,
+			int status)
 {
 	struct lbd *l = m->l;
+	struct lb_flow_key k = m->key;
+	move_done_fn done = m->done;
+	void *arg = m->arg;
 
-	if (json_is_true(json_object_get(reply, "ok")))
+	if (ok)
 		l->report.moves_ok++;
 	else
 		l->report.moves_failed++;
@@ -222,21 +237,19 @@ static void move_finish(struct report_move *m, json_t *reply)
 		loop_timer_close(&l->loop, &m->timer);
 	m->timer_ok = 0;
 	m->busy = 0;
-	if (m->d)
-		ctl_deferred_reply(m->d, reply);
-	else
-		json_decref(reply);
-	m->d = NULL;
+	done(l, arg, &k, ok, err, owner, status, loop_now_ms() - m->t0_ms);
 }
 
 static void move_timeout(struct loop *lp, struct loop_timer *t)
 {
 	struct report_move *m = t->arg;
+	char err[160];
 
 	log_warnx("handoff of a flow %s -> %s: no answer from %s's tandem-nasd in %u ms",
-		  m->from_name, m->to_name, m->from_name, REPORT_MOVE_MS);
-	move_finish(m, ctl_error("no answer from %s's tandem-nasd in %u ms (is it running with "
-				 "\"handoff\" configured?)", m->from_name, REPORT_MOVE_MS));
+		  m->from_name, m->to_name, m->from_name, m->timeout_ms);
+	snprintf(err, sizeof(err), "no answer from %s's tandem-nasd in %u ms (is it running with "
+		 "\"handoff\" configured?)", m->from_name, m->timeout_ms);
+	move_finish(m, 0, err, NULL, MOVE_NO_ANSWER);
 }
 
 static void move_ack(struct lbd *l, const struct ho_report *a)
@@ -253,9 +266,12 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 		return;
 	}
 	if (a->status != HO_ST_OK) {
-		log_warnx("handoff of a flow %s -> %s refused by %s: %s", m->from_name, m->to_name,
+		char err[160];
+		log_debug("handoff of a flow %s -> %s refused by %s: %s", m->from_name, m->to_name,
 			  m->from_name, move_status(a->status));
-		move_finish(m, ctl_error("%s -> %s: %s", m->from_name, m->to_name, move_status(a->status)));
+		snprintf(err, sizeof(err), "%s -> %s: %s", m->from_name, m->to_name,
+			 move_status(a->status));
+		move_finish(m, 0, err, NULL, a->status);
 		return;
 	}
 	struct lb_flow_val v;
@@ -265,18 +281,13 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 		if (ni >= 0)
 			owner = l->nodes[ni].name;
 	}
-	uint64_t ms = loop_now_ms() - m->t0_ms;
-	log_info("handoff of a flow %s -> %s done in %llu ms (flow owner now %s)", m->from_name,
-		 m->to_name, (unsigned long long)ms, owner);
-	json_t *r = ctl_ok();
-	json_object_set_new(r, "from", json_string(m->from_name));
-	json_object_set_new(r, "to", json_string(m->to_name));
-	json_object_set_new(r, "owner", json_string(owner));
-	json_object_set_new(r, "elapsed_ms", json_integer((json_int_t)ms));
-	move_finish(m, r);
+	log_debug("handoff of a flow %s -> %s done in %llu ms (flow owner now %s)", m->from_name,
+		  m->to_name, (unsigned long long)(loop_now_ms() - m->t0_ms), owner);
+	move_finish(m, 1, NULL, owner, HO_ST_OK);
 }
 
-json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to)
+int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int to,
+		     unsigned timeout_ms, move_done_fn done, void *arg, char *err, size_t errlen)
 {
 	struct report_srv *rs = &l->report;
 	struct report_move *m = NULL;
@@ -284,15 +295,22 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(l->cfg.handoff.port) };
 	uint8_t out[HO_REPORT_MAX];
 
-	if (!l->cfg.handoff.enabled || rs->io.fd < 0)
-		return ctl_error("handoff reports are not configured (\"handoff\" section)");
+	if (!l->cfg.handoff.enabled || rs->io.fd < 0) {
+		snprintf(err, errlen, "handoff reports are not configured (\"handoff\" section)");
+		return -1;
+	}
 	for (int i = 0; i < REPORT_MOVES && !m; i++)
 		if (!rs->moves[i].busy)
 			m = &rs->moves[i];
-	if (!m)
-		return ctl_error("too many handoffs in progress (%d)", REPORT_MOVES);
+	if (!m) {
+		snprintf(err, errlen, "too many handoffs in progress (%d)", REPORT_MOVES);
+		return -1;
+	}
 	memset(m, 0, sizeof(*m));
 	m->l = l;
+	m->done = done;
+	m->arg = arg;
+	m->timeout_ms = timeout_ms;
 	m->key = *k;
 	m->from = from;
 	m->to = to;
@@ -312,26 +330,77 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
 	struct ho_report r = { .op = HO_OP_MOVE, .nonce = m->nonce, .cluster = l->cfg.handoff.cluster_id,
 			       .key = *k, .node_key = m->to_key, .sender = 0, .seq = ++rs->seq };
 	size_t len = ho_report_encode(&r, rs->key, rs->keylen, out);
-	if (loop_timer_init(&l->loop, &m->timer, move_timeout, m) < 0)
-		return ctl_error("timer: %s", strerror(errno));
-	if (loop_timer_set(&m->timer, REPORT_MOVE_MS, 0) < 0) {
+	if (loop_timer_init(&l->loop, &m->timer, move_timeout, m) < 0) {
+		snprintf(err, errlen, "timer: %s", strerror(errno));
+		return -1;
+	}
+	if (loop_timer_set(&m->timer, timeout_ms, 0) < 0) {
+		snprintf(err, errlen, "timer: %s", strerror(errno));
 		loop_timer_close(&l->loop, &m->timer);
-		return ctl_error("timer: %s", strerror(errno));
+		return -1;
 	}
 	if (sendto(rs->io.fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) != (ssize_t)len) {
-		int e = errno;
+		snprintf(err, errlen, "sending the handoff request to %s: %s", m->from_name, strerror(errno));
 		loop_timer_close(&l->loop, &m->timer);
-		return ctl_error("sending the handoff request to %s: %s", m->from_name, strerror(e));
+		return -1;
 	}
 	m->timer_ok = 1;
-	m->d = ctl_server_defer(&l->ctl);
 	m->t0_ms = loop_now_ms();
 	m->busy = 1;
 	rs->moves_sent++;
-	if (!m->d) {	/* cannot happen from dispatch; answer nobody, keep the slot until the ack */
-		log_warnx("handoff: could not defer the control reply");
+	log_debug("handoff: asked %s to hand a flow's session to %s", m->from_name, m->to_name);
+	return 0;
+}
+
+/* The operator's "handoff" command: its deferred control reply. */
+struct operator_move {
+	struct ctl_deferred *d;
+	char from[CFG_NAME_MAX + 1], to[CFG_NAME_MAX + 1];
+};
+
+static void operator_done(struct lbd *l, void *arg, const struct lb_flow_key *k, int ok,
+			  const char *err, const char *owner, int status, uint64_t ms)
+{
+	struct operator_move *om = arg;
+	json_t *r;
+
+	(void)k;
+	(void)status;
+	if (!ok) {
+		log_warnx("handoff %s -> %s: %s", om->from, om->to, err);
+		r = ctl_error("%s", err);
+	} else {
+		log_info("handoff of a flow %s -> %s done in %llu ms (flow owner now %s)", om->from,
+			 om->to, (unsigned long long)ms, owner);
+		r = ctl_ok();
+		json_object_set_new(r, "from", json_string(om->from));
+		json_object_set_new(r, "to", json_string(om->to));
+		json_object_set_new(r, "owner", json_string(owner));
+		json_object_set_new(r, "elapsed_ms", json_integer((json_int_t)ms));
 	}
-	log_info("handoff: asked %s to hand a flow's session to %s", m->from_name, m->to_name);
+	if (om->d)
+		ctl_deferred_reply(om->d, r);
+	else
+		json_decref(r);
+	free(om);
+}
+
+json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to)
+{
+	char err[200];
+	struct operator_move *om = calloc(1, sizeof(*om));
+
+	if (!om)
+		return ctl_error("out of memory");
+	snprintf(om->from, sizeof(om->from), "%s", l->nodes[from].name);
+	snprintf(om->to, sizeof(om->to), "%s", l->nodes[to].name);
+	if (report_send_move(l, k, from, to, REPORT_MOVE_MS, operator_done, om, err, sizeof(err)) < 0) {
+		free(om);
+		return ctl_error("%s", err);
+	}
+	/* dispatch is running: deferring cannot fail here (the ack comes later) */
+	om->d = ctl_server_defer(&l->ctl);
+	log_info("handoff: asked %s to hand a flow's session to %s", om->from, om->to);
 	return NULL;
 }
 
@@ -366,6 +435,18 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 		}
 		if (r.op == HO_OP_ACK) {	/* a node's answer to our MOVE */
 			move_ack(l, &r);
+			continue;
+		}
+		if (r.op == HO_OP_LOAD) {	/* not answered */
+			int ni = node_by_key(l, r.sender);
+			if (ni < 0 || r.node_key != r.sender) {
+				rs->rejected++;
+				continue;
+			}
+			l->nodes[ni].load_sessions = r.nonce;
+			l->nodes[ni].load_mibps = r.txid;
+			l->nodes[ni].load_at_ms = loop_now_ms();
+			rs->loads++;
 			continue;
 		}
 		uint8_t st = handle(l, &r);
@@ -414,7 +495,7 @@ void report_close(struct lbd *l)
 {
 	for (int i = 0; i < REPORT_MOVES; i++)
 		if (l->report.moves[i].busy)
-			move_finish(&l->report.moves[i], ctl_error("lbd is shutting down"));
+			move_finish(&l->report.moves[i], 0, "lbd is shutting down", NULL, HO_ST_ERROR);
 	for (int i = 0; l->report.pending && i < REPORT_PENDING; i++)
 		if (l->report.pending[i].io.fd >= 0)
 			pending_done(&l->report.pending[i], HO_ST_PEER);

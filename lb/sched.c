@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lb_hash.h"
 #include "log.h"
 #include "maglev.h"
 
@@ -405,4 +406,41 @@ int sched_node_was_in(const struct lbd *l, int node, uint16_t port)
 				return 1;
 	}
 	return 0;
+}
+
+/*
+ * The node a new session with key k would get now: the same Maglev lookup
+ * as the data plane (lb.bpf.c: flow hash, client affinity, live half), read
+ * from the mmap'ed tables.  Used to choose where a drained node's sessions
+ * go, so that they land where the table sends that client anyway.  Node
+ * index, or -1 (no such service, or no usable node).
+ */
+int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k)
+{
+	for (unsigned i = 0; i < l->nsvcs; i++) {
+		const struct svc_rt *r = &l->svcs[i];
+		const struct cfg_vip *cv = &l->cfg.vips[r->vip_index];
+		const struct cfg_service *cs = &cv->svc[r->svc_index];
+		struct lb_svc_key key;
+		struct lb_svc_val val;
+
+		if (cs->proto != k->proto || htons(cs->port) != k->dport)
+			continue;
+		svckey_make(&key, &cv->addr, cs->port, cs->proto);
+		if (key.family != k->family || memcmp(key.addr, k->daddr, sizeof(key.addr)))
+			continue;
+		if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0 ||
+		    (val.flags & LB_SVC_F_NO_NODES) || !val.maglev_size)
+			return -1;
+		struct lb_flow_key hk = *k;
+		if (val.flags & LB_SVC_F_AFFINITY) {
+			hk.sport = 0;
+			hk.proto = 0;
+		}
+		uint32_t slot = lb_flow_hash(&hk) % val.maglev_size;
+		uint32_t id = l->dp.maglev[lb_maglev_index(r->svc_id, (val.flags & LB_SVC_F_ACTIVE_B) ? 1 : 0,
+						       val.maglev_size, slot)];
+		return sched_node_by_id(l, id);
+	}
+	return -1;
 }

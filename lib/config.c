@@ -261,7 +261,9 @@ static int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 
 static int parse_handoff(struct jconf *p, json_t *o, struct cfg_handoff *h)
 {
-	static const char *const keys[] = { "port", "key_file", "cluster_id", "peer_confirm_ms", NULL };
+	static const char *const keys[] = { "port", "key_file", "cluster_id", "peer_confirm_ms",
+					    "drain_parallel", "move_timeout_ms", "load_max_sessions",
+					    "load_check_ms", NULL };
 	uint32_t port;
 
 	if (!o)
@@ -272,7 +274,11 @@ static int parse_handoff(struct jconf *p, json_t *o, struct cfg_handoff *h)
 	if (jconf_check_keys(p, o, keys) < 0 || jconf_get_uint(p, o, "port", &port, 7406, 1, 65535) < 0 ||
 	    jconf_get_str(p, o, "key_file", h->key_file, sizeof(h->key_file), NULL) < 0 ||
 	    jconf_get_uint(p, o, "cluster_id", &h->cluster_id, 1, 0, 0xffffffffu) < 0 ||
-	    jconf_get_uint(p, o, "peer_confirm_ms", &h->peer_confirm_ms, 200, 1, 10000) < 0)
+	    jconf_get_uint(p, o, "peer_confirm_ms", &h->peer_confirm_ms, 200, 1, 10000) < 0 ||
+	    jconf_get_uint(p, o, "drain_parallel", &h->drain_parallel, 8, 0, 64) < 0 ||
+	    jconf_get_uint(p, o, "move_timeout_ms", &h->move_timeout_ms, 5000, 100, 60000) < 0 ||
+	    jconf_get_uint(p, o, "load_max_sessions", &h->load_max_sessions, 0, 0, 16000000) < 0 ||
+	    jconf_get_uint(p, o, "load_check_ms", &h->load_check_ms, 2000, 200, 600000) < 0)
 		return -1;
 	h->port = (uint16_t)port;
 	h->enabled = 1;

@@ -63,6 +63,10 @@ struct cfg_handoff {
 	char key_file[CFG_PATH_MAX];	/* hex HMAC key shared with the nodes */
 	uint32_t cluster_id;
 	uint32_t peer_confirm_ms;	/* paired: wait this long for the peer's copy */
+	uint32_t drain_parallel;	/* drain moves sessions, this many at once; 0: it does not */
+	uint32_t move_timeout_ms;	/* a drain/load MOVE without an answer fails after this */
+	uint32_t load_max_sessions;	/* load trigger: move sessions off a node above this; 0 off */
+	uint32_t load_check_ms;		/* ... looked at this often (and no sooner after a round) */
 };
 
 /* VRRP through keepalived (optional; generated config, see failover/). */

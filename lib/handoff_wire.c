@@ -319,7 +319,7 @@ int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t k
 	}
 	memset(r, 0, sizeof(*r));
 	r->op = buf[0] & 0xf;
-	if (r->op < HO_OP_QUERY || r->op > HO_OP_MOVE) {
+	if (r->op < HO_OP_QUERY || r->op > HO_OP_LOAD) {
 		*why = "bad_op";
 		return -1;
 	}
@@ -337,8 +337,8 @@ int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t k
 	r->status = buf[n + 4];
 	r->sender = wire_get32(buf + n + 5);
 	r->seq = wire_get64(buf + n + 9);
-	if (r->key.proto != 6 && r->key.proto != 17) {
-		*why = "bad_protocol";
+	if (r->op != HO_OP_LOAD && r->key.proto != 6 && r->key.proto != 17) {
+		*why = "bad_protocol";	/* LOAD carries no flow */
 		return -1;
 	}
 	return 0;

@@ -167,8 +167,14 @@ void ho_channel_key(const struct ho_key *shared, const uint8_t nonce_connect[HO_
  * switch's increasing seq); the node answers with an ACK (sender: its own
  * key) once its handoff finished: HO_ST_OK and node_key = the new owner,
  * HO_ST_NO_FLOW (no such session), HO_ST_NO_NODE (not a peer) or
- * HO_ST_ERROR (the handoff failed; the session stays). */
-enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4, HO_OP_MOVE = 5 };
+ * HO_ST_ERROR (the handoff failed; the session stays).
+ * LOAD (node -> switch, every second, not answered): the node's load for
+ * the load trigger.  The fixed layout is reused rather than adding a second
+ * message format: nonce = active client sessions (capped at 2^24-1), txid =
+ * bytes sent per second in MiB (capped at 65535), node_key = the sender's
+ * own key; the flow key is all zero (family 4, protocol 0). */
+enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4, HO_OP_MOVE = 5,
+	     HO_OP_LOAD = 6 };
 enum ho_status {
 	HO_ST_OK = 0,
 	HO_ST_NO_FLOW = 1,	/* query/redirect of a 5-tuple the switch does not know */

@@ -119,6 +119,7 @@ struct handoff {
 	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
 	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
 	uint64_t lat_last_us, lat_max_us, lat_sum_us;
+	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
 };
 
 static uint64_t now_ns(void)
@@ -1394,7 +1395,7 @@ json_t *handoff_status(struct nasd *n)
 			"out", h->out[i] && h->out[i]->state == CH_UP, "in", in_up));
 	}
 	flowdrop_counters(&h->drop, &din, &dout, &dexp);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
+	json_t *r = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
 		"out_ok", (json_int_t)h->out_ok, "out_failed", (json_int_t)h->out_failed,
 		"out_unconfirmed", (json_int_t)h->out_unconfirmed, "rollbacks", (json_int_t)h->rollbacks,
 		"in_ok", (json_int_t)h->in_ok, "in_failed", (json_int_t)h->in_failed,
@@ -1407,14 +1408,46 @@ json_t *handoff_status(struct nasd *n)
 		"peers", peers,
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
+	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	return r;
 }
 
 /* --------------------------------------------------------------- setup -- */
+
+/* Every second: our load to the switch (HO_OP_LOAD, unanswered), for its
+ * load trigger: live sessions and the bytes/s sent since the last one. */
+static void report_load(struct handoff *h)
+{
+	uint64_t now = now_ns(), bytes = h->n->st.bytes_out;
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
+	uint8_t buf[HO_REPORT_MAX];
+	unsigned live = 0;
+
+	if (h->load_last_ns && now - h->load_last_ns < 900000000ull)
+		return;
+	for (struct session *s = h->n->sessions; s; s = s->next)
+		live += !s->paused;
+	uint64_t mibps = 0;
+	if (h->load_last_ns && now > h->load_last_ns)
+		mibps = (bytes - h->load_last_bytes) * 1000000000ull / (now - h->load_last_ns) >> 20;
+	h->load_last_ns = now;
+	h->load_last_bytes = bytes;
+	struct ho_report r = { .op = HO_OP_LOAD, .nonce = live > 0xffffff ? 0xffffff : live,
+			       .txid = (uint16_t)(mibps > 0xffff ? 0xffff : mibps),
+			       .cluster = h->cfg->cluster_id, .node_key = h->my_key,
+			       .sender = h->my_key, .seq = next_rep_seq(h) };
+	r.key.family = 4;
+	size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, buf);
+	if (sendto(h->rep_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) == (ssize_t)len)
+		h->loads_sent++;
+}
 
 static void tick_cb(struct loop *l, struct loop_timer *t)
 {
 	struct handoff *h = t->arg;
 
+	report_load(h);
 	flowdrop_gc(&h->drop, now_ns());
 	for (unsigned i = 0; i < h->cfg->npeers; i++)
 		if (!h->out[i])

@@ -2,8 +2,10 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "addr.h"
+#include "ctl.h"
 #include "format.h"
 #include "view.h"
 
@@ -161,19 +163,91 @@ static void print_handoff(const struct ctl_args *a, const json_t *r, FILE *out)
 		a->argc == 3 ? a->argv[2] : a->to, ms, owner);
 }
 
+static uint64_t mv_num(const json_t *mv, const char *key)
+{
+	uint64_t v = 0;
+
+	j_u64(mv, key, &v);
+	return v;
+}
+
+/* The drain's progress from lbd's "nodes" reply: the node's "moving" object
+ * (a new reference), or NULL. */
+static json_t *drain_progress(const struct ctl_args *a, const char *node)
+{
+	char err[256];
+	json_t *req = json_pack("{s:s}", "cmd", "nodes");
+	json_t *r = ctl_request(a->socket, req, a->timeout_ms, err, sizeof(err)), *mv = NULL;
+	size_t i;
+	json_t *n;
+
+	json_decref(req);
+	json_array_foreach(json_object_get(r, "nodes"), i, n)
+		if (json_is_string(json_object_get(n, "name")) &&
+		    !strcmp(json_string_value(json_object_get(n, "name")), node))
+			mv = json_incref(json_object_get(n, "moving"));
+	json_decref(r);
+	return mv;
+}
+
+#define DRAIN_WAIT_MS (30 * 60 * 1000)	/* give up showing progress after this */
+
+/* drain: lbd stops new sessions at once and moves the live ones in the
+ * background; show that progress until it is done (one line per second
+ * while it changes), so the operator knows when the node is empty. */
 static void print_drain(const struct ctl_args *a, const json_t *r, FILE *out)
 {
 	const char *node = json_string_value(json_object_get(r, "node"));
 	const json_t *d = json_object_get(r, "drain");
+	json_t *mv = json_incref(json_object_get(r, "moving"));
 
 	if (!node)
 		node = a->argv[0];
-	if (json_is_boolean(d))
-		fprintf(out, "%s: %s\n", node,
-			json_is_true(d) ? "draining (no new sessions; existing flows stay)"
-					: "not draining (accepts new sessions)");
-	else
-		fprintf(out, "%s: done\n", node);
+	if (!json_is_true(d)) {
+		fprintf(out, "%s: not draining (accepts new sessions)%s\n", node,
+			mv && json_is_false(json_object_get(mv, "done")) ? "; moving its sessions stopped" : "");
+		json_decref(mv);
+		return;
+	}
+	if (!mv) {
+		const char *why = json_string_value(json_object_get(r, "sessions_stay"));
+		fprintf(out, "%s: draining (no new sessions; existing flows stay%s%s)\n", node,
+			why ? ": " : "", why ? why : "");
+		return;
+	}
+	fprintf(out, "%s: draining (no new sessions); moving its %llu TCP session(s) to other nodes\n",
+		node, (unsigned long long)mv_num(mv, "total"));
+	fflush(out);
+	char last[160] = "";
+	for (int waited = 0; mv && !json_is_true(json_object_get(mv, "done")) && waited < DRAIN_WAIT_MS;
+	     waited += 250) {
+		char line[160];
+		snprintf(line, sizeof(line), "%s: moved %llu/%llu, in flight %llu, not live %llu, failed %llu",
+			 node, (unsigned long long)mv_num(mv, "moved"), (unsigned long long)mv_num(mv, "total"),
+			 (unsigned long long)mv_num(mv, "in_flight"),
+			 (unsigned long long)mv_num(mv, "not_live"), (unsigned long long)mv_num(mv, "failed"));
+		if (strcmp(line, last) && waited % 1000 == 0) {
+			fprintf(out, "%s\n", line);
+			fflush(out);
+			snprintf(last, sizeof(last), "%s", line);
+		}
+		struct timespec ts = { 0, 250 * 1000000L };
+		nanosleep(&ts, NULL);
+		json_decref(mv);
+		mv = drain_progress(a, node);
+	}
+	if (!mv) {
+		fprintf(out, "%s: progress no longer available\n", node);
+		return;
+	}
+	const char *le = json_string_value(json_object_get(mv, "last_error"));
+	fprintf(out, "%s: %s: %llu moved, %llu not live (connection gone or not a handoff service), "
+		"%llu failed (stayed on %s), %llu not tried, in %.1f s%s%s\n", node,
+		json_is_true(json_object_get(mv, "done")) ? "done" : "still moving",
+		(unsigned long long)mv_num(mv, "moved"), (unsigned long long)mv_num(mv, "not_live"),
+		(unsigned long long)mv_num(mv, "failed"), node, (unsigned long long)mv_num(mv, "not_tried"),
+		(double)mv_num(mv, "elapsed_ms") / 1000.0, le ? "; last error: " : "", le ? le : "");
+	json_decref(mv);
 }
 
 static void print_migrate(const struct ctl_args *a, const json_t *r, FILE *out)
@@ -215,7 +289,7 @@ static const struct command commands[] = {
 	  build_flows, view_flows },
 	{ "stats", OPT_ALL, { { "[-a]", "verdict, VIP and node counters (-a: zero verdicts too)" } },
 	  build_plain, view_stats },
-	{ "drain", 0, { { "NODE", "no new sessions to NODE; its flows stay" } },
+	{ "drain", 0, { { "NODE", "no new sessions to NODE; its live sessions move off (progress)" } },
 	  build_node, print_drain },
 	{ "undrain", 0, { { "NODE", "NODE takes new sessions again" } }, build_node, print_drain },
 	{ "migrate", OPT_NODE | OPT_TO | OPT_PROTO,

@@ -62,6 +62,21 @@ nasd_start() {
 EOF
 )
 	fi
+	# issue 6 (NFS): NASD_NFS=1 adds an "nfs" section: NFS+MOUNT on VIP:2049 and
+	# node:2049, portmapper on :111, export /export -> LAB_DIR/nfs (shared by
+	# the nodes), clients NASD_NFS_CLIENTS (10.77.1.0/24), one handle key.
+	local nfs=""
+	if [ "${NASD_NFS:-}" = 1 ]; then
+		mkdir -p "$LAB_DIR/nfs"
+		[ -s "$LAB_DIR/nfs_fh.key" ] ||
+			head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/nfs_fh.key"
+		nfs=",
+  \"nfs\": { \"listen\": [ \"$VIP4:2049\", \"$(node_ip4 "$n"):2049\" ],
+           \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],
+           \"export\": \"/export\", \"path\": \"$LAB_DIR/nfs\",
+           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ],
+           \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", \"node_id\": ${n#n} }"
+	fi
 	cat >"$d/nasd.json" <<EOF
 {
   "node_name": "$n",
@@ -73,7 +88,7 @@ EOF
                 { "prefix": "/rate/", "rate_arg": "bps" } ],
   ${NASD_EXTRA:-}
   "control_socket": "$d/nasd.sock",
-  "max_upload": 1073741824$ho
+  "max_upload": 1073741824$ho$nfs
 }
 EOF
 	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
@@ -116,6 +131,17 @@ while not b.endswith(b"\n"):
 sys.stdout.write(b.decode())
 EOF
 }
+
+# chans_up: every node's handoff channels to both others are up, both ways.
+chans_up() {
+	local n
+	for n in n1 n2 n3; do
+		[ "$(hstat "$n" '.peers | [.[] | .in and .out] | all')" = true ] || return 1
+	done
+}
+
+# all_up: lbd sees all three nodes up.
+all_up() { node_is n1 '.state == "up"' && node_is n2 '.state == "up"' && node_is n3 '.state == "up"'; }
 
 hstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
 

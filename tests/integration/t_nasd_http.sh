@@ -86,7 +86,6 @@ case_add() {
 # ------------------------------------------------------------- start --
 
 nasd_all
-all_up() { node_is n1 '.state == "up"' && node_is n2 '.state == "up"' && node_is n3 '.state == "up"'; }
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
 v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
 check "v4 tcp/80 has 3 nodes in its table" wait_for 10 v4_has_3

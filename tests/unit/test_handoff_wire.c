@@ -137,9 +137,19 @@ int main(void)
 	rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 && r2.op == HO_OP_MOVE &&
 	      r2.sender == 0 && r2.node_key == 0x12345678, "MOVE report round trip (%s)", why);
-	r.op = HO_OP_MOVE + 1;
+	/* LOAD (node -> switch): sessions in nonce, MiB/s in txid */
+	r.op = HO_OP_LOAD;
+	r.nonce = 123456;
+	r.txid = 789;
+	r.sender = 0x12345678;
+	memset(&r.key, 0, sizeof(r.key));
+	r.key.family = 4;
+	rl6 = ho_report_encode(&r, key.k, key.len, rb);
+	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 && r2.op == HO_OP_LOAD &&
+	      r2.nonce == 123456 && r2.txid == 789, "LOAD report round trip (%s)", why);
+	r.op = HO_OP_LOAD + 1;
 	rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) < 0 && !strcmp(why, "bad_op"),
-	      "op %d refused: %s", HO_OP_MOVE + 1, why);
+	      "op %d refused: %s", HO_OP_LOAD + 1, why);
 	return check_done();
 }
