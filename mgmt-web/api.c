@@ -1,0 +1,523 @@
+/*
+ * api.c - the handlers of /api/v1 (doc/api.md).  Order of checks for every
+ * path but login: session (401), then for a POST the CSRF header (403),
+ * then the role (403), then the body (400).  Everything the daemons know
+ * comes from their control sockets through a job (pool.c); their replies
+ * are passed on minus "ok", so the console and tandemctl agree.
+ */
+#include "webd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "jsonconf.h"
+#include "log.h"
+
+#define COOKIE_NAME "tandem_session"
+#define COOKIE_FLAGS "; Path=/; HttpOnly; Secure; SameSite=Strict"
+
+static int answer(struct webd_req *r, int status, json_t *reply)
+{
+	r->status = status;
+	r->reply = reply;
+	return 0;
+}
+
+/* A daemon's reply -> HTTP status and body (the reply minus "ok").
+ * Consumes nothing: the result is a new reference. */
+static int daemon_reply(json_t *rep, const char *err, const char *who, json_t **out)
+{
+	if (!rep) {
+		*out = api_error("%s: %s", who, err);
+		return 502;
+	}
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		const char *e = json_string_value(json_object_get(rep, "error"));
+		*out = api_error("%s", e ? e : "the daemon refused without saying why");
+		return 409;
+	}
+	*out = json_deep_copy(rep);
+	json_object_del(*out, "ok");
+	return 200;
+}
+
+/* ------------------------------------------------------ daemon calls -- */
+
+static void ctl_run(const struct webd_config *cfg, struct job *j)
+{
+	if (j->lbd_req)
+		j->lbd = job_ctl(cfg->lbd_socket, j->lbd_req, j->timeout_ms, j->err, sizeof(j->err));
+	if (j->want_sync) {
+		const char *sock = j->sync_sock;
+		char e[256];
+		if (!sock[0])
+			sock = json_string_value(json_object_get(j->lbd, "sync_control_socket"));
+		if (sock && sock[0]) {
+			json_t *req = json_pack("{s:s}", "cmd", "status");
+			j->sync = job_ctl(sock, req, 2000, e, sizeof(e));
+			json_decref(req);
+		}
+	}
+}
+
+/* The daemon's answer for the route r waits for. */
+static void ctl_done(struct webd *w, struct job *j)
+{
+	struct webd_req *r = j->req;
+	json_t *out = NULL, *sync = NULL;
+	int st = daemon_reply(j->lbd, j->err, "lbd", &out);
+
+	if (j->sync && json_is_true(json_object_get(j->sync, "ok"))) {
+		sync = json_deep_copy(j->sync);
+		json_object_del(sync, "ok");
+	}
+	if (st != 200)
+		goto reply;
+	switch (r->route.id) {
+	case API_R_STATUS: {
+		json_t *role = json_object_get(out, "role");
+		out = json_pack("{s:o, s:o, s:O}", "lbd", out, "sync", sync ? sync : json_null(),
+				"role", role ? role : json_null());
+		sync = NULL;
+		break;
+	}
+	case API_R_FAILOVER: {
+		struct history *h = &w->history;
+		json_t *role = json_object_get(out, "role");
+		json_t *peer = sync ? json_object_get(sync, "peer") : NULL;
+		json_t *vrrp = json_pack("{s:O, s:O, s:O, s:O, s:I, s:o}",
+			"role", role ? role : json_null(),
+			"ready", json_object_get(out, "ready") ? json_object_get(out, "ready") : json_null(),
+			"not_ready", json_object_get(out, "not_ready") ? json_object_get(out, "not_ready")
+								      : json_null(),
+			"peer", peer ? peer : json_null(), "failovers", (json_int_t)h->failovers,
+			"role_since", h->role_since ? json_integer((json_int_t)h->role_since) : json_null());
+		json_t *o = json_pack("{s:O, s:o, s:o}", "role", role ? role : json_null(), "sync",
+				      sync ? sync : json_null(), "vrrp", vrrp);
+		sync = NULL;
+		json_decref(out);
+		out = o;
+		break;
+	}
+	case API_R_SESSIONS: {
+		json_t *page = api_sessions_page(j->lbd, &r->q);
+		json_decref(out);
+		out = page ? page : api_error("lbd's flows reply has no \"flows\" array");
+		st = page ? 200 : 502;
+		break;
+	}
+	default:
+		break;
+	}
+reply:
+	json_decref(sync);
+	if (r->route.post && st == 200)
+		log_info("%s %s: ok", r->route.node[0] ? r->route.node : "api",
+			 json_string_value(json_object_get(j->lbd_req, "cmd")));
+	http_resume(w, r, st, out);
+	job_free(j);
+}
+
+/* Send req (consumed) to lbd for r; 1 = suspended, 0 = answered (503). */
+static int lbd_job(struct webd *w, struct webd_req *r, json_t *req, int timeout_ms, int want_sync)
+{
+	struct job *j = job_new(ctl_run, ctl_done);
+
+	if (!j) {
+		json_decref(req);
+		return answer(r, 503, api_error("out of memory"));
+	}
+	j->req = r;
+	j->lbd_req = req;
+	j->timeout_ms = timeout_ms;
+	j->want_sync = want_sync;
+	snprintf(j->sync_sock, sizeof(j->sync_sock), "%s",
+		 w->cfg.syncd_socket[0] ? w->cfg.syncd_socket : w->syncd_socket);
+	if (pool_submit(&w->pool, j) < 0) {
+		job_free(j);
+		return answer(r, 503, api_error("busy: too many requests waiting for the daemons"));
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ login -- */
+
+static void login_done(struct webd *w, struct job *j)
+{
+	struct webd_req *r = j->req;
+	struct sessions *s = &w->sessions;
+	char key[API_USER_MAX + 8];
+	const char *user = j->login.user;
+	struct session *se;
+	int st;
+	json_t *out;
+
+	switch (j->auth) {
+	case AUTH_OK_ADMIN:
+	case AUTH_OK_VIEWER:
+		se = session_create(s, user, j->auth == AUTH_OK_ADMIN);
+		if (!se) {
+			st = 503;
+			out = api_error("too many sessions: try again later");
+			break;
+		}
+		snprintf(r->set_cookie, sizeof(r->set_cookie), COOKIE_NAME "=%s" COOKIE_FLAGS, se->id);
+		st = 200;
+		out = json_pack("{s:s, s:s, s:s}", "user", se->user, "role",
+				se->admin ? "admin" : "viewer", "csrf", se->csrf);
+		log_info("login: %s (%s) from %s", user, se->admin ? "admin" : "viewer", r->client);
+		break;
+	case AUTH_BADCRED:
+		snprintf(key, sizeof(key), "a:%s", r->client);
+		rl_fail(s, key);
+		snprintf(key, sizeof(key), "u:%s", user);
+		rl_fail(s, key);
+		st = 401;
+		out = api_error("wrong user or password");
+		log_info("login refused: %s from %s: wrong user or password", user, r->client);
+		break;
+	case AUTH_NOGROUP:
+		st = 403;
+		out = api_error("user \"%s\" is in neither the admin nor the viewer group", user);
+		log_info("login refused: %s from %s: in neither group", user, r->client);
+		break;
+	default:
+		st = 502;
+		out = api_error("%s", j->err[0] ? j->err : "LDAP error");
+		log_warnx("login of %s from %s: %s", user, r->client, j->err);
+		break;
+	}
+	http_resume(w, r, st, out);
+	job_free(j);
+}
+
+static int handle_login(struct webd *w, struct webd_req *r)
+{
+	struct api_login lg;
+	char err[256], key[API_USER_MAX + 8];
+	unsigned wait_a, wait_u;
+	int rc;
+
+	if (api_parse_login(r->body ? r->body : "", r->len, &lg, err, sizeof(err)) < 0)
+		return answer(r, 400, api_error("%s", err));
+	/* Checked before LDAP is asked: a blocked guesser costs us nothing. */
+	snprintf(key, sizeof(key), "a:%s", r->client);
+	wait_a = rl_blocked(&w->sessions, key);
+	snprintf(key, sizeof(key), "u:%s", lg.user);
+	wait_u = rl_blocked(&w->sessions, key);
+	if (wait_a || wait_u) {
+		r->retry_after = wait_a > wait_u ? wait_a : wait_u;
+		log_info("login refused: %s from %s: rate limited", lg.user, r->client);
+		explicit_bzero(&lg, sizeof(lg));
+		return answer(r, 429, wait_a ? api_error("too many failed logins from %s; retry in %u s",
+							 r->client, r->retry_after)
+					     : api_error("too many failed logins for this user; "
+							 "retry in %u s", r->retry_after));
+	}
+	if (!lg.password[0]) {
+		/* An empty password is an LDAP "unauthenticated bind" (RFC 4513
+		 * 5.1.2) that most servers accept: never send it. */
+		snprintf(key, sizeof(key), "a:%s", r->client);
+		rl_fail(&w->sessions, key);
+		snprintf(key, sizeof(key), "u:%s", lg.user);
+		rl_fail(&w->sessions, key);
+		return answer(r, 401, api_error("wrong user or password"));
+	}
+	struct job *j = job_new(auth_run, login_done);
+	if (!j) {
+		explicit_bzero(&lg, sizeof(lg));
+		return answer(r, 503, api_error("out of memory"));
+	}
+	j->req = r;
+	j->login = lg;
+	explicit_bzero(&lg, sizeof(lg));
+	rc = pool_submit(&w->pool, j);
+	if (rc < 0) {
+		job_free(j);
+		return answer(r, 503, api_error("busy: too many requests waiting; try again"));
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ config -- */
+
+static int handle_config_get(struct webd *w, struct webd_req *r)
+{
+	char *buf, err[512];
+	size_t len;
+	json_error_t je;
+	json_t *o;
+
+	if (jconf_read_file(w->cfg.config_path, 16 << 20, &buf, &len, err, sizeof(err)) < 0)
+		return answer(r, 500, api_error("%s", err));
+	o = json_loadb(buf, len, 0, &je);
+	free(buf);
+	if (!o)
+		return answer(r, 500, api_error("%s: line %d: %s", w->cfg.config_path, je.line, je.text));
+	return answer(r, 200, o);
+}
+
+/* Validate r's body with lbd's own parser.  0, or -1 with r answered 400. */
+static int validate_body(struct webd_req *r)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	char err[512];
+	int rc;
+
+	if (!cfg)
+		return answer(r, 503, api_error("out of memory")), -1;
+	if (!r->len) {
+		free(cfg);
+		answer(r, 400, json_pack("{s:s, s:b}", "error", "empty body: want the configuration JSON",
+					 "valid", 0));
+		return -1;
+	}
+	rc = config_parse(r->body, r->len, cfg, err, sizeof(err));
+	free(cfg);
+	if (rc < 0) {
+		answer(r, 400, json_pack("{s:s, s:b}", "error", err, "valid", 0));
+		return -1;
+	}
+	return 0;
+}
+
+/* fsync the directory holding path (so a rename survives a crash). */
+static void sync_dir(const char *path)
+{
+	char d[WEBD_PATH_MAX];
+	int fd;
+
+	snprintf(d, sizeof(d), "%s", path);
+	fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Make `to` a hard-link copy of `from` atomically (tmp link + rename). */
+static int link_as(const char *from, const char *to)
+{
+	char tmp[WEBD_PATH_MAX + 16];
+
+	snprintf(tmp, sizeof(tmp), "%s.lnk%d", to, (int)getpid());
+	unlink(tmp);
+	if (link(from, tmp) < 0)
+		return -1;
+	if (rename(tmp, to) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Worker: write the new file atomically (temporary file in the same
+ * directory, fsync, rename), keep the old one as PATH.prev, ask lbd to
+ * reload; if lbd refuses, put the old file back, so the file on disk and
+ * what lbd runs never disagree for long.
+ */
+static void apply_run(const struct webd_config *cfg, struct job *j)
+{
+	const char *path = cfg->config_path;
+	char tmp[WEBD_PATH_MAX + 16], prev[WEBD_PATH_MAX + 8];
+	struct stat st;
+	mode_t mode = 0644;
+	int fd, have_prev = 0;
+
+	j->status = 500;
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	if (stat(path, &st) == 0)
+		mode = st.st_mode & 07777;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err_errno(j->err, sizeof(j->err), "cannot create a file beside %s", path);
+		return;
+	}
+	if (fchmod(fd, mode) < 0 || write(fd, j->body, j->len) != (ssize_t)j->len ||
+	    fsync(fd) < 0) {
+		err_errno(j->err, sizeof(j->err), "cannot write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	close(fd);
+	if (access(path, F_OK) == 0) {
+		if (link_as(path, prev) < 0) {
+			err_errno(j->err, sizeof(j->err), "cannot keep the old file as %s", prev);
+			unlink(tmp);
+			return;
+		}
+		have_prev = 1;
+	}
+	if (rename(tmp, path) < 0) {
+		err_errno(j->err, sizeof(j->err), "cannot rename %s to %s", tmp, path);
+		unlink(tmp);
+		return;
+	}
+	sync_dir(path);
+	json_t *req = json_pack("{s:s}", "cmd", "reload");
+	j->lbd = job_ctl(cfg->lbd_socket, req, 30000, j->err, sizeof(j->err));
+	json_decref(req);
+	if (j->lbd && json_is_true(json_object_get(j->lbd, "ok"))) {
+		j->status = 200;
+		return;
+	}
+	const char *why = j->lbd ? json_string_value(json_object_get(j->lbd, "error")) : j->err;
+	char msg[400];
+	snprintf(msg, sizeof(msg), "%.300s", why ? why : "no reason given");
+	if (have_prev && link_as(prev, path) == 0) {
+		sync_dir(path);
+		snprintf(j->err, sizeof(j->err),
+			 "lbd refused the new configuration: %.300s; the previous file is back", msg);
+	} else {
+		snprintf(j->err, sizeof(j->err),
+			 "lbd refused the new configuration: %.250s (the new file stays in %.150s)", msg, path);
+	}
+	j->status = j->lbd ? 409 : 502;
+}
+
+static void apply_done(struct webd *w, struct job *j)
+{
+	json_t *out;
+
+	if (j->status == 200) {
+		json_t *rel = json_deep_copy(j->lbd);
+		json_object_del(rel, "ok");
+		out = json_pack("{s:b, s:o}", "applied", 1, "reload", rel);
+		log_info("config applied to %s and reloaded by lbd", w->cfg.config_path);
+	} else {
+		out = json_pack("{s:s, s:b}", "error", j->err, "applied", 0);
+		log_warnx("config apply: %s", j->err);
+	}
+	http_resume(w, j->req, j->status, out);
+	job_free(j);
+}
+
+static int handle_config_apply(struct webd *w, struct webd_req *r)
+{
+	struct job *j;
+
+	if (validate_body(r) < 0)
+		return 0;
+	j = job_new(apply_run, apply_done);
+	if (!j)
+		return answer(r, 503, api_error("out of memory"));
+	j->req = r;
+	j->body = r->body;	/* the job owns the body now */
+	j->len = r->len;
+	r->body = NULL;
+	r->len = r->cap = 0;
+	if (pool_submit(&w->pool, j) < 0) {
+		job_free(j);
+		return answer(r, 503, api_error("busy: try again"));
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------- main -- */
+
+static json_t *cmd(const char *c)
+{
+	return json_pack("{s:s}", "cmd", c);
+}
+
+int api_handle(struct webd *w, struct webd_req *r)
+{
+	char err[512], id[API_TOKEN_HEX + 8];
+	const char *h;
+	struct session *se = NULL;
+	json_t *req;
+
+	if (r->route.id == API_R_LOGIN)
+		return handle_login(w, r);
+	h = http_header(r, "Cookie");
+	if (h && api_cookie_get(h, COOKIE_NAME, id, sizeof(id)) > 0)
+		se = session_find(&w->sessions, id);
+	if (!se)
+		return answer(r, 401, api_error("not logged in (or the session expired): POST /api/v1/login"));
+	if (r->route.post) {
+		h = http_header(r, "X-CSRF-Token");
+		if (!h || !token_eq(h, se->csrf))
+			return answer(r, 403, api_error("missing or wrong X-CSRF-Token header"));
+	}
+	if (r->route.admin && !se->admin)
+		return answer(r, 403, api_error("viewers may not make changes (user \"%s\" is a viewer)",
+						se->user));
+	switch (r->route.id) {
+	case API_R_SESSION:
+		return answer(r, 200, json_pack("{s:s, s:s, s:s}", "user", se->user, "role",
+						se->admin ? "admin" : "viewer", "csrf", se->csrf));
+	case API_R_LOGOUT: {
+		json_t *o = json_pack("{s:s}", "user", se->user);
+		log_info("logout: %s", se->user);
+		session_end(se);
+		snprintf(r->set_cookie, sizeof(r->set_cookie), COOKIE_NAME "=" COOKIE_FLAGS "; Max-Age=0");
+		return answer(r, 200, o);
+	}
+	case API_R_STATUS:
+	case API_R_FAILOVER:
+		return lbd_job(w, r, cmd("status"), 5000, 1);
+	case API_R_VIPS:
+		return lbd_job(w, r, cmd("vips"), 5000, 0);
+	case API_R_NODES:
+		return lbd_job(w, r, cmd("nodes"), 5000, 0);
+	case API_R_STATS:
+		return lbd_job(w, r, cmd("stats"), 5000, 0);
+	case API_R_SESSIONS: {
+		if (http_query(r, &r->q, err, sizeof(err)) < 0)
+			return answer(r, 400, api_error("%s", err));
+		/* lbd filters by vip and node itself; client and proto here
+		 * (api_sessions_page), so then the whole (filtered) table. */
+		uint64_t lim = (r->q.client[0] || r->q.proto) ? 1000000
+							      : (uint64_t)r->q.offset + r->q.limit;
+		if (lim > 1000000)
+			lim = 1000000;
+		req = json_pack("{s:s, s:I}", "cmd", "flows", "limit", (json_int_t)lim);
+		if (r->q.vip[0])
+			json_object_set_new(req, "vip", json_string(r->q.vip));
+		if (r->q.node[0])
+			json_object_set_new(req, "node", json_string(r->q.node));
+		return lbd_job(w, r, req, 15000, 0);
+	}
+	case API_R_HISTORY:
+		if (http_query(r, &r->q, err, sizeof(err)) < 0)
+			return answer(r, 400, api_error("%s", err));
+		return answer(r, 200, history_json(&w->history, r->q.since));
+	case API_R_CONFIG:
+		return handle_config_get(w, r);
+	case API_R_CONFIG_VALIDATE:
+		if (validate_body(r) < 0)
+			return 0;
+		return answer(r, 200, json_pack("{s:b}", "valid", 1));
+	case API_R_CONFIG_APPLY:
+		return handle_config_apply(w, r);
+	case API_R_DRAIN:
+	case API_R_UNDRAIN:
+		req = json_pack("{s:s, s:s}", "cmd", r->route.id == API_R_DRAIN ? "drain" : "undrain",
+				"node", r->route.node);
+		log_info("%s: %s %s", se->user, r->route.id == API_R_DRAIN ? "drain" : "undrain",
+			 r->route.node);
+		return lbd_job(w, r, req, 5000, 0);
+	case API_R_MIGRATE:
+	case API_R_HANDOFF:
+		req = r->route.id == API_R_MIGRATE
+			      ? api_parse_migrate(r->body ? r->body : "", r->len, err, sizeof(err))
+			      : api_parse_handoff(r->body ? r->body : "", r->len, err, sizeof(err));
+		if (!req)
+			return answer(r, 400, api_error("%s", err));
+		log_info("%s: %s", se->user, r->route.id == API_R_MIGRATE ? "migrate" : "handoff");
+		/* lbd answers a handoff after the nodes' ACK: up to 15 s */
+		return lbd_job(w, r, req, r->route.id == API_R_HANDOFF ? 20000 : 10000, 0);
+	default:
+		return answer(r, 404, api_error("no such API path"));
+	}
+}

@@ -1,0 +1,216 @@
+/*
+ * config.c - tandem-webd's own JSON configuration (doc/api.md, example in
+ * appliance/examples/webd.json).  webd_config_parse() is pure (text in,
+ * struct out); unknown keys are errors so that typos do not pass silently.
+ * There is deliberately no default LDAP server, user or password.
+ */
+#include "webd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonconf.h"
+
+#define DEF_WWW "/usr/share/tandem/www"
+#define DEF_LBD "/run/tandem/lbd.sock"
+#define DEF_CONFIG "/etc/tandem/tandem.json"
+
+/* String `key` into out; absent: def (NULL = required; "" allowed as def). */
+static int get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
+		   const char *def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		if (!def)
+			return jconf_perr(p, "\"%s\" is required", key);
+		snprintf(out, outlen, "%s", def);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return jconf_perr(p, "\"%s\" must be a non-empty string", key);
+	if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
+		return jconf_perr(p, "\"%s\" is too long (max %zu)", key, outlen - 1);
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static int get_bool(struct jconf *p, json_t *obj, const char *key, int *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return jconf_perr(p, "\"%s\" must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* A template/filter with exactly one %s (tested on a dummy value). */
+static int one_s(const char *t)
+{
+	char buf[WEBD_DN_MAX];
+
+	return api_template_fill(t, "x", buf, sizeof(buf)) >= 0;
+}
+
+static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
+{
+	static const char *const keys[] = { "uri", "user_dn_template", "search", "admin_group",
+					    "viewer_group", "timeout_ms", "starttls", NULL };
+	static const char *const skeys[] = { "base", "filter", "bind_dn", "bind_password_file",
+					     NULL };
+	json_t *s;
+
+	snprintf(p->where, sizeof(p->where), "ldap");
+	if (!json_is_object(o))
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    get_str(p, o, "uri", l->uri, sizeof(l->uri), NULL) < 0 ||
+	    get_str(p, o, "user_dn_template", l->user_dn_template, sizeof(l->user_dn_template),
+		    "") < 0 ||
+	    get_str(p, o, "admin_group", l->admin_group, sizeof(l->admin_group), NULL) < 0 ||
+	    get_str(p, o, "viewer_group", l->viewer_group, sizeof(l->viewer_group), NULL) < 0 ||
+	    jconf_get_uint(p, o, "timeout_ms", &l->timeout_ms, 5000, 100, 60000) < 0 ||
+	    get_bool(p, o, "starttls", &l->starttls) < 0)
+		return -1;
+	if (strncmp(l->uri, "ldap://", 7) && strncmp(l->uri, "ldaps://", 8) &&
+	    strncmp(l->uri, "ldapi://", 8))
+		return jconf_perr(p, "\"uri\" must start with ldap://, ldaps:// or ldapi://");
+	s = json_object_get(o, "search");
+	if (!!s == !!l->user_dn_template[0])
+		return jconf_perr(p, "give exactly one of \"user_dn_template\" or \"search\"");
+	if (l->user_dn_template[0] && !one_s(l->user_dn_template))
+		return jconf_perr(p, "\"user_dn_template\" needs exactly one %%s (the user name)");
+	if (s) {
+		snprintf(p->where, sizeof(p->where), "ldap.search");
+		if (!json_is_object(s))
+			return jconf_perr(p, "must be an object {base, filter, bind_dn?, bind_password_file?}");
+		if (jconf_check_keys(p, s, skeys) < 0 ||
+		    get_str(p, s, "base", l->search_base, sizeof(l->search_base), NULL) < 0 ||
+		    get_str(p, s, "filter", l->search_filter, sizeof(l->search_filter), NULL) < 0 ||
+		    get_str(p, s, "bind_dn", l->bind_dn, sizeof(l->bind_dn), "") < 0 ||
+		    get_str(p, s, "bind_password_file", l->bind_password_file,
+			    sizeof(l->bind_password_file), "") < 0)
+			return -1;
+		if (!one_s(l->search_filter) || l->search_filter[0] != '(')
+			return jconf_perr(p, "\"filter\" must be an LDAP filter with exactly one %%s, e.g. \"(uid=%%s)\"");
+		if (!l->bind_dn[0] != !l->bind_password_file[0])
+			return jconf_perr(p, "give both \"bind_dn\" and \"bind_password_file\", or neither");
+	}
+	p->where[0] = '\0';
+	return 0;
+}
+
+static int is_loopback(const struct taddr *a)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (a->family == 4)
+		return a->a[0] == 127;
+	return !memcmp(a->a, v6lo, 16);
+}
+
+int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char *err,
+		      size_t errlen)
+{
+	static const char *const keys[] = { "listen", "plain_http", "cert", "key", "www",
+					    "lbd_socket", "syncd_socket", "config_path", "ldap",
+					    "session_idle_s", "session_max", "login_rate",
+					    "history_s", NULL };
+	static const char *const rkeys[] = { "max_failures", "window_s", NULL };
+	struct jconf p = { .err = err, .errlen = errlen };
+	json_error_t je;
+	json_t *root, *v;
+	char listen[80];
+	int rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		jconf_perr(&p, "the configuration must be a JSON object");
+		goto out;
+	}
+	if (jconf_check_keys(&p, root, keys) < 0 ||
+	    get_str(&p, root, "listen", listen, sizeof(listen), NULL) < 0 ||
+	    get_bool(&p, root, "plain_http", &cfg->plain_http) < 0 ||
+	    get_str(&p, root, "cert", cfg->cert, sizeof(cfg->cert), cfg->plain_http ? "" : NULL) < 0 ||
+	    get_str(&p, root, "key", cfg->key, sizeof(cfg->key), cfg->plain_http ? "" : NULL) < 0 ||
+	    get_str(&p, root, "www", cfg->www, sizeof(cfg->www), DEF_WWW) < 0 ||
+	    get_str(&p, root, "lbd_socket", cfg->lbd_socket, sizeof(cfg->lbd_socket), DEF_LBD) < 0 ||
+	    get_str(&p, root, "syncd_socket", cfg->syncd_socket, sizeof(cfg->syncd_socket), "") < 0 ||
+	    get_str(&p, root, "config_path", cfg->config_path, sizeof(cfg->config_path),
+		    DEF_CONFIG) < 0 ||
+	    jconf_get_uint(&p, root, "session_idle_s", &cfg->session_idle_s, 900, 30, 86400) < 0 ||
+	    jconf_get_uint(&p, root, "session_max", &cfg->session_max, 256, 1, 65536) < 0 ||
+	    jconf_get_uint(&p, root, "history_s", &cfg->history_s, 600, 10, 86400) < 0)
+		goto out;
+	if (taddr_parse_endpoint(listen, &cfg->listen_addr, &cfg->listen_port) < 0 ||
+	    !cfg->listen_port) {
+		jconf_perr(&p, "\"listen\": want \"addr:port\" or \"[v6addr]:port\"");
+		goto out;
+	}
+	if (cfg->plain_http && !is_loopback(&cfg->listen_addr)) {
+		jconf_perr(&p, "\"plain_http\" is allowed only on a loopback \"listen\" address "
+			   "(127.0.0.0/8, ::1): logins must not cross a network unencrypted");
+		goto out;
+	}
+	if (cfg->plain_http && (cfg->cert[0] || cfg->key[0])) {
+		jconf_perr(&p, "\"plain_http\" with \"cert\"/\"key\": choose one");
+		goto out;
+	}
+	v = json_object_get(root, "ldap");
+	if (!v) {
+		jconf_perr(&p, "\"ldap\" is required (logins are checked against LDAP only)");
+		goto out;
+	}
+	if (parse_ldap(&p, v, &cfg->ldap) < 0)
+		goto out;
+	v = json_object_get(root, "login_rate");
+	if (v) {
+		snprintf(p.where, sizeof(p.where), "login_rate");
+		if (!json_is_object(v)) {
+			jconf_perr(&p, "must be an object {max_failures, window_s}");
+			goto out;
+		}
+		if (jconf_check_keys(&p, v, rkeys) < 0)
+			goto out;
+	}
+	{
+		json_t *o = v ? v : json_object();
+		int r2 = jconf_get_uint(&p, o, "max_failures", &cfg->rate_max, 5, 1, 1000) < 0 ||
+			 jconf_get_uint(&p, o, "window_s", &cfg->rate_window_s, 60, 1, 86400) < 0;
+		if (!v)
+			json_decref(o);
+		if (r2)
+			goto out;
+	}
+	p.where[0] = '\0';
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+int webd_config_load(const char *path, struct webd_config *cfg, char *err, size_t errlen)
+{
+	char *buf, msg[400];
+	size_t len;
+	int rc;
+
+	if (jconf_read_file(path, 1 << 20, &buf, &len, err, errlen) < 0)
+		return -1;
+	rc = webd_config_parse(buf, len, cfg, msg, sizeof(msg));
+	free(buf);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", path, msg);
+	return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * tandem-webd - REST API, web console and LDAP logins of the appliance.
+ * See mgmt-web/webd.h for the module map and doc/api.md for the API and the
+ * configuration.
+ */
+#include "webd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/tandem/webd.json"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tandem-webd [-tv] [-c config]\n"
+		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		"  -t       check the configuration (and the certificate and key) and exit\n"
+		"  -v       verbose\n");
+	exit(2);
+}
+
+static void on_signal(struct loop *lp, int signo, void *arg)
+{
+	if (signo == SIGHUP) {
+		log_info("SIGHUP: nothing to reload (restart to change the configuration)");
+		return;
+	}
+	log_info("signal %d: exiting", signo);
+	loop_stop(lp);
+}
+
+static void on_tick(struct loop *lp, struct loop_timer *t)
+{
+	struct webd *w = t->arg;
+
+	sessions_expire(&w->sessions);
+	history_tick(w);
+}
+
+/* -t: the files the configuration names must be usable too. */
+static int check_files(const struct webd_config *c, char *err, size_t errlen)
+{
+	if (!c->plain_http) {
+		if (access(c->cert, R_OK) < 0)
+			return err_errno(err, errlen, "\"cert\" %s", c->cert);
+		if (access(c->key, R_OK) < 0)
+			return err_errno(err, errlen, "\"key\" %s", c->key);
+	}
+	if (c->ldap.bind_password_file[0] && access(c->ldap.bind_password_file, R_OK) < 0)
+		return err_errno(err, errlen, "\"ldap.search.bind_password_file\" %s",
+				 c->ldap.bind_password_file);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct webd webd;	/* the context: static only for its size */
+	struct webd *w = &webd;
+	char err[768];
+	int check_only = 0, verbose = 0, ch;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	w->config_file = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:thv")) != -1) {
+		switch (ch) {
+		case 'c': w->config_file = optarg; break;
+		case 't': check_only = 1; break;
+		case 'v': verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("tandem-webd", 0, verbose);
+	if (webd_config_load(w->config_file, &w->cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (check_files(&w->cfg, err, sizeof(err)) < 0)
+		fatalx("%s: %s", w->config_file, err);
+	if (check_only) {
+		printf("%s: configuration OK (%s on port %u, LDAP %s)\n", w->config_file,
+		       w->cfg.plain_http ? "plain HTTP" : "HTTPS", w->cfg.listen_port,
+		       w->cfg.ldap.uri);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	w->www_fd = open(w->cfg.www, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->www_fd < 0)
+		log_warn("www directory %s (the console is not served)", w->cfg.www);
+	if (sessions_init(&w->sessions, &w->cfg) < 0 ||
+	    history_init(&w->history, w->cfg.history_s) < 0)
+		fatal("malloc");
+	if (loop_init(&w->loop) < 0)
+		fatal("epoll");
+	if (loop_signals_init(&w->loop, &w->sigs, sigs, 3, on_signal, w) < 0)
+		fatal("signalfd");
+	if (loop_timer_init(&w->loop, &w->tick, on_tick, w) < 0 ||
+	    loop_timer_set(&w->tick, 1000, 1000) < 0)
+		fatal("timerfd");
+	/* Workers after the signal mask is set: they inherit it, so signals
+	 * reach the signalfd and never a worker. */
+	if (pool_start(w) < 0)
+		fatal("worker threads");
+	if (http_start(w) < 0)
+		fatalx("cannot start the web server");
+	log_info("listening on port %u (%s), lbd %s, www %s", w->cfg.listen_port,
+		 w->cfg.plain_http ? "HTTP" : "HTTPS", w->cfg.lbd_socket, w->cfg.www);
+	history_tick(w);
+	if (loop_run(&w->loop) < 0)
+		log_warn("epoll_wait");
+	http_stop(w);
+	pool_stop(&w->pool);
+	if (w->pool.busy == 0) {
+		history_free(&w->history);
+		sessions_free(&w->sessions);
+	}
+	return 0;
+}

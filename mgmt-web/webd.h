@@ -1,0 +1,253 @@
+/*
+ * webd.h - tandem-webd: the REST API (doc/api.md), the static web console
+ * and LDAP logins.  Its only data source and action path are the control
+ * sockets of tandem-lbd and tandem-syncd (doc/control.md).
+ *
+ * Modules:
+ *   main.c     options, the event loop, signals, the 1 s tick
+ *   config.c   webd's own JSON configuration (pure parser + file loader)
+ *   http.c     libmicrohttpd inside our event loop; request bodies, replies
+ *   api.c      the API handlers (routing from lib/api_req.c)
+ *   pool.c     worker threads for everything that blocks (LDAP, control
+ *              sockets), completions back through an eventfd
+ *   auth.c     LDAP bind and group membership (runs on a worker)
+ *   session.c  session table, CSRF tokens, login rate limit
+ *   history.c  the 1 s samples of lbd for the console's charts
+ *
+ * Threads: the main thread owns everything in struct webd.  Workers see only
+ * the (immutable after start) configuration and the job they run; a job
+ * belongs to the pool from pool_submit() until its done() runs on the main
+ * thread.
+ */
+#ifndef TANDEM_WEBD_H
+#define TANDEM_WEBD_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "api_req.h"
+#include "loop.h"
+
+#define WEBD_PATH_MAX 256
+#define WEBD_SOCK_MAX 108
+#define WEBD_DN_MAX 512
+#define WEBD_MAX_BODY (1024 * 1024)
+#define WEBD_WORKERS 4
+#define WEBD_MAX_QUEUED 64	/* jobs waiting: beyond, 503 */
+
+struct webd_ldap {
+	char uri[WEBD_PATH_MAX];
+	char user_dn_template[WEBD_DN_MAX];	/* "" = search mode */
+	char search_base[WEBD_DN_MAX];
+	char search_filter[WEBD_DN_MAX];
+	char bind_dn[WEBD_DN_MAX];		/* "" = anonymous search */
+	char bind_password_file[WEBD_PATH_MAX];
+	char admin_group[WEBD_DN_MAX];
+	char viewer_group[WEBD_DN_MAX];
+	uint32_t timeout_ms;
+	int starttls;
+};
+
+struct webd_config {
+	struct taddr listen_addr;
+	uint16_t listen_port;
+	int plain_http;			/* only with a loopback listen address */
+	char cert[WEBD_PATH_MAX], key[WEBD_PATH_MAX];
+	char www[WEBD_PATH_MAX];
+	char lbd_socket[WEBD_SOCK_MAX];
+	char syncd_socket[WEBD_SOCK_MAX];	/* "" = lbd's sync_control_socket, if any */
+	char config_path[WEBD_PATH_MAX];
+	struct webd_ldap ldap;
+	uint32_t session_idle_s, session_max;
+	uint32_t rate_max, rate_window_s;
+	uint32_t history_s;
+};
+
+/* Parse webd.json text (pure).  0, or -1 with a one-line message in err. */
+int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char *err,
+		      size_t errlen);
+/* Read and parse; err is prefixed with the path. */
+int webd_config_load(const char *path, struct webd_config *cfg, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- pool -- */
+
+struct webd;
+struct webd_req;
+
+enum auth_result { AUTH_OK_ADMIN, AUTH_OK_VIEWER, AUTH_BADCRED, AUTH_NOGROUP, AUTH_ERROR };
+
+struct job {
+	struct job *next;
+	/* run: on a worker, may block; sees only cfg and the job. */
+	void (*run)(const struct webd_config *cfg, struct job *j);
+	/* done: on the main thread; frees the job (job_free). */
+	void (*done)(struct webd *w, struct job *j);
+	struct webd_req *req;		/* the suspended request, or NULL */
+	/* inputs */
+	json_t *lbd_req;		/* request for lbd, or NULL */
+	int timeout_ms;
+	int want_sync;			/* also syncd's status */
+	char sync_sock[WEBD_SOCK_MAX];	/* "" = lbd status's sync_control_socket */
+	int want_nodes;			/* also lbd's nodes (history) */
+	struct api_login login;		/* wiped by job_free */
+	char *body;			/* config apply: the new file (malloc'd) */
+	size_t len;
+	/* outputs */
+	json_t *lbd, *sync, *nodes;	/* daemon replies (NULL: none / unreachable) */
+	char err[512];			/* why lbd could not be reached */
+	enum auth_result auth;
+	char dn[WEBD_DN_MAX];
+	uint64_t t_ms;			/* wall clock when run */
+	int status;			/* apply: HTTP status of the outcome */
+};
+
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *todo, **todo_tail, *done, **done_tail;
+	unsigned queued;		/* submitted, not yet taken by a worker */
+	unsigned busy;			/* submitted, done() not yet run */
+	int stop;
+	int nthreads;
+	pthread_t th[WEBD_WORKERS];
+	struct loop_io efd;		/* eventfd: completions waiting */
+	const struct webd_config *cfg;
+};
+
+int pool_start(struct webd *w);
+/* Hand j to a worker.  0, or -1 (queue full: the caller answers 503; j is
+ * still the caller's). */
+int pool_submit(struct pool *p, struct job *j);
+/* Stop the workers at exit (joins them only when none is busy). */
+void pool_stop(struct pool *p);
+struct job *job_new(void (*run)(const struct webd_config *, struct job *),
+		    void (*done)(struct webd *, struct job *));
+void job_free(struct job *j);
+/* Worker helper: lbd's (or a socket's) reply, or NULL with j->err set. */
+json_t *job_ctl(const char *sock, const json_t *req, int timeout_ms, char *err, size_t errlen);
+
+/* auth.c: the LDAP login of j->login (worker); sets j->auth, j->dn, j->err. */
+void auth_run(const struct webd_config *cfg, struct job *j);
+
+/* ---------------------------------------------------------- sessions -- */
+
+struct session {
+	int used;
+	int admin;
+	char id[API_TOKEN_HEX + 1];
+	char csrf[API_TOKEN_HEX + 1];
+	char user[API_USER_MAX + 1];
+	uint64_t last_ms;		/* monotonic */
+};
+
+struct rl_ent {
+	char key[API_USER_MAX + 8];	/* "a:ADDR" or "u:USER" */
+	uint64_t first_ms;
+	uint32_t count;
+};
+
+#define WEBD_RL_SLOTS 1024
+
+struct sessions {
+	struct session *tab;
+	uint32_t n, idle_ms;
+	struct rl_ent rl[WEBD_RL_SLOTS];
+	uint32_t rl_max, rl_window_ms;
+};
+
+int sessions_init(struct sessions *s, const struct webd_config *cfg);
+void sessions_free(struct sessions *s);
+/* New session for user; NULL if the table is full of live sessions. */
+struct session *session_create(struct sessions *s, const char *user, int admin);
+/* The live session with this id (touching it), or NULL. */
+struct session *session_find(struct sessions *s, const char *id);
+void session_end(struct session *se);
+void sessions_expire(struct sessions *s);
+/* Login rate limit: seconds until key may try again (0 = allowed now). */
+unsigned rl_blocked(struct sessions *s, const char *key);
+void rl_fail(struct sessions *s, const char *key);
+/* 64 hex chars of getrandom(): 0 / -1. */
+int random_token(char out[API_TOKEN_HEX + 1]);
+/* Constant-time string equality (tokens). 1/0. */
+int token_eq(const char *a, const char *b);
+
+/* ----------------------------------------------------------- history -- */
+
+struct history {
+	json_t **ring;			/* samples, oldest at head */
+	uint32_t cap, head, n;
+	int inflight;			/* a sample job is out */
+	char role[16];			/* last role seen */
+	uint64_t failovers;		/* role changes seen */
+	uint64_t role_since;		/* unix ms of the last change, 0 = none */
+};
+
+int history_init(struct history *h, uint32_t cap);
+void history_free(struct history *h);
+/* Called every second: queue a sample job unless one is out. */
+void history_tick(struct webd *w);
+/* {"interval_ms","samples"} with t > since (caller owns). */
+json_t *history_json(struct history *h, uint64_t since);
+
+/* -------------------------------------------------------------- http -- */
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+struct webd_req {
+	struct webd *w;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t len, cap;
+	int too_large;
+	int suspended;
+	int handled;			/* the handler ran */
+	struct api_route route;
+	struct api_query q;		/* GET /sessions, /history */
+	char client[64];		/* peer address */
+	struct session *sess;		/* during the handler only */
+	/* the reply, once known */
+	int status;
+	json_t *reply;
+	char set_cookie[256];
+	unsigned retry_after;
+};
+
+struct webd {
+	struct webd_config cfg;
+	const char *config_file;
+	struct loop loop;
+	struct loop_signals sigs;
+	struct loop_timer tick;		/* 1 s: history, session expiry */
+	struct loop_timer mhd_timer;	/* libmicrohttpd's own timeouts */
+	struct loop_io mhd_io;		/* libmicrohttpd's epoll fd */
+	struct MHD_Daemon *mhd;
+	int www_fd;			/* O_PATH of cfg.www, -1 if missing */
+	unsigned suspended;		/* connections waiting for a job */
+	struct pool pool;
+	struct sessions sessions;
+	struct history history;
+	char syncd_socket[WEBD_SOCK_MAX];	/* learnt from lbd's status when not configured */
+};
+
+int http_start(struct webd *w);
+void http_stop(struct webd *w);
+/* Let libmicrohttpd work now (after a resume) and re-arm its timer. */
+void http_run(struct webd *w);
+/* Answer a suspended request: takes reply, resumes the connection. */
+void http_resume(struct webd *w, struct webd_req *r, int status, json_t *reply);
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(struct webd_req *r, const char *name);
+/* The query string's filters/paging into q (api_query_set on each pair). */
+int http_query(struct webd_req *r, struct api_query *q, char *err, size_t errlen);
+
+/* api.c: handle a complete request.  Returns 0 when r->status/r->reply are
+ * set (answer now), 1 when the request waits for a job (suspended). */
+int api_handle(struct webd *w, struct webd_req *r);
+/* Build {"error": msg}. */
+json_t *api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

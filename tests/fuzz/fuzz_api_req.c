@@ -1,0 +1,111 @@
+/* libFuzzer target: tandem-webd's request parsing (lib/api_req.c) must never
+ * crash or leak on any input, and its results must keep their contracts.
+ * The first byte picks the parser; the rest is the input. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_req.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input as a NUL-terminated string (stops at an embedded NUL). */
+static char *cstr(const uint8_t *d, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, d, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void must_fail_with_message(int rc, const char *err)
+{
+	if (rc < 0 && (memchr(err, '\0', 256) == NULL || !err[0]))
+		abort();	/* a failure must say why */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[256] = "", out[512];
+	uint8_t sel;
+	char *s;
+
+	if (size < 1)
+		return 0;
+	sel = data[0] % 8;
+	data++;
+	size--;
+	s = cstr(data, size);
+	switch (sel) {
+	case 0: {
+		struct api_route r;
+		static const char *const m[] = { "GET", "POST", "HEAD", "PUT" };
+		int rc = api_route(m[size % 4], s, &r, err, sizeof(err));
+		must_fail_with_message(rc, err);
+		if (rc < 0 && r.status != 404 && r.status != 405)
+			abort();
+		if (rc == 0 && (r.id == API_R_DRAIN || r.id == API_R_UNDRAIN) && !api_name_ok(r.node))
+			abort();
+		break;
+	}
+	case 1: {
+		int n = api_static_path(s, out, sizeof(out));
+		if (n >= 0 && (strstr(out, "..") && (!strncmp(out, "..", 2) || strstr(out, "/.."))))
+			abort();
+		if (n >= 0 && ((size_t)n != strlen(out) || out[0] == '/' || out[0] == '.'))
+			abort();
+		api_content_type(s);
+		break;
+	}
+	case 2: {
+		struct api_query q;
+		api_query_init(&q);
+		int rc = api_query_parse((const char *)data, size, &q, err, sizeof(err));
+		must_fail_with_message(rc, err);
+		if (rc == 0 && (q.limit < 1 || q.limit > API_LIMIT_MAX))
+			abort();
+		break;
+	}
+	case 3: {
+		struct api_login lg;
+		int rc = api_parse_login((const char *)data, size, &lg, err, sizeof(err));
+		must_fail_with_message(rc, err);
+		if (rc == 0 && !api_user_ok(lg.user))
+			abort();
+		break;
+	}
+	case 4:
+	case 5: {
+		json_t *r = sel == 4 ? api_parse_migrate((const char *)data, size, err, sizeof(err))
+				     : api_parse_handoff((const char *)data, size, err, sizeof(err));
+		must_fail_with_message(r ? 0 : -1, err);
+		if (r && !json_is_string(json_object_get(r, "to")))
+			abort();
+		json_decref(r);
+		break;
+	}
+	case 6: {
+		int n = api_cookie_get(s, "tandem_session", out, sizeof(out));
+		if (n >= 0 && (size_t)n != strlen(out))
+			abort();
+		api_token_ok(s);
+		break;
+	}
+	case 7: {
+		int n = api_ldap_dn_escape(s, out, sizeof(out));
+		if (n >= 0 && (size_t)n != strlen(out))
+			abort();
+		n = api_ldap_filter_escape(s, out, sizeof(out));
+		if (n >= 0 && (strpbrk(out, "*()") || (size_t)n != strlen(out)))
+			abort();
+		char t[600];
+		api_template_fill(s, "v", t, sizeof(t));
+		break;
+	}
+	}
+	free(s);
+	return 0;
+}
