@@ -70,6 +70,9 @@ static json_t *cmd_status(struct lbd *l)
 			"failed", (json_int_t)l->report.failed, "rejected", (json_int_t)l->report.rejected,
 			"replayed", (json_int_t)l->report.replayed));
 	if (l->cfg.handoff.enabled)
+		json_object_set_new(json_object_get(r, "handoff_reports"), "stale_refused",
+				    json_integer((json_int_t)l->report.stale_refused));
+	if (l->cfg.handoff.enabled)
 		json_object_set_new(r, "handoffs", json_pack("{s:I, s:I, s:I, s:I}",
 			"requested", (json_int_t)l->report.moves_sent, "ok", (json_int_t)l->report.moves_ok,
 			"failed", (json_int_t)l->report.moves_failed, "load_reports", (json_int_t)l->report.loads));

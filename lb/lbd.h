@@ -135,6 +135,10 @@ struct report_srv {
 	uint64_t handled, failed, rejected, replayed;
 	uint64_t moves_sent, moves_ok, moves_failed;
 	uint64_t loads;		/* LOAD reports taken */
+	/* failed handoffs (RECLAIM): a later REDIRECT of (flow, txid) is stale */
+	struct { uint32_t flow_hash; uint16_t txid; uint64_t at_ms; } cancelled[256];
+	unsigned cancelled_next;
+	uint64_t stale_refused;
 };
 
 /* A job moving live sessions off one node (mover.c). */

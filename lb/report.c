@@ -39,6 +39,7 @@
 #include "ctl_server.h"
 #include "handoff_wire.h"
 #include "keyfile.h"
+#include "lb_hash.h"
 #include "log.h"
 #include "maglev.h"
 
@@ -73,6 +74,30 @@ static int fresh(struct lbd *l, uint32_t sender, uint64_t seq)
 	return 1;
 }
 
+#define CANCEL_KEEP_MS 120000	/* longer than any node's handoff timeout */
+
+static void remember_cancel(struct lbd *l, const struct ho_report *r)
+{
+	struct report_srv *rs = &l->report;
+	unsigned i = rs->cancelled_next++ % (sizeof(rs->cancelled) / sizeof(rs->cancelled[0]));
+
+	rs->cancelled[i].flow_hash = lb_flow_hash(&r->key);
+	rs->cancelled[i].txid = r->txid;
+	rs->cancelled[i].at_ms = loop_now_ms();
+}
+
+static int is_cancelled(const struct lbd *l, const struct ho_report *r)
+{
+	const struct report_srv *rs = &l->report;
+	uint32_t fh = lb_flow_hash(&r->key);
+
+	for (unsigned i = 0; i < sizeof(rs->cancelled) / sizeof(rs->cancelled[0]); i++)
+		if (rs->cancelled[i].at_ms && rs->cancelled[i].flow_hash == fh &&
+		    rs->cancelled[i].txid == r->txid && loop_now_ms() - rs->cancelled[i].at_ms < CANCEL_KEEP_MS)
+			return 1;
+	return 0;
+}
+
 static uint8_t handle(struct lbd *l, struct ho_report *r)
 {
 	struct lb_flow_val v;
@@ -88,12 +113,21 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 	ni = node_by_key(l, r->node_key);
 	if (ni < 0)
 		return HO_ST_NO_NODE;
+	if (r->op == HO_OP_REDIRECT && is_cancelled(l, r)) {
+		l->report.stale_refused++;
+		log_warnx("handoff report: a REDIRECT of a flow to %s for a handoff its old node "
+			  "already rolled back (txid %u): refused", l->nodes[ni].name, r->txid);
+		return HO_ST_ERROR;
+	}
+	if (r->op == HO_OP_RECLAIM)
+		remember_cancel(l, r);
 	if (!l->nodes[ni].up)
 		return HO_ST_NODE_DOWN;
 	int old = -1;
 	if (bpf_map_lookup_elem(l->dp.fd_flows, &r->key, &v) == 0)
 		old = sched_node_by_id(l, v.node_id);
-	int rc = flows_set_owner(l, &r->key, l->nodes[ni].id, r->op == HO_OP_SET);
+	int rc = flows_set_owner(l, &r->key, l->nodes[ni].id,
+				 r->op == HO_OP_SET || r->op == HO_OP_RECLAIM);
 	if (rc < 0)
 		return HO_ST_ERROR;
 	if (rc == 0)

@@ -319,7 +319,7 @@ int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t k
 	}
 	memset(r, 0, sizeof(*r));
 	r->op = buf[0] & 0xf;
-	if (r->op < HO_OP_QUERY || r->op > HO_OP_LOAD) {
+	if (r->op < HO_OP_QUERY || r->op > HO_OP_RECLAIM) {
 		*why = "bad_op";
 		return -1;
 	}

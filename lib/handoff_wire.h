@@ -172,9 +172,14 @@ void ho_channel_key(const struct ho_key *shared, const uint8_t nonce_connect[HO_
  * the load trigger.  The fixed layout is reused rather than adding a second
  * message format: nonce = active client sessions (capped at 2^24-1), txid =
  * bytes sent per second in MiB (capped at 65535), node_key = the sender's
- * own key; the flow key is all zero (family 4, protocol 0). */
+ * own key; the flow key is all zero (family 4, protocol 0).
+ * RECLAIM (old node -> switch): a handoff (txid) failed after the new node
+ * may have re-pointed the flow: point it back to the sender, and refuse
+ * any REDIRECT of this flow with this txid from now on (a stale one, e.g.
+ * a target that was stopped and reads its UPDATE late, must not take the
+ * flow from the session that stayed). */
 enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4, HO_OP_MOVE = 5,
-	     HO_OP_LOAD = 6 };
+	     HO_OP_LOAD = 6, HO_OP_RECLAIM = 7 };
 enum ho_status {
 	HO_ST_OK = 0,
 	HO_ST_NO_FLOW = 1,	/* query/redirect of a 5-tuple the switch does not know */

@@ -118,6 +118,9 @@ struct handoff {
 	/* counters */
 	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
 	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
+	/* refused input (status "rejected"): channel frames by reason, HELLOs,
+	 * switch requests that failed authentication or were replayed */
+	uint64_t rej_mac, rej_seq, rej_frame, rej_hello, rej_sw_bad, rej_sw_replay;
 	uint64_t lat_last_us, lat_max_us, lat_sum_us;
 	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
 };
@@ -391,6 +394,12 @@ static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, s
 	if (e != HO_OK) {
 		log_warnx("handoff: channel %s %s: bad frame (%s)", c->outbound ? "to" : "from",
 			  peer_name(c), ho_err_name(e));
+		if (e == HO_E_MAC)
+			c->h->rej_mac++;
+		else if (e == HO_E_SEQ)
+			c->h->rej_seq++;
+		else
+			c->h->rej_frame++;
 		return -1;
 	}
 	c->rx_seq++;
@@ -439,6 +448,8 @@ static int on_hello(struct chan *c, const uint8_t *body, size_t blen)
 	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", nm);
 	rc = 0;
 out:
+	if (rc < 0)
+		c->h->rej_hello++;
 	free(name);
 	free(nonce);
 	return rc;
@@ -574,12 +585,13 @@ static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *typ
 static uint64_t next_rep_seq(struct handoff *h);
 
 /*
- * Ask the switch to send key's flow to node `to` (REDIRECT) and wait for its
- * ACK (sent once its flow map holds the new owner).  Each try has a new seq
+ * Ask the switch to send key's flow to node `to` (op REDIRECT; RECLAIM when
+ * a rolled-back handoff takes its flow back) and wait for its ACK (sent
+ * once its flow map holds the new owner).  Each try has a new seq
  * and nonce.  0, or -1 with a message.
  */
-static int report_redirect(struct handoff *h, const struct lb_flow_key *key, const char *to,
-			   uint32_t txid, char *err, size_t errlen)
+static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
+			   const char *to, uint32_t txid, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
@@ -588,7 +600,7 @@ static int report_redirect(struct handoff *h, const struct lb_flow_key *key, con
 	int last_status = -1;
 
 	for (uint32_t try = 0; try < h->cfg->report_tries; try++) {
-		struct ho_report r = { .op = HO_OP_REDIRECT, .txid = (uint16_t)txid,
+		struct ho_report r = { .op = op, .txid = (uint16_t)txid,
 				       .cluster = h->cfg->cluster_id, .key = *key, .node_key = want,
 				       .sender = h->my_key };
 		uint64_t seq = next_rep_seq(h);
@@ -730,13 +742,17 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 			return;
 		if (ho_report_parse(buf, (size_t)n, h->shared.k, h->shared.len, &r, &why) < 0) {
 			log_debug("handoff: switch request refused: %s", why);
+			h->rej_sw_bad++;
 			continue;
 		}
-		if (r.op != HO_OP_MOVE || r.sender != 0 || r.cluster != h->cfg->cluster_id)
+		if (r.op != HO_OP_MOVE || r.sender != 0 || r.cluster != h->cfg->cluster_id) {
+			h->rej_sw_bad++;
 			continue;
+		}
 		sa_taddr(&from, &fa, &fp);
 		if (!sw_fresh(h, &fa, r.seq)) {
 			log_warnx("handoff: replayed switch request from %s refused", ep_fmt(&from, ep, sizeof(ep)));
+			h->rej_sw_replay++;
 			continue;
 		}
 		h->moves++;
@@ -929,7 +945,8 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
-	if (report_redirect(h, &t->key, h->n->cfg.node_name, t->txid, err, sizeof(err)) < 0) {
+	if (report_redirect(h, HO_OP_REDIRECT, &t->key, h->n->cfg.node_name, t->txid, err,
+			    sizeof(err)) < 0) {
 		/* no ack: the switch may still have done it */
 		serve_fail(t, RC_REPOINTED, err);
 		return;
@@ -1028,7 +1045,7 @@ static void rollback(struct handoff *h, struct session *s, const struct lb_flow_
 	char err[256] = "";
 
 	if (maybe_repointed) {
-		if (report_redirect(h, key, h->n->cfg.node_name, txid, err, sizeof(err)) < 0)
+		if (report_redirect(h, HO_OP_RECLAIM, key, h->n->cfg.node_name, txid, err, sizeof(err)) < 0)
 			log_warnx("handoff tx %u rollback: re-point to %s: %s", txid, h->n->cfg.node_name, err);
 		else
 			res->repointed_back = 1;
@@ -1409,6 +1426,10 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
+		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
+		"switch_bad", (json_int_t)h->rej_sw_bad, "switch_replayed", (json_int_t)h->rej_sw_replay));
 	return r;
 }
 

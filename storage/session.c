@@ -453,6 +453,9 @@ struct session *session_restore(struct nasd *n, int fd, const uint8_t *blob, siz
 		s->file_size = st.file_size;
 		s->file_mtime_ns = st.file_mtime_ns;
 		session_set_rate(s, st.rate);
+		/* an empty bucket: the burst was spent on the old node; a full
+		 * one would let a session handed off often run far above its rate */
+		s->tokens = 0;
 	}
 	if (st.has_upload) {
 		char tmp[SST_MAX_NAME + 1];

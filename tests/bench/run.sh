@@ -41,7 +41,11 @@
 # a note; the run goes on.  Takes about 7 minutes with the defaults (single-
 # switch lab ~3, offline ~1, pair ~3).
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair]  (or BENCH_ONLY=...): run
+# Handoff metrics (tests/bench/handoff.sh, its own lab with tandem-nasd):
+#   handoff_latency_p50_us / _p99_us, handoff_client_stall_p50_ms / _p99_ms,
+#   stream_throughput_continuous_handoffs_mbps
+#
+# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -1000,10 +1004,23 @@ pair_section() {
 	pair_fail_metrics "${PAIR_WHY:-not measured}"
 }
 
+# ------------------------------------------------------- handoff section ---
+
+handoff_section() {
+	local d=$WORK/handoff
+	mkdir -p "$d"
+	log "handoff: live session handoff through tandem-nasd (tests/bench/handoff.sh)"
+	TANDEM_BUILD=$B bash "$REPO/tests/bench/handoff.sh" "$d" ||
+		harness_error "handoff section: its lab or daemons did not start (see $LOGS_FINAL/handoff)"
+	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
+	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
+	cp -a "$d/logs" "$LOGS/handoff" 2>/dev/null
+}
+
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -1016,12 +1033,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair" ;;
+,,) SECTIONS="lab flow pair handoff" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair) ;; *) usage ;; esac
+		case "$x" in lab | flow | pair | handoff) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -1030,6 +1047,7 @@ case ",${ONLY}," in
 esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
+want lab || want flow || want pair || HOW="Handoff lab only (--only handoff): tests/bench/handoff.sh."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$ROUNDS.$DUR" in
@@ -1072,6 +1090,12 @@ if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemct
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
+if want handoff; then
+	for f in "$B/tandem-nasd" "$B/flowdrop.bpf.o"; do
+		[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
+	done
+	cp -p "$B/tandem-nasd" "$B/flowdrop.bpf.o" "$SNAP/" || { harness_error "cannot copy tandem-nasd"; exit 1; }
+fi
 B=$SNAP
 TOOLS=$SNAP/tools
 export TANDEM_BUILD=$SNAP
@@ -1084,6 +1108,7 @@ if want lab; then
 fi
 want flow && flow_section
 want pair && pair_section
+want handoff && handoff_section
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]

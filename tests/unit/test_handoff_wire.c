@@ -147,9 +147,9 @@ int main(void)
 	rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 && r2.op == HO_OP_LOAD &&
 	      r2.nonce == 123456 && r2.txid == 789, "LOAD report round trip (%s)", why);
-	r.op = HO_OP_LOAD + 1;
+	r.op = HO_OP_RECLAIM + 1;
 	rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) < 0 && !strcmp(why, "bad_op"),
-	      "op %d refused: %s", HO_OP_LOAD + 1, why);
+	      "op %d refused: %s", HO_OP_RECLAIM + 1, why);
 	return check_done();
 }

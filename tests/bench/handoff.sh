@@ -1,0 +1,245 @@
+#!/bin/bash
+# tests/bench/handoff.sh WORKDIR - the "handoff" section of tests/bench/run.sh
+# (run.sh --only handoff): live session handoff through tandem-nasd.
+#
+# One private lab (lab.sh), tandem-lbd, tandem-nasd with "handoff" on n1..n3
+# (tests/integration/lib_nasd.sh's nasd_start), clients in c1
+# (tests/tools/ho_client.py), handoffs driven by tests/tools/ho_drive.py (one
+# process on the nasd control sockets: no process start per handoff).
+#
+#  latency + stall: one connection streaming /rate/10m.bin?bps=RATE (nasd's
+#    pacer, 10 ms ticks) again and again; HO_N handoffs n_a <-> n_b, HO_GAP_MS
+#    apart.  Latency per handoff = the old node's timings_us freeze +
+#    update_to_complete + close + ack_to_done: from its session pause / flow
+#    drop to the new node's DONE (sent right after it resumed the socket and
+#    the session).  Stall per handoff = the longest gap between two recv()s
+#    of the client that ends after the handoff started and begins before
+#    HO_WIN_MS after it ended.  Baseline: the same stream without handoffs,
+#    the same windows.
+#  throughput: an unpaced stream (GET /10m.bin again and again) for
+#    HO_TP_S seconds with and without continuous handoffs (HO_TP_GAP_MS
+#    apart), HO_TP_ROUNDS rounds interleaved, medians.
+#
+# Writes WORKDIR/metrics.jsonl (run.sh's metric lines) and
+# WORKDIR/samples.jsonl, raw files in WORKDIR/logs.  Exit 1 if the lab or
+# the daemons cannot start.
+set -u
+W=${1:?usage: handoff.sh WORKDIR}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
+export TANDEM_BUILD
+LAB_SH=$REPO/appliance/lab/lab.sh
+TP=$REPO/tests/tools
+L=$W/logs
+mkdir -p "$L"
+M=$W/metrics.jsonl
+SMP=$W/samples.jsonl
+: >"$M"
+: >"$SMP"
+HO_N=${HO_N:-200}
+HO_GAP_MS=${HO_GAP_MS:-100}
+HO_RATE=${HO_RATE:-1000000}
+HO_WIN_MS=${HO_WIN_MS:-100}
+HO_TP_S=${HO_TP_S:-6}
+HO_TP_GAP_MS=${HO_TP_GAP_MS:-10}
+HO_TP_ROUNDS=${HO_TP_ROUNDS:-2}
+
+log() { printf 'bench handoff: %s\n' "$*" >&2; }
+metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
+	jq -cn --arg name "$1" --arg value "$2" --arg unit "$3" --arg baseline "$4" --arg ratio "$5" \
+		--arg target "$6" --arg met "$7" --arg note "$8" \
+		'def n: if . == "" then null else tonumber end;
+		 {name: $name, value: ($value | n), unit: $unit, baseline: ($baseline | n), ratio: ($ratio | n),
+		  target: $target, met: (if $met == "" then null else ($met == "true") end), note: $note}' >>"$M"
+}
+fail_all() {
+	local why=$1
+	metric handoff_latency_p50_us "" us "" "" "<= 300 us" "" "$why"
+	metric handoff_latency_p99_us "" us "" "" "<= 2000 us" "" "$why"
+	metric handoff_client_stall_p50_ms "" ms "" "" "report" "" "$why"
+	metric handoff_client_stall_p99_ms "" ms "" "" "report" "" "$why"
+	metric stream_throughput_continuous_handoffs_mbps "" MB/s "" "" "report (ratio)" "" "$why"
+}
+
+# --- the minimum of lib.sh that lib_nasd.sh needs ---
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+wait_for() {
+	local end
+	end=$(($(now_ms) + ${1%.*} * 1000))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+in_ns() { local ns=$1; shift; case "$ns" in tdm-*) ;; *) ns=tdm-$LAB_NAME-$ns ;; esac; ip netns exec "$ns" "$@"; }
+lab() { local c=$1; shift; timeout 60 "$LAB_SH" "$c" "$LAB_NAME" "$@"; }
+skip_all() { log "$*"; exit 1; }
+check() { shift; "$@"; }
+at_exit() { :; }
+finish() { exit 1; }
+LAB_NAME=""
+cleanup() {
+	local n
+	for n in n1 n2 n3; do
+		[ -n "$LAB_NAME" ] && kill "$(cat "$LAB_DIR/$n/nasd.pid" 2>/dev/null)" 2>/dev/null
+	done
+	[ -n "$LAB_NAME" ] && { cp "$LAB_DIR"/n?/nasd.log "$L/" 2>/dev/null; timeout 60 "$LAB_SH" down "$LAB_NAME" >>"$L/lab.log" 2>&1; }
+	LAB_NAME=""
+}
+trap cleanup EXIT
+
+LAB_NAME=bh$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+log "lab $LAB_NAME up"
+if ! timeout 120 "$LAB_SH" up "$LAB_NAME" >>"$L/lab.log" 2>&1; then
+	LAB_NAME=""
+	fail_all "lab did not come up (harness error)"
+	exit 1
+fi
+# shellcheck disable=SC1090
+. "/run/tandem-lab/$LAB_NAME/env"
+# shellcheck source=../integration/lib_nasd.sh
+. "$REPO/tests/integration/lib_nasd.sh"
+if ! timeout 40 "$LAB_SH" lbd-start "$LAB_NAME" >>"$L/lab.log" 2>&1; then
+	fail_all "tandem-lbd did not start"
+	exit 1
+fi
+for n in n1 n2 n3; do
+	nasd_start "$n" handoff >>"$L/lab.log" 2>&1 || { fail_all "tandem-nasd did not start in $n"; exit 1; }
+done
+chans_up() {
+	local n
+	for n in n1 n2 n3; do
+		[ "$(hstat "$n" '.peers | [.[] | .in and .out] | all')" = true ] || return 1
+	done
+}
+nodes_up3() {
+	[ "$(timeout 5 "$TANDEM_BUILD/tandemctl" -s "$LBD_SOCK" --json nodes | jq '[.nodes[] | select(.state == "up")] | length')" = 3 ]
+}
+wait_for 20 nodes_up3 || log "not all nodes up in lbd after 20 s"
+wait_for 15 chans_up || { fail_all "handoff channels did not come up"; exit 1; }
+DRV=(/usr/bin/python3 "$TP/ho_drive.py" --sock "n1=$LAB_DIR/n1/nasd.sock" --sock "n2=$LAB_DIR/n2/nasd.sock"
+	--sock "n3=$LAB_DIR/n3/nasd.sock")
+CLI=(/usr/bin/python3 "$TP/ho_client.py")
+
+# stream TAG PATH [DRIVER ARGS...]: a stream from c1; with driver args, hand
+# it off meanwhile (the driver's --stop-file ends it), else run HO_TP_S s.
+# Sets S_EP, S_HOLDER.
+stream() {
+	local tag=$1 path=$2 pid
+	shift 2
+	rm -f "$L/$tag".*
+	in_ns c1 "${CLI[@]}" stream --host "$VIP4" --path "$path" --want "$(awk '$2 == "10m.bin" { print $1 }' "$LAB_WWW/SHA256SUMS")" \
+		--stop-file "$L/$tag.stop" --port-file "$L/$tag.port" --times "$L/$tag.times" --out "$L/$tag.json" \
+		>"$L/$tag.log" 2>&1 &
+	pid=$!
+	wait_for 5 test -s "$L/$tag.port"
+	S_EP=$(tr -d '\n' <"$L/$tag.port")
+	sleep 0.5
+	S_HOLDER=$(holder "$S_EP")
+	if [ $# -gt 0 ] && [ -n "$S_HOLDER" ]; then
+		local to
+		to=$(other "$S_HOLDER")
+		timeout 300 "${DRV[@]}" --lbd "$LBD_SOCK" --ep "$S_EP" --from "$S_HOLDER" --nodes "$S_HOLDER,$to" \
+			--check-every 0 --stop-file "$L/$tag.stop" --times "$L/$tag.ho" --out "$L/$tag.drive.json" "$@" \
+			>"$L/$tag.drive.log" 2>&1
+	else
+		sleep "$HO_TP_S"
+	fi
+	touch "$L/$tag.stop"
+	wait "$pid"
+}
+
+# ---------------------------------------------------- latency and stall --
+log "latency/stall: $HO_N handoffs ${HO_GAP_MS} ms apart of a stream at $HO_RATE B/s"
+stream lat "/rate/10m.bin?bps=$HO_RATE" --count "$HO_N" --gap-ms "$HO_GAP_MS"
+# baseline stream of the same length, no handoffs
+HO_TP_S_SAVE=$HO_TP_S
+HO_TP_S=$(jq -r '.seconds | ceil' "$L/lat.drive.json" 2>/dev/null || echo 20)
+stream latbase "/rate/10m.bin?bps=$HO_RATE"
+HO_TP_S=$HO_TP_S_SAVE
+an=$(python3 - "$L" "$HO_WIN_MS" "$HO_GAP_MS" <<'EOF'
+import json, sys
+L, win, gap = sys.argv[1], int(sys.argv[2]) * 10**6, int(sys.argv[3]) * 10**6
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(len(v) * p / 100))] if v else None
+def arrivals(f):
+    return [int(l.split()[0]) for l in open(f) if l.strip()]
+def stalls(arr, wins):
+    out = []
+    for s, e in wins:
+        best = 0
+        for a, b in zip(arr, arr[1:]):
+            if b > s and a < e + win:
+                best = max(best, b - a)
+            if a > e + win:
+                break
+        out.append(round(best / 1e6, 2))
+    return out
+d = json.load(open(L + "/lat.drive.json"))
+t = d["timings"]
+lat = [a + b + c + e for a, b, c, e in zip(t["freeze"], t["update_to_complete"], t["close"], t["ack_to_done"])]
+ho = [tuple(map(int, l.split())) for l in open(L + "/lat.ho")]
+arr = arrivals(L + "/lat.times")
+st = stalls(arr, ho)
+# baseline windows: same durations, same spacing, on the stream without handoffs
+barr = arrivals(L + "/latbase.times")
+bw = []
+if barr:
+    t0 = barr[0] + 500 * 10**6
+    for s, e in ho:
+        w = (t0, t0 + (e - s))
+        if w[1] + win > barr[-1]:
+            break
+        bw.append(w)
+        t0 += gap + (e - s)
+bst = stalls(barr, bw)
+print(json.dumps({"n": len(lat), "failed": len(d["failed"]),
+    "lat_p50": pct(lat, 50), "lat_p99": pct(lat, 99), "lat_max": max(lat) if lat else None,
+    "total_p50": pct(t["total"], 50), "total_p99": pct(t["total"], 99),
+    "open_p50": pct(t["open"], 50), "freeze_p50": pct(t["freeze"], 50),
+    "u2c_p50": pct(t["update_to_complete"], 50), "u2c_p99": pct(t["update_to_complete"], 99),
+    "a2d_p50": pct(t["ack_to_done"], 50), "ctl_p50": pct(t["client_rtt_us"], 50),
+    "state_p50": pct(t["state_bytes"], 50),
+    "stall_p50": pct(st, 50), "stall_p99": pct(st, 99), "stall_max": max(st) if st else None,
+    "base_n": len(bst), "base_p50": pct(bst, 50), "base_p99": pct(bst, 99), "base_max": max(bst) if bst else None}))
+EOF
+)
+log "latency/stall: $an"
+echo "{\"g\":\"handoff_latency\",\"s\":\"summary\",\"v\":$an}" >>"$SMP"
+g() { jq -r ".$1 // empty" <<<"$an" 2>/dev/null; }
+lok=$(jq -r '.ok' "$L/lat.json" 2>/dev/null)
+note="tandem-nasd's own handoff reply (timings_us at the OLD node): freeze + update_to_complete + close + ack_to_done = from its session pause and flow drop to the new node's DONE, which the new node sends right after it resumed the socket (TCP_REPAIR=0) and the session; so it includes the channel round trips (OPEN excluded: it happens before the freeze), the switch re-point (REDIRECT report to lbd and its ACK) and half a round trip more than freeze->resume. $(g n) handoffs ($(g failed) failed) of one stream (GET /rate/10m.bin?bps=$HO_RATE again and again, c1 -> VIP) between two nodes, ${HO_GAP_MS} ms apart (+-50 %), driven by tests/tools/ho_drive.py over the nasd control sockets; lab on this 2-CPU host shared with the clients, the switch and other work. max $(g lat_max) us; whole command (incl. OPEN) p50 $(g total_p50) / p99 $(g total_p99) us; parts p50: open $(g open_p50), freeze+snapshot $(g freeze_p50), update->complete $(g u2c_p50) (p99 $(g u2c_p99)), ack->done $(g a2d_p50) us; state $(g state_p50) bytes; control round trip seen by the driver p50 $(g ctl_p50) us. Stream byte-exact: $lok"
+v=$(g lat_p50)
+metric handoff_latency_p50_us "$v" us "" "" "<= 300 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 300) ? "true" : "false" }')" "$note"
+v=$(g lat_p99)
+metric handoff_latency_p99_us "$v" us "" "" "<= 2000 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 2000) ? "true" : "false" }')" "same run as handoff_latency_p50_us"
+note="client side, same run: c1's client (tests/tools/ho_client.py, reading as fast as it can) logs CLOCK_MONOTONIC at every recv(); per handoff, the longest gap between two recv()s that ends after the driver sent the handoff command and starts before ${HO_WIN_MS} ms after its reply. Baseline = the same stream without handoffs, the same windows (nasd's pacer writes every 10 ms, so gaps of ~10 ms are normal): p50 $(g base_p50) / p99 $(g base_p99) / max $(g base_max) ms over $(g base_n) windows; with handoffs max $(g stall_max) ms. Note: a restored session's token bucket starts full (rate/10 bytes), so every handoff lets the paced stream send one extra burst"
+metric handoff_client_stall_p50_ms "$(g stall_p50)" ms "$(g base_p50)" "" "report" "" "$note"
+metric handoff_client_stall_p99_ms "$(g stall_p99)" ms "$(g base_p99)" "" "report" "" "same run as handoff_client_stall_p50_ms"
+
+# ------------------------------------------------------------ throughput --
+tps_ho="" tps_base="" nho=""
+for ((r = 1; r <= HO_TP_ROUNDS; r++)); do
+	for side in base ho; do
+		[ $((r % 2)) = 0 ] && side=$([ "$side" = base ] && echo ho || echo base)
+		if [ "$side" = ho ]; then
+			stream "tp$r$side" /10m.bin --count 100000 --gap-ms "$HO_TP_GAP_MS" --seconds "$HO_TP_S"
+			nho="$nho $(jq -r '"\(.done)/\(.failed | length)"' "$L/tp$r$side.drive.json" 2>/dev/null)"
+		else
+			stream "tp$r$side" /10m.bin
+		fi
+		v=$(jq -r 'if .error == null and (.bad | length) == 0 then (.socket_bytes / .seconds / 1e6 * 10 | round / 10) else empty end' "$L/tp$r$side.json" 2>/dev/null)
+		log "throughput round $r $side: ${v:-FAILED} MB/s"
+		echo "{\"g\":\"handoff_throughput\",\"s\":\"$side\",\"v\":${v:-null}}" >>"$SMP"
+		[ "$side" = ho ] && tps_ho="$tps_ho $v" || tps_base="$tps_base $v"
+	done
+done
+med() { printf '%s\n' $1 | sort -g | awk '{ v[++n] = $1 } END { if (n) printf "%.1f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
+mh=$(med "$tps_ho")
+mb=$(med "$tps_base")
+rt=$([ -n "$mh" ] && [ -n "$mb" ] && awk -v a="$mh" -v b="$mb" 'BEGIN { printf "%.3f", a / b }')
+metric stream_throughput_continuous_handoffs_mbps "$mh" MB/s "$mb" "$rt" "report (ratio)" "" \
+	"one connection from c1 downloading /10m.bin (not paced) again and again through the VIP for ${HO_TP_S} s, client reading as fast as it can; with handoffs: the session goes back and forth between two nodes every ${HO_TP_GAP_MS} ms (+-50 %) for the whole run (handoffs done/failed per run:${nho}); baseline: the same without handoffs; ${HO_TP_ROUNDS} rounds interleaved, medians; samples with [${tps_ho# }] without [${tps_base# }]; every body sha256-checked by the client"
+exit 0
