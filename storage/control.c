@@ -103,6 +103,7 @@ static json_t *cmd_status(struct nasd *n)
 	}
 	json_object_set_new(r, "exports", ex);
 	json_object_set_new(r, "handoff", handoff_status(n));
+	json_object_set_new(r, "data_location", remote_status(n));
 	return r;
 }
 

@@ -105,6 +105,11 @@ struct handoff {
 	int drop_open;
 	struct loop_io lis;
 	struct loop_timer tick;
+	/* handoffs asked for by the service (data location), run from a timer */
+	struct loop_timer sched_timer;
+	int sched_timer_ok;
+	struct { uint64_t id; int pi; } sched[32];
+	unsigned nsched;
 	struct chan *out[NASD_MAX_PEERS];
 	struct chan *in;		/* inbound channels */
 	struct intx *txs;
@@ -1433,6 +1438,58 @@ json_t *handoff_status(struct nasd *n)
 	return r;
 }
 
+/* ------------------------------------------- service-requested handoffs -- */
+
+int handoff_schedule(struct nasd *n, struct session *s, const char *to)
+{
+	struct handoff *h = n->ho;
+	int pi = h ? peer_index(h, to) : -1;
+
+	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
+		return -1;
+	h->sched[h->nsched].id = s->id;
+	h->sched[h->nsched].pi = pi;
+	h->nsched++;
+	s->held = 1;
+	session_watch(s);
+	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
+		h->nsched--;
+		s->held = 0;
+		session_watch(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* The handoff runs here, outside any session callback (it may free s).  A
+ * session that stays (the handoff failed) gets its I/O back. */
+static void sched_cb(struct loop *l, struct loop_timer *t)
+{
+	struct handoff *h = t->arg;
+	unsigned n = h->nsched;
+
+	(void)l;
+	h->nsched = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t id = h->sched[i].id;
+		struct session *s = session_find(h->n, id);
+		if (!s)
+			continue;
+		s->held = 0;
+		json_t *res = run_one(h, s, h->sched[i].pi);
+		if (json_is_true(json_object_get(res, "ok")))
+			h->n->st.dl_home_ok++;
+		else
+			h->n->st.dl_home_failed++;
+		json_decref(res);
+		s = session_find(h->n, id);
+		if (s && !s->paused) {
+			s->kick = 1;
+			session_watch(s);
+		}
+	}
+}
+
 /* --------------------------------------------------------------- setup -- */
 
 /* Every second: our load to the switch (HO_OP_LOAD, unanswered), for its
@@ -1558,6 +1615,9 @@ int handoff_open(struct nasd *n)
 		goto fail;
 	if (loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0)
 		goto fail;
+	if (loop_timer_init(&n->loop, &h->sched_timer, sched_cb, h) < 0)
+		goto fail;
+	h->sched_timer_ok = 1;
 	n->ho = h;
 	log_info("handoff: node %s (key 0x%08x), channels on port %u, %u peer(s), switch report port %u, flow drop on %s",
 		 n->cfg.node_name, h->my_key, cfg->listen_port, cfg->npeers, cfg->switch_port,
@@ -1594,6 +1654,8 @@ void handoff_close(struct nasd *n)
 	while (h->in)
 		chan_close(h->in, NULL);
 	loop_timer_close(&n->loop, &h->tick);
+	if (h->sched_timer_ok)
+		loop_timer_close(&n->loop, &h->sched_timer);
 	loop_del(&n->loop, &h->lis);
 	close(h->lis.fd);
 	close(h->rep_fd);

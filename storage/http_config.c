@@ -230,6 +230,7 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	static const char *const keys[] = {
 		"node_name", "listen", "exports", "throttle", "control_socket", "max_sessions",
 		"max_upload", "idle_timeout_s", "head_timeout_s", "io_timeout_s", "fsync", "handoff",
+		"data_location",	/* remote.c */
 		NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
@@ -283,6 +284,9 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	cfg->fsync_uploads = f ? json_is_true(f) : 1;
 	if (json_object_get(root, "handoff") &&
 	    parse_handoff(&p, json_object_get(root, "handoff"), cfg) < 0)
+		goto out;
+	if (json_object_get(root, "data_location") &&
+	    remote_config_parse(&p, json_object_get(root, "data_location"), &cfg->dl) < 0)
 		goto out;
 	rc = 0;
 out:

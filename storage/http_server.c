@@ -267,10 +267,17 @@ static int serve_file(struct session *s, struct reqinfo *ri)
 		snprintf(body, sizeof(body), "%s\n", s->nasd->cfg.node_name);
 		return respond_text(s, 200, body, 1, head_only, NULL);
 	}
-	if (export_find(&s->nasd->cfg, ri->path, &ref) < 0)
-		return respond_error(s, 404, 1, head_only);
-	if ((st = export_open_file(&ref, &f)) != 0)
-		return respond_error(s, st, 1, head_only);
+	/* data location: another node is this file's home (remote.c) */
+	int home = remote_home_for(s->nasd, ri->path);
+	if (home >= 0) {
+		if ((st = remote_open(s, home, ri->path, &f)) != 0)
+			return respond_error(s, st, 1, head_only);
+	} else {
+		if (export_find(&s->nasd->cfg, ri->path, &ref) < 0)
+			return respond_error(s, 404, 1, head_only);
+		if ((st = export_open_file(&ref, &f)) != 0)
+			return respond_error(s, st, 1, head_only);
+	}
 
 	if (ri->range.kind != HTTP_RANGE_NONE) {
 		int use = 1;
@@ -325,6 +332,10 @@ static int serve_file(struct session *s, struct reqinfo *ri)
 	s->file_end = first + length;
 	s->file_size = f.size;
 	s->file_mtime_ns = f.mtime_ns;
+	if (home >= 0) {	/* nothing fetched yet: remote_more fills from first */
+		s->remote_home = s->last_home = home;
+		s->fetch_end = first;
+	}
 	session_set_rate(s, ri->rate);
 	return STEP_AGAIN;
 }
@@ -574,7 +585,16 @@ static int do_send(struct session *s)
 			return STEP_WAIT;
 	}
 	while (s->file_fd >= 0 && s->file_off < s->file_end) {
+		if (s->remote_home >= 0 && s->file_off >= s->fetch_end) {
+			int more = remote_more(s);
+			if (more < 0)
+				return STEP_CLOSE;
+			if (more == 0)
+				return STEP_WAIT;	/* held: a handoff home is scheduled */
+		}
 		uint64_t want = s->file_end - s->file_off;
+		if (s->remote_home >= 0 && want > s->fetch_end - s->file_off)
+			want = s->fetch_end - s->file_off;
 		if (want > SENDFILE_CHUNK)
 			want = SENDFILE_CHUNK;
 		if (s->rate) {
@@ -615,6 +635,7 @@ static int do_send(struct session *s)
 	free(s->file_path);
 	s->file_path = NULL;
 	s->rate = 0;
+	s->remote_home = -1;
 	s->out_off = s->out_len = 0;
 	s->phase_ms = loop_now_ms();
 	switch (s->after) {
@@ -624,7 +645,8 @@ static int do_send(struct session *s)
 	case SST_AFTER_NEXT:
 		s->phase = PH_HEAD;
 		http_req_init(&s->req);
-		return STEP_AGAIN;
+		remote_response_done(s);
+		return s->held ? STEP_WAIT : STEP_AGAIN;
 	default:
 		shutdown(s->io.fd, SHUT_WR);
 		s->phase = PH_LINGER;

@@ -93,6 +93,26 @@ struct nasd_handoff_config {
 	uint32_t report_tries;
 };
 
+/* ---- remote.c: data location (files whose home is another node) ---- */
+#define NASD_MAX_HOMES 16
+struct nasd_home {
+	char prefix[NASD_URL_MAX];	/* "/h1/": every path below lives on node */
+	size_t prefix_len;
+	char node[NASD_NAME_MAX];
+	struct taddr addr;		/* the home's own HTTP address (not the VIP) */
+	uint16_t port;
+};
+struct nasd_data_location {
+	int enabled;
+	uint64_t threshold;		/* bytes fetched for one session, then it goes home */
+	uint64_t piece;			/* bytes per fetch */
+	uint32_t timeout_ms;		/* one fetch, connect to last byte */
+	struct nasd_home homes[NASD_MAX_HOMES];
+	unsigned nhomes;
+};
+struct jconf;
+int remote_config_parse(struct jconf *p, json_t *o, struct nasd_data_location *dl);
+
 struct nasd_config {
 	char node_name[NASD_NAME_MAX];	/* "" = no /node, no X-Tandem-Node */
 	struct nasd_listen listen[NASD_MAX_LISTEN];
@@ -109,6 +129,7 @@ struct nasd_config {
 	uint32_t io_timeout_ms;		/* no progress sending or receiving a body */
 	int fsync_uploads;
 	struct nasd_handoff_config ho;	/* "handoff" section (enabled = 0: absent) */
+	struct nasd_data_location dl;	/* "data_location" section (remote.c) */
 };
 
 /* Parse configuration text (pure).  0, or -1 with a one-line message. */
@@ -236,6 +257,14 @@ struct session {
 	uint64_t credit;	/* pacing remainder, byte-nanoseconds */
 	uint64_t linger_bytes;
 	int restored;		/* rebuilt from a blob */
+	/* data location (remote.c): the body comes from another node's file */
+	int remote_home;	/* index into cfg.dl.homes, -1: a local file */
+	int last_home;		/* home of the last remote response, -1 none */
+	uint64_t fetch_end;	/* file_fd (a memfd) holds [.., fetch_end) */
+	uint64_t fetched;	/* bytes fetched for this session, all responses */
+	char remote_etag[64];	/* the home's version, checked on every fetch */
+	int home_tried;		/* a handoff home was attempted */
+	int held;		/* waiting for a scheduled handoff: no I/O */
 };
 
 struct nasd_stats {
@@ -243,6 +272,7 @@ struct nasd_stats {
 	uint64_t requests, bytes_out, bytes_in, body_bytes_out, body_bytes_in;
 	uint64_t status_class[6];	/* [2] = 2xx ... [5] = 5xx */
 	uint64_t uploads, bad_requests, timeouts;
+	uint64_t dl_fetches, dl_fetched_bytes, dl_fetch_errors, dl_home_ok, dl_home_failed;
 };
 
 struct nasd_listener {
@@ -360,6 +390,24 @@ void handoff_close(struct nasd *n);
 json_t *handoff_cmd(struct nasd *n, const json_t *req);
 json_t *handoff_all_cmd(struct nasd *n, const json_t *req);
 json_t *handoff_status(struct nasd *n);
+/* Hand session s to node `to` soon, from a timer (never from inside the
+ * session's own I/O callback); s is held (no I/O) until then.  0, or -1
+ * (no handoff agent, `to` is not a peer, queue full). */
+int handoff_schedule(struct nasd *n, struct session *s, const char *to);
+
+/* ---- remote.c ---- */
+/* The home serving path when that is another node: index, else -1. */
+int remote_home_for(const struct nasd *n, const char *path);
+/* Start a response from home h's copy of path: HEAD there.  *f: a memfd of
+ * the file's size (filled piece by piece later), its size and mtime.  0, or
+ * the HTTP status to answer (404, 502, 504). */
+int remote_open(struct session *s, int h, const char *path, struct export_file *f);
+/* The body reached the end of what was fetched: 1 more is there (fetched),
+ * 0 the session is held for a handoff home, -1 fetch failed (close). */
+int remote_more(struct session *s);
+/* A response ended and the session stays: go home if it fetched enough. */
+void remote_response_done(struct session *s);
+json_t *remote_status(const struct nasd *n);
 
 /* ---- control.c ---- */
 int control_open(struct nasd *n);

@@ -41,6 +41,7 @@ static struct session *session_alloc(struct nasd *n, int fd)
 	s->io.cb = http_session_io;
 	s->io.arg = s;
 	s->file_fd = -1;
+	s->remote_home = s->last_home = -1;
 	s->up.fd = s->up.dirfd = -1;
 	s->phase = PH_HEAD;
 	s->after = SST_AFTER_NEXT;
@@ -90,7 +91,7 @@ static void unlink_session(struct session *s)
 
 static uint32_t wanted_events(const struct session *s)
 {
-	if (s->throttled)
+	if (s->throttled || s->held)
 		return 0;
 	if (s->phase == PH_SEND || s->kick)
 		return s->phase == PH_SEND ? EPOLLOUT : EPOLLIN | EPOLLOUT;

@@ -16,7 +16,9 @@
 # With "handoff": node channels on :7407 to the two other nodes, reports to
 # the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0.
 # Env: NASD_HANDOFF_TIMEOUT_MS (1500), NASD_GRACE_MS (2000), NASD_EXTRA (more
-# top-level JSON members, e.g. '"max_sessions": 64,').
+# top-level JSON members, e.g. '"max_sessions": 64,').  Per node: a test may
+# define nasd_extra_json nX (more top-level members, each ending in ',') and
+# nasd_extra_exports nX (more exports, each starting with ',').
 # Control socket LAB_DIR/nX/nasd.sock, log LAB_DIR/nX/nasd.log.
 
 NASD=${NASD_BIN:-$TANDEM_BUILD/tandem-nasd}
@@ -37,7 +39,9 @@ require_nasd() {
 }
 
 nasd_start() {
-	local n=$1 d=$LAB_DIR/$1 m peers="" ho=""
+	local n=$1 d=$LAB_DIR/$1 m peers="" ho="" xj="" xe=""
+	declare -F nasd_extra_json >/dev/null && xj=$(nasd_extra_json "$n")
+	declare -F nasd_extra_exports >/dev/null && xe=$(nasd_extra_exports "$n")
 	lab node-stop "$n" nginx >/dev/null 2>&1 || true
 	mkdir -p "$d/up" "$LAB_DIR/shared" "$LAB_BPFFS/nasd-$n"
 	if [ "${2:-}" = handoff ]; then
@@ -83,10 +87,10 @@ EOF
   "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
   "exports": [ { "url": "/", "path": "$LAB_WWW" },
                { "url": "/up/", "path": "$d/up", "writable": true },
-               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true } ],
+               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true }$xe ],
   "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
                 { "prefix": "/rate/", "rate_arg": "bps" } ],
-  ${NASD_EXTRA:-}
+  ${NASD_EXTRA:-}$xj
   "control_socket": "$d/nasd.sock",
   "max_upload": 1073741824$ho$nfs
 }
