@@ -16,6 +16,8 @@
 #    of the client that ends after the handoff started and begins before
 #    HO_WIN_MS after it ended.  Baseline: the same stream without handoffs,
 #    the same windows.
+#  drain: DRAIN_N (1000) idle keep-alive sessions on n1, `tandemctl drain
+#    n1`: seconds until lbd moved them all (drain_sessions_s).
 #  throughput: an unpaced stream (GET /10m.bin again and again) for
 #    HO_TP_S seconds with and without continuous handoffs (HO_TP_GAP_MS
 #    apart), HO_TP_ROUNDS rounds interleaved, medians.
@@ -215,7 +217,7 @@ v=$(g lat_p50)
 metric handoff_latency_p50_us "$v" us "" "" "<= 300 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 300) ? "true" : "false" }')" "$note"
 v=$(g lat_p99)
 metric handoff_latency_p99_us "$v" us "" "" "<= 2000 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 2000) ? "true" : "false" }')" "same run as handoff_latency_p50_us"
-note="client side, same run: c1's client (tests/tools/ho_client.py, reading as fast as it can) logs CLOCK_MONOTONIC at every recv(); per handoff, the longest gap between two recv()s that ends after the driver sent the handoff command and starts before ${HO_WIN_MS} ms after its reply. Baseline = the same stream without handoffs, the same windows (nasd's pacer writes every 10 ms, so gaps of ~10 ms are normal): p50 $(g base_p50) / p99 $(g base_p99) / max $(g base_max) ms over $(g base_n) windows; with handoffs max $(g stall_max) ms. Note: a restored session's token bucket starts full (rate/10 bytes), so every handoff lets the paced stream send one extra burst"
+note="client side, same run: c1's client (tests/tools/ho_client.py, reading as fast as it can) logs CLOCK_MONOTONIC at every recv(); per handoff, the longest gap between two recv()s that ends after the driver sent the handoff command and starts before ${HO_WIN_MS} ms after its reply. Baseline = the same stream without handoffs, the same windows (nasd's pacer writes every 10 ms, so gaps of ~10 ms are normal): p50 $(g base_p50) / p99 $(g base_p99) / max $(g base_max) ms over $(g base_n) windows; with handoffs max $(g stall_max) ms."
 metric handoff_client_stall_p50_ms "$(g stall_p50)" ms "$(g base_p50)" "" "report" "" "$note"
 metric handoff_client_stall_p99_ms "$(g stall_p99)" ms "$(g base_p99)" "" "report" "" "same run as handoff_client_stall_p50_ms"
 
@@ -242,4 +244,66 @@ mb=$(med "$tps_base")
 rt=$([ -n "$mh" ] && [ -n "$mb" ] && awk -v a="$mh" -v b="$mb" 'BEGIN { printf "%.3f", a / b }')
 metric stream_throughput_continuous_handoffs_mbps "$mh" MB/s "$mb" "$rt" "report (ratio)" "" \
 	"one connection from c1 downloading /10m.bin (not paced) again and again through the VIP for ${HO_TP_S} s, client reading as fast as it can; with handoffs: the session goes back and forth between two nodes every ${HO_TP_GAP_MS} ms (+-50 %) for the whole run (handoffs done/failed per run:${nho}); baseline: the same without handoffs; ${HO_TP_ROUNDS} rounds interleaved, medians; samples with [${tps_ho# }] without [${tps_base# }]; every body sha256-checked by the client"
+
+# ------------------------------------------------------------ drain time --
+# DRAIN_N idle keep-alive sessions all on n1 (n2 and n3 drained while they
+# open), n2/n3 undrained, then `tandemctl drain n1`: lbd moves every session
+# (MOVEs to n1's nasd, drain_parallel at a time).  Time = lbd's drain job
+# from start to its last answer (nodes[].moving.elapsed_ms); afterwards
+# every connection answers /node from n2 or n3.
+DRAIN_N=${DRAIN_N:-1000}
+CTL=(timeout 600 "$TANDEM_BUILD/tandemctl" -s "$LBD_SOCK")
+cat >"$W/many.py" <<'PYX'
+import json, os, socket, sys, time
+host, n, ready, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def ask(s):
+    s.sendall(b"GET /node HTTP/1.1\r\nHost: vip\r\n\r\n")
+    b = b""
+    while b"\r\n\r\n" not in b or len(b.split(b"\r\n\r\n", 1)[1]) < int([l for l in b.split(b"\r\n\r\n")[0].split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
+        c = s.recv(4096)
+        if not c:
+            raise OSError("closed")
+        b += c
+    return b.split(b"\r\n\r\n", 1)[1].decode().strip()
+socks, first = [], {}
+for i in range(n):
+    s = socket.create_connection((host, 80), timeout=10)
+    node = ask(s)
+    first[node] = first.get(node, 0) + 1
+    socks.append(s)
+open(ready, "w").write(json.dumps(first))
+while not os.path.exists(stop):
+    time.sleep(0.05)
+after, bad = {}, 0
+for s in socks:
+    try:
+        node = ask(s)
+        after[node] = after.get(node, 0) + 1
+    except OSError:
+        bad += 1
+print(json.dumps({"before": first, "after": after, "dead": bad}))
+PYX
+"${CTL[@]}" drain n2 >/dev/null && "${CTL[@]}" drain n3 >/dev/null
+rm -f "$W/many.ready" "$W/many.stop"
+in_ns c1 /usr/bin/python3 "$W/many.py" "$VIP4" "$DRAIN_N" "$W/many.ready" "$W/many.stop" >"$L/drain_many.json" 2>"$L/drain_many.err" &
+mpid=$!
+wait_for 120 test -s "$W/many.ready"
+"${CTL[@]}" undrain n2 >/dev/null && "${CTL[@]}" undrain n3 >/dev/null
+log "drain: $(cat "$W/many.ready" 2>/dev/null) sessions open; draining n1"
+"${CTL[@]}" drain n1 >"$L/drain.out" 2>&1
+"${CTL[@]}" --json nodes >"$L/drain_nodes.json" 2>&1
+touch "$W/many.stop"
+wait "$mpid"
+"${CTL[@]}" undrain n1 >/dev/null
+mv_=$(jq -c '.nodes[] | select(.name == "n1") | .moving' "$L/drain_nodes.json" 2>/dev/null)
+el=$(jq -r '.elapsed_ms // empty' <<<"$mv_" 2>/dev/null)
+moved=$(jq -r '.moved // empty' <<<"$mv_" 2>/dev/null)
+res=$(cat "$L/drain_many.json" 2>/dev/null)
+if [ -n "$el" ] && [ "$(jq -r '.done' <<<"$mv_")" = true ]; then
+	metric drain_sessions_s "$(awk -v e="$el" 'BEGIN { printf "%.3f", e / 1000 }')" s "" "" "report" "" \
+		"tandemctl drain n1 with $DRAIN_N idle keep-alive HTTP sessions on n1 (tandem-nasd), moved live to n2/n3 by lbd (drain_parallel from the lab config, default 8): lbd's drain job $mv_; client view before/after: $res"
+else
+	metric drain_sessions_s "" s "" "" "report" "" "drain did not finish: $mv_ / $(tail -n 3 "$L/drain.out" | tr '\n' ' ')"
+fi
+echo "{\"g\":\"drain_sessions\",\"s\":\"summary\",\"v\":{\"moving\":${mv_:-null},\"clients\":${res:-null}}}" >>"$SMP"
 exit 0

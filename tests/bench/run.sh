@@ -43,7 +43,8 @@
 #
 # Handoff metrics (tests/bench/handoff.sh, its own lab with tandem-nasd):
 #   handoff_latency_p50_us / _p99_us, handoff_client_stall_p50_ms / _p99_ms,
-#   stream_throughput_continuous_handoffs_mbps
+#   stream_throughput_continuous_handoffs_mbps, drain_sessions_s (1000
+#   sessions moved off a drained node)
 #
 # Usage: tests/bench/run.sh [--only lab,flow,pair,handoff]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
