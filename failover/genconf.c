@@ -97,6 +97,12 @@ int genconf_write(FILE *o, const struct config *cfg, const char *config_path)
 	fprintf(o, "    script_user root\n");
 	/* keepalived then runs scripts only from paths no other user can write */
 	fprintf(o, "    enable_script_security\n");
+	/* keepalived's own VRRP MIBs (KEEPALIVED-MIB, VRRPv3-MIB) through the
+	 * same snmpd as tandem-agentx: an AgentX subagent on that socket */
+	if (cfg->vrrp.snmp_socket[0]) {
+		fprintf(o, "    enable_snmp_vrrp\n    enable_snmp_rfcv3\n");
+		fprintf(o, "    snmp_socket %s\n", cfg->vrrp.snmp_socket);
+	}
 	fprintf(o, "}\n\n");
 	fprintf(o, "vrrp_script tandem_check {\n");
 	fprintf(o, "    script \"%s -c %s check\"\n", self, config_path);

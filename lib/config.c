@@ -219,6 +219,7 @@ static int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 {
 	static const char *const keys[] = { "router_id", "priority", "advert_int_ms", "preempt",
 		"storage_gateways", "client_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir",
+		"snmp_socket",
 		NULL };
 	struct cfg_vrrp *v = &cfg->vrrp;
 	json_t *pre;
@@ -233,7 +234,8 @@ static int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 	    jconf_get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
 	    jconf_get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
 	    jconf_get_str(p, o, "notify", v->notify, sizeof(v->notify), "/usr/sbin/tandem-failover") < 0 ||
-	    jconf_get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0)
+	    jconf_get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0 ||
+	    jconf_get_str(p, o, "snmp_socket", v->snmp_socket, sizeof(v->snmp_socket), "") < 0)
 		return -1;
 	if (v->advert_int_ms % 10)
 		return jconf_perr(p, "\"advert_int_ms\" must be a multiple of 10 (VRRPv3 centiseconds)");

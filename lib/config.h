@@ -84,6 +84,7 @@ struct cfg_vrrp {
 	struct taddr unicast_src;
 	char notify[CFG_PATH_MAX];	/* tandem-failover binary */
 	char pid_dir[CFG_PATH_MAX];	/* keepalived pid files */
+	char snmp_socket[CFG_PATH_MAX];	/* AgentX master for keepalived's VRRP MIBs; "" off */
 };
 
 struct config {

@@ -522,7 +522,8 @@ write_pair_config() {
   "vrrp": { "router_id": 77, "priority": $prio, "advert_int_ms": ${LAB_ADVERT_MS:-200},
             "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
-            "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d" },
+            "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
+            "snmp_socket": "unix:$d/agentx.sock" },
   "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
 }
 EOF
