@@ -179,3 +179,15 @@ install: all
 	install -D -m 0644 doc/failover.md $(DESTDIR)/usr/share/doc/tandem/failover.md
 	install -D -m 0644 appliance/examples/tandem.json $(DESTDIR)/usr/share/doc/tandem/examples/tandem.json
 	install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tandem/README.md
+	install -D -m 0755 $(B)/tandem-nasd $(DESTDIR)$(PREFIX)/sbin/tandem-nasd
+	install -D -m 0644 $(B)/flowdrop.bpf.o $(DESTDIR)$(PREFIX)/lib/tandem/flowdrop.bpf.o
+	install -D -m 0755 $(B)/tandem-webd $(DESTDIR)$(PREFIX)/sbin/tandem-webd
+	install -D -m 0755 $(B)/tandem-agentx $(DESTDIR)$(PREFIX)/sbin/tandem-agentx
+	install -D -m 0644 appliance/systemd/tandem-nasd.service $(DESTDIR)/lib/systemd/system/tandem-nasd.service
+	install -D -m 0644 appliance/systemd/tandem-webd.service $(DESTDIR)/lib/systemd/system/tandem-webd.service
+	install -D -m 0644 appliance/systemd/tandem-agentx.service $(DESTDIR)/lib/systemd/system/tandem-agentx.service
+	install -D -m 0644 snmp/TANDEM-MIB.txt $(DESTDIR)/usr/share/snmp/mibs/TANDEM-MIB.txt
+	install -D -m 0644 appliance/examples/webd.json $(DESTDIR)/usr/share/doc/tandem/examples/webd.json
+	for f in doc/*.md; do install -D -m 0644 $$f $(DESTDIR)/usr/share/doc/tandem/$$f; done
+	cd mgmt-web/www && find . -type f | while read -r f; do \
+		install -D -m 0644 "$$f" "$(DESTDIR)/usr/share/tandem/www/$$f"; done

@@ -215,7 +215,7 @@ static void cell_health(struct table *t, const json_t *node)
 static const struct col node_cols[] = {
 	{ "NAME", 0 }, { "ID", 1 }, { "ADDRESS", 0 }, { "MAC", 0 }, { "WEIGHT", 1 },
 	{ "STATE", 0 }, { "DRAIN", 0 }, { "LINK", 0 }, { "FLOWS", 1 }, { "PACKETS", 1 },
-	{ "BYTES", 1 }, { "NEW", 1 }, { "HEALTH", 0 },
+	{ "BYTES", 1 }, { "NEW", 1 }, { "HO-IN", 1 }, { "HO-OUT", 1 }, { "HEALTH", 0 },
 };
 
 void view_nodes(const struct ctl_args *a, const json_t *r, FILE *out)
@@ -241,10 +241,45 @@ void view_nodes(const struct ctl_args *a, const json_t *r, FILE *out)
 		cell_num(t, n, "packets", NUM_COUNT);
 		cell_num(t, n, "bytes", NUM_BYTES);
 		cell_num(t, n, "new_flows", NUM_COUNT);
+		cell_num(t, n, "handoffs_in", NUM_COUNT);
+		cell_num(t, n, "handoffs_out", NUM_COUNT);
 		cell_health(t, n);
 	}
 	table_print(t, out);
 	table_free(t);
+
+	/* Sessions being moved off a node (drain, load trigger), and the load
+	 * its tandem-nasd reports: below the table, one line per node. */
+	json_array_foreach(nodes, i, n) {
+		const json_t *mv = json_object_get(n, "moving"), *ld = json_object_get(n, "load");
+		char name[FMT_BUFLEN];
+		uint64_t v[6] = { 0 };
+		if (!mv && !ld)
+			continue;
+		if (!errors++)
+			fputs("\n", out);
+		j_text(name, sizeof(name), n, "name");
+		if (ld) {
+			j_u64(ld, "sessions", &v[0]);
+			j_u64(ld, "mibps", &v[1]);
+			fprintf(out, "%s load: %llu live sessions, %llu MiB/s (tandem-nasd)\n", name,
+				(unsigned long long)v[0], (unsigned long long)v[1]);
+		}
+		if (mv) {
+			const char *kind = json_string_value(json_object_get(mv, "kind"));
+			j_u64(mv, "moved", &v[0]);
+			j_u64(mv, "total", &v[1]);
+			j_u64(mv, "not_live", &v[2]);
+			j_u64(mv, "failed", &v[3]);
+			j_u64(mv, "in_flight", &v[4]);
+			j_u64(mv, "elapsed_ms", &v[5]);
+			fprintf(out, "%s %s: %s, moved %llu of %llu, %llu not live, %llu failed, %llu in flight, %.1f s\n",
+				name, kind ? kind : "move",
+				json_is_true(json_object_get(mv, "done")) ? "done" : "moving",
+				(unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+				(unsigned long long)v[3], (unsigned long long)v[4], (double)v[5] / 1000.0);
+		}
+	}
 
 	/* Why a check fails does not fit the table: list it below. */
 	json_array_foreach(nodes, i, n) {
