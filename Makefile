@@ -154,6 +154,7 @@ demo: deps
 demo-down:
 	$(Q)appliance/lab/lab.sh down demo
 	$(Q)appliance/lab/lab.sh down demop
+	$(Q)appliance/lab/lab.sh down demoh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

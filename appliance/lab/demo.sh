@@ -272,9 +272,12 @@ showctl nodes
 if [ "${DEMO_PAIR:-1}" = 1 ]; then
 	"$HERE/demo-pair.sh" || PROBLEMS=$((PROBLEMS + 1))
 fi
+if [ "${DEMO_HANDOFF:-1}" = 1 ]; then
+	"$HERE/demo-handoff.sh" || PROBLEMS=$((PROBLEMS + 1))
+fi
 
 section "Explore"
-if [ "$NAME" = demo ]; then DOWN="make demo-down                               (removes both labs)"
+if [ "$NAME" = demo ]; then DOWN="make demo-down                               (removes the three labs)"
 else DOWN="appliance/lab/lab.sh down $NAME                 (removes the lab)"; fi
 cat <<EOF
    The lab stays up.  Try:

@@ -241,12 +241,18 @@ static void print_drain(const struct ctl_args *a, const json_t *r, FILE *out)
 		return;
 	}
 	const char *le = json_string_value(json_object_get(mv, "last_error"));
+	char took[32];
+	uint64_t ms = mv_num(mv, "elapsed_ms");
+	if (ms < 1000)
+		snprintf(took, sizeof(took), "%llu ms", (unsigned long long)ms);
+	else
+		snprintf(took, sizeof(took), "%.1f s", (double)ms / 1000.0);
 	fprintf(out, "%s: %s: %llu moved, %llu not live (connection gone or not a handoff service), "
-		"%llu failed (stayed on %s), %llu not tried, in %.1f s%s%s\n", node,
+		"%llu failed (stayed on %s), %llu not tried, in %s%s%s\n", node,
 		json_is_true(json_object_get(mv, "done")) ? "done" : "still moving",
 		(unsigned long long)mv_num(mv, "moved"), (unsigned long long)mv_num(mv, "not_live"),
 		(unsigned long long)mv_num(mv, "failed"), node, (unsigned long long)mv_num(mv, "not_tried"),
-		(double)mv_num(mv, "elapsed_ms") / 1000.0, le ? "; last error: " : "", le ? le : "");
+		took, le ? "; last error: " : "", le ? le : "");
 	json_decref(mv);
 }
 
