@@ -636,6 +636,7 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 	 * lives (EADDRINUSE).  Safe now: the socket is bound and connected. */
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
 		return err_errno(err, errlen, "resume: SO_REUSEADDR");
+	int grown = 0;
 	while (left) {
 		ssize_t n = send(fd, p, left, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
@@ -645,6 +646,19 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* The send buffer is full before every unsent byte is in: the
+		 * skbs send() built cost more than restore's slack allowed for
+		 * (small writes, a peer whose window is zero, so nothing drains).
+		 * Grow it (a few doublings), rather than wait for a window that
+		 * may stay shut; set back to the old size below. */
+		if (n < 0 && errno == EAGAIN && grown < 4) {
+			int cur;
+			if (get_int(fd, SOL_SOCKET, SO_SNDBUF, &cur) == 0 && cur < INT32_MAX / 2 &&
+			    force_buf(fd, SO_SNDBUFFORCE, (size_t)cur * 2) == 0) {
+				grown++;
+				continue;
+			}
+		}
 		if (n < 0 && errno == EAGAIN) {
 			int64_t wait = end - now_ms();
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -656,7 +670,10 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 			errno = EIO;
 		return err_errno(err, errlen, "resume: unsent bytes (%zu of %zu left)", left, st->unsent_len);
 	}
-	unsize_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, st->sndbuf, st->unacked_len + st->unsent_len);
+	if (grown && st->sndbuf)
+		force_buf(fd, SO_SNDBUFFORCE, st->sndbuf);	/* queued bytes stay; new ones wait */
+	else
+		unsize_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, st->sndbuf, st->unacked_len + st->unsent_len);
 	unsize_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, st->rcvbuf, st->recv_len);
 	return 0;
 }
