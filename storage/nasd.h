@@ -93,6 +93,42 @@ struct nasd_handoff_config {
 	uint32_t report_tries;
 };
 
+/* ---- NFS (issue 6): the "nfs" section, parsed by nfs_config.c ---- */
+#define NASD_NFS_MAX_CLIENTS 32
+struct nasd_cidr {
+	struct taddr addr;
+	uint8_t plen;
+};
+struct nasd_nfs_config {
+	int enabled;
+	struct nasd_listen listen[NASD_MAX_LISTEN];	/* NFS + MOUNT (2049) */
+	unsigned nlisten;
+	struct nasd_listen pmap[NASD_MAX_LISTEN];	/* portmapper (111) */
+	unsigned npmap;
+	char export_name[NASD_URL_MAX];	/* what clients mount: "/export" */
+	char path[CFG_PATH_MAX * 4];	/* absolute directory */
+	uint32_t export_id;
+	struct nasd_cidr clients[NASD_NFS_MAX_CLIENTS];
+	unsigned nclients;
+	char fh_key_file[CFG_PATH_MAX];
+	uint32_t node_id;		/* 1..255: in every handle this node issues */
+	int writable, root_squash;
+	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
+	/* "namespace" (issue 6 part 2): a virtual root whose top-level
+	 * directories each live on a home node; calls on another node's
+	 * handles are forwarded to it (nfs_proxy.c) */
+	int vroot;
+	struct { char dir[256]; uint8_t node_id; } homes[64];
+	unsigned nhomes;
+	struct { uint8_t node_id; struct taddr addr; uint16_t port; } peers[16];
+	unsigned npeers;
+	uint32_t proxy_timeout_ms;
+};
+/* Parse the "nfs" object (nfs_config.c).  0 / -1 with the message in the jconf. */
+struct jconf;
+int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c);
+/* ---- end NFS ---- */
+
 /* ---- remote.c: data location (files whose home is another node) ---- */
 #define NASD_MAX_HOMES 16
 struct nasd_home {
@@ -130,6 +166,7 @@ struct nasd_config {
 	int fsync_uploads;
 	struct nasd_handoff_config ho;	/* "handoff" section (enabled = 0: absent) */
 	struct nasd_data_location dl;	/* "data_location" section (remote.c) */
+	struct nasd_nfs_config nfs;	/* "nfs" section (issue 6; enabled = 0: absent) */
 };
 
 /* Parse configuration text (pure).  0, or -1 with a one-line message. */
@@ -301,6 +338,7 @@ struct nasd {
 	struct nasd_stats st;
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
 	struct handoff *ho;		/* handoff agent (handoff.c), NULL if not configured */
+	struct nfs_server *nfs;		/* NFS service (nfs_server.c), NULL if not configured */
 };
 
 #define NASD_SCRATCH (256 * 1024)
@@ -408,6 +446,37 @@ int remote_more(struct session *s);
 /* A response ended and the session stays: go home if it fetched enough. */
 void remote_response_done(struct session *s);
 json_t *remote_status(const struct nasd *n);
+
+/* ---- nfs_server.c: NFSv3 + MOUNT v3 + portmapper v2 over TCP (doc/nasd.md "NFS") ---- */
+struct nfs_server;
+/* Start if configured: key, export, listeners.  0 / -1 (logged). */
+int nfs_server_open(struct nasd *n);
+void nfs_server_close(struct nasd *n);
+/* Once a second (main.c's tick): forwarded calls that timed out. */
+void nfs_server_tick(struct nasd *n);
+/* The "nfs" object of status (null when not configured). */
+json_t *nfs_status(struct nasd *n);
+/* Control commands "nfs-conns", "nfs-state" {"id"}, "nfs-rebuild" {"id"}
+ * (doc/nasd.md "NFS"); NULL if cmd is none of them. */
+json_t *nfs_ctl(struct nasd *n, const char *cmd, const json_t *req);
+/*
+ * The NFS half of a session handoff (same contract as session_pause ...
+ * session_restore above; the blob is lib/oncrpc.h's rpc_conn_state):
+ *   nfs_conn_pause    0, or -1 EBUSY: holds more than a blob carries (a big
+ *                     WRITE half received: try again once it is answered)
+ *   nfs_conn_snapshot the blob's length, or -1 (errno)
+ *   nfs_conn_release  forget c without touching the peer: returns its fd
+ *   nfs_conn_restore  a live connection from a blob and a connected socket;
+ *                     NULL with a message (the caller still owns fd)
+ */
+struct nfs_conn;
+struct nfs_conn *nfs_conn_find(struct nasd *n, uint64_t id);
+int nfs_conn_pause(struct nfs_conn *c);
+long nfs_conn_snapshot(const struct nfs_conn *c, uint8_t *buf, size_t cap);
+void nfs_conn_resume(struct nfs_conn *c);
+int nfs_conn_release(struct nfs_conn *c);
+struct nfs_conn *nfs_conn_restore(struct nasd *n, int fd, const uint8_t *blob, size_t len,
+				  char *err, size_t errlen);
 
 /* ---- control.c ---- */
 int control_open(struct nasd *n);

@@ -261,6 +261,11 @@ write_config() {
 		esac
 	done
 	[ -z "$extra" ] || die "LAB_WEIGHTS wants three integers, got '$LAB_WEIGHTS'"
+	# LAB_NFS=1 (issue 6, NFS tests): VIP services tcp 111 (portmapper) and
+	# tcp 2049 (NFS + MOUNT) on the v4 VIP.  Only this variable and its use below.
+	local nfs_svcs=""
+	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
+                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
 	cat >"$LBD_CONF" <<EOF
 {
   "instance": "$NAME",
@@ -280,7 +285,7 @@ write_config() {
     { "name": "v4", "address": "$VIP4",
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" },
-                    { "proto": "udp", "port": 5201, "affinity": "client" } ] },
+                    { "proto": "udp", "port": 5201, "affinity": "client" }$nfs_svcs ] },
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" } ] }

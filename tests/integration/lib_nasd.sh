@@ -69,17 +69,28 @@ EOF
 	# issue 6 (NFS): NASD_NFS=1 adds an "nfs" section: NFS+MOUNT on VIP:2049 and
 	# node:2049, portmapper on :111, export /export -> LAB_DIR/nfs (shared by
 	# the nodes), clients NASD_NFS_CLIENTS (10.77.1.0/24), one handle key.
-	local nfs=""
+	# NASD_NFS_NS=1 too: one namespace (issue 6 part 2): export LAB_DIR/nX/nfs
+	# (per node), top-level directories alpha, beta, gamma homed on n1, n2,
+	# n3, the other nodes as peers on their own address:2049.
+	local nfs="" nfsdir=$LAB_DIR/nfs nsj="" j
+	if [ "${NASD_NFS_NS:-}" = 1 ]; then
+		nfsdir=$LAB_DIR/$n/nfs
+		nsj=", \"namespace\": { \"homes\": [ { \"dir\": \"alpha\", \"node_id\": 1 }, { \"dir\": \"beta\", \"node_id\": 2 }, { \"dir\": \"gamma\", \"node_id\": 3 } ], \"peers\": ["
+		for j in 1 2 3; do
+			[ "n$j" = "$n" ] || nsj+=" { \"node_id\": $j, \"address\": \"$(node_ip4 "n$j"):2049\" },"
+		done
+		nsj="${nsj%,} ] }"
+	fi
 	if [ "${NASD_NFS:-}" = 1 ]; then
-		mkdir -p "$LAB_DIR/nfs"
+		mkdir -p "$nfsdir"
 		[ -s "$LAB_DIR/nfs_fh.key" ] ||
 			head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/nfs_fh.key"
 		nfs=",
   \"nfs\": { \"listen\": [ \"$VIP4:2049\", \"$(node_ip4 "$n"):2049\" ],
            \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],
-           \"export\": \"/export\", \"path\": \"$LAB_DIR/nfs\",
+           \"export\": \"/export\", \"path\": \"$nfsdir\",
            \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ],
-           \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", \"node_id\": ${n#n} }"
+           \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", \"node_id\": ${n#n}$nsj }"
 	fi
 	cat >"$d/nasd.json" <<EOF
 {

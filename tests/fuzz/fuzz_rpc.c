@@ -1,0 +1,126 @@
+/* libFuzzer target: tandem-nasd's NFS front end, as a byte stream, and the
+ * NFS connection blob of a handoff (rpc_conn_state: what decode accepts must
+ * re-encode to a blob that decodes the same), and the client side nasd uses
+ * toward other nodes (reply header, CREATE result).
+ * Record marking -> call header -> procedure arguments (NFSv3, MOUNT,
+ * portmapper) -> file handle check, the path every received byte takes
+ * before any file system work.  Invariants: the scanner never claims more
+ * bytes than it was given, a whole record's payload is what gather returns,
+ * every decode outcome but DROP has a reply that fits, and anything the
+ * argument decoder accepts was consumed exactly (re-decoding agrees). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfs3_xdr.h"
+#include "nfs_fh.h"
+#include "oncrpc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_REC (1u << 16)
+
+static void one_record(const uint8_t *rec, size_t len)
+{
+	static const uint8_t key[32] = { 1, 2, 3 };
+	uint8_t out[512];
+	struct rpc_call c;
+	struct xdr_enc e;
+	struct nfs3_args a, b;
+	char err[160];
+
+	enum rpc_dec d = rpc_call_decode(rec, len, &c, err, sizeof(err));
+	if (d == RPC_DEC_DROP)
+		return;
+	xdr_enc_init(&e, out, sizeof(out));
+	if (d != RPC_DEC_OK) {
+		if (rpc_reply_for_dec(&e, c.xid, d) < 0 || e.err)
+			abort();
+		return;
+	}
+	if (c.args_off > len)
+		abort();
+	const uint8_t *args = rec + c.args_off;
+	size_t alen = len - c.args_off;
+	if (c.prog == NFS3_PROG && c.proc < NFS3_NPROC) {
+		if (nfs3_decode_args(c.proc, args, alen, 8192, &a, err, sizeof(err)) < 0)
+			return;
+		if (nfs3_decode_args(c.proc, args, alen, 8192, &b, err, sizeof(err)) < 0)
+			abort();
+		struct nfs_fh fh;
+		if (c.proc != NFS3_NULL && a.u.fh.len <= NFS3_FHSIZE)
+			(void)nfs_fh_decode(a.u.fh.data, a.u.fh.len, key, sizeof(key), &fh, err, sizeof(err));
+		if (c.proc != NFS3_NULL && nfs3_put_error(&e, c.proc, NFS3ERR_STALE) < 0)
+			abort();
+	} else if (c.prog == MOUNT_PROG) {
+		struct nfs3_str p;
+		if (mnt3_decode_dirpath(args, alen, &p) == 0 && (p.len > MNT_PATH_MAX || p.p < args))
+			abort();
+	} else if (c.prog == PMAP_PROG) {
+		struct pmap_mapping m;
+		(void)pmap_decode_mapping(args, alen, &m);
+	}
+}
+
+static void conn_state(const uint8_t *data, size_t size)
+{
+	static uint8_t out[RPC_CONN_MAX_BLOB];
+	struct rpc_conn_state a, b;
+	char err[160];
+
+	if (rpc_conn_state_decode(data, size, &a, err, sizeof(err)) < 0)
+		return;
+	long n = rpc_conn_state_encode(&a, out, sizeof(out));
+	if (n < 0 || (size_t)n > size)
+		abort();	/* decode accepted what encode refuses, or it grew */
+	if (rpc_conn_state_decode(out, (size_t)n, &b, err, sizeof(err)) < 0)
+		abort();
+	if (a.in_len != b.in_len || a.out_len != b.out_len || a.calls != b.calls ||
+	    a.ndrc != b.ndrc || (a.in_len && memcmp(a.in, b.in, a.in_len)) ||
+	    (a.out_len && memcmp(a.out, b.out, a.out_len)))
+		abort();
+	for (unsigned i = 0; i < a.ndrc; i++)
+		if (a.drc[i].xid != b.drc[i].xid || a.drc[i].len != b.drc[i].len ||
+		    a.drc[i].ahash != b.drc[i].ahash ||
+		    (a.drc[i].len && memcmp(a.drc[i].reply, b.drc[i].reply, a.drc[i].len)))
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *buf = malloc(size ? size : 1);
+	size_t off = 0;
+
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	for (int n = 0; n < 64 && off < size; n++) {
+		size_t raw, rl;
+		int st = rpc_record_scan(buf + off, size - off, MAX_REC, &raw, &rl);
+		if (st != RPC_REC_WHOLE)
+			break;
+		if (raw > size - off || rl > raw || rl > MAX_REC)
+			abort();
+		if (rpc_record_gather(buf + off, raw, buf + off) != rl)
+			abort();
+		one_record(buf + off, rl);
+		off += raw;
+	}
+	/* the same bytes, each as one record without marks */
+	one_record(data, size);
+	free(buf);
+	conn_state(data, size);
+	/* the client side (nasd calling other nodes): reply header, CREATE result */
+	uint32_t xid, as, st;
+	size_t roff;
+	if (rpc_reply_decode(data, size, &xid, &as, &roff) == 0) {
+		struct nfs3_fh fh;
+		int has_fh;
+		if (roff > size)
+			abort();
+		if (nfs3_decode_create_res(data + roff, size - roff, &st, &fh, &has_fh) == 0 && has_fh &&
+		    fh.len > NFS3_FHSIZE)
+			abort();
+	}
+	return 0;
+}

@@ -1,0 +1,570 @@
+# nfs_rpc.py: a raw ONC RPC client over TCP for t_nfs.sh and t_nfs_ns.sh (no
+# NFS library: it must be able to send what a real client never would).
+#   nfs_rpc.py procs HOST DIR           every NFSv3 procedure, in DIR (created, removed)
+#   nfs_rpc.py ns HOST                  the namespace: virtual root, homes, RENAME
+#                                       across homes
+#   nfs_rpc.py forge HOST FILE          handle forgery: every byte of a valid handle altered
+#   nfs_rpc.py malformed HOST          malformed / unknown calls -> their RPC errors
+#   nfs_rpc.py mnt HOST PATH           MNT status (and the handle, hex)
+#   nfs_rpc.py getattr HOST FH_HEX     GETATTR status
+#   nfs_rpc.py rebuild HOST SOCK,...    connections frozen into their blob and
+#                                   rebuilt (nfs-rebuild) with half a call
+#                                   and pipelined calls buffered
+#   nfs_rpc.py slowread HOST PATH OUT S  READ PATH (below /export) into OUT over
+#                                   about S seconds on one connection
+import json, os, socket, struct, sys
+
+def xdr_opaque(b):
+    return struct.pack(">I", len(b)) + b + b"\0" * ((4 - len(b) % 4) % 4)
+
+def auth_sys(machine=b"t_nfs", uid=0, gid=0, gids=()):
+    body = struct.pack(">I", 0) + xdr_opaque(machine) + struct.pack(">II", uid, gid)
+    body += struct.pack(">I", len(gids)) + b"".join(struct.pack(">I", g) for g in gids)
+    return struct.pack(">I", 1) + xdr_opaque(body)
+
+AUTH_NONE = struct.pack(">II", 0, 0)
+
+class Conn:
+    def __init__(self, host, port=2049):
+        self.s = socket.create_connection((host, port), timeout=10)
+        self.xid = 0x1000 + os.getpid() % 1000 * 64
+    def send_record(self, payload):
+        self.s.sendall(struct.pack(">I", 0x80000000 | len(payload)) + payload)
+    def recv_record(self):
+        out = b""
+        while True:
+            h = self.recvn(4)
+            if h is None:
+                return None
+            m = struct.unpack(">I", h)[0]
+            out += self.recvn(m & 0x7fffffff) or b""
+            if m & 0x80000000:
+                return out
+    def recvn(self, n):
+        b = b""
+        while len(b) < n:
+            try:
+                c = self.s.recv(n - len(b))
+            except (socket.timeout, ConnectionResetError):
+                return None
+            if not c:
+                return None
+            b += c
+        return b
+    def call(self, prog, vers, proc, args=b"", cred=None, rpcvers=2, raw=None):
+        self.xid += 1
+        cred = auth_sys() if cred is None else cred
+        msg = raw if raw is not None else (
+            struct.pack(">IIIIII", self.xid, 0, rpcvers, prog, vers, proc) + cred + AUTH_NONE + args)
+        self.send_record(msg)
+        return self.reply()
+    def reply(self):
+        r = self.recv_record()
+        if r is None:
+            return {"closed": True}
+        xid, mtype, stat = struct.unpack(">III", r[:12])
+        d = {"xid": xid, "reply_stat": stat}
+        if stat == 1:      # MSG_DENIED
+            rs = struct.unpack(">I", r[12:16])[0]
+            d["reject"] = ["RPC_MISMATCH", "AUTH_ERROR"][rs]
+            if rs == 0:
+                d["low"], d["high"] = struct.unpack(">II", r[16:24])
+            else:
+                d["auth_stat"] = struct.unpack(">I", r[16:20])[0]
+            return d
+        vlen = struct.unpack(">I", r[16:20])[0]
+        off = 20 + (vlen + 3) // 4 * 4
+        d["accept_stat"] = struct.unpack(">I", r[off:off + 4])[0]
+        if d["accept_stat"] == 2:
+            d["low"], d["high"] = struct.unpack(">II", r[off + 4:off + 12])
+        d["body"] = r[off + 4:]
+        return d
+
+def mnt(c, path):
+    r = c.call(100005, 3, 1, xdr_opaque(path.encode()))
+    st = struct.unpack(">I", r["body"][:4])[0]
+    fh = None
+    if st == 0:
+        n = struct.unpack(">I", r["body"][4:8])[0]
+        fh = r["body"][8:8 + n]
+    return st, fh
+
+def nfs_status(r):
+    if "accept_stat" not in r or r["accept_stat"] != 0:
+        return None
+    return struct.unpack(">I", r["body"][:4])[0]
+
+def lookup(c, dirfh, name):
+    r = c.call(100003, 3, 3, xdr_opaque(dirfh) + xdr_opaque(name.encode()))
+    st = nfs_status(r)
+    if st != 0:
+        return st, None
+    n = struct.unpack(">I", r["body"][4:8])[0]
+    return 0, r["body"][8:8 + n]
+
+def getattr_st(c, fh):
+    return nfs_status(c.call(100003, 3, 1, xdr_opaque(fh)))
+
+mode, host = sys.argv[1], sys.argv[2]
+if mode == "mnt":
+    st, fh = mnt(Conn(host), sys.argv[3])
+    print(json.dumps({"mnt": st, "fh": fh.hex() if fh else None}))
+elif mode == "getattr":
+    print(json.dumps({"getattr": getattr_st(Conn(host), bytes.fromhex(sys.argv[3]))}))
+elif mode == "rebuild":
+    import time
+    socks = sys.argv[3].split(",")
+    def ctl(sock, req):
+        u = socket.socket(socket.AF_UNIX)
+        u.settimeout(10)
+        u.connect(sock)
+        u.sendall(json.dumps(req).encode() + b"\n")
+        b = b""
+        while not b.endswith(b"\n"):
+            k = u.recv(1 << 20)
+            if not k:
+                break
+            b += k
+        return json.loads(b)
+    def mine(c):   # (sock, conn) of our connection, wherever the VIP sent it
+        port = c.s.getsockname()[1]
+        for sk in socks:
+            for cn in ctl(sk, {"cmd": "nfs-conns"}).get("conns", []):
+                if cn["client"].endswith(":%d" % port):
+                    return sk, cn
+        return None, None
+    out = []
+    def case(name, want, got):
+        out.append({"name": name, "want": want, "got": got})
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    c.xid += 1
+    msg = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 1) + auth_sys() + AUTH_NONE + xdr_opaque(root)
+    rec = struct.pack(">I", 0x80000000 | len(msg)) + msg
+    c.s.sendall(rec[:30])
+    time.sleep(0.3)
+    sk, cn = mine(c)
+    case("half a call is buffered in the connection", 30, cn and cn["in"])
+    r = ctl(sk, {"cmd": "nfs-rebuild", "id": cn["id"]}) if cn else {}
+    case("nfs-rebuild with half a call buffered", True, r.get("ok"))
+    c.s.sendall(rec[30:])
+    r = c.reply()
+    case("the rest of the call is answered (GETATTR OK, same xid)", [0, True], [nfs_status(r), r.get("xid") == c.xid])
+    # three whole calls and half of a fourth in one write, then a rebuild
+    base = c.xid
+    blob = b""
+    for i in range(4):
+        c.xid += 1
+        m = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 1) + auth_sys() + AUTH_NONE + xdr_opaque(root)
+        blob += struct.pack(">I", 0x80000000 | len(m)) + m
+    cut = len(blob) - 20
+    c.s.sendall(blob[:cut])
+    time.sleep(0.3)
+    sk, cn = mine(c)
+    r = ctl(sk, {"cmd": "nfs-rebuild", "id": cn["id"]}) if cn else {}
+    case("nfs-rebuild with pipelined calls", True, r.get("ok"))
+    c.s.sendall(blob[cut:])
+    xids = []
+    for i in range(4):
+        r = c.reply()
+        xids.append([r.get("xid", 0) - base, nfs_status(r)])
+    case("four pipelined calls answered in order", [[1, 0], [2, 0], [3, 0], [4, 0]], xids)
+    r = ctl(sk, {"cmd": "status"})["nfs"]
+    case("status counts frozen and restored connections", True, r["frozen"] >= 2 and r["restored"] >= 2)
+    # a retransmitted CREATE on a new connection: the cached reply (DRC)
+    name = "drc-%d" % os.getpid()
+    c2 = Conn(host)
+    c2.xid = 777000 + os.getpid() % 1000
+    args = xdr_opaque(root) + xdr_opaque(name.encode()) + struct.pack(">I", 1) + bytes(24)
+    st1 = nfs_status(c2.call(100003, 3, 8, args))
+    # the cache is per node: reconnect until the VIP sends us where c2 went
+    sk2, _ = mine(c2)
+    for t in range(40):
+        c3 = Conn(host)
+        if mine(c3)[0] == sk2:
+            break
+        c3.s.close()
+    c3.xid = c2.xid - 1
+    st2 = nfs_status(c3.call(100003, 3, 8, args))
+    c3.xid += 5
+    st3 = nfs_status(c3.call(100003, 3, 8, args))
+    case("CREATE GUARDED, retransmitted on a new connection to the same node: OK twice (DRC), a new xid: EXIST", [0, 0, 17], [st1, st2, st3])
+    nfs_status(c3.call(100003, 3, 12, xdr_opaque(root) + xdr_opaque(name.encode())))
+    for o in out:
+        print(json.dumps(o))
+elif mode == "slowread":
+    import time
+    c = Conn(host)
+    st, fh = mnt(c, "/export")
+    for part in sys.argv[3].split("/"):
+        st, fh = lookup(c, fh, part)
+    chunk, off, t0 = 262144, 0, time.time()
+    with open(sys.argv[4], "wb") as f:
+        while True:
+            r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, chunk))
+            b = r["body"]
+            assert struct.unpack(">I", b[:4])[0] == 0, "READ failed"
+            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+            n, eof = struct.unpack(">II", b[o:o + 8])
+            f.write(b[o + 12:o + 12 + n])
+            off += n
+            if eof or n == 0:
+                break
+            time.sleep(float(sys.argv[5]) / 64)
+    print(json.dumps({"bytes": off, "seconds": round(time.time() - t0, 2)}))
+elif mode == "forge":
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3])
+    res = {"mnt": st, "lookup": st, "valid": getattr_st(c, fh), "altered": {}, "accepted": []}
+    for i in range(len(fh)):
+        for bit in (0x01, 0x80):
+            f = bytearray(fh)
+            f[i] ^= bit
+            s = getattr_st(c, bytes(f))
+            res["altered"][str(s)] = res["altered"].get(str(s), 0) + 1
+            if s not in (10001, 70):
+                res["accepted"].append([i, bit, s])
+    # a handle for another inode with the old MAC: the classic forgery
+    f = bytearray(fh); f[15] ^= 0x02
+    res["other_inode"] = getattr_st(c, bytes(f))
+    for name, f in (("short", fh[:-1]), ("long", fh + b"\0"), ("empty", b""), ("zeros", bytes(36))):
+        res[name] = getattr_st(c, f)
+    res["valid_after"] = getattr_st(c, fh)
+    print(json.dumps(res))
+elif mode == "malformed":
+    out = []
+    def case(name, want, got):
+        out.append({"name": name, "want": want, "got": got})
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    r = c.call(100003, 3, 1, xdr_opaque(root), rpcvers=3)
+    case("rpcvers 3: RPC_MISMATCH 2..2", "RPC_MISMATCH 2 2", "%s %s %s" % (r.get("reject"), r.get("low"), r.get("high")))
+    r = c.call(100099, 1, 0)
+    case("unknown program: PROG_UNAVAIL", 1, r.get("accept_stat"))
+    r = c.call(100003, 4, 0)
+    case("NFS v4: PROG_MISMATCH 3..3", "2 3 3", "%s %s %s" % (r.get("accept_stat"), r.get("low"), r.get("high")))
+    r = c.call(100005, 1, 0)
+    case("MOUNT v1: PROG_MISMATCH 3..3", "2 3 3", "%s %s %s" % (r.get("accept_stat"), r.get("low"), r.get("high")))
+    r = c.call(100003, 3, 99, xdr_opaque(root))
+    case("NFS proc 99: PROC_UNAVAIL", 3, r.get("accept_stat"))
+    r = c.call(100003, 3, 1, xdr_opaque(root)[:-3])
+    case("GETATTR truncated: GARBAGE_ARGS", 4, r.get("accept_stat"))
+    r = c.call(100003, 3, 1, xdr_opaque(root) + b"\0\0\0\0")
+    case("GETATTR trailing bytes: GARBAGE_ARGS", 4, r.get("accept_stat"))
+    r = c.call(100003, 3, 1, struct.pack(">I", 65) + bytes(68))
+    case("handle of 65 bytes: GARBAGE_ARGS", 4, r.get("accept_stat"))
+    r = c.call(100003, 3, 6, xdr_opaque(root) + struct.pack(">QI", 0, 4096) + b"x")
+    case("READ with a stray byte: GARBAGE_ARGS", 4, r.get("accept_stat"))
+    r = c.call(100003, 3, 7, xdr_opaque(root) + struct.pack(">QII", 0, 100, 0) + struct.pack(">I", 50) + bytes(52))
+    case("WRITE count != data length: GARBAGE_ARGS", 4, r.get("accept_stat"))
+    r = c.call(100003, 3, 1, xdr_opaque(root), cred=auth_sys(machine=b"m" * 300))
+    case("AUTH_SYS machinename 300 bytes: AUTH_BADCRED", "AUTH_ERROR 1", "%s %s" % (r.get("reject"), r.get("auth_stat")))
+    r = c.call(100003, 3, 1, xdr_opaque(root), cred=auth_sys(gids=range(17)))
+    case("AUTH_SYS 17 gids: AUTH_BADCRED", "AUTH_ERROR 1", "%s %s" % (r.get("reject"), r.get("auth_stat")))
+    r = c.call(100003, 3, 1, xdr_opaque(root), cred=struct.pack(">I", 1) + xdr_opaque(b"\0" * 8))
+    case("AUTH_SYS body truncated: AUTH_BADCRED", "AUTH_ERROR 1", "%s %s" % (r.get("reject"), r.get("auth_stat")))
+    r = c.call(100003, 3, 1, xdr_opaque(root), cred=struct.pack(">I", 6) + xdr_opaque(b"gss!"))
+    case("RPCSEC_GSS credential: AUTH_TOOWEAK", "AUTH_ERROR 5", "%s %s" % (r.get("reject"), r.get("auth_stat")))
+    r = c.call(100003, 3, 1, xdr_opaque(root), cred=AUTH_NONE)
+    case("GETATTR with AUTH_NONE: AUTH_TOOWEAK", "AUTH_ERROR 5", "%s %s" % (r.get("reject"), r.get("auth_stat")))
+    r = c.call(100003, 3, 0, cred=AUTH_NONE)
+    case("NFS NULL with AUTH_NONE: SUCCESS", 0, r.get("accept_stat"))
+    r = c.call(100003, 3, 11, xdr_opaque(root) + xdr_opaque(b"dev") + struct.pack(">I", 7) + bytes(24))
+    case("MKNOD FIFO: NFS3ERR_NOTSUPP", 10004, nfs_status(r))
+    # a REPLY sent to the server: no answer (RFC 5531), the connection goes on
+    c.send_record(struct.pack(">II", 4242, 1) + bytes(16))
+    r = c.call(100003, 3, 0)
+    case("a REPLY message is ignored, the next call answered", "0 True", "%s %s" % (r.get("accept_stat"), r.get("xid") == c.xid))
+    # fragments: one call in three fragments
+    c.xid += 1
+    msg = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 0) + auth_sys() + AUTH_NONE
+    c.s.sendall(struct.pack(">I", 5) + msg[:5] + struct.pack(">I", 0) + struct.pack(">I", 0x80000000 | (len(msg) - 5)) + msg[5:])
+    r = c.reply()
+    case("a call in three fragments (one empty)", "0 True", "%s %s" % (r.get("accept_stat"), r.get("xid") == c.xid))
+    # oversize record: the connection is closed
+    c2 = Conn(host)
+    c2.s.sendall(struct.pack(">I", 0x80000000 | (64 << 20)) + bytes(1024))
+    r = c2.reply()
+    case("a 64 MiB record: connection closed", True, r.get("closed", False))
+    c3 = Conn(host)
+    try:
+        c3.s.sendall(struct.pack(">I", 0) * 300)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    r = c3.reply()
+    case("300 empty fragments: connection closed", True, r.get("closed", False))
+    c4 = Conn(host, 111)
+    r = c4.call(100000, 2, 3, struct.pack(">IIII", 100003, 3, 6, 0))
+    case("portmapper GETPORT nfs v3 tcp: 2049", 2049, struct.unpack(">I", r["body"][:4])[0] if "body" in r else None)
+    r = c4.call(100000, 2, 3, struct.pack(">IIII", 100005, 3, 6, 0))
+    case("portmapper GETPORT mount v3 tcp: 2049", 2049, struct.unpack(">I", r["body"][:4])[0] if "body" in r else None)
+    r = c4.call(100000, 2, 3, struct.pack(">IIII", 100003, 3, 17, 0))
+    case("portmapper GETPORT nfs udp: 0", 0, struct.unpack(">I", r["body"][:4])[0] if "body" in r else None)
+    r = c4.call(100000, 2, 3, struct.pack(">III", 100003, 3, 6))
+    case("portmapper GETPORT truncated: GARBAGE_ARGS", 4, r.get("accept_stat"))
+    r = c4.call(100000, 3, 3)
+    case("rpcbind v3: PROG_MISMATCH 2..2", "2 2 2", "%s %s %s" % (r.get("accept_stat"), r.get("low"), r.get("high")))
+    r = c.call(100003, 3, 0)
+    case("first connection still answers NULL", 0, r.get("accept_stat"))
+    for o in out:
+        print(json.dumps(o))
+elif mode == "procs":
+    # every NFSv3 procedure against the export, as a client would use it;
+    # prints one JSON line per check {"name","want","got"}
+    out = []
+    def case(name, want, got):
+        out.append({"name": name, "want": want, "got": got})
+    def u32(b, o=0): return struct.unpack(">I", b[o:o + 4])[0]
+    def fattr(b, o):   # -> dict, new offset
+        t, m, nl, uid, gid = struct.unpack(">IIIII", b[o:o + 20])
+        size, used = struct.unpack(">QQ", b[o + 20:o + 36])
+        fileid = struct.unpack(">Q", b[o + 52:o + 60])[0]
+        ct = struct.unpack(">II", b[o + 76:o + 84])
+        return {"type": t, "mode": m, "nlink": nl, "uid": uid, "size": size, "fileid": fileid, "ctime": ct}, o + 84
+    def post_attr(b, o):
+        if u32(b, o):
+            return fattr(b, o + 4)
+        return None, o + 4
+    def wcc(b, o):
+        if u32(b, o):
+            o += 4 + 24
+        else:
+            o += 4
+        return post_attr(b, o)
+    def sattr(mode=None, size=None):
+        s = b""
+        s += struct.pack(">II", 1, mode) if mode is not None else struct.pack(">I", 0)
+        s += struct.pack(">II", 0, 0)
+        s += struct.pack(">IQ", 1, size) if size is not None else struct.pack(">I", 0)
+        s += struct.pack(">II", 0, 0)
+        return s
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    def nfs(proc, args, cred=None):
+        r = c.call(100003, 3, proc, args, cred=cred)
+        return u32(r["body"]), r["body"]
+    def getattr(fh):
+        s, b = nfs(1, xdr_opaque(fh))
+        return fattr(b, 4)[0] if s == 0 else None
+    def create_like(proc, dirfh, name, rest, cred=None):
+        s, b = nfs(proc, xdr_opaque(dirfh) + xdr_opaque(name.encode()) + rest, cred)
+        if s != 0:
+            return s, None
+        assert u32(b, 4) == 1
+        n = u32(b, 8)
+        return s, b[12:12 + n]
+    top = sys.argv[3]
+    s, d = create_like(9, root, top, sattr(0o755))
+    case("MKDIR", 0, s)
+    s, f = create_like(8, d, "f", struct.pack(">I", 1) + sattr(0o640))
+    case("CREATE GUARDED", 0, s)
+    case("CREATE GUARDED again: EXIST", 17, create_like(8, d, "f", struct.pack(">I", 1) + sattr(0o640))[0])
+    case("CREATE UNCHECKED over it: OK, same file", [0, True], (lambda r: [r[0], r[1] == f])(create_like(8, d, "f", struct.pack(">I", 0) + sattr())))
+    case("new file's mode 0640 (past the umask)", 0o640, getattr(f)["mode"])
+    s, b = nfs(7, xdr_opaque(f) + struct.pack(">QII", 0, 11, 0) + xdr_opaque(b"hello world"))
+    a, o = wcc(b, 4)
+    case("WRITE UNSTABLE: count 11, committed UNSTABLE", [0, 11, 0], [s, u32(b, o), u32(b, o + 4)])
+    verf1 = b[o + 8:o + 16]
+    s, b = nfs(21, xdr_opaque(f) + struct.pack(">QI", 0, 0))
+    a, o = wcc(b, 4)
+    case("COMMIT: same write verifier", [0, True], [s, b[o:o + 8] == verf1])
+    s, b = nfs(7, xdr_opaque(f) + struct.pack(">QII", 11, 1, 2) + xdr_opaque(b"!"))
+    a, o = wcc(b, 4)
+    case("WRITE FILE_SYNC: committed FILE_SYNC", [0, 1, 2], [s, u32(b, o), u32(b, o + 4)])
+    s, b = nfs(6, xdr_opaque(f) + struct.pack(">QI", 0, 100))
+    a, o = post_attr(b, 4)
+    n = u32(b, o)
+    case("READ: the bytes written, eof", [0, 12, 1, "hello world!"], [s, n, u32(b, o + 4), b[o + 12:o + 12 + n].decode()])
+    s, b = nfs(6, xdr_opaque(f) + struct.pack(">QI", 6, 3))
+    a, o = post_attr(b, 4)
+    case("READ in the middle: no eof", [0, 3, 0, "wor"], [s, u32(b, o), u32(b, o + 4), b[o + 12:o + 15].decode()])
+    at = getattr(f)
+    s, b = nfs(2, xdr_opaque(f) + sattr(size=5) + struct.pack(">III", 1, at["ctime"][0] ^ 1, at["ctime"][1]))
+    case("SETATTR with a wrong guard: NOT_SYNC", 10002, s)
+    s, b = nfs(2, xdr_opaque(f) + sattr(size=5) + struct.pack(">III", 1, at["ctime"][0], at["ctime"][1]))
+    case("SETATTR size 5 with the right guard", [0, 5], [s, getattr(f)["size"]])
+    s, b = nfs(2, xdr_opaque(f) + sattr(mode=0o600) + struct.pack(">I", 0))
+    case("SETATTR mode 0600", [0, 0o600], [s, getattr(f)["mode"]])
+    s, ln = create_like(10, d, "ln", sattr() + xdr_opaque(b"f"))
+    case("SYMLINK", 0, s)
+    s, b = nfs(5, xdr_opaque(ln))
+    a, o = post_attr(b, 4)
+    case("READLINK", [0, "f"], [s, b[o + 4:o + 4 + u32(b, o)].decode()])
+    s, b = nfs(15, xdr_opaque(f) + xdr_opaque(d) + xdr_opaque(b"hard"))
+    case("LINK: nlink 2", [0, 2], [s, getattr(f)["nlink"]])
+    s, b = nfs(14, xdr_opaque(d) + xdr_opaque(b"f") + xdr_opaque(d) + xdr_opaque(b"g"))
+    case("RENAME f -> g", 0, s)
+    s, g = lookup(c, d, "g")
+    case("LOOKUP g: the same handle as f", [0, True], [s, g == f])
+    case("LOOKUP f after the rename: NOENT", 2, lookup(c, d, "f")[0])
+    case("GETATTR of the renamed file's handle", 5, (getattr(f) or {}).get("size"))
+    s, e = create_like(8, d, "x", struct.pack(">I", 2) + b"verf0001")
+    case("CREATE EXCLUSIVE", 0, s)
+    case("CREATE EXCLUSIVE retransmitted (same verifier): OK", 0, create_like(8, d, "x", struct.pack(">I", 2) + b"verf0001")[0])
+    case("CREATE EXCLUSIVE other verifier: EXIST", 17, create_like(8, d, "x", struct.pack(">I", 2) + b"verf0002")[0])
+    for i in range(40):
+        create_like(8, d, "many-%02d-%s" % (i, "n" * 60), struct.pack(">I", 0) + sattr())
+    def readdir(plus, count):
+        names, cookie, verf, calls = [], 0, bytes(8), 0
+        while calls < 100:
+            calls += 1
+            if plus:
+                s, b = nfs(17, xdr_opaque(d) + struct.pack(">Q", cookie) + verf + struct.pack(">II", count, count))
+            else:
+                s, b = nfs(16, xdr_opaque(d) + struct.pack(">Q", cookie) + verf + struct.pack(">I", count))
+            if s != 0:
+                return s, names, calls, verf
+            a, o = post_attr(b, 4)
+            verf = b[o:o + 8]
+            o += 8
+            while u32(b, o):
+                o += 4 + 8
+                n = u32(b, o)
+                names.append(b[o + 4:o + 4 + n].decode())
+                o += 4 + (n + 3) // 4 * 4
+                cookie = struct.unpack(">Q", b[o:o + 8])[0]
+                o += 8
+                if plus:
+                    at, o = post_attr(b, o)
+                    if u32(b, o):
+                        o += 4 + 4 + (u32(b, o + 4) + 3) // 4 * 4
+                    else:
+                        o += 4
+            if u32(b, o + 4):
+                return 0, names, calls, verf
+        return -1, names, calls, verf
+    want = sorted([".", "..", "g", "ln", "hard", "x"] + ["many-%02d-%s" % (i, "n" * 60) for i in range(40)])
+    s, names, calls, verf = readdir(False, 1024)
+    case("READDIR in pieces (count 1024): every name once", [0, want, True], [s, sorted(names), calls > 1])
+    s, names, calls, verf = readdir(True, 2048)
+    case("READDIRPLUS in pieces (maxcount 2048): every name once", [0, want, True], [s, sorted(names), calls > 1])
+    s, b = nfs(16, xdr_opaque(d) + struct.pack(">Q", 12345) + bytes([v ^ 0xff for v in verf]) + struct.pack(">I", 4096))
+    case("READDIR with another cookie verifier: BAD_COOKIE", 10003, s)
+    s, b = nfs(16, xdr_opaque(d) + struct.pack(">Q", 0) + bytes(8) + struct.pack(">I", 40))
+    case("READDIR count too small for one entry: TOOSMALL", 10005, s)
+    s, b = nfs(4, xdr_opaque(d) + struct.pack(">I", 0x3f))
+    a, o = post_attr(b, 4)
+    case("ACCESS on a directory as root: READ LOOKUP MODIFY EXTEND DELETE", [0, 0x1f], [s, u32(b, o)])
+    s, b = nfs(18, xdr_opaque(d))
+    case("FSSTAT", 0, s)
+    s, b = nfs(19, xdr_opaque(d))
+    a, o = post_attr(b, 4)
+    case("FSINFO rtmax 1 MiB", [0, 1 << 20], [s, u32(b, o)])
+    s, b = nfs(20, xdr_opaque(d))
+    a, o = post_attr(b, 4)
+    case("PATHCONF name_max 255", [0, 255], [s, u32(b, o + 4)])
+    s, b = nfs(11, xdr_opaque(d) + xdr_opaque(b"fifo") + struct.pack(">I", 7) + sattr())
+    case("MKNOD: NOTSUPP", 10004, s)
+    s, b = nfs(3, xdr_opaque(d) + xdr_opaque(b".."))
+    case("LOOKUP .. gives the export root", [0, True], [s, b[8:8 + u32(b, 4)] == root])
+    case("LOOKUP .. of the root stays at the root", True, lookup(c, root, "..")[1] == root)
+    case("LOOKUP a name with '/': INVAL", 22, lookup(c, root, top + "/g")[0])
+    s, esc = create_like(10, d, "esc", sattr() + xdr_opaque(b"/etc"))
+    case("SYMLINK to /etc (stored verbatim)", 0, s)
+    s, b = nfs(6, xdr_opaque(esc) + struct.pack(">QI", 0, 100))
+    case("READ through a symlink handle: INVAL (never followed)", 22, s)
+    case("MNT through the symlink out of the export: ACCES", 13, mnt(c, "/export/%s/esc" % top)[0])
+    case("LOOKUP through the symlink: NOTDIR", 20, lookup(c, esc, "passwd")[0])
+    user = auth_sys(uid=1000, gid=1000)
+    case("CREATE as uid 1000 in a root-owned 0755 directory: ACCES", 13, create_like(8, d, "u", struct.pack(">I", 0) + sattr(), cred=user)[0])
+    s, b = nfs(6, xdr_opaque(f) + struct.pack(">QI", 0, 10), cred=user)
+    case("READ as uid 1000 of a root-owned 0600 file: ACCES", 13, s)
+    s, b = nfs(12, xdr_opaque(d) + xdr_opaque(b"g"), cred=user)
+    case("REMOVE as uid 1000: ACCES", 13, s)
+    case("RMDIR of a non-empty directory: NOTEMPTY", 66, nfs(13, xdr_opaque(root) + xdr_opaque(top.encode()))[0])
+    case("REMOVE of a directory: ISDIR", 21, nfs(12, xdr_opaque(root) + xdr_opaque(top.encode()))[0])
+    names = ["g", "ln", "hard", "x", "esc"] + ["many-%02d-%s" % (i, "n" * 60) for i in range(40)]
+    case("REMOVE every entry", [0] * len(names), [nfs(12, xdr_opaque(d) + xdr_opaque(n.encode()))[0] for n in names])
+    case("GETATTR of the removed file: STALE", 70, nfs(1, xdr_opaque(f))[0])
+    case("RMDIR", 0, nfs(13, xdr_opaque(root) + xdr_opaque(top.encode()))[0])
+    for o in out:
+        print(json.dumps(o))
+elif mode == "ns":
+    # one namespace over the nodes (issue 6 part 2): the virtual root, homes
+    # in the handles, RENAME across homes refused, the root read-only
+    out = []
+    def case(name, want, got):
+        out.append({"name": name, "want": want, "got": got})
+    def u32(b, o=0): return struct.unpack(">I", b[o:o + 4])[0]
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    case("MNT /export: the virtual root (node 0, flags 1, inode 0)", [0, 0, 1, 0], [st, root[1], struct.unpack(">H", root[2:4])[0], struct.unpack(">Q", root[8:16])[0]])
+    r = c.call(100003, 3, 1, xdr_opaque(root))
+    case("GETATTR of the root: a directory, fileid 1", [0, 2, 1], [nfs_status(r), u32(r["body"], 4), struct.unpack(">Q", r["body"][4 + 52:4 + 60])[0]])
+    fhs = {}
+    for d, node in (("alpha", 1), ("beta", 2), ("gamma", 3)):
+        st, fh = lookup(c, root, d)
+        fhs[d] = fh
+        case("LOOKUP %s: a handle issued by its home n%d" % (d, node), [0, node], [st, fh[1] if fh else None])
+    case("LOOKUP of a name not in the map: NOENT", 2, lookup(c, root, "nope")[0])
+    st, up = lookup(c, fhs["beta"], "..")
+    case("LOOKUP .. of a top-level directory: the virtual root", [0, True], [st, up == root])
+    name = "ns-%d" % os.getpid()
+    def create(dirfh, n):
+        r = c.call(100003, 3, 8, xdr_opaque(dirfh) + xdr_opaque(n.encode()) + struct.pack(">I", 1) + bytes(24))
+        return nfs_status(r)
+    case("CREATE in the virtual root: ACCES", 13, create(root, name))
+    case("CREATE in alpha (home n1)", 0, create(fhs["alpha"], name))
+    r = c.call(100003, 3, 14, xdr_opaque(fhs["alpha"]) + xdr_opaque(name.encode()) + xdr_opaque(fhs["alpha"]) + xdr_opaque((name + ".r").encode()))
+    case("RENAME within alpha", 0, nfs_status(r))
+    st, ffh = lookup(c, fhs["alpha"], name + ".r")
+    data = os.urandom(3 * 1048576 + 12345)
+    off, wst = 0, 0
+    while off < len(data) and wst == 0:
+        chunk = data[off:off + 1048576]
+        wst = nfs_status(c.call(100003, 3, 7, xdr_opaque(ffh) + struct.pack(">QII", off, len(chunk), 2) + xdr_opaque(chunk)))
+        off += len(chunk)
+    case("WRITE 3 MiB into it", 0, wst)
+    r = c.call(100003, 3, 14, xdr_opaque(fhs["alpha"]) + xdr_opaque((name + ".r").encode()) + xdr_opaque(fhs["beta"]) + xdr_opaque(name.encode()))
+    case("RENAME alpha -> beta (another home): OK, the file moves", 0, nfs_status(r))
+    case("... gone from alpha", 2, lookup(c, fhs["alpha"], name + ".r")[0])
+    st, bfh = lookup(c, fhs["beta"], name)
+    case("... in beta, a handle of n2", [0, 2], [st, bfh[1] if bfh else None])
+    got, off = b"", 0
+    while bfh and off < len(data) + 1:
+        r = c.call(100003, 3, 6, xdr_opaque(bfh) + struct.pack(">QI", off, 1048576))
+        b = r["body"]
+        if nfs_status(r) != 0:
+            break
+        o = 8 + 84 if u32(b, 4) else 8
+        n, eof = struct.unpack(">II", b[o:o + 8])
+        got += b[o + 12:o + 12 + n]
+        off += n
+        if eof or n == 0:
+            break
+    case("... with the same bytes", True, got == data)
+    print(json.dumps({"moved": name}))
+    dn = name + ".d"
+    r = c.call(100003, 3, 9, xdr_opaque(fhs["alpha"]) + xdr_opaque(dn.encode()) + bytes(24))
+    r = c.call(100003, 3, 14, xdr_opaque(fhs["alpha"]) + xdr_opaque(dn.encode()) + xdr_opaque(fhs["gamma"]) + xdr_opaque(dn.encode()))
+    case("RENAME of a directory alpha -> gamma: XDEV", 18, nfs_status(r))
+    r = c.call(100003, 3, 13, xdr_opaque(fhs["alpha"]) + xdr_opaque(dn.encode()))
+    r = c.call(100003, 3, 15, xdr_opaque(bfh or b"") + xdr_opaque(fhs["gamma"]) + xdr_opaque(b"hardlink"))
+    case("LINK beta/file into gamma: XDEV", 18, nfs_status(r))
+    r = c.call(100003, 3, 12, xdr_opaque(fhs["beta"]) + xdr_opaque(name.encode()))
+    case("REMOVE in beta", 0, nfs_status(r))
+    r = c.call(100003, 3, 17, xdr_opaque(root) + struct.pack(">Q", 0) + bytes(8) + struct.pack(">II", 8192, 8192))
+    names, o = [], 4
+    o += 4 + 84 if u32(r["body"], 4) else 4
+    o += 8
+    while u32(r["body"], o):
+        n = u32(r["body"], o + 12)
+        names.append(r["body"][o + 16:o + 16 + n].decode())
+        o += 16 + (n + 3) // 4 * 4 + 8
+        if u32(r["body"], o):
+            o += 4 + 84
+        else:
+            o += 4
+        if u32(r["body"], o):
+            o += 8 + (u32(r["body"], o + 4) + 3) // 4 * 4
+        else:
+            o += 4
+    case("READDIRPLUS of the root: ., .., alpha, beta, gamma", [0, [".", "..", "alpha", "beta", "gamma"]], [nfs_status(r), sorted(names)])
+    f = bytearray(root); f[9] ^= 1
+    case("an altered root handle: BADHANDLE", 10001, getattr_st(c, bytes(f)))
+    for d in ("alpha", "beta", "gamma"):
+        case("GETATTR %s through this node" % d, 0, getattr_st(c, fhs[d]))
+    print(json.dumps({"fh": {k: v.hex() for k, v in fhs.items()}}))
+    for o in out:
+        print(json.dumps(o))
