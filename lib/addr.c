@@ -133,3 +133,27 @@ const char *proto_name(int proto)
 {
 	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : NULL;
 }
+
+int taddr_from_sockaddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = 4;
+		memcpy(a->a, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	*port = ntohs(s6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		a->family = 4;
+		memcpy(a->a, &s6->sin6_addr.s6_addr[12], 4);
+	} else {
+		a->family = 6;
+		memcpy(a->a, &s6->sin6_addr, 16);
+	}
+	return 0;
+}

@@ -32,6 +32,11 @@ int taddr_af(const struct taddr *a);
 /* "addr:port" or "[v6addr]:port" -> address and host-order port.  0 / -1. */
 int taddr_parse_endpoint(const char *s, struct taddr *out, uint16_t *port);
 
+/* The address and host-order port of a socket address; an IPv4-mapped IPv6
+ * address becomes IPv4 (the data plane keys such a flow as IPv4).  0, or -1
+ * for a family that is neither. */
+int taddr_from_sockaddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port);
+
 /* Fill *ss with a (host-order port); returns the sockaddr length. */
 socklen_t taddr_sockaddr(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss);
 

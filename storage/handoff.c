@@ -57,8 +57,13 @@
 #include "maglev.h"
 #include "tch.h"
 #include "tch_state.h"
+#include "oncrpc.h"
 
-#define SERVICE "http"
+/* the services whose connections move: HTTP sessions (session.c) and NFS
+ * connections (nfs_server.c); HO_R_SERVICE in OPEN names which */
+#define SVC_HTTP "http"
+#define SVC_NFS "nfs"
+#define BLOB_MAX (SST_MAX_BLOB > RPC_CONN_MAX_BLOB ? SST_MAX_BLOB : RPC_CONN_MAX_BLOB)
 #define RX_MAX (HO_MAX_FRAME + 4)
 
 /* FAIL reason codes (HO_R_REASON) */
@@ -89,6 +94,7 @@ struct intx {
 	struct intx *next;
 	struct chan *ch;
 	uint32_t txid;
+	int nfs;			/* the OPEN's service: 1 NFS, 0 HTTP */
 	int state;			/* HO_S_OPEN, HO_S_HALF_ACTIVE (COMPLETE sent) */
 	struct tch_state st;
 	int have_st;
@@ -108,7 +114,7 @@ struct handoff {
 	/* handoffs asked for by the service (data location), run from a timer */
 	struct loop_timer sched_timer;
 	int sched_timer_ok;
-	struct { uint64_t id; int pi; } sched[32];
+	struct { uint64_t id; int pi; int nfs; } sched[32];
 	unsigned nsched;
 	struct chan *out[NASD_MAX_PEERS];
 	struct chan *in;		/* inbound channels */
@@ -145,18 +151,8 @@ static int peer_index(const struct handoff *h, const char *name)
 
 static void sa_taddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port)
 {
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a->family = 4;
-		memcpy(a->a, &s4->sin_addr, 4);
-		*port = ntohs(s4->sin_port);
-	} else {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		a->family = 6;
-		memcpy(a->a, &s6->sin6_addr, 16);
-		*port = ntohs(s6->sin6_port);
-	}
+	if (taddr_from_sockaddr(ss, a, port) < 0)
+		*port = 0;
 }
 
 static const char *ep_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -585,6 +581,85 @@ static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *typ
 	}
 }
 
+/* ------------------------------------------------- the connection moved -- */
+
+/* One client connection of either service, as the handoff sees it.  The
+ * transaction is the same for both; only pausing, the blob and rebuilding
+ * differ (session_* for HTTP, nfs_conn_* for NFS: same contracts). */
+struct ho_conn {
+	struct session *s;	/* exactly one of the two */
+	struct nfs_conn *c;
+};
+
+static const char *conn_service(const struct ho_conn *x)
+{
+	return x->c ? SVC_NFS : SVC_HTTP;
+}
+
+static int conn_fd(const struct ho_conn *x)
+{
+	return x->c ? nfs_conn_fd(x->c) : x->s->io.fd;
+}
+
+static uint64_t conn_id(const struct ho_conn *x)
+{
+	return x->c ? nfs_conn_id(x->c) : x->s->id;
+}
+
+/* NULL if it can move now, else why not. */
+static const char *conn_unmovable(const struct ho_conn *x)
+{
+	if (x->c)
+		return nfs_conn_movable(x->c) ? NULL : "paused";
+	return x->s->paused ? "paused" : x->s->phase == PH_LINGER ? "lingering" : NULL;
+}
+
+static int conn_pause(struct ho_conn *x)
+{
+	return x->c ? nfs_conn_pause(x->c) : session_pause(x->s);
+}
+
+static void conn_resume(struct ho_conn *x)
+{
+	if (x->c)
+		nfs_conn_resume(x->c);
+	else
+		session_resume(x->s);
+}
+
+static ssize_t conn_snapshot(const struct ho_conn *x, uint8_t *buf, size_t cap)
+{
+	return x->c ? (ssize_t)nfs_conn_snapshot(x->c, buf, cap) : session_snapshot(x->s, buf, cap);
+}
+
+/* Forget it without touching the peer; returns its socket. */
+static int conn_release(struct ho_conn *x)
+{
+	int fd = x->c ? nfs_conn_release(x->c) : session_release(x->s);
+
+	x->c = NULL;
+	x->s = NULL;
+	return fd;
+}
+
+/* Its 5-tuple as the data plane keys it, and the client endpoint as text. */
+static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client, size_t clen)
+{
+	struct sockaddr_storage pa, la;
+	socklen_t pl = sizeof(pa), ll = sizeof(la);
+	struct taddr p, l;
+	uint16_t pp, lp;
+	int fd = conn_fd(x);
+
+	if (getpeername(fd, (struct sockaddr *)&pa, &pl) < 0 || getsockname(fd, (struct sockaddr *)&la, &ll) < 0 ||
+	    taddr_from_sockaddr(&pa, &p, &pp) < 0 || taddr_from_sockaddr(&la, &l, &lp) < 0)
+		return -1;
+	flowkey_make(k, &p, pp, &l, lp, IPPROTO_TCP);
+	if (client)
+		ep_fmt(&pa, client, clen);
+	return 0;
+}
+
 /* ------------------------------------------------------------- reports -- */
 
 static uint64_t next_rep_seq(struct handoff *h);
@@ -657,8 +732,8 @@ refused:
 
 /* ------------------------------------------- operator handoff (MOVE) -- */
 
-static struct session *find_session(struct nasd *n, const json_t *sel);
-static json_t *run_one(struct handoff *h, struct session *s, int pi);
+static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x);
+static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi);
 
 static uint64_t next_rep_seq(struct handoff *h)
 {
@@ -766,15 +841,17 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 		for (unsigned k = 0; k < h->cfg->npeers && pi < 0; k++)
 			if (maglev_node_key32(h->cfg->peers[k].name) == r.node_key)
 				pi = (int)k;
-		struct session *s = pi < 0 ? NULL : session_of_key(h->n, &r.key);
+		struct ho_conn x = { pi < 0 ? NULL : session_of_key(h->n, &r.key), NULL };
+		if (pi >= 0 && !x.s)
+			x.c = nfs_conn_of_key(h->n, &r.key);
 		if (pi < 0) {
 			st = HO_ST_NO_NODE;
-		} else if (!s) {
+		} else if (!x.s && !x.c) {
 			st = HO_ST_NO_FLOW;
 		} else {
-			log_info("handoff: the switch (%s) asks for a session's move to %s",
-				 ep_fmt(&from, ep, sizeof(ep)), h->cfg->peers[pi].name);
-			json_t *res = run_one(h, s, pi);	/* s may be gone after this */
+			log_info("handoff: the switch (%s) asks for a%s session's move to %s",
+				 ep_fmt(&from, ep, sizeof(ep)), x.c ? "n NFS" : "n HTTP", h->cfg->peers[pi].name);
+			json_t *res = run_one(h, &x, pi);	/* the connection may be gone after this */
 			st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK : HO_ST_ERROR;
 			json_decref(res);
 		}
@@ -879,6 +956,22 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 		send_fail(c, hd->txid, RC_REFUSED, "duplicate transaction");
 		return;
 	}
+	uint8_t *svc = NULL;
+	size_t svl = 0;
+	int nfs = 0;
+	if (ho_collect(body, blen, HO_R_SERVICE, 16, &svc, &svl) == 0 && svl == strlen(SVC_NFS) &&
+	    !memcmp(svc, SVC_NFS, svl))
+		nfs = 1;
+	else if (svl && (svl != strlen(SVC_HTTP) || memcmp(svc, SVC_HTTP, svl))) {
+		free(svc);
+		send_fail(c, hd->txid, RC_REFUSED, "unknown service");
+		return;
+	}
+	free(svc);
+	if (nfs && !h->n->nfs) {
+		send_fail(c, hd->txid, RC_REFUSED, "no NFS service here");
+		return;
+	}
 	if (h->n->nsessions >= h->n->cfg.max_sessions) {
 		send_fail(c, hd->txid, RC_REFUSED, "busy: max_sessions");
 		return;
@@ -890,6 +983,7 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 	}
 	t->ch = c;
 	t->txid = hd->txid;
+	t->nfs = nfs;
 	t->state = HO_S_OPEN;
 	t->nfd = -1;
 	t->t0 = now_ns();
@@ -933,7 +1027,7 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 		return;
 	}
 	t->have_st = 1;
-	if (precheck_blob(h->n, t->st.app, t->st.app_len, err, sizeof(err)) < 0) {
+	if (!t->nfs && precheck_blob(h->n, t->st.app, t->st.app_len, err, sizeof(err)) < 0) {
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
@@ -984,9 +1078,18 @@ static void serve_ack(struct intx *t)
 		intx_free(h, t);
 		return;
 	}
-	struct session *s = session_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
+	struct session *s = NULL;
+	struct nfs_conn *nc = NULL;
+	uint64_t id = 0;
+	if (t->nfs) {
+		nc = nfs_conn_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
+		id = nc ? nfs_conn_id(nc) : 0;
+	} else {
+		s = session_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
+		id = s ? s->id : 0;
+	}
 	t->nfd = -1;
-	if (!s) {
+	if (!s && !nc) {
 		log_warnx("handoff tx %u from %s: session_restore: %s (session lost)", t->txid,
 			  peer_name(t->ch), err);
 		close(fd);
@@ -996,8 +1099,8 @@ static void serve_ack(struct intx *t)
 		return;
 	}
 	h->in_ok++;
-	log_info("handoff tx %u from %s: session %llu resumed here (%llu us since OPEN)", t->txid,
-		 peer_name(t->ch), (unsigned long long)s->id,
+	log_info("handoff tx %u from %s: %s %llu resumed here (%llu us since OPEN)", t->txid,
+		 peer_name(t->ch), nc ? "NFS connection" : "session", (unsigned long long)id,
 		 (unsigned long long)((now_ns() - t->t0) / 1000));
 	struct chan *c = t->ch;
 	uint32_t txid = t->txid;
@@ -1044,7 +1147,7 @@ struct ho_result {
 };
 
 /* Roll back a frozen session: it stays here. */
-static void rollback(struct handoff *h, struct session *s, const struct lb_flow_key *key,
+static void rollback(struct handoff *h, struct ho_conn *x, const struct lb_flow_key *key,
 		     int maybe_repointed, uint32_t txid, struct ho_result *res)
 {
 	char err[256] = "";
@@ -1056,9 +1159,9 @@ static void rollback(struct handoff *h, struct session *s, const struct lb_flow_
 			res->repointed_back = 1;
 	}
 	flowdrop_del(&h->drop, key);
-	if (tch_thaw(s->io.fd, err, sizeof(err)) < 0)
+	if (tch_thaw(conn_fd(x), err, sizeof(err)) < 0)
 		log_warnx("handoff tx %u rollback: %s", txid, err);
-	session_resume(s);
+	conn_resume(x);
 	res->rolled_back = 1;
 	h->rollbacks++;
 }
@@ -1082,13 +1185,11 @@ static int reason_of(const uint8_t *body, size_t blen, uint16_t *code, char *tex
 	return 0;
 }
 
-static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_result *res)
+static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_result *res)
 {
 	const char *to = h->cfg->peers[pi].name;
 	struct chan *c = h->out[pi];
 	struct lb_flow_key key;
-	struct taddr ca, va;
-	uint16_t cp, vp;
 	uint8_t type, *body = NULL;
 	size_t blen;
 	uint64_t t0 = now_ns(), t1, t_frozen;
@@ -1104,14 +1205,17 @@ static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_
 		snprintf(res->error, sizeof(res->error), "no channel to %s (down)", to);
 		goto failed;
 	}
-	if (s->phase == PH_LINGER || s->paused) {
+	const char *busy = conn_unmovable(x);
+	if (busy) {
 		res->stage = "session";
-		snprintf(res->error, sizeof(res->error), "session %s", s->paused ? "paused" : "lingering");
+		snprintf(res->error, sizeof(res->error), "session %s", busy);
 		goto failed;
 	}
-	sa_taddr(&s->peer, &ca, &cp);
-	sa_taddr(&s->local, &va, &vp);
-	flowkey_make(&key, &ca, cp, &va, vp, IPPROTO_TCP);
+	if (conn_key(x, &key, NULL, 0) < 0) {
+		res->stage = "session";
+		snprintf(res->error, sizeof(res->error), "socket: %s", strerror(errno));
+		goto failed;
+	}
 	txid = ++h->next_txid ? h->next_txid : ++h->next_txid;
 
 	/* OPEN: can you take it? */
@@ -1119,7 +1223,7 @@ static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_
 	memset(&f, 0, sizeof(f));
 	ho_begin(&f, HO_T_OPEN, txid);
 	ho_add_flow(&f, &key);
-	ho_add(&f, HO_R_SERVICE, SERVICE, strlen(SERVICE));
+	ho_add(&f, HO_R_SERVICE, conn_service(x), strlen(conn_service(x)));
 	ho_add_u64(&f, HO_R_SIZE, 0);
 	res->stage = "open";
 	if (chan_send(c, &f) < 0) {
@@ -1147,29 +1251,29 @@ static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_
 	/* freeze */
 	res->stage = "freeze";
 	t1 = now_ns();
-	if (session_pause(s) < 0) {
+	if (conn_pause(x) < 0) {
 		snprintf(res->error, sizeof(res->error), "pause: %s", strerror(errno));
 		send_fail(c, txid, RC_REFUSED, "cancelled");
 		goto failed;
 	}
 	if (flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
 		snprintf(res->error, sizeof(res->error), "flow drop: %s", strerror(errno));
-		session_resume(s);
+		conn_resume(x);
 		send_fail(c, txid, RC_REFUSED, "cancelled");
 		goto failed;
 	}
 	struct tch_state st;
 	char err[256];
-	if (tch_freeze(s->io.fd, &st, err, sizeof(err)) < 0) {
+	if (tch_freeze(conn_fd(x), &st, err, sizeof(err)) < 0) {
 		snprintf(res->error, sizeof(res->error), "%s", err);
 		flowdrop_del(&h->drop, &key);
-		session_resume(s);
+		conn_resume(x);
 		send_fail(c, txid, RC_REFUSED, "cancelled");
 		goto failed;
 	}
 	t_frozen = now_ns();
-	static uint8_t blob[SST_MAX_BLOB];
-	ssize_t bl = session_snapshot(s, blob, sizeof(blob));
+	static uint8_t blob[BLOB_MAX];
+	ssize_t bl = conn_snapshot(x, blob, sizeof(blob));
 	uint8_t *enc = NULL;
 	size_t elen = 0;
 	if (bl < 0 || tch_state_set_app(&st, blob, (size_t)bl) < 0) {
@@ -1199,7 +1303,7 @@ static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_
 		snprintf(res->error, sizeof(res->error), "UPDATE not sent to %s", to);
 		/* part of it may have arrived: N could be re-pointing */
 		tch_state_free(&st);
-		rollback(h, s, &key, 1, txid, res);
+		rollback(h, x, &key, 1, txid, res);
 		goto failed;
 	}
 	r = chan_wait(c, txid, tmo, &type, &body, &blen);
@@ -1217,7 +1321,7 @@ static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_
 				send_fail(c, txid, RC_REFUSED, "giving up");
 		}
 		tch_state_free(&st);
-		rollback(h, s, &key, maybe, txid, res);
+		rollback(h, x, &key, maybe, txid, res);
 		goto failed;
 	}
 	free(body);
@@ -1227,8 +1331,7 @@ static void handoff_one(struct handoff *h, struct session *s, int pi, struct ho_
 	/* commit: close silently, grace drop, ACK */
 	res->stage = "close";
 	t1 = now_ns();
-	int fd = session_release(s);
-	s = NULL;
+	int fd = conn_release(x);
 	if (tch_close_silently(fd, err, sizeof(err)) < 0)
 		log_warnx("handoff tx %u: %s (socket kept open)", txid, err);
 	flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
@@ -1267,7 +1370,7 @@ rb_local:
 	free(enc);
 	tch_state_free(&st);
 	send_fail(c, txid, RC_REFUSED, "cancelled");
-	rollback(h, s, &key, 0, txid, res);
+	rollback(h, x, &key, 0, txid, res);
 failed:
 	free(body);
 	res->t_total = us_since(t0);
@@ -1295,39 +1398,64 @@ static json_t *result_json(const struct ho_result *r, uint64_t id, const char *c
 	return o;
 }
 
-static json_t *run_one(struct handoff *h, struct session *s, int pi)
+static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
 {
 	struct ho_result res;
-	char client[TADDR_STRLEN + 10];
-	uint64_t id = s->id;
+	char client[TADDR_STRLEN + 10] = "?";
+	struct lb_flow_key k;
+	uint64_t id = conn_id(x);
+	const char *svc = conn_service(x);
 
-	ep_fmt(&s->peer, client, sizeof(client));
-	handoff_one(h, s, pi, &res);
+	conn_key(x, &k, client, sizeof(client));
+	handoff_one(h, x, pi, &res);
 	if (!strcmp(res.outcome, "failed"))
-		log_warnx("handoff session %llu (%s) -> %s failed at %s: %s%s",
-			  (unsigned long long)id, client, h->cfg->peers[pi].name, res.stage, res.error,
-			  res.rolled_back ? " (rolled back: the session stays here)" : "");
+		log_warnx("handoff %s %llu (%s) -> %s failed at %s: %s%s", svc, (unsigned long long)id,
+			  client, h->cfg->peers[pi].name, res.stage, res.error,
+			  res.rolled_back ? " (rolled back: it stays here)" : "");
 	else
-		log_info("handoff session %llu (%s) -> %s: %s, total %llu us", (unsigned long long)id,
+		log_info("handoff %s %llu (%s) -> %s: %s, total %llu us", svc, (unsigned long long)id,
 			 client, h->cfg->peers[pi].name, res.outcome, (unsigned long long)res.t_total);
-	return result_json(&res, id, client, h->cfg->peers[pi].name, h->n->cfg.node_name);
+	json_t *r = result_json(&res, id, client, h->cfg->peers[pi].name, h->n->cfg.node_name);
+	json_object_set_new(r, "service", json_string(svc));
+	return r;
 }
 
 /* ------------------------------------------------------------- control -- */
 
-static struct session *find_session(struct nasd *n, const json_t *sel)
+/* An HTTP session by id or client endpoint, else an NFS connection by
+ * client endpoint ("nfs:ID" selects an NFS connection by id).  0 / -1. */
+static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x)
 {
 	char buf[TADDR_STRLEN + 10];
 
-	if (json_is_integer(sel))
-		return session_find(n, (uint64_t)json_integer_value(sel));
-	if (!json_is_string(sel))
-		return NULL;
+	memset(x, 0, sizeof(*x));
+	if (json_is_integer(sel)) {
+		x->s = session_find(n, (uint64_t)json_integer_value(sel));
+		return x->s && !x->s->paused ? 0 : -1;
+	}
 	const char *want = json_string_value(sel);
+	if (!want)
+		return -1;
+	if (!strncmp(want, "nfs:", 4)) {
+		x->c = nfs_conn_find(n, strtoull(want + 4, NULL, 10));
+		return x->c ? 0 : -1;
+	}
 	for (struct session *s = n->sessions; s; s = s->next)
-		if (!s->paused && !strcmp(ep_fmt(&s->peer, buf, sizeof(buf)), want))
-			return s;
-	return NULL;
+		if (!s->paused && !strcmp(ep_fmt(&s->peer, buf, sizeof(buf)), want)) {
+			x->s = s;
+			return 0;
+		}
+	uint64_t ids[4096];
+	size_t k = nfs_conn_ids(n, ids, sizeof(ids) / sizeof(ids[0]));
+	for (size_t i = 0; i < k; i++) {
+		struct ho_conn y = { NULL, nfs_conn_find(n, ids[i]) };
+		struct lb_flow_key key;
+		if (y.c && conn_key(&y, &key, buf, sizeof(buf)) == 0 && !strcmp(buf, want)) {
+			*x = y;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 json_t *handoff_cmd(struct nasd *n, const json_t *req)
@@ -1343,10 +1471,10 @@ json_t *handoff_cmd(struct nasd *n, const json_t *req)
 	int pi = peer_index(h, to);
 	if (pi < 0)
 		return ctl_error("no peer \"%s\"", to);
-	struct session *s = find_session(n, sel);
-	if (!s)
+	struct ho_conn x;
+	if (find_conn(n, sel, &x) < 0)
 		return ctl_error("no such session");
-	return run_one(h, s, pi);
+	return run_one(h, &x, pi);
 }
 
 json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
@@ -1367,12 +1495,16 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 		pis[np++] = pi;
 	}
 	/* ids first: the list changes as sessions leave */
-	size_t cnt = n->nsessions, k = 0;
-	uint64_t *ids = calloc(cnt ? cnt : 1, sizeof(*ids));
-	if (!ids)
+	size_t cnt = n->nsessions, k = 0, ncnt = 65536, nk;
+	uint64_t *ids = calloc(cnt ? cnt : 1, sizeof(*ids)), *nids = calloc(ncnt, sizeof(*nids));
+	if (!ids || !nids) {
+		free(ids);
+		free(nids);
 		return ctl_error("out of memory");
+	}
 	for (struct session *s = n->sessions; s && k < cnt; s = s->next)
 		ids[k++] = s->id;
+	nk = nfs_conn_ids(n, nids, ncnt);
 	json_t *arr = json_array();
 	unsigned moved = 0, failed = 0, skipped = 0, rr = 0;
 	uint64_t t0 = now_ns();
@@ -1382,7 +1514,21 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 			skipped++;
 			continue;
 		}
-		json_t *r = run_one(h, s, pis[rr++ % (unsigned)np]);
+		struct ho_conn x = { s, NULL };
+		json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
+		if (json_is_true(json_object_get(r, "ok")))
+			moved++;
+		else
+			failed++;
+		json_array_append_new(arr, r);
+	}
+	for (size_t j = 0; j < nk; j++) {
+		struct ho_conn x = { NULL, nfs_conn_find(n, nids[j]) };
+		if (!x.c || conn_unmovable(&x)) {
+			skipped++;
+			continue;
+		}
+		json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
 		if (json_is_true(json_object_get(r, "ok")))
 			moved++;
 		else
@@ -1390,6 +1536,7 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 		json_array_append_new(arr, r);
 	}
 	free(ids);
+	free(nids);
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "moved", json_integer(moved));
 	json_object_set_new(r, "failed", json_integer(failed));
@@ -1431,6 +1578,8 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,
+		"failed", (json_int_t)h->n->st.nfs_home_failed));
 	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
 		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
@@ -1449,6 +1598,7 @@ int handoff_schedule(struct nasd *n, struct session *s, const char *to)
 		return -1;
 	h->sched[h->nsched].id = s->id;
 	h->sched[h->nsched].pi = pi;
+	h->sched[h->nsched].nfs = 0;
 	h->nsched++;
 	s->held = 1;
 	session_watch(s);
@@ -1456,6 +1606,29 @@ int handoff_schedule(struct nasd *n, struct session *s, const char *to)
 		h->nsched--;
 		s->held = 0;
 		session_watch(s);
+		return -1;
+	}
+	return 0;
+}
+
+int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home)
+{
+	struct handoff *h = n->ho;
+	int pi = -1;
+
+	for (unsigned i = 0; h && i < h->cfg->npeers && pi < 0; i++)
+		if (taddr_equal(&h->cfg->peers[i].addr, home))
+			pi = (int)i;
+	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
+		return -1;
+	h->sched[h->nsched].id = nfs_conn_id(c);
+	h->sched[h->nsched].pi = pi;
+	h->sched[h->nsched].nfs = 1;
+	h->nsched++;
+	nfs_conn_hold(c);
+	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
+		h->nsched--;
+		nfs_conn_unhold(c);
 		return -1;
 	}
 	return 0;
@@ -1472,11 +1645,27 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 	h->nsched = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t id = h->sched[i].id;
+		if (h->sched[i].nfs) {
+			struct ho_conn x = { NULL, nfs_conn_find(h->n, id) };
+			if (!x.c)
+				continue;
+			json_t *res = run_one(h, &x, h->sched[i].pi);
+			if (json_is_true(json_object_get(res, "ok")))
+				h->n->st.nfs_home_ok++;
+			else
+				h->n->st.nfs_home_failed++;
+			json_decref(res);
+			x.c = nfs_conn_find(h->n, id);
+			if (x.c)
+				nfs_conn_unhold(x.c);	/* it stays: its calls are read again */
+			continue;
+		}
 		struct session *s = session_find(h->n, id);
 		if (!s)
 			continue;
 		s->held = 0;
-		json_t *res = run_one(h, s, h->sched[i].pi);
+		struct ho_conn x = { s, NULL };
+		json_t *res = run_one(h, &x, h->sched[i].pi);
 		if (json_is_true(json_object_get(res, "ok")))
 			h->n->st.dl_home_ok++;
 		else

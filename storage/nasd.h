@@ -123,6 +123,7 @@ struct nasd_nfs_config {
 	struct { uint8_t node_id; struct taddr addr; uint16_t port; } peers[16];
 	unsigned npeers;
 	uint32_t proxy_timeout_ms;
+	uint64_t handoff_threshold;	/* forwarded READ/WRITE bytes before a handoff home */
 };
 /* Parse the "nfs" object (nfs_config.c).  0 / -1 with the message in the jconf. */
 struct jconf;
@@ -310,6 +311,7 @@ struct nasd_stats {
 	uint64_t status_class[6];	/* [2] = 2xx ... [5] = 5xx */
 	uint64_t uploads, bad_requests, timeouts;
 	uint64_t dl_fetches, dl_fetched_bytes, dl_fetch_errors, dl_home_ok, dl_home_failed;
+	uint64_t nfs_home_ok, nfs_home_failed;	/* NFS connections handed to their data's home */
 };
 
 struct nasd_listener {
@@ -477,6 +479,21 @@ void nfs_conn_resume(struct nfs_conn *c);
 int nfs_conn_release(struct nfs_conn *c);
 struct nfs_conn *nfs_conn_restore(struct nasd *n, int fd, const uint8_t *blob, size_t len,
 				  char *err, size_t errlen);
+/* For the handoff agent: the socket, the id, whether it may move now (not
+ * paused, not another node's forwarding connection), the connection of a
+ * flow-table key (NULL if none), and up to cap movable connection ids. */
+int nfs_conn_fd(const struct nfs_conn *c);
+uint64_t nfs_conn_id(const struct nfs_conn *c);
+int nfs_conn_movable(const struct nfs_conn *c);
+struct nfs_conn *nfs_conn_of_key(struct nasd *n, const struct lb_flow_key *k);
+size_t nfs_conn_ids(struct nasd *n, uint64_t *ids, size_t cap);
+/* Hold: read no further call (the reply in progress still goes out), until
+ * unhold, or the handoff takes it (data-location trigger). */
+int nfs_conn_hold(struct nfs_conn *c);
+void nfs_conn_unhold(struct nfs_conn *c);
+/* Hand NFS connection c to the node at storage address `home` soon (from a
+ * timer); c is held until then.  0, or -1 (no handoff agent, no peer there). */
+int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home);
 
 /* ---- control.c ---- */
 int control_open(struct nasd *n);

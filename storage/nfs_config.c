@@ -80,13 +80,17 @@ static int parse_cidr(const char *s, struct nasd_cidr *c)
 /*
  * "namespace": { "homes": [ { "dir": "alpha", "node_id": 1 }, ... ],
  *                "peers": [ { "node_id": 2, "address": "10.77.2.12:2049" }, ... ],
- *                "proxy_timeout_ms": 5000 }
+ *                "proxy_timeout_ms": 5000, "handoff_threshold": 1048576 }
+ * handoff_threshold: once READ/WRITE data forwarded for one client
+ * connection to one home reaches it, the connection is handed to that home
+ * (nfs_proxy.c; needs "handoff" with the home as a peer); 0: never.
  * Every top-level directory of the virtual root names its home node; every
  * other node of a home must be a peer (its NFS port on its own address).
  */
 static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 {
-	static const char *const keys[] = { "homes", "peers", "proxy_timeout_ms", NULL };
+	static const char *const keys[] = { "homes", "peers", "proxy_timeout_ms", "handoff_threshold",
+					    NULL };
 	static const char *const hkeys[] = { "dir", "node_id", NULL };
 	static const char *const pkeys[] = { "node_id", "address", NULL };
 	json_t *arr, *v, *d;
@@ -95,7 +99,8 @@ static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c
 
 	snprintf(p->where, sizeof(p->where), "nfs.namespace");
 	if (!json_is_object(o) || jconf_check_keys(p, o, keys) < 0 ||
-	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0)
+	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0 ||
+	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
 		return json_is_object(o) ? -1 : jconf_perr(p, "must be an object");
 	arr = json_object_get(o, "peers");
 	if (!json_is_array(arr) || json_array_size(arr) > 16)

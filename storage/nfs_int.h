@@ -78,6 +78,10 @@ struct nfs_conn {
 	int waiting;		/* a call forwarded to its home node: no reading until the reply */
 	int from_peer;		/* the peer is another node (forwarded calls) */
 	int restored;		/* rebuilt from a blob */
+	/* data location: READ/WRITE bytes forwarded for it, per home (by
+	 * cfg->peers index); held: a handoff home is scheduled, read no call */
+	uint64_t fwd_bytes[16];
+	int home_tried, held;
 	uint8_t *in;		/* raw stream bytes (record marks included) */
 	size_t in_len, in_cap;
 	uint8_t *out;		/* the reply being written: out[out_off, out_len) */

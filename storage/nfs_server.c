@@ -143,7 +143,7 @@ static void conn_close(struct nfs_conn *c, const char *why)
 static void conn_watch(struct nfs_conn *c)
 {
 	/* waiting for a forwarded call: nothing (errors and hangups still come) */
-	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT : EPOLLIN;
+	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT : c->held ? 0 : EPOLLIN;
 
 	if (ev != c->events && loop_mod(&c->srv->nasd->loop, &c->io, ev) == 0)
 		c->events = ev;
@@ -351,8 +351,8 @@ static int process(struct nfs_conn *c)
 			rc = -1;
 			break;
 		}
-		if (f == 0)
-			break;
+		if (f == 0 || c->held)
+			break;	/* held: the next call is for the node it moves to */
 		int st = rpc_record_scan(c->in + consumed, c->in_len - consumed, max_record(s), &raw,
 					 &rl);
 		if (st == RPC_REC_TOO_BIG) {
@@ -934,4 +934,78 @@ json_t *nfs_ctl(struct nasd *n, const char *cmd, const json_t *req)
 		return r;
 	}
 	return NULL;
+}
+
+/* ---- for the handoff agent (handoff.c): finding and naming connections ---- */
+
+int nfs_conn_fd(const struct nfs_conn *c)
+{
+	return c->io.fd;
+}
+
+uint64_t nfs_conn_id(const struct nfs_conn *c)
+{
+	return c->id;
+}
+
+int nfs_conn_movable(const struct nfs_conn *c)
+{
+	return !c->paused && !c->from_peer;
+}
+
+/* The client connection of a flow-table key (client endpoint and local
+ * endpoint, as the data plane keys it), or NULL. */
+struct nfs_conn *nfs_conn_of_key(struct nasd *n, const struct lb_flow_key *k)
+{
+	if (!n->nfs)
+		return NULL;
+	for (struct nfs_conn *c = n->nfs->conns; c; c = c->next) {
+		struct sockaddr_storage pa, la;
+		socklen_t pl = sizeof(pa), ll = sizeof(la);
+		struct taddr p, l;
+		uint16_t pp, lp;
+		struct lb_flow_key ck;
+
+		if (!nfs_conn_movable(c) || getpeername(c->io.fd, (struct sockaddr *)&pa, &pl) < 0 ||
+		    getsockname(c->io.fd, (struct sockaddr *)&la, &ll) < 0 ||
+		    taddr_from_sockaddr(&pa, &p, &pp) < 0 || taddr_from_sockaddr(&la, &l, &lp) < 0)
+			continue;
+		flowkey_make(&ck, &p, pp, &l, lp, IPPROTO_TCP);
+		if (!memcmp(&ck, k, sizeof(ck)))
+			return c;
+	}
+	return NULL;
+}
+
+size_t nfs_conn_ids(struct nasd *n, uint64_t *ids, size_t cap)
+{
+	size_t k = 0;
+
+	if (!n->nfs)
+		return 0;
+	for (struct nfs_conn *c = n->nfs->conns; c && k < cap; c = c->next)
+		if (nfs_conn_movable(c))
+			ids[k++] = c->id;
+	return k;
+}
+
+void nfs_conn_unhold(struct nfs_conn *c)
+{
+	if (!c->held)
+		return;
+	c->held = 0;
+	if (c->paused)
+		return;
+	if (process(c) < 0) {
+		conn_close(c, "closed");
+		return;
+	}
+	conn_watch(c);
+}
+
+int nfs_conn_hold(struct nfs_conn *c)
+{
+	c->held = 1;
+	conn_watch(c);
+	return 0;
 }

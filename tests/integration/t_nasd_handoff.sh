@@ -249,9 +249,9 @@ check "handoff channels up again" wait_for 10 chans_up
 
 # ---------------------------------------------------- 4. handoff_all --
 
-in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d1.bin" "$BASE/rate/10m.bin?bps=4000000" >"$TEST_TMP/d1.w" 2>&1 &
+in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d1.bin" "$BASE/rate/10m.bin?bps=1500000" >"$TEST_TMP/d1.w" 2>&1 &
 d1=$!
-in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d2.bin" "$BASE/rate/1m.bin?bps=400000" >"$TEST_TMP/d2.w" 2>&1 &
+in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d2.bin" "$BASE/rate/1m.bin?bps=150000" >"$TEST_TMP/d2.w" 2>&1 &
 d2=$!
 two() { [ "$(for n in n1 n2 n3; do nctl "$n" '{"cmd":"sessions"}' | jq '[.sessions[] | select(.path | startswith("/rate/"))] | length'; done | awk '{ s += $1 } END { print s }')" = 2 ]; }
 wait_for 5 two

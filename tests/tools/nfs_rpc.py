@@ -12,6 +12,11 @@
 #                                   and pipelined calls buffered
 #   nfs_rpc.py slowread HOST PATH OUT S  READ PATH (below /export) into OUT over
 #                                   about S seconds on one connection
+#   nfs_rpc.py awayread HOST LBDSOCK FILE OUT S  the same for DIR/FILE where DIR
+#                                   is the namespace directory (alpha beta gamma,
+#                                   homed n1 n2 n3) NOT homed on the node this
+#                                   connection landed on (asked of lbd's control
+#                                   socket); prints {landed, home, dir, port, bytes}
 import json, os, socket, struct, sys
 
 def xdr_opaque(b):
@@ -212,6 +217,38 @@ elif mode == "slowread":
                 break
             time.sleep(float(sys.argv[5]) / 64)
     print(json.dumps({"bytes": off, "seconds": round(time.time() - t0, 2)}))
+elif mode == "awayread":
+    import time
+    c = Conn(host)
+    port = c.s.getsockname()[1]
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(sys.argv[3])
+    st, root = mnt(c, "/export")	# the flow exists once a packet went through
+    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
+    b = b""
+    while not b.endswith(b"\n"):
+        b += u.recv(1 << 20)
+    landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+    homes = {"n1": "alpha", "n2": "beta", "n3": "gamma"}
+    nxt = {"n1": "n2", "n2": "n3", "n3": "n1"}[landed]
+    d = homes[nxt]
+    st, fh = lookup(c, root, d)
+    st, fh = lookup(c, fh, sys.argv[4])
+    chunk, off, t0 = 262144, 0, time.time()
+    with open(sys.argv[5], "wb") as f:
+        while True:
+            r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, chunk))
+            b = r["body"]
+            assert struct.unpack(">I", b[:4])[0] == 0, "READ failed"
+            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+            n, eof = struct.unpack(">II", b[o:o + 8])
+            f.write(b[o + 12:o + 12 + n])
+            off += n
+            if eof or n == 0:
+                break
+            time.sleep(float(sys.argv[6]) / 64)
+    print(json.dumps({"landed": landed, "home": nxt, "dir": d, "port": port, "bytes": off,
+                      "seconds": round(time.time() - t0, 2)}))
 elif mode == "forge":
     c = Conn(host)
     st, root = mnt(c, "/export")
