@@ -45,8 +45,11 @@
 #   handoff_latency_p50_us / _p99_us, handoff_client_stall_p50_ms / _p99_ms,
 #   stream_throughput_continuous_handoffs_mbps, drain_sessions_s (1000
 #   sessions moved off a drained node)
+# NFS metrics (tests/bench/nfs.sh, its own lab with tandem-nasd's NFSv3):
+#   nfs_read_mbps / nfs_write_mbps (VIP vs direct to a node, target ratio
+#   >= 0.95), nfs_metadata_ops_per_s, nfs_handoff_call_p99_ms / _max_ms
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -1018,10 +1021,23 @@ handoff_section() {
 	cp -a "$d/logs" "$LOGS/handoff" 2>/dev/null
 }
 
+# ----------------------------------------------------------- nfs section ---
+
+nfs_section() {
+	local d=$WORK/nfs
+	mkdir -p "$d"
+	log "nfs: NFSv3 through the VIP (tests/bench/nfs.sh)"
+	TANDEM_BUILD=$B bash "$REPO/tests/bench/nfs.sh" "$d" ||
+		harness_error "nfs section: its lab or daemons did not start (see $LOGS_FINAL/nfs)"
+	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
+	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
+	cp -a "$d/logs" "$LOGS/nfs" 2>/dev/null
+}
+
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -1034,12 +1050,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair handoff" ;;
+,,) SECTIONS="lab flow pair handoff nfs" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair | handoff) ;; *) usage ;; esac
+		case "$x" in lab | flow | pair | handoff | nfs) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -1048,7 +1064,7 @@ case ",${ONLY}," in
 esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
-want lab || want flow || want pair || HOW="Handoff lab only (--only handoff): tests/bench/handoff.sh."
+want lab || want flow || want pair || HOW="Handoff and NFS labs only (--only handoff,nfs): tests/bench/handoff.sh, tests/bench/nfs.sh."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$ROUNDS.$DUR" in
@@ -1091,7 +1107,7 @@ if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemct
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
-if want handoff; then
+if want handoff || want nfs; then
 	for f in "$B/tandem-nasd" "$B/flowdrop.bpf.o"; do
 		[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
 	done
@@ -1110,6 +1126,7 @@ fi
 want flow && flow_section
 want pair && pair_section
 want handoff && handoff_section
+want nfs && nfs_section
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]

@@ -17,6 +17,13 @@
 #                                   homed n1 n2 n3) NOT homed on the node this
 #                                   connection landed on (asked of lbd's control
 #                                   socket); prints {landed, home, dir, port, bytes}
+#   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
+#                                   {ops, seconds, ops_per_s} (bench)
+#   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
+#                                   round and round, for S s; writes the connection's
+#                                   client endpoint to EPFILE first; checks every byte
+#                                   against the export on disk (NFS_RPC_LOCAL, the same
+#                                   file); {calls, p50_ms, p99_ms, max_ms, ok} (bench)
 import json, os, socket, struct, sys
 
 def xdr_opaque(b):
@@ -249,6 +256,41 @@ elif mode == "awayread":
             time.sleep(float(sys.argv[6]) / 64)
     print(json.dumps({"landed": landed, "home": nxt, "dir": d, "port": port, "bytes": off,
                       "seconds": round(time.time() - t0, 2)}))
+elif mode == "meta":
+    import time
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    n, t0, end = 0, time.time(), time.time() + float(sys.argv[3])
+    while time.time() < end:
+        st, fh = lookup(c, root, "big.bin")
+        assert st == 0, "LOOKUP failed: %d" % st
+        assert getattr_st(c, fh) == 0, "GETATTR failed"
+        n += 2
+    dt = time.time() - t0
+    print(json.dumps({"ops": n, "seconds": round(dt, 3), "ops_per_s": round(n / dt)}))
+elif mode == "latread":
+    import time
+    c = Conn(host)
+    a = c.s.getsockname()
+    open(sys.argv[5], "w").write("%s:%d" % (a[0], a[1]))
+    local = open(os.environ["NFS_RPC_LOCAL"], "rb").read() if os.environ.get("NFS_RPC_LOCAL") else None
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3])
+    lat, off, ok, end = [], 0, True, time.time() + float(sys.argv[4])
+    while time.time() < end:
+        t = time.perf_counter()
+        r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, 65536))
+        lat.append((time.perf_counter() - t) * 1000)
+        b = r["body"]
+        assert struct.unpack(">I", b[:4])[0] == 0, "READ failed"
+        o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+        n, eof = struct.unpack(">II", b[o:o + 8])
+        if local is not None and b[o + 12:o + 12 + n] != local[off:off + n]:
+            ok = False
+        off = 0 if eof or n == 0 else off + n
+    lat.sort()
+    print(json.dumps({"calls": len(lat), "p50_ms": round(lat[len(lat) // 2], 3),
+                      "p99_ms": round(lat[len(lat) * 99 // 100], 3), "max_ms": round(lat[-1], 3), "ok": ok}))
 elif mode == "forge":
     c = Conn(host)
     st, root = mnt(c, "/export")

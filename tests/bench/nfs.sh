@@ -1,0 +1,198 @@
+#!/bin/bash
+# tests/bench/nfs.sh WORKDIR - the "nfs" section of tests/bench/run.sh
+# (run.sh --only nfs): NFSv3 through the VIP.
+#
+# One private lab (lab.sh with LAB_NFS=1: VIP tcp/111 and tcp/2049),
+# tandem-lbd, tandem-nasd with "handoff" and NFS (one export shared by the
+# nodes, tests/integration/lib_nasd.sh NASD_NFS=1) on n1..n3, clients in c1.
+#
+#  throughput: Debian's nfs-cp (libnfs) copies a NFS_MB MiB file out of the
+#    export (read) and into it (write), through the VIP and directly to n1's
+#    own address (the switch then only routes), NFS_ROUNDS rounds
+#    interleaved, medians; ratio = VIP / direct (target >= 0.95).
+#  metadata: one connection (tests/tools/nfs_rpc.py meta) doing LOOKUP +
+#    GETATTR pairs for NFS_META_S seconds, through the VIP; ops/s.
+#  handoff cost seen by a client: one connection READing 64 KiB at a time
+#    (nfs_rpc.py latread), its connection handed between two nodes every
+#    200 ms (nasd control "handoff"); per-call latency p50/p99/max with
+#    handoffs vs the same without, and the handoffs' count.
+#
+# Writes WORKDIR/metrics.jsonl and WORKDIR/samples.jsonl (run.sh's format),
+# raw files in WORKDIR/logs.  Exit 1 if the lab or daemons cannot start.
+set -u
+W=${1:?usage: nfs.sh WORKDIR}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
+export TANDEM_BUILD
+LAB_SH=$REPO/appliance/lab/lab.sh
+RPC=$REPO/tests/tools/nfs_rpc.py
+L=$W/logs
+mkdir -p "$L"
+M=$W/metrics.jsonl
+SMP=$W/samples.jsonl
+: >"$M"
+: >"$SMP"
+NFS_MB=${NFS_MB:-256}
+NFS_ROUNDS=${NFS_ROUNDS:-3}
+NFS_META_S=${NFS_META_S:-5}
+NFS_LAT_S=${NFS_LAT_S:-6}
+
+log() { printf 'bench nfs: %s\n' "$*" >&2; }
+metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
+	jq -cn --arg name "$1" --arg value "$2" --arg unit "$3" --arg baseline "$4" --arg ratio "$5" \
+		--arg target "$6" --arg met "$7" --arg note "$8" \
+		'def n: if . == "" then null else tonumber end;
+		 {name: $name, value: ($value | n), unit: $unit, baseline: ($baseline | n), ratio: ($ratio | n),
+		  target: $target, met: (if $met == "" then null else ($met == "true") end), note: $note}' >>"$M"
+}
+fail_all() {
+	metric nfs_read_mbps "" MB/s "" "" ">= 0.95 x direct" "" "$1"
+	metric nfs_write_mbps "" MB/s "" "" ">= 0.95 x direct" "" "$1"
+	metric nfs_metadata_ops_per_s "" ops/s "" "" "report" "" "$1"
+	metric nfs_handoff_call_p99_ms "" ms "" "" "report" "" "$1"
+	metric nfs_handoff_call_max_ms "" ms "" "" "report" "" "$1"
+}
+
+# --- the minimum of lib.sh that lib_nasd.sh needs ---
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+wait_for() {
+	local end
+	end=$(($(now_ms) + ${1%.*} * 1000))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+in_ns() { local ns=$1; shift; case "$ns" in tdm-*) ;; *) ns=tdm-$LAB_NAME-$ns ;; esac; ip netns exec "$ns" "$@"; }
+lab() { local c=$1; shift; timeout 60 "$LAB_SH" "$c" "$LAB_NAME" "$@"; }
+skip_all() { log "$*"; exit 1; }
+
+cleanup() {
+	local n
+	for n in n1 n2 n3; do
+		[ -n "$LAB_NAME" ] && kill "$(cat "$LAB_DIR/$n/nasd.pid" 2>/dev/null)" 2>/dev/null
+	done
+	[ -n "$LAB_NAME" ] && { cp "$LAB_DIR"/n?/nasd.log "$L/" 2>/dev/null; timeout 60 "$LAB_SH" down "$LAB_NAME" >>"$L/lab.log" 2>&1; }
+	LAB_NAME=""
+}
+trap cleanup EXIT
+
+LAB_NAME=bn$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+log "lab $LAB_NAME up"
+if ! LAB_NFS=1 timeout 120 "$LAB_SH" up "$LAB_NAME" >>"$L/lab.log" 2>&1; then
+	LAB_NAME=""
+	fail_all "lab did not come up (harness error)"
+	exit 1
+fi
+# shellcheck disable=SC1090
+. "/run/tandem-lab/$LAB_NAME/env"
+# shellcheck source=../integration/lib_nasd.sh
+. "$REPO/tests/integration/lib_nasd.sh"
+if ! timeout 40 "$LAB_SH" lbd-start "$LAB_NAME" >>"$L/lab.log" 2>&1; then
+	fail_all "tandem-lbd did not start"
+	exit 1
+fi
+export NASD_NFS=1
+for n in n1 n2 n3; do
+	nasd_start "$n" handoff >>"$L/lab.log" 2>&1 || { fail_all "tandem-nasd did not start in $n"; exit 1; }
+done
+CTL=(timeout 30 "$TANDEM_BUILD/tandemctl" -s "$LBD_SOCK")
+up3() { [ "$("${CTL[@]}" --json nodes | jq '[.nodes[] | select(.state == "up")] | length')" = 3 ]; }
+wait_for 20 up3 || log "not all nodes up in lbd after 20 s"
+wait_for 15 chans_up || { fail_all "handoff channels did not come up"; exit 1; }
+head -c $((NFS_MB << 20)) /dev/urandom >"$LAB_DIR/nfs/big.bin"
+head -c $((NFS_MB << 20)) /dev/urandom >"$W/up.bin"
+head -c $((8 << 20)) /dev/urandom >"$LAB_DIR/nfs/lat.bin"
+N1=$(node_ip4 n1)
+med() { printf '%s\n' $1 | sort -g | awk '{ v[++n] = $1 } END { if (n) printf "%.1f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
+
+# one copy: MB/s, or nothing if it failed or came out wrong
+copy() {	# copy read|write HOST TAG
+	local t0 t1 ok=0
+	t0=$(date +%s%N)
+	if [ "$1" = read ]; then
+		in_ns c1 timeout 120 nfs-cp "nfs://$2/export/big.bin" "$W/got.bin" >>"$L/copy.log" 2>&1 &&
+			cmp -s "$W/got.bin" "$LAB_DIR/nfs/big.bin" && ok=1
+	else
+		in_ns c1 timeout 120 nfs-cp "$W/up.bin" "nfs://$2/export/w-$3.bin" >>"$L/copy.log" 2>&1 &&
+			cmp -s "$W/up.bin" "$LAB_DIR/nfs/w-$3.bin" && ok=1
+	fi
+	t1=$(date +%s%N)
+	rm -f "$W/got.bin" "$LAB_DIR/nfs/w-$3.bin"
+	[ "$ok" = 1 ] && awk -v b=$((NFS_MB << 20)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", b / (t / 1e9) / 1e6 }'
+}
+
+declare -A R
+for dir in read write; do R[$dir-vip]=""; R[$dir-direct]=""; done
+for ((r = 1; r <= NFS_ROUNDS; r++)); do
+	for dir in read write; do
+		order="vip direct"
+		[ $((r % 2)) = 0 ] && order="direct vip"
+		for how in $order; do
+			host=$VIP4
+			[ "$how" = direct ] && host=$N1
+			v=$(copy "$dir" "$host" "$how$r")
+			log "round $r $dir $how: ${v:-FAILED} MB/s"
+			R[$dir-$how]+=" ${v:-}"
+			echo "{\"g\":\"nfs_$dir\",\"s\":\"$how\",\"v\":${v:-null}}" >>"$SMP"
+		done
+	done
+done
+for dir in read write; do
+	mv_=$(med "${R[$dir-vip]}")
+	md=$(med "${R[$dir-direct]}")
+	rt=$([ -n "$mv_" ] && [ -n "$md" ] && awk -v a="$mv_" -v b="$md" 'BEGIN { printf "%.3f", a / b }')
+	met=$([ -n "$rt" ] && awk -v r="$rt" 'BEGIN { print (r >= 0.95) ? "true" : "false" }')
+	metric "nfs_${dir}_mbps" "$mv_" MB/s "$md" "$rt" ">= 0.95 x direct" "$met" \
+		"nfs-cp (libnfs, Debian) of a ${NFS_MB} MiB file $([ "$dir" = read ] && echo "out of" || echo "into") the export from c1: through the VIP (tandem-lbd's BPF) vs directly to n1's own address (the switch routes); each copy byte-checked; $NFS_ROUNDS rounds interleaved (order alternating), medians; VIP [${R[$dir-vip]# }] direct [${R[$dir-direct]# }]; one TCP connection per copy, tandem-nasd on a shared export on this 2-CPU host"
+done
+
+# ------------------------------------------------------------ metadata --
+in_ns c1 /usr/bin/python3 "$RPC" meta "$VIP4" "$NFS_META_S" >"$L/meta.json" 2>>"$L/meta.err"
+ops=$(jq -r '.ops_per_s // empty' "$L/meta.json" 2>/dev/null)
+metric nfs_metadata_ops_per_s "$ops" ops/s "" "" "report" "" \
+	"one connection through the VIP, LOOKUP + GETATTR of a file in the export back to back for ${NFS_META_S} s from a Python RPC client (tests/tools/nfs_rpc.py meta: the client's own cost is part of it): $(cat "$L/meta.json" 2>/dev/null)"
+
+# -------------------------------------------------- handoff cost (client) --
+latrun() {	# latrun TAG HANDOFFS(0|1): per-call READ latencies of one connection
+	local tag=$1 ho=$2 pid ep holder moves=0 fails=0 other t_end
+	rm -f "$W/lat.ep"
+	NFS_RPC_LOCAL=$LAB_DIR/nfs/lat.bin in_ns c1 /usr/bin/python3 "$RPC" latread "$VIP4" lat.bin "$NFS_LAT_S" "$W/lat.ep" \
+		>"$L/lat-$tag.json" 2>"$L/lat-$tag.err" &
+	pid=$!
+	wait_for 5 test -s "$W/lat.ep"
+	ep=$(cat "$W/lat.ep" 2>/dev/null)
+	if [ "$ho" = 1 ] && [ -n "$ep" ]; then
+		t_end=$(($(now_ms) + NFS_LAT_S * 1000 - 500))
+		holder=$(jq -r .node <<<"$("${CTL[@]}" --json flows | jq -c --arg p "${ep##*:}" '.flows[] | select((.client_port | tostring) == $p)')" 2>/dev/null)
+		while [ "$(now_ms)" -lt "$t_end" ] && kill -0 "$pid" 2>/dev/null; do
+			other=n2
+			[ "$holder" = n2 ] && other=n3
+			if nctl "$holder" "{\"cmd\":\"handoff\",\"session\":\"$ep\",\"to\":\"$other\"}" | jq -e .ok >/dev/null 2>&1; then
+				moves=$((moves + 1))
+				holder=$other
+			else
+				fails=$((fails + 1))
+			fi
+			sleep 0.2
+		done
+	fi
+	wait "$pid"
+	echo "$moves $fails"
+}
+read -r m0 f0 < <(latrun base 0)
+read -r m1 f1 < <(latrun ho 1)
+b50=$(jq -r '.p50_ms // empty' "$L/lat-base.json" 2>/dev/null)
+b99=$(jq -r '.p99_ms // empty' "$L/lat-base.json" 2>/dev/null)
+h50=$(jq -r '.p50_ms // empty' "$L/lat-ho.json" 2>/dev/null)
+h99=$(jq -r '.p99_ms // empty' "$L/lat-ho.json" 2>/dev/null)
+hmax=$(jq -r '.max_ms // empty' "$L/lat-ho.json" 2>/dev/null)
+bmax=$(jq -r '.max_ms // empty' "$L/lat-base.json" 2>/dev/null)
+okb=$(jq -r '.ok // empty' "$L/lat-ho.json" 2>/dev/null)
+metric nfs_handoff_call_p99_ms "$h99" ms "$b99" "" "report" "" \
+	"one NFS connection through the VIP READing 64 KiB at a time (tests/tools/nfs_rpc.py latread, every byte checked: $okb) for ${NFS_LAT_S} s while its connection is handed between two nodes every 200 ms ($m1 handoffs, $f1 failed) vs the same run without handoffs: per-call latency p50 $h50 / p99 $h99 / max $hmax ms with, p50 $b50 / p99 $b99 / max $bmax ms without (value = p99 with handoffs, baseline = p99 without)"
+metric nfs_handoff_call_max_ms "$hmax" ms "$bmax" "" "report" "" \
+	"same runs as nfs_handoff_call_p99_ms: the slowest READ with handoffs vs without.  A call whose request reached the old node while it was frozen is dropped there (the flow drop) and the client resends it after its retransmission timeout (200 ms minimum on Linux): that is the worst case a handoff costs an NFS client"
+echo "{\"g\":\"nfs_handoff\",\"s\":\"summary\",\"v\":{\"base\":$(cat "$L/lat-base.json" 2>/dev/null || echo null),\"ho\":$(cat "$L/lat-ho.json" 2>/dev/null || echo null),\"moves\":$m1,\"fails\":$f1}}" >>"$SMP"
+exit 0
