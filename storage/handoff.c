@@ -1550,11 +1550,11 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 json_t *handoff_status(struct nasd *n)
 {
 	struct handoff *h = n->ho;
-	json_t *peers = json_object();
 	uint64_t din = 0, dout = 0, dexp = 0;
 
 	if (!h)
 		return json_null();
+	json_t *peers = json_object();
 	for (unsigned i = 0; i < h->cfg->npeers; i++) {
 		int in_up = 0;
 		for (struct chan *c = h->in; c; c = c->next)
