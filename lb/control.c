@@ -392,6 +392,8 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return cmd_migrate(l, req);
 	if (!strcmp(cmd, "handoff"))
 		return cmd_handoff(l, req);
+	if (!strcmp(cmd, "cluster"))
+		return cluster_cmd(l);
 	if (!strcmp(cmd, "role")) {
 		const char *role = json_string_value(json_object_get(req, "role"));
 		if (!role || (strcmp(role, "init") && strcmp(role, "backup") && strcmp(role, "master") &&

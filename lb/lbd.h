@@ -10,6 +10,7 @@
  *   flows.c      flow table walks: listing, counting, migration
  *   report.c     handoff reports from the storage nodes (re-point on request)
  *   mover.c      moving live sessions off a node: drain, load trigger
+ *   cluster.c    the NFS cluster map (config "nfs") sent to the nodes
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -155,8 +156,29 @@ struct move_job {
 	uint64_t moved, not_live, failed, in_flight, gave_up;
 	uint64_t t0_ms, t_end_ms;
 	char last_error[200];
+	/* BUSY answers (the session could not pause just then): asked again
+	 * after MOVE_RETRY_MS, at most MOVE_RETRIES times each */
+	struct move_retry { struct lb_flow_key k; uint64_t due_ms; int tries, in_flight; } *retry;
+	size_t nretry, cretry;
+	uint64_t retried;
 	int target_rr;		/* round robin over the eligible targets */
 	uint32_t sent_to[CFG_MAX_NODES];	/* load: moves sent per target this round */
+};
+
+/* The NFS cluster map sender (cluster.c). */
+struct cw_map;
+struct cluster_srv {
+	struct loop_io io;		/* UDP, unbound: maps out, the nodes' ACKs in */
+	uint8_t key[64];
+	size_t keylen;
+	uint64_t generation;		/* of the map built from the current config */
+	struct cw_map *map;		/* that map (heap: ~30 KiB) */
+	uint8_t *dgram;			/* ... encoded (CW_MAX_DGRAM) */
+	size_t dgram_len;
+	uint64_t next_send_ms;
+	uint64_t sent, send_errors, acks, acks_refused;
+	/* per data-plane node id: the generation it last acknowledged */
+	struct { uint64_t gen; uint8_t status; uint64_t at_ms; } acked[LB_MAX_NODES];
 };
 
 struct lbd {
@@ -185,6 +207,7 @@ struct lbd {
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;
+	struct cluster_srv cluster;
 };
 
 /* ---- sched.c ---- */
@@ -264,6 +287,13 @@ void mover_tick(struct lbd *l);			/* load trigger */
 json_t *mover_progress(const struct lbd *l, int node);	/* NULL if never ran */
 void mover_free(struct lbd *l);	/* shutdown: stop every job (before report_close) */
 
+/* ---- cluster.c: the NFS cluster map (lib/cluster_wire.h) to every node ---- */
+/* After start and after every reload: new generation, send it now.  0, or
+ * -1 (logged: e.g. the handoff key cannot be read; the old map stays). */
+int cluster_apply(struct lbd *l);
+void cluster_tick(struct lbd *l);	/* resend every CLUSTER_RESEND_MS */
+json_t *cluster_cmd(struct lbd *l);	/* {"cmd":"cluster"} */
+void cluster_close(struct lbd *l);
 /* main.c */
 int lbd_reload(struct lbd *l);
 

@@ -70,6 +70,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 		sched_update(l);
 	}
 	mover_tick(l);
+	cluster_tick(l);
 }
 
 int main(int argc, char **argv)
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	l->ctl.io.fd = -1;
 	l->report.io.fd = -1;
+	l->cluster.io.fd = -1;
 	snprintf(l->role, sizeof(l->role), "%s", "init");
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
@@ -124,6 +126,8 @@ int main(int argc, char **argv)
 		fatalx("cannot open the control socket");
 	if (report_open(l) < 0)
 		fatalx("cannot open the handoff report socket");
+	if (cluster_apply(l) < 0)
+		fatalx("cannot build the NFS cluster map");
 	if (loop_timer_init(&l->loop, &l->tick, on_tick, l) < 0 ||
 	    loop_timer_set(&l->tick, TICK_MS, TICK_MS) < 0)
 		fatal("timerfd");
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
 	control_close(l);
 	mover_free(l);
 	report_close(l);
+	cluster_close(l);
 	health_free(l);
 	netmon_close(l);
 	dp_close(&l->dp);

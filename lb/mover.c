@@ -17,7 +17,9 @@
  * Outcomes: moved (ACK ok), not_live (the node has no such session: the
  * flow entry outlived its connection, or the flow is not a tandem-nasd
  * session, e.g. iperf3), failed (refused or timed out: the session stays
- * where it was, that is the handoff's rollback contract), gave_up (not
+ * where it was, that is the handoff's rollback contract; a BUSY answer, a
+ * session that could not pause just then, is asked again a few times
+ * first), gave_up (not
  * tried: the node never answered a MOVE, so it runs no handoff agent, or
  * the job was stopped).  A flow that is not moved simply ends on its node.
  *
@@ -38,6 +40,8 @@
 #include "log.h"
 
 #define LOAD_FRESH_MS 3000	/* a load report older than this is not acted on */
+#define MOVE_RETRY_MS 100	/* a BUSY session is asked again this much later ... */
+#define MOVE_RETRIES 5		/* ... this many times at most */
 
 static int usable_target(const struct lbd *l, int t, int from, const struct lb_flow_key *k)
 {
@@ -87,6 +91,9 @@ static void job_end(struct move_job *j)
 	j->t_end_ms = loop_now_ms();
 	free(j->keys);
 	j->keys = NULL;
+	free(j->retry);
+	j->retry = NULL;
+	j->nretry = j->cretry = 0;
 	log_info("%s of %s: %llu moved, %llu not live, %llu failed, %llu not tried in %llu ms",
 		 j->kind == MOVE_DRAIN ? "drain" : "load move", l->nodes[j->node].name,
 		 (unsigned long long)j->moved, (unsigned long long)j->not_live,
@@ -105,6 +112,35 @@ static void moved(struct lbd *l, void *arg, const struct lb_flow_key *k, int ok,
 	(void)owner;
 	(void)ms;
 	j->in_flight--;
+	struct move_retry *rt = NULL;
+	for (size_t i = 0; i < j->nretry && !rt; i++)
+		if (j->retry[i].in_flight && !memcmp(&j->retry[i].k, k, sizeof(*k)))
+			rt = &j->retry[i];
+	if (rt)
+		rt->in_flight = 0;
+	if (!ok && status == HO_ST_BUSY && !j->stopping && (!rt || rt->tries < MOVE_RETRIES)) {
+		if (!rt && j->nretry == j->cretry) {
+			size_t c = j->cretry ? j->cretry * 2 : 16;
+			struct move_retry *nr = realloc(j->retry, c * sizeof(*nr));
+			if (nr) {
+				j->retry = nr;
+				j->cretry = c;
+			}
+		}
+		if (!rt && j->nretry < j->cretry) {
+			rt = &j->retry[j->nretry++];
+			memset(rt, 0, sizeof(*rt));
+			rt->k = *k;
+		}
+		if (rt) {
+			rt->tries++;
+			rt->due_ms = loop_now_ms() + MOVE_RETRY_MS;
+			pump(j);
+			return;
+		}
+	}
+	if (rt)
+		rt->tries = -1;	/* settled */
 	if (ok) {
 		j->moved++;
 	} else if (status == HO_ST_NO_FLOW) {
@@ -152,8 +188,30 @@ static void pump(struct move_job *j)
 		j->in_flight++;
 		j->sent_to[t]++;
 	}
-	if (j->in_flight)
+	/* retries whose time has come (after the first pass, or in between) */
+	size_t pending = 0;
+	for (size_t i = 0; i < j->nretry && !j->stopping; i++) {
+		struct move_retry *rt = &j->retry[i];
+		if (rt->tries < 0 || rt->in_flight)
+			continue;
+		pending++;
+		if (rt->due_ms > loop_now_ms() || j->in_flight >= par)
+			continue;
+		int t = pick_target(j, &rt->k);
+		if (t < 0 || report_send_move(l, &rt->k, j->node, t, l->cfg.handoff.move_timeout_ms, moved,
+					      j, err, sizeof(err)) < 0)
+			continue;	/* next tick */
+		rt->in_flight = 1;
+		j->in_flight++;
+		j->retried++;
+	}
+	if (j->in_flight || (pending && !j->stopping))
 		return;
+	for (size_t i = 0; i < j->nretry; i++)	/* stopped with retries pending: failed */
+		if (j->retry[i].tries >= 0 && !j->retry[i].in_flight) {
+			j->retry[i].tries = -1;
+			j->failed++;
+		}
 	if (j->stopping || j->next >= j->nkeys || j->moved >= j->want) {
 		j->gave_up += j->nkeys - j->next;
 		j->next = j->nkeys;
@@ -233,8 +291,8 @@ void mover_tick(struct lbd *l)
 	uint64_t now = loop_now_ms(), max = l->cfg.handoff.load_max_sessions;
 	char err[160];
 
-	for (unsigned i = 0; i < l->cfg.nnodes; i++)	/* retry jobs waiting for a free slot */
-		if (l->moves[i].running && !l->moves[i].in_flight)
+	for (unsigned i = 0; i < l->cfg.nnodes; i++)	/* jobs waiting for a slot or a retry */
+		if (l->moves[i].running && (!l->moves[i].in_flight || l->moves[i].nretry))
 			pump(&l->moves[i]);
 	if (!l->cfg.handoff.enabled || !max || now - l->load_checked_ms < l->cfg.handoff.load_check_ms)
 		return;
@@ -260,13 +318,13 @@ json_t *mover_progress(const struct lbd *l, int node)
 	if (!j->t0_ms)
 		return NULL;
 	uint64_t end = j->running ? loop_now_ms() : j->t_end_ms;
-	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"kind", j->kind == MOVE_DRAIN ? "drain" : "load", "done", !j->running,
 		"total", (json_int_t)j->nkeys, "want", (json_int_t)j->want,
 		"moved", (json_int_t)j->moved, "not_live", (json_int_t)j->not_live,
 		"failed", (json_int_t)j->failed, "in_flight", (json_int_t)j->in_flight,
 		"not_tried", (json_int_t)(j->gave_up + (j->running ? j->nkeys - j->next : 0)),
-		"elapsed_ms", (json_int_t)(end - j->t0_ms));
+		"elapsed_ms", (json_int_t)(end - j->t0_ms), "retried", (json_int_t)j->retried);
 	if (j->last_error[0])
 		json_object_set_new(o, "last_error", json_string(j->last_error));
 	return o;

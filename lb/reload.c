@@ -52,6 +52,7 @@ int lbd_reload(struct lbd *l)
 	}
 	netmon_refresh(l);
 	sched_update(l);
+	cluster_apply(l);	/* a new generation even if "nfs" did not change (logged on failure) */
 	l->reloads++;
 	log_info("reloaded %s: %u node(s), %u VIP(s), %u service(s)", l->config_path,
 		 l->cfg.nnodes, l->cfg.nvips, l->nsvcs);

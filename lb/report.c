@@ -250,6 +250,7 @@ static const char *move_status(uint8_t st)
 	case HO_ST_NODE_DOWN: return "the target node is down";
 	case HO_ST_PEER: return "the peer switch did not confirm";
 	case HO_ST_ERROR: return "the handoff failed (the session stays where it was; see the node's log)";
+	case HO_ST_BUSY: return "the session is busy right now (a call forwarded to another node, a large write): try again";
 	default: return "unknown status";
 	}
 }
@@ -300,7 +301,7 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 		return;
 	}
 	if (a->status != HO_ST_OK) {
-		char err[160];
+		char err[320];
 		log_debug("handoff of a flow %s -> %s refused by %s: %s", m->from_name, m->to_name,
 			  m->from_name, move_status(a->status));
 		snprintf(err, sizeof(err), "%s -> %s: %s", m->from_name, m->to_name,

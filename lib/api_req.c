@@ -56,6 +56,7 @@ static const struct route_ent routes[] = {
 	{ "config/apply", API_R_CONFIG_APPLY, 1, 1 },
 	{ "migrate", API_R_MIGRATE, 1, 1 },
 	{ "handoff", API_R_HANDOFF, 1, 1 },
+	{ "cluster", API_R_CLUSTER, 0, 0 },
 };
 
 static int method_ok(const char *method, int post)

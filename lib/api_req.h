@@ -45,6 +45,7 @@ enum api_route_id {
 	API_R_UNDRAIN,
 	API_R_MIGRATE,
 	API_R_HANDOFF,
+	API_R_CLUSTER,		/* GET: lbd's "cluster" reply (the NFS namespace map) */
 };
 
 struct api_route {

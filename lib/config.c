@@ -287,12 +287,100 @@ static int parse_handoff(struct jconf *p, json_t *o, struct cfg_handoff *h)
 	return 0;
 }
 
+/* "a.b.c.d/len" or "v6/len" (a bare address: the host). */
+static int parse_cidr(const char *s, struct taddr *a, uint8_t *plen)
+{
+	char buf[64];
+	const char *sl = strchr(s, '/');
+	size_t al = sl ? (size_t)(sl - s) : strlen(s);
+	char *end;
+
+	if (al >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, al);
+	buf[al] = '\0';
+	if (taddr_parse(buf, a) < 0)
+		return -1;
+	long max = a->family == 4 ? 32 : 128, pl = max;
+	if (sl) {
+		pl = strtol(sl + 1, &end, 10);
+		if (!sl[1] || *end || pl < 0 || pl > max)
+			return -1;
+	}
+	*plen = (uint8_t)pl;
+	return 0;
+}
+
+/*
+ * "nfs": { "export": "/export", "clients": ["10.77.1.0/24"],
+ *          "homes": [ { "dir": "alpha", "node": "n1" } ], "handoff_threshold": 1048576 }
+ * Needs "handoff": the map travels to the nodes under the handoff key, on
+ * the handoff port (lb/cluster.c).  Parsed after nodes (homes name them).
+ */
+static int parse_nfs(struct jconf *p, json_t *o, struct config *cfg)
+{
+	static const char *const keys[] = { "export", "clients", "homes", "handoff_threshold", NULL };
+	static const char *const hkeys[] = { "dir", "node", NULL };
+	struct cfg_nfs *c = &cfg->nfs;
+	json_t *arr, *v;
+	size_t i;
+
+	if (!o)
+		return 0;
+	snprintf(p->where, sizeof(p->where), "nfs");
+	if (!json_is_object(o))
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    jconf_get_str(p, o, "export", c->export_name, sizeof(c->export_name), "/export") < 0 ||
+	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
+		return -1;
+	if (c->export_name[0] != '/')
+		return jconf_perr(p, "\"export\" \"%s\": must start with '/'", c->export_name);
+	if (!cfg->handoff.enabled)
+		return jconf_perr(p, "needs the \"handoff\" section (its key and port carry the map to the nodes)");
+	arr = json_object_get(o, "clients");
+	if (!arr || !json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > CFG_NFS_MAX_CLIENTS)
+		return jconf_perr(p, "\"clients\" must be an array of 1..%d \"addr/prefix\"",
+				  CFG_NFS_MAX_CLIENTS);
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) ||
+		    parse_cidr(json_string_value(v), &c->clients[i].addr, &c->clients[i].plen) < 0)
+			return jconf_perr(p, "clients[%zu]: want \"addr/prefix\"", i);
+		c->nclients++;
+	}
+	arr = json_object_get(o, "homes");
+	if (!arr || !json_is_array(arr) || json_array_size(arr) > CFG_NFS_MAX_HOMES)
+		return jconf_perr(p, "\"homes\" must be an array of at most %d {dir, node}",
+				  CFG_NFS_MAX_HOMES);
+	json_array_foreach(arr, i, v) {
+		char *dir = c->homes[i].dir;
+		snprintf(p->where, sizeof(p->where), "nfs.homes[%zu]", i);
+		if (!json_is_object(v))
+			return jconf_perr(p, "must be an object");
+		if (jconf_check_keys(p, v, hkeys) < 0 ||
+		    jconf_get_str(p, v, "dir", dir, sizeof(c->homes[i].dir), NULL) < 0 ||
+		    jconf_get_str(p, v, "node", c->homes[i].node, sizeof(c->homes[i].node), NULL) < 0)
+			return -1;
+		if (!dir[0] || strchr(dir, '/') || !strcmp(dir, ".") || !strcmp(dir, ".."))
+			return jconf_perr(p, "\"dir\" \"%s\": must be one name (no '/', not . or ..)", dir);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->homes[j].dir, dir))
+				return jconf_perr(p, "\"dir\" \"%s\" twice", dir);
+		if (config_node_index(cfg, c->homes[i].node) < 0)
+			return jconf_perr(p, "\"node\" \"%s\" is not one of \"nodes\"", c->homes[i].node);
+		c->nhomes++;
+	}
+	c->enabled = 1;
+	return 0;
+}
+
 int config_parse(const char *buf, size_t len, struct config *cfg, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
 		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
 		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp", "handoff",
-		NULL
+		"nfs", NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
@@ -340,7 +428,8 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0 ||
 	    parse_sync(&p, json_object_get(root, "sync"), &cfg->sync) < 0 ||
 	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0 ||
-	    parse_handoff(&p, json_object_get(root, "handoff"), &cfg->handoff) < 0)
+	    parse_handoff(&p, json_object_get(root, "handoff"), &cfg->handoff) < 0 ||
+	    parse_nfs(&p, json_object_get(root, "nfs"), cfg) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -87,6 +87,21 @@ struct cfg_vrrp {
 	char snmp_socket[CFG_PATH_MAX];	/* AgentX master for keepalived's VRRP MIBs; "" off */
 };
 
+/* The NFS namespace (issue 6, optional): the export, who may mount it and
+ * which node is home to each top-level directory.  lbd hands it to the
+ * nodes as the cluster map (lib/cluster_wire.h, lb/cluster.c). */
+#define CFG_NFS_MAX_CLIENTS 32
+#define CFG_NFS_MAX_HOMES 64
+struct cfg_nfs {
+	int enabled;
+	char export_name[128];		/* "/export": starts with '/', < 128 bytes */
+	unsigned nclients;
+	struct { struct taddr addr; uint8_t plen; } clients[CFG_NFS_MAX_CLIENTS];
+	unsigned nhomes;
+	struct { char dir[256]; char node[CFG_NAME_MAX + 1]; } homes[CFG_NFS_MAX_HOMES];
+	uint64_t handoff_threshold;	/* forwarded READ/WRITE bytes before a session goes home */
+};
+
 struct config {
 	char instance[CFG_NAME_MAX + 1];
 	char bpffs[CFG_PATH_MAX];
@@ -105,6 +120,7 @@ struct config {
 	struct cfg_sync sync;
 	struct cfg_vrrp vrrp;
 	struct cfg_handoff handoff;
+	struct cfg_nfs nfs;
 };
 
 /*

@@ -187,6 +187,9 @@ enum ho_status {
 	HO_ST_NODE_DOWN = 3,
 	HO_ST_PEER = 4,		/* the peer switch did not confirm in time */
 	HO_ST_ERROR = 5,
+	HO_ST_BUSY = 6,		/* MOVE: the session cannot pause right now (a call forwarded
+				 * to another node, a large write half received); nothing
+				 * happened: ask again shortly */
 };
 
 struct ho_report {

@@ -472,6 +472,8 @@ int api_handle(struct webd *w, struct webd_req *r)
 		return lbd_job(w, r, cmd("nodes"), 5000, 0);
 	case API_R_STATS:
 		return lbd_job(w, r, cmd("stats"), 5000, 0);
+	case API_R_CLUSTER:
+		return lbd_job(w, r, cmd("cluster"), 5000, 0);
 	case API_R_SESSIONS: {
 		if (http_query(r, &r->q, err, sizeof(err)) < 0)
 			return answer(r, 400, api_error("%s", err));

@@ -49,6 +49,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "cluster_wire.h"
 #include "ctl.h"
 #include "flowdrop.h"
 #include "handoff_wire.h"
@@ -808,7 +809,7 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 	struct handoff *h = io->arg;
 
 	for (int i = 0; i < 16; i++) {
-		uint8_t buf[512], out[HO_REPORT_MAX];
+		uint8_t buf[CW_MAX_DGRAM], out[HO_REPORT_MAX];	/* ~30 KiB: a whole cluster map */
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
@@ -820,6 +821,11 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 
 		if (n < 0)
 			return;
+		if (cw_is_cluster(buf, (size_t)n)) {	/* lbd's cluster map (lib/cluster_wire.h) */
+			nfs_cluster_input(h->n, io->fd, buf, (size_t)n, &from, fl, h->shared.k,
+					  h->shared.len, h->cfg->cluster_id);
+			continue;
+		}
 		if (ho_report_parse(buf, (size_t)n, h->shared.k, h->shared.len, &r, &why) < 0) {
 			log_debug("handoff: switch request refused: %s", why);
 			h->rej_sw_bad++;
@@ -852,7 +858,8 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 			log_info("handoff: the switch (%s) asks for a%s session's move to %s",
 				 ep_fmt(&from, ep, sizeof(ep)), x.c ? "n NFS" : "n HTTP", h->cfg->peers[pi].name);
 			json_t *res = run_one(h, &x, pi);	/* the connection may be gone after this */
-			st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK : HO_ST_ERROR;
+			st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
+			     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;
 			json_decref(res);
 		}
 		if (st == HO_ST_OK)
@@ -1142,6 +1149,7 @@ struct ho_result {
 	const char *stage;
 	char error[300];
 	int rolled_back, repointed_back;
+	int busy;			/* it could not pause now (EBUSY): try later */
 	uint64_t t_open, t_freeze, t_complete, t_close, t_done, t_total;	/* us */
 	size_t state_bytes, app_bytes;
 };
@@ -1252,6 +1260,7 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	res->stage = "freeze";
 	t1 = now_ns();
 	if (conn_pause(x) < 0) {
+		res->busy = errno == EBUSY;
 		snprintf(res->error, sizeof(res->error), "pause: %s", strerror(errno));
 		send_fail(c, txid, RC_REFUSED, "cancelled");
 		goto failed;
@@ -1388,6 +1397,8 @@ static json_t *result_json(const struct ho_result *r, uint64_t id, const char *c
 		json_object_set_new(o, "error", json_string(r->error));
 		json_object_set_new(o, "rolled_back", json_boolean(r->rolled_back));
 		json_object_set_new(o, "repointed_back", json_boolean(r->repointed_back));
+		if (r->busy)
+			json_object_set_new(o, "busy", json_true());
 	}
 	json_object_set_new(o, "state_bytes", json_integer((json_int_t)r->state_bytes));
 	json_object_set_new(o, "app_bytes", json_integer((json_int_t)r->app_bytes));

@@ -293,6 +293,10 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	if (json_object_get(root, "nfs") &&
 	    nasd_nfs_config_parse(&p, json_object_get(root, "nfs"), &cfg->nfs) < 0)
 		goto out;
+	if (cfg->nfs.from_switch && !cfg->ho.enabled) {	/* the map comes on the handoff socket */
+		jconf_perr(&p, "nfs.namespace.from_switch needs the \"handoff\" section (key, switch port)");
+		goto out;
+	}
 	rc = 0;
 out:
 	json_decref(root);

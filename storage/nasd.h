@@ -124,6 +124,9 @@ struct nasd_nfs_config {
 	unsigned npeers;
 	uint32_t proxy_timeout_ms;
 	uint64_t handoff_threshold;	/* forwarded READ/WRITE bytes before a handoff home */
+	/* "from_switch": homes, peers, threshold, export and clients come from
+	 * lbd's cluster map (nfs_cluster.c); until one arrives, no homes */
+	int from_switch;
 };
 /* Parse the "nfs" object (nfs_config.c).  0 / -1 with the message in the jconf. */
 struct jconf;
@@ -494,6 +497,16 @@ void nfs_conn_unhold(struct nfs_conn *c);
 /* Hand NFS connection c to the node at storage address `home` soon (from a
  * timer); c is held until then.  0, or -1 (no handoff agent, no peer there). */
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home);
+
+/* ---- nfs_cluster.c: the cluster map from lbd (lib/cluster_wire.h) ---- */
+/* A cluster datagram that arrived on the handoff agent's switch socket fd
+ * (handoff.c dispatches on its first byte): authenticate with key, apply it
+ * if the namespace is from_switch and it is newer, answer with an ACK.
+ * The counters are in status.nfs.cluster (or status.cluster without NFS). */
+void nfs_cluster_input(struct nasd *n, int fd, const uint8_t *buf, size_t len,
+		       const struct sockaddr_storage *from, socklen_t fromlen, const uint8_t *key,
+		       size_t keylen, uint32_t cluster_id);
+json_t *nfs_cluster_status(struct nasd *n);
 
 /* ---- control.c ---- */
 int control_open(struct nasd *n);

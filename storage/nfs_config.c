@@ -90,7 +90,7 @@ static int parse_cidr(const char *s, struct nasd_cidr *c)
 static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 {
 	static const char *const keys[] = { "homes", "peers", "proxy_timeout_ms", "handoff_threshold",
-					    NULL };
+					    "from_switch", NULL };
 	static const char *const hkeys[] = { "dir", "node_id", NULL };
 	static const char *const pkeys[] = { "node_id", "address", NULL };
 	json_t *arr, *v, *d;
@@ -102,6 +102,17 @@ static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c
 	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0 ||
 	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
 		return json_is_object(o) ? -1 : jconf_perr(p, "must be an object");
+	if (get_bool(p, o, "from_switch", &c->from_switch, 0) < 0)
+		return -1;
+	if (c->from_switch) {
+		/* lbd's cluster map brings them (nfs_cluster.c); none until it arrives */
+		if (json_object_get(o, "homes") || json_object_get(o, "peers") ||
+		    json_object_get(o, "handoff_threshold"))
+			return jconf_perr(p, "with \"from_switch\", \"homes\", \"peers\" and "
+					  "\"handoff_threshold\" come from the switch's map");
+		c->vroot = 1;
+		return 0;
+	}
 	arr = json_object_get(o, "peers");
 	if (!json_is_array(arr) || json_array_size(arr) > 16)
 		return jconf_perr(p, "\"peers\" must be an array of at most 16 {node_id, address}");

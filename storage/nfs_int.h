@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "cluster_wire.h"
 #include "keyfile.h"
 #include "nasd.h"
 #include "nfs3_xdr.h"
@@ -113,6 +114,18 @@ struct nfs_server {
 	struct nfs_ino_ent *ino[NFS_INO_BUCKETS];
 	unsigned nino;
 	struct nfs_stats st;
+	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
+	struct {
+		struct cw_replay replay;	/* last generation per switch id */
+		uint64_t generation;		/* of the map in use (0: none yet) */
+		uint32_t switch_id;		/* ... and who sent it */
+		uint64_t at_ms;			/* when it was applied */
+		uint8_t status;			/* CW_ACK_* of the last new map */
+		uint8_t nfs_id;			/* our id in it (0: not a member) */
+		int node_id_seen;		/* node_id_cfg holds the configured node_id */
+		uint32_t node_id_cfg;		/* 0: none configured, take the map's */
+		uint64_t maps, applied, unchanged, bad, replayed, not_member, refused;
+	} cl;
 };
 
 /* One call being answered. */
@@ -142,6 +155,8 @@ int portmap_call(struct nfs_req *r);
  * waiting for a forwarded call, and go on with its next calls. */
 void nfs_conn_reply(struct nfs_conn *c, const uint8_t *reply, size_t len);
 struct nfs_conn *nfs_conn_by_id(struct nfs_server *s, uint64_t id);
+/* Peers or client networks changed (cluster map): re-check every connection. */
+void nfs_server_reclassify(struct nfs_server *s);
 
 /* nfs_proxy.c: forward r's call to node_id (the connection waits).  0, or
  * -1 (no such peer, queue full): the caller answers itself. */
@@ -154,6 +169,11 @@ typedef void (*nfs_proxy_cb)(struct nfs_server *s, void *arg, const uint8_t *rep
 int nfs_proxy_call(struct nfs_server *s, uint8_t node_id, const uint8_t *call, size_t len,
 		   nfs_proxy_cb cb, void *arg);
 void nfs_proxy_tick(struct nfs_server *s);
+/* The peers whose bit is set in `changed` (index into cfg->peers) were
+ * replaced by a new cluster map: close their connections (calls waiting on
+ * them get NFS3ERR_JUKEBOX and are retried by the clients); the next call
+ * connects to the new peer. */
+void nfs_proxy_reset(struct nfs_server *s, uint32_t changed);
 void nfs_proxy_close(struct nfs_server *s);
 /* The node id of the home of top-level directory name (len bytes), or 0. */
 uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len);

@@ -391,3 +391,23 @@ void nfs_proxy_close(struct nfs_server *s)
 		s->ups[i] = NULL;
 	}
 }
+
+void nfs_proxy_reset(struct nfs_server *s, uint32_t changed)
+{
+	struct nfs_upstream *gone[16];
+	unsigned ng = 0;
+
+	/* detached first: answering a waiting call runs its connection's next
+	 * calls, which may forward again and must then find a new upstream */
+	for (unsigned i = 0; i < 16; i++)
+		if ((changed >> i & 1) && s->ups[i]) {
+			gone[ng++] = s->ups[i];
+			s->ups[i] = NULL;
+		}
+	for (unsigned i = 0; i < ng; i++) {
+		up_close(gone[i], "peer changed by the cluster map");
+		free(gone[i]->in);
+		free(gone[i]->out);
+		free(gone[i]);
+	}
+}

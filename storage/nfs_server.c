@@ -97,6 +97,17 @@ static int is_peer(const struct nfs_server *s, const struct sockaddr_storage *ss
 	return 0;
 }
 
+/* The peers or client networks changed (a cluster map): classify the open
+ * connections again, so a node's forwarding connection accepted before
+ * this node knew it as a peer is not refused from now on. */
+void nfs_server_reclassify(struct nfs_server *s)
+{
+	for (struct nfs_conn *c = s->conns; c; c = c->next) {
+		c->from_peer = is_peer(s, &c->peer);
+		c->allowed = c->from_peer || client_allowed(s, &c->peer);
+	}
+}
+
 static const char *peer_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
@@ -677,6 +688,8 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "forwarded", ju(s->st.forwarded));
 	json_object_set_new(o, "forward_errors", ju(s->st.forward_errors));
 	json_object_set_new(o, "from_peers", ju(s->st.from_peers));
+	json_object_set_new(o, "generation", ju(s->cl.generation));	/* cluster map in use */
+	json_object_set_new(o, "cluster", nfs_cluster_status(s->nasd));
 	json_object_set_new(o, "frozen", ju(s->st.frozen));
 	json_object_set_new(o, "restored", ju(s->st.restored));
 	for (unsigned i = 0; i < NFS3_NPROC; i++)

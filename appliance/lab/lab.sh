@@ -266,6 +266,14 @@ write_config() {
 	local nfs_svcs=""
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
                     { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
+	# LAB_NFS=1 also: the NFS namespace map (issue 6) that lbd hands to the
+	# nodes: alpha, beta, gamma homed on n1, n2, n3.  Only used by nodes whose
+	# tandem-nasd takes its namespace from the switch (NASD_NFS_NS=switch).
+	local nfs_map=""
+	[ "${LAB_NFS:-}" = 1 ] && nfs_map=',
+  "nfs": { "export": "/export", "clients": [ "10.77.1.0/24" ],
+           "homes": [ { "dir": "alpha", "node": "n1" }, { "dir": "beta", "node": "n2" },
+                      { "dir": "gamma", "node": "n3" } ] }'
 	cat >"$LBD_CONF" <<EOF
 {
   "instance": "$NAME",
@@ -290,7 +298,7 @@ write_config() {
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" } ] }
   ],
-  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$nfs_map
 }
 EOF
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key"

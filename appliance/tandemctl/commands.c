@@ -309,6 +309,8 @@ static const struct command commands[] = {
 	  build_handoff, print_handoff },
 	{ "reload", 0, { { "", "reload the configuration (like SIGHUP)" } },
 	  build_plain, print_reload },
+	{ "cluster", 0, { { "", "the NFS namespace map sent to the nodes, and who holds it" } },
+	  build_plain, view_cluster },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

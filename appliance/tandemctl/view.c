@@ -479,3 +479,68 @@ void view_stats(const struct ctl_args *a, const json_t *r, FILE *out)
 	table_print(t, out);
 	table_free(t);
 }
+
+/* ---- cluster (the NFS namespace map lbd hands to the nodes) ---- */
+
+static const struct col home_cols[] = { { "DIR", 0 }, { "NODE", 0 }, { "NFS_ID", 1 } };
+static const struct col cnode_cols[] = {
+	{ "NODE", 0 }, { "NFS_ID", 1 }, { "ADDRESS", 0 }, { "ACKED", 1 }, { "STATUS", 0 }, { "AGE", 1 },
+};
+
+void view_cluster(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN];
+	const json_t *cl = json_object_get(r, "clients"), *v;
+	struct table *t;
+	uint64_t gen = 0, x;
+	size_t i;
+
+	(void)a;
+	if (!json_is_true(json_object_get(r, "enabled"))) {
+		fprintf(out, "no cluster map: %s\n", j_text(b1, sizeof(b1), r, "reason"));
+		return;
+	}
+	j_u64(r, "generation", &gen);
+	fprintf(out, "generation   %llu (switch %s, cluster %s)\n", (unsigned long long)gen,
+		j_text(b1, sizeof(b1), r, "switch_id"), j_text(b2, sizeof(b2), r, "cluster_id"));
+	fprintf(out, "export       %s\n", j_text(b1, sizeof(b1), r, "export"));
+	fprintf(out, "clients     ");
+	json_array_foreach(cl, i, v)
+		fprintf(out, " %s", json_string_value(v) ? json_string_value(v) : "?");
+	fputc('\n', out);
+	if (j_u64(r, "handoff_threshold", &x) == 0)
+		fprintf(out, "handoff at   %s forwarded per session%s\n", fmt_bytes(b1, sizeof(b1), x),
+			x ? "" : " (never)");
+	fprintf(out, "map          %s bytes to UDP port %s of every node, every %s ms\n",
+		j_text(b1, sizeof(b1), r, "bytes"), j_text(b2, sizeof(b2), r, "port"),
+		j_text(b3, sizeof(b3), r, "resend_ms"));
+	fprintf(out, "datagrams    %s sent, %s send errors, ", j_text(b1, sizeof(b1), r, "sent"),
+		j_text(b2, sizeof(b2), r, "send_errors"));
+	fprintf(out, "%s acks (%s refused)\n\n", j_text(b1, sizeof(b1), r, "acks"),
+		j_text(b2, sizeof(b2), r, "acks_refused"));
+	t = table_new(home_cols, 3);
+	json_array_foreach(json_object_get(r, "homes"), i, v) {
+		table_row(t);
+		cell_text(t, v, "dir");
+		cell_text(t, v, "node");
+		cell_text(t, v, "nfs_id");
+	}
+	table_print(t, out);
+	table_free(t);
+	fputc('\n', out);
+	t = table_new(cnode_cols, 6);
+	json_array_foreach(json_object_get(r, "nodes"), i, v) {
+		table_row(t);
+		cell_text(t, v, "name");
+		cell_text(t, v, "nfs_id");
+		cell_text(t, v, "address");
+		if (j_u64(v, "acked_generation", &x) == 0)
+			table_cell(t, x == gen ? "current" : j_text(b1, sizeof(b1), v, "acked_generation"));
+		else
+			table_cell(t, NULL);
+		cell_text(t, v, "ack_status");
+		table_cell(t, j_u64(v, "ack_age_ms", &x) == 0 ? fmt_age_ms(b1, sizeof(b1), x) : NULL);
+	}
+	table_print(t, out);
+	table_free(t);
+}

@@ -16,5 +16,6 @@ void view_nodes(const struct ctl_args *a, const json_t *reply, FILE *out);
 void view_vips(const struct ctl_args *a, const json_t *reply, FILE *out);
 void view_flows(const struct ctl_args *a, const json_t *reply, FILE *out);
 void view_stats(const struct ctl_args *a, const json_t *reply, FILE *out);
+void view_cluster(const struct ctl_args *a, const json_t *reply, FILE *out);
 
 #endif

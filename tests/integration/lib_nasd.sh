@@ -72,8 +72,14 @@ EOF
 	# NASD_NFS_NS=1 too: one namespace (issue 6 part 2): export LAB_DIR/nX/nfs
 	# (per node), top-level directories alpha, beta, gamma homed on n1, n2,
 	# n3, the other nodes as peers on their own address:2049.
-	local nfs="" nfsdir=$LAB_DIR/nfs nsj="" j
-	if [ "${NASD_NFS_NS:-}" = 1 ]; then
+	# NASD_NFS_NS=switch: the same per-node export, but homes, peers and the
+	# node's NFS id come from lbd's cluster map (LAB_NFS=1's "nfs" section;
+	# needs nasd_start nX handoff: the map arrives on the handoff socket).
+	local nfs="" nfsdir=$LAB_DIR/nfs nsj="" j nid="\"node_id\": ${n#n}"
+	if [ "${NASD_NFS_NS:-}" = switch ]; then
+		nfsdir=$LAB_DIR/$n/nfs
+		nid="\"namespace\": { \"from_switch\": true }"
+	elif [ "${NASD_NFS_NS:-}" = 1 ]; then
 		nfsdir=$LAB_DIR/$n/nfs
 		nsj=", \"namespace\": { \"homes\": [ { \"dir\": \"alpha\", \"node_id\": 1 }, { \"dir\": \"beta\", \"node_id\": 2 }, { \"dir\": \"gamma\", \"node_id\": 3 } ], \"peers\": ["
 		for j in 1 2 3; do
@@ -90,7 +96,7 @@ EOF
            \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],
            \"export\": \"/export\", \"path\": \"$nfsdir\",
            \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ],
-           \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", \"node_id\": ${n#n}$nsj }"
+           \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", $nid$nsj }"
 	fi
 	cat >"$d/nasd.json" <<EOF
 {

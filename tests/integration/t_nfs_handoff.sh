@@ -15,10 +15,12 @@
 #     bytes are exact, the landing node counts one NFS handoff home, the
 #     home counts one handoff in, lbd's flow for the connection names the
 #     home, the home's nfs-conns lists it, the forwarded READs stopped.
-#  2. drain: six slow readers (one connection each) over the three
-#     directories; `tandemctl drain` of the node holding most of them moves
-#     every one (MOVE from lbd -> that node's nasd -> handoff of the NFS
-#     connection); every read completes, byte-exact.
+#  2. drain: six slow readers (one connection each, 3 MiB over about 7 s)
+#     over the three directories; `tandemctl drain` of the node holding most
+#     of them moves every one (MOVE from lbd -> that node's nasd -> handoff
+#     of the NFS connection; one that is waiting for a forwarded call
+#     answers BUSY and lbd asks again); 0 failed, none left on the node;
+#     every read completes, byte-exact.
 . "$(dirname "$0")/lib.sh"
 
 TEST_TIMEOUT=${TEST_TIMEOUT:-150}
@@ -79,7 +81,7 @@ i=0
 for d in alpha beta gamma alpha beta gamma; do
 	i=$((i + 1))
 	f=s$(((i - 1) / 3 + 1))
-	in_ns c1 "$PY" "$RPC" slowread "$VIP4" "$d/$f" "$TEST_TMP/r$i.bin" 6 >"$TEST_TMP/r$i.json" 2>"$TEST_TMP/r$i.err" &
+	in_ns c1 "$PY" "$RPC" slowread "$VIP4" "$d/$f" "$TEST_TMP/r$i.bin" 40 >"$TEST_TMP/r$i.json" 2>"$TEST_TMP/r$i.err" &
 	pids+=($!)
 	echo "$d/$f" >"$TEST_TMP/r$i.path"
 done

@@ -96,6 +96,27 @@ int main(void)
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"client_gateways\":[\"10.0.0.1/33\"]}}", "not addr/prefix");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"unicast_src\":\"10.0.0.1\"}}", "needs \"unicast_peer\"");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"priority\":255}}", "\"priority\" is 255");
+	/* "nfs": the NFS namespace map lbd hands to the nodes (issue 6) */
+#define HO ",\"handoff\":{\"key_file\":\"/k\"}"
+	CHECK(parse("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\",\"fd00::1\"],"
+		    "\"homes\":[{\"dir\":\"alpha\",\"node\":\"n1\"},{\"dir\":\"beta\",\"node\":\"n1\"}]}}",
+		    err, sizeof(err)) == 0, "nfs section parses (%s)", err);
+	CHECK(cfg.nfs.enabled && !strcmp(cfg.nfs.export_name, "/export") && cfg.nfs.nclients == 2 &&
+	      cfg.nfs.clients[1].plen == 128 && cfg.nfs.nhomes == 2 && !strcmp(cfg.nfs.homes[1].dir, "beta") &&
+	      cfg.nfs.handoff_threshold == 1048576, "nfs defaults and content");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"nfs\":{\"clients\":[\"10.0.2.0/24\"],\"homes\":[]}}",
+	    "nfs: needs the \"handoff\" section");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\"],"
+	    "\"homes\":[{\"dir\":\"a\",\"node\":\"n2\"}]}}", "nfs.homes[0]: \"node\" \"n2\" is not one of");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\"],"
+	    "\"homes\":[{\"dir\":\"a/b\",\"node\":\"n1\"}]}}", "must be one name");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\"],"
+	    "\"homes\":[{\"dir\":\"a\",\"node\":\"n1\"},{\"dir\":\"a\",\"node\":\"n1\"}]}}", "\"a\" twice");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/33\"],\"homes\":[]}}",
+	    "clients[0]: want");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"export\":\"x\",\"clients\":[\"10.0.2.0/24\"],\"homes\":[]}}",
+	    "must start with '/'");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\"]}}", "\"homes\" must be");
 	CHECK(config_load("/nonexistent/tandem.json", &cfg, err, sizeof(err)) < 0 &&
 	      strstr(err, "/nonexistent/tandem.json: No such file"), "missing file: %s", err);
 	return check_done();

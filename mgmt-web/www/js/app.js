@@ -166,6 +166,7 @@ function route() {
     poll('status', STATUS_MS, refreshStatus);
     poll('nodes', STATUS_MS, refreshNodes);
     poll('vips', STATUS_MS * 2, refreshVips);
+    poll('cluster', STATUS_MS * 2, refreshCluster);
   } else if (view === 'sessions') {
     poll('nodes', STATUS_MS * 2, refreshNodes);
     poll('sessions', SESSIONS_MS, () => ($('sessions-auto').checked || !state.sessLoaded ? refreshSessions() : null));
@@ -401,6 +402,30 @@ async function refreshVips() {
     }
   }
   if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'empty', colspan: 7 }, 'no VIPs')));
+  body.replaceChildren(...rows);
+}
+
+// The NFS namespace (GET /api/v1/cluster: lbd's cluster map): one row per
+// top-level directory with its home node, and whether that node holds the
+// current generation of the map.
+async function refreshCluster() {
+  const r = await get('/cluster');
+  const body = $('cluster-body');
+  if (!r.enabled) {
+    $('cluster-summary').textContent = '';
+    body.replaceChildren(el('tr', {}, el('td', { class: 'empty', colspan: 4 }, r.reason || 'no NFS namespace')));
+    return;
+  }
+  $('cluster-summary').textContent = `(${r.export}, generation ${r.generation})`;
+  const byName = {};
+  for (const n of r.nodes || []) byName[n.name] = n;
+  const rows = (r.homes || []).map((h) => {
+    const n = byName[h.node] || {};
+    return el('tr', { dataset: { dir: h.dir } },
+      el('td', {}, h.dir), el('td', {}, h.node), el('td', { class: 'num' }, fmtInt(h.nfs_id)),
+      el('td', {}, n.current ? 'yes' : (n.ack_status ? `no (${n.ack_status})` : 'no answer')));
+  });
+  if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'empty', colspan: 4 }, 'no directories')));
   body.replaceChildren(...rows);
 }
 

@@ -1,0 +1,214 @@
+/*
+ * test_cluster_wire.c - the NFS cluster map codec (lib/cluster_wire.h):
+ * round trip, authentication, every length cut, validation of bodies that
+ * authenticate but break the rules, ACKs, replay protection, the size bound.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cluster_wire.h"
+#include "handoff_wire.h"
+
+static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
+static const uint8_t badkey[32] = "0123456789abcdef0123456789abcdeX";
+
+static void sample(struct cw_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->h = (struct cw_hdr){ CW_T_MAP, 1, 0, 1700000000123456ull };
+	m->handoff_threshold = 1048576;
+	strcpy(m->export_name, "/export");
+	m->nclients = 2;
+	taddr_parse("10.77.1.0", &m->clients[0].addr);
+	m->clients[0].plen = 24;
+	taddr_parse("fd77:1::", &m->clients[1].addr);
+	m->clients[1].plen = 64;
+	m->nnodes = 3;
+	for (unsigned i = 0; i < 3; i++) {
+		char a[32];
+		m->nodes[i].nfs_id = (uint8_t)(i + 1);
+		snprintf(a, sizeof(a), "10.77.2.1%u", i + 1);
+		taddr_parse(a, &m->nodes[i].addr);
+		snprintf(m->nodes[i].name, sizeof(m->nodes[i].name), "n%u", i + 1);
+	}
+	m->nhomes = 3;
+	static const char *const dirs[] = { "alpha", "beta", "gamma" };
+	for (unsigned i = 0; i < 3; i++) {
+		m->homes[i].nfs_id = (uint8_t)(i + 1);
+		strcpy(m->homes[i].dir, dirs[i]);
+	}
+}
+
+/* Re-MAC a modified datagram so the body rules, not the MAC, are tested. */
+static void remac(uint8_t *b, size_t len)
+{
+	wire_hmac(key, sizeof(key), b, len - WIRE_MAC_LEN, b + len - WIRE_MAC_LEN);
+}
+
+int main(void)
+{
+	static struct cw_map m, got, big;
+	static uint8_t buf[CW_MAX_DGRAM], cp[CW_MAX_DGRAM];
+	const char *why;
+	uint8_t type;
+	size_t len;
+
+	sample(&m);
+	len = cw_map_encode(&m, key, sizeof(key), buf, sizeof(buf), &why);
+	CHECK(len > CW_HDR_LEN + WIRE_MAC_LEN, "encode a 3-node map (%zu bytes)", len);
+	CHECK(cw_is_cluster(buf, len) && buf[0] == 0x54, "starts with the magic");
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, &got, NULL, &why) == 0 && type == CW_T_MAP,
+	      "parse it back");
+	CHECK(got.h.generation == m.h.generation && got.h.cluster_id == 1 && got.h.switch_id == 0,
+	      "header fields");
+	CHECK(got.handoff_threshold == 1048576 && !strcmp(got.export_name, "/export"), "threshold, export");
+	CHECK(got.nclients == 2 && got.clients[1].plen == 64 && taddr_equal(&got.clients[1].addr, &m.clients[1].addr),
+	      "clients");
+	CHECK(got.nnodes == 3 && got.nodes[2].nfs_id == 3 && !strcmp(got.nodes[2].name, "n3") &&
+	      taddr_equal(&got.nodes[2].addr, &m.nodes[2].addr), "nodes");
+	CHECK(got.nhomes == 3 && !strcmp(got.homes[1].dir, "beta") && got.homes[1].nfs_id == 2, "homes");
+	CHECK(cw_map_node(&got, 2) == &got.nodes[1] && !cw_map_node(&got, 9), "cw_map_node");
+
+	/* a handoff report never looks like a cluster message */
+	{
+		struct ho_report r = { .op = HO_OP_MOVE, .key = { .family = 4, .proto = 6 } };
+		uint8_t rb[HO_REPORT_MAX];
+		size_t rl = ho_report_encode(&r, key, sizeof(key), rb);
+		CHECK(!cw_is_cluster(rb, rl), "a MOVE report is not a cluster message (first byte 0x%02x)", rb[0]);
+		CHECK(cw_parse(rb, rl, key, sizeof(key), &type, &got, NULL, &why) < 0, "... nor parses as one");
+	}
+
+	CHECK(cw_parse(buf, len, badkey, sizeof(badkey), &type, &got, NULL, &why) < 0 &&
+	      !strcmp(why, "bad_mac"), "wrong key: bad_mac");
+	int cut_ok = 1;
+	for (size_t l = 0; l < len; l++)
+		if (cw_parse(buf, l, key, sizeof(key), &type, &got, NULL, &why) == 0)
+			cut_ok = 0;
+	CHECK(cut_ok, "every truncation refused");
+	int flip_ok = 1;
+	for (size_t i = 0; i < len; i++) {
+		memcpy(cp, buf, len);
+		cp[i] ^= 0x01;
+		if (cw_parse(cp, len, key, sizeof(key), &type, &got, NULL, &why) == 0)
+			flip_ok = 0;
+	}
+	CHECK(flip_ok, "every single bit flip refused");
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, NULL, &why) < 0 &&
+	      !strcmp(why, "unexpected_type"), "a MAP where only ACKs are expected");
+
+	/* bodies that authenticate but break the rules */
+	memcpy(cp, buf, len);
+	cp[2] = 2;
+	remac(cp, len);
+	CHECK(cw_parse(cp, len, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_version"),
+	      "version 2: %s", why);
+	memcpy(cp, buf, len);
+	cp[CW_HDR_LEN + 9] = 'x';	/* export must start with '/' */
+	remac(cp, len);
+	CHECK(cw_parse(cp, len, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_export"),
+	      "export without '/': %s", why);
+	struct { const char *what, *want; void (*f)(struct cw_map *); } bad[] = {
+		{ "a dir with '/'", "bad_dir", NULL }, { "a dir \"..\"", "bad_dir", NULL },
+		{ "a duplicate dir", "duplicate_dir", NULL }, { "a home on no node", "home_not_a_node", NULL },
+		{ "node id 0", "bad_node", NULL }, { "two nodes with id 2", "duplicate_node", NULL },
+		{ "a bad node name", "bad_node", NULL }, { "a /33 client", "bad_client", NULL },
+		{ "no nodes", "bad_nodes", NULL },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cw_map *x = &big;
+		sample(x);
+		switch (i) {
+		case 0: strcpy(x->homes[0].dir, "a/b"); break;
+		case 1: strcpy(x->homes[0].dir, ".."); break;
+		case 2: strcpy(x->homes[1].dir, "alpha"); break;
+		case 3: x->homes[0].nfs_id = 9; break;
+		case 4: x->nodes[0].nfs_id = 0; break;
+		case 5: x->nodes[0].nfs_id = 2; break;
+		case 6: strcpy(x->nodes[0].name, "n 1"); break;
+		case 7: x->clients[0].plen = 33; break;
+		case 8: x->nnodes = 0; x->nhomes = 0; break;
+		}
+		CHECK(cw_map_encode(x, key, sizeof(key), cp, sizeof(cp), &why) == 0 && !strcmp(why, bad[i].want),
+		      "encoder refuses %s: %s", bad[i].what, why);
+	}
+	/* the parser applies the same rules to what it reads: a dir with '/' */
+	memcpy(cp, buf, len);
+	for (size_t i = CW_HDR_LEN; i + 5 < len; i++)
+		if (!memcmp(cp + i, "gamma", 5)) {
+			cp[i + 2] = '/';
+			break;
+		}
+	remac(cp, len);
+	CHECK(cw_parse(cp, len, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_dir"),
+	      "parser refuses \"ga/ma\": %s", why);
+	/* a trailing byte (length fields consistent, MAC valid) */
+	memcpy(cp, buf, len - WIRE_MAC_LEN);
+	cp[len - WIRE_MAC_LEN] = 0;
+	wire_put16(cp + 20, (uint16_t)(wire_get16(cp + 20) + 1));
+	remac(cp, len + 1);
+	CHECK(cw_parse(cp, len + 1, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_body"),
+	      "a byte after the homes: %s", why);
+
+	/* the biggest map fits CW_MAX_DGRAM, which fits a UDP datagram */
+	memset(&big, 0, sizeof(big));
+	big.h = m.h;
+	memset(big.export_name, 'e', CW_EXPORT_MAX);
+	big.export_name[0] = '/';
+	big.nclients = CW_MAX_CLIENTS;
+	for (unsigned i = 0; i < CW_MAX_CLIENTS; i++) {
+		taddr_parse("fd00::", &big.clients[i].addr);
+		big.clients[i].plen = 128;
+	}
+	big.nnodes = CW_MAX_NODES;
+	for (unsigned i = 0; i < CW_MAX_NODES; i++) {
+		big.nodes[i].nfs_id = (uint8_t)(i + 1);
+		taddr_parse("fd00::1", &big.nodes[i].addr);
+		memset(big.nodes[i].name, 'a', CW_NAME_MAX);
+		snprintf(big.nodes[i].name, 4, "%03u", i);
+		big.nodes[i].name[3] = 'a';
+	}
+	big.nhomes = CW_MAX_HOMES;
+	for (unsigned i = 0; i < CW_MAX_HOMES; i++) {
+		big.homes[i].nfs_id = (uint8_t)(i + 1);
+		memset(big.homes[i].dir, 'd', CW_DIR_MAX);
+		snprintf(big.homes[i].dir, 4, "%03u", i);
+		big.homes[i].dir[3] = 'd';
+	}
+	len = cw_map_encode(&big, key, sizeof(key), buf, sizeof(buf), &why);
+	CHECK(len == CW_MAX_DGRAM && CW_MAX_DGRAM <= 65507, "largest map: %zu bytes = CW_MAX_DGRAM (%d) <= 65507",
+	      len, CW_MAX_DGRAM);
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, &got, NULL, &why) == 0 && got.nnodes == 255 &&
+	      got.nhomes == 64, "... and parses");
+	CHECK(cw_map_encode(&m, key, sizeof(key), buf, 100, &why) == 0, "encode refuses a small buffer");
+
+	/* ACKs */
+	struct cw_ack a = { { CW_T_ACK, 1, 7, 42 }, 3, CW_ACK_OK }, ga;
+	len = cw_ack_encode(&a, key, sizeof(key), buf, sizeof(buf));
+	CHECK(len == CW_HDR_LEN + 2 + WIRE_MAC_LEN, "ack encodes (%zu bytes)", len);
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) == 0 && type == CW_T_ACK &&
+	      ga.nfs_id == 3 && ga.status == CW_ACK_OK && ga.h.generation == 42 && ga.h.switch_id == 7,
+	      "ack parses back");
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, &got, NULL, &why) < 0, "an ACK where a MAP is expected");
+	buf[CW_HDR_LEN + 1] = 9;
+	remac(buf, len);
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) < 0, "ack status 9 refused");
+	CHECK(!strcmp(cw_ack_status_name(CW_ACK_NOT_MEMBER), "not_member") && !strcmp(cw_ack_status_name(77), "?"),
+	      "status names");
+
+	/* replay protection: per switch id */
+	struct cw_replay r;
+	memset(&r, 0, sizeof(r));
+	CHECK(cw_replay_check(&r, 0, 5) == 1, "first map from a switch: new");
+	cw_replay_commit(&r, 0, 5);
+	CHECK(cw_replay_check(&r, 0, 5) == 0, "same generation: unchanged (periodic resend)");
+	CHECK(cw_replay_check(&r, 0, 4) == -1, "older generation: replay");
+	CHECK(cw_replay_check(&r, 0, 6) == 1, "newer: new");
+	CHECK(cw_replay_check(&r, 2, 1) == 1, "another switch has its own counter");
+	for (uint32_t sw = 1; sw <= 3; sw++)
+		cw_replay_commit(&r, sw, 1);
+	CHECK(cw_replay_check(&r, 9, 1) == -2, "a fifth switch: no slot");
+	cw_replay_commit(&r, 0, 3);
+	CHECK(cw_replay_check(&r, 0, 4) == -1, "commit never lowers a switch's generation");
+	return check_done();
+}
