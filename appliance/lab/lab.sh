@@ -505,6 +505,10 @@ write_pair_config() {
 	b) id=2 local=10.77.9.2 peer=10.77.9.1 prio=100 ;;
 	esac
 	mkdir -p "$d/bpffs"
+	# LAB_NFS=1: VIP services tcp 111 and tcp 2049 here too (NFS failover test)
+	local nfs_svcs=""
+	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
+                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
 	cat >"$d/tandem.json" <<EOF
 {
   "instance": "$NAME$x",
@@ -525,7 +529,7 @@ write_pair_config() {
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" },
                     { "proto": "udp", "port": 5201, "affinity": "client" },
-                    { "proto": "tcp", "port": 9000 } ] },
+                    { "proto": "tcp", "port": 9000 }$nfs_svcs ] },
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 } ] }
   ],

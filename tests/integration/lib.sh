@@ -638,6 +638,14 @@ pair_keep_logs() {
 # pair_up: a private pair lab with servers on the nodes, switch a master and
 # b backup, both synced.  Ends the test (finish) if any of it fails.
 pair_up() {
+	pair_lab_up
+	pair_switches_up
+}
+
+# pair_lab_up: the pair lab and the pairload servers, no switch daemons yet
+# (a test that runs its own services on the nodes starts them next, then
+# pair_switches_up: the switches wait for every VIP service's nodes).
+pair_lab_up() {
 	LAB_PAIR=1 lab_up
 	at_exit pair_keep_logs
 	diag "if a check fails, logs go to tests/out/pair-logs/$TEST_NAME.$$"
@@ -645,6 +653,9 @@ pair_up() {
 		fail "pairload servers on the nodes listen on :$PAIR_PORT" "$(cat "$TEST_TMP"/pairload-n*.log)"
 		finish
 	fi
+}
+
+pair_switches_up() {
 	local out
 	if ! out=$(lab switch-start a 2>&1) || ! wait_for 20 roles_are master -; then
 		fail "switch a starts and becomes master" "$out" "role: '$(sw_role a)'" \
