@@ -672,7 +672,8 @@ static uint64_t next_rep_seq(struct handoff *h);
  * and nonce.  0, or -1 with a message.
  */
 static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
-			   const char *to, uint32_t txid, char *err, size_t errlen)
+			   const char *to, uint32_t txid, char *err, size_t errlen,
+			   void (*meanwhile)(void *), void *arg)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
@@ -696,6 +697,10 @@ static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_k
 		if (sendto(h->rep_fd, buf, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len) {
 			snprintf(err, errlen, "report: sendto: %s", strerror(errno));
 			continue;
+		}
+		if (meanwhile) {	/* work that overlaps the switch's round trip */
+			meanwhile(arg);
+			meanwhile = NULL;
 		}
 		uint64_t end = now_ns() + (uint64_t)h->cfg->report_timeout_ms * 1000000;
 		for (;;) {
@@ -1010,6 +1015,20 @@ static void serve_fail(struct intx *t, uint16_t code, const char *why)
 	intx_free(h, t);
 }
 
+struct restore_job {
+	struct intx *t;
+	int ran, rc;
+	char err[256];
+};
+
+static void restore_now(void *arg)
+{
+	struct restore_job *rj = arg;
+
+	rj->ran = 1;
+	rj->rc = tch_restore(&rj->t->st, &rj->t->nfd, rj->err, sizeof(rj->err));
+}
+
 static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 {
 	struct handoff *h = t->ch->h;
@@ -1045,14 +1064,22 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
-	if (tch_restore(&t->st, &t->nfd, err, sizeof(err)) < 0) {
+	/* The REDIRECT goes out first and the socket is rebuilt while the switch
+	 * works on it (the drop above keeps the client's packets from a node
+	 * with no socket yet): the restore costs no time of its own.  If the
+	 * restore fails the switch may have re-pointed: RC_REPOINTED, the old
+	 * node takes the flow back (RECLAIM). */
+	struct restore_job rj = { .t = t };
+	int rr = report_redirect(h, HO_OP_REDIRECT, &t->key, h->n->cfg.node_name, t->txid, err,
+				 sizeof(err), restore_now, &rj);
+	if (!rj.ran)
+		restore_now(&rj);	/* no report could be sent: restore anyway, then fail */
+	if (rj.rc < 0) {
 		t->nfd = -1;
-		flowdrop_del(&h->drop, &t->key);
-		serve_fail(t, RC_REFUSED, err);
+		serve_fail(t, RC_REPOINTED, rj.err);
 		return;
 	}
-	if (report_redirect(h, HO_OP_REDIRECT, &t->key, h->n->cfg.node_name, t->txid, err,
-			    sizeof(err)) < 0) {
+	if (rr < 0) {
 		/* no ack: the switch may still have done it */
 		serve_fail(t, RC_REPOINTED, err);
 		return;
@@ -1161,7 +1188,7 @@ static void rollback(struct handoff *h, struct ho_conn *x, const struct lb_flow_
 	char err[256] = "";
 
 	if (maybe_repointed) {
-		if (report_redirect(h, HO_OP_RECLAIM, key, h->n->cfg.node_name, txid, err, sizeof(err)) < 0)
+		if (report_redirect(h, HO_OP_RECLAIM, key, h->n->cfg.node_name, txid, err, sizeof(err), NULL, NULL) < 0)
 			log_warnx("handoff tx %u rollback: re-point to %s: %s", txid, h->n->cfg.node_name, err);
 		else
 			res->repointed_back = 1;

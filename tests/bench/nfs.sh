@@ -33,7 +33,7 @@ SMP=$W/samples.jsonl
 : >"$M"
 : >"$SMP"
 NFS_MB=${NFS_MB:-256}
-NFS_ROUNDS=${NFS_ROUNDS:-3}
+NFS_ROUNDS=${NFS_ROUNDS:-5}
 NFS_META_S=${NFS_META_S:-5}
 NFS_LAT_S=${NFS_LAT_S:-6}
 
