@@ -27,12 +27,7 @@ require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd
 require_cmd python3 jq curl
-lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
-[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
+handoff_lab_up
 # shellcheck disable=SC2016
 [ -n "${KEEP_LOGS:-}" ] && at_exit 'mkdir -p $KEEP_LOGS; for n in n1 n2 n3; do cp $LAB_DIR/$n/nasd.log $KEEP_LOGS/$n.log; done'
 

@@ -21,12 +21,7 @@ require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd
 require_cmd python3 jq curl
-lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
-[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
+handoff_lab_up
 nasd_all handoff
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
 check "handoff channels up between all nodes" wait_for 10 chans_up

@@ -54,12 +54,7 @@ require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd
 require_cmd python3 jq clang bpftool tc ss
-lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
-[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
+handoff_lab_up
 TP=$REPO/tests/tools
 T=$TEST_TMP
 CHAN="$PY $TP/ho_chan.py"

@@ -28,12 +28,7 @@ require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd
 require_cmd python3 jq
-lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
-[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
+handoff_lab_up
 HO_N=${HO_STRESS_N:-1000}
 TOOLS_PY=$REPO/tests/tools
 
