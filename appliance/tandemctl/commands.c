@@ -80,6 +80,33 @@ static int endpoint(const char *cmd, const char *what, const char *s, char *addr
 	return 0;
 }
 
+/* CLIENT:PORT VIP:PORT TO [--proto P], TO possibly as --to: the request's
+ * "flow" (one flow-table key: IP literals) and "to".  Shared by migrate and
+ * handoff; cmd and expected go into the usage errors. */
+static int build_flow_to(const char *cmd, const char *expected, const struct ctl_args *a, json_t *req)
+{
+	const char *to = a->argc == 3 ? a->argv[2] : a->to;
+	if (a->argc < 2 || a->argc > 3 || !to || (a->argc == 3 && a->to))
+		return usage_err(cmd, "expected %s", expected);
+
+	const char *proto = a->proto ? a->proto : "tcp";
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		return usage_err(cmd, "--proto must be tcp or udp");
+
+	char client[FMT_BUFLEN], vip[FMT_BUFLEN];
+	unsigned cport, vport;
+
+	if (endpoint(cmd, "client", a->argv[0], client, &cport) < 0 ||
+	    endpoint(cmd, "VIP", a->argv[1], vip, &vport) < 0)
+		return -1;
+	json_object_set_new(req, "flow",
+			    json_pack("{s:s, s:i, s:s, s:i, s:s}", "client", client,
+				      "client_port", (int)cport, "vip", vip,
+				      "port", (int)vport, "proto", proto));
+	set_str(req, "to", to);
+	return 0;
+}
+
 /*
  * migrate --node FROM --to TO: every flow of FROM.
  * migrate CLIENT:PORT VIP:PORT TO [--proto P]: one 5-tuple (TO may also be
@@ -100,27 +127,7 @@ static int build_migrate(const struct ctl_args *a, json_t *req)
 		return 0;
 	}
 
-	const char *to = a->argc == 3 ? a->argv[2] : a->to;
-	if (a->argc < 2 || a->argc > 3 || !to || (a->argc == 3 && a->to))
-		return usage_err("migrate", "expected --node FROM --to TO, or CLIENT:PORT VIP:PORT TO");
-
-	const char *proto = a->proto ? a->proto : "tcp";
-	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
-		return usage_err("migrate", "--proto must be tcp or udp");
-
-	char client[FMT_BUFLEN], vip[FMT_BUFLEN];
-	unsigned cport, vport;
-
-	if (endpoint("migrate", "client", a->argv[0], client, &cport) < 0 ||
-	    endpoint("migrate", "VIP", a->argv[1], vip, &vport) < 0)
-		return -1;
-
-	json_object_set_new(req, "flow",
-			    json_pack("{s:s, s:i, s:s, s:i, s:s}", "client", client,
-				      "client_port", (int)cport, "vip", vip,
-				      "port", (int)vport, "proto", proto));
-	set_str(req, "to", to);
-	return 0;
+	return build_flow_to("migrate", "--node FROM --to TO, or CLIENT:PORT VIP:PORT TO", a, req);
 }
 
 /*
@@ -129,26 +136,7 @@ static int build_migrate(const struct ctl_args *a, json_t *req)
  */
 static int build_handoff(const struct ctl_args *a, json_t *req)
 {
-	const char *to = a->argc == 3 ? a->argv[2] : a->to;
-	if (a->argc < 2 || a->argc > 3 || !to || (a->argc == 3 && a->to))
-		return usage_err("handoff", "expected CLIENT:PORT VIP:PORT TO");
-
-	const char *proto = a->proto ? a->proto : "tcp";
-	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
-		return usage_err("handoff", "--proto must be tcp or udp");
-
-	char client[FMT_BUFLEN], vip[FMT_BUFLEN];
-	unsigned cport, vport;
-
-	if (endpoint("handoff", "client", a->argv[0], client, &cport) < 0 ||
-	    endpoint("handoff", "VIP", a->argv[1], vip, &vport) < 0)
-		return -1;
-	json_object_set_new(req, "flow",
-			    json_pack("{s:s, s:i, s:s, s:i, s:s}", "client", client,
-				      "client_port", (int)cport, "vip", vip,
-				      "port", (int)vport, "proto", proto));
-	set_str(req, "to", to);
-	return 0;
+	return build_flow_to("handoff", "CLIENT:PORT VIP:PORT TO", a, req);
 }
 
 static void print_handoff(const struct ctl_args *a, const json_t *r, FILE *out)
