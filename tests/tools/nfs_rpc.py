@@ -117,6 +117,32 @@ def lookup(c, dirfh, name):
 def getattr_st(c, fh):
     return nfs_status(c.call(100003, 3, 1, xdr_opaque(fh)))
 
+def read3(c, fh, off, count):
+    """One READ: (status, data, eof)."""
+    r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, count))
+    st = nfs_status(r)
+    if st != 0:
+        return st, b"", True
+    b = r["body"]
+    o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+    n, eof = struct.unpack(">II", b[o:o + 8])
+    return 0, b[o + 12:o + 12 + n], bool(eof)
+
+def read_paced(c, fh, out_path, seconds):
+    """The whole file, 256 KiB per READ, a pause of seconds/64 between READs;
+    written to out_path.  Returns the bytes read."""
+    import time
+    off = 0
+    with open(out_path, "wb") as f:
+        while True:
+            st, data, eof = read3(c, fh, off, 262144)
+            assert st == 0, "READ failed"
+            f.write(data)
+            off += len(data)
+            if eof or not data:
+                return off
+            time.sleep(seconds / 64)
+
 mode, host = sys.argv[1], sys.argv[2]
 if mode == "mnt":
     st, fh = mnt(Conn(host), sys.argv[3])
@@ -210,19 +236,8 @@ elif mode == "slowread":
     st, fh = mnt(c, "/export")
     for part in sys.argv[3].split("/"):
         st, fh = lookup(c, fh, part)
-    chunk, off, t0 = 262144, 0, time.time()
-    with open(sys.argv[4], "wb") as f:
-        while True:
-            r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, chunk))
-            b = r["body"]
-            assert struct.unpack(">I", b[:4])[0] == 0, "READ failed"
-            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
-            n, eof = struct.unpack(">II", b[o:o + 8])
-            f.write(b[o + 12:o + 12 + n])
-            off += n
-            if eof or n == 0:
-                break
-            time.sleep(float(sys.argv[5]) / 64)
+    t0 = time.time()
+    off = read_paced(c, fh, sys.argv[4], float(sys.argv[5]))
     print(json.dumps({"bytes": off, "seconds": round(time.time() - t0, 2)}))
 elif mode == "awayread":
     import time
@@ -241,19 +256,8 @@ elif mode == "awayread":
     d = homes[nxt]
     st, fh = lookup(c, root, d)
     st, fh = lookup(c, fh, sys.argv[4])
-    chunk, off, t0 = 262144, 0, time.time()
-    with open(sys.argv[5], "wb") as f:
-        while True:
-            r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, chunk))
-            b = r["body"]
-            assert struct.unpack(">I", b[:4])[0] == 0, "READ failed"
-            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
-            n, eof = struct.unpack(">II", b[o:o + 8])
-            f.write(b[o + 12:o + 12 + n])
-            off += n
-            if eof or n == 0:
-                break
-            time.sleep(float(sys.argv[6]) / 64)
+    t0 = time.time()
+    off = read_paced(c, fh, sys.argv[5], float(sys.argv[6]))
     print(json.dumps({"landed": landed, "home": nxt, "dir": d, "port": port, "bytes": off,
                       "seconds": round(time.time() - t0, 2)}))
 elif mode == "meta":
@@ -279,15 +283,12 @@ elif mode == "latread":
     lat, off, ok, end = [], 0, True, time.time() + float(sys.argv[4])
     while time.time() < end:
         t = time.perf_counter()
-        r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, 65536))
+        st, data, eof = read3(c, fh, off, 65536)
         lat.append((time.perf_counter() - t) * 1000)
-        b = r["body"]
-        assert struct.unpack(">I", b[:4])[0] == 0, "READ failed"
-        o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
-        n, eof = struct.unpack(">II", b[o:o + 8])
-        if local is not None and b[o + 12:o + 12 + n] != local[off:off + n]:
+        assert st == 0, "READ failed"
+        if local is not None and data != local[off:off + len(data)]:
             ok = False
-        off = 0 if eof or n == 0 else off + n
+        off = 0 if eof or not data else off + len(data)
     lat.sort()
     print(json.dumps({"calls": len(lat), "p50_ms": round(lat[len(lat) // 2], 3),
                       "p99_ms": round(lat[len(lat) * 99 // 100], 3), "max_ms": round(lat[-1], 3), "ok": ok}))
