@@ -27,17 +27,10 @@
 # the daemons cannot start.
 set -u
 W=${1:?usage: handoff.sh WORKDIR}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
-export TANDEM_BUILD
-LAB_SH=$REPO/appliance/lab/lab.sh
+SECTION=handoff
+# shellcheck source=lib_nasd_lab.sh
+. "$(dirname "$0")/lib_nasd_lab.sh"
 TP=$REPO/tests/tools
-L=$W/logs
-mkdir -p "$L"
-M=$W/metrics.jsonl
-SMP=$W/samples.jsonl
-: >"$M"
-: >"$SMP"
 HO_N=${HO_N:-200}
 HO_GAP_MS=${HO_GAP_MS:-100}
 HO_RATE=${HO_RATE:-1000000}
@@ -46,14 +39,6 @@ HO_TP_S=${HO_TP_S:-6}
 HO_TP_GAP_MS=${HO_TP_GAP_MS:-10}
 HO_TP_ROUNDS=${HO_TP_ROUNDS:-2}
 
-log() { printf 'bench handoff: %s\n' "$*" >&2; }
-metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
-	jq -cn --arg name "$1" --arg value "$2" --arg unit "$3" --arg baseline "$4" --arg ratio "$5" \
-		--arg target "$6" --arg met "$7" --arg note "$8" \
-		'def n: if . == "" then null else tonumber end;
-		 {name: $name, value: ($value | n), unit: $unit, baseline: ($baseline | n), ratio: ($ratio | n),
-		  target: $target, met: (if $met == "" then null else ($met == "true") end), note: $note}' >>"$M"
-}
 fail_all() {
 	local why=$1
 	metric handoff_latency_p50_us "" us "" "" "<= 300 us" "" "$why"
@@ -63,63 +48,7 @@ fail_all() {
 	metric stream_throughput_continuous_handoffs_mbps "" MB/s "" "" "report (ratio)" "" "$why"
 }
 
-# --- the minimum of lib.sh that lib_nasd.sh needs ---
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-wait_for() {
-	local end
-	end=$(($(now_ms) + ${1%.*} * 1000))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-in_ns() { local ns=$1; shift; case "$ns" in tdm-*) ;; *) ns=tdm-$LAB_NAME-$ns ;; esac; ip netns exec "$ns" "$@"; }
-lab() { local c=$1; shift; timeout 60 "$LAB_SH" "$c" "$LAB_NAME" "$@"; }
-skip_all() { log "$*"; exit 1; }
-check() { shift; "$@"; }
-at_exit() { :; }
-finish() { exit 1; }
-LAB_NAME=""
-cleanup() {
-	local n
-	for n in n1 n2 n3; do
-		[ -n "$LAB_NAME" ] && kill "$(cat "$LAB_DIR/$n/nasd.pid" 2>/dev/null)" 2>/dev/null
-	done
-	[ -n "$LAB_NAME" ] && { cp "$LAB_DIR"/n?/nasd.log "$L/" 2>/dev/null; timeout 60 "$LAB_SH" down "$LAB_NAME" >>"$L/lab.log" 2>&1; }
-	LAB_NAME=""
-}
-trap cleanup EXIT
-
-LAB_NAME=bh$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-log "lab $LAB_NAME up"
-if ! timeout 120 "$LAB_SH" up "$LAB_NAME" >>"$L/lab.log" 2>&1; then
-	LAB_NAME=""
-	fail_all "lab did not come up (harness error)"
-	exit 1
-fi
-# shellcheck disable=SC1090
-. "/run/tandem-lab/$LAB_NAME/env"
-# shellcheck source=../integration/lib_nasd.sh
-. "$REPO/tests/integration/lib_nasd.sh"
-if ! timeout 40 "$LAB_SH" lbd-start "$LAB_NAME" >>"$L/lab.log" 2>&1; then
-	fail_all "tandem-lbd did not start"
-	exit 1
-fi
-for n in n1 n2 n3; do
-	nasd_start "$n" handoff >>"$L/lab.log" 2>&1 || { fail_all "tandem-nasd did not start in $n"; exit 1; }
-done
-chans_up() {
-	local n
-	for n in n1 n2 n3; do
-		[ "$(hstat "$n" '.peers | [.[] | .in and .out] | all')" = true ] || return 1
-	done
-}
-nodes_up3() {
-	[ "$(timeout 5 "$TANDEM_BUILD/tandemctl" -s "$LBD_SOCK" --json nodes | jq '[.nodes[] | select(.state == "up")] | length')" = 3 ]
-}
-wait_for 20 nodes_up3 || log "not all nodes up in lbd after 20 s"
-wait_for 15 chans_up || { fail_all "handoff channels did not come up"; exit 1; }
+nasd_lab_up bh
 DRV=(/usr/bin/python3 "$TP/ho_drive.py" --sock "n1=$LAB_DIR/n1/nasd.sock" --sock "n2=$LAB_DIR/n2/nasd.sock"
 	--sock "n3=$LAB_DIR/n3/nasd.sock")
 CLI=(/usr/bin/python3 "$TP/ho_client.py")
@@ -238,7 +167,6 @@ for ((r = 1; r <= HO_TP_ROUNDS; r++)); do
 		[ "$side" = ho ] && tps_ho="$tps_ho $v" || tps_base="$tps_base $v"
 	done
 done
-med() { printf '%s\n' $1 | sort -g | awk '{ v[++n] = $1 } END { if (n) printf "%.1f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
 mh=$(med "$tps_ho")
 mb=$(med "$tps_base")
 rt=$([ -n "$mh" ] && [ -n "$mb" ] && awk -v a="$mh" -v b="$mb" 'BEGIN { printf "%.3f", a / b }')

@@ -21,30 +21,15 @@
 # raw files in WORKDIR/logs.  Exit 1 if the lab or daemons cannot start.
 set -u
 W=${1:?usage: nfs.sh WORKDIR}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
-export TANDEM_BUILD
-LAB_SH=$REPO/appliance/lab/lab.sh
+SECTION=nfs
+# shellcheck source=lib_nasd_lab.sh
+. "$(dirname "$0")/lib_nasd_lab.sh"
 RPC=$REPO/tests/tools/nfs_rpc.py
-L=$W/logs
-mkdir -p "$L"
-M=$W/metrics.jsonl
-SMP=$W/samples.jsonl
-: >"$M"
-: >"$SMP"
 NFS_MB=${NFS_MB:-256}
 NFS_ROUNDS=${NFS_ROUNDS:-5}
 NFS_META_S=${NFS_META_S:-5}
 NFS_LAT_S=${NFS_LAT_S:-6}
 
-log() { printf 'bench nfs: %s\n' "$*" >&2; }
-metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
-	jq -cn --arg name "$1" --arg value "$2" --arg unit "$3" --arg baseline "$4" --arg ratio "$5" \
-		--arg target "$6" --arg met "$7" --arg note "$8" \
-		'def n: if . == "" then null else tonumber end;
-		 {name: $name, value: ($value | n), unit: $unit, baseline: ($baseline | n), ratio: ($ratio | n),
-		  target: $target, met: (if $met == "" then null else ($met == "true") end), note: $note}' >>"$M"
-}
 fail_all() {
 	metric nfs_read_mbps "" MB/s "" "" ">= 0.95 x direct" "" "$1"
 	metric nfs_write_mbps "" MB/s "" "" ">= 0.95 x direct" "" "$1"
@@ -53,59 +38,13 @@ fail_all() {
 	metric nfs_handoff_call_max_ms "" ms "" "" "report" "" "$1"
 }
 
-# --- the minimum of lib.sh that lib_nasd.sh needs ---
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-wait_for() {
-	local end
-	end=$(($(now_ms) + ${1%.*} * 1000))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-in_ns() { local ns=$1; shift; case "$ns" in tdm-*) ;; *) ns=tdm-$LAB_NAME-$ns ;; esac; ip netns exec "$ns" "$@"; }
-lab() { local c=$1; shift; timeout 60 "$LAB_SH" "$c" "$LAB_NAME" "$@"; }
-skip_all() { log "$*"; exit 1; }
-
-cleanup() {
-	local n
-	for n in n1 n2 n3; do
-		[ -n "$LAB_NAME" ] && kill "$(cat "$LAB_DIR/$n/nasd.pid" 2>/dev/null)" 2>/dev/null
-	done
-	[ -n "$LAB_NAME" ] && { cp "$LAB_DIR"/n?/nasd.log "$L/" 2>/dev/null; timeout 60 "$LAB_SH" down "$LAB_NAME" >>"$L/lab.log" 2>&1; }
-	LAB_NAME=""
-}
-trap cleanup EXIT
-
-LAB_NAME=bn$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-log "lab $LAB_NAME up"
-if ! LAB_NFS=1 timeout 120 "$LAB_SH" up "$LAB_NAME" >>"$L/lab.log" 2>&1; then
-	LAB_NAME=""
-	fail_all "lab did not come up (harness error)"
-	exit 1
-fi
-# shellcheck disable=SC1090
-. "/run/tandem-lab/$LAB_NAME/env"
-# shellcheck source=../integration/lib_nasd.sh
-. "$REPO/tests/integration/lib_nasd.sh"
-if ! timeout 40 "$LAB_SH" lbd-start "$LAB_NAME" >>"$L/lab.log" 2>&1; then
-	fail_all "tandem-lbd did not start"
-	exit 1
-fi
-export NASD_NFS=1
-for n in n1 n2 n3; do
-	nasd_start "$n" handoff >>"$L/lab.log" 2>&1 || { fail_all "tandem-nasd did not start in $n"; exit 1; }
-done
+export LAB_NFS=1 NASD_NFS=1
+nasd_lab_up bn
 CTL=(timeout 30 "$TANDEM_BUILD/tandemctl" -s "$LBD_SOCK")
-up3() { [ "$("${CTL[@]}" --json nodes | jq '[.nodes[] | select(.state == "up")] | length')" = 3 ]; }
-wait_for 20 up3 || log "not all nodes up in lbd after 20 s"
-wait_for 15 chans_up || { fail_all "handoff channels did not come up"; exit 1; }
 head -c $((NFS_MB << 20)) /dev/urandom >"$LAB_DIR/nfs/big.bin"
 head -c $((NFS_MB << 20)) /dev/urandom >"$W/up.bin"
 head -c $((8 << 20)) /dev/urandom >"$LAB_DIR/nfs/lat.bin"
 N1=$(node_ip4 n1)
-med() { printf '%s\n' $1 | sort -g | awk '{ v[++n] = $1 } END { if (n) printf "%.1f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
 
 # one copy: MB/s, or nothing if it failed or came out wrong
 copy() {	# copy read|write HOST TAG

@@ -1,0 +1,89 @@
+#!/bin/bash
+# tests/bench/lib_nasd_lab.sh - shared by the bench sections that run their
+# own lab with tandem-nasd on the nodes (handoff.sh, nfs.sh).  Source with
+# W (the section's work directory) and SECTION (its name) set; the caller
+# defines fail_all WHY (null metrics for everything it would measure).
+#
+# Gives: REPO, TANDEM_BUILD, LAB_SH, L (raw logs), M / SMP (run.sh's
+# metrics.jsonl / samples.jsonl, emptied), log, metric, med, the minimum of
+# tests/integration/lib.sh that lib_nasd.sh needs, an EXIT trap that stops
+# the nasds and removes the lab, and nasd_lab_up PREFIX.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
+export TANDEM_BUILD
+LAB_SH=$REPO/appliance/lab/lab.sh
+L=$W/logs
+mkdir -p "$L"
+M=$W/metrics.jsonl
+SMP=$W/samples.jsonl
+: >"$M"
+: >"$SMP"
+
+log() { printf 'bench %s: %s\n' "$SECTION" "$*" >&2; }
+metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
+	jq -cn --arg name "$1" --arg value "$2" --arg unit "$3" --arg baseline "$4" --arg ratio "$5" \
+		--arg target "$6" --arg met "$7" --arg note "$8" \
+		'def n: if . == "" then null else tonumber end;
+		 {name: $name, value: ($value | n), unit: $unit, baseline: ($baseline | n), ratio: ($ratio | n),
+		  target: $target, met: (if $met == "" then null else ($met == "true") end), note: $note}' >>"$M"
+}
+
+# med "N N N ...": the median, one decimal
+med() { printf '%s\n' $1 | sort -g | awk '{ v[++n] = $1 } END { if (n) printf "%.1f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
+
+# --- the minimum of lib.sh that lib_nasd.sh needs ---
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+wait_for() {
+	local end
+	end=$(($(now_ms) + ${1%.*} * 1000))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+in_ns() { local ns=$1; shift; case "$ns" in tdm-*) ;; *) ns=tdm-$LAB_NAME-$ns ;; esac; ip netns exec "$ns" "$@"; }
+lab() { local c=$1; shift; timeout 60 "$LAB_SH" "$c" "$LAB_NAME" "$@"; }
+skip_all() { log "$*"; exit 1; }
+
+LAB_NAME=""
+nasd_lab_cleanup() {
+	local n
+	for n in n1 n2 n3; do
+		[ -n "$LAB_NAME" ] && kill "$(cat "$LAB_DIR/$n/nasd.pid" 2>/dev/null)" 2>/dev/null
+	done
+	[ -n "$LAB_NAME" ] && { cp "$LAB_DIR"/n?/nasd.log "$L/" 2>/dev/null; timeout 60 "$LAB_SH" down "$LAB_NAME" >>"$L/lab.log" 2>&1; }
+	LAB_NAME=""
+}
+trap nasd_lab_cleanup EXIT
+
+# nasd_lab_up PREFIX: a lab named PREFIX + 6 hex digits (lab.sh up sees the
+# caller's environment, e.g. LAB_NFS), its lbd, tandem-nasd with "handoff"
+# on n1..n3 (lib_nasd.sh: NASD_NFS etc. from the environment), every node up
+# in lbd and the handoff channels up.  On failure: fail_all WHY and exit 1.
+nasd_lab_up() {
+	local n
+	LAB_NAME=$1$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	log "lab $LAB_NAME up"
+	if ! timeout 120 "$LAB_SH" up "$LAB_NAME" >>"$L/lab.log" 2>&1; then
+		LAB_NAME=""
+		fail_all "lab did not come up (harness error)"
+		exit 1
+	fi
+	# shellcheck disable=SC1090
+	. "/run/tandem-lab/$LAB_NAME/env"
+	# shellcheck source=../integration/lib_nasd.sh
+	. "$REPO/tests/integration/lib_nasd.sh"
+	if ! timeout 40 "$LAB_SH" lbd-start "$LAB_NAME" >>"$L/lab.log" 2>&1; then
+		fail_all "tandem-lbd did not start"
+		exit 1
+	fi
+	for n in n1 n2 n3; do
+		nasd_start "$n" handoff >>"$L/lab.log" 2>&1 || { fail_all "tandem-nasd did not start in $n"; exit 1; }
+	done
+	nodes_up3() {
+		[ "$(timeout 5 "$TANDEM_BUILD/tandemctl" -s "$LBD_SOCK" --json nodes | jq '[.nodes[] | select(.state == "up")] | length')" = 3 ]
+	}
+	wait_for 20 nodes_up3 || log "not all nodes up in lbd after 20 s"
+	wait_for 15 chans_up || { fail_all "handoff channels did not come up"; exit 1; }
+}
