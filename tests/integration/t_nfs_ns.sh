@@ -132,8 +132,9 @@ check_eq "the root's handle is the same whichever node answers" "$root_a" "$root
 p=$(nasd_pid n3)
 kill "$p"
 wait_for 5 pid_gone "$p"
-svc2() { [ "$(svc_nodes v4 tcp 2049)" = 2 ]; }
-check "lbd takes n3 out of the tcp/2049 table (its nasd stopped)" wait_for 10 svc2
+# both of n3's NFS services: a client asks the portmapper (111) first
+svc2() { [ "$(svc_nodes v4 tcp 2049)" = 2 ] && [ "$(svc_nodes v4 tcp 111)" = 2 ]; }
+check "lbd takes n3 out of the tcp/2049 and tcp/111 tables (its nasd stopped)" wait_for 10 svc2
 check_eq "GETATTR on gamma (home n3 down) through another node: JUKEBOX" 10008 "$(rpc c1 getattr "$gamma_fh" | jq -r .getattr)"
 check_eq "alpha still works meanwhile" "f.bin p1.bin p4.bin " "$(ls_names c2 "$URL/alpha")"
 check "n3's nasd starts again" nasd_start n3
