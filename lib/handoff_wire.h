@@ -26,7 +26,7 @@
  *      O -> N  OPEN      flow, sizes: "can you take this session?"
  *      N -> O  OPEN_RESP accepted (or FAIL)
  *      O -> N  UPDATE    TCP state + application state (O has frozen it)
- *      N -> O  COMPLETE  restored, and the switch now sends the flow to N
+ *      N -> O  COMPLETE  restored (O has re-pointed the switch to N meanwhile)
  *      O -> N  ACK       O closed its socket silently: N resumes
  *      N -> O  DONE
  *    FAIL from either side at any point: O thaws and keeps the session.
@@ -173,11 +173,10 @@ void ho_channel_key(const struct ho_key *shared, const uint8_t nonce_connect[HO_
  * message format: nonce = active client sessions (capped at 2^24-1), txid =
  * bytes sent per second in MiB (capped at 65535), node_key = the sender's
  * own key; the flow key is all zero (family 4, protocol 0).
- * RECLAIM (old node -> switch): a handoff (txid) failed after the new node
- * may have re-pointed the flow: point it back to the sender, and refuse
- * any REDIRECT of this flow with this txid from now on (a stale one, e.g.
- * a target that was stopped and reads its UPDATE late, must not take the
- * flow from the session that stayed). */
+ * RECLAIM (old node -> switch): a handoff (txid) failed after the old node
+ * sent its REDIRECT: point the flow back to the sender, and refuse any
+ * REDIRECT of this flow with this txid from now on (a delayed retry must
+ * not take the flow from the session that stayed). */
 enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4, HO_OP_MOVE = 5,
 	     HO_OP_LOAD = 6, HO_OP_RECLAIM = 7 };
 enum ho_status {

@@ -14,20 +14,24 @@
  * N) on the channels they opened, from the event loop.  So the two roles
  * never share a channel's stream.
  *
- *   O: OPEN ->                          N: OPEN_RESP (or FAIL)
- *   O: session_pause, flowdrop_add(guard), tch_freeze, session_snapshot
- *      -> st.app, UPDATE ->             N: precheck the blob (file version),
- *                                          flowdrop_add(guard), tch_restore,
- *                                          report REDIRECT to the switch, wait
- *                                          for its ACK (retries with a new seq),
- *                                       <- COMPLETE
- *   O: session_release, tch_close_silently, flowdrop_add(grace), ACK ->
+ *   O: OPEN ->                          N: flowdrop_add(guard) <- OPEN_RESP
+ *                                          (or FAIL)
+ *   O: session_pause, flowdrop_add(guard), tch_freeze, report REDIRECT
+ *      (flow -> N) to the switch, session_snapshot -> st.app, UPDATE ->
+ *                                       N: precheck the blob (file version),
+ *                                          tch_restore <- COMPLETE
+ *   O: wait for the switch's ACK (retries with a new seq), session_release,
+ *      tch_close_silently, flowdrop_add(grace), ACK ->
  *                                       N: flowdrop_del, tch_resume,
  *                                          session_restore <- DONE
- *   FAIL (or timeout, channel loss) before O closed: O re-points the switch
- *   to itself if N may have re-pointed it (N's FAIL says so, or N is
- *   silent), flowdrop_del, tch_thaw, session_resume: the session goes on
- *   here; N closes its restored socket silently.
+ *   The switch re-points while the UPDATE travels and N restores; N drops
+ *   the flow from OPEN on, so a client packet re-pointed early finds no
+ *   socket-less node (the client resends it).
+ *   FAIL (or timeout, channel loss, no switch ACK) before O closed: O
+ *   re-points the switch to itself (RECLAIM: the switch also refuses a
+ *   late REDIRECT of this txid) if its REDIRECT was sent, flowdrop_del,
+ *   tch_thaw, session_resume: the session goes on here; N closes its
+ *   restored socket silently.
  */
 #include "nasd.h"
 
@@ -68,8 +72,8 @@
 #define RX_MAX (HO_MAX_FRAME + 4)
 
 /* FAIL reason codes (HO_R_REASON) */
-#define RC_REFUSED 1		/* N did not re-point the switch */
-#define RC_REPOINTED 2		/* N re-pointed the switch: O must point it back */
+#define RC_REFUSED 1		/* N gives the transaction up (before its resume) */
+#define RC_REPOINTED 2		/* N could not resume after O's ACK: the session is lost */
 
 enum { CH_CONNECTING = 1, CH_HELLO, CH_UP };
 
@@ -134,6 +138,9 @@ struct handoff {
 	 * switch requests that failed authentication or were replayed */
 	uint64_t rej_mac, rej_seq, rej_frame, rej_hello, rej_sw_bad, rej_sw_replay;
 	uint64_t lat_last_us, lat_max_us, lat_sum_us;
+	uint32_t last_in_txid;		/* the last session resumed here: its txid, */
+	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
+	char last_in_from[64];		/* and from which peer */
 	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
 };
 
@@ -666,74 +673,111 @@ static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client
 static uint64_t next_rep_seq(struct handoff *h);
 
 /*
- * Ask the switch to send key's flow to node `to` (op REDIRECT; RECLAIM when
- * a rolled-back handoff takes its flow back) and wait for its ACK (sent
- * once its flow map holds the new owner).  Each try has a new seq
- * and nonce.  0, or -1 with a message.
+ * A report to the switch and the wait for its ACK, split so that the old
+ * node can send its REDIRECT and do the rest of the handoff (snapshot,
+ * UPDATE, the new node's restore) while the switch works on it.
+ * rep_send sends a first try; rep_wait waits for the ACK (sent once the
+ * switch's flow map, and its peer's, holds the new owner), sending a new
+ * try (new seq and nonce) each report_timeout_ms, report_tries in all.
  */
-static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
-			   const char *to, uint32_t txid, char *err, size_t errlen,
-			   void (*meanwhile)(void *), void *arg)
+struct rep_pending {
+	struct ho_report r;
+	uint32_t want;			/* node key the ACK must name */
+	uint32_t tries;
+	uint64_t sent_ns;
+	const char *to;
+};
+
+static int rep_try(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
-	uint8_t buf[HO_REPORT_MAX], in[512];
-	uint32_t want = maglev_node_key32(to);
+	uint8_t buf[HO_REPORT_MAX];
+	uint64_t seq = next_rep_seq(h);
+
+	p->r.seq = seq;
+	if (getrandom(&p->r.nonce, sizeof(p->r.nonce), 0) != sizeof(p->r.nonce))
+		p->r.nonce = (uint32_t)seq;
+	p->r.nonce &= 0xffffff;
+	size_t len = ho_report_encode(&p->r, h->shared.k, h->shared.len, buf);
+	h->reports++;
+	if (p->tries++)
+		h->report_retries++;
+	p->sent_ns = now_ns();
+	if (sendto(h->rep_fd, buf, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len) {
+		snprintf(err, errlen, "report: sendto: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Ask the switch to send key's flow to node `to` (op REDIRECT; RECLAIM when
+ * a rolled-back handoff takes its flow back).  0 once the first try is
+ * out, or -1 with a message (nothing was sent). */
+static int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct lb_flow_key *key,
+		    const char *to, uint32_t txid, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->want = maglev_node_key32(to);
+	p->to = to;
+	p->r = (struct ho_report){ .op = op, .txid = (uint16_t)txid, .cluster = h->cfg->cluster_id,
+				   .key = *key, .node_key = p->want, .sender = h->my_key };
+	return rep_try(h, p, err, errlen);
+}
+
+/* 0 once the switch acked p, or -1 with a message (refused, or no ACK
+ * after report_tries tries: it may still have done it). */
+static int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+{
+	uint8_t in[512];
 	int last_status = -1;
 
-	for (uint32_t try = 0; try < h->cfg->report_tries; try++) {
-		struct ho_report r = { .op = op, .txid = (uint16_t)txid,
-				       .cluster = h->cfg->cluster_id, .key = *key, .node_key = want,
-				       .sender = h->my_key };
-		uint64_t seq = next_rep_seq(h);
-		r.seq = seq;
-		if (getrandom(&r.nonce, sizeof(r.nonce), 0) != sizeof(r.nonce))
-			r.nonce = (uint32_t)seq;
-		r.nonce &= 0xffffff;
-		size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, buf);
-		h->reports++;
-		if (try)
-			h->report_retries++;
-		if (sendto(h->rep_fd, buf, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len) {
-			snprintf(err, errlen, "report: sendto: %s", strerror(errno));
-			continue;
-		}
-		if (meanwhile) {	/* work that overlaps the switch's round trip */
-			meanwhile(arg);
-			meanwhile = NULL;
-		}
-		uint64_t end = now_ns() + (uint64_t)h->cfg->report_timeout_ms * 1000000;
+	for (;;) {
+		uint64_t end = p->sent_ns + (uint64_t)h->cfg->report_timeout_ms * 1000000;
 		for (;;) {
 			int64_t left = (int64_t)(end - now_ns()) / 1000000;
 			struct pollfd pf = { .fd = h->rep_fd, .events = POLLIN };
-			if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			/* an ACK may be queued already: look before giving up */
+			if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
 				break;
 			ssize_t n = recv(h->rep_fd, in, sizeof(in), MSG_DONTWAIT);
 			struct ho_report a;
 			const char *why;
 			if (n <= 0 || ho_report_parse(in, (size_t)n, h->shared.k, h->shared.len, &a, &why) < 0)
 				continue;
-			if (a.op != HO_OP_ACK || a.nonce != r.nonce)
-				continue;	/* an answer to an earlier try */
-			if (a.status == HO_ST_OK && a.node_key == want)
+			if (a.op != HO_OP_ACK || a.nonce != p->r.nonce)
+				continue;	/* an answer to an earlier try or report */
+			if (a.status == HO_ST_OK && a.node_key == p->want)
 				return 0;
 			last_status = a.status;
 			if (a.status != HO_ST_PEER)	/* definite refusal */
 				goto refused;
 			break;
 		}
+		if (p->tries >= h->cfg->report_tries)
+			break;
+		rep_try(h, p, err, errlen);	/* a failed sendto counts as a lost try */
 	}
 	h->report_failed++;
 	if (last_status >= 0)
-		snprintf(err, errlen, "switch refused the redirect to %s (status %d)", to, last_status);
+		snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to, last_status);
 	else
-		snprintf(err, errlen, "no ack from the switch for the redirect to %s (%u tries)", to,
+		snprintf(err, errlen, "no ack from the switch for the redirect to %s (%u tries)", p->to,
 			 h->cfg->report_tries);
 	return -1;
 refused:
 	h->report_failed++;
-	snprintf(err, errlen, "switch refused the redirect to %s (status %d)", to, last_status);
+	snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to, last_status);
 	return -1;
+}
+
+static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
+			   const char *to, uint32_t txid, char *err, size_t errlen)
+{
+	struct rep_pending p;
+
+	rep_send(h, &p, op, key, to, txid, err, errlen);	/* a lost first try: rep_wait retries */
+	return rep_wait(h, &p, err, errlen);
 }
 
 /* ------------------------------------------- operator handoff (MOVE) -- */
@@ -959,6 +1003,8 @@ static int precheck_blob(struct nasd *n, const uint8_t *blob, size_t len, char *
 	return 0;
 }
 
+static void serve_fail(struct intx *t, uint16_t code, const char *why);
+
 static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
 {
 	struct handoff *h = c->h;
@@ -1001,6 +1047,26 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 	t->t0 = now_ns();
 	t->next = h->txs;
 	h->txs = t;
+	/* The old node re-points the switch as soon as it has frozen the
+	 * session, maybe before its UPDATE is here: from now on the client's
+	 * packets may reach us, and with no socket for them the kernel would
+	 * reset the connection.  Drop them until the session resumes here (or
+	 * the guard expires after a failed handoff). */
+	uint8_t *fl = NULL;
+	size_t fll = 0;
+	if (ho_collect(body, blen, HO_R_FLOW, sizeof(struct lb_flow_key) + 8, &fl, &fll) < 0 || !fl ||
+	    ho_decode_flow(fl, (uint16_t)fll, &t->key) < 0) {
+		free(fl);
+		serve_fail(t, RC_REFUSED, "OPEN without a valid flow");
+		return;
+	}
+	free(fl);
+	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+		char err[128];
+		snprintf(err, sizeof(err), "flow drop: %s", strerror(errno));
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
 	if (send_simple(c, HO_T_OPEN_RESP, hd->txid) < 0)
 		intx_free(h, t);
 }
@@ -1013,20 +1079,6 @@ static void serve_fail(struct intx *t, uint16_t code, const char *why)
 	h->in_failed++;
 	send_fail(t->ch, t->txid, code, why);
 	intx_free(h, t);
-}
-
-struct restore_job {
-	struct intx *t;
-	int ran, rc;
-	char err[256];
-};
-
-static void restore_now(void *arg)
-{
-	struct restore_job *rj = arg;
-
-	rj->ran = 1;
-	rj->rc = tch_restore(&rj->t->st, &rj->t->nfd, rj->err, sizeof(rj->err));
 }
 
 static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
@@ -1057,36 +1109,27 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
-	tch_state_flow_key(&t->st, &t->key);
-	/* drop until resumed: the restored socket (repair mode) would ACK */
+	struct lb_flow_key sk;
+	tch_state_flow_key(&t->st, &sk);
+	if (memcmp(&sk, &t->key, sizeof(sk))) {
+		serve_fail(t, RC_REFUSED, "UPDATE is for another flow than the OPEN");
+		return;
+	}
+	/* the drop from OPEN on covers the restore: the restored socket
+	 * (repair mode) must see no packet until it resumes */
 	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
 		snprintf(err, sizeof(err), "flow drop: %s", strerror(errno));
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
-	/* The REDIRECT goes out first and the socket is rebuilt while the switch
-	 * works on it (the drop above keeps the client's packets from a node
-	 * with no socket yet): the restore costs no time of its own.  If the
-	 * restore fails the switch may have re-pointed: RC_REPOINTED, the old
-	 * node takes the flow back (RECLAIM). */
-	struct restore_job rj = { .t = t };
-	int rr = report_redirect(h, HO_OP_REDIRECT, &t->key, h->n->cfg.node_name, t->txid, err,
-				 sizeof(err), restore_now, &rj);
-	if (!rj.ran)
-		restore_now(&rj);	/* no report could be sent: restore anyway, then fail */
-	if (rj.rc < 0) {
+	if (tch_restore(&t->st, &t->nfd, err, sizeof(err)) < 0) {
 		t->nfd = -1;
-		serve_fail(t, RC_REPOINTED, rj.err);
-		return;
-	}
-	if (rr < 0) {
-		/* no ack: the switch may still have done it */
-		serve_fail(t, RC_REPOINTED, err);
+		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
 	t->state = HO_S_HALF_ACTIVE;
 	if (send_simple(t->ch, HO_T_COMPLETE, t->txid) < 0) {
-		serve_fail(t, RC_REPOINTED, "COMPLETE not sent");
+		serve_fail(t, RC_REFUSED, "COMPLETE not sent");
 		return;
 	}
 }
@@ -1133,6 +1176,9 @@ static void serve_ack(struct intx *t)
 		return;
 	}
 	h->in_ok++;
+	h->last_in_txid = t->txid;
+	h->last_in_resumed_ns = now_ns();
+	snprintf(h->last_in_from, sizeof(h->last_in_from), "%s", peer_name(t->ch));
 	log_info("handoff tx %u from %s: %s %llu resumed here (%llu us since OPEN)", t->txid,
 		 peer_name(t->ch), nc ? "NFS connection" : "session", (unsigned long long)id,
 		 (unsigned long long)((now_ns() - t->t0) / 1000));
@@ -1177,7 +1223,9 @@ struct ho_result {
 	char error[300];
 	int rolled_back, repointed_back;
 	int busy;			/* it could not pause now (EBUSY): try later */
-	uint64_t t_open, t_freeze, t_complete, t_close, t_done, t_total;	/* us */
+	uint64_t t_open, t_freeze, t_complete, t_switch, t_close, t_done, t_total;	/* us */
+	uint64_t frozen_at_ns;		/* CLOCK_MONOTONIC when the session stopped here */
+	uint32_t txid;
 	size_t state_bytes, app_bytes;
 };
 
@@ -1188,7 +1236,7 @@ static void rollback(struct handoff *h, struct ho_conn *x, const struct lb_flow_
 	char err[256] = "";
 
 	if (maybe_repointed) {
-		if (report_redirect(h, HO_OP_RECLAIM, key, h->n->cfg.node_name, txid, err, sizeof(err), NULL, NULL) < 0)
+		if (report_redirect(h, HO_OP_RECLAIM, key, h->n->cfg.node_name, txid, err, sizeof(err)) < 0)
 			log_warnx("handoff tx %u rollback: re-point to %s: %s", txid, h->n->cfg.node_name, err);
 		else
 			res->repointed_back = 1;
@@ -1252,6 +1300,7 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 		goto failed;
 	}
 	txid = ++h->next_txid ? h->next_txid : ++h->next_txid;
+	res->txid = txid;
 
 	/* OPEN: can you take it? */
 	struct ho_frame f;
@@ -1308,6 +1357,19 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 		goto failed;
 	}
 	t_frozen = now_ns();
+	res->frozen_at_ns = t1;
+	/* Re-point the switch now: its round trip (and, on a pair, the peer's
+	 * map update) overlaps the snapshot, the UPDATE and N's restore.  N
+	 * drops the flow's packets from its OPEN_RESP on, so nothing reaches
+	 * a node without a socket; from here on a rollback must RECLAIM. */
+	struct rep_pending rep;
+	if (rep_send(h, &rep, HO_OP_REDIRECT, &key, to, txid, err, sizeof(err)) < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		tch_state_free(&st);
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		rollback(h, x, &key, 0, txid, res);
+		goto failed;
+	}
 	static uint8_t blob[BLOB_MAX];
 	ssize_t bl = conn_snapshot(x, blob, sizeof(blob));
 	uint8_t *enc = NULL;
@@ -1326,7 +1388,7 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	res->app_bytes = (size_t)bl;
 	res->t_freeze = us_since(t1);
 
-	/* UPDATE -> COMPLETE */
+	/* UPDATE -> COMPLETE, and the switch's ACK */
 	res->stage = "update";
 	memset(&f, 0, sizeof(f));
 	ho_begin(&f, HO_T_UPDATE, txid);
@@ -1337,7 +1399,6 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	if (chan_send(c, &f) < 0) {
 		chan_close(c, "send failed");
 		snprintf(res->error, sizeof(res->error), "UPDATE not sent to %s", to);
-		/* part of it may have arrived: N could be re-pointing */
 		tch_state_free(&st);
 		rollback(h, x, &key, 1, txid, res);
 		goto failed;
@@ -1345,10 +1406,8 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	r = chan_wait(c, txid, tmo, &type, &body, &blen);
 	res->t_complete = us_since(t1);
 	if (r <= 0 || type != HO_T_COMPLETE) {
-		int maybe = 1;
 		if (r > 0 && type == HO_T_FAIL) {
 			reason_of(body, blen, &code, why, sizeof(why));
-			maybe = code != RC_REFUSED;
 			snprintf(res->error, sizeof(res->error), "%s refused the session: %s", to, why);
 		} else {
 			snprintf(res->error, sizeof(res->error), "%s: %s", to,
@@ -1357,12 +1416,20 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 				send_fail(c, txid, RC_REFUSED, "giving up");
 		}
 		tch_state_free(&st);
-		rollback(h, x, &key, maybe, txid, res);
+		rollback(h, x, &key, 1, txid, res);
 		goto failed;
 	}
 	free(body);
 	body = NULL;
 	tch_state_free(&st);
+	res->stage = "switch";
+	if (rep_wait(h, &rep, err, sizeof(err)) < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		send_fail(c, txid, RC_REFUSED, "the switch did not re-point");
+		rollback(h, x, &key, 1, txid, res);
+		goto failed;
+	}
+	res->t_switch = us_since(t1);
 
 	/* commit: close silently, grace drop, ACK */
 	res->stage = "close";
@@ -1406,7 +1473,7 @@ rb_local:
 	free(enc);
 	tch_state_free(&st);
 	send_fail(c, txid, RC_REFUSED, "cancelled");
-	rollback(h, x, &key, 0, txid, res);
+	rollback(h, x, &key, 1, txid, res);	/* the REDIRECT is out */
 failed:
 	free(body);
 	res->t_total = us_since(t0);
@@ -1429,10 +1496,15 @@ static json_t *result_json(const struct ho_result *r, uint64_t id, const char *c
 	}
 	json_object_set_new(o, "state_bytes", json_integer((json_int_t)r->state_bytes));
 	json_object_set_new(o, "app_bytes", json_integer((json_int_t)r->app_bytes));
-	json_object_set_new(o, "timings_us", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(o, "timings_us", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"open", (json_int_t)r->t_open, "freeze", (json_int_t)r->t_freeze,
-		"update_to_complete", (json_int_t)r->t_complete, "close", (json_int_t)r->t_close,
+		"update_to_complete", (json_int_t)r->t_complete,
+		"update_to_switch_ack", (json_int_t)r->t_switch, "close", (json_int_t)r->t_close,
 		"ack_to_done", (json_int_t)r->t_done, "total", (json_int_t)r->t_total));
+	/* for a freeze->resume figure on one host (the lab): the new node's
+	 * status has the CLOCK_MONOTONIC time of its last resume per txid */
+	json_object_set_new(o, "txid", json_integer(r->txid));
+	json_object_set_new(o, "frozen_at_ns", json_integer((json_int_t)r->frozen_at_ns));
 	return o;
 }
 
@@ -1616,6 +1688,8 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "last_in", json_pack("{s:s, s:I, s:I}", "from", h->last_in_from,
+		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
 	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,
 		"failed", (json_int_t)h->n->st.nfs_home_failed));
 	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",

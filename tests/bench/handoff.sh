@@ -9,10 +9,10 @@
 #
 #  latency + stall: one connection streaming /rate/10m.bin?bps=RATE (nasd's
 #    pacer, 10 ms ticks) again and again; HO_N handoffs n_a <-> n_b, HO_GAP_MS
-#    apart.  Latency per handoff = the old node's timings_us freeze +
-#    update_to_complete + close + ack_to_done: from its session pause / flow
-#    drop to the new node's DONE (sent right after it resumed the socket and
-#    the session).  Stall per handoff = the longest gap between two recv()s
+#    apart.  Latency per handoff = freeze->resume: the old node's
+#    frozen_at_ns (its session pause) to the new node's
+#    last_in.resumed_at_ns (tch_resume and session_restore done), one
+#    host's CLOCK_MONOTONIC.  Stall per handoff = the longest gap between two recv()s
 #    of the client that ends after the handoff started and begins before
 #    HO_WIN_MS after it ended.  Baseline: the same stream without handoffs,
 #    the same windows.
@@ -110,7 +110,8 @@ def stalls(arr, wins):
     return out
 d = json.load(open(L + "/lat.drive.json"))
 t = d["timings"]
-lat = [a + b + c + e for a, b, c, e in zip(t["freeze"], t["update_to_complete"], t["close"], t["ack_to_done"])]
+lat = t.get("freeze_to_resume", [])
+done_lat = [a + b + c + e for a, b, c, e in zip(t["freeze"], t["update_to_switch_ack"], t["close"], t["ack_to_done"])]
 ho = [tuple(map(int, l.split())) for l in open(L + "/lat.ho")]
 arr = arrivals(L + "/lat.times")
 st = stalls(arr, ho)
@@ -128,6 +129,9 @@ if barr:
 bst = stalls(barr, bw)
 print(json.dumps({"n": len(lat), "failed": len(d["failed"]),
     "lat_p50": pct(lat, 50), "lat_p99": pct(lat, 99), "lat_max": max(lat) if lat else None,
+    "unmatched": d.get("resume_unmatched", 0),
+    "done_p50": pct(done_lat, 50), "done_p99": pct(done_lat, 99),
+    "u2s_p50": pct(t["update_to_switch_ack"], 50), "close_p50": pct(t["close"], 50),
     "total_p50": pct(t["total"], 50), "total_p99": pct(t["total"], 99),
     "open_p50": pct(t["open"], 50), "freeze_p50": pct(t["freeze"], 50),
     "u2c_p50": pct(t["update_to_complete"], 50), "u2c_p99": pct(t["update_to_complete"], 99),
@@ -141,7 +145,7 @@ log "latency/stall: $an"
 echo "{\"g\":\"handoff_latency\",\"s\":\"summary\",\"v\":$an}" >>"$SMP"
 g() { jq -r ".$1 // empty" <<<"$an" 2>/dev/null; }
 lok=$(jq -r '.ok' "$L/lat.json" 2>/dev/null)
-note="tandem-nasd's own handoff reply (timings_us at the OLD node): freeze + update_to_complete + close + ack_to_done = from its session pause and flow drop to the new node's DONE, which the new node sends right after it resumed the socket (TCP_REPAIR=0) and the session; so it includes the channel round trips (OPEN excluded: it happens before the freeze), the switch re-point (REDIRECT report to lbd and its ACK) and half a round trip more than freeze->resume. $(g n) handoffs ($(g failed) failed) of one stream (GET /rate/10m.bin?bps=$HO_RATE again and again, c1 -> VIP) between two nodes, ${HO_GAP_MS} ms apart (+-50 %), driven by tests/tools/ho_drive.py over the nasd control sockets; lab on this 2-CPU host shared with the clients, the switch and other work. max $(g lat_max) us; whole command (incl. OPEN) p50 $(g total_p50) / p99 $(g total_p99) us; parts p50: open $(g open_p50), freeze+snapshot $(g freeze_p50), update->complete $(g u2c_p50) (p99 $(g u2c_p99)), ack->done $(g a2d_p50) us; state $(g state_p50) bytes; control round trip seen by the driver p50 $(g ctl_p50) us. Stream byte-exact: $lok"
+note="freeze->resume: from the moment the old node stops the session (session pause, before its flow drop and TCP_REPAIR freeze; CLOCK_MONOTONIC, the old node's reply frozen_at_ns) to the moment the new node has it running again (tch_resume: TCP_REPAIR=0 and the unsent bytes queued, and the application session restored; the new node's status last_in.resumed_at_ns), both read from the one clock of this host (the lab's namespaces share it; $(g unmatched) handoffs had no matching resume record). In between: the old node re-points the switch (REDIRECT to lbd, answered once the flow map holds the new node), snapshots and sends the UPDATE; the new node restores and answers COMPLETE; the old node waits for the switch's ACK, closes silently and sends ACK; the new node resumes. $(g n) handoffs ($(g failed) failed) of one stream (GET /rate/10m.bin?bps=$HO_RATE again and again, c1 -> VIP) between two nodes, ${HO_GAP_MS} ms apart (+-50 %), driven by tests/tools/ho_drive.py over the nasd control sockets; lab on this 2-CPU host shared with the clients, the switch and other work. max $(g lat_max) us. The old node's own timings: freeze->DONE (the new node's answer after its resume) p50 $(g done_p50) / p99 $(g done_p99) us; whole command (incl. OPEN) p50 $(g total_p50) / p99 $(g total_p99) us; parts p50: open $(g open_p50), freeze+snapshot $(g freeze_p50), update->complete $(g u2c_p50) (p99 $(g u2c_p99)), update->switch ack $(g u2s_p50), close $(g close_p50), ack->done $(g a2d_p50) us; state $(g state_p50) bytes; control round trip seen by the driver p50 $(g ctl_p50) us. Stream byte-exact: $lok"
 v=$(g lat_p50)
 metric handoff_latency_p50_us "$v" us "" "" "<= 300 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 300) ? "true" : "false" }')" "$note"
 v=$(g lat_p99)

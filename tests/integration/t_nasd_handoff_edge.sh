@@ -39,8 +39,8 @@
 #  E. the target dies in the middle of a handoff (tests/tools/bpf/
 #     ho_chandrop.bpf.c on the switch port of the target cuts the channel at
 #     a chosen frame):
-#       1. after it restored the session and re-pointed the switch (its
-#          COMPLETE is cut): it is killed (-KILL) while the old node waits;
+#       1. after it restored the session, with the switch re-pointed to it
+#          (its COMPLETE is cut): it is killed (-KILL) while the old node waits;
 #          the old node rolls back and points the flow back to itself;
 #       2. the UPDATE is cut and the target stopped (-STOP); the old node
 #          rolls back; then the cut goes and the target continues (-CONT),
@@ -114,6 +114,8 @@ ACP=${AEP##*:}
 check "session $AEP: $O -> n2 (nasd control)" moves "$AEP" "$O" n2
 check "$O <- n2 by tandemctl handoff (lbd's MOVE to n2)" ctl handoff "$AEP" "$VIP4:80" "$O"
 check "$O -> n2 again" moves "$AEP" "$O" n2
+# the old node sends the REDIRECT: n2 sends its second one here
+check "n2 -> $O -> n2" moves "$AEP" n2 "$O" n2
 check_eq "lbd's flow names n2" n2 "$(flow_node "$C1_IP4" "$ACP" 80)"
 touch "$T/cap.stop"
 wait_for 3 pid_gone "$cap_pid"

@@ -19,8 +19,9 @@ nodes).  Every C handoffs and at the end: lbd's flow for the client port
 must name the holder, and the holder's `sessions` must list the client.
 --times: "START_NS END_NS" (CLOCK_MONOTONIC) per successful handoff of
 --ep.  --stop-file is created when done.  Output JSON: done, failed
-(replies), checks, mismatches, timings (arrays of timings_us fields),
-final holder.  Exit 0 if N handoffs succeeded with no mismatch.
+(replies), checks, mismatches, timings (arrays of timings_us fields,
+and freeze_to_resume: the new node's last_in.resumed_at_ns minus the
+reply's frozen_at_ns, one host's CLOCK_MONOTONIC), final holder.  Exit 0 if N handoffs succeeded with no mismatch.
 """
 import argparse
 import json
@@ -127,6 +128,7 @@ def main():
         res["tries"] += 1
         to = ring[(ring.index(holder) + 1) % len(ring)] if holder in ring else ring[0]
         t0 = time.monotonic_ns()
+        frm = holder
         r = ctl[holder].req({"cmd": "handoff", "session": a.ep, "to": to})
         t1 = time.monotonic_ns()
         if r.get("ok") and r.get("outcome") == "done":
@@ -136,6 +138,17 @@ def main():
                 times.write("%d %d\n" % (t0, t1))
             for k, v in r.get("timings_us", {}).items():
                 tim.setdefault(k, []).append(v)
+            # freeze->resume: the old node's freeze and the new node's resume,
+            # both CLOCK_MONOTONIC of this one host (the lab's namespaces)
+            try:
+                li = ctl[to].req({"cmd": "status"}).get("handoff", {}).get("last_in", {})
+                if li.get("txid") == r.get("txid") and li.get("from") == frm and r.get("frozen_at_ns"):
+                    tim.setdefault("freeze_to_resume", []).append((li["resumed_at_ns"] - r["frozen_at_ns"]) // 1000)
+                else:
+                    res.setdefault("resume_unmatched", 0)
+                    res["resume_unmatched"] += 1
+            except Exception:
+                pass
             tim.setdefault("state_bytes", []).append(r.get("state_bytes", 0))
             tim.setdefault("client_rtt_us", []).append((t1 - t0) // 1000)
         else:
