@@ -41,10 +41,45 @@ static uint32_t make_epoch(void)
 	return (uint32_t)((ts.tv_sec - EPOCH_BASE) * 8 + ts.tv_nsec / 125000000);
 }
 
+/*
+ * A stop lingers.  The data plane stays attached when lbd exits (a restart
+ * keeps every flow), so a switch being stopped still forwards whatever
+ * reaches it until the peer's gratuitous ARPs turn the clients away, and
+ * each flow it creates then must reach the peer, or the peer picks it up
+ * midstream after the takeover.  So on SIGTERM/SIGINT syncd goes on
+ * replicating until the data plane has sent no flow event for LINGER_QUIET_MS
+ * and the peer has acked everything, at most LINGER_MAX_MS (the peer may be
+ * gone); a second signal exits at once.
+ */
+#define LINGER_QUIET_MS 300
+#define LINGER_MAX_MS 3000
+
 static void on_signal(struct loop *lp, int signo, void *arg)
 {
-	log_info("signal %d: exiting", signo);
-	loop_stop(lp);
+	struct syncd *s = arg;
+
+	if (s->stop_at_ms || signo == SIGHUP) {
+		log_info("signal %d: exiting", signo);
+		loop_stop(lp);
+		return;
+	}
+	s->stop_at_ms = loop_now_ms();
+	log_info("signal %d: exiting once the data plane is quiet (%d ms without a new flow, "
+		 "everything acked; at most %d ms)", signo, LINGER_QUIET_MS, LINGER_MAX_MS);
+}
+
+static void linger_check(struct syncd *s, uint64_t now)
+{
+	uint64_t quiet_since = s->last_event_ms > s->stop_at_ms ? s->last_event_ms : s->stop_at_ms;
+
+	if (now - s->stop_at_ms >= LINGER_MAX_MS) {
+		log_info("exiting after %d ms: %llu updates not acked by the peer", LINGER_MAX_MS,
+			 (unsigned long long)stream_in_flight(s));
+		loop_stop(&s->loop);
+	} else if (now - quiet_since >= LINGER_QUIET_MS && !stream_in_flight(s)) {
+		log_info("exiting: no new flow for %d ms, everything acked", LINGER_QUIET_MS);
+		loop_stop(&s->loop);
+	}
 }
 
 static void on_tick(struct loop *lp, struct loop_timer *t)
@@ -62,6 +97,8 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 		s->sweep_at_ms = now;
 		table_sweep(s, 4096);
 	}
+	if (s->stop_at_ms)
+		linger_check(s, now);
 	if (now - s->rate_at_ms >= 1000) {
 		s->rate_tx = (s->st.tx_flows - s->rate_prev_tx) * 1000 / (now - s->rate_at_ms);
 		s->rate_rx = (s->st.rx_flows - s->rate_prev_rx) * 1000 / (now - s->rate_at_ms);

@@ -123,6 +123,8 @@ struct syncd {
 	int sw_have_cursor;
 	struct lb_flow_key sw_cursor;
 	uint64_t sweep_at_ms;
+	uint64_t stop_at_ms;		/* SIGTERM seen: lingering (main.c on_signal) */
+	uint64_t last_event_ms;		/* the data plane's last flow event */
 	/* resync we receive */
 	uint64_t rs_rx_id;
 	int synced;

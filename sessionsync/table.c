@@ -72,6 +72,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (!f.node_key)
 		return 0;
 	s->st.events++;
+	s->last_event_ms = loop_now_ms();
 	stream_add_flow(s, &f, loop_now_ns());
 	return 0;
 }
