@@ -44,15 +44,18 @@ static uint32_t make_epoch(void)
 /*
  * A stop lingers.  The data plane stays attached when lbd exits (a restart
  * keeps every flow), so a switch being stopped still forwards whatever
- * reaches it until the peer's gratuitous ARPs turn the clients away, and
- * each flow it creates then must reach the peer, or the peer picks it up
- * midstream after the takeover.  So on SIGTERM/SIGINT syncd goes on
- * replicating until the data plane has sent no flow event for LINGER_QUIET_MS
- * and the peer has acked everything, at most LINGER_MAX_MS (the peer may be
- * gone); a second signal exits at once.
+ * reaches it until the clients take the peer's gratuitous ARPs, and each
+ * flow it creates then must reach the peer, or the peer picks it up
+ * midstream after the takeover.  A client can ignore the peer's first GARPs
+ * (Linux ignores an ARP update within neigh locktime, 1 s, of the last one:
+ * our own periodic GARP); keepalived repeats them garp_master_delay (1 s,
+ * failover/genconf.c) later.  So on SIGTERM/SIGINT syncd goes on
+ * replicating until the data plane has created no flow for LINGER_QUIET_MS
+ * (that second and some margin) and the peer has acked everything, at most
+ * LINGER_MAX_MS (the peer may be gone); a second signal exits at once.
  */
-#define LINGER_QUIET_MS 300
-#define LINGER_MAX_MS 3000
+#define LINGER_QUIET_MS 1500
+#define LINGER_MAX_MS 5000
 
 static void on_signal(struct loop *lp, int signo, void *arg)
 {

@@ -669,7 +669,7 @@ cmd_switch_stop() {
 		cmd_switch_links "$x" down
 	fi
 	# keepalived first: a graceful stop sends priority-0 adverts (fast takeover)
-	for dmn in keepalived lbd syncd; do
+	for dmn in keepalived syncd lbd; do
 		p=$(sw_pid "$x" "$dmn")
 		[ -n "$p" ] || continue
 		kill -"$sig" "$p" 2>/dev/null || true

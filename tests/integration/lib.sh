@@ -868,10 +868,29 @@ watch_stop() {
 	eval "_WATCH_$1="
 }
 
-# watch_unready X: the samples (at most 5) in which switch X's lbd was master
-# while its syncd was not synced or not every node was up in its lbd: a
-# takeover before the switch could serve every flow.
+# watch_unready X [STOPS]: the samples (at most 5) in which switch X's lbd
+# was master while its syncd was not synced or not every node was up in its
+# lbd: a takeover before the switch could serve every flow.  STOPS: a file
+# of "FROM_MS TO_MS" lines, the times X was being stopped (watch_stopping):
+# a master whose links were just cut and whose daemons are being killed
+# sees its nodes go down, and that is its end, not a takeover.
 watch_unready() {
-	awk '$2 == "master" && ($3 != 1 || split($7, n, "/") != 2 || n[1] != n[2])' \
-		"$TEST_TMP/watch.$1" 2>/dev/null | head -n 5
+	local stops=${2:-/dev/null}
+	awk 'FNR == NR { from[NR] = $1; to[NR] = $2; n = NR; next }
+	     $2 == "master" && ($3 != 1 || split($7, u, "/") != 2 || u[1] != u[2]) {
+		for (i = 1; i <= n; i++) if ($1 >= from[i] && $1 <= to[i]) next
+		print
+	     }' "$stops" "$TEST_TMP/watch.$1" 2>/dev/null | head -n 5
+}
+
+# watch_stopping FILE CMD...: run CMD (a switch stop) and add its time
+# window to FILE for watch_unready.
+watch_stopping() {
+	local f=$1 t0 rc
+	shift
+	t0=$(now_ms)
+	"$@"
+	rc=$?
+	echo "$t0 $(now_ms)" >>"$f"
+	return $rc
 }
