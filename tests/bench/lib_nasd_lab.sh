@@ -29,7 +29,10 @@ metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
 }
 
 # med "N N N ...": the median, one decimal
-med() { printf '%s\n' $1 | sort -g | awk '{ v[++n] = $1 } END { if (n) printf "%.1f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
+med() {	# med "LIST" [DECIMALS (1)]
+	printf '%s\n' $1 | sort -g | awk -v d="${2:-1}" '{ v[++n] = $1 }
+		END { if (n) printf "%.*f\n", d, (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
 
 # --- the minimum of lib.sh that lib_nasd.sh needs ---
 now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }

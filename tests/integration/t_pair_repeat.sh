@@ -33,6 +33,18 @@ else
 fi
 
 failovers=0 lost=0 burst_bad=0 slow="" mid="" running=40
+# midpeek WHEN: if B picked up flows midstream since the last look, name
+# them (A's later updates overwrite B's entries and their midstream flag)
+# and c2's neighbour entry for the VIP
+MIDSEEN=0
+midpeek() {
+	local m
+	m=$(sw_jctl b stats | jq -r .verdicts.fwd_midstream)
+	[ "$m" = "$MIDSEEN" ] && return 0
+	MIDSEEN=$m
+	diag "$1: B's fwd_midstream $m: $(sw_jctl b flows |
+		jq -c '[.flows[] | select(.flags | index("midstream")) | del(.vip_name, .proto, .vip)]'); c2: $(in_ns c2 ip neigh show "$VIP4")"
+}
 t_start=$(now_ms)
 watch_start a
 for cycle in 1 2 3 4 5 6 7 8 9 10; do
@@ -54,6 +66,7 @@ for cycle in 1 2 3 4 5 6 7 8 9 10; do
 		fail "cycle $cycle: B master after the $how stop of A" "b: '$(sw_role b)'"
 		break
 	fi
+	midpeek "cycle $cycle ($how), B master"
 	n=$(load_alive "$TEST_TMP/l")
 	[ "$n" = "$running" ] || { lost=1; fail "cycle $cycle: sessions lost at A's $how stop" \
 		"sessions still going: $running -> $n"; }
@@ -67,6 +80,7 @@ for cycle in 1 2 3 4 5 6 7 8 9 10; do
 	fi
 	failovers=$((failovers + 1))
 	d2=$(($(now_ms) - t0))
+	midpeek "cycle $cycle ($how), A master again"
 	n=$(load_alive "$TEST_TMP/l")
 	[ "$n" = "$running" ] || { lost=1; fail "cycle $cycle: sessions lost at A's return" \
 		"sessions still going: $running -> $n"; }
