@@ -123,6 +123,9 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(if $(NASD_MOD_OBJ),$(B)/libnasd.a) $(B)/lib
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# nfs_walk is an NFS client session on libnfs (Debian's libnfs-dev)
+$(B)/tools/nfs_walk: LDLIBS += -lnfs
+
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the .a of the gcc build).
 FUZZ_FLAGS := -DTANDEM_BPF_OBJ_DEFAULT=\"$(abspath $(B))/lb.bpf.o\" -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LBD_SRC)

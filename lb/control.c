@@ -330,6 +330,18 @@ static json_t *cmd_migrate(struct lbd *l, const json_t *req)
 		if (flow_arg(flow, &k) < 0)
 			return ctl_error("\"flow\" needs client, client_port, vip, port (same address family) "
 					 "and optionally proto tcp|udp");
+		/* A TCP session on a node with a handoff agent moves live (its
+		 * socket goes along, libtch): re-pointing it alone would leave
+		 * the client with a node that answers its next segment with a
+		 * reset.  Anything else (UDP, a node without tandem-nasd, or
+		 * "repoint": true) is re-pointed. */
+		struct lb_flow_val v;
+		if (k.proto == IPPROTO_TCP && !json_is_true(json_object_get(req, "repoint")) &&
+		    bpf_map_lookup_elem(l->dp.fd_flows, &k, &v) == 0) {
+			int from = sched_node_by_id(l, v.node_id);
+			if (from >= 0 && from != to && mover_node_live(l, from))
+				return report_move(l, &k, from, to);
+		}
 		moved = flows_migrate_one(l, &k, l->nodes[to].id);
 		if (moved < 0)
 			return ctl_error("flow table update failed: %s", strerror(errno));

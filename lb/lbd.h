@@ -282,6 +282,7 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
 /* drain: move every TCP session off node (targets: the Maglev tables that
  * no longer hold it).  0 (err: why nothing moves, or ""), or -1 with err. */
 int mover_drain(struct lbd *l, int node, char *err, size_t errlen);
+int mover_node_live(const struct lbd *l, int node);	/* it runs a handoff agent */
 void mover_stop(struct lbd *l, int node);	/* undrain: send no more */
 void mover_tick(struct lbd *l);			/* load trigger */
 json_t *mover_progress(const struct lbd *l, int node);	/* NULL if never ran */

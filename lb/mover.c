@@ -255,18 +255,23 @@ static int job_start(struct lbd *l, int node, enum move_kind kind, uint64_t want
 	return 0;
 }
 
-int mover_drain(struct lbd *l, int node, char *err, size_t errlen)
+/* A node whose tandem-nasd sends no LOAD reports runs no handoff agent
+ * (e.g. another server): MOVEs to it would only time out. */
+int mover_node_live(const struct lbd *l, int node)
 {
 	const struct node_rt *n = &l->nodes[node];
 
+	return l->cfg.handoff.enabled && n->load_at_ms && loop_now_ms() - n->load_at_ms <= LOAD_FRESH_MS;
+}
+
+int mover_drain(struct lbd *l, int node, char *err, size_t errlen)
+{
 	if (!l->cfg.handoff.enabled || !l->cfg.handoff.drain_parallel) {
 		snprintf(err, errlen, "handoff is not configured");
 		return 0;	/* drain only stops new sessions */
 	}
-	/* a node whose tandem-nasd sends no LOAD reports runs no handoff agent
-	 * (e.g. another server): MOVEs would only time out */
-	if (!n->load_at_ms || loop_now_ms() - n->load_at_ms > LOAD_FRESH_MS) {
-		snprintf(err, errlen, "%s runs no handoff agent (no load report from it)", n->name);
+	if (!mover_node_live(l, node)) {
+		snprintf(err, errlen, "%s runs no handoff agent (no load report from it)", l->nodes[node].name);
 		return 0;
 	}
 	err[0] = '\0';

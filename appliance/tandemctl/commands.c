@@ -108,13 +108,19 @@ static int build_flow_to(const char *cmd, const char *expected, const struct ctl
 }
 
 /*
- * migrate --node FROM --to TO: every flow of FROM.
- * migrate CLIENT:PORT VIP:PORT TO [--proto P]: one 5-tuple (TO may also be
- * given as --to).  Both ends are IP literals: they name one flow-table key.
+ * migrate --node FROM --to TO: every flow of FROM (re-pointed).
+ * migrate CLIENT:PORT VIP:PORT TO [--proto P] [--repoint]: one 5-tuple (TO
+ * may also be given as --to).  Both ends are IP literals: they name one
+ * flow-table key.  lbd moves a TCP session on a node with a handoff agent
+ * live (as handoff), unless --repoint; anything else is re-pointed.
  */
 static int build_migrate(const struct ctl_args *a, json_t *req)
 {
+	if (a->repoint)
+		json_object_set_new(req, "repoint", json_true());
 	if (a->node) {
+		if (a->repoint)
+			return usage_err("migrate", "--repoint is for one flow (--node always re-points)");
 		if (a->argc)
 			return usage_err("migrate", "--node takes no other arguments ('%s')",
 					 a->argv[0]);
@@ -250,6 +256,10 @@ static void print_migrate(const struct ctl_args *a, const json_t *r, FILE *out)
 	uint64_t moved;
 	int known = j_u64(r, "moved", &moved) == 0;
 
+	if (json_object_get(r, "elapsed_ms")) {	/* lbd moved the session live */
+		print_handoff(a, r, out);
+		return;
+	}
 	j_text(buf, sizeof(buf), r, "moved");
 	if (a->node) {
 		fprintf(out, "moved %s flow%s from %s to %s\n", buf,
@@ -286,10 +296,11 @@ static const struct command commands[] = {
 	{ "drain", 0, { { "NODE", "no new sessions to NODE; its live sessions move off (progress)" } },
 	  build_node, print_drain },
 	{ "undrain", 0, { { "NODE", "NODE takes new sessions again" } }, build_node, print_drain },
-	{ "migrate", OPT_NODE | OPT_TO | OPT_PROTO,
+	{ "migrate", OPT_NODE | OPT_TO | OPT_PROTO | OPT_REPOINT,
 	  { { "--node FROM --to TO", "re-point every flow of FROM to TO" },
-	    { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp]",
-	      "re-point one flow (IPv6 as [addr]:port)" } },
+	    { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp] [--repoint]",
+	      "move one session: live (handoff) if its node runs tandem-nasd, else re-point "
+	      "(IPv6 as [addr]:port)" } },
 	  build_migrate, print_migrate },
 	{ "handoff", OPT_TO | OPT_PROTO,
 	  { { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp]",

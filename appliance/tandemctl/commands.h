@@ -16,6 +16,7 @@ enum {
 	OPT_TO = 1 << 3,	/* --to TO */
 	OPT_PROTO = 1 << 4,	/* --proto tcp|udp */
 	OPT_ALL = 1 << 5,	/* -a, --all */
+	OPT_REPOINT = 1 << 6,	/* --repoint */
 };
 
 /* Everything main() parsed: the context every command gets.  Strings point
@@ -29,6 +30,7 @@ struct ctl_args {
 	const char *vip, *node, *to, *proto;
 	long limit;
 	int all;
+	int repoint;		/* migrate: re-point only, even a live TCP session */
 	int argc;		/* operands after the command name */
 	char **argv;
 };

@@ -69,7 +69,8 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static const char *const opt_names[] = { "--vip", "--node", "--limit", "--to", "--proto", "-a" };
+static const char *const opt_names[] = { "--vip", "--node", "--limit", "--to", "--proto", "-a",
+					   "--repoint" };
 
 /*
  * Options are parsed in one pass over the whole command line (GNU getopt
@@ -90,6 +91,7 @@ static int parse_args(struct ctl_args *a, int argc, char **argv, const struct co
 		{ "to", required_argument, NULL, 'O' },
 		{ "proto", required_argument, NULL, 'P' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "repoint", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long v;
@@ -117,6 +119,7 @@ static int parse_args(struct ctl_args *a, int argc, char **argv, const struct co
 		case 'O': a->to = optarg; a->given |= OPT_TO; break;
 		case 'P': a->proto = optarg; a->given |= OPT_PROTO; break;
 		case 'a': a->all = 1; a->given |= OPT_ALL; break;
+		case 'R': a->repoint = 1; a->given |= OPT_REPOINT; break;
 		case ':': return usage_error("option %s needs an argument", argv[optind - 1]);
 		default:
 			if (optopt) {
