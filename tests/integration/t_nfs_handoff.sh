@@ -15,7 +15,14 @@
 #     bytes are exact, the landing node counts one NFS handoff home, the
 #     home counts one handoff in, lbd's flow for the connection names the
 #     home, the home's nfs-conns lists it, the forwarded READs stopped.
-#  2. drain: six slow readers (one connection each, 3 MiB over about 7 s)
+#  2. one session, three homes: a libnfs client (tests/tools/nfs_walk: one
+#     NFS connection, libnfs's reconnect off) reads alpha/big (home n1),
+#     writes beta/up.bin (home n2), then reads gamma/big (home n3), 256 KiB
+#     a call, 20 ms apart.  Its connection is handed to each home in turn
+#     (in_ok of n1 +1 unless it landed there, n2 +1, n3 +1); the client saw
+#     no error and kept its one connection; the bytes read and the file
+#     written on n2 are exact; lbd's flow ends on n3.
+#  3. drain: six slow readers (one connection each, 3 MiB over about 7 s)
 #     over the three directories; `tandemctl drain` of the node holding most
 #     of them moves every one (MOVE from lbd -> that node's nasd -> handoff
 #     of the NFS connection; one that is waiting for a forwarded call
@@ -69,7 +76,33 @@ fw=$(fwd "$X")
 diag "READ/other calls forwarded by $X: $fw"
 check "$X forwarded only the first MiB or so (at most 8 calls: MNT's LOOKUPs + 4-5 READs)" test "$fw" -le 8
 
-# ------------------------------------------------------------- 2. drain --
+# ------------------------------------------ 2. one session, three homes --
+
+WALK=$TANDEM_BUILD/tools/nfs_walk
+head -c $((4 << 20)) /dev/urandom >"$TEST_TMP/up.bin"
+declare -A in1
+for n in n1 n2 n3; do in1[$n]=$(hs "$n" .in_ok); done
+in_ns c1 "$WALK" -p 20 "$VIP4" /export s:1000 "r:/alpha/big:$TEST_TMP/w1.bin" \
+	"w:/beta/up.bin:$TEST_TMP/up.bin" "r:/gamma/big:$TEST_TMP/w3.bin" >"$TEST_TMP/walk.out" 2>&1 &
+wpid=$!
+wait_for 10 grep -q mounted "$TEST_TMP/walk.out"
+WP=$(head -n 1 "$TEST_TMP/walk.out" | jq -r '.port // empty' 2>/dev/null)
+WX=$(flow_node "$C1_IP4" "$WP" 2049)
+diag "nfs_walk: connection from port $WP landed on ${WX:-?}"
+wait "$wpid"
+rc=$?
+diag "$(tr '\n' ' ' <"$TEST_TMP/walk.out")"
+check_eq "nfs_walk: every operation done, no error, on its one connection (exit 0)" 0 "$rc"
+check_eq "alpha/big read byte-exact" "$(sha "$LAB_DIR/n1/nfs/alpha/big")" "$(sha "$TEST_TMP/w1.bin")"
+check_eq "beta/up.bin written byte-exact (on n2's disk)" "$(sha "$TEST_TMP/up.bin")" "$(sha "$LAB_DIR/n2/nfs/beta/up.bin")"
+check_eq "gamma/big read byte-exact" "$(sha "$LAB_DIR/n3/nfs/gamma/big")" "$(sha "$TEST_TMP/w3.bin")"
+want_n1=1
+[ "$WX" = n1 ] && want_n1=0
+check_eq "handed to each home in turn: handoffs in at n1 n2 n3" "$want_n1 1 1" \
+	"$(($(hs n1 .in_ok) - ${in1[n1]})) $(($(hs n2 .in_ok) - ${in1[n2]})) $(($(hs n3 .in_ok) - ${in1[n3]}))"
+check_eq "lbd's flow for c1:$WP names n3" n3 "$(flow_node "$C1_IP4" "$WP" 2049)"
+
+# ------------------------------------------------------------- 3. drain --
 
 pids=()
 i=0
