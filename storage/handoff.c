@@ -42,6 +42,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,32 @@ struct handoff {
 static uint64_t now_ns(void)
 {
 	return flowdrop_now_ns();
+}
+
+/*
+ * Busy-wait at most spin_us for fd to turn readable.  Each step of a handoff
+ * waits for one peer's answer (the other node, or lbd), and on virtual
+ * CPUs that halt when idle, waking a sleeping process costs tens of
+ * microseconds, paid once per hop: most of the freeze->resume time.  So
+ * while a handoff is running, and only then, the waiting side polls
+ * without sleeping for a bounded time (handoff.spin_us, 0: never), then
+ * falls back to sleeping in poll/epoll.
+ */
+static void spin_readable(int fd, uint32_t spin_us)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	uint64_t end;
+
+	if (!spin_us)
+		return;
+	end = now_ns() + (uint64_t)spin_us * 1000;
+	do {
+		if (poll(&pf, 1, 0) != 0)
+			return;
+		/* the answer may need this very CPU (lbd, the peer node: on a
+		 * small machine both sides of a handoff spin at once) */
+		sched_yield();
+	} while (now_ns() < end);
 }
 
 static int peer_index(const struct handoff *h, const char *name)
@@ -573,6 +600,7 @@ static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *typ
 			chan_consume(c, total);	/* a late frame of an earlier transaction */
 			continue;
 		}
+		spin_readable(c->io.fd, c->h->cfg->spin_us);
 		int64_t left = (int64_t)(end - now_ns()) / 1000000;
 		struct pollfd pf = { .fd = c->io.fd, .events = POLLIN };
 		if (left <= 0)
@@ -735,6 +763,7 @@ static int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t 
 	for (;;) {
 		uint64_t end = p->sent_ns + (uint64_t)h->cfg->report_timeout_ms * 1000000;
 		for (;;) {
+			spin_readable(h->rep_fd, h->cfg->spin_us);
 			int64_t left = (int64_t)(end - now_ns()) / 1000000;
 			struct pollfd pf = { .fd = h->rep_fd, .events = POLLIN };
 			/* an ACK may be queued already: look before giving up */
@@ -1067,8 +1096,11 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
-	if (send_simple(c, HO_T_OPEN_RESP, hd->txid) < 0)
+	if (send_simple(c, HO_T_OPEN_RESP, hd->txid) < 0) {
 		intx_free(h, t);
+		return;
+	}
+	spin_readable(c->io.fd, h->cfg->spin_us);	/* the UPDATE follows at once */
 }
 
 static void serve_fail(struct intx *t, uint16_t code, const char *why)
@@ -1132,6 +1164,7 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 		serve_fail(t, RC_REFUSED, "COMPLETE not sent");
 		return;
 	}
+	spin_readable(t->ch->io.fd, h->cfg->spin_us);	/* the ACK: then we resume */
 }
 
 static void serve_ack(struct intx *t)

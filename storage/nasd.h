@@ -91,6 +91,7 @@ struct nasd_handoff_config {
 	uint32_t timeout_ms;		/* waiting for the peer at each step */
 	uint32_t report_timeout_ms;	/* waiting for the switch's ack (per try) */
 	uint32_t report_tries;
+	uint32_t spin_us;		/* busy-wait for the next frame of a handoff */
 };
 
 /* ---- NFS (issue 6): the "nfs" section, parsed by nfs_config.c ---- */

@@ -27,7 +27,7 @@ SECTION=nfs
 . "$(dirname "$0")/lib_nasd_lab.sh"
 RPC=$REPO/tests/tools/nfs_rpc.py
 NFS_MB=${NFS_MB:-256}
-NFS_ROUNDS=${NFS_ROUNDS:-9}
+NFS_ROUNDS=${NFS_ROUNDS:-15}
 NFS_META_S=${NFS_META_S:-5}
 NFS_LAT_S=${NFS_LAT_S:-6}
 
