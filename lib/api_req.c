@@ -556,7 +556,7 @@ static json_t *parse_flow(json_t *f, char *err, size_t errlen)
 static json_t *parse_move(const char *cmd, int allow_node, const char *buf, size_t len,
 			  char *err, size_t errlen)
 {
-	static const char *const mkeys[] = { "node", "flow", "to", NULL };
+	static const char *const mkeys[] = { "node", "flow", "to", "repoint", NULL };
 	static const char *const hkeys[] = { "flow", "to", NULL };
 	json_t *o = load_obj(buf, len, err, errlen), *req = NULL, *flow = NULL;
 	const char *to, *node;
@@ -571,6 +571,11 @@ static json_t *parse_move(const char *cmd, int allow_node, const char *buf, size
 		goto out;
 	}
 	node = json_string_value(json_object_get(o, "node"));
+	json_t *rp = json_object_get(o, "repoint");
+	if (rp && (!json_is_boolean(rp) || !json_object_get(o, "flow"))) {
+		perr(err, errlen, "\"repoint\" must be true or false, with \"flow\"");
+		goto out;
+	}
 	if (allow_node && json_object_get(o, "node") && json_object_get(o, "flow")) {
 		perr(err, errlen, "give either \"node\" or \"flow\", not both");
 		goto out;
@@ -591,6 +596,8 @@ static json_t *parse_move(const char *cmd, int allow_node, const char *buf, size
 	if (!flow)
 		goto out;
 	req = json_pack("{s:s, s:o, s:s}", "cmd", cmd, "flow", flow, "to", to);
+	if (req && json_is_true(rp))
+		json_object_set_new(req, "repoint", json_true());
 out:
 	json_decref(o);
 	if (!req && err && !err[0])

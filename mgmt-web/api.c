@@ -517,8 +517,9 @@ int api_handle(struct webd *w, struct webd_req *r)
 		if (!req)
 			return answer(r, 400, api_error("%s", err));
 		log_info("%s: %s", se->user, r->route.id == API_R_MIGRATE ? "migrate" : "handoff");
-		/* lbd answers a handoff after the nodes' ACK: up to 15 s */
-		return lbd_job(w, r, req, r->route.id == API_R_HANDOFF ? 20000 : 10000, 0);
+		/* lbd answers a handoff after the nodes' ACK: up to 15 s (a
+		 * migrate of one live TCP session is a handoff too) */
+		return lbd_job(w, r, req, 20000, 0);
 	default:
 		return answer(r, 404, api_error("no such API path"));
 	}

@@ -172,10 +172,25 @@ static void test_bodies(void)
 	r = api_parse_migrate(s, strlen(s), err, sizeof(err));
 	CHECK(r && !strcmp(json_string_value(json_object_get(json_object_get(r, "flow"), "proto")),
 			   "tcp"), "migrate flow, proto defaults to tcp");
+	CHECK(r && !json_object_get(r, "repoint"), "migrate flow: no repoint unless asked");
 	json_decref(r);
 	r = api_parse_handoff(s, strlen(s), err, sizeof(err));
 	CHECK(r && !strcmp(json_string_value(json_object_get(r, "cmd")), "handoff"), "handoff flow");
 	json_decref(r);
+	s = "{\"flow\":{\"client\":\"10.0.0.1\",\"client_port\":5,\"vip\":\"10.77.1.100\",\"port\":80},"
+	    "\"to\":\"n2\",\"repoint\":true}";
+	r = api_parse_migrate(s, strlen(s), err, sizeof(err));
+	CHECK(r && json_is_true(json_object_get(r, "repoint")), "migrate flow with repoint");
+	json_decref(r);
+	r = api_parse_handoff(s, strlen(s), err, sizeof(err));
+	CHECK(!r && strstr(err, "repoint"), "handoff takes no repoint: %s", err);
+	s = "{\"node\":\"n1\",\"to\":\"n2\",\"repoint\":true}";
+	r = api_parse_migrate(s, strlen(s), err, sizeof(err));
+	CHECK(!r && strstr(err, "repoint"), "repoint needs a flow: %s", err);
+	s = "{\"flow\":{\"client\":\"10.0.0.1\",\"client_port\":5,\"vip\":\"10.77.1.100\",\"port\":80},"
+	    "\"to\":\"n2\",\"repoint\":1}";
+	r = api_parse_migrate(s, strlen(s), err, sizeof(err));
+	CHECK(!r && strstr(err, "repoint"), "repoint must be a boolean: %s", err);
 	s = "{\"node\":\"n1\",\"to\":\"n2\"}";
 	r = api_parse_handoff(s, strlen(s), err, sizeof(err));
 	CHECK(!r && strstr(err, "node"), "handoff takes no node: %s", err);

@@ -527,10 +527,13 @@ async function onFlowAction(ev) {
   showResult('actions-result', kind === 'handoff' ? 'Handing the session off…' : 'Migrating…');
   try {
     const r = await post('/' + kind, { flow, to });
-    const msg = kind === 'handoff'
+    // lbd moves a migrated TCP session live when its node runs tandem-nasd:
+    // then the answer is a handoff's
+    const live = kind === 'handoff' || r.elapsed_ms !== undefined;
+    const msg = live
       ? `Handed off from ${r.from} to ${r.to} in ${r.elapsed_ms} ms (the switch now sends it to ${r.owner}).`
       : (r.moved ? `Flow re-pointed to ${to}.` : 'No flow moved.');
-    showResult('actions-result', msg, kind === 'handoff' || r.moved > 0);
+    showResult('actions-result', msg, live || r.moved > 0);
   } catch (e) {
     showResult('actions-result', `${kind === 'handoff' ? 'Handoff' : 'Migrate'} refused: ${e.message}`, false);
   }
