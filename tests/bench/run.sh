@@ -1117,16 +1117,37 @@ B=$SNAP
 TOOLS=$SNAP/tools
 export TANDEM_BUILD=$SNAP
 
+# settle: wait, at most 30 s, until the machine is at least 90 % idle over
+# one second.  The kernel frees a finished section's namespaces, veths and
+# flow maps asynchronously (netns cleanup, RCU callbacks), and a section
+# measured meanwhile pays for that work (seen: handoff latency p99 x10 right
+# after the pair section).
+host_ticks() {	# idle+iowait and all ticks of the whole machine
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t }' /proc/stat
+}
+settle() {
+	local i=0 i0 t0 i1 t1 idle=0
+	while [ "$i" -lt 30 ]; do
+		read -r i0 t0 < <(host_ticks)
+		sleep 1
+		read -r i1 t1 < <(host_ticks)
+		i=$((i + 1))
+		idle=$(((i1 - i0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+		[ "$idle" -ge 90 ] && break
+	done
+	log "settled before the $1 section: ${i} s, $idle % idle"
+}
+
 READY=1
 log "sections: $SECTIONS; rounds $ROUNDS x ${DUR} s per run; work dir $WORK; logs will be in $LOGS_FINAL; results to $OUT"
 if want lab; then
 	lab_section
 	lab_down
 fi
-want flow && flow_section
-want pair && pair_section
-want handoff && handoff_section
-want nfs && nfs_section
+want flow && { settle flow; flow_section; }
+want pair && { settle pair; pair_section; }
+want handoff && { settle handoff; handoff_section; }
+want nfs && { settle nfs; nfs_section; }
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]
