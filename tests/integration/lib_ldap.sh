@@ -146,7 +146,8 @@ EOF
 # over HTTPS from c1.  EXTRA_JSON (e.g. '"login_rate": {...},') is inserted
 # at the top of the configuration.  Uses LDAP_URI when slapd runs in the
 # switch namespace (TCP, as in production), else LDAP_LDAPI (set
-# WEBD_LDAP_URI to choose).
+# WEBD_LDAP_URI to choose).  WEBD_LDAP_SEARCH=1: find users by an LDAP
+# search under a service bind instead of a DN template.
 webd_start() {
 	local extra=${1:-} d www
 	d=$TEST_TMP/webd
@@ -173,6 +174,15 @@ webd_start() {
 		return 1
 	}
 	chmod 600 "$d/webd.key"
+	# WEBD_LDAP_SEARCH=1: search-then-bind (a service bind, a subtree search
+	# for the user's entry) instead of the DN template
+	local who="\"user_dn_template\": \"uid=%s,ou=people,$LDAP_BASE\","
+	if [ "${WEBD_LDAP_SEARCH:-0}" = 1 ]; then
+		printf '%s' "$LDAP_ROOTPW" >"$d/bind.pw"
+		chmod 600 "$d/bind.pw"
+		who="\"search\": { \"base\": \"ou=people,$LDAP_BASE\", \"filter\": \"(uid=%s)\",
+      \"bind_dn\": \"cn=admin,$LDAP_BASE\", \"bind_password_file\": \"$d/bind.pw\" },"
+	fi
 	cat >"$WEBD_CONF" <<EOF
 {
   $extra
@@ -184,7 +194,7 @@ webd_start() {
   "config_path": "$LBD_CONF",
   "ldap": {
     "uri": "$WEBD_LDAP_URI",
-    "user_dn_template": "uid=%s,ou=people,$LDAP_BASE",
+    $who
     "admin_group": "$LDAP_ADMINS",
     "viewer_group": "$LDAP_VIEWERS",
     "timeout_ms": 3000

@@ -252,4 +252,29 @@ o=$(api c1 GET /api/v1/session -b "$TEST_TMP/alice.jar")
 expect "the old session is gone after logout -> 401" 401 "$o"
 check "webd still runs" kill -0 "$WEBD_PID"
 
+# ---- 11. search-then-bind: webd finds the user's entry by a subtree search
+# under a service bind (ldap.search) instead of a DN template
+kill "$WEBD_PID"
+wait_for 5 pid_gone "$WEBD_PID"
+if WEBD_LDAP_SEARCH=1 webd_start; then
+	ok "webd restarts with ldap.search (service bind, subtree search)"
+	o=$(api_login c1 alice alice-pw "$TEST_TMP/s.jar")
+	expect "search: alice logs in as admin" 200 "$o" '.user == "alice" and .role == "admin"'
+	o=$(api_login c1 victor victor-pw "$TEST_TMP/s.jar")
+	expect "search: victor logs in as viewer" 200 "$o" '.role == "viewer"'
+	o=$(api_login c1 alice wrong-pw "$TEST_TMP/s.jar")
+	expect "search: a wrong password -> 401" 401 "$o" '.error == "wrong user or password"'
+	o=$(api_login c1 nobody some-pw "$TEST_TMP/s.jar")
+	expect "search: unknown user (no entry found) -> 401" 401 "$o"
+	o=$(api_login c1 '*' alice-pw "$TEST_TMP/s.jar")
+	expect "search: user name '*' (escaped, matches no entry) -> 401" 401 "$o"
+	o=$(api_login c1 'alice)(uid=*' alice-pw "$TEST_TMP/s.jar")
+	expect "search: LDAP filter injection -> 401" 401 "$o"
+	o=$(api_login c1 mallory mallory-pw "$TEST_TMP/s.jar")
+	expect "search: mallory (in no group) -> 403" 403 "$o"
+	check "webd (search) still runs" kill -0 "$WEBD_PID"
+else
+	fail "webd restarts with ldap.search" "$(tail -n 5 "$WEBD_LOG")"
+fi
+
 finish
