@@ -171,6 +171,17 @@ void auth_run(const struct webd_config *cfg, struct job *j)
 	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
 	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if (c->ca_file[0]) {
+		/* the directory's CA for StartTLS and ldaps://, on this handle
+		 * only (a new TLS context), and the certificate must verify */
+		int demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
+		if (ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, c->ca_file) != LDAP_OPT_SUCCESS ||
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS) {
+			fail(j, AUTH_ERROR, "LDAP TLS: cannot use ldap.ca_file %s", c->ca_file);
+			goto out;
+		}
+	}
 	if (c->starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
 		bind_err(j, rc, "StartTLS");
 		j->auth = AUTH_ERROR;

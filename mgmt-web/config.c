@@ -6,9 +6,11 @@
  */
 #include "webd.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jsonconf.h"
 
@@ -61,7 +63,7 @@ static int one_s(const char *t)
 static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 {
 	static const char *const keys[] = { "uri", "user_dn_template", "search", "admin_group",
-					    "viewer_group", "timeout_ms", "starttls", NULL };
+					    "viewer_group", "timeout_ms", "starttls", "ca_file", NULL };
 	static const char *const skeys[] = { "base", "filter", "bind_dn", "bind_password_file",
 					     NULL };
 	json_t *s;
@@ -76,8 +78,11 @@ static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 	    get_str(p, o, "admin_group", l->admin_group, sizeof(l->admin_group), NULL) < 0 ||
 	    get_str(p, o, "viewer_group", l->viewer_group, sizeof(l->viewer_group), NULL) < 0 ||
 	    jconf_get_uint(p, o, "timeout_ms", &l->timeout_ms, 5000, 100, 60000) < 0 ||
-	    get_bool(p, o, "starttls", &l->starttls) < 0)
+	    get_bool(p, o, "starttls", &l->starttls) < 0 ||
+	    get_str(p, o, "ca_file", l->ca_file, sizeof(l->ca_file), "") < 0)
 		return -1;
+	if (l->ca_file[0] && access(l->ca_file, R_OK) < 0)
+		return jconf_perr(p, "\"ca_file\" %s: %s", l->ca_file, strerror(errno));
 	if (strncmp(l->uri, "ldap://", 7) && strncmp(l->uri, "ldaps://", 8) &&
 	    strncmp(l->uri, "ldapi://", 8))
 		return jconf_perr(p, "\"uri\" must start with ldap://, ldaps:// or ldapi://");

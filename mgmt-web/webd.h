@@ -48,6 +48,7 @@ struct webd_ldap {
 	char viewer_group[WEBD_DN_MAX];
 	uint32_t timeout_ms;
 	int starttls;
+	char ca_file[WEBD_PATH_MAX];	/* "": libldap's default (ldap.conf TLS_CACERT) */
 };
 
 struct webd_config {

@@ -5,7 +5,8 @@
 #     . "$(dirname "$0")/lib_ldap.sh"
 #     require_webd
 #     lab_up; lbd_start
-#     ldap_start sw          # slapd in the switch namespace (127.0.0.1:3389 + ldapi)
+#     ldap_start sw          # slapd in the switch namespace (127.0.0.1:3389 + ldapi;
+#                            # StartTLS with a certificate from a test CA)
 #     webd_start             # HTTPS on $SW_C_IP4:8443 in the switch, next to lbd
 #     api c1 GET /api/v1/session      # curl from c1 (see api below)
 #
@@ -62,6 +63,17 @@ ldap_start() {
 	enc=$(printf '%s' "$d/ldapi" | jq -sRr @uri)
 	LDAP_LDAPI="ldapi://$enc"
 	LDAP_URI="ldap://127.0.0.1:$LDAP_PORT"
+	# StartTLS: a test CA ($d/ca.crt) and slapd's certificate for 127.0.0.1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=tandem test LDAP CA" -keyout "$d/ca.key" -out "$d/ca.crt" >"$d/openssl.log" 2>&1 &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+			-keyout "$d/slapd.key" -out "$d/slapd.csr" >>"$d/openssl.log" 2>&1 &&
+		openssl x509 -req -in "$d/slapd.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+			-days 2 -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$d/slapd.crt" \
+			>>"$d/openssl.log" 2>&1 || {
+		diag "openssl (LDAP certificates): $(tail -n 3 "$d/openssl.log")"
+		return 1
+	}
 	cat >"$d/slapd.conf" <<EOF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -71,6 +83,9 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $d/slapd.pid
 argsfile $d/slapd.args
+TLSCACertificateFile $d/ca.crt
+TLSCertificateFile $d/slapd.crt
+TLSCertificateKeyFile $d/slapd.key
 database mdb
 maxsize 16777216
 suffix "$LDAP_BASE"
@@ -177,6 +192,12 @@ webd_start() {
 	# WEBD_LDAP_SEARCH=1: search-then-bind (a service bind, a subtree search
 	# for the user's entry) instead of the DN template
 	local who="\"user_dn_template\": \"uid=%s,ou=people,$LDAP_BASE\","
+	# WEBD_LDAP_STARTTLS=1: StartTLS, verified against WEBD_LDAP_CA (default
+	# the test CA that signed slapd's certificate)
+	local tls=""
+	if [ "${WEBD_LDAP_STARTTLS:-0}" = 1 ]; then
+		tls="\"starttls\": true, \"ca_file\": \"${WEBD_LDAP_CA:-$LDAP_DIR/ca.crt}\","
+	fi
 	if [ "${WEBD_LDAP_SEARCH:-0}" = 1 ]; then
 		printf '%s' "$LDAP_ROOTPW" >"$d/bind.pw"
 		chmod 600 "$d/bind.pw"
@@ -195,6 +216,7 @@ webd_start() {
   "ldap": {
     "uri": "$WEBD_LDAP_URI",
     $who
+    $tls
     "admin_group": "$LDAP_ADMINS",
     "viewer_group": "$LDAP_VIEWERS",
     "timeout_ms": 3000

@@ -277,4 +277,27 @@ else
 	fail "webd restarts with ldap.search" "$(tail -n 5 "$WEBD_LOG")"
 fi
 
+# ---- 12. StartTLS: the directory's certificate must verify against ldap.ca_file
+kill "$WEBD_PID"
+wait_for 5 pid_gone "$WEBD_PID"
+if WEBD_LDAP_STARTTLS=1 webd_start; then
+	ok "webd restarts with ldap.starttls and ldap.ca_file (the test CA)"
+	o=$(api_login c1 alice alice-pw "$TEST_TMP/t.jar")
+	expect "StartTLS: alice logs in as admin" 200 "$o" '.user == "alice" and .role == "admin"'
+	o=$(api_login c1 alice wrong-pw "$TEST_TMP/t.jar")
+	expect "StartTLS: a wrong password -> 401" 401 "$o"
+else
+	fail "webd restarts with ldap.starttls" "$(tail -n 5 "$WEBD_LOG")"
+fi
+kill "$WEBD_PID"
+wait_for 5 pid_gone "$WEBD_PID"
+# another CA (webd's own self-signed certificate): the handshake must fail
+if WEBD_LDAP_STARTTLS=1 WEBD_LDAP_CA=$WEBD_CA webd_start; then
+	o=$(api_login c1 alice alice-pw "$TEST_TMP/t.jar")
+	expect "StartTLS against a certificate of another CA: no login (502, StartTLS)" 502 "$o" \
+		'.error | test("StartTLS")'
+else
+	fail "webd restarts with a wrong ldap.ca_file" "$(tail -n 5 "$WEBD_LOG")"
+fi
+
 finish
