@@ -239,6 +239,13 @@ EOF
 	fi
 }
 
+# webd_stop: stop the tandem-webd of webd_start (to start it again with
+# another configuration).
+webd_stop() {
+	kill "$WEBD_PID" 2>/dev/null
+	wait_for 5 pid_gone "$WEBD_PID"
+}
+
 # api HOST METHOD PATH [CURL ARGS...]: an API call from HOST; prints the body
 # and then a last line "HTTP NNN".  Use a cookie jar with -b/-c FILE.
 api() {

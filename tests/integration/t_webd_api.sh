@@ -254,8 +254,7 @@ check "webd still runs" kill -0 "$WEBD_PID"
 
 # ---- 11. search-then-bind: webd finds the user's entry by a subtree search
 # under a service bind (ldap.search) instead of a DN template
-kill "$WEBD_PID"
-wait_for 5 pid_gone "$WEBD_PID"
+webd_stop
 if WEBD_LDAP_SEARCH=1 webd_start; then
 	ok "webd restarts with ldap.search (service bind, subtree search)"
 	o=$(api_login c1 alice alice-pw "$TEST_TMP/s.jar")
@@ -278,8 +277,7 @@ else
 fi
 
 # ---- 12. StartTLS: the directory's certificate must verify against ldap.ca_file
-kill "$WEBD_PID"
-wait_for 5 pid_gone "$WEBD_PID"
+webd_stop
 if WEBD_LDAP_STARTTLS=1 webd_start; then
 	ok "webd restarts with ldap.starttls and ldap.ca_file (the test CA)"
 	o=$(api_login c1 alice alice-pw "$TEST_TMP/t.jar")
@@ -289,8 +287,7 @@ if WEBD_LDAP_STARTTLS=1 webd_start; then
 else
 	fail "webd restarts with ldap.starttls" "$(tail -n 5 "$WEBD_LOG")"
 fi
-kill "$WEBD_PID"
-wait_for 5 pid_gone "$WEBD_PID"
+webd_stop
 # another CA (webd's own self-signed certificate): the handshake must fail
 if WEBD_LDAP_STARTTLS=1 WEBD_LDAP_CA=$WEBD_CA webd_start; then
 	o=$(api_login c1 alice alice-pw "$TEST_TMP/t.jar")
