@@ -94,12 +94,8 @@ for cycle in 1 2 3 4 5 6 7 8 9 10; do
 	}
 	wait_for 10 sy_synced b || fail "cycle $cycle: B synced again" "$(sy_json b)"
 	slow="$slow $how:${d1}/${d2}"
-	# which cycle (and kind of stop) a midstream pickup comes from, and which flow
-	m=$(sw_jctl b stats | jq -r .verdicts.fwd_midstream)
-	[ "$m" = "${mid##* }" ] || [ -z "$mid" -a "$m" = 0 ] ||
-		diag "cycle $cycle ($how): B picked up midstream: $(sw_jctl b flows |
-			jq -c '[.flows[] | select(.flags | index("midstream")) | del(.vip_name, .proto)]')"
-	mid="$mid $m"
+	midpeek "cycle $cycle ($how), end"
+	mid="$mid $MIDSEEN"
 done
 diag "takeover/handback ms per cycle:$slow"
 diag "B's fwd_midstream after each cycle:$mid"
