@@ -67,7 +67,7 @@ copy() {	# copy read|write HOST TAG
 	[ "$ok" = 1 ] && awk -v b=$((NFS_MB << 20)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", b / (t / 1e9) / 1e6 }'
 }
 
-declare -A R
+declare -A R V	# R: samples per direction and path; V: this round's pair
 for dir in read write; do R[$dir-vip]=""; R[$dir-direct]=""; done
 for ((r = 1; r <= NFS_ROUNDS; r++)); do
 	for dir in read write; do
@@ -79,13 +79,13 @@ for ((r = 1; r <= NFS_ROUNDS; r++)); do
 			v=$(copy "$dir" "$host" "$how$r")
 			log "round $r $dir $how: ${v:-FAILED} MB/s"
 			R[$dir-$how]+=" ${v:-}"
-			eval "v_$how=\${v:-}"
+			V[$how]=${v:-}
 			echo "{\"g\":\"nfs_$dir\",\"s\":\"$how\",\"v\":${v:-null}}" >>"$SMP"
 		done
 		# the round's paired ratio: both copies ran back to back, so what
 		# the shared host does meanwhile weighs on both alike
-		[ -n "$v_vip" ] && [ -n "$v_direct" ] &&
-			R[$dir-ratio]+=" $(awk -v a="$v_vip" -v b="$v_direct" 'BEGIN { printf "%.3f", a / b }')"
+		[ -n "${V[vip]}" ] && [ -n "${V[direct]}" ] &&
+			R[$dir-ratio]+=" $(awk -v a="${V[vip]}" -v b="${V[direct]}" 'BEGIN { printf "%.3f", a / b }')"
 	done
 done
 for dir in read write; do
