@@ -79,16 +79,21 @@ static int fail(struct walk *w, const char *op, const char *path, const char *wh
 	return -1;
 }
 
+/* A local file (OUT or IN) failed us: why is strerror(errno) or a text. */
+static int local_fail(const char *op, const char *path, const char *file, const char *why)
+{
+	printf("{\"op\":\"%s\",\"path\":\"%s\",\"error\":\"%s: %s\"}\n", op, path, file, why);
+	return -1;
+}
+
 static int do_read(struct walk *w, const char *path, const char *out)
 {
 	struct nfsfh *fh;
 	uint64_t off = 0, t0 = now_ms();
 	int rc, fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-	if (fd < 0) {
-		printf("{\"op\":\"r\",\"path\":\"%s\",\"error\":\"%s: %s\"}\n", path, out, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return local_fail("r", path, out, strerror(errno));
 	rc = nfs_open(w->nfs, path, O_RDONLY, &fh);
 	if (rc < 0) {
 		close(fd);
@@ -106,8 +111,7 @@ static int do_read(struct walk *w, const char *path, const char *out)
 		if (write(fd, w->buf, (size_t)rc) != rc) {
 			nfs_close(w->nfs, fh);
 			close(fd);
-			printf("{\"op\":\"r\",\"path\":\"%s\",\"error\":\"%s: short write\"}\n", path, out);
-			return -1;
+			return local_fail("r", path, out, "short write");
 		}
 		off += (uint64_t)rc;
 		if (w->pace_ms)
@@ -127,10 +131,8 @@ static int do_write(struct walk *w, const char *path, const char *in)
 	ssize_t n;
 	int rc, fd = open(in, O_RDONLY);
 
-	if (fd < 0) {
-		printf("{\"op\":\"w\",\"path\":\"%s\",\"error\":\"%s: %s\"}\n", path, in, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return local_fail("w", path, in, strerror(errno));
 	rc = nfs_open(w->nfs, path, O_WRONLY | O_CREAT | O_TRUNC, &fh);
 	if (rc < 0) {
 		close(fd);
@@ -150,11 +152,11 @@ static int do_write(struct walk *w, const char *path, const char *in)
 		if (w->pace_ms)
 			sleep_ms(w->pace_ms);
 	}
+	int rerr = n < 0 ? errno : 0;	/* before close() may change it */
 	close(fd);
 	if (n < 0) {
 		nfs_close(w->nfs, fh);
-		printf("{\"op\":\"w\",\"path\":\"%s\",\"error\":\"%s: %s\"}\n", path, in, strerror(errno));
-		return -1;
+		return local_fail("w", path, in, strerror(rerr));
 	}
 	rc = nfs_fsync(w->nfs, fh);
 	if (rc < 0) {
