@@ -120,11 +120,16 @@ check_eq "all 40 long sessions complete byte-exact, no reset (longest stall ${LO
 # and bounded by the connections a flip can catch mid-handshake (burst
 # concurrency 4 x 20 failovers).
 verd() { sw_jctl "$1" stats | jq -r ".verdicts.$2"; }
-awk -v c1="$C1_IP4" -v c2="$C2_IP4" '{ print ($3 == "c1" ? c1 : c2) " " $4 }' "$TEST_TMP/l/ready" |
-	jq -R 'split(" ") | {c: .[0], p: (.[1] | tonumber)}' | jq -s . >"$TEST_TMP/long.json"
+# the long sessions' flow keys: client, client port, VIP port (downloads go
+# to port 80, the others to PAIR_PORT; a burst connection to port 80 may
+# reuse the client port of one of those)
+awk -v c1="$C1_IP4" -v c2="$C2_IP4" -v pp="$PAIR_PORT" \
+	'{ print ($3 == "c1" ? c1 : c2) " " $4 " " ($2 == "dl" ? 80 : pp) }' "$TEST_TMP/l/ready" |
+	jq -R 'split(" ") | {c: .[0], p: (.[1] | tonumber), v: (.[2] | tonumber)}' |
+	jq -s . >"$TEST_TMP/long.json"
 longflows() {	# the long sessions' entries in switch $1's flow table
 	sw_jctl "$1" flows --limit 100000 | jq -c --slurpfile l "$TEST_TMP/long.json" \
-		'[.flows[] | select({c: .client, p: .client_port} as $f | $l[0] | index($f))]'
+		'[.flows[] | select({c: .client, p: .client_port, v: .port} as $f | $l[0] | index($f))]'
 }
 for x in a b; do
 	X=$(tr ab AB <<<"$x")
