@@ -11,11 +11,14 @@ PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# Headers are included by their path from the top ("lib/log.h",
+# "storage/tch/tch.h") or, inside one directory, by their name: -I. only.
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS) -MMD -MP $(SAN)
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP $(SAN)
 override LDFLAGS += $(SAN)
 LDLIBS   := $(PKG_LIBS) -lelf -lz -lm
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -I. -MMD -MP
 
 ifeq ($(V),1)
 Q :=
@@ -25,36 +28,41 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-LIB_SRC  := $(wildcard lib/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
-LBD_SRC  := $(filter-out %.bpf.c,$(wildcard lb/*.c))
-LBD_OBJ  := $(LBD_SRC:%.c=$(B)/%.o)
-SYNCD_SRC := $(wildcard sessionsync/*.c)
-SYNCD_OBJ := $(SYNCD_SRC:%.c=$(B)/%.o)
-FO_SRC   := $(wildcard failover/*.c)
-FO_OBJ   := $(FO_SRC:%.c=$(B)/%.o)
-CTL_SRC  := $(wildcard appliance/tandemctl/*.c)
-CTL_OBJ  := $(CTL_SRC:%.c=$(B)/%.o)
+# Sources by part (doc/architecture.md).  Each daemon is main.c plus its
+# modules; the modules also go into an archive that unit tests and tools
+# link, so a test pulls only the objects it uses.
+srcs = $(filter-out %.bpf.c,$(foreach d,$(1),$(wildcard $(d)/*.c)))
+objs = $(patsubst %.c,$(B)/%.o,$(1))
+LIB_SRC   := $(call srcs,lib)
+LBD_SRC   := $(call srcs,lb)
+SYNCD_SRC := $(call srcs,sessionsync)
+FO_SRC    := $(call srcs,failover)
+CTL_SRC   := $(call srcs,appliance/tandemctl)
+TCH_SRC   := $(call srcs,storage/tch)
+NASD_SRC  := $(call srcs,storage storage/http storage/nfs storage/handoff)
+LIB_OBJ   := $(call objs,$(LIB_SRC))
+LBD_OBJ   := $(call objs,$(LBD_SRC))
+SYNCD_OBJ := $(call objs,$(SYNCD_SRC))
+FO_OBJ    := $(call objs,$(FO_SRC))
+CTL_OBJ   := $(call objs,$(CTL_SRC))
+TCH_OBJ   := $(call objs,$(TCH_SRC))
+NASD_OBJ  := $(call objs,$(NASD_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-NASD_SRC := $(filter-out %.bpf.c,$(wildcard storage/*.c))
-NASD_OBJ := $(NASD_SRC:%.c=$(B)/%.o)
-NASD_BPF := $(patsubst storage/%.bpf.c,$(B)/%.bpf.o,$(wildcard storage/*.bpf.c))
-# Each daemon's modules (all but main.c) go into an archive that unit tests
-# link: a test pulls only the objects it uses, so daemons may reuse names.
-LBD_MOD_OBJ := $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
-NASD_MOD_OBJ := $(filter-out $(B)/storage/main.o,$(NASD_OBJ))
 
 BINS := $(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/lb.bpf.o \
-	$(if $(wildcard storage/main.c),$(B)/tandem-nasd) $(NASD_BPF)
+	$(B)/tandem-nasd $(B)/flowdrop.bpf.o
 
 # Daemons with their own libraries (snmp/, mgmt-web/) bring their rules in a
-# build.mk fragment beside their sources; each appends its binaries to BINS.
+# build.mk fragment beside their sources; each appends its binaries to BINS
+# (and mgmt-web its module archive to TEST_LIBS).
+TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
+TEST_LIBS += $(B)/libtandem.a
 
 .PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
@@ -63,8 +71,13 @@ deps:
 	$(Q)scripts/deps.sh
 
 $(B)/libtandem.a: $(LIB_OBJ)
+$(B)/liblbd.a: $(filter-out $(B)/lb/main.o,$(LBD_OBJ))
+$(B)/libsyncd.a: $(filter-out $(B)/sessionsync/main.o,$(SYNCD_OBJ))
+$(B)/libnasd.a: $(filter-out $(B)/storage/main.o,$(NASD_OBJ))
+$(B)/libtch.a: $(TCH_OBJ)
+$(B)/%.a:
 	$(call msg,AR,$@)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,53 +85,31 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/tandem-lbd: $(LBD_OBJ) $(B)/libtandem.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
 $(B)/tandem-syncd: $(SYNCD_OBJ) $(B)/libtandem.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
 $(B)/tandem-failover: $(FO_OBJ) $(B)/libtandem.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
 $(B)/tandemctl: $(CTL_OBJ) $(B)/libtandem.a
+$(B)/tandem-nasd: $(NASD_OBJ) $(B)/libtch.a $(B)/libtandem.a
+$(B)/tandem-lbd $(B)/tandem-syncd $(B)/tandem-failover $(B)/tandemctl $(B)/tandem-nasd:
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The BPF object: clang, BTF for map definitions, -O2 (the verifier needs it).
-$(B)/lb.bpf.o: lb/lb.bpf.c lb/lb_maps.h lb/lb_hash.h
+# BPF objects: clang, BTF for map definitions, -O2 (the verifier needs it);
+# the data plane (lb/) and the storage node's per-flow drop (libtch).
+$(B)/lb.bpf.o: lb/lb.bpf.c
+$(B)/flowdrop.bpf.o: storage/tch/flowdrop.bpf.c
+$(B)/lb.bpf.o $(B)/flowdrop.bpf.o:
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$<)
-	$(Q)$(CLANG) -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -Ilb -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@
 
-$(B)/liblbd.a: $(LBD_MOD_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(B)/libnasd.a: $(NASD_MOD_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(B)/tandem-nasd: $(NASD_OBJ) $(B)/libtandem.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-# storage-node BPF objects (e.g. the per-flow drop used during a handoff)
-$(B)/%.bpf.o: storage/%.bpf.c
-	@mkdir -p $(dir $@)
-	$(call msg,BPF,$<)
-	$(Q)$(CLANG) -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -Ilb -Istorage -Ilib -c $< -o $@
-
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/liblbd.a $(if $(NASD_MOD_OBJ),$(B)/libnasd.a) $(B)/libtandem.a
+$(B)/tests/%: $(B)/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(B)/tests/test_tandemctl_fmt: $(B)/appliance/tandemctl/format.o
 
-$(B)/tools/%: $(B)/tests/tools/%.o $(if $(NASD_MOD_OBJ),$(B)/libnasd.a) $(B)/libtandem.a
+$(B)/tools/%: $(B)/tests/tools/%.o $(B)/libnasd.a $(B)/libtch.a $(B)/libtandem.a
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -126,12 +117,16 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(if $(NASD_MOD_OBJ),$(B)/libnasd.a) $(B)/lib
 # nfs_walk is an NFS client session on libnfs (Debian's libnfs-dev)
 $(B)/tools/nfs_walk: LDLIBS += -lnfs
 
-# Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the .a of the gcc build).
-FUZZ_FLAGS := -DTANDEM_BPF_OBJ_DEFAULT=\"$(abspath $(B))/lb.bpf.o\" -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. -Ilib -Ilb $(PKG_CFLAGS)
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LBD_SRC)
+# Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the
+# .a of the gcc build).  Each target names its own sources in
+# tests/fuzz/fuzz.mk (FUZZ_SRC_<target>).
+FUZZ_FLAGS := -DTANDEM_BPF_OBJ_DEFAULT=\"$(abspath $(B))/lb.bpf.o\" -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+include tests/fuzz/fuzz.mk
+.SECONDEXPANSION:
+$(B)/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*) tests/fuzz/fuzz.mk
 	@mkdir -p $(dir $@)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRC) $(filter-out lb/main.c,$(LBD_SRC)) $(PKG_LIBS) -lelf -lz -lm -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) $(PKG_LIBS) -lelf -lz -lm -o $@
 
 fuzz-build: $(FUZZ_BIN) $(B)/lb.bpf.o
 

@@ -12,7 +12,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "lib/config.h"
 
 /* Write keepalived.conf for cfg: scripts run cfg->vrrp.notify (tandem-failover)
  * with config_path, which must be absolute.  0 / -1. */

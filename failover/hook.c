@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <syslog.h>
 
-#include "ctl.h"
+#include "lib/ctl.h"
 
 static int tell(const char *sock, const char *role, char *err, size_t errlen)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/tandem.json"
 

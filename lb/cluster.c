@@ -36,10 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster_wire.h"
-#include "ctl.h"
-#include "keyfile.h"
-#include "log.h"
+#include "lib/cluster_wire.h"
+#include "lib/ctl.h"
+#include "lib/keyfile.h"
+#include "lib/log.h"
 
 #define CLUSTER_RESEND_MS 2000
 

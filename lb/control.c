@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "ctl_server.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/ctl_server.h"
+#include "lib/log.h"
 
 static json_t *dispatch(void *arg, const json_t *req)
 {

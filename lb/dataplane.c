@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static const char *const verdict_names[LB_V_MAX] = {
 	[LB_V_PASS_NOT_IP] = "pass_not_ip",

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
 
 #define FLOW_BATCH 4096
 

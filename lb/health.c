@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 struct hcheck *health_find(struct lbd *l, int node, uint16_t port)
 {

@@ -14,10 +14,7 @@
 
 #include <linux/types.h>
 
-#define LB_MAX_NODES     256	/* node ids 0..255 */
-#define LB_MAX_SVCS      64	/* VIP services (address, proto, port) */
-#define LB_MAGLEV_DEFAULT 65537	/* prime; per-service lookup table size */
-#define LB_NODE_NONE     0xffffffffu
+#include "lib/flow_key.h"	/* struct lb_flow_key and the id/table limits */
 
 /* Pin names under <bpffs>/tandem/<instance>/ */
 #define LB_PIN_FLOWS     "lb_flows"
@@ -40,17 +37,6 @@
 #define LB_EV_FLOW_ADD 1
 #define LB_EVENTS_BYTES (8u << 20)
 #define LB_REPL_Q_LEN 65536
-
-/* 5-tuple.  40 bytes, no holes, so memcmp/hash over the whole struct is safe. */
-struct lb_flow_key {
-	__u32 saddr[4];
-	__u32 daddr[4];
-	__u16 sport;		/* network order */
-	__u16 dport;		/* network order */
-	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
-	__u8  family;		/* 4 or 6 */
-	__u8  pad[2];		/* must be zero */
-};
 
 /* Flow flags */
 #define LB_FLOW_F_SYN      0x1	/* created by a TCP SYN (or first UDP packet) */

@@ -18,9 +18,9 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "ctl_server.h"
-#include "loop.h"
+#include "lib/config.h"
+#include "lib/ctl_server.h"
+#include "lib/loop.h"
 #include "lb_maps.h"
 
 /* ---- dataplane.c ---- */

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/tandem.json"
 #define INSTALLED_OBJ "/usr/lib/tandem/lb.bpf.o"

@@ -35,9 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "handoff_wire.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/handoff_wire.h"
+#include "lib/log.h"
 
 #define LOAD_FRESH_MS 3000	/* a load report older than this is not acted on */
 #define MOVE_RETRY_MS 100	/* a BUSY session is asked again this much later ... */

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 struct netmon {
 	struct nl_cache_mngr *mngr;

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 /* Settings that shape pinned maps or attachment cannot change on reload. */
 static int reload_compatible(const struct config *a, const struct config *b)

@@ -35,13 +35,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "ctl_server.h"
-#include "handoff_wire.h"
-#include "keyfile.h"
+#include "lib/ctl.h"
+#include "lib/ctl_server.h"
+#include "lib/handoff_wire.h"
+#include "lib/keyfile.h"
 #include "lb_hash.h"
-#include "log.h"
-#include "maglev.h"
+#include "lib/log.h"
+#include "lib/maglev.h"
 
 static int node_by_key(const struct lbd *l, uint32_t key)
 {

@@ -16,8 +16,9 @@
 #include <string.h>
 
 #include "lb_hash.h"
-#include "log.h"
-#include "maglev.h"
+#include "svc_key.h"
+#include "lib/log.h"
+#include "lib/maglev.h"
 
 int sched_node_index(const struct lbd *l, const char *name)
 {

@@ -111,15 +111,6 @@ void flowkey_split(const struct lb_flow_key *k, struct taddr *src, uint16_t *spo
 	*dport = ntohs(k->dport);
 }
 
-void svckey_make(struct lb_svc_key *k, const struct taddr *a, uint16_t port, uint8_t proto)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->addr, a->a, 16);
-	k->port = htons(port);
-	k->proto = proto;
-	k->family = (__u8)a->family;
-}
-
 int proto_parse(const char *s)
 {
 	if (!strcmp(s, "tcp"))

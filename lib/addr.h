@@ -2,8 +2,8 @@
  * addr.h - IPv4/IPv6 addresses as the project stores them, and 5-tuple keys.
  *
  * struct taddr holds an address in network byte order: IPv4 in the first 4
- * bytes (rest zero), IPv6 in all 16.  This is the layout lb_flow_key and
- * lb_svc_key use, so a taddr copies straight into them.
+ * bytes (rest zero), IPv6 in all 16.  This is the layout lb_flow_key (and
+ * the data plane's service key) use, so a taddr copies straight into them.
  */
 #ifndef TANDEM_ADDR_H
 #define TANDEM_ADDR_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "lb_maps.h"
+#include "lib/flow_key.h"
 
 struct taddr {
 	int family;		/* 4 or 6; 0 = unset */
@@ -46,8 +46,6 @@ void flowkey_make(struct lb_flow_key *k, const struct taddr *src, uint16_t sport
 /* Split a flow key back into its parts (ports host order). */
 void flowkey_split(const struct lb_flow_key *k, struct taddr *src, uint16_t *sport,
 		   struct taddr *dst, uint16_t *dport);
-/* Service key for (addr, host-order port, proto). */
-void svckey_make(struct lb_svc_key *k, const struct taddr *a, uint16_t port, uint8_t proto);
 
 /* "tcp"/"udp" <-> IPPROTO_*; -1 / NULL if unknown. */
 int proto_parse(const char *s);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "lb_maps.h"
+#include "lib/flow_key.h"
 
 #define CFG_NAME_MAX 32
 #define CFG_MAX_NODES (LB_MAX_NODES - 1)	/* ids 0..254 */

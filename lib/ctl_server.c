@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "netio.h"
 
 struct ctl_client {
 	struct loop_io io;
@@ -33,20 +34,6 @@ static void client_close(struct ctl_client *c)
 	free(c);
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int reply(struct ctl_client *c, json_t *r)
 {
 	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
@@ -54,9 +41,9 @@ static int reply(struct ctl_client *c, json_t *r)
 
 	json_decref(r);
 	if (s) {
-		rc = send_all(c->io.fd, s, strlen(s));
+		rc = send_all(c->io.fd, s, strlen(s), 0, 0, NULL);
 		if (rc == 0)
-			rc = send_all(c->io.fd, "\n", 1);
+			rc = send_all(c->io.fd, "\n", 1, 0, 0, NULL);
 	}
 	free(s);
 	return rc;

@@ -55,7 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lb_maps.h"
+#include "lib/flow_key.h"
 #include "wire.h"
 
 /* ---- node <-> node channel ---- */

@@ -36,8 +36,8 @@ int jconf_check_keys(struct jconf *p, json_t *obj, const char *const *allowed)
 	return 0;
 }
 
-int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
-		   const char *def)
+static int get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
+		   const char *def, int empty_ok)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -49,12 +49,24 @@ int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size
 	}
 	if (!json_is_string(v))
 		return jconf_perr(p, "\"%s\" must be a string", key);
-	if (json_string_length(v) == 0)
+	if (json_string_length(v) == 0 && !empty_ok)
 		return jconf_perr(p, "\"%s\" must not be empty", key);
 	if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
 		return jconf_perr(p, "\"%s\" is too long (max %zu) or holds a NUL", key, outlen - 1);
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
 	return 0;
+}
+
+int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
+		  const char *def)
+{
+	return get_str(p, obj, key, out, outlen, def, 0);
+}
+
+int jconf_get_str_empty(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
+			const char *def)
+{
+	return get_str(p, obj, key, out, outlen, def, 1);
 }
 
 int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out,

@@ -25,6 +25,9 @@ int jconf_check_keys(struct jconf *p, json_t *obj, const char *const *allowed);
 /* String into out[outlen]; absent: def (NULL = required).  Empty refused. */
 int jconf_get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
 		  const char *def);
+/* The same, but "" is a value (e.g. "no such file: feature off"). */
+int jconf_get_str_empty(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
+			const char *def);
 /* Integer in lo..hi; absent: def. */
 int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out, uint32_t def,
 		   uint32_t lo, uint32_t hi);

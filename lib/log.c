@@ -89,19 +89,3 @@ void fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
-
-int err_errno(char *err, size_t errlen, const char *fmt, ...)
-{
-	int saved = errno;
-	char msg[256];
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		snprintf(err, errlen, "%s: %s", msg, strerror(saved));
-	}
-	errno = saved;
-	return -1;
-}

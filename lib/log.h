@@ -15,9 +15,6 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* For library code that reports to its caller instead of logging: write
- * "<message>: strerror(errno)" into err (if given), keep errno, return -1. */
-int err_errno(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_maps.h"
+#include "lib/flow_key.h"
 
 static uint64_t mix64(uint64_t x)	/* splitmix64 finaliser */
 {

@@ -16,9 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "jsonconf.h"
-#include "log.h"
+#include "lib/config.h"
+#include "lib/err.h"
+#include "lib/jsonconf.h"
+#include "lib/log.h"
 
 #define COOKIE_NAME "tandem_session"
 #define COOKIE_FLAGS "; Path=/; HttpOnly; Secure; SameSite=Strict"

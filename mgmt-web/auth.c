@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static int fail(struct job *j, enum auth_result r, const char *fmt, const char *detail)
 {

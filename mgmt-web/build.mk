@@ -8,6 +8,8 @@ WEBD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 WEBD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lldap -llber -lpthread
 
 BINS += $(B)/tandem-webd
+TEST_LIBS += $(B)/libwebd.a
+$(B)/libwebd.a: $(filter-out $(B)/mgmt-web/main.o,$(WEBD_OBJ))
 
 $(WEBD_OBJ): $(B)/mgmt-web/%.o: mgmt-web/%.c
 	@mkdir -p $(dir $@)

@@ -12,31 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jsonconf.h"
+#include "lib/jsonconf.h"
 
 #define DEF_WWW "/usr/share/tandem/www"
 #define DEF_LBD "/run/tandem/lbd.sock"
 #define DEF_CONFIG "/etc/tandem/tandem.json"
-
-/* String `key` into out; absent: def (NULL = required; "" allowed as def). */
-static int get_str(struct jconf *p, json_t *obj, const char *key, char *out, size_t outlen,
-		   const char *def)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v) {
-		if (!def)
-			return jconf_perr(p, "\"%s\" is required", key);
-		snprintf(out, outlen, "%s", def);
-		return 0;
-	}
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return jconf_perr(p, "\"%s\" must be a non-empty string", key);
-	if (json_string_length(v) >= outlen || strlen(json_string_value(v)) != json_string_length(v))
-		return jconf_perr(p, "\"%s\" is too long (max %zu)", key, outlen - 1);
-	memcpy(out, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
 
 static int get_bool(struct jconf *p, json_t *obj, const char *key, int *out)
 {
@@ -72,14 +52,14 @@ static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 	if (!json_is_object(o))
 		return jconf_perr(p, "must be an object");
 	if (jconf_check_keys(p, o, keys) < 0 ||
-	    get_str(p, o, "uri", l->uri, sizeof(l->uri), NULL) < 0 ||
-	    get_str(p, o, "user_dn_template", l->user_dn_template, sizeof(l->user_dn_template),
+	    jconf_get_str(p, o, "uri", l->uri, sizeof(l->uri), NULL) < 0 ||
+	    jconf_get_str(p, o, "user_dn_template", l->user_dn_template, sizeof(l->user_dn_template),
 		    "") < 0 ||
-	    get_str(p, o, "admin_group", l->admin_group, sizeof(l->admin_group), NULL) < 0 ||
-	    get_str(p, o, "viewer_group", l->viewer_group, sizeof(l->viewer_group), NULL) < 0 ||
+	    jconf_get_str(p, o, "admin_group", l->admin_group, sizeof(l->admin_group), NULL) < 0 ||
+	    jconf_get_str(p, o, "viewer_group", l->viewer_group, sizeof(l->viewer_group), NULL) < 0 ||
 	    jconf_get_uint(p, o, "timeout_ms", &l->timeout_ms, 5000, 100, 60000) < 0 ||
 	    get_bool(p, o, "starttls", &l->starttls) < 0 ||
-	    get_str(p, o, "ca_file", l->ca_file, sizeof(l->ca_file), "") < 0)
+	    jconf_get_str(p, o, "ca_file", l->ca_file, sizeof(l->ca_file), "") < 0)
 		return -1;
 	if (l->ca_file[0] && access(l->ca_file, R_OK) < 0)
 		return jconf_perr(p, "\"ca_file\" %s: %s", l->ca_file, strerror(errno));
@@ -96,10 +76,10 @@ static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 		if (!json_is_object(s))
 			return jconf_perr(p, "must be an object {base, filter, bind_dn?, bind_password_file?}");
 		if (jconf_check_keys(p, s, skeys) < 0 ||
-		    get_str(p, s, "base", l->search_base, sizeof(l->search_base), NULL) < 0 ||
-		    get_str(p, s, "filter", l->search_filter, sizeof(l->search_filter), NULL) < 0 ||
-		    get_str(p, s, "bind_dn", l->bind_dn, sizeof(l->bind_dn), "") < 0 ||
-		    get_str(p, s, "bind_password_file", l->bind_password_file,
+		    jconf_get_str(p, s, "base", l->search_base, sizeof(l->search_base), NULL) < 0 ||
+		    jconf_get_str(p, s, "filter", l->search_filter, sizeof(l->search_filter), NULL) < 0 ||
+		    jconf_get_str(p, s, "bind_dn", l->bind_dn, sizeof(l->bind_dn), "") < 0 ||
+		    jconf_get_str(p, s, "bind_password_file", l->bind_password_file,
 			    sizeof(l->bind_password_file), "") < 0)
 			return -1;
 		if (!one_s(l->search_filter) || l->search_filter[0] != '(')
@@ -145,14 +125,14 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 		goto out;
 	}
 	if (jconf_check_keys(&p, root, keys) < 0 ||
-	    get_str(&p, root, "listen", listen, sizeof(listen), NULL) < 0 ||
+	    jconf_get_str(&p, root, "listen", listen, sizeof(listen), NULL) < 0 ||
 	    get_bool(&p, root, "plain_http", &cfg->plain_http) < 0 ||
-	    get_str(&p, root, "cert", cfg->cert, sizeof(cfg->cert), cfg->plain_http ? "" : NULL) < 0 ||
-	    get_str(&p, root, "key", cfg->key, sizeof(cfg->key), cfg->plain_http ? "" : NULL) < 0 ||
-	    get_str(&p, root, "www", cfg->www, sizeof(cfg->www), DEF_WWW) < 0 ||
-	    get_str(&p, root, "lbd_socket", cfg->lbd_socket, sizeof(cfg->lbd_socket), DEF_LBD) < 0 ||
-	    get_str(&p, root, "syncd_socket", cfg->syncd_socket, sizeof(cfg->syncd_socket), "") < 0 ||
-	    get_str(&p, root, "config_path", cfg->config_path, sizeof(cfg->config_path),
+	    jconf_get_str(&p, root, "cert", cfg->cert, sizeof(cfg->cert), cfg->plain_http ? "" : NULL) < 0 ||
+	    jconf_get_str(&p, root, "key", cfg->key, sizeof(cfg->key), cfg->plain_http ? "" : NULL) < 0 ||
+	    jconf_get_str(&p, root, "www", cfg->www, sizeof(cfg->www), DEF_WWW) < 0 ||
+	    jconf_get_str(&p, root, "lbd_socket", cfg->lbd_socket, sizeof(cfg->lbd_socket), DEF_LBD) < 0 ||
+	    jconf_get_str(&p, root, "syncd_socket", cfg->syncd_socket, sizeof(cfg->syncd_socket), "") < 0 ||
+	    jconf_get_str(&p, root, "config_path", cfg->config_path, sizeof(cfg->config_path),
 		    DEF_CONFIG) < 0 ||
 	    jconf_get_uint(&p, root, "session_idle_s", &cfg->session_idle_s, 900, 30, 86400) < 0 ||
 	    jconf_get_uint(&p, root, "session_max", &cfg->session_max, 256, 1, 65536) < 0 ||

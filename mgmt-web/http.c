@@ -35,8 +35,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "jsonconf.h"
-#include "log.h"
+#include "lib/jsonconf.h"
+#include "lib/log.h"
 
 #define COOKIE_FLAGS "; Path=/; HttpOnly; Secure; SameSite=Strict"
 

@@ -14,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/err.h"
+#include "lib/log.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/webd.json"
 

@@ -21,8 +21,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
 
 struct job *job_new(void (*run)(const struct webd_config *, struct job *),
 		    void (*done)(struct webd *, struct job *))

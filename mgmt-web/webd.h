@@ -26,9 +26,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "api_req.h"
-#include "loop.h"
+#include "lib/loop.h"
 
 #define WEBD_PATH_MAX 256
 #define WEBD_SOCK_MAX 108

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "ctl_server.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/ctl_server.h"
+#include "lib/log.h"
 
 static const char *const roles[] = { "init", "backup", "master", "fault" };
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "keyfile.h"
-#include "log.h"
+#include "lib/keyfile.h"
+#include "lib/log.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/tandem.json"
 #define EPOCH_BASE 1577836800	/* 2020-01-01 */

@@ -24,9 +24,9 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "ctl_server.h"
-#include "loop.h"
+#include "lib/config.h"
+#include "lib/ctl_server.h"
+#include "lib/loop.h"
 #include "sync_wire.h"
 
 #define TX_WINDOW 16384		/* unacked reliable messages kept for resend */

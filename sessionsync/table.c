@@ -16,8 +16,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "maglev.h"
+#include "lib/log.h"
+#include "lib/maglev.h"
 
 #define NODE_NAME_LEN 64	/* value size of lbd's lb_node_names map */
 

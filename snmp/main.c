@@ -43,7 +43,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define PROG "tandem-agentx"
 

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 /* TANDEM-MIB::tandemMIB.  32473 is the documentation PEN (RFC 5612), a
  * placeholder: see the MIB's header and doc/snmp.md. */

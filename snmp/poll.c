@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
 
 int role_parse(const char *s)
 {

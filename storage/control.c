@@ -3,6 +3,9 @@
  * the socket itself is lib/ctl_server.
  */
 #include "nasd.h"
+#include "storage/handoff/handoff.h"
+#include "storage/http/http.h"
+#include "storage/nfs/nfs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
 
 static json_t *dispatch(void *arg, const json_t *req)
 {

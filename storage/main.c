@@ -5,6 +5,9 @@
  * map and doc/nasd.md for the configuration and the control socket.
  */
 #include "nasd.h"
+#include "storage/handoff/handoff.h"
+#include "storage/http/http.h"
+#include "storage/nfs/nfs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/nasd.json"
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "addr.h"
-#include "ctl.h"
+#include "lib/addr.h"
+#include "lib/ctl.h"
 #include "format.h"
 #include "view.h"
 

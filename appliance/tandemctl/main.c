@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "ctl.h"
-#include "log.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
 
 #define DEFAULT_SOCKET "/run/tandem/lbd.sock"
 #define DEFAULT_TIMEOUT_MS 5000

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_req.h"
+#include "mgmt-web/api_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster_wire.h"
+#include "lib/cluster_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

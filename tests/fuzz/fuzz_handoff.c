@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff_wire.h"
+#include "lib/handoff_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

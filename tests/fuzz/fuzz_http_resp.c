@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_resp.h"
+#include "storage/http/http_resp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,8 +24,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "addr.h"
-#include "lb_maps.h"
+#include "lib/addr.h"
+#include "lb/lb_maps.h"
+#include "lb/svc_key.h"
 
 #ifndef TANDEM_BPF_OBJ_DEFAULT
 #define TANDEM_BPF_OBJ_DEFAULT "build/lb.bpf.o"

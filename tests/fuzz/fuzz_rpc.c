@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfs3_xdr.h"
-#include "nfs_fh.h"
-#include "oncrpc.h"
+#include "storage/nfs/nfs3_xdr.h"
+#include "storage/nfs/nfs_fh.h"
+#include "storage/nfs/oncrpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session_state.h"
+#include "storage/http/session_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

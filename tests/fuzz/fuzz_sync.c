@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync_wire.h"
+#include "sessionsync/sync_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

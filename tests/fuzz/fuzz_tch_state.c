@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tch_state.h"
+#include "storage/tch/tch_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

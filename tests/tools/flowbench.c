@@ -36,7 +36,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lb_maps.h"
+#include "lb/lb_maps.h"
 
 #define CHUNK  8192		/* batch size for fills and counts */
 #define MSIZE  LB_MAGLEV_DEFAULT

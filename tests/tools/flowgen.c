@@ -54,7 +54,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lb_maps.h"
+#include "lb/lb_maps.h"
 
 #define PER_ADDR 50000u
 #define CHUNK 8192

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "handoff_wire.h"
-#include "keyfile.h"
-#include "maglev.h"
+#include "lib/addr.h"
+#include "lib/handoff_wire.h"
+#include "lib/keyfile.h"
+#include "lib/maglev.h"
 
 static void usage(void)
 {

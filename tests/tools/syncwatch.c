@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "lib/ctl.h"
 
 static volatile sig_atomic_t stop;
 

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 
 struct client {
 	int fd, sfd;

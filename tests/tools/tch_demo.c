@@ -63,14 +63,14 @@
 #include <bpf/libbpf.h>
 #include <jansson.h>
 
-#include "addr.h"
-#include "ctl.h"
-#include "log.h"
-#include "loop.h"
-#include "storage/flowdrop.h"
-#include "storage/tch.h"
-#include "tch_state.h"
-#include "wire.h"
+#include "lib/addr.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "storage/tch/flowdrop.h"
+#include "storage/tch/tch.h"
+#include "storage/tch/tch_state.h"
+#include "lib/wire.h"
 
 #define APP_BUF (32 * 1024)	/* bytes read, not yet echoed: at most this */
 #define APP_HDR 32		/* app blob: version, in, out, hash, pending length */

@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "api_req.h"
+#include "mgmt-web/api_req.h"
 #include "check.h"
 
 static void test_route(void)

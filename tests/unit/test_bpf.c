@@ -26,8 +26,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lb_maps.h"
-#include "lb_hash.h"
+#include "lb/lb_maps.h"
+#include "lb/lb_hash.h"
 
 #define FLOWS_MAX   4096
 #define NSVC_TABLES 5			/* services 0..4 have Maglev tables */

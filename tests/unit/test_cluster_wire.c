@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster_wire.h"
-#include "handoff_wire.h"
+#include "lib/cluster_wire.h"
+#include "lib/handoff_wire.h"
 
 static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
 static const uint8_t badkey[32] = "0123456789abcdef0123456789abcdeX";

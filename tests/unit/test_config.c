@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "config.h"
+#include "lib/config.h"
 
 static struct config cfg;
 

@@ -6,9 +6,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "check.h"
-#include "lb_hash.h"
+#include "lb/lb_hash.h"
 
 int main(void)
 {

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "check.h"
-#include "handoff_wire.h"
+#include "lib/handoff_wire.h"
 
 int main(void)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "storage/nasd.h"
+#include "storage/http/http.h"
 
 static char root[64], outside[128];
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "http_parse.h"
+#include "storage/http/http_parse.h"
 
 static struct http_req R;
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "http_resp.h"
+#include "storage/http/http_resp.h"
 
 static int parse(const char *s, struct http_resp_head *h, const char **why)
 {

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "session_state.h"
-#include "wire.h"
+#include "storage/http/session_state.h"
+#include "lib/wire.h"
 
 static uint8_t buf[SST_MAX_BLOB], buf2[SST_MAX_BLOB];
 

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "lb_hash.h"
-#include "maglev.h"
-#include "addr.h"
+#include "lb/lb_hash.h"
+#include "lib/maglev.h"
+#include "lib/addr.h"
 
 #define M LB_MAGLEV_DEFAULT
 #define KEYS 1000000

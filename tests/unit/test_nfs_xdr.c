@@ -10,10 +10,10 @@
 
 #include "check.h"
 #include "storage/nasd.h"
-#include "nfs3_xdr.h"
-#include "nfs_fh.h"
-#include "oncrpc.h"
-#include "wire.h"
+#include "storage/nfs/nfs3_xdr.h"
+#include "storage/nfs/nfs_fh.h"
+#include "storage/nfs/oncrpc.h"
+#include "lib/wire.h"
 
 static uint8_t buf[70000];
 

@@ -6,9 +6,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "check.h"
-#include "sync_wire.h"
+#include "sessionsync/sync_wire.h"
 
 static struct sync_key key, other;
 

@@ -24,7 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "check.h"
-#include "storage/flowdrop.h"
+#include "storage/tch/flowdrop.h"
 
 #define CLIENT4 "10.77.1.10"
 #define VIP4    "10.77.1.100"

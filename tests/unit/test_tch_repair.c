@@ -42,8 +42,8 @@
 #include <bpf/libbpf.h>
 
 #include "check.h"
-#include "storage/flowdrop.h"
-#include "storage/tch.h"
+#include "storage/tch/flowdrop.h"
+#include "storage/tch/tch.h"
 
 static uint8_t pat(uint64_t i, unsigned seed)
 {

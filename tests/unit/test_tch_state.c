@@ -12,8 +12,8 @@
 #include <arpa/inet.h>
 
 #include "check.h"
-#include "tch_state.h"
-#include "wire.h"
+#include "storage/tch/tch_state.h"
+#include "lib/wire.h"
 
 static uint8_t *pattern(size_t n, unsigned seed)
 {

@@ -1,0 +1,1975 @@
+/*
+ * handoff.c - tandem-nasd's session handoff agent: moves a live HTTP
+ * session (its TCP connection with libtch, its application state with
+ * session_snapshot/session_restore) to another storage node, unnoticed by
+ * the client (doc/nasd.md "Session handoff", doc/tch.md, lib/handoff_wire.h).
+ *
+ * Channels: one persistent TCP connection to every configured peer (opened
+ * at start, reopened every second while down) and the ones peers open to
+ * us.  Both ends send HELLO (node name, nonce) under the shared key; later
+ * frames use the per-channel key (ho_channel_key) and seq = previous + 1.
+ * This node runs the transactions it starts (old node, O) on its own
+ * outgoing channel, synchronously from the control command (each step waits
+ * at most timeout_ms), and serves the transactions of the peers (new node,
+ * N) on the channels they opened, from the event loop.  So the two roles
+ * never share a channel's stream.
+ *
+ *   O: OPEN ->                          N: flowdrop_add(guard) <- OPEN_RESP
+ *                                          (or FAIL)
+ *   O: session_pause, flowdrop_add(guard), tch_freeze, report REDIRECT
+ *      (flow -> N) to the switch, session_snapshot -> st.app, UPDATE ->
+ *                                       N: precheck the blob (file version),
+ *                                          tch_restore <- COMPLETE
+ *   O: wait for the switch's ACK (retries with a new seq), session_release,
+ *      tch_close_silently, flowdrop_add(grace), ACK ->
+ *                                       N: flowdrop_del, tch_resume,
+ *                                          session_restore <- DONE
+ *   The switch re-points while the UPDATE travels and N restores; N drops
+ *   the flow from OPEN on, so a client packet re-pointed early finds no
+ *   socket-less node (the client resends it).
+ *   FAIL (or timeout, channel loss, no switch ACK) before O closed: O
+ *   re-points the switch to itself (RECLAIM: the switch also refuses a
+ *   late REDIRECT of this txid) if its REDIRECT was sent, flowdrop_del,
+ *   tch_thaw, session_resume: the session goes on here; N closes its
+ *   restored socket silently.
+ */
+#include "handoff.h"
+#include "storage/http/http.h"
+#include "storage/nfs/nfs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "lib/cluster_wire.h"
+#include "lib/ctl.h"
+#include "lib/netio.h"
+#include "storage/listen.h"
+#include "storage/tch/flowdrop.h"
+#include "lib/handoff_wire.h"
+#include "lib/keyfile.h"
+#include "lib/log.h"
+#include "lib/maglev.h"
+#include "storage/tch/tch.h"
+#include "storage/tch/tch_state.h"
+#include "storage/nfs/oncrpc.h"
+
+/* the services whose connections move: HTTP sessions (session.c) and NFS
+ * connections (nfs_server.c); HO_R_SERVICE in OPEN names which */
+#define SVC_HTTP "http"
+#define SVC_NFS "nfs"
+#define BLOB_MAX (SST_MAX_BLOB > RPC_CONN_MAX_BLOB ? SST_MAX_BLOB : RPC_CONN_MAX_BLOB)
+#define RX_MAX (HO_MAX_FRAME + 4)
+
+/* FAIL reason codes (HO_R_REASON) */
+#define RC_REFUSED 1		/* N gives the transaction up (before its resume) */
+#define RC_REPOINTED 2		/* N could not resume after O's ACK: the session is lost */
+
+enum { CH_CONNECTING = 1, CH_HELLO, CH_UP };
+
+struct handoff;
+
+struct chan {
+	struct loop_io io;
+	struct handoff *h;
+	struct chan *next;		/* inbound list */
+	int peer;			/* index in cfg peers; -1 until HELLO (inbound) */
+	int outbound;
+	int state;
+	uint32_t events;
+	uint8_t my_nonce[HO_NONCE_LEN], peer_nonce[HO_NONCE_LEN];
+	struct ho_key key;		/* channel key once up */
+	uint64_t tx_seq, rx_seq;	/* next to send / expected */
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+};
+
+/* A transaction served here (this node is N). */
+struct intx {
+	struct intx *next;
+	struct chan *ch;
+	uint32_t txid;
+	int nfs;			/* the OPEN's service: 1 NFS, 0 HTTP */
+	int state;			/* HO_S_OPEN, HO_S_HALF_ACTIVE (COMPLETE sent) */
+	struct tch_state st;
+	int have_st;
+	int nfd;
+	struct lb_flow_key key;
+	uint64_t t0;
+};
+
+struct handoff {
+	struct nasd *n;
+	const struct nasd_handoff_config *cfg;
+	struct ho_key shared;
+	struct flowdrop drop;
+	int drop_open;
+	struct loop_io lis;
+	struct loop_timer tick;
+	/* handoffs asked for by the service (data location), run from a timer */
+	struct loop_timer sched_timer;
+	int sched_timer_ok;
+	struct { uint64_t id; int pi; int nfs; } sched[32];
+	unsigned nsched;
+	struct chan *out[NASD_MAX_PEERS];
+	struct chan *in;		/* inbound channels */
+	struct intx *txs;
+	int rep_fd;			/* UDP socket for switch reports */
+	uint64_t rep_seq;
+	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
+	struct { struct taddr a; uint64_t seq; } sw_seq[4];	/* replay: per switch address */
+	uint64_t moves, moves_ok, moves_refused;
+	uint32_t next_txid;
+	uint32_t my_key;		/* node key (maglev_key of the name) */
+	/* counters */
+	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
+	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
+	/* refused input (status "rejected"): channel frames by reason, HELLOs,
+	 * switch requests that failed authentication or were replayed */
+	uint64_t rej_mac, rej_seq, rej_frame, rej_hello, rej_sw_bad, rej_sw_replay;
+	uint64_t lat_last_us, lat_max_us, lat_sum_us;
+	uint32_t last_in_txid;		/* the last session resumed here: its txid, */
+	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
+	char last_in_from[64];		/* and from which peer */
+	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
+};
+
+static uint64_t now_ns(void)
+{
+	return flowdrop_now_ns();
+}
+
+/*
+ * Busy-wait at most spin_us for fd to turn readable.  Each step of a handoff
+ * waits for one peer's answer (the other node, or lbd), and on virtual
+ * CPUs that halt when idle, waking a sleeping process costs tens of
+ * microseconds, paid once per hop: most of the freeze->resume time.  So
+ * while a handoff is running, and only then, the waiting side polls
+ * without sleeping for a bounded time (handoff.spin_us, 0: never), then
+ * falls back to sleeping in poll/epoll.
+ */
+static void spin_readable(int fd, uint32_t spin_us)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	uint64_t end;
+
+	if (!spin_us)
+		return;
+	end = now_ns() + (uint64_t)spin_us * 1000;
+	do {
+		if (poll(&pf, 1, 0) != 0)
+			return;
+		/* the answer may need this very CPU (lbd, the peer node: on a
+		 * small machine both sides of a handoff spin at once) */
+		sched_yield();
+	} while (now_ns() < end);
+}
+
+static int peer_index(const struct handoff *h, const char *name)
+{
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (!strcmp(h->cfg->peers[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void sa_taddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port)
+{
+	if (taddr_from_sockaddr(ss, a, port) < 0)
+		*port = 0;
+}
+
+static const char *ep_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	struct taddr a;
+	uint16_t port;
+	char t[TADDR_STRLEN];
+
+	sa_taddr(ss, &a, &port);
+	snprintf(buf, len, a.family == 6 ? "[%s]:%u" : "%s:%u", taddr_fmt(&a, t, sizeof(t)), port);
+	return buf;
+}
+
+static const char *peer_name(const struct chan *c)
+{
+	return c->peer >= 0 ? c->h->cfg->peers[c->peer].name : "?";
+}
+
+/* ------------------------------------------------------------ channels -- */
+
+static void chan_close(struct chan *c, const char *why);
+static void chan_io(struct loop *l, struct loop_io *io, uint32_t events);
+
+static void chan_watch(struct chan *c, uint32_t ev)
+{
+	if (ev == c->events)
+		return;
+	if (!c->events)
+		loop_add(&c->h->n->loop, &c->io, ev);
+	else if (!ev)
+		loop_del(&c->h->n->loop, &c->io);
+	else
+		loop_mod(&c->h->n->loop, &c->io, ev);
+	c->events = ev;
+}
+
+/* Seal and send frame f on c (HELLO under the shared key). */
+static int chan_send(struct chan *c, struct ho_frame *f)
+{
+	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
+	size_t len = ho_seal(f, k, c->tx_seq);
+	int rc = -1;
+
+	if (len && send_all(c->io.fd, f->buf, len, MSG_DONTWAIT, (int)c->h->cfg->timeout_ms, NULL) == 0) {
+		c->tx_seq++;
+		rc = 0;
+	}
+	ho_frame_free(f);
+	return rc;
+}
+
+static int send_simple(struct chan *c, uint8_t type, uint32_t txid)
+{
+	struct ho_frame f;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, type, txid);
+	return chan_send(c, &f);
+}
+
+static int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why)
+{
+	struct ho_frame f;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_FAIL, txid);
+	ho_add_reason(&f, code, why);
+	return chan_send(c, &f);
+}
+
+static int send_hello(struct chan *c)
+{
+	struct ho_frame f;
+	const char *me = c->h->n->cfg.node_name;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_HELLO, 0);
+	ho_add(&f, HO_R_NODE, me, strlen(me));
+	ho_add(&f, HO_R_NONCE, c->my_nonce, HO_NONCE_LEN);
+	return chan_send(c, &f);
+}
+
+static struct chan *chan_new(struct handoff *h, int fd, int outbound, int peer)
+{
+	struct chan *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->h = h;
+	c->io.fd = fd;
+	c->io.cb = chan_io;
+	c->io.arg = c;
+	c->outbound = outbound;
+	c->peer = peer;
+	c->tx_seq = 1;
+	c->rx_seq = 1;
+	if (getrandom(c->my_nonce, HO_NONCE_LEN, 0) != HO_NONCE_LEN) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Connect to peer i (non-blocking); HELLO once connected. */
+static void chan_connect(struct handoff *h, int i)
+{
+	const struct nasd_peer *p = &h->cfg->peers[i];
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&p->addr, p->port, &ss);
+	int one = 1;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (h->cfg->listen_addr.family == p->addr.family) {	/* from our storage address */
+		struct sockaddr_storage ls;
+		socklen_t ll = taddr_sockaddr(&h->cfg->listen_addr, 0, &ls);
+		int fb = 1;
+		setsockopt(fd, SOL_IP, IP_FREEBIND, &fb, sizeof(fb));
+		bind(fd, (struct sockaddr *)&ls, ll);
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return;
+	}
+	struct chan *c = chan_new(h, fd, 1, i);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->state = CH_CONNECTING;
+	h->out[i] = c;
+	chan_watch(c, EPOLLOUT);
+}
+
+static void intx_free(struct handoff *h, struct intx *t);
+
+static void chan_close(struct chan *c, const char *why)
+{
+	struct handoff *h = c->h;
+
+	if (c->state == CH_UP || (why && c->state == CH_HELLO))
+		log_info("handoff: channel %s %s closed: %s", c->outbound ? "to" : "from", peer_name(c),
+			 why ? why : "");
+	if (why)
+		h->channel_errors += c->state == CH_UP;
+	/* transactions served on it are abandoned (the old node rolls back) */
+	for (struct intx *t = h->txs, *nx; t; t = nx) {
+		nx = t->next;
+		if (t->ch == c) {
+			log_warnx("handoff tx %u from %s abandoned: channel lost", t->txid, peer_name(c));
+			h->in_failed++;
+			intx_free(h, t);
+		}
+	}
+	chan_watch(c, 0);
+	close(c->io.fd);
+	if (c->outbound) {
+		if (h->out[c->peer] == c)
+			h->out[c->peer] = NULL;
+	} else {
+		for (struct chan **pp = &h->in; *pp; pp = &(*pp)->next)
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+	}
+	free(c->rx);
+	free(c);
+}
+
+/* Read what the socket has into c->rx.  1 read something, 0 nothing (EAGAIN),
+ * -1 EOF/error. */
+static int chan_read(struct chan *c)
+{
+	int got = 0;
+
+	for (;;) {
+		if (c->rx_cap - c->rx_len < 65536) {
+			size_t nc = c->rx_cap ? c->rx_cap * 2 : 131072;
+			if (nc > RX_MAX + 65536)
+				nc = RX_MAX + 65536;
+			if (nc <= c->rx_cap)
+				return -1;	/* more than a frame buffered: a broken peer */
+			uint8_t *nb = realloc(c->rx, nc);
+			if (!nb)
+				return -1;
+			c->rx = nb;
+			c->rx_cap = nc;
+		}
+		ssize_t r = recv(c->io.fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, MSG_DONTWAIT);
+		if (r > 0) {
+			c->rx_len += (size_t)r;
+			got = 1;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return got;
+		return -1;
+	}
+}
+
+/* Next whole frame in c->rx: 1 (h, body, *total), 0 need more, -1 bad. */
+static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, size_t *total)
+{
+	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
+	enum ho_err e = ho_parse(c->rx, c->rx_len, k, c->rx_seq, hd, body, total);
+
+	if (e == HO_E_SHORT)
+		return 0;
+	if (e != HO_OK) {
+		log_warnx("handoff: channel %s %s: bad frame (%s)", c->outbound ? "to" : "from",
+			  peer_name(c), ho_err_name(e));
+		if (e == HO_E_MAC)
+			c->h->rej_mac++;
+		else if (e == HO_E_SEQ)
+			c->h->rej_seq++;
+		else
+			c->h->rej_frame++;
+		return -1;
+	}
+	c->rx_seq++;
+	return 1;
+}
+
+static void chan_consume(struct chan *c, size_t total)
+{
+	memmove(c->rx, c->rx + total, c->rx_len - total);
+	c->rx_len -= total;
+}
+
+/* A HELLO arrived on c.  0, or -1 (close). */
+static int on_hello(struct chan *c, const uint8_t *body, size_t blen)
+{
+	uint8_t *name = NULL, *nonce = NULL;
+	size_t nl = 0, nn = 0;
+	char nm[NASD_NAME_MAX];
+	int rc = -1;
+
+	if (ho_collect(body, blen, HO_R_NODE, NASD_NAME_MAX - 1, &name, &nl) < 0 || !nl ||
+	    ho_collect(body, blen, HO_R_NONCE, HO_NONCE_LEN, &nonce, &nn) < 0 || nn != HO_NONCE_LEN)
+		goto out;
+	memcpy(nm, name, nl);
+	nm[nl] = '\0';
+	memcpy(c->peer_nonce, nonce, HO_NONCE_LEN);
+	if (c->outbound) {
+		if (strcmp(nm, peer_name(c))) {
+			log_warnx("handoff: %s answers as \"%s\"", peer_name(c), nm);
+			goto out;
+		}
+		ho_channel_key(&c->h->shared, c->my_nonce, c->peer_nonce, &c->key);
+	} else {
+		int i = peer_index(c->h, nm);
+		if (i < 0) {
+			log_warnx("handoff: HELLO from unknown node \"%s\"", nm);
+			goto out;
+		}
+		c->peer = i;
+		if (send_hello(c) < 0)
+			goto out;
+		ho_channel_key(&c->h->shared, c->peer_nonce, c->my_nonce, &c->key);
+	}
+	c->state = CH_UP;
+	c->h->channels_opened++;
+	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", nm);
+	rc = 0;
+out:
+	if (rc < 0)
+		c->h->rej_hello++;
+	free(name);
+	free(nonce);
+	return rc;
+}
+
+static void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen);
+
+static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct chan *c = io->arg;
+
+	if (c->state == CH_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err) {
+			chan_close(c, NULL);	/* retried by the tick */
+			return;
+		}
+		c->state = CH_HELLO;
+		if (send_hello(c) < 0) {
+			chan_close(c, "HELLO not sent");
+			return;
+		}
+		chan_watch(c, EPOLLIN);
+		return;
+	}
+	if (chan_read(c) < 0) {
+		chan_close(c, "connection closed");
+		return;
+	}
+	for (;;) {
+		struct ho_hdr hd;
+		const uint8_t *body;
+		size_t total;
+		int r = chan_frame(c, &hd, &body, &total);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			chan_close(c, "bad frame");
+			return;
+		}
+		if (c->state != CH_UP) {
+			if (hd.type != HO_T_HELLO || on_hello(c, body, hd.body_len) < 0) {
+				chan_close(c, "bad HELLO");
+				return;
+			}
+		} else if (c->outbound) {
+			/* our own transactions are read synchronously; anything here is
+			 * late (a transaction we gave up): ignore it */
+			log_debug("handoff: late frame type %u tx %u from %s", hd.type, hd.txid, peer_name(c));
+		} else {
+			serve_frame(c, &hd, body, hd.body_len);
+			/* serve_frame may have closed c?  It never does: errors are
+			 * answered with FAIL; a failed send is noticed on the next read */
+		}
+		chan_consume(c, total);
+	}
+}
+
+static void accept_cb(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct handoff *h = io->arg;
+	int one = 1;
+	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct chan *c = chan_new(h, fd, 0, -1);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->state = CH_HELLO;
+	c->next = h->in;
+	h->in = c;
+	chan_watch(c, EPOLLIN);
+}
+
+/* Wait for the next frame of transaction txid on outbound channel c.  1 with
+ * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
+ * channel failed (closed: c is gone). */
+static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type,
+		     uint8_t **body, size_t *blen)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		struct ho_hdr hd;
+		const uint8_t *b;
+		size_t total;
+		int r = chan_frame(c, &hd, &b, &total);
+		if (r < 0) {
+			chan_close(c, "bad frame");
+			return -1;
+		}
+		if (r > 0) {
+			if (hd.txid == txid) {
+				*type = hd.type;
+				*blen = hd.body_len;
+				*body = malloc(hd.body_len ? hd.body_len : 1);
+				if (*body)
+					memcpy(*body, b, hd.body_len);
+				chan_consume(c, total);
+				if (!*body) {
+					chan_close(c, "out of memory");
+					return -1;
+				}
+				return 1;
+			}
+			chan_consume(c, total);	/* a late frame of an earlier transaction */
+			continue;
+		}
+		spin_readable(c->io.fd, c->h->cfg->spin_us);
+		int64_t left = (int64_t)(end - now_ns()) / 1000000;
+		struct pollfd pf = { .fd = c->io.fd, .events = POLLIN };
+		if (left <= 0)
+			return 0;
+		int pr = poll(&pf, 1, (int)left);
+		if (pr < 0 && errno != EINTR) {
+			chan_close(c, "poll");
+			return -1;
+		}
+		if (pr > 0 && chan_read(c) < 0) {
+			chan_close(c, "connection closed");
+			return -1;
+		}
+	}
+}
+
+/* ------------------------------------------------- the connection moved -- */
+
+/* One client connection of either service, as the handoff sees it.  The
+ * transaction is the same for both; only pausing, the blob and rebuilding
+ * differ (session_* for HTTP, nfs_conn_* for NFS: same contracts). */
+struct ho_conn {
+	struct session *s;	/* exactly one of the two */
+	struct nfs_conn *c;
+};
+
+static const char *conn_service(const struct ho_conn *x)
+{
+	return x->c ? SVC_NFS : SVC_HTTP;
+}
+
+static int conn_fd(const struct ho_conn *x)
+{
+	return x->c ? nfs_conn_fd(x->c) : x->s->io.fd;
+}
+
+static uint64_t conn_id(const struct ho_conn *x)
+{
+	return x->c ? nfs_conn_id(x->c) : x->s->id;
+}
+
+/* NULL if it can move now, else why not. */
+static const char *conn_unmovable(const struct ho_conn *x)
+{
+	if (x->c)
+		return nfs_conn_movable(x->c) ? NULL : "paused";
+	return x->s->paused ? "paused" : x->s->phase == PH_LINGER ? "lingering" : NULL;
+}
+
+static int conn_pause(struct ho_conn *x)
+{
+	return x->c ? nfs_conn_pause(x->c) : session_pause(x->s);
+}
+
+static void conn_resume(struct ho_conn *x)
+{
+	if (x->c)
+		nfs_conn_resume(x->c);
+	else
+		session_resume(x->s);
+}
+
+static ssize_t conn_snapshot(const struct ho_conn *x, uint8_t *buf, size_t cap)
+{
+	return x->c ? (ssize_t)nfs_conn_snapshot(x->c, buf, cap) : session_snapshot(x->s, buf, cap);
+}
+
+/* Forget it without touching the peer; returns its socket. */
+static int conn_release(struct ho_conn *x)
+{
+	int fd = x->c ? nfs_conn_release(x->c) : session_release(x->s);
+
+	x->c = NULL;
+	x->s = NULL;
+	return fd;
+}
+
+/* Its 5-tuple as the data plane keys it, and the client endpoint as text. */
+static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client, size_t clen)
+{
+	struct sockaddr_storage pa, la;
+	socklen_t pl = sizeof(pa), ll = sizeof(la);
+	struct taddr p, l;
+	uint16_t pp, lp;
+	int fd = conn_fd(x);
+
+	if (getpeername(fd, (struct sockaddr *)&pa, &pl) < 0 || getsockname(fd, (struct sockaddr *)&la, &ll) < 0 ||
+	    taddr_from_sockaddr(&pa, &p, &pp) < 0 || taddr_from_sockaddr(&la, &l, &lp) < 0)
+		return -1;
+	flowkey_make(k, &p, pp, &l, lp, IPPROTO_TCP);
+	if (client)
+		ep_fmt(&pa, client, clen);
+	return 0;
+}
+
+/* ------------------------------------------------------------- reports -- */
+
+static uint64_t next_rep_seq(struct handoff *h);
+
+/*
+ * A report to the switch and the wait for its ACK, split so that the old
+ * node can send its REDIRECT and do the rest of the handoff (snapshot,
+ * UPDATE, the new node's restore) while the switch works on it.
+ * rep_send sends a first try; rep_wait waits for the ACK (sent once the
+ * switch's flow map, and its peer's, holds the new owner), sending a new
+ * try (new seq and nonce) each report_timeout_ms, report_tries in all.
+ */
+struct rep_pending {
+	struct ho_report r;
+	uint32_t want;			/* node key the ACK must name */
+	uint32_t tries;
+	uint64_t sent_ns;
+	const char *to;
+};
+
+static int rep_try(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
+	uint8_t buf[HO_REPORT_MAX];
+	uint64_t seq = next_rep_seq(h);
+
+	p->r.seq = seq;
+	if (getrandom(&p->r.nonce, sizeof(p->r.nonce), 0) != sizeof(p->r.nonce))
+		p->r.nonce = (uint32_t)seq;
+	p->r.nonce &= 0xffffff;
+	size_t len = ho_report_encode(&p->r, h->shared.k, h->shared.len, buf);
+	h->reports++;
+	if (p->tries++)
+		h->report_retries++;
+	p->sent_ns = now_ns();
+	if (sendto(h->rep_fd, buf, len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)len) {
+		snprintf(err, errlen, "report: sendto: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Ask the switch to send key's flow to node `to` (op REDIRECT; RECLAIM when
+ * a rolled-back handoff takes its flow back).  0 once the first try is
+ * out, or -1 with a message (nothing was sent). */
+static int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct lb_flow_key *key,
+		    const char *to, uint32_t txid, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->want = maglev_node_key32(to);
+	p->to = to;
+	p->r = (struct ho_report){ .op = op, .txid = (uint16_t)txid, .cluster = h->cfg->cluster_id,
+				   .key = *key, .node_key = p->want, .sender = h->my_key };
+	return rep_try(h, p, err, errlen);
+}
+
+/* 0 once the switch acked p, or -1 with a message (refused, or no ACK
+ * after report_tries tries: it may still have done it). */
+static int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+{
+	uint8_t in[512];
+	int last_status = -1;
+
+	for (;;) {
+		uint64_t end = p->sent_ns + (uint64_t)h->cfg->report_timeout_ms * 1000000;
+		for (;;) {
+			spin_readable(h->rep_fd, h->cfg->spin_us);
+			int64_t left = (int64_t)(end - now_ns()) / 1000000;
+			struct pollfd pf = { .fd = h->rep_fd, .events = POLLIN };
+			/* an ACK may be queued already: look before giving up */
+			if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
+				break;
+			ssize_t n = recv(h->rep_fd, in, sizeof(in), MSG_DONTWAIT);
+			struct ho_report a;
+			const char *why;
+			if (n <= 0 || ho_report_parse(in, (size_t)n, h->shared.k, h->shared.len, &a, &why) < 0)
+				continue;
+			if (a.op != HO_OP_ACK || a.nonce != p->r.nonce)
+				continue;	/* an answer to an earlier try or report */
+			if (a.status == HO_ST_OK && a.node_key == p->want)
+				return 0;
+			last_status = a.status;
+			if (a.status != HO_ST_PEER)	/* definite refusal */
+				goto refused;
+			break;
+		}
+		if (p->tries >= h->cfg->report_tries)
+			break;
+		rep_try(h, p, err, errlen);	/* a failed sendto counts as a lost try */
+	}
+	h->report_failed++;
+	if (last_status >= 0)
+		snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to, last_status);
+	else
+		snprintf(err, errlen, "no ack from the switch for the redirect to %s (%u tries)", p->to,
+			 h->cfg->report_tries);
+	return -1;
+refused:
+	h->report_failed++;
+	snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to, last_status);
+	return -1;
+}
+
+static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
+			   const char *to, uint32_t txid, char *err, size_t errlen)
+{
+	struct rep_pending p;
+
+	rep_send(h, &p, op, key, to, txid, err, errlen);	/* a lost first try: rep_wait retries */
+	return rep_wait(h, &p, err, errlen);
+}
+
+/* ------------------------------------------- operator handoff (MOVE) -- */
+
+static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x);
+static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi);
+
+static uint64_t next_rep_seq(struct handoff *h)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t seq = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	h->rep_seq = seq > h->rep_seq ? seq : h->rep_seq + 1;
+	return h->rep_seq;
+}
+
+/* Replay: each switch (by address) must send an increasing seq. */
+static int sw_fresh(struct handoff *h, const struct taddr *a, uint64_t seq)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < 4; i++) {
+		if (h->sw_seq[i].a.family && taddr_equal(&h->sw_seq[i].a, a)) {
+			if (seq <= h->sw_seq[i].seq)
+				return 0;
+			h->sw_seq[i].seq = seq;
+			return 1;
+		}
+		if (!h->sw_seq[i].a.family && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		free_slot = (int)(seq % 4);
+	h->sw_seq[free_slot].a = *a;
+	h->sw_seq[free_slot].seq = seq;
+	return 1;
+}
+
+/* The session of a flow-table key: client endpoint and local (VIP) endpoint
+ * as the data plane keys it; else the client endpoint alone. */
+static struct session *session_of_key(struct nasd *n, const struct lb_flow_key *k)
+{
+	struct session *by_peer = NULL;
+
+	for (struct session *s = n->sessions; s; s = s->next) {
+		struct taddr pa, la;
+		uint16_t pp, lp;
+		struct lb_flow_key sk;
+		if (s->paused)
+			continue;
+		sa_taddr(&s->peer, &pa, &pp);
+		sa_taddr(&s->local, &la, &lp);
+		if (pa.family == 6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)pa.a)) {
+			memmove(pa.a, pa.a + 12, 4);
+			memset(pa.a + 4, 0, 12);
+			pa.family = 4;
+		}
+		if (la.family == 6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)la.a)) {
+			memmove(la.a, la.a + 12, 4);
+			memset(la.a + 4, 0, 12);
+			la.family = 4;
+		}
+		flowkey_make(&sk, &pa, pp, &la, lp, k->proto);
+		if (!memcmp(&sk, k, sizeof(sk)))
+			return s;
+		if (!by_peer && sk.family == k->family && sk.sport == k->sport &&
+		    !memcmp(sk.saddr, k->saddr, sizeof(sk.saddr)))
+			by_peer = s;
+	}
+	return by_peer;
+}
+
+/* A MOVE from the switch: hand that session to node_key's node, then ACK
+ * (synchronous: the handoff has finished when the ACK goes out). */
+static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct handoff *h = io->arg;
+
+	for (int i = 0; i < 16; i++) {
+		uint8_t buf[CW_MAX_DGRAM], out[HO_REPORT_MAX];	/* ~30 KiB: a whole cluster map */
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		struct ho_report r;
+		const char *why;
+		struct taddr fa;
+		uint16_t fp;
+		char ep[TADDR_STRLEN + 10];
+
+		if (n < 0)
+			return;
+		if (cw_is_cluster(buf, (size_t)n)) {	/* lbd's cluster map (lib/cluster_wire.h) */
+			nfs_cluster_input(h->n, io->fd, buf, (size_t)n, &from, fl, h->shared.k,
+					  h->shared.len, h->cfg->cluster_id);
+			continue;
+		}
+		if (ho_report_parse(buf, (size_t)n, h->shared.k, h->shared.len, &r, &why) < 0) {
+			log_debug("handoff: switch request refused: %s", why);
+			h->rej_sw_bad++;
+			continue;
+		}
+		if (r.op != HO_OP_MOVE || r.sender != 0 || r.cluster != h->cfg->cluster_id) {
+			h->rej_sw_bad++;
+			continue;
+		}
+		sa_taddr(&from, &fa, &fp);
+		if (!sw_fresh(h, &fa, r.seq)) {
+			log_warnx("handoff: replayed switch request from %s refused", ep_fmt(&from, ep, sizeof(ep)));
+			h->rej_sw_replay++;
+			continue;
+		}
+		h->moves++;
+		uint8_t st = HO_ST_OK;
+		int pi = -1;
+		for (unsigned k = 0; k < h->cfg->npeers && pi < 0; k++)
+			if (maglev_node_key32(h->cfg->peers[k].name) == r.node_key)
+				pi = (int)k;
+		struct ho_conn x = { pi < 0 ? NULL : session_of_key(h->n, &r.key), NULL };
+		if (pi >= 0 && !x.s)
+			x.c = nfs_conn_of_key(h->n, &r.key);
+		if (pi < 0) {
+			st = HO_ST_NO_NODE;
+		} else if (!x.s && !x.c) {
+			st = HO_ST_NO_FLOW;
+		} else {
+			log_info("handoff: the switch (%s) asks for a%s session's move to %s",
+				 ep_fmt(&from, ep, sizeof(ep)), x.c ? "n NFS" : "n HTTP", h->cfg->peers[pi].name);
+			json_t *res = run_one(h, &x, pi);	/* the connection may be gone after this */
+			st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
+			     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;
+			json_decref(res);
+		}
+		if (st == HO_ST_OK)
+			h->moves_ok++;
+		else
+			h->moves_refused++;
+		r.op = HO_OP_ACK;
+		r.status = st;
+		r.sender = h->my_key;
+		r.seq = next_rep_seq(h);
+		size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, out);
+		if (sendto(io->fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&from, fl) != (ssize_t)len)
+			log_warn("handoff: answering the switch");
+	}
+}
+
+/* ------------------------------------------------------- new node (N) -- */
+
+static struct intx *intx_find(struct handoff *h, struct chan *c, uint32_t txid)
+{
+	for (struct intx *t = h->txs; t; t = t->next)
+		if (t->ch == c && t->txid == txid)
+			return t;
+	return NULL;
+}
+
+static void intx_free(struct handoff *h, struct intx *t)
+{
+	for (struct intx **pp = &h->txs; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	if (t->nfd >= 0 && tch_close_silently(t->nfd, NULL, 0) < 0)
+		log_warn("handoff tx %u: restored socket not closed silently (left open)", t->txid);
+	if (t->have_st)
+		tch_state_free(&t->st);
+	free(t);
+}
+
+/* The blob's file must be the same version here, an upload's temp file
+ * reachable (session_restore would refuse them after the old node closed:
+ * check before COMPLETE). */
+static int precheck_blob(struct nasd *n, const uint8_t *blob, size_t len, char *err, size_t errlen)
+{
+	struct session_state ss;
+	char derr[128];
+
+	if (session_state_decode(blob, len, &ss, derr, sizeof(derr)) < 0) {
+		snprintf(err, errlen, "bad session state: %s", derr);
+		return -1;
+	}
+	if (ss.has_file) {
+		char path[SST_MAX_NAME * 4 + 2];
+		struct export_ref ref;
+		struct export_file f;
+		if (ss.file_path.len >= sizeof(path)) {
+			snprintf(err, errlen, "file path too long");
+			return -1;
+		}
+		memcpy(path, ss.file_path.p, ss.file_path.len);
+		path[ss.file_path.len] = '\0';
+		if (export_find(&n->cfg, path, &ref) < 0 || export_open_file(&ref, &f) != 0) {
+			snprintf(err, errlen, "file %.200s not served here", path);
+			return -1;
+		}
+		close(f.fd);
+		if (f.size != ss.file_size || f.mtime_ns != ss.file_mtime_ns) {
+			snprintf(err, errlen, "file %.200s: another version here", path);
+			return -1;
+		}
+	}
+	if (ss.has_upload) {	/* the temp file must be reachable here (shared storage) */
+		char path[SST_MAX_NAME * 4 + 2], tmp[SST_MAX_NAME + 1];
+		struct export_ref ref;
+		struct export_upload u;
+		if (ss.up_path.len >= sizeof(path) || ss.up_tmp.len >= sizeof(tmp)) {
+			snprintf(err, errlen, "upload path too long");
+			return -1;
+		}
+		memcpy(path, ss.up_path.p, ss.up_path.len);
+		path[ss.up_path.len] = '\0';
+		memcpy(tmp, ss.up_tmp.p, ss.up_tmp.len);
+		tmp[ss.up_tmp.len] = '\0';
+		if (export_find(&n->cfg, path, &ref) < 0 || !ref.ex->writable ||
+		    export_upload_reopen(&ref, tmp, ss.up_received, &u) < 0) {
+			snprintf(err, errlen, "upload %.200s: temp file not here", path);
+			return -1;
+		}
+		export_upload_abort(&u, 0);	/* close, keep it: session_restore reopens it */
+	}
+	return 0;
+}
+
+static void serve_fail(struct intx *t, uint16_t code, const char *why);
+
+static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
+{
+	struct handoff *h = c->h;
+	struct intx *t;
+
+	if (intx_find(h, c, hd->txid)) {
+		send_fail(c, hd->txid, RC_REFUSED, "duplicate transaction");
+		return;
+	}
+	uint8_t *svc = NULL;
+	size_t svl = 0;
+	int nfs = 0;
+	if (ho_collect(body, blen, HO_R_SERVICE, 16, &svc, &svl) == 0 && svl == strlen(SVC_NFS) &&
+	    !memcmp(svc, SVC_NFS, svl))
+		nfs = 1;
+	else if (svl && (svl != strlen(SVC_HTTP) || memcmp(svc, SVC_HTTP, svl))) {
+		free(svc);
+		send_fail(c, hd->txid, RC_REFUSED, "unknown service");
+		return;
+	}
+	free(svc);
+	if (nfs && !h->n->nfs) {
+		send_fail(c, hd->txid, RC_REFUSED, "no NFS service here");
+		return;
+	}
+	if (h->n->nsessions >= h->n->cfg.max_sessions) {
+		send_fail(c, hd->txid, RC_REFUSED, "busy: max_sessions");
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		send_fail(c, hd->txid, RC_REFUSED, "out of memory");
+		return;
+	}
+	t->ch = c;
+	t->txid = hd->txid;
+	t->nfs = nfs;
+	t->state = HO_S_OPEN;
+	t->nfd = -1;
+	t->t0 = now_ns();
+	t->next = h->txs;
+	h->txs = t;
+	/* The old node re-points the switch as soon as it has frozen the
+	 * session, maybe before its UPDATE is here: from now on the client's
+	 * packets may reach us, and with no socket for them the kernel would
+	 * reset the connection.  Drop them until the session resumes here (or
+	 * the guard expires after a failed handoff). */
+	uint8_t *fl = NULL;
+	size_t fll = 0;
+	if (ho_collect(body, blen, HO_R_FLOW, sizeof(struct lb_flow_key) + 8, &fl, &fll) < 0 || !fl ||
+	    ho_decode_flow(fl, (uint16_t)fll, &t->key) < 0) {
+		free(fl);
+		serve_fail(t, RC_REFUSED, "OPEN without a valid flow");
+		return;
+	}
+	free(fl);
+	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+		char err[128];
+		snprintf(err, sizeof(err), "flow drop: %s", strerror(errno));
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	if (send_simple(c, HO_T_OPEN_RESP, hd->txid) < 0) {
+		intx_free(h, t);
+		return;
+	}
+	spin_readable(c->io.fd, h->cfg->spin_us);	/* the UPDATE follows at once */
+}
+
+static void serve_fail(struct intx *t, uint16_t code, const char *why)
+{
+	struct handoff *h = t->ch->h;
+
+	log_warnx("handoff tx %u from %s refused: %s", t->txid, peer_name(t->ch), why);
+	h->in_failed++;
+	send_fail(t->ch, t->txid, code, why);
+	intx_free(h, t);
+}
+
+static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
+{
+	struct handoff *h = t->ch->h;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256], why[256];
+
+	if (t->state != HO_S_OPEN) {
+		serve_fail(t, RC_REFUSED, "UPDATE out of order");
+		return;
+	}
+	if (ho_collect(body, blen, HO_R_TCP_STATE, TCH_STATE_MAX, &buf, &len) < 0 || !len) {
+		free(buf);
+		serve_fail(t, RC_REFUSED, "UPDATE without TCP state");
+		return;
+	}
+	enum tch_err e = tch_state_decode(buf, len, &t->st, why, sizeof(why));
+	free(buf);
+	if (e != TCH_OK) {
+		snprintf(err, sizeof(err), "decode: %.200s", why);
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	t->have_st = 1;
+	if (!t->nfs && precheck_blob(h->n, t->st.app, t->st.app_len, err, sizeof(err)) < 0) {
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	struct lb_flow_key sk;
+	tch_state_flow_key(&t->st, &sk);
+	if (memcmp(&sk, &t->key, sizeof(sk))) {
+		serve_fail(t, RC_REFUSED, "UPDATE is for another flow than the OPEN");
+		return;
+	}
+	/* the drop from OPEN on covers the restore: the restored socket
+	 * (repair mode) must see no packet until it resumes */
+	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+		snprintf(err, sizeof(err), "flow drop: %s", strerror(errno));
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	if (tch_restore(&t->st, &t->nfd, err, sizeof(err)) < 0) {
+		t->nfd = -1;
+		serve_fail(t, RC_REFUSED, err);
+		return;
+	}
+	t->state = HO_S_HALF_ACTIVE;
+	if (send_simple(t->ch, HO_T_COMPLETE, t->txid) < 0) {
+		serve_fail(t, RC_REFUSED, "COMPLETE not sent");
+		return;
+	}
+	spin_readable(t->ch->io.fd, h->cfg->spin_us);	/* the ACK: then we resume */
+}
+
+static void serve_ack(struct intx *t)
+{
+	struct handoff *h = t->ch->h;
+	char err[256];
+	int fd = t->nfd;
+
+	if (t->state != HO_S_HALF_ACTIVE) {
+		serve_fail(t, RC_REFUSED, "ACK out of order");
+		return;
+	}
+	/* the old node has closed: no way back from here */
+	flowdrop_del(&h->drop, &t->key);
+	if (tch_resume(fd, &t->st, err, sizeof(err)) < 0) {
+		log_warnx("handoff tx %u from %s: resume: %s (session lost)", t->txid, peer_name(t->ch), err);
+		t->nfd = -1;
+		close(fd);
+		h->in_failed++;
+		send_fail(t->ch, t->txid, RC_REPOINTED, err);
+		intx_free(h, t);
+		return;
+	}
+	struct session *s = NULL;
+	struct nfs_conn *nc = NULL;
+	uint64_t id = 0;
+	if (t->nfs) {
+		nc = nfs_conn_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
+		id = nc ? nfs_conn_id(nc) : 0;
+	} else {
+		s = session_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
+		id = s ? s->id : 0;
+	}
+	t->nfd = -1;
+	if (!s && !nc) {
+		log_warnx("handoff tx %u from %s: session_restore: %s (session lost)", t->txid,
+			  peer_name(t->ch), err);
+		close(fd);
+		h->in_failed++;
+		send_fail(t->ch, t->txid, RC_REPOINTED, err);
+		intx_free(h, t);
+		return;
+	}
+	h->in_ok++;
+	h->last_in_txid = t->txid;
+	h->last_in_resumed_ns = now_ns();
+	snprintf(h->last_in_from, sizeof(h->last_in_from), "%s", peer_name(t->ch));
+	log_info("handoff tx %u from %s: %s %llu resumed here (%llu us since OPEN)", t->txid,
+		 peer_name(t->ch), nc ? "NFS connection" : "session", (unsigned long long)id,
+		 (unsigned long long)((now_ns() - t->t0) / 1000));
+	struct chan *c = t->ch;
+	uint32_t txid = t->txid;
+	intx_free(h, t);
+	send_simple(c, HO_T_DONE, txid);
+}
+
+static void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
+{
+	struct intx *t;
+
+	if (hd->type == HO_T_OPEN) {
+		serve_open(c, hd, body, blen);
+		return;
+	}
+	t = intx_find(c->h, c, hd->txid);
+	if (!t) {
+		if (hd->type != HO_T_FAIL)
+			send_fail(c, hd->txid, RC_REFUSED, "unknown transaction");
+		return;
+	}
+	switch (hd->type) {
+	case HO_T_UPDATE: serve_update(t, body, blen); break;
+	case HO_T_ACK: serve_ack(t); break;
+	case HO_T_FAIL:
+		log_info("handoff tx %u from %s: the old node gave up", t->txid, peer_name(c));
+		c->h->in_failed++;
+		intx_free(c->h, t);	/* closes the restored socket silently; the drop expires */
+		break;
+	default:
+		serve_fail(t, RC_REFUSED, "unexpected message");
+	}
+}
+
+/* ------------------------------------------------------- old node (O) -- */
+
+struct ho_result {
+	const char *outcome;		/* "done", "failed", "committed" (no DONE) */
+	const char *stage;
+	char error[300];
+	int rolled_back, repointed_back;
+	int busy;			/* it could not pause now (EBUSY): try later */
+	uint64_t t_open, t_freeze, t_complete, t_switch, t_close, t_done, t_total;	/* us */
+	uint64_t frozen_at_ns;		/* CLOCK_MONOTONIC when the session stopped here */
+	uint32_t txid;
+	size_t state_bytes, app_bytes;
+};
+
+/* Roll back a frozen session: it stays here. */
+static void rollback(struct handoff *h, struct ho_conn *x, const struct lb_flow_key *key,
+		     int maybe_repointed, uint32_t txid, struct ho_result *res)
+{
+	char err[256] = "";
+
+	if (maybe_repointed) {
+		if (report_redirect(h, HO_OP_RECLAIM, key, h->n->cfg.node_name, txid, err, sizeof(err)) < 0)
+			log_warnx("handoff tx %u rollback: re-point to %s: %s", txid, h->n->cfg.node_name, err);
+		else
+			res->repointed_back = 1;
+	}
+	flowdrop_del(&h->drop, key);
+	if (tch_thaw(conn_fd(x), err, sizeof(err)) < 0)
+		log_warnx("handoff tx %u rollback: %s", txid, err);
+	conn_resume(x);
+	res->rolled_back = 1;
+	h->rollbacks++;
+}
+
+static uint64_t us_since(uint64_t t)
+{
+	return (now_ns() - t) / 1000;
+}
+
+static int reason_of(const uint8_t *body, size_t blen, uint16_t *code, char *text, size_t tl)
+{
+	uint8_t *r = NULL;
+	size_t rl = 0;
+
+	*code = 0;
+	snprintf(text, tl, "no reason given");
+	if (ho_collect(body, blen, HO_R_REASON, 1024, &r, &rl) < 0 || !r)
+		return -1;
+	ho_decode_reason(r, (uint16_t)rl, code, text, tl);
+	free(r);
+	return 0;
+}
+
+static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_result *res)
+{
+	const char *to = h->cfg->peers[pi].name;
+	struct chan *c = h->out[pi];
+	struct lb_flow_key key;
+	uint8_t type, *body = NULL;
+	size_t blen;
+	uint64_t t0 = now_ns(), t1, t_frozen;
+	uint32_t txid;
+	int r, tmo = (int)h->cfg->timeout_ms;
+	uint16_t code;
+	char why[256];
+
+	memset(res, 0, sizeof(*res));
+	res->outcome = "failed";
+	if (!c || c->state != CH_UP) {
+		res->stage = "channel";
+		snprintf(res->error, sizeof(res->error), "no channel to %s (down)", to);
+		goto failed;
+	}
+	const char *busy = conn_unmovable(x);
+	if (busy) {
+		res->stage = "session";
+		snprintf(res->error, sizeof(res->error), "session %s", busy);
+		goto failed;
+	}
+	if (conn_key(x, &key, NULL, 0) < 0) {
+		res->stage = "session";
+		snprintf(res->error, sizeof(res->error), "socket: %s", strerror(errno));
+		goto failed;
+	}
+	txid = ++h->next_txid ? h->next_txid : ++h->next_txid;
+	res->txid = txid;
+
+	/* OPEN: can you take it? */
+	struct ho_frame f;
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_OPEN, txid);
+	ho_add_flow(&f, &key);
+	ho_add(&f, HO_R_SERVICE, conn_service(x), strlen(conn_service(x)));
+	ho_add_u64(&f, HO_R_SIZE, 0);
+	res->stage = "open";
+	if (chan_send(c, &f) < 0) {
+		chan_close(c, "send failed");
+		snprintf(res->error, sizeof(res->error), "OPEN not sent to %s", to);
+		goto failed;
+	}
+	r = chan_wait(c, txid, tmo, &type, &body, &blen);
+	res->t_open = us_since(t0);
+	if (r <= 0 || type != HO_T_OPEN_RESP) {
+		if (r > 0 && type == HO_T_FAIL) {
+			reason_of(body, blen, &code, why, sizeof(why));
+			snprintf(res->error, sizeof(res->error), "%s refused: %s", to, why);
+		} else {
+			snprintf(res->error, sizeof(res->error), "%s: %s", to,
+				 r == 0 ? "no OPEN_RESP in time" : r < 0 ? "channel lost" : "unexpected answer");
+			if (r >= 0)
+				send_fail(c, txid, RC_REFUSED, "giving up");
+		}
+		goto failed;
+	}
+	free(body);
+	body = NULL;
+
+	/* freeze */
+	res->stage = "freeze";
+	t1 = now_ns();
+	if (conn_pause(x) < 0) {
+		res->busy = errno == EBUSY;
+		snprintf(res->error, sizeof(res->error), "pause: %s", strerror(errno));
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		goto failed;
+	}
+	if (flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+		snprintf(res->error, sizeof(res->error), "flow drop: %s", strerror(errno));
+		conn_resume(x);
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		goto failed;
+	}
+	struct tch_state st;
+	char err[256];
+	if (tch_freeze(conn_fd(x), &st, err, sizeof(err)) < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		flowdrop_del(&h->drop, &key);
+		conn_resume(x);
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		goto failed;
+	}
+	t_frozen = now_ns();
+	res->frozen_at_ns = t1;
+	/* Re-point the switch now: its round trip (and, on a pair, the peer's
+	 * map update) overlaps the snapshot, the UPDATE and N's restore.  N
+	 * drops the flow's packets from its OPEN_RESP on, so nothing reaches
+	 * a node without a socket; from here on a rollback must RECLAIM. */
+	struct rep_pending rep;
+	if (rep_send(h, &rep, HO_OP_REDIRECT, &key, to, txid, err, sizeof(err)) < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		tch_state_free(&st);
+		send_fail(c, txid, RC_REFUSED, "cancelled");
+		rollback(h, x, &key, 0, txid, res);
+		goto failed;
+	}
+	static uint8_t blob[BLOB_MAX];
+	ssize_t bl = conn_snapshot(x, blob, sizeof(blob));
+	uint8_t *enc = NULL;
+	size_t elen = 0;
+	if (bl < 0 || tch_state_set_app(&st, blob, (size_t)bl) < 0) {
+		snprintf(res->error, sizeof(res->error), "snapshot: %s", strerror(errno));
+		goto rb_local;
+	}
+	size_t cap = tch_state_encoded_len(&st);
+	enc = malloc(cap);
+	if (!enc || tch_state_encode(&st, enc, cap, &elen, why, sizeof(why)) != TCH_OK) {
+		snprintf(res->error, sizeof(res->error), "encode: %s", enc ? why : "out of memory");
+		goto rb_local;
+	}
+	res->state_bytes = elen;
+	res->app_bytes = (size_t)bl;
+	res->t_freeze = us_since(t1);
+
+	/* UPDATE -> COMPLETE, and the switch's ACK */
+	res->stage = "update";
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_UPDATE, txid);
+	ho_add(&f, HO_R_TCP_STATE, enc, elen);
+	free(enc);
+	enc = NULL;
+	t1 = now_ns();
+	if (chan_send(c, &f) < 0) {
+		chan_close(c, "send failed");
+		snprintf(res->error, sizeof(res->error), "UPDATE not sent to %s", to);
+		tch_state_free(&st);
+		rollback(h, x, &key, 1, txid, res);
+		goto failed;
+	}
+	r = chan_wait(c, txid, tmo, &type, &body, &blen);
+	res->t_complete = us_since(t1);
+	if (r <= 0 || type != HO_T_COMPLETE) {
+		if (r > 0 && type == HO_T_FAIL) {
+			reason_of(body, blen, &code, why, sizeof(why));
+			snprintf(res->error, sizeof(res->error), "%s refused the session: %s", to, why);
+		} else {
+			snprintf(res->error, sizeof(res->error), "%s: %s", to,
+				 r == 0 ? "no COMPLETE in time" : r < 0 ? "channel lost" : "unexpected answer");
+			if (r >= 0)
+				send_fail(c, txid, RC_REFUSED, "giving up");
+		}
+		tch_state_free(&st);
+		rollback(h, x, &key, 1, txid, res);
+		goto failed;
+	}
+	free(body);
+	body = NULL;
+	tch_state_free(&st);
+	res->stage = "switch";
+	if (rep_wait(h, &rep, err, sizeof(err)) < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		send_fail(c, txid, RC_REFUSED, "the switch did not re-point");
+		rollback(h, x, &key, 1, txid, res);
+		goto failed;
+	}
+	res->t_switch = us_since(t1);
+
+	/* commit: close silently, grace drop, ACK */
+	res->stage = "close";
+	t1 = now_ns();
+	int fd = conn_release(x);
+	if (tch_close_silently(fd, err, sizeof(err)) < 0)
+		log_warnx("handoff tx %u: %s (socket kept open)", txid, err);
+	flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
+	res->t_close = us_since(t1);
+	res->stage = "done";
+	t1 = now_ns();
+	if (send_simple(c, HO_T_ACK, txid) < 0) {
+		chan_close(c, "send failed");
+		r = -1;
+	} else {
+		r = chan_wait(c, txid, tmo, &type, &body, &blen);
+	}
+	res->t_done = us_since(t1);
+	res->t_total = us_since(t0);
+	if (r > 0 && type == HO_T_DONE) {
+		res->outcome = "done";
+		h->out_ok++;
+		uint64_t fr = (now_ns() - t_frozen) / 1000;
+		h->lat_last_us = fr;
+		h->lat_sum_us += fr;
+		if (fr > h->lat_max_us)
+			h->lat_max_us = fr;
+	} else {
+		res->outcome = "committed";
+		if (r > 0 && type == HO_T_FAIL)
+			reason_of(body, blen, &code, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", r == 0 ? "no DONE in time" : "channel lost");
+		snprintf(res->error, sizeof(res->error), "%s after the commit: %s", to, why);
+		h->out_unconfirmed++;
+	}
+	free(body);
+	return;
+
+rb_local:
+	free(enc);
+	tch_state_free(&st);
+	send_fail(c, txid, RC_REFUSED, "cancelled");
+	rollback(h, x, &key, 1, txid, res);	/* the REDIRECT is out */
+failed:
+	free(body);
+	res->t_total = us_since(t0);
+	h->out_failed++;
+}
+
+static json_t *result_json(const struct ho_result *r, uint64_t id, const char *client, const char *to,
+			   const char *from)
+{
+	json_t *o = json_pack("{s:b, s:s, s:I, s:s, s:s, s:s}", "ok", !strcmp(r->outcome, "done"),
+			      "outcome", r->outcome, "session", (json_int_t)id, "client", client,
+			      "from", from, "to", to);
+	if (strcmp(r->outcome, "done")) {
+		json_object_set_new(o, "stage", json_string(r->stage ? r->stage : "?"));
+		json_object_set_new(o, "error", json_string(r->error));
+		json_object_set_new(o, "rolled_back", json_boolean(r->rolled_back));
+		json_object_set_new(o, "repointed_back", json_boolean(r->repointed_back));
+		if (r->busy)
+			json_object_set_new(o, "busy", json_true());
+	}
+	json_object_set_new(o, "state_bytes", json_integer((json_int_t)r->state_bytes));
+	json_object_set_new(o, "app_bytes", json_integer((json_int_t)r->app_bytes));
+	json_object_set_new(o, "timings_us", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"open", (json_int_t)r->t_open, "freeze", (json_int_t)r->t_freeze,
+		"update_to_complete", (json_int_t)r->t_complete,
+		"update_to_switch_ack", (json_int_t)r->t_switch, "close", (json_int_t)r->t_close,
+		"ack_to_done", (json_int_t)r->t_done, "total", (json_int_t)r->t_total));
+	/* for a freeze->resume figure on one host (the lab): the new node's
+	 * status has the CLOCK_MONOTONIC time of its last resume per txid */
+	json_object_set_new(o, "txid", json_integer(r->txid));
+	json_object_set_new(o, "frozen_at_ns", json_integer((json_int_t)r->frozen_at_ns));
+	return o;
+}
+
+static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
+{
+	struct ho_result res;
+	char client[TADDR_STRLEN + 10] = "?";
+	struct lb_flow_key k;
+	uint64_t id = conn_id(x);
+	const char *svc = conn_service(x);
+
+	conn_key(x, &k, client, sizeof(client));
+	handoff_one(h, x, pi, &res);
+	if (!strcmp(res.outcome, "failed"))
+		log_warnx("handoff %s %llu (%s) -> %s failed at %s: %s%s", svc, (unsigned long long)id,
+			  client, h->cfg->peers[pi].name, res.stage, res.error,
+			  res.rolled_back ? " (rolled back: it stays here)" : "");
+	else
+		log_info("handoff %s %llu (%s) -> %s: %s, total %llu us", svc, (unsigned long long)id,
+			 client, h->cfg->peers[pi].name, res.outcome, (unsigned long long)res.t_total);
+	json_t *r = result_json(&res, id, client, h->cfg->peers[pi].name, h->n->cfg.node_name);
+	json_object_set_new(r, "service", json_string(svc));
+	return r;
+}
+
+/* ------------------------------------------------------------- control -- */
+
+/* An HTTP session by id or client endpoint, else an NFS connection by
+ * client endpoint ("nfs:ID" selects an NFS connection by id).  0 / -1. */
+static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x)
+{
+	char buf[TADDR_STRLEN + 10];
+
+	memset(x, 0, sizeof(*x));
+	if (json_is_integer(sel)) {
+		x->s = session_find(n, (uint64_t)json_integer_value(sel));
+		return x->s && !x->s->paused ? 0 : -1;
+	}
+	const char *want = json_string_value(sel);
+	if (!want)
+		return -1;
+	if (!strncmp(want, "nfs:", 4)) {
+		x->c = nfs_conn_find(n, strtoull(want + 4, NULL, 10));
+		return x->c ? 0 : -1;
+	}
+	for (struct session *s = n->sessions; s; s = s->next)
+		if (!s->paused && !strcmp(ep_fmt(&s->peer, buf, sizeof(buf)), want)) {
+			x->s = s;
+			return 0;
+		}
+	uint64_t ids[4096];
+	size_t k = nfs_conn_ids(n, ids, sizeof(ids) / sizeof(ids[0]));
+	for (size_t i = 0; i < k; i++) {
+		struct ho_conn y = { NULL, nfs_conn_find(n, ids[i]) };
+		struct lb_flow_key key;
+		if (y.c && conn_key(&y, &key, buf, sizeof(buf)) == 0 && !strcmp(buf, want)) {
+			*x = y;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+json_t *handoff_cmd(struct nasd *n, const json_t *req)
+{
+	struct handoff *h = n->ho;
+
+	if (!h)
+		return ctl_error("handoff is not configured");
+	const char *to = json_string_value(json_object_get(req, "to"));
+	const json_t *sel = json_object_get(req, "session");
+	if (!to || !sel)
+		return ctl_error("usage: {\"cmd\":\"handoff\",\"session\":ID or \"client:port\",\"to\":\"NODE\"}");
+	int pi = peer_index(h, to);
+	if (pi < 0)
+		return ctl_error("no peer \"%s\"", to);
+	struct ho_conn x;
+	if (find_conn(n, sel, &x) < 0)
+		return ctl_error("no such session");
+	return run_one(h, &x, pi);
+}
+
+json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
+{
+	struct handoff *h = n->ho;
+	int pis[NASD_MAX_PEERS], np = 0;
+	size_t i;
+	json_t *v, *to = json_object_get(req, "to");
+
+	if (!h)
+		return ctl_error("handoff is not configured");
+	if (!json_is_array(to) || !json_array_size(to))
+		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]}");
+	json_array_foreach(to, i, v) {
+		int pi = json_is_string(v) ? peer_index(h, json_string_value(v)) : -1;
+		if (pi < 0 || np == NASD_MAX_PEERS)
+			return ctl_error("\"to\"[%zu]: not a peer", i);
+		pis[np++] = pi;
+	}
+	/* ids first: the list changes as sessions leave */
+	size_t cnt = n->nsessions, k = 0, ncnt = 65536, nk;
+	uint64_t *ids = calloc(cnt ? cnt : 1, sizeof(*ids)), *nids = calloc(ncnt, sizeof(*nids));
+	if (!ids || !nids) {
+		free(ids);
+		free(nids);
+		return ctl_error("out of memory");
+	}
+	for (struct session *s = n->sessions; s && k < cnt; s = s->next)
+		ids[k++] = s->id;
+	nk = nfs_conn_ids(n, nids, ncnt);
+	json_t *arr = json_array();
+	unsigned moved = 0, failed = 0, skipped = 0, rr = 0;
+	uint64_t t0 = now_ns();
+	for (size_t j = 0; j < k; j++) {
+		struct session *s = session_find(n, ids[j]);
+		if (!s || s->paused || s->phase == PH_LINGER) {
+			skipped++;
+			continue;
+		}
+		struct ho_conn x = { s, NULL };
+		json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
+		if (json_is_true(json_object_get(r, "ok")))
+			moved++;
+		else
+			failed++;
+		json_array_append_new(arr, r);
+	}
+	for (size_t j = 0; j < nk; j++) {
+		struct ho_conn x = { NULL, nfs_conn_find(n, nids[j]) };
+		if (!x.c || conn_unmovable(&x)) {
+			skipped++;
+			continue;
+		}
+		json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
+		if (json_is_true(json_object_get(r, "ok")))
+			moved++;
+		else
+			failed++;
+		json_array_append_new(arr, r);
+	}
+	free(ids);
+	free(nids);
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "moved", json_integer(moved));
+	json_object_set_new(r, "failed", json_integer(failed));
+	json_object_set_new(r, "skipped", json_integer(skipped));
+	json_object_set_new(r, "remaining", json_integer(n->nsessions));
+	json_object_set_new(r, "total_us", json_integer((json_int_t)((now_ns() - t0) / 1000)));
+	json_object_set_new(r, "results", arr);
+	return r;
+}
+
+json_t *handoff_status(struct nasd *n)
+{
+	struct handoff *h = n->ho;
+	uint64_t din = 0, dout = 0, dexp = 0;
+
+	if (!h)
+		return json_null();
+	json_t *peers = json_object();
+	for (unsigned i = 0; i < h->cfg->npeers; i++) {
+		int in_up = 0;
+		for (struct chan *c = h->in; c; c = c->next)
+			if (c->peer == (int)i && c->state == CH_UP)
+				in_up = 1;
+		json_object_set_new(peers, h->cfg->peers[i].name, json_pack("{s:b, s:b}",
+			"out", h->out[i] && h->out[i]->state == CH_UP, "in", in_up));
+	}
+	flowdrop_counters(&h->drop, &din, &dout, &dexp);
+	json_t *r = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
+		"out_ok", (json_int_t)h->out_ok, "out_failed", (json_int_t)h->out_failed,
+		"out_unconfirmed", (json_int_t)h->out_unconfirmed, "rollbacks", (json_int_t)h->rollbacks,
+		"in_ok", (json_int_t)h->in_ok, "in_failed", (json_int_t)h->in_failed,
+		"reports", (json_int_t)h->reports, "report_retries", (json_int_t)h->report_retries,
+		"report_failed", (json_int_t)h->report_failed,
+		"switch_moves", (json_int_t)h->moves, "switch_moves_ok", (json_int_t)h->moves_ok,
+		"channels_opened", (json_int_t)h->channels_opened,
+		"frozen_last_us", (json_int_t)h->lat_last_us, "frozen_max_us", (json_int_t)h->lat_max_us,
+		"frozen_avg_us", (json_int_t)(h->out_ok ? h->lat_sum_us / h->out_ok : 0),
+		"peers", peers,
+		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
+		"expired", (json_int_t)dexp);
+	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "last_in", json_pack("{s:s, s:I, s:I}", "from", h->last_in_from,
+		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
+	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,
+		"failed", (json_int_t)h->n->st.nfs_home_failed));
+	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
+		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
+		"switch_bad", (json_int_t)h->rej_sw_bad, "switch_replayed", (json_int_t)h->rej_sw_replay));
+	return r;
+}
+
+/* ------------------------------------------- service-requested handoffs -- */
+
+int handoff_schedule(struct nasd *n, struct session *s, const char *to)
+{
+	struct handoff *h = n->ho;
+	int pi = h ? peer_index(h, to) : -1;
+
+	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
+		return -1;
+	h->sched[h->nsched].id = s->id;
+	h->sched[h->nsched].pi = pi;
+	h->sched[h->nsched].nfs = 0;
+	h->nsched++;
+	s->held = 1;
+	session_watch(s);
+	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
+		h->nsched--;
+		s->held = 0;
+		session_watch(s);
+		return -1;
+	}
+	return 0;
+}
+
+int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home)
+{
+	struct handoff *h = n->ho;
+	int pi = -1;
+
+	for (unsigned i = 0; h && i < h->cfg->npeers && pi < 0; i++)
+		if (taddr_equal(&h->cfg->peers[i].addr, home))
+			pi = (int)i;
+	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
+		return -1;
+	h->sched[h->nsched].id = nfs_conn_id(c);
+	h->sched[h->nsched].pi = pi;
+	h->sched[h->nsched].nfs = 1;
+	h->nsched++;
+	nfs_conn_hold(c);
+	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
+		h->nsched--;
+		nfs_conn_unhold(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* The handoff runs here, outside any session callback (it may free s).  A
+ * session that stays (the handoff failed) gets its I/O back. */
+static void sched_cb(struct loop *l, struct loop_timer *t)
+{
+	struct handoff *h = t->arg;
+	unsigned n = h->nsched;
+
+	(void)l;
+	h->nsched = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t id = h->sched[i].id;
+		if (h->sched[i].nfs) {
+			struct ho_conn x = { NULL, nfs_conn_find(h->n, id) };
+			if (!x.c)
+				continue;
+			json_t *res = run_one(h, &x, h->sched[i].pi);
+			if (json_is_true(json_object_get(res, "ok")))
+				h->n->st.nfs_home_ok++;
+			else
+				h->n->st.nfs_home_failed++;
+			json_decref(res);
+			x.c = nfs_conn_find(h->n, id);
+			if (x.c)
+				nfs_conn_unhold(x.c);	/* it stays: its calls are read again */
+			continue;
+		}
+		struct session *s = session_find(h->n, id);
+		if (!s)
+			continue;
+		s->held = 0;
+		struct ho_conn x = { s, NULL };
+		json_t *res = run_one(h, &x, h->sched[i].pi);
+		if (json_is_true(json_object_get(res, "ok")))
+			h->n->st.dl_home_ok++;
+		else
+			h->n->st.dl_home_failed++;
+		json_decref(res);
+		s = session_find(h->n, id);
+		if (s && !s->paused) {
+			s->kick = 1;
+			session_watch(s);
+		}
+	}
+}
+
+/* --------------------------------------------------------------- setup -- */
+
+/* Every second: our load to the switch (HO_OP_LOAD, unanswered), for its
+ * load trigger: live sessions and the bytes/s sent since the last one. */
+static void report_load(struct handoff *h)
+{
+	uint64_t now = now_ns(), bytes = h->n->st.bytes_out;
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
+	uint8_t buf[HO_REPORT_MAX];
+	unsigned live = 0;
+
+	if (h->load_last_ns && now - h->load_last_ns < 900000000ull)
+		return;
+	for (struct session *s = h->n->sessions; s; s = s->next)
+		live += !s->paused;
+	uint64_t mibps = 0;
+	if (h->load_last_ns && now > h->load_last_ns)
+		mibps = (bytes - h->load_last_bytes) * 1000000000ull / (now - h->load_last_ns) >> 20;
+	h->load_last_ns = now;
+	h->load_last_bytes = bytes;
+	struct ho_report r = { .op = HO_OP_LOAD, .nonce = live > 0xffffff ? 0xffffff : live,
+			       .txid = (uint16_t)(mibps > 0xffff ? 0xffff : mibps),
+			       .cluster = h->cfg->cluster_id, .node_key = h->my_key,
+			       .sender = h->my_key, .seq = next_rep_seq(h) };
+	r.key.family = 4;
+	size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, buf);
+	if (sendto(h->rep_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) == (ssize_t)len)
+		h->loads_sent++;
+}
+
+static void tick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct handoff *h = t->arg;
+
+	report_load(h);
+	flowdrop_gc(&h->drop, now_ns());
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (!h->out[i])
+			chan_connect(h, (int)i);
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Exclusivity flag on"))	/* clsact already there */
+		return 0;
+	return fputs(msg, stderr);
+}
+
+int handoff_open(struct nasd *n)
+{
+	const struct nasd_handoff_config *cfg = &n->cfg.ho;
+	struct handoff *h;
+	char err[300];
+	uint8_t key[KEYFILE_MAX];
+	size_t klen;
+
+	if (!cfg->enabled)
+		return 0;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -1;
+	h->n = n;
+	h->cfg = cfg;
+	h->lis.fd = -1;
+	h->rep_fd = -1;
+	h->mv.fd = -1;
+	h->my_key = maglev_node_key32(n->cfg.node_name);
+	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
+		log_warnx("handoff: %s", err);
+		goto fail;
+	}
+	memcpy(h->shared.k, key, klen);
+	h->shared.len = klen;
+	libbpf_set_print(quiet_libbpf);
+	if (flowdrop_open(&h->drop, cfg->interface,
+			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
+			  cfg->bpf_object[0] ? cfg->bpf_object : NULL,
+			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, err, sizeof(err)) < 0) {
+		log_warnx("handoff: flow drop: %s", err);
+		goto fail;
+	}
+	h->drop_open = 1;
+	h->lis.fd = tcp_listen(&cfg->listen_addr, cfg->listen_port, 16);
+	if (h->lis.fd < 0) {
+		log_warn("handoff: channel listener");
+		goto fail;
+	}
+	h->lis.cb = accept_cb;
+	h->lis.arg = h;
+	if (loop_add(&n->loop, &h->lis, EPOLLIN) < 0)
+		goto fail;
+	struct sockaddr_storage rs;
+	taddr_sockaddr(&cfg->switch_addr, 0, &rs);
+	h->rep_fd = socket(rs.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (h->rep_fd < 0) {
+		log_warn("handoff: report socket");
+		goto fail;
+	}
+	/* the switch's MOVEs: on our storage address, the report port */
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
+	int one = 1;
+	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->mv.fd < 0 ||
+	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
+		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
+		goto fail;
+	}
+	h->mv.cb = move_readable;
+	h->mv.arg = h;
+	if (loop_add(&n->loop, &h->mv, EPOLLIN) < 0)
+		goto fail;
+	if (loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0)
+		goto fail;
+	if (loop_timer_init(&n->loop, &h->sched_timer, sched_cb, h) < 0)
+		goto fail;
+	h->sched_timer_ok = 1;
+	n->ho = h;
+	log_info("handoff: node %s (key 0x%08x), channels on port %u, %u peer(s), switch report port %u, flow drop on %s",
+		 n->cfg.node_name, h->my_key, cfg->listen_port, cfg->npeers, cfg->switch_port,
+		 cfg->interface);
+	return 0;
+fail:
+	if (h->lis.fd >= 0) {
+		loop_del(&n->loop, &h->lis);
+		close(h->lis.fd);
+	}
+	if (h->rep_fd >= 0)
+		close(h->rep_fd);
+	if (h->mv.fd >= 0) {
+		loop_del(&n->loop, &h->mv);
+		close(h->mv.fd);
+	}
+	if (h->drop_open)
+		flowdrop_close(&h->drop);
+	free(h);
+	return -1;
+}
+
+void handoff_close(struct nasd *n)
+{
+	struct handoff *h = n->ho;
+
+	if (!h)
+		return;
+	while (h->txs)
+		intx_free(h, h->txs);
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (h->out[i])
+			chan_close(h->out[i], NULL);
+	while (h->in)
+		chan_close(h->in, NULL);
+	loop_timer_close(&n->loop, &h->tick);
+	if (h->sched_timer_ok)
+		loop_timer_close(&n->loop, &h->sched_timer);
+	loop_del(&n->loop, &h->lis);
+	close(h->lis.fd);
+	close(h->rep_fd);
+	loop_del(&n->loop, &h->mv);
+	close(h->mv.fd);
+	flowdrop_close(&h->drop);
+	free(h);
+	n->ho = NULL;
+}

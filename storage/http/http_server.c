@@ -1,0 +1,665 @@
+/*
+ * http_server.c - listeners and the per-session HTTP/1.1 state machine.
+ *
+ *   PH_HEAD ---request---> PH_SEND (GET/HEAD/errors: out[] then the file span)
+ *      ^                      |  after NEXT (keep-alive): back to PH_HEAD,
+ *      |                      |  pipelined bytes already in in[] first
+ *      |                      |  after BODY ("100 Continue" sent): PH_BODY
+ *      |                      |  after CLOSE: shutdown(WR), PH_LINGER
+ *      +-- PUT -----------> PH_BODY (Content-Length bytes -> temp file,
+ *                              rename, then PH_SEND with 201/204)
+ *
+ * Every step either makes progress or returns STEP_WAIT (the socket would
+ * block); epoll is level-triggered, so a step that stops early because of
+ * its byte budget (fairness between sessions) is called again.  Between two
+ * events every session is in a state session_state can describe: that is
+ * what makes a session freezable at any time (session.c).
+ */
+#include "http.h"
+#include "storage/handoff/handoff.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/netio.h"
+#include "storage/listen.h"
+
+enum { STEP_CLOSE = -1, STEP_WAIT = 0, STEP_AGAIN = 1 };
+
+#define STEP_BUDGET (4u << 20)		/* bytes per session per event */
+#define SENDFILE_CHUNK (1u << 20)
+#define LINGER_MAX (1u << 20)		/* input discarded after a final response */
+
+/* ---- listeners ---- */
+
+static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events);
+
+static int listen_one(struct nasd_listener *li)
+{
+	int fd = tcp_listen(&li->addr.addr, li->addr.port, 1024);
+
+	if (fd < 0)
+		return -1;
+	li->io.fd = fd;
+	li->io.cb = accept_ready;
+	li->io.arg = li;
+	return 0;
+}
+
+int http_server_open(struct nasd *n)
+{
+	char a[TADDR_STRLEN];
+
+	for (unsigned i = 0; i < n->cfg.nlisten; i++) {
+		struct nasd_listener *li = &n->listeners[i];
+		li->nasd = n;
+		li->addr = n->cfg.listen[i];
+		if (listen_one(li) < 0) {
+			log_warn("listen %s port %u", taddr_fmt(&li->addr.addr, a, sizeof(a)),
+				 li->addr.port);
+			return -1;
+		}
+		n->nlisteners++;
+		if (loop_add(&n->loop, &li->io, EPOLLIN) < 0) {
+			log_warn("epoll");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void http_server_close(struct nasd *n)
+{
+	for (unsigned i = 0; i < n->nlisteners; i++) {
+		if (!n->accept_paused)
+			loop_del(&n->loop, &n->listeners[i].io);
+		close(n->listeners[i].io.fd);
+	}
+	n->nlisteners = 0;
+}
+
+void http_server_tick(struct nasd *n)
+{
+	if (!n->accept_paused)
+		return;
+	n->accept_paused = 0;
+	for (unsigned i = 0; i < n->nlisteners; i++)
+		loop_add(&n->loop, &n->listeners[i].io, EPOLLIN);
+}
+
+static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: tandem-nasd\r\n"
+				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct nasd_listener *li = io->arg;
+	struct nasd *n = li->nasd;
+
+	for (int i = 0; i < 32; i++) {
+		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* level-triggered: do not spin; try again at the next tick */
+				log_warn("accept (pausing for a second)");
+				for (unsigned j = 0; j < n->nlisteners; j++)
+					loop_del(&n->loop, &n->listeners[j].io);
+				n->accept_paused = 1;
+			}
+			return;
+		}
+		if (n->nsessions >= n->cfg.max_sessions) {
+			n->st.refused_busy++;
+			(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		session_new(n, fd);
+		if (n->accept_paused)
+			return;
+	}
+}
+
+/* ---- responses ---- */
+
+static void count_status(struct session *s, int status)
+{
+	s->last_status = status;
+	if (status >= 100 && status < 600)
+		s->nasd->st.status_class[status / 100]++;
+}
+
+/* Queue a response head (+ a small body) and go to PH_SEND. */
+static int queue(struct session *s, const struct resp_hdr *h, const char *body, size_t blen)
+{
+	int n = http_response_head(s->nasd, h, s->out, sizeof(s->out));
+
+	if (n < 0 || (size_t)n + blen > sizeof(s->out)) {
+		log_warnx("session %llu: response head does not fit", (unsigned long long)s->id);
+		return -1;
+	}
+	if (blen)
+		memcpy(s->out + n, body, blen);
+	s->out_off = 0;
+	s->out_len = (size_t)n + blen;
+	s->phase = PH_SEND;
+	s->phase_ms = loop_now_ms();
+	s->after = h->keepalive ? SST_AFTER_NEXT : SST_AFTER_CLOSE;
+	count_status(s, h->status);
+	return 0;
+}
+
+/*
+ * A response with a short text body (errors, /node).  keepalive is honoured
+ * only when the request allows it.  head_only: HEAD (no body, same length).
+ */
+static int respond_text(struct session *s, int status, const char *text, int keepalive,
+			int head_only, const char *allow)
+{
+	char body[512];
+	int bl;
+
+	if (text)
+		bl = snprintf(body, sizeof(body), "%s", text);
+	else
+		bl = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+	if (bl < 0 || (size_t)bl >= sizeof(body))
+		bl = (int)sizeof(body) - 1;
+	struct resp_hdr h = {
+		.status = status,
+		.length = (uint64_t)bl,
+		.content_type = "text/plain",
+		.keepalive = keepalive && s->keepalive,
+		.http10 = s->http10,
+		.allow = allow,
+	};
+	if (!h.keepalive)
+		s->keepalive = 0;
+	return queue(s, &h, body, head_only ? 0 : (size_t)bl) < 0 ? STEP_CLOSE : STEP_AGAIN;
+}
+
+static int respond_error(struct session *s, int status, int keepalive, int head_only)
+{
+	return respond_text(s, status, NULL, keepalive, head_only, NULL);
+}
+
+/* ---- requests ---- */
+
+struct reqinfo {
+	int method;
+	char path[SST_MAX_PATH + 1];
+	uint32_t rate;
+	struct http_range range;
+	int if_range_ok;	/* no If-Range, or it matches (decided once the file is open) */
+	char if_range[128];
+	int has_if_range;
+};
+
+/* /slow/x -> /x at the prefix's rate (GET/HEAD). */
+static void apply_throttle(struct session *s, struct reqinfo *ri, const struct http_slice *target)
+{
+	const struct nasd_config *cfg = &s->nasd->cfg;
+
+	for (unsigned i = 0; i < cfg->nthrottle; i++) {
+		const struct nasd_throttle *t = &cfg->throttle[i];
+		size_t pl = strlen(t->prefix);
+		if (strncmp(ri->path, t->prefix, pl) != 0)
+			continue;
+		memmove(ri->path, ri->path + pl - 1, strlen(ri->path + pl - 1) + 1);
+		ri->rate = t->rate;
+		if (t->rate_arg[0]) {
+			char v[24];
+			char *end;
+			ri->rate = 0;
+			if (http_query_param(target->p, target->len, t->rate_arg, v, sizeof(v)) > 0) {
+				unsigned long long r = strtoull(v, &end, 10);
+				if (!*end && r <= UINT32_MAX)
+					ri->rate = (uint32_t)r;
+			}
+		}
+		return;
+	}
+}
+
+static int serve_file(struct session *s, struct reqinfo *ri)
+{
+	struct export_ref ref;
+	struct export_file f;
+	uint64_t first = 0, last = 0;
+	int head_only = ri->method == HTTP_M_HEAD, partial = 0, st;
+	char etag[64], date[64];
+
+	if (s->nasd->cfg.node_name[0] && !strcmp(ri->path, "/node")) {
+		char body[NASD_NAME_MAX + 2];
+		snprintf(body, sizeof(body), "%s\n", s->nasd->cfg.node_name);
+		return respond_text(s, 200, body, 1, head_only, NULL);
+	}
+	/* data location: another node is this file's home (remote.c) */
+	int home = remote_home_for(s->nasd, ri->path);
+	if (home >= 0) {
+		if ((st = remote_open(s, home, ri->path, &f)) != 0)
+			return respond_error(s, st, 1, head_only);
+	} else {
+		if (export_find(&s->nasd->cfg, ri->path, &ref) < 0)
+			return respond_error(s, 404, 1, head_only);
+		if ((st = export_open_file(&ref, &f)) != 0)
+			return respond_error(s, st, 1, head_only);
+	}
+
+	if (ri->range.kind != HTTP_RANGE_NONE) {
+		int use = 1;
+		if (ri->has_if_range) {
+			http_etag(f.size, f.mtime_ns, etag, sizeof(etag));
+			http_date(f.mtime_ns, date, sizeof(date));
+			use = !strcmp(ri->if_range, etag) || !strcmp(ri->if_range, date);
+		}
+		int rr = use ? http_range_resolve(&ri->range, f.size, &first, &last) : 0;
+		if (rr < 0) {
+			char body[64];
+			int bl = snprintf(body, sizeof(body), "416 %s\n", http_reason(416));
+			struct resp_hdr h = {
+				.status = 416, .length = (uint64_t)bl, .content_type = "text/plain",
+				.unsatisfied = 1, .total = f.size, .keepalive = s->keepalive,
+				.http10 = s->http10,
+			};
+			close(f.fd);
+			return queue(s, &h, body, head_only ? 0 : (size_t)bl) < 0 ? STEP_CLOSE
+										  : STEP_AGAIN;
+		}
+		partial = rr == 1;
+	}
+	if (!partial) {
+		first = 0;
+		last = f.size ? f.size - 1 : 0;
+	}
+	uint64_t length = f.size ? last - first + 1 : 0;
+	struct resp_hdr h = {
+		.status = partial ? 206 : 200,
+		.length = length,
+		.content_type = export_content_type(ri->path),
+		.has_validators = 1, .mtime_ns = f.mtime_ns, .size = f.size,
+		.has_range = partial, .first = first, .last = last, .total = f.size,
+		.keepalive = s->keepalive, .http10 = s->http10,
+	};
+	if (queue(s, &h, NULL, 0) < 0) {
+		close(f.fd);
+		return STEP_CLOSE;
+	}
+	if (head_only || length == 0) {
+		close(f.fd);
+		return STEP_AGAIN;
+	}
+	s->file_path = strdup(ri->path);
+	if (!s->file_path) {
+		close(f.fd);
+		return STEP_CLOSE;
+	}
+	s->file_fd = f.fd;
+	s->file_off = first;
+	s->file_end = first + length;
+	s->file_size = f.size;
+	s->file_mtime_ns = f.mtime_ns;
+	if (home >= 0) {	/* nothing fetched yet: remote_more fills from first */
+		s->remote_home = s->last_home = home;
+		s->fetch_end = first;
+	}
+	session_set_rate(s, ri->rate);
+	return STEP_AGAIN;
+}
+
+static int start_upload(struct session *s, struct reqinfo *ri, const struct http_req *r)
+{
+	struct export_ref ref;
+	int st;
+
+	if (!r->has_length) {
+		s->keepalive = 0;
+		return respond_error(s, 411, 0, 0);
+	}
+	if (export_find(&s->nasd->cfg, ri->path, &ref) < 0) {
+		s->keepalive = 0;	/* the body is not read */
+		return respond_error(s, 403, 0, 0);
+	}
+	if ((st = export_upload_begin(&ref, r->content_length, s->id, &s->up)) != 0) {
+		s->keepalive = 0;
+		return respond_error(s, st, 0, 0);
+	}
+	s->up_path = strdup(ri->path);
+	if (!s->up_path) {
+		export_upload_abort(&s->up, 1);
+		return STEP_CLOSE;
+	}
+	s->has_upload = 1;
+	s->up_received = 0;
+	s->up_length = r->content_length;
+	s->phase_ms = loop_now_ms();
+	if (r->expect_continue) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		memcpy(s->out, cont, sizeof(cont) - 1);
+		s->out_off = 0;
+		s->out_len = sizeof(cont) - 1;
+		s->phase = PH_SEND;
+		s->after = SST_AFTER_BODY;
+		return STEP_AGAIN;
+	}
+	s->phase = PH_BODY;
+	return STEP_AGAIN;
+}
+
+/* A complete head of `hl` bytes is in s->in. */
+static int handle_request(struct session *s, int hl)
+{
+	struct http_req *r = &s->req;
+	struct reqinfo rinfo, *ri = &rinfo;
+	int st, rc;
+
+	memset(ri, 0, sizeof(*ri));
+	s->requests++;
+	s->nasd->st.requests++;
+	snprintf(s->method, sizeof(s->method), "%.*s", (int)r->method_str.len, r->method_str.p);
+	s->keepalive = r->keep_alive;
+	s->http10 = r->minor == 0;
+	ri->method = r->method;
+	ri->range = r->range;
+	if (r->if_range.p) {
+		ri->has_if_range = 1;
+		snprintf(ri->if_range, sizeof(ri->if_range), "%.*s", (int)r->if_range.len,
+			 r->if_range.p);
+	}
+	/* a body we will not read ends the connection after the response */
+	if (r->method != HTTP_M_PUT && r->has_length && r->content_length > 0)
+		s->keepalive = 0;
+
+	free(s->target);
+	s->target = NULL;
+	if (r->method != HTTP_M_GET && r->method != HTTP_M_HEAD && r->method != HTTP_M_PUT) {
+		rc = respond_text(s, 501, NULL, 1, 0, "GET, HEAD, PUT");
+		goto consumed;
+	}
+	if (http_path_clean(r->target.p, r->target.len, ri->path, sizeof(ri->path), &st) < 0) {
+		if (r->method == HTTP_M_PUT)
+			s->keepalive = 0;
+		rc = respond_error(s, st, 1, r->method == HTTP_M_HEAD);
+		goto consumed;
+	}
+	s->target = strdup(ri->path);
+	if (r->method != HTTP_M_PUT)
+		apply_throttle(s, ri, &r->target);
+	log_debug("session %llu: %s %s", (unsigned long long)s->id, s->method, ri->path);
+
+	/* the head's bytes are consumed before the body is read; r's slices die here */
+	struct http_req copy = *r;
+	memmove(s->in, s->in + hl, s->in_len - (size_t)hl);
+	s->in_len -= (size_t)hl;
+	http_req_init(&s->req);
+	if (copy.method == HTTP_M_PUT)
+		return start_upload(s, ri, &copy);
+	return serve_file(s, ri);
+
+consumed:
+	memmove(s->in, s->in + hl, s->in_len - (size_t)hl);
+	s->in_len -= (size_t)hl;
+	http_req_init(&s->req);
+	return rc;
+}
+
+/* ---- steps ---- */
+
+static int do_head(struct session *s)
+{
+	if (s->in_len) {
+		int hl = http_parse_request(&s->req, &s->nasd->lim, s->in, s->in_len);
+		if (hl > 0)
+			return handle_request(s, hl);
+		if (hl < 0) {
+			s->nasd->st.bad_requests++;
+			log_debug("session %llu: bad request: %d %s", (unsigned long long)s->id,
+				  s->req.status, s->req.error);
+			char body[256];
+			int status = s->req.status ? s->req.status : 400;
+			snprintf(body, sizeof(body), "%d %s: %s\n", status, http_reason(status),
+				 s->req.error ? s->req.error : "bad request");
+			s->keepalive = 0;
+			s->in_len = 0;	/* the rest of the stream cannot be framed */
+			http_req_init(&s->req);
+			return respond_text(s, status, body, 0, 0,
+					    status == 501 ? "GET, HEAD, PUT" : NULL);
+		}
+		if (s->in_len >= NASD_INBUF) {	/* the parser limits make this unreachable */
+			s->keepalive = 0;
+			s->in_len = 0;
+			return respond_error(s, 431, 0, 0);
+		}
+	}
+	ssize_t n = recv(s->io.fd, s->in + s->in_len, NASD_INBUF - s->in_len, 0);
+	if (n < 0)
+		return errno == EAGAIN ? STEP_WAIT : errno == EINTR ? STEP_AGAIN : STEP_CLOSE;
+	if (n == 0)
+		return STEP_CLOSE;
+	if (s->in_len == 0)
+		s->phase_ms = loop_now_ms();	/* a new head starts: its timeout runs */
+	s->in_len += (size_t)n;
+	s->bytes_in += (uint64_t)n;
+	s->nasd->st.bytes_in += (uint64_t)n;
+	s->last_io_ms = loop_now_ms();
+	return STEP_AGAIN;
+}
+
+static int finish_upload(struct session *s)
+{
+	int st = export_upload_commit(&s->up, s->nasd->cfg.fsync_uploads);
+	int existed = s->up.existed;
+
+	s->has_upload = 0;
+	free(s->up_path);
+	s->up_path = NULL;
+	if (st) {
+		s->keepalive = 0;
+		return respond_error(s, st, 0, 0);
+	}
+	s->nasd->st.uploads++;
+	if (existed)
+		return respond_text(s, 204, "", 1, 1, NULL);
+	return respond_text(s, 201, "201 Created\n", 1, 0, NULL);
+}
+
+/* The temp file could not be written: answer and close (the rest of the body is not read). */
+static int upload_failed(struct session *s)
+{
+	int st = errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? 507 : 500;
+
+	log_warn("session %llu: writing upload %s", (unsigned long long)s->id, s->up_path);
+	export_upload_abort(&s->up, 1);
+	s->has_upload = 0;
+	free(s->up_path);
+	s->up_path = NULL;
+	s->keepalive = 0;
+	return respond_error(s, st, 0, 0);
+}
+
+static int do_body(struct session *s)
+{
+	struct nasd *n = s->nasd;
+	uint64_t budget = STEP_BUDGET;
+
+	if (s->in_len && s->up_received < s->up_length) {
+		uint64_t take = s->up_length - s->up_received;
+		if (take > s->in_len)
+			take = s->in_len;
+		if (write_all(s->up.fd, s->in, (size_t)take, NULL) < 0)
+			return upload_failed(s);
+		memmove(s->in, s->in + take, s->in_len - (size_t)take);
+		s->in_len -= (size_t)take;
+		s->up_received += take;
+		n->st.body_bytes_in += take;
+	}
+	while (s->up_received < s->up_length) {
+		uint64_t want = s->up_length - s->up_received;
+		if (want > NASD_SCRATCH)
+			want = NASD_SCRATCH;
+		ssize_t r = recv(s->io.fd, n->scratch, (size_t)want, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? STEP_WAIT : STEP_CLOSE;
+		}
+		if (r == 0)
+			return STEP_CLOSE;	/* client gone mid-upload: the temp file goes */
+		s->bytes_in += (uint64_t)r;
+		n->st.bytes_in += (uint64_t)r;
+		s->last_io_ms = loop_now_ms();
+		if (write_all(s->up.fd, n->scratch, (size_t)r, NULL) < 0)
+			return upload_failed(s);
+		s->up_received += (uint64_t)r;
+		n->st.body_bytes_in += (uint64_t)r;
+		if ((uint64_t)r >= budget)
+			return STEP_WAIT;	/* level-triggered: the rest comes next event */
+		budget -= (uint64_t)r;
+	}
+	return finish_upload(s);
+}
+
+static int do_send(struct session *s)
+{
+	struct nasd *n = s->nasd;
+	uint64_t budget = STEP_BUDGET;
+
+	if (s->out_off < s->out_len) {
+		int more = s->file_fd >= 0 ? MSG_MORE : 0;
+		ssize_t w = send(s->io.fd, s->out + s->out_off, s->out_len - s->out_off,
+				 MSG_NOSIGNAL | more);
+		if (w < 0)
+			return errno == EAGAIN ? STEP_WAIT : errno == EINTR ? STEP_AGAIN : STEP_CLOSE;
+		s->out_off += (size_t)w;
+		s->bytes_out += (uint64_t)w;
+		n->st.bytes_out += (uint64_t)w;
+		s->last_io_ms = loop_now_ms();
+		if (s->out_off < s->out_len)
+			return STEP_WAIT;
+	}
+	while (s->file_fd >= 0 && s->file_off < s->file_end) {
+		if (s->remote_home >= 0 && s->file_off >= s->fetch_end) {
+			int more = remote_more(s);
+			if (more < 0)
+				return STEP_CLOSE;
+			if (more == 0)
+				return STEP_WAIT;	/* held: a handoff home is scheduled */
+		}
+		uint64_t want = s->file_end - s->file_off;
+		if (s->remote_home >= 0 && want > s->fetch_end - s->file_off)
+			want = s->fetch_end - s->file_off;
+		if (want > SENDFILE_CHUNK)
+			want = SENDFILE_CHUNK;
+		if (s->rate) {
+			want = session_tokens(s, want);
+			if (!want) {
+				session_throttle(s);
+				return STEP_WAIT;
+			}
+		}
+		off_t o = (off_t)s->file_off;
+		ssize_t w = sendfile(s->io.fd, s->file_fd, &o, (size_t)want);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? STEP_WAIT : STEP_CLOSE;
+		}
+		if (w == 0) {
+			log_warnx("session %llu: %s shrank while being sent: closing",
+				  (unsigned long long)s->id, s->file_path);
+			return STEP_CLOSE;
+		}
+		if (s->rate)
+			session_spend(s, (uint64_t)w);
+		s->file_off += (uint64_t)w;
+		s->bytes_out += (uint64_t)w;
+		n->st.bytes_out += (uint64_t)w;
+		n->st.body_bytes_out += (uint64_t)w;
+		s->last_io_ms = loop_now_ms();
+		if ((uint64_t)w >= budget)
+			return STEP_WAIT;
+		budget -= (uint64_t)w;
+	}
+	/* the response is out */
+	if (s->file_fd >= 0) {
+		close(s->file_fd);
+		s->file_fd = -1;
+	}
+	free(s->file_path);
+	s->file_path = NULL;
+	s->rate = 0;
+	s->remote_home = -1;
+	s->out_off = s->out_len = 0;
+	s->phase_ms = loop_now_ms();
+	switch (s->after) {
+	case SST_AFTER_BODY:
+		s->phase = PH_BODY;
+		return STEP_AGAIN;
+	case SST_AFTER_NEXT:
+		s->phase = PH_HEAD;
+		http_req_init(&s->req);
+		remote_response_done(s);
+		return s->held ? STEP_WAIT : STEP_AGAIN;
+	default:
+		shutdown(s->io.fd, SHUT_WR);
+		s->phase = PH_LINGER;
+		return STEP_AGAIN;
+	}
+}
+
+/* After a final response with Connection: close: read and drop what the
+ * client still sends, so closing does not turn into a RST that could
+ * destroy the response in flight. */
+static int do_linger(struct session *s)
+{
+	ssize_t r = recv(s->io.fd, s->nasd->scratch, NASD_SCRATCH, 0);
+
+	if (r < 0)
+		return errno == EAGAIN ? STEP_WAIT : errno == EINTR ? STEP_AGAIN : STEP_CLOSE;
+	if (r == 0)
+		return STEP_CLOSE;
+	s->linger_bytes += (uint64_t)r;
+	return s->linger_bytes > LINGER_MAX ? STEP_CLOSE : STEP_AGAIN;
+}
+
+void http_session_run(struct session *s)
+{
+	for (;;) {
+		int r;
+		switch (s->phase) {
+		case PH_HEAD: r = do_head(s); break;
+		case PH_SEND: r = do_send(s); break;
+		case PH_BODY: r = do_body(s); break;
+		default: r = do_linger(s); break;
+		}
+		if (r == STEP_CLOSE) {
+			session_close(s, "closed");
+			return;
+		}
+		if (r == STEP_WAIT)
+			break;
+	}
+	session_watch(s);
+}
+
+void http_session_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct session *s = io->arg;
+
+	s->kick = 0;
+	if (s->throttled) {
+		/* no events are asked for while throttled: only errors get here */
+		if (events & (EPOLLERR | EPOLLHUP))
+			session_close(s, "connection lost");
+		return;
+	}
+	http_session_run(s);
+}

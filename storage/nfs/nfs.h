@@ -1,0 +1,64 @@
+/*
+ * nfs.h - tandem-nasd's NFS service as the rest of the daemon sees it: the
+ * server's life cycle and status, and the NFS half of a session handoff.
+ * Its modules and their internals: nfs_int.h.
+ */
+#ifndef TANDEM_NASD_NFS_H
+#define TANDEM_NASD_NFS_H
+
+#include "storage/nasd.h"
+
+/* ---- nfs_server.c: NFSv3 + MOUNT v3 + portmapper v2 over TCP (doc/nasd.md "NFS") ---- */
+struct nfs_server;
+/* Start if configured: key, export, listeners.  0 / -1 (logged). */
+int nfs_server_open(struct nasd *n);
+void nfs_server_close(struct nasd *n);
+/* Once a second (main.c's tick): forwarded calls that timed out. */
+void nfs_server_tick(struct nasd *n);
+/* The "nfs" object of status (null when not configured). */
+json_t *nfs_status(struct nasd *n);
+/* Control commands "nfs-conns", "nfs-state" {"id"}, "nfs-rebuild" {"id"}
+ * (doc/nasd.md "NFS"); NULL if cmd is none of them. */
+json_t *nfs_ctl(struct nasd *n, const char *cmd, const json_t *req);
+/*
+ * The NFS half of a session handoff (same contract as session_pause ...
+ * session_restore above; the blob is lib/oncrpc.h's rpc_conn_state):
+ *   nfs_conn_pause    0, or -1 EBUSY: holds more than a blob carries (a big
+ *                     WRITE half received: try again once it is answered)
+ *   nfs_conn_snapshot the blob's length, or -1 (errno)
+ *   nfs_conn_release  forget c without touching the peer: returns its fd
+ *   nfs_conn_restore  a live connection from a blob and a connected socket;
+ *                     NULL with a message (the caller still owns fd)
+ */
+struct nfs_conn;
+struct nfs_conn *nfs_conn_find(struct nasd *n, uint64_t id);
+int nfs_conn_pause(struct nfs_conn *c);
+long nfs_conn_snapshot(const struct nfs_conn *c, uint8_t *buf, size_t cap);
+void nfs_conn_resume(struct nfs_conn *c);
+int nfs_conn_release(struct nfs_conn *c);
+struct nfs_conn *nfs_conn_restore(struct nasd *n, int fd, const uint8_t *blob, size_t len,
+				  char *err, size_t errlen);
+/* For the handoff agent: the socket, the id, whether it may move now (not
+ * paused, not another node's forwarding connection), the connection of a
+ * flow-table key (NULL if none), and up to cap movable connection ids. */
+int nfs_conn_fd(const struct nfs_conn *c);
+uint64_t nfs_conn_id(const struct nfs_conn *c);
+int nfs_conn_movable(const struct nfs_conn *c);
+struct nfs_conn *nfs_conn_of_key(struct nasd *n, const struct lb_flow_key *k);
+size_t nfs_conn_ids(struct nasd *n, uint64_t *ids, size_t cap);
+/* Hold: read no further call (the reply in progress still goes out), until
+ * unhold, or the handoff takes it (data-location trigger). */
+int nfs_conn_hold(struct nfs_conn *c);
+void nfs_conn_unhold(struct nfs_conn *c);
+
+/* ---- nfs_cluster.c: the cluster map from lbd (lib/cluster_wire.h) ---- */
+/* A cluster datagram that arrived on the handoff agent's switch socket fd
+ * (handoff.c dispatches on its first byte): authenticate with key, apply it
+ * if the namespace is from_switch and it is newer, answer with an ACK.
+ * The counters are in status.nfs.cluster (or status.cluster without NFS). */
+void nfs_cluster_input(struct nasd *n, int fd, const uint8_t *buf, size_t len,
+		       const struct sockaddr_storage *from, socklen_t fromlen, const uint8_t *key,
+		       size_t keylen, uint32_t cluster_id);
+json_t *nfs_cluster_status(struct nasd *n);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * nfs_config.c - the "nfs" section of tandem-nasd's configuration (issue 6,
+ * doc/nasd.md "NFS").  Pure: JSON in, struct out.
+ *
+ * "nfs": { "listen": ["10.77.1.100:2049"], "portmap": ["10.77.1.100:111"],
+ *          "export": "/export", "path": "/srv/nfs", "export_id": 1,
+ *          "clients": ["10.77.1.0/24"], "fh_key_file": "/etc/tandem/fh.key",
+ *          "node_id": 1, "writable": true, "root_squash": false,
+ *          "max_io": 1048576 }
+ */
+#include "storage/nasd.h"
+
+#include <string.h>
+
+#include "lib/jsonconf.h"
+
+static int get_eps(struct jconf *p, json_t *o, const char *key, struct nasd_listen *out,
+		   unsigned *n, int required)
+{
+	json_t *arr = json_object_get(o, key), *v;
+	size_t i;
+
+	if (!arr && !required)
+		return 0;
+	if (!json_is_array(arr) || (required && json_array_size(arr) == 0) ||
+	    json_array_size(arr) > NASD_MAX_LISTEN)
+		return jconf_perr(p, "\"%s\" must be an array of 1..%d \"addr:port\"", key,
+				  NASD_MAX_LISTEN);
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) ||
+		    taddr_parse_endpoint(json_string_value(v), &out[*n].addr, &out[*n].port) < 0 ||
+		    !out[*n].port)
+			return jconf_perr(p, "\"%s\"[%zu]: want \"addr:port\" or \"[v6addr]:port\"", key, i);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int get_bool(struct jconf *p, json_t *o, const char *key, int *out, int def)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return jconf_perr(p, "\"%s\" must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* "a.b.c.d/len" or "v6/len" (a bare address: the host route). */
+static int parse_cidr(const char *s, struct nasd_cidr *c)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t al = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long pl;
+	char *end;
+
+	if (al >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, al);
+	buf[al] = '\0';
+	if (taddr_parse(buf, &c->addr) < 0)
+		return -1;
+	unsigned max = c->addr.family == 4 ? 32 : 128;
+	if (!slash) {
+		c->plen = (uint8_t)max;
+		return 0;
+	}
+	pl = strtoul(slash + 1, &end, 10);
+	if (!slash[1] || *end || pl > max)
+		return -1;
+	c->plen = (uint8_t)pl;
+	return 0;
+}
+
+/*
+ * "namespace": { "homes": [ { "dir": "alpha", "node_id": 1 }, ... ],
+ *                "peers": [ { "node_id": 2, "address": "10.77.2.12:2049" }, ... ],
+ *                "proxy_timeout_ms": 5000, "handoff_threshold": 1048576 }
+ * handoff_threshold: once READ/WRITE data forwarded for one client
+ * connection to one home reaches it, the connection is handed to that home
+ * (nfs_proxy.c; needs "handoff" with the home as a peer); 0: never.
+ * Every top-level directory of the virtual root names its home node; every
+ * other node of a home must be a peer (its NFS port on its own address).
+ */
+static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+{
+	static const char *const keys[] = { "homes", "peers", "proxy_timeout_ms", "handoff_threshold",
+					    "from_switch", NULL };
+	static const char *const hkeys[] = { "dir", "node_id", NULL };
+	static const char *const pkeys[] = { "node_id", "address", NULL };
+	json_t *arr, *v, *d;
+	size_t i;
+	uint32_t id;
+
+	snprintf(p->where, sizeof(p->where), "nfs.namespace");
+	if (!json_is_object(o) || jconf_check_keys(p, o, keys) < 0 ||
+	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0 ||
+	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
+		return json_is_object(o) ? -1 : jconf_perr(p, "must be an object");
+	if (get_bool(p, o, "from_switch", &c->from_switch, 0) < 0)
+		return -1;
+	if (c->from_switch) {
+		/* lbd's cluster map brings them (nfs_cluster.c); none until it arrives */
+		if (json_object_get(o, "homes") || json_object_get(o, "peers") ||
+		    json_object_get(o, "handoff_threshold"))
+			return jconf_perr(p, "with \"from_switch\", \"homes\", \"peers\" and "
+					  "\"handoff_threshold\" come from the switch's map");
+		c->vroot = 1;
+		return 0;
+	}
+	arr = json_object_get(o, "peers");
+	if (!json_is_array(arr) || json_array_size(arr) > 16)
+		return jconf_perr(p, "\"peers\" must be an array of at most 16 {node_id, address}");
+	json_array_foreach(arr, i, v) {
+		snprintf(p->where, sizeof(p->where), "nfs.namespace.peers[%zu]", i);
+		d = json_object_get(v, "address");
+		if (!json_is_object(v) || jconf_check_keys(p, v, pkeys) < 0 ||
+		    jconf_get_uint(p, v, "node_id", &id, 0, 1, 255) < 0)
+			return json_is_object(v) ? -1 : jconf_perr(p, "must be an object");
+		if (id == c->node_id)
+			return jconf_perr(p, "\"node_id\" %u is this node", id);
+		for (unsigned j = 0; j < c->npeers; j++)
+			if (c->peers[j].node_id == id)
+				return jconf_perr(p, "node %u twice", id);
+		if (!json_is_string(d) || taddr_parse_endpoint(json_string_value(d),
+				&c->peers[c->npeers].addr, &c->peers[c->npeers].port) < 0 ||
+		    !c->peers[c->npeers].port)
+			return jconf_perr(p, "\"address\": want \"addr:port\"");
+		c->peers[c->npeers++].node_id = (uint8_t)id;
+	}
+	arr = json_object_get(o, "homes");
+	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 64)
+		return jconf_perr(p, "\"homes\" must be an array of 1..64 {dir, node_id}");
+	json_array_foreach(arr, i, v) {
+		snprintf(p->where, sizeof(p->where), "nfs.namespace.homes[%zu]", i);
+		d = json_object_get(v, "dir");
+		if (!json_is_object(v) || jconf_check_keys(p, v, hkeys) < 0 ||
+		    jconf_get_uint(p, v, "node_id", &id, 0, 1, 255) < 0)
+			return json_is_object(v) ? -1 : jconf_perr(p, "must be an object");
+		const char *dn = json_string_value(d);
+		if (!dn || !dn[0] || strlen(dn) > 255 || strchr(dn, '/') || !strcmp(dn, ".") ||
+		    !strcmp(dn, ".."))
+			return jconf_perr(p, "\"dir\": one name (no '/', not . or ..)");
+		for (unsigned j = 0; j < c->nhomes; j++)
+			if (!strcmp(c->homes[j].dir, dn))
+				return jconf_perr(p, "\"%s\" twice", dn);
+		int known = id == c->node_id;
+		for (unsigned j = 0; j < c->npeers && !known; j++)
+			known = c->peers[j].node_id == id;
+		if (!known)
+			return jconf_perr(p, "home node %u is neither this node nor a peer", id);
+		strcpy(c->homes[c->nhomes].dir, dn);
+		c->homes[c->nhomes++].node_id = (uint8_t)id;
+	}
+	c->vroot = 1;
+	return 0;
+}
+
+int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+{
+	static const char *const keys[] = {
+		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
+		"node_id", "writable", "root_squash", "max_io", "namespace", NULL
+	};
+	json_t *cl, *v, *s;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(p->where, sizeof(p->where), "nfs");
+	if (!json_is_object(o))
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    get_eps(p, o, "listen", c->listen, &c->nlisten, 1) < 0 ||
+	    get_eps(p, o, "portmap", c->pmap, &c->npmap, 0) < 0 ||
+	    get_bool(p, o, "writable", &c->writable, 1) < 0 ||
+	    get_bool(p, o, "root_squash", &c->root_squash, 0) < 0 ||
+	    jconf_get_uint(p, o, "export_id", &c->export_id, 1, 0, 0xffffffffu) < 0 ||
+	    jconf_get_uint(p, o, "node_id", &c->node_id, 0, 1, 255) < 0 ||
+	    jconf_get_uint(p, o, "max_io", &c->max_io, 1u << 20, 4096, 1u << 20) < 0)
+		return -1;
+	if (!(s = json_object_get(o, "export")) || !json_is_string(s) ||
+	    json_string_length(s) >= sizeof(c->export_name) || json_string_value(s)[0] != '/')
+		return jconf_perr(p, "\"export\" is required: the mount path, \"/name\"");
+	strcpy(c->export_name, json_string_value(s));
+	if (!(s = json_object_get(o, "path")) || !json_is_string(s) ||
+	    json_string_length(s) >= sizeof(c->path) || json_string_value(s)[0] != '/')
+		return jconf_perr(p, "\"path\" is required: an absolute directory");
+	strcpy(c->path, json_string_value(s));
+	if (!(s = json_object_get(o, "fh_key_file")) || !json_is_string(s) ||
+	    json_string_length(s) >= sizeof(c->fh_key_file) || !json_string_length(s))
+		return jconf_perr(p, "\"fh_key_file\" is required (the cluster's file handle key)");
+	strcpy(c->fh_key_file, json_string_value(s));
+	cl = json_object_get(o, "clients");
+	if (!json_is_array(cl) || json_array_size(cl) == 0 ||
+	    json_array_size(cl) > NASD_NFS_MAX_CLIENTS)
+		return jconf_perr(p, "\"clients\" must be an array of 1..%d CIDRs",
+				  NASD_NFS_MAX_CLIENTS);
+	json_array_foreach(cl, i, v) {
+		if (!json_is_string(v) || parse_cidr(json_string_value(v), &c->clients[i]) < 0)
+			return jconf_perr(p, "\"clients\"[%zu]: want \"addr/len\"", i);
+		c->nclients++;
+	}
+	if (json_object_get(o, "namespace") && parse_namespace(p, json_object_get(o, "namespace"), c) < 0)
+		return -1;
+	p->where[0] = '\0';
+	c->enabled = 1;
+	return 0;
+}

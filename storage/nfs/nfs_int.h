@@ -1,0 +1,205 @@
+/*
+ * nfs_int.h - the NFS service's modules inside tandem-nasd (issue 6):
+ *
+ *   nfs_config.c  the "nfs" configuration section
+ *   nfs_server.c  listeners, connections (record marking on the nasd loop),
+ *                 RPC call dispatch by program, client networks, status
+ *   nfs3_proc.c   NFSv3 procedures over the export directory; file handles
+ *                 and their resolution (inode -> path cache, see there)
+ *   mount3.c      MOUNT v3
+ *   portmap.c     portmapper v2 (answers for the services on this node)
+ *
+ * Codecs are pure, in lib/: oncrpc (record marking, call header), xdr,
+ * nfs3_xdr (arguments, results), nfs_fh (the signed handle).
+ */
+#ifndef TANDEM_NFS_INT_H
+#define TANDEM_NFS_INT_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "lib/cluster_wire.h"
+#include "lib/keyfile.h"
+#include "nfs.h"
+#include "storage/handoff/handoff.h"
+#include "nfs3_xdr.h"
+#include "oncrpc.h"
+
+#define NFS_INO_BUCKETS 4096
+#define NFS_INO_MAX 262144	/* cache entries; over it the cache starts again */
+#define NFS_REL_MAX 4096	/* a path below the export */
+
+struct nfs_ino_ent {
+	uint64_t ino;
+	struct nfs_ino_ent *next;
+	char rel[];		/* "" = the export root */
+};
+
+/*
+ * The duplicate request cache: replies of the non-idempotent NFSv3
+ * procedures (SETATTR CREATE MKDIR SYMLINK MKNOD REMOVE RMDIR RENAME LINK),
+ * keyed by client address, xid, program, procedure and a hash of the
+ * arguments.  A client retransmits over TCP only after reconnecting; the
+ * retransmission then gets the first answer instead of e.g. NFS3ERR_EXIST
+ * for a CREATE that did happen.  Server-wide (a reconnection is a new
+ * connection), a ring of the most recent NFS_DRC_SIZE.
+ */
+#define NFS_DRC_SIZE 256
+struct nfs_drc_ent {
+	int used;
+	uint8_t addr[16];	/* v4 as v4-mapped v6 */
+	uint32_t xid, prog, proc;
+	uint64_t ahash;
+	uint32_t len;
+	uint8_t reply[RPC_CONN_DRC_REPLY];
+};
+
+struct nfs_listener {
+	struct loop_io io;
+	struct nfs_server *srv;
+	struct nasd_listen addr;
+};
+
+struct nfs_stats {
+	uint64_t conns_total, records, calls, replies, dropped, garbage_args, proc_unavail,
+		 prog_unavail, prog_mismatch, rpc_mismatch, auth_errors, refused, bad_handles,
+		 stale, too_big, bytes_read, bytes_written, scans, drc_hits, frozen, restored,
+		 forwarded, forward_errors, from_peers;
+	uint64_t proc[NFS3_NPROC];
+};
+
+struct nfs_conn {
+	struct loop_io io;
+	struct nfs_server *srv;
+	struct nfs_conn *prev, *next;
+	uint64_t id;
+	struct sockaddr_storage peer;
+	int allowed;		/* peer inside a "clients" network */
+	uint32_t events;
+	int paused;		/* frozen for a handoff: out of the loop */
+	int waiting;		/* a call forwarded to its home node: no reading until the reply */
+	int from_peer;		/* the peer is another node (forwarded calls) */
+	int restored;		/* rebuilt from a blob */
+	/* data location: READ/WRITE bytes forwarded for it, per home (by
+	 * cfg->peers index); held: a handoff home is scheduled, read no call */
+	uint64_t fwd_bytes[16];
+	int home_tried, held;
+	uint8_t *in;		/* raw stream bytes (record marks included) */
+	size_t in_len, in_cap;
+	uint8_t *out;		/* the reply being written: out[out_off, out_len) */
+	size_t out_off, out_len, out_cap;
+	uint64_t calls, started_ms, last_ms;
+};
+
+struct nfs_server {
+	struct nasd *nasd;
+	const struct nasd_nfs_config *cfg;
+	struct nfs_listener ls[2 * NASD_MAX_LISTEN];
+	unsigned nls;
+	struct nfs_conn *conns;
+	unsigned nconns;
+	uint64_t next_id;
+	uint8_t key[KEYFILE_MAX];
+	size_t keylen;
+	/* the export */
+	int dirfd;		/* O_PATH of cfg->path */
+	uint64_t root_ino;
+	uint32_t root_gen;
+	int has_gen;		/* FS_IOC_GETVERSION works on this file system */
+	uint8_t wverf[8];	/* write verifier: this process's start time */
+	struct nfs_upstream *ups[16];	/* nfs_proxy.c: one connection per peer */
+	int closing;			/* shutting down: no new calls to peers */
+	uint32_t next_up_xid;
+	struct nfs_drc_ent *drc;	/* NFS_DRC_SIZE, a ring */
+	unsigned drc_next;
+	struct nfs_ino_ent *ino[NFS_INO_BUCKETS];
+	unsigned nino;
+	struct nfs_stats st;
+	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
+	struct {
+		struct cw_replay replay;	/* last generation per switch id */
+		uint64_t generation;		/* of the map in use (0: none yet) */
+		uint32_t switch_id;		/* ... and who sent it */
+		uint64_t at_ms;			/* when it was applied */
+		uint8_t status;			/* CW_ACK_* of the last new map */
+		uint8_t nfs_id;			/* our id in it (0: not a member) */
+		int node_id_seen;		/* node_id_cfg holds the configured node_id */
+		uint32_t node_id_cfg;		/* 0: none configured, take the map's */
+		uint64_t maps, applied, unchanged, bad, replayed, not_member, refused;
+	} cl;
+};
+
+/* One call being answered. */
+struct nfs_req {
+	struct nfs_server *srv;
+	struct nfs_conn *c;
+	const struct rpc_call *call;
+	const uint8_t *args;
+	size_t alen;
+	struct xdr_enc *e;	/* the reply, after the record mark */
+	const uint8_t *rec;	/* the whole call (for forwarding it) */
+	size_t rec_len;
+};
+
+/* A dispatcher's return: the call went to its home node (nfs_proxy.c), the
+ * reply comes later through nfs_conn_reply(). */
+#define NFS_FORWARDED 1
+
+/* Each program's dispatcher writes the whole reply (accepted header
+ * included) into r->e.  0, or -1 if it did not fit (the server then sends
+ * SYSTEM_ERR). */
+int nfs3_call(struct nfs_req *r);
+int mount3_call(struct nfs_req *r);
+int portmap_call(struct nfs_req *r);
+
+/* nfs_server.c: deliver a reply (payload, no record mark) to a connection
+ * waiting for a forwarded call, and go on with its next calls. */
+void nfs_conn_reply(struct nfs_conn *c, const uint8_t *reply, size_t len);
+struct nfs_conn *nfs_conn_by_id(struct nfs_server *s, uint64_t id);
+/* Peers or client networks changed (cluster map): re-check every connection. */
+void nfs_server_reclassify(struct nfs_server *s);
+
+/* nfs_proxy.c: forward r's call to node_id (the connection waits).  0, or
+ * -1 (no such peer, queue full): the caller answers itself. */
+int nfs_proxy_forward(struct nfs_req *r, uint8_t node_id);
+/* A call of nasd's own (payload: any xid, rewritten) to node_id; cb gets
+ * the reply payload, or (NULL, 0) if the node failed or timed out.  cb runs
+ * from the loop, never from inside nfs_proxy_call.  0, or -1 (no such
+ * peer, queue full: cb is not called). */
+typedef void (*nfs_proxy_cb)(struct nfs_server *s, void *arg, const uint8_t *reply, size_t len);
+int nfs_proxy_call(struct nfs_server *s, uint8_t node_id, const uint8_t *call, size_t len,
+		   nfs_proxy_cb cb, void *arg);
+void nfs_proxy_tick(struct nfs_server *s);
+/* The peers whose bit is set in `changed` (index into cfg->peers) were
+ * replaced by a new cluster map: close their connections (calls waiting on
+ * them get NFS3ERR_JUKEBOX and are retried by the clients); the next call
+ * connects to the new peer. */
+void nfs_proxy_reset(struct nfs_server *s, uint32_t changed);
+void nfs_proxy_close(struct nfs_server *s);
+/* The node id of the home of top-level directory name (len bytes), or 0. */
+uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len);
+
+/* nfs_xrename.c: RENAME of a regular file to a directory of another home
+ * (this node is the source's home): copy it there, then unlink it here.
+ * NFS_FORWARDED (the connection waits), or 0: answered already. */
+int nfs_xrename_start(struct nfs_req *r, const struct nfs3_args *a, uint8_t to_node);
+
+/* nfs3_proc.c, for nfs_xrename.c: the source of a cross-home RENAME:
+ * its directory (O_PATH, *dirfd), the file opened for reading as the
+ * caller (*fd), its stat and name.  NFS3_OK or the status to answer (a
+ * directory or anything but a regular file: NFS3ERR_XDEV). */
+uint32_t nfs3_xrename_source(struct nfs_req *r, const struct nfs3_diropargs *from, int *dirfd,
+			     int *fd, struct stat *st, char *name);
+/* Unlink the source as the caller once the copy is complete. */
+uint32_t nfs3_xrename_unlink(struct nfs_server *s, const struct rpc_auth_sys *cred, int dirfd,
+			     const char *name, uint64_t ino);
+
+/* nfs3_proc.c: the export and handles. */
+int nfs3_export_open(struct nfs_server *s);	/* 0 / -1 (logged) */
+void nfs3_export_close(struct nfs_server *s);
+void nfs3_root_fh(struct nfs_server *s, struct nfs3_fh *fh);	/* the vroot with a namespace */
+/* The handle of directory rel below the export (MNT of a subdirectory, as
+ * libnfs does for nfs://host/export/dir/file URLs).  MNT3_OK or MNT3ERR_*. */
+uint32_t nfs3_subdir_fh(struct nfs_server *s, const char *rel, struct nfs3_fh *fh);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * flowdrop.c - load, attach and drive the flow-drop tc program
+ * (flowdrop.h; the program and its reasons: flowdrop.bpf.c).
+ */
+#include "flowdrop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+
+uint64_t flowdrop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int pin_map(struct bpf_object *obj, const char *name, const char *pin_dir)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+	char path[512];
+
+	if (!m) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, name) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* libbpf reuses a compatible map pinned there, or pins the new one. */
+	return bpf_map__set_pin_path(m, path) ? -1 : 0;
+}
+
+/* The clsact qdisc both hooks hang on (there already: fine). */
+static int clsact(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int rc = bpf_tc_hook_create(&hook);
+
+	if (rc && rc != -EEXIST) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* Our filter on one hook of ifindex (replacing an earlier one of ours). */
+static int attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FLOWDROP_TC_HANDLE,
+			    .priority = FLOWDROP_TC_PRIO, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int rc = bpf_tc_attach(&hook, &opts);
+
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+static void detach(int ifindex, enum bpf_tc_attach_point where)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FLOWDROP_TC_HANDLE,
+			    .priority = FLOWDROP_TC_PRIO);
+
+	bpf_tc_detach(&hook, &opts);	/* the interface may be gone: nothing to do */
+}
+
+int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
+		  const char *obj_path, const char *pin_dir, char *err, size_t errlen)
+{
+	struct bpf_program *prog, *prog_out;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->map_fd = d->stats_fd = -1;
+	if (!obj_path)
+		obj_path = FLOWDROP_OBJ_DEFAULT;
+	snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
+	d->ifindex = (int)if_nametoindex(ifname);
+	if (!d->ifindex)
+		return err_errno(err, errlen, "flowdrop: interface %s", ifname);
+	if (!egress_ifname)
+		d->out_ifindex = d->ifindex;
+	else if (egress_ifname[0] && !(d->out_ifindex = (int)if_nametoindex(egress_ifname)))
+		return err_errno(err, errlen, "flowdrop: interface %s", egress_ifname);
+	d->ncpus = libbpf_num_possible_cpus();
+	if (d->ncpus <= 0) {
+		errno = -d->ncpus;
+		return err_errno(err, errlen, "flowdrop: number of CPUs");
+	}
+	d->obj = bpf_object__open_file(obj_path, NULL);
+	if (!d->obj) {
+		err_errno(err, errlen, "flowdrop: open %s", obj_path);
+		d->obj = NULL;
+		return -1;
+	}
+	if (pin_dir && (pin_map(d->obj, FLOWDROP_MAP, pin_dir) < 0 ||
+			pin_map(d->obj, FLOWDROP_STATS, pin_dir) < 0)) {
+		err_errno(err, errlen, "flowdrop: pin paths under %s", pin_dir);
+		goto out_fail;
+	}
+	rc = bpf_object__load(d->obj);
+	if (rc) {
+		errno = -rc;
+		err_errno(err, errlen, "flowdrop: load %s%s%s", obj_path,
+		     pin_dir ? " (maps pinned in " : "", pin_dir ? pin_dir : "");
+		goto out_fail;
+	}
+	prog = bpf_object__find_program_by_name(d->obj, FLOWDROP_PROG);
+	prog_out = bpf_object__find_program_by_name(d->obj, FLOWDROP_PROG_OUT);
+	d->map_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_MAP);
+	d->stats_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_STATS);
+	if (!prog || !prog_out || d->map_fd < 0 || d->stats_fd < 0) {
+		errno = ENOENT;
+		err_errno(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
+		goto out_fail;
+	}
+
+	if (clsact(d->ifindex) < 0 || (d->out_ifindex && clsact(d->out_ifindex) < 0)) {
+		err_errno(err, errlen, "flowdrop: tc clsact on %s", ifname);
+		goto out_fail;
+	}
+	if (attach(d->ifindex, BPF_TC_INGRESS, bpf_program__fd(prog)) < 0) {
+		err_errno(err, errlen, "flowdrop: tc attach to %s ingress", ifname);
+		goto out_fail;
+	}
+	d->attached = 1;
+	if (!d->out_ifindex)
+		return 0;
+	if (attach(d->out_ifindex, BPF_TC_EGRESS, bpf_program__fd(prog_out)) < 0) {
+		err_errno(err, errlen, "flowdrop: tc attach to %s egress", egress_ifname ?: ifname);
+		goto out_detach;
+	}
+	d->attached = 2;
+	return 0;
+
+out_detach:
+	detach(d->ifindex, BPF_TC_INGRESS);
+	d->attached = 0;
+out_fail:
+	bpf_object__close(d->obj);
+	d->obj = NULL;
+	d->map_fd = d->stats_fd = -1;
+	return -1;
+}
+
+void flowdrop_close(struct flowdrop *d)
+{
+	if (!d || !d->obj)
+		return;
+	if (d->attached >= 1)
+		detach(d->ifindex, BPF_TC_INGRESS);
+	if (d->attached >= 2)
+		detach(d->out_ifindex, BPF_TC_EGRESS);
+	d->attached = 0;
+	bpf_object__close(d->obj);
+	d->obj = NULL;
+	d->map_fd = d->stats_fd = -1;
+}
+
+int flowdrop_add(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns)
+{
+	struct flowdrop_val v = { .until_ns = until_ns };
+
+	/* Keep the count of an entry being re-armed (lookup+update is not
+	 * atomic; a packet counted in between is lost from the count only). */
+	if (bpf_map_lookup_elem(d->map_fd, k, &v) == 0)
+		v.until_ns = until_ns;
+	return bpf_map_update_elem(d->map_fd, k, &v, BPF_ANY);
+}
+
+int flowdrop_del(struct flowdrop *d, const struct lb_flow_key *k)
+{
+	if (bpf_map_delete_elem(d->map_fd, k) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int flowdrop_get(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_val *out)
+{
+	return bpf_map_lookup_elem(d->map_fd, k, out);
+}
+
+int flowdrop_gc(struct flowdrop *d, uint64_t now_ns)
+{
+	/* Collect first, then delete: deleting the cursor key while walking
+	 * would restart the walk. */
+	enum { BATCH = 256 };
+	struct lb_flow_key keys[BATCH], cur, next;
+	struct flowdrop_val v;
+	int removed = 0, n, more = 1, first;
+
+	while (more) {
+		n = 0;
+		first = 1;
+		more = 0;
+		while (bpf_map_get_next_key(d->map_fd, first ? NULL : &cur, &next) == 0) {
+			first = 0;
+			cur = next;
+			if (bpf_map_lookup_elem(d->map_fd, &cur, &v) == 0 && v.until_ns <= now_ns) {
+				keys[n++] = cur;
+				if (n == BATCH) {
+					more = 1;
+					break;
+				}
+			}
+		}
+		for (int i = 0; i < n; i++)
+			if (bpf_map_delete_elem(d->map_fd, &keys[i]) == 0)
+				removed++;
+	}
+	return removed;
+}
+
+static int sum(struct flowdrop *d, uint32_t idx, uint64_t *out)
+{
+	uint64_t per[d->ncpus];
+
+	*out = 0;
+	if (bpf_map_lookup_elem(d->stats_fd, &idx, per) < 0)
+		return -1;
+	for (int c = 0; c < d->ncpus; c++)
+		*out += per[c];
+	return 0;
+}
+
+int flowdrop_counters(struct flowdrop *d, uint64_t *dropped_in, uint64_t *dropped_out,
+		      uint64_t *expired)
+{
+	if (sum(d, FLOWDROP_C_DROPPED, dropped_in) < 0 || sum(d, FLOWDROP_C_DROPPED_OUT, dropped_out) < 0 ||
+	    sum(d, FLOWDROP_C_EXPIRED, expired) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,15 @@
+# The sources each fuzz target is built from (besides its own file): the
+# parser under test and what it calls, nothing more.  Included by the
+# top Makefile; FUZZ_SRC_<target> for every tests/fuzz/<target>.c.
+FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c lib/jsonconf.c lib/addr.c lib/err.c
+FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
+FUZZ_SRC_fuzz_config        := lib/config.c lib/jsonconf.c lib/maglev.c lib/addr.c
+FUZZ_SRC_fuzz_handoff       := lib/handoff_wire.c lib/wire.c
+FUZZ_SRC_fuzz_http          := storage/http/http_parse.c
+FUZZ_SRC_fuzz_http_resp     := storage/http/http_resp.c
+FUZZ_SRC_fuzz_packet        := lib/addr.c
+FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c \
+	storage/nfs/nfs_fh.c lib/wire.c lib/err.c
+FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
+FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c
+FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c lib/wire.c lib/err.c
