@@ -1,5 +1,5 @@
 /*
- * cluster.c - the NFS cluster map (issue 6, "one namespace"): built from the
+ * cluster.c - the NFS cluster map ("one namespace"): built from the
  * appliance config's "nfs" section and the nodes, sent to every node's
  * tandem-nasd (lib/cluster_wire.h), resent every CLUSTER_RESEND_MS so that a
  * node that restarts gets it without lbd noticing the restart.

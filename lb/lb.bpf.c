@@ -19,9 +19,9 @@
  *   PASS_OTHER_HOST  unicast frame whose destination MAC is not our client
  *                    interface's (lb_config.mac, when set): not ours, pass.
  *   PASS_NOT_IP      not IPv4/IPv6 (ARP, LLDP, a second VLAN tag...): pass.
- *   DROP_TRUNC_L2    frame shorter than Ethernet (+ VLAN tag).  Despite the
- *                    name it is PASSED: without an IP header we cannot tell
- *                    whether it is ours, and the kernel drops runts anyway.
+ *   PASS_TRUNC_L2    frame shorter than Ethernet (+ VLAN tag): passed,
+ *                    since without an IP header we cannot tell whether it
+ *                    is ours, and the kernel drops runts anyway.
  *   DROP_TRUNC_L3    IPv4 header truncated, version != 4, ihl < 5 or
  *                    tot_len < ihl*4; IPv6 header truncated or version != 6.
  *                    Dropped whatever the destination: the kernel would
@@ -240,7 +240,7 @@ static __always_inline int lb_finish(__u32 verdict)
 	case LB_V_PASS_NOT_VIP:
 	case LB_V_PASS_ICMP:
 	case LB_V_PASS_OTHER_HOST:
-	case LB_V_DROP_TRUNC_L2:	/* deliberately passed, see top */
+	case LB_V_PASS_TRUNC_L2:
 		return LB_ACT_PASS;
 	default:
 		return LB_ACT_DROP;
@@ -443,7 +443,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	int syn;
 
 	if ((void *)(eth + 1) > data_end)
-		return lb_finish(LB_V_DROP_TRUNC_L2);
+		return lb_finish(LB_V_PASS_TRUNC_L2);
 	/* Only frames sent to us: a bridge floods unknown unicast to every
 	 * port, and the backup switch of a pair would otherwise forward a
 	 * second copy of the master's traffic to the nodes. */
@@ -463,7 +463,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 		struct lb_vlan_hdr *vh = (void *)(eth + 1);
 
 		if ((void *)(vh + 1) > data_end)
-			return lb_finish(LB_V_DROP_TRUNC_L2);
+			return lb_finish(LB_V_PASS_TRUNC_L2);
 		h_proto = vh->encap_proto;	/* a second tag is "not IP" */
 		l2_len += sizeof(*vh);
 	}

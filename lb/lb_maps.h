@@ -135,7 +135,7 @@ enum lb_verdict {
 	LB_V_FWD_MIDSTREAM,	/* forwarded, non-SYN TCP miss, inserted */
 	LB_V_FWD_REHASH_SYN,	/* SYN met an existing entry (port reuse): re-hashed */
 	LB_V_FWD_REHASH_DOWN,	/* flow's node not UP: re-hashed */
-	LB_V_DROP_TRUNC_L2,	/* shorter than an Ethernet header (+VLAN) */
+	LB_V_PASS_TRUNC_L2,	/* shorter than an Ethernet header (+VLAN): passed */
 	LB_V_DROP_TRUNC_L3,	/* IP header truncated or bad IHL/length */
 	LB_V_DROP_TRUNC_L4,	/* VIP-bound but TCP/UDP header truncated */
 	LB_V_DROP_FRAGMENT,	/* fragment to a VIP (no ports): dropped */

@@ -1,5 +1,5 @@
 /*
- * cluster_wire.h - the NFS cluster map, lbd -> storage nodes (issue 6: "one
+ * cluster_wire.h - the NFS cluster map, lbd -> storage nodes ("one
  * namespace ... cluster map from the appliance config, handed to the nodes
  * by lbd"), and the nodes' acknowledgements.  Pure codec (fuzzed by
  * tests/fuzz/fuzz_cluster.c), one UDP datagram per message.

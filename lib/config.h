@@ -87,7 +87,7 @@ struct cfg_vrrp {
 	char snmp_socket[CFG_PATH_MAX];	/* AgentX master for keepalived's VRRP MIBs; "" off */
 };
 
-/* The NFS namespace (issue 6, optional): the export, who may mount it and
+/* The NFS namespace (optional): the export, who may mount it and
  * which node is home to each top-level directory.  lbd hands it to the
  * nodes as the cluster map (lib/cluster_wire.h, lb/cluster.c). */
 #define CFG_NFS_MAX_CLIENTS 32

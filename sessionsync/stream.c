@@ -3,7 +3,9 @@
  *
  * Sending: records are packed into DATA messages of up to SYNC_MAX_MSG
  * bytes, each with the next dseq, kept in a TX_WINDOW ring until the peer's
- * cumulative ack covers it, and resent after RTO_MS.  A NACK asks for a
+ * cumulative ack covers it, and resent after the retransmission timeout
+ * (rto_ns: smoothed RTT + 4 x its variance, within RTO_MIN_MS..RTO_MAX_MS,
+ * doubled per resend of the same message, up to 64x).  A NACK asks for a
  * range at once.  When the window is full, or a NACK asks for a message
  * that already left the ring, the live stream cannot be repaired message by
  * message any more: we start a bulk resync, whose RESYNC_BEGIN re-anchors

@@ -212,7 +212,7 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 		"node_name", "listen", "exports", "throttle", "control_socket", "max_sessions",
 		"max_upload", "idle_timeout_s", "head_timeout_s", "io_timeout_s", "fsync", "handoff",
 		"data_location",	/* remote.c */
-		"nfs",	/* issue 6: nfs_config.c */
+		"nfs",	/* nfs_config.c */
 		NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
@@ -270,7 +270,7 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	if (json_object_get(root, "data_location") &&
 	    remote_config_parse(&p, json_object_get(root, "data_location"), &cfg->dl) < 0)
 		goto out;
-	/* issue 6: the NFS service's section (nfs_config.c) */
+	/* the NFS service's section (nfs_config.c) */
 	if (json_object_get(root, "nfs") &&
 	    nasd_nfs_config_parse(&p, json_object_get(root, "nfs"), &cfg->nfs) < 0)
 		goto out;

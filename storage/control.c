@@ -107,7 +107,7 @@ static json_t *cmd_status(struct nasd *n)
 	json_object_set_new(r, "exports", ex);
 	json_object_set_new(r, "handoff", handoff_status(n));
 	json_object_set_new(r, "data_location", remote_status(n));
-	json_object_set_new(r, "nfs", nfs_status(n));	/* issue 6 */
+	json_object_set_new(r, "nfs", nfs_status(n));
 	return r;
 }
 
@@ -260,7 +260,7 @@ json_t *control_dispatch(struct nasd *n, const json_t *req)
 		return handoff_cmd(n, req);
 	if (!strcmp(cmd, "handoff_all"))
 		return handoff_all_cmd(n, req);
-	if (!strncmp(cmd, "nfs-", 4)) {	/* issue 6: NFS connections (nfs_server.c) */
+	if (!strncmp(cmd, "nfs-", 4)) {	/* NFS connections (nfs_server.c) */
 		json_t *r = nfs_ctl(n, cmd, req);
 		if (r)
 			return r;

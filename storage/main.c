@@ -50,7 +50,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 
 	session_tick(n);
 	http_server_tick(n);
-	nfs_server_tick(n);	/* issue 6: forwarded NFS calls' timeouts */
+	nfs_server_tick(n);	/* forwarded NFS calls' timeouts */
 }
 
 static void on_pace(struct loop *lp, struct loop_timer *t)
@@ -123,14 +123,14 @@ int main(int argc, char **argv)
 		fatalx("cannot open the control socket");
 	if (handoff_open(n) < 0)
 		fatalx("cannot start the handoff agent");
-	if (nfs_server_open(n) < 0)	/* issue 6: NFS service, if configured */
+	if (nfs_server_open(n) < 0)	/* NFS service, if configured */
 		fatalx("cannot start the NFS service");
 	log_info("running: node '%s', %u listen address(es), %u export(s), control %s",
 		 n->cfg.node_name, n->cfg.nlisten, n->cfg.nexports, n->cfg.control_socket);
 	if (loop_run(&n->loop) < 0)
 		log_warn("event loop");
 	handoff_close(n);
-	nfs_server_close(n);	/* issue 6 */
+	nfs_server_close(n);
 	while (n->sessions)
 		session_close(n->sessions, "shutdown");
 	control_close(n);

@@ -85,7 +85,7 @@ struct nasd_handoff_config {
 	uint32_t spin_us;		/* busy-wait for the next frame of a handoff */
 };
 
-/* ---- NFS (issue 6): the "nfs" section, parsed by nfs_config.c ---- */
+/* ---- NFS: the "nfs" section, parsed by nfs_config.c ---- */
 #define NASD_NFS_MAX_CLIENTS 32
 struct nasd_cidr {
 	struct taddr addr;
@@ -106,7 +106,7 @@ struct nasd_nfs_config {
 	uint32_t node_id;		/* 1..255: in every handle this node issues */
 	int writable, root_squash;
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
-	/* "namespace" (issue 6 part 2): a virtual root whose top-level
+	/* "namespace": a virtual root whose top-level
 	 * directories each live on a home node; calls on another node's
 	 * handles are forwarded to it (nfs_proxy.c) */
 	int vroot;
@@ -162,7 +162,7 @@ struct nasd_config {
 	int fsync_uploads;
 	struct nasd_handoff_config ho;	/* "handoff" section (enabled = 0: absent) */
 	struct nasd_data_location dl;	/* "data_location" section (remote.c) */
-	struct nasd_nfs_config nfs;	/* "nfs" section (issue 6; enabled = 0: absent) */
+	struct nasd_nfs_config nfs;	/* "nfs" section (enabled = 0: absent) */
 };
 
 /* Parse configuration text (pure).  0, or -1 with a one-line message. */

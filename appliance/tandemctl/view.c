@@ -403,7 +403,7 @@ void view_flows(const struct ctl_args *a, const json_t *r, FILE *out)
 /* The order of lb_verdict (lb/lb_maps.h, doc/control.md). */
 static const char *const verdict_names[] = {
 	"pass_not_ip", "pass_not_vip", "fwd_hit", "fwd_new", "fwd_midstream",
-	"fwd_rehash_syn", "fwd_rehash_down", "drop_trunc_l2", "drop_trunc_l3",
+	"fwd_rehash_syn", "fwd_rehash_down", "pass_trunc_l2", "drop_trunc_l3",
 	"drop_trunc_l4", "drop_fragment", "drop_exthdr", "drop_no_node",
 	"drop_redirect", "ip_options", "pass_icmp", "events_lost", "pass_other_host",
 };

@@ -1286,7 +1286,7 @@ static void p_pathconf(struct nfs_req *r, const struct nfs3_args *a)
 	obj_close(&o);
 }
 
-/* ---- the namespace's virtual root (issue 6 part 2) ---- */
+/* ---- the namespace's virtual root ---- */
 
 #define VROOT_FILEID 1
 #define VROOT_TIME 1700000000u	/* the same on every node: it never changes */

@@ -1,5 +1,5 @@
 /*
- * nfs_cluster.c - the NFS namespace from the switch (issue 6: "cluster map
+ * nfs_cluster.c - the NFS namespace from the switch ("cluster map
  * from the appliance config, handed to the nodes by lbd").  With
  * nfs.namespace.from_switch, lbd's cluster map (lib/cluster_wire.h) brings
  * the homes, the peers, the handoff threshold, the export's name and its

@@ -1,6 +1,6 @@
 /*
- * nfs_config.c - the "nfs" section of tandem-nasd's configuration (issue 6,
- * doc/nasd.md "NFS").  Pure: JSON in, struct out.
+ * nfs_config.c - the "nfs" section of tandem-nasd's configuration
+ * (doc/nasd.md "NFS").  Pure: JSON in, struct out.
  *
  * "nfs": { "listen": ["10.77.1.100:2049"], "portmap": ["10.77.1.100:111"],
  *          "export": "/export", "path": "/srv/nfs", "export_id": 1,

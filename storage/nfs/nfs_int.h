@@ -1,5 +1,5 @@
 /*
- * nfs_int.h - the NFS service's modules inside tandem-nasd (issue 6):
+ * nfs_int.h - the NFS service's modules inside tandem-nasd:
  *
  *   nfs_config.c  the "nfs" configuration section
  *   nfs_server.c  listeners, connections (record marking on the nasd loop),

@@ -1,5 +1,5 @@
 /*
- * nfs_proxy.c - one namespace over several nodes (issue 6, part 2): calls
+ * nfs_proxy.c - one namespace over several nodes: calls
  * whose handle belongs to another node (its node id in the handle), and
  * LOOKUP/MNT of a top-level directory homed elsewhere, are forwarded to that
  * node and its reply relayed to the client.
@@ -60,7 +60,7 @@ uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len)
 
 /* The reply to a call that cannot be forwarded (or whose peer failed). */
 /*
- * Data location (issue 6): a client connection whose READ/WRITE data
+ * Data location: a client connection whose READ/WRITE data
  * forwarded to one home reaches namespace.handoff_threshold is handed to
  * that home (handoff.c, after this reply; the connection reads no further
  * call until then).  Each connection tries once: if the handoff fails it

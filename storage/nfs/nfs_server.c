@@ -1,6 +1,6 @@
 /*
  * nfs_server.c - the NFS service's connections on nasd's event loop
- * (issue 6; doc/nasd.md "NFS").
+ * (doc/nasd.md "NFS").
  *
  * A connection is a byte stream of RPC records (lib/oncrpc).  Its state
  * between two events is only: the stream bytes received and not yet

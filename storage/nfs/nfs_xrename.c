@@ -1,6 +1,6 @@
 /*
  * nfs_xrename.c - RENAME of a regular file into a directory of another home
- * node (issue 6 part 2).  Two disks cannot rename(2) across each other, so
+ * node.  Two disks cannot rename(2) across each other, so
  * the source's home (this node: the call is forwarded here) copies the file
  * to the target's home with ordinary NFSv3 calls under the caller's own
  * AUTH_SYS identity, then unlinks its copy:

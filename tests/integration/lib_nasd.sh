@@ -78,10 +78,10 @@ nasd_start() {
 EOF
 )
 	fi
-	# issue 6 (NFS): NASD_NFS=1 adds an "nfs" section: NFS+MOUNT on VIP:2049 and
+	# NFS: NASD_NFS=1 adds an "nfs" section: NFS+MOUNT on VIP:2049 and
 	# node:2049, portmapper on :111, export /export -> LAB_DIR/nfs (shared by
 	# the nodes), clients NASD_NFS_CLIENTS (10.77.1.0/24), one handle key.
-	# NASD_NFS_NS=1 too: one namespace (issue 6 part 2): export LAB_DIR/nX/nfs
+	# NASD_NFS_NS=1 too: one namespace: export LAB_DIR/nX/nfs
 	# (per node), top-level directories alpha, beta, gamma homed on n1, n2,
 	# n3, the other nodes as peers on their own address:2049.
 	# NASD_NFS_NS=switch: the same per-node export, but homes, peers and the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_nfs: NFSv3 in tandem-nasd (issue 6, part 1) through the VIP, with the
+# t_nfs: NFSv3 in tandem-nasd through the VIP, with the
 # unmodified libnfs utilities (nfs-ls, nfs-cp, nfs-cat) and a raw RPC client.
 #
 #   c1 .10   c2 .11                 client LAN 10.77.1.0/24

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_nfs_cluster: the NFS namespace map comes from the appliance config and lbd
-# hands it to the nodes (issue 6: "cluster map from the appliance config,
+# hands it to the nodes ("cluster map from the appliance config,
 # handed to the nodes by lbd"; lib/cluster_wire.h, lb/cluster.c,
 # storage/nfs_cluster.c).
 #

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_nfs_handoff: NFS connections move between storage nodes (issue 6): the
+# t_nfs_handoff: NFS connections move between storage nodes: the
 # data-location trigger of the namespace, and drain.
 #
 #   c1 .10 -- [sw: tandem-lbd, VIP tcp/111 tcp/2049, handoff reports] -- n1 n2 n3

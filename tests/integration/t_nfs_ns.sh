@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_nfs_ns: one NFS namespace over the three storage nodes (issue 6, part 2):
+# t_nfs_ns: one NFS namespace over the three storage nodes:
 # a virtual root whose top-level directories each live on a home node; any
 # node answers for the root and forwards calls on another node's files to
 # their home.  Unmodified libnfs utilities through the VIP, plus

@@ -1,6 +1,6 @@
 #!/bin/bash
-# t_pair_nfs: NFS traffic survives a crash of the master switch (issue 6:
-# "failover during NFS traffic: every copy completes intact").
+# t_pair_nfs: NFS traffic survives a crash of the master switch:
+# during NFS traffic, every copy completes intact.
 #
 #   c1 c2 --- client LAN ---+------------------+
 #                        [swa] ==sync==     [swb]      VRRP: a master, b backup

@@ -561,7 +561,7 @@ elif mode == "procs":
     for o in out:
         print(json.dumps(o))
 elif mode == "ns":
-    # one namespace over the nodes (issue 6 part 2): the virtual root, homes
+    # one namespace over the nodes: the virtual root, homes
     # in the handles, RENAME across homes refused, the root read-only
     out = []
     def case(name, want, got):

@@ -49,7 +49,7 @@ static const __u32 act_rc[NPROG][3] = {
 
 static const char *const verdict_names[LB_V_MAX] = {
 	"PASS_NOT_IP", "PASS_NOT_VIP", "FWD_HIT", "FWD_NEW", "FWD_MIDSTREAM",
-	"FWD_REHASH_SYN", "FWD_REHASH_DOWN", "DROP_TRUNC_L2", "DROP_TRUNC_L3",
+	"FWD_REHASH_SYN", "FWD_REHASH_DOWN", "PASS_TRUNC_L2", "DROP_TRUNC_L3",
 	"DROP_TRUNC_L4", "DROP_FRAGMENT", "DROP_EXTHDR", "DROP_NO_NODE",
 	"DROP_REDIRECT", "IP_OPTIONS", "PASS_ICMP", "EVENTS_LOST", "PASS_OTHER_HOST",
 };
@@ -818,7 +818,7 @@ static void t_truncations(struct t *t, int p, const struct pktspec *s, const cha
 			continue;
 		}
 		if (n < l2) {
-			verdict = LB_V_DROP_TRUNC_L2;
+			verdict = LB_V_PASS_TRUNC_L2;
 			act = A_PASS;
 		} else if (n < l3) {
 			verdict = LB_V_DROP_TRUNC_L3;

@@ -96,7 +96,7 @@ int main(void)
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"client_gateways\":[\"10.0.0.1/33\"]}}", "not addr/prefix");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"unicast_src\":\"10.0.0.1\"}}", "needs \"unicast_peer\"");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"priority\":255}}", "\"priority\" is 255");
-	/* "nfs": the NFS namespace map lbd hands to the nodes (issue 6) */
+	/* "nfs": the NFS namespace map lbd hands to the nodes */
 #define HO ",\"handoff\":{\"key_file\":\"/k\"}"
 	CHECK(parse("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\",\"fd00::1\"],"
 		    "\"homes\":[{\"dir\":\"alpha\",\"node\":\"n1\"},{\"dir\":\"beta\",\"node\":\"n1\"}]}}",
