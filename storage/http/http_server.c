@@ -450,6 +450,8 @@ consumed:
 
 /* ---- steps ---- */
 
+/* PH_HEAD: parse what is buffered; a complete head becomes a request, a bad
+ * one a final error response; else read more. */
 static int do_head(struct session *s)
 {
 	if (s->in_len) {
@@ -490,6 +492,8 @@ static int do_head(struct session *s)
 	return STEP_AGAIN;
 }
 
+/* The whole body is in the temp file: rename it over the target, answer
+ * 201 (new) or 204 (replaced), or the commit's error status and close. */
 static int finish_upload(struct session *s)
 {
 	int st = export_upload_commit(&s->up, s->nasd->cfg.fsync_uploads);
@@ -522,6 +526,8 @@ static int upload_failed(struct session *s)
 	return respond_error(s, st, 0, 0);
 }
 
+/* PH_BODY: the PUT body into the temp file, buffered input first, within the
+ * step's byte budget; finish_upload once Content-Length bytes are in. */
 static int do_body(struct session *s)
 {
 	struct nasd *n = s->nasd;

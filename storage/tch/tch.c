@@ -81,6 +81,8 @@ struct snap {
 	int outq, outq_nsd, inq;
 };
 
+/* Read one; refuses sizes that make no sense (EPROTO) or exceed
+ * TCH_QUEUE_MAX (EMSGSIZE).  Leaves the send queue selected. */
 static int take_snap(int fd, struct snap *s, char *err, size_t errlen)
 {
 	if (ioctl(fd, SIOCOUTQ, &s->outq) < 0)
@@ -147,6 +149,8 @@ static int peek_sendq(int fd, const struct snap *s, uint8_t **out, char *err, si
 	return 0;
 }
 
+/* Peek the whole receive queue (s->inq bytes) into *out (malloc'd), then
+ * select the send queue again at once (freeze_hold_sendq says why). */
 static int peek_recvq(int fd, const struct snap *s, uint8_t **out, char *err, size_t errlen)
 {
 	ssize_t n;
@@ -206,6 +210,7 @@ static int take_addr(const struct sockaddr_storage *ss, uint8_t *family, uint8_t
 	return -1;
 }
 
+/* A failed freeze: back to normal mode, the failure's errno kept. */
 static void leave_repair(int fd)
 {
 	int saved = errno;
