@@ -199,7 +199,7 @@ void nfs3_parent_rel(const char *rel, char *out)
 	out[sl - rel] = '\0';
 }
 
-/* Open name below dir (O_PATH, no follow) as an obj; cache it. */
+/* Open name below dir (O_PATH, no follow) as an object; cache it. */
 int nfs3_open_child(struct nfs_server *s, const struct nfs3_obj *dir, const char *name,
 		    struct nfs3_obj *o)
 {
