@@ -34,7 +34,6 @@
  *   restored socket silently.
  */
 #include "handoff.h"
-#include "storage/http/http.h"
 #include "storage/nfs/nfs.h"
 
 #include <arpa/inet.h>
@@ -67,13 +66,8 @@
 #include "lib/maglev.h"
 #include "storage/tch/tch.h"
 #include "storage/tch/tch_state.h"
-#include "storage/nfs/oncrpc.h"
+#include "lib/err.h"
 
-/* the services whose connections move: HTTP sessions (session.c) and NFS
- * connections (nfs_server.c); HO_R_SERVICE in OPEN names which */
-#define SVC_HTTP "http"
-#define SVC_NFS "nfs"
-#define BLOB_MAX (SST_MAX_BLOB > RPC_CONN_MAX_BLOB ? SST_MAX_BLOB : RPC_CONN_MAX_BLOB)
 #define RX_MAX (HO_MAX_FRAME + 4)
 
 /* FAIL reason codes (HO_R_REASON) */
@@ -104,7 +98,7 @@ struct intx {
 	struct intx *next;
 	struct chan *ch;
 	uint32_t txid;
-	int nfs;			/* the OPEN's service: 1 NFS, 0 HTTP */
+	const struct ho_conn_ops *ops;	/* the OPEN's service */
 	int state;			/* HO_S_OPEN, HO_S_HALF_ACTIVE (COMPLETE sent) */
 	struct tch_state st;
 	int have_st;
@@ -124,11 +118,16 @@ struct handoff {
 	/* handoffs asked for by the service (data location), run from a timer */
 	struct loop_timer sched_timer;
 	int sched_timer_ok;
-	struct { uint64_t id; int pi; int nfs; } sched[32];
+	struct { uint64_t id; int pi; const struct ho_conn_ops *ops; } sched[32];
 	unsigned nsched;
 	struct chan *out[NASD_MAX_PEERS];
 	struct chan *in;		/* inbound channels */
 	struct intx *txs;
+	/* the outgoing transaction's snapshot buffer (the largest blob_max of
+	 * the kinds): owned here, allocated by handoff_open, freed by
+	 * handoff_close; one outgoing transaction runs at a time */
+	uint8_t *blob;
+	size_t blob_cap;
 	int rep_fd;			/* UDP socket for switch reports */
 	uint64_t rep_seq;
 	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
@@ -597,73 +596,28 @@ static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *typ
 
 /* ------------------------------------------------- the connection moved -- */
 
-/* One client connection of either service, as the handoff sees it.  The
- * transaction is the same for both; only pausing, the blob and rebuilding
- * differ (session_* for HTTP, nfs_conn_* for NFS: same contracts). */
+/* A connection that moves: its kind's ops (handoff.h) and the kind's own
+ * pointer. */
 struct ho_conn {
-	struct session *s;	/* exactly one of the two */
-	struct nfs_conn *c;
+	const struct ho_conn_ops *ops;
+	void *p;
 };
 
-static const char *conn_service(const struct ho_conn *x)
+/* The kinds, in lookup order (HTTP first). */
+static const struct ho_conn_ops *const ho_kinds[] = { &session_handoff_ops, &nfs_handoff_ops, NULL };
+#define NKINDS (sizeof(ho_kinds) / sizeof(ho_kinds[0]) - 1)
+
+const char *handoff_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	return x->c ? SVC_NFS : SVC_HTTP;
+	return ep_fmt(ss, buf, len);
 }
 
-static int conn_fd(const struct ho_conn *x)
-{
-	return x->c ? nfs_conn_fd(x->c) : x->s->io.fd;
-}
-
-static uint64_t conn_id(const struct ho_conn *x)
-{
-	return x->c ? nfs_conn_id(x->c) : x->s->id;
-}
-
-/* NULL if it can move now, else why not. */
-static const char *conn_unmovable(const struct ho_conn *x)
-{
-	if (x->c)
-		return nfs_conn_movable(x->c) ? NULL : "paused";
-	return x->s->paused ? "paused" : x->s->phase == PH_LINGER ? "lingering" : NULL;
-}
-
-static int conn_pause(struct ho_conn *x)
-{
-	return x->c ? nfs_conn_pause(x->c) : session_pause(x->s);
-}
-
-static void conn_resume(struct ho_conn *x)
-{
-	if (x->c)
-		nfs_conn_resume(x->c);
-	else
-		session_resume(x->s);
-}
-
-static ssize_t conn_snapshot(const struct ho_conn *x, uint8_t *buf, size_t cap)
-{
-	return x->c ? (ssize_t)nfs_conn_snapshot(x->c, buf, cap) : session_snapshot(x->s, buf, cap);
-}
-
-/* Forget it without touching the peer; returns its socket. */
-static int conn_release(struct ho_conn *x)
-{
-	int fd = x->c ? nfs_conn_release(x->c) : session_release(x->s);
-
-	x->c = NULL;
-	x->s = NULL;
-	return fd;
-}
-
-/* Its 5-tuple as the data plane keys it, and the client endpoint as text. */
-static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client, size_t clen)
+int handoff_flow_of(int fd, struct lb_flow_key *k, char *client, size_t clen)
 {
 	struct sockaddr_storage pa, la;
 	socklen_t pl = sizeof(pa), ll = sizeof(la);
 	struct taddr p, l;
 	uint16_t pp, lp;
-	int fd = conn_fd(x);
 
 	if (getpeername(fd, (struct sockaddr *)&pa, &pl) < 0 || getsockname(fd, (struct sockaddr *)&la, &ll) < 0 ||
 	    taddr_from_sockaddr(&pa, &p, &pp) < 0 || taddr_from_sockaddr(&la, &l, &lp) < 0)
@@ -672,6 +626,12 @@ static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client
 	if (client)
 		ep_fmt(&pa, client, clen);
 	return 0;
+}
+
+/* Its 5-tuple as the data plane keys it, and the client endpoint as text. */
+static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client, size_t clen)
+{
+	return handoff_flow_of(x->ops->fd(x->p), k, client, clen);
 }
 
 /* ------------------------------------------------------------- reports -- */
@@ -824,38 +784,16 @@ static int sw_fresh(struct handoff *h, const struct taddr *a, uint64_t seq)
 	return 1;
 }
 
-/* The session of a flow-table key: client endpoint and local (VIP) endpoint
- * as the data plane keys it; else the client endpoint alone. */
-static struct session *session_of_key(struct nasd *n, const struct lb_flow_key *k)
+/* The connection of a flow-table key, of any kind; 0 / -1 (none). */
+static int conn_of_key(struct nasd *n, const struct lb_flow_key *k, struct ho_conn *x)
 {
-	struct session *by_peer = NULL;
-
-	for (struct session *s = n->sessions; s; s = s->next) {
-		struct taddr pa, la;
-		uint16_t pp, lp;
-		struct lb_flow_key sk;
-		if (s->paused)
-			continue;
-		sa_taddr(&s->peer, &pa, &pp);
-		sa_taddr(&s->local, &la, &lp);
-		if (pa.family == 6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)pa.a)) {
-			memmove(pa.a, pa.a + 12, 4);
-			memset(pa.a + 4, 0, 12);
-			pa.family = 4;
-		}
-		if (la.family == 6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)la.a)) {
-			memmove(la.a, la.a + 12, 4);
-			memset(la.a + 4, 0, 12);
-			la.family = 4;
-		}
-		flowkey_make(&sk, &pa, pp, &la, lp, k->proto);
-		if (!memcmp(&sk, k, sizeof(sk)))
-			return s;
-		if (!by_peer && sk.family == k->family && sk.sport == k->sport &&
-		    !memcmp(sk.saddr, k->saddr, sizeof(sk.saddr)))
-			by_peer = s;
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++) {
+		x->ops = *o;
+		x->p = (*o)->of_key(n, k);
+		if (x->p)
+			return 0;
 	}
-	return by_peer;
+	return -1;
 }
 
 /* A MOVE from the switch: hand that session to node_key's node, then ACK
@@ -903,16 +841,14 @@ static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 		for (unsigned k = 0; k < h->cfg->npeers && pi < 0; k++)
 			if (maglev_node_key32(h->cfg->peers[k].name) == r.node_key)
 				pi = (int)k;
-		struct ho_conn x = { pi < 0 ? NULL : session_of_key(h->n, &r.key), NULL };
-		if (pi >= 0 && !x.s)
-			x.c = nfs_conn_of_key(h->n, &r.key);
+		struct ho_conn x;
 		if (pi < 0) {
 			st = HO_ST_NO_NODE;
-		} else if (!x.s && !x.c) {
+		} else if (conn_of_key(h->n, &r.key, &x) < 0) {
 			st = HO_ST_NO_FLOW;
 		} else {
-			log_info("handoff: the switch (%s) asks for a%s session's move to %s",
-				 ep_fmt(&from, ep, sizeof(ep)), x.c ? "n NFS" : "n HTTP", h->cfg->peers[pi].name);
+			log_info("handoff: the switch (%s) asks for an %s session's move to %s",
+				 ep_fmt(&from, ep, sizeof(ep)), x.ops->label, h->cfg->peers[pi].name);
 			json_t *res = run_one(h, &x, pi);	/* the connection may be gone after this */
 			st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
 			     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;
@@ -956,58 +892,22 @@ static void intx_free(struct handoff *h, struct intx *t)
 	free(t);
 }
 
-/* The blob's file must be the same version here, an upload's temp file
- * reachable (session_restore would refuse them after the old node closed:
- * check before COMPLETE). */
-static int precheck_blob(struct nasd *n, const uint8_t *blob, size_t len, char *err, size_t errlen)
+/* The kind an OPEN names (HO_R_SERVICE; none: HTTP, as older peers send),
+ * or NULL: unknown. */
+static const struct ho_conn_ops *open_kind(const uint8_t *body, size_t blen)
 {
-	struct session_state ss;
-	char derr[128];
+	const struct ho_conn_ops *k = NULL;
+	uint8_t *svc = NULL;
+	size_t svl = 0;
 
-	if (session_state_decode(blob, len, &ss, derr, sizeof(derr)) < 0) {
-		snprintf(err, errlen, "bad session state: %s", derr);
-		return -1;
-	}
-	if (ss.has_file) {
-		char path[SST_MAX_NAME * 4 + 2];
-		struct export_ref ref;
-		struct export_file f;
-		if (ss.file_path.len >= sizeof(path)) {
-			snprintf(err, errlen, "file path too long");
-			return -1;
-		}
-		memcpy(path, ss.file_path.p, ss.file_path.len);
-		path[ss.file_path.len] = '\0';
-		if (export_find(&n->cfg, path, &ref) < 0 || export_open_file(&ref, &f) != 0) {
-			snprintf(err, errlen, "file %.200s not served here", path);
-			return -1;
-		}
-		close(f.fd);
-		if (f.size != ss.file_size || f.mtime_ns != ss.file_mtime_ns) {
-			snprintf(err, errlen, "file %.200s: another version here", path);
-			return -1;
-		}
-	}
-	if (ss.has_upload) {	/* the temp file must be reachable here (shared storage) */
-		char path[SST_MAX_NAME * 4 + 2], tmp[SST_MAX_NAME + 1];
-		struct export_ref ref;
-		struct export_upload u;
-		if (ss.up_path.len >= sizeof(path) || ss.up_tmp.len >= sizeof(tmp)) {
-			snprintf(err, errlen, "upload path too long");
-			return -1;
-		}
-		memcpy(path, ss.up_path.p, ss.up_path.len);
-		path[ss.up_path.len] = '\0';
-		memcpy(tmp, ss.up_tmp.p, ss.up_tmp.len);
-		tmp[ss.up_tmp.len] = '\0';
-		if (export_find(&n->cfg, path, &ref) < 0 || !ref.ex->writable ||
-		    export_upload_reopen(&ref, tmp, ss.up_received, &u) < 0) {
-			snprintf(err, errlen, "upload %.200s: temp file not here", path);
-			return -1;
-		}
-		export_upload_abort(&u, 0);	/* close, keep it: session_restore reopens it */
-	}
-	return 0;
+	ho_collect(body, blen, HO_R_SERVICE, 16, &svc, &svl);
+	if (!svl)
+		return &session_handoff_ops;
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o && !k; o++)
+		if (svl == strlen((*o)->service) && !memcmp(svc, (*o)->service, svl))
+			k = *o;
+	free(svc);
+	return k;
 }
 
 static void serve_fail(struct intx *t, uint16_t code, const char *why);
@@ -1021,20 +921,14 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 		send_fail(c, hd->txid, RC_REFUSED, "duplicate transaction");
 		return;
 	}
-	uint8_t *svc = NULL;
-	size_t svl = 0;
-	int nfs = 0;
-	if (ho_collect(body, blen, HO_R_SERVICE, 16, &svc, &svl) == 0 && svl == strlen(SVC_NFS) &&
-	    !memcmp(svc, SVC_NFS, svl))
-		nfs = 1;
-	else if (svl && (svl != strlen(SVC_HTTP) || memcmp(svc, SVC_HTTP, svl))) {
-		free(svc);
+	const struct ho_conn_ops *ops = open_kind(body, blen);
+	if (!ops) {
 		send_fail(c, hd->txid, RC_REFUSED, "unknown service");
 		return;
 	}
-	free(svc);
-	if (nfs && !h->n->nfs) {
-		send_fail(c, hd->txid, RC_REFUSED, "no NFS service here");
+	const char *why = ops->unavailable ? ops->unavailable(h->n) : NULL;
+	if (why) {
+		send_fail(c, hd->txid, RC_REFUSED, why);
 		return;
 	}
 	if (h->n->nsessions >= h->n->cfg.max_sessions) {
@@ -1048,7 +942,7 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 	}
 	t->ch = c;
 	t->txid = hd->txid;
-	t->nfs = nfs;
+	t->ops = ops;
 	t->state = HO_S_OPEN;
 	t->nfd = -1;
 	t->t0 = now_ns();
@@ -1115,7 +1009,7 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 		return;
 	}
 	t->have_st = 1;
-	if (!t->nfs && precheck_blob(h->n, t->st.app, t->st.app_len, err, sizeof(err)) < 0) {
+	if (t->ops->precheck && t->ops->precheck(h->n, t->st.app, t->st.app_len, err, sizeof(err)) < 0) {
 		serve_fail(t, RC_REFUSED, err);
 		return;
 	}
@@ -1166,18 +1060,9 @@ static void serve_ack(struct intx *t)
 		intx_free(h, t);
 		return;
 	}
-	struct session *s = NULL;
-	struct nfs_conn *nc = NULL;
-	uint64_t id = 0;
-	if (t->nfs) {
-		nc = nfs_conn_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
-		id = nc ? nfs_conn_id(nc) : 0;
-	} else {
-		s = session_restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
-		id = s ? s->id : 0;
-	}
+	void *conn = t->ops->restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
 	t->nfd = -1;
-	if (!s && !nc) {
+	if (!conn) {
 		log_warnx("handoff tx %u from %s: session_restore: %s (session lost)", t->txid,
 			  peer_name(t->ch), err);
 		close(fd);
@@ -1191,7 +1076,7 @@ static void serve_ack(struct intx *t)
 	h->last_in_resumed_ns = now_ns();
 	snprintf(h->last_in_from, sizeof(h->last_in_from), "%s", peer_name(t->ch));
 	log_info("handoff tx %u from %s: %s %llu resumed here (%llu us since OPEN)", t->txid,
-		 peer_name(t->ch), nc ? "NFS connection" : "session", (unsigned long long)id,
+		 peer_name(t->ch), t->ops->noun, (unsigned long long)t->ops->id(conn),
 		 (unsigned long long)((now_ns() - t->t0) / 1000));
 	struct chan *c = t->ch;
 	uint32_t txid = t->txid;
@@ -1253,9 +1138,9 @@ static void rollback(struct handoff *h, struct ho_conn *x, const struct lb_flow_
 			res->repointed_back = 1;
 	}
 	flowdrop_del(&h->drop, key);
-	if (tch_thaw(conn_fd(x), err, sizeof(err)) < 0)
+	if (tch_thaw(x->ops->fd(x->p), err, sizeof(err)) < 0)
 		log_warnx("handoff tx %u rollback: %s", txid, err);
-	conn_resume(x);
+	x->ops->resume(x->p);
 	res->rolled_back = 1;
 	h->rollbacks++;
 }
@@ -1299,7 +1184,7 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 		snprintf(res->error, sizeof(res->error), "no channel to %s (down)", to);
 		goto failed;
 	}
-	const char *busy = conn_unmovable(x);
+	const char *busy = x->ops->unmovable(x->p);
 	if (busy) {
 		res->stage = "session";
 		snprintf(res->error, sizeof(res->error), "session %s", busy);
@@ -1318,7 +1203,7 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	memset(&f, 0, sizeof(f));
 	ho_begin(&f, HO_T_OPEN, txid);
 	ho_add_flow(&f, &key);
-	ho_add(&f, HO_R_SERVICE, conn_service(x), strlen(conn_service(x)));
+	ho_add(&f, HO_R_SERVICE, x->ops->service, strlen(x->ops->service));
 	ho_add_u64(&f, HO_R_SIZE, 0);
 	res->stage = "open";
 	if (chan_send(c, &f) < 0) {
@@ -1346,7 +1231,7 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	/* freeze */
 	res->stage = "freeze";
 	t1 = now_ns();
-	if (conn_pause(x) < 0) {
+	if (x->ops->pause(x->p) < 0) {
 		res->busy = errno == EBUSY;
 		snprintf(res->error, sizeof(res->error), "pause: %s", strerror(errno));
 		send_fail(c, txid, RC_REFUSED, "cancelled");
@@ -1354,16 +1239,16 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	}
 	if (flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
 		snprintf(res->error, sizeof(res->error), "flow drop: %s", strerror(errno));
-		conn_resume(x);
+		x->ops->resume(x->p);
 		send_fail(c, txid, RC_REFUSED, "cancelled");
 		goto failed;
 	}
 	struct tch_state st;
 	char err[256];
-	if (tch_freeze(conn_fd(x), &st, err, sizeof(err)) < 0) {
+	if (tch_freeze(x->ops->fd(x->p), &st, err, sizeof(err)) < 0) {
 		snprintf(res->error, sizeof(res->error), "%s", err);
 		flowdrop_del(&h->drop, &key);
-		conn_resume(x);
+		x->ops->resume(x->p);
 		send_fail(c, txid, RC_REFUSED, "cancelled");
 		goto failed;
 	}
@@ -1381,11 +1266,10 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 		rollback(h, x, &key, 0, txid, res);
 		goto failed;
 	}
-	static uint8_t blob[BLOB_MAX];
-	ssize_t bl = conn_snapshot(x, blob, sizeof(blob));
+	ssize_t bl = x->ops->snapshot(x->p, h->blob, h->blob_cap);
 	uint8_t *enc = NULL;
 	size_t elen = 0;
-	if (bl < 0 || tch_state_set_app(&st, blob, (size_t)bl) < 0) {
+	if (bl < 0 || tch_state_set_app(&st, h->blob, (size_t)bl) < 0) {
 		snprintf(res->error, sizeof(res->error), "snapshot: %s", strerror(errno));
 		goto rb_local;
 	}
@@ -1445,7 +1329,8 @@ static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_
 	/* commit: close silently, grace drop, ACK */
 	res->stage = "close";
 	t1 = now_ns();
-	int fd = conn_release(x);
+	int fd = x->ops->release(x->p);
+	x->p = NULL;
 	if (tch_close_silently(fd, err, sizeof(err)) < 0)
 		log_warnx("handoff tx %u: %s (socket kept open)", txid, err);
 	flowdrop_add(&h->drop, &key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
@@ -1524,8 +1409,8 @@ static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
 	struct ho_result res;
 	char client[TADDR_STRLEN + 10] = "?";
 	struct lb_flow_key k;
-	uint64_t id = conn_id(x);
-	const char *svc = conn_service(x);
+	uint64_t id = x->ops->id(x->p);
+	const char *svc = x->ops->service;
 
 	conn_key(x, &k, client, sizeof(client));
 	handoff_one(h, x, pi, &res);
@@ -1543,38 +1428,16 @@ static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
 
 /* ------------------------------------------------------------- control -- */
 
-/* An HTTP session by id or client endpoint, else an NFS connection by
- * client endpoint ("nfs:ID" selects an NFS connection by id).  0 / -1. */
+/* The connection the control command's selector names: the first kind
+ * that finds one (an HTTP session by id or client endpoint, else an NFS
+ * connection by client endpoint or as "nfs:ID").  0 / -1. */
 static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x)
 {
-	char buf[TADDR_STRLEN + 10];
-
-	memset(x, 0, sizeof(*x));
-	if (json_is_integer(sel)) {
-		x->s = session_find(n, (uint64_t)json_integer_value(sel));
-		return x->s && !x->s->paused ? 0 : -1;
-	}
-	const char *want = json_string_value(sel);
-	if (!want)
-		return -1;
-	if (!strncmp(want, "nfs:", 4)) {
-		x->c = nfs_conn_find(n, strtoull(want + 4, NULL, 10));
-		return x->c ? 0 : -1;
-	}
-	for (struct session *s = n->sessions; s; s = s->next)
-		if (!s->paused && !strcmp(ep_fmt(&s->peer, buf, sizeof(buf)), want)) {
-			x->s = s;
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++) {
+		x->ops = *o;
+		x->p = (*o)->find(n, sel);
+		if (x->p)
 			return 0;
-		}
-	uint64_t ids[4096];
-	size_t k = nfs_conn_ids(n, ids, sizeof(ids) / sizeof(ids[0]));
-	for (size_t i = 0; i < k; i++) {
-		struct ho_conn y = { NULL, nfs_conn_find(n, ids[i]) };
-		struct lb_flow_key key;
-		if (y.c && conn_key(&y, &key, buf, sizeof(buf)) == 0 && !strcmp(buf, want)) {
-			*x = y;
-			return 0;
-		}
 	}
 	return -1;
 }
@@ -1615,49 +1478,36 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 			return ctl_error("\"to\"[%zu]: not a peer", i);
 		pis[np++] = pi;
 	}
-	/* ids first: the list changes as sessions leave */
-	size_t cnt = n->nsessions, k = 0, ncnt = 65536, nk;
-	uint64_t *ids = calloc(cnt ? cnt : 1, sizeof(*ids)), *nids = calloc(ncnt, sizeof(*nids));
-	if (!ids || !nids) {
-		free(ids);
-		free(nids);
+	/* ids first: the lists change as connections leave */
+	uint64_t *ids[NKINDS] = { NULL };
+	size_t cnt[NKINDS] = { 0 };
+	int oom = 0;
+	for (size_t k = 0; k < NKINDS; k++)
+		oom |= !(ids[k] = ho_kinds[k]->list(n, &cnt[k]));
+	if (oom) {
+		for (size_t k = 0; k < NKINDS; k++)
+			free(ids[k]);
 		return ctl_error("out of memory");
 	}
-	for (struct session *s = n->sessions; s && k < cnt; s = s->next)
-		ids[k++] = s->id;
-	nk = nfs_conn_ids(n, nids, ncnt);
 	json_t *arr = json_array();
 	unsigned moved = 0, failed = 0, skipped = 0, rr = 0;
 	uint64_t t0 = now_ns();
-	for (size_t j = 0; j < k; j++) {
-		struct session *s = session_find(n, ids[j]);
-		if (!s || s->paused || s->phase == PH_LINGER) {
-			skipped++;
-			continue;
+	for (size_t k = 0; k < NKINDS; k++) {
+		for (size_t j = 0; j < cnt[k]; j++) {
+			struct ho_conn x = { ho_kinds[k], ho_kinds[k]->by_id(n, ids[k][j]) };
+			if (!x.p || x.ops->unmovable(x.p)) {
+				skipped++;
+				continue;
+			}
+			json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
+			if (json_is_true(json_object_get(r, "ok")))
+				moved++;
+			else
+				failed++;
+			json_array_append_new(arr, r);
 		}
-		struct ho_conn x = { s, NULL };
-		json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
-		if (json_is_true(json_object_get(r, "ok")))
-			moved++;
-		else
-			failed++;
-		json_array_append_new(arr, r);
+		free(ids[k]);
 	}
-	for (size_t j = 0; j < nk; j++) {
-		struct ho_conn x = { NULL, nfs_conn_find(n, nids[j]) };
-		if (!x.c || conn_unmovable(&x)) {
-			skipped++;
-			continue;
-		}
-		json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
-		if (json_is_true(json_object_get(r, "ok")))
-			moved++;
-		else
-			failed++;
-		json_array_append_new(arr, r);
-	}
-	free(ids);
-	free(nids);
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "moved", json_integer(moved));
 	json_object_set_new(r, "failed", json_integer(failed));
@@ -1712,26 +1562,30 @@ json_t *handoff_status(struct nasd *n)
 
 /* ------------------------------------------- service-requested handoffs -- */
 
-int handoff_schedule(struct nasd *n, struct session *s, const char *to)
+/* Queue connection conn's move to peer pi for the timer; it is held until
+ * then.  0 / -1 (pi < 0: no peer; no timer; queue full). */
+static int schedule(struct handoff *h, const struct ho_conn_ops *ops, void *conn, int pi)
 {
-	struct handoff *h = n->ho;
-	int pi = h ? peer_index(h, to) : -1;
-
 	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
 		return -1;
-	h->sched[h->nsched].id = s->id;
+	h->sched[h->nsched].id = ops->id(conn);
 	h->sched[h->nsched].pi = pi;
-	h->sched[h->nsched].nfs = 0;
+	h->sched[h->nsched].ops = ops;
 	h->nsched++;
-	s->held = 1;
-	session_watch(s);
+	ops->hold(conn);
 	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
 		h->nsched--;
-		s->held = 0;
-		session_watch(s);
+		ops->unhold(conn);
 		return -1;
 	}
 	return 0;
+}
+
+int handoff_schedule(struct nasd *n, struct session *s, const char *to)
+{
+	struct handoff *h = n->ho;
+
+	return schedule(h, &session_handoff_ops, s, h ? peer_index(h, to) : -1);
 }
 
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home)
@@ -1742,23 +1596,11 @@ int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr 
 	for (unsigned i = 0; h && i < h->cfg->npeers && pi < 0; i++)
 		if (taddr_equal(&h->cfg->peers[i].addr, home))
 			pi = (int)i;
-	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
-		return -1;
-	h->sched[h->nsched].id = nfs_conn_id(c);
-	h->sched[h->nsched].pi = pi;
-	h->sched[h->nsched].nfs = 1;
-	h->nsched++;
-	nfs_conn_hold(c);
-	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
-		h->nsched--;
-		nfs_conn_unhold(c);
-		return -1;
-	}
-	return 0;
+	return schedule(h, &nfs_handoff_ops, c, pi);
 }
 
-/* The handoff runs here, outside any session callback (it may free s).  A
- * session that stays (the handoff failed) gets its I/O back. */
+/* The handoff runs here, outside any session callback (it may free the
+ * connection).  One that stays (the handoff failed) gets its I/O back. */
 static void sched_cb(struct loop *l, struct loop_timer *t)
 {
 	struct handoff *h = t->arg;
@@ -1767,38 +1609,17 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 	(void)l;
 	h->nsched = 0;
 	for (unsigned i = 0; i < n; i++) {
+		const struct ho_conn_ops *ops = h->sched[i].ops;
 		uint64_t id = h->sched[i].id;
-		if (h->sched[i].nfs) {
-			struct ho_conn x = { NULL, nfs_conn_find(h->n, id) };
-			if (!x.c)
-				continue;
-			json_t *res = run_one(h, &x, h->sched[i].pi);
-			if (json_is_true(json_object_get(res, "ok")))
-				h->n->st.nfs_home_ok++;
-			else
-				h->n->st.nfs_home_failed++;
-			json_decref(res);
-			x.c = nfs_conn_find(h->n, id);
-			if (x.c)
-				nfs_conn_unhold(x.c);	/* it stays: its calls are read again */
+		struct ho_conn x = { ops, ops->by_id(h->n, id) };
+		if (!x.p)
 			continue;
-		}
-		struct session *s = session_find(h->n, id);
-		if (!s)
-			continue;
-		s->held = 0;
-		struct ho_conn x = { s, NULL };
+		if (ops->move_begin)
+			ops->move_begin(x.p);
 		json_t *res = run_one(h, &x, h->sched[i].pi);
-		if (json_is_true(json_object_get(res, "ok")))
-			h->n->st.dl_home_ok++;
-		else
-			h->n->st.dl_home_failed++;
+		int moved = json_is_true(json_object_get(res, "ok"));
 		json_decref(res);
-		s = session_find(h->n, id);
-		if (s && !s->paused) {
-			s->kick = 1;
-			session_watch(s);
-		}
+		ops->move_end(h->n, id, moved);
 	}
 }
 
@@ -1816,8 +1637,9 @@ static void report_load(struct handoff *h)
 
 	if (h->load_last_ns && now - h->load_last_ns < 900000000ull)
 		return;
-	for (struct session *s = h->n->sessions; s; s = s->next)
-		live += !s->paused;
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
+		if ((*o)->live)
+			live += (*o)->live(h->n);
 	uint64_t mibps = 0;
 	if (h->load_last_ns && now > h->load_last_ns)
 		mibps = (bytes - h->load_last_bytes) * 1000000000ull / (now - h->load_last_ns) >> 20;
@@ -1875,6 +1697,14 @@ int handoff_open(struct nasd *n)
 	h->rep_fd = -1;
 	h->mv.fd = -1;
 	h->my_key = maglev_node_key32(n->cfg.node_name);
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
+		if ((*o)->blob_max > h->blob_cap)
+			h->blob_cap = (*o)->blob_max;
+	h->blob = malloc(h->blob_cap);
+	if (!h->blob) {
+		log_warnx("handoff: out of memory");
+		goto fail;
+	}
 	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
 		log_warnx("handoff: %s", err);
 		goto fail;
@@ -1944,6 +1774,7 @@ fail:
 	}
 	if (h->drop_open)
 		flowdrop_close(&h->drop);
+	free(h->blob);
 	free(h);
 	return -1;
 }
@@ -1970,6 +1801,7 @@ void handoff_close(struct nasd *n)
 	loop_del(&n->loop, &h->mv);
 	close(h->mv.fd);
 	flowdrop_close(&h->drop);
+	free(h->blob);
 	free(h);
 	n->ho = NULL;
 }
