@@ -1,39 +1,8 @@
 /*
- * handoff.c - tandem-nasd's session handoff agent: moves a live HTTP
- * session (its TCP connection with libtch, its application state with
- * session_snapshot/session_restore) to another storage node, unnoticed by
- * the client (doc/nasd.md "Session handoff", doc/tch.md, lib/handoff_wire.h).
- *
- * Channels: one persistent TCP connection to every configured peer (opened
- * at start, reopened every second while down) and the ones peers open to
- * us.  Both ends send HELLO (node name, nonce) under the shared key; later
- * frames use the per-channel key (ho_channel_key) and seq = previous + 1.
- * This node runs the transactions it starts (old node, O) on its own
- * outgoing channel, synchronously from the control command (each step waits
- * at most timeout_ms), and serves the transactions of the peers (new node,
- * N) on the channels they opened, from the event loop.  So the two roles
- * never share a channel's stream.
- *
- *   O: OPEN ->                          N: flowdrop_add(guard) <- OPEN_RESP
- *                                          (or FAIL)
- *   O: session_pause, flowdrop_add(guard), tch_freeze, report REDIRECT
- *      (flow -> N) to the switch, session_snapshot -> st.app, UPDATE ->
- *                                       N: precheck the blob (file version),
- *                                          tch_restore <- COMPLETE
- *   O: wait for the switch's ACK (retries with a new seq), session_release,
- *      tch_close_silently, flowdrop_add(grace), ACK ->
- *                                       N: flowdrop_del, tch_resume,
- *                                          session_restore <- DONE
- *   The switch re-points while the UPDATE travels and N restores; N drops
- *   the flow from OPEN on, so a client packet re-pointed early finds no
- *   socket-less node (the client resends it).
- *   FAIL (or timeout, channel loss, no switch ACK) before O closed: O
- *   re-points the switch to itself (RECLAIM: the switch also refuses a
- *   late REDIRECT of this txid) if its REDIRECT was sent, flowdrop_del,
- *   tch_thaw, session_resume: the session goes on here; N closes its
- *   restored socket silently.
+ * handoff.c - the session handoff engine's parts not yet in their own
+ * file (handoff_int.h lists the parts and draws the protocol).
  */
-#include "handoff.h"
+#include "handoff_int.h"
 #include "storage/nfs/nfs.h"
 
 #include <arpa/inet.h>
@@ -68,125 +37,6 @@
 #include "storage/tch/tch_state.h"
 #include "lib/err.h"
 
-#define RX_MAX (HO_MAX_FRAME + 4)
-
-/* FAIL reason codes (HO_R_REASON) */
-#define RC_REFUSED 1		/* N gives the transaction up (before its resume) */
-#define RC_REPOINTED 2		/* N could not resume after O's ACK: the session is lost */
-
-enum { CH_CONNECTING = 1, CH_HELLO, CH_UP };
-
-struct handoff;
-
-struct chan {
-	struct loop_io io;
-	struct handoff *h;
-	struct chan *next;		/* inbound list */
-	int peer;			/* index in cfg peers; -1 until HELLO (inbound) */
-	int outbound;
-	int state;
-	uint32_t events;
-	uint8_t my_nonce[HO_NONCE_LEN], peer_nonce[HO_NONCE_LEN];
-	struct ho_key key;		/* channel key once up */
-	uint64_t tx_seq, rx_seq;	/* next to send / expected */
-	uint8_t *rx;
-	size_t rx_len, rx_cap;
-};
-
-/* A transaction served here (this node is N). */
-struct intx {
-	struct intx *next;
-	struct chan *ch;
-	uint32_t txid;
-	const struct ho_conn_ops *ops;	/* the OPEN's service */
-	int state;			/* HO_S_OPEN, HO_S_HALF_ACTIVE (COMPLETE sent) */
-	struct tch_state st;
-	int have_st;
-	int nfd;
-	struct lb_flow_key key;
-	uint64_t t0;
-};
-
-struct handoff {
-	struct nasd *n;
-	const struct nasd_handoff_config *cfg;
-	struct ho_key shared;
-	struct flowdrop drop;
-	int drop_open;
-	struct loop_io lis;
-	struct loop_timer tick;
-	/* handoffs asked for by the service (data location), run from a timer */
-	struct loop_timer sched_timer;
-	int sched_timer_ok;
-	struct { uint64_t id; int pi; const struct ho_conn_ops *ops; } sched[32];
-	unsigned nsched;
-	struct chan *out[NASD_MAX_PEERS];
-	struct chan *in;		/* inbound channels */
-	struct intx *txs;
-	/* the outgoing transaction's snapshot buffer (the largest blob_max of
-	 * the kinds): owned here, allocated by handoff_open, freed by
-	 * handoff_close; one outgoing transaction runs at a time */
-	uint8_t *blob;
-	size_t blob_cap;
-	int rep_fd;			/* UDP socket for switch reports */
-	uint64_t rep_seq;
-	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
-	struct { struct taddr a; uint64_t seq; } sw_seq[4];	/* replay: per switch address */
-	uint64_t moves, moves_ok, moves_refused;
-	uint32_t next_txid;
-	uint32_t my_key;		/* node key (maglev_key of the name) */
-	/* counters */
-	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
-	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
-	/* refused input (status "rejected"): channel frames by reason, HELLOs,
-	 * switch requests that failed authentication or were replayed */
-	uint64_t rej_mac, rej_seq, rej_frame, rej_hello, rej_sw_bad, rej_sw_replay;
-	uint64_t lat_last_us, lat_max_us, lat_sum_us;
-	uint32_t last_in_txid;		/* the last session resumed here: its txid, */
-	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
-	char last_in_from[64];		/* and from which peer */
-	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
-};
-
-static uint64_t now_ns(void)
-{
-	return flowdrop_now_ns();
-}
-
-/*
- * Busy-wait at most spin_us for fd to turn readable.  Each step of a handoff
- * waits for one peer's answer (the other node, or lbd), and on virtual
- * CPUs that halt when idle, waking a sleeping process costs tens of
- * microseconds, paid once per hop: most of the freeze->resume time.  So
- * while a handoff is running, and only then, the waiting side polls
- * without sleeping for a bounded time (handoff.spin_us, 0: never), then
- * falls back to sleeping in poll/epoll.
- */
-static void spin_readable(int fd, uint32_t spin_us)
-{
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
-	uint64_t end;
-
-	if (!spin_us)
-		return;
-	end = now_ns() + (uint64_t)spin_us * 1000;
-	do {
-		if (poll(&pf, 1, 0) != 0)
-			return;
-		/* the answer may need this very CPU (lbd, the peer node: on a
-		 * small machine both sides of a handoff spin at once) */
-		sched_yield();
-	} while (now_ns() < end);
-}
-
-static int peer_index(const struct handoff *h, const char *name)
-{
-	for (unsigned i = 0; i < h->cfg->npeers; i++)
-		if (!strcmp(h->cfg->peers[i].name, name))
-			return (int)i;
-	return -1;
-}
-
 static void sa_taddr(const struct sockaddr_storage *ss, struct taddr *a, uint16_t *port)
 {
 	if (taddr_from_sockaddr(ss, a, port) < 0)
@@ -204,407 +54,14 @@ static const char *ep_fmt(const struct sockaddr_storage *ss, char *buf, size_t l
 	return buf;
 }
 
-static const char *peer_name(const struct chan *c)
-{
-	return c->peer >= 0 ? c->h->cfg->peers[c->peer].name : "?";
-}
 
-/* ------------------------------------------------------------ channels -- */
 
-static void chan_close(struct chan *c, const char *why);
-static void chan_io(struct loop *l, struct loop_io *io, uint32_t events);
 
-static void chan_watch(struct chan *c, uint32_t ev)
-{
-	if (ev == c->events)
-		return;
-	if (!c->events)
-		loop_add(&c->h->n->loop, &c->io, ev);
-	else if (!ev)
-		loop_del(&c->h->n->loop, &c->io);
-	else
-		loop_mod(&c->h->n->loop, &c->io, ev);
-	c->events = ev;
-}
-
-/* Seal and send frame f on c (HELLO under the shared key). */
-static int chan_send(struct chan *c, struct ho_frame *f)
-{
-	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
-	size_t len = ho_seal(f, k, c->tx_seq);
-	int rc = -1;
-
-	if (len && send_all(c->io.fd, f->buf, len, MSG_DONTWAIT, (int)c->h->cfg->timeout_ms, NULL) == 0) {
-		c->tx_seq++;
-		rc = 0;
-	}
-	ho_frame_free(f);
-	return rc;
-}
-
-static int send_simple(struct chan *c, uint8_t type, uint32_t txid)
-{
-	struct ho_frame f;
-
-	memset(&f, 0, sizeof(f));
-	ho_begin(&f, type, txid);
-	return chan_send(c, &f);
-}
-
-static int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why)
-{
-	struct ho_frame f;
-
-	memset(&f, 0, sizeof(f));
-	ho_begin(&f, HO_T_FAIL, txid);
-	ho_add_reason(&f, code, why);
-	return chan_send(c, &f);
-}
-
-static int send_hello(struct chan *c)
-{
-	struct ho_frame f;
-	const char *me = c->h->n->cfg.node_name;
-
-	memset(&f, 0, sizeof(f));
-	ho_begin(&f, HO_T_HELLO, 0);
-	ho_add(&f, HO_R_NODE, me, strlen(me));
-	ho_add(&f, HO_R_NONCE, c->my_nonce, HO_NONCE_LEN);
-	return chan_send(c, &f);
-}
-
-static struct chan *chan_new(struct handoff *h, int fd, int outbound, int peer)
-{
-	struct chan *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->h = h;
-	c->io.fd = fd;
-	c->io.cb = chan_io;
-	c->io.arg = c;
-	c->outbound = outbound;
-	c->peer = peer;
-	c->tx_seq = 1;
-	c->rx_seq = 1;
-	if (getrandom(c->my_nonce, HO_NONCE_LEN, 0) != HO_NONCE_LEN) {
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* Connect to peer i (non-blocking); HELLO once connected. */
-static void chan_connect(struct handoff *h, int i)
-{
-	const struct nasd_peer *p = &h->cfg->peers[i];
-	struct sockaddr_storage ss;
-	socklen_t sl = taddr_sockaddr(&p->addr, p->port, &ss);
-	int one = 1;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (h->cfg->listen_addr.family == p->addr.family) {	/* from our storage address */
-		struct sockaddr_storage ls;
-		socklen_t ll = taddr_sockaddr(&h->cfg->listen_addr, 0, &ls);
-		int fb = 1;
-		setsockopt(fd, SOL_IP, IP_FREEBIND, &fb, sizeof(fb));
-		bind(fd, (struct sockaddr *)&ls, ll);
-	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		close(fd);
-		return;
-	}
-	struct chan *c = chan_new(h, fd, 1, i);
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->state = CH_CONNECTING;
-	h->out[i] = c;
-	chan_watch(c, EPOLLOUT);
-}
-
-static void intx_free(struct handoff *h, struct intx *t);
-
-static void chan_close(struct chan *c, const char *why)
-{
-	struct handoff *h = c->h;
-
-	if (c->state == CH_UP || (why && c->state == CH_HELLO))
-		log_info("handoff: channel %s %s closed: %s", c->outbound ? "to" : "from", peer_name(c),
-			 why ? why : "");
-	if (why)
-		h->channel_errors += c->state == CH_UP;
-	/* transactions served on it are abandoned (the old node rolls back) */
-	for (struct intx *t = h->txs, *nx; t; t = nx) {
-		nx = t->next;
-		if (t->ch == c) {
-			log_warnx("handoff tx %u from %s abandoned: channel lost", t->txid, peer_name(c));
-			h->in_failed++;
-			intx_free(h, t);
-		}
-	}
-	chan_watch(c, 0);
-	close(c->io.fd);
-	if (c->outbound) {
-		if (h->out[c->peer] == c)
-			h->out[c->peer] = NULL;
-	} else {
-		for (struct chan **pp = &h->in; *pp; pp = &(*pp)->next)
-			if (*pp == c) {
-				*pp = c->next;
-				break;
-			}
-	}
-	free(c->rx);
-	free(c);
-}
-
-/* Read what the socket has into c->rx.  1 read something, 0 nothing (EAGAIN),
- * -1 EOF/error. */
-static int chan_read(struct chan *c)
-{
-	int got = 0;
-
-	for (;;) {
-		if (c->rx_cap - c->rx_len < 65536) {
-			size_t nc = c->rx_cap ? c->rx_cap * 2 : 131072;
-			if (nc > RX_MAX + 65536)
-				nc = RX_MAX + 65536;
-			if (nc <= c->rx_cap)
-				return -1;	/* more than a frame buffered: a broken peer */
-			uint8_t *nb = realloc(c->rx, nc);
-			if (!nb)
-				return -1;
-			c->rx = nb;
-			c->rx_cap = nc;
-		}
-		ssize_t r = recv(c->io.fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, MSG_DONTWAIT);
-		if (r > 0) {
-			c->rx_len += (size_t)r;
-			got = 1;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return got;
-		return -1;
-	}
-}
-
-/* Next whole frame in c->rx: 1 (h, body, *total), 0 need more, -1 bad. */
-static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, size_t *total)
-{
-	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
-	enum ho_err e = ho_parse(c->rx, c->rx_len, k, c->rx_seq, hd, body, total);
-
-	if (e == HO_E_SHORT)
-		return 0;
-	if (e != HO_OK) {
-		log_warnx("handoff: channel %s %s: bad frame (%s)", c->outbound ? "to" : "from",
-			  peer_name(c), ho_err_name(e));
-		if (e == HO_E_MAC)
-			c->h->rej_mac++;
-		else if (e == HO_E_SEQ)
-			c->h->rej_seq++;
-		else
-			c->h->rej_frame++;
-		return -1;
-	}
-	c->rx_seq++;
-	return 1;
-}
-
-static void chan_consume(struct chan *c, size_t total)
-{
-	memmove(c->rx, c->rx + total, c->rx_len - total);
-	c->rx_len -= total;
-}
-
-/* A HELLO arrived on c.  0, or -1 (close). */
-static int on_hello(struct chan *c, const uint8_t *body, size_t blen)
-{
-	uint8_t *name = NULL, *nonce = NULL;
-	size_t nl = 0, nn = 0;
-	char nm[NASD_NAME_MAX];
-	int rc = -1;
-
-	if (ho_collect(body, blen, HO_R_NODE, NASD_NAME_MAX - 1, &name, &nl) < 0 || !nl ||
-	    ho_collect(body, blen, HO_R_NONCE, HO_NONCE_LEN, &nonce, &nn) < 0 || nn != HO_NONCE_LEN)
-		goto out;
-	memcpy(nm, name, nl);
-	nm[nl] = '\0';
-	memcpy(c->peer_nonce, nonce, HO_NONCE_LEN);
-	if (c->outbound) {
-		if (strcmp(nm, peer_name(c))) {
-			log_warnx("handoff: %s answers as \"%s\"", peer_name(c), nm);
-			goto out;
-		}
-		ho_channel_key(&c->h->shared, c->my_nonce, c->peer_nonce, &c->key);
-	} else {
-		int i = peer_index(c->h, nm);
-		if (i < 0) {
-			log_warnx("handoff: HELLO from unknown node \"%s\"", nm);
-			goto out;
-		}
-		c->peer = i;
-		if (send_hello(c) < 0)
-			goto out;
-		ho_channel_key(&c->h->shared, c->peer_nonce, c->my_nonce, &c->key);
-	}
-	c->state = CH_UP;
-	c->h->channels_opened++;
-	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", nm);
-	rc = 0;
-out:
-	if (rc < 0)
-		c->h->rej_hello++;
-	free(name);
-	free(nonce);
-	return rc;
-}
-
-static void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen);
-
-static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
-{
-	struct chan *c = io->arg;
-
-	if (c->state == CH_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-		if (err) {
-			chan_close(c, NULL);	/* retried by the tick */
-			return;
-		}
-		c->state = CH_HELLO;
-		if (send_hello(c) < 0) {
-			chan_close(c, "HELLO not sent");
-			return;
-		}
-		chan_watch(c, EPOLLIN);
-		return;
-	}
-	if (chan_read(c) < 0) {
-		chan_close(c, "connection closed");
-		return;
-	}
-	for (;;) {
-		struct ho_hdr hd;
-		const uint8_t *body;
-		size_t total;
-		int r = chan_frame(c, &hd, &body, &total);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			chan_close(c, "bad frame");
-			return;
-		}
-		if (c->state != CH_UP) {
-			if (hd.type != HO_T_HELLO || on_hello(c, body, hd.body_len) < 0) {
-				chan_close(c, "bad HELLO");
-				return;
-			}
-		} else if (c->outbound) {
-			/* our own transactions are read synchronously; anything here is
-			 * late (a transaction we gave up): ignore it */
-			log_debug("handoff: late frame type %u tx %u from %s", hd.type, hd.txid, peer_name(c));
-		} else {
-			serve_frame(c, &hd, body, hd.body_len);
-			/* serve_frame may have closed c?  It never does: errors are
-			 * answered with FAIL; a failed send is noticed on the next read */
-		}
-		chan_consume(c, total);
-	}
-}
-
-static void accept_cb(struct loop *l, struct loop_io *io, uint32_t events)
-{
-	struct handoff *h = io->arg;
-	int one = 1;
-	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct chan *c = chan_new(h, fd, 0, -1);
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->state = CH_HELLO;
-	c->next = h->in;
-	h->in = c;
-	chan_watch(c, EPOLLIN);
-}
-
-/* Wait for the next frame of transaction txid on outbound channel c.  1 with
- * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
- * channel failed (closed: c is gone). */
-static int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type,
-		     uint8_t **body, size_t *blen)
-{
-	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000;
-
-	for (;;) {
-		struct ho_hdr hd;
-		const uint8_t *b;
-		size_t total;
-		int r = chan_frame(c, &hd, &b, &total);
-		if (r < 0) {
-			chan_close(c, "bad frame");
-			return -1;
-		}
-		if (r > 0) {
-			if (hd.txid == txid) {
-				*type = hd.type;
-				*blen = hd.body_len;
-				*body = malloc(hd.body_len ? hd.body_len : 1);
-				if (*body)
-					memcpy(*body, b, hd.body_len);
-				chan_consume(c, total);
-				if (!*body) {
-					chan_close(c, "out of memory");
-					return -1;
-				}
-				return 1;
-			}
-			chan_consume(c, total);	/* a late frame of an earlier transaction */
-			continue;
-		}
-		spin_readable(c->io.fd, c->h->cfg->spin_us);
-		int64_t left = (int64_t)(end - now_ns()) / 1000000;
-		struct pollfd pf = { .fd = c->io.fd, .events = POLLIN };
-		if (left <= 0)
-			return 0;
-		int pr = poll(&pf, 1, (int)left);
-		if (pr < 0 && errno != EINTR) {
-			chan_close(c, "poll");
-			return -1;
-		}
-		if (pr > 0 && chan_read(c) < 0) {
-			chan_close(c, "connection closed");
-			return -1;
-		}
-	}
-}
 
 /* ------------------------------------------------- the connection moved -- */
 
-/* A connection that moves: its kind's ops (handoff.h) and the kind's own
- * pointer. */
-struct ho_conn {
-	const struct ho_conn_ops *ops;
-	void *p;
-};
-
 /* The kinds, in lookup order (HTTP first). */
-static const struct ho_conn_ops *const ho_kinds[] = { &session_handoff_ops, &nfs_handoff_ops, NULL };
+const struct ho_conn_ops *const ho_kinds[] = { &session_handoff_ops, &nfs_handoff_ops, NULL };
 #define NKINDS (sizeof(ho_kinds) / sizeof(ho_kinds[0]) - 1)
 
 const char *handoff_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -638,22 +95,6 @@ static int conn_key(const struct ho_conn *x, struct lb_flow_key *k, char *client
 
 static uint64_t next_rep_seq(struct handoff *h);
 
-/*
- * A report to the switch and the wait for its ACK, split so that the old
- * node can send its REDIRECT and do the rest of the handoff (snapshot,
- * UPDATE, the new node's restore) while the switch works on it.
- * rep_send sends a first try; rep_wait waits for the ACK (sent once the
- * switch's flow map, and its peer's, holds the new owner), sending a new
- * try (new seq and nonce) each report_timeout_ms, report_tries in all.
- */
-struct rep_pending {
-	struct ho_report r;
-	uint32_t want;			/* node key the ACK must name */
-	uint32_t tries;
-	uint64_t sent_ns;
-	const char *to;
-};
-
 static int rep_try(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -680,7 +121,7 @@ static int rep_try(struct handoff *h, struct rep_pending *p, char *err, size_t e
 /* Ask the switch to send key's flow to node `to` (op REDIRECT; RECLAIM when
  * a rolled-back handoff takes its flow back).  0 once the first try is
  * out, or -1 with a message (nothing was sent). */
-static int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct lb_flow_key *key,
+int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct lb_flow_key *key,
 		    const char *to, uint32_t txid, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
@@ -693,7 +134,7 @@ static int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const 
 
 /* 0 once the switch acked p, or -1 with a message (refused, or no ACK
  * after report_tries tries: it may still have done it). */
-static int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
 {
 	uint8_t in[512];
 	int last_status = -1;
@@ -738,7 +179,7 @@ refused:
 	return -1;
 }
 
-static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
+int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
 			   const char *to, uint32_t txid, char *err, size_t errlen)
 {
 	struct rep_pending p;
@@ -749,8 +190,6 @@ static int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_k
 
 /* ------------------------------------------- operator handoff (MOVE) -- */
 
-static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x);
-static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi);
 
 static uint64_t next_rep_seq(struct handoff *h)
 {
@@ -798,7 +237,7 @@ static int conn_of_key(struct nasd *n, const struct lb_flow_key *k, struct ho_co
 
 /* A MOVE from the switch: hand that session to node_key's node, then ACK
  * (synchronous: the handoff has finished when the ACK goes out). */
-static void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
+void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct handoff *h = io->arg;
 
@@ -878,7 +317,7 @@ static struct intx *intx_find(struct handoff *h, struct chan *c, uint32_t txid)
 	return NULL;
 }
 
-static void intx_free(struct handoff *h, struct intx *t)
+void intx_free(struct handoff *h, struct intx *t)
 {
 	for (struct intx **pp = &h->txs; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
@@ -890,6 +329,18 @@ static void intx_free(struct handoff *h, struct intx *t)
 	if (t->have_st)
 		tch_state_free(&t->st);
 	free(t);
+}
+
+void intx_abandon(struct handoff *h, struct chan *c)
+{
+	for (struct intx *t = h->txs, *nx; t; t = nx) {
+		nx = t->next;
+		if (t->ch == c) {
+			log_warnx("handoff tx %u from %s abandoned: channel lost", t->txid, peer_name(c));
+			h->in_failed++;
+			intx_free(h, t);
+		}
+	}
 }
 
 /* The kind an OPEN names (HO_R_SERVICE; none: HTTP, as older peers send),
@@ -1084,7 +535,7 @@ static void serve_ack(struct intx *t)
 	send_simple(c, HO_T_DONE, txid);
 }
 
-static void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
+void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
 {
 	struct intx *t;
 
@@ -1143,11 +594,6 @@ static void rollback(struct handoff *h, struct ho_conn *x, const struct lb_flow_
 	x->ops->resume(x->p);
 	res->rolled_back = 1;
 	h->rollbacks++;
-}
-
-static uint64_t us_since(uint64_t t)
-{
-	return (now_ns() - t) / 1000;
 }
 
 static int reason_of(const uint8_t *body, size_t blen, uint16_t *code, char *text, size_t tl)
@@ -1404,7 +850,7 @@ static json_t *result_json(const struct ho_result *r, uint64_t id, const char *c
 	return o;
 }
 
-static json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
+json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
 {
 	struct ho_result res;
 	char client[TADDR_STRLEN + 10] = "?";
@@ -1627,7 +1073,7 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 
 /* Every second: our load to the switch (HO_OP_LOAD, unanswered), for its
  * load trigger: live sessions and the bytes/s sent since the last one. */
-static void report_load(struct handoff *h)
+void report_load(struct handoff *h)
 {
 	uint64_t now = now_ns(), bytes = h->n->st.bytes_out;
 	struct sockaddr_storage ss;
@@ -1725,7 +1171,7 @@ int handoff_open(struct nasd *n)
 		log_warn("handoff: channel listener");
 		goto fail;
 	}
-	h->lis.cb = accept_cb;
+	h->lis.cb = chan_accept;
 	h->lis.arg = h;
 	if (loop_add(&n->loop, &h->lis, EPOLLIN) < 0)
 		goto fail;
