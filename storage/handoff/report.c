@@ -23,7 +23,8 @@
 #include "lib/maglev.h"
 
 /* The seq of a report or an ACK: the CLOCK_REALTIME time in ns, and always
- * above the last one (lbd refuses a seq it has seen from us). */
+ * above the last one (lbd refuses a seq not above the last it saw from this
+ * node). */
 static uint64_t next_rep_seq(struct handoff *h)
 {
 	struct timespec ts;
