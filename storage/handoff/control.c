@@ -1,47 +1,32 @@
 /*
- * handoff.c - the session handoff engine's parts not yet in their own
- * file (handoff_int.h lists the parts and draws the protocol).
+ * control.c - the handoff engine as the daemon drives it (handoff.h): the
+ * control commands "handoff" and "handoff_all", the "handoff" object of
+ * status, moves scheduled by a service (data location) and run from a
+ * timer, the once-a-second tick (reconnecting channels, LOAD report, flow
+ * drop expiry), and starting and stopping the engine.  The kinds of
+ * connections it moves are listed here (ho_kinds).
  */
 #include "handoff_int.h"
-#include "storage/nfs/nfs.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
-#include "lib/cluster_wire.h"
 #include "lib/ctl.h"
-#include "lib/netio.h"
-#include "storage/listen.h"
-#include "storage/tch/flowdrop.h"
-#include "lib/handoff_wire.h"
 #include "lib/keyfile.h"
 #include "lib/log.h"
 #include "lib/maglev.h"
-#include "storage/tch/tch.h"
-#include "storage/tch/tch_state.h"
-#include "lib/err.h"
+#include "storage/listen.h"
 
-/* The kinds, in lookup order (HTTP first). */
+/* The kinds of movable connections, in lookup order (HTTP first). */
 const struct ho_conn_ops *const ho_kinds[] = { &session_handoff_ops, &nfs_handoff_ops, NULL };
 #define NKINDS (sizeof(ho_kinds) / sizeof(ho_kinds[0]) - 1)
-
-/* ------------------------------------------------------------- control -- */
 
 /* The connection the control command's selector names: the first kind
  * that finds one (an HTTP session by id or client endpoint, else an NFS
@@ -263,13 +248,103 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return fputs(msg, stderr);
 }
 
+/* The shared key, the flow drop, the snapshot buffer.  0 / -1 (logged). */
+static int open_engine(struct handoff *h)
+{
+	const struct nasd_handoff_config *cfg = h->cfg;
+	char err[300];
+	uint8_t key[KEYFILE_MAX];
+	size_t klen;
+
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
+		if ((*o)->blob_max > h->blob_cap)
+			h->blob_cap = (*o)->blob_max;
+	h->blob = malloc(h->blob_cap);
+	if (!h->blob) {
+		log_warnx("handoff: out of memory");
+		return -1;
+	}
+	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
+		log_warnx("handoff: %s", err);
+		return -1;
+	}
+	memcpy(h->shared.k, key, klen);
+	h->shared.len = klen;
+	libbpf_set_print(quiet_libbpf);
+	if (flowdrop_open(&h->drop, cfg->interface,
+			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
+			  cfg->bpf_object[0] ? cfg->bpf_object : NULL,
+			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, err, sizeof(err)) < 0) {
+		log_warnx("handoff: flow drop: %s", err);
+		return -1;
+	}
+	h->drop_open = 1;
+	return 0;
+}
+
+/* The channel listener, the report socket, and the switch's MOVEs on our
+ * storage address at the report port.  0 / -1 (logged). */
+static int open_sockets(struct handoff *h)
+{
+	const struct nasd_handoff_config *cfg = h->cfg;
+	struct loop *l = &h->n->loop;
+
+	h->lis.fd = tcp_listen(&cfg->listen_addr, cfg->listen_port, 16);
+	if (h->lis.fd < 0) {
+		log_warn("handoff: channel listener");
+		return -1;
+	}
+	h->lis.cb = chan_accept;
+	h->lis.arg = h;
+	if (loop_add(l, &h->lis, EPOLLIN) < 0)
+		return -1;
+	struct sockaddr_storage rs;
+	taddr_sockaddr(&cfg->switch_addr, 0, &rs);
+	h->rep_fd = socket(rs.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (h->rep_fd < 0) {
+		log_warn("handoff: report socket");
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
+	int one = 1;
+	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->mv.fd < 0 ||
+	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
+		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
+		return -1;
+	}
+	h->mv.cb = move_readable;
+	h->mv.arg = h;
+	return loop_add(l, &h->mv, EPOLLIN);
+}
+
+/* What a failed handoff_open had opened. */
+static void open_undo(struct handoff *h)
+{
+	struct loop *l = &h->n->loop;
+
+	if (h->lis.fd >= 0) {
+		loop_del(l, &h->lis);
+		close(h->lis.fd);
+	}
+	if (h->rep_fd >= 0)
+		close(h->rep_fd);
+	if (h->mv.fd >= 0) {
+		loop_del(l, &h->mv);
+		close(h->mv.fd);
+	}
+	if (h->drop_open)
+		flowdrop_close(&h->drop);
+	free(h->blob);
+	free(h);
+}
+
 int handoff_open(struct nasd *n)
 {
 	const struct nasd_handoff_config *cfg = &n->cfg.ho;
 	struct handoff *h;
-	char err[300];
-	uint8_t key[KEYFILE_MAX];
-	size_t klen;
 
 	if (!cfg->enabled)
 		return 0;
@@ -282,86 +357,18 @@ int handoff_open(struct nasd *n)
 	h->rep_fd = -1;
 	h->mv.fd = -1;
 	h->my_key = maglev_node_key32(n->cfg.node_name);
-	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
-		if ((*o)->blob_max > h->blob_cap)
-			h->blob_cap = (*o)->blob_max;
-	h->blob = malloc(h->blob_cap);
-	if (!h->blob) {
-		log_warnx("handoff: out of memory");
-		goto fail;
+	if (open_engine(h) < 0 || open_sockets(h) < 0 ||
+	    loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0 ||
+	    loop_timer_init(&n->loop, &h->sched_timer, sched_cb, h) < 0) {
+		open_undo(h);
+		return -1;
 	}
-	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
-		log_warnx("handoff: %s", err);
-		goto fail;
-	}
-	memcpy(h->shared.k, key, klen);
-	h->shared.len = klen;
-	libbpf_set_print(quiet_libbpf);
-	if (flowdrop_open(&h->drop, cfg->interface,
-			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
-			  cfg->bpf_object[0] ? cfg->bpf_object : NULL,
-			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, err, sizeof(err)) < 0) {
-		log_warnx("handoff: flow drop: %s", err);
-		goto fail;
-	}
-	h->drop_open = 1;
-	h->lis.fd = tcp_listen(&cfg->listen_addr, cfg->listen_port, 16);
-	if (h->lis.fd < 0) {
-		log_warn("handoff: channel listener");
-		goto fail;
-	}
-	h->lis.cb = chan_accept;
-	h->lis.arg = h;
-	if (loop_add(&n->loop, &h->lis, EPOLLIN) < 0)
-		goto fail;
-	struct sockaddr_storage rs;
-	taddr_sockaddr(&cfg->switch_addr, 0, &rs);
-	h->rep_fd = socket(rs.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (h->rep_fd < 0) {
-		log_warn("handoff: report socket");
-		goto fail;
-	}
-	/* the switch's MOVEs: on our storage address, the report port */
-	struct sockaddr_storage ss;
-	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
-	int one = 1;
-	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->mv.fd < 0 ||
-	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
-		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
-		goto fail;
-	}
-	h->mv.cb = move_readable;
-	h->mv.arg = h;
-	if (loop_add(&n->loop, &h->mv, EPOLLIN) < 0)
-		goto fail;
-	if (loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0)
-		goto fail;
-	if (loop_timer_init(&n->loop, &h->sched_timer, sched_cb, h) < 0)
-		goto fail;
 	h->sched_timer_ok = 1;
 	n->ho = h;
 	log_info("handoff: node %s (key 0x%08x), channels on port %u, %u peer(s), switch report port %u, flow drop on %s",
 		 n->cfg.node_name, h->my_key, cfg->listen_port, cfg->npeers, cfg->switch_port,
 		 cfg->interface);
 	return 0;
-fail:
-	if (h->lis.fd >= 0) {
-		loop_del(&n->loop, &h->lis);
-		close(h->lis.fd);
-	}
-	if (h->rep_fd >= 0)
-		close(h->rep_fd);
-	if (h->mv.fd >= 0) {
-		loop_del(&n->loop, &h->mv);
-		close(h->mv.fd);
-	}
-	if (h->drop_open)
-		flowdrop_close(&h->drop);
-	free(h->blob);
-	free(h);
-	return -1;
 }
 
 void handoff_close(struct nasd *n)
