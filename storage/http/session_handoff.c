@@ -2,7 +2,8 @@
  * session_handoff.c - an HTTP session as the handoff engine moves it
  * (storage/handoff/handoff.h, struct ho_conn_ops): finding sessions, and
  * the handoff interface of session.c (session_pause ... session_restore)
- * behind the engine's table.  Built only on http.h's public functions.
+ * behind the engine's table.  Built only on what http.h exports (its
+ * functions and struct session).
  */
 #include "http.h"
 #include "storage/handoff/handoff.h"
