@@ -379,17 +379,7 @@ static __always_inline __u32 lb_maglev_pick(const struct lb_svc_val *svc,
 	if ((svc->flags & LB_SVC_F_NO_NODES) || size == 0)
 		return LB_NODE_NONE;
 	half = (svc->flags & LB_SVC_F_ACTIVE_B) ? 1 : 0;
-	if (svc->flags & LB_SVC_F_AFFINITY) {
-		/* client affinity: every connection of one client to this
-		 * port lands on one node, TCP and UDP alike when both
-		 * services have the same nodes (iperf3: TCP control + UDP data) */
-		struct lb_flow_key k = *key;
-		k.sport = 0;
-		k.proto = 0;
-		h = lb_flow_hash(&k);
-	} else {
-		h = lb_flow_hash(key);
-	}
+	h = lb_svc_hash(key, svc->flags);	/* client affinity or the 5-tuple */
 	idx = lb_maglev_index(svc->svc_id, half, size, h % size);
 	elem = idx / 2;					/* see lb_maglev above */
 	pair = bpf_map_lookup_elem(&lb_maglev, &elem);	/* bounds-checked */
