@@ -131,6 +131,38 @@ int sync_decode_resync(const uint8_t *v, uint16_t len, struct sync_resync *r)
 	return 0;
 }
 
+int sync_body_valid(uint8_t type, const uint8_t *body, size_t len)
+{
+	size_t off = 0;
+	uint16_t rt, rl;
+	const uint8_t *v;
+	int rc;
+
+	while ((rc = sync_next_record(body, len, &off, &rt, &v, &rl)) == 1) {
+		struct sync_flow f;
+		struct sync_hello h;
+		struct sync_range r;
+		struct sync_resync x;
+		int ok;
+		switch (rt) {
+		case SYNC_R_FLOW: ok = type == SYNC_T_DATA && sync_decode_flow(v, rl, &f) == 0; break;
+		case SYNC_R_HELLO:
+			ok = (type == SYNC_T_HELLO || type == SYNC_T_RESYNC_REQ) &&
+			     sync_decode_hello(v, rl, &h) == 0;
+			break;
+		case SYNC_R_RANGE: ok = type == SYNC_T_NACK && sync_decode_range(v, rl, &r) == 0; break;
+		case SYNC_R_RESYNC:
+			ok = (type == SYNC_T_RESYNC_BEGIN || type == SYNC_T_RESYNC_END) &&
+			     sync_decode_resync(v, rl, &x) == 0;
+			break;
+		default: ok = 0;
+		}
+		if (!ok)
+			return 0;
+	}
+	return rc == 0;
+}
+
 void sync_begin(struct sync_builder *b, const struct sync_hdr *h)
 {
 	memset(b->buf, 0, SYNC_HDR_LEN);
