@@ -34,17 +34,14 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # handoff_lab_up: the lab (lab_up) and its lbd, which serves handoff reports
 # with the lab's key (HANDOFF_KEY); a failure ends the test.
 handoff_lab_up() {
-	local out
 	lab_up
-	if ! out=$(lbd_start 2>&1); then
-		fail "lbd starts" "$out"
-		finish
-	fi
+	lbd_up
 	[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
 }
 
 require_nasd() {
 	local f
+	require_cmd python3 jq	# nctl, hstat
 	for f in "$NASD" "$NASD_DROP_OBJ"; do
 		[ -e "$f" ] || skip_all "no $f (run make)"
 	done

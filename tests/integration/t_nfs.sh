@@ -36,10 +36,7 @@ require_nasd
 require_cmd python3 jq nfs-ls nfs-cp nfs-cat
 export LAB_NFS=1
 lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
+lbd_up
 export NASD_NFS=1
 nasd_all
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
