@@ -57,5 +57,5 @@ out=$(in_ns n3 "$HO" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$p" "$VI
 diag "redirect round trip without a peer: $(($(now_ms) - t0)) ms (ho_report's process start included)"
 check "without a peer the redirect is acked with status 0: $out" grep -q "status=0" <<<"$out"
 check_eq "... after one barrier that syncd answered at once (requested +1, no timeout)" \
-	"$((req0 + 1)) $to0" "$(barriers_a)"
+	"$((req0 + 1)) $to0" "$(barriers_a)" || diag "A's status: $(ctla --json status | jq -c .sync)" "$(tail -n 15 "$SWA_DIR/syncd.log")"
 finish
