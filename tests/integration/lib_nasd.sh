@@ -144,6 +144,15 @@ nasd_all() {
 	done
 }
 
+# nasd_all_up [handoff]: nasd_all, then the checks that lbd's health checks
+# see tandem-nasd on every node and (with handoff) that the handoff channels
+# are up between all nodes.
+nasd_all_up() {
+	nasd_all "$@"
+	check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+	[ "${1:-}" != handoff ] || check "handoff channels up between all nodes" wait_for 10 chans_up
+}
+
 # nctl nX JSON: one control request to nX's tandem-nasd (in nX's namespace).
 nctl() {
 	in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'

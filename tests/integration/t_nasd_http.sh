@@ -82,8 +82,7 @@ case_add() {
 
 # ------------------------------------------------------------- start --
 
-nasd_all
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+nasd_all_up
 check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 
 # --------------------------------------------------------------- GET --
