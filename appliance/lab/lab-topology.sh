@@ -127,6 +127,42 @@ node_routes() {
 	ip -n "$ns" -6 route replace default via fd77:2::1 dev eth0
 }
 
+# up_clients: c1 and c2 on the client LAN (hub bridge brc), routed via sw.
+up_clients() {
+	local h ns last
+	for h in c1 c2; do
+		last=$(( ${h#c} + 9 ))
+		ns=tdm-$NAME-$h
+		veth "$h" "$h" eth0 brc
+		ip -n "$ns" addr add "10.77.1.$last/24" dev eth0
+		ip -n "$ns" addr add "fd77:1::$last/64" dev eth0 nodad
+		ip -n "$ns" route add default via 10.77.1.1
+		ip -n "$ns" -6 route add default via fd77:1::1
+	done
+}
+
+# up_nodes: n1..n3, each on its own port pX of the switch's br1, the VIP on
+# lo (direct server return: arp_ignore/arp_announce).
+up_nodes() {
+	local n ns port
+	for n in $NODES; do
+		ns=tdm-$NAME-$n
+		port=$(node_port_of "$n")
+		sc "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+			net.ipv6.conf.default.keep_addr_on_down=1
+		ip -n "tdm-$NAME-sw" link add "$port" type veth peer name eth0 netns "$ns"
+		ip -n "tdm-$NAME-sw" link set "$port" master br1 up
+		ip -n "$ns" link set eth0 up
+		sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+			net.ipv6.conf.eth0.keep_addr_on_down=1
+		ip -n "$ns" addr add "$VIP4/32" dev lo
+		ip -n "$ns" addr add "$VIP6/128" dev lo nodad
+		ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
+		ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
+		node_routes "$n"
+	done
+}
+
 up_cleanup() {
 	local rc=$?
 	trap - EXIT
@@ -138,7 +174,7 @@ up_cleanup() {
 }
 
 cmd_up() {
-	local h n ns port
+	local h ns
 	[ "$(id -u)" = 0 ] || die "must run as root"
 	for c in ip ss iperf3 sha256sum mount mountpoint; do
 		command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || die "missing command: $c"
@@ -192,32 +228,8 @@ cmd_up() {
 	ip -n "tdm-$NAME-sw" addr add 10.77.2.1/24 dev br1
 	ip -n "tdm-$NAME-sw" addr add fd77:2::1/64 dev br1 nodad
 
-	for h in c1 c2; do
-		local last=$(( ${h#c} + 9 ))
-		ns=tdm-$NAME-$h
-		veth "$h" "$h" eth0 brc
-		ip -n "$ns" addr add "10.77.1.$last/24" dev eth0
-		ip -n "$ns" addr add "fd77:1::$last/64" dev eth0 nodad
-		ip -n "$ns" route add default via 10.77.1.1
-		ip -n "$ns" -6 route add default via fd77:1::1
-	done
-
-	for n in $NODES; do
-		ns=tdm-$NAME-$n
-		port=$(node_port_of "$n")
-		sc "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
-			net.ipv6.conf.default.keep_addr_on_down=1
-		ip -n "tdm-$NAME-sw" link add "$port" type veth peer name eth0 netns "$ns"
-		ip -n "tdm-$NAME-sw" link set "$port" master br1 up
-		ip -n "$ns" link set eth0 up
-		sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
-			net.ipv6.conf.eth0.keep_addr_on_down=1
-		ip -n "$ns" addr add "$VIP4/32" dev lo
-		ip -n "$ns" addr add "$VIP6/128" dev lo nodad
-		ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
-		ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
-		node_routes "$n"
-	done
+	up_clients
+	up_nodes
 
 	mkdir "$LAB_DIR/bpffs"
 	mount -t bpf bpf "$LAB_DIR/bpffs"
