@@ -126,13 +126,7 @@ cmd_up_pair() {
 		sc "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
 			net.ipv6.conf.default.keep_addr_on_down=1
 		veth "$n" "$n" eth0 brs
-		sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
-			net.ipv6.conf.eth0.keep_addr_on_down=1
-		ip -n "$ns" addr add "$VIP4/32" dev lo
-		ip -n "$ns" addr add "$VIP6/128" dev lo nodad
-		ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
-		ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
-		node_routes "$n"
+		node_addrs "$n"
 	done
 }
 

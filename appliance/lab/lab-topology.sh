@@ -153,14 +153,22 @@ up_nodes() {
 		ip -n "tdm-$NAME-sw" link add "$port" type veth peer name eth0 netns "$ns"
 		ip -n "tdm-$NAME-sw" link set "$port" master br1 up
 		ip -n "$ns" link set eth0 up
-		sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
-			net.ipv6.conf.eth0.keep_addr_on_down=1
-		ip -n "$ns" addr add "$VIP4/32" dev lo
-		ip -n "$ns" addr add "$VIP6/128" dev lo nodad
-		ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
-		ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
-		node_routes "$n"
+		node_addrs "$n"
 	done
+}
+
+# node_addrs nX: node nX once its eth0 exists (both modes): direct server
+# return (the VIP on lo, arp_ignore/arp_announce), its own addresses on
+# eth0 (kept while the link is down), its routes via the switch.
+node_addrs() {
+	local n=$1 ns=tdm-$NAME-$1
+	sc "$n" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+		net.ipv6.conf.eth0.keep_addr_on_down=1
+	ip -n "$ns" addr add "$VIP4/32" dev lo
+	ip -n "$ns" addr add "$VIP6/128" dev lo nodad
+	ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
+	ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
+	node_routes "$n"
 }
 
 up_cleanup() {

@@ -4,9 +4,9 @@
 #     #!/bin/bash
 #     # <topology diagram>
 #     . "$(dirname "$0")/lib.sh"
-#     require_lbd                       # skip (exit 4) unless build/ has the daemons
-#     lab_up                            # private lab, torn down on exit
-#     lbd_start
+#     require_cmd python3               # every command the test runs itself
+#     lab_lbd_up                        # lbd built, a private lab (torn down on
+#                                       # exit), lbd started, 3 nodes in the table
 #     check "c1 reaches the VIP" in_ns c1 curl -fsS -m 5 "http://$VIP4/node"
 #     finish                            # kselftest exit code: 0 pass, 1 fail, 4 skip
 #
