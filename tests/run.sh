@@ -2,6 +2,8 @@
 # The test runner behind `make check`.  Runs, in order:
 #   unit tests (build/tests/test_*), the same under ASan/UBSan (build-san/),
 #   every fuzz target on its seed corpus plus a short bounded fuzzing run,
+#   tests/check_deps.sh (every require_cmd of the tests is installed by
+#   scripts/deps.sh: one test line, deps/require_cmd),
 #   integration tests (tests/integration/t_*.sh, real binaries in network
 #   namespaces), TANDEM_JOBS at a time (default 2).
 # Every test is one line in the summary; the run ends with "N passed, N failed"
@@ -15,7 +17,7 @@ JOBS=${TANDEM_JOBS:-2}
 FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-10}
 INTEG_TIMEOUT=${INTEG_TIMEOUT:-900}
 rm -rf "$OUT"
-mkdir -p "$OUT/unit" "$OUT/san" "$OUT/fuzz" "$OUT/integration"
+mkdir -p "$OUT/unit" "$OUT/san" "$OUT/fuzz" "$OUT/deps" "$OUT/integration"
 pass=0
 fail=0
 failed=()
@@ -58,6 +60,9 @@ for t in build/fuzz/fuzz_*; do
 		'$work' '$ROOT/tests/fuzz/corpus/$name'"
 	rm -rf "$work"
 done
+
+echo "== the tests' commands come from scripts/deps.sh"
+run_one deps require_cmd bash tests/check_deps.sh
 
 echo "== integration (network namespaces, $JOBS at a time)"
 integ=(tests/integration/t_*.sh)

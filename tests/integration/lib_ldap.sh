@@ -52,18 +52,10 @@ _ldap_ns_run() {
 # ldap_start [HOST]: start slapd (mdb backend, own config and data under
 # TEST_TMP/ldap) in HOST's namespace (default: the current one), load the
 # test directory, wait until it answers.  Stopped at exit.
-ldap_start() {
-	local ns=${1:-} d enc i
-	d=$TEST_TMP/ldap
-	mkdir -p "$d/data"
-	# shellcheck disable=SC2034  # for the tests that source this
-	LDAP_DIR=$d
-	LDAP_NS=$ns
-	LDAP_ROOTPW=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-	enc=$(printf '%s' "$d/ldapi" | jq -sRr @uri)
-	LDAP_LDAPI="ldapi://$enc"
-	LDAP_URI="ldap://127.0.0.1:$LDAP_PORT"
-	# StartTLS: a test CA ($d/ca.crt) and slapd's certificate for 127.0.0.1
+# _ldap_certs DIR: a test CA (DIR/ca.crt) and slapd's certificate for
+# 127.0.0.1 (StartTLS).  1 (with a diag) if openssl fails.
+_ldap_certs() {
+	local d=$1
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 		-subj "/CN=tandem test LDAP CA" -keyout "$d/ca.key" -out "$d/ca.crt" >"$d/openssl.log" 2>&1 &&
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
@@ -74,6 +66,12 @@ ldap_start() {
 		diag "openssl (LDAP certificates): $(tail -n 3 "$d/openssl.log")"
 		return 1
 	}
+}
+
+# _ldap_conf DIR: slapd.conf (mdb under DIR/data, the TLS files, LDAP_BASE,
+# the root password LDAP_ROOTPW).
+_ldap_conf() {
+	local d=$1
 	cat >"$d/slapd.conf" <<EOF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -95,6 +93,12 @@ directory $d/data
 access to attrs=userPassword by anonymous auth by self read by * none
 access to * by users read by anonymous auth
 EOF
+}
+
+# _ldap_data DIR: DIR/data.ldif: the base, people alice, victor, mallory
+# (password USER-pw), the admins group (alice) and the viewers (victor).
+_ldap_data() {
+	local d=$1 u
 	{
 		cat <<EOF
 dn: $LDAP_BASE
@@ -135,6 +139,22 @@ cn: tandem-viewers
 member: uid=victor,ou=people,$LDAP_BASE
 EOF
 	} >"$d/data.ldif"
+}
+
+ldap_start() {
+	local ns=${1:-} d enc i
+	d=$TEST_TMP/ldap
+	mkdir -p "$d/data"
+	# shellcheck disable=SC2034  # for the tests that source this
+	LDAP_DIR=$d
+	LDAP_NS=$ns
+	LDAP_ROOTPW=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	enc=$(printf '%s' "$d/ldapi" | jq -sRr @uri)
+	LDAP_LDAPI="ldapi://$enc"
+	LDAP_URI="ldap://127.0.0.1:$LDAP_PORT"
+	_ldap_certs "$d" || return 1
+	_ldap_conf "$d"
+	_ldap_data "$d"
 	# -d 0: stay in the foreground (our child, stopped at exit); no -u: the
 	# files are root's anyway.
 	_ldap_ns_run "$ns" slapd -d 0 -f "$d/slapd.conf" -h "$LDAP_LDAPI $LDAP_URI/" \

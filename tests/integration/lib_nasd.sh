@@ -34,17 +34,14 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # handoff_lab_up: the lab (lab_up) and its lbd, which serves handoff reports
 # with the lab's key (HANDOFF_KEY); a failure ends the test.
 handoff_lab_up() {
-	local out
 	lab_up
-	if ! out=$(lbd_start 2>&1); then
-		fail "lbd starts" "$out"
-		finish
-	fi
+	lbd_up
 	[ -s "${HANDOFF_KEY:-}" ] || skip_all "the lab has no handoff key (HANDOFF_KEY)"
 }
 
 require_nasd() {
 	local f
+	require_cmd python3 jq	# nctl, hstat
 	for f in "$NASD" "$NASD_DROP_OBJ"; do
 		[ -e "$f" ] || skip_all "no $f (run make)"
 	done
@@ -145,6 +142,15 @@ nasd_all() {
 		}
 		at_exit "kill \$(nasd_pid $n) 2>/dev/null"
 	done
+}
+
+# nasd_all_up [handoff]: nasd_all, then the checks that lbd's health checks
+# see tandem-nasd on every node and (with handoff) that the handoff channels
+# are up between all nodes.
+nasd_all_up() {
+	nasd_all "$@"
+	check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+	[ "${1:-}" != handoff ] || check "handoff channels up between all nodes" wait_for 10 chans_up
 }
 
 # nctl nX JSON: one control request to nX's tandem-nasd (in nX's namespace).

@@ -134,10 +134,7 @@ bad "a missing file" "$TEST_TMP/nonexistent.json" 'No such file or directory'
 bad "a directory" "$TEST_TMP" 'read error'
 
 # ---- 2. tandemctl against no daemon / a silent one, usage errors
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
+lbd_up
 pid=$(lbd_pid)
 
 # tctl_rc WANT DESC ARGS...: tandemctl ARGS exits WANT; its output is kept in TC_OUT.

@@ -45,9 +45,7 @@ nasd_extra_json() {
     { "prefix": "/h3/", "node": "n3", "address": "$(node_ip4 n3):80" } ] },
 EOF
 }
-nasd_all handoff
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-check "handoff channels up between all nodes" wait_for 10 chans_up
+nasd_all_up handoff
 dl() { nctl "$1" '{"cmd":"status"}' | jq -r ".data_location$2"; }
 sum_dl() { echo $(($(dl n1 "$1") + $(dl n2 "$1") + $(dl n3 "$1"))); }
 

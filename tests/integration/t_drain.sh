@@ -22,23 +22,12 @@
 #   8. one flow moved by 5-tuple (`migrate C:P VIP:P TO --proto udp`) too.
 . "$(dirname "$0")/lib.sh"
 
-require_lbd
-require_cmd jq python3
-lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
-table_is() { [ "$(svc_nodes v4 tcp 80)" = "$1" ]; }
-check "all 3 nodes in the v4 tcp/80 table" wait_for 15 table_is 3
+require_cmd python3 ss
+lab_lbd_up
 
 # ---- drain
-if ! long_start long c1 "http://$VIP4" /slow/10m.bin; then
-	fail "slow download through the VIP starts" "$(cat "$TEST_TMP/long.w" 2>/dev/null)"
-	finish
-fi
+long_begin long c1 "http://$VIP4" /slow/10m.bin
 X=$LONG_NODE long_pid=$LONG_PID long_file=$LONG_FILE port=$LONG_PORT
-ok "slow download c1:$port -> VIP:80 on $X"
 
 check "tandemctl drain $X" ctl drain "$X"
 check_eq "tandemctl nodes: $X DRAIN yes" yes "$(ctl nodes | awk -v n="$X" '$1 == n { print $7 }')"
@@ -64,11 +53,8 @@ check_eq "60 new sessions all succeed" 0 "${t[3]}" || diag "$(sessions_fail_line
 # P(X gets none of 60 | share 1/3) = (2/3)^60 ~ 3e-11.
 check "undrained $X gets new sessions again (${t[${X#n} - 1]} of 60)" test "${t[${X#n} - 1]}" -gt 0
 
-if long_finish "$long_pid" "$long_file" 10m.bin 30; then
-	ok "slow download on drained $X completed, sha256-correct"
-else
-	fail "slow download on drained $X completed, sha256-correct" "$LONG_WHY"
-fi
+long_check "slow download on drained $X completed, sha256-correct" \
+	"$long_pid" "$long_file" 10m.bin 30
 
 # ---- migrate (UDP)
 # A UDP listener on VIP:5201 in each node: one line per datagram,

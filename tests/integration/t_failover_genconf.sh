@@ -9,6 +9,9 @@
 #   appliance config --tandem-failover genconf--> keepalived.conf --keepalived -t--> ok
 . "$(dirname "$0")/lib.sh"
 
+require_root
+require_cmd keepalived ip
+[ -x "$TANDEM_BUILD/tandem-failover" ] || skip_all "no $TANDEM_BUILD/tandem-failover (run make)"
 # keepalived runs scripts only from paths no other user can write: a copy
 # under /run (TEST_TMP is under /tmp, which everyone can write).
 SAFE=/run/tandem-test-$$

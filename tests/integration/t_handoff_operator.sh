@@ -25,11 +25,8 @@ require_cmd python3 jq
 handoff_lab_up
 
 
-nasd_all handoff
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
-check "v4 tcp/80 has 3 nodes in its table" wait_for 10 v4_has_3
-check "handoff channels up between all nodes" wait_for 10 chans_up
+nasd_all_up handoff
+check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 
 # ------------------------------------------ 1. operator handoffs of a download --
 

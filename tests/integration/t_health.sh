@@ -27,20 +27,12 @@
 #   N * (interval + 50) + interval + 100, 1.1 s for the lab's 300 ms, N = 2.
 . "$(dirname "$0")/lib.sh"
 
-require_lbd
-require_cmd jq
-lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
+lab_lbd_up
 INTERVAL=$(jq -r .health.interval_ms "$LBD_CONF")
 RISE=$(jq -r .health.rise "$LBD_CONF")
 FALL=$(jq -r .health.fall "$LBD_CONF")
 diag "health: interval ${INTERVAL} ms, rise $RISE, fall $FALL"
 bound() { echo $(($1 * (INTERVAL + 50) + INTERVAL + 100)); }
-table_is() { [ "$(svc_nodes v4 tcp 80)" = "$1" ]; }
-check "all 3 nodes in the v4 tcp/80 table" wait_for 15 table_is 3
 
 # 1. The long download, on n1 or n3.
 long_node=""
@@ -119,10 +111,7 @@ check_eq "60 new sessions all succeed" 0 "$failed" || diag "$(sessions_fail_line
 # P(n2 gets none of 60 | share 1/3) = (2/3)^60 ~ 3e-11.
 check "n2 gets new sessions again ($b of 60)" test "$b" -gt 0
 
-if long_finish "$long_pid" "$long_file" 10m.bin 30; then
-	ok "slow download on $long_node completed, sha256-correct"
-else
-	fail "slow download on $long_node completed, sha256-correct" "$LONG_WHY"
-fi
+long_check "slow download on $long_node completed, sha256-correct" \
+	"$long_pid" "$long_file" 10m.bin 30
 
 finish

@@ -19,6 +19,7 @@
 #            the node's routes, lab down leaves nothing.
 . "$(dirname "$0")/lib.sh"
 
+require_cmd nstat
 lab_up
 
 nss=$(ip netns list | awk -v p="tdm-$LAB_NAME-" 'index($1, p) == 1' | wc -l)

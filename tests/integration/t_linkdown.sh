@@ -22,15 +22,8 @@
 #      tables once its health checks pass again, and new sessions reach it.
 . "$(dirname "$0")/lib.sh"
 
-require_lbd
-require_cmd jq python3
-lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
-table_is() { [ "$(svc_nodes v4 tcp 80)" = "$1" ]; }
-check "all 3 nodes in the v4 tcp/80 table" wait_for 15 table_is 3
+require_cmd python3
+lab_lbd_up
 check_eq "lbd knows n3's port" p3 "$(node_json n3 | jq -r .port)"
 
 # 1. Idle keep-alive connections on n3.  The client writes "PORT NODE" per kept

@@ -22,9 +22,7 @@ require_lbd
 require_nasd
 require_cmd python3 jq curl
 handoff_lab_up
-nasd_all handoff
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-check "handoff channels up between all nodes" wait_for 10 chans_up
+nasd_all_up handoff
 
 # --------------------------------------------------- 1. load reports --
 

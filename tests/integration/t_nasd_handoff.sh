@@ -59,8 +59,7 @@ move() {
 
 nasd_all handoff
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
-check "v4 tcp/80 has 3 nodes in its table" wait_for 10 v4_has_3
+check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 check "handoff channels up between all nodes (both directions, HELLO done)" wait_for 10 chans_up
 
 BASE=http://$VIP4
@@ -239,7 +238,7 @@ check_eq "download finishes on $RX: curl exit 0, 200, sha256-correct" "0 200 $(w
 	"$rc $(cat "$TEST_TMP/rb.w") $(sha "$TEST_TMP/rb.bin")"
 diag "rollbacks on $RX: $rb0 -> $(hstat "$RX" .rollbacks) (the FAIL came before the freeze: nothing to thaw)"
 check "$RY restarts" nasd_start "$RY" handoff
-check "v4 tcp/80 has 3 nodes again" wait_for 15 v4_has_3
+check "v4 tcp/80 has 3 nodes again" wait_for 15 table_is 3
 check "handoff channels up again" wait_for 10 chans_up
 
 # ---------------------------------------------------- 4. handoff_all --

@@ -31,10 +31,7 @@ require_lbd
 require_nasd
 require_cmd python3 jq
 lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
+lbd_up
 
 # ------------------------------------------------------------ helpers --
 
@@ -85,10 +82,8 @@ case_add() {
 
 # ------------------------------------------------------------- start --
 
-nasd_all
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-v4_has_3() { [ "$(svc_nodes v4 tcp 80)" = 3 ]; }
-check "v4 tcp/80 has 3 nodes in its table" wait_for 10 v4_has_3
+nasd_all_up
+check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 
 # --------------------------------------------------------------- GET --
 

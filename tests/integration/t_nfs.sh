@@ -36,13 +36,9 @@ require_nasd
 require_cmd python3 jq nfs-ls nfs-cp nfs-cat
 export LAB_NFS=1
 lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
+lbd_up
 export NASD_NFS=1
-nasd_all
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+nasd_all_up
 svc3() { [ "$(svc_nodes v4 tcp "$1")" = 3 ]; }
 check "v4 tcp/111 has 3 nodes in its table (LAB_NFS=1)" wait_for 10 svc3 111
 check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3 2049

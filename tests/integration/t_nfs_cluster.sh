@@ -31,10 +31,7 @@ require_nasd
 require_cmd python3 jq nfs-ls nfs-cp
 export LAB_NFS=1
 lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
+lbd_up
 export NASD_NFS=1 NASD_NFS_NS=switch
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma" "$LAB_DIR/n2/nfs/delta"

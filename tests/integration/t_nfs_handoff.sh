@@ -44,9 +44,7 @@ for hd in n1/nfs/alpha n2/nfs/beta n3/nfs/gamma; do
 	head -c $((4 << 20)) /dev/urandom >"$LAB_DIR/$hd/big"
 	for i in 1 2; do head -c $((3 << 20)) /dev/urandom >"$LAB_DIR/$hd/s$i"; done
 done
-nasd_all handoff
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-check "handoff channels up between all nodes" wait_for 10 chans_up
+nasd_all_up handoff
 svc3() { [ "$(svc_nodes v4 tcp 2049)" = 3 ]; }
 check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3
 

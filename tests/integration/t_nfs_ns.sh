@@ -35,15 +35,11 @@ require_nasd
 require_cmd python3 jq nfs-ls nfs-cp nfs-cat
 export LAB_NFS=1
 lab_up
-if ! out=$(lbd_start 2>&1); then
-	fail "lbd starts" "$out"
-	finish
-fi
+lbd_up
 export NASD_NFS=1 NASD_NFS_NS=1
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
-nasd_all
-check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
+nasd_all_up
 svc3() { [ "$(svc_nodes v4 tcp "$1")" = 3 ]; }
 check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3 2049
 

@@ -19,23 +19,11 @@
 #   6. the download completes byte-exact (sha256).
 . "$(dirname "$0")/lib.sh"
 
-require_lbd
-require_cmd jq
-lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
-table_is() { [ "$(svc_nodes v4 tcp 80)" = "$1" ]; }
-check "all 3 nodes in the v4 tcp/80 table" wait_for 15 table_is 3
+lab_lbd_up
 
 # 1. The long download.
-if ! long_start long c1 "http://$VIP4" /slow/10m.bin; then
-	fail "slow download through the VIP starts" "$(cat "$TEST_TMP/long.w" 2>/dev/null)"
-	finish
-fi
+long_begin long c1 "http://$VIP4" /slow/10m.bin
 X=$LONG_NODE long_pid=$LONG_PID long_file=$LONG_FILE port=$LONG_PORT
-ok "slow download c1:$port -> VIP:80 on $X"
 check_eq "lbd lists the download's flow on $X" "$X" "$(flow_node "$C1_IP4" "$port" 80)"
 
 # Drain another node Z: drain is data-plane state (pinned), it must survive
@@ -131,11 +119,8 @@ check "tandemctl undrain $Z" ctl undrain "$Z"
 check_eq "v4 tcp/80 table has 3 nodes again" 3 "$(svc_nodes v4 tcp 80)"
 
 # 6. The download survived all of it.
-if long_finish "$long_pid" "$long_file" 10m.bin 30; then
-	ok "slow download on $X completed byte-exact (sha256) across kill -9, restart, reloads"
-else
-	fail "slow download on $X completed byte-exact" "$LONG_WHY"
-fi
+long_check "slow download on $X completed byte-exact (sha256) across kill -9, restart, reloads" \
+	"$long_pid" "$long_file" 10m.bin 30
 check_eq "download's flow on $X all along" "$X" "$(flow_node "$C1_IP4" "$port" 80)"
 check_eq "no re-hash or midstream verdicts" "0 0 0" \
 	"$(jctl stats | jq -r '.verdicts | "\(.fwd_rehash_down) \(.fwd_midstream) \(.drop_no_node)"')"

@@ -21,7 +21,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_pair
-require_cmd snmpd snmptrapd snmpget
+require_cmd snmpd snmptrapd snmpget snmpwalk
 AGENTX=$TANDEM_BUILD/tandem-agentx
 [ -x "$AGENTX" ] || skip_all "no $AGENTX (run make)"
 

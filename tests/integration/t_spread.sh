@@ -23,10 +23,7 @@ require_lbd
 require_cmd jq
 export LAB_WEIGHTS="100 100 200"
 lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
+lbd_up
 all_in_table() {
 	[ "$(svc_nodes v4 tcp 80)" = 3 ] && [ "$(svc_nodes v6 tcp 80)" = 3 ]
 }

@@ -40,15 +40,12 @@ DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
 PORT=5201
 
 require_lbd
-require_cmd jq
+require_cmd jq nstat
 for f in "$DEMO" "$CLIENT" "$DROP_OBJ"; do
 	[ -e "$f" ] || skip_all "no $f (run make)"
 done
 lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
+lbd_up
 
 # ------------------------------------------------------------- helpers --
 

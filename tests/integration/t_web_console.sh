@@ -28,7 +28,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
-require_cmd jq node openssl slapd slappasswd ldapadd ldapsearch
+require_cmd jq node openssl slapd slappasswd ldapadd ldapsearch chromium
 BROWSER_DIR=$REPO/tests/browser
 SHOTS=${WEB_CONSOLE_OUT:-$REPO/tests/out/integration}
 
@@ -47,13 +47,7 @@ fi
 # shellcheck source=tests/integration/lib_ldap.sh
 . "$(dirname "$0")/lib_ldap.sh"
 
-lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
-table_is() { [ "$(svc_nodes v4 tcp 80)" = "$1" ]; }
-check "all 3 nodes in the v4 tcp/80 table" wait_for 15 table_is 3
+lab_lbd_up
 
 # (not in $(...): they start children and register their cleanup)
 if ! ldap_start sw >"$TEST_TMP/ldap_start.out" 2>&1; then

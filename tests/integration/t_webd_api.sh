@@ -28,10 +28,7 @@
 require_webd
 require_root
 lab_up
-lbd_start >/dev/null || {
-	fail "lbd starts" "$(tail -n 20 "$LBD_LOG")"
-	finish
-}
+lbd_up
 if ! ldap_start sw; then
 	fail "slapd starts with the test directory"
 	finish

@@ -177,6 +177,91 @@ static void track_gap(struct client *c, uint64_t now)
 	}
 }
 
+/* Connect c->fd to target (ADDR:PORT, IPv6 as [ADDR]:PORT); c->port is our
+ * port.  0, or -1 after fail(). */
+static int client_connect(struct client *c, const struct taddr *a, uint16_t port)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t sl = taddr_sockaddr(a, port, &ss), ml = sizeof(me);
+	struct taddr mine;
+
+	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&ss, sl) < 0) {
+		fail(c, "connect", errno);
+		return -1;
+	}
+	getsockname(c->fd, (struct sockaddr *)&me, &ml);
+	taddr_from_sockaddr(&me, &mine, &c->port);
+	return 0;
+}
+
+/* SIGUSR1: stop reading; SIGUSR2: read again; SIGTERM/SIGINT: finish (send
+ * no more, shut down our side, read the rest of the echo within 60 s). */
+static void on_signals(struct client *c, uint64_t now, uint64_t *finish_deadline)
+{
+	struct signalfd_siginfo si;
+
+	while (read(c->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			c->reading = 0;
+		} else if (si.ssi_signo == SIGUSR2) {
+			c->reading = 1;
+			c->last_progress = now;
+		} else if (!c->finishing) {
+			c->finishing = 1;
+			c->reading = 1;
+			c->last_progress = now;
+			*finish_deadline = now + 60000;
+		}
+	}
+}
+
+/* Stream and check the echo until finished or failed. */
+static void run(struct client *c)
+{
+	uint64_t finish_deadline = 0;
+
+	while (!c->error[0]) {
+		struct pollfd p[2] = { { .fd = c->fd }, { .fd = c->sfd, .events = POLLIN } };
+		if (c->reading)
+			p[0].events |= POLLIN;
+		if (!c->finishing)
+			p[0].events |= POLLOUT;
+		/* rate-limited: poll often */
+		if (poll(p, 2, c->rate && !c->finishing ? 2 : 100) < 0 && errno != EINTR)
+			break;
+		uint64_t now = now_ms();
+		if (p[1].revents & POLLIN)
+			on_signals(c, now, &finish_deadline);
+		if (!c->finishing && (p[0].revents & POLLOUT))
+			do_send(c, now);
+		if (c->finishing && !c->shut) {
+			shutdown(c->fd, SHUT_WR);
+			c->shut = 1;
+		}
+		if (c->reading && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			do_recv(c, now);
+		if (p[0].revents & POLLERR) {
+			int e = 0;
+			socklen_t el = sizeof(e);
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+			if (e)
+				fail(c, "socket error", e);
+		}
+		track_gap(c, now);
+		if (c->finishing && c->eof)
+			break;
+		if (c->finishing && now > finish_deadline) {
+			fail(c, "echo incomplete 60 s after finishing", ETIMEDOUT);
+			break;
+		}
+		if (now - c->last_status >= 100) {
+			write_status(c, c->finishing ? "finishing" : "running");
+			c->last_status = now;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct client c = { .fd = -1, .chunk = 4096, .seed = 1, .mismatch = -1,
@@ -218,96 +303,14 @@ int main(int argc, char **argv)
 	c.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof(ss));
-	if (a.family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, a.a, 4);
-		s4->sin_port = htons(port);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a.a, 16);
-		s6->sin6_port = htons(port);
-		sl = sizeof(*s6);
-	}
-	c.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&ss, sl) < 0) {
-		fail(&c, "connect", errno);
+	if (client_connect(&c, &a, port) < 0) {
 		write_status(&c, "error");
 		printf("{\"error\":\"%s\"}\n", c.error);
 		return 1;
 	}
-	{
-		struct sockaddr_storage me;
-		socklen_t ml = sizeof(me);
-		getsockname(c.fd, (struct sockaddr *)&me, &ml);
-		c.port = ntohs(me.ss_family == AF_INET ? ((struct sockaddr_in *)&me)->sin_port
-						       : ((struct sockaddr_in6 *)&me)->sin6_port);
-	}
 	c.t_start = c.last_progress = now_ms();
 	write_status(&c, "running");
-
-	uint64_t finish_deadline = 0;
-	while (!c.error[0]) {
-		uint64_t now = now_ms();
-		struct pollfd p[2] = { { .fd = c.fd }, { .fd = c.sfd, .events = POLLIN } };
-		if (c.reading)
-			p[0].events |= POLLIN;
-		if (!c.finishing)
-			p[0].events |= POLLOUT;
-		int timeout = 100;
-		if (c.rate && !c.finishing)
-			timeout = 2;	/* rate-limited: poll often */
-		if (poll(p, 2, timeout) < 0 && errno != EINTR)
-			break;
-		now = now_ms();
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(c.sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGUSR1) {
-					c.reading = 0;
-				} else if (si.ssi_signo == SIGUSR2) {
-					c.reading = 1;
-					c.last_progress = now;
-				} else if (!c.finishing) {
-					c.finishing = 1;
-					c.reading = 1;
-					c.last_progress = now;
-					finish_deadline = now + 60000;
-				}
-			}
-		}
-		if (!c.finishing && (p[0].revents & POLLOUT))
-			do_send(&c, now);
-		if (c.finishing && !c.shut) {
-			shutdown(c.fd, SHUT_WR);
-			c.shut = 1;
-		}
-		if (c.reading && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			do_recv(&c, now);
-		if (p[0].revents & POLLERR) {
-			int e = 0;
-			socklen_t el = sizeof(e);
-			getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &e, &el);
-			if (e)
-				fail(&c, "socket error", e);
-		}
-		track_gap(&c, now);
-		if (c.finishing && c.eof)
-			break;
-		if (c.finishing && now > finish_deadline) {
-			fail(&c, "echo incomplete 60 s after finishing", ETIMEDOUT);
-			break;
-		}
-		if (now - c.last_status >= 100) {
-			write_status(&c, c.finishing ? "finishing" : "running");
-			c.last_status = now;
-		}
-	}
+	run(&c);
 	int ok = !c.error[0] && c.eof && c.recv == c.sent && c.mismatch < 0;
 	write_status(&c, ok ? "done" : "error");
 	printf("{\"ok\":%s,\"port\":%u,\"sent\":%" PRIu64 ",\"recv\":%" PRIu64 ",\"hash\":\"%016" PRIx64

@@ -9,7 +9,7 @@
  *                  --ifname eth0 --obj build/flowdrop.bpf.o [--pin DIR]
  *                  --lbd /run/tandem-lab/X/lbd.sock --ctl /tmp/n1.sock
  *                  [--grace-ms 2000] [-v]
- *   tch_demo ctl SOCKET COMMAND...     send one control line, print the reply
+ *   tch_demo ctl SOCKET COMMAND...     one control command, its JSON reply
  *
  * The application: every byte a client sends is echoed back.  The session's
  * application state - bytes in/out, an FNV-1a hash of everything received,
@@ -17,26 +17,33 @@
  * wait, so a client that stops reading fills every queue) - travels in the
  * libtch state's app blob.
  *
- * Handoff (old node O, new node N), over a plain TCP connection between the
- * nodes' storage addresses (a stand-in for the authenticated channel):
- *   O: flow drop on (guard: expires after 3 s), tch_freeze, app state,
- *      encode, send STATE --> N: decode, flow drop on (until it resumes),
- *      tch_restore, re-point the switch (lbd control socket: migrate the
- *      5-tuple to N), flow drop off, tch_resume, the session lives on N
- *      <-- REPLY ok
- *   O: tch_close_silently, flow drop for the grace period.
- * (The order and its reasons: doc/tch.md.)
- *   Failure (REPLY fail, connection lost, timeout): O makes sure the switch
- *   points to O again, removes the drop, tch_thaw: the session continues on O.
+ * The handoff is libtch's recipe as doc/tch.md ("The handoff, step by step")
+ * lays it out, step for step and in that order; every kernel step is a
+ * libtch call (tch_freeze, tch_restore, tch_resume, tch_thaw,
+ * tch_close_silently) and every drop a flowdrop call.  What this tool adds
+ * is only the transport between the nodes (a plain TCP connection between
+ * their storage addresses, standing in for tandem-nasd's authenticated
+ * channel) and the re-point (lbd's control socket: migrate the 5-tuple):
+ *   O out_freeze:  flowdrop_add (guard, expires after 3 s), tch_freeze, app
+ *                  state, tch_state_encode
+ *   O out_send:    STATE --> N
+ *   N in_restore:  tch_state_decode, flowdrop_add (until it resumes),
+ *                  tch_restore, app state
+ *   N in_commit:   re-point the switch to N, flowdrop_del, tch_resume
+ *                  <-- REPLY ok
+ *   O out_done:    tch_close_silently, flowdrop_add (grace period)
+ *   Failure (REPLY fail, connection lost, timeout): O rollback: the switch
+ *   points to O again (if N may have re-pointed it), flowdrop_del, tch_thaw:
+ *   the session continues on O.
  * A STATE carries a hop count: N hands the session back after gap_ms while
  * hops remain (ping-pong; the test's 1000 back-and-forth handoffs).
  *
- * Control commands (one line each, one line of JSON back):
- *   status | sessions | latency
+ * Control commands (`tch_demo ctl SOCK CMD ARGS...` sends {"cmd": CMD,
+ * "args": [ARGS]} over lib/ctl's protocol; the reply is one JSON line):
+ *   status | sessions
  *   handoff TO HOPS GAP_MS RUN [CLIENT_PORT]   (first session, or that one)
  *   inject die-on-state | die-after-repoint | fail-restore | none
  *                                              (the next incoming handoff)
- *   quit
  * Log lines (stderr) the test reads: "handoff ok run=R hop=H ... total_us=T",
  * "rollback run=R ...", "session end ... in=N out=M hash=H".
  */
@@ -55,7 +62,6 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/sockios.h>
@@ -67,10 +73,12 @@
 #include "lib/ctl.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/netio.h"
+#include "lib/wire.h"
+#include "storage/listen.h"
 #include "storage/tch/flowdrop.h"
 #include "storage/tch/tch.h"
 #include "storage/tch/tch_state.h"
-#include "lib/wire.h"
 
 #define APP_BUF (32 * 1024)	/* bytes read, not yet echoed: at most this */
 #define APP_HDR 32		/* app blob: version, in, out, hash, pending length */
@@ -82,7 +90,9 @@
 #define STATE_HDR 44
 #define REPLY_LEN 192
 #define PEER_TIMEOUT_MS 3000
-#define MAX_LAT 100000
+#define GUARD_NS 3000000000ull	/* a handoff's drop expires by itself after this */
+
+enum inject { INJ_NONE, INJ_DIE_ON_STATE, INJ_FAIL_RESTORE, INJ_DIE_AFTER_REPOINT };
 
 struct demo;
 
@@ -132,9 +142,26 @@ struct demo {
 	struct session *sessions;
 	uint64_t out_ok, out_fail, in_ok, in_fail, rollbacks, ended;
 	uint32_t last_done, last_failed;
-	uint32_t *lat_us;		/* freeze -> resumed, per successful handoff out */
-	size_t nlat;
-	int inject;			/* 0, 1 die-on-state, 2 fail-restore, 3 die-after-repoint */
+	enum inject inject;		/* for the next incoming handoff */
+};
+
+/* One handoff on the old node: what out_freeze made, for the later steps. */
+struct hop_out {
+	uint8_t *buf;			/* the encoded state */
+	size_t len, unacked, unsent, recvq, app;
+	uint64_t t0, t_frozen, t_sent, t_reply;
+};
+
+/* One handoff on the new node. */
+struct hop_in {
+	struct tch_state st;
+	struct lb_flow_key key;
+	struct session *s;
+	int nfd, dropping, repointed;
+	uint32_t run, hops, gap;
+	char from[17];
+	char err[256];
+	uint32_t us[4];			/* decode, restore, re-point, resume */
 };
 
 static uint64_t now_ns(void)
@@ -143,28 +170,6 @@ static uint64_t now_ns(void)
 }
 
 /* ------------------------------------------------------------ helpers -- */
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-			if (poll(&pf, 1, PEER_TIMEOUT_MS) <= 0)
-				return -1;
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Read exactly n bytes within timeout_ms.  0, or -1 (errno ETIMEDOUT on
  * timeout, EPIPE at EOF). */
@@ -193,6 +198,11 @@ static int read_full(int fd, void *buf, size_t n, int timeout_ms)
 	return 0;
 }
 
+static int send_full(int fd, const void *buf, size_t n)
+{
+	return send_all(fd, buf, n, 0, PEER_TIMEOUT_MS, NULL);
+}
+
 static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -219,16 +229,16 @@ static struct peer *find_peer(struct demo *d, const char *name)
 }
 
 /* Re-point the flow of s at node `to` through lbd's control socket. */
-static int repoint(struct demo *d, const struct taddr *client, uint16_t cport, const struct taddr *vip,
-		   uint16_t vport, const char *to, char *err, size_t errlen)
+static int repoint(struct demo *d, const struct session *s, const char *to, char *err,
+		   size_t errlen)
 {
 	char c[TADDR_STRLEN], v[TADDR_STRLEN];
 	json_t *req, *rep;
 	int rc = -1;
 
 	req = json_pack("{s:s, s:{s:s, s:i, s:s, s:i, s:s}, s:s}", "cmd", "migrate", "flow",
-			"client", taddr_fmt(client, c, sizeof(c)), "client_port", cport,
-			"vip", taddr_fmt(vip, v, sizeof(v)), "port", vport, "proto", "tcp", "to", to);
+			"client", taddr_fmt(&s->client, c, sizeof(c)), "client_port", s->cport,
+			"vip", taddr_fmt(&s->vip, v, sizeof(v)), "port", s->vport, "proto", "tcp", "to", to);
 	rep = ctl_request(d->lbd_sock, req, 2000, err, errlen);
 	json_decref(req);
 	if (!rep)
@@ -247,8 +257,6 @@ static int repoint(struct demo *d, const struct taddr *client, uint16_t cport, c
 
 static void session_cb(struct loop *l, struct loop_io *io, uint32_t events);
 static void hop_cb(struct loop *l, struct loop_timer *t);
-static int handoff_out(struct demo *d, struct session *s, const char *to, uint32_t hops,
-		       uint32_t gap_ms, uint32_t run);
 
 /* Register the events the session needs now: read while the app buffer has
  * room, write while it holds bytes. */
@@ -278,7 +286,8 @@ static void session_unarm(struct session *s)
 	s->events = 0;
 }
 
-static void session_unlink(struct session *s)
+/* Forget s (not its socket: the caller closes or hands it on) and free it. */
+static void session_free(struct session *s)
 {
 	struct session **pp;
 
@@ -289,6 +298,7 @@ static void session_unlink(struct session *s)
 		}
 	session_unarm(s);
 	loop_timer_close(&s->d->loop, &s->hop);
+	free(s);
 }
 
 static struct session *session_new(struct demo *d, int fd)
@@ -306,28 +316,15 @@ static struct session *session_new(struct demo *d, int fd)
 	s->io.cb = session_cb;
 	s->io.arg = s;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	getsockname(fd, (struct sockaddr *)&la, &ll);
-	getpeername(fd, (struct sockaddr *)&ra, &rl);
-	if (la.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&la, *b = (struct sockaddr_in *)&ra;
-		s->vip.family = s->client.family = 4;
-		memcpy(s->vip.a, &a->sin_addr, 4);
-		memcpy(s->client.a, &b->sin_addr, 4);
-		s->vport = ntohs(a->sin_port);
-		s->cport = ntohs(b->sin_port);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&la, *b = (struct sockaddr_in6 *)&ra;
-		s->vip.family = s->client.family = 6;
-		memcpy(s->vip.a, &a->sin6_addr, 16);
-		memcpy(s->client.a, &b->sin6_addr, 16);
-		s->vport = ntohs(a->sin6_port);
-		s->cport = ntohs(b->sin6_port);
-	}
-	flowkey_make(&s->key, &s->client, s->cport, &s->vip, s->vport, IPPROTO_TCP);
-	if (loop_timer_init(&d->loop, &s->hop, hop_cb, s) < 0) {
+	if (getsockname(fd, (struct sockaddr *)&la, &ll) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&ra, &rl) < 0 ||
+	    taddr_from_sockaddr(&la, &s->vip, &s->vport) < 0 ||
+	    taddr_from_sockaddr(&ra, &s->client, &s->cport) < 0 ||
+	    loop_timer_init(&d->loop, &s->hop, hop_cb, s) < 0) {
 		free(s);
 		return NULL;
 	}
+	flowkey_make(&s->key, &s->client, s->cport, &s->vip, s->vport, IPPROTO_TCP);
 	s->next = d->sessions;
 	d->sessions = s;
 	return s;
@@ -343,9 +340,8 @@ static void session_end(struct session *s, const char *why)
 		log_info("session end client=%s:%u in=%" PRIu64 " out=%" PRIu64 " hash=%016" PRIx64 " (%s)",
 		 taddr_fmt(&s->client, c, sizeof(c)), s->cport, s->bytes_in, s->bytes_out, s->hash, why);
 	s->d->ended++;
-	session_unlink(s);
 	close(s->fd);
-	free(s);
+	session_free(s);
 }
 
 static void session_cb(struct loop *l, struct loop_io *io, uint32_t events)
@@ -383,14 +379,6 @@ static void session_cb(struct loop *l, struct loop_io *io, uint32_t events)
 		return;
 	}
 	session_arm(s);
-}
-
-static void hop_cb(struct loop *l, struct loop_timer *t)
-{
-	struct session *s = t->arg;
-
-	loop_timer_set(t, 0, 0);
-	handoff_out(s->d, s, s->hop_to, s->hops, s->gap_ms, s->run);
 }
 
 /* App blob: u8 version 1, u8[7] zero, u64 in, u64 out, u64 hash, then the
@@ -455,8 +443,7 @@ static void rollback(struct demo *d, struct session *s, int maybe_repointed, uin
 {
 	char err[256] = "";
 
-	if (maybe_repointed &&
-	    repoint(d, &s->client, s->cport, &s->vip, s->vport, d->name, err, sizeof(err)) < 0)
+	if (maybe_repointed && repoint(d, s, d->name, err, sizeof(err)) < 0)
 		log_warnx("rollback: re-point to %s: %s", d->name, err);
 	flowdrop_del(&d->drop, &s->key);
 	if (tch_thaw(s->fd, err, sizeof(err)) < 0)
@@ -468,25 +455,17 @@ static void rollback(struct demo *d, struct session *s, int maybe_repointed, uin
 	session_arm(s);
 }
 
-static int handoff_out(struct demo *d, struct session *s, const char *to, uint32_t hops,
-		       uint32_t gap_ms, uint32_t run)
+/* Steps 1-4 on the old node: drop the flow (a socket in repair mode still
+ * ACKs what arrives; the guard expiry frees the flow should we never get to
+ * remove it), freeze, add the app state, encode.  On failure the session
+ * goes on here (0 is returned only with h->buf set). */
+static int out_freeze(struct demo *d, struct session *s, uint32_t run, struct hop_out *h)
 {
-	struct peer *p = find_peer(d, to);
 	struct tch_state st;
-	uint8_t hdr[STATE_HDR], rep[REPLY_LEN];
 	char err[256], why[400];
-	size_t len;
-	uint64_t t0, t_frozen, t_sent, t_reply;
-	int fd;
 
-	if (!p) {
-		log_warnx("handoff: no peer %s", to);
-		return -1;
-	}
-	t0 = now_ns();
-	/* Drop first: a socket in repair mode still ACKs what arrives.  The guard
-	 * expiry frees the flow by itself should we never get to remove it. */
-	if (flowdrop_add(&d->drop, &s->key, t0 + 3000000000ull) < 0) {
+	h->t0 = now_ns();
+	if (flowdrop_add(&d->drop, &s->key, h->t0 + GUARD_NS) < 0) {
 		log_warn("handoff: flow drop");
 		return -1;
 	}
@@ -499,79 +478,124 @@ static int handoff_out(struct demo *d, struct session *s, const char *to, uint32
 		session_arm(s);
 		return -1;
 	}
-	t_frozen = now_ns();
+	h->t_frozen = now_ns();
 	if (app_blob(s, &st) < 0) {
 		tch_state_free(&st);
 		rollback(d, s, 0, run, "app state too large");
 		return -1;
 	}
 	size_t cap = tch_state_encoded_len(&st);
-	uint8_t *buf = malloc(cap);
-	if (!buf || tch_state_encode(&st, buf, cap, &len, why, sizeof(why)) != TCH_OK) {
-		free(buf);
+	h->buf = malloc(cap);
+	if (!h->buf || tch_state_encode(&st, h->buf, cap, &h->len, why, sizeof(why)) != TCH_OK) {
+		free(h->buf);
+		h->buf = NULL;
 		tch_state_free(&st);
 		rollback(d, s, 0, run, "encode failed");
 		return -1;
 	}
-	size_t unacked = st.unacked_len, unsent = st.unsent_len, recvq = st.recv_len, app = st.app_len;
+	h->unacked = st.unacked_len;
+	h->unsent = st.unsent_len;
+	h->recvq = st.recv_len;
+	h->app = st.app_len;
 	tch_state_free(&st);
+	return 0;
+}
+
+/* Send STATE (header: magic, type, run, hops, gap, our name, length) and
+ * the encoded state to p; the reply into rep.  -1 with the reason in why
+ * and *maybe_repointed set when the peer got the state (it may have
+ * re-pointed the flow, then died). */
+static int out_send(struct demo *d, struct peer *p, const struct session *s, struct hop_out *h,
+		    uint8_t rep[REPLY_LEN], int *maybe_repointed, char *why, size_t whylen)
+{
+	uint8_t hdr[STATE_HDR] = { 0 };
+	int fd;
 
 	wire_put32(hdr, MSG_MAGIC);
 	hdr[4] = MSG_STATE;
-	hdr[5] = hdr[6] = hdr[7] = 0;
-	wire_put32(hdr + 8, run);
-	wire_put32(hdr + 12, hops);
-	wire_put32(hdr + 16, gap_ms);
-	wire_put32(hdr + 20, 0);
-	memset(hdr + 24, 0, 16);
+	wire_put32(hdr + 8, s->run);
+	wire_put32(hdr + 12, s->hops);
+	wire_put32(hdr + 16, s->gap_ms);
 	memcpy(hdr + 24, d->name, strnlen(d->name, 15));
-	wire_put32(hdr + 40, (uint32_t)len);
+	wire_put32(hdr + 40, (uint32_t)h->len);
+	*maybe_repointed = 0;
 	fd = peer_conn(p);
-	if (fd < 0 || write_full(fd, hdr, sizeof(hdr)) < 0 || write_full(fd, buf, len) < 0) {
-		snprintf(why, sizeof(why), "send to %s: %s", to, strerror(errno));
-		free(buf);
+	if (fd < 0 || send_full(fd, hdr, sizeof(hdr)) < 0 || send_full(fd, h->buf, h->len) < 0) {
+		snprintf(why, whylen, "send to %s: %s", p->name, strerror(errno));
 		peer_drop(p);
-		rollback(d, s, 0, run, why);
 		return -1;
 	}
-	free(buf);
-	t_sent = now_ns();
-	if (read_full(fd, rep, sizeof(rep), PEER_TIMEOUT_MS) < 0 || wire_get32(rep) != MSG_MAGIC ||
+	h->t_sent = now_ns();
+	if (read_full(fd, rep, REPLY_LEN, PEER_TIMEOUT_MS) < 0 || wire_get32(rep) != MSG_MAGIC ||
 	    rep[4] != MSG_REPLY) {
-		snprintf(why, sizeof(why), "no reply from %s: %s", to,
+		snprintf(why, whylen, "no reply from %s: %s", p->name,
 			 errno == EPIPE ? "connection closed" : strerror(errno));
 		peer_drop(p);
-		rollback(d, s, 1, run, why);	/* it may have re-pointed the flow, then died */
+		*maybe_repointed = 1;
 		return -1;
 	}
-	t_reply = now_ns();
+	h->t_reply = now_ns();
 	if (rep[5] != 0) {
 		rep[REPLY_LEN - 1] = 0;
-		snprintf(why, sizeof(why), "%s refused: %s", to, (char *)rep + 32);
-		rollback(d, s, rep[6], run, why);
+		snprintf(why, whylen, "%s refused: %s", p->name, (char *)rep + 32);
+		*maybe_repointed = rep[6];
 		return -1;
 	}
-	/* The new node resumed: the old socket goes without a word, and the
-	 * flow's stragglers keep being dropped for the grace period. */
+	return 0;
+}
+
+/* The new node resumed: the old socket goes without a word, and the flow's
+ * stragglers keep being dropped for the grace period. */
+static void out_done(struct demo *d, struct session *s, const char *to, const struct hop_out *h,
+		     const uint8_t rep[REPLY_LEN])
+{
+	char err[256];
+
 	if (tch_close_silently(s->fd, err, sizeof(err)) < 0)
-		log_warnx("handoff run=%u: %s (socket kept)", run, err);
+		log_warnx("handoff run=%u: %s (socket kept)", s->run, err);
 	flowdrop_add(&d->drop, &s->key, now_ns() + d->grace_ns);
-	uint64_t resumed = wire_get64(rep + 8);
-	uint32_t total_us = (uint32_t)((resumed - t0) / 1000);
-	if (d->nlat < MAX_LAT)
-		d->lat_us[d->nlat++] = total_us;
+	uint32_t total_us = (uint32_t)((wire_get64(rep + 8) - h->t0) / 1000);
 	d->out_ok++;
 	log_info("handoff ok run=%u hop=%u %s->%s port=%u total_us=%u freeze_us=%" PRIu64
 		 " send_us=%" PRIu64 " decode_us=%u restore_us=%u repoint_us=%u resume_us=%u "
 		 "reply_us=%" PRIu64 " bytes=%zu unacked=%zu unsent=%zu recvq=%zu app=%zu",
-		 run, hops, d->name, to, s->cport, total_us, (t_frozen - t0) / 1000,
-		 (t_sent - t_frozen) / 1000, wire_get32(rep + 16), wire_get32(rep + 20),
-		 wire_get32(rep + 24), wire_get32(rep + 28), (t_reply - t0) / 1000, len, unacked,
-		 unsent, recvq, app);
+		 s->run, s->hops, d->name, to, s->cport, total_us, (h->t_frozen - h->t0) / 1000,
+		 (h->t_sent - h->t_frozen) / 1000, wire_get32(rep + 16), wire_get32(rep + 20),
+		 wire_get32(rep + 24), wire_get32(rep + 28), (h->t_reply - h->t0) / 1000, h->len,
+		 h->unacked, h->unsent, h->recvq, h->app);
 	s->fd = -1;
-	session_unlink(s);
-	free(s);
-	return 0;
+	session_free(s);
+}
+
+/* Hand session s to its hop_to (s->hops, gap_ms, run say the rest). */
+static void handoff_out(struct demo *d, struct session *s)
+{
+	struct peer *p = find_peer(d, s->hop_to);
+	struct hop_out h = { 0 };
+	uint8_t rep[REPLY_LEN];
+	char why[400];
+	int maybe;
+
+	if (!p) {
+		log_warnx("handoff: no peer %s", s->hop_to);
+		return;
+	}
+	if (out_freeze(d, s, s->run, &h) < 0)
+		return;
+	int rc = out_send(d, p, s, &h, rep, &maybe, why, sizeof(why));
+	free(h.buf);
+	if (rc < 0)
+		rollback(d, s, maybe, s->run, why);
+	else
+		out_done(d, s, p->name, &h, rep);
+}
+
+static void hop_cb(struct loop *l, struct loop_timer *t)
+{
+	struct session *s = t->arg;
+
+	loop_timer_set(t, 0, 0);
+	handoff_out(s->d, s);
 }
 
 /* ------------------------------------------------------- handoff, in -- */
@@ -590,19 +614,14 @@ static void send_reply(int fd, int status, int repointed, uint64_t resumed, cons
 	for (int i = 0; i < 4; i++)
 		wire_put32(r + 16 + 4 * i, us[i]);
 	snprintf((char *)r + 32, REPLY_LEN - 32, "%.159s", msg);
-	write_full(fd, r, sizeof(r));
+	send_full(fd, r, sizeof(r));
 }
 
-/* One STATE message on an incoming peer connection.  Returns -1 when the
- * connection should be closed. */
-static int handoff_in(struct demo *d, int cfd)
+/* Read one STATE message: its header into h, the encoded state into *buf
+ * (caller frees).  -1 when the connection should be closed. */
+static int in_read(int cfd, struct hop_in *h, uint8_t **buf, uint32_t *len)
 {
 	uint8_t hdr[STATE_HDR];
-	struct tch_state st;
-	char err[256] = "", why[160], from[17];
-	uint32_t us[4] = { 0 };
-	uint64_t t0, t1, t2, t3;
-	int nfd = -1, repointed = 0;
 
 	if (read_full(cfd, hdr, sizeof(hdr), PEER_TIMEOUT_MS) < 0)
 		return -1;
@@ -610,128 +629,155 @@ static int handoff_in(struct demo *d, int cfd)
 		log_warnx("peer: not a STATE message");
 		return -1;
 	}
-	uint32_t run = wire_get32(hdr + 8), hops = wire_get32(hdr + 12), gap = wire_get32(hdr + 16);
-	memcpy(from, hdr + 24, 16);
-	from[16] = 0;
-	uint32_t len = wire_get32(hdr + 40);
-	if (len > TCH_STATE_MAX) {
-		log_warnx("peer %s: state of %u bytes", from, len);
+	h->run = wire_get32(hdr + 8);
+	h->hops = wire_get32(hdr + 12);
+	h->gap = wire_get32(hdr + 16);
+	memcpy(h->from, hdr + 24, 16);
+	h->from[16] = 0;
+	*len = wire_get32(hdr + 40);
+	if (*len > TCH_STATE_MAX) {
+		log_warnx("peer %s: state of %u bytes", h->from, *len);
 		return -1;
 	}
-	uint8_t *buf = malloc(len ? len : 1);
-	if (!buf || read_full(cfd, buf, len, PEER_TIMEOUT_MS) < 0) {
-		free(buf);
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf || read_full(cfd, *buf, *len, PEER_TIMEOUT_MS) < 0) {
+		free(*buf);
 		return -1;
 	}
-	if (d->inject == 1) {
-		log_info("inject: dying on a handoff from %s (run %u)", from, run);
-		_exit(9);
+	return 0;
+}
+
+/* Steps 5-7 on the new node: decode; drop the flow here too until we
+ * resume (once the switch sends it here, the restored socket, still in
+ * repair mode, would ACK the client's data, and if we die or fail before
+ * resuming, those bytes would exist nowhere while the old node rolls back;
+ * this also re-arms an entry left from a grace period, when this node
+ * handed the session away); restore; take the app state.  -1 with h->err;
+ * h->st, the drop, the restored socket and the session are the caller's to
+ * undo (handoff_in). */
+static int in_restore(struct demo *d, struct hop_in *h, const uint8_t *buf, uint32_t len)
+{
+	char why[160];
+	uint64_t t0 = now_ns(), t1;
+
+	if (tch_state_decode(buf, len, &h->st, why, sizeof(why)) != TCH_OK) {
+		memset(&h->st, 0, sizeof(h->st));	/* it holds no allocation */
+		snprintf(h->err, sizeof(h->err), "decode: %s", why);
+		return -1;
 	}
-	t0 = now_ns();
-	enum tch_err e = tch_state_decode(buf, len, &st, why, sizeof(why));
-	free(buf);
-	if (e != TCH_OK) {
-		snprintf(err, sizeof(err), "decode: %s", why);
-		goto refuse;
+	tch_state_flow_key(&h->st, &h->key);
+	if (flowdrop_add(&d->drop, &h->key, now_ns() + GUARD_NS) < 0) {
+		snprintf(h->err, sizeof(h->err), "flow drop: %s", strerror(errno));
+		return -1;
 	}
-	struct lb_flow_key key;
-	tch_state_flow_key(&st, &key);
-	/* Drop the flow here too until we resume: once the switch sends it here,
-	 * the restored socket (still in repair mode) would ACK the client's
-	 * data, and if we die or fail before resuming, those bytes would exist
-	 * nowhere while the old node rolls back.  (This also re-arms the entry
-	 * left from a grace period, when this node handed the session away.) */
-	if (flowdrop_add(&d->drop, &key, now_ns() + 3000000000ull) < 0) {
-		snprintf(err, sizeof(err), "flow drop: %s", strerror(errno));
-		goto refuse_st;
-	}
-	if (d->inject == 2) {
-		d->inject = 0;
-		inet_pton(AF_INET, "192.0.2.1", st.local_addr);	/* not configured here */
+	h->dropping = 1;
+	if (d->inject == INJ_FAIL_RESTORE) {
+		d->inject = INJ_NONE;
+		inet_pton(AF_INET, "192.0.2.1", h->st.local_addr);	/* not configured here */
 	}
 	t1 = now_ns();
-	if (tch_restore(&st, &nfd, err, sizeof(err)) < 0)
-		goto refuse_st;
-	t2 = now_ns();
-	struct session *s = session_new(d, nfd);
-	if (!s || app_take(s, &st) < 0) {
-		snprintf(err, sizeof(err), "bad app state");
-		if (s) {
-			s->fd = -1;
-			session_unlink(s);
-			free(s);
-		}
-		tch_close_silently(nfd, NULL, 0);
-		goto refuse_st;
+	if (tch_restore(&h->st, &h->nfd, h->err, sizeof(h->err)) < 0)
+		return -1;
+	h->us[0] = (uint32_t)((t1 - t0) / 1000);
+	h->us[1] = (uint32_t)((now_ns() - t1) / 1000);
+	h->s = session_new(d, h->nfd);
+	if (!h->s || app_take(h->s, &h->st) < 0) {
+		snprintf(h->err, sizeof(h->err), "bad app state");
+		return -1;
 	}
-	if (repoint(d, &s->client, s->cport, &s->vip, s->vport, d->name, err, sizeof(err)) < 0) {
-		s->fd = -1;
-		session_unlink(s);
-		free(s);
-		tch_close_silently(nfd, NULL, 0);
-		goto refuse_st;
-	}
-	repointed = 1;
-	if (d->inject == 3) {
+	return 0;
+}
+
+/* Steps 8-10: re-point the switch here, stop dropping, leave repair mode
+ * (its window probe's answer must get through).  -1 with h->err. */
+static int in_commit(struct demo *d, struct hop_in *h, uint64_t *resumed)
+{
+	uint64_t t0 = now_ns(), t1;
+
+	if (repoint(d, h->s, d->name, h->err, sizeof(h->err)) < 0)
+		return -1;
+	h->repointed = 1;
+	if (d->inject == INJ_DIE_AFTER_REPOINT) {
 		/* The switch now sends the flow here, the socket is restored but not
 		 * resumed: dying now closes it in repair mode, silently. */
-		log_info("inject: dying after the re-point (run %u)", run);
+		log_info("inject: dying after the re-point (run %u)", h->run);
 		_exit(9);
 	}
-	t3 = now_ns();
-	/* Commit: stop dropping, then leave repair mode (its window probe's
-	 * answer must get through). */
-	flowdrop_del(&d->drop, &key);
-	if (tch_resume(nfd, &st, err, sizeof(err)) < 0) {
-		/* The switch sends the flow here; the old node will point it back. */
-		s->fd = -1;
-		session_unlink(s);
-		free(s);
-		tch_close_silently(nfd, NULL, 0);
-		goto refuse_st;
-	}
-	uint64_t t4 = now_ns();
-	tch_state_free(&st);
-	us[0] = (uint32_t)((t1 - t0) / 1000);
-	us[1] = (uint32_t)((t2 - t1) / 1000);
-	us[2] = (uint32_t)((t3 - t2) / 1000);
-	us[3] = (uint32_t)((t4 - t3) / 1000);
-	send_reply(cfd, 0, 1, t4, us, "ok");
+	t1 = now_ns();
+	flowdrop_del(&d->drop, &h->key);
+	if (tch_resume(h->nfd, &h->st, h->err, sizeof(h->err)) < 0)
+		return -1;	/* the switch sends the flow here; the old node points it back */
+	*resumed = now_ns();
+	h->us[2] = (uint32_t)((t1 - t0) / 1000);
+	h->us[3] = (uint32_t)((*resumed - t1) / 1000);
+	return 0;
+}
+
+/* The session runs here now: serve it, and hand it on if hops remain. */
+static void in_serve(struct demo *d, struct hop_in *h)
+{
+	struct session *s = h->s;
+
 	d->in_ok++;
 	session_arm(s);
 	if (s->plen)	/* echo what the old node had not sent yet */
 		session_cb(&d->loop, &s->io, EPOLLOUT);
-	if (hops > 1) {
-		snprintf(s->hop_to, sizeof(s->hop_to), "%s", from);
-		s->hops = hops - 1;
-		s->gap_ms = gap;
-		s->run = run;
-		loop_timer_set(&s->hop, gap ? gap : 1, 0);
+	if (h->hops > 1) {
+		snprintf(s->hop_to, sizeof(s->hop_to), "%s", h->from);
+		s->hops = h->hops - 1;
+		s->gap_ms = h->gap;
+		s->run = h->run;
+		loop_timer_set(&s->hop, h->gap ? h->gap : 1, 0);
 	} else {
-		d->last_done = run;
-		log_info("run %u done: session on %s", run, d->name);
+		d->last_done = h->run;
+		log_info("run %u done: session on %s", h->run, d->name);
 	}
-	return 0;
+}
 
-refuse_st:
-	if (!repointed)	/* else the old node points the switch back first */
-		flowdrop_del(&d->drop, &key);
-	tch_state_free(&st);
-refuse:
+/* One STATE message on an incoming peer connection.  Returns -1 when the
+ * connection should be closed. */
+static int handoff_in(struct demo *d, int cfd)
+{
+	struct hop_in h = { .nfd = -1 };
+	uint8_t *buf;
+	uint32_t len;
+	uint64_t resumed = 0;
+
+	if (in_read(cfd, &h, &buf, &len) < 0)
+		return -1;
+	if (d->inject == INJ_DIE_ON_STATE) {
+		log_info("inject: dying on a handoff from %s (run %u)", h.from, h.run);
+		_exit(9);
+	}
+	int rc = in_restore(d, &h, buf, len);
+	free(buf);
+	if (rc == 0)
+		rc = in_commit(d, &h, &resumed);
+	if (rc == 0) {
+		tch_state_free(&h.st);
+		send_reply(cfd, 0, 1, resumed, h.us, "ok");
+		in_serve(d, &h);
+		return 0;
+	}
+	if (h.s) {
+		h.s->fd = -1;
+		session_free(h.s);
+	}
+	if (h.nfd >= 0)
+		tch_close_silently(h.nfd, NULL, 0);
+	if (h.dropping && !h.repointed)	/* else the old node points the switch back first */
+		flowdrop_del(&d->drop, &h.key);
+	tch_state_free(&h.st);
 	d->in_fail++;
-	log_warnx("handoff from %s refused (run %u): %s", from, run, err);
-	send_reply(cfd, 1, repointed, 0, us, err);
+	log_warnx("handoff from %s refused (run %u): %s", h.from, h.run, h.err);
+	send_reply(cfd, 1, h.repointed, 0, h.us, h.err);
 	return 0;
 }
 
-struct peer_in {
-	struct loop_io io;
-	struct demo *d;
-};
-
+/* An incoming peer connection is a listener too: an io and its demo. */
 static void peer_in_cb(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct peer_in *pi = io->arg;
+	struct listener *pi = io->arg;
 
 	if (handoff_in(pi->d, io->fd) < 0) {
 		loop_del(l, io);
@@ -748,7 +794,7 @@ static void peer_accept_cb(struct loop *l, struct loop_io *io, uint32_t events)
 	if (fd < 0)
 		return;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct peer_in *pi = calloc(1, sizeof(*pi));
+	struct listener *pi = calloc(1, sizeof(*pi));
 	if (!pi) {
 		close(fd);
 		return;
@@ -779,195 +825,159 @@ static void client_accept_cb(struct loop *l, struct loop_io *io, uint32_t events
 
 /* ------------------------------------------------------------ control -- */
 
-static int cmp_u32(const void *a, const void *b)
+static json_t *cmd_status(struct demo *d)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int count_sessions(const struct demo *d)
-{
+	uint64_t dropped = 0, dropped_out = 0, expired = 0;
 	int n = 0;
 
 	for (const struct session *s = d->sessions; s; s = s->next)
 		n++;
-	return n;
+	flowdrop_counters(&d->drop, &dropped, &dropped_out, &expired);
+	return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I}", "ok", 1,
+			 "name", d->name, "sessions", n,
+			 "out_ok", (json_int_t)d->out_ok, "out_fail", (json_int_t)d->out_fail,
+			 "in_ok", (json_int_t)d->in_ok, "in_fail", (json_int_t)d->in_fail,
+			 "rollbacks", (json_int_t)d->rollbacks, "ended", (json_int_t)d->ended,
+			 "last_done", (int)d->last_done, "last_failed", (int)d->last_failed,
+			 "dropped_in", (json_int_t)dropped, "dropped_out", (json_int_t)dropped_out,
+			 "drop_expired", (json_int_t)expired);
 }
 
-static json_t *cmd(struct demo *d, char *line)
+static json_t *cmd_sessions(struct demo *d)
 {
-	char *argv[8];
-	int argc = 0;
+	json_t *a = json_array();
 
-	for (char *t = strtok(line, " \t\r\n"); t && argc < 8; t = strtok(NULL, " \t\r\n"))
-		argv[argc++] = t;
-	if (!argc)
-		return ctl_error("empty command");
-	if (!strcmp(argv[0], "status")) {
-		uint64_t dropped = 0, dropped_out = 0, expired = 0;
-		flowdrop_counters(&d->drop, &dropped, &dropped_out, &expired);
-		return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I}", "ok", 1,
-				 "name", d->name, "sessions", count_sessions(d),
-				 "out_ok", (json_int_t)d->out_ok, "out_fail", (json_int_t)d->out_fail,
-				 "in_ok", (json_int_t)d->in_ok, "in_fail", (json_int_t)d->in_fail,
-				 "rollbacks", (json_int_t)d->rollbacks, "ended", (json_int_t)d->ended,
-				 "last_done", (int)d->last_done, "last_failed", (int)d->last_failed,
-				 "dropped_in", (json_int_t)dropped, "dropped_out", (json_int_t)dropped_out,
-				 "drop_expired", (json_int_t)expired);
-	}
-	if (!strcmp(argv[0], "sessions")) {
-		json_t *a = json_array();
-		for (struct session *s = d->sessions; s; s = s->next)
-			json_array_append_new(a, json_pack(
-				"{s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:b}", "client_port", s->cport,
-				"in", (json_int_t)s->bytes_in, "out", (json_int_t)s->bytes_out,
-				"pending", (int)s->plen, "inq", ioc(s->fd, SIOCINQ),
-				"outq", ioc(s->fd, SIOCOUTQ), "unsent", ioc(s->fd, SIOCOUTQNSD),
-				"reading", (s->events & EPOLLIN) != 0));
-		return json_pack("{s:b, s:o}", "ok", 1, "sessions", a);
-	}
-	if (!strcmp(argv[0], "latency")) {
-		uint32_t *c = malloc((d->nlat ? d->nlat : 1) * sizeof(*c));
-		memcpy(c, d->lat_us, d->nlat * sizeof(*c));
-		qsort(c, d->nlat, sizeof(*c), cmp_u32);
-		json_t *r = json_pack("{s:b, s:i, s:i, s:i, s:i}", "ok", 1, "count", (int)d->nlat,
-				      "p50_us", d->nlat ? (int)c[d->nlat / 2] : 0,
-				      "p99_us", d->nlat ? (int)c[(d->nlat * 99) / 100] : 0,
-				      "max_us", d->nlat ? (int)c[d->nlat - 1] : 0);
-		free(c);
-		return r;
-	}
-	if (!strcmp(argv[0], "handoff") && (argc == 5 || argc == 6)) {
-		struct session *s = d->sessions;
-		if (argc == 6)
-			while (s && s->cport != atoi(argv[5]))
-				s = s->next;
-		if (!s)
-			return ctl_error("no such session");
-		if (!find_peer(d, argv[1]))
-			return ctl_error("no peer %s", argv[1]);
-		/* From the loop, not from inside this reply. */
-		snprintf(s->hop_to, sizeof(s->hop_to), "%s", argv[1]);
-		s->hops = (uint32_t)atoi(argv[2]);
-		s->gap_ms = (uint32_t)atoi(argv[3]);
-		s->run = (uint32_t)atoi(argv[4]);
-		if (!s->hops)
-			return ctl_error("HOPS must be >= 1");
-		loop_timer_set(&s->hop, 1, 0);
-		return json_pack("{s:b, s:i}", "ok", 1, "client_port", s->cport);
-	}
-	if (!strcmp(argv[0], "inject") && argc == 2) {
-		if (!strcmp(argv[1], "die-on-state"))
-			d->inject = 1;
-		else if (!strcmp(argv[1], "fail-restore"))
-			d->inject = 2;
-		else if (!strcmp(argv[1], "die-after-repoint"))
-			d->inject = 3;
-		else if (!strcmp(argv[1], "none"))
-			d->inject = 0;
-		else
-			return ctl_error("inject die-on-state|die-after-repoint|fail-restore|none");
-		return json_pack("{s:b}", "ok", 1);
-	}
-	if (!strcmp(argv[0], "quit")) {
-		loop_stop(&d->loop);
-		return json_pack("{s:b}", "ok", 1);
-	}
-	return ctl_error("unknown command %s", argv[0]);
+	for (struct session *s = d->sessions; s; s = s->next)
+		json_array_append_new(a, json_pack(
+			"{s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:b}", "client_port", s->cport,
+			"in", (json_int_t)s->bytes_in, "out", (json_int_t)s->bytes_out,
+			"pending", (int)s->plen, "inq", ioc(s->fd, SIOCINQ),
+			"outq", ioc(s->fd, SIOCOUTQ), "unsent", ioc(s->fd, SIOCOUTQNSD),
+			"reading", (s->events & EPOLLIN) != 0));
+	return json_pack("{s:b, s:o}", "ok", 1, "sessions", a);
+}
+
+/* handoff TO HOPS GAP_MS RUN [CLIENT_PORT]: scheduled on the session's
+ * timer (from the loop, not from inside this reply). */
+static json_t *cmd_handoff(struct demo *d, const char **av, int ac)
+{
+	struct session *s = d->sessions;
+
+	if (ac == 5)
+		while (s && s->cport != atoi(av[4]))
+			s = s->next;
+	if (!s)
+		return ctl_error("no such session");
+	if (!find_peer(d, av[0]))
+		return ctl_error("no peer %s", av[0]);
+	if (atoi(av[1]) < 1)
+		return ctl_error("HOPS must be >= 1");
+	snprintf(s->hop_to, sizeof(s->hop_to), "%s", av[0]);
+	s->hops = (uint32_t)atoi(av[1]);
+	s->gap_ms = (uint32_t)atoi(av[2]);
+	s->run = (uint32_t)atoi(av[3]);
+	loop_timer_set(&s->hop, 1, 0);
+	return json_pack("{s:b, s:i}", "ok", 1, "client_port", s->cport);
+}
+
+static json_t *cmd_inject(struct demo *d, const char *what)
+{
+	static const char *const names[] = { "none", "die-on-state", "fail-restore",
+					     "die-after-repoint" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(what, names[i])) {
+			d->inject = (enum inject)i;
+			return json_pack("{s:b}", "ok", 1);
+		}
+	return ctl_error("inject die-on-state|die-after-repoint|fail-restore|none");
+}
+
+/* One request {"cmd": C, "args": [...]} (lib/ctl's protocol). */
+static json_t *cmd(struct demo *d, const json_t *req)
+{
+	const char *c = json_string_value(json_object_get(req, "cmd")), *av[8];
+	json_t *args = json_object_get(req, "args");
+	int ac = 0;
+
+	if (!c)
+		return ctl_error("no cmd");
+	for (size_t i = 0; i < json_array_size(args) && ac < 8; i++)
+		if ((av[ac] = json_string_value(json_array_get(args, i))))
+			ac++;
+	if (!strcmp(c, "status"))
+		return cmd_status(d);
+	if (!strcmp(c, "sessions"))
+		return cmd_sessions(d);
+	if (!strcmp(c, "handoff") && (ac == 4 || ac == 5))
+		return cmd_handoff(d, av, ac);
+	if (!strcmp(c, "inject") && ac == 1)
+		return cmd_inject(d, av[0]);
+	return ctl_error("unknown command %s", c);
 }
 
 static void ctl_cb(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct listener *li = io->arg;
-	char line[512];
+	char line[1024];
 	int fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
 	size_t n = 0;
+	json_t *req, *r;
 
 	if (fd < 0)
 		return;
-	while (n < sizeof(line) - 1) {
-		if (read_full(fd, line + n, 1, 1000) < 0)
-			break;
-		if (line[n++] == '\n')
-			break;
-	}
+	while (n < sizeof(line) - 1 && read_full(fd, line + n, 1, 1000) == 0 && line[n++] != '\n')
+		;
 	line[n] = 0;
-	json_t *r = cmd(li->d, line);
+	req = json_loads(line, 0, NULL);
+	r = req ? cmd(li->d, req) : ctl_error("request is not JSON");
 	char *s = json_dumps(r, JSON_COMPACT);
 	if (s) {
-		write_full(fd, s, strlen(s));
-		write_full(fd, "\n", 1);
+		send_full(fd, s, strlen(s));
+		send_full(fd, "\n", 1);
 		free(s);
 	}
 	json_decref(r);
+	json_decref(req);
 	close(fd);
 }
 
+/* tch_demo ctl SOCK CMD ARGS...: print the reply; 0 if it says ok. */
 static int ctl_client(const char *path, int argc, char **argv)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char line[512] = "", buf[65536];
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	size_t n = 0;
+	json_t *args = json_array(), *req, *rep;
+	char err[256];
 
-	for (int i = 0; i < argc; i++) {
-		strncat(line, argv[i], sizeof(line) - strlen(line) - 2);
-		strcat(line, i + 1 < argc ? " " : "\n");
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		fatal("%s", path);
-	if (write_full(fd, line, strlen(line)) < 0)
-		fatal("write");
-	for (;;) {
-		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = 0;
-	fputs(buf, stdout);
-	return strstr(buf, "\"ok\":true") ? 0 : 1;
+	for (int i = 1; i < argc; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	req = json_pack("{s:s, s:o}", "cmd", argc ? argv[0] : "", "args", args);
+	rep = ctl_request(path, req, 10000, err, sizeof(err));
+	json_decref(req);
+	if (!rep)
+		fatalx("%s", err);
+	char *s = json_dumps(rep, JSON_COMPACT);
+	int rc = json_is_true(json_object_get(rep, "ok")) ? 0 : 1;
+	printf("%s\n", s ? s : "");
+	free(s);
+	json_decref(rep);
+	return rc;
 }
 
 /* --------------------------------------------------------------- main -- */
 
-static int listen_on(struct demo *d, struct listener *li, const char *ep, loop_io_cb cb)
+static void listen_on(struct demo *d, struct listener *li, const char *ep, loop_io_cb cb)
 {
 	struct taddr a;
 	uint16_t port;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1;
 
 	if (taddr_parse_endpoint(ep, &a, &port) < 0)
 		fatalx("bad endpoint %s", ep);
-	memset(&ss, 0, sizeof(ss));
-	if (a.family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, a.a, 4);
-		s4->sin_port = htons(port);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a.a, 16);
-		s6->sin6_port = htons(port);
-		sl = sizeof(*s6);
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (a.family == 6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0)
-		fatal("listen %s", ep);
 	li->d = d;
-	li->io.fd = fd;
+	li->io.fd = tcp_listen(&a, port, 64);
 	li->io.cb = cb;
 	li->io.arg = li;
-	return loop_add(&d->loop, &li->io, EPOLLIN);
+	if (li->io.fd < 0 || loop_add(&d->loop, &li->io, EPOLLIN) < 0)
+		fatal("listen %s", ep);
 }
 
 static void on_signal(struct loop *l, int signo, void *arg)
@@ -1003,96 +1013,99 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+static void add_peer(struct demo *d, const char *arg)
 {
-	static struct demo d;
-	const char *ifname = NULL, *obj = NULL, *pin = NULL, *ctl = NULL, *peer_listen = NULL;
-	const char *listens[MAX_LISTEN];
-	int verbose = 0, opt;
-	char err[256];
+	const char *eq = strchr(arg, '=');
+	struct taddr a;
+	uint16_t port;
+
+	if (!eq || d->npeers == MAX_PEERS || taddr_parse_endpoint(eq + 1, &a, &port) < 0 ||
+	    a.family != 4)
+		fatalx("bad --peer %s (want NAME=IPv4:PORT)", arg);
+	struct peer *p = &d->peers[d->npeers++];
+	snprintf(p->name, sizeof(p->name), "%.*s", (int)(eq - arg), arg);
+	p->addr.sin_family = AF_INET;
+	memcpy(&p->addr.sin_addr, a.a, 4);
+	p->addr.sin_port = htons(port);
+	p->fd = -1;
+}
+
+struct opts {
+	const char *ifname, *obj, *pin, *ctl, *peer_listen, *listens[MAX_LISTEN];
+	int verbose;
+};
+
+static void parse_serve(struct demo *d, struct opts *o, int argc, char **argv)
+{
 	static const struct option lo[] = {
 		{ "name", 1, 0, 'n' }, { "listen", 1, 0, 'l' }, { "peer-listen", 1, 0, 'P' },
 		{ "peer", 1, 0, 'p' }, { "ifname", 1, 0, 'i' }, { "obj", 1, 0, 'o' },
 		{ "pin", 1, 0, 'b' }, { "lbd", 1, 0, 's' }, { "ctl", 1, 0, 'c' },
 		{ "grace-ms", 1, 0, 'g' }, { 0, 0, 0, 0 }
 	};
+	int opt;
+
+	d->grace_ns = 2000000000ull;
+	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'n': snprintf(d->name, sizeof(d->name), "%s", optarg); break;
+		case 'l':
+			if (d->nlis == MAX_LISTEN)
+				fatalx("too many --listen");
+			o->listens[d->nlis++] = optarg;
+			break;
+		case 'P': o->peer_listen = optarg; break;
+		case 'p': add_peer(d, optarg); break;
+		case 'i': o->ifname = optarg; break;
+		case 'o': o->obj = optarg; break;
+		case 'b': o->pin = optarg; break;
+		case 's': d->lbd_sock = optarg; break;
+		case 'c': o->ctl = optarg; break;
+		case 'g': d->grace_ns = (uint64_t)atol(optarg) * 1000000ull; break;
+		case 'v': o->verbose++; break;
+		default: usage();
+		}
+	}
+	if (!d->name[0] || !d->nlis || !o->peer_listen || !o->ifname || !d->lbd_sock || !o->ctl)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	static struct demo d;
+	static const int sigs[] = { SIGTERM, SIGINT };
+	struct opts o = { 0 };
+	char err[256];
 
 	log_init("tch_demo", 0, 0);
 	if (argc >= 3 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argv[2], argc - 3, argv + 3);
 	if (argc < 2 || strcmp(argv[1], "serve"))
 		usage();
-	argc--;
-	argv++;
-	d.grace_ns = 2000000000ull;
-	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'n': snprintf(d.name, sizeof(d.name), "%s", optarg); break;
-		case 'l':
-			if (d.nlis == MAX_LISTEN)
-				fatalx("too many --listen");
-			listens[d.nlis++] = optarg;
-			break;
-		case 'P': peer_listen = optarg; break;
-		case 'p': {
-			char *eq = strchr(optarg, '=');
-			struct taddr a;
-			uint16_t port;
-			if (!eq || d.npeers == MAX_PEERS || taddr_parse_endpoint(eq + 1, &a, &port) < 0 ||
-			    a.family != 4)
-				fatalx("bad --peer %s (want NAME=IPv4:PORT)", optarg);
-			struct peer *p = &d.peers[d.npeers++];
-			snprintf(p->name, sizeof(p->name), "%.*s", (int)(eq - optarg), optarg);
-			p->addr.sin_family = AF_INET;
-			memcpy(&p->addr.sin_addr, a.a, 4);
-			p->addr.sin_port = htons(port);
-			p->fd = -1;
-			break;
-		}
-		case 'i': ifname = optarg; break;
-		case 'o': obj = optarg; break;
-		case 'b': pin = optarg; break;
-		case 's': d.lbd_sock = optarg; break;
-		case 'c': ctl = optarg; break;
-		case 'g': d.grace_ns = (uint64_t)atol(optarg) * 1000000ull; break;
-		case 'v': verbose++; break;
-		default: usage();
-		}
-	}
-	if (!d.name[0] || !d.nlis || !peer_listen || !ifname || !d.lbd_sock || !ctl)
-		usage();
-	log_init("tch_demo", 0, verbose);
+	parse_serve(&d, &o, argc - 1, argv + 1);
+	log_init("tch_demo", 0, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	libbpf_set_print(quiet_libbpf);
-	d.lat_us = calloc(MAX_LAT, sizeof(*d.lat_us));
-	if (!d.lat_us || loop_init(&d.loop) < 0)
+	if (loop_init(&d.loop) < 0)
 		fatal("init");
-	if (flowdrop_open(&d.drop, ifname, NULL, obj, pin, err, sizeof(err)) < 0)
+	if (flowdrop_open(&d.drop, o.ifname, NULL, o.obj, o.pin, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	for (int i = 0; i < d.nlis; i++)
-		listen_on(&d, &d.lis[i], listens[i], client_accept_cb);
-	listen_on(&d, &d.peer_lis, peer_listen, peer_accept_cb);
-	{
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ctl);
-		unlink(ctl);
-		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0)
-			fatal("control socket %s", ctl);
-		d.ctl_lis.d = &d;
-		d.ctl_lis.io.fd = fd;
-		d.ctl_lis.io.cb = ctl_cb;
-		d.ctl_lis.io.arg = &d.ctl_lis;
-		loop_add(&d.loop, &d.ctl_lis.io, EPOLLIN);
-	}
-	static const int sigs[] = { SIGTERM, SIGINT };
+		listen_on(&d, &d.lis[i], o.listens[i], client_accept_cb);
+	listen_on(&d, &d.peer_lis, o.peer_listen, peer_accept_cb);
+	d.ctl_lis.d = &d;
+	d.ctl_lis.io.fd = ctl_listen(o.ctl);
+	d.ctl_lis.io.cb = ctl_cb;
+	d.ctl_lis.io.arg = &d.ctl_lis;
+	if (d.ctl_lis.io.fd < 0 || loop_add(&d.loop, &d.ctl_lis.io, EPOLLIN) < 0)
+		fatal("control socket %s", o.ctl);
 	if (loop_signals_init(&d.loop, &d.sig, sigs, 2, on_signal, &d) < 0 ||
 	    loop_timer_init(&d.loop, &d.gc, gc_cb, &d) < 0 || loop_timer_set(&d.gc, 500, 500) < 0)
 		fatal("loop");
-	log_info("%s serving (flow drop on %s)", d.name, ifname);
+	log_info("%s serving (flow drop on %s)", d.name, o.ifname);
 	loop_run(&d.loop);
 	flowdrop_close(&d.drop);
-	unlink(ctl);
+	unlink(o.ctl);
 	log_info("%s stops", d.name);
 	return 0;
 }

@@ -1,0 +1,213 @@
+# shellcheck shell=bash
+# lab-pair.sh - pair mode (LAB_PAIR=1 lab.sh up NAME): two switches a and b
+# with lbd, tandem-syncd and keepalived each; switch-start, switch-stop,
+# switch-links, role.  Sourced by lab.sh.
+
+# ---------------------------------------------------------- pair mode ---
+#
+#   c1 c2 ---- brc (hub) ----+-----------------+        client LAN
+#                         eth0 .2           eth0 .3     VIP, 10.77.1.1: VRRP
+#                        [swa] ==eth2 sync== [swb]      10.77.9.1 / 10.77.9.2
+#                         eth1 .2           eth1 .3     10.77.2.1: VRRP
+#   n1 n2 n3 -- brs (hub) ---+-----------------+        storage LAN
+
+sw_arg() {
+	case "$1" in a | b) ;; *) die "switch: a or b, not '$1'" ;; esac
+}
+
+# write_pair_config a|b: lbd + syncd + vrrp config of one switch.
+write_pair_config() {
+	local x=$1 d=$LAB_DIR/sw-$1 id local peer prio
+	case "$x" in
+	a) id=1 local=10.77.9.1 peer=10.77.9.2 prio=150 ;;
+	b) id=2 local=10.77.9.2 peer=10.77.9.1 prio=100 ;;
+	esac
+	mkdir -p "$d/bpffs"
+	# LAB_NFS=1: VIP services tcp 111 and tcp 2049 here too (NFS failover test)
+	local nfs_svcs=""
+	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
+                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
+	cat >"$d/tandem.json" <<EOF
+{
+  "instance": "$NAME$x",
+  "bpffs": "$d/bpffs",
+  "control_socket": "$d/lbd.sock",
+  "client_interface": "eth0",
+  "storage_interface": "eth1",
+  "attach": "tc",
+  "flow_table_size": ${LAB_FLOWS:-262144},
+  "health": { "interval_ms": 300, "timeout_ms": 200, "rise": 2, "fall": 2 },
+  "nodes": [
+    { "name": "n1", "address": "10.77.2.11", "weight": 100 },
+    { "name": "n2", "address": "10.77.2.12", "weight": 100 },
+    { "name": "n3", "address": "10.77.2.13", "weight": 100 }
+  ],
+  "vips": [
+    { "name": "v4", "address": "$VIP4",
+      "services": [ { "proto": "tcp", "port": 80 },
+                    { "proto": "tcp", "port": 5201, "affinity": "client" },
+                    { "proto": "udp", "port": 5201, "affinity": "client" },
+                    { "proto": "tcp", "port": 9000 }$nfs_svcs ] },
+    { "name": "v6", "address": "$VIP6",
+      "services": [ { "proto": "tcp", "port": 80 } ] }
+  ],
+  "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
+            "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",
+            "peer_dead_ms": ${LAB_PEER_DEAD_MS:-1500}, "idle_timeout_s": ${LAB_IDLE_S:-3600} },
+  "vrrp": { "router_id": 77, "priority": $prio, "advert_int_ms": ${LAB_ADVERT_MS:-200},
+            "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
+            "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
+            "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
+            "snmp_socket": "unix:$d/agentx.sock" },
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
+}
+EOF
+}
+
+cmd_up_pair() {
+	local h n ns x last
+	HOSTS="c1 c2 swa swb n1 n2 n3"
+	[ -x "$TANDEM_BUILD/tandem-failover" ] || die "no $TANDEM_BUILD/tandem-failover (run make)"
+	command -v keepalived >/dev/null || [ -x /usr/sbin/keepalived ] ||
+		die "missing keepalived (apt-get install keepalived)"
+	touch "$LAB_DIR/pair"
+	# keepalived runs scripts only from paths no other user can write (the
+	# build tree may sit anywhere, /tmp included): a private root-only copy.
+	mkdir -m 755 "$LAB_DIR/bin"
+	install -m 755 "$TANDEM_BUILD/tandem-failover" "$LAB_DIR/bin/tandem-failover"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/sync.key"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key"
+	chmod 600 "$LAB_DIR/sync.key" "$LAB_DIR/handoff.key"
+	for x in a b; do
+		write_pair_config "$x"
+	done
+	for h in hub $HOSTS; do
+		ns=tdm-$NAME-$h
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
+	done
+	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+	bridge hub brc
+	bridge hub brs
+	for x in a b; do
+		last=$([ "$x" = a ] && echo 2 || echo 3)
+		h=sw$x
+		ns=tdm-$NAME-$h
+		sc "$h" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+			net.ipv4.conf.all.accept_local=1 net.ipv4.conf.default.accept_local=1 \
+			net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+		veth "${h}0" "$h" eth0 brc
+		veth "${h}1" "$h" eth1 brs
+		ip -n "$ns" addr add "10.77.1.$last/24" dev eth0
+		ip -n "$ns" addr add "fd77:1::$last/64" dev eth0 nodad
+		ip -n "$ns" addr add "10.77.2.$last/24" dev eth1
+		ip -n "$ns" addr add "fd77:2::$last/64" dev eth1 nodad
+		mount -t bpf bpf "$LAB_DIR/sw-$x/bpffs"
+	done
+	ip -n "tdm-$NAME-swa" link add eth2 type veth peer name eth2 netns "tdm-$NAME-swb"
+	ip -n "tdm-$NAME-swa" addr add 10.77.9.1/30 dev eth2
+	ip -n "tdm-$NAME-swb" addr add 10.77.9.2/30 dev eth2
+	ip -n "tdm-$NAME-swa" link set eth2 up
+	ip -n "tdm-$NAME-swb" link set eth2 up
+	for h in c1 c2; do
+		last=$(( ${h#c} + 9 ))
+		ns=tdm-$NAME-$h
+		veth "$h" "$h" eth0 brc
+		ip -n "$ns" addr add "10.77.1.$last/24" dev eth0
+		ip -n "$ns" addr add "fd77:1::$last/64" dev eth0 nodad
+		ip -n "$ns" route add default via 10.77.1.1 dev eth0 onlink
+		ip -n "$ns" -6 route add default via fd77:1::1 dev eth0 onlink
+	done
+	for n in $NODES; do
+		ns=tdm-$NAME-$n
+		sc "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+			net.ipv6.conf.default.keep_addr_on_down=1
+		veth "$n" "$n" eth0 brs
+		node_addrs "$n"
+	done
+}
+
+# sw_pid a|b DAEMON: pid of lbd/syncd/keepalived in switch a|b, if alive there.
+sw_pid() {
+	local p
+	p=$(cat "$LAB_DIR/sw-$1/$2.pid" 2>/dev/null || true)
+	if pid_alive "$p" && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = \
+		"net:[$(stat -L -c %i "/run/netns/tdm-$NAME-sw$1" 2>/dev/null)]" ]; then
+		echo "$p"
+	fi
+}
+
+# sw_spawn a|b DAEMON CMD...: run CMD in switch a|b, detached, pid in DAEMON.pid.
+sw_spawn() {
+	local x=$1 dmn=$2 d=$LAB_DIR/sw-$1
+	shift 2
+	rm -f "$d/$dmn.pid"
+	echo "=== $dmn start $(date '+%F %T.%N') ===" >>"$d/$dmn.log"
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
+		"$d/$dmn.pid" "tdm-$NAME-sw$x" "$@" </dev/null >>"$d/$dmn.log" 2>&1 &
+	poll 2000 test -s "$d/$dmn.pid" || die "$dmn did not start in sw$x"
+}
+
+ctl_answers() { "$TANDEM_BUILD/tandemctl" -s "$1" status >/dev/null 2>&1; }
+
+cmd_switch_start() {
+	local x=$1 d=$LAB_DIR/sw-$1
+	is_pair || die "lab $NAME is not a pair lab"
+	if [ -z "$(sw_pid "$x" lbd)" ]; then
+		sw_spawn "$x" lbd "$TANDEM_BUILD/tandem-lbd" -c "$d/tandem.json"
+		poll 10000 ctl_answers "$d/lbd.sock" || die "lbd in sw$x does not answer (log: $d/lbd.log)"
+	fi
+	if [ -z "$(sw_pid "$x" syncd)" ]; then
+		sw_spawn "$x" syncd "$TANDEM_BUILD/tandem-syncd" -c "$d/tandem.json"
+		poll 10000 test -S "$d/syncd.sock" || die "syncd in sw$x did not start (log: $d/syncd.log)"
+	fi
+	if [ -z "$(sw_pid "$x" keepalived)" ]; then
+		"$TANDEM_BUILD/tandem-failover" -c "$d/tandem.json" genconf -o "$d/keepalived.conf"
+		sw_spawn "$x" keepalived keepalived -P -n -l -D -f "$d/keepalived.conf" \
+			-p "$d/keepalived-main.pid" -r "$d/keepalived-vrrp.pid"
+	fi
+	echo "sw$x: lbd $(sw_pid "$x" lbd), syncd $(sw_pid "$x" syncd), keepalived $(sw_pid "$x" keepalived)"
+}
+
+cmd_switch_stop() {
+	local x=$1 how=${2:-soft} dmn p sig=TERM
+	is_pair || die "lab $NAME is not a pair lab"
+	if [ "$how" = hard ]; then
+		sig=KILL
+		cmd_switch_links "$x" down
+	fi
+	# keepalived first: a graceful stop sends priority-0 adverts (fast takeover)
+	for dmn in keepalived syncd lbd; do
+		p=$(sw_pid "$x" "$dmn")
+		[ -n "$p" ] || continue
+		kill -"$sig" "$p" 2>/dev/null || true
+		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
+		rm -f "$LAB_DIR/sw-$x/$dmn.pid"
+	done
+	# whatever is left in that switch (keepalived's VRRP child, scripts)
+	for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	# A killed keepalived leaves its pid files; while its pids linger as
+	# zombies (our init reaps lazily) the next keepalived would take them
+	# for a running instance and exit ("daemon is already running").
+	rm -f "$LAB_DIR/sw-$x/keepalived-main.pid" "$LAB_DIR/sw-$x/keepalived-vrrp.pid"
+}
+
+cmd_switch_links() {
+	local x=$1 st=$2
+	is_pair || die "lab $NAME is not a pair lab"
+	ip -n "$NS_HUB" link set "sw${x}0" "$st"
+	ip -n "$NS_HUB" link set "sw${x}1" "$st"
+	ip -n "tdm-$NAME-sw$x" link set eth2 "$st"
+}
+
+cmd_role() {
+	# the first "role" of the reply is lbd's own (syncd's status follows it)
+	"$TANDEM_BUILD/tandemctl" -s "$LAB_DIR/sw-$1/lbd.sock" --json status 2>/dev/null |
+		sed -n 's/^  "role": *"\([a-z]*\)".*/\1/p' | head -n 1
+}
