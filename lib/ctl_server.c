@@ -16,6 +16,9 @@ struct ctl_client {
 	struct loop_io io;
 	struct ctl_server *cs;
 	struct ctl_deferred *pending;	/* a reply owed: reading is paused */
+	int in_dispatch;		/* its request is being dispatched right now */
+	int deferred;			/* ... and the dispatch deferred its reply */
+	int broken;			/* a reply could not be sent: close after dispatch */
 	char *buf;
 	size_t len, cap;
 };
@@ -49,8 +52,16 @@ static int reply(struct ctl_client *c, json_t *r)
 	return rc;
 }
 
-/* Answer every complete line in the buffer, in order, until one is
- * deferred.  Returns -1 if the client was closed. */
+/*
+ * Answer every complete line in the buffer, in order, until one is
+ * deferred.  Returns -1 if the client was closed.
+ *
+ * A dispatch may defer its reply (ctl_server_defer) and may even answer it
+ * before it returns (ctl_deferred_reply from inside the dispatch, e.g. a
+ * barrier with nothing in flight).  So the line is taken out of the buffer
+ * before the dispatch, and a reply given during the dispatch only sends:
+ * the loop here goes on with the next line, never a nested one.
+ */
 static int process_lines(struct ctl_client *c)
 {
 	char *nl;
@@ -60,22 +71,32 @@ static int process_lines(struct ctl_client *c)
 		size_t linelen = (size_t)(nl - c->buf);
 		json_t *req = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &je);
 		json_t *r;
+		memmove(c->buf, nl + 1, c->len - linelen - 1);
+		c->len -= linelen + 1;
 		if (!req)
 			r = ctl_error("bad JSON: %s", je.text);
 		else if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd")))
 			r = ctl_error("request must be an object with a \"cmd\" string");
 		else {
 			c->cs->current = c;
+			c->in_dispatch = 1;
 			r = c->cs->dispatch(c->cs->arg, req);
+			c->in_dispatch = 0;
 			c->cs->current = NULL;
 		}
 		json_decref(req);
-		memmove(c->buf, nl + 1, c->len - linelen - 1);
-		c->len -= linelen + 1;
-		if (c->pending) {
+		if (c->deferred) {
+			c->deferred = 0;
 			json_decref(r);
-			loop_mod(c->cs->loop, &c->io, 0);	/* HUP/ERR still reported */
-			return 0;
+			if (c->broken) {
+				client_close(c);
+				return -1;
+			}
+			if (c->pending) {
+				loop_mod(c->cs->loop, &c->io, 0);	/* HUP/ERR still reported */
+				return 0;
+			}
+			continue;	/* answered during the dispatch */
 		}
 		if (reply(c, r) < 0) {
 			client_close(c);
@@ -176,6 +197,7 @@ struct ctl_deferred *ctl_server_defer(struct ctl_server *cs)
 		return NULL;
 	d->c = c;
 	c->pending = d;
+	c->deferred = 1;
 	return d;
 }
 
@@ -189,6 +211,11 @@ void ctl_deferred_reply(struct ctl_deferred *d, json_t *r)
 		return;
 	}
 	c->pending = NULL;
+	if (c->in_dispatch) {	/* answered before its dispatch returned */
+		if (reply(c, r) < 0)
+			c->broken = 1;
+		return;
+	}
 	if (reply(c, r) < 0) {
 		client_close(c);
 		return;
