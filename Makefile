@@ -1,5 +1,5 @@
 # Tandem - plain GNU Makefile.  `make V=1` shows commands.
-# Targets: all check demo demo-down bench fuzz deps clean
+# Targets: all check unit demo demo-down bench fuzz fuzz-build deps install clean
 # Layout: lib/ -> libtandem.a; one daemon per directory; tests/unit/test_*.c
 # each become a test binary; tests/fuzz/fuzz_*.c each become a libFuzzer target.
 

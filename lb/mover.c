@@ -4,8 +4,8 @@
  * A job per node walks the node's TCP flows once (a snapshot of the keys)
  * and asks the node's tandem-nasd to hand each session to a target (MOVE
  * through report.c), at most handoff.drain_parallel at a time.  The node
- * does the handoff (libtch), the target re-points the flow with a REDIRECT
- * report, and the node ACKs the MOVE; the job only counts outcomes.
+ * does the handoff (libtch) and re-points the flow to the target with a
+ * REDIRECT report, and ACKs the MOVE; the job only counts outcomes.
  *
  * Targets.  Drain: the node a new session from that client would get now
  * (sched_maglev_pick: the tables no longer hold the drained node), so a

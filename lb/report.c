@@ -1,8 +1,9 @@
 /*
  * report.c - handoff reports from the storage nodes (lib/handoff_wire.h,
- * "node -> switch report"): a node that takes over a session asks lbd to
- * re-point its 5-tuple, and may only resume the session once lbd's ack says
- * the flow map holds the new owner.
+ * "node -> switch report"): the node that hands a session off asks lbd to
+ * re-point its 5-tuple to the new node (REDIRECT, sent right after its
+ * freeze), and only completes the handoff once lbd's ack says the flow map
+ * holds the new owner (a failed handoff re-points it back: RECLAIM).
  *
  * Paired switches: the ack waits until the peer's flow map holds the new
  * owner too (a barrier on tandem-syncd's control socket), so a takeover at

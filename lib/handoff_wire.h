@@ -1,6 +1,6 @@
 /*
- * handoff_wire.h - the Transport Connection Handoff protocols (DESIGN.md
- * section 3).  Two formats, both pure (parse(ctx, buf, len)) and fuzzed.
+ * handoff_wire.h - the Transport Connection Handoff protocols
+ * (doc/architecture.md, doc/nasd.md).  Two formats, both pure (parse(ctx, buf, len)) and fuzzed.
  *
  * 1. Node <-> node channel: a persistent TCP connection opened ahead of
  *    need, so a handoff costs one round trip.  Stream of frames:
@@ -83,7 +83,7 @@ enum ho_rec {
 	HO_R_NODE = 1,		/* node name (1..63 bytes) */
 	HO_R_NONCE,		/* 16 bytes */
 	HO_R_FLOW,		/* 40 bytes: struct lb_flow_key layout, big-endian fields */
-	HO_R_TCP_STATE,		/* libtch state (lib/tch_state.h), possibly split */
+	HO_R_TCP_STATE,		/* libtch state (storage/tch/tch_state.h), possibly split */
 	HO_R_APP_STATE,		/* the service's session state, possibly split */
 	HO_R_REASON,		/* u16 code + text */
 	HO_R_SIZE,		/* u64: announced total of TCP + app state (OPEN) */

@@ -7,7 +7,7 @@
  *   main.c     options, the event loop, signals, the 1 s tick
  *   config.c   webd's own JSON configuration (pure parser + file loader)
  *   http.c     libmicrohttpd inside our event loop; request bodies, replies
- *   api.c      the API handlers (routing from lib/api_req.c)
+ *   api.c      the API handlers (routing from api_req.c)
  *   pool.c     worker threads for everything that blocks (LDAP, control
  *              sockets), completions back through an eventfd
  *   auth.c     LDAP bind and group membership (runs on a worker)

@@ -1,5 +1,5 @@
 /*
- * sync_wire.h - the switch<->switch sync protocol (DESIGN.md section 3).
+ * sync_wire.h - the switch<->switch sync protocol (doc/failover.md).
  *
  * One UDP datagram = one message:
  *

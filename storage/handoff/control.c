@@ -2,7 +2,7 @@
  * control.c - the handoff engine as the daemon drives it (handoff.h): the
  * control commands "handoff" and "handoff_all", the "handoff" object of
  * status, moves scheduled by a service (data location) and run from a
- * timer, the once-a-second tick (reconnecting channels, LOAD report, flow
+ * timer, the 500 ms tick (reconnecting channels, LOAD report, flow
  * drop expiry), and starting and stopping the engine.  The kinds of
  * connections it moves are listed here (ho_kinds).
  */

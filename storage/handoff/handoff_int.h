@@ -17,7 +17,7 @@
  * storage/http/session_handoff.c, storage/nfs/nfs_handoff.c.
  *
  * Channels: one persistent TCP connection to every configured peer (opened
- * at start, reopened every second while down) and the ones peers open to
+ * at start, reopened every 500 ms tick while down) and the ones peers open to
  * us.  Both ends send HELLO (node name, nonce) under the shared key; later
  * frames use the per-channel key (ho_channel_key) and seq = previous + 1.
  * This node runs the transactions it starts (old node, O) on its own

@@ -3,7 +3,7 @@
  * data-location fetches (a node reading a byte range of a file from the
  * file's home node).  Only what that client needs: the status, one
  * Content-Length, Content-Range "bytes A-B/T" and ETag.  Strict like the
- * request parser (lib/http_parse.h): a bare CR, a field without ':', a
+ * request parser (http_parse.h): a bare CR, a field without ':', a
  * repeated Content-Length that disagrees, Transfer-Encoding (we never ask
  * for it) and heads over HTTP_RESP_MAX_HEAD are errors.  No I/O, no
  * allocation: fuzzed by tests/fuzz/fuzz_http_resp.c.

@@ -55,7 +55,7 @@ void nfs_conn_unhold(struct nfs_conn *c);
 
 /* ---- nfs_cluster.c: the cluster map from lbd (lib/cluster_wire.h) ---- */
 /* A cluster datagram that arrived on the handoff agent's switch socket fd
- * (handoff.c dispatches on its first byte): authenticate with key, apply it
+ * (storage/handoff/report.c dispatches on its first byte): authenticate with key, apply it
  * if the namespace is from_switch and it is newer, answer with an ACK.
  * The counters are in status.nfs.cluster (or status.cluster without NFS). */
 void nfs_cluster_input(struct nasd *n, int fd, const uint8_t *buf, size_t len,

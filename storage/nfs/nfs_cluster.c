@@ -6,7 +6,7 @@
  * client networks; until the first one arrives the virtual root lists
  * nothing (its homes table is empty) and LOOKUPs under it fail NOENT.
  *
- * The datagram arrives on the handoff agent's switch socket (handoff.c
+ * The datagram arrives on the handoff agent's switch socket (storage/handoff/report.c
  * dispatches on the first byte), authenticated with the handoff key.  A map
  * is applied when its generation is newer than the last one taken from the
  * same switch (a pair: one counter per switch id); an older one is counted

@@ -136,7 +136,7 @@ struct nfs_conn *nfs_conn_restore(struct nasd *n, int fd, const uint8_t *blob, s
 	return c;
 }
 
-/* ---- for the handoff agent (handoff.c): finding and naming connections ---- */
+/* ---- for the handoff agent (storage/handoff/): finding and naming connections ---- */
 
 int nfs_conn_fd(const struct nfs_conn *c)
 {

@@ -61,7 +61,7 @@ uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len)
 /*
  * Data location: a client connection whose READ/WRITE data
  * forwarded to one home reaches namespace.handoff_threshold is handed to
- * that home (handoff.c, after this reply; the connection reads no further
+ * that home (storage/handoff/, after this reply; the connection reads no further
  * call until then).  Each connection tries once: if the handoff fails it
  * stays here and its calls go on being forwarded.
  */

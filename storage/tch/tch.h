@@ -1,24 +1,29 @@
 /*
  * tch.h - libtch: freeze, dump, restore and resume a live TCP connection
  * with TCP_REPAIR, so a session moves from one storage node to another
- * without the client noticing (DESIGN.md section 4, doc/tch.md).
+ * without the client noticing (doc/tch.md).
  *
- * The caller (the handoff agent in tandem-nasd) runs the sequence:
+ * The caller (the handoff agent in tandem-nasd) runs the sequence
+ * (doc/tch.md explains each step's place):
  *
  *   old node                                new node
- *   flowdrop_add(key, now + timeout)
+ *   flowdrop_add(key, now + guard)
  *   tch_freeze(fd, &st)
  *   tch_state_encode() --- channel --->     tch_state_decode()
- *                                           flowdrop_del(key)   (stale grace entry)
+ *                                           flowdrop_add(key, now + guard)
  *                                           tch_restore(&st, &nfd)
  *                                           re-point the switch to this node
+ *                                           (nasd: the old node's REDIRECT,
+ *                                           sent right after its freeze)
+ *                                           flowdrop_del(key)
  *                                           tch_resume(nfd, &st)
  *                  <--- "resumed" ---
  *   tch_close_silently(fd)
  *   flowdrop_add(key, now + grace)
  *
- *   on any failure before the new node re-pointed the switch:
- *   flowdrop_del(key); tch_thaw(fd)         tch_close_silently(nfd)
+ *   on any failure before the old node closed: re-point the switch back
+ *   if it may have moved, flowdrop_del(key); tch_thaw(fd) on the old node,
+ *   tch_close_silently(nfd) on the new one.
  *
  * Every function needs CAP_NET_ADMIN (TCP_REPAIR).  Return convention:
  * 0 on success, -1 with errno set AND a one-line message in err (errlen

@@ -1,7 +1,7 @@
 /*
  * tch_state.h - the serialized state of one frozen TCP connection: what
- * libtch (storage/tch.h) dumps on the old node and restores on the new one
- * (DESIGN.md section 4, doc/tch.md).  Pure encoder and decoder, no kernel
+ * libtch (storage/tch/tch.h) dumps on the old node and restores on the new one
+ * (doc/tch.md).  Pure encoder and decoder, no kernel
  * calls, so the decoder can be fuzzed (tests/fuzz/fuzz_tch_state.c).
  *
  * The bytes travel inside the authenticated node<->node handoff channel

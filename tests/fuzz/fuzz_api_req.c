@@ -1,4 +1,4 @@
-/* libFuzzer target: tandem-webd's request parsing (lib/api_req.c) must never
+/* libFuzzer target: tandem-webd's request parsing (mgmt-web/api_req.c) must never
  * crash or leak on any input, and its results must keep their contracts.
  * The first byte picks the parser; the rest is the input. */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: lib/http_parse must handle any bytes: no crash, no read
+/* libFuzzer target: storage/http/http_parse must handle any bytes: no crash, no read
  * outside the input, the same answer whether a head arrives at once or in
  * pieces, and clean paths that really are clean (no "..", idempotent). */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: lib/http_resp must take any bytes: no crash, no read
+/* libFuzzer target: storage/http/http_resp must take any bytes: no crash, no read
  * outside the input, a head length within the input, the same answer for
  * any longer buffer with the same head, and self-consistent fields. */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: the frozen-connection state decoder (lib/tch_state.h)
+/* libFuzzer target: the frozen-connection state decoder (storage/tch/tch_state.h)
  * must refuse malformed input cleanly, and whatever it accepts must pass
  * the encoder's checks and survive a re-encode/decode round trip unchanged
  * (extension records, which the decoder skips, are the only bytes that may

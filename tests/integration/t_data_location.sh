@@ -23,7 +23,6 @@
 #     exactly that many, none failed, no fetch error).
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

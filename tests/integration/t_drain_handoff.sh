@@ -23,7 +23,6 @@
 #     (a new session may go to it again); lbd still runs.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-150}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -17,7 +17,6 @@
 #     the flow: exit 1 with a clear message.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-90}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -16,7 +16,6 @@
 #  4. all 12 downloads finish: curl exit 0, sha256-correct.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -30,7 +30,6 @@
 #  made, a switch report for each, no unconfirmed commit.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -49,7 +49,6 @@
 #     Each time: the download finishes on the old node, sha256-correct.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-170}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -23,7 +23,6 @@
 #  nodes count them; lbd's flow names the final holder.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-170}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -25,7 +25,6 @@
 # an upload (session-rebuild), still byte-exact.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-150}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

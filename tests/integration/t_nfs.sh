@@ -29,7 +29,6 @@
 # and NFS3ERR_ACCES while c1 keeps working.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

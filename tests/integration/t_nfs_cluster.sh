@@ -2,7 +2,7 @@
 # t_nfs_cluster: the NFS namespace map comes from the appliance config and lbd
 # hands it to the nodes ("cluster map from the appliance config,
 # handed to the nodes by lbd"; lib/cluster_wire.h, lb/cluster.c,
-# storage/nfs_cluster.c).
+# storage/nfs/nfs_cluster.c).
 #
 #   c1 .10   c2 .11                 client LAN 10.77.1.0/24
 #      \      /
@@ -24,7 +24,6 @@
 # change nothing.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-240}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

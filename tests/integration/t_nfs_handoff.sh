@@ -30,7 +30,6 @@
 #     every read completes, byte-exact.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-150}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -28,7 +28,6 @@
 # again once it is back.
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-240}
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -13,7 +13,7 @@
 #                    +------ brs -------------+
 #                         n1 n2 n3
 #
-# The forger builds messages as lib/sync_wire.h describes them (40-byte
+# The forger builds messages as sessionsync/sync_wire.h describes them (40-byte
 # big-endian header, TLV records, HMAC-SHA256 trailer; 72-byte flow
 # records; node key = low 32 bits of maglev_key(name)) with the lab's key
 # (LAB_DIR/sync.key) or a wrong one, as sender 2 (B) with a fresh epoch.

@@ -17,7 +17,6 @@
 # and B carried them after the takeover (its flow-table hits grew).
 . "$(dirname "$0")/lib.sh"
 
-TEST_TIMEOUT=${TEST_TIMEOUT:-240}
 require_pair
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd

@@ -1,4 +1,4 @@
-/* Unit tests of lib/api_req.c: routing, static paths, query strings, the
+/* Unit tests of mgmt-web/api_req.c: routing, static paths, query strings, the
  * sessions page, login/migrate/handoff bodies, cookies, LDAP escaping. */
 #include <netinet/in.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Unit tests: lib/http_parse (request heads, Range, paths, query). */
+/* Unit tests: storage/http/http_parse (request heads, Range, paths, query). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

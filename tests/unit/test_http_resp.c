@@ -1,4 +1,4 @@
-/* lib/http_resp: response heads as tandem-nasd's data-location fetch sees
+/* storage/http/http_resp: response heads as tandem-nasd's data-location fetch sees
  * them, and the ones it must refuse. */
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Unit tests: storage/session_state (the session blob of tandem-nasd):
+/* Unit tests: storage/http/session_state (the session blob of tandem-nasd):
  * round trips at every freeze point, refusal of bad states and blobs, and a
  * bounded mutation run (the codec lives in storage/, outside the fuzz build). */
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* Unit tests: the NFS front end's pure codecs (lib/xdr, lib/oncrpc,
- * lib/nfs3_xdr, lib/nfs_fh): XDR bounds, record marking (fragments, last
+/* Unit tests: the NFS front end's pure codecs (storage/nfs/: xdr,
+ * oncrpc, nfs3_xdr, nfs_fh): XDR bounds, record marking (fragments, last
  * bit, size limit), call headers (AUTH_NONE / AUTH_SYS bounds, verifier,
  * RPC versions) and their replies, argument decoders against encodings made
  * here (round trips) and their malformed variants, result encoders against
@@ -490,7 +490,7 @@ static void test_fh(void)
 	      "fh: an unknown flag refused even when signed");
 }
 
-/* The "nfs" section of nasd's configuration (storage/nfs_config.c). */
+/* The "nfs" section of nasd's configuration (storage/nfs/nfs_config.c). */
 static void test_config(void)
 {
 	static struct nasd_config cfg;

@@ -1,6 +1,6 @@
 /*
  * test_tch_flowdrop.c - packet fixtures through the storage node's flow-drop
- * programs (storage/flowdrop.bpf.c, ingress and egress) with
+ * programs (storage/tch/flowdrop.bpf.c, ingress and egress) with
  * bpf_prog_test_run: input frame -> expected verdict, entry packet count and
  * counters; plus the userspace API (add/get/del/gc) on its map.  Nothing is
  * attached.

@@ -1,5 +1,5 @@
 /*
- * test_tch_state.c - the frozen-connection state format (lib/tch_state.h):
+ * test_tch_state.c - the frozen-connection state format (storage/tch/tch_state.h):
  * round trips (IPv4, IPv6, empty and multi-chunk queues), every truncation
  * refused (with the header's length left alone and with it patched to the
  * cut), every field and structure corruption refused with the right error,
