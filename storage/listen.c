@@ -25,3 +25,16 @@ int tcp_listen(const struct taddr *a, uint16_t port, int backlog)
 	}
 	return fd;
 }
+
+int tcp_listen_io(struct loop_io *io, const struct taddr *a, uint16_t port, int backlog,
+		  loop_io_cb cb, void *arg)
+{
+	int fd = tcp_listen(a, port, backlog);
+
+	if (fd < 0)
+		return -1;
+	io->fd = fd;
+	io->cb = cb;
+	io->arg = arg;
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "lib/addr.h"
+#include "lib/loop.h"
 
 /*
  * A non-blocking, close-on-exec TCP listener on a:port (host order) with
@@ -17,5 +18,10 @@
  * own).  Returns the descriptor, or -1 with errno.
  */
 int tcp_listen(const struct taddr *a, uint16_t port, int backlog);
+
+/* The same, made the loop handler io (fd, cb, arg set; not yet added to a
+ * loop).  0, or -1 with errno. */
+int tcp_listen_io(struct loop_io *io, const struct taddr *a, uint16_t port, int backlog,
+		  loop_io_cb cb, void *arg);
 
 #endif

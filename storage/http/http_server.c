@@ -49,18 +49,6 @@ enum {
 
 static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events);
 
-static int listen_one(struct nasd_listener *li)
-{
-	int fd = tcp_listen(&li->addr.addr, li->addr.port, 1024);
-
-	if (fd < 0)
-		return -1;
-	li->io.fd = fd;
-	li->io.cb = accept_ready;
-	li->io.arg = li;
-	return 0;
-}
-
 int http_server_open(struct nasd *n)
 {
 	char a[TADDR_STRLEN];
@@ -69,7 +57,7 @@ int http_server_open(struct nasd *n)
 		struct nasd_listener *li = &n->listeners[i];
 		li->nasd = n;
 		li->addr = n->cfg.listen[i];
-		if (listen_one(li) < 0) {
+		if (tcp_listen_io(&li->io, &li->addr.addr, li->addr.port, 1024, accept_ready, li) < 0) {
 			log_warn("listen %s port %u", taddr_fmt(&li->addr.addr, a, sizeof(a)),
 				 li->addr.port);
 			return -1;

@@ -45,18 +45,6 @@ static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 }
 
-static int listen_one(struct nfs_listener *li)
-{
-	int fd = tcp_listen(&li->addr.addr, li->addr.port, 1024);
-
-	if (fd < 0)
-		return -1;
-	li->io.fd = fd;
-	li->io.cb = accept_ready;
-	li->io.arg = li;
-	return 0;
-}
-
 static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
 {
 	struct nfs_listener *li = &s->ls[s->nls];
@@ -64,7 +52,7 @@ static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
 
 	li->srv = s;
 	li->addr = *a;
-	if (listen_one(li) < 0) {
+	if (tcp_listen_io(&li->io, &li->addr.addr, li->addr.port, 1024, accept_ready, li) < 0) {
 		log_warn("nfs: listen %s port %u", taddr_fmt(&a->addr, buf, sizeof(buf)), a->port);
 		return -1;
 	}
