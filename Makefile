@@ -114,6 +114,9 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libnasd.a $(B)/libtch.a $(B)/libtandem.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# tandemctl upgrade decompresses the root file system with libzstd
+$(B)/tandemctl: LDLIBS += -lzstd
+
 # nfs_walk is an NFS client session on libnfs (Debian's libnfs-dev)
 $(B)/tools/nfs_walk: LDLIBS += -lnfs
 
