@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "setup.h"
 #include "upgrade.h"
 #include "lib/ctl.h"
 #include "lib/log.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 		"\n"
 		"Appliance commands (local, no daemon; doc/appliance.md):\n"
 		"  upgrade FILE              install a signed release into the other root slot\n"
+		"  setup                     ask for a first configuration (serial console)\n"
 		"\n"
 		"Exit status: 0 ok, 1 the daemon refused the request, 2 usage error,\n"
 		"3 the daemon cannot be reached.\n");
@@ -159,6 +161,8 @@ int main(int argc, char **argv)
 	/* appliance commands: local, no daemon (doc/appliance.md) */
 	if (argc >= 2 && !strcmp(argv[1], "upgrade"))
 		return upgrade_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "setup"))
+		return setup_main(argc - 1, argv + 1);
 	a.socket = getenv("TANDEM_LBD_SOCK");
 	if (!a.socket || !*a.socket)
 		a.socket = DEFAULT_SOCKET;
