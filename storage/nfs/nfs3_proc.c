@@ -953,8 +953,9 @@ static void p_mkdir(struct nfs_req *r, const struct nfs3_args *a)
 		become(r);
 		if (mkdirat(d.fd, name, sa->set_mode ? sa->mode & 07777 : 0755) < 0)
 			st = errno_stat(errno);
-		else if (sa->set_mode)
-			fchmodat(d.fd, name, sa->mode & 07777, 0);	/* past the umask */
+		else if (sa->set_mode && fchmodat(d.fd, name, sa->mode & 07777, 0) < 0) {
+			/* past the umask; best effort: the directory exists */
+		}
 		unbecome();
 	}
 	created(r, st, &d, name, &w);
