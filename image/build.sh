@@ -54,7 +54,7 @@ OUT=$(cd "$OUT" && pwd)
 WORK=$(mktemp -d "$OUT/.work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 t0=$SECONDS
-log() { printf 'image: %s (%ds)\n' "$*" $((SECONDS - t0)); }
+log() { printf 'image: %s (%ds)\n' "$*" $((SECONDS - t0)) >&2; }
 
 # The signing key: a development key made once per build tree unless one is
 # given (a vendor signs with its own and builds the image with its public key).
@@ -67,15 +67,15 @@ openssl pkey -in "$KEY" -pubout -out "$OUT/upgrade-key.pem"
 base_tar() {	# the cached Debian root file system
 	local list hash tar
 	list=$(grep -v '^#' "$HERE/packages.list" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
-	hash=$(cat "$HERE/packages.list" "$HERE/build.sh" | sha256sum | cut -c1-16)
+	# the cache key: what goes into the base, not the rest of this script
+	hash=$( (cat "$HERE/packages.list"; echo "mmdebstrap --variant=minbase bookworm") |
+		sha256sum | cut -c1-16)
 	tar=$CACHE/base-$hash.tar
 	if [ ! -s "$tar" ]; then
 		log "mmdebstrap: Debian 12 with $list"
-		mmdebstrap --variant=minbase --include="$list" \
-			--customize-hook='echo "MODULES=dep" > "$1/etc/initramfs-tools/conf.d/tandem"' \
-			bookworm "$tar.tmp" >"$WORK/mmdebstrap.log" 2>&1 ||
+		mmdebstrap --variant=minbase --include="$list" bookworm "$CACHE/.new.tar" >"$WORK/mmdebstrap.log" 2>&1 ||
 			{ tail -20 "$WORK/mmdebstrap.log" >&2; exit 1; }
-		mv "$tar.tmp" "$tar"
+		mv "$CACHE/.new.tar" "$tar"
 	fi
 	echo "$tar"
 }
