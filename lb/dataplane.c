@@ -125,9 +125,15 @@ static int map_fd(struct dataplane *dp, const char *name)
 	return bpf_map__fd(m);
 }
 
+/* The program attached to the client interface. */
+static const char *attach_prog(const struct config *cfg)
+{
+	return cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc";
+}
+
 static int attach(struct dataplane *dp, const struct config *cfg)
 {
-	const char *pname = cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc";
+	const char *pname = attach_prog(cfg);
 	struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, pname);
 	int ifindex = (int)if_nametoindex(cfg->client_if);
 	int err;
@@ -182,11 +188,84 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return fputs(msg, stderr);
 }
 
-int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path)
+/* Open obj_path with the configured map sizes and load it (only the
+ * program we attach, and lb_repoint).  0, or -1 after logging. */
+static int load_object(struct dataplane *dp, const struct config *cfg, const char *obj_path)
 {
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = dp->pin_dir);
+	const char *pname = attach_prog(cfg);
+	struct bpf_program *p;
 	struct bpf_map *m;
 	int err;
 
+	dp->obj = bpf_object__open_file(obj_path, &oopts);
+	if (!dp->obj) {
+		log_warn("%s: cannot open BPF object", obj_path);
+		return -1;
+	}
+	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_FLOWS);
+	if (!m || bpf_map__set_max_entries(m, cfg->flow_table_size))
+		goto bad_obj;
+	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_MAGLEV);
+	if (!m || bpf_map__set_max_entries(m, (uint32_t)dp->maglev_entries))
+		goto bad_obj;
+	bpf_object__for_each_program(p, dp->obj)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), "lb_repoint") ||
+					     !strcmp(bpf_program__name(p), pname));
+	err = bpf_object__load(dp->obj);
+	if (err) {
+		errno = -err;
+		log_warn("%s: load failed (pinned maps in %s from an incompatible build? "
+			 "remove that directory)", obj_path, dp->pin_dir);
+		return -1;
+	}
+	return 0;
+bad_obj:
+	log_warnx("%s: not a Tandem data-plane object (maps missing)", obj_path);
+	return -1;
+}
+
+/* The loaded object's map and lb_repoint descriptors, and the Maglev map's
+ * mmap.  0, or -1 after logging (every missing map is named). */
+static int find_maps(struct dataplane *dp, const char *obj_path)
+{
+	const struct {
+		const char *name;
+		int *fd;
+	} maps[] = {
+		{ LB_PIN_FLOWS, &dp->fd_flows },	{ LB_PIN_SVCS, &dp->fd_svcs },
+		{ LB_PIN_MAGLEV, &dp->fd_maglev },	{ LB_PIN_NODES, &dp->fd_nodes },
+		{ LB_PIN_NODE_STATS, &dp->fd_node_stats }, { LB_PIN_SVC_STATS, &dp->fd_svc_stats },
+		{ LB_PIN_VERDICTS, &dp->fd_verdicts },	{ LB_PIN_VIP_ADDRS, &dp->fd_vip_addrs },
+		{ LB_PIN_REPL_Q, &dp->fd_repl_q },	{ LB_PIN_CONFIG, &dp->fd_config },
+	};
+	struct bpf_program *rp;
+	int missing = 0;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		*maps[i].fd = map_fd(dp, maps[i].name);
+		missing |= *maps[i].fd < 0;
+	}
+	if (missing)
+		return -1;
+	rp = bpf_object__find_program_by_name(dp->obj, "lb_repoint");
+	dp->fd_repoint = rp ? bpf_program__fd(rp) : -1;
+	if (dp->fd_repoint < 0) {
+		log_warnx("%s: no lb_repoint program", obj_path);
+		return -1;
+	}
+	dp->maglev = mmap(NULL, dp->maglev_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+			  MAP_SHARED, dp->fd_maglev, 0);
+	if (dp->maglev == MAP_FAILED) {
+		dp->maglev = NULL;
+		log_warn("mmap of the Maglev map");
+		return -1;
+	}
+	return 0;
+}
+
+int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path)
+{
 	memset(dp, 0, sizeof(*dp));
 	dp->fd_names = -1;
 	libbpf_set_print(libbpf_log);
@@ -204,64 +283,10 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	    check_pinned_size(dp, LB_PIN_MAGLEV, (uint32_t)dp->maglev_entries,
 			      "64 services x 2 x maglev_size") < 0)
 		return -1;
-	if (open_names_map(dp) < 0)
+	if (open_names_map(dp) < 0 || load_object(dp, cfg, obj_path) < 0 ||
+	    find_maps(dp, obj_path) < 0)
 		return -1;
-
-	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = dp->pin_dir);
-	dp->obj = bpf_object__open_file(obj_path, &oopts);
-	if (!dp->obj) {
-		log_warn("%s: cannot open BPF object", obj_path);
-		return -1;
-	}
-	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_FLOWS);
-	if (!m || bpf_map__set_max_entries(m, cfg->flow_table_size))
-		goto bad_obj;
-	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_MAGLEV);
-	if (!m || bpf_map__set_max_entries(m, (uint32_t)dp->maglev_entries))
-		goto bad_obj;
-	/* Load only the program we attach. */
-	struct bpf_program *p;
-	bpf_object__for_each_program(p, dp->obj)
-		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), "lb_repoint") ||
-			!strcmp(bpf_program__name(p), cfg->attach == CFG_ATTACH_XDP ? "lb_xdp" : "lb_tc"));
-	err = bpf_object__load(dp->obj);
-	if (err) {
-		errno = -err;
-		log_warn("%s: load failed (pinned maps in %s from an incompatible build? "
-			 "remove that directory)", obj_path, dp->pin_dir);
-		return -1;
-	}
-	dp->fd_flows = map_fd(dp, LB_PIN_FLOWS);
-	dp->fd_svcs = map_fd(dp, LB_PIN_SVCS);
-	dp->fd_maglev = map_fd(dp, LB_PIN_MAGLEV);
-	dp->fd_nodes = map_fd(dp, LB_PIN_NODES);
-	dp->fd_node_stats = map_fd(dp, LB_PIN_NODE_STATS);
-	dp->fd_svc_stats = map_fd(dp, LB_PIN_SVC_STATS);
-	dp->fd_verdicts = map_fd(dp, LB_PIN_VERDICTS);
-	dp->fd_vip_addrs = map_fd(dp, LB_PIN_VIP_ADDRS);
-	dp->fd_repl_q = map_fd(dp, LB_PIN_REPL_Q);
-	dp->fd_config = map_fd(dp, LB_PIN_CONFIG);
-	if (dp->fd_flows < 0 || dp->fd_svcs < 0 || dp->fd_maglev < 0 || dp->fd_nodes < 0 ||
-	    dp->fd_node_stats < 0 || dp->fd_svc_stats < 0 || dp->fd_verdicts < 0 ||
-	    dp->fd_vip_addrs < 0 || dp->fd_repl_q < 0 || dp->fd_config < 0)
-		return -1;
-	struct bpf_program *rp = bpf_object__find_program_by_name(dp->obj, "lb_repoint");
-	dp->fd_repoint = rp ? bpf_program__fd(rp) : -1;
-	if (dp->fd_repoint < 0) {
-		log_warnx("%s: no lb_repoint program", obj_path);
-		return -1;
-	}
-	dp->maglev = mmap(NULL, dp->maglev_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
-			  MAP_SHARED, dp->fd_maglev, 0);
-	if (dp->maglev == MAP_FAILED) {
-		dp->maglev = NULL;
-		log_warn("mmap of the Maglev map");
-		return -1;
-	}
 	return attach(dp, cfg);
-bad_obj:
-	log_warnx("%s: not a Tandem data-plane object (maps missing)", obj_path);
-	return -1;
 }
 
 void dp_close(struct dataplane *dp)

@@ -212,7 +212,6 @@ static __always_inline void lb_count(__u32 verdict)
 		*c += 1;	/* per-CPU slot: no atomics needed */
 }
 
-/* Counts a final non-forward verdict and says what to do with the packet. */
 /* Tell tandem-syncd about a new or re-hashed flow.  A full ring is counted;
  * syncd answers a moving EVENTS_LOST counter with a full resync, so no
  * change is lost silently. */
@@ -232,6 +231,7 @@ static __always_inline void lb_report(const struct lb_flow_key *key, __u32 node,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* Counts a final non-forward verdict and says what to do with the packet. */
 static __always_inline int lb_finish(__u32 verdict)
 {
 	lb_count(verdict);
@@ -379,17 +379,7 @@ static __always_inline __u32 lb_maglev_pick(const struct lb_svc_val *svc,
 	if ((svc->flags & LB_SVC_F_NO_NODES) || size == 0)
 		return LB_NODE_NONE;
 	half = (svc->flags & LB_SVC_F_ACTIVE_B) ? 1 : 0;
-	if (svc->flags & LB_SVC_F_AFFINITY) {
-		/* client affinity: every connection of one client to this
-		 * port lands on one node, TCP and UDP alike when both
-		 * services have the same nodes (iperf3: TCP control + UDP data) */
-		struct lb_flow_key k = *key;
-		k.sport = 0;
-		k.proto = 0;
-		h = lb_flow_hash(&k);
-	} else {
-		h = lb_flow_hash(key);
-	}
+	h = lb_svc_hash(key, svc->flags);	/* client affinity or the 5-tuple */
 	idx = lb_maglev_index(svc->svc_id, half, size, h % size);
 	elem = idx / 2;					/* see lb_maglev above */
 	pair = bpf_map_lookup_elem(&lb_maglev, &elem);	/* bounds-checked */
@@ -410,6 +400,167 @@ static __always_inline void lb_stat(void *map, __u32 idx, __u32 bytes, int new_f
 }
 
 /*
+ * Frames not for us: a bridge floods unknown unicast to every port, and the
+ * backup switch of a pair would otherwise forward a second copy of the
+ * master's traffic to the nodes.  A unicast destination other than
+ * lb_config.mac (when set) is someone else's; multicast/broadcast is not.
+ */
+static __always_inline int lb_other_host(const struct ethhdr *eth)
+{
+	__u32 zero = 0;
+	struct lb_config *cfg;
+
+	if (eth->h_dest[0] & 1)
+		return 0;
+	cfg = bpf_map_lookup_elem(&lb_config, &zero);
+	return cfg && (cfg->mac[0] | cfg->mac[1] | cfg->mac[2] | cfg->mac[3] | cfg->mac[4] |
+		       cfg->mac[5]) &&
+	       ((eth->h_dest[0] ^ cfg->mac[0]) | (eth->h_dest[1] ^ cfg->mac[1]) |
+		(eth->h_dest[2] ^ cfg->mac[2]) | (eth->h_dest[3] ^ cfg->mac[3]) |
+		(eth->h_dest[4] ^ cfg->mac[4]) | (eth->h_dest[5] ^ cfg->mac[5]));
+}
+
+/*
+ * The optional 802.1Q / 802.1AD tag after eth (whose header the caller has
+ * bounds-checked): sets *proto to the EtherType of what follows (a second
+ * tag stays a tag, "not IP") and *l2_len to the L2 header length.  Returns
+ * 0, or -1 when the tag is cut short.  lb_process and lb_headers_len read
+ * L2 the same way through this.
+ */
+static __always_inline int lb_l2_proto(struct ethhdr *eth, void *data_end, __u16 *proto,
+				       __u32 *l2_len)
+{
+	*proto = eth->h_proto;
+	*l2_len = sizeof(*eth);
+	if (*proto == bpf_htons(ETH_P_8021Q) || *proto == bpf_htons(ETH_P_8021AD)) {
+		struct lb_vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return -1;
+		*proto = vh->encap_proto;
+		*l2_len += sizeof(*vh);
+	}
+	return 0;
+}
+
+/*
+ * L2 to L4 of the frame at data: fills *key (zeroed here) and *tcp_flags,
+ * and *l3_len, the bytes from the IP header to the end of the frame
+ * (frame_len and gso_size as for lb_process).  Returns LB_CONTINUE for a
+ * TCP/UDP 5-tuple, else the frame's verdict.
+ */
+static __always_inline __u32 lb_parse(void *data, void *data_end, __u32 frame_len,
+				      __u32 gso_size, struct lb_flow_key *key, __u8 *tcp_flags,
+				      __u32 *l3_len)
+{
+	struct ethhdr *eth = data;
+	__u32 l2_len;
+	__u16 h_proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return LB_V_PASS_TRUNC_L2;
+	if (lb_other_host(eth))
+		return LB_V_PASS_OTHER_HOST;
+	if (lb_l2_proto(eth, data_end, &h_proto, &l2_len) < 0)
+		return LB_V_PASS_TRUNC_L2;
+	*l3_len = frame_len - l2_len;	/* frame_len >= linear length >= l2_len */
+
+	__builtin_memset(key, 0, sizeof(*key));
+	if (h_proto == bpf_htons(ETH_P_IP))
+		return lb_parse_ipv4(data + l2_len, data_end, *l3_len, gso_size, key, tcp_flags);
+	if (h_proto == bpf_htons(ETH_P_IPV6))
+		return lb_parse_ipv6(data + l2_len, data_end, key, tcp_flags);
+	return LB_V_PASS_NOT_IP;
+}
+
+/* The VIP service the key's destination and port belong to, or NULL. */
+static __always_inline struct lb_svc_val *lb_svc_lookup(const struct lb_flow_key *key)
+{
+	struct lb_svc_key skey;
+
+	__builtin_memcpy(skey.addr, key->daddr, sizeof(skey.addr));
+	skey.port = key->dport;
+	skey.proto = key->proto;
+	skey.family = key->family;
+	return bpf_map_lookup_elem(&lb_svcs, &skey);
+}
+
+/*
+ * The flow decision (the table above lb_process): looks the key up in
+ * lb_flows (*flowp: the entry, NULL on a miss) and picks the node (*node).
+ * Returns the FWD_* verdict, or DROP_NO_NODE when Maglev has no node.
+ */
+static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
+				       const struct lb_flow_key *key, __u8 tcp_flags,
+				       struct lb_flow_val **flowp, __u32 *node)
+{
+	int syn = key->proto == IPPROTO_TCP &&
+		  (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
+	struct lb_flow_val *flow = bpf_map_lookup_elem(&lb_flows, key);
+	__u32 verdict;
+
+	*flowp = flow;
+	if (flow && syn) {
+		verdict = LB_V_FWD_REHASH_SYN;
+	} else if (flow) {
+		__u32 cur = flow->node_id;
+		struct lb_node_val *nv = bpf_map_lookup_elem(&lb_nodes, &cur);	/* NULL if >= LB_MAX_NODES */
+
+		if (nv && (nv->flags & LB_NODE_F_UP)) {
+			*node = cur;
+			return LB_V_FWD_HIT;
+		}
+		verdict = LB_V_FWD_REHASH_DOWN;
+	} else {
+		verdict = (syn || key->proto == IPPROTO_UDP) ? LB_V_FWD_NEW : LB_V_FWD_MIDSTREAM;
+	}
+	/* The pick is not checked for UP: Maglev holds lbd's choice, and lbd
+	 * rebuilds it when a node goes down. */
+	*node = lb_maglev_pick(svc, key);
+	return *node == LB_NODE_NONE ? LB_V_DROP_NO_NODE : verdict;
+}
+
+/*
+ * The flow table's side of a forwarded packet: a hit adds to the entry's
+ * counters; any other FWD_* verdict writes a new entry for node (flow: the
+ * old one, or NULL) and tells syncd.
+ */
+static __always_inline void lb_flow_account(const struct lb_flow_key *key,
+					    struct lb_flow_val *flow, __u32 node,
+					    __u32 verdict, __u32 l3_len)
+{
+	struct lb_flow_val nflow;
+
+	if (verdict == LB_V_FWD_HIT) {
+		/* flow may be hit on other CPUs at once: atomic adds */
+		__sync_fetch_and_add(&flow->packets, 1);
+		__sync_fetch_and_add(&flow->bytes, l3_len);
+		flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+		return;
+	}
+	__builtin_memset(&nflow, 0, sizeof(nflow));
+	nflow.node_id = node;
+	nflow.last_seen_ns = bpf_ktime_get_coarse_ns();
+	nflow.packets = 1;
+	nflow.bytes = l3_len;
+	if (verdict == LB_V_FWD_MIDSTREAM) {
+		nflow.flags = LB_FLOW_F_MIDSTREAM;
+	} else if (verdict == LB_V_FWD_REHASH_DOWN && flow) {
+		/* same session, new node: keep its history and origin, but it
+		 * is no longer lbd's migration nor the peer's */
+		nflow.flags = flow->flags & (LB_FLOW_F_SYN | LB_FLOW_F_MIDSTREAM);
+		nflow.packets += flow->packets;
+		nflow.bytes += flow->bytes;
+	} else {
+		nflow.flags = LB_FLOW_F_SYN;	/* NEW, REHASH_SYN: a new session */
+	}
+	/* An LRU update only fails on memory pressure; forwarding this packet
+	 * is still right, the next one re-inserts. */
+	bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
+	lb_report(key, node, nflow.flags);
+}
+
+/*
  * The shared core.
  *   data, data_end  packet (Ethernet header first)
  *   frame_len       whole frame length incl. any non-linear part
@@ -418,7 +569,7 @@ static __always_inline void lb_stat(void *map, __u32 idx, __u32 bytes, int new_f
  * Returns an enum lb_act.  On LB_ACT_REDIRECT the Ethernet addresses have
  * been rewritten (a VLAN tag, in-band or in skb metadata, stays as is).
  *
- * Flow decisions:
+ * Flow decisions (lb_choose):
  *   hit, node UP, not a pure SYN  -> same node             FWD_HIT
  *   hit, pure TCP SYN (port reuse) -> Maglev, flags SYN    FWD_REHASH_SYN
  *   hit, node not UP / unknown     -> Maglev, flags kept   FWD_REHASH_DOWN
@@ -427,125 +578,37 @@ static __always_inline void lb_stat(void *map, __u32 idx, __u32 bytes, int new_f
  * The midstream insert keeps sessions alive after an LRU eviction or a
  * switch takeover without synced state: Maglev is consistent, so the same
  * node is picked as long as the node set did not change.
+ *
+ * Split into __always_inline steps (parse, choose, account): inlined, they
+ * compile to one program, so the split costs no cycles (measured with
+ * bpf_prog_test_run when it was made).
  */
 static __always_inline int lb_process(void *data, void *data_end, __u32 frame_len,
 				      __u32 gso_size, __u32 *ifindex)
 {
 	struct ethhdr *eth = data;
 	struct lb_flow_key key;
-	struct lb_svc_key skey;
 	struct lb_svc_val *svc;
-	struct lb_flow_val *flow, nflow;
+	struct lb_flow_val *flow;
 	struct lb_node_val *nv;
-	__u32 l2_len = sizeof(*eth), l3_len, node = LB_NODE_NONE, verdict;
-	__u16 h_proto;
+	__u32 l3_len = 0, node = LB_NODE_NONE, verdict;
 	__u8 tcp_flags = 0;
-	int syn;
 
-	if ((void *)(eth + 1) > data_end)
-		return lb_finish(LB_V_PASS_TRUNC_L2);
-	/* Only frames sent to us: a bridge floods unknown unicast to every
-	 * port, and the backup switch of a pair would otherwise forward a
-	 * second copy of the master's traffic to the nodes. */
-	if (!(eth->h_dest[0] & 1)) {
-		__u32 zero = 0;
-		struct lb_config *cfg = bpf_map_lookup_elem(&lb_config, &zero);
-
-		if (cfg && (cfg->mac[0] | cfg->mac[1] | cfg->mac[2] | cfg->mac[3] | cfg->mac[4] |
-			    cfg->mac[5]) &&
-		    ((eth->h_dest[0] ^ cfg->mac[0]) | (eth->h_dest[1] ^ cfg->mac[1]) |
-		     (eth->h_dest[2] ^ cfg->mac[2]) | (eth->h_dest[3] ^ cfg->mac[3]) |
-		     (eth->h_dest[4] ^ cfg->mac[4]) | (eth->h_dest[5] ^ cfg->mac[5])))
-			return lb_finish(LB_V_PASS_OTHER_HOST);
-	}
-	h_proto = eth->h_proto;
-	if (h_proto == bpf_htons(ETH_P_8021Q) || h_proto == bpf_htons(ETH_P_8021AD)) {
-		struct lb_vlan_hdr *vh = (void *)(eth + 1);
-
-		if ((void *)(vh + 1) > data_end)
-			return lb_finish(LB_V_PASS_TRUNC_L2);
-		h_proto = vh->encap_proto;	/* a second tag is "not IP" */
-		l2_len += sizeof(*vh);
-	}
-	l3_len = frame_len - l2_len;	/* frame_len >= linear length >= l2_len */
-
-	__builtin_memset(&key, 0, sizeof(key));
-	if (h_proto == bpf_htons(ETH_P_IP))
-		verdict = lb_parse_ipv4(data + l2_len, data_end, l3_len, gso_size, &key, &tcp_flags);
-	else if (h_proto == bpf_htons(ETH_P_IPV6))
-		verdict = lb_parse_ipv6(data + l2_len, data_end, &key, &tcp_flags);
-	else
-		verdict = LB_V_PASS_NOT_IP;
+	verdict = lb_parse(data, data_end, frame_len, gso_size, &key, &tcp_flags, &l3_len);
 	if (verdict != LB_CONTINUE)
 		return lb_finish(verdict);
-
-	__builtin_memcpy(skey.addr, key.daddr, sizeof(skey.addr));
-	skey.port = key.dport;
-	skey.proto = key.proto;
-	skey.family = key.family;
-	svc = bpf_map_lookup_elem(&lb_svcs, &skey);
+	svc = lb_svc_lookup(&key);
 	if (!svc)
 		return lb_finish(LB_V_PASS_NOT_VIP);
-
-	syn = key.proto == IPPROTO_TCP &&
-	      (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
-	flow = bpf_map_lookup_elem(&lb_flows, &key);
-	if (flow && syn) {
-		verdict = LB_V_FWD_REHASH_SYN;
-	} else if (flow) {
-		__u32 cur = flow->node_id;
-
-		nv = bpf_map_lookup_elem(&lb_nodes, &cur);	/* NULL if >= LB_MAX_NODES */
-		if (nv && (nv->flags & LB_NODE_F_UP)) {
-			verdict = LB_V_FWD_HIT;
-			node = cur;
-		} else {
-			verdict = LB_V_FWD_REHASH_DOWN;
-		}
-	} else {
-		verdict = (syn || key.proto == IPPROTO_UDP) ? LB_V_FWD_NEW : LB_V_FWD_MIDSTREAM;
-	}
-
-	if (verdict != LB_V_FWD_HIT) {
-		/* The pick is not checked for UP: Maglev holds lbd's choice, and
-		 * lbd rebuilds it when a node goes down. */
-		node = lb_maglev_pick(svc, &key);
-		if (node == LB_NODE_NONE)
-			return lb_finish(LB_V_DROP_NO_NODE);
-	}
+	verdict = lb_choose(svc, &key, tcp_flags, &flow, &node);
+	if (verdict == LB_V_DROP_NO_NODE)
+		return lb_finish(verdict);
 
 	nv = bpf_map_lookup_elem(&lb_nodes, &node);
 	if (!nv || !(nv->flags & LB_NODE_F_PRESENT) || nv->ifindex == 0)
 		return lb_finish(LB_V_DROP_REDIRECT);	/* flow table left alone */
 
-	if (verdict == LB_V_FWD_HIT) {
-		/* flow may be hit on other CPUs at once: atomic adds */
-		__sync_fetch_and_add(&flow->packets, 1);
-		__sync_fetch_and_add(&flow->bytes, l3_len);
-		flow->last_seen_ns = bpf_ktime_get_coarse_ns();
-	} else {
-		__builtin_memset(&nflow, 0, sizeof(nflow));
-		nflow.node_id = node;
-		nflow.last_seen_ns = bpf_ktime_get_coarse_ns();
-		nflow.packets = 1;
-		nflow.bytes = l3_len;
-		if (verdict == LB_V_FWD_MIDSTREAM) {
-			nflow.flags = LB_FLOW_F_MIDSTREAM;
-		} else if (verdict == LB_V_FWD_REHASH_DOWN && flow) {
-			/* same session, new node: keep its history and origin,
-			 * but it is no longer lbd's migration nor the peer's */
-			nflow.flags = flow->flags & (LB_FLOW_F_SYN | LB_FLOW_F_MIDSTREAM);
-			nflow.packets += flow->packets;
-			nflow.bytes += flow->bytes;
-		} else {
-			nflow.flags = LB_FLOW_F_SYN;	/* NEW, REHASH_SYN: a new session */
-		}
-		/* An LRU update only fails on memory pressure; forwarding this
-		 * packet is still right, the next one re-inserts. */
-		bpf_map_update_elem(&lb_flows, &key, &nflow, BPF_ANY);
-		lb_report(&key, node, nflow.flags);
-	}
-
+	lb_flow_account(&key, flow, node, verdict, l3_len);
 	lb_count(verdict);
 	lb_stat(&lb_node_stats, node, l3_len, verdict != LB_V_FWD_HIT);
 	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, verdict != LB_V_FWD_HIT);
@@ -567,20 +630,11 @@ static __always_inline __u32 lb_headers_len(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
-	__u32 l2 = sizeof(*eth);
+	__u32 l2;
 	__u16 proto;
 
-	if ((void *)(eth + 1) > end)
+	if ((void *)(eth + 1) > end || lb_l2_proto(eth, end, &proto, &l2) < 0)
 		return LB_PULL_LEN;
-	proto = eth->h_proto;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct lb_vlan_hdr *vh = (void *)(eth + 1);
-
-		if ((void *)(vh + 1) > end)
-			return LB_PULL_LEN;
-		proto = vh->encap_proto;
-		l2 += sizeof(*vh);
-	}
 	if (proto == bpf_htons(ETH_P_IP)) {
 		__u8 *vihl = data + l2;
 

@@ -55,4 +55,24 @@ static inline __u32 lb_flow_hash(const struct lb_flow_key *k)
 	return c;
 }
 
+/*
+ * The hash that picks key's Maglev slot in a service with flags svc_flags
+ * (struct lb_svc_val): with LB_SVC_F_AFFINITY the client port and the
+ * protocol are left out, so every connection of one client to the port
+ * lands on one node, TCP and UDP alike when both services have the same
+ * nodes (iperf3: TCP control + UDP data).  The data plane picks with it and
+ * lbd predicts the pick with it.
+ */
+static inline __u32 lb_svc_hash(const struct lb_flow_key *key, __u32 svc_flags)
+{
+	if (svc_flags & LB_SVC_F_AFFINITY) {
+		struct lb_flow_key k = *key;
+
+		k.sport = 0;
+		k.proto = 0;
+		return lb_flow_hash(&k);
+	}
+	return lb_flow_hash(key);
+}
+
 #endif

@@ -115,6 +115,31 @@ static int assign_node_ids(struct lbd *l, struct node_rt *old, unsigned nold)
 	return 0;
 }
 
+/* The configuration of runtime service r. */
+static const struct cfg_service *svc_cfg(const struct lbd *l, const struct svc_rt *r)
+{
+	return &l->cfg.vips[r->vip_index].svc[r->svc_index];
+}
+
+/* Runtime service r's key in lb_svcs. */
+static void svc_key(const struct lbd *l, const struct svc_rt *r, struct lb_svc_key *key)
+{
+	svckey_make(key, &l->cfg.vips[r->vip_index].addr, svc_cfg(l, r)->port, svc_cfg(l, r)->proto);
+}
+
+/* The Maglev half the data plane reads for a service with value v. */
+static uint32_t live_half(const struct lb_svc_val *v)
+{
+	return (v->flags & LB_SVC_F_ACTIVE_B) ? 1 : 0;
+}
+
+/* Slot 0 of half `half` (size slots) of service svc_id's Maglev table, in
+ * lbd's mmap of lb_maglev. */
+static uint32_t *maglev_half(const struct lbd *l, uint32_t svc_id, uint32_t half, uint32_t size)
+{
+	return l->dp.maglev + lb_maglev_index(svc_id, half, size, 0);
+}
+
 static int assign_svc_ids(struct lbd *l)
 {
 	struct lb_svc_key k, next, *prev = NULL;
@@ -141,10 +166,8 @@ static int assign_svc_ids(struct lbd *l)
 			continue;
 		for (unsigned i = 0; i < l->nsvcs; i++) {
 			struct svc_rt *r = &l->svcs[i];
-			const struct cfg_vip *cv = &l->cfg.vips[r->vip_index];
 			struct lb_svc_key want;
-			svckey_make(&want, &cv->addr, cv->svc[r->svc_index].port,
-				    cv->svc[r->svc_index].proto);
+			svc_key(l, r, &want);
 			if (!memcmp(&want, &k, sizeof(k)) && sv.svc_id < LB_MAX_SVCS &&
 			    !used[sv.svc_id]) {
 				r->svc_id = sv.svc_id;
@@ -168,11 +191,10 @@ static int assign_svc_ids(struct lbd *l)
 				break;
 			}
 		/* New service: empty until the first table is built. */
-		const struct cfg_vip *cv = &l->cfg.vips[r->vip_index];
 		struct lb_svc_key key;
 		struct lb_svc_val val = { .svc_id = r->svc_id, .flags = LB_SVC_F_NO_NODES,
 					  .maglev_size = l->dp.maglev_size };
-		svckey_make(&key, &cv->addr, cv->svc[r->svc_index].port, cv->svc[r->svc_index].proto);
+		svc_key(l, r, &key);
 		if (bpf_map_update_elem(l->dp.fd_svcs, &key, &val, BPF_ANY) < 0) {
 			log_warn("service map");
 			return -1;
@@ -304,13 +326,13 @@ static void build_svc(struct lbd *l, struct svc_rt *r)
 		}
 		n++;
 	}
-	svckey_make(&key, &cv->addr, cs->port, cs->proto);
+	svc_key(l, r, &key);
 	if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0) {
 		log_warn("service %s %s/%u missing from the map", cv->name, proto_name(cs->proto), cs->port);
 		return;
 	}
-	uint32_t half = (val.flags & LB_SVC_F_ACTIVE_B) ? 0 : 1;	/* the idle half */
-	uint32_t *table = l->dp.maglev + lb_maglev_index(r->svc_id, half, l->dp.maglev_size, 0);
+	uint32_t half = !live_half(&val);	/* the idle half */
+	uint32_t *table = maglev_half(l, r->svc_id, half, l->dp.maglev_size);
 	int live = maglev_build(mn, n, table, l->dp.maglev_size);
 	if (live < 0) {
 		log_warn("maglev build");
@@ -389,19 +411,18 @@ int sched_node_was_in(const struct lbd *l, int node, uint16_t port)
 
 	for (unsigned i = 0; i < l->nsvcs; i++) {
 		const struct svc_rt *r = &l->svcs[i];
-		const struct cfg_vip *cv = &l->cfg.vips[r->vip_index];
-		const struct cfg_service *cs = &cv->svc[r->svc_index];
+		const struct cfg_service *cs = svc_cfg(l, r);
 		struct lb_svc_key key;
 		struct lb_svc_val val;
+		const uint32_t *t;
 
 		if (cs->proto != IPPROTO_TCP || cs->port != port)
 			continue;
-		svckey_make(&key, &cv->addr, cs->port, cs->proto);
+		svc_key(l, r, &key);
 		if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0 ||
 		    (val.flags & LB_SVC_F_NO_NODES))
 			continue;
-		const uint32_t *t = l->dp.maglev + lb_maglev_index(r->svc_id,
-			(val.flags & LB_SVC_F_ACTIVE_B) ? 1 : 0, l->dp.maglev_size, 0);
+		t = maglev_half(l, r->svc_id, live_half(&val), l->dp.maglev_size);
 		for (uint32_t k = 0; k < l->dp.maglev_size; k++)
 			if (t[k] == id)
 				return 1;
@@ -420,28 +441,22 @@ int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k)
 {
 	for (unsigned i = 0; i < l->nsvcs; i++) {
 		const struct svc_rt *r = &l->svcs[i];
-		const struct cfg_vip *cv = &l->cfg.vips[r->vip_index];
-		const struct cfg_service *cs = &cv->svc[r->svc_index];
+		const struct cfg_service *cs = svc_cfg(l, r);
 		struct lb_svc_key key;
 		struct lb_svc_val val;
+		uint32_t slot;
 
 		if (cs->proto != k->proto || htons(cs->port) != k->dport)
 			continue;
-		svckey_make(&key, &cv->addr, cs->port, cs->proto);
+		svc_key(l, r, &key);
 		if (key.family != k->family || memcmp(key.addr, k->daddr, sizeof(key.addr)))
 			continue;
 		if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0 ||
 		    (val.flags & LB_SVC_F_NO_NODES) || !val.maglev_size)
 			return -1;
-		struct lb_flow_key hk = *k;
-		if (val.flags & LB_SVC_F_AFFINITY) {
-			hk.sport = 0;
-			hk.proto = 0;
-		}
-		uint32_t slot = lb_flow_hash(&hk) % val.maglev_size;
-		uint32_t id = l->dp.maglev[lb_maglev_index(r->svc_id, (val.flags & LB_SVC_F_ACTIVE_B) ? 1 : 0,
-						       val.maglev_size, slot)];
-		return sched_node_by_id(l, id);
+		slot = lb_svc_hash(k, val.flags) % val.maglev_size;
+		return sched_node_by_id(l, maglev_half(l, r->svc_id, live_half(&val),
+						       val.maglev_size)[slot]);
 	}
 	return -1;
 }

@@ -72,6 +72,29 @@ int taddr_parse_endpoint(const char *s, struct taddr *out, uint16_t *port)
 	return 0;
 }
 
+int taddr_parse_cidr(const char *s, struct taddr *a, uint8_t *plen)
+{
+	char buf[64];
+	const char *sl = strchr(s, '/');
+	size_t al = sl ? (size_t)(sl - s) : strlen(s);
+	char *end;
+
+	if (al >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, al);
+	buf[al] = '\0';
+	if (taddr_parse(buf, a) < 0)
+		return -1;
+	long max = a->family == 4 ? 32 : 128, pl = max;
+	if (sl) {
+		pl = strtol(sl + 1, &end, 10);
+		if (!sl[1] || *end || pl < 0 || pl > max)
+			return -1;
+	}
+	*plen = (uint8_t)pl;
+	return 0;
+}
+
 socklen_t taddr_sockaddr(const struct taddr *a, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));

@@ -31,6 +31,9 @@ int taddr_af(const struct taddr *a);
 
 /* "addr:port" or "[v6addr]:port" -> address and host-order port.  0 / -1. */
 int taddr_parse_endpoint(const char *s, struct taddr *out, uint16_t *port);
+/* "addr/prefix" or a bare address (the host: prefix 32 or 128) -> address and
+ * prefix length.  0 / -1. */
+int taddr_parse_cidr(const char *s, struct taddr *a, uint8_t *plen);
 
 /* The address and host-order port of a socket address; an IPv4-mapped IPv6
  * address becomes IPv4 (the data plane keys such a flow as IPv4).  0, or -1

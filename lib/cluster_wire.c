@@ -287,7 +287,6 @@ static int parse_map(const uint8_t *body, size_t len, struct cw_map *m, const ch
 int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, uint8_t *type,
 	     struct cw_map *map, struct cw_ack *ack, const char **why)
 {
-	uint8_t want[WIRE_MAC_LEN];
 	struct cw_hdr h;
 
 	if (len < CW_HDR_LEN + WIRE_MAC_LEN) {
@@ -304,8 +303,7 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		return -1;
 	}
 	/* the MAC first: nothing unauthenticated is interpreted further */
-	wire_hmac(key, keylen, buf, len - WIRE_MAC_LEN, want);
-	if (!wire_mac_equal(want, buf + len - WIRE_MAC_LEN)) {
+	if (!wire_mac_ok(key, keylen, buf, len)) {
 		*why = "bad_mac";
 		return -1;
 	}

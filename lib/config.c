@@ -35,6 +35,16 @@ static int parse_health(struct jconf *p, json_t *h, struct cfg_health *out)
 	return 0;
 }
 
+/* arr, the value of "key": a non-empty array. */
+static int need_array(struct jconf *p, json_t *arr, const char *key)
+{
+	if (!arr)
+		return jconf_perr(p, "\"%s\" is required", key);
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return jconf_perr(p, "\"%s\" must be a non-empty array", key);
+	return 0;
+}
+
 static int parse_nodes(struct jconf *p, json_t *arr, struct config *cfg)
 {
 	static const char *const keys[] = { "name", "address", "weight", "port", NULL };
@@ -42,10 +52,8 @@ static int parse_nodes(struct jconf *p, json_t *arr, struct config *cfg)
 	json_t *n;
 
 	p->where[0] = '\0';
-	if (!arr)
-		return jconf_perr(p, "\"nodes\" is required");
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return jconf_perr(p, "\"nodes\" must be a non-empty array");
+	if (need_array(p, arr, "nodes") < 0)
+		return -1;
 	if (json_array_size(arr) > CFG_MAX_NODES)
 		return jconf_perr(p, "\"nodes\": at most %d nodes", CFG_MAX_NODES);
 	json_array_foreach(arr, i, n) {
@@ -76,10 +84,8 @@ static int parse_services(struct jconf *p, json_t *arr, struct cfg_vip *v, struc
 	size_t i;
 	json_t *s;
 
-	if (!arr)
-		return jconf_perr(p, "\"services\" is required");
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return jconf_perr(p, "\"services\" must be a non-empty array");
+	if (need_array(p, arr, "services") < 0)
+		return -1;
 	json_array_foreach(arr, i, s) {
 		char proto[8];
 		uint32_t port;
@@ -121,10 +127,8 @@ static int parse_vips(struct jconf *p, json_t *arr, struct config *cfg)
 	json_t *v;
 
 	p->where[0] = '\0';
-	if (!arr)
-		return jconf_perr(p, "\"vips\" is required");
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return jconf_perr(p, "\"vips\" must be a non-empty array");
+	if (need_array(p, arr, "vips") < 0)
+		return -1;
 	if (json_array_size(arr) > CFG_MAX_VIPS)
 		return jconf_perr(p, "\"vips\": at most %d", CFG_MAX_VIPS);
 	json_array_foreach(arr, i, v) {
@@ -288,30 +292,6 @@ static int parse_handoff(struct jconf *p, json_t *o, struct cfg_handoff *h)
 	return 0;
 }
 
-/* "a.b.c.d/len" or "v6/len" (a bare address: the host). */
-static int parse_cidr(const char *s, struct taddr *a, uint8_t *plen)
-{
-	char buf[64];
-	const char *sl = strchr(s, '/');
-	size_t al = sl ? (size_t)(sl - s) : strlen(s);
-	char *end;
-
-	if (al >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, al);
-	buf[al] = '\0';
-	if (taddr_parse(buf, a) < 0)
-		return -1;
-	long max = a->family == 4 ? 32 : 128, pl = max;
-	if (sl) {
-		pl = strtol(sl + 1, &end, 10);
-		if (!sl[1] || *end || pl < 0 || pl > max)
-			return -1;
-	}
-	*plen = (uint8_t)pl;
-	return 0;
-}
-
 /*
  * "nfs": { "export": "/export", "clients": ["10.77.1.0/24"],
  *          "homes": [ { "dir": "alpha", "node": "n1" } ], "handoff_threshold": 1048576 }
@@ -346,7 +326,7 @@ static int parse_nfs(struct jconf *p, json_t *o, struct config *cfg)
 				  CFG_NFS_MAX_CLIENTS);
 	json_array_foreach(arr, i, v) {
 		if (!json_is_string(v) ||
-		    parse_cidr(json_string_value(v), &c->clients[i].addr, &c->clients[i].plen) < 0)
+		    taddr_parse_cidr(json_string_value(v), &c->clients[i].addr, &c->clients[i].plen) < 0)
 			return jconf_perr(p, "clients[%zu]: want \"addr/prefix\"", i);
 		c->nclients++;
 	}

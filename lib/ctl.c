@@ -1,4 +1,5 @@
 #include "ctl.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 static int fill_sun(struct sockaddr_un *sun, const char *path)
@@ -25,14 +25,6 @@ static int fill_sun(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 json_t *ctl_request(const char *path, const json_t *req, int timeout_ms,
 		    char *err, size_t errlen)
 {
@@ -41,7 +33,7 @@ json_t *ctl_request(const char *path, const json_t *req, int timeout_ms,
 	size_t len = 0, cap = 0;
 	json_t *reply = NULL;
 	int fd = -1;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = (long)loop_now_ms() + timeout_ms;
 
 	if (fill_sun(&sun, path) < 0) {
 		snprintf(err, errlen, "%s: socket path too long", path);
@@ -71,7 +63,7 @@ json_t *ctl_request(const char *path, const json_t *req, int timeout_ms,
 				snprintf(err, errlen, "bad reply from %s: %s", path, je.text);
 			break;
 		}
-		long left = deadline - now_ms();
+		long left = deadline - (long)loop_now_ms();
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
 			snprintf(err, errlen, "%s: no reply within %d ms", path, timeout_ms);

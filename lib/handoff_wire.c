@@ -29,8 +29,6 @@ const char *ho_err_name(enum ho_err e)
 enum ho_err ho_parse(const uint8_t *buf, size_t len, const struct ho_key *key, uint64_t expect_seq,
 		     struct ho_hdr *h, const uint8_t **body, size_t *frame_total)
 {
-	uint8_t want[WIRE_MAC_LEN];
-
 	if (len < 4)
 		return HO_E_SHORT;
 	uint32_t flen = wire_get32(buf);
@@ -42,8 +40,7 @@ enum ho_err ho_parse(const uint8_t *buf, size_t len, const struct ho_key *key, u
 	h->body_len = wire_get32(f + 16);
 	if ((uint64_t)h->body_len + HO_HDR_LEN + WIRE_MAC_LEN != flen)
 		return HO_E_LENGTH;
-	wire_hmac(key->k, key->len, f, flen - WIRE_MAC_LEN, want);
-	if (!wire_mac_equal(want, f + flen - WIRE_MAC_LEN))
+	if (!wire_mac_ok(key->k, key->len, f, flen))
 		return HO_E_MAC;
 	if (wire_get16(f) != HO_MAGIC)
 		return HO_E_MAGIC;
@@ -292,7 +289,6 @@ size_t ho_report_encode(const struct ho_report *r, const uint8_t *key, size_t ke
 int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
 		    struct ho_report *r, const char **why)
 {
-	uint8_t want[WIRE_MAC_LEN];
 	size_t alen;
 
 	if (len < 16) {
@@ -308,8 +304,7 @@ int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t k
 		*why = "bad_length";
 		return -1;
 	}
-	wire_hmac(key, keylen, buf, len - WIRE_MAC_LEN, want);
-	if (!wire_mac_equal(want, buf + len - WIRE_MAC_LEN)) {
+	if (!wire_mac_ok(key, keylen, buf, len)) {
 		*why = "bad_mac";
 		return -1;
 	}

@@ -87,6 +87,20 @@ int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out,
 	return 0;
 }
 
+int jconf_get_bool(struct jconf *p, json_t *obj, const char *key, int *out, int def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return jconf_perr(p, "\"%s\" must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
 static int valid_name(const char *s)
 {
 	for (; *s; s++)

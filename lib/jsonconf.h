@@ -31,6 +31,8 @@ int jconf_get_str_empty(struct jconf *p, json_t *obj, const char *key, char *out
 /* Integer in lo..hi; absent: def. */
 int jconf_get_uint(struct jconf *p, json_t *obj, const char *key, uint32_t *out, uint32_t def,
 		   uint32_t lo, uint32_t hi);
+/* true/false into *out as 1/0; absent: def. */
+int jconf_get_bool(struct jconf *p, json_t *obj, const char *key, int *out, int def);
 /*
  * Read a whole configuration file (at most max bytes) into *buf (caller
  * frees; not NUL-terminated), length in *len.  0, or -1 with

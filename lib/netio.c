@@ -1,25 +1,17 @@
 #include "netio.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The loop behind send_all (sock) and write_all (!sock). */
 static int put_all(int fd, const char *p, size_t n, int sock, int flags, int timeout_ms,
 		   size_t *done)
 {
-	int64_t end = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+	int64_t end = timeout_ms > 0 ? (int64_t)loop_now_ms() + timeout_ms : 0;
 	size_t off = 0;
 	int rc = 0;
 
@@ -38,7 +30,7 @@ static int put_all(int fd, const char *p, size_t n, int sock, int flags, int tim
 			rc = -1;
 			break;
 		}
-		int64_t left = end - mono_ms();
+		int64_t left = end - (int64_t)loop_now_ms();
 		struct pollfd pf = { .fd = fd, .events = POLLOUT };
 		if (left <= 0 || poll(&pf, 1, (int)left) <= 0) {
 			errno = ETIMEDOUT;

@@ -32,3 +32,11 @@ int wire_mac_equal(const uint8_t *a, const uint8_t *b)
 {
 	return CRYPTO_memcmp(a, b, WIRE_MAC_LEN) == 0;
 }
+
+int wire_mac_ok(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len)
+{
+	uint8_t want[WIRE_MAC_LEN];
+
+	wire_hmac(key, keylen, msg, len - WIRE_MAC_LEN, want);
+	return wire_mac_equal(want, msg + len - WIRE_MAC_LEN);
+}

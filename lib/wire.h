@@ -52,5 +52,8 @@ void wire_hmac(const uint8_t *key, size_t keylen, const uint8_t *data, size_t le
 	       uint8_t out[WIRE_MAC_LEN]);
 /* Constant-time comparison of two MACs: 1 if equal. */
 int wire_mac_equal(const uint8_t *a, const uint8_t *b);
+/* A message msg[0..len) that ends in the HMAC of what precedes it: 1 if
+ * that MAC is right (len >= WIRE_MAC_LEN, checked by the caller). */
+int wire_mac_ok(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len);
 
 #endif

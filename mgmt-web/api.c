@@ -431,39 +431,113 @@ static json_t *cmd(const char *c)
 	return json_pack("{s:s}", "cmd", c);
 }
 
-int api_handle(struct webd *w, struct webd_req *r)
+/*
+ * The session r belongs to, checked in the order of every path but login:
+ * session (401), then for a POST the CSRF header (403), then the role
+ * (403).  NULL when r may not go on (r is answered).
+ */
+static struct session *authorize(struct webd *w, struct webd_req *r)
 {
-	char err[512], id[API_TOKEN_HEX + 8];
-	const char *h;
+	char id[API_TOKEN_HEX + 8];
+	const char *h = http_header(r, "Cookie");
 	struct session *se = NULL;
-	json_t *req;
 
-	if (r->route.id == API_R_LOGIN)
-		return handle_login(w, r);
-	h = http_header(r, "Cookie");
 	if (h && api_cookie_get(h, COOKIE_NAME, id, sizeof(id)) > 0)
 		se = session_find(&w->sessions, id);
 	if (!se)
-		return answer(r, 401, api_error("not logged in (or the session expired): POST /api/v1/login"));
+		return answer(r, 401, api_error("not logged in (or the session expired): POST /api/v1/login")),
+		       NULL;
 	if (r->route.post) {
 		h = http_header(r, "X-CSRF-Token");
 		if (!h || !token_eq(h, se->csrf))
-			return answer(r, 403, api_error("missing or wrong X-CSRF-Token header"));
+			return answer(r, 403, api_error("missing or wrong X-CSRF-Token header")), NULL;
 	}
 	if (r->route.admin && !se->admin)
 		return answer(r, 403, api_error("viewers may not make changes (user \"%s\" is a viewer)",
-						se->user));
+						se->user)), NULL;
+	return se;
+}
+
+static int handle_logout(struct webd_req *r, struct session *se)
+{
+	json_t *o = json_pack("{s:s}", "user", se->user);
+
+	log_info("logout: %s", se->user);
+	session_end(se);
+	snprintf(r->set_cookie, sizeof(r->set_cookie), COOKIE_NAME "=" COOKIE_FLAGS "; Max-Age=0");
+	return answer(r, 200, o);
+}
+
+static int handle_sessions(struct webd *w, struct webd_req *r)
+{
+	char err[512];
+	json_t *req;
+	uint64_t lim;
+
+	if (http_query(r, &r->q, err, sizeof(err)) < 0)
+		return answer(r, 400, api_error("%s", err));
+	/* lbd filters by vip and node itself; client and proto here
+	 * (api_sessions_page), so then the whole (filtered) table. */
+	lim = (r->q.client[0] || r->q.proto) ? 1000000 : (uint64_t)r->q.offset + r->q.limit;
+	if (lim > 1000000)
+		lim = 1000000;
+	req = json_pack("{s:s, s:I}", "cmd", "flows", "limit", (json_int_t)lim);
+	if (r->q.vip[0])
+		json_object_set_new(req, "vip", json_string(r->q.vip));
+	if (r->q.node[0])
+		json_object_set_new(req, "node", json_string(r->q.node));
+	return lbd_job(w, r, req, 15000, 0);
+}
+
+static int handle_history(struct webd *w, struct webd_req *r)
+{
+	char err[512];
+
+	if (http_query(r, &r->q, err, sizeof(err)) < 0)
+		return answer(r, 400, api_error("%s", err));
+	return answer(r, 200, history_json(&w->history, r->q.since));
+}
+
+static int handle_drain(struct webd *w, struct webd_req *r, const struct session *se)
+{
+	const char *c = r->route.id == API_R_DRAIN ? "drain" : "undrain";
+	json_t *req = json_pack("{s:s, s:s}", "cmd", c, "node", r->route.node);
+
+	log_info("%s: %s %s", se->user, c, r->route.node);
+	return lbd_job(w, r, req, 5000, 0);
+}
+
+/* POST migrate / handoff: the body checked here, the move done by lbd. */
+static int handle_move(struct webd *w, struct webd_req *r, const struct session *se)
+{
+	int migrate = r->route.id == API_R_MIGRATE;
+	char err[512];
+	json_t *req = migrate ? api_parse_migrate(r->body ? r->body : "", r->len, err, sizeof(err))
+			      : api_parse_handoff(r->body ? r->body : "", r->len, err, sizeof(err));
+
+	if (!req)
+		return answer(r, 400, api_error("%s", err));
+	log_info("%s: %s", se->user, migrate ? "migrate" : "handoff");
+	/* lbd answers a handoff after the nodes' ACK: up to 15 s (a migrate of
+	 * one live TCP session is a handoff too) */
+	return lbd_job(w, r, req, 20000, 0);
+}
+
+int api_handle(struct webd *w, struct webd_req *r)
+{
+	struct session *se;
+
+	if (r->route.id == API_R_LOGIN)
+		return handle_login(w, r);
+	se = authorize(w, r);
+	if (!se)
+		return 0;
 	switch (r->route.id) {
 	case API_R_SESSION:
 		return answer(r, 200, json_pack("{s:s, s:s, s:s}", "user", se->user, "role",
 						se->admin ? "admin" : "viewer", "csrf", se->csrf));
-	case API_R_LOGOUT: {
-		json_t *o = json_pack("{s:s}", "user", se->user);
-		log_info("logout: %s", se->user);
-		session_end(se);
-		snprintf(r->set_cookie, sizeof(r->set_cookie), COOKIE_NAME "=" COOKIE_FLAGS "; Max-Age=0");
-		return answer(r, 200, o);
-	}
+	case API_R_LOGOUT:
+		return handle_logout(r, se);
 	case API_R_STATUS:
 	case API_R_FAILOVER:
 		return lbd_job(w, r, cmd("status"), 5000, 1);
@@ -475,26 +549,10 @@ int api_handle(struct webd *w, struct webd_req *r)
 		return lbd_job(w, r, cmd("stats"), 5000, 0);
 	case API_R_CLUSTER:
 		return lbd_job(w, r, cmd("cluster"), 5000, 0);
-	case API_R_SESSIONS: {
-		if (http_query(r, &r->q, err, sizeof(err)) < 0)
-			return answer(r, 400, api_error("%s", err));
-		/* lbd filters by vip and node itself; client and proto here
-		 * (api_sessions_page), so then the whole (filtered) table. */
-		uint64_t lim = (r->q.client[0] || r->q.proto) ? 1000000
-							      : (uint64_t)r->q.offset + r->q.limit;
-		if (lim > 1000000)
-			lim = 1000000;
-		req = json_pack("{s:s, s:I}", "cmd", "flows", "limit", (json_int_t)lim);
-		if (r->q.vip[0])
-			json_object_set_new(req, "vip", json_string(r->q.vip));
-		if (r->q.node[0])
-			json_object_set_new(req, "node", json_string(r->q.node));
-		return lbd_job(w, r, req, 15000, 0);
-	}
+	case API_R_SESSIONS:
+		return handle_sessions(w, r);
 	case API_R_HISTORY:
-		if (http_query(r, &r->q, err, sizeof(err)) < 0)
-			return answer(r, 400, api_error("%s", err));
-		return answer(r, 200, history_json(&w->history, r->q.since));
+		return handle_history(w, r);
 	case API_R_CONFIG:
 		return handle_config_get(w, r);
 	case API_R_CONFIG_VALIDATE:
@@ -505,22 +563,10 @@ int api_handle(struct webd *w, struct webd_req *r)
 		return handle_config_apply(w, r);
 	case API_R_DRAIN:
 	case API_R_UNDRAIN:
-		req = json_pack("{s:s, s:s}", "cmd", r->route.id == API_R_DRAIN ? "drain" : "undrain",
-				"node", r->route.node);
-		log_info("%s: %s %s", se->user, r->route.id == API_R_DRAIN ? "drain" : "undrain",
-			 r->route.node);
-		return lbd_job(w, r, req, 5000, 0);
+		return handle_drain(w, r, se);
 	case API_R_MIGRATE:
 	case API_R_HANDOFF:
-		req = r->route.id == API_R_MIGRATE
-			      ? api_parse_migrate(r->body ? r->body : "", r->len, err, sizeof(err))
-			      : api_parse_handoff(r->body ? r->body : "", r->len, err, sizeof(err));
-		if (!req)
-			return answer(r, 400, api_error("%s", err));
-		log_info("%s: %s", se->user, r->route.id == API_R_MIGRATE ? "migrate" : "handoff");
-		/* lbd answers a handoff after the nodes' ACK: up to 15 s (a
-		 * migrate of one live TCP session is a handoff too) */
-		return lbd_job(w, r, req, 20000, 0);
+		return handle_move(w, r, se);
 	default:
 		return answer(r, 404, api_error("no such API path"));
 	}

@@ -19,20 +19,6 @@
 #define DEF_LBD "/run/tandem/lbd.sock"
 #define DEF_CONFIG "/etc/tandem/tandem.json"
 
-static int get_bool(struct jconf *p, json_t *obj, const char *key, int *out)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v) {
-		*out = 0;
-		return 0;
-	}
-	if (!json_is_boolean(v))
-		return jconf_perr(p, "\"%s\" must be true or false", key);
-	*out = json_is_true(v);
-	return 0;
-}
-
 /* A template/filter with exactly one %s (tested on a dummy value). */
 static int one_s(const char *t)
 {
@@ -59,7 +45,7 @@ static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 	    jconf_get_str(p, o, "admin_group", l->admin_group, sizeof(l->admin_group), NULL) < 0 ||
 	    jconf_get_str(p, o, "viewer_group", l->viewer_group, sizeof(l->viewer_group), NULL) < 0 ||
 	    jconf_get_uint(p, o, "timeout_ms", &l->timeout_ms, 5000, 100, 60000) < 0 ||
-	    get_bool(p, o, "starttls", &l->starttls) < 0 ||
+	    jconf_get_bool(p, o, "starttls", &l->starttls, 0) < 0 ||
 	    jconf_get_str(p, o, "ca_file", l->ca_file, sizeof(l->ca_file), "") < 0)
 		return -1;
 	if (l->ca_file[0] && access(l->ca_file, R_OK) < 0)
@@ -101,6 +87,42 @@ static int is_loopback(const struct taddr *a)
 	return !memcmp(a->a, v6lo, 16);
 }
 
+/* "listen" (the text in listen) into cfg, and what plain_http allows with it. */
+static int parse_listen(struct jconf *p, const char *listen, struct webd_config *cfg)
+{
+	if (taddr_parse_endpoint(listen, &cfg->listen_addr, &cfg->listen_port) < 0 ||
+	    !cfg->listen_port)
+		return jconf_perr(p, "\"listen\": want \"addr:port\" or \"[v6addr]:port\"");
+	if (cfg->plain_http && !is_loopback(&cfg->listen_addr))
+		return jconf_perr(p, "\"plain_http\" is allowed only on a loopback \"listen\" address "
+				  "(127.0.0.0/8, ::1): logins must not cross a network unencrypted");
+	if (cfg->plain_http && (cfg->cert[0] || cfg->key[0]))
+		return jconf_perr(p, "\"plain_http\" with \"cert\"/\"key\": choose one");
+	return 0;
+}
+
+/* "login_rate" {max_failures, window_s}, optional: the defaults without it. */
+static int parse_login_rate(struct jconf *p, json_t *root, struct webd_config *cfg)
+{
+	static const char *const rkeys[] = { "max_failures", "window_s", NULL };
+	json_t *v = json_object_get(root, "login_rate"), *o;
+	int rc;
+
+	if (v) {
+		snprintf(p->where, sizeof(p->where), "login_rate");
+		if (!json_is_object(v))
+			return jconf_perr(p, "must be an object {max_failures, window_s}");
+		if (jconf_check_keys(p, v, rkeys) < 0)
+			return -1;
+	}
+	o = v ? v : json_object();
+	rc = jconf_get_uint(p, o, "max_failures", &cfg->rate_max, 5, 1, 1000) < 0 ||
+	     jconf_get_uint(p, o, "window_s", &cfg->rate_window_s, 60, 1, 86400) < 0 ? -1 : 0;
+	if (!v)
+		json_decref(o);
+	return rc;
+}
+
 int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char *err,
 		      size_t errlen)
 {
@@ -108,7 +130,6 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 					    "lbd_socket", "syncd_socket", "config_path", "ldap",
 					    "session_idle_s", "session_max", "login_rate",
 					    "history_s", NULL };
-	static const char *const rkeys[] = { "max_failures", "window_s", NULL };
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
 	json_t *root, *v;
@@ -127,7 +148,7 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 	}
 	if (jconf_check_keys(&p, root, keys) < 0 ||
 	    jconf_get_str(&p, root, "listen", listen, sizeof(listen), NULL) < 0 ||
-	    get_bool(&p, root, "plain_http", &cfg->plain_http) < 0 ||
+	    jconf_get_bool(&p, root, "plain_http", &cfg->plain_http, 0) < 0 ||
 	    jconf_get_str(&p, root, "cert", cfg->cert, sizeof(cfg->cert), cfg->plain_http ? "" : NULL) < 0 ||
 	    jconf_get_str(&p, root, "key", cfg->key, sizeof(cfg->key), cfg->plain_http ? "" : NULL) < 0 ||
 	    jconf_get_str(&p, root, "www", cfg->www, sizeof(cfg->www), DEF_WWW) < 0 ||
@@ -137,48 +158,16 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 		    DEF_CONFIG) < 0 ||
 	    jconf_get_uint(&p, root, "session_idle_s", &cfg->session_idle_s, 900, 30, 86400) < 0 ||
 	    jconf_get_uint(&p, root, "session_max", &cfg->session_max, 256, 1, 65536) < 0 ||
-	    jconf_get_uint(&p, root, "history_s", &cfg->history_s, 600, 10, 86400) < 0)
+	    jconf_get_uint(&p, root, "history_s", &cfg->history_s, 600, 10, 86400) < 0 ||
+	    parse_listen(&p, listen, cfg) < 0)
 		goto out;
-	if (taddr_parse_endpoint(listen, &cfg->listen_addr, &cfg->listen_port) < 0 ||
-	    !cfg->listen_port) {
-		jconf_perr(&p, "\"listen\": want \"addr:port\" or \"[v6addr]:port\"");
-		goto out;
-	}
-	if (cfg->plain_http && !is_loopback(&cfg->listen_addr)) {
-		jconf_perr(&p, "\"plain_http\" is allowed only on a loopback \"listen\" address "
-			   "(127.0.0.0/8, ::1): logins must not cross a network unencrypted");
-		goto out;
-	}
-	if (cfg->plain_http && (cfg->cert[0] || cfg->key[0])) {
-		jconf_perr(&p, "\"plain_http\" with \"cert\"/\"key\": choose one");
-		goto out;
-	}
 	v = json_object_get(root, "ldap");
 	if (!v) {
 		jconf_perr(&p, "\"ldap\" is required (logins are checked against LDAP only)");
 		goto out;
 	}
-	if (parse_ldap(&p, v, &cfg->ldap) < 0)
+	if (parse_ldap(&p, v, &cfg->ldap) < 0 || parse_login_rate(&p, root, cfg) < 0)
 		goto out;
-	v = json_object_get(root, "login_rate");
-	if (v) {
-		snprintf(p.where, sizeof(p.where), "login_rate");
-		if (!json_is_object(v)) {
-			jconf_perr(&p, "must be an object {max_failures, window_s}");
-			goto out;
-		}
-		if (jconf_check_keys(&p, v, rkeys) < 0)
-			goto out;
-	}
-	{
-		json_t *o = v ? v : json_object();
-		int r2 = jconf_get_uint(&p, o, "max_failures", &cfg->rate_max, 5, 1, 1000) < 0 ||
-			 jconf_get_uint(&p, o, "window_s", &cfg->rate_window_s, 60, 1, 86400) < 0;
-		if (!v)
-			json_decref(o);
-		if (r2)
-			goto out;
-	}
 	p.where[0] = '\0';
 	rc = 0;
 out:

@@ -351,6 +351,9 @@ void http_stop(struct webd *w)
 
 /* ----------------------------------------------------------- helpers -- */
 
+/* Not ctl_error (lib/ctl.c), though formatted alike: a REST error body is
+ * {"error": ...} with the status in HTTP (doc/api.md), a control reply
+ * carries "ok": false; and REST messages may quote a longer request. */
 json_t *api_error(const char *fmt, ...)
 {
 	char buf[1024];

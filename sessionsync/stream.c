@@ -423,7 +423,7 @@ static void apply_body(struct syncd *s, uint8_t type, const uint8_t *body, size_
 	}
 }
 
-/* Records were validated when the message was accepted (see valid_body). */
+/* Records were validated when the message was accepted (see sync_body_valid). */
 static void deliver(struct syncd *s, uint64_t dseq, uint8_t type, const uint8_t *body, size_t len)
 {
 	apply_body(s, type, body, len);
@@ -504,39 +504,6 @@ nack:;
 	}
 }
 
-/* Every record of a message must be well formed before any is applied. */
-static int valid_body(uint8_t type, const uint8_t *body, size_t len)
-{
-	size_t off = 0;
-	uint16_t rt, rl;
-	const uint8_t *v;
-	int rc;
-
-	while ((rc = sync_next_record(body, len, &off, &rt, &v, &rl)) == 1) {
-		struct sync_flow f;
-		struct sync_hello h;
-		struct sync_range r;
-		struct sync_resync x;
-		int ok;
-		switch (rt) {
-		case SYNC_R_FLOW: ok = type == SYNC_T_DATA && sync_decode_flow(v, rl, &f) == 0; break;
-		case SYNC_R_HELLO:
-			ok = (type == SYNC_T_HELLO || type == SYNC_T_RESYNC_REQ) &&
-			     sync_decode_hello(v, rl, &h) == 0;
-			break;
-		case SYNC_R_RANGE: ok = type == SYNC_T_NACK && sync_decode_range(v, rl, &r) == 0; break;
-		case SYNC_R_RESYNC:
-			ok = (type == SYNC_T_RESYNC_BEGIN || type == SYNC_T_RESYNC_END) &&
-			     sync_decode_resync(v, rl, &x) == 0;
-			break;
-		default: ok = 0;
-		}
-		if (!ok)
-			return 0;
-	}
-	return rc == 0;
-}
-
 static void on_hello(struct syncd *s, const struct sync_hdr *h, const uint8_t *body, size_t len)
 {
 	size_t off = 0;
@@ -567,7 +534,7 @@ static void on_datagram(struct syncd *s, const uint8_t *buf, size_t n)
 		e = SYNC_E_REPLAY;	/* our own message reflected back */
 	if (e == SYNC_OK)
 		e = sync_replay_check(&s->replay, h.epoch, h.seq);
-	if (e == SYNC_OK && !valid_body(h.type, body, len))
+	if (e == SYNC_OK && !sync_body_valid(h.type, body, len))
 		e = SYNC_E_RECORD;
 	if (e != SYNC_OK) {
 		s->st.rejects[e]++;

@@ -17,6 +17,9 @@ const char *sync_err_name(enum sync_err e)
 	return e < SYNC_E_MAX ? err_names[e] : "unknown";
 }
 
+/* The MAC is lib/wire's: checked with wire_mac_ok in sync_parse. */
+_Static_assert(SYNC_MAC_LEN == WIRE_MAC_LEN, "sync MAC is an HMAC-SHA256");
+
 static void mac(const struct sync_key *key, const uint8_t *data, size_t len, uint8_t out[SYNC_MAC_LEN])
 {
 	wire_hmac(key->k, key->len, data, len, out);
@@ -25,8 +28,6 @@ static void mac(const struct sync_key *key, const uint8_t *data, size_t len, uin
 enum sync_err sync_parse(const uint8_t *buf, size_t len, const struct sync_key *key,
 			 struct sync_hdr *h, const uint8_t **body, size_t *body_len)
 {
-	uint8_t want[SYNC_MAC_LEN];
-
 	if (len < SYNC_HDR_LEN + SYNC_MAC_LEN)
 		return SYNC_E_SHORT;
 	if (wire_get16(buf) != SYNC_MAGIC)
@@ -38,8 +39,7 @@ enum sync_err sync_parse(const uint8_t *buf, size_t len, const struct sync_key *
 	if ((size_t)h->body_len + SYNC_HDR_LEN + SYNC_MAC_LEN != len)
 		return SYNC_E_LENGTH;
 	/* Authenticate before trusting anything else in the message. */
-	mac(key, buf, len - SYNC_MAC_LEN, want);
-	if (!wire_mac_equal(want, buf + len - SYNC_MAC_LEN))
+	if (!wire_mac_ok(key->k, key->len, buf, len))
 		return SYNC_E_MAC;
 	if (h->type == 0 || h->type >= SYNC_T_MAX)
 		return SYNC_E_TYPE;
@@ -129,6 +129,38 @@ int sync_decode_resync(const uint8_t *v, uint16_t len, struct sync_resync *r)
 	r->id = wire_get64(v);
 	r->count = wire_get64(v + 8);
 	return 0;
+}
+
+int sync_body_valid(uint8_t type, const uint8_t *body, size_t len)
+{
+	size_t off = 0;
+	uint16_t rt, rl;
+	const uint8_t *v;
+	int rc;
+
+	while ((rc = sync_next_record(body, len, &off, &rt, &v, &rl)) == 1) {
+		struct sync_flow f;
+		struct sync_hello h;
+		struct sync_range r;
+		struct sync_resync x;
+		int ok;
+		switch (rt) {
+		case SYNC_R_FLOW: ok = type == SYNC_T_DATA && sync_decode_flow(v, rl, &f) == 0; break;
+		case SYNC_R_HELLO:
+			ok = (type == SYNC_T_HELLO || type == SYNC_T_RESYNC_REQ) &&
+			     sync_decode_hello(v, rl, &h) == 0;
+			break;
+		case SYNC_R_RANGE: ok = type == SYNC_T_NACK && sync_decode_range(v, rl, &r) == 0; break;
+		case SYNC_R_RESYNC:
+			ok = (type == SYNC_T_RESYNC_BEGIN || type == SYNC_T_RESYNC_END) &&
+			     sync_decode_resync(v, rl, &x) == 0;
+			break;
+		default: ok = 0;
+		}
+		if (!ok)
+			return 0;
+	}
+	return rc == 0;
 }
 
 void sync_begin(struct sync_builder *b, const struct sync_hdr *h)

@@ -137,6 +137,13 @@ int sync_decode_flow(const uint8_t *v, uint16_t len, struct sync_flow *f);
 int sync_decode_hello(const uint8_t *v, uint16_t len, struct sync_hello *h);
 int sync_decode_range(const uint8_t *v, uint16_t len, struct sync_range *r);
 int sync_decode_resync(const uint8_t *v, uint16_t len, struct sync_resync *r);
+/*
+ * Every record of a message of this type well formed and of a kind the type
+ * carries (flows in DATA, a hello in HELLO and RESYNC_REQ, a range in NACK,
+ * a resync in RESYNC_BEGIN/END)?  1 or 0.  Checked before any record of the
+ * message is applied.
+ */
+int sync_body_valid(uint8_t type, const uint8_t *body, size_t len);
 
 /* Message builder: header, then records, then seal (MAC). */
 struct sync_builder {

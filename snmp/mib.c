@@ -1,9 +1,17 @@
 /*
  * mib.c - TANDEM-MIB's objects in the net-snmp agent library.
  *
- * Scalars: one handler per scalar group (tandemSwitch, tandemSync,
- * tandemHandoff) through netsnmp_register_scalar_group, which turns GETNEXT
- * into GET of the right instance; the handler switches on the sub-id.
+ * Table-driven: every object the MIB serves is a column descriptor
+ * (struct mib_col: sub-id -> ASN type + where the value is in a row), and
+ * each scalar group and table is a descriptor of its columns (struct
+ * mib_obj, the array mib_objs below).  One handler (mib_handler) serves all
+ * six registrations; one function (col_value) turns a column of a row into
+ * a value, for answers, table indexes and notifications alike.  Adding an
+ * object is a line in a descriptor table (and in TANDEM-MIB.txt).
+ *
+ * Scalars: netsnmp_register_scalar_group per group (tandemSwitch,
+ * tandemSync, tandemHandoff), which turns GETNEXT into GET of the right
+ * instance; the "row" of a scalar group is the snapshot itself.
  *
  * Tables: the tdata helper (table_tdata).  Why tdata rather than the
  * iterator helper: the iterator walks every row on each request (a full
@@ -17,8 +25,8 @@
  * arrays (struct agx.cur), replaced in the same step, so no row outlives
  * the memory it points to.
  *
- * The agent library finds our context through reginfo->my_reg_void: no
- * globals here.
+ * The agent library finds our context through reginfo->my_reg_void (a
+ * struct mib_bind: the agx and the object's descriptor): no globals here.
  */
 #include "agentx.h"
 
@@ -26,6 +34,7 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,50 +60,275 @@ enum { SW_ROLE = 1, SW_LBD_UP, SW_UPTIME, SW_FLOWS, SW_FLOW_TABLE_SIZE, SW_NODES
 enum { SY_STATE = 1, SY_ALIVE, SY_SYNCED, SY_LAG50, SY_LAG99, SY_TX, SY_RX };
 enum { HO_REQ = 1, HO_OK, HO_FAILED, HO_REP_HANDLED, HO_REP_FAILED, HO_REP_REJECTED,
        HO_REP_REPLAYED };
-enum { VIP_NAME = 2, VIP_ATYPE, VIP_ADDR, VIP_PROTO, VIP_PORT, VIP_NIT, VIP_PKTS, VIP_BYTES,
-       VIP_NEW };
-enum { NODE_NAME = 2, NODE_ATYPE, NODE_ADDR, NODE_STATE, NODE_DRAIN, NODE_LINK, NODE_WEIGHT,
-       NODE_FLOWS, NODE_PKTS, NODE_BYTES, NODE_NEW, NODE_HIN, NODE_HOUT, NODE_CHECKS,
-       NODE_CHECKS_OK, NODE_HERR };
-enum { SESS_NODE = 8, SESS_NODE_INDEX, SESS_PKTS, SESS_BYTES, SESS_IDLE, SESS_FLAGS };
+enum { VIP_INDEX = 1, VIP_NAME, VIP_ATYPE, VIP_ADDR, VIP_PROTO, VIP_PORT, VIP_NIT, VIP_PKTS,
+       VIP_BYTES, VIP_NEW };
+enum { NODE_INDEX = 1, NODE_NAME, NODE_ATYPE, NODE_ADDR, NODE_STATE, NODE_DRAIN, NODE_LINK,
+       NODE_WEIGHT, NODE_FLOWS, NODE_PKTS, NODE_BYTES, NODE_NEW, NODE_HIN, NODE_HOUT,
+       NODE_CHECKS, NODE_CHECKS_OK, NODE_HERR };
+enum { SESS_CATYPE = 1, SESS_CADDR, SESS_CPORT, SESS_VATYPE, SESS_VADDR, SESS_VPORT, SESS_PROTO,
+       SESS_NODE, SESS_NODE_INDEX, SESS_PKTS, SESS_BYTES, SESS_IDLE, SESS_FLAGS };
 enum { N_FAILOVER = 1, N_NODE_DOWN, N_NODE_UP, N_SYNC_LOST, N_SYNC_RESTORED };
 
 #define OIDLEN(x) (sizeof(x) / sizeof(oid))
 #define TV(b) ((b) ? 1 : 2)		/* TruthValue */
 
-struct agx_tables {
-	netsnmp_tdata *vips, *nodes, *sess;
-	netsnmp_handler_registration *regs[6];
-	int nregs;
+/* ---- column descriptors ---- */
+
+/* How a column's value is read from its row (the field at mib_col.off). */
+enum col_kind {
+	K_INT,		/* int */
+	K_U32,		/* uint32_t */
+	K_U64,		/* uint64_t, served as Counter64 */
+	K_TV,		/* int 0/1, served as TruthValue */
+	K_STR,		/* NUL-terminated char array */
+	K_ADDR,		/* uint8_t[16]; 4 or 16 bytes by the int InetAddressType at .aux */
+	K_FN,		/* computed by .fn */
 };
 
-/* ---- value setters ---- */
+struct mib_col {
+	oid id;				/* column number, or scalar sub-id */
+	u_char asn;			/* ASN_* type served */
+	u_char kind;			/* enum col_kind */
+	size_t off, aux;		/* offsetof the field (and of K_ADDR's type) in the row */
+	long (*fn)(const struct agx *a, const void *row);	/* K_FN */
+};
 
-static void set_int(netsnmp_variable_list *v, int type, long x)
+/*
+ * Descriptor lines.  The kind comes from the field's C type through
+ * _Generic, so a column cannot read a field as the wrong type: a field of
+ * another type does not compile.
+ */
+#define FIELD(st, f) (((st *)0)->f)
+#define C_NUM(id, asn, st, f) \
+	{ id, asn, _Generic(FIELD(st, f), int: K_INT, uint32_t: K_U32), offsetof(st, f), 0, NULL }
+#define C_U64(id, st, f) \
+	{ id, ASN_COUNTER64, _Generic(FIELD(st, f), uint64_t: K_U64), offsetof(st, f), 0, NULL }
+#define C_TV(id, st, f) \
+	{ id, ASN_INTEGER, _Generic(FIELD(st, f), int: K_TV), offsetof(st, f), 0, NULL }
+#define C_STR(id, st, f) \
+	{ id, ASN_OCTET_STR, _Generic(FIELD(st, f) + 0, char *: K_STR), offsetof(st, f), 0, NULL }
+#define C_ADDR(id, st, f, at) \
+	{ id, ASN_OCTET_STR, _Generic(FIELD(st, f) + 0, uint8_t *: K_ADDR), offsetof(st, f), \
+	  offsetof(st, at) + 0 * sizeof(_Generic(FIELD(st, at), int: 1)), NULL }
+#define C_FN(id, asn, f) { id, asn, K_FN, 0, 0, f }
+
+static long sw_role(const struct agx *a, const void *row)
 {
-	snmp_set_var_typed_value(v, (u_char)type, &x, sizeof(x));
+	const struct snap *s = row;
+
+	return a->have_cur ? s->role : ROLE_UNKNOWN;
 }
 
-static void set_u64(netsnmp_variable_list *v, uint64_t x)
+static long sw_sessions_listed(const struct agx *a, const void *row)
 {
-	struct counter64 c;
+	const struct snap *s = row;
 
-	c.high = (uint32_t)(x >> 32);
-	c.low = (uint32_t)x;
-	snmp_set_var_typed_value(v, ASN_COUNTER64, &c, sizeof(c));
+	return (long)s->nsess;
 }
 
-static void set_str(netsnmp_variable_list *v, const void *s, size_t len)
+static long sy_state(const struct agx *a, const void *row)
 {
-	snmp_set_var_typed_value(v, ASN_OCTET_STR, s, len);
+	const struct snap *s = row;
+
+	return s->sync_state ? s->sync_state
+			     : (a->syncd_sock ? SYNC_SYNCD_DOWN : SYNC_NOT_CONFIGURED);
 }
+
+static const struct mib_col switch_cols[] = {
+	C_FN(SW_ROLE, ASN_INTEGER, sw_role),
+	C_TV(SW_LBD_UP, struct snap, lbd_up),
+	C_NUM(SW_UPTIME, ASN_UNSIGNED, struct snap, uptime_s),
+	C_NUM(SW_FLOWS, ASN_GAUGE, struct snap, flows),
+	C_NUM(SW_FLOW_TABLE_SIZE, ASN_UNSIGNED, struct snap, flow_table_size),
+	C_NUM(SW_NODES_UP, ASN_GAUGE, struct snap, nodes_up),
+	C_NUM(SW_NODES_TOTAL, ASN_GAUGE, struct snap, nodes_total),
+	C_NUM(SW_RELOADS, ASN_COUNTER, struct snap, reloads),
+	C_FN(SW_SESSIONS_LISTED, ASN_GAUGE, sw_sessions_listed),
+	/* SW_PREVIOUS_ROLE is accessible-for-notify: in notifications only */
+};
+
+static const struct mib_col sync_cols[] = {
+	C_FN(SY_STATE, ASN_INTEGER, sy_state),
+	C_TV(SY_ALIVE, struct snap, peer_alive),
+	C_TV(SY_SYNCED, struct snap, synced),
+	C_NUM(SY_LAG50, ASN_UNSIGNED, struct snap, lag_p50_us),
+	C_NUM(SY_LAG99, ASN_UNSIGNED, struct snap, lag_p99_us),
+	C_U64(SY_TX, struct snap, sync_tx_flows),
+	C_U64(SY_RX, struct snap, sync_rx_flows),
+};
+
+static const struct mib_col handoff_cols[] = {
+	C_NUM(HO_REQ, ASN_COUNTER, struct snap, ho_requested),
+	C_NUM(HO_OK, ASN_COUNTER, struct snap, ho_ok),
+	C_NUM(HO_FAILED, ASN_COUNTER, struct snap, ho_failed),
+	C_NUM(HO_REP_HANDLED, ASN_COUNTER, struct snap, rep_handled),
+	C_NUM(HO_REP_FAILED, ASN_COUNTER, struct snap, rep_failed),
+	C_NUM(HO_REP_REJECTED, ASN_COUNTER, struct snap, rep_rejected),
+	C_NUM(HO_REP_REPLAYED, ASN_COUNTER, struct snap, rep_replayed),
+};
+
+static const struct mib_col vip_index[] = {
+	C_NUM(VIP_INDEX, ASN_UNSIGNED, struct vip_row, index),
+};
+
+static const struct mib_col vip_cols[] = {
+	C_STR(VIP_NAME, struct vip_row, name),
+	C_NUM(VIP_ATYPE, ASN_INTEGER, struct vip_row, atype),
+	C_ADDR(VIP_ADDR, struct vip_row, addr, atype),
+	C_NUM(VIP_PROTO, ASN_INTEGER, struct vip_row, proto),
+	C_NUM(VIP_PORT, ASN_UNSIGNED, struct vip_row, port),
+	C_NUM(VIP_NIT, ASN_GAUGE, struct vip_row, nodes_in_table),
+	C_U64(VIP_PKTS, struct vip_row, packets),
+	C_U64(VIP_BYTES, struct vip_row, bytes),
+	C_U64(VIP_NEW, struct vip_row, new_flows),
+};
+
+static const struct mib_col node_index[] = {
+	C_NUM(NODE_INDEX, ASN_UNSIGNED, struct node_row, index),
+};
+
+static const struct mib_col node_cols[] = {
+	C_STR(NODE_NAME, struct node_row, name),
+	C_NUM(NODE_ATYPE, ASN_INTEGER, struct node_row, atype),
+	C_ADDR(NODE_ADDR, struct node_row, addr, atype),
+	C_NUM(NODE_STATE, ASN_INTEGER, struct node_row, state),
+	C_TV(NODE_DRAIN, struct node_row, drain),
+	C_TV(NODE_LINK, struct node_row, link_up),	/* up(1)/down(2): a TruthValue's numbers */
+	C_NUM(NODE_WEIGHT, ASN_UNSIGNED, struct node_row, weight),
+	C_NUM(NODE_FLOWS, ASN_GAUGE, struct node_row, flows),
+	C_U64(NODE_PKTS, struct node_row, packets),
+	C_U64(NODE_BYTES, struct node_row, bytes),
+	C_U64(NODE_NEW, struct node_row, new_flows),
+	C_U64(NODE_HIN, struct node_row, handoffs_in),
+	C_U64(NODE_HOUT, struct node_row, handoffs_out),
+	C_NUM(NODE_CHECKS, ASN_GAUGE, struct node_row, checks),
+	C_NUM(NODE_CHECKS_OK, ASN_GAUGE, struct node_row, checks_ok),
+	C_STR(NODE_HERR, struct node_row, health_error),
+};
+
+/* The 5-tuple; both address types are the row's one atype. */
+static const struct mib_col sess_index[] = {
+	C_NUM(SESS_CATYPE, ASN_INTEGER, struct sess_row, atype),
+	C_ADDR(SESS_CADDR, struct sess_row, client, atype),
+	C_NUM(SESS_CPORT, ASN_UNSIGNED, struct sess_row, client_port),
+	C_NUM(SESS_VATYPE, ASN_INTEGER, struct sess_row, atype),
+	C_ADDR(SESS_VADDR, struct sess_row, vip, atype),
+	C_NUM(SESS_VPORT, ASN_UNSIGNED, struct sess_row, vip_port),
+	C_NUM(SESS_PROTO, ASN_INTEGER, struct sess_row, proto),
+};
+
+static const struct mib_col sess_cols[] = {
+	C_STR(SESS_NODE, struct sess_row, node),
+	C_NUM(SESS_NODE_INDEX, ASN_UNSIGNED, struct sess_row, node_index),
+	C_U64(SESS_PKTS, struct sess_row, packets),
+	C_U64(SESS_BYTES, struct sess_row, bytes),
+	C_NUM(SESS_IDLE, ASN_UNSIGNED, struct sess_row, idle_ms),
+	C_STR(SESS_FLAGS, struct sess_row, flags),
+};
+
+/* One scalar group or table.  Columns are in ascending id order: the first
+ * and last are the registration's column range. */
+struct mib_obj {
+	const char *name;
+	const oid *oid;			/* the group, or the table's entry */
+	size_t oidlen;
+	const struct mib_col *cols;
+	size_t ncols;
+	/* tables only (nindex 0: a scalar group, whose row is struct snap) */
+	const struct mib_col *index;	/* the INDEX parts, in order */
+	size_t nindex;
+	size_t rows_off, count_off, row_size;	/* the row array in struct snap */
+};
+
+#define COLS(c) c, sizeof(c) / sizeof(c[0])
+#define SCALARS(n, o, c) { n, o, OIDLEN(o), COLS(c), NULL, 0, 0, 0, 0 }
+#define TABLE(n, o, c, ix, rows, count) \
+	{ n, o, OIDLEN(o), COLS(c), COLS(ix), offsetof(struct snap, rows), \
+	  offsetof(struct snap, count), sizeof(*FIELD(struct snap, rows)) }
+
+enum { OBJ_SWITCH, OBJ_SYNC, OBJ_HANDOFF, OBJ_VIPS, OBJ_NODES, OBJ_SESS, NOBJ };
+
+static const struct mib_obj mib_objs[NOBJ] = {
+	[OBJ_SWITCH] = SCALARS("tandemSwitch", oid_switch, switch_cols),
+	[OBJ_SYNC] = SCALARS("tandemSync", oid_sync, sync_cols),
+	[OBJ_HANDOFF] = SCALARS("tandemHandoff", oid_handoff, handoff_cols),
+	[OBJ_VIPS] = TABLE("tandemVipTable", oid_vip_entry, vip_cols, vip_index, vips, nvips),
+	[OBJ_NODES] = TABLE("tandemNodeTable", oid_node_entry, node_cols, node_index, nodes, nnodes),
+	[OBJ_SESS] = TABLE("tandemSessionTable", oid_sess_entry, sess_cols, sess_index, sess, nsess),
+};
+
+/* An object's registration: what mib_handler finds in my_reg_void. */
+struct mib_bind {
+	struct agx *a;
+	const struct mib_obj *obj;
+	netsnmp_handler_registration *reg;	/* NULL: not registered */
+	netsnmp_tdata *rows;			/* tables */
+};
+
+struct agx_tables {
+	struct mib_bind bind[NOBJ];
+};
+
+/* ---- values ---- */
+
+/* A column's value as snmp_set_var_typed_value and netsnmp_tdata_row_add_index
+ * take it: type, p, len.  p may point into v itself (do not copy a mib_val)
+ * or into the row. */
+struct mib_val {
+	u_char type;
+	const void *p;
+	size_t len;
+	long l;
+	struct counter64 c64;
+};
 
 static size_t alen(int atype)
 {
 	return atype == INET_IPV6 ? 16 : 4;
 }
 
-/* ---- scalars ---- */
+static void col_value(const struct agx *a, const struct mib_col *c, const void *row,
+		      struct mib_val *v)
+{
+	const char *f = (const char *)row + c->off;
+	uint64_t x;
+
+	v->type = c->asn;
+	v->p = &v->l;
+	v->len = sizeof(v->l);
+	switch ((enum col_kind)c->kind) {
+	case K_INT: v->l = *(const int *)f; break;
+	case K_U32: v->l = *(const uint32_t *)f; break;
+	case K_TV: v->l = TV(*(const int *)f); break;
+	case K_FN: v->l = c->fn(a, row); break;
+	case K_U64:
+		x = *(const uint64_t *)f;
+		v->c64.high = (uint32_t)(x >> 32);
+		v->c64.low = (uint32_t)x;
+		v->p = &v->c64;
+		v->len = sizeof(v->c64);
+		break;
+	case K_STR:
+		v->p = f;
+		v->len = strlen(f);
+		break;
+	case K_ADDR:
+		v->p = f;
+		v->len = alen(*(const int *)((const char *)row + c->aux));
+		break;
+	}
+}
+
+/* The column id of o, or NULL. */
+static const struct mib_col *col_find(const struct mib_obj *o, oid id)
+{
+	for (size_t i = 0; i < o->ncols; i++)
+		if (o->cols[i].id == id)
+			return &o->cols[i];
+	return NULL;
+}
+
+/* ---- the handler ---- */
 
 /* The scalar a scalar-group request is about: its name is GROUP.SUBID.0
  * (scalar_group has checked the range and the .0, and for the duration of
@@ -105,218 +339,83 @@ static oid scalar_subid(const netsnmp_request_info *r)
 	return r->requestvb->name_length >= 2 ? r->requestvb->name[r->requestvb->name_length - 2] : 0;
 }
 
-/* The request's name lies under group g. */
-static int in_group(const netsnmp_request_info *r, const oid *g, size_t glen)
-{
-	return r->requestvb->name_length > glen &&
-	       snmp_oid_ncompare(r->requestvb->name, glen, g, glen, glen) == 0;
-}
-
-static int scalar_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
-			  netsnmp_agent_request_info *ri, netsnmp_request_info *req)
-{
-	struct agx *a = reg->my_reg_void;
-	const struct snap *s = &a->cur;
-
-	if (ri->mode != MODE_GET)
-		return SNMP_ERR_NOERROR;
-	for (; req; req = req->next) {
-		netsnmp_variable_list *v = req->requestvb;
-		oid id = scalar_subid(req);
-		int done = 1;
-
-		if (req->processed)
-			continue;
-		if (in_group(req, oid_switch, OIDLEN(oid_switch))) {
-			switch (id) {
-			case SW_ROLE: set_int(v, ASN_INTEGER, a->have_cur ? s->role : ROLE_UNKNOWN); break;
-			case SW_LBD_UP: set_int(v, ASN_INTEGER, TV(s->lbd_up)); break;
-			case SW_UPTIME: set_int(v, ASN_UNSIGNED, s->uptime_s); break;
-			case SW_FLOWS: set_int(v, ASN_GAUGE, s->flows); break;
-			case SW_FLOW_TABLE_SIZE: set_int(v, ASN_UNSIGNED, s->flow_table_size); break;
-			case SW_NODES_UP: set_int(v, ASN_GAUGE, s->nodes_up); break;
-			case SW_NODES_TOTAL: set_int(v, ASN_GAUGE, s->nodes_total); break;
-			case SW_RELOADS: set_int(v, ASN_COUNTER, s->reloads); break;
-			case SW_SESSIONS_LISTED: set_int(v, ASN_GAUGE, (long)s->nsess); break;
-			default: done = 0;
-			}
-		} else if (in_group(req, oid_sync, OIDLEN(oid_sync))) {
-			switch (id) {
-			case SY_STATE: set_int(v, ASN_INTEGER, s->sync_state ? s->sync_state
-						: (a->syncd_sock ? SYNC_SYNCD_DOWN : SYNC_NOT_CONFIGURED)); break;
-			case SY_ALIVE: set_int(v, ASN_INTEGER, TV(s->peer_alive)); break;
-			case SY_SYNCED: set_int(v, ASN_INTEGER, TV(s->synced)); break;
-			case SY_LAG50: set_int(v, ASN_UNSIGNED, s->lag_p50_us); break;
-			case SY_LAG99: set_int(v, ASN_UNSIGNED, s->lag_p99_us); break;
-			case SY_TX: set_u64(v, s->sync_tx_flows); break;
-			case SY_RX: set_u64(v, s->sync_rx_flows); break;
-			default: done = 0;
-			}
-		} else {
-			switch (id) {
-			case HO_REQ: set_int(v, ASN_COUNTER, s->ho_requested); break;
-			case HO_OK: set_int(v, ASN_COUNTER, s->ho_ok); break;
-			case HO_FAILED: set_int(v, ASN_COUNTER, s->ho_failed); break;
-			case HO_REP_HANDLED: set_int(v, ASN_COUNTER, s->rep_handled); break;
-			case HO_REP_FAILED: set_int(v, ASN_COUNTER, s->rep_failed); break;
-			case HO_REP_REJECTED: set_int(v, ASN_COUNTER, s->rep_rejected); break;
-			case HO_REP_REPLAYED: set_int(v, ASN_COUNTER, s->rep_replayed); break;
-			default: done = 0;
-			}
-		}
-		if (!done)
-			netsnmp_set_request_error(ri, req, SNMP_NOSUCHOBJECT);
-	}
-	return SNMP_ERR_NOERROR;
-}
-
-/* ---- tables ---- */
-
-static int vip_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
+/* GET for every registration (GETNEXT reaches us as GET through the
+ * scalar_group and tdata helpers).  A table request without a row is
+ * noSuchInstance; a sub-id without a column is noSuchObject. */
+static int mib_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 		       netsnmp_agent_request_info *ri, netsnmp_request_info *req)
 {
+	const struct mib_bind *b = reg->my_reg_void;
+	const struct mib_obj *o = b->obj;
+
 	if (ri->mode != MODE_GET)
 		return SNMP_ERR_NOERROR;
 	for (; req; req = req->next) {
-		const struct vip_row *r = netsnmp_tdata_extract_entry(req);
-		netsnmp_table_request_info *ti = netsnmp_extract_table_info(req);
-		netsnmp_variable_list *v = req->requestvb;
+		const struct mib_col *c;
+		const void *row = &b->a->cur;
+		oid id;
+		struct mib_val v;
 
 		if (req->processed)
 			continue;
-		if (!r || !ti) {
-			netsnmp_set_request_error(ri, req, SNMP_NOSUCHINSTANCE);
-			continue;
-		}
-		switch (ti->colnum) {
-		case VIP_NAME: set_str(v, r->name, strlen(r->name)); break;
-		case VIP_ATYPE: set_int(v, ASN_INTEGER, r->atype); break;
-		case VIP_ADDR: set_str(v, r->addr, alen(r->atype)); break;
-		case VIP_PROTO: set_int(v, ASN_INTEGER, r->proto); break;
-		case VIP_PORT: set_int(v, ASN_UNSIGNED, r->port); break;
-		case VIP_NIT: set_int(v, ASN_GAUGE, r->nodes_in_table); break;
-		case VIP_PKTS: set_u64(v, r->packets); break;
-		case VIP_BYTES: set_u64(v, r->bytes); break;
-		case VIP_NEW: set_u64(v, r->new_flows); break;
-		default: netsnmp_set_request_error(ri, req, SNMP_NOSUCHOBJECT);
-		}
-	}
-	return SNMP_ERR_NOERROR;
-}
+		if (o->nindex) {
+			netsnmp_table_request_info *ti = netsnmp_extract_table_info(req);
 
-static int node_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
-			netsnmp_agent_request_info *ri, netsnmp_request_info *req)
-{
-	if (ri->mode != MODE_GET)
-		return SNMP_ERR_NOERROR;
-	for (; req; req = req->next) {
-		const struct node_row *r = netsnmp_tdata_extract_entry(req);
-		netsnmp_table_request_info *ti = netsnmp_extract_table_info(req);
-		netsnmp_variable_list *v = req->requestvb;
-
-		if (req->processed)
-			continue;
-		if (!r || !ti) {
-			netsnmp_set_request_error(ri, req, SNMP_NOSUCHINSTANCE);
+			row = netsnmp_tdata_extract_entry(req);
+			if (!row || !ti) {
+				netsnmp_set_request_error(ri, req, SNMP_NOSUCHINSTANCE);
+				continue;
+			}
+			id = ti->colnum;
+		} else {
+			id = scalar_subid(req);
+		}
+		c = col_find(o, id);
+		if (!c) {
+			netsnmp_set_request_error(ri, req, SNMP_NOSUCHOBJECT);
 			continue;
 		}
-		switch (ti->colnum) {
-		case NODE_NAME: set_str(v, r->name, strlen(r->name)); break;
-		case NODE_ATYPE: set_int(v, ASN_INTEGER, r->atype); break;
-		case NODE_ADDR: set_str(v, r->addr, alen(r->atype)); break;
-		case NODE_STATE: set_int(v, ASN_INTEGER, r->state); break;
-		case NODE_DRAIN: set_int(v, ASN_INTEGER, TV(r->drain)); break;
-		case NODE_LINK: set_int(v, ASN_INTEGER, r->link_up ? 1 : 2); break;
-		case NODE_WEIGHT: set_int(v, ASN_UNSIGNED, r->weight); break;
-		case NODE_FLOWS: set_int(v, ASN_GAUGE, r->flows); break;
-		case NODE_PKTS: set_u64(v, r->packets); break;
-		case NODE_BYTES: set_u64(v, r->bytes); break;
-		case NODE_NEW: set_u64(v, r->new_flows); break;
-		case NODE_HIN: set_u64(v, r->handoffs_in); break;
-		case NODE_HOUT: set_u64(v, r->handoffs_out); break;
-		case NODE_CHECKS: set_int(v, ASN_GAUGE, r->checks); break;
-		case NODE_CHECKS_OK: set_int(v, ASN_GAUGE, r->checks_ok); break;
-		case NODE_HERR: set_str(v, r->health_error, strlen(r->health_error)); break;
-		default: netsnmp_set_request_error(ri, req, SNMP_NOSUCHOBJECT);
-		}
-	}
-	return SNMP_ERR_NOERROR;
-}
-
-static int sess_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
-			netsnmp_agent_request_info *ri, netsnmp_request_info *req)
-{
-	if (ri->mode != MODE_GET)
-		return SNMP_ERR_NOERROR;
-	for (; req; req = req->next) {
-		const struct sess_row *r = netsnmp_tdata_extract_entry(req);
-		netsnmp_table_request_info *ti = netsnmp_extract_table_info(req);
-		netsnmp_variable_list *v = req->requestvb;
-
-		if (req->processed)
-			continue;
-		if (!r || !ti) {
-			netsnmp_set_request_error(ri, req, SNMP_NOSUCHINSTANCE);
-			continue;
-		}
-		switch (ti->colnum) {
-		case SESS_NODE: set_str(v, r->node, strlen(r->node)); break;
-		case SESS_NODE_INDEX: set_int(v, ASN_UNSIGNED, r->node_index); break;
-		case SESS_PKTS: set_u64(v, r->packets); break;
-		case SESS_BYTES: set_u64(v, r->bytes); break;
-		case SESS_IDLE: set_int(v, ASN_UNSIGNED, r->idle_ms); break;
-		case SESS_FLAGS: set_str(v, r->flags, strlen(r->flags)); break;
-		default: netsnmp_set_request_error(ri, req, SNMP_NOSUCHOBJECT);
-		}
+		col_value(b->a, c, row, &v);
+		snmp_set_var_typed_value(req->requestvb, v.type, v.p, v.len);
 	}
 	return SNMP_ERR_NOERROR;
 }
 
 /* ---- registration ---- */
 
-static netsnmp_handler_registration *reg_new(struct agx *a, const char *name, Netsnmp_Node_Handler *fn,
-					     const oid *o, size_t len)
+static int reg_obj(struct agx *a, struct mib_bind *b, const struct mib_obj *o)
 {
-	netsnmp_handler_registration *reg =
-		netsnmp_create_handler_registration(name, fn, o, len, HANDLER_CAN_RONLY);
+	netsnmp_table_registration_info *ti;
+	oid first = o->cols[0].id, last = o->cols[o->ncols - 1].id;
+	int rc;
 
-	if (reg) {
-		reg->my_reg_void = a;
-		a->tab->regs[a->tab->nregs++] = reg;
+	b->a = a;
+	b->obj = o;
+	/* a table's OID is its entry's parent */
+	b->reg = netsnmp_create_handler_registration(o->name, mib_handler, o->oid,
+						     o->nindex ? o->oidlen - 1 : o->oidlen,
+						     HANDLER_CAN_RONLY);
+	if (!b->reg)
+		return -1;
+	b->reg->my_reg_void = b;
+	if (!o->nindex) {
+		rc = netsnmp_register_scalar_group(b->reg, 1, last);
+	} else {
+		ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+		b->rows = netsnmp_tdata_create_table(o->name, 0);
+		if (!ti || !b->rows)
+			return -1;
+		for (size_t i = 0; i < o->nindex; i++)
+			netsnmp_table_helper_add_index(ti, o->index[i].asn);
+		ti->min_column = first;
+		ti->max_column = last;
+		rc = netsnmp_tdata_register(b->reg, b->rows, ti);
 	}
-	return reg;
-}
-
-static int reg_scalars(struct agx *a, const char *name, const oid *o, size_t len, oid last)
-{
-	netsnmp_handler_registration *reg = reg_new(a, name, scalar_handler, o, len);
-
-	return reg && netsnmp_register_scalar_group(reg, 1, last) == MIB_REGISTERED_OK ? 0 : -1;
-}
-
-/* Register a tdata table whose INDEX types are the ASN_* list (0-terminated). */
-static netsnmp_tdata *reg_table(struct agx *a, const char *name, Netsnmp_Node_Handler *fn,
-				const oid *entry, size_t len, unsigned mincol, unsigned maxcol, ...)
-{
-	netsnmp_table_registration_info *ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-	netsnmp_tdata *t = netsnmp_tdata_create_table(name, 0);
-	netsnmp_handler_registration *reg;
-	va_list ap;
-	int type;
-
-	/* the table OID is the entry's parent */
-	reg = reg_new(a, name, fn, entry, len - 1);
-	if (!ti || !t || !reg)
-		return NULL;
-	va_start(ap, maxcol);
-	while ((type = va_arg(ap, int)) != 0)
-		netsnmp_table_helper_add_index(ti, (u_char)type);
-	va_end(ap);
-	ti->min_column = mincol;
-	ti->max_column = maxcol;
-	if (netsnmp_tdata_register(reg, t, ti) != MIB_REGISTERED_OK)
-		return NULL;
-	return t;
+	if (rc != MIB_REGISTERED_OK) {
+		b->reg = NULL;		/* refused: not ours to unregister */
+		return -1;
+	}
+	return 0;
 }
 
 int mib_register(struct agx *a)
@@ -324,34 +423,27 @@ int mib_register(struct agx *a)
 	a->tab = calloc(1, sizeof(*a->tab));
 	if (!a->tab)
 		return -1;
-	if (reg_scalars(a, "tandemSwitch", oid_switch, OIDLEN(oid_switch), SW_SESSIONS_LISTED) < 0 ||
-	    reg_scalars(a, "tandemSync", oid_sync, OIDLEN(oid_sync), SY_RX) < 0 ||
-	    reg_scalars(a, "tandemHandoff", oid_handoff, OIDLEN(oid_handoff), HO_REP_REPLAYED) < 0)
-		goto fail;
-	a->tab->vips = reg_table(a, "tandemVipTable", vip_handler, oid_vip_entry,
-				 OIDLEN(oid_vip_entry), VIP_NAME, VIP_NEW, ASN_UNSIGNED, 0);
-	a->tab->nodes = reg_table(a, "tandemNodeTable", node_handler, oid_node_entry,
-				  OIDLEN(oid_node_entry), NODE_NAME, NODE_HERR, ASN_UNSIGNED, 0);
-	a->tab->sess = reg_table(a, "tandemSessionTable", sess_handler, oid_sess_entry,
-				 OIDLEN(oid_sess_entry), SESS_NODE, SESS_FLAGS, ASN_INTEGER,
-				 ASN_OCTET_STR, ASN_UNSIGNED, ASN_INTEGER, ASN_OCTET_STR,
-				 ASN_UNSIGNED, ASN_INTEGER, 0);
-	if (a->tab->vips && a->tab->nodes && a->tab->sess)
-		return 0;
-fail:
-	log_warnx("cannot register TANDEM-MIB with the agent library");
-	return -1;
+	for (int i = 0; i < NOBJ; i++) {
+		if (reg_obj(a, &a->tab->bind[i], &mib_objs[i]) < 0) {
+			log_warnx("cannot register TANDEM-MIB with the agent library");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void mib_unregister(struct agx *a)
 {
 	if (!a->tab)
 		return;
-	for (int i = 0; i < a->tab->nregs; i++)
-		netsnmp_unregister_handler(a->tab->regs[i]);
+	for (int i = 0; i < NOBJ; i++)
+		if (a->tab->bind[i].reg)
+			netsnmp_unregister_handler(a->tab->bind[i].reg);
 	free(a->tab);
 	a->tab = NULL;
 }
+
+/* ---- rows ---- */
 
 /* Empty a tdata table.  Row data belongs to the snapshot, not to the row. */
 static void tdata_clear(netsnmp_tdata *t)
@@ -362,58 +454,44 @@ static void tdata_clear(netsnmp_tdata *t)
 		netsnmp_tdata_remove_and_delete_row(t, row);
 }
 
-static void add_row(netsnmp_tdata *t, netsnmp_tdata_row *row, void *data)
+/* One row per element of the table's array in a->cur.  Returns 0, -1 when
+ * out of memory (the table keeps the rows added so far). */
+static int table_fill(struct agx *a, const struct mib_bind *b)
 {
-	row->data = data;
-	if (netsnmp_tdata_add_row(t, row) != SNMPERR_SUCCESS) {
-		/* a duplicate index (cannot happen with lbd's unique ids and
-		 * 5-tuples): drop the row, keep the table consistent */
-		netsnmp_tdata_delete_row(row);
+	const struct mib_obj *o = b->obj;
+	const char *base = (const char *)&a->cur;
+	const char *rows = *(const char *const *)(base + o->rows_off);
+	size_t n = *(const size_t *)(base + o->count_off);
+
+	for (size_t i = 0; i < n; i++) {
+		netsnmp_tdata_row *row = netsnmp_tdata_create_row();
+		const void *data = rows + i * o->row_size;
+		struct mib_val v;
+
+		if (!row)
+			return -1;
+		for (size_t k = 0; k < o->nindex; k++) {
+			col_value(a, &o->index[k], data, &v);
+			netsnmp_tdata_row_add_index(row, v.type, v.p, v.len);
+		}
+		row->data = (void *)data;
+		if (netsnmp_tdata_add_row(b->rows, row) != SNMPERR_SUCCESS) {
+			/* a duplicate index (cannot happen with lbd's unique ids
+			 * and 5-tuples): drop the row, keep the table consistent */
+			netsnmp_tdata_delete_row(row);
+		}
 	}
+	return 0;
 }
 
 static void rebuild(struct agx *a)
 {
-	struct snap *s = &a->cur;
-
-	tdata_clear(a->tab->vips);
-	tdata_clear(a->tab->nodes);
-	tdata_clear(a->tab->sess);
-	for (size_t i = 0; i < s->nvips; i++) {
-		netsnmp_tdata_row *row = netsnmp_tdata_create_row();
-		u_long idx = s->vips[i].index;
-
-		if (!row)
+	for (int i = 0; i < NOBJ; i++)
+		if (a->tab->bind[i].rows)
+			tdata_clear(a->tab->bind[i].rows);
+	for (int i = 0; i < NOBJ; i++)
+		if (a->tab->bind[i].rows && table_fill(a, &a->tab->bind[i]) < 0)
 			return;
-		netsnmp_tdata_row_add_index(row, ASN_UNSIGNED, &idx, sizeof(idx));
-		add_row(a->tab->vips, row, &s->vips[i]);
-	}
-	for (size_t i = 0; i < s->nnodes; i++) {
-		netsnmp_tdata_row *row = netsnmp_tdata_create_row();
-		u_long idx = s->nodes[i].index;
-
-		if (!row)
-			return;
-		netsnmp_tdata_row_add_index(row, ASN_UNSIGNED, &idx, sizeof(idx));
-		add_row(a->tab->nodes, row, &s->nodes[i]);
-	}
-	for (size_t i = 0; i < s->nsess; i++) {
-		const struct sess_row *r = &s->sess[i];
-		netsnmp_tdata_row *row = netsnmp_tdata_create_row();
-		long at = r->atype, proto = r->proto;
-		u_long cp = r->client_port, vp = r->vip_port;
-
-		if (!row)
-			return;
-		netsnmp_tdata_row_add_index(row, ASN_INTEGER, &at, sizeof(at));
-		netsnmp_tdata_row_add_index(row, ASN_OCTET_STR, r->client, alen(r->atype));
-		netsnmp_tdata_row_add_index(row, ASN_UNSIGNED, &cp, sizeof(cp));
-		netsnmp_tdata_row_add_index(row, ASN_INTEGER, &at, sizeof(at));
-		netsnmp_tdata_row_add_index(row, ASN_OCTET_STR, r->vip, alen(r->atype));
-		netsnmp_tdata_row_add_index(row, ASN_UNSIGNED, &vp, sizeof(vp));
-		netsnmp_tdata_row_add_index(row, ASN_INTEGER, &proto, sizeof(proto));
-		add_row(a->tab->sess, row, (void *)r);
-	}
 }
 
 /* ---- notifications ---- */
@@ -466,19 +544,27 @@ static void notify_role(struct agx *a, int from, int to)
 	notif_send(a, vl, what);
 }
 
+/* Append column id of table o for row (whose index is instance), as the
+ * table serves it. */
+static void notif_add_col(struct agx *a, netsnmp_variable_list **vl, const struct mib_obj *o,
+			  oid id, const void *row, oid instance)
+{
+	struct mib_val v;
+
+	col_value(a, col_find(o, id), row, &v);
+	notif_add(vl, o->oid, o->oidlen, id, instance, v.type, v.p, v.len);
+}
+
 static void notify_node(struct agx *a, const struct node_row *n, int up)
 {
-	const oid *e = oid_node_entry;
-	size_t el = OIDLEN(oid_node_entry);
+	const struct mib_obj *o = &mib_objs[OBJ_NODES];
 	netsnmp_variable_list *vl = notif_start(up ? N_NODE_UP : N_NODE_DOWN);
-	long st = n->state;
 	char what[128];
 
-	notif_add(&vl, e, el, NODE_NAME, n->index, ASN_OCTET_STR, n->name, strlen(n->name));
-	notif_add(&vl, e, el, NODE_STATE, n->index, ASN_INTEGER, &st, sizeof(st));
+	notif_add_col(a, &vl, o, NODE_NAME, n, n->index);
+	notif_add_col(a, &vl, o, NODE_STATE, n, n->index);
 	if (!up)
-		notif_add(&vl, e, el, NODE_HERR, n->index, ASN_OCTET_STR, n->health_error,
-			  strlen(n->health_error));
+		notif_add_col(a, &vl, o, NODE_HERR, n, n->index);
 	snprintf(what, sizeof(what), "%s %s", up ? "tandemNodeUp" : "tandemNodeDown", n->name);
 	notif_send(a, vl, what);
 }

@@ -7,11 +7,12 @@
  */
 #include "agentx.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/addr.h"
 #include "lib/ctl.h"
 #include "lib/log.h"
 
@@ -34,14 +35,14 @@ const char *role_name(int role)
 
 int inet_bytes(const char *s, uint8_t out[16])
 {
-	memset(out, 0, 16);
-	if (!s)
+	struct taddr a;
+
+	if (!s || taddr_parse(s, &a) < 0) {
+		memset(out, 0, 16);
 		return 0;
-	if (inet_pton(AF_INET, s, out) == 1)
-		return INET_IPV4;
-	if (inet_pton(AF_INET6, s, out) == 1)
-		return INET_IPV6;
-	return 0;
+	}
+	memcpy(out, a.a, 16);
+	return a.family == 4 ? INET_IPV4 : INET_IPV6;
 }
 
 /* Integer field of o (0 if absent or not a number); negative values read as 0. */
@@ -66,6 +67,14 @@ static uint32_t jint32(const json_t *o, const char *key)
 static int jbool(const json_t *o, const char *key)
 {
 	return json_is_true(json_object_get(o, key));
+}
+
+/* The "proto" field: 17 for "udp", else 6 (TCP). */
+static int jproto(const json_t *o)
+{
+	const char *p = json_string_value(json_object_get(o, "proto"));
+
+	return p && proto_parse(p) == IPPROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 }
 
 static void jstr(char *dst, size_t len, const json_t *o, const char *key)
@@ -179,13 +188,12 @@ static int parse_vips(struct snap *s, const json_t *r)
 			continue;
 		json_array_foreach(json_object_get(v, "services"), k, svc) {
 			struct vip_row *row = &s->vips[s->nvips++];
-			const char *p = json_string_value(json_object_get(svc, "proto"));
 
 			row->index = jint32(svc, "svc_id") + 1;
 			jstr(row->name, sizeof(row->name), v, "name");
 			row->atype = atype;
 			memcpy(row->addr, addr, sizeof(addr));
-			row->proto = p && !strcmp(p, "udp") ? 17 : 6;
+			row->proto = jproto(svc);
 			row->port = jint32(svc, "port");
 			row->nodes_in_table = jint32(svc, "nodes_in_table");
 			row->packets = jint(svc, "packets");
@@ -208,7 +216,6 @@ static int parse_flows(struct snap *s, const json_t *r)
 		return -1;
 	json_array_foreach(arr, i, f) {
 		struct sess_row *row = &s->sess[s->nsess];
-		const char *p = json_string_value(json_object_get(f, "proto"));
 		int t1 = inet_bytes(json_string_value(json_object_get(f, "client")), row->client);
 		int t2 = inet_bytes(json_string_value(json_object_get(f, "vip")), row->vip);
 		size_t used = 0;
@@ -218,7 +225,7 @@ static int parse_flows(struct snap *s, const json_t *r)
 		row->atype = t1;
 		row->client_port = jint32(f, "client_port");
 		row->vip_port = jint32(f, "port");
-		row->proto = p && !strcmp(p, "udp") ? 17 : 6;
+		row->proto = jproto(f);
 		jstr(row->node, sizeof(row->node), f, "node");
 		for (size_t n = 0; n < s->nnodes; n++)
 			if (!strcmp(s->nodes[n].name, row->node))

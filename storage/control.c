@@ -188,21 +188,27 @@ static json_t *hex(const uint8_t *p, size_t n)
 /* The blob of a live session (the session is not touched). */
 static json_t *cmd_session_state(struct nasd *n, const json_t *req)
 {
-	static uint8_t blob[SST_MAX_BLOB];
 	struct session *s;
 	json_t *e;
 
 	if (get_session(n, req, &s, &e) < 0)
 		return e;
-	ssize_t len = session_snapshot(s, blob, sizeof(blob));
-	if (len < 0)
-		return ctl_error("session %llu: %s", (unsigned long long)s->id,
-				 errno == EBUSY ? "lingering (not transferable)" : strerror(errno));
+	uint8_t *blob = malloc(SST_MAX_BLOB);	/* up to a few hundred KiB: not on the stack */
+	if (!blob)
+		return ctl_error("out of memory");
+	ssize_t len = session_snapshot(s, blob, SST_MAX_BLOB);
+	if (len < 0) {
+		e = ctl_error("session %llu: %s", (unsigned long long)s->id,
+			      errno == EBUSY ? "lingering (not transferable)" : strerror(errno));
+		free(blob);
+		return e;
+	}
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "id", ju(s->id));
 	json_object_set_new(r, "phase", json_string(session_phase_name(s)));
 	json_object_set_new(r, "bytes", ju((uint64_t)len));
 	json_object_set_new(r, "blob", hex(blob, (size_t)len));
+	free(blob);
 	return r;
 }
 
@@ -213,7 +219,6 @@ static json_t *cmd_session_state(struct nasd *n, const json_t *req)
  */
 static json_t *cmd_session_rebuild(struct nasd *n, const json_t *req)
 {
-	static uint8_t blob[SST_MAX_BLOB];
 	struct session *s;
 	char err[256];
 	json_t *e;
@@ -221,17 +226,25 @@ static json_t *cmd_session_rebuild(struct nasd *n, const json_t *req)
 	if (get_session(n, req, &s, &e) < 0)
 		return e;
 	uint64_t old = s->id;
-	if (session_pause(s) < 0)
-		return ctl_error("session %llu: %s", (unsigned long long)old,
-				 errno == EBUSY ? "lingering (not transferable)" : strerror(errno));
-	ssize_t len = session_snapshot(s, blob, sizeof(blob));
+	uint8_t *blob = malloc(SST_MAX_BLOB);	/* up to a few hundred KiB: not on the stack */
+	if (!blob)
+		return ctl_error("out of memory");
+	if (session_pause(s) < 0) {
+		e = ctl_error("session %llu: %s", (unsigned long long)old,
+			      errno == EBUSY ? "lingering (not transferable)" : strerror(errno));
+		free(blob);
+		return e;
+	}
+	ssize_t len = session_snapshot(s, blob, SST_MAX_BLOB);
 	if (len < 0) {
 		int e2 = errno;
 		session_resume(s);
+		free(blob);
 		return ctl_error("session %llu: snapshot: %s", (unsigned long long)old, strerror(e2));
 	}
 	int fd = session_release(s);
 	struct session *ns = session_restore(n, fd, blob, (size_t)len, err, sizeof(err));
+	free(blob);
 	if (!ns) {
 		close(fd);
 		return ctl_error("session %llu: restore: %s (session lost)", (unsigned long long)old, err);

@@ -209,7 +209,7 @@ struct nasd {
 	int accept_paused;		/* out of fds: listeners off until the next tick */
 	struct nasd_stats st;
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
-	struct handoff *ho;		/* handoff agent (handoff.c), NULL if not configured */
+	struct handoff *ho;		/* handoff agent (handoff/), NULL if not configured */
 	struct nfs_server *nfs;		/* NFS service (nfs_server.c), NULL if not configured */
 };
 

@@ -6,17 +6,22 @@
 #include <string.h>
 
 /*
- * Scale n by base until it fits 3 digits and print it with the unit: one
- * decimal below 10 ("1.2M"), none from 10 on ("12M", "345M").  Values that
- * would print with 4 digits go up a unit (999.7k -> "1.0M", 1010KiB ->
- * "1.0MiB").
+ * n below `exact` is printed as it is, with units[0] ("9999", "1023B").
+ * From there on it is scaled by base until it fits 3 digits and printed with
+ * the unit: one decimal below 10 ("1.2M"), none from 10 on ("12M", "345M").
+ * Values that would print with 4 digits go up a unit (999.7k -> "1.0M",
+ * 1010KiB -> "1.0MiB").
  */
-static char *human(char *buf, size_t len, uint64_t n, double base,
+static char *human(char *buf, size_t len, uint64_t n, uint64_t exact, double base,
 		   const char *const *units, int nunits)
 {
 	double v = (double)n;
 	int i = 0;
 
+	if (n < exact) {
+		snprintf(buf, len, "%llu%s", (unsigned long long)n, units[0]);
+		return buf;
+	}
 	while (v >= base && i < nunits - 1) {
 		v /= base;
 		i++;
@@ -36,22 +41,14 @@ char *fmt_count(char *buf, size_t len, uint64_t n)
 {
 	static const char *const u[] = { "", "k", "M", "G", "T", "P", "E" };
 
-	if (n < 10000) {
-		snprintf(buf, len, "%llu", (unsigned long long)n);
-		return buf;
-	}
-	return human(buf, len, n, 1000.0, u, sizeof(u) / sizeof(u[0]));
+	return human(buf, len, n, 10000, 1000.0, u, sizeof(u) / sizeof(u[0]));
 }
 
 char *fmt_bytes(char *buf, size_t len, uint64_t n)
 {
 	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 
-	if (n < 1024) {
-		snprintf(buf, len, "%lluB", (unsigned long long)n);
-		return buf;
-	}
-	return human(buf, len, n, 1024.0, u, sizeof(u) / sizeof(u[0]));
+	return human(buf, len, n, 1024, 1024.0, u, sizeof(u) / sizeof(u[0]));
 }
 
 char *fmt_age_ms(char *buf, size_t len, uint64_t ms)

@@ -1,6 +1,9 @@
 /*
  * handoff.h - tandem-nasd's session handoff engine as the rest of the
- * daemon sees it (doc/nasd.md "Session handoff").
+ * daemon sees it (doc/nasd.md "Session handoff"): starting and stopping it,
+ * its control commands and status, moves scheduled by a service, and the
+ * table of functions each kind of movable connection provides.  Its parts
+ * and what they share: handoff_int.h.
  */
 #ifndef TANDEM_NASD_HANDOFF_H
 #define TANDEM_NASD_HANDOFF_H
@@ -9,9 +12,10 @@
 
 struct session;
 struct nfs_conn;
-
-/* ---- handoff.c: the session handoff agent (doc/nasd.md) ---- */
 struct handoff;
+
+/* ---- control.c: the agent's life, commands, status and scheduled moves ---- */
+
 /* Start the agent if configured: flow drop, channel listener, connections
  * to the peers, report socket.  0 / -1 (logged). */
 int handoff_open(struct nasd *n);
@@ -29,5 +33,81 @@ int handoff_schedule(struct nasd *n, struct session *s, const char *to);
 /* Hand NFS connection c to the node at storage address `home` soon (from a
  * timer); c is held until then.  0, or -1 (no handoff agent, no peer there). */
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home);
+
+/* ---- the kinds of connections that move ---- */
+
+/*
+ * What the engine needs of one kind of client connection (an HTTP session,
+ * an NFS connection).  The transaction is the same for every kind; only
+ * finding, pausing, the blob and rebuilding differ.  Each service provides
+ * its table beside its own code, on top of its public functions; the
+ * engine holds a connection only as an opaque pointer `conn` with its ops.
+ * Lookups return NULL when nothing matches.
+ */
+struct ho_conn_ops {
+	const char *service;	/* its name in OPEN (HO_R_SERVICE) and in replies: "http" */
+	const char *label;	/* in log lines: "HTTP" */
+	const char *noun;	/* in log lines: "session" */
+
+	/* lookups: by the control command's "session" selector (a JSON
+	 * integer or string, as the kind understands it), by the flow-table
+	 * key of a switch's MOVE, by id; list: the ids of all connections of
+	 * the kind (*count of them), a malloc'ed array the caller frees, NULL
+	 * when out of memory */
+	void *(*find)(struct nasd *n, const json_t *sel);
+	void *(*of_key)(struct nasd *n, const struct lb_flow_key *k);
+	void *(*by_id)(struct nasd *n, uint64_t id);
+	uint64_t *(*list)(struct nasd *n, size_t *count);
+	/* connections counted live in the load report to the switch (NULL:
+	 * this kind is not counted) */
+	unsigned (*live)(struct nasd *n);
+
+	/* the old node's side (same contracts as session_pause ... in
+	 * storage/http/http.h): its socket and id; NULL if it may move now,
+	 * else why not ("paused"); pause (0, or -1 with errno: EBUSY, try
+	 * later), resume; snapshot its state into buf (the blob's length, or
+	 * -1 with errno); release: forget it without touching the peer,
+	 * returning its socket */
+	int (*fd)(const void *conn);
+	uint64_t (*id)(const void *conn);
+	const char *(*unmovable)(const void *conn);
+	int (*pause)(void *conn);
+	void (*resume)(void *conn);
+	ssize_t (*snapshot)(const void *conn, uint8_t *buf, size_t cap);
+	int (*release)(void *conn);
+	size_t blob_max;	/* the most snapshot ever writes */
+
+	/* the new node's side: why this node takes none of this kind now
+	 * (NULL, or NULL op: it does); check a blob before the old node lets
+	 * go (NULL op: nothing to check; 0, or -1 with a message in err);
+	 * rebuild a live connection from a blob and a connected socket (NULL
+	 * with a message in err: the caller still owns fd) */
+	const char *(*unavailable)(const struct nasd *n);
+	int (*precheck)(struct nasd *n, const uint8_t *blob, size_t len, char *err, size_t errlen);
+	void *(*restore)(struct nasd *n, int fd, const uint8_t *blob, size_t len, char *err,
+			 size_t errlen);
+
+	/* a move scheduled from a timer (handoff_schedule*): hold stops its
+	 * reading until then; unhold takes that back when the move could not
+	 * be scheduled; move_begin runs right before the move (NULL op:
+	 * nothing); move_end after it, with the id and whether it moved:
+	 * count it, and give a connection that stayed here its I/O back */
+	void (*hold)(void *conn);
+	void (*unhold)(void *conn);
+	void (*move_begin)(void *conn);
+	void (*move_end)(struct nasd *n, uint64_t id, int moved);
+};
+
+/* storage/http/session_handoff.c, storage/nfs/nfs_handoff.c */
+extern const struct ho_conn_ops session_handoff_ops;
+extern const struct ho_conn_ops nfs_handoff_ops;
+
+/* For the kinds' lookups (outgoing.c): a socket address as text,
+ * "a.b.c.d:port" or "[v6]:port" (len >= TADDR_STRLEN + 10); returns buf.
+ * A connected socket's 5-tuple as the data plane keys it, and its client
+ * endpoint as text into client[clen] (client may be NULL): 0, or -1
+ * (errno: getpeername/getsockname). */
+const char *handoff_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len);
+int handoff_flow_of(int fd, struct lb_flow_key *k, char *client, size_t clen);
 
 #endif

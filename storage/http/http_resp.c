@@ -6,17 +6,23 @@
 #include <string.h>
 #include <strings.h>
 
-/* Decimal digits in [p, e) -> *v; 0, or -1 (empty, not digits, overflow). */
-static int dec(const char *p, const char *e, uint64_t *v)
+/*
+ * Digits of base 10 or 16 (lower-case a-f: the ETags this parses are made
+ * by http_etag()) in [p, e) -> *v; 0, or -1 (empty, not digits, more than
+ * 19 decimal or 16 hex digits: so no value can overflow).
+ */
+static int digits(const char *p, const char *e, unsigned base, uint64_t *v)
 {
 	uint64_t x = 0;
 
-	if (p == e || e - p > 19)
+	if (p == e || e - p > (base == 16 ? 16 : 19))
 		return -1;
 	for (; p < e; p++) {
-		if (*p < '0' || *p > '9')
+		int d = *p >= '0' && *p <= '9' ? *p - '0'
+			: base == 16 && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+		if (d < 0)
 			return -1;
-		x = x * 10 + (uint64_t)(*p - '0');
+		x = x * base + (uint64_t)d;
 	}
 	*v = x;
 	return 0;
@@ -46,8 +52,9 @@ static int content_range(const char *p, const char *e, struct http_resp_head *h)
 	p += 6;
 	dash = memchr(p, '-', (size_t)(e - p));
 	slash = dash ? memchr(dash, '/', (size_t)(e - dash)) : NULL;
-	if (!dash || !slash || dec(p, dash, &h->first) < 0 || dec(dash + 1, slash, &h->last) < 0 ||
-	    dec(slash + 1, e, &h->total) < 0 || h->first > h->last || h->last >= h->total)
+	if (!dash || !slash || digits(p, dash, 10, &h->first) < 0 ||
+	    digits(dash + 1, slash, 10, &h->last) < 0 || digits(slash + 1, e, 10, &h->total) < 0 ||
+	    h->first > h->last || h->last >= h->total)
 		return -1;
 	h->has_range = 1;
 	return 0;
@@ -67,7 +74,7 @@ static int field(const char *p, const char *e, struct http_resp_head *h, const c
 	v = trim_l(colon + 1, e);
 	e = trim_r(v, e);
 	if (nl == 14 && !strncasecmp(p, "Content-Length", 14)) {
-		if (dec(v, e, &n) < 0 || (h->has_length && n != h->length)) {
+		if (digits(v, e, 10, &n) < 0 || (h->has_length && n != h->length)) {
 			*why = "bad Content-Length";
 			return -1;
 		}
@@ -136,22 +143,6 @@ int http_resp_parse(const char *buf, size_t len, struct http_resp_head *h, const
 	}
 }
 
-static int hex(const char *p, const char *e, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (p == e || e - p > 16)
-		return -1;
-	for (; p < e; p++) {
-		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
-		if (d < 0)
-			return -1;
-		x = x << 4 | (uint64_t)d;
-	}
-	*v = x;
-	return 0;
-}
-
 int http_resp_etag_split(const char *etag, uint64_t *size, uint64_t *mtime_ns)
 {
 	size_t n = strlen(etag);
@@ -160,7 +151,8 @@ int http_resp_etag_split(const char *etag, uint64_t *size, uint64_t *mtime_ns)
 	if (n < 5 || etag[0] != '"' || etag[n - 1] != '"')
 		return -1;
 	dash = memchr(etag + 1, '-', n - 2);
-	if (!dash || hex(etag + 1, dash, size) < 0 || hex(dash + 1, etag + n - 1, mtime_ns) < 0)
+	if (!dash || digits(etag + 1, dash, 16, size) < 0 ||
+	    digits(dash + 1, etag + n - 1, 16, mtime_ns) < 0)
 		return -1;
 	return 0;
 }

@@ -34,7 +34,12 @@
 #include "lib/netio.h"
 #include "storage/listen.h"
 
-enum { STEP_CLOSE = -1, STEP_WAIT = 0, STEP_AGAIN = 1 };
+enum {
+	STEP_CLOSE = -1,
+	STEP_WAIT = 0,
+	STEP_AGAIN = 1,
+	STEP_DONE = 2,	/* inside do_send only: this part is finished, go on to the next */
+};
 
 #define STEP_BUDGET (4u << 20)		/* bytes per session per event */
 #define SENDFILE_CHUNK (1u << 20)
@@ -229,56 +234,103 @@ static void apply_throttle(struct session *s, struct reqinfo *ri, const struct h
 	}
 }
 
-static int serve_file(struct session *s, struct reqinfo *ri)
+/* Open the file a GET/HEAD names: the home's copy when another node is its
+ * home (remote.c; *home its index), else the local file beneath its export
+ * (*home -1).  0, or the HTTP status to answer. */
+static int open_source(struct session *s, const char *path, struct export_file *f, int *home)
 {
 	struct export_ref ref;
-	struct export_file f;
-	uint64_t first = 0, last = 0;
-	int head_only = ri->method == HTTP_M_HEAD, partial = 0, st;
+
+	*home = remote_home_for(s->nasd, path);
+	if (*home >= 0)
+		return remote_open(s, *home, path, f);
+	if (export_find(&s->nasd->cfg, path, &ref) < 0)
+		return 404;
+	return export_open_file(&ref, f);
+}
+
+/* The span of f the response carries, [*first, *last]: the requested
+ * range (*partial: a 206) when there is one and its If-Range, if any,
+ * names this version (ETag or date); else the whole file.  0, or -1 when
+ * the range cannot be satisfied (416). */
+static int choose_span(const struct reqinfo *ri, const struct export_file *f, uint64_t *first,
+		       uint64_t *last, int *partial)
+{
 	char etag[64], date[64];
+
+	*first = *last = 0;
+	*partial = 0;
+	if (ri->range.kind != HTTP_RANGE_NONE) {
+		int use = 1;
+		if (ri->has_if_range) {
+			http_etag(f->size, f->mtime_ns, etag, sizeof(etag));
+			http_date(f->mtime_ns, date, sizeof(date));
+			use = !strcmp(ri->if_range, etag) || !strcmp(ri->if_range, date);
+		}
+		int rr = use ? http_range_resolve(&ri->range, f->size, first, last) : 0;
+		if (rr < 0)
+			return -1;
+		*partial = rr == 1;
+	}
+	if (!*partial) {
+		*first = 0;
+		*last = f->size ? f->size - 1 : 0;
+	}
+	return 0;
+}
+
+/* 416 with Content-Range: bytes * / size. */
+static int respond_416(struct session *s, uint64_t size, int head_only)
+{
+	char body[64];
+	int bl = snprintf(body, sizeof(body), "416 %s\n", http_reason(416));
+	struct resp_hdr h = {
+		.status = 416, .length = (uint64_t)bl, .content_type = "text/plain",
+		.unsatisfied = 1, .total = size, .keepalive = s->keepalive, .http10 = s->http10,
+	};
+
+	return queue(s, &h, body, head_only ? 0 : (size_t)bl) < 0 ? STEP_CLOSE : STEP_AGAIN;
+}
+
+/* The response head is queued: the session sends [first, first + length)
+ * of f after it (f->fd is the session's now, or closed on failure). */
+static int start_body(struct session *s, const struct reqinfo *ri, const struct export_file *f,
+		      uint64_t first, uint64_t length, int home)
+{
+	s->file_path = strdup(ri->path);
+	if (!s->file_path) {
+		close(f->fd);
+		return STEP_CLOSE;
+	}
+	s->file_fd = f->fd;
+	s->file_off = first;
+	s->file_end = first + length;
+	s->file_size = f->size;
+	s->file_mtime_ns = f->mtime_ns;
+	if (home >= 0) {	/* nothing fetched yet: remote_more fills from first */
+		s->remote_home = s->last_home = home;
+		s->fetch_end = first;
+	}
+	session_set_rate(s, ri->rate);
+	return STEP_AGAIN;
+}
+
+static int serve_file(struct session *s, struct reqinfo *ri)
+{
+	struct export_file f;
+	uint64_t first, last;
+	int head_only = ri->method == HTTP_M_HEAD, partial, home, st;
 
 	if (s->nasd->cfg.node_name[0] && !strcmp(ri->path, "/node")) {
 		char body[NASD_NAME_MAX + 2];
 		snprintf(body, sizeof(body), "%s\n", s->nasd->cfg.node_name);
 		return respond_text(s, 200, body, 1, head_only, NULL);
 	}
-	/* data location: another node is this file's home (remote.c) */
-	int home = remote_home_for(s->nasd, ri->path);
-	if (home >= 0) {
-		if ((st = remote_open(s, home, ri->path, &f)) != 0)
-			return respond_error(s, st, 1, head_only);
-	} else {
-		if (export_find(&s->nasd->cfg, ri->path, &ref) < 0)
-			return respond_error(s, 404, 1, head_only);
-		if ((st = export_open_file(&ref, &f)) != 0)
-			return respond_error(s, st, 1, head_only);
-	}
-
-	if (ri->range.kind != HTTP_RANGE_NONE) {
-		int use = 1;
-		if (ri->has_if_range) {
-			http_etag(f.size, f.mtime_ns, etag, sizeof(etag));
-			http_date(f.mtime_ns, date, sizeof(date));
-			use = !strcmp(ri->if_range, etag) || !strcmp(ri->if_range, date);
-		}
-		int rr = use ? http_range_resolve(&ri->range, f.size, &first, &last) : 0;
-		if (rr < 0) {
-			char body[64];
-			int bl = snprintf(body, sizeof(body), "416 %s\n", http_reason(416));
-			struct resp_hdr h = {
-				.status = 416, .length = (uint64_t)bl, .content_type = "text/plain",
-				.unsatisfied = 1, .total = f.size, .keepalive = s->keepalive,
-				.http10 = s->http10,
-			};
-			close(f.fd);
-			return queue(s, &h, body, head_only ? 0 : (size_t)bl) < 0 ? STEP_CLOSE
-										  : STEP_AGAIN;
-		}
-		partial = rr == 1;
-	}
-	if (!partial) {
-		first = 0;
-		last = f.size ? f.size - 1 : 0;
+	if ((st = open_source(s, ri->path, &f, &home)) != 0)
+		return respond_error(s, st, 1, head_only);
+	if (choose_span(ri, &f, &first, &last, &partial) < 0) {
+		close(f.fd);
+		return respond_416(s, f.size, head_only);
 	}
 	uint64_t length = f.size ? last - first + 1 : 0;
 	struct resp_hdr h = {
@@ -297,22 +349,7 @@ static int serve_file(struct session *s, struct reqinfo *ri)
 		close(f.fd);
 		return STEP_AGAIN;
 	}
-	s->file_path = strdup(ri->path);
-	if (!s->file_path) {
-		close(f.fd);
-		return STEP_CLOSE;
-	}
-	s->file_fd = f.fd;
-	s->file_off = first;
-	s->file_end = first + length;
-	s->file_size = f.size;
-	s->file_mtime_ns = f.mtime_ns;
-	if (home >= 0) {	/* nothing fetched yet: remote_more fills from first */
-		s->remote_home = s->last_home = home;
-		s->fetch_end = first;
-	}
-	session_set_rate(s, ri->rate);
-	return STEP_AGAIN;
+	return start_body(s, ri, &f, first, length, home);
 }
 
 static int start_upload(struct session *s, struct reqinfo *ri, const struct http_req *r)
@@ -413,6 +450,8 @@ consumed:
 
 /* ---- steps ---- */
 
+/* PH_HEAD: parse what is buffered; a complete head becomes a request, a bad
+ * one a final error response; else read more. */
 static int do_head(struct session *s)
 {
 	if (s->in_len) {
@@ -453,6 +492,8 @@ static int do_head(struct session *s)
 	return STEP_AGAIN;
 }
 
+/* The whole body is in the temp file: rename it over the target, answer
+ * 201 (new) or 204 (replaced), or the commit's error status and close. */
 static int finish_upload(struct session *s)
 {
 	int st = export_upload_commit(&s->up, s->nasd->cfg.fsync_uploads);
@@ -485,6 +526,8 @@ static int upload_failed(struct session *s)
 	return respond_error(s, st, 0, 0);
 }
 
+/* PH_BODY: the PUT body into the temp file, buffered input first, within the
+ * step's byte budget; finish_upload once Content-Length bytes are in. */
 static int do_body(struct session *s)
 {
 	struct nasd *n = s->nasd;
@@ -527,24 +570,32 @@ static int do_body(struct session *s)
 	return finish_upload(s);
 }
 
-static int do_send(struct session *s)
+/* do_send, part 1: what is left of out[] (head, small body).  STEP_DONE
+ * once it is all written, else the step to return. */
+static int send_out(struct session *s)
+{
+	struct nasd *n = s->nasd;
+	int more = s->file_fd >= 0 ? MSG_MORE : 0;
+	ssize_t w = send(s->io.fd, s->out + s->out_off, s->out_len - s->out_off, MSG_NOSIGNAL | more);
+
+	if (w < 0)
+		return errno == EAGAIN ? STEP_WAIT : errno == EINTR ? STEP_AGAIN : STEP_CLOSE;
+	s->out_off += (size_t)w;
+	s->bytes_out += (uint64_t)w;
+	n->st.bytes_out += (uint64_t)w;
+	s->last_io_ms = loop_now_ms();
+	return s->out_off < s->out_len ? STEP_WAIT : STEP_DONE;
+}
+
+/* do_send, part 2: the file span, with sendfile, within the step's byte
+ * budget, the session's rate, and (a remote file) what is fetched so far.
+ * STEP_DONE once the span is sent (or there is none), else the step to
+ * return. */
+static int send_span(struct session *s)
 {
 	struct nasd *n = s->nasd;
 	uint64_t budget = STEP_BUDGET;
 
-	if (s->out_off < s->out_len) {
-		int more = s->file_fd >= 0 ? MSG_MORE : 0;
-		ssize_t w = send(s->io.fd, s->out + s->out_off, s->out_len - s->out_off,
-				 MSG_NOSIGNAL | more);
-		if (w < 0)
-			return errno == EAGAIN ? STEP_WAIT : errno == EINTR ? STEP_AGAIN : STEP_CLOSE;
-		s->out_off += (size_t)w;
-		s->bytes_out += (uint64_t)w;
-		n->st.bytes_out += (uint64_t)w;
-		s->last_io_ms = loop_now_ms();
-		if (s->out_off < s->out_len)
-			return STEP_WAIT;
-	}
 	while (s->file_fd >= 0 && s->file_off < s->file_end) {
 		if (s->remote_home >= 0 && s->file_off >= s->fetch_end) {
 			int more = remote_more(s);
@@ -588,7 +639,12 @@ static int do_send(struct session *s)
 			return STEP_WAIT;
 		budget -= (uint64_t)w;
 	}
-	/* the response is out */
+	return STEP_DONE;
+}
+
+/* do_send, part 3: the response is out; what `after` says comes next. */
+static int response_sent(struct session *s)
+{
 	if (s->file_fd >= 0) {
 		close(s->file_fd);
 		s->file_fd = -1;
@@ -613,6 +669,17 @@ static int do_send(struct session *s)
 		s->phase = PH_LINGER;
 		return STEP_AGAIN;
 	}
+}
+
+static int do_send(struct session *s)
+{
+	int r;
+
+	if (s->out_off < s->out_len && (r = send_out(s)) != STEP_DONE)
+		return r;
+	if ((r = send_span(s)) != STEP_DONE)
+		return r;
+	return response_sent(s);
 }
 
 /* After a final response with Connection: close: read and drop what the

@@ -35,7 +35,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http_parse.h"
@@ -110,19 +109,12 @@ int remote_home_for(const struct nasd *n, const char *path)
 	return -1;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Wait for ev on fd until deadline; 1 ready, 0 timed out, -1 error. */
+/* Wait for ev on fd until deadline (loop_now_ms() clock); 1 ready, 0 timed
+ * out, -1 error. */
 static int wait_fd(int fd, short ev, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = loop_now_ms();
 		struct pollfd pf = { .fd = fd, .events = ev };
 		if (now >= deadline)
 			return 0;
@@ -130,6 +122,22 @@ static int wait_fd(int fd, short ev, uint64_t deadline)
 		if (r < 0 && errno == EINTR)
 			continue;
 		return r < 0 ? -1 : r > 0;
+	}
+}
+
+/* recv() on the non-blocking fd, waiting until deadline for bytes: their
+ * count (> 0), 0 when the connection closed or failed, -1 when the
+ * deadline passed (or poll failed) first.  Head and body read alike. */
+static ssize_t recv_by(int fd, void *buf, size_t len, uint64_t deadline)
+{
+	for (;;) {
+		ssize_t r = recv(fd, buf, len, 0);
+		if (r < 0 && errno == EAGAIN) {
+			if (wait_fd(fd, POLLIN, deadline) <= 0)
+				return -1;
+			continue;
+		}
+		return r < 0 ? 0 : r;
 	}
 }
 
@@ -157,6 +165,135 @@ static int encode_path(const char *path, char *out, size_t cap)
 	return 0;
 }
 
+/* The request to a home: method, path, optional range [first, last], one
+ * request per connection.  Its length in req (cap bytes), or -1 with a
+ * message. */
+static int fetch_request(const char *method, const char *path, int ranged, uint64_t first,
+			 uint64_t last, char *req, size_t cap, char *err, size_t errlen)
+{
+	char epath[HTTP_MAX_TARGET];
+	int n;
+
+	if (encode_path(path, epath, sizeof(epath)) < 0) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	if (ranged)
+		n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: tandem-home\r\n"
+			     "Range: bytes=%llu-%llu\r\nConnection: close\r\n\r\n", method, epath,
+			     (unsigned long long)first, (unsigned long long)last);
+	else
+		n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: tandem-home\r\n"
+			     "Connection: close\r\n\r\n", method, epath);
+	if (n < 0 || (size_t)n >= cap) {
+		snprintf(err, errlen, "request too long");
+		return -1;
+	}
+	return n;
+}
+
+/* A non-blocking connection to home h, established by deadline: the fd, or
+ * -1 with a message (nothing left open). */
+static int fetch_connect(const struct nasd_home *h, uint64_t deadline, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&h->addr, h->port, &ss);
+	int fd, soe = 0;
+	socklen_t sol = sizeof(soe);
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		snprintf(err, errlen, "connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (wait_fd(fd, POLLOUT, deadline) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soe, &sol) < 0 ||
+	    soe) {
+		snprintf(err, errlen, "connect: %s", soe ? strerror(soe) : "timed out");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read the response head into head[0..cap) (perhaps with some body after
+ * it: *hl bytes in all) and parse it into *rh.  The head's length, or -1
+ * with a message. */
+static int fetch_head(int fd, uint64_t deadline, uint32_t timeout_ms, char *head, size_t cap,
+		      size_t *hl, struct http_resp_head *rh, char *err, size_t errlen)
+{
+	const char *why;
+	int got;
+
+	*hl = 0;
+	do {
+		if (*hl == cap) {
+			snprintf(err, errlen, "response head too long");
+			return -1;
+		}
+		ssize_t r = recv_by(fd, head + *hl, cap - *hl, deadline);
+		if (r < 0) {
+			snprintf(err, errlen, "no response in %u ms", timeout_ms);
+			return -1;
+		}
+		if (r == 0) {
+			snprintf(err, errlen, "connection closed before the response head");
+			return -1;
+		}
+		*hl += (size_t)r;
+		got = http_resp_parse(head, *hl, rh, &why);
+		if (got < 0) {
+			snprintf(err, errlen, "bad response: %s", why);
+			return -1;
+		}
+	} while (got == 0);
+	return got;
+}
+
+static int memfd_put(int memfd, const void *p, size_t n, uint64_t off, char *err, size_t errlen)
+{
+	if (pwrite(memfd, p, n, (off_t)off) != (ssize_t)n) {
+		snprintf(err, errlen, "memfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The body's `left` bytes into memfd from offset off: first the nhave bytes
+ * that came with the head, then from fd.  0, or -1 with a message. */
+static int fetch_body(int fd, uint64_t deadline, uint32_t timeout_ms, const char *have,
+		      size_t nhave, uint64_t off, uint64_t left, int memfd, char *err, size_t errlen)
+{
+	if (nhave > left)
+		nhave = (size_t)left;
+	if (nhave && memfd_put(memfd, have, nhave, off, err, errlen) < 0)
+		return -1;
+	off += nhave;
+	left -= nhave;
+	while (left) {
+		/* splice would avoid the copy; a piece is small, a read is simple */
+		char buf[65536];
+		ssize_t r = recv_by(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf), deadline);
+		if (r < 0) {
+			snprintf(err, errlen, "body not complete in %u ms", timeout_ms);
+			return -1;
+		}
+		if (r == 0) {
+			snprintf(err, errlen, "connection closed in the body");
+			return -1;
+		}
+		if (memfd_put(memfd, buf, (size_t)r, off, err, errlen) < 0)
+			return -1;
+		off += (uint64_t)r;
+		left -= (uint64_t)r;
+	}
+	return 0;
+}
+
 /*
  * One request to home h: method, path, optional range [first, last].  The
  * head goes to *rh; for a GET the body (Content-Length bytes) is written to
@@ -166,76 +303,24 @@ static int fetch(const struct nasd_home *h, const char *method, const char *path
 		 uint64_t first, uint64_t last, uint32_t timeout_ms, int memfd,
 		 struct http_resp_head *rh, char *err, size_t errlen)
 {
-	uint64_t deadline = mono_ms() + timeout_ms;
-	struct sockaddr_storage ss;
-	socklen_t sl = taddr_sockaddr(&h->addr, h->port, &ss);
-	char req[NASD_URL_MAX * 4 + 256], epath[HTTP_MAX_TARGET], head[HTTP_RESP_MAX_HEAD];
-	size_t hl = 0;
-	int fd, n, rc = -1;
-	const char *why;
+	uint64_t deadline = loop_now_ms() + timeout_ms;
+	char req[NASD_URL_MAX * 4 + 256], head[HTTP_RESP_MAX_HEAD];
+	size_t hl;
+	int fd, n, got, rc = -1;
 
-	if (encode_path(path, epath, sizeof(epath)) < 0) {
-		snprintf(err, errlen, "path too long");
+	n = fetch_request(method, path, ranged, first, last, req, sizeof(req), err, errlen);
+	if (n < 0)
 		return -1;
-	}
-	if (ranged)
-		n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: tandem-home\r\n"
-			     "Range: bytes=%llu-%llu\r\nConnection: close\r\n\r\n", method, epath,
-			     (unsigned long long)first, (unsigned long long)last);
-	else
-		n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: tandem-home\r\n"
-			     "Connection: close\r\n\r\n", method, epath);
-	if (n < 0 || (size_t)n >= sizeof(req)) {
-		snprintf(err, errlen, "request too long");
+	fd = fetch_connect(h, deadline, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		snprintf(err, errlen, "connect: %s", strerror(errno));
-		goto out;
-	}
-	int soe = 0;
-	socklen_t sol = sizeof(soe);
-	if (wait_fd(fd, POLLOUT, deadline) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soe, &sol) < 0 ||
-	    soe) {
-		snprintf(err, errlen, "connect: %s", soe ? strerror(soe) : "timed out");
-		goto out;
-	}
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {	/* fits any fresh socket buffer */
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		goto out;
 	}
-	int got;
-	for (;;) {	/* the head (and perhaps some body) */
-		if (hl == sizeof(head)) {
-			snprintf(err, errlen, "response head too long");
-			goto out;
-		}
-		ssize_t r = recv(fd, head + hl, sizeof(head) - hl, 0);
-		if (r < 0 && errno == EAGAIN) {
-			if (wait_fd(fd, POLLIN, deadline) <= 0) {
-				snprintf(err, errlen, "no response in %u ms", timeout_ms);
-				goto out;
-			}
-			continue;
-		}
-		if (r <= 0) {
-			snprintf(err, errlen, "connection closed before the response head");
-			goto out;
-		}
-		hl += (size_t)r;
-		got = http_resp_parse(head, hl, rh, &why);
-		if (got < 0) {
-			snprintf(err, errlen, "bad response: %s", why);
-			goto out;
-		}
-		if (got > 0)
-			break;
-	}
+	got = fetch_head(fd, deadline, timeout_ms, head, sizeof(head), &hl, rh, err, errlen);
+	if (got < 0)
+		goto out;
 	if (strcmp(method, "GET") || rh->status / 100 != 2) {
 		rc = 0;
 		goto out;
@@ -245,39 +330,8 @@ static int fetch(const struct nasd_home *h, const char *method, const char *path
 		snprintf(err, errlen, "the home answered another range than asked");
 		goto out;
 	}
-	uint64_t off = ranged ? first : 0, left = rh->length;
-	size_t extra = hl - (size_t)got;
-	if (extra > left)
-		extra = (size_t)left;
-	if (extra && pwrite(memfd, head + got, extra, (off_t)off) != (ssize_t)extra) {
-		snprintf(err, errlen, "memfd: %s", strerror(errno));
-		goto out;
-	}
-	off += extra;
-	left -= extra;
-	while (left) {
-		/* splice would avoid the copy; a piece is small, a read is simple */
-		char buf[65536];
-		ssize_t r = recv(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf), 0);
-		if (r < 0 && errno == EAGAIN) {
-			if (wait_fd(fd, POLLIN, deadline) <= 0) {
-				snprintf(err, errlen, "body not complete in %u ms", timeout_ms);
-				goto out;
-			}
-			continue;
-		}
-		if (r <= 0) {
-			snprintf(err, errlen, "connection closed in the body");
-			goto out;
-		}
-		if (pwrite(memfd, buf, (size_t)r, (off_t)off) != r) {
-			snprintf(err, errlen, "memfd: %s", strerror(errno));
-			goto out;
-		}
-		off += (uint64_t)r;
-		left -= (uint64_t)r;
-	}
-	rc = 0;
+	rc = fetch_body(fd, deadline, timeout_ms, head + got, hl - (size_t)got, ranged ? first : 0,
+			rh->length, memfd, err, errlen);
 out:
 	close(fd);
 	return rc;

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/err.h"
 #include "lib/log.h"
 
 #define LINGER_MS 2000
@@ -389,12 +390,98 @@ static char *dup_bytes(struct sst_bytes b)
 	return strndup((const char *)b.p, b.len);
 }
 
+/* The connection part of st into the fresh session s: unparsed input,
+ * unwritten output, phase, the current request's flags, counters.  Sizes
+ * were checked against this daemon's buffers. */
+static void restore_conn(struct session *s, const struct session_state *st)
+{
+	memcpy(s->in, st->in.p ? (const char *)st->in.p : "", st->in.len);
+	s->in_len = st->in.len;
+	if (st->out.len)
+		memcpy(s->out, st->out.p, st->out.len);
+	s->out_len = st->out.len;
+	s->phase = st->phase == SST_PH_HEAD ? PH_HEAD : st->phase == SST_PH_SEND ? PH_SEND : PH_BODY;
+	s->after = st->after;
+	s->keepalive = !!(st->flags & SST_F_KEEPALIVE);
+	s->http10 = !!(st->flags & SST_F_HTTP10);
+	s->requests = st->requests;
+	s->bytes_in = st->bytes_in;
+	s->bytes_out = st->bytes_out;
+	s->restored = 1;
+	s->kick = 1;
+}
+
+/* The file a response was sending, reopened here: it must be the version
+ * (size and mtime) the old node sent from, or the client would get a mix
+ * of two.  0, or -1 with a message in err (what s holds is freed by
+ * restore_abandon). */
+static int restore_file(struct session *s, const struct session_state *st, char *err,
+			size_t errlen)
+{
+	struct export_ref ref;
+	struct export_file f;
+
+	s->file_path = dup_bytes(st->file_path);
+	if (!s->file_path || export_find(&s->nasd->cfg, s->file_path, &ref) < 0)
+		return err_set(err, errlen, "%s: not in an export here", s->file_path ? s->file_path : "?");
+	int rc = export_open_file(&ref, &f);
+	if (rc)
+		return err_set(err, errlen, "%s: cannot open (HTTP %d)", s->file_path, rc);
+	if (f.size != st->file_size || f.mtime_ns != st->file_mtime_ns) {
+		close(f.fd);
+		return err_set(err, errlen, "%s: not the version being sent (size/mtime differ)",
+			       s->file_path);
+	}
+	s->file_fd = f.fd;
+	s->file_off = st->file_off;
+	s->file_end = st->file_end;
+	s->file_size = st->file_size;
+	s->file_mtime_ns = st->file_mtime_ns;
+	session_set_rate(s, st->rate);
+	/* an empty bucket: the burst was spent on the old node; a full
+	 * one would let a session handed off often run far above its rate */
+	s->tokens = 0;
+	return 0;
+}
+
+/* The upload in progress: its temp file (handed on by the old node's
+ * session_release) reopened and cut to the bytes received.  0, or -1 with a
+ * message in err. */
+static int restore_upload(struct session *s, const struct session_state *st, char *err,
+			  size_t errlen)
+{
+	struct export_ref ref;
+	char tmp[SST_MAX_NAME + 1];
+
+	s->up_path = dup_bytes(st->up_path);
+	if (!s->up_path || export_find(&s->nasd->cfg, s->up_path, &ref) < 0)
+		return err_set(err, errlen, "%s: not in an export here", s->up_path ? s->up_path : "?");
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)st->up_tmp.len, (const char *)st->up_tmp.p);
+	if (export_upload_reopen(&ref, tmp, st->up_received, &s->up) < 0)
+		return err_set(err, errlen, "%s: temp file %s: %s", s->up_path, tmp, strerror(errno));
+	s->up.existed = !!(st->up_flags & SST_UP_EXISTED);
+	s->has_upload = 1;
+	s->up_received = st->up_received;
+	s->up_length = st->up_length;
+	return 0;
+}
+
+/* Give up a session restore was building (not linked): its file and temp
+ * file are closed (the temp file stays on disk), the socket is left to the
+ * caller. */
+static void restore_abandon(struct session *s)
+{
+	if (s->file_fd >= 0)
+		close(s->file_fd);
+	if (s->up.fd >= 0 || s->up.dirfd >= 0)
+		export_upload_abort(&s->up, 0);
+	free_session(s);
+}
+
 struct session *session_restore(struct nasd *n, int fd, const uint8_t *blob, size_t len,
 				char *err, size_t errlen)
 {
 	struct session_state st;
-	struct export_ref ref;
-	struct export_file f;
 	char derr[128];
 	struct session *s;
 	int fl;
@@ -417,64 +504,11 @@ struct session *session_restore(struct nasd *n, int fd, const uint8_t *blob, siz
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	memcpy(s->in, st.in.p ? (const char *)st.in.p : "", st.in.len);
-	s->in_len = st.in.len;
-	if (st.out.len)
-		memcpy(s->out, st.out.p, st.out.len);
-	s->out_len = st.out.len;
-	s->phase = st.phase == SST_PH_HEAD ? PH_HEAD : st.phase == SST_PH_SEND ? PH_SEND : PH_BODY;
-	s->after = st.after;
-	s->keepalive = !!(st.flags & SST_F_KEEPALIVE);
-	s->http10 = !!(st.flags & SST_F_HTTP10);
-	s->requests = st.requests;
-	s->bytes_in = st.bytes_in;
-	s->bytes_out = st.bytes_out;
-	s->restored = 1;
-	s->kick = 1;
-
-	if (st.has_file) {
-		s->file_path = dup_bytes(st.file_path);
-		if (!s->file_path || export_find(&n->cfg, s->file_path, &ref) < 0) {
-			snprintf(err, errlen, "%s: not in an export here", s->file_path ? s->file_path : "?");
-			goto fail;
-		}
-		int rc = export_open_file(&ref, &f);
-		if (rc) {
-			snprintf(err, errlen, "%s: cannot open (HTTP %d)", s->file_path, rc);
-			goto fail;
-		}
-		if (f.size != st.file_size || f.mtime_ns != st.file_mtime_ns) {
-			close(f.fd);
-			snprintf(err, errlen, "%s: not the version being sent (size/mtime differ)",
-				 s->file_path);
-			goto fail;
-		}
-		s->file_fd = f.fd;
-		s->file_off = st.file_off;
-		s->file_end = st.file_end;
-		s->file_size = st.file_size;
-		s->file_mtime_ns = st.file_mtime_ns;
-		session_set_rate(s, st.rate);
-		/* an empty bucket: the burst was spent on the old node; a full
-		 * one would let a session handed off often run far above its rate */
-		s->tokens = 0;
-	}
-	if (st.has_upload) {
-		char tmp[SST_MAX_NAME + 1];
-		s->up_path = dup_bytes(st.up_path);
-		if (!s->up_path || export_find(&n->cfg, s->up_path, &ref) < 0) {
-			snprintf(err, errlen, "%s: not in an export here", s->up_path ? s->up_path : "?");
-			goto fail;
-		}
-		snprintf(tmp, sizeof(tmp), "%.*s", (int)st.up_tmp.len, (const char *)st.up_tmp.p);
-		if (export_upload_reopen(&ref, tmp, st.up_received, &s->up) < 0) {
-			snprintf(err, errlen, "%s: temp file %s: %s", s->up_path, tmp, strerror(errno));
-			goto fail;
-		}
-		s->up.existed = !!(st.up_flags & SST_UP_EXISTED);
-		s->has_upload = 1;
-		s->up_received = st.up_received;
-		s->up_length = st.up_length;
+	restore_conn(s, &st);
+	if ((st.has_file && restore_file(s, &st, err, errlen) < 0) ||
+	    (st.has_upload && restore_upload(s, &st, err, errlen) < 0)) {
+		restore_abandon(s);
+		return NULL;
 	}
 	s->target = strdup(s->file_path ? s->file_path : s->up_path ? s->up_path : "");
 	link_session(n, s);
@@ -483,14 +517,8 @@ struct session *session_restore(struct nasd *n, int fd, const uint8_t *blob, siz
 	if (loop_add(&n->loop, &s->io, s->events) < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		unlink_session(s);
-		goto fail;
+		restore_abandon(s);
+		return NULL;
 	}
 	return s;
-fail:
-	if (s->file_fd >= 0)
-		close(s->file_fd);
-	if (s->up.fd >= 0 || s->up.dirfd >= 0)
-		export_upload_abort(&s->up, 0);
-	free_session(s);
-	return NULL;
 }

@@ -5,25 +5,12 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/err.h"
 #include "lib/wire.h"
-
-/* Record sizes: fixed (min == max) or bounded. */
-static const struct {
-	uint16_t min, max;
-} rec_size[SST_T_MAX] = {
-	[SST_T_CONN] = { 32, 32 },
-	[SST_T_IN] = { 0, SST_MAX_IN },
-	[SST_T_OUT] = { 1, SST_MAX_OUT },
-	[SST_T_FILE] = { 32, 32 },
-	[SST_T_FILE_PATH] = { 1, SST_MAX_PATH },
-	[SST_T_UPLOAD] = { 24, 24 },
-	[SST_T_UPLOAD_PATH] = { 1, SST_MAX_PATH },
-	[SST_T_UPLOAD_TMP] = { sizeof(SST_TMP_PREFIX), SST_MAX_NAME },
-};
 
 const char *session_state_phase_name(int phase)
 {
@@ -118,6 +105,95 @@ static int check(const struct session_state *st, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The fixed records' layouts, put() and take() side by side.  take() may
+ * refuse (-1 with a message) a value whose reserved bytes are not zero.
+ */
+static void put_conn(const struct session_state *st, uint8_t *v)
+{
+	memset(v, 0, 32);
+	v[0] = st->after;
+	v[1] = st->flags;
+	wire_put32(v + 4, st->rate);
+	wire_put64(v + 8, st->requests);
+	wire_put64(v + 16, st->bytes_in);
+	wire_put64(v + 24, st->bytes_out);
+}
+
+static int take_conn(struct session_state *st, const uint8_t *v, char *err, size_t errlen)
+{
+	st->after = v[0];
+	st->flags = v[1];
+	if (v[2] || v[3])
+		return err_set(err, errlen, "CONN: reserved bytes not zero");
+	st->rate = wire_get32(v + 4);
+	st->requests = wire_get64(v + 8);
+	st->bytes_in = wire_get64(v + 16);
+	st->bytes_out = wire_get64(v + 24);
+	return 0;
+}
+
+static void put_file(const struct session_state *st, uint8_t *v)
+{
+	wire_put64(v, st->file_off);
+	wire_put64(v + 8, st->file_end);
+	wire_put64(v + 16, st->file_size);
+	wire_put64(v + 24, st->file_mtime_ns);
+}
+
+static int take_file(struct session_state *st, const uint8_t *v, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	st->has_file = 1;
+	st->file_off = wire_get64(v);
+	st->file_end = wire_get64(v + 8);
+	st->file_size = wire_get64(v + 16);
+	st->file_mtime_ns = wire_get64(v + 24);
+	return 0;
+}
+
+static void put_upload(const struct session_state *st, uint8_t *v)
+{
+	memset(v, 0, 24);
+	wire_put64(v, st->up_received);
+	wire_put64(v + 8, st->up_length);
+	v[16] = st->up_flags;
+}
+
+static int take_upload(struct session_state *st, const uint8_t *v, char *err, size_t errlen)
+{
+	st->has_upload = 1;
+	st->up_received = wire_get64(v);
+	st->up_length = wire_get64(v + 8);
+	st->up_flags = v[16];
+	for (int i = 17; i < 24; i++)
+		if (v[i])
+			return err_set(err, errlen, "UPLOAD: reserved bytes not zero");
+	return 0;
+}
+
+/*
+ * The records, by type: the value's size (fixed: min == max; bounded), and
+ * where the decoder puts it - a fixed record through take(), a byte record
+ * as a slice of the blob into the struct sst_bytes at offset `slice` of
+ * struct session_state (take is NULL then).
+ */
+static const struct rec_def {
+	uint16_t min, max;
+	int (*take)(struct session_state *st, const uint8_t *v, char *err, size_t errlen);
+	size_t slice;
+} recs[SST_T_MAX] = {
+	[SST_T_CONN] = { 32, 32, take_conn, 0 },
+	[SST_T_IN] = { 0, SST_MAX_IN, NULL, offsetof(struct session_state, in) },
+	[SST_T_OUT] = { 1, SST_MAX_OUT, NULL, offsetof(struct session_state, out) },
+	[SST_T_FILE] = { 32, 32, take_file, 0 },
+	[SST_T_FILE_PATH] = { 1, SST_MAX_PATH, NULL, offsetof(struct session_state, file_path) },
+	[SST_T_UPLOAD] = { 24, 24, take_upload, 0 },
+	[SST_T_UPLOAD_PATH] = { 1, SST_MAX_PATH, NULL, offsetof(struct session_state, up_path) },
+	[SST_T_UPLOAD_TMP] = { sizeof(SST_TMP_PREFIX), SST_MAX_NAME, NULL,
+			       offsetof(struct session_state, up_tmp) },
+};
+
 static size_t rec(size_t vlen)
 {
 	return 4 + vlen;
@@ -166,36 +242,40 @@ ssize_t session_state_encode(const struct session_state *st, uint8_t *buf, size_
 	wire_put32(buf + 4, (uint32_t)(n - SST_HDR_LEN));
 	p = buf + SST_HDR_LEN;
 
-	memset(v, 0, sizeof(v));
-	v[0] = st->after;
-	v[1] = st->flags;
-	wire_put32(v + 4, st->rate);
-	wire_put64(v + 8, st->requests);
-	wire_put64(v + 16, st->bytes_in);
-	wire_put64(v + 24, st->bytes_out);
+	put_conn(st, v);
 	p = put_rec(p, SST_T_CONN, v, 32);
 	if (st->in.len)
 		p = put_rec(p, SST_T_IN, st->in.p, st->in.len);
 	if (st->out.len)
 		p = put_rec(p, SST_T_OUT, st->out.p, st->out.len);
 	if (st->has_file) {
-		wire_put64(v, st->file_off);
-		wire_put64(v + 8, st->file_end);
-		wire_put64(v + 16, st->file_size);
-		wire_put64(v + 24, st->file_mtime_ns);
+		put_file(st, v);
 		p = put_rec(p, SST_T_FILE, v, 32);
 		p = put_rec(p, SST_T_FILE_PATH, st->file_path.p, st->file_path.len);
 	}
 	if (st->has_upload) {
-		memset(v, 0, sizeof(v));
-		wire_put64(v, st->up_received);
-		wire_put64(v + 8, st->up_length);
-		v[16] = st->up_flags;
+		put_upload(st, v);
 		p = put_rec(p, SST_T_UPLOAD, v, 24);
 		p = put_rec(p, SST_T_UPLOAD_PATH, st->up_path.p, st->up_path.len);
 		p = put_rec(p, SST_T_UPLOAD_TMP, st->up_tmp.p, st->up_tmp.len);
 	}
 	return (ssize_t)(p - buf);
+}
+
+/* Which records came together, by the bits (1 << type) of seen. */
+static int check_presence(uint32_t seen, char *err, size_t errlen)
+{
+	if (!(seen & (1u << SST_T_CONN)))
+		return err_set(err, errlen, "no CONN record");
+	if (!!(seen & (1u << SST_T_FILE)) != !!(seen & (1u << SST_T_FILE_PATH)))
+		return err_set(err, errlen, "FILE and FILE_PATH go together");
+	if ((seen & (1u << SST_T_UPLOAD)) &&
+	    !(seen & (1u << SST_T_UPLOAD_PATH) && seen & (1u << SST_T_UPLOAD_TMP)))
+		return err_set(err, errlen, "UPLOAD needs UPLOAD_PATH and UPLOAD_TMP");
+	if (!(seen & (1u << SST_T_UPLOAD)) &&
+	    (seen & ((1u << SST_T_UPLOAD_PATH) | (1u << SST_T_UPLOAD_TMP))))
+		return err_set(err, errlen, "UPLOAD_PATH/UPLOAD_TMP without UPLOAD");
+	return 0;
 }
 
 int session_state_decode(const uint8_t *buf, size_t len, struct session_state *st,
@@ -218,10 +298,8 @@ int session_state_decode(const uint8_t *buf, size_t len, struct session_state *s
 		return err_set(err, errlen, "body length %u, blob has %zu", wire_get32(buf + 4),
 			   len - SST_HDR_LEN);
 	st->phase = buf[3];
-	const uint8_t *body = buf + SST_HDR_LEN;
-	size_t blen = len - SST_HDR_LEN;
-
-	while ((rc = wire_tlv_next(body, blen, &off, &type, &v, &vlen)) == 1) {
+	while ((rc = wire_tlv_next(buf + SST_HDR_LEN, len - SST_HDR_LEN, &off, &type, &v,
+				   &vlen)) == 1) {
 		if (type >= 0x8000)
 			continue;	/* optional record of a later version */
 		if (type == 0 || type >= SST_T_MAX)
@@ -229,63 +307,18 @@ int session_state_decode(const uint8_t *buf, size_t len, struct session_state *s
 		if (seen & (1u << type))
 			return err_set(err, errlen, "duplicate record type %u", type);
 		seen |= 1u << type;
-		if (vlen < rec_size[type].min || vlen > rec_size[type].max)
+		const struct rec_def *d = &recs[type];
+		if (vlen < d->min || vlen > d->max)
 			return err_set(err, errlen, "record type %u: length %u", type, vlen);
-		switch (type) {
-		case SST_T_CONN:
-			st->after = v[0];
-			st->flags = v[1];
-			if (v[2] || v[3])
-				return err_set(err, errlen, "CONN: reserved bytes not zero");
-			st->rate = wire_get32(v + 4);
-			st->requests = wire_get64(v + 8);
-			st->bytes_in = wire_get64(v + 16);
-			st->bytes_out = wire_get64(v + 24);
-			break;
-		case SST_T_IN:
-			st->in = (struct sst_bytes){ vlen ? v : NULL, vlen };
-			break;
-		case SST_T_OUT:
-			st->out = (struct sst_bytes){ v, vlen };
-			break;
-		case SST_T_FILE:
-			st->has_file = 1;
-			st->file_off = wire_get64(v);
-			st->file_end = wire_get64(v + 8);
-			st->file_size = wire_get64(v + 16);
-			st->file_mtime_ns = wire_get64(v + 24);
-			break;
-		case SST_T_FILE_PATH:
-			st->file_path = (struct sst_bytes){ v, vlen };
-			break;
-		case SST_T_UPLOAD:
-			st->has_upload = 1;
-			st->up_received = wire_get64(v);
-			st->up_length = wire_get64(v + 8);
-			st->up_flags = v[16];
-			for (int i = 17; i < 24; i++)
-				if (v[i])
-					return err_set(err, errlen, "UPLOAD: reserved bytes not zero");
-			break;
-		case SST_T_UPLOAD_PATH:
-			st->up_path = (struct sst_bytes){ v, vlen };
-			break;
-		case SST_T_UPLOAD_TMP:
-			st->up_tmp = (struct sst_bytes){ v, vlen };
-			break;
-		}
+		if (d->take && d->take(st, v, err, errlen) < 0)
+			return -1;
+		if (!d->take)
+			*(struct sst_bytes *)((char *)st + d->slice) =
+				(struct sst_bytes){ vlen ? v : NULL, vlen };
 	}
 	if (rc < 0)
 		return err_set(err, errlen, "record cut short at offset %zu", off);
-	if (!(seen & (1u << SST_T_CONN)))
-		return err_set(err, errlen, "no CONN record");
-	if (!!(seen & (1u << SST_T_FILE)) != !!(seen & (1u << SST_T_FILE_PATH)))
-		return err_set(err, errlen, "FILE and FILE_PATH go together");
-	if ((seen & (1u << SST_T_UPLOAD)) &&
-	    !(seen & (1u << SST_T_UPLOAD_PATH) && seen & (1u << SST_T_UPLOAD_TMP)))
-		return err_set(err, errlen, "UPLOAD needs UPLOAD_PATH and UPLOAD_TMP");
-	if (!(seen & (1u << SST_T_UPLOAD)) &&
-	    (seen & ((1u << SST_T_UPLOAD_PATH) | (1u << SST_T_UPLOAD_TMP))))
-		return err_set(err, errlen, "UPLOAD_PATH/UPLOAD_TMP without UPLOAD");
+	if (check_presence(seen, err, errlen) < 0)
+		return -1;
 	return check(st, err, errlen);
 }

@@ -7,15 +7,10 @@
  */
 #include "nfs_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/log.h"
-
-static int garbage(struct nfs_req *r)
-{
-	r->srv->st.garbage_args++;
-	return rpc_reply_accepted(r->e, r->call->xid, RPC_GARBAGE_ARGS);
-}
 
 /*
  * The export itself (-> "", the root) or a directory below it (-> its
@@ -49,75 +44,95 @@ static int path_below_export(const struct nfs_server *s, const struct nfs3_str *
 	return 0;
 }
 
-int mount3_call(struct nfs_req *r)
+/* NULL, UMNT, UMNTALL: nothing to say (no mount table). */
+static int m_void(struct nfs_req *r, const struct nfs3_str *path)
+{
+	return r->e->err ? -1 : 0;
+}
+
+static int m_dump(struct nfs_req *r, const struct nfs3_str *path)
+{
+	xdr_put_u32(r->e, 0);	/* no entries */
+	return r->e->err ? -1 : 0;
+}
+
+/* MNT: refused outside "clients"; the export (the virtual root with a
+ * namespace) or a directory below it, found on its home node. */
+static int m_mnt(struct nfs_req *r, const struct nfs3_str *path)
 {
 	struct nfs_server *s = r->srv;
 	struct xdr_enc *e = r->e;
-	uint32_t xid = r->call->xid;
-	struct nfs3_str path;
+	char rel[MNT_PATH_MAX + 1];
 	struct nfs3_fh fh;
 
-	switch (r->call->proc) {
-	case MNT3_NULL:
-	case MNT3_DUMP:
-	case MNT3_UMNTALL:
-		if (r->alen)
-			return garbage(r);
-		rpc_reply_accepted(e, xid, RPC_SUCCESS);
-		if (r->call->proc == MNT3_DUMP)
-			xdr_put_u32(e, 0);	/* no entries */
-		return e->err ? -1 : 0;
-	case MNT3_MNT:
-	case MNT3_UMNT:
-		if (mnt3_decode_dirpath(r->args, r->alen, &path) < 0)
-			return garbage(r);
-		rpc_reply_accepted(e, xid, RPC_SUCCESS);
-		if (r->call->proc == MNT3_UMNT)
-			return 0;
-		if (!r->c->allowed) {
-			log_info("nfs: MNT %.*s refused: client not in \"clients\"", (int)path.len,
-				 (const char *)path.p);
-			return mnt3_enc_mnt(e, MNT3ERR_ACCES, NULL);
-		}
-		char rel[MNT_PATH_MAX + 1];
-		if (path_below_export(s, &path, rel, sizeof(rel)) < 0)
+	if (!r->c->allowed) {
+		log_info("nfs: MNT %.*s refused: client not in \"clients\"", (int)path->len,
+			 (const char *)path->p);
+		return mnt3_enc_mnt(e, MNT3ERR_ACCES, NULL);
+	}
+	if (path_below_export(s, path, rel, sizeof(rel)) < 0)
+		return mnt3_enc_mnt(e, MNT3ERR_NOENT, NULL);
+	if (!rel[0]) {
+		nfs3_root_fh(s, &fh);	/* the virtual root with a namespace */
+		return mnt3_enc_mnt(e, MNT3_OK, &fh);
+	}
+	if (s->cfg->vroot) {
+		/* below a top-level directory: its home node answers */
+		size_t tl = strcspn(rel, "/");
+		uint8_t home = nfs_home_of(s, (const uint8_t *)rel, tl);
+		if (!home)
 			return mnt3_enc_mnt(e, MNT3ERR_NOENT, NULL);
-		if (!rel[0]) {
-			nfs3_root_fh(s, &fh);	/* the virtual root with a namespace */
-			return mnt3_enc_mnt(e, MNT3_OK, &fh);
+		if (home != s->cfg->node_id) {
+			if (nfs_proxy_forward(r, home) == 0)
+				return NFS_FORWARDED;
+			e->len = 0;
+			return rpc_reply_accepted(e, r->call->xid, RPC_SYSTEM_ERR);
 		}
-		if (s->cfg->vroot) {
-			/* below a top-level directory: its home node answers */
-			size_t tl = strcspn(rel, "/");
-			uint8_t home = nfs_home_of(s, (const uint8_t *)rel, tl);
-			if (!home)
-				return mnt3_enc_mnt(e, MNT3ERR_NOENT, NULL);
-			if (home != s->cfg->node_id) {
-				if (nfs_proxy_forward(r, home) == 0)
-					return NFS_FORWARDED;
-				e->len = 0;
-				return rpc_reply_accepted(e, xid, RPC_SYSTEM_ERR);
-			}
-		}
-		uint32_t st = nfs3_subdir_fh(s, rel, &fh);
-		return mnt3_enc_mnt(e, st, st == MNT3_OK ? &fh : NULL);
-	case MNT3_EXPORT: {
-		char groups[NASD_NFS_MAX_CLIENTS][64];
-		const char *gp[NASD_NFS_MAX_CLIENTS];
-		if (r->alen)
-			return garbage(r);
-		for (unsigned i = 0; i < s->cfg->nclients; i++) {
-			char a[TADDR_STRLEN];
-			snprintf(groups[i], sizeof(groups[i]), "%s/%u",
-				 taddr_fmt(&s->cfg->clients[i].addr, a, sizeof(a)),
-				 s->cfg->clients[i].plen);
-			gp[i] = groups[i];
-		}
-		rpc_reply_accepted(e, xid, RPC_SUCCESS);
-		return mnt3_enc_export(e, s->cfg->export_name, gp, s->cfg->nclients);
 	}
-	default:
-		s->st.proc_unavail++;
-		return rpc_reply_accepted(e, xid, RPC_PROC_UNAVAIL);
+	uint32_t st = nfs3_subdir_fh(s, rel, &fh);
+	return mnt3_enc_mnt(e, st, st == MNT3_OK ? &fh : NULL);
+}
+
+/* EXPORT: the one export with the client networks as its groups. */
+static int m_export(struct nfs_req *r, const struct nfs3_str *path)
+{
+	const struct nasd_nfs_config *cfg = r->srv->cfg;
+	char groups[NASD_NFS_MAX_CLIENTS][64];
+	const char *gp[NASD_NFS_MAX_CLIENTS];
+
+	for (unsigned i = 0; i < cfg->nclients; i++) {
+		char a[TADDR_STRLEN];
+		snprintf(groups[i], sizeof(groups[i]), "%s/%u",
+			 taddr_fmt(&cfg->clients[i].addr, a, sizeof(a)), cfg->clients[i].plen);
+		gp[i] = groups[i];
 	}
+	return mnt3_enc_export(r->e, cfg->export_name, gp, cfg->nclients);
+}
+
+/* By procedure: whether the argument is a dirpath (else there is none),
+ * and what writes the results after the accepted header.  As mount3_call. */
+static const struct {
+	const char *name;
+	int dirpath;
+	int (*fn)(struct nfs_req *r, const struct nfs3_str *path);
+} procs[] = {
+	[MNT3_NULL] = { "null", 0, m_void },
+	[MNT3_MNT] = { "mnt", 1, m_mnt },
+	[MNT3_DUMP] = { "dump", 0, m_dump },
+	[MNT3_UMNT] = { "umnt", 1, m_void },
+	[MNT3_UMNTALL] = { "umntall", 0, m_void },
+	[MNT3_EXPORT] = { "export", 0, m_export },
+};
+
+int mount3_call(struct nfs_req *r)
+{
+	uint32_t proc = r->call->proc;
+	struct nfs3_str path = { 0 };
+
+	if (proc >= sizeof(procs) / sizeof(procs[0]))
+		return nfs_reply_proc_unavail(r);
+	if (procs[proc].dirpath ? mnt3_decode_dirpath(r->args, r->alen, &path) < 0 : r->alen != 0)
+		return nfs_reply_garbage(r);
+	rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
+	return procs[proc].fn(r, &path);
 }

@@ -8,7 +8,8 @@
 
 #include "storage/nasd.h"
 
-/* ---- nfs_server.c: NFSv3 + MOUNT v3 + portmapper v2 over TCP (doc/nasd.md "NFS") ---- */
+/* ---- NFSv3 + MOUNT v3 + portmapper v2 over TCP (doc/nasd.md "NFS") ---- */
+/* nfs_server.c */
 struct nfs_server;
 /* Start if configured: key, export, listeners.  0 / -1 (logged). */
 int nfs_server_open(struct nasd *n);
@@ -17,12 +18,13 @@ void nfs_server_close(struct nasd *n);
 void nfs_server_tick(struct nasd *n);
 /* The "nfs" object of status (null when not configured). */
 json_t *nfs_status(struct nasd *n);
-/* Control commands "nfs-conns", "nfs-state" {"id"}, "nfs-rebuild" {"id"}
+/* nfs_ctl.c: control commands "nfs-conns", "nfs-state" {"id"}, "nfs-rebuild" {"id"}
  * (doc/nasd.md "NFS"); NULL if cmd is none of them. */
 json_t *nfs_ctl(struct nasd *n, const char *cmd, const json_t *req);
 /*
- * The NFS half of a session handoff (same contract as session_pause ...
- * session_restore above; the blob is lib/oncrpc.h's rpc_conn_state):
+ * The NFS half of a session handoff, nfs_freeze.c (same contract as
+ * session_pause ... session_restore in storage/http/http.h; the blob is
+ * oncrpc.h's rpc_conn_state):
  *   nfs_conn_pause    0, or -1 EBUSY: holds more than a blob carries (a big
  *                     WRITE half received: try again once it is answered)
  *   nfs_conn_snapshot the blob's length, or -1 (errno)

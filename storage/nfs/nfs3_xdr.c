@@ -69,6 +69,172 @@ static int get_sattr(struct xdr_dec *d, struct nfs3_sattr *s)
 	return d->err ? -1 : 0;
 }
 
+/*
+ * One procedure's argument decoder: it reads a's member for its procedure
+ * from d, whose sticky error says whether that worked; *what names the
+ * field for the message when it did not ("arguments" unless set).
+ */
+typedef void (*args_dec)(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+			 const char **what);
+
+static void dec_none(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write, const char **what)
+{
+}
+
+/* GETATTR READLINK FSSTAT FSINFO PATHCONF */
+static void dec_fh(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write, const char **what)
+{
+	get_fh(d, &a->u.fh);
+}
+
+static void dec_setattr(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+			const char **what)
+{
+	get_fh(d, &a->u.setattr.fh);
+	get_sattr(d, &a->u.setattr.attr);
+	if (xdr_get_bool(d, &a->u.setattr.guard) == 0 && a->u.setattr.guard)
+		get_time(d, &a->u.setattr.ctime);
+}
+
+/* LOOKUP REMOVE RMDIR */
+static void dec_diropargs(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+			  const char **what)
+{
+	get_diropargs(d, &a->u.lookup);
+}
+
+static void dec_access(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+		       const char **what)
+{
+	get_fh(d, &a->u.access.fh);
+	xdr_get_u32(d, &a->u.access.access);
+}
+
+static void dec_read(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write, const char **what)
+{
+	get_fh(d, &a->u.read.fh);
+	xdr_get_u64(d, &a->u.read.offset);
+	xdr_get_u32(d, &a->u.read.count);
+}
+
+static void dec_write(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+		      const char **what)
+{
+	get_fh(d, &a->u.write.fh);
+	xdr_get_u64(d, &a->u.write.offset);
+	xdr_get_u32(d, &a->u.write.count);
+	if (xdr_get_u32(d, &a->u.write.stable) == 0 && a->u.write.stable > NFS3_FILE_SYNC) {
+		*what = "WRITE stable_how";
+		d->err = 1;
+	}
+	if (xdr_get_opaque(d, &a->u.write.data, &a->u.write.len, max_write) < 0)
+		*what = "WRITE data (over the limit?)";
+	else if (a->u.write.len != a->u.write.count) {
+		*what = "WRITE count != data length";
+		d->err = 1;
+	}
+}
+
+static void dec_create(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+		       const char **what)
+{
+	get_diropargs(d, &a->u.create.where);
+	if (xdr_get_u32(d, &a->u.create.mode) < 0)
+		return;
+	if (a->u.create.mode == NFS3_CREATE_EXCLUSIVE)
+		xdr_get_fixed(d, a->u.create.verf, 8);
+	else if (a->u.create.mode <= NFS3_CREATE_GUARDED)
+		get_sattr(d, &a->u.create.attr);
+	else {
+		*what = "CREATE mode";
+		d->err = 1;
+	}
+}
+
+static void dec_mkdir(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write, const char **what)
+{
+	get_diropargs(d, &a->u.mkdir.where);
+	get_sattr(d, &a->u.mkdir.attr);
+}
+
+static void dec_symlink(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+			const char **what)
+{
+	get_diropargs(d, &a->u.symlink.where);
+	get_sattr(d, &a->u.symlink.attr);
+	get_str(d, &a->u.symlink.path, NFS3_PATH_MAX);
+}
+
+/* Answered NOTSUPP: the type is all we need; the rest (device numbers /
+ * sattr) is skipped as the RFC lays it out. */
+static void dec_mknod(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write, const char **what)
+{
+	get_diropargs(d, &a->u.mknod.where);
+	if (xdr_get_u32(d, &a->u.mknod.type) < 0)
+		return;
+	if (a->u.mknod.type == NF3CHR || a->u.mknod.type == NF3BLK) {
+		struct nfs3_sattr s;
+		uint32_t maj, min;
+		get_sattr(d, &s);
+		xdr_get_u32(d, &maj);
+		xdr_get_u32(d, &min);
+	} else if (a->u.mknod.type == NF3SOCK || a->u.mknod.type == NF3FIFO) {
+		struct nfs3_sattr s;
+		get_sattr(d, &s);
+	} else if (a->u.mknod.type < NF3REG || a->u.mknod.type > NF3FIFO) {
+		*what = "MKNOD type";
+		d->err = 1;
+	}
+}
+
+static void dec_rename(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+		       const char **what)
+{
+	get_diropargs(d, &a->u.rename.from);
+	get_diropargs(d, &a->u.rename.to);
+}
+
+static void dec_link(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write, const char **what)
+{
+	get_fh(d, &a->u.link.fh);
+	get_diropargs(d, &a->u.link.to);
+}
+
+static void dec_readdir(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+			const char **what)
+{
+	get_fh(d, &a->u.readdir.fh);
+	xdr_get_u64(d, &a->u.readdir.cookie);
+	xdr_get_fixed(d, a->u.readdir.verf, 8);
+	xdr_get_u32(d, &a->u.readdir.count);
+}
+
+static void dec_readdirplus(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+			    const char **what)
+{
+	dec_readdir(d, a, max_write, what);
+	xdr_get_u32(d, &a->u.readdir.maxcount);
+}
+
+static void dec_commit(struct xdr_dec *d, struct nfs3_args *a, uint32_t max_write,
+		       const char **what)
+{
+	get_fh(d, &a->u.commit.fh);
+	xdr_get_u64(d, &a->u.commit.offset);
+	xdr_get_u32(d, &a->u.commit.count);
+}
+
+static const args_dec decoders[NFS3_NPROC] = {
+	[NFS3_NULL] = dec_none, [NFS3_GETATTR] = dec_fh, [NFS3_SETATTR] = dec_setattr,
+	[NFS3_LOOKUP] = dec_diropargs, [NFS3_ACCESS] = dec_access, [NFS3_READLINK] = dec_fh,
+	[NFS3_READ] = dec_read, [NFS3_WRITE] = dec_write, [NFS3_CREATE] = dec_create,
+	[NFS3_MKDIR] = dec_mkdir, [NFS3_SYMLINK] = dec_symlink, [NFS3_MKNOD] = dec_mknod,
+	[NFS3_REMOVE] = dec_diropargs, [NFS3_RMDIR] = dec_diropargs, [NFS3_RENAME] = dec_rename,
+	[NFS3_LINK] = dec_link, [NFS3_READDIR] = dec_readdir, [NFS3_READDIRPLUS] = dec_readdirplus,
+	[NFS3_FSSTAT] = dec_fh, [NFS3_FSINFO] = dec_fh, [NFS3_PATHCONF] = dec_fh,
+	[NFS3_COMMIT] = dec_commit,
+};
+
 int nfs3_decode_args(uint32_t proc, const uint8_t *buf, size_t len, uint32_t max_write,
 		     struct nfs3_args *a, char *err, size_t errlen)
 {
@@ -77,115 +243,13 @@ int nfs3_decode_args(uint32_t proc, const uint8_t *buf, size_t len, uint32_t max
 
 	memset(a, 0, sizeof(*a));
 	a->proc = proc;
-	xdr_dec_init(&d, buf, len);
-	switch (proc) {
-	case NFS3_NULL:
-		break;
-	case NFS3_GETATTR: case NFS3_READLINK: case NFS3_FSSTAT: case NFS3_FSINFO:
-	case NFS3_PATHCONF:
-		get_fh(&d, &a->u.fh);
-		break;
-	case NFS3_SETATTR:
-		get_fh(&d, &a->u.setattr.fh);
-		get_sattr(&d, &a->u.setattr.attr);
-		if (xdr_get_bool(&d, &a->u.setattr.guard) == 0 && a->u.setattr.guard)
-			get_time(&d, &a->u.setattr.ctime);
-		break;
-	case NFS3_LOOKUP: case NFS3_REMOVE: case NFS3_RMDIR:
-		get_diropargs(&d, &a->u.lookup);
-		break;
-	case NFS3_ACCESS:
-		get_fh(&d, &a->u.access.fh);
-		xdr_get_u32(&d, &a->u.access.access);
-		break;
-	case NFS3_READ:
-		get_fh(&d, &a->u.read.fh);
-		xdr_get_u64(&d, &a->u.read.offset);
-		xdr_get_u32(&d, &a->u.read.count);
-		break;
-	case NFS3_WRITE:
-		get_fh(&d, &a->u.write.fh);
-		xdr_get_u64(&d, &a->u.write.offset);
-		xdr_get_u32(&d, &a->u.write.count);
-		if (xdr_get_u32(&d, &a->u.write.stable) == 0 && a->u.write.stable > NFS3_FILE_SYNC) {
-			what = "WRITE stable_how";
-			d.err = 1;
-		}
-		if (xdr_get_opaque(&d, &a->u.write.data, &a->u.write.len, max_write) < 0)
-			what = "WRITE data (over the limit?)";
-		else if (a->u.write.len != a->u.write.count) {
-			what = "WRITE count != data length";
-			d.err = 1;
-		}
-		break;
-	case NFS3_CREATE:
-		get_diropargs(&d, &a->u.create.where);
-		if (xdr_get_u32(&d, &a->u.create.mode) < 0)
-			break;
-		if (a->u.create.mode == NFS3_CREATE_EXCLUSIVE)
-			xdr_get_fixed(&d, a->u.create.verf, 8);
-		else if (a->u.create.mode <= NFS3_CREATE_GUARDED)
-			get_sattr(&d, &a->u.create.attr);
-		else {
-			what = "CREATE mode";
-			d.err = 1;
-		}
-		break;
-	case NFS3_MKDIR:
-		get_diropargs(&d, &a->u.mkdir.where);
-		get_sattr(&d, &a->u.mkdir.attr);
-		break;
-	case NFS3_SYMLINK:
-		get_diropargs(&d, &a->u.symlink.where);
-		get_sattr(&d, &a->u.symlink.attr);
-		get_str(&d, &a->u.symlink.path, NFS3_PATH_MAX);
-		break;
-	case NFS3_MKNOD:
-		/* Answered NOTSUPP: the type is all we need; the rest (device
-		 * numbers / sattr) is skipped as the RFC lays it out. */
-		get_diropargs(&d, &a->u.mknod.where);
-		if (xdr_get_u32(&d, &a->u.mknod.type) < 0)
-			break;
-		if (a->u.mknod.type == NF3CHR || a->u.mknod.type == NF3BLK) {
-			struct nfs3_sattr s;
-			uint32_t maj, min;
-			get_sattr(&d, &s);
-			xdr_get_u32(&d, &maj);
-			xdr_get_u32(&d, &min);
-		} else if (a->u.mknod.type == NF3SOCK || a->u.mknod.type == NF3FIFO) {
-			struct nfs3_sattr s;
-			get_sattr(&d, &s);
-		} else if (a->u.mknod.type < NF3REG || a->u.mknod.type > NF3FIFO) {
-			what = "MKNOD type";
-			d.err = 1;
-		}
-		break;
-	case NFS3_RENAME:
-		get_diropargs(&d, &a->u.rename.from);
-		get_diropargs(&d, &a->u.rename.to);
-		break;
-	case NFS3_LINK:
-		get_fh(&d, &a->u.link.fh);
-		get_diropargs(&d, &a->u.link.to);
-		break;
-	case NFS3_READDIR: case NFS3_READDIRPLUS:
-		get_fh(&d, &a->u.readdir.fh);
-		xdr_get_u64(&d, &a->u.readdir.cookie);
-		xdr_get_fixed(&d, a->u.readdir.verf, 8);
-		xdr_get_u32(&d, &a->u.readdir.count);
-		if (proc == NFS3_READDIRPLUS)
-			xdr_get_u32(&d, &a->u.readdir.maxcount);
-		break;
-	case NFS3_COMMIT:
-		get_fh(&d, &a->u.commit.fh);
-		xdr_get_u64(&d, &a->u.commit.offset);
-		xdr_get_u32(&d, &a->u.commit.count);
-		break;
-	default:
+	if (proc >= NFS3_NPROC) {
 		if (err)
 			snprintf(err, errlen, "nfs3: procedure %u", proc);
 		return -1;
 	}
+	xdr_dec_init(&d, buf, len);
+	decoders[proc](&d, a, max_write, &what);
 	if (d.err || xdr_left(&d) != 0) {
 		if (err)
 			snprintf(err, errlen, "nfs3: proc %u: %s %s", proc, what,

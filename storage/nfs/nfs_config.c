@@ -77,43 +77,14 @@ static int parse_cidr(const char *s, struct nasd_cidr *c)
 	return 0;
 }
 
-/*
- * "namespace": { "homes": [ { "dir": "alpha", "node_id": 1 }, ... ],
- *                "peers": [ { "node_id": 2, "address": "10.77.2.12:2049" }, ... ],
- *                "proxy_timeout_ms": 5000, "handoff_threshold": 1048576 }
- * handoff_threshold: once READ/WRITE data forwarded for one client
- * connection to one home reaches it, the connection is handed to that home
- * (nfs_proxy.c; needs "handoff" with the home as a peer); 0: never.
- * Every top-level directory of the virtual root names its home node; every
- * other node of a home must be a peer (its NFS port on its own address).
- */
-static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+/* "namespace"."peers": the other nodes of a home, {node_id, address}. */
+static int parse_peers(struct jconf *p, json_t *arr, struct nasd_nfs_config *c)
 {
-	static const char *const keys[] = { "homes", "peers", "proxy_timeout_ms", "handoff_threshold",
-					    "from_switch", NULL };
-	static const char *const hkeys[] = { "dir", "node_id", NULL };
 	static const char *const pkeys[] = { "node_id", "address", NULL };
-	json_t *arr, *v, *d;
+	json_t *v, *d;
 	size_t i;
 	uint32_t id;
 
-	snprintf(p->where, sizeof(p->where), "nfs.namespace");
-	if (!json_is_object(o) || jconf_check_keys(p, o, keys) < 0 ||
-	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0 ||
-	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
-		return json_is_object(o) ? -1 : jconf_perr(p, "must be an object");
-	if (get_bool(p, o, "from_switch", &c->from_switch, 0) < 0)
-		return -1;
-	if (c->from_switch) {
-		/* lbd's cluster map brings them (nfs_cluster.c); none until it arrives */
-		if (json_object_get(o, "homes") || json_object_get(o, "peers") ||
-		    json_object_get(o, "handoff_threshold"))
-			return jconf_perr(p, "with \"from_switch\", \"homes\", \"peers\" and "
-					  "\"handoff_threshold\" come from the switch's map");
-		c->vroot = 1;
-		return 0;
-	}
-	arr = json_object_get(o, "peers");
 	if (!json_is_array(arr) || json_array_size(arr) > 16)
 		return jconf_perr(p, "\"peers\" must be an array of at most 16 {node_id, address}");
 	json_array_foreach(arr, i, v) {
@@ -133,7 +104,18 @@ static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c
 			return jconf_perr(p, "\"address\": want \"addr:port\"");
 		c->peers[c->npeers++].node_id = (uint8_t)id;
 	}
-	arr = json_object_get(o, "homes");
+	return 0;
+}
+
+/* "namespace"."homes": the top-level directories {dir, node_id}; each home
+ * is this node or a peer (parsed first). */
+static int parse_homes(struct jconf *p, json_t *arr, struct nasd_nfs_config *c)
+{
+	static const char *const hkeys[] = { "dir", "node_id", NULL };
+	json_t *v, *d;
+	size_t i;
+	uint32_t id;
+
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 64)
 		return jconf_perr(p, "\"homes\" must be an array of 1..64 {dir, node_id}");
 	json_array_foreach(arr, i, v) {
@@ -157,6 +139,43 @@ static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c
 		strcpy(c->homes[c->nhomes].dir, dn);
 		c->homes[c->nhomes++].node_id = (uint8_t)id;
 	}
+	return 0;
+}
+
+/*
+ * "namespace": { "homes": [ { "dir": "alpha", "node_id": 1 }, ... ],
+ *                "peers": [ { "node_id": 2, "address": "10.77.2.12:2049" }, ... ],
+ *                "proxy_timeout_ms": 5000, "handoff_threshold": 1048576 }
+ * handoff_threshold: once READ/WRITE data forwarded for one client
+ * connection to one home reaches it, the connection is handed to that home
+ * (nfs_proxy.c; needs "handoff" with the home as a peer); 0: never.
+ * Every top-level directory of the virtual root names its home node; every
+ * other node of a home must be a peer (its NFS port on its own address).
+ */
+static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+{
+	static const char *const keys[] = { "homes", "peers", "proxy_timeout_ms", "handoff_threshold",
+					    "from_switch", NULL };
+
+	snprintf(p->where, sizeof(p->where), "nfs.namespace");
+	if (!json_is_object(o) || jconf_check_keys(p, o, keys) < 0 ||
+	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0 ||
+	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
+		return json_is_object(o) ? -1 : jconf_perr(p, "must be an object");
+	if (get_bool(p, o, "from_switch", &c->from_switch, 0) < 0)
+		return -1;
+	if (c->from_switch) {
+		/* lbd's cluster map brings them (nfs_cluster.c); none until it arrives */
+		if (json_object_get(o, "homes") || json_object_get(o, "peers") ||
+		    json_object_get(o, "handoff_threshold"))
+			return jconf_perr(p, "with \"from_switch\", \"homes\", \"peers\" and "
+					  "\"handoff_threshold\" come from the switch's map");
+		c->vroot = 1;
+		return 0;
+	}
+	if (parse_peers(p, json_object_get(o, "peers"), c) < 0 ||
+	    parse_homes(p, json_object_get(o, "homes"), c) < 0)
+		return -1;
 	c->vroot = 1;
 	return 0;
 }

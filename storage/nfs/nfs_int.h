@@ -1,20 +1,42 @@
 /*
- * nfs_int.h - the NFS service's modules inside tandem-nasd:
+ * nfs_int.h - the NFS service's modules inside tandem-nasd, and what they
+ * share (nfs.h is what the rest of nasd sees):
  *
- *   nfs_config.c  the "nfs" configuration section
- *   nfs_server.c  listeners, connections (record marking on the nasd loop),
- *                 RPC call dispatch by program, client networks, status
- *   nfs3_proc.c   NFSv3 procedures over the export directory; file handles
- *                 and their resolution (inode -> path cache, see there)
- *   mount3.c      MOUNT v3
- *   portmap.c     portmapper v2 (answers for the services on this node)
+ *   nfs_config.c    the "nfs" configuration section (pure)
+ *   nfs_server.c    open and close, listeners, status
+ *   nfs_conn.c      connections on the nasd loop: reading, record marking,
+ *                   writing replies; client networks
+ *   nfs_call.c      one call: its header, the DRC, then the program's
+ *                   dispatcher (a table by program and version)
+ *   nfs_drc.c       the duplicate request cache
+ *   nfs_freeze.c    the NFS half of a session handoff (pause, snapshot,
+ *                   release, restore; finding connections for the agent)
+ *   nfs_ctl.c       the control commands nfs-conns, nfs-state, nfs-rebuild
+ *   mount3.c        MOUNT v3
+ *   portmap.c       portmapper v2 (answers for the services on this node)
+ *   nfs3_call.c     NFSv3: the procedure table, routing to the home node
+ *   nfs3_handle.c   NFSv3: the export, handles -> objects (inode cache)
+ *   nfs3_obj.c      NFSv3: errno, attributes, credentials, names
+ *   nfs3_attr.c     NFSv3: GETATTR SETATTR LOOKUP ACCESS READLINK FSSTAT
+ *                   FSINFO PATHCONF
+ *   nfs3_io.c       NFSv3: READ WRITE COMMIT
+ *   nfs3_readdir.c  NFSv3: READDIR READDIRPLUS
+ *   nfs3_entry.c    NFSv3: CREATE MKDIR SYMLINK MKNOD REMOVE RMDIR RENAME LINK
+ *   nfs3_vroot.c    NFSv3: the namespace's virtual root
+ *   nfs_proxy.c     one namespace: calls forwarded to their home node
+ *   nfs_xrename.c   one namespace: RENAME of a file to another home
+ *   nfs_cluster.c   one namespace from lbd's cluster map
  *
- * Codecs are pure, in lib/: oncrpc (record marking, call header), xdr,
- * nfs3_xdr (arguments, results), nfs_fh (the signed handle).
+ * The nfs3_*.c files share nfs3_int.h besides.  The codecs are pure, beside
+ * them, and fuzzed (tests/fuzz/fuzz_rpc.c): oncrpc (record marking, call
+ * header, replies, a connection's handoff blob), xdr (primitives), nfs3_xdr
+ * (NFSv3, MOUNT and portmapper arguments and results), nfs_fh (the signed
+ * handle).
  */
 #ifndef TANDEM_NFS_INT_H
 #define TANDEM_NFS_INT_H
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -24,6 +46,14 @@
 #include "storage/handoff/handoff.h"
 #include "nfs3_xdr.h"
 #include "oncrpc.h"
+
+#define NFS_REPLY_SLACK 65536	/* reply headers, attributes, READDIR beyond max_io */
+
+/* A counter for status and control replies. */
+static inline json_t *nfs_ju(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
 
 #define NFS_INO_BUCKETS 4096
 #define NFS_INO_MAX 262144	/* cache entries; over it the cache starts again */
@@ -141,23 +171,81 @@ struct nfs_req {
 	size_t rec_len;
 };
 
-/* A dispatcher's return: the call went to its home node (nfs_proxy.c), the
- * reply comes later through nfs_conn_reply(). */
+/* A dispatcher's return: the call went to its home node (nfs_proxy.c,
+ * nfs_xrename.c), the reply comes later through nfs_conn_reply(). */
 #define NFS_FORWARDED 1
 
 /* Each program's dispatcher writes the whole reply (accepted header
- * included) into r->e.  0, or -1 if it did not fit (the server then sends
- * SYSTEM_ERR). */
-int nfs3_call(struct nfs_req *r);
-int mount3_call(struct nfs_req *r);
-int portmap_call(struct nfs_req *r);
+ * included) into r->e.  0, NFS_FORWARDED, or -1 if it did not fit (the
+ * server then sends SYSTEM_ERR).  nfs_call.c's table names them. */
+int nfs3_call(struct nfs_req *r);	/* nfs3_call.c */
+int mount3_call(struct nfs_req *r);	/* mount3.c */
+int portmap_call(struct nfs_req *r);	/* portmap.c */
+/* nfs3_call.c: an NFSv3 procedure's name in status ("getattr"; NULL past
+ * the last), and whether its replies go to the DRC (the non-idempotent). */
+const char *nfs3_procname(uint32_t proc);
+int nfs3_drc_wanted(uint32_t proc);
 
-/* nfs_server.c: deliver a reply (payload, no record mark) to a connection
- * waiting for a forwarded call, and go on with its next calls. */
+/* nfs_call.c: the answers every program gives alike, counted in status:
+ * PROC_UNAVAIL (no such procedure), GARBAGE_ARGS (the arguments do not
+ * decode).  As a dispatcher. */
+int nfs_reply_proc_unavail(struct nfs_req *r);
+int nfs_reply_garbage(struct nfs_req *r);
+/* nfs_call.c: answer the call in record payload rec[0, len) (len bytes,
+ * the connection's in[]) into c->out.  0: the reply is framed in out[];
+ * -1: nothing to answer (dropped); 1: forwarded (c->waiting, the reply
+ * comes through nfs_conn_reply()). */
+int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
+
+/* ---- nfs_conn.c: connections ---- */
+
+/* A connection for a connected non-blocking socket fd, registered for
+ * EPOLLIN, classified by its peer's address.  NULL on failure (fd left
+ * open, logged). */
+struct nfs_conn *nfs_conn_new(struct nfs_server *s, int fd, const struct sockaddr_storage *ss);
+/* Close the socket and free c (logged at debug with why). */
+void nfs_conn_close(struct nfs_conn *c, const char *why);
+/* Out of the loop (unless paused: out already) and the server's list, its
+ * buffers and c freed; the socket stays open (the caller's). */
+void nfs_conn_forget(struct nfs_conn *c);
+/* The reply payload of len bytes is in out[4, 4 + len): put the record mark
+ * in front and count it; nfs_conn_run() writes it. */
+void nfs_conn_framed(struct nfs_conn *c, size_t len);
+/* Write what is pending, answer the whole records buffered while replies
+ * go out without blocking, then watch for what the connection waits for;
+ * closes c on a write error or an oversized record (c is gone then). */
+void nfs_conn_run(struct nfs_conn *c);
+/* Watch for what c waits for: nothing (a forwarded call), writability (a
+ * reply), or input (unless held). */
+void nfs_conn_watch(struct nfs_conn *c);
+/* Deliver a reply (payload, no record mark) to a connection waiting for a
+ * forwarded call, and go on with its next calls. */
 void nfs_conn_reply(struct nfs_conn *c, const uint8_t *reply, size_t len);
 struct nfs_conn *nfs_conn_by_id(struct nfs_server *s, uint64_t id);
 /* Peers or client networks changed (cluster map): re-check every connection. */
 void nfs_server_reclassify(struct nfs_server *s);
+/* "addr:port" or "[v6]:port" into buf; returns buf. */
+const char *nfs_peer_fmt(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+/* ---- nfs_drc.c: the duplicate request cache (struct nfs_drc_ent above) ---- */
+
+/* The cache's key of a client address: v4 as v4-mapped v6. */
+void nfs_drc_addr(const struct sockaddr_storage *ss, uint8_t a[16]);
+uint64_t nfs_drc_hash(const uint8_t *p, size_t n);	/* of a call's arguments */
+/* The entry of that call (NULL: none) */
+struct nfs_drc_ent *nfs_drc_find(struct nfs_server *s, const uint8_t a[16], uint32_t xid,
+				 uint32_t prog, uint32_t proc, uint64_t ahash);
+/* Remember a reply (over RPC_CONN_DRC_REPLY bytes: not kept), replacing the
+ * same call's entry or the oldest. */
+void nfs_drc_put(struct nfs_server *s, const uint8_t a[16], uint32_t xid, uint32_t prog,
+		 uint32_t proc, uint64_t ahash, const uint8_t *reply, size_t len);
+/* For a connection's blob: peer's newest entries, newest first, appended to
+ * st->drc (pointing into the cache: encode st before the cache changes). */
+void nfs_drc_save(const struct nfs_server *s, const struct sockaddr_storage *peer,
+		  struct rpc_conn_state *st);
+/* From a blob: st's entries into the cache as peer's, the newest ending newest. */
+void nfs_drc_load(struct nfs_server *s, const struct sockaddr_storage *peer,
+		  const struct rpc_conn_state *st);
 
 /* nfs_proxy.c: forward r's call to node_id (the connection waits).  0, or
  * -1 (no such peer, queue full): the caller answers itself. */
@@ -184,7 +272,7 @@ uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len)
  * NFS_FORWARDED (the connection waits), or 0: answered already. */
 int nfs_xrename_start(struct nfs_req *r, const struct nfs3_args *a, uint8_t to_node);
 
-/* nfs3_proc.c, for nfs_xrename.c: the source of a cross-home RENAME:
+/* nfs3_entry.c, for nfs_xrename.c: the source of a cross-home RENAME:
  * its directory (O_PATH, *dirfd), the file opened for reading as the
  * caller (*fd), its stat and name.  NFS3_OK or the status to answer (a
  * directory or anything but a regular file: NFS3ERR_XDEV). */
@@ -194,7 +282,7 @@ uint32_t nfs3_xrename_source(struct nfs_req *r, const struct nfs3_diropargs *fro
 uint32_t nfs3_xrename_unlink(struct nfs_server *s, const struct rpc_auth_sys *cred, int dirfd,
 			     const char *name, uint64_t ino);
 
-/* nfs3_proc.c: the export and handles. */
+/* nfs3_handle.c: the export and handles. */
 int nfs3_export_open(struct nfs_server *s);	/* 0 / -1 (logged) */
 void nfs3_export_close(struct nfs_server *s);
 void nfs3_root_fh(struct nfs_server *s, struct nfs3_fh *fh);	/* the vroot with a namespace */

@@ -58,7 +58,6 @@ uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len)
 	return 0;
 }
 
-/* The reply to a call that cannot be forwarded (or whose peer failed). */
 /*
  * Data location: a client connection whose READ/WRITE data
  * forwarded to one home reaches namespace.handoff_threshold is handed to
@@ -82,6 +81,7 @@ static void data_location(struct nfs_server *s, struct nfs_conn *c, unsigned pee
 			 s->cfg->peers[peer].node_id);
 }
 
+/* The reply to a call whose peer failed or did not answer in time. */
 static void answer_error(struct nfs_server *s, uint64_t conn_id, uint32_t xid, uint32_t prog,
 			 uint32_t proc)
 {

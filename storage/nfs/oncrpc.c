@@ -279,88 +279,86 @@ too_big:
 	return -1;
 }
 
+/* The records a blob had that may come once. */
+struct cs_seen { int in, out, calls; };
+
+/* Take record type t, value v[0, l), into st.  0, or -1 with the reason
+ * in err (a second IN, OUT or CALLS, a wrong size, too many DRC entries, an
+ * unknown type below 0x8000; unknown types from 0x8000 up are skipped). */
+static int cs_take(struct rpc_conn_state *st, struct cs_seen *seen, uint16_t t, const uint8_t *v,
+		   uint16_t l, char *err, size_t errlen)
+{
+	switch (t) {
+	case CS_IN:
+		if (seen->in++)
+			goto dup;
+		st->in = v;
+		st->in_len = l;
+		return 0;
+	case CS_OUT:
+		if (seen->out++)
+			goto dup;
+		st->out = v;
+		st->out_len = l;
+		return 0;
+	case CS_CALLS:
+		if (seen->calls++)
+			goto dup;
+		if (l != 8)
+			goto size;
+		st->calls = wire_get64(v);
+		return 0;
+	case CS_DRC: {
+		if (st->ndrc >= RPC_CONN_DRC_MAX)
+			return err_set(err, errlen, "nfs state: more than %d DRC entries",
+				       RPC_CONN_DRC_MAX);
+		if (l < CS_DRC_FIXED || l - CS_DRC_FIXED > RPC_CONN_DRC_REPLY)
+			goto size;
+		struct rpc_conn_drc *d = &st->drc[st->ndrc++];
+		d->xid = wire_get32(v);
+		d->prog = wire_get32(v + 4);
+		d->proc = wire_get32(v + 8);
+		d->ahash = wire_get64(v + 12);
+		d->reply = v + CS_DRC_FIXED;
+		d->len = l - CS_DRC_FIXED;
+		return 0;
+	}
+	default:
+		if (t >= 0x8000)
+			return 0;
+		return err_set(err, errlen, "nfs state: unknown record type %u", t);
+	}
+dup:
+	return err_set(err, errlen, "nfs state: record %u twice", t);
+size:
+	return err_set(err, errlen, "nfs state: record %u has a wrong size (%u)", t, l);
+}
+
 int rpc_conn_state_decode(const uint8_t *buf, size_t len, struct rpc_conn_state *st, char *err,
 			  size_t errlen)
 {
-	int seen_in = 0, seen_out = 0, seen_calls = 0;
+	struct cs_seen seen = { 0, 0, 0 };
 	size_t off = CS_HEAD;
 
 	memset(st, 0, sizeof(*st));
 	if (len < CS_HEAD || wire_get16(buf) != RPC_CONN_MAGIC || buf[2] != RPC_CONN_VERSION ||
-	    buf[3] != 0) {
-		err_set(err, errlen, "nfs state: bad header");
-		return -1;
-	}
-	if (wire_get32(buf + 4) != len - CS_HEAD || len > RPC_CONN_MAX_BLOB) {
-		err_set(err, errlen, "nfs state: body length %u, have %zu", wire_get32(buf + 4),
-		       len - CS_HEAD);
-		return -1;
-	}
+	    buf[3] != 0)
+		return err_set(err, errlen, "nfs state: bad header");
+	if (wire_get32(buf + 4) != len - CS_HEAD || len > RPC_CONN_MAX_BLOB)
+		return err_set(err, errlen, "nfs state: body length %u, have %zu",
+			       wire_get32(buf + 4), len - CS_HEAD);
 	while (off < len) {
-		if (len - off < 4) {
-			err_set(err, errlen, "nfs state: truncated record header");
-			return -1;
-		}
+		if (len - off < 4)
+			return err_set(err, errlen, "nfs state: truncated record header");
 		uint16_t t = wire_get16(buf + off), l = wire_get16(buf + off + 2);
 		const uint8_t *v = buf + off + 4;
-		if (len - off - 4 < l) {
-			err_set(err, errlen, "nfs state: record %u overruns the blob", t);
-			return -1;
-		}
+		if (len - off - 4 < l)
+			return err_set(err, errlen, "nfs state: record %u overruns the blob", t);
 		off += 4u + l;
-		switch (t) {
-		case CS_IN:
-			if (seen_in++)
-				goto dup;
-			st->in = v;
-			st->in_len = l;
-			break;
-		case CS_OUT:
-			if (seen_out++)
-				goto dup;
-			st->out = v;
-			st->out_len = l;
-			break;
-		case CS_CALLS:
-			if (seen_calls++)
-				goto dup;
-			if (l != 8)
-				goto size;
-			st->calls = wire_get64(v);
-			break;
-		case CS_DRC: {
-			if (st->ndrc >= RPC_CONN_DRC_MAX) {
-				err_set(err, errlen, "nfs state: more than %d DRC entries", RPC_CONN_DRC_MAX);
-				return -1;
-			}
-			if (l < CS_DRC_FIXED || l - CS_DRC_FIXED > RPC_CONN_DRC_REPLY)
-				goto size;
-			struct rpc_conn_drc *d = &st->drc[st->ndrc++];
-			d->xid = wire_get32(v);
-			d->prog = wire_get32(v + 4);
-			d->proc = wire_get32(v + 8);
-			d->ahash = wire_get64(v + 12);
-			d->reply = v + CS_DRC_FIXED;
-			d->len = l - CS_DRC_FIXED;
-			break;
-		}
-		default:
-			if (t >= 0x8000)
-				break;
-			err_set(err, errlen, "nfs state: unknown record type %u", t);
+		if (cs_take(st, &seen, t, v, l, err, errlen) < 0)
 			return -1;
-		}
-		continue;
-dup:
-		err_set(err, errlen, "nfs state: record %u twice", t);
-		return -1;
-size:
-		err_set(err, errlen, "nfs state: record %u has a wrong size (%u)", t, l);
-		return -1;
 	}
-	if (!seen_in || !seen_calls) {
-		err_set(err, errlen, "nfs state: IN and CALLS are required");
-		return -1;
-	}
+	if (!seen.in || !seen.calls)
+		return err_set(err, errlen, "nfs state: IN and CALLS are required");
 	return 0;
 }

@@ -27,48 +27,64 @@ static uint32_t lookup(const struct nfs_server *s, const struct pmap_mapping *m)
 	return 0;
 }
 
+static int pm_null(struct nfs_req *r, const struct pmap_mapping *m)
+{
+	return r->e->err ? -1 : 0;
+}
+
+/* SET and UNSET: false, nothing registers here. */
+static int pm_false(struct nfs_req *r, const struct pmap_mapping *m)
+{
+	return xdr_put_u32(r->e, 0);
+}
+
+static int pm_getport(struct nfs_req *r, const struct pmap_mapping *m)
+{
+	return xdr_put_u32(r->e, lookup(r->srv, m));
+}
+
+static int pm_dump(struct nfs_req *r, const struct pmap_mapping *m)
+{
+	static const struct pmap_ent ents[] = {
+		{ PMAP_PROG, PMAP_VERS }, { MOUNT_PROG, MOUNT_VERS }, { NFS3_PROG, NFS3_VERS },
+	};
+	struct xdr_enc *e = r->e;
+
+	for (unsigned i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		struct pmap_mapping q = { ents[i].prog, ents[i].vers, IPPROTO_TCP_NUM, 0 };
+		xdr_put_u32(e, 1);
+		xdr_put_u32(e, q.prog);
+		xdr_put_u32(e, q.vers);
+		xdr_put_u32(e, q.prot);
+		xdr_put_u32(e, lookup(r->srv, &q));
+	}
+	return xdr_put_u32(e, 0);
+}
+
+/* By procedure: whether the argument is a struct mapping (else there is
+ * none), and what writes the results after the accepted header.  CALLIT
+ * and above: PROC_UNAVAIL.  As portmap_call. */
+static const struct {
+	const char *name;
+	int mapping;
+	int (*fn)(struct nfs_req *r, const struct pmap_mapping *m);
+} procs[] = {
+	[PMAP_NULL] = { "null", 0, pm_null },
+	[PMAP_SET] = { "set", 1, pm_false },
+	[PMAP_UNSET] = { "unset", 1, pm_false },
+	[PMAP_GETPORT] = { "getport", 1, pm_getport },
+	[PMAP_DUMP] = { "dump", 0, pm_dump },
+};
+
 int portmap_call(struct nfs_req *r)
 {
-	struct nfs_server *s = r->srv;
-	struct xdr_enc *e = r->e;
-	uint32_t xid = r->call->xid;
-	struct pmap_mapping m;
+	uint32_t proc = r->call->proc;
+	struct pmap_mapping m = { 0 };
 
-	switch (r->call->proc) {
-	case PMAP_NULL:
-		if (r->alen) {
-			s->st.garbage_args++;
-			return rpc_reply_accepted(e, xid, RPC_GARBAGE_ARGS);
-		}
-		return rpc_reply_accepted(e, xid, RPC_SUCCESS);
-	case PMAP_SET: case PMAP_UNSET: case PMAP_GETPORT:
-		if (pmap_decode_mapping(r->args, r->alen, &m) < 0) {
-			s->st.garbage_args++;
-			return rpc_reply_accepted(e, xid, RPC_GARBAGE_ARGS);
-		}
-		rpc_reply_accepted(e, xid, RPC_SUCCESS);
-		return xdr_put_u32(e, r->call->proc == PMAP_GETPORT ? lookup(s, &m) : 0);
-	case PMAP_DUMP: {
-		static const struct pmap_ent ents[] = {
-			{ PMAP_PROG, PMAP_VERS }, { MOUNT_PROG, MOUNT_VERS }, { NFS3_PROG, NFS3_VERS },
-		};
-		if (r->alen) {
-			s->st.garbage_args++;
-			return rpc_reply_accepted(e, xid, RPC_GARBAGE_ARGS);
-		}
-		rpc_reply_accepted(e, xid, RPC_SUCCESS);
-		for (unsigned i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
-			struct pmap_mapping q = { ents[i].prog, ents[i].vers, IPPROTO_TCP_NUM, 0 };
-			xdr_put_u32(e, 1);
-			xdr_put_u32(e, q.prog);
-			xdr_put_u32(e, q.vers);
-			xdr_put_u32(e, q.prot);
-			xdr_put_u32(e, lookup(s, &q));
-		}
-		return xdr_put_u32(e, 0);
-	}
-	default:
-		s->st.proc_unavail++;
-		return rpc_reply_accepted(e, xid, RPC_PROC_UNAVAIL);
-	}
+	if (proc >= sizeof(procs) / sizeof(procs[0]))
+		return nfs_reply_proc_unavail(r);
+	if (procs[proc].mapping ? pmap_decode_mapping(r->args, r->alen, &m) < 0 : r->alen != 0)
+		return nfs_reply_garbage(r);
+	rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
+	return procs[proc].fn(r, &m);
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -16,13 +15,13 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/loop.h"
 
+/* The loop's clock is CLOCK_MONOTONIC, as bpf_ktime_get_ns() is; the name
+ * here says which clock the map's deadlines are in. */
 uint64_t flowdrop_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return loop_now_ns();
 }
 
 static int pin_map(struct bpf_object *obj, const char *name, const char *pin_dir)

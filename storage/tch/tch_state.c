@@ -33,18 +33,6 @@ const char *tch_err_name(enum tch_err e)
 	return (unsigned)e < TCH_E_MAX ? err_names[e] : "unknown";
 }
 
-/* Record value lengths of the fixed records (index: type). */
-#define FIXED_MAX 8
-static const uint16_t fixed_len[FIXED_MAX] = {
-	[TCH_R_ADDR] = 40, [TCH_R_SEQ] = 8, [TCH_R_QUEUES] = 16, [TCH_R_WINDOW] = 20,
-	[TCH_R_OPTIONS] = 8, [TCH_R_TIMESTAMP] = 4, [TCH_R_SOCKET] = 12,
-};
-static const char *const rec_names[FIXED_MAX] = {
-	[TCH_R_ADDR] = "ADDR", [TCH_R_SEQ] = "SEQ", [TCH_R_QUEUES] = "QUEUES",
-	[TCH_R_WINDOW] = "WINDOW", [TCH_R_OPTIONS] = "OPTIONS", [TCH_R_TIMESTAMP] = "TIMESTAMP",
-	[TCH_R_SOCKET] = "SOCKET",
-};
-
 /* Set why (if given) and return e. */
 #define bad(e, why, whylen, ...) (err_set((why), (whylen), __VA_ARGS__), (e))
 
@@ -116,6 +104,155 @@ enum tch_err tch_state_check(const struct tch_state *st, char *why, size_t whyle
 	return TCH_OK;
 }
 
+/*
+ * The fixed records (format in tch_state.h), one row per type: the value's
+ * length, the name messages use, and the two halves of its layout - put()
+ * writes st's fields into the value, take() reads them back.  Callers
+ * check the length against the row before either runs.
+ */
+static void put_addr(const struct tch_state *st, uint8_t *v)
+{
+	v[0] = st->family;
+	v[1] = v[2] = v[3] = 0;
+	memcpy(v + 4, st->local_addr, 16);
+	memcpy(v + 20, st->remote_addr, 16);
+	wire_put16(v + 36, st->local_port);
+	wire_put16(v + 38, st->remote_port);
+}
+
+static void take_addr(struct tch_state *st, const uint8_t *v)
+{
+	st->family = v[0];
+	memcpy(st->local_addr, v + 4, 16);
+	memcpy(st->remote_addr, v + 20, 16);
+	st->local_port = wire_get16(v + 36);
+	st->remote_port = wire_get16(v + 38);
+}
+
+static void put_seq(const struct tch_state *st, uint8_t *v)
+{
+	wire_put32(v, st->snd_seq);
+	wire_put32(v + 4, st->rcv_seq);
+}
+
+static void take_seq(struct tch_state *st, const uint8_t *v)
+{
+	st->snd_seq = wire_get32(v);
+	st->rcv_seq = wire_get32(v + 4);
+}
+
+static void put_queues(const struct tch_state *st, uint8_t *v)
+{
+	wire_put32(v, (uint32_t)st->unacked_len);
+	wire_put32(v + 4, (uint32_t)st->unsent_len);
+	wire_put32(v + 8, (uint32_t)st->recv_len);
+	wire_put32(v + 12, (uint32_t)st->app_len);
+}
+
+static void take_queues(struct tch_state *st, const uint8_t *v)
+{
+	st->unacked_len = wire_get32(v);
+	st->unsent_len = wire_get32(v + 4);
+	st->recv_len = wire_get32(v + 8);
+	st->app_len = wire_get32(v + 12);
+}
+
+static void put_window(const struct tch_state *st, uint8_t *v)
+{
+	wire_put32(v, st->snd_wl1);
+	wire_put32(v + 4, st->snd_wnd);
+	wire_put32(v + 8, st->max_window);
+	wire_put32(v + 12, st->rcv_wnd);
+	wire_put32(v + 16, st->rcv_wup);
+}
+
+static void take_window(struct tch_state *st, const uint8_t *v)
+{
+	st->snd_wl1 = wire_get32(v);
+	st->snd_wnd = wire_get32(v + 4);
+	st->max_window = wire_get32(v + 8);
+	st->rcv_wnd = wire_get32(v + 12);
+	st->rcv_wup = wire_get32(v + 16);
+}
+
+static void put_options(const struct tch_state *st, uint8_t *v)
+{
+	wire_put16(v, st->mss);
+	v[2] = st->snd_wscale;
+	v[3] = st->rcv_wscale;
+	wire_put32(v + 4, st->opts);
+}
+
+static void take_options(struct tch_state *st, const uint8_t *v)
+{
+	st->mss = wire_get16(v);
+	st->snd_wscale = v[2];
+	st->rcv_wscale = v[3];
+	st->opts = wire_get32(v + 4);
+}
+
+static void put_timestamp(const struct tch_state *st, uint8_t *v)
+{
+	wire_put32(v, st->ts_val);
+}
+
+static void take_timestamp(struct tch_state *st, const uint8_t *v)
+{
+	st->ts_val = wire_get32(v);
+}
+
+static void put_socket(const struct tch_state *st, uint8_t *v)
+{
+	wire_put32(v, st->sndbuf);
+	wire_put32(v + 4, st->rcvbuf);
+	wire_put32(v + 8, st->sock_flags);
+}
+
+static void take_socket(struct tch_state *st, const uint8_t *v)
+{
+	st->sndbuf = wire_get32(v);
+	st->rcvbuf = wire_get32(v + 4);
+	st->sock_flags = wire_get32(v + 8);
+}
+
+#define FIXED_MAX 8	/* fixed record types are 1..7: index of fixed[] */
+static const struct fixed_rec {
+	uint16_t len;
+	const char *name;
+	void (*put)(const struct tch_state *st, uint8_t *v);
+	void (*take)(struct tch_state *st, const uint8_t *v);
+} fixed[FIXED_MAX] = {
+	[TCH_R_ADDR] = { 40, "ADDR", put_addr, take_addr },
+	[TCH_R_SEQ] = { 8, "SEQ", put_seq, take_seq },
+	[TCH_R_QUEUES] = { 16, "QUEUES", put_queues, take_queues },
+	[TCH_R_WINDOW] = { 20, "WINDOW", put_window, take_window },
+	[TCH_R_OPTIONS] = { 8, "OPTIONS", put_options, take_options },
+	[TCH_R_TIMESTAMP] = { 4, "TIMESTAMP", put_timestamp, take_timestamp },
+	[TCH_R_SOCKET] = { 12, "SOCKET", put_socket, take_socket },
+};
+
+/* The chunked records, one row per kind (index: enum chunk_kind): type,
+ * name, and the most bytes all its chunks together may carry. */
+enum chunk_kind { CK_SENDQ, CK_RECVQ, CK_APP, CK_MAX };
+static const struct chunk_rec {
+	uint16_t type;
+	const char *name;
+	size_t max;
+} chunks[CK_MAX] = {
+	[CK_SENDQ] = { TCH_R_SENDQ, "SENDQ", TCH_QUEUE_MAX },
+	[CK_RECVQ] = { TCH_R_RECVQ, "RECVQ", TCH_QUEUE_MAX },
+	[CK_APP] = { TCH_R_APP, "APP", TCH_APP_MAX },
+};
+
+/* The chunk kind of a record type, or -1 if it is not a chunk. */
+static int chunk_kind(uint16_t type)
+{
+	for (int k = 0; k < CK_MAX; k++)
+		if (chunks[k].type == type)
+			return k;
+	return -1;
+}
+
 static size_t chunked_len(size_t n)
 {
 	return n + 4 * ((n + TCH_CHUNK_MAX - 1) / TCH_CHUNK_MAX);
@@ -164,53 +301,12 @@ enum tch_err tch_state_encode(const struct tch_state *st, uint8_t *buf, size_t c
 	wire_put16(p + 6, 0);
 	wire_put32(p + 8, (uint32_t)total);
 	p += TCH_HDR_LEN;
-
-	p = rec(p, TCH_R_ADDR, 40);
-	p[0] = st->family;
-	p[1] = p[2] = p[3] = 0;
-	memcpy(p + 4, st->local_addr, 16);
-	memcpy(p + 20, st->remote_addr, 16);
-	wire_put16(p + 36, st->local_port);
-	wire_put16(p + 38, st->remote_port);
-	p += 40;
-
-	p = rec(p, TCH_R_SEQ, 8);
-	wire_put32(p, st->snd_seq);
-	wire_put32(p + 4, st->rcv_seq);
-	p += 8;
-
-	p = rec(p, TCH_R_QUEUES, 16);
-	wire_put32(p, (uint32_t)st->unacked_len);
-	wire_put32(p + 4, (uint32_t)st->unsent_len);
-	wire_put32(p + 8, (uint32_t)st->recv_len);
-	wire_put32(p + 12, (uint32_t)st->app_len);
-	p += 16;
-
-	p = rec(p, TCH_R_WINDOW, 20);
-	wire_put32(p, st->snd_wl1);
-	wire_put32(p + 4, st->snd_wnd);
-	wire_put32(p + 8, st->max_window);
-	wire_put32(p + 12, st->rcv_wnd);
-	wire_put32(p + 16, st->rcv_wup);
-	p += 20;
-
-	p = rec(p, TCH_R_OPTIONS, 8);
-	wire_put16(p, st->mss);
-	p[2] = st->snd_wscale;
-	p[3] = st->rcv_wscale;
-	wire_put32(p + 4, st->opts);
-	p += 8;
-
-	p = rec(p, TCH_R_TIMESTAMP, 4);
-	wire_put32(p, st->ts_val);
-	p += 4;
-
-	p = rec(p, TCH_R_SOCKET, 12);
-	wire_put32(p, st->sndbuf);
-	wire_put32(p + 4, st->rcvbuf);
-	wire_put32(p + 8, st->sock_flags);
-	p += 12;
-
+	/* The fixed records in type order, then the chunks. */
+	for (uint16_t t = 1; t < FIXED_MAX; t++) {
+		p = rec(p, t, fixed[t].len);
+		fixed[t].put(st, p);
+		p += fixed[t].len;
+	}
 	p = put_chunks(p, TCH_R_SENDQ, st->sendq, st->unacked_len + st->unsent_len);
 	p = put_chunks(p, TCH_R_RECVQ, st->recvq, st->recv_len);
 	p = put_chunks(p, TCH_R_APP, st->app, st->app_len);
@@ -234,61 +330,127 @@ enum tch_err tch_state_peek_len(const uint8_t *buf, size_t len, uint32_t *total)
 	return TCH_OK;
 }
 
-/* Fixed record value -> st (lengths already checked). */
-static void take_fixed(struct tch_state *st, uint16_t type, const uint8_t *v)
+/* What pass 1 of the decoder learns besides the fixed fields. */
+struct walk {
+	unsigned seen;		/* fixed record types met, bit (1 << type) */
+	size_t sum[CK_MAX];	/* bytes each chunk kind carries */
+};
+
+/* Pass 1, one record: a fixed record checked against its row and taken
+ * into st, a chunk counted against its kind's bound, an extension
+ * skipped.  TCH_OK or the error (why set). */
+static enum tch_err walk_record(struct walk *w, struct tch_state *st, uint16_t type,
+				const uint8_t *v, uint16_t vlen, char *why, size_t whylen)
 {
-	switch (type) {
-	case TCH_R_ADDR:
-		st->family = v[0];
-		memcpy(st->local_addr, v + 4, 16);
-		memcpy(st->remote_addr, v + 20, 16);
-		st->local_port = wire_get16(v + 36);
-		st->remote_port = wire_get16(v + 38);
-		break;
-	case TCH_R_SEQ:
-		st->snd_seq = wire_get32(v);
-		st->rcv_seq = wire_get32(v + 4);
-		break;
-	case TCH_R_QUEUES:
-		st->unacked_len = wire_get32(v);
-		st->unsent_len = wire_get32(v + 4);
-		st->recv_len = wire_get32(v + 8);
-		st->app_len = wire_get32(v + 12);
-		break;
-	case TCH_R_WINDOW:
-		st->snd_wl1 = wire_get32(v);
-		st->snd_wnd = wire_get32(v + 4);
-		st->max_window = wire_get32(v + 8);
-		st->rcv_wnd = wire_get32(v + 12);
-		st->rcv_wup = wire_get32(v + 16);
-		break;
-	case TCH_R_OPTIONS:
-		st->mss = wire_get16(v);
-		st->snd_wscale = v[2];
-		st->rcv_wscale = v[3];
-		st->opts = wire_get32(v + 4);
-		break;
-	case TCH_R_TIMESTAMP:
-		st->ts_val = wire_get32(v);
-		break;
-	case TCH_R_SOCKET:
-		st->sndbuf = wire_get32(v);
-		st->rcvbuf = wire_get32(v + 4);
-		st->sock_flags = wire_get32(v + 8);
-		break;
+	if (type < FIXED_MAX && fixed[type].len) {
+		if (vlen != fixed[type].len)
+			return bad(TCH_E_RECLEN, why, whylen, "%s record of %u bytes (want %u)",
+				   fixed[type].name, vlen, fixed[type].len);
+		if (w->seen & (1u << type))
+			return bad(TCH_E_DUP, why, whylen, "%s record twice", fixed[type].name);
+		/* the one reserved field of a fixed record (take_addr skips it) */
+		if (type == TCH_R_ADDR && (v[1] | v[2] | v[3]))
+			return bad(TCH_E_VALUE, why, whylen, "ADDR padding not zero");
+		w->seen |= 1u << type;
+		fixed[type].take(st, v);
+		return TCH_OK;
 	}
+	int k = chunk_kind(type);
+	if (k < 0) {
+		if (type & TCH_R_EXTENSION)
+			return TCH_OK;
+		return bad(TCH_E_TYPE, why, whylen, "unknown record type %u", type);
+	}
+	if (vlen == 0)
+		return bad(TCH_E_RECLEN, why, whylen, "empty %s chunk", chunks[k].name);
+	w->sum[k] += vlen;
+	if (w->sum[k] > chunks[k].max)
+		return bad(TCH_E_QUEUE, why, whylen, "%s chunks exceed %zu bytes", chunks[k].name,
+			   chunks[k].max);
+	return TCH_OK;
+}
+
+/* Pass 1: structure, fixed records, chunk totals; allocates nothing. */
+static enum tch_err walk_records(const uint8_t *buf, size_t len, struct tch_state *st,
+				 struct walk *w, char *why, size_t whylen)
+{
+	size_t off = TCH_HDR_LEN;
+	uint16_t type, vlen;
+	const uint8_t *v;
+	enum tch_err e;
+	int rc;
+
+	while ((rc = wire_tlv_next(buf, len, &off, &type, &v, &vlen)) == 1)
+		if ((e = walk_record(w, st, type, v, vlen, why, whylen)) != TCH_OK)
+			return e;
+	if (rc < 0)
+		return bad(TCH_E_TRUNC, why, whylen, "record at offset %zu runs past the end", off);
+	for (unsigned t = 1; t < FIXED_MAX; t++)
+		if (!(w->seen & (1u << t)))
+			return bad(TCH_E_MISSING, why, whylen, "no %s record", fixed[t].name);
+	return TCH_OK;
+}
+
+/* After pass 1: the QUEUES lengths came from the wire, so they are checked
+ * before the sums (a sum can only equal a bounded declared length), then
+ * every field as the encoder would - with stand-ins for the buffers pass 2
+ * allocates, whose presence tch_state_check() looks at. */
+static enum tch_err check_walked(const struct tch_state *st, const struct walk *w, char *why,
+				 size_t whylen)
+{
+	static uint8_t dummy;	/* never read or written: only its address counts */
+	struct tch_state chk = *st;
+
+	if (st->unacked_len > TCH_QUEUE_MAX || st->unsent_len > TCH_QUEUE_MAX ||
+	    st->unacked_len + st->unsent_len != w->sum[CK_SENDQ] ||
+	    st->recv_len != w->sum[CK_RECVQ] || st->app_len != w->sum[CK_APP])
+		return bad(TCH_E_QUEUE, why, whylen,
+			   "QUEUES declares send %zu+%zu, receive %zu, app %zu bytes; "
+			   "chunks carry %zu, %zu, %zu", st->unacked_len, st->unsent_len,
+			   st->recv_len, st->app_len, w->sum[CK_SENDQ], w->sum[CK_RECVQ], w->sum[CK_APP]);
+	chk.sendq = w->sum[CK_SENDQ] ? &dummy : NULL;
+	chk.recvq = w->sum[CK_RECVQ] ? &dummy : NULL;
+	chk.app = w->sum[CK_APP] ? &dummy : NULL;
+	return tch_state_check(&chk, why, whylen);
+}
+
+/* Pass 2: allocate the buffers (sizes now known and bounded) and copy the
+ * chunks in order.  On failure st is freed. */
+static enum tch_err copy_chunks(const uint8_t *buf, size_t len, struct tch_state *st,
+				const struct walk *w, char *why, size_t whylen)
+{
+	uint8_t **dst[CK_MAX] = { [CK_SENDQ] = &st->sendq, [CK_RECVQ] = &st->recvq,
+				  [CK_APP] = &st->app };
+	size_t at[CK_MAX] = { 0 }, off = TCH_HDR_LEN;
+	uint16_t type, vlen;
+	const uint8_t *v;
+	int nomem = 0;
+
+	for (int k = 0; k < CK_MAX; k++) {
+		*dst[k] = w->sum[k] ? malloc(w->sum[k]) : NULL;
+		nomem |= w->sum[k] && !*dst[k];
+	}
+	if (nomem) {
+		tch_state_free(st);
+		return bad(TCH_E_NOMEM, why, whylen, "cannot allocate %zu bytes",
+			   w->sum[CK_SENDQ] + w->sum[CK_RECVQ] + w->sum[CK_APP]);
+	}
+	while (wire_tlv_next(buf, len, &off, &type, &v, &vlen) == 1) {
+		int k = chunk_kind(type);
+		if (k >= 0) {
+			memcpy(*dst[k] + at[k], v, vlen);
+			at[k] += vlen;
+		}
+	}
+	return TCH_OK;
 }
 
 enum tch_err tch_state_decode(const uint8_t *buf, size_t len, struct tch_state *st,
 			      char *why, size_t whylen)
 {
-	size_t off = TCH_HDR_LEN, sendq = 0, recvq = 0, app = 0;
-	unsigned seen = 0;
+	struct walk w = { 0 };
 	uint32_t total;
-	uint16_t type, vlen;
-	const uint8_t *v;
 	enum tch_err e;
-	int rc;
 
 	memset(st, 0, sizeof(*st));
 	e = tch_state_peek_len(buf, len, &total);
@@ -299,102 +461,14 @@ enum tch_err tch_state_decode(const uint8_t *buf, size_t len, struct tch_state *
 		return bad(e, why, whylen, "header: %s", tch_err_name(e));
 	if (total != len)
 		return bad(TCH_E_LENGTH, why, whylen, "header total_len %u but %zu bytes", total, len);
-
-	/* Pass 1: structure, fixed records, chunk totals. */
-	while ((rc = wire_tlv_next(buf, len, &off, &type, &v, &vlen)) == 1) {
-		if (type < FIXED_MAX && fixed_len[type]) {
-			if (vlen != fixed_len[type])
-				return bad(TCH_E_RECLEN, why, whylen, "%s record of %u bytes (want %u)",
-					   rec_names[type], vlen, fixed_len[type]);
-			if (seen & (1u << type))
-				return bad(TCH_E_DUP, why, whylen, "%s record twice", rec_names[type]);
-			if (type == TCH_R_ADDR && (v[1] | v[2] | v[3]))
-				return bad(TCH_E_VALUE, why, whylen, "ADDR padding not zero");
-			seen |= 1u << type;
-			take_fixed(st, type, v);
-			continue;
-		}
-		size_t *sum;
-		size_t max;
-		switch (type) {
-		case TCH_R_SENDQ: sum = &sendq; max = TCH_QUEUE_MAX; break;
-		case TCH_R_RECVQ: sum = &recvq; max = TCH_QUEUE_MAX; break;
-		case TCH_R_APP: sum = &app; max = TCH_APP_MAX; break;
-		default:
-			if (type & TCH_R_EXTENSION)
-				continue;
-			memset(st, 0, sizeof(*st));
-			return bad(TCH_E_TYPE, why, whylen, "unknown record type %u", type);
-		}
-		if (vlen == 0) {
-			memset(st, 0, sizeof(*st));
-			return bad(TCH_E_RECLEN, why, whylen, "empty %s chunk",
-				   type == TCH_R_SENDQ ? "SENDQ" : type == TCH_R_RECVQ ? "RECVQ" : "APP");
-		}
-		*sum += vlen;
-		if (*sum > max) {
-			memset(st, 0, sizeof(*st));
-			return bad(TCH_E_QUEUE, why, whylen, "%s chunks exceed %zu bytes",
-				   type == TCH_R_SENDQ ? "SENDQ" : type == TCH_R_RECVQ ? "RECVQ" : "APP", max);
-		}
+	e = walk_records(buf, len, st, &w, why, whylen);
+	if (e == TCH_OK)
+		e = check_walked(st, &w, why, whylen);
+	if (e != TCH_OK) {
+		memset(st, 0, sizeof(*st));	/* no allocation yet: nothing to free */
+		return e;
 	}
-	if (rc < 0) {
-		memset(st, 0, sizeof(*st));
-		return bad(TCH_E_TRUNC, why, whylen, "record at offset %zu runs past the end", off);
-	}
-	for (unsigned t = 1; t < FIXED_MAX; t++)
-		if (!(seen & (1u << t))) {
-			memset(st, 0, sizeof(*st));
-			return bad(TCH_E_MISSING, why, whylen, "no %s record", rec_names[t]);
-		}
-	/* The QUEUES lengths came from the wire: check them before the sums
-	 * (a sum can only equal a bounded declared length). */
-	if (st->unacked_len > TCH_QUEUE_MAX || st->unsent_len > TCH_QUEUE_MAX ||
-	    st->unacked_len + st->unsent_len != sendq || st->recv_len != recvq || st->app_len != app) {
-		enum tch_err qe = bad(TCH_E_QUEUE, why, whylen,
-				      "QUEUES declares send %zu+%zu, receive %zu, app %zu bytes; "
-				      "chunks carry %zu, %zu, %zu", st->unacked_len, st->unsent_len,
-				      st->recv_len, st->app_len, sendq, recvq, app);
-		memset(st, 0, sizeof(*st));
-		return qe;
-	}
-	/* Field checks need the buffers' presence: pretend they exist (they will). */
-	{
-		struct tch_state chk = *st;
-		static uint8_t dummy;
-		chk.sendq = sendq ? &dummy : NULL;
-		chk.recvq = recvq ? &dummy : NULL;
-		chk.app = app ? &dummy : NULL;
-		e = tch_state_check(&chk, why, whylen);
-		if (e != TCH_OK) {
-			memset(st, 0, sizeof(*st));
-			return e;
-		}
-	}
-
-	/* Pass 2: copy the chunks. */
-	st->sendq = sendq ? malloc(sendq) : NULL;
-	st->recvq = recvq ? malloc(recvq) : NULL;
-	st->app = app ? malloc(app) : NULL;
-	if ((sendq && !st->sendq) || (recvq && !st->recvq) || (app && !st->app)) {
-		tch_state_free(st);
-		return bad(TCH_E_NOMEM, why, whylen, "cannot allocate %zu bytes", sendq + recvq + app);
-	}
-	size_t ps = 0, pr = 0, pa = 0;
-	off = TCH_HDR_LEN;
-	while (wire_tlv_next(buf, len, &off, &type, &v, &vlen) == 1) {
-		if (type == TCH_R_SENDQ) {
-			memcpy(st->sendq + ps, v, vlen);
-			ps += vlen;
-		} else if (type == TCH_R_RECVQ) {
-			memcpy(st->recvq + pr, v, vlen);
-			pr += vlen;
-		} else if (type == TCH_R_APP) {
-			memcpy(st->app + pa, v, vlen);
-			pa += vlen;
-		}
-	}
-	return TCH_OK;
+	return copy_chunks(buf, len, st, &w, why, whylen);
 }
 
 void tch_state_free(struct tch_state *st)

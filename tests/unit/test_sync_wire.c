@@ -62,6 +62,9 @@ int main(void)
 		n++;
 	}
 	CHECK(good && n == 3, "three flow records round-trip");
+	CHECK(sync_body_valid(SYNC_T_DATA, body, blen), "DATA with flow records is valid");
+	CHECK(!sync_body_valid(SYNC_T_HELLO, body, blen), "flow records in a HELLO are not");
+	CHECK(!sync_body_valid(SYNC_T_DATA, body, blen - 1), "a cut-short record is not");
 	n = 0;
 	build_data(&b, 1000, 2);
 	off = 0;
@@ -107,6 +110,8 @@ int main(void)
 	CHECK(sync_parse(b.buf, dl, &key, &h, &body, &blen) == SYNC_OK &&
 	      sync_next_record(body, blen, &off, &type, &val, &len) == 1 &&
 	      sync_decode_range(val, len, &r2) == 0 && r2.from == 5 && r2.to == 9, "NACK range round trip");
+	CHECK(sync_body_valid(SYNC_T_NACK, body, blen) && !sync_body_valid(SYNC_T_DATA, body, blen),
+	      "a range is valid in a NACK only");
 	uint8_t bad[16] = { 0 };
 	CHECK(sync_decode_range(bad, 16, &r2) < 0, "range from 0 refused");
 	CHECK(sync_decode_hello(bad, 15, &hello2) < 0, "hello with wrong length refused");

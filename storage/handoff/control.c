@@ -1,0 +1,399 @@
+/*
+ * control.c - the handoff engine as the daemon drives it (handoff.h): the
+ * control commands "handoff" and "handoff_all", the "handoff" object of
+ * status, moves scheduled by a service (data location) and run from a
+ * timer, the once-a-second tick (reconnecting channels, LOAD report, flow
+ * drop expiry), and starting and stopping the engine.  The kinds of
+ * connections it moves are listed here (ho_kinds).
+ */
+#include "handoff_int.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "lib/ctl.h"
+#include "lib/keyfile.h"
+#include "lib/log.h"
+#include "lib/maglev.h"
+#include "storage/listen.h"
+
+/* The kinds of movable connections, in lookup order (HTTP first). */
+const struct ho_conn_ops *const ho_kinds[] = { &session_handoff_ops, &nfs_handoff_ops, NULL };
+#define NKINDS (sizeof(ho_kinds) / sizeof(ho_kinds[0]) - 1)
+
+/* The connection the control command's selector names: the first kind
+ * that finds one (an HTTP session by id or client endpoint, else an NFS
+ * connection by client endpoint or as "nfs:ID").  0 / -1. */
+static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x)
+{
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++) {
+		x->ops = *o;
+		x->p = (*o)->find(n, sel);
+		if (x->p)
+			return 0;
+	}
+	return -1;
+}
+
+json_t *handoff_cmd(struct nasd *n, const json_t *req)
+{
+	struct handoff *h = n->ho;
+
+	if (!h)
+		return ctl_error("handoff is not configured");
+	const char *to = json_string_value(json_object_get(req, "to"));
+	const json_t *sel = json_object_get(req, "session");
+	if (!to || !sel)
+		return ctl_error("usage: {\"cmd\":\"handoff\",\"session\":ID or \"client:port\",\"to\":\"NODE\"}");
+	int pi = peer_index(h, to);
+	if (pi < 0)
+		return ctl_error("no peer \"%s\"", to);
+	struct ho_conn x;
+	if (find_conn(n, sel, &x) < 0)
+		return ctl_error("no such session");
+	return run_one(h, &x, pi);
+}
+
+json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
+{
+	struct handoff *h = n->ho;
+	int pis[NASD_MAX_PEERS], np = 0;
+	size_t i;
+	json_t *v, *to = json_object_get(req, "to");
+
+	if (!h)
+		return ctl_error("handoff is not configured");
+	if (!json_is_array(to) || !json_array_size(to))
+		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]}");
+	json_array_foreach(to, i, v) {
+		int pi = json_is_string(v) ? peer_index(h, json_string_value(v)) : -1;
+		if (pi < 0 || np == NASD_MAX_PEERS)
+			return ctl_error("\"to\"[%zu]: not a peer", i);
+		pis[np++] = pi;
+	}
+	/* ids first: the lists change as connections leave */
+	uint64_t *ids[NKINDS] = { NULL };
+	size_t cnt[NKINDS] = { 0 };
+	int oom = 0;
+	for (size_t k = 0; k < NKINDS; k++)
+		oom |= !(ids[k] = ho_kinds[k]->list(n, &cnt[k]));
+	if (oom) {
+		for (size_t k = 0; k < NKINDS; k++)
+			free(ids[k]);
+		return ctl_error("out of memory");
+	}
+	json_t *arr = json_array();
+	unsigned moved = 0, failed = 0, skipped = 0, rr = 0;
+	uint64_t t0 = now_ns();
+	for (size_t k = 0; k < NKINDS; k++) {
+		for (size_t j = 0; j < cnt[k]; j++) {
+			struct ho_conn x = { ho_kinds[k], ho_kinds[k]->by_id(n, ids[k][j]) };
+			if (!x.p || x.ops->unmovable(x.p)) {
+				skipped++;
+				continue;
+			}
+			json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
+			if (json_is_true(json_object_get(r, "ok")))
+				moved++;
+			else
+				failed++;
+			json_array_append_new(arr, r);
+		}
+		free(ids[k]);
+	}
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "moved", json_integer(moved));
+	json_object_set_new(r, "failed", json_integer(failed));
+	json_object_set_new(r, "skipped", json_integer(skipped));
+	json_object_set_new(r, "remaining", json_integer(n->nsessions));
+	json_object_set_new(r, "total_us", json_integer((json_int_t)((now_ns() - t0) / 1000)));
+	json_object_set_new(r, "results", arr);
+	return r;
+}
+
+json_t *handoff_status(struct nasd *n)
+{
+	struct handoff *h = n->ho;
+	uint64_t din = 0, dout = 0, dexp = 0;
+
+	if (!h)
+		return json_null();
+	json_t *peers = json_object();
+	for (unsigned i = 0; i < h->cfg->npeers; i++) {
+		int in_up = 0;
+		for (struct chan *c = h->in; c; c = c->next)
+			if (c->peer == (int)i && c->state == CH_UP)
+				in_up = 1;
+		json_object_set_new(peers, h->cfg->peers[i].name, json_pack("{s:b, s:b}",
+			"out", h->out[i] && h->out[i]->state == CH_UP, "in", in_up));
+	}
+	flowdrop_counters(&h->drop, &din, &dout, &dexp);
+	json_t *r = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
+		"out_ok", (json_int_t)h->out_ok, "out_failed", (json_int_t)h->out_failed,
+		"out_unconfirmed", (json_int_t)h->out_unconfirmed, "rollbacks", (json_int_t)h->rollbacks,
+		"in_ok", (json_int_t)h->in_ok, "in_failed", (json_int_t)h->in_failed,
+		"reports", (json_int_t)h->reports, "report_retries", (json_int_t)h->report_retries,
+		"report_failed", (json_int_t)h->report_failed,
+		"switch_moves", (json_int_t)h->moves, "switch_moves_ok", (json_int_t)h->moves_ok,
+		"channels_opened", (json_int_t)h->channels_opened,
+		"frozen_last_us", (json_int_t)h->lat_last_us, "frozen_max_us", (json_int_t)h->lat_max_us,
+		"frozen_avg_us", (json_int_t)(h->out_ok ? h->lat_sum_us / h->out_ok : 0),
+		"peers", peers,
+		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
+		"expired", (json_int_t)dexp);
+	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "last_in", json_pack("{s:s, s:I, s:I}", "from", h->last_in_from,
+		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
+	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,
+		"failed", (json_int_t)h->n->st.nfs_home_failed));
+	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
+		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
+		"switch_bad", (json_int_t)h->rej_sw_bad, "switch_replayed", (json_int_t)h->rej_sw_replay));
+	return r;
+}
+
+/* ------------------------------------------- service-requested handoffs -- */
+
+/* Queue connection conn's move to peer pi for the timer; it is held until
+ * then.  0 / -1 (pi < 0: no peer; no timer; queue full). */
+static int schedule(struct handoff *h, const struct ho_conn_ops *ops, void *conn, int pi)
+{
+	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
+		return -1;
+	h->sched[h->nsched].id = ops->id(conn);
+	h->sched[h->nsched].pi = pi;
+	h->sched[h->nsched].ops = ops;
+	h->nsched++;
+	ops->hold(conn);
+	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
+		h->nsched--;
+		ops->unhold(conn);
+		return -1;
+	}
+	return 0;
+}
+
+int handoff_schedule(struct nasd *n, struct session *s, const char *to)
+{
+	struct handoff *h = n->ho;
+
+	return schedule(h, &session_handoff_ops, s, h ? peer_index(h, to) : -1);
+}
+
+int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home)
+{
+	struct handoff *h = n->ho;
+	int pi = -1;
+
+	for (unsigned i = 0; h && i < h->cfg->npeers && pi < 0; i++)
+		if (taddr_equal(&h->cfg->peers[i].addr, home))
+			pi = (int)i;
+	return schedule(h, &nfs_handoff_ops, c, pi);
+}
+
+/* The handoff runs here, outside any session callback (it may free the
+ * connection).  One that stays (the handoff failed) gets its I/O back. */
+static void sched_cb(struct loop *l, struct loop_timer *t)
+{
+	struct handoff *h = t->arg;
+	unsigned n = h->nsched;
+
+	(void)l;
+	h->nsched = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct ho_conn_ops *ops = h->sched[i].ops;
+		uint64_t id = h->sched[i].id;
+		struct ho_conn x = { ops, ops->by_id(h->n, id) };
+		if (!x.p)
+			continue;
+		if (ops->move_begin)
+			ops->move_begin(x.p);
+		json_t *res = run_one(h, &x, h->sched[i].pi);
+		int moved = json_is_true(json_object_get(res, "ok"));
+		json_decref(res);
+		ops->move_end(h->n, id, moved);
+	}
+}
+
+/* --------------------------------------------------------------- setup -- */
+
+static void tick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct handoff *h = t->arg;
+
+	report_load(h);
+	flowdrop_gc(&h->drop, now_ns());
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (!h->out[i])
+			chan_connect(h, (int)i);
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Exclusivity flag on"))	/* clsact already there */
+		return 0;
+	return fputs(msg, stderr);
+}
+
+/* The shared key, the flow drop, the snapshot buffer.  0 / -1 (logged). */
+static int open_engine(struct handoff *h)
+{
+	const struct nasd_handoff_config *cfg = h->cfg;
+	char err[300];
+	uint8_t key[KEYFILE_MAX];
+	size_t klen;
+
+	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
+		if ((*o)->blob_max > h->blob_cap)
+			h->blob_cap = (*o)->blob_max;
+	h->blob = malloc(h->blob_cap);
+	if (!h->blob) {
+		log_warnx("handoff: out of memory");
+		return -1;
+	}
+	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
+		log_warnx("handoff: %s", err);
+		return -1;
+	}
+	memcpy(h->shared.k, key, klen);
+	h->shared.len = klen;
+	libbpf_set_print(quiet_libbpf);
+	if (flowdrop_open(&h->drop, cfg->interface,
+			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
+			  cfg->bpf_object[0] ? cfg->bpf_object : NULL,
+			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, err, sizeof(err)) < 0) {
+		log_warnx("handoff: flow drop: %s", err);
+		return -1;
+	}
+	h->drop_open = 1;
+	return 0;
+}
+
+/* The channel listener, the report socket, and the switch's MOVEs on our
+ * storage address at the report port.  0 / -1 (logged). */
+static int open_sockets(struct handoff *h)
+{
+	const struct nasd_handoff_config *cfg = h->cfg;
+	struct loop *l = &h->n->loop;
+
+	h->lis.fd = tcp_listen(&cfg->listen_addr, cfg->listen_port, 16);
+	if (h->lis.fd < 0) {
+		log_warn("handoff: channel listener");
+		return -1;
+	}
+	h->lis.cb = chan_accept;
+	h->lis.arg = h;
+	if (loop_add(l, &h->lis, EPOLLIN) < 0)
+		return -1;
+	struct sockaddr_storage rs;
+	taddr_sockaddr(&cfg->switch_addr, 0, &rs);
+	h->rep_fd = socket(rs.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (h->rep_fd < 0) {
+		log_warn("handoff: report socket");
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
+	int one = 1;
+	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->mv.fd < 0 ||
+	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
+		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
+		return -1;
+	}
+	h->mv.cb = move_readable;
+	h->mv.arg = h;
+	return loop_add(l, &h->mv, EPOLLIN);
+}
+
+/* What a failed handoff_open had opened. */
+static void open_undo(struct handoff *h)
+{
+	struct loop *l = &h->n->loop;
+
+	if (h->lis.fd >= 0) {
+		loop_del(l, &h->lis);
+		close(h->lis.fd);
+	}
+	if (h->rep_fd >= 0)
+		close(h->rep_fd);
+	if (h->mv.fd >= 0) {
+		loop_del(l, &h->mv);
+		close(h->mv.fd);
+	}
+	if (h->drop_open)
+		flowdrop_close(&h->drop);
+	free(h->blob);
+	free(h);
+}
+
+int handoff_open(struct nasd *n)
+{
+	const struct nasd_handoff_config *cfg = &n->cfg.ho;
+	struct handoff *h;
+
+	if (!cfg->enabled)
+		return 0;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -1;
+	h->n = n;
+	h->cfg = cfg;
+	h->lis.fd = -1;
+	h->rep_fd = -1;
+	h->mv.fd = -1;
+	h->my_key = maglev_node_key32(n->cfg.node_name);
+	if (open_engine(h) < 0 || open_sockets(h) < 0 ||
+	    loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0 ||
+	    loop_timer_init(&n->loop, &h->sched_timer, sched_cb, h) < 0) {
+		open_undo(h);
+		return -1;
+	}
+	h->sched_timer_ok = 1;
+	n->ho = h;
+	log_info("handoff: node %s (key 0x%08x), channels on port %u, %u peer(s), switch report port %u, flow drop on %s",
+		 n->cfg.node_name, h->my_key, cfg->listen_port, cfg->npeers, cfg->switch_port,
+		 cfg->interface);
+	return 0;
+}
+
+void handoff_close(struct nasd *n)
+{
+	struct handoff *h = n->ho;
+
+	if (!h)
+		return;
+	while (h->txs)
+		intx_free(h, h->txs);
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (h->out[i])
+			chan_close(h->out[i], NULL);
+	while (h->in)
+		chan_close(h->in, NULL);
+	loop_timer_close(&n->loop, &h->tick);
+	if (h->sched_timer_ok)
+		loop_timer_close(&n->loop, &h->sched_timer);
+	loop_del(&n->loop, &h->lis);
+	close(h->lis.fd);
+	close(h->rep_fd);
+	loop_del(&n->loop, &h->mv);
+	close(h->mv.fd);
+	flowdrop_close(&h->drop);
+	free(h->blob);
+	free(h);
+	n->ho = NULL;
+}

@@ -1,0 +1,232 @@
+/*
+ * handoff_int.h - the session handoff engine's parts and what they share
+ * (private to storage/handoff/; the daemon sees handoff.h).  The engine
+ * moves a live client connection (its TCP connection with libtch, its
+ * application state as a blob) to another storage node, unnoticed by the
+ * client (doc/nasd.md "Session handoff", doc/tch.md, lib/handoff_wire.h).
+ *
+ *   channel.c   the node-to-node channels: connect/accept, HELLO, framing,
+ *               send/receive, the old node's wait for an answer (chan_wait)
+ *   report.c    the switch: REDIRECT/RECLAIM reports to lbd with their
+ *               retries and ACKs, the switch's MOVE requests, LOAD reports
+ *   incoming.c  this node as the new node N: the transactions it serves
+ *   outgoing.c  this node as the old node O: the transaction itself
+ *   control.c   control commands, status, scheduled moves, start and stop
+ *
+ * What moves is an opaque connection with its kind's ops (handoff.h):
+ * storage/http/session_handoff.c, storage/nfs/nfs_handoff.c.
+ *
+ * Channels: one persistent TCP connection to every configured peer (opened
+ * at start, reopened every second while down) and the ones peers open to
+ * us.  Both ends send HELLO (node name, nonce) under the shared key; later
+ * frames use the per-channel key (ho_channel_key) and seq = previous + 1.
+ * This node runs the transactions it starts (old node, O) on its own
+ * outgoing channel, synchronously from the control command (each step waits
+ * at most timeout_ms), and serves the transactions of the peers (new node,
+ * N) on the channels they opened, from the event loop.  So the two roles
+ * never share a channel's stream.
+ *
+ *   O: OPEN ->                          N: flowdrop_add(guard) <- OPEN_RESP
+ *                                          (or FAIL)
+ *   O: session_pause, flowdrop_add(guard), tch_freeze, report REDIRECT
+ *      (flow -> N) to the switch, session_snapshot -> st.app, UPDATE ->
+ *                                       N: precheck the blob (file version),
+ *                                          tch_restore <- COMPLETE
+ *   O: wait for the switch's ACK (retries with a new seq), session_release,
+ *      tch_close_silently, flowdrop_add(grace), ACK ->
+ *                                       N: flowdrop_del, tch_resume,
+ *                                          session_restore <- DONE
+ *   The switch re-points while the UPDATE travels and N restores; N drops
+ *   the flow from OPEN on, so a client packet re-pointed early finds no
+ *   socket-less node (the client resends it).
+ *   FAIL (or timeout, channel loss, no switch ACK) before O closed: O
+ *   re-points the switch to itself (RECLAIM: the switch also refuses a
+ *   late REDIRECT of this txid) if its REDIRECT was sent, flowdrop_del,
+ *   tch_thaw, session_resume: the session goes on here; N closes its
+ *   restored socket silently.
+ */
+#ifndef TANDEM_NASD_HANDOFF_INT_H
+#define TANDEM_NASD_HANDOFF_INT_H
+
+#include "handoff.h"
+
+#include "lib/handoff_wire.h"
+#include "storage/tch/flowdrop.h"
+#include "storage/tch/tch_state.h"
+
+#define RX_MAX (HO_MAX_FRAME + 4)
+
+/* FAIL reason codes (HO_R_REASON) */
+#define RC_REFUSED 1		/* N gives the transaction up (before its resume) */
+#define RC_REPOINTED 2		/* N could not resume after O's ACK: the session is lost */
+
+/* A connection that moves: its kind's ops and the kind's own pointer. */
+struct ho_conn {
+	const struct ho_conn_ops *ops;
+	void *p;
+};
+
+/* The kinds of connections, in lookup order (HTTP first), NULL-terminated
+ * (control.c). */
+extern const struct ho_conn_ops *const ho_kinds[];
+
+enum { CH_CONNECTING = 1, CH_HELLO, CH_UP };
+
+/* A channel to or from a peer node. */
+struct chan {
+	struct loop_io io;
+	struct handoff *h;
+	struct chan *next;		/* inbound list */
+	int peer;			/* index in cfg peers; -1 until HELLO (inbound) */
+	int outbound;
+	int state;
+	uint32_t events;
+	uint8_t my_nonce[HO_NONCE_LEN], peer_nonce[HO_NONCE_LEN];
+	struct ho_key key;		/* channel key once up */
+	uint64_t tx_seq, rx_seq;	/* next to send / expected */
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+};
+
+/* A transaction served here (this node is N). */
+struct intx {
+	struct intx *next;
+	struct chan *ch;
+	uint32_t txid;
+	const struct ho_conn_ops *ops;	/* the OPEN's service */
+	int state;			/* HO_S_OPEN, HO_S_HALF_ACTIVE (COMPLETE sent) */
+	struct tch_state st;
+	int have_st;
+	int nfd;
+	struct lb_flow_key key;
+	uint64_t t0;
+};
+
+/* The engine's context (n->ho): one per process. */
+struct handoff {
+	struct nasd *n;
+	const struct nasd_handoff_config *cfg;
+	struct ho_key shared;
+	struct flowdrop drop;
+	int drop_open;
+	struct loop_io lis;
+	struct loop_timer tick;
+	/* handoffs asked for by the service (data location), run from a timer */
+	struct loop_timer sched_timer;
+	int sched_timer_ok;
+	struct { uint64_t id; int pi; const struct ho_conn_ops *ops; } sched[32];
+	unsigned nsched;
+	struct chan *out[NASD_MAX_PEERS];
+	struct chan *in;		/* inbound channels */
+	struct intx *txs;
+	/* the outgoing transaction's snapshot buffer (the largest blob_max of
+	 * the kinds): owned here, allocated by handoff_open, freed by
+	 * handoff_close; one outgoing transaction runs at a time */
+	uint8_t *blob;
+	size_t blob_cap;
+	int rep_fd;			/* UDP socket for switch reports */
+	uint64_t rep_seq;
+	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
+	struct { struct taddr a; uint64_t seq; } sw_seq[4];	/* replay: per switch address */
+	uint64_t moves, moves_ok, moves_refused;
+	uint32_t next_txid;
+	uint32_t my_key;		/* node key (maglev_key of the name) */
+	/* counters */
+	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
+	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
+	/* refused input (status "rejected"): channel frames by reason, HELLOs,
+	 * switch requests that failed authentication or were replayed */
+	uint64_t rej_mac, rej_seq, rej_frame, rej_hello, rej_sw_bad, rej_sw_replay;
+	uint64_t lat_last_us, lat_max_us, lat_sum_us;
+	uint32_t last_in_txid;		/* the last session resumed here: its txid, */
+	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
+	char last_in_from[64];		/* and from which peer */
+	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
+};
+
+static inline uint64_t now_ns(void)
+{
+	return flowdrop_now_ns();
+}
+
+static inline uint64_t us_since(uint64_t t)
+{
+	return (now_ns() - t) / 1000;
+}
+
+/* ---- channel.c ---- */
+
+/* Busy-wait at most spin_us for fd to turn readable (see channel.c). */
+void spin_readable(int fd, uint32_t spin_us);
+/* The index of peer `name` in the configuration, or -1. */
+int peer_index(const struct handoff *h, const char *name);
+/* The name of c's peer ("?" before its HELLO). */
+const char *peer_name(const struct chan *c);
+/* Connect to peer i (non-blocking); HELLO once connected. */
+void chan_connect(struct handoff *h, int i);
+/* The listener's callback: a peer's channel (HELLO next). */
+void chan_accept(struct loop *l, struct loop_io *io, uint32_t events);
+/* Close c and free it; why != NULL: log it and count a channel error.
+ * Transactions served on it are abandoned. */
+void chan_close(struct chan *c, const char *why);
+/* Seal and send frame f on c (freed); 0 / -1 (not sent: the caller
+ * decides whether to close c). */
+int chan_send(struct chan *c, struct ho_frame *f);
+int send_simple(struct chan *c, uint8_t type, uint32_t txid);
+int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why);
+/* Wait for the next frame of transaction txid on outbound channel c.  1 with
+ * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
+ * channel failed (closed: c is gone). */
+int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type, uint8_t **body,
+	      size_t *blen);
+
+/* ---- report.c ---- */
+
+/*
+ * A report to the switch and the wait for its ACK, split so that the old
+ * node can send its REDIRECT and do the rest of the handoff (snapshot,
+ * UPDATE, the new node's restore) while the switch works on it.
+ * rep_send sends a first try; rep_wait waits for the ACK (sent once the
+ * switch's flow map, and its peer's, holds the new owner), sending a new
+ * try (new seq and nonce) each report_timeout_ms, report_tries in all.
+ */
+struct rep_pending {
+	struct ho_report r;
+	uint32_t want;			/* node key the ACK must name */
+	uint32_t tries;
+	uint64_t sent_ns;
+	const char *to;
+};
+
+/* Ask the switch to send key's flow to node `to` (op REDIRECT; RECLAIM when
+ * a rolled-back handoff takes its flow back).  0 once the first try is
+ * out, or -1 with a message (nothing was sent). */
+int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct lb_flow_key *key,
+	     const char *to, uint32_t txid, char *err, size_t errlen);
+/* 0 once the switch acked p, or -1 with a message (refused, or no ACK
+ * after report_tries tries: it may still have done it). */
+int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen);
+/* rep_send and rep_wait in one. */
+int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key, const char *to,
+		    uint32_t txid, char *err, size_t errlen);
+/* The switch socket's callback: lbd's MOVEs (and its cluster maps). */
+void move_readable(struct loop *l, struct loop_io *io, uint32_t events);
+/* Every second: our load to the switch. */
+void report_load(struct handoff *h);
+
+/* ---- incoming.c ---- */
+
+/* A frame for the transactions served on inbound channel c. */
+void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen);
+/* Channel c is going: abandon the transactions served on it. */
+void intx_abandon(struct handoff *h, struct chan *c);
+/* Forget transaction t: a restored socket is closed silently. */
+void intx_free(struct handoff *h, struct intx *t);
+
+/* ---- outgoing.c ---- */
+
+/* Hand connection x to peer pi now; the reply of the control command (the
+ * connection may be gone after this). */
+json_t *run_one(struct handoff *h, struct ho_conn *x, int pi);
+
+#endif

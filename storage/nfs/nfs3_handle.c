@@ -1,0 +1,338 @@
+/*
+ * nfs3_handle.c - the export and its handles (nfs3_int.h).
+ *
+ * Handles -> objects: an inode -> path cache, not open_by_handle_at().
+ * open_by_handle_at needs CAP_DAC_READ_SEARCH, a file-system-specific kernel
+ * handle (ours is a fixed cluster-wide format: inode + generation), and it
+ * opens any inode of the file system: confinement would become "resolve,
+ * then prove it is beneath the export".  The cache is filled by every
+ * LOOKUP, CREATE, MKDIR, SYMLINK, LINK, RENAME, READDIR(PLUS); an entry is
+ * only a hint: the path is opened beneath the export and the inode (and
+ * generation) compared, so a stale entry (renamed parent, reused name) is
+ * detected.  A miss (another node issued the handle, nasd restarted, a
+ * parent was renamed) falls back to a bounded scan of the export tree;
+ * not found: NFS3ERR_STALE.
+ */
+#include "nfs3_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "nfs_fh.h"
+
+#define SCAN_MAX 200000		/* entries a handle scan may visit */
+
+int nfs3_open_beneath(int dirfd, const char *rel, uint64_t flags, uint64_t mode)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	do {
+		fd = (int)syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how, sizeof(how));
+	} while (fd < 0 && errno == EAGAIN);
+	return fd;
+}
+
+/* ---- the inode -> path cache ---- */
+
+static unsigned ino_bucket(uint64_t ino)
+{
+	return (unsigned)((ino * 0x9e3779b97f4a7c15ull) >> 52) & (NFS_INO_BUCKETS - 1);
+}
+
+static void ino_clear(struct nfs_server *s)
+{
+	for (unsigned i = 0; i < NFS_INO_BUCKETS; i++) {
+		while (s->ino[i]) {
+			struct nfs_ino_ent *e = s->ino[i];
+			s->ino[i] = e->next;
+			free(e);
+		}
+	}
+	s->nino = 0;
+}
+
+static const char *ino_get(struct nfs_server *s, uint64_t ino)
+{
+	for (struct nfs_ino_ent *e = s->ino[ino_bucket(ino)]; e; e = e->next)
+		if (e->ino == ino)
+			return e->rel;
+	return NULL;
+}
+
+void nfs3_ino_del(struct nfs_server *s, uint64_t ino)
+{
+	struct nfs_ino_ent **pp = &s->ino[ino_bucket(ino)];
+
+	while (*pp) {
+		if ((*pp)->ino == ino) {
+			struct nfs_ino_ent *e = *pp;
+			*pp = e->next;
+			free(e);
+			s->nino--;
+			return;
+		}
+		pp = &(*pp)->next;
+	}
+}
+
+/* Remember ino at rel (replacing an older path: the newest name wins). */
+void nfs3_ino_put(struct nfs_server *s, uint64_t ino, const char *rel)
+{
+	const char *old = ino_get(s, ino);
+
+	if (old && !strcmp(old, rel))
+		return;
+	nfs3_ino_del(s, ino);
+	if (s->nino >= NFS_INO_MAX)
+		ino_clear(s);	/* a hint cache: rebuilding it is correct, only slower */
+	size_t l = strlen(rel);
+	struct nfs_ino_ent *e = malloc(sizeof(*e) + l + 1);
+	if (!e)
+		return;
+	e->ino = ino;
+	memcpy(e->rel, rel, l + 1);
+	unsigned b = ino_bucket(ino);
+	e->next = s->ino[b];
+	s->ino[b] = e;
+	s->nino++;
+}
+
+/* ---- handles ---- */
+
+/* The generation of an object reached by an O_PATH fd; 0 where the file
+ * system has none, and for anything but regular files and directories
+ * (opening a device or FIFO to ask would have side effects). */
+static uint32_t obj_gen(const struct nfs_server *s, int fd, mode_t mode)
+{
+	char p[32];
+	int g[2] = { 0, 0 };	/* FS_IOC_GETVERSION is declared long, file systems write an int */
+
+	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
+		return 0;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	int rfd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (rfd < 0)
+		return 0;
+	if (ioctl(rfd, FS_IOC_GETVERSION, g) < 0)
+		g[0] = 0;
+	close(rfd);
+	return (uint32_t)g[0];
+}
+
+static void make_fh_flags(struct nfs_server *s, uint16_t flags, uint64_t ino, uint32_t gen,
+			  struct nfs3_fh *out)
+{
+	/* the virtual root is every node's: node id 0, the same handle everywhere */
+	struct nfs_fh fh = { .node_id = (flags & NFS_FH_F_VROOT) ? 0 : (uint8_t)s->cfg->node_id,
+			     .flags = flags,
+			     .export_id = s->cfg->export_id, .ino = ino, .gen = gen };
+
+	nfs_fh_encode(&fh, s->key, s->keylen, out->data);
+	out->len = NFS_FH_LEN;
+}
+
+static void make_fh(struct nfs_server *s, uint64_t ino, uint32_t gen, struct nfs3_fh *out)
+{
+	make_fh_flags(s, 0, ino, gen, out);
+}
+
+void nfs3_root_fh(struct nfs_server *s, struct nfs3_fh *fh)
+{
+	if (s->cfg->vroot)
+		make_fh_flags(s, NFS_FH_F_VROOT, 0, 0, fh);
+	else
+		make_fh(s, s->root_ino, s->root_gen, fh);
+}
+
+void nfs3_obj_close(struct nfs3_obj *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+}
+
+/* Open rel beneath the export (O_PATH, no follow) and check it is ino/gen. */
+static int try_rel(struct nfs_server *s, const char *rel, uint64_t ino, uint32_t gen,
+		   struct nfs3_obj *o)
+{
+	int fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_NOFOLLOW, 0);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &o->st) < 0 || (uint64_t)o->st.st_ino != ino ||
+	    obj_gen(s, fd, o->st.st_mode) != gen) {
+		close(fd);
+		return -1;
+	}
+	o->fd = fd;
+	snprintf(o->rel, sizeof(o->rel), "%s", rel);
+	return 0;
+}
+
+/* Breadth-first search of the export for ino; fills the cache with the
+ * directories it passes.  0 and o set, or -1. */
+static int scan(struct nfs_server *s, uint64_t ino, uint32_t gen, struct nfs3_obj *o)
+{
+	char **q = NULL;
+	size_t qh = 0, qt = 0, qcap = 0, seen = 0;
+	int found = -1;
+
+	s->st.scans++;
+	q = malloc(sizeof(char *) * (qcap = 64));
+	if (!q || !(q[qt++] = strdup("")))
+		goto out;
+	while (qh < qt && found < 0 && seen < SCAN_MAX) {
+		char *dir = q[qh++];
+		int dfd = nfs3_open_beneath(s->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
+		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		struct dirent *de;
+		if (!d) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		while ((de = readdir(d)) && found < 0 && seen++ < SCAN_MAX) {
+			char rel[NFS_REL_MAX];
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (snprintf(rel, sizeof(rel), "%s%s%s", dir, dir[0] ? "/" : "",
+				     de->d_name) >= (int)sizeof(rel))
+				continue;
+			if ((uint64_t)de->d_ino == ino) {
+				if (try_rel(s, rel, ino, gen, o) == 0) {
+					nfs3_ino_put(s, ino, rel);
+					found = 0;
+				}
+				continue;
+			}
+			if (de->d_type == DT_DIR) {
+				nfs3_ino_put(s, de->d_ino, rel);
+				if (qt == qcap) {
+					char **nq = realloc(q, sizeof(char *) * qcap * 2);
+					if (!nq)
+						continue;
+					q = nq;
+					qcap *= 2;
+				}
+				if ((q[qt] = strdup(rel)))
+					qt++;
+			}
+		}
+		closedir(d);
+	}
+out:
+	for (size_t i = 0; i < qt; i++)
+		free(q[i]);
+	free(q);
+	return found;
+}
+
+/* Handle -> object.  NFS3_OK, BADHANDLE (not ours: MAC, format) or STALE. */
+uint32_t nfs3_resolve(struct nfs_server *s, const struct nfs3_fh *h, struct nfs3_obj *o)
+{
+	struct nfs_fh fh;
+	const char *rel;
+
+	o->fd = -1;
+	if (nfs_fh_decode(h->data, h->len, s->key, s->keylen, &fh, NULL, 0) < 0) {
+		s->st.bad_handles++;
+		return NFS3ERR_BADHANDLE;
+	}
+	if (fh.export_id != s->cfg->export_id || (fh.flags & NFS_FH_F_VROOT))
+		goto stale;	/* the virtual root never resolves to a local object */
+	if (s->cfg->vroot && fh.node_id != s->cfg->node_id)
+		goto stale;	/* another home's inode number means nothing on this disk */
+	if (fh.ino == s->root_ino) {
+		if (try_rel(s, "", fh.ino, fh.gen, o) == 0)
+			return NFS3_OK;
+		goto stale;
+	}
+	if ((rel = ino_get(s, fh.ino))) {
+		char copy[NFS_REL_MAX];
+		snprintf(copy, sizeof(copy), "%s", rel);
+		if (try_rel(s, copy, fh.ino, fh.gen, o) == 0)
+			return NFS3_OK;
+		nfs3_ino_del(s, fh.ino);
+	}
+	if (scan(s, fh.ino, fh.gen, o) == 0)
+		return NFS3_OK;
+stale:
+	s->st.stale++;
+	return NFS3ERR_STALE;
+}
+
+void nfs3_obj_fh(struct nfs_server *s, const struct nfs3_obj *o, struct nfs3_fh *fh)
+{
+	make_fh(s, (uint64_t)o->st.st_ino, obj_gen(s, o->fd, o->st.st_mode), fh);
+}
+
+/* ---- the export ---- */
+
+int nfs3_export_open(struct nfs_server *s)
+{
+	struct stat st;
+	int g[2] = { 0, 0 };
+
+	s->dirfd = open(s->cfg->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0 || fstat(s->dirfd, &st) < 0) {
+		log_warn("nfs: export %s", s->cfg->path);
+		return -1;
+	}
+	int probe = nfs3_open_beneath(s->dirfd, "", O_PATH, 0);
+	if (probe < 0) {
+		log_warn("nfs: export %s: openat2 (needs Linux >= 5.6)", s->cfg->path);
+		return -1;
+	}
+	close(probe);
+	int rfd = open(s->cfg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->has_gen = rfd >= 0 && ioctl(rfd, FS_IOC_GETVERSION, g) == 0;
+	if (rfd >= 0)
+		close(rfd);
+	s->root_ino = (uint64_t)st.st_ino;
+	s->root_gen = s->has_gen ? (uint32_t)g[0] : 0;
+	nfs3_ino_put(s, s->root_ino, "");
+	return 0;
+}
+
+void nfs3_export_close(struct nfs_server *s)
+{
+	ino_clear(s);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->dirfd = -1;
+}
+
+uint32_t nfs3_subdir_fh(struct nfs_server *s, const char *rel, struct nfs3_fh *fh)
+{
+	struct nfs3_obj o;
+
+	/* RESOLVE_BENEATH refuses ".." above the export and absolute symlinks */
+	o.fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_DIRECTORY, 0);
+	if (o.fd < 0)
+		return errno == ENOENT ? MNT3ERR_NOENT : errno == ENOTDIR ? MNT3ERR_NOTDIR
+									 : MNT3ERR_ACCES;
+	if (fstat(o.fd, &o.st) < 0) {
+		nfs3_obj_close(&o);
+		return MNT3ERR_IO;
+	}
+	snprintf(o.rel, sizeof(o.rel), "%s", rel);
+	nfs3_ino_put(s, (uint64_t)o.st.st_ino, rel);
+	nfs3_obj_fh(s, &o, fh);
+	nfs3_obj_close(&o);
+	return MNT3_OK;
+}
