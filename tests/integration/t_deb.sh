@@ -81,7 +81,8 @@ check "tandem-switch holds the switch's files" has_all "$SW" \
 	lib/systemd/system/tandem-webd.service lib/systemd/system/tandem-agentx.service \
 	lib/systemd/system/keepalived.service.d/tandem.conf \
 	usr/share/doc/tandem-switch/copyright usr/share/doc/tandem-switch/README.md \
-	usr/share/doc/tandem-switch/examples/tandem.json usr/share/doc/tandem-switch/examples/webd.json
+	usr/share/doc/tandem-switch/examples/tandem.json usr/share/doc/tandem-switch/examples/webd.json \
+	usr/share/man/man8/tandem-lbd.8.gz usr/share/man/man1/tandemctl.1.gz
 check "tandem-node holds the node's files" has_all "$NODE" \
 	usr/sbin/tandem-nasd usr/lib/tandem/flowdrop.bpf.o lib/systemd/system/tandem-nasd.service \
 	usr/share/doc/tandem-node/copyright usr/share/doc/tandem-node/nasd.md \
@@ -93,8 +94,26 @@ check_eq "neither package ships a file in /etc" "" "$( (files "$SW"; files "$NOD
 inst=$TEST_TMP/inst
 make -s -C "$DEBS/tandem-$V" --no-print-directory install B=debian/build DESTDIR="$inst" >/dev/null 2>&1
 want=$(cd "$inst" 2>/dev/null && find . ! -type d | sed 's|^\./||' | sort)
-got=$( (files "$SW"; files "$NODE") | grep -Ev '^usr/share/doc/tandem-(switch|node)/(changelog\.gz|copyright)$|^usr/share/lintian/' | sort)
+# (debhelper adds the changelog, copyright and lintian overrides, and
+# compresses the man pages)
+got=$( (files "$SW"; files "$NODE") |
+	grep -Ev '^usr/share/doc/tandem-(switch|node)/(changelog\.gz|copyright)$|^usr/share/lintian/' |
+	sed 's|^\(usr/share/man/.*\)\.gz$|\1|' | sort)
 check_eq "the packages hold make install's files, no more, no less" "$want" "$got"
+
+# Each unit waits for the configuration its ExecStart reads (-c FILE;
+# tandem-agentx has none: the switch's tandem.json).
+unit_cond_ok() {	# unit_cond_ok DEB UNIT
+	local u c want
+	u=$(dpkg-deb --fsys-tarfile "$1" | tar -xOf - "./lib/systemd/system/$2.service")
+	want=$(sed -n 's/^ExecStart=.* -c \([^ ]*\).*/\1/p' <<<"$u")
+	c=$(sed -n 's/^ConditionPathExists=//p' <<<"$u")
+	[ "$c" = "${want:-/etc/tandem/tandem.json}" ] || { echo "$2: condition '$c', config '$want'"; return 1; }
+}
+for u in tandem-lbd tandem-syncd tandem-webd tandem-agentx; do
+	check "$u.service starts only once its configuration exists" unit_cond_ok "$SW" "$u"
+done
+check "tandem-nasd.service starts only once its configuration exists" unit_cond_ok "$NODE" tandem-nasd
 
 dep=$(dpkg-deb -f "$SW" Depends)
 check "tandem-switch depends on keepalived, snmpd, iproute2" \
@@ -172,6 +191,8 @@ check_eq "/etc/tandem is left empty" "" "$(in_root ls -A /etc/tandem)"
 check "every unit is enabled" enabled_all
 check_eq "no unit is started" "" "$(started <<<"$c")"
 check "systemd reloads its units (the keepalived drop-in)" grep -q 'systemctl --system daemon-reload' <<<"$c"
+check "systemd-analyze verify accepts the installed units" \
+	in_root systemd-analyze verify --man=no /lib/systemd/system/tandem-{lbd,syncd,webd,agentx,nasd}.service
 
 # The operator configures; the upgrade leaves it alone and restarts what runs.
 in_root sh -c 'chmod 0700 /etc/tandem && echo "{\"operator\": 1}" >/etc/tandem/tandem.json &&
