@@ -35,6 +35,7 @@ DATADIR ?= $(PREFIX)/share
 WWWDIR  ?= $(DATADIR)/tandem/www
 MIBDIR  ?= $(DATADIR)/snmp/mibs
 DOCDIR  ?= $(DATADIR)/doc
+MANDIR  ?= $(DATADIR)/man
 # systemd's unit directory: Debian 12's /lib/systemd/system for PREFIX=/usr,
 # else PREFIX's own (systemd also reads /usr/local/lib/systemd/system).
 UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
@@ -201,8 +202,9 @@ clean:
 # one list (debian/tandem-*.install split it by path).  tandem-switch: lbd,
 # syncd, the keepalived hook and drop-in, tandemctl, webd and its console,
 # agentx and the MIB; tandem-node: nasd and its flow-drop object.  Each
-# package's docs and example configs go to DOCDIR/<package>; nothing goes to
-# /etc/tandem (the operator's).  Units are rewritten for SBINDIR and DOCDIR.
+# package's docs and example configs go to DOCDIR/<package>, man pages
+# (doc/man/) to MANDIR; nothing goes to /etc/tandem (the operator's).
+# Units are rewritten for SBINDIR and DOCDIR.
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
 SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
 SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
@@ -214,11 +216,14 @@ UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)
 install: $(BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(TANDEM_LIBDIR) \
 		$(DESTDIR)$(MIBDIR) $(DESTDIR)$(UNITDIR)/keepalived.service.d \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DOCDIR)/tandem-switch/examples $(DESTDIR)$(DOCDIR)/tandem-node/examples
 	install -m 0755 $(addprefix $(B)/,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(B)/tandemctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/lb.bpf.o $(B)/flowdrop.bpf.o $(DESTDIR)$(TANDEM_LIBDIR)/
 	install -m 0644 snmp/TANDEM-MIB.txt $(DESTDIR)$(MIBDIR)/
+	install -m 0644 doc/man/tandemctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(patsubst %,doc/man/%.8,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(MANDIR)/man8/
 	for u in $(SWITCH_UNIT) tandem-nasd; do \
 		sed '$(UNIT_SED)' appliance/systemd/$$u.service >$(DESTDIR)$(UNITDIR)/$$u.service && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; done
