@@ -86,7 +86,7 @@ TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
 TEST_LIBS += $(B)/libtandem.a
 
-.PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install deb FORCE
+.PHONY: image image-check all check unit demo demo-down bench fuzz fuzz-build deps clean install deb FORCE
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
 deps:
@@ -236,6 +236,17 @@ install: $(BINS)
 	install -m 0644 $(NODE_EX) $(DESTDIR)$(DOCDIR)/tandem-node/examples/
 	cd mgmt-web/www && find . -type f | while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(WWWDIR)/$$f" || exit 1; done
+
+# make image: the appliance disk image build/tandem.img and its upgrade
+# bundle build/tandem-VERSION.tup (image/build.sh; doc/appliance.md).
+# make image-check: boot it under qemu as a pair, a node, upgrades and a
+# rollback (image/check.sh); part of make check.
+image: deps deb
+	$(Q)image/build.sh $(if $(TANDEM_VERSION),-V $(TANDEM_VERSION)) $(B)
+
+image-check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)image/check.sh
 
 # make deb [TANDEM_VERSION=x.y.z]: tandem-switch and tandem-node .debs in
 # build/deb/, built from a copy of the tree (scripts/deb.sh says how).
