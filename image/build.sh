@@ -98,10 +98,10 @@ make_root() {
 	echo "$VERSION" >"$root/usr/lib/tandem/release"
 	cp "$OUT/upgrade-key.pem" "$root/usr/lib/tandem/upgrade-key.pem"
 	# configuration and state on the data partition
-	rm -rf "$root/etc/tandem" "$root/var/log/journal" "$root/etc/systemd/network"
+	rm -rf "$root/etc/tandem"
 	ln -s /data/tandem "$root/etc/tandem"
-	ln -s /data/journal "$root/var/log/journal"
-	ln -s /etc/tandem/network "$root/etc/systemd/network"
+	mkdir -p "$root/var/log/journal"	# /data/journal is bound here (fstab)
+	mkdir -p "$root/var/agentx"		# snmpd's AgentX socket (tandem-agentx's ReadWritePaths)
 	mkdir -p "$root/data" "$root/boot/efi"
 	# keepalived starts only through Tandem's drop-in (genconf at start)
 	echo "# generated from /etc/tandem/tandem.json by tandem-failover at every start" \

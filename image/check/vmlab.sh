@@ -157,7 +157,7 @@ EOT
             "admin_group": "cn=admins,dc=tandem,dc=test", "viewer_group": "cn=viewers,dc=tandem,dc=test" },
   "syncd_socket": "/run/tandem/syncd.sock" }
 EOT
-	printf 'agentaddress udp:161\nrocommunity tandem 10.77.1.0/24\n' >"$d/snmpd.conf"
+	printf "agentaddress udp:10.77.1.$n:161\nrocommunity tandem 10.77.1.0/24\n" >"$d/snmpd.conf"
 	ssh-keygen -y -f "$SSH_KEY" >"$d/authorized_keys"
 }
 
