@@ -263,20 +263,75 @@ static int drop_entries(struct up *u, char t)
 	return 0;
 }
 
+/*
+ * Where the root file system goes: a block device (the slot's partition) or,
+ * for tests, a regular file.  Runs of zeros are not written but zeroed by
+ * the device (BLKZEROOUT) or punched out of the file: most of a slot image
+ * is free space, and writing it byte by byte took minutes.
+ */
+struct sink {
+	int fd, blk;
+	uint64_t off;			/* where the next byte goes */
+	uint64_t zero_from, zero_len;	/* a pending run of zeros */
+};
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static int flush_zeros(struct sink *k, uint8_t *zeros, size_t zcap)
+{
+	uint64_t r[2] = { k->zero_from, k->zero_len };
+
+	if (!k->zero_len)
+		return 0;
+	k->zero_len = 0;
+	if (k->blk ? ioctl(k->fd, BLKZEROOUT, r) == 0
+		   : fallocate(k->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r[0],
+				(off_t)r[1]) == 0)
+		return 0;
+	for (uint64_t done = 0; done < r[1];) {	/* neither works here: write them */
+		size_t n = r[1] - done < zcap ? (size_t)(r[1] - done) : zcap;
+		if (pwrite(k->fd, zeros, n, (off_t)(r[0] + done)) != (ssize_t)n)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+/* Put n bytes of the image at the sink's offset. */
+static int sink_put(struct sink *k, const uint8_t *p, size_t n, uint8_t *zeros, size_t zcap)
+{
+	if (all_zero(p, n)) {
+		if (!k->zero_len)
+			k->zero_from = k->off;
+		k->zero_len += n;
+	} else if (flush_zeros(k, zeros, zcap) < 0 || pwrite(k->fd, p, n, (off_t)k->off) != (ssize_t)n) {
+		return -1;
+	}
+	k->off += n;
+	return 0;
+}
+
 /* Write the root file system (zstd-decompressed as it streams) into the slot. */
 static int write_rootfs(struct up *u, const char *dev)
 {
 	const struct bundle_payload_info *p = &u->b.p[BP_ROOTFS];
+	size_t ocap = ZSTD_DStreamOutSize();
 	ZSTD_DStream *z = ZSTD_createDStream();
-	uint8_t *out = malloc(ZSTD_DStreamOutSize());
-	uint64_t off = payload_off(&u->b, BP_ROOTFS), left = p->size, raw = 0;
-	int fd = open(dev, O_WRONLY | O_CLOEXEC), rc = -1;
+	uint8_t *out = malloc(ocap), *zeros = calloc(1, ocap);
+	uint64_t off = payload_off(&u->b, BP_ROOTFS), left = p->size;
+	struct sink k = { .fd = open(dev, O_WRONLY | O_CLOEXEC) };
+	struct stat st;
+	int rc = -1;
 	size_t zr = 1;
 
-	if (!z || !out || fd < 0) {
+	if (!z || !out || !zeros || k.fd < 0 || fstat(k.fd, &st) < 0) {
 		err_errno(u->err, sizeof(u->err), "slot %s", dev);
 		goto out;
 	}
+	k.blk = S_ISBLK(st.st_mode);
 	ZSTD_initDStream(z);
 	while (left) {
 		size_t n = left < IOBUF ? (size_t)left : IOBUF;
@@ -286,18 +341,17 @@ static int write_rootfs(struct up *u, const char *dev)
 		}
 		ZSTD_inBuffer in = { u->buf, n, 0 };
 		while (in.pos < in.size) {
-			ZSTD_outBuffer ob = { out, ZSTD_DStreamOutSize(), 0 };
+			ZSTD_outBuffer ob = { out, ocap, 0 };
 			zr = ZSTD_decompressStream(z, &ob, &in);
 			if (ZSTD_isError(zr)) {
 				err_set(u->err, sizeof(u->err), "rootfs: %s", ZSTD_getErrorName(zr));
 				goto out;
 			}
-			raw += ob.pos;
-			if (raw > p->raw_size) {
+			if (k.off + ob.pos > p->raw_size) {
 				err_set(u->err, sizeof(u->err), "rootfs: more than its raw_size");
 				goto out;
 			}
-			if (write_all(fd, out, ob.pos, NULL) < 0) {
+			if (sink_put(&k, out, ob.pos, zeros, ocap) < 0) {
 				err_errno(u->err, sizeof(u->err), "writing slot %s", dev);
 				goto out;
 			}
@@ -305,17 +359,18 @@ static int write_rootfs(struct up *u, const char *dev)
 		off += n;
 		left -= n;
 	}
-	if (zr != 0 || raw != p->raw_size)
+	if (zr != 0 || k.off != p->raw_size)
 		err_set(u->err, sizeof(u->err), "rootfs: %llu of %llu bytes (incomplete frame)",
-			(unsigned long long)raw, (unsigned long long)p->raw_size);
-	else if (fsync(fd) < 0)
-		err_errno(u->err, sizeof(u->err), "fsync slot %s", dev);
+			(unsigned long long)k.off, (unsigned long long)p->raw_size);
+	else if (flush_zeros(&k, zeros, ocap) < 0 || fsync(k.fd) < 0)
+		err_errno(u->err, sizeof(u->err), "writing slot %s", dev);
 	else
 		rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	if (k.fd >= 0)
+		close(k.fd);
 	free(out);
+	free(zeros);
 	ZSTD_freeDStream(z);
 	return rc;
 }

@@ -105,7 +105,7 @@ EOT
 nginx_on() {	# nginx on storage node $1: the same files, the same pacing
 	mkdir -p "$TEST_TMP/$1-nginx"
 	cat >"$TEST_TMP/$1-nginx/nginx.conf" <<EOT
-daemon off; pid $TEST_TMP/$1-nginx/pid; error_log $TEST_TMP/$1-nginx/error.log;
+daemon off; user root; pid $TEST_TMP/$1-nginx/pid; error_log $TEST_TMP/$1-nginx/error.log;
 events {}
 http { access_log off;
   client_body_temp_path $TEST_TMP/$1-nginx; proxy_temp_path $TEST_TMP/$1-nginx;
@@ -271,7 +271,7 @@ vm_kill() { kill -9 "${VM_PID[$1]}"; wait "${VM_PID[$1]}" 2>/dev/null; }
 
 node_up() {	# node_up NAME: the backup-now-master sees the node up
 	vm_ssh "$backup" tandemctl --json nodes 2>/dev/null |
-		jq -e --arg n "$1" '.nodes[] | select(.name == $n) | .up' >/dev/null
+		jq -e --arg n "$1" '.nodes[] | select(.name == $n) | .state == "up"' >/dev/null
 }
 
 # ---- traffic --------------------------------------------------------------
@@ -328,7 +328,9 @@ upgrade_to() {
 	check "$5. the $ver bundle copied in" \
 		eval "in_ns n1 scp -q -i '$SSH_KEY' -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 			'$IMG_DIR/tandem-$ver.tup' root@${VM_IP[$v]}:/data/up.tup"
+	local t1=$SECONDS
 	out=$(vm_ssh "$v" "tandemctl upgrade /data/up.tup && rm /data/up.tup" 2>&1)
+	diag "$5. copy $((t1 - t0)) s, tandemctl upgrade $((SECONDS - t1)) s"
 	check "$5. tandemctl upgrade to $ver writes slot $3" grep -q "written to slot $3" <<<"$out"
 	diag "$out"
 	VM_T0[$v]=$(now_ms)
@@ -347,13 +349,15 @@ upgrade_to() {
 # A config drive with bad JSON (VM x1) and one with a world-readable key
 # (VM x2), booted side by side: each refused on the console with the
 # reason; the machine stays up, unconfigured.
-bad_drive_check() {
+bad_drives_start() {
 	node_drive x1 "$TEST_TMP/x1-cfg"
 	printf '{ "node_name": "vm", "listen": [ ' >"$TEST_TMP/x1-cfg/nasd.json"	# cut short
 	switch_drive a "$TEST_TMP/x2-cfg"
 	chmod 0644 "$TEST_TMP/x2-cfg/keys/sync.key"
 	vm_start x1 node "$TEST_TMP/x1-cfg"
 	vm_start x2 switch "$TEST_TMP/x2-cfg"
+}
+bad_drives_check() {
 	check "7. a drive with bad JSON is refused on the console, naming the file" \
 		vm_wait_serial x1 "REFUSED the config drive (TANDEM_CFG): tandem-nasd: .*nasd.json" 300
 	check "7. a drive with a world-readable key is refused, naming the key" \

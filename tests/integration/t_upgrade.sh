@@ -43,7 +43,7 @@ fresh() {	# the appliance before the upgrade: running slot a, version 1.0.0
 	"$CTL" upgrade --print-entry a 1.0.0 >"$T/esp/loader/entries/tandem-1.0.0-a.conf"
 	head -c 1M /dev/urandom >"$T/slot-a.img"
 	truncate -s 10M "$T/slot-a.img"
-	truncate -s 10M "$T/slot-b.img"
+	head -c 10M /dev/urandom >"$T/slot-b.img"	# an old release's bytes: all must go
 }
 snapshot() {	# hashes of everything the upgrade may touch
 	(cd "$T" && find esp -type f | sort | xargs sha256sum; sha256sum slot-a.img slot-b.img)
@@ -60,7 +60,7 @@ before_a=$(sha256sum <"$T/slot-a.img")
 rc=$(up "$T/good.tup")
 check "good bundle: exit 0" test "$rc" = 0
 diag "$(cat "$T/out")"
-check "slot b holds the root file system" \
+check "slot b holds the root file system, byte for byte (its zero runs zeroed, not skipped)" \
 	cmp -n "$(stat -c %s "$T/rootfs.img")" "$T/rootfs.img" "$T/slot-b.img"
 check "ESP/b has the kernel" cmp "$T/vmlinuz" "$T/esp/b/vmlinuz"
 check "ESP/b has the initrd" cmp "$T/initrd.img" "$T/esp/b/initrd.img"
