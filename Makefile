@@ -1,7 +1,12 @@
 # Tandem - plain GNU Makefile.  `make V=1` shows commands.
-# Targets: all check unit demo demo-down bench fuzz fuzz-build deps install clean
+# Targets: all check unit demo demo-down bench fuzz fuzz-build deps install deb image
+# image-check clean
 # Layout: lib/ -> libtandem.a; one daemon per directory; tests/unit/test_*.c
 # each become a test binary; tests/fuzz/fuzz_*.c each become a libFuzzer target.
+# Packaging: `make install` holds the list of installed files; `make deb`
+# builds the Debian packages tandem-switch and tandem-node from it
+# (debian/, scripts/deb.sh; `make deb TANDEM_VERSION=x.y.z` for another
+# version) into build/deb/.
 
 B        ?= build
 CC       ?= gcc
@@ -19,6 +24,24 @@ override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP $
 override LDFLAGS += $(SAN)
 LDLIBS   := $(PKG_LIBS) -lelf -lz -lm
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -I$(ARCH_INC) -I. -MMD -MP
+
+# Install directories (make install, the Debian packages).  The daemons
+# compile in where they look for their files (lib/paths.h): the objects in
+# PATHS_OBJ get them from here, and rebuild when they change.
+PREFIX  ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+TANDEM_LIBDIR ?= $(PREFIX)/lib/tandem
+DATADIR ?= $(PREFIX)/share
+WWWDIR  ?= $(DATADIR)/tandem/www
+MIBDIR  ?= $(DATADIR)/snmp/mibs
+DOCDIR  ?= $(DATADIR)/doc
+MANDIR  ?= $(DATADIR)/man
+# systemd's unit directory: Debian 12's /lib/systemd/system for PREFIX=/usr,
+# else PREFIX's own (systemd also reads /usr/local/lib/systemd/system).
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+PATH_DEFS := -DTANDEM_SBINDIR=\"$(SBINDIR)\" -DTANDEM_LIBDIR=\"$(TANDEM_LIBDIR)\" -DTANDEM_WWWDIR=\"$(WWWDIR)\"
+PATHS_OBJ := $(B)/lb/main.o $(B)/storage/tch/flowdrop.o $(B)/mgmt-web/config.o $(B)/lib/config.o
 
 ifeq ($(V),1)
 Q :=
@@ -64,7 +87,7 @@ TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
 TEST_LIBS += $(B)/libtandem.a
 
-.PHONY: all check unit demo demo-down bench fuzz fuzz-build deps clean install
+.PHONY: image image-check all check unit demo demo-down bench fuzz fuzz-build deps clean install deb FORCE
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
 deps:
@@ -79,10 +102,18 @@ $(B)/%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(PATHS_OBJ): override CFLAGS += $(PATH_DEFS)
+$(PATHS_OBJ): $(B)/paths.flags
+# Rewritten only when the install paths change (then PATHS_OBJ rebuild).
+$(B)/paths.flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PATH_DEFS)' | cmp -s - $@ || echo '$(PATH_DEFS)' >$@
+FORCE:
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/tandem-lbd: $(LBD_OBJ) $(B)/libtandem.a
 $(B)/tandem-syncd: $(SYNCD_OBJ) $(B)/libtandem.a
@@ -113,6 +144,9 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libnasd.a $(B)/libtch.a $(B)/libtandem.a
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# tandemctl upgrade decompresses the root file system with libzstd
+$(B)/tandemctl: LDLIBS += -lzstd
 
 # nfs_walk is an NFS client session on libnfs (Debian's libnfs-dev)
 $(B)/tools/nfs_walk: LDLIBS += -lnfs
@@ -161,32 +195,61 @@ bench: deps
 clean:
 	rm -rf build build-san
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (build/deb/ holds make deb's source copies: not ours to include)
+-include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 .SECONDARY:
 
-# make install [DESTDIR=...]: daemons, data-plane object, unit, example config.
-PREFIX ?= /usr
-install: all
-	install -D -m 0755 $(B)/tandem-lbd $(DESTDIR)$(PREFIX)/sbin/tandem-lbd
-	install -D -m 0755 $(B)/tandem-syncd $(DESTDIR)$(PREFIX)/sbin/tandem-syncd
-	install -D -m 0755 $(B)/tandem-failover $(DESTDIR)$(PREFIX)/sbin/tandem-failover
-	install -D -m 0755 $(B)/tandemctl $(DESTDIR)$(PREFIX)/bin/tandemctl
-	install -D -m 0644 $(B)/lb.bpf.o $(DESTDIR)$(PREFIX)/lib/tandem/lb.bpf.o
-	install -D -m 0644 appliance/systemd/tandem-lbd.service $(DESTDIR)/lib/systemd/system/tandem-lbd.service
-	install -D -m 0644 appliance/systemd/tandem-syncd.service $(DESTDIR)/lib/systemd/system/tandem-syncd.service
-	install -D -m 0644 appliance/systemd/keepalived.service.d/tandem.conf $(DESTDIR)/lib/systemd/system/keepalived.service.d/tandem.conf
-	install -D -m 0644 doc/failover.md $(DESTDIR)/usr/share/doc/tandem/failover.md
-	install -D -m 0644 appliance/examples/tandem.json $(DESTDIR)/usr/share/doc/tandem/examples/tandem.json
-	install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tandem/README.md
-	install -D -m 0755 $(B)/tandem-nasd $(DESTDIR)$(PREFIX)/sbin/tandem-nasd
-	install -D -m 0644 $(B)/flowdrop.bpf.o $(DESTDIR)$(PREFIX)/lib/tandem/flowdrop.bpf.o
-	install -D -m 0755 $(B)/tandem-webd $(DESTDIR)$(PREFIX)/sbin/tandem-webd
-	install -D -m 0755 $(B)/tandem-agentx $(DESTDIR)$(PREFIX)/sbin/tandem-agentx
-	install -D -m 0644 appliance/systemd/tandem-nasd.service $(DESTDIR)/lib/systemd/system/tandem-nasd.service
-	install -D -m 0644 appliance/systemd/tandem-webd.service $(DESTDIR)/lib/systemd/system/tandem-webd.service
-	install -D -m 0644 appliance/systemd/tandem-agentx.service $(DESTDIR)/lib/systemd/system/tandem-agentx.service
-	install -D -m 0644 snmp/TANDEM-MIB.txt $(DESTDIR)/usr/share/snmp/mibs/TANDEM-MIB.txt
-	install -D -m 0644 appliance/examples/webd.json $(DESTDIR)/usr/share/doc/tandem/examples/webd.json
-	for f in doc/*.md; do install -D -m 0644 $$f $(DESTDIR)/usr/share/doc/tandem/$$f; done
+# make install [DESTDIR=...] [PREFIX=/usr]: what the two Debian packages hold,
+# one list (debian/tandem-*.install split it by path).  tandem-switch: lbd,
+# syncd, the keepalived hook and drop-in, tandemctl, webd and its console,
+# agentx and the MIB; tandem-node: nasd and its flow-drop object.  Each
+# package's docs and example configs go to DOCDIR/<package>, man pages
+# (doc/man/) to MANDIR; nothing goes to /etc/tandem (the operator's).
+# Units are rewritten for SBINDIR and DOCDIR.
+SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
+SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
+SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
+	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md
+SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
+NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md
+NODE_EX     := appliance/examples/nasd.json
+UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)/|g
+install: $(BINS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(TANDEM_LIBDIR) \
+		$(DESTDIR)$(MIBDIR) $(DESTDIR)$(UNITDIR)/keepalived.service.d \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR)/tandem-switch/examples $(DESTDIR)$(DOCDIR)/tandem-node/examples
+	install -m 0755 $(addprefix $(B)/,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/tandemctl $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(B)/lb.bpf.o $(B)/flowdrop.bpf.o $(DESTDIR)$(TANDEM_LIBDIR)/
+	install -m 0644 snmp/TANDEM-MIB.txt $(DESTDIR)$(MIBDIR)/
+	install -m 0644 doc/man/tandemctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(patsubst %,doc/man/%.8,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(MANDIR)/man8/
+	for u in $(SWITCH_UNIT) tandem-nasd; do \
+		sed '$(UNIT_SED)' appliance/systemd/$$u.service >$(DESTDIR)$(UNITDIR)/$$u.service && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; done
+	sed '$(UNIT_SED)' appliance/systemd/keepalived.service.d/tandem.conf \
+		>$(DESTDIR)$(UNITDIR)/keepalived.service.d/tandem.conf
+	chmod 0644 $(DESTDIR)$(UNITDIR)/keepalived.service.d/tandem.conf
+	install -m 0644 $(SWITCH_DOC) $(DESTDIR)$(DOCDIR)/tandem-switch/
+	install -m 0644 $(SWITCH_EX) $(DESTDIR)$(DOCDIR)/tandem-switch/examples/
+	install -m 0644 $(NODE_DOC) $(DESTDIR)$(DOCDIR)/tandem-node/
+	install -m 0644 $(NODE_EX) $(DESTDIR)$(DOCDIR)/tandem-node/examples/
 	cd mgmt-web/www && find . -type f | while read -r f; do \
-		install -D -m 0644 "$$f" "$(DESTDIR)/usr/share/tandem/www/$$f"; done
+		install -D -m 0644 "$$f" "$(DESTDIR)$(WWWDIR)/$$f" || exit 1; done
+
+# make image: the appliance disk image build/tandem.img and its upgrade
+# bundle build/tandem-VERSION.tup (image/build.sh; doc/appliance.md).
+# make image-check: boot it under qemu as a pair, a node, upgrades and a
+# rollback (image/check.sh); part of make check.
+image: deps deb
+	$(Q)image/build.sh $(if $(TANDEM_VERSION),-V $(TANDEM_VERSION)) $(B)
+
+image-check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)image/check.sh
+
+# make deb [TANDEM_VERSION=x.y.z]: tandem-switch and tandem-node .debs in
+# build/deb/, built from a copy of the tree (scripts/deb.sh says how).
+deb:
+	$(Q)scripts/deb.sh $(TANDEM_VERSION)

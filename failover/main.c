@@ -4,6 +4,7 @@
  *   tandem-failover [-c CONF] genconf [-o FILE]   keepalived.conf
  *   tandem-failover [-c CONF] notify TYPE NAME STATE [PRIO]
  *   tandem-failover [-c CONF] check [-v]
+ *   tandem-failover [-c CONF] paired
  */
 #include "failover.h"
 
@@ -22,7 +23,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: tandem-failover [-c CONF] genconf [-o FILE]\n"
 		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
-		"       tandem-failover [-c CONF] check [-v]\n");
+		"       tandem-failover [-c CONF] check [-v]\n"
+		"       tandem-failover [-c CONF] paired\n");
 	exit(2);
 }
 
@@ -42,11 +44,25 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage();
 	log_init("tandem-failover", 0, 0);
-	if (config_load(conf, &cfg, err, sizeof(err)) < 0)
-		fatalx("%s", err);
 	const char *cmd = argv[optind];
 	argc -= optind + 1;
 	argv += optind + 1;
+	if (config_load(conf, &cfg, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return !strcmp(cmd, "paired") ? 255 : 1;
+	}
+	/* For systemd's ExecCondition= of tandem-syncd and keepalived: 0 when
+	 * this switch is one of a pair (both "sync" and "vrrp"), 1 when it
+	 * stands alone (the unit is skipped, not failed), 255 on a bad config
+	 * (the unit fails, as it should). */
+	if (!strcmp(cmd, "paired")) {
+		if (argc != 0)
+			usage();
+		if (cfg.sync.enabled && cfg.vrrp.enabled)
+			return 0;
+		log_info("%s: a standalone switch (no \"sync\" and \"vrrp\" sections)", conf);
+		return 1;
+	}
 	if (!strcmp(cmd, "notify"))
 		return hook_notify(&cfg, argc, argv);
 	if (!strcmp(cmd, "check"))

@@ -16,9 +16,10 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/paths.h"
 
 #define DEFAULT_CONFIG "/etc/tandem/tandem.json"
-#define INSTALLED_OBJ "/usr/lib/tandem/lb.bpf.o"
+#define INSTALLED_OBJ TANDEM_LIBDIR "/lb.bpf.o"
 #define TICK_MS 50
 
 static void usage(void)

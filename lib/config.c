@@ -9,6 +9,7 @@
 
 #include "jsonconf.h"
 #include "maglev.h"
+#include "paths.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)	/* far above any real configuration */
 
@@ -237,7 +238,7 @@ static int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 	    jconf_get_uint(p, o, "router_id", &v->router_id, 51, 1, 254) < 0 ||
 	    jconf_get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
 	    jconf_get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
-	    jconf_get_str(p, o, "notify", v->notify, sizeof(v->notify), "/usr/sbin/tandem-failover") < 0 ||
+	    jconf_get_str(p, o, "notify", v->notify, sizeof(v->notify), TANDEM_SBINDIR "/tandem-failover") < 0 ||
 	    jconf_get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0 ||
 	    jconf_get_str(p, o, "snmp_socket", v->snmp_socket, sizeof(v->snmp_socket), "") < 0)
 		return -1;

@@ -14,7 +14,7 @@ $(B)/libwebd.a: $(filter-out $(B)/mgmt-web/main.o,$(WEBD_OBJ))
 $(WEBD_OBJ): $(B)/mgmt-web/%.o: mgmt-web/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(WEBD_CFLAGS) -pthread -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WEBD_CFLAGS) -pthread -c $< -o $@
 
 $(B)/tandem-webd: $(WEBD_OBJ) $(B)/libtandem.a
 	$(call msg,LD,$@)

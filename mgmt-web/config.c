@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "lib/jsonconf.h"
+#include "lib/paths.h"
 
-#define DEF_WWW "/usr/share/tandem/www"
+#define DEF_WWW TANDEM_WWWDIR
 #define DEF_LBD "/run/tandem/lbd.sock"
 #define DEF_CONFIG "/etc/tandem/tandem.json"
 

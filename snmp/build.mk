@@ -16,7 +16,7 @@ BINS += $(B)/tandem-agentx
 $(B)/snmp/%.o: snmp/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(AGX_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGX_CFLAGS) -c $< -o $@
 
 $(B)/tandem-agentx: $(AGX_OBJ) $(B)/libtandem.a
 	$(call msg,LD,$@)

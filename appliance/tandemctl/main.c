@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "setup.h"
+#include "upgrade.h"
 #include "lib/ctl.h"
 #include "lib/log.h"
 
@@ -39,6 +41,10 @@ static void usage(FILE *f)
 		"Commands:\n", DEFAULT_TIMEOUT_MS);
 	commands_usage(f);
 	fprintf(f,
+		"\n"
+		"Appliance commands (local, no daemon; doc/appliance.md):\n"
+		"  upgrade FILE              install a signed release into the other root slot\n"
+		"  setup                     ask for a first configuration (serial console)\n"
 		"\n"
 		"Exit status: 0 ok, 1 the daemon refused the request, 2 usage error,\n"
 		"3 the daemon cannot be reached.\n");
@@ -152,6 +158,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("tandemctl", 0, 0);
+	/* appliance commands: local, no daemon (doc/appliance.md) */
+	if (argc >= 2 && !strcmp(argv[1], "upgrade"))
+		return upgrade_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "setup"))
+		return setup_main(argc - 1, argv + 1);
 	a.socket = getenv("TANDEM_LBD_SOCK");
 	if (!a.socket || !*a.socket)
 		a.socket = DEFAULT_SOCKET;

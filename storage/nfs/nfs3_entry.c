@@ -135,8 +135,9 @@ void nfs3_proc_mkdir(struct nfs_req *r, const struct nfs3_args *a)
 		nfs3_become(r);
 		if (mkdirat(d.fd, name, sa->set_mode ? sa->mode & 07777 : 0755) < 0)
 			st = nfs3_errno_stat(errno);
-		else if (sa->set_mode)
-			fchmodat(d.fd, name, sa->mode & 07777, 0);	/* past the umask */
+		else if (sa->set_mode && fchmodat(d.fd, name, sa->mode & 07777, 0) < 0) {
+			/* past the umask; best effort: the directory exists */
+		}
 		nfs3_unbecome();
 	}
 	created(r, st, &d, name, &w);

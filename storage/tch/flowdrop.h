@@ -28,8 +28,9 @@
 #include <stdint.h>
 
 #include "flowdrop_maps.h"
+#include "lib/paths.h"
 
-#define FLOWDROP_OBJ_DEFAULT "/usr/lib/tandem/flowdrop.bpf.o"
+#define FLOWDROP_OBJ_DEFAULT TANDEM_LIBDIR "/flowdrop.bpf.o"
 #define FLOWDROP_TC_HANDLE 0x7464	/* "td": our filter among others on the hook */
 #define FLOWDROP_TC_PRIO 1		/* first: before anything that could consume the packet */
 

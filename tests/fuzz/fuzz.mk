@@ -13,3 +13,4 @@ FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nf
 FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c
 FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c lib/wire.c lib/err.c
+FUZZ_SRC_fuzz_bundle        := appliance/tandemctl/bundle.c lib/jsonconf.c lib/addr.c lib/err.c
