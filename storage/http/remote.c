@@ -47,7 +47,8 @@
 
 int remote_config_parse(struct jconf *p, json_t *o, struct nasd_data_location *dl)
 {
-	static const char *const keys[] = { "threshold", "piece", "timeout_ms", "homes", NULL };
+	static const char *const keys[] = { "threshold", "piece", "timeout_ms", "homes", "clients",
+					    NULL };
 	static const char *const hkeys[] = { "prefix", "node", "address", NULL };
 	json_t *homes = json_object_get(o, "homes"), *v;
 	size_t i;
@@ -59,7 +60,8 @@ int remote_config_parse(struct jconf *p, json_t *o, struct nasd_data_location *d
 	if (jconf_check_keys(p, o, keys) < 0 ||
 	    jconf_get_u64(p, o, "threshold", &dl->threshold, DEF_THRESHOLD, 1, 1ull << 40) < 0 ||
 	    jconf_get_u64(p, o, "piece", &dl->piece, 0, 0, MAX_PIECE) < 0 ||
-	    jconf_get_uint(p, o, "timeout_ms", &dl->timeout_ms, 2000, 10, 60000) < 0)
+	    jconf_get_uint(p, o, "timeout_ms", &dl->timeout_ms, 2000, 10, 60000) < 0 ||
+	    nasd_cidr_list_parse(p, o, "clients", dl->clients, NASD_HTTP_MAX_CLIENTS, &dl->nclients) < 0)
 		return -1;
 	if (!dl->piece)	/* default: one piece up to the threshold (then the handoff) */
 		dl->piece = dl->threshold < MAX_PIECE ? dl->threshold : MAX_PIECE;

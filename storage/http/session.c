@@ -140,7 +140,7 @@ void session_close(struct session *s, const char *why)
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	if (s->has_upload)
-		export_upload_abort(&s->up, 1);
+		upload_end(s, 1);
 	unlink_session(s);
 	free_session(s);
 }
@@ -378,7 +378,7 @@ int session_release(struct session *s)
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	if (s->has_upload)
-		export_upload_abort(&s->up, 0);	/* the temp file now belongs to the new owner */
+		upload_end(s, 0);	/* the temp file now belongs to the new owner */
 	unlink_session(s);
 	free_session(s);
 	n->st.sessions_released++;
