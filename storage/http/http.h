@@ -164,6 +164,11 @@ struct session {
 	char remote_etag[64];	/* the home's version, checked on every fetch */
 	int home_tried;		/* a handoff home was attempted */
 	int held;		/* waiting for a scheduled handoff: no I/O */
+	struct remote_fetch *fetch;	/* a request to the home in flight, or a HEAD's answer
+					 * not yet taken (remote_fetch.c); owned */
+	int fetch_wait;		/* waiting for the home's answer or bytes: no I/O */
+	int fetch_failed;	/* the piece could not be fetched: the response ends there */
+	uint64_t punched;	/* file_fd (memfd) holds nothing below this (sent and acked) */
 };
 
 /* ---- http_server.c ---- */
@@ -273,15 +278,44 @@ const char *session_phase_name(const struct session *s);
 /* ---- remote.c ---- */
 /* The home serving path when that is another node: index, else -1. */
 int remote_home_for(const struct nasd *n, const char *path);
-/* Start a response from home h's copy of path: HEAD there.  *f: a memfd of
- * the file's size (filled piece by piece later), its size and mtime.  0, or
- * the HTTP status to answer (404, 502, 504). */
-int remote_open(struct session *s, int h, const char *path, struct export_file *f);
-/* The body reached the end of what was fetched: 1 more is there (fetched),
- * 0 the session is held for a handoff home, -1 fetch failed (close). */
+/* Before a GET/HEAD of path is taken: 1 when the session must wait for the
+ * home's HEAD (started now; the session is woken when it is in), 0 to go
+ * on (a local file, or the answer is in: remote_open takes it). */
+int remote_prepare(struct session *s, const char *path);
+/* Start a response from the home's copy of path, from the HEAD remote_prepare
+ * got.  *f: a memfd of the file's size (filled piece by piece later), its
+ * size and mtime.  0, or the HTTP status to answer (404, 403, 502, 503). */
+int remote_open(struct session *s, const char *path, struct export_file *f);
+/* The body reached the end of what was fetched: 0 the session waits (the
+ * next piece is on its way, or a handoff home is scheduled: held), -1 the
+ * piece could not be fetched (close). */
 int remote_more(struct session *s);
+/* Bytes of the memfd were sent: give back the memory of what the client
+ * has acknowledged (punched). */
+void remote_sent(struct session *s);
 /* A response ended and the session stays: go home if it fetched enough. */
 void remote_response_done(struct session *s);
 json_t *remote_status(const struct nasd *n);
+
+/* ---- remote_fetch.c: one request to a home, on nasd's loop ---- */
+enum { FETCH_HEAD = 1, FETCH_GET };
+/*
+ * Start a request to home h for s (s->fetch, which must be NULL): a HEAD of
+ * path, or a GET of bytes [first, last] of s->file_path into s->file_fd at
+ * their offsets.  It runs on the loop: s->fetch_wait is set by the caller
+ * when it waits, and the fetch wakes s (clears it, kick) as bytes arrive
+ * (s->fetch_end grows) and when it ends (s->fetch freed for a GET, or the
+ * HEAD's answer kept for remote_head_answer; s->fetch_failed on a GET's
+ * failure).  0, or -1 (logged; nothing started).
+ */
+int remote_fetch_start(struct session *s, int h, int kind, const char *path, uint64_t first,
+		       uint64_t last);
+/* The answer of the HEAD of path, when it is in: 0 with *f's size and
+ * mtime and the ETag in etag[cap], or the status to answer (404, 403, 502);
+ * -1 when there is no such answer (none asked, in flight, another path). */
+int remote_head_answer(const struct session *s, const char *path, struct export_file *f,
+		       char *etag, size_t cap);
+/* Stop and forget whatever s->fetch is (pause, release, close, a new request). */
+void remote_cancel(struct session *s);
 
 #endif

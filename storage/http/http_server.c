@@ -251,7 +251,7 @@ static int open_source(struct session *s, const char *path, struct export_file *
 
 	*home = remote_home_for(s->nasd, path);
 	if (*home >= 0)
-		return remote_open(s, *home, path, f);
+		return remote_open(s, path, f);
 	if (export_find(&s->nasd->cfg, path, &ref) < 0)
 		return 404;
 	return export_open_file(&ref, f);
@@ -317,7 +317,8 @@ static int start_body(struct session *s, const struct reqinfo *ri, const struct 
 	s->file_mtime_ns = f->mtime_ns;
 	if (home >= 0) {	/* nothing fetched yet: remote_more fills from first */
 		s->remote_home = s->last_home = home;
-		s->fetch_end = first;
+		s->fetch_end = s->punched = first;
+		s->fetch_failed = 0;
 	}
 	session_set_rate(s, ri->rate);
 	return STEP_AGAIN;
@@ -389,14 +390,44 @@ static int access_status(struct session *s, const struct reqinfo *ri, const stru
 	return export_write_auth(ref.ex, r->authorization);
 }
 
+/* Whether the session must wait before taking request r: a GET or HEAD the
+ * client may make (ri: its path, throttle applied; access_status 0) of a
+ * file whose home is another node, and the home's HEAD is not in yet
+ * (remote_prepare started it).  The head then stays unconsumed in in[]
+ * (the parser starts over when the answer is in), so the session is, in
+ * the meantime, exactly one that has not read its request yet: it can be
+ * frozen and handed off as such. */
+static int wait_for_home(struct session *s, const struct http_req *r, const struct reqinfo *ri)
+{
+	if (r->method != HTTP_M_GET && r->method != HTTP_M_HEAD)
+		return 0;
+	if (access_status(s, ri, r) != 0 || !remote_prepare(s, ri->path))
+		return 0;
+	http_req_init(&s->req);
+	return 1;
+}
+
 /* A complete head of `hl` bytes is in s->in. */
 static int handle_request(struct session *s, int hl)
 {
 	struct http_req *r = &s->req;
 	struct reqinfo rinfo, *ri = &rinfo;
-	int st, rc;
+	int known = r->method == HTTP_M_GET || r->method == HTTP_M_HEAD || r->method == HTTP_M_PUT;
+	int st, rc, bad_path;
+	char *target = NULL;
 
 	memset(ri, 0, sizeof(*ri));
+	bad_path = known && http_path_clean(r->target.p, r->target.len, ri->path, sizeof(ri->path),
+					    &st) < 0;
+	if (known && !bad_path) {
+		target = strdup(ri->path);
+		if (r->method != HTTP_M_PUT)
+			apply_throttle(s, ri, &r->target);
+		if (wait_for_home(s, r, ri)) {
+			free(target);
+			return STEP_WAIT;
+		}
+	}
 	s->requests++;
 	s->nasd->st.requests++;
 	snprintf(s->method, sizeof(s->method), "%.*s", (int)r->method_str.len, r->method_str.p);
@@ -412,22 +443,18 @@ static int handle_request(struct session *s, int hl)
 	/* a body we will not read ends the connection after the response */
 	if (r->method != HTTP_M_PUT && r->has_length && r->content_length > 0)
 		s->keepalive = 0;
-
 	free(s->target);
-	s->target = NULL;
-	if (r->method != HTTP_M_GET && r->method != HTTP_M_HEAD && r->method != HTTP_M_PUT) {
+	s->target = target;
+	if (!known) {
 		rc = http_respond_text(s, 501, NULL, 1, 0, "GET, HEAD, PUT");
 		goto consumed;
 	}
-	if (http_path_clean(r->target.p, r->target.len, ri->path, sizeof(ri->path), &st) < 0) {
+	if (bad_path) {
 		if (r->method == HTTP_M_PUT)
 			s->keepalive = 0;
 		rc = http_respond_error(s, st, 1, r->method == HTTP_M_HEAD);
 		goto consumed;
 	}
-	s->target = strdup(ri->path);
-	if (r->method != HTTP_M_PUT)
-		apply_throttle(s, ri, &r->target);
 	log_debug("session %llu: %s %s", (unsigned long long)s->id, s->method, ri->path);
 	if ((st = access_status(s, ri, r)) != 0) {
 		log_debug("session %llu: %s %s refused: %d", (unsigned long long)s->id, s->method,
@@ -435,7 +462,6 @@ static int handle_request(struct session *s, int hl)
 		rc = respond_denied(s, st, r->method);
 		goto consumed;
 	}
-
 	/* the head's bytes are consumed before the body is read; r's slices die here */
 	struct http_req copy = *r;
 	memmove(s->in, s->in + hl, s->in_len - (size_t)hl);
@@ -527,8 +553,8 @@ static int send_span(struct session *s)
 			int more = remote_more(s);
 			if (more < 0)
 				return STEP_CLOSE;
-			if (more == 0)
-				return STEP_WAIT;	/* held: a handoff home is scheduled */
+			if (more == 0)	/* the piece is on its way, or a handoff home is scheduled */
+				return STEP_WAIT;
 		}
 		uint64_t want = s->file_end - s->file_off;
 		if (s->remote_home >= 0 && want > s->fetch_end - s->file_off)
@@ -557,6 +583,8 @@ static int send_span(struct session *s)
 		if (s->rate)
 			session_spend(s, (uint64_t)w);
 		s->file_off += (uint64_t)w;
+		if (s->remote_home >= 0)
+			remote_sent(s);
 		s->bytes_out += (uint64_t)w;
 		n->st.bytes_out += (uint64_t)w;
 		n->st.body_bytes_out += (uint64_t)w;
@@ -579,6 +607,7 @@ static int response_sent(struct session *s)
 	s->file_path = NULL;
 	s->rate = 0;
 	s->remote_home = -1;
+	remote_cancel(s);	/* nothing is in flight once the body is out; to be sure */
 	s->out_off = s->out_len = 0;
 	s->phase_ms = loop_now_ms();
 	switch (s->after) {
