@@ -312,7 +312,7 @@ int remote_fetch_start(struct session *s, int h, int kind, const char *path, uin
 		       uint64_t last);
 /* The answer of the HEAD of path, when it is in: 0 with *f's size and
  * mtime and the ETag in etag[cap], or the status to answer (404, 403, 502);
- * -1 when there is no such answer (none asked, in flight, another path). */
+ * -2 while it is on its way, -1 when none was asked (or for another path). */
 int remote_head_answer(const struct session *s, const char *path, struct export_file *f,
 		       char *etag, size_t cap);
 /* Stop and forget whatever s->fetch is (pause, release, close, a new request). */

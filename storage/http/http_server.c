@@ -677,8 +677,9 @@ void http_session_io(struct loop *l, struct loop_io *io, uint32_t events)
 	struct session *s = io->arg;
 
 	s->kick = 0;
-	if (s->throttled) {
-		/* no events are asked for while throttled: only errors get here */
+	if (s->throttled || s->fetch_wait || s->held) {
+		/* no events are asked for while throttled, waiting for a home's
+		 * answer or for a scheduled handoff: only errors get here */
 		if (events & (EPOLLERR | EPOLLHUP))
 			session_close(s, "connection lost");
 		return;

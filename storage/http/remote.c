@@ -126,8 +126,15 @@ int remote_prepare(struct session *s, const char *path)
 	struct export_file f;
 	char etag[HTTP_RESP_ETAG_MAX];
 
-	if (h < 0 || remote_head_answer(s, path, &f, etag, sizeof(etag)) >= 0)
+	if (h < 0)
 		return 0;
+	int a = remote_head_answer(s, path, &f, etag, sizeof(etag));
+	if (a >= 0)
+		return 0;
+	if (a == -2) {		/* this request's HEAD is on its way */
+		s->fetch_wait = 1;
+		return 1;
+	}
 	remote_cancel(s);	/* whatever it was, it is not this request's */
 	if (remote_fetch_start(s, h, FETCH_HEAD, path, 0, 0) < 0)
 		return 0;	/* remote_open answers 502 */

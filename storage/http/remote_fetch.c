@@ -425,8 +425,10 @@ int remote_head_answer(const struct session *s, const char *path, struct export_
 {
 	const struct remote_fetch *rf = s->fetch;
 
-	if (!rf || rf->kind != FETCH_HEAD || rf->state != FS_DONE || strcmp(rf->path, path))
+	if (!rf || rf->kind != FETCH_HEAD || strcmp(rf->path, path))
 		return -1;
+	if (rf->state != FS_DONE)
+		return -2;
 	if (rf->answer)
 		return rf->answer;
 	f->size = rf->size;
