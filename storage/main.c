@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
 		       n->cfg.nlisten, n->cfg.nexports);
+		export_describe(&n->cfg, stdout);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */

@@ -23,7 +23,9 @@
 #include "lib/addr.h"
 #include "lib/config.h"
 #include "lib/ctl_server.h"
+#include "lib/keyfile.h"
 #include "lib/loop.h"
+#include "storage/cidr.h"
 #include "storage/http/http_parse.h"
 
 /* ---- config.c: the daemon's configuration (doc/nasd.md) ---- */
@@ -39,11 +41,27 @@ struct nasd_listen {
 	uint16_t port;
 };
 
+#define NASD_HTTP_MAX_CLIENTS 32
+
+/* Who may write to a writable export ("write_auth"). */
+enum nasd_write_auth {
+	NASD_WAUTH_TOKEN = 0,	/* Authorization: Bearer <the token in write_token_file> */
+	NASD_WAUTH_NONE,	/* anyone the "clients" list lets in (labs) */
+};
+
 struct nasd_export {
 	char url[NASD_URL_MAX];		/* "/" or "/prefix/" */
 	size_t url_len;
 	char path[CFG_PATH_MAX * 4];	/* absolute directory */
-	int writable;
+	int writable;			/* PUT allowed: "writable" and a way to authenticate */
+	int write_denied;		/* "writable" asked, but no token and no "write_auth":
+					 * "none": served read-only (-t and the log say so) */
+	int write_auth;			/* enum nasd_write_auth */
+	char token_file[CFG_PATH_MAX];	/* "write_token_file" ("" none) */
+	uint8_t token[KEYFILE_MAX];	/* its token, read by export_open_all */
+	size_t token_len;
+	struct nasd_cidr clients[NASD_HTTP_MAX_CLIENTS];	/* "clients" */
+	unsigned nclients;		/* 0: any client */
 	int dirfd;			/* O_PATH of path, opened by export_open_all */
 };
 
@@ -87,10 +105,6 @@ struct nasd_handoff_config {
 
 /* ---- NFS: the "nfs" section, parsed by nfs_config.c ---- */
 #define NASD_NFS_MAX_CLIENTS 32
-struct nasd_cidr {
-	struct taddr addr;
-	uint8_t plen;
-};
 struct nasd_nfs_config {
 	int enabled;
 	struct nasd_listen listen[NASD_MAX_LISTEN];	/* NFS + MOUNT (2049) */
@@ -141,6 +155,9 @@ struct nasd_data_location {
 	uint32_t timeout_ms;		/* one fetch, connect to last byte */
 	struct nasd_home homes[NASD_MAX_HOMES];
 	unsigned nhomes;
+	struct nasd_cidr clients[NASD_HTTP_MAX_CLIENTS];	/* who may read other
+						 * nodes' files through this one; 0: any */
+	unsigned nclients;
 };
 struct jconf;
 int remote_config_parse(struct jconf *p, json_t *o, struct nasd_data_location *dl);
@@ -156,6 +173,8 @@ struct nasd_config {
 	char control_socket[CFG_PATH_MAX];
 	uint32_t max_sessions;
 	uint64_t max_upload;
+	uint64_t upload_reserve;	/* disk reserved ahead of a PUT body, per upload */
+	uint64_t upload_reserve_total;	/* ... and for all uploads together */
 	uint32_t idle_timeout_ms;	/* keep-alive connection without a request */
 	uint32_t head_timeout_ms;	/* a request head arriving */
 	uint32_t io_timeout_ms;		/* no progress sending or receiving a body */
@@ -209,6 +228,7 @@ struct nasd {
 	int accept_paused;		/* out of fds: listeners off until the next tick */
 	struct nasd_stats st;
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
+	uint64_t reserved;		/* disk reserved ahead of PUT bodies, all sessions */
 	struct handoff *ho;		/* handoff agent (handoff/), NULL if not configured */
 	struct nfs_server *nfs;		/* NFS service (nfs_server.c), NULL if not configured */
 };

@@ -12,6 +12,10 @@
 #                                   as a cluster file system would be: an
 #                                   upload handed to another node goes on
 #                                   writing the same file)
+# The writable exports take a PUT with the bearer token NASD_WRITE_TOKEN
+# only (nasd_start writes it to LAB_DIR/http_write.token, mode 0600): upload
+# clients send the header NASD_AUTH (curl -H "$NASD_AUTH"; ho_client.py
+# reads NASD_WRITE_TOKEN from its environment).
 # /slow/F is F at 1 MiB/s, /rate/F?bps=N at N bytes/s (as the lab's nginx).
 # With "handoff": node channels on :7407 to the two other nodes, reports to
 # the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0.
@@ -26,6 +30,11 @@ NASD_DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
 # The system python starts several times faster than a pyenv shim, which
 # matters for the many control requests tests make.
 PY=$(command -v /usr/bin/python3 || command -v python3)
+
+# One token per test run, the same on every node (exported for the tools).
+export NASD_WRITE_TOKEN=${NASD_WRITE_TOKEN:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+NASD_AUTH="Authorization: Bearer $NASD_WRITE_TOKEN"
+export NASD_AUTH
 
 node_ip4() { echo "10.77.2.1${1#n}"; }
 node_ip6() { echo "fd77:2::1${1#n}"; }
@@ -56,6 +65,7 @@ nasd_start() {
 	declare -F nasd_extra_exports >/dev/null && xe=$(nasd_extra_exports "$n")
 	lab node-stop "$n" nginx >/dev/null 2>&1 || true
 	mkdir -p "$d/up" "$LAB_DIR/shared" "$LAB_BPFFS/nasd-$n"
+	(umask 077 && echo "$NASD_WRITE_TOKEN" >"$LAB_DIR/http_write.token")
 	if [ "${2:-}" = handoff ]; then
 		for m in n1 n2 n3; do
 			[ "$m" = "$n" ] && continue
@@ -115,8 +125,10 @@ EOF
   "node_name": "$n",
   "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
   "exports": [ { "url": "/", "path": "$LAB_WWW" },
-               { "url": "/up/", "path": "$d/up", "writable": true },
-               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true }$xe ],
+               { "url": "/up/", "path": "$d/up", "writable": true,
+                 "write_token_file": "$LAB_DIR/http_write.token" },
+               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true,
+                 "write_token_file": "$LAB_DIR/http_write.token" }$xe ],
   "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
                 { "prefix": "/rate/", "rate_arg": "bps" } ],
   ${NASD_EXTRA:-}$xj
