@@ -1,7 +1,7 @@
 # The sources each fuzz target is built from (besides its own file): the
 # parser under test and what it calls, nothing more.  Included by the
 # top Makefile; FUZZ_SRC_<target> for every tests/fuzz/<target>.c.
-FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c lib/jsonconf.c lib/addr.c lib/err.c
+FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c mgmt-web/api_guard.c lib/jsonconf.c lib/addr.c lib/err.c
 FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
 FUZZ_SRC_fuzz_config        := lib/config.c lib/jsonconf.c lib/maglev.c lib/addr.c
 FUZZ_SRC_fuzz_export_path  := storage/http/export.c storage/http/http_parse.c storage/cidr.c \

@@ -1,10 +1,14 @@
-/* libFuzzer target: tandem-webd's request parsing (lib/api_req.c) must never
- * crash or leak on any input, and its results must keep their contracts.
- * The first byte picks the parser; the rest is the input. */
+/* libFuzzer target: tandem-webd's request parsing (mgmt-web/api_req.c) and
+ * header checks (mgmt-web/api_guard.c) must never crash or leak on any
+ * input, and their results must keep their contracts.  The first byte
+ * picks the parser; the rest is the input. */
 #include <stdint.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgmt-web/api_guard.h"
 #include "mgmt-web/api_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	sel = data[0] % 8;
+	sel = data[0] % 9;
 	data++;
 	size--;
 	s = cstr(data, size);
@@ -103,6 +107,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		char t[600];
 		api_template_fill(s, "v", t, sizeof(t));
+		break;
+	}
+	case 8: {
+		/* "ORIGIN\nHOST": the Origin must be exactly the scheme and Host */
+		char *host = strchr(s, '\n');
+		if (host)
+			*host++ = '\0';
+		for (int tls = 0; tls < 2; tls++) {
+			const char *sch = tls ? "https://" : "http://";
+			if (api_origin_ok(s, host, tls) &&
+			    (strncasecmp(s, sch, strlen(sch)) || !host || !host[0] || strchr(host, '/')))
+				abort();
+		}
+		if (api_json_content_type(s) && !strcasestr(s, "application/json"))
+			abort();
+		if (size >= 16) {
+			int n = api_client_key(data[0] & 1 ? AF_INET6 : AF_INET, data, out, sizeof(out));
+			if (n < 0 || (size_t)n != strlen(out) || strncmp(out, "a:", 2))
+				abort();
+		}
 		break;
 	}
 	}
