@@ -155,11 +155,16 @@ static int lbd_job(struct webd *w, struct webd_req *r, json_t *req, int timeout_
 #define RL_KEY (API_USER_MAX + 8)
 
 /* The rate limit keys of a login of user through r: the client's address
- * (by api_client_key: IPv6 by its /64) and the user name. */
+ * (by api_client_key: IPv6 by its /64) and the user name (by api_user_key:
+ * "Victor" is victor to LDAP, so it is to the limit). */
 static void rl_keys(const struct webd_req *r, const char *user, char keys[2][RL_KEY])
 {
+	char ukey[API_USER_MAX + 1];
+
+	if (api_user_key(user, ukey, sizeof(ukey)) < 0)
+		snprintf(ukey, sizeof(ukey), "%s", user);
 	snprintf(keys[0], RL_KEY, "%s", r->client_key);
-	snprintf(keys[1], RL_KEY, "u:%s", user);
+	snprintf(keys[1], RL_KEY, "u:%s", ukey);
 }
 
 /* A 401 of j is held back until failure_delay_ms after its submission, so

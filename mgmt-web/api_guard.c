@@ -86,3 +86,27 @@ int api_client_key(int family, const void *addr, char *out, size_t outlen)
 	}
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
+
+int api_user_key(const char *user, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int space = 0;
+
+	if (!outlen)
+		return -1;
+	for (; *user; user++) {
+		char c = *user;
+		if (c == ' ') {
+			space = o > 0;
+			continue;
+		}
+		if (o + space + 1 >= outlen)
+			return -1;
+		if (space)
+			out[o++] = ' ';
+		space = 0;
+		out[o++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}

@@ -38,4 +38,13 @@ int api_origin_ok(const char *origin, const char *host, int tls);
  */
 int api_client_key(int family, const void *addr, char *out, size_t outlen);
 
+/*
+ * The form of a login name that limits and caps are keyed on: ASCII letters
+ * folded to lower case, spaces trimmed at both ends and runs of spaces
+ * made one.  LDAP compares uid and cn that way (caseIgnoreMatch,
+ * insignificant spaces), so "Victor" and " victor" log in as victor and
+ * must count as victor.  Returns the length, or -1 when outlen is too small.
+ */
+int api_user_key(const char *user, char *out, size_t outlen);
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "api_guard.h"
 #include "lib/log.h"
 
 int random_token(char out[API_TOKEN_HEX + 1])
@@ -85,7 +86,7 @@ static struct session *lru(struct session *a, struct session *b)
 
 /* The slot a new session of user takes (session_create says which), or
  * NULL; *evict: it holds a session that must end first. */
-static struct session *pick_slot(struct sessions *s, const char *user, int *evict)
+static struct session *pick_slot(struct sessions *s, const char *ukey, int *evict)
 {
 	struct session *free_se = NULL, *own = NULL, *viewer = NULL;
 	uint32_t mine = 0;
@@ -94,7 +95,7 @@ static struct session *pick_slot(struct sessions *s, const char *user, int *evic
 		struct session *se = &s->tab[i];
 		if (!se->used) {
 			free_se = free_se ? free_se : se;
-		} else if (!strcmp(se->user, user)) {
+		} else if (!strcmp(se->ukey, ukey)) {
 			mine++;
 			own = lru(own, se);
 		} else if (!se->admin) {
@@ -113,11 +114,14 @@ static struct session *pick_slot(struct sessions *s, const char *user, int *evic
 
 struct session *session_create(struct sessions *s, const char *user, int admin)
 {
+	char ukey[API_USER_MAX + 1];
 	struct session *se;
 	int evict;
 
+	if (api_user_key(user, ukey, sizeof(ukey)) < 0)
+		snprintf(ukey, sizeof(ukey), "%s", user);
 	sessions_expire(s);
-	se = pick_slot(s, user, &evict);
+	se = pick_slot(s, ukey, &evict);
 	if (!se)
 		return NULL;
 	if (evict) {
@@ -130,6 +134,7 @@ struct session *session_create(struct sessions *s, const char *user, int admin)
 		return NULL;
 	}
 	snprintf(se->user, sizeof(se->user), "%s", user);
+	snprintf(se->ukey, sizeof(se->ukey), "%s", ukey);
 	se->admin = admin;
 	se->last_ms = loop_now_ms();
 	se->used = 1;

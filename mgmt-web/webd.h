@@ -144,7 +144,8 @@ struct session {
 	int admin;
 	char id[API_TOKEN_HEX + 1];
 	char csrf[API_TOKEN_HEX + 1];
-	char user[API_USER_MAX + 1];
+	char user[API_USER_MAX + 1];	/* as typed at login */
+	char ukey[API_USER_MAX + 1];	/* api_user_key(user): the per-user cap's key */
 	uint64_t last_ms;		/* monotonic */
 };
 
@@ -166,7 +167,7 @@ struct sessions {
 int sessions_init(struct sessions *s, const struct webd_config *cfg);
 void sessions_free(struct sessions *s);
 /*
- * New session for user.  A user holds at most per_user sessions: the
+ * New session for user.  A user (by api_user_key) holds at most per_user sessions: the
  * next login ends the user's least recently used one.  When the table is
  * full, the slot taken is, in this order: the user's own least recently
  * used session, the least recently used viewer session; an admin's session

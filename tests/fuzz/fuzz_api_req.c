@@ -122,6 +122,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (api_json_content_type(s) && !strcasestr(s, "application/json"))
 			abort();
+		int n = api_user_key(s, out, sizeof(out));
+		if (n >= 0 && ((size_t)n != strlen(out) || strpbrk(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ||
+			       out[0] == ' ' || (n && out[n - 1] == ' ') || strstr(out, "  ")))
+			abort();
 		if (size >= 16) {
 			int n = api_client_key(data[0] & 1 ? AF_INET6 : AF_INET, data, out, sizeof(out));
 			if (n < 0 || (size_t)n != strlen(out) || strncmp(out, "a:", 2))

@@ -15,7 +15,8 @@
 #      -> 403 and nothing happens; the console's own Origin passes;
 #   3. sessions: one viewer logging in 9 times holds 8 sessions (the oldest
 #      ends); in a table of 4 the viewer's logins never end the admin's
-#      session;
+#      session; " VICTOR" is victor to the session cap, "ALICE" alice to the
+#      per-user rate limit;
 #   4. timing (search-then-bind): an unknown user and a known user with a
 #      wrong password (whose directory hash takes ~0.2 s) answer 401 after
 #      the same time: medians within 120 ms;
@@ -142,6 +143,11 @@ for i in 2 3 4 5 6 7 8 9; do
 	[ "$(st "$(api c1 GET /api/v1/session -b "$TEST_TMP/v$i.jar")")" = 200 ] && live=$((live + 1))
 done
 check_eq "victor's 8 newer sessions live" 8 "$live"
+# the per-user cap takes the name as LDAP compares it: case and spaces aside
+o=$(api_login c1 ' VICTOR' victor-pw "$TEST_TMP/v10.jar")
+expect "' VICTOR' logs in as victor (LDAP ignores case and spaces)" 200 "$o" '.role == "viewer"'
+o=$(api c1 GET /api/v1/session -b "$TEST_TMP/v2.jar")
+expect "' VICTOR' counts as victor: victor's oldest of 8 sessions ended" 401 "$o"
 webd_stop
 if ! webd_start '"session_max": 4,'; then
 	fail "tandem-webd restarts with session_max 4"
@@ -158,6 +164,16 @@ o=$(api c1 GET /api/v1/session -b "$TEST_TMP/a.jar")
 expect "alice's admin session survives victor's logins" 200 "$o" '.user == "alice"'
 o=$(api c1 GET /api/v1/session -b "$TEST_TMP/v1.jar")
 expect "victor's oldest session made room" 401 "$o"
+# the per-user rate limit takes the name as LDAP compares it
+for u in Alice ALICE aLiCe; do
+	api_login c1 "$u" wrong "$TEST_TMP/x.jar" >/dev/null
+done
+for u in alicE ' alice '; do
+	api_login c2 "$u" wrong "$TEST_TMP/x.jar" >/dev/null
+done
+o=$(api_login c2 alice alice-pw "$TEST_TMP/x.jar")
+expect "5 failures as Alice/ALICE/' alice ' from two hosts block alice -> 429" 429 "$o" \
+	'.error | test("this user")'
 
 # ---- 4. timing: unknown user vs known user with a wrong password
 # shellcheck disable=SC2016  # a crypt(3) salt format, not an expansion

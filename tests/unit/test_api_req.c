@@ -306,6 +306,14 @@ static void test_guard(void)
 	      "v4-mapped as v4: %s", k);
 	CHECK(api_client_key(AF_INET6, a, k, 8) < 0, "too small");
 	CHECK(api_client_key(AF_UNIX, a, k, sizeof(k)) < 0, "other family");
+
+	CHECK(api_user_key("Victor", k, sizeof(k)) == 6 && !strcmp(k, "victor"), "user key: case");
+	CHECK(api_user_key("  John   SMITH ", k, sizeof(k)) == 10 && !strcmp(k, "john smith"),
+	      "user key: spaces: '%s'", k);
+	CHECK(api_user_key("Ünïcode", k, sizeof(k)) > 0 && !strcmp(k, "Ünïcode"),
+	      "user key: non-ASCII bytes kept");
+	CHECK(api_user_key("   ", k, sizeof(k)) == 0 && !k[0], "user key: only spaces");
+	CHECK(api_user_key("abcdef", k, 6) < 0 && api_user_key("abcde", k, 6) == 5, "user key: fits");
 }
 
 int main(void)

@@ -74,12 +74,13 @@ static void test_rl_refund(void)
 	sessions_free(&s);
 }
 
+/* Live sessions of user (by api_user_key), or of anyone (NULL). */
 static int live(struct sessions *s, const char *user)
 {
 	int n = 0;
 
 	for (uint32_t i = 0; i < s->n; i++)
-		n += s->tab[i].used && !strcmp(s->tab[i].user, user);
+		n += s->tab[i].used && (!user || !strcmp(s->tab[i].ukey, user));
 	return n;
 }
 
@@ -96,6 +97,10 @@ static void test_sessions(void)
 		session_create(&s, "victor", 0);
 	CHECK(live(&s, "victor") == 8, "a viewer holds at most 8 sessions (%d)", live(&s, "victor"));
 	CHECK(!webd_session_find(&s, first), "the user's least recently used session ended");
+	for (int i = 0; i < 8; i++)
+		session_create(&s, i & 1 ? "VICTOR" : " Victor", 0);
+	CHECK(live(&s, "victor") == 8 && live(&s, NULL) == 8,
+	      "VICTOR and ' Victor' count as victor: still 8 sessions in all (%d)", live(&s, NULL));
 	se = session_create(&s, "alice", 1);
 	CHECK(se != NULL, "an admin still logs in");
 	sessions_free(&s);
