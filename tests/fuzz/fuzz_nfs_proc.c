@@ -18,8 +18,8 @@
  * program's dispatcher) as a connection's record would.
  *
  * Invariants: no crash, leak or undefined behaviour (ASan/UBSan); no call
- * blocks (a FIFO opened for reading would: libFuzzer's -timeout catches
- * it); nothing outside the export changes (outside/, its canary, the
+ * blocks (a FIFO opened for reading would: a watchdog thread aborts an
+ * input that runs for 10 s, whatever -timeout says); nothing outside the export changes (outside/, its canary, the
  * scratch directory's entries); every reply is a well-formed RPC reply to
  * the call's xid that fits, accepted unless the credential was refused;
  * the file system ids are nasd's own again after every call.  As root
@@ -27,13 +27,16 @@
  * another user they run with that user's permissions. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/wire.h"
@@ -62,13 +65,39 @@ static struct nfs_conn conn;
 static struct nfs3_fh fhs[MAX_FH];
 static unsigned nfh;
 
+static int open_dir(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	(void)f;
+	if (type == FTW_D || type == FTW_DNR)
+		chmod(p, 0700);	/* as a non-root user: a 0555 directory could not be emptied */
+	(void)st;
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if ((type == FTW_DP ? rmdir(p) : unlink(p)) < 0)
+		fprintf(stderr, "could not remove %s\n", p);
+	return 0;
+}
+
+/* Remove the tree at path (what fuzzed calls made of it included). */
+static void rm_rf(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return;
+	nftw(path, open_dir, 16, FTW_PHYS);
+	nftw(path, rm_one, 16, FTW_PHYS | FTW_DEPTH);
+}
+
 static void rm_tree(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", tmp, tmp);
-	if (tmp[0] && system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmp);
+	if (tmp[0])
+		rm_rf(tmp);
 }
 
 static void put(const char *rel, mode_t mode, uid_t uid, const char *text)
@@ -103,8 +132,8 @@ static void make_export(void)
 {
 	char p[256], q[256];
 
-	snprintf(p, sizeof(p), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", exp_path, exp_path);
-	if (system(p) != 0 || mkdir(exp_path, 0755) < 0)
+	rm_rf(exp_path);
+	if (mkdir(exp_path, 0755) < 0)
 		abort();
 	put("f", 0644, 0, "hello");
 	dir("d", 0755);
@@ -144,8 +173,36 @@ static void fixture_fhs(void)
 	}
 }
 
+static volatile uint64_t input_started;	/* CLOCK_MONOTONIC s, 0: between inputs */
+
+static uint64_t now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec;
+}
+
+/* An input still running after 10 s is a call that blocks (on a FIFO): a
+ * crash, with the input saved. */
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		uint64_t t = input_started;
+		if (t && now_s() - t > 10) {
+			fprintf(stderr, "fuzz_nfs_proc: an input has run for 10 s: a call blocks\n");
+			abort();
+		}
+	}
+	return NULL;
+}
+
 static void setup(void)
 {
+	pthread_t th;
+
 	char p[256];
 	struct nasd_nfs_config *cfg = &nasd.cfg.nfs;
 
@@ -172,7 +229,7 @@ static void setup(void)
 	nasd_cidr_parse("10.0.0.0/8", &cfg->clients[0]);
 	cfg->nclients = 1;
 	nasd.cfg.max_sessions = 64;
-	if (loop_init(&nasd.loop) < 0)
+	if (loop_init(&nasd.loop) < 0 || pthread_create(&th, NULL, watchdog, NULL) != 0)
 		abort();
 }
 
@@ -356,6 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 1)
 		return 0;
+	input_started = now_s();
 	start(data[0]);
 	snapshot(&before);
 	for (int n = 0; n < MAX_CALLS && off + 10 <= size; n++) {
@@ -374,5 +432,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_outside(&before);
 	}
 	stop();
+	input_started = 0;
 	return 0;
 }
