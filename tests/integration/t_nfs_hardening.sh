@@ -75,8 +75,7 @@ for d in range(15):
 EOF
 
 at_exit "kill -9 \$(nasd_pid n1) 2>/dev/null"
-NASD_NFS_EXTRA='"idle_timeout_s": 3, "max_conns_per_client": 8,'
-export NASD_NFS_EXTRA
+export NASD_NFS_EXTRA='"idle_timeout_s": 3, "max_conns_per_client": 8,'
 check "tandem-nasd starts on n1 (root_squash left to its default)" restart default || {
 	diag "$(tail -n 5 "$LAB_DIR/n1/nasd.log" 2>/dev/null)"
 	finish
