@@ -1,9 +1,9 @@
 /*
  * cidr.h - client networks ("10.0.0.0/8", "2001:db8::/64") as tandem-nasd's
  * access lists hold them: parsing a "clients" entry and matching a peer's
- * socket address against it.  Used by the HTTP exports' and data
- * location's "clients" (config.c, storage/http/); the NFS export's
- * "clients" has its own copy in storage/nfs/ for now.
+ * socket address against it.  Used by every "clients" of nasd: the HTTP
+ * exports' and data location's (config.c, storage/http/) and the NFS
+ * export's (storage/nfs/nfs_config.c, nfs_conn.c).
  */
 #ifndef TANDEM_NASD_CIDR_H
 #define TANDEM_NASD_CIDR_H

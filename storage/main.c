@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
 		       n->cfg.nlisten, n->cfg.nexports);
 		export_describe(&n->cfg, stdout);
+		nasd_nfs_describe(&n->cfg.nfs, stdout);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */

@@ -16,6 +16,7 @@
 #define TANDEM_NASD_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -118,8 +119,15 @@ struct nasd_nfs_config {
 	unsigned nclients;
 	char fh_key_file[CFG_PATH_MAX];
 	uint32_t node_id;		/* 1..255: in every handle this node issues */
-	int writable, root_squash;
+	int writable;
+	/* root_squash (the default): AUTH_SYS uid 0 and gid 0 (also among
+	 * the groups) act as anonuid / anongid (65534 as exportfs); AUTH_NONE
+	 * (MOUNT) is always anonymous */
+	int root_squash;
+	uint32_t anonuid, anongid;
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
+	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
+	uint32_t max_conns_per_client;	/* connections from one client address */
 	/* "namespace": a virtual root whose top-level
 	 * directories each live on a home node; calls on another node's
 	 * handles are forwarded to it (nfs_proxy.c) */
@@ -137,6 +145,8 @@ struct nasd_nfs_config {
 /* Parse the "nfs" object (nfs_config.c).  0 / -1 with the message in the jconf. */
 struct jconf;
 int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c);
+/* What the section allows, for -t (nfs_config.c): one line per fact. */
+void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f);
 /* ---- end NFS ---- */
 
 /* ---- remote.c: data location (files whose home is another node) ---- */

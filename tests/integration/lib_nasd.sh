@@ -91,6 +91,10 @@ EOF
 	# NFS: NASD_NFS=1 adds an "nfs" section: NFS+MOUNT on VIP:2049 and
 	# node:2049, portmapper on :111, export /export -> LAB_DIR/nfs (shared by
 	# the nodes), clients NASD_NFS_CLIENTS (10.77.1.0/24), one handle key.
+	# The lab's clients act as root: "root_squash": false unless
+	# NASD_NFS_SQUASH says otherwise (true / false; "default": the key left
+	# out, nasd's default).  NASD_NFS_EXTRA: more members of the section,
+	# each ending in ',' (e.g. '"idle_timeout_s": 2,').
 	# NASD_NFS_NS=1 too: one namespace: export LAB_DIR/nX/nfs
 	# (per node), top-level directories alpha, beta, gamma homed on n1, n2,
 	# n3, the other nodes as peers on their own address:2049.
@@ -109,6 +113,8 @@ EOF
 		done
 		nsj="${nsj%,} ] }"
 	fi
+	local sq="\"root_squash\": ${NASD_NFS_SQUASH:-false},"
+	[ "${NASD_NFS_SQUASH:-}" = default ] && sq=""
 	if [ "${NASD_NFS:-}" = 1 ]; then
 		mkdir -p "$nfsdir"
 		[ -s "$LAB_DIR/nfs_fh.key" ] ||
@@ -117,7 +123,7 @@ EOF
   \"nfs\": { \"listen\": [ \"$VIP4:2049\", \"$(node_ip4 "$n"):2049\" ],
            \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],
            \"export\": \"/export\", \"path\": \"$nfsdir\",
-           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ],
+           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ], $sq ${NASD_NFS_EXTRA:-}
            \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", $nid$nsj }"
 	fi
 	cat >"$d/nasd.json" <<EOF
