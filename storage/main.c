@@ -99,6 +99,8 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
 		       n->cfg.nlisten, n->cfg.nexports);
 		export_describe(&n->cfg, stdout);
+		if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
+			fatalx("handoff: %s", err);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */
