@@ -82,7 +82,7 @@ uint64_t report_epoch(struct lbd *l)
 
 void report_epoch_above(struct lbd *l, uint64_t held)
 {
-	if (held < report_epoch(l))
+	if (held <= report_epoch(l))
 		return;
 	l->report.epoch = ho_new_epoch(held);
 	l->report.seq = 0;

@@ -397,8 +397,8 @@ int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t k
 	r->seq = wire_get64(buf + n + 21);
 	r->peer_epoch = wire_get64(buf + n + 29);
 	r->held = wire_get64(buf + n + 37);
-	if (r->op != HO_OP_LOAD && r->key.proto != 6 && r->key.proto != 17) {
-		*why = "bad_protocol";	/* LOAD carries no flow */
+	if (r->op != HO_OP_LOAD && r->op != HO_OP_ACK && r->key.proto != 6 && r->key.proto != 17) {
+		*why = "bad_protocol";	/* LOAD carries no flow, nor an ACK of a LOAD */
 		return -1;
 	}
 	return 0;

@@ -54,7 +54,8 @@
  *           u64 seq (per sender epoch, increasing)
  *           u64 peer epoch (the addressee's epoch as the sender knows it; 0: not yet)
  *           u64 held (a STALE answer: the epoch the answering side holds for
- *                     the addressee, which must move its own above it; else 0)
+ *                     the addressee; one above its own means its clock went
+ *                     back across a restart: it moves its own above; else 0)
  *      HMAC-SHA256 (32) over everything before it, with the node key K(n) of
  *      the node n that sends it or that it is sent to (lib/handoff_key.h)
  *
@@ -67,9 +68,9 @@
  *    sender does not know the receiver's current epoch, or its own is below
  *    the one the receiver holds) is answered with an ACK of status
  *    HO_ST_STALE carrying the receiver's epoch and `held`; the sender learns
- *    the epoch (and moves its own above held) and sends again with a new
- *    seq.  A seq at or below the last one of the same epoch is dropped
- *    without an answer.
+ *    the epoch (and moves its own above a greater held) and sends again
+ *    with a new seq.  A seq at or below the last one of the same epoch is
+ *    dropped without an answer.
  *    Operations: query (who owns this 5-tuple), redirect (re-point it to node),
  *    set (insert it for node), ack (the switch's answer: sent only once its
  *    flow map, and the peer's through tandem-syncd, holds the new owner),

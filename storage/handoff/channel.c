@@ -381,11 +381,14 @@ static void chan_up(struct chan *c)
 	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", peer_name(c));
 	if (c->outbound)
 		return;
-	/* the peer keeps one channel to us: an older one from it is dead */
+	/* the peer keeps one channel to us: more up means it reconnected and the
+	 * older ones are dead (a peer that rebooted sent no FIN): keep the
+	 * newest CHAN_UP_PER_PEER (h->in is newest first) */
+	unsigned up = 0;
 	for (struct chan *o = h->in, *next; o; o = next) {
 		next = o->next;
-		if (o != c && o->peer == c->peer && o->state == CH_UP)
-			chan_close(o, "replaced by a new channel from the peer");
+		if (o->peer == c->peer && o->state == CH_UP && ++up > CHAN_UP_PER_PEER)
+			chan_close(o, "replaced by newer channels from the peer");
 	}
 }
 

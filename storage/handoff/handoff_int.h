@@ -67,7 +67,8 @@
  * in all; an address that is no configured peer's is closed at once. */
 #define CHAN_HELLO_MS 2000
 #define CHAN_PENDING_PER_SRC 4
-#define CHAN_MAX_IN (4 * NASD_MAX_PEERS)
+#define CHAN_MAX_IN (8 * NASD_MAX_PEERS)
+#define CHAN_UP_PER_PEER 4	/* more up from one peer: the oldest are closed */
 /* A receive buffer grown for a large frame shrinks back to this once the
  * frame is consumed. */
 #define CHAN_RX_KEEP (128u << 10)

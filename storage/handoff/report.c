@@ -43,12 +43,12 @@ static void stamp(struct handoff *h, struct ho_report *r)
 
 /* A STALE answer from the switch (authentic, and fresh: it echoes our epoch
  * and the nonce of what we sent): its epoch is the one to send to; `held`
- * at or above ours means we restarted with a clock behind our last epoch:
- * move above it. */
+ * above ours means we restarted with a clock behind our last epoch: move
+ * above it (held equal to ours: only its epoch was new to us). */
 static void learn(struct handoff *h, const struct ho_report *a)
 {
 	h->rep_peer_epoch = a->epoch;
-	if (a->held >= h->epoch) {
+	if (a->held > h->epoch) {
 		h->epoch = ho_new_epoch(a->held);
 		h->rep_seq = 0;
 		log_warnx("handoff: the switch holds an epoch of ours above this one (clock went back?): "

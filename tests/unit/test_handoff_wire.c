@@ -206,6 +206,15 @@ int main(void)
 	rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 && r2.op == HO_OP_LOAD &&
 	      r2.nonce == 123456 && r2.txid == 789, "LOAD report round trip (%s)", why);
+	r.op = HO_OP_ACK;
+	r.status = HO_ST_STALE;
+	rl6 = ho_report_encode(&r, key.k, key.len, rb);
+	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) == 0 && r2.status == HO_ST_STALE,
+	      "the switch's STALE answer to a LOAD (no flow) parses (%s)", why);
+	r.op = HO_OP_REDIRECT;
+	rl6 = ho_report_encode(&r, key.k, key.len, rb);
+	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) < 0 && !strcmp(why, "bad_protocol"),
+	      "a REDIRECT without a flow is refused: %s", why);
 	r.op = HO_OP_RECLAIM + 1;
 	rl6 = ho_report_encode(&r, key.k, key.len, rb);
 	CHECK(ho_report_parse(rb, rl6, key.k, key.len, &r2, &why) < 0 && !strcmp(why, "bad_op"),
