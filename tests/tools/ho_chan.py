@@ -24,11 +24,12 @@
         Send again, from --from, every recorded datagram to ADDR:7406 with
         report operation --op (2 = redirect); prints {sent, answers,
         statuses} (statuses: the answers' status bytes, unauthenticated).
-  flood --to ADDR --from ADDR --count N [--announce BYTES] [--send BYTES]
-        Open N channel connections from --from at once; on each announce a
-        frame of BYTES (a u32 length; none: 0) and send up to --send bytes
-        of it.  Then see which the node closed within 2 s.  Prints {count,
-        connected, closed, sent}.
+  flood --to ADDR --from ADDR --count N [--announce BYTES] [--send BYTES] [--wait S]
+        Open N channel connections from --from; on each announce a frame of
+        BYTES (a u32 length; none: 0) and send up to --send bytes of it (as
+        long as the node reads).  Prints {count, connected, closed, sent}:
+        closed = how many the node closed within S (1.5) seconds of the
+        last connect.
   idle --to ADDR --from ADDR [--secs S]
         Connect and send nothing; prints {closed, after} (seconds until the
         node closed it, at most S).
@@ -304,49 +305,43 @@ def report_status(d):
 
 
 def flood(a):
-    socks, connected = [], 0
+    socks, connected, sent = [], 0, 0
     for _ in range(a.count):
         s = socket.socket()
         s.bind((a.frm, 0))
-        s.setblocking(False)
+        s.settimeout(2)
         try:
             s.connect((a.to, CHAN))
-        except BlockingIOError:
-            pass
-        socks.append(s)
-    time.sleep(0.3)
-    sent = 0
-    for s in socks:
-        try:
-            s.getpeername()
             connected += 1
         except OSError:
-            continue
-        chunk = (struct.pack("!I", a.announce) if a.announce else b"") + b"\0" * 65536
+            pass
+        socks.append(s)
+    t0 = time.monotonic()
+    for s in socks:
+        s.settimeout(0.5)  # a node that reads nothing more: go on with the next
+        chunk = struct.pack("!I", a.announce) if a.announce else b""
         left = a.send
         try:
-            while left > 0:
-                n = s.send(chunk[:min(len(chunk), left + 4)])
-                sent += n
+            while chunk or left > 0:
+                n = min(65536, left)
+                chunk += b"\0" * n
                 left -= n
-                chunk = b"\0" * 65536
+                s.sendall(chunk)
+                sent += len(chunk)
+                chunk = b""
         except OSError:
             pass
-    end, closed = time.monotonic() + 2, set()
+    end, closed = t0 + a.wait, set()
     while time.monotonic() < end and len(closed) < len(socks):
-        r, _, _ = select.select([s for s in socks if s.fileno() not in closed], [], [], 0.1)
+        r, _, _ = select.select([s for s in socks if s.fileno() not in closed], [], [], 0.05)
         for s in r:
             try:
                 if not s.recv(65536):
                     closed.add(s.fileno())
             except OSError:
                 closed.add(s.fileno())
-    for s in socks:
-        try:
-            s.getpeername()
-        except OSError:
-            closed.add(s.fileno())
-    print(json.dumps({"count": a.count, "connected": connected, "closed": len(closed), "sent": sent}))
+    print(json.dumps({"count": a.count, "connected": connected, "closed": len(closed), "sent": sent,
+                      "secs": round(time.monotonic() - t0, 2)}))
     for s in socks:
         s.close()
     return 0
@@ -435,6 +430,7 @@ def main():
     p.add_argument("--announce", type=int, default=0)
     p.add_argument("--send", type=int, default=0)
     p.add_argument("--secs", type=float, default=5)
+    p.add_argument("--wait", type=float, default=1.5)
     p.add_argument("--flow")
     p.add_argument("--target")
     a = p.parse_args()

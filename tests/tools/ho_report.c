@@ -1,13 +1,14 @@
 /*
  * ho_report - send one node -> switch handoff report and print the answer.
  *
- *   ho_report [-n NODE] [-k KEYFILE] [-K HEXKEY] [-e EPOCH] [-E SWITCH_EPOCH]
- *             [-q SEQ] [-c CLUSTER] [-r FILE | -R FILE]
+ *   ho_report [-n NODE] [-S CLAIM] [-k KEYFILE] [-K HEXKEY] [-e EPOCH]
+ *             [-E SWITCH_EPOCH] [-q SEQ] [-c CLUSTER] [-r FILE | -R FILE]
  *             SWITCH:PORT OP CLIENT:PORT VIP:PORT [TO]
  *
  * Speaks as node NODE ("NODE" unless given): its key K(NODE) comes from
  * KEYFILE (NODE's key file, or the master key) or from HEXKEY (a master key
- * in hex), lib/handoff_key.h.  OP: query | redirect | set.  TO: the node the
+ * in hex), lib/handoff_key.h; -S CLAIM puts node CLAIM's key in the sender
+ * field instead (NODE impersonating CLAIM).  OP: query | redirect | set.  TO: the node the
  * flow goes to (its key is computed as lbd does).  The report carries
  * epoch EPOCH (1) and seq SEQ (the wall clock in ns), so that runs of the
  * tool are one sender whose seq grows; it does not know the switch's epoch
@@ -32,14 +33,14 @@
 #include "lib/maglev.h"
 
 struct opts {
-	const char *name, *rec, *replay;
+	const char *name, *claim, *rec, *replay;
 	struct hokey_set ks;
 	int have_key;
 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ho_report [-n NODE] [-k KEYFILE|-K HEX] [-e EPOCH] [-E SWITCH_EPOCH] "
+	fprintf(stderr, "usage: ho_report [-n NODE] [-S CLAIM] [-k KEYFILE|-K HEX] [-e EPOCH] [-E SWITCH_EPOCH] "
 			"[-q SEQ] [-c CLUSTER] [-r OUT|-R IN] SWITCH:PORT query|redirect|set "
 			"CLIENT:PORT VIP:PORT [TO]\n");
 	exit(2);
@@ -79,9 +80,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct ho_report *r
 	const char *keyfile = NULL, *hex = NULL;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "n:k:K:e:E:q:c:r:R:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:S:k:K:e:E:q:c:r:R:")) != -1) {
 		switch (ch) {
 		case 'n': o->name = optarg; break;
+		case 'S': o->claim = optarg; break;
 		case 'k': keyfile = optarg; break;
 		case 'K': hex = optarg; break;
 		case 'e': r->epoch = strtoull(optarg, NULL, 0); break;
@@ -99,7 +101,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct ho_report *r
 		exit(2);
 	}
 	o->have_key = keyfile || hex;
-	r->sender = maglev_node_key32(o->name);
+	r->sender = maglev_node_key32(o->claim ? o->claim : o->name);
 	return optind;
 }
 
