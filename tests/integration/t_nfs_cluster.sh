@@ -107,7 +107,9 @@ check "tandemctl cluster shows delta on n2" grep -Eq '^delta +n2 ' <<<"$(ctl clu
 # status shows them), sent from the switch.
 send_map() {	# send_map KEYHEX GEN NODE DIR:ID...
 	local n="n${3: -1}"
-	in_ns sw "$PY" - "$@" "$(nctl "$n" '{"cmd":"status"}' | jq -r '"\(.handoff.switch_epoch) \(.handoff.epoch)"')" <<'PY'
+	# (python, not jq: epochs are 64-bit integers, beyond a double's 53 bits)
+	in_ns sw "$PY" - "$@" "$(nctl "$n" '{"cmd":"status"}' |
+		"$PY" -c 'import json, sys; h = json.load(sys.stdin)["handoff"]; print(h["switch_epoch"], h["epoch"])')" <<'PY'
 import hmac, hashlib, ipaddress, socket, struct, sys
 master, gen, node = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 epoch, peer_epoch = (int(x) for x in sys.argv.pop().split())
