@@ -50,7 +50,7 @@ static int name_ok(const char *s, size_t n)
 static int parse_line(const char *line, const char *self, struct hokey_set *ks, int *have_node,
 		      char *err, size_t errlen, int lineno)
 {
-	char kind[8], name[HOKEY_NAME_MAX + 2], hex[2 * KEYFILE_MAX + 2];
+	char kind[8], name[HOKEY_NAME_MAX + 2], hex[2 * KEYFILE_MAX + 3];	/* %64s, %130s: + NUL */
 	uint8_t k[KEYFILE_MAX];
 	size_t klen;
 
