@@ -2,11 +2,13 @@
  * collectors behind it, and the HELLO name read before a key is chosen,
  * under both frame limits) and the node -> switch report parser (with the
  * sender read before the key is chosen, and the replay window the parsed
- * report's epoch and seq go through). */
+ * report's epoch and seq go through), and a node's handoff key file
+ * (lib/handoff_key.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/handoff_key.h"
 #include "lib/handoff_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,6 +52,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ho_hello_name(data, size, name, sizeof(name)) == HO_OK && strlen(name) >= sizeof(name))
 		abort();
 	(void)ho_report_sender(data, size, &sender);
+	if (size < 16384) {	/* as a key file's text */
+		static struct hokey_set ks;
+		char text[16384], err[200];
+		uint8_t pk[HOKEY_LEN];
+		memcpy(text, data, size);
+		text[size] = '\0';
+		if (hokey_parse(text, "n1", &ks, err, sizeof(err)) == 0 &&
+		    (strcmp(ks.self, "n1") || (!ks.from_master && ks.npeers > HOKEY_MAX_PEERS)))
+			abort();
+		(void)hokey_peer(&ks, "n2", pk);
+	}
 	if (ho_report_parse(data, size, key.k, key.len, &r, &why) == 0) {
 		struct ho_window w = { 5, 5 };
 		int f0 = ho_fresh(&w, r.epoch, r.seq, 0), f1 = ho_fresh(&w, r.epoch, r.seq, 1);
