@@ -10,9 +10,11 @@
 #
 #  A. 50 channel connections to n2 from the switch's address (no peer's),
 #     each announcing a 48 MiB frame and sending 2 MiB of it: all closed at
-#     once, counted (rejected.not_peer); n2's RSS grows < 50 MB.
+#     once, counted (rejected.not_peer); n2's RSS, measured while the tool
+#     still holds them, grows < 50 MB.
 #  B. from n1's address (a peer's): a frame of 48 MiB announced before
-#     HELLO is closed at once (from its length field: nothing buffered);
+#     HELLO (8 MiB of it sent) is closed at once (from its length field:
+#     nothing buffered; RSS measured as in A);
 #     10 connections that say nothing: 4 are kept (the per-address limit,
 #     6 closed at once); one that never sends HELLO is closed after the
 #     handshake deadline (2 s); n2's RSS still < 50 MB above its start.
@@ -62,21 +64,34 @@ ip_of() { node_ip4 "$1"; }
 N2=$(ip_of n2)
 rss0=$(rss_kb n2)
 diag "n2's nasd: RSS $((rss0 / 1024)) MB at the start"
+# flood_rss NS FLOOD-ARGS...: ho_chan.py flood from NS (its JSON in $r), and
+# n2's RSS in KiB while the tool still holds the connections (in $rss)
+flood_rss() {
+	local ns=$1 out=$T/flood.$RANDOM pid
+	shift
+	in_ns "$ns" $CHAN flood --hold 3 "$@" >"$out" &
+	pid=$!
+	wait_for 60 test -s "$out"
+	sleep 0.5	# what the node reads of it, it has read
+	rss=$(rss_kb n2)
+	wait "$pid"
+	r=$(cat "$out")
+}
 
 # ---------------------------------------------- A. flood from a non-peer --
 np0=$(rej n2 not_peer)
-r=$(in_ns sw $CHAN flood --to "$N2" --from "$SW" --count 50 --announce $((48 << 20)) --send $((2 << 20)))
+flood_rss sw --to "$N2" --from "$SW" --count 50 --announce $((48 << 20)) --send $((2 << 20))
 diag "A: $r"
 check "A. 50 connections from a non-peer address: every one closed at once" jq -e '.connected == 50 and .closed == 50' <<<"$r"
 check_le "A. counted as not_peer" $((np0 + 50)) "$(rej n2 not_peer)"
-rss1=$(rss_kb n2)
-check_le "A. n2's RSS grew less than 50 MB ($((rss0 / 1024)) -> $((rss1 / 1024)) MB)" "$rss1" $((rss0 + 50 * 1024))
+check_le "A. n2's RSS grew less than 50 MB ($((rss0 / 1024)) -> $((rss / 1024)) MB)" "$rss" $((rss0 + 50 * 1024))
 
 # ------------------------------------------------ B. from a peer's address --
 bf0=$(rej n2 bad_frame)
-r=$(in_ns n1 $CHAN flood --to "$N2" --from "$(ip_of n1)" --count 1 --announce $((48 << 20)) --send $((8 << 20)))
+flood_rss n1 --to "$N2" --from "$(ip_of n1)" --count 1 --announce $((48 << 20)) --send $((8 << 20))
 diag "B: $r"
 check "B. a 48 MiB frame announced before HELLO: closed at once" jq -e '.closed == 1' <<<"$r"
+check_le "B. ... n2's RSS meanwhile less than 50 MB above its start ($((rss / 1024)) MB)" "$rss" $((rss0 + 50 * 1024))
 check_le "B. ... counted as a bad frame" $((bf0 + 1)) "$(rej n2 bad_frame)"
 lim0=$(rej n2 limit)
 r=$(in_ns n1 $CHAN flood --to "$N2" --from "$(ip_of n1)" --count 10 --wait 1)

@@ -29,7 +29,7 @@
         BYTES (a u32 length; none: 0) and send up to --send bytes of it (as
         long as the node reads).  Prints {count, connected, closed, sent}:
         closed = how many the node closed within S (1.5) seconds of the
-        last connect.
+        last connect; then keeps the open ones open --hold seconds (0).
   idle --to ADDR --from ADDR [--secs S]
         Connect and send nothing; prints {closed, after} (seconds until the
         node closed it, at most S).
@@ -341,7 +341,8 @@ def flood(a):
             except OSError:
                 closed.add(s.fileno())
     print(json.dumps({"count": a.count, "connected": connected, "closed": len(closed), "sent": sent,
-                      "secs": round(time.monotonic() - t0, 2)}))
+                      "secs": round(time.monotonic() - t0, 2)}), flush=True)
+    time.sleep(a.hold)  # the connections stay open meanwhile (the node's memory is measured)
     for s in socks:
         s.close()
     return 0
@@ -431,6 +432,7 @@ def main():
     p.add_argument("--send", type=int, default=0)
     p.add_argument("--secs", type=float, default=5)
     p.add_argument("--wait", type=float, default=1.5)
+    p.add_argument("--hold", type=float, default=0)
     p.add_argument("--flow")
     p.add_argument("--target")
     a = p.parse_args()
