@@ -44,11 +44,11 @@ export LAB_NFS=1
 handoff_lab_up
 TP=$REPO/tests/tools
 T=$TEST_TMP
-CHAN="$PY $TP/ho_chan.py"
+CHAN=("$PY" "$TP/ho_chan.py")
 HO=$TANDEM_BUILD/tools/ho_report
 SW=10.77.2.1
 
-in_ns n2 $CHAN sniff --dev eth0 --out "$T/cap.jsonl" --stop "$T/cap.stop" >"$T/cap.log" 2>&1 &
+in_ns n2 "${CHAN[@]}" sniff --dev eth0 --out "$T/cap.jsonl" --stop "$T/cap.stop" >"$T/cap.log" 2>&1 &
 cap_pid=$!
 at_exit "touch $T/cap.stop; kill $cap_pid 2>/dev/null"
 sleep 0.3
@@ -69,7 +69,7 @@ diag "n2's nasd: RSS $((rss0 / 1024)) MB at the start"
 flood_rss() {
 	local ns=$1 out=$T/flood.$RANDOM pid
 	shift
-	in_ns "$ns" $CHAN flood --hold 3 "$@" >"$out" &
+	in_ns "$ns" "${CHAN[@]}" flood --hold 3 "$@" >"$out" &
 	pid=$!
 	wait_for 60 test -s "$out"
 	sleep 0.5	# what the node reads of it, it has read
@@ -94,14 +94,14 @@ check "B. a 48 MiB frame announced before HELLO: closed at once" jq -e '.closed 
 check_le "B. ... n2's RSS meanwhile less than 50 MB above its start ($((rss / 1024)) MB)" "$rss" $((rss0 + 50 * 1024))
 check_le "B. ... counted as a bad frame" $((bf0 + 1)) "$(rej n2 bad_frame)"
 lim0=$(rej n2 limit)
-r=$(in_ns n1 $CHAN flood --to "$N2" --from "$(ip_of n1)" --count 10 --wait 1)
+r=$(in_ns n1 "${CHAN[@]}" flood --to "$N2" --from "$(ip_of n1)" --count 10 --wait 1)
 diag "B: $r"
 check "B. 10 silent connections from one address: 6 closed at once, 4 wait for their HELLO" \
 	jq -e '.connected == 10 and .closed == 6' <<<"$r"
 check_le "B. ... counted (limit)" $((lim0 + 6)) "$(rej n2 limit)"
 sleep 0.5	# the flood's four waiting connections are gone (closed by the tool)
 nh0=$(rej n2 no_handshake)
-r=$(in_ns n1 $CHAN idle --to "$N2" --from "$(ip_of n1)" --secs 6)
+r=$(in_ns n1 "${CHAN[@]}" idle --to "$N2" --from "$(ip_of n1)" --secs 6)
 diag "B: $r"
 check "B. a connection that never sends HELLO is closed after the 2 s deadline" \
 	jq -e '.closed and .after >= 1.5 and .after <= 4' <<<"$r"
@@ -117,6 +117,7 @@ at_exit "kill $dl_pid 2>/dev/null"
 wait_for 5 has_session '.path == "/rate/10m.bin"'
 read -r X EP < <(find_session '.path == "/rate/10m.bin"')
 CP=${EP##*:}
+# shellcheck disable=SC2317	# (called through check)
 move() { nctl "$1" "{\"cmd\":\"handoff\",\"session\":\"$EP\",\"to\":\"$2\"}" | jq -e '.ok and .outcome == "done"' >/dev/null; }
 [ "$X" = n2 ] || check "C. the session $EP: $X -> n2" move "$X" n2
 check "C. tandemctl handoff: n2 -> n1 (lbd's MOVE to n2, recorded)" ctl handoff "$EP" "$VIP4:80" n1
@@ -127,8 +128,8 @@ wait_for 3 pid_gone "$cap_pid"
 sr0=$(rej n2 switch_replayed)
 mv0=$(hstat n2 .switch_moves)
 for src in n1 n3 sw; do
-	a=$([ "$src" = sw ] && echo "$SW" || ip_of "$src")
-	r=$(in_ns "$src" $CHAN replay-udp --cap "$T/cap.jsonl" --to "$N2" --from "$a" --op 5)
+	if [ "$src" = sw ]; then a=$SW; else a=$(ip_of "$src"); fi
+	r=$(in_ns "$src" "${CHAN[@]}" replay-udp --cap "$T/cap.jsonl" --to "$N2" --from "$a" --op 5)
 	check "C. the recorded MOVE replayed to n2 from $a: no answer" jq -e '.sent == 1 and .answers == 0' <<<"$r" ||
 		diag "$r"
 done
@@ -146,18 +147,18 @@ check_eq "D. ... the flow still names n2" n2 "$(flow_node "$C1_IP4" "$CP" 80)"
 check "D. the session n2 -> n1 (nasd control)" move n2 n1
 sb0=$(rej n1 switch_bad)
 mv1=$(hstat n1 .switch_moves)
-r=$(in_ns n2 $CHAN forge-move --to "$(ip_of n1)" --keyfile "$K2" --name n2 --flow "$C1_IP4:$CP,$VIP4:80" --target n3)
+r=$(in_ns n2 "${CHAN[@]}" forge-move --to "$(ip_of n1)" --keyfile "$K2" --name n2 --flow "$C1_IP4:$CP,$VIP4:80" --target n3)
 check "D. n2 sends n1 a MOVE of n1's session to n3 as the switch: no answer" jq -e '.answers == 0' <<<"$r" || diag "$r"
 check_eq "D. ... n1 counts it (switch_bad)" $((sb0 + 1)) "$(rej n1 switch_bad)"
 check_eq "D. ... ran no MOVE" "$mv1" "$(hstat n1 .switch_moves)"
 check_eq "D. ... n1 still holds the session" n1 "$(holder "$EP")"
 g1=$(nstat n1 .nfs.cluster.generation)
 cb0=$(nstat n1 .nfs.cluster.bad)
-r=$(in_ns n2 $CHAN forge-map --to "$(ip_of n1)" --keyfile "$K2" --name n2)
+r=$(in_ns n2 "${CHAN[@]}" forge-map --to "$(ip_of n1)" --keyfile "$K2" --name n2)
 check "D. n2 sends n1 a cluster map as the switch: no answer" jq -e '.answers == 0' <<<"$r" || diag "$r"
 check_eq "D. ... n1 counts it (nfs.cluster.bad)" $((cb0 + 1)) "$(nstat n1 .nfs.cluster.bad)"
 check_eq "D. ... n1 still holds generation $g1" "$g1" "$(nstat n1 .nfs.cluster.generation)"
-r=$(in_ns n2 $CHAN forge --to "$(ip_of n3)" --from "$N2" --name n1 --peer n3 --keyfile "$K2" --case badmac)
+r=$(in_ns n2 "${CHAN[@]}" forge --to "$(ip_of n3)" --from "$N2" --name n1 --peer n3 --keyfile "$K2" --case badmac)
 check "D. n2 opens a channel to n3 as n1: no HELLO back, closed" jq -e '.closed and (.hello_answered | not)' <<<"$r" ||
 	diag "$r"
 check "D. the session n1 -> n2 again" move n1 n2
@@ -168,7 +169,7 @@ check "E. lbd starts again" lbd_start
 check "E. lbd sees every node up again" wait_for 15 all_up
 check_eq "E. the flow still names n2 (pinned flow table)" n2 "$(flow_node "$C1_IP4" "$CP" 80)"
 rp0=$(jctl status | jq .handoff_reports.replayed)
-r=$(in_ns n2 $CHAN replay-udp --cap "$T/cap.jsonl" --to "$SW" --from "$N2" --op 2)
+r=$(in_ns n2 "${CHAN[@]}" replay-udp --cap "$T/cap.jsonl" --to "$SW" --from "$N2" --op 2)
 diag "E: $r"
 nrep=$(jq .sent <<<"$r")
 check "E. n2's recorded REDIRECTs replayed to the new lbd: none taken (answers are STALE)" \
@@ -184,7 +185,7 @@ check "F. n2's nasd stops" sh -c "kill $(nasd_pid n2)"
 wait_for 5 pid_gone "$(nasd_pid n2)"
 check "F. n2's nasd starts again" nasd_start n2 handoff
 st0=$(rej n2 switch_stale)
-r=$(in_ns sw $CHAN replay-udp --cap "$T/cap.jsonl" --to "$N2" --from "$SW" --op 5)
+r=$(in_ns sw "${CHAN[@]}" replay-udp --cap "$T/cap.jsonl" --to "$N2" --from "$SW" --op 5)
 diag "F: $r"
 check "F. the recorded MOVE replayed to the new nasd: answered STALE only" \
 	jq -e '.sent == 1 and .statuses == [7]' <<<"$r"
