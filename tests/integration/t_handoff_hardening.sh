@@ -28,9 +28,11 @@
 #     stays); a cluster map claiming to be the switch's, sent to n1 (refused:
 #     nfs.cluster.bad, n1's generation unchanged); a channel to n3 as n1
 #     (no HELLO back).
-#  E. lbd restarts: n2's recorded REDIRECTs replayed to it (the flow points
-#     back to n1 if one is taken): refused (at most a STALE answer), counted
-#     (replayed), the flow still names the session's node.
+#  E. lbd restarts (the nodes learn its new epoch from the STALE answer to
+#     their first LOAD): n2's recorded REDIRECTs replayed to it (the flow
+#     points back to n1 if one is taken): refused (at most a STALE answer),
+#     counted (replayed), the flow still names the session's node; a
+#     handoff after the restart works.
 #  F. n2's nasd restarts: the recorded MOVE replayed to it: refused (a
 #     STALE answer, switch_stale), no handoff (switch_moves 0).
 . "$(dirname "$0")/lib.sh"
@@ -164,15 +166,27 @@ check "D. n2 opens a channel to n3 as n1: no HELLO back, closed" jq -e '.closed 
 check "D. the session n1 -> n2 again" move n1 n2
 
 # ------------------------------------- E. REDIRECT replayed after lbd restarts --
+# the switch's epoch as node $1 learned it (python: 64 bits, beyond jq's doubles)
+sw_epoch() { nctl "$1" '{"cmd":"status"}' | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["handoff"]["switch_epoch"])'; }
+# every node has learned the new lbd's epoch (its first LOAD was answered STALE)
+# shellcheck disable=SC2317	# (called through check)
+learned() {
+	local n
+	for n in n1 n2 n3; do
+		[ "$(sw_epoch "$n")" != "$e0" ] || return 1
+	done
+}
+e0=$(sw_epoch n2)
 check "E. lbd stops" lbd_stop
 check "E. lbd starts again" lbd_start
 check "E. lbd sees every node up again" wait_for 15 all_up
+check "E. every node learned the new lbd's epoch" wait_for 10 learned
 check_eq "E. the flow still names n2 (pinned flow table)" n2 "$(flow_node "$C1_IP4" "$CP" 80)"
 rp0=$(jctl status | jq .handoff_reports.replayed)
 r=$(in_ns n2 "${CHAN[@]}" replay-udp --cap "$T/cap.jsonl" --to "$SW" --from "$N2" --op 2)
 diag "E: $r"
 nrep=$(jq .sent <<<"$r")
-check "E. n2's recorded REDIRECTs replayed to the new lbd: none taken (answers are STALE)" \
+check "E. n2's recorded REDIRECTs replayed to the new lbd: none taken (no answer, or STALE)" \
 	jq -e '.sent >= 1 and ([.statuses[] | select(. != 7)] | length) == 0' <<<"$r"
 check_eq "E. ... the flow still names n2" n2 "$(flow_node "$C1_IP4" "$CP" 80)"
 check_eq "E. ... lbd counts them (replayed)" $((rp0 + nrep)) "$(jctl status | jq .handoff_reports.replayed)"
