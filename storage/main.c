@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 		       n->cfg.nlisten, n->cfg.nexports);
 		export_describe(&n->cfg, stdout);
 		nasd_nfs_describe(&n->cfg.nfs, stdout);
+		if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
+			fatalx("handoff: %s", err);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */

@@ -39,6 +39,9 @@ static void usage(FILE *f)
 		"Commands:\n", DEFAULT_TIMEOUT_MS);
 	commands_usage(f);
 	fprintf(f,
+		"  handoff-key MASTER_KEY_FILE NODE [PEER...]\n"
+		"                       print NODE's handoff key file, derived from the switch's\n"
+		"                       master key (no daemon asked)\n"
 		"\n"
 		"Exit status: 0 ok, 1 the daemon refused the request, 2 usage error,\n"
 		"3 the daemon cannot be reached.\n");
@@ -152,6 +155,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("tandemctl", 0, 0);
+	if (argc >= 2 && !strcmp(argv[1], "handoff-key"))
+		return handoff_key_main(argc - 1, argv + 1);
 	a.socket = getenv("TANDEM_LBD_SOCK");
 	if (!a.socket || !*a.socket)
 		a.socket = DEFAULT_SOCKET;

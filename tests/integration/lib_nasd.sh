@@ -18,7 +18,9 @@
 # reads NASD_WRITE_TOKEN from its environment).
 # /slow/F is F at 1 MiB/s, /rate/F?bps=N at N bytes/s (as the lab's nginx).
 # With "handoff": node channels on :7407 to the two other nodes, reports to
-# the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0.
+# the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0, and the
+# node's own handoff key file LAB_DIR/nX/handoff.key (`tandemctl handoff-key`
+# from the lab's master key HANDOFF_KEY: its switch key, a key per peer).
 # Env: NASD_HANDOFF_TIMEOUT_MS (1500), NASD_GRACE_MS (2000), NASD_EXTRA (more
 # top-level JSON members, e.g. '"max_sessions": 64,').  Per node: a test may
 # define nasd_extra_json nX (more top-level members, each ending in ',') and
@@ -67,17 +69,21 @@ nasd_start() {
 	mkdir -p "$d/up" "$LAB_DIR/shared" "$LAB_BPFFS/nasd-$n"
 	(umask 077 && echo "$NASD_WRITE_TOKEN" >"$LAB_DIR/http_write.token")
 	if [ "${2:-}" = handoff ]; then
+		local pnames=()
 		for m in n1 n2 n3; do
 			[ "$m" = "$n" ] && continue
 			peers+="${peers:+, }{ \"name\": \"$m\", \"address\": \"$(node_ip4 "$m"):7407\" }"
+			pnames+=("$m")
 		done
+		(umask 077 && "$TANDEMCTL" handoff-key "$HANDOFF_KEY" "$n" "${pnames[@]}" >"$d/handoff.key") ||
+			return 1
 		ho=$(cat <<EOF
 ,
   "handoff": {
     "listen": "$(node_ip4 "$n"):7407",
     "peers": [ $peers ],
     "switch": "10.77.2.1:${HANDOFF_PORT:-7406}",
-    "key_file": "$HANDOFF_KEY",
+    "key_file": "$d/handoff.key",
     "cluster_id": 1,
     "interface": "eth0",
     "bpf_object": "$NASD_DROP_OBJ",

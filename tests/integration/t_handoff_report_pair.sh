@@ -26,7 +26,7 @@ moved=0
 for p in $(ctla --json flows | jq -r '.flows[] | select(.port == 80) | "\(.client_port):\(.node)"'); do
 	port=${p%%:*} node=${p##*:}
 	t=n1; [ "$node" = n1 ] && t=n2
-	out=$(in_ns "$t" "$HO" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$port" "$VIP4:80" "$t")
+	out=$(in_ns "$t" "$HO" -n "$t" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$port" "$VIP4:80" "$t")
 	# The instant the ack is in, B must already have the new owner.
 	onb=$(ctlb --json flows | jq -r --argjson p "$port" '.flows[] | select(.client_port == $p and .port == 80) | .node')
 	if grep -q "status=0" <<<"$out" && [ "$onb" = "$t" ]; then
@@ -44,6 +44,6 @@ check_eq "no barrier timed out" 0 "$("$TANDEMCTL" -s "$LBD_SOCK_A" --json status
 "$LAB_SH" switch-stop "$LAB_NAME" b hard
 wait_for 5 test "$("$TANDEMCTL" -s "$LBD_SOCK_A" --json status | jq '.sync.peer.alive')" = false
 p=$(ctla --json flows | jq -r 'first(.flows[] | select(.port == 80)) | .client_port')
-out=$(in_ns n3 "$HO" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$p" "$VIP4:80" n3)
+out=$(in_ns n3 "$HO" -n n3 -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$p" "$VIP4:80" n3)
 check "without a peer the redirect is acked at once: $out" grep -q "status=0" <<<"$out"
 finish
