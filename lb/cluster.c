@@ -9,12 +9,17 @@
  * apart by the first byte).  Reusing it needs no new port in the config,
  * in firewalls or in nasd, and the map is authenticated with the key that
  * already authenticates MOVEs: whoever may move sessions may also say
- * where directories live.
+ * where directories live.  That is the node's own key K(n) (derived from
+ * the master key, lib/handoff_key.h): the map is encoded once and sealed
+ * for each node (cw_reseal) with our epoch and the node's (report.c keeps
+ * both): a node takes only a map sealed for its current start, so nothing
+ * recorded before it restarted is taken, and answers one that is not with
+ * a STALE ACK carrying its epoch: we learn it and seal the map again.
  *
  * Generation: the wall clock in microseconds when the config was (re)loaded,
- * and at least the previous one + 1.  It grows across reloads and across
- * lbd restarts (nodes refuse a generation older than the last they took
- * from this switch, so a counter starting again at 1 would be refused).
+ * and at least the previous one + 1.  It grows across reloads; nodes refuse
+ * a generation older than the last they took from this switch in the same
+ * epoch of ours (a new lbd has a new epoch: its maps start a new window).
  *
  * NFS node id of a node = its data-plane node id + 1: ids are pinned by name
  * in bpffs (sched.c), so they survive restarts and reordered configs, and
@@ -38,14 +43,16 @@
 
 #include "lib/cluster_wire.h"
 #include "lib/ctl.h"
+#include "lib/handoff_key.h"
 #include "lib/keyfile.h"
 #include "lib/log.h"
+#include "lib/maglev.h"
 
 #define CLUSTER_RESEND_MS 2000
 
 static uint32_t switch_id(const struct lbd *l)
 {
-	return l->cfg.sync.enabled ? l->cfg.sync.switch_id : 0;
+	return report_switch_id(l);
 }
 
 /* A node's storage address as a v6 socket address (v4-mapped for v4): the
@@ -76,6 +83,28 @@ static int node_of_sa(const struct lbd *l, const struct sockaddr_in6 *from)
 	return -1;
 }
 
+/* The map to node i (index of cfg.nodes and nodes), sealed for it: its key,
+ * our epoch, its epoch as we know it (0 before it told us: it answers
+ * STALE with it). */
+static void send_one(struct lbd *l, int i)
+{
+	struct cluster_srv *c = &l->cluster;
+	struct sockaddr_in6 sa;
+	uint8_t k[HOKEY_LEN];
+	const char *name = l->cfg.nodes[i].name;
+
+	hokey_node(c->key, c->keylen, name, k);
+	if (cw_reseal(c->dgram, c->dgram_len, report_epoch(l),
+		      report_node_epoch(l, maglev_node_key32(name)), k, sizeof(k)) < 0)
+		return;
+	node_sa(&l->cfg.nodes[i].addr, l->cfg.handoff.port, &sa);
+	if (sendto(c->io.fd, c->dgram, c->dgram_len, MSG_DONTWAIT, (struct sockaddr *)&sa,
+		   sizeof(sa)) == (ssize_t)c->dgram_len)
+		c->sent++;
+	else
+		c->send_errors++;	/* e.g. no route yet, or an ICMP error of the last one */
+}
+
 static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 {
 	struct lbd *l = io->arg;
@@ -83,7 +112,7 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 
 	(void)lp;
 	(void)events;
-	for (int k = 0; k < 64; k++) {
+	for (int j = 0; j < 64; j++) {
 		uint8_t buf[256], type;
 		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);
@@ -94,15 +123,24 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 		if (n < 0)
 			return;	/* EAGAIN; ECONNREFUSED from a node without nasd is expected too */
 		int ni = from.sin6_family == AF_INET6 ? node_of_sa(l, &from) : -1;
-		if (ni < 0 || cw_parse(buf, (size_t)n, c->key, c->keylen, &type, NULL, &a, &why) < 0 ||
+		uint8_t k[HOKEY_LEN];
+		if (ni >= 0)
+			hokey_node(c->key, c->keylen, l->nodes[ni].name, k);
+		if (ni < 0 || cw_parse(buf, (size_t)n, k, sizeof(k), &type, NULL, &a, &why) < 0 ||
 		    a.h.cluster_id != l->cfg.handoff.cluster_id || a.h.switch_id != switch_id(l) ||
-		    a.h.generation > c->generation ||
+		    a.h.peer_epoch != report_epoch(l) || a.h.generation > c->generation ||
 		    (a.nfs_id && a.nfs_id != l->nodes[ni].id + 1)) {
 			c->acks_refused++;
 			continue;
 		}
 		uint32_t id = l->nodes[ni].id;
 		c->acks++;
+		/* authentic and fresh (it carries our epoch): the node's epoch */
+		report_node_learn(l, maglev_node_key32(l->nodes[ni].name), a.h.epoch);
+		if (a.status == CW_ACK_STALE) {
+			report_epoch_above(l, a.held);
+			send_one(l, ni);
+		}
 		if (a.h.generation >= c->acked[id].gen || a.status != c->acked[id].status) {
 			if (a.h.generation == c->generation && c->acked[id].gen != c->generation)
 				log_info("cluster: %s holds map generation %llu (%s)", l->nodes[ni].name,
@@ -146,15 +184,8 @@ static void send_all(struct lbd *l)
 	c->next_send_ms = loop_now_ms() + CLUSTER_RESEND_MS;
 	if (!c->dgram_len || open_socket(l) < 0)
 		return;
-	for (unsigned i = 0; i < l->cfg.nnodes; i++) {
-		struct sockaddr_in6 sa;
-		node_sa(&l->cfg.nodes[i].addr, l->cfg.handoff.port, &sa);
-		if (sendto(c->io.fd, c->dgram, c->dgram_len, MSG_DONTWAIT, (struct sockaddr *)&sa,
-			   sizeof(sa)) == (ssize_t)c->dgram_len)
-			c->sent++;
-		else
-			c->send_errors++;	/* e.g. no route yet, or an ICMP error of the last one */
-	}
+	for (unsigned i = 0; i < l->cfg.nnodes; i++)
+		send_one(l, (int)i);
 }
 
 static uint64_t wall_us(void)

@@ -20,6 +20,7 @@
 
 #include "lib/config.h"
 #include "lib/ctl_server.h"
+#include "lib/handoff_wire.h"
 #include "lib/loop.h"
 #include "lb_maps.h"
 
@@ -119,6 +120,7 @@ struct report_move {
 	int timer_ok;
 	uint32_t nonce;
 	unsigned timeout_ms;
+	unsigned stale;		/* STALE answers: each one, the MOVE is sent again */
 	uint32_t from_key, to_key;
 	int from, to;		/* node indexes at send time */
 	char from_name[CFG_NAME_MAX + 1], to_name[CFG_NAME_MAX + 1];
@@ -127,13 +129,15 @@ struct report_move {
 };
 struct report_srv {
 	struct loop_io io;
-	uint8_t key[64];
+	uint8_t key[64];	/* the master key (lib/handoff_key.h) */
 	size_t keylen;
-	struct { uint32_t key; uint64_t seq; } senders[REPORT_SENDERS];
-	uint64_t seq;		/* of our answers */
+	/* replay (lib/handoff_wire.h): per node (by its key) the last epoch and
+	 * seq taken from it; our epoch and the seq of our answers and MOVEs */
+	struct { uint32_t key; struct ho_window w; } senders[REPORT_SENDERS];
+	uint64_t epoch, seq;
 	struct pending *pending;	/* REPORT_PENDING slots */
 	struct report_move moves[REPORT_MOVES];
-	uint64_t handled, failed, rejected, replayed;
+	uint64_t handled, failed, rejected, replayed;	/* replayed: also messages answered STALE */
 	uint64_t moves_sent, moves_ok, moves_failed;
 	uint64_t loads;		/* LOAD reports taken */
 	/* failed handoffs (RECLAIM): a later REDIRECT of (flow, txid) is stale */
@@ -277,6 +281,17 @@ int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int t
 /* Operator handoff: report_send_move with the control reply deferred until
  * the outcome; returns NULL, or an error reply at once. */
 json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to);
+
+/* The switch link's replay state, shared with cluster.c: our epoch (chosen
+ * once, raised by report_epoch_above when a node holds one of ours at or
+ * above it: our clock went back); a node's epoch as last taken (0: not
+ * known yet); report_node_learn raises it from an authentic message that
+ * carried our epoch. */
+uint64_t report_epoch(struct lbd *l);
+void report_epoch_above(struct lbd *l, uint64_t held);
+uint64_t report_node_epoch(const struct lbd *l, uint32_t node_key);
+void report_node_learn(struct lbd *l, uint32_t node_key, uint64_t epoch);
+uint32_t report_switch_id(const struct lbd *l);
 
 /* ---- mover.c: live sessions off a node (MOVEs through report.c) ---- */
 /* drain: move every TCP session off node (targets: the Maglev tables that

@@ -9,10 +9,14 @@
  * owner too (a barrier on tandem-syncd's control socket), so a takeover at
  * that moment cannot send the session back to the old node.
  *
- * Authenticated with the handoff key (HMAC-SHA256); replay protection: each
- * sender's seq must grow (nodes use a clock-based seq, so it grows across
- * their restarts too; a node retransmitting an unanswered report takes a
- * new seq).  Answers go back to the datagram's source.
+ * Authenticated with the key of the node that sends it (HMAC-SHA256 with
+ * K(n), derived from the master key in handoff.key_file: lib/handoff_key.h),
+ * so a report is the node's its sender field names: no node can speak for
+ * another.  Replay protection (lib/handoff_wire.h): a report must carry
+ * this lbd's epoch (chosen at its start: nothing recorded before is taken)
+ * and, per node, its (epoch, seq) must grow; a node that does not know our
+ * epoch yet (it or we restarted) gets a STALE answer with it and sends
+ * again.  Answers go back to the datagram's source.
  *
  * Operator handoff (control command "handoff"): lbd sends a MOVE from this
  * socket to the flow owner's storage address, same port; that node's
@@ -38,6 +42,7 @@
 
 #include "lib/ctl.h"
 #include "lib/ctl_server.h"
+#include "lib/handoff_key.h"
 #include "lib/handoff_wire.h"
 #include "lib/keyfile.h"
 #include "lb_hash.h"
@@ -52,27 +57,77 @@ static int node_by_key(const struct lbd *l, uint32_t key)
 	return -1;
 }
 
-/* Replay: the highest seq seen per sender (a small table: one per node). */
-static int fresh(struct lbd *l, uint32_t sender, uint64_t seq)
+/* K(n) of the node whose key is node_key, from the master key.  0 / -1 (no
+ * such node configured). */
+static int node_key_of(const struct lbd *l, uint32_t node_key, uint8_t out[HOKEY_LEN])
+{
+	int ni = node_by_key(l, node_key);
+
+	if (ni < 0)
+		return -1;
+	hokey_node(l->report.key, l->report.keylen, l->nodes[ni].name, out);
+	return 0;
+}
+
+uint32_t report_switch_id(const struct lbd *l)
+{
+	return l->cfg.sync.enabled ? l->cfg.sync.switch_id : 0;
+}
+
+uint64_t report_epoch(struct lbd *l)
+{
+	if (!l->report.epoch)
+		l->report.epoch = ho_new_epoch(0);
+	return l->report.epoch;
+}
+
+void report_epoch_above(struct lbd *l, uint64_t held)
+{
+	if (held <= report_epoch(l))
+		return;
+	l->report.epoch = ho_new_epoch(held);
+	l->report.seq = 0;
+	log_warnx("handoff: a node holds an epoch of this switch above ours (the clock went back?): "
+		  "moved to %llu", (unsigned long long)l->report.epoch);
+}
+
+/* The replay window of node_key; with create, a new one if there is room
+ * (a free slot, else one of a node no longer configured: the window of a
+ * configured node is never forgotten).  NULL if none. */
+static struct ho_window *window(struct lbd *l, uint32_t node_key, int create)
 {
 	struct report_srv *rs = &l->report;
-	int free_slot = -1;
+	int slot = -1;
 
 	for (int i = 0; i < REPORT_SENDERS; i++) {
-		if (rs->senders[i].key == sender) {
-			if (seq <= rs->senders[i].seq)
-				return 0;
-			rs->senders[i].seq = seq;
-			return 1;
-		}
-		if (!rs->senders[i].key && free_slot < 0)
-			free_slot = i;
+		if (rs->senders[i].key == node_key)
+			return &rs->senders[i].w;
+		if (slot < 0 && (!rs->senders[i].key || node_by_key(l, rs->senders[i].key) < 0))
+			slot = i;
 	}
-	if (free_slot < 0)
-		free_slot = (int)(seq % REPORT_SENDERS);	/* table full: recycle */
-	rs->senders[free_slot].key = sender;
-	rs->senders[free_slot].seq = seq;
-	return 1;
+	if (!create || slot < 0)
+		return NULL;
+	rs->senders[slot].key = node_key;
+	memset(&rs->senders[slot].w, 0, sizeof(rs->senders[slot].w));
+	return &rs->senders[slot].w;
+}
+
+uint64_t report_node_epoch(const struct lbd *l, uint32_t node_key)
+{
+	for (int i = 0; i < REPORT_SENDERS; i++)
+		if (l->report.senders[i].key == node_key)
+			return l->report.senders[i].w.epoch;
+	return 0;
+}
+
+void report_node_learn(struct lbd *l, uint32_t node_key, uint64_t epoch)
+{
+	struct ho_window *w = window(l, node_key, 1);
+
+	if (w && epoch > w->epoch) {
+		w->epoch = epoch;
+		w->seq = 0;
+	}
 }
 
 #define CANCEL_KEEP_MS 120000	/* longer than any node's handoff timeout */
@@ -143,21 +198,37 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 	return HO_ST_OK;
 }
 
-static void answer(struct lbd *l, struct ho_report *r, uint8_t st,
-		   const struct sockaddr_storage *to, socklen_t tl)
+/* Answer node report r (its sender names the node) with an ACK of status
+ * st; held: STALE's (the epoch we hold for the node). */
+static void answer_held(struct lbd *l, struct ho_report *r, uint8_t st, uint64_t held,
+			const struct sockaddr_storage *to, socklen_t tl)
 {
 	struct report_srv *rs = &l->report;
-	uint8_t out[HO_REPORT_MAX];
+	uint8_t out[HO_REPORT_MAX], k[HOKEY_LEN];
 
-	rs->handled++;
-	if (st != HO_ST_OK)
-		rs->failed++;
+	if (node_key_of(l, r->sender, k) < 0)
+		return;	/* the node left the configuration meanwhile */
+	if (st != HO_ST_STALE) {
+		rs->handled++;
+		if (st != HO_ST_OK)
+			rs->failed++;
+	}
 	r->status = st;
 	r->op = HO_OP_ACK;
 	r->sender = 0;
+	r->switch_id = report_switch_id(l);
+	r->peer_epoch = r->epoch;	/* the node's own: it knows the answer is fresh */
+	r->epoch = report_epoch(l);
 	r->seq = ++rs->seq;
-	size_t len = ho_report_encode(r, rs->key, rs->keylen, out);
+	r->held = held;
+	size_t len = ho_report_encode(r, k, sizeof(k), out);
 	sendto(rs->io.fd, out, len, MSG_DONTWAIT, (const struct sockaddr *)to, tl);
+}
+
+static void answer(struct lbd *l, struct ho_report *r, uint8_t st,
+		   const struct sockaddr_storage *to, socklen_t tl)
+{
+	answer_held(l, r, st, 0, to, tl);
 }
 
 /* ---- waiting for the peer (tandem-syncd barrier) ---- */
@@ -288,6 +359,8 @@ static void move_timeout(struct loop *lp, struct loop_timer *t)
 	move_finish(m, 0, err, NULL, MOVE_NO_ANSWER);
 }
 
+static int move_send(struct lbd *l, struct report_move *m, char *err, size_t errlen);
+
 static void move_ack(struct lbd *l, const struct ho_report *a)
 {
 	struct report_move *m = NULL;
@@ -299,6 +372,17 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 			m = &l->report.moves[i];
 	if (!m) {
 		l->report.rejected++;
+		return;
+	}
+	if (a->status == HO_ST_STALE && m->stale < 2) {
+		/* the node had not heard of our epoch (it restarted), or holds
+		 * a higher one of ours: nothing was done; it is known now */
+		char err[200];
+		m->stale++;
+		report_epoch_above(l, a->held);
+		if (move_send(l, m, err, sizeof(err)) == 0)
+			return;
+		move_finish(m, 0, err, NULL, HO_ST_ERROR);
 		return;
 	}
 	if (a->status != HO_ST_OK) {
@@ -322,14 +406,43 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 	move_finish(m, 1, NULL, owner, HO_ST_OK);
 }
 
+/* Send MOVE m (again) to its node: sealed with the node's key, with our
+ * epoch, a new seq, and the node's epoch as we know it.  0, or -1 with a
+ * message. */
+static int move_send(struct lbd *l, struct report_move *m, char *err, size_t errlen)
+{
+	struct report_srv *rs = &l->report;
+	const struct taddr *na = &l->cfg.nodes[m->from].addr;
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(l->cfg.handoff.port) };
+	uint8_t out[HO_REPORT_MAX], k[HOKEY_LEN];
+
+	if (node_key_of(l, m->from_key, k) < 0) {
+		snprintf(err, errlen, "%s is no longer configured", m->from_name);
+		return -1;
+	}
+	if (na->family == 4) {	/* the socket is dual-stack: v4-mapped */
+		sa.sin6_addr.s6_addr[10] = sa.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sa.sin6_addr.s6_addr[12], na->a, 4);
+	} else {
+		memcpy(&sa.sin6_addr, na->a, 16);
+	}
+	struct ho_report r = { .op = HO_OP_MOVE, .nonce = m->nonce, .cluster = l->cfg.handoff.cluster_id,
+			       .key = m->key, .node_key = m->to_key, .sender = 0,
+			       .switch_id = report_switch_id(l), .epoch = report_epoch(l),
+			       .seq = ++rs->seq, .peer_epoch = report_node_epoch(l, m->from_key) };
+	size_t len = ho_report_encode(&r, k, sizeof(k), out);
+	if (sendto(rs->io.fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) != (ssize_t)len) {
+		snprintf(err, errlen, "sending the handoff request to %s: %s", m->from_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int to,
 		     unsigned timeout_ms, move_done_fn done, void *arg, char *err, size_t errlen)
 {
 	struct report_srv *rs = &l->report;
 	struct report_move *m = NULL;
-	const struct taddr *na = &l->cfg.nodes[from].addr;
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(l->cfg.handoff.port) };
-	uint8_t out[HO_REPORT_MAX];
 
 	if (!l->cfg.handoff.enabled || rs->io.fd < 0) {
 		snprintf(err, errlen, "handoff reports are not configured (\"handoff\" section)");
@@ -357,15 +470,6 @@ int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int t
 	if (getrandom(&m->nonce, sizeof(m->nonce), 0) != sizeof(m->nonce))
 		m->nonce = (uint32_t)loop_now_ns();
 	m->nonce &= 0xffffff;
-	if (na->family == 4) {	/* the socket is dual-stack: v4-mapped */
-		sa.sin6_addr.s6_addr[10] = sa.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&sa.sin6_addr.s6_addr[12], na->a, 4);
-	} else {
-		memcpy(&sa.sin6_addr, na->a, 16);
-	}
-	struct ho_report r = { .op = HO_OP_MOVE, .nonce = m->nonce, .cluster = l->cfg.handoff.cluster_id,
-			       .key = *k, .node_key = m->to_key, .sender = 0, .seq = ++rs->seq };
-	size_t len = ho_report_encode(&r, rs->key, rs->keylen, out);
 	if (loop_timer_init(&l->loop, &m->timer, move_timeout, m) < 0) {
 		snprintf(err, errlen, "timer: %s", strerror(errno));
 		return -1;
@@ -375,8 +479,7 @@ int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int t
 		loop_timer_close(&l->loop, &m->timer);
 		return -1;
 	}
-	if (sendto(rs->io.fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) != (ssize_t)len) {
-		snprintf(err, errlen, "sending the handoff request to %s: %s", m->from_name, strerror(errno));
+	if (move_send(l, m, err, errlen) < 0) {
 		loop_timer_close(&l->loop, &m->timer);
 		return -1;
 	}
@@ -440,6 +543,48 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
 	return NULL;
 }
 
+/* A datagram on the report socket that is a node's message for us:
+ * authenticated with the key of the node it names, of our cluster, fresh
+ * (else counted, and answered STALE when only an epoch was wrong).  1 with
+ * it in *r, or 0. */
+static int take(struct lbd *l, const uint8_t *buf, size_t n, struct ho_report *r,
+		const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct report_srv *rs = &l->report;
+	uint8_t k[HOKEY_LEN];
+	uint32_t sender;
+	const char *why = "unknown sender";
+
+	if (ho_report_sender(buf, n, &sender) < 0 || node_key_of(l, sender, k) < 0 ||
+	    ho_report_parse(buf, n, k, sizeof(k), r, &why) < 0) {
+		rs->rejected++;
+		log_debug("handoff report refused: %s", why);
+		return 0;
+	}
+	if (r->op == HO_OP_MOVE || r->cluster != l->cfg.handoff.cluster_id) {
+		rs->rejected++;
+		return 0;
+	}
+	struct ho_window *w = window(l, sender, 1);
+	int fresh = w ? ho_fresh(w, r->epoch, r->seq, 0) : 0;
+	if (fresh == 0) {
+		rs->replayed++;
+		return 0;
+	}
+	if (fresh < 0 || r->peer_epoch != report_epoch(l)) {
+		/* from before our start, from an older start of the node, or the
+		 * node does not know our epoch yet: nothing done, say which */
+		rs->replayed++;
+		log_debug("handoff report from %08x: %s epoch: answered STALE", sender,
+			  fresh < 0 ? "an old node" : "another switch");
+		if (r->op != HO_OP_ACK)
+			answer_held(l, r, HO_ST_STALE, w->epoch, from, fl);
+		return 0;
+	}
+	ho_fresh(w, r->epoch, r->seq, 1);
+	return 1;
+}
+
 static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 {
 	struct lbd *l = io->arg;
@@ -451,24 +596,11 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		struct ho_report r;
-		const char *why;
 
 		if (n < 0)
 			return;
-		if (ho_report_parse(buf, (size_t)n, rs->key, rs->keylen, &r, &why) < 0) {
-			rs->rejected++;
-			log_debug("handoff report refused: %s", why);
+		if (!take(l, buf, (size_t)n, &r, &from, fl))
 			continue;
-		}
-		if (r.op == HO_OP_MOVE || r.cluster != l->cfg.handoff.cluster_id ||
-		    (r.op == HO_OP_ACK && !r.sender)) {
-			rs->rejected++;
-			continue;
-		}
-		if (!fresh(l, r.sender, r.seq)) {
-			rs->replayed++;
-			continue;
-		}
 		if (r.op == HO_OP_ACK) {	/* a node's answer to our MOVE */
 			move_ack(l, &r);
 			continue;
@@ -521,7 +653,7 @@ int report_open(struct lbd *l)
 		log_warn("handoff report socket on port %u", l->cfg.handoff.port);
 		return -1;
 	}
-	rs->seq = loop_now_ns();
+	report_epoch(l);
 	rs->io.cb = readable;
 	rs->io.arg = l;
 	return loop_add(&l->loop, &rs->io, EPOLLIN);

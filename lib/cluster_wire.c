@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-static const char *const ack_names[] = { "ok", "not_member", "unused", "refused" };
+static const char *const ack_names[] = { "ok", "not_member", "unused", "refused", "stale" };
 
 const char *cw_ack_status_name(unsigned st)
 {
@@ -109,8 +109,10 @@ static void put_hdr(uint8_t *b, const struct cw_hdr *h, uint8_t type, size_t bod
 	wire_put32(b + 4, h->cluster_id);
 	wire_put32(b + 8, h->switch_id);
 	wire_put64(b + 12, h->generation);
-	wire_put16(b + 20, (uint16_t)body);
-	b[22] = b[23] = 0;
+	wire_put64(b + 20, h->epoch);
+	wire_put64(b + 28, h->peer_epoch);
+	wire_put16(b + 36, (uint16_t)body);
+	b[38] = b[39] = 0;
 }
 
 static size_t addr_len(int family)
@@ -169,16 +171,29 @@ size_t cw_map_encode(const struct cw_map *m, const uint8_t *key, size_t keylen, 
 	return n + WIRE_MAC_LEN;
 }
 
+int cw_reseal(uint8_t *buf, size_t len, uint64_t epoch, uint64_t peer_epoch, const uint8_t *key,
+	      size_t keylen)
+{
+	if (len < CW_HDR_LEN + WIRE_MAC_LEN || !cw_is_cluster(buf, len) ||
+	    CW_HDR_LEN + (size_t)wire_get16(buf + 36) + WIRE_MAC_LEN != len)
+		return -1;
+	wire_put64(buf + 20, epoch);
+	wire_put64(buf + 28, peer_epoch);
+	wire_hmac(key, keylen, buf, len - WIRE_MAC_LEN, buf + len - WIRE_MAC_LEN);
+	return 0;
+}
+
 size_t cw_ack_encode(const struct cw_ack *a, const uint8_t *key, size_t keylen, uint8_t *buf,
 		     size_t cap)
 {
-	if (cap < CW_HDR_LEN + 2 + WIRE_MAC_LEN)
+	if (cap < CW_ACK_LEN)
 		return 0;
-	put_hdr(buf, &a->h, CW_T_ACK, 2);
+	put_hdr(buf, &a->h, CW_T_ACK, 10);
 	buf[CW_HDR_LEN] = a->nfs_id;
 	buf[CW_HDR_LEN + 1] = a->status;
-	wire_hmac(key, keylen, buf, CW_HDR_LEN + 2, buf + CW_HDR_LEN + 2);
-	return CW_HDR_LEN + 2 + WIRE_MAC_LEN;
+	wire_put64(buf + CW_HDR_LEN + 2, a->held);
+	wire_hmac(key, keylen, buf, CW_HDR_LEN + 10, buf + CW_HDR_LEN + 10);
+	return CW_ACK_LEN;
 }
 
 /* A bounded reader over the body: every take checks the remaining length. */
@@ -297,7 +312,7 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		*why = "bad_magic";
 		return -1;
 	}
-	size_t body = wire_get16(buf + 20);
+	size_t body = wire_get16(buf + 36);
 	if (CW_HDR_LEN + body + WIRE_MAC_LEN != len || len > CW_MAX_DGRAM) {
 		*why = "bad_length";
 		return -1;
@@ -307,7 +322,7 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		*why = "bad_mac";
 		return -1;
 	}
-	if (buf[2] != CW_VERSION || buf[22] || buf[23]) {
+	if (buf[2] != CW_VERSION || buf[38] || buf[39]) {
 		*why = "bad_version";
 		return -1;
 	}
@@ -315,6 +330,8 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 	h.cluster_id = wire_get32(buf + 4);
 	h.switch_id = wire_get32(buf + 8);
 	h.generation = wire_get64(buf + 12);
+	h.epoch = wire_get64(buf + 20);
+	h.peer_epoch = wire_get64(buf + 28);
 	*type = h.type;
 	if (h.type == CW_T_MAP && map) {
 		memset(map, 0, sizeof(*map));
@@ -322,50 +339,64 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		return parse_map(buf + CW_HDR_LEN, body, map, why);
 	}
 	if (h.type == CW_T_ACK && ack) {
-		if (body != 2 || buf[CW_HDR_LEN + 1] > CW_ACK_REFUSED) {
+		if (body != 10 || buf[CW_HDR_LEN + 1] > CW_ACK_STALE) {
 			*why = "bad_body";
 			return -1;
 		}
 		ack->h = h;
 		ack->nfs_id = buf[CW_HDR_LEN];
 		ack->status = buf[CW_HDR_LEN + 1];
+		ack->held = wire_get64(buf + CW_HDR_LEN + 2);
 		return 0;
 	}
 	*why = h.type == CW_T_MAP || h.type == CW_T_ACK ? "unexpected_type" : "bad_type";
 	return -1;
 }
 
-int cw_replay_check(const struct cw_replay *r, uint32_t switch_id, uint64_t gen)
+static int replay_slot(const struct cw_replay *r, uint32_t switch_id)
 {
-	int free_slot = 0;
-
-	for (int i = 0; i < CW_REPLAY_SLOTS; i++) {
-		if (!r->s[i].used) {
-			free_slot = 1;
-			continue;
-		}
-		if (r->s[i].switch_id == switch_id)
-			return gen > r->s[i].gen ? 1 : gen == r->s[i].gen ? 0 : -1;
-	}
-	return free_slot ? 1 : -2;
+	for (int i = 0; i < CW_REPLAY_SLOTS; i++)
+		if (r->s[i].used && r->s[i].switch_id == switch_id)
+			return i;
+	return -1;
 }
 
-void cw_replay_commit(struct cw_replay *r, uint32_t switch_id, uint64_t gen)
+int cw_replay_check(const struct cw_replay *r, uint32_t switch_id, uint64_t epoch, uint64_t gen)
 {
-	int slot = -1;
+	int i = replay_slot(r, switch_id);
 
-	for (int i = 0; i < CW_REPLAY_SLOTS; i++) {
-		if (r->s[i].used && r->s[i].switch_id == switch_id) {
-			slot = i;
-			break;
-		}
-		if (!r->s[i].used && slot < 0)
-			slot = i;
+	if (i < 0) {
+		for (i = 0; i < CW_REPLAY_SLOTS; i++)
+			if (!r->s[i].used)
+				return CW_NEW;
+		return CW_FULL;
 	}
+	if (epoch != r->s[i].epoch)
+		return epoch > r->s[i].epoch ? CW_NEW : CW_OLD_EPOCH;
+	return gen > r->s[i].gen ? CW_NEW : gen == r->s[i].gen ? CW_SAME : CW_OLD;
+}
+
+void cw_replay_commit(struct cw_replay *r, uint32_t switch_id, uint64_t epoch, uint64_t gen)
+{
+	int slot = replay_slot(r, switch_id);
+
+	for (int i = 0; i < CW_REPLAY_SLOTS && slot < 0; i++)
+		if (!r->s[i].used)
+			slot = i;
 	if (slot < 0)
 		return;
+	if (r->s[slot].used && (epoch < r->s[slot].epoch ||
+				(epoch == r->s[slot].epoch && gen <= r->s[slot].gen)))
+		return;	/* never back */
 	r->s[slot].used = 1;
 	r->s[slot].switch_id = switch_id;
-	if (gen > r->s[slot].gen)
-		r->s[slot].gen = gen;
+	r->s[slot].epoch = epoch;
+	r->s[slot].gen = gen;
+}
+
+uint64_t cw_replay_held(const struct cw_replay *r, uint32_t switch_id)
+{
+	int i = replay_slot(r, switch_id);
+
+	return i < 0 ? 0 : r->s[i].epoch;
 }

@@ -7,18 +7,23 @@
  * lbd sends the map to every node's storage address on the handoff report
  * port (handoff.port), the UDP socket where tandem-nasd already takes the
  * switch's MOVEs.  The two formats share that socket and are told apart by
- * the first byte: a report starts with version 1 in its high nibble
- * (0x10..0x1f), a cluster message with CW_MAGIC's 0x54.
+ * the first byte: a report starts with its version in the high nibble
+ * (0x20..0x2f), a cluster message with CW_MAGIC's 0x54.
  *
- * Header (24 bytes, big-endian, no bitfields):
- *    0 u16 magic 0x5443 ("TC")   2 u8 version 1   3 u8 type CW_T_*
+ * Header (40 bytes, big-endian, no bitfields):
+ *    0 u16 magic 0x5443 ("TC")   2 u8 version 2   3 u8 type CW_T_*
  *    4 u32 cluster id (handoff.cluster_id: both ends must agree)
- *    8 u32 switch id (sync.switch_id of the sender; 0: a switch without a pair)
+ *    8 u32 switch id (sync.switch_id of the switch; 0: a switch without a pair)
  *   12 u64 generation (MAP: the map's version, grows with every (re)load of
- *          the appliance config, across lbd restarts too: lbd takes it from
- *          the wall clock; ACK: the generation the node holds from that switch)
- *   20 u16 body length   22 u16 zero
- * body, then HMAC-SHA256 (32) with the handoff key over header and body.
+ *          the appliance config; lbd takes it from the wall clock; ACK: the
+ *          generation the node holds from that switch)
+ *   20 u64 epoch (the sender's, as in the handoff report: lbd's for a MAP,
+ *          the node's for an ACK; lib/handoff_wire.h)
+ *   28 u64 peer epoch (the addressee's epoch as the sender knows it; 0: not yet)
+ *   36 u16 body length   38 u16 zero
+ * body, then HMAC-SHA256 (32) over header and body with the node key K(n)
+ * of the node it goes to or comes from (lib/handoff_key.h): lbd seals the
+ * map for each node (cw_reseal), so no node can forge a map to another.
  *
  * MAP body:
  *    u64 handoff_threshold
@@ -29,12 +34,18 @@
  *    u8 homes (0..64), each: u8 NFS node id (one of the nodes), u8 dir length
  *       (1..255), dir (one path component: no '/', NUL, not "." or "..")
  *    nothing after.
- * ACK body: u8 the node's NFS id (0: not in the map), u8 status CW_ACK_*.
+ * ACK body: u8 the node's NFS id (0: not in the map), u8 status CW_ACK_*,
+ *    u64 held (the switch epoch this node holds for that switch id).
  *
- * Replay: a node applies a map only if its generation is newer than the last
- * one it took from that switch id (cw_replay_*): an older one is a replay (or
- * a switch whose clock went back) and is refused; the same one is lbd's
- * periodic resend, answered with an ACK and otherwise ignored.
+ * Replay: a node applies a map only if it carries the node's current epoch
+ * as its peer epoch (nothing recorded before the node's last start is
+ * taken) and, per switch id, its epoch is above the last one taken (lbd
+ * restarted) or equal with a generation above the last one (cw_replay_*):
+ * an older generation is a replay and is refused without an answer; the
+ * same one is lbd's periodic resend, answered with an ACK and otherwise
+ * ignored.  A map refused only for an epoch is answered with an ACK of
+ * status CW_ACK_STALE carrying the node's epoch and `held`: lbd learns the
+ * node's epoch (and moves its own above held) and seals the map again.
  */
 #ifndef TANDEM_CLUSTER_WIRE_H
 #define TANDEM_CLUSTER_WIRE_H
@@ -46,8 +57,8 @@
 #include "wire.h"
 
 #define CW_MAGIC 0x5443
-#define CW_VERSION 1
-#define CW_HDR_LEN 24
+#define CW_VERSION 2
+#define CW_HDR_LEN 40
 #define CW_EXPORT_MAX 127
 #define CW_MAX_CLIENTS 32
 #define CW_MAX_NODES 255
@@ -65,6 +76,8 @@ enum cw_ack_status {
 	CW_ACK_NOT_MEMBER = 1,	/* the node is not in the map (name/address) */
 	CW_ACK_UNUSED = 2,	/* the node takes its namespace from its own config */
 	CW_ACK_REFUSED = 3,	/* the map does not fit this node (e.g. node id clash) */
+	CW_ACK_STALE = 4,	/* not taken: its peer epoch is not the node's, or its
+				 * epoch is below the one the node holds (held) */
 };
 const char *cw_ack_status_name(unsigned st);
 
@@ -89,6 +102,7 @@ struct cw_hdr {
 	uint32_t cluster_id;
 	uint32_t switch_id;
 	uint64_t generation;
+	uint64_t epoch, peer_epoch;
 };
 
 struct cw_map {
@@ -107,7 +121,9 @@ struct cw_ack {
 	struct cw_hdr h;		/* type CW_T_ACK */
 	uint8_t nfs_id;
 	uint8_t status;
+	uint64_t held;
 };
+#define CW_ACK_LEN (CW_HDR_LEN + 10 + WIRE_MAC_LEN)
 
 /* 1 if buf starts like a cluster message (dispatch on a shared socket). */
 int cw_is_cluster(const uint8_t *buf, size_t len);
@@ -118,7 +134,12 @@ int cw_is_cluster(const uint8_t *buf, size_t len);
  */
 size_t cw_map_encode(const struct cw_map *m, const uint8_t *key, size_t keylen, uint8_t *buf,
 		     size_t cap, const char **why);
-/* Encode an ACK; returns its length (cap >= CW_HDR_LEN + 2 + 32), or 0. */
+/* Rewrite the epoch and peer epoch of the message buf[0..len) that
+ * cw_map_encode or cw_ack_encode wrote, and MAC it again with key (one map
+ * sealed for each node).  0, or -1 if buf is not such a message. */
+int cw_reseal(uint8_t *buf, size_t len, uint64_t epoch, uint64_t peer_epoch, const uint8_t *key,
+	      size_t keylen);
+/* Encode an ACK; returns its length (cap >= CW_ACK_LEN), or 0. */
 size_t cw_ack_encode(const struct cw_ack *a, const uint8_t *key, size_t keylen, uint8_t *buf,
 		     size_t cap);
 
@@ -136,17 +157,25 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 const struct cw_node *cw_map_node(const struct cw_map *m, uint8_t nfs_id);
 
 /*
- * Replay protection on the receiving side: the last generation taken per
- * switch id (a pair has two switches; CW_REPLAY_SLOTS leaves room for a
- * replaced one).  cw_replay_check: 1 newer than the last from that switch
- * (or the first), 0 the same, -1 older (a replay), -2 no free slot.
- * cw_replay_commit records gen as the switch's last.
+ * Replay protection on the receiving side: the last (epoch, generation)
+ * taken per switch id (a pair has two switches; CW_REPLAY_SLOTS leaves room
+ * for replaced ones; when all are used a new switch id is refused, never
+ * one forgotten).  cw_replay_check: CW_NEW (a new epoch, or a newer
+ * generation of the same), CW_SAME (the same generation), CW_OLD (an older
+ * generation of the same epoch: a replay), CW_OLD_EPOCH (an epoch below the
+ * switch's last: answer STALE with cw_replay_held), CW_FULL (no free slot).
+ * cw_replay_commit records them as the switch's last (never going back).
+ * stale counts the
+ * maps its owner refused for an epoch (answered CW_ACK_STALE).
  */
-#define CW_REPLAY_SLOTS 4
+#define CW_REPLAY_SLOTS 8
+enum { CW_NEW = 1, CW_SAME = 0, CW_OLD = -1, CW_OLD_EPOCH = -2, CW_FULL = -3 };
 struct cw_replay {
-	struct { int used; uint32_t switch_id; uint64_t gen; } s[CW_REPLAY_SLOTS];
+	struct { int used; uint32_t switch_id; uint64_t epoch, gen; } s[CW_REPLAY_SLOTS];
+	uint64_t stale;
 };
-int cw_replay_check(const struct cw_replay *r, uint32_t switch_id, uint64_t gen);
-void cw_replay_commit(struct cw_replay *r, uint32_t switch_id, uint64_t gen);
+int cw_replay_check(const struct cw_replay *r, uint32_t switch_id, uint64_t epoch, uint64_t gen);
+void cw_replay_commit(struct cw_replay *r, uint32_t switch_id, uint64_t epoch, uint64_t gen);
+uint64_t cw_replay_held(const struct cw_replay *r, uint32_t switch_id);
 
 #endif

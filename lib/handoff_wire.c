@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const state_names[] = {
 	"idle", "open", "active", "half-active", "wait", "done", "fail"
@@ -27,12 +28,12 @@ const char *ho_err_name(enum ho_err e)
 /* ---- channel frames ---- */
 
 enum ho_err ho_parse(const uint8_t *buf, size_t len, const struct ho_key *key, uint64_t expect_seq,
-		     struct ho_hdr *h, const uint8_t **body, size_t *frame_total)
+		     size_t max_frame, struct ho_hdr *h, const uint8_t **body, size_t *frame_total)
 {
 	if (len < 4)
 		return HO_E_SHORT;
 	uint32_t flen = wire_get32(buf);
-	if (flen < HO_HDR_LEN + WIRE_MAC_LEN || flen > HO_MAX_FRAME)
+	if (flen < HO_HDR_LEN + WIRE_MAC_LEN || flen > HO_MAX_FRAME || flen > max_frame)
 		return HO_E_LENGTH;
 	if (len - 4 < flen)
 		return HO_E_SHORT;
@@ -65,6 +66,41 @@ enum ho_err ho_parse(const uint8_t *buf, size_t len, const struct ho_key *key, u
 	*body = f + HO_HDR_LEN;
 	*frame_total = 4 + (size_t)flen;
 	return HO_OK;
+}
+
+enum ho_err ho_hello_name(const uint8_t *buf, size_t len, char *name, size_t cap)
+{
+	if (len < 4)
+		return HO_E_SHORT;
+	uint32_t flen = wire_get32(buf);
+	if (flen < HO_HDR_LEN + WIRE_MAC_LEN || flen > HO_HELLO_MAX)
+		return HO_E_LENGTH;
+	if (len - 4 < flen)
+		return HO_E_SHORT;
+	const uint8_t *f = buf + 4;
+	uint32_t blen = wire_get32(f + 16);
+	if ((uint64_t)blen + HO_HDR_LEN + WIRE_MAC_LEN != flen)
+		return HO_E_LENGTH;
+	if (wire_get16(f) != HO_MAGIC)
+		return HO_E_MAGIC;
+	if (f[2] != HO_VERSION)
+		return HO_E_VERSION;
+	if (f[3] != HO_T_HELLO)
+		return HO_E_TYPE;
+	size_t off = 0, got = 0;
+	uint16_t rt, rl;
+	const uint8_t *v;
+	int rc;
+	while ((rc = wire_tlv_next(f + HO_HDR_LEN, blen, &off, &rt, &v, &rl)) == 1) {
+		if (rt != HO_R_NODE)
+			continue;
+		if (got || !rl || rl >= cap || memchr(v, '\0', rl))
+			return HO_E_RECORD;	/* one name, whole in one record */
+		memcpy(name, v, rl);
+		name[rl] = '\0';
+		got = 1;
+	}
+	return rc < 0 || !got ? HO_E_RECORD : HO_OK;
 }
 
 static void grow(struct ho_frame *f, size_t need)
@@ -248,15 +284,15 @@ void ho_frame_free(struct ho_frame *f)
 	f->len = f->cap = 0;
 }
 
-void ho_channel_key(const struct ho_key *shared, const uint8_t nonce_connect[HO_NONCE_LEN],
+void ho_channel_key(const struct ho_key *pair, const uint8_t nonce_connect[HO_NONCE_LEN],
 		    const uint8_t nonce_accept[HO_NONCE_LEN], struct ho_key *out)
 {
-	uint8_t in[9 + 2 * HO_NONCE_LEN];
+	uint8_t in[10 + 2 * HO_NONCE_LEN];
 
-	memcpy(in, "tandem-ho", 9);
-	memcpy(in + 9, nonce_connect, HO_NONCE_LEN);
-	memcpy(in + 9 + HO_NONCE_LEN, nonce_accept, HO_NONCE_LEN);
-	wire_hmac(shared->k, shared->len, in, sizeof(in), out->k);
+	memcpy(in, "tandem-ho2", 10);
+	memcpy(in + 10, nonce_connect, HO_NONCE_LEN);
+	memcpy(in + 10 + HO_NONCE_LEN, nonce_accept, HO_NONCE_LEN);
+	wire_hmac(pair->k, pair->len, in, sizeof(in), out->k);
 	out->len = WIRE_MAC_LEN;
 }
 
@@ -280,30 +316,55 @@ size_t ho_report_encode(const struct ho_report *r, const uint8_t *key, size_t ke
 	wire_put32(buf + n, r->node_key);
 	buf[n + 4] = r->status;
 	wire_put32(buf + n + 5, r->sender);
-	wire_put64(buf + n + 9, r->seq);
-	n += 17;
+	wire_put32(buf + n + 9, r->switch_id);
+	wire_put64(buf + n + 13, r->epoch);
+	wire_put64(buf + n + 21, r->seq);
+	wire_put64(buf + n + 29, r->peer_epoch);
+	wire_put64(buf + n + 37, r->held);
+	n += HO_REPORT_TAIL;
 	wire_hmac(key, keylen, buf, n, buf + n);
 	return n + WIRE_MAC_LEN;
 }
 
-int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
-		    struct ho_report *r, const char **why)
+/* The address length of a datagram of a report's length, or 0. */
+static size_t report_alen(const uint8_t *buf, size_t len, const char **why)
 {
 	size_t alen;
 
 	if (len < 16) {
 		*why = "short";
-		return -1;
+		return 0;
 	}
 	alen = buf[15] == 6 ? 16 : buf[15] == 4 ? 4 : 0;
 	if (!alen) {
 		*why = "bad_family";
-		return -1;
+		return 0;
 	}
-	if (len != 16 + 2 * alen + 17 + WIRE_MAC_LEN) {
+	if (len != 16 + 2 * alen + HO_REPORT_TAIL + WIRE_MAC_LEN) {
 		*why = "bad_length";
-		return -1;
+		return 0;
 	}
+	return alen;
+}
+
+int ho_report_sender(const uint8_t *buf, size_t len, uint32_t *sender)
+{
+	const char *why;
+	size_t alen = report_alen(buf, len, &why);
+
+	if (!alen)
+		return -1;
+	*sender = wire_get32(buf + 16 + 2 * alen + 5);
+	return 0;
+}
+
+int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
+		    struct ho_report *r, const char **why)
+{
+	size_t alen = report_alen(buf, len, why);
+
+	if (!alen)
+		return -1;
 	if (!wire_mac_ok(key, keylen, buf, len)) {
 		*why = "bad_mac";
 		return -1;
@@ -331,10 +392,38 @@ int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t k
 	r->node_key = wire_get32(buf + n);
 	r->status = buf[n + 4];
 	r->sender = wire_get32(buf + n + 5);
-	r->seq = wire_get64(buf + n + 9);
-	if (r->op != HO_OP_LOAD && r->key.proto != 6 && r->key.proto != 17) {
-		*why = "bad_protocol";	/* LOAD carries no flow */
+	r->switch_id = wire_get32(buf + n + 9);
+	r->epoch = wire_get64(buf + n + 13);
+	r->seq = wire_get64(buf + n + 21);
+	r->peer_epoch = wire_get64(buf + n + 29);
+	r->held = wire_get64(buf + n + 37);
+	if (r->op != HO_OP_LOAD && r->op != HO_OP_ACK && r->key.proto != 6 && r->key.proto != 17) {
+		*why = "bad_protocol";	/* LOAD carries no flow, nor an ACK of a LOAD */
 		return -1;
 	}
 	return 0;
+}
+
+int ho_fresh(struct ho_window *w, uint64_t epoch, uint64_t seq, int commit)
+{
+	if (!epoch)
+		return 0;	/* no sender uses epoch 0 */
+	if (epoch < w->epoch)
+		return -1;
+	if (epoch == w->epoch && seq <= w->seq)
+		return 0;
+	if (commit) {
+		w->epoch = epoch;
+		w->seq = seq;
+	}
+	return 1;
+}
+
+uint64_t ho_new_epoch(uint64_t floor)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t e = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return e > floor ? e : floor + 1;
 }

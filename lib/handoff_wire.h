@@ -5,9 +5,10 @@
  * 1. Node <-> node channel: a persistent TCP connection opened ahead of
  *    need, so a handoff costs one round trip.  Stream of frames:
  *
- *      u32 frame_len (bytes after this field, <= HO_MAX_FRAME)
+ *      u32 frame_len (bytes after this field, <= HO_MAX_FRAME; before the
+ *                     channel is up <= HO_HELLO_MAX)
  *      header (20 bytes, big-endian):
- *         0 u16 magic 0x5448 ("TH")   2 u8 version 1   3 u8 type HO_T_*
+ *         0 u16 magic 0x5448 ("TH")   2 u8 version 2   3 u8 type HO_T_*
  *         4 u32 txid (handoff transaction; 0 for HELLO)
  *         8 u64 seq (per direction: 1, 2, 3 ... never repeats on a channel)
  *        16 u32 body_len
@@ -15,12 +16,18 @@
  *            into consecutive records of the same type and concatenated)
  *      HMAC-SHA256 (32) over header and body
  *
- *    Both ends first send HELLO (node name, 16-byte random nonce) under the
- *    shared key; every later frame is authenticated with the channel key
- *    HMAC(shared, "tandem-ho" | nonce of the connecting side | nonce of the
- *    accepting side), so a frame recorded on one channel is worthless on
- *    any other, and seq must be exactly previous + 1, so none can be
- *    replayed, dropped or reordered within a channel.
+ *    Handshake (version 2), under the pair key K(c, a) that only the two
+ *    nodes hold (lib/handoff_key.h), c the connecting node, a the accepting:
+ *      c -> a  HELLO seq 1 {NODE c, NONCE nc}                     pair key
+ *      a -> c  HELLO seq 1 {NODE a, NONCE na, ECHO nc}            pair key
+ *      c -> a  HELLO seq 2 {ECHO na}                              channel key
+ *    with the channel key HMAC(K(c, a), "tandem-ho2" | nc | na).  Each side
+ *    has its own fresh nonce echoed back under a key only the other node
+ *    holds, so a recorded handshake is worthless: c's first HELLO may be
+ *    replayed, but no one else can answer a's nonce.  Every later frame is
+ *    authenticated with the channel key and seq must be exactly previous +
+ *    1, so none can be replayed, dropped or reordered within a channel, and
+ *    a frame recorded on one channel is worthless on any other.
  *
  *    Transaction (old node O hands a session to new node N):
  *      O -> N  OPEN      flow, sizes: "can you take this session?"
@@ -32,8 +39,8 @@
  *    FAIL from either side at any point: O thaws and keeps the session.
  *    States: IDLE, OPEN, ACTIVE, HALF_ACTIVE, WAIT, DONE, FAIL.
  *
- * 2. Node -> switch report ("EAP"), one UDP datagram each way:
- *      0 u8  version (high 4 bits) | operation (low 4 bits)
+ * 2. Node <-> switch report ("EAP"), one UDP datagram each way:
+ *      0 u8  version 2 (high 4 bits) | operation (low 4 bits)
  *      1 u24 nonce (echoed in the answer)
  *      4 u8  protocol   5 u16 src port   7 u16 dst port   (the client's 5-tuple:
  *                                                         src = client, dst = VIP)
@@ -42,8 +49,28 @@
  *      then u32 node key (redirect/set: the new owner; ack: the owner now)
  *           u8  status (ack: HO_ST_*; requests: 0)
  *           u32 sender (node key of the sender; the switch: 0)
- *           u64 seq (per sender, increasing: replay window as in sync)
- *      HMAC-SHA256 (32) over everything before it
+ *           u32 switch id (the switch's sync.switch_id when sender is 0; else 0)
+ *           u64 epoch (the sender's, chosen at its start: ho_new_epoch)
+ *           u64 seq (per sender epoch, increasing)
+ *           u64 peer epoch (the addressee's epoch as the sender knows it; 0: not yet)
+ *           u64 held (a STALE answer: the epoch the answering side holds for
+ *                     the addressee; one above its own means its clock went
+ *                     back across a restart: it moves its own above; else 0)
+ *      HMAC-SHA256 (32) over everything before it, with the node key K(n) of
+ *      the node n that sends it or that it is sent to (lib/handoff_key.h)
+ *
+ *    Replay: a receiver takes a message only if its peer epoch is the
+ *    receiver's own current epoch (so nothing recorded before the receiver's
+ *    last start is taken), and, per authenticated sender (a node by its key,
+ *    a switch by its id), if its epoch is above the last one taken (the
+ *    sender restarted: a new window) or equal with a greater seq
+ *    (ho_fresh).  An authentic message refused only for an epoch (the
+ *    sender does not know the receiver's current epoch, or its own is below
+ *    the one the receiver holds) is answered with an ACK of status
+ *    HO_ST_STALE carrying the receiver's epoch and `held`; the sender learns
+ *    the epoch (and moves its own above a greater held) and sends again
+ *    with a new seq.  A seq at or below the last one of the same epoch is
+ *    dropped without an answer.
  *    Operations: query (who owns this 5-tuple), redirect (re-point it to node),
  *    set (insert it for node), ack (the switch's answer: sent only once its
  *    flow map, and the peer's through tandem-syncd, holds the new owner),
@@ -61,9 +88,10 @@
 /* ---- node <-> node channel ---- */
 
 #define HO_MAGIC 0x5448
-#define HO_VERSION 1
+#define HO_VERSION 2
 #define HO_HDR_LEN 20
 #define HO_MAX_FRAME (48u << 20)	/* queues + app state of one session */
+#define HO_HELLO_MAX 1024u		/* any frame before the channel is up */
 #define HO_NONCE_LEN 16
 #define HO_KEY_MAX 64
 
@@ -88,6 +116,7 @@ enum ho_rec {
 	HO_R_REASON,		/* u16 code + text */
 	HO_R_SIZE,		/* u64: announced total of TCP + app state (OPEN) */
 	HO_R_SERVICE,		/* service name, e.g. "http" */
+	HO_R_ECHO,		/* 16 bytes: the other side's HELLO nonce */
 };
 
 enum ho_state {
@@ -124,11 +153,21 @@ struct ho_hdr {
 /*
  * Parse the frame at the start of buf[0..len): returns HO_OK with *h, body
  * pointers and *frame_total (bytes consumed), HO_E_SHORT when more bytes are
- * needed, or an error (the channel must then be closed).  Checks the MAC with
+ * needed, or an error (the channel must then be closed).  A frame_len above
+ * max_frame (<= HO_MAX_FRAME) is HO_E_LENGTH as soon as its 4 bytes are
+ * there, so a caller never buffers more than it allows.  Checks the MAC with
  * key and that seq == expect_seq.  Pure.
  */
 enum ho_err ho_parse(const uint8_t *buf, size_t len, const struct ho_key *key, uint64_t expect_seq,
-		     struct ho_hdr *h, const uint8_t **body, size_t *frame_total);
+		     size_t max_frame, struct ho_hdr *h, const uint8_t **body, size_t *frame_total);
+/*
+ * The node name a HELLO at the start of buf[0..len) claims, NOT
+ * authenticated: only to choose the pair key its MAC is then checked with.
+ * HO_OK with name (NUL-terminated, cap >= 2), HO_E_SHORT (read more), or
+ * another error (not a whole well-formed HELLO of at most HO_HELLO_MAX
+ * bytes whose name record fits cap).  Pure.
+ */
+enum ho_err ho_hello_name(const uint8_t *buf, size_t len, char *name, size_t cap);
 
 /* Growable frame builder (heap: UPDATE frames carry whole queues). */
 struct ho_frame {
@@ -155,13 +194,13 @@ int ho_decode_reason(const uint8_t *v, uint16_t len, uint16_t *code, char *text,
 int ho_collect(const uint8_t *body, size_t len, uint16_t rtype, size_t max,
 	       uint8_t **out, size_t *out_len);
 
-/* Channel key from the shared key and both HELLO nonces. */
-void ho_channel_key(const struct ho_key *shared, const uint8_t nonce_connect[HO_NONCE_LEN],
+/* Channel key from the pair key and both HELLO nonces. */
+void ho_channel_key(const struct ho_key *pair, const uint8_t nonce_connect[HO_NONCE_LEN],
 		    const uint8_t nonce_accept[HO_NONCE_LEN], struct ho_key *out);
 
 /* ---- node -> switch report ---- */
 
-#define HO_REPORT_VERSION 1
+#define HO_REPORT_VERSION 2
 /* MOVE (switch -> node, to the owner's storage address, port 7406): "hand
  * this 5-tuple's session to node_key" (operator handoff, sender 0, the
  * switch's increasing seq); the node answers with an ACK (sender: its own
@@ -189,6 +228,9 @@ enum ho_status {
 	HO_ST_BUSY = 6,		/* MOVE: the session cannot pause right now (a call forwarded
 				 * to another node, a large write half received); nothing
 				 * happened: ask again shortly */
+	HO_ST_STALE = 7,	/* nothing done: the request's peer epoch is not the
+				 * receiver's, or its epoch is below the one the receiver
+				 * holds (`held`): learn, and send again with a new seq */
 };
 
 struct ho_report {
@@ -200,15 +242,36 @@ struct ho_report {
 	uint32_t node_key;
 	uint8_t status;
 	uint32_t sender;
-	uint64_t seq;
+	uint32_t switch_id;
+	uint64_t epoch, seq, peer_epoch, held;
 };
 
-#define HO_REPORT_MAX (15 + 1 + 32 + 4 + 1 + 4 + 8 + WIRE_MAC_LEN)
+#define HO_REPORT_TAIL (4 + 1 + 4 + 4 + 8 + 8 + 8 + 8)	/* after the addresses */
+#define HO_REPORT_MAX (16 + 32 + HO_REPORT_TAIL + WIRE_MAC_LEN)
 
 /* Encode and MAC; returns the length written into buf (>= HO_REPORT_MAX). */
 size_t ho_report_encode(const struct ho_report *r, const uint8_t *key, size_t keylen, uint8_t *buf);
 /* Parse and authenticate.  0, or -1 with a reason (static string) in *why. */
 int ho_report_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
 		    struct ho_report *r, const char **why);
+/* The sender field of a datagram of a report's length, NOT authenticated:
+ * only to choose the key ho_report_parse then checks.  0, or -1. */
+int ho_report_sender(const uint8_t *buf, size_t len, uint32_t *sender);
+
+/*
+ * Per-sender replay state of a receiver (the rules above).  ho_fresh: 1 the
+ * message is new (and *w is advanced if commit), 0 a repeat of a seq already
+ * taken in that epoch (drop it silently), -1 its epoch is below w's (answer
+ * STALE with held = w->epoch).  The caller checks the peer epoch after a 1
+ * and before committing: call with commit 0, then again with commit 1.
+ */
+struct ho_window {
+	uint64_t epoch, seq;	/* the last taken; epoch 0: nothing yet */
+};
+int ho_fresh(struct ho_window *w, uint64_t epoch, uint64_t seq, int commit);
+/* An epoch for a process that starts now: CLOCK_REALTIME in ns (nonzero,
+ * above any of an earlier start unless the clock went back: then the STALE
+ * answers' `held` moves it up), and at least floor + 1. */
+uint64_t ho_new_epoch(uint64_t floor);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * api.c - the handlers of /api/v1 (doc/api.md).  Order of checks for every
- * path but login: session (401), then for a POST the CSRF header (403),
- * then the role (403), then the body (400).  Everything the daemons know
+ * api.c - the handlers of /api/v1 (doc/api.md).  Order of checks: the
+ * Origin header (403) and a POST body's Content-Type (415) on every path;
+ * then on every path but login: session (401), then for a POST the CSRF
+ * header (403), then the role (403), then the body (400).  Everything the daemons know
  * comes from their control sockets through a job (pool.c); their replies
  * are passed on minus "ok", so the console and tandemctl agree.
  */
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api_guard.h"
 #include "lib/config.h"
 #include "lib/err.h"
 #include "lib/jsonconf.h"
@@ -150,16 +152,50 @@ static int lbd_job(struct webd *w, struct webd_req *r, json_t *req, int timeout_
 
 /* ------------------------------------------------------------ login -- */
 
+#define RL_KEY (API_USER_MAX + 8)
+
+/* The rate limit keys of a login of user through r: the client's address
+ * (by api_client_key: IPv6 by its /64) and the user name (by api_user_key:
+ * "Victor" is victor to LDAP, so it is to the limit). */
+static void rl_keys(const struct webd_req *r, const char *user, char keys[2][RL_KEY])
+{
+	char ukey[API_USER_MAX + 1];
+
+	if (api_user_key(user, ukey, sizeof(ukey)) < 0)
+		snprintf(ukey, sizeof(ukey), "%s", user);
+	snprintf(keys[0], RL_KEY, "%s", r->client_key);
+	snprintf(keys[1], RL_KEY, "u:%s", ukey);
+}
+
+/* A 401 of j is held back until failure_delay_ms after its submission, so
+ * that how long LDAP took (a search that found nobody, or a search and a
+ * bind with a wrong password) does not tell which users exist. */
+static uint64_t badcred_due(struct webd *w, struct job *j)
+{
+	uint64_t due = j->submit_ms + w->cfg.fail_delay_ms;
+
+	if (w->cfg.fail_delay_ms && loop_now_ms() > due)
+		log_warnx("a failed login took %llu ms, more than login_rate.failure_delay_ms (%u): "
+			  "raise it, or answer times may tell which users exist",
+			  (unsigned long long)(loop_now_ms() - j->submit_ms), w->cfg.fail_delay_ms);
+	return due;
+}
+
 static void login_done(struct webd *w, struct job *j)
 {
 	struct webd_req *r = j->req;
 	struct sessions *s = &w->sessions;
-	char key[API_USER_MAX + 8];
+	char keys[2][RL_KEY];
 	const char *user = j->login.user;
+	uint64_t due = 0;
 	struct session *se;
 	int st;
 	json_t *out;
 
+	rl_keys(r, user, keys);
+	if (j->auth == AUTH_OK_ADMIN || j->auth == AUTH_OK_VIEWER || j->auth == AUTH_NOGROUP)
+		for (int i = 0; i < 2; i++)	/* the password was right: not a failure */
+			rl_refund(s, keys[i], j->rl_win[i]);
 	switch (j->auth) {
 	case AUTH_OK_ADMIN:
 	case AUTH_OK_VIEWER:
@@ -176,12 +212,9 @@ static void login_done(struct webd *w, struct job *j)
 		log_info("login: %s (%s) from %s", user, se->admin ? "admin" : "viewer", r->client);
 		break;
 	case AUTH_BADCRED:
-		snprintf(key, sizeof(key), "a:%s", r->client);
-		rl_fail(s, key);
-		snprintf(key, sizeof(key), "u:%s", user);
-		rl_fail(s, key);
 		st = 401;
 		out = api_error("wrong user or password");
+		due = badcred_due(w, j);
 		log_info("login refused: %s from %s: wrong user or password", user, r->client);
 		break;
 	case AUTH_NOGROUP:
@@ -195,53 +228,74 @@ static void login_done(struct webd *w, struct job *j)
 		log_warnx("login of %s from %s: %s", user, r->client, j->err);
 		break;
 	}
-	http_resume(w, r, st, out);
+	http_resume_at(w, r, due, st, out);
 	job_free(j);
+}
+
+/*
+ * Rate limit of a login (before LDAP is asked: a blocked guesser costs us
+ * nothing), then count it as a failure at once: it is taken back when the
+ * login succeeds, so logins in flight count (concurrent guesses cannot
+ * overtake the limit).  0 = go on, with the windows charged in win[]; 1 =
+ * r is answered (429).
+ */
+static int login_charge(struct webd *w, struct webd_req *r, char keys[2][RL_KEY], uint64_t win[2])
+{
+	struct sessions *s = &w->sessions;
+	unsigned wait_a = rl_blocked(s, keys[0]), wait_u = rl_blocked(s, keys[1]);
+
+	if (!wait_a && !wait_u) {
+		if (rl_fail(s, keys[0]) == 0) {
+			win[0] = rl_window(s, keys[0]);
+			if (rl_fail(s, keys[1]) == 0) {
+				win[1] = rl_window(s, keys[1]);
+				return 0;
+			}
+			rl_refund(s, keys[0], win[0]);
+		}
+		wait_a = 1;	/* no slot without forgetting a blocked key */
+		wait_u = rl_blocked(s, keys[1]);
+	}
+	r->retry_after = wait_a > wait_u ? wait_a : wait_u;
+	log_info("login refused: %s from %s: rate limited", keys[1] + 2, r->client);
+	answer(r, 429, wait_a ? api_error("too many failed logins from %s; retry in %u s", r->client,
+					  r->retry_after)
+			      : api_error("too many failed logins for this user; retry in %u s",
+					  r->retry_after));
+	return 1;
 }
 
 static int handle_login(struct webd *w, struct webd_req *r)
 {
 	struct api_login lg;
-	char err[256], key[API_USER_MAX + 8];
-	unsigned wait_a, wait_u;
-	int rc;
+	char err[256], keys[2][RL_KEY];
+	uint64_t win[2];
+	struct job *j;
 
 	if (api_parse_login(r->body ? r->body : "", r->len, &lg, err, sizeof(err)) < 0)
 		return answer(r, 400, api_error("%s", err));
-	/* Checked before LDAP is asked: a blocked guesser costs us nothing. */
-	snprintf(key, sizeof(key), "a:%s", r->client);
-	wait_a = rl_blocked(&w->sessions, key);
-	snprintf(key, sizeof(key), "u:%s", lg.user);
-	wait_u = rl_blocked(&w->sessions, key);
-	if (wait_a || wait_u) {
-		r->retry_after = wait_a > wait_u ? wait_a : wait_u;
-		log_info("login refused: %s from %s: rate limited", lg.user, r->client);
+	rl_keys(r, lg.user, keys);
+	if (login_charge(w, r, keys, win)) {
 		explicit_bzero(&lg, sizeof(lg));
-		return answer(r, 429, wait_a ? api_error("too many failed logins from %s; retry in %u s",
-							 r->client, r->retry_after)
-					     : api_error("too many failed logins for this user; "
-							 "retry in %u s", r->retry_after));
+		return 0;
 	}
 	if (!lg.password[0]) {
 		/* An empty password is an LDAP "unauthenticated bind" (RFC 4513
-		 * 5.1.2) that most servers accept: never send it. */
-		snprintf(key, sizeof(key), "a:%s", r->client);
-		rl_fail(&w->sessions, key);
-		snprintf(key, sizeof(key), "u:%s", lg.user);
-		rl_fail(&w->sessions, key);
+		 * 5.1.2) that most servers accept: never send it.  (Counted.) */
 		return answer(r, 401, api_error("wrong user or password"));
 	}
-	struct job *j = job_new(auth_run, login_done);
-	if (!j) {
-		explicit_bzero(&lg, sizeof(lg));
-		return answer(r, 503, api_error("out of memory"));
+	j = job_new(auth_run, login_done);
+	if (j) {
+		j->req = r;
+		j->login = lg;
+		j->submit_ms = loop_now_ms();
+		memcpy(j->rl_win, win, sizeof(j->rl_win));
 	}
-	j->req = r;
-	j->login = lg;
 	explicit_bzero(&lg, sizeof(lg));
-	rc = pool_submit(&w->pool, j);
-	if (rc < 0) {
+	if (!j || pool_submit(&w->pool, j) < 0) {
 		job_free(j);
+		for (int i = 0; i < 2; i++)
+			rl_refund(&w->sessions, keys[i], win[i]);
 		return answer(r, 503, api_error("busy: too many requests waiting; try again"));
 	}
 	return 1;
@@ -443,7 +497,7 @@ static struct session *authorize(struct webd *w, struct webd_req *r)
 	struct session *se = NULL;
 
 	if (h && api_cookie_get(h, COOKIE_NAME, id, sizeof(id)) > 0)
-		se = session_find(&w->sessions, id);
+		se = webd_session_find(&w->sessions, id);
 	if (!se)
 		return answer(r, 401, api_error("not logged in (or the session expired): POST /api/v1/login")),
 		       NULL;
@@ -456,6 +510,31 @@ static struct session *authorize(struct webd *w, struct webd_req *r)
 		return answer(r, 403, api_error("viewers may not make changes (user \"%s\" is a viewer)",
 						se->user)), NULL;
 	return se;
+}
+
+/*
+ * Requests another site's page could make a browser send (doc/api.md,
+ * "Cross-site requests"): an Origin header that is not this server's own
+ * origin (403), and a POST whose body is not declared JSON (415; login
+ * always needs one, other POSTs when they carry a body or a Content-Type).
+ * 1 = r is answered.
+ */
+static int cross_site(struct webd *w, struct webd_req *r)
+{
+	const char *origin = http_header(r, "Origin"), *ct = http_header(r, "Content-Type");
+
+	if (origin && !api_origin_ok(origin, http_header(r, "Host"), !w->cfg.plain_http)) {
+		log_info("refused a request from %s with Origin %.100s", r->client, origin);
+		answer(r, 403, api_error("cross-site request refused: Origin %.100s is not this "
+					 "console's origin", origin));
+		return 1;
+	}
+	if (r->route.post && (r->route.id == API_R_LOGIN || r->len || ct) &&
+	    !api_json_content_type(ct)) {
+		answer(r, 415, api_error("the request body must be JSON (Content-Type: application/json)"));
+		return 1;
+	}
+	return 0;
 }
 
 static int handle_logout(struct webd_req *r, struct session *se)
@@ -527,6 +606,8 @@ int api_handle(struct webd *w, struct webd_req *r)
 {
 	struct session *se;
 
+	if (cross_site(w, r))
+		return 0;
 	if (r->route.id == API_R_LOGIN)
 		return handle_login(w, r);
 	se = authorize(w, r);

@@ -27,10 +27,38 @@ static int one_s(const char *t)
 	return api_template_fill(t, "x", buf, sizeof(buf)) >= 0;
 }
 
+/*
+ * ldap.uri: one URI or several separated by spaces (libldap tries them in
+ * turn), each ldap://, ldaps:// or ldapi://.  A plain ldap:// one without
+ * StartTLS would carry every login's password in clear: refused unless
+ * allow_cleartext says so (a lab's local directory).
+ */
+static int check_uris(struct jconf *p, const struct webd_ldap *l)
+{
+	const char *u = l->uri;
+
+	while (*u) {
+		size_t n = strcspn(u, " \t");
+		if (n == 0) {
+			u++;
+			continue;
+		}
+		if (strncmp(u, "ldap://", 7) && strncmp(u, "ldaps://", 8) && strncmp(u, "ldapi://", 8))
+			return jconf_perr(p, "\"uri\" must start with ldap://, ldaps:// or ldapi://");
+		if (!strncmp(u, "ldap://", 7) && !l->starttls && !l->allow_cleartext)
+			return jconf_perr(p, "\"uri\" %.*s without \"starttls\": true would send passwords "
+					  "in clear: use ldaps://, \"starttls\": true or ldapi://, or set "
+					  "\"allow_cleartext\": true (labs only)", (int)(n > 200 ? 200 : n), u);
+		u += n;
+	}
+	return 0;
+}
+
 static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 {
 	static const char *const keys[] = { "uri", "user_dn_template", "search", "admin_group",
-					    "viewer_group", "timeout_ms", "starttls", "ca_file", NULL };
+					    "viewer_group", "timeout_ms", "starttls", "ca_file",
+					    "allow_cleartext", NULL };
 	static const char *const skeys[] = { "base", "filter", "bind_dn", "bind_password_file",
 					     NULL };
 	json_t *s;
@@ -46,13 +74,13 @@ static int parse_ldap(struct jconf *p, json_t *o, struct webd_ldap *l)
 	    jconf_get_str(p, o, "viewer_group", l->viewer_group, sizeof(l->viewer_group), NULL) < 0 ||
 	    jconf_get_uint(p, o, "timeout_ms", &l->timeout_ms, 5000, 100, 60000) < 0 ||
 	    jconf_get_bool(p, o, "starttls", &l->starttls, 0) < 0 ||
+	    jconf_get_bool(p, o, "allow_cleartext", &l->allow_cleartext, 0) < 0 ||
 	    jconf_get_str(p, o, "ca_file", l->ca_file, sizeof(l->ca_file), "") < 0)
 		return -1;
 	if (l->ca_file[0] && access(l->ca_file, R_OK) < 0)
 		return jconf_perr(p, "\"ca_file\" %s: %s", l->ca_file, strerror(errno));
-	if (strncmp(l->uri, "ldap://", 7) && strncmp(l->uri, "ldaps://", 8) &&
-	    strncmp(l->uri, "ldapi://", 8))
-		return jconf_perr(p, "\"uri\" must start with ldap://, ldaps:// or ldapi://");
+	if (check_uris(p, l) < 0)
+		return -1;
 	s = json_object_get(o, "search");
 	if (!!s == !!l->user_dn_template[0])
 		return jconf_perr(p, "give exactly one of \"user_dn_template\" or \"search\"");
@@ -101,23 +129,25 @@ static int parse_listen(struct jconf *p, const char *listen, struct webd_config 
 	return 0;
 }
 
-/* "login_rate" {max_failures, window_s}, optional: the defaults without it. */
+/* "login_rate" {max_failures, window_s, failure_delay_ms}, optional: the
+ * defaults without it. */
 static int parse_login_rate(struct jconf *p, json_t *root, struct webd_config *cfg)
 {
-	static const char *const rkeys[] = { "max_failures", "window_s", NULL };
+	static const char *const rkeys[] = { "max_failures", "window_s", "failure_delay_ms", NULL };
 	json_t *v = json_object_get(root, "login_rate"), *o;
 	int rc;
 
 	if (v) {
 		snprintf(p->where, sizeof(p->where), "login_rate");
 		if (!json_is_object(v))
-			return jconf_perr(p, "must be an object {max_failures, window_s}");
+			return jconf_perr(p, "must be an object {max_failures, window_s, failure_delay_ms}");
 		if (jconf_check_keys(p, v, rkeys) < 0)
 			return -1;
 	}
 	o = v ? v : json_object();
 	rc = jconf_get_uint(p, o, "max_failures", &cfg->rate_max, 5, 1, 1000) < 0 ||
-	     jconf_get_uint(p, o, "window_s", &cfg->rate_window_s, 60, 1, 86400) < 0 ? -1 : 0;
+	     jconf_get_uint(p, o, "window_s", &cfg->rate_window_s, 60, 1, 86400) < 0 ||
+	     jconf_get_uint(p, o, "failure_delay_ms", &cfg->fail_delay_ms, 1000, 0, 30000) < 0 ? -1 : 0;
 	if (!v)
 		json_decref(o);
 	return rc;
@@ -128,8 +158,8 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 {
 	static const char *const keys[] = { "listen", "plain_http", "cert", "key", "www",
 					    "lbd_socket", "syncd_socket", "config_path", "ldap",
-					    "session_idle_s", "session_max", "login_rate",
-					    "history_s", NULL };
+					    "session_idle_s", "session_max", "session_max_per_user",
+					    "login_rate", "history_s", NULL };
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
 	json_t *root, *v;
@@ -158,6 +188,8 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 		    DEF_CONFIG) < 0 ||
 	    jconf_get_uint(&p, root, "session_idle_s", &cfg->session_idle_s, 900, 30, 86400) < 0 ||
 	    jconf_get_uint(&p, root, "session_max", &cfg->session_max, 256, 1, 65536) < 0 ||
+	    jconf_get_uint(&p, root, "session_max_per_user", &cfg->session_max_per_user, 8, 1,
+		    65536) < 0 ||
 	    jconf_get_uint(&p, root, "history_s", &cfg->history_s, 600, 10, 86400) < 0 ||
 	    parse_listen(&p, listen, cfg) < 0)
 		goto out;

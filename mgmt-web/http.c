@@ -35,6 +35,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "api_guard.h"
 #include "lib/jsonconf.h"
 #include "lib/log.h"
 
@@ -135,19 +136,24 @@ static enum MHD_Result send_static(struct webd *w, struct webd_req *r, const cha
 	return ret;
 }
 
-static void peer_addr(struct MHD_Connection *c, char *out, size_t outlen)
+/* r->client (the peer's address as text) and r->client_key. */
+static void peer_addr(struct MHD_Connection *c, struct webd_req *r)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
 		MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const void *a = NULL;
 
-	snprintf(out, outlen, "?");
-	if (!sa)
+	snprintf(r->client, sizeof(r->client), "?");
+	snprintf(r->client_key, sizeof(r->client_key), "a:?");
+	if (sa && sa->sa_family == AF_INET)
+		a = &((struct sockaddr_in *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!a)
 		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outlen);
+	inet_ntop(sa->sa_family, a, r->client, sizeof(r->client));
+	api_client_key(sa->sa_family, a, r->client_key, sizeof(r->client_key));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -164,7 +170,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		r->w = w;
 		r->conn = conn;
-		peer_addr(conn, r->client, sizeof(r->client));
+		peer_addr(conn, r);
 		if (api_route(method, url, &r->route, err, sizeof(err)) < 0) {
 			r->status = r->route.status;
 			r->reply = api_error("%s", err);
@@ -227,6 +233,59 @@ void http_resume(struct webd *w, struct webd_req *r, int status, json_t *reply)
 		w->suspended--;
 		MHD_resume_connection(r->conn);
 	}
+}
+
+/* Arm later_timer for the earliest held-back reply (or disarm it). */
+static void later_arm(struct webd *w)
+{
+	uint64_t now = loop_now_ms(), first = UINT64_MAX;
+
+	for (struct webd_req *r = w->later; r; r = r->later_next)
+		if (r->due_ms < first)
+			first = r->due_ms;
+	if (first == UINT64_MAX)
+		loop_timer_set(&w->later_timer, 0, 0);
+	else
+		loop_timer_set(&w->later_timer, first > now ? (unsigned)(first - now) : 1, 0);
+}
+
+void http_resume_at(struct webd *w, struct webd_req *r, uint64_t due_ms, int status,
+		    json_t *reply)
+{
+	if (due_ms <= loop_now_ms()) {
+		http_resume(w, r, status, reply);
+		return;
+	}
+	r->status = status;
+	json_decref(r->reply);
+	r->reply = reply;
+	r->due_ms = due_ms;
+	r->later_next = w->later;
+	w->later = r;
+	later_arm(w);
+}
+
+/* later_timer: resume the held-back replies that are due. */
+static void on_later(struct loop *l, struct loop_timer *t)
+{
+	struct webd *w = t->arg;
+	struct webd_req **pp = &w->later;
+	uint64_t now = loop_now_ms();
+
+	while (*pp) {
+		struct webd_req *r = *pp;
+		if (r->due_ms > now) {
+			pp = &r->later_next;
+			continue;
+		}
+		*pp = r->later_next;
+		r->later_next = NULL;
+		json_t *reply = r->reply;
+		r->reply = NULL;
+		http_resume(w, r, r->status, reply);
+	}
+	later_arm(w);
+	http_run(w);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -331,7 +390,8 @@ int http_start(struct webd *w)
 	w->mhd_io.cb = on_mhd_io;
 	w->mhd_io.arg = w;
 	if (loop_add(&w->loop, &w->mhd_io, EPOLLIN) < 0 ||
-	    loop_timer_init(&w->loop, &w->mhd_timer, on_mhd_timer, w) < 0)
+	    loop_timer_init(&w->loop, &w->mhd_timer, on_mhd_timer, w) < 0 ||
+	    loop_timer_init(&w->loop, &w->later_timer, on_later, w) < 0)
 		return -1;
 	http_run(w);
 	return 0;

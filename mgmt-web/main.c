@@ -62,6 +62,12 @@ static int check_files(const struct webd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Does l send passwords in clear (an ldap:// URI, no StartTLS, allowed)? */
+static int cleartext(const struct webd_ldap *l)
+{
+	return l->allow_cleartext && !l->starttls && strstr(l->uri, "ldap://");
+}
+
 int main(int argc, char **argv)
 {
 	static struct webd webd;	/* the context: static only for its size */
@@ -87,11 +93,20 @@ int main(int argc, char **argv)
 	if (check_files(&w->cfg, err, sizeof(err)) < 0)
 		fatalx("%s: %s", w->config_file, err);
 	if (check_only) {
-		printf("%s: configuration OK (%s on port %u, LDAP %s)\n", w->config_file,
-		       w->cfg.plain_http ? "plain HTTP" : "HTTPS", w->cfg.listen_port,
-		       w->cfg.ldap.uri);
+		printf("%s: configuration OK (%s on port %u, LDAP %s%s; logins: %u failures in %u s "
+		       "block, a failure answers after %u ms; sessions: %u, %u per user)\n",
+		       w->config_file, w->cfg.plain_http ? "plain HTTP" : "HTTPS", w->cfg.listen_port,
+		       w->cfg.ldap.uri, w->cfg.ldap.starttls ? " with StartTLS" : "",
+		       w->cfg.rate_max, w->cfg.rate_window_s, w->cfg.fail_delay_ms,
+		       w->cfg.session_max, w->cfg.session_max_per_user);
+		if (cleartext(&w->cfg.ldap))
+			printf("%s: warning: ldap.allow_cleartext: an ldap:// URI without StartTLS "
+			       "carries passwords in clear (labs only)\n", w->config_file);
 		return 0;
 	}
+	if (cleartext(&w->cfg.ldap))
+		log_warnx("ldap.allow_cleartext: an ldap:// URI without StartTLS carries passwords "
+			  "in clear (labs only)");
 	signal(SIGPIPE, SIG_IGN);
 	w->www_fd = open(w->cfg.www, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (w->www_fd < 0)

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "api_guard.h"
+#include "lib/log.h"
+
 int random_token(char out[API_TOKEN_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -45,6 +48,7 @@ int sessions_init(struct sessions *s, const struct webd_config *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->n = cfg->session_max;
+	s->per_user = cfg->session_max_per_user ? cfg->session_max_per_user : s->n;
 	s->idle_ms = cfg->session_idle_s * 1000;
 	s->rl_max = cfg->rate_max;
 	s->rl_window_ms = cfg->rate_window_s * 1000;
@@ -74,25 +78,70 @@ void sessions_expire(struct sessions *s)
 			session_end(&s->tab[i]);
 }
 
-struct session *session_create(struct sessions *s, const char *user, int admin)
+/* The less recently used of a and b (either may be NULL). */
+static struct session *lru(struct session *a, struct session *b)
 {
-	sessions_expire(s);
-	for (uint32_t i = 0; i < s->n; i++) {
-		struct session *se = &s->tab[i];
-		if (se->used)
-			continue;
-		if (random_token(se->id) < 0 || random_token(se->csrf) < 0)
-			return NULL;
-		snprintf(se->user, sizeof(se->user), "%s", user);
-		se->admin = admin;
-		se->last_ms = loop_now_ms();
-		se->used = 1;
-		return se;
-	}
-	return NULL;
+	return !a || (b && b->last_ms < a->last_ms) ? b : a;
 }
 
-struct session *session_find(struct sessions *s, const char *id)
+/* The slot a new session of user takes (session_create says which), or
+ * NULL; *evict: it holds a session that must end first. */
+static struct session *pick_slot(struct sessions *s, const char *ukey, int *evict)
+{
+	struct session *free_se = NULL, *own = NULL, *viewer = NULL;
+	uint32_t mine = 0;
+
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct session *se = &s->tab[i];
+		if (!se->used) {
+			free_se = free_se ? free_se : se;
+		} else if (!strcmp(se->ukey, ukey)) {
+			mine++;
+			own = lru(own, se);
+		} else if (!se->admin) {
+			viewer = lru(viewer, se);
+		}
+	}
+	*evict = 1;
+	if (mine >= s->per_user)
+		return own;
+	if (free_se) {
+		*evict = 0;
+		return free_se;
+	}
+	return own ? own : viewer;
+}
+
+struct session *session_create(struct sessions *s, const char *user, int admin)
+{
+	char ukey[API_USER_MAX + 1];
+	struct session *se;
+	int evict;
+
+	if (api_user_key(user, ukey, sizeof(ukey)) < 0)
+		snprintf(ukey, sizeof(ukey), "%s", user);
+	sessions_expire(s);
+	se = pick_slot(s, ukey, &evict);
+	if (!se)
+		return NULL;
+	if (evict) {
+		log_info("session of %s (%s) ended to make room for a login of %s", se->user,
+			 se->admin ? "admin" : "viewer", user);
+		session_end(se);
+	}
+	if (random_token(se->id) < 0 || random_token(se->csrf) < 0) {
+		session_end(se);
+		return NULL;
+	}
+	snprintf(se->user, sizeof(se->user), "%s", user);
+	snprintf(se->ukey, sizeof(se->ukey), "%s", ukey);
+	se->admin = admin;
+	se->last_ms = loop_now_ms();
+	se->used = 1;
+	return se;
+}
+
+struct session *webd_session_find(struct sessions *s, const char *id)
 {
 	uint64_t now = loop_now_ms();
 
@@ -118,54 +167,101 @@ void session_end(struct session *se)
 }
 
 /*
- * Rate limit: a fixed window per key ("a:ADDR", "u:USER") that starts with
- * its first failure; max failures in it block the key until it ends.  When
- * every slot is taken, the oldest window is reused (an attacker filling the
- * table with addresses can thus free a blocked key early: 1024 slots make
- * that cost 1024 addresses per window).
+ * Rate limit: a fixed window per key ("a:ADDR" by api_client_key, "u:USER")
+ * that starts with its first failure; rl_max failures in it block the key
+ * until it ends.  api.c counts a login as a failure when it is submitted
+ * and takes it back if it succeeds, so logins in flight count too.
+ *
+ * The table has WEBD_RL_SLOTS slots.  A new key takes a free slot, else the
+ * slot of the oldest key that is not blocked; a blocked key is never
+ * forgotten, so while every slot holds one, unknown keys wait too (429)
+ * until the first of those windows ends: filling the table costs an
+ * attacker rl_max failures per slot and locks out logins of new keys, but
+ * it cannot free a blocked user or address.
  */
-static struct rl_ent *rl_find(struct sessions *s, const char *key, int create)
+struct rl_scan {
+	struct rl_ent *match, *free_e, *victim;	/* victim: the oldest unblocked */
+	uint64_t soonest_end;			/* of the blocked windows */
+};
+
+static void rl_look(struct sessions *s, const char *key, struct rl_scan *sc)
 {
 	uint64_t now = loop_now_ms();
-	struct rl_ent *free_e = NULL, *oldest = NULL;
 
+	memset(sc, 0, sizeof(*sc));
+	sc->soonest_end = UINT64_MAX;
 	for (int i = 0; i < WEBD_RL_SLOTS; i++) {
 		struct rl_ent *e = &s->rl[i];
 		if (e->key[0] && now - e->first_ms >= s->rl_window_ms)
 			e->key[0] = '\0';	/* window over */
 		if (!e->key[0]) {
-			if (!free_e)
-				free_e = e;
+			sc->free_e = sc->free_e ? sc->free_e : e;
 			continue;
 		}
 		if (!strcmp(e->key, key))
-			return e;
-		if (!oldest || e->first_ms < oldest->first_ms)
-			oldest = e;
+			sc->match = e;
+		if (e->count >= s->rl_max) {
+			if (e->first_ms + s->rl_window_ms < sc->soonest_end)
+				sc->soonest_end = e->first_ms + s->rl_window_ms;
+		} else if (!sc->victim || e->first_ms < sc->victim->first_ms) {
+			sc->victim = e;
+		}
 	}
-	if (!create)
-		return NULL;
-	struct rl_ent *e = free_e ? free_e : oldest;
-	snprintf(e->key, sizeof(e->key), "%s", key);
-	e->first_ms = now;
-	e->count = 0;
-	return e;
+}
+
+static unsigned secs_until(uint64_t end_ms)
+{
+	uint64_t now = loop_now_ms();
+
+	return end_ms > now ? (unsigned)((end_ms - now + 999) / 1000) : 1;
 }
 
 unsigned rl_blocked(struct sessions *s, const char *key)
 {
-	struct rl_ent *e = rl_find(s, key, 0);
+	struct rl_scan sc;
 
-	if (!e || e->count < s->rl_max)
+	rl_look(s, key, &sc);
+	if (sc.match)
+		return sc.match->count < s->rl_max ? 0
+						   : secs_until(sc.match->first_ms + s->rl_window_ms);
+	if (sc.free_e || sc.victim)
 		return 0;
-	uint64_t left = s->rl_window_ms - (loop_now_ms() - e->first_ms);
-	return (unsigned)((left + 999) / 1000);
+	return secs_until(sc.soonest_end);	/* full of blocked keys */
 }
 
-void rl_fail(struct sessions *s, const char *key)
+int rl_fail(struct sessions *s, const char *key)
 {
-	struct rl_ent *e = rl_find(s, key, 1);
+	struct rl_scan sc;
+	struct rl_ent *e;
 
+	rl_look(s, key, &sc);
+	e = sc.match;
+	if (!e) {
+		e = sc.free_e ? sc.free_e : sc.victim;
+		if (!e)
+			return -1;
+		snprintf(e->key, sizeof(e->key), "%s", key);
+		e->first_ms = loop_now_ms();
+		e->count = 0;
+	}
 	if (e->count < UINT32_MAX)
 		e->count++;
+	return 0;
+}
+
+uint64_t rl_window(struct sessions *s, const char *key)
+{
+	struct rl_scan sc;
+
+	rl_look(s, key, &sc);
+	return sc.match ? sc.match->first_ms : 0;
+}
+
+void rl_refund(struct sessions *s, const char *key, uint64_t window)
+{
+	struct rl_scan sc;
+
+	rl_look(s, key, &sc);
+	if (window && sc.match && sc.match->first_ms == window && sc.match->count > 0)
+		sc.match->count--;
 }

@@ -12,6 +12,7 @@
  *              sockets), completions back through an eventfd
  *   auth.c     LDAP bind and group membership (runs on a worker)
  *   session.c  session table, CSRF tokens, login rate limit
+ *   api_guard.c  pure header checks (Origin, Content-Type), rate limit keys
  *   history.c  the 1 s samples of lbd for the console's charts
  *
  * Threads: the main thread owns everything in struct webd.  Workers see only
@@ -48,6 +49,7 @@ struct webd_ldap {
 	char viewer_group[WEBD_DN_MAX];
 	uint32_t timeout_ms;
 	int starttls;
+	int allow_cleartext;		/* ldap:// without StartTLS accepted (labs) */
 	char ca_file[WEBD_PATH_MAX];	/* "": libldap's default (ldap.conf TLS_CACERT) */
 };
 
@@ -61,8 +63,9 @@ struct webd_config {
 	char syncd_socket[WEBD_SOCK_MAX];	/* "" = lbd's sync_control_socket, if any */
 	char config_path[WEBD_PATH_MAX];
 	struct webd_ldap ldap;
-	uint32_t session_idle_s, session_max;
+	uint32_t session_idle_s, session_max, session_max_per_user;
 	uint32_t rate_max, rate_window_s;
+	uint32_t fail_delay_ms;		/* a 401 login answers this long after submission */
 	uint32_t history_s;
 };
 
@@ -93,6 +96,8 @@ struct job {
 	char sync_sock[WEBD_SOCK_MAX];	/* "" = lbd status's sync_control_socket */
 	int want_nodes;			/* also lbd's nodes (history) */
 	struct api_login login;		/* wiped by job_free */
+	uint64_t submit_ms;		/* login: monotonic, when submitted */
+	uint64_t rl_win[2];		/* login: windows charged (rl_fail) for "a:", "u:" */
 	char *body;			/* config apply: the new file (malloc'd) */
 	size_t len;
 	/* outputs */
@@ -139,7 +144,8 @@ struct session {
 	int admin;
 	char id[API_TOKEN_HEX + 1];
 	char csrf[API_TOKEN_HEX + 1];
-	char user[API_USER_MAX + 1];
+	char user[API_USER_MAX + 1];	/* as typed at login */
+	char ukey[API_USER_MAX + 1];	/* api_user_key(user): the per-user cap's key */
 	uint64_t last_ms;		/* monotonic */
 };
 
@@ -153,22 +159,38 @@ struct rl_ent {
 
 struct sessions {
 	struct session *tab;
-	uint32_t n, idle_ms;
+	uint32_t n, idle_ms, per_user;
 	struct rl_ent rl[WEBD_RL_SLOTS];
 	uint32_t rl_max, rl_window_ms;
 };
 
 int sessions_init(struct sessions *s, const struct webd_config *cfg);
 void sessions_free(struct sessions *s);
-/* New session for user; NULL if the table is full of live sessions. */
+/*
+ * New session for user.  A user (by api_user_key) holds at most per_user sessions: the
+ * next login ends the user's least recently used one.  When the table is
+ * full, the slot taken is, in this order: the user's own least recently
+ * used session, the least recently used viewer session; an admin's session
+ * is never ended for another user.  NULL when none of these exists (503).
+ */
 struct session *session_create(struct sessions *s, const char *user, int admin);
 /* The live session with this id (touching it), or NULL. */
-struct session *session_find(struct sessions *s, const char *id);
+struct session *webd_session_find(struct sessions *s, const char *id);
 void session_end(struct session *se);
 void sessions_expire(struct sessions *s);
-/* Login rate limit: seconds until key may try again (0 = allowed now). */
+/*
+ * Login rate limit (session.c has the policy).  rl_blocked: seconds until
+ * key may try again, 0 = allowed now; an unknown key also waits while every
+ * slot holds a blocked key (a block is never forgotten to make room).
+ * rl_fail: count one failure of key; 0, or -1 when no slot can be had
+ * without forgetting a block.  rl_window: the start of key's current window
+ * (0: none), to give to rl_refund, which takes one failure back if that
+ * window still runs (a login counted at submission that then succeeded).
+ */
 unsigned rl_blocked(struct sessions *s, const char *key);
-void rl_fail(struct sessions *s, const char *key);
+int rl_fail(struct sessions *s, const char *key);
+uint64_t rl_window(struct sessions *s, const char *key);
+void rl_refund(struct sessions *s, const char *key, uint64_t window);
 /* 64 hex chars of getrandom(): 0 / -1. */
 int random_token(char out[API_TOKEN_HEX + 1]);
 /* Constant-time string equality (tokens). 1/0. */
@@ -208,6 +230,10 @@ struct webd_req {
 	struct api_route route;
 	struct api_query q;		/* GET /sessions, /history */
 	char client[64];		/* peer address */
+	char client_key[64];		/* its rate limit key (api_client_key) */
+	/* a reply held back until due_ms (http_resume_at) */
+	struct webd_req *later_next;
+	uint64_t due_ms;
 	struct session *sess;		/* during the handler only */
 	/* the reply, once known */
 	int status;
@@ -224,6 +250,8 @@ struct webd {
 	struct loop_timer tick;		/* 1 s: history, session expiry */
 	struct loop_timer mhd_timer;	/* libmicrohttpd's own timeouts */
 	struct loop_io mhd_io;		/* libmicrohttpd's epoll fd */
+	struct loop_timer later_timer;	/* replies held back (http_resume_at) */
+	struct webd_req *later;		/* their requests, unordered */
 	struct MHD_Daemon *mhd;
 	int www_fd;			/* O_PATH of cfg.www, -1 if missing */
 	unsigned suspended;		/* connections waiting for a job */
@@ -239,6 +267,10 @@ void http_stop(struct webd *w);
 void http_run(struct webd *w);
 /* Answer a suspended request: takes reply, resumes the connection. */
 void http_resume(struct webd *w, struct webd_req *r, int status, json_t *reply);
+/* The same, but not before due_ms (monotonic, loop_now_ms()): the request
+ * stays suspended until then. */
+void http_resume_at(struct webd *w, struct webd_req *r, uint64_t due_ms, int status,
+		    json_t *reply);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(struct webd_req *r, const char *name);

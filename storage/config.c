@@ -1,5 +1,5 @@
 /*
- * http_config.c - tandem-nasd's own JSON configuration (doc/nasd.md).
+ * config.c - tandem-nasd's own JSON configuration (doc/nasd.md).
  * nasd_config_parse() is pure (text in, struct out); unknown keys are
  * errors, so typos do not pass silently.  The appliance configuration will
  * generate this file (one per node) later.
@@ -50,9 +50,44 @@ static int parse_listen(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 	return 0;
 }
 
+/*
+ * An export's write rule: "writable" alone is not enough, a PUT must also
+ * authenticate ("write_token_file": a bearer token) unless "write_auth" is
+ * "none" (labs).  A writable export with neither is served read-only
+ * (write_denied: -t and the log say so); the token file itself is read by
+ * export_open_all.
+ */
+static int parse_write_rule(struct jconf *p, json_t *v, struct nasd_export *ex)
+{
+	char wa[16];
+	json_t *w = json_object_get(v, "writable");
+
+	if (w && !json_is_boolean(w))
+		return jconf_perr(p, "\"writable\" must be true or false");
+	if (jconf_get_str(p, v, "write_token_file", ex->token_file, sizeof(ex->token_file), "") < 0 ||
+	    jconf_get_str(p, v, "write_auth", wa, sizeof(wa), "token") < 0)
+		return -1;
+	if (!strcmp(wa, "none"))
+		ex->write_auth = NASD_WAUTH_NONE;
+	else if (!strcmp(wa, "token"))
+		ex->write_auth = NASD_WAUTH_TOKEN;
+	else
+		return jconf_perr(p, "\"write_auth\": want \"token\" or \"none\"");
+	if (ex->write_auth == NASD_WAUTH_NONE && ex->token_file[0])
+		return jconf_perr(p, "\"write_auth\": \"none\" and a \"write_token_file\": choose one");
+	if ((ex->token_file[0] || ex->write_auth == NASD_WAUTH_NONE) && !(w && json_is_true(w)))
+		return jconf_perr(p, "\"write_token_file\"/\"write_auth\" on an export that is not \"writable\"");
+	ex->writable = w && json_is_true(w) &&
+		       (ex->token_file[0] || ex->write_auth == NASD_WAUTH_NONE);
+	ex->write_denied = w && json_is_true(w) && !ex->writable;
+	return 0;
+}
+
 static int parse_exports(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 {
-	static const char *const keys[] = { "url", "path", "writable", NULL };
+	static const char *const keys[] = {
+		"url", "path", "writable", "write_token_file", "write_auth", "clients", NULL
+	};
 	size_t i;
 	json_t *v;
 
@@ -67,16 +102,15 @@ static int parse_exports(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 			return jconf_perr(p, "must be an object");
 		if (jconf_check_keys(p, v, keys) < 0 ||
 		    jconf_get_str_empty(p, v, "url", ex->url, sizeof(ex->url), "/") < 0 ||
-		    jconf_get_str_empty(p, v, "path", ex->path, sizeof(ex->path), NULL) < 0)
+		    jconf_get_str_empty(p, v, "path", ex->path, sizeof(ex->path), NULL) < 0 ||
+		    parse_write_rule(p, v, ex) < 0 ||
+		    nasd_cidr_list_parse(p, v, "clients", ex->clients, NASD_HTTP_MAX_CLIENTS,
+					 &ex->nclients) < 0)
 			return -1;
 		if (!url_prefix_ok(ex->url))
 			return jconf_perr(p, "\"url\" \"%s\": want \"/\" or \"/name/\" (canonical)", ex->url);
 		if (ex->path[0] != '/')
 			return jconf_perr(p, "\"path\" must be absolute");
-		json_t *w = json_object_get(v, "writable");
-		if (w && !json_is_boolean(w))
-			return jconf_perr(p, "\"writable\" must be true or false");
-		ex->writable = w && json_is_true(w);
 		ex->url_len = strlen(ex->url);
 		ex->dirfd = -1;
 		for (unsigned j = 0; j < cfg->nexports; j++)
@@ -205,19 +239,45 @@ static int parse_handoff(struct jconf *p, json_t *o, struct nasd_config *cfg)
 	return 0;
 }
 
+/* Sessions, uploads (size, disk reserved ahead of a body) and timeouts. */
+static int parse_limits(struct jconf *p, json_t *root, struct nasd_config *cfg)
+{
+	uint64_t v;
+
+	if (jconf_get_u64(p, root, "max_sessions", &v, 4096, 1, 1000000) < 0)
+		return -1;
+	cfg->max_sessions = (uint32_t)v;
+	if (jconf_get_u64(p, root, "max_upload", &cfg->max_upload, 64ull << 30, 0, INT64_MAX) < 0 ||
+	    jconf_get_u64(p, root, "upload_reserve", &cfg->upload_reserve, 8ull << 20, 0,
+			  1ull << 40) < 0 ||
+	    jconf_get_u64(p, root, "upload_reserve_total", &cfg->upload_reserve_total, 256ull << 20,
+			  0, 1ull << 50) < 0)
+		return -1;
+	if (jconf_get_u64(p, root, "idle_timeout_s", &v, 60, 1, 86400) < 0)
+		return -1;
+	cfg->idle_timeout_ms = (uint32_t)v * 1000;
+	if (jconf_get_u64(p, root, "head_timeout_s", &v, 30, 1, 3600) < 0)
+		return -1;
+	cfg->head_timeout_ms = (uint32_t)v * 1000;
+	if (jconf_get_u64(p, root, "io_timeout_s", &v, 60, 1, 86400) < 0)
+		return -1;
+	cfg->io_timeout_ms = (uint32_t)v * 1000;
+	return 0;
+}
+
 int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, char *err,
 		      size_t errlen)
 {
 	static const char *const keys[] = {
 		"node_name", "listen", "exports", "throttle", "control_socket", "max_sessions",
-		"max_upload", "idle_timeout_s", "head_timeout_s", "io_timeout_s", "fsync", "handoff",
+		"max_upload", "upload_reserve", "upload_reserve_total", "idle_timeout_s",
+		"head_timeout_s", "io_timeout_s", "fsync", "handoff",
 		"data_location",	/* remote.c */
 		"nfs",	/* nfs_config.c */
 		NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
-	uint64_t v;
 	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -244,20 +304,8 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 			jconf_perr(&p, "\"node_name\": letters, digits, '-', '_' and '.' only");
 			goto out;
 		}
-	if (jconf_get_u64(&p, root, "max_sessions", &v, 4096, 1, 1000000) < 0)
+	if (parse_limits(&p, root, cfg) < 0)
 		goto out;
-	cfg->max_sessions = (uint32_t)v;
-	if (jconf_get_u64(&p, root, "max_upload", &cfg->max_upload, 64ull << 30, 0, INT64_MAX) < 0)
-		goto out;
-	if (jconf_get_u64(&p, root, "idle_timeout_s", &v, 60, 1, 86400) < 0)
-		goto out;
-	cfg->idle_timeout_ms = (uint32_t)v * 1000;
-	if (jconf_get_u64(&p, root, "head_timeout_s", &v, 30, 1, 3600) < 0)
-		goto out;
-	cfg->head_timeout_ms = (uint32_t)v * 1000;
-	if (jconf_get_u64(&p, root, "io_timeout_s", &v, 60, 1, 86400) < 0)
-		goto out;
-	cfg->io_timeout_ms = (uint32_t)v * 1000;
 	json_t *f = json_object_get(root, "fsync");
 	if (f && !json_is_boolean(f)) {
 		jconf_perr(&p, "\"fsync\" must be true or false");

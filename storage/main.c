@@ -98,6 +98,10 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
 		       n->cfg.nlisten, n->cfg.nexports);
+		export_describe(&n->cfg, stdout);
+		nasd_nfs_describe(&n->cfg.nfs, stdout);
+		if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
+			fatalx("handoff: %s", err);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */

@@ -16,6 +16,7 @@
 #define TANDEM_NASD_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -23,7 +24,9 @@
 #include "lib/addr.h"
 #include "lib/config.h"
 #include "lib/ctl_server.h"
+#include "lib/keyfile.h"
 #include "lib/loop.h"
+#include "storage/cidr.h"
 #include "storage/http/http_parse.h"
 
 /* ---- config.c: the daemon's configuration (doc/nasd.md) ---- */
@@ -39,11 +42,27 @@ struct nasd_listen {
 	uint16_t port;
 };
 
+#define NASD_HTTP_MAX_CLIENTS 32
+
+/* Who may write to a writable export ("write_auth"). */
+enum nasd_write_auth {
+	NASD_WAUTH_TOKEN = 0,	/* Authorization: Bearer <the token in write_token_file> */
+	NASD_WAUTH_NONE,	/* anyone the "clients" list lets in (labs) */
+};
+
 struct nasd_export {
 	char url[NASD_URL_MAX];		/* "/" or "/prefix/" */
 	size_t url_len;
 	char path[CFG_PATH_MAX * 4];	/* absolute directory */
-	int writable;
+	int writable;			/* PUT allowed: "writable" and a way to authenticate */
+	int write_denied;		/* "writable" asked, but no token and no "write_auth":
+					 * "none": served read-only (-t and the log say so) */
+	int write_auth;			/* enum nasd_write_auth */
+	char token_file[CFG_PATH_MAX];	/* "write_token_file" ("" none) */
+	uint8_t token[KEYFILE_MAX];	/* its token, read by export_open_all */
+	size_t token_len;
+	struct nasd_cidr clients[NASD_HTTP_MAX_CLIENTS];	/* "clients" */
+	unsigned nclients;		/* 0: any client */
 	int dirfd;			/* O_PATH of path, opened by export_open_all */
 };
 
@@ -87,10 +106,6 @@ struct nasd_handoff_config {
 
 /* ---- NFS: the "nfs" section, parsed by nfs_config.c ---- */
 #define NASD_NFS_MAX_CLIENTS 32
-struct nasd_cidr {
-	struct taddr addr;
-	uint8_t plen;
-};
 struct nasd_nfs_config {
 	int enabled;
 	struct nasd_listen listen[NASD_MAX_LISTEN];	/* NFS + MOUNT (2049) */
@@ -104,8 +119,15 @@ struct nasd_nfs_config {
 	unsigned nclients;
 	char fh_key_file[CFG_PATH_MAX];
 	uint32_t node_id;		/* 1..255: in every handle this node issues */
-	int writable, root_squash;
+	int writable;
+	/* root_squash (the default): AUTH_SYS uid 0 and gid 0 (also among
+	 * the groups) act as anonuid / anongid (65534 as exportfs); AUTH_NONE
+	 * (MOUNT) is always anonymous */
+	int root_squash;
+	uint32_t anonuid, anongid;
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
+	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
+	uint32_t max_conns_per_client;	/* connections from one client address */
 	/* "namespace": a virtual root whose top-level
 	 * directories each live on a home node; calls on another node's
 	 * handles are forwarded to it (nfs_proxy.c) */
@@ -123,6 +145,8 @@ struct nasd_nfs_config {
 /* Parse the "nfs" object (nfs_config.c).  0 / -1 with the message in the jconf. */
 struct jconf;
 int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c);
+/* What the section allows, for -t (nfs_config.c): one line per fact. */
+void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f);
 /* ---- end NFS ---- */
 
 /* ---- remote.c: data location (files whose home is another node) ---- */
@@ -141,6 +165,9 @@ struct nasd_data_location {
 	uint32_t timeout_ms;		/* one fetch, connect to last byte */
 	struct nasd_home homes[NASD_MAX_HOMES];
 	unsigned nhomes;
+	struct nasd_cidr clients[NASD_HTTP_MAX_CLIENTS];	/* who may read other
+						 * nodes' files through this one; 0: any */
+	unsigned nclients;
 };
 struct jconf;
 int remote_config_parse(struct jconf *p, json_t *o, struct nasd_data_location *dl);
@@ -156,6 +183,8 @@ struct nasd_config {
 	char control_socket[CFG_PATH_MAX];
 	uint32_t max_sessions;
 	uint64_t max_upload;
+	uint64_t upload_reserve;	/* disk reserved ahead of a PUT body, per upload */
+	uint64_t upload_reserve_total;	/* ... and for all uploads together */
 	uint32_t idle_timeout_ms;	/* keep-alive connection without a request */
 	uint32_t head_timeout_ms;	/* a request head arriving */
 	uint32_t io_timeout_ms;		/* no progress sending or receiving a body */
@@ -209,6 +238,7 @@ struct nasd {
 	int accept_paused;		/* out of fds: listeners off until the next tick */
 	struct nasd_stats st;
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
+	uint64_t reserved;		/* disk reserved ahead of PUT bodies, all sessions */
 	struct handoff *ho;		/* handoff agent (handoff/), NULL if not configured */
 	struct nfs_server *nfs;		/* NFS service (nfs_server.c), NULL if not configured */
 };

@@ -59,7 +59,7 @@ for ((i = 0; i < SESSIONS; i++)); do
 	h=c$((i % 2 + 1))
 	if ((i % 2)); then
 		head -c $((1 << 20)) /dev/urandom >"$DIR/u$i"
-		in_ns "$h" curl -sS -m 60 -o /dev/null --limit-rate 128k -T "$DIR/u$i" \
+		in_ns "$h" curl -sS -m 60 -o /dev/null -H "$NASD_AUTH" --limit-rate 128k -T "$DIR/u$i" \
 			"http://$VIP4/shared/ul/u$i" 2>"$DIR/e$i" &
 	else
 		head -c $((2 << 20)) /dev/urandom >"$LAB_DIR/shared/dl/f$i"

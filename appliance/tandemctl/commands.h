@@ -57,4 +57,8 @@ const struct command *command_find(const char *name);
 /* Print the command list for usage (one line per form, aligned). */
 void commands_usage(FILE *f);
 
+/* handoff_key.c: `tandemctl handoff-key MASTER_KEY_FILE NODE [PEER...]`, run
+ * without a daemon (argv[0] is "handoff-key"); the exit status. */
+int handoff_key_main(int argc, char **argv);
+
 #endif

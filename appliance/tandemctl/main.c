@@ -41,6 +41,9 @@ static void usage(FILE *f)
 		"Commands:\n", DEFAULT_TIMEOUT_MS);
 	commands_usage(f);
 	fprintf(f,
+		"  handoff-key MASTER_KEY_FILE NODE [PEER...]\n"
+		"                       print NODE's handoff key file, derived from the switch's\n"
+		"                       master key (no daemon asked)\n"
 		"\n"
 		"Appliance commands (local, no daemon; doc/appliance.md):\n"
 		"  upgrade FILE              install a signed release into the other root slot\n"
@@ -163,6 +166,8 @@ int main(int argc, char **argv)
 		return upgrade_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "setup"))
 		return setup_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "handoff-key"))
+		return handoff_key_main(argc - 1, argv + 1);
 	a.socket = getenv("TANDEM_LBD_SOCK");
 	if (!a.socket || !*a.socket)
 		a.socket = DEFAULT_SOCKET;

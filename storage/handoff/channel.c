@@ -1,11 +1,18 @@
 /*
  * channel.c - the handoff engine's node-to-node channels (handoff_int.h
  * draws the protocol): one persistent TCP connection to every peer and
- * the ones the peers open to us; HELLO under the shared key, then frames
- * under the channel's key with seq = previous + 1 (lib/handoff_wire.h).
- * Inbound channels carry the peers' transactions to incoming.c from the
- * event loop; an outbound one carries this node's own transaction,
- * read synchronously by outgoing.c through chan_wait.
+ * the ones the peers open to us; the three-HELLO handshake under the pair
+ * key, then frames under the channel's key with seq = previous + 1
+ * (lib/handoff_wire.h).  Inbound channels carry the peers' transactions to
+ * incoming.c from the event loop; an outbound one carries this node's own
+ * transaction, read synchronously by outgoing.c through chan_wait.
+ *
+ * Whoever reaches handoff.listen may connect, so until a channel is up it
+ * costs at most one small buffer: only configured peers' addresses are
+ * accepted, a few unfinished channels per address and CHAN_MAX_IN in all,
+ * frames of at most HO_HELLO_MAX bytes (a longer one is refused from its
+ * length field, before anything of it is buffered), and the handshake must
+ * finish within CHAN_HELLO_MS.
  */
 #include "handoff_int.h"
 
@@ -78,10 +85,17 @@ static void chan_watch(struct chan *c, uint32_t ev)
 	c->events = ev;
 }
 
-/* Seal and send frame f on c (HELLO under the shared key). */
+/* The key c's frames are sealed and checked with now: the pair key during
+ * the handshake (c->peer known), the channel key from CH_CONFIRM on. */
+static const struct ho_key *chan_key(const struct chan *c)
+{
+	return c->state == CH_UP || c->state == CH_CONFIRM ? &c->key : &c->h->pair[c->peer];
+}
+
+/* Seal and send frame f on c (HELLOs under the pair key). */
 int chan_send(struct chan *c, struct ho_frame *f)
 {
-	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
+	const struct ho_key *k = chan_key(c);
 	size_t len = ho_seal(f, k, c->tx_seq);
 	int rc = -1;
 
@@ -112,6 +126,8 @@ int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why)
 	return chan_send(c, &f);
 }
 
+/* HELLO: name and nonce (and, answering, the other side's nonce); the
+ * connecting side's key confirmation (up: the accepting side's nonce). */
 static int send_hello(struct chan *c)
 {
 	struct ho_frame f;
@@ -119,8 +135,12 @@ static int send_hello(struct chan *c)
 
 	memset(&f, 0, sizeof(f));
 	ho_begin(&f, HO_T_HELLO, 0);
-	ho_add(&f, HO_R_NODE, me, strlen(me));
-	ho_add(&f, HO_R_NONCE, c->my_nonce, HO_NONCE_LEN);
+	if (c->state != CH_UP) {
+		ho_add(&f, HO_R_NODE, me, strlen(me));
+		ho_add(&f, HO_R_NONCE, c->my_nonce, HO_NONCE_LEN);
+	}
+	if (!c->outbound || c->state == CH_UP)
+		ho_add(&f, HO_R_ECHO, c->peer_nonce, HO_NONCE_LEN);
 	return chan_send(c, &f);
 }
 
@@ -138,6 +158,7 @@ static struct chan *chan_new(struct handoff *h, int fd, int outbound, int peer)
 	c->peer = peer;
 	c->tx_seq = 1;
 	c->rx_seq = 1;
+	c->t0_ms = loop_now_ms();
 	if (getrandom(c->my_nonce, HO_NONCE_LEN, 0) != HO_NONCE_LEN) {
 		free(c);
 		return NULL;
@@ -182,7 +203,7 @@ void chan_close(struct chan *c, const char *why)
 {
 	struct handoff *h = c->h;
 
-	if (c->state == CH_UP || (why && c->state == CH_HELLO))
+	if (c->state == CH_UP || (why && c->peer >= 0 && c->state != CH_CONNECTING))
 		log_info("handoff: channel %s %s closed: %s", c->outbound ? "to" : "from", peer_name(c),
 			 why ? why : "");
 	if (why)
@@ -204,26 +225,32 @@ void chan_close(struct chan *c, const char *why)
 	free(c);
 }
 
-/* Read what the socket has into c->rx.  1 read something, 0 nothing (EAGAIN),
+/* Read what the socket has into c->rx, at most a whole frame of the size
+ * c's state allows (the caller takes frames out, then reads on: the socket
+ * stays readable).  1 read something, 0 nothing (EAGAIN or c->rx full),
  * -1 EOF/error. */
 static int chan_read(struct chan *c)
 {
+	size_t lim = c->state == CH_UP ? RX_MAX : 4 + HO_HELLO_MAX;
 	int got = 0;
 
 	for (;;) {
-		if (c->rx_cap - c->rx_len < 65536) {
-			size_t nc = c->rx_cap ? c->rx_cap * 2 : 131072;
-			if (nc > RX_MAX + 65536)
-				nc = RX_MAX + 65536;
-			if (nc <= c->rx_cap)
-				return -1;	/* more than a frame buffered: a broken peer */
+		if (c->rx_len >= lim)
+			return got;
+		if (c->rx_cap - c->rx_len < 65536 && c->rx_cap < lim) {
+			size_t nc = c->rx_cap * 2 > CHAN_RX_KEEP ? c->rx_cap * 2 : CHAN_RX_KEEP;
+			if (nc > lim)
+				nc = lim;
 			uint8_t *nb = realloc(c->rx, nc);
 			if (!nb)
 				return -1;
 			c->rx = nb;
 			c->rx_cap = nc;
 		}
-		ssize_t r = recv(c->io.fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, MSG_DONTWAIT);
+		size_t room = c->rx_cap - c->rx_len;
+		if (room > lim - c->rx_len)
+			room = lim - c->rx_len;
+		ssize_t r = recv(c->io.fd, c->rx + c->rx_len, room, MSG_DONTWAIT);
 		if (r > 0) {
 			c->rx_len += (size_t)r;
 			got = 1;
@@ -237,17 +264,56 @@ static int chan_read(struct chan *c)
 	}
 }
 
-/* Next whole frame in c->rx: 1 (h, body, *total), 0 need more, -1 bad. */
-static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, size_t *total)
+static void bad_frame(struct chan *c, enum ho_err e)
 {
-	const struct ho_key *k = c->state == CH_UP ? &c->key : &c->h->shared;
-	enum ho_err e = ho_parse(c->rx, c->rx_len, k, c->rx_seq, hd, body, total);
+	char a[TADDR_STRLEN];
+
+	log_warnx("handoff: channel %s %s%s%s%s: bad frame (%s)", c->outbound ? "to" : "from",
+		  peer_name(c), c->outbound ? "" : " (", c->outbound ? "" : taddr_fmt(&c->src, a, sizeof(a)),
+		  c->outbound ? "" : ")", ho_err_name(e));
+}
+
+/* An inbound channel's first HELLO names its peer (not authenticated yet):
+ * it must be a configured peer's, sent from that peer's address, whose pair
+ * key then checks the MAC.  1 c->peer set, 0 need more, -1 refused. */
+static int hello_peer(struct chan *c)
+{
+	char nm[NASD_NAME_MAX], a[TADDR_STRLEN];
+	enum ho_err e = ho_hello_name(c->rx, c->rx_len, nm, sizeof(nm));
 
 	if (e == HO_E_SHORT)
 		return 0;
 	if (e != HO_OK) {
-		log_warnx("handoff: channel %s %s: bad frame (%s)", c->outbound ? "to" : "from",
-			  peer_name(c), ho_err_name(e));
+		bad_frame(c, e);
+		c->h->rej_frame++;
+		return -1;
+	}
+	int i = peer_index(c->h, nm);
+	if (i < 0 || !taddr_equal(&c->h->cfg->peers[i].addr, &c->src)) {
+		log_warnx("handoff: HELLO from %s as %s node \"%s\": refused", taddr_fmt(&c->src, a, sizeof(a)),
+			  i < 0 ? "unknown" : "another address than", nm);
+		c->h->rej_hello++;
+		return -1;
+	}
+	c->peer = i;
+	return 1;
+}
+
+/* Next whole frame in c->rx: 1 (h, body, *total), 0 need more, -1 bad. */
+static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, size_t *total)
+{
+	if (c->peer < 0) {
+		int r = hello_peer(c);
+		if (r <= 0)
+			return r;
+	}
+	enum ho_err e = ho_parse(c->rx, c->rx_len, chan_key(c), c->rx_seq,
+				 c->state == CH_UP ? HO_MAX_FRAME : HO_HELLO_MAX, hd, body, total);
+
+	if (e == HO_E_SHORT)
+		return 0;
+	if (e != HO_OK) {
+		bad_frame(c, e);
 		if (e == HO_E_MAC)
 			c->h->rej_mac++;
 		else if (e == HO_E_SEQ)
@@ -260,52 +326,100 @@ static int chan_frame(struct chan *c, struct ho_hdr *hd, const uint8_t **body, s
 	return 1;
 }
 
+/* Take a frame out of c->rx; a buffer grown for a large frame shrinks back
+ * (an idle channel keeps at most CHAN_RX_KEEP). */
 static void chan_consume(struct chan *c, size_t total)
 {
 	memmove(c->rx, c->rx + total, c->rx_len - total);
 	c->rx_len -= total;
+	if (c->rx_cap > CHAN_RX_KEEP && c->rx_len <= CHAN_RX_KEEP / 2) {
+		uint8_t *nb = realloc(c->rx, CHAN_RX_KEEP);
+		if (nb) {
+			c->rx = nb;
+			c->rx_cap = CHAN_RX_KEEP;
+		}
+	}
 }
 
-/* A HELLO arrived on c.  0, or -1 (close). */
-static int on_hello(struct chan *c, const uint8_t *body, size_t blen)
+/* The records of a HELLO: the name (must be c's peer's), the nonce, the
+ * echo of ours; a record c's step does not need must be absent.  0 / -1. */
+static int hello_records(struct chan *c, const uint8_t *body, size_t blen, int want_name,
+			 int want_echo)
 {
-	uint8_t *name = NULL, *nonce = NULL;
-	size_t nl = 0, nn = 0;
-	char nm[NASD_NAME_MAX];
+	uint8_t *name = NULL, *nonce = NULL, *echo = NULL;
+	size_t nl = 0, nn = 0, ne = 0;
 	int rc = -1;
 
-	if (ho_collect(body, blen, HO_R_NODE, NASD_NAME_MAX - 1, &name, &nl) < 0 || !nl ||
-	    ho_collect(body, blen, HO_R_NONCE, HO_NONCE_LEN, &nonce, &nn) < 0 || nn != HO_NONCE_LEN)
+	if (ho_collect(body, blen, HO_R_NODE, NASD_NAME_MAX - 1, &name, &nl) < 0 ||
+	    ho_collect(body, blen, HO_R_NONCE, HO_NONCE_LEN, &nonce, &nn) < 0 ||
+	    ho_collect(body, blen, HO_R_ECHO, HO_NONCE_LEN, &echo, &ne) < 0)
 		goto out;
-	memcpy(nm, name, nl);
-	nm[nl] = '\0';
-	memcpy(c->peer_nonce, nonce, HO_NONCE_LEN);
-	if (c->outbound) {
-		if (strcmp(nm, peer_name(c))) {
-			log_warnx("handoff: %s answers as \"%s\"", peer_name(c), nm);
-			goto out;
-		}
-		ho_channel_key(&c->h->shared, c->my_nonce, c->peer_nonce, &c->key);
-	} else {
-		int i = peer_index(c->h, nm);
-		if (i < 0) {
-			log_warnx("handoff: HELLO from unknown node \"%s\"", nm);
-			goto out;
-		}
-		c->peer = i;
-		if (send_hello(c) < 0)
-			goto out;
-		ho_channel_key(&c->h->shared, c->peer_nonce, c->my_nonce, &c->key);
+	if (want_name && (nl != strlen(peer_name(c)) || memcmp(name, peer_name(c), nl) ||
+			  nn != HO_NONCE_LEN)) {
+		log_warnx("handoff: %s answers as \"%.*s\"", peer_name(c), (int)nl, name ? (char *)name : "");
+		goto out;
 	}
-	c->state = CH_UP;
-	c->h->channels_opened++;
-	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", nm);
+	if ((!want_name && (nl || nn)) || (want_echo ? ne != HO_NONCE_LEN ||
+	    memcmp(echo, c->my_nonce, HO_NONCE_LEN) : ne != 0))
+		goto out;
+	if (want_name)
+		memcpy(c->peer_nonce, nonce, HO_NONCE_LEN);
 	rc = 0;
 out:
-	if (rc < 0)
-		c->h->rej_hello++;
 	free(name);
 	free(nonce);
+	free(echo);
+	return rc;
+}
+
+static void chan_up(struct chan *c)
+{
+	struct handoff *h = c->h;
+
+	c->state = CH_UP;
+	h->channels_opened++;
+	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", peer_name(c));
+	if (c->outbound)
+		return;
+	/* the peer keeps one channel to us: more up means it reconnected and the
+	 * older ones are dead (a peer that rebooted sent no FIN): keep the
+	 * newest CHAN_UP_PER_PEER (h->in is newest first) */
+	unsigned up = 0;
+	for (struct chan *o = h->in, *next; o; o = next) {
+		next = o->next;
+		if (o->peer == c->peer && o->state == CH_UP && ++up > CHAN_UP_PER_PEER)
+			chan_close(o, "replaced by newer channels from the peer");
+	}
+}
+
+/* A HELLO arrived on c (the handshake's step for c's side and state).
+ * 0, or -1 (close). */
+static int on_hello(struct chan *c, const uint8_t *body, size_t blen)
+{
+	struct handoff *h = c->h;
+	int rc = -1;
+
+	if (c->outbound) {	/* the accepting side's answer: name, nonce, our nonce */
+		if (hello_records(c, body, blen, 1, 1) < 0)
+			goto out;
+		ho_channel_key(&h->pair[c->peer], c->my_nonce, c->peer_nonce, &c->key);
+		chan_up(c);
+		rc = send_hello(c);	/* the key confirmation */
+	} else if (c->state == CH_HELLO) {	/* the connecting side's name and nonce */
+		if (hello_records(c, body, blen, 1, 0) < 0)
+			goto out;
+		ho_channel_key(&h->pair[c->peer], c->peer_nonce, c->my_nonce, &c->key);
+		rc = send_hello(c);
+		c->state = CH_CONFIRM;
+	} else {		/* CH_CONFIRM: under the channel key, our nonce */
+		if (hello_records(c, body, blen, 0, 1) < 0)
+			goto out;
+		chan_up(c);
+		rc = 0;
+	}
+out:
+	if (rc < 0)
+		h->rej_hello++;
 	return rc;
 }
 
@@ -362,20 +476,68 @@ static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 }
 
+/* May a channel from src be accepted now?  Only from a configured peer's
+ * address, with room under the limits (refusals counted). */
+static int accept_ok(struct handoff *h, const struct taddr *src)
+{
+	unsigned all = 0, pending = 0, peer = 0;
+
+	for (unsigned i = 0; i < h->cfg->npeers && !peer; i++)
+		peer = taddr_equal(&h->cfg->peers[i].addr, src);
+	if (!peer) {
+		h->rej_addr++;
+		return 0;
+	}
+	for (const struct chan *c = h->in; c; c = c->next) {
+		all++;
+		pending += c->state != CH_UP && taddr_equal(&c->src, src);
+	}
+	if (all >= CHAN_MAX_IN || pending >= CHAN_PENDING_PER_SRC) {
+		h->rej_limit++;
+		return 0;
+	}
+	return 1;
+}
+
+void chan_expire(struct handoff *h)
+{
+	uint64_t now = loop_now_ms();
+
+	for (struct chan *c = h->in, *next; c; c = next) {
+		next = c->next;
+		if (c->state != CH_UP && now - c->t0_ms > CHAN_HELLO_MS) {
+			h->rej_deadline++;
+			chan_close(c, "no handshake in time");
+		}
+	}
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (h->out[i] && h->out[i]->state != CH_UP && now - h->out[i]->t0_ms > CHAN_HELLO_MS)
+			chan_close(h->out[i], "no handshake in time");	/* the tick reconnects */
+}
+
 void chan_accept(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct handoff *h = io->arg;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct taddr src;
+	uint16_t port;
 	int one = 1;
-	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
+	if (taddr_from_sockaddr(&ss, &src, &port) < 0 || !accept_ok(h, &src)) {
+		close(fd);	/* at once: nothing read, nothing allocated */
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct chan *c = chan_new(h, fd, 0, -1);
 	if (!c) {
 		close(fd);
 		return;
 	}
+	c->src = src;
 	c->state = CH_HELLO;
 	c->next = h->in;
 	h->in = c;

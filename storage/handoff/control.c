@@ -19,7 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/ctl.h"
-#include "lib/keyfile.h"
+#include "lib/err.h"
 #include "lib/log.h"
 #include "lib/maglev.h"
 #include "storage/listen.h"
@@ -153,10 +153,15 @@ json_t *handoff_status(struct nasd *n)
 		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
 	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,
 		"failed", (json_int_t)h->n->st.nfs_home_failed));
-	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
 		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
-		"switch_bad", (json_int_t)h->rej_sw_bad, "switch_replayed", (json_int_t)h->rej_sw_replay));
+		"not_peer", (json_int_t)h->rej_addr, "limit", (json_int_t)h->rej_limit,
+		"no_handshake", (json_int_t)h->rej_deadline,
+		"switch_bad", (json_int_t)h->rej_sw_bad, "switch_replayed", (json_int_t)h->rej_sw_replay,
+		"switch_stale", (json_int_t)h->rej_sw_stale));
+	json_object_set_new(r, "epoch", json_integer((json_int_t)h->epoch));
+	json_object_set_new(r, "switch_epoch", json_integer((json_int_t)h->rep_peer_epoch));
 	return r;
 }
 
@@ -230,6 +235,7 @@ static void tick_cb(struct loop *l, struct loop_timer *t)
 	struct handoff *h = t->arg;
 
 	report_load(h);
+	chan_expire(h);
 	flowdrop_gc(&h->drop, now_ns());
 	for (unsigned i = 0; i < h->cfg->npeers; i++)
 		if (!h->out[i])
@@ -248,13 +254,47 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return fputs(msg, stderr);
 }
 
-/* The shared key, the flow drop, the snapshot buffer.  0 / -1 (logged). */
+/* Node name's keys from cfg's key file into ks: the node key and a pair key
+ * for every configured peer.  0, or -1 with a message. */
+static int load_keys(const struct nasd_handoff_config *cfg, const char *name, struct hokey_set *ks,
+		     char *err, size_t errlen)
+{
+	uint8_t k[HOKEY_LEN];
+
+	if (hokey_load(cfg->key_file, name, ks, err, errlen) < 0)
+		return -1;
+	for (unsigned i = 0; i < cfg->npeers; i++)
+		if (hokey_peer(ks, cfg->peers[i].name, k) < 0)
+			return err_set(err, errlen, "%s: no key for peer \"%s\" (make the file again with "
+				       "`tandemctl handoff-key` naming every peer)", cfg->key_file,
+				       cfg->peers[i].name);
+	return 0;
+}
+
+#define MASTER_WARNING "holds the switch's master key: this node could impersonate the " \
+	"switch and every other node; give it its own key file (`tandemctl handoff-key`)"
+
+int handoff_check(const struct nasd_config *cfg, FILE *out, char *err, size_t errlen)
+{
+	struct hokey_set *ks;
+
+	if (!cfg->ho.enabled)
+		return 0;
+	if (!(ks = malloc(sizeof(*ks))))
+		return err_set(err, errlen, "out of memory");
+	int rc = load_keys(&cfg->ho, cfg->node_name, ks, err, errlen);
+	if (rc == 0)
+		fprintf(out, "handoff: key file %s: %s\n", cfg->ho.key_file, ks->from_master ?
+			"WARNING: " MASTER_WARNING : "this node's own keys (the switch link and one per peer)");
+	free(ks);
+	return rc;
+}
+
+/* The keys, the flow drop, the snapshot buffer.  0 / -1 (logged). */
 static int open_engine(struct handoff *h)
 {
 	const struct nasd_handoff_config *cfg = h->cfg;
 	char err[300];
-	uint8_t key[KEYFILE_MAX];
-	size_t klen;
 
 	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
 		if ((*o)->blob_max > h->blob_cap)
@@ -264,12 +304,20 @@ static int open_engine(struct handoff *h)
 		log_warnx("handoff: out of memory");
 		return -1;
 	}
-	if (keyfile_load(cfg->key_file, key, &klen, err, sizeof(err)) < 0) {
-		log_warnx("handoff: %s", err);
+	h->keys = malloc(sizeof(*h->keys));
+	if (!h->keys || load_keys(cfg, h->n->cfg.node_name, h->keys, err, sizeof(err)) < 0) {
+		log_warnx("handoff: %s", h->keys ? err : "out of memory");
 		return -1;
 	}
-	memcpy(h->shared.k, key, klen);
-	h->shared.len = klen;
+	if (h->keys->from_master)
+		log_warnx("handoff: key file %s " MASTER_WARNING, cfg->key_file);
+	memcpy(h->node_key.k, h->keys->node, HOKEY_LEN);
+	h->node_key.len = HOKEY_LEN;
+	for (unsigned i = 0; i < cfg->npeers; i++) {
+		hokey_peer(h->keys, cfg->peers[i].name, h->pair[i].k);
+		h->pair[i].len = HOKEY_LEN;
+	}
+	h->epoch = ho_new_epoch(0);
 	libbpf_set_print(quiet_libbpf);
 	if (flowdrop_open(&h->drop, cfg->interface,
 			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
@@ -305,6 +353,11 @@ static int open_sockets(struct handoff *h)
 		log_warn("handoff: report socket");
 		return -1;
 	}
+	h->rep.fd = h->rep_fd;
+	h->rep.cb = rep_readable;
+	h->rep.arg = h;
+	if (loop_add(l, &h->rep, EPOLLIN) < 0)
+		return -1;
 	struct sockaddr_storage ss;
 	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
 	int one = 1;
@@ -329,8 +382,10 @@ static void open_undo(struct handoff *h)
 		loop_del(l, &h->lis);
 		close(h->lis.fd);
 	}
-	if (h->rep_fd >= 0)
+	if (h->rep_fd >= 0) {
+		loop_del(l, &h->rep);
 		close(h->rep_fd);
+	}
 	if (h->mv.fd >= 0) {
 		loop_del(l, &h->mv);
 		close(h->mv.fd);
@@ -338,6 +393,7 @@ static void open_undo(struct handoff *h)
 	if (h->drop_open)
 		flowdrop_close(&h->drop);
 	free(h->blob);
+	free(h->keys);
 	free(h);
 }
 
@@ -389,11 +445,18 @@ void handoff_close(struct nasd *n)
 		loop_timer_close(&n->loop, &h->sched_timer);
 	loop_del(&n->loop, &h->lis);
 	close(h->lis.fd);
+	loop_del(&n->loop, &h->rep);
 	close(h->rep_fd);
 	loop_del(&n->loop, &h->mv);
 	close(h->mv.fd);
 	flowdrop_close(&h->drop);
 	free(h->blob);
+	free(h->keys);
 	free(h);
 	n->ho = NULL;
+}
+
+uint64_t handoff_epoch(const struct nasd *n)
+{
+	return n->ho ? n->ho->epoch : 0;
 }

@@ -8,6 +8,8 @@
 #ifndef TANDEM_NASD_HANDOFF_H
 #define TANDEM_NASD_HANDOFF_H
 
+#include <stdio.h>
+
 #include "storage/nasd.h"
 
 struct session;
@@ -20,6 +22,13 @@ struct handoff;
  * to the peers, report socket.  0 / -1 (logged). */
 int handoff_open(struct nasd *n);
 void handoff_close(struct nasd *n);
+/* -t: read the key file as handoff_open would and say what it holds on
+ * out (a warning for the master key).  0, or -1 with a message. */
+int handoff_check(const struct nasd_config *cfg, FILE *out, char *err, size_t errlen);
+/* This process's epoch in the switch link's replay protection
+ * (lib/handoff_wire.h; 0: no handoff agent): nfs_cluster.c checks the
+ * cluster maps with it. */
+uint64_t handoff_epoch(const struct nasd *n);
 /* Control commands: {"cmd":"handoff","session":ID|"client:port","to":"nX"},
  * {"cmd":"handoff_all","to":["nX",...]}; the agent's counters for status. */
 json_t *handoff_cmd(struct nasd *n, const json_t *req);

@@ -18,8 +18,12 @@
  *
  * Channels: one persistent TCP connection to every configured peer (opened
  * at start, reopened every 500 ms tick while down) and the ones peers open to
- * us.  Both ends send HELLO (node name, nonce) under the shared key; later
- * frames use the per-channel key (ho_channel_key) and seq = previous + 1.
+ * us, only from a configured peer's address, a few at a time (CHAN_*).
+ * The handshake (three HELLOs under the pair key, lib/handoff_wire.h) must
+ * finish within CHAN_HELLO_MS, in frames of at most HO_HELLO_MAX bytes;
+ * later frames use the per-channel key (ho_channel_key) and seq = previous
+ * + 1.  Keys: lib/handoff_key.h (the node key to the switch, a pair key
+ * per peer).
  * This node runs the transactions it starts (old node, O) on its own
  * outgoing channel, synchronously from the control command (each step waits
  * at most timeout_ms), and serves the transactions of the peers (new node,
@@ -50,11 +54,27 @@
 
 #include "handoff.h"
 
+#include "lib/handoff_key.h"
 #include "lib/handoff_wire.h"
 #include "storage/tch/flowdrop.h"
 #include "storage/tch/tch_state.h"
 
 #define RX_MAX (HO_MAX_FRAME + 4)
+
+/* Inbound channels (an attacker on the storage LAN may connect too): a
+ * channel must finish its handshake within CHAN_HELLO_MS; at most
+ * CHAN_PENDING_PER_SRC unfinished ones per source address and CHAN_MAX_IN
+ * in all; an address that is no configured peer's is closed at once. */
+#define CHAN_HELLO_MS 2000
+#define CHAN_PENDING_PER_SRC 4
+#define CHAN_MAX_IN (8 * NASD_MAX_PEERS)
+#define CHAN_UP_PER_PEER 4	/* more up from one peer: the oldest are closed */
+/* A receive buffer grown for a large frame shrinks back to this once the
+ * frame is consumed. */
+#define CHAN_RX_KEEP (128u << 10)
+/* Switches whose MOVEs this node keeps a replay window for (a pair is two;
+ * room for replaced ones; when all are used a new switch id is refused). */
+#define SW_WINDOWS 8
 
 /* FAIL reason codes (HO_R_REASON) */
 #define RC_REFUSED 1		/* N gives the transaction up (before its resume) */
@@ -70,7 +90,9 @@ struct ho_conn {
  * (control.c). */
 extern const struct ho_conn_ops *const ho_kinds[];
 
-enum { CH_CONNECTING = 1, CH_HELLO, CH_UP };
+/* CH_HELLO: waiting for the peer's HELLO; CH_CONFIRM: the accepting side
+ * answered it and waits for the connecting side's key confirmation. */
+enum { CH_CONNECTING = 1, CH_HELLO, CH_CONFIRM, CH_UP };
 
 /* A channel to or from a peer node. */
 struct chan {
@@ -81,8 +103,10 @@ struct chan {
 	int outbound;
 	int state;
 	uint32_t events;
+	uint64_t t0_ms;			/* opened (the handshake's deadline runs from here) */
+	struct taddr src;		/* inbound: the source address */
 	uint8_t my_nonce[HO_NONCE_LEN], peer_nonce[HO_NONCE_LEN];
-	struct ho_key key;		/* channel key once up */
+	struct ho_key key;		/* channel key (from CH_CONFIRM, or up) */
 	uint64_t tx_seq, rx_seq;	/* next to send / expected */
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
@@ -106,7 +130,9 @@ struct intx {
 struct handoff {
 	struct nasd *n;
 	const struct nasd_handoff_config *cfg;
-	struct ho_key shared;
+	struct hokey_set *keys;		/* the key file (heap) */
+	struct ho_key node_key;		/* K(this node): the switch link */
+	struct ho_key pair[NASD_MAX_PEERS];	/* K(this node, peer i): its channels */
 	struct flowdrop drop;
 	int drop_open;
 	struct loop_io lis;
@@ -124,10 +150,16 @@ struct handoff {
 	 * handoff_close; one outgoing transaction runs at a time */
 	uint8_t *blob;
 	size_t blob_cap;
-	int rep_fd;			/* UDP socket for switch reports */
-	uint64_t rep_seq;
+	int rep_fd;			/* UDP socket for switch reports (h->rep: its answers) */
+	struct loop_io rep;		/* STALE answers outside rep_wait (LOADs) */
+	/* replay protection (lib/handoff_wire.h): this process's epoch, the seq
+	 * of its reports and ACKs in it, the epoch of the switch that answers
+	 * reports (0: not known yet), and per switch id the last MOVE taken */
+	uint64_t epoch, rep_seq, rep_peer_epoch;
+	struct { int used; uint32_t switch_id; struct ho_window w; } sw[SW_WINDOWS];
+	int load_now;			/* send a LOAD on the next tick (epoch learned) */
+	uint32_t load_nonce;		/* of the last LOAD: its STALE answer is fresh */
 	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
-	struct { struct taddr a; uint64_t seq; } sw_seq[4];	/* replay: per switch address */
 	uint64_t moves, moves_ok, moves_refused;
 	uint32_t next_txid;
 	uint32_t my_key;		/* node key (maglev_key of the name) */
@@ -137,6 +169,9 @@ struct handoff {
 	/* refused input (status "rejected"): channel frames by reason, HELLOs,
 	 * switch requests that failed authentication or were replayed */
 	uint64_t rej_mac, rej_seq, rej_frame, rej_hello, rej_sw_bad, rej_sw_replay;
+	/* channels refused: not from a peer's address, over a limit, no
+	 * handshake in time; switch requests answered STALE */
+	uint64_t rej_addr, rej_limit, rej_deadline, rej_sw_stale;
 	uint64_t lat_last_us, lat_max_us, lat_sum_us;
 	uint32_t last_in_txid;		/* the last session resumed here: its txid, */
 	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
@@ -166,6 +201,8 @@ const char *peer_name(const struct chan *c);
 void chan_connect(struct handoff *h, int i);
 /* The listener's callback: a peer's channel (HELLO next). */
 void chan_accept(struct loop *l, struct loop_io *io, uint32_t events);
+/* From the tick: close channels whose handshake is past CHAN_HELLO_MS. */
+void chan_expire(struct handoff *h);
 /* Close c and free it; why != NULL: log it and count a channel error.
  * Transactions served on it are abandoned. */
 void chan_close(struct chan *c, const char *why);
@@ -194,6 +231,7 @@ struct rep_pending {
 	struct ho_report r;
 	uint32_t want;			/* node key the ACK must name */
 	uint32_t tries;
+	uint32_t stale;			/* STALE answers (each: learn, send again at once) */
 	uint64_t sent_ns;
 	const char *to;
 };
@@ -211,6 +249,8 @@ int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key
 		    uint32_t txid, char *err, size_t errlen);
 /* The switch socket's callback: lbd's MOVEs (and its cluster maps). */
 void move_readable(struct loop *l, struct loop_io *io, uint32_t events);
+/* The report socket's callback: answers outside rep_wait (a LOAD's STALE). */
+void rep_readable(struct loop *l, struct loop_io *io, uint32_t events);
 /* Every second: our load to the switch. */
 void report_load(struct handoff *h);
 

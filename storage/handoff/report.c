@@ -2,10 +2,17 @@
  * report.c - the handoff engine and the switch (lbd's lb/report.c,
  * lib/handoff_wire.h "reports"): the old node's REDIRECT (and a rollback's
  * RECLAIM) with its retries until lbd's ACK; the switch's MOVE requests
- * (operator handoff, drain, load trigger through lbd), checked against
- * replay per switch address; this node's LOAD report every second.
- * Reports go out on h->rep_fd; MOVEs arrive on h->mv, which also carries
- * lbd's cluster map for the NFS service.
+ * (operator handoff, drain, load trigger through lbd); this node's LOAD
+ * report every second.  Reports go out on h->rep_fd; MOVEs arrive on h->mv,
+ * which also carries lbd's cluster map for the NFS service.
+ *
+ * Everything is sealed with this node's key K(n) (lib/handoff_key.h), which
+ * only the switch and this node hold: a MOVE that passes is the switch's.
+ * Replay: this process's epoch (h->epoch, chosen at start) goes into every
+ * message and must come back as the peer epoch of everything the switch
+ * sends, so nothing recorded before this start is taken; per switch id the
+ * MOVEs' (epoch, seq) must grow (ho_fresh).  lbd learns our epoch from a
+ * STALE answer and we learn its epoch from its STALE answers.
  */
 #include "handoff_int.h"
 #include "storage/nfs/nfs.h"
@@ -22,17 +29,44 @@
 #include "lib/log.h"
 #include "lib/maglev.h"
 
-/* The seq of a report or an ACK: the CLOCK_REALTIME time in ns, and always
- * above the last one (lbd refuses a seq not above the last it saw from this
- * node). */
-static uint64_t next_rep_seq(struct handoff *h)
+/* The next message to the switch: this process's epoch, a seq above the
+ * last one in it (lbd refuses a seq not above the last it took from this
+ * node in this epoch), the switch's epoch as last learned. */
+static void stamp(struct handoff *h, struct ho_report *r)
 {
-	struct timespec ts;
+	r->sender = h->my_key;
+	r->epoch = h->epoch;
+	r->seq = ++h->rep_seq;
+	if (!r->peer_epoch)
+		r->peer_epoch = h->rep_peer_epoch;
+}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t seq = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	h->rep_seq = seq > h->rep_seq ? seq : h->rep_seq + 1;
-	return h->rep_seq;
+/* A STALE answer from the switch (authentic, and fresh: it echoes our epoch
+ * and the nonce of what we sent): its epoch is the one to send to; `held`
+ * above ours means we restarted with a clock behind our last epoch: move
+ * above it (held equal to ours: only its epoch was new to us). */
+static void learn(struct handoff *h, const struct ho_report *a)
+{
+	h->rep_peer_epoch = a->epoch;
+	if (a->held > h->epoch) {
+		h->epoch = ho_new_epoch(a->held);
+		h->rep_seq = 0;
+		log_warnx("handoff: the switch holds an epoch of ours above this one (clock went back?): "
+			  "moved to %llu", (unsigned long long)h->epoch);
+	}
+	h->load_now = 1;
+}
+
+/* An answer from the switch for us: authentic, an ACK from a switch, with
+ * our epoch.  0 with it in *a, or -1. */
+static int switch_answer(struct handoff *h, const uint8_t *buf, size_t n, struct ho_report *a)
+{
+	const char *why;
+
+	if (ho_report_parse(buf, n, h->node_key.k, h->node_key.len, a, &why) < 0 ||
+	    a->op != HO_OP_ACK || a->sender != 0 || a->peer_epoch != h->epoch)
+		return -1;
+	return 0;
 }
 
 /* One try of report p: a new seq and nonce.  0, or -1 with a message (the
@@ -42,13 +76,13 @@ static int rep_try(struct handoff *h, struct rep_pending *p, char *err, size_t e
 	struct sockaddr_storage ss;
 	socklen_t sl = taddr_sockaddr(&h->cfg->switch_addr, h->cfg->switch_port, &ss);
 	uint8_t buf[HO_REPORT_MAX];
-	uint64_t seq = next_rep_seq(h);
 
-	p->r.seq = seq;
+	p->r.peer_epoch = 0;
+	stamp(h, &p->r);
 	if (getrandom(&p->r.nonce, sizeof(p->r.nonce), 0) != sizeof(p->r.nonce))
-		p->r.nonce = (uint32_t)seq;
+		p->r.nonce = (uint32_t)now_ns();
 	p->r.nonce &= 0xffffff;
-	size_t len = ho_report_encode(&p->r, h->shared.k, h->shared.len, buf);
+	size_t len = ho_report_encode(&p->r, h->node_key.k, h->node_key.len, buf);
 	h->reports++;
 	if (p->tries++)
 		h->report_retries++;
@@ -70,7 +104,7 @@ int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct 
 	p->want = maglev_node_key32(to);
 	p->to = to;
 	p->r = (struct ho_report){ .op = op, .txid = (uint16_t)txid, .cluster = h->cfg->cluster_id,
-				   .key = *key, .node_key = p->want, .sender = h->my_key };
+				   .key = *key, .node_key = p->want };
 	return rep_try(h, p, err, errlen);
 }
 
@@ -92,13 +126,18 @@ int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
 				break;
 			ssize_t n = recv(h->rep_fd, in, sizeof(in), MSG_DONTWAIT);
 			struct ho_report a;
-			const char *why;
-			if (n <= 0 || ho_report_parse(in, (size_t)n, h->shared.k, h->shared.len, &a, &why) < 0)
+			if (n <= 0 || switch_answer(h, in, (size_t)n, &a) < 0)
 				continue;
-			if (a.op != HO_OP_ACK || a.nonce != p->r.nonce)
+			if (a.nonce != p->r.nonce)
 				continue;	/* an answer to an earlier try or report */
 			if (a.status == HO_ST_OK && a.node_key == p->want)
 				return 0;
+			if (a.status == HO_ST_STALE && p->stale < 2) {
+				learn(h, &a);	/* the switch did nothing: send again at once */
+				p->stale++;
+				p->tries--;
+				break;
+			}
 			last_status = a.status;
 			if (a.status != HO_ST_PEER)	/* definite refusal */
 				goto refused;
@@ -130,26 +169,40 @@ int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key
 	return rep_wait(h, &p, err, errlen);
 }
 
-/* Replay: each switch (by address) must send an increasing seq. */
-static int sw_fresh(struct handoff *h, const struct taddr *a, uint64_t seq)
+/* The MOVE replay window of switch id (authenticated), a new one if there
+ * is room; NULL when all are taken (refused: a window is never forgotten). */
+static struct ho_window *sw_window(struct handoff *h, uint32_t switch_id)
 {
 	int free_slot = -1;
 
-	for (int i = 0; i < 4; i++) {
-		if (h->sw_seq[i].a.family && taddr_equal(&h->sw_seq[i].a, a)) {
-			if (seq <= h->sw_seq[i].seq)
-				return 0;
-			h->sw_seq[i].seq = seq;
-			return 1;
-		}
-		if (!h->sw_seq[i].a.family && free_slot < 0)
+	for (int i = 0; i < SW_WINDOWS; i++) {
+		if (h->sw[i].used && h->sw[i].switch_id == switch_id)
+			return &h->sw[i].w;
+		if (!h->sw[i].used && free_slot < 0)
 			free_slot = i;
 	}
 	if (free_slot < 0)
-		free_slot = (int)(seq % 4);
-	h->sw_seq[free_slot].a = *a;
-	h->sw_seq[free_slot].seq = seq;
-	return 1;
+		return NULL;
+	h->sw[free_slot].used = 1;
+	h->sw[free_slot].switch_id = switch_id;
+	memset(&h->sw[free_slot].w, 0, sizeof(h->sw[free_slot].w));
+	return &h->sw[free_slot].w;
+}
+
+/* Answer switch request r with an ACK of status st (to its source). */
+static void answer_switch(struct handoff *h, int fd, struct ho_report *r, uint8_t st, uint64_t held,
+			  const struct sockaddr_storage *from, socklen_t fl)
+{
+	uint8_t out[HO_REPORT_MAX];
+
+	r->op = HO_OP_ACK;
+	r->status = st;
+	r->peer_epoch = r->epoch;	/* the switch's own: it knows the answer is fresh */
+	r->held = held;
+	stamp(h, r);
+	size_t len = ho_report_encode(r, h->node_key.k, h->node_key.len, out);
+	if (sendto(fd, out, len, MSG_DONTWAIT, (const struct sockaddr *)from, fl) != (ssize_t)len)
+		log_warn("handoff: answering the switch");
 }
 
 /* The connection of a flow-table key, of any kind; 0 / -1 (none). */
@@ -172,16 +225,14 @@ static int move_check(struct handoff *h, int fd, const uint8_t *buf, size_t n,
 		      const struct sockaddr_storage *from, socklen_t fl, struct ho_report *r)
 {
 	const char *why;
-	struct taddr fa;
-	uint16_t fp;
 	char ep[TADDR_STRLEN + 10];
 
 	if (cw_is_cluster(buf, n)) {
-		nfs_cluster_input(h->n, fd, buf, n, from, fl, h->shared.k, h->shared.len,
+		nfs_cluster_input(h->n, fd, buf, n, from, fl, h->node_key.k, h->node_key.len,
 				  h->cfg->cluster_id);
 		return 0;
 	}
-	if (ho_report_parse(buf, n, h->shared.k, h->shared.len, r, &why) < 0) {
+	if (ho_report_parse(buf, n, h->node_key.k, h->node_key.len, r, &why) < 0) {
 		log_debug("handoff: switch request refused: %s", why);
 		h->rej_sw_bad++;
 		return 0;
@@ -190,14 +241,25 @@ static int move_check(struct handoff *h, int fd, const uint8_t *buf, size_t n,
 		h->rej_sw_bad++;
 		return 0;
 	}
-	if (taddr_from_sockaddr(from, &fa, &fp) < 0)
-		fp = 0;
-	if (!sw_fresh(h, &fa, r->seq)) {
-		log_warnx("handoff: replayed switch request from %s refused",
-			  handoff_endpoint(from, ep, sizeof(ep)));
+	struct ho_window *w = sw_window(h, r->switch_id);
+	int fresh = w ? ho_fresh(w, r->epoch, r->seq, 0) : 0;
+	if (fresh == 0) {
+		log_warnx("handoff: replayed switch request from %s (switch %u) refused%s",
+			  handoff_endpoint(from, ep, sizeof(ep)), r->switch_id, w ? "" : " (too many switches)");
 		h->rej_sw_replay++;
 		return 0;
 	}
+	if (fresh < 0 || r->peer_epoch != h->epoch) {
+		/* from before our start, or the switch does not know our epoch
+		 * yet (or it restarted with its clock behind): nothing done */
+		log_info("handoff: switch request from %s (switch %u) with %s epoch: answered STALE",
+			 handoff_endpoint(from, ep, sizeof(ep)), r->switch_id,
+			 fresh < 0 ? "an old switch" : "another node");
+		h->rej_sw_stale++;
+		answer_switch(h, fd, r, HO_ST_STALE, w->epoch, from, fl);
+		return 0;
+	}
+	ho_fresh(w, r->epoch, r->seq, 1);
 	return 1;
 }
 
@@ -234,7 +296,7 @@ void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 	struct handoff *h = io->arg;
 
 	for (int i = 0; i < 16; i++) {
-		uint8_t buf[CW_MAX_DGRAM], out[HO_REPORT_MAX];	/* ~30 KiB: a whole cluster map */
+		uint8_t buf[CW_MAX_DGRAM];	/* ~30 KiB: a whole cluster map */
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
@@ -250,13 +312,24 @@ void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 			h->moves_ok++;
 		else
 			h->moves_refused++;
-		r.op = HO_OP_ACK;
-		r.status = st;
-		r.sender = h->my_key;
-		r.seq = next_rep_seq(h);
-		size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, out);
-		if (sendto(io->fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&from, fl) != (ssize_t)len)
-			log_warn("handoff: answering the switch");
+		answer_switch(h, io->fd, &r, st, 0, &from, fl);
+	}
+}
+
+void rep_readable(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct handoff *h = io->arg;
+	uint8_t in[512];
+	struct ho_report a;
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(io->fd, in, sizeof(in), MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		/* a LOAD's STALE answer (rep_wait reads the answers to reports) */
+		if (switch_answer(h, in, (size_t)n, &a) == 0 && a.status == HO_ST_STALE &&
+		    a.nonce == h->load_nonce)
+			learn(h, &a);
 	}
 }
 
@@ -270,8 +343,9 @@ void report_load(struct handoff *h)
 	uint8_t buf[HO_REPORT_MAX];
 	unsigned live = 0;
 
-	if (h->load_last_ns && now - h->load_last_ns < 900000000ull)
+	if (h->load_last_ns && now - h->load_last_ns < 900000000ull && !h->load_now)
 		return;
+	h->load_now = 0;
 	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++)
 		if ((*o)->live)
 			live += (*o)->live(h->n);
@@ -282,10 +356,11 @@ void report_load(struct handoff *h)
 	h->load_last_bytes = bytes;
 	struct ho_report r = { .op = HO_OP_LOAD, .nonce = live > 0xffffff ? 0xffffff : live,
 			       .txid = (uint16_t)(mibps > 0xffff ? 0xffff : mibps),
-			       .cluster = h->cfg->cluster_id, .node_key = h->my_key,
-			       .sender = h->my_key, .seq = next_rep_seq(h) };
+			       .cluster = h->cfg->cluster_id, .node_key = h->my_key };
 	r.key.family = 4;
-	size_t len = ho_report_encode(&r, h->shared.k, h->shared.len, buf);
+	stamp(h, &r);
+	h->load_nonce = r.nonce;
+	size_t len = ho_report_encode(&r, h->node_key.k, h->node_key.len, buf);
 	if (sendto(h->rep_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) == (ssize_t)len)
 		h->loads_sent++;
 }

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/keyfile.h"
 #include "lib/log.h"
 
 static int openat2_beneath(int dirfd, const char *rel, uint64_t flags, uint64_t mode)
@@ -65,10 +66,49 @@ static int status_of_errno(int e)
 	}
 }
 
+/* ex's bearer token from its write_token_file: a regular file that only its
+ * owner may read or write (mode 0600 or stricter) holding 64..128 hex
+ * digits, as every key file (lib/keyfile.h).  0 / -1 (logged). */
+static int load_token(struct nasd_export *ex)
+{
+	struct stat st;
+	char err[300];
+
+	if (stat(ex->token_file, &st) < 0) {
+		log_warn("export %s: write_token_file %s", ex->url, ex->token_file);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		log_warnx("export %s: write_token_file %s: must be a regular file of mode 0600 "
+			  "(is %04o): chmod 600 it", ex->url, ex->token_file, st.st_mode & 07777);
+		return -1;
+	}
+	if (keyfile_load(ex->token_file, ex->token, &ex->token_len, err, sizeof(err)) < 0) {
+		log_warnx("export %s: write_token_file %s", ex->url, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* What the configuration makes of writes, said once at start (and by -t). */
+static void warn_write_rule(const struct nasd_export *ex)
+{
+	if (ex->write_denied)
+		log_warnx("export %s: \"writable\" without \"write_token_file\" (or \"write_auth\": "
+			  "\"none\"): served read-only", ex->url);
+	else if (ex->writable && ex->write_auth == NASD_WAUTH_NONE)
+		log_warnx("export %s: writable WITHOUT authentication (\"write_auth\": \"none\"): "
+			  "%s may create and replace files", ex->url,
+			  ex->nclients ? "every client in \"clients\"" : "ANY client");
+}
+
 int export_open_all(struct nasd_config *cfg)
 {
 	for (unsigned i = 0; i < cfg->nexports; i++) {
 		struct nasd_export *ex = &cfg->exports[i];
+		warn_write_rule(ex);
+		if (ex->token_file[0] && load_token(ex) < 0)
+			return -1;
 		ex->dirfd = open(ex->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (ex->dirfd < 0) {
 			log_warn("export %s: %s", ex->url, ex->path);
@@ -114,6 +154,84 @@ int export_find(const struct nasd_config *cfg, const char *path, struct export_r
 	ref->ex = best;
 	ref->rel = pl >= best->url_len ? path + best->url_len : "";
 	return 0;
+}
+
+/* "a/n, b/m" or "any" into buf (cap bytes). */
+static void fmt_clients(const struct nasd_cidr *l, unsigned n, char *buf, size_t cap)
+{
+	size_t o = 0;
+	char c[TADDR_STRLEN + 8];
+
+	snprintf(buf, cap, "any");
+	for (unsigned i = 0; i < n && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "",
+				      nasd_cidr_fmt(&l[i], c, sizeof(c)));
+}
+
+void export_describe(const struct nasd_config *cfg, FILE *f)
+{
+	char cl[NASD_HTTP_MAX_CLIENTS * (TADDR_STRLEN + 8)];
+
+	for (unsigned i = 0; i < cfg->nexports; i++) {
+		const struct nasd_export *ex = &cfg->exports[i];
+		const char *mode = "read-only", *tf = "";
+		if (ex->write_denied)
+			mode = "READ-ONLY (\"writable\" without a token)";
+		else if (ex->writable && ex->write_auth == NASD_WAUTH_NONE)
+			mode = "read-write WITHOUT authentication";
+		else if (ex->writable) {
+			mode = "read-write, PUT needs the bearer token in ";
+			tf = ex->token_file;
+		}
+		fmt_clients(ex->clients, ex->nclients, cl, sizeof(cl));
+		fprintf(f, "  export %s -> %s: %s%s; clients %s\n", ex->url, ex->path, mode, tf, cl);
+	}
+	fprintf(f, "  uploads: at most %llu bytes each; disk reserved ahead of a body: %llu bytes "
+		"per upload, %llu in all\n", (unsigned long long)cfg->max_upload,
+		(unsigned long long)cfg->upload_reserve, (unsigned long long)cfg->upload_reserve_total);
+	if (cfg->dl.enabled) {
+		fmt_clients(cfg->dl.clients, cfg->dl.nclients, cl, sizeof(cl));
+		fprintf(f, "  data location: %u home(s); other nodes' files for clients %s\n",
+			cfg->dl.nhomes, cl);
+	}
+}
+
+int export_client_ok(const struct nasd_export *ex, const struct sockaddr_storage *peer)
+{
+	return !ex->nclients || nasd_cidr_list_match(ex->clients, ex->nclients, peer);
+}
+
+/* a == b over n bytes in a time that does not depend on where they differ */
+static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	volatile uint8_t d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+int export_write_auth(const struct nasd_export *ex, struct http_slice authz)
+{
+	char hex[2 * KEYFILE_MAX + 1];
+	uint8_t tok[KEYFILE_MAX];
+	size_t tl;
+
+	if (ex->write_auth == NASD_WAUTH_NONE)
+		return 0;
+	if (!authz.p || authz.len < 7 || strncasecmp(authz.p, "Bearer ", 7))
+		return 401;
+	const char *t = authz.p + 7, *end = authz.p + authz.len;
+	while (t < end && *t == ' ')
+		t++;
+	if ((size_t)(end - t) >= sizeof(hex))
+		return 403;
+	memcpy(hex, t, (size_t)(end - t));
+	hex[end - t] = '\0';
+	if (keyfile_parse_hex(hex, tok, &tl) < 0)
+		return 403;
+	/* the token's length is no secret (the file's format fixes its range) */
+	return tl == ex->token_len && same_bytes(tok, ex->token, tl) ? 0 : 403;
 }
 
 static const char *base_name(const char *rel)
@@ -194,8 +312,7 @@ static int open_dir(const struct export_ref *ref, struct export_upload *u, const
 	return 0;
 }
 
-int export_upload_begin(const struct export_ref *ref, uint64_t length, uint64_t id,
-			struct export_upload *u)
+int export_upload_begin(const struct export_ref *ref, uint64_t id, struct export_upload *u)
 {
 	struct stat st;
 	const char *name;
@@ -225,19 +342,19 @@ int export_upload_begin(const struct export_ref *ref, uint64_t length, uint64_t 
 		s = errno == ENOSPC || errno == EDQUOT ? 507 : status_of_errno(errno);
 		goto fail;
 	}
-	/* reserve the space now so a full disk answers 507 before the body;
-	 * KEEP_SIZE: the file's size stays the bytes received (restore checks it) */
-	if (length && fallocate(u->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)length) < 0 &&
-	    (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
-		s = 507;
-		export_upload_abort(u, 1);
-		return s;
-	}
 	return 0;
 fail:
 	close(u->dirfd);
 	u->dirfd = -1;
 	return s;
+}
+
+int export_upload_reserve(struct export_upload *u, uint64_t off, uint64_t len)
+{
+	/* KEEP_SIZE: the file's size stays the bytes received (restore checks it) */
+	if (!len || fallocate(u->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? 507 : -1;
 }
 
 int export_upload_reopen(const struct export_ref *ref, const char *tmp, uint64_t received,

@@ -1,7 +1,9 @@
 /*
  * http.h - tandem-nasd's HTTP file service:
  *
- *   http_server.c    listeners, accept, the per-session HTTP state machine
+ *   http_server.c    listeners, accept, the per-session HTTP state machine,
+ *                    who may do what (exports' "clients", the write token)
+ *   upload.c         PUT: the body into a temp file, disk reserved ahead
  *   http_response.c  response heads: status line, Date, ETag, Content-Range
  *   export.c         exports: resolving request paths beneath them (openat2),
  *                    opening files, PUT temp files and their atomic rename
@@ -19,6 +21,8 @@
 #ifndef TANDEM_NASD_HTTP_H
 #define TANDEM_NASD_HTTP_H
 
+#include <stdio.h>
+
 #include "storage/nasd.h"
 #include "session_state.h"
 
@@ -35,6 +39,15 @@ int export_open_all(struct nasd_config *cfg);
 void export_close_all(struct nasd_config *cfg);
 /* Longest export URL prefix matching a clean path; 0, or -1 (no export: 404). */
 int export_find(const struct nasd_config *cfg, const char *path, struct export_ref *ref);
+
+/* What the exports, uploads and data location will do, a line each, for -t. */
+void export_describe(const struct nasd_config *cfg, FILE *f);
+/* Whether the client at peer may use export ex ("clients"; none: anyone): 1 or 0. */
+int export_client_ok(const struct nasd_export *ex, const struct sockaddr_storage *peer);
+/* Whether a PUT on the writable export ex, with the request's Authorization
+ * field authz (p NULL: absent), may write: 0, or the status to answer: 401
+ * (no bearer credentials), 403 (a token that is not the export's). */
+int export_write_auth(const struct nasd_export *ex, struct http_slice authz);
 
 struct export_file {
 	int fd;
@@ -59,13 +72,16 @@ struct export_upload {
 
 /*
  * Start a PUT: open the target's directory, check the target, create the
- * temp file (space reserved for `length` bytes where the filesystem can).
- * Returns 0, or the status: 403 (read-only export, escapes it, a temp file
- * name), 409 (no such directory, target is a directory), 414, 507, 500.
- * On failure nothing is left open or on disk.
+ * temp file (no space reserved: export_upload_reserve does that as the body
+ * comes).  Returns 0, or the status: 403 (read-only export, escapes it, a
+ * temp file name), 409 (no such directory, target is a directory), 414,
+ * 507, 500.  On failure nothing is left open or on disk.
  */
-int export_upload_begin(const struct export_ref *ref, uint64_t length, uint64_t id,
-			struct export_upload *u);
+int export_upload_begin(const struct export_ref *ref, uint64_t id, struct export_upload *u);
+/* Reserve disk for [off, off + len) of the temp file (fallocate, the size
+ * unchanged), so a full disk is known before those bytes come.  0, 507 (no
+ * space), or -1 (the filesystem cannot reserve: go on without). */
+int export_upload_reserve(struct export_upload *u, uint64_t off, uint64_t len);
 /* Reopen an upload's temp file after a handoff (restore): checks it holds at
  * least `received` bytes (cut to exactly that).  0, or -1 with errno. */
 int export_upload_reopen(const struct export_ref *ref, const char *tmp, uint64_t received,
@@ -123,6 +139,7 @@ struct session {
 	struct export_upload up;
 	int has_upload;
 	uint64_t up_received, up_length;
+	uint64_t up_ahead;	/* disk reserved past up_received (counted in nasd.reserved) */
 	char *up_path;
 
 	/* pacing: token bucket (bytes) */
@@ -147,9 +164,31 @@ struct session {
 	char remote_etag[64];	/* the home's version, checked on every fetch */
 	int home_tried;		/* a handoff home was attempted */
 	int held;		/* waiting for a scheduled handoff: no I/O */
+	struct remote_fetch *fetch;	/* a request to the home in flight, or a HEAD's answer
+					 * not yet taken (remote_fetch.c); owned */
+	int fetch_wait;		/* waiting for the home's answer or bytes: no I/O */
+	int fetch_failed;	/* the piece could not be fetched: the response ends there */
+	uint64_t punched;	/* file_fd (memfd) holds nothing below this (sent and acked) */
 };
 
 /* ---- http_server.c ---- */
+/* What a step of the state machine returns. */
+enum {
+	STEP_CLOSE = -1,
+	STEP_WAIT = 0,	/* would block: wait for the next event */
+	STEP_AGAIN = 1,	/* progress: step again */
+	STEP_DONE = 2,	/* inside do_send only: this part is finished, go on to the next */
+};
+#define STEP_BUDGET (4u << 20)		/* bytes per session per event */
+/*
+ * Queue a response with a short text body (NULL: "<status> <reason>") and
+ * go to PH_SEND.  keepalive is honoured only when the request allows it;
+ * head_only: HEAD (no body, same length); allow: an Allow field (405/501).
+ * Returns the step (STEP_AGAIN, or STEP_CLOSE when it does not fit).
+ */
+int http_respond_text(struct session *s, int status, const char *text, int keepalive,
+		      int head_only, const char *allow);
+int http_respond_error(struct session *s, int status, int keepalive, int head_only);
 int http_server_open(struct nasd *n);	/* listeners; 0 / -1 (logged) */
 void http_server_close(struct nasd *n);
 void http_server_tick(struct nasd *n);	/* once a second: resume accepting */
@@ -158,6 +197,18 @@ void http_session_io(struct loop *l, struct loop_io *io, uint32_t events);
 /* Run a session's state machine until it would block (after a thaw or a
  * restore).  May close and free s. */
 void http_session_run(struct session *s);
+
+/* ---- upload.c ---- */
+/* A PUT of path (clean; access_status allowed it) whose head r was just
+ * consumed: 411/403/409/... or the temp file and PH_BODY (after a "100
+ * Continue" when asked).  Returns the step. */
+int upload_start(struct session *s, const char *path, const struct http_req *r);
+/* PH_BODY: the body into the temp file, then the rename and the answer.
+ * Returns the step. */
+int upload_body(struct session *s);
+/* The upload of s ends without a commit (the session closes, or is handed
+ * on: unlink_tmp 0 keeps the temp file): its reservation is given back. */
+void upload_end(struct session *s, int unlink_tmp);
 
 /* ---- http_response.c ---- */
 struct resp_hdr {
@@ -172,6 +223,7 @@ struct resp_hdr {
 	int keepalive;
 	int http10;			/* the request was HTTP/1.0 */
 	const char *allow;		/* Allow: (405/501) */
+	const char *authenticate;	/* WWW-Authenticate: (401) */
 };
 /* Format a response head into buf.  Returns its length, or -1 if it does not fit. */
 int http_response_head(const struct nasd *n, const struct resp_hdr *h, char *buf, size_t cap);
@@ -226,15 +278,44 @@ const char *session_phase_name(const struct session *s);
 /* ---- remote.c ---- */
 /* The home serving path when that is another node: index, else -1. */
 int remote_home_for(const struct nasd *n, const char *path);
-/* Start a response from home h's copy of path: HEAD there.  *f: a memfd of
- * the file's size (filled piece by piece later), its size and mtime.  0, or
- * the HTTP status to answer (404, 502, 504). */
-int remote_open(struct session *s, int h, const char *path, struct export_file *f);
-/* The body reached the end of what was fetched: 1 more is there (fetched),
- * 0 the session is held for a handoff home, -1 fetch failed (close). */
+/* Before a GET/HEAD of path is taken: 1 when the session must wait for the
+ * home's HEAD (started now; the session is woken when it is in), 0 to go
+ * on (a local file, or the answer is in: remote_open takes it). */
+int remote_prepare(struct session *s, const char *path);
+/* Start a response from the home's copy of path, from the HEAD remote_prepare
+ * got.  *f: a memfd of the file's size (filled piece by piece later), its
+ * size and mtime.  0, or the HTTP status to answer (404, 403, 502, 503). */
+int remote_open(struct session *s, const char *path, struct export_file *f);
+/* The body reached the end of what was fetched: 0 the session waits (the
+ * next piece is on its way, or a handoff home is scheduled: held), -1 the
+ * piece could not be fetched (close). */
 int remote_more(struct session *s);
+/* Bytes of the memfd were sent: give back the memory of what the client
+ * has acknowledged (punched). */
+void remote_sent(struct session *s);
 /* A response ended and the session stays: go home if it fetched enough. */
 void remote_response_done(struct session *s);
 json_t *remote_status(const struct nasd *n);
+
+/* ---- remote_fetch.c: one request to a home, on nasd's loop ---- */
+enum { FETCH_HEAD = 1, FETCH_GET };
+/*
+ * Start a request to home h for s (s->fetch, which must be NULL): a HEAD of
+ * path, or a GET of bytes [first, last] of s->file_path into s->file_fd at
+ * their offsets.  It runs on the loop: s->fetch_wait is set by the caller
+ * when it waits, and the fetch wakes s (clears it, kick) as bytes arrive
+ * (s->fetch_end grows) and when it ends (s->fetch freed for a GET, or the
+ * HEAD's answer kept for remote_head_answer; s->fetch_failed on a GET's
+ * failure).  0, or -1 (logged; nothing started).
+ */
+int remote_fetch_start(struct session *s, int h, int kind, const char *path, uint64_t first,
+		       uint64_t last);
+/* The answer of the HEAD of path, when it is in: 0 with *f's size and
+ * mtime and the ETag in etag[cap], or the status to answer (404, 403, 502);
+ * -2 while it is on its way, -1 when none was asked (or for another path). */
+int remote_head_answer(const struct session *s, const char *path, struct export_file *f,
+		       char *etag, size_t cap);
+/* Stop and forget whatever s->fetch is (pause, release, close, a new request). */
+void remote_cancel(struct session *s);
 
 #endif

@@ -290,6 +290,7 @@ const char *http_reason(int status)
 	case 206: return "Partial Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -398,7 +399,7 @@ static int parse_request_line(struct http_req *r, const struct http_limits *lim,
 }
 
 struct hdr_acc {
-	int hosts, ranges, te, te_chunked_final, te_other, conn_close, conn_ka, expect_bad;
+	int hosts, ranges, te, te_chunked_final, te_other, conn_close, conn_ka, expect_bad, auths;
 };
 
 /* Connection: comma-separated tokens. */
@@ -491,6 +492,10 @@ static int parse_field(struct http_req *r, const struct http_limits *lim, struct
 			r->range.kind = HTTP_RANGE_NONE;
 	} else if (mem_ieq(p, nl, "if-range")) {
 		r->if_range = v;
+	} else if (mem_ieq(p, nl, "authorization")) {
+		if (++a->auths > 1)
+			return fail(r, 400, "header: more than one Authorization");
+		r->authorization = v;
 	}
 	return 0;
 }

@@ -84,6 +84,7 @@ struct http_req {
 					 * target, its path part ("/" if it has none) */
 	struct http_slice host;		/* Host field value (absent: p == NULL) */
 	struct http_slice if_range;	/* If-Range field value */
+	struct http_slice authorization;	/* Authorization field value (one at most) */
 	int minor;			/* HTTP/1.minor: 0 or 1 (1.2+ counts as 1) */
 	int keep_alive;			/* after Connection and the version's default */
 	int expect_continue;		/* Expect: 100-continue (HTTP/1.1 only) */

@@ -82,6 +82,8 @@ int http_response_head(const struct nasd *n, const struct resp_hdr *h, char *buf
 		add(&a, "Content-Range: bytes */%llu\r\n", (unsigned long long)h->total);
 	if (h->allow)
 		add(&a, "Allow: %s\r\n", h->allow);
+	if (h->authenticate)
+		add(&a, "WWW-Authenticate: %s\r\n", h->authenticate);
 	if (!h->keepalive)
 		add(&a, "Connection: close\r\n");
 	else if (h->http10)

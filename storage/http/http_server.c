@@ -34,14 +34,6 @@
 #include "lib/netio.h"
 #include "storage/listen.h"
 
-enum {
-	STEP_CLOSE = -1,
-	STEP_WAIT = 0,
-	STEP_AGAIN = 1,
-	STEP_DONE = 2,	/* inside do_send only: this part is finished, go on to the next */
-};
-
-#define STEP_BUDGET (4u << 20)		/* bytes per session per event */
 #define SENDFILE_CHUNK (1u << 20)
 #define LINGER_MAX (1u << 20)		/* input discarded after a final response */
 
@@ -150,12 +142,9 @@ static int queue(struct session *s, const struct resp_hdr *h, const char *body, 
 	return 0;
 }
 
-/*
- * A response with a short text body (errors, /node).  keepalive is honoured
- * only when the request allows it.  head_only: HEAD (no body, same length).
- */
-static int respond_text(struct session *s, int status, const char *text, int keepalive,
-			int head_only, const char *allow)
+/* The contract is in http.h (errors, /node). */
+int http_respond_text(struct session *s, int status, const char *text, int keepalive,
+		      int head_only, const char *allow)
 {
 	char body[512];
 	int bl;
@@ -179,9 +168,28 @@ static int respond_text(struct session *s, int status, const char *text, int kee
 	return queue(s, &h, body, head_only ? 0 : (size_t)bl) < 0 ? STEP_CLOSE : STEP_AGAIN;
 }
 
-static int respond_error(struct session *s, int status, int keepalive, int head_only)
+int http_respond_error(struct session *s, int status, int keepalive, int head_only)
 {
-	return respond_text(s, status, NULL, keepalive, head_only, NULL);
+	return http_respond_text(s, status, NULL, keepalive, head_only, NULL);
+}
+
+/* A refused request (access_status): 401 asks for the bearer token.  A PUT
+ * ends the connection (its body is not read). */
+static int respond_denied(struct session *s, int status, int method)
+{
+	char body[64];
+	int bl = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+
+	if (method == HTTP_M_PUT)
+		s->keepalive = 0;
+	if (status != 401)
+		return http_respond_error(s, status, 1, method == HTTP_M_HEAD);
+	struct resp_hdr h = {
+		.status = 401, .length = (uint64_t)bl, .content_type = "text/plain",
+		.keepalive = s->keepalive, .http10 = s->http10,
+		.authenticate = "Bearer realm=\"tandem-nasd\"",
+	};
+	return queue(s, &h, body, (size_t)bl) < 0 ? STEP_CLOSE : STEP_AGAIN;
 }
 
 /* ---- requests ---- */
@@ -231,7 +239,7 @@ static int open_source(struct session *s, const char *path, struct export_file *
 
 	*home = remote_home_for(s->nasd, path);
 	if (*home >= 0)
-		return remote_open(s, *home, path, f);
+		return remote_open(s, path, f);
 	if (export_find(&s->nasd->cfg, path, &ref) < 0)
 		return 404;
 	return export_open_file(&ref, f);
@@ -297,7 +305,8 @@ static int start_body(struct session *s, const struct reqinfo *ri, const struct 
 	s->file_mtime_ns = f->mtime_ns;
 	if (home >= 0) {	/* nothing fetched yet: remote_more fills from first */
 		s->remote_home = s->last_home = home;
-		s->fetch_end = first;
+		s->fetch_end = s->punched = first;
+		s->fetch_failed = 0;
 	}
 	session_set_rate(s, ri->rate);
 	return STEP_AGAIN;
@@ -312,10 +321,10 @@ static int serve_file(struct session *s, struct reqinfo *ri)
 	if (s->nasd->cfg.node_name[0] && !strcmp(ri->path, "/node")) {
 		char body[NASD_NAME_MAX + 2];
 		snprintf(body, sizeof(body), "%s\n", s->nasd->cfg.node_name);
-		return respond_text(s, 200, body, 1, head_only, NULL);
+		return http_respond_text(s, 200, body, 1, head_only, NULL);
 	}
 	if ((st = open_source(s, ri->path, &f, &home)) != 0)
-		return respond_error(s, st, 1, head_only);
+		return http_respond_error(s, st, 1, head_only);
 	if (choose_span(ri, &f, &first, &last, &partial) < 0) {
 		close(f.fd);
 		return respond_416(s, f.size, head_only);
@@ -340,43 +349,50 @@ static int serve_file(struct session *s, struct reqinfo *ri)
 	return start_body(s, ri, &f, first, length, home);
 }
 
-static int start_upload(struct session *s, struct reqinfo *ri, const struct http_req *r)
+/*
+ * Whether the client may make request r on ri->path, decided before any
+ * file is touched: 0, or the status to answer.  403: the client is outside
+ * the "clients" of the export the path falls in (of "data_location" for
+ * another node's file); for a PUT on a writable export, 401/403 from its
+ * bearer token (export_write_auth).  What is not decided here (no export,
+ * a read-only one, no Content-Length, /node) keeps its own answer later.
+ */
+static int access_status(struct session *s, const struct reqinfo *ri, const struct http_req *r)
 {
+	const struct nasd_config *cfg = &s->nasd->cfg;
 	struct export_ref ref;
-	int st;
 
-	if (!r->has_length) {
-		s->keepalive = 0;
-		return respond_error(s, 411, 0, 0);
+	if (r->method != HTTP_M_PUT) {
+		if (cfg->node_name[0] && !strcmp(ri->path, "/node"))
+			return 0;
+		if (remote_home_for(s->nasd, ri->path) >= 0)
+			return !cfg->dl.nclients ||
+			       nasd_cidr_list_match(cfg->dl.clients, cfg->dl.nclients, &s->peer) ? 0 : 403;
 	}
-	if (export_find(&s->nasd->cfg, ri->path, &ref) < 0) {
-		s->keepalive = 0;	/* the body is not read */
-		return respond_error(s, 403, 0, 0);
-	}
-	if ((st = export_upload_begin(&ref, r->content_length, s->id, &s->up)) != 0) {
-		s->keepalive = 0;
-		return respond_error(s, st, 0, 0);
-	}
-	s->up_path = strdup(ri->path);
-	if (!s->up_path) {
-		export_upload_abort(&s->up, 1);
-		return STEP_CLOSE;
-	}
-	s->has_upload = 1;
-	s->up_received = 0;
-	s->up_length = r->content_length;
-	s->phase_ms = loop_now_ms();
-	if (r->expect_continue) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		memcpy(s->out, cont, sizeof(cont) - 1);
-		s->out_off = 0;
-		s->out_len = sizeof(cont) - 1;
-		s->phase = PH_SEND;
-		s->after = SST_AFTER_BODY;
-		return STEP_AGAIN;
-	}
-	s->phase = PH_BODY;
-	return STEP_AGAIN;
+	if (export_find(cfg, ri->path, &ref) < 0)
+		return 0;
+	if (!export_client_ok(ref.ex, &s->peer))
+		return 403;
+	if (r->method != HTTP_M_PUT || !ref.ex->writable || !r->has_length)
+		return 0;
+	return export_write_auth(ref.ex, r->authorization);
+}
+
+/* Whether the session must wait before taking request r: a GET or HEAD the
+ * client may make (ri: its path, throttle applied; access_status 0) of a
+ * file whose home is another node, and the home's HEAD is not in yet
+ * (remote_prepare started it).  The head then stays unconsumed in in[]
+ * (the parser starts over when the answer is in), so the session is, in
+ * the meantime, exactly one that has not read its request yet: it can be
+ * frozen and handed off as such. */
+static int wait_for_home(struct session *s, const struct http_req *r, const struct reqinfo *ri)
+{
+	if (r->method != HTTP_M_GET && r->method != HTTP_M_HEAD)
+		return 0;
+	if (access_status(s, ri, r) != 0 || !remote_prepare(s, ri->path))
+		return 0;
+	http_req_init(&s->req);
+	return 1;
 }
 
 /* A complete head of `hl` bytes is in s->in. */
@@ -384,9 +400,22 @@ static int handle_request(struct session *s, int hl)
 {
 	struct http_req *r = &s->req;
 	struct reqinfo rinfo, *ri = &rinfo;
-	int st, rc;
+	int known = r->method == HTTP_M_GET || r->method == HTTP_M_HEAD || r->method == HTTP_M_PUT;
+	int st, rc, bad_path;
+	char *target = NULL;
 
 	memset(ri, 0, sizeof(*ri));
+	bad_path = known && http_path_clean(r->target.p, r->target.len, ri->path, sizeof(ri->path),
+					    &st) < 0;
+	if (known && !bad_path) {
+		target = strdup(ri->path);
+		if (r->method != HTTP_M_PUT)
+			apply_throttle(s, ri, &r->target);
+		if (wait_for_home(s, r, ri)) {
+			free(target);
+			return STEP_WAIT;
+		}
+	}
 	s->requests++;
 	s->nasd->st.requests++;
 	snprintf(s->method, sizeof(s->method), "%.*s", (int)r->method_str.len, r->method_str.p);
@@ -402,31 +431,32 @@ static int handle_request(struct session *s, int hl)
 	/* a body we will not read ends the connection after the response */
 	if (r->method != HTTP_M_PUT && r->has_length && r->content_length > 0)
 		s->keepalive = 0;
-
 	free(s->target);
-	s->target = NULL;
-	if (r->method != HTTP_M_GET && r->method != HTTP_M_HEAD && r->method != HTTP_M_PUT) {
-		rc = respond_text(s, 501, NULL, 1, 0, "GET, HEAD, PUT");
+	s->target = target;
+	if (!known) {
+		rc = http_respond_text(s, 501, NULL, 1, 0, "GET, HEAD, PUT");
 		goto consumed;
 	}
-	if (http_path_clean(r->target.p, r->target.len, ri->path, sizeof(ri->path), &st) < 0) {
+	if (bad_path) {
 		if (r->method == HTTP_M_PUT)
 			s->keepalive = 0;
-		rc = respond_error(s, st, 1, r->method == HTTP_M_HEAD);
+		rc = http_respond_error(s, st, 1, r->method == HTTP_M_HEAD);
 		goto consumed;
 	}
-	s->target = strdup(ri->path);
-	if (r->method != HTTP_M_PUT)
-		apply_throttle(s, ri, &r->target);
 	log_debug("session %llu: %s %s", (unsigned long long)s->id, s->method, ri->path);
-
+	if ((st = access_status(s, ri, r)) != 0) {
+		log_debug("session %llu: %s %s refused: %d", (unsigned long long)s->id, s->method,
+			  ri->path, st);
+		rc = respond_denied(s, st, r->method);
+		goto consumed;
+	}
 	/* the head's bytes are consumed before the body is read; r's slices die here */
 	struct http_req copy = *r;
 	memmove(s->in, s->in + hl, s->in_len - (size_t)hl);
 	s->in_len -= (size_t)hl;
 	http_req_init(&s->req);
 	if (copy.method == HTTP_M_PUT)
-		return start_upload(s, ri, &copy);
+		return upload_start(s, ri->path, &copy);
 	return serve_file(s, ri);
 
 consumed:
@@ -457,13 +487,13 @@ static int do_head(struct session *s)
 			s->keepalive = 0;
 			s->in_len = 0;	/* the rest of the stream cannot be framed */
 			http_req_init(&s->req);
-			return respond_text(s, status, body, 0, 0,
+			return http_respond_text(s, status, body, 0, 0,
 					    status == 501 ? "GET, HEAD, PUT" : NULL);
 		}
 		if (s->in_len >= NASD_INBUF) {	/* the parser limits make this unreachable */
 			s->keepalive = 0;
 			s->in_len = 0;
-			return respond_error(s, 431, 0, 0);
+			return http_respond_error(s, 431, 0, 0);
 		}
 	}
 	ssize_t n = recv(s->io.fd, s->in + s->in_len, NASD_INBUF - s->in_len, 0);
@@ -478,84 +508,6 @@ static int do_head(struct session *s)
 	s->nasd->st.bytes_in += (uint64_t)n;
 	s->last_io_ms = loop_now_ms();
 	return STEP_AGAIN;
-}
-
-/* The whole body is in the temp file: rename it over the target, answer
- * 201 (new) or 204 (replaced), or the commit's error status and close. */
-static int finish_upload(struct session *s)
-{
-	int st = export_upload_commit(&s->up, s->nasd->cfg.fsync_uploads);
-	int existed = s->up.existed;
-
-	s->has_upload = 0;
-	free(s->up_path);
-	s->up_path = NULL;
-	if (st) {
-		s->keepalive = 0;
-		return respond_error(s, st, 0, 0);
-	}
-	s->nasd->st.uploads++;
-	if (existed)
-		return respond_text(s, 204, "", 1, 1, NULL);
-	return respond_text(s, 201, "201 Created\n", 1, 0, NULL);
-}
-
-/* The temp file could not be written: answer and close (the rest of the body is not read). */
-static int upload_failed(struct session *s)
-{
-	int st = errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? 507 : 500;
-
-	log_warn("session %llu: writing upload %s", (unsigned long long)s->id, s->up_path);
-	export_upload_abort(&s->up, 1);
-	s->has_upload = 0;
-	free(s->up_path);
-	s->up_path = NULL;
-	s->keepalive = 0;
-	return respond_error(s, st, 0, 0);
-}
-
-/* PH_BODY: the PUT body into the temp file, buffered input first, within the
- * step's byte budget; finish_upload once Content-Length bytes are in. */
-static int do_body(struct session *s)
-{
-	struct nasd *n = s->nasd;
-	uint64_t budget = STEP_BUDGET;
-
-	if (s->in_len && s->up_received < s->up_length) {
-		uint64_t take = s->up_length - s->up_received;
-		if (take > s->in_len)
-			take = s->in_len;
-		if (write_all(s->up.fd, s->in, (size_t)take, NULL) < 0)
-			return upload_failed(s);
-		memmove(s->in, s->in + take, s->in_len - (size_t)take);
-		s->in_len -= (size_t)take;
-		s->up_received += take;
-		n->st.body_bytes_in += take;
-	}
-	while (s->up_received < s->up_length) {
-		uint64_t want = s->up_length - s->up_received;
-		if (want > NASD_SCRATCH)
-			want = NASD_SCRATCH;
-		ssize_t r = recv(s->io.fd, n->scratch, (size_t)want, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? STEP_WAIT : STEP_CLOSE;
-		}
-		if (r == 0)
-			return STEP_CLOSE;	/* client gone mid-upload: the temp file goes */
-		s->bytes_in += (uint64_t)r;
-		n->st.bytes_in += (uint64_t)r;
-		s->last_io_ms = loop_now_ms();
-		if (write_all(s->up.fd, n->scratch, (size_t)r, NULL) < 0)
-			return upload_failed(s);
-		s->up_received += (uint64_t)r;
-		n->st.body_bytes_in += (uint64_t)r;
-		if ((uint64_t)r >= budget)
-			return STEP_WAIT;	/* level-triggered: the rest comes next event */
-		budget -= (uint64_t)r;
-	}
-	return finish_upload(s);
 }
 
 /* do_send, part 1: what is left of out[] (head, small body).  STEP_DONE
@@ -589,8 +541,8 @@ static int send_span(struct session *s)
 			int more = remote_more(s);
 			if (more < 0)
 				return STEP_CLOSE;
-			if (more == 0)
-				return STEP_WAIT;	/* held: a handoff home is scheduled */
+			if (more == 0)	/* the piece is on its way, or a handoff home is scheduled */
+				return STEP_WAIT;
 		}
 		uint64_t want = s->file_end - s->file_off;
 		if (s->remote_home >= 0 && want > s->fetch_end - s->file_off)
@@ -619,6 +571,8 @@ static int send_span(struct session *s)
 		if (s->rate)
 			session_spend(s, (uint64_t)w);
 		s->file_off += (uint64_t)w;
+		if (s->remote_home >= 0)
+			remote_sent(s);
 		s->bytes_out += (uint64_t)w;
 		n->st.bytes_out += (uint64_t)w;
 		n->st.body_bytes_out += (uint64_t)w;
@@ -641,6 +595,7 @@ static int response_sent(struct session *s)
 	s->file_path = NULL;
 	s->rate = 0;
 	s->remote_home = -1;
+	remote_cancel(s);	/* nothing is in flight once the body is out; to be sure */
 	s->out_off = s->out_len = 0;
 	s->phase_ms = loop_now_ms();
 	switch (s->after) {
@@ -692,7 +647,7 @@ void http_session_run(struct session *s)
 		switch (s->phase) {
 		case PH_HEAD: r = do_head(s); break;
 		case PH_SEND: r = do_send(s); break;
-		case PH_BODY: r = do_body(s); break;
+		case PH_BODY: r = upload_body(s); break;
 		default: r = do_linger(s); break;
 		}
 		if (r == STEP_CLOSE) {
@@ -710,8 +665,9 @@ void http_session_io(struct loop *l, struct loop_io *io, uint32_t events)
 	struct session *s = io->arg;
 
 	s->kick = 0;
-	if (s->throttled) {
-		/* no events are asked for while throttled: only errors get here */
+	if (s->throttled || s->fetch_wait || s->held) {
+		/* no events are asked for while throttled, waiting for a home's
+		 * answer or for a scheduled handoff: only errors get here */
 		if (events & (EPOLLERR | EPOLLHUP))
 			session_close(s, "connection lost");
 		return;

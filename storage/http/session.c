@@ -93,7 +93,7 @@ static void unlink_session(struct session *s)
 
 static uint32_t wanted_events(const struct session *s)
 {
-	if (s->throttled || s->held)
+	if (s->throttled || s->held || s->fetch_wait)
 		return 0;
 	if (s->phase == PH_SEND || s->kick)
 		return s->phase == PH_SEND ? EPOLLOUT : EPOLLIN | EPOLLOUT;
@@ -137,10 +137,11 @@ void session_close(struct session *s, const char *why)
 	if (!s->paused)
 		loop_del(&s->nasd->loop, &s->io);
 	close(s->io.fd);
+	remote_cancel(s);
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	if (s->has_upload)
-		export_upload_abort(&s->up, 1);
+		upload_end(s, 1);
 	unlink_session(s);
 	free_session(s);
 }
@@ -294,6 +295,9 @@ int session_pause(struct session *s)
 		s->throttled = 0;
 		s->nasd->nthrottled--;
 	}
+	/* a fetch from a home stops here: its request is still in in[] (a HEAD)
+	 * or fetch_end says what is in the memfd (a GET); resume fetches again */
+	remote_cancel(s);
 	loop_del(&s->nasd->loop, &s->io);
 	s->paused = 1;
 	s->events = 0;
@@ -375,10 +379,11 @@ int session_release(struct session *s)
 		errno = EINVAL;
 		return -1;
 	}
+	remote_cancel(s);	/* (paused: nothing in flight) */
 	if (s->file_fd >= 0)
-		close(s->file_fd);
+		close(s->file_fd);	/* a remote response's memfd goes with it */
 	if (s->has_upload)
-		export_upload_abort(&s->up, 0);	/* the temp file now belongs to the new owner */
+		upload_end(s, 0);	/* the temp file now belongs to the new owner */
 	unlink_session(s);
 	free_session(s);
 	n->st.sessions_released++;

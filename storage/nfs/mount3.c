@@ -4,6 +4,8 @@
  * the path must be the configured export name (a trailing '/' allowed).
  * DUMP answers an empty list: nasd keeps no mount table (it would have to be
  * cluster-wide to mean anything behind a VIP); UMNT/UMNTALL are accepted.
+ * A MNT that fails is logged with its path escaped (a client chooses those
+ * bytes: no control characters reach the log) and rate-limited.
  */
 #include "nfs_int.h"
 
@@ -11,6 +13,56 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/loop.h"
+
+#define MNT_LOG_BURST 10	/* failed MNTs logged at once, then ... */
+#define MNT_LOG_EVERY_MS 1000	/* ... one more per second */
+#define MNT_LOG_PATH 96		/* path bytes shown */
+
+/* p as printable ASCII into out[MNT_LOG_PATH * 4 + 4]: other bytes, '\\'
+ * and '"' as \xHH; cut at MNT_LOG_PATH bytes ("..." then). */
+static void escape_path(const struct nfs3_str *p, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < p->len && i < MNT_LOG_PATH; i++) {
+		uint8_t c = p->p[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+			out[o++] = (char)c;
+		else
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+	}
+	if (p->len > MNT_LOG_PATH)
+		o += (size_t)sprintf(out + o, "...");
+	out[o] = '\0';
+}
+
+/* Log a failed MNT of path by r's client (why: the reason), unless over the
+ * rate; the next line logged says how many were left out. */
+static void mnt_log(struct nfs_req *r, const struct nfs3_str *path, const char *why)
+{
+	struct nfs_server *s = r->srv;
+	uint64_t now = loop_now_ms(), add = (now - s->mnt_log.at_ms) / MNT_LOG_EVERY_MS;
+	char esc[MNT_LOG_PATH * 4 + 4], peer[80], more[64] = "";
+
+	if (add) {	/* refill: one a second, at most the burst */
+		uint64_t t = s->mnt_log.tokens + add;
+		s->mnt_log.tokens = t > MNT_LOG_BURST ? MNT_LOG_BURST : (unsigned)t;
+		s->mnt_log.at_ms = now;
+	}
+	if (!s->mnt_log.tokens) {
+		s->mnt_log.suppressed++;
+		return;
+	}
+	s->mnt_log.tokens--;
+	escape_path(path, esc);
+	if (s->mnt_log.suppressed)
+		snprintf(more, sizeof(more), " (%llu failed MNTs before this one not logged)",
+			 (unsigned long long)s->mnt_log.suppressed);
+	s->mnt_log.suppressed = 0;
+	log_info("nfs: MNT \"%s\" from %s %s%s", esc,
+		 nfs_peer_fmt(&r->c->peer, peer, sizeof(peer)), why, more);
+}
 
 /*
  * The export itself (-> "", the root) or a directory below it (-> its
@@ -66,12 +118,13 @@ static int m_mnt(struct nfs_req *r, const struct nfs3_str *path)
 	struct nfs3_fh fh;
 
 	if (!r->c->allowed) {
-		log_info("nfs: MNT %.*s refused: client not in \"clients\"", (int)path->len,
-			 (const char *)path->p);
+		mnt_log(r, path, "refused: client not in \"clients\"");
 		return mnt3_enc_mnt(e, MNT3ERR_ACCES, NULL);
 	}
-	if (path_below_export(s, path, rel, sizeof(rel)) < 0)
+	if (path_below_export(s, path, rel, sizeof(rel)) < 0) {
+		mnt_log(r, path, "refused: not the export or below it");
 		return mnt3_enc_mnt(e, MNT3ERR_NOENT, NULL);
+	}
 	if (!rel[0]) {
 		nfs3_root_fh(s, &fh);	/* the virtual root with a namespace */
 		return mnt3_enc_mnt(e, MNT3_OK, &fh);
@@ -89,7 +142,11 @@ static int m_mnt(struct nfs_req *r, const struct nfs3_str *path)
 			return rpc_reply_accepted(e, r->call->xid, RPC_SYSTEM_ERR);
 		}
 	}
-	uint32_t st = nfs3_subdir_fh(s, rel, &fh);
+	uint32_t st = nfs3_subdir_fh(r, rel, &fh);
+	if (st != MNT3_OK)
+		mnt_log(r, path, st == MNT3ERR_ACCES ? "refused: no permission (as the caller)"
+				 : st == MNT3ERR_NOTDIR ? "failed: not a directory"
+							 : "failed: no such directory");
 	return mnt3_enc_mnt(e, st, st == MNT3_OK ? &fh : NULL);
 }
 

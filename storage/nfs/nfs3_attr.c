@@ -50,6 +50,28 @@ void nfs3_proc_setattr(struct nfs_req *r, const struct nfs3_args *a)
 	nfs3_obj_close(&o);
 }
 
+/* LOOKUP of "." or "..": the directory d itself or its parent (the root's
+ * is the root; above a top-level directory of a namespace, the virtual
+ * root).  NFS3_OK with *o (or *vroot set), or the status. */
+static uint32_t lookup_dots(struct nfs_server *s, const struct nfs3_obj *d, const char *name,
+			    struct nfs3_obj *o, int *vroot)
+{
+	char prel[NFS_REL_MAX];
+
+	if (!strcmp(name, "."))
+		snprintf(prel, sizeof(prel), "%s", d->rel);
+	else
+		nfs3_parent_rel(d->rel, prel);
+	if (s->cfg->vroot && !prel[0]) {
+		*vroot = 1;
+		return NFS3_OK;
+	}
+	o->fd = nfs3_open_beneath(s->dirfd, prel, O_PATH | O_NOFOLLOW, 0);
+	if (o->fd < 0 || fstat(o->fd, &o->st) < 0)
+		return nfs3_errno_stat(errno);
+	return NFS3_OK;
+}
+
 void nfs3_proc_lookup(struct nfs_req *r, const struct nfs3_args *a)
 {
 	struct nfs_server *s = r->srv;
@@ -57,44 +79,26 @@ void nfs3_proc_lookup(struct nfs_req *r, const struct nfs3_args *a)
 	struct nfs3_fh fh;
 	struct nfs3_obj d, o = { .fd = -1 };
 	char name[NFS3_NAME_MAX + 1];
+	int vroot = 0;
 	uint32_t st = nfs3_resolve(s, &a->u.lookup.dir, &d);
 
 	if (st != NFS3_OK)
 		return nfs3_fail(r, st);
 	nfs3_post_attr_of(s, &d.st, &pd);
-	if (!S_ISDIR(d.st.st_mode)) {
-		st = NFS3ERR_NOTDIR;
-	} else if ((st = nfs3_name_ok(&a->u.lookup.name, name)) == NFS3ERR_EXIST) {
-		/* "." and "..": the directory itself or its parent (the root's is the root) */
-		char prel[NFS_REL_MAX];
-		if (!strcmp(name, "."))
-			snprintf(prel, sizeof(prel), "%s", d.rel);
-		else
-			nfs3_parent_rel(d.rel, prel);
-		if (s->cfg->vroot && !prel[0]) {
-			/* above a top-level directory: the namespace's virtual root */
-			nfs3_root_fh(s, &fh);
-			nfs3_vroot_attr(s, &pa);
-			nfs3_enc_lookup(r->e, NFS3_OK, &fh, &pa, &pd);
-			nfs3_obj_close(&d);
-			return;
-		}
-		o.fd = nfs3_open_beneath(s->dirfd, prel, O_PATH | O_NOFOLLOW, 0);
-		if (o.fd < 0 || fstat(o.fd, &o.st) < 0)
-			st = nfs3_errno_stat(errno);
-		else
-			st = NFS3_OK;
-	} else if (st == NFS3_OK) {
-		/* search permission on the directory: as the caller */
-		nfs3_become(r);
-		int rc = faccessat(d.fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
-		nfs3_unbecome();
-		if (rc < 0 && errno == EACCES)
-			st = NFS3ERR_ACCES;
+	/* nfs3_name_ok: EXIST for "." and ".." */
+	st = S_ISDIR(d.st.st_mode) ? nfs3_name_ok(&a->u.lookup.name, name) : NFS3ERR_NOTDIR;
+	if (st == NFS3_OK || st == NFS3ERR_EXIST) {
+		if (!nfs3_may_search(r, d.fd))
+			st = NFS3ERR_ACCES;	/* as the caller, "." and ".." too */
+		else if (st == NFS3ERR_EXIST)
+			st = lookup_dots(s, &d, name, &o, &vroot);
 		else if (nfs3_open_child(s, &d, name, &o) < 0)
 			st = nfs3_errno_stat(errno);
 	}
-	if (st == NFS3_OK) {
+	if (st == NFS3_OK && vroot) {
+		nfs3_root_fh(s, &fh);
+		nfs3_vroot_attr(s, &pa);
+	} else if (st == NFS3_OK) {
 		nfs3_obj_fh(s, &o, &fh);
 		nfs3_post_attr_of(s, &o.st, &pa);
 	}
@@ -112,17 +116,19 @@ void nfs3_proc_access(struct nfs_req *r, const struct nfs3_args *a)
 	if (st != NFS3_OK)
 		return nfs3_fail(r, st);
 	nfs3_post_attr_of(r->srv, &o.st, &pa);
-	uint32_t uid = nfs3_eff_uid(r), m = o.st.st_mode, bits;
-	if (uid == 0) {
+	struct rpc_auth_sys cr;
+	nfs3_eff_cred(r, &cr);
+	uint32_t m = o.st.st_mode, bits;
+	if (cr.uid == 0) {
 		bits = 7;
 		if (!S_ISDIR(m) && !(m & 0111))
 			bits = 6;	/* root may not execute a file nobody may */
-	} else if (uid == o.st.st_uid) {
+	} else if (cr.uid == o.st.st_uid) {
 		bits = (m >> 6) & 7;
 	} else {
-		int ingrp = r->call->sys.gid == o.st.st_gid;
-		for (uint32_t i = 0; i < r->call->sys.ngids && !ingrp; i++)
-			ingrp = r->call->sys.gids[i] == o.st.st_gid;
+		int ingrp = cr.gid == o.st.st_gid;
+		for (uint32_t i = 0; i < cr.ngids && !ingrp; i++)
+			ingrp = cr.gids[i] == o.st.st_gid;
 		bits = ingrp ? (m >> 3) & 7 : m & 7;
 	}
 	if (bits & 4)

@@ -52,74 +52,81 @@ static void created(struct nfs_req *r, uint32_t st, struct nfs3_obj *d, const ch
 	nfs3_obj_close(d);
 }
 
+/* An fd just opened by name: NFS3_OK if it is a regular file (*st its
+ * stat), else EXIST (a CREATE never opens anything else: a FIFO or device
+ * found under the name is left alone). */
+static uint32_t created_reg(int fd, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return nfs3_errno_stat(errno);
+	return S_ISREG(st->st_mode) ? NFS3_OK : NFS3ERR_EXIST;
+}
+
+/* CREATE EXCLUSIVE (as the caller): the verifier lives in atime/mtime
+ * seconds until the client's SETATTR, so a retransmitted CREATE finds it
+ * and succeeds. */
+static uint32_t create_excl(const struct nfs3_obj *d, const char *name, const uint8_t verf[8])
+{
+	uint32_t v0 = wire_get32(verf), v1 = wire_get32(verf + 4), st;
+	struct stat ex;
+	int fd = openat(d->fd, name, O_CREAT | O_EXCL | O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+				     O_NOCTTY | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		struct timespec ts[2] = { { .tv_sec = v0 }, { .tv_sec = v1 } };
+		if ((st = created_reg(fd, &ex)) == NFS3_OK)
+			futimens(fd, ts);
+		close(fd);
+		return st;
+	}
+	if (errno != EEXIST)
+		return nfs3_errno_stat(errno);
+	if (fstatat(d->fd, name, &ex, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(ex.st_mode) &&
+	    (uint32_t)ex.st_atim.tv_sec == v0 && (uint32_t)ex.st_mtim.tv_sec == v1)
+		return NFS3_OK;
+	return NFS3ERR_EXIST;
+}
+
+/* CREATE UNCHECKED / GUARDED (as the caller): open (GUARDED: O_EXCL) without
+ * blocking, refuse what is not a regular file, then the attributes through
+ * the fd that was opened (never by the name again). */
+static uint32_t create_open(const struct nfs3_obj *d, const char *name, uint32_t how,
+			    const struct nfs3_sattr *sa)
+{
+	int fl = O_CREAT | O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
+		 (how == NFS3_CREATE_GUARDED ? O_EXCL : 0);
+	struct nfs3_obj o = { .fd = openat(d->fd, name, fl, sa->set_mode ? sa->mode & 07777 : 0644) };
+	struct nfs3_sattr rest = *sa;
+	uint32_t st;
+
+	if (o.fd < 0)
+		return nfs3_errno_stat(errno);
+	if ((st = created_reg(o.fd, &o.st)) != NFS3_OK)
+		goto out;
+	if (rest.set_mode && fchmod(o.fd, rest.mode & 07777) == 0)	/* past the umask */
+		rest.set_mode = 0;
+	if (rest.set_size || rest.set_uid || rest.set_gid || rest.set_atime || rest.set_mtime)
+		st = nfs3_apply_sattr(&o, &rest);	/* size: a write open of this inode */
+out:
+	close(o.fd);
+	return st;
+}
+
 void nfs3_proc_create(struct nfs_req *r, const struct nfs3_args *a)
 {
-	const struct nfs3_sattr *sa = &a->u.create.attr;
 	char name[NFS3_NAME_MAX + 1];
 	struct nfs3_wcc w;
 	struct nfs3_obj d;
 	uint32_t st = where(r, &a->u.create.where, &d, name, &w);
-	uint32_t mode = a->u.create.mode;
-	int fd = -1;
 
-	if (st != NFS3_OK)
-		goto out;
-	nfs3_become(r);
-	if (mode == NFS3_CREATE_EXCLUSIVE) {
-		/* the verifier lives in atime/mtime seconds until the client's
-		 * SETATTR: a retransmitted CREATE finds it and succeeds */
-		uint32_t v0 = wire_get32(a->u.create.verf), v1 = wire_get32(a->u.create.verf + 4);
-		fd = openat(d.fd, name, O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			struct timespec ts[2] = { { .tv_sec = v0 }, { .tv_sec = v1 } };
-			futimens(fd, ts);
-		} else if (errno == EEXIST) {
-			struct stat ex;
-			if (fstatat(d.fd, name, &ex, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(ex.st_mode) &&
-			    (uint32_t)ex.st_atim.tv_sec == v0 && (uint32_t)ex.st_mtim.tv_sec == v1)
-				st = NFS3_OK;
-			else
-				st = NFS3ERR_EXIST;
-		} else {
-			st = nfs3_errno_stat(errno);
-		}
-	} else {
-		int fl = O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-			 (mode == NFS3_CREATE_GUARDED ? O_EXCL : 0);
-		fd = openat(d.fd, name, fl, sa->set_mode ? sa->mode & 07777 : 0644);
-		if (fd < 0) {
-			st = nfs3_errno_stat(errno);
-		} else {
-			struct nfs3_obj o = { .fd = fd };
-			struct nfs3_sattr rest = *sa;
-			fstat(fd, &o.st);
-			if (rest.set_mode && fchmod(fd, rest.mode & 07777) == 0)	/* umask */
-				rest.set_mode = 0;
-			/* size through a write open of the new file */
-			if (rest.set_size) {
-				int wfd = openat(d.fd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-				if (wfd < 0 || ftruncate(wfd, (off_t)rest.size) < 0)
-					st = nfs3_errno_stat(errno);
-				if (wfd >= 0)
-					close(wfd);
-				rest.set_size = 0;
-			}
-			if (st == NFS3_OK && (rest.set_uid || rest.set_gid || rest.set_atime ||
-					      rest.set_mtime)) {
-				int pfd = openat(d.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-				if (pfd >= 0) {
-					o.fd = pfd;
-					fstat(pfd, &o.st);
-					st = nfs3_apply_sattr(&o, &rest);
-					close(pfd);
-				}
-			}
-		}
+	if (st == NFS3_OK) {
+		nfs3_become(r);
+		if (a->u.create.mode == NFS3_CREATE_EXCLUSIVE)
+			st = create_excl(&d, name, a->u.create.verf);
+		else
+			st = create_open(&d, name, a->u.create.mode, &a->u.create.attr);
+		nfs3_unbecome();
 	}
-	nfs3_unbecome();
-	if (fd >= 0)
-		close(fd);
-out:
 	created(r, st, &d, name, &w);
 }
 
@@ -191,10 +198,9 @@ void nfs3_proc_remove(struct nfs_req *r, const struct nfs3_args *a)
 		st = NFS3ERR_INVAL;	/* "." / ".." */
 	if (st == NFS3_OK) {
 		int isdir = r->call->proc == NFS3_RMDIR;
-		int have = fstatat(d.fd, name, &ex, AT_SYMLINK_NOFOLLOW) == 0;
 		nfs3_become(r);
-		if (!have)
-			st = NFS3ERR_NOENT;
+		if (fstatat(d.fd, name, &ex, AT_SYMLINK_NOFOLLOW) < 0)
+			st = nfs3_errno_stat(errno);	/* as the caller: no search, no answer */
 		else if (!isdir && S_ISDIR(ex.st_mode))
 			st = NFS3ERR_ISDIR;
 		else if (isdir && !S_ISDIR(ex.st_mode))
@@ -276,6 +282,23 @@ void nfs3_proc_link(struct nfs_req *r, const struct nfs3_args *a)
 
 /* ---- a RENAME to another home: the source's half (nfs_xrename.c) ---- */
 
+/* The source of a cross-home RENAME opened for reading without blocking:
+ * still the regular file *st found under name (a rename may have put a FIFO
+ * there since).  NFS3_OK with *fd, or the status. */
+static uint32_t open_source(int dirfd, const char *name, const struct stat *st, int *fd)
+{
+	struct stat now;
+
+	*fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (*fd < 0)
+		return nfs3_errno_stat(errno);
+	if (fstat(*fd, &now) == 0 && S_ISREG(now.st_mode) && now.st_ino == st->st_ino)
+		return NFS3_OK;
+	close(*fd);
+	*fd = -1;
+	return NFS3ERR_JUKEBOX;	/* renamed under us: the client retries */
+}
+
 uint32_t nfs3_xrename_source(struct nfs_req *r, const struct nfs3_diropargs *from, int *dirfd,
 			     int *fd, struct stat *st, char *name)
 {
@@ -290,19 +313,18 @@ uint32_t nfs3_xrename_source(struct nfs_req *r, const struct nfs3_diropargs *fro
 		nfs3_obj_close(&d);
 		return rc;
 	}
+	nfs3_become(r);
 	if (fstatat(d.fd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
 		rc = nfs3_errno_stat(errno);
 	} else if (!S_ISREG(st->st_mode)) {
 		rc = NFS3ERR_XDEV;	/* directories and the rest stay on their home */
+	} else if (faccessat(d.fd, "", W_OK | X_OK, AT_EACCESS | AT_EMPTY_PATH) < 0 &&
+		   errno == EACCES) {
+		rc = NFS3ERR_ACCES;	/* the caller must be able to remove it here and read it */
 	} else {
-		nfs3_become(r);
-		/* the caller must be able to remove it here and read it */
-		if (faccessat(d.fd, "", W_OK | X_OK, AT_EACCESS | AT_EMPTY_PATH) < 0 && errno == EACCES)
-			rc = NFS3ERR_ACCES;
-		else if ((*fd = openat(d.fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-			rc = nfs3_errno_stat(errno);
-		nfs3_unbecome();
+		rc = open_source(d.fd, name, st, fd);
 	}
+	nfs3_unbecome();
 	if (rc != NFS3_OK) {
 		nfs3_obj_close(&d);
 		return rc;

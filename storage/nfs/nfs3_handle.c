@@ -11,7 +11,9 @@
  * generation) compared, so a stale entry (renamed parent, reused name) is
  * detected.  A miss (another node issued the handle, nasd restarted, a
  * parent was renamed) falls back to a bounded scan of the export tree;
- * not found: NFS3ERR_STALE.
+ * not found: NFS3ERR_STALE, and the handle is remembered as stale for a
+ * while (nfs_int.h, struct nfs_stale_ent), so a client repeating it (or
+ * sending it on purpose) does not make every call scan the export.
  */
 #include "nfs3_int.h"
 
@@ -52,6 +54,39 @@ int nfs3_open_beneath(int dirfd, const char *rel, uint64_t flags, uint64_t mode)
 static unsigned ino_bucket(uint64_t ino)
 {
 	return (unsigned)((ino * 0x9e3779b97f4a7c15ull) >> 52) & (NFS_INO_BUCKETS - 1);
+}
+
+/* ---- handles found stale (nfs_int.h) ---- */
+
+static struct nfs_stale_ent *stale_slot(struct nfs_server *s, uint64_t ino)
+{
+	return &s->stale[(unsigned)((ino * 0x9e3779b97f4a7c15ull) >> 40) % NFS_STALE_SLOTS];
+}
+
+/* Whether ino/gen was found stale within NFS_STALE_TTL_MS. */
+static int stale_known(struct nfs_server *s, uint64_t ino, uint32_t gen)
+{
+	const struct nfs_stale_ent *e = stale_slot(s, ino);
+
+	return e->at_ms && e->ino == ino && e->gen == gen &&
+	       loop_now_ms() - e->at_ms < NFS_STALE_TTL_MS;
+}
+
+static void stale_put(struct nfs_server *s, uint64_t ino, uint32_t gen)
+{
+	struct nfs_stale_ent *e = stale_slot(s, ino);
+	uint64_t now = loop_now_ms();
+
+	*e = (struct nfs_stale_ent){ .ino = ino, .gen = gen, .at_ms = now ? now : 1 };
+}
+
+/* ino has a path now: whatever was found stale under it may resolve. */
+static void stale_forget(struct nfs_server *s, uint64_t ino)
+{
+	struct nfs_stale_ent *e = stale_slot(s, ino);
+
+	if (e->ino == ino)
+		e->at_ms = 0;
 }
 
 static void ino_clear(struct nfs_server *s)
@@ -95,6 +130,7 @@ void nfs3_ino_put(struct nfs_server *s, uint64_t ino, const char *rel)
 {
 	const char *old = ino_get(s, ino);
 
+	stale_forget(s, ino);
 	if (old && !strcmp(old, rel))
 		return;
 	nfs3_ino_del(s, ino);
@@ -269,8 +305,13 @@ uint32_t nfs3_resolve(struct nfs_server *s, const struct nfs3_fh *h, struct nfs3
 			return NFS3_OK;
 		nfs3_ino_del(s, fh.ino);
 	}
+	if (stale_known(s, fh.ino, fh.gen)) {
+		s->st.stale_cached++;
+		goto stale;
+	}
 	if (scan(s, fh.ino, fh.gen, o) == 0)
 		return NFS3_OK;
+	stale_put(s, fh.ino, fh.gen);
 stale:
 	s->st.stale++;
 	return NFS3ERR_STALE;
@@ -317,12 +358,16 @@ void nfs3_export_close(struct nfs_server *s)
 	s->dirfd = -1;
 }
 
-uint32_t nfs3_subdir_fh(struct nfs_server *s, const char *rel, struct nfs3_fh *fh)
+uint32_t nfs3_subdir_fh(struct nfs_req *r, const char *rel, struct nfs3_fh *fh)
 {
+	struct nfs_server *s = r->srv;
 	struct nfs3_obj o;
 
-	/* RESOLVE_BENEATH refuses ".." above the export and absolute symlinks */
+	/* RESOLVE_BENEATH refuses ".." above the export and absolute symlinks;
+	 * as the caller: every directory on the way must be searchable by it */
+	nfs3_become(r);
 	o.fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_DIRECTORY, 0);
+	nfs3_unbecome();
 	if (o.fd < 0)
 		return errno == ENOENT ? MNT3ERR_NOENT : errno == ENOTDIR ? MNT3ERR_NOTDIR
 									 : MNT3ERR_ACCES;

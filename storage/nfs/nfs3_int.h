@@ -55,12 +55,16 @@ void nfs3_post_attr_fd(const struct nfs_server *s, int fd, struct nfs3_post_attr
 void nfs3_wcc_pre(const struct stat *st, struct nfs3_wcc *w);
 void nfs3_wcc_post(const struct nfs_server *s, int fd, struct nfs3_wcc *w);
 /* Run as the caller (file system ids of its AUTH_SYS credential, root
- * squashed as configured) until nfs3_unbecome(); a no-op when nasd is not
- * root.  Handles are resolved as the daemon, the operation as the caller. */
+ * squashed as configured; anonuid/anongid without AUTH_SYS) until
+ * nfs3_unbecome(); a no-op when nasd is not root.  Handles are resolved as
+ * the daemon, the operation as the caller. */
 void nfs3_become_sys(const struct nfs_server *s, const struct rpc_auth_sys *a);
 void nfs3_become(struct nfs_req *r);
-void nfs3_unbecome(void);
-uint32_t nfs3_eff_uid(const struct nfs_req *r);	/* the caller's uid after root_squash */
+void nfs3_unbecome(void);	/* errno kept */
+/* The ids the caller acts with (uid, gid, groups; as nfs3_become takes them). */
+void nfs3_eff_cred(const struct nfs_req *r, struct rpc_auth_sys *c);
+/* Whether the caller may search (execute) directory fd: 1, or 0 (EACCES). */
+int nfs3_may_search(struct nfs_req *r, int fd);
 /* A name for a new or existing entry: 1..255 bytes, no '/', no NUL, not
  * "." or ".." (those: NFS3ERR_EXIST).  Copied NUL-terminated into out[256]. */
 uint32_t nfs3_name_ok(const struct nfs3_str *n, char *out);
@@ -70,6 +74,18 @@ void nfs3_parent_rel(const char *rel, char *out);	/* "" for a top-level rel */
 /* Open name below dir (O_PATH, no follow) as an object; cache it.  0 / -1 errno. */
 int nfs3_open_child(struct nfs_server *s, const struct nfs3_obj *dir, const char *name,
 		    struct nfs3_obj *o);
+/*
+ * Open o (resolved from a handle) for I/O as the caller: by its path
+ * beneath the export with O_NONBLOCK | O_NOFOLLOW | O_NOCTTY added to flags,
+ * then fstat of that fd (into *st): it must still be o's inode and a
+ * regular file.  Between the handle's resolution and this open a rename
+ * may put something else at the path (a FIFO opened without O_NONBLOCK
+ * would block the loop).  The fd, or -1 with *status: the open's error,
+ * ISDIR / INVAL (not a regular file), JUKEBOX (the path names another
+ * inode now: the client retries).
+ */
+int nfs3_open_file(struct nfs_req *r, const struct nfs3_obj *o, int flags, struct stat *st,
+		   uint32_t *status);
 char *nfs3_proc_path(int fd, char *buf, size_t len);	/* "/proc/self/fd/N" */
 /* Apply the settable attributes (already as the caller).  NFS3_OK or why not. */
 uint32_t nfs3_apply_sattr(const struct nfs3_obj *o, const struct nfs3_sattr *a);

@@ -6,7 +6,9 @@
  * Credentials: handles are resolved as the daemon; the operation itself
  * runs with the caller's AUTH_SYS uid, gid and groups as the file system
  * ids (setfsuid/setfsgid/setgroups, restored after each call), so the
- * kernel's permission checks apply (root_squash maps uid/gid 0 to 65534).
+ * kernel's permission checks apply.  root_squash (the default) maps uid and
+ * gid 0 to anonuid/anongid; a call without an AUTH_SYS credential (MOUNT
+ * takes AUTH_NONE) runs as anonuid/anongid with no groups.
  */
 #include "nfs3_int.h"
 
@@ -20,8 +22,6 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#define NOBODY 65534
 
 uint32_t nfs3_errno_stat(int e)
 {
@@ -121,45 +121,85 @@ void nfs3_wcc_post(const struct nfs_server *s, int fd, struct nfs3_wcc *w)
 
 /* ---- credentials ---- */
 
-void nfs3_become_sys(const struct nfs_server *s, const struct rpc_auth_sys *a)
+/* uid or gid id after root_squash: 0 becomes anon. */
+static uint32_t squash(const struct nfs_server *s, uint32_t id, uint32_t anon)
 {
-	uint32_t uid = a->uid, gid = a->gid;
+	return (id == 0 && s->cfg->root_squash) ? anon : id;
+}
+
+/* a's ids as they act: squashed as configured (out: ids only). */
+static void effective(const struct nfs_server *s, const struct rpc_auth_sys *a,
+		      struct rpc_auth_sys *out)
+{
+	out->uid = squash(s, a->uid, s->cfg->anonuid);
+	out->gid = squash(s, a->gid, s->cfg->anongid);
+	out->ngids = a->ngids;
+	for (uint32_t i = 0; i < a->ngids; i++)
+		out->gids[i] = squash(s, a->gids[i], s->cfg->anongid);
+}
+
+/* Take e's ids as the file system ids (root only: else nothing to do). */
+static void set_ids(const struct rpc_auth_sys *e)
+{
 	gid_t g[RPC_GIDS_MAX];
 
 	if (geteuid() != 0)
 		return;		/* unprivileged daemon: its own permissions apply */
-	if (s->cfg->root_squash) {
-		if (uid == 0)
-			uid = NOBODY;
-		if (gid == 0)
-			gid = NOBODY;
-	}
-	for (uint32_t i = 0; i < a->ngids; i++)
-		g[i] = (s->cfg->root_squash && a->gids[i] == 0) ? NOBODY : a->gids[i];
+	for (uint32_t i = 0; i < e->ngids; i++)
+		g[i] = e->gids[i];
 	/* the raw syscall: this thread only (nasd has one), no glibc broadcast */
-	syscall(SYS_setgroups, (size_t)a->ngids, g);
-	setfsgid(gid);
-	setfsuid(uid);
+	syscall(SYS_setgroups, (size_t)e->ngids, g);
+	setfsgid(e->gid);
+	setfsuid(e->uid);
+}
+
+void nfs3_become_sys(const struct nfs_server *s, const struct rpc_auth_sys *a)
+{
+	struct rpc_auth_sys e;
+
+	effective(s, a, &e);
+	set_ids(&e);
+}
+
+void nfs3_eff_cred(const struct nfs_req *r, struct rpc_auth_sys *c)
+{
+	static const struct rpc_auth_sys none = { 0 };
+
+	effective(r->srv, r->call->cred_flavor == RPC_AUTH_SYS ? &r->call->sys : &none, c);
+	if (r->call->cred_flavor != RPC_AUTH_SYS) {
+		/* without AUTH_SYS (MOUNT's AUTH_NONE): anonymous, whatever
+		 * root_squash says */
+		c->uid = r->srv->cfg->anonuid;
+		c->gid = r->srv->cfg->anongid;
+	}
 }
 
 void nfs3_become(struct nfs_req *r)
 {
-	nfs3_become_sys(r->srv, &r->call->sys);
+	struct rpc_auth_sys e;
+
+	nfs3_eff_cred(r, &e);
+	set_ids(&e);
 }
 
 void nfs3_unbecome(void)
 {
+	int e = errno;	/* the caller's operation's, for its status */
+
 	if (geteuid() != 0)
 		return;
 	setfsuid(0);
 	setfsgid(0);
 	syscall(SYS_setgroups, (size_t)0, NULL);
+	errno = e;
 }
 
-uint32_t nfs3_eff_uid(const struct nfs_req *r)
+int nfs3_may_search(struct nfs_req *r, int fd)
 {
-	uint32_t u = r->call->sys.uid;
-	return (u == 0 && r->srv->cfg->root_squash) ? NOBODY : u;
+	nfs3_become(r);
+	int rc = faccessat(fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
+	nfs3_unbecome();
+	return !(rc < 0 && errno == EACCES);
 }
 
 /* ---- names ---- */
@@ -215,6 +255,31 @@ int nfs3_open_child(struct nfs_server *s, const struct nfs3_obj *dir, const char
 	return 0;
 }
 
+int nfs3_open_file(struct nfs_req *r, const struct nfs3_obj *o, int flags, struct stat *st,
+		   uint32_t *status)
+{
+	nfs3_become(r);
+	int fd = nfs3_open_beneath(r->srv->dirfd, o->rel,
+				   (uint64_t)(flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY), 0);
+	nfs3_unbecome();
+	if (fd < 0) {
+		*status = nfs3_errno_stat(errno);
+		return -1;
+	}
+	if (fstat(fd, st) < 0) {
+		*status = nfs3_errno_stat(errno);
+	} else if (st->st_ino != o->st.st_ino || st->st_dev != o->st.st_dev) {
+		*status = NFS3ERR_JUKEBOX;	/* renamed under us: the client retries */
+	} else if (!S_ISREG(st->st_mode)) {
+		*status = S_ISDIR(st->st_mode) ? NFS3ERR_ISDIR : NFS3ERR_INVAL;
+	} else {
+		*status = NFS3_OK;
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 char *nfs3_proc_path(int fd, char *buf, size_t len)
 {
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
@@ -240,7 +305,9 @@ uint32_t nfs3_apply_sattr(const struct nfs3_obj *o, const struct nfs3_sattr *a)
 			return NFS3ERR_ISDIR;
 		if (!S_ISREG(o->st.st_mode))
 			return NFS3ERR_INVAL;
-		int wfd = open(nfs3_proc_path(o->fd, pp, sizeof(pp)), O_WRONLY | O_CLOEXEC);
+		/* the same inode again (a regular file: no FIFO to block on) */
+		int wfd = open(nfs3_proc_path(o->fd, pp, sizeof(pp)),
+			       O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (wfd < 0)
 			return nfs3_errno_stat(errno);
 		int rc = ftruncate(wfd, (off_t)a->size);

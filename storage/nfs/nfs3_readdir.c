@@ -4,6 +4,9 @@
  * caller, cookies are the file system's own d_off, entries are written
  * while they fit the client's count (READDIRPLUS: maxcount) and the reply
  * buffer.  Every entry passed is put in the inode -> path cache.
+ * READDIRPLUS gives the entries' attributes and handles only to a caller
+ * who may search the directory (as LOOKUP would): reading it shows names,
+ * not what they are.
  */
 #include "nfs3_int.h"
 
@@ -67,9 +70,10 @@ static int readdir_open(struct nfs_req *r, const struct nfs3_args *a, const stru
 	return dfd;
 }
 
-/* One entry of directory d (READDIRPLUS: with its attributes and handle),
- * put in the cache unless it is "." or "..".  1 written, 0 it does not fit
- * (the reply ends before it), -1 skipped (its path is too long). */
+/* One entry of directory d (plus 1, READDIRPLUS: with its attributes and
+ * handle; plus 2: READDIRPLUS's format without them), put in the cache
+ * unless it is "." or "..".  1 written, 0 it does not fit (the reply ends
+ * before it), -1 skipped (its path is too long). */
 static int put_entry(struct nfs_req *r, const struct nfs3_obj *d, const struct linux_dirent64 *de,
 		     size_t limit, int plus)
 {
@@ -86,12 +90,12 @@ static int put_entry(struct nfs_req *r, const struct nfs3_obj *d, const struct l
 		snprintf(rel, sizeof(rel), "%s", d->rel);
 	else if (nfs3_child_rel(d->rel, de->d_name, rel) < 0)
 		return -1;
-	if (plus || !strcmp(de->d_name, "..")) {
+	if (plus == 1 || !strcmp(de->d_name, "..")) {
 		struct nfs3_obj c = { .fd = -1 };
 		c.fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_NOFOLLOW, 0);
 		if (c.fd >= 0 && fstat(c.fd, &c.st) == 0) {
 			fileid = (uint64_t)c.st.st_ino;
-			if (plus) {
+			if (plus == 1) {
 				nfs3_post_attr_of(s, &c.st, &ea);
 				nfs3_obj_fh(s, &c, &efh);
 				has_fh = 1;
@@ -102,7 +106,7 @@ static int put_entry(struct nfs_req *r, const struct nfs3_obj *d, const struct l
 	if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 		nfs3_ino_put(s, fileid, rel);
 	return nfs3_enc_readdir_entry(r->e, limit, fileid, de->d_name, (uint32_t)strlen(de->d_name),
-				      (uint64_t)de->d_off, &ea, has_fh ? &efh : NULL, plus);
+				      (uint64_t)de->d_off, &ea, has_fh ? &efh : NULL, plus != 0);
 }
 
 /* The entries of dfd from its position while they fit limit.  How many
@@ -157,6 +161,9 @@ void nfs3_proc_readdir(struct nfs_req *r, const struct nfs3_args *a)
 	if (limit > e->cap)
 		limit = e->cap;
 	nfs3_enc_readdir_head(e, NFS3_OK, &pd, verf);
+	/* plus: 1 with attributes and handles, 2 names only (no search permission) */
+	if (plus && !nfs3_may_search(r, dfd))
+		plus = 2;
 	n = put_entries(r, &d, dfd, limit, plus, &eof);
 	if (n < 0) {
 		st = nfs3_errno_stat(errno);

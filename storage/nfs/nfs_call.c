@@ -84,7 +84,7 @@ static int answer_call(struct nfs_conn *c, const struct rpc_call *call, const ui
 	if (cache) {
 		const struct nfs_drc_ent *hit;
 		nfs_drc_addr(&c->peer, a16);
-		ah = nfs_drc_hash(r.args, r.alen);
+		ah = nfs_drc_key(call, r.args, r.alen);	/* another uid: another entry */
 		if ((hit = nfs_drc_find(s, a16, call->xid, call->prog, call->proc, ah))) {
 			/* a retransmission: the first answer again, not a second run */
 			s->st.drc_hits++;

@@ -6,13 +6,20 @@
  * client networks; until the first one arrives the virtual root lists
  * nothing (its homes table is empty) and LOOKUPs under it fail NOENT.
  *
- * The datagram arrives on the handoff agent's switch socket (storage/handoff/report.c
- * dispatches on the first byte), authenticated with the handoff key.  A map
- * is applied when its generation is newer than the last one taken from the
- * same switch (a pair: one counter per switch id); an older one is counted
- * as replayed and not answered; the same one (lbd resends every 2 s) is only
- * answered.  Each authenticated map is answered with an ACK carrying the
- * generation this node holds, so `tandemctl cluster` shows who is current.
+ * The datagram arrives on the handoff agent's switch socket
+ * (storage/handoff/report.c dispatches on the first byte), authenticated with this node's key K(n)
+ * (lib/handoff_key.h: only the switch and this node hold it, so no other
+ * node can forge a map to it).  A map is applied when it carries this
+ * process's epoch (handoff_epoch: nothing recorded before this node's start
+ * is taken) and its (switch epoch, generation) is newer than the last one
+ * taken from the same switch (a pair: one window per switch id); an older
+ * generation is counted as replayed and not answered; the same one (lbd
+ * resends every 2 s) is only answered.  A map refused for an epoch (lbd
+ * does not know ours yet, or the map is from before our start, or from an
+ * older switch epoch) is answered CW_ACK_STALE with our epoch, and lbd
+ * seals it again.  Each authenticated map is answered with an ACK carrying
+ * the generation this node holds, so `tandemctl cluster` shows who is
+ * current.
  *
  * This node in the map: its node_name (the name lbd knows it by), else its
  * handoff channel address (its storage address).  Its NFS node id is the
@@ -30,6 +37,7 @@
 #include <sys/socket.h>
 
 #include "lib/log.h"
+#include "storage/handoff/handoff.h"
 
 #define NFS_PORT 2049
 
@@ -139,6 +147,53 @@ static uint8_t apply(struct nasd *n, struct nfs_server *s, const struct cw_map *
 	return CW_ACK_OK;
 }
 
+/* Authenticated map m for this node's ACK *ack: apply it if it is new and
+ * fresh.  0 answer with *ack, -1 refused without an answer (a replay). */
+static int take_map(struct nasd *n, struct nfs_server *s, const struct cw_map *m,
+		    struct cw_ack *ack)
+{
+	int fresh = cw_replay_check(&s->cl.replay, m->h.switch_id, m->h.epoch, m->h.generation);
+
+	s->cl.maps++;
+	if (fresh == CW_OLD || fresh == CW_FULL || fresh == CW_OLD_EPOCH)
+		s->cl.replayed++;
+	if (fresh == CW_OLD || fresh == CW_FULL) {
+		log_warnx("cluster: map generation %llu from switch %u refused: %s",
+			  (unsigned long long)m->h.generation, m->h.switch_id,
+			  fresh == CW_OLD ? "older than the last one (replayed)" : "too many switches");
+		return -1;
+	}
+	if (fresh == CW_OLD_EPOCH || m->h.peer_epoch != handoff_epoch(n)) {
+		s->cl.replay.stale++;
+		log_info("cluster: map generation %llu from switch %u not taken: %s (answered stale)",
+			 (unsigned long long)m->h.generation, m->h.switch_id, fresh == CW_OLD_EPOCH ?
+			 "from an older start of the switch" : "not sealed for this start of the node");
+		ack->status = CW_ACK_STALE;
+		ack->held = cw_replay_held(&s->cl.replay, m->h.switch_id);
+		return 0;
+	}
+	if (fresh == CW_SAME) {
+		s->cl.unchanged++;
+	} else {
+		cw_replay_commit(&s->cl.replay, m->h.switch_id, m->h.epoch, m->h.generation);
+		s->cl.status = apply(n, s, m);
+		if (s->cl.status == CW_ACK_OK) {
+			s->cl.applied++;
+			s->cl.generation = m->h.generation;
+			s->cl.switch_id = m->h.switch_id;
+			s->cl.at_ms = loop_now_ms();
+		} else if (s->cl.status == CW_ACK_NOT_MEMBER) {
+			s->cl.not_member++;
+		} else {
+			s->cl.refused++;
+		}
+	}
+	ack->status = s->cl.status;
+	ack->nfs_id = s->cl.status == CW_ACK_OK ? s->cl.nfs_id : 0;
+	ack->h.generation = m->h.generation;	/* the newest seen from that switch */
+	return 0;
+}
+
 void nfs_cluster_input(struct nasd *n, int fd, const uint8_t *buf, size_t len,
 		       const struct sockaddr_storage *from, socklen_t fromlen, const uint8_t *key,
 		       size_t keylen, uint32_t cluster_id)
@@ -146,7 +201,7 @@ void nfs_cluster_input(struct nasd *n, int fd, const uint8_t *buf, size_t len,
 	struct nfs_server *s = n->nfs;
 	struct cw_map *m = malloc(sizeof(*m));
 	struct cw_ack ack = { .h = { .type = CW_T_ACK, .cluster_id = cluster_id } };
-	uint8_t type, out[CW_HDR_LEN + 2 + WIRE_MAC_LEN];
+	uint8_t type, out[CW_ACK_LEN];
 	const char *why;
 
 	if (!m)
@@ -159,38 +214,13 @@ void nfs_cluster_input(struct nasd *n, int fd, const uint8_t *buf, size_t len,
 		return;
 	}
 	ack.h.switch_id = m->h.switch_id;
+	ack.h.epoch = handoff_epoch(n);
+	ack.h.peer_epoch = m->h.epoch;	/* the switch's own: it knows the ACK is fresh */
 	if (!s || !s->cfg->from_switch) {
 		ack.status = CW_ACK_UNUSED;	/* generation 0: this node holds none */
-	} else {
-		int fresh = cw_replay_check(&s->cl.replay, m->h.switch_id, m->h.generation);
-		s->cl.maps++;
-		if (fresh < 0) {
-			s->cl.replayed++;
-			log_warnx("cluster: map generation %llu from switch %u refused: %s",
-				  (unsigned long long)m->h.generation, m->h.switch_id,
-				  fresh == -1 ? "older than the last one (replayed)" : "too many switches");
-			free(m);
-			return;
-		}
-		if (fresh == 0) {
-			s->cl.unchanged++;
-		} else {
-			cw_replay_commit(&s->cl.replay, m->h.switch_id, m->h.generation);
-			s->cl.status = apply(n, s, m);
-			if (s->cl.status == CW_ACK_OK) {
-				s->cl.applied++;
-				s->cl.generation = m->h.generation;
-				s->cl.switch_id = m->h.switch_id;
-				s->cl.at_ms = loop_now_ms();
-			} else if (s->cl.status == CW_ACK_NOT_MEMBER) {
-				s->cl.not_member++;
-			} else {
-				s->cl.refused++;
-			}
-		}
-		ack.status = s->cl.status;
-		ack.nfs_id = s->cl.status == CW_ACK_OK ? s->cl.nfs_id : 0;
-		ack.h.generation = m->h.generation;	/* the newest seen from that switch */
+	} else if (take_map(n, s, m, &ack) < 0) {
+		free(m);
+		return;
 	}
 	free(m);
 	size_t l = cw_ack_encode(&ack, key, keylen, out, sizeof(out));
@@ -204,7 +234,7 @@ json_t *nfs_cluster_status(struct nasd *n)
 
 	if (!s)
 		return json_null();
-	return json_pack("{s:b, s:I, s:i, s:I, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:b, s:I, s:i, s:I, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"from_switch", s->cfg->from_switch,
 		"generation", (json_int_t)s->cl.generation,
 		"switch_id", (int)s->cl.switch_id,
@@ -214,5 +244,5 @@ json_t *nfs_cluster_status(struct nasd *n)
 		"maps", (json_int_t)s->cl.maps, "applied", (json_int_t)s->cl.applied,
 		"unchanged", (json_int_t)s->cl.unchanged, "bad", (json_int_t)s->cl.bad,
 		"replayed", (json_int_t)s->cl.replayed, "not_member", (json_int_t)s->cl.not_member,
-		"refused", (json_int_t)s->cl.refused);
+		"refused", (json_int_t)s->cl.refused, "stale", (json_int_t)s->cl.replay.stale);
 }

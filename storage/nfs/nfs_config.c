@@ -5,8 +5,9 @@
  * "nfs": { "listen": ["10.77.1.100:2049"], "portmap": ["10.77.1.100:111"],
  *          "export": "/export", "path": "/srv/nfs", "export_id": 1,
  *          "clients": ["10.77.1.0/24"], "fh_key_file": "/etc/tandem/fh.key",
- *          "node_id": 1, "writable": true, "root_squash": false,
- *          "max_io": 1048576 }
+ *          "node_id": 1, "writable": true, "root_squash": true,
+ *          "anonuid": 65534, "anongid": 65534, "max_io": 1048576,
+ *          "idle_timeout_s": 300, "max_conns_per_client": 32 }
  */
 #include "storage/nasd.h"
 
@@ -33,47 +34,6 @@ static int get_eps(struct jconf *p, json_t *o, const char *key, struct nasd_list
 			return jconf_perr(p, "\"%s\"[%zu]: want \"addr:port\" or \"[v6addr]:port\"", key, i);
 		(*n)++;
 	}
-	return 0;
-}
-
-static int get_bool(struct jconf *p, json_t *o, const char *key, int *out, int def)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v) {
-		*out = def;
-		return 0;
-	}
-	if (!json_is_boolean(v))
-		return jconf_perr(p, "\"%s\" must be true or false", key);
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* "a.b.c.d/len" or "v6/len" (a bare address: the host route). */
-static int parse_cidr(const char *s, struct nasd_cidr *c)
-{
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	size_t al = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long pl;
-	char *end;
-
-	if (al >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, al);
-	buf[al] = '\0';
-	if (taddr_parse(buf, &c->addr) < 0)
-		return -1;
-	unsigned max = c->addr.family == 4 ? 32 : 128;
-	if (!slash) {
-		c->plen = (uint8_t)max;
-		return 0;
-	}
-	pl = strtoul(slash + 1, &end, 10);
-	if (!slash[1] || *end || pl > max)
-		return -1;
-	c->plen = (uint8_t)pl;
 	return 0;
 }
 
@@ -162,7 +122,7 @@ static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c
 	    jconf_get_uint(p, o, "proxy_timeout_ms", &c->proxy_timeout_ms, 5000, 100, 60000) < 0 ||
 	    jconf_get_u64(p, o, "handoff_threshold", &c->handoff_threshold, 1u << 20, 0, 1ull << 40) < 0)
 		return json_is_object(o) ? -1 : jconf_perr(p, "must be an object");
-	if (get_bool(p, o, "from_switch", &c->from_switch, 0) < 0)
+	if (jconf_get_bool(p, o, "from_switch", &c->from_switch, 0) < 0)
 		return -1;
 	if (c->from_switch) {
 		/* lbd's cluster map brings them (nfs_cluster.c); none until it arrives */
@@ -180,27 +140,16 @@ static int parse_namespace(struct jconf *p, json_t *o, struct nasd_nfs_config *c
 	return 0;
 }
 
-int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+/* The file and identity members: export, path, fh_key_file (required
+ * strings), root_squash and its anonymous ids.  0 / -1 (message in p). */
+static int parse_export(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 {
-	static const char *const keys[] = {
-		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
-		"node_id", "writable", "root_squash", "max_io", "namespace", NULL
-	};
-	json_t *cl, *v, *s;
-	size_t i;
+	json_t *s;
 
-	memset(c, 0, sizeof(*c));
-	snprintf(p->where, sizeof(p->where), "nfs");
-	if (!json_is_object(o))
-		return jconf_perr(p, "must be an object");
-	if (jconf_check_keys(p, o, keys) < 0 ||
-	    get_eps(p, o, "listen", c->listen, &c->nlisten, 1) < 0 ||
-	    get_eps(p, o, "portmap", c->pmap, &c->npmap, 0) < 0 ||
-	    get_bool(p, o, "writable", &c->writable, 1) < 0 ||
-	    get_bool(p, o, "root_squash", &c->root_squash, 0) < 0 ||
-	    jconf_get_uint(p, o, "export_id", &c->export_id, 1, 0, 0xffffffffu) < 0 ||
-	    jconf_get_uint(p, o, "node_id", &c->node_id, 0, 1, 255) < 0 ||
-	    jconf_get_uint(p, o, "max_io", &c->max_io, 1u << 20, 4096, 1u << 20) < 0)
+	if (jconf_get_bool(p, o, "writable", &c->writable, 1) < 0 ||
+	    jconf_get_bool(p, o, "root_squash", &c->root_squash, 1) < 0 ||
+	    jconf_get_uint(p, o, "anonuid", &c->anonuid, 65534, 0, 0xfffffffeu) < 0 ||
+	    jconf_get_uint(p, o, "anongid", &c->anongid, 65534, 0, 0xfffffffeu) < 0)
 		return -1;
 	if (!(s = json_object_get(o, "export")) || !json_is_string(s) ||
 	    json_string_length(s) >= sizeof(c->export_name) || json_string_value(s)[0] != '/')
@@ -214,19 +163,65 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	    json_string_length(s) >= sizeof(c->fh_key_file) || !json_string_length(s))
 		return jconf_perr(p, "\"fh_key_file\" is required (the cluster's file handle key)");
 	strcpy(c->fh_key_file, json_string_value(s));
-	cl = json_object_get(o, "clients");
-	if (!json_is_array(cl) || json_array_size(cl) == 0 ||
-	    json_array_size(cl) > NASD_NFS_MAX_CLIENTS)
-		return jconf_perr(p, "\"clients\" must be an array of 1..%d CIDRs",
-				  NASD_NFS_MAX_CLIENTS);
-	json_array_foreach(cl, i, v) {
-		if (!json_is_string(v) || parse_cidr(json_string_value(v), &c->clients[i]) < 0)
-			return jconf_perr(p, "\"clients\"[%zu]: want \"addr/len\"", i);
-		c->nclients++;
-	}
+	return 0;
+}
+
+int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+{
+	static const char *const keys[] = {
+		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
+		"node_id", "writable", "root_squash", "anonuid", "anongid", "max_io",
+		"idle_timeout_s", "max_conns_per_client", "namespace", NULL
+	};
+	uint32_t idle_s;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(p->where, sizeof(p->where), "nfs");
+	if (!json_is_object(o))
+		return jconf_perr(p, "must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    get_eps(p, o, "listen", c->listen, &c->nlisten, 1) < 0 ||
+	    get_eps(p, o, "portmap", c->pmap, &c->npmap, 0) < 0 ||
+	    jconf_get_uint(p, o, "export_id", &c->export_id, 1, 0, 0xffffffffu) < 0 ||
+	    jconf_get_uint(p, o, "node_id", &c->node_id, 0, 1, 255) < 0 ||
+	    jconf_get_uint(p, o, "max_io", &c->max_io, 1u << 20, 4096, 1u << 20) < 0 ||
+	    jconf_get_uint(p, o, "idle_timeout_s", &idle_s, 300, 1, 86400) < 0 ||
+	    jconf_get_uint(p, o, "max_conns_per_client", &c->max_conns_per_client, 32, 1,
+			   1000000) < 0 ||
+	    parse_export(p, o, c) < 0)
+		return -1;
+	c->idle_timeout_ms = idle_s * 1000;
+	if (!json_object_get(o, "clients"))
+		return jconf_perr(p, "\"clients\" is required: the client networks allowed");
+	if (nasd_cidr_list_parse(p, o, "clients", c->clients, NASD_NFS_MAX_CLIENTS,
+				 &c->nclients) < 0)
+		return -1;
 	if (json_object_get(o, "namespace") && parse_namespace(p, json_object_get(o, "namespace"), c) < 0)
 		return -1;
 	p->where[0] = '\0';
 	c->enabled = 1;
 	return 0;
+}
+
+void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f)
+{
+	char cl[NASD_NFS_MAX_CLIENTS * (TADDR_STRLEN + 8)], a[TADDR_STRLEN + 8];
+	size_t o = 0;
+
+	if (!c->enabled)
+		return;
+	cl[0] = '\0';
+	for (unsigned i = 0; i < c->nclients && o < sizeof(cl); i++)
+		o += (size_t)snprintf(cl + o, sizeof(cl) - o, "%s%s", i ? ", " : "",
+				      nasd_cidr_fmt(&c->clients[i], a, sizeof(a)));
+	fprintf(f, "  nfs export %s -> %s: %s; clients %s (others closed at accept)\n",
+		c->export_name, c->path, c->writable ? "read-write" : "read-only", cl);
+	if (c->root_squash)
+		fprintf(f, "  nfs root_squash: AUTH_SYS uid/gid 0 act as %u/%u (\"root_squash\": "
+			"false to let root be root)\n", c->anonuid, c->anongid);
+	else
+		fprintf(f, "  nfs NO root_squash: AUTH_SYS uid 0 from any allowed client acts as "
+			"root\n");
+	fprintf(f, "  nfs connections: closed after %u s without traffic; at most %u per client "
+		"address\n", c->idle_timeout_ms / 1000, c->max_conns_per_client);
 }

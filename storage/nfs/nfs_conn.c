@@ -11,6 +11,9 @@
  * at most one reply (bounded by max_io + headers) and a client that does
  * not read stops being read (TCP backpressure, no unbounded queue).  File
  * system work is done synchronously in the loop, like the HTTP service's.
+ * A client connection without traffic for idle_timeout_ms is closed
+ * (nfs_conn_tick); who may connect at all is decided at accept
+ * (nfs_server.c), before a connection has any buffer.
  */
 #include "nfs_int.h"
 
@@ -34,47 +37,6 @@ static size_t max_record(const struct nfs_server *s)
 
 /* ---- client networks ---- */
 
-static int cidr_match(const struct nasd_cidr *c, const struct sockaddr_storage *ss)
-{
-	const uint8_t *a;
-	uint8_t v4[16];
-
-	if (ss->ss_family == AF_INET) {
-		if (c->addr.family != 4)
-			return 0;
-		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-	} else if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *s6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(s6) && c->addr.family == 4) {
-			memcpy(v4, s6->s6_addr + 12, 4);
-			a = v4;
-		} else if (c->addr.family == 6) {
-			a = s6->s6_addr;
-		} else {
-			return 0;
-		}
-	} else {
-		return 0;
-	}
-	unsigned full = c->plen / 8, rest = c->plen % 8;
-	if (memcmp(a, c->addr.a, full))
-		return 0;
-	if (rest) {
-		uint8_t m = (uint8_t)(0xff << (8 - rest));
-		if ((a[full] & m) != (c->addr.a[full] & m))
-			return 0;
-	}
-	return 1;
-}
-
-static int client_allowed(const struct nfs_server *s, const struct sockaddr_storage *ss)
-{
-	for (unsigned i = 0; i < s->cfg->nclients; i++)
-		if (cidr_match(&s->cfg->clients[i], ss))
-			return 1;
-	return 0;
-}
-
 /* Another node of the namespace (it forwards its clients' calls here; it
  * checked their networks). */
 static int is_peer(const struct nfs_server *s, const struct sockaddr_storage *ss)
@@ -82,10 +44,34 @@ static int is_peer(const struct nfs_server *s, const struct sockaddr_storage *ss
 	for (unsigned i = 0; i < s->cfg->npeers; i++) {
 		struct nasd_cidr c = { s->cfg->peers[i].addr,
 				       (uint8_t)(s->cfg->peers[i].addr.family == 4 ? 32 : 128) };
-		if (cidr_match(&c, ss))
+		if (nasd_cidr_match(&c, ss))
 			return 1;
 	}
 	return 0;
+}
+
+static int client_allowed(const struct nfs_server *s, const struct sockaddr_storage *ss)
+{
+	return nasd_cidr_list_match(s->cfg->clients, s->cfg->nclients, ss);
+}
+
+int nfs_conn_admissible(const struct nfs_server *s, const struct sockaddr_storage *ss, int *peer)
+{
+	*peer = is_peer(s, ss);
+	return *peer || client_allowed(s, ss);
+}
+
+unsigned nfs_conns_from(const struct nfs_server *s, const struct sockaddr_storage *ss)
+{
+	uint8_t a[16], b[16];
+	unsigned n = 0;
+
+	nfs_drc_addr(ss, a);	/* the address alone, v4 as v4-mapped v6 */
+	for (const struct nfs_conn *c = s->conns; c; c = c->next) {
+		nfs_drc_addr(&c->peer, b);
+		n += !memcmp(a, b, 16);
+	}
+	return n;
 }
 
 /* The peers or client networks changed (a cluster map): classify the open
@@ -93,10 +79,8 @@ static int is_peer(const struct nfs_server *s, const struct sockaddr_storage *ss
  * this node knew it as a peer is not refused from now on. */
 void nfs_server_reclassify(struct nfs_server *s)
 {
-	for (struct nfs_conn *c = s->conns; c; c = c->next) {
-		c->from_peer = is_peer(s, &c->peer);
-		c->allowed = c->from_peer || client_allowed(s, &c->peer);
-	}
+	for (struct nfs_conn *c = s->conns; c; c = c->next)
+		c->allowed = nfs_conn_admissible(s, &c->peer, &c->from_peer);
 }
 
 const char *nfs_peer_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -306,8 +290,7 @@ struct nfs_conn *nfs_conn_new(struct nfs_server *s, int fd, const struct sockadd
 	c->srv = s;
 	c->id = ++s->next_id;
 	c->peer = *ss;
-	c->from_peer = is_peer(s, ss);
-	c->allowed = c->from_peer || client_allowed(s, ss);
+	c->allowed = nfs_conn_admissible(s, ss, &c->from_peer);
 	if (c->from_peer)
 		s->st.from_peers++;
 	c->io.fd = fd;
@@ -327,9 +310,22 @@ struct nfs_conn *nfs_conn_new(struct nfs_server *s, int fd, const struct sockadd
 	s->conns = c;
 	s->nconns++;
 	s->st.conns_total++;
-	if (!c->allowed)
-		s->st.refused++;
 	return c;
+}
+
+void nfs_conn_tick(struct nfs_server *s)
+{
+	uint64_t now = loop_now_ms();
+	struct nfs_conn *c = s->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->from_peer || c->waiting || c->paused || c->held ||
+		    now - c->last_ms < s->cfg->idle_timeout_ms)
+			continue;
+		s->st.idle_closed++;
+		nfs_conn_close(c, "idle");
+	}
 }
 
 struct nfs_conn *nfs_conn_by_id(struct nfs_server *s, uint64_t id)

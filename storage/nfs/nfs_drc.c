@@ -2,8 +2,10 @@
  * nfs_drc.c - the duplicate request cache (what it holds and why:
  * nfs_int.h, struct nfs_drc_ent): a ring of the NFS_DRC_SIZE most recent
  * replies, looked up by client address, xid, program, procedure and a hash
- * of the arguments.  A connection's blob (oncrpc.h, rpc_conn_state) carries
- * its client's newest entries to the node the connection moves to.
+ * of the version, the credential and the arguments (nfs_drc_key).  A
+ * connection's blob (oncrpc.h, rpc_conn_state) carries its client's newest
+ * entries to the node the connection moves to (the hash travels as the
+ * blob's "args hash").
  */
 #include "nfs_int.h"
 
@@ -21,13 +23,31 @@ void nfs_drc_addr(const struct sockaddr_storage *ss, uint8_t a[16])
 	}
 }
 
-uint64_t nfs_drc_hash(const uint8_t *p, size_t n)
+/* FNV-1a over p[0, n) continuing from h. */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
-
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h;
+}
+
+static uint64_t fnv32(uint64_t h, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	return fnv(h, b, 4);
+}
+
+uint64_t nfs_drc_key(const struct rpc_call *call, const uint8_t *args, size_t alen)
+{
+	uint64_t h = fnv32(fnv32(0xcbf29ce484222325ull, call->vers), call->cred_flavor);
+
+	if (call->cred_flavor == RPC_AUTH_SYS) {
+		h = fnv32(fnv32(fnv32(h, call->sys.uid), call->sys.gid), call->sys.ngids);
+		for (uint32_t i = 0; i < call->sys.ngids; i++)
+			h = fnv32(h, call->sys.gids[i]);
+	}
+	return fnv(h, args, alen);
 }
 
 struct nfs_drc_ent *nfs_drc_find(struct nfs_server *s, const uint8_t a[16], uint32_t xid,

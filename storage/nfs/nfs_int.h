@@ -66,10 +66,28 @@ struct nfs_ino_ent {
 };
 
 /*
+ * Handles found stale by a scan of the export (nfs3_handle.c): remembered
+ * for NFS_STALE_TTL_MS so the same handle again costs no second scan (a
+ * scan reads up to 200 000 directory entries on the loop).  Direct-mapped
+ * by inode (a collision replaces the older entry: bounded); an inode put
+ * in the inode -> path cache (LOOKUP, CREATE, READDIR, MNT ...) drops its
+ * entry at once.
+ */
+#define NFS_STALE_SLOTS 4096
+#define NFS_STALE_TTL_MS 10000
+struct nfs_stale_ent {
+	uint64_t ino, at_ms;	/* at_ms 0: empty */
+	uint32_t gen;
+};
+
+/*
  * The duplicate request cache: replies of the non-idempotent NFSv3
  * procedures (SETATTR CREATE MKDIR SYMLINK MKNOD REMOVE RMDIR RENAME LINK),
  * keyed by client address, xid, program, procedure and a hash of the
- * arguments.  A client retransmits over TCP only after reconnecting; the
+ * version, the credential's identity (flavor, uid, gid, groups) and the
+ * arguments (nfs_drc_key): a call from another uid that happens to reuse
+ * an xid is run, not answered with someone else's reply.  A client
+ * retransmits over TCP only after reconnecting; the
  * retransmission then gets the first answer instead of e.g. NFS3ERR_EXIST
  * for a CREATE that did happen.  Server-wide (a reconnection is a new
  * connection), a ring of the most recent NFS_DRC_SIZE.
@@ -79,7 +97,7 @@ struct nfs_drc_ent {
 	int used;
 	uint8_t addr[16];	/* v4 as v4-mapped v6 */
 	uint32_t xid, prog, proc;
-	uint64_t ahash;
+	uint64_t ahash;		/* nfs_drc_key */
 	uint32_t len;
 	uint8_t reply[RPC_CONN_DRC_REPLY];
 };
@@ -94,7 +112,7 @@ struct nfs_stats {
 	uint64_t conns_total, records, calls, replies, dropped, garbage_args, proc_unavail,
 		 prog_unavail, prog_mismatch, rpc_mismatch, auth_errors, refused, bad_handles,
 		 stale, too_big, bytes_read, bytes_written, scans, drc_hits, frozen, restored,
-		 forwarded, forward_errors, from_peers;
+		 forwarded, forward_errors, from_peers, idle_closed, client_limit, stale_cached;
 	uint64_t proc[NFS3_NPROC];
 };
 
@@ -144,6 +162,11 @@ struct nfs_server {
 	unsigned drc_next;
 	struct nfs_ino_ent *ino[NFS_INO_BUCKETS];
 	unsigned nino;
+	struct nfs_stale_ent *stale;	/* NFS_STALE_SLOTS */
+	struct {			/* failed MNTs in the log (mount3.c) */
+		uint64_t at_ms, suppressed;
+		unsigned tokens;
+	} mnt_log;
 	struct nfs_stats st;
 	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
 	struct {
@@ -199,10 +222,20 @@ int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
 
 /* ---- nfs_conn.c: connections ---- */
 
+/* Whether a connection from ss may be served: a peer of the namespace
+ * (*peer set) or inside a "clients" network.  1 or 0. */
+int nfs_conn_admissible(const struct nfs_server *s, const struct sockaddr_storage *ss, int *peer);
+/* How many open connections come from ss's address (any port). */
+unsigned nfs_conns_from(const struct nfs_server *s, const struct sockaddr_storage *ss);
 /* A connection for a connected non-blocking socket fd, registered for
- * EPOLLIN, classified by its peer's address.  NULL on failure (fd left
- * open, logged). */
+ * EPOLLIN, classified by its peer's address (the listener refused those
+ * outside "clients" already; a restored one is classified here).  NULL on
+ * failure (fd left open, logged). */
 struct nfs_conn *nfs_conn_new(struct nfs_server *s, int fd, const struct sockaddr_storage *ss);
+/* Once a second: close client connections idle for idle_timeout_ms (no
+ * byte in or out; not a peer's, not one waiting for a forwarded call, paused
+ * or held for a handoff). */
+void nfs_conn_tick(struct nfs_server *s);
 /* Close the socket and free c (logged at debug with why). */
 void nfs_conn_close(struct nfs_conn *c, const char *why);
 /* Out of the loop (unless paused: out already) and the server's list, its
@@ -231,7 +264,11 @@ const char *nfs_peer_fmt(const struct sockaddr_storage *ss, char *buf, size_t le
 
 /* The cache's key of a client address: v4 as v4-mapped v6. */
 void nfs_drc_addr(const struct sockaddr_storage *ss, uint8_t a[16]);
-uint64_t nfs_drc_hash(const uint8_t *p, size_t n);	/* of a call's arguments */
+/* The hash a call is cached under, besides address, xid, program and
+ * procedure: its version, its credential's flavor and, for AUTH_SYS, uid,
+ * gid and groups (not the stamp or machine name, which a retransmission
+ * may change), and its arguments args[0, alen). */
+uint64_t nfs_drc_key(const struct rpc_call *call, const uint8_t *args, size_t alen);
 /* The entry of that call (NULL: none) */
 struct nfs_drc_ent *nfs_drc_find(struct nfs_server *s, const uint8_t a[16], uint32_t xid,
 				 uint32_t prog, uint32_t proc, uint64_t ahash);
@@ -287,7 +324,8 @@ int nfs3_export_open(struct nfs_server *s);	/* 0 / -1 (logged) */
 void nfs3_export_close(struct nfs_server *s);
 void nfs3_root_fh(struct nfs_server *s, struct nfs3_fh *fh);	/* the vroot with a namespace */
 /* The handle of directory rel below the export (MNT of a subdirectory, as
- * libnfs does for nfs://host/export/dir/file URLs).  MNT3_OK or MNT3ERR_*. */
-uint32_t nfs3_subdir_fh(struct nfs_server *s, const char *rel, struct nfs3_fh *fh);
+ * libnfs does for nfs://host/export/dir/file URLs), reached as r's caller.
+ * MNT3_OK or MNT3ERR_*. */
+uint32_t nfs3_subdir_fh(struct nfs_req *r, const char *rel, struct nfs3_fh *fh);
 
 #endif

@@ -18,6 +18,30 @@
 #include "lib/wire.h"
 #include "storage/listen.h"
 
+/*
+ * Whether to serve a connection just accepted from ss, decided before it
+ * has a buffer or a slot: a host outside "clients" (and not a peer) is
+ * closed at once (counted once in refused_clients: it has nothing to
+ * say that nasd would answer; portmapper, MOUNT and NFS alike); a client
+ * address with max_conns_per_client open already too (client_limit); and
+ * anyone past max_sessions (the HTTP limit bounds NFS connections too:
+ * each holds up to 2 x max_io of buffers; the client retries).  1 or 0.
+ */
+static int admit(struct nfs_server *s, const struct sockaddr_storage *ss)
+{
+	int peer;
+
+	if (!nfs_conn_admissible(s, ss, &peer)) {
+		s->st.refused++;
+		return 0;
+	}
+	if (!peer && nfs_conns_from(s, ss) >= s->cfg->max_conns_per_client) {
+		s->st.client_limit++;
+		return 0;
+	}
+	return s->nconns < s->nasd->cfg.max_sessions;
+}
+
 static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct nfs_listener *li = io->arg;
@@ -29,19 +53,8 @@ static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events)
 		int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (s->nconns >= s->nasd->cfg.max_sessions) {
-			/* the HTTP limit bounds NFS connections too (each holds up to
-			 * 2 x max_io of buffers); the client retries */
+		if (!admit(s, &ss) || !nfs_conn_new(s, fd, &ss))
 			close(fd);
-			continue;
-		}
-		struct nfs_conn *c = nfs_conn_new(s, fd, &ss);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		if (!c->allowed)
-			s->st.refused++;
 	}
 }
 
@@ -66,8 +79,10 @@ static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
 
 void nfs_server_tick(struct nasd *n)
 {
-	if (n->nfs)
+	if (n->nfs) {
 		nfs_proxy_tick(n->nfs);
+		nfs_conn_tick(n->nfs);
+	}
 }
 
 int nfs_server_open(struct nasd *n)
@@ -85,7 +100,8 @@ int nfs_server_open(struct nasd *n)
 	s->cfg = cfg;
 	s->dirfd = -1;
 	n->nfs = s;
-	if (!(s->drc = calloc(NFS_DRC_SIZE, sizeof(*s->drc))))
+	if (!(s->drc = calloc(NFS_DRC_SIZE, sizeof(*s->drc))) ||
+	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))))
 		return -1;
 	if (keyfile_load(cfg->fh_key_file, s->key, &s->keylen, err, sizeof(err)) < 0) {
 		log_warnx("nfs: %s", err);
@@ -120,6 +136,7 @@ void nfs_server_close(struct nasd *n)
 	}
 	nfs3_export_close(s);
 	free(s->drc);
+	free(s->stale);
 	free(s);
 	n->nfs = NULL;
 }
@@ -138,6 +155,8 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "connections", nfs_ju(s->nconns));
 	json_object_set_new(o, "connections_total", nfs_ju(s->st.conns_total));
 	json_object_set_new(o, "refused_clients", nfs_ju(s->st.refused));
+	json_object_set_new(o, "client_limit", nfs_ju(s->st.client_limit));
+	json_object_set_new(o, "idle_closed", nfs_ju(s->st.idle_closed));
 	json_object_set_new(o, "records", nfs_ju(s->st.records));
 	json_object_set_new(o, "calls", nfs_ju(s->st.calls));
 	json_object_set_new(o, "replies", nfs_ju(s->st.replies));
@@ -155,6 +174,7 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "bytes_written", nfs_ju(s->st.bytes_written));
 	json_object_set_new(o, "inode_cache", nfs_ju(s->nino));
 	json_object_set_new(o, "scans", nfs_ju(s->st.scans));
+	json_object_set_new(o, "stale_cached", nfs_ju(s->st.stale_cached));
 	json_object_set_new(o, "drc_hits", nfs_ju(s->st.drc_hits));
 	json_object_set_new(o, "namespace", json_boolean(s->cfg->vroot));
 	json_object_set_new(o, "forwarded", nfs_ju(s->st.forwarded));

@@ -127,7 +127,9 @@ int rpc_reply_decode(const uint8_t *buf, size_t len, uint32_t *xid, uint32_t *ac
  *     2 OUT     the reply bytes still to write (once, may be absent)
  *     3 CALLS   u64 calls answered on the connection (once, required)
  *     4 DRC     u32 xid, u32 prog, u32 proc, u64 args hash, reply bytes
- *               (at most RPC_CONN_DRC_MAX, reply <= RPC_CONN_DRC_REPLY)
+ *               (at most RPC_CONN_DRC_MAX, reply <= RPC_CONN_DRC_REPLY;
+ *               the hash is opaque here: nasd's nfs_drc_key, over the
+ *               version, the credential and the arguments)
  *   types >= 0x8000 are optional (skipped when unknown); any other unknown
  *   type, a duplicate, a wrong size or a missing CALLS is refused.
  * The blob fits libtch's application state (64 KiB): a connection holding
@@ -141,7 +143,7 @@ int rpc_reply_decode(const uint8_t *buf, size_t len, uint32_t *xid, uint32_t *ac
 
 struct rpc_conn_drc {
 	uint32_t xid, prog, proc;
-	uint64_t ahash;
+	uint64_t ahash;		/* the cache's key hash (nfs_drc_key) */
 	const uint8_t *reply;	/* into the caller's / the blob's buffer */
 	uint32_t len;
 };

@@ -1,10 +1,14 @@
-/* libFuzzer target: tandem-webd's request parsing (mgmt-web/api_req.c) must never
- * crash or leak on any input, and its results must keep their contracts.
- * The first byte picks the parser; the rest is the input. */
+/* libFuzzer target: tandem-webd's request parsing (mgmt-web/api_req.c) and
+ * header checks (mgmt-web/api_guard.c) must never crash or leak on any
+ * input, and their results must keep their contracts.  The first byte
+ * picks the parser; the rest is the input. */
 #include <stdint.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgmt-web/api_guard.h"
 #include "mgmt-web/api_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,6 +31,48 @@ static void must_fail_with_message(int rc, const char *err)
 		abort();	/* a failure must say why */
 }
 
+/* LDAP escaping and the DN/filter template. */
+static void fuzz_ldap(const char *s)
+{
+	char out[512], t[600];
+	int n = api_ldap_dn_escape(s, out, sizeof(out));
+
+	if (n >= 0 && (size_t)n != strlen(out))
+		abort();
+	n = api_ldap_filter_escape(s, out, sizeof(out));
+	if (n >= 0 && (strpbrk(out, "*()") || (size_t)n != strlen(out)))
+		abort();
+	api_template_fill(s, "v", t, sizeof(t));
+}
+
+/* api_guard.c: s is "ORIGIN\nHOST" for the Origin check (the Origin must
+ * be exactly the scheme and Host), the whole for the others. */
+static void fuzz_guard(char *s, const uint8_t *data, size_t size)
+{
+	char *host = strchr(s, '\n'), out[512];
+	int n;
+
+	if (host)
+		*host++ = '\0';
+	for (int tls = 0; tls < 2; tls++) {
+		const char *sch = tls ? "https://" : "http://";
+		if (api_origin_ok(s, host, tls) &&
+		    (strncasecmp(s, sch, strlen(sch)) || !host || !host[0] || strchr(host, '/')))
+			abort();
+	}
+	if (api_json_content_type(s) && !strcasestr(s, "application/json"))
+		abort();
+	n = api_user_key(s, out, sizeof(out));
+	if (n >= 0 && ((size_t)n != strlen(out) || strpbrk(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ||
+		       out[0] == ' ' || (n && out[n - 1] == ' ') || strstr(out, "  ")))
+		abort();
+	if (size >= 16) {
+		n = api_client_key(data[0] & 1 ? AF_INET6 : AF_INET, data, out, sizeof(out));
+		if (n < 0 || (size_t)n != strlen(out) || strncmp(out, "a:", 2))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256] = "", out[512];
@@ -35,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	sel = data[0] % 8;
+	sel = data[0] % 9;
 	data++;
 	size--;
 	s = cstr(data, size);
@@ -94,17 +140,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		api_token_ok(s);
 		break;
 	}
-	case 7: {
-		int n = api_ldap_dn_escape(s, out, sizeof(out));
-		if (n >= 0 && (size_t)n != strlen(out))
-			abort();
-		n = api_ldap_filter_escape(s, out, sizeof(out));
-		if (n >= 0 && (strpbrk(out, "*()") || (size_t)n != strlen(out)))
-			abort();
-		char t[600];
-		api_template_fill(s, "v", t, sizeof(t));
+	case 7:
+		fuzz_ldap(s);
 		break;
-	}
+	case 8:
+		fuzz_guard(s, data, size);
+		break;
 	}
 	free(s);
 	return 0;

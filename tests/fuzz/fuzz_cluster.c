@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	if (size >= CW_HDR_LEN) {
 		wire_put16(buf, CW_MAGIC);
-		wire_put16(buf + 20, (uint16_t)(size - CW_HDR_LEN));
+		wire_put16(buf + 36, (uint16_t)(size - CW_HDR_LEN));
 	}
 	wire_hmac(key, sizeof(key), buf, size, buf + size);
 	if (cw_parse(buf, size + WIRE_MAC_LEN, key, sizeof(key), &type, &m, &a, &why) == 0 &&
@@ -35,6 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = cw_map_encode(&m, key, sizeof(key), out, sizeof(out), &why);
 		if (n != size + WIRE_MAC_LEN || memcmp(out, buf, n))
 			abort();	/* parse and encode disagree */
+		/* sealed again for another node and epochs: parses with that key only */
+		static const uint8_t k2[32] = "another-node-key-another-node-ke";
+		if (cw_reseal(out, n, m.h.epoch + 1, 42, k2, sizeof(k2)) < 0 ||
+		    cw_parse(out, n, k2, sizeof(k2), &type, &m, &a, &why) < 0 || m.h.peer_epoch != 42 ||
+		    cw_parse(out, n, key, sizeof(key), &type, &m, &a, &why) == 0)
+			abort();
 	} else if (why == NULL) {
 		abort();
 	}

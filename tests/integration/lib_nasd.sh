@@ -12,9 +12,15 @@
 #                                   as a cluster file system would be: an
 #                                   upload handed to another node goes on
 #                                   writing the same file)
+# The writable exports take a PUT with the bearer token NASD_WRITE_TOKEN
+# only (nasd_start writes it to LAB_DIR/http_write.token, mode 0600): upload
+# clients send the header NASD_AUTH (curl -H "$NASD_AUTH"; ho_client.py
+# reads NASD_WRITE_TOKEN from its environment).
 # /slow/F is F at 1 MiB/s, /rate/F?bps=N at N bytes/s (as the lab's nginx).
 # With "handoff": node channels on :7407 to the two other nodes, reports to
-# the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0.
+# the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0, and the
+# node's own handoff key file LAB_DIR/nX/handoff.key (`tandemctl handoff-key`
+# from the lab's master key HANDOFF_KEY: its switch key, a key per peer).
 # Env: NASD_HANDOFF_TIMEOUT_MS (1500), NASD_GRACE_MS (2000), NASD_EXTRA (more
 # top-level JSON members, e.g. '"max_sessions": 64,').  Per node: a test may
 # define nasd_extra_json nX (more top-level members, each ending in ',') and
@@ -26,6 +32,11 @@ NASD_DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
 # The system python starts several times faster than a pyenv shim, which
 # matters for the many control requests tests make.
 PY=$(command -v /usr/bin/python3 || command -v python3)
+
+# One token per test run, the same on every node (exported for the tools).
+export NASD_WRITE_TOKEN=${NASD_WRITE_TOKEN:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+NASD_AUTH="Authorization: Bearer $NASD_WRITE_TOKEN"
+export NASD_AUTH
 
 node_ip4() { echo "10.77.2.1${1#n}"; }
 node_ip6() { echo "fd77:2::1${1#n}"; }
@@ -53,18 +64,23 @@ nasd_start() {
 	declare -F nasd_extra_exports >/dev/null && xe=$(nasd_extra_exports "$n")
 	lab node-stop "$n" nginx >/dev/null 2>&1 || true
 	mkdir -p "$d/up" "$LAB_DIR/shared" "$LAB_BPFFS/nasd-$n"
+	(umask 077 && echo "$NASD_WRITE_TOKEN" >"$LAB_DIR/http_write.token")
 	if [ "${2:-}" = handoff ]; then
+		local pnames=()
 		for m in n1 n2 n3; do
 			[ "$m" = "$n" ] && continue
 			peers+="${peers:+, }{ \"name\": \"$m\", \"address\": \"$(node_ip4 "$m"):7407\" }"
+			pnames+=("$m")
 		done
+		(umask 077 && "$TANDEMCTL" handoff-key "$HANDOFF_KEY" "$n" "${pnames[@]}" >"$d/handoff.key") ||
+			return 1
 		ho=$(cat <<EOF
 ,
   "handoff": {
     "listen": "$(node_ip4 "$n"):7407",
     "peers": [ $peers ],
     "switch": "10.77.2.1:${HANDOFF_PORT:-7406}",
-    "key_file": "$HANDOFF_KEY",
+    "key_file": "$d/handoff.key",
     "cluster_id": 1,
     "interface": "eth0",
     "bpf_object": "$NASD_DROP_OBJ",
@@ -78,6 +94,10 @@ EOF
 	# NFS: NASD_NFS=1 adds an "nfs" section: NFS+MOUNT on VIP:2049 and
 	# node:2049, portmapper on :111, export /export -> LAB_DIR/nfs (shared by
 	# the nodes), clients NASD_NFS_CLIENTS (10.77.1.0/24), one handle key.
+	# The lab's clients act as root: "root_squash": false unless
+	# NASD_NFS_SQUASH says otherwise (true / false; "default": the key left
+	# out, nasd's default).  NASD_NFS_EXTRA: more members of the section,
+	# each ending in ',' (e.g. '"idle_timeout_s": 2,').
 	# NASD_NFS_NS=1 too: one namespace: export LAB_DIR/nX/nfs
 	# (per node), top-level directories alpha, beta, gamma homed on n1, n2,
 	# n3, the other nodes as peers on their own address:2049.
@@ -96,6 +116,8 @@ EOF
 		done
 		nsj="${nsj%,} ] }"
 	fi
+	local sq="\"root_squash\": ${NASD_NFS_SQUASH:-false},"
+	[ "${NASD_NFS_SQUASH:-}" = default ] && sq=""
 	if [ "${NASD_NFS:-}" = 1 ]; then
 		mkdir -p "$nfsdir"
 		[ -s "$LAB_DIR/nfs_fh.key" ] ||
@@ -104,7 +126,7 @@ EOF
   \"nfs\": { \"listen\": [ \"$VIP4:2049\", \"$(node_ip4 "$n"):2049\" ],
            \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],
            \"export\": \"/export\", \"path\": \"$nfsdir\",
-           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ],
+           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ], $sq ${NASD_NFS_EXTRA:-}
            \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", $nid$nsj }"
 	fi
 	cat >"$d/nasd.json" <<EOF
@@ -112,8 +134,10 @@ EOF
   "node_name": "$n",
   "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
   "exports": [ { "url": "/", "path": "$LAB_WWW" },
-               { "url": "/up/", "path": "$d/up", "writable": true },
-               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true }$xe ],
+               { "url": "/up/", "path": "$d/up", "writable": true,
+                 "write_token_file": "$LAB_DIR/http_write.token" },
+               { "url": "/shared/", "path": "$LAB_DIR/shared", "writable": true,
+                 "write_token_file": "$LAB_DIR/http_write.token" }$xe ],
   "throttle": [ { "prefix": "/slow/", "rate": 1048576 },
                 { "prefix": "/rate/", "rate_arg": "bps" } ],
   ${NASD_EXTRA:-}$xj

@@ -51,7 +51,7 @@ for i in $(seq 1 $ND); do
 done
 for i in $(seq 1 $NU); do
 	c=c$((i % 2 + 1))
-	in_ns "$c" curl -sS -m 60 -w '%{http_code}\n' --limit-rate 128k -T "$TEST_TMP/src/u$i" \
+	in_ns "$c" curl -sS -m 60 -w '%{http_code}\n' -H "$NASD_AUTH" --limit-rate 128k -T "$TEST_TMP/src/u$i" \
 		"http://$VIP4/shared/ul/u$i" >"$TEST_TMP/u$i.w" 2>&1 &
 	pids+=($!)
 done

@@ -30,7 +30,7 @@ read -r cport owner < <(flow_of_c1)
 check "the session has a flow (client port $cport on $owner)" test -n "$cport"
 target=n1
 [ "$owner" = n1 ] && target=n2
-report() { in_ns "$1" "$HO" -k "$HANDOFF_KEY" "${@:2}"; }
+report() { in_ns "$1" "$HO" -n "$1" -k "$HANDOFF_KEY" "${@:2}"; }	# as node $1
 
 out=$(report "$target" "$SW" query "$C1_IP4:$cport" "$VIP4:80")
 check "query answers status 0 (owner known): $out" grep -q "status=0" <<<"$out"

@@ -31,7 +31,7 @@ moved=0
 for p in $(ctla --json flows | jq -r '.flows[] | select(.port == 80) | "\(.client_port):\(.node)"'); do
 	port=${p%%:*} node=${p##*:}
 	t=n1; [ "$node" = n1 ] && t=n2
-	out=$(in_ns "$t" "$HO" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$port" "$VIP4:80" "$t")
+	out=$(in_ns "$t" "$HO" -n "$t" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$port" "$VIP4:80" "$t")
 	# The instant the ack is in, B must already have the new owner.
 	onb=$(ctlb --json flows | jq -r --argjson p "$port" '.flows[] | select(.client_port == $p and .port == 80) | .node')
 	if grep -q "status=0" <<<"$out" && [ "$onb" = "$t" ]; then
@@ -53,7 +53,7 @@ barriers_a() { ctla --json status | jq -r '"\(.sync.barriers.requested) \(.sync.
 read -r req0 to0 < <(barriers_a)
 p=$(ctla --json flows | jq -r 'first(.flows[] | select(.port == 80)) | .client_port')
 t0=$(now_ms)
-out=$(in_ns n3 "$HO" -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$p" "$VIP4:80" n3)
+out=$(in_ns n3 "$HO" -n n3 -k "$HANDOFF_KEY" 10.77.2.1:7406 redirect "$C1_IP4:$p" "$VIP4:80" n3)
 diag "redirect round trip without a peer: $(($(now_ms) - t0)) ms (ho_report's process start included)"
 check "without a peer the redirect is acked with status 0: $out" grep -q "status=0" <<<"$out"
 check_eq "... after one barrier that syncd answered at once (requested +1, no timeout)" \

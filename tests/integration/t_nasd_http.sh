@@ -160,7 +160,7 @@ head -c 100000 /dev/urandom >"$TEST_TMP/put100k"
 : >"$TEST_TMP/put0"
 put_case() {	# put_case LABEL FILE NAME EXPECT_HDR WANT_CODES
 	local label=$1 f=$2 name=$3 exp=$4 want=$5 node codes got
-	in_ns c1 curl -sS -m 60 -H "$exp" -w '%{http_code} %{num_connects}\n' -T "$f" -o /dev/null "$BASE/up/$name" \
+	in_ns c1 curl -sS -m 60 -H "$exp" -H "$NASD_AUTH" -w '%{http_code} %{num_connects}\n' -T "$f" -o /dev/null "$BASE/up/$name" \
 		--next -w '%{http_code} %{num_connects}\n' -o "$TEST_TMP/put.back" "$BASE/up/$name" \
 		--next -w '%{http_code} %{num_connects}\n' -o "$TEST_TMP/put.node" "$BASE/node" \
 		>"$TEST_TMP/put.w" 2>"$TEST_TMP/put.err"
@@ -236,8 +236,8 @@ case_add "missing file" 404 $'GET /nope.bin HTTP/1.1\r\nHost: v\r\nConnection: c
 case_add "temp file names are hidden" 404 $'GET /up/.nasd-put.1.2 HTTP/1.1\r\nHost: v\r\nConnection: close\r\n\r\n'
 case_add "PUT traversal" 403 $'PUT /up/../../x HTTP/1.1\r\nHost: v\r\nContent-Length: 1\r\n\r\nx'
 case_add "PUT to the read-only export" 403 $'PUT /x.bin HTTP/1.1\r\nHost: v\r\nContent-Length: 1\r\n\r\nx'
-case_add "PUT to a temp file name" 403 $'PUT /up/.nasd-put.x HTTP/1.1\r\nHost: v\r\nContent-Length: 1\r\n\r\nx'
-case_add "PUT into a missing directory" 409 $'PUT /up/no/x HTTP/1.1\r\nHost: v\r\nContent-Length: 1\r\n\r\nx'
+case_add "PUT to a temp file name" 403 $'PUT /up/.nasd-put.x HTTP/1.1\r\nHost: v\r\n'"$NASD_AUTH"$'\r\nContent-Length: 1\r\n\r\nx'
+case_add "PUT into a missing directory" 409 $'PUT /up/no/x HTTP/1.1\r\nHost: v\r\n'"$NASD_AUTH"$'\r\nContent-Length: 1\r\n\r\nx'
 case_add "pipelined: two answers in order" 200,200 \
 	$'GET /node HTTP/1.1\r\nHost: v\r\n\r\nGET /small.bin HTTP/1.1\r\nHost: v\r\nConnection: close\r\n\r\n'
 case_add "404 keeps the connection" 404,200 \
@@ -321,7 +321,7 @@ check_eq "rebuilt download: 200 and sha256-correct" "200 $(want_sha 10m.bin)" \
 # ----------------------------- freeze + rebuild in the middle of an upload --
 
 head -c 4194304 /dev/urandom >"$TEST_TMP/up4m"
-in c1 curl -sS -m 40 -H 'Expect:' --limit-rate 800k -w '%{http_code}\n' -T "$TEST_TMP/up4m" -o /dev/null \
+in c1 curl -sS -m 40 -H 'Expect:' -H "$NASD_AUTH" --limit-rate 800k -w '%{http_code}\n' -T "$TEST_TMP/up4m" -o /dev/null \
 	"$BASE/up/slow.bin" >"$TEST_TMP/slowup.w" 2>&1 &
 up_pid=$!
 wait_for 5 has_session '.upload.path == "/up/slow.bin"'

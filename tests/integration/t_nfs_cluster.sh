@@ -97,11 +97,20 @@ check_eq "... on delta's home n2's disk (sha256)" "$(sha "$TEST_TMP/in/delta.bin
 check "tandemctl cluster shows delta on n2" grep -Eq '^delta +n2 ' <<<"$(ctl cluster)"
 
 # --------------------------------------------- forged and replayed datagrams --
-# A map datagram as lbd encodes it (lib/cluster_wire.h), sent from the switch.
+# A map datagram as lbd encodes it (lib/cluster_wire.h, version 2), sealed
+# as lbd seals it for node NODE: with the node's key derived from master key
+# KEYHEX (lib/handoff_key.h), lbd's epoch and the node's (as the node's
+# status shows them), sent from the switch.
 send_map() {	# send_map KEYHEX GEN NODE DIR:ID...
-	in_ns sw "$PY" - "$@" <<'PY'
+	local n="n${3: -1}"
+	# (python, not jq: epochs are 64-bit integers, beyond a double's 53 bits)
+	in_ns sw "$PY" - "$@" "$(nctl "$n" '{"cmd":"status"}' |
+		"$PY" -c 'import json, sys; h = json.load(sys.stdin)["handoff"]; print(h["switch_epoch"], h["epoch"])')" <<'PY'
 import hmac, hashlib, ipaddress, socket, struct, sys
-key, gen, node = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+master, gen, node = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+epoch, peer_epoch = (int(x) for x in sys.argv.pop().split())
+name = "n" + node.rsplit(".", 1)[1][-1]
+key = hmac.new(master, b"tandem-handoff-node:" + name.encode(), hashlib.sha256).digest()
 def s8(s): s = s.encode(); return bytes([len(s)]) + s
 def a(s): ip = ipaddress.ip_address(s); return bytes([ip.version]) + ip.packed
 b = struct.pack(">Q", 1 << 20) + s8("/export") + bytes([1])
@@ -109,7 +118,7 @@ x = a("10.77.1.0"); b += x[:1] + bytes([24]) + x[1:]
 b += bytes([3]) + b"".join(bytes([i]) + a("10.77.2.1%d" % i) + s8("n%d" % i) for i in (1, 2, 3))
 homes = [h.split(":") for h in sys.argv[4:]]
 b += bytes([len(homes)]) + b"".join(bytes([int(i)]) + s8(d) for d, i in homes)
-m = struct.pack(">HBBIIQHH", 0x5443, 1, 1, 1, 0, gen, len(b), 0) + b
+m = struct.pack(">HBBIIQQQHH", 0x5443, 2, 1, 1, 0, gen, epoch, peer_epoch, len(b), 0) + b
 m += hmac.new(key, m, hashlib.sha256).digest()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(m, (node, 7406))

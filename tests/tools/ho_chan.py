@@ -13,20 +13,41 @@
         connection from --from (the same node's address); --flip N inverts
         byte N first (a forged frame).  Prints JSON {sent, got, closed}:
         closed = the peer closed the connection within 3 s.
-  forge --to ADDR --from ADDR --name NODE --keyfile F [--bad-key] [--case C]
-        Speak the channel protocol: HELLO as NODE (under a wrong key with
-        --bad-key), then case "badmac" (a FAIL frame whose MAC is wrong) or
-        "replay" (a valid FAIL frame, seq 2, sent twice).  Prints {closed,
+  forge --to ADDR --from ADDR --name NODE --keyfile F [--peer NODE] [--bad-key] [--case C]
+        Speak the channel protocol (version 2) as NODE to node --peer at ADDR
+        (default: nX for 10.77.2.1X): HELLO under the pair key (from F, the
+        master key or NODE's key file; a wrong key with --bad-key), the key
+        confirmation, then case "badmac" (a FAIL frame whose MAC is wrong) or
+        "replay" (a valid FAIL frame, seq 3, sent twice).  Prints {closed,
         hello_answered, ...}.
   replay-udp --cap FILE --to ADDR --from ADDR [--op 2]
         Send again, from --from, every recorded datagram to ADDR:7406 with
-        report operation --op (2 = redirect); prints {sent, answers}.
+        report operation --op (2 = redirect); prints {sent, answers,
+        statuses} (statuses: the answers' status bytes, unauthenticated).
+  flood --to ADDR --from ADDR --count N [--announce BYTES] [--send BYTES] [--wait S]
+        Open N channel connections from --from; on each announce a frame of
+        BYTES (a u32 length; none: 0) and send up to --send bytes of it (as
+        long as the node reads).  Prints {count, connected, closed, sent}:
+        closed = how many the node closed within S (1.5) seconds of the
+        last connect; then keeps the open ones open --hold seconds (0).
+  idle --to ADDR --from ADDR [--secs S]
+        Connect and send nothing; prints {closed, after} (seconds until the
+        node closed it, at most S).
+  forge-move --to ADDR --keyfile F --name NODE --flow CLIENT:PORT,VIP:PORT --target NODE
+        A MOVE (the switch's request, sender 0) for that flow to --target,
+        sealed with NODE's own key from F (a node key file): a node
+        speaking as the switch.  Prints {answers, statuses}.
+  forge-map --to ADDR --keyfile F --name NODE
+        A cluster map sealed with NODE's own key from F, sent to ADDR:7406:
+        a node speaking as the switch.  Prints {answers}.
 """
 import argparse
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -163,7 +184,7 @@ def replay_chan(a):
 
 
 def seal(key, ftype, txid, seq, body=b""):
-    hdr = struct.pack("!HBBIQI", 0x5448, 1, ftype, txid, seq, len(body))
+    hdr = struct.pack("!HBBIQI", 0x5448, 2, ftype, txid, seq, len(body))
     mac = hmac.new(key, hdr + body, hashlib.sha256).digest()
     return struct.pack("!I", len(hdr) + len(body) + 32) + hdr + body + mac
 
@@ -172,8 +193,47 @@ def tlv(t, v):
     return struct.pack("!HH", t, len(v)) + v
 
 
+def read_keys(path, name):
+    """(node key, {peer: pair key}, master or None) of node name from a key
+    file: the master key (one hex line: everything derived) or a node key
+    file (lib/handoff_key.h)."""
+    text = open(path).read()
+    try:
+        m = bytes.fromhex(text.strip())
+        node = hmac.new(m, b"tandem-handoff-node:" + name.encode(), hashlib.sha256).digest()
+        return node, None, m
+    except ValueError:
+        pass
+    node, pairs = None, {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "node":
+            node = bytes.fromhex(f[2])
+        elif len(f) == 3 and f[0] == "peer":
+            pairs[f[1]] = bytes.fromhex(f[2])
+    return node, pairs, None
+
+
+def pair_key(path, name, peer):
+    node, pairs, m = read_keys(path, name)
+    if m is None:
+        return pairs[peer]
+    a, b = sorted([name, peer])
+    return hmac.new(m, ("tandem-handoff-pair:%s\n%s" % (a, b)).encode(), hashlib.sha256).digest()
+
+
+def body_records(body):
+    out = {}
+    while len(body) >= 4:
+        t, l = struct.unpack("!HH", body[:4])
+        out.setdefault(t, body[4:4 + l])
+        body = body[4 + l:]
+    return out
+
+
 def forge(a):
-    key = bytes.fromhex(open(a.keyfile).read().strip())
+    peer = a.peer or "n" + a.to.rsplit(".", 1)[1][-1]
+    key = pair_key(a.keyfile, a.name, peer)
     if a.bad_key:
         key = hashlib.sha256(b"not the key" + key).digest()
     nonce = os.urandom(16)
@@ -197,21 +257,18 @@ def forge(a):
         res["closed"] = closed or len(buf) == 0
         print(json.dumps(res))
         return 0
-    body = buf[24:4 + struct.unpack("!I", buf[:4])[0] - 32]
-    peer_nonce = None
-    while body:
-        t, l = struct.unpack("!HH", body[:4])
-        if t == 2:
-            peer_nonce = body[4:4 + l]
-        body = body[4 + l:]
-    ck = hmac.new(key, b"tandem-ho" + nonce + peer_nonce, hashlib.sha256).digest()
+    rec = body_records(buf[24:4 + struct.unpack("!I", buf[:4])[0] - 32])
+    peer_nonce = rec.get(2)
+    res["echo_ok"] = rec.get(9) == nonce
+    ck = hmac.new(key, b"tandem-ho2" + nonce + peer_nonce, hashlib.sha256).digest()
+    s.sendall(seal(ck, 1, 0, 2, tlv(9, peer_nonce)))  # the key confirmation
     fail = tlv(6, struct.pack("!H", 1) + b"forged")
     if a.case == "badmac":
-        f = bytearray(seal(ck, 8, 4242, 2, fail))
+        f = bytearray(seal(ck, 8, 4242, 3, fail))
         f[-1] ^= 0xff
         s.sendall(bytes(f))
     else:  # replay: the same valid frame twice
-        f = seal(ck, 8, 4242, 2, fail)
+        f = seal(ck, 8, 4242, 3, fail)
         s.sendall(f)
         time.sleep(0.2)
         closed, _ = drain(s, 0.3)
@@ -229,21 +286,134 @@ def replay_udp(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.frm, 0))
     s.settimeout(1)
-    answers = 0
+    answers, statuses = 0, []
     for r in recs:
         s.sendto(bytes.fromhex(r["data"]), (a.to, REPORT))
         try:
-            s.recv(2048)
+            statuses.append(report_status(s.recv(2048)))
             answers += 1
         except socket.timeout:
             pass
-    print(json.dumps({"sent": len(recs), "answers": answers}))
+    print(json.dumps({"sent": len(recs), "answers": answers, "statuses": statuses}))
+    return 0
+
+
+def report_status(d):
+    """The status byte of a report datagram (not authenticated)."""
+    alen = 16 if len(d) > 15 and d[15] == 6 else 4
+    return d[16 + 2 * alen + 4] if len(d) > 16 + 2 * alen + 4 else None
+
+
+def flood(a):
+    socks, connected, sent = [], 0, 0
+    for _ in range(a.count):
+        s = socket.socket()
+        s.bind((a.frm, 0))
+        s.settimeout(2)
+        try:
+            s.connect((a.to, CHAN))
+            connected += 1
+        except OSError:
+            pass
+        socks.append(s)
+    t0 = time.monotonic()
+    for s in socks:
+        s.settimeout(0.5)  # a node that reads nothing more: go on with the next
+        chunk = struct.pack("!I", a.announce) if a.announce else b""
+        left = a.send
+        try:
+            while chunk or left > 0:
+                n = min(65536, left)
+                chunk += b"\0" * n
+                left -= n
+                s.sendall(chunk)
+                sent += len(chunk)
+                chunk = b""
+        except OSError:
+            pass
+    end, closed = t0 + a.wait, set()
+    while time.monotonic() < end and len(closed) < len(socks):
+        r, _, _ = select.select([s for s in socks if s.fileno() not in closed], [], [], 0.05)
+        for s in r:
+            try:
+                if not s.recv(65536):
+                    closed.add(s.fileno())
+            except OSError:
+                closed.add(s.fileno())
+    print(json.dumps({"count": a.count, "connected": connected, "closed": len(closed), "sent": sent,
+                      "secs": round(time.monotonic() - t0, 2)}), flush=True)
+    time.sleep(a.hold)  # the connections stay open meanwhile (the node's memory is measured)
+    for s in socks:
+        s.close()
+    return 0
+
+
+def idle(a):
+    s = connect(a.to, a.frm)
+    t0 = time.monotonic()
+    closed, _ = drain(s, a.secs)
+    print(json.dumps({"closed": closed, "after": round(time.monotonic() - t0, 2)}))
+    return 0
+
+
+def forge_move(a):
+    key, _, _ = read_keys(a.keyfile, a.name)
+    cl, vip = a.flow.split(",")
+    (ca, cp), (va, vp) = [(x.rsplit(":", 1)[0], int(x.rsplit(":", 1)[1])) for x in (cl, vip)]
+    tk = node_key32(a.target)
+    now = time.time_ns()
+    d = bytes([(2 << 4) | 5]) + os.urandom(3) + bytes([6]) + struct.pack("!HHHI", cp, vp, 0, 1)
+    d += bytes([4]) + ipaddress.ip_address(ca).packed + ipaddress.ip_address(va).packed
+    d += struct.pack("!IBIIQQQQ", tk, 0, 0, 0, now, 1, 0, 0)
+    d += hmac.new(key, d, hashlib.sha256).digest()
+    return send_udp(a.to, d)
+
+
+def node_key32(name):
+    """maglev_node_key32 (lib/maglev.c): FNV-1a, the splitmix64 finaliser,
+    the low 32 bits (never 0)."""
+    m = (1 << 64) - 1
+    h = 0xcbf29ce484222325
+    for c in name.encode():
+        h = ((h ^ c) * 0x100000001b3) & m
+    h ^= h >> 30
+    h = (h * 0xbf58476d1ce4e5b9) & m
+    h ^= h >> 27
+    h = (h * 0x94d049bb133111eb) & m
+    h ^= h >> 31
+    return (h & 0xffffffff) or 1
+
+
+def forge_map(a):
+    key, _, _ = read_keys(a.keyfile, a.name)
+    def s8(x):
+        x = x.encode()
+        return bytes([len(x)]) + x
+    b = struct.pack(">Q", 1 << 20) + s8("/export") + bytes([0])
+    b += bytes([1, 1, 4]) + ipaddress.ip_address(a.to).packed + s8(a.name)
+    b += bytes([1, 1]) + s8("evil")
+    m = struct.pack(">HBBIIQQQHH", 0x5443, 2, 1, 1, 0, time.time_ns() // 1000, time.time_ns(), 0, len(b), 0) + b
+    m += hmac.new(key, m, hashlib.sha256).digest()
+    return send_udp(a.to, m)
+
+
+def send_udp(to, d):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.sendto(d, (to, REPORT))
+    statuses = []
+    try:
+        statuses.append(report_status(s.recv(2048)))
+    except socket.timeout:
+        pass
+    print(json.dumps({"answers": len(statuses), "statuses": statuses}))
     return 0
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["sniff", "replay-chan", "forge", "replay-udp"])
+    p.add_argument("cmd", choices=["sniff", "replay-chan", "forge", "replay-udp", "flood", "idle",
+                                   "forge-move", "forge-map"])
     p.add_argument("--dev", default="eth0")
     p.add_argument("--out")
     p.add_argument("--stop")
@@ -256,11 +426,21 @@ def main():
     p.add_argument("--bad-key", action="store_true")
     p.add_argument("--case", default="badmac")
     p.add_argument("--op", type=int, default=2)
+    p.add_argument("--peer")
+    p.add_argument("--count", type=int, default=50)
+    p.add_argument("--announce", type=int, default=0)
+    p.add_argument("--send", type=int, default=0)
+    p.add_argument("--secs", type=float, default=5)
+    p.add_argument("--wait", type=float, default=1.5)
+    p.add_argument("--hold", type=float, default=0)
+    p.add_argument("--flow")
+    p.add_argument("--target")
     a = p.parse_args()
     if a.cmd == "sniff":
         sniff(a)
         return 0
-    return {"replay-chan": replay_chan, "forge": forge, "replay-udp": replay_udp}[a.cmd](a)
+    return {"replay-chan": replay_chan, "forge": forge, "replay-udp": replay_udp, "flood": flood,
+            "idle": idle, "forge-move": forge_move, "forge-map": forge_map}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ connected); exit 0 when everything it checked was right, 1 otherwise.
   upload  PUT --put-path with --put-size random bytes sent at --rate B/s,
           then GET --put-path back on the same connection (sha256 must
           match what was sent).
+
+A PUT carries "Authorization: Bearer --token" (default: the environment's
+NASD_WRITE_TOKEN, which tests/integration/lib_nasd.sh sets) when one is given.
 """
 import argparse
 import hashlib
@@ -191,14 +194,18 @@ def mode_zw(a):
     return res["ok"]
 
 
+def put_head(a, path, length):
+    auth = "Authorization: Bearer %s\r\n" % a.token if a.token else ""
+    return ("PUT %s HTTP/1.1\r\nHost: vip\r\n%sContent-Length: %d\r\n\r\n" % (path, auth, length)).encode()
+
+
 def mode_pipe(a):
     c = Conn(a.host, timeout=60)
     open(a.port_file, "w").write(c.ep() + "\n")
     body = os.urandom(a.put_size)
     put_sha = hashlib.sha256(body).hexdigest()
     req = (get_req(a.path) + get_req("/small.bin") +
-           ("PUT %s HTTP/1.1\r\nHost: vip\r\nContent-Length: %d\r\n\r\n" % (a.put_path, len(body))).encode() +
-           body + get_req("/node"))
+           put_head(a, a.put_path, len(body)) + body + get_req("/node"))
     res = {"ep": c.ep(), "put_sha": put_sha, "put_size": len(body), "pipelined_bytes": len(req)}
     sent = {"err": None}
 
@@ -234,8 +241,7 @@ def mode_upload(a):
     res = {"ep": c.ep(), "put_sha": hashlib.sha256(body).hexdigest(), "put_size": len(body)}
     err = None
     try:
-        c.s.sendall(("PUT %s HTTP/1.1\r\nHost: vip\r\nContent-Length: %d\r\n\r\n" %
-                     (a.put_path, len(body))).encode())
+        c.s.sendall(put_head(a, a.put_path, len(body)))
         t0 = time.monotonic()
         off = 0
         chunk = max(1024, a.rate // 50)
@@ -283,6 +289,7 @@ def main():
     p.add_argument("--put-path", default="/shared/up.bin")
     p.add_argument("--put-size", type=int, default=262144)
     p.add_argument("--rate", type=int, default=262144)
+    p.add_argument("--token", default=os.environ.get("NASD_WRITE_TOKEN", ""))
     a = p.parse_args()
     ok = {"stream": mode_stream, "ka": mode_ka, "zw": mode_zw, "pipe": mode_pipe, "upload": mode_upload}[a.mode](a)
     sys.exit(0 if ok else 1)

@@ -24,6 +24,37 @@
 #                                   client endpoint to EPFILE first; checks every byte
 #                                   against the export on disk (NFS_RPC_LOCAL, the same
 #                                   file); {calls, p50_ms, p99_ms, max_ms, ok} (bench)
+# For t_nfs_hardening.sh (PATH below /export, "" the root; UID the AUTH_SYS uid,
+# gid = uid; "closed": the server closed the connection without an answer):
+#   nfs_rpc.py mnt HOST PATH [UID]     (above) MNT as UID (PATH: Python escapes allowed)
+#   nfs_rpc.py null HOST               NULL on a new connection: {null: accept_stat | "closed"}
+#   nfs_rpc.py create HOST DIR NAME UID  CREATE UNCHECKED DIR/NAME: {create: status}
+#   nfs_rpc.py hold HOST N S BYTES READYFILE  N connections, each sends a record mark
+#                                   of 1 MiB and BYTES of it, touches READYFILE, holds
+#                                   them S s: {opened, closed_by_server, closed_ms}
+#   nfs_rpc.py idle HOST S             one connection, NULL, then idle up to S s:
+#                                   {null, closed_after_ms} (null: not closed)
+#   nfs_rpc.py conns HOST N S          N connections with a NULL each, held S s:
+#                                   {answered, closed}
+#   nfs_rpc.py stale HOST DIR N        CREATE then REMOVE DIR/stale-PID, then N GETATTRs
+#                                   of its handle: {statuses, ms}
+#   nfs_rpc.py fifo HOST DIR NAME      CREATE UNCHECKED of DIR/NAME (a FIFO) on one
+#                                   connection, GETATTR of the root on another
+#                                   meanwhile: {create, getattr} (status or "timeout")
+#   nfs_rpc.py race HOST DIR NAME S OTHER LOCAL LOCAL_OTHER  READ and COMMIT DIR/NAME (a
+#                                   regular file) for S s on one connection while its
+#                                   name and DIR/OTHER (a FIFO) are swapped by rename
+#                                   (renameat2 RENAME_EXCHANGE of the LOCAL paths, the
+#                                   same files on this host); GETATTR of the root every
+#                                   50 ms on another: {reads, statuses,
+#                                   getattr_timeouts, getattr_max_ms}
+#   nfs_rpc.py drc HOST DIR NAME       CREATE GUARDED DIR/NAME as uid 1000, the same xid
+#                                   and arguments again on a new connection as uid 1000
+#                                   and then as uid 1001: {statuses}
+#   nfs_rpc.py rdplus HOST DIR UID     READDIRPLUS of DIR as UID: {status, names, with_fh,
+#                                   with_attr}
+#   nfs_rpc.py dots HOST DIR UID       LOOKUP "." and ".." in DIR as UID: {dot, dotdot}
+#   nfs_rpc.py mntflood HOST PATH N    N MNTs of PATH on one connection: {statuses}
 import json, os, socket, struct, sys
 
 def xdr_opaque(b):
@@ -92,8 +123,10 @@ class Conn:
         d["body"] = r[off + 4:]
         return d
 
-def mnt(c, path):
-    r = c.call(100005, 3, 1, xdr_opaque(path.encode()))
+def mnt(c, path, cred=None):
+    r = c.call(100005, 3, 1, xdr_opaque(path.encode("latin-1") if isinstance(path, str) else path), cred=cred)
+    if "body" not in r:
+        return "closed", None
     st = struct.unpack(">I", r["body"][:4])[0]
     fh = None
     if st == 0:
@@ -144,11 +177,30 @@ def read_paced(c, fh, out_path, seconds):
             time.sleep(seconds / 64)
 
 mode, host = sys.argv[1], sys.argv[2]
+def user(uid):
+    return auth_sys(uid=uid, gid=uid)
+
+def walk(c, path, cred=None):
+    """MNT /export, then LOOKUP each part of path: (status, handle)."""
+    st, fh = mnt(c, "/export")
+    for part in [p for p in path.split("/") if p]:
+        if st != 0:
+            break
+        r = c.call(100003, 3, 3, xdr_opaque(fh) + xdr_opaque(part.encode()), cred=cred)
+        st = nfs_status(r)
+        fh = r["body"][8:8 + struct.unpack(">I", r["body"][4:8])[0]] if st == 0 else None
+    return st, fh
+
+SATTR_NONE = struct.pack(">IIIIII", 0, 0, 0, 0, 0, 0)
+
 if mode == "mnt":
-    st, fh = mnt(Conn(host), sys.argv[3])
+    cred = user(int(sys.argv[4])) if len(sys.argv) > 4 else None
+    path = sys.argv[3].encode().decode("unicode_escape").encode("latin-1")
+    st, fh = mnt(Conn(host), path, cred)
     print(json.dumps({"mnt": st, "fh": fh.hex() if fh else None}))
 elif mode == "getattr":
-    print(json.dumps({"getattr": getattr_st(Conn(host), bytes.fromhex(sys.argv[3]))}))
+    r = Conn(host).call(100003, 3, 1, xdr_opaque(bytes.fromhex(sys.argv[3])))
+    print(json.dumps({"getattr": "closed" if r.get("closed") else nfs_status(r)}))
 elif mode == "rebuild":
     import time
     socks = sys.argv[3].split(",")
@@ -648,3 +700,200 @@ elif mode == "ns":
     print(json.dumps({"fh": {k: v.hex() for k, v in fhs.items()}}))
     for o in out:
         print(json.dumps(o))
+elif mode == "null":
+    r = Conn(host).call(100003, 3, 0)
+    print(json.dumps({"null": "closed" if r.get("closed") else r.get("accept_stat")}))
+elif mode == "create":
+    c = Conn(host)
+    cred = user(int(sys.argv[5]))
+    st, d = walk(c, sys.argv[3])
+    r = c.call(100003, 3, 8, xdr_opaque(d or b"") + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 0) + SATTR_NONE, cred=cred)
+    print(json.dumps({"create": nfs_status(r)}))
+elif mode == "hold":
+    import select, time
+    n, secs, nbytes, ready = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+    socks, opened = [], 0
+    for i in range(n):
+        try:
+            k = socket.create_connection((host, 2049), timeout=5)
+        except OSError:
+            continue
+        opened += 1
+        try:
+            k.sendall(struct.pack(">I", 0x80000000 | (1 << 20)) + bytes(nbytes))
+        except OSError:
+            pass
+        k.setblocking(False)
+        socks.append(k)
+    open(ready, "w").write("ready\n")
+    t0, closed, open_ = time.time(), [], list(socks)
+    while open_ and time.time() - t0 < secs:
+        rd, _, _ = select.select(open_, [], [], 0.1)
+        for k in rd:
+            try:
+                b = k.recv(65536)
+            except OSError:
+                b = b""
+            if not b:
+                closed.append(round((time.time() - t0) * 1000))
+                open_.remove(k)
+    rest = secs - (time.time() - t0)
+    if rest > 0:
+        time.sleep(rest)
+    print(json.dumps({"opened": opened, "closed_by_server": len(closed), "closed_ms": closed[:5]}))
+elif mode == "idle":
+    import time
+    c = Conn(host)
+    r = c.call(100003, 3, 0)
+    t0 = time.time()
+    c.s.settimeout(float(sys.argv[3]))
+    try:
+        b = c.s.recv(1)
+        gone = round((time.time() - t0) * 1000) if not b else None
+    except socket.timeout:
+        gone = None
+    except ConnectionResetError:
+        gone = round((time.time() - t0) * 1000)
+    print(json.dumps({"null": r.get("accept_stat"), "closed_after_ms": gone}))
+elif mode == "conns":
+    import time
+    n, secs = int(sys.argv[3]), float(sys.argv[4])
+    answered, closed, cs = 0, 0, []
+    for i in range(n):
+        c = Conn(host)
+        r = c.call(100003, 3, 0)
+        if r.get("closed"):
+            closed += 1
+        else:
+            answered += 1
+            cs.append(c)
+    time.sleep(secs)
+    print(json.dumps({"answered": answered, "closed": closed}))
+elif mode == "stale":
+    import time
+    c = Conn(host)
+    cred = user(1000)
+    st, d = walk(c, sys.argv[3])
+    name = "stale-%d" % os.getpid()
+    r = c.call(100003, 3, 8, xdr_opaque(d) + xdr_opaque(name.encode()) + struct.pack(">I", 0) + SATTR_NONE, cred=cred)
+    fh = r["body"][12:12 + struct.unpack(">I", r["body"][8:12])[0]] if nfs_status(r) == 0 else b""
+    c.call(100003, 3, 12, xdr_opaque(d) + xdr_opaque(name.encode()), cred=cred)
+    sts, ms = [], []
+    for i in range(int(sys.argv[4])):
+        t = time.perf_counter()
+        sts.append(nfs_status(c.call(100003, 3, 1, xdr_opaque(fh), cred=cred)))
+        ms.append(round((time.perf_counter() - t) * 1000, 3))
+    print(json.dumps({"statuses": sorted(set(sts)), "ms": ms}))
+elif mode == "fifo":
+    a, b = Conn(host), Conn(host)
+    st, d = walk(a, sys.argv[3])
+    st, root = mnt(b, "/export")
+    a.xid += 1
+    a.send_record(struct.pack(">IIIIII", a.xid, 0, 2, 100003, 3, 8) + user(1000) + AUTH_NONE +
+                  xdr_opaque(d) + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 0) + SATTR_NONE)
+    b.s.settimeout(3)
+    r = b.call(100003, 3, 1, xdr_opaque(root))
+    g = "timeout" if r.get("closed") else nfs_status(r)
+    a.s.settimeout(3)
+    r = a.reply()
+    print(json.dumps({"create": "timeout" if r.get("closed") else nfs_status(r), "getattr": g}))
+elif mode == "race":
+    import subprocess, threading, time
+    a, b = Conn(host), Conn(host)
+    cred = user(1000)
+    d, name, other = sys.argv[3], sys.argv[4], sys.argv[6]
+    def find():   # the file's handle, under whichever name it has now
+        for n in (name, other):
+            st, h = walk(a, d + "/" + n)
+            if st == 0 and getattr_fileid(a, h) == fileid:
+                return h
+        return None
+    def getattr_fileid(c, h):
+        r = c.call(100003, 3, 1, xdr_opaque(h))
+        return struct.unpack(">Q", r["body"][4 + 52:4 + 60])[0] if nfs_status(r) == 0 else None
+    st, fh = walk(a, d + "/" + name)
+    fileid = getattr_fileid(a, fh)
+    st, root = mnt(b, "/export")
+    # swap the file and the FIFO by rename (RENAME_EXCHANGE) meanwhile
+    swap = subprocess.Popen([sys.executable, "-c", """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+while True:
+    libc.renameat2(-100, a, -100, b, 2)
+""", sys.argv[7], sys.argv[8]])
+    a.s.settimeout(3)
+    b.s.settimeout(3)
+    res = {"reads": 0, "statuses": {}, "getattr_timeouts": 0, "getattr_max_ms": 0}
+    end = time.time() + float(sys.argv[5])
+    def prober():
+        while time.time() < end:
+            t = time.perf_counter()
+            r = b.call(100003, 3, 1, xdr_opaque(root))
+            if r.get("closed"):
+                res["getattr_timeouts"] += 1
+                return
+            res["getattr_max_ms"] = max(res["getattr_max_ms"], round((time.perf_counter() - t) * 1000, 1))
+            time.sleep(0.05)
+    th = threading.Thread(target=prober)
+    th.start()
+    while time.time() < end:
+        proc = 6 if res["reads"] % 2 == 0 else 21
+        r = a.call(100003, 3, proc, xdr_opaque(fh or b"") + struct.pack(">QI", 0, 4096), cred=cred)
+        if r.get("closed"):
+            res["statuses"]["timeout"] = res["statuses"].get("timeout", 0) + 1
+            break
+        k = str(nfs_status(r))
+        res["statuses"][k] = res["statuses"].get(k, 0) + 1
+        res["reads"] += 1
+        if k == "70":
+            fh = find() or fh   # renamed away under the scan: find it again by name
+    swap.kill()
+    swap.wait()
+    th.join()
+    print(json.dumps(res))
+elif mode == "drc":
+    st, d = walk(Conn(host), sys.argv[3])
+    args = xdr_opaque(d) + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 1) + SATTR_NONE
+    sts, xid = [], 0x5eed0000 + os.getpid() % 4096
+    for uid in (1000, 1000, 1001):
+        c = Conn(host)
+        c.xid = xid - 1
+        sts.append(nfs_status(c.call(100003, 3, 8, args, cred=user(uid))))
+    print(json.dumps({"statuses": sts}))
+elif mode == "rdplus":
+    c = Conn(host)
+    cred = user(int(sys.argv[4]))
+    st, d = walk(c, sys.argv[3], cred)
+    r = c.call(100003, 3, 17, xdr_opaque(d or b"") + struct.pack(">Q", 0) + bytes(8) + struct.pack(">II", 8192, 65536), cred=cred)
+    b, names, fhs, attrs = r.get("body", b""), [], 0, 0
+    st = nfs_status(r)
+    if st == 0:
+        o = 4 + (4 + 84 if struct.unpack(">I", b[4:8])[0] else 4) + 8
+        while struct.unpack(">I", b[o:o + 4])[0]:
+            n = struct.unpack(">I", b[o + 12:o + 16])[0]
+            names.append(b[o + 16:o + 16 + n].decode())
+            o += 16 + (n + 3) // 4 * 4 + 8
+            if struct.unpack(">I", b[o:o + 4])[0]:
+                attrs += 1
+                o += 4 + 84
+            else:
+                o += 4
+            if struct.unpack(">I", b[o:o + 4])[0]:
+                fhs += 1
+                o += 8 + (struct.unpack(">I", b[o + 4:o + 8])[0] + 3) // 4 * 4
+            else:
+                o += 4
+    print(json.dumps({"status": st, "names": sorted(names), "with_fh": fhs, "with_attr": attrs}))
+elif mode == "dots":
+    c = Conn(host)
+    cred = user(int(sys.argv[4]))
+    st, d = walk(c, sys.argv[3])
+    out = {}
+    for k, name in (("dot", "."), ("dotdot", "..")):
+        out[k] = nfs_status(c.call(100003, 3, 3, xdr_opaque(d or b"") + xdr_opaque(name.encode()), cred=cred))
+    print(json.dumps(out))
+elif mode == "mntflood":
+    c = Conn(host)
+    path = sys.argv[3].encode().decode("unicode_escape").encode("latin-1")
+    print(json.dumps({"statuses": sorted(set(mnt(c, path)[0] for i in range(int(sys.argv[4]))))}))

@@ -1,8 +1,12 @@
 /* Unit tests of mgmt-web/api_req.c: routing, static paths, query strings, the
- * sessions page, login/migrate/handoff bodies, cookies, LDAP escaping. */
+ * sessions page, login/migrate/handoff bodies, cookies, LDAP escaping; and
+ * of mgmt-web/api_guard.c: Content-Type, Origin, rate limit keys. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "mgmt-web/api_guard.h"
 #include "mgmt-web/api_req.h"
 #include "check.h"
 
@@ -260,6 +264,58 @@ static void test_ldap(void)
 	      !api_name_ok("012345678901234567890123456789012"), "node names");
 }
 
+static void test_guard(void)
+{
+	unsigned char a[16];
+	char k[64];
+
+	CHECK(api_json_content_type("application/json"), "json");
+	CHECK(api_json_content_type("Application/JSON; charset=utf-8"), "json, case, charset");
+	CHECK(api_json_content_type(" application/json ;x=y"), "json, spaces");
+	CHECK(!api_json_content_type("text/plain"), "text/plain refused");
+	CHECK(!api_json_content_type("application/x-www-form-urlencoded"), "form refused");
+	CHECK(!api_json_content_type("multipart/form-data; boundary=x"), "multipart refused");
+	CHECK(!api_json_content_type("application/jsonp"), "application/jsonp refused");
+	CHECK(!api_json_content_type("text/plain; x=application/json"), "json in a parameter");
+	CHECK(!api_json_content_type(NULL) && !api_json_content_type(""), "none");
+
+	CHECK(api_origin_ok("https://10.77.1.1:8443", "10.77.1.1:8443", 1), "same origin");
+	CHECK(api_origin_ok("https://Console.Example", "console.example:443", 1),
+	      "case and default port");
+	CHECK(api_origin_ok("https://[fd77:1::1]:8443", "[fd77:1::1]:8443", 1), "IPv6 host");
+	CHECK(api_origin_ok("http://127.0.0.1:8080", "127.0.0.1:8080", 0), "plain http");
+	CHECK(!api_origin_ok("http://10.77.1.1:8443", "10.77.1.1:8443", 1), "scheme differs");
+	CHECK(!api_origin_ok("https://evil.example", "10.77.1.1:8443", 1), "another site");
+	CHECK(!api_origin_ok("https://10.77.1.1:8444", "10.77.1.1:8443", 1), "another port");
+	CHECK(!api_origin_ok("https://10.77.1.1:8443.evil", "10.77.1.1:8443", 1), "suffix");
+	CHECK(!api_origin_ok("https://10.77.1.1", "10.77.1.1:8443", 1), "port missing");
+	CHECK(!api_origin_ok("null", "10.77.1.1:8443", 1), "null origin");
+	CHECK(!api_origin_ok("https://", "", 1) && !api_origin_ok("https://x", NULL, 1), "no host");
+	CHECK(!api_origin_ok("https://a/b", "a/b", 1), "a path in Host");
+
+	inet_pton(AF_INET, "10.77.1.11", a);
+	CHECK(api_client_key(AF_INET, a, k, sizeof(k)) > 0 && !strcmp(k, "a:10.77.1.11"), "v4: %s", k);
+	inet_pton(AF_INET6, "fd77:1::1:2:3:4", a);
+	CHECK(api_client_key(AF_INET6, a, k, sizeof(k)) > 0 && !strcmp(k, "a:fd77:1::/64"),
+	      "v6 by /64: %s", k);
+	inet_pton(AF_INET6, "2001:db8:aa:bb:ffff::1", a);
+	CHECK(api_client_key(AF_INET6, a, k, sizeof(k)) > 0 && !strcmp(k, "a:2001:db8:aa:bb::/64"),
+	      "v6 by /64: %s", k);
+	inet_pton(AF_INET6, "::ffff:10.0.0.9", a);
+	CHECK(api_client_key(AF_INET6, a, k, sizeof(k)) > 0 && !strcmp(k, "a:10.0.0.9"),
+	      "v4-mapped as v4: %s", k);
+	CHECK(api_client_key(AF_INET6, a, k, 8) < 0, "too small");
+	CHECK(api_client_key(AF_UNIX, a, k, sizeof(k)) < 0, "other family");
+
+	CHECK(api_user_key("Victor", k, sizeof(k)) == 6 && !strcmp(k, "victor"), "user key: case");
+	CHECK(api_user_key("  John   SMITH ", k, sizeof(k)) == 10 && !strcmp(k, "john smith"),
+	      "user key: spaces: '%s'", k);
+	CHECK(api_user_key("Ünïcode", k, sizeof(k)) > 0 && !strcmp(k, "Ünïcode"),
+	      "user key: non-ASCII bytes kept");
+	CHECK(api_user_key("   ", k, sizeof(k)) == 0 && !k[0], "user key: only spaces");
+	CHECK(api_user_key("abcdef", k, 6) < 0 && api_user_key("abcde", k, 6) == 5, "user key: fits");
+}
+
 int main(void)
 {
 	test_route();
@@ -269,5 +325,6 @@ int main(void)
 	test_bodies();
 	test_cookie();
 	test_ldap();
+	test_guard();
 	return check_done();
 }

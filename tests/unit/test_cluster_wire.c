@@ -16,7 +16,7 @@ static const uint8_t badkey[32] = "0123456789abcdef0123456789abcdeX";
 static void sample(struct cw_map *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->h = (struct cw_hdr){ CW_T_MAP, 1, 0, 1700000000123456ull };
+	m->h = (struct cw_hdr){ CW_T_MAP, 1, 0, 1700000000123456ull, 1700000000000000001ull, 77 };
 	m->handoff_threshold = 1048576;
 	strcpy(m->export_name, "/export");
 	m->nclients = 2;
@@ -62,6 +62,7 @@ int main(void)
 	      "parse it back");
 	CHECK(got.h.generation == m.h.generation && got.h.cluster_id == 1 && got.h.switch_id == 0,
 	      "header fields");
+	CHECK(got.h.epoch == m.h.epoch && got.h.peer_epoch == 77, "both epochs");
 	CHECK(got.handoff_threshold == 1048576 && !strcmp(got.export_name, "/export"), "threshold, export");
 	CHECK(got.nclients == 2 && got.clients[1].plen == 64 && taddr_equal(&got.clients[1].addr, &m.clients[1].addr),
 	      "clients");
@@ -99,10 +100,10 @@ int main(void)
 
 	/* bodies that authenticate but break the rules */
 	memcpy(cp, buf, len);
-	cp[2] = 2;
+	cp[2] = CW_VERSION + 1;
 	remac(cp, len);
 	CHECK(cw_parse(cp, len, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_version"),
-	      "version 2: %s", why);
+	      "version %d: %s", CW_VERSION + 1, why);
 	memcpy(cp, buf, len);
 	cp[CW_HDR_LEN + 9] = 'x';	/* export must start with '/' */
 	remac(cp, len);
@@ -145,7 +146,7 @@ int main(void)
 	/* a trailing byte (length fields consistent, MAC valid) */
 	memcpy(cp, buf, len - WIRE_MAC_LEN);
 	cp[len - WIRE_MAC_LEN] = 0;
-	wire_put16(cp + 20, (uint16_t)(wire_get16(cp + 20) + 1));
+	wire_put16(cp + 36, (uint16_t)(wire_get16(cp + 36) + 1));
 	remac(cp, len + 1);
 	CHECK(cw_parse(cp, len + 1, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_body"),
 	      "a byte after the homes: %s", why);
@@ -183,32 +184,58 @@ int main(void)
 	CHECK(cw_map_encode(&m, key, sizeof(key), buf, 100, &why) == 0, "encode refuses a small buffer");
 
 	/* ACKs */
-	struct cw_ack a = { { CW_T_ACK, 1, 7, 42 }, 3, CW_ACK_OK }, ga;
+	struct cw_ack a = { { CW_T_ACK, 1, 7, 42, 1234, 5678 }, 3, CW_ACK_OK, 99 }, ga;
 	len = cw_ack_encode(&a, key, sizeof(key), buf, sizeof(buf));
-	CHECK(len == CW_HDR_LEN + 2 + WIRE_MAC_LEN, "ack encodes (%zu bytes)", len);
+	CHECK(len == CW_HDR_LEN + 10 + WIRE_MAC_LEN && len == CW_ACK_LEN, "ack encodes (%zu bytes)", len);
 	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) == 0 && type == CW_T_ACK &&
 	      ga.nfs_id == 3 && ga.status == CW_ACK_OK && ga.h.generation == 42 && ga.h.switch_id == 7,
 	      "ack parses back");
+	CHECK(ga.h.epoch == 1234 && ga.h.peer_epoch == 5678 && ga.held == 99,
+	      "... with both epochs and held");
 	CHECK(cw_parse(buf, len, key, sizeof(key), &type, &got, NULL, &why) < 0, "an ACK where a MAP is expected");
 	buf[CW_HDR_LEN + 1] = 9;
 	remac(buf, len);
 	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) < 0, "ack status 9 refused");
+	buf[CW_HDR_LEN + 1] = CW_ACK_STALE;
+	remac(buf, len);
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) == 0 && ga.status == CW_ACK_STALE &&
+	      !strcmp(cw_ack_status_name(CW_ACK_STALE), "stale"), "ack status stale parses");
+	buf[2] = 1;
+	remac(buf, len);
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) < 0 && !strcmp(why, "bad_version"),
+	      "a version 1 message is refused");
+
+	/* one map sealed for each node: its key, both epochs */
+	len = cw_map_encode(&m, key, sizeof(key), buf, sizeof(buf), &why);
+	CHECK(cw_reseal(buf, len, 111, 222, badkey, sizeof(badkey)) == 0 &&
+	      cw_parse(buf, len, badkey, sizeof(badkey), &type, &got, NULL, &why) == 0 &&
+	      got.h.epoch == 111 && got.h.peer_epoch == 222 && got.nhomes == 3,
+	      "resealed for another key and epochs: parses with that key only");
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, &got, NULL, &why) < 0 && !strcmp(why, "bad_mac"),
+	      "... and not with the first key");
+	CHECK(cw_reseal(buf, len - 1, 1, 2, key, sizeof(key)) < 0, "reseal refuses a cut message");
 	CHECK(!strcmp(cw_ack_status_name(CW_ACK_NOT_MEMBER), "not_member") && !strcmp(cw_ack_status_name(77), "?"),
 	      "status names");
 
 	/* replay protection: per switch id */
 	struct cw_replay r;
 	memset(&r, 0, sizeof(r));
-	CHECK(cw_replay_check(&r, 0, 5) == 1, "first map from a switch: new");
-	cw_replay_commit(&r, 0, 5);
-	CHECK(cw_replay_check(&r, 0, 5) == 0, "same generation: unchanged (periodic resend)");
-	CHECK(cw_replay_check(&r, 0, 4) == -1, "older generation: replay");
-	CHECK(cw_replay_check(&r, 0, 6) == 1, "newer: new");
-	CHECK(cw_replay_check(&r, 2, 1) == 1, "another switch has its own counter");
-	for (uint32_t sw = 1; sw <= 3; sw++)
-		cw_replay_commit(&r, sw, 1);
-	CHECK(cw_replay_check(&r, 9, 1) == -2, "a fifth switch: no slot");
-	cw_replay_commit(&r, 0, 3);
-	CHECK(cw_replay_check(&r, 0, 4) == -1, "commit never lowers a switch's generation");
+	CHECK(cw_replay_check(&r, 0, 100, 5) == CW_NEW, "first map from a switch: new");
+	cw_replay_commit(&r, 0, 100, 5);
+	CHECK(cw_replay_check(&r, 0, 100, 5) == CW_SAME, "same generation: unchanged (periodic resend)");
+	CHECK(cw_replay_check(&r, 0, 100, 4) == CW_OLD, "older generation: replay");
+	CHECK(cw_replay_check(&r, 0, 100, 6) == CW_NEW, "newer: new");
+	CHECK(cw_replay_check(&r, 2, 100, 1) == CW_NEW, "another switch has its own counter");
+	CHECK(cw_replay_check(&r, 0, 101, 1) == CW_NEW, "a new epoch of the switch (it restarted): a new window");
+	CHECK(cw_replay_check(&r, 0, 99, 9) == CW_OLD_EPOCH && cw_replay_held(&r, 0) == 100,
+	      "an older epoch of the switch: stale, held names ours");
+	for (uint32_t sw = 1; sw < CW_REPLAY_SLOTS; sw++)
+		cw_replay_commit(&r, sw, 100, 1);
+	CHECK(cw_replay_check(&r, 99, 100, 1) == CW_FULL, "one switch more than the slots: no slot");
+	cw_replay_commit(&r, 0, 100, 3);
+	CHECK(cw_replay_check(&r, 0, 100, 4) == CW_OLD, "commit never lowers a switch's generation");
+	cw_replay_commit(&r, 0, 99, 50);
+	CHECK(cw_replay_check(&r, 0, 100, 4) == CW_OLD && cw_replay_held(&r, 0) == 100,
+	      "nor its epoch");
 	return check_done();
 }

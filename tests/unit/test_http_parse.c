@@ -98,6 +98,10 @@ static void test_basic(void)
 	CHECK(rc > 0 && R.range.kind == HTTP_RANGE_NONE, "two Range fields: ignored");
 	rc = parse("GET / HTTP/1.1\r\nHost: h\r\nRange: bytes=5-1\r\n\r\n");
 	CHECK(rc > 0 && R.range.kind == HTTP_RANGE_NONE, "invalid Range: ignored, request fine");
+	rc = parse("PUT /x HTTP/1.1\r\nHost: h\r\nauthorization:  Bearer ab12 \r\nContent-Length: 0\r\n\r\n");
+	CHECK(rc > 0 && slice_is(R.authorization, "Bearer ab12"), "Authorization, trimmed");
+	rc = parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(rc > 0 && !R.authorization.p, "no Authorization: absent");
 }
 
 static void test_incomplete(void)
@@ -124,6 +128,9 @@ static void test_errors(void)
 	struct http_limits lim = http_default_limits;
 
 	CHECK(status_of("GARBAGE\r\n\r\n") == 400, "no spaces: 400");
+	CHECK(status_of("PUT /x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer a\r\n"
+			"Authorization: Bearer b\r\nContent-Length: 0\r\n\r\n") == 400,
+	      "two Authorization fields: 400");
 	CHECK(status_of("GET /\r\n\r\n") == 400, "HTTP/0.9 style: 400");
 	CHECK(status_of("GET  / HTTP/1.1\r\nHost: h\r\n\r\n") == 400, "two spaces: 400");
 	CHECK(status_of("GET / HTTP/1.1 \r\nHost: h\r\n\r\n") == 400, "trailing space: 400");

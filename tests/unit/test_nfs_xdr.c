@@ -3,7 +3,9 @@
  * bit, size limit), call headers (AUTH_NONE / AUTH_SYS bounds, verifier,
  * RPC versions) and their replies, argument decoders against encodings made
  * here (round trips) and their malformed variants, result encoders against
- * hand-decoded bytes, and signed file handles. */
+ * hand-decoded bytes, and signed file handles; the "nfs" section's
+ * defaults (root squashed, idle timeout, per-client limit) and the
+ * duplicate request cache's key (the credential is part of it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "storage/nasd.h"
 #include "storage/nfs/nfs3_xdr.h"
 #include "storage/nfs/nfs_fh.h"
+#include "storage/nfs/nfs_int.h"
 #include "storage/nfs/oncrpc.h"
 #include "lib/wire.h"
 
@@ -532,6 +535,16 @@ static void test_config(void)
 		{ NS_HEAD "{ \"homes\": [ { \"dir\": \"a\", \"node_id\": 1 } ], "
 		  "\"peers\": [ { \"node_id\": 1, \"address\": \"10.0.0.2:2049\" } ] } }", 0,
 		  "this node as a peer" },
+#define OPT_HEAD "{ \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", \"path\": \"/srv\", " \
+		 "\"clients\": [\"10.0.0.0/8\"], \"fh_key_file\": \"/k\", \"node_id\": 1, "
+		{ OPT_HEAD "\"root_squash\": false, \"anonuid\": 99, \"anongid\": 98, "
+		  "\"idle_timeout_s\": 2, \"max_conns_per_client\": 4 }", 1, "the export's options" },
+		{ OPT_HEAD "\"root_squash\": \"no\" }", 0, "root_squash not a boolean" },
+		{ OPT_HEAD "\"idle_timeout_s\": 0 }", 0, "idle_timeout_s 0" },
+		{ OPT_HEAD "\"max_conns_per_client\": 0 }", 0, "max_conns_per_client 0" },
+		{ OPT_HEAD "\"anonuid\": 4294967295 }", 0, "anonuid -1" },
+		{ "{ \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", \"path\": \"/srv\", "
+		  "\"fh_key_file\": \"/k\", \"node_id\": 1 }", 0, "no \"clients\" at all" },
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(text, sizeof(text), "%s%s }", head, cases[i].nfs);
@@ -546,11 +559,53 @@ static void test_config(void)
 	      cfg.nfs.npmap == 1 && cfg.nfs.node_id == 2 && cfg.nfs.writable &&
 	      cfg.nfs.max_io == 1u << 20 && cfg.nfs.export_id == 1 && !cfg.nfs.vroot,
 	      "config: values and defaults");
+	CHECK(cfg.nfs.root_squash && cfg.nfs.anonuid == 65534 && cfg.nfs.anongid == 65534 &&
+	      cfg.nfs.idle_timeout_ms == 300000 && cfg.nfs.max_conns_per_client == 32,
+	      "config: root squashed by default (65534), idle 300 s, 32 connections per client");
+	snprintf(text, sizeof(text), "%s%s }", head, cases[12].nfs);
+	nasd_config_parse(text, strlen(text), &cfg, err, sizeof(err));
+	CHECK(!cfg.nfs.root_squash && cfg.nfs.anonuid == 99 && cfg.nfs.anongid == 98 &&
+	      cfg.nfs.idle_timeout_ms == 2000 && cfg.nfs.max_conns_per_client == 4,
+	      "config: \"root_squash\": false and the other options");
 	snprintf(text, sizeof(text), "%s%s }", head, cases[7].nfs);
 	nasd_config_parse(text, strlen(text), &cfg, err, sizeof(err));
 	CHECK(cfg.nfs.vroot && cfg.nfs.nhomes == 2 && cfg.nfs.homes[1].node_id == 2 &&
 	      !strcmp(cfg.nfs.homes[1].dir, "b") && cfg.nfs.npeers == 1 && cfg.nfs.peers[0].port == 2049 &&
 	      cfg.nfs.proxy_timeout_ms == 5000, "config: namespace values");
+}
+
+/* The DRC's key: the same call is the same key whatever its AUTH_SYS stamp
+ * or machine name; another uid, gid, group list, version or argument byte
+ * is another key. */
+static void test_drc_key(void)
+{
+	static const uint8_t args[] = { 0, 0, 0, 4, 'a', 'r', 'g', 's' };
+	struct rpc_call a = { .xid = 7, .rpcvers = 2, .prog = NFS3_PROG, .vers = 3, .proc = 8,
+			      .cred_flavor = RPC_AUTH_SYS,
+			      .sys = { .stamp = 1, .machine = "m1", .uid = 1000, .gid = 1000,
+				       .ngids = 1, .gids = { 1000 } } };
+	struct rpc_call b = a;
+	uint64_t k = nfs_drc_key(&a, args, sizeof(args));
+
+	b.sys.stamp = 2;
+	snprintf(b.sys.machine, sizeof(b.sys.machine), "m2");
+	CHECK(nfs_drc_key(&b, args, sizeof(args)) == k, "drc key: stamp and machine name ignored");
+	b = a;
+	b.sys.uid = 1001;
+	CHECK(nfs_drc_key(&b, args, sizeof(args)) != k, "drc key: another uid, another key");
+	b = a;
+	b.sys.gid = 0;
+	CHECK(nfs_drc_key(&b, args, sizeof(args)) != k, "drc key: another gid");
+	b = a;
+	b.sys.gids[0] = 0;
+	CHECK(nfs_drc_key(&b, args, sizeof(args)) != k, "drc key: other groups");
+	b = a;
+	b.cred_flavor = RPC_AUTH_NONE;
+	CHECK(nfs_drc_key(&b, args, sizeof(args)) != k, "drc key: AUTH_NONE");
+	b = a;
+	b.vers = 2;
+	CHECK(nfs_drc_key(&b, args, sizeof(args)) != k, "drc key: another version");
+	CHECK(nfs_drc_key(&a, args, sizeof(args) - 1) != k, "drc key: other arguments");
 }
 
 static void test_conn_state(void)
@@ -602,6 +657,7 @@ int main(void)
 {
 	test_conn_state();
 	test_config();
+	test_drc_key();
 	test_xdr();
 	test_record();
 	test_call();
