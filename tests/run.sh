@@ -5,7 +5,10 @@
 #   tests/check_deps.sh (every require_cmd of the tests is installed by
 #   scripts/deps.sh: one test line, deps/require_cmd),
 #   integration tests (tests/integration/t_*.sh, real binaries in network
-#   namespaces), TANDEM_JOBS at a time (default 2).
+#   namespaces), TANDEM_JOBS at a time (default 2),
+#   the appliance image's boot test (image/check.sh: make image-check; alone,
+#   since its virtual machines need both CPUs; TANDEM_IMAGE_CHECK=0 leaves it
+#   out, for a quick run by hand only: CI and make check run it).
 # Every test is one line in the summary; the run ends with "N passed, N failed"
 # and exits non-zero if anything failed.  Logs: tests/out/<suite>/<test>.log.
 # A kselftest "skip" (exit 4) counts as a failure: nothing here may skip.
@@ -17,7 +20,8 @@ JOBS=${TANDEM_JOBS:-2}
 FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-10}
 INTEG_TIMEOUT=${INTEG_TIMEOUT:-900}
 rm -rf "$OUT"
-mkdir -p "$OUT/unit" "$OUT/san" "$OUT/fuzz" "$OUT/deps" "$OUT/integration"
+IMAGE_TIMEOUT=${IMAGE_TIMEOUT:-2400}
+mkdir -p "$OUT/unit" "$OUT/san" "$OUT/fuzz" "$OUT/deps" "$OUT/integration" "$OUT/image"
 pass=0
 fail=0
 failed=()
@@ -88,6 +92,11 @@ for name in $(printf '%s\n' "${!started[@]}" | sort); do
 	read -r rc secs <"$OUT/integration/$name.rc" || { rc=99; secs=0; }
 	record "integration/$name" "$rc" "$OUT/integration/$name.log" "$secs"
 done
+
+if [ "${TANDEM_IMAGE_CHECK:-1}" != 0 ]; then
+	echo "== the appliance image under qemu (image/check.sh)"
+	run_one image check timeout -k 10 "$IMAGE_TIMEOUT" bash image/check.sh
+fi
 
 echo
 if [ "$fail" -gt 0 ]; then
