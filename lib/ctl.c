@@ -117,8 +117,16 @@ int ctl_listen(const char *path)
 	if (fd < 0)
 		return -1;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+	/* bind creates the socket file with 0777 & ~umask.  Under the daemon's
+	 * umask (022 at best, 0 under some supervisors) it would be open to
+	 * others until a chmod: connecting needs only write permission, so a
+	 * local user could slip a command in.  Bind under umask 0117 instead:
+	 * the file is 0660 from its first instant.  (The daemons are single
+	 * threaded: nothing else creates a file while the mask is changed.) */
+	mode_t old = umask(0117);
+	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || listen(fd, 64) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;

@@ -23,7 +23,8 @@
 json_t *ctl_request(const char *path, const json_t *req, int timeout_ms,
 		    char *err, size_t errlen);
 
-/* Open a listening UNIX socket at path (removing a stale one), mode 0660.
+/* Open a listening UNIX socket at path (removing a stale one), mode 0660
+ * from its creation on (never reachable by others, whatever the umask).
  * Returns the fd (non-blocking, close-on-exec) or -1 with errno set. */
 int ctl_listen(const char *path);
 
