@@ -251,7 +251,10 @@ struct flow_filter {
 };
 /* Count flows per node id into counts[LB_MAX_NODES]; returns total or -1. */
 long flows_count(struct lbd *l, uint64_t *counts);
-json_t *flows_list(struct lbd *l, const struct flow_filter *f, long limit);
+/* The flows command's reply: one page of at most limit (<= CTL_FLOWS_PAGE_MAX)
+ * rows matching f, from cursor (NULL: the start; else a "cursor" an earlier
+ * page returned); doc/control.md. */
+json_t *flows_page(struct lbd *l, const struct flow_filter *f, long limit, const char *cursor);
 /* Re-point every flow of from_id to to_id; returns number moved or -1. */
 long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id);
 /* Re-point one flow; 1 moved, 0 no such flow, -1 error. */

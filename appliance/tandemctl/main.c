@@ -178,7 +178,11 @@ int main(int argc, char **argv)
 		free(s);
 	}
 
-	reply = ctl_request(a.socket, req, a.timeout_ms, err, sizeof(err));
+	/* flows: lbd answers page by page; ask until --limit rows (or the end) */
+	if (!strcmp(cmd->name, "flows"))
+		reply = ctl_flows_request(a.socket, req, a.timeout_ms, err, sizeof(err));
+	else
+		reply = ctl_request(a.socket, req, a.timeout_ms, err, sizeof(err));
 	json_decref(req);
 	if (!reply) {
 		fprintf(stderr, "tandemctl: %s\n", err);
