@@ -52,6 +52,8 @@ json_t *control_status(struct syncd *s)
 		"unanchored", (json_int_t)s->st.rx_unanchored));
 	json_object_set_new(json_object_get(r, "rx"), "beyond_window",
 			    json_integer((json_int_t)s->st.rx_beyond_window));
+	json_object_set_new(json_object_get(r, "rx"), "handshakes",
+			    json_integer((json_int_t)s->st.rx_handshakes));
 	json_object_set_new(json_object_get(r, "tx"), "rto_ms",
 			    json_real((double)(s->srtt_ns + 4 * s->rttvar_ns) / 1e6));
 	json_object_set_new(r, "rejected", rej);

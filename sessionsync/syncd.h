@@ -68,7 +68,7 @@ struct barrier {
 struct syncd_stats {
 	uint64_t tx_msgs, tx_flows, tx_bytes, retransmits, nacks_sent, nacks_rx;
 	uint64_t rx_msgs, rx_flows, rx_dups, rx_reordered, rx_unknown_node, rx_unanchored;
-	uint64_t rx_beyond_window;
+	uint64_t rx_beyond_window, rx_handshakes;
 	uint64_t rejects[SYNC_E_MAX];
 	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
 	uint64_t events, events_lost, window_full, expired, barriers, barrier_timeouts;
@@ -102,7 +102,8 @@ struct syncd {
 
 	/* stream: receiving */
 	struct sync_replay replay;
-	uint32_t peer_epoch;
+	uint32_t peer_epoch;	/* of the stream we accept */
+	uint32_t heard_epoch;	/* the peer's newest epoch: named in our messages (0: none yet) */
 	int anchored;		/* rx_next is meaningful */
 	uint64_t rx_next;	/* next dseq to apply */
 	struct rxslot *rx;	/* RX_WINDOW slots */
