@@ -83,6 +83,7 @@ static json_t *cmd_status(struct lbd *l)
 	json_object_set_new(r, "storage_interface", json_string(l->cfg.storage_if));
 	json_object_set_new(r, "flows", json_integer(flows));
 	json_object_set_new(r, "flow_table_size", json_integer(l->dp.flow_table_size));
+	json_object_set_new(r, "flow_pressure", pins_pressure(l));
 	json_object_set_new(r, "maglev_size", json_integer(l->dp.maglev_size));
 	json_object_set_new(r, "config", json_string(l->config_path));
 	json_object_set_new(r, "reloads", json_integer(l->reloads));

@@ -22,29 +22,11 @@
 
 #define FLOW_BATCH 4096
 
-typedef int (*flow_fn)(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v,
-		       void *arg);
-
-/* Where a walk is: the batch it is in (the kernel's token; none: the
- * table's start), entries of that batch already done, and whether it
- * stopped before the end. */
-struct walk_pos {
-	struct lb_flow_key token;
-	int have_token;
-	__u32 skip;
-	int more;
-};
-
-/*
- * Call fn for every entry of the flow map fd from pos (NULL: the start);
- * fn returns 0 to go on, 1 to stop, and then pos (if given) is where the
- * next walk resumes.  Returns 0 / -1 (logged).
- */
-static int walk_map(int fd, flow_fn fn, struct lbd *l, void *arg, struct walk_pos *pos)
+int flows_walk_map(int fd, flow_fn fn, struct lbd *l, void *arg, struct flow_walk_pos *pos)
 {
 	struct lb_flow_key *keys = calloc(FLOW_BATCH, sizeof(*keys)), out;
 	struct lb_flow_val *vals = calloc(FLOW_BATCH, sizeof(*vals));
-	struct walk_pos start = { .have_token = 0 }, *p = pos ? pos : &start;
+	struct flow_walk_pos start = { .have_token = 0 }, *p = pos ? pos : &start;
 	int rc = -1;
 
 	p->more = 0;
@@ -80,7 +62,7 @@ done:
 /* Call fn for every flow; fn returns 0 to go on, 1 to stop.  Returns 0 / -1. */
 static int flows_walk(struct lbd *l, flow_fn fn, void *arg)
 {
-	return walk_map(l->dp.fd_flows, fn, l, arg, NULL);
+	return flows_walk_map(l->dp.fd_flows, fn, l, arg, NULL);
 }
 
 static int count_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v, void *arg)
@@ -121,7 +103,7 @@ struct page {
 	json_t *arr;
 	long limit, rows, matched, scanned;
 	uint64_t now_ns;
-	struct walk_pos pos;		/* where the page starts, then where it ended */
+	struct flow_walk_pos pos;	/* where the page starts, then where it ended */
 };
 
 static int vip_of(struct lbd *l, const struct lb_flow_key *k)
@@ -190,7 +172,7 @@ static int page_entry(struct lbd *l, const struct lb_flow_key *k, struct lb_flow
 }
 
 /* "<hex token>.<skip>" or "-.<skip>" -> p's position.  0 / -1. */
-static int cursor_parse(const char *c, struct walk_pos *p)
+static int cursor_parse(const char *c, struct flow_walk_pos *p)
 {
 	uint8_t *t = (uint8_t *)&p->token;
 	const char *dot = strchr(c, '.');
@@ -218,7 +200,7 @@ static int cursor_parse(const char *c, struct walk_pos *p)
 	return 0;
 }
 
-static json_t *cursor_json(const struct walk_pos *p)
+static json_t *cursor_json(const struct flow_walk_pos *p)
 {
 	char c[2 * sizeof(p->token) + 16];
 	const uint8_t *t = (const uint8_t *)&p->token;
@@ -240,7 +222,7 @@ json_t *flows_page(struct lbd *l, const struct flow_filter *f, long limit, const
 		json_decref(p.arr);
 		return ctl_error("\"cursor\" is not one this daemon gave");
 	}
-	if (walk_map(l->dp.fd_flows, page_entry, l, &p, &p.pos) < 0) {
+	if (flows_walk_map(l->dp.fd_flows, page_entry, l, &p, &p.pos) < 0) {
 		json_decref(p.arr);
 		return ctl_error("cannot read the flow table");
 	}
@@ -286,17 +268,27 @@ int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id
 				 .last_seen_ns = loop_now_ns() };
 	if (bpf_map_update_elem(l->dp.fd_flows, k, &v, BPF_NOEXIST) < 0)
 		return errno == EEXIST ? flows_migrate_one(l, k, node_id) : -1;
+	pins_write(l, k, node_id, 0);
 	if (bpf_map_update_elem(l->dp.fd_repl_q, NULL, k, BPF_ANY) < 0)
 		dp_count_lost(&l->dp);
 	return 1;
 }
 
+/*
+ * Re-point k in the table (in place: lb_repoint) and pin it there (pins.c),
+ * so an eviction cannot send the session back.  A flow the table evicted
+ * but still pinned is re-pinned: the data plane restores it from the pin.
+ */
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id)
 {
 	int rc = dp_repoint(&l->dp, k, to_id, LB_FLOW_F_MIGRATED, LB_FLOW_F_SYNCED);
+	struct lb_flow_val v;
 
-	if (rc <= 0)
+	if (rc < 0)
 		return rc;
+	if (rc == 1 ? bpf_map_lookup_elem(l->dp.fd_flows, k, &v) < 0 : pins_get(l, k, &v) < 0)
+		return rc == 1 ? 1 : 0;	/* gone meanwhile / no such flow at all */
+	pins_write(l, k, to_id, v.flags);
 	/* Tell tandem-syncd (if any) to replicate the new owner.  A full queue
 	 * is not an error here: it moves the events_lost counter, which syncd
 	 * answers with a resync. */

@@ -146,6 +146,8 @@ void stream_start_resync(struct syncd *s)
 	s->rs_id++;
 	s->rs_count = 0;
 	s->rs_have_cursor = 0;
+	s->rs_pins = 0;
+	s->rs_again = 0;
 	s->st.resyncs_sent++;
 	send_marker(s, SYNC_T_RESYNC_BEGIN, s->rs_id, 0);
 	log_info("bulk resync %llu to the peer started", (unsigned long long)s->rs_id);
@@ -163,6 +165,8 @@ static void resync_continue(struct syncd *s)
 			s->rs_active = 0;
 			log_info("bulk resync %llu sent: %llu flow(s)", (unsigned long long)s->rs_id,
 				 (unsigned long long)s->rs_count);
+			if (s->rs_again)	/* changes lost during that walk (table.c) */
+				stream_start_resync(s);
 			return;
 		}
 	}
