@@ -253,7 +253,9 @@ long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id)
 {
 	struct mig_arg m = { from_id, to_id, 0 };
 
-	if (flows_walk(l, mig_fn, &m) < 0)
+	/* then the pins: a pinned flow the table evicted still comes back on
+	 * its pinned node (one the table holds was moved by the first walk) */
+	if (flows_walk(l, mig_fn, &m) < 0 || flows_walk_map(l->dp.fd_pins, mig_fn, l, &m, NULL) < 0)
 		return -1;
 	return m.moved;
 }
@@ -300,6 +302,7 @@ int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id
 struct collect {
 	uint32_t node_id;
 	uint8_t proto;
+	int pins;		/* walking the pins: only flows the table evicted */
 	struct lb_flow_key *keys;
 	size_t n, cap;
 	int oom;
@@ -308,9 +311,12 @@ struct collect {
 static int collect_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v, void *arg)
 {
 	struct collect *c = arg;
+	struct lb_flow_val tv;
 
 	if (v->node_id != c->node_id || k->proto != c->proto)
 		return 0;
+	if (c->pins && bpf_map_lookup_elem(l->dp.fd_flows, k, &tv) == 0)
+		return 0;	/* listed by the table's walk (or moved since) */
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct lb_flow_key *nk = realloc(c->keys, cap * sizeof(*nk));
@@ -328,8 +334,12 @@ static int collect_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow
 long flows_of_node(struct lbd *l, uint32_t node_id, uint8_t proto, struct lb_flow_key **keys)
 {
 	struct collect c = { .node_id = node_id, .proto = proto };
+	int rc = flows_walk(l, collect_fn, &c);
 
-	if (flows_walk(l, collect_fn, &c) < 0 || c.oom) {
+	c.pins = 1;
+	if (rc == 0 && !c.oom)
+		rc = flows_walk_map(l->dp.fd_pins, collect_fn, l, &c, NULL);
+	if (rc < 0 || c.oom) {
 		free(c.keys);
 		*keys = NULL;
 		return -1;

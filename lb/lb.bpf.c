@@ -581,6 +581,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	struct lb_node_val *nv;
 	__u32 l3_len = 0, node = LB_NODE_NONE, verdict;
 	__u8 tcp_flags = 0;
+	int new_flow;
 
 	verdict = lb_parse(data, data_end, frame_len, gso_size, &key, &tcp_flags, &l3_len);
 	if (verdict != LB_CONTINUE)
@@ -598,8 +599,12 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 
 	lb_flow_account(&key, flow, node, verdict, l3_len);
 	lb_count(verdict);
-	lb_stat(&lb_node_stats, node, l3_len, verdict != LB_V_FWD_HIT);
-	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, verdict != LB_V_FWD_HIT);
+	/* a new flow: an entry made for a session (not a hit, a restore, nor a
+	 * packet over the insert budget: a flood must not inflate the count) */
+	new_flow = verdict != LB_V_FWD_HIT && verdict != LB_V_FWD_PINNED &&
+		   verdict != LB_V_FWD_UNTRACKED;
+	lb_stat(&lb_node_stats, node, l3_len, new_flow);
+	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, new_flow);
 
 	__builtin_memcpy(eth->h_dest, nv->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nv->src_mac, ETH_ALEN);

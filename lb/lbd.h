@@ -305,13 +305,15 @@ long flows_count(struct lbd *l, uint64_t *counts);
  * rows matching f, from cursor (NULL: the start; else a "cursor" an earlier
  * page returned); doc/control.md. */
 json_t *flows_page(struct lbd *l, const struct flow_filter *f, long limit, const char *cursor);
-/* Re-point every flow of from_id to to_id; returns number moved or -1. */
+/* Re-point every flow of from_id to to_id (pinned ones the table evicted
+ * too); returns number moved or -1. */
 long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id);
 /* Re-point one flow; 1 moved, 0 no such flow, -1 error. */
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id);
 
 /* The keys of every flow of node_id with this IP protocol, in a malloc'd
- * array (*keys, caller frees); the count, or -1. */
+ * array (*keys, caller frees): the table's, and pinned flows the table
+ * evicted; the count, or -1. */
 long flows_of_node(struct lbd *l, uint32_t node_id, uint8_t proto, struct lb_flow_key **keys);
 
 /* Make node_id the owner of k (create: insert if absent), tell syncd.
