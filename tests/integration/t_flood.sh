@@ -22,6 +22,8 @@
 #      removal by hand evict F's entry; F's next ACK is restored
 #      from its pin to the node it was moved to (fwd_pinned +1, listed there
 #      again as migrated), not re-hashed to its Maglev node;
+#      After another eviction, `tandemctl migrate --node Y --to Z` moves F's
+#      pin too: its next ACK is restored on Z;
 #   4. a SYN on F's 5-tuple (a new session) drops the pin: Maglev's node.
 . "$(dirname "$0")/lib.sh"
 
@@ -99,9 +101,20 @@ fl=$(jctl flows --limit 100000 | jq -c --arg c "$F_IP" --argjson cp "$F_PORT" \
 	'[.flows[] | select(.client == $c and .client_port == $cp)][0].flags')
 check "... flagged migrated ($fl)" jq -e 'index("migrated") != null' <<<"${fl:-null}"
 
+# ---- 3b. a node-wide migrate moves the pin of an evicted flow too
+Z=$(for n in n1 n2 n3; do [ "$n" = "$X" ] || [ "$n" = "$Y" ] || { echo "$n"; break; }; done)
+in_ns sw timeout 20 "$FLOWGEN" fill -m "$map" -D -n 1 -b 777 -d "$VIP4" -P 80 >/dev/null
+check_eq "F evicted again" "" "$(flow_node "$F_IP" "$F_PORT" 80)"
+ctl migrate --node "$Y" --to "$Z" >/dev/null
+gen syn -A -n 1 -b 777 >/dev/null
+check_eq "after migrate --node $Y --to $Z, F's next ACK is restored on $Z" "$Z" \
+	"$(flow_node "$F_IP" "$F_PORT" 80)"
+
 # ---- 4. a new session on F's 5-tuple
+pins=$(jctl status | jq -r '.flow_pressure.pins // 0')	# every flow migrate moved is pinned
 gen syn -n 1 -b 777 >/dev/null
 check_eq "a SYN on F's 5-tuple: Maglev's node $X" "$X" "$(flow_node "$F_IP" "$F_PORT" 80)"
-check_eq "... and the pin is gone" 0 "$(jctl status | jq -r '.flow_pressure.pins // "none"')"
+check_eq "... and F's pin is gone (pins $pins -> $((pins - 1)))" $((pins - 1)) \
+	"$(jctl status | jq -r '.flow_pressure.pins // "none"')"
 check "lbd log: no crash, no fatal" sh -c "! grep -Eqi 'fatal|abort|segfault|sanitizer' '$LBD_LOG'"
 finish
