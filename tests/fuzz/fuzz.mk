@@ -18,7 +18,7 @@ FUZZ_SRC_fuzz_packet        := lib/addr.c
 FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c \
 	storage/nfs/nfs_fh.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
-FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c
+FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c lib/err.c
 FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_nfs_proc      := storage/nfs/nfs_call.c storage/nfs/nfs_conn.c storage/nfs/nfs_drc.c \
 	storage/nfs/nfs3_call.c storage/nfs/nfs3_handle.c storage/nfs/nfs3_obj.c \
