@@ -5,7 +5,7 @@ FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c mgmt-web/api_guard.c lib/jsonc
 FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
 FUZZ_SRC_fuzz_config        := lib/config.c lib/jsonconf.c lib/maglev.c lib/addr.c
 FUZZ_SRC_fuzz_export_path  := storage/http/export.c storage/http/http_parse.c storage/cidr.c \
-	lib/keyfile.c lib/log.c lib/loop.c lib/addr.c lib/jsonconf.c
+	lib/keyfile.c lib/log.c lib/loop.c lib/addr.c lib/jsonconf.c lib/err.c
 FUZZ_SRC_fuzz_handoff       := lib/handoff_wire.c lib/handoff_key.c lib/keyfile.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_http          := storage/http/http_parse.c
 FUZZ_SRC_fuzz_http_session := storage/http/http_server.c storage/http/session.c \
