@@ -83,6 +83,7 @@ static json_t *cmd_status(struct lbd *l)
 	json_object_set_new(r, "storage_interface", json_string(l->cfg.storage_if));
 	json_object_set_new(r, "flows", json_integer(flows));
 	json_object_set_new(r, "flow_table_size", json_integer(l->dp.flow_table_size));
+	json_object_set_new(r, "flow_pressure", pins_pressure(l));
 	json_object_set_new(r, "maglev_size", json_integer(l->dp.maglev_size));
 	json_object_set_new(r, "config", json_string(l->config_path));
 	json_object_set_new(r, "reloads", json_integer(l->reloads));
@@ -202,8 +203,8 @@ static json_t *cmd_flows(struct lbd *l, const json_t *req)
 	struct flow_filter f = { -1, -1 };
 	const char *vip = json_string_value(json_object_get(req, "vip"));
 	const char *node = json_string_value(json_object_get(req, "node"));
-	json_t *lim = json_object_get(req, "limit");
-	long limit = 1000;
+	json_t *lim = json_object_get(req, "limit"), *cur = json_object_get(req, "cursor");
+	long limit = CTL_FLOWS_DEFAULT;
 
 	if (vip && (f.vip = find_vip(l, vip)) < 0)
 		return ctl_error("no VIP \"%s\"", vip);
@@ -216,9 +217,14 @@ static json_t *cmd_flows(struct lbd *l, const json_t *req)
 	if (lim) {
 		if (!json_is_integer(lim) || json_integer_value(lim) < 0)
 			return ctl_error("\"limit\" must be a non-negative integer");
+		if (json_integer_value(lim) > CTL_FLOWS_PAGE_MAX)
+			return ctl_error("\"limit\" is at most %d rows per request: ask for the "
+					 "next page with the reply's \"cursor\"", CTL_FLOWS_PAGE_MAX);
 		limit = (long)json_integer_value(lim);
 	}
-	return flows_list(l, &f, limit);
+	if (cur && !json_is_string(cur))
+		return ctl_error("\"cursor\" must be a string from an earlier flows reply");
+	return flows_page(l, &f, limit, json_string_value(cur));
 }
 
 static int node_arg(struct lbd *l, const json_t *req, const char *key, json_t **err)

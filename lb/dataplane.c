@@ -42,6 +42,8 @@ static const char *const verdict_names[LB_V_MAX] = {
 	[LB_V_PASS_ICMP] = "pass_icmp",
 	[LB_V_EVENTS_LOST] = "events_lost",
 	[LB_V_PASS_OTHER_HOST] = "pass_other_host",
+	[LB_V_FWD_UNTRACKED] = "fwd_untracked",
+	[LB_V_FWD_PINNED] = "fwd_pinned",
 };
 
 const char *dp_verdict_name(int v)
@@ -209,6 +211,9 @@ static int load_object(struct dataplane *dp, const struct config *cfg, const cha
 	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_MAGLEV);
 	if (!m || bpf_map__set_max_entries(m, (uint32_t)dp->maglev_entries))
 		goto bad_obj;
+	m = bpf_object__find_map_by_name(dp->obj, LB_PIN_FLOW_PINS);
+	if (!m || bpf_map__set_max_entries(m, dp->pin_table_size))
+		goto bad_obj;
 	bpf_object__for_each_program(p, dp->obj)
 		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), "lb_repoint") ||
 					     !strcmp(bpf_program__name(p), pname));
@@ -238,6 +243,7 @@ static int find_maps(struct dataplane *dp, const char *obj_path)
 		{ LB_PIN_NODE_STATS, &dp->fd_node_stats }, { LB_PIN_SVC_STATS, &dp->fd_svc_stats },
 		{ LB_PIN_VERDICTS, &dp->fd_verdicts },	{ LB_PIN_VIP_ADDRS, &dp->fd_vip_addrs },
 		{ LB_PIN_REPL_Q, &dp->fd_repl_q },	{ LB_PIN_CONFIG, &dp->fd_config },
+		{ LB_PIN_FLOW_PINS, &dp->fd_pins },
 	};
 	struct bpf_program *rp;
 	int missing = 0;
@@ -264,12 +270,73 @@ static int find_maps(struct dataplane *dp, const char *obj_path)
 	return 0;
 }
 
+uint32_t dp_pin_table_size(const struct config *cfg)
+{
+	uint32_t n = cfg->flow_table_size / DP_PIN_DIV;
+
+	return n < DP_PIN_MIN ? DP_PIN_MIN : n;
+}
+
+uint32_t dp_insert_rate(const struct config *cfg)
+{
+	uint32_t n = cfg->flow_table_size / DP_TURNOVER_S;
+
+	return n < DP_INSERT_MIN ? DP_INSERT_MIN : n;
+}
+
+/*
+ * The verdict counters are the one pinned map a new build grows (a verdict
+ * appended): libbpf would refuse the old pin and lbd would not start.  They
+ * are only counters: start them over, and say so.  0 / -1 (logged).
+ */
+static int renew_verdicts(const struct dataplane *dp)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, LB_PIN_VERDICTS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (rc == 0 && info.max_entries == LB_V_MAX)
+		return 0;
+	log_warnx("%s: %u verdict counters pinned, this build has %u: the counters start over",
+		  path, info.max_entries, LB_V_MAX);
+	if (unlink(path) < 0) {
+		log_warn("%s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int dp_write_config(struct dataplane *dp, const uint8_t *mac)
+{
+	struct lb_config c;
+	__u32 zero = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (bpf_map_lookup_elem(dp->fd_config, &zero, &c) < 0)
+		memset(&c, 0, sizeof(c));
+	if (mac)
+		memcpy(c.mac, mac, 6);
+	c.insert_rate = dp->insert_rate;
+	return bpf_map_update_elem(dp->fd_config, &zero, &c, BPF_ANY);
+}
+
 int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path)
 {
 	memset(dp, 0, sizeof(*dp));
 	dp->fd_names = -1;
 	libbpf_set_print(libbpf_log);
 	dp->ncpus = libbpf_num_possible_cpus();
+	dp->pin_table_size = dp_pin_table_size(cfg);
+	/* per CPU: the data plane counts per CPU (no shared counter) */
+	dp->insert_rate = (dp_insert_rate(cfg) + (uint32_t)dp->ncpus - 1) / (uint32_t)dp->ncpus;
 	dp->maglev_size = cfg->maglev_size;
 	dp->flow_table_size = cfg->flow_table_size;
 	dp->maglev_entries = (size_t)LB_MAX_SVCS * 2 * cfg->maglev_size;
@@ -281,11 +348,18 @@ int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path
 	}
 	if (check_pinned_size(dp, LB_PIN_FLOWS, cfg->flow_table_size, "flow_table_size") < 0 ||
 	    check_pinned_size(dp, LB_PIN_MAGLEV, (uint32_t)dp->maglev_entries,
-			      "64 services x 2 x maglev_size") < 0)
+			      "64 services x 2 x maglev_size") < 0 ||
+	    check_pinned_size(dp, LB_PIN_FLOW_PINS, dp->pin_table_size,
+			      "flow_table_size / 8: the pinned flows") < 0 ||
+	    renew_verdicts(dp) < 0)
 		return -1;
 	if (open_names_map(dp) < 0 || load_object(dp, cfg, obj_path) < 0 ||
 	    find_maps(dp, obj_path) < 0)
 		return -1;
+	if (dp_write_config(dp, NULL) < 0) {
+		log_warn("%s: lb_config", dp->pin_dir);
+		return -1;
+	}
 	return attach(dp, cfg);
 }
 

@@ -11,7 +11,9 @@
 #include "lbd.h"
 
 #include <bpf/bpf.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,41 +22,47 @@
 
 #define FLOW_BATCH 4096
 
-typedef int (*flow_fn)(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v,
-		       void *arg);
+int flows_walk_map(int fd, flow_fn fn, struct lbd *l, void *arg, struct flow_walk_pos *pos)
+{
+	struct lb_flow_key *keys = calloc(FLOW_BATCH, sizeof(*keys)), out;
+	struct lb_flow_val *vals = calloc(FLOW_BATCH, sizeof(*vals));
+	struct flow_walk_pos start = { .have_token = 0 }, *p = pos ? pos : &start;
+	int rc = -1;
+
+	p->more = 0;
+	while (keys && vals) {
+		__u32 count = FLOW_BATCH;
+		int err = bpf_map_lookup_batch(fd, p->have_token ? &p->token : NULL, &out, keys,
+					       vals, &count, NULL);
+		if (err < 0 && errno != ENOENT) {
+			log_warn("flow table walk");
+			break;
+		}
+		rc = 0;
+		for (__u32 i = p->skip; i < count; i++) {
+			if (fn(l, &keys[i], &vals[i], arg)) {
+				p->skip = i + 1;
+				p->more = err == 0 || i + 1 < count;
+				goto done;
+			}
+		}
+		if (err < 0)		/* ENOENT: that was the last batch */
+			break;
+		p->token = out;
+		p->have_token = 1;
+		p->skip = 0;
+		rc = -1;
+	}
+done:
+	free(keys);
+	free(vals);
+	return rc;
+}
 
 /* Call fn for every flow; fn returns 0 to go on, 1 to stop.  Returns 0 / -1. */
 static int flows_walk(struct lbd *l, flow_fn fn, void *arg)
 {
-	struct lb_flow_key *keys = calloc(FLOW_BATCH, sizeof(*keys));
-	struct lb_flow_val *vals = calloc(FLOW_BATCH, sizeof(*vals));
-	struct lb_flow_key in, out;
-	void *inp = NULL;
-	int rc = 0, done = 0;
-
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -1;
-	}
-	while (!done) {
-		__u32 count = FLOW_BATCH;
-		int err = bpf_map_lookup_batch(l->dp.fd_flows, inp, &out, keys, vals, &count, NULL);
-		if (err < 0 && errno != ENOENT) {
-			log_warn("flow table walk");
-			rc = -1;
-			break;
-		}
-		done = err < 0;	/* ENOENT: this was the last batch */
-		for (__u32 i = 0; i < count && rc == 0; i++)
-			if (fn(l, &keys[i], &vals[i], arg))
-				done = 1;
-		in = out;
-		inp = &in;
-	}
-	free(keys);
-	free(vals);
-	return rc;
+	return flows_walk_map(l->dp.fd_flows, fn, l, arg, NULL);
 }
 
 static int count_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v, void *arg)
@@ -78,11 +86,24 @@ long flows_count(struct lbd *l, uint64_t *counts)
 	return (long)c[LB_MAX_NODES];
 }
 
-struct list_arg {
+/*
+ * The flows command, one page at a time: a viewer must not make lbd build a
+ * million rows in its loop.  A page holds at most `limit` rows
+ * (CTL_FLOWS_PAGE_MAX) and looks at most FLOWS_SCAN_MAX entries; a reply
+ * that did not reach the end of the table carries a cursor to resume from:
+ * "<batch token in hex>.<entries to skip in that batch>" ("-" for the
+ * table's start).  The batch token is the kernel's (a bucket position,
+ * checked by the kernel), so a resumed walk is as good as one walk: not a
+ * snapshot, the data plane keeps inserting and evicting meanwhile.
+ */
+#define FLOWS_SCAN_MAX (16 * FLOW_BATCH)
+
+struct page {
 	const struct flow_filter *f;
 	json_t *arr;
-	long limit, total;
+	long limit, rows, matched, scanned;
 	uint64_t now_ns;
+	struct flow_walk_pos pos;	/* where the page starts, then where it ended */
 };
 
 static int vip_of(struct lbd *l, const struct lb_flow_key *k)
@@ -110,25 +131,17 @@ static json_t *flags_json(uint32_t f)
 	return a;
 }
 
-static int list_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v, void *arg)
+static json_t *flow_row(struct lbd *l, const struct lb_flow_key *k, const struct lb_flow_val *v,
+			int vip, uint64_t now_ns)
 {
-	struct list_arg *a = arg;
-	int vip = vip_of(l, k);
-
-	if (a->f->vip >= 0 && vip != a->f->vip)
-		return 0;
-	if (a->f->node_id >= 0 && v->node_id != (uint32_t)a->f->node_id)
-		return 0;
-	a->total++;
-	if (a->total > a->limit)
-		return 0;
 	struct taddr src, dst;
 	uint16_t sport, dport;
 	char s[TADDR_STRLEN], d[TADDR_STRLEN];
-	flowkey_split(k, &src, &sport, &dst, &dport);
 	int ni = sched_node_by_id(l, v->node_id);
 	const char *pn = proto_name(k->proto);
-	json_array_append_new(a->arr, json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:s?, s:o, s:I, s:I, s:I}",
+
+	flowkey_split(k, &src, &sport, &dst, &dport);
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:s?, s:o, s:I, s:I, s:I}",
 		"client", taddr_fmt(&src, s, sizeof(s)), "client_port", sport,
 		"vip", taddr_fmt(&dst, d, sizeof(d)), "port", dport,
 		"proto", pn ? pn : "?",
@@ -136,21 +149,87 @@ static int list_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_va
 		"vip_name", vip >= 0 ? l->cfg.vips[vip].name : NULL,
 		"flags", flags_json(v->flags),
 		"packets", (json_int_t)v->packets, "bytes", (json_int_t)v->bytes,
-		"age_ms", (json_int_t)(a->now_ns > v->last_seen_ns ?
-				       (a->now_ns - v->last_seen_ns) / 1000000 : 0)));
+		"age_ms", (json_int_t)(now_ns > v->last_seen_ns ? (now_ns - v->last_seen_ns) / 1000000 : 0));
+}
+
+/* One entry of the page's walk (a flow_fn); 1 when the page is full. */
+static int page_entry(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v,
+		      void *arg)
+{
+	struct page *p = arg;
+	int vip = vip_of(l, k);
+
+	p->scanned++;
+	if ((p->f->vip >= 0 && vip != p->f->vip) ||
+	    (p->f->node_id >= 0 && v->node_id != (uint32_t)p->f->node_id))
+		return p->scanned >= FLOWS_SCAN_MAX;
+	p->matched++;
+	if (p->rows < p->limit) {
+		json_array_append_new(p->arr, flow_row(l, k, v, vip, p->now_ns));
+		p->rows++;
+	}
+	return (p->limit && p->rows >= p->limit) || p->scanned >= FLOWS_SCAN_MAX;
+}
+
+/* "<hex token>.<skip>" or "-.<skip>" -> p's position.  0 / -1. */
+static int cursor_parse(const char *c, struct flow_walk_pos *p)
+{
+	uint8_t *t = (uint8_t *)&p->token;
+	const char *dot = strchr(c, '.');
+	char *end;
+	unsigned long skip;
+
+	if (!dot)
+		return -1;
+	if (dot - c == 1 && c[0] == '-') {
+		p->have_token = 0;
+	} else if ((size_t)(dot - c) == 2 * sizeof(p->token)) {
+		for (size_t i = 0; i < sizeof(p->token); i++)
+			if (!isxdigit((unsigned char)c[2 * i]) || !isxdigit((unsigned char)c[2 * i + 1]) ||
+			    sscanf(c + 2 * i, "%2hhx", &t[i]) != 1)
+				return -1;
+		p->have_token = 1;
+	} else {
+		return -1;
+	}
+	errno = 0;
+	skip = strtoul(dot + 1, &end, 10);
+	if (errno || *end || end == dot + 1 || skip > FLOW_BATCH)
+		return -1;
+	p->skip = (__u32)skip;
 	return 0;
 }
 
-json_t *flows_list(struct lbd *l, const struct flow_filter *f, long limit)
+static json_t *cursor_json(const struct flow_walk_pos *p)
 {
-	struct list_arg a = { .f = f, .arr = json_array(), .limit = limit, .now_ns = loop_now_ns() };
+	char c[2 * sizeof(p->token) + 16];
+	const uint8_t *t = (const uint8_t *)&p->token;
+	size_t n = 0;
 
-	if (flows_walk(l, list_fn, &a) < 0) {
-		json_decref(a.arr);
+	if (!p->have_token)
+		c[n++] = '-';
+	for (size_t i = 0; p->have_token && i < sizeof(p->token); i++)
+		n += (size_t)snprintf(c + n, sizeof(c) - n, "%02x", t[i]);
+	snprintf(c + n, sizeof(c) - n, ".%u", p->skip);
+	return json_string(c);
+}
+
+json_t *flows_page(struct lbd *l, const struct flow_filter *f, long limit, const char *cursor)
+{
+	struct page p = { .f = f, .arr = json_array(), .limit = limit, .now_ns = loop_now_ns() };
+
+	if (cursor && cursor_parse(cursor, &p.pos) < 0) {
+		json_decref(p.arr);
+		return ctl_error("\"cursor\" is not one this daemon gave");
+	}
+	if (flows_walk_map(l->dp.fd_flows, page_entry, l, &p, &p.pos) < 0) {
+		json_decref(p.arr);
 		return ctl_error("cannot read the flow table");
 	}
-	json_t *r = json_pack("{s:b, s:o, s:I, s:b}", "ok", 1, "flows", a.arr,
-			      "total", (json_int_t)a.total, "truncated", a.total > limit);
+	json_t *r = json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "flows", p.arr,
+			      "matched", (json_int_t)p.matched, "scanned", (json_int_t)p.scanned);
+	if (p.pos.more)
+		json_object_set_new(r, "cursor", cursor_json(&p.pos));
 	return r;
 }
 
@@ -174,7 +253,9 @@ long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id)
 {
 	struct mig_arg m = { from_id, to_id, 0 };
 
-	if (flows_walk(l, mig_fn, &m) < 0)
+	/* then the pins: a pinned flow the table evicted still comes back on
+	 * its pinned node (one the table holds was moved by the first walk) */
+	if (flows_walk(l, mig_fn, &m) < 0 || flows_walk_map(l->dp.fd_pins, mig_fn, l, &m, NULL) < 0)
 		return -1;
 	return m.moved;
 }
@@ -189,17 +270,27 @@ int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id
 				 .last_seen_ns = loop_now_ns() };
 	if (bpf_map_update_elem(l->dp.fd_flows, k, &v, BPF_NOEXIST) < 0)
 		return errno == EEXIST ? flows_migrate_one(l, k, node_id) : -1;
+	pins_write(l, k, node_id, 0);
 	if (bpf_map_update_elem(l->dp.fd_repl_q, NULL, k, BPF_ANY) < 0)
 		dp_count_lost(&l->dp);
 	return 1;
 }
 
+/*
+ * Re-point k in the table (in place: lb_repoint) and pin it there (pins.c),
+ * so an eviction cannot send the session back.  A flow the table evicted
+ * but still pinned is re-pinned: the data plane restores it from the pin.
+ */
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id)
 {
 	int rc = dp_repoint(&l->dp, k, to_id, LB_FLOW_F_MIGRATED, LB_FLOW_F_SYNCED);
+	struct lb_flow_val v;
 
-	if (rc <= 0)
+	if (rc < 0)
 		return rc;
+	if (rc == 1 ? bpf_map_lookup_elem(l->dp.fd_flows, k, &v) < 0 : pins_get(l, k, &v) < 0)
+		return rc == 1 ? 1 : 0;	/* gone meanwhile / no such flow at all */
+	pins_write(l, k, to_id, v.flags);
 	/* Tell tandem-syncd (if any) to replicate the new owner.  A full queue
 	 * is not an error here: it moves the events_lost counter, which syncd
 	 * answers with a resync. */
@@ -211,6 +302,7 @@ int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id
 struct collect {
 	uint32_t node_id;
 	uint8_t proto;
+	int pins;		/* walking the pins: only flows the table evicted */
 	struct lb_flow_key *keys;
 	size_t n, cap;
 	int oom;
@@ -219,9 +311,12 @@ struct collect {
 static int collect_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v, void *arg)
 {
 	struct collect *c = arg;
+	struct lb_flow_val tv;
 
 	if (v->node_id != c->node_id || k->proto != c->proto)
 		return 0;
+	if (c->pins && bpf_map_lookup_elem(l->dp.fd_flows, k, &tv) == 0)
+		return 0;	/* listed by the table's walk (or moved since) */
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct lb_flow_key *nk = realloc(c->keys, cap * sizeof(*nk));
@@ -239,8 +334,12 @@ static int collect_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow
 long flows_of_node(struct lbd *l, uint32_t node_id, uint8_t proto, struct lb_flow_key **keys)
 {
 	struct collect c = { .node_id = node_id, .proto = proto };
+	int rc = flows_walk(l, collect_fn, &c);
 
-	if (flows_walk(l, collect_fn, &c) < 0 || c.oom) {
+	c.pins = 1;
+	if (rc == 0 && !c.oom)
+		rc = flows_walk_map(l->dp.fd_pins, collect_fn, l, &c, NULL);
+	if (rc < 0 || c.oom) {
 		free(c.keys);
 		*keys = NULL;
 		return -1;

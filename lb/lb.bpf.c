@@ -44,7 +44,8 @@
  *   DROP_NO_NODE     service flagged LB_SVC_F_NO_NODES, or its Maglev slot
  *                    holds LB_NODE_NONE (or the table is missing/empty).
  *   DROP_REDIRECT    chosen node not PRESENT or without an egress ifindex.
- *   FWD_HIT / FWD_NEW / FWD_MIDSTREAM / FWD_REHASH_SYN / FWD_REHASH_DOWN
+ *   FWD_HIT / FWD_NEW / FWD_MIDSTREAM / FWD_REHASH_SYN / FWD_REHASH_DOWN /
+ *   FWD_PINNED / FWD_UNTRACKED
  *                    forwarded; see lb_process() for when each applies.
  *
  * "VIP address" means present in lb_vip_addrs (see lb_maps.h); "VIP service"
@@ -66,112 +67,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* ---- maps: names are the LB_PIN_* strings of lb_maps.h ---- */
-
-/* Userspace resizes with bpf_map__set_max_entries() before load (up to 8M). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct lb_flow_key);
-	__type(value, struct lb_flow_val);
-	__uint(max_entries, 1048576);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct lb_svc_key);
-	__type(value, struct lb_svc_val);
-	__uint(max_entries, LB_MAX_SVCS);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_svcs SEC(".maps");
-
-/* Flow adds for tandem-syncd; see lb_maps.h. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, LB_EVENTS_BYTES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_events SEC(".maps");
-
-/* Keys userspace changed (written by lbd, read by syncd); unused here. */
-struct {
-	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(key_size, 0);
-	__uint(value_size, sizeof(struct lb_flow_key));
-	__uint(max_entries, LB_REPL_Q_LEN);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_repl_q SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct lb_vip_key);
-	__type(value, __u32);
-	__uint(max_entries, LB_MAX_SVCS);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_vip_addrs SEC(".maps");
-
-/*
- * Maglev tables.  The contract (lb_maps.h) is a flat __u32 array that lbd
- * writes through mmap, indexed with lb_maglev_index().  The kernel pads BPF
- * array elements to 8 bytes, so a map of __u32 values would show userspace
- * every id followed by 4 bytes of padding.  Each element therefore holds two
- * consecutive ids: the mmap view is then exactly the flat __u32 array, and
- * id i is element i / 2, word i % 2.  max_entries is set by userspace to the
- * number of ids (LB_MAX_SVCS * 2 * maglev_size): twice what is needed, the
- * same memory a padded __u32 array would take.
- */
-struct lb_maglev_pair {
-	__u32 node[2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct lb_maglev_pair);
-	__uint(max_entries, LB_MAX_SVCS * 2 * LB_MAGLEV_DEFAULT);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_maglev SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct lb_node_val);
-	__uint(max_entries, LB_MAX_NODES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_nodes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, struct lb_counters);
-	__uint(max_entries, LB_MAX_NODES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_node_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, struct lb_counters);
-	__uint(max_entries, LB_MAX_SVCS);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_svc_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, LB_V_MAX);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_verdicts SEC(".maps");
-
-/* No knob is read yet; the map exists so lbd can write it from day one. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct lb_config);
-	__uint(max_entries, 1);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_config SEC(".maps");
+/* ---- maps: lb_bpf_maps.h ---- */
+#include "lb_bpf_maps.h"
 
 /* ---- packet layout bits not in the uapi headers ---- */
 
@@ -485,10 +382,80 @@ static __always_inline struct lb_svc_val *lb_svc_lookup(const struct lb_flow_key
 	return bpf_map_lookup_elem(&lb_svcs, &skey);
 }
 
+/* Node id is configured and UP (an id >= LB_MAX_NODES finds no entry). */
+static __always_inline int lb_node_up(__u32 id)
+{
+	struct lb_node_val *nv = bpf_map_lookup_elem(&lb_nodes, &id);
+
+	return nv && (nv->flags & LB_NODE_F_UP);
+}
+
+/*
+ * May a packet that proves nothing (a non-SYN TCP segment or UDP: anyone can
+ * send one from any address) create a flow entry?  At most
+ * lb_config.insert_rate per second on this CPU: a spoofed flood then evicts
+ * the LRU table no faster than that, whatever its rate, while the packets
+ * themselves are still forwarded (Maglev gives a real session the same node
+ * either way).  Per-CPU counts: no atomics, no shared cache line.
+ */
+static __always_inline int lb_insert_allowed(void)
+{
+	__u32 zero = 0;
+	struct lb_config *cfg = bpf_map_lookup_elem(&lb_config, &zero);
+	struct lb_budget *b;
+	__u64 sec;
+
+	if (!cfg || !cfg->insert_rate)
+		return 1;
+	b = bpf_map_lookup_elem(&lb_budget, &zero);
+	if (!b)
+		return 1;
+	sec = bpf_ktime_get_coarse_ns() / 1000000000ull;
+	if (b->second != sec) {
+		b->second = sec;
+		b->used = 0;
+	}
+	if (b->used >= cfg->insert_rate)
+		return 0;
+	b->used++;
+	return 1;
+}
+
+/*
+ * A flow-table miss.  A pinned flow (lb_flow_pins) goes back to its node
+ * while that node is UP (FWD_PINNED: no Maglev); with its node down it
+ * re-hashes (REHASH_DOWN), and a SYN on its 5-tuple is a new session
+ * (REHASH_SYN); in both the pin is *flowp, dropped by lb_flow_account.
+ * Without a pin: FWD_NEW for a SYN or UDP, FWD_MIDSTREAM for other TCP, and
+ * FWD_UNTRACKED instead of either for a non-SYN over the insert budget.
+ */
+static __always_inline __u32 lb_miss(const struct lb_flow_key *key, int syn,
+				     struct lb_flow_val **flowp, __u32 *node)
+{
+	struct lb_flow_val *pin = bpf_map_lookup_elem(&lb_flow_pins, key);
+	__u32 verdict;
+
+	if (pin) {
+		*flowp = pin;
+		if (syn)
+			return LB_V_FWD_REHASH_SYN;
+		if (!lb_node_up(pin->node_id))
+			return LB_V_FWD_REHASH_DOWN;
+		*node = pin->node_id;
+		return LB_V_FWD_PINNED;
+	}
+	verdict = (syn || key->proto == IPPROTO_UDP) ? LB_V_FWD_NEW : LB_V_FWD_MIDSTREAM;
+	if (!syn && !lb_insert_allowed())
+		verdict = LB_V_FWD_UNTRACKED;
+	return verdict;
+}
+
 /*
  * The flow decision (the table above lb_process): looks the key up in
- * lb_flows (*flowp: the entry, NULL on a miss) and picks the node (*node).
- * Returns the FWD_* verdict, or DROP_NO_NODE when Maglev has no node.
+ * lb_flows (and on a miss in lb_flow_pins; *flowp: the entry found, NULL if
+ * none) and picks the node (*node).  Returns the FWD_* verdict, or
+ * DROP_NO_NODE when Maglev has no node.  The hit path is one lookup in each
+ * of lb_flows and lb_nodes, as before pins and budgets.
  */
 static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 				       const struct lb_flow_key *key, __u8 tcp_flags,
@@ -503,16 +470,15 @@ static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 	if (flow && syn) {
 		verdict = LB_V_FWD_REHASH_SYN;
 	} else if (flow) {
-		__u32 cur = flow->node_id;
-		struct lb_node_val *nv = bpf_map_lookup_elem(&lb_nodes, &cur);	/* NULL if >= LB_MAX_NODES */
-
-		if (nv && (nv->flags & LB_NODE_F_UP)) {
-			*node = cur;
+		if (lb_node_up(flow->node_id)) {
+			*node = flow->node_id;
 			return LB_V_FWD_HIT;
 		}
 		verdict = LB_V_FWD_REHASH_DOWN;
 	} else {
-		verdict = (syn || key->proto == IPPROTO_UDP) ? LB_V_FWD_NEW : LB_V_FWD_MIDSTREAM;
+		verdict = lb_miss(key, syn, flowp, node);
+		if (verdict == LB_V_FWD_PINNED)
+			return verdict;
 	}
 	/* The pick is not checked for UP: Maglev holds lbd's choice, and lbd
 	 * rebuilds it when a node goes down. */
@@ -522,14 +488,18 @@ static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 
 /*
  * The flow table's side of a forwarded packet: a hit adds to the entry's
- * counters; any other FWD_* verdict writes a new entry for node (flow: the
- * old one, or NULL) and tells syncd.
+ * counters; UNTRACKED writes nothing; PINNED restores the entry from its pin
+ * (and restarts the pin's idle clock); any other FWD_* verdict writes a new
+ * entry for node (flow: the old one, from lb_flows or the pins, or NULL) and
+ * tells syncd.  An old entry lbd had re-pointed (MIGRATED) loses its pin
+ * here: a SYN is a new session, REHASH_DOWN moved it off its pinned node.
  */
 static __always_inline void lb_flow_account(const struct lb_flow_key *key,
 					    struct lb_flow_val *flow, __u32 node,
 					    __u32 verdict, __u32 l3_len)
 {
 	struct lb_flow_val nflow;
+	__u32 unpin = 0;
 
 	if (verdict == LB_V_FWD_HIT) {
 		/* flow may be hit on other CPUs at once: atomic adds */
@@ -538,11 +508,19 @@ static __always_inline void lb_flow_account(const struct lb_flow_key *key,
 		flow->last_seen_ns = bpf_ktime_get_coarse_ns();
 		return;
 	}
+	if (verdict == LB_V_FWD_UNTRACKED)
+		return;
 	__builtin_memset(&nflow, 0, sizeof(nflow));
 	nflow.node_id = node;
 	nflow.last_seen_ns = bpf_ktime_get_coarse_ns();
 	nflow.packets = 1;
 	nflow.bytes = l3_len;
+	if (verdict == LB_V_FWD_PINNED && flow) {
+		nflow.flags = flow->flags & ~(__u32)LB_FLOW_F_UNPIN;
+		flow->last_seen_ns = nflow.last_seen_ns;
+		bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
+		return;		/* the peer holds the pin already: nothing to tell */
+	}
 	if (verdict == LB_V_FWD_MIDSTREAM) {
 		nflow.flags = LB_FLOW_F_MIDSTREAM;
 	} else if (verdict == LB_V_FWD_REHASH_DOWN && flow) {
@@ -554,10 +532,14 @@ static __always_inline void lb_flow_account(const struct lb_flow_key *key,
 	} else {
 		nflow.flags = LB_FLOW_F_SYN;	/* NEW, REHASH_SYN: a new session */
 	}
+	if (flow && (flow->flags & LB_FLOW_F_MIGRATED)) {
+		bpf_map_delete_elem(&lb_flow_pins, key);
+		unpin = LB_FLOW_F_UNPIN;
+	}
 	/* An LRU update only fails on memory pressure; forwarding this packet
 	 * is still right, the next one re-inserts. */
 	bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
-	lb_report(key, node, nflow.flags);
+	lb_report(key, node, nflow.flags | unpin);
 }
 
 /*
@@ -569,15 +551,21 @@ static __always_inline void lb_flow_account(const struct lb_flow_key *key,
  * Returns an enum lb_act.  On LB_ACT_REDIRECT the Ethernet addresses have
  * been rewritten (a VLAN tag, in-band or in skb metadata, stays as is).
  *
- * Flow decisions (lb_choose):
+ * Flow decisions (lb_choose, lb_miss):
  *   hit, node UP, not a pure SYN  -> same node             FWD_HIT
  *   hit, pure TCP SYN (port reuse) -> Maglev, flags SYN    FWD_REHASH_SYN
  *   hit, node not UP / unknown     -> Maglev, flags kept   FWD_REHASH_DOWN
- *   miss, pure SYN or any UDP      -> Maglev, flags SYN    FWD_NEW
- *   miss, other TCP                -> Maglev, MIDSTREAM    FWD_MIDSTREAM
+ *   miss, pinned, node UP, no SYN  -> the pin's node       FWD_PINNED
+ *   miss, pinned, SYN / node down  -> as hit (pin dropped) FWD_REHASH_*
+ *   miss, pure SYN                 -> Maglev, flags SYN    FWD_NEW
+ *   miss, UDP, within the budget   -> Maglev, flags SYN    FWD_NEW
+ *   miss, other TCP, within budget -> Maglev, MIDSTREAM    FWD_MIDSTREAM
+ *   miss, UDP/other TCP over budget -> Maglev, no entry    FWD_UNTRACKED
  * The midstream insert keeps sessions alive after an LRU eviction or a
  * switch takeover without synced state: Maglev is consistent, so the same
- * node is picked as long as the node set did not change.
+ * node is picked as long as the node set did not change.  That is also why
+ * a packet over the insert budget is still forwarded.  Sessions lbd moved
+ * off their Maglev node are what Maglev cannot find again: the pins.
  *
  * Split into __always_inline steps (parse, choose, account): inlined, they
  * compile to one program, so the split costs no cycles (measured with
@@ -593,6 +581,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	struct lb_node_val *nv;
 	__u32 l3_len = 0, node = LB_NODE_NONE, verdict;
 	__u8 tcp_flags = 0;
+	int new_flow;
 
 	verdict = lb_parse(data, data_end, frame_len, gso_size, &key, &tcp_flags, &l3_len);
 	if (verdict != LB_CONTINUE)
@@ -610,8 +599,12 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 
 	lb_flow_account(&key, flow, node, verdict, l3_len);
 	lb_count(verdict);
-	lb_stat(&lb_node_stats, node, l3_len, verdict != LB_V_FWD_HIT);
-	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, verdict != LB_V_FWD_HIT);
+	/* a new flow: an entry made for a session (not a hit, a restore, nor a
+	 * packet over the insert budget: a flood must not inflate the count) */
+	new_flow = verdict != LB_V_FWD_HIT && verdict != LB_V_FWD_PINNED &&
+		   verdict != LB_V_FWD_UNTRACKED;
+	lb_stat(&lb_node_stats, node, l3_len, new_flow);
+	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, new_flow);
 
 	__builtin_memcpy(eth->h_dest, nv->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nv->src_mac, ETH_ALEN);

@@ -28,6 +28,7 @@
 #define LB_PIN_VIP_ADDRS "lb_vip_addrs"
 #define LB_PIN_EVENTS    "lb_events"	/* ring buffer of struct lb_event */
 #define LB_PIN_REPL_Q    "lb_repl_q"	/* queue of lb_flow_key: userspace changes to replicate */
+#define LB_PIN_FLOW_PINS "lb_flow_pins"	/* hash: flows lbd re-pointed (see below) */
 
 /*
  * Flow events, data plane -> tandem-syncd, through the lb_events ring
@@ -43,6 +44,21 @@
 #define LB_FLOW_F_MIDSTREAM 0x2	/* created by a non-SYN TCP packet (table miss) */
 #define LB_FLOW_F_MIGRATED 0x4	/* re-pointed by lbd */
 #define LB_FLOW_F_SYNCED   0x8	/* written by a peer (sessionsync) */
+#define LB_FLOW_F_UNPIN    0x10	/* events only: the flow's pin was dropped (the
+				 * session left its pinned node); the peer drops its own */
+
+/*
+ * Pinned flows (lb_flow_pins: a plain hash, never evicted, bounded): every
+ * flow lbd re-pointed (handoff, migrate, drain: LB_FLOW_F_MIGRATED) is also
+ * written here, value as in lb_flows.  The LRU flow table may evict such a
+ * flow under pressure; the data plane consults the pins on a table miss and
+ * restores the entry (FWD_PINNED) instead of re-hashing the session back to
+ * the node it was moved away from.  A pin goes away when the session does:
+ * a SYN on its 5-tuple (a new session) or its node going down (re-hashed)
+ * drop it in the data plane, idleness drops it in lbd (and syncd replicates
+ * both).  Sized by lbd (flow_table_size / 8); full: the flow is re-pointed
+ * but unprotected (counted).
+ */
 
 struct lb_flow_val {
 	__u32 node_id;
@@ -148,6 +164,9 @@ enum lb_verdict {
 				 * (tandem-syncd sees this counter move and resyncs) */
 	LB_V_PASS_OTHER_HOST,	/* unicast frame for another MAC: passed untouched (the
 				 * backup of a pair must not forward what a bridge floods) */
+	LB_V_FWD_UNTRACKED,	/* non-SYN TCP or UDP miss over the insert budget
+				 * (lb_config.insert_rate): forwarded by Maglev, no entry */
+	LB_V_FWD_PINNED,	/* miss, found in lb_flow_pins: entry restored, same node */
 	LB_V_MAX
 };
 
@@ -171,7 +190,10 @@ struct lb_repoint_args {
 /* Global knobs written by lbd: array of one. */
 struct lb_config {
 	__u32 flags;
-	__u32 pad;
+	__u32 insert_rate;	/* flow-table inserts per second and CPU that a table
+				 * miss of a non-SYN TCP packet or of UDP may make
+				 * (spoofable: no handshake); 0 = unlimited.  Over it
+				 * the packet is forwarded by Maglev without an entry */
 	__u8  mac[6];		/* the client interface's MAC: frames to another unicast
 				 * MAC are not ours (a flooding bridge, a stale peer's
 				 * ARP entry) and pass untouched; zero = no check */

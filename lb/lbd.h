@@ -8,6 +8,7 @@
  *   netmon.c     libnl: links (carrier) and neighbours (node MACs)
  *   control.c    control socket (doc/control.md)
  *   flows.c      flow table walks: listing, counting, migration
+ *   pins.c       re-pointed flows kept safe from eviction (lb_flow_pins)
  *   report.c     handoff reports from the storage nodes (re-point on request)
  *   mover.c      moving live sessions off a node: drain, load trigger
  *   cluster.c    the NFS cluster map (config "nfs") sent to the nodes
@@ -34,6 +35,9 @@ struct dataplane {
 	int fd_repl_q;		/* keys lbd changed, for tandem-syncd */
 	int fd_repoint;		/* lb_repoint syscall program */
 	int fd_names;		/* userspace-only pinned map: node id -> name (stable ids) */
+	int fd_pins;		/* lb_flow_pins: flows lbd re-pointed, never evicted */
+	uint32_t pin_table_size;	/* its max_entries (dp_pin_table_size) */
+	uint32_t insert_rate;	/* lb_config.insert_rate written: per CPU and second */
 	uint32_t *maglev;	/* mmap of lb_maglev */
 	size_t maglev_entries;
 	uint32_t maglev_size;
@@ -45,12 +49,30 @@ struct dataplane {
 
 #define NODE_NAME_LEN 64	/* value size of the names map */
 
+/*
+ * Sizes derived from flow_table_size (doc/config.md, "Floods"):
+ *   pins: flow_table_size / 8 (at least 1024) re-pointed flows kept safe
+ *         from eviction;
+ *   insert budget: flow_table_size / 60 inserts per second from packets that
+ *         prove nothing (non-SYN TCP, UDP; at least 1000): a spoofed flood
+ *         turns the LRU table over at most once a minute.
+ */
+#define DP_PIN_DIV 8
+#define DP_PIN_MIN 1024
+#define DP_TURNOVER_S 60
+#define DP_INSERT_MIN 1000
+uint32_t dp_pin_table_size(const struct config *cfg);
+uint32_t dp_insert_rate(const struct config *cfg);	/* per second, all CPUs */
+
 /* Open the object, reuse or create pinned maps, load, attach.  0 / -1 (logged). */
 int dp_open(struct dataplane *dp, const struct config *cfg, const char *obj_path);
 void dp_close(struct dataplane *dp);	/* leaves program attached and maps pinned */
 int dp_sum_counters(struct dataplane *dp, int map_fd, uint32_t idx, struct lb_counters *out);
 int dp_verdicts(struct dataplane *dp, uint64_t out[LB_V_MAX]);
 const char *dp_verdict_name(int v);
+/* Write lb_config: the client interface's MAC (NULL: keep it) and the insert
+ * budget.  0 / -1. */
+int dp_write_config(struct dataplane *dp, const uint8_t *mac);
 /* Add one to the events_lost counter (userspace side of the same contract). */
 void dp_count_lost(struct dataplane *dp);
 /* Re-point one flow in place (no eviction, counters kept): 1 moved,
@@ -169,6 +191,24 @@ struct move_job {
 	uint32_t sent_to[CFG_MAX_NODES];	/* load: moves sent per target this round */
 };
 
+/* Where a walk of a flow map is: the batch it is in (the kernel's token;
+ * none: the map's start), entries of that batch already done, and whether
+ * it stopped before the end. */
+struct flow_walk_pos {
+	struct lb_flow_key token;
+	int have_token;
+	uint32_t skip;
+	int more;
+};
+/* Pinned flows (pins.c). */
+struct pins {
+	struct flow_walk_pos pos;	/* the idle sweep's place */
+	uint64_t sweep_ms, full_logged_ms;
+	uint64_t full, expired;		/* pins refused (table full), dropped idle */
+	/* the insert budget at work: fwd_untracked sampled each sweep step */
+	uint64_t untracked, untracked_per_s, sampled_ms, throttled_ms;
+};
+
 /* The NFS cluster map sender (cluster.c). */
 struct cw_map;
 struct cluster_srv {
@@ -212,6 +252,7 @@ struct lbd {
 	uint64_t load_checked_ms;
 	int sched_dirty;
 	struct cluster_srv cluster;
+	struct pins pins;
 };
 
 /* ---- sched.c ---- */
@@ -249,25 +290,50 @@ void control_close(struct lbd *l);
 json_t *control_dispatch(struct lbd *l, const json_t *req);
 
 /* ---- flows.c ---- */
+typedef int (*flow_fn)(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v,
+		       void *arg);
+/*
+ * Call fn for every entry of the flow map fd (lb_flows or lb_flow_pins)
+ * from pos (NULL: the start), in batches; fn returns 0 to go on, 1 to stop,
+ * and then pos (if given) is where the next walk resumes (pos->more: it
+ * stopped before the end).  Not a snapshot.  Returns 0 / -1 (logged).
+ */
+int flows_walk_map(int fd, flow_fn fn, struct lbd *l, void *arg, struct flow_walk_pos *pos);
 struct flow_filter {
 	int vip;		/* vip index or -1 */
 	int node_id;		/* or -1 */
 };
 /* Count flows per node id into counts[LB_MAX_NODES]; returns total or -1. */
 long flows_count(struct lbd *l, uint64_t *counts);
-json_t *flows_list(struct lbd *l, const struct flow_filter *f, long limit);
-/* Re-point every flow of from_id to to_id; returns number moved or -1. */
+/* The flows command's reply: one page of at most limit (<= CTL_FLOWS_PAGE_MAX)
+ * rows matching f, from cursor (NULL: the start; else a "cursor" an earlier
+ * page returned); doc/control.md. */
+json_t *flows_page(struct lbd *l, const struct flow_filter *f, long limit, const char *cursor);
+/* Re-point every flow of from_id to to_id (pinned ones the table evicted
+ * too); returns number moved or -1. */
 long flows_migrate_node(struct lbd *l, uint32_t from_id, uint32_t to_id);
 /* Re-point one flow; 1 moved, 0 no such flow, -1 error. */
 int flows_migrate_one(struct lbd *l, const struct lb_flow_key *k, uint32_t to_id);
 
 /* The keys of every flow of node_id with this IP protocol, in a malloc'd
- * array (*keys, caller frees); the count, or -1. */
+ * array (*keys, caller frees): the table's, and pinned flows the table
+ * evicted; the count, or -1. */
 long flows_of_node(struct lbd *l, uint32_t node_id, uint8_t proto, struct lb_flow_key **keys);
 
 /* Make node_id the owner of k (create: insert if absent), tell syncd.
  * 1 done, 0 no such flow (and !create), -1 error. */
 int flows_set_owner(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id, int create);
+
+/* ---- pins.c: re-pointed flows safe from eviction (lb_flow_pins) ---- */
+/* Pin k to node_id (flags: its table entry's, for the origin bits).  0, or
+ * -1 when the pin table is full (counted, logged once a minute). */
+int pins_write(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id, uint32_t flags);
+int pins_get(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v);	/* 0 / -1 */
+void pins_tick(struct lbd *l);		/* the idle sweep, a step at a time */
+long pins_count(struct lbd *l);		/* or -1 */
+/* Status "flow_pressure" (doc/control.md): the budget, untracked packets
+ * (total, last second, "throttling" within 10 s of one), pins. */
+json_t *pins_pressure(struct lbd *l);
 
 /* ---- report.c: handoff reports from the nodes ---- */
 int report_open(struct lbd *l);

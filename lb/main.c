@@ -72,6 +72,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 	}
 	mover_tick(l);
 	cluster_tick(l);
+	pins_tick(l);
 }
 
 int main(int argc, char **argv)
@@ -98,8 +99,10 @@ int main(int argc, char **argv)
 	if (config_load(l->config_path, &l->cfg, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (check_only) {
-		printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s))\n", l->config_path,
-		       l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total);
+		printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s)); flow table %u, "
+		       "%u pinned flows, at most %u inserts/s from non-SYN TCP and UDP misses\n",
+		       l->config_path, l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total,
+		       l->cfg.flow_table_size, dp_pin_table_size(&l->cfg), dp_insert_rate(&l->cfg));
 		return 0;
 	}
 	if (!l->obj_path)

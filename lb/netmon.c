@@ -58,12 +58,9 @@ void netmon_refresh(struct lbd *l)
 		struct nl_addr *a = rtnl_link_get_addr(cl);
 		if (a && nl_addr_get_len(a) == 6 &&
 		    memcmp(l->client_mac, nl_addr_get_binary_addr(a), 6)) {
-			struct lb_config c;
-			__u32 zero = 0;
-			memset(&c, 0, sizeof(c));
-			memcpy(c.mac, nl_addr_get_binary_addr(a), 6);
-			if (bpf_map_update_elem(l->dp.fd_config, &zero, &c, BPF_ANY) == 0)
-				memcpy(l->client_mac, c.mac, 6);
+			const uint8_t *mac = nl_addr_get_binary_addr(a);
+			if (dp_write_config(&l->dp, mac) == 0)
+				memcpy(l->client_mac, mac, 6);
 		}
 		rtnl_link_put(cl);
 	}

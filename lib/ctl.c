@@ -97,6 +97,63 @@ out:
 	return reply;
 }
 
+/* One page: req with this limit and cursor; lbd's reply or NULL. */
+static json_t *flows_page(const char *path, const json_t *req, json_int_t limit,
+			  const char *cursor, int timeout_ms, char *err, size_t errlen)
+{
+	json_t *q = json_deep_copy(req), *r;
+
+	if (!q) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_object_set_new(q, "limit", json_integer(limit));
+	if (cursor)
+		json_object_set_new(q, "cursor", json_string(cursor));
+	r = ctl_request(path, q, timeout_ms, err, errlen);
+	json_decref(q);
+	return r;
+}
+
+json_t *ctl_flows_request(const char *path, const json_t *req, int timeout_ms,
+			  char *err, size_t errlen)
+{
+	const json_t *lim = json_object_get(req, "limit");
+	json_int_t want = lim ? json_integer_value(lim) : CTL_FLOWS_DEFAULT, total = 0;
+	json_t *rows = json_array(), *r = NULL;
+	char *cursor = NULL;
+
+	if (lim && (!json_is_integer(lim) || want < 0))
+		return ctl_request(path, req, timeout_ms, err, errlen);	/* lbd says why */
+	for (;;) {
+		json_int_t room = want - (json_int_t)json_array_size(rows);
+		json_decref(r);
+		r = flows_page(path, req, room < CTL_FLOWS_PAGE_MAX ? room : CTL_FLOWS_PAGE_MAX,
+			       cursor, timeout_ms, err, errlen);
+		free(cursor);
+		cursor = NULL;
+		if (!r || !json_is_true(json_object_get(r, "ok"))) {
+			json_decref(rows);
+			return r;	/* NULL (err says why) or lbd's refusal */
+		}
+		json_array_extend(rows, json_object_get(r, "flows"));
+		total += json_integer_value(json_object_get(r, "matched"));
+		const char *c = json_string_value(json_object_get(r, "cursor"));
+		if (!c)
+			break;
+		cursor = strdup(c);
+		if (!cursor) {
+			json_decref(r);
+			json_decref(rows);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+	}
+	json_decref(r);
+	return json_pack("{s:b, s:o, s:I, s:b}", "ok", 1, "flows", rows, "total", total,
+			 "truncated", total > (json_int_t)json_array_size(rows));
+}
+
 int ctl_listen(const char *path)
 {
 	struct sockaddr_un sun;
@@ -117,8 +174,16 @@ int ctl_listen(const char *path)
 	if (fd < 0)
 		return -1;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+	/* bind creates the socket file with 0777 & ~umask.  Under the daemon's
+	 * umask (022 at best, 0 under some supervisors) it would be open to
+	 * others until a chmod: connecting needs only write permission, so a
+	 * local user could slip a command in.  Bind under umask 0117 instead:
+	 * the file is 0660 from its first instant.  (The daemons are single
+	 * threaded: nothing else creates a file while the mask is changed.) */
+	mode_t old = umask(0117);
+	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || listen(fd, 64) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;

@@ -23,7 +23,23 @@
 json_t *ctl_request(const char *path, const json_t *req, int timeout_ms,
 		    char *err, size_t errlen);
 
-/* Open a listening UNIX socket at path (removing a stale one), mode 0660.
+/*
+ * lbd's flows command is paged (doc/control.md): at most CTL_FLOWS_PAGE_MAX
+ * rows per request, CTL_FLOWS_DEFAULT when the request names no limit.
+ * ctl_flows_request() sends the flows request req ("vip", "node" and
+ * "limit" as the command takes them, but "limit" may be any count) page by
+ * page and returns one reply as the command once gave it: "flows" (up to
+ * "limit" rows), "total" (entries matching), "truncated" (total > rows);
+ * or lbd's error reply as is; or NULL with a message in err.  timeout_ms
+ * is for each page.
+ */
+#define CTL_FLOWS_PAGE_MAX 10000
+#define CTL_FLOWS_DEFAULT 1000
+json_t *ctl_flows_request(const char *path, const json_t *req, int timeout_ms,
+			  char *err, size_t errlen);
+
+/* Open a listening UNIX socket at path (removing a stale one), mode 0660
+ * from its creation on (never reachable by others, whatever the umask).
  * Returns the fd (non-blocking, close-on-exec) or -1 with errno set. */
 int ctl_listen(const char *path);
 

@@ -4,13 +4,18 @@
  * event loop, splits requests into lines, calls the daemon's dispatch
  * function and writes each reply as one line.
  *
- * Replies are written whole with a 2 s send timeout: a client that stops
- * reading is dropped rather than stalling the loop longer.
+ * Nothing blocks the loop: a reply goes out as far as the client's socket
+ * takes it and the rest is sent on EPOLLOUT; meanwhile that client's further
+ * requests stay unread (one reply in memory per client).  At most
+ * CTL_MAX_CLIENTS clients at once: a new one is refused when that many are
+ * connected, after dropping those whose queued reply has not moved for
+ * CTL_STALL_MS (they stopped reading).
  */
 #ifndef TANDEM_CTL_SERVER_H
 #define TANDEM_CTL_SERVER_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "loop.h"
 
@@ -20,9 +25,15 @@ typedef json_t *(*ctl_dispatch_fn)(void *arg, const json_t *req);
 struct ctl_client;
 struct ctl_deferred;
 
+#define CTL_MAX_CLIENTS 64
+#define CTL_STALL_MS 30000
+
 struct ctl_server {
 	struct loop_io io;
 	struct ctl_client *current;	/* the client whose request is being dispatched */
+	struct ctl_client *clients;	/* every connected client */
+	unsigned nclients;
+	uint64_t refused, dropped;	/* clients refused (full), dropped (stalled) */
 	struct loop *loop;
 	ctl_dispatch_fn dispatch;
 	void *arg;

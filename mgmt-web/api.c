@@ -19,6 +19,7 @@
 
 #include "api_guard.h"
 #include "lib/config.h"
+#include "lib/ctl.h"
 #include "lib/err.h"
 #include "lib/jsonconf.h"
 #include "lib/log.h"
@@ -55,7 +56,12 @@ static int daemon_reply(json_t *rep, const char *err, const char *who, json_t **
 
 static void ctl_run(const struct webd_config *cfg, struct job *j)
 {
-	if (j->lbd_req)
+	const char *cmd = json_string_value(json_object_get(j->lbd_req, "cmd"));
+
+	if (j->lbd_req && cmd && !strcmp(cmd, "flows"))	/* paged by lbd: every page */
+		j->lbd = ctl_flows_request(cfg->lbd_socket, j->lbd_req, j->timeout_ms, j->err,
+					   sizeof(j->err));
+	else if (j->lbd_req)
 		j->lbd = job_ctl(cfg->lbd_socket, j->lbd_req, j->timeout_ms, j->err, sizeof(j->err));
 	if (j->want_sync) {
 		const char *sock = j->sync_sock;

@@ -52,6 +52,8 @@ json_t *control_status(struct syncd *s)
 		"unanchored", (json_int_t)s->st.rx_unanchored));
 	json_object_set_new(json_object_get(r, "rx"), "beyond_window",
 			    json_integer((json_int_t)s->st.rx_beyond_window));
+	json_object_set_new(json_object_get(r, "rx"), "handshakes",
+			    json_integer((json_int_t)s->st.rx_handshakes));
 	json_object_set_new(json_object_get(r, "tx"), "rto_ms",
 			    json_real((double)(s->srtt_ns + 4 * s->rttvar_ns) / 1e6));
 	json_object_set_new(r, "rejected", rej);
@@ -59,6 +61,10 @@ json_t *control_status(struct syncd *s)
 		"sent", (json_int_t)s->st.resyncs_sent, "received", (json_int_t)s->st.resyncs_rx,
 		"requests_sent", (json_int_t)s->st.resync_reqs_sent,
 		"requests_received", (json_int_t)s->st.resync_reqs_rx, "sending", s->rs_active));
+	json_object_set_new(json_object_get(r, "resyncs"), "coalesced",
+			    json_integer((json_int_t)s->st.resyncs_coalesced));
+	json_object_set_new(r, "pins", json_pack("{s:I, s:I, s:I}", "set", (json_int_t)s->st.pins_set,
+		"dropped", (json_int_t)s->st.pins_dropped, "full", (json_int_t)s->st.pins_full));
 	json_object_set_new(r, "events", json_pack("{s:I, s:I, s:I}", "reported", (json_int_t)s->st.events,
 		"lost", (json_int_t)s->st.events_lost, "expired", (json_int_t)s->st.expired));
 	json_object_set_new(r, "barriers", json_pack("{s:I, s:I}", "requested", (json_int_t)s->st.barriers,

@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	s->fd_flows = s->fd_names = s->fd_repl_q = s->fd_verdicts = s->fd_events = -1;
+	s->fd_flows = s->fd_names = s->fd_repl_q = s->fd_verdicts = s->fd_events = s->fd_pins = -1;
 	s->ctl.io.fd = -1;
 	s->epoch = make_epoch();
 	s->started_ms = s->rate_at_ms = loop_now_ms();

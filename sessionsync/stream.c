@@ -35,7 +35,8 @@
 
 static void send_raw(struct syncd *s, struct sync_builder *b)
 {
-	size_t n = sync_seal(b, &s->key, ++s->seq, s->anchored ? s->rx_next - 1 : 0);
+	size_t n = sync_seal(b, &s->key, ++s->seq, s->anchored ? s->rx_next - 1 : 0,
+			     s->heard_epoch);
 
 	if (send(s->sock.fd, b->buf, n, MSG_DONTWAIT) == (ssize_t)n) {
 		s->st.tx_msgs++;
@@ -145,6 +146,8 @@ void stream_start_resync(struct syncd *s)
 	s->rs_id++;
 	s->rs_count = 0;
 	s->rs_have_cursor = 0;
+	s->rs_pins = 0;
+	s->rs_again = 0;
 	s->st.resyncs_sent++;
 	send_marker(s, SYNC_T_RESYNC_BEGIN, s->rs_id, 0);
 	log_info("bulk resync %llu to the peer started", (unsigned long long)s->rs_id);
@@ -162,6 +165,8 @@ static void resync_continue(struct syncd *s)
 			s->rs_active = 0;
 			log_info("bulk resync %llu sent: %llu flow(s)", (unsigned long long)s->rs_id,
 				 (unsigned long long)s->rs_count);
+			if (s->rs_again)	/* changes lost during that walk (table.c) */
+				stream_start_resync(s);
 			return;
 		}
 	}
@@ -523,25 +528,66 @@ static void on_hello(struct syncd *s, const struct sync_hdr *h, const uint8_t *b
 		request_resync(s);
 }
 
+/*
+ * A HELLO that names another epoch of ours: the peer has not heard this
+ * start of ours yet (sync_wire.h, "Replay protection").  Take only the
+ * peer's epoch from it, to name in what we send, and answer with our HELLO
+ * at once so the peer learns ours within one round trip.  Never an older
+ * epoch than one already accepted or heard: a replayed HELLO of an earlier
+ * start of the peer changes nothing once its current one spoke.
+ */
+static void on_hello_unconfirmed(struct syncd *s, const struct sync_hdr *h)
+{
+	s->st.rx_handshakes++;
+	if (h->epoch < s->replay.epoch || h->epoch <= s->heard_epoch)
+		return;
+	s->heard_epoch = h->epoch;
+	stream_send_hello(s);
+}
+
+/* Authenticated, fresh, for this start of ours, well formed?  SYNC_OK, or
+ * why not (counted by the caller); *handshake: a HELLO for another start
+ * of ours (handled, not counted as a refusal). */
+static enum sync_err accept_check(struct syncd *s, enum sync_err e, const struct sync_hdr *h,
+				  const uint8_t *body, size_t len, int *handshake)
+{
+	*handshake = 0;
+	if (e == SYNC_OK && h->sender == s->cfg.sync.switch_id)
+		e = SYNC_E_REPLAY;	/* our own message reflected back */
+	if (e == SYNC_OK && h->peer_epoch != s->epoch) {
+		if (h->type != SYNC_T_HELLO || !sync_body_valid(h->type, body, len))
+			return SYNC_E_SESSION;
+		*handshake = 1;
+		return SYNC_OK;
+	}
+	if (e == SYNC_OK)
+		e = sync_replay_check(&s->replay, h->epoch, h->seq);
+	if (e == SYNC_OK && !sync_body_valid(h->type, body, len))
+		e = SYNC_E_RECORD;
+	return e;
+}
+
 static void on_datagram(struct syncd *s, const uint8_t *buf, size_t n)
 {
 	struct sync_hdr h;
-	const uint8_t *body;
-	size_t len;
+	const uint8_t *body = NULL;
+	size_t len = 0;
+	int handshake;
 	enum sync_err e = sync_parse(buf, n, &s->key, &h, &body, &len);
 
-	if (e == SYNC_OK && h.sender == s->cfg.sync.switch_id)
-		e = SYNC_E_REPLAY;	/* our own message reflected back */
-	if (e == SYNC_OK)
-		e = sync_replay_check(&s->replay, h.epoch, h.seq);
-	if (e == SYNC_OK && !sync_body_valid(h.type, body, len))
-		e = SYNC_E_RECORD;
+	e = accept_check(s, e, &h, body, len, &handshake);
+
 	if (e != SYNC_OK) {
 		s->st.rejects[e]++;
 		return;
 	}
+	if (handshake) {
+		on_hello_unconfirmed(s, &h);
+		return;
+	}
 	sync_replay_commit(&s->replay, h.epoch, h.seq);
 	s->st.rx_msgs++;
+	s->heard_epoch = h.epoch;	/* >= any accepted before: the replay window says so */
 	if (h.epoch != s->peer_epoch) {
 		if (s->peer_epoch)
 			log_info("peer restarted (epoch %u -> %u): its stream starts over",

@@ -10,6 +10,7 @@ static const char *const err_names[SYNC_E_MAX] = {
 	[SYNC_E_VERSION] = "bad_version", [SYNC_E_TYPE] = "bad_type",
 	[SYNC_E_LENGTH] = "bad_length", [SYNC_E_FLAGS] = "bad_flags", [SYNC_E_MAC] = "bad_mac",
 	[SYNC_E_RECORD] = "bad_record", [SYNC_E_REPLAY] = "replay",
+	[SYNC_E_SESSION] = "stale_session",
 };
 
 const char *sync_err_name(enum sync_err e)
@@ -50,6 +51,7 @@ enum sync_err sync_parse(const uint8_t *buf, size_t len, const struct sync_key *
 	h->seq = wire_get64(buf + 16);
 	h->dseq = wire_get64(buf + 24);
 	h->ack = wire_get64(buf + 32);
+	h->peer_epoch = wire_get32(buf + 40);
 	if (h->seq == 0)
 		return SYNC_E_REPLAY;	/* seq 0 is never sent */
 	int reliable = h->type == SYNC_T_DATA || h->type == SYNC_T_RESYNC_BEGIN ||
@@ -247,11 +249,13 @@ int sync_add_resync(struct sync_builder *b, const struct sync_resync *r)
 	return 0;
 }
 
-size_t sync_seal(struct sync_builder *b, const struct sync_key *key, uint64_t seq, uint64_t ack)
+size_t sync_seal(struct sync_builder *b, const struct sync_key *key, uint64_t seq, uint64_t ack,
+		 uint32_t peer_epoch)
 {
 	wire_put16(b->buf + 6, (uint16_t)(b->len - SYNC_HDR_LEN));
 	wire_put64(b->buf + 16, seq);
 	wire_put64(b->buf + 32, ack);
+	wire_put32(b->buf + 40, peer_epoch);
 	mac(key, b->buf, b->len, b->buf + b->len);
 	return b->len + SYNC_MAC_LEN;
 }

@@ -3,9 +3,9 @@
  *
  * One UDP datagram = one message:
  *
- *   header (40 bytes, big-endian, no padding, no bitfields)
+ *   header (44 bytes, big-endian, no padding, no bitfields)
  *     0  u16 magic   0x5453 ("TS")
- *     2  u8  version 1
+ *     2  u8  version 2
  *     3  u8  type    SYNC_T_*
  *     4  u16 flags   0 (reserved; receivers reject non-zero)
  *     6  u16 body_len
@@ -14,13 +14,32 @@
  *    16  u64 seq     every message, from 1, per (sender, epoch): replay window
  *    24  u64 dseq    reliable-stream number (DATA, RESYNC_*), from 1; 0 otherwise
  *    32  u64 ack     highest contiguous dseq received from the peer
+ *    40  u32 peer_epoch  the RECEIVER's epoch as the sender last heard it
+ *                    (0: not heard yet); written at every (re)transmission
  *   body (body_len bytes): records, each u16 type, u16 len, len bytes value
  *   trailer: HMAC-SHA256 (32 bytes) over header and body, shared key
  *
  * Reliable types (DATA, RESYNC_*) are acked and retransmitted: a resent
  * message keeps its dseq and takes a new seq.  HELLO, ACK and NACK are not
- * retransmitted.  The receiver's replay window (struct sync_replay) is over
- * seq, per sender and epoch, so a captured message can never be replayed.
+ * retransmitted.
+ *
+ * Replay protection has two halves, and neither needs state on disk:
+ *   - the receiver's replay window (struct sync_replay) is over seq, per
+ *     sender epoch, and refuses every epoch older than the newest it
+ *     accepted: a message captured before the SENDER restarted is refused;
+ *   - every message names the receiver's own epoch (peer_epoch), which the
+ *     receiver takes fresh at each start (a later start, a larger epoch):
+ *     a message captured before the RECEIVER restarted names its previous
+ *     epoch and is refused (SYNC_E_SESSION), although the receiver's replay
+ *     window, kept in memory only, starts empty.
+ * A HELLO naming another epoch is the one exception, and only half of one:
+ * it tells the receiver the sender's epoch to name in its own messages
+ * (the handshake after a start: each side's first HELLO cannot know the
+ * other's epoch) and nothing else is taken from it.  A replayed HELLO can at
+ * most make the receiver name a stale epoch until the peer's next genuine
+ * HELLO, which names a newer one.
+ * Version 1 (40-byte header, no peer_epoch) is refused as bad_version: both
+ * switches of a pair are upgraded together.
  */
 #ifndef TANDEM_SYNC_WIRE_H
 #define TANDEM_SYNC_WIRE_H
@@ -31,8 +50,8 @@
 #include "lb/lb_maps.h"
 
 #define SYNC_MAGIC 0x5453
-#define SYNC_VERSION 1
-#define SYNC_HDR_LEN 40
+#define SYNC_VERSION 2
+#define SYNC_HDR_LEN 44
 #define SYNC_MAC_LEN 32
 #define SYNC_MAX_MSG 1400	/* fits an Ethernet MTU with IP/UDP headers */
 #define SYNC_MAX_BODY (SYNC_MAX_MSG - SYNC_HDR_LEN - SYNC_MAC_LEN)
@@ -94,6 +113,7 @@ struct sync_hdr {
 	uint16_t body_len;
 	uint32_t sender, epoch;
 	uint64_t seq, dseq, ack;
+	uint32_t peer_epoch;	/* parsed; sync_seal writes it */
 };
 
 struct sync_key {
@@ -113,6 +133,8 @@ enum sync_err {
 	SYNC_E_MAC,		/* HMAC mismatch: forged or wrong key */
 	SYNC_E_RECORD,		/* malformed record (length, type, or value) */
 	SYNC_E_REPLAY,		/* old epoch, or seq already seen / left of window */
+	SYNC_E_SESSION,		/* names another receiver epoch: sent to (or captured
+				 * from) a previous start of this receiver */
 	SYNC_E_MAX
 };
 const char *sync_err_name(enum sync_err e);
@@ -156,9 +178,10 @@ int sync_add_flow(struct sync_builder *b, const struct sync_flow *f);
 int sync_add_hello(struct sync_builder *b, const struct sync_hello *h);
 int sync_add_range(struct sync_builder *b, const struct sync_range *r);
 int sync_add_resync(struct sync_builder *b, const struct sync_resync *r);
-/* Write seq and ack (fresh on every (re)transmission), then the MAC.
- * Returns the datagram length; b->buf holds it. */
-size_t sync_seal(struct sync_builder *b, const struct sync_key *key, uint64_t seq, uint64_t ack);
+/* Write seq, ack and peer_epoch (fresh on every (re)transmission), then the
+ * MAC.  Returns the datagram length; b->buf holds it. */
+size_t sync_seal(struct sync_builder *b, const struct sync_key *key, uint64_t seq, uint64_t ack,
+		 uint32_t peer_epoch);
 size_t sync_records_room(const struct sync_builder *b);
 
 /*

@@ -68,10 +68,12 @@ struct barrier {
 struct syncd_stats {
 	uint64_t tx_msgs, tx_flows, tx_bytes, retransmits, nacks_sent, nacks_rx;
 	uint64_t rx_msgs, rx_flows, rx_dups, rx_reordered, rx_unknown_node, rx_unanchored;
-	uint64_t rx_beyond_window;
+	uint64_t rx_beyond_window, rx_handshakes;
 	uint64_t rejects[SYNC_E_MAX];
 	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
 	uint64_t events, events_lost, window_full, expired, barriers, barrier_timeouts;
+	uint64_t resyncs_coalesced;	/* losses during a walk: one more walk, no restart */
+	uint64_t pins_set, pins_dropped, pins_full;	/* lb_flow_pins writes from the peer */
 	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */
 	uint64_t lag_samples;
 };
@@ -102,7 +104,8 @@ struct syncd {
 
 	/* stream: receiving */
 	struct sync_replay replay;
-	uint32_t peer_epoch;
+	uint32_t peer_epoch;	/* of the stream we accept */
+	uint32_t heard_epoch;	/* the peer's newest epoch: named in our messages (0: none yet) */
 	int anchored;		/* rx_next is meaningful */
 	uint64_t rx_next;	/* next dseq to apply */
 	struct rxslot *rx;	/* RX_WINDOW slots */
@@ -119,6 +122,8 @@ struct syncd {
 	uint64_t rs_id, rs_count;
 	int rs_have_cursor;
 	struct lb_flow_key rs_cursor;
+	int rs_pins;		/* the walk is in lb_flow_pins (after lb_flows) */
+	int rs_again;		/* changes were lost during the walk: walk again after it */
 	/* idle expiry walk (master) */
 	int sw_have_cursor;
 	struct lb_flow_key sw_cursor;
@@ -132,6 +137,7 @@ struct syncd {
 	/* local data plane */
 	char pin_dir[CFG_PATH_MAX + 64];
 	int fd_flows, fd_names, fd_repl_q, fd_verdicts, fd_events;
+	int fd_pins;		/* lb_flow_pins (-1 with an lbd that has none) */
 	struct ring_buffer *rb;
 	uint64_t lost_seen;	/* events_lost counter last read */
 	uint32_t node_keys[LB_MAX_NODES];	/* local id -> node key (0: none) */

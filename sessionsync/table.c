@@ -107,6 +107,7 @@ int table_open(struct syncd *s)
 	s->fd_repl_q = pinned(s, LB_PIN_REPL_Q);
 	s->fd_verdicts = pinned(s, LB_PIN_VERDICTS);
 	s->fd_events = pinned(s, LB_PIN_EVENTS);
+	s->fd_pins = pinned(s, LB_PIN_FLOW_PINS);	/* optional: an older lbd has none */
 	if (s->fd_flows < 0 || s->fd_names < 0 || s->fd_repl_q < 0 || s->fd_verdicts < 0 ||
 	    s->fd_events < 0) {
 		table_close(s);
@@ -142,7 +143,8 @@ void table_close(struct syncd *s)
 		ring_buffer__free(s->rb);
 		s->rb = NULL;
 	}
-	int *fds[] = { &s->fd_flows, &s->fd_names, &s->fd_repl_q, &s->fd_verdicts, &s->fd_events };
+	int *fds[] = { &s->fd_flows, &s->fd_names, &s->fd_repl_q, &s->fd_verdicts, &s->fd_events,
+		       &s->fd_pins };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -176,7 +178,9 @@ void table_poll(struct syncd *s)
 		n++;
 		memset(&f, 0, sizeof(f));
 		f.key = k;
-		if (bpf_map_lookup_elem(s->fd_flows, &k, &v) < 0) {
+		/* the table entry, else the pin (evicted but pinned), else gone */
+		if (bpf_map_lookup_elem(s->fd_flows, &k, &v) < 0 &&
+		    (s->fd_pins < 0 || bpf_map_lookup_elem(s->fd_pins, &k, &v) < 0)) {
 			f.op = SYNC_FLOW_DEL;
 		} else {
 			f.op = SYNC_FLOW_ADD;
@@ -197,35 +201,77 @@ void table_poll(struct syncd *s)
 	if (lost != s->lost_seen) {
 		s->st.events_lost += lost - s->lost_seen;
 		s->lost_seen = lost;
+		if (s->rs_active) {
+			/* A restart would never end under a steady loss (a flood):
+			 * the running walk reads what is ahead of it anyway, one
+			 * more walk after it covers what it already passed. */
+			if (!s->rs_again)
+				s->st.resyncs_coalesced++;
+			s->rs_again = 1;
+			return;
+		}
 		log_warnx("data plane lost %llu flow event(s): resyncing the peer",
 			  (unsigned long long)s->st.events_lost);
 		stream_start_resync(s);
 	}
 }
 
+/*
+ * The peer's record for a pinned flow (lb_maps.h, "Pinned flows"): a flow
+ * its lbd re-pointed (MIGRATED) is pinned here too, so our data plane keeps
+ * it on its node after a takeover even if our LRU table evicts it; UNPIN
+ * (the session left its pinned node) and DEL drop our pin.
+ */
+static void pin_apply(struct syncd *s, const struct sync_flow *f, const struct lb_flow_val *v)
+{
+	if (s->fd_pins < 0)
+		return;
+	if (f->op == SYNC_FLOW_DEL || (f->flags & LB_FLOW_F_UNPIN)) {
+		if (bpf_map_delete_elem(s->fd_pins, &f->key) == 0)
+			s->st.pins_dropped++;
+	} else if (v && (v->flags & LB_FLOW_F_MIGRATED)) {
+		if (bpf_map_update_elem(s->fd_pins, &f->key, v, BPF_ANY) == 0)
+			s->st.pins_set++;
+		else
+			s->st.pins_full++;
+	}
+}
+
+/* The table entry for an ADD record: 0, or -1 (node unknown here: counted). */
+static int entry_of(struct syncd *s, const struct sync_flow *f, uint64_t now,
+		    struct lb_flow_val *v)
+{
+	uint32_t id;
+
+	if (local_id(s, f->node_key, &id) < 0) {
+		s->st.rx_unknown_node++;
+		return -1;
+	}
+	memset(v, 0, sizeof(*v));
+	v->node_id = id;
+	v->flags = (f->flags & ~(uint32_t)LB_FLOW_F_UNPIN) | LB_FLOW_F_SYNCED;
+	v->last_seen_ns = now;	/* same clock as bpf_ktime_get_ns */
+	v->packets = f->packets;
+	v->bytes = f->bytes;
+	return 0;
+}
+
 void table_apply(struct syncd *s, const struct sync_flow *f)
 {
 	struct lb_flow_val v;
-	uint32_t id;
 
 	if (!s->rb)
 		return;
 	if (f->op == SYNC_FLOW_DEL) {
 		bpf_map_delete_elem(s->fd_flows, &f->key);
+		pin_apply(s, f, NULL);
 		return;
 	}
-	if (local_id(s, f->node_key, &id) < 0) {
-		s->st.rx_unknown_node++;
+	if (entry_of(s, f, loop_now_ns(), &v) < 0)
 		return;
-	}
-	memset(&v, 0, sizeof(v));
-	v.node_id = id;
-	v.flags = f->flags | LB_FLOW_F_SYNCED;
-	v.last_seen_ns = loop_now_ns();	/* same clock as bpf_ktime_get_ns */
-	v.packets = f->packets;
-	v.bytes = f->bytes;
 	if (bpf_map_update_elem(s->fd_flows, &f->key, &v, BPF_ANY) < 0)
 		log_warn("flow map update");
+	pin_apply(s, f, &v);
 }
 
 void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n)
@@ -248,29 +294,23 @@ void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n)
 		}
 		if (i == n)
 			break;
-		uint32_t id;
 		if (f[i].op == SYNC_FLOW_DEL) {
 			bpf_map_delete_elem(s->fd_flows, &f[i].key);
-		} else if (local_id(s, f[i].node_key, &id) < 0) {
-			s->st.rx_unknown_node++;
-		} else {
+			pin_apply(s, &f[i], NULL);
+		} else if (entry_of(s, &f[i], now, &vals[nb]) == 0) {
 			keys[nb] = f[i].key;
-			memset(&vals[nb], 0, sizeof(vals[nb]));
-			vals[nb].node_id = id;
-			vals[nb].flags = f[i].flags | LB_FLOW_F_SYNCED;
-			vals[nb].last_seen_ns = now;
-			vals[nb].packets = f[i].packets;
-			vals[nb].bytes = f[i].bytes;
+			pin_apply(s, &f[i], &vals[nb]);	/* rare: re-pointed flows only */
 			nb++;
 		}
 	}
 }
 
 /*
- * Walk the flow table in batches from the saved cursor.  The batch token of
- * a hash map is a bucket position, so a walk can pause (flow control) and
- * go on later; entries added behind the cursor meanwhile travel as live
- * events on the same stream.
+ * Walk the flow table, then the pinned flows (flows the peer's table may
+ * have evicted but its data plane still restores), in batches from the
+ * saved cursor.  The batch token of a hash map is a bucket position, so a
+ * walk can pause (flow control) and go on later; entries added behind the
+ * cursor meanwhile travel as live events on the same stream.
  */
 int table_resync_step(struct syncd *s, unsigned max)
 {
@@ -283,7 +323,8 @@ int table_resync_step(struct syncd *s, unsigned max)
 		return 1;
 	while (done < max) {
 		__u32 count = BATCH;
-		int err = bpf_map_lookup_batch(s->fd_flows, s->rs_have_cursor ? &s->rs_cursor : NULL,
+		int err = bpf_map_lookup_batch(s->rs_pins ? s->fd_pins : s->fd_flows,
+					       s->rs_have_cursor ? &s->rs_cursor : NULL,
 					       &out, keys, vals, &count, NULL);
 		int last = err < 0;
 		if (err < 0 && errno != ENOENT) {
@@ -301,8 +342,13 @@ int table_resync_step(struct syncd *s, unsigned max)
 			s->rs_count++;
 		}
 		done += count;
-		if (last)
+		if (last && (s->rs_pins || s->fd_pins < 0))
 			return 1;
+		if (last) {		/* the table is done: now the pins */
+			s->rs_pins = 1;
+			s->rs_have_cursor = 0;
+			continue;
+		}
 		s->rs_cursor = out;
 		s->rs_have_cursor = 1;
 	}

@@ -75,8 +75,8 @@ cmd_up_pair() {
 	# build tree may sit anywhere, /tmp included): a private root-only copy.
 	mkdir -m 755 "$LAB_DIR/bin"
 	install -m 755 "$TANDEM_BUILD/tandem-failover" "$LAB_DIR/bin/tandem-failover"
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/sync.key"
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key"
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/sync.key")
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key")
 	chmod 600 "$LAB_DIR/sync.key" "$LAB_DIR/handoff.key"
 	for x in a b; do
 		write_pair_config "$x"

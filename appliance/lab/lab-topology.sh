@@ -59,7 +59,7 @@ write_config() {
   "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$nfs_map
 }
 EOF
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key"
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key")
 	chmod 600 "$LAB_DIR/handoff.key"
 }
 

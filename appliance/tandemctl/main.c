@@ -152,6 +152,16 @@ static int parse_args(struct ctl_args *a, int argc, char **argv, const struct co
 	return -1;
 }
 
+/* The daemon's reply to req, or NULL with err.  flows: lbd answers page by
+ * page (at most 10000 rows each); ask until --limit rows or the end. */
+static json_t *ask(const struct command *cmd, const struct ctl_args *a, const json_t *req,
+		   char *err, size_t errlen)
+{
+	if (!strcmp(cmd->name, "flows"))
+		return ctl_flows_request(a->socket, req, a->timeout_ms, err, errlen);
+	return ctl_request(a->socket, req, a->timeout_ms, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl_args a = { .timeout_ms = DEFAULT_TIMEOUT_MS };
@@ -194,7 +204,7 @@ int main(int argc, char **argv)
 		free(s);
 	}
 
-	reply = ctl_request(a.socket, req, a.timeout_ms, err, sizeof(err));
+	reply = ask(cmd, &a, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply) {
 		fprintf(stderr, "tandemctl: %s\n", err);

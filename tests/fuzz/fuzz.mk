@@ -5,7 +5,7 @@ FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c mgmt-web/api_guard.c lib/jsonc
 FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
 FUZZ_SRC_fuzz_config        := lib/config.c lib/jsonconf.c lib/maglev.c lib/addr.c
 FUZZ_SRC_fuzz_export_path  := storage/http/export.c storage/http/http_parse.c storage/cidr.c \
-	lib/keyfile.c lib/log.c lib/loop.c lib/addr.c lib/jsonconf.c
+	lib/keyfile.c lib/log.c lib/loop.c lib/addr.c lib/jsonconf.c lib/err.c
 FUZZ_SRC_fuzz_handoff       := lib/handoff_wire.c lib/handoff_key.c lib/keyfile.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_http          := storage/http/http_parse.c
 FUZZ_SRC_fuzz_http_session := storage/http/http_server.c storage/http/session.c \
@@ -18,7 +18,7 @@ FUZZ_SRC_fuzz_packet        := lib/addr.c
 FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c \
 	storage/nfs/nfs_fh.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
-FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c
+FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c lib/err.c
 FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_bundle        := appliance/tandemctl/bundle.c lib/jsonconf.c lib/addr.c lib/err.c
 FUZZ_SRC_fuzz_nfs_proc      := storage/nfs/nfs_call.c storage/nfs/nfs_conn.c storage/nfs/nfs_drc.c \

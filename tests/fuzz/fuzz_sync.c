@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sync_builder b;
 		memcpy(b.buf, data, size);
 		b.len = size;
-		size_t n = sync_seal(&b, &key, 1 + (data[0] & 7), 0);
+		size_t n = sync_seal(&b, &key, 1 + (data[0] & 7), 0, data[0] >> 3);
 		if (sync_parse(b.buf, n, &key, &h, &body, &blen) == SYNC_OK)
 			walk(h.type, body, blen);
 	}

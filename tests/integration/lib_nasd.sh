@@ -121,7 +121,7 @@ EOF
 	if [ "${NASD_NFS:-}" = 1 ]; then
 		mkdir -p "$nfsdir"
 		[ -s "$LAB_DIR/nfs_fh.key" ] ||
-			head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/nfs_fh.key"
+			(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/nfs_fh.key")
 		nfs=",
   \"nfs\": { \"listen\": [ \"$VIP4:2049\", \"$(node_ip4 "$n"):2049\" ],
            \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],

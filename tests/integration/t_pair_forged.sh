@@ -13,10 +13,11 @@
 #                    +------ brs -------------+
 #                         n1 n2 n3
 #
-# The forger builds messages as sessionsync/sync_wire.h describes them (40-byte
-# big-endian header, TLV records, HMAC-SHA256 trailer; 72-byte flow
-# records; node key = low 32 bits of maglev_key(name)) with the lab's key
-# (LAB_DIR/sync.key) or a wrong one, as sender 2 (B) with a fresh epoch.
+# The forger builds messages as sessionsync/sync_wire.h describes them
+# (44-byte big-endian header naming A's epoch, TLV records, HMAC-SHA256
+# trailer; 72-byte flow records; node key = low 32 bits of
+# maglev_key(name)) with the lab's key (LAB_DIR/sync.key) or a wrong one, as
+# sender 2 (B) with a fresh epoch.
 #
 #   1. a DATA message adding flow F with a wrong key: rejected.bad_mac +1,
 #      F is not in A's table;
@@ -30,8 +31,14 @@
 #      field (bad_flags), and a message with one good and one malformed
 #      flow record (bad_record: none of its records applied);
 #   6. A's syncd is the same process and answers, A's flow table is as it
-#      was before the forgeries, A is master; B's syncd restarted is
-#      accepted (a newer epoch) and B is synced again.
+#      was before the forgeries, A is master;
+#   7. captured across a restart of the RECEIVER: genuine RESYNC_BEGIN +
+#      DATA adding flow G (applied: G on n2), a DEL of G; A's syncd is
+#      restarted (new epoch, empty replay window); the captured pair
+#      replayed: rejected.stale_session +2 (they name A's previous epoch),
+#      G stays deleted;
+#   8. B's syncd restarted is accepted (a newer epoch) and B is synced
+#      again.
 . "$(dirname "$0")/lib.sh"
 
 require_pair
@@ -56,6 +63,7 @@ import hashlib, hmac, json, os, socket, struct, sys, time
 state_path, step = sys.argv[1], sys.argv[2]
 st = json.load(open(state_path)) if os.path.exists(state_path) else {}
 key = bytes.fromhex(open(st.get("keyfile") or sys.argv[3]).read().strip())
+a_epoch = int(sys.argv[4])  # the receiver's epoch: every message names it
 if not st:
     # as tandem-syncd's make_epoch(): eighths of a second since 2020
     t = time.time()
@@ -85,8 +93,8 @@ def msg(mtype, body, k=key, epoch=None, seq=None, dseq=None, flags=0):
     if dseq is None:
         st["dseq"] += 1
         dseq = st["dseq"]
-    h = struct.pack("!HBBHHIIQQQ", 0x5453, 1, mtype, flags, len(body), 2,
-                    st["epoch"] if epoch is None else epoch, seq, dseq, 0)
+    h = struct.pack("!HBBHHIIQQQI", 0x5453, 2, mtype, flags, len(body), 2,
+                    st["epoch"] if epoch is None else epoch, seq, dseq, 0, a_epoch)
     return h + body + hmac.new(k, h + body, hashlib.sha256).digest()
 
 DATA, BEGIN = 2, 6
@@ -104,6 +112,14 @@ elif step in ("add", "move", "del"):
     open(os.path.join(d, step + ".msg"), "wb").write(out[0])
 elif step == "replay":
     out = [open(os.path.join(d, "add.msg"), "rb").read()]
+elif step == "capture":
+    out = [msg(BEGIN, struct.pack("!HHQQ", 4, 16, 2, 0)), msg(DATA, flow(ADD, "10.77.1.56", 40007, "n2"))]
+    for i, m in enumerate(out):
+        open(os.path.join(d, "capt%d.msg" % i), "wb").write(m)
+elif step == "delG":
+    out = [msg(DATA, flow(DEL, "10.77.1.56", 40007, None))]
+elif step == "replaycapt":
+    out = [open(os.path.join(d, "capt%d.msg" % i), "rb").read() for i in (0, 1)]
 elif step == "oldepoch":
     out = [msg(DATA, flow(ADD, "10.77.1.52", 40003, "n1"), epoch=st["epoch"] - 1, seq=50000,
                dseq=st["dseq"] + 1)]
@@ -128,7 +144,10 @@ for m in out:
     s.sendto(m, ("10.77.9.1", 7405))
 json.dump(st, open(state_path, "w"))
 EOF
-forge() { in_ns swb python3 "$TEST_TMP/forge.py" "$TEST_TMP/forge.state" "$1" "$LAB_DIR/sync.key"; }
+forge() {
+	in_ns swb python3 "$TEST_TMP/forge.py" "$TEST_TMP/forge.state" "$1" "$LAB_DIR/sync.key" \
+		"$(sy_get a .epoch)"
+}
 rej() { sy_get a ".rejected.$1"; }
 # rej_is REASON N: A's syncd counts N rejects for REASON.
 rej_is() { [ "$(rej "$1")" = "$2" ]; }
@@ -189,6 +208,31 @@ check_eq "no record of the half-bad message applied" "" \
 check_eq "A's syncd is the same process and answers" "$syncd_a" "$(sy_get a .pid)"
 check "A's flow table is as before the forgeries" diff "$before" <(sw_flows a)
 check_eq "A is still master" master "$(sw_role a)"
+
+# 7. Captured before the receiver restarted.
+forge capture
+check "genuine BEGIN + DATA: flow 10.77.1.56:40007 appears on n2" wait_for 5 f_is 10.77.1.56 40007 n2
+forge delG
+g_gone() { [ -z "$(f_node 10.77.1.56 40007)" ]; }
+check "a DEL removes it" wait_for 5 g_gone
+epoch_a=$(sy_get a .epoch)
+kill -KILL "$syncd_a"
+check "A's syncd (pid $syncd_a) stopped" wait_for 10 pid_gone "$syncd_a"
+if out=$(lab switch-start a 2>&1); then
+	ok "A's syncd restarted"
+else
+	fail "A's syncd restarts" "$out"
+fi
+new_epoch() { [ "$(sy_get a .epoch)" -gt "$epoch_a" ] 2>/dev/null; }
+check "A's new syncd answers with a newer epoch (was $epoch_a)" wait_for 10 new_epoch
+n=$(rej stale_session)
+forge replaycapt
+check "the captured BEGIN + DATA replayed: rejected.stale_session ${n:-?} -> $((${n:-0} + 2))" \
+	wait_for 5 rej_is stale_session $((${n:-0} + 2))
+check_eq "flow 10.77.1.56:40007 stays deleted" "" "$(f_node 10.77.1.56 40007)"
+check_eq "A's new syncd took no message of them" 0 "$(sy_get a .rx.msgs)"
+
+# 8. B back.
 if out=$(lab switch-start b 2>&1); then
 	ok "B's syncd restarted"
 else

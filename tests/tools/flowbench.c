@@ -13,6 +13,15 @@
  *       lb_tc (bpf_prog_test_run): it must be redirected with the new node's
  *       MAC.  Also the program's own run time on a flow-table hit
  *       (test_run repeat, kernel-measured average).
+ *   flowbench paths [-n PACKETS] [-r RATE] OBJ
+ *       The program's own run time (bpf_prog_test_run, kernel-measured,
+ *       one run per packet, averaged over PACKETS distinct packets) per
+ *       path: "hit" (ACK of an existing flow), "syn_new" (SYN, table
+ *       miss: insert), "ack_midstream" (ACK, miss: insert), and, with an
+ *       object that has them, "ack_untracked" (ACK, miss, lb_config
+ *       insert_rate RATE (default 1) spent: no insert) and "ack_pinned"
+ *       (ACK, miss, found in lb_flow_pins: restored).  Prints one JSON
+ *       object of ns per packet.
  *   flowbench mem OBJ N [N...]
  *       for each N: a map shaped like lb_flows (type, key/value size, flags
  *       from OBJ) with max_entries N, filled with N flows; the kernel's
@@ -460,6 +469,74 @@ static int cmd_repoint(int argc, char **argv)
 	return vbad ? 1 : 0;
 }
 
+/* Average kernel run time (ns) of lb_tc over n ACKs (flags) of flows
+ * first..first+n-1; -1 if a run failed or was not redirected. */
+static double paths_run(struct dp *d, uint32_t first, uint32_t n, uint8_t flags)
+{
+	uint8_t pkt[64], out[128];
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct lb_flow_key k;
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = 1);
+
+		flow_key(&k, first + i);
+		o.data_size_in = (__u32)build_pkt(pkt, &k);
+		pkt[34 + 13] = flags;
+		if (bpf_prog_test_run_opts(d->prog, &o) < 0 || o.retval != TC_ACT_REDIRECT)
+			return -1;
+		sum += o.duration;
+	}
+	return (double)sum / n;
+}
+
+static int cmd_paths(int argc, char **argv)
+{
+	struct dp d;
+	uint32_t n = 50000, rate = 1, zero = 0;
+	struct lb_config c;
+	int opt, cfd, pins;
+
+	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+		switch (opt) {
+		case 'n': n = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'r': rate = (uint32_t)strtoul(optarg, NULL, 0); break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || n < 1)
+		return 2;
+	memset(&d, 0, sizeof(d));
+	if (dp_setup(&d, argv[optind], 8 * n) < 0)
+		return 1;
+	printf("{\"packets\":%u,\"syn_new\":%.1f,", n, paths_run(&d, 0, n, 0x02));
+	printf("\"hit\":%.1f,", paths_run(&d, 0, n, 0x10));
+	printf("\"ack_midstream\":%.1f", paths_run(&d, n, n, 0x10));
+	cfd = bpf_object__find_map_fd_by_name(d.obj, LB_PIN_CONFIG);
+	pins = bpf_object__find_map_fd_by_name(d.obj, "lb_flow_pins");
+	if (pins >= 0 && cfd >= 0 && bpf_map_lookup_elem(cfd, &zero, &c) == 0) {
+		c.insert_rate = rate;
+		bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+		paths_run(&d, 2 * n, rate * 4, 0x10);	/* spend this second's budget (CPUs aside) */
+		printf(",\"ack_untracked\":%.1f", paths_run(&d, 3 * n, n, 0x10));
+		c.insert_rate = 0;
+		bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+		for (uint32_t i = 0; i < n; i++) {
+			struct lb_flow_key k;
+			struct lb_flow_val v;
+			flow_key(&k, 4 * n + i);
+			flow_val(&v, 4 * n + i);
+			v.flags |= LB_FLOW_F_MIGRATED;
+			bpf_map_update_elem(pins, &k, &v, BPF_ANY);
+		}
+		printf(",\"ack_pinned\":%.1f", paths_run(&d, 4 * n, n, 0x10));
+	}
+	printf("}\n");
+	bpf_object__close(d.obj);
+	return 0;
+}
+
 static int cmd_mem(int argc, char **argv)
 {
 	struct bpf_object *obj;
@@ -517,8 +594,11 @@ int main(int argc, char **argv)
 		rc = cmd_repoint(argc - 1, argv + 1);
 	else if (argc >= 2 && strcmp(argv[1], "mem") == 0)
 		rc = cmd_mem(argc - 1, argv + 1);
+	else if (argc >= 2 && strcmp(argv[1], "paths") == 0)
+		rc = cmd_paths(argc - 1, argv + 1);
 	if (rc == 2)
 		fprintf(stderr, "usage: flowbench repoint [-n FLOWS] [-i ITERS] [-v VERIFY] OBJ\n"
+				"       flowbench paths [-n PACKETS] [-r RATE] OBJ\n"
 				"       flowbench mem OBJ N [N...]\n");
 	return rc;
 }

@@ -16,6 +16,7 @@
  *       the SYNs to RATE per second; 0 (default) goes flat out.  -T stops
  *       after MAX_SECONDS even if fewer than COUNT were sent ("count" says
  *       how many were).
+ *       -A sends ACKs instead (mid-stream segments: a spoofed flood).
  *       Prints {"count","redirected","other","seconds","rate","t_start","t_end"}
  *       (t_* in CLOCK_REALTIME seconds).
  *
@@ -70,6 +71,7 @@ struct opts {
 	int del;		/* fill -D: delete those flows instead */
 	double poll_us;		/* lag: peer map poll interval (0: busy) */
 	double limit_s;		/* syn -T: stop after this long even if COUNT is not reached */
+	int ack;		/* syn -A: ACKs, not SYNs */
 	uint8_t dmac[6];	/* frames go to the switch's own MAC (lb_config.mac) */
 };
 
@@ -188,7 +190,7 @@ static size_t build_syn(uint8_t *b, const struct opts *o, uint64_t n)
 	memcpy(b + 34, &sport, 2);
 	memcpy(b + 36, &dport, 2);
 	b[34 + 12] = 5 << 4;
-	b[34 + 13] = 0x02;	/* SYN */
+	b[34 + 13] = o->ack ? 0x10 : 0x02;	/* ACK or SYN */
 	b[34 + 15] = 0xff;	/* window */
 	return 60;
 }
@@ -408,7 +410,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: flowgen syn (-i IFNAME | -p PROGID) [-n COUNT] [-r RATE] [-b BASE] [-d VIP] [-P PORT]\n"
-		"                   [-T MAX_SECONDS]\n"
+		"                   [-T MAX_SECONDS] [-A]\n"
 		"       flowgen fill -m MAP [-n COUNT] [-b BASE] [-N NODES] [-d VIP] [-P PORT] [-D]\n"
 		"       flowgen lag (-i IFNAME | -p PROGID) -m PEERMAP [-t SECONDS] [-e MS] [-w MS] [-u US]\n"
 		"                   [-b BASE] [-d VIP] [-P PORT]\n");
@@ -426,7 +428,7 @@ int main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "i:p:n:r:b:d:P:m:N:t:e:w:Du:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:p:n:r:b:d:P:m:N:t:e:w:Du:T:A")) != -1) {
 		switch (opt) {
 		case 'i': o.ifname = optarg; break;
 		case 'p': o.prog_id = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -443,6 +445,7 @@ int main(int argc, char **argv)
 		case 'D': o.del = 1; break;
 		case 'u': o.poll_us = atof(optarg); break;
 		case 'T': o.limit_s = atof(optarg); break;
+		case 'A': o.ack = 1; break;
 		default: usage();
 		}
 	}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ static const char *const verdict_names[LB_V_MAX] = {
 	"FWD_REHASH_SYN", "FWD_REHASH_DOWN", "PASS_TRUNC_L2", "DROP_TRUNC_L3",
 	"DROP_TRUNC_L4", "DROP_FRAGMENT", "DROP_EXTHDR", "DROP_NO_NODE",
 	"DROP_REDIRECT", "IP_OPTIONS", "PASS_ICMP", "EVENTS_LOST", "PASS_OTHER_HOST",
+	"FWD_UNTRACKED", "FWD_PINNED",
 };
 
 /* Test context: the loaded object, map fds and the TAP counters. */
@@ -60,7 +62,7 @@ struct t {
 	int ncpu;
 	struct bpf_object *obj;
 	int prog_fd[NPROG];
-	int flows, svcs, vips, nodes, node_stats, svc_stats, verdicts;
+	int flows, svcs, vips, nodes, node_stats, svc_stats, verdicts, pins;
 	__u32 *maglev;			/* mmap of lb_maglev */
 	size_t maglev_bytes;
 };
@@ -875,7 +877,8 @@ static int setup(struct t *t, const char *path)
 	t->node_stats = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_NODE_STATS);
 	t->svc_stats = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_SVC_STATS);
 	t->verdicts = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_VERDICTS);
-	if (bpf_object__find_map_fd_by_name(t->obj, LB_PIN_CONFIG) < 0 || t->flows < 0 ||
+	t->pins = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_FLOW_PINS);
+	if (bpf_object__find_map_fd_by_name(t->obj, LB_PIN_CONFIG) < 0 || t->flows < 0 || t->pins < 0 ||
 	    t->svcs < 0 || t->vips < 0 || t->nodes < 0 || t->node_stats < 0 ||
 	    t->svc_stats < 0 || t->verdicts < 0 || t->prog_fd[P_TC] < 0 || t->prog_fd[P_XDP] < 0) {
 		fprintf(stderr, "object lacks a program or map of the contract\n");
@@ -913,6 +916,131 @@ static int setup(struct t *t, const char *path)
 	add_svc(t, VIP4B, 80, IPPROTO_TCP, 3, LB_SVC_F_NO_NODES);
 	add_svc(t, VIP4B, 81, IPPROTO_TCP, 4, 0);
 	return 0;
+}
+
+/*
+ * Pinned flows (lb_flow_pins): a flow lbd re-pointed survives the LRU
+ * table's eviction of its entry (restored on its pinned node, FWD_PINNED),
+ * and its pin goes away when the session does: a SYN on the 5-tuple, or
+ * its node going down.
+ */
+static void t_pins(struct t *t, int p, uint16_t sport)
+{
+	struct pktspec s = tcp4(sport, TH_ACK);
+	struct lb_flow_key k = spec_key(&s);
+	struct lb_flow_val fv, pin = { .flags = LB_FLOW_F_SYN | LB_FLOW_F_MIGRATED };
+	struct result r;
+	uint8_t in[PKT_MAX];
+	size_t len = build(in, &s);
+	__u32 node = expect_node(t, &k, 0, 0), other = (node + 1) % NNODES;
+	bool have;
+
+	pin.node_id = other;
+	bpf_map_update_elem(t->pins, &k, &pin, BPF_ANY);
+	bpf_map_delete_elem(t->flows, &k);	/* "evicted" */
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_PINNED, 0, &r,
+	       "ACK of a pinned flow whose entry was evicted");
+	have = get_flow(t, &k, &fv);
+	check(t, have && fv.node_id == other && fv.flags == (LB_FLOW_F_SYN | LB_FLOW_F_MIGRATED) &&
+	      rewritten_for(&r, in, len, other),
+	      "%s: restored on its pinned node %u (not Maglev's %u), flags kept", prog_names[p],
+	      other, node);
+	check(t, bpf_map_lookup_elem(t->pins, &k, &pin) == 0 && pin.last_seen_ns != 0,
+	      "%s: the pin stays, its idle clock restarted", prog_names[p]);
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_HIT, 0, &r, "next ACK: a plain hit");
+
+	bpf_map_delete_elem(t->flows, &k);
+	s.tcp_flags = TH_SYN;
+	len = build(in, &s);
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_REHASH_SYN, 0, &r,
+	       "SYN on an evicted pinned flow's 5-tuple (a new session)");
+	have = get_flow(t, &k, &fv);
+	check(t, have && fv.node_id == node && fv.flags == LB_FLOW_F_SYN &&
+	      bpf_map_lookup_elem(t->pins, &k, &pin) != 0,
+	      "%s: Maglev's node %u, flags SYN, the stale pin dropped", prog_names[p], node);
+
+	s.tcp_flags = TH_ACK;
+	len = build(in, &s);
+	pin.node_id = other;
+	pin.flags = LB_FLOW_F_SYN | LB_FLOW_F_MIGRATED;
+	bpf_map_update_elem(t->pins, &k, &pin, BPF_ANY);
+	put_flow(t, &k, other, LB_FLOW_F_SYN | LB_FLOW_F_MIGRATED);
+	set_node(t, other, LB_NODE_F_PRESENT, 1);	/* not UP */
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_REHASH_DOWN, 0, &r,
+	       "ACK of a pinned flow whose node is down");
+	check(t, get_flow(t, &k, &fv) && fv.node_id == node &&
+	      bpf_map_lookup_elem(t->pins, &k, &pin) != 0,
+	      "%s: re-hashed to %u, the pin dropped", prog_names[p], node);
+
+	pin.node_id = other;
+	bpf_map_update_elem(t->pins, &k, &pin, BPF_ANY);
+	bpf_map_delete_elem(t->flows, &k);
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_REHASH_DOWN, 0, &r,
+	       "ACK of an evicted pinned flow whose node is down");
+	check(t, get_flow(t, &k, &fv) && fv.node_id == node && fv.flags == LB_FLOW_F_SYN &&
+	      bpf_map_lookup_elem(t->pins, &k, &pin) != 0,
+	      "%s: re-hashed to %u (MIGRATED cleared), the pin dropped", prog_names[p], node);
+	set_node(t, other, LB_NODE_F_PRESENT | LB_NODE_F_UP, 1);
+}
+
+/*
+ * The insert budget: with lb_config.insert_rate N, at most N misses per
+ * second and CPU of non-SYN TCP or UDP create an entry; the others are
+ * forwarded by Maglev without one (FWD_UNTRACKED).  SYNs and hits are not
+ * budgeted.  Runs on one CPU (the budget is per CPU).
+ */
+static void t_budget(struct t *t, int p, uint16_t sport)
+{
+	int cfd = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_CONFIG);
+	struct lb_config c, saved;
+	__u32 zero = 0, rate = 3;
+	struct result r;
+	uint8_t in[PKT_MAX];
+	unsigned fwd = 0, inserted = 0, untracked = 0, n = 10;
+	cpu_set_t one, old;
+
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	bpf_map_lookup_elem(cfd, &zero, &saved);
+	c = saved;
+	c.insert_rate = rate;
+	bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+	for (int proto = 0; proto < 2; proto++) {
+		int bfd = bpf_object__find_map_fd_by_name(t->obj, "lb_budget");
+		__u64 fresh[2 * t->ncpu];
+
+		memset(fresh, 0, sizeof(fresh));	/* a fresh second on every CPU */
+		bpf_map_update_elem(bfd, &zero, fresh, BPF_ANY);
+		fwd = inserted = untracked = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct pktspec s = proto ? udp4((uint16_t)(sport + 100 + i))
+						 : tcp4((uint16_t)(sport + i), TH_ACK);
+			struct lb_flow_key k = spec_key(&s);
+			struct lb_flow_val fv;
+			size_t len = build(in, &s);
+			__u32 node = expect_node(t, &k, proto ? 1 : 0, proto ? 1 : 0);
+			run(t, p, in, len, &r);
+			fwd += r.rc == act_rc[p][A_REDIRECT] && rewritten_for(&r, in, len, node);
+			inserted += get_flow(t, &k, &fv);
+			untracked += (unsigned)r.delta[LB_V_FWD_UNTRACKED];
+		}
+		check(t, fwd == n, "%s: %u %s misses over a budget of %u/s: all forwarded to "
+		      "Maglev's node (%u)", prog_names[p], n, proto ? "UDP" : "mid-stream TCP", rate, fwd);
+		check(t, inserted >= rate && inserted <= 2 * rate && untracked == n - inserted,
+		      "%s: %u inserted (budget %u, a second may turn), the other %u FWD_UNTRACKED",
+		      prog_names[p], inserted, rate, untracked);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		struct pktspec s = tcp4((uint16_t)(sport + 200 + i), TH_SYN);
+		size_t len = build(in, &s);
+		run(t, p, in, len, &r);
+		fwd += verdict_is(&r, LB_V_FWD_NEW, 0);
+	}
+	check(t, fwd == n + 4, "%s: SYNs are not budgeted (4 FWD_NEW)", prog_names[p]);
+	bpf_map_update_elem(cfd, &zero, &saved, BPF_ANY);
+	sched_setaffinity(0, sizeof(old), &old);
 }
 
 /*
@@ -996,6 +1124,8 @@ int main(int argc, char **argv)
 		t_other_host(&t, p, base + 250);
 		t_v6_udp_vlan(&t, p, base + 300);
 		t_drops(&t, p, base + 400);
+		t_pins(&t, p, base + 600);
+		t_budget(&t, p, base + 700);
 
 		s = tcp4(base + 500, TH_ACK);
 		t_truncations(&t, p, &s, "IPv4 TCP");

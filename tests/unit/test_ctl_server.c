@@ -1,9 +1,14 @@
-/* Unit tests of lib/ctl_server.c: requests answered in order on one
- * connection, including a deferred reply that the dispatch gives before it
- * returns (syncd's barrier with nothing in flight did that and freed the
- * request line twice), a deferred reply given later from a timer, and a
- * request that arrives while a reply is owed. */
-#include <jansson.h>
+/*
+ * The control-socket server (lib/ctl_server.c) never blocks its loop on a
+ * client: a client that asks for a large reply and stops reading must not
+ * delay another client's answer, and gets its whole reply, in order, once
+ * it reads.  Too many clients at once: the one over the limit is refused.
+ *
+ * The server runs in a child process on its own loop; the parent is the
+ * clients.
+ */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,115 +23,158 @@
 #include "lib/ctl_server.h"
 #include "lib/loop.h"
 
-struct ctx {
-	struct loop loop;
-	struct ctl_server cs;
-	struct loop_timer later, quit;
-	struct ctl_deferred *owed;
-	int seq;
-};
-
-static void later_cb(struct loop *l, struct loop_timer *t)
-{
-	struct ctx *x = (struct ctx *)((char *)t - offsetof(struct ctx, later));
-
-	if (x->owed) {
-		ctl_deferred_reply(x->owed, json_pack("{s:b, s:s}", "ok", 1, "said", "later"));
-		x->owed = NULL;
-	}
-}
-
-static void quit_cb(struct loop *l, struct loop_timer *t)
-{
-	loop_stop(l);
-}
+#define BIG (8u << 20)	/* far more than a socket buffer holds */
 
 static json_t *dispatch(void *arg, const json_t *req)
 {
-	struct ctx *x = arg;
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	json_t *r = ctl_ok();
 
-	x->seq++;
-	if (!strcmp(cmd, "now")) {	/* deferred, answered before returning */
-		struct ctl_deferred *d = ctl_server_defer(&x->cs);
-		ctl_deferred_reply(d, json_pack("{s:b, s:s}", "ok", 1, "said", "now"));
-		return NULL;
+	if (!strcmp(cmd, "big")) {
+		char *s = malloc(BIG + 1);
+		memset(s, 'x', BIG);
+		s[BIG] = '\0';
+		json_object_set_new(r, "data", json_string(s));
+		free(s);
 	}
-	if (!strcmp(cmd, "later")) {	/* deferred, answered by a timer */
-		x->owed = ctl_server_defer(&x->cs);
-		loop_timer_set(&x->later, 50, 0);
-		return NULL;
-	}
-	if (!strcmp(cmd, "stop"))
-		loop_stop(&x->loop);
-	return json_pack("{s:b, s:s, s:i}", "ok", 1, "said", cmd, "seq", x->seq);
+	json_object_set_new(r, "cmd", json_string(cmd));
+	return r;
 }
 
-/* The client: one write holding four requests, then read four lines. */
-static int client(const char *path)
+static void serve(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[4096];
-	size_t len = 0;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0), lines = 0;
-	const char *req = "{\"cmd\":\"now\"}\n{\"cmd\":\"plain\"}\n{\"cmd\":\"later\"}\n"
-			  "{\"cmd\":\"after\"}\n";
+	struct loop lp;
+	struct ctl_server cs;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, req, strlen(req)) != (ssize_t)strlen(req))
-		return 2;
-	while (lines < 4 && len < sizeof(buf) - 1) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n; i++)
-			lines += buf[len + i] == '\n';
-		len += (size_t)n;
+	memset(&cs, 0, sizeof(cs));
+	if (loop_init(&lp) < 0 || ctl_server_open(&cs, &lp, path, dispatch, NULL) < 0)
+		_exit(1);
+	loop_run(&lp);
+	_exit(0);
+}
+
+static int dial(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	for (int i = 0; i < 200; i++) {	/* the child may not listen yet */
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			return fd;
+		usleep(10000);
 	}
-	buf[len] = '\0';
-	int good = strstr(buf, "\"said\":\"now\"") && strstr(buf, "\"said\":\"plain\"") &&
-		   strstr(buf, "\"said\":\"later\"") && strstr(buf, "\"said\":\"after\"") &&
-		   strstr(buf, "\"said\":\"now\"") < strstr(buf, "\"said\":\"plain\"") &&
-		   strstr(buf, "\"said\":\"later\"") < strstr(buf, "\"said\":\"after\"");
-	json_t *stop = json_pack("{s:s}", "cmd", "stop");
-	json_t *r = ctl_request(path, stop, 2000, buf, sizeof(buf));
-	json_decref(stop);
-	json_decref(r);
-	return good && lines == 4 ? 0 : 1;
+	close(fd);
+	return -1;
+}
+
+/* Read one line (up to cap bytes) within ms; its length, or -1. */
+static long read_line(int fd, char *buf, size_t cap, int ms)
+{
+	size_t len = 0;
+	uint64_t end = loop_now_ms() + (uint64_t)ms;
+
+	while (len < cap) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = (int)(end - loop_now_ms());
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return -1;
+		ssize_t n = read(fd, buf + len, 1);	/* one byte: stop at the newline */
+		if (n <= 0)
+			return -1;
+		if (buf[len++] == '\n')
+			return (long)len;
+	}
+	return -1;
+}
+
+/* Read a reply of at least BIG bytes in large chunks, up to the newline. */
+static long read_big(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 5000) <= 0)
+			return -1;
+		ssize_t n = read(fd, buf + len, len < BIG ? BIG - len : 1);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		if (buf[len - 1] == '\n')
+			return (long)len;
+	}
+	return -1;
 }
 
 int main(void)
 {
-	static struct ctx x;
-	char path[64] = "/tmp/test_ctl_server.XXXXXX";
-	int status;
+	char path[64], line[256];
+	pid_t pid;
+	int a, b;
 
-	if (!mkdtemp(path))
-		return 1;
-	strcat(path, "/s");
-	CHECK(loop_init(&x.loop) == 0, "loop");
-	CHECK(loop_timer_init(&x.loop, &x.later, later_cb, &x) == 0, "timer");
-	CHECK(ctl_server_open(&x.cs, &x.loop, path, dispatch, &x) == 0, "control socket %s", path);
-	pid_t pid = fork();
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(path, sizeof(path), "/tmp/test_ctl_server.%d.sock", (int)getpid());
+	pid = fork();
 	if (pid == 0)
-		_exit(client(path));
-	alarm(10);
-	loop_run(&x.loop);
-	waitpid(pid, &status, 0);
-	/* the client is gone: let the server see both connections close */
-	CHECK(loop_timer_init(&x.loop, &x.quit, quit_cb, &x) == 0 &&
-	      loop_timer_set(&x.quit, 100, 0) == 0, "quit timer");
-	loop_run(&x.loop);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "four requests in one write, two deferred (one answered inside its dispatch): "
-	      "four replies, in order (client exit %d)", WEXITSTATUS(status));
-	CHECK(x.seq == 5, "five requests dispatched once each (%d)", x.seq);
-	ctl_server_close(&x.cs);
-	loop_timer_close(&x.loop, &x.later);
-	loop_timer_close(&x.loop, &x.quit);
-	loop_close(&x.loop);
-	*strrchr(path, '/') = '\0';
-	rmdir(path);
+		serve(path);
+	a = dial(path);
+	b = dial(path);
+	CHECK(a >= 0 && b >= 0, "two clients connect");
+	if (a < 0 || b < 0)
+		goto out;
+
+	/* a: two big replies and a ping, pipelined, and nothing read yet */
+	const char *req = "{\"cmd\":\"big\"}\n{\"cmd\":\"big\"}\n{\"cmd\":\"ping\"}\n";
+	CHECK(write(a, req, strlen(req)) == (ssize_t)strlen(req), "client a asks for 2 x %u MiB",
+	      BIG >> 20);
+	usleep(200000);		/* the server has run into a's full socket by now */
+	uint64_t t0 = loop_now_ms();
+	CHECK(write(b, "{\"cmd\":\"ping\"}\n", 15) == 15, "client b asks for a ping");
+	long n = read_line(b, line, sizeof(line), 1000);
+	uint64_t ms = loop_now_ms() - t0;
+	CHECK(n > 0 && strstr(line, "\"ping\""), "b is answered while a does not read");
+	CHECK(ms < 500, "... at once (%llu ms; a blocking send makes it wait seconds)",
+	      (unsigned long long)ms);
+
+	/* a reads now: both big replies whole, then its ping, in order */
+	size_t cap = BIG + 4096;
+	char *big = malloc(cap);
+	int whole = 1;
+	for (int i = 0; i < 2; i++) {
+		long m = read_big(a, big, cap);
+		json_t *r = m > 0 ? json_loadb(big, (size_t)m - 1, 0, NULL) : NULL;
+		whole &= r && strlen(json_string_value(json_object_get(r, "data"))) == BIG;
+		json_decref(r);
+	}
+	free(big);
+	CHECK(whole, "a gets both big replies, whole");
+	n = read_line(a, line, sizeof(line), 2000);
+	CHECK(n > 0 && strstr(line, "\"ping\""), "... then its ping: replies stay in order");
+
+	/* the client limit */
+	int fds[CTL_MAX_CLIENTS], nfds = 0, refused = 0;
+	for (int i = 0; i < CTL_MAX_CLIENTS - 2; i++)
+		if ((fds[nfds] = dial(path)) >= 0)
+			nfds++;
+	int extra = dial(path);
+	if (extra >= 0) {
+		write(extra, "{\"cmd\":\"ping\"}\n", 15);
+		refused = read_line(extra, line, sizeof(line), 2000) < 0;
+		close(extra);
+	}
+	CHECK(nfds == CTL_MAX_CLIENTS - 2 && refused,
+	      "client %d (over CTL_MAX_CLIENTS) is refused", CTL_MAX_CLIENTS + 1);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	close(a);
+	usleep(100000);
+	write(b, "{\"cmd\":\"ping\"}\n", 15);
+	CHECK(read_line(b, line, sizeof(line), 2000) > 0, "clients that left make room");
+	close(b);
+out:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(path);
 	return check_done();
 }

@@ -27,7 +27,7 @@ static size_t build_data(struct sync_builder *b, int nflows, uint64_t seq)
 		if (sync_add_flow(b, &f) < 0)
 			break;
 	}
-	return sync_seal(b, &key, seq, 5);
+	return sync_seal(b, &key, seq, 5, 4242);
 }
 
 int main(void)
@@ -49,8 +49,22 @@ int main(void)
 	size_t dl = build_data(&b, 3, 1);
 	CHECK(dl == SYNC_HDR_LEN + 3 * (4 + SYNC_FLOW_LEN) + SYNC_MAC_LEN, "DATA length %zu", dl);
 	CHECK(sync_parse(b.buf, dl, &key, &h, &body, &blen) == SYNC_OK && h.type == SYNC_T_DATA &&
-	      h.sender == 7 && h.epoch == 100 && h.seq == 1 && h.dseq == 1 && h.ack == 5,
-	      "DATA parses with its header");
+	      h.sender == 7 && h.epoch == 100 && h.seq == 1 && h.dseq == 1 && h.ack == 5 &&
+	      h.peer_epoch == 4242, "DATA parses with its header (receiver's epoch included)");
+	CHECK(SYNC_HDR_LEN == 44 && b.buf[2] == 2, "version 2: a 44-byte header");
+	{
+		struct sync_builder v1 = b;
+		v1.buf[2] = 1;
+		v1.len = dl - SYNC_MAC_LEN;
+		size_t l1 = sync_seal(&v1, &key, 2, 5, 4242);
+		CHECK(sync_parse(v1.buf, l1, &key, &h, &body, &blen) == SYNC_E_VERSION,
+		      "a version 1 message is refused as bad_version");
+		struct sync_builder re = b;
+		re.len = dl - SYNC_MAC_LEN;
+		re.buf[41] ^= 1;	/* peer_epoch changed after sealing: MAC fails */
+		CHECK(sync_parse(re.buf, dl, &key, &h, &body, &blen) == SYNC_E_MAC,
+		      "peer_epoch is covered by the MAC");
+	}
 	off = 0;
 	n = 0;
 	int good = 1;
@@ -95,7 +109,7 @@ int main(void)
 	struct sync_hello hello = { .role = 2, .synced = 1, .flows = 12345, .resyncs = 3 }, hello2;
 	sync_begin(&b, &hh);
 	sync_add_hello(&b, &hello);
-	dl = sync_seal(&b, &key, 77, 0);
+	dl = sync_seal(&b, &key, 77, 0, 0);
 	off = 0;
 	CHECK(sync_parse(b.buf, dl, &key, &h, &body, &blen) == SYNC_OK &&
 	      sync_next_record(body, blen, &off, &type, &val, &len) == 1 && type == SYNC_R_HELLO &&
@@ -105,7 +119,7 @@ int main(void)
 	struct sync_range r = { 5, 9 }, r2;
 	sync_begin(&b, &nh);
 	sync_add_range(&b, &r);
-	dl = sync_seal(&b, &key, 78, 0);
+	dl = sync_seal(&b, &key, 78, 0, 0);
 	off = 0;
 	CHECK(sync_parse(b.buf, dl, &key, &h, &body, &blen) == SYNC_OK &&
 	      sync_next_record(body, blen, &off, &type, &val, &len) == 1 &&
@@ -135,7 +149,7 @@ int main(void)
 	/* Reliable types need a dseq, others must not have one */
 	struct sync_hdr bad_h = { .type = SYNC_T_DATA, .sender = 1, .epoch = 1, .dseq = 0 };
 	sync_begin(&b, &bad_h);
-	dl = sync_seal(&b, &key, 1, 0);
+	dl = sync_seal(&b, &key, 1, 0, 0);
 	CHECK(sync_parse(b.buf, dl, &key, &h, &body, &blen) == SYNC_E_LENGTH, "DATA without dseq refused");
 
 	/* Replay window */
