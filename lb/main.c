@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s))\n", l->config_path,
 		       l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total);
+		probe_describe(&l->cfg, stdout);
 		return 0;
 	}
 	if (!l->obj_path)
