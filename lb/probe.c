@@ -159,10 +159,11 @@ int probe_step(struct hcheck *c, uint32_t *events, char *why, size_t whylen)
 
 /* ---- tandem-lbd -t ---- */
 
-/* Up to 24 bytes of a probe's data: as text if printable, else in hex. */
-static void preview(FILE *out, const uint8_t *b, size_t n)
+/* Up to 24 bytes of a probe's data: in hex if so given or not printable,
+ * else as text. */
+static void preview(FILE *out, const uint8_t *b, size_t n, int hex)
 {
-	int text = 1;
+	int text = !hex;
 
 	for (size_t i = 0; i < n; i++)
 		text &= (b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\r' || b[i] == '\n' || b[i] == '\t';
@@ -182,13 +183,13 @@ static void describe_probe(FILE *out, const struct cfg_probe *p)
 {
 	if (p->send_len) {
 		fprintf(out, "send %u bytes", p->send_len);
-		preview(out, p->send, p->send_len);
+		preview(out, p->send, p->send_len, p->send_hex);
 		fputs(p->expect_len ? ", " : "", out);
 	}
 	if (p->expect_len) {
 		fprintf(out, "expect %s %u bytes", p->expect_prefix ? "a reply starting with" : "exactly",
 			p->expect_len);
-		preview(out, p->expect, p->expect_len);
+		preview(out, p->expect, p->expect_len, p->expect_hex);
 	} else {
 		fputs(", any reply from the node", out);
 	}

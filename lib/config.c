@@ -111,8 +111,9 @@ static int probe_hex(const char *s, uint8_t *out, size_t max, uint16_t *len)
 }
 
 /* key (text) or key_hex (hex digits) of a probe: 1..CFG_PROBE_MAX bytes into
- * out; absent: *len = 0. */
-static int probe_bytes(struct jconf *p, json_t *o, const char *key, uint8_t *out, uint16_t *len)
+ * out; absent: *len = 0.  *hex: 1 if given in hex. */
+static int probe_bytes(struct jconf *p, json_t *o, const char *key, uint8_t *out, uint16_t *len,
+		       uint8_t *hex)
 {
 	char hkey[16];
 	json_t *t = json_object_get(o, key), *h;
@@ -120,6 +121,7 @@ static int probe_bytes(struct jconf *p, json_t *o, const char *key, uint8_t *out
 	snprintf(hkey, sizeof(hkey), "%s_hex", key);
 	h = json_object_get(o, hkey);
 	*len = 0;
+	*hex = h != NULL;
 	if (t && h)
 		return jconf_perr(p, "\"probe\": \"%s\" or \"%s\", not both", key, hkey);
 	if (t) {
@@ -148,8 +150,9 @@ static int parse_probe(struct jconf *p, json_t *o, uint8_t proto, struct cfg_pro
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(o))
 		return jconf_perr(p, "\"probe\" must be an object");
-	if (jconf_check_keys(p, o, keys) < 0 || probe_bytes(p, o, "send", out->send, &out->send_len) < 0 ||
-	    probe_bytes(p, o, "expect", out->expect, &out->expect_len) < 0 ||
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    probe_bytes(p, o, "send", out->send, &out->send_len, &out->send_hex) < 0 ||
+	    probe_bytes(p, o, "expect", out->expect, &out->expect_len, &out->expect_hex) < 0 ||
 	    jconf_get_bool(p, o, "expect_prefix", &prefix, proto == IPPROTO_TCP) < 0)
 		return -1;
 	if (proto == IPPROTO_UDP && !out->send_len)

@@ -48,6 +48,7 @@ struct cfg_probe {
 	uint16_t send_len;	/* 0: send nothing (TCP only) */
 	uint16_t expect_len;	/* 0: any reply (UDP only) */
 	uint8_t expect_prefix;	/* 1: the reply starts with expect; 0: it is expect, exactly */
+	uint8_t send_hex, expect_hex;	/* given in hex (so shown in hex by tandem-lbd -t) */
 	uint8_t send[CFG_PROBE_MAX];
 	uint8_t expect[CFG_PROBE_MAX];
 };
