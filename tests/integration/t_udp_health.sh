@@ -23,6 +23,9 @@
 #      bound(fall) (its log), `tandemctl nodes` shows n2 udp/53:down and the
 #      error; n2 stays up and in tcp/80 (its TCP checks pass); 60 new queries
 #      all answered, none by n2;
+#      lbd is restarted meanwhile: the new lbd's udp/53 table holds n1 and
+#      n3 and never n2 (each new check starts in the state the pinned table
+#      shows, not "down" until rise nor "up");
 #   3. restart it: n2 back in the table within bound(rise), serves new flows;
 #   4. a wrong answer: n2's dnsmasq (still running) now answers 192.0.2.99:
 #      out within bound(fall), the error says "unexpected reply"; 60 queries:
@@ -107,6 +110,17 @@ read -r a b c none < <(who c1 q2)
 diag "60 queries, n2's server down: n1 $a, n2 $b, n3 $c, unanswered $none"
 check_eq "60 new flows all answered" 0 "$none"
 check_eq "60 new flows: none on n2" 0 "$b"
+
+# 2b. lbd restarts meanwhile: its new check of n2 udp/53 starts as the pinned
+# table shows it (out), so n2 does not slip back in before it passes.
+lbd_stop
+lines0=$(log_lines)
+lbd_up
+ready() { jctl status | jq -e .ready >/dev/null; }
+check "the restarted lbd is ready (every check ran)" wait_for 10 ready
+check "n2 still out of the v4 udp/53 table after the restart" udp_is 2
+sizes=$(tail -n +$((lines0 + 1)) "$LBD_LOG" | sed -n 's/.*v4 udp\/53: \([0-9]*\) node.*/\1/p' | sort -u | tr '\n' ' ')
+check_eq "the restarted lbd's v4 udp/53 table: always n1 and n3, never n2 (sizes logged)" "2 " "$sizes"
 
 # 3. It comes back.
 lines0=$(log_lines)
