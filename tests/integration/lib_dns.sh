@@ -60,6 +60,16 @@ dns_start() {
 	wait_for 5 dns_listening "$n"
 }
 
+# dns_start_all: dnsmasq on n1, n2 and n3, or the test fails and ends.
+dns_start_all() {
+	local n
+	for n in n1 n2 n3; do
+		dns_start "$n" && continue
+		fail "dnsmasq starts on $n" "$(cat "$TEST_TMP/dns-$n.log" 2>/dev/null)"
+		finish
+	done
+}
+
 # dns_stop NODE: stop NODE's dnsmasq and wait until udp/53 is closed.
 dns_stop() {
 	local p

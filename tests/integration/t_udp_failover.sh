@@ -46,12 +46,7 @@ pair_lab_up
 for x in a b; do
 	dns_conf_add "$LAB_DIR/sw-$x/tandem.json"
 done
-for n in n1 n2 n3; do
-	dns_start "$n" || {
-		fail "dnsmasq starts on $n" "$(cat "$TEST_TMP/dns-$n.log" 2>/dev/null)"
-		finish
-	}
-done
+dns_start_all
 pair_switches_up
 
 # 1. Health by probe on both switches, then the session.

@@ -53,12 +53,7 @@ require_lbd
 require_cmd jq dnsmasq dig python3
 lab_up
 dns_conf_add "$LBD_CONF"
-for n in n1 n2 n3; do
-	dns_start "$n" || {
-		fail "dnsmasq starts on $n" "$(cat "$TEST_TMP/dns-$n.log" 2>/dev/null)"
-		finish
-	}
-done
+dns_start_all
 lbd_up
 INTERVAL=$(jq -r .health.interval_ms "$LBD_CONF")
 TIMEOUT=$(jq -r .health.timeout_ms "$LBD_CONF")
@@ -69,11 +64,45 @@ bound() { echo $(($1 * (INTERVAL + TIMEOUT + 50) + INTERVAL + 100)); }
 
 udp_is() { [ "$(svc_nodes v4 udp 53)" = "$1" ]; }
 n2_udp() { node_is n2 "(.health[] | select(.service == \"udp/53\") | .ok) == $1"; }
-# who HOST FILE: 60 queries from HOST; "N1 N2 N3 UNANSWERED".  The rounds in
-# which n2 must serve nothing come from c1, those in which it serves from c2:
-# a UDP flow stays on its node, and dig's random source ports could repeat a
+n2_udp_field() { node_json n2 | jq -r ".health[] | select(.service == \"udp/53\") | .$1"; }
+
+# change_begins: note where lbd's log is and the time, before a change on n2.
+change_begins() {
+	lines0=$(log_lines)
+	t0=$(now_ms)
+}
+
+# settles SIZE N WHAT: after change_begins, the v4 udp/53 table reaches SIZE
+# nodes, and lbd logged that within bound(N) of the change's start.
+settles() {
+	local td
+	if ! wait_ms 5000 udp_is "$1"; then
+		fail "$3" "$(ctl nodes)"
+		return 1
+	fi
+	td=$(log_line_ms "$lines0" "v4 udp/53: $1 node\\(s\\)")
+	diag "lbd rebuilt v4 udp/53 with $1 nodes $((td - t0)) ms after the change began"
+	check_le "$3 within bound($2) (ms)" $((td - t0)) "$(bound "$2")"
+}
+
+# queries HOST WHAT none|some: 60 queries from HOST (each a new flow), all
+# answered, and n2 serves none of them, or some.  The rounds in which n2
+# must serve nothing come from c1, those in which it serves from c2: a UDP
+# flow stays on its node, and dig's random source ports could repeat a
 # 5-tuple that an earlier round put on n2.
-who() { dns_who "$1" 60 >"$TEST_TMP/$2"; dns_tally "$TEST_TMP/$2" 60; }
+queries() {
+	local a b c none f=$TEST_TMP/queries.$RANDOM
+	dns_who "$1" 60 >"$f"
+	read -r a b c none < <(dns_tally "$f" 60)
+	diag "60 queries from $1, $2: n1 $a, n2 $b, n3 $c, unanswered $none"
+	check_eq "60 queries ($2) all answered" 0 "$none"
+	if [ "$3" = none ]; then
+		check_eq "60 queries ($2): none on n2" 0 "$b"
+	else
+		# P(n2 gets none of 60 | share 1/3) = (2/3)^60 ~ 3e-11.
+		check "60 queries ($2): n2 serves some ($b)" test "$b" -gt 0
+	fi
+}
 
 # 1. Everything up.
 check "all 3 nodes in the v4 udp/53 table" wait_for 15 udp_is 3
@@ -82,23 +111,12 @@ check "n2's udp/53 check is a passing probe" \
 out=$("$LBD_BIN" -t -c "$LBD_CONF")
 check "tandem-lbd -t lists the udp/53 probe" grep -q '^  udp/53: send 35 bytes hex 7464.*expect exactly 51 bytes' <<<"$out" ||
 	diag "$out"
-read -r a b c none < <(who c2 q1)
-diag "60 queries, all nodes up: n1 $a, n2 $b, n3 $c, unanswered $none"
-check_eq "60 queries all answered" 0 "$none"
-# P(n2 gets none of 60 | share 1/3) = (2/3)^60 ~ 3e-11.
-check "n2 serves some new flows ($b of 60)" test "$b" -gt 0
+queries c2 "all nodes up" some
 
 # 2. n2's DNS server dies.
-lines0=$(log_lines)
-t0=$(now_ms)
+change_begins
 dns_stop n2
-if wait_ms 5000 udp_is 2; then
-	td=$(log_line_ms "$lines0" 'v4 udp/53: 2 node\(s\)')
-	diag "lbd rebuilt v4 udp/53 without n2 $((td - t0)) ms after the stop began"
-	check_le "n2 out of the v4 udp/53 table within bound(fall) (ms)" $((td - t0)) "$(bound "$FALL")"
-else
-	fail "lbd takes n2 out of udp/53 after its DNS server stops" "$(ctl nodes)"
-fi
+settles 2 "$FALL" "n2 out of the v4 udp/53 table after its server stopped"
 check "n2 udp/53 not ok" n2_udp false
 check "lbd log: n2 udp/53 check failed" grep -q "node n2 udp/53: check failed" "$LBD_LOG"
 check "n2 stays up (its TCP checks pass)" node_is n2 '.state == "up"'
@@ -106,13 +124,9 @@ check "n2 stays in the v4 tcp/80 table" table_is 3
 out=$(ctl nodes)
 check "tandemctl nodes: n2 udp/53:down" grep -Eq '^n2 .* udp/53:down( |$)' <<<"$out" || diag "$out"
 check "tandemctl nodes: n2's udp/53 error listed" grep -Eq '^n2 udp/53: (no answer|timeout)' <<<"$out"
-read -r a b c none < <(who c1 q2)
-diag "60 queries, n2's server down: n1 $a, n2 $b, n3 $c, unanswered $none"
-check_eq "60 new flows all answered" 0 "$none"
-check_eq "60 new flows: none on n2" 0 "$b"
+queries c1 "n2's server down" none
 
-# 2b. lbd restarts meanwhile: its new check of n2 udp/53 starts as the pinned
-# table shows it (out), so n2 does not slip back in before it passes.
+# 2b. lbd restarts meanwhile: its new checks start as the pinned table shows.
 lbd_stop
 lines0=$(log_lines)
 lbd_up
@@ -123,40 +137,20 @@ sizes=$(tail -n +$((lines0 + 1)) "$LBD_LOG" | sed -n 's/.*v4 udp\/53: \([0-9]*\)
 check_eq "the restarted lbd's v4 udp/53 table: always n1 and n3, never n2 (sizes logged)" "2 " "$sizes"
 
 # 3. It comes back.
-lines0=$(log_lines)
-t0=$(now_ms)
+change_begins
 dns_start n2
-if wait_ms 5000 udp_is 3; then
-	td=$(log_line_ms "$lines0" 'v4 udp/53: 3 node\(s\)')
-	diag "lbd rebuilt v4 udp/53 with n2 $((td - t0)) ms after the start began"
-	check_le "n2 back in the v4 udp/53 table within bound(rise) (ms)" $((td - t0)) "$(bound "$RISE")"
-else
-	fail "n2 returns to udp/53 after its DNS server restarts" "$(ctl nodes)"
-fi
-read -r a b c none < <(who c2 q3)
-diag "60 queries, n2 back: n1 $a, n2 $b, n3 $c, unanswered $none"
-check_eq "60 queries all answered" 0 "$none"
-check "n2 serves new flows again ($b of 60)" test "$b" -gt 0
+settles 3 "$RISE" "n2 back in the v4 udp/53 table after its server restarted"
+queries c2 "n2 back" some
 
 # 4. A wrong answer from a running server.
-lines0=$(log_lines)
-t0=$(now_ms)
+change_begins
 dns_answer n2 192.0.2.99
 check "n2's dnsmasq still runs and listens" dns_listening n2
-if wait_ms 5000 udp_is 2; then
-	td=$(log_line_ms "$lines0" 'v4 udp/53: 2 node\(s\)')
-	check_le "n2 out of the v4 udp/53 table within bound(fall) of the wrong answer (ms)" \
-		$((td - t0)) "$(bound "$FALL")"
-else
-	fail "a wrong answer takes n2 out of udp/53" "$(ctl nodes)"
-fi
-err=$(node_json n2 | jq -r '.health[] | select(.service == "udp/53") | .last_error')
+settles 2 "$FALL" "n2 out of the v4 udp/53 table after it answers wrong"
+err=$(n2_udp_field last_error)
 check "n2's error: the unexpected reply (51 bytes)" grep -q '^unexpected reply (51 bytes): 74 64 85 80' <<<"$err" ||
 	diag "last_error: $err"
-read -r a b c none < <(who c1 q4)
-diag "60 queries, n2 answering wrong: n1 $a, n2 $b, n3 $c, unanswered $none"
-check_eq "60 new flows: none on n2" 0 "$b"
-check_eq "60 new flows all answered" 0 "$none"
+queries c1 "n2 answering wrong" none
 
 # 5. Right bytes, wrong sender.
 dns_stop n2
@@ -176,25 +170,18 @@ check "the probes came from the switch (10.77.2.1)" \
 	test "$(awk '$2 != "10.77.2.1"' "$TEST_TMP/spoof.log" | wc -l)" = 0
 check "n2 udp/53 still not ok" n2_udp false
 check "n2 still out of the v4 udp/53 table" udp_is 2
-check_eq "n2's udp/53 rise count" 0 "$(node_json n2 | jq -r '.health[] | select(.service == "udp/53") | .rise_count')"
-err=$(node_json n2 | jq -r '.health[] | select(.service == "udp/53") | .last_error')
-check_eq "n2's error: the probe timed out (the forged answers were not taken)" timeout "$err"
+check_eq "n2's udp/53 rise count" 0 "$(n2_udp_field rise_count)"
+check_eq "n2's error: the probe timed out (the forged answers were not taken)" timeout "$(n2_udp_field last_error)"
 kill "$spoof_pid"
 wait "$spoof_pid" 2>/dev/null
 check "the spoofer is gone from n2's :53" wait_for 5 sh -c "! ip netns exec '$NS_N2' ss -Hlun 'sport = :53' | grep -q ."
 in_ns n2 ip addr del 10.77.2.99/24 dev eth0
 
 # 6. The right server again.
-lines0=$(log_lines)
-t0=$(now_ms)
+change_begins
 dns_answer n2 192.0.2.53
 dns_start n2
-if wait_ms 5000 udp_is 3; then
-	td=$(log_line_ms "$lines0" 'v4 udp/53: 3 node\(s\)')
-	check_le "n2 back in the v4 udp/53 table within bound(rise) (ms)" $((td - t0)) "$(bound "$RISE")"
-else
-	fail "n2 returns to udp/53" "$(ctl nodes)"
-fi
+settles 3 "$RISE" "n2 back in the v4 udp/53 table with the right server"
 all_ok() { jctl nodes | jq -e '[.nodes[].health[].ok] | all' >/dev/null; }
 check "every health check of every node passes again" all_ok
 finish
