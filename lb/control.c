@@ -115,10 +115,11 @@ static json_t *nodes_json(struct lbd *l)
 			char svc[16];
 			if (h->node != (int)i)
 				continue;
-			snprintf(svc, sizeof(svc), "tcp/%u", h->port);
-			json_array_append_new(health, json_pack("{s:s, s:b, s:i, s:i, s:s}",
-				"service", svc, "ok", h->ok, "rise_count", h->rise_cnt,
-				"fall_count", h->fall_cnt, "last_error", h->last_error));
+			snprintf(svc, sizeof(svc), "%s/%u", proto_name(h->proto), h->port);
+			json_array_append_new(health, json_pack("{s:s, s:s, s:b, s:i, s:i, s:s, s:I}",
+				"service", svc, "check", h->probe ? "probe" : "connect", "ok", h->ok,
+				"rise_count", h->rise_cnt, "fall_count", h->fall_cnt,
+				"last_error", h->last_error, "rtt_ms", (json_int_t)h->rtt_ms));
 		}
 		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:b, s:s, s:o, s:I}",
 			"name", n->name, "id", n->id, "address", a, "mac", mac,

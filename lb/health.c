@@ -1,7 +1,9 @@
 /*
- * health.c - TCP connect checks, one per (node, TCP port) over all services.
+ * health.c - health checks, one per (node, proto/port) over all services:
+ * TCP ports always (a connect, plus the port's probe if it has one), UDP
+ * ports that have a probe (lb/probe.c does the I/O).
  *
- * A check connects to the node's own address (not the VIP: the switch cannot
+ * A check goes to the node's own address (not the VIP: the switch cannot
  * address one node's VIP) on the service port, non-blocking, with a deadline.
  * rise successes in a row mark it up, fall failures mark it down; the
  * scheduler is told only when a state flips.  All checks are driven by the
@@ -20,18 +22,11 @@
 
 #include "lib/log.h"
 
-struct hcheck *health_find(struct lbd *l, int node, uint16_t port)
+int health_state(const struct lbd *l, int node, uint8_t proto, uint16_t port)
 {
 	for (unsigned i = 0; i < l->nchecks; i++)
-		if (l->checks[i].node == node && l->checks[i].port == port)
-			return &l->checks[i];
-	return NULL;
-}
-
-int health_state(const struct lbd *l, int node, uint16_t port)
-{
-	for (unsigned i = 0; i < l->nchecks; i++)
-		if (l->checks[i].node == node && l->checks[i].port == port)
+		if (l->checks[i].node == node && l->checks[i].proto == proto &&
+		    l->checks[i].port == port)
 			return l->checks[i].ok;
 	return -1;
 }
@@ -52,12 +47,14 @@ static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 	c->due_ms = loop_now_ms() + l->cfg.health.interval_ms;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", good ? "" : why);
 	if (good) {
+		c->rtt_ms = loop_now_ms() - c->started_ms;
 		c->fall_cnt = 0;
 		if (c->rise_cnt < l->cfg.health.rise)
 			c->rise_cnt++;
 		if (!c->ok && c->rise_cnt >= l->cfg.health.rise) {
 			c->ok = 1;
-			log_info("node %s tcp/%u: check passed", l->nodes[c->node].name, c->port);
+			log_info("node %s %s/%u: check passed", l->nodes[c->node].name,
+				 proto_name(c->proto), c->port);
 			l->sched_dirty = 1;
 		}
 	} else {
@@ -66,8 +63,8 @@ static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 			c->fall_cnt++;
 		if ((c->ok || !c->seen) && c->fall_cnt >= l->cfg.health.fall) {
 			if (c->ok)
-				log_warnx("node %s tcp/%u: check failed: %s", l->nodes[c->node].name,
-					  c->port, why);
+				log_warnx("node %s %s/%u: check failed: %s", l->nodes[c->node].name,
+					  proto_name(c->proto), c->port, why);
 			c->ok = 0;
 			l->sched_dirty = 1;
 		}
@@ -79,36 +76,32 @@ static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 static void check_ready(struct loop *lp, struct loop_io *io, uint32_t events)
 {
 	struct hcheck *c = io->arg;
-	int err = 0;
-	socklen_t len = sizeof(err);
+	char why[sizeof(c->last_error)] = "";
+	uint32_t want = 0;
+	int r = probe_step(c, &want, why, sizeof(why));
 
-	if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	verdict(c->lbd, c, err == 0, err ? strerror(err) : "");
+	(void)lp;
+	(void)events;
+	if (r == PROBE_WAIT) {
+		if (want && loop_mod(&c->lbd->loop, &c->io, want) < 0)
+			verdict(c->lbd, c, 0, "epoll failed");
+		return;
+	}
+	verdict(c->lbd, c, r == PROBE_PASS, why);
 }
 
 static void check_start(struct lbd *l, struct hcheck *c)
 {
-	const struct cfg_node *cn = &l->cfg.nodes[c->node];
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	char why[sizeof(c->last_error)] = "";
+	uint32_t events = 0;
+	int r;
 
-	sl = taddr_sockaddr(&cn->addr, c->port, &ss);
-	c->io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->io.fd < 0) {
-		verdict(l, c, 0, "socket failed");
-		return;
-	}
-	c->deadline_ms = loop_now_ms() + l->cfg.health.timeout_ms;
-	if (connect(c->io.fd, (struct sockaddr *)&ss, sl) == 0) {
-		verdict(l, c, 1, "");
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		verdict(l, c, 0, strerror(errno));
-		return;
-	}
-	if (loop_add(&l->loop, &c->io, EPOLLOUT) < 0)
+	c->started_ms = loop_now_ms();
+	c->deadline_ms = c->started_ms + l->cfg.health.timeout_ms;
+	r = probe_start(c, &l->cfg.nodes[c->node].addr, &events, why, sizeof(why));
+	if (r != PROBE_WAIT)
+		verdict(l, c, r == PROBE_PASS, why);
+	else if (loop_add(&l->loop, &c->io, events) < 0)
 		verdict(l, c, 0, "epoll failed");
 }
 
@@ -130,73 +123,110 @@ void health_free(struct lbd *l)
 	for (unsigned i = 0; i < l->nchecks; i++)
 		check_stop(l, &l->checks[i]);
 	free(l->checks);
+	free(l->hprobes);
 	l->checks = NULL;
+	l->hprobes = NULL;
 	l->nchecks = 0;
+}
+
+/* The checked proto/ports of the config: every TCP port, the UDP ports with
+ * a probe, once each; probes[i] is column i's probe (zeroed: none). */
+struct hcol { uint8_t proto; uint16_t port; int has_probe; };
+static unsigned check_columns(const struct config *cfg, struct hcol *cols, struct cfg_probe *probes)
+{
+	unsigned n = 0;
+
+	for (unsigned v = 0; v < cfg->nvips; v++)
+		for (unsigned s = 0; s < cfg->vips[v].nsvc; s++) {
+			const struct cfg_service *cs = &cfg->vips[v].svc[s];
+			const struct cfg_probe *p = config_probe(cfg, cs->proto, cs->port);
+			int dup = 0;
+			if (cs->proto != IPPROTO_TCP && !p)
+				continue;
+			for (unsigned k = 0; k < n; k++)
+				dup |= cols[k].proto == cs->proto && cols[k].port == cs->port;
+			if (dup)
+				continue;
+			cols[n] = (struct hcol){ cs->proto, cs->port, p != NULL };
+			if (p)
+				probes[n] = *p;
+			n++;
+		}
+	return n;
+}
+
+/* Check c of node n on column col: its state carried over from the old
+ * check of the same node name and proto/port, else as the data plane shows. */
+static void check_init(struct lbd *l, struct hcheck *c, unsigned n, const struct hcol *col,
+		       const struct cfg_probe *probe, const struct hcheck *old, unsigned nold)
+{
+	c->io.fd = -1;
+	c->io.cb = check_ready;
+	c->io.arg = c;
+	c->lbd = l;
+	c->node = (int)n;
+	c->proto = col->proto;
+	c->port = col->port;
+	c->probe = col->has_probe ? probe : NULL;
+	snprintf(c->node_name, sizeof(c->node_name), "%s", l->nodes[n].name);
+	/* A drained node is in no table: trust its node state. */
+	c->ok = l->nodes[n].up &&
+		(l->nodes[n].drain || sched_node_was_in(l, (int)n, c->proto, c->port));
+	c->seen = c->ok;
+	if (c->ok)
+		c->rise_cnt = l->cfg.health.rise;
+	for (unsigned o = 0; o < nold; o++)
+		if (old[o].proto == c->proto && old[o].port == c->port &&
+		    !strcmp(old[o].node_name, l->nodes[n].name)) {
+			c->ok = old[o].ok;
+			c->seen = old[o].seen;
+			c->rise_cnt = old[o].rise_cnt;
+			c->fall_cnt = old[o].fall_cnt;
+			c->rtt_ms = old[o].rtt_ms;
+		}
 }
 
 /*
  * Rebuild the check list from the config.  A check that existed before
- * (same node name and port) keeps its state, so a reload does not flap
- * nodes.  A new check starts in the state the data plane shows (node up and
- * in the port's Maglev table), so a restarted lbd neither takes working
+ * (same node name, proto and port) keeps its state, so a reload does not
+ * flap nodes.  A new check starts in the state the data plane shows (node up
+ * and in the port's Maglev table), so a restarted lbd neither takes working
  * nodes out nor lets failed services back in while its first checks run.
+ * The checks use their own copies of the probes (l->hprobes): they never
+ * point into a configuration that a reload replaces.
  */
 int health_setup(struct lbd *l)
 {
-	uint16_t ports[LB_MAX_SVCS];
-	unsigned nports = 0;
-	struct hcheck *old = l->checks;
-	unsigned nold = l->nchecks;
+	struct hcol cols[LB_MAX_SVCS];
+	struct hcheck *old = l->checks, *checks;
+	struct cfg_probe *probes;
+	unsigned nold = l->nchecks, ncols, nchecks;
 
-	for (unsigned i = 0; i < nold; i++)
-		check_stop(l, &old[i]);
-	for (unsigned v = 0; v < l->cfg.nvips; v++)
-		for (unsigned s = 0; s < l->cfg.vips[v].nsvc; s++) {
-			const struct cfg_service *cs = &l->cfg.vips[v].svc[s];
-			int dup = 0;
-			if (cs->proto != IPPROTO_TCP)
-				continue;
-			for (unsigned k = 0; k < nports; k++)
-				dup |= ports[k] == cs->port;
-			if (!dup)
-				ports[nports++] = cs->port;
-		}
-	l->nchecks = l->cfg.nnodes * nports;
-	l->checks = calloc(l->nchecks ? l->nchecks : 1, sizeof(*l->checks));
-	if (!l->checks) {
-		l->checks = old;
-		l->nchecks = nold;
+	probes = calloc(LB_MAX_SVCS, sizeof(*probes));
+	if (!probes)
+		return -1;
+	ncols = check_columns(&l->cfg, cols, probes);
+	nchecks = l->cfg.nnodes * ncols;
+	checks = calloc(nchecks ? nchecks : 1, sizeof(*checks));
+	if (!checks) {
+		free(probes);
 		return -1;
 	}
+	for (unsigned i = 0; i < nold; i++)
+		check_stop(l, &old[i]);
 	uint64_t now = loop_now_ms();
 	unsigned k = 0;
 	for (unsigned n = 0; n < l->cfg.nnodes; n++)
-		for (unsigned p = 0; p < nports; p++, k++) {
-			struct hcheck *c = &l->checks[k];
-			c->io.fd = -1;
-			c->io.cb = check_ready;
-			c->io.arg = c;
-			c->lbd = l;
-			c->node = (int)n;
-			c->port = ports[p];
-			snprintf(c->node_name, sizeof(c->node_name), "%s", l->nodes[n].name);
+		for (unsigned p = 0; p < ncols; p++, k++) {
+			check_init(l, &checks[k], n, &cols[p], &probes[p], old, nold);
 			/* spread first checks over the interval */
-			c->due_ms = now + (l->cfg.health.interval_ms * k) / (l->nchecks + 1);
-			/* A drained node is in no table: trust its node state. */
-			c->ok = l->nodes[n].up &&
-				(l->nodes[n].drain || sched_node_was_in(l, (int)n, c->port));
-			c->seen = c->ok;
-			if (c->ok)
-				c->rise_cnt = l->cfg.health.rise;
-			for (unsigned o = 0; o < nold; o++)
-				if (old[o].port == c->port && !strcmp(old[o].node_name, l->nodes[n].name)) {
-					c->ok = old[o].ok;
-					c->seen = old[o].seen;
-					c->rise_cnt = old[o].rise_cnt;
-					c->fall_cnt = old[o].fall_cnt;
-				}
+			checks[k].due_ms = now + (l->cfg.health.interval_ms * k) / (nchecks + 1);
 		}
 	free(old);
+	free(l->hprobes);
+	l->checks = checks;
+	l->nchecks = nchecks;
+	l->hprobes = probes;
 	return 0;
 }
 
@@ -211,8 +241,8 @@ int health_ready(const struct lbd *l, char *why, size_t whylen)
 {
 	for (unsigned i = 0; i < l->nchecks; i++)
 		if (!l->checks[i].probed) {
-			snprintf(why, whylen, "node %s tcp/%u not checked yet", l->checks[i].node_name,
-				 l->checks[i].port);
+			snprintf(why, whylen, "node %s %s/%u not checked yet", l->checks[i].node_name,
+				 proto_name(l->checks[i].proto), l->checks[i].port);
 			return 0;
 		}
 	for (unsigned n = 0; n < l->cfg.nnodes; n++) {

@@ -4,7 +4,8 @@
  *   main.c       arguments, signals, startup/reload/shutdown
  *   dataplane.c  the BPF object: load, pin/reuse, attach, map access
  *   sched.c      node state -> node map and Maglev tables
- *   health.c     TCP connect checks per node and port
+ *   health.c     health checks per node and proto/port: rise/fall, state
+ *   probe.c      one check's I/O: TCP connect, send/expect probes (TCP, UDP)
  *   netmon.c     libnl: links (carrier) and neighbours (node MACs)
  *   control.c    control socket (doc/control.md)
  *   flows.c      flow table walks: listing, counting, migration
@@ -18,6 +19,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/config.h"
 #include "lib/ctl_server.h"
@@ -104,19 +106,29 @@ struct svc_rt {
 	uint64_t sig;		/* eligible nodes+weights of the table in use */
 };
 
-/* One TCP connect check: node x port. */
+/* One health check: node x (proto, port).  TCP: a connect, then the
+ * probe's send/expect if the port has one; UDP: the probe's datagram and
+ * its answer (only ports with a probe are checked). */
+enum probe_stage { PROBE_CONNECTING = 0, PROBE_READING = 1 };
 struct hcheck {
 	struct loop_io io;
 	struct lbd *lbd;
 	int node;		/* index into lbd.nodes */
 	char node_name[CFG_NAME_MAX + 1];	/* to carry state across reloads */
+	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	uint16_t port;
+	const struct cfg_probe *probe;	/* NULL: connect only (TCP); points into lbd.hprobes */
 	int ok;			/* current state: 1 up, 0 down; starts down until rise */
 	int seen;		/* 1 once a verdict exists */
 	int probed;		/* 1 once a probe finished since lbd started */
 	uint32_t rise_cnt, fall_cnt;
 	uint64_t due_ms, deadline_ms;
-	char last_error[64];
+	uint64_t started_ms;	/* when the running probe began */
+	uint64_t rtt_ms;	/* how long the last passing probe took */
+	enum probe_stage stage;
+	uint16_t rx_len;	/* reply bytes so far (TCP) */
+	uint8_t rx[CFG_PROBE_MAX];
+	char last_error[96];
 };
 
 struct netmon;
@@ -241,6 +253,7 @@ struct lbd {
 	unsigned nsvcs;
 	struct hcheck *checks;
 	unsigned nchecks;
+	struct cfg_probe *hprobes;	/* the checks' own copies of their probes (health.c) */
 	int storage_ifindex;
 	uint8_t storage_mac[6];
 	uint8_t client_mac[6];	/* as last written to lb_config */
@@ -265,7 +278,7 @@ int sched_node_by_id(const struct lbd *l, uint32_t id);
 /* 1 if node i is usable for service svc (health ok for its port). */
 int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc);
 int sched_set_drain(struct lbd *l, int node, int drain);
-int sched_node_was_in(const struct lbd *l, int node, uint16_t port);
+int sched_node_was_in(const struct lbd *l, int node, uint8_t proto, uint16_t port);
 /* The node a new session with key k would be given now (Maglev), or -1. */
 int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k);
 
@@ -273,11 +286,28 @@ int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k);
 int health_setup(struct lbd *l);	/* (re)build checks from config */
 void health_tick(struct lbd *l);	/* start due checks, time out late ones */
 void health_free(struct lbd *l);
-/* Check state for (node, tcp port): 1 ok, 0 down, -1 no such check. */
-int health_state(const struct lbd *l, int node, uint16_t port);
-struct hcheck *health_find(struct lbd *l, int node, uint16_t port);
+/* Check state for (node, proto, port): 1 ok, 0 down, -1 no such check (a
+ * UDP port without a probe has none). */
+int health_state(const struct lbd *l, int node, uint8_t proto, uint16_t port);
 /* 1 when every node's state is settled (see health.c); else 0 and why. */
 int health_ready(const struct lbd *l, char *why, size_t whylen);
+
+/* ---- probe.c: one check's I/O, non-blocking on lbd's loop ---- */
+enum probe_result { PROBE_WAIT = 0, PROBE_PASS = 1, PROBE_FAIL = 2 };
+/* Open c->io.fd towards the node's address and c->port, connect (UDP: and
+ * send the probe).  PROBE_WAIT: wait for *events on c->io.fd, then call
+ * probe_step; PASS/FAIL: done (why says what failed).  The caller closes
+ * c->io.fd in every case once the check ends. */
+int probe_start(struct hcheck *c, const struct taddr *addr, uint32_t *events, char *why,
+		size_t whylen);
+/* c->io.fd is ready: the next step.  Same results as probe_start. */
+int probe_step(struct hcheck *c, uint32_t *events, char *why, size_t whylen);
+/* Pure: a reply buf[0..len) whose full size was full bytes (a datagram may
+ * be longer than buf) against p's expect.  1 match; 0 not, and why. */
+int probe_match(const struct cfg_probe *p, const uint8_t *buf, size_t len, size_t full, char *why,
+		size_t whylen);
+/* For `tandem-lbd -t`: what is checked per node for every proto/port. */
+void probe_describe(const struct config *cfg, FILE *out);
 
 /* ---- netmon.c ---- */
 int netmon_open(struct lbd *l);

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 		       "%u pinned flows, at most %u inserts/s from non-SYN TCP and UDP misses\n",
 		       l->config_path, l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total,
 		       l->cfg.flow_table_size, dp_pin_table_size(&l->cfg), dp_insert_rate(&l->cfg));
+		probe_describe(&l->cfg, stdout);
 		return 0;
 	}
 	if (!l->obj_path)

@@ -46,7 +46,7 @@
 static int usable_target(const struct lbd *l, int t, int from, const struct lb_flow_key *k)
 {
 	return t >= 0 && t != from && l->nodes[t].in_use && l->nodes[t].up && !l->nodes[t].drain &&
-	       health_state(l, t, ntohs(k->dport)) == 1;
+	       health_state(l, t, k->proto, ntohs(k->dport)) == 1;
 }
 
 static int pick_target(struct move_job *j, const struct lb_flow_key *k)

@@ -248,25 +248,26 @@ int sched_apply_config(struct lbd *l)
 	return 0;
 }
 
-/* A node's TCP check state for a port; UDP services borrow the VIP's TCP ports. */
+/* A node's check state for a service: its own proto/port's check; a UDP
+ * service without a probe has none and borrows the VIP's TCP ports. */
 int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc)
 {
 	const struct cfg_vip *cv = &l->cfg.vips[vip];
 	const struct cfg_service *s = &cv->svc[svc];
-	int any_tcp = 0;
+	int any_tcp = 0, st = health_state(l, node, s->proto, s->port);
 
-	if (s->proto == IPPROTO_TCP)
-		return health_state(l, node, s->port) == 1;
+	if (s->proto == IPPROTO_TCP || st >= 0)
+		return st == 1;
 	/* UDP: the VIP's TCP service on the same port speaks for it (iperf3:
 	 * control over TCP, data over UDP, one server); else any TCP service. */
 	for (unsigned i = 0; i < cv->nsvc; i++)
 		if (cv->svc[i].proto == IPPROTO_TCP && cv->svc[i].port == s->port)
-			return health_state(l, node, s->port) == 1;
+			return health_state(l, node, IPPROTO_TCP, s->port) == 1;
 	for (unsigned i = 0; i < cv->nsvc; i++) {
 		if (cv->svc[i].proto != IPPROTO_TCP)
 			continue;
 		any_tcp = 1;
-		if (health_state(l, node, cv->svc[i].port) == 1)
+		if (health_state(l, node, IPPROTO_TCP, cv->svc[i].port) == 1)
 			return 1;
 	}
 	return !any_tcp;
@@ -400,12 +401,12 @@ int sched_set_drain(struct lbd *l, int node, int drain)
 }
 
 /*
- * Was node i in the live Maglev table of some TCP service on port?  Read
+ * Was node i in the live Maglev table of some service on proto/port?  Read
  * back from the pinned maps after a restart, so that a service that was
  * failing on a node stays out until its check passes, and one that was
  * working stays in while the first checks run.
  */
-int sched_node_was_in(const struct lbd *l, int node, uint16_t port)
+int sched_node_was_in(const struct lbd *l, int node, uint8_t proto, uint16_t port)
 {
 	uint32_t id = l->nodes[node].id;
 
@@ -416,7 +417,7 @@ int sched_node_was_in(const struct lbd *l, int node, uint16_t port)
 		struct lb_svc_val val;
 		const uint32_t *t;
 
-		if (cs->proto != IPPROTO_TCP || cs->port != port)
+		if (cs->proto != proto || cs->port != port)
 			continue;
 		svc_key(l, r, &key);
 		if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0 ||

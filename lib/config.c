@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,10 +78,133 @@ static int parse_nodes(struct jconf *p, json_t *arr, struct config *cfg)
 	return 0;
 }
 
+/* Hex digits (spaces between them ignored) into out[0..*len), at most max
+ * bytes.  0, or -1 (odd count, not hex, too long). */
+static int probe_hex(const char *s, uint8_t *out, size_t max, uint16_t *len)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *s; s++) {
+		int v;
+		if (*s == ' ')
+			continue;
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			v = (*s | 0x20) - 'a' + 10;
+		else
+			return -1;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n == max)
+			return -1;
+		out[n++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	if (hi >= 0)
+		return -1;
+	*len = (uint16_t)n;
+	return 0;
+}
+
+/* key (text) or key_hex (hex digits) of a probe: 1..CFG_PROBE_MAX bytes into
+ * out; absent: *len = 0.  *hex: 1 if given in hex. */
+static int probe_bytes(struct jconf *p, json_t *o, const char *key, uint8_t *out, uint16_t *len,
+		       uint8_t *hex)
+{
+	char hkey[16];
+	json_t *t = json_object_get(o, key), *h;
+
+	snprintf(hkey, sizeof(hkey), "%s_hex", key);
+	h = json_object_get(o, hkey);
+	*len = 0;
+	*hex = h != NULL;
+	if (t && h)
+		return jconf_perr(p, "\"probe\": \"%s\" or \"%s\", not both", key, hkey);
+	if (t) {
+		if (!json_is_string(t) || !json_string_length(t) ||
+		    json_string_length(t) > CFG_PROBE_MAX)
+			return jconf_perr(p, "\"probe\": \"%s\" must be a string of 1..%d bytes", key,
+					  CFG_PROBE_MAX);
+		memcpy(out, json_string_value(t), json_string_length(t));
+		*len = (uint16_t)json_string_length(t);
+	} else if (h) {
+		if (!json_is_string(h) ||
+		    probe_hex(json_string_value(h), out, CFG_PROBE_MAX, len) < 0 || !*len)
+			return jconf_perr(p, "\"probe\": \"%s\" must be 1..%d bytes as pairs of hex digits",
+					  hkey, CFG_PROBE_MAX);
+	}
+	return 0;
+}
+
+/* A service's "probe" object (doc/config.md "health") into *out. */
+static int parse_probe(struct jconf *p, json_t *o, uint8_t proto, struct cfg_probe *out)
+{
+	static const char *const keys[] = { "send", "send_hex", "expect", "expect_hex",
+					    "expect_prefix", NULL };
+	int prefix;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(o))
+		return jconf_perr(p, "\"probe\" must be an object");
+	if (jconf_check_keys(p, o, keys) < 0 ||
+	    probe_bytes(p, o, "send", out->send, &out->send_len, &out->send_hex) < 0 ||
+	    probe_bytes(p, o, "expect", out->expect, &out->expect_len, &out->expect_hex) < 0 ||
+	    jconf_get_bool(p, o, "expect_prefix", &prefix, proto == IPPROTO_TCP) < 0)
+		return -1;
+	if (proto == IPPROTO_UDP && !out->send_len)
+		return jconf_perr(p, "\"probe\": a udp probe needs \"send\" or \"send_hex\" (the datagram the node answers)");
+	if (proto == IPPROTO_TCP && !out->expect_len)
+		return jconf_perr(p, "\"probe\": a tcp probe needs \"expect\" or \"expect_hex\" (else the connect check says it all)");
+	if (proto == IPPROTO_TCP && !prefix)
+		return jconf_perr(p, "\"probe\": \"expect_prefix\" must be true for tcp (a stream has no end of reply)");
+	if (!out->expect_len && json_object_get(o, "expect_prefix"))
+		return jconf_perr(p, "\"probe\": \"expect_prefix\" without \"expect\" or \"expect_hex\"");
+	out->expect_prefix = (uint8_t)prefix;
+	return 0;
+}
+
+static int probe_equal(const struct cfg_probe *a, const struct cfg_probe *b)
+{
+	return a->send_len == b->send_len && a->expect_len == b->expect_len &&
+	       a->expect_prefix == b->expect_prefix && !memcmp(a->send, b->send, a->send_len) &&
+	       !memcmp(a->expect, b->expect, a->expect_len);
+}
+
+/* The "probe" of service s (cfg->vips[vi].svc[si], proto and port set):
+ * stored in cfg->probes; it must equal every probe already given for that
+ * proto/port (a node's check is one per proto/port, see config.h). */
+static int service_probe(struct jconf *p, json_t *s, struct config *cfg, size_t vi, unsigned si)
+{
+	struct cfg_service *cs = &cfg->vips[vi].svc[si];
+	json_t *o = json_object_get(s, "probe");
+	struct cfg_probe *pr;
+
+	cs->probe = -1;
+	if (!o)
+		return 0;
+	pr = &cfg->probes[cfg->nprobes];
+	if (parse_probe(p, o, cs->proto, pr) < 0)
+		return -1;
+	for (size_t v = 0; v <= vi; v++)
+		for (unsigned i = 0; i < (v == vi ? si : cfg->vips[v].nsvc); i++) {
+			const struct cfg_service *o2 = &cfg->vips[v].svc[i];
+			if (o2->proto == cs->proto && o2->port == cs->port && o2->probe >= 0 &&
+			    !probe_equal(&cfg->probes[o2->probe], pr))
+				return jconf_perr(p, "\"probe\" differs from vips[%zu].services[%u]'s: one check per node and %s/%u, so one probe",
+						  v, i, cs->proto == IPPROTO_TCP ? "tcp" : "udp", cs->port);
+		}
+	cs->probe = (int)cfg->nprobes++;
+	return 0;
+}
+
 static int parse_services(struct jconf *p, json_t *arr, struct cfg_vip *v, struct config *cfg,
 			  size_t vi)
 {
-	static const char *const keys[] = { "proto", "port", "affinity", NULL };
+	static const char *const keys[] = { "proto", "port", "affinity", "probe", NULL };
 	size_t i;
 	json_t *s;
 
@@ -114,6 +238,8 @@ static int parse_services(struct jconf *p, json_t *arr, struct cfg_vip *v, struc
 		v->svc[v->nsvc].affinity = !strcmp(aff, "client");
 		v->svc[v->nsvc].proto = (uint8_t)pr;
 		v->svc[v->nsvc].port = (uint16_t)port;
+		if (service_probe(p, s, cfg, vi, v->nsvc) < 0)
+			return -1;
 		v->nsvc++;
 		cfg->nsvc_total++;
 	}
@@ -431,6 +557,17 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, msg);
 	return rc;
+}
+
+const struct cfg_probe *config_probe(const struct config *cfg, uint8_t proto, uint16_t port)
+{
+	for (unsigned v = 0; v < cfg->nvips; v++)
+		for (unsigned i = 0; i < cfg->vips[v].nsvc; i++) {
+			const struct cfg_service *cs = &cfg->vips[v].svc[i];
+			if (cs->proto == proto && cs->port == port && cs->probe >= 0)
+				return &cfg->probes[cs->probe];
+		}
+	return NULL;
 }
 
 int config_node_index(const struct config *cfg, const char *name)

@@ -31,6 +31,26 @@ struct cfg_service {
 	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	uint16_t port;		/* host order */
 	uint8_t affinity;	/* 1: all connections of a client go to one node */
+	int probe;		/* index into config.probes, or -1: none given here */
+};
+
+/*
+ * A service's health probe ("probe" in doc/config.md): bytes sent to the
+ * node's own address and port, and the reply that must come back.  UDP:
+ * send is one datagram (required), expect matched against the one reply
+ * (absent: any reply from the node will do).  TCP: after the connect, send
+ * (optional: banner protocols), then expect (required) is matched against
+ * the start of the stream.  One check per node and proto/port: every
+ * service on a proto/port shares the probe given on any of them.
+ */
+#define CFG_PROBE_MAX 512
+struct cfg_probe {
+	uint16_t send_len;	/* 0: send nothing (TCP only) */
+	uint16_t expect_len;	/* 0: any reply (UDP only) */
+	uint8_t expect_prefix;	/* 1: the reply starts with expect; 0: it is expect, exactly */
+	uint8_t send_hex, expect_hex;	/* given in hex (so shown in hex by tandem-lbd -t) */
+	uint8_t send[CFG_PROBE_MAX];
+	uint8_t expect[CFG_PROBE_MAX];
 };
 
 struct cfg_vip {
@@ -121,6 +141,8 @@ struct config {
 	struct cfg_vrrp vrrp;
 	struct cfg_handoff handoff;
 	struct cfg_nfs nfs;
+	unsigned nprobes;
+	struct cfg_probe probes[LB_MAX_SVCS];	/* one per service that gives one */
 };
 
 /*
@@ -131,6 +153,10 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 
 /* Read and parse a file; the message in err is prefixed with the path. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* The probe of the services on proto/port (any VIP), or NULL: none given
+ * (TCP: a plain connect check; UDP: no check of its own). */
+const struct cfg_probe *config_probe(const struct config *cfg, uint8_t proto, uint16_t port);
 
 /* Index of the node called name, or -1. */
 int config_node_index(const struct config *cfg, const char *name);

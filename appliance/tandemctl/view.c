@@ -182,7 +182,8 @@ static char *svc_text(char *buf, size_t len, const json_t *h)
 	return j_text(buf, len, h, "service");
 }
 
-/* "tcp/80:ok tcp/5201:down": one word per service, in reply order. */
+/* "tcp/80:ok udp/53:down": one word per checked proto/port (a TCP connect or
+ * a probe, TCP or UDP), in reply order. */
 static void cell_health(struct table *t, const json_t *node)
 {
 	const json_t *hs = json_object_get(node, "health");

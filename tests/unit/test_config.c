@@ -2,6 +2,7 @@
  * Config parser: the example parses; each kind of bad file gets a clear
  * message naming the offending key, never a crash; defaults are applied.
  */
+#include <netinet/in.h>
 #include <string.h>
 
 #include "check.h"
@@ -17,6 +18,7 @@ static int parse(const char *s, char *err, size_t n)
 #define BASE_NODES "\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"}]"
 #define BASE_VIPS "\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"tcp\",\"port\":80}]}]"
 #define IFS "\"client_interface\":\"eth0\",\"storage_interface\":\"eth1\""
+#define SVC_HEAD "{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send_hex\":\""
 
 static void bad(const char *json, const char *want)
 {
@@ -117,6 +119,48 @@ int main(void)
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"export\":\"x\",\"clients\":[\"10.0.2.0/24\"],\"homes\":[]}}",
 	    "must start with '/'");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS HO ",\"nfs\":{\"clients\":[\"10.0.2.0/24\"]}}", "\"homes\" must be");
+	/* health probes per service */
+#define SVC(x) "{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[" x "]}]}"
+	CHECK(parse(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send_hex\":\"7464 0100\",\"expect_hex\":\"74\",\"expect_prefix\":true}},"
+		    "{\"proto\":\"udp\",\"port\":7,\"probe\":{\"send\":\"hi\\r\\n\",\"expect\":\"hi\\r\\n\"}},"
+		    "{\"proto\":\"tcp\",\"port\":22,\"probe\":{\"expect\":\"SSH-\"}},{\"proto\":\"udp\",\"port\":9}"),
+		    err, sizeof(err)) == 0, "probes parse (%s)", err);
+	const struct cfg_probe *pr = config_probe(&cfg, IPPROTO_UDP, 53);
+	CHECK(pr && pr->send_len == 4 && pr->send[0] == 0x74 && pr->send[3] == 0x00 && pr->expect_len == 1 &&
+	      pr->expect_prefix, "udp/53 probe: hex with spaces, prefix");
+	pr = config_probe(&cfg, IPPROTO_UDP, 7);
+	CHECK(pr && pr->send_len == 4 && !memcmp(pr->send, "hi\r\n", 4) && !pr->expect_prefix,
+	      "udp/7 probe: text, exact by default");
+	pr = config_probe(&cfg, IPPROTO_TCP, 22);
+	CHECK(pr && pr->send_len == 0 && pr->expect_prefix, "tcp/22 probe: banner, prefix by default");
+	CHECK(!config_probe(&cfg, IPPROTO_UDP, 9) && !config_probe(&cfg, IPPROTO_TCP, 53) &&
+	      cfg.vips[0].svc[3].probe == -1, "no probe where none is given");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"expect\":\"x\"}}"), "a udp probe needs \"send\"");
+	bad(SVC("{\"proto\":\"tcp\",\"port\":80,\"probe\":{\"send\":\"GET\"}}"), "a tcp probe needs \"expect\"");
+	bad(SVC("{\"proto\":\"tcp\",\"port\":80,\"probe\":{\"expect\":\"H\",\"expect_prefix\":false}}"),
+	    "must be true for tcp");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send\":\"a\",\"send_hex\":\"61\"}}"), "not both");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send_hex\":\"123\"}}"), "pairs of hex digits");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send_hex\":\"zz\"}}"), "pairs of hex digits");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send_hex\":\"  \"}}"), "pairs of hex digits");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send\":\"\"}}"), "string of 1..512 bytes");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send\":\"a\",\"expect_prefix\":true}}"),
+	    "\"expect_prefix\" without");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send\":\"a\",\"timeout\":1}}"),
+	    "vips[0].services[0]: unknown key \"timeout\"");
+	bad(SVC("{\"proto\":\"udp\",\"port\":53,\"probe\":\"dns\"}"), "\"probe\" must be an object");
+	bad("{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":["
+	    "{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send\":\"a\"}}]},{\"name\":\"w\",\"address\":\"10.0.1.2\","
+	    "\"services\":[{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send\":\"b\"}}]}]}",
+	    "vips[1].services[0]: \"probe\" differs from vips[0].services[0]'s");
+	{
+		char big[2048] = SVC_HEAD;
+		size_t n = strlen(big);
+		for (int i = 0; i < 513; i++)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, "ab");
+		snprintf(big + n, sizeof(big) - n, "\"}}]}]}");
+		bad(big, "1..512 bytes as pairs of hex digits");
+	}
 	CHECK(config_load("/nonexistent/tandem.json", &cfg, err, sizeof(err)) < 0 &&
 	      strstr(err, "/nonexistent/tandem.json: No such file"), "missing file: %s", err);
 	return check_done();
