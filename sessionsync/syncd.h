@@ -74,6 +74,7 @@ struct syncd_stats {
 	uint64_t events, events_lost, window_full, expired, barriers, barrier_timeouts;
 	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */
 	uint64_t lag_samples;
+	uint64_t lag_sum_us;		/* of every sample: the histogram's sum */
 };
 
 struct syncd {
