@@ -94,6 +94,31 @@ static int buf_escaped(struct buf *b, const char *s, int quote)
 
 /* ----------------------------------------------------------- checking -- */
 
+/* Is s valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF)?
+ * Prometheus refuses a page with any other label value. */
+static int utf8_ok(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		unsigned c = *s, n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+				   : (c & 0xf8) == 0xf0 ? 3 : 9;
+		uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+		if (n == 9)
+			return 0;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
 static int name_ok(const char *s, int colon)
 {
 	if (!*s || (*s >= '0' && *s <= '9'))
@@ -140,8 +165,8 @@ int prom_declare(struct prom *p, const char *name, enum prom_type type, const ch
 	if (type == PROM_COUNTER ? !ends_with(name, "_total") : reserved_suffix(name))
 		return fail(p, "%s: %s", name, type == PROM_COUNTER ? "a counter's name ends in _total"
 			    : "only a counter's name ends in _total; _count, _sum, _bucket are reserved");
-	if (!help || !*help)
-		return fail(p, "%s: no HELP text", name);
+	if (!help || !*help || !utf8_ok(help))
+		return fail(p, "%s: no HELP text, or not UTF-8", name);
 	if (family(p, name))
 		return fail(p, "%s: declared twice", name);
 	if (p->nfam == p->capfam) {
@@ -194,6 +219,8 @@ static int series(struct prom *p, struct buf *b, const char *name, const char *s
 		for (size_t j = 0; j < i; j += 2)
 			if (!strcmp(lbl[j], lbl[i]))
 				return fail(p, "%s: label \"%s\" given twice", name, lbl[i]);
+		if (!utf8_ok(lbl[i + 1]))
+			return fail(p, "%s: the value of label \"%s\" is not UTF-8", name, lbl[i]);
 		rc |= buf_str(b, first ? "" : ",") | buf_str(b, lbl[i]) | buf_str(b, "=\"") |
 		      buf_escaped(b, lbl[i + 1], 1) | buf_str(b, "\"");
 		first = 0;
@@ -226,6 +253,10 @@ static void fmt_double(double v, char *out, size_t outlen)
 	}
 	if (isinf(v)) {
 		snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e15) {	/* "10", not "1e+01" (le labels are matched as text) */
+		snprintf(out, outlen, "%.0f", v);
 		return;
 	}
 	for (int prec = 1; prec <= 17; prec++) {

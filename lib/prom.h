@@ -20,7 +20,8 @@
  *     appears once per family (a repeated series is an error);
  *   - counters are not negative or NaN; histogram bounds increase, their
  *     cumulative counts do not decrease and do not exceed the count.
- * Label values are escaped (backslash, double quote, newline: \\ \" \n),
+ * Label values must be UTF-8 (as Prometheus wants) and are escaped
+ * (backslash, double quote, newline: \\ \" \n),
  * HELP text too (backslash, newline).  Integers print exactly (uint64_t);
  * doubles as the shortest text that reads back to the same double, or
  * NaN, +Inf, -Inf.

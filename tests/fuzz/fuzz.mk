@@ -28,3 +28,5 @@ FUZZ_SRC_fuzz_nfs_proc      := storage/nfs/nfs_call.c storage/nfs/nfs_conn.c sto
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs3_xdr.c storage/nfs/xdr.c \
 	storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c lib/loop.c lib/log.c lib/wire.c \
 	lib/err.c lib/addr.c lib/jsonconf.c
+FUZZ_SRC_fuzz_metrics       := lib/bearer.c lib/keyfile.c lib/prom.c lib/jsonconf.c lib/addr.c \
+	lib/err.c mgmt-web/metrics_conf.c mgmt-web/metrics_page.c storage/metrics_page.c

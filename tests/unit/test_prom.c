@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/bearer.h"
+#include "lib/lat_hist.h"
 #include "lib/prom.h"
 #include "tests/unit/check.h"
 
@@ -171,6 +172,46 @@ static void test_refusals(void)
 	CHECK(prom_u64(&p, "t_x", (const char *const[]){ "node", NULL }, 1) < 0,
 	      "a label without a value");
 	prom_free(&p);
+
+	static const char *const bad_utf8[] = { "\xff", "a\xc3", "\xc0\xaf", "\xed\xa0\x80",
+						"\xf4\x90\x80\x80" };
+	for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
+		prom_init(&p);
+		prom_declare(&p, "t_x", PROM_GAUGE, "x");
+		CHECK(prom_u64(&p, "t_x", PROM_L("v", bad_utf8[i]), 1) < 0 &&
+		      strstr(prom_error(&p), "UTF-8"), "a label value that is not UTF-8 (case %zu)", i);
+		prom_free(&p);
+	}
+}
+
+/* lib/lat_hist: fixed buckets, cumulative in JSON, and back through the writer. */
+static void test_lat_hist(void)
+{
+	struct lat_hist h = { { 0 }, 0, 0 };
+	struct prom p;
+	const char *t;
+
+	lat_hist_add(&h, 50);		/* <= 100 µs */
+	lat_hist_add(&h, 100);		/* a bound is inclusive */
+	lat_hist_add(&h, 3000);		/* <= 5 ms */
+	lat_hist_add(&h, 20000000);	/* above 10 s: +Inf only */
+	json_t *j = lat_hist_json(&h);
+	CHECK(j && json_array_size(json_object_get(j, "le_us")) == LAT_HIST_N &&
+	      json_integer_value(json_array_get(json_object_get(j, "counts"), 0)) == 2 &&
+	      json_integer_value(json_array_get(json_object_get(j, "counts"), 5)) == 3 &&
+	      json_integer_value(json_array_get(json_object_get(j, "counts"), LAT_HIST_N - 1)) == 3 &&
+	      json_integer_value(json_object_get(j, "count")) == 4 &&
+	      json_integer_value(json_object_get(j, "sum_us")) == 20003150, "lat_hist JSON");
+	prom_init(&p);
+	prom_declare(&p, "t_ho_seconds", PROM_HISTOGRAM, "h");
+	prom_histogram_json(&p, "t_ho_seconds", NULL, j);
+	t = prom_text(&p, NULL);
+	CHECK(t && strstr(t, "t_ho_seconds_bucket{le=\"0.0001\"} 2\n") &&
+	      strstr(t, "t_ho_seconds_bucket{le=\"10\"} 3\n") &&
+	      strstr(t, "t_ho_seconds_bucket{le=\"+Inf\"} 4\n") && strstr(t, "t_ho_seconds_sum 20.00315\n"),
+	      "lat_hist through prom_histogram_json");
+	prom_free(&p);
+	json_decref(j);
 }
 
 static void test_histogram(void)
@@ -303,6 +344,7 @@ int main(void)
 	test_refusals();
 	test_histogram();
 	test_histogram_json();
+	test_lat_hist();
 	test_bearer();
 	return check_done();
 }
