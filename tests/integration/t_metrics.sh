@@ -36,6 +36,7 @@ require_nasd
 require_webd
 require_cmd prometheus promtool nfs-cat openssl curl jq python3
 TEST_TIMEOUT=420
+export LAB_NFS=1	# the VIP's NFS services (tcp/111, tcp/2049)
 handoff_lab_up
 
 TOKEN_FILE=$TEST_TMP/metrics.token
@@ -50,6 +51,8 @@ nasd_extra_json() {
 export NASD_NFS=1
 nasd_all_up handoff
 check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
+svc3() { [ "$(svc_nodes v4 tcp "$1")" = 3 ]; }
+check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3 2049
 echo "metrics test file" >"$LAB_DIR/nfs/hello.txt"
 head -c 300000 /dev/urandom >"$LAB_DIR/nfs/data.bin"
 
