@@ -10,13 +10,6 @@
 
 #include "lib/jsonconf.h"
 
-static int is_wildcard(const struct taddr *a)
-{
-	static const uint8_t zero[16];
-
-	return !memcmp(a->a, zero, a->family == 4 ? 4 : 16);
-}
-
 /* "listen" and "listen_auth" of o into m. */
 static int parse_listener(struct jconf *p, json_t *o, struct webd_metrics_config *m)
 {
@@ -32,7 +25,7 @@ static int parse_listener(struct jconf *p, json_t *o, struct webd_metrics_config
 	}
 	if (taddr_parse_endpoint(listen, &m->listen_addr, &m->listen_port) < 0 || !m->listen_port)
 		return jconf_perr(p, "\"listen\": want \"addr:port\" or \"[v6addr]:port\"");
-	if (is_wildcard(&m->listen_addr))
+	if (taddr_is_any(&m->listen_addr))
 		return jconf_perr(p, "\"listen\" %s: give the management address to bind, not a "
 				  "wildcard (the plain listener must not face the clients)", listen);
 	if (!strcmp(auth, "none"))

@@ -16,7 +16,6 @@
 int nasd_metrics_config_parse(struct jconf *p, json_t *o, struct nasd_metrics_config *m)
 {
 	static const char *const keys[] = { "listen", "token_file", "auth", NULL };
-	static const uint8_t zero[16];
 	char listen[80], auth[16];
 
 	memset(m, 0, sizeof(*m));
@@ -30,7 +29,7 @@ int nasd_metrics_config_parse(struct jconf *p, json_t *o, struct nasd_metrics_co
 		return -1;
 	if (taddr_parse_endpoint(listen, &m->addr, &m->port) < 0 || !m->port)
 		return jconf_perr(p, "\"listen\": want \"addr:port\" or \"[v6addr]:port\"");
-	if (!memcmp(m->addr.a, zero, m->addr.family == 4 ? 4 : 16))
+	if (taddr_is_any(&m->addr))
 		return jconf_perr(p, "\"listen\" %s: give the node's management or storage address, "
 				  "not a wildcard (the listener must not face the clients)", listen);
 	if (!strcmp(auth, "none"))
