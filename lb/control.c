@@ -57,6 +57,7 @@ static json_t *cmd_status(struct lbd *l)
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "instance", json_string(l->cfg.instance));
 	json_object_set_new(r, "role", json_string(l->role));
+	json_object_set_new(r, "role_changes", json_integer((json_int_t)l->role_changes));
 	char why[128] = "";
 	int ready = health_ready(l, why, sizeof(why));
 	json_object_set_new(r, "ready", json_boolean(ready));
@@ -73,9 +74,10 @@ static json_t *cmd_status(struct lbd *l)
 		json_object_set_new(json_object_get(r, "handoff_reports"), "stale_refused",
 				    json_integer((json_int_t)l->report.stale_refused));
 	if (l->cfg.handoff.enabled)
-		json_object_set_new(r, "handoffs", json_pack("{s:I, s:I, s:I, s:I}",
+		json_object_set_new(r, "handoffs", json_pack("{s:I, s:I, s:I, s:I, s:o}",
 			"requested", (json_int_t)l->report.moves_sent, "ok", (json_int_t)l->report.moves_ok,
-			"failed", (json_int_t)l->report.moves_failed, "load_reports", (json_int_t)l->report.loads));
+			"failed", (json_int_t)l->report.moves_failed, "load_reports", (json_int_t)l->report.loads,
+			"duration", lat_hist_json(&l->report.move_lat)));
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "uptime_s", json_integer((json_int_t)((loop_now_ms() - l->started_ms) / 1000)));
 	json_object_set_new(r, "attach", json_string(l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"));
@@ -418,8 +420,10 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		if (!role || (strcmp(role, "init") && strcmp(role, "backup") && strcmp(role, "master") &&
 			      strcmp(role, "fault")))
 			return ctl_error("\"role\" must be init, backup, master or fault");
-		if (strcmp(role, l->role))
+		if (strcmp(role, l->role)) {
 			log_info("role %s -> %s", l->role, role);
+			l->role_changes++;
+		}
 		snprintf(l->role, sizeof(l->role), "%s", role);
 		return ctl_ok();
 	}

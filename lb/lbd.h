@@ -24,6 +24,7 @@
 #include "lib/config.h"
 #include "lib/ctl_server.h"
 #include "lib/handoff_wire.h"
+#include "lib/lat_hist.h"
 #include "lib/loop.h"
 #include "lb_maps.h"
 
@@ -160,6 +161,7 @@ struct report_move {
 	char from_name[CFG_NAME_MAX + 1], to_name[CFG_NAME_MAX + 1];
 	struct lb_flow_key key;
 	uint64_t t0_ms;
+	uint64_t t0_ns;		/* the same, finer: the duration histogram */
 };
 struct report_srv {
 	struct loop_io io;
@@ -173,6 +175,7 @@ struct report_srv {
 	struct report_move moves[REPORT_MOVES];
 	uint64_t handled, failed, rejected, replayed;	/* replayed: also messages answered STALE */
 	uint64_t moves_sent, moves_ok, moves_failed;
+	struct lat_hist move_lat;	/* MOVE sent -> ACK ok, of the moves_ok */
 	uint64_t loads;		/* LOAD reports taken */
 	/* failed handoffs (RECLAIM): a later REDIRECT of (flow, txid) is stale */
 	struct { uint32_t flow_hash; uint16_t txid; uint64_t at_ms; } cancelled[256];
@@ -261,6 +264,7 @@ struct lbd {
 	uint64_t started_ms;
 	unsigned reloads;
 	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault */
+	uint64_t role_changes;	/* role set to another value than it had */
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;

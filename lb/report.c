@@ -336,9 +336,10 @@ static void move_finish(struct report_move *m, int ok, const char *err, const ch
 	move_done_fn done = m->done;
 	void *arg = m->arg;
 
-	if (ok)
+	if (ok) {
 		l->report.moves_ok++;
-	else
+		lat_hist_add(&l->report.move_lat, (loop_now_ns() - m->t0_ns) / 1000);
+	} else
 		l->report.moves_failed++;
 	if (m->timer_ok)
 		loop_timer_close(&l->loop, &m->timer);
@@ -485,6 +486,7 @@ int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int t
 	}
 	m->timer_ok = 1;
 	m->t0_ms = loop_now_ms();
+	m->t0_ns = loop_now_ns();
 	m->busy = 1;
 	rs->moves_sent++;
 	log_debug("handoff: asked %s to hand a flow's session to %s", m->from_name, m->to_name);

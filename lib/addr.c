@@ -38,6 +38,13 @@ int taddr_equal(const struct taddr *x, const struct taddr *y)
 	return x->family == y->family && memcmp(x->a, y->a, 16) == 0;
 }
 
+int taddr_is_any(const struct taddr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->a, zero, 16) == 0;	/* IPv4 keeps bytes 4..15 zero */
+}
+
 int taddr_parse_endpoint(const char *s, struct taddr *out, uint16_t *port)
 {
 	char host[64];

@@ -26,6 +26,8 @@ int taddr_parse(const char *s, struct taddr *out);
 /* Format into buf (>= TADDR_STRLEN).  Returns buf. */
 const char *taddr_fmt(const struct taddr *a, char *buf, size_t len);
 int taddr_equal(const struct taddr *x, const struct taddr *y);
+/* 1 when a is the wildcard address (0.0.0.0 or ::). */
+int taddr_is_any(const struct taddr *a);
 /* AF_INET / AF_INET6 for a taddr family. */
 int taddr_af(const struct taddr *a);
 

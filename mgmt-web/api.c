@@ -206,6 +206,7 @@ static void login_done(struct webd *w, struct job *j)
 	case AUTH_OK_ADMIN:
 	case AUTH_OK_VIEWER:
 		se = session_create(s, user, j->auth == AUTH_OK_ADMIN);
+		metrics_login(w, se ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_ERROR);
 		if (!se) {
 			st = 503;
 			out = api_error("too many sessions: try again later");
@@ -218,17 +219,20 @@ static void login_done(struct webd *w, struct job *j)
 		log_info("login: %s (%s) from %s", user, se->admin ? "admin" : "viewer", r->client);
 		break;
 	case AUTH_BADCRED:
+		metrics_login(w, METRICS_LOGIN_FAILURE);
 		st = 401;
 		out = api_error("wrong user or password");
 		due = badcred_due(w, j);
 		log_info("login refused: %s from %s: wrong user or password", user, r->client);
 		break;
 	case AUTH_NOGROUP:
+		metrics_login(w, METRICS_LOGIN_FAILURE);
 		st = 403;
 		out = api_error("user \"%s\" is in neither the admin nor the viewer group", user);
 		log_info("login refused: %s from %s: in neither group", user, r->client);
 		break;
 	default:
+		metrics_login(w, METRICS_LOGIN_ERROR);
 		st = 502;
 		out = api_error("%s", j->err[0] ? j->err : "LDAP error");
 		log_warnx("login of %s from %s: %s", user, r->client, j->err);
@@ -263,6 +267,7 @@ static int login_charge(struct webd *w, struct webd_req *r, char keys[2][RL_KEY]
 		wait_u = rl_blocked(s, keys[1]);
 	}
 	r->retry_after = wait_a > wait_u ? wait_a : wait_u;
+	metrics_login(w, METRICS_LOGIN_RATE_LIMITED);
 	log_info("login refused: %s from %s: rate limited", keys[1] + 2, r->client);
 	answer(r, 429, wait_a ? api_error("too many failed logins from %s; retry in %u s", r->client,
 					  r->retry_after)
@@ -288,6 +293,7 @@ static int handle_login(struct webd *w, struct webd_req *r)
 	if (!lg.password[0]) {
 		/* An empty password is an LDAP "unauthenticated bind" (RFC 4513
 		 * 5.1.2) that most servers accept: never send it.  (Counted.) */
+		metrics_login(w, METRICS_LOGIN_FAILURE);
 		return answer(r, 401, api_error("wrong user or password"));
 	}
 	j = job_new(auth_run, login_done);
@@ -302,6 +308,7 @@ static int handle_login(struct webd *w, struct webd_req *r)
 		job_free(j);
 		for (int i = 0; i < 2; i++)
 			rl_refund(&w->sessions, keys[i], win[i]);
+		metrics_login(w, METRICS_LOGIN_ERROR);
 		return answer(r, 503, api_error("busy: too many requests waiting; try again"));
 	}
 	return 1;

@@ -1,11 +1,13 @@
 # tandem-webd (mgmt-web/): REST API, web console, LDAP logins.
 # Included by the top Makefile after BINS is defined; uses its $(B), $(CC),
 # CFLAGS, LDFLAGS, LDLIBS, msg and Q.  Extra libraries: libmicrohttpd
-# (pkg-config), OpenLDAP's libldap/liblber, pthreads (the worker pool).
+# (pkg-config), GnuTLS (metrics.c verifies scrapers' client certificates on
+# libmicrohttpd's TLS session), OpenLDAP's libldap/liblber, pthreads (the
+# worker pool).
 WEBD_SRC := $(wildcard mgmt-web/*.c)
 WEBD_OBJ := $(WEBD_SRC:%.c=$(B)/%.o)
-WEBD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
-WEBD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lldap -llber -lpthread
+WEBD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd gnutls 2>/dev/null)
+WEBD_LIBS := $(shell pkg-config --libs libmicrohttpd gnutls 2>/dev/null) -lldap -llber -lpthread
 
 BINS += $(B)/tandem-webd
 TEST_LIBS += $(B)/libwebd.a

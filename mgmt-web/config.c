@@ -159,7 +159,7 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 	static const char *const keys[] = { "listen", "plain_http", "cert", "key", "www",
 					    "lbd_socket", "syncd_socket", "config_path", "ldap",
 					    "session_idle_s", "session_max", "session_max_per_user",
-					    "login_rate", "history_s", NULL };
+					    "login_rate", "history_s", "metrics", NULL };
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
 	json_t *root, *v;
@@ -200,6 +200,15 @@ int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char
 	}
 	if (parse_ldap(&p, v, &cfg->ldap) < 0 || parse_login_rate(&p, root, cfg) < 0)
 		goto out;
+	v = json_object_get(root, "metrics");
+	if (v && metrics_config_parse(&p, v, &cfg->metrics, cfg->plain_http) < 0)
+		goto out;
+	if (cfg->metrics.listen_port == cfg->listen_port &&
+	    taddr_equal(&cfg->metrics.listen_addr, &cfg->listen_addr)) {
+		jconf_perr(&p, "\"metrics.listen\" is \"listen\" itself: /metrics is served there "
+			   "anyway; give the plain listener another address or port");
+		goto out;
+	}
 	p.where[0] = '\0';
 	rc = 0;
 out:

@@ -88,10 +88,34 @@ static enum MHD_Result send_json(struct webd *w, struct webd_req *r)
 	if (r->status == 405 && r->route.allow)
 		MHD_add_response_header(resp, "Allow", r->route.allow);
 	if (r->status == 401 && r->route.id != API_R_LOGIN)
-		MHD_add_response_header(resp, "WWW-Authenticate", "Cookie realm=\"tandem\"");
+		MHD_add_response_header(resp, "WWW-Authenticate", r->metrics ?
+					"Bearer realm=\"tandem-metrics\"" : "Cookie realm=\"tandem\"");
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* Queue r's text reply (a /metrics page).  Consumes r->text. */
+static enum MHD_Result send_text(struct webd *w, struct webd_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(r->text_len, r->text, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		return MHD_NO;	/* r->text is freed with r */
+	r->text = NULL;
+	common_headers(w, resp);
+	MHD_add_response_header(resp, "Content-Type", PROM_CONTENT_TYPE);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_reply(struct webd *w, struct webd_req *r)
+{
+	return r->text ? send_text(w, r) : send_json(w, r);
 }
 
 /* A file of the console, or 404.  Files are opened with RESOLVE_BENEATH
@@ -171,6 +195,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->w = w;
 		r->conn = conn;
 		peer_addr(conn, r);
+		if (metrics_route(w, r, method, url)) {
+			*con_cls = r;
+			return MHD_YES;
+		}
 		if (api_route(method, url, &r->route, err, sizeof(err)) < 0) {
 			r->status = r->route.status;
 			r->reply = api_error("%s", err);
@@ -205,16 +233,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (r->handled)		/* an error from routing, or back from a job */
-		return send_json(w, r);
+		return send_reply(w, r);
 	r->handled = 1;
 	if (r->too_large) {
 		r->status = 413;
 		r->reply = api_error("body too large (at most %d bytes)", WEBD_MAX_BODY);
 		return send_json(w, r);
 	}
-	if (r->route.id == API_R_STATIC)
+	if (r->metrics && metrics_handle(w, r) == 0)
+		return send_json(w, r);
+	if (!r->metrics && r->route.id == API_R_STATIC)
 		return send_static(w, r, url);
-	if (api_handle(w, r) == 0)
+	if (!r->metrics && api_handle(w, r) == 0)
 		return send_json(w, r);
 	/* waits for a job: pool.c's completion resumes it */
 	r->suspended = 1;
@@ -296,6 +326,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	json_decref(r->reply);
+	free(r->text);
 	if (r->body)
 		explicit_bzero(r->body, r->len);	/* may hold a password */
 	free(r->body);
@@ -312,15 +343,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", buf);
 }
 
-void http_run(struct webd *w)
+/* Let daemon d work, then arm t for its next timeout. */
+static void run_daemon(struct MHD_Daemon *d, struct loop_timer *t)
 {
 	MHD_UNSIGNED_LONG_LONG to;
 
-	MHD_run(w->mhd);
-	if (MHD_get_timeout(w->mhd, &to) == MHD_YES)
-		loop_timer_set(&w->mhd_timer, to ? (unsigned)(to > 60000 ? 60000 : to) : 1, 0);
+	MHD_run(d);
+	if (MHD_get_timeout(d, &to) == MHD_YES)
+		loop_timer_set(t, to ? (unsigned)(to > 60000 ? 60000 : to) : 1, 0);
 	else
-		loop_timer_set(&w->mhd_timer, 60000, 0);
+		loop_timer_set(t, 60000, 0);
+}
+
+void http_run(struct webd *w)
+{
+	run_daemon(w->mhd, &w->mhd_timer);
+	if (w->metrics.mhd)	/* the plain metrics listener (a resume may be its) */
+		run_daemon(w->metrics.mhd, &w->metrics.timer);
 }
 
 static void on_mhd_io(struct loop *l, struct loop_io *io, uint32_t events)
@@ -333,18 +372,38 @@ static void on_mhd_timer(struct loop *l, struct loop_timer *t)
 	http_run(t->arg);
 }
 
-int http_start(struct webd *w)
+/* A PEM file as a NUL-terminated string (libmicrohttpd takes them so), or
+ * NULL (logged).  *len: its length. */
+static char *read_pem(const char *path, size_t *len)
 {
-	struct webd_config *c = &w->cfg;
-	struct sockaddr_storage ss;
-	char *cert = NULL, *key = NULL, err[512];
-	size_t clen, klen;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	struct MHD_OptionItem opts[16];
-	int n = 0;
+	char *buf, *z, err[512];
 
-	taddr_sockaddr(&c->listen_addr, c->listen_port, &ss);
-	if (c->listen_addr.family == 6)
+	if (jconf_read_file(path, 1 << 20, &buf, len, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return NULL;
+	}
+	z = realloc(buf, *len + 1);
+	if (!z) {
+		free(buf);
+		return NULL;
+	}
+	z[*len] = '\0';
+	return z;
+}
+
+/* Start a daemon on addr:port (cls: w) and put it in the loop (io: its
+ * epoll fd, t: its timeouts).  opts ends with MHD_OPTION_END and has room
+ * for the options added here.  NULL on failure (logged). */
+static struct MHD_Daemon *start_daemon(struct webd *w, const struct taddr *addr, uint16_t port,
+				       unsigned flags, struct MHD_OptionItem *opts, int n,
+				       struct loop_io *io, struct loop_timer *t)
+{
+	struct sockaddr_storage ss;
+	struct MHD_Daemon *d;
+
+	taddr_sockaddr(addr, port, &ss);
+	flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (addr->family == 6)
 		flags |= MHD_USE_IPv6;
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w };
@@ -352,49 +411,70 @@ int http_start(struct webd *w)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, 256, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, w };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	d = MHD_start_daemon(flags, port, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, opts,
+			     MHD_OPTION_END);
+	if (!d) {
+		log_warnx("cannot start the HTTP%s server on port %u (address in use? bad "
+			  "certificate or key?)", flags & MHD_USE_TLS ? "S" : "", port);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+	io->fd = di ? di->epoll_fd : -1;
+	io->cb = on_mhd_io;
+	io->arg = w;
+	if (!di || loop_add(&w->loop, io, EPOLLIN) < 0 || loop_timer_init(&w->loop, t, on_mhd_timer, w) < 0) {
+		MHD_stop_daemon(d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * The console's listener (HTTPS unless plain_http; with metrics.client_ca,
+ * clients are asked for a certificate: libmicrohttpd requests one when it
+ * has a trust list, metrics.c verifies it) and the plain metrics listener.
+ */
+int http_start(struct webd *w)
+{
+	struct webd_config *c = &w->cfg;
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	size_t clen = 0, klen = 0, calen;
+	unsigned flags = 0;
+	struct MHD_OptionItem opts[16];
+	int n = 0, rc = -1;
+
 	if (!c->plain_http) {
-		if (jconf_read_file(c->cert, 1 << 20, &cert, &clen, err, sizeof(err)) < 0 ||
-		    jconf_read_file(c->key, 1 << 20, &key, &klen, err, sizeof(err)) < 0) {
-			log_warnx("%s", err);
-			free(cert);
-			return -1;
-		}
-		/* NUL-terminate: MHD takes PEM strings */
-		cert = realloc(cert, clen + 1);
-		key = realloc(key, klen + 1);
-		if (!cert || !key)
-			return -1;
-		cert[clen] = key[klen] = '\0';
+		if (!(cert = read_pem(c->cert, &clen)) || !(key = read_pem(c->key, &klen)) ||
+		    (c->metrics.client_ca[0] && !(ca = read_pem(c->metrics.client_ca, &calen))))
+			goto out;
 		flags |= MHD_USE_TLS;
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, cert };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, key };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
 			(void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+		if (ca)
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, ca };
 	}
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	w->mhd = MHD_start_daemon(flags, c->listen_port, NULL, NULL, on_request, w,
-				  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	w->mhd = start_daemon(w, &c->listen_addr, c->listen_port, flags, opts, n, &w->mhd_io,
+			      &w->mhd_timer);
+	if (!w->mhd || loop_timer_init(&w->loop, &w->later_timer, on_later, w) < 0)
+		goto out;
+	if (c->metrics.listen_port) {
+		w->metrics.mhd = start_daemon(w, &c->metrics.listen_addr, c->metrics.listen_port, 0,
+					      opts, 0, &w->metrics.io, &w->metrics.timer);
+		if (!w->metrics.mhd)
+			goto out;
+	}
+	http_run(w);
+	rc = 0;
+out:
 	if (key)
 		explicit_bzero(key, klen);
 	free(cert);
 	free(key);
-	if (!w->mhd) {
-		log_warnx("cannot start the HTTP%s server on port %u (address in use? bad "
-			  "certificate or key?)", c->plain_http ? "" : "S", c->listen_port);
-		return -1;
-	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!di)
-		return -1;
-	w->mhd_io.fd = di->epoll_fd;
-	w->mhd_io.cb = on_mhd_io;
-	w->mhd_io.arg = w;
-	if (loop_add(&w->loop, &w->mhd_io, EPOLLIN) < 0 ||
-	    loop_timer_init(&w->loop, &w->mhd_timer, on_mhd_timer, w) < 0 ||
-	    loop_timer_init(&w->loop, &w->later_timer, on_later, w) < 0)
-		return -1;
-	http_run(w);
-	return 0;
+	free(ca);
+	return rc;
 }
 
 void http_stop(struct webd *w)
@@ -402,11 +482,17 @@ void http_stop(struct webd *w)
 	if (!w->mhd)
 		return;
 	loop_del(&w->loop, &w->mhd_io);
+	if (w->metrics.mhd)
+		loop_del(&w->loop, &w->metrics.io);
 	/* libmicrohttpd aborts when stopped with suspended connections; they wait
 	 * for a worker (a handoff may take 15 s): just leave, exit closes them. */
-	if (w->suspended == 0)
+	if (w->suspended == 0) {
 		MHD_stop_daemon(w->mhd);
+		if (w->metrics.mhd)
+			MHD_stop_daemon(w->metrics.mhd);
+	}
 	w->mhd = NULL;
+	w->metrics.mhd = NULL;
 }
 
 /* ----------------------------------------------------------- helpers -- */

@@ -59,7 +59,7 @@ static int check_files(const struct webd_config *c, char *err, size_t errlen)
 	if (c->ldap.bind_password_file[0] && access(c->ldap.bind_password_file, R_OK) < 0)
 		return err_errno(err, errlen, "\"ldap.search.bind_password_file\" %s",
 				 c->ldap.bind_password_file);
-	return 0;
+	return metrics_check_files(&c->metrics, err, errlen);
 }
 
 /* Does l send passwords in clear (an ldap:// URI, no StartTLS, allowed)? */
@@ -102,6 +102,8 @@ int main(int argc, char **argv)
 		if (cleartext(&w->cfg.ldap))
 			printf("%s: warning: ldap.allow_cleartext: an ldap:// URI without StartTLS "
 			       "carries passwords in clear (labs only)\n", w->config_file);
+		metrics_config_describe(&w->cfg.metrics, err, sizeof(err));
+		printf("%s: %s\n", w->config_file, err);
 		return 0;
 	}
 	if (cleartext(&w->cfg.ldap))
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
 	w->www_fd = open(w->cfg.www, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (w->www_fd < 0)
 		log_warn("www directory %s (the console is not served)", w->cfg.www);
+	if (metrics_start(w) < 0)
+		fatalx("cannot read metrics.token_file");
 	if (sessions_init(&w->sessions, &w->cfg) < 0 ||
 	    history_init(&w->history, w->cfg.history_s) < 0)
 		fatal("malloc");

@@ -46,6 +46,7 @@ void job_free(struct job *j)
 	json_decref(j->lbd);
 	json_decref(j->sync);
 	json_decref(j->nodes);
+	json_decref(j->stats);
 	free(j->body);
 	free(j);
 }

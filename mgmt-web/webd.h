@@ -14,6 +14,7 @@
  *   session.c  session table, CSRF tokens, login rate limit
  *   api_guard.c  pure header checks (Origin, Content-Type), rate limit keys
  *   history.c  the 1 s samples of lbd for the console's charts
+ *   metrics*.c GET /metrics for Prometheus (metrics.h)
  *
  * Threads: the main thread owns everything in struct webd.  Workers see only
  * the (immutable after start) configuration and the job they run; a job
@@ -30,6 +31,7 @@
 #include "lib/addr.h"
 #include "api_req.h"
 #include "lib/loop.h"
+#include "metrics.h"
 
 #define WEBD_PATH_MAX 256
 #define WEBD_SOCK_MAX 108
@@ -67,6 +69,7 @@ struct webd_config {
 	uint32_t rate_max, rate_window_s;
 	uint32_t fail_delay_ms;		/* a 401 login answers this long after submission */
 	uint32_t history_s;
+	struct webd_metrics_config metrics;	/* "metrics" (metrics_conf.c) */
 };
 
 /* Parse webd.json text (pure).  0, or -1 with a one-line message in err. */
@@ -102,6 +105,7 @@ struct job {
 	size_t len;
 	/* outputs */
 	json_t *lbd, *sync, *nodes;	/* daemon replies (NULL: none / unreachable) */
+	json_t *stats;			/* lbd's stats (metrics) */
 	char err[512];			/* why lbd could not be reached */
 	enum auth_result auth;
 	char dn[WEBD_DN_MAX];
@@ -235,9 +239,12 @@ struct webd_req {
 	struct webd_req *later_next;
 	uint64_t due_ms;
 	struct session *sess;		/* during the handler only */
+	int metrics;			/* GET /metrics: 1 console listener, 2 plain one */
 	/* the reply, once known */
 	int status;
 	json_t *reply;
+	char *text;			/* or a text reply (metrics), malloc'd */
+	size_t text_len;
 	char set_cookie[256];
 	unsigned retry_after;
 };
@@ -259,6 +266,7 @@ struct webd {
 	struct sessions sessions;
 	struct history history;
 	char syncd_socket[WEBD_SOCK_MAX];	/* learnt from lbd's status when not configured */
+	struct webd_metrics metrics;
 };
 
 int http_start(struct webd *w);
@@ -280,6 +288,15 @@ int http_query(struct webd_req *r, struct api_query *q, char *err, size_t errlen
 /* api.c: handle a complete request.  Returns 0 when r->status/r->reply are
  * set (answer now), 1 when the request waits for a job (suspended). */
 int api_handle(struct webd *w, struct webd_req *r);
+/* metrics.c: load metrics.token_file (0 / -1, logged). */
+int metrics_start(struct webd *w);
+/* A request for /metrics (r->metrics set, 1; a wrong method answered), or
+ * any path on the plain metrics listener (answered 404, 1); 0: neither. */
+int metrics_route(struct webd *w, struct webd_req *r, const char *method, const char *url);
+/* As api_handle, for r->metrics. */
+int metrics_handle(struct webd *w, struct webd_req *r);
+void metrics_login(struct webd *w, enum metrics_login res);
+
 /* Build {"error": msg}. */
 json_t *api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

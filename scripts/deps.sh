@@ -6,10 +6,10 @@ set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libclang-rt-14-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
- libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev \
+ libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
  libnfs-utils libnfs-dev openssl chromium dnsmasq-base bind9-dnsutils \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
- debhelper dpkg-dev fakeroot lintian"
+ debhelper dpkg-dev fakeroot lintian prometheus"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
 # npm, and Debian's npm package would conflict with it).
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
@@ -32,6 +32,15 @@ if [ -n "$missing" ]; then
 		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
 	apt-get install -y -q --no-install-recommends $missing >/dev/null
+	# prometheus's package enables a system-wide prometheus.service (the
+	# policy above keeps it from starting now, not at the next boot, where
+	# it would listen on :9090): t_metrics starts its own, so disable it.
+	case " $missing " in *" prometheus "*)
+		# (deb-systemd-helper where systemctl cannot: no systemd running)
+		systemctl disable --now prometheus.service >/dev/null 2>&1 ||
+			DPKG_MAINTSCRIPT_PACKAGE=prometheus DPKG_MAINTSCRIPT_NAME=postinst \
+			deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true ;;
+	esac
 fi
 # Per-component steps beyond Debian packages (e.g. npm packages for the
 # browser test), each in its own script: scripts/deps.d/*.sh

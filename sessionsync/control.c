@@ -18,6 +18,26 @@ const char *role_name(int r)
 	return r >= 0 && r <= ROLE_FAULT ? roles[r] : "?";
 }
 
+/*
+ * The lag histogram in the control sockets' form (doc/control.md,
+ * "Histograms"): bucket b of lag_hist holds the lags of floor(log2 µs) = b
+ * (b 0: under 2 µs), so its bound is 2^(b+1) µs; the last bucket also
+ * holds everything above, so it counts in "count" only.
+ */
+static json_t *lag_hist_json(const struct syncd *s)
+{
+	json_t *le = json_array(), *counts = json_array();
+	uint64_t cum = 0;
+
+	for (int b = 0; b < LAG_BUCKETS - 1; b++) {
+		cum += s->st.lag_hist[b];
+		json_array_append_new(le, json_integer((json_int_t)(2ull << b)));
+		json_array_append_new(counts, json_integer((json_int_t)cum));
+	}
+	return json_pack("{s:o, s:o, s:I, s:I}", "le_us", le, "counts", counts,
+			 "count", (json_int_t)s->st.lag_samples, "sum_us", (json_int_t)s->st.lag_sum_us);
+}
+
 json_t *control_status(struct syncd *s)
 {
 	char a[TADDR_STRLEN];
@@ -71,6 +91,7 @@ json_t *control_status(struct syncd *s)
 		"timeouts", (json_int_t)s->st.barrier_timeouts));
 	json_object_set_new(r, "lag_ms", json_pack("{s:f, s:f, s:I}", "p50", stream_lag_ms(s, 0.5),
 		"p99", stream_lag_ms(s, 0.99), "samples", (json_int_t)s->st.lag_samples));
+	json_object_set_new(r, "lag_hist", lag_hist_json(s));
 	json_object_set_new(r, "rates", json_pack("{s:I, s:I}", "tx_flows_per_s", (json_int_t)s->rate_tx,
 		"rx_flows_per_s", (json_int_t)s->rate_rx));
 	return r;

@@ -183,6 +183,7 @@ static void lag_sample(struct syncd *s, uint64_t ns)
 	}
 	s->st.lag_hist[b]++;
 	s->st.lag_samples++;
+	s->st.lag_sum_us += ns / 1000;
 }
 
 /* Upper bound of the bucket holding quantile q, in ms. */

@@ -76,6 +76,7 @@ struct syncd_stats {
 	uint64_t pins_set, pins_dropped, pins_full;	/* lb_flow_pins writes from the peer */
 	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */
 	uint64_t lag_samples;
+	uint64_t lag_sum_us;		/* of every sample: the histogram's sum */
 };
 
 struct syncd {

@@ -274,6 +274,7 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 		"head_timeout_s", "io_timeout_s", "fsync", "handoff",
 		"data_location",	/* remote.c */
 		"nfs",	/* nfs_config.c */
+		"metrics",	/* metrics_page.c */
 		NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
@@ -321,6 +322,9 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	/* the NFS service's section (nfs_config.c) */
 	if (json_object_get(root, "nfs") &&
 	    nasd_nfs_config_parse(&p, json_object_get(root, "nfs"), &cfg->nfs) < 0)
+		goto out;
+	if (json_object_get(root, "metrics") &&
+	    nasd_metrics_config_parse(&p, json_object_get(root, "metrics"), &cfg->metrics) < 0)
 		goto out;
 	if (cfg->nfs.from_switch && !cfg->ho.enabled) {	/* the map comes on the handoff socket */
 		jconf_perr(&p, "nfs.namespace.from_switch needs the \"handoff\" section (key, switch port)");

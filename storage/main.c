@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 		       n->cfg.nlisten, n->cfg.nexports);
 		export_describe(&n->cfg, stdout);
 		nasd_nfs_describe(&n->cfg.nfs, stdout);
+		if (nasd_metrics_check(&n->cfg.metrics, stdout, err, sizeof(err)) < 0)
+			fatalx("%s", err);
 		if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
 			fatalx("handoff: %s", err);
 		return 0;
@@ -129,10 +131,13 @@ int main(int argc, char **argv)
 		fatalx("cannot start the handoff agent");
 	if (nfs_server_open(n) < 0)	/* NFS service, if configured */
 		fatalx("cannot start the NFS service");
+	if (nasd_metrics_open(n) < 0)	/* /metrics listener, if configured */
+		fatalx("cannot start the metrics listener");
 	log_info("running: node '%s', %u listen address(es), %u export(s), control %s",
 		 n->cfg.node_name, n->cfg.nlisten, n->cfg.nexports, n->cfg.control_socket);
 	if (loop_run(&n->loop) < 0)
 		log_warn("event loop");
+	nasd_metrics_close(n);
 	handoff_close(n);
 	nfs_server_close(n);
 	while (n->sessions)

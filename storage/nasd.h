@@ -27,6 +27,7 @@
 #include "lib/keyfile.h"
 #include "lib/loop.h"
 #include "storage/cidr.h"
+#include "storage/metrics.h"
 #include "storage/http/http_parse.h"
 
 /* ---- config.c: the daemon's configuration (doc/nasd.md) ---- */
@@ -192,6 +193,7 @@ struct nasd_config {
 	struct nasd_handoff_config ho;	/* "handoff" section (enabled = 0: absent) */
 	struct nasd_data_location dl;	/* "data_location" section (remote.c) */
 	struct nasd_nfs_config nfs;	/* "nfs" section (enabled = 0: absent) */
+	struct nasd_metrics_config metrics;	/* "metrics" section (metrics.h) */
 };
 
 /* Parse configuration text (pure).  0, or -1 with a one-line message. */
@@ -241,6 +243,7 @@ struct nasd {
 	uint64_t reserved;		/* disk reserved ahead of PUT bodies, all sessions */
 	struct handoff *ho;		/* handoff agent (handoff/), NULL if not configured */
 	struct nfs_server *nfs;		/* NFS service (nfs_server.c), NULL if not configured */
+	struct nasd_metrics *metrics;	/* /metrics listener (metrics.c), NULL if not configured */
 };
 
 #define NASD_SCRATCH (256 * 1024)

@@ -149,6 +149,7 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "frozen", lat_hist_json(&h->frozen));
 	json_object_set_new(r, "last_in", json_pack("{s:s, s:I, s:I}", "from", h->last_in_from,
 		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
 	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,

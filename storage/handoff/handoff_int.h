@@ -56,6 +56,7 @@
 
 #include "lib/handoff_key.h"
 #include "lib/handoff_wire.h"
+#include "lib/lat_hist.h"
 #include "storage/tch/flowdrop.h"
 #include "storage/tch/tch_state.h"
 
@@ -173,6 +174,7 @@ struct handoff {
 	 * handshake in time; switch requests answered STALE */
 	uint64_t rej_addr, rej_limit, rej_deadline, rej_sw_stale;
 	uint64_t lat_last_us, lat_max_us, lat_sum_us;
+	struct lat_hist frozen;		/* the same frozen times, by bucket (status "frozen") */
 	uint32_t last_in_txid;		/* the last session resumed here: its txid, */
 	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
 	char last_in_from[64];		/* and from which peer */

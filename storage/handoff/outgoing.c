@@ -393,6 +393,7 @@ static void tx_confirm(struct ho_tx *tx)
 		h->out_ok++;
 		h->lat_last_us = fr;
 		h->lat_sum_us += fr;
+		lat_hist_add(&h->frozen, fr);
 		if (fr > h->lat_max_us)
 			h->lat_max_us = fr;
 	} else {

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/bearer.h"
 #include "lib/keyfile.h"
 #include "lib/log.h"
 
@@ -66,24 +67,13 @@ static int status_of_errno(int e)
 	}
 }
 
-/* ex's bearer token from its write_token_file: a regular file that only its
- * owner may read or write (mode 0600 or stricter) holding 64..128 hex
- * digits, as every key file (lib/keyfile.h).  0 / -1 (logged). */
+/* ex's bearer token from its write_token_file (lib/bearer.h: a file of
+ * mode 0600 or stricter).  0 / -1 (logged). */
 static int load_token(struct nasd_export *ex)
 {
-	struct stat st;
-	char err[300];
+	char err[400];
 
-	if (stat(ex->token_file, &st) < 0) {
-		log_warn("export %s: write_token_file %s", ex->url, ex->token_file);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-		log_warnx("export %s: write_token_file %s: must be a regular file of mode 0600 "
-			  "(is %04o): chmod 600 it", ex->url, ex->token_file, st.st_mode & 07777);
-		return -1;
-	}
-	if (keyfile_load(ex->token_file, ex->token, &ex->token_len, err, sizeof(err)) < 0) {
+	if (bearer_load(ex->token_file, ex->token, &ex->token_len, err, sizeof(err)) < 0) {
 		log_warnx("export %s: write_token_file %s", ex->url, err);
 		return -1;
 	}
@@ -202,36 +192,11 @@ int export_client_ok(const struct nasd_export *ex, const struct sockaddr_storage
 }
 
 /* a == b over n bytes in a time that does not depend on where they differ */
-static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	volatile uint8_t d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
-}
-
 int export_write_auth(const struct nasd_export *ex, struct http_slice authz)
 {
-	char hex[2 * KEYFILE_MAX + 1];
-	uint8_t tok[KEYFILE_MAX];
-	size_t tl;
-
 	if (ex->write_auth == NASD_WAUTH_NONE)
 		return 0;
-	if (!authz.p || authz.len < 7 || strncasecmp(authz.p, "Bearer ", 7))
-		return 401;
-	const char *t = authz.p + 7, *end = authz.p + authz.len;
-	while (t < end && *t == ' ')
-		t++;
-	if ((size_t)(end - t) >= sizeof(hex))
-		return 403;
-	memcpy(hex, t, (size_t)(end - t));
-	hex[end - t] = '\0';
-	if (keyfile_parse_hex(hex, tok, &tl) < 0)
-		return 403;
-	/* the token's length is no secret (the file's format fixes its range) */
-	return tl == ex->token_len && same_bytes(tok, ex->token, tl) ? 0 : 403;
+	return bearer_check(authz.p, authz.len, ex->token, ex->token_len);
 }
 
 static const char *base_name(const char *rel)
