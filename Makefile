@@ -183,10 +183,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)appliance/lab/demo.sh
 
+# make demo-down: the three demo labs and the console's forward on the host
+# (DEMO_PREFIX=x: the labs of a demo run with that prefix; demo-lib.sh).
 demo-down:
-	$(Q)appliance/lab/lab.sh down demo
-	$(Q)appliance/lab/lab.sh down demop
-	$(Q)appliance/lab/lab.sh down demoh
+	$(Q)appliance/lab/demo-down.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

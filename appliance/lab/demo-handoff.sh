@@ -5,7 +5,7 @@
 #
 #   c1 c2 --- client LAN --- [switch: tandem-lbd] --- storage LAN --- n1 n2 n3 (tandem-nasd)
 #
-# Lab "demoh" (DEMO_HANDOFF_LAB overrides).  Exit 0 when every check held.
+# Lab "demoh" (DEMO_PREFIX"h", or DEMO_HANDOFF_LAB: demo-lib.sh).  Exit 0 when every check held.
 set -eu
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -13,13 +13,13 @@ REPO=$(cd "$HERE/../.." && pwd)
 TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
 export TANDEM_BUILD
 LAB_SH=$HERE/lab.sh
-NAME=${DEMO_HANDOFF_LAB:-demoh}
 TANDEMCTL=$TANDEM_BUILD/tandemctl
 PROBLEMS=0
 SESSIONS=${DEMO_HANDOFF_SESSIONS:-24}
 
 # shellcheck source=demo-lib.sh
 . "$HERE/demo-lib.sh"
+NAME=$DEMO_HANDOFF_LAB
 # what tests/integration/lib_nasd.sh expects from its caller
 LAB_NAME=$NAME
 lab() { local c=$1; shift; "$LAB_SH" "$c" "$NAME" "$@"; }
@@ -32,7 +32,7 @@ showctl() {
 	ctl "$@"
 }
 
-section "16. Live session handoff: lab $NAME, tandem-nasd on the nodes"
+section "17. Live session handoff: lab $NAME, tandem-nasd on the nodes"
 "$LAB_SH" down "$NAME"
 "$LAB_SH" up "$NAME" >/dev/null
 # shellcheck disable=SC1090
@@ -50,7 +50,7 @@ else
 	bad "nodes or handoff channels not up"
 fi
 
-section "17. $SESSIONS downloads and uploads through the VIP, then drain n1"
+section "18. $SESSIONS downloads and uploads through the VIP, then drain n1"
 DIR=$(mktemp -d /tmp/tandem-demoh.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 mkdir -p "$LAB_DIR/shared/dl" "$LAB_DIR/shared/ul"
@@ -81,7 +81,7 @@ else
 fi
 showctl nodes
 
-section "18. Every transfer intact"
+section "19. Every transfer intact"
 bad_n=0
 for p in "${pids[@]}"; do wait "$p" || bad_n=$((bad_n + 1)); done
 okc=0
