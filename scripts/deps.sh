@@ -7,7 +7,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libclang-rt-14-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev \
- libnfs-utils libnfs-dev openssl chromium \
+ libnfs-utils libnfs-dev openssl chromium socat scdoc groff-base man-db \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
