@@ -326,7 +326,7 @@ static const struct command local_commands[] = {
 	      "from the switch's master key (lbd's handoff.key_file)" } }, NULL, NULL },
 	{ "upgrade", 0,
 	  { { "[OPTIONS] FILE", "install a signed release into the other root slot "
-	      "(options: tandemctl upgrade --help; doc/appliance.md)" } }, NULL, NULL },
+	      "(its options: tandemctl(1); doc/appliance.md)" } }, NULL, NULL },
 	{ "setup", 0,
 	  { { "[--root DIR] [--no-apply]", "ask for a first configuration (serial console; "
 	      "doc/appliance.md)" } }, NULL, NULL },
