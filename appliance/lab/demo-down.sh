@@ -9,7 +9,6 @@
 set -eu
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=demo-lib.sh
 . "$HERE/demo-lib.sh"
 # shellcheck source=demo-console.sh

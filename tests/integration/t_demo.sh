@@ -69,7 +69,7 @@ check "the host's forward has a pid file" test -n "$FWD_PID"
 # ---- make demo-down
 demo_make demo-down >"$TEST_TMP/down.out" 2>&1
 check_eq "make demo-down exits 0" 0 "$?" || diag "$(tail -n 10 "$TEST_TMP/down.out")"
-left_ns=$(ip netns list | awk '{ print $1 }' | grep -E "^tdm-$PREFIX[ph]?-" | paste -sd' ')
+left_ns=$(ip netns list | awk '{ print $1 }' | grep -E "^tdm-${PREFIX}[ph]?-" | paste -sd' ')
 check_eq "no tdm-$PREFIX* namespace left" "" "$left_ns"
 left_procs=$(pgrep -af "/run/tandem-lab/$PREFIX" | head -n 5)
 check_eq "no process of the demo labs left" "" "$left_procs"
