@@ -4,11 +4,17 @@
 #   c1, c2 (clients) --- client LAN --- [switch: tandem-lbd + BPF on eth0] --- storage LAN --- n1 n2 n3
 #                                        VIP 10.77.1.100 / fd77:1::100          nginx :80, iperf3 :5201
 #
-# Brings up lab "demo" (DEMO_LAB overrides the name), starts lbd, spreads new
-# connections over the nodes, keeps a long download and an iperf3 run going
-# while a node fails its health check, comes back, and another is drained,
-# checks the long download's sha256, and leaves the lab up for exploring.
-# Needs root, jq and a build (make).  Exit status: 0 all checks held, 1 not.
+# Brings up lab "demo" (DEMO_PREFIX or DEMO_LAB: demo-lib.sh), starts lbd
+# and beside it the web console (demo-console.sh: slapd, tandem-webd, a
+# forward from the host's 127.0.0.1:DEMO_CONSOLE_PORT) and SNMP
+# (demo-snmp.sh: snmpd, tandem-agentx, snmptrapd), spreads new connections
+# over the nodes, keeps a long download and an iperf3 run going while a node
+# fails its health check, comes back, and another is drained, checks the
+# long download's sha256, walks TANDEM-MIB and catches the trap of a node
+# going down; then the pair (demo-pair.sh) and the storage nodes
+# (demo-handoff.sh), and leaves the labs up for exploring (make demo-down
+# removes them).  Needs root, jq and a build (make).  Exit status: 0 all
+# checks held, 1 not.
 set -eu
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
