@@ -1,6 +1,6 @@
 # Tandem - plain GNU Makefile.  `make V=1` shows commands.
-# Targets: all check unit demo demo-down bench fuzz fuzz-build deps install deb image
-# image-check clean
+# Targets: all check unit man demo demo-down bench fuzz fuzz-build deps install deb
+# image image-check clean
 # Layout: lib/ -> libtandem.a; one daemon per directory; tests/unit/test_*.c
 # each become a test binary; tests/fuzz/fuzz_*.c each become a libFuzzer target.
 # Packaging: `make install` holds the list of installed files; `make deb`
@@ -87,8 +87,21 @@ TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
 TEST_LIBS += $(B)/libtandem.a
 
-.PHONY: image image-check all check unit demo demo-down bench fuzz fuzz-build deps clean install deb FORCE
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+.PHONY: image image-check all check unit demo demo-down bench fuzz fuzz-build deps clean install deb man FORCE
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) man
+
+# Man pages: one source format, scdoc (doc/man/NAME.SECTION.scd ->
+# $(B)/man/NAME.SECTION, roff).  The date in each page: SOURCE_DATE_EPOCH
+# (dpkg-buildpackage sets it from debian/changelog), else the last commit's.
+MAN_SRC := $(wildcard doc/man/*.scd)
+MAN     := $(MAN_SRC:doc/man/%.scd=$(B)/man/%)
+MAN_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null))
+man: $(MAN)
+$(B)/man/%: doc/man/%.scd
+	@mkdir -p $(dir $@)
+	$(call msg,SCDOC,$@)
+	$(Q)command -v scdoc >/dev/null || { echo "scdoc not found: make deps (Debian package scdoc)" >&2; exit 1; }
+	$(Q)$(if $(MAN_EPOCH),SOURCE_DATE_EPOCH=$(MAN_EPOCH)) scdoc <$< >$@.tmp && mv $@.tmp $@
 
 deps:
 	$(Q)scripts/deps.sh
@@ -183,10 +196,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)appliance/lab/demo.sh
 
+# make demo-down: the three demo labs and the console's forward on the host
+# (DEMO_PREFIX=x: the labs of a demo run with that prefix; demo-lib.sh).
 demo-down:
-	$(Q)appliance/lab/lab.sh down demo
-	$(Q)appliance/lab/lab.sh down demop
-	$(Q)appliance/lab/lab.sh down demoh
+	$(Q)appliance/lab/demo-down.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -204,7 +217,8 @@ clean:
 # syncd, the keepalived hook and drop-in, tandemctl, webd and its console,
 # agentx and the MIB; tandem-node: nasd and its flow-drop object.  Each
 # package's docs and example configs go to DOCDIR/<package>, man pages
-# (doc/man/) to MANDIR; nothing goes to /etc/tandem (the operator's).
+# (built from doc/man/*.scd) to MANDIR/manN by their section; nothing goes
+# to /etc/tandem (the operator's).
 # Units are rewritten for SBINDIR and DOCDIR.
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
 SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
@@ -214,17 +228,17 @@ SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
 NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md
 NODE_EX     := appliance/examples/nasd.json
 UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)/|g
-install: $(BINS)
+install: $(BINS) $(MAN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(TANDEM_LIBDIR) \
 		$(DESTDIR)$(MIBDIR) $(DESTDIR)$(UNITDIR)/keepalived.service.d \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DOCDIR)/tandem-switch/examples $(DESTDIR)$(DOCDIR)/tandem-node/examples
 	install -m 0755 $(addprefix $(B)/,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(B)/tandemctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/lb.bpf.o $(B)/flowdrop.bpf.o $(DESTDIR)$(TANDEM_LIBDIR)/
 	install -m 0644 snmp/TANDEM-MIB.txt $(DESTDIR)$(MIBDIR)/
-	install -m 0644 doc/man/tandemctl.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 $(patsubst %,doc/man/%.8,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(MANDIR)/man8/
+	for m in $(MAN); do s=$${m##*.}; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	for u in $(SWITCH_UNIT) tandem-nasd; do \
 		sed '$(UNIT_SED)' appliance/systemd/$$u.service >$(DESTDIR)$(UNITDIR)/$$u.service && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; done

@@ -3,6 +3,24 @@
 # and polling.  bad() counts into PROBLEMS; the demos exit 1 if it is not 0.
 PROBLEMS=${PROBLEMS:-0}
 
+# The demo's lab names: DEMO_PREFIX (default "demo") for the single switch,
+# DEMO_PREFIX"p" for the pair, DEMO_PREFIX"h" for the handoff lab.  `make
+# demo` uses the documented names; a test (tests/integration/t_demo.sh) sets
+# its own prefix so that it never touches a developer's demo.  DEMO_LAB,
+# DEMO_PAIR_LAB and DEMO_HANDOFF_LAB still name one lab each.
+DEMO_PREFIX=${DEMO_PREFIX:-demo}
+case "$DEMO_PREFIX" in
+'' | *[!a-z0-9]* | ????????*)
+	echo "demo: DEMO_PREFIX '$DEMO_PREFIX': want [a-z0-9], at most 7 characters" >&2
+	exit 2
+	;;
+esac
+DEMO_MAIN_LAB=${DEMO_LAB:-$DEMO_PREFIX}
+DEMO_PAIR_LAB=${DEMO_PAIR_LAB:-${DEMO_PREFIX}p}
+DEMO_HANDOFF_LAB=${DEMO_HANDOFF_LAB:-${DEMO_PREFIX}h}
+# The web console's port on the host's 127.0.0.1 (demo-console.sh).
+DEMO_CONSOLE_PORT=${DEMO_CONSOLE_PORT:-8443}
+
 if [ -t 1 ]; then
 	B=$'\033[1m' G=$'\033[32m' R=$'\033[31m' D=$'\033[2m' N=$'\033[0m'
 else

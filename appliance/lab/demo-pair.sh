@@ -7,7 +7,7 @@
 #                          [swa] ==sync== [swb]     VRRP: A priority 150, B 100
 #   n1 n2 n3 -- storage LAN --+----------------+
 #
-# Lab "demop" (DEMO_PAIR_LAB overrides).  Exit 0 when every check held.
+# Lab "demop" (DEMO_PREFIX"p", or DEMO_PAIR_LAB: demo-lib.sh).  Exit 0 when every check held.
 set -eu
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -15,13 +15,13 @@ REPO=$(cd "$HERE/../.." && pwd)
 TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
 export TANDEM_BUILD
 LAB=$HERE/lab.sh
-NAME=${DEMO_PAIR_LAB:-demop}
 TANDEMCTL=$TANDEM_BUILD/tandemctl
 PROBLEMS=0
 SESSIONS=${DEMO_PAIR_SESSIONS:-20}
 
 # shellcheck source=demo-lib.sh
 . "$HERE/demo-lib.sh"
+NAME=$DEMO_PAIR_LAB
 
 ctl() { timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-$1/lbd.sock" "${@:2}"; }
 showctl() {
@@ -34,7 +34,7 @@ synced() { ctl "$1" --json status | jq -e '.sync.synced == true' >/dev/null; }
 flows_on() { ctl "$1" --json flows --vip v4 --limit 100000 | jq '[.flows[] | select(.port == 80)] | length'; }
 b_has_all() { [ "$(flows_on b)" -ge "$SESSIONS" ]; }
 
-section "11. The switch pair: lab $NAME"
+section "12. The switch pair: lab $NAME"
 "$LAB" down "$NAME"
 LAB_PAIR=1 "$LAB" up "$NAME"
 # shellcheck disable=SC1090
@@ -48,7 +48,7 @@ else
 fi
 showctl a status
 
-section "12. $SESSIONS long downloads through the VIP; B learns every flow"
+section "13. $SESSIONS long downloads through the VIP; B learns every flow"
 DIR=$(mktemp -d /tmp/tandem-demop.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 pids=()
@@ -65,7 +65,7 @@ else
 fi
 showctl b flows --vip v4 --limit 6
 
-section "13. Switch A crashes (daemons killed, links cut)"
+section "14. Switch A crashes (daemons killed, links cut)"
 t0=$(now_ms)
 "$LAB" switch-stop "$NAME" a hard
 if wait_ms 10000 is_role b master; then
@@ -79,7 +79,7 @@ for ((i = 0; i < SESSIONS; i++)); do sz=$((sz + $(stat -c %s "$DIR/s$i.bin" 2>/d
 say "the downloads go on through B: $((sz / 1048576)) MiB of $((SESSIONS * 10)) MiB so far"
 showctl b stats
 
-section "14. A comes back: it pulls B's table, then takes over again"
+section "15. A comes back: it pulls B's table, then takes over again"
 "$LAB" switch-links "$NAME" a up
 "$LAB" switch-start "$NAME" a
 if wait_ms 15000 synced a; then
@@ -94,7 +94,7 @@ else
 fi
 showctl a status
 
-section "15. Every session survived both takeovers"
+section "16. Every session survived both takeovers"
 okc=0
 for ((i = 0; i < SESSIONS; i++)); do
 	if wait "${pids[$i]}" && (cd "$LAB_WWW" && sha256sum 10m.bin | awk '{print $1}') | grep -q "$(sha256sum <"$DIR/s$i.bin" | awk '{print $1}')"; then

@@ -4,11 +4,17 @@
 #   c1, c2 (clients) --- client LAN --- [switch: tandem-lbd + BPF on eth0] --- storage LAN --- n1 n2 n3
 #                                        VIP 10.77.1.100 / fd77:1::100          nginx :80, iperf3 :5201
 #
-# Brings up lab "demo" (DEMO_LAB overrides the name), starts lbd, spreads new
-# connections over the nodes, keeps a long download and an iperf3 run going
-# while a node fails its health check, comes back, and another is drained,
-# checks the long download's sha256, and leaves the lab up for exploring.
-# Needs root, jq and a build (make).  Exit status: 0 all checks held, 1 not.
+# Brings up lab "demo" (DEMO_PREFIX or DEMO_LAB: demo-lib.sh), starts lbd
+# and beside it the web console (demo-console.sh: slapd, tandem-webd, a
+# forward from the host's 127.0.0.1:DEMO_CONSOLE_PORT) and SNMP
+# (demo-snmp.sh: snmpd, tandem-agentx, snmptrapd), spreads new connections
+# over the nodes, keeps a long download and an iperf3 run going while a node
+# fails its health check, comes back, and another is drained, checks the
+# long download's sha256, walks TANDEM-MIB and catches the trap of a node
+# going down; then the pair (demo-pair.sh) and the storage nodes
+# (demo-handoff.sh), and leaves the labs up for exploring (make demo-down
+# removes them).  Needs root, jq and a build (make).  Exit status: 0 all
+# checks held, 1 not.
 set -eu
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -16,12 +22,16 @@ REPO=$(cd "$HERE/../.." && pwd)
 TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
 export TANDEM_BUILD
 LAB=$HERE/lab.sh
-NAME=${DEMO_LAB:-demo}
 TANDEMCTL=$TANDEM_BUILD/tandemctl
 PROBLEMS=0
 
 # shellcheck source=demo-lib.sh
 . "$HERE/demo-lib.sh"
+NAME=$DEMO_MAIN_LAB
+# shellcheck source=demo-console.sh
+. "$HERE/demo-console.sh"
+# shellcheck source=demo-snmp.sh
+. "$HERE/demo-snmp.sh"
 
 # ctl ARGS: tandemctl against the lab's lbd; showctl also prints the command.
 ctl() { timeout 10 "$TANDEMCTL" -s "$LBD_SOCK" "$@"; }
@@ -156,8 +166,17 @@ cat <<EOF
    return); only client->VIP packets cross the switch's BPF program.
 EOF
 
-section "2. Start tandem-lbd in the switch"
+section "2. Start tandem-lbd in the switch; the console and SNMP beside it"
 "$LAB" lbd-start "$NAME"
+# The console (slapd, tandem-webd, the forward) and SNMP (snmpd, snmptrapd,
+# tandem-agentx) start in the background; section 11 walks the MIB.
+CONSOLE_PID=""
+if console_port_free; then
+	console_start
+else
+	bad "127.0.0.1:$DEMO_CONSOLE_PORT is taken on this machine: no console (DEMO_CONSOLE_PORT=N picks another port)"
+fi
+snmp_start
 if wait_ms 10000 all_nodes_healthy; then
 	good "health checks: all nodes up"
 else
@@ -165,6 +184,19 @@ else
 fi
 showctl status
 showctl nodes
+if [ -n "$CONSOLE_PID" ]; then
+	if console_wait; then
+		say ""
+		say "The web console (tandem-webd) is up for this lab, from this machine:"
+		say "  console: $(console_url)"
+		say "  user admin, password $CONSOLE_PW  (a demo directory in slapd; the password is new for each run)"
+		say "  the certificate is signed by this lab's CA: $LAB_DIR/console/ca.crt"
+		say "  (from another machine: ssh -L $DEMO_CONSOLE_PORT:127.0.0.1:$DEMO_CONSOLE_PORT this-host)"
+		console_check || true
+	else
+		bad "the console did not start: $(tail -n 2 "$LAB_DIR/console/start.log")"
+	fi
+fi
 
 section "3. Load balancing: new connections spread over the nodes"
 requests 30
@@ -269,6 +301,9 @@ section "10. Undrain $LONG_NODE"
 showctl undrain "$LONG_NODE"
 showctl nodes
 
+section "11. SNMP: TANDEM-MIB through snmpd, a trap when a node goes down"
+snmp_section n2 || true
+
 if [ "${DEMO_PAIR:-1}" = 1 ]; then
 	"$HERE/demo-pair.sh" || PROBLEMS=$((PROBLEMS + 1))
 fi
@@ -277,8 +312,9 @@ if [ "${DEMO_HANDOFF:-1}" = 1 ]; then
 fi
 
 section "Explore"
-if [ "$NAME" = demo ]; then DOWN="make demo-down                               (removes the three labs)"
-else DOWN="appliance/lab/lab.sh down $NAME                 (removes the lab)"; fi
+if [ "$NAME" = "$DEMO_PREFIX" ]; then
+	DOWN="make demo-down$([ "$NAME" = demo ] || echo " DEMO_PREFIX=$NAME")      (removes the three labs, the console's forward)"
+else DOWN="appliance/lab/demo-down.sh $NAME        (removes the lab, the console's forward)"; fi
 cat <<EOF
    The lab stays up.  Try:
      appliance/lab/lab.sh shell $NAME c1          then: curl http://$VIP4/node
@@ -287,8 +323,14 @@ cat <<EOF
      appliance/lab/lab.sh node-stop $NAME n2 nginx   (and node-start)
      appliance/lab/lab.sh link $NAME n3 down         (and up)
      less $LBD_LOG
+     ip netns exec $NS_SW snmpwalk -v2c -c tandem -M +$DEMO_SNMP_MIBS -m TANDEM-MIB 127.0.0.1:16161 TANDEM-MIB::tandemNodeTable
      $DOWN
 EOF
+if [ -n "$CONSOLE_PID" ]; then
+	say ""
+	say "The web console of lab $NAME: $(console_url)  user admin, password $CONSOLE_PW"
+	say "  (CA certificate $LAB_DIR/console/ca.crt; the password is also in $LAB_DIR/console/admin.pw)"
+fi
 if [ "$PROBLEMS" -eq 0 ]; then
 	printf '\n%sdemo: all checks held%s\n' "$G" "$N"
 else

@@ -285,11 +285,11 @@ static void print_reload(const struct ctl_args *a, const json_t *r, FILE *out)
 
 static const struct command commands[] = {
 	{ "status", 0, { { "", "daemon summary" } }, build_plain, view_status },
-	{ "nodes", 0, { { "", "storage nodes: state, health per service, counters" } },
+	{ "nodes", 0, { { "", "the storage nodes: state, health per service, counters" } },
 	  build_plain, view_nodes },
 	{ "vips", 0, { { "", "VIP services and their counters" } }, build_plain, view_vips },
 	{ "flows", OPT_VIP | OPT_NODE | OPT_LIMIT,
-	  { { "[--vip V] [--node N] [--limit N]", "flow table entries (daemon default limit 1000)" } },
+	  { { "[--vip V] [--node N] [--limit N]", "flow table entries (lbd's default limit: 1000)" } },
 	  build_flows, view_flows },
 	{ "stats", OPT_ALL, { { "[-a]", "verdict, VIP and node counters (-a: zero verdicts too)" } },
 	  build_plain, view_stats },
@@ -300,7 +300,7 @@ static const struct command commands[] = {
 	  { { "--node FROM --to TO", "re-point every flow of FROM to TO" },
 	    { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp] [--repoint]",
 	      "move one session: live (handoff) if its node runs tandem-nasd, else re-point "
-	      "(IPv6 as [addr]:port)" } },
+	      "(IPv6 as [ADDR]:PORT)" } },
 	  build_migrate, print_migrate },
 	{ "handoff", OPT_TO | OPT_PROTO,
 	  { { "CLIENT:PORT VIP:PORT TO [--proto tcp|udp]",
@@ -314,6 +314,26 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/*
+ * The commands tandemctl runs itself, no daemon asked (main.c hands them
+ * their arguments before any option is parsed): here only for the usage,
+ * which lists them in the same aligned form as the daemon's.
+ */
+static const struct command local_commands[] = {
+	{ "handoff-key", 0,
+	  { { "MASTER_KEY_FILE NODE [PEER...]",
+	      "print NODE's handoff key file (its switch key, one key per PEER), derived "
+	      "from the switch's master key (lbd's handoff.key_file)" } }, NULL, NULL },
+	{ "upgrade", 0,
+	  { { "[OPTIONS] FILE", "install a signed release into the other root slot "
+	      "(its options: tandemctl(1); doc/appliance.md)" } }, NULL, NULL },
+	{ "setup", 0,
+	  { { "[--root DIR] [--no-apply]", "ask for a first configuration (serial console; "
+	      "doc/appliance.md)" } }, NULL, NULL },
+};
+
+#define NLOCAL (sizeof(local_commands) / sizeof(local_commands[0]))
+
 const struct command *command_find(const char *name)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -323,27 +343,82 @@ const struct command *command_find(const char *name)
 }
 
 /* Synopses longer than this get their help text on a line of its own. */
-#define USAGE_SYN_MAX 36
+#define USAGE_SYN_MAX 28
+#define USAGE_COLS 79		/* help text is wrapped to fit */
 
-void commands_usage(FILE *f)
+/* "NAME ARGS" of form k into syn; its length. */
+static int synopsis(const struct command *c, int k, char *syn, size_t len)
+{
+	const char *args = c->forms[k].args;
+
+	return snprintf(syn, len, "%s%s%s", c->name, *args ? " " : "", args);
+}
+
+/* The widest synopsis of the tables that fits USAGE_SYN_MAX. */
+static int usage_width(void)
 {
 	char syn[FMT_BUFLEN];
 	int w = 0;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < NCOMMANDS; i++) {
-			for (int k = 0; k < 2 && commands[i].forms[k].help; k++) {
-				const char *args = commands[i].forms[k].args;
-				int n = snprintf(syn, sizeof(syn), "%s%s%s", commands[i].name,
-						 *args ? " " : "", args);
-				if (pass == 0 && n > w && n <= USAGE_SYN_MAX)
-					w = n;
-				if (pass == 1 && n > w)	/* too long: help on the next line */
-					fprintf(f, "  %s\n  %-*s  %s\n", syn, w, "",
-						commands[i].forms[k].help);
-				else if (pass == 1)
-					fprintf(f, "  %-*s  %s\n", w, syn, commands[i].forms[k].help);
-			}
+	for (size_t i = 0; i < NCOMMANDS + NLOCAL; i++) {
+		const struct command *c = i < NCOMMANDS ? &commands[i] : &local_commands[i - NCOMMANDS];
+		for (int k = 0; k < 2 && c->forms[k].help; k++) {
+			int n = synopsis(c, k, syn, sizeof(syn));
+			if (n > w && n <= USAGE_SYN_MAX)
+				w = n;
 		}
 	}
+	return w;
+}
+
+/* Print help starting at column col (the cursor is there), wrapped at word
+ * boundaries to USAGE_COLS; continuation lines start at col too. */
+static void usage_help(FILE *f, const char *help, int col)
+{
+	int at = col;
+
+	while (*help) {
+		int n = (int)strcspn(help, " ");
+		if (at > col && at + 1 + n > USAGE_COLS) {
+			fprintf(f, "\n%*s", col, "");
+			at = col;
+		}
+		if (at > col) {
+			fputc(' ', f);
+			at++;
+		}
+		fprintf(f, "%.*s", n, help);
+		at += n;
+		help += n;
+		help += strspn(help, " ");
+	}
+	fputc('\n', f);
+}
+
+/* One group of commands, each form as "  SYNOPSIS  help" in columns of
+ * width w (a longer synopsis gets its help on the next line). */
+static void usage_group(FILE *f, const struct command *cmds, size_t n, int w)
+{
+	char syn[FMT_BUFLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 2 && cmds[i].forms[k].help; k++) {
+			int len = synopsis(&cmds[i], k, syn, sizeof(syn));
+			if (len > w)
+				fprintf(f, "  %s\n  %-*s  ", syn, w, "");
+			else
+				fprintf(f, "  %-*s  ", w, syn);
+			usage_help(f, cmds[i].forms[k].help, w + 4);
+		}
+	}
+}
+
+void commands_usage(FILE *f)
+{
+	int w = usage_width();
+
+	fprintf(f, "Commands (requests to tandem-lbd's control socket):\n");
+	usage_group(f, commands, NCOMMANDS, w);
+	fprintf(f, "\nLocal commands (no daemon asked; options above do not apply):\n");
+	usage_group(f, local_commands, NLOCAL, w);
 }

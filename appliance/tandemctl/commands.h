@@ -54,7 +54,8 @@ struct command {
 /* The command called name, or NULL. */
 const struct command *command_find(const char *name);
 
-/* Print the command list for usage (one line per form, aligned). */
+/* Print the command list for usage: the daemon's commands, then the local
+ * ones (handoff-key, upgrade, setup), one aligned list, help text wrapped. */
 void commands_usage(FILE *f);
 
 /* handoff_key.c: `tandemctl handoff-key MASTER_KEY_FILE NODE [PEER...]`, run

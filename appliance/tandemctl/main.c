@@ -33,24 +33,16 @@ static void usage(FILE *f)
 		"  -s, --socket PATH    tandem-lbd control socket (default: $TANDEM_LBD_SOCK,\n"
 		"                       else " DEFAULT_SOCKET ")\n"
 		"  -j, --json           print the daemon's reply object as JSON\n"
-		"  -T, --timeout MS     wait at most MS milliseconds for the reply (default %d;\n"
-		"                       handoff: 20000)\n"
+		"  -T, --timeout MS     wait at most MS milliseconds for the reply\n"
+		"                       (default %d; handoff: 20000)\n"
 		"  -v, --verbose        log the request sent to stderr\n"
 		"  -h, --help           this text\n"
-		"\n"
-		"Commands:\n", DEFAULT_TIMEOUT_MS);
+		"\n", DEFAULT_TIMEOUT_MS);
 	commands_usage(f);
 	fprintf(f,
-		"  handoff-key MASTER_KEY_FILE NODE [PEER...]\n"
-		"                       print NODE's handoff key file, derived from the switch's\n"
-		"                       master key (no daemon asked)\n"
-		"\n"
-		"Appliance commands (local, no daemon; doc/appliance.md):\n"
-		"  upgrade FILE              install a signed release into the other root slot\n"
-		"  setup                     ask for a first configuration (serial console)\n"
 		"\n"
 		"Exit status: 0 ok, 1 the daemon refused the request, 2 usage error,\n"
-		"3 the daemon cannot be reached.\n");
+		"3 the daemon cannot be reached.  Manual: tandemctl(1).\n");
 }
 
 /* Parse a decimal integer in [min, max]; 0 or -1. */

@@ -83,11 +83,13 @@ check "tandem-switch holds the switch's files" has_all "$SW" \
 	lib/systemd/system/keepalived.service.d/tandem.conf \
 	usr/share/doc/tandem-switch/copyright usr/share/doc/tandem-switch/README.md \
 	usr/share/doc/tandem-switch/examples/tandem.json usr/share/doc/tandem-switch/examples/webd.json \
-	usr/share/man/man8/tandem-lbd.8.gz usr/share/man/man1/tandemctl.1.gz
+	usr/share/man/man8/tandem-lbd.8.gz usr/share/man/man1/tandemctl.1.gz \
+	usr/share/man/man5/tandem.json.5.gz usr/share/man/man5/webd.json.5.gz
 check "tandem-node holds the node's files" has_all "$NODE" \
 	usr/sbin/tandem-nasd usr/lib/tandem/flowdrop.bpf.o lib/systemd/system/tandem-nasd.service \
 	usr/share/doc/tandem-node/copyright usr/share/doc/tandem-node/nasd.md \
-	usr/share/doc/tandem-node/examples/nasd.json
+	usr/share/doc/tandem-node/examples/nasd.json \
+	usr/share/man/man8/tandem-nasd.8.gz usr/share/man/man5/nasd.json.5.gz
 check_eq "neither package ships a file in /etc" "" "$( (files "$SW"; files "$NODE") | grep '^etc/')"
 
 # One list: the two packages together hold what `make install` installs
