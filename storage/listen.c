@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,4 +38,31 @@ int tcp_listen_io(struct loop_io *io, const struct taddr *a, uint16_t port, int 
 	io->cb = cb;
 	io->arg = arg;
 	return 0;
+}
+
+int udp_bind(const struct taddr *a, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = taddr_sockaddr(a, port, &ss);
+	int one = 1, fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if ((ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int tcp_nodelay(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

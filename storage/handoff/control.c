@@ -358,13 +358,8 @@ static int open_sockets(struct handoff *h)
 	h->rep.arg = h;
 	if (loop_add(l, &h->rep, EPOLLIN) < 0)
 		return -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
-	int one = 1;
-	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->mv.fd < 0 ||
-	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
+	h->mv.fd = udp_bind(&cfg->listen_addr, cfg->switch_port);
+	if (h->mv.fd < 0) {
 		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
 		return -1;
 	}

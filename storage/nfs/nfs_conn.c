@@ -29,6 +29,7 @@
 
 #include "lib/log.h"
 #include "lib/wire.h"
+#include "storage/listen.h"
 
 static size_t max_record(const struct nfs_server *s)
 {
@@ -293,6 +294,9 @@ struct nfs_conn *nfs_conn_new(struct nfs_server *s, int fd, const struct sockadd
 	c->allowed = nfs_conn_admissible(s, ss, &c->from_peer);
 	if (c->from_peer)
 		s->st.from_peers++;
+	/* replies of pipelined calls must not wait for the client's delayed
+	 * ACK (storage/listen.h); a restored socket has it from libtch too */
+	tcp_nodelay(fd);
 	c->io.fd = fd;
 	c->io.cb = conn_io;
 	c->io.arg = c;

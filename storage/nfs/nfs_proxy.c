@@ -25,6 +25,7 @@
 
 #include "lib/log.h"
 #include "lib/wire.h"
+#include "storage/listen.h"
 
 #define UP_QUEUE_MAX (8u << 20)		/* bytes queued to one peer */
 
@@ -262,6 +263,7 @@ static int up_connect(struct nfs_upstream *u)
 
 	if (fd < 0)
 		return -1;
+	tcp_nodelay(fd);	/* many clients' calls share it: see storage/listen.h */
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		close(fd);
 		return -1;
