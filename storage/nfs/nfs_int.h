@@ -6,6 +6,7 @@
  *   nfs_server.c    open and close, listeners, status
  *   nfs_conn.c      connections on the nasd loop: reading, record marking,
  *                   writing replies; client networks
+ *   nfs_udp.c       the portmapper and MOUNT over UDP: one datagram, one call
  *   nfs_call.c      one call: its header, the DRC, then the program's
  *                   dispatcher (a table by program and version)
  *   nfs_drc.c       the duplicate request cache
@@ -108,11 +109,25 @@ struct nfs_listener {
 	struct nasd_listen addr;
 };
 
+/* A datagram's source: where the reply goes, from which socket (nfs_udp.c). */
+struct nfs_dgram {
+	int fd;			/* the UDP socket it came in on (bound to the address it was sent to) */
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+};
+
+/* The largest datagram taken (a larger one is dropped: no MOUNT or
+ * portmapper call comes near it) and the largest reply sent. */
+#define NFS_UDP_MAX 8800
+
 struct nfs_stats {
 	uint64_t conns_total, records, calls, replies, dropped, garbage_args, proc_unavail,
 		 prog_unavail, prog_mismatch, rpc_mismatch, auth_errors, refused, bad_handles,
 		 stale, too_big, bytes_read, bytes_written, scans, drc_hits, frozen, restored,
 		 forwarded, forward_errors, from_peers, idle_closed, client_limit, stale_cached;
+	/* UDP (nfs_udp.c): datagrams in, replies out, from hosts outside
+	 * "clients" (dropped unanswered), dropped as too long or unanswerable */
+	uint64_t udp_in, udp_out, udp_refused, udp_dropped;
 	uint64_t proc[NFS3_NPROC];
 };
 
@@ -144,6 +159,8 @@ struct nfs_server {
 	const struct nasd_nfs_config *cfg;
 	struct nfs_listener ls[2 * NASD_MAX_LISTEN];
 	unsigned nls;
+	struct nfs_listener us[2 * NASD_MAX_LISTEN];	/* UDP, on the same addresses */
+	unsigned nus;
 	struct nfs_conn *conns;
 	unsigned nconns;
 	uint64_t next_id;
@@ -182,10 +199,13 @@ struct nfs_server {
 	} cl;
 };
 
-/* One call being answered. */
+/* One call being answered: from a connection (c) or a datagram (dg). */
 struct nfs_req {
 	struct nfs_server *srv;
-	struct nfs_conn *c;
+	struct nfs_conn *c;		/* NULL for a datagram */
+	const struct nfs_dgram *dg;	/* NULL on a connection */
+	const struct sockaddr_storage *peer;	/* the client, either way */
+	int allowed;			/* peer is a namespace peer or inside "clients" */
 	const struct rpc_call *call;
 	const uint8_t *args;
 	size_t alen;
@@ -219,6 +239,24 @@ int nfs_reply_garbage(struct nfs_req *r);
  * -1: nothing to answer (dropped); 1: forwarded (c->waiting, the reply
  * comes through nfs_conn_reply()). */
 int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
+/* nfs_call.c: answer the call in datagram buf[0, len) from dg (allowed:
+ * its source is a namespace peer or in "clients") into out[0, cap): the
+ * reply's length; 0: nothing to send now (dropped, or forwarded to its
+ * home node: nfs_udp_forward's callback sends the reply).  Only the
+ * portmapper and MOUNT answer over UDP; NFS is PROG_UNAVAIL there. */
+size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int allowed,
+			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap);
+
+/* ---- nfs_udp.c: the portmapper and MOUNT over UDP ---- */
+
+/* A UDP socket on every listener address (NFS "listen" and "portmap"),
+ * on the loop.  0 / -1 (logged). */
+int nfs_udp_open(struct nfs_server *s);
+void nfs_udp_close(struct nfs_server *s);
+/* r's call came in a datagram: forward it to node_id, the reply goes back
+ * to the datagram's source when it comes (SYSTEM_ERR if the node fails).
+ * 0, or -1 (no such peer, queue full): the caller answers itself. */
+int nfs_udp_forward(struct nfs_req *r, uint8_t node_id);
 
 /* ---- nfs_conn.c: connections ---- */
 

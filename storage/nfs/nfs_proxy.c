@@ -338,6 +338,8 @@ int nfs_proxy_forward(struct nfs_req *r, uint8_t node_id)
 {
 	struct nfs_pending *p;
 
+	if (r->dg)
+		return nfs_udp_forward(r, node_id);	/* a MNT that came by UDP */
 	if (r->c->from_peer)
 		return -1;	/* never forward a forwarded call (no loops) */
 	if (!(p = queue_call(r->srv, node_id, r->rec, r->rec_len)))

@@ -5,7 +5,8 @@
  *
  * Every listener answers every program (portmapper, MOUNT, NFS): clients
  * find MOUNT and NFS on 2049 through the portmapper on 111, so a VIP needs
- * only those two ports.
+ * only those two ports (and the same two over UDP, where the portmapper
+ * and MOUNT answer too: nfs_udp.c).
  */
 #include "nfs_int.h"
 
@@ -116,8 +117,11 @@ int nfs_server_open(struct nasd *n)
 	for (unsigned i = 0; i < cfg->npmap; i++)
 		if (add_listener(s, &cfg->pmap[i]) < 0)
 			return -1;
-	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s))",
-		 cfg->export_name, cfg->path, cfg->export_id, cfg->node_id, cfg->nclients, s->nls);
+	if (nfs_udp_open(s) < 0)
+		return -1;
+	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s), "
+		 "portmapper and MOUNT over UDP too)", cfg->export_name, cfg->path, cfg->export_id,
+		 cfg->node_id, cfg->nclients, s->nls);
 	return 0;
 }
 
@@ -129,7 +133,8 @@ void nfs_server_close(struct nasd *n)
 		return;
 	while (s->conns)
 		nfs_conn_close(s->conns, "shutdown");
-	nfs_proxy_close(s);
+	nfs_proxy_close(s);	/* a MNT forwarded from a datagram is answered on its socket: */
+	nfs_udp_close(s);	/* closed after */
 	for (unsigned i = 0; i < s->nls; i++) {
 		loop_del(&n->loop, &s->ls[i].io);
 		close(s->ls[i].io.fd);
@@ -182,6 +187,9 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "from_peers", nfs_ju(s->st.from_peers));
 	json_object_set_new(o, "generation", nfs_ju(s->cl.generation));	/* cluster map in use */
 	json_object_set_new(o, "cluster", nfs_cluster_status(s->nasd));
+	json_object_set_new(o, "udp", json_pack("{s:o, s:o, s:o, s:o}", "datagrams", nfs_ju(s->st.udp_in),
+		"replies", nfs_ju(s->st.udp_out), "refused", nfs_ju(s->st.udp_refused),
+		"dropped", nfs_ju(s->st.udp_dropped)));
 	json_object_set_new(o, "frozen", nfs_ju(s->st.frozen));
 	json_object_set_new(o, "restored", nfs_ju(s->st.restored));
 	for (unsigned i = 0; i < NFS3_NPROC; i++)

@@ -55,6 +55,11 @@
 #                                   with_attr}
 #   nfs_rpc.py dots HOST DIR UID       LOOKUP "." and ".." in DIR as UID: {dot, dotdot}
 #   nfs_rpc.py mntflood HOST PATH N    N MNTs of PATH on one connection: {statuses}
+# Over UDP (one datagram a call, tandem-nasd's portmapper and MOUNT):
+#   nfs_rpc.py udpmnt HOST PATH N      N MNTs of PATH, each from a new socket (so
+#                                   each may reach another node behind a VIP), to
+#                                   port 2049: {statuses, handles (hex), node_ids
+#                                   (the handles' issuing node), timeouts}
 import json, os, socket, struct, sys
 
 def xdr_opaque(b):
@@ -122,6 +127,21 @@ class Conn:
             d["low"], d["high"] = struct.unpack(">II", r[off + 4:off + 12])
         d["body"] = r[off + 4:]
         return d
+
+class UdpConn(Conn):
+    """The same calls, one datagram each (no record marking)."""
+    def __init__(self, host, port=2049, timeout=3):
+        self.s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.settimeout(timeout)
+        self.s.connect((host, port))
+        self.xid = 0x2000 + os.getpid() % 1000 * 64
+    def send_record(self, payload):
+        self.s.send(payload)
+    def recv_record(self):
+        try:
+            return self.s.recv(65536)
+        except (socket.timeout, ConnectionRefusedError):
+            return None
 
 def mnt(c, path, cred=None):
     r = c.call(100005, 3, 1, xdr_opaque(path.encode("latin-1") if isinstance(path, str) else path), cred=cred)
@@ -897,3 +917,15 @@ elif mode == "mntflood":
     c = Conn(host)
     path = sys.argv[3].encode().decode("unicode_escape").encode("latin-1")
     print(json.dumps({"statuses": sorted(set(mnt(c, path)[0] for i in range(int(sys.argv[4]))))}))
+elif mode == "udpmnt":
+    out = {"statuses": [], "handles": [], "node_ids": [], "timeouts": 0}
+    for i in range(int(sys.argv[4])):
+        st, fh = mnt(UdpConn(host), sys.argv[3])
+        if st == "closed":
+            out["timeouts"] += 1
+            continue
+        out["statuses"].append(st)
+        if fh:
+            out["handles"].append(fh.hex())
+            out["node_ids"].append(fh[1])
+    print(json.dumps(out))
