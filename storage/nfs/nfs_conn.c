@@ -134,8 +134,10 @@ void nfs_conn_close(struct nfs_conn *c, const char *why)
 
 void nfs_conn_watch(struct nfs_conn *c)
 {
-	/* waiting for a forwarded call: nothing (errors and hangups still come) */
-	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT : c->held ? 0 : EPOLLIN;
+	/* waiting for a forwarded call: nothing (errors and hangups still come);
+	 * about to move home with whole calls buffered: nothing more to read */
+	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT :
+		      c->held || !nfs_home_read_max(c, 1) ? 0 : EPOLLIN;
 
 	if (ev != c->events && loop_mod(&c->srv->nasd->loop, &c->io, ev) == 0)
 		c->events = ev;
@@ -194,7 +196,7 @@ static int process(struct nfs_conn *c)
 			rc = -1;
 			break;
 		}
-		if (f == 0 || c->held)
+		if (f == 0 || c->held || nfs_home_boundary(c))
 			break;	/* held: the next call is for the node it moves to */
 		int st = rpc_record_scan(c->in + consumed, c->in_len - consumed, max_record(s), &raw,
 					 &rl);
@@ -256,7 +258,13 @@ static void conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 			nfs_conn_close(c, "input buffer full");	/* cannot happen: scan refuses first */
 			return;
 		}
-		ssize_t r = recv(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		/* about to move home: not past the end of the record in progress */
+		size_t want = nfs_home_read_max(c, c->in_cap - c->in_len);
+		if (!want) {
+			nfs_conn_run(c);
+			return;
+		}
+		ssize_t r = recv(c->io.fd, c->in + c->in_len, want, MSG_DONTWAIT);
 		if (r == 0) {
 			nfs_conn_close(c, "EOF");
 			return;

@@ -25,6 +25,7 @@
  *   nfs3_entry.c    NFSv3: CREATE MKDIR SYMLINK MKNOD REMOVE RMDIR RENAME LINK
  *   nfs3_vroot.c    NFSv3: the namespace's virtual root
  *   nfs_proxy.c     one namespace: calls forwarded to their home node
+ *   nfs_home.c      one namespace: a connection handed to its data's home
  *   nfs_xrename.c   one namespace: RENAME of a file to another home
  *   nfs_cluster.c   one namespace from lbd's cluster map
  *
@@ -143,10 +144,17 @@ struct nfs_conn {
 	int waiting;		/* a call forwarded to its home node: no reading until the reply */
 	int from_peer;		/* the peer is another node (forwarded calls) */
 	int restored;		/* rebuilt from a blob */
-	/* data location: READ/WRITE bytes forwarded for it, per home (by
-	 * cfg->peers index); held: a handoff home is scheduled, read no call */
+	/* data location (nfs_home.c): READ/WRITE bytes forwarded for it, per
+	 * home (by cfg->peers index); the home it should move to (index + 1,
+	 * 0: none yet); a move wanted at the next call boundary, not before
+	 * home_after calls; moves tried; never a candidate (not a VIP
+	 * session); what it was counted for; held: a handoff home is
+	 * scheduled, read no call */
 	uint64_t fwd_bytes[16];
-	int home_tried, held;
+	int home_peer, home_want, home_never, held;
+	unsigned home_tries, home_counted;
+	uint64_t home_after;
+	struct ho_pin pin;	/* an operator's move brought it here */
 	uint8_t *in;		/* raw stream bytes (record marks included) */
 	size_t in_len, in_cap;
 	uint8_t *out;		/* the reply being written: out[out_off, out_len) */
@@ -321,6 +329,24 @@ void nfs_drc_save(const struct nfs_server *s, const struct sockaddr_storage *pee
 /* From a blob: st's entries into the cache as peer's, the newest ending newest. */
 void nfs_drc_load(struct nfs_server *s, const struct sockaddr_storage *peer,
 		  const struct rpc_conn_state *st);
+
+/* ---- nfs_home.c: a connection handed to its data's home ---- */
+
+/* A forwarded READ or WRITE of c to peer (cfg->peers index) came back:
+ * bytes (call and reply) count toward the threshold; past it a move home
+ * is wanted at the next call boundary (unless c is no candidate). */
+void nfs_home_forwarded(struct nfs_server *s, struct nfs_conn *c, unsigned peer, size_t bytes);
+/* From c's processing, with its reply out and before the next call: if a
+ * move is wanted and c is at a call boundary, schedule it.  1: scheduled
+ * (c is held: stop), 0: go on. */
+int nfs_home_boundary(struct nfs_conn *c);
+/* How many bytes c may read now, at most room: all of them, or while a
+ * move is wanted only up to the end of the record in progress (0: none). */
+size_t nfs_home_read_max(const struct nfs_conn *c, size_t room);
+
+/* nfs_freeze.c: whether c's state fits a handoff blob now (nothing more
+ * than a blob carries: not a large WRITE half received). */
+int nfs_conn_fits_blob(const struct nfs_conn *c);
 
 /* nfs_proxy.c: forward r's call to node_id (the connection waits).  0, or
  * -1 (no such peer, queue full): the caller answers itself. */

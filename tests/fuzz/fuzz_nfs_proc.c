@@ -49,13 +49,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The handoff agent of this harness: there is none (no namespace, so the
- * data-location trigger in nfs_proxy.c is never reached). */
+ * data-location trigger in nfs_home.c is never reached). */
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *to)
 {
 	(void)n;
 	(void)c;
 	(void)to;
-	return -1;
+	return HO_SCHED_FAILED;
+}
+
+int handoff_fd_on_vip(int fd)
+{
+	(void)fd;
+	return 0;
 }
 
 #define MAX_CALLS 16

@@ -26,6 +26,28 @@
 #     registered (NFS stays TCP); a MNT over UDP of a directory homed on
 #     another node than the one that got the datagram is forwarded there;
 #     the switch's own address (outside "clients") gets no UDP answer.
+#  3. drain is not undone (handoff.pin_hold_s 15 here): reader R1 reads a
+#     file of the node X it landed on (its data's home); `tandemctl drain X`
+#     moves it to Y, whose calls go back to X.  R1 stays on Y (pinned: Y's
+#     status lists the pin, by the switch, from X, and its remaining hold;
+#     nfs_home.pinned); reader R2, landed on W != X, reads X's data past the
+#     threshold while X drains: W does not hand it to X (nfs_home.draining;
+#     W's status names X as draining); an operator's handoff to X is refused
+#     by X itself (draining); X takes no session in.  After undrain, R2 goes
+#     to X (data location works again); R1 goes to X only once its hold is
+#     over; both reads byte-exact.
+#  4. migrate is not undone: reader R3 on its data's home X, `tandemctl
+#     migrate CLIENT:PORT VIP:2049 Y`: R3 stays on Y while it reads past the
+#     threshold (pinned), byte-exact.
+#  5. a writing client: 8 WRITEs of 256 KiB in flight at a time
+#     (nfs_pipeline) on a connection landed on another node than the file's
+#     home.  When the threshold is reached a WRITE is half received (it
+#     would not fit the handoff blob: EBUSY); the move waits for the call
+#     boundary and is made there: the connection ends on the home
+#     (nfs_home.busy, nfs_home.ok), every byte written and read back exact.
+#  6. a connection made to a node's own address (not through the VIP)
+#     reads another node's data past the threshold: never a candidate
+#     (nfs_home.not_vip), no handoff tried, byte-exact.
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
@@ -37,12 +59,22 @@ handoff_lab_up
 export NASD_NFS=1 NASD_NFS_NS=1
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
+for hd in n1/nfs/alpha n2/nfs/beta n3/nfs/gamma; do
+	head -c $((12 << 20)) /dev/urandom >"$LAB_DIR/$hd/r12"
+	head -c $((8 << 20)) /dev/urandom >"$LAB_DIR/$hd/r8"
+	head -c $((4 << 20)) /dev/urandom >"$LAB_DIR/$hd/r4"
+done
+export NASD_HANDOFF_EXTRA='"pin_hold_s": 15,'
 nasd_all_up handoff
 svc3() { [ "$(svc_nodes v4 tcp 2049)" = 3 ]; }
 check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3
 
 PIPE=$TANDEM_BUILD/tools/nfs_pipeline
-hs() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
+# a field of the handoff / nfs status (0 if absent: a number is compared)
+hs() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2 // 0"; }
+home_of() { case "$1" in alpha) echo n1 ;; beta) echo n2 ;; gamma) echo n3 ;; esac; }
+RPC=$REPO/tests/tools/nfs_rpc.py
+nst() { nctl "$1" '{"cmd":"status"}' | jq -r ".nfs$2 // 0"; }
 
 # ----------------------------------------------------------- 1. no Nagle --
 
@@ -51,7 +83,7 @@ hs() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
 # back by Nagle waits for the client's delayed ACK (256 calls in a single
 # batch would stall only once).
 pids="$(nasd_pid n1),$(nasd_pid n2),$(nasd_pid n3)"
-in_ns c1 "$PIPE" -n 16 -b 64 -P "$pids" "$VIP4" /export alpha/pipe.bin,beta/pipe.bin,gamma/pipe.bin \
+in_ns c1 "$PIPE" -n 16 -b 64 -P "$pids" -B "$VIP4" /export alpha/pipe.bin,beta/pipe.bin,gamma/pipe.bin \
 	>"$TEST_TMP/pipe.json" 2>"$TEST_TMP/pipe.err"
 rc=$?
 diag "nfs_pipeline: $(cat "$TEST_TMP/pipe.json") $(tail -n 3 "$TEST_TMP/pipe.err")"
@@ -77,7 +109,7 @@ check_eq "every NFS/portmapper connection of that nasd has TCP_NODELAY" 0 \
 
 # ---------------------------------------------- 2. portmapper and MOUNT by UDP --
 
-udp_replies() { local n t=0; for n in n1 n2 n3; do t=$((t + $(nctl "$n" '{"cmd":"status"}' | jq .nfs.udp.replies))); done; echo "$t"; }
+udp_replies() { local n t=0; for n in n1 n2 n3; do t=$((t + $(nst "$n" .udp.replies))); done; echo "$t"; }
 svcu() { [ "$(svc_nodes v4 udp 111)" = 3 ] && [ "$(svc_nodes v4 udp 2049)" = 3 ]; }
 check "v4 udp/111 and udp/2049 have 3 nodes in their tables (LAB_NFS=1)" wait_for 10 svcu
 u0=$(udp_replies)
@@ -97,8 +129,6 @@ check "rpcinfo -u VIP mount 3: ready" in c1 timeout 10 rpcinfo -u "$VIP4" mount 
 no_udp_nfs() { ! in_ns c1 timeout 10 rpcinfo -u "$VIP4" nfs 3 >/dev/null 2>&1; }
 check "rpcinfo -u VIP nfs 3: not registered (NFS is TCP only)" no_udp_nfs
 check "the nodes answered over UDP" test "$(udp_replies)" -gt "$u0"
-RPC=$REPO/tests/tools/nfs_rpc.py
-nst() { nctl "$1" '{"cmd":"status"}' | jq -r ".nfs$2"; }
 f0=$(nst n1 .forwarded)
 in_ns c1 "$PY" "$RPC" udpmnt "$N1_IP4" /export/beta 3 >"$TEST_TMP/udpmnt.json" 2>&1
 diag "MNT /export/beta by UDP to n1's own address: $(cat "$TEST_TMP/udpmnt.json")"
@@ -109,4 +139,130 @@ r0=$(nst n2 .udp.refused)
 in_ns sw "$PY" "$RPC" udpmnt "$N2_IP4" /export 1 >"$TEST_TMP/udpsw.json" 2>&1
 check_eq "a MNT by UDP from the switch (outside \"clients\") gets no answer" 1 "$(jq -r .timeouts "$TEST_TMP/udpsw.json")"
 check_eq "... counted in n2's nfs.udp.refused" 1 "$(($(nst n2 .udp.refused) - r0))"
+
+# ------------------------------------------------- 3. drain is not undone --
+
+# placedread R: starts reader R in the background (WHERE FILE SECONDS), its
+# placement in $TEST_TMP/R.ready
+placed() {
+	local r=$1 where=$2 file=$3 secs=$4
+	in_ns c1 "$PY" "$RPC" placedread "$VIP4" "$LBD_SOCK" "$where" "$file" "$TEST_TMP/$r.out" "$secs" \
+		"$TEST_TMP/$r.ready" >"$TEST_TMP/$r.json" 2>"$TEST_TMP/$r.err" &
+}
+rd() { jq -r ".$2" "$TEST_TMP/$1.ready"; }
+pinned_port() { nctl "$1" '{"cmd":"status"}' | jq -r --arg p ":$2" '[.handoff.pins[]? | select(.client | endswith($p))][0] // empty'; }
+declare -A in0
+for n in n1 n2 n3; do in0[$n]=$(hs "$n" .in_ok); done
+placed r1 home r12 48	# 48 READs of 256 KiB, 0.75 s apart: about 36 s
+r1pid=$!
+check "R1 placed on its data's home" wait_for 15 test -s "$TEST_TMP/r1.ready"
+X=$(rd r1 landed)
+P1=$(rd r1 port)
+diag "R1: port $P1 on $X, reading $(rd r1 dir)/r12 (home $X)"
+sleep 1
+ctl drain "$X" >"$TEST_TMP/drain.out" 2>&1
+diag "$(cat "$TEST_TMP/drain.out")"
+drained() { ! nctl "$X" '{"cmd":"nfs-conns"}' | jq -e --arg p ":$P1" '.conns[] | select(.client | endswith($p))' >/dev/null; }
+check "tandemctl drain $X moves R1 off $X" wait_for 10 drained
+Y=$(flow_node "$C1_IP4" "$P1" 2049)
+diag "R1 moved by the drain to ${Y:-?}"
+check "lbd's flow of R1 names another node" test -n "$Y" -a "$Y" != "$X"
+pin=$(pinned_port "$Y" "$P1")
+diag "$Y's pin of R1: $pin"
+check_eq "$Y pins R1: by the switch, from $X" "switch $X" "$(jq -r '"\(.by) \(.from)"' <<<"$pin")"
+check "... for the rest of its hold (0 < remaining_ms <= 15000)" \
+	test "$(jq -r '.remaining_ms // 0' <<<"$pin")" -gt 0 -a "$(jq -r '.remaining_ms // 0' <<<"$pin")" -le 15000
+check_eq "$Y knows $X drains (the switch's node states)" "[\"$X\"]" "$(hs "$Y" .draining | jq -c .)"
+check_eq "$X knows it drains" "[\"$X\"]" "$(hs "$X" .draining | jq -c .)"
+# R2: lands elsewhere than X, reads X's data while X drains
+placed r2 "away:$X" r8 32	# 32 READs, 0.5 s apart
+r2pid=$!
+check "R2 placed away from $X" wait_for 25 test -s "$TEST_TMP/r2.ready"
+W=$(rd r2 landed)
+P2=$(rd r2 port)
+diag "R2: port $P2 on $W, reading $(rd r2 dir)/r8 (home $X)"
+held_back() { [ "$(hs "$W" .nfs_home.draining)" -ge 1 ]; }
+check "$W holds R2 back from its draining home $X (nfs_home.draining)" wait_for 20 held_back
+pinheld() { [ "$(hs "$Y" .nfs_home.pinned)" -ge 1 ]; }
+check "$Y holds R1 back by its pin though its data is on $X (nfs_home.pinned)" wait_for 10 pinheld
+check_eq "R2 still on $W" "$W" "$(flow_node "$C1_IP4" "$P2" 2049)"
+check_eq "R1 still on $Y" "$Y" "$(flow_node "$C1_IP4" "$P1" 2049)"
+check_eq "$X took no session in while draining" "${in0[$X]}" "$(hs "$X" .in_ok)"
+id2=$(nctl "$W" '{"cmd":"nfs-conns"}' | jq -r --arg p ":$P2" '[.conns[] | select(.client | endswith($p)) | .id][0]')
+nctl "$W" "{\"cmd\":\"handoff\",\"session\":\"nfs:$id2\",\"to\":\"$X\"}" >"$TEST_TMP/opho.json"
+diag "operator handoff of R2 to $X: $(jq -c '{ok, outcome, stage, error}' "$TEST_TMP/opho.json")"
+check "... an operator's handoff to $X is refused by $X: draining" \
+	jq -e '.ok == false and (.error | test("draining"))' "$TEST_TMP/opho.json"
+check "... counted by $X (refused_draining)" test "$(hs "$X" .refused_draining)" -ge 1
+ctl undrain "$X" >/dev/null
+undrained() { [ "$(hs "$W" .draining | jq 'length? // 0')" = 0 ]; }
+check "after undrain, $W hears at once that $X no longer drains" wait_for 3 undrained
+r2home() { [ "$(flow_node "$C1_IP4" "$P2" 2049)" = "$X" ]; }
+check "... and R2 goes to its data's home $X" wait_for 15 r2home
+check_eq "R1 is still on $Y (pinned)" "$Y" "$(flow_node "$C1_IP4" "$P1" 2049)"
+r1home() { [ "$(flow_node "$C1_IP4" "$P1" 2049)" = "$X" ]; }
+check "R1 goes to $X once its 15 s hold is over" wait_for 30 r1home
+wait "$r1pid"
+check_eq "R1's read completes" 0 $?
+wait "$r2pid"
+check_eq "R2's read completes" 0 $?
+check_eq "R1 byte-exact" "$(sha "$LAB_DIR/$X/nfs/$(rd r1 dir)/r12")" "$(sha "$TEST_TMP/r1.out")"
+check_eq "R2 byte-exact" "$(sha "$LAB_DIR/$X/nfs/$(rd r2 dir)/r8")" "$(sha "$TEST_TMP/r2.out")"
+
+# ----------------------------------------------- 4. migrate is not undone --
+
+placed r3 home r4 32	# 16 READs, 0.5 s apart: about 8 s
+r3pid=$!
+check "R3 placed on its data's home" wait_for 15 test -s "$TEST_TMP/r3.ready"
+X3=$(rd r3 landed)
+P3=$(rd r3 port)
+Y3=$(other "$X3")
+p0=$(hs "$Y3" .nfs_home.pinned)
+ctl migrate "$C1_IP4:$P3" "$VIP4:2049" "$Y3" >"$TEST_TMP/migrate.out" 2>&1
+diag "tandemctl migrate $C1_IP4:$P3 $VIP4:2049 $Y3: $(cat "$TEST_TMP/migrate.out")"
+check_eq "R3 migrated from $X3 to $Y3" "$Y3" "$(flow_node "$C1_IP4" "$P3" 2049)"
+wait "$r3pid"
+check_eq "R3's read completes" 0 $?
+check_eq "R3 stayed on $Y3 to the end though its data is on $X3 (pinned)" "$Y3" \
+	"$(flow_node "$C1_IP4" "$P3" 2049)"
+check "$Y3 held it back by the pin" test "$(hs "$Y3" .nfs_home.pinned)" -gt "$p0"
+check_eq "R3 byte-exact" "$(sha "$LAB_DIR/$X3/nfs/$(rd r3 dir)/r4")" "$(sha "$TEST_TMP/r3.out")"
+
+# ------------------------------------------ 5. a writing client moves home --
+
+declare -A ok0 busy0
+for n in n1 n2 n3; do ok0[$n]=$(hs "$n" .nfs_home.ok); busy0[$n]=$(hs "$n" .nfs_home.busy); done
+# the i-th path is homed on the node after the i-th: always forwarded at first
+in_ns c1 "$PIPE" -n 8 -s 262144 -b 8 -P "$pids" "$VIP4" /export beta/w.bin,gamma/w.bin,alpha/w.bin \
+	>"$TEST_TMP/wr.json" 2>"$TEST_TMP/wr.err"
+rc=$?
+diag "writer: $(cat "$TEST_TMP/wr.json") $(tail -n 2 "$TEST_TMP/wr.err")"
+check_eq "writer: 64 WRITEs of 256 KiB (8 in flight) and 64 READs back, byte-exact (exit 0)" 0 "$rc"
+WP=$(jq -r .port "$TEST_TMP/wr.json")
+WH=$(home_of "$(jq -r '.path | split("/")[0]' "$TEST_TMP/wr.json")")
+WL=""
+for n in n1 n2 n3; do [ "$(nasd_pid "$n")" = "$(jq -r .server_pid "$TEST_TMP/wr.json")" ] && WL=$n; done
+diag "writer landed on ${WL:-?}, file homed on $WH"
+check_eq "the writer's connection ends on the file's home" "$WH" "$(flow_node "$C1_IP4" "$WP" 2049)"
+check_eq "$WL handed it there once" 1 "$(($(hs "$WL" .nfs_home.ok) - ${ok0[$WL]}))"
+check "... after waiting for a call boundary (a WRITE half received: nfs_home.busy)" \
+	test "$(($(hs "$WL" .nfs_home.busy) - ${busy0[$WL]}))" -ge 1
+check_eq "the file on $WH's disk is what was written last" \
+	"$(jq -r .as_is.mismatched "$TEST_TMP/wr.json")" 0
+
+# ------------------------------- 6. a direct connection is no candidate --
+
+nv0=$(hs n1 .nfs_home.not_vip)
+of0=$(hs n1 .out_failed)
+fo0=$(hs n1 .out_ok)
+in_ns c1 "$PY" "$RPC" slowread "$N1_IP4" beta/r4 "$TEST_TMP/direct.out" 2 >"$TEST_TMP/direct.json" 2>&1
+check_eq "a reader connected to n1's own address reads beta/r4 (home n2), byte-exact" \
+	"$(sha "$LAB_DIR/n2/nfs/beta/r4")" "$(sha "$TEST_TMP/direct.out")"
+check_eq "n1 counts it as no candidate (nfs_home.not_vip)" 1 "$(($(hs n1 .nfs_home.not_vip) - nv0))"
+check_eq "... and tried no handoff for it" "$of0 $fo0" "$(hs n1 .out_failed) $(hs n1 .out_ok)"
+check "no 'Cannot assign requested address' in n1's or n2's log" \
+	bash -c "! grep -q 'Cannot assign requested address' '$LAB_DIR/n1/nasd.log' '$LAB_DIR/n2/nasd.log'"
+for n in n1 n2 n3; do
+	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"
+done
 finish

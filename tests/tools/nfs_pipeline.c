@@ -4,7 +4,7 @@
  * at the rate the network allows, or does each batch of replies wait for a
  * delayed ACK (Nagle's algorithm on the server's socket)?
  *
- *   nfs_pipeline [-n CALLS] [-b BATCHES] [-s SIZE] [-P PID[,PID...]] SERVER EXPORT PATH[,...]
+ *   nfs_pipeline [-n CALLS] [-b BATCHES] [-s SIZE] [-P PID[,PID...] [-B]] SERVER EXPORT PATH[,...]
  *     -n CALLS   calls put in flight at once (default 256)
  *     -b BATCHES batches of CALLS per phase, each sent once the previous
  *                one is answered, as a client flushing dirty pages does
@@ -12,10 +12,13 @@
  *     -s SIZE    bytes per WRITE / READ (default 4096)
  *     -P PIDS    the server processes (tandem-nasd on each node): the one
  *                holding this connection is found (pidfd_getfd of its
- *                sockets), its socket's TCP_NODELAY reported, and the
- *                workload measured again with TCP_NODELAY forced on (the
- *                no-Nagle baseline of this run) and forced off (what Nagle
- *                costs here), then the option put back as it was
+ *                sockets) and its socket's TCP_NODELAY reported
+ *     -B         with -P: the workload measured again with TCP_NODELAY
+ *                forced on at the server's end (the no-Nagle baseline of
+ *                this run) and forced off (what Nagle costs here), then the
+ *                option put back as it was.  Without -B the server's socket
+ *                is let go at once (a connection that may be handed to
+ *                another node must not be held open here)
  *     PATH       a file below EXPORT, created (or truncated); with -P and
  *                several PATHs, the i-th is used when the i-th PID holds
  *                the connection (a file homed on that node: no forwarding)
@@ -86,7 +89,8 @@ struct pipe {
 	uint64_t last_ns, max_gap_ns;
 	/* the server's end of the connection (with -P) */
 	int server_fd;		/* a duplicate of the server's socket, or -1 */
-	int server_pid, server_index;
+	int server_pid, server_index, server_nodelay;
+	int baselines;		/* -B */
 };
 
 static uint64_t now_ns(void)
@@ -472,7 +476,7 @@ static unsigned local_port(int fd)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nfs_pipeline [-n CALLS] [-b BATCHES] [-s SIZE] [-P PID[,PID...]] SERVER EXPORT "
+	fprintf(stderr, "usage: nfs_pipeline [-n CALLS] [-b BATCHES] [-s SIZE] [-P PID[,PID...] [-B]] SERVER EXPORT "
 			"PATH[,PATH...]\n");
 	return 2;
 }
@@ -482,12 +486,16 @@ static int usage(void)
 static int rounds(struct pipe *p, nfs_fh3 *fh, char *json, size_t cap)
 {
 	char r[3][256];
-	int orig = p->server_fd >= 0 ? nodelay_get(p->server_fd) : -1;
+	int orig = p->server_nodelay;
 
 	if (round_run(p, fh, "as_is", 1, r[0], sizeof(r[0])) < 0)
 		return -1;
 	if (p->server_fd < 0) {
-		snprintf(json, cap, "%s", r[0]);
+		if (p->server_pid)
+			snprintf(json, cap, "\"server_pid\":%d,\"server_nodelay\":%d,%s", p->server_pid,
+				 orig, r[0]);
+		else
+			snprintf(json, cap, "%s", r[0]);
 		return 0;
 	}
 	nodelay_set(p->server_fd, 1);
@@ -509,7 +517,7 @@ int main(int argc, char **argv)
 	const char *pids = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:b:s:P:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:b:s:P:L:B")) != -1) {
 		if (opt == 'L') {
 			each_socket(atoi(optarg), print_socket, NULL);
 			return 0;
@@ -522,6 +530,8 @@ int main(int argc, char **argv)
 			p.size = (size_t)atoi(optarg);
 		else if (opt == 'P')
 			pids = optarg;
+		else if (opt == 'B')
+			p.baselines = 1;
 		else
 			return usage();
 	}
@@ -556,6 +566,15 @@ int main(int argc, char **argv)
 		return die("NULL", p.err);
 	find_server(&p, pids);
 	const char *use = path[p.server_fd >= 0 && p.server_index < npath ? p.server_index : 0];
+	if (p.server_fd >= 0) {
+		p.server_nodelay = nodelay_get(p.server_fd);
+		if (!p.baselines) {
+			close(p.server_fd);
+			p.server_fd = -1;
+		}
+	} else {
+		p.server_pid = 0;
+	}
 	nfs_fh3 fh;
 	if (open_file(&p, export, use, &fh) < 0)
 		return die(use, p.err);

@@ -17,6 +17,12 @@
 #                                   homed n1 n2 n3) NOT homed on the node this
 #                                   connection landed on (asked of lbd's control
 #                                   socket); prints {landed, home, dir, port, bytes}
+#   nfs_rpc.py placedread HOST LBDSOCK WHERE FILE OUT S READY  as awayread, where the
+#                                   connection lands chosen: WHERE "home" (DIR homed on
+#                                   the node it landed on), "home:nX" (landed on nX, its
+#                                   DIR), "away:nX" (nX's DIR, landed elsewhere); a new
+#                                   connection until it lands so (at most 40); writes
+#                                   {landed, home, dir, port} to READY before reading
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
@@ -331,6 +337,37 @@ elif mode == "awayread":
     t0 = time.time()
     off = read_paced(c, fh, sys.argv[5], float(sys.argv[6]))
     print(json.dumps({"landed": landed, "home": nxt, "dir": d, "port": port, "bytes": off,
+                      "seconds": round(time.time() - t0, 2)}))
+elif mode == "placedread":
+    import time
+    homes = {"n1": "alpha", "n2": "beta", "n3": "gamma"}
+    where = sys.argv[4]
+    for attempt in range(40):
+        c = Conn(host)
+        port = c.s.getsockname()[1]
+        st, root = mnt(c, "/export")	# the flow exists once a packet went through
+        u = socket.socket(socket.AF_UNIX)
+        u.connect(sys.argv[3])
+        u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
+        b = b""
+        while not b.endswith(b"\n"):
+            b += u.recv(1 << 20)
+        u.close()
+        landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+        want = where.split(":")[1] if ":" in where else landed
+        if (where.startswith("away:") and landed != want) or (not where.startswith("away:") and landed == want):
+            break
+        c.s.close()
+    else:
+        sys.exit("placedread: no connection landed as wanted")
+    d = homes[want]
+    st, fh = lookup(c, root, d)
+    st, fh = lookup(c, fh, sys.argv[5])
+    with open(sys.argv[8], "w") as f:
+        f.write(json.dumps({"landed": landed, "home": want, "dir": d, "port": port}) + "\n")
+    t0 = time.time()
+    off = read_paced(c, fh, sys.argv[6], float(sys.argv[7]))
+    print(json.dumps({"landed": landed, "home": want, "dir": d, "port": port, "bytes": off,
                       "seconds": round(time.time() - t0, 2)}))
 elif mode == "meta":
     import time
