@@ -26,7 +26,9 @@
 #     registered (NFS stays TCP); a MNT over UDP of a directory homed on
 #     another node than the one that got the datagram is forwarded there;
 #     the switch's own address (outside "clients") gets no UDP answer.
-#  3. drain is not undone (handoff.pin_hold_s 15 here): reader R1 reads a
+#  3. drain is not undone (handoff.pin_hold_s 15 here): node states forged
+#     by a node (n2 sealing "n3 drains" with its own key) are refused by
+#     n1.  Reader R1 reads a
 #     file of the node X it landed on (its data's home); `tandemctl drain X`
 #     moves it to Y, whose calls go back to X.  R1 stays on Y (pinned: Y's
 #     status lists the pin, by the switch, from X, and its remaining hold;
@@ -39,12 +41,13 @@
 #  4. migrate is not undone: reader R3 on its data's home X, `tandemctl
 #     migrate CLIENT:PORT VIP:2049 Y`: R3 stays on Y while it reads past the
 #     threshold (pinned), byte-exact.
-#  5. a writing client: 8 WRITEs of 256 KiB in flight at a time
-#     (nfs_pipeline) on a connection landed on another node than the file's
-#     home.  When the threshold is reached a WRITE is half received (it
-#     would not fit the handoff blob: EBUSY); the move waits for the call
-#     boundary and is made there: the connection ends on the home
-#     (nfs_home.busy, nfs_home.ok), every byte written and read back exact.
+#  5. writing clients on a connection landed on another node than the
+#     file's home: nfs_pipeline with 8 WRITEs of 256 KiB in flight at a time
+#     ends on the home, every byte written and read back exact; a raw
+#     client (nfs_rpc.py burstwrite) whose next WRITE is half received when
+#     the threshold is reached (it would not fit the handoff blob: EBUSY):
+#     the move waits for the call boundary after that WRITE and is made
+#     there (nfs_home.busy, nfs_home.ok), the file byte-exact on the home.
 #  6. a connection made to a node's own address (not through the VIP)
 #     reads another node's data past the threshold: never a candidate
 #     (nfs_home.not_vip), no handoff tried, byte-exact.
@@ -141,6 +144,14 @@ check_eq "a MNT by UDP from the switch (outside \"clients\") gets no answer" 1 "
 check_eq "... counted in n2's nfs.udp.refused" 1 "$(($(nst n2 .udp.refused) - r0))"
 
 # ------------------------------------------------- 3. drain is not undone --
+
+# only the switch says who drains: n2 speaking as the switch is refused
+nb0=$(hs n1 .node_states.bad)
+r=$(in_ns n2 "$PY" "$REPO/tests/tools/ho_chan.py" forge-states --to "$N1_IP4" \
+	--keyfile "$LAB_DIR/n2/handoff.key" --name n2 --target n3)
+check "n2 sends n1 node states (n3 drains) as the switch: no answer" jq -e '.answers == 0' <<<"$r" || diag "$r"
+check_eq "... n1 counts them (node_states.bad) and nobody drains for it" "$((nb0 + 1)) []" \
+	"$(hs n1 .node_states.bad) $(hs n1 .draining | jq -c .)"
 
 # placedread R: starts reader R in the background (WHERE FILE SECONDS), its
 # placement in $TEST_TMP/R.ready
@@ -245,10 +256,22 @@ for n in n1 n2 n3; do [ "$(nasd_pid "$n")" = "$(jq -r .server_pid "$TEST_TMP/wr.
 diag "writer landed on ${WL:-?}, file homed on $WH"
 check_eq "the writer's connection ends on the file's home" "$WH" "$(flow_node "$C1_IP4" "$WP" 2049)"
 check_eq "$WL handed it there once" 1 "$(($(hs "$WL" .nfs_home.ok) - ${ok0[$WL]}))"
-check "... after waiting for a call boundary (a WRITE half received: nfs_home.busy)" \
-	test "$(($(hs "$WL" .nfs_home.busy) - ${busy0[$WL]}))" -ge 1
 check_eq "the file on $WH's disk is what was written last" \
 	"$(jq -r .as_is.mismatched "$TEST_TMP/wr.json")" 0
+head -c $((2 << 20)) /dev/urandom >"$TEST_TMP/bw.in"
+for n in n1 n2 n3; do ok0[$n]=$(hs "$n" .nfs_home.ok); busy0[$n]=$(hs "$n" .nfs_home.busy); done
+in_ns c1 "$PY" "$RPC" burstwrite "$VIP4" "$LBD_SOCK" "$TEST_TMP/bw.in" >"$TEST_TMP/bw.json" 2>"$TEST_TMP/bw.err"
+rc=$?
+diag "burst writer: $(cat "$TEST_TMP/bw.json") $(tail -n 2 "$TEST_TMP/bw.err")"
+check_eq "burst writer: 2 MiB written, a WRITE half sent past the threshold (exit 0)" 0 "$rc"
+BL=$(jq -r .landed "$TEST_TMP/bw.json")
+BH=$(jq -r .home "$TEST_TMP/bw.json")
+check_eq "$BL waited for the call boundary (a WRITE half received: nfs_home.busy)" 1 \
+	"$(($(hs "$BL" .nfs_home.busy) - ${busy0[$BL]}))"
+check_eq "... and handed the connection to $BH there" 1 "$(($(hs "$BL" .nfs_home.ok) - ${ok0[$BL]}))"
+check_eq "the burst writer's connection ends on $BH" "$BH" "$(flow_node "$C1_IP4" "$(jq -r .port "$TEST_TMP/bw.json")" 2049)"
+check_eq "bw.bin on $BH's disk byte-exact" "$(sha "$TEST_TMP/bw.in")" \
+	"$(sha "$LAB_DIR/$BH/nfs/$(jq -r .dir "$TEST_TMP/bw.json")/bw.bin")"
 
 # ------------------------------- 6. a direct connection is no candidate --
 

@@ -23,6 +23,15 @@
 #                                   DIR), "away:nX" (nX's DIR, landed elsewhere); a new
 #                                   connection until it lands so (at most 40); writes
 #                                   {landed, home, dir, port} to READY before reading
+#   nfs_rpc.py burstwrite HOST LBDSOCK IN  writes the local file IN (over 1 MiB)
+#                                   to DIR/bw.bin, DIR homed on another node than the
+#                                   connection's, in 256 KiB WRITEs: 3 one at a time,
+#                                   then in one send a READ of 300 KiB of it (past the
+#                                   data-location threshold) and the first 200 KiB of
+#                                   the next WRITE, the rest of it once the READ is
+#                                   answered (the node has the start of a call when
+#                                   its move is due), then the rest one at a time,
+#                                   COMMIT; {landed, home, dir, port, bytes, read_ok}
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
@@ -369,6 +378,58 @@ elif mode == "placedread":
     off = read_paced(c, fh, sys.argv[6], float(sys.argv[7]))
     print(json.dumps({"landed": landed, "home": want, "dir": d, "port": port, "bytes": off,
                       "seconds": round(time.time() - t0, 2)}))
+elif mode == "burstwrite":
+    c = Conn(host)
+    port = c.s.getsockname()[1]
+    st, root = mnt(c, "/export")
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(sys.argv[3])
+    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
+    b = b""
+    while not b.endswith(b"\n"):
+        b += u.recv(1 << 20)
+    landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+    home = {"n1": "n2", "n2": "n3", "n3": "n1"}[landed]
+    d = {"n1": "alpha", "n2": "beta", "n3": "gamma"}[home]
+    st, dfh = lookup(c, root, d)
+    r = c.call(100003, 3, 8, xdr_opaque(dfh) + xdr_opaque(b"bw.bin") + struct.pack(">I", 0) + SATTR_NONE)
+    assert nfs_status(r) == 0, "CREATE"
+    fh = r["body"][12:12 + struct.unpack(">I", r["body"][8:12])[0]]
+    data = open(sys.argv[4], "rb").read()
+    K = 262144
+    def wmsg(off, n):
+        c.xid += 1
+        args = xdr_opaque(fh) + struct.pack(">QII", off, n, 0) + xdr_opaque(data[off:off + n])
+        m = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 7) + auth_sys() + AUTH_NONE + args
+        return struct.pack(">I", 0x80000000 | len(m)) + m
+    def answered(n):
+        for i in range(n):
+            assert nfs_status(c.reply()) == 0, "WRITE"
+    off = 0
+    for i in range(3):
+        c.s.sendall(wmsg(off, K))
+        answered(1)
+        off += K
+    # one send: the READ that passes the threshold, and the start of the next
+    # WRITE right behind it (one large segment on a warm connection)
+    c.xid += 1
+    rd = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE + \
+        xdr_opaque(fh) + struct.pack(">QI", 0, 300 * 1024)
+    nxt = wmsg(off, K)
+    c.s.sendall(struct.pack(">I", 0x80000000 | len(rd)) + rd + nxt[:200 * 1024])
+    r = c.reply()
+    read_ok = nfs_status(r) == 0 and data[:300 * 1024] in r["body"]
+    c.s.sendall(nxt[200 * 1024:])
+    answered(1)
+    off += K
+    while off < len(data):
+        n = min(K, len(data) - off)
+        c.s.sendall(wmsg(off, n))
+        answered(1)
+        off += n
+    assert nfs_status(c.call(100003, 3, 21, xdr_opaque(fh) + struct.pack(">QI", 0, 0))) == 0, "COMMIT"
+    print(json.dumps({"landed": landed, "home": home, "dir": d, "port": port, "bytes": off,
+                      "read_ok": read_ok}))
 elif mode == "meta":
     import time
     c = Conn(host)
