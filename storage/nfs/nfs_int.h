@@ -257,10 +257,9 @@ size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int a
 
 /* ---- nfs_udp.c: the portmapper and MOUNT over UDP ---- */
 
-/* A UDP socket on every listener address (NFS "listen" and "portmap"),
- * on the loop.  0 / -1 (logged). */
-int nfs_udp_open(struct nfs_server *s);
-void nfs_udp_close(struct nfs_server *s);
+/* The loop callback of a UDP socket (struct nfs_listener in io->arg; one
+ * on every listener address, opened by nfs_server.c): its datagrams. */
+void nfs_udp_ready(struct loop *l, struct loop_io *io, uint32_t events);
 /* r's call came in a datagram: forward it to node_id, the reply goes back
  * to the datagram's source when it comes (SYSTEM_ERR if the node fails).
  * 0, or -1 (no such peer, queue full): the caller answers itself. */

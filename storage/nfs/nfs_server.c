@@ -59,22 +59,41 @@ static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 }
 
-static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
+/* Socket io of address a (its fd just opened; -1: that failed, errno
+ * says why) onto the loop.  0 / -1 (logged: what, a; the fd closed). */
+static int arm(struct nfs_server *s, struct loop_io *io, const char *what,
+	       const struct nasd_listen *a)
 {
-	struct nfs_listener *li = &s->ls[s->nls];
 	char buf[TADDR_STRLEN];
 
-	li->srv = s;
-	li->addr = *a;
-	if (tcp_listen_io(&li->io, &li->addr.addr, li->addr.port, 1024, accept_ready, li) < 0) {
-		log_warn("nfs: listen %s port %u", taddr_fmt(&a->addr, buf, sizeof(buf)), a->port);
+	if (io->fd < 0) {
+		log_warn("nfs: %s %s port %u", what, taddr_fmt(&a->addr, buf, sizeof(buf)), a->port);
 		return -1;
 	}
-	if (loop_add(&s->nasd->loop, &li->io, EPOLLIN) < 0) {
-		close(li->io.fd);
+	if (loop_add(&s->nasd->loop, io, EPOLLIN) < 0) {
+		close(io->fd);
 		return -1;
 	}
+	return 0;
+}
+
+/* A TCP listener on a (into ls[]), and a UDP socket on the same address
+ * for the portmapper and MOUNT (into us[], nfs_udp.c).  0 / -1 (logged). */
+static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
+{
+	struct nfs_listener *li = &s->ls[s->nls], *u = &s->us[s->nus];
+
+	li->srv = u->srv = s;
+	li->addr = u->addr = *a;
+	if (tcp_listen_io(&li->io, &a->addr, a->port, 1024, accept_ready, li) < 0)
+		li->io.fd = -1;
+	if (arm(s, &li->io, "listen", a) < 0)
+		return -1;
 	s->nls++;
+	u->io = (struct loop_io){ .fd = udp_bind(&a->addr, a->port), .cb = nfs_udp_ready, .arg = u };
+	if (arm(s, &u->io, "udp", a) < 0)
+		return -1;
+	s->nus++;
 	return 0;
 }
 
@@ -117,8 +136,6 @@ int nfs_server_open(struct nasd *n)
 	for (unsigned i = 0; i < cfg->npmap; i++)
 		if (add_listener(s, &cfg->pmap[i]) < 0)
 			return -1;
-	if (nfs_udp_open(s) < 0)
-		return -1;
 	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s), "
 		 "portmapper and MOUNT over UDP too)", cfg->export_name, cfg->path, cfg->export_id,
 		 cfg->node_id, cfg->nclients, s->nls);
@@ -134,10 +151,13 @@ void nfs_server_close(struct nasd *n)
 	while (s->conns)
 		nfs_conn_close(s->conns, "shutdown");
 	nfs_proxy_close(s);	/* a MNT forwarded from a datagram is answered on its socket: */
-	nfs_udp_close(s);	/* closed after */
-	for (unsigned i = 0; i < s->nls; i++) {
+	for (unsigned i = 0; i < s->nls; i++) {	/* closed after */
 		loop_del(&n->loop, &s->ls[i].io);
 		close(s->ls[i].io.fd);
+	}
+	for (unsigned i = 0; i < s->nus; i++) {
+		loop_del(&n->loop, &s->us[i].io);
+		close(s->us[i].io.fd);
 	}
 	nfs3_export_close(s);
 	free(s->drc);

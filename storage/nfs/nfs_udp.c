@@ -5,7 +5,8 @@
  * MOUNT is often called over UDP; NFS itself stays TCP only.
  *
  * A UDP socket on every listener address (the VIPs and the node's own,
- * NFS "listen" and "portmap"), bound to the address itself, so a reply
+ * NFS "listen" and "portmap"; nfs_server.c opens them beside the TCP
+ * listeners), bound to the address itself, so a reply
  * leaves from the address the client sent to (the VIP, which every node
  * has on lo).  One datagram is one RPC call, without record marking; the
  * reply goes to its source.  Who may ask is decided per datagram as at a
@@ -23,16 +24,12 @@
  */
 #include "nfs_int.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/wire.h"
-#include "storage/listen.h"
 
 static void reply_to(struct nfs_server *s, const struct nfs_dgram *dg, const uint8_t *buf,
 		     size_t len)
@@ -44,7 +41,7 @@ static void reply_to(struct nfs_server *s, const struct nfs_dgram *dg, const uin
 		s->st.udp_dropped++;	/* the socket buffer is full: the client retries */
 }
 
-static void udp_ready(struct loop *l, struct loop_io *io, uint32_t events)
+void nfs_udp_ready(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct nfs_listener *u = io->arg;
 	struct nfs_server *s = u->srv;
@@ -115,48 +112,4 @@ int nfs_udp_forward(struct nfs_req *r, uint8_t node_id)
 	}
 	r->srv->st.forwarded++;
 	return 0;
-}
-
-/* ---- the sockets ---- */
-
-static int add_udp(struct nfs_server *s, const struct nasd_listen *a)
-{
-	struct nfs_listener *u = &s->us[s->nus];
-	char buf[TADDR_STRLEN];
-
-	u->srv = s;
-	u->addr = *a;
-	u->io.fd = udp_bind(&a->addr, a->port);
-	if (u->io.fd < 0) {
-		log_warn("nfs: udp %s port %u", taddr_fmt(&a->addr, buf, sizeof(buf)), a->port);
-		return -1;
-	}
-	u->io.cb = udp_ready;
-	u->io.arg = u;
-	if (loop_add(&s->nasd->loop, &u->io, EPOLLIN) < 0) {
-		close(u->io.fd);
-		return -1;
-	}
-	s->nus++;
-	return 0;
-}
-
-int nfs_udp_open(struct nfs_server *s)
-{
-	for (unsigned i = 0; i < s->cfg->nlisten; i++)
-		if (add_udp(s, &s->cfg->listen[i]) < 0)
-			return -1;
-	for (unsigned i = 0; i < s->cfg->npmap; i++)
-		if (add_udp(s, &s->cfg->pmap[i]) < 0)
-			return -1;
-	return 0;
-}
-
-void nfs_udp_close(struct nfs_server *s)
-{
-	for (unsigned i = 0; i < s->nus; i++) {
-		loop_del(&s->nasd->loop, &s->us[i].io);
-		close(s->us[i].io.fd);
-	}
-	s->nus = 0;
 }

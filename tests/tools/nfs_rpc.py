@@ -212,6 +212,19 @@ def read_paced(c, fh, out_path, seconds):
             time.sleep(seconds / 64)
 
 mode, host = sys.argv[1], sys.argv[2]
+def landed_node(c, lbdsock):
+    """The node lbd's flow table names for connection c (to port 2049), and
+    c's client port: asked of lbd's control socket lbdsock."""
+    port = c.s.getsockname()[1]
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(lbdsock)
+    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
+    b = b""
+    while not b.endswith(b"\n"):
+        b += u.recv(1 << 20)
+    u.close()
+    return [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0], port
+
 def user(uid):
     return auth_sys(uid=uid, gid=uid)
 
@@ -329,15 +342,8 @@ elif mode == "slowread":
 elif mode == "awayread":
     import time
     c = Conn(host)
-    port = c.s.getsockname()[1]
-    u = socket.socket(socket.AF_UNIX)
-    u.connect(sys.argv[3])
     st, root = mnt(c, "/export")	# the flow exists once a packet went through
-    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
-    b = b""
-    while not b.endswith(b"\n"):
-        b += u.recv(1 << 20)
-    landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+    landed, port = landed_node(c, sys.argv[3])
     homes = {"n1": "alpha", "n2": "beta", "n3": "gamma"}
     nxt = {"n1": "n2", "n2": "n3", "n3": "n1"}[landed]
     d = homes[nxt]
@@ -353,16 +359,8 @@ elif mode == "placedread":
     where = sys.argv[4]
     for attempt in range(40):
         c = Conn(host)
-        port = c.s.getsockname()[1]
         st, root = mnt(c, "/export")	# the flow exists once a packet went through
-        u = socket.socket(socket.AF_UNIX)
-        u.connect(sys.argv[3])
-        u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
-        b = b""
-        while not b.endswith(b"\n"):
-            b += u.recv(1 << 20)
-        u.close()
-        landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+        landed, port = landed_node(c, sys.argv[3])
         want = where.split(":")[1] if ":" in where else landed
         if (where.startswith("away:") and landed != want) or (not where.startswith("away:") and landed == want):
             break
@@ -380,15 +378,8 @@ elif mode == "placedread":
                       "seconds": round(time.time() - t0, 2)}))
 elif mode == "burstwrite":
     c = Conn(host)
-    port = c.s.getsockname()[1]
-    st, root = mnt(c, "/export")
-    u = socket.socket(socket.AF_UNIX)
-    u.connect(sys.argv[3])
-    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
-    b = b""
-    while not b.endswith(b"\n"):
-        b += u.recv(1 << 20)
-    landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+    st, root = mnt(c, "/export")	# the flow exists once a packet went through
+    landed, port = landed_node(c, sys.argv[3])
     home = {"n1": "n2", "n2": "n3", "n3": "n1"}[landed]
     d = {"n1": "alpha", "n2": "beta", "n3": "gamma"}[home]
     st, dfh = lookup(c, root, d)
