@@ -242,6 +242,8 @@ static json_t *pins_json(struct handoff *h)
 	json_t *arr = json_array();
 	char client[TADDR_STRLEN + 10];
 
+	if (!h->pinned)
+		return arr;	/* none ever: no walk over every connection */
 	for (const struct ho_conn_ops *const *o = ho_kinds; *o; o++) {
 		size_t cnt = 0;
 		uint64_t *ids = (*o)->pin_of ? (*o)->list(h->n, &cnt) : NULL;
