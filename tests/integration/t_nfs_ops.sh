@@ -31,8 +31,9 @@
 #     n1.  Reader R1 reads a
 #     file of the node X it landed on (its data's home); `tandemctl drain X`
 #     moves it to Y, whose calls go back to X.  R1 stays on Y (pinned: Y's
-#     status lists the pin, by the switch, from X, and its remaining hold;
-#     nfs_home.pinned); reader R2, landed on W != X, reads X's data past the
+#     status lists the pin, by the switch, from X, and its remaining hold,
+#     also through tandemctl --json status; nfs_home.pinned; `tandemctl
+#     cluster` says X drains and that every node holds that); reader R2, landed on W != X, reads X's data past the
 #     threshold while X drains: W does not hand it to X (nfs_home.draining;
 #     W's status names X as draining); an operator's handoff to X is refused
 #     by X itself (draining); X takes no session in.  After undrain, R2 goes
@@ -183,8 +184,13 @@ diag "$Y's pin of R1: $pin"
 check_eq "$Y pins R1: by the switch, from $X" "switch $X" "$(jq -r '"\(.by) \(.from)"' <<<"$pin")"
 check "... for the rest of its hold (0 < remaining_ms <= 15000)" \
 	test "$(jq -r '.remaining_ms // 0' <<<"$pin")" -gt 0 -a "$(jq -r '.remaining_ms // 0' <<<"$pin")" -le 15000
+tpin=$("$TANDEMCTL" -s "$LAB_DIR/$Y/nasd.sock" --json status | jq -c --arg p ":$P1" \
+	'[.handoff.pins[]? | select(.client | endswith($p)) | .by]')
+check_eq "... shown by tandemctl -s $Y's nasd socket --json status" '["switch"]' "$tpin"
 check_eq "$Y knows $X drains (the switch's node states)" "[\"$X\"]" "$(hs "$Y" .draining | jq -c .)"
 check_eq "$X knows it drains" "[\"$X\"]" "$(hs "$X" .draining | jq -c .)"
+states_held() { ctl cluster | grep -q "^node states .* draining: $X; 3 of 3 node(s) hold it"; }
+check "tandemctl cluster: $X drains, all three nodes hold it" wait_for 5 states_held
 # R2: lands elsewhere than X, reads X's data while X drains
 placed r2 "away:$X" r8 32	# 32 READs, 0.5 s apart
 r2pid=$!
