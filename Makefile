@@ -163,6 +163,8 @@ $(B)/tandemctl: LDLIBS += -lzstd
 
 # nfs_walk is an NFS client session on libnfs (Debian's libnfs-dev)
 $(B)/tools/nfs_walk: LDLIBS += -lnfs
+# nfs_pipeline too (its raw RPC layer: many calls in flight on one connection)
+$(B)/tools/nfs_pipeline: LDLIBS += -lnfs
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the
 # .a of the gcc build).  Each target names its own sources in

@@ -2,7 +2,12 @@
  * cluster.c - the NFS cluster map ("one namespace"): built from the
  * appliance config's "nfs" section and the nodes, sent to every node's
  * tandem-nasd (lib/cluster_wire.h), resent every CLUSTER_RESEND_MS so that a
- * node that restarts gets it without lbd noticing the restart.
+ * node that restarts gets it without lbd noticing the restart.  And, with
+ * or without "nfs", the node states (CW_T_NODES: which nodes drain) to
+ * every node with the handoff section: a node's own automatic moves (the
+ * data-location rule) must not hand sessions to a node the operator
+ * drains.  They are sent at once when a drain starts or ends (before the
+ * drain moves any session: cluster_states_send) and resent with the map.
  *
  * Where: each node's storage address, UDP port handoff.port, the socket
  * where nasd already takes the switch's MOVEs (it tells the two formats
@@ -83,10 +88,10 @@ static int node_of_sa(const struct lbd *l, const struct sockaddr_in6 *from)
 	return -1;
 }
 
-/* The map to node i (index of cfg.nodes and nodes), sealed for it: its key,
- * our epoch, its epoch as we know it (0 before it told us: it answers
- * STALE with it). */
-static void send_one(struct lbd *l, int i)
+/* Message buf[0, len) to node i (index of cfg.nodes and nodes), sealed for
+ * it: its key, our epoch, its epoch as we know it (0 before it told us: it
+ * answers STALE with it).  1 sent, 0 not. */
+static int seal_send(struct lbd *l, int i, uint8_t *buf, size_t len)
 {
 	struct cluster_srv *c = &l->cluster;
 	struct sockaddr_in6 sa;
@@ -94,15 +99,56 @@ static void send_one(struct lbd *l, int i)
 	const char *name = l->cfg.nodes[i].name;
 
 	hokey_node(c->key, c->keylen, name, k);
-	if (cw_reseal(c->dgram, c->dgram_len, report_epoch(l),
-		      report_node_epoch(l, maglev_node_key32(name)), k, sizeof(k)) < 0)
-		return;
+	if (cw_reseal(buf, len, report_epoch(l), report_node_epoch(l, maglev_node_key32(name)), k,
+		      sizeof(k)) < 0)
+		return 0;
 	node_sa(&l->cfg.nodes[i].addr, l->cfg.handoff.port, &sa);
-	if (sendto(c->io.fd, c->dgram, c->dgram_len, MSG_DONTWAIT, (struct sockaddr *)&sa,
-		   sizeof(sa)) == (ssize_t)c->dgram_len)
-		c->sent++;
-	else
-		c->send_errors++;	/* e.g. no route yet, or an ICMP error of the last one */
+	if (sendto(c->io.fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)len)
+		return 1;
+	c->send_errors++;	/* e.g. no route yet, or an ICMP error of the last one */
+	return 0;
+}
+
+/* The map (with "nfs") and the node states to node i. */
+static void send_one(struct lbd *l, int i)
+{
+	struct cluster_srv *c = &l->cluster;
+
+	if (c->dgram_len)
+		c->sent += (uint64_t)seal_send(l, i, c->dgram, c->dgram_len);
+	if (c->sdgram_len)
+		c->states_sent += (uint64_t)seal_send(l, i, c->sdgram, c->sdgram_len);
+}
+
+/* A node's answer to the node states: it holds generation a->h.generation. */
+static void states_ack(struct lbd *l, int ni, const struct cw_ack *a)
+{
+	struct cluster_srv *c = &l->cluster;
+	uint32_t id = l->nodes[ni].id;
+
+	if (a->status == CW_ACK_STALE)
+		return;	/* resent by the caller */
+	if (a->h.generation == c->states_gen && c->states_acked[id].gen != c->states_gen)
+		log_debug("cluster: %s holds node states %llu", l->nodes[ni].name,
+			  (unsigned long long)a->h.generation);
+	c->states_acked[id].gen = a->h.generation;
+	c->states_acked[id].at_ms = loop_now_ms();
+}
+
+/* A node's answer to the map. */
+static void map_ack(struct lbd *l, int ni, const struct cw_ack *a)
+{
+	struct cluster_srv *c = &l->cluster;
+	uint32_t id = l->nodes[ni].id;
+
+	if (a->h.generation >= c->acked[id].gen || a->status != c->acked[id].status) {
+		if (a->h.generation == c->generation && c->acked[id].gen != c->generation)
+			log_info("cluster: %s holds map generation %llu (%s)", l->nodes[ni].name,
+				 (unsigned long long)a->h.generation, cw_ack_status_name(a->status));
+		c->acked[id].gen = a->h.generation;
+		c->acked[id].status = a->status;
+	}
+	c->acked[id].at_ms = loop_now_ms();
 }
 
 static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
@@ -126,14 +172,15 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 		uint8_t k[HOKEY_LEN];
 		if (ni >= 0)
 			hokey_node(c->key, c->keylen, l->nodes[ni].name, k);
+		int states = 0;
 		if (ni < 0 || cw_parse(buf, (size_t)n, k, sizeof(k), &type, NULL, &a, &why) < 0 ||
 		    a.h.cluster_id != l->cfg.handoff.cluster_id || a.h.switch_id != switch_id(l) ||
-		    a.h.peer_epoch != report_epoch(l) || a.h.generation > c->generation ||
+		    a.h.peer_epoch != report_epoch(l) ||
+		    a.h.generation > ((states = type == CW_T_NODES_ACK) ? c->states_gen : c->generation) ||
 		    (a.nfs_id && a.nfs_id != l->nodes[ni].id + 1)) {
 			c->acks_refused++;
 			continue;
 		}
-		uint32_t id = l->nodes[ni].id;
 		c->acks++;
 		/* authentic and fresh (it carries our epoch): the node's epoch */
 		report_node_learn(l, maglev_node_key32(l->nodes[ni].name), a.h.epoch);
@@ -141,14 +188,10 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 			report_epoch_above(l, a.held);
 			send_one(l, ni);
 		}
-		if (a.h.generation >= c->acked[id].gen || a.status != c->acked[id].status) {
-			if (a.h.generation == c->generation && c->acked[id].gen != c->generation)
-				log_info("cluster: %s holds map generation %llu (%s)", l->nodes[ni].name,
-					 (unsigned long long)a.h.generation, cw_ack_status_name(a.status));
-			c->acked[id].gen = a.h.generation;
-			c->acked[id].status = a.status;
-		}
-		c->acked[id].at_ms = loop_now_ms();
+		if (states)
+			states_ack(l, ni, &a);
+		else
+			map_ack(l, ni, &a);
 	}
 }
 
@@ -182,7 +225,7 @@ static void send_all(struct lbd *l)
 	struct cluster_srv *c = &l->cluster;
 
 	c->next_send_ms = loop_now_ms() + CLUSTER_RESEND_MS;
-	if (!c->dgram_len || open_socket(l) < 0)
+	if ((!c->dgram_len && !c->sdgram_len) || open_socket(l) < 0)
 		return;
 	for (unsigned i = 0; i < l->cfg.nnodes; i++)
 		send_one(l, (int)i);
@@ -196,30 +239,15 @@ static uint64_t wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int cluster_apply(struct lbd *l)
+/* The map of the "nfs" section into c->dgram (a new generation).  0 / -1
+ * (logged). */
+static int build_map(struct lbd *l)
 {
 	struct cluster_srv *c = &l->cluster;
 	const struct cfg_nfs *nf = &l->cfg.nfs;
-	char err[300];
+	struct cw_map *m = c->map;
 	const char *why;
 
-	if (!c->map) {
-		c->io.fd = -1;
-		c->map = calloc(1, sizeof(*c->map));
-		c->dgram = malloc(CW_MAX_DGRAM);
-		if (!c->map || !c->dgram) {
-			log_warnx("cluster: out of memory");
-			return -1;
-		}
-	}
-	c->dgram_len = 0;	/* no "nfs" section (any more): send nothing */
-	if (!nf->enabled)
-		return 0;
-	if (keyfile_load(l->cfg.handoff.key_file, c->key, &c->keylen, err, sizeof(err)) < 0) {
-		log_warnx("cluster: %s", err);
-		return -1;
-	}
-	struct cw_map *m = c->map;
 	memset(m, 0, sizeof(*m));
 	uint64_t gen = wall_us();
 	c->generation = gen > c->generation ? gen : c->generation + 1;
@@ -253,13 +281,82 @@ int cluster_apply(struct lbd *l)
 	}
 	log_info("cluster: map generation %llu: export %s, %u home(s), %u node(s), %zu bytes",
 		 (unsigned long long)c->generation, m->export_name, m->nhomes, m->nnodes, c->dgram_len);
+	return 0;
+}
+
+/* The node states as they are now into c->sdgram, with a new generation
+ * if they differ from the last built (or force).  1 changed, 0 the same,
+ * -1 not encodable (logged). */
+static int build_states(struct lbd *l, int force)
+{
+	struct cluster_srv *c = &l->cluster;
+	struct cw_nodes *s = c->states;
+	int changed = force || s->n != l->cfg.nnodes;
+	const char *why;
+
+	for (unsigned i = 0; i < l->cfg.nnodes; i++) {
+		uint8_t f = l->nodes[i].drain ? CW_NODE_DRAINING : 0;
+		changed |= strcmp(s->nodes[i].name, l->cfg.nodes[i].name) || s->nodes[i].flags != f;
+		snprintf(s->nodes[i].name, sizeof(s->nodes[i].name), "%s", l->cfg.nodes[i].name);
+		s->nodes[i].flags = f;
+	}
+	s->n = l->cfg.nnodes;
+	if (!changed)
+		return 0;
+	uint64_t gen = wall_us();
+	c->states_gen = gen > c->states_gen ? gen : c->states_gen + 1;
+	s->h = (struct cw_hdr){ .type = CW_T_NODES, .cluster_id = l->cfg.handoff.cluster_id,
+				.switch_id = switch_id(l), .generation = c->states_gen };
+	c->sdgram_len = cw_nodes_encode(s, c->key, c->keylen, c->sdgram, CW_NODES_MAX_DGRAM, &why);
+	if (!c->sdgram_len) {
+		log_warnx("cluster: cannot encode the node states: %s", why);
+		return -1;
+	}
+	return 1;
+}
+
+int cluster_apply(struct lbd *l)
+{
+	struct cluster_srv *c = &l->cluster;
+	char err[300];
+
+	if (!c->map) {
+		c->io.fd = -1;
+		c->map = calloc(1, sizeof(*c->map));
+		c->dgram = malloc(CW_MAX_DGRAM);
+		c->states = calloc(1, sizeof(*c->states));
+		c->sdgram = malloc(CW_NODES_MAX_DGRAM);
+		if (!c->map || !c->dgram || !c->states || !c->sdgram) {
+			log_warnx("cluster: out of memory");
+			return -1;
+		}
+	}
+	c->dgram_len = c->sdgram_len = 0;	/* no "nfs" (any more): no map; no handoff: nothing */
+	if (!l->cfg.handoff.enabled)
+		return 0;
+	if (keyfile_load(l->cfg.handoff.key_file, c->key, &c->keylen, err, sizeof(err)) < 0) {
+		log_warnx("cluster: %s", err);
+		return -1;
+	}
+	if (build_states(l, 1) < 0 || (l->cfg.nfs.enabled && build_map(l) < 0))
+		return -1;
 	send_all(l);
 	return 0;
 }
 
 void cluster_tick(struct lbd *l)
 {
-	if (l->cluster.dgram_len && loop_now_ms() >= l->cluster.next_send_ms)
+	struct cluster_srv *c = &l->cluster;
+
+	if (!c->sdgram_len)
+		return;	/* no handoff section */
+	if (build_states(l, 0) > 0 || loop_now_ms() >= c->next_send_ms)
+		send_all(l);
+}
+
+void cluster_states_send(struct lbd *l)
+{
+	if (l->cluster.sdgram_len && build_states(l, 0) > 0)
 		send_all(l);
 }
 
@@ -271,6 +368,30 @@ static char *cidr_str(const struct taddr *a, uint8_t plen, char *buf, size_t len
 	return buf;
 }
 
+/* The node states as sent, and which generation each node holds: null
+ * without the handoff section. */
+static json_t *states_json(const struct lbd *l)
+{
+	const struct cluster_srv *c = &l->cluster;
+	json_t *dr = json_array(), *held = json_object();
+	uint64_t now = loop_now_ms();
+
+	if (!c->sdgram_len)
+		return json_null();
+	for (unsigned i = 0; i < c->states->n; i++)
+		if (c->states->nodes[i].flags & CW_NODE_DRAINING)
+			json_array_append_new(dr, json_string(c->states->nodes[i].name));
+	for (unsigned i = 0; i < l->cfg.nnodes; i++) {
+		uint32_t id = l->nodes[i].id;
+		json_object_set_new(held, l->nodes[i].name, !c->states_acked[id].at_ms ? json_null() :
+			json_pack("{s:I, s:b, s:I}", "generation", (json_int_t)c->states_acked[id].gen,
+				  "current", c->states_acked[id].gen == c->states_gen,
+				  "age_ms", (json_int_t)(now - c->states_acked[id].at_ms)));
+	}
+	return json_pack("{s:I, s:o, s:o, s:I}", "generation", (json_int_t)c->states_gen, "draining",
+			 dr, "held", held, "sent", (json_int_t)c->states_sent);
+}
+
 json_t *cluster_cmd(struct lbd *l)
 {
 	const struct cluster_srv *c = &l->cluster;
@@ -279,6 +400,7 @@ json_t *cluster_cmd(struct lbd *l)
 	char b[TADDR_STRLEN + 8];
 	uint64_t now = loop_now_ms();
 
+	json_object_set_new(r, "node_states", states_json(l));
 	json_object_set_new(r, "enabled", json_boolean(c->dgram_len > 0));
 	if (!c->dgram_len) {
 		json_object_set_new(r, "reason", json_string(l->cfg.nfs.enabled ?
@@ -341,7 +463,11 @@ void cluster_close(struct lbd *l)
 	c->io.fd = -1;
 	free(c->map);
 	free(c->dgram);
+	free(c->states);
+	free(c->sdgram);
 	c->map = NULL;
 	c->dgram = NULL;
-	c->dgram_len = 0;
+	c->states = NULL;
+	c->sdgram = NULL;
+	c->dgram_len = c->sdgram_len = 0;
 }

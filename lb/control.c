@@ -253,6 +253,9 @@ static json_t *cmd_drain(struct lbd *l, const json_t *req, int drain)
 	if (ni < 0)
 		return err;
 	sched_set_drain(l, ni, drain);
+	/* the nodes learn it before any session moves: their own automatic
+	 * moves must not send sessions to a node that drains */
+	cluster_states_send(l);
 	/* drain also moves the node's live sessions (mover.c); the reply comes
 	 * at once, progress is in "nodes" (tandemctl drain shows it) */
 	char e[200] = "";

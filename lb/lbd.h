@@ -12,7 +12,8 @@
  *   pins.c       re-pointed flows kept safe from eviction (lb_flow_pins)
  *   report.c     handoff reports from the storage nodes (re-point on request)
  *   mover.c      moving live sessions off a node: drain, load trigger
- *   cluster.c    the NFS cluster map (config "nfs") sent to the nodes
+ *   cluster.c    the NFS cluster map (config "nfs") and the node states
+ *                (drain) sent to the nodes
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -224,8 +225,9 @@ struct pins {
 	uint64_t untracked, untracked_per_s, sampled_ms, throttled_ms;
 };
 
-/* The NFS cluster map sender (cluster.c). */
+/* The NFS cluster map and node states sender (cluster.c). */
 struct cw_map;
+struct cw_nodes;
 struct cluster_srv {
 	struct loop_io io;		/* UDP, unbound: maps out, the nodes' ACKs in */
 	uint8_t key[64];
@@ -238,6 +240,13 @@ struct cluster_srv {
 	uint64_t sent, send_errors, acks, acks_refused;
 	/* per data-plane node id: the generation it last acknowledged */
 	struct { uint64_t gen; uint8_t status; uint64_t at_ms; } acked[LB_MAX_NODES];
+	/* node states (which nodes drain), to every node with "handoff" */
+	struct cw_nodes *states;	/* as last sent (heap) */
+	uint8_t *sdgram;		/* ... encoded (CW_NODES_MAX_DGRAM) */
+	size_t sdgram_len;
+	uint64_t states_gen;
+	uint64_t states_sent;
+	struct { uint64_t gen; uint64_t at_ms; } states_acked[LB_MAX_NODES];
 };
 
 struct lbd {
@@ -403,11 +412,15 @@ void mover_tick(struct lbd *l);			/* load trigger */
 json_t *mover_progress(const struct lbd *l, int node);	/* NULL if never ran */
 void mover_free(struct lbd *l);	/* shutdown: stop every job (before report_close) */
 
-/* ---- cluster.c: the NFS cluster map (lib/cluster_wire.h) to every node ---- */
+/* ---- cluster.c: the NFS cluster map and the node states (lib/cluster_wire.h)
+ * to every node ---- */
 /* After start and after every reload: new generation, send it now.  0, or
  * -1 (logged: e.g. the handoff key cannot be read; the old map stays). */
 int cluster_apply(struct lbd *l);
 void cluster_tick(struct lbd *l);	/* resend every CLUSTER_RESEND_MS */
+/* A node's drain changed: the node states to every node now (before the
+ * drain starts moving sessions), if they differ from the last sent. */
+void cluster_states_send(struct lbd *l);
 json_t *cluster_cmd(struct lbd *l);	/* {"cmd":"cluster"} */
 void cluster_close(struct lbd *l);
 /* main.c */

@@ -19,6 +19,11 @@ int cw_is_cluster(const uint8_t *buf, size_t len)
 	return len >= 2 && wire_get16(buf) == CW_MAGIC;
 }
 
+int cw_type(const uint8_t *buf, size_t len)
+{
+	return len >= CW_HDR_LEN && cw_is_cluster(buf, len) ? buf[3] : -1;
+}
+
 /* Node names as lbd's config allows them: [A-Za-z0-9_-]{1,32}. */
 static int name_ok(const char *s, size_t n)
 {
@@ -188,7 +193,7 @@ size_t cw_ack_encode(const struct cw_ack *a, const uint8_t *key, size_t keylen, 
 {
 	if (cap < CW_ACK_LEN)
 		return 0;
-	put_hdr(buf, &a->h, CW_T_ACK, 10);
+	put_hdr(buf, &a->h, a->h.type == CW_T_NODES_ACK ? CW_T_NODES_ACK : CW_T_ACK, 10);
 	buf[CW_HDR_LEN] = a->nfs_id;
 	buf[CW_HDR_LEN + 1] = a->status;
 	wire_put64(buf + CW_HDR_LEN + 2, a->held);
@@ -299,11 +304,11 @@ static int parse_map(const uint8_t *body, size_t len, struct cw_map *m, const ch
 	return 0;
 }
 
-int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, uint8_t *type,
-	     struct cw_map *map, struct cw_ack *ack, const char **why)
+/* The header of an authentic message of this version into *h, its body
+ * length into *body.  0, or -1 with why. */
+static int parse_hdr(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
+		     struct cw_hdr *h, size_t *body, const char **why)
 {
-	struct cw_hdr h;
-
 	if (len < CW_HDR_LEN + WIRE_MAC_LEN) {
 		*why = "short";
 		return -1;
@@ -312,8 +317,8 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		*why = "bad_magic";
 		return -1;
 	}
-	size_t body = wire_get16(buf + 36);
-	if (CW_HDR_LEN + body + WIRE_MAC_LEN != len || len > CW_MAX_DGRAM) {
+	*body = wire_get16(buf + 36);
+	if (CW_HDR_LEN + *body + WIRE_MAC_LEN != len || len > CW_MAX_DGRAM) {
 		*why = "bad_length";
 		return -1;
 	}
@@ -326,19 +331,30 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		*why = "bad_version";
 		return -1;
 	}
-	h.type = buf[3];
-	h.cluster_id = wire_get32(buf + 4);
-	h.switch_id = wire_get32(buf + 8);
-	h.generation = wire_get64(buf + 12);
-	h.epoch = wire_get64(buf + 20);
-	h.peer_epoch = wire_get64(buf + 28);
+	h->type = buf[3];
+	h->cluster_id = wire_get32(buf + 4);
+	h->switch_id = wire_get32(buf + 8);
+	h->generation = wire_get64(buf + 12);
+	h->epoch = wire_get64(buf + 20);
+	h->peer_epoch = wire_get64(buf + 28);
+	return 0;
+}
+
+int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, uint8_t *type,
+	     struct cw_map *map, struct cw_ack *ack, const char **why)
+{
+	struct cw_hdr h;
+	size_t body;
+
+	if (parse_hdr(buf, len, key, keylen, &h, &body, why) < 0)
+		return -1;
 	*type = h.type;
 	if (h.type == CW_T_MAP && map) {
 		memset(map, 0, sizeof(*map));
 		map->h = h;
 		return parse_map(buf + CW_HDR_LEN, body, map, why);
 	}
-	if (h.type == CW_T_ACK && ack) {
+	if ((h.type == CW_T_ACK || h.type == CW_T_NODES_ACK) && ack) {
 		if (body != 10 || buf[CW_HDR_LEN + 1] > CW_ACK_STALE) {
 			*why = "bad_body";
 			return -1;
@@ -349,8 +365,73 @@ int cw_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen, 
 		ack->held = wire_get64(buf + CW_HDR_LEN + 2);
 		return 0;
 	}
-	*why = h.type == CW_T_MAP || h.type == CW_T_ACK ? "unexpected_type" : "bad_type";
+	*why = h.type >= CW_T_MAP && h.type <= CW_T_NODES_ACK ? "unexpected_type" : "bad_type";
 	return -1;
+}
+
+/* ---- node states ---- */
+
+static const char *nodes_validate(const struct cw_nodes *s)
+{
+	if (s->n > CW_MAX_NODES)
+		return "bad_nodes";
+	for (unsigned i = 0; i < s->n; i++) {
+		if (!name_ok(s->nodes[i].name, strlen(s->nodes[i].name)) ||
+		    (s->nodes[i].flags & ~CW_NODE_DRAINING))
+			return "bad_node";
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(s->nodes[j].name, s->nodes[i].name))
+				return "duplicate_node";
+	}
+	return NULL;
+}
+
+size_t cw_nodes_encode(const struct cw_nodes *s, const uint8_t *key, size_t keylen, uint8_t *buf,
+		       size_t cap, const char **why)
+{
+	size_t n = CW_HDR_LEN;
+
+	if ((*why = nodes_validate(s)))
+		return 0;
+	*why = "too_big";
+	if (cap < CW_NODES_MAX_DGRAM)
+		return 0;	/* every valid one fits: no check per field */
+	buf[n++] = (uint8_t)s->n;
+	for (unsigned i = 0; i < s->n; i++) {
+		size_t l = strlen(s->nodes[i].name);
+		buf[n++] = (uint8_t)l;
+		memcpy(buf + n, s->nodes[i].name, l);
+		n += l;
+		buf[n++] = s->nodes[i].flags;
+	}
+	put_hdr(buf, &s->h, CW_T_NODES, n - CW_HDR_LEN);
+	wire_hmac(key, keylen, buf, n, buf + n);
+	*why = NULL;
+	return n + WIRE_MAC_LEN;
+}
+
+int cw_nodes_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
+		   struct cw_nodes *s, const char **why)
+{
+	size_t body;
+
+	memset(s, 0, sizeof(*s));
+	if (parse_hdr(buf, len, key, keylen, &s->h, &body, why) < 0)
+		return -1;
+	if (s->h.type != CW_T_NODES) {
+		*why = "bad_type";
+		return -1;
+	}
+	struct rd r = { buf + CW_HDR_LEN, body, 0 };
+	s->n = take8(&r);
+	for (unsigned i = 0; i < s->n && !r.bad; i++) {
+		take_str(&r, s->nodes[i].name, CW_NAME_MAX);
+		s->nodes[i].flags = take8(&r) & CW_NODE_DRAINING;	/* other bits: ignored */
+	}
+	*why = "bad_body";
+	if (r.bad || r.left)
+		return -1;
+	return (*why = nodes_validate(s)) ? -1 : 0;
 }
 
 static int replay_slot(const struct cw_replay *r, uint32_t switch_id)

@@ -1,7 +1,8 @@
 /*
  * cluster_wire.h - the NFS cluster map, lbd -> storage nodes ("one
  * namespace ... cluster map from the appliance config, handed to the nodes
- * by lbd"), and the nodes' acknowledgements.  Pure codec (fuzzed by
+ * by lbd"), the node states (which nodes drain, lbd -> storage nodes), and
+ * the nodes' acknowledgements.  Pure codec (fuzzed by
  * tests/fuzz/fuzz_cluster.c), one UDP datagram per message.
  *
  * lbd sends the map to every node's storage address on the handoff report
@@ -37,6 +38,23 @@
  * ACK body: u8 the node's NFS id (0: not in the map), u8 status CW_ACK_*,
  *    u64 held (the switch epoch this node holds for that switch id).
  *
+ * NODES (node states; added in version 2 as a new type, so a node that does
+ * not know it refuses it as "bad_type" and goes on taking maps): what the
+ * switch's operator decided about each node, for the nodes' own automatic
+ * moves (tandem-nasd's data-location rule must never hand a session to a
+ * node that drains).  Sent to every node with a "handoff" section, with or
+ * without an NFS map, whenever a node's state changes (before the drain
+ * starts moving sessions) and every 2 s.  generation: the states' version
+ * (lbd's wall clock in microseconds at the change; the same on a resend).
+ * Body:
+ *    u8 nodes (0..255), each: u8 name length (1..32), name, u8 flags
+ *       (CW_NODE_DRAINING; the other bits are sent as 0 and ignored)
+ *    nothing after.
+ * NODES_ACK: the node's answer, an ACK's body (NFS id 0; status CW_ACK_OK,
+ *    or CW_ACK_STALE with held as for a map); generation: the states'
+ *    generation the node holds from that switch.  Replay: as for maps, in a
+ *    window of its own (a node's cw_replay for states).
+ *
  * Replay: a node applies a map only if it carries the node's current epoch
  * as its peer epoch (nothing recorded before the node's last start is
  * taken) and, per switch id, its epoch is above the last one taken (lbd
@@ -70,7 +88,7 @@
 		      1 + CW_MAX_NODES * (3 + 16 + CW_NAME_MAX) + 1 + CW_MAX_HOMES * (2 + CW_DIR_MAX) + \
 		      WIRE_MAC_LEN)
 
-enum cw_type { CW_T_MAP = 1, CW_T_ACK = 2 };
+enum cw_type { CW_T_MAP = 1, CW_T_ACK = 2, CW_T_NODES = 3, CW_T_NODES_ACK = 4 };
 enum cw_ack_status {
 	CW_ACK_OK = 0,		/* the node uses this map (it holds `generation`) */
 	CW_ACK_NOT_MEMBER = 1,	/* the node is not in the map (name/address) */
@@ -118,15 +136,30 @@ struct cw_map {
 };
 
 struct cw_ack {
-	struct cw_hdr h;		/* type CW_T_ACK */
+	struct cw_hdr h;		/* type CW_T_ACK or CW_T_NODES_ACK */
 	uint8_t nfs_id;
 	uint8_t status;
 	uint64_t held;
 };
 #define CW_ACK_LEN (CW_HDR_LEN + 10 + WIRE_MAC_LEN)
 
+#define CW_NODE_DRAINING 0x01	/* the switch drains it: it takes no session */
+struct cw_node_state {
+	char name[CW_NAME_MAX + 1];
+	uint8_t flags;			/* CW_NODE_*; parsed: unknown bits cleared */
+};
+struct cw_nodes {
+	struct cw_hdr h;		/* type CW_T_NODES */
+	unsigned n;
+	struct cw_node_state nodes[CW_MAX_NODES];
+};
+#define CW_NODES_MAX_DGRAM (CW_HDR_LEN + 1 + CW_MAX_NODES * (2 + CW_NAME_MAX) + WIRE_MAC_LEN)
+
 /* 1 if buf starts like a cluster message (dispatch on a shared socket). */
 int cw_is_cluster(const uint8_t *buf, size_t len);
+/* Its type byte, NOT authenticated (only to choose the parser, which then
+ * checks everything): CW_T_*, or -1 if buf is no cluster message. */
+int cw_type(const uint8_t *buf, size_t len);
 
 /*
  * Encode map m (validated as cw_parse would) and MAC it into buf[0..cap).
@@ -139,14 +172,25 @@ size_t cw_map_encode(const struct cw_map *m, const uint8_t *key, size_t keylen, 
  * sealed for each node).  0, or -1 if buf is not such a message. */
 int cw_reseal(uint8_t *buf, size_t len, uint64_t epoch, uint64_t peer_epoch, const uint8_t *key,
 	      size_t keylen);
-/* Encode an ACK; returns its length (cap >= CW_ACK_LEN), or 0. */
+/* Encode an ACK (a->h.type CW_T_ACK or CW_T_NODES_ACK); returns its length
+ * (cap >= CW_ACK_LEN), or 0. */
 size_t cw_ack_encode(const struct cw_ack *a, const uint8_t *key, size_t keylen, uint8_t *buf,
 		     size_t cap);
+/* Encode node states s (names as the map's: [A-Za-z0-9_-]{1,32}, no two
+ * alike; flags with only known bits) and MAC it.  The length, or 0 if s is
+ * invalid or cap < CW_NODES_MAX_DGRAM (*why says). */
+size_t cw_nodes_encode(const struct cw_nodes *s, const uint8_t *key, size_t keylen, uint8_t *buf,
+		       size_t cap, const char **why);
+/* Parse and authenticate a NODES message into *s.  0, or -1 with a static
+ * reason ("bad_type" for another type, or as cw_parse).  Pure. */
+int cw_nodes_parse(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen,
+		   struct cw_nodes *s, const char **why);
 
 /*
  * Parse and authenticate one datagram.  *type gets the message type; a MAP
  * fills *map (may be NULL: a MAP is then refused as "unexpected_type"), an
- * ACK *ack (likewise).  0, or -1 with a static reason in *why ("short",
+ * ACK or a NODES_ACK *ack (likewise; ack->h.type tells which); a NODES is
+ * "unexpected_type" here (cw_nodes_parse takes it).  0, or -1 with a static reason in *why ("short",
  * "bad_magic", "bad_length", "bad_mac", "bad_version", "bad_type", and
  * field names for a body that does not validate).  Pure.
  */

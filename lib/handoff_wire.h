@@ -117,6 +117,20 @@ enum ho_rec {
 	HO_R_SIZE,		/* u64: announced total of TCP + app state (OPEN) */
 	HO_R_SERVICE,		/* service name, e.g. "http" */
 	HO_R_ECHO,		/* 16 bytes: the other side's HELLO nonce */
+	HO_R_CAUSE,		/* u8 HO_CAUSE_* (OPEN): why the old node moves it.  Added to
+				 * version 2 compatibly: a node that does not know it skips it
+				 * (records are looked up by type), an OPEN without it says
+				 * nothing (HO_CAUSE_UNSAID) */
+};
+
+/* Why a session moves (HO_R_CAUSE).  The new node pins a session an
+ * operator moved (OPERATOR, SWITCH): its own automatic moves leave it there
+ * for a while (tandem-nasd's handoff.pin_hold_s). */
+enum ho_cause {
+	HO_CAUSE_UNSAID = 0,	/* not said (an older node) */
+	HO_CAUSE_DATA = 1,	/* the old node's data-location rule (to the data's home) */
+	HO_CAUSE_OPERATOR = 2,	/* the old node's control command (handoff, handoff_all) */
+	HO_CAUSE_SWITCH = 3,	/* the switch's MOVE: tandemctl handoff/migrate, drain, load */
 };
 
 enum ho_state {

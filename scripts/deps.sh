@@ -7,7 +7,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libclang-rt-14-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
- libnfs-utils libnfs-dev openssl chromium dnsmasq-base bind9-dnsutils \
+ libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils \
  socat scdoc groff-base man-db \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian prometheus"
@@ -41,6 +41,16 @@ if [ -n "$missing" ]; then
 		systemctl disable --now prometheus.service >/dev/null 2>&1 ||
 			DPKG_MAINTSCRIPT_PACKAGE=prometheus DPKG_MAINTSCRIPT_NAME=postinst \
 			deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true ;;
+	esac
+	# rpcbind and nfs-common are here for their clients only (rpcinfo,
+	# showmount: the NFS tests ask the lab's VIP with them).  policy-rc.d
+	# kept the install from starting their services; on a systemd host they
+	# are not enabled for the next boot either (rpcbind would listen on 111).
+	case " $missing " in
+	*" rpcbind "* | *" nfs-common "*)
+		if [ -d /run/systemd/system ]; then
+			systemctl disable rpcbind.socket rpcbind.service nfs-client.target >/dev/null 2>&1 || true
+		fi ;;
 	esac
 fi
 # Per-component steps beyond Debian packages (e.g. npm packages for the

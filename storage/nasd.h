@@ -102,6 +102,7 @@ struct nasd_handoff_config {
 	uint32_t timeout_ms;		/* waiting for the peer at each step */
 	uint32_t report_timeout_ms;	/* waiting for the switch's ack (per try) */
 	uint32_t report_tries;
+	uint32_t pin_hold_s;		/* an operator's move pins a session that long (0: never) */
 	uint32_t spin_us;		/* busy-wait for the next frame of a handoff */
 };
 
@@ -212,7 +213,27 @@ struct nasd_stats {
 	uint64_t status_class[6];	/* [2] = 2xx ... [5] = 5xx */
 	uint64_t uploads, bad_requests, timeouts;
 	uint64_t dl_fetches, dl_fetched_bytes, dl_fetch_errors, dl_home_ok, dl_home_failed;
-	uint64_t nfs_home_ok, nfs_home_failed;	/* NFS connections handed to their data's home */
+	/* NFS connections handed to their data's home (storage/nfs/nfs_home.c):
+	 * moves done and failed; tries after a failed one; connections that
+	 * stopped trying (NFS_HOME_TRIES); tries refused as busy (a large WRITE
+	 * half received); connections never candidates (made to this node's
+	 * own address), held back by a pin, or whose home drained */
+	uint64_t nfs_home_ok, nfs_home_failed, nfs_home_retried, nfs_home_gave_up, nfs_home_busy;
+	uint64_t nfs_home_not_vip, nfs_home_pinned, nfs_home_draining;
+};
+
+/*
+ * A connection an operator's move brought to this node (a switch MOVE:
+ * tandemctl handoff/migrate, drain, the load trigger; or a node's handoff
+ * control command) is pinned here for handoff.pin_hold_s: the node's own
+ * automatic moves (the data-location rules) leave it alone until then.
+ * Each kind of connection keeps one (storage/handoff/policy.c sets and
+ * reads it through its ops' pin_of).
+ */
+struct ho_pin {
+	uint64_t until_ms;		/* loop_now_ms(); 0: not pinned */
+	uint8_t cause;			/* HO_CAUSE_* (lib/handoff_wire.h) */
+	char from[NASD_NAME_MAX];	/* the node it came from */
 };
 
 struct nasd_listener {

@@ -23,10 +23,12 @@ write_pair_config() {
 	b) id=2 local=10.77.9.2 peer=10.77.9.1 prio=100 ;;
 	esac
 	mkdir -p "$d/bpffs"
-	# LAB_NFS=1: VIP services tcp 111 and tcp 2049 here too (NFS failover test)
+	# LAB_NFS=1: VIP services tcp 111 and tcp 2049 here too (NFS failover
+	# test), and udp 111 and udp 2049 (the portmapper and MOUNT over UDP)
 	local nfs_svcs=""
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
-                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
+                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 },
+                    { "proto": "udp", "port": 111 }, { "proto": "udp", "port": 2049 }'
 	cat >"$d/tandem.json" <<EOF
 {
   "instance": "$NAME$x",

@@ -20,10 +20,13 @@ write_config() {
 	done
 	[ -z "$extra" ] || die "LAB_WEIGHTS wants three integers, got '$LAB_WEIGHTS'"
 	# LAB_NFS=1 (NFS tests): VIP services tcp 111 (portmapper) and
-	# tcp 2049 (NFS + MOUNT) on the v4 VIP.  Only this variable and its use below.
+	# tcp 2049 (NFS + MOUNT) on the v4 VIP, and udp 111 and udp 2049 (the
+	# portmapper and MOUNT over UDP: rpcinfo, showmount and mount.nfs ask
+	# there).  Only this variable and its use below.
 	local nfs_svcs=""
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
-                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
+                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 },
+                    { "proto": "udp", "port": 111 }, { "proto": "udp", "port": 2049 }'
 	# LAB_NFS=1 also: the NFS namespace map that lbd hands to the
 	# nodes: alpha, beta, gamma homed on n1, n2, n3.  Only used by nodes whose
 	# tandem-nasd takes its namespace from the switch (NASD_NFS_NS=switch).

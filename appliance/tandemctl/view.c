@@ -488,6 +488,31 @@ static const struct col cnode_cols[] = {
 	{ "NODE", 0 }, { "NFS_ID", 1 }, { "ADDRESS", 0 }, { "ACKED", 1 }, { "STATUS", 0 }, { "AGE", 1 },
 };
 
+/* The node states lbd sends every node (which nodes drain: the nodes'
+ * automatic moves send no session there), and how many nodes hold them. */
+static void view_states(const json_t *st, FILE *out)
+{
+	const json_t *v;
+	const char *name;
+	uint64_t gen = 0;
+	unsigned n = 0, cur = 0;
+	size_t i;
+
+	if (!json_is_object(st))
+		return;
+	j_u64(st, "generation", &gen);
+	fprintf(out, "node states  generation %llu, draining:", (unsigned long long)gen);
+	json_array_foreach(json_object_get(st, "draining"), i, v)
+		fprintf(out, " %s", json_string_value(v) ? json_string_value(v) : "?");
+	if (!json_array_size(json_object_get(st, "draining")))
+		fprintf(out, " none");
+	json_object_foreach((json_t *)json_object_get(st, "held"), name, v) {
+		n++;
+		cur += json_is_true(json_object_get(v, "current"));
+	}
+	fprintf(out, "; %u of %u node(s) hold it\n", cur, n);
+}
+
 void view_cluster(const struct ctl_args *a, const json_t *r, FILE *out)
 {
 	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN];
@@ -497,6 +522,7 @@ void view_cluster(const struct ctl_args *a, const json_t *r, FILE *out)
 	size_t i;
 
 	(void)a;
+	view_states(json_object_get(r, "node_states"), out);
 	if (!json_is_true(json_object_get(r, "enabled"))) {
 		fprintf(out, "no cluster map: %s\n", j_text(b1, sizeof(b1), r, "reason"));
 		return;

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 
 #include "lib/log.h"
 #include "lib/netio.h"
+#include "storage/listen.h"
 
 static void chan_io(struct loop *l, struct loop_io *io, uint32_t events);
 
@@ -172,12 +172,11 @@ void chan_connect(struct handoff *h, int i)
 	const struct nasd_peer *p = &h->cfg->peers[i];
 	struct sockaddr_storage ss;
 	socklen_t sl = taddr_sockaddr(&p->addr, p->port, &ss);
-	int one = 1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_nodelay(fd);
 	if (h->cfg->listen_addr.family == p->addr.family) {	/* from our storage address */
 		struct sockaddr_storage ls;
 		socklen_t ll = taddr_sockaddr(&h->cfg->listen_addr, 0, &ls);
@@ -522,7 +521,6 @@ void chan_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	socklen_t sl = sizeof(ss);
 	struct taddr src;
 	uint16_t port;
-	int one = 1;
 	int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
@@ -531,7 +529,7 @@ void chan_accept(struct loop *l, struct loop_io *io, uint32_t events)
 		close(fd);	/* at once: nothing read, nothing allocated */
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_nodelay(fd);
 	struct chan *c = chan_new(h, fd, 0, -1);
 	if (!c) {
 		close(fd);

@@ -58,7 +58,7 @@ json_t *handoff_cmd(struct nasd *n, const json_t *req)
 	struct ho_conn x;
 	if (find_conn(n, sel, &x) < 0)
 		return ctl_error("no such session");
-	return run_one(h, &x, pi);
+	return run_one(h, &x, pi, HO_CAUSE_OPERATOR);
 }
 
 json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
@@ -99,7 +99,7 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 				skipped++;
 				continue;
 			}
-			json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np]);
+			json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np], HO_CAUSE_OPERATOR);
 			if (json_is_true(json_object_get(r, "ok")))
 				moved++;
 			else
@@ -152,8 +152,15 @@ json_t *handoff_status(struct nasd *n)
 	json_object_set_new(r, "frozen", lat_hist_json(&h->frozen));
 	json_object_set_new(r, "last_in", json_pack("{s:s, s:I, s:I}", "from", h->last_in_from,
 		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
-	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I}", "ok", (json_int_t)h->n->st.nfs_home_ok,
-		"failed", (json_int_t)h->n->st.nfs_home_failed));
+	const struct nasd_stats *st = &h->n->st;
+	json_object_set_new(r, "nfs_home", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"ok", (json_int_t)st->nfs_home_ok, "failed", (json_int_t)st->nfs_home_failed,
+		"retried", (json_int_t)st->nfs_home_retried, "gave_up", (json_int_t)st->nfs_home_gave_up,
+		"busy", (json_int_t)st->nfs_home_busy, "not_vip", (json_int_t)st->nfs_home_not_vip,
+		"pinned", (json_int_t)st->nfs_home_pinned, "draining", (json_int_t)st->nfs_home_draining));
+	json_t *pol = policy_status(h);	/* draining, node_states, pins ... */
+	json_object_update(r, pol);
+	json_decref(pol);
 	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
 		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
@@ -169,11 +176,15 @@ json_t *handoff_status(struct nasd *n)
 /* ------------------------------------------- service-requested handoffs -- */
 
 /* Queue connection conn's move to peer pi for the timer; it is held until
- * then.  0 / -1 (pi < 0: no peer; no timer; queue full). */
+ * then.  HO_SCHED_OK, HO_SCHED_FAILED (pi < 0: no peer; no timer; queue
+ * full), or why policy.c does not allow it now. */
 static int schedule(struct handoff *h, const struct ho_conn_ops *ops, void *conn, int pi)
 {
 	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
-		return -1;
+		return HO_SCHED_FAILED;
+	int why = auto_check(h, ops, conn, pi);
+	if (why != HO_SCHED_OK)
+		return why;
 	h->sched[h->nsched].id = ops->id(conn);
 	h->sched[h->nsched].pi = pi;
 	h->sched[h->nsched].ops = ops;
@@ -182,16 +193,16 @@ static int schedule(struct handoff *h, const struct ho_conn_ops *ops, void *conn
 	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
 		h->nsched--;
 		ops->unhold(conn);
-		return -1;
+		return HO_SCHED_FAILED;
 	}
-	return 0;
+	return HO_SCHED_OK;
 }
 
 int handoff_schedule(struct nasd *n, struct session *s, const char *to)
 {
 	struct handoff *h = n->ho;
 
-	return schedule(h, &session_handoff_ops, s, h ? peer_index(h, to) : -1);
+	return h ? schedule(h, &session_handoff_ops, s, peer_index(h, to)) : HO_SCHED_FAILED;
 }
 
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home)
@@ -199,7 +210,9 @@ int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr 
 	struct handoff *h = n->ho;
 	int pi = -1;
 
-	for (unsigned i = 0; h && i < h->cfg->npeers && pi < 0; i++)
+	if (!h)
+		return HO_SCHED_FAILED;
+	for (unsigned i = 0; i < h->cfg->npeers && pi < 0; i++)
 		if (taddr_equal(&h->cfg->peers[i].addr, home))
 			pi = (int)i;
 	return schedule(h, &nfs_handoff_ops, c, pi);
@@ -222,7 +235,7 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 			continue;
 		if (ops->move_begin)
 			ops->move_begin(x.p);
-		json_t *res = run_one(h, &x, h->sched[i].pi);
+		json_t *res = run_one(h, &x, h->sched[i].pi, HO_CAUSE_DATA);
 		int moved = json_is_true(json_object_get(res, "ok"));
 		json_decref(res);
 		ops->move_end(h->n, id, moved);
@@ -287,6 +300,12 @@ int handoff_check(const struct nasd_config *cfg, FILE *out, char *err, size_t er
 	if (rc == 0)
 		fprintf(out, "handoff: key file %s: %s\n", cfg->ho.key_file, ks->from_master ?
 			"WARNING: " MASTER_WARNING : "this node's own keys (the switch link and one per peer)");
+	if (rc == 0 && cfg->ho.pin_hold_s)
+		fprintf(out, "handoff: a session an operator moves here stays %u s against the "
+			"data-location rules (pin_hold_s)\n", cfg->ho.pin_hold_s);
+	else if (rc == 0)
+		fprintf(out, "handoff: no pin after an operator's move (pin_hold_s 0): the data-location "
+			"rules may move such a session at once\n");
 	free(ks);
 	return rc;
 }
@@ -359,13 +378,8 @@ static int open_sockets(struct handoff *h)
 	h->rep.arg = h;
 	if (loop_add(l, &h->rep, EPOLLIN) < 0)
 		return -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = taddr_sockaddr(&cfg->listen_addr, cfg->switch_port, &ss);
-	int one = 1;
-	h->mv.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->mv.fd < 0 ||
-	    setsockopt(h->mv.fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(h->mv.fd, (struct sockaddr *)&ss, sl) < 0) {
+	h->mv.fd = udp_bind(&cfg->listen_addr, cfg->switch_port);
+	if (h->mv.fd < 0) {
 		log_warn("handoff: switch request socket (udp port %u)", cfg->switch_port);
 		return -1;
 	}

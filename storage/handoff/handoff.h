@@ -34,14 +34,30 @@ uint64_t handoff_epoch(const struct nasd *n);
 json_t *handoff_cmd(struct nasd *n, const json_t *req);
 json_t *handoff_all_cmd(struct nasd *n, const json_t *req);
 json_t *handoff_status(struct nasd *n);
+/* What handoff_schedule* answer: scheduled, or why not.  An automatic move
+ * (the data-location rules) must not undo an operator's decision
+ * (policy.c): the connection is pinned here after an operator's move, the
+ * target node drains, or the connection was made to this node's own
+ * address (no other node can rebuild it: not a VIP session). */
+enum {
+	HO_SCHED_OK = 0,
+	HO_SCHED_FAILED = -1,		/* no handoff agent, no such peer, queue full */
+	HO_SCHED_PINNED = -2,
+	HO_SCHED_DRAINING = -3,
+	HO_SCHED_NOT_VIP = -4,
+};
 /* Hand session s to node `to` soon, from a timer (never from inside the
- * session's own I/O callback); s is held (no I/O) until then.  0, or -1
- * (no handoff agent, `to` is not a peer, queue full). */
+ * session's own I/O callback); s is held (no I/O) until then.  HO_SCHED_*. */
 int handoff_schedule(struct nasd *n, struct session *s, const char *to);
 
 /* Hand NFS connection c to the node at storage address `home` soon (from a
- * timer); c is held until then.  0, or -1 (no handoff agent, no peer there). */
+ * timer); c is held until then.  HO_SCHED_*. */
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home);
+
+/* Whether connected socket fd was made to a VIP (its local address is on a
+ * loopback device, not 127/8 or ::1), so another node could rebuild it.
+ * 1 or 0 (also when that cannot be found out).  policy.c. */
+int handoff_fd_on_vip(int fd);
 
 /* ---- the kinds of connections that move ---- */
 
@@ -105,6 +121,11 @@ struct ho_conn_ops {
 	void (*unhold)(void *conn);
 	void (*move_begin)(void *conn);
 	void (*move_end)(struct nasd *n, uint64_t id, int moved);
+
+	/* the connection's pin (struct ho_pin in storage/nasd.h; NULL op: this
+	 * kind is never pinned): the engine sets it when an operator's move
+	 * brings the connection here and reads it before an automatic move */
+	struct ho_pin *(*pin_of)(void *conn);
 };
 
 /* storage/http/session_handoff.c, storage/nfs/nfs_handoff.c */

@@ -12,6 +12,8 @@
  *   incoming.c  this node as the new node N: the transactions it serves
  *   outgoing.c  this node as the old node O: the transaction itself
  *   control.c   control commands, status, scheduled moves, start and stop
+ *   policy.c    what automatic moves may do: the switch's node states
+ *               (drain), pins after an operator's move, VIP sessions only
  *
  * What moves is an opaque connection with its kind's ops (handoff.h):
  * storage/http/session_handoff.c, storage/nfs/nfs_handoff.c.
@@ -54,6 +56,7 @@
 
 #include "handoff.h"
 
+#include "lib/cluster_wire.h"
 #include "lib/handoff_key.h"
 #include "lib/handoff_wire.h"
 #include "lib/lat_hist.h"
@@ -125,6 +128,16 @@ struct intx {
 	int nfd;
 	struct lb_flow_key key;
 	uint64_t t0;
+	uint8_t cause;			/* the OPEN's HO_R_CAUSE (HO_CAUSE_UNSAID if none) */
+};
+
+/* Which nodes one switch says drain (policy.c; the bits are peer indexes). */
+struct ho_sw_states {
+	int used;
+	uint32_t switch_id;
+	uint64_t gen, at_ms;		/* the states' generation, when last heard */
+	uint32_t drain_peers;
+	int drain_self;
 };
 
 /* The engine's context (n->ho): one per process. */
@@ -179,6 +192,12 @@ struct handoff {
 	uint64_t last_in_resumed_ns;	/* when (CLOCK_MONOTONIC) */
 	char last_in_from[64];		/* and from which peer */
 	uint64_t load_last_ns, load_last_bytes, loads_sent;	/* LOAD reports (load trigger) */
+	/* the switches' node states (policy.c): replay windows, per switch */
+	struct cw_replay states_replay;
+	struct ho_sw_states states[SW_WINDOWS];
+	uint64_t states_msgs, states_applied, states_bad, states_replayed;
+	uint64_t refused_draining;	/* OPENs refused: this node drains */
+	uint64_t pinned;		/* connections pinned on arrival */
 };
 
 static inline uint64_t now_ns(void)
@@ -267,8 +286,29 @@ void intx_free(struct handoff *h, struct intx *t);
 
 /* ---- outgoing.c ---- */
 
-/* Hand connection x to peer pi now; the reply of the control command (the
+/* Hand connection x to peer pi now, for cause (HO_CAUSE_*: the new node
+ * pins what an operator moved); the reply of the control command (the
  * connection may be gone after this). */
-json_t *run_one(struct handoff *h, struct ho_conn *x, int pi);
+json_t *run_one(struct handoff *h, struct ho_conn *x, int pi, uint8_t cause);
+
+/* ---- policy.c ---- */
+
+/* A node states datagram (lib/cluster_wire.h CW_T_NODES) from the switch
+ * socket fd: authenticated with this node's key, replay-checked per switch
+ * (as maps), taken, answered with a NODES_ACK (STALE when not sealed for
+ * this start of the node). */
+void states_input(struct handoff *h, int fd, const uint8_t *buf, size_t len,
+		  const struct sockaddr_storage *from, socklen_t fromlen);
+/* Whether a switch heard of lately says this node drains. */
+int self_draining(const struct handoff *h);
+/* conn (of kind ops) was just rebuilt here by a move for cause from node
+ * `from`: pin it if an operator moved it (and pin_hold_s > 0). */
+void pin_arrival(struct handoff *h, const struct ho_conn_ops *ops, void *conn, uint8_t cause,
+		 const char *from);
+/* May an automatic move hand conn to peer pi now?  HO_SCHED_OK, or
+ * HO_SCHED_PINNED / _DRAINING / _NOT_VIP. */
+int auto_check(struct handoff *h, const struct ho_conn_ops *ops, void *conn, int pi);
+/* For status: draining nodes, node-state counters, the pins. */
+json_t *policy_status(struct handoff *h);
 
 #endif

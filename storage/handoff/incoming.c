@@ -99,7 +99,23 @@ static const char *open_refused(struct chan *c, uint32_t txid, const uint8_t *bo
 		return why;
 	if (n->nsessions >= n->cfg.max_sessions)
 		return "busy: max_sessions";
+	if (self_draining(c->h)) {
+		c->h->refused_draining++;	/* the operator drains this node: no session comes in */
+		return "draining: the switch moves sessions off this node";
+	}
 	return NULL;
+}
+
+/* The OPEN's cause (HO_R_CAUSE), HO_CAUSE_UNSAID if none or malformed. */
+static uint8_t open_cause(const uint8_t *body, size_t blen)
+{
+	uint8_t *v = NULL, cause = HO_CAUSE_UNSAID;
+	size_t vl = 0;
+
+	if (ho_collect(body, blen, HO_R_CAUSE, 1, &v, &vl) == 0 && vl == 1 && v[0] <= HO_CAUSE_SWITCH)
+		cause = v[0];
+	free(v);
+	return cause;
 }
 
 static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
@@ -121,6 +137,7 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 	t->ch = c;
 	t->txid = hd->txid;
 	t->ops = ops;
+	t->cause = open_cause(body, blen);
 	t->state = HO_S_OPEN;
 	t->nfd = -1;
 	t->t0 = now_ns();
@@ -248,6 +265,7 @@ static void serve_ack(struct intx *t)
 	}
 	t->nfd = -1;
 	h->in_ok++;
+	pin_arrival(h, t->ops, conn, t->cause, peer_name(t->ch));
 	h->last_in_txid = t->txid;
 	h->last_in_resumed_ns = now_ns();
 	snprintf(h->last_in_from, sizeof(h->last_in_from), "%s", peer_name(t->ch));

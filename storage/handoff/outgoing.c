@@ -62,6 +62,7 @@ struct ho_tx {
 	struct tch_state st;
 	struct rep_pending rep;		/* the REDIRECT */
 	uint64_t t0, t_pause, t_frozen, t_update;	/* CLOCK_MONOTONIC ns */
+	uint8_t cause;			/* HO_CAUSE_*: told to N in the OPEN */
 };
 
 /* ------------------------------------------------ the connection's flow -- */
@@ -195,7 +196,8 @@ static int tx_check(struct ho_tx *tx)
 }
 
 /* OPEN: can you take it?  N answers OPEN_RESP (and drops the flow from
- * then on) or FAIL. */
+ * then on) or FAIL.  Why it moves (HO_R_CAUSE): N pins what an operator
+ * moved. */
 static int tx_open(struct ho_tx *tx)
 {
 	const char *svc = tx->x->ops->service;
@@ -206,6 +208,7 @@ static int tx_open(struct ho_tx *tx)
 	ho_add_flow(&f, &tx->key);
 	ho_add(&f, HO_R_SERVICE, svc, strlen(svc));
 	ho_add_u64(&f, HO_R_SIZE, 0);
+	ho_add(&f, HO_R_CAUSE, &tx->cause, 1);
 	tx->res->stage = "open";
 	if (tx_send(tx, &f) < 0)
 		return err_set(tx->res->error, sizeof(tx->res->error), "OPEN not sent to %s", tx->to);
@@ -408,11 +411,12 @@ static void tx_confirm(struct ho_tx *tx)
 	free(body);
 }
 
-/* Hand x to peer pi; what became of it in *res. */
-static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, struct ho_result *res)
+/* Hand x to peer pi for cause; what became of it in *res. */
+static void handoff_one(struct handoff *h, struct ho_conn *x, int pi, uint8_t cause,
+			struct ho_result *res)
 {
 	struct ho_tx tx = { .h = h, .x = x, .res = res, .to = h->cfg->peers[pi].name,
-			    .c = h->out[pi], .t0 = now_ns() };
+			    .c = h->out[pi], .t0 = now_ns(), .cause = cause };
 
 	memset(res, 0, sizeof(*res));
 	res->outcome = "failed";
@@ -457,7 +461,7 @@ static json_t *result_json(const struct ho_result *r, uint64_t id, const char *c
 	return o;
 }
 
-json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
+json_t *run_one(struct handoff *h, struct ho_conn *x, int pi, uint8_t cause)
 {
 	struct ho_result res;
 	char client[TADDR_STRLEN + 10] = "?";
@@ -466,7 +470,7 @@ json_t *run_one(struct handoff *h, struct ho_conn *x, int pi)
 	const char *svc = x->ops->service;
 
 	handoff_flow_of(x->ops->fd(x->p), &k, client, sizeof(client));
-	handoff_one(h, x, pi, &res);
+	handoff_one(h, x, pi, cause, &res);
 	if (!strcmp(res.outcome, "failed"))
 		log_warnx("handoff %s %llu (%s) -> %s failed at %s: %s%s", svc, (unsigned long long)id,
 			  client, h->cfg->peers[pi].name, res.stage, res.error,

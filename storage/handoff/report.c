@@ -220,13 +220,17 @@ static int conn_of_key(struct nasd *n, const struct lb_flow_key *k, struct ho_co
 /* A datagram on the switch socket that is a MOVE for us: authenticated,
  * from a switch (sender 0) of our cluster, fresh.  1 with it in *r, or 0:
  * not one (refused and counted; lbd's cluster map goes to nfs_cluster.c,
- * lib/cluster_wire.h). */
+ * its node states to policy.c, lib/cluster_wire.h). */
 static int move_check(struct handoff *h, int fd, const uint8_t *buf, size_t n,
 		      const struct sockaddr_storage *from, socklen_t fl, struct ho_report *r)
 {
 	const char *why;
 	char ep[TADDR_STRLEN + 10];
 
+	if (cw_type(buf, n) == CW_T_NODES) {
+		states_input(h, fd, buf, n, from, fl);
+		return 0;
+	}
 	if (cw_is_cluster(buf, n)) {
 		nfs_cluster_input(h->n, fd, buf, n, from, fl, h->node_key.k, h->node_key.len,
 				  h->cfg->cluster_id);
@@ -282,7 +286,7 @@ static uint8_t move_run(struct handoff *h, const struct ho_report *r,
 		return HO_ST_NO_FLOW;
 	log_info("handoff: the switch (%s) asks for an %s session's move to %s",
 		 handoff_endpoint(from, ep, sizeof(ep)), x.ops->label, h->cfg->peers[pi].name);
-	json_t *res = run_one(h, &x, pi);	/* the connection may be gone after this */
+	json_t *res = run_one(h, &x, pi, HO_CAUSE_SWITCH);	/* the connection may be gone after this */
 	st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
 	     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;
 	json_decref(res);

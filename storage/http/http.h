@@ -164,6 +164,7 @@ struct session {
 	char remote_etag[64];	/* the home's version, checked on every fetch */
 	int home_tried;		/* a handoff home was attempted */
 	int held;		/* waiting for a scheduled handoff: no I/O */
+	struct ho_pin pin;	/* an operator's move brought it here (storage/nasd.h) */
 	struct remote_fetch *fetch;	/* a request to the home in flight, or a HEAD's answer
 					 * not yet taken (remote_fetch.c); owned */
 	int fetch_wait;		/* waiting for the home's answer or bytes: no I/O */

@@ -26,6 +26,7 @@
 
 #include "http_resp.h"
 #include "lib/log.h"
+#include "storage/listen.h"
 
 enum { FS_CONNECT = 1, FS_SEND, FS_HEAD, FS_BODY, FS_DONE };
 
@@ -375,6 +376,7 @@ static int connect_home(struct remote_fetch *f, char *why, size_t cap)
 	f->io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->io.fd < 0)
 		return snprintf(why, cap, "socket: %s", strerror(errno)), -1;
+	tcp_nodelay(f->io.fd);
 	if (connect(f->io.fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
 		return snprintf(why, cap, "connect: %s", strerror(errno)), -1;
 	f->io.cb = fetch_io;

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "storage/listen.h"
 
 #define LINGER_MS 2000
 #define PACE_MS 10
@@ -29,7 +29,6 @@ static struct session *session_alloc(struct nasd *n, int fd)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	socklen_t sl;
-	int one = 1;
 
 	if (!s)
 		return NULL;
@@ -52,7 +51,7 @@ static struct session *session_alloc(struct nasd *n, int fd)
 	getpeername(fd, (struct sockaddr *)&s->peer, &sl);
 	sl = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &sl);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_nodelay(fd);
 	return s;
 }
 

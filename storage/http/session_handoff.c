@@ -238,6 +238,11 @@ static void http_move_end(struct nasd *n, uint64_t id, int moved)
 	}
 }
 
+static struct ho_pin *http_pin_of(void *conn)
+{
+	return &((struct session *)conn)->pin;
+}
+
 const struct ho_conn_ops session_handoff_ops = {
 	.service = "http",
 	.label = "HTTP",
@@ -261,4 +266,5 @@ const struct ho_conn_ops session_handoff_ops = {
 	.unhold = http_unhold,
 	.move_begin = http_move_begin,
 	.move_end = http_move_end,
+	.pin_of = http_pin_of,
 };

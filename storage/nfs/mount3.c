@@ -61,7 +61,7 @@ static void mnt_log(struct nfs_req *r, const struct nfs3_str *path, const char *
 			 (unsigned long long)s->mnt_log.suppressed);
 	s->mnt_log.suppressed = 0;
 	log_info("nfs: MNT \"%s\" from %s %s%s", esc,
-		 nfs_peer_fmt(&r->c->peer, peer, sizeof(peer)), why, more);
+		 nfs_peer_fmt(r->peer, peer, sizeof(peer)), why, more);
 }
 
 /*
@@ -117,7 +117,7 @@ static int m_mnt(struct nfs_req *r, const struct nfs3_str *path)
 	char rel[MNT_PATH_MAX + 1];
 	struct nfs3_fh fh;
 
-	if (!r->c->allowed) {
+	if (!r->allowed) {
 		mnt_log(r, path, "refused: client not in \"clients\"");
 		return mnt3_enc_mnt(e, MNT3ERR_ACCES, NULL);
 	}

@@ -52,6 +52,13 @@ size_t nfs_conn_ids(struct nasd *n, uint64_t *ids, size_t cap);
  * unhold, or the handoff takes it (data-location trigger). */
 int nfs_conn_hold(struct nfs_conn *c);
 void nfs_conn_unhold(struct nfs_conn *c);
+/* Its pin (an operator's move brought it here; storage/nasd.h). */
+struct ho_pin *nfs_conn_pin(struct nfs_conn *c);
+/* nfs_home.c: the move of connection id to its data's home ended: moved 1
+ * (it left), 0 (it failed and stays, held: unheld here), -1 (it could not
+ * be scheduled, not held).  Counted; a connection that stays tries again
+ * at the call boundary after its next call, a few times in all. */
+void nfs_home_moved(struct nasd *n, uint64_t id, int moved);
 
 /* ---- nfs_cluster.c: the cluster map from lbd (lib/cluster_wire.h) ---- */
 /* A cluster datagram that arrived on the handoff agent's switch socket fd

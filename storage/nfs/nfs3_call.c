@@ -139,7 +139,7 @@ static int run(struct nfs_req *r, const struct nfs3_args *a)
 {
 	enum nfs3_route rt = ROUTE_HERE;
 
-	if (!r->c->allowed) {
+	if (!r->allowed) {
 		nfs3_fail(r, NFS3ERR_ACCES);
 		rt = ROUTE_ANSWERED;
 	} else if (r->srv->cfg->vroot) {

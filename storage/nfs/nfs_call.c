@@ -1,11 +1,13 @@
 /*
- * nfs_call.c - the answer to one RPC record of a connection (nfs_conn.c
- * hands them over in order): the call header (oncrpc.h; a header that
- * cannot be answered is dropped, a bad one answered with its RPC error),
- * the duplicate request cache (nfs_drc.c), then the program's dispatcher
- * from the table below.  The reply goes into the connection's out[] behind
- * its record mark; a call forwarded to its home node (nfs_proxy.c) is
- * answered later through nfs_conn_reply().
+ * nfs_call.c - the answer to one RPC call: a record of a connection
+ * (nfs_conn.c hands them over in order) or a datagram (nfs_udp.c).  The
+ * call header (oncrpc.h; a header that cannot be answered is dropped, a bad
+ * one answered with its RPC error), the duplicate request cache (nfs_drc.c;
+ * connections only: over UDP only the portmapper and MOUNT answer, neither
+ * cached), then the program's dispatcher from the table below.  A
+ * connection's reply goes into its out[] behind its record mark; a call
+ * forwarded to its home node (nfs_proxy.c) is answered later through
+ * nfs_conn_reply() (or, from a datagram, sent by nfs_udp.c's callback).
  */
 #include "nfs_int.h"
 
@@ -16,6 +18,7 @@
 /* An RPC program this service answers, in one version. */
 struct nfs_prog {
 	uint32_t prog, vers;
+	int udp;		/* answered over UDP too (NFS is TCP only) */
 	/* the whole reply (accepted header included) into r->e: 0,
 	 * NFS_FORWARDED, or -1 if it did not fit */
 	int (*call)(struct nfs_req *r);
@@ -24,9 +27,9 @@ struct nfs_prog {
 };
 
 static const struct nfs_prog progs[] = {
-	{ NFS3_PROG, NFS3_VERS, nfs3_call, nfs3_drc_wanted },	/* nfs3_call.c */
-	{ MOUNT_PROG, MOUNT_VERS, mount3_call, NULL },		/* mount3.c */
-	{ PMAP_PROG, PMAP_VERS, portmap_call, NULL },		/* portmap.c */
+	{ NFS3_PROG, NFS3_VERS, 0, nfs3_call, nfs3_drc_wanted },	/* nfs3_call.c */
+	{ MOUNT_PROG, MOUNT_VERS, 1, mount3_call, NULL },		/* mount3.c */
+	{ PMAP_PROG, PMAP_VERS, 1, portmap_call, NULL },		/* portmap.c */
 };
 
 int nfs_reply_proc_unavail(struct nfs_req *r)
@@ -50,12 +53,13 @@ static const struct nfs_prog *prog_of(uint32_t prog)
 }
 
 /* The program's answer, PROG_MISMATCH (another version of it) or
- * PROG_UNAVAIL (p NULL).  As struct nfs_prog's call. */
+ * PROG_UNAVAIL (p NULL, or not over this transport).  As struct nfs_prog's
+ * call. */
 static int dispatch(struct nfs_req *r, const struct nfs_prog *p)
 {
 	struct nfs_server *s = r->srv;
 
-	if (!p) {
+	if (!p || (r->dg && !p->udp)) {
 		s->st.prog_unavail++;
 		return rpc_reply_accepted(r->e, r->call->xid, RPC_PROG_UNAVAIL);
 	}
@@ -66,25 +70,26 @@ static int dispatch(struct nfs_req *r, const struct nfs_prog *p)
 	return p->call(r);
 }
 
-/* A decoded call (payload rec[0, len)) answered into e: the first reply
- * again for a retransmission found in the DRC, else the program's (put in
- * the DRC when its procedure is cached; SYSTEM_ERR when it did not fit).
- * 0, or NFS_FORWARDED (e holds nothing). */
-static int answer_call(struct nfs_conn *c, const struct rpc_call *call, const uint8_t *rec,
-		       size_t len, struct xdr_enc *e)
+/* A decoded call of r (srv, c or dg, peer, allowed set) answered into
+ * r->e: the first reply again for a retransmission found in the DRC, else
+ * the program's (put in the DRC when its procedure is cached; SYSTEM_ERR
+ * when it did not fit).  0, or NFS_FORWARDED (e holds nothing). */
+static int answer_call(struct nfs_req *r)
 {
-	struct nfs_server *s = c->srv;
-	struct nfs_req r = { .srv = s, .c = c, .call = call, .args = rec + call->args_off,
-			     .alen = len - call->args_off, .e = e, .rec = rec, .rec_len = len };
+	struct nfs_server *s = r->srv;
+	const struct rpc_call *call = r->call;
+	struct xdr_enc *e = r->e;
 	const struct nfs_prog *p = prog_of(call->prog);
-	int cache = p && call->vers == p->vers && p->drc && p->drc(call->proc);
+	int cache = p && call->vers == p->vers && p->drc && p->drc(call->proc) && r->c;
 	uint8_t a16[16];
 	uint64_t ah = 0;
 
+	r->args = r->rec + call->args_off;
+	r->alen = r->rec_len - call->args_off;
 	if (cache) {
 		const struct nfs_drc_ent *hit;
-		nfs_drc_addr(&c->peer, a16);
-		ah = nfs_drc_key(call, r.args, r.alen);	/* another uid: another entry */
+		nfs_drc_addr(r->peer, a16);
+		ah = nfs_drc_key(call, r->args, r->alen);	/* another uid: another entry */
 		if ((hit = nfs_drc_find(s, a16, call->xid, call->prog, call->proc, ah))) {
 			/* a retransmission: the first answer again, not a second run */
 			s->st.drc_hits++;
@@ -93,12 +98,12 @@ static int answer_call(struct nfs_conn *c, const struct rpc_call *call, const ui
 			return 0;
 		}
 	}
-	int rc = dispatch(&r, p);
+	int rc = dispatch(r, p);
 	if (rc == NFS_FORWARDED)
 		return NFS_FORWARDED;	/* the reply comes from the home node */
 	if (rc < 0 || e->err) {
-		log_warnx("nfs conn %llu xid %#x: reply does not fit: SYSTEM_ERR",
-			  (unsigned long long)c->id, call->xid);
+		log_warnx("nfs %s %llu xid %#x: reply does not fit: SYSTEM_ERR", r->c ? "conn" : "udp",
+			  (unsigned long long)(r->c ? r->c->id : 0), call->xid);
 		xdr_enc_init(e, e->p, e->cap);
 		rpc_reply_accepted(e, call->xid, RPC_SYSTEM_ERR);
 	} else if (cache) {
@@ -107,19 +112,22 @@ static int answer_call(struct nfs_conn *c, const struct rpc_call *call, const ui
 	return 0;
 }
 
-int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len)
+/* The call in r->rec answered into r->e (r: srv, c or dg, peer, allowed,
+ * e, rec, rec_len set).  0: the reply is in e; -1 nothing to answer
+ * (dropped); NFS_FORWARDED. */
+static int answer_record(struct nfs_req *r)
 {
-	struct nfs_server *s = c->srv;
+	struct nfs_server *s = r->srv;
 	struct rpc_call call;
-	struct xdr_enc e;
 	char err[160];
+	unsigned long long id = r->c ? r->c->id : 0;
+	const char *kind = r->c ? "conn" : "udp";
 
 	s->st.calls++;
-	xdr_enc_init(&e, c->out + 4, c->out_cap - 4);
-	enum rpc_dec d = rpc_call_decode(rec, len, &call, err, sizeof(err));
+	enum rpc_dec d = rpc_call_decode(r->rec, r->rec_len, &call, err, sizeof(err));
 	if (d == RPC_DEC_DROP) {
 		s->st.dropped++;
-		log_debug("nfs conn %llu: %s (no reply)", (unsigned long long)c->id, err);
+		log_debug("nfs %s %llu: %s (no reply)", kind, id, err);
 		return -1;
 	}
 	if (d != RPC_DEC_OK) {
@@ -127,11 +135,42 @@ int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len)
 			s->st.rpc_mismatch++;
 		else
 			s->st.auth_errors++;
-		log_debug("nfs conn %llu xid %#x: %s", (unsigned long long)c->id, call.xid, err);
-		rpc_reply_for_dec(&e, call.xid, d);
-	} else if (answer_call(c, &call, rec, len, &e) == NFS_FORWARDED) {
-		return 1;
+		log_debug("nfs %s %llu xid %#x: %s", kind, id, call.xid, err);
+		rpc_reply_for_dec(r->e, call.xid, d);
+		return 0;
 	}
+	r->call = &call;
+	int rc = answer_call(r);
+	r->call = NULL;	/* it lived on this stack */
+	return rc;
+}
+
+int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len)
+{
+	struct xdr_enc e;
+	struct nfs_req r = { .srv = c->srv, .c = c, .peer = &c->peer, .allowed = c->allowed,
+			     .e = &e, .rec = rec, .rec_len = len };
+
+	xdr_enc_init(&e, c->out + 4, c->out_cap - 4);
+	int rc = answer_record(&r);
+	if (rc == NFS_FORWARDED)
+		return 1;
+	if (rc < 0)
+		return -1;
 	nfs_conn_framed(c, e.len);
 	return 0;
+}
+
+size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int allowed,
+			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap)
+{
+	struct xdr_enc e;
+	struct nfs_req r = { .srv = s, .dg = dg, .peer = &dg->peer, .allowed = allowed, .e = &e,
+			     .rec = buf, .rec_len = len };
+
+	xdr_enc_init(&e, out, cap);
+	if (answer_record(&r) != 0)
+		return 0;
+	s->st.replies++;
+	return e.len;
 }

@@ -66,6 +66,21 @@ static int add_peer(struct nasd_nfs_config *c, const struct cw_node *nd)
 	return 0;
 }
 
+/* The peers whose bit is set in changed (cfg->peers index) are others now:
+ * the connections' forwarding state toward them (byte counts, a move to
+ * their data wanted: nfs_home.c) starts again, their upstreams close. */
+static void peers_changed(struct nfs_server *s, uint32_t changed)
+{
+	for (struct nfs_conn *cn = s->conns; cn; cn = cn->next) {
+		for (unsigned i = 0; i < 16; i++)
+			if (changed >> i & 1)
+				cn->fwd_bytes[i] = 0;
+		if (cn->home_peer && (changed >> (cn->home_peer - 1) & 1))
+			cn->home_want = cn->home_peer = 0;
+	}
+	nfs_proxy_reset(s, changed);
+}
+
 /* Take map m into the running configuration.  CW_ACK_OK, or why not. */
 static uint8_t apply(struct nasd *n, struct nfs_server *s, const struct cw_map *m)
 {
@@ -133,13 +148,8 @@ static uint8_t apply(struct nasd *n, struct nfs_server *s, const struct cw_map *
 			c->clients[i].plen = m->clients[i].plen;
 		}
 	}
-	/* forwarding state of the connections: byte counts per peer index */
-	for (struct nfs_conn *cn = s->conns; cn; cn = cn->next)
-		for (unsigned i = 0; i < 16; i++)
-			if (changed >> i & 1)
-				cn->fwd_bytes[i] = 0;
 	if (changed)
-		nfs_proxy_reset(s, changed);
+		peers_changed(s, changed);
 	nfs_server_reclassify(s);
 	log_info("cluster: map generation %llu from switch %u (%s): NFS id %u, export %s, %u home(s), %u peer(s)%s",
 		 (unsigned long long)m->h.generation, m->h.switch_id, taddr_fmt(&self->addr, a, sizeof(a)),

@@ -29,6 +29,7 @@
 
 #include "lib/log.h"
 #include "lib/wire.h"
+#include "storage/listen.h"
 
 static size_t max_record(const struct nfs_server *s)
 {
@@ -133,8 +134,10 @@ void nfs_conn_close(struct nfs_conn *c, const char *why)
 
 void nfs_conn_watch(struct nfs_conn *c)
 {
-	/* waiting for a forwarded call: nothing (errors and hangups still come) */
-	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT : c->held ? 0 : EPOLLIN;
+	/* waiting for a forwarded call: nothing (errors and hangups still come);
+	 * about to move home with whole calls buffered: nothing more to read */
+	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT :
+		      c->held || !nfs_home_read_max(c, 1) ? 0 : EPOLLIN;
 
 	if (ev != c->events && loop_mod(&c->srv->nasd->loop, &c->io, ev) == 0)
 		c->events = ev;
@@ -193,7 +196,7 @@ static int process(struct nfs_conn *c)
 			rc = -1;
 			break;
 		}
-		if (f == 0 || c->held)
+		if (f == 0 || c->held || nfs_home_boundary(c))
 			break;	/* held: the next call is for the node it moves to */
 		int st = rpc_record_scan(c->in + consumed, c->in_len - consumed, max_record(s), &raw,
 					 &rl);
@@ -255,7 +258,13 @@ static void conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 			nfs_conn_close(c, "input buffer full");	/* cannot happen: scan refuses first */
 			return;
 		}
-		ssize_t r = recv(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		/* about to move home: not past the end of the record in progress */
+		size_t want = nfs_home_read_max(c, c->in_cap - c->in_len);
+		if (!want) {
+			nfs_conn_run(c);
+			return;
+		}
+		ssize_t r = recv(c->io.fd, c->in + c->in_len, want, MSG_DONTWAIT);
 		if (r == 0) {
 			nfs_conn_close(c, "EOF");
 			return;
@@ -293,6 +302,9 @@ struct nfs_conn *nfs_conn_new(struct nfs_server *s, int fd, const struct sockadd
 	c->allowed = nfs_conn_admissible(s, ss, &c->from_peer);
 	if (c->from_peer)
 		s->st.from_peers++;
+	/* replies of pipelined calls must not wait for the client's delayed
+	 * ACK (storage/listen.h); a restored socket has it from libtch too */
+	tcp_nodelay(fd);
 	c->io.fd = fd;
 	c->io.cb = conn_io;
 	c->io.arg = c;

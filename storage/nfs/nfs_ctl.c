@@ -46,6 +46,9 @@ static json_t *ctl_conns(struct nasd *n, const json_t *req)
 		json_object_set_new(o, "restored", json_boolean(c->restored));
 		json_object_set_new(o, "age_ms", nfs_ju(now - c->started_ms));
 		json_object_set_new(o, "idle_ms", nfs_ju(now - c->last_ms));
+		/* an operator's move brought it here: the rest of its hold */
+		json_object_set_new(o, "pin_ms", nfs_ju(c->pin.until_ms > now ? c->pin.until_ms - now : 0));
+		json_object_set_new(o, "home_tries", nfs_ju(c->home_tries));
 		json_array_append_new(arr, o);
 	}
 	r = ctl_ok();

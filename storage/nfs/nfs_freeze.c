@@ -27,6 +27,11 @@ struct nfs_conn *nfs_conn_find(struct nasd *n, uint64_t id)
 /* Room the DRC records may take in a blob (all of them, at their largest). */
 #define DRC_BLOB_ROOM (RPC_CONN_DRC_MAX * (4 + 20 + RPC_CONN_DRC_REPLY))
 
+int nfs_conn_fits_blob(const struct nfs_conn *c)
+{
+	return c->in_len + (c->out_len - c->out_off) + DRC_BLOB_ROOM + 64 <= RPC_CONN_MAX_BLOB;
+}
+
 int nfs_conn_pause(struct nfs_conn *c)
 {
 	if (c->paused)
@@ -35,7 +40,7 @@ int nfs_conn_pause(struct nfs_conn *c)
 		errno = EBUSY;	/* a call is with its home node: its reply comes here */
 		return -1;
 	}
-	if (c->in_len + (c->out_len - c->out_off) + DRC_BLOB_ROOM + 64 > RPC_CONN_MAX_BLOB) {
+	if (!nfs_conn_fits_blob(c)) {
 		errno = EBUSY;
 		return -1;
 	}
@@ -197,6 +202,11 @@ void nfs_conn_unhold(struct nfs_conn *c)
 	if (c->paused)
 		return;
 	nfs_conn_run(c);
+}
+
+struct ho_pin *nfs_conn_pin(struct nfs_conn *c)
+{
+	return &c->pin;
 }
 
 int nfs_conn_hold(struct nfs_conn *c)

@@ -112,18 +112,16 @@ static void nfs_unhold(void *conn)
 	nfs_conn_unhold(conn);
 }
 
-/* It stays held during the move; one that stays reads its calls again. */
+/* It stays held during the move; one that stays reads its calls again
+ * (and tries again later: nfs_home.c). */
 static void nfs_move_end(struct nasd *n, uint64_t id, int moved)
 {
-	struct nfs_conn *c;
+	nfs_home_moved(n, id, moved ? 1 : 0);
+}
 
-	if (moved)
-		n->st.nfs_home_ok++;
-	else
-		n->st.nfs_home_failed++;
-	c = nfs_conn_find(n, id);
-	if (c)
-		nfs_conn_unhold(c);
+static struct ho_pin *nfs_pin_of(void *conn)
+{
+	return nfs_conn_pin(conn);
 }
 
 const struct ho_conn_ops nfs_handoff_ops = {
@@ -147,4 +145,5 @@ const struct ho_conn_ops nfs_handoff_ops = {
 	.hold = nfs_hold,
 	.unhold = nfs_unhold,
 	.move_end = nfs_move_end,
+	.pin_of = nfs_pin_of,
 };

@@ -6,6 +6,7 @@
  *   nfs_server.c    open and close, listeners, status
  *   nfs_conn.c      connections on the nasd loop: reading, record marking,
  *                   writing replies; client networks
+ *   nfs_udp.c       the portmapper and MOUNT over UDP: one datagram, one call
  *   nfs_call.c      one call: its header, the DRC, then the program's
  *                   dispatcher (a table by program and version)
  *   nfs_drc.c       the duplicate request cache
@@ -24,6 +25,7 @@
  *   nfs3_entry.c    NFSv3: CREATE MKDIR SYMLINK MKNOD REMOVE RMDIR RENAME LINK
  *   nfs3_vroot.c    NFSv3: the namespace's virtual root
  *   nfs_proxy.c     one namespace: calls forwarded to their home node
+ *   nfs_home.c      one namespace: a connection handed to its data's home
  *   nfs_xrename.c   one namespace: RENAME of a file to another home
  *   nfs_cluster.c   one namespace from lbd's cluster map
  *
@@ -108,11 +110,25 @@ struct nfs_listener {
 	struct nasd_listen addr;
 };
 
+/* A datagram's source: where the reply goes, from which socket (nfs_udp.c). */
+struct nfs_dgram {
+	int fd;			/* the UDP socket it came in on (bound to the address it was sent to) */
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+};
+
+/* The largest datagram taken (a larger one is dropped: no MOUNT or
+ * portmapper call comes near it) and the largest reply sent. */
+#define NFS_UDP_MAX 8800
+
 struct nfs_stats {
 	uint64_t conns_total, records, calls, replies, dropped, garbage_args, proc_unavail,
 		 prog_unavail, prog_mismatch, rpc_mismatch, auth_errors, refused, bad_handles,
 		 stale, too_big, bytes_read, bytes_written, scans, drc_hits, frozen, restored,
 		 forwarded, forward_errors, from_peers, idle_closed, client_limit, stale_cached;
+	/* UDP (nfs_udp.c): datagrams in, replies out, from hosts outside
+	 * "clients" (dropped unanswered), dropped as too long or unanswerable */
+	uint64_t udp_in, udp_out, udp_refused, udp_dropped;
 	uint64_t proc[NFS3_NPROC];
 };
 
@@ -128,10 +144,17 @@ struct nfs_conn {
 	int waiting;		/* a call forwarded to its home node: no reading until the reply */
 	int from_peer;		/* the peer is another node (forwarded calls) */
 	int restored;		/* rebuilt from a blob */
-	/* data location: READ/WRITE bytes forwarded for it, per home (by
-	 * cfg->peers index); held: a handoff home is scheduled, read no call */
+	/* data location (nfs_home.c): READ/WRITE bytes forwarded for it, per
+	 * home (by cfg->peers index); the home it should move to (index + 1,
+	 * 0: none yet); a move wanted at the next call boundary, not before
+	 * home_after calls; moves tried; never a candidate (not a VIP
+	 * session); what it was counted for; held: a handoff home is
+	 * scheduled, read no call */
 	uint64_t fwd_bytes[16];
-	int home_tried, held;
+	int home_peer, home_want, home_never, held;
+	unsigned home_tries, home_counted;
+	uint64_t home_after;
+	struct ho_pin pin;	/* an operator's move brought it here */
 	uint8_t *in;		/* raw stream bytes (record marks included) */
 	size_t in_len, in_cap;
 	uint8_t *out;		/* the reply being written: out[out_off, out_len) */
@@ -144,6 +167,8 @@ struct nfs_server {
 	const struct nasd_nfs_config *cfg;
 	struct nfs_listener ls[2 * NASD_MAX_LISTEN];
 	unsigned nls;
+	struct nfs_listener us[2 * NASD_MAX_LISTEN];	/* UDP, on the same addresses */
+	unsigned nus;
 	struct nfs_conn *conns;
 	unsigned nconns;
 	uint64_t next_id;
@@ -182,10 +207,13 @@ struct nfs_server {
 	} cl;
 };
 
-/* One call being answered. */
+/* One call being answered: from a connection (c) or a datagram (dg). */
 struct nfs_req {
 	struct nfs_server *srv;
-	struct nfs_conn *c;
+	struct nfs_conn *c;		/* NULL for a datagram */
+	const struct nfs_dgram *dg;	/* NULL on a connection */
+	const struct sockaddr_storage *peer;	/* the client, either way */
+	int allowed;			/* peer is a namespace peer or inside "clients" */
 	const struct rpc_call *call;
 	const uint8_t *args;
 	size_t alen;
@@ -219,6 +247,23 @@ int nfs_reply_garbage(struct nfs_req *r);
  * -1: nothing to answer (dropped); 1: forwarded (c->waiting, the reply
  * comes through nfs_conn_reply()). */
 int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
+/* nfs_call.c: answer the call in datagram buf[0, len) from dg (allowed:
+ * its source is a namespace peer or in "clients") into out[0, cap): the
+ * reply's length; 0: nothing to send now (dropped, or forwarded to its
+ * home node: nfs_udp_forward's callback sends the reply).  Only the
+ * portmapper and MOUNT answer over UDP; NFS is PROG_UNAVAIL there. */
+size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int allowed,
+			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap);
+
+/* ---- nfs_udp.c: the portmapper and MOUNT over UDP ---- */
+
+/* The loop callback of a UDP socket (struct nfs_listener in io->arg; one
+ * on every listener address, opened by nfs_server.c): its datagrams. */
+void nfs_udp_ready(struct loop *l, struct loop_io *io, uint32_t events);
+/* r's call came in a datagram: forward it to node_id, the reply goes back
+ * to the datagram's source when it comes (SYSTEM_ERR if the node fails).
+ * 0, or -1 (no such peer, queue full): the caller answers itself. */
+int nfs_udp_forward(struct nfs_req *r, uint8_t node_id);
 
 /* ---- nfs_conn.c: connections ---- */
 
@@ -283,6 +328,24 @@ void nfs_drc_save(const struct nfs_server *s, const struct sockaddr_storage *pee
 /* From a blob: st's entries into the cache as peer's, the newest ending newest. */
 void nfs_drc_load(struct nfs_server *s, const struct sockaddr_storage *peer,
 		  const struct rpc_conn_state *st);
+
+/* ---- nfs_home.c: a connection handed to its data's home ---- */
+
+/* A forwarded READ or WRITE of c to peer (cfg->peers index) came back:
+ * bytes (call and reply) count toward the threshold; past it a move home
+ * is wanted at the next call boundary (unless c is no candidate). */
+void nfs_home_forwarded(struct nfs_server *s, struct nfs_conn *c, unsigned peer, size_t bytes);
+/* From c's processing, with its reply out and before the next call: if a
+ * move is wanted and c is at a call boundary, schedule it.  1: scheduled
+ * (c is held: stop), 0: go on. */
+int nfs_home_boundary(struct nfs_conn *c);
+/* How many bytes c may read now, at most room: all of them, or while a
+ * move is wanted only up to the end of the record in progress (0: none). */
+size_t nfs_home_read_max(const struct nfs_conn *c, size_t room);
+
+/* nfs_freeze.c: whether c's state fits a handoff blob now (nothing more
+ * than a blob carries: not a large WRITE half received). */
+int nfs_conn_fits_blob(const struct nfs_conn *c);
 
 /* nfs_proxy.c: forward r's call to node_id (the connection waits).  0, or
  * -1 (no such peer, queue full): the caller answers itself. */

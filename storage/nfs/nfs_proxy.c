@@ -25,6 +25,7 @@
 
 #include "lib/log.h"
 #include "lib/wire.h"
+#include "storage/listen.h"
 
 #define UP_QUEUE_MAX (8u << 20)		/* bytes queued to one peer */
 
@@ -56,29 +57,6 @@ uint8_t nfs_home_of(const struct nfs_server *s, const uint8_t *name, size_t len)
 		if (strlen(s->cfg->homes[i].dir) == len && !memcmp(s->cfg->homes[i].dir, name, len))
 			return s->cfg->homes[i].node_id;
 	return 0;
-}
-
-/*
- * Data location: a client connection whose READ/WRITE data
- * forwarded to one home reaches namespace.handoff_threshold is handed to
- * that home (storage/handoff/, after this reply; the connection reads no further
- * call until then).  Each connection tries once: if the handoff fails it
- * stays here and its calls go on being forwarded.
- */
-static void data_location(struct nfs_server *s, struct nfs_conn *c, unsigned peer, size_t bytes)
-{
-	uint64_t thr = s->cfg->handoff_threshold;
-
-	if (peer >= 16)
-		return;
-	c->fwd_bytes[peer] += bytes;
-	if (!thr || c->home_tried || c->fwd_bytes[peer] < thr || !s->nasd->ho)
-		return;
-	c->home_tried = 1;
-	if (handoff_schedule_nfs(s->nasd, c, &s->cfg->peers[peer].addr) == 0)
-		log_info("nfs conn %llu: %llu bytes of data forwarded to node %u: handing the connection there",
-			 (unsigned long long)c->id, (unsigned long long)c->fwd_bytes[peer],
-			 s->cfg->peers[peer].node_id);
 }
 
 /* The reply to a call whose peer failed or did not answer in time. */
@@ -193,7 +171,7 @@ static void up_replies(struct nfs_upstream *u)
 		struct nfs_conn *c = nfs_conn_by_id(s, p->conn_id);
 		wire_put32(rec, p->xid);
 		if (c && c->waiting && p->prog == NFS3_PROG && (p->proc == NFS3_READ || p->proc == NFS3_WRITE))
-			data_location(s, c, u->peer, rl + p->call_len);
+			nfs_home_forwarded(s, c, u->peer, rl + p->call_len);	/* data location */
 		free(p);
 		if (c && c->waiting) {
 			nfs_conn_reply(c, rec, rl);	/* may forward again, or close u */
@@ -262,6 +240,7 @@ static int up_connect(struct nfs_upstream *u)
 
 	if (fd < 0)
 		return -1;
+	tcp_nodelay(fd);	/* many clients' calls share it: see storage/listen.h */
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		close(fd);
 		return -1;
@@ -336,6 +315,8 @@ int nfs_proxy_forward(struct nfs_req *r, uint8_t node_id)
 {
 	struct nfs_pending *p;
 
+	if (r->dg)
+		return nfs_udp_forward(r, node_id);	/* a MNT that came by UDP */
 	if (r->c->from_peer)
 		return -1;	/* never forward a forwarded call (no loops) */
 	if (!(p = queue_call(r->srv, node_id, r->rec, r->rec_len)))

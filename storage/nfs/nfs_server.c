@@ -5,7 +5,8 @@
  *
  * Every listener answers every program (portmapper, MOUNT, NFS): clients
  * find MOUNT and NFS on 2049 through the portmapper on 111, so a VIP needs
- * only those two ports.
+ * only those two ports (and the same two over UDP, where the portmapper
+ * and MOUNT answer too: nfs_udp.c).
  */
 #include "nfs_int.h"
 
@@ -58,22 +59,41 @@ static void accept_ready(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 }
 
-static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
+/* Socket io of address a (its fd just opened; -1: that failed, errno
+ * says why) onto the loop.  0 / -1 (logged: what, a; the fd closed). */
+static int arm(struct nfs_server *s, struct loop_io *io, const char *what,
+	       const struct nasd_listen *a)
 {
-	struct nfs_listener *li = &s->ls[s->nls];
 	char buf[TADDR_STRLEN];
 
-	li->srv = s;
-	li->addr = *a;
-	if (tcp_listen_io(&li->io, &li->addr.addr, li->addr.port, 1024, accept_ready, li) < 0) {
-		log_warn("nfs: listen %s port %u", taddr_fmt(&a->addr, buf, sizeof(buf)), a->port);
+	if (io->fd < 0) {
+		log_warn("nfs: %s %s port %u", what, taddr_fmt(&a->addr, buf, sizeof(buf)), a->port);
 		return -1;
 	}
-	if (loop_add(&s->nasd->loop, &li->io, EPOLLIN) < 0) {
-		close(li->io.fd);
+	if (loop_add(&s->nasd->loop, io, EPOLLIN) < 0) {
+		close(io->fd);
 		return -1;
 	}
+	return 0;
+}
+
+/* A TCP listener on a (into ls[]), and a UDP socket on the same address
+ * for the portmapper and MOUNT (into us[], nfs_udp.c).  0 / -1 (logged). */
+static int add_listener(struct nfs_server *s, const struct nasd_listen *a)
+{
+	struct nfs_listener *li = &s->ls[s->nls], *u = &s->us[s->nus];
+
+	li->srv = u->srv = s;
+	li->addr = u->addr = *a;
+	if (tcp_listen_io(&li->io, &a->addr, a->port, 1024, accept_ready, li) < 0)
+		li->io.fd = -1;
+	if (arm(s, &li->io, "listen", a) < 0)
+		return -1;
 	s->nls++;
+	u->io = (struct loop_io){ .fd = udp_bind(&a->addr, a->port), .cb = nfs_udp_ready, .arg = u };
+	if (arm(s, &u->io, "udp", a) < 0)
+		return -1;
+	s->nus++;
 	return 0;
 }
 
@@ -116,8 +136,9 @@ int nfs_server_open(struct nasd *n)
 	for (unsigned i = 0; i < cfg->npmap; i++)
 		if (add_listener(s, &cfg->pmap[i]) < 0)
 			return -1;
-	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s))",
-		 cfg->export_name, cfg->path, cfg->export_id, cfg->node_id, cfg->nclients, s->nls);
+	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s), "
+		 "portmapper and MOUNT over UDP too)", cfg->export_name, cfg->path, cfg->export_id,
+		 cfg->node_id, cfg->nclients, s->nls);
 	return 0;
 }
 
@@ -129,10 +150,14 @@ void nfs_server_close(struct nasd *n)
 		return;
 	while (s->conns)
 		nfs_conn_close(s->conns, "shutdown");
-	nfs_proxy_close(s);
-	for (unsigned i = 0; i < s->nls; i++) {
+	nfs_proxy_close(s);	/* a MNT forwarded from a datagram is answered on its socket: */
+	for (unsigned i = 0; i < s->nls; i++) {	/* closed after */
 		loop_del(&n->loop, &s->ls[i].io);
 		close(s->ls[i].io.fd);
+	}
+	for (unsigned i = 0; i < s->nus; i++) {
+		loop_del(&n->loop, &s->us[i].io);
+		close(s->us[i].io.fd);
 	}
 	nfs3_export_close(s);
 	free(s->drc);
@@ -182,6 +207,9 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "from_peers", nfs_ju(s->st.from_peers));
 	json_object_set_new(o, "generation", nfs_ju(s->cl.generation));	/* cluster map in use */
 	json_object_set_new(o, "cluster", nfs_cluster_status(s->nasd));
+	json_object_set_new(o, "udp", json_pack("{s:o, s:o, s:o, s:o}", "datagrams", nfs_ju(s->st.udp_in),
+		"replies", nfs_ju(s->st.udp_out), "refused", nfs_ju(s->st.udp_refused),
+		"dropped", nfs_ju(s->st.udp_dropped)));
 	json_object_set_new(o, "frozen", nfs_ju(s->st.frozen));
 	json_object_set_new(o, "restored", nfs_ju(s->st.restored));
 	for (unsigned i = 0; i < NFS3_NPROC; i++)

@@ -39,6 +39,24 @@ int rpc_record_scan(const uint8_t *buf, size_t len, size_t max, size_t *raw_len,
 	}
 }
 
+size_t rpc_record_need(const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	int in_record = 0;	/* a non-last fragment was passed */
+
+	while (off < len) {
+		if (len - off < 4)
+			return off + 4 - len;	/* the rest of a mark */
+		uint32_t m = wire_get32(buf + off);
+		size_t fl = m & ~LAST_FRAG;
+		if (len - off - 4 < fl)
+			return off + 4 + fl - len;	/* the rest of this fragment */
+		off += 4 + fl;
+		in_record = !(m & LAST_FRAG);
+	}
+	return in_record ? 4 : 0;	/* the next fragment's mark, or at a record boundary */
+}
+
 size_t rpc_record_gather(uint8_t *buf, size_t raw_len, uint8_t *out)
 {
 	size_t in = 0, o = 0;

@@ -50,6 +50,15 @@ enum { RPC_REC_MORE = 0, RPC_REC_WHOLE = 1, RPC_REC_TOO_BIG = -1 };
  */
 int rpc_record_scan(const uint8_t *buf, size_t len, size_t max, size_t *raw_len,
 		    size_t *rec_len);
+/* How many more stream bytes finish the record in progress at the end of
+ * buf[0, len) up to its next fragment boundary: the rest of the current
+ * fragment, or of its mark, or 4 (the next fragment's mark) after a
+ * fragment that is not the last; 0 when buf ends exactly at the end of a
+ * record (or is empty).  Reading exactly that much never reads into the
+ * next record (a connection about to be handed off stops at a call
+ * boundary).  Marks are not checked against a maximum here
+ * (rpc_record_scan does that).  Pure. */
+size_t rpc_record_need(const uint8_t *buf, size_t len);
 /* Copy the payload of a whole record (as scanned) to out, which may be buf
  * itself (the payload moves down over the marks).  Returns rec_len. */
 size_t rpc_record_gather(uint8_t *buf, size_t raw_len, uint8_t *out);

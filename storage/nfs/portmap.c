@@ -1,14 +1,17 @@
 /*
  * portmap.c - portmapper v2 (RFC 1833) answers for the services of this
- * node: NFS v3 and MOUNT v3 on TCP 2049 (the first "listen" port), the
- * portmapper itself on 111.  Nothing registers here: SET/UNSET answer
- * false, CALLIT is not offered (an amplifier, and nothing to forward to).
+ * node: NFS v3 on TCP 2049 (the first "listen" port), MOUNT v3 on TCP and
+ * UDP 2049, the portmapper itself on TCP and UDP 111 (nfs_udp.c serves
+ * both programs over UDP on every listener address).  Nothing registers
+ * here: SET/UNSET answer false, CALLIT is not offered (an amplifier, and
+ * nothing to forward to).
  */
 #include "nfs_int.h"
 
 #define IPPROTO_TCP_NUM 6
+#define IPPROTO_UDP_NUM 17
 
-struct pmap_ent { uint32_t prog, vers; };
+struct pmap_ent { uint32_t prog, vers, prot; };
 
 static uint16_t nfs_port(const struct nfs_server *s)
 {
@@ -17,10 +20,11 @@ static uint16_t nfs_port(const struct nfs_server *s)
 
 static uint32_t lookup(const struct nfs_server *s, const struct pmap_mapping *m)
 {
-	if (m->prot != IPPROTO_TCP_NUM)
-		return 0;	/* no UDP service */
-	if ((m->prog == NFS3_PROG && m->vers == NFS3_VERS) ||
-	    (m->prog == MOUNT_PROG && m->vers == MOUNT_VERS))
+	if (m->prot != IPPROTO_TCP_NUM && m->prot != IPPROTO_UDP_NUM)
+		return 0;
+	if (m->prog == NFS3_PROG && m->vers == NFS3_VERS)
+		return m->prot == IPPROTO_TCP_NUM ? nfs_port(s) : 0;	/* NFS: TCP only */
+	if (m->prog == MOUNT_PROG && m->vers == MOUNT_VERS)
 		return nfs_port(s);
 	if (m->prog == PMAP_PROG && m->vers == PMAP_VERS)
 		return s->cfg->npmap ? s->cfg->pmap[0].port : PMAP_PORT;
@@ -46,12 +50,14 @@ static int pm_getport(struct nfs_req *r, const struct pmap_mapping *m)
 static int pm_dump(struct nfs_req *r, const struct pmap_mapping *m)
 {
 	static const struct pmap_ent ents[] = {
-		{ PMAP_PROG, PMAP_VERS }, { MOUNT_PROG, MOUNT_VERS }, { NFS3_PROG, NFS3_VERS },
+		{ PMAP_PROG, PMAP_VERS, IPPROTO_TCP_NUM }, { PMAP_PROG, PMAP_VERS, IPPROTO_UDP_NUM },
+		{ MOUNT_PROG, MOUNT_VERS, IPPROTO_TCP_NUM }, { MOUNT_PROG, MOUNT_VERS, IPPROTO_UDP_NUM },
+		{ NFS3_PROG, NFS3_VERS, IPPROTO_TCP_NUM },
 	};
 	struct xdr_enc *e = r->e;
 
 	for (unsigned i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
-		struct pmap_mapping q = { ents[i].prog, ents[i].vers, IPPROTO_TCP_NUM, 0 };
+		struct pmap_mapping q = { ents[i].prog, ents[i].vers, ents[i].prot, 0 };
 		xdr_put_u32(e, 1);
 		xdr_put_u32(e, q.prog);
 		xdr_put_u32(e, q.vers);

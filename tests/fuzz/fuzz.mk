@@ -25,8 +25,9 @@ FUZZ_SRC_fuzz_nfs_proc      := storage/nfs/nfs_call.c storage/nfs/nfs_conn.c sto
 	storage/nfs/nfs3_call.c storage/nfs/nfs3_handle.c storage/nfs/nfs3_obj.c \
 	storage/nfs/nfs3_attr.c storage/nfs/nfs3_io.c storage/nfs/nfs3_readdir.c \
 	storage/nfs/nfs3_entry.c storage/nfs/nfs3_vroot.c storage/nfs/mount3.c storage/nfs/portmap.c \
-	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs3_xdr.c storage/nfs/xdr.c \
-	storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c lib/loop.c lib/log.c lib/wire.c \
-	lib/err.c lib/addr.c lib/jsonconf.c
+	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
+	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c \
+	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \
+	lib/loop.c lib/log.c lib/wire.c lib/err.c lib/addr.c lib/jsonconf.c
 FUZZ_SRC_fuzz_metrics       := lib/bearer.c lib/keyfile.c lib/prom.c lib/jsonconf.c lib/addr.c \
 	lib/err.c mgmt-web/metrics_conf.c mgmt-web/metrics_page.c storage/metrics_page.c

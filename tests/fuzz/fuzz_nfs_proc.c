@@ -3,7 +3,8 @@
  * each a small header and an argument template:
  *
  *   u8 program (% 3: NFS v3, MOUNT v3, portmapper v2), u8 procedure,
- *   u8 flags (bit 0: AUTH_NONE instead of AUTH_SYS), u8 xid,
+ *   u8 flags (bit 0: AUTH_NONE instead of AUTH_SYS; bit 1: sent as a UDP
+ *   datagram, nfs_call_datagram, instead of a connection's record), u8 xid,
  *   u16 uid, u16 gid (the AUTH_SYS credential: any uid), u16 length,
  *   then length bytes of arguments, where FE ED i stands for the XDR handle
  *   number i of a table (the export's root and fixtures, then every valid
@@ -15,7 +16,9 @@
  * a FIFO, symlinks out of the export (relative and absolute); beside the
  * export, outside/ with a canary file.  Every call goes through
  * nfs_call_answer (the call header, the duplicate request cache, the
- * program's dispatcher) as a connection's record would.
+ * program's dispatcher) as a connection's record would, or through
+ * nfs_call_datagram as a datagram to the UDP portmapper and MOUNT would
+ * (its reply must fit a datagram; NFS over UDP is PROG_UNAVAIL).
  *
  * Invariants: no crash, leak or undefined behaviour (ASan/UBSan); no call
  * blocks (a FIFO opened for reading would: a watchdog thread aborts an
@@ -46,13 +49,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The handoff agent of this harness: there is none (no namespace, so the
- * data-location trigger in nfs_proxy.c is never reached). */
+ * data-location trigger in nfs_home.c is never reached). */
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *to)
 {
 	(void)n;
 	(void)c;
 	(void)to;
-	return -1;
+	return HO_SCHED_FAILED;
+}
+
+int handoff_fd_on_vip(int fd)
+{
+	(void)fd;
+	return 0;
 }
 
 #define MAX_CALLS 16
@@ -380,27 +389,49 @@ static void learn_fhs(const uint8_t *p, size_t len)
 	}
 }
 
-/* The reply in conn.out: record mark, the call's xid, and accepted (SUCCESS
- * or an RPC-level error that is not SYSTEM_ERR) unless the credential was
- * refused (AUTH_NONE on an NFS procedure). */
-static void check_reply(const uint8_t *h)
+/* A reply (payload p[0, len), no record mark): the call's xid, and
+ * accepted (SUCCESS or an RPC-level error that is not SYSTEM_ERR) unless
+ * the credential was refused (AUTH_NONE on an NFS procedure); over UDP,
+ * NFS is PROG_UNAVAIL. */
+static void check_payload(const uint8_t *h, const uint8_t *p, size_t len, int udp)
 {
 	uint32_t xid, stat;
 	size_t off;
 
-	if (conn.out_len < 4 || conn.out_len > conn.out_cap ||
-	    wire_get32(conn.out) != (0x80000000u | (uint32_t)(conn.out_len - 4)))
-		abort();
-	if (rpc_reply_decode(conn.out + 4, conn.out_len - 4, &xid, &stat, &off) < 0) {
-		if (!(h[2] & 1) || h[0] % 3 != 0 || h[1] == NFS3_NULL)
+	if (rpc_reply_decode(p, len, &xid, &stat, &off) < 0) {
+		if (udp || !(h[2] & 1) || h[0] % 3 != 0 || h[1] == NFS3_NULL)
 			abort();	/* only a refused AUTH_NONE is MSG_DENIED */
 		return;
 	}
-	if (xid != h[3] || stat == RPC_SYSTEM_ERR || off > conn.out_len - 4)
+	if (xid != h[3] || stat == RPC_SYSTEM_ERR || off > len)
 		abort();
+	if (udp && h[0] % 3 == 0 && stat != RPC_PROG_UNAVAIL)
+		abort();	/* NFS is TCP only */
 	if (stat == RPC_SUCCESS)
-		learn_fhs(conn.out + 4 + off, conn.out_len - 4 - off);
+		learn_fhs(p + off, len - off);
+}
+
+/* The reply in conn.out: record mark, then as check_payload. */
+static void check_reply(const uint8_t *h)
+{
+	if (conn.out_len < 4 || conn.out_len > conn.out_cap ||
+	    wire_get32(conn.out) != (0x80000000u | (uint32_t)(conn.out_len - 4)))
+		abort();
+	check_payload(h, conn.out + 4, conn.out_len - 4, 0);
 	conn.out_len = conn.out_off = 0;
+}
+
+/* The call rec[0, len) as a datagram from the client's address: a reply
+ * that fits one, to the call's xid. */
+static void datagram(const uint8_t *h, const uint8_t *rec, size_t len)
+{
+	static uint8_t out[NFS_UDP_MAX];
+	struct nfs_dgram dg = { .fd = -1, .peer = conn.peer, .peerlen = sizeof(struct sockaddr_in) };
+	size_t rl = nfs_call_datagram(srv, &dg, 1, rec, len, out, sizeof(out));
+
+	if (rl == 0 || rl > sizeof(out))
+		abort();	/* a well-formed call is answered, here, now (no namespace) */
+	check_payload(h, out, rl, 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -424,11 +455,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			alen = size - off;
 		size_t len = build_call(h, data + off, alen, rec, sizeof(rec));
 		off += alen;
-		if (nfs_call_answer(&conn, rec, len) != 0)
+		if (h[2] & 2)
+			datagram(h, rec, len);
+		else if (nfs_call_answer(&conn, rec, len) != 0)
 			abort();	/* a well-formed call is answered, here, now */
 		if (geteuid() == 0 && (setfsuid((uid_t)-1) != 0 || setfsgid((gid_t)-1) != 0))
 			abort();	/* the caller's ids stayed on */
-		check_reply(h);
+		if (!(h[2] & 2))
+			check_reply(h);
 		check_outside(&before);
 	}
 	stop();

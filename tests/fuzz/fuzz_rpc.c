@@ -94,18 +94,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
+	/* what a connection about to move reads next: the same whatever whole
+	 * records come before; 0 exactly at a record boundary */
+	size_t need = rpc_record_need(data, size);
+	int sc = RPC_REC_MORE;
 	for (int n = 0; n < 64 && off < size; n++) {
 		size_t raw, rl;
-		int st = rpc_record_scan(buf + off, size - off, MAX_REC, &raw, &rl);
-		if (st != RPC_REC_WHOLE)
+		sc = rpc_record_scan(buf + off, size - off, MAX_REC, &raw, &rl);
+		if (sc != RPC_REC_WHOLE)
 			break;
 		if (raw > size - off || rl > raw || rl > MAX_REC)
+			abort();
+		if (rpc_record_need(data + off + raw, size - off - raw) != need)
 			abort();
 		if (rpc_record_gather(buf + off, raw, buf + off) != rl)
 			abort();
 		one_record(buf + off, rl);
 		off += raw;
 	}
+	if ((off == size && sc == RPC_REC_WHOLE && need != 0) ||
+	    (sc == RPC_REC_MORE && off < size && need == 0))
+		abort();	/* ends at a boundary <=> nothing needed */
 	/* the same bytes, each as one record without marks */
 	one_record(data, size);
 	free(buf);

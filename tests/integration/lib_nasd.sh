@@ -21,7 +21,9 @@
 # the switch at 10.77.2.1:HANDOFF_PORT, the flow-drop BPF on eth0, and the
 # node's own handoff key file LAB_DIR/nX/handoff.key (`tandemctl handoff-key`
 # from the lab's master key HANDOFF_KEY: its switch key, a key per peer).
-# Env: NASD_HANDOFF_TIMEOUT_MS (1500), NASD_GRACE_MS (2000), NASD_EXTRA (more
+# Env: NASD_HANDOFF_TIMEOUT_MS (1500), NASD_GRACE_MS (2000), NASD_HANDOFF_EXTRA
+# (more members of the handoff section, each ending in ',', e.g.
+# '"pin_hold_s": 15,'), NASD_EXTRA (more
 # top-level JSON members, e.g. '"max_sessions": 64,').  Per node: a test may
 # define nasd_extra_json nX (more top-level members, each ending in ',') and
 # nasd_extra_exports nX (more exports, each starting with ',').
@@ -85,7 +87,7 @@ nasd_start() {
     "interface": "eth0",
     "bpf_object": "$NASD_DROP_OBJ",
     "pin_dir": "$LAB_BPFFS/nasd-$n",
-    "grace_ms": ${NASD_GRACE_MS:-2000},
+    ${NASD_HANDOFF_EXTRA:-}"grace_ms": ${NASD_GRACE_MS:-2000},
     "timeout_ms": ${NASD_HANDOFF_TIMEOUT_MS:-1500}
   }
 EOF

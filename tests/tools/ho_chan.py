@@ -40,6 +40,10 @@
   forge-map --to ADDR --keyfile F --name NODE
         A cluster map sealed with NODE's own key from F, sent to ADDR:7406:
         a node speaking as the switch.  Prints {answers}.
+  forge-states --to ADDR --keyfile F --name NODE --target NODE2
+        Node states (lib/cluster_wire.h NODES) saying NODE2 drains, sealed
+        with NODE's own key from F, sent to ADDR:7406: a node speaking as
+        the switch to stop the others' moves to NODE2.  Prints {answers}.
 """
 import argparse
 import hashlib
@@ -397,6 +401,14 @@ def forge_map(a):
     return send_udp(a.to, m)
 
 
+def forge_states(a):
+    key, _, _ = read_keys(a.keyfile, a.name)
+    b = bytes([1, len(a.target)]) + a.target.encode() + bytes([1])	# one node: draining
+    m = struct.pack(">HBBIIQQQHH", 0x5443, 2, 3, 1, 0, time.time_ns() // 1000, time.time_ns(), 0, len(b), 0) + b
+    m += hmac.new(key, m, hashlib.sha256).digest()
+    return send_udp(a.to, m)
+
+
 def send_udp(to, d):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
@@ -413,7 +425,7 @@ def send_udp(to, d):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["sniff", "replay-chan", "forge", "replay-udp", "flood", "idle",
-                                   "forge-move", "forge-map"])
+                                   "forge-move", "forge-map", "forge-states"])
     p.add_argument("--dev", default="eth0")
     p.add_argument("--out")
     p.add_argument("--stop")
@@ -440,7 +452,8 @@ def main():
         sniff(a)
         return 0
     return {"replay-chan": replay_chan, "forge": forge, "replay-udp": replay_udp, "flood": flood,
-            "idle": idle, "forge-move": forge_move, "forge-map": forge_map}[a.cmd](a)
+            "idle": idle, "forge-move": forge_move, "forge-map": forge_map,
+            "forge-states": forge_states}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,21 @@
 #                                   homed n1 n2 n3) NOT homed on the node this
 #                                   connection landed on (asked of lbd's control
 #                                   socket); prints {landed, home, dir, port, bytes}
+#   nfs_rpc.py placedread HOST LBDSOCK WHERE FILE OUT S READY  as awayread, where the
+#                                   connection lands chosen: WHERE "home" (DIR homed on
+#                                   the node it landed on), "home:nX" (landed on nX, its
+#                                   DIR), "away:nX" (nX's DIR, landed elsewhere); a new
+#                                   connection until it lands so (at most 40); writes
+#                                   {landed, home, dir, port} to READY before reading
+#   nfs_rpc.py burstwrite HOST LBDSOCK IN  writes the local file IN (over 1 MiB)
+#                                   to DIR/bw.bin, DIR homed on another node than the
+#                                   connection's, in 256 KiB WRITEs: 3 one at a time,
+#                                   then in one send a READ of 300 KiB of it (past the
+#                                   data-location threshold) and the first 200 KiB of
+#                                   the next WRITE, the rest of it once the READ is
+#                                   answered (the node has the start of a call when
+#                                   its move is due), then the rest one at a time,
+#                                   COMMIT; {landed, home, dir, port, bytes, read_ok}
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
@@ -55,6 +70,11 @@
 #                                   with_attr}
 #   nfs_rpc.py dots HOST DIR UID       LOOKUP "." and ".." in DIR as UID: {dot, dotdot}
 #   nfs_rpc.py mntflood HOST PATH N    N MNTs of PATH on one connection: {statuses}
+# Over UDP (one datagram a call, tandem-nasd's portmapper and MOUNT):
+#   nfs_rpc.py udpmnt HOST PATH N      N MNTs of PATH, each from a new socket (so
+#                                   each may reach another node behind a VIP), to
+#                                   port 2049: {statuses, handles (hex), node_ids
+#                                   (the handles' issuing node), timeouts}
 import json, os, socket, struct, sys
 
 def xdr_opaque(b):
@@ -123,6 +143,21 @@ class Conn:
         d["body"] = r[off + 4:]
         return d
 
+class UdpConn(Conn):
+    """The same calls, one datagram each (no record marking)."""
+    def __init__(self, host, port=2049, timeout=3):
+        self.s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.settimeout(timeout)
+        self.s.connect((host, port))
+        self.xid = 0x2000 + os.getpid() % 1000 * 64
+    def send_record(self, payload):
+        self.s.send(payload)
+    def recv_record(self):
+        try:
+            return self.s.recv(65536)
+        except (socket.timeout, ConnectionRefusedError):
+            return None
+
 def mnt(c, path, cred=None):
     r = c.call(100005, 3, 1, xdr_opaque(path.encode("latin-1") if isinstance(path, str) else path), cred=cred)
     if "body" not in r:
@@ -177,6 +212,19 @@ def read_paced(c, fh, out_path, seconds):
             time.sleep(seconds / 64)
 
 mode, host = sys.argv[1], sys.argv[2]
+def landed_node(c, lbdsock):
+    """The node lbd's flow table names for connection c (to port 2049), and
+    c's client port: asked of lbd's control socket lbdsock."""
+    port = c.s.getsockname()[1]
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(lbdsock)
+    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
+    b = b""
+    while not b.endswith(b"\n"):
+        b += u.recv(1 << 20)
+    u.close()
+    return [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0], port
+
 def user(uid):
     return auth_sys(uid=uid, gid=uid)
 
@@ -294,15 +342,8 @@ elif mode == "slowread":
 elif mode == "awayread":
     import time
     c = Conn(host)
-    port = c.s.getsockname()[1]
-    u = socket.socket(socket.AF_UNIX)
-    u.connect(sys.argv[3])
     st, root = mnt(c, "/export")	# the flow exists once a packet went through
-    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
-    b = b""
-    while not b.endswith(b"\n"):
-        b += u.recv(1 << 20)
-    landed = [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0]
+    landed, port = landed_node(c, sys.argv[3])
     homes = {"n1": "alpha", "n2": "beta", "n3": "gamma"}
     nxt = {"n1": "n2", "n2": "n3", "n3": "n1"}[landed]
     d = homes[nxt]
@@ -312,6 +353,74 @@ elif mode == "awayread":
     off = read_paced(c, fh, sys.argv[5], float(sys.argv[6]))
     print(json.dumps({"landed": landed, "home": nxt, "dir": d, "port": port, "bytes": off,
                       "seconds": round(time.time() - t0, 2)}))
+elif mode == "placedread":
+    import time
+    homes = {"n1": "alpha", "n2": "beta", "n3": "gamma"}
+    where = sys.argv[4]
+    for attempt in range(40):
+        c = Conn(host)
+        st, root = mnt(c, "/export")	# the flow exists once a packet went through
+        landed, port = landed_node(c, sys.argv[3])
+        want = where.split(":")[1] if ":" in where else landed
+        if (where.startswith("away:") and landed != want) or (not where.startswith("away:") and landed == want):
+            break
+        c.s.close()
+    else:
+        sys.exit("placedread: no connection landed as wanted")
+    d = homes[want]
+    st, fh = lookup(c, root, d)
+    st, fh = lookup(c, fh, sys.argv[5])
+    with open(sys.argv[8], "w") as f:
+        f.write(json.dumps({"landed": landed, "home": want, "dir": d, "port": port}) + "\n")
+    t0 = time.time()
+    off = read_paced(c, fh, sys.argv[6], float(sys.argv[7]))
+    print(json.dumps({"landed": landed, "home": want, "dir": d, "port": port, "bytes": off,
+                      "seconds": round(time.time() - t0, 2)}))
+elif mode == "burstwrite":
+    c = Conn(host)
+    st, root = mnt(c, "/export")	# the flow exists once a packet went through
+    landed, port = landed_node(c, sys.argv[3])
+    home = {"n1": "n2", "n2": "n3", "n3": "n1"}[landed]
+    d = {"n1": "alpha", "n2": "beta", "n3": "gamma"}[home]
+    st, dfh = lookup(c, root, d)
+    r = c.call(100003, 3, 8, xdr_opaque(dfh) + xdr_opaque(b"bw.bin") + struct.pack(">I", 0) + SATTR_NONE)
+    assert nfs_status(r) == 0, "CREATE"
+    fh = r["body"][12:12 + struct.unpack(">I", r["body"][8:12])[0]]
+    data = open(sys.argv[4], "rb").read()
+    K = 262144
+    def wmsg(off, n):
+        c.xid += 1
+        args = xdr_opaque(fh) + struct.pack(">QII", off, n, 0) + xdr_opaque(data[off:off + n])
+        m = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 7) + auth_sys() + AUTH_NONE + args
+        return struct.pack(">I", 0x80000000 | len(m)) + m
+    def answered(n):
+        for i in range(n):
+            assert nfs_status(c.reply()) == 0, "WRITE"
+    off = 0
+    for i in range(3):
+        c.s.sendall(wmsg(off, K))
+        answered(1)
+        off += K
+    # one send: the READ that passes the threshold, and the start of the next
+    # WRITE right behind it (one large segment on a warm connection)
+    c.xid += 1
+    rd = struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE + \
+        xdr_opaque(fh) + struct.pack(">QI", 0, 300 * 1024)
+    nxt = wmsg(off, K)
+    c.s.sendall(struct.pack(">I", 0x80000000 | len(rd)) + rd + nxt[:200 * 1024])
+    r = c.reply()
+    read_ok = nfs_status(r) == 0 and data[:300 * 1024] in r["body"]
+    c.s.sendall(nxt[200 * 1024:])
+    answered(1)
+    off += K
+    while off < len(data):
+        n = min(K, len(data) - off)
+        c.s.sendall(wmsg(off, n))
+        answered(1)
+        off += n
+    assert nfs_status(c.call(100003, 3, 21, xdr_opaque(fh) + struct.pack(">QI", 0, 0))) == 0, "COMMIT"
+    print(json.dumps({"landed": landed, "home": home, "dir": d, "port": port, "bytes": off,
+                      "read_ok": read_ok}))
 elif mode == "meta":
     import time
     c = Conn(host)
@@ -897,3 +1006,15 @@ elif mode == "mntflood":
     c = Conn(host)
     path = sys.argv[3].encode().decode("unicode_escape").encode("latin-1")
     print(json.dumps({"statuses": sorted(set(mnt(c, path)[0] for i in range(int(sys.argv[4]))))}))
+elif mode == "udpmnt":
+    out = {"statuses": [], "handles": [], "node_ids": [], "timeouts": 0}
+    for i in range(int(sys.argv[4])):
+        st, fh = mnt(UdpConn(host), sys.argv[3])
+        if st == "closed":
+            out["timeouts"] += 1
+            continue
+        out["statuses"].append(st)
+        if fh:
+            out["handles"].append(fh.hex())
+            out["node_ids"].append(fh[1])
+    print(json.dumps(out))

@@ -217,6 +217,64 @@ int main(void)
 	CHECK(!strcmp(cw_ack_status_name(CW_ACK_NOT_MEMBER), "not_member") && !strcmp(cw_ack_status_name(77), "?"),
 	      "status names");
 
+	/* node states (NODES) and their ACK */
+	static struct cw_nodes ns, gs;
+	memset(&ns, 0, sizeof(ns));
+	ns.h = (struct cw_hdr){ CW_T_NODES, 1, 7, 1700000000777777ull, 1234, 5678 };
+	ns.n = 3;
+	for (unsigned i = 0; i < 3; i++)
+		snprintf(ns.nodes[i].name, sizeof(ns.nodes[i].name), "n%u", i + 1);
+	ns.nodes[1].flags = CW_NODE_DRAINING;
+	len = cw_nodes_encode(&ns, key, sizeof(key), buf, sizeof(buf), &why);
+	CHECK(len == CW_HDR_LEN + 1 + 3 * 4 + WIRE_MAC_LEN && cw_type(buf, len) == CW_T_NODES,
+	      "node states encode (%zu bytes), type NODES", len);
+	CHECK(cw_nodes_parse(buf, len, key, sizeof(key), &gs, &why) == 0 && gs.n == 3 &&
+	      !strcmp(gs.nodes[1].name, "n2") && gs.nodes[1].flags == CW_NODE_DRAINING &&
+	      gs.nodes[0].flags == 0 && gs.h.generation == ns.h.generation && gs.h.switch_id == 7 &&
+	      gs.h.epoch == 1234 && gs.h.peer_epoch == 5678, "... parse back: n2 draining");
+	CHECK(cw_parse(buf, len, key, sizeof(key), &type, &got, &ga, &why) < 0 &&
+	      !strcmp(why, "unexpected_type") && type == CW_T_NODES, "cw_parse leaves NODES to cw_nodes_parse");
+	CHECK(cw_nodes_parse(buf, len, badkey, sizeof(badkey), &gs, &why) < 0 && !strcmp(why, "bad_mac"),
+	      "... authenticated with the node's key");
+	CHECK(cw_reseal(buf, len, 9, 10, badkey, sizeof(badkey)) == 0 &&
+	      cw_nodes_parse(buf, len, badkey, sizeof(badkey), &gs, &why) == 0 && gs.h.peer_epoch == 10,
+	      "... resealed for another node like a map");
+	cw_reseal(buf, len, 1234, 5678, key, sizeof(key));
+	buf[CW_HDR_LEN + 4] = 0xfe;	/* n1's flags (count, length, "n1", flags): unknown bits */
+	remac(buf, len);
+	CHECK(cw_nodes_parse(buf, len, key, sizeof(key), &gs, &why) == 0 && gs.nodes[0].flags == 0,
+	      "unknown flag bits are ignored (a later switch may send more)");
+	unsigned taken = 0;
+	for (size_t l = CW_HDR_LEN + WIRE_MAC_LEN; l < len; l++) {
+		memcpy(cp, buf, l);
+		wire_put16(cp + 36, (uint16_t)(l - CW_HDR_LEN - WIRE_MAC_LEN));
+		remac(cp, l);
+		taken += cw_nodes_parse(cp, l, key, sizeof(key), &gs, &why) == 0;
+	}
+	CHECK(taken == 0, "every cut of the body is refused");
+	memcpy(cp, buf, len);
+	cp[CW_HDR_LEN + 7] = '1';	/* n2's name (after n1's 4 bytes and its length) -> n1 */
+	remac(cp, len);
+	CHECK(cw_nodes_parse(cp, len, key, sizeof(key), &gs, &why) < 0 && !strcmp(why, "duplicate_node"),
+	      "a name twice is refused");
+	strcpy(ns.nodes[2].name, "n 3");
+	CHECK(cw_nodes_encode(&ns, key, sizeof(key), cp, sizeof(cp), &why) == 0 && !strcmp(why, "bad_node"),
+	      "encode refuses a bad name");
+	strcpy(ns.nodes[2].name, "n3");
+	ns.n = 0;
+	len = cw_nodes_encode(&ns, key, sizeof(key), buf, sizeof(buf), &why);
+	CHECK(len && cw_nodes_parse(buf, len, key, sizeof(key), &gs, &why) == 0 && gs.n == 0,
+	      "no nodes at all is valid");
+	CHECK(cw_nodes_parse(buf, len, key, sizeof(key), &gs, &why) == 0 &&
+	      cw_nodes_encode(&ns, key, sizeof(key), buf, 100, &why) == 0, "encode refuses a small buffer");
+	struct cw_ack na = { { CW_T_NODES_ACK, 1, 7, 42, 1, 2 }, 0, CW_ACK_STALE, 5 };
+	len = cw_ack_encode(&na, key, sizeof(key), buf, sizeof(buf));
+	CHECK(len == CW_ACK_LEN && cw_parse(buf, len, key, sizeof(key), &type, NULL, &ga, &why) == 0 &&
+	      type == CW_T_NODES_ACK && ga.h.type == CW_T_NODES_ACK && ga.status == CW_ACK_STALE &&
+	      ga.held == 5, "a NODES_ACK parses as an ACK of its own type");
+	CHECK(cw_type(buf, 3) == -1 && cw_nodes_parse(buf, len, key, sizeof(key), &gs, &why) < 0 &&
+	      !strcmp(why, "bad_type"), "cw_type needs a header; cw_nodes_parse refuses an ACK");
+
 	/* replay protection: per switch id */
 	struct cw_replay r;
 	memset(&r, 0, sizeof(r));

@@ -34,7 +34,7 @@ int main(void)
 
 	CHECK(config_load("appliance/examples/tandem.json", &cfg, err, sizeof(err)) == 0,
 	      "example config parses (%s)", err);
-	CHECK(cfg.nnodes == 3 && cfg.nvips == 2 && cfg.nsvc_total == 4 && cfg.nodes[2].weight == 200 &&
+	CHECK(cfg.nnodes == 3 && cfg.nvips == 2 && cfg.nsvc_total == 7 && cfg.nodes[2].weight == 200 &&
 	      cfg.vips[1].addr.family == 6, "example content");
 
 	CHECK(parse("{" IFS "," BASE_NODES "," BASE_VIPS "}", err, sizeof(err)) == 0,
