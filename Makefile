@@ -86,8 +86,11 @@ TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
 TEST_LIBS += $(B)/libtandem.a
 
-.PHONY: image image-check all check unit demo demo-down bench fuzz fuzz-build deps clean install deb FORCE
+.PHONY: image image-check all bins check unit demo demo-down bench fuzz fuzz-build deps clean install deb FORCE
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+
+# bins: the programs and BPF objects only (what make install and the packages need)
+bins: $(BINS)
 
 deps:
 	$(Q)scripts/deps.sh
