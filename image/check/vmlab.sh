@@ -169,9 +169,14 @@ node_drive() {	# node_drive VM DIR
 	echo 40 >"$d/ready_timeout_s"
 	net_file "$d" eth0 10.77.2.21/24 10.77.2.1
 	printf '[Match]\nName=lo\n\n[Network]\nAddress=%s/32\n' "$VIP" >"$d/network/05-lo.network"
+	# the lab's files ride on the config drive (they land in /etc/tandem/www),
+	# so a download the switch sends to this node finds them as on n1 and n2
+	mkdir -p "$d/www"
+	cp "$TEST_TMP/www/big.bin" "$d/www/"
 	cat >"$d/nasd.json" <<EOT
 { "node_name": "vm", "listen": [ "$VIP:80", "10.77.2.21:80" ],
-  "exports": [ { "url": "/", "path": "/usr/share/tandem/www" } ] }
+  "exports": [ { "url": "/", "path": "/etc/tandem/www" } ],
+  "throttle": [ { "prefix": "/slow/", "rate": 393216 } ] }
 EOT
 	ssh-keygen -y -f "$SSH_KEY" >"$d/authorized_keys"
 }
@@ -207,6 +212,7 @@ vm_start() {
 		i=$((i + 1))
 	done
 	: >>"$TEST_TMP/$v.serial"
+	VM_FROM[$v]=$(stat -c %s "$TEST_TMP/$v.serial")	# waits look at what comes after
 	VM_T0[$v]=$(now_ms)
 	# shellcheck disable=SC2086
 	in_ns hub setsid qemu-system-x86_64 -accel "$(vm_accel)" -machine q35 -m "$VM_MEM" -smp 1 \
@@ -230,9 +236,7 @@ vm_serial_tail() { tr -d '\r' <"$TEST_TMP/$1.serial" | grep -av '^\s*$' | tail -
 # vm_wait_serial VM PATTERN SECONDS: the serial console shows PATTERN
 # (counting only what came after the last start); the time to it in VM_READY_S.
 vm_wait_serial() {
-	local v=$1 end=$(($(now_ms) + $3 * 1000)) from
-	from=$(stat -c %s "$TEST_TMP/$v.serial")
-	[ -n "${VM_FROM[$v]:-}" ] && from=${VM_FROM[$v]}
+	local v=$1 end=$(($(now_ms) + $3 * 1000)) from=${VM_FROM[$1]:-0}
 	while [ "$(now_ms)" -lt "$end" ]; do
 		if tail -c +"$((from + 1))" "$TEST_TMP/$v.serial" | grep -aq "$2"; then
 			VM_READY_S[$v]=$((($(now_ms) - VM_T0[$v]) / 1000))
