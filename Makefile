@@ -87,8 +87,12 @@ TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
 TEST_LIBS += $(B)/libtandem.a
 
-.PHONY: image image-check all check unit demo demo-down bench fuzz fuzz-build deps clean install deb man FORCE
+.PHONY: image image-check all bins check unit demo demo-down bench fuzz fuzz-build deps clean install deb man FORCE
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) man
+
+# bins: the programs, BPF objects and man pages (what make install and the
+# packages need), not the tests and tools
+bins: $(BINS) man
 
 # Man pages: one source format, scdoc (doc/man/NAME.SECTION.scd ->
 # $(B)/man/NAME.SECTION, roff).  The date in each page: SOURCE_DATE_EPOCH
@@ -102,6 +106,9 @@ $(B)/man/%: doc/man/%.scd
 	$(call msg,SCDOC,$@)
 	$(Q)command -v scdoc >/dev/null || { echo "scdoc not found: make deps (Debian package scdoc)" >&2; exit 1; }
 	$(Q)$(if $(MAN_EPOCH),SOURCE_DATE_EPOCH=$(MAN_EPOCH)) scdoc <$< >$@.tmp && mv $@.tmp $@
+
+# bins: the programs and BPF objects only (what make install and the packages need)
+bins: $(BINS)
 
 deps:
 	$(Q)scripts/deps.sh

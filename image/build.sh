@@ -2,13 +2,15 @@
 # image/build.sh - build the Tandem appliance disk image and its upgrade
 # bundle from Debian 12 and the project's packages.
 #
-#   image/build.sh [-V VERSION] [-k SIGNING_KEY] [-x] [-b BROKEN] OUTDIR
+#   image/build.sh [-V VERSION] [-p PKG_VERSION] [-k SIGNING_KEY] [-x] [-b] OUTDIR
 #
 # Needs the packages build/deb/tandem-{switch,node}_VERSION_amd64.deb
 # (`make deb TANDEM_VERSION=VERSION`).  Writes into OUTDIR:
 #   tandem.img                    raw GPT disk: ESP, root slots A and B, data
 #   tandem-VERSION.tup            upgrade bundle (tandemctl upgrade)
 #   upgrade-key.pem               the bundle-signing public key in the image
+# -p: the Tandem packages' version (default VERSION): the image's own
+# release is VERSION either way.
 # -x: the bundle only (no disk image).  -b: a deliberately broken release
 # for the rollback test (its daemons never start: the slot never gets ready).
 #
@@ -30,9 +32,11 @@ VERSION=$(sed -n '1s/.*(\(.*\)).*/\1/p' "$REPO/debian/changelog" 2>/dev/null || 
 KEY=""
 BUNDLE_ONLY=0
 BROKEN=0
-while getopts "V:k:xb" o; do
+PKG_VERSION=""
+while getopts "V:p:k:xb" o; do
 	case $o in
 	V) VERSION=$OPTARG ;;
+	p) PKG_VERSION=$OPTARG ;;
 	k) KEY=$OPTARG ;;
 	x) BUNDLE_ONLY=1 ;;
 	b) BROKEN=1 ;;
@@ -40,6 +44,7 @@ while getopts "V:k:xb" o; do
 	esac
 done
 shift $((OPTIND - 1))
+PKG_VERSION=${PKG_VERSION:-$VERSION}
 [ $# -eq 1 ] || { echo "usage: image/build.sh [-V VERSION] [-k KEY] [-x] [-b] OUTDIR" >&2; exit 2; }
 OUT=$1
 [ "$(id -u)" = 0 ] || { echo "image/build.sh: needs root (chroot, file ownership)" >&2; exit 1; }
@@ -87,8 +92,8 @@ make_root() {
 	mkdir -p "$root"
 	tar -C "$root" --numeric-owner -xf "$(base_tar)"
 	for p in switch node; do
-		deb=$DEBS/tandem-${p}_${VERSION}_amd64.deb
-		[ -s "$deb" ] || { echo "image: $deb missing: make deb TANDEM_VERSION=$VERSION" >&2; exit 1; }
+		deb=$DEBS/tandem-${p}_${PKG_VERSION}_amd64.deb
+		[ -s "$deb" ] || { echo "image: $deb missing: make deb TANDEM_VERSION=$PKG_VERSION" >&2; exit 1; }
 		cp "$deb" "$root/tmp/"
 	done
 	chroot "$root" sh -c 'dpkg -i /tmp/tandem-*.deb' >"$WORK/dpkg.log" 2>&1 ||

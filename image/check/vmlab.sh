@@ -16,13 +16,12 @@ VIP=10.77.1.100
 # ---- building -------------------------------------------------------------
 
 # vm_build_all: packages and image of V1, upgrade bundles of V2 and of a
-# broken V3.  make and image/build.sh skip what is up to date or cached.
+# broken V3 (images of their own release number, on V1's packages: a
+# package build costs minutes here).  make and image/build.sh skip what is
+# up to date or cached.
 vm_build_all() {
-	local v
 	{
-		for v in "$V1" "$V2" "$V3"; do
-			make -C "$REPO" --no-print-directory deb TANDEM_VERSION="$v" || return 1
-		done
+		make -C "$REPO" --no-print-directory deb TANDEM_VERSION="$V1" || return 1
 		if [ ! -s "$IMG_DIR/tandem.img" ] || [ ! -s "$IMG_DIR/tandem-$V1.tup" ] ||
 			[ -n "$(find "$REPO/build/deb" -name "tandem-switch_${V1}_amd64.deb" -newer "$IMG_DIR/tandem.img")" ]; then
 			"$REPO/image/build.sh" -V "$V1" "$IMG_DIR" || return 1
@@ -33,9 +32,9 @@ vm_build_all() {
 
 bundle() {	# bundle VERSION [-b]: the upgrade bundle, unless up to date
 	local t=$IMG_DIR/tandem-$1.tup
-	[ -s "$t" ] && [ -z "$(find "$REPO/build/deb" -name "tandem-switch_${1}_amd64.deb" -newer "$t")" ] &&
+	[ -s "$t" ] && [ -z "$(find "$REPO/build/deb" -name "tandem-switch_${V1}_amd64.deb" -newer "$t")" ] &&
 		return 0
-	"$REPO/image/build.sh" -x -V "$1" ${2:+"$2"} "$IMG_DIR"
+	"$REPO/image/build.sh" -x -V "$1" -p "$V1" ${2:+"$2"} "$IMG_DIR"
 }
 
 # ---- the lab --------------------------------------------------------------
@@ -166,12 +165,17 @@ node_drive() {	# node_drive VM DIR
 	VM_IP[$1]=10.77.2.21
 	mkdir -p "$d/network"
 	echo node >"$d/role"
-	echo 40 >"$d/ready_timeout_s"
+	echo 30 >"$d/ready_timeout_s"
 	net_file "$d" eth0 10.77.2.21/24 10.77.2.1
 	printf '[Match]\nName=lo\n\n[Network]\nAddress=%s/32\n' "$VIP" >"$d/network/05-lo.network"
+	# the lab's files ride on the config drive (they land in /etc/tandem/www),
+	# so a download the switch sends to this node finds them as on n1 and n2
+	mkdir -p "$d/www"
+	cp "$TEST_TMP/www/big.bin" "$d/www/"
 	cat >"$d/nasd.json" <<EOT
 { "node_name": "vm", "listen": [ "$VIP:80", "10.77.2.21:80" ],
-  "exports": [ { "url": "/", "path": "/usr/share/tandem/www" } ] }
+  "exports": [ { "url": "/", "path": "/etc/tandem/www" } ],
+  "throttle": [ { "prefix": "/slow/", "rate": 393216 } ] }
 EOT
 	ssh-keygen -y -f "$SSH_KEY" >"$d/authorized_keys"
 }
@@ -207,6 +211,8 @@ vm_start() {
 		i=$((i + 1))
 	done
 	: >>"$TEST_TMP/$v.serial"
+	rm -f "$TEST_TMP/$v.pid"
+	VM_FROM[$v]=$(stat -c %s "$TEST_TMP/$v.serial")	# waits look at what comes after
 	VM_T0[$v]=$(now_ms)
 	# shellcheck disable=SC2086
 	in_ns hub setsid qemu-system-x86_64 -accel "$(vm_accel)" -machine q35 -m "$VM_MEM" -smp 1 \
@@ -216,8 +222,11 @@ vm_start() {
 		-drive file="$TEST_TMP/$v.qcow2",if=virtio \
 		-drive file="$TEST_TMP/$v.iso",format=raw,if=virtio,readonly=on \
 		$nic -chardev file,id=s0,path="$TEST_TMP/$v.serial",append=on -serial chardev:s0 \
-		>"$TEST_TMP/$v.qemu.log" 2>&1 &
-	VM_PID[$v]=$!
+		-pidfile "$TEST_TMP/$v.pid" >"$TEST_TMP/$v.qemu.log" 2>&1 &
+	# qemu's own pid (setsid may fork, so $! need not be qemu)
+	local end=$(($(now_ms) + 10000))
+	while [ ! -s "$TEST_TMP/$v.pid" ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.1; done
+	VM_PID[$v]=$(cat "$TEST_TMP/$v.pid" 2>/dev/null)
 }
 
 vm_accel() {	# KVM only when asked (IMAGE_KVM=1): OVMF does not boot on this host's KVM
@@ -230,9 +239,7 @@ vm_serial_tail() { tr -d '\r' <"$TEST_TMP/$1.serial" | grep -av '^\s*$' | tail -
 # vm_wait_serial VM PATTERN SECONDS: the serial console shows PATTERN
 # (counting only what came after the last start); the time to it in VM_READY_S.
 vm_wait_serial() {
-	local v=$1 end=$(($(now_ms) + $3 * 1000)) from
-	from=$(stat -c %s "$TEST_TMP/$v.serial")
-	[ -n "${VM_FROM[$v]:-}" ] && from=${VM_FROM[$v]}
+	local v=$1 end=$(($(now_ms) + $3 * 1000)) from=${VM_FROM[$1]:-0}
 	while [ "$(now_ms)" -lt "$end" ]; do
 		if tail -c +"$((from + 1))" "$TEST_TMP/$v.serial" | grep -aq "$2"; then
 			VM_READY_S[$v]=$((($(now_ms) - VM_T0[$v]) / 1000))
@@ -267,7 +274,10 @@ one_master() {
 	vm_has_vip b && n=$((n + 1))
 	[ "$n" = 1 ]
 }
-vm_kill() { kill -9 "${VM_PID[$1]}"; wait "${VM_PID[$1]}" 2>/dev/null; }
+vm_kill() {	# SIGKILL the VM's qemu and wait until it is gone
+	kill -9 "${VM_PID[$1]}" 2>/dev/null
+	while kill -0 "${VM_PID[$1]}" 2>/dev/null; do sleep 0.1; done
+}
 
 node_up() {	# node_up NAME: the backup-now-master sees the node up
 	vm_ssh "$backup" tandemctl --json nodes 2>/dev/null |
