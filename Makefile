@@ -107,9 +107,6 @@ $(B)/man/%: doc/man/%.scd
 	$(Q)command -v scdoc >/dev/null || { echo "scdoc not found: make deps (Debian package scdoc)" >&2; exit 1; }
 	$(Q)$(if $(MAN_EPOCH),SOURCE_DATE_EPOCH=$(MAN_EPOCH)) scdoc <$< >$@.tmp && mv $@.tmp $@
 
-# bins: the programs and BPF objects only (what make install and the packages need)
-bins: $(BINS)
-
 deps:
 	$(Q)scripts/deps.sh
 
