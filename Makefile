@@ -229,7 +229,7 @@ clean:
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
 SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
 SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
-	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md appliance/grafana/tandem.json
+	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md
 SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
 NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md
 NODE_EX     := appliance/examples/nasd.json
@@ -252,6 +252,7 @@ install: $(BINS) $(MAN)
 		>$(DESTDIR)$(UNITDIR)/keepalived.service.d/tandem.conf
 	chmod 0644 $(DESTDIR)$(UNITDIR)/keepalived.service.d/tandem.conf
 	install -m 0644 $(SWITCH_DOC) $(DESTDIR)$(DOCDIR)/tandem-switch/
+	install -D -m 0644 appliance/grafana/tandem.json $(DESTDIR)$(DOCDIR)/tandem-switch/grafana/tandem.json
 	install -m 0644 $(SWITCH_EX) $(DESTDIR)$(DOCDIR)/tandem-switch/examples/
 	install -m 0644 $(NODE_DOC) $(DESTDIR)$(DOCDIR)/tandem-node/
 	install -m 0644 $(NODE_EX) $(DESTDIR)$(DOCDIR)/tandem-node/examples/

@@ -111,8 +111,17 @@ def main():
         res["checks"] += 1
         ip, port = ep.rsplit(":", 1)
         if lbd:
-            j = lbd.req({"cmd": "flows", "limit": 100000})
-            nodes = [f["node"] for f in j.get("flows", [])
+            flows, cursor = [], None
+            while True:	# lbd pages its flow table (doc/control.md "flows")
+                q = {"cmd": "flows", "limit": 10000}
+                if cursor:
+                    q["cursor"] = cursor
+                j = lbd.req(q)
+                flows += j.get("flows", [])
+                cursor = j.get("cursor")
+                if not cursor:
+                    break
+            nodes = [f["node"] for f in flows
                      if f.get("client") == ip and f.get("client_port") == int(port) and f.get("port") == 80]
             if nodes != [holder]:
                 res["mismatches"].append({"at": why, "ep": ep, "holder": holder, "lbd": nodes})

@@ -218,12 +218,22 @@ def landed_node(c, lbdsock):
     port = c.s.getsockname()[1]
     u = socket.socket(socket.AF_UNIX)
     u.connect(lbdsock)
-    u.sendall(json.dumps({"cmd": "flows", "limit": 100000}).encode() + b"\n")
-    b = b""
-    while not b.endswith(b"\n"):
-        b += u.recv(1 << 20)
+    flows, cursor, b = [], None, b""
+    while True:	# lbd pages its flow table (doc/control.md "flows")
+        q = {"cmd": "flows", "limit": 10000}
+        if cursor:
+            q["cursor"] = cursor
+        u.sendall(json.dumps(q).encode() + b"\n")
+        while b"\n" not in b:
+            b += u.recv(1 << 20)
+        line, b = b.split(b"\n", 1)
+        j = json.loads(line)
+        flows += j["flows"]
+        cursor = j.get("cursor")
+        if not cursor:
+            break
     u.close()
-    return [f["node"] for f in json.loads(b)["flows"] if f["client_port"] == port and f["port"] == 2049][0], port
+    return [f["node"] for f in flows if f["client_port"] == port and f["port"] == 2049][0], port
 
 def user(uid):
     return auth_sys(uid=uid, gid=uid)
