@@ -153,7 +153,8 @@ EOT
 	cat >"$d/webd.json" <<EOT
 { "listen": "10.77.1.$n:8443", "cert": "/etc/tandem/tls/console.crt", "key": "/etc/tandem/tls/console.key",
   "ldap": { "uri": "ldap://10.77.1.10", "user_dn_template": "uid=%s,ou=people,dc=tandem,dc=test",
-            "admin_group": "cn=admins,dc=tandem,dc=test", "viewer_group": "cn=viewers,dc=tandem,dc=test" },
+            "admin_group": "cn=admins,dc=tandem,dc=test", "viewer_group": "cn=viewers,dc=tandem,dc=test",
+            "allow_cleartext": true },
   "syncd_socket": "/run/tandem/syncd.sock" }
 EOT
 	printf "agentaddress udp:10.77.1.$n:161\nrocommunity tandem 10.77.1.0/24\n" >"$d/snmpd.conf"
