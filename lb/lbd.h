@@ -224,6 +224,17 @@ struct pins {
 	uint64_t untracked, untracked_per_s, sampled_ms, throttled_ms;
 };
 
+/* VRRP roles per group (roles.c): as the failover hook said them. */
+struct group_role {
+	char name[CFG_GROUP_NAME_MAX + 1];	/* the group's (config), "" for a free slot */
+	char role[16];			/* init/backup/master/fault */
+	uint64_t changes, since_ms;	/* role changes; when the role was last set */
+};
+struct roles {
+	struct group_role g[CFG_MAX_GROUPS];	/* as cfg.vrrp.groups (index) */
+	int peer_ready;			/* the hook's last word on the peer: 1, 0, -1 unknown */
+};
+
 /* The NFS cluster map sender (cluster.c). */
 struct cw_map;
 struct cluster_srv {
@@ -263,8 +274,10 @@ struct lbd {
 	int storage_up;
 	uint64_t started_ms;
 	unsigned reloads;
-	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault */
+	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault;
+				 * with groups: master of any, else backup of any, else ... */
 	uint64_t role_changes;	/* role set to another value than it had */
+	struct roles roles;	/* per group (active-active) */
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;
@@ -402,6 +415,19 @@ void mover_stop(struct lbd *l, int node);	/* undrain: send no more */
 void mover_tick(struct lbd *l);			/* load trigger */
 json_t *mover_progress(const struct lbd *l, int node);	/* NULL if never ran */
 void mover_free(struct lbd *l);	/* shutdown: stop every job (before report_close) */
+
+/* ---- roles.c: the VRRP role, per group with vrrp.groups ---- */
+void roles_init(struct lbd *l);
+/* After a reload: each group keeps its role by name, new ones start "init". */
+void roles_config(struct lbd *l);
+/* The control command "role" {role, group?, peer_ready?}: its reply. */
+json_t *roles_cmd(struct lbd *l, const json_t *req);
+/* This switch forwards for VIP vip now: the master of its group (or of the
+ * pair without groups), or a switch that stands alone.  1 / 0. */
+int roles_holds_vip(const struct lbd *l, int vip);
+/* The same for the VIP a flow goes to (an unknown VIP: the switch's role). */
+int roles_holds_key(const struct lbd *l, const struct lb_flow_key *k);
+json_t *roles_json(const struct lbd *l);	/* status "groups" (NULL without groups) */
 
 /* ---- cluster.c: the NFS cluster map (lib/cluster_wire.h) to every node ---- */
 /* After start and after every reload: new generation, send it now.  0, or

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	l->ctl.io.fd = -1;
 	l->report.io.fd = -1;
 	l->cluster.io.fd = -1;
-	snprintf(l->role, sizeof(l->role), "%s", "init");
+	roles_init(l);
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
 		fatal("epoll");

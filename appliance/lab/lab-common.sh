@@ -11,6 +11,7 @@ ns_of() {
 }
 
 is_pair() { [ -e "$LAB_DIR/pair" ]; }
+is_aa() { [ -e "$LAB_DIR/aa" ]; }
 
 node_of() {
 	case "$1" in

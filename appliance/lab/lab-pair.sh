@@ -5,6 +5,10 @@
 
 # ---------------------------------------------------------- pair mode ---
 #
+# LAB_AA=1 (active-active): a second VIP $VIP4B (v4b, same services as v4)
+# in VRRP group g2, preferred by b; group g1 (v4, v6 and the gateways) is
+# preferred by a.  Both switches forward at once.
+#
 #   c1 c2 ---- brc (hub) ----+-----------------+        client LAN
 #                         eth0 .2           eth0 .3     VIP, 10.77.1.1: VRRP
 #                        [swa] ==eth2 sync== [swb]      10.77.9.1 / 10.77.9.2
@@ -27,6 +31,20 @@ write_pair_config() {
 	local nfs_svcs=""
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
                     { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 }'
+	# active-active (LAB_AA=1): a second IPv4 VIP v4b with the same services,
+	# in group g2 preferred by b; g1 (v4, v6, the gateways) preferred by a
+	local aa_vip="" aa_groups=""
+	if is_aa; then
+		aa_vip=",
+    { \"name\": \"v4b\", \"address\": \"$VIP4B\",
+      \"services\": [ { \"proto\": \"tcp\", \"port\": 80 },
+                    { \"proto\": \"tcp\", \"port\": 5201, \"affinity\": \"client\" },
+                    { \"proto\": \"udp\", \"port\": 5201, \"affinity\": \"client\" },
+                    { \"proto\": \"tcp\", \"port\": 9000 }$nfs_svcs ] }"
+		aa_groups=',
+            "groups": [ { "name": "g1", "vips": [ "v4", "v6" ], "preferred": 1 },
+                        { "name": "g2", "vips": [ "v4b" ], "preferred": 2 } ]'
+	fi
 	cat >"$d/tandem.json" <<EOF
 {
   "instance": "$NAME$x",
@@ -49,7 +67,7 @@ write_pair_config() {
                     { "proto": "udp", "port": 5201, "affinity": "client" },
                     { "proto": "tcp", "port": 9000 }$nfs_svcs ] },
     { "name": "v6", "address": "$VIP6",
-      "services": [ { "proto": "tcp", "port": 80 } ] }
+      "services": [ { "proto": "tcp", "port": 80 } ] }$aa_vip
   ],
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",
@@ -58,7 +76,7 @@ write_pair_config() {
             "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
             "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
-            "snmp_socket": "unix:$d/agentx.sock" },
+            "snmp_socket": "unix:$d/agentx.sock"$aa_groups },
   "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
 }
 EOF
@@ -71,6 +89,7 @@ cmd_up_pair() {
 	command -v keepalived >/dev/null || [ -x /usr/sbin/keepalived ] ||
 		die "missing keepalived (apt-get install keepalived)"
 	touch "$LAB_DIR/pair"
+	[ "${LAB_AA:-0}" = 1 ] && touch "$LAB_DIR/aa"
 	# keepalived runs scripts only from paths no other user can write (the
 	# build tree may sit anywhere, /tmp included): a private root-only copy.
 	mkdir -m 755 "$LAB_DIR/bin"

@@ -87,6 +87,9 @@ write_env() {
 				CONF_A "$LAB_DIR/sw-a/tandem.json" CONF_B "$LAB_DIR/sw-b/tandem.json" \
 				SWA_C_IP4 10.77.1.2 SWB_C_IP4 10.77.1.3 SYNC_A 10.77.9.1 SYNC_B 10.77.9.2
 		fi
+		if is_aa; then
+			printf "%s='%s'\n" LAB_AA 1 VIP4B "$VIP4B"
+		fi
 	} >"$LAB_DIR/env"
 	cat >"$LAB_DIR/bashrc" <<EOF
 [ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
@@ -166,6 +169,7 @@ node_addrs() {
 		net.ipv6.conf.eth0.keep_addr_on_down=1
 	ip -n "$ns" addr add "$VIP4/32" dev lo
 	ip -n "$ns" addr add "$VIP6/128" dev lo nodad
+	if is_aa; then ip -n "$ns" addr add "$VIP4B/32" dev lo; fi
 	ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
 	ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
 	node_routes "$n"

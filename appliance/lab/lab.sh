@@ -43,6 +43,7 @@ HOSTS="c1 c2 sw n1 n2 n3"
 NODES="n1 n2 n3"
 VIP4=10.77.1.100
 VIP6=fd77:1::100
+VIP4B=10.77.1.101	# pair mode, LAB_AA=1: the second group's VIP
 
 usage() {
 	cat <<EOF
