@@ -104,9 +104,9 @@ static void instance(FILE *o, const struct config *cfg, const struct inst *in,
 /*
  * Active-active (vrrp.groups): the first group is a sync group of its
  * client instance and the storage instance (the gateways follow it: one
- * storage gateway is enough, doc/failover.md says why); every other group
- * is a lone instance with its own notify line (keepalived drops a sync
- * group of one member).  The preferred switch of a group gives it
+ * storage gateway is enough, doc/failover.md says why); every other group,
+ * and the first one without storage gateways, is a lone instance with its
+ * own notify line (keepalived drops a sync group of one member).  The preferred switch of a group gives it
  * "priority", the other one "backup_priority": crossed priorities.
  */
 static void groups_write(FILE *o, const struct config *cfg, const char *config_path)
@@ -119,8 +119,8 @@ static void groups_write(FILE *o, const struct config *cfg, const char *config_p
 		unsigned prio = gr->preferred == cfg->sync.switch_id ? v->priority : v->backup_priority;
 		struct inst in = { .name = name, .dev = cfg->client_if, .vrid = gr->router_id,
 				   .priority = prio, .client = 1, .group = (int)g,
-				   .gateways = g == 0, .notify = g > 0 };
-		if (g == 0) {
+				   .gateways = g == 0, .notify = !group_has_storage(cfg, g) };
+		if (group_has_storage(cfg, g)) {
 			fprintf(o, "vrrp_sync_group tandem-%s {\n", gr->name);
 			fprintf(o, "    group {\n        client-%s\n        storage\n    }\n", gr->name);
 			fprintf(o, "    notify \"%s -c %s notify\"\n", v->notify, config_path);
@@ -128,7 +128,7 @@ static void groups_write(FILE *o, const struct config *cfg, const char *config_p
 		}
 		snprintf(name, sizeof(name), "client-%s", gr->name);
 		instance(o, cfg, &in, config_path);
-		if (g == 0) {
+		if (group_has_storage(cfg, g)) {
 			struct inst st = { .name = "storage", .dev = cfg->storage_if,
 					   .vrid = v->router_id + 1, .priority = prio, .group = 0,
 					   .gateways = 1 };

@@ -60,9 +60,9 @@ static int peer_ready(const struct config *cfg)
 /*
  * Which group a notify line is about.  Without vrrp.groups: the sync group
  * "tandem" speaks for the switch (*group NULL), its instances' lines are
- * ignored.  With groups (genconf.c): the sync group "tandem-G" of the first
- * group and the lone instances "client-G" of the others; the first group's
- * instance lines are ignored.  1: handle the line; 0: ignore it.
+ * ignored.  With groups (genconf.c, group_has_storage): the sync group
+ * "tandem-G" of the first group and the lone instances "client-G" of the
+ * others; the instance lines of a group in a sync group are ignored.  1: handle the line; 0: ignore it.
  */
 static int notify_group(const struct config *cfg, const char *type, const char *name,
 			const char **group)
@@ -71,12 +71,13 @@ static int notify_group(const struct config *cfg, const char *type, const char *
 	if (!cfg->vrrp.ngroups)
 		return !strcasecmp(type, "GROUP") && !strcmp(name, "tandem");
 	if (!strcasecmp(type, "GROUP") && !strncmp(name, "tandem-", 7) &&
-	    config_group_index(cfg, name + 7) == 0) {
+	    config_group_index(cfg, name + 7) == 0 && group_has_storage(cfg, 0)) {
 		*group = name + 7;
 		return 1;
 	}
 	if (!strcasecmp(type, "INSTANCE") && !strncmp(name, "client-", 7) &&
-	    config_group_index(cfg, name + 7) > 0) {
+	    config_group_index(cfg, name + 7) >= 0 &&
+	    !group_has_storage(cfg, (unsigned)config_group_index(cfg, name + 7))) {
 		*group = name + 7;
 		return 1;
 	}

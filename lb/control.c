@@ -60,6 +60,8 @@ static json_t *cmd_status(struct lbd *l)
 	json_object_set_new(r, "role_changes", json_integer((json_int_t)l->role_changes));
 	if (l->cfg.vrrp.ngroups)
 		json_object_set_new(r, "groups", roles_json(l));
+	if (l->cfg.dns.enabled)
+		json_object_set_new(r, "dns", dns_json(l));
 	char why[128] = "";
 	int ready = health_ready(l, why, sizeof(why));
 	json_object_set_new(r, "ready", json_boolean(ready));

@@ -13,6 +13,8 @@
  *   report.c     handoff reports from the storage nodes (re-point on request)
  *   mover.c      moving live sessions off a node: drain, load trigger
  *   cluster.c    the NFS cluster map (config "nfs") sent to the nodes
+ *   roles.c      the VRRP role, per group in active-active (vrrp.groups)
+ *   dns.c        the VIPs' A/AAAA records at the DNS server (config "dns")
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -235,6 +237,27 @@ struct roles {
 	int peer_ready;			/* the hook's last word on the peer: 1, 0, -1 unknown */
 };
 
+/* The DNS records of the VIPs we hold (dns.c), as config dns.vips. */
+struct dns_rec {
+	int8_t want;		/* -1 leave alone, 0 withdraw, 1 publish */
+	int8_t published;	/* the server holds `want` (as the last update said); -1 not yet */
+	uint8_t mine;		/* ours to keep: we hold the VIP, or held it and no one took it */
+	uint8_t timed;		/* the latency of this want was counted */
+	uint64_t changed_ms;	/* when want last changed */
+};
+struct dns_pub {
+	struct dns_rec rec[CFG_MAX_VIPS];
+	int8_t sent_op[CFG_MAX_VIPS];	/* what the update in flight does per record */
+	pid_t pid;			/* nsupdate running (0: none) */
+	struct loop_io pidfd;		/* its exit */
+	int err_fd;			/* its stderr */
+	int killed;			/* over timeout_ms: killed */
+	uint64_t started_ms, next_try_ms, refresh_at_ms;
+	uint64_t sent, ok, failed, timeouts;
+	char last_error[160];
+	struct lat_hist add_lat, del_lat;	/* want changed -> the server took it */
+};
+
 /* The NFS cluster map sender (cluster.c). */
 struct cw_map;
 struct cluster_srv {
@@ -278,6 +301,7 @@ struct lbd {
 				 * with groups: master of any, else backup of any, else ... */
 	uint64_t role_changes;	/* role set to another value than it had */
 	struct roles roles;	/* per group (active-active) */
+	struct dns_pub dns;
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;
@@ -428,6 +452,18 @@ int roles_holds_vip(const struct lbd *l, int vip);
 /* The same for the VIP a flow goes to (an unknown VIP: the switch's role). */
 int roles_holds_key(const struct lbd *l, const struct lb_flow_key *k);
 json_t *roles_json(const struct lbd *l);	/* status "groups" (NULL without groups) */
+
+/* ---- dns.c: the VIPs' records in DNS (config "dns") ---- */
+void dns_init(struct lbd *l);
+void dns_config(struct lbd *l);		/* after a reload */
+void dns_tick(struct lbd *l);
+void dns_close(struct lbd *l);		/* at exit: may withdraw (waits up to timeout_ms) */
+json_t *dns_json(const struct lbd *l);	/* status "dns" */
+/* For -t: nsupdate is there, the key file is private.  0 / -1 with err. */
+int dns_check(const struct config *cfg, char *err, size_t errlen);
+/* Pure: the nsupdate script for op[i] (per dns.vips: -1 nothing, 0 delete,
+ * 1 add) into buf.  The number of changes, or -1 if buf is too small. */
+int dns_script(const struct config *cfg, const int8_t *op, char *buf, size_t len);
 
 /* ---- cluster.c: the NFS cluster map (lib/cluster_wire.h) to every node ---- */
 /* After start and after every reload: new generation, send it now.  0, or

@@ -73,6 +73,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 	mover_tick(l);
 	cluster_tick(l);
 	pins_tick(l);
+	dns_tick(l);
 }
 
 int main(int argc, char **argv)
@@ -103,7 +104,12 @@ int main(int argc, char **argv)
 		       "%u pinned flows, at most %u inserts/s from non-SYN TCP and UDP misses\n",
 		       l->config_path, l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total,
 		       l->cfg.flow_table_size, dp_pin_table_size(&l->cfg), dp_insert_rate(&l->cfg));
+		if (dns_check(&l->cfg, err, sizeof(err)) < 0)
+			fatalx("%s: %s", l->config_path, err);
 		probe_describe(&l->cfg, stdout);
+		if (l->cfg.dns.enabled)
+			printf("dns: %s (%u record(s)) at %s port %u, TTL %u\n", l->cfg.dns.name,
+			       l->cfg.dns.nvips, l->cfg.dns.zone, l->cfg.dns.port, l->cfg.dns.ttl);
 		return 0;
 	}
 	if (!l->obj_path)
@@ -113,6 +119,9 @@ int main(int argc, char **argv)
 	l->report.io.fd = -1;
 	l->cluster.io.fd = -1;
 	roles_init(l);
+	dns_init(l);
+	if (dns_check(&l->cfg, err, sizeof(err)) < 0)
+		fatalx("%s: %s", l->config_path, err);
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
 		fatal("epoll");
@@ -141,6 +150,7 @@ int main(int argc, char **argv)
 		 l->cfg.nnodes, l->nsvcs, l->cfg.flow_table_size, l->cfg.control_socket);
 	if (loop_run(&l->loop) < 0)
 		log_warn("event loop");
+	dns_close(l);
 	control_close(l);
 	mover_free(l);
 	report_close(l);

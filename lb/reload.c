@@ -51,6 +51,7 @@ int lbd_reload(struct lbd *l)
 		return -1;
 	}
 	roles_config(l);
+	dns_config(l);
 	netmon_refresh(l);
 	sched_update(l);
 	cluster_apply(l);	/* a new generation even if "nfs" did not change (logged on failure) */

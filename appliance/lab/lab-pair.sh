@@ -16,7 +16,11 @@
 #   n1 n2 n3 -- brs (hub) ---+-----------------+        storage LAN
 
 sw_arg() {
-	case "$1" in a | b) ;; *) die "switch: a or b, not '$1'" ;; esac
+	case "$1" in
+	a | b) ;;
+	c | d) is_pair2 || die "switch $1: only with LAB_PAIR2=1" ;;
+	*) die "switch: a or b (c or d with LAB_PAIR2=1), not '$1'" ;;
+	esac
 }
 
 # write_pair_config a|b: lbd + syncd + vrrp config of one switch.
@@ -77,7 +81,7 @@ write_pair_config() {
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
             "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
             "snmp_socket": "unix:$d/agentx.sock"$aa_groups },
-  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$(dns_section "$x")
 }
 EOF
 }
@@ -90,6 +94,16 @@ cmd_up_pair() {
 		die "missing keepalived (apt-get install keepalived)"
 	touch "$LAB_DIR/pair"
 	[ "${LAB_AA:-0}" = 1 ] && touch "$LAB_DIR/aa"
+	if [ "${LAB_DNS:-0}" = 1 ]; then
+		command -v tsig-keygen >/dev/null && [ -x /usr/sbin/named ] ||
+			die "missing named/tsig-keygen (apt-get install bind9)"
+		dns_keygen
+		HOSTS="$HOSTS dns"
+		if [ "${LAB_PAIR2:-0}" = 1 ]; then
+			touch "$LAB_DIR/pair2"
+			HOSTS="$HOSTS swc swd"
+		fi
+	fi
 	# keepalived runs scripts only from paths no other user can write (the
 	# build tree may sit anywhere, /tmp included): a private root-only copy.
 	mkdir -m 755 "$LAB_DIR/bin"
@@ -100,6 +114,10 @@ cmd_up_pair() {
 	for x in a b; do
 		write_pair_config "$x"
 	done
+	if is_pair2; then
+		write_pair2_config c
+		write_pair2_config d
+	fi
 	for h in hub $HOSTS; do
 		ns=tdm-$NAME-$h
 		ip netns add "$ns"
@@ -131,6 +149,8 @@ cmd_up_pair() {
 	ip -n "tdm-$NAME-swb" addr add 10.77.9.2/30 dev eth2
 	ip -n "tdm-$NAME-swa" link set eth2 up
 	ip -n "tdm-$NAME-swb" link set eth2 up
+	if is_pair2; then pair2_links; fi
+	if is_dns; then dns_up; fi
 	for h in c1 c2; do
 		last=$(( ${h#c} + 9 ))
 		ns=tdm-$NAME-$h
