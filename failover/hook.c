@@ -108,7 +108,7 @@ int hook_notify(const struct config *cfg, int argc, char **argv)
 	}
 	openlog("tandem-failover", LOG_PID, LOG_DAEMON);
 	syslog(LOG_NOTICE, "VRRP %s %s: %s", argv[0], argv[1], role);
-	ready = strcmp(role, "master") ? peer_ready(cfg) : -1;
+	ready = peer_ready(cfg);
 	if (tell(cfg->control_socket, role, group, ready, err, sizeof(err)) < 0) {
 		syslog(LOG_WARNING, "lbd: %s", err);
 		fprintf(stderr, "tandem-failover: lbd: %s\n", err);

@@ -139,6 +139,7 @@ static void child_done(struct lbd *l, int st)
 
 	msg[n > 0 ? n : 0] = '\0';
 	msg[strcspn(msg, "\n")] = '\0';
+	char *m = msg + strspn(msg, "; ");	/* nsupdate's comment prefix */
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		p->ok++;
 		for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
@@ -157,12 +158,14 @@ static void child_done(struct lbd *l, int st)
 		p->failed++;
 		if (p->killed)
 			snprintf(msg, sizeof(msg), "no answer within %u ms", l->cfg.dns.timeout_ms);
-		else if (!msg[0])
+		else if (!*m)
 			snprintf(msg, sizeof(msg), "nsupdate: %s %d", WIFEXITED(st) ? "exit" : "signal",
 				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-		snprintf(p->last_error, sizeof(p->last_error), "%s", msg);
+		if (p->killed || m == msg)
+			m = msg;
+		snprintf(p->last_error, sizeof(p->last_error), "%s", m);
 		p->next_try_ms = now + l->cfg.dns.retry_ms;
-		log_warnx("dns: update of %s failed (%s); again in %u ms", l->cfg.dns.name, msg,
+		log_warnx("dns: update of %s failed (%s); again in %u ms", l->cfg.dns.name, p->last_error,
 			  l->cfg.dns.retry_ms);
 	}
 	child_close(l);

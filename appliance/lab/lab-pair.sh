@@ -5,8 +5,8 @@
 
 # ---------------------------------------------------------- pair mode ---
 #
-# LAB_AA=1 (active-active): a second VIP $VIP4B (v4b, same services as v4)
-# in VRRP group g2, preferred by b; group g1 (v4, v6 and the gateways) is
+# LAB_AA=1 (active-active): a second VIP $VIP4B (v4b, the services of v4
+# and tcp 9001, its own: a test can fail v4b alone) in VRRP group g2, preferred by b; group g1 (v4, v6 and the gateways) is
 # preferred by a.  Both switches forward at once.
 #
 #   c1 c2 ---- brc (hub) ----+-----------------+        client LAN
@@ -44,7 +44,8 @@ write_pair_config() {
       \"services\": [ { \"proto\": \"tcp\", \"port\": 80 },
                     { \"proto\": \"tcp\", \"port\": 5201, \"affinity\": \"client\" },
                     { \"proto\": \"udp\", \"port\": 5201, \"affinity\": \"client\" },
-                    { \"proto\": \"tcp\", \"port\": 9000 }$nfs_svcs ] }"
+                    { \"proto\": \"tcp\", \"port\": 9000 },
+                    { \"proto\": \"tcp\", \"port\": 9001 }$nfs_svcs ] }"
 		aa_groups=',
             "groups": [ { "name": "g1", "vips": [ "v4", "v6" ], "preferred": 1 },
                         { "name": "g2", "vips": [ "v4b" ], "preferred": 2 } ]'

@@ -5,7 +5,8 @@
 # aa_up: a pair lab with LAB_AA=1 LAB_DNS=1 (appliance/lab/lab-pair.sh,
 # lab-dns.sh): VIP4 in VRRP group g1 (preferred: switch a), VIP4B in g2
 # (preferred: b), BIND 9 in host dns (DNS_IP) serving DNS_NAME, the clients
-# resolving through it; pairload servers on the nodes.  Returns with a
+# resolving through it; pairload servers on the nodes (:9000, and :9001:
+# v4b's own service, aa_9001 start|stop).  Returns with a
 # master of g1 and b master of g2, both synced, both records published.
 #
 # Helpers: sw_group_role X G, groups_are X R1 R2 (roles of g1 and g2 on X),
@@ -48,10 +49,33 @@ fwd_count() {
 	sw_jctl "$1" stats | jq '.verdicts.fwd_new + .verdicts.fwd_hit'
 }
 
+# aa_9001 start|stop: the nodes' servers of v4b's own service (tcp 9001).
+aa_9001() {
+	local n
+	for n in n1 n2 n3; do
+		if [ "$1" = start ]; then
+			in_ns "$n" python3 "$PAIRLOAD" server 9001 "$n" >"$TEST_TMP/p9001-$n.log" 2>&1 </dev/null &
+		else	# the servers on :9001 we started (in_ns ... & is a subshell's pid)
+			for p in $(ip netns pids "tdm-$LAB_NAME-$n"); do
+				tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "pairload.py server 9001 " &&
+					kill "$p" 2>/dev/null
+			done
+		fi
+	done
+	[ "$1" = stop ] && return 0
+	for n in n1 n2 n3; do
+		wait_for 10 in_ns "$n" sh -c "ss -Hltn 'sport = :9001' | grep -q ." || return 1
+	done
+}
+
 aa_up() {
 	local out
 	export LAB_AA=1 LAB_DNS=1
 	pair_lab_up
+	if ! aa_9001 start; then
+		fail "pairload servers on :9001 (v4b's own service)" "$(cat "$TEST_TMP"/p9001-n*.log)"
+		finish
+	fi
 	if ! out=$(lab switch-start a 2>&1) || ! wait_for 20 groups_are a master master; then
 		fail "switch a starts and masters both groups (b is down)" "$out" \
 			"groups: '$(sw_group_role a g1)' '$(sw_group_role a g2)'" "$(tail -n 5 "$SWA_DIR"/*.log)"
