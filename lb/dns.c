@@ -156,13 +156,14 @@ static void child_done(struct lbd *l, int st)
 		}
 	} else {
 		p->failed++;
-		if (p->killed)
-			snprintf(msg, sizeof(msg), "no answer within %u ms", l->cfg.dns.timeout_ms);
-		else if (!*m)
-			snprintf(msg, sizeof(msg), "nsupdate: %s %d", WIFEXITED(st) ? "exit" : "signal",
-				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-		if (p->killed || m == msg)
+		if (p->killed || !*m) {
+			if (p->killed)
+				snprintf(msg, sizeof(msg), "no answer within %u ms", l->cfg.dns.timeout_ms);
+			else
+				snprintf(msg, sizeof(msg), "nsupdate: %s %d", WIFEXITED(st) ? "exit" : "signal",
+					 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 			m = msg;
+		}
 		snprintf(p->last_error, sizeof(p->last_error), "%s", m);
 		p->next_try_ms = now + l->cfg.dns.retry_ms;
 		log_warnx("dns: update of %s failed (%s); again in %u ms", l->cfg.dns.name, p->last_error,
