@@ -49,7 +49,12 @@
 #   nfs_read_mbps / nfs_write_mbps (VIP vs direct to a node, target ratio
 #   >= 0.95), nfs_metadata_ops_per_s, nfs_handoff_call_p99_ms / _max_ms
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs]  (or BENCH_ONLY=...): run
+# Active-active metrics (tests/bench/aa.sh, its own pair lab with BIND 9):
+#   aa_tcp_throughput_gbps, aa_connections_per_second (both switches
+#   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
+#   -> record gone), dns_answers_per_second (dnsperf under update load)
+#
+# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs,aa]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -1034,10 +1039,23 @@ nfs_section() {
 	cp -a "$d/logs" "$LOGS/nfs" 2>/dev/null
 }
 
+# ------------------------------------------------------------ aa section ---
+
+aa_section() {
+	local d=$WORK/aa
+	mkdir -p "$d"
+	log "aa: an active-active pair behind round-robin DNS (tests/bench/aa.sh)"
+	TANDEM_BUILD=$B bash "$REPO/tests/bench/aa.sh" "$d" ||
+		harness_error "aa section: its lab or daemons did not start (see $LOGS_FINAL/aa)"
+	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
+	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
+	cp -a "$d/logs" "$LOGS/aa" 2>/dev/null
+}
+
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs,aa" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -1050,12 +1068,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair handoff nfs" ;;
+,,) SECTIONS="lab flow pair handoff nfs aa" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair | handoff | nfs) ;; *) usage ;; esac
+		case "$x" in lab | flow | pair | handoff | nfs | aa) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -1148,6 +1166,7 @@ want flow && { settle flow; flow_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
+want aa && { settle aa; aa_section; }
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]
