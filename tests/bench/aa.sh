@@ -3,9 +3,10 @@
 # (run.sh --only aa): an active-active pair behind round-robin DNS.
 #
 # One private pair lab (LAB_PAIR=1 LAB_AA=1 LAB_DNS=1 lab.sh: VIP4 in group
-# g1 on switch a, VIP4B in g2 on b, BIND 9 in host dns).  The nodes run two
-# iperf3 servers each, one bound to each VIP (so two clients never meet at
-# one server), and pairload servers (:9000, :9001: v4b's own service).
+# g1 on switch a, VIP4B in g2 on b, BIND 9 in host dns).  The nodes run an
+# iperf3 server bound to each VIP (so two clients never meet at one server)
+# and one on their own address (lbd's health check), and pairload servers
+# (:9000, :9001: v4b's own service).
 #
 #  aa_tcp_throughput_gbps: iperf3 c1 -> VIP4 and c2 -> VIP4B at once (2
 #    streams each), summed; the baseline is the same with switch b stopped
@@ -71,6 +72,8 @@ up() {
 		lab node-stop "$n" iperf3 >>"$L/lab.log" 2>&1
 		in_ns "$n" iperf3 -s -D -B "$VIP4" -p 5201 >>"$L/iperf3-s.log" 2>&1
 		in_ns "$n" iperf3 -s -D -B "$VIP4B" -p 5201 >>"$L/iperf3-s.log" 2>&1
+		# and one on the node's own address: lbd's health check of tcp/5201
+		in_ns "$n" iperf3 -s -D -B "10.77.2.1${n#n}" -p 5201 >>"$L/iperf3-s.log" 2>&1
 	done
 	servers start 9000
 	servers start 9001
