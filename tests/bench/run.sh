@@ -1013,44 +1013,23 @@ pair_section() {
 	pair_fail_metrics "${PAIR_WHY:-not measured}"
 }
 
-# ------------------------------------------------------- handoff section ---
+# ------------------------------------ handoff, nfs, aa: sections with labs ---
 
-handoff_section() {
-	local d=$WORK/handoff
+# script_section NAME WHAT: tests/bench/NAME.sh runs its own lab (WHAT says
+# what it measures); its metrics, samples and logs join ours.
+script_section() {
+	local d=$WORK/$1
 	mkdir -p "$d"
-	log "handoff: live session handoff through tandem-nasd (tests/bench/handoff.sh)"
-	TANDEM_BUILD=$B bash "$REPO/tests/bench/handoff.sh" "$d" ||
-		harness_error "handoff section: its lab or daemons did not start (see $LOGS_FINAL/handoff)"
+	log "$1: $2 (tests/bench/$1.sh)"
+	TANDEM_BUILD=$B bash "$REPO/tests/bench/$1.sh" "$d" ||
+		harness_error "$1 section: its lab or daemons did not start (see $LOGS_FINAL/$1)"
 	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
 	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
-	cp -a "$d/logs" "$LOGS/handoff" 2>/dev/null
+	cp -a "$d/logs" "$LOGS/$1" 2>/dev/null
 }
-
-# ----------------------------------------------------------- nfs section ---
-
-nfs_section() {
-	local d=$WORK/nfs
-	mkdir -p "$d"
-	log "nfs: NFSv3 through the VIP (tests/bench/nfs.sh)"
-	TANDEM_BUILD=$B bash "$REPO/tests/bench/nfs.sh" "$d" ||
-		harness_error "nfs section: its lab or daemons did not start (see $LOGS_FINAL/nfs)"
-	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
-	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
-	cp -a "$d/logs" "$LOGS/nfs" 2>/dev/null
-}
-
-# ------------------------------------------------------------ aa section ---
-
-aa_section() {
-	local d=$WORK/aa
-	mkdir -p "$d"
-	log "aa: an active-active pair behind round-robin DNS (tests/bench/aa.sh)"
-	TANDEM_BUILD=$B bash "$REPO/tests/bench/aa.sh" "$d" ||
-		harness_error "aa section: its lab or daemons did not start (see $LOGS_FINAL/aa)"
-	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
-	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
-	cp -a "$d/logs" "$LOGS/aa" 2>/dev/null
-}
+handoff_section() { script_section handoff "live session handoff through tandem-nasd"; }
+nfs_section() { script_section nfs "NFSv3 through the VIP"; }
+aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 
 # ------------------------------------------------------------------ main ---
 
