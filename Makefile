@@ -41,7 +41,7 @@ MANDIR  ?= $(DATADIR)/man
 # else PREFIX's own (systemd also reads /usr/local/lib/systemd/system).
 UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 PATH_DEFS := -DTANDEM_SBINDIR=\"$(SBINDIR)\" -DTANDEM_LIBDIR=\"$(TANDEM_LIBDIR)\" -DTANDEM_WWWDIR=\"$(WWWDIR)\"
-PATHS_OBJ := $(B)/lb/main.o $(B)/storage/tch/flowdrop.o $(B)/mgmt-web/config.o $(B)/lib/config.o
+PATHS_OBJ := $(B)/lb/main.o $(B)/storage/tch/flowdrop.o $(B)/mgmt-web/config.o $(B)/lib/config.o $(B)/lib/config_pair.o
 
 ifeq ($(V),1)
 Q :=

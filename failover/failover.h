@@ -14,6 +14,15 @@
 
 #include "lib/config.h"
 
+/* With vrrp.groups: group gi is a sync group "tandem-NAME" of its client
+ * instance and the storage instance (the first group, when there are
+ * storage gateways: keepalived refuses an instance without addresses),
+ * else a lone instance "client-NAME" with its own notify line. */
+static inline int group_has_storage(const struct config *cfg, unsigned gi)
+{
+	return gi == 0 && cfg->vrrp.ngw > 0;
+}
+
 /* Write keepalived.conf for cfg: scripts run cfg->vrrp.notify (tandem-failover)
  * with config_path, which must be absolute.  0 / -1. */
 int genconf_write(FILE *out, const struct config *cfg, const char *config_path);

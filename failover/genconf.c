@@ -1,7 +1,8 @@
 /*
  * genconf.c - keepalived.conf for a Tandem switch.
  *
- * Two VRRPv3 instances in one sync group, so they always move together:
+ * Active-standby (no vrrp.groups): two VRRPv3 instances in one sync group,
+ * so they always move together:
  *   client   on client_interface: the VIPs (and client-side gateways);
  *   storage  on storage_interface: the storage LAN's gateway, so the nodes'
  *            replies (direct server return) follow the takeover too.
@@ -17,14 +18,26 @@
 
 #include <string.h>
 
-static void addr_list(FILE *o, const struct config *cfg, int family, const char *dev)
+/* What one vrrp_instance carries: the VIPs of one group (all of them
+ * without groups), the gateways or not, its id and priority, and the
+ * notify line of a lone instance (no sync group around it). */
+struct inst {
+	const char *name, *dev;
+	unsigned vrid, priority;
+	int client;		/* the client side: VIPs (and client gateways) */
+	int group;		/* index into vrrp.groups; -1: every VIP */
+	int gateways;		/* carries the gateways of its side */
+	int notify;		/* a lone instance: its own notify line */
+};
+
+static void addr_list(FILE *o, const struct config *cfg, const struct inst *in, int family)
 {
 	char a[TADDR_STRLEN];
 
 	for (unsigned i = 0; i < cfg->nvips; i++)
-		if (cfg->vips[i].addr.family == family)
+		if (cfg->vips[i].addr.family == family && (in->group < 0 || cfg->vips[i].group == in->group))
 			fprintf(o, "        %s/%d dev %s\n", taddr_fmt(&cfg->vips[i].addr, a, sizeof(a)),
-				family == 4 ? 32 : 128, dev);
+				family == 4 ? 32 : 128, in->dev);
 }
 
 static int is_v6(const char *gw)
@@ -32,20 +45,38 @@ static int is_v6(const char *gw)
 	return strchr(gw, ':') != NULL;
 }
 
-static void instance(FILE *o, const struct config *cfg, const char *name, const char *dev,
-		     unsigned vrid, int client)
+/* VRRPv3 instances are single-family: the other family's addresses
+ * move with the instance as "excluded" (not in adverts). */
+static void addresses(FILE *o, const struct config *cfg, const struct inst *in, int fam)
+{
+	const struct cfg_vrrp *v = &cfg->vrrp;
+	unsigned ngw = !in->gateways ? 0 : in->client ? v->ncgw : v->ngw;
+	const char (*gw)[64] = in->client ? v->client_gw : v->gateway;
+
+	for (int excl = 0; excl < 2; excl++) {
+		int f = excl ? (fam == 4 ? 6 : 4) : fam;
+		fprintf(o, "    virtual_ipaddress%s {\n", excl ? "_excluded" : "");
+		if (in->client)
+			addr_list(o, cfg, in, f);
+		for (unsigned i = 0; i < ngw; i++)
+			if (is_v6(gw[i]) == (f == 6))
+				fprintf(o, "        %s dev %s\n", gw[i], in->dev);
+		fprintf(o, "    }\n");
+	}
+}
+
+static void instance(FILE *o, const struct config *cfg, const struct inst *in,
+		     const char *config_path)
 {
 	const struct cfg_vrrp *v = &cfg->vrrp;
 	char a[TADDR_STRLEN];
 	int fam = v->unicast_peer.family ? v->unicast_peer.family : 4;
-	unsigned ngw = client ? v->ncgw : v->ngw;
-	const char (*gw)[64] = client ? v->client_gw : v->gateway;
 
-	fprintf(o, "vrrp_instance %s {\n", name);
+	fprintf(o, "vrrp_instance %s {\n", in->name);
 	fprintf(o, "    state BACKUP\n");
-	fprintf(o, "    interface %s\n", dev);
-	fprintf(o, "    virtual_router_id %u\n", vrid);
-	fprintf(o, "    priority %u\n", v->priority);
+	fprintf(o, "    interface %s\n", in->dev);
+	fprintf(o, "    virtual_router_id %u\n", in->vrid);
+	fprintf(o, "    priority %u\n", in->priority);
 	fprintf(o, "    advert_int %u.%02u\n", v->advert_int_ms / 1000, (v->advert_int_ms % 1000) / 10);
 	if (!v->preempt)
 		fprintf(o, "    nopreempt\n");
@@ -60,27 +91,50 @@ static void instance(FILE *o, const struct config *cfg, const char *name, const 
 		fprintf(o, "    unicast_peer {\n        %s\n    }\n",
 			taddr_fmt(&v->unicast_peer, a, sizeof(a)));
 	}
-	/* VRRPv3 instances are single-family: the other family's addresses
-	 * move with the instance as "excluded" (not in adverts). */
-	fprintf(o, "    virtual_ipaddress {\n");
-	if (client)
-		addr_list(o, cfg, fam, dev);
-	for (unsigned i = 0; i < ngw; i++)
-		if (is_v6(gw[i]) == (fam == 6))
-			fprintf(o, "        %s dev %s\n", gw[i], dev);
-	fprintf(o, "    }\n");
-	fprintf(o, "    virtual_ipaddress_excluded {\n");
-	if (client)
-		addr_list(o, cfg, fam == 4 ? 6 : 4, dev);
-	for (unsigned i = 0; i < ngw; i++)
-		if (is_v6(gw[i]) != (fam == 6))
-			fprintf(o, "        %s dev %s\n", gw[i], dev);
-	fprintf(o, "    }\n");
+	addresses(o, cfg, in, fam);
 	/* an instance tracks its own interface anyway: name the other one */
 	fprintf(o, "    track_interface {\n        %s\n    }\n",
-		client ? cfg->storage_if : cfg->client_if);
+		in->client ? cfg->storage_if : cfg->client_if);
 	fprintf(o, "    track_script {\n        tandem_check\n    }\n");
+	if (in->notify)
+		fprintf(o, "    notify \"%s -c %s notify\"\n", v->notify, config_path);
 	fprintf(o, "}\n\n");
+}
+
+/*
+ * Active-active (vrrp.groups): the first group is a sync group of its
+ * client instance and the storage instance (the gateways follow it: one
+ * storage gateway is enough, doc/failover.md says why); every other group,
+ * and the first one without storage gateways, is a lone instance with its
+ * own notify line (keepalived drops a sync group of one member).  The preferred switch of a group gives it
+ * "priority", the other one "backup_priority": crossed priorities.
+ */
+static void groups_write(FILE *o, const struct config *cfg, const char *config_path)
+{
+	const struct cfg_vrrp *v = &cfg->vrrp;
+	char name[64];
+
+	for (unsigned g = 0; g < v->ngroups; g++) {
+		const struct cfg_vrrp_group *gr = &v->groups[g];
+		unsigned prio = gr->preferred == cfg->sync.switch_id ? v->priority : v->backup_priority;
+		struct inst in = { .name = name, .dev = cfg->client_if, .vrid = gr->router_id,
+				   .priority = prio, .client = 1, .group = (int)g,
+				   .gateways = g == 0, .notify = !group_has_storage(cfg, g) };
+		if (group_has_storage(cfg, g)) {
+			fprintf(o, "vrrp_sync_group tandem-%s {\n", gr->name);
+			fprintf(o, "    group {\n        client-%s\n        storage\n    }\n", gr->name);
+			fprintf(o, "    notify \"%s -c %s notify\"\n", v->notify, config_path);
+			fprintf(o, "}\n\n");
+		}
+		snprintf(name, sizeof(name), "client-%s", gr->name);
+		instance(o, cfg, &in, config_path);
+		if (group_has_storage(cfg, g)) {
+			struct inst st = { .name = "storage", .dev = cfg->storage_if,
+					   .vrid = v->router_id + 1, .priority = prio, .group = 0,
+					   .gateways = 1 };
+			instance(o, cfg, &st, config_path);
+		}
+	}
 }
 
 int genconf_write(FILE *o, const struct config *cfg, const char *config_path)
@@ -108,11 +162,19 @@ int genconf_write(FILE *o, const struct config *cfg, const char *config_path)
 	fprintf(o, "    script \"%s -c %s check\"\n", self, config_path);
 	fprintf(o, "    interval 1\n    timeout 2\n    rise 1\n    fall 2\n");
 	fprintf(o, "}\n\n");
+	if (cfg->vrrp.ngroups) {
+		groups_write(o, cfg, config_path);
+		return ferror(o) ? -1 : 0;
+	}
 	fprintf(o, "vrrp_sync_group tandem {\n");
 	fprintf(o, "    group {\n        client\n        storage\n    }\n");
 	fprintf(o, "    notify \"%s -c %s notify\"\n", self, config_path);
 	fprintf(o, "}\n\n");
-	instance(o, cfg, "client", cfg->client_if, cfg->vrrp.router_id, 1);
-	instance(o, cfg, "storage", cfg->storage_if, cfg->vrrp.router_id + 1, 0);
+	struct inst cl = { .name = "client", .dev = cfg->client_if, .vrid = cfg->vrrp.router_id,
+			   .priority = cfg->vrrp.priority, .client = 1, .group = -1, .gateways = 1 };
+	struct inst st = { .name = "storage", .dev = cfg->storage_if, .vrid = cfg->vrrp.router_id + 1,
+			   .priority = cfg->vrrp.priority, .group = -1, .gateways = 1 };
+	instance(o, cfg, &cl, config_path);
+	instance(o, cfg, &st, config_path);
 	return ferror(o) ? -1 : 0;
 }

@@ -58,6 +58,10 @@ static json_t *cmd_status(struct lbd *l)
 	json_object_set_new(r, "instance", json_string(l->cfg.instance));
 	json_object_set_new(r, "role", json_string(l->role));
 	json_object_set_new(r, "role_changes", json_integer((json_int_t)l->role_changes));
+	if (l->cfg.vrrp.ngroups)
+		json_object_set_new(r, "groups", roles_json(l));
+	if (l->cfg.dns.enabled)
+		json_object_set_new(r, "dns", dns_json(l));
 	char why[128] = "";
 	int ready = health_ready(l, why, sizeof(why));
 	json_object_set_new(r, "ready", json_boolean(ready));
@@ -418,18 +422,8 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return cmd_handoff(l, req);
 	if (!strcmp(cmd, "cluster"))
 		return cluster_cmd(l);
-	if (!strcmp(cmd, "role")) {
-		const char *role = json_string_value(json_object_get(req, "role"));
-		if (!role || (strcmp(role, "init") && strcmp(role, "backup") && strcmp(role, "master") &&
-			      strcmp(role, "fault")))
-			return ctl_error("\"role\" must be init, backup, master or fault");
-		if (strcmp(role, l->role)) {
-			log_info("role %s -> %s", l->role, role);
-			l->role_changes++;
-		}
-		snprintf(l->role, sizeof(l->role), "%s", role);
-		return ctl_ok();
-	}
+	if (!strcmp(cmd, "role"))
+		return roles_cmd(l, req);
 	if (!strcmp(cmd, "reload")) {
 		if (lbd_reload(l) < 0)
 			return ctl_error("reload failed; the running configuration is unchanged (see the log)");

@@ -14,6 +14,8 @@
  *   mover.c      moving live sessions off a node: drain, load trigger
  *   cluster.c    the NFS cluster map (config "nfs") and the node states
  *                (drain) sent to the nodes
+ *   roles.c      the VRRP role, per group in active-active (vrrp.groups)
+ *   dns.c        the VIPs' A/AAAA records at the DNS server (config "dns")
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -225,6 +227,39 @@ struct pins {
 	uint64_t untracked, untracked_per_s, sampled_ms, throttled_ms;
 };
 
+/* VRRP roles per group (roles.c): as the failover hook said them. */
+struct group_role {
+	char name[CFG_GROUP_NAME_MAX + 1];	/* the group's (config), "" for a free slot */
+	char role[16];			/* init/backup/master/fault */
+	uint64_t changes, since_ms;	/* role changes; when the role was last set */
+};
+struct roles {
+	struct group_role g[CFG_MAX_GROUPS];	/* as cfg.vrrp.groups (index) */
+	int peer_ready;			/* the hook's last word on the peer: 1, 0, -1 unknown */
+};
+
+/* The DNS records of the VIPs we hold (dns.c), as config dns.vips. */
+struct dns_rec {
+	int8_t want;		/* -1 leave alone, 0 withdraw, 1 publish */
+	int8_t published;	/* the server holds `want` (as the last update said); -1 not yet */
+	uint8_t mine;		/* ours to keep: we hold the VIP, or held it and no one took it */
+	uint8_t timed;		/* the latency of this want was counted */
+	uint64_t changed_ms;	/* when want last changed */
+};
+struct dns_pub {
+	struct dns_rec rec[CFG_MAX_VIPS];
+	int8_t sent_op[CFG_MAX_VIPS];	/* what the update in flight does per record */
+	pid_t pid;			/* nsupdate running (0: none) */
+	struct loop_io pidfd;		/* its exit */
+	int err_fd;			/* its stderr */
+	int killed;			/* over timeout_ms: killed */
+	uint64_t started_ms, next_try_ms, refresh_at_ms;
+	uint64_t sent, ok, failed, timeouts;
+	char last_error[160];
+	struct lat_hist add_lat, del_lat;	/* want changed -> the server took it */
+};
+
+/* The NFS cluster map sender (cluster.c). */
 /* The NFS cluster map and node states sender (cluster.c). */
 struct cw_map;
 struct cw_nodes;
@@ -272,8 +307,11 @@ struct lbd {
 	int storage_up;
 	uint64_t started_ms;
 	unsigned reloads;
-	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault */
+	char role[16];		/* VRRP role from tandem-failover: init/backup/master/fault;
+				 * with groups: master of any, else backup of any, else ... */
 	uint64_t role_changes;	/* role set to another value than it had */
+	struct roles roles;	/* per group (active-active) */
+	struct dns_pub dns;
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;
@@ -412,6 +450,32 @@ void mover_tick(struct lbd *l);			/* load trigger */
 json_t *mover_progress(const struct lbd *l, int node);	/* NULL if never ran */
 void mover_free(struct lbd *l);	/* shutdown: stop every job (before report_close) */
 
+/* ---- roles.c: the VRRP role, per group with vrrp.groups ---- */
+void roles_init(struct lbd *l);
+/* After a reload: each group keeps its role by name, new ones start "init". */
+void roles_config(struct lbd *l);
+/* The control command "role" {role, group?, peer_ready?}: its reply. */
+json_t *roles_cmd(struct lbd *l, const json_t *req);
+/* This switch forwards for VIP vip now: the master of its group (or of the
+ * pair without groups), or a switch that stands alone.  1 / 0. */
+int roles_holds_vip(const struct lbd *l, int vip);
+/* The same for the VIP a flow goes to (an unknown VIP: the switch's role). */
+int roles_holds_key(const struct lbd *l, const struct lb_flow_key *k);
+json_t *roles_json(const struct lbd *l);	/* status "groups" (NULL without groups) */
+
+/* ---- dns.c: the VIPs' records in DNS (config "dns") ---- */
+void dns_init(struct lbd *l);
+void dns_config(struct lbd *l);		/* after a reload */
+void dns_tick(struct lbd *l);
+void dns_close(struct lbd *l);		/* at exit: may withdraw (waits up to timeout_ms) */
+json_t *dns_json(const struct lbd *l);	/* status "dns" */
+/* For -t: nsupdate is there, the key file is private.  0 / -1 with err. */
+int dns_check(const struct config *cfg, char *err, size_t errlen);
+/* Pure: the nsupdate script for op[i] (per dns.vips: -1 nothing, 0 delete,
+ * 1 add) into buf.  The number of changes, or -1 if buf is too small. */
+int dns_script(const struct config *cfg, const int8_t *op, char *buf, size_t len);
+
+/* ---- cluster.c: the NFS cluster map (lib/cluster_wire.h) to every node ---- */
 /* ---- cluster.c: the NFS cluster map and the node states (lib/cluster_wire.h)
  * to every node ---- */
 /* After start and after every reload: new generation, send it now.  0, or

@@ -73,6 +73,25 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 	mover_tick(l);
 	cluster_tick(l);
 	pins_tick(l);
+	dns_tick(l);
+}
+
+/* -t: what the configuration sets up, or why it cannot be used.  Exit code. */
+static int check_config(struct lbd *l)
+{
+	char err[512];
+
+	if (dns_check(&l->cfg, err, sizeof(err)) < 0)
+		fatalx("%s: %s", l->config_path, err);
+	printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s)); flow table %u, "
+	       "%u pinned flows, at most %u inserts/s from non-SYN TCP and UDP misses\n",
+	       l->config_path, l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total,
+	       l->cfg.flow_table_size, dp_pin_table_size(&l->cfg), dp_insert_rate(&l->cfg));
+	probe_describe(&l->cfg, stdout);
+	if (l->cfg.dns.enabled)
+		printf("dns: %s (%u record(s)) at %s port %u, TTL %u\n", l->cfg.dns.name,
+		       l->cfg.dns.nvips, l->cfg.dns.zone, l->cfg.dns.port, l->cfg.dns.ttl);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -98,21 +117,18 @@ int main(int argc, char **argv)
 	log_init("tandem-lbd", 0, verbose);
 	if (config_load(l->config_path, &l->cfg, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (check_only) {
-		printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s)); flow table %u, "
-		       "%u pinned flows, at most %u inserts/s from non-SYN TCP and UDP misses\n",
-		       l->config_path, l->cfg.nnodes, l->cfg.nvips, l->cfg.nsvc_total,
-		       l->cfg.flow_table_size, dp_pin_table_size(&l->cfg), dp_insert_rate(&l->cfg));
-		probe_describe(&l->cfg, stdout);
-		return 0;
-	}
+	if (check_only)
+		return check_config(l);
 	if (!l->obj_path)
 		l->obj_path = default_obj(objbuf, sizeof(objbuf));
 	signal(SIGPIPE, SIG_IGN);
 	l->ctl.io.fd = -1;
 	l->report.io.fd = -1;
 	l->cluster.io.fd = -1;
-	snprintf(l->role, sizeof(l->role), "%s", "init");
+	roles_init(l);
+	dns_init(l);
+	if (dns_check(&l->cfg, err, sizeof(err)) < 0)
+		fatalx("%s: %s", l->config_path, err);
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
 		fatal("epoll");
@@ -141,6 +157,7 @@ int main(int argc, char **argv)
 		 l->cfg.nnodes, l->nsvcs, l->cfg.flow_table_size, l->cfg.control_socket);
 	if (loop_run(&l->loop) < 0)
 		log_warn("event loop");
+	dns_close(l);
 	control_close(l);
 	mover_free(l);
 	report_close(l);

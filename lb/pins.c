@@ -13,7 +13,8 @@
  * 5-tuple or when its node goes down; the sweep here drops pins idle for
  * the idle timeout (sync.idle_timeout_s, else PIN_IDLE_S), on every switch
  * but a pair's backup (its entries' clocks are when they were synced, not
- * when traffic passed: the master's deletes reach it through syncd).
+ * when traffic passed: the master's deletes reach it through syncd); in
+ * active-active, the pins of the groups it holds (roles.c).
  *
  * Pressure: the data plane forwards mid-stream and UDP misses over its
  * insert budget without an entry (FWD_UNTRACKED, lb.bpf.c); once a second
@@ -68,6 +69,9 @@ static int sweep_fn(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_v
 	struct lb_flow_val v;
 	uint64_t last = pin->last_seen_ns;
 
+	/* active-active: the pins of the groups we hold; the peer sweeps the others */
+	if (l->cfg.vrrp.ngroups && !roles_holds_key(l, k))
+		return ++sw->seen >= PIN_SWEEP_MAX;
 	if (bpf_map_lookup_elem(l->dp.fd_flows, k, &v) == 0 && v.last_seen_ns > last)
 		last = v.last_seen_ns;
 	if (last + sw->idle_ns <= sw->now_ns && bpf_map_delete_elem(l->dp.fd_pins, k) == 0) {
@@ -135,7 +139,7 @@ void pins_tick(struct lbd *l)
 		return;
 	l->pins.sweep_ms = now;
 	pressure_sample(l, now);
-	if (!strcmp(l->role, "backup"))
+	if (!l->cfg.vrrp.ngroups && !strcmp(l->role, "backup"))
 		return;
 	if (flows_walk_map(l->dp.fd_pins, sweep_fn, l, &sw, &l->pins.pos) < 0 || !l->pins.pos.more)
 		memset(&l->pins.pos, 0, sizeof(l->pins.pos));	/* from the start next time */

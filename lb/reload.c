@@ -50,6 +50,8 @@ int lbd_reload(struct lbd *l)
 		log_warnx("reload: could not apply");
 		return -1;
 	}
+	roles_config(l);
+	dns_config(l);
 	netmon_refresh(l);
 	sched_update(l);
 	cluster_apply(l);	/* a new generation even if "nfs" did not change (logged on failure) */

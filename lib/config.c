@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_parts.h"
 #include "jsonconf.h"
 #include "maglev.h"
 #include "paths.h"
@@ -259,6 +260,7 @@ static int parse_vips(struct jconf *p, json_t *arr, struct config *cfg)
 		return jconf_perr(p, "\"vips\": at most %d", CFG_MAX_VIPS);
 	json_array_foreach(arr, i, v) {
 		struct cfg_vip *cv = &cfg->vips[i];
+		cv->group = -1;
 		snprintf(p->where, sizeof(p->where), "vips[%zu]", i);
 		if (!json_is_object(v))
 			return jconf_perr(p, "must be an object");
@@ -279,116 +281,6 @@ static int parse_vips(struct jconf *p, json_t *arr, struct config *cfg)
 			return -1;
 		cfg->nvips++;
 	}
-	return 0;
-}
-
-static int parse_sync(struct jconf *p, json_t *o, struct cfg_sync *s)
-{
-	static const char *const keys[] = { "switch_id", "local", "peer", "port", "key_file",
-		"control_socket", "peer_dead_ms", "idle_timeout_s", NULL };
-	uint32_t port;
-
-	if (!o)
-		return 0;
-	snprintf(p->where, sizeof(p->where), "sync");
-	if (!json_is_object(o))
-		return jconf_perr(p, "must be an object");
-	if (jconf_check_keys(p, o, keys) < 0)
-		return -1;
-	if (!json_object_get(o, "switch_id"))
-		return jconf_perr(p, "\"switch_id\" is required");
-	if (jconf_get_uint(p, o, "switch_id", &s->switch_id, 0, 1, 0xffffffffu) < 0 ||
-	    jconf_get_addr(p, o, "local", &s->local) < 0 || jconf_get_addr(p, o, "peer", &s->peer) < 0 ||
-	    jconf_get_uint(p, o, "port", &port, 7405, 1, 65535) < 0 ||
-	    jconf_get_str(p, o, "key_file", s->key_file, sizeof(s->key_file), NULL) < 0 ||
-	    jconf_get_str(p, o, "control_socket", s->control_socket, sizeof(s->control_socket),
-		    "/run/tandem/syncd.sock") < 0 ||
-	    jconf_get_uint(p, o, "peer_dead_ms", &s->peer_dead_ms, 3000, 100, 600000) < 0 ||
-	    jconf_get_uint(p, o, "idle_timeout_s", &s->idle_timeout_s, 3600, 0, 604800) < 0)
-		return -1;
-	if (s->local.family != s->peer.family)
-		return jconf_perr(p, "\"local\" and \"peer\" must be the same address family");
-	if (taddr_equal(&s->local, &s->peer))
-		return jconf_perr(p, "\"local\" and \"peer\" must differ");
-	s->port = (uint16_t)port;
-	s->enabled = 1;
-	return 0;
-}
-
-/* An array of "addr/prefix" strings (VRRP-managed gateway addresses). */
-static int parse_gateways(struct jconf *p, json_t *gw, const char *what,
-			  char out[CFG_MAX_GW][64], unsigned *n)
-{
-	json_t *g;
-	size_t i;
-
-	if (!gw)
-		return 0;
-	if (!json_is_array(gw) || json_array_size(gw) > CFG_MAX_GW)
-		return jconf_perr(p, "\"%s\" must be an array of at most %d \"addr/prefix\"", what, CFG_MAX_GW);
-	json_array_foreach(gw, i, g) {
-		char a[64];
-		char *sl, *end;
-		struct taddr t;
-		if (!json_is_string(g) || json_string_length(g) >= sizeof(a))
-			return jconf_perr(p, "%s[%zu]: must be \"addr/prefix\"", what, i);
-		snprintf(a, sizeof(a), "%s", json_string_value(g));
-		sl = strchr(a, '/');
-		if (!sl)
-			return jconf_perr(p, "%s[%zu] \"%s\": missing /prefix", what, i, a);
-		*sl = '\0';
-		long pl = strtol(sl + 1, &end, 10);
-		if (taddr_parse(a, &t) < 0 || *end || sl[1] == '\0' || pl < 1 ||
-		    pl > (t.family == 4 ? 32 : 128))
-			return jconf_perr(p, "%s[%zu] \"%s\": not addr/prefix", what, i, json_string_value(g));
-		snprintf(out[(*n)++], 64, "%s", json_string_value(g));
-	}
-	return 0;
-}
-
-static int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
-{
-	static const char *const keys[] = { "router_id", "priority", "advert_int_ms", "preempt",
-		"storage_gateways", "client_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir",
-		"snmp_socket",
-		NULL };
-	struct cfg_vrrp *v = &cfg->vrrp;
-	json_t *pre;
-
-	if (!o)
-		return 0;
-	snprintf(p->where, sizeof(p->where), "vrrp");
-	if (!json_is_object(o))
-		return jconf_perr(p, "must be an object");
-	if (jconf_check_keys(p, o, keys) < 0 ||
-	    jconf_get_uint(p, o, "router_id", &v->router_id, 51, 1, 254) < 0 ||
-	    jconf_get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
-	    jconf_get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
-	    jconf_get_str(p, o, "notify", v->notify, sizeof(v->notify), TANDEM_SBINDIR "/tandem-failover") < 0 ||
-	    jconf_get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0 ||
-	    jconf_get_str(p, o, "snmp_socket", v->snmp_socket, sizeof(v->snmp_socket), "") < 0)
-		return -1;
-	if (v->advert_int_ms % 10)
-		return jconf_perr(p, "\"advert_int_ms\" must be a multiple of 10 (VRRPv3 centiseconds)");
-	pre = json_object_get(o, "preempt");
-	if (pre && !json_is_boolean(pre))
-		return jconf_perr(p, "\"preempt\" must be true or false");
-	v->preempt = pre ? json_is_true(pre) : 1;
-	if (json_object_get(o, "unicast_peer")) {
-		if (jconf_get_addr(p, o, "unicast_peer", &v->unicast_peer) < 0 ||
-		    jconf_get_addr(p, o, "unicast_src", &v->unicast_src) < 0)
-			return -1;
-		if (v->unicast_peer.family != v->unicast_src.family)
-			return jconf_perr(p, "\"unicast_peer\" and \"unicast_src\" must be the same family");
-	} else if (json_object_get(o, "unicast_src")) {
-		return jconf_perr(p, "\"unicast_src\" needs \"unicast_peer\"");
-	}
-	if (parse_gateways(p, json_object_get(o, "storage_gateways"), "storage_gateways",
-			   v->gateway, &v->ngw) < 0 ||
-	    parse_gateways(p, json_object_get(o, "client_gateways"), "client_gateways",
-			   v->client_gw, &v->ncgw) < 0)
-		return -1;
-	v->enabled = 1;
 	return 0;
 }
 
@@ -487,7 +379,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	static const char *const keys[] = {
 		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
 		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp", "handoff",
-		"nfs", NULL
+		"nfs", "dns", NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
@@ -535,6 +427,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0 ||
 	    parse_sync(&p, json_object_get(root, "sync"), &cfg->sync) < 0 ||
 	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0 ||
+	    parse_dns(&p, json_object_get(root, "dns"), cfg) < 0 ||
 	    parse_handoff(&p, json_object_get(root, "handoff"), &cfg->handoff) < 0 ||
 	    parse_nfs(&p, json_object_get(root, "nfs"), cfg) < 0)
 		goto out;
@@ -574,6 +467,22 @@ int config_node_index(const struct config *cfg, const char *name)
 {
 	for (unsigned i = 0; i < cfg->nnodes; i++)
 		if (!strcmp(cfg->nodes[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int config_vip_by_addr(const struct config *cfg, const struct taddr *a)
+{
+	for (unsigned i = 0; i < cfg->nvips; i++)
+		if (taddr_equal(&cfg->vips[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+int config_group_index(const struct config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->vrrp.ngroups; i++)
+		if (!strcmp(cfg->vrrp.groups[i].name, name))
 			return (int)i;
 	return -1;
 }

@@ -56,6 +56,7 @@ struct cfg_probe {
 struct cfg_vip {
 	char name[CFG_NAME_MAX + 1];
 	struct taddr addr;
+	int group;		/* index into vrrp.groups; -1: no groups (the pair's one group) */
 	unsigned nsvc;
 	struct cfg_service svc[LB_MAX_SVCS];
 };
@@ -91,10 +92,30 @@ struct cfg_handoff {
 
 /* VRRP through keepalived (optional; generated config, see failover/). */
 #define CFG_MAX_GW 4
+#define CFG_MAX_GROUPS 8
+#define CFG_GROUP_NAME_MAX 16
+
+/*
+ * Active-active ("vrrp.groups", doc/failover.md "Active-active"): each group
+ * of VIPs is one VRRP instance of its own (one keepalived sync group), held
+ * by its preferred switch while that one is up, by the other one else.  The
+ * gateways (client and storage) travel with the first group.
+ */
+struct cfg_vrrp_group {
+	char name[CFG_GROUP_NAME_MAX + 1];	/* [A-Za-z0-9_-] */
+	uint32_t preferred;		/* sync.switch_id of the switch that holds it by choice */
+	uint32_t router_id;		/* its client-side VRRP id (the storage side: vrrp.router_id + 1) */
+	unsigned nvips;
+	uint8_t vips[CFG_MAX_VIPS];	/* indexes into config.vips */
+};
+
 struct cfg_vrrp {
 	int enabled;
 	uint32_t router_id;		/* client side; storage side uses router_id + 1 */
-	uint32_t priority;
+	uint32_t priority;		/* groups: this switch's priority for the groups it prefers */
+	uint32_t backup_priority;	/* groups: ... and for the others (< priority) */
+	unsigned ngroups;		/* 0: active-standby, one sync group for every VIP */
+	struct cfg_vrrp_group groups[CFG_MAX_GROUPS];
 	uint32_t advert_int_ms;
 	int preempt;
 	unsigned ngw, ncgw;
@@ -122,6 +143,28 @@ struct cfg_nfs {
 	uint64_t handoff_threshold;	/* forwarded READ/WRITE bytes before a session goes home */
 };
 
+/*
+ * The round-robin DNS front end (optional, doc/dns.md): the master of each
+ * VRRP group keeps one A/AAAA record per published VIP of that group at
+ * "name" true by RFC 2136 updates signed with TSIG, through nsupdate.
+ */
+#define CFG_DNS_NAME_MAX 253
+struct cfg_dns {
+	int enabled;
+	char name[CFG_DNS_NAME_MAX + 1];	/* the service name, no trailing dot */
+	char zone[CFG_DNS_NAME_MAX + 1];	/* the zone it lives in (name itself or a parent) */
+	struct taddr server;		/* the primary that takes the updates */
+	uint16_t port;
+	uint32_t ttl;			/* of the records we add */
+	char key_file[CFG_PATH_MAX];	/* TSIG key in BIND's format (tsig-keygen), mode 0600 */
+	char nsupdate[CFG_PATH_MAX];	/* the nsupdate binary */
+	uint32_t timeout_ms;		/* one update attempt */
+	uint32_t retry_ms;		/* a failed update is retried after this */
+	uint32_t refresh_s;		/* published records are re-added this often (0: never) */
+	unsigned nvips;
+	uint8_t vips[CFG_MAX_VIPS];	/* published VIPs, indexes into config.vips (default all) */
+};
+
 struct config {
 	char instance[CFG_NAME_MAX + 1];
 	char bpffs[CFG_PATH_MAX];
@@ -141,6 +184,7 @@ struct config {
 	struct cfg_vrrp vrrp;
 	struct cfg_handoff handoff;
 	struct cfg_nfs nfs;
+	struct cfg_dns dns;
 	unsigned nprobes;
 	struct cfg_probe probes[LB_MAX_SVCS];	/* one per service that gives one */
 };
@@ -157,6 +201,11 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 /* The probe of the services on proto/port (any VIP), or NULL: none given
  * (TCP: a plain connect check; UDP: no check of its own). */
 const struct cfg_probe *config_probe(const struct config *cfg, uint8_t proto, uint16_t port);
+
+/* Index of the VIP with address a, or -1. */
+int config_vip_by_addr(const struct config *cfg, const struct taddr *a);
+/* Index of the VRRP group called name, or -1. */
+int config_group_index(const struct config *cfg, const char *name);
 
 /* Index of the node called name, or -1. */
 int config_node_index(const struct config *cfg, const char *name);

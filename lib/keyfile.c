@@ -56,6 +56,15 @@ static int check_stat(const char *path, const struct stat *st, char *err, size_t
 	return 0;
 }
 
+int keyfile_check(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return err_errno(err, errlen, "%.200s", path);
+	return check_stat(path, &st, err, errlen);
+}
+
 int keyfile_load(const char *path, uint8_t key[KEYFILE_MAX], size_t *len, char *err, size_t errlen)
 {
 	char buf[300];

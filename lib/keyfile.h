@@ -21,6 +21,9 @@
  * the mode or owner in the message.
  */
 int keyfile_load(const char *path, uint8_t key[KEYFILE_MAX], size_t *len, char *err, size_t errlen);
+/* The same checks (regular file, mode 0600 or stricter, owner) on a key
+ * file some other program reads, e.g. nsupdate's TSIG key (lb/dns.c). 0 / -1. */
+int keyfile_check(const char *path, char *err, size_t errlen);
 /* Parse hex text (trailing newline/spaces allowed).  0 / -1. */
 int keyfile_parse_hex(const char *hex, uint8_t key[KEYFILE_MAX], size_t *len);
 

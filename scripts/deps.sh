@@ -7,7 +7,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libclang-rt-14-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
- libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils \
+ libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
  socat scdoc groff-base man-db \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian prometheus"
@@ -36,6 +36,13 @@ if [ -n "$missing" ]; then
 	# prometheus's package enables a system-wide prometheus.service (the
 	# policy above keeps it from starting now, not at the next boot, where
 	# it would listen on :9090): t_metrics starts its own, so disable it.
+	# bind9's package enables named.service the same way: the DNS tests
+	# start their own named in the lab's namespace.
+	case " $missing " in *" bind9 "*)
+		systemctl disable --now named.service >/dev/null 2>&1 ||
+			DPKG_MAINTSCRIPT_PACKAGE=bind9 DPKG_MAINTSCRIPT_NAME=postinst \
+			deb-systemd-helper disable named.service >/dev/null 2>&1 || true ;;
+	esac
 	case " $missing " in *" prometheus "*)
 		# (deb-systemd-helper where systemctl cannot: no systemd running)
 		systemctl disable --now prometheus.service >/dev/null 2>&1 ||

@@ -38,6 +38,17 @@ static json_t *lag_hist_json(const struct syncd *s)
 			 "count", (json_int_t)s->st.lag_samples, "sum_us", (json_int_t)s->st.lag_sum_us);
 }
 
+static json_t *groups_json(const struct syncd *s)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < s->cfg.vrrp.ngroups; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "name", s->cfg.vrrp.groups[i].name,
+			"role", role_name(s->group_role[i]),
+			"preferred", (json_int_t)s->cfg.vrrp.groups[i].preferred));
+	return arr;
+}
+
 json_t *control_status(struct syncd *s)
 {
 	char a[TADDR_STRLEN];
@@ -54,6 +65,8 @@ json_t *control_status(struct syncd *s)
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "switch_id", json_integer(s->cfg.sync.switch_id));
 	json_object_set_new(r, "role", json_string(role_name(s->role)));
+	if (s->cfg.vrrp.ngroups)
+		json_object_set_new(r, "groups", groups_json(s));
 	json_object_set_new(r, "maps", json_boolean(table_is_open(s)));
 	json_object_set_new(r, "synced", json_boolean(s->synced));
 	json_object_set_new(r, "ready", json_boolean(stream_ready(s) && table_is_open(s)));
@@ -97,6 +110,64 @@ json_t *control_status(struct syncd *s)
 	return r;
 }
 
+/* Summary role with groups: master of any group, else the highest rank
+ * (fault < backup; init lowest), as lbd's (lb/roles.c). */
+static int summary_role(const struct syncd *s)
+{
+	static const int rank[] = { [ROLE_INIT] = 0, [ROLE_FAULT] = 1, [ROLE_BACKUP] = 2,
+				    [ROLE_MASTER] = 3 };
+	int best = ROLE_INIT;
+
+	for (unsigned i = 0; i < s->cfg.vrrp.ngroups; i++)
+		if (rank[s->group_role[i]] > rank[best])
+			best = s->group_role[i];
+	return best;
+}
+
+/* {"cmd":"role","role":R,"group":G?}: without "group", every group. */
+static json_t *role_cmd(struct syncd *s, const json_t *req)
+{
+	const char *role = json_string_value(json_object_get(req, "role"));
+	json_t *grp = json_object_get(req, "group");
+	int r = -1, gi = -1;
+
+	for (int i = 0; role && i <= ROLE_FAULT; i++)
+		if (!strcasecmp(role, roles[i]))
+			r = i;
+	if (r < 0)
+		return ctl_error("\"role\" must be init, backup, master or fault");
+	if (grp && (!json_is_string(grp) ||
+		    (gi = config_group_index(&s->cfg, json_string_value(grp))) < 0))
+		return ctl_error("\"group\": not one of vrrp.groups");
+	for (unsigned i = 0; i < s->cfg.vrrp.ngroups; i++)
+		if ((gi < 0 || (int)i == gi) && s->group_role[i] != r) {
+			log_info("group %s: role %s -> %s", s->cfg.vrrp.groups[i].name,
+				 role_name(s->group_role[i]), role_name(r));
+			s->group_role[i] = r;
+		}
+	if (s->cfg.vrrp.ngroups)
+		r = summary_role(s);
+	if (r != s->role)
+		log_info("role %s -> %s", role_name(s->role), role_name(r));
+	s->role = r;
+	stream_send_hello(s);
+	return ctl_ok();
+}
+
+int control_holds_key(const struct syncd *s, const struct lb_flow_key *k)
+{
+	struct taddr dst = { .family = k->family };
+	int vip;
+
+	if (!s->cfg.vrrp.ngroups)
+		return s->role == ROLE_MASTER;
+	memcpy(dst.a, k->daddr, k->family == 4 ? 4 : 16);
+	vip = config_vip_by_addr(&s->cfg, &dst);
+	if (vip < 0 || s->cfg.vips[vip].group < 0)
+		return s->role == ROLE_MASTER;
+	return s->group_role[s->cfg.vips[vip].group] == ROLE_MASTER;
+}
+
 static json_t *dispatch(void *arg, const json_t *req)
 {
 	struct syncd *s = arg;
@@ -104,20 +175,8 @@ static json_t *dispatch(void *arg, const json_t *req)
 
 	if (!strcmp(cmd, "status"))
 		return control_status(s);
-	if (!strcmp(cmd, "role")) {
-		const char *role = json_string_value(json_object_get(req, "role"));
-		int r = -1;
-		for (int i = 0; role && i <= ROLE_FAULT; i++)
-			if (!strcasecmp(role, roles[i]))
-				r = i;
-		if (r < 0)
-			return ctl_error("\"role\" must be init, backup, master or fault");
-		if (r != s->role)
-			log_info("role %s -> %s", role_name(s->role), role_name(r));
-		s->role = r;
-		stream_send_hello(s);
-		return ctl_ok();
-	}
+	if (!strcmp(cmd, "role"))
+		return role_cmd(s, req);
 	if (!strcmp(cmd, "barrier")) {
 		json_t *t = json_object_get(req, "timeout_ms");
 		unsigned ms = json_is_integer(t) && json_integer_value(t) > 0 &&

@@ -90,7 +90,8 @@ struct syncd {
 	struct config cfg;
 	struct sync_key key;
 	uint64_t started_ms;
-	int role;
+	int role;		/* with vrrp.groups: master of any group, else the highest other */
+	int group_role[CFG_MAX_GROUPS];	/* per vrrp.groups entry (active-active) */
 
 	/* stream: sending */
 	uint32_t epoch;
@@ -183,5 +184,8 @@ int control_open(struct syncd *s);
 void control_close(struct syncd *s);
 json_t *control_status(struct syncd *s);
 const char *role_name(int r);
+/* The flow's VIP is ours to expire: its group's master (or the pair's,
+ * without groups).  1 / 0. */
+int control_holds_key(const struct syncd *s, const struct lb_flow_key *k);
 
 #endif

@@ -371,7 +371,9 @@ long table_count(struct syncd *s)
 }
 
 /*
- * Idle expiry, on the master only: a flow without a packet for
+ * Idle expiry, on the master only (active-active: the flows of the VIPs of
+ * the groups we are master of; the peer expires the others, and the
+ * synced copies here had no packet to refresh them): a flow without a packet for
  * idle_timeout_s is deleted here and on the peer (a DEL record).  The LRU
  * map would evict it eventually; expiring it keeps the table meaningful and
  * lets the peer drop it too.  The backup never expires by its own clock: its
@@ -386,14 +388,14 @@ void table_sweep(struct syncd *s, unsigned max)
 	uint64_t now = loop_now_ns(), idle = (uint64_t)s->cfg.sync.idle_timeout_s * 1000000000ull;
 	unsigned done = 0;
 
-	if (!s->rb || !idle || s->role != ROLE_MASTER)
+	if (!s->rb || !idle || (!s->cfg.vrrp.ngroups && s->role != ROLE_MASTER))
 		return;
 	while (done < max) {
 		__u32 count = BATCH;
 		int err = bpf_map_lookup_batch(s->fd_flows, s->sw_have_cursor ? &s->sw_cursor : NULL,
 					       &out, keys, vals, &count, NULL);
 		for (__u32 i = 0; i < count; i++) {
-			if (vals[i].last_seen_ns + idle > now)
+			if (vals[i].last_seen_ns + idle > now || !control_holds_key(s, &keys[i]))
 				continue;
 			if (bpf_map_delete_elem(s->fd_flows, &keys[i]) == 0) {
 				struct sync_flow f = { .op = SYNC_FLOW_DEL, .key = keys[i] };

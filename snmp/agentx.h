@@ -69,6 +69,16 @@ struct sess_row {
 	char flags[AGX_TEXT_MAX + 1];
 };
 
+struct group_row {			/* active-active: status "groups" (and "dns") */
+	uint32_t index;			/* place in vrrp.groups + 1 */
+	char name[AGX_NAME_MAX + 1];
+	int role;			/* ROLE_* */
+	uint32_t preferred;
+	int preferred_here;		/* 0/1 */
+	char vips[AGX_TEXT_MAX + 1];	/* names, space-separated */
+	char dns[AGX_TEXT_MAX + 1];	/* addresses whose record we published */
+};
+
 /* One poll's view of the switch.  Arrays are malloc'ed and owned by the
  * snapshot (snap_free). */
 struct snap {
@@ -89,6 +99,8 @@ struct snap {
 	size_t nnodes;
 	struct sess_row *sess;
 	size_t nsess;
+	struct group_row *groups;
+	size_t ngroups;
 };
 
 struct agx_tables;			/* mib.c's net-snmp objects */

@@ -51,6 +51,7 @@ static const oid oid_handoff[] = { MIB_ROOT, 1, 3 };
 static const oid oid_vip_entry[] = { MIB_ROOT, 1, 4, 1 };
 static const oid oid_node_entry[] = { MIB_ROOT, 1, 5, 1 };
 static const oid oid_sess_entry[] = { MIB_ROOT, 1, 6, 1 };
+static const oid oid_group_entry[] = { MIB_ROOT, 1, 7, 1 };
 static const oid oid_notif[] = { MIB_ROOT, 0 };
 static const oid oid_snmptrap[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };	/* snmpTrapOID.0 */
 
@@ -67,6 +68,7 @@ enum { NODE_INDEX = 1, NODE_NAME, NODE_ATYPE, NODE_ADDR, NODE_STATE, NODE_DRAIN,
        NODE_CHECKS, NODE_CHECKS_OK, NODE_HERR };
 enum { SESS_CATYPE = 1, SESS_CADDR, SESS_CPORT, SESS_VATYPE, SESS_VADDR, SESS_VPORT, SESS_PROTO,
        SESS_NODE, SESS_NODE_INDEX, SESS_PKTS, SESS_BYTES, SESS_IDLE, SESS_FLAGS };
+enum { GRP_INDEX = 1, GRP_NAME, GRP_ROLE, GRP_PREFERRED, GRP_HERE, GRP_VIPS, GRP_DNS };
 enum { N_FAILOVER = 1, N_NODE_DOWN, N_NODE_UP, N_SYNC_LOST, N_SYNC_RESTORED };
 
 #define OIDLEN(x) (sizeof(x) / sizeof(oid))
@@ -226,6 +228,19 @@ static const struct mib_col sess_cols[] = {
 	C_STR(SESS_FLAGS, struct sess_row, flags),
 };
 
+static const struct mib_col group_index[] = {
+	C_NUM(GRP_INDEX, ASN_UNSIGNED, struct group_row, index),
+};
+
+static const struct mib_col group_cols[] = {
+	C_STR(GRP_NAME, struct group_row, name),
+	C_NUM(GRP_ROLE, ASN_INTEGER, struct group_row, role),
+	C_NUM(GRP_PREFERRED, ASN_UNSIGNED, struct group_row, preferred),
+	C_TV(GRP_HERE, struct group_row, preferred_here),
+	C_STR(GRP_VIPS, struct group_row, vips),
+	C_STR(GRP_DNS, struct group_row, dns),
+};
+
 /* One scalar group or table.  Columns are in ascending id order: the first
  * and last are the registration's column range. */
 struct mib_obj {
@@ -246,7 +261,7 @@ struct mib_obj {
 	{ n, o, OIDLEN(o), COLS(c), COLS(ix), offsetof(struct snap, rows), \
 	  offsetof(struct snap, count), sizeof(*FIELD(struct snap, rows)) }
 
-enum { OBJ_SWITCH, OBJ_SYNC, OBJ_HANDOFF, OBJ_VIPS, OBJ_NODES, OBJ_SESS, NOBJ };
+enum { OBJ_SWITCH, OBJ_SYNC, OBJ_HANDOFF, OBJ_VIPS, OBJ_NODES, OBJ_SESS, OBJ_GROUPS, NOBJ };
 
 static const struct mib_obj mib_objs[NOBJ] = {
 	[OBJ_SWITCH] = SCALARS("tandemSwitch", oid_switch, switch_cols),
@@ -255,6 +270,8 @@ static const struct mib_obj mib_objs[NOBJ] = {
 	[OBJ_VIPS] = TABLE("tandemVipTable", oid_vip_entry, vip_cols, vip_index, vips, nvips),
 	[OBJ_NODES] = TABLE("tandemNodeTable", oid_node_entry, node_cols, node_index, nodes, nnodes),
 	[OBJ_SESS] = TABLE("tandemSessionTable", oid_sess_entry, sess_cols, sess_index, sess, nsess),
+	[OBJ_GROUPS] = TABLE("tandemGroupTable", oid_group_entry, group_cols, group_index, groups,
+			     ngroups),
 };
 
 /* An object's registration: what mib_handler finds in my_reg_void. */

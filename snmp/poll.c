@@ -120,6 +120,53 @@ static void parse_status(struct snap *s, const json_t *r)
 	s->rep_replayed = jint32(rep, "replayed");
 }
 
+/* The addresses of the records of group g's VIPs (names in vips) that the
+ * status's "dns" says we published, into out. */
+static void group_dns(char *out, size_t len, const json_t *vips, const json_t *dns)
+{
+	const json_t *rec, *v;
+	size_t i, k, off = 0;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(dns, "records"), i, rec) {
+		const char *name = json_string_value(json_object_get(rec, "vip"));
+		const char *addr = json_string_value(json_object_get(rec, "address"));
+		if (!name || !addr || !json_is_true(json_object_get(rec, "published")) ||
+		    strcmp(json_string_value(json_object_get(rec, "want")) ?: "", "publish"))
+			continue;
+		json_array_foreach(vips, k, v)
+			if (json_string_value(v) && !strcmp(json_string_value(v), name) && off < len)
+				off += (size_t)snprintf(out + off, len - off, "%s%s", off ? " " : "", addr);
+	}
+}
+
+/* status "groups" (active-active), with each group's published records. */
+static void parse_groups(struct snap *s, const json_t *r)
+{
+	const json_t *arr = json_object_get(r, "groups"), *g, *v;
+	size_t i, k;
+
+	if (!json_is_array(arr) || !json_array_size(arr))
+		return;
+	s->groups = calloc(json_array_size(arr), sizeof(*s->groups));
+	if (!s->groups)
+		return;
+	json_array_foreach(arr, i, g) {
+		struct group_row *row = &s->groups[s->ngroups++];
+		size_t off = 0;
+		row->index = (uint32_t)i + 1;
+		jstr(row->name, sizeof(row->name), g, "name");
+		row->role = role_parse(json_string_value(json_object_get(g, "role")));
+		row->preferred = jint32(g, "preferred");
+		row->preferred_here = jbool(g, "preferred_here");
+		json_array_foreach(json_object_get(g, "vips"), k, v)
+			if (json_string_value(v) && off < sizeof(row->vips))
+				off += (size_t)snprintf(row->vips + off, sizeof(row->vips) - off, "%s%s",
+							off ? " " : "", json_string_value(v));
+		group_dns(row->dns, sizeof(row->dns), json_object_get(g, "vips"), json_object_get(r, "dns"));
+	}
+}
+
 static int parse_nodes(struct snap *s, const json_t *r)
 {
 	const json_t *arr = json_object_get(r, "nodes"), *n;
@@ -297,6 +344,7 @@ void poll_snapshot(struct agx *a, struct snap *s)
 			    (int)a->session_limit), why, sizeof(why));
 	if (flows) {
 		parse_status(s, st);
+		parse_groups(s, st);
 		s->lbd_up = parse_nodes(s, nodes) == 0 && parse_vips(s, vips) == 0 &&
 			    parse_flows(s, flows) == 0;
 		if (!s->lbd_up)
@@ -315,5 +363,6 @@ void snap_free(struct snap *s)
 	free(s->vips);
 	free(s->nodes);
 	free(s->sess);
+	free(s->groups);
 	memset(s, 0, sizeof(*s));
 }

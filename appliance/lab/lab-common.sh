@@ -5,12 +5,13 @@
 
 ns_of() {
 	case "$1" in
-	hub | c1 | c2 | sw | swa | swb | n1 | n2 | n3) echo "tdm-$NAME-$1" ;;
-	*) die "unknown host '$1' (hub c1 c2 sw swa swb n1 n2 n3)" ;;
+	hub | c1 | c2 | sw | swa | swb | swc | swd | dns | n1 | n2 | n3) echo "tdm-$NAME-$1" ;;
+	*) die "unknown host '$1' (hub c1 c2 sw swa swb swc swd dns n1 n2 n3)" ;;
 	esac
 }
 
 is_pair() { [ -e "$LAB_DIR/pair" ]; }
+is_aa() { [ -e "$LAB_DIR/aa" ]; }
 
 node_of() {
 	case "$1" in

@@ -5,6 +5,10 @@
 
 # ---------------------------------------------------------- pair mode ---
 #
+# LAB_AA=1 (active-active): a second VIP $VIP4B (v4b, the services of v4
+# and tcp 9001, its own: a test can fail v4b alone) in VRRP group g2, preferred by b; group g1 (v4, v6 and the gateways) is
+# preferred by a.  Both switches forward at once.
+#
 #   c1 c2 ---- brc (hub) ----+-----------------+        client LAN
 #                         eth0 .2           eth0 .3     VIP, 10.77.1.1: VRRP
 #                        [swa] ==eth2 sync== [swb]      10.77.9.1 / 10.77.9.2
@@ -12,7 +16,11 @@
 #   n1 n2 n3 -- brs (hub) ---+-----------------+        storage LAN
 
 sw_arg() {
-	case "$1" in a | b) ;; *) die "switch: a or b, not '$1'" ;; esac
+	case "$1" in
+	a | b) ;;
+	c | d) is_pair2 || die "switch $1: only with LAB_PAIR2=1" ;;
+	*) die "switch: a or b (c or d with LAB_PAIR2=1), not '$1'" ;;
+	esac
 }
 
 # write_pair_config a|b: lbd + syncd + vrrp config of one switch.
@@ -29,6 +37,21 @@ write_pair_config() {
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
                     { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 },
                     { "proto": "udp", "port": 111 }, { "proto": "udp", "port": 2049 }'
+	# active-active (LAB_AA=1): a second IPv4 VIP v4b with the same services,
+	# in group g2 preferred by b; g1 (v4, v6, the gateways) preferred by a
+	local aa_vip="" aa_groups=""
+	if is_aa; then
+		aa_vip=",
+    { \"name\": \"v4b\", \"address\": \"$VIP4B\",
+      \"services\": [ { \"proto\": \"tcp\", \"port\": 80 },
+                    { \"proto\": \"tcp\", \"port\": 5201, \"affinity\": \"client\" },
+                    { \"proto\": \"udp\", \"port\": 5201, \"affinity\": \"client\" },
+                    { \"proto\": \"tcp\", \"port\": 9000 },
+                    { \"proto\": \"tcp\", \"port\": 9001 }$nfs_svcs ] }"
+		aa_groups=',
+            "groups": [ { "name": "g1", "vips": [ "v4", "v6" ], "preferred": 1 },
+                        { "name": "g2", "vips": [ "v4b" ], "preferred": 2 } ]'
+	fi
 	cat >"$d/tandem.json" <<EOF
 {
   "instance": "$NAME$x",
@@ -51,7 +74,7 @@ write_pair_config() {
                     { "proto": "udp", "port": 5201, "affinity": "client" },
                     { "proto": "tcp", "port": 9000 }$nfs_svcs ] },
     { "name": "v6", "address": "$VIP6",
-      "services": [ { "proto": "tcp", "port": 80 } ] }
+      "services": [ { "proto": "tcp", "port": 80 } ] }$aa_vip
   ],
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",
@@ -60,8 +83,8 @@ write_pair_config() {
             "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
             "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
-            "snmp_socket": "unix:$d/agentx.sock" },
-  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
+            "snmp_socket": "unix:$d/agentx.sock"$aa_groups },
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$(dns_section "$x")
 }
 EOF
 }
@@ -73,6 +96,17 @@ cmd_up_pair() {
 	command -v keepalived >/dev/null || [ -x /usr/sbin/keepalived ] ||
 		die "missing keepalived (apt-get install keepalived)"
 	touch "$LAB_DIR/pair"
+	[ "${LAB_AA:-0}" = 1 ] && touch "$LAB_DIR/aa"
+	if [ "${LAB_DNS:-0}" = 1 ]; then
+		command -v tsig-keygen >/dev/null && [ -x /usr/sbin/named ] ||
+			die "missing named/tsig-keygen (apt-get install bind9)"
+		dns_keygen
+		HOSTS="$HOSTS dns"
+		if [ "${LAB_PAIR2:-0}" = 1 ]; then
+			touch "$LAB_DIR/pair2"
+			HOSTS="$HOSTS swc swd"
+		fi
+	fi
 	# keepalived runs scripts only from paths no other user can write (the
 	# build tree may sit anywhere, /tmp included): a private root-only copy.
 	mkdir -m 755 "$LAB_DIR/bin"
@@ -83,6 +117,10 @@ cmd_up_pair() {
 	for x in a b; do
 		write_pair_config "$x"
 	done
+	if is_pair2; then
+		write_pair2_config c
+		write_pair2_config d
+	fi
 	for h in hub $HOSTS; do
 		ns=tdm-$NAME-$h
 		ip netns add "$ns"
@@ -114,6 +152,8 @@ cmd_up_pair() {
 	ip -n "tdm-$NAME-swb" addr add 10.77.9.2/30 dev eth2
 	ip -n "tdm-$NAME-swa" link set eth2 up
 	ip -n "tdm-$NAME-swb" link set eth2 up
+	if is_pair2; then pair2_links; fi
+	if is_dns; then dns_up; fi
 	for h in c1 c2; do
 		last=$(( ${h#c} + 9 ))
 		ns=tdm-$NAME-$h

@@ -90,6 +90,17 @@ write_env() {
 				CONF_A "$LAB_DIR/sw-a/tandem.json" CONF_B "$LAB_DIR/sw-b/tandem.json" \
 				SWA_C_IP4 10.77.1.2 SWB_C_IP4 10.77.1.3 SYNC_A 10.77.9.1 SYNC_B 10.77.9.2
 		fi
+		if is_aa; then
+			printf "%s='%s'\n" LAB_AA 1 VIP4B "$VIP4B"
+		fi
+		if is_dns; then
+			printf "%s='%s'\n" LAB_DNS 1 DNS_IP "$DNS_IP" DNS_NAME "$DNS_NAME" \
+				NS_DNS "tdm-$NAME-dns" DNS_KEY "$LAB_DIR/dns.key"
+		fi
+		if is_pair2; then
+			printf "%s='%s'\n" LAB_PAIR2 1 VIP4C "$VIP4C" VIP4D "$VIP4D" \
+				SWC_DIR "$LAB_DIR/sw-c" SWD_DIR "$LAB_DIR/sw-d"
+		fi
 	} >"$LAB_DIR/env"
 	cat >"$LAB_DIR/bashrc" <<EOF
 [ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
@@ -169,6 +180,11 @@ node_addrs() {
 		net.ipv6.conf.eth0.keep_addr_on_down=1
 	ip -n "$ns" addr add "$VIP4/32" dev lo
 	ip -n "$ns" addr add "$VIP6/128" dev lo nodad
+	if is_aa; then ip -n "$ns" addr add "$VIP4B/32" dev lo; fi
+	if is_pair2; then
+		ip -n "$ns" addr add "$VIP4C/32" dev lo
+		ip -n "$ns" addr add "$VIP4D/32" dev lo
+	fi
 	ip -n "$ns" addr add "$(node_ip4 "$n")/24" dev eth0
 	ip -n "$ns" addr add "$(node_ip6 "$n")/64" dev eth0 nodad
 	node_routes "$n"
@@ -288,7 +304,8 @@ cmd_down() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	if [ -d "$LAB_DIR" ]; then
-		for m in "$LAB_DIR/bpffs" "$LAB_DIR/sw-a/bpffs" "$LAB_DIR/sw-b/bpffs"; do
+		dns_down
+		for m in "$LAB_DIR/bpffs" "$LAB_DIR"/sw-[abcd]/bpffs; do
 			if mountpoint -q "$m" 2>/dev/null; then
 				umount "$m" 2>/dev/null || umount -l "$m"
 			fi

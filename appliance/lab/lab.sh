@@ -43,6 +43,9 @@ HOSTS="c1 c2 sw n1 n2 n3"
 NODES="n1 n2 n3"
 VIP4=10.77.1.100
 VIP6=fd77:1::100
+VIP4B=10.77.1.101	# pair mode, LAB_AA=1: the second group's VIP
+VIP4C=10.77.1.102	# LAB_PAIR2=1: the second pair's VIPs
+VIP4D=10.77.1.103
 
 usage() {
 	cat <<EOF
@@ -60,8 +63,11 @@ Pair mode (LAB_PAIR=1 lab.sh up NAME): two switches swa and swb instead of sw,
 both on the client LAN and on a shared storage LAN (bridge brs in the hub),
 joined by a sync link; the VIPs and gateways move by VRRP (keepalived).
 (env at up: LAB_ADVERT_MS VRRP advert interval, default 200; LAB_PEER_DEAD_MS 1500;
-LAB_FLOWS flow_table_size of both switches, default 262144)
-       lab.sh switch-start NAME a|b      lbd, syncd, then keepalived in switch a or b
+LAB_FLOWS flow_table_size of both switches, default 262144; LAB_AA=1 active-active:
+a second VIP VIP4B in VRRP group g2, preferred by b; LAB_DNS=1 BIND 9 in host dns
+serving nas.tandem.test, updated by the switches, the clients resolving through it;
+LAB_PAIR2=1 with LAB_DNS=1: a second pair, switches c and d: appliance/lab/lab-dns.sh)
+       lab.sh switch-start NAME a|b|c|d  lbd, syncd, then keepalived in switch a or b
        lab.sh switch-stop NAME a|b [hard] stop them (hard: SIGKILL and cut its links)
        lab.sh switch-links NAME a|b down|up   all links of a switch
        lab.sh sync-link NAME down|up     the dedicated sync link only
@@ -91,7 +97,7 @@ set_name() {
 }
 
 # The parts, by role (each sourced file says what it holds).
-for _part in common topology services pair; do
+for _part in common topology services pair dns; do
 	# shellcheck disable=SC1090
 	. "$(dirname "$SELF")/lab-$_part.sh"
 done

@@ -119,6 +119,42 @@ static void view_sync(const json_t *s, FILE *out)
 	fputc('\n', out);
 }
 
+/* Active-active groups and the DNS records (status "groups", "dns"). */
+static void view_groups_dns(const json_t *r, FILE *out)
+{
+	const json_t *gs = json_object_get(r, "groups"), *d = json_object_get(r, "dns"), *g, *v;
+	const json_t *u = json_object_get(d, "updates");
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN];
+	size_t i, k;
+
+	json_array_foreach(gs, i, g) {
+		fprintf(out, "group %-6s %-7s preferred: switch %s%s; vips", j_text(b1, sizeof(b1), g, "name"),
+			j_text(b2, sizeof(b2), g, "role"), j_text(b3, sizeof(b3), g, "preferred"),
+			json_is_true(json_object_get(g, "preferred_here")) ? " (this one)" : "");
+		json_array_foreach(json_object_get(g, "vips"), k, v)
+			fprintf(out, " %s", json_string_value(v) ? json_string_value(v) : "?");
+		fputc('\n', out);
+	}
+	if (!json_is_object(d))
+		return;
+	fprintf(out, "dns          %s at %s, TTL %s; updates %s ok, %s failed", j_text(b1, sizeof(b1), d, "name"),
+		j_text(b2, sizeof(b2), d, "server"), j_text(b3, sizeof(b3), d, "ttl"),
+		j_text(b1, sizeof(b1), u, "ok"), j_text(b2, sizeof(b2), u, "failed"));
+	if (json_string_value(json_object_get(d, "last_error")) &&
+	    json_string_length(json_object_get(d, "last_error")))
+		fprintf(out, " (last: %s)", json_string_value(json_object_get(d, "last_error")));
+	fputc('\n', out);
+	json_array_foreach(json_object_get(d, "records"), i, v) {
+		const json_t *pub = json_object_get(v, "published");
+		fprintf(out, "dns record   %-4s %-4s %-15s %s%s\n", j_text(b1, sizeof(b1), v, "vip"),
+			j_text(b2, sizeof(b2), v, "type"), j_text(b3, sizeof(b3), v, "address"),
+			json_string_value(json_object_get(v, "want")) ? json_string_value(json_object_get(v, "want")) : "?",
+			!strcmp(j_text(b1, sizeof(b1), v, "want"), "leave") ? "" :
+			json_is_null(pub) ? " (pending)" : json_is_true(pub) ? " (published)" :
+			json_is_false(pub) ? " (withdrawn)" : "");
+	}
+}
+
 struct kv {
 	const char *key;
 	char val[2 * FMT_BUFLEN];
@@ -162,6 +198,7 @@ void view_status(const struct ctl_args *a, const json_t *r, FILE *out)
 			w = strlen(kv[i].key);
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%-*s  %s\n", w, kv[i].key, kv[i].val);
+	view_groups_dns(r, out);
 	view_sync(json_object_get(r, "sync"), out);
 }
 

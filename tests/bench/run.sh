@@ -49,7 +49,12 @@
 #   nfs_read_mbps / nfs_write_mbps (VIP vs direct to a node, target ratio
 #   >= 0.95), nfs_metadata_ops_per_s, nfs_handoff_call_p99_ms / _max_ms
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs]  (or BENCH_ONLY=...): run
+# Active-active metrics (tests/bench/aa.sh, its own pair lab with BIND 9):
+#   aa_tcp_throughput_gbps, aa_connections_per_second (both switches
+#   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
+#   -> record gone), dns_answers_per_second (dnsperf under update load)
+#
+# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs,aa]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -1008,36 +1013,28 @@ pair_section() {
 	pair_fail_metrics "${PAIR_WHY:-not measured}"
 }
 
-# ------------------------------------------------------- handoff section ---
+# ------------------------------------ handoff, nfs, aa: sections with labs ---
 
-handoff_section() {
-	local d=$WORK/handoff
+# script_section NAME WHAT: tests/bench/NAME.sh runs its own lab (WHAT says
+# what it measures); its metrics, samples and logs join ours.
+script_section() {
+	local d=$WORK/$1
 	mkdir -p "$d"
-	log "handoff: live session handoff through tandem-nasd (tests/bench/handoff.sh)"
-	TANDEM_BUILD=$B bash "$REPO/tests/bench/handoff.sh" "$d" ||
-		harness_error "handoff section: its lab or daemons did not start (see $LOGS_FINAL/handoff)"
+	log "$1: $2 (tests/bench/$1.sh)"
+	TANDEM_BUILD=$B bash "$REPO/tests/bench/$1.sh" "$d" ||
+		harness_error "$1 section: its lab or daemons did not start (see $LOGS_FINAL/$1)"
 	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
 	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
-	cp -a "$d/logs" "$LOGS/handoff" 2>/dev/null
+	cp -a "$d/logs" "$LOGS/$1" 2>/dev/null
 }
-
-# ----------------------------------------------------------- nfs section ---
-
-nfs_section() {
-	local d=$WORK/nfs
-	mkdir -p "$d"
-	log "nfs: NFSv3 through the VIP (tests/bench/nfs.sh)"
-	TANDEM_BUILD=$B bash "$REPO/tests/bench/nfs.sh" "$d" ||
-		harness_error "nfs section: its lab or daemons did not start (see $LOGS_FINAL/nfs)"
-	cat "$d/metrics.jsonl" >>"$METRICS" 2>/dev/null
-	cat "$d/samples.jsonl" >>"$SAMPLES" 2>/dev/null
-	cp -a "$d/logs" "$LOGS/nfs" 2>/dev/null
-}
+handoff_section() { script_section handoff "live session handoff through tandem-nasd"; }
+nfs_section() { script_section nfs "NFSv3 through the VIP"; }
+aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs,aa" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -1050,12 +1047,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair handoff nfs" ;;
+,,) SECTIONS="lab flow pair handoff nfs aa" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair | handoff | nfs) ;; *) usage ;; esac
+		case "$x" in lab | flow | pair | handoff | nfs | aa) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -1148,6 +1145,7 @@ want flow && { settle flow; flow_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
+want aa && { settle aa; aa_section; }
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]

@@ -70,6 +70,34 @@ check_eq "per-instance notify lines are ignored (exit 0)" 0 "$rc"
 rc=0
 "$FO" -c "$conf" notify GROUP tandem SIDEWAYS 2>/dev/null || rc=$?
 check_eq "an unknown state is a usage error (exit 2)" 2 "$rc"
+# Active-active: vrrp.groups, as switch 7 (prefers g1) and switch 8 (prefers g2).
+aa=$TEST_TMP/aa.json
+jq '.vips += [ { "name": "v4b", "address": "10.77.1.101", "services": [ { "proto": "tcp", "port": 80 } ] } ] |
+    .vrrp.groups = [ { "name": "g1", "vips": [ "v4", "v6" ], "preferred": 7 },
+                     { "name": "g2", "vips": [ "v4b" ], "preferred": 8 } ]' "$conf" >"$aa"
+check "genconf writes an active-active configuration" "$FO" -c "$aa" genconf -o "$ka"
+check "keepalived --config-test accepts it" ip netns exec "$NS" keepalived -t -f "$ka" -l
+check_grep "group g1: a sync group with the storage instance" "vrrp_sync_group tandem-g1"
+check_grep "group g2: a lone instance client-g2" "vrrp_instance client-g2"
+inst() { awk -v n="$1" '$1 == "vrrp_instance" { on = ($2 == n) } on' "$ka"; }
+check_eq "client-g1: router id 60, priority 120 (preferred here), VIP4 and VIP6" \
+	"60 120 1 1 0" "$(inst client-g1 | awk '/virtual_router_id/ { r = $2 } /priority/ { p = $2 }
+		/10\.77\.1\.100\// { a++ } /fd77:1::100\// { b++ } /10\.77\.1\.101\// { c++ }
+		END { print r, p, a + 0, b + 0, c + 0 }')"
+check_eq "client-g2: router id 62, backup priority 50, VIP4B only, its own notify" \
+	"62 50 0 1 1" "$(inst client-g2 | awk '/virtual_router_id/ { r = $2 } /priority/ { p = $2 }
+		/10\.77\.1\.100\// { a++ } /10\.77\.1\.101\// { c++ } /notify/ { n++ }
+		END { print r, p, a + 0, c + 0, n + 0 }')"
+check_eq "the gateways go with g1 only" "0" "$(inst client-g2 | grep -c '10\.77\.1\.1/24')"
+rc=0
+"$FO" -c "$aa" notify INSTANCE client-g2 MASTER 2>/dev/null || rc=$?
+check_eq "notify for group g2 (a lone instance) tells the daemons (exit 1: none runs)" 1 "$rc"
+rc=0
+"$FO" -c "$aa" notify INSTANCE client-g1 MASTER || rc=$?
+check_eq "g1's instance lines are ignored: its sync group speaks (exit 0)" 0 "$rc"
+rc=0
+"$FO" -c "$aa" notify GROUP tandem MASTER || rc=$?
+check_eq "the active-standby group name means nothing with groups (exit 0)" 0 "$rc"
 # A config without vrrp cannot be turned into a keepalived.conf.
 sed '/"vrrp"/,/}$/d; s/"control_socket": "[^"]*syncd.sock" },/"control_socket": "x" }/' "$conf" >"$TEST_TMP/novrrp.json"
 if "$FO" -c "$TEST_TMP/novrrp.json" genconf >/dev/null 2>"$TEST_TMP/e"; then

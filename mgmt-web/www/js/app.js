@@ -235,6 +235,14 @@ async function refreshStatus() {
     $('status-role').dataset.ready = String(vrrp.ready);
   }
   setText('status-failover', foText);
+  // active-active: each VRRP group's role here; the DNS records this switch keeps
+  const groups = Array.isArray(lbd.groups) ? lbd.groups : [];
+  setText('status-groups', groups.map(g => `${g.name}: ${g.role}` +
+    (g.preferred_here ? ' (preferred here)' : ` (preferred: switch ${g.preferred})`)).join(' · '));
+  const dns = lbd.dns && Array.isArray(lbd.dns.records) ? lbd.dns : null;
+  setText('status-dns', dns ? `${dns.name}: ` + (dns.records.filter(r => r.want !== 'leave')
+    .map(r => `${r.address} ${r.published === true ? (r.want === 'publish' ? 'published' : 'withdrawn') : 'pending'}`)
+    .join(', ') || 'none of ours') + (dns.updates && dns.updates.failed ? ` · ${dns.updates.failed} failed update(s)` : '') : '');
 
   const sync = st.sync;
   const syncEl = $('sync-state');

@@ -1,0 +1,390 @@
+/*
+ * dns.c - the round-robin DNS front end (config "dns", doc/dns.md): this
+ * switch keeps the A/AAAA records of the VIPs it holds true at the DNS
+ * server, by RFC 2136 dynamic updates signed with TSIG.
+ *
+ * Each published VIP's record is wanted while this switch holds the VIP
+ * (roles.c: master of its group, or standing alone) and every service of
+ * the VIP has a node in its Maglev table; it is deleted while we hold the
+ * VIP and it has none.  A switch that stops holding a VIP leaves its record
+ * to the peer that takes it over, unless the failover hook said the peer
+ * is not ready (then no switch holds the VIP: we delete it).  We add and
+ * delete only our own addresses (never the whole RRset), so several pairs
+ * publish into one name.
+ *
+ * The updates are made by Debian's nsupdate (bind9-dnsutils), run as a
+ * child process: it builds, signs and sends the UPDATE, and waits for the
+ * answer, so lbd needs no DNS encoder of its own.  One child at a time,
+ * never waited for: its stdin is a pipe holding the whole script (far
+ * under the pipe's capacity), its exit is a pidfd on lbd's loop, a child
+ * over timeout_ms is killed.  A failed update (the server refused it: a
+ * bad key, or no answer) is counted, logged, and retried after retry_ms.
+ * Published records are added again every refresh_s (a server that lost
+ * them gets them back).
+ */
+#include "lbd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/ctl.h"
+#include "lib/err.h"
+#include "lib/keyfile.h"
+#include "lib/log.h"
+
+extern char **environ;
+
+/* What a record should be: published, withdrawn, or none of our business. */
+enum { WANT_LEAVE = -1, WANT_DEL = 0, WANT_ADD = 1 };
+
+int dns_script(const struct config *cfg, const int8_t *op, char *buf, size_t len)
+{
+	const struct cfg_dns *d = &cfg->dns;
+	char a[TADDR_STRLEN], srv[TADDR_STRLEN];
+	size_t off;
+	int n = 0;
+
+	off = (size_t)snprintf(buf, len, "server %s %u\nzone %s.\n",
+			       taddr_fmt(&d->server, srv, sizeof(srv)), d->port, d->zone);
+	for (unsigned i = 0; i < d->nvips && off < len; i++) {
+		const struct taddr *t = &cfg->vips[d->vips[i]].addr;
+		const char *type = t->family == 4 ? "A" : "AAAA";
+		if (op[i] == WANT_DEL)
+			off += (size_t)snprintf(buf + off, len - off, "update delete %s. %s %s\n",
+						d->name, type, taddr_fmt(t, a, sizeof(a)));
+		else if (op[i] == WANT_ADD)
+			off += (size_t)snprintf(buf + off, len - off, "update add %s. %u %s %s\n",
+						d->name, d->ttl, type, taddr_fmt(t, a, sizeof(a)));
+		else
+			continue;
+		n++;
+	}
+	if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, "send\n");
+	if (off >= len)
+		return -1;
+	return n;
+}
+
+/* Every service of VIP vip has a node to send new sessions to. */
+static int vip_healthy(const struct lbd *l, int vip)
+{
+	int any = 0;
+
+	for (unsigned i = 0; i < l->nsvcs; i++) {
+		if (l->svcs[i].vip_index != vip)
+			continue;
+		if (l->svcs[i].nodes_in_table <= 0)
+			return 0;
+		any = 1;
+	}
+	return any;
+}
+
+/* Update each record's want from roles and health (see the top). */
+static void dns_wants(struct lbd *l, uint64_t now)
+{
+	struct dns_pub *p = &l->dns;
+
+	for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
+		struct dns_rec *r = &p->rec[i];
+		int vip = l->cfg.dns.vips[i], holds = roles_holds_vip(l, vip), want;
+		if (holds) {
+			r->mine = 1;
+			want = vip_healthy(l, vip) ? WANT_ADD : WANT_DEL;
+		} else if (r->mine && l->roles.peer_ready != 1) {
+			want = WANT_DEL;	/* no switch holds it now */
+		} else {
+			r->mine = 0;
+			want = WANT_LEAVE;
+		}
+		if (want != r->want) {
+			r->want = want;
+			r->changed_ms = now;
+			r->timed = 0;
+			r->published = -1;	/* as far as this want goes: not yet */
+		}
+	}
+}
+
+static void child_close(struct lbd *l)
+{
+	struct dns_pub *p = &l->dns;
+
+	if (p->pidfd.fd >= 0) {
+		loop_del(&l->loop, &p->pidfd);
+		close(p->pidfd.fd);
+	}
+	if (p->err_fd >= 0)
+		close(p->err_fd);
+	p->pidfd.fd = p->err_fd = -1;
+	p->pid = 0;
+}
+
+/* The child is done (status st): take its result. */
+static void child_done(struct lbd *l, int st)
+{
+	struct dns_pub *p = &l->dns;
+	uint64_t now = loop_now_ms();
+	char msg[sizeof(p->last_error)];
+	ssize_t n = read(p->err_fd, msg, sizeof(msg) - 1);
+
+	msg[n > 0 ? n : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	char *m = msg + strspn(msg, "; ");	/* nsupdate's comment prefix */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		p->ok++;
+		for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
+			struct dns_rec *r = &p->rec[i];
+			if (p->sent_op[i] == WANT_LEAVE || p->sent_op[i] != r->want)
+				continue;
+			r->published = r->want;
+			if (r->want == WANT_DEL && r->mine && !roles_holds_vip(l, l->cfg.dns.vips[i]))
+				r->mine = 0;	/* withdrawn for good: no longer ours */
+			if (!r->timed)	/* not for a refresh */
+				lat_hist_add(r->want == WANT_ADD ? &p->add_lat : &p->del_lat,
+					     (now - r->changed_ms) * 1000);
+			r->timed = 1;
+		}
+	} else {
+		p->failed++;
+		if (p->killed || !*m) {
+			if (p->killed)
+				snprintf(msg, sizeof(msg), "no answer within %u ms", l->cfg.dns.timeout_ms);
+			else
+				snprintf(msg, sizeof(msg), "nsupdate: %s %d", WIFEXITED(st) ? "exit" : "signal",
+					 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			m = msg;
+		}
+		snprintf(p->last_error, sizeof(p->last_error), "%s", m);
+		p->next_try_ms = now + l->cfg.dns.retry_ms;
+		log_warnx("dns: update of %s failed (%s); again in %u ms", l->cfg.dns.name, p->last_error,
+			  l->cfg.dns.retry_ms);
+	}
+	child_close(l);
+}
+
+static void child_exited(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct lbd *l = io->arg;
+	int st;
+
+	if (waitpid(l->dns.pid, &st, WNOHANG) == l->dns.pid)
+		child_done(l, st);
+}
+
+/* Start nsupdate on script.  0 / -1 (logged). */
+static int spawn(struct lbd *l, const char *script, size_t len)
+{
+	struct dns_pub *p = &l->dns;
+	int in[2], er[2], rc;
+	char tmo[16];
+	char *argv[] = { l->cfg.dns.nsupdate, "-k", l->cfg.dns.key_file, "-t", tmo, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+
+	snprintf(tmo, sizeof(tmo), "%u", (l->cfg.dns.timeout_ms + 999) / 1000);
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(er, O_CLOEXEC | O_NONBLOCK) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
+	posix_spawnattr_init(&at);
+	/* lbd blocks its signals for the signalfd and ignores SIGPIPE: not the child */
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&p->pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(in[0]);
+	close(er[1]);
+	if (rc == 0 && write(in[1], script, len) != (ssize_t)len)
+		rc = errno ? errno : EIO;	/* the child exits on EOF: counted as failed below */
+	close(in[1]);
+	p->err_fd = er[0];
+	if (rc != 0 && !p->pid) {
+		close(er[0]);
+		p->err_fd = -1;
+		errno = rc;
+		log_warn("dns: %s", argv[0]);
+		return -1;
+	}
+	p->pidfd.fd = pidfd_open(p->pid, 0);
+	p->pidfd.cb = child_exited;
+	p->pidfd.arg = l;
+	if (p->pidfd.fd < 0 || loop_add(&l->loop, &p->pidfd, EPOLLIN) < 0) {
+		log_warn("dns: pidfd");
+		kill(p->pid, SIGKILL);
+		int st;
+		waitpid(p->pid, &st, 0);
+		child_close(l);
+		return -1;
+	}
+	p->started_ms = loop_now_ms();
+	p->killed = 0;
+	return 0;
+}
+
+/* Send what differs from what the server holds (one update for all). */
+static void dns_send(struct lbd *l, uint64_t now)
+{
+	struct dns_pub *p = &l->dns;
+	char script[64 + CFG_MAX_VIPS * (CFG_DNS_NAME_MAX + 80) + 2 * CFG_DNS_NAME_MAX];
+	int n;
+
+	for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
+		struct dns_rec *r = &p->rec[i];
+		p->sent_op[i] = r->want != WANT_LEAVE && r->published != r->want ? (int8_t)r->want : WANT_LEAVE;
+	}
+	n = dns_script(&l->cfg, p->sent_op, script, sizeof(script));
+	if (n <= 0)
+		return;
+	p->sent++;
+	if (spawn(l, script, strlen(script)) < 0) {
+		p->failed++;
+		snprintf(p->last_error, sizeof(p->last_error), "cannot run %s", l->cfg.dns.nsupdate);
+		p->next_try_ms = now + l->cfg.dns.retry_ms;
+	}
+}
+
+void dns_tick(struct lbd *l)
+{
+	struct dns_pub *p = &l->dns;
+	uint64_t now = loop_now_ms();
+
+	if (!l->cfg.dns.enabled)
+		return;
+	dns_wants(l, now);
+	if (p->pid) {
+		if (!p->killed && now - p->started_ms > l->cfg.dns.timeout_ms) {
+			p->killed = 1;
+			p->timeouts++;
+			kill(p->pid, SIGKILL);	/* reaped through the pidfd */
+		}
+		return;
+	}
+	if (l->cfg.dns.refresh_s && now >= p->refresh_at_ms) {
+		p->refresh_at_ms = now + (uint64_t)l->cfg.dns.refresh_s * 1000;
+		for (unsigned i = 0; i < l->cfg.dns.nvips; i++)
+			if (p->rec[i].want == WANT_ADD && p->rec[i].published == WANT_ADD)
+				p->rec[i].published = -1;
+	}
+	if (now >= p->next_try_ms)
+		dns_send(l, now);
+}
+
+void dns_init(struct lbd *l)
+{
+	struct dns_pub *p = &l->dns;
+
+	memset(p, 0, sizeof(*p));
+	p->pidfd.fd = p->err_fd = -1;
+	for (unsigned i = 0; i < CFG_MAX_VIPS; i++) {
+		p->rec[i].want = WANT_LEAVE;
+		p->rec[i].published = -1;
+	}
+}
+
+void dns_config(struct lbd *l)
+{
+	/* the published VIPs may be others now: start over (adds are idempotent) */
+	for (unsigned i = 0; i < CFG_MAX_VIPS; i++) {
+		l->dns.rec[i].want = WANT_LEAVE;
+		l->dns.rec[i].published = -1;
+	}
+	l->dns.next_try_ms = 0;
+}
+
+int dns_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->dns.enabled)
+		return 0;
+	if (access(cfg->dns.nsupdate, X_OK) < 0)
+		return err_errno(err, errlen, "dns.nsupdate %s (apt-get install bind9-dnsutils)",
+				 cfg->dns.nsupdate);
+	return keyfile_check(cfg->dns.key_file, err, errlen);
+}
+
+/*
+ * lbd stops: a running update is killed; records still ours (we hold the
+ * VIP, or no switch does) are deleted, unless the hook said the peer takes
+ * them over.  This waits up to timeout_ms: the loop has ended, nothing else
+ * is served any more.
+ */
+void dns_close(struct lbd *l)
+{
+	struct dns_pub *p = &l->dns;
+	int st, any = 0;
+
+	if (!l->cfg.dns.enabled)
+		return;
+	if (p->pid) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &st, 0);
+		child_close(l);
+	}
+	for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
+		struct dns_rec *r = &p->rec[i];
+		r->published = -1;
+		r->want = r->mine && l->roles.peer_ready != 1 ? WANT_DEL : WANT_LEAVE;
+		any |= r->want == WANT_DEL;
+	}
+	if (!any)
+		return;
+	dns_send(l, loop_now_ms());
+	if (!p->pid)
+		return;
+	struct pollfd pf = { .fd = p->pidfd.fd, .events = POLLIN };
+	if (poll(&pf, 1, (int)l->cfg.dns.timeout_ms) <= 0)
+		kill(p->pid, SIGKILL);
+	if (waitpid(p->pid, &st, 0) == p->pid)
+		child_done(l, st);
+	log_info("dns: withdrew our records of %s at exit (%s)", l->cfg.dns.name,
+		 p->failed ? p->last_error : "done");
+}
+
+json_t *dns_json(const struct lbd *l)
+{
+	static const char *const wants[] = { "leave", "withdraw", "publish" };
+	const struct dns_pub *p = &l->dns;
+	char a[TADDR_STRLEN], srv[TADDR_STRLEN];
+	json_t *recs = json_array();
+
+	for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
+		const struct dns_rec *r = &p->rec[i];
+		const struct cfg_vip *v = &l->cfg.vips[l->cfg.dns.vips[i]];
+		json_array_append_new(recs, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}",
+			"vip", v->name, "type", v->addr.family == 4 ? "A" : "AAAA",
+			"address", taddr_fmt(&v->addr, a, sizeof(a)), "want", wants[r->want + 1],
+			"published", r->published < 0 ? json_null() : json_boolean(r->published == WANT_ADD),
+			"ours", r->mine));
+	}
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:{s:I, s:I, s:I, s:I, s:b}, s:s, s:o, s:o}",
+		"name", l->cfg.dns.name, "zone", l->cfg.dns.zone,
+		"server", taddr_fmt(&l->cfg.dns.server, srv, sizeof(srv)), "port", l->cfg.dns.port,
+		"ttl", (int)l->cfg.dns.ttl, "records", recs,
+		"updates", "sent", (json_int_t)p->sent, "ok", (json_int_t)p->ok,
+		"failed", (json_int_t)p->failed, "timeouts", (json_int_t)p->timeouts,
+		"in_flight", p->pid != 0,
+		"last_error", p->last_error, "publish_latency", lat_hist_json(&p->add_lat),
+		"withdraw_latency", lat_hist_json(&p->del_lat));
+}
