@@ -259,7 +259,6 @@ struct dns_pub {
 	struct lat_hist add_lat, del_lat;	/* want changed -> the server took it */
 };
 
-/* The NFS cluster map sender (cluster.c). */
 /* The NFS cluster map and node states sender (cluster.c). */
 struct cw_map;
 struct cw_nodes;
