@@ -40,7 +40,10 @@ void roles_config(struct lbd *l)
 	memset(l->roles.g, 0, sizeof(l->roles.g));
 	for (unsigned i = 0; i < l->cfg.vrrp.ngroups; i++) {
 		struct group_role *g = &l->roles.g[i];
-		snprintf(g->name, sizeof(g->name), "%s", l->cfg.vrrp.groups[i].name);
+		/* memcpy, not snprintf: both live in *l, and gcc's -Wrestrict
+		 * (sanitizer build) cannot tell the two arrays apart. */
+		_Static_assert(sizeof(g->name) == sizeof(l->cfg.vrrp.groups[i].name), "group name sizes");
+		memcpy(g->name, l->cfg.vrrp.groups[i].name, sizeof(g->name));
 		snprintf(g->role, sizeof(g->role), "%s", "init");
 		g->since_ms = loop_now_ms();
 		for (int j = 0; j < CFG_MAX_GROUPS; j++)
