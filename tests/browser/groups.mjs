@@ -6,18 +6,16 @@
 //     node tests/browser/groups.mjs https://10.77.1.3:8443
 //
 // EXPECT_GROUPS: per group name, the cells the row must show, each compared
-// with the cell's text: name, vips, preferred, state, dns; and master, which
-// is the row's data-master ("here", "peer", "none").  The page polls the
+// with the cell's text: name, vips, preferred, state, dns, master_text (the
+// master cell); and master, which is the row's data-master ("here", "peer",
+// "none").  The page polls the
 // status every 2 s: the row is read again until it matches or 20 s pass.
 // Env: CONSOLE_USER, CONSOLE_PASSWORD (default victor / victor-pw, a viewer),
 //      SHOT (a PNG file for a screenshot of the card), CHROMIUM (default
 //      /usr/bin/chromium).
 // Prints TAP-like lines ("ok - ...", "not ok - ...", "# ...") and exits 0
 // only if every row matched.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch } from './chromium.mjs';
 
 const base = (process.argv[2] || '').replace(/\/+$/, '');
 if (!/^https?:\/\//.test(base)) {
@@ -46,25 +44,14 @@ async function readRows(page) {
 
 const differs = (want, got) => Object.keys(want).filter((k) => !got || got[k] !== want[k]);
 
-const profile = mkdtempSync(join(tmpdir(), 'tandem-chromium-'));
 const watchdog = setTimeout(() => {
   say(false, 'the groups check ends within 90 s', 'watchdog');
   process.exit(1);
 }, 90_000);
-let ctx;
+let browser;
 try {
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
-    ignoreHTTPSErrors: true,
-    viewport: { width: 1400, height: 1000 },
-    timeout: 30_000,
-  });
-  ctx.setDefaultTimeout(15_000);
-  const page = ctx.pages()[0] || (await ctx.newPage());
+  browser = await launch();
+  const { page } = browser;
   const problems = [];
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   await page.goto(base + '/', { waitUntil: 'load' });
@@ -96,7 +83,6 @@ try {
   say(false, 'the console shows the groups table', e && e.message ? e.message : String(e));
 } finally {
   clearTimeout(watchdog);
-  if (ctx) await ctx.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
+  if (browser) await browser.close();
 }
 process.exit(failed ? 1 : 0);

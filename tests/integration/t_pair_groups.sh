@@ -107,18 +107,11 @@ mib() {
 # (webd on b) shows the rows of JSON (groups.mjs, EXPECT_GROUPS); its checks
 # become ours.
 console() {
-	local line rc
+	local rc
 	in_ns c1 env EXPECT_GROUPS="$2" SHOT="$SHOTS/t_pair_groups-$1.png" HOME="$TEST_TMP" \
 		timeout -k 5 100 node "$REPO/tests/browser/groups.mjs" "$WEBD_URL" >"$TEST_TMP/browser-$1.out" 2>&1
 	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		"ok - "*) ok "$1: ${line#ok - }" ;;
-		"not ok - "*) fail "$1: ${line#not ok - }" ;;
-		"# "*) echo "$line" ;;
-		*) diag "browser: $line" ;;
-		esac
-	done <"$TEST_TMP/browser-$1.out"
+	relay_checks "$1: " "$TEST_TMP/browser-$1.out"
 	check_eq "$1: groups.mjs exit code" 0 "$rc"
 }
 mkdir -p "$SHOTS"
