@@ -38,9 +38,15 @@ static inline __u32 lb_rol32(__u32 w, unsigned s)
 	c ^= b; c -= lb_rol32(b, 24);				\
 } while (0)
 
+/* The key read as 32-bit words: may_alias, since the key is written through
+ * its own fields (lb_svc_hash's copy has its port and protocol stored as
+ * 16- and 8-bit fields): with plain __u32 reads, strict aliasing lets an
+ * optimising compiler hash the copy before those stores (gcc -O2 did). */
+typedef __u32 __attribute__((__may_alias__)) lb_hash_word;
+
 static inline __u32 lb_flow_hash(const struct lb_flow_key *k)
 {
-	const __u32 *w = (const __u32 *)k;	/* 10 words */
+	const lb_hash_word *w = (const lb_hash_word *)k;	/* 10 words */
 	__u32 a, b, c;
 
 	a = b = c = LB_HASH_INITVAL + (10u << 2);
@@ -57,11 +63,15 @@ static inline __u32 lb_flow_hash(const struct lb_flow_key *k)
 
 /*
  * The hash that picks key's Maglev slot in a service with flags svc_flags
- * (struct lb_svc_val): with LB_SVC_F_AFFINITY the client port and the
- * protocol are left out, so every connection of one client to the port
- * lands on one node, TCP and UDP alike when both services have the same
- * nodes (iperf3: TCP control + UDP data).  The data plane picks with it and
- * lbd predicts the pick with it.
+ * (struct lb_svc_val): with LB_SVC_F_AFFINITY the client port, the
+ * protocol and the VIP address are left out, so every connection of one
+ * client to the port lands on one node, TCP and UDP alike and through any
+ * VIP, when the services have the same nodes (their Maglev tables are then
+ * the same: lib/maglev.c builds from the nodes alone).  iperf3 needs both:
+ * TCP control + UDP data, and a client that reaches the VIPs by a
+ * round-robin DNS name resolves it again for each connection, so its
+ * control and data connections go to different VIPs.  The data plane picks
+ * with it and lbd predicts the pick with it.
  */
 static inline __u32 lb_svc_hash(const struct lb_flow_key *key, __u32 svc_flags)
 {
@@ -70,6 +80,7 @@ static inline __u32 lb_svc_hash(const struct lb_flow_key *key, __u32 svc_flags)
 
 		k.sport = 0;
 		k.proto = 0;
+		k.daddr[0] = k.daddr[1] = k.daddr[2] = k.daddr[3] = 0;
 		return lb_flow_hash(&k);
 	}
 	return lb_flow_hash(key);

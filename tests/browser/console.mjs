@@ -15,11 +15,10 @@
 // Prints TAP-like lines ("ok - ...", "not ok - ...", "# ...") and exits 0 only
 // if every check held.  The calling shell test checks the data plane
 // (tandemctl) itself.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launch } from './chromium.mjs';
 
 const base = (process.argv[2] || '').replace(/\/+$/, '');
 if (!/^https?:\/\//.test(base)) {
@@ -69,26 +68,15 @@ async function shot(page, name) {
   diag('screenshot ' + f);
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'tandem-chromium-'));
-let ctx;
+let browser;
 const watchdog = setTimeout(() => {
   notOk('the browser test ends within 150 s', 'watchdog');
   process.exit(1);
 }, 150_000);
 
 try {
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
-    ignoreHTTPSErrors: true,
-    viewport: { width: 1400, height: 1000 },
-    timeout: 30_000,
-  });
-  ctx.setDefaultTimeout(15_000);
-  const page = ctx.pages()[0] || (await ctx.newPage());
+  browser = await launch();
+  const { page } = browser;
 
   // Page errors and CSP refusals (the console must run under default-src 'self').
   const problems = [];
@@ -379,8 +367,7 @@ try {
   notOk('browser test ran to the end', e && e.stack ? e.stack : String(e));
 } finally {
   clearTimeout(watchdog);
-  if (ctx) await ctx.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
+  if (browser) await browser.close();
 }
 console.log(`# console.mjs: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

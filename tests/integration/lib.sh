@@ -28,7 +28,7 @@
 #
 # The harness is this file and the parts it sources, by role:
 #   lib.sh          reporting (check, check_eq, check_le, check_between, ok,
-#                   fail, diag, finish), requirements (require_*), waiting
+#                   fail, diag, relay_checks, finish), requirements (require_*), waiting
 #                   (wait_for, wait_ms, wait_eq), in_ns, at_exit, the exit
 #                   trap and the watchdog, pid_gone, file_size;
 #   lib_lab.sh      the lab and its lbd: lab_up, lab_lbd_up (the usual
@@ -137,6 +137,21 @@ check_eq() {
 		fail "$1" "expected: '$2'" "got:      '$3'"
 		return 1
 	fi
+}
+
+# relay_checks PREFIX FILE: a tool's TAP-like lines in FILE ("ok - ...",
+# "not ok - ...", "# ...") become this test's checks and diagnostics, each
+# check's description prefixed with PREFIX; other lines become diagnostics.
+relay_checks() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) ok "$1${line#ok - }" ;;
+		"not ok - "*) fail "$1${line#not ok - }" ;;
+		"# "*) echo "$line" ;;
+		*) diag "$1$line" ;;
+		esac
+	done <"$2"
 }
 
 # finish: print the plan and summary, exit with the kselftest code.

@@ -2,12 +2,13 @@
 # lib_aa.sh - active-active pairs behind round-robin DNS (sourced after
 # lib.sh by the tests that need it).
 #
-# aa_up: a pair lab with LAB_AA=1 LAB_DNS=1 (appliance/lab/lab-pair.sh,
-# lab-dns.sh): VIP4 in VRRP group g1 (preferred: switch a), VIP4B in g2
-# (preferred: b), BIND 9 in host dns (DNS_IP) serving DNS_NAME, the clients
-# resolving through it; pairload servers on the nodes (:9000, and :9001:
-# v4b's own service, aa_9001 start|stop).  Returns with a
-# master of g1 and b master of g2, both synced, both records published.
+# aa_up (aa_lab_up, then aa_switches_up): a pair lab with LAB_AA=1
+# LAB_DNS=1 (appliance/lab/lab-pair.sh, lab-dns.sh): VIP4 in VRRP group g1
+# (preferred: switch a), VIP4B in g2 (preferred: b), BIND 9 in host dns
+# (DNS_IP) serving DNS_NAME, the clients resolving through it; pairload
+# servers on the nodes (:9000, and :9001: v4b's own service, aa_9001
+# start|stop).  Returns with a master of g1 and b master of g2, both
+# synced, both records published.
 #
 # Helpers: sw_group_role X G, groups_are X R1 R2 (roles of g1 and g2 on X),
 # dig_names [HOST] (the addresses DNS_NAME has now, sorted, one line),
@@ -69,13 +70,27 @@ aa_9001() {
 }
 
 aa_up() {
-	local out
+	aa_lab_up
+	aa_switches_up
+}
+
+# aa_lab_up: the lab and the nodes' pairload servers, no switch daemons yet
+# (a test that runs its own services on the nodes, tandem-nasd for NFS,
+# starts them next, then aa_switches_up).
+aa_lab_up() {
 	export LAB_AA=1 LAB_DNS=1
 	pair_lab_up
 	if ! aa_9001 start; then
 		fail "pairload servers on :9001 (v4b's own service)" "$(cat "$TEST_TMP"/p9001-n*.log)"
 		finish
 	fi
+}
+
+# aa_switches_up: both switches started, each master of its preferred group,
+# every v4 and v4b service with its 3 nodes, both records published; or the
+# test fails and ends.
+aa_switches_up() {
+	local out
 	if ! out=$(lab switch-start a 2>&1) || ! wait_for 20 groups_are a master master; then
 		fail "switch a starts and masters both groups (b is down)" "$out" \
 			"groups: '$(sw_group_role a g1)' '$(sw_group_role a g2)'" "$(tail -n 5 "$SWA_DIR"/*.log)"

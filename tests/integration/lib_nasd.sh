@@ -4,7 +4,8 @@
 # LAB_BPFFS, HANDOFF_KEY, VIP4/VIP6 from the lab).
 #
 # nasd_start nX [handoff]: nginx off, tandem-nasd on in node nX, listening on
-# VIP:80, [VIP6]:80 and the node's own address :80 (lbd's health check).
+# VIP:80, [VIP6]:80 (and VIP4B:80 in an active-active lab) and the node's own
+# address :80 (lbd's health check).
 # Exports:
 #   /        -> LAB_WWW            (the lab's files, read-only, same on every node)
 #   /up/     -> LAB_DIR/nX/up      (per node, writable)
@@ -118,6 +119,11 @@ EOF
 		done
 		nsj="${nsj%,} ] }"
 	fi
+	# an active-active lab (LAB_AA=1) has a second VIP, VIP4B: served too
+	local vb80="" vb2049="" vb111=""
+	if [ -n "${VIP4B:-}" ]; then
+		vb80="\"$VIP4B:80\", " vb2049="\"$VIP4B:2049\", " vb111="\"$VIP4B:111\", "
+	fi
 	local sq="\"root_squash\": ${NASD_NFS_SQUASH:-false},"
 	[ "${NASD_NFS_SQUASH:-}" = default ] && sq=""
 	if [ "${NASD_NFS:-}" = 1 ]; then
@@ -125,8 +131,8 @@ EOF
 		[ -s "$LAB_DIR/nfs_fh.key" ] ||
 			(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/nfs_fh.key")
 		nfs=",
-  \"nfs\": { \"listen\": [ \"$VIP4:2049\", \"$(node_ip4 "$n"):2049\" ],
-           \"portmap\": [ \"$VIP4:111\", \"$(node_ip4 "$n"):111\" ],
+  \"nfs\": { \"listen\": [ \"$VIP4:2049\", $vb2049\"$(node_ip4 "$n"):2049\" ],
+           \"portmap\": [ \"$VIP4:111\", $vb111\"$(node_ip4 "$n"):111\" ],
            \"export\": \"/export\", \"path\": \"$nfsdir\",
            \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ], $sq ${NASD_NFS_EXTRA:-}
            \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", $nid$nsj }"
@@ -134,7 +140,7 @@ EOF
 	cat >"$d/nasd.json" <<EOF
 {
   "node_name": "$n",
-  "listen": [ "$VIP4:80", "[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
+  "listen": [ "$VIP4:80", $vb80"[$VIP6]:80", "$(node_ip4 "$n"):80", "[$(node_ip6 "$n")]:80" ],
   "exports": [ { "url": "/", "path": "$LAB_WWW" },
                { "url": "/up/", "path": "$d/up", "writable": true,
                  "write_token_file": "$LAB_DIR/http_write.token" },

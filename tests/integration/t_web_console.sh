@@ -86,14 +86,7 @@ in_ns c1 env CONSOLE_OUT="$SHOTS" CONSOLE_SHOT_PREFIX=t_web_console- DRAIN_NODE=
 	timeout -k 5 170 node "$BROWSER_DIR/console.mjs" "$WEBD_URL" >"$TEST_TMP/browser.out" 2>&1
 brc=$?
 # Relay its checks as ours (its "# ..." lines follow the check they explain).
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*) ok "browser: ${line#ok - }" ;;
-	"not ok - "*) fail "browser: ${line#not ok - }" ;;
-	"# "*) echo "$line" ;;
-	*) diag "browser: $line" ;;
-	esac
-done <"$TEST_TMP/browser.out"
+relay_checks "browser: " "$TEST_TMP/browser.out"
 check_eq "console.mjs exit code" 0 "$brc"
 for s in login dashboard drained sessions viewer ratelimit; do
 	f=$SHOTS/t_web_console-$s.png

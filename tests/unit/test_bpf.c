@@ -31,7 +31,7 @@
 #include "lb/lb_hash.h"
 
 #define FLOWS_MAX   4096
-#define NSVC_TABLES 5			/* services 0..4 have Maglev tables */
+#define NSVC_TABLES 7			/* services 0..6 have Maglev tables */
 #define MSIZE       LB_MAGLEV_DEFAULT	/* per-half table size used here */
 #define NNODES      4			/* nodes 0..3 are PRESENT|UP */
 #define NODE_NOIF   5			/* PRESENT|UP but ifindex 0 */
@@ -71,6 +71,8 @@ struct t {
 #define CLIENT4 "192.0.2.10"
 #define VIP4    "10.0.0.100"		/* svc0 TCP/80, svc1 UDP/53 */
 #define VIP4B   "10.0.0.101"		/* svc3 TCP/80 NO_NODES, svc4 TCP/81 empty table */
+					/* svc5 VIP4 TCP/5201 and svc6 VIP4B TCP/5201:
+					 * client affinity, the same table */
 #define OTHER4  "10.0.0.200"		/* not a VIP */
 #define CLIENT6 "2001:db8:c::10"
 #define VIP6    "2001:db8::100"		/* svc2 TCP/443 */
@@ -845,6 +847,46 @@ static void t_truncations(struct t *t, int p, const struct pktspec *s, const cha
 	      prog_names[p], what, refused, len);
 }
 
+/*
+ * Client affinity: the connections of one client to the port of an
+ * affinity service land on one node whatever their source ports, and
+ * through either VIP when the services share their table (a client that
+ * resolves a round-robin name once per connection, as iperf3 does).  The
+ * 5-tuple hash of the same connections spreads them (the control case).
+ */
+static void t_affinity(struct t *t, int p, uint16_t sport)
+{
+	__u32 want = LB_NODE_NONE, seen5 = 0;
+	int same = 0, fwd = 0;
+
+	for (int j = 0; j < 8; j++) {
+		struct pktspec s = tcp4((uint16_t)(sport + j), TH_SYN);
+		struct lb_flow_key k;
+		struct lb_flow_val fv;
+		struct result r;
+		uint8_t in[PKT_MAX];
+		size_t len;
+
+		s.dst = j & 1 ? VIP4B : VIP4;
+		s.dport = 5201;
+		k = spec_key(&s);
+		len = build(in, &s);
+		if (want == LB_NODE_NONE)
+			want = t->maglev[lb_maglev_index(5, 0, MSIZE,
+							 lb_svc_hash(&k, LB_SVC_F_AFFINITY) % MSIZE)];
+		run(t, p, in, len, &r);
+		fwd += r.rc == act_rc[p][A_REDIRECT] && verdict_is(&r, LB_V_FWD_NEW, 0);
+		same += get_flow(t, &k, &fv) && fv.node_id == want && rewritten_for(&r, in, len, want);
+		seen5 |= 1u << (t->maglev[lb_maglev_index(5, 0, MSIZE, lb_flow_hash(&k) % MSIZE)] & 31);
+	}
+	check(t, fwd == 8, "%s: 8 SYNs from one client to VIP4 and VIP4B tcp/5201 (affinity) forwarded "
+	      "as new flows (%d)", prog_names[p], fwd);
+	check(t, same == 8, "%s: client affinity: all 8 on node %u, through both VIPs (%d)",
+	      prog_names[p], want, same);
+	check(t, __builtin_popcount(seen5) > 1,
+	      "%s: the 5-tuple hash of the same connections would spread them over nodes", prog_names[p]);
+}
+
 /* ---- setup ---- */
 
 static int setup(struct t *t, const char *path)
@@ -904,6 +946,10 @@ static int setup(struct t *t, const char *path)
 		t->maglev[lb_maglev_index(3, 1, MSIZE, i)] = i % NNODES;
 		t->maglev[lb_maglev_index(4, 0, MSIZE, i)] = LB_NODE_NONE;
 		t->maglev[lb_maglev_index(4, 1, MSIZE, i)] = LB_NODE_NONE;
+		for (__u32 sv = 5; sv <= 6; sv++) {	/* the same nodes: the same table */
+			t->maglev[lb_maglev_index(sv, 0, MSIZE, i)] = (i * 7) % NNODES;
+			t->maglev[lb_maglev_index(sv, 1, MSIZE, i)] = LB_NODE_NONE;
+		}
 	}
 
 	for (i = 0; i < NNODES; i++)
@@ -915,6 +961,8 @@ static int setup(struct t *t, const char *path)
 	add_svc(t, VIP6, 443, IPPROTO_TCP, 2, 0);
 	add_svc(t, VIP4B, 80, IPPROTO_TCP, 3, LB_SVC_F_NO_NODES);
 	add_svc(t, VIP4B, 81, IPPROTO_TCP, 4, 0);
+	add_svc(t, VIP4, 5201, IPPROTO_TCP, 5, LB_SVC_F_AFFINITY);
+	add_svc(t, VIP4B, 5201, IPPROTO_TCP, 6, LB_SVC_F_AFFINITY);
 	return 0;
 }
 
@@ -1126,6 +1174,7 @@ int main(int argc, char **argv)
 		t_drops(&t, p, base + 400);
 		t_pins(&t, p, base + 600);
 		t_budget(&t, p, base + 700);
+		t_affinity(&t, p, base + 800);
 
 		s = tcp4(base + 500, TH_ACK);
 		t_truncations(&t, p, &s, "IPv4 TCP");

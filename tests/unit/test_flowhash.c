@@ -1,7 +1,8 @@
 /*
  * Flow keys and the flow hash: key layout, endpoint parsing, and that the
  * hash spreads sequential ports and addresses evenly (chi-square over 64
- * buckets) and depends on every field of the 5-tuple.
+ * buckets) and depends on every field of the 5-tuple; what client affinity
+ * leaves out.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -50,6 +51,18 @@ int main(void)
 	CHECK(lb_flow_hash(&k2) != h, "hash depends on source address");
 	k2 = k; k2.daddr[0] ^= htonl(1);
 	CHECK(lb_flow_hash(&k2) != h, "hash depends on destination address");
+
+	/* Client affinity leaves out the client port, the protocol and the VIP
+	 * (a client reaching several VIPs by one round-robin name), nothing else. */
+	uint32_t ha = lb_svc_hash(&k, LB_SVC_F_AFFINITY);
+	CHECK(lb_svc_hash(&k, 0) == h, "without affinity the service hash is the flow hash");
+	k2 = k; k2.sport = htons(40001); k2.proto = 17; k2.daddr[0] ^= htonl(1);
+	CHECK(lb_svc_hash(&k2, LB_SVC_F_AFFINITY) == ha,
+	      "affinity: the hash ignores client port, protocol and VIP address");
+	k2 = k; k2.saddr[0] ^= htonl(1);
+	CHECK(lb_svc_hash(&k2, LB_SVC_F_AFFINITY) != ha, "affinity: the hash depends on the client address");
+	k2 = k; k2.dport = htons(81);
+	CHECK(lb_svc_hash(&k2, LB_SVC_F_AFFINITY) != ha, "affinity: the hash depends on the service port");
 
 	/* Uniformity: 64 buckets, 640k sequential source ports x clients. */
 	enum { B = 64, N = 640000 };

@@ -235,14 +235,7 @@ async function refreshStatus() {
     $('status-role').dataset.ready = String(vrrp.ready);
   }
   setText('status-failover', foText);
-  // active-active: each VRRP group's role here; the DNS records this switch keeps
-  const groups = Array.isArray(lbd.groups) ? lbd.groups : [];
-  setText('status-groups', groups.map(g => `${g.name}: ${g.role}` +
-    (g.preferred_here ? ' (preferred here)' : ` (preferred: switch ${g.preferred})`)).join(' · '));
-  const dns = lbd.dns && Array.isArray(lbd.dns.records) ? lbd.dns : null;
-  setText('status-dns', dns ? `${dns.name}: ` + (dns.records.filter(r => r.want !== 'leave')
-    .map(r => `${r.address} ${r.published === true ? (r.want === 'publish' ? 'published' : 'withdrawn') : 'pending'}`)
-    .join(', ') || 'none of ours') + (dns.updates && dns.updates.failed ? ` · ${dns.updates.failed} failed update(s)` : '') : '');
+  renderGroups(lbd, st.sync);
 
   const sync = st.sync;
   const syncEl = $('sync-state');
@@ -274,6 +267,56 @@ async function refreshStatus() {
   setText('handoffs-total', typeof ho.ok === 'number' || typeof rep.handled === 'number' ? fmtInt((ho.ok || 0) + 0) : '–');
   setText('handoffs-detail', [typeof ho.requested === 'number' && `${ho.requested} requested, ${ho.failed || 0} failed`,
     typeof rep.handled === 'number' && `${rep.handled} node reports`].filter(Boolean).join(' · '));
+}
+
+// ------------------------------------------------ active-active groups --
+
+// A DNS record of lbd's status "dns" as words: what this switch wants of it
+// and whether the server took that ("published": true once an add was taken,
+// false once a delete was, null before either).  "leave": the record is not
+// this switch's to keep (its group's master publishes it).
+function dnsRecordState(r) {
+  if (r.want === 'publish') return r.published === true ? 'published' : 'pending';
+  if (r.want === 'withdraw') return r.published === false ? 'withdrawn' : 'withdrawal pending';
+  return 'left to the peer';
+}
+
+// Who holds a group: this switch while its role is master; the peer while
+// this one is backup and syncd sees the peer alive (a pair has two
+// switches); otherwise nobody this switch knows of.
+function groupMaster(g, sync) {
+  const id = sync && typeof sync.switch_id === 'number' ? ` (switch ${sync.switch_id})` : '';
+  const peer = sync && sync.peer;
+  if (g.role === 'master') return { who: 'here', text: 'this switch' + id };
+  if (g.role === 'backup' && peer && peer.alive) return { who: 'peer', text: 'peer' + (peer.address ? ' ' + peer.address : '') };
+  return { who: 'none', text: '–' };
+}
+
+// The Groups table and the role card's summary lines, from lbd's status
+// "groups" (one per VRRP group: role here, preferred switch, VIP names) and
+// "dns" (one record per VIP of dns.vips).  Active-standby: no groups.
+function renderGroups(lbd, sync) {
+  const groups = Array.isArray(lbd.groups) ? lbd.groups : [];
+  const dns = lbd.dns && Array.isArray(lbd.dns.records) ? lbd.dns : null;
+  setText('status-groups', groups.map(g => `${g.name}: ${g.role}` +
+    (g.preferred_here ? ' (preferred here)' : ` (preferred: switch ${g.preferred})`)).join(' · '));
+  setText('status-dns', dns ? `${dns.name}: ` + (dns.records.filter(r => r.want !== 'leave')
+    .map(r => `${r.address} ${dnsRecordState(r)}`).join(', ') || 'none of ours') +
+    (dns.updates && dns.updates.failed ? ` · ${dns.updates.failed} failed update(s)` : '') : '');
+  setText('groups-summary', dns ? `(${dns.name} at ${dns.server}, TTL ${dns.ttl} s)` : '');
+  const rows = groups.map((g) => {
+    const vips = Array.isArray(g.vips) ? g.vips : [];
+    const recs = dns ? dns.records.filter(r => vips.includes(r.vip)) : [];
+    const m = groupMaster(g, sync);
+    const cell = (field, ...c) => el('td', { dataset: { field } }, ...c);
+    return el('tr', { dataset: { group: g.name, role: g.role, master: m.who } },
+      cell('name', g.name), cell('vips', vips.join(' ')),
+      cell('preferred', `switch ${g.preferred}` + (g.preferred_here ? ' (this one)' : '')),
+      cell('state', badge(g.role || 'unknown', roleClass(g.role, true))), cell('master', m.text),
+      cell('dns', recs.map(r => `${r.address} ${dnsRecordState(r)}`).join(', ') || '–'));
+  });
+  if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'empty', colspan: 6 }, 'no VRRP groups (active-standby)')));
+  $('groups-body').replaceChildren(...rows);
 }
 
 function setSelectOptions(select, names, withAny) {
