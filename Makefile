@@ -12,7 +12,7 @@ B        ?= build
 CC       ?= gcc
 CLANG    ?= clang
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
-PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf libcrypto
+PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf libcrypto libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
