@@ -40,7 +40,7 @@ static void on_signal(struct loop *lp, int signo, void *arg)
 		log_info("SIGHUP: nothing to reload yet (%u session(s))", n->nsessions);
 		return;
 	}
-	log_info("signal %d: exiting (%u session(s) closed)", signo, n->nsessions);
+	log_event(LOG_NOTICE, "daemon_stop", KV_I("signal", signo), KV_U("sessions_closed", n->nsessions));
 	loop_stop(lp);
 }
 
@@ -133,8 +133,9 @@ int main(int argc, char **argv)
 		fatalx("cannot start the NFS service");
 	if (nasd_metrics_open(n) < 0)	/* /metrics listener, if configured */
 		fatalx("cannot start the metrics listener");
-	log_info("running: node '%s', %u listen address(es), %u export(s), control %s",
-		 n->cfg.node_name, n->cfg.nlisten, n->cfg.nexports, n->cfg.control_socket);
+	log_event(LOG_NOTICE, "daemon_start", KV_S("config", n->config_path),
+		  KV_S("node", n->cfg.node_name), KV_U("listeners", n->cfg.nlisten),
+		  KV_U("exports", n->cfg.nexports), KV_S("control", n->cfg.control_socket));
 	if (loop_run(&n->loop) < 0)
 		log_warn("event loop");
 	nasd_metrics_close(n);
