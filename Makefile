@@ -15,6 +15,12 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf libcrypto libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# One missing package empties both (pkg-config answers all or nothing):
+# name it, rather than leave the compiler to fail on a header.
+PKG_MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(PKG_MISSING),)
+$(warning pkg-config does not find $(PKG_MISSING): make deps (scripts/deps.sh) installs them)
+endif
 
 # Headers are included by their path from the top ("lib/log.h",
 # "storage/tch/tch.h") or, inside one directory, by their name: -I. only.
