@@ -35,6 +35,16 @@ static int link_running(struct rtnl_link *lk)
 	return (f & IFF_UP) && (f & IFF_RUNNING);
 }
 
+/* Node n's MAC m learnt or changed: its neighbour_resolved event. */
+static void log_resolved(const struct node_rt *n, const uint8_t *m)
+{
+	char mac[18];
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	log_event(LOG_INFO, "neighbour_resolved", KV_S("node", n->name), KV_S("mac", mac));
+}
+
 void netmon_refresh(struct lbd *l)
 {
 	struct netmon *nm = l->nm;
@@ -100,12 +110,7 @@ void netmon_refresh(struct lbd *l)
 			n->mac_ok = 0;
 		} else if (ll && nl_addr_get_len(ll) == 6) {
 			if (!n->mac_ok || memcmp(n->mac, nl_addr_get_binary_addr(ll), 6)) {
-				const uint8_t *m = nl_addr_get_binary_addr(ll);
-				char mac[18];
-				snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-					 m[0], m[1], m[2], m[3], m[4], m[5]);
-				log_event(LOG_INFO, "neighbour_resolved", KV_S("node", n->name),
-					  KV_S("mac", mac));
+				log_resolved(n, nl_addr_get_binary_addr(ll));
 			}
 			memcpy(n->mac, nl_addr_get_binary_addr(ll), 6);
 			n->mac_ok = 1;

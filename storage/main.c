@@ -71,6 +71,23 @@ static void raise_nofile(uint32_t sessions)
 		log_warn("setrlimit(NOFILE)");
 }
 
+/* -t: what the configuration says, on stdout; 0, or exits (fatalx) on an
+ * error the daemon would stop at. */
+static int check_config(struct nasd *n)
+{
+	char err[512];
+
+	printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
+	       n->cfg.nlisten, n->cfg.nexports);
+	export_describe(&n->cfg, stdout);
+	nasd_nfs_describe(&n->cfg.nfs, stdout);
+	if (nasd_metrics_check(&n->cfg.metrics, stdout, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
+		fatalx("handoff: %s", err);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct nasd nasd;	/* the context: static only for its size */
@@ -95,17 +112,8 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 	if (export_open_all(&n->cfg) < 0)
 		fatalx("%s: cannot open the exports", n->config_path);
-	if (check_only) {
-		printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
-		       n->cfg.nlisten, n->cfg.nexports);
-		export_describe(&n->cfg, stdout);
-		nasd_nfs_describe(&n->cfg.nfs, stdout);
-		if (nasd_metrics_check(&n->cfg.metrics, stdout, err, sizeof(err)) < 0)
-			fatalx("%s", err);
-		if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
-			fatalx("handoff: %s", err);
-		return 0;
-	}
+	if (check_only)
+		return check_config(n);
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */
 	raise_nofile(n->cfg.max_sessions);
 	n->lim = http_default_limits;
