@@ -261,7 +261,7 @@ struct nasd {
 	struct http_limits lim;		/* the parser's, with max_body = max_upload */
 	int accept_paused;		/* out of fds: listeners off until the next tick */
 	struct nasd_stats st;
-	struct log_rate http_log;	/* refused HTTP requests in the log (http_server.c) */
+	struct log_rate http_log;	/* http_refused lines (http_server.c) */
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
 	uint64_t reserved;		/* disk reserved ahead of PUT bodies, all sessions */
 	struct handoff *ho;		/* handoff agent (handoff/), NULL if not configured */

@@ -18,15 +18,16 @@
 #define MNT_LOG_PATH 96		/* path bytes shown */
 
 /* Log r's MNT of path: nfs_mount, or nfs_mount_refused with why; unless
- * over the rate (storage/log_client.h).  The path is cut at MNT_LOG_PATH
+ * over its kind's rate (storage/log_client.h).  The path is cut at MNT_LOG_PATH
  * bytes or a NUL (path_len then says how long it was). */
 static void mnt_log(struct nfs_req *r, const struct nfs3_str *path, const char *why)
 {
+	struct nfs_server *s = r->srv;
 	char p[MNT_LOG_PATH + 1], client[TADDR_STRLEN], more[24], plen[24];
 	size_t n = path->len < MNT_LOG_PATH ? path->len : MNT_LOG_PATH;
 	uint16_t port;
 
-	if (!log_rate_allow(&r->srv->log_rate, more, sizeof(more)))
+	if (!log_rate_allow(why ? &s->log_mnt_refused : &s->log_mnt, more, sizeof(more)))
 		return;
 	memcpy(p, path->p, n);
 	p[n] = '\0';

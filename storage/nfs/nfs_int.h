@@ -189,7 +189,9 @@ struct nfs_server {
 	struct nfs_ino_ent *ino[NFS_INO_BUCKETS];
 	unsigned nino;
 	struct nfs_stale_ent *stale;	/* NFS_STALE_SLOTS */
-	struct log_rate log_rate;	/* MNTs and refused connections in the log */
+	/* client-caused lines in the log, each kind its own limit (mount3.c,
+	 * nfs_server.c): MNTs answered, MNTs refused, connections refused */
+	struct log_rate log_mnt, log_mnt_refused, log_conn_refused;
 	struct nfs_stats st;
 	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
 	struct {

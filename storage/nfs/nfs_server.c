@@ -37,7 +37,7 @@ static int admit(struct nfs_server *s, const struct sockaddr_storage *ss)
 		char client[TADDR_STRLEN], more[24];
 		uint16_t port;
 		s->st.refused++;
-		if (log_rate_allow(&s->log_rate, more, sizeof(more))) {
+		if (log_rate_allow(&s->log_conn_refused, more, sizeof(more))) {
 			log_client(ss, client, &port);
 			log_event(LOG_NOTICE, "nfs_refused", KV_S("client", client),
 				  KV_U("client_port", port), KV_S("reason", "client not in \"clients\""),
