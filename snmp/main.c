@@ -133,15 +133,17 @@ static void snmp_setup(struct agx *a)
 }
 
 /* net-snmp's AgentX subagent calls this when its session to the master
- * agent opens (INDEX_START) and when it is lost (INDEX_STOP: the master did
- * not answer a ping; the library reopens it every ping interval). */
+ * agent opens (INDEX_START) and when it is lost (INDEX_STOP: the master
+ * hung up or did not answer a ping; the library reopens it every ping
+ * interval).  Registered without a client argument: snmp_shutdown frees
+ * every one still registered. */
 static int agentx_session_event(int major, int minor, void *server, void *client)
 {
-	const struct agx *a = client;
 	int up = minor == SNMPD_CALLBACK_INDEX_START;
 
 	log_event(up ? LOG_NOTICE : LOG_WARNING, up ? "agentx_up" : "agentx_down",
-		  KV_S("socket", a->agentx_sock));
+		  KV_S("socket", netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID,
+						       NETSNMP_DS_AGENT_X_SOCKET)));
 	return 0;
 }
 
@@ -165,12 +167,13 @@ static int timer_open(unsigned ms)
 static void poll_once(struct agx *a)
 {
 	struct snap s = { 0 };
-	int was_up = a->cur.lbd_up, had = a->have_cur;
 
 	poll_snapshot(a, &s);
-	if (s.lbd_up != was_up || !had)
+	if (a->lbd_said != 1 + !!s.lbd_up) {	/* once per change, not per poll */
+		a->lbd_said = 1 + !!s.lbd_up;
 		log_event(s.lbd_up ? LOG_NOTICE : LOG_WARNING, s.lbd_up ? "lbd_up" : "lbd_down",
 			  KV_S("socket", a->lbd_sock));
+	}
 	mib_update(a, &s);
 }
 
@@ -258,9 +261,9 @@ int main(int argc, char **argv)
 	 * again one to two seconds after it listens. */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, 1);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
-			       agentx_session_event, &a);
+			       agentx_session_event, NULL);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
-			       agentx_session_event, &a);
+			       agentx_session_event, NULL);
 	if (mib_register(&a) < 0)
 		fatalx("cannot register the MIB");
 	init_snmp(PROG);

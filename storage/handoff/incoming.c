@@ -252,7 +252,6 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 static void serve_lost(struct intx *t, int fd, const char *what, const char *err)
 {
 	struct handoff *h = t->ch->h;
-
 	char why[320];
 
 	snprintf(why, sizeof(why), "%s: %s", what, err);
