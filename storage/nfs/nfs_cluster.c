@@ -92,19 +92,16 @@ static uint8_t apply(struct nasd *n, struct nfs_server *s, const struct cw_map *
 		s->cl.node_id_seen = 1;
 		s->cl.node_id_cfg = c->node_id;
 	}
-	if (!self) {
+	if (!self || (s->cl.node_id_cfg && s->cl.node_id_cfg != self->nfs_id)) {
 		log_event(LOG_WARNING, "cluster_map_refused", KV_U("generation", m->h.generation),
-			  KV_U("switch", m->h.switch_id),
-			  KV_S("reason", "the map does not name this node"), KV_S("node", n->cfg.node_name));
+			  KV_U("switch", m->h.switch_id), KV_S("node", n->cfg.node_name),
+			  KV_S("reason", !self ? "the map does not name this node" :
+				 "the map's NFS id for this node is not its configured node_id"),
+			  KV_U("nfs_id", self ? self->nfs_id : 0), KV_U("node_id", s->cl.node_id_cfg));
+		if (self)
+			return CW_ACK_REFUSED;
 		s->cl.nfs_id = 0;
 		return CW_ACK_NOT_MEMBER;
-	}
-	if (s->cl.node_id_cfg && s->cl.node_id_cfg != self->nfs_id) {
-		log_event(LOG_WARNING, "cluster_map_refused", KV_U("generation", m->h.generation),
-			  KV_U("switch", m->h.switch_id),
-			  KV_S("reason", "the map's NFS id for this node is not its configured node_id"),
-			  KV_U("nfs_id", self->nfs_id), KV_U("node_id", s->cl.node_id_cfg));
-		return CW_ACK_REFUSED;
 	}
 	s->cl.nfs_id = self->nfs_id;
 	if (c->node_id && c->node_id != self->nfs_id)
