@@ -12,9 +12,15 @@ B        ?= build
 CC       ?= gcc
 CLANG    ?= clang
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
-PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf libcrypto
+PKGS     := libnl-route-3.0 libnl-3.0 jansson libbpf libcrypto libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# One missing package empties both (pkg-config answers all or nothing):
+# name it, rather than leave the compiler to fail on a header.
+PKG_MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(PKG_MISSING),)
+$(warning pkg-config does not find $(PKG_MISSING): make deps (scripts/deps.sh) installs them)
+endif
 
 # Headers are included by their path from the top ("lib/log.h",
 # "storage/tch/tch.h") or, inside one directory, by their name: -I. only.
@@ -229,9 +235,9 @@ clean:
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
 SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
 SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
-	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md
+	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md
 SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
-NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md
+NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md doc/logs.md
 NODE_EX     := appliance/examples/nasd.json
 UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)/|g
 install: $(BINS) $(MAN)

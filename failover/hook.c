@@ -13,9 +13,8 @@
 
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
-
 #include "lib/ctl.h"
+#include "lib/log.h"
 
 static json_t *status(const char *sock, const char *cmd, char *err, size_t errlen);
 
@@ -106,16 +105,22 @@ int hook_notify(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "tandem-failover: unknown state %s\n", argv[2]);
 		return 2;
 	}
-	openlog("tandem-failover", LOG_PID, LOG_DAEMON);
-	syslog(LOG_NOTICE, "VRRP %s %s: %s", argv[0], argv[1], role);
+	/* the system log (journald natively when it runs: lib/log.h), as
+	 * keepalived's own lines; a failure also on stderr, for keepalived's
+	 * log and whoever runs the hook by hand */
+	log_init("tandem-failover", 1, 0);
 	ready = peer_ready(cfg);
+	log_event(LOG_NOTICE, "failover_notify", KV_S("type", argv[0]), KV_S("name", argv[1]),
+		  KV_S("role", role), KV_S("group", group), KV_S("peer_ready", ready ? "yes" : "no"));
 	if (tell(cfg->control_socket, role, group, ready, err, sizeof(err)) < 0) {
-		syslog(LOG_WARNING, "lbd: %s", err);
+		log_event(LOG_WARNING, "failover_notify_failed", KV_S("daemon", "tandem-lbd"),
+			  KV_S("role", role), KV_S("group", group), KV_S("reason", err));
 		fprintf(stderr, "tandem-failover: lbd: %s\n", err);
 		rc = 1;
 	}
 	if (cfg->sync.enabled && tell(cfg->sync.control_socket, role, group, -1, err, sizeof(err)) < 0) {
-		syslog(LOG_WARNING, "syncd: %s", err);
+		log_event(LOG_WARNING, "failover_notify_failed", KV_S("daemon", "tandem-syncd"),
+			  KV_S("role", role), KV_S("group", group), KV_S("reason", err));
 		fprintf(stderr, "tandem-failover: syncd: %s\n", err);
 		rc = 1;
 	}

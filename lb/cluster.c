@@ -143,8 +143,9 @@ static void map_ack(struct lbd *l, int ni, const struct cw_ack *a)
 
 	if (a->h.generation >= c->acked[id].gen || a->status != c->acked[id].status) {
 		if (a->h.generation == c->generation && c->acked[id].gen != c->generation)
-			log_info("cluster: %s holds map generation %llu (%s)", l->nodes[ni].name,
-				 (unsigned long long)a->h.generation, cw_ack_status_name(a->status));
+			log_event(LOG_INFO, "cluster_map_ack", KV_S("node", l->nodes[ni].name),
+				  KV_U("generation", a->h.generation),
+				  KV_S("status", cw_ack_status_name(a->status)));
 		c->acked[id].gen = a->h.generation;
 		c->acked[id].status = a->status;
 	}
@@ -279,8 +280,9 @@ static int build_map(struct lbd *l)
 		log_warnx("cluster: cannot encode the map: %s", why);
 		return -1;
 	}
-	log_info("cluster: map generation %llu: export %s, %u home(s), %u node(s), %zu bytes",
-		 (unsigned long long)c->generation, m->export_name, m->nhomes, m->nnodes, c->dgram_len);
+	log_event(LOG_INFO, "cluster_map", KV_U("generation", c->generation),
+		  KV_S("export", m->export_name), KV_U("homes", m->nhomes), KV_U("nodes", m->nnodes),
+		  KV_U("bytes", c->dgram_len));
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "lib/ctl.h"
 #include "lib/ctl_server.h"
 #include "lib/log.h"
+#include "lib/log_flow.h"
 
 static json_t *dispatch(void *arg, const json_t *req)
 {
@@ -330,39 +331,55 @@ static json_t *cmd_handoff(struct lbd *l, const json_t *req)
 	return report_move(l, &k, from, to);
 }
 
+/*
+ * migrate of one flow (req's "flow") to node to.  A TCP session on a node
+ * with a handoff agent moves live (its socket goes along, libtch):
+ * re-pointing it alone would leave the client with a node that answers its
+ * next segment with a reset.  Anything else (UDP, a node without
+ * tandem-nasd, or "repoint": true) is re-pointed here.  The reply, or NULL
+ * with *moved set (1) when it was re-pointed.
+ */
+static json_t *migrate_flow(struct lbd *l, const json_t *req, const json_t *flow, int to,
+			    long *moved)
+{
+	struct lb_flow_key k;
+	struct lb_flow_val v;
+	struct log_flow f;
+	int from = -1;
+
+	if (flow_arg(flow, &k) < 0)
+		return ctl_error("\"flow\" needs client, client_port, vip, port (same address family) "
+				 "and optionally proto tcp|udp");
+	if (bpf_map_lookup_elem(l->dp.fd_flows, &k, &v) == 0)
+		from = sched_node_by_id(l, v.node_id);
+	if (k.proto == IPPROTO_TCP && !json_is_true(json_object_get(req, "repoint")) &&
+	    from >= 0 && from != to && mover_node_live(l, from))
+		return report_move(l, &k, from, to);
+	*moved = flows_migrate_one(l, &k, l->nodes[to].id);
+	if (*moved < 0)
+		return ctl_error("flow table update failed: %s", strerror(errno));
+	if (*moved == 0)
+		return ctl_error("no such flow");
+	log_flow(&f, &k);
+	log_event(LOG_NOTICE, "flow_repoint", KV_FLOW(&f), KV_S("node", l->nodes[to].name),
+		  KV_S("from", from >= 0 ? l->nodes[from].name : NULL), KV_S("cause", "operator"));
+	return NULL;
+}
+
 static json_t *cmd_migrate(struct lbd *l, const json_t *req)
 {
 	json_t *err = NULL, *flow = json_object_get(req, "flow");
 	int to = node_arg(l, req, "to", &err);
-	long moved;
+	long moved = 0;
 
 	if (to < 0)
 		return err;
 	if (!l->nodes[to].up)
 		return ctl_error("node \"%s\" is down", l->nodes[to].name);
 	if (flow) {
-		struct lb_flow_key k;
-
-		if (flow_arg(flow, &k) < 0)
-			return ctl_error("\"flow\" needs client, client_port, vip, port (same address family) "
-					 "and optionally proto tcp|udp");
-		/* A TCP session on a node with a handoff agent moves live (its
-		 * socket goes along, libtch): re-pointing it alone would leave
-		 * the client with a node that answers its next segment with a
-		 * reset.  Anything else (UDP, a node without tandem-nasd, or
-		 * "repoint": true) is re-pointed. */
-		struct lb_flow_val v;
-		if (k.proto == IPPROTO_TCP && !json_is_true(json_object_get(req, "repoint")) &&
-		    bpf_map_lookup_elem(l->dp.fd_flows, &k, &v) == 0) {
-			int from = sched_node_by_id(l, v.node_id);
-			if (from >= 0 && from != to && mover_node_live(l, from))
-				return report_move(l, &k, from, to);
-		}
-		moved = flows_migrate_one(l, &k, l->nodes[to].id);
-		if (moved < 0)
-			return ctl_error("flow table update failed: %s", strerror(errno));
-		if (moved == 0)
-			return ctl_error("no such flow");
+		json_t *r = migrate_flow(l, req, flow, to, &moved);
+		if (r)
+			return r;
 	} else {
 		int from = node_arg(l, req, "node", &err);
 		if (from < 0)
@@ -370,8 +387,8 @@ static json_t *cmd_migrate(struct lbd *l, const json_t *req)
 		moved = flows_migrate_node(l, l->nodes[from].id, l->nodes[to].id);
 		if (moved < 0)
 			return ctl_error("flow table walk failed");
-		log_info("migrated %ld flow(s) from %s to %s", moved, l->nodes[from].name,
-			 l->nodes[to].name);
+		log_event(LOG_NOTICE, "flows_migrate", KV_S("from", l->nodes[from].name),
+			  KV_S("node", l->nodes[to].name), KV_I("flows", moved));
 	}
 	json_t *r = ctl_ok();
 	json_object_set_new(r, "moved", json_integer(moved));

@@ -129,6 +129,17 @@ static void child_close(struct lbd *l)
 	p->pid = 0;
 }
 
+/* The server took record i of the name (op publish or withdraw), ms after
+ * lbd wanted it: the dns_update event. */
+static void log_dns_update(const struct lbd *l, unsigned i, const char *op, uint64_t ms)
+{
+	char vip[TADDR_STRLEN];
+
+	taddr_fmt(&l->cfg.vips[l->cfg.dns.vips[i]].addr, vip, sizeof(vip));
+	log_event(LOG_NOTICE, "dns_update", KV_S("name", l->cfg.dns.name), KV_S("vip", vip),
+		  KV_S("op", op), KV_U("ms", ms));
+}
+
 /* The child is done (status st): take its result. */
 static void child_done(struct lbd *l, int st)
 {
@@ -146,6 +157,9 @@ static void child_done(struct lbd *l, int st)
 			struct dns_rec *r = &p->rec[i];
 			if (p->sent_op[i] == WANT_LEAVE || p->sent_op[i] != r->want)
 				continue;
+			if (r->published != r->want)	/* not a refresh */
+				log_dns_update(l, i, r->want == WANT_ADD ? "publish" : "withdraw",
+					       now - r->changed_ms);
 			r->published = r->want;
 			if (r->want == WANT_DEL && r->mine && !roles_holds_vip(l, l->cfg.dns.vips[i]))
 				r->mine = 0;	/* withdrawn for good: no longer ours */
@@ -166,8 +180,8 @@ static void child_done(struct lbd *l, int st)
 		}
 		snprintf(p->last_error, sizeof(p->last_error), "%s", m);
 		p->next_try_ms = now + l->cfg.dns.retry_ms;
-		log_warnx("dns: update of %s failed (%s); again in %u ms", l->cfg.dns.name, p->last_error,
-			  l->cfg.dns.retry_ms);
+		log_event(LOG_WARNING, "dns_update_failed", KV_S("name", l->cfg.dns.name),
+			  KV_S("reason", p->last_error), KV_U("retry_ms", l->cfg.dns.retry_ms));
 	}
 	child_close(l);
 }
@@ -357,9 +371,7 @@ void dns_close(struct lbd *l)
 	if (poll(&pf, 1, (int)l->cfg.dns.timeout_ms) <= 0)
 		kill(p->pid, SIGKILL);
 	if (waitpid(p->pid, &st, 0) == p->pid)
-		child_done(l, st);
-	log_info("dns: withdrew our records of %s at exit (%s)", l->cfg.dns.name,
-		 p->failed ? p->last_error : "done");
+		child_done(l, st);	/* logs dns_update op=withdraw, or dns_update_failed */
 }
 
 json_t *dns_json(const struct lbd *l)

@@ -40,6 +40,20 @@ static void check_stop(struct lbd *l, struct hcheck *c)
 	}
 }
 
+/* Check c changed state: health_up, or health_down with the failure why. */
+static void log_check(const struct lbd *l, const struct hcheck *c, int up, const char *why)
+{
+	char service[16];
+
+	snprintf(service, sizeof(service), "%s/%u", proto_name(c->proto), c->port);
+	if (up)
+		log_event(LOG_NOTICE, "health_up", KV_S("node", l->nodes[c->node].name),
+			  KV_S("service", service), KV_U("rtt_ms", c->rtt_ms));
+	else
+		log_event(LOG_WARNING, "health_down", KV_S("node", l->nodes[c->node].name),
+			  KV_S("service", service), KV_S("reason", why));
+}
+
 static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 {
 	check_stop(l, c);
@@ -53,8 +67,7 @@ static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 			c->rise_cnt++;
 		if (!c->ok && c->rise_cnt >= l->cfg.health.rise) {
 			c->ok = 1;
-			log_info("node %s %s/%u: check passed", l->nodes[c->node].name,
-				 proto_name(c->proto), c->port);
+			log_check(l, c, 1, NULL);
 			l->sched_dirty = 1;
 		}
 	} else {
@@ -63,8 +76,7 @@ static void verdict(struct lbd *l, struct hcheck *c, int good, const char *why)
 			c->fall_cnt++;
 		if ((c->ok || !c->seen) && c->fall_cnt >= l->cfg.health.fall) {
 			if (c->ok)
-				log_warnx("node %s %s/%u: check failed: %s", l->nodes[c->node].name,
-					  proto_name(c->proto), c->port, why);
+				log_check(l, c, 0, why);
 			c->ok = 0;
 			l->sched_dirty = 1;
 		}

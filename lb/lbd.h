@@ -225,6 +225,7 @@ struct pins {
 	uint64_t full, expired;		/* pins refused (table full), dropped idle */
 	/* the insert budget at work: fwd_untracked sampled each sweep step */
 	uint64_t untracked, untracked_per_s, sampled_ms, throttled_ms;
+	int throttle_logged;	/* the state the last flow_pressure event said (1 throttling) */
 };
 
 /* VRRP roles per group (roles.c): as the failover hook said them. */

@@ -57,7 +57,8 @@ static void on_signal(struct loop *lp, int signo, void *arg)
 		lbd_reload(l);
 		return;
 	}
-	log_info("signal %d: exiting (data plane and flows stay in place)", signo);
+	/* the data plane and the flows stay in place (doc/logs.md says so) */
+	log_event(LOG_NOTICE, "daemon_stop", KV_I("signal", signo));
 	loop_stop(lp);
 }
 
@@ -152,9 +153,11 @@ int main(int argc, char **argv)
 	if (loop_timer_init(&l->loop, &l->tick, on_tick, l) < 0 ||
 	    loop_timer_set(&l->tick, TICK_MS, TICK_MS) < 0)
 		fatal("timerfd");
-	log_info("running: %s on %s (%s), %u node(s), %u service(s), flow table %u, control %s",
-		 l->obj_path, l->cfg.client_if, l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc",
-		 l->cfg.nnodes, l->nsvcs, l->cfg.flow_table_size, l->cfg.control_socket);
+	log_event(LOG_NOTICE, "daemon_start", KV_S("config", l->config_path),
+		  KV_S("object", l->obj_path), KV_S("interface", l->cfg.client_if),
+		  KV_S("attach", l->cfg.attach == CFG_ATTACH_XDP ? "xdp" : "tc"),
+		  KV_U("nodes", l->cfg.nnodes), KV_U("services", l->nsvcs),
+		  KV_U("flow_table", l->cfg.flow_table_size), KV_S("control", l->cfg.control_socket));
 	if (loop_run(&l->loop) < 0)
 		log_warn("event loop");
 	dns_close(l);

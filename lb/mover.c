@@ -94,11 +94,10 @@ static void job_end(struct move_job *j)
 	free(j->retry);
 	j->retry = NULL;
 	j->nretry = j->cretry = 0;
-	log_info("%s of %s: %llu moved, %llu not live, %llu failed, %llu not tried in %llu ms",
-		 j->kind == MOVE_DRAIN ? "drain" : "load move", l->nodes[j->node].name,
-		 (unsigned long long)j->moved, (unsigned long long)j->not_live,
-		 (unsigned long long)j->failed, (unsigned long long)j->gave_up,
-		 (unsigned long long)(j->t_end_ms - j->t0_ms));
+	log_event(LOG_NOTICE, "move_done", KV_S("node", l->nodes[j->node].name),
+		  KV_S("kind", j->kind == MOVE_DRAIN ? "drain" : "load"), KV_U("moved", j->moved),
+		  KV_U("not_live", j->not_live), KV_U("failed", j->failed),
+		  KV_U("not_tried", j->gave_up), KV_U("ms", j->t_end_ms - j->t0_ms));
 }
 
 static void pump(struct move_job *j);
@@ -248,9 +247,9 @@ static int job_start(struct lbd *l, int node, enum move_kind kind, uint64_t want
 	j->want = want ? want : (uint64_t)n;
 	j->t0_ms = loop_now_ms();
 	j->running = 1;
-	log_info("%s of %s: moving %llu of its %ld TCP session(s)",
-		 kind == MOVE_DRAIN ? "drain" : "load trigger", l->nodes[node].name,
-		 (unsigned long long)j->want, n);
+	log_event(LOG_NOTICE, "move_start", KV_S("node", l->nodes[node].name),
+		  KV_S("kind", kind == MOVE_DRAIN ? "drain" : "load"), KV_U("moving", j->want),
+		  KV_I("sessions", n));
 	pump(j);
 	return 0;
 }
@@ -309,10 +308,11 @@ void mover_tick(struct lbd *l)
 		if (!n->in_use || !n->load_at_ms || now - n->load_at_ms > LOAD_FRESH_MS ||
 		    n->load_sessions <= max || j->running || n->load_at_ms <= j->t_end_ms)
 			continue;
-		log_info("load trigger: %s reports %u sessions (threshold %llu)", n->name,
-			 n->load_sessions, (unsigned long long)max);
+		log_event(LOG_NOTICE, "load_trigger", KV_S("node", n->name),
+			  KV_U("sessions", n->load_sessions), KV_U("threshold", max));
 		if (job_start(l, (int)i, MOVE_LOAD, n->load_sessions - max, err, sizeof(err)) < 0)
-			log_warnx("load trigger on %s: %s", n->name, err);
+			log_event(LOG_WARNING, "move_failed", KV_S("node", n->name), KV_S("kind", "load"),
+				  KV_S("reason", err));
 	}
 }
 

@@ -35,6 +35,16 @@ static int link_running(struct rtnl_link *lk)
 	return (f & IFF_UP) && (f & IFF_RUNNING);
 }
 
+/* Node n's MAC m learnt or changed: its neighbour_resolved event. */
+static void log_resolved(const struct node_rt *n, const uint8_t *m)
+{
+	char mac[18];
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	log_event(LOG_INFO, "neighbour_resolved", KV_S("node", n->name), KV_S("mac", mac));
+}
+
 void netmon_refresh(struct lbd *l)
 {
 	struct netmon *nm = l->nm;
@@ -50,7 +60,8 @@ void netmon_refresh(struct lbd *l)
 		rtnl_link_put(sl);
 	}
 	if (storage_up != l->storage_up)
-		log_info("storage interface %s %s", l->cfg.storage_if, storage_up ? "up" : "down");
+		log_event(storage_up ? LOG_NOTICE : LOG_WARNING, storage_up ? "link_up" : "link_down",
+			  KV_S("interface", l->cfg.storage_if));
 
 	/* The data plane takes only frames sent to our client-side MAC. */
 	struct rtnl_link *cl = rtnl_link_get_by_name(nm->links, l->cfg.client_if);
@@ -78,7 +89,9 @@ void netmon_refresh(struct lbd *l)
 				rtnl_link_put(pl);
 		}
 		if (link != n->link_up)
-			log_info("node %s link %s", n->name, link ? "up" : "down");
+			log_event(link ? LOG_NOTICE : LOG_WARNING, link ? "link_up" : "link_down",
+				  KV_S("node", n->name),
+				  KV_S("interface", cn->port[0] ? cn->port : l->cfg.storage_if));
 		n->link_up = link;
 
 		struct nl_addr *dst = nl_addr_build(taddr_af(&cn->addr), cn->addr.a,
@@ -93,13 +106,11 @@ void netmon_refresh(struct lbd *l)
 		struct nl_addr *ll = rtnl_neigh_get_lladdr(ne);
 		if (st & (NUD_FAILED | NUD_INCOMPLETE)) {
 			if (n->mac_ok)
-				log_warnx("node %s: neighbour unreachable", n->name);
+				log_event(LOG_WARNING, "neighbour_unreachable", KV_S("node", n->name));
 			n->mac_ok = 0;
 		} else if (ll && nl_addr_get_len(ll) == 6) {
 			if (!n->mac_ok || memcmp(n->mac, nl_addr_get_binary_addr(ll), 6)) {
-				const uint8_t *m = nl_addr_get_binary_addr(ll);
-				log_info("node %s at %02x:%02x:%02x:%02x:%02x:%02x", n->name,
-					 m[0], m[1], m[2], m[3], m[4], m[5]);
+				log_resolved(n, nl_addr_get_binary_addr(ll));
 			}
 			memcpy(n->mac, nl_addr_get_binary_addr(ll), 6);
 			n->mac_ok = 1;

@@ -45,9 +45,8 @@ int pins_write(struct lbd *l, const struct lb_flow_key *k, uint32_t node_id, uin
 	l->pins.full++;
 	if (now - l->pins.full_logged_ms >= 60000) {
 		l->pins.full_logged_ms = now;
-		log_warn("pinned-flow table (%u entries): a re-pointed flow is not protected from "
-			 "eviction (%llu so far)", l->dp.pin_table_size,
-			 (unsigned long long)l->pins.full);
+		log_event(LOG_WARNING, "flow_pins_full", KV_U("pin_table_size", l->dp.pin_table_size),
+			  KV_U("refused", l->pins.full), KV_S("reason", strerror(errno)));
 	}
 	return -1;
 }
@@ -97,6 +96,13 @@ static uint64_t untracked(struct lbd *l)
 	return sum;
 }
 
+/* Whether the data plane forwarded untracked packets lately (its budget of
+ * new entries was spent): the flow_pressure state "throttling". */
+static int throttling(const struct lbd *l, uint64_t now)
+{
+	return l->pins.throttled_ms && now - l->pins.throttled_ms < PRESSURE_HOLD_MS;
+}
+
 static void pressure_sample(struct lbd *l, uint64_t now)
 {
 	uint64_t u = untracked(l);
@@ -109,6 +115,20 @@ static void pressure_sample(struct lbd *l, uint64_t now)
 	l->pins.sampled_ms = now;
 }
 
+/* The flow_pressure event when the state changed since the last tick. */
+static void pressure_log(struct lbd *l, uint64_t now)
+{
+	int busy = throttling(l, now);
+
+	if (busy == l->pins.throttle_logged)
+		return;
+	l->pins.throttle_logged = busy;
+	log_event(busy ? LOG_WARNING : LOG_NOTICE, "flow_pressure",
+		  KV_S("state", busy ? "throttling" : "ok"),
+		  KV_U("untracked_per_s", l->pins.untracked_per_s),
+		  KV_U("insert_budget_per_s", (uint64_t)l->dp.insert_rate * l->dp.ncpus));
+}
+
 json_t *pins_pressure(struct lbd *l)
 {
 	uint64_t now = loop_now_ms(), v[LB_V_MAX] = { 0 };
@@ -116,7 +136,7 @@ json_t *pins_pressure(struct lbd *l)
 
 	if (now - l->pins.sampled_ms >= 100)	/* a count moved since the last tick counts too */
 		pressure_sample(l, now);
-	busy = l->pins.throttled_ms && now - l->pins.throttled_ms < PRESSURE_HOLD_MS;
+	busy = throttling(l, now);
 	dp_verdicts(&l->dp, v);
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"state", busy ? "throttling" : "ok",
@@ -139,6 +159,7 @@ void pins_tick(struct lbd *l)
 		return;
 	l->pins.sweep_ms = now;
 	pressure_sample(l, now);
+	pressure_log(l, now);
 	if (!l->cfg.vrrp.ngroups && !strcmp(l->role, "backup"))
 		return;
 	if (flows_walk_map(l->dp.fd_pins, sweep_fn, l, &sw, &l->pins.pos) < 0 || !l->pins.pos.more)

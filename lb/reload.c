@@ -9,7 +9,7 @@
 #include "lib/log.h"
 
 /* Settings that shape pinned maps or attachment cannot change on reload. */
-static int reload_compatible(const struct config *a, const struct config *b)
+static int reload_compatible(const char *path, const struct config *a, const struct config *b)
 {
 	const char *what = NULL;
 
@@ -30,8 +30,21 @@ static int reload_compatible(const struct config *a, const struct config *b)
 	else if (strcmp(a->control_socket, b->control_socket))
 		what = "control_socket";
 	if (what)
-		log_warnx("reload: \"%s\" changed; that needs a restart of lbd", what);
+		log_event(LOG_WARNING, "config_reload_failed", KV_S("path", path),
+			  KV_S("reason", "a setting changed that needs a restart of lbd"),
+			  KV_S("key", what));
 	return what == NULL;
+}
+
+/* A refused reload's event; why may start with the path (config_load's
+ * messages do), which the path field already says. */
+static void reload_failed(const char *path, const char *why)
+{
+	size_t n = strlen(path);
+
+	if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2))
+		why += n + 2;
+	log_event(LOG_WARNING, "config_reload_failed", KV_S("path", path), KV_S("reason", why));
 }
 
 int lbd_reload(struct lbd *l)
@@ -40,14 +53,14 @@ int lbd_reload(struct lbd *l)
 	char err[512];
 
 	if (config_load(l->config_path, &ncfg, err, sizeof(err)) < 0) {
-		log_warnx("reload: %s", err);
+		reload_failed(l->config_path, err);
 		return -1;
 	}
-	if (!reload_compatible(&l->cfg, &ncfg))
+	if (!reload_compatible(l->config_path, &l->cfg, &ncfg))
 		return -1;
 	l->cfg = ncfg;
 	if (sched_apply_config(l) < 0 || health_setup(l) < 0) {
-		log_warnx("reload: could not apply");
+		reload_failed(l->config_path, "the data plane did not take it");
 		return -1;
 	}
 	roles_config(l);
@@ -56,7 +69,7 @@ int lbd_reload(struct lbd *l)
 	sched_update(l);
 	cluster_apply(l);	/* a new generation even if "nfs" did not change (logged on failure) */
 	l->reloads++;
-	log_info("reloaded %s: %u node(s), %u VIP(s), %u service(s)", l->config_path,
-		 l->cfg.nnodes, l->cfg.nvips, l->nsvcs);
+	log_event(LOG_NOTICE, "config_reload", KV_S("path", l->config_path),
+		  KV_U("nodes", l->cfg.nnodes), KV_U("vips", l->cfg.nvips), KV_U("services", l->nsvcs));
 	return 0;
 }

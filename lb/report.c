@@ -47,6 +47,7 @@
 #include "lib/keyfile.h"
 #include "lb_hash.h"
 #include "lib/log.h"
+#include "lib/log_flow.h"
 #include "lib/maglev.h"
 
 static int node_by_key(const struct lbd *l, uint32_t key)
@@ -171,8 +172,11 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 		return HO_ST_NO_NODE;
 	if (r->op == HO_OP_REDIRECT && is_cancelled(l, r)) {
 		l->report.stale_refused++;
-		log_warnx("handoff report: a REDIRECT of a flow to %s for a handoff its old node "
-			  "already rolled back (txid %u): refused", l->nodes[ni].name, r->txid);
+		struct log_flow f;
+		log_flow(&f, &r->key);
+		log_event(LOG_WARNING, "flow_repoint_refused", KV_FLOW(&f),
+			  KV_S("node", l->nodes[ni].name), KV_U("txid", r->txid),
+			  KV_S("reason", "its old node already rolled the handoff back"));
 		return HO_ST_ERROR;
 	}
 	if (r->op == HO_OP_RECLAIM)
@@ -192,8 +196,13 @@ static uint8_t handle(struct lbd *l, struct ho_report *r)
 	 * re-pointed from one node to another; a retransmitted report for a
 	 * flow already on ni counts nothing */
 	if (old >= 0 && old != ni) {
+		struct log_flow f;
 		l->nodes[old].handoffs_out++;
 		l->nodes[ni].handoffs_in++;
+		log_flow(&f, &r->key);
+		log_event(LOG_INFO, "flow_repoint", KV_FLOW(&f), KV_S("node", l->nodes[ni].name),
+			  KV_S("from", l->nodes[old].name),
+			  KV_S("cause", r->op == HO_OP_RECLAIM ? "handoff_rollback" : "handoff"));
 	}
 	return HO_ST_OK;
 }
@@ -327,6 +336,36 @@ static const char *move_status(uint8_t st)
 	}
 }
 
+static void operator_done(struct lbd *l, void *arg, const struct lb_flow_key *k, int ok,
+			  const char *err, const char *owner, int status, uint64_t ms);
+
+/*
+ * The events of MOVE m: handoff_request when sent (request 1), else
+ * handoff_done or handoff_failed.  An operator's moves are NOTICE; the
+ * mover's, thousands in a drain, are DEBUG (its move_done sums them up),
+ * except an unanswered MOVE: a node whose tandem-nasd does not answer is
+ * worth a warning whoever asked.
+ */
+static void log_move(const struct report_move *m, int request, int ok, const char *err,
+		     const char *owner, int status)
+{
+	int op = m->done == operator_done;
+	struct log_flow f;
+
+	log_flow(&f, &m->key);
+	if (request)
+		log_event(op ? LOG_NOTICE : LOG_DEBUG, "handoff_request", KV_FLOW(&f),
+			  KV_S("from", m->from_name), KV_S("node", m->to_name));
+	else if (ok)
+		log_event(op ? LOG_NOTICE : LOG_DEBUG, "handoff_done", KV_FLOW(&f),
+			  KV_S("from", m->from_name), KV_S("node", m->to_name), KV_S("owner", owner),
+			  KV_U("ms", loop_now_ms() - m->t0_ms));
+	else
+		log_event(op || status == MOVE_NO_ANSWER ? LOG_WARNING : LOG_DEBUG, "handoff_failed",
+			  KV_FLOW(&f), KV_S("from", m->from_name), KV_S("node", m->to_name),
+			  KV_S("reason", err));
+}
+
 /* Ends a MOVE: the slot is free again before done runs (done may send more). */
 static void move_finish(struct report_move *m, int ok, const char *err, const char *owner,
 			int status)
@@ -335,6 +374,8 @@ static void move_finish(struct report_move *m, int ok, const char *err, const ch
 	struct lb_flow_key k = m->key;
 	move_done_fn done = m->done;
 	void *arg = m->arg;
+
+	log_move(m, 0, ok, err, owner, status);
 
 	if (ok) {
 		l->report.moves_ok++;
@@ -353,8 +394,6 @@ static void move_timeout(struct loop *lp, struct loop_timer *t)
 	struct report_move *m = t->arg;
 	char err[160];
 
-	log_warnx("handoff of a flow %s -> %s: no answer from %s's tandem-nasd in %u ms",
-		  m->from_name, m->to_name, m->from_name, m->timeout_ms);
 	snprintf(err, sizeof(err), "no answer from %s's tandem-nasd in %u ms (is it running with "
 		 "\"handoff\" configured?)", m->from_name, m->timeout_ms);
 	move_finish(m, 0, err, NULL, MOVE_NO_ANSWER);
@@ -388,8 +427,6 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 	}
 	if (a->status != HO_ST_OK) {
 		char err[320];
-		log_debug("handoff of a flow %s -> %s refused by %s: %s", m->from_name, m->to_name,
-			  m->from_name, move_status(a->status));
 		snprintf(err, sizeof(err), "%s -> %s: %s", m->from_name, m->to_name,
 			 move_status(a->status));
 		move_finish(m, 0, err, NULL, a->status);
@@ -402,8 +439,6 @@ static void move_ack(struct lbd *l, const struct ho_report *a)
 		if (ni >= 0)
 			owner = l->nodes[ni].name;
 	}
-	log_debug("handoff of a flow %s -> %s done in %llu ms (flow owner now %s)", m->from_name,
-		  m->to_name, (unsigned long long)(loop_now_ms() - m->t0_ms), owner);
 	move_finish(m, 1, NULL, owner, HO_ST_OK);
 }
 
@@ -489,7 +524,7 @@ int report_send_move(struct lbd *l, const struct lb_flow_key *k, int from, int t
 	m->t0_ns = loop_now_ns();
 	m->busy = 1;
 	rs->moves_sent++;
-	log_debug("handoff: asked %s to hand a flow's session to %s", m->from_name, m->to_name);
+	log_move(m, 1, 0, NULL, NULL, 0);
 	return 0;
 }
 
@@ -508,11 +543,8 @@ static void operator_done(struct lbd *l, void *arg, const struct lb_flow_key *k,
 	(void)k;
 	(void)status;
 	if (!ok) {
-		log_warnx("handoff %s -> %s: %s", om->from, om->to, err);
 		r = ctl_error("%s", err);
 	} else {
-		log_info("handoff of a flow %s -> %s done in %llu ms (flow owner now %s)", om->from,
-			 om->to, (unsigned long long)ms, owner);
 		r = ctl_ok();
 		json_object_set_new(r, "from", json_string(om->from));
 		json_object_set_new(r, "to", json_string(om->to));
@@ -541,7 +573,6 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
 	}
 	/* dispatch is running: deferring cannot fail here (the ack comes later) */
 	om->d = ctl_server_defer(&l->ctl);
-	log_info("handoff: asked %s to hand a flow's session to %s", om->from, om->to);
 	return NULL;
 }
 

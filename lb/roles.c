@@ -63,7 +63,8 @@ static void summary(struct lbd *l)
 			best = r;
 	}
 	if (strcmp(l->role, role_names[best])) {
-		log_info("role %s -> %s", l->role, role_names[best]);
+		log_event(LOG_NOTICE, "role_change", KV_S("role", role_names[best]),
+			  KV_S("from", l->role));
 		l->role_changes++;
 	}
 	snprintf(l->role, sizeof(l->role), "%s", role_names[best]);
@@ -74,7 +75,8 @@ static void set_group(struct lbd *l, int gi, const char *role)
 	struct group_role *g = &l->roles.g[gi];
 
 	if (strcmp(g->role, role)) {
-		log_info("group %s: role %s -> %s", g->name, g->role, role);
+		log_event(LOG_NOTICE, "role_change", KV_S("role", role), KV_S("from", g->role),
+			  KV_S("group", g->name));
 		g->changes++;
 		g->since_ms = loop_now_ms();
 	}
@@ -98,7 +100,7 @@ json_t *roles_cmd(struct lbd *l, const json_t *req)
 		l->roles.peer_ready = json_is_true(pr);
 	if (!l->cfg.vrrp.ngroups) {
 		if (strcmp(role, l->role)) {
-			log_info("role %s -> %s", l->role, role);
+			log_event(LOG_NOTICE, "role_change", KV_S("role", role), KV_S("from", l->role));
 			l->role_changes++;
 		}
 		snprintf(l->role, sizeof(l->role), "%s", role);

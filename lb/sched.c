@@ -110,7 +110,7 @@ static int assign_node_ids(struct lbd *l, struct node_rt *old, unsigned nold)
 		struct lb_node_val nv = { 0 };
 		bpf_map_update_elem(l->dp.fd_names, &id, v, BPF_ANY);
 		bpf_map_update_elem(l->dp.fd_nodes, &id, &nv, BPF_ANY);
-		log_info("node %s (id %u) removed from the configuration", names[id], id);
+		log_event(LOG_NOTICE, "node_removed", KV_S("node", names[id]), KV_U("id", id));
 	}
 	return 0;
 }
@@ -273,11 +273,15 @@ int sched_node_svc_ok(const struct lbd *l, int node, int vip, int svc)
 	return !any_tcp;
 }
 
-static int node_alive(const struct lbd *l, int i)
+/* Whether node i can take sessions; when not, *why says what holds it down
+ * (the reason of its node_down event). */
+static int node_alive(const struct lbd *l, int i, const char **why)
 {
 	const struct node_rt *n = &l->nodes[i];
 	int any = 0;
 
+	*why = !l->storage_up ? "storage interface down" : !n->link_up ? "link down" :
+	       !n->mac_ok ? "neighbour unreachable" : "every health check failed";
 	if (!n->link_up || !n->mac_ok || !l->storage_up)
 		return 0;
 	for (unsigned c = 0; c < l->nchecks; c++) {
@@ -302,6 +306,19 @@ static void write_node(struct lbd *l, int i)
 	v.flags = LB_NODE_F_PRESENT | (n->up ? LB_NODE_F_UP : 0) | (n->drain ? LB_NODE_F_DRAIN : 0);
 	if (bpf_map_update_elem(l->dp.fd_nodes, &n->id, &v, BPF_ANY) < 0)
 		log_warn("node map update for %s", n->name);
+}
+
+/* A service's table for new sessions changed: its service_table event. */
+static void log_svc_table(const struct cfg_vip *cv, const struct cfg_service *cs, int live,
+			  const char *names)
+{
+	char vip[TADDR_STRLEN], service[16];
+
+	taddr_fmt(&cv->addr, vip, sizeof(vip));
+	snprintf(service, sizeof(service), "%s/%u", proto_name(cs->proto), cs->port);
+	log_event(live ? LOG_INFO : LOG_WARNING, "service_table", KV_S("vip_name", cv->name),
+		  KV_S("vip", vip), KV_S("service", service), KV_I("nodes", live),
+		  KV_S("members", names));
 }
 
 static void build_svc(struct lbd *l, struct svc_rt *r)
@@ -350,8 +367,7 @@ static void build_svc(struct lbd *l, struct svc_rt *r)
 		return;
 	}
 	if (live != r->nodes_in_table)
-		log_info("%s %s/%u: %d node(s) for new sessions [%s]", cv->name, proto_name(cs->proto),
-			 cs->port, live, names);
+		log_svc_table(cv, cs, live, names);
 	r->nodes_in_table = live;
 }
 
@@ -374,9 +390,12 @@ void sched_update(struct lbd *l)
 {
 	for (unsigned i = 0; i < l->cfg.nnodes; i++) {
 		struct node_rt *n = &l->nodes[i];
-		int up = node_alive(l, (int)i);
-		if (up != n->up)
-			log_info("node %s %s", n->name, up ? "up" : "down");
+		const char *why;
+		int up = node_alive(l, (int)i, &why);
+		if (up && !n->up)
+			log_event(LOG_NOTICE, "node_up", KV_S("node", n->name));
+		else if (!up && n->up)
+			log_event(LOG_WARNING, "node_down", KV_S("node", n->name), KV_S("reason", why));
 		n->up = up;
 		write_node(l, (int)i);
 	}
@@ -394,7 +413,8 @@ void sched_update(struct lbd *l)
 int sched_set_drain(struct lbd *l, int node, int drain)
 {
 	if (l->nodes[node].drain != drain)
-		log_info("node %s %s", l->nodes[node].name, drain ? "draining" : "undrained");
+		log_event(LOG_NOTICE, drain ? "node_drain" : "node_undrain",
+			  KV_S("node", l->nodes[node].name));
 	l->nodes[node].drain = drain;
 	sched_update(l);
 	return 0;

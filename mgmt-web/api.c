@@ -127,9 +127,11 @@ static void ctl_done(struct webd *w, struct job *j)
 	}
 reply:
 	json_decref(sync);
-	if (r->route.post && st == 200)
-		log_info("%s %s: ok", r->route.node[0] ? r->route.node : "api",
-			 json_string_value(json_object_get(j->lbd_req, "cmd")));
+	if (r->route.post)
+		log_event(st == 200 ? LOG_INFO : LOG_WARNING,
+			  st == 200 ? "api_action_ok" : "api_action_failed",
+			  KV_S("action", json_string_value(json_object_get(j->lbd_req, "cmd"))),
+			  KV_S("node", r->route.node[0] ? r->route.node : NULL), KV_I("status", st));
 	http_resume(w, r, st, out);
 	job_free(j);
 }
@@ -216,26 +218,30 @@ static void login_done(struct webd *w, struct job *j)
 		st = 200;
 		out = json_pack("{s:s, s:s, s:s}", "user", se->user, "role",
 				se->admin ? "admin" : "viewer", "csrf", se->csrf);
-		log_info("login: %s (%s) from %s", user, se->admin ? "admin" : "viewer", r->client);
+		log_event(LOG_NOTICE, "login", KV_S("user", user), KV_S("client", r->client),
+			  KV_S("role", se->admin ? "admin" : "viewer"));
 		break;
 	case AUTH_BADCRED:
 		metrics_login(w, METRICS_LOGIN_FAILURE);
 		st = 401;
 		out = api_error("wrong user or password");
 		due = badcred_due(w, j);
-		log_info("login refused: %s from %s: wrong user or password", user, r->client);
+		log_event(LOG_NOTICE, "login_refused", KV_S("user", user), KV_S("client", r->client),
+			  KV_S("reason", "wrong user or password"));
 		break;
 	case AUTH_NOGROUP:
 		metrics_login(w, METRICS_LOGIN_FAILURE);
 		st = 403;
 		out = api_error("user \"%s\" is in neither the admin nor the viewer group", user);
-		log_info("login refused: %s from %s: in neither group", user, r->client);
+		log_event(LOG_NOTICE, "login_refused", KV_S("user", user), KV_S("client", r->client),
+			  KV_S("reason", "in neither the admin nor the viewer group"));
 		break;
 	default:
 		metrics_login(w, METRICS_LOGIN_ERROR);
 		st = 502;
 		out = api_error("%s", j->err[0] ? j->err : "LDAP error");
-		log_warnx("login of %s from %s: %s", user, r->client, j->err);
+		log_event(LOG_WARNING, "login_failed", KV_S("user", user), KV_S("client", r->client),
+			  KV_S("reason", j->err));
 		break;
 	}
 	http_resume_at(w, r, due, st, out);
@@ -268,7 +274,8 @@ static int login_charge(struct webd *w, struct webd_req *r, char keys[2][RL_KEY]
 	}
 	r->retry_after = wait_a > wait_u ? wait_a : wait_u;
 	metrics_login(w, METRICS_LOGIN_RATE_LIMITED);
-	log_info("login refused: %s from %s: rate limited", keys[1] + 2, r->client);
+	log_event(LOG_NOTICE, "login_refused", KV_S("user", keys[1] + 2), KV_S("client", r->client),
+		  KV_S("reason", "rate limited"), KV_U("retry_s", r->retry_after));
 	answer(r, 429, wait_a ? api_error("too many failed logins from %s; retry in %u s", r->client,
 					  r->retry_after)
 			      : api_error("too many failed logins for this user; retry in %u s",
@@ -461,10 +468,11 @@ static void apply_done(struct webd *w, struct job *j)
 		json_t *rel = json_deep_copy(j->lbd);
 		json_object_del(rel, "ok");
 		out = json_pack("{s:b, s:o}", "applied", 1, "reload", rel);
-		log_info("config applied to %s and reloaded by lbd", w->cfg.config_path);
+		log_event(LOG_NOTICE, "config_apply", KV_S("path", w->cfg.config_path));
 	} else {
 		out = json_pack("{s:s, s:b}", "error", j->err, "applied", 0);
-		log_warnx("config apply: %s", j->err);
+		log_event(LOG_WARNING, "config_apply_failed", KV_S("path", w->cfg.config_path),
+			  KV_S("reason", j->err));
 	}
 	http_resume(w, j->req, j->status, out);
 	job_free(j);
@@ -537,7 +545,9 @@ static int cross_site(struct webd *w, struct webd_req *r)
 	const char *origin = http_header(r, "Origin"), *ct = http_header(r, "Content-Type");
 
 	if (origin && !api_origin_ok(origin, http_header(r, "Host"), !w->cfg.plain_http)) {
-		log_info("refused a request from %s with Origin %.100s", r->client, origin);
+		char o[101];
+		snprintf(o, sizeof(o), "%s", origin);
+		log_event(LOG_NOTICE, "origin_refused", KV_S("client", r->client), KV_S("origin", o));
 		answer(r, 403, api_error("cross-site request refused: Origin %.100s is not this "
 					 "console's origin", origin));
 		return 1;
@@ -554,7 +564,7 @@ static int handle_logout(struct webd_req *r, struct session *se)
 {
 	json_t *o = json_pack("{s:s}", "user", se->user);
 
-	log_info("logout: %s", se->user);
+	log_event(LOG_INFO, "logout", KV_S("user", se->user), KV_S("client", r->client));
 	session_end(se);
 	snprintf(r->set_cookie, sizeof(r->set_cookie), COOKIE_NAME "=" COOKIE_FLAGS "; Max-Age=0");
 	return answer(r, 200, o);
@@ -595,7 +605,8 @@ static int handle_drain(struct webd *w, struct webd_req *r, const struct session
 	const char *c = r->route.id == API_R_DRAIN ? "drain" : "undrain";
 	json_t *req = json_pack("{s:s, s:s}", "cmd", c, "node", r->route.node);
 
-	log_info("%s: %s %s", se->user, c, r->route.node);
+	log_event(LOG_NOTICE, "api_action", KV_S("user", se->user), KV_S("client", r->client),
+		  KV_S("action", c), KV_S("node", r->route.node));
 	return lbd_job(w, r, req, 5000, 0);
 }
 
@@ -609,7 +620,8 @@ static int handle_move(struct webd *w, struct webd_req *r, const struct session 
 
 	if (!req)
 		return answer(r, 400, api_error("%s", err));
-	log_info("%s: %s", se->user, migrate ? "migrate" : "handoff");
+	log_event(LOG_NOTICE, "api_action", KV_S("user", se->user), KV_S("client", r->client),
+		  KV_S("action", migrate ? "migrate" : "handoff"));
 	/* lbd answers a handoff after the nodes' ACK: up to 15 s (a migrate of
 	 * one live TCP session is a handoff too) */
 	return lbd_job(w, r, req, 20000, 0);

@@ -35,7 +35,7 @@ static void on_signal(struct loop *lp, int signo, void *arg)
 		log_info("SIGHUP: nothing to reload (restart to change the configuration)");
 		return;
 	}
-	log_info("signal %d: exiting", signo);
+	log_event(LOG_NOTICE, "daemon_stop", KV_I("signal", signo));
 	loop_stop(lp);
 }
 
@@ -131,8 +131,9 @@ int main(int argc, char **argv)
 		fatal("worker threads");
 	if (http_start(w) < 0)
 		fatalx("cannot start the web server");
-	log_info("listening on port %u (%s), lbd %s, www %s", w->cfg.listen_port,
-		 w->cfg.plain_http ? "HTTP" : "HTTPS", w->cfg.lbd_socket, w->cfg.www);
+	log_event(LOG_NOTICE, "daemon_start", KV_S("config", w->config_file),
+		  KV_U("port", w->cfg.listen_port), KV_S("scheme", w->cfg.plain_http ? "http" : "https"),
+		  KV_S("lbd", w->cfg.lbd_socket), KV_S("www", w->cfg.www));
 	history_tick(w);
 	if (loop_run(&w->loop) < 0)
 		log_warn("epoll_wait");

@@ -194,8 +194,8 @@ int metrics_handle(struct webd *w, struct webd_req *r)
 
 	if (st) {
 		w->metrics.figs.scrapes_refused++;
-		log_info("metrics: scrape from %s refused (%s)", r->client,
-			 st == 401 ? "no credentials" : "wrong credentials");
+		log_event(LOG_NOTICE, "metrics_refused", KV_S("client", r->client),
+			  KV_S("reason", st == 401 ? "no credentials" : "wrong credentials"));
 		r->status = st;
 		r->reply = api_error("%s", st == 401 ? "/metrics needs a bearer token or a client "
 					"certificate" : "wrong bearer token or client certificate");

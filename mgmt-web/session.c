@@ -125,8 +125,8 @@ struct session *session_create(struct sessions *s, const char *user, int admin)
 	if (!se)
 		return NULL;
 	if (evict) {
-		log_info("session of %s (%s) ended to make room for a login of %s", se->user,
-			 se->admin ? "admin" : "viewer", user);
+		log_event(LOG_NOTICE, "session_evicted", KV_S("user", se->user),
+			  KV_S("role", se->admin ? "admin" : "viewer"), KV_S("for_user", user));
 		session_end(se);
 	}
 	if (random_token(se->id) < 0 || random_token(se->csrf) < 0) {

@@ -4,11 +4,11 @@
 # run as root).  Package list: one place, here.
 set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
- libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libclang-rt-14-dev \
+ libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libsystemd-dev libclang-rt-14-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
- socat scdoc groff-base man-db \
+ socat scdoc groff-base man-db systemd \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian prometheus"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles

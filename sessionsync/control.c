@@ -141,14 +141,16 @@ static json_t *role_cmd(struct syncd *s, const json_t *req)
 		return ctl_error("\"group\": not one of vrrp.groups");
 	for (unsigned i = 0; i < s->cfg.vrrp.ngroups; i++)
 		if ((gi < 0 || (int)i == gi) && s->group_role[i] != r) {
-			log_info("group %s: role %s -> %s", s->cfg.vrrp.groups[i].name,
-				 role_name(s->group_role[i]), role_name(r));
+			log_event(LOG_NOTICE, "role_change", KV_S("role", role_name(r)),
+				  KV_S("from", role_name(s->group_role[i])),
+				  KV_S("group", s->cfg.vrrp.groups[i].name));
 			s->group_role[i] = r;
 		}
 	if (s->cfg.vrrp.ngroups)
 		r = summary_role(s);
 	if (r != s->role)
-		log_info("role %s -> %s", role_name(s->role), role_name(r));
+		log_event(LOG_NOTICE, "role_change", KV_S("role", role_name(r)),
+			  KV_S("from", role_name(s->role)));
 	s->role = r;
 	stream_send_hello(s);
 	return ctl_ok();

@@ -62,7 +62,7 @@ static void on_signal(struct loop *lp, int signo, void *arg)
 	struct syncd *s = arg;
 
 	if (s->stop_at_ms || signo == SIGHUP) {
-		log_info("signal %d: exiting", signo);
+		log_event(LOG_NOTICE, "daemon_stop", KV_I("signal", signo));
 		loop_stop(lp);
 		return;
 	}
@@ -76,11 +76,12 @@ static void linger_check(struct syncd *s, uint64_t now)
 	uint64_t quiet_since = s->last_event_ms > s->stop_at_ms ? s->last_event_ms : s->stop_at_ms;
 
 	if (now - s->stop_at_ms >= LINGER_MAX_MS) {
-		log_info("exiting after %d ms: %llu updates not acked by the peer", LINGER_MAX_MS,
-			 (unsigned long long)stream_in_flight(s));
+		log_event(LOG_WARNING, "daemon_stop", KV_U("not_acked", stream_in_flight(s)),
+			  KV_U("linger_ms", LINGER_MAX_MS));
 		loop_stop(&s->loop);
 	} else if (now - quiet_since >= LINGER_QUIET_MS && !stream_in_flight(s)) {
-		log_info("exiting: no new flow for %d ms, everything acked", LINGER_QUIET_MS);
+		log_event(LOG_NOTICE, "daemon_stop", KV_U("not_acked", 0),
+			  KV_U("linger_ms", now - s->stop_at_ms));
 		loop_stop(&s->loop);
 	}
 }
@@ -159,8 +160,9 @@ int main(int argc, char **argv)
 	if (loop_timer_init(&s->loop, &s->tick, on_tick, s) < 0 ||
 	    loop_timer_set(&s->tick, TICK_MS, TICK_MS) < 0)
 		fatal("timerfd");
-	log_info("running: switch %u, epoch %u, control %s", s->cfg.sync.switch_id, s->epoch,
-		 s->cfg.sync.control_socket);
+	log_event(LOG_NOTICE, "daemon_start", KV_S("config", s->config_path),
+		  KV_U("switch", s->cfg.sync.switch_id), KV_U("epoch", s->epoch),
+		  KV_S("control", s->cfg.sync.control_socket));
 	stream_send_hello(s);
 	if (loop_run(&s->loop) < 0)
 		log_warn("event loop");

@@ -150,7 +150,7 @@ void stream_start_resync(struct syncd *s)
 	s->rs_again = 0;
 	s->st.resyncs_sent++;
 	send_marker(s, SYNC_T_RESYNC_BEGIN, s->rs_id, 0);
-	log_info("bulk resync %llu to the peer started", (unsigned long long)s->rs_id);
+	log_event(LOG_NOTICE, "resync_start", KV_U("id", s->rs_id), KV_S("peer", s->peer_name));
 }
 
 static void resync_continue(struct syncd *s)
@@ -163,8 +163,8 @@ static void resync_continue(struct syncd *s)
 		if (end) {
 			send_marker(s, SYNC_T_RESYNC_END, s->rs_id, s->rs_count);
 			s->rs_active = 0;
-			log_info("bulk resync %llu sent: %llu flow(s)", (unsigned long long)s->rs_id,
-				 (unsigned long long)s->rs_count);
+			log_event(LOG_NOTICE, "resync_sent", KV_U("id", s->rs_id),
+				  KV_U("flows", s->rs_count), KV_S("peer", s->peer_name));
 			if (s->rs_again)	/* changes lost during that walk (table.c) */
 				stream_start_resync(s);
 			return;
@@ -393,8 +393,8 @@ static void on_resync_req(struct syncd *s, const uint8_t *body, size_t len)
 		stream_start_resync(s);
 		s->rs_active = 0;	/* no walk */
 		send_marker(s, SYNC_T_RESYNC_END, s->rs_id, 0);
-		log_info("peer holds the newer table: sent an empty resync %llu",
-			 (unsigned long long)s->rs_id);
+		log_event(LOG_NOTICE, "resync_sent", KV_U("id", s->rs_id), KV_U("flows", 0),
+			  KV_S("peer", s->peer_name), KV_S("reason", "the peer holds the newer table"));
 		return;
 	}
 	stream_start_resync(s);
@@ -416,8 +416,8 @@ static void apply_body(struct syncd *s, uint8_t type, const uint8_t *body, size_
 			struct sync_resync r;
 			if (sync_decode_resync(v, rl, &r) == 0 && r.id == s->rs_rx_id) {
 				if (!s->synced)
-					log_info("in sync with the peer: bulk resync %llu, %llu flow(s)",
-						 (unsigned long long)r.id, (unsigned long long)r.count);
+					log_event(LOG_NOTICE, "resync_done", KV_U("id", r.id),
+						  KV_U("flows", r.count), KV_S("peer", s->peer_name));
 				s->synced = 1;
 				s->st.resyncs_rx++;
 			}
@@ -520,8 +520,9 @@ static void on_hello(struct syncd *s, const struct sync_hdr *h, const uint8_t *b
 	if (sync_next_record(body, len, &off, &rt, &v, &rl) != 1 || sync_decode_hello(v, rl, &hello))
 		return;
 	if (!s->peer_alive)
-		log_info("peer %u up (epoch %u, %s, %s)", h->sender, h->epoch, role_name(hello.role),
-			 hello.synced ? "synced" : "not synced");
+		log_event(LOG_NOTICE, "peer_up", KV_S("peer", s->peer_name), KV_U("switch", h->sender),
+			  KV_U("epoch", h->epoch), KV_S("role", role_name(hello.role)),
+			  KV_S("synced", hello.synced ? "yes" : "no"));
 	s->peer_hello = hello;
 	s->peer_alive = 1;
 	s->peer_hello_ms = loop_now_ms();
@@ -544,6 +545,26 @@ static void on_hello_unconfirmed(struct syncd *s, const struct sync_hdr *h)
 		return;
 	s->heard_epoch = h->epoch;
 	stream_send_hello(s);
+}
+
+/*
+ * A refused datagram's sync_reject event, at most one per REJECT_LOG_MS: a
+ * flood of forged or replayed datagrams must not flood the log (the
+ * counters in status have them all).  count: the datagrams refused since
+ * the last line, this one included; reason: this one's.
+ */
+#define REJECT_LOG_MS 10000
+static void log_reject(struct syncd *s, enum sync_err e)
+{
+	uint64_t now = loop_now_ms();
+
+	s->rejects_unlogged++;
+	if (s->reject_logged_ms && now - s->reject_logged_ms < REJECT_LOG_MS)
+		return;
+	log_event(LOG_WARNING, "sync_reject", KV_S("peer", s->peer_name),
+		  KV_S("reason", sync_err_name(e)), KV_U("count", s->rejects_unlogged));
+	s->reject_logged_ms = now;
+	s->rejects_unlogged = 0;
 }
 
 /* Authenticated, fresh, for this start of ours, well formed?  SYNC_OK, or
@@ -580,6 +601,7 @@ static void on_datagram(struct syncd *s, const uint8_t *buf, size_t n)
 
 	if (e != SYNC_OK) {
 		s->st.rejects[e]++;
+		log_reject(s, e);
 		return;
 	}
 	if (handshake) {
@@ -591,8 +613,8 @@ static void on_datagram(struct syncd *s, const uint8_t *buf, size_t n)
 	s->heard_epoch = h.epoch;	/* >= any accepted before: the replay window says so */
 	if (h.epoch != s->peer_epoch) {
 		if (s->peer_epoch)
-			log_info("peer restarted (epoch %u -> %u): its stream starts over",
-				 s->peer_epoch, h.epoch);
+			log_event(LOG_NOTICE, "peer_restart", KV_S("peer", s->peer_name),
+				  KV_U("epoch", h.epoch), KV_U("old_epoch", s->peer_epoch));
 		s->peer_epoch = h.epoch;
 		s->anchored = 0;
 		for (size_t i = 0; i < RX_WINDOW; i++)
@@ -667,9 +689,8 @@ void stream_tick(struct syncd *s)
 	static const uint64_t hello_ms = HELLO_MS;
 
 	if (s->peer_alive && now - s->peer_hello_ms > s->cfg.sync.peer_dead_ms) {
-		char a[TADDR_STRLEN];
-		log_warnx("peer %s silent for %u ms: considered gone",
-			  taddr_fmt(&s->cfg.sync.peer, a, sizeof(a)), s->cfg.sync.peer_dead_ms);
+		log_event(LOG_WARNING, "peer_down", KV_S("peer", s->peer_name),
+			  KV_U("silent_ms", now - s->peer_hello_ms));
 		s->peer_alive = 0;
 	}
 	if (now / hello_ms != (now - TICK_MS) / hello_ms)
@@ -693,6 +714,7 @@ int stream_open(struct syncd *s)
 	if (!s->tx || !s->rx)
 		return -1;
 	s->next_dseq = 1;
+	taddr_fmt(&s->cfg.sync.peer, s->peer_name, sizeof(s->peer_name));
 	ll = taddr_sockaddr(&s->cfg.sync.local, s->cfg.sync.port, &local);
 	pl = taddr_sockaddr(&s->cfg.sync.peer, s->cfg.sync.port, &peer);
 	s->sock.fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

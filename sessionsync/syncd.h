@@ -115,6 +115,8 @@ struct syncd {
 	uint64_t last_nack_ms, last_req_ms;
 
 	/* peer */
+	char peer_name[TADDR_STRLEN];	/* cfg.sync.peer as text: the peer field of events */
+	uint64_t reject_logged_ms, rejects_unlogged;	/* sync_reject lines (stream.c) */
 	uint64_t peer_hello_ms;	/* 0: never heard */
 	struct sync_hello peer_hello;
 	int peer_alive;

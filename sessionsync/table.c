@@ -210,8 +210,8 @@ void table_poll(struct syncd *s)
 			s->rs_again = 1;
 			return;
 		}
-		log_warnx("data plane lost %llu flow event(s): resyncing the peer",
-			  (unsigned long long)s->st.events_lost);
+		log_event(LOG_WARNING, "flow_events_lost", KV_U("lost_total", s->st.events_lost),
+			  KV_S("action", "resync"));
 		stream_start_resync(s);
 	}
 }

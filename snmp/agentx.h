@@ -117,6 +117,7 @@ struct agx {
 
 	struct snap cur;		/* what the MIB serves */
 	int have_cur;			/* cur holds a successful poll (transitions need one) */
+	int lbd_said;			/* the last lbd_up/lbd_down logged: 2 up, 1 down, 0 none */
 	struct agx_tables *tab;
 	uint64_t traps_sent;
 };

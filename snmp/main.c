@@ -32,6 +32,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_callbacks.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -131,6 +132,21 @@ static void snmp_setup(struct agx *a)
 	}
 }
 
+/* net-snmp's AgentX subagent calls this when its session to the master
+ * agent opens (INDEX_START) and when it is lost (INDEX_STOP: the master
+ * hung up or did not answer a ping; the library reopens it every ping
+ * interval).  Registered without a client argument: snmp_shutdown frees
+ * every one still registered. */
+static int agentx_session_event(int major, int minor, void *server, void *client)
+{
+	int up = minor == SNMPD_CALLBACK_INDEX_START;
+
+	log_event(up ? LOG_NOTICE : LOG_WARNING, up ? "agentx_up" : "agentx_down",
+		  KV_S("socket", netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID,
+						       NETSNMP_DS_AGENT_X_SOCKET)));
+	return 0;
+}
+
 static int timer_open(unsigned ms)
 {
 	struct itimerspec its = { 0 };
@@ -151,11 +167,13 @@ static int timer_open(unsigned ms)
 static void poll_once(struct agx *a)
 {
 	struct snap s = { 0 };
-	int was_up = a->cur.lbd_up, had = a->have_cur;
 
 	poll_snapshot(a, &s);
-	if (s.lbd_up != was_up || !had)
-		log_info("tandem-lbd at %s: %s", a->lbd_sock, s.lbd_up ? "answering" : "not answering");
+	if (a->lbd_said != 1 + !!s.lbd_up) {	/* once per change, not per poll */
+		a->lbd_said = 1 + !!s.lbd_up;
+		log_event(s.lbd_up ? LOG_NOTICE : LOG_WARNING, s.lbd_up ? "lbd_up" : "lbd_down",
+			  KV_S("socket", a->lbd_sock));
+	}
 	mib_update(a, &s);
 }
 
@@ -184,7 +202,7 @@ static int loop_once(struct agx *a, int sigfd, int tfd)
 
 		if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo != SIGHUP) {
-				log_info("signal %u: exiting", si.ssi_signo);
+				log_event(LOG_NOTICE, "daemon_stop", KV_U("signal", si.ssi_signo));
 				return 0;
 			}
 			log_info("SIGHUP: polling now");
@@ -242,11 +260,15 @@ int main(int argc, char **argv)
 	 * ping/reopen alarm with this period.  1 s: a restarted snmpd sees us
 	 * again one to two seconds after it listens. */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, 1);
+	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
+			       agentx_session_event, NULL);
+	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
+			       agentx_session_event, NULL);
 	if (mib_register(&a) < 0)
 		fatalx("cannot register the MIB");
 	init_snmp(PROG);
-	log_info("serving TANDEM-MIB through %s; lbd %s%s%s, every %u ms", a.agentx_sock, a.lbd_sock,
-		 a.syncd_sock ? ", syncd " : "", a.syncd_sock ? a.syncd_sock : "", a.interval_ms);
+	log_event(LOG_NOTICE, "daemon_start", KV_S("agentx", a.agentx_sock), KV_S("lbd", a.lbd_sock),
+		  KV_S("syncd", a.syncd_sock), KV_U("interval_ms", a.interval_ms));
 
 	while (loop_once(&a, sigfd, tfd))
 		;

@@ -539,26 +539,28 @@ static void notif_add(netsnmp_variable_list **vl, const oid *base, size_t len, o
 	snmp_varlist_add_variable(vl, o, len + 2, (u_char)type, val, vlen);
 }
 
-static void notif_send(struct agx *a, netsnmp_variable_list *vl, const char *what)
+/* Send notification vl; its event: name (the MIB's), and the node or the
+ * roles it is about (NULL: none). */
+static void notif_send(struct agx *a, netsnmp_variable_list *vl, const char *name,
+		       const char *node, const char *role, const char *from)
 {
 	/* Sent to the master agent, which forwards it to its trap sinks; while
 	 * no master is connected the notification is lost (logged). */
 	send_v2trap(vl);
 	snmp_free_varbind(vl);
 	a->traps_sent++;
-	log_info("notification: %s", what);
+	log_event(LOG_INFO, "notification", KV_S("name", name), KV_S("node", node),
+		  KV_S("role", role), KV_S("from", from));
 }
 
 static void notify_role(struct agx *a, int from, int to)
 {
 	netsnmp_variable_list *vl = notif_start(N_FAILOVER);
 	long t = to, f = from;
-	char what[96];
 
 	notif_add(&vl, oid_switch, OIDLEN(oid_switch), SW_ROLE, 0, ASN_INTEGER, &t, sizeof(t));
 	notif_add(&vl, oid_switch, OIDLEN(oid_switch), SW_PREVIOUS_ROLE, 0, ASN_INTEGER, &f, sizeof(f));
-	snprintf(what, sizeof(what), "tandemFailover %s -> %s", role_name(from), role_name(to));
-	notif_send(a, vl, what);
+	notif_send(a, vl, "tandemFailover", NULL, role_name(to), role_name(from));
 }
 
 /* Append column id of table o for row (whose index is instance), as the
@@ -576,14 +578,12 @@ static void notify_node(struct agx *a, const struct node_row *n, int up)
 {
 	const struct mib_obj *o = &mib_objs[OBJ_NODES];
 	netsnmp_variable_list *vl = notif_start(up ? N_NODE_UP : N_NODE_DOWN);
-	char what[128];
 
 	notif_add_col(a, &vl, o, NODE_NAME, n, n->index);
 	notif_add_col(a, &vl, o, NODE_STATE, n, n->index);
 	if (!up)
 		notif_add_col(a, &vl, o, NODE_HERR, n, n->index);
-	snprintf(what, sizeof(what), "%s %s", up ? "tandemNodeUp" : "tandemNodeDown", n->name);
-	notif_send(a, vl, what);
+	notif_send(a, vl, up ? "tandemNodeUp" : "tandemNodeDown", n->name, NULL, NULL);
 }
 
 static void notify_sync(struct agx *a, int state, int restored)
@@ -592,7 +592,7 @@ static void notify_sync(struct agx *a, int state, int restored)
 	long st = state;
 
 	notif_add(&vl, oid_sync, OIDLEN(oid_sync), SY_STATE, 0, ASN_INTEGER, &st, sizeof(st));
-	notif_send(a, vl, restored ? "tandemSyncRestored" : "tandemSyncLost");
+	notif_send(a, vl, restored ? "tandemSyncRestored" : "tandemSyncLost", NULL, NULL, NULL);
 }
 
 /* Notifications for the differences between a->cur (old) and *s (new).

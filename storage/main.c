@@ -40,7 +40,7 @@ static void on_signal(struct loop *lp, int signo, void *arg)
 		log_info("SIGHUP: nothing to reload yet (%u session(s))", n->nsessions);
 		return;
 	}
-	log_info("signal %d: exiting (%u session(s) closed)", signo, n->nsessions);
+	log_event(LOG_NOTICE, "daemon_stop", KV_I("signal", signo), KV_U("sessions_closed", n->nsessions));
 	loop_stop(lp);
 }
 
@@ -71,6 +71,23 @@ static void raise_nofile(uint32_t sessions)
 		log_warn("setrlimit(NOFILE)");
 }
 
+/* -t: what the configuration says, on stdout; 0, or exits (fatalx) on an
+ * error the daemon would stop at. */
+static int check_config(struct nasd *n)
+{
+	char err[512];
+
+	printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
+	       n->cfg.nlisten, n->cfg.nexports);
+	export_describe(&n->cfg, stdout);
+	nasd_nfs_describe(&n->cfg.nfs, stdout);
+	if (nasd_metrics_check(&n->cfg.metrics, stdout, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
+		fatalx("handoff: %s", err);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct nasd nasd;	/* the context: static only for its size */
@@ -95,17 +112,8 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 	if (export_open_all(&n->cfg) < 0)
 		fatalx("%s: cannot open the exports", n->config_path);
-	if (check_only) {
-		printf("%s: configuration OK (%u listen address(es), %u export(s))\n", n->config_path,
-		       n->cfg.nlisten, n->cfg.nexports);
-		export_describe(&n->cfg, stdout);
-		nasd_nfs_describe(&n->cfg.nfs, stdout);
-		if (nasd_metrics_check(&n->cfg.metrics, stdout, err, sizeof(err)) < 0)
-			fatalx("%s", err);
-		if (handoff_check(&n->cfg, stdout, err, sizeof(err)) < 0)
-			fatalx("handoff: %s", err);
-		return 0;
-	}
+	if (check_only)
+		return check_config(n);
 	signal(SIGPIPE, SIG_IGN);	/* sendfile to a closed socket */
 	raise_nofile(n->cfg.max_sessions);
 	n->lim = http_default_limits;
@@ -133,8 +141,9 @@ int main(int argc, char **argv)
 		fatalx("cannot start the NFS service");
 	if (nasd_metrics_open(n) < 0)	/* /metrics listener, if configured */
 		fatalx("cannot start the metrics listener");
-	log_info("running: node '%s', %u listen address(es), %u export(s), control %s",
-		 n->cfg.node_name, n->cfg.nlisten, n->cfg.nexports, n->cfg.control_socket);
+	log_event(LOG_NOTICE, "daemon_start", KV_S("config", n->config_path),
+		  KV_S("node", n->cfg.node_name), KV_U("listeners", n->cfg.nlisten),
+		  KV_U("exports", n->cfg.nexports), KV_S("control", n->cfg.control_socket));
 	if (loop_run(&n->loop) < 0)
 		log_warn("event loop");
 	nasd_metrics_close(n);

@@ -27,6 +27,7 @@
 #include "lib/keyfile.h"
 #include "lib/loop.h"
 #include "storage/cidr.h"
+#include "storage/log_client.h"
 #include "storage/metrics.h"
 #include "storage/http/http_parse.h"
 
@@ -260,6 +261,7 @@ struct nasd {
 	struct http_limits lim;		/* the parser's, with max_body = max_upload */
 	int accept_paused;		/* out of fds: listeners off until the next tick */
 	struct nasd_stats st;
+	struct log_rate http_log;	/* http_refused lines (http_server.c) */
 	char *scratch;			/* upload copy buffer (NASD_SCRATCH) */
 	uint64_t reserved;		/* disk reserved ahead of PUT bodies, all sessions */
 	struct handoff *ho;		/* handoff agent (handoff/), NULL if not configured */

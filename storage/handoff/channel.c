@@ -203,8 +203,8 @@ void chan_close(struct chan *c, const char *why)
 	struct handoff *h = c->h;
 
 	if (c->state == CH_UP || (why && c->peer >= 0 && c->state != CH_CONNECTING))
-		log_info("handoff: channel %s %s closed: %s", c->outbound ? "to" : "from", peer_name(c),
-			 why ? why : "");
+		log_event(why ? LOG_WARNING : LOG_INFO, "channel_down", KV_S("peer", peer_name(c)),
+			  KV_S("direction", c->outbound ? "out" : "in"), KV_S("reason", why));
 	if (why)
 		h->channel_errors += c->state == CH_UP;
 	intx_abandon(h, c);	/* the old node rolls back */
@@ -267,9 +267,10 @@ static void bad_frame(struct chan *c, enum ho_err e)
 {
 	char a[TADDR_STRLEN];
 
-	log_warnx("handoff: channel %s %s%s%s%s: bad frame (%s)", c->outbound ? "to" : "from",
-		  peer_name(c), c->outbound ? "" : " (", c->outbound ? "" : taddr_fmt(&c->src, a, sizeof(a)),
-		  c->outbound ? "" : ")", ho_err_name(e));
+	log_event(LOG_WARNING, "channel_bad_frame", KV_S("peer", peer_name(c)),
+		  KV_S("direction", c->outbound ? "out" : "in"),
+		  KV_S("addr", c->outbound ? NULL : taddr_fmt(&c->src, a, sizeof(a))),
+		  KV_S("reason", ho_err_name(e)));
 }
 
 /* An inbound channel's first HELLO names its peer (not authenticated yet):
@@ -289,8 +290,9 @@ static int hello_peer(struct chan *c)
 	}
 	int i = peer_index(c->h, nm);
 	if (i < 0 || !taddr_equal(&c->h->cfg->peers[i].addr, &c->src)) {
-		log_warnx("handoff: HELLO from %s as %s node \"%s\": refused", taddr_fmt(&c->src, a, sizeof(a)),
-			  i < 0 ? "unknown" : "another address than", nm);
+		log_event(LOG_WARNING, "channel_refused", KV_S("addr", taddr_fmt(&c->src, a, sizeof(a))),
+			  KV_S("peer", nm), KV_S("reason", i < 0 ? "not a configured peer" :
+						      "not the peer's configured address"));
 		c->h->rej_hello++;
 		return -1;
 	}
@@ -355,7 +357,10 @@ static int hello_records(struct chan *c, const uint8_t *body, size_t blen, int w
 		goto out;
 	if (want_name && (nl != strlen(peer_name(c)) || memcmp(name, peer_name(c), nl) ||
 			  nn != HO_NONCE_LEN)) {
-		log_warnx("handoff: %s answers as \"%.*s\"", peer_name(c), (int)nl, name ? (char *)name : "");
+		char as[NASD_NAME_MAX];
+		snprintf(as, sizeof(as), "%.*s", (int)nl, name ? (char *)name : "");
+		log_event(LOG_WARNING, "channel_refused", KV_S("peer", peer_name(c)), KV_S("as", as),
+			  KV_S("reason", "the peer answers under another name"));
 		goto out;
 	}
 	if ((!want_name && (nl || nn)) || (want_echo ? ne != HO_NONCE_LEN ||
@@ -377,7 +382,8 @@ static void chan_up(struct chan *c)
 
 	c->state = CH_UP;
 	h->channels_opened++;
-	log_info("handoff: channel %s %s up", c->outbound ? "to" : "from", peer_name(c));
+	log_event(LOG_INFO, "channel_up", KV_S("peer", peer_name(c)),
+		  KV_S("direction", c->outbound ? "out" : "in"));
 	if (c->outbound)
 		return;
 	/* the peer keeps one channel to us: more up means it reconnected and the

@@ -18,6 +18,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/log_flow.h"
 #include "storage/tch/tch.h"
 
 static struct intx *intx_find(struct handoff *h, struct chan *c, uint32_t txid)
@@ -42,12 +43,32 @@ void intx_free(struct handoff *h, struct intx *t)
 	free(t);
 }
 
+/*
+ * Transaction t ended here: handoff_in (resumed as session) when why is
+ * NULL, else handoff_in_failed (lost: after the old node's ACK, so the
+ * session is gone; before it, the old node keeps it).
+ */
+static void log_in(const struct intx *t, const char *why, int lost, uint64_t session)
+{
+	struct log_flow f;
+
+	log_flow(&f, &t->key);
+	if (!why)
+		log_event(LOG_INFO, "handoff_in", KV_U("txid", t->txid),
+			  KV_S("peer", peer_name(t->ch)), KV_S("app", t->ops->service),
+			  KV_U("session", session), KV_FLOW(&f), KV_U("us", (now_ns() - t->t0) / 1000));
+	else
+		log_event(LOG_WARNING, "handoff_in_failed", KV_U("txid", t->txid),
+			  KV_S("peer", peer_name(t->ch)), KV_S("app", t->ops ? t->ops->service : NULL),
+			  KV_FLOW(&f), KV_S("reason", why), KV_S("lost", lost ? "yes" : "no"));
+}
+
 void intx_abandon(struct handoff *h, struct chan *c)
 {
 	for (struct intx *t = h->txs, *nx; t; t = nx) {
 		nx = t->next;
 		if (t->ch == c) {
-			log_warnx("handoff tx %u from %s abandoned: channel lost", t->txid, peer_name(c));
+			log_in(t, "channel lost", 0, 0);
 			h->in_failed++;
 			intx_free(h, t);
 		}
@@ -77,7 +98,7 @@ static void serve_fail(struct intx *t, uint16_t code, const char *why)
 {
 	struct handoff *h = t->ch->h;
 
-	log_warnx("handoff tx %u from %s refused: %s", t->txid, peer_name(t->ch), why);
+	log_in(t, why, 0, 0);
 	h->in_failed++;
 	send_fail(t->ch, t->txid, code, why);
 	intx_free(h, t);
@@ -231,8 +252,10 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 static void serve_lost(struct intx *t, int fd, const char *what, const char *err)
 {
 	struct handoff *h = t->ch->h;
+	char why[320];
 
-	log_warnx("handoff tx %u from %s: %s: %s (session lost)", t->txid, peer_name(t->ch), what, err);
+	snprintf(why, sizeof(why), "%s: %s", what, err);
+	log_in(t, why, 1, 0);
 	t->nfd = -1;
 	close(fd);
 	h->in_failed++;
@@ -269,9 +292,7 @@ static void serve_ack(struct intx *t)
 	h->last_in_txid = t->txid;
 	h->last_in_resumed_ns = now_ns();
 	snprintf(h->last_in_from, sizeof(h->last_in_from), "%s", peer_name(t->ch));
-	log_info("handoff tx %u from %s: %s %llu resumed here (%llu us since OPEN)", t->txid,
-		 peer_name(t->ch), t->ops->noun, (unsigned long long)t->ops->id(conn),
-		 (unsigned long long)((now_ns() - t->t0) / 1000));
+	log_in(t, NULL, 0, t->ops->id(conn));
 	struct chan *c = t->ch;
 	uint32_t txid = t->txid;
 	intx_free(h, t);
@@ -296,7 +317,7 @@ void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, s
 	case HO_T_UPDATE: serve_update(t, body, blen); break;
 	case HO_T_ACK: serve_ack(t); break;
 	case HO_T_FAIL:
-		log_info("handoff tx %u from %s: the old node gave up", t->txid, peer_name(c));
+		log_in(t, "the old node gave up", 0, 0);
 		c->h->in_failed++;
 		intx_free(c->h, t);	/* closes the restored socket silently; the drop expires */
 		break;

@@ -23,6 +23,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/log_flow.h"
 #include "storage/tch/tch.h"
 
 /* What became of one transaction: the control command's reply. */
@@ -461,23 +462,41 @@ static json_t *result_json(const struct ho_result *r, uint64_t id, const char *c
 	return o;
 }
 
+/*
+ * The event of a handoff of app's session id (flow k) to peer: handoff_out
+ * when it left (outcome done, or committed: gone from here, its arrival not
+ * confirmed), handoff_out_failed when it stays here (rolled_back: it was
+ * frozen, and runs again).
+ */
+static void log_out(const struct ho_result *res, const char *app, uint64_t id,
+		    const struct lb_flow_key *k, const char *peer)
+{
+	struct log_flow f;
+	int done = !strcmp(res->outcome, "done");
+
+	log_flow(&f, k);
+	if (strcmp(res->outcome, "failed"))
+		log_event(done ? LOG_INFO : LOG_WARNING, "handoff_out", KV_S("app", app),
+			  KV_U("session", id), KV_FLOW(&f), KV_S("peer", peer),
+			  KV_S("outcome", res->outcome), KV_U("us", res->t_total),
+			  KV_S("reason", done ? NULL : res->error));
+	else
+		log_event(LOG_WARNING, "handoff_out_failed", KV_S("app", app), KV_U("session", id),
+			  KV_FLOW(&f), KV_S("peer", peer), KV_S("stage", res->stage),
+			  KV_S("reason", res->error), KV_S("rolled_back", res->rolled_back ? "yes" : "no"));
+}
+
 json_t *run_one(struct handoff *h, struct ho_conn *x, int pi, uint8_t cause)
 {
 	struct ho_result res;
 	char client[TADDR_STRLEN + 10] = "?";
-	struct lb_flow_key k;
+	struct lb_flow_key k = { 0 };
 	uint64_t id = x->ops->id(x->p);
 	const char *svc = x->ops->service;
 
 	handoff_flow_of(x->ops->fd(x->p), &k, client, sizeof(client));
 	handoff_one(h, x, pi, cause, &res);
-	if (!strcmp(res.outcome, "failed"))
-		log_warnx("handoff %s %llu (%s) -> %s failed at %s: %s%s", svc, (unsigned long long)id,
-			  client, h->cfg->peers[pi].name, res.stage, res.error,
-			  res.rolled_back ? " (rolled back: it stays here)" : "");
-	else
-		log_info("handoff %s %llu (%s) -> %s: %s, total %llu us", svc, (unsigned long long)id,
-			 client, h->cfg->peers[pi].name, res.outcome, (unsigned long long)res.t_total);
+	log_out(&res, svc, id, &k, h->cfg->peers[pi].name);
 	json_t *r = result_json(&res, id, client, h->cfg->peers[pi].name, h->n->cfg.node_name);
 	json_object_set_new(r, "service", json_string(svc));
 	return r;

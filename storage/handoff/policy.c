@@ -76,10 +76,11 @@ static void states_take(struct handoff *h, const struct cw_nodes *s)
 		char list[NASD_MAX_PEERS * (NASD_NAME_MAX + 1) + 16] = "";
 		for (unsigned i = 0; i < h->cfg->npeers; i++)
 			if (peers >> i & 1)
-				snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s",
-					 h->cfg->peers[i].name);
-		log_info("handoff: switch %u: draining:%s%s%s", s->h.switch_id, list,
-			 self ? " this node" : "", peers || self ? "" : " none");
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 list[0] ? "," : "", h->cfg->peers[i].name);
+		log_event(LOG_INFO, "drain_states", KV_U("switch", s->h.switch_id),
+			  KV_S("peers_draining", list[0] ? list : "none"),
+			  KV_S("self_draining", self ? "yes" : "no"));
 	}
 	w->used = 1;
 	w->switch_id = s->h.switch_id;

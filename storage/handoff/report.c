@@ -27,6 +27,7 @@
 
 #include "lib/cluster_wire.h"
 #include "lib/log.h"
+#include "lib/log_flow.h"
 #include "lib/maglev.h"
 
 /* The next message to the switch: this process's epoch, a seq above the
@@ -248,17 +249,18 @@ static int move_check(struct handoff *h, int fd, const uint8_t *buf, size_t n,
 	struct ho_window *w = sw_window(h, r->switch_id);
 	int fresh = w ? ho_fresh(w, r->epoch, r->seq, 0) : 0;
 	if (fresh == 0) {
-		log_warnx("handoff: replayed switch request from %s (switch %u) refused%s",
-			  handoff_endpoint(from, ep, sizeof(ep)), r->switch_id, w ? "" : " (too many switches)");
+		log_event(LOG_WARNING, "switch_request_refused", KV_S("addr", handoff_endpoint(from, ep, sizeof(ep))),
+			  KV_U("switch", r->switch_id), KV_S("reason", w ? "replayed" : "too many switches"));
 		h->rej_sw_replay++;
 		return 0;
 	}
 	if (fresh < 0 || r->peer_epoch != h->epoch) {
 		/* from before our start, or the switch does not know our epoch
 		 * yet (or it restarted with its clock behind): nothing done */
-		log_info("handoff: switch request from %s (switch %u) with %s epoch: answered STALE",
-			 handoff_endpoint(from, ep, sizeof(ep)), r->switch_id,
-			 fresh < 0 ? "an old switch" : "another node");
+		log_event(LOG_INFO, "switch_request_refused", KV_S("addr", handoff_endpoint(from, ep, sizeof(ep))),
+			  KV_U("switch", r->switch_id),
+			  KV_S("reason", fresh < 0 ? "stale: an old epoch of the switch" :
+						   "stale: another epoch of this node"));
 		h->rej_sw_stale++;
 		answer_switch(h, fd, r, HO_ST_STALE, w->epoch, from, fl);
 		return 0;
@@ -284,8 +286,11 @@ static uint8_t move_run(struct handoff *h, const struct ho_report *r,
 		return HO_ST_NO_NODE;
 	if (conn_of_key(h->n, &r->key, &x) < 0)
 		return HO_ST_NO_FLOW;
-	log_info("handoff: the switch (%s) asks for an %s session's move to %s",
-		 handoff_endpoint(from, ep, sizeof(ep)), x.ops->label, h->cfg->peers[pi].name);
+	struct log_flow f;
+	log_flow(&f, &r->key);
+	log_event(LOG_INFO, "switch_request", KV_S("addr", handoff_endpoint(from, ep, sizeof(ep))),
+		  KV_U("switch", r->switch_id), KV_S("app", x.ops->service), KV_FLOW(&f),
+		  KV_S("peer", h->cfg->peers[pi].name));
 	json_t *res = run_one(h, &x, pi, HO_CAUSE_SWITCH);	/* the connection may be gone after this */
 	st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
 	     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;

@@ -396,6 +396,21 @@ static int wait_for_home(struct session *s, const struct http_req *r, const stru
 }
 
 /* A complete head of `hl` bytes is in s->in. */
+/* A request the exports' rules refuse (status 401/403): http_refused,
+ * rate-limited (a client chooses how many). */
+static void log_refused(struct session *s, const char *path, int status)
+{
+	char client[TADDR_STRLEN], more[24];
+	uint16_t port;
+
+	if (!log_rate_allow(&s->nasd->http_log, more, sizeof(more)))
+		return;
+	log_client(&s->peer, client, &port);
+	log_event(LOG_NOTICE, "http_refused", KV_S("client", client), KV_U("client_port", port),
+		  KV_U("session", s->id), KV_S("method", s->method), KV_S("path", path),
+		  KV_I("status", status), KV_S("not_logged", more[0] ? more : NULL));
+}
+
 static int handle_request(struct session *s, int hl)
 {
 	struct http_req *r = &s->req;
@@ -445,8 +460,7 @@ static int handle_request(struct session *s, int hl)
 	}
 	log_debug("session %llu: %s %s", (unsigned long long)s->id, s->method, ri->path);
 	if ((st = access_status(s, ri, r)) != 0) {
-		log_debug("session %llu: %s %s refused: %d", (unsigned long long)s->id, s->method,
-			  ri->path, st);
+		log_refused(s, ri->path, st);
 		rc = respond_denied(s, st, r->method);
 		goto consumed;
 	}

@@ -176,8 +176,8 @@ int remote_more(struct session *s)
 	if (s->fetched >= dl->threshold && !s->home_tried && n->ho) {
 		s->home_tried = 1;
 		if (handoff_schedule(n, s, h->node) == 0) {
-			log_info("data location: session %llu fetched %llu bytes from %s: handing it there",
-				 (unsigned long long)s->id, (unsigned long long)s->fetched, h->node);
+			log_event(LOG_INFO, "home_move", KV_S("app", "http"), KV_U("session", s->id),
+				  KV_U("bytes", s->fetched), KV_S("peer", h->node));
 			return 0;
 		}
 	}
@@ -217,8 +217,8 @@ void remote_response_done(struct session *s)
 		return;
 	s->home_tried = 1;
 	if (handoff_schedule(n, s, n->cfg.dl.homes[hi].node) == 0)
-		log_info("data location: session %llu fetched %llu bytes from %s: handing it there",
-			 (unsigned long long)s->id, (unsigned long long)s->fetched, n->cfg.dl.homes[hi].node);
+		log_event(LOG_INFO, "home_move", KV_S("app", "http"), KV_U("session", s->id),
+			  KV_U("bytes", s->fetched), KV_S("peer", n->cfg.dl.homes[hi].node));
 }
 
 json_t *remote_status(const struct nasd *n)

@@ -4,8 +4,9 @@
  * the path must be the configured export name (a trailing '/' allowed).
  * DUMP answers an empty list: nasd keeps no mount table (it would have to be
  * cluster-wide to mean anything behind a VIP); UMNT/UMNTALL are accepted.
- * A MNT that fails is logged with its path escaped (a client chooses those
- * bytes: no control characters reach the log) and rate-limited.
+ * Every MNT is logged (nfs_mount, nfs_mount_refused: doc/logs.md),
+ * rate-limited: a client chooses how many, and the path's bytes (lib/log
+ * escapes them: no control character reaches the log).
  */
 #include "nfs_int.h"
 
@@ -13,55 +14,29 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "lib/loop.h"
 
-#define MNT_LOG_BURST 10	/* failed MNTs logged at once, then ... */
-#define MNT_LOG_EVERY_MS 1000	/* ... one more per second */
 #define MNT_LOG_PATH 96		/* path bytes shown */
 
-/* p as printable ASCII into out[MNT_LOG_PATH * 4 + 4]: other bytes, '\\'
- * and '"' as \xHH; cut at MNT_LOG_PATH bytes ("..." then). */
-static void escape_path(const struct nfs3_str *p, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < p->len && i < MNT_LOG_PATH; i++) {
-		uint8_t c = p->p[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
-			out[o++] = (char)c;
-		else
-			o += (size_t)sprintf(out + o, "\\x%02x", c);
-	}
-	if (p->len > MNT_LOG_PATH)
-		o += (size_t)sprintf(out + o, "...");
-	out[o] = '\0';
-}
-
-/* Log a failed MNT of path by r's client (why: the reason), unless over the
- * rate; the next line logged says how many were left out. */
+/* Log r's MNT of path: nfs_mount, or nfs_mount_refused with why; unless
+ * over its kind's rate (storage/log_client.h).  The path is cut at MNT_LOG_PATH
+ * bytes or a NUL (path_len then says how long it was). */
 static void mnt_log(struct nfs_req *r, const struct nfs3_str *path, const char *why)
 {
 	struct nfs_server *s = r->srv;
-	uint64_t now = loop_now_ms(), add = (now - s->mnt_log.at_ms) / MNT_LOG_EVERY_MS;
-	char esc[MNT_LOG_PATH * 4 + 4], peer[80], more[64] = "";
+	char p[MNT_LOG_PATH + 1], client[TADDR_STRLEN], more[24], plen[24];
+	size_t n = path->len < MNT_LOG_PATH ? path->len : MNT_LOG_PATH;
+	uint16_t port;
 
-	if (add) {	/* refill: one a second, at most the burst */
-		uint64_t t = s->mnt_log.tokens + add;
-		s->mnt_log.tokens = t > MNT_LOG_BURST ? MNT_LOG_BURST : (unsigned)t;
-		s->mnt_log.at_ms = now;
-	}
-	if (!s->mnt_log.tokens) {
-		s->mnt_log.suppressed++;
+	if (!log_rate_allow(why ? &s->log_mnt_refused : &s->log_mnt, more, sizeof(more)))
 		return;
-	}
-	s->mnt_log.tokens--;
-	escape_path(path, esc);
-	if (s->mnt_log.suppressed)
-		snprintf(more, sizeof(more), " (%llu failed MNTs before this one not logged)",
-			 (unsigned long long)s->mnt_log.suppressed);
-	s->mnt_log.suppressed = 0;
-	log_info("nfs: MNT \"%s\" from %s %s%s", esc,
-		 nfs_peer_fmt(r->peer, peer, sizeof(peer)), why, more);
+	memcpy(p, path->p, n);
+	p[n] = '\0';
+	snprintf(plen, sizeof(plen), "%u", (unsigned)path->len);
+	log_client(r->peer, client, &port);
+	log_event(why ? LOG_NOTICE : LOG_INFO, why ? "nfs_mount_refused" : "nfs_mount",
+		  KV_S("client", client), KV_U("client_port", port), KV_S("path", p),
+		  KV_S("path_len", strlen(p) < path->len ? plen : NULL), KV_S("reason", why),
+		  KV_S("not_logged", more[0] ? more : NULL));
 }
 
 /*
@@ -118,15 +93,16 @@ static int m_mnt(struct nfs_req *r, const struct nfs3_str *path)
 	struct nfs3_fh fh;
 
 	if (!r->allowed) {
-		mnt_log(r, path, "refused: client not in \"clients\"");
+		mnt_log(r, path, "client not in \"clients\"");
 		return mnt3_enc_mnt(e, MNT3ERR_ACCES, NULL);
 	}
 	if (path_below_export(s, path, rel, sizeof(rel)) < 0) {
-		mnt_log(r, path, "refused: not the export or below it");
+		mnt_log(r, path, "not the export or below it");
 		return mnt3_enc_mnt(e, MNT3ERR_NOENT, NULL);
 	}
 	if (!rel[0]) {
 		nfs3_root_fh(s, &fh);	/* the virtual root with a namespace */
+		mnt_log(r, path, NULL);
 		return mnt3_enc_mnt(e, MNT3_OK, &fh);
 	}
 	if (s->cfg->vroot) {
@@ -143,10 +119,8 @@ static int m_mnt(struct nfs_req *r, const struct nfs3_str *path)
 		}
 	}
 	uint32_t st = nfs3_subdir_fh(r, rel, &fh);
-	if (st != MNT3_OK)
-		mnt_log(r, path, st == MNT3ERR_ACCES ? "refused: no permission (as the caller)"
-				 : st == MNT3ERR_NOTDIR ? "failed: not a directory"
-							 : "failed: no such directory");
+	mnt_log(r, path, st == MNT3_OK ? NULL : st == MNT3ERR_ACCES ? "no permission (as the caller)"
+			 : st == MNT3ERR_NOTDIR ? "not a directory" : "no such directory");
 	return mnt3_enc_mnt(e, st, st == MNT3_OK ? &fh : NULL);
 }
 

@@ -92,16 +92,16 @@ static uint8_t apply(struct nasd *n, struct nfs_server *s, const struct cw_map *
 		s->cl.node_id_seen = 1;
 		s->cl.node_id_cfg = c->node_id;
 	}
-	if (!self) {
-		log_warnx("cluster: map %llu does not name this node (\"%s\"): not applied",
-			  (unsigned long long)m->h.generation, n->cfg.node_name);
+	if (!self || (s->cl.node_id_cfg && s->cl.node_id_cfg != self->nfs_id)) {
+		log_event(LOG_WARNING, "cluster_map_refused", KV_U("generation", m->h.generation),
+			  KV_U("switch", m->h.switch_id), KV_S("node", n->cfg.node_name),
+			  KV_S("reason", !self ? "the map does not name this node" :
+				 "the map's NFS id for this node is not its configured node_id"),
+			  KV_U("nfs_id", self ? self->nfs_id : 0), KV_U("node_id", s->cl.node_id_cfg));
+		if (self)
+			return CW_ACK_REFUSED;
 		s->cl.nfs_id = 0;
 		return CW_ACK_NOT_MEMBER;
-	}
-	if (s->cl.node_id_cfg && s->cl.node_id_cfg != self->nfs_id) {
-		log_warnx("cluster: map %llu gives this node NFS id %u, its config says node_id %u: not applied",
-			  (unsigned long long)m->h.generation, self->nfs_id, s->cl.node_id_cfg);
-		return CW_ACK_REFUSED;
 	}
 	s->cl.nfs_id = self->nfs_id;
 	if (c->node_id && c->node_id != self->nfs_id)
@@ -151,9 +151,11 @@ static uint8_t apply(struct nasd *n, struct nfs_server *s, const struct cw_map *
 	if (changed)
 		peers_changed(s, changed);
 	nfs_server_reclassify(s);
-	log_info("cluster: map generation %llu from switch %u (%s): NFS id %u, export %s, %u home(s), %u peer(s)%s",
-		 (unsigned long long)m->h.generation, m->h.switch_id, taddr_fmt(&self->addr, a, sizeof(a)),
-		 self->nfs_id, c->export_name, c->nhomes, c->npeers, changed ? ", peers changed" : "");
+	log_event(LOG_INFO, "cluster_map", KV_U("generation", m->h.generation),
+		  KV_U("switch", m->h.switch_id), KV_S("addr", taddr_fmt(&self->addr, a, sizeof(a))),
+		  KV_U("nfs_id", self->nfs_id), KV_S("export", c->export_name),
+		  KV_U("homes", c->nhomes), KV_U("peers", c->npeers),
+		  KV_S("peers_changed", changed ? "yes" : "no"));
 	return CW_ACK_OK;
 }
 
@@ -168,16 +170,18 @@ static int take_map(struct nasd *n, struct nfs_server *s, const struct cw_map *m
 	if (fresh == CW_OLD || fresh == CW_FULL || fresh == CW_OLD_EPOCH)
 		s->cl.replayed++;
 	if (fresh == CW_OLD || fresh == CW_FULL) {
-		log_warnx("cluster: map generation %llu from switch %u refused: %s",
-			  (unsigned long long)m->h.generation, m->h.switch_id,
-			  fresh == CW_OLD ? "older than the last one (replayed)" : "too many switches");
+		log_event(LOG_WARNING, "cluster_map_refused", KV_U("generation", m->h.generation),
+			  KV_U("switch", m->h.switch_id),
+			  KV_S("reason", fresh == CW_OLD ? "older than the last one (replayed)" :
+							   "too many switches"));
 		return -1;
 	}
 	if (fresh == CW_OLD_EPOCH || m->h.peer_epoch != handoff_epoch(n)) {
 		s->cl.replay.stale++;
-		log_info("cluster: map generation %llu from switch %u not taken: %s (answered stale)",
-			 (unsigned long long)m->h.generation, m->h.switch_id, fresh == CW_OLD_EPOCH ?
-			 "from an older start of the switch" : "not sealed for this start of the node");
+		log_event(LOG_INFO, "cluster_map_refused", KV_U("generation", m->h.generation),
+			  KV_U("switch", m->h.switch_id),
+			  KV_S("reason", fresh == CW_OLD_EPOCH ? "stale: from an older start of the switch" :
+				 "stale: not sealed for this start of the node"));
 		ack->status = CW_ACK_STALE;
 		ack->held = cw_replay_held(&s->cl.replay, m->h.switch_id);
 		return 0;

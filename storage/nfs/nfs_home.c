@@ -54,9 +54,9 @@ void nfs_home_forwarded(struct nfs_server *s, struct nfs_conn *c, unsigned peer,
 		/* made to this node's own address, not through the switch */
 		c->home_never = 1;
 		count_once(c, C_NOT_VIP, &n->st.nfs_home_not_vip);
-		log_info("nfs conn %llu: %llu bytes of data forwarded to node %u, but it was made to this "
-			 "node's own address (not a VIP): it stays", (unsigned long long)c->id,
-			 (unsigned long long)c->fwd_bytes[peer], s->cfg->peers[peer].node_id);
+		log_event(LOG_INFO, "home_stay", KV_S("app", "nfs"), KV_U("session", c->id),
+			  KV_U("bytes", c->fwd_bytes[peer]), KV_U("nfs_id", s->cfg->peers[peer].node_id),
+			  KV_S("reason", "made to this node's own address, not a VIP"));
 		return;
 	}
 	c->home_peer = peer + 1;
@@ -88,9 +88,9 @@ int nfs_home_boundary(struct nfs_conn *c)
 	switch (rc) {
 	case HO_SCHED_OK:
 		tried(n, c);
-		log_info("nfs conn %llu: %llu bytes of data forwarded to node %u: handing the connection "
-			 "there%s", (unsigned long long)c->id, (unsigned long long)c->fwd_bytes[peer],
-			 s->cfg->peers[peer].node_id, c->home_tries > 1 ? " (again)" : "");
+		log_event(LOG_INFO, "home_move", KV_S("app", "nfs"), KV_U("session", c->id),
+			  KV_U("bytes", c->fwd_bytes[peer]), KV_U("nfs_id", s->cfg->peers[peer].node_id),
+			  KV_U("try", c->home_tries));
 		return 1;	/* held: the next call is for the home */
 	case HO_SCHED_PINNED:	/* asked again at its next forwarded call */
 		count_once(c, C_PINNED, &n->st.nfs_home_pinned);
@@ -134,8 +134,9 @@ void nfs_home_moved(struct nasd *n, uint64_t id, int moved)
 		return;
 	if (c->home_tries >= NFS_HOME_TRIES) {
 		n->st.nfs_home_gave_up++;
-		log_info("nfs conn %llu: not handed to its data's home after %u tries: it stays, its "
-			 "calls forwarded", (unsigned long long)c->id, c->home_tries);
+		log_event(LOG_NOTICE, "home_stay", KV_S("app", "nfs"), KV_U("session", c->id),
+			  KV_S("reason", "not handed to its data's home after every try: its calls "
+					 "are forwarded"), KV_U("tries", c->home_tries));
 	} else {
 		c->home_want = 1;	/* at the boundary after its next call */
 		c->home_after = c->calls + 1;

@@ -48,6 +48,7 @@
 #include "storage/handoff/handoff.h"
 #include "nfs3_xdr.h"
 #include "oncrpc.h"
+#include "storage/log_client.h"
 
 #define NFS_REPLY_SLACK 65536	/* reply headers, attributes, READDIR beyond max_io */
 
@@ -188,10 +189,9 @@ struct nfs_server {
 	struct nfs_ino_ent *ino[NFS_INO_BUCKETS];
 	unsigned nino;
 	struct nfs_stale_ent *stale;	/* NFS_STALE_SLOTS */
-	struct {			/* failed MNTs in the log (mount3.c) */
-		uint64_t at_ms, suppressed;
-		unsigned tokens;
-	} mnt_log;
+	/* client-caused lines in the log, each kind its own limit (mount3.c,
+	 * nfs_server.c): MNTs answered, MNTs refused, connections refused */
+	struct log_rate log_mnt, log_mnt_refused, log_conn_refused;
 	struct nfs_stats st;
 	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
 	struct {
@@ -231,6 +231,7 @@ struct nfs_req {
  * server then sends SYSTEM_ERR).  nfs_call.c's table names them. */
 int nfs3_call(struct nfs_req *r);	/* nfs3_call.c */
 int mount3_call(struct nfs_req *r);	/* mount3.c */
+
 int portmap_call(struct nfs_req *r);	/* portmap.c */
 /* nfs3_call.c: an NFSv3 procedure's name in status ("getattr"; NULL past
  * the last), and whether its replies go to the DRC (the non-idempotent). */
@@ -304,6 +305,7 @@ struct nfs_conn *nfs_conn_by_id(struct nfs_server *s, uint64_t id);
 void nfs_server_reclassify(struct nfs_server *s);
 /* "addr:port" or "[v6]:port" into buf; returns buf. */
 const char *nfs_peer_fmt(const struct sockaddr_storage *ss, char *buf, size_t len);
+
 
 /* ---- nfs_drc.c: the duplicate request cache (struct nfs_drc_ent above) ---- */
 

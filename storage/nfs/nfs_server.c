@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "storage/log_client.h"
 #include "lib/wire.h"
 #include "storage/listen.h"
 
@@ -33,7 +34,15 @@ static int admit(struct nfs_server *s, const struct sockaddr_storage *ss)
 	int peer;
 
 	if (!nfs_conn_admissible(s, ss, &peer)) {
+		char client[TADDR_STRLEN], more[24];
+		uint16_t port;
 		s->st.refused++;
+		if (log_rate_allow(&s->log_conn_refused, more, sizeof(more))) {
+			log_client(ss, client, &port);
+			log_event(LOG_NOTICE, "nfs_refused", KV_S("client", client),
+				  KV_U("client_port", port), KV_S("reason", "client not in \"clients\""),
+				  KV_S("not_logged", more[0] ? more : NULL));
+		}
 		return 0;
 	}
 	if (!peer && nfs_conns_from(s, ss) >= s->cfg->max_conns_per_client) {

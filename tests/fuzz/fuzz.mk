@@ -5,14 +5,15 @@ FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c mgmt-web/api_guard.c lib/jsonc
 FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
 FUZZ_SRC_fuzz_config        := lib/config.c lib/config_pair.c lib/jsonconf.c lib/maglev.c lib/addr.c
 FUZZ_SRC_fuzz_export_path  := storage/http/export.c storage/http/http_parse.c storage/cidr.c lib/bearer.c \
-	lib/keyfile.c lib/log.c lib/loop.c lib/addr.c lib/jsonconf.c lib/err.c
+	lib/keyfile.c lib/log.c lib/log_fmt.c lib/loop.c lib/addr.c lib/jsonconf.c lib/err.c
 FUZZ_SRC_fuzz_handoff       := lib/handoff_wire.c lib/handoff_key.c lib/keyfile.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_http          := storage/http/http_parse.c
 FUZZ_SRC_fuzz_http_session := storage/http/http_server.c storage/http/session.c \
 	storage/http/session_state.c storage/http/export.c storage/http/upload.c \
 	storage/http/http_response.c storage/http/http_parse.c storage/http/remote.c \
 	storage/http/remote_fetch.c storage/http/http_resp.c storage/cidr.c storage/listen.c \
-	lib/loop.c lib/log.c lib/netio.c lib/keyfile.c lib/bearer.c lib/addr.c lib/jsonconf.c lib/err.c lib/wire.c
+	storage/log_client.c \
+	lib/loop.c lib/log.c lib/log_fmt.c lib/netio.c lib/keyfile.c lib/bearer.c lib/addr.c lib/jsonconf.c lib/err.c lib/wire.c
 FUZZ_SRC_fuzz_http_resp     := storage/http/http_resp.c
 FUZZ_SRC_fuzz_packet        := lib/addr.c
 FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c \
@@ -28,6 +29,7 @@ FUZZ_SRC_fuzz_nfs_proc      := storage/nfs/nfs_call.c storage/nfs/nfs_conn.c sto
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
 	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c \
 	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \
-	lib/loop.c lib/log.c lib/wire.c lib/err.c lib/addr.c lib/jsonconf.c
+	storage/log_client.c \
+	lib/loop.c lib/log.c lib/log_fmt.c lib/wire.c lib/err.c lib/addr.c lib/jsonconf.c
 FUZZ_SRC_fuzz_metrics       := lib/bearer.c lib/keyfile.c lib/prom.c lib/jsonconf.c lib/addr.c \
 	lib/err.c mgmt-web/metrics_conf.c mgmt-web/metrics_page.c storage/metrics_page.c

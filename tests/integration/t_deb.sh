@@ -122,6 +122,11 @@ dep=$(dpkg-deb -f "$SW" Depends)
 check "tandem-switch depends on keepalived, snmpd, iproute2" \
 	sh -c 'for d in keepalived snmpd iproute2; do echo "$1" | grep -qE "(^|, )$d(,|$| )" || exit 1; done' sh "$dep"
 check "tandem-node depends on iproute2" sh -c 'dpkg-deb -f "$1" Depends | grep -qE "(^|, )iproute2(,|$| )"' sh "$NODE"
+# lib/log sends to journald through libsystemd: dpkg-shlibdeps finds it
+for p in "$SW" "$NODE"; do
+	check "$(basename "$p"): Depends has libsystemd0 (\${shlibs:Depends})" \
+		sh -c 'dpkg-deb -f "$1" Depends | grep -qE "(^|, )libsystemd0( |,|$)"' sh "$p"
+done
 check_eq "the upgrade's version" "$V2" "$(dpkg-deb -f "$SW2" Version)"
 
 # ----------------------------------------------- a throwaway machine --

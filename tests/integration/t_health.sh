@@ -62,7 +62,7 @@ t1=$(now_ms)
 if wait_ms 5000 n2_http_down; then
 	# When lbd rebuilt the table (its log), from the start of node-stop
 	# (nginx stopped listening somewhere in [t0, t1]).
-	td=$(log_line_ms "$lines0" 'v4 tcp/80: 2 node\(s\)')
+	td=$(log_line_ms "$lines0" 'service_table vip_name=v4 .* service=tcp/80 nodes=2 ')
 	diag "node-stop took $((t1 - t0)) ms; lbd rebuilt v4 tcp/80 without n2 $((td - t0)) ms after it began"
 	check_le "n2 out of the v4 tcp/80 table within bound(fall) (ms)" \
 		$((td - t0)) "$(bound "$FALL")"
@@ -70,7 +70,7 @@ else
 	fail "lbd takes n2 out of tcp/80 after nginx stops" "$(ctl nodes)"
 fi
 check "n2 stays up (its tcp/5201 check passes)" node_is n2 '.state == "up"'
-check "lbd log: n2 tcp/80 check failed" grep -q "node n2 tcp/80: check failed" "$LBD_LOG"
+check "lbd log: n2 tcp/80 check failed" grep -q "health_down node=n2 service=tcp/80 reason=" "$LBD_LOG"
 
 sessions "$TEST_TMP/down" 60 "http://$VIP4"
 read -r a b c failed < <(tally "$TEST_TMP/down")
@@ -97,7 +97,7 @@ t0=$(now_ms)
 lab node-start n2 nginx
 t1=$(now_ms)
 if wait_ms 5000 n2_http_up; then
-	td=$(log_line_ms "$lines0" 'v4 tcp/80: 3 node\(s\)')
+	td=$(log_line_ms "$lines0" 'service_table vip_name=v4 .* service=tcp/80 nodes=3 ')
 	diag "node-start took $((t1 - t0)) ms; lbd rebuilt v4 tcp/80 with n2 $((td - t0)) ms after it began"
 	check_le "n2 back in the v4 tcp/80 table within bound(rise) (ms)" \
 		$((td - t0)) "$(bound "$RISE")"

@@ -11,14 +11,14 @@
 #   1. c1 holds K=3 idle keep-alive HTTP connections served by n3 (python3
 #      client: GET /node answered "n3");
 #   2. link n3 down: within 0.5 s (health interval is 300 ms, fall 2: a check
-#      could not be this fast) lbd logs "node n3 link down" and
+#      could not be this fast) lbd logs "link_down node=n3" and
 #      `tandemctl --json nodes` shows n3 link "down", state "down"; n3 leaves
 #      the Maglev tables; 60 new sessions all succeed and avoid n3;
 #   3. the K connections send again: each packet meets a flow whose node is
 #      not up, so the data plane re-hashes it (verdict fwd_rehash_down grows
 #      by >= K, the flows now name n1/n2) and the new node, which has no such
 #      session, resets it (no handoff without tandem-nasd);
-#   4. link n3 up: lbd logs "node n3 link up", n3 is up and back in the
+#   4. link n3 up: lbd logs "link_up node=n3", n3 is up and back in the
 #      tables once its health checks pass again, and new sessions reach it.
 . "$(dirname "$0")/lib.sh"
 
@@ -89,7 +89,7 @@ check_eq "lbd lists them on n3" n3 "$lbd_says"
 # 2. Link down.
 n3_down() {
 	node_is n3 '.link == "down" and .state == "down"' &&
-		grep -q "node n3 link down" "$LBD_LOG"
+		grep -q "link_down node=n3 " "$LBD_LOG"
 }
 rehash0=$(verdict fwd_rehash_down)
 lines0=$(log_lines)
@@ -101,12 +101,12 @@ if wait_ms 3000 n3_down; then
 	# the moment lab.sh returned: its last step is `ip link set eth0 down`
 	# (its start-up before that can take a few hundred ms on a loaded
 	# machine).  A health check could not notice before ~600 ms.
-	tl=$(log_line_ms "$lines0" 'node n3 link down')
-	ts=$(log_line_ms "$lines0" 'node n3 down')
+	tl=$(log_line_ms "$lines0" 'link_down node=n3 ')
+	ts=$(log_line_ms "$lines0" 'node_down node=n3 ')
 	diag "lab.sh link took $((t1 - t0)) ms; lbd logged the link down $((tl - t1)) ms after it" \
 		"returned; polling saw it after $(($(now_ms) - t1)) ms"
-	check_le "lbd logged 'node n3 link down' within 500 ms (ms)" $((tl - t1)) 500
-	check_le "lbd logged 'node n3 down' (state down) within 500 ms (ms)" $((ts - t1)) 500
+	check_le "lbd logged 'link_down node=n3' within 500 ms (ms)" $((tl - t1)) 500
+	check_le "lbd logged 'node_down node=n3' (state down) within 500 ms (ms)" $((ts - t1)) 500
 	ok "tandemctl --json nodes: n3 link down, state down"
 else
 	fail "lbd sees n3's link go down" "$(ctl nodes)" "$(tail -n 5 "$LBD_LOG")"
@@ -142,10 +142,10 @@ n3_back() {
 	node_is n3 '.link == "up" and .state == "up"' && table_is 3
 }
 log_since() { tail -n +"$(($1 + 1))" "$LBD_LOG" | grep -q "$2"; }
-lines0=$(wc -l <"$LBD_LOG")	# "node n3 link up" is in the startup lines too
+lines0=$(wc -l <"$LBD_LOG")	# "link_up node=n3" is in the startup lines too
 t0=$(now_ms)
 lab link n3 up
-check "lbd logs node n3 link up" wait_ms 3000 log_since "$lines0" "node n3 link up"
+check "lbd logs link_up node=n3" wait_ms 3000 log_since "$lines0" "link_up node=n3 "
 diag "n3 link up seen after $(($(now_ms) - t0)) ms"
 if wait_for 10 n3_back; then
 	ok "n3 up and back in the v4 tcp/80 table after $(($(now_ms) - t0)) ms (health rise included)"

@@ -65,7 +65,7 @@ check "n2 and n3 both took some (least loaded first)" \
 	test "$(nsess n2)" -ge 2 -a "$(nsess n3)" -ge 2
 sleep 2
 check_eq "nothing more moves: n1 still holds 6" 6 "$(nsess n1)"
-check "lbd logs the trigger" grep -q "load trigger: n1 reports 12 sessions" "$LBD_LOG"
+check "lbd logs the trigger" grep -q "load_trigger node=n1 sessions=12 " "$LBD_LOG"
 
 # --------------------------------------------------- 4. downloads intact --
 

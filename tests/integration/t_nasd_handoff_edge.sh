@@ -111,7 +111,7 @@ wait_for 3 pid_gone "$cap_pid"
 diag "recorded: $(jq -sc 'group_by(.p) | map({(.[0].p): length}) | add' "$T/cap.jsonl")"
 
 rj0=$(rej n2)
-bad0=$(logc n2 'bad frame')
+bad0=$(logc n2 'channel_bad_frame ')
 r=$(in_ns "$O" $CHAN replay-chan --cap "$T/cap.jsonl" --to "$(ip_of n2)" --from "$(ip_of "$O")")
 diag "1. replayed channel: $r"
 check "1. the recorded channel $O->n2 (HELLO, OPEN, UPDATE...) replayed: n2 closes it" \
@@ -125,12 +125,12 @@ check "4. a frame with a bad MAC after a good HELLO: closed" jq -e '.hello_answe
 r=$(in_ns "$O" $CHAN forge --to "$(ip_of n2)" --from "$(ip_of "$O")" --name "$O" --keyfile "$HANDOFF_KEY" --case replay)
 check "5. a valid frame sent twice: the first kept the channel, the replay closed it" \
 	jq -e '.hello_answered and .open_after_first and .closed' <<<"$r" || diag "$r"
-check_le "n2's log names each refused frame (4 bad frames + a bad HELLO)" 4 "$(($(logc n2 'bad frame') - bad0))"
+check_le "n2's log names each refused frame (4 bad frames + a bad HELLO)" 4 "$(($(logc n2 'channel_bad_frame ') - bad0))"
 
-mv0=$(logc n2 'replayed switch request')
+mv0=$(logc n2 'switch_request_refused .*reason=replayed')
 r=$(in_ns sw $CHAN replay-udp --cap "$T/cap.jsonl" --to "$(ip_of n2)" --from "$SW" --op 5)
 check "6. lbd's recorded MOVE replayed to n2 from the switch: no answer" jq -e '.sent >= 1 and .answers == 0' <<<"$r" || diag "$r"
-check_le "n2 logged the replayed MOVE as refused" 1 "$(($(logc n2 'replayed switch request') - mv0))"
+check_le "n2 logged the replayed MOVE as refused" 1 "$(($(logc n2 'switch_request_refused .*reason=replayed') - mv0))"
 check_eq "n2 still holds the session" n2 "$(holder "$AEP")"
 
 rp0=$(lbdst .replayed)
@@ -335,7 +335,7 @@ wait_for 20 pid_gone "$e2_pid"
 wait "$e2_pid"
 check_eq "E2: the download finishes on $FX: curl exit 0, 200, sha256-correct" "0 200 $(want_sha 10m.bin)" \
 	"$? $(cat "$T/e2.w") $(sha "$T/e2.bin")"
-diag "E2: $FY log: $(grep -E 'tx [0-9]+ from' "$LAB_DIR/$FY/nasd.log" | tail -n 3)"
+diag "E2: $FY log: $(grep -E 'handoff_in(_failed)? txid=' "$LAB_DIR/$FY/nasd.log" | tail -n 3)"
 
 for n in n1 n2 n3; do
 	diag "$n handoff: $(hstat "$n" '| {out_ok, out_failed, rollbacks, in_ok, in_failed, reports, frozen_max_us}' | jq -c .)"

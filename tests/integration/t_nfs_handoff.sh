@@ -68,7 +68,7 @@ check_eq "4 MiB read, byte-exact" "$(sha "$LAB_DIR/$H/nfs/$D/big")" "$(sha "$TES
 check_eq "$X handed one NFS connection to its data's home" 1 "$(($(hs "$X" .nfs_home.ok) - ${home0[$X]}))"
 check_eq "$H took one connection in" 1 "$(($(hs "$H" .in_ok) - ${in0[$H]}))"
 check_eq "lbd's flow for c1:$P names $H" "$H" "$(flow_node "$C1_IP4" "$P" 2049)"
-check "$X logged the trigger" grep -q "of data forwarded to node ${H#n}: handing the connection there" "$LAB_DIR/$X/nasd.log"
+check "$X logged the trigger" grep -q "home_move app=nfs session=[0-9]* bytes=[0-9]* nfs_id=${H#n} " "$LAB_DIR/$X/nasd.log"
 fw=$(fwd "$X")
 diag "READ/other calls forwarded by $X: $fw"
 check "$X forwarded only the first MiB or so (at most 8 calls: MNT's LOOKUPs + 4-5 READs)" test "$fw" -le 8

@@ -79,7 +79,7 @@ kill -HUP "$(lbd_pid)"
 reloaded() { [ "$(reloads)" = $((r0 + 1)) ]; }
 check "SIGHUP: reloads $r0 -> $((r0 + 1))" wait_for 5 reloaded
 check_eq "SIGHUP: n1 weight now 300" 300 "$(weight n1)"
-check "lbd log: reloaded $LBD_CONF" grep -q "reloaded $LBD_CONF" "$LBD_LOG"
+check "lbd log: config_reload path=$LBD_CONF" grep -q "config_reload path=$LBD_CONF " "$LBD_LOG"
 check_eq "after the reload the download's flow is still on $X" "$X" \
 	"$(flow_node "$C1_IP4" "$port" 80)"
 check_eq "after the reload the 30 sessions' flows are still there" 31 \
@@ -90,7 +90,7 @@ lines0=$(wc -l <"$LBD_LOG")
 jq '.nodes[1].weight = 5000' "$TEST_TMP/good.json" >"$LBD_CONF"
 kill -HUP "$(lbd_pid)"
 refused() { tail -n +"$((lines0 + 1))" "$LBD_LOG" | grep -q "$1"; }
-if wait_for 5 refused "reload: $LBD_CONF: nodes\[1\]: \"weight\" is 5000, must be 0..1000"; then
+if wait_for 5 refused "config_reload_failed path=$LBD_CONF reason=\"nodes\[1\]: \\\\\"weight\\\\\" is 5000, must be 0..1000\""; then
 	ok "SIGHUP with weight 5000: refused, log names file, node and key"
 else
 	fail "SIGHUP with weight 5000: refused, log names file, node and key" \
@@ -107,7 +107,7 @@ check_eq "tandemctl reload of truncated JSON: exit 1" 1 "$rc"
 check "tandemctl reload says the running configuration is unchanged" \
 	grep -q "reload failed; the running configuration is unchanged" <<<"$out"
 check "lbd log: reload error names $LBD_CONF and the JSON position" \
-	refused "reload: $LBD_CONF: line [0-9]* column [0-9]*: "
+	refused "config_reload_failed path=$LBD_CONF reason=\"line [0-9]* column [0-9]*: "
 check "lbd still running after refused reloads" kill -0 "$(lbd_pid)"
 check_eq "refused reload: reloads still $((r0 + 1))" $((r0 + 1)) "$(reloads)"
 check_eq "the download's flow is still on $X" "$X" "$(flow_node "$C1_IP4" "$port" 80)"

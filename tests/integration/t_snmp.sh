@@ -248,6 +248,6 @@ if check "after the restart the agent is back in snmpd's tree" wait_for 10 agent
 	check_le "back within 3000 ms of snmpd answering" $(($(now_ms) - t0)) 3000
 fi
 check "tandem-agentx still running" kill -0 "$AGENTX_PID"
-diag "notifications the agent sent: $(grep -c 'notification:' "$TEST_TMP/agentx.log")"
+diag "notifications the agent sent: $(grep -c 'notification name=' "$TEST_TMP/agentx.log")"
 
 finish

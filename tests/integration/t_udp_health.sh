@@ -80,7 +80,7 @@ settles() {
 		fail "$3" "$(ctl nodes)"
 		return 1
 	fi
-	td=$(log_line_ms "$lines0" "v4 udp/53: $1 node\\(s\\)")
+	td=$(log_line_ms "$lines0" "service_table vip_name=v4 .* service=udp/53 nodes=$1 ")
 	diag "lbd rebuilt v4 udp/53 with $1 nodes $((td - t0)) ms after the change began"
 	check_le "$3 within bound($2) (ms)" $((td - t0)) "$(bound "$2")"
 }
@@ -118,7 +118,7 @@ change_begins
 dns_stop n2
 settles 2 "$FALL" "n2 out of the v4 udp/53 table after its server stopped"
 check "n2 udp/53 not ok" n2_udp false
-check "lbd log: n2 udp/53 check failed" grep -q "node n2 udp/53: check failed" "$LBD_LOG"
+check "lbd log: n2 udp/53 check failed" grep -q "health_down node=n2 service=udp/53 reason=" "$LBD_LOG"
 check "n2 stays up (its TCP checks pass)" node_is n2 '.state == "up"'
 check "n2 stays in the v4 tcp/80 table" table_is 3
 out=$(ctl nodes)
@@ -133,7 +133,7 @@ lbd_up
 ready() { jctl status | jq -e .ready >/dev/null; }
 check "the restarted lbd is ready (every check ran)" wait_for 10 ready
 check "n2 still out of the v4 udp/53 table after the restart" udp_is 2
-sizes=$(tail -n +$((lines0 + 1)) "$LBD_LOG" | sed -n 's/.*v4 udp\/53: \([0-9]*\) node.*/\1/p' | sort -u | tr '\n' ' ')
+sizes=$(tail -n +$((lines0 + 1)) "$LBD_LOG" | sed -n 's/.*service_table vip_name=v4 .* service=udp\/53 nodes=\([0-9]*\) .*/\1/p' | sort -u | tr '\n' ' ')
 check_eq "the restarted lbd's v4 udp/53 table: always n1 and n3, never n2 (sizes logged)" "2 " "$sizes"
 
 # 3. It comes back.
