@@ -4,7 +4,7 @@
 # W (the section's work directory) and SECTION (its name) set; the caller
 # defines fail_all WHY (null metrics for everything it would measure).
 #
-# Gives: REPO, TANDEM_BUILD, LAB_SH, L (raw logs), M / SMP (run.sh's
+# Gives: REPO, TANDEM_BUILD, LAB_SH, TANDEMCTL, L (raw logs), M / SMP (run.sh's
 # metrics.jsonl / samples.jsonl, emptied), log, metric, med, the minimum of
 # tests/integration/lib.sh that lib_nasd.sh needs, an EXIT trap that stops
 # the nasds and removes the lab, and nasd_lab_up PREFIX.
@@ -12,6 +12,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TANDEM_BUILD=${TANDEM_BUILD:-$REPO/build}
 export TANDEM_BUILD
 LAB_SH=$REPO/appliance/lab/lab.sh
+TANDEMCTL=$TANDEM_BUILD/tandemctl
 L=$W/logs
 mkdir -p "$L"
 M=$W/metrics.jsonl
