@@ -19,12 +19,16 @@
 #      of its connections, and the server rotates its answers: the control
 #      connection and the data stream reach different VIPs, so different
 #      switches; client affinity (the hash leaves out the VIP) brings both
-#      to one node.  Checked: every run exits 0 having sent 8 MiB; the -R
-#      runs received all of it (iperf3 3.12 stops the receiving server's
-#      count at the end of a sending run, before the last bytes are read:
-#      their received count is only checked > 0); the tcp/5201 counters of
-#      the switches (a forwards VIP4, b VIP4B) grew by the 24 MiB sent at
-#      least, and each switch forwarded some; the flow tables hold tcp/5201
+#      to one node.  Checked: every run exits 0; a sending run sent 8 MiB
+#      (its receiver's count is only checked > 0: iperf3 3.12 stops the
+#      receiving server's count at the end of a sending run, before the
+#      last bytes are read); a receiving run (-R) received all of the 8 MiB
+#      it asked for (the sending server may overshoot by one 128 KiB block
+#      that is still in flight when the test ends, so its "sent" may be
+#      8 MiB + 128 KiB: received is checked against -n); the tcp/5201 counters of
+#      the pair (both VIPs on both switches: a forwards VIP4, b VIP4B, but
+#      a missed advert on a loaded host may move a group for a moment) grew
+#      by the 24 MiB sent at least, and each switch forwarded some; the flow tables hold tcp/5201
 #      flows to both VIPs.
 #   2. nfs-ls and nfs-cat of nfs://nas.tandem.test/export/...: six runs,
 #      c1 and c2 in turn: the listing names the export's files, every cat
@@ -55,6 +59,18 @@ svc_ctr() {
 # both_ctr PORT FIELD: the tcp/PORT counter of VIP4 on a plus VIP4B's on b
 # (each group's master forwards its VIPs).
 both_ctr() { echo $(($(svc_ctr a v4 tcp "$1" "$2") + $(svc_ctr b v4b tcp "$1" "$2"))); }
+# pair_ctr PORT FIELD: the tcp/PORT counters of both VIPs on both switches
+# (what the pair forwarded, whichever switch was a group's master: on a
+# loaded host a missed advert may move a group for a moment).
+pair_ctr() {
+	local x v n=0
+	for x in a b; do
+		for v in v4 v4b; do
+			n=$((n + $(svc_ctr "$x" "$v" tcp "$1" "$2")))
+		done
+	done
+	echo "$n"
+}
 # port_vips PORT...: the VIPs of the clients' flows to these ports in the
 # switches' tables, sorted, one line.
 port_vips() {
@@ -66,7 +82,7 @@ port_vips() {
 
 # 1. iperf3 by name.
 MIB8=$((8 << 20))
-b0=$(both_ctr 5201 bytes)
+b0=$(pair_ctr 5201 bytes) m0=$(both_ctr 5201 bytes)
 pa0=$(svc_ctr a v4 tcp 5201 packets) pb0=$(svc_ctr b v4b tcp 5201 packets)
 okn=0 eq=0 fails=""
 for i in 1 2 3 4 5 6; do
@@ -75,18 +91,22 @@ for i in 1 2 3 4 5 6; do
 	if in_ns "$c" timeout 30 iperf3 -c "$DNS_NAME" -p 5201 -n 8M $rev -J >"$TEST_TMP/ip$i.json" 2>&1; then
 		read -r sent rcvd host < <(jq -r '"\(.end.sum_sent.bytes) \(.end.sum_received.bytes) \(.start.connected[0].remote_host)"' "$TEST_TMP/ip$i.json")
 		diag "iperf3 ${rev:-  } from $c: data stream to $host, sent $sent, received $rcvd"
-		[ "$sent" = "$MIB8" ] && [ "$rcvd" -gt 0 ] && okn=$((okn + 1))
-		[ -n "$rev" ] && [ "$rcvd" = "$sent" ] && eq=$((eq + 1))
+		if [ -z "$rev" ]; then
+			[ "$sent" = "$MIB8" ] && [ "$rcvd" -gt 0 ] && okn=$((okn + 1))
+		else
+			[ "$sent" -ge "$MIB8" ] && [ "$sent" -le $((MIB8 + (128 << 10))) ] && okn=$((okn + 1))
+			[ "$rcvd" -ge "$MIB8" ] && [ "$rcvd" -le "$sent" ] && eq=$((eq + 1))
+		fi
 	else
 		fails+="run $i ($c $rev): $(jq -r '.error // empty' "$TEST_TMP/ip$i.json" 2>/dev/null || tail -n 2 "$TEST_TMP/ip$i.json") "
 	fi
 done
-check_eq "6 iperf3 runs by name ($DNS_NAME) exit 0, each sent 8 MiB and received some" 6 "$okn" ||
+check_eq "6 iperf3 runs by name ($DNS_NAME) exit 0, each sent 8 MiB (-R: at most one 128 KiB block more)" 6 "$okn" ||
 	diag "$fails"
-check_eq "the 3 receiving runs (-R) received every byte sent" 3 "$eq"
-grown() { [ $(($(both_ctr 5201 bytes) - b0)) -ge $((3 * MIB8)) ]; }
-check "the switches' tcp/5201 counters (a: VIP4, b: VIP4B) grew by the 24 MiB sent" wait_for 5 grown
-diag "tcp/5201 bytes forwarded: $(($(both_ctr 5201 bytes) - b0))"
+check_eq "the 3 receiving runs (-R) received the 8 MiB they asked for" 3 "$eq"
+grown() { [ $(($(pair_ctr 5201 bytes) - b0)) -ge $((3 * MIB8)) ]; }
+check "the switches' tcp/5201 counters (both VIPs, both switches) grew by the 24 MiB sent" wait_for 5 grown
+diag "tcp/5201 bytes forwarded: $(($(pair_ctr 5201 bytes) - b0)), by the groups' preferred masters (a: VIP4, b: VIP4B) $(($(both_ctr 5201 bytes) - m0))"
 check_eq "iperf3's flows went to both VIPs (control and data connections)" "$VIP4 $VIP4B" "$(port_vips 5201)"
 pa=$(svc_ctr a v4 tcp 5201 packets) pb=$(svc_ctr b v4b tcp 5201 packets)
 check "both switches forwarded iperf3 packets (a: VIP4 +$((pa - pa0)), b: VIP4B +$((pb - pb0)))" \
