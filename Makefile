@@ -1,5 +1,5 @@
 # Tandem - plain GNU Makefile.  `make V=1` shows commands.
-# Targets: all check unit man demo demo-down bench fuzz fuzz-build deps install deb
+# Targets: all check unit man demo demo-down bench fuzz fuzz-build fuzz-long deps install deb
 # image image-check clean
 # Layout: lib/ -> libtandem.a; one daemon per directory; tests/unit/test_*.c
 # each become a test binary; tests/fuzz/fuzz_*.c each become a libFuzzer target.
@@ -93,7 +93,7 @@ TEST_LIBS := $(B)/liblbd.a $(B)/libnasd.a $(B)/libsyncd.a $(B)/libtch.a
 include $(wildcard */build.mk)
 TEST_LIBS += $(B)/libtandem.a
 
-.PHONY: image image-check all bins check unit demo demo-down bench fuzz fuzz-build deps clean install deb man FORCE
+.PHONY: image image-check all bins check unit demo demo-down bench fuzz fuzz-build fuzz-long deps clean install deb man FORCE
 all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) man
 
 # bins: the programs, BPF objects and man pages (what make install and the
@@ -193,6 +193,22 @@ fuzz-build: $(FUZZ_BIN) $(B)/lb.bpf.o
 FUZZ_SECONDS ?= 60
 fuzz: deps fuzz-build
 	$(Q)tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
+
+# make fuzz-long: every target until FUZZ_RUNS executions (default 10^7) or
+# FUZZ_MAX_SECONDS (3600) each, FUZZ_JOBS (2) at a time; results in
+# bench/fuzz.md and $(B)/fuzz/fuzz-long.json (tests/fuzz/long.sh).
+FUZZ_RUNS ?= 10000000
+FUZZ_MAX_SECONDS ?= 3600
+FUZZ_JOBS ?= 2
+fuzz-long: deps fuzz-build $(B)/cpuref
+	$(Q)FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+		CPUREF=$(B)/cpuref CLANG=$(CLANG) tests/fuzz/long.sh $(B)/fuzz bench/fuzz.md $(B)/fuzz/fuzz-long.json
+
+# The machine-speed reference of results files (tests/bench/cpuref.c).
+$(B)/cpuref: tests/bench/cpuref.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -std=gnu11 $(WARN) $< -o $@
 
 unit: $(UNIT_BIN)
 

@@ -155,13 +155,8 @@ sample() {
 		>>"$SAMPLES" 2>/dev/null || true
 }
 
-cpu_model() {
-	local m fam mod
-	m=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	fam=$(awk -F': ' '/^cpu family/ { print $2; exit }' /proc/cpuinfo)
-	mod=$(awk -F': ' '/^model\t/ { print $2; exit }' /proc/cpuinfo)
-	echo "$m (family $fam model $mod), $(nproc) CPUs$(grep -qw hypervisor /proc/cpuinfo && echo ', virtual machine')"
-}
+# cpu_model
+. "$REPO/tests/bench/host.sh"
 
 HOW="All lab metrics come from one network-namespace lab (appliance/lab/lab.sh: clients c1/c2, \
 switch sw running tandem-lbd with its tc BPF program on the client interface, nodes n1..n3 with \

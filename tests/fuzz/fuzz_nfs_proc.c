@@ -11,10 +11,11 @@
  *   handle a reply carried: a fuzzer cannot forge the MAC).
  *
  * The first input byte configures the export (bit 0 root_squash, bit 1
- * writable).  Each input starts from a fresh server and export: files and
- * directories of several owners and modes, one not searchable by others,
- * a FIFO, symlinks out of the export (relative and absolute); beside the
- * export, outside/ with a canary file.  Every call goes through
+ * writable).  Each input starts from a fresh server and the same export
+ * (nfs_tree.c: built once, what an input changed put back after it, and
+ * checked): files and directories of several owners and modes, one not
+ * searchable by others, a FIFO, symlinks out of the export (relative and
+ * absolute); beside the export, outside/ with a canary file.  Every call goes through
  * nfs_call_answer (the call header, the duplicate request cache, the
  * program's dispatcher) as a connection's record would, or through
  * nfs_call_datagram as a datagram to the UDP portmapper and MOUNT would
@@ -30,14 +31,15 @@
  * another user they run with that user's permissions. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +47,7 @@
 #include "lib/wire.h"
 #include "storage/nfs/nfs3_int.h"
 #include "storage/nfs/nfs_fh.h"
+#include "nfs_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,119 +70,107 @@ int handoff_fd_on_vip(int fd)
 #define MAX_CALLS 16
 #define MAX_FH 48
 
-static char tmp[64], exp_path[128], out_path[128];
+static char tmp[64], out_path[128];
+static DIR *out_dir;		/* outside/, open for good: counted after every call */
+static struct nfs_tree tree;	/* the export, tmp/export */
 static struct nasd nasd;
-static struct nfs_server *srv;
+static struct nfs_server *srv;	/* during an input: mem.srv */
 static struct nfs_conn conn;
 static struct nfs3_fh fhs[MAX_FH];
 static unsigned nfh;
 
-static int open_dir(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)f;
-	if (type == FTW_D || type == FTW_DNR)
-		chmod(p, 0700);	/* as a non-root user: a 0555 directory could not be emptied */
-	(void)st;
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if ((type == FTW_DP ? rmdir(p) : unlink(p)) < 0)
-		fprintf(stderr, "could not remove %s\n", p);
-	return 0;
-}
-
-/* Remove the tree at path (what fuzzed calls made of it included). */
-static void rm_rf(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return;
-	nftw(path, open_dir, 16, FTW_PHYS);
-	nftw(path, rm_one, 16, FTW_PHYS | FTW_DEPTH);
-}
+/* The server's memory and the connection's reply buffer, allocated once:
+ * start() zeroes all of it, which is what a calloc per input gave (their
+ * allocation and release under ASan cost more than an input's calls).  In
+ * the daemon the server lives as long as the process too. */
+static struct {
+	struct nfs_server *srv;
+	struct nfs_drc_ent *drc;	/* NFS_DRC_SIZE */
+	struct nfs_stale_ent *stale;	/* NFS_STALE_SLOTS */
+	uint8_t *out;			/* OUT_CAP */
+} mem;
+#define OUT_CAP (65536 + NFS_REPLY_SLACK)	/* the conn's out_cap for max_io 65536 */
 
 static void rm_tree(void)
 {
 	if (tmp[0])
-		rm_rf(tmp);
-}
-
-static void put(const char *rel, mode_t mode, uid_t uid, const char *text)
-{
-	char p[256];
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/%s", exp_path, rel);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	if (fd < 0 || write(fd, text, strlen(text)) < 0)
-		abort();
-	close(fd);
-	if (chmod(p, mode) < 0 || (geteuid() == 0 && chown(p, uid, uid) < 0))
-		abort();
-}
-
-static void dir(const char *rel, mode_t mode)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", exp_path, rel);
-	if (mkdir(p, 0755) < 0 || chmod(p, mode) < 0)
-		abort();
+		nfs_tree_rm(tmp);
 }
 
 /* The fixtures, in handle order after the root (see fixture_fhs). */
 static const char *const fixtures[] = {
 	"f", "d", "nosearch", "nosearch/secret", "fifo", "esc", "abs", "ro", "u1000", "d/sub",
 };
+#define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))
 
-static void make_export(void)
+/*
+ * A handle is an HMAC of the object's inode number and generation (the
+ * key, node and export ids are this harness's constants), and OpenSSL's
+ * one-shot HMAC() makes some 240 allocations under ASan: the root's and
+ * the fixtures' handles are kept from one input to the next while the
+ * object is the same one (same inode number and generation, read as nasd
+ * reads them: an input may have replaced a fixture by an identical one,
+ * which nfs_tree does not undo).  valid 0: compute it again.
+ */
+static struct {
+	uint64_t ino;
+	uint32_t gen;
+	int valid;
+} fh_key[1 + NFIX];
+
+/* The generation nasd gives fd's object (obj_gen in nfs3_handle.c); 0 if
+ * it could not be read (then the handle is computed again). */
+static int gen_of(int fd, mode_t mode, uint32_t *gen)
 {
-	char p[256], q[256];
+	char p[32];
+	int g[2] = { 0, 0 }, ok;
 
-	rm_rf(exp_path);
-	if (mkdir(exp_path, 0755) < 0)
-		abort();
-	put("f", 0644, 0, "hello");
-	dir("d", 0755);
-	dir("d/sub", 0755);
-	dir("nosearch", 0744);
-	put("nosearch/secret", 0644, 0, "secret");
-	snprintf(p, sizeof(p), "%s/fifo", exp_path);
-	if (mkfifo(p, 0666) < 0)
-		abort();
-	snprintf(p, sizeof(p), "%s/esc", exp_path);
-	if (symlink("../outside", p) < 0)
-		abort();
-	snprintf(p, sizeof(p), "%s/abs", exp_path);
-	snprintf(q, sizeof(q), "%s/canary", out_path);
-	if (symlink(q, p) < 0)
-		abort();
-	dir("ro", 0555);
-	put("u1000", 0600, 1000, "mine");
-	dir("pub", 01777);
+	*gen = 0;
+	if (!srv->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
+		return 1;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	int rfd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (rfd < 0)
+		return 0;
+	ok = ioctl(rfd, FS_IOC_GETVERSION, g) == 0;
+	close(rfd);
+	*gen = (uint32_t)g[0];
+	return ok;
 }
 
-/* The root's handle and the fixtures', as LOOKUP would give them. */
+/* Whether handle i (0: the root) is still the one of (ino, gen); the key
+ * noted for the next input (known 0: not). */
+static int fh_kept(unsigned i, uint64_t ino, uint32_t gen, int known)
+{
+	int same = fh_key[i].valid && known && fh_key[i].ino == ino && fh_key[i].gen == gen;
+
+	fh_key[i].ino = ino;
+	fh_key[i].gen = gen;
+	fh_key[i].valid = known;
+	return same;
+}
+
+/* The root's handle and the fixtures', as LOOKUP would give them; each
+ * fixture in the inode cache, as LOOKUP would leave it. */
 static void fixture_fhs(void)
 {
 	struct nfs3_obj o;
+	uint32_t gen;
 
-	nfh = 0;
-	nfs3_root_fh(srv, &fhs[nfh++]);
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+	if (!fh_kept(0, srv->root_ino, srv->root_gen, 1))
+		nfs3_root_fh(srv, &fhs[0]);
+	for (unsigned i = 0; i < NFIX; i++) {
 		o.fd = nfs3_open_beneath(srv->dirfd, fixtures[i], O_PATH | O_NOFOLLOW, 0);
 		if (o.fd < 0 || fstat(o.fd, &o.st) < 0)
 			abort();
 		snprintf(o.rel, sizeof(o.rel), "%s", fixtures[i]);
 		nfs3_ino_put(srv, (uint64_t)o.st.st_ino, o.rel);
-		nfs3_obj_fh(srv, &o, &fhs[nfh++]);
+		int known = gen_of(o.fd, o.st.st_mode, &gen);
+		if (!fh_kept(1 + i, (uint64_t)o.st.st_ino, gen, known))
+			nfs3_obj_fh(srv, &o, &fhs[1 + i]);
 		nfs3_obj_close(&o);
 	}
+	nfh = 1 + NFIX;
 }
 
 static volatile uint64_t input_started;	/* CLOCK_MONOTONIC s, 0: between inputs */
@@ -219,8 +210,9 @@ static void setup(void)
 	if (!mkdtemp(tmp))
 		abort();
 	atexit(rm_tree);
-	snprintf(exp_path, sizeof(exp_path), "%s/export", tmp);
+	snprintf(tree.exp, sizeof(tree.exp), "%s/export", tmp);
 	snprintf(out_path, sizeof(out_path), "%s/outside", tmp);
+	snprintf(tree.canary, sizeof(tree.canary), "%s/canary", out_path);
 	if (mkdir(out_path, 0777) < 0 || chmod(out_path, 0777) < 0)
 		abort();
 	snprintf(p, sizeof(p), "%s/canary", out_path);
@@ -228,21 +220,28 @@ static void setup(void)
 	if (fd < 0 || write(fd, "canary", 6) != 6 || fchmod(fd, 0666) < 0)
 		abort();
 	close(fd);
+	if (!(out_dir = opendir(out_path)))
+		abort();
 	cfg->enabled = 1;
 	snprintf(cfg->export_name, sizeof(cfg->export_name), "/export");
-	snprintf(cfg->path, sizeof(cfg->path), "%s", exp_path);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", tree.exp);
 	cfg->export_id = 1;
 	cfg->node_id = 1;
-	cfg->max_io = 65536;
+	cfg->max_io = OUT_CAP - NFS_REPLY_SLACK;
 	cfg->anonuid = cfg->anongid = 65534;
 	nasd_cidr_parse("10.0.0.0/8", &cfg->clients[0]);
 	cfg->nclients = 1;
 	nasd.cfg.max_sessions = 64;
-	if (loop_init(&nasd.loop) < 0 || pthread_create(&th, NULL, watchdog, NULL) != 0)
+	if (loop_init(&nasd.loop) < 0 || pthread_create(&th, NULL, watchdog, NULL) != 0 ||
+	    !(mem.srv = malloc(sizeof(*mem.srv))) ||
+	    !(mem.drc = malloc(NFS_DRC_SIZE * sizeof(*mem.drc))) ||
+	    !(mem.stale = malloc(NFS_STALE_SLOTS * sizeof(*mem.stale))) || !(mem.out = malloc(OUT_CAP)))
 		abort();
+	nfs_tree_build(&tree);
 }
 
-/* A fresh server over a fresh export; flags: bit 0 root_squash, bit 1 writable. */
+/* A fresh server over the export as built (the previous input's changes
+ * were put back); flags: bit 0 root_squash, bit 1 writable. */
 static void start(uint8_t flags)
 {
 	struct nasd_nfs_config *cfg = &nasd.cfg.nfs;
@@ -250,11 +249,9 @@ static void start(uint8_t flags)
 
 	cfg->root_squash = flags & 1;
 	cfg->writable = (flags >> 1) & 1;
-	make_export();
-	srv = calloc(1, sizeof(*srv));
-	if (!srv || !(srv->drc = calloc(NFS_DRC_SIZE, sizeof(*srv->drc))) ||
-	    !(srv->stale = calloc(NFS_STALE_SLOTS, sizeof(*srv->stale))))
-		abort();
+	srv = memset(mem.srv, 0, sizeof(*srv));
+	srv->drc = memset(mem.drc, 0, NFS_DRC_SIZE * sizeof(*srv->drc));
+	srv->stale = memset(mem.stale, 0, NFS_STALE_SLOTS * sizeof(*srv->stale));
 	srv->nasd = &nasd;
 	srv->cfg = cfg;
 	memset(srv->key, 0x5a, 32);
@@ -270,18 +267,13 @@ static void start(uint8_t flags)
 	conn.allowed = 1;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(0x0a000001);
-	conn.out_cap = cfg->max_io + NFS_REPLY_SLACK;
-	if (!(conn.out = malloc(conn.out_cap)))
-		abort();
+	conn.out_cap = OUT_CAP;
+	conn.out = memset(mem.out, 0, OUT_CAP);
 }
 
 static void stop(void)
 {
-	free(conn.out);
 	nfs3_export_close(srv);
-	free(srv->drc);
-	free(srv->stale);
-	free(srv);
 	nasd.nfs = srv = NULL;
 }
 
@@ -295,17 +287,14 @@ struct snap {
 static void snapshot(struct snap *s)
 {
 	char p[256];
-	DIR *d;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(p, sizeof(p), "%s/canary", out_path);
 	if (stat(tmp, &s->top) < 0 || lstat(out_path, &s->out) < 0 || lstat(p, &s->canary) < 0)
 		abort();	/* outside/ or its canary gone */
-	if (!(d = opendir(out_path)))
-		abort();
-	while (readdir(d))
+	rewinddir(out_dir);	/* (an opendir per call costs a 32 KiB allocation) */
+	while (readdir(out_dir))
 		s->nout++;
-	closedir(d);
 }
 
 static int same_stat(const struct stat *a, const struct stat *b)
@@ -466,6 +455,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_outside(&before);
 	}
 	stop();
+	nfs_tree_restore(&tree);	/* under the watchdog too */
 	input_started = 0;
 	return 0;
 }
