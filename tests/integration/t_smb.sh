@@ -18,11 +18,11 @@
 #      and switch a's flow table names, per node, as many tcp/445 flows as
 #      files landed there;
 #   2. the clients' links are paced (tc tbf, 24 Mbit/s each way, inside the
-#      lab) for long transfers; 6 long downloads run; the node D holding most
-#      of them is drained (tandemctl drain on the master): 30 new sessions
-#      all succeed and none reaches D (files, and a's flow table: no flow
-#      made after the drain names D); D's smbd still
-#      serves its sessions; all 6 downloads finish byte-exact; undrain;
+#      lab) for long transfers; 6 long downloads (12 MiB) run; the node D
+#      holding most of them is drained (tandemctl drain on the master): D's
+#      smbd still serves them; 30 new sessions all succeed and none reaches
+#      D (files, and a's flow table: no flow made after the drain names D);
+#      all 6 downloads finish byte-exact; undrain;
 #   3. 4 long downloads and 4 long uploads of 16 MiB run; b's flow table
 #      holds their flows (synced); once the uploads sent 4 MiB through a,
 #      with all 8 transfers running, switch a is killed hard (daemons and
@@ -125,7 +125,7 @@ for c in c1 c2; do
 	in_ns "$c" tc qdisc add dev eth0 root tbf rate 24mbit burst 32kb latency 50ms
 	in_ns hub tc qdisc add dev "$c" root tbf rate 24mbit burst 32kb latency 50ms
 done
-head -c $((8 << 20)) /dev/urandom >"$TEST_TMP/big"
+head -c $((12 << 20)) /dev/urandom >"$TEST_TMP/big"
 BIGSHA=$(sha "$TEST_TMP/big")
 for n in n1 n2 n3; do cp "$TEST_TMP/big" "$LAB_DIR/smb-$n/share/big"; done
 dpids=()
@@ -144,6 +144,7 @@ diag "long downloads per node: n1 $(smb_sessions n1), n2 $(smb_sessions n2), n3 
 flows445 >"$TEST_TMP/flows1d"
 check "tandemctl drain $D (master a)" timeout 20 "$TANDEMCTL" -s "$LBD_SOCK_A" drain "$D"
 check_eq "switch a: $D drains" true "$(sw_jctl a nodes | jq --arg n "$D" '.nodes[] | select(.name == $n) | .drain')"
+check_eq "drained $D's smbd still serves its $kd long downloads" "$kd" "$(smb_sessions "$D")"
 short_sessions "$TEST_TMP/d" g 30
 read -r okn bb bl t1 t2 t3 < <(short_tally "$TEST_TMP/d" g 30)
 t=(0 "$t1" "$t2" "$t3")
@@ -153,7 +154,6 @@ check_eq "no new session landed on drained $D" 0 "${t[${D#n}]}"
 flows445 >"$TEST_TMP/flows2"
 check_eq "switch a's tcp/445 flows made after the drain: none on $D" 0 \
 	"$(comm -13 "$TEST_TMP/flows1d" "$TEST_TMP/flows2" | awk -v n="$D" '$3 == n' | wc -l)"
-check_eq "$D's smbd still serves its $kd long downloads" "$kd" "$(smb_sessions "$D")"
 bad=0
 for p in "${dpids[@]}"; do wait "$p" || bad=$((bad + 1)); done
 okd=0
