@@ -13,7 +13,7 @@
 #             cluster file system gives a real deployment).
 # Login: user root with a random password made at lab up, in each node's
 # own passdb (smbpasswd), the smbclient auth file $LAB_DIR/smb.cred.  A
-# user rather than guest access so sessions are authenticated and signed
+# user rather than guest access so sessions are authenticated (NTLMv2)
 # as on a real server; root because the lab's namespaces share this
 # machine's user database and the lab creates nothing outside its
 # directory (a new Unix user would be one).  smbd listens on every address
