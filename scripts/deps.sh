@@ -8,7 +8,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
- socat scdoc groff-base man-db systemd \
+ socat samba smbclient scdoc groff-base man-db systemd \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian prometheus"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
@@ -42,6 +42,15 @@ if [ -n "$missing" ]; then
 		systemctl disable --now named.service >/dev/null 2>&1 ||
 			DPKG_MAINTSCRIPT_PACKAGE=bind9 DPKG_MAINTSCRIPT_NAME=postinst \
 			deb-systemd-helper disable named.service >/dev/null 2>&1 || true ;;
+	esac
+	# samba's package enables smbd, nmbd and samba-ad-dc the same way: the
+	# lab runs its own smbd per node (LAB_SMB=1), never the host's.
+	case " $missing " in *" samba "*)
+		for u in smbd nmbd samba-ad-dc; do
+			systemctl disable --now "$u.service" >/dev/null 2>&1 ||
+				DPKG_MAINTSCRIPT_PACKAGE=samba DPKG_MAINTSCRIPT_NAME=postinst \
+				deb-systemd-helper disable "$u.service" >/dev/null 2>&1 || true
+		done ;;
 	esac
 	case " $missing " in *" prometheus "*)
 		# (deb-systemd-helper where systemctl cannot: no systemd running)

@@ -47,7 +47,7 @@ write_pair_config() {
                     { \"proto\": \"tcp\", \"port\": 5201, \"affinity\": \"client\" },
                     { \"proto\": \"udp\", \"port\": 5201, \"affinity\": \"client\" },
                     { \"proto\": \"tcp\", \"port\": 9000 },
-                    { \"proto\": \"tcp\", \"port\": 9001 }$nfs_svcs ] }"
+                    { \"proto\": \"tcp\", \"port\": 9001 }$nfs_svcs$(smb_svc) ] }"
 		aa_groups=',
             "groups": [ { "name": "g1", "vips": [ "v4", "v6" ], "preferred": 1 },
                         { "name": "g2", "vips": [ "v4b" ], "preferred": 2 } ]'
@@ -72,7 +72,7 @@ write_pair_config() {
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" },
                     { "proto": "udp", "port": 5201, "affinity": "client" },
-                    { "proto": "tcp", "port": 9000 }$nfs_svcs ] },
+                    { "proto": "tcp", "port": 9000 }$nfs_svcs$(smb_svc) ] },
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 } ] }$aa_vip
   ],

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# lab-services.sh - what runs in a lab: the nodes' nginx and iperf3
+# lab-services.sh - what runs in a lab: the nodes' nginx and iperf3 (and
+# smbd with LAB_SMB=1: lab-smb.sh)
 # (node-start / node-stop, and up) and the switch's tandem-lbd (lbd-start /
 # lbd-stop).  Sourced by lab.sh.
 
@@ -67,7 +68,8 @@ start_service() {
 			die "$n: iperf3 failed to start (see $d/iperf3.log)"
 		poll 5000 listening "$n" tcp 5201 || die "$n: iperf3 is not listening on :5201"
 		;;
-	*) die "unknown service '$svc' (nginx iperf3)" ;;
+	smbd) start_smbd "$n" ;;
+	*) die "unknown service '$svc' (nginx iperf3 smbd)" ;;
 	esac
 }
 
@@ -76,7 +78,11 @@ stop_service() {
 	case "$svc" in
 	nginx) port=80 ;;
 	iperf3) port=5201 ;;
-	*) die "unknown service '$svc' (nginx iperf3)" ;;
+	smbd)
+		stop_smbd "$n"
+		return 0
+		;;
+	*) die "unknown service '$svc' (nginx iperf3 smbd)" ;;
 	esac
 	pid=$(cat "$d/$svc.pid" 2>/dev/null || true)
 	if pid_alive "$pid"; then

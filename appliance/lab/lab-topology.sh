@@ -54,7 +54,7 @@ write_config() {
     { "name": "v4", "address": "$VIP4",
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" },
-                    { "proto": "udp", "port": 5201, "affinity": "client" }$nfs_svcs ] },
+                    { "proto": "udp", "port": 5201, "affinity": "client" }$nfs_svcs$(smb_svc) ] },
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 },
                     { "proto": "tcp", "port": 5201, "affinity": "client" } ] }
@@ -96,6 +96,10 @@ write_env() {
 		if is_dns; then
 			printf "%s='%s'\n" LAB_DNS 1 DNS_IP "$DNS_IP" DNS_NAME "$DNS_NAME" \
 				NS_DNS "tdm-$NAME-dns" DNS_KEY "$LAB_DIR/dns.key"
+		fi
+		if [ "${LAB_SMB:-0}" = 1 ]; then
+			printf "%s='%s'\n" LAB_SMB 1 SMB_CRED "$LAB_DIR/smb.cred" \
+				SMB_SHARED "$LAB_DIR/smb-shared"
 		fi
 		if is_pair2; then
 			printf "%s='%s'\n" LAB_PAIR2 1 VIP4C "$VIP4C" VIP4D "$VIP4D" \
@@ -280,6 +284,7 @@ up_common() {
 		start_service "$n" nginx
 		start_service "$n" iperf3
 	done
+	smb_up
 }
 
 # --------------------------------------------------------------- down ---

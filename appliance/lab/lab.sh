@@ -32,7 +32,8 @@
 # The script is this file (usage, argument checks, dispatch) and the parts it
 # sources: lab-common.sh (helpers), lab-topology.sh (up, down, list: the
 # namespaces and links above, lbd's config, the env file), lab-services.sh
-# (the nodes' nginx/iperf3, the switch's lbd), lab-pair.sh (pair mode).
+# (the nodes' nginx/iperf3, the switch's lbd), lab-pair.sh (pair mode),
+# lab-dns.sh (LAB_DNS), lab-smb.sh (LAB_SMB: Samba on the nodes).
 set -eu
 
 LAB_ROOT=/run/tandem-lab
@@ -55,8 +56,8 @@ usage: lab.sh up NAME                    create the lab (env: LAB_WEIGHTS="100 1
        lab.sh shell NAME HOST            interactive shell in HOST
        lab.sh lbd-start NAME [ARGS...]   start tandem-lbd in the switch, wait for its socket
        lab.sh lbd-stop NAME              SIGTERM lbd and wait
-       lab.sh node-stop NAME nX nginx|iperf3
-       lab.sh node-start NAME nX nginx|iperf3
+       lab.sh node-stop NAME nX nginx|iperf3|smbd
+       lab.sh node-start NAME nX nginx|iperf3|smbd
        lab.sh link NAME nX down|up       node nX's eth0 (its switch port pX loses carrier)
        lab.sh list                       labs under $LAB_ROOT
 Pair mode (LAB_PAIR=1 lab.sh up NAME): two switches swa and swb instead of sw,
@@ -67,6 +68,9 @@ LAB_FLOWS flow_table_size of both switches, default 262144; LAB_AA=1 active-acti
 a second VIP VIP4B in VRRP group g2, preferred by b; LAB_DNS=1 BIND 9 in host dns
 serving nas.tandem.test, updated by the switches, the clients resolving through it;
 LAB_PAIR2=1 with LAB_DNS=1: a second pair, switches c and d: appliance/lab/lab-dns.sh)
+Either mode: LAB_SMB=1 Samba's smbd on every node, VIP service tcp/445, shares
+[node] (per node) and [shared], user root, password in \$LAB_DIR/smb.cred
+(smbclient -A): appliance/lab/lab-smb.sh
        lab.sh switch-start NAME a|b|c|d  lbd, syncd, then keepalived in switch a or b
        lab.sh switch-stop NAME a|b [hard] stop them (hard: SIGKILL and cut its links)
        lab.sh switch-links NAME a|b down|up   all links of a switch
@@ -97,7 +101,7 @@ set_name() {
 }
 
 # The parts, by role (each sourced file says what it holds).
-for _part in common topology services pair dns; do
+for _part in common topology services pair dns smb; do
 	# shellcheck disable=SC1090
 	. "$(dirname "$SELF")/lab-$_part.sh"
 done
@@ -172,7 +176,7 @@ role)
 	;;
 lbd-stop) cmd_lbd_stop ;;
 node-stop | node-start)
-	[ $# -eq 2 ] || die "usage: lab.sh $cmd NAME nX nginx|iperf3"
+	[ $# -eq 2 ] || die "usage: lab.sh $cmd NAME nX nginx|iperf3|smbd"
 	node_of "$1"
 	need_lab
 	if [ "$cmd" = node-stop ]; then stop_service "$1" "$2"; else start_service "$1" "$2"; fi

@@ -5,7 +5,8 @@
 # defines fail_all WHY (null metrics for everything it would measure).
 #
 # Gives: REPO, TANDEM_BUILD, LAB_SH, TANDEMCTL, L (raw logs), M / SMP (run.sh's
-# metrics.jsonl / samples.jsonl, emptied), log, metric, med, the minimum of
+# metrics.jsonl / samples.jsonl, emptied), log, metric, med,
+# vip_direct_rounds (throughput through the VIP vs direct), the minimum of
 # tests/integration/lib.sh that lib_nasd.sh needs, an EXIT trap that stops
 # the nasds and removes the lab, and nasd_lab_up PREFIX.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -33,6 +34,38 @@ metric() {	# NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
 med() {	# med "LIST" [DECIMALS (1)]
 	printf '%s\n' $1 | sort -g | awk -v d="${2:-1}" '{ v[++n] = $1 }
 		END { if (n) printf "%.*f\n", d, (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+
+# vip_direct_rounds GROUP ROUNDS VIP DIRECT: ROUNDS rounds of the caller's
+# `copy read|write HOST TAG` (prints MB/s, or nothing if the copy failed or
+# came out wrong), each round for read and write a copy through VIP and one
+# to DIRECT back to back, the order alternating between rounds; logs each,
+# appends the samples (group GROUP_read / GROUP_write) and fills R[DIR-vip],
+# R[DIR-direct] (the MB/s) and R[DIR-ratio] (each round's VIP/direct
+# ratio: both copies ran back to back, so what the shared host does
+# meanwhile weighs on both alike).
+declare -A R
+vip_direct_rounds() {
+	local g=$1 n=$2 r dir how host order v
+	local -A V
+	for dir in read write; do R[$dir-vip]=""; R[$dir-direct]=""; R[$dir-ratio]=""; done
+	for ((r = 1; r <= n; r++)); do
+		for dir in read write; do
+			order="vip direct"
+			[ $((r % 2)) = 0 ] && order="direct vip"
+			for how in $order; do
+				host=$3
+				[ "$how" = direct ] && host=$4
+				v=$(copy "$dir" "$host" "$how$r")
+				log "round $r $dir $how: ${v:-FAILED} MB/s"
+				R[$dir-$how]+=" ${v:-}"
+				V[$how]=${v:-}
+				echo "{\"g\":\"${g}_$dir\",\"s\":\"$how\",\"v\":${v:-null}}" >>"$SMP"
+			done
+			[ -n "${V[vip]}" ] && [ -n "${V[direct]}" ] &&
+				R[$dir-ratio]+=" $(awk -v a="${V[vip]}" -v b="${V[direct]}" 'BEGIN { printf "%.3f", a / b }')"
+		done
+	done
 }
 
 # --- the minimum of lib.sh that lib_nasd.sh needs ---

@@ -67,27 +67,7 @@ copy() {	# copy read|write HOST TAG
 	[ "$ok" = 1 ] && awk -v b=$((NFS_MB << 20)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", b / (t / 1e9) / 1e6 }'
 }
 
-declare -A R V	# R: samples per direction and path; V: this round's pair
-for dir in read write; do R[$dir-vip]=""; R[$dir-direct]=""; done
-for ((r = 1; r <= NFS_ROUNDS; r++)); do
-	for dir in read write; do
-		order="vip direct"
-		[ $((r % 2)) = 0 ] && order="direct vip"
-		for how in $order; do
-			host=$VIP4
-			[ "$how" = direct ] && host=$N1
-			v=$(copy "$dir" "$host" "$how$r")
-			log "round $r $dir $how: ${v:-FAILED} MB/s"
-			R[$dir-$how]+=" ${v:-}"
-			V[$how]=${v:-}
-			echo "{\"g\":\"nfs_$dir\",\"s\":\"$how\",\"v\":${v:-null}}" >>"$SMP"
-		done
-		# the round's paired ratio: both copies ran back to back, so what
-		# the shared host does meanwhile weighs on both alike
-		[ -n "${V[vip]}" ] && [ -n "${V[direct]}" ] &&
-			R[$dir-ratio]+=" $(awk -v a="${V[vip]}" -v b="${V[direct]}" 'BEGIN { printf "%.3f", a / b }')"
-	done
-done
+vip_direct_rounds nfs "$NFS_ROUNDS" "$VIP4" "$N1"
 for dir in read write; do
 	mv_=$(med "${R[$dir-vip]}")
 	md=$(med "${R[$dir-direct]}")

@@ -48,13 +48,16 @@
 # NFS metrics (tests/bench/nfs.sh, its own lab with tandem-nasd's NFSv3):
 #   nfs_read_mbps / nfs_write_mbps (VIP vs direct to a node, target ratio
 #   >= 0.95), nfs_metadata_ops_per_s, nfs_handoff_call_p99_ms / _max_ms
+# SMB metrics (tests/bench/smb.sh, its own lab with Samba's smbd, LAB_SMB=1):
+#   smb_read_mbps / smb_write_mbps (smbclient, VIP vs direct to a node,
+#   target ratio >= 0.95)
 #
 # Active-active metrics (tests/bench/aa.sh, its own pair lab with BIND 9):
 #   aa_tcp_throughput_gbps, aa_connections_per_second (both switches
 #   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
 #   -> record gone), dns_answers_per_second (dnsperf under update load)
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs,aa]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs,smb,aa]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -1024,12 +1027,13 @@ script_section() {
 }
 handoff_section() { script_section handoff "live session handoff through tandem-nasd"; }
 nfs_section() { script_section nfs "NFSv3 through the VIP"; }
+smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs,aa" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs,smb,aa" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -1042,12 +1046,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair handoff nfs aa" ;;
+,,) SECTIONS="lab flow pair handoff nfs smb aa" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair | handoff | nfs | aa) ;; *) usage ;; esac
+		case "$x" in lab | flow | pair | handoff | nfs | smb | aa) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -1056,7 +1060,7 @@ case ",${ONLY}," in
 esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
-want lab || want flow || want pair || HOW="Handoff and NFS labs only (--only handoff,nfs): tests/bench/handoff.sh, tests/bench/nfs.sh."
+want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$ROUNDS.$DUR" in
@@ -1140,6 +1144,7 @@ want flow && { settle flow; flow_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
+want smb && { settle smb; smb_section; }
 want aa && { settle aa; aa_section; }
 write_results
 log "done in $((SECONDS - T_START)) s"
