@@ -501,8 +501,8 @@ static void unsize_buffer(int fd, int opt, int force_opt, uint32_t old, size_t n
 		force_buf(fd, force_opt, old);
 }
 
-static socklen_t make_addr(const struct tch_state *st, const uint8_t *addr, uint16_t port,
-			   struct sockaddr_storage *ss)
+socklen_t tch_sockaddr(const struct tch_state *st, const uint8_t *addr, uint16_t port,
+		       struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (st->family == 4) {
@@ -560,7 +560,7 @@ static int restore_bind(int fd, const struct tch_state *st, char *err, size_t er
 		return err_errno(err, errlen, "restore: SO_RCVBUFFORCE");
 	if ((st->sock_flags & TCH_SOCK_NODELAY) && set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0)
 		return err_errno(err, errlen, "restore: TCP_NODELAY");
-	sl = make_addr(st, st->local_addr, st->local_port, &ss);
+	sl = tch_sockaddr(st, st->local_addr, st->local_port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		return err_errno(err, errlen, "restore: bind %s port %u (is the VIP configured here?)",
 				 addr_str(st, st->local_addr, as, sizeof(as)), st->local_port);
@@ -599,7 +599,7 @@ static int restore_connect(int fd, const struct tch_state *st, char *err, size_t
 {
 	struct sockaddr_storage ss;
 	char as[INET6_ADDRSTRLEN];
-	socklen_t sl = make_addr(st, st->remote_addr, st->remote_port, &ss);
+	socklen_t sl = tch_sockaddr(st, st->remote_addr, st->remote_port, &ss);
 
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
 		return err_errno(err, errlen, "restore: connect (repair) to %s port %u",
@@ -767,6 +767,9 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0)
 		return err_errno(err, errlen, "resume: TCP_REPAIR off");
+	/* Before any new data: its ACKs must be in the client's window.  Best
+	 * effort: without it the client's timers recover (tch.h). */
+	tch_kick(fd, st, NULL, 0);
 	/* Leaving repair mode resets sk_reuse to "no reuse"; an accepted
 	 * connection inherits SO_REUSEADDR from its listener.  Without it, a
 	 * restarted service could not listen on VIP:port while this connection

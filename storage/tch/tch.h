@@ -34,6 +34,7 @@
 #define TANDEM_TCH_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "tch_state.h"
 
@@ -95,6 +96,32 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
  * On success fd is an ordinary connected socket.
  */
 int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
+
+/*
+ * Right after TCP_REPAIR=0, before any new data (tch_resume calls it, best
+ * effort: if it fails, the client's and the socket's own timers recover, as
+ * before it existed): make both ends learn each other's state at once
+ * instead of on a retransmission timer.  Sends from a raw socket (needs
+ * CAP_NET_RAW) the first bytes in flight again, if any (the client answers
+ * at once), and one pure ACK of rcv_nxt plus three duplicates of it (the
+ * client learns what the old node received; a client without SACK
+ * retransmits its first lost segment).  tch_kick.c and doc/tch.md ("Nothing
+ * left to a timer") say why the kernel cannot be made to send these.
+ * 0, or -1 with errno and a message in err (may be NULL).
+ */
+int tch_kick(int fd, const struct tch_state *st, char *err, size_t errlen);
+
+/* One segment of the kick, VIP -> client, pure (unit-tested): TCP header,
+ * a timestamp option if st negotiated them (tsval, tsecr 0), data[0..dlen);
+ * ACK of st's rcv_nxt with the window st last offered; checksum filled in.
+ * Its length, or 0 if cap is too small. */
+size_t tch_kick_segment(const struct tch_state *st, uint32_t seq, const uint8_t *data,
+			size_t dlen, uint32_t tsval, uint8_t *out, size_t cap);
+
+/* st's address addr (st->local_addr or st->remote_addr) and port as a
+ * sockaddr of st's family; its length. */
+socklen_t tch_sockaddr(const struct tch_state *st, const uint8_t *addr, uint16_t port,
+		       struct sockaddr_storage *ss);
 
 /*
  * Close a socket without a FIN or RST: enters repair mode (if it is not in
