@@ -151,3 +151,6 @@ finish_client() {
 	diag "$tag: $(jq -c '{sent, max_gap_ms, gaps_over_100ms, gaps_over_1s, seconds}' "$TEST_TMP/$tag.out")"
 	check_le "$tag: longest wait for echo while reading (ms)" "$(jq -r .max_gap_ms "$TEST_TMP/$tag.out")" "$max"
 }
+
+# pct FILE P: the P-th percentile of FILE's sorted numbers.
+pct() { awk -v p="$2" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; print a[i] }' "$1"; }

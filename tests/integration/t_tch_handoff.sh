@@ -186,8 +186,6 @@ diag "flow drop: $din packets in, $dout out dropped during handoffs (all nodes, 
 
 # ------------------------------------------------------------ 6. latency --
 
-# pct FILE P: the P-th percentile of FILE's sorted numbers.
-pct() { awk -v p="$2" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; print a[i] }' "$1"; }
 grep -h "handoff ok " "$TEST_TMP"/n[123].log >"$TEST_TMP/hops"
 field() { grep -o " $1=[0-9]*" "$TEST_TMP/hops" | cut -d= -f2 | sort -n >"$TEST_TMP/f.$1"; }
 for f in total_us freeze_us send_us restore_us repoint_us resume_us; do field "$f"; done

@@ -123,6 +123,11 @@ phase() {
 		diag "$name: node $h TCP: $(delta "$TEST_TMP/before.$h" "$TEST_TMP/after.$h" |
 			tr ' ' '\n' | grep -E 'Timeouts|LossProbes=|RetransSegs|ACKSkipped' | tr '\n' ' ')"
 	done
+	# freeze -> resume of each handoff: how long the client's packets were
+	# dropped (the old node's drop to the new node's resume and kick)
+	grep -h "handoff ok run=$run \|handoff ok run=$((run + 1)) " "$TEST_TMP"/n[123].log |
+		grep -o ' total_us=[0-9]*' | cut -d= -f2 | sort -n >"$TEST_TMP/total.$name"
+	diag "$name: freeze -> resume (us): p50 $(pct "$TEST_TMP/total.$name" 50), p99 $(pct "$TEST_TMP/total.$name" 99), max $(pct "$TEST_TMP/total.$name" 100); over 2 ms (the clients' shortest loss probe timeout): $(awk '$1 > 2000' "$TEST_TMP/total.$name" | wc -l), over 200 ms (their shortest RTO): $(awk '$1 > 200000' "$TEST_TMP/total.$name" | wc -l)"
 	gaps=$(jq -s -c 'map(.max_gap_ms)' "$TEST_TMP/c4.out" "$TEST_TMP/c6.out")
 	diag "$name: longest wait for echo (ms, c4 c6): $gaps"
 	rtos=$(($(ctr "$d4" TcpExtTCPTimeouts) + $(ctr "$d6" TcpExtTCPTimeouts)))

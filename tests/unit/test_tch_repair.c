@@ -13,7 +13,9 @@
  *    exactly, options, MSS and timestamps match, and C never sees an error;
  * 2. rollback: freeze then thaw, twice; the session goes on;
  * 3. IPv6 handoff;
- * 4. refusals: a restore whose local address is not configured leaves
+ * 4. the kick after resume: a client without SACK retransmits what the
+ *    freeze dropped at once (fast retransmit), not at its RTO;
+ * 5. refusals: a restore whose local address is not configured leaves
  *    nothing behind; freeze of a UDP socket, of a listener, of a
  *    half-closed (CLOSE_WAIT) connection fails and leaves it usable.
  *
@@ -571,6 +573,103 @@ out:
 	close(l);
 }
 
+static int set_sack(int on)
+{
+	int f = open("/proc/sys/net/ipv4/tcp_sack", O_WRONLY);
+	int ok = f >= 0 && write(f, on ? "1" : "0", 1) == 1;
+
+	if (f >= 0)
+		close(f);
+	return ok ? 0 : -1;
+}
+
+/* TcpExt's TCPTimeouts (retransmission timeouts) of this namespace, or -1. */
+static long tcp_timeouts(void)
+{
+	char names[8192], vals[8192];
+	long v = -1;
+	FILE *f = fopen("/proc/net/netstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		if (strncmp(names, "TcpExt:", 7))
+			continue;
+		char *sn, *sv, *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
+		while ((n = strtok_r(NULL, " \n", &sn)) && (x = strtok_r(NULL, " \n", &sv)))
+			if (!strcmp(n, "TCPTimeouts"))
+				v = atol(x);
+	}
+	fclose(f);
+	return v;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The kick (tch_kick, from tch_resume): a client without SACK whose
+ * segments the freeze dropped retransmits them at once - the kick's three
+ * duplicate ACKs are its fast retransmit - instead of at its retransmission
+ * timeout (>= 200 ms; without SACK it has no loss probe either).  8
+ * segments in flight: the kernel counts duplicate ACKs only up to the
+ * segments outstanding minus the hole.
+ */
+static void test_kick(struct flowdrop *fd)
+{
+	int l, c, s, n, one = 1;
+	uint64_t c2s_w = 0, c2s_r = 0, t0;
+	struct lb_flow_key k;
+	struct tch_state st;
+	char err[256];
+
+	if (set_sack(0) < 0 || pair(AF_INET, "127.0.0.1", 0, &l, &c, &s) < 0) {
+		CHECK(0, "kick: connected pair without SACK");
+		set_sack(1);
+		return;
+	}
+	set_sack(1);
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	key_of(c, &k);
+	CHECK(pump(c, s, 100000, &c2s_w, &c2s_r, 21, "server") == 0, "kick: stream before");
+	sleep_ms(20);
+	long rtos = tcp_timeouts();
+	flowdrop_add(fd, &k, flowdrop_now_ns() + 5000000000ull);
+	for (int i = 0; i < 8; i++)
+		write_stream(c, 1000, &c2s_w, 21);	/* dropped: 8 segments in flight */
+	if (tch_freeze(s, &st, err, sizeof(err)) < 0) {
+		CHECK(0, "kick: freeze (%s)", err);
+		goto out;
+	}
+	CHECK(!(st.opts & TCH_OPT_SACK), "kick: the connection has no SACK");
+	CHECK(tch_close_silently(s, err, sizeof(err)) == 0, "kick: closed silently");
+	if (tch_restore(&st, &n, err, sizeof(err)) < 0) {
+		CHECK(0, "kick: restore (%s)", err);
+		tch_state_free(&st);
+		goto out;
+	}
+	flowdrop_del(fd, &k);
+	t0 = mono_ms();
+	CHECK(tch_resume(n, &st, err, sizeof(err)) == 0, "kick: resumed");
+	CHECK(read_stream(n, 8000, &c2s_r, 21, "server") == 0, "kick: the 8000 dropped bytes arrive");
+	uint64_t ms = mono_ms() - t0;
+	CHECK(ms < 150, "kick: ... %llu ms after the resume, before the client's RTO (>= 200 ms)",
+	      (unsigned long long)ms);
+	CHECK(tcp_timeouts() == rtos, "kick: no retransmission timeout (%ld before, %ld after)", rtos,
+	      tcp_timeouts());
+	CHECK(pump(c, n, 100000, &c2s_w, &c2s_r, 21, "server") == 0, "kick: session goes on");
+	close(n);
+	tch_state_free(&st);
+out:
+	close(c);
+	close(l);
+}
+
 static void test_rollback(struct flowdrop *fd)
 {
 	int l, c, s;
@@ -715,6 +814,7 @@ int main(int argc, char **argv)
 	}
 	test_queues(&fd);
 	test_out_of_order(&fd);
+	test_kick(&fd);
 	flowdrop_close(&fd);
 	if (flowdrop_open(&fd, "lo", NULL, obj, NULL, err, sizeof(err)) < 0) {
 		CHECK(0, "flow drop on lo (%s)", err);
