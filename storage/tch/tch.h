@@ -85,7 +85,8 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 
 /*
  * After the switch sends the flow to this node: leave repair mode (window
- * probe) and write the unsent part of st's send queue normally, so the
+ * probe), kick the session (tch_kick) and write the unsent part of st's
+ * send queue normally, so the
  * kernel sends it under the client's window.  tch_restore() sized the send
  * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
  * after waiting up to 1 s (the connection must then be closed: bytes would
