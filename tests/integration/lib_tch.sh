@@ -1,16 +1,24 @@
 #!/bin/bash
 # Helpers for tests that move live TCP sessions between the lab's storage
 # nodes with tests/tools/tch_demo (libtch's echo server) and stream through
-# them with tests/tools/tch_client.  Source after lib.sh, lab_up and lbd_up.
-# The test defines flow_client TAG (the client address of client TAG), which
-# pingpong uses, and DEMO, CLIENT, DROP_OBJ, PORT.
+# them with tests/tools/tch_client.  Source after lib.sh; tch_lab_up brings
+# up the lab, lbd and the three tch_demo nodes.  Clients: c4 runs in c1
+# (IPv4), any other tag in c2 (IPv6) (flow_client).
 #
 # Per node X: TEST_TMP/X.log (tch_demo's log), TEST_TMP/X.sock (its control
 # socket), TEST_TMP/X.pid.  Per client TAG: TEST_TMP/TAG.status (running
 # state, rewritten every 100 ms), TEST_TMP/TAG.out (the final JSON summary),
 # TEST_TMP/TAG.pid.
 
+DEMO=$TANDEM_BUILD/tools/tch_demo
+CLIENT=$TANDEM_BUILD/tools/tch_client
+DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
+PORT=5201
+
 node_ip() { echo "10.77.2.1${1#n}"; }
+
+# flow_client TAG: the client address of client TAG.
+flow_client() { [ "$1" = c4 ] && echo "$C1_IP4" || echo "$C2_IP6"; }
 
 # demo_start NODE: the echo/handoff server in NODE (pid in TEST_TMP/NODE.pid;
 # ip netns exec execs it, so $! is its pid).
@@ -35,6 +43,20 @@ demo_pid() { cat "$TEST_TMP/$1.pid" 2>/dev/null; }
 
 # svc_up: lbd's tcp/PORT services (IPv4 and IPv6) have all 3 nodes.
 svc_up() { [ "$(svc_nodes v4 tcp "$PORT")" = 3 ] && [ "$(svc_nodes v6 tcp "$PORT")" = 3 ]; }
+
+# tch_lab_up: skip unless lbd, jq, nstat and the tools are
+# there; the lab and lbd up, then demos_up.
+tch_lab_up() {
+	local f
+	require_lbd
+	require_cmd jq nstat
+	for f in "$DEMO" "$CLIENT" "$DROP_OBJ"; do
+		[ -e "$f" ] || skip_all "no $f (run make)"
+	done
+	lab_up
+	lbd_up
+	demos_up
+}
 
 # demos_up: iperf3 off and tch_demo on in n1..n3 (killed at exit), until
 # lbd's health checks see all three.
@@ -81,21 +103,17 @@ progressing() {
 	wait_for 5 got_more
 }
 
+# run_is FIELD RUN: some node's status FIELD (.last_done, .last_failed) is RUN.
+run_is() {
+	local n
+	for n in n1 n2 n3; do
+		[ "$(dstat "$n" "$1" 2>/dev/null)" = "$2" ] && return 0
+	done
+	return 1
+}
 # run_done RUN: some node finished ping-pong RUN; run_failed RUN: one gave up.
-run_done() {
-	local n
-	for n in n1 n2 n3; do
-		[ "$(dstat "$n" .last_done 2>/dev/null)" = "$1" ] && return 0
-	done
-	return 1
-}
-run_failed() {
-	local n
-	for n in n1 n2 n3; do
-		[ "$(dstat "$n" .last_failed 2>/dev/null)" = "$1" ] && return 0
-	done
-	return 1
-}
+run_done() { run_is .last_done "$1"; }
+run_failed() { run_is .last_failed "$1"; }
 run_over() { run_done "$1" || run_failed "$1"; }
 
 # hops_ok RUN: successful handoffs of RUN in all logs.

@@ -33,30 +33,9 @@
 #     every handoff) equal the client's;
 #  6. freeze -> resume latency (p50/p99, and its parts) is printed.
 . "$(dirname "$0")/lib.sh"
-
-DEMO=$TANDEM_BUILD/tools/tch_demo
-CLIENT=$TANDEM_BUILD/tools/tch_client
-DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
-PORT=5201
-
-require_lbd
-require_cmd jq nstat
-for f in "$DEMO" "$CLIENT" "$DROP_OBJ"; do
-	[ -e "$f" ] || skip_all "no $f (run make)"
-done
-lab_up
-lbd_up
-
-# ------------------------------------------------------------- helpers --
-
 . "$(dirname "$0")/lib_tch.sh"
 
-# flow_client TAG: the client address of client TAG.
-flow_client() { [ "$1" = c4 ] && echo "$C1_IP4" || echo "$C2_IP6"; }
-
-# ---------------------------------------------------------------- setup --
-
-demos_up
+tch_lab_up
 at_exit 'kill $(cat $TEST_TMP/c4.pid $TEST_TMP/c6.pid 2>/dev/null) 2>/dev/null'
 
 # ------------------------------------------------ 1. IPv4 back and forth --

@@ -46,26 +46,13 @@
 # exact: a client without SACK takes no RTO at all (the kick's duplicate
 # ACKs are its fast retransmit).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_tch.sh"
 
-DEMO=$TANDEM_BUILD/tools/tch_demo
-CLIENT=$TANDEM_BUILD/tools/tch_client
-DROP_OBJ=$TANDEM_BUILD/flowdrop.bpf.o
-PORT=5201
 HOPS=${TCH_STALL_HOPS:-250}	# per session and phase: 500 handoffs a phase
 GAP_MS=${TCH_STALL_GAP_MS:-20}
 
-require_lbd
-require_cmd jq nstat stress-ng
-for f in "$DEMO" "$CLIENT" "$DROP_OBJ"; do
-	[ -e "$f" ] || skip_all "no $f (run make)"
-done
-lab_up
-lbd_up
-. "$(dirname "$0")/lib_tch.sh"
-
-flow_client() { [ "$1" = c4 ] && echo "$C1_IP4" || echo "$C2_IP6"; }
-
-demos_up
+require_cmd stress-ng
+tch_lab_up
 at_exit 'kill $(cat $TEST_TMP/c4.pid $TEST_TMP/c6.pid $TEST_TMP/stress.pid 2>/dev/null) 2>/dev/null'
 
 COUNTERS="TcpExtTCPTimeouts TcpRetransSegs TcpExtTCPLossProbes TcpExtTCPLossProbeRecovery TcpExtTCPFastRetrans TcpExtTCPSackRecovery TcpExtTCPDSACKRecv TcpExtTCPDSACKOldSent TcpExtTCPACKSkippedSeq TcpExtPAWSEstab TcpExtTCPSACKReneging TcpExtTSECRRejected TcpExtPAWSOldAck"
