@@ -3,7 +3,8 @@
  * round trips (IPv4, IPv6, empty and multi-chunk queues), every truncation
  * refused (with the header's length left alone and with it patched to the
  * cut), every field and structure corruption refused with the right error,
- * extension records skipped, the encoder's own checks, bounds.
+ * extension records skipped, the encoder's own checks, bounds; the kick's
+ * segments (tch_kick_segment).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "check.h"
+#include "storage/tch/tch.h"
 #include "storage/tch/tch_state.h"
 #include "lib/wire.h"
 
@@ -353,11 +355,69 @@ static void flips(const uint8_t *good, size_t len)
 	free(b);
 }
 
+/* The TCP checksum over the pseudo-header of st (VIP -> client) and seg,
+ * checksum field included: 0 when the segment's checksum is right. */
+static uint16_t verify_csum(const struct tch_state *st, const uint8_t *seg, size_t len)
+{
+	size_t alen = st->family == 4 ? 4 : 16;
+	uint32_t sum = IPPROTO_TCP + (uint32_t)len;
+
+	for (size_t i = 0; i < alen; i += 2)
+		sum += (uint32_t)(st->local_addr[i] << 8 | st->local_addr[i + 1]) +
+		       (uint32_t)(st->remote_addr[i] << 8 | st->remote_addr[i + 1]);
+	for (size_t i = 0; i < len; i += 2)
+		sum += (uint32_t)(seg[i] << 8 | (i + 1 < len ? seg[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* tch_kick_segment (the kick's segments, storage/tch/tch_kick.c): header
+ * fields, the timestamp option, the window counted from the offered right
+ * edge and scaled, a checksum that verifies (odd data length included),
+ * IPv6, and a buffer too small. */
+static void kick_segments(void)
+{
+	struct tch_state st;
+	uint8_t seg[1300];
+	size_t n;
+
+	make_state(&st, 1001, 0, 0, 0);
+	n = tch_kick_segment(&st, 4242, st.sendq, 1001, 77, seg, sizeof(seg));
+	CHECK(n == 20 + 12 + 1001, "kick segment: header, timestamp option, 1001 bytes (%zu)", n);
+	CHECK(wire_get16(seg) == 5201 && wire_get16(seg + 2) == 40001 && wire_get32(seg + 4) == 4242 &&
+	      wire_get32(seg + 8) == st.rcv_seq && seg[12] == 8 << 4 && seg[13] == 0x18,
+	      "kick segment: ports, seq, ack = rcv_nxt, data offset, ACK|PSH");
+	CHECK(wire_get16(seg + 14) == (3000000 - 100) >> 9,
+	      "kick segment: the window from the offered right edge, scaled (%u)", wire_get16(seg + 14));
+	CHECK(seg[20] == 1 && seg[21] == 1 && seg[22] == 8 && seg[23] == 10 && wire_get32(seg + 24) == 77 &&
+	      wire_get32(seg + 28) == 0, "kick segment: NOP NOP TS tsval, tsecr 0");
+	CHECK(!memcmp(seg + 32, st.sendq, 1001), "kick segment: the data");
+	CHECK(verify_csum(&st, seg, n) == 0, "kick segment: checksum verifies (odd length)");
+	n = tch_kick_segment(&st, 4242, NULL, 0, 77, seg, sizeof(seg));
+	CHECK(n == 32 && seg[13] == 0x10 && verify_csum(&st, seg, n) == 0, "kick ACK: 32 bytes, ACK, checksum");
+	st.opts = TCH_OPT_SACK;
+	st.rcv_wscale = 0;
+	st.rcv_wup = st.rcv_seq;	/* 3000000 unscaled: capped */
+	n = tch_kick_segment(&st, 1, NULL, 0, 77, seg, sizeof(seg));
+	CHECK(n == 20 && seg[12] == 5 << 4 && wire_get16(seg + 14) == 65535 && verify_csum(&st, seg, n) == 0,
+	      "kick ACK without timestamps or scaling: 20 bytes, window capped at 65535");
+	st.family = 6;
+	inet_pton(AF_INET6, "2001:db8::100", st.local_addr);
+	inet_pton(AF_INET6, "2001:db8::10", st.remote_addr);
+	n = tch_kick_segment(&st, 9, st.sendq, 999, 5, seg, sizeof(seg));
+	CHECK(n == 20 + 999 && verify_csum(&st, seg, n) == 0, "kick segment, IPv6: checksum verifies");
+	CHECK(tch_kick_segment(&st, 9, st.sendq, 1001, 5, seg, 1000) == 0, "kick segment: buffer too small");
+	tch_state_free(&st);
+}
+
 int main(void)
 {
 	struct tch_state st, v6;
 	char why[160];
 	size_t len;
+
+	kick_segments();
 
 	/* Round trips. */
 	make_state(&st, 0, 0, 0, 0);
