@@ -40,9 +40,9 @@
 # (doc/tch.md, "Nothing left to a timer").  How often a probe falls into a
 # freeze depends on how long freezes take on the machine (milliseconds on
 # a busy 2-CPU box), so no count would be a derived bound.  Measured on such
-# a box, 500 handoffs a phase, three runs each: before the kick 8-11 RTOs
-# idle, 3-11 loaded, longest wait 2-8 s (backoff chains); with it 2-6 idle,
-# 5-7 loaded, longest wait 0.20-0.44 s idle, 0.35-0.65 s loaded.  test_tch_repair proves the part that is
+# a box, 500 handoffs a phase, five runs each: before the kick 2-13 RTOs
+# idle, 3-11 loaded, a wait over 1 s (up to 8.1 s) in 7 of 10 phases; with
+# it 2-6 idle, 4-9 loaded, longest wait 0.65 s.  test_tch_repair proves the part that is
 # exact: a client without SACK takes no RTO at all (the kick's duplicate
 # ACKs are its fast retransmit).
 . "$(dirname "$0")/lib.sh"
