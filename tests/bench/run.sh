@@ -38,8 +38,9 @@
 #
 # The binaries under test are copied to a private directory first (others
 # may rebuild build/ meanwhile).  A failed measurement becomes value null with
-# a note; the run goes on.  Takes about 7 minutes with the defaults (single-
-# switch lab ~3, offline ~1, pair ~3).
+# a note; the run goes on.  Takes about 15 minutes with the defaults (single-
+# switch lab ~3, peers ~8, offline ~1, pair ~3), plus the handoff, nfs and aa
+# sections.
 #
 # Handoff metrics (tests/bench/handoff.sh, its own lab with tandem-nasd):
 #   handoff_latency_p50_us / _p99_us, handoff_client_stall_p50_ms / _p99_ms,
@@ -49,12 +50,18 @@
 #   nfs_read_mbps / nfs_write_mbps (VIP vs direct to a node, target ratio
 #   >= 0.95), nfs_metadata_ops_per_s, nfs_handoff_call_p99_ms / _max_ms
 #
+# Peer metrics (tests/bench/peers.sh, its own single-switch lab): Tandem
+#   beside plain routing, nftables DNAT, HAProxy mode tcp and IPVS, rounds
+#   interleaved: peers_PEER_tcp_throughput_1stream / _4streams,
+#   _http_connections_per_second, _udp_pps_64byte_frames,
+#   _cpu_us_per_connection (value Tandem, baseline the peer); its table
+#   (peers.md) comes first in results.md
 # Active-active metrics (tests/bench/aa.sh, its own pair lab with BIND 9):
 #   aa_tcp_throughput_gbps, aa_connections_per_second (both switches
 #   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
 #   -> record gone), dns_answers_per_second (dnsperf under update load)
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs,aa]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,aa]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -149,6 +156,7 @@ write_results() {
 		echo "- load average at start: $LOAD_START (other work shares this machine)"
 		echo "- git: $(jq -r .git <<<"$meta"); bench time $((SECONDS - T_START)) s"
 		echo
+		[ ! -s "$WORK/peers/peers.md" ] || cat "$WORK/peers/peers.md"
 		echo "How measured: $HOW"
 		echo
 		echo "| metric | value | unit | baseline | ratio | target | met | note |"
@@ -782,11 +790,12 @@ script_section() {
 handoff_section() { script_section handoff "live session handoff through tandem-nasd"; }
 nfs_section() { script_section nfs "NFSv3 through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
+peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs,aa" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,aa" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -799,12 +808,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair handoff nfs aa" ;;
+,,) SECTIONS="lab peers flow pair handoff nfs aa" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair | handoff | nfs | aa) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | pair | handoff | nfs | aa) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -814,6 +823,8 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff and NFS labs only (--only handoff,nfs): tests/bench/handoff.sh, tests/bench/nfs.sh."
+want lab || want flow || want pair || want handoff || want nfs || want aa ||
+	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$ROUNDS.$DUR" in
@@ -838,6 +849,9 @@ for c in ip ss jq iperf3 awk timeout sysctl od; do
 	command -v "$c" >/dev/null 2>&1 || { harness_error "missing command: $c"; exit 1; }
 done
 ! want pair || command -v nstat >/dev/null 2>&1 || { harness_error "missing command: nstat"; exit 1; }
+for c in nft haproxy ipvsadm; do	# (the peers section says which peer it could not measure)
+	! want peers || command -v "$c" >/dev/null 2>&1 || harness_error "missing command: $c (peers section)"
+done
 for f in "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemctl" "$B/lb.bpf.o" \
 	"$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" "$TOOLS/flowbench" \
 	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$LAB_SH"; do
@@ -893,6 +907,7 @@ if want lab; then
 	lab_section
 	lab_down
 fi
+want peers && { settle peers; peers_section; }
 want flow && { settle flow; flow_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
