@@ -107,7 +107,8 @@ EOF
 
 hap_conf() {
 	local port n ip
-	printf 'global\n\tmaxconn 100000\ndefaults\n\tmode tcp\n\ttimeout connect 5s\n'
+	# no maxconn: HAProxy derives it from the file limit (32 in flight here)
+	printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
 	printf '\ttimeout client 60s\n\ttimeout server 60s\n'
 	for port in 80 5201; do
 		printf 'frontend f%s\n\tbind %s:%s\n\tdefault_backend b%s\n' "$port" "$PEER_HAP" "$port" "$port"
@@ -206,9 +207,27 @@ cps_run() {
 	RUN_V=$v
 }
 
+# client_ports PATH: c1's source ports for PATH's runs, its own fifth of
+# 1024-65535.  Routing and the NAT peers (nftables, IPVS) present the same
+# client address and port to a node, each with its own TCP timestamp offset
+# (Linux derives it from the address pair c1 sees): a SYN that meets
+# another path's TIME_WAIT there fails the node's PAWS check and waits for
+# a retransmit (seen: nftables at a quarter of its rate right after a
+# routing run).  Within one path the timestamps only grow.
+client_ports() {
+	local i=0 x lo
+	for x in tandem routing nftables haproxy ipvs; do
+		[ "$x" = "$1" ] && break
+		i=$((i + 1))
+	done
+	lo=$((1024 + i * 12902))
+	in_ns "$NS_C1" sysctl -q -w net.ipv4.ip_local_port_range="$lo $((lo + 12901))" >/dev/null
+}
+
 # one_run METRIC PATH R: the path's peer on, one run, off; the value to S.
 one_run() {
 	local m=$1 p=$2 r=$3 v=""
+	client_ports "$p" || log "cannot set c1's port range for $p"
 	if peer_on "$p"; then
 		case "$m" in
 		tcp1) v=$(iperf_run "$(addr "$p")" 1 "tcp1-$p-$r") ;;
@@ -301,7 +320,7 @@ methods() {	# METHOD[GROUP]: how each figure is measured
 	declare -gA METHOD
 	METHOD[tcp1]="iperf3 -c from c1, 1 stream, ${DUR} s: Tandem to the VIP (client affinity: $AFF_NODE), routing to $AFF_NODE's address $AFF_IP, nftables and IPVS by a hash of the client address (one node), HAProxy with balance source (iperf3's control and data connections must meet one server); Gbit/s received"
 	METHOD[tcp4]="iperf3 -c -P 4, otherwise as 1 stream"
-	METHOD[cps]="tests/tools/connrate in c1 (the lab section's tool): $CONC connections in flight, each a new TCP connection doing GET /node (HTTP/1.0, read until close) from the three nginx, ${DUR} s; Tandem by Maglev, routing round robin over the three node addresses, nftables numgen inc mod 3, HAProxy roundrobin, IPVS rr"
+	METHOD[cps]="tests/tools/connrate in c1 (the lab section's tool): $CONC connections in flight, each a new TCP connection doing GET /node (HTTP/1.0, read until close) from the three nginx, ${DUR} s; Tandem by Maglev, routing round robin over the three node addresses, nftables numgen inc mod 3, HAProxy roundrobin, IPVS rr. Each path's runs use their own fifth of c1's source ports (1024-65535): a node's TIME_WAIT from a routing run would otherwise reject a NAT peer's SYN from the same client port (PAWS: each path has its own TCP timestamp offset), so ports are reused within a path only (every few tenths of a second at these rates, which the nodes' TIME_WAIT and conntrack accept)"
 	METHOD[udp]="tests/tools/udpblast in c1, one flow of ${UDP_PAYLOAD}-byte UDP payloads (64-byte frames) for ${DUR} s to port 5201; datagrams reaching the nodes' sockets (udpsink: read + socket drops) per second of sending; HAProxy has no UDP"
 	METHOD[cpu]="CPU time of the whole machine during each connrate run (/proc/stat 'cpu' line: user+nice+system+irq+softirq, all CPUs, tick-sampled at CONFIG_HZ) / completed connections, in microseconds: the lab's namespaces (client, switch, nodes) share one kernel, so a namespace's CPU time cannot be read apart; paths differ only in the switch's work (same client, same three nginx), so a path's figure minus routing's is its load balancer's extra cost at the switch (the table's last column; noise: other work on the machine counts too)"
 }
