@@ -7,6 +7,7 @@
 #   B, TOOLS, LAB_SH   the binaries under test, tests/tools, lab.sh
 #   DUR, CONC, UDP_PAYLOAD   seconds per run, connrate's connections in
 #                      flight, UDP payload bytes
+#   SAMPLE_PREFIX      (optional) put before every sample's group name
 # lab_single_up sources the lab's env file (NS_*, VIP4, LAB_NODES, N1_IP4 ...)
 # and sets LAB, SW_IF, NODE_IPS; find_affinity sets AFF_NODE and AFF_IP.
 
@@ -67,7 +68,7 @@ metric() {
 sample() {
 	local v=$3
 	[ -n "$v" ] || v=null
-	jq -cn --arg g "$1" --arg s "$2" --argjson v "$v" '{g: $g, s: $s, v: $v}' \
+	jq -cn --arg g "${SAMPLE_PREFIX:-}$1" --arg s "$2" --argjson v "$v" '{g: $g, s: $s, v: $v}' \
 		>>"$SAMPLES" 2>/dev/null || true
 }
 

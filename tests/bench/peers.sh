@@ -44,6 +44,7 @@ ROUNDS=${BENCH_ROUNDS:-5}
 DUR=${BENCH_SECONDS:-5}
 UDP_PAYLOAD=18		# 64-byte Ethernet frames, as in the lab section
 CONC=32			# connrate: connections in flight, as in the lab section
+SAMPLE_PREFIX=peers_	# results.json's samples: peers_tcp1 ... beside the lab section's tcp1
 mkdir -p "$LOGS"
 : >"$METRICS"
 : >"$SAMPLES"
@@ -343,7 +344,7 @@ peers_md() {
 	done
 	echo
 	[ -z "$IPVS_WHY" ] || { echo "IPVS: not measured, $IPVS_WHY."; echo; }
-	echo "Targets (issue 18): new connections/s $(goal cps nftables), $(goal cps haproxy); throughput 1 stream: $(for p in $PEERS; do printf '%s; ' "$(goal tcp1 "$p")"; done)4 streams: $(for p in $PEERS; do printf '%s; ' "$(goal tcp4 "$p")"; done)"
+	echo "Targets (issue 18): new connections/s $(goal cps nftables), $(goal cps haproxy); throughput 1 stream: $(for p in $PEERS; do goal tcp1 "$p"; done | paste -sd, | sed 's/,/, /g'); 4 streams: $(for p in $PEERS; do goal tcp4 "$p"; done | paste -sd, | sed 's/,/, /g')."
 	echo
 	echo "How each figure is measured:"
 	echo
