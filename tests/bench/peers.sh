@@ -80,13 +80,12 @@ trap 'log interrupted; exit 130' INT
 trap 'log terminated; exit 143' TERM
 
 fail_all() {	# fail_all WHY: every metric null
-	local p m
+	local p g
 	for p in $PEERS; do
-		for m in tcp_throughput_1stream:Gbit/s tcp_throughput_4streams:Gbit/s \
-			http_connections_per_second:conn/s udp_pps_64byte_frames:packets/s \
-			cpu_us_per_connection:us/conn; do
-			[ "$p.${m%%:*}" != haproxy.udp_pps_64byte_frames ] || continue
-			metric "peers_${p}_${m%%:*}" "" "${m#*:}" "" "" "" null "not measured: $1"
+		for g in $GROUPS_; do
+			[ "$g.$p" != udp.haproxy ] || continue
+			metric "peers_${p}_${MNAME[$g]}" "" "${UNIT[$g]}" "" "" \
+				"$(tgt_text "$(target "$g" "$p")")" null "not measured: $1"
 		done
 	done
 }
