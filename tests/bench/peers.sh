@@ -26,8 +26,9 @@
 #   peers_PEER_tcp_throughput_1stream / _4streams   iperf3, Gbit/s
 #   peers_PEER_http_connections_per_second          tests/tools/connrate
 #   peers_PEER_udp_pps_64byte_frames                udpblast (not haproxy)
-#   peers_PEER_cpu_us_per_connection                /proc/stat busy time
-#                                                   during the connrate run
+#   peers_PEER_cpu_us_per_connection                the lab's CPU time
+#                                                   (lab_ticks) during the
+#                                                   connrate run
 # Writes WORKDIR/metrics.jsonl, samples.jsonl (run.sh's format), peers.md
 # (the table run.sh puts first in results.md) and raw files in WORKDIR/logs.
 # Exit 1 if the lab, lbd or a peer's tool cannot start.
@@ -175,33 +176,58 @@ addr() {	# addr PATH: where c1 sends iperf3 and UDP
 
 # ------------------------------------------------------------- one run ---
 
-busy_ticks() {	# "BUSY SOFTIRQ+SYSTEM" ticks of the whole machine
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $4 + $7 + $8 }' /proc/stat
+busy_ticks() {	# busy ticks of the whole machine (/proc/stat: user nice system irq softirq)
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+
+# lab_ticks: CPU ticks of the lab: utime + stime of every process in its
+# namespaces (nginx, lbd, haproxy, iperf3 servers) and of the kernel's
+# ksoftirqd threads, plus this shell's reaped children (connrate: it ran
+# and was reaped between two calls).  Without IRQ time accounting
+# (CONFIG_IRQ_TIME_ACCOUNTING unset, as here) a task's stime includes the
+# softirq work done in its context: the packet's way through the veths
+# and the switch runs there.  Other work on the machine does not count.
+lab_ticks() {
+	local ns pids="" t1 t2
+	for ns in "$NS_HUB" "$NS_C1" "$NS_C2" "$NS_SW" "$NS_N1" "$NS_N2" "$NS_N3"; do
+		pids="$pids $(ip netns pids "$ns" 2>/dev/null | xargs)"
+	done
+	pids="$pids $(pgrep -d ' ' ksoftirqd)"
+	# shellcheck disable=SC2086 # (one word per pid)
+	t1=$(printf '/proc/%s/stat\n' $pids | xargs cat 2>/dev/null |
+		awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }')
+	t2=$(awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
+	echo $((t1 + t2))
+}
+
+per_conn() {	# per_conn TICKS CONNECTIONS: microseconds per connection
+	awk -v t="$1" -v c="$CLK" -v n="$2" 'BEGIN { printf "%.1f\n", t * 1e6 / c / n }'
 }
 
 # cps_run PATH R: conn/s into RUN_V (not printed: the CPU per connection
-# goes to S[cpu.PATH] and S[ksys.PATH] (softirq + system only), which a
+# goes to S[cpu.PATH], the whole machine's to S[mach.PATH], which a
 # subshell would lose).
 cps_run() {
-	local p=$1 r=$2 v b0 k0 b1 k1 n h0="" us="" ks=""
-	read -r b0 k0 < <(busy_ticks)
+	local p=$1 r=$2 v l0 m0 l1 m1 n h0="" us="" ms=""
+	l0=$(lab_ticks)
+	m0=$(busy_ticks)
 	[ "$p" != haproxy ] || h0=$(cpu_ticks "$HAP_PID")
 	if [ "$p" = routing ]; then
 		v=$(conn_run "$p-$r" "${NODE_IPS[@]}")
 	else
 		v=$(conn_run "$p-$r" "$(addr "$p")")
 	fi
-	read -r b1 k1 < <(busy_ticks)
+	m1=$(busy_ticks)
+	l1=$(lab_ticks)
 	n=$(jq -r '.completed // 0' "$LOGS/connrate-$p-$r.json" 2>/dev/null)
 	[ "$(num "$n")" != null ] && [ "$n" -gt 0 ] || n=""
 	if [ -n "$v" ] && [ -n "$n" ]; then
-		us=$(awk -v t="$((b1 - b0))" -v c="$CLK" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / c / n }')
-		ks=$(awk -v t="$((k1 - k0))" -v c="$CLK" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / c / n }')
-		[ -z "$h0" ] || HAP_TICKS="$HAP_TICKS $(awk -v t="$(($(cpu_ticks "$HAP_PID") - h0))" \
-			-v c="$CLK" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / c / n }')"
+		us=$(per_conn "$((l1 - l0))" "$n")
+		ms=$(per_conn "$((m1 - m0))" "$n")
+		[ -z "$h0" ] || HAP_TICKS="$HAP_TICKS $(per_conn "$(($(cpu_ticks "$HAP_PID") - h0))" "$n")"
 	fi
-	add cpu "$p" "${us:-}"
-	add ksys "$p" "${ks:-}"
+	add cpu "$p" "$us"
+	add mach "$p" "$ms"
 	[ "$p" != nftables ] || sample conntrack_count nftables \
 		"$(in_ns "$NS_SW" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo null)"
 	RUN_V=$v
@@ -237,7 +263,7 @@ one_run() {
 		esac
 	elif [ "$m" = cps ]; then
 		add cpu "$p" ""
-		add ksys "$p" ""
+		add mach "$p" ""
 	fi
 	peer_off "$p"
 	add "$m" "$p" "$v"
@@ -250,7 +276,7 @@ GROUPS_="tcp1 tcp4 cps udp cpu"
 declare -A MNAME=([tcp1]=tcp_throughput_1stream [tcp4]=tcp_throughput_4streams
 	[cps]=http_connections_per_second [udp]=udp_pps_64byte_frames [cpu]=cpu_us_per_connection)
 declare -A UNIT=([tcp1]=Gbit/s [tcp4]=Gbit/s [cps]=conn/s [udp]=packets/s [cpu]=us/conn)
-declare -A DEC=([tcp1]=3 [tcp4]=3 [cps]=0 [udp]=0 [cpu]=1)
+declare -A DEC=([tcp1]=3 [tcp4]=3 [cps]=0 [udp]=0 [cpu]=1 [mach]=1)
 
 target() {	# target GROUP PEER: the minimum Tandem/peer ratio, or empty
 	case "$1.$2" in
@@ -316,13 +342,21 @@ goal() {	# goal GROUP PEER: "met" line for the table
 	echo "$2 ${rt:-?}x (>= ${tr}x: $(case "$(met "$rt" ge "$tr")" in true) echo yes ;; false) echo '**no**' ;; *) echo n/a ;; esac))"
 }
 
+irq_acct() {	# whether tasks' stime includes softirq time on this kernel
+	if zcat /proc/config.gz 2>/dev/null | grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y'; then
+		echo "this kernel accounts softirq time apart (CONFIG_IRQ_TIME_ACCOUNTING=y), so the packet work done in softirq is NOT in these figures"
+	else
+		echo "without IRQ time accounting (this kernel) a task's stime includes the softirq work done in its context, where the packets' way through the veths and the switch runs"
+	fi
+}
+
 methods() {	# METHOD[GROUP]: how each figure is measured
 	declare -gA METHOD
 	METHOD[tcp1]="iperf3 -c from c1, 1 stream, ${DUR} s: Tandem to the VIP (client affinity: $AFF_NODE), routing to $AFF_NODE's address $AFF_IP, nftables and IPVS by a hash of the client address (one node), HAProxy with balance source (iperf3's control and data connections must meet one server); Gbit/s received"
 	METHOD[tcp4]="iperf3 -c -P 4, otherwise as 1 stream"
 	METHOD[cps]="tests/tools/connrate in c1 (the lab section's tool): $CONC connections in flight, each a new TCP connection doing GET /node (HTTP/1.0, read until close) from the three nginx, ${DUR} s; Tandem by Maglev, routing round robin over the three node addresses, nftables numgen inc mod 3, HAProxy roundrobin, IPVS rr. Each path's runs use their own fifth of c1's source ports (1024-65535): a node's TIME_WAIT from a routing run would otherwise reject a NAT peer's SYN from the same client port (PAWS: each path has its own TCP timestamp offset), so ports are reused within a path only (every few tenths of a second at these rates, which the nodes' TIME_WAIT and conntrack accept)"
 	METHOD[udp]="tests/tools/udpblast in c1, one flow of ${UDP_PAYLOAD}-byte UDP payloads (64-byte frames) for ${DUR} s to port 5201; datagrams reaching the nodes' sockets (udpsink: read + socket drops) per second of sending; HAProxy has no UDP"
-	METHOD[cpu]="CPU time of the whole machine during each connrate run (/proc/stat 'cpu' line: user+nice+system+irq+softirq, all CPUs, tick-sampled at CONFIG_HZ) / completed connections, in microseconds: the lab's namespaces (client, switch, nodes) share one kernel, so a namespace's CPU time cannot be read apart; paths differ only in the switch's work (same client, same three nginx), so a path's figure minus routing's is its load balancer's extra cost at the switch (the table's last column; noise: other work on the machine counts too)"
+	METHOD[cpu]="CPU time of the lab during each connrate run / completed connections, in microseconds: utime + stime (/proc/PID/stat, tick-sampled) of every process in the lab's namespaces (nginx, lbd, haproxy), of the kernel's ksoftirqd threads and of connrate; $(irq_acct). The namespaces share one kernel and the switch's forwarding runs in the softirq context of whichever task sent the packet, so the switch's CPU cannot be read apart: the paths differ only in the switch's work (same client, same three nginx), so a path's figure minus routing's is its load balancer's extra cost per connection (the table's last column)"
 }
 
 # peers_md: the markdown table run.sh puts first in results.md.
@@ -332,7 +366,7 @@ peers_md() {
 	echo
 	echo "Same run, same lab (one single-switch lab, $ROUNDS interleaved rounds of ${DUR} s runs, medians); in brackets Tandem / that path (for CPU lower is better, so below 1 favours Tandem)."
 	echo
-	echo "| path | TCP 1 stream Gbit/s | TCP 4 streams Gbit/s | new connections/s | 64-byte UDP packets/s | CPU per connection, whole lab (us) | CPU per connection over routing (us) |"
+	echo "| path | TCP 1 stream Gbit/s | TCP 4 streams Gbit/s | new connections/s | 64-byte UDP packets/s | CPU per connection, lab (us) | CPU per connection over routing (us) |"
 	echo "|---|---|---|---|---|---|---|"
 	for p in tandem $PEERS; do
 		row="| ${NAME[$p]}"
@@ -351,6 +385,7 @@ peers_md() {
 		echo "- ${MNAME[$g]}: ${METHOD[$g]}."
 	done
 	echo "- The peers, configured by tests/bench/peers.sh in the switch's namespace just before each of their runs and removed right after: nftables: table ip tandem_peer, a nat prerouting chain DNATing $PEER_NFT tcp/80 to numgen inc mod 3 over n1..n3 and tcp+udp/5201 to jhash ip saddr mod 3 (conntrack undoes it on the replies, which come back through the switch, the nodes' default gateway); HAProxy $(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }'): mode tcp, frontends on $PEER_HAP:80 (roundrobin) and :5201 (balance source), no health checks, default threads (one per CPU), run with -db; IPVS: ipvsadm NAT (-m) services on $PEER_IPVS tcp/80 (rr), tcp/5201 and udp/5201 (sh). Each peer has its own address on the switch's client interface; lbd's tc program, attached throughout, owns only the VIP and passes the peers' packets after a service-map miss, as it does for routing (its cost on that path: the lab section's pass-path figures)."
+	echo "- Cross-check of the CPU figures: the whole machine's busy time (/proc/stat) per connection over the same runs, medians: $(for p in tandem $PEERS; do does cpu "$p" && printf '%s %s us, ' "$p" "$(med_of mach "$p")"; done | sed 's/, $//') (other work on the machine counts there too)."
 	[ -z "$HAP_TICKS" ] || echo "- HAProxy's own process (user + system ticks over its connrate runs): median $(median "$HAP_TICKS") us per connection."
 	echo
 }
