@@ -8,7 +8,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
- socat stress-ng samba smbclient scdoc groff-base man-db systemd \
+	socat stress-ng samba smbclient scdoc groff-base man-db systemd haproxy nftables ipvsadm \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian prometheus"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
@@ -51,6 +51,13 @@ if [ -n "$missing" ]; then
 				DPKG_MAINTSCRIPT_PACKAGE=samba DPKG_MAINTSCRIPT_NAME=postinst \
 				deb-systemd-helper disable "$u.service" >/dev/null 2>&1 || true
 		done ;;
+	esac
+	# haproxy's package enables haproxy.service the same way: the bench's
+	# peers section runs its own haproxy in the lab's switch namespace.
+	case " $missing " in *" haproxy "*)
+		systemctl disable --now haproxy.service >/dev/null 2>&1 ||
+			DPKG_MAINTSCRIPT_PACKAGE=haproxy DPKG_MAINTSCRIPT_NAME=postinst \
+			deb-systemd-helper disable haproxy.service >/dev/null 2>&1 || true ;;
 	esac
 	case " $missing " in *" prometheus "*)
 		# (deb-systemd-helper where systemctl cannot: no systemd running)

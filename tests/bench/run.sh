@@ -38,8 +38,9 @@
 #
 # The binaries under test are copied to a private directory first (others
 # may rebuild build/ meanwhile).  A failed measurement becomes value null with
-# a note; the run goes on.  Takes about 7 minutes with the defaults (single-
-# switch lab ~3, offline ~1, pair ~3).
+# a note; the run goes on.  Takes about 15 minutes with the defaults (single-
+# switch lab ~3, peers ~8, offline ~1, pair ~3), plus the handoff, nfs and aa
+# sections.
 #
 # Handoff metrics (tests/bench/handoff.sh, its own lab with tandem-nasd):
 #   handoff_latency_p50_us / _p99_us, handoff_client_stall_p50_ms / _p99_ms,
@@ -52,12 +53,18 @@
 #   smb_read_mbps / smb_write_mbps (smbclient, VIP vs direct to a node,
 #   target ratio >= 0.95)
 #
+# Peer metrics (tests/bench/peers.sh, its own single-switch lab): Tandem
+#   beside plain routing, nftables DNAT, HAProxy mode tcp and IPVS, rounds
+#   interleaved: peers_PEER_tcp_throughput_1stream / _4streams,
+#   _http_connections_per_second, _udp_pps_64byte_frames,
+#   _cpu_us_per_connection (value Tandem, baseline the peer); its table
+#   (peers.md) comes first in results.md
 # Active-active metrics (tests/bench/aa.sh, its own pair lab with BIND 9):
 #   aa_tcp_throughput_gbps, aa_connections_per_second (both switches
 #   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
 #   -> record gone), dns_answers_per_second (dnsperf under update load)
 #
-# Usage: tests/bench/run.sh [--only lab,flow,pair,handoff,nfs,smb,aa]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,smb,aa]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -83,8 +90,6 @@ DUR=${BENCH_SECONDS:-5}
 UDP_PAYLOAD=18		# IPv4 20 + UDP 8 + 18 = 46 B packet = 60 B frame + 4 B FCS
 CONC=32			# connrate: connections in flight
 
-LAB=""			# lab name once we own one
-SINK_PIDS=()		# udpsink processes we started
 PROBE_PIDS=()		# failprobe processes we started (pair section)
 BPF_STATS_OLD=""	# kernel.bpf_stats_enabled before we touched it
 HARNESS_ERR=0
@@ -103,63 +108,11 @@ harness_error() {
 METRICS=""		# $WORK/metrics.jsonl: one line per metric
 SAMPLES=""		# $WORK/samples.jsonl: one line per raw sample
 
-# num X: X if it is a JSON number, else null.
-num() {
-	if [[ ${1:-} =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
-		echo "$1"
-	else
-		echo null
-	fi
-}
-
-# fmt DECIMALS X: X rounded, or empty when X is not a number.
-fmt() {
-	[ "$(num "${2:-}")" != null ] || return 0
-	awk -v d="$1" -v x="$2" 'BEGIN { printf "%.*f\n", d, x }'
-}
-
-# ratio A B: A/B with 3 decimals, or empty.
-ratio() {
-	[ "$(num "${1:-}")" != null ] && [ "$(num "${2:-}")" != null ] || return 0
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b != 0) printf "%.3f\n", a / b }'
-}
-
-# met X OP LIMIT: true/false, or null when X is not a number.  OP: ge le
-met() {
-	[ "$(num "${1:-}")" != null ] || { echo null; return; }
-	awk -v x="$1" -v op="$2" -v l="$3" 'BEGIN {
-		r = (op == "ge") ? (x >= l) : (x <= l); print r ? "true" : "false" }'
-}
-
-# median V...: the median of the numbers in the arguments (each argument may
-# hold several, blank-separated; anything else is ignored).
-median() {
-	printf '%s\n' "$@" | tr -s '[:blank:]' '\n' | grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$' |
-		sort -g | awk '{ v[++n] = $1 }
-		END { if (n == 0) exit
-		      if (n % 2) printf "%.10g\n", v[(n + 1) / 2]
-		      else printf "%.10g\n", (v[n / 2] + v[n / 2 + 1]) / 2 }'
-}
-
-# metric NAME VALUE UNIT BASELINE RATIO TARGET MET NOTE
-metric() {
-	jq -cn --arg name "$1" --argjson value "$(num "$2")" --arg unit "$3" \
-		--argjson baseline "$(num "$4")" --argjson ratio "$(num "$5")" \
-		--arg target "$6" --argjson met "${7:-null}" --arg note "$8" \
-		'{name: $name, value: $value, unit: $unit, baseline: $baseline, ratio: $ratio,
-		  target: $target, met: $met, note: $note}' >>"$METRICS"
-}
-
-# sample GROUP SIDE VALUE: one raw sample (a number or a JSON object).
-sample() {
-	local v=$3
-	[ -n "$v" ] || v=null
-	jq -cn --arg g "$1" --arg s "$2" --argjson v "$v" '{g: $g, s: $s, v: $v}' \
-		>>"$SAMPLES" 2>/dev/null || true
-}
-
 # cpu_model
 . "$REPO/tests/bench/host.sh"
+# num fmt ratio met median metric sample, lab plumbing, iperf_run conn_run
+# udp_run, add vals nfail paired, lab_single_up, find_affinity
+. "$REPO/tests/bench/lib_lab.sh"
 
 HOW="All lab metrics come from one network-namespace lab (appliance/lab/lab.sh: clients c1/c2, \
 switch sw running tandem-lbd with its tc BPF program on the client interface, nodes n1..n3 with \
@@ -206,6 +159,7 @@ write_results() {
 		echo "- load average at start: $LOAD_START (other work shares this machine)"
 		echo "- git: $(jq -r .git <<<"$meta"); bench time $((SECONDS - T_START)) s"
 		echo
+		[ ! -s "$WORK/peers/peers.md" ] || cat "$WORK/peers/peers.md"
 		echo "How measured: $HOW"
 		echo
 		echo "| metric | value | unit | baseline | ratio | target | met | note |"
@@ -244,144 +198,7 @@ cleanup() {
 	exit "$rc"
 }
 
-# lab_down: remove our lab, if any.  (No redirection into a file that might be
-# gone: a failed redirection would skip the command.)
-lab_down() {
-	local out
-	[ -n "$LAB" ] || return 0
-	log "lab $LAB down"
-	out=$(timeout 60 "$LAB_SH" down "$LAB" 2>&1) || log "lab $LAB down failed: $out"
-	printf '%s\n' "$out" >>"$LOGS/lab.log" 2>/dev/null
-	LAB=""
-}
-
-in_ns() {	# in_ns NAMESPACE CMD...
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
-
-nodes_up() {
-	local n
-	n=$(timeout 5 "$B/tandemctl" -s "$LBD_SOCK" --json nodes 2>/dev/null |
-		jq '[.nodes[] | select(.state == "up")] | length' 2>/dev/null)
-	[ "${n:-0}" -ge 3 ]
-}
-
-wait_for() {	# wait_for SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
-bpf_snap() {	# the tc program's {run_time_ns, run_cnt} JSON, or empty
-	in_ns "$NS_SW" "$TOOLS/bpfstats" -i "$SW_IF" 2>>"$LOGS/bpfstats.log"
-}
-
-# bpf_delta BEFORE AFTER: ns per run between two snapshots, or empty.
-bpf_delta() {
-	[ -n "$1" ] && [ -n "$2" ] || return 0
-	jq -rn --argjson a "$1" --argjson b "$2" \
-		'($b.run_cnt - $a.run_cnt) as $c | ($b.run_time_ns - $a.run_time_ns) as $t |
-		 if $c > 0 then ($t / $c * 10 | round / 10) else empty end' 2>/dev/null
-}
-
-# bpf_runs BEFORE AFTER: run_cnt delta, or empty.
-bpf_runs() {
-	[ -n "$1" ] && [ -n "$2" ] || return 0
-	jq -rn --argjson a "$1" --argjson b "$2" '$b.run_cnt - $a.run_cnt' 2>/dev/null
-}
-
-# ------------------------------------------------------------- one run ---
-# Each prints the measured value (or nothing on failure); details go to logs.
-
-# iperf_run DST STREAMS TAG: Gbit/s received.
-iperf_run() {
-	local dst=$1 streams=$2 tag=$3 f out try
-	f=$LOGS/iperf-$tag.json
-	for try in 1 2; do
-		in_ns "$NS_C1" timeout $((DUR + 20)) iperf3 -c "$dst" -t "$DUR" -P "$streams" \
-			-J >"$f" 2>>"$LOGS/iperf.err"
-		out=$(jq -r 'if .error then empty else .end.sum_received.bits_per_second / 1e9 end' \
-			"$f" 2>/dev/null)
-		if [ -n "$out" ]; then
-			fmt 3 "$out"
-			return 0
-		fi
-		log "iperf3 $tag (try $try) failed: $(jq -r '.error // "no result"' "$f" 2>/dev/null)"
-		sleep 1
-	done
-}
-
-# conn_run TAG ADDR...: completed connections per second.
-conn_run() {
-	local tag=$1 f
-	shift
-	f=$LOGS/connrate-$tag.json
-	in_ns "$NS_C1" timeout $((DUR + 20)) "$TOOLS/connrate" -c "$CONC" -t "$DUR" -p 80 "$@" \
-		>"$f" 2>>"$LOGS/connrate.err" || return 0
-	jq -r '.cps' "$f" 2>/dev/null | xargs -r printf '%.0f\n'
-}
-
-sink_listening() { [ -n "$(in_ns "$1" ss -Hlnu 'sport = :5201' 2>/dev/null)" ]; }
-
-# udp_run DST TAG: datagrams per second that reached the nodes' UDP sockets.
-udp_run() {
-	local dst=$1 tag=$2 n ns i f rcv=0 drops=0 secs ok=1
-	local -a files=()
-	SINK_PIDS=()
-	for n in $LAB_NODES; do
-		ns=NS_${n^^}
-		f=$LOGS/udpsink-$tag-$n.json
-		files+=("$f")
-		# Not through in_ns (a function): $! must be the sink's own pid.
-		ip netns exec "${!ns}" "$TOOLS/udpsink" -t $((DUR + 30)) 5201 >"$f" 2>>"$LOGS/udpsink.err" &
-		SINK_PIDS+=($!)
-	done
-	for n in $LAB_NODES; do
-		ns=NS_${n^^}
-		wait_for 5 sink_listening "${!ns}" || ok=0
-	done
-	if [ "$ok" = 1 ]; then
-		in_ns "$NS_C1" timeout $((DUR + 20)) "$TOOLS/udpblast" -t "$DUR" -s "$UDP_PAYLOAD" \
-			"$dst" 5201 >"$LOGS/udpblast-$tag.json" 2>>"$LOGS/udpblast.err" || ok=0
-	fi
-	sleep 0.5	# let queued datagrams drain into the sinks
-	for i in "${SINK_PIDS[@]}"; do
-		kill -TERM "$i" 2>/dev/null
-		wait "$i" 2>/dev/null
-	done
-	SINK_PIDS=()
-	[ "$ok" = 1 ] || return 0
-	for f in "${files[@]}"; do
-		n=$(jq -r '.received // 0' "$f" 2>/dev/null)
-		[ "$(num "$n")" != null ] || { log "udpsink $f: no result"; ok=0; n=0; }
-		rcv=$((rcv + n))
-		n=$(jq -r '.drops // 0' "$f" 2>/dev/null)
-		[ "$(num "$n")" != null ] || n=0
-		drops=$((drops + n))
-	done
-	[ "$ok" = 1 ] || return 0
-	secs=$(jq -r .seconds "$LOGS/udpblast-$tag.json" 2>/dev/null)
-	jq -c --argjson r "$rcv" --argjson d "$drops" \
-		'{sent: .sent, send_errors: .send_errors, seconds: .seconds, received: $r, socket_drops: $d}' \
-		"$LOGS/udpblast-$tag.json" >"$LOGS/udpdetail-$tag.json" 2>/dev/null
-	[ "$rcv" -gt 0 ] || return 0
-	awk -v r="$rcv" -v d="$drops" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f\n", (r + d) / s }'
-}
-
 # ---------------------------------------------------------- lab section ---
-
-declare -A S	# S[group.side] = space-separated samples, in run order
-add() {	# add GROUP SIDE VALUE
-	S[$1.$2]="${S[$1.$2]:-} ${3:-x}"
-	sample "$1" "$2" "$3"
-}
-vals() { echo "${S[$1.$2]:-}" | tr ' ' '\n' | grep -v '^x\?$' || true; }
-nfail() { echo "${S[$1.$2]:-}" | tr ' ' '\n' | grep -c '^x$' || true; }
 
 # One baseline/Tandem pair of metric M in round R (order alternates).
 pair() {
@@ -414,18 +231,6 @@ pair() {
 	done
 }
 
-# paired GROUP: median over rounds of tandem/baseline (rounds where both ran).
-paired() {
-	local t b
-	read -ra t <<<"${S[$1.tandem]:-}"
-	read -ra b <<<"${S[$1.baseline]:-}"
-	local i rs=""
-	for ((i = 0; i < ${#t[@]} && i < ${#b[@]}; i++)); do
-		rs="$rs $(ratio "${t[i]}" "${b[i]}")"
-	done
-	fmt 3 "$(median "$rs")"
-}
-
 # report_pair NAME GROUP UNIT DECIMALS TARGET_RATIO NOTE
 report_pair() {
 	local name=$1 g=$2 unit=$3 dec=$4 tr=$5 note=$6 t b rt m nf pr
@@ -454,49 +259,13 @@ lab_fail_metrics() {	# every lab metric null, with REASON
 }
 
 lab_section() {
-	local f r m env
-	LAB=bn$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-	log "lab $LAB up"
-	if ! timeout 120 "$LAB_SH" up "$LAB" >>"$LOGS/lab.log" 2>&1; then
-		harness_error "lab.sh up $LAB failed (see $LOGS_FINAL/lab.log)"
-		LAB=""	# lab.sh removes a partial lab itself
-		lab_fail_metrics "lab did not come up (harness error)"
+	local r m
+	if ! lab_single_up bn; then
+		[ -n "$LAB" ] || harness_error "lab.sh up failed (see $LOGS_FINAL/lab.log)"
+		lab_fail_metrics "$LAB_WHY${LAB:+ (see $LOGS_FINAL)}"
 		return
 	fi
-	env=/run/tandem-lab/$LAB/env
-	# shellcheck disable=SC1090
-	. "$env"
-	SW_IF=$(jq -r .client_interface "$LBD_CONF")
-	NODE_IPS=()
-	for f in $LAB_NODES; do
-		m=${f^^}_IP4
-		NODE_IPS+=("${!m}")
-	done
-	in_ns "$NS_C1" sysctl -q -w net.ipv4.ip_local_port_range="1024 65535" >/dev/null || true
-	if ! timeout 40 "$LAB_SH" lbd-start "$LAB" >>"$LOGS/lab.log" 2>&1; then
-		lab_fail_metrics "tandem-lbd did not start (its log: $LOGS_FINAL/lbd.log)"
-		cp "$LBD_LOG" "$LOGS/lbd.log" 2>/dev/null
-		return
-	fi
-	wait_for 20 nodes_up || log "not all nodes up after 20 s; measuring anyway"
-	timeout 5 "$B/tandemctl" -s "$LBD_SOCK" nodes >>"$LOGS/lab.log" 2>&1
-
-	# Warm-up through the VIP, and find the node client affinity sends c1 to:
-	# the baselines for iperf3 and UDP use that node's real address.
-	iperf_run "$VIP4" 1 warmup >/dev/null
-	in_ns "$NS_C1" timeout 10 "$TOOLS/connrate" -t 1 -p 80 "$VIP4" >/dev/null 2>&1
-	in_ns "$NS_C1" timeout 10 "$TOOLS/connrate" -t 1 -p 80 "${NODE_IPS[@]}" >/dev/null 2>&1
-	AFF_NODE=$(timeout 5 "$B/tandemctl" -s "$LBD_SOCK" --json flows --limit 100000 2>/dev/null |
-		jq -r --arg c "$C1_IP4" '[.flows[] | select(.port == 5201 and .client == $c) | .node][0] // empty' \
-			2>/dev/null)
-	if [ -z "$AFF_NODE" ]; then
-		log "cannot tell which node the VIP sends c1's iperf3 to; using n1"
-		AFF_NODE=n1
-	fi
-	m=${AFF_NODE^^}_IP4
-	AFF_IP=${!m}
-	log "client affinity: c1 -> $AFF_NODE ($AFF_IP); baselines use that address"
-	sample meta affinity_node "\"$AFF_NODE\""
+	find_affinity
 
 	if [ -z "$(bpf_snap)" ]; then
 		log "cannot read the tc program's statistics (see $LOGS_FINAL/bpfstats.log)"
@@ -686,10 +455,6 @@ pid_gone() {	# PID is gone or a zombie (its parent may reap lazily)
 	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
 	st=${st##*) }
 	[ "${st%% *}" = Z ]
-}
-
-cpu_ticks() {	# utime + stime of PID, in clock ticks
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 rcvbuf_errors() {	# UdpRcvbufErrors in namespace NS
@@ -1029,11 +794,12 @@ handoff_section() { script_section handoff "live session handoff through tandem-
 nfs_section() { script_section nfs "NFSv3 through the VIP"; }
 smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
+peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,flow,pair,handoff,nfs,smb,aa" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,smb,aa" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -1046,12 +812,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab flow pair handoff nfs smb aa" ;;
+,,) SECTIONS="lab peers flow pair handoff nfs smb aa" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | flow | pair | handoff | nfs | smb | aa) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | pair | handoff | nfs | smb | aa) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -1061,6 +827,8 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
+want lab || want flow || want pair || want handoff || want nfs || want smb || want aa ||
+	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$ROUNDS.$DUR" in
@@ -1085,6 +853,9 @@ for c in ip ss jq iperf3 awk timeout sysctl od; do
 	command -v "$c" >/dev/null 2>&1 || { harness_error "missing command: $c"; exit 1; }
 done
 ! want pair || command -v nstat >/dev/null 2>&1 || { harness_error "missing command: nstat"; exit 1; }
+for c in nft haproxy ipvsadm; do	# (the peers section says which peer it could not measure)
+	! want peers || command -v "$c" >/dev/null 2>&1 || harness_error "missing command: $c (peers section)"
+done
 for f in "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemctl" "$B/lb.bpf.o" \
 	"$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" "$TOOLS/flowbench" \
 	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$LAB_SH"; do
@@ -1140,6 +911,7 @@ if want lab; then
 	lab_section
 	lab_down
 fi
+want peers && { settle peers; peers_section; }
 want flow && { settle flow; flow_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
