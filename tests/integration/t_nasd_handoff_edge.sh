@@ -281,8 +281,11 @@ latched() {	# latched NODE update|complete: the cut happened
 	[ "$(bpftool -j map dump id "$m" | jq -r '[.. | objects | select(has("latched")) | .latched][0]')" = 1 ]
 }
 
-# E1: COMPLETE cut, target killed after it re-pointed the switch
-in_ns c1 curl -sS -m 60 -w '%{http_code}\n' -o "$T/e1.bin" "http://$VIP4/rate/10m.bin?bps=3000000" >"$T/e1.w" 2>&1 &
+# E1: COMPLETE cut, target killed after it re-pointed the switch.
+# E1 and E2 download at 1 MB/s (10 s): the session must still be open when
+# "holds the session" is asked, after a 1.5 s handoff timeout and a 1.5 s
+# wait; at 3 MB/s a loaded host finished the download first.
+in_ns c1 curl -sS -m 60 -w '%{http_code}\n' -o "$T/e1.bin" "http://$VIP4/rate/10m.bin?bps=1000000" >"$T/e1.w" 2>&1 &
 e1_pid=$!
 wait_for 5 has_session '.path == "/rate/10m.bin"'
 read -r EX EEP < <(find_session '.path == "/rate/10m.bin"')
@@ -311,7 +314,7 @@ check "E1: $EY's nasd restarts" nasd_start "$EY" handoff
 check "channels up again" wait_for 15 chans_up
 
 # E2: UPDATE cut, target stopped; after the rollback it continues
-in_ns c1 curl -sS -m 60 -w '%{http_code}\n' -o "$T/e2.bin" "http://$VIP4/rate/10m.bin?bps=3000000" >"$T/e2.w" 2>&1 &
+in_ns c1 curl -sS -m 60 -w '%{http_code}\n' -o "$T/e2.bin" "http://$VIP4/rate/10m.bin?bps=1000000" >"$T/e2.w" 2>&1 &
 e2_pid=$!
 wait_for 5 has_session '.path == "/rate/10m.bin"'
 read -r FX FEP < <(find_session '.path == "/rate/10m.bin"')
