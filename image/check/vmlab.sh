@@ -290,7 +290,11 @@ node_up() {	# node_up NAME: the backup-now-master sees the node up
 dl_start() {	# dl_start N: N paced downloads of big.bin through the VIP
 	local i
 	for i in $(seq 1 "$1"); do
-		in_ns c1 curl -sf --max-time 150 -o "$TEST_TMP/dl$i" "http://$VIP/slow/big.bin" &
+		(
+			in_ns c1 curl -sS -f --max-time 150 -o "$TEST_TMP/dl$i" "http://$VIP/slow/big.bin" \
+				2>"$TEST_TMP/dl$i.err"
+			echo "$? $(now_ms)" >"$TEST_TMP/dl$i.rc"
+		) &
 		echo $! >"$TEST_TMP/dl$i.pid"
 	done
 }
@@ -306,7 +310,14 @@ dl_check() {
 	for i in $(seq 1 "$1"); do
 		[ "$(sha256sum <"$TEST_TMP/dl$i" 2>/dev/null)" = "$want" ] && good=$((good + 1))
 	done
-	check_eq "all $1 downloads completed byte-exact across the failover" "$1" "$good"
+	check_eq "all $1 downloads completed byte-exact across the failover" "$1" "$good" && return 0
+	# which ones, how: curl's exit code, when it ended, bytes, its error
+	for i in $(seq 1 "$1"); do
+		diag "download $i: exit $(cut -d' ' -f1 "$TEST_TMP/dl$i.rc" 2>/dev/null || echo running)" \
+			"at $(($(cut -d' ' -f2 "$TEST_TMP/dl$i.rc" 2>/dev/null || now_ms) - ${t_kill:-0})) ms after the kill," \
+			"$(stat -c %s "$TEST_TMP/dl$i" 2>/dev/null || echo 0) bytes: $(head -c 200 "$TEST_TMP/dl$i.err" 2>/dev/null)"
+	done
+	return 1
 }
 
 # probe_start: from c1, GET /node every 50 ms; one line "ms ok|fail" each
