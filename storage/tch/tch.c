@@ -765,11 +765,30 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 	size_t left;
 	int grown = 0;
 
-	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0)
+	/* Out of repair without the kernel's window probe: the probe would
+	 * advertise the window this socket computes now (its buffers are
+	 * larger than the old one's while the restored queues are in) and
+	 * record it as offered, but the client discards the probe (its
+	 * sequence number is outside the window, tch_kick.c) and keeps the
+	 * old node's offer - zero when the session was handed off with a full
+	 * receive queue.  This socket would then believe the client knows a
+	 * window it never saw, and send no window update when its reader
+	 * frees space (an update goes out only when the window at least
+	 * doubles from the one it thinks offered): the client waits for its
+	 * zero-window probe, backed off to seconds after a long close.  With
+	 * no probe the socket's offer stays the old node's, which is what the
+	 * kick advertises, and the first read that opens the window is
+	 * announced at once. */
+	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) < 0)
 		return err_errno(err, errlen, "resume: TCP_REPAIR off");
 	/* Before any new data: its ACKs must be in the client's window.  Best
-	 * effort: without it the client's timers recover (tch.h). */
-	tch_kick(fd, st, NULL, 0);
+	 * effort: without the kick (no raw socket) the kernel's probe is sent
+	 * after all (repair on and off again), and the client's timers
+	 * recover (tch.h). */
+	if (tch_kick(fd, st, NULL, 0) < 0 &&
+	    (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0 ||
+	     set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0))
+		return err_errno(err, errlen, "resume: TCP_REPAIR off after a failed kick");
 	/* Leaving repair mode resets sk_reuse to "no reuse"; an accepted
 	 * connection inherits SO_REUSEADDR from its listener.  Without it, a
 	 * restarted service could not listen on VIP:port while this connection

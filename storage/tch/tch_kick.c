@@ -13,7 +13,10 @@
  *   duplicate ACK - and that answer is rate-limited to one per
  *   tcp_invalid_ratelimit (500 ms) per connection (tcp_oow_rate_limited,
  *   counted as TcpExtTCPACKSkippedSeq).  A session handed off twice within
- *   500 ms gets no answer the second time.
+ *   500 ms gets no answer the second time.  Worse, it records as offered
+ *   a window the client never sees (tch_resume in tch.c says what that
+ *   cost), so tch_resume leaves repair mode without it and sends this
+ *   instead.
  * - A restored socket has no RTT sample: its first tail-loss probe is 1 s
  *   out, its retransmission timeout 3 s (tcp_init_metrics), and no option
  *   shortens either.  Keepalive probes are the same rate-limited empty

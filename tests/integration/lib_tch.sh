@@ -166,8 +166,24 @@ finish_client() {
 	line=$(grep -h "session end client=.*:$port " "$TEST_TMP"/n[123].log | tail -n 1)
 	check_eq "$tag: the server (application state carried through every handoff) counted and hashed the same bytes" \
 		"in=$sent out=$sent hash=$hash" "$(grep -o 'in=[0-9]* out=[0-9]* hash=[0-9a-f]*' <<<"$line")"
-	diag "$tag: $(jq -c '{sent, max_gap_ms, gaps_over_100ms, gaps_over_1s, seconds}' "$TEST_TMP/$tag.out")"
-	check_le "$tag: longest wait for echo while reading (ms)" "$(jq -r .max_gap_ms "$TEST_TMP/$tag.out")" "$max"
+	diag "$tag: $(jq -c '{sent, max_gap_ms, max_gap_at, gaps_over_100ms, gaps_over_1s, seconds}' "$TEST_TMP/$tag.out")"
+	if ! check_le "$tag: longest wait for echo while reading (ms)" "$(jq -r .max_gap_ms "$TEST_TMP/$tag.out")" "$max"; then
+		gap_context "$TEST_TMP/$tag.out"
+	fi
+}
+
+# gap_context OUT: what the servers logged around the client's longest wait
+# (its start from the client's max_gap_at, same clock and format as the
+# logs' HH:MM:SS.mmm prefix), and the client's TCP state 1 s into it.
+gap_context() {
+	local at
+	at=$(jq -r .max_gap_at "$1")
+	diag "client's TCP 1 s into its first wait over 1 s: $(jq -c .long_gap "$1")"
+	[ -n "$at" ] || return 0
+	diag "servers' log around $at (the last 6 lines before, the first 6 after):"
+	cat "$TEST_TMP"/n[123].log | grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2}' | sort -s -k1,1 >"$TEST_TMP/gap.log"
+	awk -v t="$at" '$1 < t' "$TEST_TMP/gap.log" | tail -n 6 | while read -r l; do diag "  $l"; done
+	awk -v t="$at" '$1 >= t' "$TEST_TMP/gap.log" | head -n 6 | while read -r l; do diag "  $l"; done
 }
 
 # pct FILE P: the P-th percentile of FILE's sorted numbers.

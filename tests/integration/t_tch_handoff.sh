@@ -61,6 +61,7 @@ diag "client c1 so far: $(cat "$TEST_TMP/c4.status")"
 
 # --------------------------------- 2. zero window, queues and app buffer full --
 
+diag "client stops reading at $(date -u +%T.%3N)"
 kill -USR1 "$(cat "$TEST_TMP/c4.pid")"
 # blocked: the echo buffer full, unsent bytes, unread bytes, and no echo
 # progress over 300 ms (the client's window really is closed).
@@ -84,6 +85,7 @@ full=$(grep -h "handoff ok run=3 " "$TEST_TMP"/n[123].log |
 	       if (v["unsent"] > 0 && v["recvq"] > 0 && v["app"] > 32000) n++ } END { print n + 0 }')
 check_eq "all 10 handoffs carried unsent bytes, a receive queue and a full echo buffer" 10 "$full"
 diag "$(grep -h "handoff ok run=3 " "$TEST_TMP"/n[123].log | head -n 1 | sed 's/.*\(bytes=.*\)/zero-window handoff: \1/')"
+diag "client reads again at $(date -u +%T.%3N)"
 kill -USR2 "$(cat "$TEST_TMP/c4.pid")"
 # shellcheck disable=SC2317
 caught_up() { [ "$(cstat c4 .recv)" -ge "$1" ] && [ "$(cstat c4 .error)" = "" ]; }

@@ -16,12 +16,20 @@
  * --status FILE is rewritten (atomically) every 100 ms with the running
  * state: port, sent, recv, reading, max_gap_ms (the longest time it waited
  * for echo while reading), state, error.
+ *
+ * For a wait that should not have happened, the summary says when and in
+ * which state: max_gap_at (UTC, HH:MM:SS.mmm like the servers' logs, when
+ * the longest wait began) and long_gap, the socket's TCP_INFO one second
+ * into the first wait over 1 s (which side was waiting on a timer: our
+ * retransmissions and backoff, our zero-window probes and the window the
+ * server last offered, bytes we could not send yet).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>	/* struct tcp_info with tcpi_snd_wnd (glibc's lacks it) */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +53,8 @@ struct client {
 	char error[160];
 	uint64_t t_start, last_progress, max_gap_ms, gaps_100, gaps_1000;
 	int in_gap_100, in_gap_1000;	/* the current wait was counted */
+	uint64_t max_gap_start_real;	/* CLOCK_REALTIME ms when the longest wait began */
+	char long_gap[256];		/* JSON: TCP_INFO 1 s into the first wait over 1 s */
 	const char *status;
 	uint64_t last_status;
 };
@@ -55,6 +65,50 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "HH:MM:SS.mmm" (UTC) of a CLOCK_REALTIME ms value, "" for 0. */
+static void utc_ms(uint64_t ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms || !gmtime_r(&t, &tm)) {
+		snprintf(out, len, "%s", "");
+		return;
+	}
+	snprintf(out, len, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ms % 1000));
+}
+
+/* The socket's TCP_INFO as a JSON object into c->long_gap (once). */
+static void note_long_gap(struct client *c, uint64_t gap_ms)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	char at[16];
+
+	if (c->long_gap[0])
+		return;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+		return;
+	utc_ms(real_ms() - gap_ms, at, sizeof(at));
+	snprintf(c->long_gap, sizeof(c->long_gap),
+		 "{\"began\":\"%s\",\"retransmits\":%u,\"probes\":%u,\"backoff\":%u,"
+		 "\"rto_ms\":%u,\"unacked\":%u,\"notsent_bytes\":%u,\"snd_wnd\":%u,"
+		 "\"rcv_space\":%u,\"last_data_recv_ms\":%u,\"last_ack_recv_ms\":%u}",
+		 at, ti.tcpi_retransmits, ti.tcpi_probes, ti.tcpi_backoff, ti.tcpi_rto / 1000,
+		 ti.tcpi_unacked, ti.tcpi_notsent_bytes, ti.tcpi_snd_wnd, ti.tcpi_rcv_space,
+		 ti.tcpi_last_data_recv, ti.tcpi_last_ack_recv);
 }
 
 static uint64_t mix(uint64_t x)
@@ -165,8 +219,10 @@ static void track_gap(struct client *c, uint64_t now)
 		return;
 	}
 	uint64_t gap = now - c->last_progress;
-	if (gap > c->max_gap_ms)
+	if (gap > c->max_gap_ms) {
 		c->max_gap_ms = gap;
+		c->max_gap_start_real = real_ms() - gap;
+	}
 	if (gap > 100 && !c->in_gap_100) {
 		c->gaps_100++;
 		c->in_gap_100 = 1;
@@ -174,6 +230,7 @@ static void track_gap(struct client *c, uint64_t now)
 	if (gap > 1000 && !c->in_gap_1000) {
 		c->gaps_1000++;
 		c->in_gap_1000 = 1;
+		note_long_gap(c, gap);
 	}
 }
 
@@ -312,12 +369,15 @@ int main(int argc, char **argv)
 	write_status(&c, "running");
 	run(&c);
 	int ok = !c.error[0] && c.eof && c.recv == c.sent && c.mismatch < 0;
+	char gap_at[16];
 	write_status(&c, ok ? "done" : "error");
+	utc_ms(c.max_gap_start_real, gap_at, sizeof(gap_at));
 	printf("{\"ok\":%s,\"port\":%u,\"sent\":%" PRIu64 ",\"recv\":%" PRIu64 ",\"hash\":\"%016" PRIx64
-	       "\",\"mismatch\":%ld,\"max_gap_ms\":%" PRIu64 ",\"gaps_over_100ms\":%" PRIu64
-	       ",\"gaps_over_1s\":%" PRIu64 ",\"seconds\":%.1f,\"error\":\"%s\"}\n",
-	       ok ? "true" : "false", c.port, c.sent, c.recv, c.hash, c.mismatch, c.max_gap_ms,
-	       c.gaps_100, c.gaps_1000, (double)(now_ms() - c.t_start) / 1000.0, c.error);
+	       "\",\"mismatch\":%ld,\"max_gap_ms\":%" PRIu64 ",\"max_gap_at\":\"%s\",\"gaps_over_100ms\":%" PRIu64
+	       ",\"gaps_over_1s\":%" PRIu64 ",\"long_gap\":%s,\"seconds\":%.1f,\"error\":\"%s\"}\n",
+	       ok ? "true" : "false", c.port, c.sent, c.recv, c.hash, c.mismatch, c.max_gap_ms, gap_at,
+	       c.gaps_100, c.gaps_1000, c.long_gap[0] ? c.long_gap : "null",
+	       (double)(now_ms() - c.t_start) / 1000.0, c.error);
 	close(c.fd);
 	return ok ? 0 : 1;
 }
