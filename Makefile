@@ -194,14 +194,15 @@ FUZZ_SECONDS ?= 60
 fuzz: deps fuzz-build
 	$(Q)tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
 
-# make fuzz-long: every target until FUZZ_RUNS executions (default 10^7) or
+# make fuzz-long [FUZZ_TARGETS="fuzz_x ..."]: every target (or those) until
+# FUZZ_RUNS executions (default 10^7) or
 # FUZZ_MAX_SECONDS (3600) each, FUZZ_JOBS (2) at a time; results in
 # bench/fuzz.md and $(B)/fuzz/fuzz-long.json (tests/fuzz/long.sh).
 FUZZ_RUNS ?= 10000000
 FUZZ_MAX_SECONDS ?= 3600
 FUZZ_JOBS ?= 2
 fuzz-long: deps fuzz-build $(B)/cpuref
-	$(Q)FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	$(Q)FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
 		CPUREF=$(B)/cpuref CLANG=$(CLANG) tests/fuzz/long.sh $(B)/fuzz bench/fuzz.md $(B)/fuzz/fuzz-long.json
 
 # The machine-speed reference of results files (tests/bench/cpuref.c).

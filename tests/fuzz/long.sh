@@ -19,6 +19,11 @@
 # wall time, exec/s (the two divided), corpus entries, coverage, what it
 # found.
 # Slowest first: the order of a previous JSON's exec/s when there is one.
+# FUZZ_TARGETS (names, space- or comma-separated; default: every target)
+# runs only those: the results then keep every other target's row from the
+# previous JSON (when it ran to the same FUZZ_RUNS), each row saying which
+# run (date, git) it comes from, so a target that needs a quiet machine
+# for an hour can be run again alone.
 # Exit: 0 when no target found anything; 1 when one did (a crash, leak,
 # timeout or out-of-memory: its row names the artifacts) or could not run;
 # a target stopped by the time limit before FUZZ_RUNS is reported as such,
@@ -34,6 +39,7 @@ MAX=${FUZZ_MAX_SECONDS:-3600}
 JOBS=${FUZZ_JOBS:-2}
 TIMEOUT=${FUZZ_TIMEOUT:-60}
 CPUREF=${CPUREF:-$REPO/build/cpuref}
+ONLY=${FUZZ_TARGETS:-}
 SEEDS=$REPO/tests/fuzz/corpus
 LONG=$DIR/long
 . "$REPO/tests/bench/host.sh"
@@ -111,7 +117,11 @@ run_target() {
 order() {
 	local t names=()
 	for t in "$DIR"/fuzz_*; do
-		[ -x "$t" ] && names+=("$(basename "$t")")
+		[ -x "$t" ] || continue
+		t=$(basename "$t")
+		if [ -z "$ONLY" ] || [[ " ${ONLY//,/ } " == *" $t "* ]]; then
+			names+=("$t")
+		fi
 	done
 	if [ -s "$JSON" ] && jq -e '.targets' "$JSON" >/dev/null 2>&1; then
 		printf '%s\n' "${names[@]}" | jq -R . | jq -rs --slurpfile prev "$JSON" '
@@ -135,7 +145,19 @@ write_results() {
 		  cpuref_wall_ms: ($ref | split(" ")[1] | tonumber? // null),
 		  loadavg_at_start: $load0, loadavg_at_end: $load1, wall_s: $wall,
 		  runs: $runs, max_seconds: $max, jobs: $jobs, timeout_s: $timeout}')
-	jq -s --argjson meta "$meta" '{meta: $meta, targets: (. | sort_by(.target))}' \
+	# this run's rows, then (FUZZ_TARGETS) the previous JSON's other rows
+	# with the run they came from
+	local prev='{"targets": []}'
+	if [ -n "$ONLY" ] && [ -s "$JSON" ] && jq -e '.targets' "$JSON" >/dev/null 2>&1; then
+		prev=$(cat "$JSON")
+	fi
+	jq -s --argjson meta "$meta" --argjson prev "$prev" '
+		map(. + {run: {date: $meta.date, git: $meta.git}}) as $new |
+		($new | map(.target)) as $ran |
+		(if $prev.meta.runs == $meta.runs then $prev.targets else [] end |
+		 map(select(.target as $t | $ran | index($t) | not)) |
+		 map(. + {run: (.run // {date: $prev.meta.date, git: $prev.meta.git})})) as $kept |
+		{meta: ($meta + {targets_run: $ran}), targets: ($new + $kept | sort_by(.target))}' \
 		"$LONG"/fuzz_*.json >"$JSON.tmp" && mv "$JSON.tmp" "$JSON" || return 1
 	mkdir -p "$(dirname "$MD")"
 	jq -r '.meta as $m | "# Tandem fuzzing: long runs",
@@ -147,12 +169,15 @@ write_results() {
 		"- load average at start: \($m.loadavg_at_start), at end: \($m.loadavg_at_end)",
 		"- git: \($m.git); \($m.compiler)",
 		"- make fuzz-long: FUZZ_RUNS=\($m.runs), FUZZ_MAX_SECONDS=\($m.max_seconds), FUZZ_JOBS=\($m.jobs), -timeout=\($m.timeout_s); \($m.wall_s) s in all",
+		(if ($m.targets_run | length) < (.targets | length) then
+		 "- this run: \($m.targets_run | join(", ")) (FUZZ_TARGETS); the other rows come from the earlier runs named in their run column (date, git)"
+		 else empty end),
 		"",
 		"How measured: each libFuzzer target (ASan + UBSan, tests/fuzz/) runs with -runs=\($m.runs) and -max_total_time=\($m.max_seconds), \($m.jobs) at a time, from its seed corpus (tests/fuzz/corpus/TARGET/) and its working corpus (build/fuzz/corpus-TARGET/, kept from earlier runs). Executions are libFuzzer'"'"'s final statistics (-print_final_stats=1: number_of_executed_units, the seed corpus included); wall time is the whole run (process start to exit); exec/s = executions / wall time; corpus = files in the working corpus after it; cov/ft/corp = the last status line. Found: crash, leak, timeout (one input over -timeout s) or oom, with the artifacts (build/fuzz/artifacts-TARGET/), or ok.",
 		"",
-		"| target | executions | >= \($m.runs) | exec/s | wall s | corpus | coverage | found |",
-		"|---|---|---|---|---|---|---|---|",
-		(.targets[] | "| \(.target) | \(.executions // "-") | \(if .reached then "yes" else "**no**" end) | \(.exec_per_s // "-") | \(.wall_s * 10 | round / 10) | \(.corpus_files) | \(.last_status) | \(if .outcome == "ok" then "0" else "**\(.outcome)**: \(.artifacts | join(", "))" end) |"),
+		"| target | executions | >= \($m.runs) | exec/s | wall s | corpus | coverage | found | run |",
+		"|---|---|---|---|---|---|---|---|---|",
+		(.targets[] | "| \(.target) | \(.executions // "-") | \(if .reached then "yes" else "**no**" end) | \(.exec_per_s // "-") | \(.wall_s * 10 | round / 10) | \(.corpus_files) | \(.last_status) | \(if .outcome == "ok" then "0" else "**\(.outcome)**: \(.artifacts | join(", "))" end) | \(.run.date | split(" ")[0:2] | join(" ")) \(.run.git) |"),
 		"",
 		"\([.targets[] | select(.reached)] | length) of \(.targets | length) targets reached \($m.runs) executions; \([.targets[] | select(.outcome != "ok")] | length) found something or failed to run."' \
 		"$JSON" >"$MD.tmp" && mv "$MD.tmp" "$MD"
