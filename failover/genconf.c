@@ -148,6 +148,21 @@ int genconf_write(FILE *o, const struct config *cfg, const char *config_path)
 	fprintf(o, "global_defs {\n");
 	fprintf(o, "    router_id tandem-%s-%u\n", cfg->instance, cfg->sync.switch_id);
 	fprintf(o, "    vrrp_version 3\n");
+	/* With adverts every 20 ms the backup declares the master dead after
+	 * 3 missed ones plus its skew (72 ms at priority 100): a VRRP process
+	 * that waits behind busy CPUs for that long makes a takeover nobody
+	 * asked for.  Real-time scheduling (SCHED_RR; the kernel's RT throttling
+	 * bounds it) and locked memory keep its adverts and its timers on time
+	 * under any load (doc/failover.md).  keepalived also limits the CPU
+	 * time it may use between two blocking calls (RLIMIT_RTTIME), 10 ms by
+	 * default, and past it the kernel kills the VRRP process: the packets
+	 * that the kernel processes when it sends (softirq work charged to the
+	 * sender) took it past 10 ms on a saturated lab switch, and the
+	 * respawned process started as BACKUP: a takeover.  200 ms still stops
+	 * a process that would spin. */
+	if (cfg->vrrp.rt_priority)
+		fprintf(o, "    vrrp_rt_priority %u\n    vrrp_rlimit_rttime 200000\n    vrrp_no_swap\n",
+			cfg->vrrp.rt_priority);
 	fprintf(o, "    script_user root\n");
 	/* keepalived then runs scripts only from paths no other user can write */
 	fprintf(o, "    enable_script_security\n");

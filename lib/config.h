@@ -116,7 +116,8 @@ struct cfg_vrrp {
 	uint32_t backup_priority;	/* groups: ... and for the others (< priority) */
 	unsigned ngroups;		/* 0: active-standby, one sync group for every VIP */
 	struct cfg_vrrp_group groups[CFG_MAX_GROUPS];
-	uint32_t advert_int_ms;
+	uint32_t advert_int_ms;		/* default 20: crash takeover under 100 ms (doc/failover.md) */
+	uint32_t rt_priority;		/* keepalived's VRRP process under SCHED_RR at this; 0: not */
 	int preempt;
 	unsigned ngw, ncgw;
 	char gateway[CFG_MAX_GW][64];	/* storage-LAN gateway addresses with prefix ("10.0.2.1/24") */

@@ -182,7 +182,7 @@ int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 {
 	static const char *const keys[] = { "router_id", "priority", "advert_int_ms", "preempt",
 		"storage_gateways", "client_gateways", "unicast_peer", "unicast_src", "notify", "pid_dir",
-		"snmp_socket", "backup_priority", "groups",
+		"snmp_socket", "backup_priority", "groups", "rt_priority",
 		NULL };
 	struct cfg_vrrp *v = &cfg->vrrp;
 
@@ -194,7 +194,8 @@ int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg)
 	if (jconf_check_keys(p, o, keys) < 0 ||
 	    jconf_get_uint(p, o, "router_id", &v->router_id, 51, 1, 254) < 0 ||
 	    jconf_get_uint(p, o, "priority", &v->priority, 100, 1, 254) < 0 ||
-	    jconf_get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 1000, 10, 40950) < 0 ||
+	    jconf_get_uint(p, o, "advert_int_ms", &v->advert_int_ms, 20, 10, 40950) < 0 ||
+	    jconf_get_uint(p, o, "rt_priority", &v->rt_priority, 50, 0, 99) < 0 ||
 	    jconf_get_bool(p, o, "preempt", &v->preempt, 1) < 0 ||
 	    jconf_get_str(p, o, "notify", v->notify, sizeof(v->notify), TANDEM_SBINDIR "/tandem-failover") < 0 ||
 	    jconf_get_str(p, o, "pid_dir", v->pid_dir, sizeof(v->pid_dir), "/run/tandem") < 0 ||

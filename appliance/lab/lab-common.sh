@@ -85,3 +85,10 @@ listening() {
 }
 
 not_listening() { ! listening "$@"; }
+
+# advert_json: the switches' "advert_int_ms" member (with its leading space
+# and trailing comma) from LAB_ADVERT_MS (default 200); LAB_ADVERT_MS=default
+# leaves it out, so the appliance's default applies (doc/config.md).
+advert_json() {
+	[ "${LAB_ADVERT_MS:-200}" = default ] || printf ' "advert_int_ms": %s,' "${LAB_ADVERT_MS:-200}"
+}

@@ -66,7 +66,7 @@ write_pair2_config() {
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",
             "peer_dead_ms": ${LAB_PEER_DEAD_MS:-1500} },
-  "vrrp": { "router_id": 87, "priority": $prio, "advert_int_ms": ${LAB_ADVERT_MS:-200},
+  "vrrp": { "router_id": 87, "priority": $prio,$(advert_json)
             "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
             "groups": [ { "name": "p2a", "vips": [ "v4c" ], "preferred": 3 },
                         { "name": "p2b", "vips": [ "v4d" ], "preferred": 4 } ] }$(dns_section "$x")

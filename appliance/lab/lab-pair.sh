@@ -79,7 +79,7 @@ write_pair_config() {
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",
             "peer_dead_ms": ${LAB_PEER_DEAD_MS:-1500}, "idle_timeout_s": ${LAB_IDLE_S:-3600} },
-  "vrrp": { "router_id": 77, "priority": $prio, "advert_int_ms": ${LAB_ADVERT_MS:-200},
+  "vrrp": { "router_id": 77, "priority": $prio,$(advert_json)
             "client_gateways": [ "10.77.1.1/24", "fd77:1::1/64" ],
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
             "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",

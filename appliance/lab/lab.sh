@@ -63,7 +63,7 @@ usage: lab.sh up NAME                    create the lab (env: LAB_WEIGHTS="100 1
 Pair mode (LAB_PAIR=1 lab.sh up NAME): two switches swa and swb instead of sw,
 both on the client LAN and on a shared storage LAN (bridge brs in the hub),
 joined by a sync link; the VIPs and gateways move by VRRP (keepalived).
-(env at up: LAB_ADVERT_MS VRRP advert interval, default 200; LAB_PEER_DEAD_MS 1500;
+(env at up: LAB_ADVERT_MS VRRP advert interval, default 200 ("default": the appliance's); LAB_PEER_DEAD_MS 1500;
 LAB_FLOWS flow_table_size of both switches, default 262144; LAB_AA=1 active-active:
 a second VIP VIP4B in VRRP group g2, preferred by b; LAB_DNS=1 BIND 9 in host dns
 serving nas.tandem.test, updated by the switches, the clients resolving through it;

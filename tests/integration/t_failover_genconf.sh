@@ -54,6 +54,23 @@ check_grep "track script is tandem-failover check" "script \".*tandem-failover -
 check_grep "notify hook is tandem-failover notify" "notify \".*tandem-failover -c .* notify\""
 check_grep "GARP again when a split brain heals" "garp_lower_prio_repeat"
 check_grep "the master repeats its GARPs" "garp_master_refresh 2"
+check_grep "the VRRP process runs real-time (default rt_priority 50)" "vrrp_rt_priority 50"
+check_grep "... and may use 200 ms of CPU between blocking calls" "vrrp_rlimit_rttime 200000"
+check_grep "... with its memory locked" "vrrp_no_swap"
+# The defaults: adverts every 20 ms (crash takeover under 100 ms); rt_priority 0
+# turns real-time scheduling off.
+jq 'del(.vrrp.advert_int_ms) | .vrrp.rt_priority = 0' "$conf" >"$TEST_TMP/defaults.json"
+check "genconf with the default advert interval, no real-time" \
+	"$FO" -c "$TEST_TMP/defaults.json" genconf -o "$TEST_TMP/defaults.conf"
+check_eq "default advert interval 0.02 s, both instances" 2 "$(grep -c 'advert_int 0\.02$' "$TEST_TMP/defaults.conf")"
+check_eq "rt_priority 0: no real-time scheduling" 0 "$(grep -c 'vrrp_rt_priority\|vrrp_no_swap' "$TEST_TMP/defaults.conf")"
+check "keepalived --config-test accepts it" ip netns exec "$NS" keepalived -t -f "$TEST_TMP/defaults.conf" -l
+jq '.vrrp.rt_priority = 100' "$conf" >"$TEST_TMP/rt100.json"
+if "$FO" -c "$TEST_TMP/rt100.json" genconf -o "$TEST_TMP/rt100.conf" 2>"$TEST_TMP/rt100.err"; then
+	fail "rt_priority 100 is refused"
+else
+	ok "rt_priority 100 is refused: $(head -c 120 "$TEST_TMP/rt100.err")"
+fi
 
 # Hooks without daemons: check fails (exit 1), notify reports the failure.
 if "$FO" -c "$conf" check 2>"$TEST_TMP/check.err"; then
