@@ -21,10 +21,11 @@
 # Offline metrics (lb.bpf.o loaded unpinned, tests/tools/flowbench):
 #   flow_repoint_update_p50_us / _p99_us, bpf_ns_per_packet_test_run,
 #   flow_table_memory_1m / _8m, flow_table_bytes_per_entry
-# Pair metrics (stateful failover; two pair-mode labs, LAB_PAIR=1 lab.sh, one
-# after the other: VRRP advert 200 ms (the lab default) and 100 ms):
-#   failover_outage_crash_ms[_advert100]     switch-stop a hard under probes
-#   failover_outage_graceful_ms[_advert100]  switch-stop a (priority 0)
+# Pair metrics (stateful failover; three pair-mode labs, LAB_PAIR=1 lab.sh, one
+# after the other: VRRP advert 200 ms (the lab default), 100 ms, and the
+# appliance's defaults (20 ms, keepalived's VRRP process real-time)):
+#   failover_outage_crash_ms[_advert100|_defaults]     switch-stop a hard under probes
+#   failover_outage_graceful_ms[_advert100|_defaults]  switch-stop a (priority 0)
 #       (tests/tools/failprobe: UDP echo every ms c2 -> VIP:5201 -> node ->
 #       c2, and one keep-alive HTTP connection; outage = longest silence in
 #       the failover window; sessions must survive on the same node)
@@ -35,6 +36,8 @@
 #                               the backup's map, same run
 #   sync_resync_1m_s            1M flows in the master's map, backup syncd
 #                               restarted, until synced (tests/tools/syncwatch)
+# Section foload (tests/bench/foload.sh): failover_load_state_changes, the
+# defaults' VRRP state changes in FOLOAD_SECONDS (600) of saturated CPUs.
 #
 # The binaries under test are copied to a private directory first (others
 # may rebuild build/ meanwhile).  A failed measurement becomes value null with
@@ -64,7 +67,7 @@
 #   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
 #   -> record gone), dns_answers_per_second (dnsperf under update load)
 #
-# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,smb,aa]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,smb,aa,foload]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -381,6 +384,8 @@ failover_outage_crash_ms:ms:<= 500 ms, every session kept
 failover_outage_crash_ms_advert100:ms:<= 500 ms, every session kept
 failover_outage_graceful_ms:ms:<= 100 ms, every session kept
 failover_outage_graceful_ms_advert100:ms:<= 100 ms, every session kept
+failover_outage_crash_ms_defaults:ms:<= 100 ms, every session kept
+failover_outage_graceful_ms_defaults:ms:<= 20 ms, every session kept
 sync_updates_per_s:flows/s:>= 200000
 sync_lag_p50_ms:ms:report (p99 <= 5 ms)
 sync_lag_p99_ms:ms:<= 5 ms
@@ -753,7 +758,7 @@ pair_section() {
 		pair_fail_metrics "keepalived is not installed (harness error)"
 		return
 	fi
-	HOW="$HOW Pair metrics (failover_*, sync_*): a second lab in pair mode (LAB_PAIR=1 lab.sh: switches swa and swb, each with tandem-lbd, tandem-syncd and keepalived, on the same client and storage LANs plus a dedicated sync link; swa priority 150, swb 100, preempt), once with the lab default VRRP advert (200 ms; flow_table_size $PAIR_FLOWS, where the sync metrics are measured too) and once with a 100 ms advert (failovers only)."
+	HOW="$HOW Pair metrics (failover_*, sync_*): a second lab in pair mode (LAB_PAIR=1 lab.sh: switches swa and swb, each with tandem-lbd, tandem-syncd and keepalived, on the same client and storage LANs plus a dedicated sync link; swa priority 150, swb 100, preempt), once with the lab default VRRP advert (200 ms; flow_table_size $PAIR_FLOWS, where the sync metrics are measured too) and once with a 100 ms advert and once at the appliance's defaults (no advert_int_ms in the config: 20 ms adverts, keepalived's VRRP process real-time; failovers only)."
 	if pair_lab_up 200 "$PAIR_FLOWS"; then
 		pair_lag
 		pair_failovers 200
@@ -773,6 +778,16 @@ pair_section() {
 	pair_lab_down a100
 	report_failover failover_outage_crash_ms_advert100 crash 100 500
 	report_failover failover_outage_graceful_ms_advert100 graceful 100 100
+	# the appliance's defaults: no advert_int_ms in the config (20 ms), the
+	# VRRP process real-time (doc/failover.md)
+	if pair_lab_up default 262144; then
+		pair_failovers 20
+	else
+		harness_error "$PAIR_WHY (appliance defaults)"
+	fi
+	pair_lab_down adef
+	report_failover failover_outage_crash_ms_defaults crash 20 100
+	report_failover failover_outage_graceful_ms_defaults graceful 20 20
 	pair_fail_metrics "${PAIR_WHY:-not measured}"
 }
 
@@ -794,12 +809,13 @@ handoff_section() { script_section handoff "live session handoff through tandem-
 nfs_section() { script_section nfs "NFSv3 through the VIP"; }
 smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
+foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
 peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,smb,aa" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,smb,aa,foload" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -812,12 +828,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab peers flow pair handoff nfs smb aa" ;;
+,,) SECTIONS="lab peers flow pair handoff nfs smb aa foload" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | peers | flow | pair | handoff | nfs | smb | aa) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | pair | handoff | nfs | smb | aa | foload) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -827,7 +843,7 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
-want lab || want flow || want pair || want handoff || want nfs || want smb || want aa ||
+want lab || want flow || want pair || want handoff || want nfs || want smb || want aa || want foload ||
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -918,6 +934,7 @@ want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
 want smb && { settle smb; smb_section; }
 want aa && { settle aa; aa_section; }
+want foload && { settle foload; foload_section; }
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]
