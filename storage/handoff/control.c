@@ -135,10 +135,11 @@ json_t *handoff_status(struct nasd *n)
 			"out", h->out[i] && h->out[i]->state == CH_UP, "in", in_up));
 	}
 	flowdrop_counters(&h->drop, &din, &dout, &dexp);
-	json_t *r = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
+	json_t *r = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}}",
 		"out_ok", (json_int_t)h->out_ok, "out_failed", (json_int_t)h->out_failed,
 		"out_unconfirmed", (json_int_t)h->out_unconfirmed, "rollbacks", (json_int_t)h->rollbacks,
 		"in_ok", (json_int_t)h->in_ok, "in_failed", (json_int_t)h->in_failed,
+		"in_kick_failed", (json_int_t)h->in_kick_failed,
 		"reports", (json_int_t)h->reports, "report_retries", (json_int_t)h->report_retries,
 		"report_failed", (json_int_t)h->report_failed,
 		"switch_moves", (json_int_t)h->moves, "switch_moves_ok", (json_int_t)h->moves_ok,

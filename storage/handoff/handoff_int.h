@@ -179,6 +179,7 @@ struct handoff {
 	uint32_t my_key;		/* node key (maglev_key of the name) */
 	/* counters */
 	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
+	uint64_t in_kick_failed;	/* resumed without the kick (tch_resume 1) */
 	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
 	/* refused input (status "rejected"): channel frames by reason, HELLOs,
 	 * switch requests that failed authentication or were replayed */

@@ -277,10 +277,17 @@ static void serve_ack(struct intx *t)
 	}
 	/* the old node has closed: no way back from here */
 	flowdrop_del(&h->drop, &t->key);
-	if (tch_resume(fd, &t->st, err, sizeof(err)) < 0) {
+	int kicked = tch_resume(fd, &t->st, err, sizeof(err));
+	if (kicked < 0) {
 		serve_lost(t, fd, "resume", err);
 		return;
 	}
+	/* resumed, but the client was not kicked: its timers recover (counted;
+	 * logged the first time, then every 1000th: each handoff of a node
+	 * that lacks CAP_NET_RAW would be one) */
+	if (kicked > 0 && h->in_kick_failed++ % 1000 == 0)
+		log_event(LOG_WARNING, "handoff_kick_failed", KV_U("count", h->in_kick_failed),
+			  KV_S("error", err));
 	void *conn = t->ops->restore(h->n, fd, t->st.app, t->st.app_len, err, sizeof(err));
 	if (!conn) {
 		serve_lost(t, fd, "session_restore", err);

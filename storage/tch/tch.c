@@ -785,7 +785,8 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 	 * effort: without the kick (no raw socket) the kernel's probe is sent
 	 * after all (repair on and off again), and the client's timers
 	 * recover (tch.h). */
-	if (tch_kick(fd, st, NULL, 0) < 0 &&
+	char kerr[160] = "";
+	if (tch_kick(fd, st, kerr, sizeof(kerr)) < 0 &&
 	    (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0 ||
 	     set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0))
 		return err_errno(err, errlen, "resume: TCP_REPAIR off after a failed kick");
@@ -802,6 +803,10 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 	else
 		unsize_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, st->sndbuf, sendq_len(st));
 	unsize_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, st->rcvbuf, st->recv_len);
+	if (kerr[0]) {
+		snprintf(err, errlen, "%s", kerr);
+		return 1;
+	}
 	return 0;
 }
 

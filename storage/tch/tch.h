@@ -84,9 +84,9 @@ int tch_thaw(int fd, char *err, size_t errlen);
 int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errlen);
 
 /*
- * After the switch sends the flow to this node: leave repair mode (window
- * probe), kick the session (tch_kick) and write the unsent part of st's
- * send queue normally, so the
+ * After the switch sends the flow to this node: leave repair mode (without
+ * the kernel's window probe, tch.c says why), kick the session (tch_kick)
+ * and write the unsent part of st's send queue normally, so the
  * kernel sends it under the client's window.  tch_restore() sized the send
  * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
  * after waiting up to 1 s (the connection must then be closed: bytes would
@@ -94,7 +94,10 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
  * to the old socket's size, and SO_REUSEADDR is set as on a connection
  * accepted from a SO_REUSEADDR listener (leaving repair mode clears it; the
  * service could not listen again on VIP:port while the connection lives).
- * On success fd is an ordinary connected socket.
+ * On success fd is an ordinary connected socket: 0, or 1 when the kick
+ * could not be sent (err says why; the kernel's window probe went instead
+ * and the client's timers recover: callers count it, since every handoff
+ * of a node without CAP_NET_RAW would be one).  -1 with err on failure.
  */
 int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
 

@@ -187,6 +187,7 @@ check_eq "out_ok counts every successful handoff made here" "$HO_OK" "$out_ok"
 check_eq "in_ok equals out_ok" "$in_ok" "$out_ok"
 check_le "switch reports sent and acked (at least one per handoff)" "$HO_OK" "$(sum .reports)"
 check_eq "no unconfirmed commits" 0 "$(sum .out_unconfirmed)"
+check_eq "every resumed session was kicked (in_kick_failed)" 0 "$(sum .in_kick_failed)"
 # ----------------------------------- 3a. rollback after the freeze --
 
 # The file changes version (mtime) under a running download: the new node

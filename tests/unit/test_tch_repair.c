@@ -36,8 +36,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/sockios.h>
 
 #include <stdarg.h>
@@ -670,6 +672,64 @@ out:
 	close(l);
 }
 
+/* CAP_NET_RAW in or out of this thread's effective set (it stays
+ * permitted, so it can come back).  0, or -1 with errno. */
+static int net_raw_effective(int on)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	if (on)
+		d[CAP_NET_RAW / 32].effective |= 1u << (CAP_NET_RAW % 32);
+	else
+		d[CAP_NET_RAW / 32].effective &= ~(1u << (CAP_NET_RAW % 32));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* Without CAP_NET_RAW the kick cannot be sent: tch_resume still resumes,
+ * says so (1 and why: a caller counts it), and the session goes on. */
+static void test_no_kick(struct flowdrop *fd)
+{
+	int l, c, s, n, rc;
+	uint64_t c2s_w = 0, c2s_r = 0, s2c_w = 0, s2c_r = 0;
+	struct lb_flow_key k;
+	struct tch_state st;
+	char err[256] = "";
+
+	if (pair(AF_INET, "127.0.0.1", 0, &l, &c, &s) < 0) {
+		CHECK(0, "no kick: connected pair");
+		return;
+	}
+	key_of(c, &k);
+	CHECK(pump(c, s, 100000, &c2s_w, &c2s_r, 31, "server") == 0, "no kick: stream before");
+	flowdrop_add(fd, &k, flowdrop_now_ns() + 5000000000ull);
+	if (tch_freeze(s, &st, err, sizeof(err)) < 0) {
+		CHECK(0, "no kick: freeze (%s)", err);
+		goto out;
+	}
+	CHECK(tch_close_silently(s, err, sizeof(err)) == 0, "no kick: closed silently");
+	if (tch_restore(&st, &n, err, sizeof(err)) < 0) {
+		CHECK(0, "no kick: restore (%s)", err);
+		tch_state_free(&st);
+		goto out;
+	}
+	flowdrop_del(fd, &k);
+	CHECK(net_raw_effective(0) == 0, "no kick: CAP_NET_RAW dropped from the effective set");
+	rc = tch_resume(n, &st, err, sizeof(err));
+	CHECK(net_raw_effective(1) == 0, "no kick: CAP_NET_RAW back");
+	CHECK(rc == 1 && strstr(err, "raw socket"), "no kick: resumed, reported as not kicked (%d: %s)",
+	      rc, err);
+	CHECK(pump(c, n, 100000, &c2s_w, &c2s_r, 31, "server") == 0, "no kick: client -> server goes on");
+	CHECK(pump(n, c, 100000, &s2c_w, &s2c_r, 32, "client") == 0, "no kick: server -> client goes on");
+	close(n);
+	tch_state_free(&st);
+out:
+	close(c);
+	close(l);
+}
+
 static void test_rollback(struct flowdrop *fd)
 {
 	int l, c, s;
@@ -815,6 +875,7 @@ int main(int argc, char **argv)
 	test_queues(&fd);
 	test_out_of_order(&fd);
 	test_kick(&fd);
+	test_no_kick(&fd);
 	flowdrop_close(&fd);
 	if (flowdrop_open(&fd, "lo", NULL, obj, NULL, err, sizeof(err)) < 0) {
 		CHECK(0, "flow drop on lo (%s)", err);
