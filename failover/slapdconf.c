@@ -141,20 +141,14 @@ int slapdconf_urls(char *buf, size_t len, const struct config *cfg, const struct
 {
 	const struct cfg_directory_provider *self = cfg->directory.mode == CFG_DIR_PAIR ?
 		self_of(cfg) : NULL;
-	char own[80] = "", ldapi[3 * CFG_PATH_MAX + 16], *q = ldapi;
-	const char *p;
+	char own[80] = "", ldapi[3 * CFG_PATH_MAX + 16];
 	int n;
 
-	if (cfg->directory.mode != CFG_DIR_PAIR || (op->role == SLAPD_PROVIDER && !self))
+	if (cfg->directory.mode != CFG_DIR_PAIR || (op->role == SLAPD_PROVIDER && !self) ||
+	    config_dir_ldapi(op->run_dir, ldapi, sizeof(ldapi)) < 0)
 		return -1;
 	if (op->role == SLAPD_PROVIDER)
 		url(own, sizeof(own), &self->addr, cfg->directory.port);
-	/* ldapi://%2Frun%2F...%2Fldapi: the local socket, percent-encoded */
-	q += sprintf(q, "ldapi://");
-	for (p = op->run_dir; *p; p++)
-		q += (*p == '/' || *p == '%' || *p == ' ') ? sprintf(q, "%%%02X", (unsigned char)*p) :
-			sprintf(q, "%c", *p);
-	sprintf(q, "%%2Fldapi");
 	n = snprintf(buf, len, "%s%sldap://127.0.0.1:%u/ %s", own, own[0] ? "/ " : "",
 		     cfg->directory.port, ldapi);
 	return n < 0 || (size_t)n >= len ? -1 : 0;

@@ -243,6 +243,10 @@ int config_vip_by_addr(const struct config *cfg, const struct taddr *a);
 /* Index of the VRRP group called name, or -1. */
 int config_group_index(const struct config *cfg, const char *name);
 
+/* The ldapi:// URL of the directory's slapd whose run_dir is given (its
+ * socket run_dir/ldapi, percent-encoded) into buf.  0 / -1: does not fit. */
+int config_dir_ldapi(const char *run_dir, char *buf, size_t len);
+
 /* Index of the node called name, or -1. */
 int config_node_index(const struct config *cfg, const char *name);
 

@@ -152,3 +152,24 @@ int parse_directory(struct jconf *p, json_t *o, struct config *cfg)
 	d->mode = CFG_DIR_PAIR;
 	return 0;
 }
+
+int config_dir_ldapi(const char *run_dir, char *buf, size_t len)
+{
+	size_t o = 0;
+	int n;
+
+	n = snprintf(buf, len, "ldapi://");
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	o = (size_t)n;
+	for (const char *c = run_dir; *c; c++) {
+		int esc = *c == '/' || *c == '%' || *c == ' ' || *c == '?' || *c == '#';
+		n = esc ? snprintf(buf + o, len - o, "%%%02X", (unsigned char)*c) :
+			snprintf(buf + o, len - o, "%c", *c);
+		if (n < 0 || (size_t)n >= len - o)
+			return -1;
+		o += (size_t)n;
+	}
+	n = snprintf(buf + o, len - o, "%%2Fldapi");
+	return n < 0 || (size_t)n >= len - o ? -1 : 0;
+}
