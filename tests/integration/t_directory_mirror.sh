@@ -21,19 +21,13 @@
 #      during the cut reaches every replica after the links are back.
 . "$(dirname "$0")/lib.sh"
 
-require_root
-[ -x "$TANDEM_BUILD/tandem-failover" ] || skip_all "no $TANDEM_BUILD/tandem-failover (run make)"
-require_cmd slapd ldapadd ldapmodify ldapsearch jq
-LAB_PAIR=1 LAB_DIRECTORY=1 lab_up
-BASE="dc=tandem,dc=test"
-NODES="n1 n2 n3"
+. "$(dirname "$0")/lib_directory.sh"
 
-if out=$(lab dir-up 2>&1); then
-	ok "slapd on swa and swb (mirror mode) and a replica on every node: $out"
-else
-	fail "the directory comes up" "$out" "$(tail -n 5 "$LAB_DIR"/sw-a/slapd.log "$LAB_DIR"/n1/slapd.log)"
-	finish
-fi
+require_directory
+LAB_PAIR=1 LAB_DIRECTORY=1 lab_up
+BASE=$DIR_BASE
+NODES="n1 n2 n3"
+dir_up
 check "swa's generated slapd.conf is mirror mode (serverID 1, multiprovider, syncrepl of swb)" \
 	sh -c "grep -q '^serverID 1\$' '$LAB_DIR/sw-a/slapd.conf' &&
 	       grep -q '^multiprovider on\$' '$LAB_DIR/sw-a/slapd.conf' &&
@@ -41,92 +35,37 @@ check "swa's generated slapd.conf is mirror mode (serverID 1, multiprovider, syn
 check_eq "the generated slapd.conf is mode 0600 (it holds the bind passwords)" \
 	"$(stat -c %a "$LAB_DIR/sw-a/slapd.conf")" 600
 
-ldapi_of() { echo "ldapi://$(printf '%s' "$1/ldap-run/ldapi" | jq -sRr @uri)"; }
-host_dir() { case "$1" in swa | swb) echo "$LAB_DIR/sw-${1#sw}" ;; *) echo "$LAB_DIR/$1" ;; esac; }
-
-# write HOST: apply the LDIF on stdin on switch HOST as the directory's root.
-write() {
-	ldapmodify -x -H "$(ldapi_of "$(host_dir "$1")")" -D "cn=admin,$BASE" \
-		-y "$LAB_DIR/ldap-root.pw" >>"$TEST_TMP/write.log" 2>&1
-}
-
-# attr HOST DN ATTR: ATTR's value(s) of DN as HOST's slapd holds it (the
-# switches read as the root, the replicas anonymously, as NSS would).
-attr() {
-	local auth=()
-	case "$1" in swa | swb) auth=(-D "cn=admin,$BASE" -y "$LAB_DIR/ldap-root.pw") ;; esac
-	ldapsearch -x -LLL -o ldif-wrap=no -H "$(ldapi_of "$(host_dir "$1")")" "${auth[@]}" \
-		-b "$2" -s base "$3" 2>/dev/null | sed -n "s/^$3: //p"
-}
-has_val() { [ "$(attr "$1" "$2" "$3")" = "$4" ]; }
-
-user_ldif() {
-	cat <<EOF
-dn: uid=$1,ou=people,$BASE
-changetype: add
-objectClass: inetOrgPerson
-objectClass: posixAccount
-uid: $1
-cn: $1
-sn: $1
-uidNumber: $2
-gidNumber: $2
-homeDirectory: /home/$1
-EOF
-}
-
-set_attr() { printf 'dn: %s\nchangetype: modify\nreplace: %s\n%s: %s\n' "$1" "$2" "$2" "$3"; }
-
-# reaches DESC MS HOSTS DN ATTR VALUE: every HOST holds ATTR=VALUE on DN
-# within MS of now-t0 (t0 set by the caller before the change).
-reaches() {
-	local desc=$1 ms=$2 hosts=$3 dn=$4 a=$5 v=$6 h worst=0 el bad=""
-	for h in $hosts; do
-		if wait_ms $((ms + 3000)) has_val "$h" "$dn" "$a" "$v"; then
-			el=$(($(now_ms) - t0))
-			[ "$el" -gt "$worst" ] && worst=$el
-		else
-			bad="$bad $h"
-		fi
-	done
-	if [ -n "$bad" ]; then
-		fail "$desc" "not on:$bad"
-	else
-		check_le "$desc (the last after $worst ms)" "$worst" "$ms"
-	fi
-}
-
 ALICE="uid=alice,ou=people,$BASE"
 BOB="uid=bob,ou=people,$BASE"
 CAROL="uid=carol,ou=people,$BASE"
 
 # 1. Both ways.
 t0=$(now_ms)
-check "A takes a new user" write swa < <(user_ldif alice 10001)
-reaches "the user added on A is on B and on every node's replica within 2 s" 2000 \
+check "A takes a new user" dir_write swa < <(dir_user_ldif alice 10001)
+dir_reaches "the user added on A is on B and on every node's replica within 2 s" 2000 \
 	"swb $NODES" "$ALICE" uidNumber 10001
 t0=$(now_ms)
-check "B takes a change" write swb < <(set_attr "$ALICE" loginShell /bin/sh)
-reaches "the change made on B is on A and on every replica within 2 s" 2000 \
+check "B takes a change" dir_write swb < <(dir_set_ldif "$ALICE" loginShell /bin/sh)
+dir_reaches "the change made on B is on A and on every replica within 2 s" 2000 \
 	"swa $NODES" "$ALICE" loginShell /bin/sh
 
 # 2. A's slapd dies.
 lab dir-stop swa hard
-check "A's slapd is gone (SIGKILL)" sh -c "! ldapsearch -x -H '$(ldapi_of "$LAB_DIR/sw-a")' -b '' -s base >/dev/null 2>&1"
+check "A's slapd is gone (SIGKILL)" sh -c "! ldapsearch -x -H '$(dir_ldapi swa)' -b '' -s base >/dev/null 2>&1"
 t0=$(now_ms)
-check "with A dead, B takes a new user" write swb < <(user_ldif bob 10002)
-check "... and a change" write swb < <(set_attr "$ALICE" loginShell /bin/bash)
-reaches "B's changes reach every replica within 2 s while A is dead" 2000 "$NODES" "$BOB" uidNumber 10002
-reaches "... the change too" 2000 "$NODES" "$ALICE" loginShell /bin/bash
+check "with A dead, B takes a new user" dir_write swb < <(dir_user_ldif bob 10002)
+check "... and a change" dir_write swb < <(dir_set_ldif "$ALICE" loginShell /bin/bash)
+dir_reaches "B's changes reach every replica within 2 s while A is dead" 2000 "$NODES" "$BOB" uidNumber 10002
+dir_reaches "... the change too" 2000 "$NODES" "$ALICE" loginShell /bin/bash
 
 # 3. A comes back and catches up.
 t0=$(now_ms)
 if out=$(lab dir-start swa 2>&1); then ok "A's slapd restarts"; else fail "A's slapd restarts" "$out"; fi
-reaches "A catches up with B's new user within 10 s" 10000 swa "$BOB" uidNumber 10002
-reaches "... and with B's change" 10000 swa "$ALICE" loginShell /bin/bash
+dir_reaches "A catches up with B's new user within 10 s" 10000 swa "$BOB" uidNumber 10002
+dir_reaches "... and with B's change" 10000 swa "$ALICE" loginShell /bin/bash
 t0=$(now_ms)
-check "A takes changes again" write swa < <(user_ldif carol 10003)
-reaches "A's change after its return is on B and every replica within 2 s" 2000 \
+check "A takes changes again" dir_write swa < <(dir_user_ldif carol 10003)
+dir_reaches "A's change after its return is on B and every replica within 2 s" 2000 \
 	"swb $NODES" "$CAROL" uidNumber 10003
 
 # 4. The switches unreachable from the nodes.
@@ -134,7 +73,7 @@ lab switch-links a down
 lab switch-links b down
 for n in $NODES; do
 	check_eq "$n's replica answers from its copy with both switches cut off (ldapi)" \
-		"$(attr "$n" "$BOB" uidNumber)" 10002
+		"$(dir_attr "$n" "$BOB" uidNumber)" 10002
 	check_eq "$n's replica answers over 127.0.0.1:389 in its namespace" \
 		"$(in_ns "$n" ldapsearch -x -LLL -H ldap://127.0.0.1:389 -b "$CAROL" -s base uidNumber 2>/dev/null |
 			sed -n 's/^uidNumber: //p')" 10003
@@ -142,7 +81,7 @@ done
 # replica_write: a change on n1's replica, bound as its replication
 # identity (the only one with a password there): refused, 1.
 replica_write() {
-	set_attr "$BOB" loginShell /x | ldapmodify -x -H "$(ldapi_of "$LAB_DIR/n1")" \
+	dir_set_ldif "$BOB" loginShell /x | ldapmodify -x -H "$(dir_ldapi n1)" \
 		-D "cn=replica,$BASE" -y "$LAB_DIR/ldap-replica.pw" >"$TEST_TMP/replica-write.log" 2>&1
 }
 if replica_write; then
@@ -150,12 +89,12 @@ if replica_write; then
 else
 	ok "a replica refuses writes: $(grep -m1 -i 'ldap_modify' "$TEST_TMP/replica-write.log")"
 fi
-check_eq "... and still holds the value" "$(attr n1 "$BOB" loginShell)" ""
-check "A, cut off, still takes a change" write swa < <(set_attr "$CAROL" loginShell /bin/zsh)
+check_eq "... and still holds the value" "$(dir_attr n1 "$BOB" loginShell)" ""
+check "A, cut off, still takes a change" dir_write swa < <(dir_set_ldif "$CAROL" loginShell /bin/zsh)
 lab switch-links a up
 lab switch-links b up
 t0=$(now_ms)
-reaches "the change A took during the cut reaches every replica once the links are back (within 20 s)" \
+dir_reaches "the change A took during the cut reaches every replica once the links are back (within 20 s)" \
 	20000 "swb $NODES" "$CAROL" loginShell /bin/zsh
 
 finish
