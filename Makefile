@@ -252,7 +252,8 @@ clean:
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
 SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
 SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
-	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md
+	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md \
+	doc/directory.md
 SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
 NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md doc/logs.md
 NODE_EX     := appliance/examples/nasd.json
