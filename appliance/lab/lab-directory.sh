@@ -127,3 +127,69 @@ cmd_dir_up() {
 	done
 	echo "directory: swa swb (mirror mode), replicas on $NODES"
 }
+
+# ------------------------------------------- NSS on the nodes: nslcd ---
+#
+# Names and groups on a node come from its replica through the system's
+# NSS: nslcd (Debian's nslcd, libnss-ldapd) per node, reading the node's
+# replica on 127.0.0.1:389.  glibc's nss_ldap module and nslcd use fixed
+# paths (/etc/nsswitch.conf, /etc/nslcd.conf, /run/nslcd/socket), so a node's
+# processes see the node's own through a private mount namespace:
+# `lab.sh nss-exec NAME nX CMD...` runs CMD in nX's network namespace with
+# $LAB_DIR/nX/nss/{nsswitch.conf,nslcd.conf,run} bind-mounted there (the
+# host's files stay as they are; /run/nslcd is created as an empty mount
+# point if missing, as nslcd's own service would).  nslcd runs that way
+# (`lab.sh nss-up NAME`: on every node), and so does a node's tandem-nasd
+# that resolves users (tests/integration/lib_nasd.sh, NASD_NSS=1).
+
+# nss_files nX: the node's nsswitch.conf, nslcd.conf and nslcd's run directory.
+nss_files() {
+	local d=$LAB_DIR/$1/nss
+	mkdir -p "$d/run"
+	chown nslcd:nslcd "$d/run"
+	printf 'passwd: files ldap\ngroup: files ldap\nshadow: files\nnetgroup: ldap\nhosts: files\n' \
+		>"$d/nsswitch.conf"
+	# timelimit/bind_timelimit: how long a lookup can hold a caller
+	# (tandem-nasd's event loop) when the replica does not answer
+	cat >"$d/nslcd.conf" <<EOF
+uid nslcd
+gid nslcd
+uri ldap://127.0.0.1:389/
+base $DIR_BASE
+timelimit 2
+bind_timelimit 2
+reconnect_sleeptime 1
+reconnect_retrytime 2
+EOF
+}
+
+cmd_nss_exec() {
+	local n=$1 d
+	shift
+	d=$LAB_DIR/$n/nss
+	[ -f "$d/nsswitch.conf" ] || die "$n has no NSS files (lab.sh nss-up $NAME)"
+	[ -d /run/nslcd ] || mkdir -m 755 /run/nslcd
+	# shellcheck disable=SC2016
+	exec ip netns exec "tdm-$NAME-$n" unshare -m --propagation private sh -c '
+		mount --bind "$0/nsswitch.conf" /etc/nsswitch.conf &&
+		mount --bind "$0/nslcd.conf" /etc/nslcd.conf &&
+		mount --bind "$0/run" /run/nslcd && exec "$@"' "$d" "$@"
+}
+
+nslcd_answers() { [ -S "$LAB_DIR/$1/nss/run/socket" ]; }
+
+cmd_nss_up() {
+	local n d
+	command -v nslcd >/dev/null || [ -x /usr/sbin/nslcd ] || die "missing nslcd (apt-get install nslcd libnss-ldapd)"
+	for n in $NODES; do
+		d=$LAB_DIR/$n
+		nss_files "$n"
+		pid_alive "$(cat "$d/nss/nslcd.pid" 2>/dev/null)" && continue
+		rm -f "$d/nss/run/socket"
+		# shellcheck disable=SC2016
+		setsid sh -c 'echo $$ >"$0"; exec "$@"' "$d/nss/nslcd.pid" "$SELF" nss-exec "$NAME" "$n" \
+			/usr/sbin/nslcd -n </dev/null >>"$d/nslcd.log" 2>&1 &
+		poll 10000 nslcd_answers "$n" || die "nslcd in $n did not start (log: $d/nslcd.log)"
+	done
+	echo "nslcd on $NODES, each against its node's replica"
+}

@@ -82,6 +82,9 @@ swb, a read-only replica on each node; appliance/lab/lab-directory.sh)
        lab.sh dir-up NAME                every slapd and the first entries
        lab.sh dir-start NAME HOST        one slapd (swa swb n1 n2 n3)
        lab.sh dir-stop NAME HOST [hard]  stop it (hard: SIGKILL)
+       lab.sh nss-up NAME                nslcd on every node, against its replica
+       lab.sh nss-exec NAME nX CMD...    CMD in nX with the node's NSS (nsswitch.conf,
+                                         nslcd.conf, /run/nslcd bind-mounted)
 State: $LAB_ROOT/NAME/ (env, tandem.json, lbd.sock, lbd.log, bpffs/, www/, nX/;
        pair mode: sw-a/ and sw-b/ with tandem.json, bpffs/, *.sock, *.log, keepalived.conf)
 EOF
@@ -184,6 +187,16 @@ lbd-stop) cmd_lbd_stop ;;
 dir-up)
 	need_lab
 	cmd_dir_up
+	;;
+nss-up)
+	need_lab
+	cmd_nss_up
+	;;
+nss-exec)
+	[ $# -ge 2 ] || die "usage: lab.sh nss-exec NAME nX CMD..."
+	node_of "$1"
+	need_lab
+	cmd_nss_exec "$@"
 	;;
 dir-start | dir-stop)
 	[ $# -ge 1 ] || die "usage: lab.sh $cmd NAME swa|swb|nX"
