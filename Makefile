@@ -255,7 +255,7 @@ SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/c
 	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md \
 	doc/directory.md
 SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
-NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md doc/logs.md
+NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md doc/logs.md doc/directory.md
 NODE_EX     := appliance/examples/nasd.json
 UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)/|g
 install: $(BINS) $(MAN)
