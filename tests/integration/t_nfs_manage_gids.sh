@@ -21,7 +21,9 @@
 #      the file's; hal (same 16 groups) is refused (NFS3ERR_ACCES); nasd
 #      counts its NSS lookups;
 #   4. manage_gids off (nasd restarted): gus with the same 16 groups is
-#      refused, and so is nfs-cat.
+#      refused, and so is nfs-cat;
+#   5. both switches' links cut: every node still resolves gus and its 41
+#      groups (its own replica, through nslcd).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_nasd.sh"
 . "$(dirname "$0")/lib_directory.sh"
@@ -112,5 +114,15 @@ if in_ns c1 timeout 30 nfs-cat "nfs://$VIP4/export/g30.bin?uid=30000&gid=30000" 
 else
 	ok "without manage_gids: nfs-cat as uid 30000 is refused: $(head -c 200 "$TEST_TMP/nfs-cat-off.err" | tr '\n' ' ')"
 fi
+
+# 5. The switches out of reach.
+lab switch-links a down
+lab switch-links b down
+for n in n1 n2 n3; do
+	check_eq "$n, both switches cut off: id -G gus through its NSS still lists 41 groups" \
+		"$(lab nss-exec "$n" id -G gus | wc -w)" 41
+done
+lab switch-links a up
+lab switch-links b up
 
 finish
