@@ -162,6 +162,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(TEST_LIBS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(B)/tests/test_tandemctl_fmt: $(B)/appliance/tandemctl/format.o
+$(B)/tests/test_slapdconf: $(B)/failover/slapdconf.o
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libnasd.a $(B)/libtch.a $(B)/libtandem.a
 	@mkdir -p $(dir $@)
@@ -252,9 +253,10 @@ clean:
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
 SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
 SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
-	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md
+	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md \
+	doc/directory.md
 SWITCH_EX   := appliance/examples/tandem.json appliance/examples/webd.json
-NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md doc/logs.md
+NODE_DOC    := README.md doc/architecture.md doc/nasd.md doc/tch.md doc/metrics.md doc/logs.md doc/directory.md
 NODE_EX     := appliance/examples/nasd.json
 UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)/|g
 install: $(BINS) $(MAN)

@@ -5,8 +5,11 @@
  *   tandem-failover [-c CONF] notify TYPE NAME STATE [PRIO]
  *   tandem-failover [-c CONF] check [-v]
  *   tandem-failover [-c CONF] paired
+ *   tandem-failover [-c CONF] slapdconf ...       the directory's slapd.conf
+ *                                                  (dircmd.c)
  */
 #include "failover.h"
+#include "slapdconf.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -24,7 +27,8 @@ static void usage(void)
 		"usage: tandem-failover [-c CONF] genconf [-o FILE]\n"
 		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
 		"       tandem-failover [-c CONF] check [-v]\n"
-		"       tandem-failover [-c CONF] paired\n");
+		"       tandem-failover [-c CONF] paired\n"
+		"       tandem-failover [-c CONF] slapdconf provider|replica|urls|init ...\n");
 	exit(2);
 }
 
@@ -65,6 +69,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "notify"))
 		return hook_notify(&cfg, argc, argv);
+	if (!strcmp(cmd, "slapdconf"))
+		return slapdconf_cmd(&cfg, realpath(conf, confabs) ? confabs : conf, argc, argv);
 	if (!strcmp(cmd, "check"))
 		return hook_check(&cfg, argc > 0 && !strcmp(argv[0], "-v"));
 	if (!strcmp(cmd, "genconf")) {

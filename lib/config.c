@@ -379,7 +379,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	static const char *const keys[] = {
 		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
 		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp", "handoff",
-		"nfs", "dns", NULL
+		"nfs", "dns", "directory", NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
@@ -428,6 +428,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	    parse_sync(&p, json_object_get(root, "sync"), &cfg->sync) < 0 ||
 	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0 ||
 	    parse_dns(&p, json_object_get(root, "dns"), cfg) < 0 ||
+	    parse_directory(&p, json_object_get(root, "directory"), cfg) < 0 ||
 	    parse_handoff(&p, json_object_get(root, "handoff"), &cfg->handoff) < 0 ||
 	    parse_nfs(&p, json_object_get(root, "nfs"), cfg) < 0)
 		goto out;

@@ -1,6 +1,7 @@
 /*
  * config_parts.h - the section parsers of config.c that live in their own
- * files (config_pair.c: "sync", "vrrp" with its groups, "dns").  Private to
+ * files (config_pair.c: "sync", "vrrp" with its groups, "dns";
+ * config_dir.c: "directory").  Private to
  * the configuration parser: each fills its part of *cfg, 0 / -1 with the
  * message in p (lib/jsonconf.h).  o is the section's value, NULL if absent.
  */
@@ -17,5 +18,7 @@ int parse_sync(struct jconf *p, json_t *o, struct cfg_sync *s);
 int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg);
 /* After "vips" and "vrrp". */
 int parse_dns(struct jconf *p, json_t *o, struct config *cfg);
+/* After "sync" (config_dir.c). */
+int parse_directory(struct jconf *p, json_t *o, struct config *cfg);
 
 #endif

@@ -53,6 +53,8 @@ struct webd_ldap {
 	int starttls;
 	int allow_cleartext;		/* ldap:// without StartTLS accepted (labs) */
 	char ca_file[WEBD_PATH_MAX];	/* "": libldap's default (ldap.conf TLS_CACERT) */
+	int has_search;			/* "search" given */
+	int from_directory;		/* no "uri": from the appliance config's "directory" */
 };
 
 struct webd_config {
@@ -75,7 +77,15 @@ struct webd_config {
 /* Parse webd.json text (pure).  0, or -1 with a one-line message in err. */
 int webd_config_parse(const char *buf, size_t len, struct webd_config *cfg, char *err,
 		      size_t errlen);
-/* Read and parse; err is prefixed with the path. */
+/* Complete an ldap section without "uri" from the appliance config's
+ * directory d (pure): a pair's local slapd over ldapi (d->run_dir), or the
+ * site's uri; unless given, users at uid=%s,ou=people,BASE, groups
+ * cn=tandem-admins and cn=tandem-viewers under ou=groups,BASE.  0 / -1. */
+struct cfg_directory;
+int webd_ldap_from_directory(struct webd_ldap *l, const struct cfg_directory *d, char *err,
+			     size_t errlen);
+/* Read and parse (and complete from the appliance config at config_path
+ * when ldap has no "uri"); err is prefixed with the path. */
 int webd_config_load(const char *path, struct webd_config *cfg, char *err, size_t errlen);
 
 /* ------------------------------------------------------------- pool -- */

@@ -6,7 +6,7 @@ set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libzstd-dev libsystemd-dev libclang-rt-14-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
- libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils libmicrohttpd-dev libgnutls28-dev \
+ libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils nslcd libnss-ldapd libmicrohttpd-dev libgnutls28-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
 	socat stress-ng samba smbclient scdoc groff-base man-db systemd haproxy nftables ipvsadm \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
@@ -64,6 +64,14 @@ if [ -n "$missing" ]; then
 		systemctl disable --now prometheus.service >/dev/null 2>&1 ||
 			DPKG_MAINTSCRIPT_PACKAGE=prometheus DPKG_MAINTSCRIPT_NAME=postinst \
 			deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true ;;
+	esac
+	# nslcd's package enables nslcd.service the same way (and libnss-ldapd,
+	# installed non-interactively, leaves /etc/nsswitch.conf alone): the lab
+	# runs one nslcd per node, each in the node's own mount namespace.
+	case " $missing " in *" nslcd "*)
+		systemctl disable --now nslcd.service >/dev/null 2>&1 ||
+			DPKG_MAINTSCRIPT_PACKAGE=nslcd DPKG_MAINTSCRIPT_NAME=postinst \
+			deb-systemd-helper disable nslcd.service >/dev/null 2>&1 || true ;;
 	esac
 	# rpcbind and nfs-common are here for their clients only (rpcinfo,
 	# showmount: the NFS tests ask the lab's VIP with them).  policy-rc.d

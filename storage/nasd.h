@@ -128,6 +128,11 @@ struct nasd_nfs_config {
 	 * (MOUNT) is always anonymous */
 	int root_squash;
 	uint32_t anonuid, anongid;
+	/* manage_gids: an AUTH_SYS caller's groups are its uid's groups from
+	 * NSS (the directory), cached gids_cache_ms, instead of the at most 16
+	 * its call carries (nfs_gids.c) */
+	int manage_gids;
+	uint32_t gids_cache_ms;
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
 	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
 	uint32_t max_conns_per_client;	/* connections from one client address */

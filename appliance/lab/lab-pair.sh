@@ -84,7 +84,7 @@ write_pair_config() {
             "storage_gateways": [ "10.77.2.1/24", "fd77:2::1/64" ],
             "notify": "$LAB_DIR/bin/tandem-failover", "pid_dir": "$d",
             "snmp_socket": "unix:$d/agentx.sock"$aa_groups },
-  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$(dns_section "$x")
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$(dns_section "$x")$(dir_section "$x")
 }
 EOF
 }
@@ -97,6 +97,10 @@ cmd_up_pair() {
 		die "missing keepalived (apt-get install keepalived)"
 	touch "$LAB_DIR/pair"
 	[ "${LAB_AA:-0}" = 1 ] && touch "$LAB_DIR/aa"
+	if [ "${LAB_DIRECTORY:-0}" = 1 ]; then
+		command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || die "missing slapd (apt-get install slapd ldap-utils)"
+		dir_keygen
+	fi
 	if [ "${LAB_DNS:-0}" = 1 ]; then
 		command -v tsig-keygen >/dev/null && [ -x /usr/sbin/named ] ||
 			die "missing named/tsig-keygen (apt-get install bind9)"

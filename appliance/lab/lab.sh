@@ -33,7 +33,8 @@
 # sources: lab-common.sh (helpers), lab-topology.sh (up, down, list: the
 # namespaces and links above, lbd's config, the env file), lab-services.sh
 # (the nodes' nginx/iperf3, the switch's lbd), lab-pair.sh (pair mode),
-# lab-dns.sh (LAB_DNS), lab-smb.sh (LAB_SMB: Samba on the nodes).
+# lab-dns.sh (LAB_DNS), lab-smb.sh (LAB_SMB: Samba on the nodes),
+# lab-directory.sh (LAB_DIRECTORY: the pair's slapd and the nodes' replicas).
 set -eu
 
 LAB_ROOT=/run/tandem-lab
@@ -76,6 +77,14 @@ Either mode: LAB_SMB=1 Samba's smbd on every node, VIP service tcp/445, shares
        lab.sh switch-links NAME a|b down|up   all links of a switch
        lab.sh sync-link NAME down|up     the dedicated sync link only
        lab.sh role NAME a|b              VRRP role lbd was told (master/backup/fault/init)
+Pair mode with LAB_DIRECTORY=1: the directory (slapd in mirror mode on swa and
+swb, a read-only replica on each node; appliance/lab/lab-directory.sh)
+       lab.sh dir-up NAME                every slapd and the first entries
+       lab.sh dir-start NAME HOST        one slapd (swa swb n1 n2 n3)
+       lab.sh dir-stop NAME HOST [hard]  stop it (hard: SIGKILL)
+       lab.sh nss-up NAME                nslcd on every node, against its replica
+       lab.sh nss-exec NAME nX CMD...    CMD in nX with the node's NSS (nsswitch.conf,
+                                         nslcd.conf, /run/nslcd bind-mounted)
 State: $LAB_ROOT/NAME/ (env, tandem.json, lbd.sock, lbd.log, bpffs/, www/, nX/;
        pair mode: sw-a/ and sw-b/ with tandem.json, bpffs/, *.sock, *.log, keepalived.conf)
 EOF
@@ -101,7 +110,7 @@ set_name() {
 }
 
 # The parts, by role (each sourced file says what it holds).
-for _part in common topology services pair dns smb; do
+for _part in common topology services pair dns smb directory; do
 	# shellcheck disable=SC1090
 	. "$(dirname "$SELF")/lab-$_part.sh"
 done
@@ -175,6 +184,25 @@ role)
 	cmd_role "$1"
 	;;
 lbd-stop) cmd_lbd_stop ;;
+dir-up)
+	need_lab
+	cmd_dir_up
+	;;
+nss-up)
+	need_lab
+	cmd_nss_up
+	;;
+nss-exec)
+	[ $# -ge 2 ] || die "usage: lab.sh nss-exec NAME nX CMD..."
+	node_of "$1"
+	need_lab
+	cmd_nss_exec "$@"
+	;;
+dir-start | dir-stop)
+	[ $# -ge 1 ] || die "usage: lab.sh $cmd NAME swa|swb|nX"
+	need_lab
+	if [ "$cmd" = dir-start ]; then cmd_dir_start "$1"; else cmd_dir_stop "$@"; fi
+	;;
 node-stop | node-start)
 	[ $# -eq 2 ] || die "usage: lab.sh $cmd NAME nX nginx|iperf3|smbd"
 	node_of "$1"

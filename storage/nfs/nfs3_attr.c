@@ -116,7 +116,7 @@ void nfs3_proc_access(struct nfs_req *r, const struct nfs3_args *a)
 	if (st != NFS3_OK)
 		return nfs3_fail(r, st);
 	nfs3_post_attr_of(r->srv, &o.st, &pa);
-	struct rpc_auth_sys cr;
+	struct nfs_cred cr;
 	nfs3_eff_cred(r, &cr);
 	uint32_t m = o.st.st_mode, bits;
 	if (cr.uid == 0) {

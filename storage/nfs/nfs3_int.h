@@ -55,14 +55,15 @@ void nfs3_post_attr_fd(const struct nfs_server *s, int fd, struct nfs3_post_attr
 void nfs3_wcc_pre(const struct stat *st, struct nfs3_wcc *w);
 void nfs3_wcc_post(const struct nfs_server *s, int fd, struct nfs3_wcc *w);
 /* Run as the caller (file system ids of its AUTH_SYS credential, root
- * squashed as configured; anonuid/anongid without AUTH_SYS) until
+ * squashed as configured, its groups from NSS with manage_gids;
+ * anonuid/anongid without AUTH_SYS) until
  * nfs3_unbecome(); a no-op when nasd is not root.  Handles are resolved as
  * the daemon, the operation as the caller. */
-void nfs3_become_sys(const struct nfs_server *s, const struct rpc_auth_sys *a);
+void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a);
 void nfs3_become(struct nfs_req *r);
 void nfs3_unbecome(void);	/* errno kept */
 /* The ids the caller acts with (uid, gid, groups; as nfs3_become takes them). */
-void nfs3_eff_cred(const struct nfs_req *r, struct rpc_auth_sys *c);
+void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c);
 /* Whether the caller may search (execute) directory fd: 1, or 0 (EACCES). */
 int nfs3_may_search(struct nfs_req *r, int fd);
 /* A name for a new or existing entry: 1..255 bytes, no '/', no NUL, not

@@ -127,21 +127,31 @@ static uint32_t squash(const struct nfs_server *s, uint32_t id, uint32_t anon)
 	return (id == 0 && s->cfg->root_squash) ? anon : id;
 }
 
-/* a's ids as they act: squashed as configured (out: ids only). */
-static void effective(const struct nfs_server *s, const struct rpc_auth_sys *a,
-		      struct rpc_auth_sys *out)
+/* a's ids as they act: squashed as configured; with manage_gids the
+ * groups of a's uid from NSS (nfs_gids.c), else a's own. */
+static void effective(struct nfs_server *s, const struct rpc_auth_sys *a, struct nfs_cred *out)
 {
+	const uint32_t *g = NULL;
+	uint32_t n = 0;
+
 	out->uid = squash(s, a->uid, s->cfg->anonuid);
 	out->gid = squash(s, a->gid, s->cfg->anongid);
-	out->ngids = a->ngids;
-	for (uint32_t i = 0; i < a->ngids; i++)
-		out->gids[i] = squash(s, a->gids[i], s->cfg->anongid);
+	/* a squashed root is nobody: no directory groups for it */
+	if (s->cfg->manage_gids && (a->uid != 0 || !s->cfg->root_squash))
+		g = nfs_gids_of(s, a->uid, &n);
+	if (!g) {
+		g = a->gids;
+		n = a->ngids;
+	}
+	out->ngids = n;
+	for (uint32_t i = 0; i < n; i++)
+		out->gids[i] = squash(s, g[i], s->cfg->anongid);
 }
 
 /* Take e's ids as the file system ids (root only: else nothing to do). */
-static void set_ids(const struct rpc_auth_sys *e)
+static void set_ids(const struct nfs_cred *e)
 {
-	gid_t g[RPC_GIDS_MAX];
+	gid_t g[NFS_CRED_GIDS_MAX];
 
 	if (geteuid() != 0)
 		return;		/* unprivileged daemon: its own permissions apply */
@@ -153,30 +163,32 @@ static void set_ids(const struct rpc_auth_sys *e)
 	setfsuid(e->uid);
 }
 
-void nfs3_become_sys(const struct nfs_server *s, const struct rpc_auth_sys *a)
+void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a)
 {
-	struct rpc_auth_sys e;
+	struct nfs_cred e;
 
 	effective(s, a, &e);
 	set_ids(&e);
 }
 
-void nfs3_eff_cred(const struct nfs_req *r, struct rpc_auth_sys *c)
+void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c)
 {
 	static const struct rpc_auth_sys none = { 0 };
 
-	effective(r->srv, r->call->cred_flavor == RPC_AUTH_SYS ? &r->call->sys : &none, c);
 	if (r->call->cred_flavor != RPC_AUTH_SYS) {
 		/* without AUTH_SYS (MOUNT's AUTH_NONE): anonymous, whatever
 		 * root_squash says */
 		c->uid = r->srv->cfg->anonuid;
 		c->gid = r->srv->cfg->anongid;
+		c->ngids = none.ngids;
+		return;
 	}
+	effective(r->srv, &r->call->sys, c);
 }
 
 void nfs3_become(struct nfs_req *r)
 {
-	struct rpc_auth_sys e;
+	struct nfs_cred e;
 
 	nfs3_eff_cred(r, &e);
 	set_ids(&e);

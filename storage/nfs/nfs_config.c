@@ -7,7 +7,8 @@
  *          "clients": ["10.77.1.0/24"], "fh_key_file": "/etc/tandem/fh.key",
  *          "node_id": 1, "writable": true, "root_squash": true,
  *          "anonuid": 65534, "anongid": 65534, "max_io": 1048576,
- *          "idle_timeout_s": 300, "max_conns_per_client": 32 }
+ *          "idle_timeout_s": 300, "max_conns_per_client": 32,
+ *          "manage_gids": false, "gids_cache_s": 30 }
  */
 #include "storage/nasd.h"
 
@@ -149,8 +150,11 @@ static int parse_export(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	if (jconf_get_bool(p, o, "writable", &c->writable, 1) < 0 ||
 	    jconf_get_bool(p, o, "root_squash", &c->root_squash, 1) < 0 ||
 	    jconf_get_uint(p, o, "anonuid", &c->anonuid, 65534, 0, 0xfffffffeu) < 0 ||
-	    jconf_get_uint(p, o, "anongid", &c->anongid, 65534, 0, 0xfffffffeu) < 0)
+	    jconf_get_uint(p, o, "anongid", &c->anongid, 65534, 0, 0xfffffffeu) < 0 ||
+	    jconf_get_bool(p, o, "manage_gids", &c->manage_gids, 0) < 0 ||
+	    jconf_get_uint(p, o, "gids_cache_s", &c->gids_cache_ms, 30, 1, 3600) < 0)
 		return -1;
+	c->gids_cache_ms *= 1000;
 	if (!(s = json_object_get(o, "export")) || !json_is_string(s) ||
 	    json_string_length(s) >= sizeof(c->export_name) || json_string_value(s)[0] != '/')
 		return jconf_perr(p, "\"export\" is required: the mount path, \"/name\"");
@@ -171,7 +175,8 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	static const char *const keys[] = {
 		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
 		"node_id", "writable", "root_squash", "anonuid", "anongid", "max_io",
-		"idle_timeout_s", "max_conns_per_client", "namespace", NULL
+		"idle_timeout_s", "max_conns_per_client", "namespace", "manage_gids", "gids_cache_s",
+		NULL
 	};
 	uint32_t idle_s;
 
@@ -222,6 +227,9 @@ void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f)
 	else
 		fprintf(f, "  nfs NO root_squash: AUTH_SYS uid 0 from any allowed client acts as "
 			"root\n");
+	if (c->manage_gids)
+		fprintf(f, "  nfs manage_gids: a caller's groups come from NSS (the directory), "
+			"cached %u s, not from its call\n", c->gids_cache_ms / 1000);
 	fprintf(f, "  nfs connections: closed after %u s without traffic; at most %u per client "
 		"address\n", c->idle_timeout_ms / 1000, c->max_conns_per_client);
 }

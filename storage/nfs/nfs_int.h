@@ -96,6 +96,17 @@ struct nfs_stale_ent {
  * connection), a ring of the most recent NFS_DRC_SIZE.
  */
 #define NFS_DRC_SIZE 256
+/* manage_gids (nfs_gids.c): the groups one caller acts with, and the
+ * uids cached */
+#define NFS_CRED_GIDS_MAX 256
+#define NFS_GIDS_SLOTS 1024
+struct nfs_gids_ent;
+/* The ids a call acts with: its AUTH_SYS ones squashed, its groups from
+ * NSS with manage_gids (more than AUTH_SYS's 16). */
+struct nfs_cred {
+	uint32_t uid, gid, ngids;
+	uint32_t gids[NFS_CRED_GIDS_MAX];
+};
 struct nfs_drc_ent {
 	int used;
 	uint8_t addr[16];	/* v4 as v4-mapped v6 */
@@ -130,6 +141,9 @@ struct nfs_stats {
 	/* UDP (nfs_udp.c): datagrams in, replies out, from hosts outside
 	 * "clients" (dropped unanswered), dropped as too long or unanswerable */
 	uint64_t udp_in, udp_out, udp_refused, udp_dropped;
+	/* manage_gids (nfs_gids.c): NSS lookups, cache hits, uids NSS does
+	 * not know, users with more groups than NFS_CRED_GIDS_MAX */
+	uint64_t gids_lookups, gids_hits, gids_unknown, gids_truncated;
 	uint64_t proc[NFS3_NPROC];
 };
 
@@ -193,6 +207,7 @@ struct nfs_server {
 	 * nfs_server.c): MNTs answered, MNTs refused, connections refused */
 	struct log_rate log_mnt, log_mnt_refused, log_conn_refused;
 	struct nfs_stats st;
+	struct nfs_gids_ent *gids;	/* manage_gids: NFS_GIDS_SLOTS (nfs_gids.c) */
 	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
 	struct {
 		struct cw_replay replay;	/* last generation per switch id */
@@ -383,6 +398,14 @@ uint32_t nfs3_xrename_source(struct nfs_req *r, const struct nfs3_diropargs *fro
 /* Unlink the source as the caller once the copy is complete. */
 uint32_t nfs3_xrename_unlink(struct nfs_server *s, const struct rpc_auth_sys *cred, int dirfd,
 			     const char *name, uint64_t ino);
+
+/* nfs_gids.c (manage_gids): the table (0 / -1 out of memory; nothing
+ * without manage_gids), and uid's groups from NSS through the cache: NULL
+ * when manage_gids is off or NSS does not know uid (the call's own groups
+ * apply), else *n groups, valid until the next call. */
+int nfs_gids_init(struct nfs_server *s);
+void nfs_gids_free(struct nfs_server *s);
+const uint32_t *nfs_gids_of(struct nfs_server *s, uint32_t uid, uint32_t *n);
 
 /* nfs3_handle.c: the export and handles. */
 int nfs3_export_open(struct nfs_server *s);	/* 0 / -1 (logged) */

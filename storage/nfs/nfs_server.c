@@ -130,7 +130,7 @@ int nfs_server_open(struct nasd *n)
 	s->dirfd = -1;
 	n->nfs = s;
 	if (!(s->drc = calloc(NFS_DRC_SIZE, sizeof(*s->drc))) ||
-	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))))
+	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) || nfs_gids_init(s) < 0)
 		return -1;
 	if (keyfile_load(cfg->fh_key_file, s->key, &s->keylen, err, sizeof(err)) < 0) {
 		log_warnx("nfs: %s", err);
@@ -171,6 +171,7 @@ void nfs_server_close(struct nasd *n)
 	nfs3_export_close(s);
 	free(s->drc);
 	free(s->stale);
+	nfs_gids_free(s);
 	free(s);
 	n->nfs = NULL;
 }
@@ -221,6 +222,10 @@ json_t *nfs_status(struct nasd *n)
 		"dropped", nfs_ju(s->st.udp_dropped)));
 	json_object_set_new(o, "frozen", nfs_ju(s->st.frozen));
 	json_object_set_new(o, "restored", nfs_ju(s->st.restored));
+	json_object_set_new(o, "manage_gids", !s->cfg->manage_gids ? json_null() :
+		json_pack("{s:o, s:o, s:o, s:o}", "lookups", nfs_ju(s->st.gids_lookups),
+			  "hits", nfs_ju(s->st.gids_hits), "unknown", nfs_ju(s->st.gids_unknown),
+			  "truncated", nfs_ju(s->st.gids_truncated)));
 	for (unsigned i = 0; i < NFS3_NPROC; i++)
 		json_object_set_new(p, nfs3_procname(i), nfs_ju(s->st.proc[i]));
 	json_object_set_new(o, "procs", p);

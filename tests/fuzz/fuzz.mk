@@ -3,7 +3,7 @@
 # top Makefile; FUZZ_SRC_<target> for every tests/fuzz/<target>.c.
 FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c mgmt-web/api_guard.c lib/jsonconf.c lib/addr.c lib/err.c
 FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
-FUZZ_SRC_fuzz_config        := lib/config.c lib/config_pair.c lib/jsonconf.c lib/maglev.c lib/addr.c
+FUZZ_SRC_fuzz_config        := lib/config.c lib/config_pair.c lib/config_dir.c lib/jsonconf.c lib/maglev.c lib/addr.c
 FUZZ_SRC_fuzz_export_path  := storage/http/export.c storage/http/http_parse.c storage/cidr.c lib/bearer.c \
 	lib/keyfile.c lib/log.c lib/log_fmt.c lib/loop.c lib/addr.c lib/jsonconf.c lib/err.c
 FUZZ_SRC_fuzz_handoff       := lib/handoff_wire.c lib/handoff_key.c lib/keyfile.c lib/wire.c lib/err.c
@@ -27,7 +27,7 @@ FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c stor
 	storage/nfs/nfs3_attr.c storage/nfs/nfs3_io.c storage/nfs/nfs3_readdir.c \
 	storage/nfs/nfs3_entry.c storage/nfs/nfs3_vroot.c storage/nfs/mount3.c storage/nfs/portmap.c \
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
-	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c \
+	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c storage/nfs/nfs_gids.c \
 	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \
 	storage/log_client.c \
 	lib/loop.c lib/log.c lib/log_fmt.c lib/wire.c lib/err.c lib/addr.c lib/jsonconf.c

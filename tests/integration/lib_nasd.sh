@@ -27,7 +27,9 @@
 # '"pin_hold_s": 15,'), NASD_EXTRA (more
 # top-level JSON members, e.g. '"max_sessions": 64,').  Per node: a test may
 # define nasd_extra_json nX (more top-level members, each ending in ',') and
-# nasd_extra_exports nX (more exports, each starting with ',').
+# nasd_extra_exports nX (more exports, each starting with ',').  NASD_NSS=1:
+# nasd sees the node's NSS (lab.sh nss-exec: nslcd and the node's directory
+# replica; needs LAB_DIRECTORY=1 and lab.sh nss-up).
 # Control socket LAB_DIR/nX/nasd.sock, log LAB_DIR/nX/nasd.log.
 
 NASD=${NASD_BIN:-$TANDEM_BUILD/tandem-nasd}
@@ -155,9 +157,13 @@ EOF
 EOF
 	"$NASD" -t -c "$d/nasd.json" >/dev/null || return 1
 	rm -f "$d/nasd.sock"
+	# NASD_NSS=1: with the node's NSS (nslcd and its replica: lab.sh nss-up,
+	# appliance/lab/lab-directory.sh), for manage_gids
+	local run=(ip netns exec "tdm-$LAB_NAME-$n")
+	[ "${NASD_NSS:-}" = 1 ] && run=("$LAB_SH" nss-exec "$LAB_NAME" "$n")
 	# shellcheck disable=SC2016
-	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
-		"$d/nasd.pid" "tdm-$LAB_NAME-$n" "$NASD" -c "$d/nasd.json" \
+	setsid sh -c 'echo $$ >"$0"; exec "$@"' \
+		"$d/nasd.pid" "${run[@]}" "$NASD" -c "$d/nasd.json" \
 		</dev/null >>"$d/nasd.log" 2>&1 &
 	wait_for 5 test -S "$d/nasd.sock"
 }

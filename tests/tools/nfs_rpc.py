@@ -32,6 +32,11 @@
 #                                   answered (the node has the start of a call when
 #                                   its move is due), then the rest one at a time,
 #                                   COMMIT; {landed, home, dir, port, bytes, read_ok}
+#   nfs_rpc.py readas HOST PATH UID GID GIDS OUT  READ PATH (below /export) into OUT
+#                                   with AUTH_SYS uid UID, gid GID and the groups GIDS
+#                                   (comma-separated, at most 16: AUTH_SYS's limit);
+#                                   {status, bytes} (status 0, or the NFS3 status of
+#                                   the first LOOKUP or READ refused)
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
@@ -340,6 +345,26 @@ elif mode == "rebuild":
     nfs_status(c3.call(100003, 3, 12, xdr_opaque(root) + xdr_opaque(name.encode())))
     for o in out:
         print(json.dumps(o))
+elif mode == "readas":
+    gids = [int(g) for g in sys.argv[6].split(",") if g]
+    cred = auth_sys(uid=int(sys.argv[4]), gid=int(sys.argv[5]), gids=gids)
+    c = Conn(host)
+    st, fh = walk(c, sys.argv[3], cred)
+    off = 0
+    with open(sys.argv[7], "wb") as f:
+        while st == 0:
+            r = c.call(100003, 3, 6, xdr_opaque(fh) + struct.pack(">QI", off, 262144), cred=cred)
+            st = nfs_status(r)
+            if st != 0:
+                break
+            b = r["body"]
+            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+            n, eof = struct.unpack(">II", b[o:o + 8])
+            f.write(b[o + 12:o + 12 + n])
+            off += n
+            if eof or not n:
+                break
+    print(json.dumps({"status": st, "bytes": off}))
 elif mode == "slowread":
     import time
     c = Conn(host)

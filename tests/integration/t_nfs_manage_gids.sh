@@ -1,0 +1,128 @@
+#!/bin/bash
+# shellcheck disable=SC2317	# (helpers run through check and wait_for)
+# t_nfs_manage_gids: a user in 40 directory groups reads, through the VIP, a
+# file only the 30th group may read: with tandem-nasd's manage_gids its
+# groups come from the directory (NSS: nslcd and the node's replica), not
+# from the call, which carries at most 16; without manage_gids it is refused.
+#
+#   c1 --- client LAN --- [swa | swb] --- storage LAN --- n1 n2 n3
+#                   VIP tcp/2049, tcp/111     tandem-nasd (NFS, export /export,
+#                                             manage_gids) run with the node's
+#                                             NSS: nslcd -> replica 127.0.0.1:389
+#   swa slapd <== mirror mode ==> swb slapd ----> every node's replica
+#
+#   1. the directory: gus (uid 30000) in g01..g40 (gids 40001..40040), hal
+#      (uid 30001) in g01..g16 only; on every node, `id gus` through the
+#      node's NSS lists all 41 groups;
+#   2. /export/g30.bin: root:40030, mode 0640 (1 MiB of random bytes);
+#   3. manage_gids on every node: gus reads it through the VIP with a raw
+#      AUTH_SYS call carrying 16 groups (g01..g16, none of them g30), and
+#      with libnfs's nfs-cat (uid and gid only, no groups): sha256 equal to
+#      the file's; hal (same 16 groups) is refused (NFS3ERR_ACCES); nasd
+#      counts its NSS lookups;
+#   4. manage_gids off (nasd restarted): gus with the same 16 groups is
+#      refused, and so is nfs-cat;
+#   5. both switches' links cut: every node still resolves gus and its 41
+#      groups (its own replica, through nslcd).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_nasd.sh"
+. "$(dirname "$0")/lib_directory.sh"
+
+require_pair
+require_nasd
+require_directory
+require_cmd nfs-cat nslcd python3 sha256sum
+export LAB_NFS=1
+LAB_DIRECTORY=1 pair_lab_up
+dir_up
+if out=$(lab nss-up 2>&1); then ok "$out"; else fail "nslcd on every node" "$out"; finish; fi
+RPC=$REPO/tests/tools/nfs_rpc.py
+
+# 1. The users and groups, on A.
+{
+	dir_user_ldif gus 30000
+	dir_user_ldif hal 30001
+	for i in $(seq 1 40); do
+		printf 'dn: cn=g%02d,ou=groups,%s\nchangetype: add\nobjectClass: posixGroup\ncn: g%02d\ngidNumber: %d\nmemberUid: gus\n' \
+			"$i" "$DIR_BASE" "$i" $((40000 + i))
+		[ "$i" -le 16 ] && echo "memberUid: hal"
+		echo
+	done
+} >"$TEST_TMP/groups.ldif"
+check "gus, hal and 40 groups go into A's directory" dir_write swa <"$TEST_TMP/groups.ldif"
+for n in n1 n2 n3; do
+	check "$n's replica holds g40" wait_for 10 dir_has_val "$n" "cn=g40,ou=groups,$DIR_BASE" gidNumber 40040
+done
+for n in n1 n2 n3; do
+	check_eq "$n: id -G gus through the node's NSS lists 41 groups (its own and g01..g40)" \
+		"$(lab nss-exec "$n" id -G gus | wc -w)" 41
+done
+check_eq "the host's own NSS does not know gus (the node's NSS is the node's)" \
+	"$(getent passwd gus | wc -l)" 0
+
+# 2. The file.
+mkdir -p "$LAB_DIR/nfs"
+head -c $((1 << 20)) /dev/urandom >"$LAB_DIR/nfs/g30.bin"
+chown 0:40030 "$LAB_DIR/nfs/g30.bin"
+chmod 0640 "$LAB_DIR/nfs/g30.bin"
+WANT=$(sha "$LAB_DIR/nfs/g30.bin")
+G16=$(seq -s, 40001 40016)
+
+# 3. manage_gids on.
+export NASD_NFS=1 NASD_NSS=1 NASD_NFS_EXTRA='"manage_gids": true, "gids_cache_s": 30,'
+nasd_all
+pair_switches_up
+nfs3() { [ "$(sw_jctl a vips | jq '[.vips[] | select(.name == "v4") | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
+check "switch a: v4 tcp/2049 has its 3 nodes" wait_for 20 nfs3
+
+# readas UID GIDS OUT: nfs_rpc.py readas through the VIP from c1 (gid = uid).
+readas() { in_ns c1 "$PY" "$RPC" readas "$VIP4" g30.bin "$1" "$1" "$2" "$3" 2>&1; }
+o=$(readas 30000 "$G16" "$TEST_TMP/gus16.bin")
+check_eq "manage_gids: gus, its call carrying g01..g16, reads g30.bin through the VIP" \
+	"$(jq -c . <<<"$o")" '{"status":0,"bytes":1048576}'
+check_eq "... byte-exact (sha256)" "$(sha "$TEST_TMP/gus16.bin")" "$WANT"
+in_ns c1 timeout 30 nfs-cat "nfs://$VIP4/export/g30.bin?uid=30000&gid=30000" >"$TEST_TMP/gus-libnfs.bin" \
+	2>"$TEST_TMP/nfs-cat.err"
+check_eq "manage_gids: libnfs's nfs-cat as uid 30000 (no groups in its calls) reads it, byte-exact" \
+	"$(sha "$TEST_TMP/gus-libnfs.bin")" "$WANT"
+o=$(readas 30001 "$G16" "$TEST_TMP/hal.bin")
+check_eq "manage_gids: hal (in g01..g16 only) is refused (NFS3ERR_ACCES)" "$(jq -r .status <<<"$o")" 13
+lookups=0
+for n in n1 n2 n3; do
+	l=$(nctl "$n" '{"cmd":"status"}' | jq -r '.nfs.manage_gids.lookups // 0')
+	lookups=$((lookups + l))
+done
+check "the nodes looked the callers' groups up through NSS ($lookups lookups)" test "$lookups" -ge 2
+
+# 4. manage_gids off.
+for n in n1 n2 n3; do
+	p=$(nasd_pid "$n")
+	kill "$p" 2>/dev/null
+	wait_for 10 pid_gone "$p"
+done
+export NASD_NFS_EXTRA=""
+for n in n1 n2 n3; do
+	check "tandem-nasd restarts in $n without manage_gids" nasd_start "$n"
+done
+check "switch a: v4 tcp/2049 has its 3 nodes again" wait_for 20 nfs3
+o=$(readas 30000 "$G16" "$TEST_TMP/gus16-off.bin")
+check_eq "without manage_gids: gus with g01..g16 in its call is refused (NFS3ERR_ACCES)" \
+	"$(jq -r .status <<<"$o")" 13
+if in_ns c1 timeout 30 nfs-cat "nfs://$VIP4/export/g30.bin?uid=30000&gid=30000" \
+	>"$TEST_TMP/off-libnfs.bin" 2>"$TEST_TMP/nfs-cat-off.err"; then
+	fail "without manage_gids: nfs-cat as uid 30000 is refused" "it read $(file_size "$TEST_TMP/off-libnfs.bin") bytes"
+else
+	ok "without manage_gids: nfs-cat as uid 30000 is refused: $(head -c 200 "$TEST_TMP/nfs-cat-off.err" | tr '\n' ' ')"
+fi
+
+# 5. The switches out of reach.
+lab switch-links a down
+lab switch-links b down
+for n in n1 n2 n3; do
+	check_eq "$n, both switches cut off: id -G gus through its NSS still lists 41 groups" \
+		"$(lab nss-exec "$n" id -G gus | wc -w)" 41
+done
+lab switch-links a up
+lab switch-links b up
+
+finish
