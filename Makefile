@@ -162,6 +162,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(TEST_LIBS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(B)/tests/test_tandemctl_fmt: $(B)/appliance/tandemctl/format.o
+$(B)/tests/test_birdconf: $(B)/failover/birdconf.o
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libnasd.a $(B)/libtch.a $(B)/libtandem.a
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
  * tandem-failover - keepalived glue for a Tandem switch (see failover.h).
  *
  *   tandem-failover [-c CONF] genconf [-o FILE]   keepalived.conf
+ *   tandem-failover [-c CONF] birdconf [-o FILE]  bird.conf (config "bgp")
  *   tandem-failover [-c CONF] notify TYPE NAME STATE [PRIO]
  *   tandem-failover [-c CONF] check [-v]
  *   tandem-failover [-c CONF] paired
@@ -22,17 +23,45 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: tandem-failover [-c CONF] genconf [-o FILE]\n"
+		"       tandem-failover [-c CONF] birdconf [-o FILE]\n"
 		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
 		"       tandem-failover [-c CONF] check [-v]\n"
 		"       tandem-failover [-c CONF] paired\n");
 	exit(2);
 }
 
+/* genconf / birdconf [-o FILE]: keepalived.conf or bird.conf.  Exit code. */
+static int write_conf(const struct config *cfg, const char *conf, int bird, int argc, char **argv)
+{
+	char confabs[PATH_MAX];
+	FILE *out = stdout;
+
+	if (!bird && !cfg->vrrp.enabled)
+		fatalx("%s: no \"vrrp\" section", conf);
+	if (bird && !cfg->bgp.enabled)
+		fatalx("%s: no \"bgp\" section", conf);
+	if (!realpath(conf, confabs))
+		fatal("%s", conf);
+	if (argc == 2 && !strcmp(argv[0], "-o")) {
+		out = fopen(argv[1], "w");
+		if (!out)
+			fatal("%s", argv[1]);
+	} else if (argc != 0) {
+		usage();
+	}
+	if ((bird ? birdconf_write(out, cfg, confabs) : genconf_write(out, cfg, confabs)) < 0 ||
+	    fflush(out) != 0)
+		fatalx("cannot write the %s configuration", bird ? "BIRD" : "keepalived");
+	if (out != stdout)
+		fclose(out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;	/* large */
 	const char *conf = DEFAULT_CONFIG;
-	char err[512], confabs[PATH_MAX];
+	char err[512];
 	int ch;
 
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
@@ -67,24 +96,7 @@ int main(int argc, char **argv)
 		return hook_notify(&cfg, argc, argv);
 	if (!strcmp(cmd, "check"))
 		return hook_check(&cfg, argc > 0 && !strcmp(argv[0], "-v"));
-	if (!strcmp(cmd, "genconf")) {
-		FILE *out = stdout;
-		if (!cfg.vrrp.enabled)
-			fatalx("%s: no \"vrrp\" section", conf);
-		if (!realpath(conf, confabs))
-			fatal("%s", conf);
-		if (argc == 2 && !strcmp(argv[0], "-o")) {
-			out = fopen(argv[1], "w");
-			if (!out)
-				fatal("%s", argv[1]);
-		} else if (argc != 0) {
-			usage();
-		}
-		if (genconf_write(out, &cfg, confabs) < 0 || fflush(out) != 0)
-			fatalx("cannot write keepalived configuration");
-		if (out != stdout)
-			fclose(out);
-		return 0;
-	}
+	if (!strcmp(cmd, "genconf") || !strcmp(cmd, "birdconf"))
+		return write_conf(&cfg, conf, !strcmp(cmd, "birdconf"), argc, argv);
 	usage();
 }
