@@ -63,6 +63,8 @@ static json_t *cmd_status(struct lbd *l)
 		json_object_set_new(r, "groups", roles_json(l));
 	if (l->cfg.dns.enabled)
 		json_object_set_new(r, "dns", dns_json(l));
+	if (l->cfg.bgp.enabled)
+		json_object_set_new(r, "bgp", bgp_json(l));
 	char why[128] = "";
 	int ready = health_ready(l, why, sizeof(why));
 	json_object_set_new(r, "ready", json_boolean(ready));

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "failover/failover.h"
+#include "lb/lbd.h"
 #include "lib/config.h"
 
 static struct config cfg;
@@ -128,8 +129,27 @@ static void birdconf(void)
 	free(buf);
 }
 
+/* What lbd tells birdc, and how it reads the answer (lb/bgp.c). */
+static void birdc(void)
+{
+	char err[300] = "", buf[256];
+	int8_t sent[3] = { 1, -1, 0 };
+
+	CHECK(parse(HEAD BGP("\"neighbors\":[" NB4 "," NB6 "]") "}", err, sizeof(err)) == 0, "config (%s)", err);
+	CHECK(bgp_script(&cfg, sent, buf, sizeof(buf)) == 2 &&
+	      !strcmp(buf, "enable tdm_vip0\ndisable tdm_vip2\n"), "script: enable v1, disable v6 (%s)", buf);
+	CHECK(bgp_script(&cfg, sent, buf, 20) < 0, "script: too small a buffer is -1");
+	static const char out[] = "BIRD 2.0.12 ready.\nbird> enable tdm_vip0\nbird> \x1b[Ktdm_vip0: enabled\n"
+				  "bird> disable tdm_vip2\nbird> \x1b[Ktdm_vip2: already disabled\n";
+	CHECK(bgp_answer_ok(&cfg, 0, 1, out) && bgp_answer_ok(&cfg, 2, 0, out), "answers: enabled, already disabled");
+	CHECK(!bgp_answer_ok(&cfg, 0, 0, out) && !bgp_answer_ok(&cfg, 1, 1, out) &&
+	      !bgp_answer_ok(&cfg, 0, 1, "Unable to connect to server control socket (/run/bird/bird.ctl): No such file or directory\n"),
+	      "no confirmation: the other state, another VIP, no BIRD");
+}
+
 int main(void)
 {
+	birdc();
 	section();
 	coexist();
 	birdconf();

@@ -1,0 +1,278 @@
+/*
+ * bgp.c - scale-out behind an ECMP router (config "bgp", doc/scaleout.md):
+ * this switch's BIRD announces a VIP while this switch can serve it, and
+ * withdraws it otherwise.
+ *
+ * A VIP is wanted announced while lbd is ready (every node checked and
+ * settled: health_ready) and every service of the VIP has a node in its
+ * Maglev table (health_vip_ok: the rule the DNS front end uses too).
+ * bird.conf (tandem-failover birdconf) holds each VIP's route in a static
+ * protocol "tdm_vipN" that starts disabled; lbd enables or disables it
+ * through birdc.  Why that way round and not a route lbd puts in a kernel
+ * table for BIRD to pick up: BIRD then announces nothing unless lbd said
+ * so, after its own restart too (a kernel route would outlive lbd and be
+ * announced by a fresh BIRD before lbd knows anything), and birdc's answer
+ * ("tdm_vip0: enabled") confirms the change in BIRD itself.
+ *
+ * birdc runs as a child off the loop (child.c): one at a time, its stdin
+ * the enable/disable lines, its stdout checked for each protocol's answer;
+ * a run over timeout_ms is killed.  A VIP whose answer did not come is
+ * retried a second later.  Every refresh_ms the wanted states are told
+ * again (BIRD restarted meanwhile: its protocols are disabled again).
+ */
+#include "lbd.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+
+#define BGP_RETRY_MS 1000
+
+/* The birdc script for the VIPs whose sent[i] is 0 or 1 (per bgp.vips:
+ * disable, enable; -1 none), into buf.  Number of lines, -1 if too small. */
+int bgp_script(const struct config *cfg, const int8_t *sent, char *buf, size_t len)
+{
+	size_t off = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < cfg->bgp.nvips; i++) {
+		if (sent[i] < 0)
+			continue;
+		int w = snprintf(buf + off, len - off, "%s " CFG_BGP_VIP_PROTO "\n",
+				 sent[i] ? "enable" : "disable", (unsigned)cfg->bgp.vips[i]);
+		if (w < 0 || (size_t)w >= len - off)
+			return -1;
+		off += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+/* birdc's answer confirms that VIP i of bgp.vips is (en|dis)abled now. */
+int bgp_answer_ok(const struct config *cfg, unsigned i, int enable, const char *out)
+{
+	char want[64], again[64];
+
+	snprintf(want, sizeof(want), CFG_BGP_VIP_PROTO ": %s", (unsigned)cfg->bgp.vips[i],
+		 enable ? "enabled" : "disabled");
+	snprintf(again, sizeof(again), CFG_BGP_VIP_PROTO ": already %s", (unsigned)cfg->bgp.vips[i],
+		 enable ? "enabled" : "disabled");
+	return strstr(out, want) != NULL || strstr(out, again) != NULL;
+}
+
+static void log_change(const struct lbd *l, unsigned i, int on, uint64_t ms)
+{
+	char a[TADDR_STRLEN];
+	const struct cfg_vip *v = &l->cfg.vips[l->cfg.bgp.vips[i]];
+
+	log_event(LOG_NOTICE, on ? "bgp_announce" : "bgp_withdraw", KV_S("vip", v->name),
+		  KV_S("address", taddr_fmt(&v->addr, a, sizeof(a))), KV_S("reason", l->bgp.why),
+		  KV_U("ms", ms));
+}
+
+/* birdc is done (status st): take its answer. */
+static void child_done(struct lbd *l, int st)
+{
+	struct bgp_ann *b = &l->bgp;
+	uint64_t now = loop_now_ms();
+	char out[4096];
+	int bad = 0;
+
+	child_output(&b->ch, out, sizeof(out));
+	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
+		struct bgp_vip *v = &b->vip[i];
+		if (b->sent[i] < 0)
+			continue;
+		if (b->sent[i] != v->want || !bgp_answer_ok(&l->cfg, i, v->want, out)) {
+			bad |= b->sent[i] == v->want;
+			continue;
+		}
+		if (v->told != v->want && v->logged != v->want) {
+			log_change(l, i, v->want, now - v->changed_ms);
+			v->logged = v->want;
+		}
+		v->told = v->want;
+	}
+	if (bad || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		b->failed++;
+		if (b->ch.killed)
+			snprintf(b->last_error, sizeof(b->last_error), "birdc: no answer within %u ms",
+				 l->cfg.bgp.timeout_ms);
+		else	/* birdc's last line says why: "Unable to connect ..." */
+			snprintf(b->last_error, sizeof(b->last_error), "birdc: %.150s",
+				 out[0] ? out : "no answer");
+		b->last_error[strcspn(b->last_error, "\n")] = '\0';
+		b->next_try_ms = now + BGP_RETRY_MS;
+		log_event(LOG_WARNING, "bgp_birdc_failed", KV_S("reason", b->last_error),
+			  KV_U("retry_ms", BGP_RETRY_MS));
+	} else {
+		b->ok++;
+	}
+	child_close(&l->loop, &b->ch);
+}
+
+static void child_exited(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct lbd *l = io->arg;
+	int st;
+
+	if (waitpid(l->bgp.ch.pid, &st, WNOHANG) == l->bgp.ch.pid)
+		child_done(l, st);
+}
+
+/* Run birdc for every VIP whose told state differs from its want. */
+static void bgp_send(struct lbd *l, uint64_t now)
+{
+	struct bgp_ann *b = &l->bgp;
+	char script[CFG_MAX_VIPS * 32];
+	char *argv[] = { l->cfg.bgp.birdc, "-s", l->cfg.bgp.socket, NULL };
+
+	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++)
+		b->sent[i] = b->vip[i].told != b->vip[i].want ? b->vip[i].want : -1;
+	if (bgp_script(&l->cfg, b->sent, script, sizeof(script)) <= 0)
+		return;
+	b->runs++;
+	if (child_spawn(&l->loop, &b->ch, argv, script, strlen(script), 1, child_exited, l) < 0) {
+		log_warn("bgp: %s", argv[0]);
+		b->failed++;
+		snprintf(b->last_error, sizeof(b->last_error), "cannot run %s", argv[0]);
+		b->next_try_ms = now + BGP_RETRY_MS;
+	}
+}
+
+/* Each VIP's want from lbd's state (see the top). */
+static void bgp_wants(struct lbd *l, uint64_t now)
+{
+	struct bgp_ann *b = &l->bgp;
+	char why[sizeof(b->why)];
+	int ready = !b->closing && health_ready(l, why, sizeof(why));
+
+	if (b->closing)
+		snprintf(why, sizeof(why), "lbd stops");
+	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
+		struct bgp_vip *v = &b->vip[i];
+		int want = ready && health_vip_ok(l, l->cfg.bgp.vips[i]);
+		if (ready && !want)
+			snprintf(why, sizeof(why), "a service of the VIP has no node");
+		if (want != v->want) {
+			v->want = (int8_t)want;
+			v->told = -1;
+			v->changed_ms = now;
+			snprintf(b->why, sizeof(b->why), "%s", want ? "ready" : why);
+		}
+	}
+}
+
+void bgp_tick(struct lbd *l)
+{
+	struct bgp_ann *b = &l->bgp;
+	uint64_t now = loop_now_ms();
+
+	if (!l->cfg.bgp.enabled)
+		return;
+	bgp_wants(l, now);
+	if (b->ch.pid) {
+		if (!b->ch.killed && now - b->ch.started_ms > l->cfg.bgp.timeout_ms) {
+			b->ch.killed = 1;
+			kill(b->ch.pid, SIGKILL);	/* reaped through the pidfd */
+		}
+		return;
+	}
+	if (now >= b->refresh_at_ms) {
+		b->refresh_at_ms = now + l->cfg.bgp.refresh_ms;
+		for (unsigned i = 0; i < l->cfg.bgp.nvips; i++)
+			b->vip[i].told = -1;
+	}
+	if (now >= b->next_try_ms)
+		bgp_send(l, now);
+}
+
+void bgp_init(struct lbd *l)
+{
+	struct bgp_ann *b = &l->bgp;
+
+	memset(b, 0, sizeof(*b));
+	b->ch.pidfd.fd = b->ch.out_fd = -1;
+	bgp_config(l);
+}
+
+void bgp_config(struct lbd *l)
+{
+	/* the announced VIPs may be others now: tell BIRD every state again */
+	for (unsigned i = 0; i < CFG_MAX_VIPS; i++) {
+		l->bgp.vip[i].want = 0;
+		l->bgp.vip[i].told = -1;
+		l->bgp.vip[i].logged = -1;
+		l->bgp.vip[i].changed_ms = loop_now_ms();
+	}
+	snprintf(l->bgp.why, sizeof(l->bgp.why), "starting");
+	l->bgp.next_try_ms = 0;
+}
+
+int bgp_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->bgp.enabled && access(cfg->bgp.birdc, X_OK) < 0)
+		return err_errno(err, errlen, "bgp.birdc %s (apt-get install bird2)", cfg->bgp.birdc);
+	return 0;
+}
+
+/*
+ * lbd stops: every VIP is withdrawn (a switch without lbd is not ready),
+ * waiting up to timeout_ms for birdc: the loop has ended.
+ */
+void bgp_close(struct lbd *l)
+{
+	struct bgp_ann *b = &l->bgp;
+	int st;
+
+	if (!l->cfg.bgp.enabled)
+		return;
+	if (b->ch.pid) {
+		kill(b->ch.pid, SIGKILL);
+		waitpid(b->ch.pid, &st, 0);
+		child_close(&l->loop, &b->ch);
+	}
+	b->closing = 1;
+	bgp_wants(l, loop_now_ms());
+	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++)
+		b->vip[i].told = -1;
+	bgp_send(l, loop_now_ms());
+	if (!b->ch.pid)
+		return;
+	struct pollfd pf = { .fd = b->ch.pidfd.fd, .events = POLLIN };
+	if (poll(&pf, 1, (int)l->cfg.bgp.timeout_ms) <= 0)
+		kill(b->ch.pid, SIGKILL);
+	if (waitpid(b->ch.pid, &st, 0) == b->ch.pid)
+		child_done(l, st);	/* logs bgp_withdraw, or bgp_birdc_failed */
+}
+
+json_t *bgp_json(const struct lbd *l)
+{
+	const struct bgp_ann *b = &l->bgp;
+	char a[TADDR_STRLEN];
+	json_t *vips = json_array();
+
+	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
+		const struct bgp_vip *v = &b->vip[i];
+		const struct cfg_vip *cv = &l->cfg.vips[l->cfg.bgp.vips[i]];
+		char proto[32];
+		snprintf(proto, sizeof(proto), CFG_BGP_VIP_PROTO, (unsigned)l->cfg.bgp.vips[i]);
+		json_array_append_new(vips, json_pack("{s:s, s:s, s:s, s:b, s:o}", "vip", cv->name,
+			"address", taddr_fmt(&cv->addr, a, sizeof(a)), "protocol", proto,
+			"want", v->want == 1,
+			"announced", v->told < 0 ? json_null() : json_boolean(v->told == 1)));
+	}
+	return json_pack("{s:I, s:s, s:o, s:s, s:{s:I, s:I, s:I, s:b}, s:s}",
+		"local_as", (json_int_t)l->cfg.bgp.local_as, "socket", l->cfg.bgp.socket,
+		"vips", vips, "reason", b->why,
+		"birdc", "runs", (json_int_t)b->runs, "ok", (json_int_t)b->ok,
+		"failed", (json_int_t)b->failed, "in_flight", b->ch.pid != 0,
+		"last_error", b->last_error);
+}
