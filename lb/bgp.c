@@ -151,23 +151,26 @@ static void bgp_send(struct lbd *l, uint64_t now)
 static void bgp_wants(struct lbd *l, uint64_t now)
 {
 	struct bgp_ann *b = &l->bgp;
-	char why[sizeof(b->why)];
+	char why[sizeof(b->why)] = "";
 	int ready = !b->closing && health_ready(l, why, sizeof(why));
 
+	if (ready)
+		why[0] = '\0';
 	if (b->closing)
 		snprintf(why, sizeof(why), "lbd stops");
 	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
 		struct bgp_vip *v = &b->vip[i];
 		int want = ready && health_vip_ok(l, l->cfg.bgp.vips[i]);
 		if (ready && !want)
-			snprintf(why, sizeof(why), "a service of the VIP has no node");
+			snprintf(why, sizeof(why), "VIP %s: a service has no node",
+				 l->cfg.vips[l->cfg.bgp.vips[i]].name);
 		if (want != v->want) {
 			v->want = (int8_t)want;
 			v->told = -1;
 			v->changed_ms = now;
-			snprintf(b->why, sizeof(b->why), "%s", want ? "ready" : why);
 		}
 	}
+	snprintf(b->why, sizeof(b->why), "%s", ready && !why[0] ? "ready" : why);
 }
 
 void bgp_tick(struct lbd *l)

@@ -5,13 +5,14 @@
 
 ns_of() {
 	case "$1" in
-	hub | c1 | c2 | sw | swa | swb | swc | swd | dns | n1 | n2 | n3) echo "tdm-$NAME-$1" ;;
-	*) die "unknown host '$1' (hub c1 c2 sw swa swb swc swd dns n1 n2 n3)" ;;
+	hub | c1 | c2 | c3 | r | sw | swa | swb | swc | swd | sw[1-4] | dns | n1 | n2 | n3) echo "tdm-$NAME-$1" ;;
+	*) die "unknown host '$1' (hub c1 c2 c3 r sw swa swb swc swd sw1..sw4 dns n1 n2 n3)" ;;
 	esac
 }
 
 is_pair() { [ -e "$LAB_DIR/pair" ]; }
 is_aa() { [ -e "$LAB_DIR/aa" ]; }
+is_bgp() { [ -e "$LAB_DIR/bgp" ]; }
 
 node_of() {
 	case "$1" in
