@@ -168,9 +168,11 @@ static json_t *vips_json(struct lbd *l)
 				continue;
 			const struct cfg_service *cs = &cv->svc[r->svc_index];
 			struct lb_counters c;
-			json_t *o = json_pack("{s:s, s:i, s:i, s:i}", "proto", proto_name(cs->proto),
+			char dg[17];
+			snprintf(dg, sizeof(dg), "%016llx", (unsigned long long)sched_table_digest(l, i));
+			json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s}", "proto", proto_name(cs->proto),
 					      "port", cs->port, "svc_id", r->svc_id,
-					      "nodes_in_table", r->nodes_in_table);
+					      "nodes_in_table", r->nodes_in_table, "table_digest", dg);
 			dp_sum_counters(&l->dp, l->dp.fd_svc_stats, r->svc_id, &c);
 			add_counters(o, &c);
 			json_array_append_new(svcs, o);

@@ -359,6 +359,9 @@ int sched_set_drain(struct lbd *l, int node, int drain);
 int sched_node_was_in(const struct lbd *l, int node, uint8_t proto, uint16_t port);
 /* The node a new session with key k would be given now (Maglev), or -1. */
 int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k);
+/* Digest of service i's (index into svcs) live Maglev table by node
+ * names: equal on switches that pick the same nodes.  0: no table. */
+uint64_t sched_table_digest(const struct lbd *l, unsigned i);
 
 /* ---- health.c ---- */
 int health_setup(struct lbd *l);	/* (re)build checks from config */

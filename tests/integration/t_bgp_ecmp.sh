@@ -14,6 +14,7 @@
 #      never announces the VIP (sampled 3 s); then its lbd starts but cannot
 #      reach a node (its health checks dropped): it still never announces;
 #      once its checks pass it announces, and the router has 3 next hops;
+#      every switch's Maglev table is the same (by its digest);
 #   2. 300 sessions from c1, c2, c3 (a 1 MiB download each): every one
 #      completes byte-exact (sha256); every switch carries some (fwd_new);
 #      the switches' fwd_new add up to exactly 300 and every session is in
@@ -68,6 +69,14 @@ check_eq "sw3's lbd reports the VIP not announced" false \
 in_ns sw3 nft delete table inet tdmtest
 check "sw3 announces once its nodes answer: 3 next hops" wait_for 10 hops_are "$H1 $H2 $H3"
 check_eq "sw3's lbd reports the VIP announced" true "$(mb_jctl 3 status | jq -r '.bgp.vips[0].announced')"
+
+# The same config, the same Maglev tables: a new flow gets the same node
+# whichever switch sees its SYN.
+digests() { mb_jctl "$1" vips | jq -r '[.vips[].services[] | "\(.port):\(.table_digest)"] | join(" ")'; }
+d1=$(digests 1)
+check "sw1's Maglev table has a digest ($d1)" test -n "${d1#80:0000000000000000}"
+check_eq "sw2 built the same Maglev table as sw1" "$d1" "$(digests 2)"
+check_eq "sw3 built the same Maglev table as sw1" "$d1" "$(digests 3)"
 
 # 2. 300 sessions over three switches.
 declare -A new0
