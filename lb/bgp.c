@@ -4,7 +4,8 @@
  * withdraws it otherwise.
  *
  * A VIP is wanted announced while lbd is ready (every node checked and
- * settled: health_ready) and every service of the VIP has a node in its
+ * settled: health_ready), replication is in sync when this switch has a
+ * "sync" section (syncwatch.c: tandem-syncd is ready) and every service of the VIP has a node in its
  * Maglev table (health_vip_ok: the rule the DNS front end uses too).
  * bird.conf (tandem-failover birdconf) holds each VIP's route in a static
  * protocol "tdm_vipN" that starts disabled; lbd enables or disables it
@@ -151,18 +152,18 @@ static void bgp_send(struct lbd *l, uint64_t now)
 static void bgp_wants(struct lbd *l, uint64_t now)
 {
 	struct bgp_ann *b = &l->bgp;
-	char why[sizeof(b->why)] = "";
+	char why[sizeof(b->why)] = "", vwhy[sizeof(b->why)] = "", swhy[sizeof(b->why)] = "";
 	int ready = !b->closing && health_ready(l, why, sizeof(why));
+	int synced = !b->closing && syncwatch_ready(l, swhy, sizeof(swhy));
 
-	if (ready)
-		why[0] = '\0';
 	if (b->closing)
 		snprintf(why, sizeof(why), "lbd stops");
 	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
 		struct bgp_vip *v = &b->vip[i];
-		int want = ready && health_vip_ok(l, l->cfg.bgp.vips[i]);
-		if (ready && !want)
-			snprintf(why, sizeof(why), "VIP %s: a service has no node",
+		int vip_ok = ready && health_vip_ok(l, l->cfg.bgp.vips[i]);
+		int want = vip_ok && synced;
+		if (ready && !vip_ok)
+			snprintf(vwhy, sizeof(vwhy), "VIP %s: a service has no node",
 				 l->cfg.vips[l->cfg.bgp.vips[i]].name);
 		if (want != v->want) {
 			v->want = (int8_t)want;
@@ -170,7 +171,9 @@ static void bgp_wants(struct lbd *l, uint64_t now)
 			v->changed_ms = now;
 		}
 	}
-	snprintf(b->why, sizeof(b->why), "%s", ready && !why[0] ? "ready" : why);
+	/* the first reason that holds: lbd not ready, a VIP without nodes,
+	 * replication not in sync */
+	snprintf(b->why, sizeof(b->why), "%s", !ready ? why : vwhy[0] ? vwhy : !synced ? swhy : "ready");
 }
 
 void bgp_tick(struct lbd *l)

@@ -18,6 +18,7 @@
  *   dns.c        the VIPs' A/AAAA records at the DNS server (config "dns")
  *   bgp.c        the VIPs' routes through BIRD to an ECMP router (config "bgp")
  *   child.c      helper programs (nsupdate, birdc) run off the loop
+ *   syncwatch.c  tandem-syncd's "ready", for the BGP announcements
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -286,6 +287,16 @@ struct bgp_ann {
 	char last_error[160];
 };
 
+/* tandem-syncd's "ready", asked for the BGP announcements (syncwatch.c). */
+struct syncwatch {
+	struct loop_io io;		/* the status request in flight (-1: none) */
+	uint64_t asked_ms;
+	int ready;			/* the last answer: 1 ready, 0 not (or no answer) */
+	char why[96];			/* ... why not */
+	size_t len;
+	char buf[16384];		/* the answer so far (one JSON line) */
+};
+
 /* The NFS cluster map and node states sender (cluster.c). */
 struct cw_map;
 struct cw_nodes;
@@ -339,6 +350,7 @@ struct lbd {
 	struct roles roles;	/* per group (active-active) */
 	struct dns_pub dns;
 	struct bgp_ann bgp;
+	struct syncwatch syncwatch;
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;
@@ -520,6 +532,13 @@ int bgp_check(const struct config *cfg, char *err, size_t errlen);
 int bgp_script(const struct config *cfg, const int8_t *sent, char *buf, size_t len);
 /* Pure: birdc's output out confirms VIP i of bgp.vips is (en|dis)abled. */
 int bgp_answer_ok(const struct config *cfg, unsigned i, int enable, const char *out);
+
+/* ---- syncwatch.c: replication in sync (for bgp.c) ---- */
+void syncwatch_init(struct lbd *l);
+void syncwatch_close(struct lbd *l);
+/* 1 without a "sync" section or while tandem-syncd last said "ready";
+ * else 0 and why.  Asks syncd again when due (never waits). */
+int syncwatch_ready(struct lbd *l, char *why, size_t whylen);
 
 /* ---- dns.c: the VIPs' records in DNS (config "dns") ---- */
 void dns_init(struct lbd *l);

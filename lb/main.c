@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 	roles_init(l);
 	dns_init(l);
 	bgp_init(l);
+	syncwatch_init(l);
 	if (dns_check(&l->cfg, err, sizeof(err)) < 0 || bgp_check(&l->cfg, err, sizeof(err)) < 0)
 		fatalx("%s: %s", l->config_path, err);
 	l->started_ms = loop_now_ms();
@@ -167,6 +168,7 @@ int main(int argc, char **argv)
 		log_warn("event loop");
 	dns_close(l);
 	bgp_close(l);
+	syncwatch_close(l);
 	control_close(l);
 	mover_free(l);
 	report_close(l);

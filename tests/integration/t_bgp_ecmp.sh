@@ -13,7 +13,10 @@
 #   1. sw1 and sw2 start; sw3 runs BIRD only: its BGP session comes up but it
 #      never announces the VIP (sampled 3 s); then its lbd starts but cannot
 #      reach a node (its health checks dropped): it still never announces;
-#      once its checks pass it announces, and the router has 3 next hops;
+#      its checks pass, but its config has a "sync" section and tandem-syncd
+#      is not running: replication is not in sync, it never announces; its
+#      syncd starts (alone: ready after peer_dead_ms): it announces, and the
+#      router has 3 next hops;
 #      every switch's Maglev table is the same (by its digest);
 #   2. 300 sessions from c1, c2, c3 (a 1 MiB download each): every one
 #      completes byte-exact (sha256); every switch carries some (fwd_new);
@@ -49,6 +52,13 @@ never_sw3() {
 	done
 }
 check "sw3 (BIRD up, no lbd) never announces the VIP (3 s)" never_sw3
+# sw3 also has a "sync" section (its peer is nobody here): its lbd must
+# hear tandem-syncd say "ready" before it announces anything.
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TEST_TMP/sync.key")
+jq --arg k "$TEST_TMP/sync.key" --arg s "$LAB_DIR/sw-3/syncd.sock" \
+	'.sync = { switch_id: 3, local: "10.77.5.13", peer: "10.77.5.99", key_file: $k,
+		   control_socket: $s, peer_dead_ms: 1500 }' "$LAB_DIR/sw-3/tandem.json" >"$TEST_TMP/sw3.json" &&
+	cp "$TEST_TMP/sw3.json" "$LAB_DIR/sw-3/tandem.json"
 # sw3's lbd cannot reach the nodes: its own health checks are dropped (the
 # data plane's redirects bypass netfilter, lbd's connects do not)
 in_ns sw3 nft -f - <<NFT
@@ -61,13 +71,20 @@ table inet tdmtest {
 NFT
 check "switch 3's lbd starts" lab member-start 3 lbd
 sw3_reason() { mb_jctl 3 status | jq -r '.bgp.reason'; }
-sw3_has_no_node() { case "$(sw3_reason)" in *"has no node"*) return 0 ;; esac; return 1; }
-check "sw3's lbd: no node for the VIP ($(sw3_reason))" wait_for 10 sw3_has_no_node
+sw3_reason_has() { [[ "$(sw3_reason)" == *"$1"* ]]; }
+check "sw3's lbd says a service of the VIP has no node" wait_for 10 sw3_reason_has "has no node"
+diag "sw3's reason: $(sw3_reason)"
 check "sw3 (lbd without a node) never announces the VIP (3 s)" never_sw3
 check_eq "sw3's lbd reports the VIP not announced" false \
 	"$(mb_jctl 3 status | jq -r '.bgp.vips[0].announced')"
 in_ns sw3 nft delete table inet tdmtest
-check "sw3 announces once its nodes answer: 3 next hops" wait_for 10 hops_are "$H1 $H2 $H3"
+check "sw3's lbd: its nodes answer, but tandem-syncd does not" \
+	wait_for 10 sw3_reason_has "replication: tandem-syncd does not answer"
+diag "sw3's reason: $(sw3_reason)"
+check "sw3 (replication not in sync) never announces the VIP (3 s)" never_sw3
+in_ns sw3 "$TANDEM_BUILD/tandem-syncd" -c "$LAB_DIR/sw-3/tandem.json" >"$LAB_DIR/sw-3/syncd.log" 2>&1 &
+check "sw3 announces once its syncd is ready (alone after 1.5 s): 3 next hops" \
+	wait_for 10 hops_are "$H1 $H2 $H3"
 check_eq "sw3's lbd reports the VIP announced" true "$(mb_jctl 3 status | jq -r '.bgp.vips[0].announced')"
 
 # The same config, the same Maglev tables: a new flow gets the same node
