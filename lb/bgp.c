@@ -30,10 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/ctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
 
 #define BGP_RETRY_MS 1000
+#define BGP_SHOW "show protocols \"up*\"\n"
 
 /* The birdc script for the VIPs whose sent[i] is 0 or 1 (per bgp.vips:
  * disable, enable; -1 none), into buf.  Number of lines, -1 if too small. */
@@ -53,7 +55,35 @@ int bgp_script(const struct config *cfg, const int8_t *sent, char *buf, size_t l
 		off += (size_t)w;
 		n++;
 	}
+	/* and the sessions' states, for status (bgp_sessions) */
+	if (n > 0 && off + sizeof(BGP_SHOW) > len)
+		return -1;
+	if (n > 0)
+		memcpy(buf + off, BGP_SHOW, sizeof(BGP_SHOW));
 	return n;
+}
+
+int bgp_sessions(const struct config *cfg, const char *out, char (*state)[BGP_STATE_LEN])
+{
+	int found = 0;
+
+	for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char name[32], proto[16], table[16], st[16], since[32], info[64] = "";
+		const char *p = line, *esc;
+		unsigned i;
+		/* birdc's prompt and line clearing ahead of a command's first line */
+		while ((esc = strstr(p, "\x1b[K")) && esc < (strchr(p, '\n') ? strchr(p, '\n') : p + strlen(p)))
+			p = esc + 3;
+		if (!strncmp(p, "bird> ", 6))
+			p += 6;
+		if (sscanf(p, "%31s %15s %15s %15s %31s %63[^\n]", name, proto, table, st, since, info) < 5 ||
+		    strcmp(proto, "BGP") || sscanf(name, "up%u", &i) != 1 || i >= cfg->bgp.nneighbors)
+			continue;
+		info[strcspn(info, " ")] = '\0';
+		snprintf(state[i], BGP_STATE_LEN, "%s", info[0] ? info : st);
+		found++;
+	}
+	return found;
 }
 
 /* birdc's answer confirms that VIP i of bgp.vips is (en|dis)abled now. */
@@ -87,6 +117,8 @@ static void child_done(struct lbd *l, int st)
 	int bad = 0;
 
 	child_output(&b->ch, out, sizeof(out));
+	if (bgp_sessions(&l->cfg, out, b->session) > 0)
+		b->sessions_ms = now;
 	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
 		struct bgp_vip *v = &b->vip[i];
 		if (b->sent[i] < 0)
@@ -153,11 +185,13 @@ static void bgp_wants(struct lbd *l, uint64_t now)
 {
 	struct bgp_ann *b = &l->bgp;
 	char why[sizeof(b->why)] = "", vwhy[sizeof(b->why)] = "", swhy[sizeof(b->why)] = "";
-	int ready = !b->closing && health_ready(l, why, sizeof(why));
+	int ready = !b->closing && !b->held && health_ready(l, why, sizeof(why));
 	int synced = !b->closing && syncwatch_ready(l, swhy, sizeof(swhy));
 
 	if (b->closing)
 		snprintf(why, sizeof(why), "lbd stops");
+	else if (b->held)
+		snprintf(why, sizeof(why), "withdrawn by the operator (tandemctl withdraw)");
 	for (unsigned i = 0; i < l->cfg.bgp.nvips; i++) {
 		struct bgp_vip *v = &b->vip[i];
 		int vip_ok = ready && health_vip_ok(l, l->cfg.bgp.vips[i]);
@@ -259,6 +293,31 @@ void bgp_close(struct lbd *l)
 		child_done(l, st);	/* logs bgp_withdraw, or bgp_birdc_failed */
 }
 
+/*
+ * Control "bgp" {withdraw: true|false}: the operator withdraws every VIP of
+ * this switch (draining it off the router: its flows move to the other
+ * switches, which pick them up by the same Maglev tables) or lets them be
+ * announced again.  Held in memory only: a restarted lbd announces again.
+ * The reply is the status "bgp" object after the change was asked for;
+ * "announced" turns false once BIRD confirmed.
+ */
+json_t *bgp_cmd(struct lbd *l, const json_t *req)
+{
+	const json_t *w = json_object_get(req, "withdraw");
+
+	if (!l->cfg.bgp.enabled)
+		return ctl_error("no \"bgp\" section in the configuration");
+	if (!json_is_boolean(w))
+		return ctl_error("\"withdraw\" must be true or false");
+	if (l->bgp.held != json_is_true(w))
+		log_event(LOG_NOTICE, "bgp_hold", KV_S("op", json_is_true(w) ? "withdraw" : "announce"));
+	l->bgp.held = json_is_true(w);
+	bgp_tick(l);
+	json_t *r = ctl_ok();
+	json_object_set_new(r, "bgp", bgp_json(l));
+	return r;
+}
+
 json_t *bgp_json(const struct lbd *l)
 {
 	const struct bgp_ann *b = &l->bgp;
@@ -275,9 +334,18 @@ json_t *bgp_json(const struct lbd *l)
 			"want", v->want == 1,
 			"announced", v->told < 0 ? json_null() : json_boolean(v->told == 1)));
 	}
-	return json_pack("{s:I, s:s, s:o, s:s, s:{s:I, s:I, s:I, s:b}, s:s}",
+	json_t *nb = json_array();
+	for (unsigned i = 0; i < l->cfg.bgp.nneighbors; i++)
+		json_array_append_new(nb, json_pack("{s:s, s:I, s:s}",
+			"address", taddr_fmt(&l->cfg.bgp.neighbors[i].addr, a, sizeof(a)),
+			"as", (json_int_t)l->cfg.bgp.neighbors[i].as,
+			"state", b->session[i][0] ? b->session[i] : "unknown"));
+	return json_pack("{s:I, s:s, s:b, s:o, s:o, s:I, s:s, s:{s:I, s:I, s:I, s:b}, s:s}",
 		"local_as", (json_int_t)l->cfg.bgp.local_as, "socket", l->cfg.bgp.socket,
-		"vips", vips, "reason", b->why,
+		"withdrawn_by_operator", b->held,
+		"vips", vips, "neighbors", nb,
+		"sessions_age_ms", b->sessions_ms ? (json_int_t)(loop_now_ms() - b->sessions_ms) : (json_int_t)-1,
+		"reason", b->why,
 		"birdc", "runs", (json_int_t)b->runs, "ok", (json_int_t)b->ok,
 		"failed", (json_int_t)b->failed, "in_flight", b->ch.pid != 0,
 		"last_error", b->last_error);

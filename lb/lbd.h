@@ -276,11 +276,15 @@ struct bgp_vip {
 	int8_t logged;		/* the last state logged (bgp_announce/withdraw); -1 none */
 	uint64_t changed_ms;	/* when want last changed */
 };
+#define BGP_STATE_LEN 24
 struct bgp_ann {
 	struct bgp_vip vip[CFG_MAX_VIPS];
+	char session[CFG_BGP_MAX_NEIGHBORS][BGP_STATE_LEN];	/* "Established", ... ("" unknown) */
+	uint64_t sessions_ms;		/* when BIRD last told them */
 	int8_t sent[CFG_MAX_VIPS];	/* what the birdc in flight does per VIP; -1 nothing */
 	struct child ch;		/* birdc (its stdout) */
 	int closing;			/* lbd stops: withdraw everything */
+	int held;			/* the operator withdrew everything (tandemctl withdraw) */
 	uint64_t next_try_ms, refresh_at_ms;
 	uint64_t runs, ok, failed;
 	char why[96];			/* why the wants last changed */
@@ -525,11 +529,16 @@ void bgp_config(struct lbd *l);		/* after a reload */
 void bgp_tick(struct lbd *l);
 void bgp_close(struct lbd *l);		/* at exit: withdraws (waits up to timeout_ms) */
 json_t *bgp_json(const struct lbd *l);	/* status "bgp" */
+json_t *bgp_cmd(struct lbd *l, const json_t *req);	/* control "bgp" {withdraw} */
 /* -t and start: birdc is there.  0 / -1 with the message. */
 int bgp_check(const struct config *cfg, char *err, size_t errlen);
 /* Pure: the birdc script for sent[i] (per bgp.vips: -1 nothing, 0 disable,
- * 1 enable); number of lines, -1 if buf is too small. */
+ * 1 enable), then `show protocols "up*"` (the sessions); number of
+ * enable/disable lines (0: nothing to run), -1 if buf is too small. */
 int bgp_script(const struct config *cfg, const int8_t *sent, char *buf, size_t len);
+/* Pure: the BGP sessions' states in birdc's output of `show protocols`
+ * (protocol "upN" is bgp.neighbors[N]) into state[N]; how many found. */
+int bgp_sessions(const struct config *cfg, const char *out, char (*state)[BGP_STATE_LEN]);
 /* Pure: birdc's output out confirms VIP i of bgp.vips is (en|dis)abled. */
 int bgp_answer_ok(const struct config *cfg, unsigned i, int enable, const char *out);
 

@@ -22,6 +22,8 @@
 #      completes byte-exact (sha256); every switch carries some (fwd_new);
 #      the switches' fwd_new add up to exactly 300 and every session is in
 #      exactly one switch's flow table, on the node that served it;
+#      the operator withdraws sw3 (tandemctl withdraw): it leaves the
+#      router's next hops, status says so; announce: it is back;
 #   3. lbd of sw2 stops (BIRD stays up, its session too): the VIP leaves
 #      the router's next hops within 3 s;
 #   4. sw1's links are cut: BFD (100 ms x 3) takes it out of the router's
@@ -124,6 +126,19 @@ awk -v c1="$C1_IP4" -v c2="$C2_IP4" -v c3="$C3_IP4" '
 read -r notone wrongnode <"$TEST_TMP/where"
 check_eq "every session is in exactly one switch's flow table" 0 "$notone"
 check_eq "... on the node that served it" 0 "$wrongnode"
+
+# Drain by the operator: tandemctl withdraw, then announce.
+sw3_state() { mb_jctl 3 status | jq -r '.bgp.neighbors[0].state'; }
+check_eq "sw3's lbd shows its BGP session with the router" Established "$(sw3_state)"
+check "tandemctl withdraw on sw3" timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-3/lbd.sock" withdraw
+check "... the router drops sw3 from the VIP's next hops" wait_for 3 hops_are "$H1 $H2"
+st=$(timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-3/lbd.sock" status)
+check "... tandemctl status says so (withdrawn by the operator, route withdrawn, peer Established)" \
+	grep -q "bgp route    v4   $VIP4 *withdrawn" <<<"$st"
+diag "$(grep '^bgp' <<<"$st")"
+check "tandemctl announce on sw3: back in the router's next hops" sh -c \
+	"timeout 10 '$TANDEMCTL' -s '$LAB_DIR/sw-3/lbd.sock' announce >/dev/null"
+check "... 3 next hops again" wait_for 3 hops_are "$H1 $H2 $H3"
 
 # 3. lbd stops: withdrawn, while BIRD and its session stay up.
 p=$(cat "$LAB_DIR/sw-2/lbd.spid")

@@ -137,7 +137,10 @@ static void birdc(void)
 
 	CHECK(parse(HEAD BGP("\"neighbors\":[" NB4 "," NB6 "]") "}", err, sizeof(err)) == 0, "config (%s)", err);
 	CHECK(bgp_script(&cfg, sent, buf, sizeof(buf)) == 2 &&
-	      !strcmp(buf, "enable tdm_vip0\ndisable tdm_vip2\n"), "script: enable v1, disable v6 (%s)", buf);
+	      !strcmp(buf, "enable tdm_vip0\ndisable tdm_vip2\nshow protocols \"up*\"\n"),
+	      "script: enable v1, disable v6, the sessions (%s)", buf);
+	int8_t none[3] = { -1, -1, -1 };
+	CHECK(bgp_script(&cfg, none, buf, sizeof(buf)) == 0 && buf[0] == '\0', "script: nothing to change, nothing to run");
 	CHECK(bgp_script(&cfg, sent, buf, 20) < 0, "script: too small a buffer is -1");
 	static const char out[] = "BIRD 2.0.12 ready.\nbird> enable tdm_vip0\nbird> \x1b[Ktdm_vip0: enabled\n"
 				  "bird> disable tdm_vip2\nbird> \x1b[Ktdm_vip2: already disabled\n";
@@ -145,6 +148,15 @@ static void birdc(void)
 	CHECK(!bgp_answer_ok(&cfg, 0, 0, out) && !bgp_answer_ok(&cfg, 1, 1, out) &&
 	      !bgp_answer_ok(&cfg, 0, 1, "Unable to connect to server control socket (/run/bird/bird.ctl): No such file or directory\n"),
 	      "no confirmation: the other state, another VIP, no BIRD");
+	static const char shown[] = "bird> show protocols \"up*\"\nbird> \x1b[KName       Proto      Table      State  Since         Info\n"
+		"up0        BGP        ---        up     14:35:42.488  Established   \n"
+		"up1        BGP        ---        start  14:35:38.240  Active        Socket: Connection refused\n"
+		"up7        BGP        ---        start  14:35:38.240  Active\n";
+	char st[CFG_BGP_MAX_NEIGHBORS][BGP_STATE_LEN] = { "" };
+	CHECK(bgp_sessions(&cfg, shown, st) == 2 && !strcmp(st[0], "Established") && !strcmp(st[1], "Active"),
+	      "sessions: up0 Established, up1 Active, up7 (no such neighbor) ignored (%s, %s)", st[0], st[1]);
+	static const char first[] = "bird> \x1b[Kup0        BGP        ---        start  14:35:38.240  Connect\n";
+	CHECK(bgp_sessions(&cfg, first, st) == 1 && !strcmp(st[0], "Connect"), "sessions: after the prompt (%s)", st[0]);
 }
 
 int main(void)
