@@ -113,13 +113,8 @@ cmd_up_bgp() {
 		"$TANDEM_BUILD/tandem-failover" -c "$LAB_DIR/sw-$k/tandem.json" birdconf -o "$LAB_DIR/sw-$k/bird.conf"
 	done
 	write_router_conf
-	for h in hub $HOSTS; do
-		ns=tdm-$NAME-$h
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
-	done
+	# shellcheck disable=SC2086 # a list of host names
+	make_namespaces hub $HOSTS
 	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 	bridge hub brc
 	bridge hub brx
@@ -155,36 +150,12 @@ cmd_up_bgp() {
 		node_addrs "$n"
 	done
 	mkdir -p "$LAB_DIR/r"
-	bgp_spawn r bird bird -f -c "$LAB_DIR/r/bird.conf" -s "$LAB_DIR/r/bird.ctl" -P "$LAB_DIR/r/bird.pid"
+	host_spawn r "$LAB_DIR/r" bird bird -f -c "$LAB_DIR/r/bird.conf" -s "$LAB_DIR/r/bird.ctl"
 	poll 10000 test -S "$LAB_DIR/r/bird.ctl" || die "the router's BIRD did not start ($LAB_DIR/r/bird.log)"
 }
 
-# bgp_dir HOST: the state directory of r or swK.
-bgp_dir() { case "$1" in r) echo "$LAB_DIR/r" ;; *) echo "$LAB_DIR/sw-${1#sw}" ;; esac; }
-
-# bgp_spawn HOST DAEMON CMD...: run CMD in HOST (r or swK), detached, its
-# pid in DAEMON.pid (ours, not the daemon's own pid file), output in DAEMON.log.
-bgp_spawn() {
-	local h=$1 dmn=$2 d
-	d=$(bgp_dir "$1")
-	shift 2
-	rm -f "$d/$dmn.spid"
-	echo "=== $dmn start $(date '+%F %T.%N') ===" >>"$d/$dmn.log"
-	# shellcheck disable=SC2016
-	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
-		"$d/$dmn.spid" "tdm-$NAME-$h" "$@" </dev/null >>"$d/$dmn.log" 2>&1 &
-	poll 2000 test -s "$d/$dmn.spid" || die "$dmn did not start in $h"
-}
-
 # member_pid K DAEMON: pid of bird or lbd in switch K, if alive there.
-member_pid() {
-	local p
-	p=$(cat "$LAB_DIR/sw-$1/$2.spid" 2>/dev/null || true)
-	if pid_alive "$p" && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = \
-		"net:[$(stat -L -c %i "/run/netns/tdm-$NAME-sw$1" 2>/dev/null)]" ]; then
-		echo "$p"
-	fi
-}
+member_pid() { sw_pid "$@"; }
 
 # member-start K [bird|lbd|all]: BIRD first (it announces nothing until
 # lbd enables the VIPs), then lbd.
@@ -193,11 +164,11 @@ cmd_member_start() {
 	case "$what" in bird | lbd | all) ;; *) die "member-start: bird, lbd or all" ;; esac
 	if [ "$what" != lbd ] && [ -z "$(member_pid "$k" bird)" ]; then
 		rm -f "$d/bird.ctl"
-		bgp_spawn "sw$k" bird bird -f -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid"
+		sw_spawn "$k" bird bird -f -c "$d/bird.conf" -s "$d/bird.ctl"
 		poll 10000 test -S "$d/bird.ctl" || die "BIRD in sw$k did not start (log: $d/bird.log)"
 	fi
 	if [ "$what" != bird ] && [ -z "$(member_pid "$k" lbd)" ]; then
-		bgp_spawn "sw$k" lbd "$TANDEM_BUILD/tandem-lbd" -c "$d/tandem.json"
+		sw_spawn "$k" lbd "$TANDEM_BUILD/tandem-lbd" -c "$d/tandem.json"
 		poll 10000 ctl_answers "$d/lbd.sock" || die "lbd in sw$k does not answer (log: $d/lbd.log)"
 	fi
 	echo "sw$k: bird $(member_pid "$k" bird), lbd $(member_pid "$k" lbd)"
@@ -216,7 +187,7 @@ cmd_member_stop() {
 		[ -n "$p" ] || continue
 		kill -"$sig" "$p" 2>/dev/null || true
 		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
-		rm -f "$LAB_DIR/sw-$k/$dmn.spid"
+		rm -f "$LAB_DIR/sw-$k/$dmn.pid"
 	done
 	for p in $(ip netns pids "tdm-$NAME-sw$k" 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null || true

@@ -35,6 +35,19 @@ sc() {
 	on "$h" sysctl -q -w "$@" >/dev/null
 }
 
+# make_namespaces HOST...: a namespace per HOST with lo up; new interfaces
+# inherit "default": no DAD anywhere, no SLAAC surprises.
+make_namespaces() {
+	local h ns
+	for h in "$@"; do
+		ns=tdm-$NAME-$h
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
+	done
+}
+
 # The namespaces of this lab that exist right now.
 lab_namespaces() {
 	ip netns list 2>/dev/null | awk -v re="^tdm-$NAME-[a-z0-9]+\$" '$1 ~ re { print $1 }'
@@ -86,3 +99,27 @@ listening() {
 }
 
 not_listening() { ! listening "$@"; }
+
+# host_spawn HOST DIR DAEMON CMD...: run CMD in HOST's namespace, detached
+# (its own session), its pid in DIR/DAEMON.pid, its output appended to
+# DIR/DAEMON.log.
+host_spawn() {
+	local h=$1 d=$2 dmn=$3
+	shift 3
+	rm -f "$d/$dmn.pid"
+	echo "=== $dmn start $(date '+%F %T.%N') ===" >>"$d/$dmn.log"
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
+		"$d/$dmn.pid" "tdm-$NAME-$h" "$@" </dev/null >>"$d/$dmn.log" 2>&1 &
+	poll 2000 test -s "$d/$dmn.pid" || die "$dmn did not start in $h"
+}
+
+# host_pid HOST DIR DAEMON: the pid in DIR/DAEMON.pid, if it is alive in HOST.
+host_pid() {
+	local p
+	p=$(cat "$2/$3.pid" 2>/dev/null || true)
+	if pid_alive "$p" && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = \
+		"net:[$(stat -L -c %i "/run/netns/tdm-$NAME-$1" 2>/dev/null)]" ]; then
+		echo "$p"
+	fi
+}

@@ -121,13 +121,8 @@ cmd_up_pair() {
 		write_pair2_config c
 		write_pair2_config d
 	fi
-	for h in hub $HOSTS; do
-		ns=tdm-$NAME-$h
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
-	done
+	# shellcheck disable=SC2086 # a list of host names
+	make_namespaces hub $HOSTS
 	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 	bridge hub brc
 	bridge hub brs
@@ -173,25 +168,13 @@ cmd_up_pair() {
 }
 
 # sw_pid a|b DAEMON: pid of lbd/syncd/keepalived in switch a|b, if alive there.
-sw_pid() {
-	local p
-	p=$(cat "$LAB_DIR/sw-$1/$2.pid" 2>/dev/null || true)
-	if pid_alive "$p" && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = \
-		"net:[$(stat -L -c %i "/run/netns/tdm-$NAME-sw$1" 2>/dev/null)]" ]; then
-		echo "$p"
-	fi
-}
+sw_pid() { host_pid "sw$1" "$LAB_DIR/sw-$1" "$2"; }
 
 # sw_spawn a|b DAEMON CMD...: run CMD in switch a|b, detached, pid in DAEMON.pid.
 sw_spawn() {
-	local x=$1 dmn=$2 d=$LAB_DIR/sw-$1
-	shift 2
-	rm -f "$d/$dmn.pid"
-	echo "=== $dmn start $(date '+%F %T.%N') ===" >>"$d/$dmn.log"
-	# shellcheck disable=SC2016
-	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
-		"$d/$dmn.pid" "tdm-$NAME-sw$x" "$@" </dev/null >>"$d/$dmn.log" 2>&1 &
-	poll 2000 test -s "$d/$dmn.pid" || die "$dmn did not start in sw$x"
+	local x=$1
+	shift
+	host_spawn "sw$x" "$LAB_DIR/sw-$x" "$@"
 }
 
 ctl_answers() { "$TANDEM_BUILD/tandemctl" -s "$1" status >/dev/null 2>&1; }

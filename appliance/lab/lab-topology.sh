@@ -239,14 +239,8 @@ cmd_up() {
 	fi
 	write_config
 
-	for h in hub $HOSTS; do
-		ns=tdm-$NAME-$h
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		# New interfaces inherit "default": no DAD anywhere, no SLAAC surprises.
-		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
-	done
+	# shellcheck disable=SC2086 # a list of host names
+	make_namespaces hub $HOSTS
 
 	# Hub: the client LAN bridge, no IP.
 	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1

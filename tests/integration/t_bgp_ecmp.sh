@@ -141,7 +141,7 @@ check "tandemctl announce on sw3: back in the router's next hops" sh -c \
 check "... 3 next hops again" wait_for 3 hops_are "$H1 $H2 $H3"
 
 # 3. lbd stops: withdrawn, while BIRD and its session stay up.
-p=$(cat "$LAB_DIR/sw-2/lbd.spid")
+p=$(cat "$LAB_DIR/sw-2/lbd.pid")
 kill -TERM "$p"
 check "sw2's lbd stops: the router drops it from the VIP's next hops" wait_for 3 hops_are "$H1 $H3"
 check_eq "... while its BGP session stays Established" Established "$(r_session 2)"
