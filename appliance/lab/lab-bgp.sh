@@ -177,21 +177,12 @@ cmd_member_start() {
 # member-stop K [hard]: lbd first (it withdraws the VIPs), then BIRD; hard:
 # cut the switch's links and SIGKILL everything in it (a dead switch).
 cmd_member_stop() {
-	local k=$1 how=${2:-soft} dmn p sig=TERM
+	local k=$1 how=${2:-soft} sig=TERM
 	if [ "$how" = hard ]; then
 		sig=KILL
 		cmd_member_links "$k" down
 	fi
-	for dmn in lbd bird; do
-		p=$(member_pid "$k" "$dmn")
-		[ -n "$p" ] || continue
-		kill -"$sig" "$p" 2>/dev/null || true
-		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
-		rm -f "$LAB_DIR/sw-$k/$dmn.pid"
-	done
-	for p in $(ip netns pids "tdm-$NAME-sw$k" 2>/dev/null); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	sw_stop_daemons "$k" "$sig" lbd bird
 }
 
 cmd_member_links() {

@@ -177,6 +177,24 @@ sw_spawn() {
 	host_spawn "sw$x" "$LAB_DIR/sw-$x" "$@"
 }
 
+# sw_stop_daemons X SIG DAEMON...: signal each DAEMON of switch X in turn
+# (SIGKILL after 10 s), then SIGKILL whatever is left in the switch
+# (keepalived's VRRP child, scripts).
+sw_stop_daemons() {
+	local x=$1 sig=$2 dmn p
+	shift 2
+	for dmn in "$@"; do
+		p=$(sw_pid "$x" "$dmn")
+		[ -n "$p" ] || continue
+		kill -"$sig" "$p" 2>/dev/null || true
+		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
+		rm -f "$LAB_DIR/sw-$x/$dmn.pid"
+	done
+	for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
 ctl_answers() { "$TANDEM_BUILD/tandemctl" -s "$1" status >/dev/null 2>&1; }
 
 cmd_switch_start() {
@@ -199,24 +217,14 @@ cmd_switch_start() {
 }
 
 cmd_switch_stop() {
-	local x=$1 how=${2:-soft} dmn p sig=TERM
+	local x=$1 how=${2:-soft} sig=TERM
 	is_pair || die "lab $NAME is not a pair lab"
 	if [ "$how" = hard ]; then
 		sig=KILL
 		cmd_switch_links "$x" down
 	fi
 	# keepalived first: a graceful stop sends priority-0 adverts (fast takeover)
-	for dmn in keepalived syncd lbd; do
-		p=$(sw_pid "$x" "$dmn")
-		[ -n "$p" ] || continue
-		kill -"$sig" "$p" 2>/dev/null || true
-		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
-		rm -f "$LAB_DIR/sw-$x/$dmn.pid"
-	done
-	# whatever is left in that switch (keepalived's VRRP child, scripts)
-	for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	sw_stop_daemons "$x" "$sig" keepalived syncd lbd
 	# A killed keepalived leaves its pid files; while its pids linger as
 	# zombies (our init reaps lazily) the next keepalived would take them
 	# for a running instance and exit ("daemon is already running").
