@@ -6,6 +6,7 @@
  *   tandem-failover [-c CONF] notify TYPE NAME STATE [PRIO]
  *   tandem-failover [-c CONF] check [-v]
  *   tandem-failover [-c CONF] paired
+ *   tandem-failover [-c CONF] replicated
  */
 #include "failover.h"
 
@@ -26,7 +27,8 @@ static void usage(void)
 		"       tandem-failover [-c CONF] birdconf [-o FILE]\n"
 		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
 		"       tandem-failover [-c CONF] check [-v]\n"
-		"       tandem-failover [-c CONF] paired\n");
+		"       tandem-failover [-c CONF] paired\n"
+		"       tandem-failover [-c CONF] replicated\n");
 	exit(2);
 }
 
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
 	argv += optind + 1;
 	if (config_load(conf, &cfg, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
-		return !strcmp(cmd, "paired") ? 255 : 1;
+		return !strcmp(cmd, "paired") || !strcmp(cmd, "replicated") ? 255 : 1;
 	}
 	/* For systemd's ExecCondition= of tandem-syncd and keepalived: 0 when
 	 * this switch is one of a pair (both "sync" and "vrrp"), 1 when it
@@ -90,6 +92,18 @@ int main(int argc, char **argv)
 		if (cfg.sync.enabled && cfg.vrrp.enabled)
 			return 0;
 		log_info("%s: a standalone switch (no \"sync\" and \"vrrp\" sections)", conf);
+		return 1;
+	}
+	/* For tandem-syncd's ExecCondition=: 0 when the switch replicates its
+	 * flows ("sync": one of a VRRP pair, or a switch behind an ECMP router
+	 * that announces only while in sync), 1 without "sync", 255 on a bad
+	 * config. */
+	if (!strcmp(cmd, "replicated")) {
+		if (argc != 0)
+			usage();
+		if (cfg.sync.enabled)
+			return 0;
+		log_info("%s: no \"sync\" section: nothing to replicate", conf);
 		return 1;
 	}
 	if (!strcmp(cmd, "notify"))
