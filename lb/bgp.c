@@ -113,7 +113,7 @@ static void child_done(struct lbd *l, int st)
 {
 	struct bgp_ann *b = &l->bgp;
 	uint64_t now = loop_now_ms();
-	char out[4096];
+	char out[16384];	/* 64 VIPs x two lines, the sessions */
 	int bad = 0;
 
 	child_output(&b->ch, out, sizeof(out));
