@@ -7,6 +7,7 @@
  *   tandem-failover [-c CONF] check [-v]
  *   tandem-failover [-c CONF] paired
  *   tandem-failover [-c CONF] replicated
+ *   tandem-failover [-c CONF] scaleout
  */
 #include "failover.h"
 
@@ -28,7 +29,8 @@ static void usage(void)
 		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
 		"       tandem-failover [-c CONF] check [-v]\n"
 		"       tandem-failover [-c CONF] paired\n"
-		"       tandem-failover [-c CONF] replicated\n");
+		"       tandem-failover [-c CONF] replicated\n"
+		"       tandem-failover [-c CONF] scaleout\n");
 	exit(2);
 }
 
@@ -80,7 +82,8 @@ int main(int argc, char **argv)
 	argv += optind + 1;
 	if (config_load(conf, &cfg, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
-		return !strcmp(cmd, "paired") || !strcmp(cmd, "replicated") ? 255 : 1;
+		return !strcmp(cmd, "paired") || !strcmp(cmd, "replicated") ||
+		       !strcmp(cmd, "scaleout") ? 255 : 1;
 	}
 	/* For systemd's ExecCondition= of tandem-syncd and keepalived: 0 when
 	 * this switch is one of a pair (both "sync" and "vrrp"), 1 when it
@@ -104,6 +107,16 @@ int main(int argc, char **argv)
 		if (cfg.sync.enabled)
 			return 0;
 		log_info("%s: no \"sync\" section: nothing to replicate", conf);
+		return 1;
+	}
+	/* For BIRD's ExecCondition= (appliance/systemd/bird.service.d): 0 with
+	 * a "bgp" section, 1 without, 255 on a bad config. */
+	if (!strcmp(cmd, "scaleout")) {
+		if (argc != 0)
+			usage();
+		if (cfg.bgp.enabled)
+			return 0;
+		log_info("%s: no \"bgp\" section: no BIRD", conf);
 		return 1;
 	}
 	if (!strcmp(cmd, "notify"))
