@@ -27,7 +27,8 @@
 #   3. lbd of sw2 stops (BIRD stays up, its session too): the VIP leaves
 #      the router's next hops within 3 s;
 #   4. sw1's links are cut: BFD (100 ms x 3) takes it out of the router's
-#      ECMP route within 1 s (the BGP hold time is 3 s).
+#      ECMP route within 1.5 s (BFD: 0.3 s; the BGP hold time is 3 s; the
+#      margin is for a loaded host).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_bgp.sh"
 
@@ -147,12 +148,13 @@ check "sw2's lbd stops: the router drops it from the VIP's next hops" wait_for 3
 check_eq "... while its BGP session stays Established" Established "$(r_session 2)"
 check "sw2's lbd logged the withdrawal" grep -q 'bgp_withdraw vip=v4 .*reason="lbd stops"' "$LAB_DIR/sw-2/lbd.log"
 
-# 4. BFD: a switch whose links are cut leaves the route within 1 s.
+# 4. BFD: a switch whose links are cut leaves the route within 1.5 s (0.3 s
+# nominal; the hold time, 3 s, would take longer).
 t0=$(now_ms)
 lab member-links 1 down
 if wait_ms 3000 hops_are "$H3"; then
 	ms=$(($(now_ms) - t0))
-	check_le "BFD: sw1 leaves the router's route ${ms} ms after its links went down" "$ms" 1000
+	check_le "BFD: sw1 leaves the router's route ${ms} ms after its links went down" "$ms" 1500
 else
 	fail "sw1 leaves the router's route within 3 s of its links going down" "hops: $(r_hops)"
 fi

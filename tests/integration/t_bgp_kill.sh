@@ -13,7 +13,8 @@
 #      run through the three switches; each session is in exactly one
 #      switch's table, every switch carries some;
 #   2. the switch with the most sessions loses its links and is killed
-#      (SIGKILL): it leaves the router's route within 1 s (BFD);
+#      (SIGKILL): it leaves the router's route within 1.5 s (BFD: 0.3 s
+#      nominal, the hold time 3 s);
 #   3. its sessions go on through the survivors: they pick them up
 #      midstream (fwd_midstream grows by at least their number) and, since
 #      every switch builds the same Maglev table, send each to the node it
@@ -72,7 +73,7 @@ t0=$(now_ms)
 lab member-links "$victim" down
 if wait_ms 3000 hops_are "$left"; then
 	ms=$(($(now_ms) - t0))
-	check_le "BFD: sw$victim ($vn sessions) leaves the router's route ${ms} ms after its links went down" "$ms" 1000
+	check_le "BFD: sw$victim ($vn sessions) leaves the router's route ${ms} ms after its links went down" "$ms" 1500
 else
 	fail "sw$victim leaves the router's route within 3 s" "hops: $(r_hops)"
 fi
