@@ -22,32 +22,14 @@
 
 require_bgp
 bgp_lab_up 4
-for k in 1 2 3; do
-	if ! out=$(lab member-start $k 2>&1); then
-		fail "switch $k starts (BIRD, lbd)" "$out"
-		finish
-	fi
-done
+members_up 1 2 3
+diag "sw4's namespace is there, silent"
 H1=$(mb_hop 1) H2=$(mb_hop 2) H3=$(mb_hop 3) H4=$(mb_hop 4)
-if ! wait_for 30 hops_are "$H1 $H2 $H3"; then
-	fail "the router routes the VIP over sw1..sw3" "hops: $(r_hops)"
-	finish
-fi
-ok "the router routes the VIP over sw1..sw3 (sw4's namespace is there, silent)"
 
 # 1. Load.
 N=90
 D=$TEST_TMP/dl
-mkdir -p "$D"
-pids=()
-for c in c1 c2 c3; do
-	for ((j = 0; j < N / 3; j++)); do
-		in_ns "$c" curl -sS -m 90 -o "$D/$c.$j.bin" -w "%{http_code} %{local_port}\n" \
-			"http://$VIP4/rate/1m.bin?bps=70000" >"$D/$c.$j.w" 2>"$D/$c.$j.err" &
-		pids+=($!)
-	done
-done
-flows80() { for k in "$@"; do mb_flows "$k" | awk -v k="$k" '$4 == 80 { print $1, $2, $6, k }'; done; }
+dl_start "$D" $N
 all_in() { [ "$(flows80 1 2 3 | wc -l)" -ge $N ]; }
 check "all $N sessions are in the three switches' tables" wait_for 20 all_in
 flows80 1 2 3 >"$TEST_TMP/before"
@@ -59,8 +41,7 @@ if ! out=$(lab member-start 4 2>&1); then
 	finish
 fi
 check "the router routes the VIP over the four switches" wait_for 10 hops_are "$H1 $H2 $H3 $H4"
-digests() { mb_jctl "$1" vips | jq -r '[.vips[].services[] | "\(.port):\(.table_digest)"] | join(" ")'; }
-check_eq "sw4 built the same Maglev table as sw1" "$(digests 1)" "$(digests 4)"
+check_eq "sw4 built the same Maglev table as sw1" "$(mb_digests 1)" "$(mb_digests 4)"
 
 # 3. Sessions the router moved to sw4 go on there, on their nodes.
 moved() { [ "$(flows80 4 | wc -l)" -gt 0 ]; }
@@ -76,18 +57,7 @@ check_eq "every session sw4 holds is one of the running ones" 0 "$notold"
 check_eq "... on the node it had before" 0 "$wrong"
 
 # 4. Every download completes byte-exact.
-for p in "${pids[@]}"; do wait "$p"; done
-want=$(awk '$2 == "1m.bin" { print $1 }' "$LAB_WWW/SHA256SUMS")
-bad=0 errs=0
-for c in c1 c2 c3; do
-	for ((j = 0; j < N / 3; j++)); do
-		[ "$(sha256sum <"$D/$c.$j.bin" | cut -d' ' -f1)" = "$want" ] || bad=$((bad + 1))
-		[ -s "$D/$c.$j.err" ] && errs=$((errs + 1))
-	done
-done
-check_eq "no download saw an error (reset, timeout)" 0 "$errs"
-[ "$errs" = 0 ] || diag "$(head -n 3 "$D"/*.err | head -n 12)"
-check_eq "every download is byte-exact (sha256 of 1m.bin)" 0 "$bad"
+dl_finish "$D" $N
 
 # 5. New sessions spread over four.
 declare -A new0

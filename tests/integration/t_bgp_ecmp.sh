@@ -92,11 +92,10 @@ check_eq "sw3's lbd reports the VIP announced" true "$(mb_jctl 3 status | jq -r 
 
 # The same config, the same Maglev tables: a new flow gets the same node
 # whichever switch sees its SYN.
-digests() { mb_jctl "$1" vips | jq -r '[.vips[].services[] | "\(.port):\(.table_digest)"] | join(" ")'; }
-d1=$(digests 1)
+d1=$(mb_digests 1)
 check "sw1's Maglev table has a digest ($d1)" test -n "${d1#80:0000000000000000}"
-check_eq "sw2 built the same Maglev table as sw1" "$d1" "$(digests 2)"
-check_eq "sw3 built the same Maglev table as sw1" "$d1" "$(digests 3)"
+check_eq "sw2 built the same Maglev table as sw1" "$d1" "$(mb_digests 2)"
+check_eq "sw3 built the same Maglev table as sw1" "$d1" "$(mb_digests 3)"
 
 # 2. 300 sessions over three switches.
 declare -A new0
@@ -118,7 +117,7 @@ for k in 1 2 3; do
 	sum=$((sum + d))
 done
 check_eq "the switches' new flows add up to the sessions sent" 300 "$sum"
-for k in 1 2 3; do mb_flows $k | awk -v k=$k '$4 == 80 { print $1, $2, $6, k }'; done >"$TEST_TMP/flows"
+flows80 1 2 3 >"$TEST_TMP/flows"
 awk -v c1="$C1_IP4" -v c2="$C2_IP4" -v c3="$C3_IP4" '
 	NR == FNR { n[$1 " " $2]++; node[$1 " " $2] = $3; next }
 	$5 == "ok" { ip = ($2 == "c1" ? c1 : $2 == "c2" ? c2 : c3); key = ip " " $4

@@ -27,32 +27,12 @@
 
 require_bgp
 bgp_lab_up 3
-for k in 1 2 3; do
-	if ! out=$(lab member-start $k 2>&1); then
-		fail "switch $k starts (BIRD, lbd)" "$out"
-		finish
-	fi
-done
-H1=$(mb_hop 1) H2=$(mb_hop 2) H3=$(mb_hop 3)
-if ! wait_for 30 hops_are "$H1 $H2 $H3"; then
-	fail "the router routes the VIP over the three switches" "hops: $(r_hops)"
-	finish
-fi
-ok "the router routes the VIP over the three switches"
+members_up 1 2 3
 
 # 1. Load.
 N=90
 D=$TEST_TMP/dl
-mkdir -p "$D"
-pids=()
-for c in c1 c2 c3; do
-	for ((j = 0; j < N / 3; j++)); do
-		in_ns "$c" curl -sS -m 90 -o "$D/$c.$j.bin" -w "%{http_code} %{local_port}\n" \
-			"http://$VIP4/rate/1m.bin?bps=70000" >"$D/$c.$j.w" 2>"$D/$c.$j.err" &
-		pids+=($!)
-	done
-done
-flows80() { for k in "$@"; do mb_flows "$k" | awk -v k="$k" '$4 == 80 { print $1, $2, $6, k }'; done; }
+dl_start "$D" $N
 all_in() { [ "$(flows80 1 2 3 | wc -l)" -ge $N ]; }
 check "all $N sessions are in the switches' tables" wait_for 20 all_in
 flows80 1 2 3 >"$TEST_TMP/before"
@@ -104,18 +84,5 @@ check_eq "every survivor's entry for a session names the node it had before" 0 "
 check_eq "every session is in a survivor's table" 0 "$missing"
 
 # 4. Every download completes byte-exact.
-for p in "${pids[@]}"; do wait "$p"; done
-want=$(awk '$2 == "1m.bin" { print $1 }' "$LAB_WWW/SHA256SUMS")
-bad=0 errs=0 codes=0
-for c in c1 c2 c3; do
-	for ((j = 0; j < N / 3; j++)); do
-		[ "$(sha256sum <"$D/$c.$j.bin" | cut -d' ' -f1)" = "$want" ] || bad=$((bad + 1))
-		[ -s "$D/$c.$j.err" ] && errs=$((errs + 1))
-		[ "$(cut -d' ' -f1 "$D/$c.$j.w")" = 200 ] || codes=$((codes + 1))
-	done
-done
-check_eq "every download answered 200" 0 "$codes"
-check_eq "no download saw an error (reset, timeout)" 0 "$errs"
-[ "$errs" = 0 ] || diag "$(head -n 3 "$D"/*.err | head -n 12)"
-check_eq "every download is byte-exact (sha256 of 1m.bin)" 0 "$bad"
+dl_finish "$D" $N
 finish
