@@ -6,12 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
 #include "failover/failover.h"
 #include "lb/lbd.h"
 #include "lib/config.h"
-
-static struct config cfg;
+#include "config_check.h"	/* after the headers: its cfg would shadow their parameters */
 
 #define HEAD "{\"client_interface\":\"eth0\",\"storage_interface\":\"eth1\"," \
 	"\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"}]," \
@@ -22,19 +20,6 @@ static struct config cfg;
 #define NB6 "{\"address\":\"fd00:5::1\",\"as\":65000}"
 #define BGP(x) ",\"bgp\":{\"local_as\":65001,\"router_id\":\"10.0.5.11\"," x "}"
 #define SYNC ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"peer\":\"10.9.0.2\",\"key_file\":\"/k\"}"
-
-static int parse(const char *s, char *err, size_t n)
-{
-	return config_parse(s, strlen(s), &cfg, err, n);
-}
-
-static void bad(const char *json, const char *want)
-{
-	char err[300] = "";
-	int rc = parse(json, err, sizeof(err));
-
-	CHECK(rc < 0 && strstr(err, want), "rejects with \"%s\" (got: %s)", want, err);
-}
 
 static void section(void)
 {
