@@ -163,6 +163,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(TEST_LIBS)
 
 $(B)/tests/test_tandemctl_fmt: $(B)/appliance/tandemctl/format.o
 $(B)/tests/test_slapdconf: $(B)/failover/slapdconf.o
+$(B)/tests/test_birdconf: $(B)/failover/birdconf.o
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libnasd.a $(B)/libtch.a $(B)/libtandem.a
 	@mkdir -p $(dir $@)
@@ -244,7 +245,7 @@ clean:
 
 # make install [DESTDIR=...] [PREFIX=/usr]: what the two Debian packages hold,
 # one list (debian/tandem-*.install split it by path).  tandem-switch: lbd,
-# syncd, the keepalived hook and drop-in, tandemctl, webd and its console,
+# syncd, the keepalived hook and drop-in, BIRD's drop-in, tandemctl, webd and its console,
 # agentx and the MIB; tandem-node: nasd and its flow-drop object.  Each
 # package's docs and example configs go to DOCDIR/<package>, man pages
 # (built from doc/man/*.scd) to MANDIR/manN by their section; nothing goes
@@ -261,7 +262,7 @@ NODE_EX     := appliance/examples/nasd.json
 UNIT_SED    := s|/usr/sbin/|$(SBINDIR)/|g; s|file:/usr/share/doc/|file:$(DOCDIR)/|g
 install: $(BINS) $(MAN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(TANDEM_LIBDIR) \
-		$(DESTDIR)$(MIBDIR) $(DESTDIR)$(UNITDIR)/keepalived.service.d \
+		$(DESTDIR)$(MIBDIR) $(DESTDIR)$(UNITDIR)/keepalived.service.d $(DESTDIR)$(UNITDIR)/bird.service.d \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DOCDIR)/tandem-switch/examples $(DESTDIR)$(DOCDIR)/tandem-node/examples
 	install -m 0755 $(addprefix $(B)/,$(SWITCH_BIN) tandem-nasd) $(DESTDIR)$(SBINDIR)/
@@ -276,6 +277,9 @@ install: $(BINS) $(MAN)
 	sed '$(UNIT_SED)' appliance/systemd/keepalived.service.d/tandem.conf \
 		>$(DESTDIR)$(UNITDIR)/keepalived.service.d/tandem.conf
 	chmod 0644 $(DESTDIR)$(UNITDIR)/keepalived.service.d/tandem.conf
+	sed '$(UNIT_SED)' appliance/systemd/bird.service.d/tandem.conf \
+		>$(DESTDIR)$(UNITDIR)/bird.service.d/tandem.conf
+	chmod 0644 $(DESTDIR)$(UNITDIR)/bird.service.d/tandem.conf
 	install -m 0644 $(SWITCH_DOC) $(DESTDIR)$(DOCDIR)/tandem-switch/
 	install -D -m 0644 appliance/grafana/tandem.json $(DESTDIR)$(DOCDIR)/tandem-switch/grafana/tandem.json
 	install -m 0644 $(SWITCH_EX) $(DESTDIR)$(DOCDIR)/tandem-switch/examples/

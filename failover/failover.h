@@ -3,6 +3,8 @@
  *
  *   genconf.c  keepalived.conf from the appliance config (pure: config in,
  *              text out through a FILE*)
+ *   birdconf.c bird.conf (BIRD 2) for a switch behind an ECMP router
+ *              (config "bgp"; pure like genconf.c)
  *   hook.c     `notify`: keepalived's state changes -> lbd and syncd roles;
  *              `check`: keepalived's track_script, healthy only when lbd
  *              answers and syncd holds the peer's table (or has no peer)
@@ -27,6 +29,9 @@ static inline int group_has_storage(const struct config *cfg, unsigned gi)
  * with config_path, which must be absolute.  0 / -1. */
 int genconf_write(FILE *out, const struct config *cfg, const char *config_path);
 
+/* Write bird.conf for cfg's "bgp" section; config_path names the source
+ * in the header comment.  0 / -1 (no "bgp", or a write error). */
+int birdconf_write(FILE *out, const struct config *cfg, const char *config_path);
 /* keepalived notify: argv = TYPE NAME STATE [PRIORITY].  Exit code. */
 int hook_notify(const struct config *cfg, int argc, char **argv);
 /* track_script: 0 healthy, 1 not (reason on stderr). */

@@ -35,7 +35,8 @@ static void addr_list(FILE *o, const struct config *cfg, const struct inst *in, 
 	char a[TADDR_STRLEN];
 
 	for (unsigned i = 0; i < cfg->nvips; i++)
-		if (cfg->vips[i].addr.family == family && (in->group < 0 || cfg->vips[i].group == in->group))
+		if (cfg->vips[i].addr.family == family && !cfg->vips[i].bgp &&
+		    (in->group < 0 || cfg->vips[i].group == in->group))
 			fprintf(o, "        %s/%d dev %s\n", taddr_fmt(&cfg->vips[i].addr, a, sizeof(a)),
 				family == 4 ? 32 : 128, in->dev);
 }

@@ -63,6 +63,8 @@ static json_t *cmd_status(struct lbd *l)
 		json_object_set_new(r, "groups", roles_json(l));
 	if (l->cfg.dns.enabled)
 		json_object_set_new(r, "dns", dns_json(l));
+	if (l->cfg.bgp.enabled)
+		json_object_set_new(r, "bgp", bgp_json(l));
 	char why[128] = "";
 	int ready = health_ready(l, why, sizeof(why));
 	json_object_set_new(r, "ready", json_boolean(ready));
@@ -166,9 +168,11 @@ static json_t *vips_json(struct lbd *l)
 				continue;
 			const struct cfg_service *cs = &cv->svc[r->svc_index];
 			struct lb_counters c;
-			json_t *o = json_pack("{s:s, s:i, s:i, s:i}", "proto", proto_name(cs->proto),
+			char dg[17];
+			snprintf(dg, sizeof(dg), "%016llx", (unsigned long long)sched_table_digest(l, i));
+			json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s}", "proto", proto_name(cs->proto),
 					      "port", cs->port, "svc_id", r->svc_id,
-					      "nodes_in_table", r->nodes_in_table);
+					      "nodes_in_table", r->nodes_in_table, "table_digest", dg);
 			dp_sum_counters(&l->dp, l->dp.fd_svc_stats, r->svc_id, &c);
 			add_counters(o, &c);
 			json_array_append_new(svcs, o);
@@ -441,6 +445,8 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return cluster_cmd(l);
 	if (!strcmp(cmd, "role"))
 		return roles_cmd(l, req);
+	if (!strcmp(cmd, "bgp"))
+		return bgp_cmd(l, req);
 	if (!strcmp(cmd, "reload")) {
 		if (lbd_reload(l) < 0)
 			return ctl_error("reload failed; the running configuration is unchanged (see the log)");

@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
@@ -39,8 +38,6 @@
 #include "lib/err.h"
 #include "lib/keyfile.h"
 #include "lib/log.h"
-
-extern char **environ;
 
 /* What a record should be: published, withdrawn, or none of our business. */
 enum { WANT_LEAVE = -1, WANT_DEL = 0, WANT_ADD = 1 };
@@ -74,21 +71,6 @@ int dns_script(const struct config *cfg, const int8_t *op, char *buf, size_t len
 	return n;
 }
 
-/* Every service of VIP vip has a node to send new sessions to. */
-static int vip_healthy(const struct lbd *l, int vip)
-{
-	int any = 0;
-
-	for (unsigned i = 0; i < l->nsvcs; i++) {
-		if (l->svcs[i].vip_index != vip)
-			continue;
-		if (l->svcs[i].nodes_in_table <= 0)
-			return 0;
-		any = 1;
-	}
-	return any;
-}
-
 /* Update each record's want from roles and health (see the top). */
 static void dns_wants(struct lbd *l, uint64_t now)
 {
@@ -99,7 +81,7 @@ static void dns_wants(struct lbd *l, uint64_t now)
 		int vip = l->cfg.dns.vips[i], holds = roles_holds_vip(l, vip), want;
 		if (holds) {
 			r->mine = 1;
-			want = vip_healthy(l, vip) ? WANT_ADD : WANT_DEL;
+			want = health_vip_ok(l, vip) ? WANT_ADD : WANT_DEL;
 		} else if (r->mine && l->roles.peer_ready != 1) {
 			want = WANT_DEL;	/* no switch holds it now */
 		} else {
@@ -113,20 +95,6 @@ static void dns_wants(struct lbd *l, uint64_t now)
 			r->published = -1;	/* as far as this want goes: not yet */
 		}
 	}
-}
-
-static void child_close(struct lbd *l)
-{
-	struct dns_pub *p = &l->dns;
-
-	if (p->pidfd.fd >= 0) {
-		loop_del(&l->loop, &p->pidfd);
-		close(p->pidfd.fd);
-	}
-	if (p->err_fd >= 0)
-		close(p->err_fd);
-	p->pidfd.fd = p->err_fd = -1;
-	p->pid = 0;
 }
 
 /* The server took record i of the name (op publish or withdraw), ms after
@@ -146,9 +114,8 @@ static void child_done(struct lbd *l, int st)
 	struct dns_pub *p = &l->dns;
 	uint64_t now = loop_now_ms();
 	char msg[sizeof(p->last_error)];
-	ssize_t n = read(p->err_fd, msg, sizeof(msg) - 1);
 
-	msg[n > 0 ? n : 0] = '\0';
+	child_output(&p->ch, msg, sizeof(msg));
 	msg[strcspn(msg, "\n")] = '\0';
 	char *m = msg + strspn(msg, "; ");	/* nsupdate's comment prefix */
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
@@ -170,8 +137,8 @@ static void child_done(struct lbd *l, int st)
 		}
 	} else {
 		p->failed++;
-		if (p->killed || !*m) {
-			if (p->killed)
+		if (p->ch.killed || !*m) {
+			if (p->ch.killed)
 				snprintf(msg, sizeof(msg), "no answer within %u ms", l->cfg.dns.timeout_ms);
 			else
 				snprintf(msg, sizeof(msg), "nsupdate: %s %d", WIFEXITED(st) ? "exit" : "signal",
@@ -183,7 +150,7 @@ static void child_done(struct lbd *l, int st)
 		log_event(LOG_WARNING, "dns_update_failed", KV_S("name", l->cfg.dns.name),
 			  KV_S("reason", p->last_error), KV_U("retry_ms", l->cfg.dns.retry_ms));
 	}
-	child_close(l);
+	child_close(&l->loop, &p->ch);
 }
 
 static void child_exited(struct loop *lp, struct loop_io *io, uint32_t events)
@@ -191,70 +158,21 @@ static void child_exited(struct loop *lp, struct loop_io *io, uint32_t events)
 	struct lbd *l = io->arg;
 	int st;
 
-	if (waitpid(l->dns.pid, &st, WNOHANG) == l->dns.pid)
+	if (waitpid(l->dns.ch.pid, &st, WNOHANG) == l->dns.ch.pid)
 		child_done(l, st);
 }
 
 /* Start nsupdate on script.  0 / -1 (logged). */
 static int spawn(struct lbd *l, const char *script, size_t len)
 {
-	struct dns_pub *p = &l->dns;
-	int in[2], er[2], rc;
 	char tmo[16];
 	char *argv[] = { l->cfg.dns.nsupdate, "-k", l->cfg.dns.key_file, "-t", tmo, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
 
 	snprintf(tmo, sizeof(tmo), "%u", (l->cfg.dns.timeout_ms + 999) / 1000);
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return -1;
-	if (pipe2(er, O_CLOEXEC | O_NONBLOCK) < 0) {
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
-	posix_spawnattr_init(&at);
-	/* lbd blocks its signals for the signalfd and ignores SIGPIPE: not the child */
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&p->pid, argv[0], &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(in[0]);
-	close(er[1]);
-	if (rc == 0 && write(in[1], script, len) != (ssize_t)len)
-		rc = errno ? errno : EIO;	/* the child exits on EOF: counted as failed below */
-	close(in[1]);
-	p->err_fd = er[0];
-	if (rc != 0 && !p->pid) {
-		close(er[0]);
-		p->err_fd = -1;
-		errno = rc;
+	if (child_spawn(&l->loop, &l->dns.ch, argv, script, len, 2, child_exited, l) < 0) {
 		log_warn("dns: %s", argv[0]);
 		return -1;
 	}
-	p->pidfd.fd = pidfd_open(p->pid, 0);
-	p->pidfd.cb = child_exited;
-	p->pidfd.arg = l;
-	if (p->pidfd.fd < 0 || loop_add(&l->loop, &p->pidfd, EPOLLIN) < 0) {
-		log_warn("dns: pidfd");
-		kill(p->pid, SIGKILL);
-		int st;
-		waitpid(p->pid, &st, 0);
-		child_close(l);
-		return -1;
-	}
-	p->started_ms = loop_now_ms();
-	p->killed = 0;
 	return 0;
 }
 
@@ -288,11 +206,11 @@ void dns_tick(struct lbd *l)
 	if (!l->cfg.dns.enabled)
 		return;
 	dns_wants(l, now);
-	if (p->pid) {
-		if (!p->killed && now - p->started_ms > l->cfg.dns.timeout_ms) {
-			p->killed = 1;
+	if (p->ch.pid) {
+		if (!p->ch.killed && now - p->ch.started_ms > l->cfg.dns.timeout_ms) {
+			p->ch.killed = 1;
 			p->timeouts++;
-			kill(p->pid, SIGKILL);	/* reaped through the pidfd */
+			kill(p->ch.pid, SIGKILL);	/* reaped through the pidfd */
 		}
 		return;
 	}
@@ -311,7 +229,7 @@ void dns_init(struct lbd *l)
 	struct dns_pub *p = &l->dns;
 
 	memset(p, 0, sizeof(*p));
-	p->pidfd.fd = p->err_fd = -1;
+	p->ch.pidfd.fd = p->ch.out_fd = -1;
 	for (unsigned i = 0; i < CFG_MAX_VIPS; i++) {
 		p->rec[i].want = WANT_LEAVE;
 		p->rec[i].published = -1;
@@ -351,10 +269,10 @@ void dns_close(struct lbd *l)
 
 	if (!l->cfg.dns.enabled)
 		return;
-	if (p->pid) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &st, 0);
-		child_close(l);
+	if (p->ch.pid) {
+		kill(p->ch.pid, SIGKILL);
+		waitpid(p->ch.pid, &st, 0);
+		child_close(&l->loop, &p->ch);
 	}
 	for (unsigned i = 0; i < l->cfg.dns.nvips; i++) {
 		struct dns_rec *r = &p->rec[i];
@@ -365,12 +283,12 @@ void dns_close(struct lbd *l)
 	if (!any)
 		return;
 	dns_send(l, loop_now_ms());
-	if (!p->pid)
+	if (!p->ch.pid)
 		return;
-	struct pollfd pf = { .fd = p->pidfd.fd, .events = POLLIN };
+	struct pollfd pf = { .fd = p->ch.pidfd.fd, .events = POLLIN };
 	if (poll(&pf, 1, (int)l->cfg.dns.timeout_ms) <= 0)
-		kill(p->pid, SIGKILL);
-	if (waitpid(p->pid, &st, 0) == p->pid)
+		kill(p->ch.pid, SIGKILL);
+	if (waitpid(p->ch.pid, &st, 0) == p->ch.pid)
 		child_done(l, st);	/* logs dns_update op=withdraw, or dns_update_failed */
 }
 
@@ -396,7 +314,7 @@ json_t *dns_json(const struct lbd *l)
 		"ttl", (int)l->cfg.dns.ttl, "records", recs,
 		"updates", "sent", (json_int_t)p->sent, "ok", (json_int_t)p->ok,
 		"failed", (json_int_t)p->failed, "timeouts", (json_int_t)p->timeouts,
-		"in_flight", p->pid != 0,
+		"in_flight", p->ch.pid != 0,
 		"last_error", p->last_error, "publish_latency", lat_hist_json(&p->add_lat),
 		"withdraw_latency", lat_hist_json(&p->del_lat));
 }

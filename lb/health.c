@@ -269,3 +269,18 @@ int health_ready(const struct lbd *l, char *why, size_t whylen)
 	}
 	return 1;
 }
+
+/* Every service of VIP vip has a node to send new sessions to. */
+int health_vip_ok(const struct lbd *l, int vip)
+{
+	int any = 0;
+
+	for (unsigned i = 0; i < l->nsvcs; i++) {
+		if (l->svcs[i].vip_index != vip)
+			continue;
+		if (l->svcs[i].nodes_in_table <= 0)
+			return 0;
+		any = 1;
+	}
+	return any;
+}

@@ -16,6 +16,9 @@
  *                (drain) sent to the nodes
  *   roles.c      the VRRP role, per group in active-active (vrrp.groups)
  *   dns.c        the VIPs' A/AAAA records at the DNS server (config "dns")
+ *   bgp.c        the VIPs' routes through BIRD to an ECMP router (config "bgp")
+ *   child.c      helper programs (nsupdate, birdc) run off the loop
+ *   syncwatch.c  tandem-syncd's "ready", for the BGP announcements
  */
 #ifndef TANDEM_LBD_H
 #define TANDEM_LBD_H
@@ -239,6 +242,15 @@ struct roles {
 	int peer_ready;			/* the hook's last word on the peer: 1, 0, -1 unknown */
 };
 
+/* A helper program lbd runs (child.c): nsupdate, birdc. */
+struct child {
+	pid_t pid;			/* running (0: none) */
+	struct loop_io pidfd;		/* its exit */
+	int out_fd;			/* its answer (stdout or stderr), read after the exit */
+	int killed;			/* over its owner's timeout: killed */
+	uint64_t started_ms;
+};
+
 /* The DNS records of the VIPs we hold (dns.c), as config dns.vips. */
 struct dns_rec {
 	int8_t want;		/* -1 leave alone, 0 withdraw, 1 publish */
@@ -250,14 +262,43 @@ struct dns_rec {
 struct dns_pub {
 	struct dns_rec rec[CFG_MAX_VIPS];
 	int8_t sent_op[CFG_MAX_VIPS];	/* what the update in flight does per record */
-	pid_t pid;			/* nsupdate running (0: none) */
-	struct loop_io pidfd;		/* its exit */
-	int err_fd;			/* its stderr */
-	int killed;			/* over timeout_ms: killed */
-	uint64_t started_ms, next_try_ms, refresh_at_ms;
+	struct child ch;		/* nsupdate (its stderr) */
+	uint64_t next_try_ms, refresh_at_ms;
 	uint64_t sent, ok, failed, timeouts;
 	char last_error[160];
 	struct lat_hist add_lat, del_lat;	/* want changed -> the server took it */
+};
+
+/* The VIPs this switch announces through BIRD (bgp.c), as config bgp.vips. */
+struct bgp_vip {
+	int8_t want;		/* 1 announce, 0 withdraw */
+	int8_t told;		/* BIRD confirmed `want` (its protocol is so); -1 not yet */
+	int8_t logged;		/* the last state logged (bgp_announce/withdraw); -1 none */
+	uint64_t changed_ms;	/* when want last changed */
+};
+#define BGP_STATE_LEN 24
+struct bgp_ann {
+	struct bgp_vip vip[CFG_MAX_VIPS];
+	char session[CFG_BGP_MAX_NEIGHBORS][BGP_STATE_LEN];	/* "Established", ... ("" unknown) */
+	uint64_t sessions_ms;		/* when BIRD last told them */
+	int8_t sent[CFG_MAX_VIPS];	/* what the birdc in flight does per VIP; -1 nothing */
+	struct child ch;		/* birdc (its stdout) */
+	int closing;			/* lbd stops: withdraw everything */
+	int held;			/* the operator withdrew everything (tandemctl withdraw) */
+	uint64_t next_try_ms, refresh_at_ms;
+	uint64_t runs, ok, failed;
+	char why[96];			/* why the wants last changed */
+	char last_error[160];
+};
+
+/* tandem-syncd's "ready", asked for the BGP announcements (syncwatch.c). */
+struct syncwatch {
+	struct loop_io io;		/* the status request in flight (-1: none) */
+	uint64_t asked_ms;
+	int ready;			/* the last answer: 1 ready, 0 not (or no answer) */
+	char why[96];			/* ... why not */
+	size_t len;
+	char buf[16384];		/* the answer so far (one JSON line) */
 };
 
 /* The NFS cluster map and node states sender (cluster.c). */
@@ -312,6 +353,8 @@ struct lbd {
 	uint64_t role_changes;	/* role set to another value than it had */
 	struct roles roles;	/* per group (active-active) */
 	struct dns_pub dns;
+	struct bgp_ann bgp;
+	struct syncwatch syncwatch;
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
 	int sched_dirty;
@@ -332,6 +375,9 @@ int sched_set_drain(struct lbd *l, int node, int drain);
 int sched_node_was_in(const struct lbd *l, int node, uint8_t proto, uint16_t port);
 /* The node a new session with key k would be given now (Maglev), or -1. */
 int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k);
+/* Digest of service i's (index into svcs) live Maglev table by node
+ * names: equal on switches that pick the same nodes.  0: no table. */
+uint64_t sched_table_digest(const struct lbd *l, unsigned i);
 
 /* ---- health.c ---- */
 int health_setup(struct lbd *l);	/* (re)build checks from config */
@@ -342,6 +388,9 @@ void health_free(struct lbd *l);
 int health_state(const struct lbd *l, int node, uint8_t proto, uint16_t port);
 /* 1 when every node's state is settled (see health.c); else 0 and why. */
 int health_ready(const struct lbd *l, char *why, size_t whylen);
+/* Every service of VIP index vip has a node in its Maglev table (the VIP
+ * is worth publishing in DNS, announcing by BGP). */
+int health_vip_ok(const struct lbd *l, int vip);
 
 /* ---- probe.c: one check's I/O, non-blocking on lbd's loop ---- */
 enum probe_result { PROBE_WAIT = 0, PROBE_PASS = 1, PROBE_FAIL = 2 };
@@ -462,6 +511,43 @@ int roles_holds_vip(const struct lbd *l, int vip);
 /* The same for the VIP a flow goes to (an unknown VIP: the switch's role). */
 int roles_holds_key(const struct lbd *l, const struct lb_flow_key *k);
 json_t *roles_json(const struct lbd *l);	/* status "groups" (NULL without groups) */
+
+/* ---- child.c: helper programs off the loop ---- */
+/* Run argv[0] (absolute path) with in[0..inlen) as its stdin and its fd
+ * `capture` (1 stdout, 2 stderr) kept for child_output; cb(arg) runs on
+ * the loop when it exits (the callback reaps it: waitpid, child_close).
+ * 0 / -1 with errno (nothing runs). */
+int child_spawn(struct loop *lp, struct child *c, char *const argv[], const char *in, size_t inlen,
+		int capture, loop_io_cb cb, void *arg);
+/* Its captured output (up to len - 1 bytes, NUL-terminated); its length. */
+size_t child_output(const struct child *c, char *buf, size_t len);
+void child_close(struct loop *lp, struct child *c);	/* after the reap */
+
+/* ---- bgp.c: the VIPs' routes through BIRD (config "bgp") ---- */
+void bgp_init(struct lbd *l);
+void bgp_config(struct lbd *l);		/* after a reload */
+void bgp_tick(struct lbd *l);
+void bgp_close(struct lbd *l);		/* at exit: withdraws (waits up to timeout_ms) */
+json_t *bgp_json(const struct lbd *l);	/* status "bgp" */
+json_t *bgp_cmd(struct lbd *l, const json_t *req);	/* control "bgp" {withdraw} */
+/* -t and start: birdc is there.  0 / -1 with the message. */
+int bgp_check(const struct config *cfg, char *err, size_t errlen);
+/* Pure: the birdc script for sent[i] (per bgp.vips: -1 nothing, 0 disable,
+ * 1 enable), then `show protocols "up*"` (the sessions); number of
+ * enable/disable lines (0: nothing to run), -1 if buf is too small. */
+int bgp_script(const struct config *cfg, const int8_t *sent, char *buf, size_t len);
+/* Pure: the BGP sessions' states in birdc's output of `show protocols`
+ * (protocol "upN" is bgp.neighbors[N]) into state[N]; how many found. */
+int bgp_sessions(const struct config *cfg, const char *out, char (*state)[BGP_STATE_LEN]);
+/* Pure: birdc's output out confirms VIP i of bgp.vips is (en|dis)abled. */
+int bgp_answer_ok(const struct config *cfg, unsigned i, int enable, const char *out);
+
+/* ---- syncwatch.c: replication in sync (for bgp.c) ---- */
+void syncwatch_init(struct lbd *l);
+void syncwatch_close(struct lbd *l);
+/* 1 without a "sync" section or while tandem-syncd last said "ready";
+ * else 0 and why.  Asks syncd again when due (never waits). */
+int syncwatch_ready(struct lbd *l, char *why, size_t whylen);
 
 /* ---- dns.c: the VIPs' records in DNS (config "dns") ---- */
 void dns_init(struct lbd *l);

@@ -75,6 +75,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 	cluster_tick(l);
 	pins_tick(l);
 	dns_tick(l);
+	bgp_tick(l);
 }
 
 /* -t: what the configuration sets up, or why it cannot be used.  Exit code. */
@@ -82,7 +83,7 @@ static int check_config(struct lbd *l)
 {
 	char err[512];
 
-	if (dns_check(&l->cfg, err, sizeof(err)) < 0)
+	if (dns_check(&l->cfg, err, sizeof(err)) < 0 || bgp_check(&l->cfg, err, sizeof(err)) < 0)
 		fatalx("%s: %s", l->config_path, err);
 	printf("%s: configuration OK (%u node(s), %u VIP(s), %u service(s)); flow table %u, "
 	       "%u pinned flows, at most %u inserts/s from non-SYN TCP and UDP misses\n",
@@ -92,6 +93,9 @@ static int check_config(struct lbd *l)
 	if (l->cfg.dns.enabled)
 		printf("dns: %s (%u record(s)) at %s port %u, TTL %u\n", l->cfg.dns.name,
 		       l->cfg.dns.nvips, l->cfg.dns.zone, l->cfg.dns.port, l->cfg.dns.ttl);
+	if (l->cfg.bgp.enabled)
+		printf("bgp: AS %u, %u neighbor(s), %u VIP(s) announced through %s\n", l->cfg.bgp.local_as,
+		       l->cfg.bgp.nneighbors, l->cfg.bgp.nvips, l->cfg.bgp.socket);
 	return 0;
 }
 
@@ -128,7 +132,9 @@ int main(int argc, char **argv)
 	l->cluster.io.fd = -1;
 	roles_init(l);
 	dns_init(l);
-	if (dns_check(&l->cfg, err, sizeof(err)) < 0)
+	bgp_init(l);
+	syncwatch_init(l);
+	if (dns_check(&l->cfg, err, sizeof(err)) < 0 || bgp_check(&l->cfg, err, sizeof(err)) < 0)
 		fatalx("%s: %s", l->config_path, err);
 	l->started_ms = loop_now_ms();
 	if (loop_init(&l->loop) < 0)
@@ -161,6 +167,8 @@ int main(int argc, char **argv)
 	if (loop_run(&l->loop) < 0)
 		log_warn("event loop");
 	dns_close(l);
+	bgp_close(l);
+	syncwatch_close(l);
 	control_close(l);
 	mover_free(l);
 	report_close(l);

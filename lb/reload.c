@@ -65,6 +65,7 @@ int lbd_reload(struct lbd *l)
 	}
 	roles_config(l);
 	dns_config(l);
+	bgp_config(l);
 	netmon_refresh(l);
 	sched_update(l);
 	cluster_apply(l);	/* a new generation even if "nfs" did not change (logged on failure) */

@@ -481,3 +481,32 @@ int sched_maglev_pick(const struct lbd *l, const struct lb_flow_key *k)
 	}
 	return -1;
 }
+
+/*
+ * A digest of service i's live Maglev table as the data plane reads it:
+ * FNV-1a over each slot's node NAME key (maglev_key: node ids are numbered
+ * per switch, names are the same everywhere), 0 for an empty slot.  Two
+ * switches with equal digests send every new flow of the service to the
+ * same node (doc/scaleout.md).  0 when the service has no table.
+ */
+uint64_t sched_table_digest(const struct lbd *l, unsigned i)
+{
+	const struct svc_rt *r = &l->svcs[i];
+	struct lb_svc_key key;
+	struct lb_svc_val val;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	svc_key(l, r, &key);
+	if (bpf_map_lookup_elem(l->dp.fd_svcs, &key, &val) < 0 || !val.maglev_size)
+		return 0;
+	const uint32_t *t = maglev_half(l, r->svc_id, live_half(&val), val.maglev_size);
+	for (uint32_t k = 0; k < val.maglev_size; k++) {
+		int n = (val.flags & LB_SVC_F_NO_NODES) ? -1 : sched_node_by_id(l, t[k]);
+		uint64_t v = n >= 0 ? maglev_key(l->nodes[n].name) : 0;
+		for (int b = 0; b < 8; b++) {
+			h ^= (v >> (8 * b)) & 0xff;
+			h *= 0x100000001b3ull;
+		}
+	}
+	return h;
+}

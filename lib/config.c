@@ -379,7 +379,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	static const char *const keys[] = {
 		"instance", "bpffs", "control_socket", "client_interface", "storage_interface",
 		"attach", "flow_table_size", "maglev_size", "health", "nodes", "vips", "sync", "vrrp", "handoff",
-		"nfs", "dns", "directory", NULL
+		"nfs", "dns", "directory", "bgp", NULL
 	};
 	struct jconf p = { .err = err, .errlen = errlen };
 	json_error_t je;
@@ -426,6 +426,7 @@ int config_parse(const char *buf, size_t len, struct config *cfg, char *err, siz
 	    parse_nodes(&p, json_object_get(root, "nodes"), cfg) < 0 ||
 	    parse_vips(&p, json_object_get(root, "vips"), cfg) < 0 ||
 	    parse_sync(&p, json_object_get(root, "sync"), &cfg->sync) < 0 ||
+	    parse_bgp(&p, json_object_get(root, "bgp"), cfg) < 0 ||
 	    parse_vrrp(&p, json_object_get(root, "vrrp"), cfg) < 0 ||
 	    parse_dns(&p, json_object_get(root, "dns"), cfg) < 0 ||
 	    parse_directory(&p, json_object_get(root, "directory"), cfg) < 0 ||

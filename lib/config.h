@@ -57,6 +57,7 @@ struct cfg_vip {
 	char name[CFG_NAME_MAX + 1];
 	struct taddr addr;
 	int group;		/* index into vrrp.groups; -1: no groups (the pair's one group) */
+	int bgp;		/* announced by BGP (bgp.vips), never moved by VRRP */
 	unsigned nsvc;
 	struct cfg_service svc[LB_MAX_SVCS];
 };
@@ -201,6 +202,34 @@ struct cfg_directory {
 	char key_file[CFG_PATH_MAX];
 };
 
+/*
+ * Scale-out behind an ECMP router (optional, doc/scaleout.md): BIRD 2 on
+ * this switch announces each of bgp.vips to the neighbors while this switch
+ * can serve it (tandem-lbd enables and disables the VIP's static protocol
+ * through birdc); BFD makes a dead switch leave the router's ECMP group in
+ * interval_ms x multiplier.  "tandem-failover birdconf" writes bird.conf.
+ */
+#define CFG_BGP_MAX_NEIGHBORS 8
+/* bird.conf's static protocol holding the route of VIP index N (of
+ * config.vips): "tdm_vipN", what tandem-lbd enables and disables. */
+#define CFG_BGP_VIP_PROTO "tdm_vip%u"
+struct cfg_bgp {
+	int enabled;
+	uint32_t local_as;		/* 1..4294967295 */
+	struct taddr router_id;		/* IPv4 */
+	unsigned nneighbors;
+	struct { struct taddr addr; uint32_t as; } neighbors[CFG_BGP_MAX_NEIGHBORS];
+	uint32_t hold_s;		/* BGP hold time (3..65535); BFD is what detects faster */
+	uint32_t bfd_interval_ms;	/* 0: no BFD */
+	uint32_t bfd_multiplier;
+	char birdc[CFG_PATH_MAX];	/* the birdc binary */
+	char socket[CFG_PATH_MAX];	/* BIRD's control socket */
+	uint32_t timeout_ms;		/* one birdc run */
+	uint32_t refresh_ms;		/* the wanted states are told again this often */
+	unsigned nvips;
+	uint8_t vips[CFG_MAX_VIPS];	/* announced VIPs, indexes into config.vips */
+};
+
 struct config {
 	char instance[CFG_NAME_MAX + 1];
 	char bpffs[CFG_PATH_MAX];
@@ -222,6 +251,7 @@ struct config {
 	struct cfg_nfs nfs;
 	struct cfg_dns dns;
 	struct cfg_directory directory;
+	struct cfg_bgp bgp;
 	unsigned nprobes;
 	struct cfg_probe probes[LB_MAX_SVCS];	/* one per service that gives one */
 };

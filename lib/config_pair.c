@@ -77,9 +77,8 @@ static int parse_gateways(struct jconf *p, json_t *gw, const char *what,
 }
 
 
-/* The VIP names of a group's (or the dns section's) "vips" into idx[],
- * each a name of cfg->vips.  0 / -1. */
-static int vip_names(struct jconf *p, json_t *arr, const struct config *cfg, uint8_t *idx,
+/* The VIP names of a group's (or the dns or bgp section's) "vips" (config_parts.h). */
+int vip_names(struct jconf *p, json_t *arr, const struct config *cfg, uint8_t *idx,
 		     unsigned *n)
 {
 	json_t *v;
@@ -141,6 +140,9 @@ static int parse_group(struct jconf *p, json_t *g, size_t gi, struct config *cfg
 	}
 	for (unsigned k = 0; k < cg->nvips; k++) {
 		struct cfg_vip *v = &cfg->vips[cg->vips[k]];
+		if (v->bgp)
+			return jconf_perr(p, "VIP \"%s\" is announced by BGP (bgp.vips), not moved by VRRP",
+					  v->name);
 		if (v->group >= 0)
 			return jconf_perr(p, "VIP \"%s\" is in group \"%s\" already", v->name,
 					  cfg->vrrp.groups[v->group].name);
@@ -172,8 +174,8 @@ static int parse_groups(struct jconf *p, json_t *o, struct config *cfg)
 	}
 	snprintf(p->where, sizeof(p->where), "vrrp.groups");
 	for (unsigned k = 0; k < cfg->nvips; k++)
-		if (cfg->vips[k].group < 0)
-			return jconf_perr(p, "VIP \"%s\" is in no group (every VIP needs one)",
+		if (cfg->vips[k].group < 0 && !cfg->vips[k].bgp)
+			return jconf_perr(p, "VIP \"%s\" is in no group (every VIP not in bgp.vips needs one)",
 					  cfg->vips[k].name);
 	return 0;
 }

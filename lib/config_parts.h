@@ -13,6 +13,11 @@
 #include "config.h"
 #include "jsonconf.h"
 
+/* The VIP names of array arr into idx[] (each a name of cfg->vips, no
+ * twice), *n of them.  0 / -1. */
+int vip_names(struct jconf *p, json_t *arr, const struct config *cfg, uint8_t *idx, unsigned *n);
+/* After "vips", before "vrrp" (marks its VIPs: VRRP leaves them alone). */
+int parse_bgp(struct jconf *p, json_t *o, struct config *cfg);
 int parse_sync(struct jconf *p, json_t *o, struct cfg_sync *s);
 /* After "vips" (groups name them) and "sync". */
 int parse_vrrp(struct jconf *p, json_t *o, struct config *cfg);

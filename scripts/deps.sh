@@ -10,7 +10,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
 	socat stress-ng samba smbclient scdoc groff-base man-db systemd haproxy nftables ipvsadm \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
- debhelper dpkg-dev fakeroot lintian prometheus"
+ debhelper dpkg-dev fakeroot lintian prometheus bird2"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
 # npm, and Debian's npm package would conflict with it).
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
@@ -58,6 +58,13 @@ if [ -n "$missing" ]; then
 		systemctl disable --now haproxy.service >/dev/null 2>&1 ||
 			DPKG_MAINTSCRIPT_PACKAGE=haproxy DPKG_MAINTSCRIPT_NAME=postinst \
 			deb-systemd-helper disable haproxy.service >/dev/null 2>&1 || true ;;
+	esac
+	# bird2's package enables bird.service the same way: the scale-out
+	# tests run their own BIRD per switch and router namespace.
+	case " $missing " in *" bird2 "*)
+		systemctl disable --now bird.service >/dev/null 2>&1 ||
+			DPKG_MAINTSCRIPT_PACKAGE=bird2 DPKG_MAINTSCRIPT_NAME=postinst \
+			deb-systemd-helper disable bird.service >/dev/null 2>&1 || true ;;
 	esac
 	case " $missing " in *" prometheus "*)
 		# (deb-systemd-helper where systemctl cannot: no systemd running)

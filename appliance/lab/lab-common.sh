@@ -5,13 +5,14 @@
 
 ns_of() {
 	case "$1" in
-	hub | c1 | c2 | sw | swa | swb | swc | swd | dns | n1 | n2 | n3) echo "tdm-$NAME-$1" ;;
-	*) die "unknown host '$1' (hub c1 c2 sw swa swb swc swd dns n1 n2 n3)" ;;
+	hub | c1 | c2 | c3 | r | sw | swa | swb | swc | swd | sw[1-4] | dns | n1 | n2 | n3) echo "tdm-$NAME-$1" ;;
+	*) die "unknown host '$1' (hub c1 c2 c3 r sw swa swb swc swd sw1..sw4 dns n1 n2 n3)" ;;
 	esac
 }
 
 is_pair() { [ -e "$LAB_DIR/pair" ]; }
 is_aa() { [ -e "$LAB_DIR/aa" ]; }
+is_bgp() { [ -e "$LAB_DIR/bgp" ]; }
 
 node_of() {
 	case "$1" in
@@ -32,6 +33,19 @@ sc() {
 	local h=$1
 	shift
 	on "$h" sysctl -q -w "$@" >/dev/null
+}
+
+# make_namespaces HOST...: a namespace per HOST with lo up; new interfaces
+# inherit "default": no DAD anywhere, no SLAAC surprises.
+make_namespaces() {
+	local h ns
+	for h in "$@"; do
+		ns=tdm-$NAME-$h
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
+	done
 }
 
 # The namespaces of this lab that exist right now.
@@ -91,4 +105,28 @@ not_listening() { ! listening "$@"; }
 # leaves it out, so the appliance's default applies (doc/config.md).
 advert_json() {
 	[ "${LAB_ADVERT_MS:-200}" = default ] || printf ' "advert_int_ms": %s,' "${LAB_ADVERT_MS:-200}"
+}
+
+# host_spawn HOST DIR DAEMON CMD...: run CMD in HOST's namespace, detached
+# (its own session), its pid in DIR/DAEMON.pid, its output appended to
+# DIR/DAEMON.log.
+host_spawn() {
+	local h=$1 d=$2 dmn=$3
+	shift 3
+	rm -f "$d/$dmn.pid"
+	echo "=== $dmn start $(date '+%F %T.%N') ===" >>"$d/$dmn.log"
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
+		"$d/$dmn.pid" "tdm-$NAME-$h" "$@" </dev/null >>"$d/$dmn.log" 2>&1 &
+	poll 2000 test -s "$d/$dmn.pid" || die "$dmn did not start in $h"
+}
+
+# host_pid HOST DIR DAEMON: the pid in DIR/DAEMON.pid, if it is alive in HOST.
+host_pid() {
+	local p
+	p=$(cat "$2/$3.pid" 2>/dev/null || true)
+	if pid_alive "$p" && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = \
+		"net:[$(stat -L -c %i "/run/netns/tdm-$NAME-$1" 2>/dev/null)]" ]; then
+		echo "$p"
+	fi
 }

@@ -125,13 +125,8 @@ cmd_up_pair() {
 		write_pair2_config c
 		write_pair2_config d
 	fi
-	for h in hub $HOSTS; do
-		ns=tdm-$NAME-$h
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
-	done
+	# shellcheck disable=SC2086 # a list of host names
+	make_namespaces hub $HOSTS
 	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 	bridge hub brc
 	bridge hub brs
@@ -177,25 +172,31 @@ cmd_up_pair() {
 }
 
 # sw_pid a|b DAEMON: pid of lbd/syncd/keepalived in switch a|b, if alive there.
-sw_pid() {
-	local p
-	p=$(cat "$LAB_DIR/sw-$1/$2.pid" 2>/dev/null || true)
-	if pid_alive "$p" && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = \
-		"net:[$(stat -L -c %i "/run/netns/tdm-$NAME-sw$1" 2>/dev/null)]" ]; then
-		echo "$p"
-	fi
-}
+sw_pid() { host_pid "sw$1" "$LAB_DIR/sw-$1" "$2"; }
 
 # sw_spawn a|b DAEMON CMD...: run CMD in switch a|b, detached, pid in DAEMON.pid.
 sw_spawn() {
-	local x=$1 dmn=$2 d=$LAB_DIR/sw-$1
+	local x=$1
+	shift
+	host_spawn "sw$x" "$LAB_DIR/sw-$x" "$@"
+}
+
+# sw_stop_daemons X SIG DAEMON...: signal each DAEMON of switch X in turn
+# (SIGKILL after 10 s), then SIGKILL whatever is left in the switch
+# (keepalived's VRRP child, scripts).
+sw_stop_daemons() {
+	local x=$1 sig=$2 dmn p
 	shift 2
-	rm -f "$d/$dmn.pid"
-	echo "=== $dmn start $(date '+%F %T.%N') ===" >>"$d/$dmn.log"
-	# shellcheck disable=SC2016
-	setsid sh -c 'echo $$ >"$0"; ns=$1; shift; exec ip netns exec "$ns" "$@"' \
-		"$d/$dmn.pid" "tdm-$NAME-sw$x" "$@" </dev/null >>"$d/$dmn.log" 2>&1 &
-	poll 2000 test -s "$d/$dmn.pid" || die "$dmn did not start in sw$x"
+	for dmn in "$@"; do
+		p=$(sw_pid "$x" "$dmn")
+		[ -n "$p" ] || continue
+		kill -"$sig" "$p" 2>/dev/null || true
+		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
+		rm -f "$LAB_DIR/sw-$x/$dmn.pid"
+	done
+	for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
 }
 
 ctl_answers() { "$TANDEM_BUILD/tandemctl" -s "$1" status >/dev/null 2>&1; }
@@ -220,24 +221,14 @@ cmd_switch_start() {
 }
 
 cmd_switch_stop() {
-	local x=$1 how=${2:-soft} dmn p sig=TERM
+	local x=$1 how=${2:-soft} sig=TERM
 	is_pair || die "lab $NAME is not a pair lab"
 	if [ "$how" = hard ]; then
 		sig=KILL
 		cmd_switch_links "$x" down
 	fi
 	# keepalived first: a graceful stop sends priority-0 adverts (fast takeover)
-	for dmn in keepalived syncd lbd; do
-		p=$(sw_pid "$x" "$dmn")
-		[ -n "$p" ] || continue
-		kill -"$sig" "$p" 2>/dev/null || true
-		poll 10000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null || true
-		rm -f "$LAB_DIR/sw-$x/$dmn.pid"
-	done
-	# whatever is left in that switch (keepalived's VRRP child, scripts)
-	for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	sw_stop_daemons "$x" "$sig" keepalived syncd lbd
 	# A killed keepalived leaves its pid files; while its pids linger as
 	# zombies (our init reaps lazily) the next keepalived would take them
 	# for a running instance and exit ("daemon is already running").

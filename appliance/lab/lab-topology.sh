@@ -93,6 +93,11 @@ write_env() {
 		if is_aa; then
 			printf "%s='%s'\n" LAB_AA 1 VIP4B "$VIP4B"
 		fi
+		if is_bgp; then	# the clients live behind the router here
+			printf "%s='%s'\n" LAB_BGP "$(cat "$LAB_DIR/bgp")" NS_R "tdm-$NAME-r" \
+				NS_C3 "tdm-$NAME-c3" C1_IP4 10.77.3.10 C2_IP4 10.77.3.11 C3_IP4 10.77.3.12 \
+				R_BIRD_SOCK "$LAB_DIR/r/bird.ctl"
+		fi
 		if is_dns; then
 			printf "%s='%s'\n" LAB_DNS 1 DNS_IP "$DNS_IP" DNS_NAME "$DNS_NAME" \
 				NS_DNS "tdm-$NAME-dns" DNS_KEY "$LAB_DIR/dns.key"
@@ -218,6 +223,13 @@ cmd_up() {
 	trap up_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	if [ -n "${LAB_BGP:-}" ]; then
+		cmd_up_bgp
+		up_common
+		trap - EXIT INT TERM
+		echo "lab $NAME (scale-out, $LAB_BGP switches) is up: . $LAB_DIR/env; lab.sh member-start $NAME 1"
+		return 0
+	fi
 	if [ "${LAB_PAIR:-0}" = 1 ]; then
 		cmd_up_pair
 		up_common
@@ -227,14 +239,8 @@ cmd_up() {
 	fi
 	write_config
 
-	for h in hub $HOSTS; do
-		ns=tdm-$NAME-$h
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		# New interfaces inherit "default": no DAD anywhere, no SLAAC surprises.
-		sc "$h" net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
-	done
+	# shellcheck disable=SC2086 # a list of host names
+	make_namespaces hub $HOSTS
 
 	# Hub: the client LAN bridge, no IP.
 	sc hub net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
@@ -310,7 +316,7 @@ cmd_down() {
 	done
 	if [ -d "$LAB_DIR" ]; then
 		dns_down
-		for m in "$LAB_DIR/bpffs" "$LAB_DIR"/sw-[abcd]/bpffs; do
+		for m in "$LAB_DIR/bpffs" "$LAB_DIR"/sw-[abcd1234]/bpffs; do
 			if mountpoint -q "$m" 2>/dev/null; then
 				umount "$m" 2>/dev/null || umount -l "$m"
 			fi

@@ -34,7 +34,8 @@
 # namespaces and links above, lbd's config, the env file), lab-services.sh
 # (the nodes' nginx/iperf3, the switch's lbd), lab-pair.sh (pair mode),
 # lab-dns.sh (LAB_DNS), lab-smb.sh (LAB_SMB: Samba on the nodes),
-# lab-directory.sh (LAB_DIRECTORY: the pair's slapd and the nodes' replicas).
+# lab-directory.sh (LAB_DIRECTORY: the pair's slapd and the nodes' replicas),
+# lab-bgp.sh (LAB_BGP: N switches behind an ECMP router).
 set -eu
 
 LAB_ROOT=/run/tandem-lab
@@ -69,6 +70,13 @@ LAB_FLOWS flow_table_size of both switches, default 262144; LAB_AA=1 active-acti
 a second VIP VIP4B in VRRP group g2, preferred by b; LAB_DNS=1 BIND 9 in host dns
 serving nas.tandem.test, updated by the switches, the clients resolving through it;
 LAB_PAIR2=1 with LAB_DNS=1: a second pair, switches c and d: appliance/lab/lab-dns.sh)
+Scale-out mode (LAB_BGP=N lab.sh up NAME, N 2..4): switches sw1..swN, each
+with lbd and BIRD announcing VIP4 to router r (BIRD, ECMP, BFD), clients
+c1 c2 c3 behind r on 10.77.3.0/24, r the nodes' gateway (appliance/lab/lab-bgp.sh)
+       lab.sh member-start NAME K [bird|lbd|all]   BIRD, then lbd, in switch K
+       lab.sh member-stop NAME K [hard]  lbd (withdraws), then BIRD; hard: SIGKILL, links cut
+       lab.sh member-links NAME K down|up
+       lab.sh router-bird NAME CMD...    birdc CMD at the router (show route ...)
 Either mode: LAB_SMB=1 Samba's smbd on every node, VIP service tcp/445, shares
 [node] (per node) and [shared], user root, password in \$LAB_DIR/smb.cred
 (smbclient -A): appliance/lab/lab-smb.sh
@@ -110,7 +118,7 @@ set_name() {
 }
 
 # The parts, by role (each sourced file says what it holds).
-for _part in common topology services pair dns smb directory; do
+for _part in common topology services pair dns smb directory bgp; do
 	# shellcheck disable=SC1090
 	. "$(dirname "$SELF")/lab-$_part.sh"
 done
@@ -202,6 +210,21 @@ dir-start | dir-stop)
 	[ $# -ge 1 ] || die "usage: lab.sh $cmd NAME swa|swb|nX"
 	need_lab
 	if [ "$cmd" = dir-start ]; then cmd_dir_start "$1"; else cmd_dir_stop "$@"; fi
+	;;
+member-start | member-stop | member-links)
+	[ $# -ge 1 ] || die "usage: lab.sh $cmd NAME K ..."
+	need_lab
+	member_arg "$1"
+	case "$cmd" in
+	member-start) cmd_member_start "$@" ;;
+	member-stop) cmd_member_stop "$@" ;;
+	member-links) [ $# -eq 2 ] || die "usage: lab.sh member-links NAME K down|up"
+		cmd_member_links "$1" "$2" ;;
+	esac
+	;;
+router-bird)
+	need_lab
+	exec birdc -s "$LAB_DIR/r/bird.ctl" "$@"
 	;;
 node-stop | node-start)
 	[ $# -eq 2 ] || die "usage: lab.sh $cmd NAME nX nginx|iperf3|smbd"

@@ -283,6 +283,24 @@ static void print_reload(const struct ctl_args *a, const json_t *r, FILE *out)
 		j_text(buf, sizeof(buf), r, "reloads"));
 }
 
+/* withdraw, announce: lbd's "bgp" command with withdraw true/false. */
+static int build_bgp_hold(const struct ctl_args *a, json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (a->argc)
+		return usage_err(cmd, "unexpected argument '%s'", a->argv[0]);
+	json_object_set_new(req, "withdraw", json_boolean(!strcmp(cmd, "withdraw")));
+	set_str(req, "cmd", "bgp");
+	return 0;
+}
+
+static void print_bgp_hold(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	(void)a;
+	view_bgp(json_object_get(r, "bgp"), out);
+}
+
 static const struct command commands[] = {
 	{ "status", 0, { { "", "daemon summary" } }, build_plain, view_status },
 	{ "nodes", 0, { { "", "the storage nodes: state, health per service, counters" } },
@@ -310,6 +328,10 @@ static const struct command commands[] = {
 	  build_plain, print_reload },
 	{ "cluster", 0, { { "", "the NFS namespace map sent to the nodes, and who holds it" } },
 	  build_plain, view_cluster },
+	{ "withdraw", 0, { { "", "BGP: withdraw this switch's VIPs from the router (drain the switch; "
+			      "its flows move to the other switches)" } }, build_bgp_hold, print_bgp_hold },
+	{ "announce", 0, { { "", "BGP: announce the VIPs again (while this switch can serve them)" } },
+	  build_bgp_hold, print_bgp_hold },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

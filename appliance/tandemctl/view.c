@@ -155,6 +155,35 @@ static void view_groups_dns(const json_t *r, FILE *out)
 	}
 }
 
+/* The BGP announcements (status "bgp"; also the answer of withdraw/announce). */
+void view_bgp(const json_t *g, FILE *out)
+{
+	const json_t *c = json_object_get(g, "birdc"), *v;
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN], b4[FMT_BUFLEN];
+	size_t i;
+
+	if (!json_is_object(g))
+		return;
+	fprintf(out, "bgp          AS %s: %s%s; birdc %s ok, %s failed", j_text(b1, sizeof(b1), g, "local_as"),
+		j_text(b2, sizeof(b2), g, "reason"),
+		json_is_true(json_object_get(g, "withdrawn_by_operator")) ? " (held)" : "",
+		j_text(b3, sizeof(b3), c, "ok"), j_text(b4, sizeof(b4), c, "failed"));
+	if (json_string_length(json_object_get(g, "last_error")))
+		fprintf(out, " (last: %s)", json_string_value(json_object_get(g, "last_error")));
+	fputc('\n', out);
+	json_array_foreach(json_object_get(g, "neighbors"), i, v)
+		fprintf(out, "bgp peer     %-15s AS %-10s %s\n", j_text(b1, sizeof(b1), v, "address"),
+			j_text(b2, sizeof(b2), v, "as"), j_text(b3, sizeof(b3), v, "state"));
+	json_array_foreach(json_object_get(g, "vips"), i, v) {
+		const json_t *an = json_object_get(v, "announced");
+		int want = json_is_true(json_object_get(v, "want"));
+		fprintf(out, "bgp route    %-4s %-15s %s\n", j_text(b1, sizeof(b1), v, "vip"),
+			j_text(b2, sizeof(b2), v, "address"),
+			json_is_true(an) ? "announced" : json_is_false(an) ? "withdrawn" :
+			want ? "announcing (BIRD has not confirmed)" : "withdrawing (BIRD has not confirmed)");
+	}
+}
+
 struct kv {
 	const char *key;
 	char val[2 * FMT_BUFLEN];
@@ -199,6 +228,7 @@ void view_status(const struct ctl_args *a, const json_t *r, FILE *out)
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%-*s  %s\n", w, kv[i].key, kv[i].val);
 	view_groups_dns(r, out);
+	view_bgp(json_object_get(r, "bgp"), out);
 	view_sync(json_object_get(r, "sync"), out);
 }
 

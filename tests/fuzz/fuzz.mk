@@ -3,7 +3,7 @@
 # top Makefile; FUZZ_SRC_<target> for every tests/fuzz/<target>.c.
 FUZZ_SRC_fuzz_api_req       := mgmt-web/api_req.c mgmt-web/api_guard.c lib/jsonconf.c lib/addr.c lib/err.c
 FUZZ_SRC_fuzz_cluster       := lib/cluster_wire.c lib/wire.c
-FUZZ_SRC_fuzz_config        := lib/config.c lib/config_pair.c lib/config_dir.c lib/jsonconf.c lib/maglev.c lib/addr.c
+FUZZ_SRC_fuzz_config        := lib/config.c lib/config_pair.c lib/config_dir.c lib/config_bgp.c lib/jsonconf.c lib/maglev.c lib/addr.c
 FUZZ_SRC_fuzz_export_path  := storage/http/export.c storage/http/http_parse.c storage/cidr.c lib/bearer.c \
 	lib/keyfile.c lib/log.c lib/log_fmt.c lib/loop.c lib/addr.c lib/jsonconf.c lib/err.c
 FUZZ_SRC_fuzz_handoff       := lib/handoff_wire.c lib/handoff_key.c lib/keyfile.c lib/wire.c lib/err.c

@@ -4,7 +4,8 @@
 # the node that served it, and a long download followed from start to end.
 
 # sessions DIR N BASE [PATH]: N new client sessions through the VIP at once,
-# the even ones from c1, the odd ones from c2.  BASE is "http://ADDR" (IPv6:
+# the even ones from c1, the odd ones from c2 (SESSION_HOSTS="c1 c2 c3":
+# session i from host i mod 3, and so on).  BASE is "http://ADDR" (IPv6:
 # "http://[ADDR]").  Session i fetches BASE/node, then BASE/PATH if given, on
 # ONE keep-alive connection (curl reuses it for the second URL), so i.node
 # names the node that served i.bin.  Files per session: DIR/i.host, i.node,
@@ -13,13 +14,15 @@
 # status "ok" or what went wrong (http codes, connection count, ports).
 # Each curl has 60 s at most.
 sessions() {
-	local dir=$1 n=$2 base=$3 path=${4:-} h pids=()
+	local dir=$1 n=$2 base=$3 path=${4:-} h j=0 pids=()
+	local hosts
+	read -r -a hosts <<<"${SESSION_HOSTS:-c1 c2}"
 	mkdir -p "$dir"
-	for h in c1 c2; do
+	for h in "${hosts[@]}"; do
 		# shellcheck disable=SC2016
 		in_ns "$h" bash -c '
-			dir=$1 n=$2 base=$3 path=$4 first=$5
-			for ((i = first; i < n; i += 2)); do
+			dir=$1 n=$2 base=$3 path=$4 first=$5 step=$7
+			for ((i = first; i < n; i += step)); do
 				echo "$6" >"$dir/$i.host"
 				if [ -n "$path" ]; then
 					curl -sS -m 60 -w "%{http_code} %{num_connects} %{local_port}\n" \
@@ -30,8 +33,9 @@ sessions() {
 						-o "$dir/$i.node" "$base/node" >"$dir/$i.w" 2>"$dir/$i.err" &
 				fi
 			done
-			wait' _ "$dir" "$n" "$base" "$path" "$([ "$h" = c1 ] && echo 0 || echo 1)" "$h" &
+			wait' _ "$dir" "$n" "$base" "$path" "$j" "$h" "${#hosts[@]}" &
 		pids+=($!)
+		j=$((j + 1))
 	done
 	wait "${pids[@]}"	# only these: the test may have other jobs running
 	local i urls=1 host node st codes conns ports

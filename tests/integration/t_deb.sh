@@ -80,7 +80,7 @@ check "tandem-switch holds the switch's files" has_all "$SW" \
 	usr/share/snmp/mibs/TANDEM-MIB.txt \
 	lib/systemd/system/tandem-lbd.service lib/systemd/system/tandem-syncd.service \
 	lib/systemd/system/tandem-webd.service lib/systemd/system/tandem-agentx.service \
-	lib/systemd/system/keepalived.service.d/tandem.conf \
+	lib/systemd/system/keepalived.service.d/tandem.conf lib/systemd/system/bird.service.d/tandem.conf \
 	usr/share/doc/tandem-switch/copyright usr/share/doc/tandem-switch/README.md \
 	usr/share/doc/tandem-switch/examples/tandem.json usr/share/doc/tandem-switch/examples/webd.json \
 	usr/share/man/man8/tandem-lbd.8.gz usr/share/man/man1/tandemctl.1.gz \

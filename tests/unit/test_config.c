@@ -5,28 +5,13 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "check.h"
+#include "config_check.h"
 #include "lib/config.h"
-
-static struct config cfg;
-
-static int parse(const char *s, char *err, size_t n)
-{
-	return config_parse(s, strlen(s), &cfg, err, n);
-}
 
 #define BASE_NODES "\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"}]"
 #define BASE_VIPS "\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"tcp\",\"port\":80}]}]"
 #define IFS "\"client_interface\":\"eth0\",\"storage_interface\":\"eth1\""
 #define SVC_HEAD "{" IFS "," BASE_NODES ",\"vips\":[{\"name\":\"v\",\"address\":\"10.0.1.1\",\"services\":[{\"proto\":\"udp\",\"port\":53,\"probe\":{\"send_hex\":\""
-
-static void bad(const char *json, const char *want)
-{
-	char err[300] = "";
-	int rc = parse(json, err, sizeof(err));
-
-	CHECK(rc < 0 && strstr(err, want), "rejects with \"%s\" (got: %s)", want, err);
-}
 
 int main(void)
 {

@@ -5,11 +5,9 @@
  */
 #include <string.h>
 
-#include "check.h"
 #include "lb/lbd.h"
 #include "lib/config.h"
-
-static struct config cfg;
+#include "config_check.h"	/* after the headers: its cfg would shadow their parameters */
 
 #define HEAD "{\"client_interface\":\"eth0\",\"storage_interface\":\"eth1\"," \
 	"\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"}]," \
@@ -22,19 +20,6 @@ static struct config cfg;
 #define VRRP(x) "\"vrrp\":{\"router_id\":70,\"priority\":150," x "}"
 #define DNS(x) ",\"dns\":{\"name\":\"nas.example.test\",\"server\":\"10.0.1.53\",\"key_file\":\"/d\"" x "}"
 #define DNS_NAMED(n, x) ",\"dns\":{\"name\":\"" n "\",\"server\":\"10.0.1.53\",\"key_file\":\"/d\"" x "}"
-
-static int parse(const char *s, char *err, size_t n)
-{
-	return config_parse(s, strlen(s), &cfg, err, n);
-}
-
-static void bad(const char *json, const char *want)
-{
-	char err[300] = "";
-	int rc = parse(json, err, sizeof(err));
-
-	CHECK(rc < 0 && strstr(err, want), "rejects with \"%s\" (got: %s)", want, err);
-}
 
 static void groups(void)
 {

@@ -1,0 +1,122 @@
+/*
+ * syncwatch.c - is replication in sync?  For the BGP announcements (bgp.c):
+ * a switch with a "sync" section announces its VIPs only while its
+ * tandem-syncd says "ready" (it completed a bulk resync from its peer, or no
+ * peer answered within peer_dead_ms: it is alone), the same condition that
+ * keeps a VRRP switch from becoming master (tandem-failover check).
+ *
+ * Asked every SYNCWATCH_MS on syncd's control socket, never waited for: a
+ * non-blocking connection on lbd's loop, one {"cmd":"status"} and its
+ * one-line answer; no answer within SYNCWATCH_TIMEOUT_MS counts as "not
+ * ready", as does a syncd that is not there.
+ */
+#include "lbd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SYNCWATCH_MS 500
+#define SYNCWATCH_TIMEOUT_MS 1000
+
+static void watch_end(struct lbd *l, int ready, const char *why)
+{
+	struct syncwatch *w = &l->syncwatch;
+
+	if (w->io.fd >= 0) {
+		loop_del(&l->loop, &w->io);
+		close(w->io.fd);
+		w->io.fd = -1;
+	}
+	w->ready = ready;
+	snprintf(w->why, sizeof(w->why), "%s", why);
+}
+
+/* The answer, once its line is complete: syncd's "ready". */
+static void judge(struct lbd *l)
+{
+	struct syncwatch *w = &l->syncwatch;
+	json_t *r = json_loadb(w->buf, w->len, JSON_DISABLE_EOF_CHECK, NULL);
+	int ready = r && json_is_true(json_object_get(r, "ready"));
+
+	json_decref(r);
+	watch_end(l, ready, ready ? "" : r ? "replication: tandem-syncd has not pulled its peer's table yet"
+				      : "replication: tandem-syncd's answer is not JSON");
+}
+
+static void on_reply(struct loop *lp, struct loop_io *io, uint32_t events)
+{
+	struct lbd *l = io->arg;
+	struct syncwatch *w = &l->syncwatch;
+	ssize_t n = read(io->fd, w->buf + w->len, sizeof(w->buf) - 1 - w->len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		watch_end(l, 0, "replication: tandem-syncd closed without an answer");
+		return;
+	}
+	w->len += (size_t)n;
+	w->buf[w->len] = '\0';
+	if (memchr(w->buf, '\n', w->len) || w->len == sizeof(w->buf) - 1)
+		judge(l);
+}
+
+static void ask(struct lbd *l, uint64_t now)
+{
+	struct syncwatch *w = &l->syncwatch;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	static const char req[] = "{\"cmd\":\"status\"}\n";
+
+	w->asked_ms = now;
+	w->len = 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l->cfg.sync.control_socket);
+	w->io.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (w->io.fd < 0 || connect(w->io.fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send(w->io.fd, req, sizeof(req) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(req) - 1) {
+		if (w->io.fd >= 0)
+			close(w->io.fd);
+		w->io.fd = -1;
+		watch_end(l, 0, "replication: tandem-syncd does not answer");
+		return;
+	}
+	w->io.cb = on_reply;
+	w->io.arg = l;
+	if (loop_add(&l->loop, &w->io, EPOLLIN) < 0) {
+		close(w->io.fd);
+		w->io.fd = -1;
+		watch_end(l, 0, "replication: cannot wait for tandem-syncd");
+	}
+}
+
+int syncwatch_ready(struct lbd *l, char *why, size_t whylen)
+{
+	struct syncwatch *w = &l->syncwatch;
+	uint64_t now = loop_now_ms();
+
+	if (!l->cfg.sync.enabled)
+		return 1;
+	if (w->io.fd >= 0 && now - w->asked_ms > SYNCWATCH_TIMEOUT_MS)
+		watch_end(l, 0, "replication: tandem-syncd did not answer in time");
+	if (w->io.fd < 0 && now - w->asked_ms >= SYNCWATCH_MS)
+		ask(l, now);
+	if (!w->ready)
+		snprintf(why, whylen, "%s", w->why);
+	return w->ready;
+}
+
+void syncwatch_init(struct lbd *l)
+{
+	memset(&l->syncwatch, 0, sizeof(l->syncwatch));
+	l->syncwatch.io.fd = -1;
+	snprintf(l->syncwatch.why, sizeof(l->syncwatch.why), "replication: not asked yet");
+}
+
+void syncwatch_close(struct lbd *l)
+{
+	watch_end(l, 0, "lbd stops");
+}
