@@ -7,11 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "config_check.h"
 #include "failover/slapdconf.h"
-#include "lib/config.h"
-
-static struct config cfg;
 
 #define HEAD "{\"client_interface\":\"eth0\",\"storage_interface\":\"eth1\"," \
 	"\"nodes\":[{\"name\":\"n1\",\"address\":\"10.0.0.1\"}]," \
@@ -20,19 +17,6 @@ static struct config cfg;
 #define PROV "\"providers\":[{\"switch_id\":1,\"address\":\"10.0.2.2\"},{\"switch_id\":2,\"address\":\"fd00:2::3\"}]"
 #define PW "\"root_password_file\":\"/r\",\"replica_password_file\":\"/p\""
 #define DIR(x) "\"directory\":{\"mode\":\"pair\",\"base\":\"dc=tandem,dc=test\"," x "}}"
-
-static int parse(const char *s, char *err, size_t n)
-{
-	return config_parse(s, strlen(s), &cfg, err, n);
-}
-
-static void bad(const char *json, const char *want)
-{
-	char err[300] = "";
-	int rc = parse(json, err, sizeof(err));
-
-	CHECK(rc < 0 && strstr(err, want), "rejects with \"%s\" (got: %s)", want, err);
-}
 
 static void section(void)
 {
