@@ -15,6 +15,7 @@
  *   nfs_ctl.c       the control commands nfs-conns, nfs-state, nfs-rebuild
  *   mount3.c        MOUNT v3
  *   portmap.c       portmapper v2 (answers for the services on this node)
+ *   rpcbind.c       rpcbind v3/v4 (the same, with universal addresses)
  *   nfs3_call.c     NFSv3: the procedure table, routing to the home node
  *   nfs3_handle.c   NFSv3: the export, handles -> objects (inode cache)
  *   nfs3_obj.c      NFSv3: errno, attributes, credentials, names
@@ -32,7 +33,8 @@
  * The nfs3_*.c files share nfs3_int.h besides.  The codecs are pure, beside
  * them, and fuzzed (tests/fuzz/fuzz_rpc.c): oncrpc (record marking, call
  * header, replies, a connection's handoff blob), xdr (primitives), nfs3_xdr
- * (NFSv3, MOUNT and portmapper arguments and results), nfs_fh (the signed
+ * (NFSv3, MOUNT and portmapper arguments and results), rpcb_xdr (rpcbind
+ * v3/v4 and universal addresses), nfs_fh (the signed
  * handle).
  */
 #ifndef TANDEM_NFS_INT_H
@@ -232,7 +234,10 @@ struct nfs_req {
 int nfs3_call(struct nfs_req *r);	/* nfs3_call.c */
 int mount3_call(struct nfs_req *r);	/* mount3.c */
 
-int portmap_call(struct nfs_req *r);	/* portmap.c */
+int portmap_call(struct nfs_req *r);	/* portmap.c: version 2, else rpcbind_call */
+/* The port prog/vers is served on over prot (6 TCP, 17 UDP), 0 if not. */
+uint32_t pmap_port(const struct nfs_server *s, uint32_t prog, uint32_t vers, uint32_t prot);
+int rpcbind_call(struct nfs_req *r);	/* rpcbind.c: versions 3 and 4 */
 /* nfs3_call.c: an NFSv3 procedure's name in status ("getattr"; NULL past
  * the last), and whether its replies go to the DRC (the non-idempotent). */
 const char *nfs3_procname(uint32_t proc);

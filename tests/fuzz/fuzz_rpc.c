@@ -3,7 +3,7 @@
  * re-encode to a blob that decodes the same), and the client side nasd uses
  * toward other nodes (reply header, CREATE result).
  * Record marking -> call header -> procedure arguments (NFSv3, MOUNT,
- * portmapper) -> file handle check, the path every received byte takes
+ * portmapper, rpcbind v3/v4 and universal addresses) -> file handle check, the path every received byte takes
  * before any file system work.  Invariants: the scanner never claims more
  * bytes than it was given, a whole record's payload is what gather returns,
  * every decode outcome but DROP has a reply that fits, and anything the
@@ -15,10 +15,63 @@
 #include "storage/nfs/nfs3_xdr.h"
 #include "storage/nfs/nfs_fh.h"
 #include "storage/nfs/oncrpc.h"
+#include "storage/nfs/rpcb_xdr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_REC (1u << 16)
+
+/* rpcbind v3/v4: a struct rpcb is consumed exactly and re-encodes to the
+ * same fields; a universal address that parses formats back to one that
+ * parses to the same address and port. */
+static void rpcb_args(const uint8_t *args, size_t alen)
+{
+	uint8_t out[512];
+	char ns[RPCB_NETID_MAX + 1], as[RPCB_UADDR_MAX + 1], os[RPCB_OWNER_MAX + 1], ua[80];
+	struct rpcb_args a, b;
+	struct rpcb_netid n;
+	struct sockaddr_storage s1, s2;
+	struct xdr_enc e;
+	char err[120];
+
+	if (rpcb_decode(args, alen, &a, err, sizeof(err)) < 0)
+		return;
+	if (a.netid_len > RPCB_NETID_MAX || a.addr_len > RPCB_UADDR_MAX || a.owner_len > RPCB_OWNER_MAX)
+		abort();
+	if (rpcb_netid_parse(a.netid, a.netid_len, &n) == 0) {
+		const char *name = rpcb_netid_name(n.family, n.prot);
+		if (!name || strlen(name) != a.netid_len || memcmp(name, a.netid, a.netid_len) != 0)
+			abort();
+	}
+	if (!memchr(a.netid, 0, a.netid_len) && !memchr(a.addr, 0, a.addr_len) &&
+	    !memchr(a.owner, 0, a.owner_len)) {
+		memcpy(ns, a.netid, a.netid_len);
+		ns[a.netid_len] = 0;
+		memcpy(as, a.addr, a.addr_len);
+		as[a.addr_len] = 0;
+		memcpy(os, a.owner, a.owner_len);
+		os[a.owner_len] = 0;
+		xdr_enc_init(&e, out, sizeof(out));
+		/* the same length (padding bytes may differ: XDR takes any) and
+		 * the same fields again */
+		if (rpcb_put(&e, a.prog, a.vers, ns, as, os) < 0 || e.len != alen ||
+		    rpcb_decode(out, e.len, &b, err, sizeof(err)) < 0 || b.prog != a.prog ||
+		    b.vers != a.vers || b.netid_len != a.netid_len || b.addr_len != a.addr_len ||
+		    b.owner_len != a.owner_len || memcmp(b.addr, a.addr, a.addr_len) != 0)
+			abort();
+	}
+	if (rpcb_uaddr_parse(a.addr, a.addr_len, &s1, err, sizeof(err)) < 0)
+		return;
+	uint16_t port = ntohs(s1.ss_family == AF_INET ? ((struct sockaddr_in *)&s1)->sin_port
+						      : ((struct sockaddr_in6 *)&s1)->sin6_port);
+	int l = rpcb_uaddr_fmt(&s1, port, ua, sizeof(ua));
+	if (l < 0 || rpcb_uaddr_parse((const uint8_t *)ua, (size_t)l, &s2, err, sizeof(err)) < 0 ||
+	    memcmp(&s1, &s2, sizeof(s1)) != 0)
+		abort();
+}
 
 static void one_record(const uint8_t *rec, size_t len)
 {
@@ -56,6 +109,8 @@ static void one_record(const uint8_t *rec, size_t len)
 		struct nfs3_str p;
 		if (mnt3_decode_dirpath(args, alen, &p) == 0 && (p.len > MNT_PATH_MAX || p.p < args))
 			abort();
+	} else if (c.prog == PMAP_PROG && c.vers >= RPCB_VERS_LO) {
+		rpcb_args(args, alen);
 	} else if (c.prog == PMAP_PROG) {
 		struct pmap_mapping m;
 		(void)pmap_decode_mapping(args, alen, &m);
