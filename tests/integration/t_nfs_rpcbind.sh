@@ -1,0 +1,100 @@
+#!/bin/bash
+# t_nfs_rpcbind: rpcbind versions 3 and 4 in tandem-nasd's portmapper,
+# through the VIP, over IPv4 and IPv6, TCP and UDP, with Debian's rpcinfo
+# and showmount (the rpcbind and nfs-common packages: libtirpc clients).
+#
+#   c1 .10 ::10                     client LAN 10.77.1.0/24, fd77:1::/64
+#      |
+#       [brc]------eth0 [sw: tandem-lbd]   VIP 10.77.1.100 and fd77:1::100:
+#                        br1 .1             tcp/udp 111 and 2049 on both
+#              +----------+----------+      (LAB_NFS=1 LAB_NFS6=1)
+#             n1 .11     n2 .12     n3 .13  storage LAN 10.77.2.0/24
+#   each node: tandem-nasd (NASD_NFS=1 NASD_NFS6=1): NFS, MOUNT and the
+#   portmapper on VIP:2049/111 and [VIP6]:2049/111
+#
+# Checks:
+#  1. `rpcinfo VIP` (rpcbind v4 DUMP) lists the portmapper 4, 3, 2, MOUNT 3
+#     on tcp and udp and NFS 3 on tcp, each at the VIP's universal address
+#     (10.77.1.100.0.111, 10.77.1.100.8.1); `rpcinfo -p VIP` (version 2)
+#     still lists what it did.
+#  2. `rpcinfo fd77:1::100` lists the same on tcp6 and udp6 at the VIP6's
+#     universal addresses (fd77:1::100.0.111, fd77:1::100.8.1).
+#  3. `rpcinfo -T tcp6 VIP6 nfs 3` and `-T udp6 VIP6 mount 3` (GETADDR
+#     over IPv6, then a NULL call to the address it gave): ready; over tcp
+#     and udp through the v4 VIP too; `-T udp6 VIP6 nfs 3` not registered
+#     (NFS is TCP only); `rpcinfo -l` (GETADDRLIST) gives MOUNT on
+#     inet/tcp and inet/udp at the VIP.
+#  4. `showmount -e [VIP6]`: the export over IPv6.
+#  5. the nodes answered rpcbind calls over UDP (their udp counters grew)
+#     and every nasd is still up.
+. "$(dirname "$0")/lib.sh"
+
+require_lbd
+. "$(dirname "$0")/lib_nasd.sh"
+require_nasd
+require_cmd jq rpcinfo showmount
+export LAB_NFS=1 LAB_NFS6=1
+lab_up
+lbd_up
+export NASD_NFS=1 NASD_NFS6=1
+nasd_all_up
+svc3() { [ "$(svc_nodes "$1" "$2" "$3")" = 3 ]; }
+for vp in "v4 tcp 111" "v4 udp 111" "v4 tcp 2049" "v6 tcp 111" "v6 udp 111" "v6 tcp 2049" "v6 udp 2049"; do
+	# shellcheck disable=SC2086
+	check "$vp has 3 nodes in its table" wait_for 10 svc3 $vp
+done
+nst() { nctl "$1" '{"cmd":"status"}' | jq -r ".nfs$2 // 0"; }
+udp_replies() { local n t=0; for n in n1 n2 n3; do t=$((t + $(nst "$n" .udp.replies))); done; echo "$t"; }
+u0=$(udp_replies)
+
+# ----------------------------------------------------- 1. v4 DUMP, v4 VIP --
+in_ns c1 timeout 20 rpcinfo "$VIP4" >"$TEST_TMP/dump4.out" 2>&1
+rc=$?
+diag "rpcinfo $VIP4: $(tr -s ' \n' ' ' <"$TEST_TMP/dump4.out")"
+check_eq "rpcinfo VIP (rpcbind v4 DUMP) exits 0" 0 "$rc"
+norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/dump4.out" | tr '\n' ';')
+check_eq "... portmapper 4 3 2 on tcp and udp, MOUNT on tcp and udp, NFS on tcp, at the VIP" \
+	"100000 4 tcp 10.77.1.100.0.111;100000 3 tcp 10.77.1.100.0.111;100000 2 tcp 10.77.1.100.0.111;100000 4 udp 10.77.1.100.0.111;100000 3 udp 10.77.1.100.0.111;100000 2 udp 10.77.1.100.0.111;100005 3 tcp 10.77.1.100.8.1;100005 3 udp 10.77.1.100.8.1;100003 3 tcp 10.77.1.100.8.1;" "$norm"
+in_ns c1 timeout 20 rpcinfo -p "$VIP4" >"$TEST_TMP/p.out" 2>&1
+norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/p.out" | sort | tr '\n' ';')
+check_eq "rpcinfo -p VIP (version 2) lists what it did" \
+	"100000 2 tcp 111;100000 2 udp 111;100003 3 tcp 2049;100005 3 tcp 2049;100005 3 udp 2049;" "$norm"
+
+# --------------------------------------------------------- 2. v6 DUMP --
+in_ns c1 timeout 20 rpcinfo "$VIP6" >"$TEST_TMP/dump6.out" 2>&1
+rc=$?
+diag "rpcinfo $VIP6: $(tr -s ' \n' ' ' <"$TEST_TMP/dump6.out")"
+check_eq "rpcinfo VIP6 exits 0" 0 "$rc"
+norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/dump6.out" | tr '\n' ';')
+check_eq "... the same on tcp6 and udp6 at the VIP6's universal addresses" \
+	"100000 4 tcp6 $VIP6.0.111;100000 3 tcp6 $VIP6.0.111;100000 2 tcp6 $VIP6.0.111;100000 4 udp6 $VIP6.0.111;100000 3 udp6 $VIP6.0.111;100000 2 udp6 $VIP6.0.111;100005 3 tcp6 $VIP6.8.1;100005 3 udp6 $VIP6.8.1;100003 3 tcp6 $VIP6.8.1;" "$norm"
+
+# ------------------------------------------- 3. GETADDR, then the service --
+ready() { in_ns c1 timeout 10 rpcinfo -T "$1" "$2" "$3" "$4" 2>&1 | grep -q "ready and waiting"; }
+check "rpcinfo -T tcp6 VIP6 nfs 3: ready (GETADDR over IPv6, NULL to NFS over IPv6)" ready tcp6 "$VIP6" nfs 3
+check "rpcinfo -T udp6 VIP6 mount 3: ready" ready udp6 "$VIP6" mount 3
+check "rpcinfo -T tcp6 VIP6 mount 3: ready" ready tcp6 "$VIP6" mount 3
+check "rpcinfo -T tcp VIP nfs 3: ready" ready tcp "$VIP4" nfs 3
+check "rpcinfo -T udp VIP mount 3: ready" ready udp "$VIP4" mount 3
+no_udp6_nfs() { ! in_ns c1 timeout 10 rpcinfo -T udp6 "$VIP6" nfs 3 >/dev/null 2>&1; }
+check "rpcinfo -T udp6 VIP6 nfs 3: not registered (NFS is TCP only)" no_udp6_nfs
+in_ns c1 timeout 10 rpcinfo -l "$VIP4" 100005 3 >"$TEST_TMP/l.out" 2>&1
+diag "rpcinfo -l VIP 100005 3: $(tr -s ' \n' ' ' <"$TEST_TMP/l.out")"
+norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/l.out" | tr '\n' ';')
+check_eq "rpcinfo -l (GETADDRLIST): MOUNT on inet/tcp and inet/udp at the VIP" \
+	"100005 3 inet/tcp/cots_ord 10.77.1.100.8.1;100005 3 inet/udp/clts 10.77.1.100.8.1;" "$norm"
+
+# ------------------------------------------------------ 4. showmount v6 --
+in_ns c1 timeout 20 showmount -e "$VIP6" >"$TEST_TMP/showmount.out" 2>&1
+rc=$?
+diag "showmount -e $VIP6: $(tr -s ' \n' ' ' <"$TEST_TMP/showmount.out")"
+check_eq "showmount -e VIP6 exits 0" 0 "$rc"
+check_eq "... lists /export for both client networks" "/export 10.77.1.0/24,fd77:1::/64" \
+	"$(tail -n 1 "$TEST_TMP/showmount.out")"
+
+# ------------------------------------------------------------ 5. health --
+check "the nodes answered over UDP" test "$(udp_replies)" -gt "$u0"
+for n in n1 n2 n3; do
+	check "nasd on $n still running at the end" kill -0 "$(nasd_pid "$n")"
+done
+finish
