@@ -131,6 +131,9 @@ struct nasd_nfs_config {
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
 	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
 	uint32_t max_conns_per_client;	/* connections from one client address */
+	/* NLM: after a start, only reclaims are granted for this long (the
+	 * clients of the node's previous life take their locks back first) */
+	uint32_t nlm_grace_s;
 	/* "namespace": a virtual root whose top-level
 	 * directories each live on a home node; calls on another node's
 	 * handles are forwarded to it (nfs_proxy.c) */

@@ -7,7 +7,7 @@
  *          "clients": ["10.77.1.0/24"], "fh_key_file": "/etc/tandem/fh.key",
  *          "node_id": 1, "writable": true, "root_squash": true,
  *          "anonuid": 65534, "anongid": 65534, "max_io": 1048576,
- *          "idle_timeout_s": 300, "max_conns_per_client": 32 }
+ *          "idle_timeout_s": 300, "max_conns_per_client": 32, "nlm_grace_s": 45 }
  */
 #include "storage/nasd.h"
 
@@ -171,7 +171,7 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	static const char *const keys[] = {
 		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
 		"node_id", "writable", "root_squash", "anonuid", "anongid", "max_io",
-		"idle_timeout_s", "max_conns_per_client", "namespace", NULL
+		"idle_timeout_s", "max_conns_per_client", "namespace", "nlm_grace_s", NULL
 	};
 	uint32_t idle_s;
 
@@ -188,6 +188,7 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	    jconf_get_uint(p, o, "idle_timeout_s", &idle_s, 300, 1, 86400) < 0 ||
 	    jconf_get_uint(p, o, "max_conns_per_client", &c->max_conns_per_client, 32, 1,
 			   1000000) < 0 ||
+	    jconf_get_uint(p, o, "nlm_grace_s", &c->nlm_grace_s, 45, 0, 3600) < 0 ||
 	    parse_export(p, o, c) < 0)
 		return -1;
 	c->idle_timeout_ms = idle_s * 1000;
@@ -224,4 +225,6 @@ void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f)
 			"root\n");
 	fprintf(f, "  nfs connections: closed after %u s without traffic; at most %u per client "
 		"address\n", c->idle_timeout_ms / 1000, c->max_conns_per_client);
+	fprintf(f, "  nfs locking (NLM v4, NSM): after a start only reclaims for %u s\n",
+		c->nlm_grace_s);
 }

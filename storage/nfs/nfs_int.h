@@ -16,6 +16,7 @@
  *   mount3.c        MOUNT v3
  *   portmap.c       portmapper v2 (answers for the services on this node)
  *   rpcbind.c       rpcbind v3/v4 (the same, with universal addresses)
+ *   nlm*.c, nsm.c   NLM v4 and NSM: file locking (nlm.h)
  *   nfs3_call.c     NFSv3: the procedure table, routing to the home node
  *   nfs3_handle.c   NFSv3: the export, handles -> objects (inode cache)
  *   nfs3_obj.c      NFSv3: errno, attributes, credentials, names
@@ -165,8 +166,11 @@ struct nfs_conn {
 	uint64_t calls, started_ms, last_ms;
 };
 
+struct nlm_server;
+
 struct nfs_server {
 	struct nasd *nasd;
+	struct nlm_server *nlm;		/* NLM and NSM (nlm.h) */
 	const struct nasd_nfs_config *cfg;
 	struct nfs_listener ls[2 * NASD_MAX_LISTEN];
 	unsigned nls;
@@ -247,6 +251,9 @@ int nfs3_drc_wanted(uint32_t proc);
  * PROC_UNAVAIL (no such procedure), GARBAGE_ARGS (the arguments do not
  * decode).  As a dispatcher. */
 int nfs_reply_proc_unavail(struct nfs_req *r);
+/* The address r's call was made to (the connection's or the UDP socket's
+ * own), a v4-mapped one as AF_INET.  0 / -1. */
+int nfs_req_local(const struct nfs_req *r, struct sockaddr_storage *ss);
 int nfs_reply_garbage(struct nfs_req *r);
 /* nfs_call.c: answer the call in record payload rec[0, len) (len bytes,
  * the connection's in[]) into c->out.  0: the reply is framed in out[];

@@ -1,14 +1,15 @@
 /*
  * portmap.c - portmapper v2 (RFC 1833) answers for the services of this
- * node: NFS v3 on TCP 2049 (the first "listen" port), MOUNT v3 on TCP and
- * UDP 2049, the portmapper itself on TCP and UDP 111 (nfs_udp.c serves
+ * node: NFS v3 on TCP 2049 (the first "listen" port), MOUNT v3, NLM v4 and
+ * NSM v1 on TCP and UDP 2049, the portmapper itself on TCP and UDP 111 (nfs_udp.c serves
  * both programs over UDP on every listener address).  Nothing registers
  * here: SET/UNSET answer false, CALLIT is not offered (an amplifier, and
  * nothing to forward to).  Versions 3 and 4 (rpcbind) of the same program:
- * rpcbind.c.  The version 2 DUMP lists the version 2 services it always
- * did; GETPORT answers for rpcbind 3 and 4 too.
+ * rpcbind.c.  The version 2 DUMP lists the version 2 services (not
+ * rpcbind 3 and 4); GETPORT answers for them too.
  */
 #include "nfs_int.h"
+#include "nlm_xdr.h"
 #include "rpcb_xdr.h"
 
 #define IPPROTO_TCP_NUM 6
@@ -29,6 +30,8 @@ uint32_t pmap_port(const struct nfs_server *s, uint32_t prog, uint32_t vers, uin
 		return prot == IPPROTO_TCP_NUM ? nfs_port(s) : 0;	/* NFS: TCP only */
 	if (prog == MOUNT_PROG && vers == MOUNT_VERS)
 		return nfs_port(s);
+	if ((prog == NLM_PROG && vers == NLM4_VERS) || (prog == NSM_PROG && vers == NSM_VERS))
+		return nfs_port(s);	/* locking: TCP and UDP */
 	if (prog == PMAP_PROG && vers >= PMAP_VERS && vers <= RPCB_VERS_HI)
 		return s->cfg->npmap ? s->cfg->pmap[0].port : PMAP_PORT;
 	return 0;
@@ -61,6 +64,8 @@ static int pm_dump(struct nfs_req *r, const struct pmap_mapping *m)
 		{ PMAP_PROG, PMAP_VERS, IPPROTO_TCP_NUM }, { PMAP_PROG, PMAP_VERS, IPPROTO_UDP_NUM },
 		{ MOUNT_PROG, MOUNT_VERS, IPPROTO_TCP_NUM }, { MOUNT_PROG, MOUNT_VERS, IPPROTO_UDP_NUM },
 		{ NFS3_PROG, NFS3_VERS, IPPROTO_TCP_NUM },
+		{ NLM_PROG, NLM4_VERS, IPPROTO_TCP_NUM }, { NLM_PROG, NLM4_VERS, IPPROTO_UDP_NUM },
+		{ NSM_PROG, NSM_VERS, IPPROTO_TCP_NUM }, { NSM_PROG, NSM_VERS, IPPROTO_UDP_NUM },
 	};
 	struct xdr_enc *e = r->e;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nlm_xdr.h"
 #include "rpcb_xdr.h"
 
 #define PROT_TCP 6
@@ -32,26 +33,9 @@ static const struct { uint32_t prog, vers, prot; } svcs[] = {
 	{ PMAP_PROG, 4, PROT_UDP }, { PMAP_PROG, 3, PROT_UDP }, { PMAP_PROG, 2, PROT_UDP },
 	{ MOUNT_PROG, MOUNT_VERS, PROT_TCP }, { MOUNT_PROG, MOUNT_VERS, PROT_UDP },
 	{ NFS3_PROG, NFS3_VERS, PROT_TCP },
+	{ NLM_PROG, NLM4_VERS, PROT_TCP }, { NLM_PROG, NLM4_VERS, PROT_UDP },
+	{ NSM_PROG, NSM_VERS, PROT_TCP }, { NSM_PROG, NSM_VERS, PROT_UDP },
 };
-
-/* The address the call came to, a v4-mapped one as AF_INET.  0 / -1. */
-static int local_addr(const struct nfs_req *r, struct sockaddr_storage *ss)
-{
-	socklen_t l = sizeof(*ss);
-	int fd = r->c ? r->c->io.fd : r->dg->fd;
-
-	memset(ss, 0, sizeof(*ss));
-	if (getsockname(fd, (struct sockaddr *)ss, &l) < 0)
-		return -1;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = s6->sin6_port };
-		memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-		memset(ss, 0, sizeof(*ss));
-		memcpy(ss, &s4, sizeof(s4));
-	}
-	return ss->ss_family == AF_INET || ss->ss_family == AF_INET6 ? 0 : -1;
-}
 
 /* The port of prog/vers over prot (portmap.c's table); with any_vers, of
  * any version of prog when vers is not served (GETADDR: the client then
@@ -74,7 +58,7 @@ static int rb_getaddr(struct nfs_req *r, const struct rpcb_args *a, int any_vers
 	struct rpcb_netid n;
 	char ua[RPCB_UADDR_MAX + 1] = "";
 
-	if (local_addr(r, &la) == 0) {
+	if (nfs_req_local(r, &la) == 0) {
 		if (rpcb_netid_parse(a->netid, a->netid_len, &n) < 0) {
 			n.family = la.ss_family;	/* no netid we know: the call's own transport */
 			n.prot = r->dg ? PROT_UDP : PROT_TCP;
@@ -92,7 +76,7 @@ static int rb_dump(struct nfs_req *r)
 	struct sockaddr_storage la;
 	char ua[RPCB_UADDR_MAX + 1];
 
-	for (size_t i = 0; local_addr(r, &la) == 0 && i < sizeof(svcs) / sizeof(svcs[0]); i++) {
+	for (size_t i = 0; nfs_req_local(r, &la) == 0 && i < sizeof(svcs) / sizeof(svcs[0]); i++) {
 		uint16_t port = (uint16_t)pmap_port(r->srv, svcs[i].prog, svcs[i].vers, svcs[i].prot);
 		if (!port || rpcb_uaddr_fmt(&la, port, ua, sizeof(ua)) < 0)
 			continue;
@@ -111,7 +95,7 @@ static int rb_addrlist(struct nfs_req *r, const struct rpcb_args *a)
 	struct sockaddr_storage la;
 	char ua[RPCB_UADDR_MAX + 1];
 
-	for (size_t i = 0; local_addr(r, &la) == 0 && i < 2; i++) {
+	for (size_t i = 0; nfs_req_local(r, &la) == 0 && i < 2; i++) {
 		uint16_t port = (uint16_t)pmap_port(r->srv, a->prog, a->vers, prots[i]);
 		const char *fam = la.ss_family == AF_INET ? "inet" : "inet6";
 		const char *proto = prots[i] == PROT_TCP ? "tcp" : "udp";

@@ -48,6 +48,7 @@
 #include "lib/wire.h"
 #include "storage/nfs/nfs3_int.h"
 #include "storage/nfs/nfs_fh.h"
+#include "storage/nfs/nlm.h"
 #include "nfs_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -259,7 +260,7 @@ static void start(uint8_t flags)
 	srv->keylen = 32;
 	srv->dirfd = -1;
 	nasd.nfs = srv;
-	if (nfs3_export_open(srv) < 0)
+	if (nfs3_export_open(srv) < 0 || nlm_open(srv) < 0)
 		abort();
 	fixture_fhs();
 	memset(&conn, 0, sizeof(conn));
@@ -274,6 +275,7 @@ static void start(uint8_t flags)
 
 static void stop(void)
 {
+	nlm_close(srv);
 	nfs3_export_close(srv);
 	nasd.nfs = srv = NULL;
 }

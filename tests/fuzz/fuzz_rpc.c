@@ -3,7 +3,8 @@
  * re-encode to a blob that decodes the same), and the client side nasd uses
  * toward other nodes (reply header, CREATE result).
  * Record marking -> call header -> procedure arguments (NFSv3, MOUNT,
- * portmapper, rpcbind v3/v4 and universal addresses) -> file handle check, the path every received byte takes
+ * portmapper, rpcbind v3/v4 and universal addresses, NLM v4 and its lock
+ * table, NSM) -> file handle check, the path every received byte takes
  * before any file system work.  Invariants: the scanner never claims more
  * bytes than it was given, a whole record's payload is what gather returns,
  * every decode outcome but DROP has a reply that fits, and anything the
@@ -15,6 +16,8 @@
 #include "storage/nfs/nfs3_xdr.h"
 #include "storage/nfs/nfs_fh.h"
 #include "storage/nfs/oncrpc.h"
+#include "storage/nfs/nlm_lock.h"
+#include "storage/nfs/nlm_xdr.h"
 #include "storage/nfs/rpcb_xdr.h"
 
 #include <arpa/inet.h>
@@ -73,6 +76,42 @@ static void rpcb_args(const uint8_t *args, size_t alen)
 		abort();
 }
 
+/* NLM: what decodes re-decodes the same, its results encode, and the
+ * lock table keeps its invariants over the decoded lock: a lock added is
+ * seen by another owner as a conflict where exclusive, the owner's own
+ * unlock of the same range leaves nothing of it overlapping, and the
+ * table empties. */
+static void nlm_args(uint32_t proc, const uint8_t *args, size_t alen)
+{
+	static struct nlm_table t;
+	struct nlm4_args a, b;
+	static uint8_t out[16384];
+	struct xdr_enc e;
+	char err[160];
+
+	if (nlm4_decode_args(proc, args, alen, &a, err, sizeof(err)) < 0)
+		return;
+	if (nlm4_decode_args(proc, args, alen, &b, err, sizeof(err)) < 0 || a.lock.off != b.lock.off ||
+	    a.lock.caller.len > NLM_OBJ_MAX || a.lock.fh.len > NLM_OBJ_MAX || a.cookie.len > NLM_OBJ_MAX)
+		abort();
+	xdr_enc_init(&e, out, sizeof(out));
+	if (nlm4_put_testres(&e, &a.cookie, NLM4_DENIED, a.exclusive, &a.lock) < 0 ||
+	    nlm4_put_testargs(&e, &a.cookie, a.exclusive, &a.lock) < 0)
+		abort();	/* 7 objects of 1 KiB at most: fits */
+	struct nlm_file f = { 1, 2, 3 };
+	struct nlm4_lock other = a.lock;
+	other.svid = a.lock.svid ^ 1;
+	if (nlm_lock_add(&t, &f, &a.lock, a.exclusive) < 0)
+		return;
+	if ((nlm_conflict(&t, &f, &other, 1) == NULL) ||
+	    (nlm_conflict(&t, &f, &other, 0) == NULL) != !a.exclusive)
+		abort();	/* an overlapping request of another owner */
+	if (nlm_conflict(&t, &f, &a.lock, 1))
+		abort();	/* an owner never conflicts with itself */
+	if (nlm_unlock(&t, &f, &a.lock) < 0 || t.nlocks != 0 || t.locks)
+		abort();
+}
+
 static void one_record(const uint8_t *rec, size_t len)
 {
 	static const uint8_t key[32] = { 1, 2, 3 };
@@ -108,6 +147,14 @@ static void one_record(const uint8_t *rec, size_t len)
 	} else if (c.prog == MOUNT_PROG) {
 		struct nfs3_str p;
 		if (mnt3_decode_dirpath(args, alen, &p) == 0 && (p.len > MNT_PATH_MAX || p.p < args))
+			abort();
+	} else if (c.prog == NLM_PROG) {
+		nlm_args(c.proc, args, alen);
+	} else if (c.prog == NSM_PROG) {
+		struct nsm_args n1, n2;
+		if (nsm_decode_args(c.proc, args, alen, &n1, err, sizeof(err)) == 0 &&
+		    (nsm_decode_args(c.proc, args, alen, &n2, err, sizeof(err)) < 0 ||
+		     n1.mon_name.len > NLM_OBJ_MAX || n1.my_name.len > NLM_OBJ_MAX))
 			abort();
 	} else if (c.prog == PMAP_PROG && c.vers >= RPCB_VERS_LO) {
 		rpcb_args(args, alen);

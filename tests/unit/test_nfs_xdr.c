@@ -16,6 +16,8 @@
 #include "storage/nfs/nfs_fh.h"
 #include "storage/nfs/nfs_int.h"
 #include "storage/nfs/oncrpc.h"
+#include "storage/nfs/nlm_lock.h"
+#include "storage/nfs/nlm_xdr.h"
 #include "storage/nfs/rpcb_xdr.h"
 
 #include <arpa/inet.h>
@@ -714,9 +716,84 @@ static void test_rpcb(void)
 	      refused, sizeof(bad) / sizeof(bad[0]));
 }
 
+/* NLM: LOCK arguments round trip and bounds, the lock table's semantics
+ * (shared/exclusive, owners, split on unlock, waiters, host release). */
+static void put_lock(struct xdr_enc *e, const char *caller, int32_t svid, uint64_t off, uint64_t len)
+{
+	xdr_put_opaque(e, caller, (uint32_t)strlen(caller));
+	xdr_put_opaque(e, "FH", 2);
+	xdr_put_opaque(e, "oh", 2);
+	xdr_put_u32(e, (uint32_t)svid);
+	xdr_put_u64(e, off);
+	xdr_put_u64(e, len);
+}
+
+static void test_nlm(void)
+{
+	struct nlm4_args a;
+	struct xdr_enc e;
+	char err[160];
+
+	xdr_enc_init(&e, buf, sizeof(buf));
+	xdr_put_opaque(&e, "ck", 2);
+	xdr_put_u32(&e, 1);	/* block */
+	xdr_put_u32(&e, 1);	/* exclusive */
+	put_lock(&e, "c1", 42, 100, 50);
+	xdr_put_u32(&e, 0);
+	xdr_put_u32(&e, 3);
+	CHECK(nlm4_decode_args(NLM4_LOCK, buf, e.len, &a, err, sizeof(err)) == 0 && a.block &&
+	      a.exclusive && a.lock.svid == 42 && a.lock.off == 100 && a.lock.len == 50 &&
+	      a.state == 3 && a.lock.caller.len == 2, "nlm: LOCK arguments");
+	CHECK(nlm4_decode_args(NLM4_LOCK, buf, e.len - 4, &a, err, sizeof(err)) < 0,
+	      "nlm: LOCK truncated refused (%s)", err);
+	CHECK(nlm4_decode_args(NLM4_SHARE, buf, e.len, &a, err, sizeof(err)) < 0,
+	      "nlm: SHARE not offered");
+	CHECK(nlm_ranges_overlap(0, 10, 9, 1) && !nlm_ranges_overlap(0, 10, 10, 5) &&
+	      nlm_ranges_overlap(5, 0, 1u << 30, 1) && nlm_ranges_overlap(UINT64_MAX, 7, 0, 0),
+	      "nlm: ranges (len 0 and past 2^64 run to the end)");
+
+	struct nlm_table t = { 0 };
+	struct nlm_file f = { 1, 7, 0 }, g = { 1, 8, 0 };
+	struct nlm4_lock l1 = { { (const uint8_t *)"c1", 2 }, { (const uint8_t *)"FH", 2 },
+				{ (const uint8_t *)"oh", 2 }, 1, 0, 100 };
+	struct nlm4_lock l2 = l1;
+	l2.svid = 2;
+	CHECK(nlm_lock_add(&t, &f, &l1, 0) == 0 && !nlm_conflict(&t, &f, &l2, 0) &&
+	      nlm_conflict(&t, &f, &l2, 1) && !nlm_conflict(&t, &g, &l2, 1),
+	      "nlm: shared lock: shared allowed, exclusive refused, another file free");
+	CHECK(nlm_lock_add(&t, &f, &l1, 1) == 0 && t.nlocks == 1 && nlm_conflict(&t, &f, &l2, 0) &&
+	      !nlm_conflict(&t, &f, &l1, 1), "nlm: upgrade to exclusive replaces the owner's range");
+	struct nlm4_lock mid = l1;
+	mid.off = 40;
+	mid.len = 20;
+	CHECK(nlm_unlock(&t, &f, &mid) == 0 && t.nlocks == 2, "nlm: unlock of the middle splits");
+	l2.off = 45;
+	l2.len = 5;
+	struct nlm4_lock edge = l2;
+	edge.off = 59;
+	edge.len = 2;
+	CHECK(!nlm_conflict(&t, &f, &l2, 1) && nlm_conflict(&t, &f, &edge, 1),
+	      "nlm: ... the hole is free, its edge (byte 60) still held");
+	struct nlm_cb_to to = { 0 };
+	struct nlm_obj ck = { (const uint8_t *)"ck", 2 };
+	edge.off = 0;
+	edge.len = 0;
+	CHECK(nlm_wait_add(&t, &f, &edge, 1, &ck, &to) == 0 && nlm_wait_add(&t, &f, &edge, 1, &ck, &to) == 0 &&
+	      t.nwaiters == 1 && !nlm_wait_ready(&t), "nlm: a waiter queued once, not ready");
+	CHECK(nlm_free_host(&t, (const uint8_t *)"c1", 2) == 3 && t.nlocks == 0 && t.nwaiters == 0,
+	      "nlm: the host's release drops its locks and its waiter");
+	CHECK(nlm_wait_add(&t, &f, &edge, 1, &ck, &to) == 0, "nlm: waiter again");
+	struct nlm_ent *w = nlm_wait_ready(&t);
+	CHECK(w && w->cookie.len == 2 && memcmp(w->cookie.p, "ck", 2) == 0 && t.nwaiters == 0,
+	      "nlm: with nothing held it is ready, cookie kept");
+	free(w);
+	nlm_table_free(&t);
+}
+
 int main(void)
 {
 	test_rpcb();
+	test_nlm();
 	test_conn_state();
 	test_config();
 	test_drc_key();
