@@ -22,13 +22,17 @@
  *   granted SECS              wait up to SECS for a GRANTED callback:
  *                             {"granted":1, "svid":S, "off":O, "len":L,
  *                             "from":"ADDR"} or {"granted":0}
+ *   notify HOST STATE         NSM SM_NOTIFY: HOST restarted (its locks go)
+ *                             {"notified":1}
  *   port                      {"port":P}: this connection's local port
  *                             (tandemctl handoff names a session by it)
  *   quit
  *
  * stat is the NLM4 status (0 GRANTED, 1 DENIED, 3 BLOCKED, 4
- * DENIED_GRACE_PERIOD, ...), -1 if the call failed.  The owner handle is
- * "oh-SVID".  Exit 0 at quit or end of input, 1 if the connection failed.
+ * DENIED_GRACE_PERIOD, ...), -1 if the call failed (an RPC error such as
+ * SYSTEM_ERR, or the connection lost: the next commands say the same).
+ * The owner handle is "oh-SVID".  Exit 0 at quit or end of input, 1 if the
+ * first connection failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +52,7 @@
 #include <nfsc/libnfs-raw-mount.h>
 #include <nfsc/libnfs-raw-nfs.h>
 #include <nfsc/libnfs-raw-nlm.h>
+#include <nfsc/libnfs-raw-nsm.h>
 
 struct cl {
 	struct rpc_context *rpc;
@@ -265,6 +270,12 @@ static int run(struct cl *c, const char *export, char **w, int n)
 			printf("{\"granted\":0}\n");
 		return 0;
 	}
+	if (!strcmp(w[0], "notify") && n == 3) {	/* SM_NOTIFY: host w[1] restarted */
+		NSM1_NOTIFYargs a = { .mon_name = w[1], .state = atoi(w[2]) };
+		rc = step_wait(c, rpc_nsm1_notify_async(c->rpc, step_cb, &a, c));
+		printf("{\"notified\":%d}\n", rc == 0);
+		return 0;
+	}
 	if (!strcmp(w[0], "port")) {
 		struct sockaddr_storage ss;
 		socklen_t l = sizeof(ss);
@@ -314,7 +325,7 @@ static int run(struct cl *c, const char *export, char **w, int n)
 		printf("{\"stat\":-1,\"error\":\"%s\"}\n", c->err);
 	else
 		printf("{\"stat\":%d}\n", st);
-	return rc;
+	return 0;	/* an RPC error (SYSTEM_ERR: the home was unreachable) is an answer */
 }
 
 /* -c: the callback socket (any port) and the portmapper on udp/111. */
