@@ -13,14 +13,15 @@
 #   portmapper on VIP:2049/111 and [VIP6]:2049/111
 #
 # Checks:
-#  1. `rpcinfo VIP` (rpcbind v4 DUMP) lists the portmapper 4, 3, 2, MOUNT 3
-#     on tcp and udp and NFS 3 on tcp, each at the VIP's universal address
-#     (10.77.1.100.0.111, 10.77.1.100.8.1); `rpcinfo -p VIP` (version 2)
-#     still lists what it did.
+#  1. `rpcinfo VIP` (rpcbind v4 DUMP) lists the portmapper 4, 3, 2, MOUNT 3,
+#     NLM 4 and NSM 1 on tcp and udp and NFS 3 on tcp, each at the VIP's
+#     universal address (10.77.1.100.0.111, 10.77.1.100.8.1); `rpcinfo -p
+#     VIP` (version 2) lists the version 2 services, NLM and NSM.
 #  2. `rpcinfo fd77:1::100` lists the same on tcp6 and udp6 at the VIP6's
 #     universal addresses (fd77:1::100.0.111, fd77:1::100.8.1).
-#  3. `rpcinfo -T tcp6 VIP6 nfs 3` and `-T udp6 VIP6 mount 3` (GETADDR
-#     over IPv6, then a NULL call to the address it gave): ready; over tcp
+#  3. `rpcinfo -T tcp6 VIP6 nfs 3`, `-T udp6 VIP6 mount 3` and `-T tcp6
+#     VIP6 nlockmgr 4` (GETADDR over IPv6, then a NULL call to the address
+#     it gave): ready; over tcp
 #     and udp through the v4 VIP too; `-T udp6 VIP6 nfs 3` not registered
 #     (NFS is TCP only); `rpcinfo -l` (GETADDRLIST) gives MOUNT on
 #     inet/tcp and inet/udp at the VIP.
@@ -53,12 +54,12 @@ rc=$?
 diag "rpcinfo $VIP4: $(tr -s ' \n' ' ' <"$TEST_TMP/dump4.out")"
 check_eq "rpcinfo VIP (rpcbind v4 DUMP) exits 0" 0 "$rc"
 norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/dump4.out" | tr '\n' ';')
-check_eq "... portmapper 4 3 2 on tcp and udp, MOUNT on tcp and udp, NFS on tcp, at the VIP" \
-	"100000 4 tcp 10.77.1.100.0.111;100000 3 tcp 10.77.1.100.0.111;100000 2 tcp 10.77.1.100.0.111;100000 4 udp 10.77.1.100.0.111;100000 3 udp 10.77.1.100.0.111;100000 2 udp 10.77.1.100.0.111;100005 3 tcp 10.77.1.100.8.1;100005 3 udp 10.77.1.100.8.1;100003 3 tcp 10.77.1.100.8.1;" "$norm"
+check_eq "... portmapper 4 3 2 on tcp and udp, MOUNT on tcp and udp, NFS on tcp, NLM and NSM on tcp and udp, at the VIP" \
+	"100000 4 tcp 10.77.1.100.0.111;100000 3 tcp 10.77.1.100.0.111;100000 2 tcp 10.77.1.100.0.111;100000 4 udp 10.77.1.100.0.111;100000 3 udp 10.77.1.100.0.111;100000 2 udp 10.77.1.100.0.111;100005 3 tcp 10.77.1.100.8.1;100005 3 udp 10.77.1.100.8.1;100003 3 tcp 10.77.1.100.8.1;100021 4 tcp 10.77.1.100.8.1;100021 4 udp 10.77.1.100.8.1;100024 1 tcp 10.77.1.100.8.1;100024 1 udp 10.77.1.100.8.1;" "$norm"
 in_ns c1 timeout 20 rpcinfo -p "$VIP4" >"$TEST_TMP/p.out" 2>&1
 norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/p.out" | sort | tr '\n' ';')
-check_eq "rpcinfo -p VIP (version 2) lists what it did" \
-	"100000 2 tcp 111;100000 2 udp 111;100003 3 tcp 2049;100005 3 tcp 2049;100005 3 udp 2049;" "$norm"
+check_eq "rpcinfo -p VIP (version 2): the version 2 services, NLM and NSM" \
+	"100000 2 tcp 111;100000 2 udp 111;100003 3 tcp 2049;100005 3 tcp 2049;100005 3 udp 2049;100021 4 tcp 2049;100021 4 udp 2049;100024 1 tcp 2049;100024 1 udp 2049;" "$norm"
 
 # --------------------------------------------------------- 2. v6 DUMP --
 in_ns c1 timeout 20 rpcinfo "$VIP6" >"$TEST_TMP/dump6.out" 2>&1
@@ -67,13 +68,15 @@ diag "rpcinfo $VIP6: $(tr -s ' \n' ' ' <"$TEST_TMP/dump6.out")"
 check_eq "rpcinfo VIP6 exits 0" 0 "$rc"
 norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/dump6.out" | tr '\n' ';')
 check_eq "... the same on tcp6 and udp6 at the VIP6's universal addresses" \
-	"100000 4 tcp6 $VIP6.0.111;100000 3 tcp6 $VIP6.0.111;100000 2 tcp6 $VIP6.0.111;100000 4 udp6 $VIP6.0.111;100000 3 udp6 $VIP6.0.111;100000 2 udp6 $VIP6.0.111;100005 3 tcp6 $VIP6.8.1;100005 3 udp6 $VIP6.8.1;100003 3 tcp6 $VIP6.8.1;" "$norm"
+	"100000 4 tcp6 $VIP6.0.111;100000 3 tcp6 $VIP6.0.111;100000 2 tcp6 $VIP6.0.111;100000 4 udp6 $VIP6.0.111;100000 3 udp6 $VIP6.0.111;100000 2 udp6 $VIP6.0.111;100005 3 tcp6 $VIP6.8.1;100005 3 udp6 $VIP6.8.1;100003 3 tcp6 $VIP6.8.1;100021 4 tcp6 $VIP6.8.1;100021 4 udp6 $VIP6.8.1;100024 1 tcp6 $VIP6.8.1;100024 1 udp6 $VIP6.8.1;" "$norm"
 
 # ------------------------------------------- 3. GETADDR, then the service --
 ready() { in_ns c1 timeout 10 rpcinfo -T "$1" "$2" "$3" "$4" 2>&1 | grep -q "ready and waiting"; }
 check "rpcinfo -T tcp6 VIP6 nfs 3: ready (GETADDR over IPv6, NULL to NFS over IPv6)" ready tcp6 "$VIP6" nfs 3
 check "rpcinfo -T udp6 VIP6 mount 3: ready" ready udp6 "$VIP6" mount 3
 check "rpcinfo -T tcp6 VIP6 mount 3: ready" ready tcp6 "$VIP6" mount 3
+check "rpcinfo -T tcp6 VIP6 nlockmgr 4: ready (NLM found over IPv6)" ready tcp6 "$VIP6" nlockmgr 4
+check "rpcinfo -T udp6 VIP6 status 1: ready" ready udp6 "$VIP6" status 1
 check "rpcinfo -T tcp VIP nfs 3: ready" ready tcp "$VIP4" nfs 3
 check "rpcinfo -T udp VIP mount 3: ready" ready udp "$VIP4" mount 3
 no_udp6_nfs() { ! in_ns c1 timeout 10 rpcinfo -T udp6 "$VIP6" nfs 3 >/dev/null 2>&1; }
