@@ -134,6 +134,9 @@ struct nasd_nfs_config {
 	/* NLM: after a start, only reclaims are granted for this long (the
 	 * clients of the node's previous life take their locks back first) */
 	uint32_t nlm_grace_s;
+	/* NLM: the client hosts that took locks here, kept across restarts
+	 * so a restarted node tells them (SM_NOTIFY); "" none */
+	char nlm_hosts_file[CFG_PATH_MAX];
 	/* "namespace": a virtual root whose top-level
 	 * directories each live on a home node; calls on another node's
 	 * handles are forwarded to it (nfs_proxy.c) */

@@ -146,6 +146,7 @@ int nfs_server_open(struct nasd *n)
 	for (unsigned i = 0; i < cfg->npmap; i++)
 		if (add_listener(s, &cfg->pmap[i]) < 0)
 			return -1;
+	nlm_hosts_notify(s);	/* from the listeners' addresses: opened now */
 	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s), "
 		 "portmapper and MOUNT over UDP too)", cfg->export_name, cfg->path, cfg->export_id,
 		 cfg->node_id, cfg->nclients, s->nls);

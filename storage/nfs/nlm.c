@@ -29,6 +29,7 @@
 
 #include "lib/log.h"
 #include "nfs_fh.h"
+#include "rpcb_xdr.h"
 
 int nlm_open(struct nfs_server *s)
 {
@@ -42,6 +43,7 @@ int nlm_open(struct nfs_server *s)
 	if (s->cfg->nlm_grace_s)
 		n->grace_until_ms = loop_now_ms() + (uint64_t)s->cfg->nlm_grace_s * 1000;
 	s->nlm = n;
+	nlm_hosts_load(s);
 	return 0;
 }
 
@@ -63,7 +65,7 @@ json_t *nlm_status(const struct nfs_server *s)
 	if (!n)
 		return json_null();
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o}",
+			 "s:o, s:o, s:o, s:o}",
 		"locks", nfs_ju(n->t.nlocks), "waiting", nfs_ju(n->t.nwaiters),
 		"nsm_state", nfs_ju((uint32_t)n->nsm_state),
 		"grace_ms", nfs_ju(n->grace_until_ms > now ? n->grace_until_ms - now : 0),
@@ -73,7 +75,8 @@ json_t *nlm_status(const struct nfs_server *s)
 		"grace_refused", nfs_ju(n->st.grace_refused), "forwarded", nfs_ju(n->st.forwarded),
 		"relayed", nfs_ju(n->st.relayed), "callbacks", nfs_ju(n->st.callbacks),
 		"callbacks_failed", nfs_ju(n->st.callbacks_failed), "freed", nfs_ju(n->st.freed),
-		"notified", nfs_ju(n->st.notified));
+		"notified", nfs_ju(n->st.notified), "hosts", nfs_ju(n->nhosts),
+		"notify_sent", nfs_ju(n->st.notify_sent));
 }
 
 uint64_t nlm_relay_key(const struct nlm4_lock *l)
@@ -181,6 +184,47 @@ static int in_grace(const struct nfs_server *s)
 	return s->nlm->grace_until_ms > loop_now_ms();
 }
 
+/* A client that calls LOCK here, for the restart's SM_NOTIFY: noted, when
+ * it called this node itself (one forwarded by a peer is noted through the
+ * peer's SM_MON, announce_host). */
+static void note_host(const struct nfs_req *r, const struct nlm4_lock *l)
+{
+	struct sockaddr_storage local;
+
+	if ((r->c && r->c->from_peer) || nfs_req_local(r, &local) < 0)
+		return;
+	nlm_host_note(r->srv, &l->caller, r->peer, &local);
+}
+
+/* A LOCK of r's client forwarded to home: the home learns the client
+ * (SM_MON, my_name "CLIENT LOCAL" universal addresses). */
+static void announce_host(struct nfs_req *r, const struct nlm4_lock *l, uint8_t home)
+{
+	struct sockaddr_storage local;
+	char my[2 * RPCB_UADDR_MAX + 2];
+	uint8_t msg[2048];
+	struct xdr_enc e;
+	int n;
+
+	if (nfs_req_local(r, &local) < 0 || (n = rpcb_uaddr_fmt(r->peer, 0, my, sizeof(my))) < 0)
+		return;
+	my[n] = ' ';
+	if (rpcb_uaddr_fmt(&local, 0, my + n + 1, sizeof(my) - (size_t)n - 1) < 0)
+		return;
+	const uint32_t head[] = { r->srv->nlm->next_xid++, RPC_CALL, RPC_VERS, NSM_PROG, NSM_VERS,
+				  NSM_MON, RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
+	xdr_enc_init(&e, msg, sizeof(msg));
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		xdr_put_u32(&e, head[i]);
+	xdr_put_opaque(&e, l->caller.p, l->caller.len);
+	xdr_put_opaque(&e, my, (uint32_t)strlen(my));
+	for (int i = 0; i < 3; i++)
+		xdr_put_u32(&e, 0);	/* my_prog, my_vers, my_proc: not called back */
+	xdr_put_fixed(&e, (const uint8_t[NSM_PRIV_SIZE]){ 0 }, NSM_PRIV_SIZE);
+	if (!e.err && nfs_proxy_call(r->srv, home, msg, e.len, ignore_reply, NULL) < 0)
+		log_debug("nlm: SM_MON of a client to node %u not sent", home);
+}
+
 static uint32_t do_lock(struct nfs_req *r, const struct nlm4_args *a, const struct nlm_file *f)
 {
 	struct nlm_server *n = r->srv->nlm;
@@ -189,6 +233,7 @@ static uint32_t do_lock(struct nfs_req *r, const struct nlm4_args *a, const stru
 		n->st.grace_refused++;
 		return NLM4_DENIED_GRACE_PERIOD;	/* reclaims first */
 	}
+	note_host(r, &a->lock);
 	if (nlm_conflict(&n->t, f, &a->lock, a->exclusive)) {
 		struct nlm_cb_to to;
 		if (!a->block) {
@@ -292,6 +337,8 @@ static int lock_proc(struct nfs_req *r, const struct nlm4_args *a)
 		if (nfs_proxy_forward(r, home) == 0) {
 			struct nlm_cb_to to;
 			s->nlm->st.forwarded++;
+			if (a->proc == NLM4_LOCK && s->cfg->nlm_hosts_file[0])
+				announce_host(r, &a->lock, home);
 			if (a->proc == NLM4_LOCK && a->block) {
 				cb_to_of(r, &to);
 				relay_put(s->nlm, &a->lock, &to);

@@ -1,15 +1,17 @@
 /*
- * nlm_cb.c - the GRANTED callback to a client (nlm.h): a blocked lock was
- * granted, the client's lock manager is told so.
+ * nlm_cb.c - calls from a node to a client (nlm.h): GRANTED (a blocked
+ * lock was granted, the client's lock manager is told so) and SM_NOTIFY
+ * (this node restarted: the client's status monitor is told, and its lock
+ * manager reclaims).
  *
- * The client's NLM port comes from its portmapper: GETPORT (NLM v4, UDP)
+ * The client's port comes from its portmapper: GETPORT (NLM v4 or NSM v1, UDP)
  * to its port 111, from this node's own address (the reply must come back
  * here, and a reply to the VIP would go to the switch), sent up to
  * NLM_CB_TRIES times a second apart.  The GRANTED call then leaves over
  * UDP from the socket bound to the address the client called (the VIP,
  * as a client checks that its server calls back), or from the GETPORT
- * socket when this node has no socket on that address.  The reply to
- * GRANTED comes to the VIP and may reach any node: it is not waited for.
+ * socket when this node has no socket on that address.  The reply comes
+ * to the VIP and may reach any node: it is not waited for.
  * The lock is the client's either way; a client that missed the callback
  * asks again (its next LOCK is GRANTED at once: the owner holds it).
  */
@@ -33,8 +35,9 @@ struct nlm_cb {
 	struct nlm_cb_to to;
 	int tries;
 	uint32_t xid;			/* of the GETPORT */
+	uint32_t prog, vers;		/* whose port GETPORT asks (NLM; NSM for SM_NOTIFY) */
 	size_t len;
-	uint8_t msg[];			/* the GRANTED call */
+	uint8_t msg[];			/* the call: GRANTED or SM_NOTIFY */
 };
 
 size_t nlm_granted_msg(uint8_t *buf, size_t cap, uint32_t xid, const struct nlm_obj *cookie,
@@ -76,9 +79,8 @@ static int send_getport(struct nlm_cb *cb)
 	uint8_t b[96];
 	struct xdr_enc e;
 	struct sockaddr_storage pm = cb->to.client;
-	static const uint32_t call[] = { RPC_CALL, RPC_VERS, PMAP_PROG, PMAP_VERS, PMAP_GETPORT,
-					 RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0, NLM_PROG, NLM4_VERS,
-					 17, 0 };
+	const uint32_t call[] = { RPC_CALL, RPC_VERS, PMAP_PROG, PMAP_VERS, PMAP_GETPORT,
+				  RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0, cb->prog, cb->vers, 17, 0 };
 
 	xdr_enc_init(&e, b, sizeof(b));
 	xdr_put_u32(&e, cb->xid);
@@ -122,7 +124,8 @@ static void cb_readable(struct loop *l, struct loop_io *io, uint32_t events)
 		return;	/* not the answer: wait for it (or the timer) */
 	xdr_dec_init(&d, b + off, (size_t)n - off);
 	if (as != RPC_SUCCESS || xdr_get_u32(&d, &port) < 0 || port == 0 || port > 65535) {
-		log_warnx("nlm: the client's portmapper has no NLM v4 over UDP: GRANTED not sent");
+		log_warnx("nlm: the client's portmapper has no program %u v%u over UDP: callback not "
+			  "sent", cb->prog, cb->vers);
 		cb_free(cb, 0);
 		return;
 	}
@@ -143,25 +146,33 @@ static void cb_timer(struct loop *l, struct loop_timer *t)
 
 	(void)l;
 	if (cb->tries >= NLM_CB_TRIES || send_getport(cb) < 0) {
-		log_warnx("nlm: the client's portmapper did not answer: GRANTED not sent");
+		log_warnx("nlm: the client's portmapper did not answer: callback not sent");
 		cb_free(cb, 0);
 	}
 }
 
-int nlm_cb_send(struct nfs_server *s, const struct nlm_cb_to *to, const struct nlm_obj *cookie,
-		int exclusive, const struct nlm4_lock *l)
+/* Start a callback: msg[0, len) (a whole call) to the port of prog/vers
+ * on the client of `to`.  0 / -1 (counted as failed). */
+static int cb_start(struct nfs_server *s, const struct nlm_cb_to *to, uint32_t prog,
+		    uint32_t vers, const uint8_t *msg, size_t len)
 {
-	struct nlm_cb *cb = calloc(1, sizeof(*cb) + 4096);
+	struct nlm_cb *cb = calloc(1, sizeof(*cb) + len);
 
-	if (!cb)
+	if (!cb || !len) {
+		free(cb);
+		s->nlm->st.callbacks_failed++;
 		return -1;
+	}
 	cb->s = s;
 	cb->to = *to;
+	cb->prog = prog;
+	cb->vers = vers;
 	cb->xid = s->nlm->next_xid++;
-	cb->len = nlm_granted_msg(cb->msg, 4096, s->nlm->next_xid++, cookie, exclusive, l);
+	cb->len = len;
+	memcpy(cb->msg, msg, len);
 	cb->io = (struct loop_io){ .fd = socket(to->client.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0),
 				   .cb = cb_readable, .arg = cb };
-	if (!cb->len || cb->io.fd < 0 || loop_add(&s->nasd->loop, &cb->io, EPOLLIN) < 0) {
+	if (cb->io.fd < 0 || loop_add(&s->nasd->loop, &cb->io, EPOLLIN) < 0) {
 		if (cb->io.fd >= 0)
 			close(cb->io.fd);
 		free(cb);
@@ -180,6 +191,30 @@ int nlm_cb_send(struct nfs_server *s, const struct nlm_cb_to *to, const struct n
 	loop_timer_set(&cb->tm, 1000, 1000);
 	send_getport(cb);	/* a failure here: the timer tries again */
 	return 0;
+}
+
+int nlm_cb_send(struct nfs_server *s, const struct nlm_cb_to *to, const struct nlm_obj *cookie,
+		int exclusive, const struct nlm4_lock *l)
+{
+	uint8_t msg[4096];
+	size_t len = nlm_granted_msg(msg, sizeof(msg), s->nlm->next_xid++, cookie, exclusive, l);
+
+	return cb_start(s, to, NLM_PROG, NLM4_VERS, msg, len);
+}
+
+int nlm_notify_send(struct nfs_server *s, const struct nlm_cb_to *to, const char *mon_name)
+{
+	uint8_t msg[512];
+	struct xdr_enc e;
+	const uint32_t head[] = { s->nlm->next_xid++, RPC_CALL, RPC_VERS, NSM_PROG, NSM_VERS,
+				  NSM_NOTIFY, RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
+
+	xdr_enc_init(&e, msg, sizeof(msg));
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		xdr_put_u32(&e, head[i]);
+	xdr_put_opaque(&e, mon_name, (uint32_t)strlen(mon_name));
+	xdr_put_u32(&e, (uint32_t)s->nlm->nsm_state);
+	return cb_start(s, to, NSM_PROG, NSM_VERS, msg, e.err ? 0 : e.len);
 }
 
 void nlm_cb_close_all(struct nfs_server *s)

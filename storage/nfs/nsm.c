@@ -10,8 +10,9 @@
  *                     as NLM's FREE_ALL
  *   SIMU_CRASH        nothing (no result)
  *
- * Monitoring clients in order to notify them when this node restarts is
- * not done here (doc/nasd.md "NLM" says what a client does instead).
+ * SM_MON from another node of the namespace is how a home learns a client
+ * that locked through that node (nlm_hosts.c): the node restarting tells
+ * those clients with SM_NOTIFY.
  */
 #include "nlm.h"
 
@@ -31,8 +32,11 @@ int nsm_call(struct nfs_req *r)
 	}
 	rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
 	switch (proc) {
-	case NSM_STAT:
 	case NSM_MON:
+		if (r->c && r->c->from_peer)	/* a peer forwarded a LOCK of this client here */
+			nlm_host_note_uaddrs(r->srv, &a.mon_name, &a.my_name);
+		/* fall through */
+	case NSM_STAT:
 		xdr_put_u32(r->e, r->allowed ? NSM_STAT_SUCC : NSM_STAT_FAIL);
 		return xdr_put_u32(r->e, (uint32_t)r->srv->nlm->nsm_state);
 	case NSM_UNMON:

@@ -27,7 +27,7 @@ FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c stor
 	storage/nfs/nfs3_call.c storage/nfs/nfs3_handle.c storage/nfs/nfs3_obj.c \
 	storage/nfs/nfs3_attr.c storage/nfs/nfs3_io.c storage/nfs/nfs3_readdir.c \
 	storage/nfs/nfs3_entry.c storage/nfs/nfs3_vroot.c storage/nfs/mount3.c storage/nfs/portmap.c storage/nfs/rpcbind.c storage/nfs/rpcb_xdr.c \
-	storage/nfs/nlm.c storage/nfs/nlm_cb.c storage/nfs/nlm_lock.c storage/nfs/nlm_xdr.c storage/nfs/nsm.c \
+	storage/nfs/nlm.c storage/nfs/nlm_cb.c storage/nfs/nlm_hosts.c storage/nfs/nlm_lock.c storage/nfs/nlm_xdr.c storage/nfs/nsm.c \
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
 	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c \
 	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \

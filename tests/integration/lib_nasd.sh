@@ -130,6 +130,10 @@ EOF
 	if [ "${NASD_NFS6:-}" = 1 ]; then
 		v6l=", \"[$VIP6]:2049\"" v6p=", \"[$VIP6]:111\"" v6c=", \"fd77:1::/64\""
 	fi
+	# NASD_NLM_HOSTS=1: the node keeps its NLM client hosts in
+	# LAB_DIR/nX/nlm-hosts (told by SM_NOTIFY when the node restarts)
+	local nh=""
+	[ "${NASD_NLM_HOSTS:-}" = 1 ] && nh="\"nlm_hosts_file\": \"$d/nlm-hosts\","
 	local sq="\"root_squash\": ${NASD_NFS_SQUASH:-false},"
 	[ "${NASD_NFS_SQUASH:-}" = default ] && sq=""
 	if [ "${NASD_NFS:-}" = 1 ]; then
@@ -140,7 +144,7 @@ EOF
   \"nfs\": { \"listen\": [ \"$VIP4:2049\", $vb2049\"$(node_ip4 "$n"):2049\"$v6l ],
            \"portmap\": [ \"$VIP4:111\", $vb111\"$(node_ip4 "$n"):111\"$v6p ],
            \"export\": \"/export\", \"path\": \"$nfsdir\",
-           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"}$v6c ], $sq ${NASD_NFS_EXTRA:-}
+           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"}$v6c ], $sq $nh ${NASD_NFS_EXTRA:-}
            \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", $nid$nsj }"
 	fi
 	cat >"$d/nasd.json" <<EOF

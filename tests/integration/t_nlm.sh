@@ -14,12 +14,15 @@
 #
 #  1. registration: `rpcinfo -p VIP` lists nlockmgr 4 and status 1 on tcp
 #     and udp; `rpcinfo -T tcp VIP nlockmgr 4` and `-T udp` answer.
-#  2. a node restarts: G (via n2) holds alpha/g0 (home n1); n1's nasd is
+#  2. a node restarts: G (via n2) and W (c2, through the VIP, its
+#     connection kept off n1) hold ranges of alpha/g0 (home n1), which
+#     keeps hostW in its nlm_hosts_file (NASD_NLM_HOSTS=1); n1's nasd is
 #     restarted: it starts in its grace period (status nfs.nlm.grace_ms)
-#     with a new NSM state; O's LOCK and TEST are refused
-#     (DENIED_GRACE_PERIOD), G's reclaim is granted, the home counts the
-#     refusals; after grace O is DENIED (G's reclaimed lock holds), then
-#     GRANTED once G unlocks.
+#     with a new NSM state and tells W by SM_NOTIFY (mon_name the VIP, the
+#     new state); O's LOCK and TEST are refused (DENIED_GRACE_PERIOD), G's
+#     and W's reclaims are granted, the home counts the refusals; after
+#     grace O is DENIED (the reclaimed locks hold), then GRANTED once G
+#     unlocks.
 #  3. Connectathon-style cases on alpha/lk (home n1), the holder H
 #     connected to n2's own address, the tester T to n3's, U to n1's:
 #     exclusive [0,100) by H; T: TEST of [50,60) DENIED naming H's svid,
@@ -47,7 +50,7 @@ require_nasd
 require_cmd jq rpcinfo
 export LAB_NFS=1
 handoff_lab_up
-export NASD_NFS=1 NASD_NFS_NS=1 NASD_NFS_EXTRA='"nlm_grace_s": 12,'
+export NASD_NFS=1 NASD_NFS_NS=1 NASD_NLM_HOSTS=1 NASD_NFS_EXTRA='"nlm_grace_s": 12,'
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
 for f in lk lk2 lk3 g0; do echo "$f" >"$LAB_DIR/n1/nfs/alpha/$f"; done
@@ -100,12 +103,31 @@ cl_start G c1 "$N2_IP4" -H hostG
 cl_start O c1 "$N3_IP4" -H hostO
 for c in G O; do check_eq "$c: open alpha/g0" 1 "$(cl "$c" open alpha/g0 | jq -r .open)"; done
 check_eq "G (via n2): exclusive [0,10) of alpha/g0 (home n1)" 0 "$(st G lock 7 0 10 excl)"
+# W: c2 through the VIP, receiving callbacks (its own portmapper on c2);
+# its connection kept off n1, which restarts
+cl_start W c2 "$VIP4" -H hostW -c
+check_eq "W (c2, through the VIP): open alpha/g0" 1 "$(cl W open alpha/g0 | jq -r .open)"
+WP=$(cl W port | jq -r .port)
+WX=$(flow_node "$C2_IP4" "$WP" 2049)
+if [ "$WX" = n1 ]; then
+	ctl migrate "$C2_IP4:$WP" "$VIP4:2049" n2 >"$TEST_TMP/wmig.out" 2>&1
+	diag "W landed on n1: migrated to n2: $(cat "$TEST_TMP/wmig.out")"
+fi
+check "W's connection is not on n1" test "$(flow_node "$C2_IP4" "$WP" 2049)" != n1
+check_eq "W: exclusive [20,30) of alpha/g0 (forwarded to n1)" 0 "$(st W lock 6 20 10 excl)"
+whost() { grep -q "^hostW " "$LAB_DIR/n1/nlm-hosts"; }
+check "n1 keeps hostW in its nlm_hosts_file (learned through the node W called)" wait_for 10 whost
 s0=$(nlm n1 .nsm_state)
 check "n1's nasd stops" sh -c "kill $(nasd_pid n1)"
 wait_for 10 pid_gone "$(nasd_pid n1)"
 check "n1's nasd starts again" nasd_start n1 handoff
 check "n1 is in its grace period (nfs.nlm.grace_ms > 0)" test "$(nlm n1 .grace_ms)" -gt 0
 check "... with a new NSM state" test "$(nlm n1 .nsm_state)" != "$s0"
+n=$(cl W notified 15)
+diag "W: $n"
+check_eq "W is told by SM_NOTIFY naming the VIP, with n1's new state" "1 $VIP4 $(nlm n1 .nsm_state)" \
+	"$(jq -r '"\(.notify) \(.mon_name) \(.state)"' <<<"$n")"
+check "W: its reclaim is granted in grace" wait_eq 10 0 st W lock 6 20 10 excl reclaim
 gr0=$(nlm n1 .grace_refused)
 # the first call through n2 may find its old connection to n1 gone (the
 # answer is then DENIED_NOLOCKS, "try again"): polled
@@ -120,6 +142,8 @@ check_eq "after grace: O's LOCK DENIED (G's reclaimed lock holds)" 1 "$(st O loc
 check_eq "G unlocks" 0 "$(st G unlock 7 0 10)"
 check_eq "O: LOCK granted" 0 "$(st O lock 8 0 10 excl)"
 check_eq "O unlocks" 0 "$(st O unlock 8 0 10)"
+check_eq "O: [20,30) DENIED (W's reclaimed lock holds)" 1 "$(st O lock 8 20 10 excl)"
+check_eq "W unlocks" 0 "$(st W unlock 6 20 10)"
 
 # ------------------------------------------- 3. Connectathon-style cases --
 cl_start H c1 "$N2_IP4" -H hostH
@@ -146,7 +170,6 @@ check_eq "T: UNLOCK [0,10)" 0 "$(st T unlock 2 0 10)"
 check_eq "H: back to exclusive [0,100)" 0 "$(st H lock 1 0 100 excl)"
 
 # ---------------------------------------------------------- 4. blocking --
-cl_start W c2 "$VIP4" -H hostW -c
 check_eq "W (c2, through the VIP): open alpha/lk" 1 "$(cl W open alpha/lk | jq -r .open)"
 cb0=$(($(nlm n1 .callbacks) + $(nlm n2 .callbacks) + $(nlm n3 .callbacks)))
 check_eq "W: exclusive [0,10) with block: BLOCKED" 3 "$(st W lock 5 0 10 excl block)"

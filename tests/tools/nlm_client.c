@@ -5,10 +5,11 @@
  *
  *   nlm_client [-H CALLER] [-c] SERVER EXPORT
  *     -H CALLER  the caller_name of the locks (default "nlmtest")
- *     -c         receive GRANTED callbacks: a UDP socket for them, and a
- *                portmapper on udp/111 of this host answering GETPORT of
- *                NLM v4 with its port (what a client's rpcbind does for its
- *                lockd; one per network namespace)
+ *     -c         receive GRANTED and SM_NOTIFY calls: a UDP socket for
+ *                them, and a portmapper on udp/111 of this host answering
+ *                GETPORT (NLM v4, NSM v1) with its port (what a client's
+ *                rpcbind does for its lockd and statd; one per network
+ *                namespace)
  *
  * One TCP connection to SERVER:2049 (MOUNT, NFS and NLM on the one port,
  * as tandem-nasd serves them) carries every call.  Commands:
@@ -22,6 +23,9 @@
  *   granted SECS              wait up to SECS for a GRANTED callback:
  *                             {"granted":1, "svid":S, "off":O, "len":L,
  *                             "from":"ADDR"} or {"granted":0}
+ *   notified SECS             wait up to SECS for an SM_NOTIFY (a server
+ *                             restarted): {"notify":1, "mon_name":NAME,
+ *                             "state":N} or {"notify":0}
  *   notify HOST STATE         NSM SM_NOTIFY: HOST restarted (its locks go)
  *                             {"notified":1}
  *   port                      {"port":P}: this connection's local port
@@ -97,8 +101,29 @@ static void serve_pmap(struct cl *c)
 	sendto(c->pm_fd, r, sizeof(r), 0, (struct sockaddr *)&from, fl);
 }
 
-/* A GRANTED call on the callback socket: its lock printed, NLM4_GRANTED
- * answered.  1 if it was one. */
+/* An SM_NOTIFY call (b[0, n), its arguments at o): printed, answered
+ * (void).  2. */
+static int got_notify(struct cl *c, const uint8_t *b, size_t n, size_t o, uint32_t xid,
+		      const struct sockaddr_storage *from, socklen_t fl)
+{
+	uint8_t r[24];
+	uint32_t len, state;
+	char name[256];
+
+	rd32(b + o, &len);
+	if (len > 255 || o + 4 + ((len + 3) & ~3u) + 4 > n)
+		return 0;
+	memcpy(name, b + o + 4, len);
+	name[len] = 0;
+	rd32(b + o + 4 + ((len + 3) & ~3u), &state);
+	printf("{\"notify\":1,\"mon_name\":\"%s\",\"state\":%u}\n", name, state);
+	wr32(r, xid), wr32(r + 4, 1), wr32(r + 8, 0), wr32(r + 12, 0), wr32(r + 16, 0), wr32(r + 20, 0);
+	sendto(c->cb_fd, r, sizeof(r), 0, (const struct sockaddr *)from, fl);
+	return 2;
+}
+
+/* A call on the callback socket: GRANTED (its lock printed, NLM4_GRANTED
+ * answered: 1) or SM_NOTIFY (got_notify: 2); 0 for anything else. */
 static int serve_granted(struct cl *c)
 {
 	uint8_t b[4096], r[64];
@@ -111,12 +136,16 @@ static int serve_granted(struct cl *c)
 	if (n < 40)
 		return 0;
 	rd32(b, &xid), rd32(b + 4, &type), rd32(b + 12, &prog), rd32(b + 20, &proc);
-	if (type != 0 || prog != 100021 || proc != 5)
+	if (type != 0 || !((prog == 100021 && proc == 5) || (prog == 100024 && proc == 6)))
 		return 0;
 	for (int i = 0; i < 2; i++) {	/* cred, verf */
 		rd32(b + o + 4, &len);
 		o += 8 + ((len + 3) & ~3u);
 	}
+	if (o + 8 > (size_t)n)
+		return 0;
+	if (prog == 100024)
+		return got_notify(c, b, (size_t)n, o, xid, &from, fl);
 	size_t cookie_at = o;
 	rd32(b + o, &len);	/* cookie */
 	size_t cookie_len = 4 + ((len + 3) & ~3u);
@@ -147,9 +176,9 @@ static int serve_granted(struct cl *c)
 }
 
 /* Serve the RPC context (and the callback sockets) until *flag, or until
- * a GRANTED arrives when want_granted, or deadline.  0, -1 (error or
- * timeout). */
-static int serve(struct cl *c, const int *flag, int want_granted, uint64_t deadline)
+ * a call of kind want arrives (1 GRANTED, 2 SM_NOTIFY; 0 none), or
+ * deadline.  0, -1 (error or timeout). */
+static int serve(struct cl *c, const int *flag, int want, uint64_t deadline)
 {
 	while (!flag || !*flag) {
 		struct pollfd p[3] = { { .fd = rpc_get_fd(c->rpc), .events = (short)rpc_which_events(c->rpc) },
@@ -162,7 +191,7 @@ static int serve(struct cl *c, const int *flag, int want_granted, uint64_t deadl
 			return -1;
 		if (p[2].revents & POLLIN)
 			serve_pmap(c);
-		if ((p[1].revents & POLLIN) && serve_granted(c) && want_granted)
+		if ((p[1].revents & POLLIN) && want && serve_granted(c) == want)
 			return 0;
 		if (rpc_service(c->rpc, p[0].revents) < 0) {
 			snprintf(c->err, sizeof(c->err), "%s", rpc_get_error(c->rpc));
@@ -265,9 +294,10 @@ static int run(struct cl *c, const char *export, char **w, int n)
 		       rc ? "\"" : "");
 		return 0;
 	}
-	if (!strcmp(w[0], "granted") && n == 2) {
-		if (serve(c, NULL, 1, now_ms() + (uint64_t)(atof(w[1]) * 1000)) < 0)
-			printf("{\"granted\":0}\n");
+	if ((!strcmp(w[0], "granted") || !strcmp(w[0], "notified")) && n == 2) {
+		int want = w[0][0] == 'g' ? 1 : 2;
+		if (serve(c, NULL, want, now_ms() + (uint64_t)(atof(w[1]) * 1000)) < 0)
+			printf(want == 1 ? "{\"granted\":0}\n" : "{\"notify\":0}\n");
 		return 0;
 	}
 	if (!strcmp(w[0], "notify") && n == 3) {	/* SM_NOTIFY: host w[1] restarted */
