@@ -10,7 +10,7 @@
 #              +----------+----------+      (LAB_NFS=1 LAB_NFS6=1)
 #             n1 .11     n2 .12     n3 .13  storage LAN 10.77.2.0/24
 #   each node: tandem-nasd (NASD_NFS=1 NASD_NFS6=1): NFS, MOUNT and the
-#   portmapper on VIP:2049/111 and [VIP6]:2049/111
+#   portmapper on VIP:2049/111 and [VIP6]:2049/111; nlm_grace_s 0
 #
 # Checks:
 #  1. `rpcinfo VIP` (rpcbind v4 DUMP) lists the portmapper 4, 3, 2, MOUNT 3,
@@ -26,7 +26,10 @@
 #     (NFS is TCP only); `rpcinfo -l` (GETADDRLIST) gives MOUNT on
 #     inet/tcp and inet/udp at the VIP.
 #  4. `showmount -e [VIP6]`: the export over IPv6.
-#  5. the nodes answered rpcbind calls over UDP (their udp counters grew)
+#  5. NLM over IPv6: tests/tools/nlm_client through [VIP6]:2049 locks a
+#     file, its TEST from another owner is DENIED naming the holder, UNLOCK,
+#     TEST GRANTED.
+#  6. the nodes answered rpcbind calls over UDP (their udp counters grew)
 #     and every nasd is still up.
 . "$(dirname "$0")/lib.sh"
 
@@ -37,7 +40,7 @@ require_cmd jq rpcinfo showmount
 export LAB_NFS=1 LAB_NFS6=1
 lab_up
 lbd_up
-export NASD_NFS=1 NASD_NFS6=1
+export NASD_NFS=1 NASD_NFS6=1 NASD_NFS_EXTRA='"nlm_grace_s": 0,'
 nasd_all_up
 svc3() { [ "$(svc_nodes "$1" "$2" "$3")" = 3 ]; }
 for vp in "v4 tcp 111" "v4 udp 111" "v4 tcp 2049" "v6 tcp 111" "v6 udp 111" "v6 tcp 2049" "v6 udp 2049"; do
@@ -95,7 +98,15 @@ check_eq "showmount -e VIP6 exits 0" 0 "$rc"
 check_eq "... lists /export for both client networks" "/export 10.77.1.0/24,fd77:1::/64" \
 	"$(tail -n 1 "$TEST_TMP/showmount.out")"
 
-# ------------------------------------------------------------ 5. health --
+# ------------------------------------------------------ 5. NLM over IPv6 --
+mkdir -p "$LAB_DIR/nfs" && echo v6 >"$LAB_DIR/nfs/lk6"
+printf 'open lk6\nlock 1 0 10 excl\ntest 2 5 1 excl\nunlock 1 0 10\ntest 2 5 1 excl\nquit\n' |
+	in_ns c1 timeout 30 "$TANDEM_BUILD/tools/nlm_client" -H host6 "$VIP6" /export >"$TEST_TMP/nlm6.out" 2>&1
+diag "nlm_client through [$VIP6]: $(tr '\n' ' ' <"$TEST_TMP/nlm6.out")"
+check_eq "NLM over IPv6 through the VIP6: open, LOCK GRANTED, TEST DENIED naming svid 1, UNLOCK, TEST GRANTED" \
+	'1 0 1:1 0 0' "$(jq -rs '"\(.[0].open) \(.[1].stat) \(.[2].stat):\(.[2].holder) \(.[3].stat) \(.[4].stat)"' "$TEST_TMP/nlm6.out")"
+
+# ------------------------------------------------------------ 6. health --
 check "the nodes answered over UDP" test "$(udp_replies)" -gt "$u0"
 for n in n1 n2 n3; do
 	check "nasd on $n still running at the end" kill -0 "$(nasd_pid "$n")"
