@@ -59,33 +59,8 @@ nasd_all_up handoff
 svc3() { [ "$(svc_nodes v4 tcp 2049)" = 3 ] && [ "$(svc_nodes v4 udp 111)" = 3 ]; }
 check "v4 tcp/2049 and udp/111 have 3 nodes in their tables" wait_for 10 svc3
 
-NLM=$TANDEM_BUILD/tools/nlm_client
+. "$(dirname "$0")/lib_nlm.sh"
 nlm() { nctl "$1" '{"cmd":"status"}' | jq -r ".nfs.nlm$2 // 0"; }
-declare -A FD
-# cl_start NAME HOST SERVER [OPTS...]: a client reading commands from a fifo
-cl_start() {
-	local name=$1 host=$2 srv=$3 fd
-	shift 3
-	mkfifo "$TEST_TMP/$name.in"
-	: >"$TEST_TMP/$name.out"
-	in_ns "$host" "$NLM" "$@" "$srv" /export <"$TEST_TMP/$name.in" >"$TEST_TMP/$name.out" 2>&1 &
-	exec {fd}<>"$TEST_TMP/$name.in"	# read-write: never blocks
-	FD[$name]=$fd
-	at_exit "kill $! 2>/dev/null"
-}
-lines() { wc -l <"$TEST_TMP/$1.out"; }
-more_than() { [ "$(lines "$1")" -gt "$2" ]; }
-# cl NAME CMD...: send CMD, print its answer line (bounded wait: 30 s)
-cl() {
-	local name=$1 n
-	shift
-	n=$(lines "$name")
-	echo "$*" >&"${FD[$name]}"
-	wait_for 30 more_than "$name" "$n"
-	sed -n "$((n + 1))p" "$TEST_TMP/$name.out"
-}
-# st NAME CMD...: the stat of CMD's answer
-st() { cl "$@" | jq -r '.stat // "none"'; }
 
 # ------------------------------------------------------ 1. registration --
 in_ns c1 timeout 20 rpcinfo -p "$VIP4" >"$TEST_TMP/rpcinfo.out" 2>&1

@@ -32,31 +32,10 @@ pair_switches_up
 nfs3() { [ "$(sw_jctl a vips | jq '[.vips[] | select(.name == "v4") | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
 check "switch a: v4 tcp/2049 has its 3 nodes" wait_for 20 nfs3
 
-NLM=$TANDEM_BUILD/tools/nlm_client
-declare -A FD
-cl_start() {	# cl_start NAME HOST: nlm_client through the VIP, commands by fifo
-	local fd
-	mkfifo "$TEST_TMP/$1.in"
-	: >"$TEST_TMP/$1.out"
-	in_ns "$2" "$NLM" -H "host$1" "$VIP4" /export <"$TEST_TMP/$1.in" >"$TEST_TMP/$1.out" 2>&1 &
-	exec {fd}<>"$TEST_TMP/$1.in"	# read-write: never blocks
-	FD[$1]=$fd
-	at_exit "kill $! 2>/dev/null"
-}
-lines() { wc -l <"$TEST_TMP/$1.out"; }
-more_than() { [ "$(lines "$1")" -gt "$2" ]; }
-cl() {	# cl NAME CMD...: its answer line (bounded wait: 30 s)
-	local name=$1 n
-	shift
-	n=$(lines "$name")
-	echo "$*" >&"${FD[$name]}"
-	wait_for 30 more_than "$name" "$n"
-	sed -n "$((n + 1))p" "$TEST_TMP/$name.out"
-}
-st() { cl "$@" | jq -r '.stat // "none"'; }
+. "$(dirname "$0")/lib_nlm.sh"
 
-cl_start H c1
-cl_start T c2
+cl_start H c1 "$VIP4" -H hostH
+cl_start T c2 "$VIP4" -H hostT
 for c in H T; do check_eq "$c: open alpha/lk through the VIP" 1 "$(cl "$c" open alpha/lk | jq -r .open)"; done
 check_eq "H: exclusive lock of alpha/lk" 0 "$(st H lock 1 0 0 excl)"
 check_eq "T: DENIED" 1 "$(st T lock 2 0 1 excl)"
