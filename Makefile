@@ -177,6 +177,8 @@ $(B)/tandemctl: LDLIBS += -lzstd
 $(B)/tools/nfs_walk: LDLIBS += -lnfs
 # nfs_pipeline too (its raw RPC layer: many calls in flight on one connection)
 $(B)/tools/nfs_pipeline: LDLIBS += -lnfs
+# nlm_client: NLM lock calls through libnfs's raw NLM v4 layer
+$(B)/tools/nlm_client: LDLIBS += -lnfs
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the
 # .a of the gcc build).  Each target names its own sources in

@@ -136,6 +136,12 @@ struct nasd_nfs_config {
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
 	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
 	uint32_t max_conns_per_client;	/* connections from one client address */
+	/* NLM: after a start, only reclaims are granted for this long (the
+	 * clients of the node's previous life take their locks back first) */
+	uint32_t nlm_grace_s;
+	/* NLM: the client hosts that took locks here, kept across restarts
+	 * so a restarted node tells them (SM_NOTIFY); "" none */
+	char nlm_hosts_file[CFG_PATH_MAX];
 	/* "namespace": a virtual root whose top-level
 	 * directories each live on a home node; calls on another node's
 	 * handles are forwarded to it (nfs_proxy.c) */

@@ -27,6 +27,12 @@ write_config() {
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
                     { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 },
                     { "proto": "udp", "port": 111 }, { "proto": "udp", "port": 2049 }'
+	# LAB_NFS6=1 as well: the same four services on the v6 VIP (rpcbind
+	# v3/v4 give IPv6 clients the VIP6's universal address).
+	local nfs6_svcs=""
+	[ "${LAB_NFS6:-}" = 1 ] && nfs6_svcs=',
+                    { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 },
+                    { "proto": "udp", "port": 111 }, { "proto": "udp", "port": 2049 }'
 	# LAB_NFS=1 also: the NFS namespace map that lbd hands to the
 	# nodes: alpha, beta, gamma homed on n1, n2, n3.  Only used by nodes whose
 	# tandem-nasd takes its namespace from the switch (NASD_NFS_NS=switch).
@@ -57,7 +63,7 @@ write_config() {
                     { "proto": "udp", "port": 5201, "affinity": "client" }$nfs_svcs$(smb_svc) ] },
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 },
-                    { "proto": "tcp", "port": 5201, "affinity": "client" } ] }
+                    { "proto": "tcp", "port": 5201, "affinity": "client" }$nfs6_svcs ] }
   ],
   "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$nfs_map
 }

@@ -11,13 +11,16 @@
  */
 #include "nfs_int.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 #include "lib/log.h"
+#include "nlm.h"
+#include "rpcb_xdr.h"
 
-/* An RPC program this service answers, in one version. */
+/* An RPC program this service answers, in a range of versions. */
 struct nfs_prog {
-	uint32_t prog, vers;
+	uint32_t prog, vers, vers_hi;	/* the versions vers..vers_hi */
 	int udp;		/* answered over UDP too (NFS is TCP only) */
 	/* the whole reply (accepted header included) into r->e: 0,
 	 * NFS_FORWARDED, or -1 if it did not fit */
@@ -27,10 +30,30 @@ struct nfs_prog {
 };
 
 static const struct nfs_prog progs[] = {
-	{ NFS3_PROG, NFS3_VERS, 0, nfs3_call, nfs3_drc_wanted },	/* nfs3_call.c */
-	{ MOUNT_PROG, MOUNT_VERS, 1, mount3_call, NULL },		/* mount3.c */
-	{ PMAP_PROG, PMAP_VERS, 1, portmap_call, NULL },		/* portmap.c */
+	{ NFS3_PROG, NFS3_VERS, NFS3_VERS, 0, nfs3_call, nfs3_drc_wanted },	/* nfs3_call.c */
+	{ MOUNT_PROG, MOUNT_VERS, MOUNT_VERS, 1, mount3_call, NULL },		/* mount3.c */
+	{ PMAP_PROG, PMAP_VERS, RPCB_VERS_HI, 1, portmap_call, NULL },	/* portmap.c, rpcbind.c */
+	{ NLM_PROG, NLM4_VERS, NLM4_VERS, 1, nlm_call, NULL },		/* nlm.c */
+	{ NSM_PROG, NSM_VERS, NSM_VERS, 1, nsm_call, NULL },		/* nsm.c */
 };
+
+int nfs_req_local(const struct nfs_req *r, struct sockaddr_storage *ss)
+{
+	socklen_t l = sizeof(*ss);
+	int fd = r->c ? r->c->io.fd : r->dg->fd;
+
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(fd, (struct sockaddr *)ss, &l) < 0)
+		return -1;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = s6->sin6_port };
+		memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &s4, sizeof(s4));
+	}
+	return ss->ss_family == AF_INET || ss->ss_family == AF_INET6 ? 0 : -1;
+}
 
 int nfs_reply_proc_unavail(struct nfs_req *r)
 {
@@ -63,9 +86,9 @@ static int dispatch(struct nfs_req *r, const struct nfs_prog *p)
 		s->st.prog_unavail++;
 		return rpc_reply_accepted(r->e, r->call->xid, RPC_PROG_UNAVAIL);
 	}
-	if (r->call->vers != p->vers) {
+	if (r->call->vers < p->vers || r->call->vers > p->vers_hi) {
 		s->st.prog_mismatch++;
-		return rpc_reply_prog_mismatch(r->e, r->call->xid, p->vers, p->vers);
+		return rpc_reply_prog_mismatch(r->e, r->call->xid, p->vers, p->vers_hi);
 	}
 	return p->call(r);
 }
@@ -80,7 +103,8 @@ static int answer_call(struct nfs_req *r)
 	const struct rpc_call *call = r->call;
 	struct xdr_enc *e = r->e;
 	const struct nfs_prog *p = prog_of(call->prog);
-	int cache = p && call->vers == p->vers && p->drc && p->drc(call->proc) && r->c;
+	int cache = p && call->vers >= p->vers && call->vers <= p->vers_hi && p->drc &&
+		    p->drc(call->proc) && r->c;
 	uint8_t a16[16];
 	uint64_t ah = 0;
 

@@ -8,7 +8,7 @@
  *          "node_id": 1, "writable": true, "root_squash": true,
  *          "anonuid": 65534, "anongid": 65534, "max_io": 1048576,
  *          "idle_timeout_s": 300, "max_conns_per_client": 32,
- *          "manage_gids": false, "gids_cache_s": 30 }
+ *          "manage_gids": false, "gids_cache_s": 30, "nlm_grace_s": 45 }
  */
 #include "storage/nasd.h"
 
@@ -176,7 +176,7 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
 		"node_id", "writable", "root_squash", "anonuid", "anongid", "max_io",
 		"idle_timeout_s", "max_conns_per_client", "namespace", "manage_gids", "gids_cache_s",
-		NULL
+		"nlm_grace_s", "nlm_hosts_file", NULL
 	};
 	uint32_t idle_s;
 
@@ -193,6 +193,9 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	    jconf_get_uint(p, o, "idle_timeout_s", &idle_s, 300, 1, 86400) < 0 ||
 	    jconf_get_uint(p, o, "max_conns_per_client", &c->max_conns_per_client, 32, 1,
 			   1000000) < 0 ||
+	    jconf_get_uint(p, o, "nlm_grace_s", &c->nlm_grace_s, 45, 0, 3600) < 0 ||
+	    jconf_get_str(p, o, "nlm_hosts_file", c->nlm_hosts_file, sizeof(c->nlm_hosts_file),
+			  "") < 0 ||
 	    parse_export(p, o, c) < 0)
 		return -1;
 	c->idle_timeout_ms = idle_s * 1000;
@@ -232,4 +235,7 @@ void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f)
 			"cached %u s, not from its call\n", c->gids_cache_ms / 1000);
 	fprintf(f, "  nfs connections: closed after %u s without traffic; at most %u per client "
 		"address\n", c->idle_timeout_ms / 1000, c->max_conns_per_client);
+	fprintf(f, "  nfs locking (NLM v4, NSM): after a start only reclaims for %u s; %s%s\n",
+		c->nlm_grace_s, c->nlm_hosts_file[0] ? "clients told of a restart, their list in " :
+		"no nlm_hosts_file: clients not told of a restart", c->nlm_hosts_file);
 }

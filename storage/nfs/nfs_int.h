@@ -15,6 +15,8 @@
  *   nfs_ctl.c       the control commands nfs-conns, nfs-state, nfs-rebuild
  *   mount3.c        MOUNT v3
  *   portmap.c       portmapper v2 (answers for the services on this node)
+ *   rpcbind.c       rpcbind v3/v4 (the same, with universal addresses)
+ *   nlm*.c, nsm.c   NLM v4 and NSM: file locking (nlm.h)
  *   nfs3_call.c     NFSv3: the procedure table, routing to the home node
  *   nfs3_handle.c   NFSv3: the export, handles -> objects (inode cache)
  *   nfs3_obj.c      NFSv3: errno, attributes, credentials, names
@@ -32,7 +34,8 @@
  * The nfs3_*.c files share nfs3_int.h besides.  The codecs are pure, beside
  * them, and fuzzed (tests/fuzz/fuzz_rpc.c): oncrpc (record marking, call
  * header, replies, a connection's handoff blob), xdr (primitives), nfs3_xdr
- * (NFSv3, MOUNT and portmapper arguments and results), nfs_fh (the signed
+ * (NFSv3, MOUNT and portmapper arguments and results), rpcb_xdr (rpcbind
+ * v3/v4 and universal addresses), nfs_fh (the signed
  * handle).
  */
 #ifndef TANDEM_NFS_INT_H
@@ -177,8 +180,11 @@ struct nfs_conn {
 	uint64_t calls, started_ms, last_ms;
 };
 
+struct nlm_server;
+
 struct nfs_server {
 	struct nasd *nasd;
+	struct nlm_server *nlm;		/* NLM and NSM (nlm.h) */
 	const struct nasd_nfs_config *cfg;
 	struct nfs_listener ls[2 * NASD_MAX_LISTEN];
 	unsigned nls;
@@ -247,7 +253,10 @@ struct nfs_req {
 int nfs3_call(struct nfs_req *r);	/* nfs3_call.c */
 int mount3_call(struct nfs_req *r);	/* mount3.c */
 
-int portmap_call(struct nfs_req *r);	/* portmap.c */
+int portmap_call(struct nfs_req *r);	/* portmap.c: version 2, else rpcbind_call */
+/* The port prog/vers is served on over prot (6 TCP, 17 UDP), 0 if not. */
+uint32_t pmap_port(const struct nfs_server *s, uint32_t prog, uint32_t vers, uint32_t prot);
+int rpcbind_call(struct nfs_req *r);	/* rpcbind.c: versions 3 and 4 */
 /* nfs3_call.c: an NFSv3 procedure's name in status ("getattr"; NULL past
  * the last), and whether its replies go to the DRC (the non-idempotent). */
 const char *nfs3_procname(uint32_t proc);
@@ -257,6 +266,9 @@ int nfs3_drc_wanted(uint32_t proc);
  * PROC_UNAVAIL (no such procedure), GARBAGE_ARGS (the arguments do not
  * decode).  As a dispatcher. */
 int nfs_reply_proc_unavail(struct nfs_req *r);
+/* The address r's call was made to (the connection's or the UDP socket's
+ * own), a v4-mapped one as AF_INET.  0 / -1. */
+int nfs_req_local(const struct nfs_req *r, struct sockaddr_storage *ss);
 int nfs_reply_garbage(struct nfs_req *r);
 /* nfs_call.c: answer the call in record payload rec[0, len) (len bytes,
  * the connection's in[]) into c->out.  0: the reply is framed in out[];

@@ -9,6 +9,7 @@
  * and MOUNT answer too: nfs_udp.c).
  */
 #include "nfs_int.h"
+#include "nlm.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -137,7 +138,7 @@ int nfs_server_open(struct nasd *n)
 		return -1;
 	}
 	wire_put64(s->wverf, loop_now_ns() ^ (uint64_t)getpid() << 48);
-	if (nfs3_export_open(s) < 0)
+	if (nfs3_export_open(s) < 0 || nlm_open(s) < 0)
 		return -1;
 	for (unsigned i = 0; i < cfg->nlisten; i++)
 		if (add_listener(s, &cfg->listen[i]) < 0)
@@ -145,6 +146,7 @@ int nfs_server_open(struct nasd *n)
 	for (unsigned i = 0; i < cfg->npmap; i++)
 		if (add_listener(s, &cfg->pmap[i]) < 0)
 			return -1;
+	nlm_hosts_notify(s);	/* from the listeners' addresses: opened now */
 	log_info("nfs: export %s -> %s (id %u, node id %u, %u client network(s), %u listener(s), "
 		 "portmapper and MOUNT over UDP too)", cfg->export_name, cfg->path, cfg->export_id,
 		 cfg->node_id, cfg->nclients, s->nls);
@@ -169,6 +171,7 @@ void nfs_server_close(struct nasd *n)
 		close(s->us[i].io.fd);
 	}
 	nfs3_export_close(s);
+	nlm_close(s);
 	free(s->drc);
 	free(s->stale);
 	nfs_gids_free(s);
@@ -220,6 +223,7 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "udp", json_pack("{s:o, s:o, s:o, s:o}", "datagrams", nfs_ju(s->st.udp_in),
 		"replies", nfs_ju(s->st.udp_out), "refused", nfs_ju(s->st.udp_refused),
 		"dropped", nfs_ju(s->st.udp_dropped)));
+	json_object_set_new(o, "nlm", nlm_status(s));
 	json_object_set_new(o, "frozen", nfs_ju(s->st.frozen));
 	json_object_set_new(o, "restored", nfs_ju(s->st.restored));
 	json_object_set_new(o, "manage_gids", !s->cfg->manage_gids ? json_null() :

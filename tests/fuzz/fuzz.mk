@@ -16,7 +16,8 @@ FUZZ_SRC_fuzz_http_session := storage/http/http_server.c storage/http/session.c 
 	lib/loop.c lib/log.c lib/log_fmt.c lib/netio.c lib/keyfile.c lib/bearer.c lib/addr.c lib/jsonconf.c lib/err.c lib/wire.c
 FUZZ_SRC_fuzz_http_resp     := storage/http/http_resp.c
 FUZZ_SRC_fuzz_packet        := lib/addr.c
-FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c \
+FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c storage/nfs/rpcb_xdr.c \
+	storage/nfs/nlm_xdr.c storage/nfs/nlm_lock.c \
 	storage/nfs/nfs_fh.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c lib/err.c
@@ -25,7 +26,8 @@ FUZZ_SRC_fuzz_bundle        := appliance/tandemctl/bundle.c lib/jsonconf.c lib/a
 FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c storage/nfs/nfs_conn.c storage/nfs/nfs_drc.c \
 	storage/nfs/nfs3_call.c storage/nfs/nfs3_handle.c storage/nfs/nfs3_obj.c \
 	storage/nfs/nfs3_attr.c storage/nfs/nfs3_io.c storage/nfs/nfs3_readdir.c \
-	storage/nfs/nfs3_entry.c storage/nfs/nfs3_vroot.c storage/nfs/mount3.c storage/nfs/portmap.c \
+	storage/nfs/nfs3_entry.c storage/nfs/nfs3_vroot.c storage/nfs/mount3.c storage/nfs/portmap.c storage/nfs/rpcbind.c storage/nfs/rpcb_xdr.c \
+	storage/nfs/nlm.c storage/nfs/nlm_cb.c storage/nfs/nlm_hosts.c storage/nfs/nlm_lock.c storage/nfs/nlm_xdr.c storage/nfs/nsm.c \
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
 	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c storage/nfs/nfs_gids.c \
 	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \

@@ -2,7 +2,8 @@
  * run for real against a scratch export.  The input is a list of calls,
  * each a small header and an argument template:
  *
- *   u8 program (% 3: NFS v3, MOUNT v3, portmapper v2), u8 procedure,
+ *   u8 program (% 5: NFS v3, MOUNT v3, portmapper v2, rpcbind v3, v4),
+ *   u8 procedure,
  *   u8 flags (bit 0: AUTH_NONE instead of AUTH_SYS; bit 1: sent as a UDP
  *   datagram, nfs_call_datagram, instead of a connection's record), u8 xid,
  *   u16 uid, u16 gid (the AUTH_SYS credential: any uid), u16 length,
@@ -47,6 +48,7 @@
 #include "lib/wire.h"
 #include "storage/nfs/nfs3_int.h"
 #include "storage/nfs/nfs_fh.h"
+#include "storage/nfs/nlm.h"
 #include "nfs_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -258,7 +260,7 @@ static void start(uint8_t flags)
 	srv->keylen = 32;
 	srv->dirfd = -1;
 	nasd.nfs = srv;
-	if (nfs3_export_open(srv) < 0)
+	if (nfs3_export_open(srv) < 0 || nlm_open(srv) < 0)
 		abort();
 	fixture_fhs();
 	memset(&conn, 0, sizeof(conn));
@@ -273,6 +275,7 @@ static void start(uint8_t flags)
 
 static void stop(void)
 {
+	nlm_close(srv);
 	nfs3_export_close(srv);
 	nasd.nfs = srv = NULL;
 }
@@ -319,8 +322,8 @@ static void check_outside(const struct snap *before)
 static size_t build_call(const uint8_t *h, const uint8_t *args, size_t alen, uint8_t *rec,
 			 size_t cap)
 {
-	static const uint32_t progs[3][2] = { { NFS3_PROG, NFS3_VERS }, { MOUNT_PROG, MOUNT_VERS },
-					      { PMAP_PROG, PMAP_VERS } };
+	static const uint32_t progs[5][2] = { { NFS3_PROG, NFS3_VERS }, { MOUNT_PROG, MOUNT_VERS },
+					      { PMAP_PROG, PMAP_VERS }, { PMAP_PROG, 3 }, { PMAP_PROG, 4 } };
 	struct xdr_enc e;
 	uint8_t body[64];
 	struct xdr_enc b;
@@ -329,8 +332,8 @@ static size_t build_call(const uint8_t *h, const uint8_t *args, size_t alen, uin
 	xdr_put_u32(&e, h[3]);
 	xdr_put_u32(&e, 0);	/* CALL */
 	xdr_put_u32(&e, 2);
-	xdr_put_u32(&e, progs[h[0] % 3][0]);
-	xdr_put_u32(&e, progs[h[0] % 3][1]);
+	xdr_put_u32(&e, progs[h[0] % 5][0]);
+	xdr_put_u32(&e, progs[h[0] % 5][1]);
 	xdr_put_u32(&e, h[1]);
 	if (h[2] & 1) {
 		xdr_put_u32(&e, RPC_AUTH_NONE);
@@ -388,13 +391,13 @@ static void check_payload(const uint8_t *h, const uint8_t *p, size_t len, int ud
 	size_t off;
 
 	if (rpc_reply_decode(p, len, &xid, &stat, &off) < 0) {
-		if (udp || !(h[2] & 1) || h[0] % 3 != 0 || h[1] == NFS3_NULL)
+		if (udp || !(h[2] & 1) || h[0] % 5 != 0 || h[1] == NFS3_NULL)
 			abort();	/* only a refused AUTH_NONE is MSG_DENIED */
 		return;
 	}
 	if (xid != h[3] || stat == RPC_SYSTEM_ERR || off > len)
 		abort();
-	if (udp && h[0] % 3 == 0 && stat != RPC_PROG_UNAVAIL)
+	if (udp && h[0] % 5 == 0 && stat != RPC_PROG_UNAVAIL)
 		abort();	/* NFS is TCP only */
 	if (stat == RPC_SUCCESS)
 		learn_fhs(p + off, len - off);

@@ -3,7 +3,8 @@
  * re-encode to a blob that decodes the same), and the client side nasd uses
  * toward other nodes (reply header, CREATE result).
  * Record marking -> call header -> procedure arguments (NFSv3, MOUNT,
- * portmapper) -> file handle check, the path every received byte takes
+ * portmapper, rpcbind v3/v4 and universal addresses, NLM v4 and its lock
+ * table, NSM) -> file handle check, the path every received byte takes
  * before any file system work.  Invariants: the scanner never claims more
  * bytes than it was given, a whole record's payload is what gather returns,
  * every decode outcome but DROP has a reply that fits, and anything the
@@ -15,10 +16,101 @@
 #include "storage/nfs/nfs3_xdr.h"
 #include "storage/nfs/nfs_fh.h"
 #include "storage/nfs/oncrpc.h"
+#include "storage/nfs/nlm_lock.h"
+#include "storage/nfs/nlm_xdr.h"
+#include "storage/nfs/rpcb_xdr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_REC (1u << 16)
+
+/* rpcbind v3/v4: a struct rpcb is consumed exactly and re-encodes to the
+ * same fields; a universal address that parses formats back to one that
+ * parses to the same address and port. */
+static void rpcb_args(const uint8_t *args, size_t alen)
+{
+	uint8_t out[512];
+	char ns[RPCB_NETID_MAX + 1], as[RPCB_UADDR_MAX + 1], os[RPCB_OWNER_MAX + 1], ua[80];
+	struct rpcb_args a, b;
+	struct rpcb_netid n;
+	struct sockaddr_storage s1, s2;
+	struct xdr_enc e;
+	char err[120];
+
+	if (rpcb_decode(args, alen, &a, err, sizeof(err)) < 0)
+		return;
+	if (a.netid_len > RPCB_NETID_MAX || a.addr_len > RPCB_UADDR_MAX || a.owner_len > RPCB_OWNER_MAX)
+		abort();
+	if (rpcb_netid_parse(a.netid, a.netid_len, &n) == 0) {
+		const char *name = rpcb_netid_name(n.family, n.prot);
+		if (!name || strlen(name) != a.netid_len || memcmp(name, a.netid, a.netid_len) != 0)
+			abort();
+	}
+	if (!memchr(a.netid, 0, a.netid_len) && !memchr(a.addr, 0, a.addr_len) &&
+	    !memchr(a.owner, 0, a.owner_len)) {
+		memcpy(ns, a.netid, a.netid_len);
+		ns[a.netid_len] = 0;
+		memcpy(as, a.addr, a.addr_len);
+		as[a.addr_len] = 0;
+		memcpy(os, a.owner, a.owner_len);
+		os[a.owner_len] = 0;
+		xdr_enc_init(&e, out, sizeof(out));
+		/* the same length (padding bytes may differ: XDR takes any) and
+		 * the same fields again */
+		if (rpcb_put(&e, a.prog, a.vers, ns, as, os) < 0 || e.len != alen ||
+		    rpcb_decode(out, e.len, &b, err, sizeof(err)) < 0 || b.prog != a.prog ||
+		    b.vers != a.vers || b.netid_len != a.netid_len || b.addr_len != a.addr_len ||
+		    b.owner_len != a.owner_len || memcmp(b.addr, a.addr, a.addr_len) != 0)
+			abort();
+	}
+	if (rpcb_uaddr_parse(a.addr, a.addr_len, &s1, err, sizeof(err)) < 0)
+		return;
+	uint16_t port = ntohs(s1.ss_family == AF_INET ? ((struct sockaddr_in *)&s1)->sin_port
+						      : ((struct sockaddr_in6 *)&s1)->sin6_port);
+	int l = rpcb_uaddr_fmt(&s1, port, ua, sizeof(ua));
+	if (l < 0 || rpcb_uaddr_parse((const uint8_t *)ua, (size_t)l, &s2, err, sizeof(err)) < 0 ||
+	    memcmp(&s1, &s2, sizeof(s1)) != 0)
+		abort();
+}
+
+/* NLM: what decodes re-decodes the same, its results encode, and the
+ * lock table keeps its invariants over the decoded lock: a lock added is
+ * seen by another owner as a conflict where exclusive, the owner's own
+ * unlock of the same range leaves nothing of it overlapping, and the
+ * table empties. */
+static void nlm_args(uint32_t proc, const uint8_t *args, size_t alen)
+{
+	static struct nlm_table t;
+	struct nlm4_args a, b;
+	static uint8_t out[16384];
+	struct xdr_enc e;
+	char err[160];
+
+	if (nlm4_decode_args(proc, args, alen, &a, err, sizeof(err)) < 0)
+		return;
+	if (nlm4_decode_args(proc, args, alen, &b, err, sizeof(err)) < 0 || a.lock.off != b.lock.off ||
+	    a.lock.caller.len > NLM_OBJ_MAX || a.lock.fh.len > NLM_OBJ_MAX || a.cookie.len > NLM_OBJ_MAX)
+		abort();
+	xdr_enc_init(&e, out, sizeof(out));
+	if (nlm4_put_testres(&e, &a.cookie, NLM4_DENIED, a.exclusive, &a.lock) < 0 ||
+	    nlm4_put_testargs(&e, &a.cookie, a.exclusive, &a.lock) < 0)
+		abort();	/* 7 objects of 1 KiB at most: fits */
+	struct nlm_file f = { 1, 2, 3 };
+	struct nlm4_lock other = a.lock;
+	other.svid = a.lock.svid ^ 1;
+	if (nlm_lock_add(&t, &f, &a.lock, a.exclusive) < 0)
+		return;
+	if ((nlm_conflict(&t, &f, &other, 1) == NULL) ||
+	    (nlm_conflict(&t, &f, &other, 0) == NULL) != !a.exclusive)
+		abort();	/* an overlapping request of another owner */
+	if (nlm_conflict(&t, &f, &a.lock, 1))
+		abort();	/* an owner never conflicts with itself */
+	if (nlm_unlock(&t, &f, &a.lock) < 0 || t.nlocks != 0 || t.locks)
+		abort();
+}
 
 static void one_record(const uint8_t *rec, size_t len)
 {
@@ -56,6 +148,16 @@ static void one_record(const uint8_t *rec, size_t len)
 		struct nfs3_str p;
 		if (mnt3_decode_dirpath(args, alen, &p) == 0 && (p.len > MNT_PATH_MAX || p.p < args))
 			abort();
+	} else if (c.prog == NLM_PROG) {
+		nlm_args(c.proc, args, alen);
+	} else if (c.prog == NSM_PROG) {
+		struct nsm_args n1, n2;
+		if (nsm_decode_args(c.proc, args, alen, &n1, err, sizeof(err)) == 0 &&
+		    (nsm_decode_args(c.proc, args, alen, &n2, err, sizeof(err)) < 0 ||
+		     n1.mon_name.len > NLM_OBJ_MAX || n1.my_name.len > NLM_OBJ_MAX))
+			abort();
+	} else if (c.prog == PMAP_PROG && c.vers >= RPCB_VERS_LO) {
+		rpcb_args(args, alen);
 	} else if (c.prog == PMAP_PROG) {
 		struct pmap_mapping m;
 		(void)pmap_decode_mapping(args, alen, &m);

@@ -126,6 +126,16 @@ EOF
 	if [ -n "${VIP4B:-}" ]; then
 		vb80="\"$VIP4B:80\", " vb2049="\"$VIP4B:2049\", " vb111="\"$VIP4B:111\", "
 	fi
+	# NASD_NFS6=1: NFS and the portmapper on [VIP6] too (the lab's
+	# LAB_NFS6=1), clients fd77:1::/64 as well
+	local v6l="" v6p="" v6c=""
+	if [ "${NASD_NFS6:-}" = 1 ]; then
+		v6l=", \"[$VIP6]:2049\"" v6p=", \"[$VIP6]:111\"" v6c=", \"fd77:1::/64\""
+	fi
+	# NASD_NLM_HOSTS=1: the node keeps its NLM client hosts in
+	# LAB_DIR/nX/nlm-hosts (told by SM_NOTIFY when the node restarts)
+	local nh=""
+	[ "${NASD_NLM_HOSTS:-}" = 1 ] && nh="\"nlm_hosts_file\": \"$d/nlm-hosts\","
 	local sq="\"root_squash\": ${NASD_NFS_SQUASH:-false},"
 	[ "${NASD_NFS_SQUASH:-}" = default ] && sq=""
 	if [ "${NASD_NFS:-}" = 1 ]; then
@@ -133,10 +143,10 @@ EOF
 		[ -s "$LAB_DIR/nfs_fh.key" ] ||
 			(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/nfs_fh.key")
 		nfs=",
-  \"nfs\": { \"listen\": [ \"$VIP4:2049\", $vb2049\"$(node_ip4 "$n"):2049\" ],
-           \"portmap\": [ \"$VIP4:111\", $vb111\"$(node_ip4 "$n"):111\" ],
+  \"nfs\": { \"listen\": [ \"$VIP4:2049\", $vb2049\"$(node_ip4 "$n"):2049\"$v6l ],
+           \"portmap\": [ \"$VIP4:111\", $vb111\"$(node_ip4 "$n"):111\"$v6p ],
            \"export\": \"/export\", \"path\": \"$nfsdir\",
-           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"} ], $sq ${NASD_NFS_EXTRA:-}
+           \"clients\": [ ${NASD_NFS_CLIENTS:-\"10.77.1.0/24\"}$v6c ], $sq $nh ${NASD_NFS_EXTRA:-}
            \"fh_key_file\": \"$LAB_DIR/nfs_fh.key\", $nid$nsj }"
 	fi
 	cat >"$d/nasd.json" <<EOF

@@ -122,8 +122,8 @@ rc=$?
 diag "rpcinfo -p $VIP4: $(tr -s ' \n' ' ' <"$TEST_TMP/rpcinfo.out")"
 check_eq "rpcinfo -p VIP exits 0" 0 "$rc"
 norm=$(awk 'NR > 1 {print $1, $2, $3, $4}' "$TEST_TMP/rpcinfo.out" | sort | tr '\n' ';')
-check_eq "... portmapper and MOUNT on tcp and udp, NFS on tcp" \
-	"100000 2 tcp 111;100000 2 udp 111;100003 3 tcp 2049;100005 3 tcp 2049;100005 3 udp 2049;" "$norm"
+check_eq "... portmapper and MOUNT on tcp and udp, NFS on tcp, NLM and NSM on tcp and udp" \
+	"100000 2 tcp 111;100000 2 udp 111;100003 3 tcp 2049;100005 3 tcp 2049;100005 3 udp 2049;100021 4 tcp 2049;100021 4 udp 2049;100024 1 tcp 2049;100024 1 udp 2049;" "$norm"
 in_ns c1 timeout 20 showmount -e "$VIP4" >"$TEST_TMP/showmount.out" 2>&1
 rc=$?
 diag "showmount -e $VIP4: $(tr -s ' \n' ' ' <"$TEST_TMP/showmount.out")"

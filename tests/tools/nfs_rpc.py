@@ -579,8 +579,14 @@ elif mode == "malformed":
     case("portmapper GETPORT nfs udp: 0", 0, struct.unpack(">I", r["body"][:4])[0] if "body" in r else None)
     r = c4.call(100000, 2, 3, struct.pack(">III", 100003, 3, 6))
     case("portmapper GETPORT truncated: GARBAGE_ARGS", 4, r.get("accept_stat"))
-    r = c4.call(100000, 3, 3)
-    case("rpcbind v3: PROG_MISMATCH 2..2", "2 2 2", "%s %s %s" % (r.get("accept_stat"), r.get("low"), r.get("high")))
+    r = c4.call(100000, 5, 3)
+    case("rpcbind v5: PROG_MISMATCH 2..4", "2 2 4", "%s %s %s" % (r.get("accept_stat"), r.get("low"), r.get("high")))
+    def xstr(t):
+        b = t.encode()
+        return struct.pack(">I", len(b)) + b + bytes(-len(b) % 4)
+    r = c4.call(100000, 3, 3, struct.pack(">II", 100003, 3) + xstr("tcp") + xstr("") + xstr(""))
+    ua = r["body"][4:4 + struct.unpack(">I", r["body"][:4])[0]].decode() if "body" in r else None
+    case("rpcbind v3 GETADDR nfs v3 tcp: the universal address called", host + ".8.1", ua)
     r = c.call(100003, 3, 0)
     case("first connection still answers NULL", 0, r.get("accept_stat"))
     for o in out:

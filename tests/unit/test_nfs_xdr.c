@@ -1,5 +1,5 @@
 /* Unit tests: the NFS front end's pure codecs (storage/nfs/: xdr,
- * oncrpc, nfs3_xdr, nfs_fh): XDR bounds, record marking (fragments, last
+ * oncrpc, nfs3_xdr, rpcb_xdr, nfs_fh): XDR bounds, record marking (fragments, last
  * bit, size limit), call headers (AUTH_NONE / AUTH_SYS bounds, verifier,
  * RPC versions) and their replies, argument decoders against encodings made
  * here (round trips) and their malformed variants, result encoders against
@@ -16,6 +16,12 @@
 #include "storage/nfs/nfs_fh.h"
 #include "storage/nfs/nfs_int.h"
 #include "storage/nfs/oncrpc.h"
+#include "storage/nfs/nlm_lock.h"
+#include "storage/nfs/nlm_xdr.h"
+#include "storage/nfs/rpcb_xdr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "lib/wire.h"
 
 static uint8_t buf[70000];
@@ -653,8 +659,141 @@ static void test_conn_state(void)
 	CHECK(rpc_conn_state_encode(&st, blob, sizeof(blob)) < 0, "conn state: too many DRC entries refused");
 }
 
+/* rpcbind v3/v4: struct rpcb round trip and bounds, netids, universal
+ * addresses both ways (IPv4, IPv6, malformed). */
+static void test_rpcb(void)
+{
+	struct rpcb_args a;
+	struct rpcb_netid n;
+	struct sockaddr_storage ss;
+	struct xdr_enc e;
+	char ua[80], err[120];
+
+	xdr_enc_init(&e, buf, sizeof(buf));
+	CHECK(rpcb_put(&e, NFS3_PROG, 3, "tcp6", "fd77:1::100.8.1", "superuser") == 0 &&
+	      rpcb_decode(buf, e.len, &a, err, sizeof(err)) == 0 && a.prog == NFS3_PROG &&
+	      a.vers == 3 && a.netid_len == 4 && memcmp(a.netid, "tcp6", 4) == 0 &&
+	      a.addr_len == 15 && a.owner_len == 9, "rpcb: struct rpcb round trip");
+	CHECK(rpcb_decode(buf, e.len - 4, &a, err, sizeof(err)) < 0 && strstr(err, "r_owner"),
+	      "rpcb: truncated owner refused, named (%s)", err);
+	CHECK(rpcb_decode(buf, e.len + 4, &a, err, sizeof(err)) < 0, "rpcb: trailing bytes refused");
+	xdr_enc_init(&e, buf, sizeof(buf));
+	char longid[RPCB_NETID_MAX + 2];
+	memset(longid, 't', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = 0;
+	rpcb_put(&e, NFS3_PROG, 3, longid, "", "");
+	CHECK(rpcb_decode(buf, e.len, &a, err, sizeof(err)) < 0 && strstr(err, "r_netid"),
+	      "rpcb: netid over %d bytes refused", RPCB_NETID_MAX);
+
+	CHECK(rpcb_netid_parse((const uint8_t *)"udp6", 4, &n) == 0 && n.family == AF_INET6 &&
+	      n.prot == 17 && strcmp(rpcb_netid_name(AF_INET, 6), "tcp") == 0,
+	      "rpcb: netids udp6 -> inet6/udp, inet/tcp -> tcp");
+	CHECK(rpcb_netid_parse((const uint8_t *)"tcp7", 4, &n) < 0 &&
+	      rpcb_netid_parse((const uint8_t *)"tc", 2, &n) < 0, "rpcb: unknown netids refused");
+
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	memset(&ss, 0, sizeof(ss));
+	s4->sin_family = AF_INET;
+	s4->sin_addr.s_addr = htonl(0x0a4d0164);	/* 10.77.1.100 */
+	CHECK(rpcb_uaddr_fmt(&ss, 2049, ua, sizeof(ua)) > 0 && strcmp(ua, "10.77.1.100.8.1") == 0,
+	      "uaddr: IPv4 10.77.1.100:2049 -> %s", ua);
+	CHECK(rpcb_uaddr_fmt(&ss, 2049, ua, 10) < 0, "uaddr: too small a buffer refused");
+	CHECK(rpcb_uaddr_parse((const uint8_t *)"fd77:1::100.0.111", 17, &ss, err, sizeof(err)) == 0 &&
+	      ss.ss_family == AF_INET6 && ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == 111,
+	      "uaddr: IPv6 fd77:1::100.0.111 -> port 111");
+	CHECK(rpcb_uaddr_fmt(&ss, 111, ua, sizeof(ua)) > 0 && strcmp(ua, "fd77:1::100.0.111") == 0,
+	      "uaddr: ... and back (%s)", ua);
+	CHECK(rpcb_uaddr_parse((const uint8_t *)"10.77.1.100.8.1", 15, &ss, err, sizeof(err)) == 0 &&
+	      ss.ss_family == AF_INET && ntohs(s4->sin_port) == 2049 &&
+	      s4->sin_addr.s_addr == htonl(0x0a4d0164), "uaddr: IPv4 parsed");
+	static const char *bad[] = { "10.77.1.100.8", "10.77.1.100.256.1", "10.77.1.100..1",
+				     ".8.1", "x.8.1", "10.77.1.100.8.1 ", "1.2.3.4.1234.1", "" };
+	int refused = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused += rpcb_uaddr_parse((const uint8_t *)bad[i], strlen(bad[i]), &ss, err,
+					    sizeof(err)) < 0;
+	CHECK(refused == (int)(sizeof(bad) / sizeof(bad[0])), "uaddr: %d of %zu malformed refused",
+	      refused, sizeof(bad) / sizeof(bad[0]));
+}
+
+/* NLM: LOCK arguments round trip and bounds, the lock table's semantics
+ * (shared/exclusive, owners, split on unlock, waiters, host release). */
+static void put_lock(struct xdr_enc *e, const char *caller, int32_t svid, uint64_t off, uint64_t len)
+{
+	xdr_put_opaque(e, caller, (uint32_t)strlen(caller));
+	xdr_put_opaque(e, "FH", 2);
+	xdr_put_opaque(e, "oh", 2);
+	xdr_put_u32(e, (uint32_t)svid);
+	xdr_put_u64(e, off);
+	xdr_put_u64(e, len);
+}
+
+static void test_nlm(void)
+{
+	struct nlm4_args a;
+	struct xdr_enc e;
+	char err[160];
+
+	xdr_enc_init(&e, buf, sizeof(buf));
+	xdr_put_opaque(&e, "ck", 2);
+	xdr_put_u32(&e, 1);	/* block */
+	xdr_put_u32(&e, 1);	/* exclusive */
+	put_lock(&e, "c1", 42, 100, 50);
+	xdr_put_u32(&e, 0);
+	xdr_put_u32(&e, 3);
+	CHECK(nlm4_decode_args(NLM4_LOCK, buf, e.len, &a, err, sizeof(err)) == 0 && a.block &&
+	      a.exclusive && a.lock.svid == 42 && a.lock.off == 100 && a.lock.len == 50 &&
+	      a.state == 3 && a.lock.caller.len == 2, "nlm: LOCK arguments");
+	CHECK(nlm4_decode_args(NLM4_LOCK, buf, e.len - 4, &a, err, sizeof(err)) < 0,
+	      "nlm: LOCK truncated refused (%s)", err);
+	CHECK(nlm4_decode_args(NLM4_SHARE, buf, e.len, &a, err, sizeof(err)) < 0,
+	      "nlm: SHARE not offered");
+	CHECK(nlm_ranges_overlap(0, 10, 9, 1) && !nlm_ranges_overlap(0, 10, 10, 5) &&
+	      nlm_ranges_overlap(5, 0, 1u << 30, 1) && nlm_ranges_overlap(UINT64_MAX, 7, 0, 0),
+	      "nlm: ranges (len 0 and past 2^64 run to the end)");
+
+	struct nlm_table t = { 0 };
+	struct nlm_file f = { 1, 7, 0 }, g = { 1, 8, 0 };
+	struct nlm4_lock l1 = { { (const uint8_t *)"c1", 2 }, { (const uint8_t *)"FH", 2 },
+				{ (const uint8_t *)"oh", 2 }, 1, 0, 100 };
+	struct nlm4_lock l2 = l1;
+	l2.svid = 2;
+	CHECK(nlm_lock_add(&t, &f, &l1, 0) == 0 && !nlm_conflict(&t, &f, &l2, 0) &&
+	      nlm_conflict(&t, &f, &l2, 1) && !nlm_conflict(&t, &g, &l2, 1),
+	      "nlm: shared lock: shared allowed, exclusive refused, another file free");
+	CHECK(nlm_lock_add(&t, &f, &l1, 1) == 0 && t.nlocks == 1 && nlm_conflict(&t, &f, &l2, 0) &&
+	      !nlm_conflict(&t, &f, &l1, 1), "nlm: upgrade to exclusive replaces the owner's range");
+	struct nlm4_lock mid = l1;
+	mid.off = 40;
+	mid.len = 20;
+	CHECK(nlm_unlock(&t, &f, &mid) == 0 && t.nlocks == 2, "nlm: unlock of the middle splits");
+	l2.off = 45;
+	l2.len = 5;
+	struct nlm4_lock edge = l2;
+	edge.off = 59;
+	edge.len = 2;
+	CHECK(!nlm_conflict(&t, &f, &l2, 1) && nlm_conflict(&t, &f, &edge, 1),
+	      "nlm: ... the hole is free, its edge (byte 60) still held");
+	struct nlm_cb_to to = { 0 };
+	struct nlm_obj ck = { (const uint8_t *)"ck", 2 };
+	edge.off = 0;
+	edge.len = 0;
+	CHECK(nlm_wait_add(&t, &f, &edge, 1, &ck, &to) == 0 && nlm_wait_add(&t, &f, &edge, 1, &ck, &to) == 0 &&
+	      t.nwaiters == 1 && !nlm_wait_ready(&t), "nlm: a waiter queued once, not ready");
+	CHECK(nlm_free_host(&t, (const uint8_t *)"c1", 2) == 3 && t.nlocks == 0 && t.nwaiters == 0,
+	      "nlm: the host's release drops its locks and its waiter");
+	CHECK(nlm_wait_add(&t, &f, &edge, 1, &ck, &to) == 0, "nlm: waiter again");
+	struct nlm_ent *w = nlm_wait_ready(&t);
+	CHECK(w && w->cookie.len == 2 && memcmp(w->cookie.p, "ck", 2) == 0 && t.nwaiters == 0,
+	      "nlm: with nothing held it is ready, cookie kept");
+	free(w);
+	nlm_table_free(&t);
+}
+
 int main(void)
 {
+	test_rpcb();
+	test_nlm();
 	test_conn_state();
 	test_config();
 	test_drc_key();
