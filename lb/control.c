@@ -212,8 +212,10 @@ static int find_vip(struct lbd *l, const char *s)
 
 static json_t *cmd_flows(struct lbd *l, const json_t *req)
 {
-	struct flow_filter f = { -1, -1 };
+	struct flow_filter f = { .vip = -1, .node_id = -1, .client_port = -1 };
 	const char *vip = json_string_value(json_object_get(req, "vip"));
+	const char *client = json_string_value(json_object_get(req, "client"));
+	json_t *cport = json_object_get(req, "client_port");
 	const char *node = json_string_value(json_object_get(req, "node"));
 	json_t *lim = json_object_get(req, "limit"), *cur = json_object_get(req, "cursor");
 	long limit = CTL_FLOWS_DEFAULT;
@@ -225,6 +227,14 @@ static json_t *cmd_flows(struct lbd *l, const json_t *req)
 		if (ni < 0)
 			return ctl_error("no node \"%s\"", node);
 		f.node_id = (int)l->nodes[ni].id;
+	}
+	if (client && taddr_parse(client, &f.client) < 0)
+		return ctl_error("\"client\" is not an address: \"%s\"", client);
+	if (cport) {
+		if (!client || !json_is_integer(cport) || json_integer_value(cport) < 0 ||
+		    json_integer_value(cport) > 65535)
+			return ctl_error("\"client_port\" must be 0..65535, with \"client\"");
+		f.client_port = (int)json_integer_value(cport);
 	}
 	if (lim) {
 		if (!json_is_integer(lim) || json_integer_value(lim) < 0)

@@ -152,6 +152,18 @@ static json_t *flow_row(struct lbd *l, const struct lb_flow_key *k, const struct
 		"age_ms", (json_int_t)(now_ns > v->last_seen_ns ? (now_ns - v->last_seen_ns) / 1000000 : 0));
 }
 
+/* The filter's client (address, and port when given) is k's source. */
+static int client_matches(const struct flow_filter *f, const struct lb_flow_key *k)
+{
+	struct taddr src, dst;
+	uint16_t sport, dport;
+
+	if (!f->client.family)
+		return 1;
+	flowkey_split(k, &src, &sport, &dst, &dport);
+	return taddr_equal(&src, &f->client) && (f->client_port < 0 || sport == f->client_port);
+}
+
 /* One entry of the page's walk (a flow_fn); 1 when the page is full. */
 static int page_entry(struct lbd *l, const struct lb_flow_key *k, struct lb_flow_val *v,
 		      void *arg)
@@ -161,7 +173,8 @@ static int page_entry(struct lbd *l, const struct lb_flow_key *k, struct lb_flow
 
 	p->scanned++;
 	if ((p->f->vip >= 0 && vip != p->f->vip) ||
-	    (p->f->node_id >= 0 && v->node_id != (uint32_t)p->f->node_id))
+	    (p->f->node_id >= 0 && v->node_id != (uint32_t)p->f->node_id) ||
+	    !client_matches(p->f, k))
 		return p->scanned >= FLOWS_SCAN_MAX;
 	p->matched++;
 	if (p->rows < p->limit) {

@@ -432,6 +432,8 @@ int flows_walk_map(int fd, flow_fn fn, struct lbd *l, void *arg, struct flow_wal
 struct flow_filter {
 	int vip;		/* vip index or -1 */
 	int node_id;		/* or -1 */
+	struct taddr client;	/* family 0: any client */
+	int client_port;	/* or -1 */
 };
 /* Count flows per node id into counts[LB_MAX_NODES]; returns total or -1. */
 long flows_count(struct lbd *l, uint64_t *counts);

@@ -48,6 +48,22 @@ static int build_flows(const struct ctl_args *a, json_t *req)
 		set_str(req, "node", a->node);
 	if (a->given & OPT_LIMIT)
 		json_object_set_new(req, "limit", json_integer(a->limit));
+	if (a->client) {
+		/* ADDR, ADDR:PORT or [ADDR6]:PORT: one client's flows, found by
+		 * the daemon (one row among millions without sending them all) */
+		struct taddr c;
+		uint16_t port;
+		char s[TADDR_STRLEN];
+		if (taddr_parse_endpoint(a->client, &c, &port) == 0) {
+			set_str(req, "client", taddr_fmt(&c, s, sizeof(s)));
+			json_object_set_new(req, "client_port", json_integer(port));
+		} else if (taddr_parse(a->client, &c) == 0) {
+			set_str(req, "client", taddr_fmt(&c, s, sizeof(s)));
+		} else {
+			return usage_err("flows", "bad --client '%s' (ADDR, ADDR:PORT or [ADDR6]:PORT)",
+					 a->client);
+		}
+	}
 	return 0;
 }
 
@@ -306,8 +322,9 @@ static const struct command commands[] = {
 	{ "nodes", 0, { { "", "the storage nodes: state, health per service, counters" } },
 	  build_plain, view_nodes },
 	{ "vips", 0, { { "", "VIP services and their counters" } }, build_plain, view_vips },
-	{ "flows", OPT_VIP | OPT_NODE | OPT_LIMIT,
-	  { { "[--vip V] [--node N] [--limit N]", "flow table entries (lbd's default limit: 1000)" } },
+	{ "flows", OPT_VIP | OPT_NODE | OPT_LIMIT | OPT_CLIENT,
+	  { { "[--vip V] [--node N] [--client ADDR[:PORT]] [--limit N]",
+	      "flow table entries (lbd's default limit: 1000)" } },
 	  build_flows, view_flows },
 	{ "stats", OPT_ALL, { { "[-a]", "verdict, VIP and node counters (-a: zero verdicts too)" } },
 	  build_plain, view_stats },

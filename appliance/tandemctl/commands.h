@@ -17,6 +17,7 @@ enum {
 	OPT_PROTO = 1 << 4,	/* --proto tcp|udp */
 	OPT_ALL = 1 << 5,	/* -a, --all */
 	OPT_REPOINT = 1 << 6,	/* --repoint */
+	OPT_CLIENT = 1 << 7,	/* --client ADDR[:PORT] */
 };
 
 /* Everything main() parsed: the context every command gets.  Strings point
@@ -27,7 +28,7 @@ struct ctl_args {
 	int json;		/* --json: print the reply object as is */
 	int verbose;
 	unsigned given;		/* OPT_* seen on the command line */
-	const char *vip, *node, *to, *proto;
+	const char *vip, *node, *to, *proto, *client;
 	long limit;
 	int all;
 	int repoint;		/* migrate: re-point only, even a live TCP session */

@@ -93,6 +93,7 @@ static int parse_args(struct ctl_args *a, int argc, char **argv, const struct co
 		{ "proto", required_argument, NULL, 'P' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "repoint", no_argument, NULL, 'R' },
+		{ "client", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long v;
@@ -121,6 +122,7 @@ static int parse_args(struct ctl_args *a, int argc, char **argv, const struct co
 		case 'P': a->proto = optarg; a->given |= OPT_PROTO; break;
 		case 'a': a->all = 1; a->given |= OPT_ALL; break;
 		case 'R': a->repoint = 1; a->given |= OPT_REPOINT; break;
+		case 'C': a->client = optarg; a->given |= OPT_CLIENT; break;
 		case ':': return usage_error("option %s needs an argument", argv[optind - 1]);
 		default:
 			if (optopt) {

@@ -14,6 +14,8 @@
 #   4. tandemctl flows pages for the user: --limit 100000 lists all 30000+,
 #      "total" is the table's count; the default shows 1000 of them,
 #      "truncated"; --node filters across pages;
+#   4b. --client ADDR:PORT finds one session, --client ADDR that address's
+#      flows, as the full listing has them;
 #   5. a client that asks for five 10000-row pages and reads nothing: lbd
 #      answers `tandemctl status` at once meanwhile (within 1 s), and is the
 #      same process afterwards.
@@ -97,6 +99,25 @@ check_eq "tandemctl flows --node n2: a third of the flows, all on n2" "ok" \
 		([.flows[] | select(.node != "n2")] | length) == 0 then "ok" else "bad" end' <<<"$n2")"
 check "tandemctl flows (text): the summary line" \
 	sh -c "timeout 20 '$TANDEMCTL' -s '$LBD_SOCK' flows | tail -n 1 | grep -q '1000 flows shown of $entries'"
+
+# ---- 4b. one client's flows, found by lbd (--client)
+vol='del(.age_ms, .packets, .bytes)'
+one=$(timeout 20 "$TANDEMCTL" -s "$LBD_SOCK" --json flows --limit 1 | jq -c ".flows[0] | $vol")
+ca=$(jq -r .client <<<"$one") cp=$(jq -r .client_port <<<"$one")
+got=$(timeout 20 "$TANDEMCTL" -s "$LBD_SOCK" --json flows --client "$ca:$cp")
+check_eq "flows --client $ca:$cp: that one session" "1 $one" \
+	"$(jq .total <<<"$got") $(jq -c ".flows[0] | $vol" <<<"$got")"
+want=$(timeout 20 "$TANDEMCTL" -s "$LBD_SOCK" --json flows --limit 100000 |
+	jq --arg c "$ca" '[.flows[] | select(.client == $c)] | length')
+check_eq "flows --client $ca: as many as the full listing has of that address" "$want" \
+	"$(timeout 20 "$TANDEMCTL" -s "$LBD_SOCK" --json flows --client "$ca" --limit 100000 | jq .total)"
+check_eq "flows --client of an address with no flow: none" 0 \
+	"$(timeout 20 "$TANDEMCTL" -s "$LBD_SOCK" --json flows --client 192.0.2.99 | jq .total)"
+rc=0
+timeout 20 "$TANDEMCTL" -s "$LBD_SOCK" flows --client nonsense:x 2>/dev/null || rc=$?
+check_eq "flows --client nonsense: a usage error (exit 2)" 2 "$rc"
+check_eq "lbd refuses client_port without client" false \
+	"$(python3 -c "$RAW" "$LBD_SOCK" one '{"cmd":"flows","client_port":5}' | jq .ok)"
 
 # ---- 5. a client that does not read
 timeout 30 python3 -c '
