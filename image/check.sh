@@ -83,7 +83,7 @@ t_kill=$(now_ms)
 bad_drives_start	# step 7's two VMs boot meanwhile, on the dead master's CPU
 check "VM $backup takes over as master" wait_for 60 vm_has_vip "$backup"
 dl_wait 150
-dl_check 12
+dl_check 12 "$backup"
 outage=$(probe_outage_ms "$t_kill")
 diag "failover: the client saw ${outage} ms without an answer"
 check "failover outage under 5 s" test "$outage" -lt 5000

@@ -304,7 +304,7 @@ dl_wait() {
 		while kill -0 "$(cat "$p")" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do sleep 0.5; done
 	done
 }
-dl_check() {
+dl_check() {	# dl_check N [VM]: N downloads byte-exact; else why, and VM's view
 	local i good=0 want
 	want=$(sha256sum <"$TEST_TMP/www/big.bin")
 	for i in $(seq 1 "$1"); do
@@ -317,6 +317,13 @@ dl_check() {
 			"at $(($(cut -d' ' -f2 "$TEST_TMP/dl$i.rc" 2>/dev/null || now_ms) - ${t_kill:-0})) ms after the kill," \
 			"$(stat -c %s "$TEST_TMP/dl$i" 2>/dev/null || echo 0) bytes: $(head -c 200 "$TEST_TMP/dl$i.err" 2>/dev/null)"
 	done
+	# and what the new master (VM $2) saw: a reset session was sent to a
+	# node that does not hold it (re-hashed: its node went down in this
+	# switch's health checks, or its flow was not in the table)
+	[ -n "${2:-}" ] || return 1
+	diag "VM $2 stats: $(vm_ssh "$2" tandemctl stats 2>&1 | tr -s ' \n' ' ' | head -c 900)"
+	diag "VM $2 nodes: $(vm_ssh "$2" tandemctl nodes 2>&1 | tr -s ' \n' ' ' | head -c 600)"
+	diag "VM $2 lbd's node events: $(vm_ssh "$2" "journalctl -o cat -u tandem-lbd | grep -E 'node_(down|up)' | tail -n 8" 2>&1 | tr '\n' '|' | head -c 1200)"
 	return 1
 }
 
