@@ -10,7 +10,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
 	socat stress-ng samba smbclient scdoc groff-base man-db systemd haproxy nftables ipvsadm \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
- debhelper dpkg-dev fakeroot lintian prometheus bird2"
+ debhelper dpkg-dev fakeroot lintian prometheus bird2 nfs-ganesha nfs-ganesha-vfs"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
 # npm, and Debian's npm package would conflict with it).
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
@@ -65,6 +65,15 @@ if [ -n "$missing" ]; then
 		systemctl disable --now bird.service >/dev/null 2>&1 ||
 			DPKG_MAINTSCRIPT_PACKAGE=bird2 DPKG_MAINTSCRIPT_NAME=postinst \
 			deb-systemd-helper disable bird.service >/dev/null 2>&1 || true ;;
+	esac
+	# nfs-ganesha's package enables nfs-ganesha.service the same way: the
+	# bench's nfspeer section runs its own ganesha in a lab namespace.
+	case " $missing " in *" nfs-ganesha "*)
+		for u in nfs-ganesha nfs-ganesha-lock nfs-ganesha-config; do
+			systemctl disable --now "$u.service" >/dev/null 2>&1 ||
+				DPKG_MAINTSCRIPT_PACKAGE=nfs-ganesha DPKG_MAINTSCRIPT_NAME=postinst \
+				deb-systemd-helper disable "$u.service" >/dev/null 2>&1 || true
+		done ;;
 	esac
 	case " $missing " in *" prometheus "*)
 		# (deb-systemd-helper where systemctl cannot: no systemd running)

@@ -52,6 +52,11 @@
 # NFS metrics (tests/bench/nfs.sh, its own lab with tandem-nasd's NFSv3):
 #   nfs_read_mbps / nfs_write_mbps (VIP vs direct to a node, target ratio
 #   >= 0.95), nfs_metadata_ops_per_s, nfs_handoff_call_p99_ms / _max_ms
+# NFS peer metrics (tests/bench/nfspeer.sh, its own lab, nfs-ganesha in a
+#   namespace beside n1 exporting the same directory): nfspeer_read_mbps /
+#   _write_mbps, nfspeer_pipeline_calls_per_s, nfspeer_metadata_ops_per_s
+#   (value tandem-nasd, baseline nfs-ganesha, target ratio >= 1.0),
+#   nlm_lock_unlock_per_s (VIP vs direct)
 # SMB metrics (tests/bench/smb.sh, its own lab with Samba's smbd, LAB_SMB=1):
 #   smb_read_mbps / smb_write_mbps (smbclient, VIP vs direct to a node,
 #   target ratio >= 0.95)
@@ -67,7 +72,7 @@
 #   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
 #   -> record gone), dns_answers_per_second (dnsperf under update load)
 #
-# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,smb,aa,foload]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,nfspeer,smb,aa,foload]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -807,6 +812,7 @@ script_section() {
 }
 handoff_section() { script_section handoff "live session handoff through tandem-nasd"; }
 nfs_section() { script_section nfs "NFSv3 through the VIP"; }
+nfspeer_section() { script_section nfspeer "tandem-nasd beside nfs-ganesha, NLM through the VIP"; }
 smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
@@ -815,7 +821,7 @@ peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS an
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,smb,aa,foload" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,smb,aa,foload" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -828,12 +834,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab peers flow pair handoff nfs smb aa foload" ;;
+,,) SECTIONS="lab peers flow pair handoff nfs nfspeer smb aa foload" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | peers | flow | pair | handoff | nfs | smb | aa | foload) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | smb | aa | foload) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -843,7 +849,7 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
-want lab || want flow || want pair || want handoff || want nfs || want smb || want aa || want foload ||
+want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want smb || want aa || want foload ||
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -932,6 +938,7 @@ want flow && { settle flow; flow_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
+want nfspeer && { settle nfspeer; nfspeer_section; }
 want smb && { settle smb; smb_section; }
 want aa && { settle aa; aa_section; }
 want foload && { settle foload; foload_section; }

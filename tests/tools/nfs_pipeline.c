@@ -19,6 +19,10 @@
  *                option put back as it was.  Without -B the server's socket
  *                is let go at once (a connection that may be handed to
  *                another node must not be held open here)
+ *     -m PORT    MOUNT on its own connection to SERVER:PORT (servers such as
+ *                nfs-ganesha that serve MOUNT on another port than NFS;
+ *                default: MOUNT on the NFS connection, as tandem-nasd
+ *                serves both on 2049)
  *     PATH       a file below EXPORT, created (or truncated); with -P and
  *                several PATHs, the i-th is used when the i-th PID holds
  *                the connection (a file homed on that node: no forwarding)
@@ -91,6 +95,8 @@ struct pipe {
 	int server_fd;		/* a duplicate of the server's socket, or -1 */
 	int server_pid, server_index, server_nodelay;
 	int baselines;		/* -B */
+	int mount_port;		/* -m, or 0: MOUNT on the NFS connection */
+	const char *server;
 };
 
 static uint64_t now_ns(void)
@@ -169,6 +175,24 @@ static int fh_copy(nfs_fh3 *dst, const char *val, unsigned len)
 
 static int do_mnt(struct pipe *p, const char *export, nfs_fh3 *root)
 {
+	if (p->mount_port) {	/* its own connection, for this one call */
+		struct rpc_context *nfs = p->rpc;
+		int rc = -1;
+		if (!(p->rpc = rpc_init_context())) {
+			p->rpc = nfs;
+			snprintf(p->err, sizeof(p->err), "out of memory");
+			return -1;
+		}
+		rpc_set_auth(p->rpc, libnfs_authunix_create_default());
+		p->done = 0;
+		if (step_wait(p, rpc_connect_async(p->rpc, p->server, p->mount_port, step_cb, p)) == 0) {
+			p->mount_port = 0;
+			rc = do_mnt(p, export, root);
+		}
+		rpc_destroy_context(p->rpc);
+		p->rpc = nfs;
+		return rc;
+	}
 	p->done = 0;
 	if (step_wait(p, rpc_mount3_mnt_async(p->rpc, step_cb, (char *)export, p)) < 0)
 		return -1;
@@ -476,7 +500,7 @@ static unsigned local_port(int fd)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nfs_pipeline [-n CALLS] [-b BATCHES] [-s SIZE] [-P PID[,PID...] [-B]] SERVER EXPORT "
+	fprintf(stderr, "usage: nfs_pipeline [-n CALLS] [-b BATCHES] [-s SIZE] [-m MOUNTPORT] [-P PID[,PID...] [-B]] SERVER EXPORT "
 			"PATH[,PATH...]\n");
 	return 2;
 }
@@ -517,7 +541,7 @@ int main(int argc, char **argv)
 	const char *pids = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:b:s:P:L:B")) != -1) {
+	while ((opt = getopt(argc, argv, "n:b:s:m:P:L:B")) != -1) {
 		if (opt == 'L') {
 			each_socket(atoi(optarg), print_socket, NULL);
 			return 0;
@@ -528,6 +552,8 @@ int main(int argc, char **argv)
 			p.batches = (unsigned)atoi(optarg);
 		else if (opt == 's' && atoi(optarg) > 0 && atoi(optarg) <= (1 << 20))
 			p.size = (size_t)atoi(optarg);
+		else if (opt == 'm' && atoi(optarg) > 0 && atoi(optarg) < 65536)
+			p.mount_port = atoi(optarg);
 		else if (opt == 'P')
 			pids = optarg;
 		else if (opt == 'B')
@@ -538,6 +564,7 @@ int main(int argc, char **argv)
 	if (argc - optind != 3)
 		return usage();
 	const char *server = argv[optind], *export = argv[optind + 1];
+	p.server = server;
 	char paths[1024], *save = NULL, *path[MAX_PATHS];
 	int npath = 0;
 	snprintf(paths, sizeof(paths), "%s", argv[optind + 2]);

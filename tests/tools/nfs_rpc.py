@@ -459,7 +459,12 @@ elif mode == "burstwrite":
 elif mode == "meta":
     import time
     c = Conn(host)
-    st, root = mnt(c, "/export")
+    # NFS_RPC_MOUNT_PORT: MOUNT on its own connection to that port (a
+    # server such as nfs-ganesha serves MOUNT apart from NFS);
+    # NFS_RPC_EXPORT: the export's path there (default /export)
+    mport = os.environ.get("NFS_RPC_MOUNT_PORT")
+    st, root = mnt(Conn(host, int(mport)) if mport else c, os.environ.get("NFS_RPC_EXPORT", "/export"))
+    assert st == 0, "MNT failed: %s" % st
     n, t0, end = 0, time.time(), time.time() + float(sys.argv[3])
     while time.time() < end:
         st, fh = lookup(c, root, "big.bin")
