@@ -1,8 +1,15 @@
 /*
  * nlm.c - the NLM v4 procedures (nlm.h): TEST, LOCK, CANCEL, UNLOCK,
- * GRANTED, FREE_ALL and the _RES forms (accepted, ignored).  The _MSG
- * forms, SHARE, UNSHARE and NM_LOCK are PROC_UNAVAIL: clients (Linux,
- * libnfs) use the synchronous forms over TCP and UDP.
+ * GRANTED, FREE_ALL, the _MSG forms and the _RES forms (accepted,
+ * ignored).  SHARE, UNSHARE and NM_LOCK are PROC_UNAVAIL.
+ *
+ * The _MSG forms (the asynchronous protocol some clients use over UDP):
+ * the call is decided as its synchronous form, answered at once with an
+ * empty reply, and its result goes to the client as a call of its own
+ * _RES procedure (nlm_cb.c: the client's portmapper, then from the address
+ * it called).  One for a file homed elsewhere goes to the home as the
+ * synchronous call (a call of this node's own), and its reply comes back
+ * here to be sent on as the _RES call.
  *
  * Lock state lives on the home node of the file (the node id in its
  * handle, as NFS calls are routed: nfs3_call.c), so a lock taken through
@@ -65,7 +72,7 @@ json_t *nlm_status(const struct nfs_server *s)
 	if (!n)
 		return json_null();
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o, s:o}",
+			 "s:o, s:o, s:o, s:o, s:o, s:o}",
 		"locks", nfs_ju(n->t.nlocks), "waiting", nfs_ju(n->t.nwaiters),
 		"nsm_state", nfs_ju((uint32_t)n->nsm_state),
 		"grace_ms", nfs_ju(n->grace_until_ms > now ? n->grace_until_ms - now : 0),
@@ -76,7 +83,8 @@ json_t *nlm_status(const struct nfs_server *s)
 		"relayed", nfs_ju(n->st.relayed), "callbacks", nfs_ju(n->st.callbacks),
 		"callbacks_failed", nfs_ju(n->st.callbacks_failed), "freed", nfs_ju(n->st.freed),
 		"notified", nfs_ju(n->st.notified), "hosts", nfs_ju(n->nhosts),
-		"notify_sent", nfs_ju(n->st.notify_sent));
+		"notify_sent", nfs_ju(n->st.notify_sent), "msgs", nfs_ju(n->st.msgs),
+		"results_sent", nfs_ju(n->st.results));
 }
 
 uint64_t nlm_relay_key(const struct nlm4_lock *l)
@@ -317,43 +325,138 @@ void nlm_free_everywhere(struct nfs_req *r, const uint8_t *name, uint32_t len)
 			log_warnx("nlm: a host's release not passed to node %u", s->cfg->peers[i].node_id);
 }
 
-/* TEST LOCK CANCEL UNLOCK GRANTED after their decode: forwarded to the
- * home, or answered.  0 / NFS_FORWARDED. */
-static int lock_proc(struct nfs_req *r, const struct nlm4_args *a)
+/* A _MSG call sent on to the home as its synchronous form: where its
+ * result goes when the home answers. */
+struct msg_fwd {
+	struct nlm_cb_to to;
+	uint32_t res_proc;
+	struct nlm_obj cookie;		/* into buf */
+	uint8_t buf[NLM_OBJ_MAX];
+};
+
+/* The home's reply to a forwarded _MSG call: its result body, sent on to
+ * the client as the _RES call (DENIED_NOLOCKS if the home failed: the
+ * client tries again). */
+static void msg_fwd_reply(struct nfs_server *s, void *arg, const uint8_t *reply, size_t len)
+{
+	struct msg_fwd *m = arg;
+	uint32_t xid, as;
+	size_t off;
+
+	if (reply && rpc_reply_decode(reply, len, &xid, &as, &off) == 0 && as == RPC_SUCCESS) {
+		nlm_res_send(s, &m->to, m->res_proc, reply + off, len - off);
+	} else {
+		uint8_t b[NLM_OBJ_MAX + 16];
+		struct xdr_enc e;
+		xdr_enc_init(&e, b, sizeof(b));
+		nlm4_put_res(&e, &m->cookie, NLM4_DENIED_NOLOCKS);
+		nlm_res_send(s, &m->to, m->res_proc, b, e.err ? 0 : e.len);
+	}
+	free(m);
+}
+
+/* r's _MSG call (a: its synchronous form) to home as that form.  0 / -1. */
+static int msg_forward(struct nfs_req *r, const struct nlm4_args *a, uint8_t home)
+{
+	struct msg_fwd *m;
+	uint8_t *call;
+
+	/* the call header: xid, CALL, RPC version, program, version, procedure */
+	if (r->rec_len < 24 || a->cookie.len > sizeof(m->buf) || !(m = calloc(1, sizeof(*m))))
+		return -1;
+	if (!(call = malloc(r->rec_len))) {
+		free(m);
+		return -1;
+	}
+	memcpy(call, r->rec, r->rec_len);
+	call[20] = call[21] = call[22] = 0;
+	call[23] = (uint8_t)a->proc;
+	cb_to_of(r, &m->to);
+	m->res_proc = r->call->proc + (NLM4_TEST_RES - NLM4_TEST_MSG);
+	memcpy(m->buf, a->cookie.p, a->cookie.len);
+	m->cookie = (struct nlm_obj){ m->buf, a->cookie.len };
+	int rc = nfs_proxy_call(r->srv, home, call, r->rec_len, msg_fwd_reply, m);
+	free(call);
+	if (rc < 0)
+		free(m);
+	return rc;
+}
+
+/* TEST LOCK CANCEL UNLOCK GRANTED after their decode (a _MSG form as its
+ * synchronous one, msg set): the status decided here (and the holder of a
+ * conflict), or -1 when the call went to the home (NFS_FORWARDED). */
+static int64_t lock_decide(struct nfs_req *r, const struct nlm4_args *a, int msg,
+			   const struct nlm_ent **holder)
 {
 	struct nfs_server *s = r->srv;
-	const struct nlm_ent *holder = NULL;
 	struct nlm_file f;
 	uint8_t home = 0;
-	uint32_t st;
 
 	if (!r->allowed)
-		st = NLM4_DENIED_NOLOCKS;
-	else if (a->proc == NLM4_GRANTED)
-		st = do_granted(r, a);
-	else if (lock_file(s, &a->lock, &f, &home) < 0)
-		st = NLM4_STALE_FH;
-	else if (s->cfg->vroot && home != s->cfg->node_id && !(r->c && r->c->from_peer)) {
-		if (nfs_proxy_forward(r, home) == 0) {
-			struct nlm_cb_to to;
-			s->nlm->st.forwarded++;
-			if (a->proc == NLM4_LOCK && s->cfg->nlm_hosts_file[0])
-				announce_host(r, &a->lock, home);
-			if (a->proc == NLM4_LOCK && a->block) {
-				cb_to_of(r, &to);
-				relay_put(s->nlm, &a->lock, &to);
-			}
-			return NFS_FORWARDED;
-		}
-		st = NLM4_DENIED_NOLOCKS;	/* the home cannot be reached: try again */
-	} else {
-		st = run_here(r, a, &f, &holder);
+		return NLM4_DENIED_NOLOCKS;
+	if (a->proc == NLM4_GRANTED)
+		return do_granted(r, a);
+	if (lock_file(s, &a->lock, &f, &home) < 0)
+		return NLM4_STALE_FH;
+	if (!s->cfg->vroot || home == s->cfg->node_id || (r->c && r->c->from_peer))
+		return run_here(r, a, &f, holder);
+	if ((msg ? msg_forward(r, a, home) : nfs_proxy_forward(r, home)) < 0)
+		return NLM4_DENIED_NOLOCKS;	/* the home cannot be reached: try again */
+	s->nlm->st.forwarded++;
+	if (a->proc == NLM4_LOCK && s->cfg->nlm_hosts_file[0])
+		announce_host(r, &a->lock, home);
+	if (a->proc == NLM4_LOCK && a->block) {
+		struct nlm_cb_to to;
+		cb_to_of(r, &to);
+		relay_put(s->nlm, &a->lock, &to);
 	}
-	rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
+	return -1;
+}
+
+/* The result of a: nlm4_testres for TEST, else nlm4_res.  0 / -1. */
+static int put_result(struct xdr_enc *e, const struct nlm4_args *a, uint32_t st,
+		      const struct nlm_ent *holder)
+{
 	if (a->proc == NLM4_TEST)
-		return nlm4_put_testres(r->e, &a->cookie, st, holder ? holder->exclusive : 0,
+		return nlm4_put_testres(e, &a->cookie, st, holder ? holder->exclusive : 0,
 					holder ? &holder->l : NULL);
-	return nlm4_put_res(r->e, &a->cookie, st);
+	return nlm4_put_res(e, &a->cookie, st);
+}
+
+/* The synchronous forms: forwarded to the home, or answered.  0 /
+ * NFS_FORWARDED. */
+static int lock_proc(struct nfs_req *r, const struct nlm4_args *a)
+{
+	const struct nlm_ent *holder = NULL;
+	int64_t st = lock_decide(r, a, 0, &holder);
+
+	if (st < 0)
+		return NFS_FORWARDED;
+	rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
+	return put_result(r->e, a, (uint32_t)st, holder);
+}
+
+/* The _MSG forms: the empty reply now, the result as a _RES call to the
+ * client (from here, or when the home answers). */
+static int msg_proc(struct nfs_req *r, const struct nlm4_args *a)
+{
+	struct nlm4_args sa = *a;
+	const struct nlm_ent *holder = NULL;
+
+	sa.proc = a->proc - (NLM4_TEST_MSG - NLM4_TEST);
+	r->srv->nlm->st.msgs++;
+	int64_t st = lock_decide(r, &sa, 1, &holder);
+	if (st >= 0) {
+		uint8_t b[2 * NLM_OBJ_MAX + 64];
+		struct xdr_enc e;
+		struct nlm_cb_to to;
+		xdr_enc_init(&e, b, sizeof(b));
+		put_result(&e, &sa, (uint32_t)st, holder);
+		cb_to_of(r, &to);
+		nlm_res_send(r->srv, &to, a->proc + (NLM4_TEST_RES - NLM4_TEST_MSG), b,
+			     e.err ? 0 : e.len);
+	}
+	return rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
 }
 
 int nlm_call(struct nfs_req *r)
@@ -362,8 +465,7 @@ int nlm_call(struct nfs_req *r)
 	struct nlm4_args a;
 	char err[160];
 
-	if ((proc >= NLM4_TEST_MSG && proc <= NLM4_GRANTED_MSG) || proc > NLM4_FREE_ALL ||
-	    (proc > NLM4_GRANTED_RES && proc < NLM4_FREE_ALL))
+	if (proc > NLM4_FREE_ALL || (proc > NLM4_GRANTED_RES && proc < NLM4_FREE_ALL))
 		return nfs_reply_proc_unavail(r);
 	if (nlm4_decode_args(proc, r->args, r->alen, &a, err, sizeof(err)) < 0) {
 		log_debug("nlm xid %#x: %s", r->call->xid, err);
@@ -376,6 +478,12 @@ int nlm_call(struct nfs_req *r)
 	case NLM4_UNLOCK:
 	case NLM4_GRANTED:
 		return lock_proc(r, &a);
+	case NLM4_TEST_MSG:
+	case NLM4_LOCK_MSG:
+	case NLM4_CANCEL_MSG:
+	case NLM4_UNLOCK_MSG:
+	case NLM4_GRANTED_MSG:
+		return msg_proc(r, &a);
 	case NLM4_FREE_ALL:	/* a client rebooted (its statd told ours): its locks go */
 		if (r->allowed)
 			nlm_free_everywhere(r, a.name.p, a.name.len);

@@ -54,7 +54,7 @@ struct nlm_server {
 	struct {
 		uint64_t granted, denied, blocked, cancelled, unlocked, tests, grace_refused,
 			 forwarded, relayed, callbacks, callbacks_failed, freed, notified,
-			 notify_sent;
+			 notify_sent, msgs, results;
 	} st;
 };
 
@@ -89,6 +89,11 @@ void nlm_hosts_notify(struct nfs_server *s);
  * st.callbacks_failed when it ends.  0 / -1 (not started). */
 int nlm_cb_send(struct nfs_server *s, const struct nlm_cb_to *to, const struct nlm_obj *cookie,
 		int exclusive, const struct nlm4_lock *l);
+/* The result of a _MSG call (body: its nlm4_res or nlm4_testres, len 0:
+ * could not be made) as a call of res_proc (TEST_RES ... GRANTED_RES) to
+ * the client of `to`, as nlm_cb_send (counted in st.results when started). */
+int nlm_res_send(struct nfs_server *s, const struct nlm_cb_to *to, uint32_t res_proc,
+		 const uint8_t *body, size_t len);
 /* SM_NOTIFY (mon_name: this node as the client knows it, the address it
  * called; state: nsm_state) to the client of `to`, as nlm_cb_send. */
 int nlm_notify_send(struct nfs_server *s, const struct nlm_cb_to *to, const char *mon_name);

@@ -1,6 +1,7 @@
 /*
  * nlm_cb.c - calls from a node to a client (nlm.h): GRANTED (a blocked
- * lock was granted, the client's lock manager is told so) and SM_NOTIFY
+ * lock was granted, the client's lock manager is told so), the _RES calls
+ * that carry the results of the _MSG forms, and SM_NOTIFY
  * (this node restarted: the client's status monitor is told, and its lock
  * manager reclaims).
  *
@@ -200,6 +201,30 @@ int nlm_cb_send(struct nfs_server *s, const struct nlm_cb_to *to, const struct n
 	size_t len = nlm_granted_msg(msg, sizeof(msg), s->nlm->next_xid++, cookie, exclusive, l);
 
 	return cb_start(s, to, NLM_PROG, NLM4_VERS, msg, len);
+}
+
+int nlm_res_send(struct nfs_server *s, const struct nlm_cb_to *to, uint32_t res_proc,
+		 const uint8_t *body, size_t len)
+{
+	uint8_t msg[2 * NLM_OBJ_MAX + 128];
+	struct xdr_enc e;
+	const uint32_t head[] = { s->nlm->next_xid++, RPC_CALL, RPC_VERS, NLM_PROG, NLM4_VERS,
+				  res_proc, RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
+
+	if (!len) {
+		s->nlm->st.callbacks_failed++;
+		return -1;
+	}
+	xdr_enc_init(&e, msg, sizeof(msg));
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		xdr_put_u32(&e, head[i]);
+	xdr_put_fixed(&e, body, (uint32_t)len);
+	if (e.err) {
+		s->nlm->st.callbacks_failed++;
+		return -1;
+	}
+	s->nlm->st.results++;
+	return cb_start(s, to, NLM_PROG, NLM4_VERS, msg, e.len);
 }
 
 int nlm_notify_send(struct nfs_server *s, const struct nlm_cb_to *to, const char *mon_name)

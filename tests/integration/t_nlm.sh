@@ -41,7 +41,14 @@
 #     then T is GRANTED.
 #  6. a client host restarts: its SM_NOTIFY (sent to n3) drops its locks on
 #     alpha (n1) and beta (n2): other owners are GRANTED after it.
-#  7. every nasd still up.
+#  7. the _MSG forms over UDP (tests/tools/nfs_rpc.py nlmmsg in c1, its
+#     own portmapper on c1's udp/111): LOCK, TEST, LOCK (conflict), UNLOCK,
+#     LOCK, CANCEL, UNLOCK of alpha/msgN, called at the home n1, at n3
+#     (sent on to n1 as the synchronous call) and at the VIP: each answered
+#     with an empty reply at once, its result (GRANTED, DENIED naming the
+#     holder, ...) arriving as the matching _RES call from the address
+#     called.
+#  8. every nasd still up.
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
@@ -53,7 +60,7 @@ handoff_lab_up
 export NASD_NFS=1 NASD_NFS_NS=1 NASD_NLM_HOSTS=1 NASD_NFS_EXTRA='"nlm_grace_s": 12,'
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
-for f in lk lk2 lk3 g0; do echo "$f" >"$LAB_DIR/n1/nfs/alpha/$f"; done
+for f in lk lk2 lk3 g0 msg1 msg2 msg3; do echo "$f" >"$LAB_DIR/n1/nfs/alpha/$f"; done
 echo lk3 >"$LAB_DIR/n2/nfs/beta/lk3"
 nasd_all_up handoff
 svc3() { [ "$(svc_nodes v4 tcp 2049)" = 3 ] && [ "$(svc_nodes v4 udp 111)" = 3 ]; }
@@ -196,7 +203,24 @@ check "T: alpha/lk3 GRANTED after the notify" wait_for 10 freed
 check_eq "T: open beta/lk3" 1 "$(cl T open beta/lk3 | jq -r .open)"
 check_eq "T: beta/lk3 (home n2) GRANTED: the notify reached n2 too" 0 "$(st T lock 2 0 1 excl)"
 
-# -------------------------------------------------------------- 7. end --
+# ------------------------------------------------------ 7. the _MSG forms --
+MSG_WANT="LOCK_MSG 0 0 12 0 null;TEST_MSG 0 0 11 1 1;LOCK_MSG 0 0 12 1 null;UNLOCK_MSG 0 0 14 0 null;LOCK_MSG 0 0 12 0 null;CANCEL_MSG 0 0 13 1 null;UNLOCK_MSG 0 0 14 0 null;"
+m0=$(nlm n1 .msgs)
+i=0
+for to in "$N1_IP4" "$N3_IP4" "$VIP4"; do
+	i=$((i + 1))
+	in_ns c1 timeout 120 python3 "$(dirname "$0")/../tools/nfs_rpc.py" nlmmsg "$to" "alpha/msg$i" \
+		>"$TEST_TMP/msg$i.json" 2>"$TEST_TMP/msg$i.err"
+	diag "nlmmsg via $to: $(cat "$TEST_TMP/msg$i.json" "$TEST_TMP/msg$i.err")"
+	check_eq "_MSG forms via $to: empty replies, the results as _RES calls" "$MSG_WANT" \
+		"$(jq -r '.steps[] | "\(.call) \(.reply) \(.reply_body) \(.res_proc) \(.stat) \(.holder)"' "$TEST_TMP/msg$i.json" 2>/dev/null | tr '\n' ';')"
+	check_eq "_MSG forms via $to: every _RES call from $to" 7 \
+		"$(jq --arg a "$to" '[.steps[] | select(.from == $a)] | length' "$TEST_TMP/msg$i.json" 2>/dev/null)"
+done
+check "n1 (the home) took _MSG calls itself (nfs.nlm.msgs: $m0 -> $(nlm n1 .msgs))" test "$(nlm n1 .msgs)" -ge $((m0 + 7))
+check "n3 took the ones called at n3 (nfs.nlm.msgs $(nlm n3 .msgs)) and forwarded them" test "$(nlm n3 .msgs)" -ge 7
+
+# -------------------------------------------------------------- 8. end --
 for n in n1 n2 n3; do
 	check "nasd on $n still running at the end" kill -0 "$(nasd_pid "$n")"
 done

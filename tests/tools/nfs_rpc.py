@@ -76,6 +76,10 @@
 #   nfs_rpc.py dots HOST DIR UID       LOOKUP "." and ".." in DIR as UID: {dot, dotdot}
 #   nfs_rpc.py mntflood HOST PATH N    N MNTs of PATH on one connection: {statuses}
 # Over UDP (one datagram a call, tandem-nasd's portmapper and MOUNT):
+#   nfs_rpc.py nlmmsg HOST PATH        NLM _MSG forms (LOCK, TEST, UNLOCK, CANCEL) on PATH
+#                                   (below /export) to port 2049, the _RES calls received
+#                                   here (a portmapper on udp/111 of this host): {steps:
+#                                   [{call, reply, res_proc, stat, holder, from}]}
 #   nfs_rpc.py udpmnt HOST PATH N      N MNTs of PATH, each from a new socket (so
 #                                   each may reach another node behind a VIP), to
 #                                   port 2049: {statuses, handles (hex), node_ids
@@ -1064,3 +1068,61 @@ elif mode == "udpmnt":
             out["handles"].append(fh.hex())
             out["node_ids"].append(fh[1])
     print(json.dumps(out))
+elif mode == "nlmmsg":
+    # NLM's _MSG forms over UDP: each call answered at once (empty reply),
+    # its result coming back as a _RES call to this host's NLM, found
+    # through this host's portmapper (served here on udp/111).
+    import select, time
+    c = Conn(host)
+    st, fh = mnt(c, "/export")
+    for part in sys.argv[3].split("/"):
+        st, fh = lookup(c, fh, part)
+        assert st == 0, "LOOKUP %s: %d" % (part, st)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    cb = socket.socket(fam, socket.SOCK_DGRAM)
+    cb.bind(("", 0))
+    pm = socket.socket(fam, socket.SOCK_DGRAM)
+    pm.bind(("", 111))
+    u = UdpConn(host)
+    def lk(svid, off, ln):
+        return (xdr_opaque(b"msghost") + xdr_opaque(fh) + xdr_opaque(b"oh-%d" % svid) +
+                struct.pack(">iQQ", svid, off, ln))
+    def rpc_skip_auth(b, off):      # past one opaque_auth
+        return off + 8 + (struct.unpack(">I", b[off + 4:off + 8])[0] + 3) // 4 * 4
+    def wait_res(cookie, secs=10):
+        end = time.time() + secs
+        while time.time() < end:
+            rd, _, _ = select.select([cb, pm], [], [], max(0, end - time.time()))
+            for s in rd:
+                b, a = s.recvfrom(65536)
+                if s is pm:         # GETPORT: our callback port, whatever is asked
+                    s.sendto(b[:4] + struct.pack(">IIIIII", 1, 0, 0, 0, 0, cb.getsockname()[1]), a)
+                    continue
+                proc = struct.unpack(">I", b[20:24])[0]
+                off = rpc_skip_auth(b, rpc_skip_auth(b, 24))
+                n = struct.unpack(">I", b[off:off + 4])[0]
+                ck = b[off + 4:off + 4 + n]
+                off += 4 + (n + 3) // 4 * 4
+                stat = struct.unpack(">I", b[off:off + 4])[0]
+                holder = None
+                if proc == 11 and stat == 1:
+                    holder = struct.unpack(">i", b[off + 8:off + 12])[0]
+                s.sendto(b[:4] + struct.pack(">IIIII", 1, 0, 0, 0, 0), a)   # its empty reply
+                if ck == cookie:
+                    return {"res_proc": proc, "stat": stat, "holder": holder, "from": a[0]}
+        return {"res_proc": None}
+    steps = [("LOCK_MSG", 7, lambda ck: xdr_opaque(ck) + struct.pack(">II", 0, 1) + lk(1, 0, 10) + struct.pack(">Ii", 0, 1)),
+             ("TEST_MSG", 6, lambda ck: xdr_opaque(ck) + struct.pack(">I", 1) + lk(2, 5, 1)),
+             ("LOCK_MSG", 7, lambda ck: xdr_opaque(ck) + struct.pack(">II", 0, 1) + lk(2, 0, 10) + struct.pack(">Ii", 0, 1)),
+             ("UNLOCK_MSG", 9, lambda ck: xdr_opaque(ck) + lk(1, 0, 10)),
+             ("LOCK_MSG", 7, lambda ck: xdr_opaque(ck) + struct.pack(">II", 0, 1) + lk(2, 0, 10) + struct.pack(">Ii", 0, 1)),
+             ("CANCEL_MSG", 8, lambda ck: xdr_opaque(ck) + struct.pack(">II", 0, 1) + lk(3, 0, 10)),
+             ("UNLOCK_MSG", 9, lambda ck: xdr_opaque(ck) + lk(2, 0, 10))]
+    out = []
+    for i, (name, proc, args) in enumerate(steps):
+        ck = b"msg-%d-%d" % (os.getpid(), i)
+        r = u.call(100021, 4, proc, args(ck))
+        d = {"call": name, "reply": r.get("accept_stat"), "reply_body": len(r.get("body", b"x"))}
+        d.update(wait_res(ck))
+        out.append(d)
+    print(json.dumps({"steps": out}))
