@@ -1,7 +1,8 @@
 /*
  * nlm.c - the NLM v4 procedures (nlm.h): TEST, LOCK, CANCEL, UNLOCK,
- * GRANTED, FREE_ALL, the _MSG forms and the _RES forms (accepted,
- * ignored).  SHARE, UNSHARE and NM_LOCK are PROC_UNAVAIL.
+ * GRANTED, FREE_ALL, NM_LOCK (a LOCK), SHARE and UNSHARE (DOS share
+ * reservations, at the home as locks are), the _MSG forms and the _RES
+ * forms (accepted, ignored).
  *
  * The _MSG forms (the asynchronous protocol some clients use over UDP):
  * the call is decided as its synchronous form, answered at once with an
@@ -72,7 +73,7 @@ json_t *nlm_status(const struct nfs_server *s)
 	if (!n)
 		return json_null();
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"locks", nfs_ju(n->t.nlocks), "waiting", nfs_ju(n->t.nwaiters),
 		"nsm_state", nfs_ju((uint32_t)n->nsm_state),
 		"grace_ms", nfs_ju(n->grace_until_ms > now ? n->grace_until_ms - now : 0),
@@ -84,7 +85,9 @@ json_t *nlm_status(const struct nfs_server *s)
 		"callbacks_failed", nfs_ju(n->st.callbacks_failed), "freed", nfs_ju(n->st.freed),
 		"notified", nfs_ju(n->st.notified), "hosts", nfs_ju(n->nhosts),
 		"notify_sent", nfs_ju(n->st.notify_sent), "msgs", nfs_ju(n->st.msgs),
-		"results_sent", nfs_ju(n->st.results));
+		"results_sent", nfs_ju(n->st.results), "shares", nfs_ju(n->t.nshares),
+		"shared", nfs_ju(n->st.shared), "share_denied", nfs_ju(n->st.share_denied),
+		"unshared", nfs_ju(n->st.unshared));
 }
 
 uint64_t nlm_relay_key(const struct nlm4_lock *l)
@@ -436,6 +439,44 @@ static int lock_proc(struct nfs_req *r, const struct nlm4_args *a)
 	return put_result(r->e, a, (uint32_t)st, holder);
 }
 
+/* SHARE, UNSHARE: at the file's home, like the locks. */
+static int share_proc(struct nfs_req *r, const struct nlm4_args *a)
+{
+	struct nfs_server *s = r->srv;
+	struct nlm_server *n = s->nlm;
+	struct nlm_file f;
+	uint8_t home = 0;
+	uint32_t st;
+
+	if (!r->allowed) {
+		st = NLM4_DENIED_NOLOCKS;
+	} else if (lock_file(s, &a->lock, &f, &home) < 0) {
+		st = NLM4_STALE_FH;
+	} else if (s->cfg->vroot && home != s->cfg->node_id && !(r->c && r->c->from_peer)) {
+		if (nfs_proxy_forward(r, home) == 0) {
+			n->st.forwarded++;
+			return NFS_FORWARDED;
+		}
+		st = NLM4_DENIED_NOLOCKS;	/* the home cannot be reached: try again */
+	} else if (a->proc == NLM4_UNSHARE) {
+		n->st.unshared += (uint64_t)nlm_share_remove(&n->t, &f, &a->lock);
+		st = NLM4_GRANTED_ST;
+	} else if (in_grace(s) && !a->reclaim) {
+		n->st.grace_refused++;
+		st = NLM4_DENIED_GRACE_PERIOD;
+	} else if (nlm_share_conflict(&n->t, &f, &a->lock, a->share_mode, a->share_access)) {
+		n->st.share_denied++;
+		st = NLM4_DENIED;
+	} else if (nlm_share_set(&n->t, &f, &a->lock, a->share_mode, a->share_access) < 0) {
+		st = NLM4_DENIED_NOLOCKS;
+	} else {
+		n->st.shared++;
+		st = NLM4_GRANTED_ST;
+	}
+	rpc_reply_accepted(r->e, r->call->xid, RPC_SUCCESS);
+	return nlm4_put_shareres(r->e, &a->cookie, st, 0);
+}
+
 /* The _MSG forms: the empty reply now, the result as a _RES call to the
  * client (from here, or when the home answers). */
 static int msg_proc(struct nfs_req *r, const struct nlm4_args *a)
@@ -465,7 +506,7 @@ int nlm_call(struct nfs_req *r)
 	struct nlm4_args a;
 	char err[160];
 
-	if (proc > NLM4_FREE_ALL || (proc > NLM4_GRANTED_RES && proc < NLM4_FREE_ALL))
+	if (proc > NLM4_FREE_ALL || (proc > NLM4_GRANTED_RES && proc < NLM4_SHARE))
 		return nfs_reply_proc_unavail(r);
 	if (nlm4_decode_args(proc, r->args, r->alen, &a, err, sizeof(err)) < 0) {
 		log_debug("nlm xid %#x: %s", r->call->xid, err);
@@ -478,6 +519,12 @@ int nlm_call(struct nfs_req *r)
 	case NLM4_UNLOCK:
 	case NLM4_GRANTED:
 		return lock_proc(r, &a);
+	case NLM4_NM_LOCK:	/* decided as LOCK (forwarded as it came) */
+		a.proc = NLM4_LOCK;
+		return lock_proc(r, &a);
+	case NLM4_SHARE:
+	case NLM4_UNSHARE:
+		return share_proc(r, &a);
 	case NLM4_TEST_MSG:
 	case NLM4_LOCK_MSG:
 	case NLM4_CANCEL_MSG:

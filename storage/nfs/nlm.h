@@ -54,7 +54,7 @@ struct nlm_server {
 	struct {
 		uint64_t granted, denied, blocked, cancelled, unlocked, tests, grace_refused,
 			 forwarded, relayed, callbacks, callbacks_failed, freed, notified,
-			 notify_sent, msgs, results;
+			 notify_sent, msgs, results, shared, share_denied, unshared;
 	} st;
 };
 

@@ -1,5 +1,6 @@
 /*
- * nlm_lock.c - the lock table (nlm_lock.h): two singly linked lists, in
+ * nlm_lock.c - the lock table (nlm_lock.h): three singly linked lists (locks,
+ * waiters, shares), in
  * the order entries came.  Sizes are what one node's clients hold at once
  * (hundreds); a list walk per call is fine at that scale.
  */
@@ -182,6 +183,52 @@ struct nlm_ent *nlm_wait_ready(struct nlm_table *t)
 }
 
 /* Free the entries of *head whose caller is name; how many. */
+static int same_share_owner(const struct nlm4_lock *a, const struct nlm4_lock *b)
+{
+	return obj_eq(&a->caller, &b->caller) && obj_eq(&a->oh, &b->oh);
+}
+
+const struct nlm_ent *nlm_share_conflict(const struct nlm_table *t, const struct nlm_file *f,
+					 const struct nlm4_lock *owner, uint32_t mode,
+					 uint32_t access)
+{
+	for (const struct nlm_ent *e = t->shares; e; e = e->next)
+		if (same_file(&e->f, f) && !same_share_owner(&e->l, owner) &&
+		    ((access & e->mode) || (mode & e->access)))
+			return e;
+	return NULL;
+}
+
+int nlm_share_remove(struct nlm_table *t, const struct nlm_file *f, const struct nlm4_lock *owner)
+{
+	for (struct nlm_ent **pp = &t->shares; *pp; pp = &(*pp)->next) {
+		struct nlm_ent *e = *pp;
+		if (same_file(&e->f, f) && same_share_owner(&e->l, owner)) {
+			*pp = e->next;
+			free(e);
+			t->nshares--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int nlm_share_set(struct nlm_table *t, const struct nlm_file *f, const struct nlm4_lock *owner,
+		  uint32_t mode, uint32_t access)
+{
+	struct nlm_ent *n = ent_new(f, owner, 0, NULL);
+
+	if (!n)
+		return -1;
+	n->mode = mode;
+	n->access = access;
+	nlm_share_remove(t, f, owner);
+	n->next = t->shares;
+	t->shares = n;
+	t->nshares++;
+	return 0;
+}
+
 static unsigned free_list(struct nlm_ent **head, const uint8_t *name, uint32_t len)
 {
 	unsigned n = 0;
@@ -202,10 +249,12 @@ static unsigned free_list(struct nlm_ent **head, const uint8_t *name, uint32_t l
 unsigned nlm_free_host(struct nlm_table *t, const uint8_t *caller, uint32_t len)
 {
 	unsigned l = free_list(&t->locks, caller, len), w = free_list(&t->waiters, caller, len);
+	unsigned sh = free_list(&t->shares, caller, len);
 
 	t->nlocks -= l;
 	t->nwaiters -= w;
-	return l + w;
+	t->nshares -= sh;
+	return l + w + sh;
 }
 
 void nlm_table_free(struct nlm_table *t)
@@ -215,6 +264,10 @@ void nlm_table_free(struct nlm_table *t)
 		free(e);
 	}
 	for (struct nlm_ent *e = t->waiters, *n; e; e = n) {
+		n = e->next;
+		free(e);
+	}
+	for (struct nlm_ent *e = t->shares, *n; e; e = n) {
 		n = e->next;
 		free(e);
 	}

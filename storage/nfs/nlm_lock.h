@@ -40,12 +40,13 @@ struct nlm_ent {
 	struct nlm4_lock l;	/* caller, oh (and for a waiter fh) point into data[] */
 	struct nlm_obj cookie;	/* waiters: the LOCK's cookie, into data[] */
 	struct nlm_cb_to to;	/* waiters */
+	uint32_t mode, access;	/* shares: fsh4_mode (deny), fsh4_access */
 	uint8_t data[];
 };
 
 struct nlm_table {
-	struct nlm_ent *locks, *waiters;
-	unsigned nlocks, nwaiters;
+	struct nlm_ent *locks, *waiters, *shares;
+	unsigned nlocks, nwaiters, nshares;
 };
 
 /* The first lock of another owner that conflicts with l (exclusive or
@@ -71,7 +72,21 @@ int nlm_wait_cancel(struct nlm_table *t, const struct nlm_file *f, const struct 
 /* The first waiter that no lock conflicts with any more, taken off the
  * queue (the caller grants it, then frees it), or NULL. */
 struct nlm_ent *nlm_wait_ready(struct nlm_table *t);
-/* Drop every lock and waiter of the host caller[0, len).  How many. */
+/* DOS share reservations (SHARE, UNSHARE): one per owner (caller, oh;
+ * svid not part of it) and file.  Two owners' shares conflict when either
+ * one's access (read 1, write 2) meets the other's deny mode (the same
+ * bits).  The first share of another owner on f that conflicts with
+ * (mode, access), or NULL. */
+const struct nlm_ent *nlm_share_conflict(const struct nlm_table *t, const struct nlm_file *f,
+					 const struct nlm4_lock *owner, uint32_t mode,
+					 uint32_t access);
+/* Set the owner's share on f, replacing its earlier one (the caller
+ * checked nlm_share_conflict).  0, or -1 (ENOMEM: nothing changed). */
+int nlm_share_set(struct nlm_table *t, const struct nlm_file *f, const struct nlm4_lock *owner,
+		  uint32_t mode, uint32_t access);
+/* Remove the owner's share on f.  1 removed, 0 none. */
+int nlm_share_remove(struct nlm_table *t, const struct nlm_file *f, const struct nlm4_lock *owner);
+/* Drop every lock, waiter and share of the host caller[0, len).  How many. */
 unsigned nlm_free_host(struct nlm_table *t, const uint8_t *caller, uint32_t len);
 void nlm_table_free(struct nlm_table *t);
 

@@ -55,6 +55,7 @@ int nlm4_decode_args(uint32_t proc, const uint8_t *buf, size_t len, struct nlm4_
 		get_lock(&d, &a->lock);
 		break;
 	case NLM4_LOCK:
+	case NLM4_NM_LOCK:	/* a LOCK the client's statd does not monitor */
 		get_obj(&d, &a->cookie);
 		xdr_get_bool(&d, &a->block);
 		xdr_get_bool(&d, &a->exclusive);
@@ -83,6 +84,19 @@ int nlm4_decode_args(uint32_t proc, const uint8_t *buf, size_t len, struct nlm4_
 		get_obj(&d, &a->cookie);
 		xdr_get_u32(&d, &a->stat);
 		break;
+	case NLM4_SHARE:
+	case NLM4_UNSHARE:
+		get_obj(&d, &a->cookie);
+		get_obj(&d, &a->lock.caller);
+		get_obj(&d, &a->lock.fh);
+		get_obj(&d, &a->lock.oh);
+		xdr_get_u32(&d, &a->share_mode);
+		xdr_get_u32(&d, &a->share_access);
+		xdr_get_bool(&d, &a->reclaim);
+		if (!d.err && (a->share_mode > 3 || a->share_access > 3))
+			return err_set(err, errlen, "nlm: share mode %u / access %u out of range",
+				       a->share_mode, a->share_access);
+		break;
 	case NLM4_FREE_ALL:
 		get_obj(&d, &a->name);
 		get_i32(&d, &a->state);
@@ -103,6 +117,13 @@ int nlm4_put_res(struct xdr_enc *e, const struct nlm_obj *cookie, uint32_t stat)
 {
 	xdr_put_opaque(e, cookie->p, cookie->len);
 	return xdr_put_u32(e, stat);
+}
+
+int nlm4_put_shareres(struct xdr_enc *e, const struct nlm_obj *cookie, uint32_t stat,
+		      int32_t sequence)
+{
+	nlm4_put_res(e, cookie, stat);
+	return xdr_put_u32(e, (uint32_t)sequence);
 }
 
 static void put_lock_tail(struct xdr_enc *e, const struct nlm4_lock *l)

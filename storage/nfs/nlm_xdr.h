@@ -55,6 +55,9 @@ struct nlm4_lock {
  * UNLOCK (nlm4_unlockargs): cookie, lock;
  * the _MSG forms as their synchronous procedure; the _RES forms:
  * cookie, stat (TEST_RES: the stat only; its holder is skipped);
+ * SHARE, UNSHARE (nlm4_shareargs): cookie, lock.caller, lock.fh, lock.oh
+ * (svid, off, len 0), share_mode (fsh4_mode, 0-3), share_access
+ * (fsh4_access, 0-3), reclaim; NM_LOCK as LOCK;
  * FREE_ALL (nlm4_notify): name, state. */
 struct nlm4_args {
 	uint32_t proc;
@@ -62,17 +65,21 @@ struct nlm4_args {
 	int block, exclusive, reclaim;
 	int32_t state;
 	uint32_t stat;
+	uint32_t share_mode, share_access;
 	struct nlm4_lock lock;
 };
 
 /* Decode proc's arguments, exactly buf[0, len).  0, or -1 with the field
- * named in err.  NULL takes nothing; SHARE, UNSHARE, NM_LOCK and unknown
- * procedures are refused. */
+ * named in err.  NULL takes nothing; unknown procedures (16-19, past
+ * FREE_ALL) are refused. */
 int nlm4_decode_args(uint32_t proc, const uint8_t *buf, size_t len, struct nlm4_args *a,
 		     char *err, size_t errlen);
 
 /* nlm4_res: cookie, stat.  0 / -1 (e->err). */
 int nlm4_put_res(struct xdr_enc *e, const struct nlm_obj *cookie, uint32_t stat);
+/* nlm4_shareres: cookie, stat, sequence.  0 / -1 (e->err). */
+int nlm4_put_shareres(struct xdr_enc *e, const struct nlm_obj *cookie, uint32_t stat,
+		      int32_t sequence);
 /* nlm4_testres: cookie, stat and, when stat is NLM4_DENIED, the holder
  * (exclusive, svid, oh, off, len of h; h may be NULL otherwise). */
 int nlm4_put_testres(struct xdr_enc *e, const struct nlm_obj *cookie, uint32_t stat,

@@ -101,6 +101,23 @@ static void nlm_args(uint32_t proc, const uint8_t *args, size_t alen)
 	struct nlm_file f = { 1, 2, 3 };
 	struct nlm4_lock other = a.lock;
 	other.svid = a.lock.svid ^ 1;
+	if (proc == NLM4_SHARE || proc == NLM4_UNSHARE) {	/* a share and its conflicts */
+		if (a.share_mode > 3 || a.share_access > 3 ||
+		    nlm4_put_shareres(&e, &a.cookie, NLM4_GRANTED_ST, 0) < 0)
+			abort();
+		other.oh.len = a.lock.oh.len ? 0 : 1;
+		other.oh.p = (const uint8_t *)"x";
+		if (nlm_share_set(&t, &f, &a.lock, a.share_mode, a.share_access) < 0)
+			return;
+		if (!nlm_share_conflict(&t, &f, &other, 0, 3) != !a.share_mode ||
+		    !nlm_share_conflict(&t, &f, &other, 3, 0) != !a.share_access)
+			abort();	/* another owner reading and writing meets the deny mode, one
+				 * denying both meets the access */
+		if (nlm_share_conflict(&t, &f, &a.lock, 3, 3) || nlm_share_remove(&t, &f, &a.lock) != 1 ||
+		    t.nshares || t.shares)
+			abort();
+		return;
+	}
 	if (nlm_lock_add(&t, &f, &a.lock, a.exclusive) < 0)
 		return;
 	if ((nlm_conflict(&t, &f, &other, 1) == NULL) ||

@@ -47,7 +47,10 @@
 #     (sent on to n1 as the synchronous call) and at the VIP: each answered
 #     with an empty reply at once, its result (GRANTED, DENIED naming the
 #     holder, ...) arriving as the matching _RES call from the address
-#     called.
+#     called.  SHARE/UNSHARE (nfs_rpc.py nlmshare): owners A and C through
+#     one node, B through another, alpha/shrN (home n1): a writer refused
+#     by A's deny-write, a deny-read refused by the readers, both free
+#     once A unshares; NM_LOCK taken, another owner's TEST DENIED, UNLOCK.
 #  8. every nasd still up.
 . "$(dirname "$0")/lib.sh"
 
@@ -60,7 +63,7 @@ handoff_lab_up
 export NASD_NFS=1 NASD_NFS_NS=1 NASD_NLM_HOSTS=1 NASD_NFS_EXTRA='"nlm_grace_s": 12,'
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
-for f in lk lk2 lk3 g0 msg1 msg2 msg3; do echo "$f" >"$LAB_DIR/n1/nfs/alpha/$f"; done
+for f in lk lk2 lk3 g0 msg1 msg2 msg3 shr1 shr2; do echo "$f" >"$LAB_DIR/n1/nfs/alpha/$f"; done
 echo lk3 >"$LAB_DIR/n2/nfs/beta/lk3"
 nasd_all_up handoff
 svc3() { [ "$(svc_nodes v4 tcp 2049)" = 3 ] && [ "$(svc_nodes v4 udp 111)" = 3 ]; }
@@ -217,6 +220,20 @@ for to in "$N1_IP4" "$N3_IP4" "$VIP4"; do
 	check_eq "_MSG forms via $to: every _RES call from $to" 7 \
 		"$(jq --arg a "$to" '[.steps[] | select(.from == $a)] | length' "$TEST_TMP/msg$i.json" 2>/dev/null)"
 done
+SHARE_WANT="0 1 0 1 0 0 0 0 0 1 0"
+s0=$(nlm n1 .shared)
+i=0
+for via in "$N2_IP4 $N3_IP4" "$N1_IP4 $VIP4"; do
+	i=$((i + 1))
+	# shellcheck disable=SC2086 # (two hosts)
+	in_ns c1 timeout 60 python3 "$(dirname "$0")/../tools/nfs_rpc.py" nlmshare $via "alpha/shr$i" \
+		>"$TEST_TMP/shr$i.json" 2>"$TEST_TMP/shr$i.err"
+	diag "nlmshare via $via: $(cat "$TEST_TMP/shr$i.json" "$TEST_TMP/shr$i.err")"
+	check_eq "SHARE/UNSHARE, NM_LOCK via $via: the statuses" "$SHARE_WANT" \
+		"$(jq -r '[.steps[].stat] | map(tostring) | join(" ")' "$TEST_TMP/shr$i.json" 2>/dev/null)"
+done
+check_eq "n1 (the home) holds no share at the end" 0 "$(nlm n1 .shares)"
+check "n1 granted the shares itself (nfs.nlm.shared: $s0 -> $(nlm n1 .shared))" test "$(nlm n1 .shared)" -ge $((s0 + 6))
 check "n1 (the home) took _MSG calls itself (nfs.nlm.msgs: $m0 -> $(nlm n1 .msgs))" test "$(nlm n1 .msgs)" -ge $((m0 + 7))
 check "n3 took the ones called at n3 (nfs.nlm.msgs $(nlm n3 .msgs)) and forwarded them" test "$(nlm n3 .msgs)" -ge 7
 

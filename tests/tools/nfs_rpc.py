@@ -80,6 +80,8 @@
 #                                   (below /export) to port 2049, the _RES calls received
 #                                   here (a portmapper on udp/111 of this host): {steps:
 #                                   [{call, reply, res_proc, stat, holder, from}]}
+#   nfs_rpc.py nlmshare HOST HOST2 PATH  SHARE/UNSHARE by owners A, C (via HOST) and B
+#                                   (via HOST2), NM_LOCK, TEST, UNLOCK: {steps: [{step, stat}]}
 #   nfs_rpc.py udpmnt HOST PATH N      N MNTs of PATH, each from a new socket (so
 #                                   each may reach another node behind a VIP), to
 #                                   port 2049: {statuses, handles (hex), node_ids
@@ -1126,3 +1128,37 @@ elif mode == "nlmmsg":
         d.update(wait_res(ck))
         out.append(d)
     print(json.dumps({"steps": out}))
+elif mode == "nlmshare":
+    # SHARE/UNSHARE (DOS share reservations) and NM_LOCK: owners A and C
+    # call HOST (argv[2]), owner B calls HOST2 (argv[3]); PATH below /export
+    c1, c2 = Conn(host), Conn(sys.argv[3])
+    st, fh = mnt(c1, "/export")
+    for part in sys.argv[4].split("/"):
+        st, fh = lookup(c1, fh, part)
+        assert st == 0, "LOOKUP %s: %d" % (part, st)
+    def nlm_stat(r):
+        if r.get("accept_stat") != 0:
+            return "rpc%s" % r.get("accept_stat")
+        b = r["body"]
+        n = struct.unpack(">I", b[:4])[0]
+        return struct.unpack(">I", b[4 + (n + 3) // 4 * 4:8 + (n + 3) // 4 * 4])[0]
+    def share(c, proc, owner, m, a):
+        return nlm_stat(c.call(100021, 4, proc, xdr_opaque(b"ck") + xdr_opaque(b"sharehost") +
+                               xdr_opaque(fh) + xdr_opaque(owner) + struct.pack(">III", m, a, 0)))
+    def lockargs(svid):
+        return (xdr_opaque(b"sharehost") + xdr_opaque(fh) + xdr_opaque(b"oh-%d" % svid) +
+                struct.pack(">iQQ", svid, 0, 10))
+    out = [("A share deny-write read", share(c1, 20, b"A", 2, 1)),
+           ("B share read-write", share(c2, 20, b"B", 0, 3)),
+           ("B share read", share(c2, 20, b"B", 0, 1)),
+           ("C share deny-read read", share(c1, 20, b"C", 1, 1)),
+           ("A unshare", share(c1, 21, b"A", 0, 0)),
+           ("C share write", share(c1, 20, b"C", 0, 2)),
+           ("B unshare", share(c2, 21, b"B", 0, 0)),
+           ("C unshare", share(c1, 21, b"C", 0, 0)),
+           ("NM_LOCK 9", nlm_stat(c1.call(100021, 4, 22, xdr_opaque(b"ck") + struct.pack(">II", 0, 1) +
+                                          lockargs(9) + struct.pack(">Ii", 0, 1)))),
+           ("TEST 10 (B's host)", nlm_stat(c2.call(100021, 4, 1, xdr_opaque(b"ck") + struct.pack(">I", 1) +
+                                                   lockargs(10)))),
+           ("UNLOCK 9", nlm_stat(c1.call(100021, 4, 4, xdr_opaque(b"ck") + lockargs(9))))]
+    print(json.dumps({"steps": [{"step": k, "stat": v} for k, v in out]}))

@@ -728,6 +728,53 @@ static void put_lock(struct xdr_enc *e, const char *caller, int32_t svid, uint64
 	xdr_put_u64(e, len);
 }
 
+/* SHARE: the codec (mode and access 0-3 only) and the share table. */
+static void test_nlm_share(void)
+{
+	struct nlm4_args a;
+	struct xdr_enc e;
+	char err[160];
+
+	xdr_enc_init(&e, buf, sizeof(buf));
+	xdr_put_opaque(&e, "ck", 2);
+	xdr_put_opaque(&e, "c1", 2);	/* caller_name */
+	xdr_put_opaque(&e, "FH", 2);
+	xdr_put_opaque(&e, "oh", 2);
+	xdr_put_u32(&e, 2);	/* mode: deny write */
+	xdr_put_u32(&e, 1);	/* access: read */
+	xdr_put_u32(&e, 0);	/* reclaim */
+	CHECK(nlm4_decode_args(NLM4_SHARE, buf, e.len, &a, err, sizeof(err)) == 0 && a.share_mode == 2 &&
+	      a.share_access == 1 && a.lock.caller.len == 2 && a.lock.oh.len == 2 && !a.reclaim,
+	      "nlm: SHARE arguments (%s)", err);
+	buf[e.len - 12 + 3] = 4;	/* mode 4 */
+	CHECK(nlm4_decode_args(NLM4_SHARE, buf, e.len, &a, err, sizeof(err)) < 0,
+	      "nlm: SHARE mode 4 refused (%s)", err);
+	xdr_enc_init(&e, buf, sizeof(buf));
+	CHECK(nlm4_put_shareres(&e, &(struct nlm_obj){ (const uint8_t *)"ck", 2 }, NLM4_DENIED, 0) == 0 &&
+	      e.len == 16, "nlm: shareres is cookie, stat, sequence");
+
+	struct nlm_table t = { 0 };
+	struct nlm_file f = { 1, 7, 0 }, g = { 1, 8, 0 };
+	struct nlm4_lock o1 = { { (const uint8_t *)"c1", 2 }, { (const uint8_t *)"FH", 2 },
+				{ (const uint8_t *)"o1", 2 }, 0, 0, 0 };
+	struct nlm4_lock o2 = o1;
+	o2.oh.p = (const uint8_t *)"o2";
+	/* o1 reads, denies writers */
+	CHECK(nlm_share_set(&t, &f, &o1, 2, 1) == 0 && t.nshares == 1, "nlm: share set");
+	CHECK(!nlm_share_conflict(&t, &f, &o2, 0, 1) && nlm_share_conflict(&t, &f, &o2, 0, 2) &&
+	      nlm_share_conflict(&t, &f, &o2, 1, 0) && !nlm_share_conflict(&t, &g, &o2, 3, 3) &&
+	      !nlm_share_conflict(&t, &f, &o1, 3, 3),
+	      "nlm: share: another reader fine, a writer or a deny-read refused, another file and "
+	      "the owner itself free");
+	CHECK(nlm_share_set(&t, &f, &o1, 0, 1) == 0 && t.nshares == 1 &&
+	      !nlm_share_conflict(&t, &f, &o2, 0, 3), "nlm: the owner's new share replaces its old one");
+	CHECK(nlm_share_remove(&t, &f, &o1) == 1 && t.nshares == 0 && nlm_share_remove(&t, &f, &o1) == 0,
+	      "nlm: unshare once");
+	CHECK(nlm_share_set(&t, &f, &o1, 3, 3) == 0 && nlm_free_host(&t, (const uint8_t *)"c1", 2) == 1 &&
+	      t.nshares == 0 && !t.shares, "nlm: the host's release drops its shares");
+	nlm_table_free(&t);
+}
+
 static void test_nlm(void)
 {
 	struct nlm4_args a;
@@ -747,7 +794,9 @@ static void test_nlm(void)
 	CHECK(nlm4_decode_args(NLM4_LOCK, buf, e.len - 4, &a, err, sizeof(err)) < 0,
 	      "nlm: LOCK truncated refused (%s)", err);
 	CHECK(nlm4_decode_args(NLM4_SHARE, buf, e.len, &a, err, sizeof(err)) < 0,
-	      "nlm: SHARE not offered");
+	      "nlm: LOCK arguments are no SHARE arguments");
+	CHECK(nlm4_decode_args(17, buf, e.len, &a, err, sizeof(err)) < 0, "nlm: procedure 17 not offered");
+	test_nlm_share();
 	CHECK(nlm_ranges_overlap(0, 10, 9, 1) && !nlm_ranges_overlap(0, 10, 10, 5) &&
 	      nlm_ranges_overlap(5, 0, 1u << 30, 1) && nlm_ranges_overlap(UINT64_MAX, 7, 0, 0),
 	      "nlm: ranges (len 0 and past 2^64 run to the end)");
