@@ -179,6 +179,8 @@ $(B)/tools/nfs_walk: LDLIBS += -lnfs
 $(B)/tools/nfs_pipeline: LDLIBS += -lnfs
 # nlm_client: NLM lock calls through libnfs's raw NLM v4 layer
 $(B)/tools/nlm_client: LDLIBS += -lnfs
+# the libnfs tools' one-call-at-a-time wait (tests/tools/lib/rpc_step.c)
+$(B)/tools/nfs_pipeline $(B)/tools/nlm_client: $(B)/tests/tools/lib/rpc_step.o
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, against the sources (not the
 # .a of the gcc build).  Each target names its own sources in

@@ -909,11 +909,15 @@ if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemct
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
-if want handoff || want nfs; then
+if want handoff || want nfs || want nfspeer; then
 	for f in "$B/tandem-nasd" "$B/flowdrop.bpf.o"; do
 		[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
 	done
 	cp -p "$B/tandem-nasd" "$B/flowdrop.bpf.o" "$SNAP/" || { harness_error "cannot copy tandem-nasd"; exit 1; }
+fi
+if want nfspeer; then	# its libnfs clients
+	cp -p "$TOOLS/nfs_pipeline" "$TOOLS/nlm_client" "$SNAP/tools/" ||
+		{ harness_error "cannot copy nfs_pipeline and nlm_client (run make all)"; exit 1; }
 fi
 B=$SNAP
 TOOLS=$SNAP/tools

@@ -67,6 +67,8 @@
 #include <nfsc/libnfs-raw-mount.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "tests/tools/lib/rpc_step.h"
+
 #define MAX_PIDS 8
 #define MAX_PATHS 8
 
@@ -78,15 +80,11 @@ struct slot {
 };
 
 struct pipe {
-	struct rpc_context *rpc;
+	struct rpc_step st;	/* first: the calls' private pointer is the pipe */
 	unsigned calls, batches;
 	size_t size;
 	uint8_t *data;		/* batches * calls * size: what the round writes */
 	struct slot *slots;	/* batches * calls */
-	/* the call in progress (sync steps) */
-	int done, status;
-	void *result;
-	char err[256];
 	/* a round */
 	unsigned answered, failed, mismatched;
 	int all;		/* every call of the phase answered */
@@ -113,54 +111,7 @@ static int die(const char *what, const char *why)
 	return 1;
 }
 
-/* Serve the context until *flag or 20 s; 0, or -1 (socket error, timeout). */
-static int serve_until(struct pipe *p, const int *flag)
-{
-	uint64_t deadline = now_ns() + 20000000000ull;
-
-	while (!*flag) {
-		struct pollfd pfd = { .fd = rpc_get_fd(p->rpc), .events = (short)rpc_which_events(p->rpc) };
-		if (now_ns() > deadline) {
-			snprintf(p->err, sizeof(p->err), "no answer within 20 s");
-			return -1;
-		}
-		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
-			return -1;
-		if (rpc_service(p->rpc, pfd.revents) < 0) {
-			snprintf(p->err, sizeof(p->err), "%s", rpc_get_error(p->rpc));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* ---- one call at a time: connect, MNT, LOOKUP, CREATE ---- */
-
-static void step_cb(struct rpc_context *rpc, int status, void *data, void *priv)
-{
-	struct pipe *p = priv;
-
-	(void)rpc;
-	p->done = 1;
-	p->status = status;
-	p->result = data;
-	if (status != RPC_STATUS_SUCCESS)
-		snprintf(p->err, sizeof(p->err), "%s", status == RPC_STATUS_ERROR && data ?
-			 (const char *)data : "cancelled");
-}
-
-/* Wait for the call just queued (rc its queueing result).  0 / -1. */
-static int step_wait(struct pipe *p, int rc)
-{
-	if (rc < 0) {
-		snprintf(p->err, sizeof(p->err), "%s", rpc_get_error(p->rpc));
-		return -1;
-	}
-	if (serve_until(p, &p->done) < 0)
-		return -1;
-	p->done = 0;
-	return p->status == RPC_STATUS_SUCCESS ? 0 : -1;
-}
+/* ---- one call at a time: connect, MNT, LOOKUP, CREATE (rpc_step.h) ---- */
 
 /* A copy of a handle (libnfs frees the reply it came in). */
 static int fh_copy(nfs_fh3 *dst, const char *val, unsigned len)
@@ -176,29 +127,29 @@ static int fh_copy(nfs_fh3 *dst, const char *val, unsigned len)
 static int do_mnt(struct pipe *p, const char *export, nfs_fh3 *root)
 {
 	if (p->mount_port) {	/* its own connection, for this one call */
-		struct rpc_context *nfs = p->rpc;
+		struct rpc_context *nfs = p->st.rpc;
 		int rc = -1;
-		if (!(p->rpc = rpc_init_context())) {
-			p->rpc = nfs;
-			snprintf(p->err, sizeof(p->err), "out of memory");
+		if (!(p->st.rpc = rpc_init_context())) {
+			p->st.rpc = nfs;
+			snprintf(p->st.err, sizeof(p->st.err), "out of memory");
 			return -1;
 		}
-		rpc_set_auth(p->rpc, libnfs_authunix_create_default());
-		p->done = 0;
-		if (step_wait(p, rpc_connect_async(p->rpc, p->server, p->mount_port, step_cb, p)) == 0) {
+		rpc_set_auth(p->st.rpc, libnfs_authunix_create_default());
+		p->st.done = 0;
+		if (rpc_step_wait(&p->st, rpc_connect_async(p->st.rpc, p->server, p->mount_port, rpc_step_cb, p)) == 0) {
 			p->mount_port = 0;
 			rc = do_mnt(p, export, root);
 		}
-		rpc_destroy_context(p->rpc);
-		p->rpc = nfs;
+		rpc_destroy_context(p->st.rpc);
+		p->st.rpc = nfs;
 		return rc;
 	}
-	p->done = 0;
-	if (step_wait(p, rpc_mount3_mnt_async(p->rpc, step_cb, (char *)export, p)) < 0)
+	p->st.done = 0;
+	if (rpc_step_wait(&p->st, rpc_mount3_mnt_async(p->st.rpc, rpc_step_cb, (char *)export, p)) < 0)
 		return -1;
-	mountres3 *r = p->result;
+	mountres3 *r = p->st.result;
 	if (r->fhs_status != MNT3_OK) {
-		snprintf(p->err, sizeof(p->err), "MNT %s: status %d", export, r->fhs_status);
+		snprintf(p->st.err, sizeof(p->st.err), "MNT %s: status %d", export, r->fhs_status);
 		return -1;
 	}
 	fhandle3 *h = &r->mountres3_u.mountinfo.fhandle;
@@ -209,12 +160,12 @@ static int do_lookup(struct pipe *p, nfs_fh3 *dir, const char *name, nfs_fh3 *ou
 {
 	LOOKUP3args a = { .what = { .dir = *dir, .name = (char *)name } };
 
-	p->done = 0;
-	if (step_wait(p, rpc_nfs3_lookup_async(p->rpc, step_cb, &a, p)) < 0)
+	p->st.done = 0;
+	if (rpc_step_wait(&p->st, rpc_nfs3_lookup_async(p->st.rpc, rpc_step_cb, &a, p)) < 0)
 		return -1;
-	LOOKUP3res *r = p->result;
+	LOOKUP3res *r = p->st.result;
 	if (r->status != NFS3_OK) {
-		snprintf(p->err, sizeof(p->err), "LOOKUP %s: status %d", name, r->status);
+		snprintf(p->st.err, sizeof(p->st.err), "LOOKUP %s: status %d", name, r->status);
 		return -1;
 	}
 	return fh_copy(out, r->LOOKUP3res_u.resok.object.data.data_val,
@@ -229,12 +180,12 @@ static int do_create(struct pipe *p, nfs_fh3 *dir, const char *name, nfs_fh3 *ou
 	a.how.createhow3_u.obj_attributes.mode.set_it = 1;
 	a.how.createhow3_u.obj_attributes.mode.set_mode3_u.mode = 0644;
 	a.how.createhow3_u.obj_attributes.size.set_it = 1;	/* truncate */
-	p->done = 0;
-	if (step_wait(p, rpc_nfs3_create_async(p->rpc, step_cb, &a, p)) < 0)
+	p->st.done = 0;
+	if (rpc_step_wait(&p->st, rpc_nfs3_create_async(p->st.rpc, rpc_step_cb, &a, p)) < 0)
 		return -1;
-	CREATE3res *r = p->result;
+	CREATE3res *r = p->st.result;
 	if (r->status != NFS3_OK || !r->CREATE3res_u.resok.obj.handle_follows) {
-		snprintf(p->err, sizeof(p->err), "CREATE %s: status %d", name, r->status);
+		snprintf(p->st.err, sizeof(p->st.err), "CREATE %s: status %d", name, r->status);
 		return -1;
 	}
 	nfs_fh3 *h = &r->CREATE3res_u.resok.obj.post_op_fh3_u.handle;
@@ -259,7 +210,7 @@ static int open_file(struct pipe *p, const char *export, const char *path, nfs_f
 		cur = sub;
 	}
 	if (!name) {
-		snprintf(p->err, sizeof(p->err), "empty path");
+		snprintf(p->st.err, sizeof(p->st.err), "empty path");
 		return -1;
 	}
 	int rc = do_create(p, &cur, name, fh);
@@ -321,18 +272,18 @@ static int batch(struct pipe *p, nfs_fh3 *fh, int write, unsigned b)
 					 .count = (count3)p->size, .stable = UNSTABLE };
 			a.data.data_len = (u_int)p->size;
 			a.data.data_val = (char *)p->data + (size_t)i * p->size;
-			rc = rpc_nfs3_write_async(p->rpc, write_cb, &a, &p->slots[i]);
+			rc = rpc_nfs3_write_async(p->st.rpc, write_cb, &a, &p->slots[i]);
 		} else {
 			READ3args a = { .file = *fh, .offset = (uint64_t)i * p->size,
 					.count = (count3)p->size };
-			rc = rpc_nfs3_read_async(p->rpc, read_cb, &a, &p->slots[i]);
+			rc = rpc_nfs3_read_async(p->st.rpc, read_cb, &a, &p->slots[i]);
 		}
 		if (rc < 0) {
-			snprintf(p->err, sizeof(p->err), "queue: %s", rpc_get_error(p->rpc));
+			snprintf(p->st.err, sizeof(p->st.err), "queue: %s", rpc_get_error(p->st.rpc));
 			return -1;
 		}
 	}
-	return serve_until(p, &p->all);
+	return rpc_step_serve(&p->st, &p->all, rpc_step_now_ms() + RPC_STEP_WAIT_MS) < 0 ? -1 : 0;
 }
 
 /* Every batch of a phase in turn.  Its time in ms, or -1. */
@@ -442,7 +393,7 @@ static void find_server(struct pipe *p, const char *pids)
 	int i = 0;
 
 	p->server_fd = -1;
-	if (!pids || getsockname(rpc_get_fd(p->rpc), (struct sockaddr *)&me, &ml) < 0)
+	if (!pids || getsockname(rpc_get_fd(p->st.rpc), (struct sockaddr *)&me, &ml) < 0)
 		return;
 	snprintf(buf, sizeof(buf), "%s", pids);
 	for (char *t = strtok_r(buf, ",", &save); t && p->server_fd < 0 && i < MAX_PIDS;
@@ -506,7 +457,7 @@ static int usage(void)
 }
 
 /* The rounds (as_is; with the server's socket also nodelay and nagle)
- * into json[cap].  0, or -1 (p->err). */
+ * into json[cap].  0, or -1 (p->st.err). */
 static int rounds(struct pipe *p, nfs_fh3 *fh, char *json, size_t cap)
 {
 	char r[3][256];
@@ -577,20 +528,22 @@ int main(int argc, char **argv)
 		return usage();
 	p.data = malloc(total * p.size);
 	p.slots = calloc(total, sizeof(*p.slots));
-	if (!p.data || !p.slots || !(p.rpc = rpc_init_context()))
+	struct rpc_context *ctx = rpc_init_context();
+	if (!p.data || !p.slots || !ctx)
 		return die("init", "out of memory");
+	rpc_step_init(&p.st, ctx);
 	for (size_t i = 0; i < total; i++)
 		p.slots[i] = (struct slot){ &p, i };
-	rpc_set_auth(p.rpc, libnfs_authunix_create_default());
-	p.done = 0;
-	if (step_wait(&p, rpc_connect_async(p.rpc, server, 2049, step_cb, &p)) < 0)
-		return die("connect", p.err);
+	rpc_set_auth(p.st.rpc, libnfs_authunix_create_default());
+	p.st.done = 0;
+	if (rpc_step_wait(&p.st, rpc_connect_async(p.st.rpc, server, 2049, rpc_step_cb, &p)) < 0)
+		return die("connect", p.st.err);
 	int one = 1;
-	setsockopt(rpc_get_fd(p.rpc), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(rpc_get_fd(p.st.rpc), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* a NULL call first: once it is answered the server has accepted */
-	p.done = 0;
-	if (step_wait(&p, rpc_nfs3_null_async(p.rpc, step_cb, &p)) < 0)
-		return die("NULL", p.err);
+	p.st.done = 0;
+	if (rpc_step_wait(&p.st, rpc_nfs3_null_async(p.st.rpc, rpc_step_cb, &p)) < 0)
+		return die("NULL", p.st.err);
 	find_server(&p, pids);
 	const char *use = path[p.server_fd >= 0 && p.server_index < npath ? p.server_index : 0];
 	if (p.server_fd >= 0) {
@@ -604,12 +557,12 @@ int main(int argc, char **argv)
 	}
 	nfs_fh3 fh;
 	if (open_file(&p, export, use, &fh) < 0)
-		return die(use, p.err);
+		return die(use, p.st.err);
 	char json[1024];
 	int rc = rounds(&p, &fh, json, sizeof(json));
 	printf("{\"ok\":%s,\"port\":%u,\"path\":\"%s\",\"calls\":%u,\"batches\":%u,\"size\":%zu,%s%s%s}\n",
-	       rc == 0 ? "true" : "false", local_port(rpc_get_fd(p.rpc)), use, p.calls, p.batches, p.size,
-	       rc == 0 ? json : "\"error\":\"", rc == 0 ? "" : p.err, rc == 0 ? "" : "\"");
-	rpc_destroy_context(p.rpc);
+	       rc == 0 ? "true" : "false", local_port(rpc_get_fd(p.st.rpc)), use, p.calls, p.batches, p.size,
+	       rc == 0 ? json : "\"error\":\"", rc == 0 ? "" : p.st.err, rc == 0 ? "" : "\"");
+	rpc_destroy_context(p.st.rpc);
 	return rc == 0 ? 0 : 1;
 }

@@ -58,24 +58,16 @@
 #include <nfsc/libnfs-raw-nlm.h>
 #include <nfsc/libnfs-raw-nsm.h>
 
+#include "tests/tools/lib/rpc_step.h"
+
 struct cl {
-	struct rpc_context *rpc;
+	struct rpc_step st;	/* first: the calls' private pointer is the cl */
 	const char *caller;
-	int done, status;
-	void *result;
-	char err[256];
 	nfs_fh3 fh;
 	int cb_fd, pm_fd;	/* -c: the callback socket, the portmapper; else -1 */
 	uint16_t cb_port;
+	int want;		/* while waiting for a callback: 1 GRANTED, 2 SM_NOTIFY */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void rd32(const uint8_t *p, uint32_t *v) { *v = ntohl(*(const uint32_t *)(const void *)p); }
 static void wr32(uint8_t *p, uint32_t v) { v = htonl(v); memcpy(p, &v, 4); }
@@ -175,57 +167,30 @@ static int serve_granted(struct cl *c)
 	return 1;
 }
 
-/* Serve the RPC context (and the callback sockets) until *flag, or until
- * a call of kind want arrives (1 GRANTED, 2 SM_NOTIFY; 0 none), or
- * deadline.  0, -1 (error or timeout). */
-static int serve(struct cl *c, const int *flag, int want, uint64_t deadline)
+/* rpc_step's hook: the portmapper answered at any time; a call on the
+ * callback socket read only while a callback is waited for (it stays
+ * queued during other calls), ending the wait when it is the one wanted. */
+static int on_extra(void *arg, int i)
 {
-	while (!flag || !*flag) {
-		struct pollfd p[3] = { { .fd = rpc_get_fd(c->rpc), .events = (short)rpc_which_events(c->rpc) },
-				       { .fd = c->cb_fd, .events = POLLIN }, { .fd = c->pm_fd, .events = POLLIN } };
-		if (now_ms() > deadline) {
-			snprintf(c->err, sizeof(c->err), "timeout");
-			return -1;
-		}
-		if (poll(p, 3, 50) < 0 && errno != EINTR)
-			return -1;
-		if (p[2].revents & POLLIN)
-			serve_pmap(c);
-		if ((p[1].revents & POLLIN) && want && serve_granted(c) == want)
-			return 0;
-		if (rpc_service(c->rpc, p[0].revents) < 0) {
-			snprintf(c->err, sizeof(c->err), "%s", rpc_get_error(c->rpc));
-			return -1;
-		}
+	struct cl *c = arg;
+
+	if (i == 1) {
+		serve_pmap(c);
+		return 0;
 	}
-	return 0;
+	return c->want && serve_granted(c) == c->want;
 }
 
-static void step_cb(struct rpc_context *rpc, int status, void *data, void *priv)
+/* Wait up to ms for a callback of kind want (1 GRANTED, 2 SM_NOTIFY).
+ * 0 / -1 (none came). */
+static int wait_callback(struct cl *c, int want, uint64_t ms)
 {
-	struct cl *c = priv;
-
-	(void)rpc;
-	c->done = 1;
-	c->status = status;
-	c->result = data;
-	if (status != RPC_STATUS_SUCCESS)
-		snprintf(c->err, sizeof(c->err), "%s", status == RPC_STATUS_ERROR && data ?
-			 (const char *)data : "cancelled");
-}
-
-/* Wait for the call just queued (rc its queueing result).  0 / -1.  The
- * result is valid until the next call into libnfs. */
-static int step_wait(struct cl *c, int rc)
-{
-	if (rc < 0) {
-		snprintf(c->err, sizeof(c->err), "%s", rpc_get_error(c->rpc));
-		return -1;
-	}
-	c->done = 0;
-	if (serve(c, &c->done, 0, now_ms() + 20000) < 0)
-		return -1;
-	return c->status == RPC_STATUS_SUCCESS ? 0 : -1;
+	c->want = want;
+	c->st.extra_fd[0] = c->cb_fd;
+	int rc = rpc_step_serve(&c->st, NULL, rpc_step_now_ms() + ms);
+	c->want = 0;
+	c->st.extra_fd[0] = -1;
+	return rc == 1 ? 0 : -1;
 }
 
 static int fh_copy(nfs_fh3 *dst, const char *val, unsigned len)
@@ -243,21 +208,21 @@ static int cmd_open(struct cl *c, const char *export, char *path)
 {
 	char *save = NULL;
 
-	if (step_wait(c, rpc_mount3_mnt_async(c->rpc, step_cb, (char *)export, c)) < 0)
+	if (rpc_step_wait(&c->st, rpc_mount3_mnt_async(c->st.rpc, rpc_step_cb, (char *)export, c)) < 0)
 		return -1;
-	mountres3 *m = c->result;
+	mountres3 *m = c->st.result;
 	if (m->fhs_status != MNT3_OK)
-		return snprintf(c->err, sizeof(c->err), "MNT %d", m->fhs_status), -1;
+		return snprintf(c->st.err, sizeof(c->st.err), "MNT %d", m->fhs_status), -1;
 	fhandle3 *h = &m->mountres3_u.mountinfo.fhandle;
 	if (fh_copy(&c->fh, h->fhandle3_val, h->fhandle3_len) < 0)
 		return -1;
 	for (char *name = strtok_r(path, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
 		LOOKUP3args a = { .what = { .dir = c->fh, .name = name } };
-		if (step_wait(c, rpc_nfs3_lookup_async(c->rpc, step_cb, &a, c)) < 0)
+		if (rpc_step_wait(&c->st, rpc_nfs3_lookup_async(c->st.rpc, rpc_step_cb, &a, c)) < 0)
 			return -1;
-		LOOKUP3res *r = c->result;
+		LOOKUP3res *r = c->st.result;
 		if (r->status != NFS3_OK)
-			return snprintf(c->err, sizeof(c->err), "LOOKUP %s: %d", name, r->status), -1;
+			return snprintf(c->st.err, sizeof(c->st.err), "LOOKUP %s: %d", name, r->status), -1;
 		if (fh_copy(&c->fh, r->LOOKUP3res_u.resok.object.data.data_val,
 			    r->LOOKUP3res_u.resok.object.data.data_len) < 0)
 			return -1;
@@ -290,26 +255,26 @@ static int run(struct cl *c, const char *export, char **w, int n)
 
 	if (!strcmp(w[0], "open") && n == 2) {
 		rc = cmd_open(c, export, w[1]);
-		printf("{\"open\":%d%s%s%s}\n", rc == 0, rc ? ",\"error\":\"" : "", rc ? c->err : "",
+		printf("{\"open\":%d%s%s%s}\n", rc == 0, rc ? ",\"error\":\"" : "", rc ? c->st.err : "",
 		       rc ? "\"" : "");
 		return 0;
 	}
 	if ((!strcmp(w[0], "granted") || !strcmp(w[0], "notified")) && n == 2) {
 		int want = w[0][0] == 'g' ? 1 : 2;
-		if (serve(c, NULL, want, now_ms() + (uint64_t)(atof(w[1]) * 1000)) < 0)
+		if (wait_callback(c, want, (uint64_t)(atof(w[1]) * 1000)) < 0)
 			printf(want == 1 ? "{\"granted\":0}\n" : "{\"notify\":0}\n");
 		return 0;
 	}
 	if (!strcmp(w[0], "notify") && n == 3) {	/* SM_NOTIFY: host w[1] restarted */
 		NSM1_NOTIFYargs a = { .mon_name = w[1], .state = atoi(w[2]) };
-		rc = step_wait(c, rpc_nsm1_notify_async(c->rpc, step_cb, &a, c));
+		rc = rpc_step_wait(&c->st, rpc_nsm1_notify_async(c->st.rpc, rpc_step_cb, &a, c));
 		printf("{\"notified\":%d}\n", rc == 0);
 		return 0;
 	}
 	if (!strcmp(w[0], "port")) {
 		struct sockaddr_storage ss;
 		socklen_t l = sizeof(ss);
-		getsockname(rpc_get_fd(c->rpc), (struct sockaddr *)&ss, &l);
+		getsockname(rpc_get_fd(c->st.rpc), (struct sockaddr *)&ss, &l);
 		printf("{\"port\":%u}\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
 		return 0;
 	}
@@ -321,8 +286,8 @@ static int run(struct cl *c, const char *export, char **w, int n)
 	if (!strcmp(w[0], "test")) {
 		NLM4_TESTargs a = { .cookie = cookie, .exclusive = (uint32_t)excl };
 		mk_lock(c, &a.lock, oh, sizeof(oh), w[1], w[2], w[3]);
-		if ((rc = step_wait(c, rpc_nlm4_test_async(c->rpc, step_cb, &a, c))) == 0) {
-			NLM4_TESTres *r = c->result;
+		if ((rc = rpc_step_wait(&c->st, rpc_nlm4_test_async(c->st.rpc, rpc_step_cb, &a, c))) == 0) {
+			NLM4_TESTres *r = c->st.result;
 			st = (int)r->reply.status;
 			printf("{\"stat\":%d,\"holder\":%d}\n", st, st == NLM4_DENIED ?
 			       (int)r->reply.nlm4_testreply_u.lock.holder.svid : -1);
@@ -335,24 +300,24 @@ static int run(struct cl *c, const char *export, char **w, int n)
 			a.reclaim |= !strcmp(w[i], "reclaim");
 		}
 		mk_lock(c, &a.lock, oh, sizeof(oh), w[1], w[2], w[3]);
-		if ((rc = step_wait(c, rpc_nlm4_lock_async(c->rpc, step_cb, &a, c))) == 0)
-			st = (int)((NLM4_LOCKres *)c->result)->status;
+		if ((rc = rpc_step_wait(&c->st, rpc_nlm4_lock_async(c->st.rpc, rpc_step_cb, &a, c))) == 0)
+			st = (int)((NLM4_LOCKres *)c->st.result)->status;
 	} else if (!strcmp(w[0], "unlock")) {
 		NLM4_UNLOCKargs a = { .cookie = cookie };
 		mk_lock(c, &a.lock, oh, sizeof(oh), w[1], w[2], w[3]);
-		if ((rc = step_wait(c, rpc_nlm4_unlock_async(c->rpc, step_cb, &a, c))) == 0)
-			st = (int)((NLM4_UNLOCKres *)c->result)->status;
+		if ((rc = rpc_step_wait(&c->st, rpc_nlm4_unlock_async(c->st.rpc, rpc_step_cb, &a, c))) == 0)
+			st = (int)((NLM4_UNLOCKres *)c->st.result)->status;
 	} else if (!strcmp(w[0], "cancel")) {
 		NLM4_CANCargs a = { .cookie = cookie, .exclusive = (uint32_t)excl, .block = 1 };
 		mk_lock(c, &a.lock, oh, sizeof(oh), w[1], w[2], w[3]);
-		if ((rc = step_wait(c, rpc_nlm4_cancel_async(c->rpc, step_cb, &a, c))) == 0)
-			st = (int)((NLM4_CANCres *)c->result)->status;
+		if ((rc = rpc_step_wait(&c->st, rpc_nlm4_cancel_async(c->st.rpc, rpc_step_cb, &a, c))) == 0)
+			st = (int)((NLM4_CANCres *)c->st.result)->status;
 	} else {
 		printf("{\"error\":\"bad command\"}\n");
 		return 0;
 	}
 	if (rc < 0)
-		printf("{\"stat\":-1,\"error\":\"%s\"}\n", c->err);
+		printf("{\"stat\":-1,\"error\":\"%s\"}\n", c->st.err);
 	else
 		printf("{\"stat\":%d}\n", st);
 	return 0;	/* an RPC error (SYSTEM_ERR: the home was unreachable) is an answer */
@@ -393,11 +358,16 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (cb && callbacks(&c, strchr(argv[optind], ':') ? AF_INET6 : AF_INET) < 0)
 		return printf("{\"error\":\"callback sockets: %s\"}\n", strerror(errno)), 1;
-	if (!(c.rpc = rpc_init_context()))
+	struct rpc_context *ctx = rpc_init_context();
+	if (!ctx)
 		return 1;
-	rpc_set_auth(c.rpc, libnfs_authunix_create_default());
-	if (step_wait(&c, rpc_connect_async(c.rpc, argv[optind], 2049, step_cb, &c)) < 0)
-		return printf("{\"error\":\"connect: %s\"}\n", c.err), 1;
+	rpc_step_init(&c.st, ctx);
+	c.st.extra_fd[1] = c.pm_fd;
+	c.st.on_extra = on_extra;
+	c.st.arg = &c;
+	rpc_set_auth(c.st.rpc, libnfs_authunix_create_default());
+	if (rpc_step_wait(&c.st, rpc_connect_async(c.st.rpc, argv[optind], 2049, rpc_step_cb, &c)) < 0)
+		return printf("{\"error\":\"connect: %s\"}\n", c.st.err), 1;
 	while (fgets(line, sizeof(line), stdin)) {
 		char *w[8], *save = NULL;
 		int n = 0;
@@ -410,6 +380,6 @@ int main(int argc, char **argv)
 		if (run(&c, argv[optind + 1], w, n) < 0)
 			return 1;
 	}
-	rpc_destroy_context(c.rpc);
+	rpc_destroy_context(c.st.rpc);
 	return 0;
 }
