@@ -6,7 +6,8 @@
 #
 # Gives: REPO, TANDEM_BUILD, LAB_SH, TANDEMCTL, L (raw logs), M / SMP (run.sh's
 # metrics.jsonl / samples.jsonl, emptied), log, metric, med,
-# vip_direct_rounds (throughput through the VIP vs direct), the minimum of
+# vip_direct_rounds (throughput through the VIP vs direct), nfs_copy (one
+# timed, byte-checked nfs-cp), the minimum of
 # tests/integration/lib.sh that lib_nasd.sh needs, an EXIT trap that stops
 # the nasds and removes the lab, and nasd_lab_up PREFIX.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -66,6 +67,29 @@ vip_direct_rounds() {
 				R[$dir-ratio]+=" $(awk -v a="${V[vip]}" -v b="${V[direct]}" 'BEGIN { printf "%.3f", a / b }')"
 		done
 	done
+}
+
+# nfs_copy read|write URL TAG DIR MB: one nfs-cp (libnfs) of MB MiB from c1:
+# URL/big.bin out of the export (read) or W/up.bin into URL/w-TAG.bin
+# (write), byte-checked against DIR (the export on disk; the check is not
+# timed).  MB/s, or nothing if the copy failed or came out wrong.
+nfs_copy() {
+	local t0 t1 ok=0 rc
+	sync
+	t0=$(date +%s%N)
+	if [ "$1" = read ]; then
+		in_ns c1 timeout 120 nfs-cp "$2/big.bin" "$W/got.bin" >>"$L/copy.log" 2>&1
+		rc=$?
+		t1=$(date +%s%N)
+		[ "$rc" = 0 ] && cmp -s "$W/got.bin" "$4/big.bin" && ok=1
+	else
+		in_ns c1 timeout 120 nfs-cp "$W/up.bin" "$2/w-$3.bin" >>"$L/copy.log" 2>&1
+		rc=$?
+		t1=$(date +%s%N)
+		[ "$rc" = 0 ] && cmp -s "$W/up.bin" "$4/w-$3.bin" && ok=1
+	fi
+	rm -f "$W/got.bin" "$4/w-$3.bin"
+	[ "$ok" = 1 ] && awk -v b=$(($5 << 20)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", b / (t / 1e9) / 1e6 }'
 }
 
 # --- the minimum of lib.sh that lib_nasd.sh needs ---

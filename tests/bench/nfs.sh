@@ -48,23 +48,8 @@ head -c $((8 << 20)) /dev/urandom >"$LAB_DIR/nfs/lat.bin"
 N1=$(node_ip4 n1)
 
 # one copy: MB/s, or nothing if it failed or came out wrong
-copy() {	# copy read|write HOST TAG
-	local t0 t1 ok=0 rc
-	sync
-	t0=$(date +%s%N)
-	if [ "$1" = read ]; then
-		in_ns c1 timeout 120 nfs-cp "nfs://$2/export/big.bin" "$W/got.bin" >>"$L/copy.log" 2>&1
-		rc=$?
-		t1=$(date +%s%N)	# the copy only: the byte check below is not timed
-		[ "$rc" = 0 ] && cmp -s "$W/got.bin" "$LAB_DIR/nfs/big.bin" && ok=1
-	else
-		in_ns c1 timeout 120 nfs-cp "$W/up.bin" "nfs://$2/export/w-$3.bin" >>"$L/copy.log" 2>&1
-		rc=$?
-		t1=$(date +%s%N)
-		[ "$rc" = 0 ] && cmp -s "$W/up.bin" "$LAB_DIR/nfs/w-$3.bin" && ok=1
-	fi
-	rm -f "$W/got.bin" "$LAB_DIR/nfs/w-$3.bin"
-	[ "$ok" = 1 ] && awk -v b=$((NFS_MB << 20)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", b / (t / 1e9) / 1e6 }'
+copy() {	# copy read|write HOST TAG (lib_nasd_lab.sh's nfs_copy)
+	nfs_copy "$1" "nfs://$2/export" "$3" "$LAB_DIR/nfs" "$NFS_MB"
 }
 
 vip_direct_rounds nfs "$NFS_ROUNDS" "$VIP4" "$N1"

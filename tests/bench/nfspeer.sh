@@ -128,28 +128,11 @@ N1=$(node_ip4 n1)
 head -c $((NP_MB << 20)) /dev/urandom >"$EXP/big.bin"
 head -c $((NP_MB << 20)) /dev/urandom >"$W/up.bin"
 
-url() {	# url nasd|ganesha FILE
-	if [ "$1" = nasd ]; then echo "nfs://$N1/export/$2"; else echo "nfs://$G_IP$GEXP/$2"; fi
-}
-
-# one copy: MB/s, or nothing if it failed or came out wrong
-copy() {	# copy read|write nasd|ganesha TAG
-	local t0 t1 ok=0 rc
-	sync
-	t0=$(date +%s%N)
-	if [ "$1" = read ]; then
-		in_ns c1 timeout 120 nfs-cp "$(url "$2" big.bin)" "$W/got.bin" >>"$L/copy.log" 2>&1
-		rc=$?
-		t1=$(date +%s%N)
-		[ "$rc" = 0 ] && cmp -s "$W/got.bin" "$EXP/big.bin" && ok=1
-	else
-		in_ns c1 timeout 120 nfs-cp "$W/up.bin" "$(url "$2" "w-$3.bin")" >>"$L/copy.log" 2>&1
-		rc=$?
-		t1=$(date +%s%N)
-		[ "$rc" = 0 ] && cmp -s "$W/up.bin" "$EXP/w-$3.bin" && ok=1
-	fi
-	rm -f "$W/got.bin" "$EXP/w-$3.bin"
-	[ "$ok" = 1 ] && awk -v b=$((NP_MB << 20)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", b / (t / 1e9) / 1e6 }'
+# copy read|write nasd|ganesha TAG (lib_nasd_lab.sh's nfs_copy)
+copy() {
+	local url="nfs://$N1/export"
+	[ "$2" = nasd ] || url="nfs://$G_IP$GEXP"
+	nfs_copy "$1" "$url" "$3" "$EXP" "$NP_MB"
 }
 
 # pipe SERVER TAG: calls/s of one nfs_pipeline round, or nothing
