@@ -408,6 +408,7 @@ static void open_undo(struct handoff *h)
 	}
 	if (h->drop_open)
 		flowdrop_close(&h->drop);
+	tch_raw_close(&h->raw);
 	free(h->blob);
 	free(h->keys);
 	free(h);
@@ -428,6 +429,7 @@ int handoff_open(struct nasd *n)
 	h->lis.fd = -1;
 	h->rep_fd = -1;
 	h->mv.fd = -1;
+	tch_raw_init(&h->raw);
 	h->my_key = maglev_node_key32(n->cfg.node_name);
 	if (open_engine(h) < 0 || open_sockets(h) < 0 ||
 	    loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0 ||
@@ -466,6 +468,7 @@ void handoff_close(struct nasd *n)
 	loop_del(&n->loop, &h->mv);
 	close(h->mv.fd);
 	flowdrop_close(&h->drop);
+	tch_raw_close(&h->raw);
 	free(h->blob);
 	free(h->keys);
 	free(h);

@@ -61,6 +61,7 @@
 #include "lib/handoff_wire.h"
 #include "lib/lat_hist.h"
 #include "storage/tch/flowdrop.h"
+#include "storage/tch/tch.h"
 #include "storage/tch/tch_state.h"
 
 #define RX_MAX (HO_MAX_FRAME + 4)
@@ -149,6 +150,7 @@ struct handoff {
 	struct ho_key pair[NASD_MAX_PEERS];	/* K(this node, peer i): its channels */
 	struct flowdrop drop;
 	int drop_open;
+	struct tch_raw raw;		/* the kick's and replay's raw sockets (tch_raw.c) */
 	struct loop_io lis;
 	struct loop_timer tick;
 	/* handoffs asked for by the service (data location), run from a timer */

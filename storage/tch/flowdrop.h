@@ -35,9 +35,28 @@
 #define FLOWDROP_TC_PRIO 1		/* first: before anything that could consume the packet */
 
 struct bpf_object;
+struct ring_buffer;
+
+/* A held packet (flowdrop_hold, flowdrop_take): the client's packet from
+ * its IP header on, as it arrived (its TCP checksum may be partial, as
+ * offloading leaves it: tch_replay fixes it). */
+struct flowdrop_pkt {
+	struct flowdrop_pkt *next;
+	uint64_t t_ns;			/* when userspace took it from the ring */
+	struct lb_flow_key key;
+	uint32_t len;
+	uint8_t data[];
+};
+
+#define FLOWDROP_HOLD_TOTAL_DEFAULT (8u << 20)	/* held bytes in userspace, all flows */
+#define FLOWDROP_HOLD_TTL_NS (10ull * 1000000000ull)	/* an untaken packet is freed after */
 
 struct flowdrop {
 	struct bpf_object *obj;
+	struct ring_buffer *ring;	/* held packets from the program */
+	struct flowdrop_pkt *held, **held_tail;	/* taken from the ring, oldest first */
+	size_t held_bytes, held_limit;
+	uint64_t held_evicted;		/* freed untaken, or refused: store full */
 	int map_fd, stats_fd;
 	int ifindex, out_ifindex;	/* out_ifindex 0: no egress program */
 	int attached;			/* 0, 1 (ingress), 2 (ingress and egress) */
@@ -67,13 +86,41 @@ void flowdrop_close(struct flowdrop *d);
  * kept). */
 int flowdrop_add(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns);
 
+/* As flowdrop_add, and hold (FLOWDROP_F_HOLD, flowdrop_maps.h) up to
+ * hold_max bytes of what arrives from the client; the count of held bytes
+ * starts at 0.  flowdrop_add on the same key ends the holding (what was
+ * held stays to be taken). */
+int flowdrop_hold(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns,
+		  uint32_t hold_max);
+
+/* Bytes of held packets this process keeps, all flows, before it refuses
+ * more (counted in held_evicted); FLOWDROP_HOLD_TOTAL_DEFAULT until set.
+ * The ring buffer (FLOWDROP_HOLD_RING_SIZE) bounds the kernel side. */
+void flowdrop_hold_limit(struct flowdrop *d, size_t total);
+
+/* Every packet held so far for k, oldest first, unlinked into *out (NULL
+ * if none; free with flowdrop_pkts_free).  Drains the ring first (packets
+ * of other flows stay for their own take).  Returns how many. */
+int flowdrop_take(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_pkt **out);
+
+/* Free a list from flowdrop_take (NULL-safe). */
+void flowdrop_pkts_free(struct flowdrop_pkt *p);
+
+/* Packets held, packets that should have been held but were only dropped
+ * (the entry's hold_max or the ring full), and packets freed untaken or
+ * refused by this process's limit. */
+int flowdrop_hold_counters(struct flowdrop *d, uint64_t *held, uint64_t *overflow,
+			   uint64_t *evicted);
+
 /* Stop dropping k's packets.  0 also when there was no entry. */
 int flowdrop_del(struct flowdrop *d, const struct lb_flow_key *k);
 
 /* Entry of k: 0 with *out, -1 with errno ENOENT if there is none. */
 int flowdrop_get(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_val *out);
 
-/* Remove every entry expired at now_ns.  Returns how many were removed. */
+/* Remove every entry expired at now_ns, and free held packets older than
+ * FLOWDROP_HOLD_TTL_NS that nobody took.  Returns how many entries were
+ * removed. */
 int flowdrop_gc(struct flowdrop *d, uint64_t now_ns);
 
 /* Packets dropped coming in (client -> VIP) and going out, and packets that

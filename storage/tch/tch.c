@@ -759,7 +759,7 @@ static int write_unsent(int fd, const uint8_t *p, size_t len, int *grown, size_t
 	return 0;
 }
 
-int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, char *err, size_t errlen)
 {
 	const uint8_t *p = st->unsent_len ? st->sendq + st->unacked_len : NULL;
 	size_t left;
@@ -786,7 +786,7 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
 	 * after all (repair on and off again), and the client's timers
 	 * recover (tch.h). */
 	char kerr[160] = "";
-	if (tch_kick(fd, st, kerr, sizeof(kerr)) < 0 &&
+	if (tch_kick(fd, st, raw, kerr, sizeof(kerr)) < 0 &&
 	    (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0 ||
 	     set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0))
 		return err_errno(err, errlen, "resume: TCP_REPAIR off after a failed kick");

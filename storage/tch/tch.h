@@ -39,6 +39,47 @@
 #include "tch_state.h"
 
 /*
+ * The process's raw sockets (tch_raw.c): IPPROTO_RAW, one per family, opened
+ * on first use (so a process without CAP_NET_RAW finds out at its first
+ * kick, which is best effort), owned by the caller (one in its context
+ * struct), closed with tch_raw_close.
+ */
+struct tch_raw {
+	int fd4, fd6;
+};
+
+void tch_raw_init(struct tch_raw *r);
+void tch_raw_close(struct tch_raw *r);
+
+/* The socket for family 4 or 6, opened now if need be; -1 with errno. */
+int tch_raw_fd(struct tch_raw *r, int family);
+
+/* Send pkt[0..len), a whole IP packet (header included), to dst (4 or 16
+ * bytes, the packet's destination).  0 or -1 with errno. */
+int tch_raw_send(struct tch_raw *r, int family, const uint8_t *dst, const uint8_t *pkt,
+		 size_t len);
+
+/* An IP header (20 bytes for IPv4, 40 for IPv6) for tcp_len bytes of TCP
+ * from src to dst into out; its length.  IPv4 id and checksum are left to
+ * the kernel (IP_HDRINCL fills them in). */
+size_t tch_ip_header(int family, const uint8_t *src, const uint8_t *dst, size_t tcp_len,
+		     uint8_t *out);
+
+/* RFC 1071: one's-complement sum of p[0..n) added to sum, and its fold. */
+uint32_t tch_csum_add(uint32_t sum, const uint8_t *p, size_t n);
+uint16_t tch_csum_fold(uint32_t sum);
+
+/*
+ * Replay one held client packet (flowdrop_take: IP header on, client ->
+ * VIP) into this node's stack, to the session's socket, which must be out
+ * of repair mode (tch_resume) or the socket would ACK bytes the caller
+ * could still roll back.  Recomputes the TCP checksum in pkt (offloading
+ * may have left it partial).  0, or -1 with errno and err: not a whole TCP
+ * packet (EINVAL), or the send failed.
+ */
+int tch_replay(struct tch_raw *r, uint8_t *pkt, size_t len, char *err, size_t errlen);
+
+/*
  * Put the established TCP socket fd into repair mode and dump it into *out
  * (overwritten; on success the caller owns its buffers: tch_state_free).
  * The application must have stopped using fd, and the flow's incoming
@@ -85,7 +126,8 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 
 /*
  * After the switch sends the flow to this node: leave repair mode (without
- * the kernel's window probe, tch.c says why), kick the session (tch_kick)
+ * the kernel's window probe, tch.c says why), kick the session (tch_kick,
+ * from raw, the caller's per-process raw sockets)
  * and write the unsent part of st's send queue normally, so the
  * kernel sends it under the client's window.  tch_restore() sized the send
  * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
@@ -99,7 +141,8 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
  * and the client's timers recover: callers count it, since every handoff
  * of a node without CAP_NET_RAW would be one).  -1 with err on failure.
  */
-int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, char *err,
+	       size_t errlen);
 
 /*
  * Right after TCP_REPAIR=0, before any new data (tch_resume calls it, best
@@ -113,7 +156,8 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
  * left to a timer") say why the kernel cannot be made to send these.
  * 0, or -1 with errno and a message in err (may be NULL).
  */
-int tch_kick(int fd, const struct tch_state *st, char *err, size_t errlen);
+int tch_kick(int fd, const struct tch_state *st, struct tch_raw *raw, char *err,
+	     size_t errlen);
 
 /* One segment of the kick, VIP -> client, pure (unit-tested): TCP header,
  * a timestamp option if st negotiated them (tsval, tsecr 0), data[0..dlen);

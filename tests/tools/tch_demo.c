@@ -87,6 +87,8 @@
 #define MSG_MAGIC 0x54444d31u	/* "TDM1" */
 #define MSG_STATE 1
 #define MSG_REPLY 2
+#define MSG_HELD 3		/* old -> new node after REPLY ok: the packets it held */
+#define HELD_HDR 16
 #define STATE_HDR 44
 #define REPLY_LEN 192
 #define PEER_TIMEOUT_MS 3000
@@ -137,6 +139,9 @@ struct demo {
 	struct peer peers[MAX_PEERS];
 	int npeers;
 	struct flowdrop drop;
+	struct tch_raw raw;		/* the kick's and the replays' raw sockets */
+	uint32_t hold_max;		/* bytes held per session while frozen; 0: only drop */
+	uint64_t replayed, replay_failed, held_sent;
 	const char *lbd_sock;
 	uint64_t grace_ns;
 	struct session *sessions;
@@ -435,6 +440,93 @@ static void peer_drop(struct peer *p)
 	p->fd = -1;
 }
 
+/* Silence s's flow until until_ns: hold what the client sends (replayed
+ * to the session's socket once it is live again) or, with --hold-kb 0,
+ * only drop it (the client retransmits). */
+static int arm_drop(struct demo *d, const struct lb_flow_key *k, uint64_t until_ns)
+{
+	return d->hold_max ? flowdrop_hold(&d->drop, k, until_ns, d->hold_max)
+			   : flowdrop_add(&d->drop, k, until_ns);
+}
+
+/* Replay the packets in list to this node's socket of their flow (live:
+ * tch_resume or tch_thaw done); frees list. */
+static void replay_list(struct demo *d, struct flowdrop_pkt *list)
+{
+	char err[160];
+
+	for (struct flowdrop_pkt *p = list; p; p = p->next) {
+		if (tch_replay(&d->raw, p->data, p->len, err, sizeof(err)) == 0) {
+			d->replayed++;
+		} else if (d->replay_failed++ == 0) {
+			log_warnx("%s", err);
+		}
+	}
+	flowdrop_pkts_free(list);
+}
+
+/* What this node held of k, replayed here. */
+static void replay_held(struct demo *d, const struct lb_flow_key *k)
+{
+	struct flowdrop_pkt *list;
+
+	if (flowdrop_take(&d->drop, k, &list) > 0)
+		replay_list(d, list);
+}
+
+/* HELD (header: magic, type, count, bytes; then per packet u32 length and
+ * the packet) with what this node held of k, to the new node on fd. */
+static void held_send(struct demo *d, int fd, const struct lb_flow_key *k)
+{
+	struct flowdrop_pkt *list, *p;
+	uint8_t hdr[HELD_HDR] = { 0 }, l[4];
+	uint32_t n = 0, bytes = 0;
+
+	flowdrop_take(&d->drop, k, &list);
+	for (p = list; p; p = p->next, n++)
+		bytes += p->len;
+	wire_put32(hdr, MSG_MAGIC);
+	hdr[4] = MSG_HELD;
+	wire_put32(hdr + 8, n);
+	wire_put32(hdr + 12, bytes);
+	int rc = send_full(fd, hdr, sizeof(hdr));
+	for (p = list; p && rc == 0; p = p->next) {
+		wire_put32(l, p->len);
+		rc = send_full(fd, l, 4) < 0 ? -1 : send_full(fd, p->data, p->len);
+	}
+	if (rc == 0)
+		d->held_sent += n;
+	flowdrop_pkts_free(list);
+}
+
+/* The old node's HELD on fd, replayed here (the session is live here). */
+static int held_recv(struct demo *d, int fd)
+{
+	uint8_t hdr[HELD_HDR], l[4];
+	struct flowdrop_pkt *list = NULL, **tail = &list, *p;
+	uint32_t n;
+
+	if (read_full(fd, hdr, sizeof(hdr), PEER_TIMEOUT_MS) < 0 || wire_get32(hdr) != MSG_MAGIC ||
+	    hdr[4] != MSG_HELD || (n = wire_get32(hdr + 8)) > 1000000)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		if (read_full(fd, l, 4, PEER_TIMEOUT_MS) < 0 || wire_get32(l) > FLOWDROP_HOLD_PKT_MAX ||
+		    !(p = calloc(1, sizeof(*p) + wire_get32(l)))) {
+			flowdrop_pkts_free(list);
+			return -1;
+		}
+		p->len = wire_get32(l);
+		*tail = p;
+		tail = &p->next;
+		if (read_full(fd, p->data, p->len, PEER_TIMEOUT_MS) < 0) {
+			flowdrop_pkts_free(list);
+			return -1;
+		}
+	}
+	replay_list(d, list);
+	return 0;
+}
+
 /* Give up a handoff: make sure the switch sends the flow here (the new node
  * may have re-pointed it before failing, or died meanwhile), stop dropping,
  * leave repair mode, serve the session again. */
@@ -448,6 +540,8 @@ static void rollback(struct demo *d, struct session *s, int maybe_repointed, uin
 	flowdrop_del(&d->drop, &s->key);
 	if (tch_thaw(s->fd, err, sizeof(err)) < 0)
 		log_warnx("rollback: %s", err);
+	else
+		replay_held(d, &s->key);	/* what the client sent meanwhile, to the session here */
 	d->rollbacks++;
 	d->out_fail++;
 	d->last_failed = run;
@@ -465,7 +559,7 @@ static int out_freeze(struct demo *d, struct session *s, uint32_t run, struct ho
 	char err[256], why[400];
 
 	h->t0 = now_ns();
-	if (flowdrop_add(&d->drop, &s->key, h->t0 + GUARD_NS) < 0) {
+	if (arm_drop(d, &s->key, h->t0 + GUARD_NS) < 0) {
 		log_warn("handoff: flow drop");
 		return -1;
 	}
@@ -544,16 +638,19 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 	return 0;
 }
 
-/* The new node resumed: the old socket goes without a word, and the flow's
- * stragglers keep being dropped for the grace period. */
-static void out_done(struct demo *d, struct session *s, const char *to, const struct hop_out *h,
+/* The new node resumed: the old socket goes without a word, the flow's
+ * stragglers keep being dropped for the grace period, and what was held
+ * while frozen goes to the new node (HELD), which replays it. */
+static void out_done(struct demo *d, struct session *s, struct peer *p, const struct hop_out *h,
 		     const uint8_t rep[REPLY_LEN])
 {
+	const char *to = p->name;
 	char err[256];
 
 	if (tch_close_silently(s->fd, err, sizeof(err)) < 0)
 		log_warnx("handoff run=%u: %s (socket kept)", s->run, err);
 	flowdrop_add(&d->drop, &s->key, now_ns() + d->grace_ns);
+	held_send(d, p->fd, &s->key);
 	uint32_t total_us = (uint32_t)((wire_get64(rep + 8) - h->t0) / 1000);
 	d->out_ok++;
 	log_info("handoff ok run=%u hop=%u %s->%s port=%u total_us=%u freeze_us=%" PRIu64
@@ -587,7 +684,7 @@ static void handoff_out(struct demo *d, struct session *s)
 	if (rc < 0)
 		rollback(d, s, maybe, s->run, why);
 	else
-		out_done(d, s, p->name, &h, rep);
+		out_done(d, s, p, &h, rep);
 }
 
 static void hop_cb(struct loop *l, struct loop_timer *t)
@@ -666,7 +763,7 @@ static int in_restore(struct demo *d, struct hop_in *h, const uint8_t *buf, uint
 		return -1;
 	}
 	tch_state_flow_key(&h->st, &h->key);
-	if (flowdrop_add(&d->drop, &h->key, now_ns() + GUARD_NS) < 0) {
+	if (arm_drop(d, &h->key, now_ns() + GUARD_NS) < 0) {
 		snprintf(h->err, sizeof(h->err), "flow drop: %s", strerror(errno));
 		return -1;
 	}
@@ -705,8 +802,9 @@ static int in_commit(struct demo *d, struct hop_in *h, uint64_t *resumed)
 	}
 	t1 = now_ns();
 	flowdrop_del(&d->drop, &h->key);
-	if (tch_resume(h->nfd, &h->st, h->err, sizeof(h->err)) < 0)
+	if (tch_resume(h->nfd, &h->st, &d->raw, h->err, sizeof(h->err)) < 0)
 		return -1;	/* the switch sends the flow here; the old node points it back */
+	replay_held(d, &h->key);	/* what reached this node before it resumed */
 	*resumed = now_ns();
 	h->us[2] = (uint32_t)((t1 - t0) / 1000);
 	h->us[3] = (uint32_t)((*resumed - t1) / 1000);
@@ -756,6 +854,8 @@ static int handoff_in(struct demo *d, int cfd)
 	if (rc == 0) {
 		tch_state_free(&h.st);
 		send_reply(cfd, 0, 1, resumed, h.us, "ok");
+		if (held_recv(d, cfd) < 0)
+			log_warnx("handoff from %s (run %u): no HELD", h.from, h.run);
 		in_serve(d, &h);
 		return 0;
 	}
@@ -832,15 +932,21 @@ static json_t *cmd_status(struct demo *d)
 
 	for (const struct session *s = d->sessions; s; s = s->next)
 		n++;
+	uint64_t held = 0, overflow = 0, evicted = 0;
 	flowdrop_counters(&d->drop, &dropped, &dropped_out, &expired);
-	return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I}", "ok", 1,
+	flowdrop_hold_counters(&d->drop, &held, &overflow, &evicted);
+	return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I,"
+			 " s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1,
 			 "name", d->name, "sessions", n,
 			 "out_ok", (json_int_t)d->out_ok, "out_fail", (json_int_t)d->out_fail,
 			 "in_ok", (json_int_t)d->in_ok, "in_fail", (json_int_t)d->in_fail,
 			 "rollbacks", (json_int_t)d->rollbacks, "ended", (json_int_t)d->ended,
 			 "last_done", (int)d->last_done, "last_failed", (int)d->last_failed,
 			 "dropped_in", (json_int_t)dropped, "dropped_out", (json_int_t)dropped_out,
-			 "drop_expired", (json_int_t)expired);
+			 "drop_expired", (json_int_t)expired, "held", (json_int_t)held,
+			 "hold_overflow", (json_int_t)overflow, "hold_evicted", (json_int_t)evicted,
+			 "held_sent", (json_int_t)d->held_sent, "replayed", (json_int_t)d->replayed,
+			 "replay_failed", (json_int_t)d->replay_failed);
 }
 
 static json_t *cmd_sessions(struct demo *d)
@@ -1008,7 +1114,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: tch_demo serve --name N --listen A:P [--listen ...] --peer-listen A:P\n"
 		"         --peer NAME=A:P ... --ifname IF --obj FLOWDROP.o [--pin DIR] --lbd SOCK\n"
-		"         --ctl SOCK [--grace-ms MS] [-v]\n"
+		"         --ctl SOCK [--grace-ms MS] [--hold-kb KB] [-v]\n"
 		"       tch_demo ctl SOCK COMMAND...\n");
 	exit(2);
 }
@@ -1041,11 +1147,12 @@ static void parse_serve(struct demo *d, struct opts *o, int argc, char **argv)
 		{ "name", 1, 0, 'n' }, { "listen", 1, 0, 'l' }, { "peer-listen", 1, 0, 'P' },
 		{ "peer", 1, 0, 'p' }, { "ifname", 1, 0, 'i' }, { "obj", 1, 0, 'o' },
 		{ "pin", 1, 0, 'b' }, { "lbd", 1, 0, 's' }, { "ctl", 1, 0, 'c' },
-		{ "grace-ms", 1, 0, 'g' }, { 0, 0, 0, 0 }
+		{ "grace-ms", 1, 0, 'g' }, { "hold-kb", 1, 0, 'H' }, { 0, 0, 0, 0 }
 	};
 	int opt;
 
 	d->grace_ns = 2000000000ull;
+	d->hold_max = 256 * 1024;
 	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'n': snprintf(d->name, sizeof(d->name), "%s", optarg); break;
@@ -1062,6 +1169,7 @@ static void parse_serve(struct demo *d, struct opts *o, int argc, char **argv)
 		case 's': d->lbd_sock = optarg; break;
 		case 'c': o->ctl = optarg; break;
 		case 'g': d->grace_ns = (uint64_t)atol(optarg) * 1000000ull; break;
+		case 'H': d->hold_max = (uint32_t)atol(optarg) * 1024; break;
 		case 'v': o->verbose++; break;
 		default: usage();
 		}
@@ -1086,6 +1194,7 @@ int main(int argc, char **argv)
 	log_init("tch_demo", 0, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	libbpf_set_print(quiet_libbpf);
+	tch_raw_init(&d.raw);
 	if (loop_init(&d.loop) < 0)
 		fatal("init");
 	if (flowdrop_open(&d.drop, o.ifname, NULL, o.obj, o.pin, err, sizeof(err)) < 0)
@@ -1105,6 +1214,7 @@ int main(int argc, char **argv)
 	log_info("%s serving (flow drop on %s)", d.name, o.ifname);
 	loop_run(&d.loop);
 	flowdrop_close(&d.drop);
+	tch_raw_close(&d.raw);
 	unlink(o.ctl);
 	log_info("%s stops", d.name);
 	return 0;
