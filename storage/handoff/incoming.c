@@ -277,7 +277,7 @@ static void serve_ack(struct intx *t)
 	}
 	/* the old node has closed: no way back from here */
 	flowdrop_del(&h->drop, &t->key);
-	int kicked = tch_resume(fd, &t->st, &h->raw, err, sizeof(err));
+	int kicked = tch_resume(fd, &t->st, &h->raw, NULL, err, sizeof(err));
 	if (kicked < 0) {
 		serve_lost(t, fd, "resume", err);
 		return;

@@ -75,8 +75,11 @@ struct held_buf {
 	__u8 data[FLOWDROP_HOLD_PKT_MAX];
 };
 
+/* One per CPU (flowdrop_open sets max_entries to the number of CPUs): a
+ * per-CPU array cannot hold values over 32 KiB.  The ingress program runs
+ * in softirq, never nested on one CPU, so a CPU's slot is its own. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct held_buf);
@@ -157,18 +160,18 @@ static __always_inline int flow_key(struct __sk_buff *skb, struct lb_flow_key *k
 static __always_inline int hold(struct __sk_buff *skb, const struct lb_flow_key *k,
 				struct flowdrop_val *v, __u32 l3off)
 {
-	__u32 zero = 0, len = skb->len > l3off ? skb->len - l3off : 0;
+	__u32 cpu = bpf_get_smp_processor_id(), len = skb->len > l3off ? skb->len - l3off : 0;
 	struct held_buf *b;
 
 	if (len == 0 || len > FLOWDROP_HOLD_PKT_MAX || v->held + len > v->hold_max)
 		return -1;
-	b = bpf_map_lookup_elem(&tch_flowhold_buf, &zero);
+	b = bpf_map_lookup_elem(&tch_flowhold_buf, &cpu);
 	if (!b)
 		return -1;
 	/* For the verifier: a bound it can see on the register itself (the
 	 * compiler drops a plain mask, since the test above implies it). */
 	__u64 n = len;
-	asm volatile("%[n] &= 0x3fff" : [n] "+r"(n));
+	asm volatile("%[n] &= 0xffff" : [n] "+r"(n));
 	if (n == 0 || n > FLOWDROP_HOLD_PKT_MAX)
 		return -1;
 	if (bpf_skb_load_bytes(skb, l3off, b->data, (__u32)n) < 0)

@@ -117,6 +117,11 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 		err_errno(err, errlen, "flowdrop: pin paths under %s", pin_dir);
 		goto out_fail;
 	}
+	struct bpf_map *hb = bpf_object__find_map_by_name(d->obj, FLOWDROP_HOLD_BUF);
+	if (!hb || bpf_map__set_max_entries(hb, (__u32)d->ncpus) < 0) {
+		err_errno(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
+		goto out_fail;
+	}
 	rc = bpf_object__load(d->obj);
 	if (rc) {
 		errno = -rc;

@@ -22,7 +22,9 @@
 #define FLOWDROP_MAX_FLOWS  16384		/* sessions frozen or in grace at once */
 #define FLOWDROP_HOLD_RING  "tch_flowhold"	/* ring buffer of held packets */
 #define FLOWDROP_HOLD_RING_SIZE (4u << 20)	/* its size: the kernel-side bound on held bytes */
-#define FLOWDROP_HOLD_PKT_MAX 9216		/* longest packet (from its IP header) held; longer: overflow */
+#define FLOWDROP_HOLD_PKT_MAX 65535		/* longest packet (from its IP header) held; longer: overflow.
+						 * GRO makes packets this long (a veth behind XDP, any NIC) */
+#define FLOWDROP_HOLD_BUF   "tch_flowhold_buf"	/* per-CPU scratch: entries = CPUs, set at load */
 #define FLOWDROP_PROG       "flowdrop_tc"		/* ingress: client -> VIP */
 #define FLOWDROP_PROG_OUT   "flowdrop_tc_egress"	/* egress: VIP -> client */
 

@@ -501,24 +501,6 @@ static void unsize_buffer(int fd, int opt, int force_opt, uint32_t old, size_t n
 		force_buf(fd, force_opt, old);
 }
 
-socklen_t tch_sockaddr(const struct tch_state *st, const uint8_t *addr, uint16_t port,
-		       struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (st->family == 4) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-		a->sin_family = AF_INET;
-		memcpy(&a->sin_addr, addr, 4);
-		a->sin_port = htons(port);
-		return sizeof(*a);
-	}
-	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-	a->sin6_family = AF_INET6;
-	memcpy(&a->sin6_addr, addr, 16);
-	a->sin6_port = htons(port);
-	return sizeof(*a);
-}
-
 static const char *addr_str(const struct tch_state *st, const uint8_t *addr, char *buf, size_t len)
 {
 	return inet_ntop(st->family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)len) ?: "?";
@@ -759,7 +741,8 @@ static int write_unsent(int fd, const uint8_t *p, size_t len, int *grown, size_t
 	return 0;
 }
 
-int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, char *err, size_t errlen)
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct flowdrop_pkt *held,
+	       char *err, size_t errlen)
 {
 	const uint8_t *p = st->unsent_len ? st->sendq + st->unacked_len : NULL;
 	size_t left;
@@ -781,6 +764,11 @@ int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, char *er
 	 * announced at once. */
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) < 0)
 		return err_errno(err, errlen, "resume: TCP_REPAIR off");
+	/* What the client sent while frozen, before the kick: the client
+	 * answers the kick at once (on one machine, within the sendto), and
+	 * if its new segments got here first, they would be SACKed beyond the
+	 * hole and the client would retransmit the held ones by RACK. */
+	tch_replay_held(fd, st, raw, held);
 	/* Before any new data: its ACKs must be in the client's window.  Best
 	 * effort: without the kick (no raw socket) the kernel's probe is sent
 	 * after all (repair on and off again), and the client's timers

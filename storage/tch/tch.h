@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "flowdrop.h"
 #include "tch_state.h"
 
 /*
@@ -46,6 +47,8 @@
  */
 struct tch_raw {
 	int fd4, fd6;
+	uint64_t replayed, replay_failed;	/* tch_replay_list's packets */
+	uint64_t replay_unconfirmed;	/* tch_replay_held waited out */
 };
 
 void tch_raw_init(struct tch_raw *r);
@@ -78,6 +81,25 @@ uint16_t tch_csum_fold(uint32_t sum);
  * packet (EINVAL), or the send failed.
  */
 int tch_replay(struct tch_raw *r, uint8_t *pkt, size_t len, char *err, size_t errlen);
+
+/* tch_replay of every packet of list (NULL-safe; the list stays the
+ * caller's), counted in r->replayed / r->replay_failed. */
+void tch_replay_list(struct tch_raw *r, struct flowdrop_pkt *list);
+
+#define TCH_REPLAY_WAIT_NS 20000000ull	/* 20 ms */
+
+/*
+ * tch_resume's replay: the held packets to the live socket fd (restored
+ * from st), then wait (at most TCH_REPLAY_WAIT_NS) until the socket has
+ * queued the bytes they add in order.  Why wait: a packet sent to a local
+ * address is queued on lo's backlog and processed by a softirq, on a busy
+ * machine by ksoftirqd some time later; the kick that follows makes the
+ * client send at once, and its new segments, if they came first, would be
+ * SACKed beyond a hole and the held ones retransmitted (RACK) - exactly the
+ * retransmissions holding is for.  0, or -1 when the wait ran out (counted
+ * in r->replay_unconfirmed; the session goes on).
+ */
+int tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct flowdrop_pkt *held);
 
 /*
  * Put the established TCP socket fd into repair mode and dump it into *out
@@ -127,7 +149,10 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 /*
  * After the switch sends the flow to this node: leave repair mode (without
  * the kernel's window probe, tch.c says why), kick the session (tch_kick,
- * from raw, the caller's per-process raw sockets)
+ * from raw, the caller's per-process raw sockets; before it, the packets
+ * of held - what the client sent while the session was frozen, from
+ * flowdrop_take on either node, oldest first, may be NULL - are replayed
+ * to the socket, tch_replay_list)
  * and write the unsent part of st's send queue normally, so the
  * kernel sends it under the client's window.  tch_restore() sized the send
  * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
@@ -141,8 +166,8 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
  * and the client's timers recover: callers count it, since every handoff
  * of a node without CAP_NET_RAW would be one).  -1 with err on failure.
  */
-int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, char *err,
-	       size_t errlen);
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct flowdrop_pkt *held,
+	       char *err, size_t errlen);
 
 /*
  * Right after TCP_REPAIR=0, before any new data (tch_resume calls it, best

@@ -17,12 +17,16 @@
 #include "tch.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/loop.h"
 #include "lib/wire.h"
 
 #define IP4_HDR 20
@@ -31,6 +35,7 @@
 void tch_raw_init(struct tch_raw *r)
 {
 	r->fd4 = r->fd6 = -1;
+	r->replayed = r->replay_failed = r->replay_unconfirmed = 0;
 }
 
 void tch_raw_close(struct tch_raw *r)
@@ -39,7 +44,7 @@ void tch_raw_close(struct tch_raw *r)
 		close(r->fd4);
 	if (r->fd6 >= 0)
 		close(r->fd6);
-	tch_raw_init(r);
+	r->fd4 = r->fd6 = -1;
 }
 
 int tch_raw_fd(struct tch_raw *r, int family)
@@ -143,6 +148,24 @@ static int split(uint8_t *pkt, size_t len, int *family, size_t *hl, size_t *tl)
 	return 0;
 }
 
+socklen_t tch_sockaddr(const struct tch_state *st, const uint8_t *addr, uint16_t port,
+		       struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (st->family == 4) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+		a->sin_family = AF_INET;
+		memcpy(&a->sin_addr, addr, 4);
+		a->sin_port = htons(port);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	a->sin6_family = AF_INET6;
+	memcpy(&a->sin6_addr, addr, 16);
+	a->sin6_port = htons(port);
+	return sizeof(*a);
+}
+
 int tch_replay(struct tch_raw *r, uint8_t *pkt, size_t len, char *err, size_t errlen)
 {
 	size_t hl, tl, alen;
@@ -168,5 +191,69 @@ int tch_replay(struct tch_raw *r, uint8_t *pkt, size_t len, char *err, size_t er
 	wire_put16(tcp + 16, tch_csum_fold(sum));
 	if (tch_raw_send(r, family, pkt + (family == 4 ? 16 : 24), pkt, hl + tl) < 0)
 		return err_errno(err, errlen, "replay: send (needs CAP_NET_RAW)");
+	return 0;
+}
+
+void tch_replay_list(struct tch_raw *r, struct flowdrop_pkt *list)
+{
+	for (struct flowdrop_pkt *p = list; p && r; p = p->next) {
+		if (tch_replay(r, p->data, p->len, NULL, 0) == 0)
+			r->replayed++;
+		else
+			r->replay_failed++;
+	}
+}
+
+/* How many bytes the packets of list add to the receive queue in order from
+ * rcv_nxt on (overlaps and duplicates counted once; beyond a hole not at
+ * all): what the socket will have queued once it has processed them. */
+static uint32_t in_order_bytes(uint32_t rcv_nxt, struct flowdrop_pkt *list)
+{
+	uint32_t rcv = rcv_nxt;
+	int progress = 1;
+
+	for (int pass = 0; progress && pass < 64; pass++) {
+		progress = 0;
+		for (struct flowdrop_pkt *p = list; p; p = p->next) {
+			size_t hl, tl, doff;
+			int family;
+			if (split(p->data, p->len, &family, &hl, &tl) < 0)
+				continue;
+			doff = (size_t)(p->data[hl + 12] >> 4) * 4;
+			if (doff < 20 || doff > tl)
+				continue;
+			uint32_t seq = wire_get32(p->data + hl + 4), end = seq + (uint32_t)(tl - doff);
+			if ((int32_t)(seq - rcv) <= 0 && (int32_t)(end - rcv) > 0) {
+				rcv = end;
+				progress = 1;
+			}
+		}
+	}
+	return rcv - rcv_nxt;
+}
+
+int tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct flowdrop_pkt *held)
+{
+	uint32_t want = in_order_bytes(st->rcv_seq, held);
+	int inq0 = 0, inq;
+	uint64_t end;
+
+	if (!held || !r)
+		return 0;
+	if (ioctl(fd, SIOCINQ, &inq0) < 0)
+		inq0 = 0;
+	tch_replay_list(r, held);
+	/* Bounded: a packet the socket refuses (it is only ever a
+	 * duplicate or outside the window) must not hold the session. */
+	end = loop_now_ns() + TCH_REPLAY_WAIT_NS;
+	while (want) {
+		if (ioctl(fd, SIOCINQ, &inq) == 0 && (uint32_t)(inq - inq0) >= want)
+			return 0;
+		if (loop_now_ns() >= end) {
+			r->replay_unconfirmed++;
+			return -1;
+		}
+		sched_yield();	/* the backlog may be ksoftirqd's to process */
+	}
 	return 0;
 }

@@ -124,6 +124,9 @@ phase() {
 	diag "$name: freeze -> resume (us): p50 $(pct "$TEST_TMP/total.$name" 50), p99 $(pct "$TEST_TMP/total.$name" 99), max $(pct "$TEST_TMP/total.$name" 100); over 2 ms (the clients' shortest loss probe timeout): $(awk '$1 > 2000' "$TEST_TMP/total.$name" | wc -l), over 200 ms (their shortest RTO): $(awk '$1 > 200000' "$TEST_TMP/total.$name" | wc -l)"
 	gaps=$(jq -s -c 'map(.max_gap_ms)' "$TEST_TMP/c4.out" "$TEST_TMP/c6.out")
 	diag "$name: longest wait for echo (ms, c4 c6): $gaps"
+	for h in n1 n2 n3; do
+		diag "$name: node $h holding (since start): $(dctl "$h" status | jq -c '{held, hold_overflow, hold_evicted, held_sent, held_late, replayed, replay_failed, replay_unconfirmed}')"
+	done
 	rtos=$(($(ctr "$d4" TcpExtTCPTimeouts) + $(ctr "$d6" TcpExtTCPTimeouts)))
 	diag "$name: the clients' retransmission timeouts: $rtos over $((2 * HOPS)) handoffs ($((rtos * 1000 / (2 * HOPS))) per 1000)"
 }

@@ -87,7 +87,8 @@
 #define MSG_MAGIC 0x54444d31u	/* "TDM1" */
 #define MSG_STATE 1
 #define MSG_REPLY 2
-#define MSG_HELD 3		/* old -> new node after REPLY ok: the packets it held */
+#define MSG_HELD 3		/* old -> new node on REPLY_HELD: the packets it held */
+#define REPLY_HELD 2		/* REPLY status: "re-pointed; send what you held" */
 #define HELD_HDR 16
 #define STATE_HDR 44
 #define REPLY_LEN 192
@@ -141,7 +142,7 @@ struct demo {
 	struct flowdrop drop;
 	struct tch_raw raw;		/* the kick's and the replays' raw sockets */
 	uint32_t hold_max;		/* bytes held per session while frozen; 0: only drop */
-	uint64_t replayed, replay_failed, held_sent;
+	uint64_t held_sent, held_late;	/* replays: raw's counters */
 	const char *lbd_sock;
 	uint64_t grace_ns;
 	struct session *sessions;
@@ -152,6 +153,7 @@ struct demo {
 
 /* One handoff on the old node: what out_freeze made, for the later steps. */
 struct hop_out {
+	struct session *s;
 	uint8_t *buf;			/* the encoded state */
 	size_t len, unacked, unsent, recvq, app;
 	uint64_t t0, t_frozen, t_sent, t_reply;
@@ -449,29 +451,15 @@ static int arm_drop(struct demo *d, const struct lb_flow_key *k, uint64_t until_
 			   : flowdrop_add(&d->drop, k, until_ns);
 }
 
-/* Replay the packets in list to this node's socket of their flow (live:
- * tch_resume or tch_thaw done); frees list. */
-static void replay_list(struct demo *d, struct flowdrop_pkt *list)
-{
-	char err[160];
-
-	for (struct flowdrop_pkt *p = list; p; p = p->next) {
-		if (tch_replay(&d->raw, p->data, p->len, err, sizeof(err)) == 0) {
-			d->replayed++;
-		} else if (d->replay_failed++ == 0) {
-			log_warnx("%s", err);
-		}
-	}
-	flowdrop_pkts_free(list);
-}
-
-/* What this node held of k, replayed here. */
+/* What this node held of k, replayed here (the session is live here
+ * again: rollback). */
 static void replay_held(struct demo *d, const struct lb_flow_key *k)
 {
 	struct flowdrop_pkt *list;
 
 	if (flowdrop_take(&d->drop, k, &list) > 0)
-		replay_list(d, list);
+		tch_replay_list(&d->raw, list);
+	flowdrop_pkts_free(list);
 }
 
 /* HELD (header: magic, type, count, bytes; then per packet u32 length and
@@ -499,13 +487,15 @@ static void held_send(struct demo *d, int fd, const struct lb_flow_key *k)
 	flowdrop_pkts_free(list);
 }
 
-/* The old node's HELD on fd, replayed here (the session is live here). */
-static int held_recv(struct demo *d, int fd)
+/* The old node's HELD on fd into *out (oldest first; NULL if none).  0 or
+ * -1 (the connection is to be closed). */
+static int held_read(int fd, struct flowdrop_pkt **out)
 {
 	uint8_t hdr[HELD_HDR], l[4];
 	struct flowdrop_pkt *list = NULL, **tail = &list, *p;
 	uint32_t n;
 
+	*out = NULL;
 	if (read_full(fd, hdr, sizeof(hdr), PEER_TIMEOUT_MS) < 0 || wire_get32(hdr) != MSG_MAGIC ||
 	    hdr[4] != MSG_HELD || (n = wire_get32(hdr + 8)) > 1000000)
 		return -1;
@@ -523,7 +513,7 @@ static int held_recv(struct demo *d, int fd)
 			return -1;
 		}
 	}
-	replay_list(d, list);
+	*out = list;
 	return 0;
 }
 
@@ -595,6 +585,9 @@ static int out_freeze(struct demo *d, struct session *s, uint32_t run, struct ho
 	return 0;
 }
 
+static int out_send_reply(struct demo *d, struct peer *p, int fd, struct hop_out *h,
+			  uint8_t rep[REPLY_LEN], int *maybe_repointed, char *why, size_t whylen);
+
 /* Send STATE (header: magic, type, run, hops, gap, our name, length) and
  * the encoded state to p; the reply into rep.  -1 with the reason in why
  * and *maybe_repointed set when the peer got the state (it may have
@@ -620,6 +613,15 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 		return -1;
 	}
 	h->t_sent = now_ns();
+	return out_send_reply(d, p, fd, h, rep, maybe_repointed, why, whylen);
+}
+
+/* N's reply to STATE: REPLY_HELD (then another reply), ok or a refusal. */
+static int out_send_reply(struct demo *d, struct peer *p, int fd, struct hop_out *h,
+			  uint8_t rep[REPLY_LEN], int *maybe_repointed, char *why, size_t whylen)
+{
+	const struct session *s = h->s;
+
 	if (read_full(fd, rep, REPLY_LEN, PEER_TIMEOUT_MS) < 0 || wire_get32(rep) != MSG_MAGIC ||
 	    rep[4] != MSG_REPLY) {
 		snprintf(why, whylen, "no reply from %s: %s", p->name,
@@ -627,6 +629,10 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 		peer_drop(p);
 		*maybe_repointed = 1;
 		return -1;
+	}
+	if (rep[5] == REPLY_HELD) {	/* N re-pointed the flow: what we held, then its reply */
+		held_send(d, fd, &s->key);
+		return out_send_reply(d, p, fd, h, rep, maybe_repointed, why, whylen);
 	}
 	h->t_reply = now_ns();
 	if (rep[5] != 0) {
@@ -638,10 +644,10 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 	return 0;
 }
 
-/* The new node resumed: the old socket goes without a word, the flow's
- * stragglers keep being dropped for the grace period, and what was held
- * while frozen goes to the new node (HELD), which replays it. */
-static void out_done(struct demo *d, struct session *s, struct peer *p, const struct hop_out *h,
+/* The new node resumed: the old socket goes without a word, and the flow's
+ * stragglers keep being dropped for the grace period.  (What was held while
+ * frozen went to the new node on its REPLY_HELD, out_send_reply.) */
+static void out_done(struct demo *d, struct session *s, const struct peer *p, const struct hop_out *h,
 		     const uint8_t rep[REPLY_LEN])
 {
 	const char *to = p->name;
@@ -650,7 +656,11 @@ static void out_done(struct demo *d, struct session *s, struct peer *p, const st
 	if (tch_close_silently(s->fd, err, sizeof(err)) < 0)
 		log_warnx("handoff run=%u: %s (socket kept)", s->run, err);
 	flowdrop_add(&d->drop, &s->key, now_ns() + d->grace_ns);
-	held_send(d, p->fd, &s->key);
+	/* held after our HELD went (packets already on their way when the
+	 * switch was re-pointed): lost, counted */
+	struct flowdrop_pkt *late;
+	d->held_late += (uint64_t)flowdrop_take(&d->drop, &s->key, &late);
+	flowdrop_pkts_free(late);
 	uint32_t total_us = (uint32_t)((wire_get64(rep + 8) - h->t0) / 1000);
 	d->out_ok++;
 	log_info("handoff ok run=%u hop=%u %s->%s port=%u total_us=%u freeze_us=%" PRIu64
@@ -677,6 +687,7 @@ static void handoff_out(struct demo *d, struct session *s)
 		log_warnx("handoff: no peer %s", s->hop_to);
 		return;
 	}
+	h.s = s;
 	if (out_freeze(d, s, s->run, &h) < 0)
 		return;
 	int rc = out_send(d, p, s, &h, rep, &maybe, why, sizeof(why));
@@ -787,8 +798,9 @@ static int in_restore(struct demo *d, struct hop_in *h, const uint8_t *buf, uint
 
 /* Steps 8-10: re-point the switch here, stop dropping, leave repair mode
  * (its window probe's answer must get through).  -1 with h->err. */
-static int in_commit(struct demo *d, struct hop_in *h, uint64_t *resumed)
+static int in_commit(struct demo *d, struct hop_in *h, int cfd, uint64_t *resumed)
 {
+	struct flowdrop_pkt *from_old = NULL, *own, **tail;
 	uint64_t t0 = now_ns(), t1;
 
 	if (repoint(d, h->s, d->name, h->err, sizeof(h->err)) < 0)
@@ -800,11 +812,25 @@ static int in_commit(struct demo *d, struct hop_in *h, uint64_t *resumed)
 		log_info("inject: dying after the re-point (run %u)", h->run);
 		_exit(9);
 	}
+	/* The old node gets no more of the flow: what it held, to replay here
+	 * right after the resume, before the client's answers to the kick. */
+	send_reply(cfd, REPLY_HELD, 1, 0, h->us, "re-pointed, send what you held");
+	if (held_read(cfd, &from_old) < 0) {
+		snprintf(h->err, sizeof(h->err), "no HELD from %s", h->from);
+		return -1;
+	}
 	t1 = now_ns();
 	flowdrop_del(&d->drop, &h->key);
-	if (tch_resume(h->nfd, &h->st, &d->raw, h->err, sizeof(h->err)) < 0)
+	/* then what reached this node before it resumes: replayed after the
+	 * old node's, by tch_resume */
+	flowdrop_take(&d->drop, &h->key, &own);
+	for (tail = &from_old; *tail; tail = &(*tail)->next)
+		;
+	*tail = own;
+	int rc = tch_resume(h->nfd, &h->st, &d->raw, from_old, h->err, sizeof(h->err));
+	flowdrop_pkts_free(from_old);
+	if (rc < 0)
 		return -1;	/* the switch sends the flow here; the old node points it back */
-	replay_held(d, &h->key);	/* what reached this node before it resumed */
 	*resumed = now_ns();
 	h->us[2] = (uint32_t)((t1 - t0) / 1000);
 	h->us[3] = (uint32_t)((*resumed - t1) / 1000);
@@ -850,12 +876,10 @@ static int handoff_in(struct demo *d, int cfd)
 	int rc = in_restore(d, &h, buf, len);
 	free(buf);
 	if (rc == 0)
-		rc = in_commit(d, &h, &resumed);
+		rc = in_commit(d, &h, cfd, &resumed);
 	if (rc == 0) {
 		tch_state_free(&h.st);
 		send_reply(cfd, 0, 1, resumed, h.us, "ok");
-		if (held_recv(d, cfd) < 0)
-			log_warnx("handoff from %s (run %u): no HELD", h.from, h.run);
 		in_serve(d, &h);
 		return 0;
 	}
@@ -936,7 +960,7 @@ static json_t *cmd_status(struct demo *d)
 	flowdrop_counters(&d->drop, &dropped, &dropped_out, &expired);
 	flowdrop_hold_counters(&d->drop, &held, &overflow, &evicted);
 	return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I,"
-			 " s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1,
+			 " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1,
 			 "name", d->name, "sessions", n,
 			 "out_ok", (json_int_t)d->out_ok, "out_fail", (json_int_t)d->out_fail,
 			 "in_ok", (json_int_t)d->in_ok, "in_fail", (json_int_t)d->in_fail,
@@ -945,8 +969,10 @@ static json_t *cmd_status(struct demo *d)
 			 "dropped_in", (json_int_t)dropped, "dropped_out", (json_int_t)dropped_out,
 			 "drop_expired", (json_int_t)expired, "held", (json_int_t)held,
 			 "hold_overflow", (json_int_t)overflow, "hold_evicted", (json_int_t)evicted,
-			 "held_sent", (json_int_t)d->held_sent, "replayed", (json_int_t)d->replayed,
-			 "replay_failed", (json_int_t)d->replay_failed);
+			 "held_sent", (json_int_t)d->held_sent, "held_late", (json_int_t)d->held_late,
+			 "replayed", (json_int_t)d->raw.replayed,
+			 "replay_failed", (json_int_t)d->raw.replay_failed,
+			 "replay_unconfirmed", (json_int_t)d->raw.replay_unconfirmed);
 }
 
 static json_t *cmd_sessions(struct demo *d)

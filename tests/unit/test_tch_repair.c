@@ -327,7 +327,7 @@ static int handoff(struct flowdrop *fd, const struct lb_flow_key *k, int s, stru
 	CHECK(flowdrop_del(fd, k) == 0, "%s: flow drop off", what);
 	struct tch_raw raw;
 	tch_raw_init(&raw);
-	int rc = tch_resume(n, st_out, &raw, err, sizeof(err));
+	int rc = tch_resume(n, st_out, &raw, NULL, err, sizeof(err));
 	tch_raw_close(&raw);
 	if (rc < 0) {
 		CHECK(0, "%s: resume (%s)", what, err);
@@ -569,7 +569,7 @@ static void test_out_of_order(struct flowdrop *fd)
 	flowdrop_del(fd, &rev);
 	struct tch_raw raw;
 	tch_raw_init(&raw);
-	CHECK(tch_resume(n, &st, &raw, err, sizeof(err)) == 0, "out of order: resumed");
+	CHECK(tch_resume(n, &st, &raw, NULL, err, sizeof(err)) == 0, "out of order: resumed");
 	tch_raw_close(&raw);
 	CHECK(read_stream(n, 3000, &c2s_r, 12, "server") == 0,
 	      "out of order: the new socket gets all 3000 bytes (the client resends the rest)");
@@ -673,7 +673,7 @@ static void test_kick(struct flowdrop *fd)
 	t0 = mono_ms();
 	struct tch_raw raw;
 	tch_raw_init(&raw);
-	CHECK(tch_resume(n, &st, &raw, err, sizeof(err)) == 0, "kick: resumed");
+	CHECK(tch_resume(n, &st, &raw, NULL, err, sizeof(err)) == 0, "kick: resumed");
 	tch_raw_close(&raw);
 	CHECK(read_stream(n, 8000, &c2s_r, 21, "server") == 0, "kick: the 8000 dropped bytes arrive");
 	uint64_t ms = mono_ms() - t0;
@@ -742,10 +742,10 @@ static void test_hold(struct flowdrop *fd, uint32_t hold_max, const char *what)
 	flowdrop_get(fd, &k, &v);
 	flowdrop_del(fd, &k);
 	t0 = mono_ms();
-	CHECK(tch_resume(n, &st, &raw, err, sizeof(err)) == 0, "%s: resumed", what);
-	for (struct flowdrop_pkt *p = list; p; p = p->next)
-		CHECK(tch_replay(&raw, p->data, p->len, err, sizeof(err)) == 0, "%s: replay a %u-byte packet (%s)",
-		      what, p->len, err);
+	CHECK(tch_resume(n, &st, &raw, list, err, sizeof(err)) == 0, "%s: resumed", what);
+	CHECK(raw.replayed == (uint64_t)npk && raw.replay_failed == 0,
+	      "%s: the %d held packets replayed (%llu, %llu failed)", what, npk,
+	      (unsigned long long)raw.replayed, (unsigned long long)raw.replay_failed);
 	flowdrop_pkts_free(list);
 	CHECK(read_stream(n, 8000, &c2s_r, 31, "server") == 0, "%s: the 8000 bytes sent while frozen arrive",
 	      what);
@@ -827,7 +827,7 @@ static void test_no_kick(struct flowdrop *fd)
 	CHECK(net_raw_effective(0) == 0, "no kick: CAP_NET_RAW dropped from the effective set");
 	struct tch_raw raw;
 	tch_raw_init(&raw);	/* opened on first use: after CAP_NET_RAW is gone */
-	rc = tch_resume(n, &st, &raw, err, sizeof(err));
+	rc = tch_resume(n, &st, &raw, NULL, err, sizeof(err));
 	tch_raw_close(&raw);
 	CHECK(net_raw_effective(1) == 0, "no kick: CAP_NET_RAW back");
 	CHECK(rc == 1 && strstr(err, "raw socket"), "no kick: resumed, reported as not kicked (%d: %s)",
