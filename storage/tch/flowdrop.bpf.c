@@ -191,6 +191,8 @@ static __always_inline int verdict(struct __sk_buff *skb, int reverse)
 	struct flowdrop_val *v;
 	__u32 l3off = 0;
 
+	if (skb->mark == FLOWDROP_REPLAY_MARK)	/* a replay of what we held (lo) */
+		return TC_ACT_OK;
 	if (flow_key(skb, &k, reverse, &l3off) < 0)
 		return TC_ACT_OK;
 	v = bpf_map_lookup_elem(&tch_flowdrop, &k);
@@ -200,6 +202,8 @@ static __always_inline int verdict(struct __sk_buff *skb, int reverse)
 		count(FLOWDROP_C_EXPIRED);
 		return TC_ACT_OK;
 	}
+	if (reverse && (v->flags & FLOWDROP_F_IN_ONLY))
+		return TC_ACT_OK;
 	__sync_fetch_and_add(&v->packets, 1);
 	count(reverse ? FLOWDROP_C_DROPPED_OUT : FLOWDROP_C_DROPPED);
 	if (!reverse && (v->flags & FLOWDROP_F_HOLD)) {

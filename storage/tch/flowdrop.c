@@ -222,6 +222,16 @@ int flowdrop_hold(struct flowdrop *d, const struct lb_flow_key *k, uint64_t unti
 	return arm(d, k, until_ns, FLOWDROP_F_HOLD, hold_max);
 }
 
+int flowdrop_hold_ingress(struct flowdrop *d, const struct lb_flow_key *k)
+{
+	struct flowdrop_val v;
+
+	if (bpf_map_lookup_elem(d->map_fd, k, &v) < 0)
+		return -1;
+	v.flags |= FLOWDROP_F_IN_ONLY;
+	return bpf_map_update_elem(d->map_fd, k, &v, BPF_EXIST);
+}
+
 void flowdrop_hold_limit(struct flowdrop *d, size_t total)
 {
 	d->held_limit = total;

@@ -93,6 +93,11 @@ int flowdrop_add(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until
 int flowdrop_hold(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns,
 		  uint32_t hold_max);
 
+/* Let k's entry pass the flow's outgoing packets from now on, holding only
+ * what arrives (FLOWDROP_F_IN_ONLY; tch_replay_held).  0, or -1 (ENOENT: no
+ * entry). */
+int flowdrop_hold_ingress(struct flowdrop *d, const struct lb_flow_key *k);
+
 /* Bytes of held packets this process keeps, all flows, before it refuses
  * more (counted in held_evicted); FLOWDROP_HOLD_TOTAL_DEFAULT until set.
  * The ring buffer (FLOWDROP_HOLD_RING_SIZE) bounds the kernel side. */

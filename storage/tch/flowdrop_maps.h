@@ -25,6 +25,8 @@
 #define FLOWDROP_HOLD_PKT_MAX 65535		/* longest packet (from its IP header) held; longer: overflow.
 						 * GRO makes packets this long (a veth behind XDP, any NIC) */
 #define FLOWDROP_HOLD_BUF   "tch_flowhold_buf"	/* per-CPU scratch: entries = CPUs, set at load */
+#define FLOWDROP_REPLAY_MARK 0x74636872u	/* "tchr": SO_MARK of the replays (tch_raw.c), which the
+						 * program passes (they are what it held) */
 #define FLOWDROP_PROG       "flowdrop_tc"		/* ingress: client -> VIP */
 #define FLOWDROP_PROG_OUT   "flowdrop_tc_egress"	/* egress: VIP -> client */
 
@@ -46,6 +48,9 @@ struct flowdrop_val {
 };
 
 #define FLOWDROP_F_HOLD 1u	/* hold what ingress drops (see above) */
+#define FLOWDROP_F_IN_ONLY 2u	/* egress passes: the session's socket is live again and
+				 * the entry only holds the client's packets until the
+				 * replay is in (tch_replay_held) */
 
 /* One record of the ring buffer, followed by len bytes of packet (IP header
  * on).  Host order, but the key (network order, as in the map). */

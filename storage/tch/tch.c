@@ -741,7 +741,7 @@ static int write_unsent(int fd, const uint8_t *p, size_t len, int *grown, size_t
 	return 0;
 }
 
-int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct flowdrop_pkt *held,
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct tch_held *held,
 	       char *err, size_t errlen)
 {
 	const uint8_t *p = st->unsent_len ? st->sendq + st->unacked_len : NULL;
@@ -768,7 +768,8 @@ int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct f
 	 * answers the kick at once (on one machine, within the sendto), and
 	 * if its new segments got here first, they would be SACKed beyond the
 	 * hole and the client would retransmit the held ones by RACK. */
-	tch_replay_held(fd, st, raw, held);
+	if (held)
+		tch_replay_held(fd, st, raw, held);
 	/* Before any new data: its ACKs must be in the client's window.  Best
 	 * effort: without the kick (no raw socket) the kernel's probe is sent
 	 * after all (repair on and off again), and the client's timers

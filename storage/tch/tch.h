@@ -88,18 +88,30 @@ void tch_replay_list(struct tch_raw *r, struct flowdrop_pkt *list);
 
 #define TCH_REPLAY_WAIT_NS 20000000ull	/* 20 ms */
 
+/* What the client sent while its session was frozen (doc/tch.md, "Holding
+ * instead of dropping"), for tch_resume to replay. */
+struct tch_held {
+	struct flowdrop *drop;		/* this node's flow drop: key's entry armed by flowdrop_hold */
+	struct lb_flow_key key;
+	struct flowdrop_pkt *from_old;	/* the old node's held packets, oldest first; stays the caller's */
+};
+
 /*
- * tch_resume's replay: the held packets to the live socket fd (restored
- * from st), then wait (at most TCH_REPLAY_WAIT_NS) until the socket has
- * queued the bytes they add in order.  Why wait: a packet sent to a local
- * address is queued on lo's backlog and processed by a softirq, on a busy
- * machine by ksoftirqd some time later; the kick that follows makes the
- * client send at once, and its new segments, if they came first, would be
- * SACKed beyond a hole and the held ones retransmitted (RACK) - exactly the
- * retransmissions holding is for.  0, or -1 when the wait ran out (counted
- * in r->replay_unconfirmed; the session goes on).
+ * tch_resume's replay, right after repair mode is left: h's drop entry
+ * goes on holding the client's packets but lets the socket's out; the old
+ * node's packets and this node's are replayed (tch_replay_list) and waited
+ * for (at most TCH_REPLAY_WAIT_NS each time) until the socket has queued
+ * the bytes they add in order; then the drop entry is removed and what it
+ * held meanwhile replayed and waited for the same way.  Why wait: a packet
+ * sent to a local address is queued on lo's backlog and processed by a
+ * softirq, on a busy machine by ksoftirqd some time later, and the
+ * socket's ACKs of the first replayed packets make the client send at
+ * once: its new segments, processed before the rest of the replay, would
+ * be SACKed beyond a hole and the held ones retransmitted (RACK) - the
+ * retransmissions holding is for.  A wait that runs out is counted in
+ * r->replay_unconfirmed; the session goes on.
  */
-int tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct flowdrop_pkt *held);
+void tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct tch_held *h);
 
 /*
  * Put the established TCP socket fd into repair mode and dump it into *out
@@ -149,10 +161,10 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 /*
  * After the switch sends the flow to this node: leave repair mode (without
  * the kernel's window probe, tch.c says why), kick the session (tch_kick,
- * from raw, the caller's per-process raw sockets; before it, the packets
- * of held - what the client sent while the session was frozen, from
- * flowdrop_take on either node, oldest first, may be NULL - are replayed
- * to the socket, tch_replay_list)
+ * from raw, the caller's per-process raw sockets; before it, with held,
+ * what the client sent while the session was frozen is replayed to the
+ * socket and the flow's drop entry removed, tch_replay_held; without, the
+ * caller removes the entry before it calls this)
  * and write the unsent part of st's send queue normally, so the
  * kernel sends it under the client's window.  tch_restore() sized the send
  * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
@@ -166,7 +178,7 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
  * and the client's timers recover: callers count it, since every handoff
  * of a node without CAP_NET_RAW would be one).  -1 with err on failure.
  */
-int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct flowdrop_pkt *held,
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct tch_held *held,
 	       char *err, size_t errlen);
 
 /*

@@ -51,8 +51,14 @@ int tch_raw_fd(struct tch_raw *r, int family)
 {
 	int *fd = family == 4 ? &r->fd4 : &r->fd6;
 
-	if (*fd < 0)
+	if (*fd < 0) {
 		*fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+		/* The flow drop passes what carries this mark: a replay must not
+		 * be held again where the drop sits on lo (tests); best effort */
+		unsigned mark = FLOWDROP_REPLAY_MARK;
+		if (*fd >= 0)
+			setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	}
 	return *fd;
 }
 
@@ -232,17 +238,21 @@ static uint32_t in_order_bytes(uint32_t rcv_nxt, struct flowdrop_pkt *list)
 	return rcv - rcv_nxt;
 }
 
-int tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct flowdrop_pkt *held)
+/* Replay list to fd and wait (bounded) until the socket has queued the
+ * bytes it adds in order from *rcv on; *rcv moves past them.  0, or -1 when
+ * the wait ran out (counted). */
+static int replay_wait(int fd, uint32_t *rcv, struct tch_raw *r, struct flowdrop_pkt *list)
 {
-	uint32_t want = in_order_bytes(st->rcv_seq, held);
+	uint32_t want = in_order_bytes(*rcv, list);
 	int inq0 = 0, inq;
 	uint64_t end;
 
-	if (!held || !r)
+	if (!list)
 		return 0;
 	if (ioctl(fd, SIOCINQ, &inq0) < 0)
 		inq0 = 0;
-	tch_replay_list(r, held);
+	tch_replay_list(r, list);
+	*rcv += want;
 	/* Bounded: a packet the socket refuses (it is only ever a
 	 * duplicate or outside the window) must not hold the session. */
 	end = loop_now_ns() + TCH_REPLAY_WAIT_NS;
@@ -256,4 +266,29 @@ int tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struc
 		sched_yield();	/* the backlog may be ksoftirqd's to process */
 	}
 	return 0;
+}
+
+void tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct tch_held *h)
+{
+	struct flowdrop_pkt *own = NULL, *late = NULL, **tail = &h->from_old;
+	uint32_t rcv = st->rcv_seq;
+
+	/* Still holding what arrives, but the socket's own segments go out:
+	 * its ACKs of the replayed bytes make the client send at once, and
+	 * those segments must wait until the replay is in (else the socket
+	 * SACKs them beyond a hole and the client retransmits the held ones,
+	 * RACK).  Only the ingress half can be held: the socket is live. */
+	flowdrop_hold_ingress(h->drop, &h->key);
+	flowdrop_take(h->drop, &h->key, &own);
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = own;		/* the old node's first, then this node's */
+	replay_wait(fd, &rcv, r, h->from_old);
+	*tail = NULL;
+	flowdrop_pkts_free(own);
+	/* what arrived meanwhile: after the replay, in order */
+	flowdrop_del(h->drop, &h->key);
+	flowdrop_take(h->drop, &h->key, &late);
+	replay_wait(fd, &rcv, r, late);
+	flowdrop_pkts_free(late);
 }

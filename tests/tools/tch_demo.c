@@ -800,7 +800,7 @@ static int in_restore(struct demo *d, struct hop_in *h, const uint8_t *buf, uint
  * (its window probe's answer must get through).  -1 with h->err. */
 static int in_commit(struct demo *d, struct hop_in *h, int cfd, uint64_t *resumed)
 {
-	struct flowdrop_pkt *from_old = NULL, *own, **tail;
+	struct flowdrop_pkt *from_old = NULL;
 	uint64_t t0 = now_ns(), t1;
 
 	if (repoint(d, h->s, d->name, h->err, sizeof(h->err)) < 0)
@@ -820,14 +820,12 @@ static int in_commit(struct demo *d, struct hop_in *h, int cfd, uint64_t *resume
 		return -1;
 	}
 	t1 = now_ns();
-	flowdrop_del(&d->drop, &h->key);
-	/* then what reached this node before it resumes: replayed after the
-	 * old node's, by tch_resume */
-	flowdrop_take(&d->drop, &h->key, &own);
-	for (tail = &from_old; *tail; tail = &(*tail)->next)
-		;
-	*tail = own;
-	int rc = tch_resume(h->nfd, &h->st, &d->raw, from_old, h->err, sizeof(h->err));
+	/* tch_resume replays the old node's packets, then this node's, and
+	 * ends this node's drop (d->hold_max 0: nothing held, only the drop) */
+	struct tch_held held = { .drop = &d->drop, .key = h->key, .from_old = from_old };
+	if (!d->hold_max)
+		flowdrop_del(&d->drop, &h->key);
+	int rc = tch_resume(h->nfd, &h->st, &d->raw, d->hold_max ? &held : NULL, h->err, sizeof(h->err));
 	flowdrop_pkts_free(from_old);
 	if (rc < 0)
 		return -1;	/* the switch sends the flow here; the old node points it back */

@@ -702,7 +702,7 @@ static void test_hold(struct flowdrop *fd, uint32_t hold_max, const char *what)
 	int l, c, s, n = -1, one = 1, npk = 0;
 	uint64_t c2s_w = 0, c2s_r = 0, t0, ms, held0, of0, ev0, held1, of1, ev1;
 	struct flowdrop_pkt *list = NULL;
-	struct flowdrop_val v;
+	struct flowdrop_val v, v2;
 	struct lb_flow_key k;
 	struct tch_state st;
 	struct tch_raw raw;
@@ -735,14 +735,16 @@ static void test_hold(struct flowdrop *fd, uint32_t hold_max, const char *what)
 		tch_state_free(&st);
 		goto out;
 	}
-	flowdrop_add(fd, &k, flowdrop_now_ns() + 5000000000ull);	/* holding ends */
+	/* as the old node: what it held goes to the new one (here: the same
+	 * flow drop, so it holds on, as the new node's own drop) */
 	npk = flowdrop_take(fd, &k, &list);
 	for (struct flowdrop_pkt *p = list; p; p = p->next)
 		bytes += p->len;
 	flowdrop_get(fd, &k, &v);
-	flowdrop_del(fd, &k);
+	struct tch_held held = { .drop = fd, .key = k, .from_old = list };
 	t0 = mono_ms();
-	CHECK(tch_resume(n, &st, &raw, list, err, sizeof(err)) == 0, "%s: resumed", what);
+	CHECK(tch_resume(n, &st, &raw, &held, err, sizeof(err)) == 0, "%s: resumed", what);
+	CHECK(flowdrop_get(fd, &k, &v2) < 0 && errno == ENOENT, "%s: tch_resume ended the drop", what);
 	CHECK(raw.replayed == (uint64_t)npk && raw.replay_failed == 0,
 	      "%s: the %d held packets replayed (%llu, %llu failed)", what, npk,
 	      (unsigned long long)raw.replayed, (unsigned long long)raw.replay_failed);
