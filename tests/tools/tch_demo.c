@@ -24,14 +24,18 @@
  * is only the transport between the nodes (a plain TCP connection between
  * their storage addresses, standing in for tandem-nasd's authenticated
  * channel) and the re-point (lbd's control socket: migrate the 5-tuple):
- *   O out_freeze:  flowdrop_add (guard, expires after 3 s), tch_freeze, app
+ *   O out_freeze:  flowdrop_hold (guard, expires after 3 s), tch_freeze, app
  *                  state, tch_state_encode
  *   O out_send:    STATE --> N
- *   N in_restore:  tch_state_decode, flowdrop_add (until it resumes),
+ *   N in_restore:  tch_state_decode, flowdrop_hold (until it resumes),
  *                  tch_restore, app state
- *   N in_commit:   re-point the switch to N, flowdrop_del, tch_resume
- *                  <-- REPLY ok
+ *   N in_commit:   re-point the switch to N; <-- REPLY_HELD
+ *   O:             HELD (what its drop held: flowdrop_take) --> N
+ *   N in_commit:   tch_resume with both nodes' held packets (replayed before
+ *                  the kick; it ends N's drop)  <-- REPLY ok
  *   O out_done:    tch_close_silently, flowdrop_add (grace period)
+ *   (--hold-kb 0 or "hold 0": flowdrop_add instead of flowdrop_hold, nothing
+ *   held, N's drop removed before tch_resume: the drop of doc/tch.md.)
  *   Failure (REPLY fail, connection lost, timeout): O rollback: the switch
  *   points to O again (if N may have re-pointed it), flowdrop_del, tch_thaw:
  *   the session continues on O.
@@ -44,6 +48,7 @@
  *   handoff TO HOPS GAP_MS RUN [CLIENT_PORT]   (first session, or that one)
  *   inject die-on-state | die-after-repoint | fail-restore | none
  *                                              (the next incoming handoff)
+ *   hold BYTES       what a frozen session's flow may hold (0: only drop)
  * Log lines (stderr) the test reads: "handoff ok run=R hop=H ... total_us=T",
  * "rollback run=R ...", "session end ... in=N out=M hash=H".
  */
@@ -1043,6 +1048,10 @@ static json_t *cmd(struct demo *d, const json_t *req)
 		return cmd_handoff(d, av, ac);
 	if (!strcmp(c, "inject") && ac == 1)
 		return cmd_inject(d, av[0]);
+	if (!strcmp(c, "hold") && ac == 1) {	/* bytes held per session from now on */
+		d->hold_max = (uint32_t)strtoul(av[0], NULL, 10);
+		return json_pack("{s:b, s:I}", "ok", 1, "hold_max", (json_int_t)d->hold_max);
+	}
 	return ctl_error("unknown command %s", c);
 }
 
