@@ -105,6 +105,7 @@ struct nasd_handoff_config {
 	uint32_t report_tries;
 	uint32_t pin_hold_s;		/* an operator's move pins a session that long (0: never) */
 	uint32_t spin_us;		/* busy-wait for the next frame of a handoff */
+	uint32_t hold_kb;		/* held per frozen session, KiB (0: only drop; doc/tch.md) */
 };
 
 /* ---- NFS: the "nfs" section, parsed by nfs_config.c ---- */
