@@ -131,20 +131,11 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 	}
 	prog = bpf_object__find_program_by_name(d->obj, FLOWDROP_PROG);
 	prog_out = bpf_object__find_program_by_name(d->obj, FLOWDROP_PROG_OUT);
-	d->map_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_MAP);
-	d->stats_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_STATS);
-	if (!prog || !prog_out || d->map_fd < 0 || d->stats_fd < 0) {
-		errno = ENOENT;
+	if (!prog || !prog_out || flowdrop_bind(d, d->obj) < 0) {
 		err_errno(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
 		goto out_fail;
 	}
 
-	d->ring = ring_buffer__new(bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_HOLD_RING),
-				   ring_cb, d, NULL);
-	if (!d->ring) {
-		err_errno(err, errlen, "flowdrop: ring buffer %s", FLOWDROP_HOLD_RING);
-		goto out_fail;
-	}
 	if (clsact(d->ifindex) < 0 || (d->out_ifindex && clsact(d->out_ifindex) < 0)) {
 		err_errno(err, errlen, "flowdrop: tc clsact on %s", ifname);
 		goto out_fail;
@@ -167,12 +158,38 @@ out_detach:
 	detach(d->ifindex, BPF_TC_INGRESS);
 	d->attached = 0;
 out_fail:
-	ring_buffer__free(d->ring);
-	d->ring = NULL;
+	flowdrop_unbind(d);
 	bpf_object__close(d->obj);
 	d->obj = NULL;
 	d->map_fd = d->stats_fd = -1;
 	return -1;
+}
+
+int flowdrop_bind(struct flowdrop *d, struct bpf_object *obj)
+{
+	d->map_fd = bpf_object__find_map_fd_by_name(obj, FLOWDROP_MAP);
+	d->stats_fd = bpf_object__find_map_fd_by_name(obj, FLOWDROP_STATS);
+	d->held = NULL;
+	d->held_tail = &d->held;
+	d->held_bytes = 0;
+	if (!d->held_limit)
+		d->held_limit = FLOWDROP_HOLD_TOTAL_DEFAULT;
+	if (d->map_fd < 0 || d->stats_fd < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	d->ring = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, FLOWDROP_HOLD_RING), ring_cb, d, NULL);
+	return d->ring ? 0 : -1;
+}
+
+void flowdrop_unbind(struct flowdrop *d)
+{
+	ring_buffer__free(d->ring);
+	d->ring = NULL;
+	flowdrop_pkts_free(d->held);
+	d->held = NULL;
+	d->held_tail = &d->held;
+	d->held_bytes = 0;
 }
 
 void flowdrop_close(struct flowdrop *d)
@@ -184,12 +201,7 @@ void flowdrop_close(struct flowdrop *d)
 	if (d->attached >= 2)
 		detach(d->out_ifindex, BPF_TC_EGRESS);
 	d->attached = 0;
-	ring_buffer__free(d->ring);
-	d->ring = NULL;
-	flowdrop_pkts_free(d->held);
-	d->held = NULL;
-	d->held_tail = &d->held;
-	d->held_bytes = 0;
+	flowdrop_unbind(d);
 	bpf_object__close(d->obj);
 	d->obj = NULL;
 	d->map_fd = d->stats_fd = -1;

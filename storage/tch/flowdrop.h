@@ -78,6 +78,14 @@ struct flowdrop {
 int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
 		  const char *obj_path, const char *pin_dir, char *err, size_t errlen);
 
+/* The userspace side over a loaded flow-drop object's maps (flowdrop_open
+ * does this; bpf_prog_test_run tests call it on an object they loaded):
+ * map fds, the held packets' store and ring.  d->ncpus must be set; the
+ * object stays the caller's.  0, or -1 with errno.  flowdrop_unbind frees
+ * the ring and the store. */
+int flowdrop_bind(struct flowdrop *d, struct bpf_object *obj);
+void flowdrop_unbind(struct flowdrop *d);
+
 /* Detach and release (NULL-safe, idempotent). */
 void flowdrop_close(struct flowdrop *d);
 
