@@ -117,12 +117,9 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 		err_errno(err, errlen, "flowdrop: pin paths under %s", pin_dir);
 		goto out_fail;
 	}
-	struct bpf_map *hb = bpf_object__find_map_by_name(d->obj, FLOWDROP_HOLD_BUF);
-	if (!hb || bpf_map__set_max_entries(hb, (__u32)d->ncpus) < 0) {
-		err_errno(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
-		goto out_fail;
-	}
-	rc = bpf_object__load(d->obj);
+	rc = flowdrop_size_maps(d->obj, d->ncpus);
+	if (!rc)
+		rc = bpf_object__load(d->obj);
 	if (rc) {
 		errno = -rc;
 		err_errno(err, errlen, "flowdrop: load %s%s%s", obj_path,
@@ -163,6 +160,13 @@ out_fail:
 	d->obj = NULL;
 	d->map_fd = d->stats_fd = -1;
 	return -1;
+}
+
+int flowdrop_size_maps(struct bpf_object *obj, int ncpus)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, FLOWDROP_HOLD_BUF);
+
+	return m ? bpf_map__set_max_entries(m, (__u32)ncpus) : -ENOENT;
 }
 
 int flowdrop_bind(struct flowdrop *d, struct bpf_object *obj)

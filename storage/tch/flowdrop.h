@@ -78,6 +78,11 @@ struct flowdrop {
 int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
 		  const char *obj_path, const char *pin_dir, char *err, size_t errlen);
 
+/* Before loading obj: the maps sized from the machine (one hold scratch
+ * slot per CPU, ncpus = libbpf_num_possible_cpus()).  0 or a negative
+ * errno, as libbpf. */
+int flowdrop_size_maps(struct bpf_object *obj, int ncpus);
+
 /* The userspace side over a loaded flow-drop object's maps (flowdrop_open
  * does this; bpf_prog_test_run tests call it on an object they loaded):
  * map fds, the held packets' store and ring.  d->ncpus must be set; the

@@ -748,26 +748,17 @@ int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct t
 	size_t left;
 	int grown = 0;
 
-	/* Out of repair without the kernel's window probe: the probe would
-	 * advertise the window this socket computes now (its buffers are
-	 * larger than the old one's while the restored queues are in) and
-	 * record it as offered, but the client discards the probe (its
-	 * sequence number is outside the window, tch_kick.c) and keeps the
-	 * old node's offer - zero when the session was handed off with a full
-	 * receive queue.  This socket would then believe the client knows a
-	 * window it never saw, and send no window update when its reader
-	 * frees space (an update goes out only when the window at least
-	 * doubles from the one it thinks offered): the client waits for its
-	 * zero-window probe, backed off to seconds after a long close.  With
-	 * no probe the socket's offer stays the old node's, which is what the
-	 * kick advertises, and the first read that opens the window is
-	 * announced at once. */
+	/* Out of repair without the kernel's window probe: the client
+	 * discards the probe (outside its window, tch_kick.c) but this socket
+	 * records the window it advertised as offered - more than the old
+	 * node's offer, which the client keeps (zero with a full receive
+	 * queue) - and then sends no window update when its reader frees
+	 * space: the client waits for its backed-off zero-window probe
+	 * (doc/tch.md, "Nothing left to a timer", measured up to 20 s). */
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) < 0)
 		return err_errno(err, errlen, "resume: TCP_REPAIR off");
-	/* What the client sent while frozen, before the kick: the client
-	 * answers the kick at once (on one machine, within the sendto), and
-	 * if its new segments got here first, they would be SACKed beyond the
-	 * hole and the client would retransmit the held ones by RACK. */
+	/* What the client sent while frozen, before the kick: the client's
+	 * answers to it must not overtake the replay (tch.h) */
 	if (held)
 		tch_replay_held(fd, st, raw, held);
 	/* Before any new data: its ACKs must be in the client's window.  Best

@@ -206,9 +206,8 @@ int main(int argc, char **argv)
 		return check_done();
 	}
 	o = bpf_object__open_file(obj, NULL);
-	if (o)	/* one scratch slot per CPU, as flowdrop_open sets it */
-		bpf_map__set_max_entries(bpf_object__find_map_by_name(o, FLOWDROP_HOLD_BUF),
-					 (uint32_t)libbpf_num_possible_cpus());
+	if (o)	/* as flowdrop_open does */
+		flowdrop_size_maps(o, libbpf_num_possible_cpus());
 	if (!o || bpf_object__load(o)) {
 		CHECK(0, "load %s", obj);
 		return check_done();
