@@ -363,6 +363,7 @@ static int open_engine(struct handoff *h)
 		return -1;
 	}
 	h->drop_open = 1;
+	flowdrop_hold_limit(&h->drop, (size_t)cfg->hold_total_kb * 1024);
 	return 0;
 }
 
