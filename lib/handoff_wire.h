@@ -121,6 +121,10 @@ enum ho_rec {
 				 * version 2 compatibly: a node that does not know it skips it
 				 * (records are looked up by type), an OPEN without it says
 				 * nothing (HO_CAUSE_UNSAID) */
+	HO_R_HELD,		/* ACK: the client's packets the old node held while the
+				 * session was frozen (storage/tch/tch_held.h), possibly
+				 * split; skipped by a node that does not know it, as
+				 * HO_R_CAUSE (it then only misses the replay) */
 };
 
 /* Why a session moves (HO_R_CAUSE).  The new node pins a session an

@@ -177,14 +177,16 @@ static int get_endpoint(struct jconf *p, json_t *obj, const char *key, struct ta
  *              "interface": "eth0", "egress_interface": "", "bpf_object": "...",
  *              "pin_dir": "...", "grace_ms": 2000, "guard_ms": 5000,
  *              "timeout_ms": 2000, "report_timeout_ms": 250, "report_tries": 4,
- *              "spin_us": 1000, "pin_hold_s": 300 }
+ *              "spin_us": 1000, "pin_hold_s": 300, "hold_kb": 256,
+ *              "hold_total_kb": 8192 }
  */
 static int parse_handoff(struct jconf *p, json_t *o, struct nasd_config *cfg)
 {
 	static const char *const keys[] = {
 		"listen", "peers", "switch", "key_file", "cluster_id", "interface",
 		"egress_interface", "bpf_object", "pin_dir", "grace_ms", "guard_ms", "timeout_ms",
-		"report_timeout_ms", "report_tries", "spin_us", "pin_hold_s", NULL
+		"report_timeout_ms", "report_tries", "spin_us", "pin_hold_s", "hold_kb",
+		"hold_total_kb", NULL
 	};
 	static const char *const pkeys[] = { "name", "address", NULL };
 	struct nasd_handoff_config *h = &cfg->ho;
@@ -209,7 +211,9 @@ static int parse_handoff(struct jconf *p, json_t *o, struct nasd_config *cfg)
 	    jconf_get_uint(p, o, "report_timeout_ms", &h->report_timeout_ms, 250, 10, 10000) < 0 ||
 	    jconf_get_uint(p, o, "report_tries", &h->report_tries, 4, 1, 20) < 0 ||
 	    jconf_get_uint(p, o, "spin_us", &h->spin_us, 1000, 0, 100000) < 0 ||
-	    jconf_get_uint(p, o, "pin_hold_s", &h->pin_hold_s, 300, 0, 86400) < 0)
+	    jconf_get_uint(p, o, "pin_hold_s", &h->pin_hold_s, 300, 0, 86400) < 0 ||
+	    jconf_get_uint(p, o, "hold_kb", &h->hold_kb, 256, 0, 16384) < 0 ||
+	    jconf_get_uint(p, o, "hold_total_kb", &h->hold_total_kb, 8192, 64, 1048576) < 0)
 		return -1;
 	if (h->guard_ms <= h->timeout_ms)
 		return jconf_perr(p, "\"guard_ms\" must exceed \"timeout_ms\" (a drop must outlive the wait)");

@@ -105,6 +105,8 @@ struct nasd_handoff_config {
 	uint32_t report_tries;
 	uint32_t pin_hold_s;		/* an operator's move pins a session that long (0: never) */
 	uint32_t spin_us;		/* busy-wait for the next frame of a handoff */
+	uint32_t hold_kb;		/* held per frozen session, KiB (0: only drop; doc/tch.md) */
+	uint32_t hold_total_kb;		/* held in all, this process (the ring's 4 MiB come on top) */
 };
 
 /* ---- NFS: the "nfs" section, parsed by nfs_config.c ---- */

@@ -118,6 +118,13 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 	return r;
 }
 
+int handoff_drop(struct handoff *h, const struct lb_flow_key *key, uint64_t until_ns)
+{
+	if (h->cfg->hold_kb)
+		return flowdrop_hold(&h->drop, key, until_ns, h->cfg->hold_kb * 1024);
+	return flowdrop_add(&h->drop, key, until_ns);
+}
+
 json_t *handoff_status(struct nasd *n)
 {
 	struct handoff *h = n->ho;
@@ -150,6 +157,14 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	uint64_t held = 0, overflow = 0, evicted = 0;
+	flowdrop_hold_counters(&h->drop, &held, &overflow, &evicted);
+	json_object_set_new(r, "hold", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"hold_kb", (json_int_t)h->cfg->hold_kb, "held", (json_int_t)held,
+		"overflow", (json_int_t)overflow, "evicted", (json_int_t)evicted,
+		"sent", (json_int_t)h->held_sent, "bad", (json_int_t)h->held_bad,
+		"replayed", (json_int_t)h->raw.replayed, "replay_failed", (json_int_t)h->raw.replay_failed,
+		"replay_unconfirmed", (json_int_t)h->raw.replay_unconfirmed));
 	json_object_set_new(r, "frozen", lat_hist_json(&h->frozen));
 	json_object_set_new(r, "last_in", json_pack("{s:s, s:I, s:I}", "from", h->last_in_from,
 		"txid", (json_int_t)h->last_in_txid, "resumed_at_ns", (json_int_t)h->last_in_resumed_ns));
@@ -348,6 +363,7 @@ static int open_engine(struct handoff *h)
 		return -1;
 	}
 	h->drop_open = 1;
+	flowdrop_hold_limit(&h->drop, (size_t)cfg->hold_total_kb * 1024);
 	return 0;
 }
 
@@ -408,6 +424,7 @@ static void open_undo(struct handoff *h)
 	}
 	if (h->drop_open)
 		flowdrop_close(&h->drop);
+	tch_raw_close(&h->raw);
 	free(h->blob);
 	free(h->keys);
 	free(h);
@@ -428,6 +445,7 @@ int handoff_open(struct nasd *n)
 	h->lis.fd = -1;
 	h->rep_fd = -1;
 	h->mv.fd = -1;
+	tch_raw_init(&h->raw);
 	h->my_key = maglev_node_key32(n->cfg.node_name);
 	if (open_engine(h) < 0 || open_sockets(h) < 0 ||
 	    loop_timer_init(&n->loop, &h->tick, tick_cb, h) < 0 || loop_timer_set(&h->tick, 1, 500) < 0 ||
@@ -466,6 +484,7 @@ void handoff_close(struct nasd *n)
 	loop_del(&n->loop, &h->mv);
 	close(h->mv.fd);
 	flowdrop_close(&h->drop);
+	tch_raw_close(&h->raw);
 	free(h->blob);
 	free(h->keys);
 	free(h);

@@ -61,6 +61,7 @@
 #include "lib/handoff_wire.h"
 #include "lib/lat_hist.h"
 #include "storage/tch/flowdrop.h"
+#include "storage/tch/tch.h"
 #include "storage/tch/tch_state.h"
 
 #define RX_MAX (HO_MAX_FRAME + 4)
@@ -149,6 +150,7 @@ struct handoff {
 	struct ho_key pair[NASD_MAX_PEERS];	/* K(this node, peer i): its channels */
 	struct flowdrop drop;
 	int drop_open;
+	struct tch_raw raw;		/* the kick's and replay's raw sockets (tch_raw.c) */
 	struct loop_io lis;
 	struct loop_timer tick;
 	/* handoffs asked for by the service (data location), run from a timer */
@@ -180,6 +182,8 @@ struct handoff {
 	/* counters */
 	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
 	uint64_t in_kick_failed;	/* resumed without the kick (tch_resume 1) */
+	uint64_t held_sent;		/* packets held here and sent with an ACK */
+	uint64_t held_bad;		/* ACKs whose held packets did not decode (not replayed) */
 	uint64_t reports, report_retries, report_failed, channels_opened, channel_errors;
 	/* refused input (status "rejected"): channel frames by reason, HELLOs,
 	 * switch requests that failed authentication or were replayed */
@@ -232,6 +236,11 @@ void chan_close(struct chan *c, const char *why);
  * decides whether to close c). */
 int chan_send(struct chan *c, struct ho_frame *f);
 int send_simple(struct chan *c, uint8_t type, uint32_t txid);
+
+/* Silence key's flow until until_ns for a handoff: flowdrop_hold with
+ * hold_kb (what the client sends is held for the replay), or flowdrop_add
+ * without (control.c). */
+int handoff_drop(struct handoff *h, const struct lb_flow_key *key, uint64_t until_ns);
 int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why);
 /* Wait for the next frame of transaction txid on outbound channel c.  1 with
  * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the

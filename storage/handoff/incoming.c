@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/log_flow.h"
 #include "storage/tch/tch.h"
+#include "storage/tch/tch_held.h"
 
 static struct intx *intx_find(struct handoff *h, struct chan *c, uint32_t txid)
 {
@@ -178,7 +179,7 @@ static void serve_open(struct chan *c, const struct ho_hdr *hd, const uint8_t *b
 		return;
 	}
 	free(fl);
-	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+	if (handoff_drop(h, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
 		char err[128];
 		err_errno(err, sizeof(err), "flow drop");
 		serve_fail(t, RC_REFUSED, err);
@@ -229,7 +230,7 @@ static void serve_update(struct intx *t, const uint8_t *body, size_t blen)
 	}
 	/* the drop from OPEN on covers the restore: the restored socket
 	 * (repair mode) must see no packet until it resumes */
-	if (flowdrop_add(&h->drop, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
+	if (handoff_drop(h, &t->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0) {
 		err_errno(err, sizeof(err), "flow drop");
 		serve_fail(t, RC_REFUSED, err);
 		return;
@@ -263,11 +264,29 @@ static void serve_lost(struct intx *t, int fd, const char *what, const char *err
 	intx_free(h, t);
 }
 
-/* The ACK: the old node has closed.  Resume the socket, rebuild the
- * connection, DONE. */
-static void serve_ack(struct intx *t)
+/* The old node's held packets in the ACK (HO_R_HELD), decoded into *out;
+ * nothing (counted) if they do not decode: the client's own recovery
+ * then delivers them. */
+static void ack_held(struct handoff *h, const uint8_t *body, size_t blen, struct flowdrop_pkt **out)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char why[160];
+
+	*out = NULL;
+	if (ho_collect(body, blen, HO_R_HELD, TCH_HELD_MAX, &buf, &len) < 0 ||
+	    tch_held_decode(buf, len, out, why, sizeof(why)) < 0)
+		h->held_bad++;
+	free(buf);
+}
+
+/* The ACK: the old node has closed.  Resume the socket (replaying what
+ * both nodes held, which also ends our drop), rebuild the connection,
+ * DONE. */
+static void serve_ack(struct intx *t, const uint8_t *body, size_t blen)
 {
 	struct handoff *h = t->ch->h;
+	struct tch_held held = { .drop = &h->drop, .key = t->key };
 	char err[256];
 	int fd = t->nfd;
 
@@ -276,8 +295,11 @@ static void serve_ack(struct intx *t)
 		return;
 	}
 	/* the old node has closed: no way back from here */
-	flowdrop_del(&h->drop, &t->key);
-	int kicked = tch_resume(fd, &t->st, err, sizeof(err));
+	ack_held(h, body, blen, &held.from_old);
+	if (!h->cfg->hold_kb)
+		flowdrop_del(&h->drop, &t->key);
+	int kicked = tch_resume(fd, &t->st, &h->raw, h->cfg->hold_kb ? &held : NULL, err, sizeof(err));
+	flowdrop_pkts_free(held.from_old);
 	if (kicked < 0) {
 		serve_lost(t, fd, "resume", err);
 		return;
@@ -322,7 +344,7 @@ void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, s
 	}
 	switch (hd->type) {
 	case HO_T_UPDATE: serve_update(t, body, blen); break;
-	case HO_T_ACK: serve_ack(t); break;
+	case HO_T_ACK: serve_ack(t, body, blen); break;
 	case HO_T_FAIL:
 		log_in(t, "the old node gave up", 0, 0);
 		c->h->in_failed++;

@@ -25,6 +25,7 @@
 #include "lib/log.h"
 #include "lib/log_flow.h"
 #include "storage/tch/tch.h"
+#include "storage/tch/tch_held.h"
 
 /* What became of one transaction: the control command's reply. */
 struct ho_result {
@@ -64,6 +65,7 @@ struct ho_tx {
 	struct rep_pending rep;		/* the REDIRECT */
 	uint64_t t0, t_pause, t_frozen, t_update;	/* CLOCK_MONOTONIC ns */
 	uint8_t cause;			/* HO_CAUSE_*: told to N in the OPEN */
+	struct flowdrop_pkt *held;	/* what the drop held until the close: to N with the ACK */
 };
 
 /* ------------------------------------------------ the connection's flow -- */
@@ -235,7 +237,7 @@ static int tx_freeze(struct ho_tx *tx)
 		return err_errno(res->error, sizeof(res->error), "pause");
 	}
 	tx->done |= TX_PAUSED;
-	if (flowdrop_add(&h->drop, &tx->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0)
+	if (handoff_drop(h, &tx->key, now_ns() + (uint64_t)h->cfg->guard_ms * 1000000) < 0)
 		return err_errno(res->error, sizeof(res->error), "flow drop");
 	tx->done |= TX_GUARD;
 	if (tch_freeze(x->ops->fd(x->p), &tx->st, err, sizeof(err)) < 0)
@@ -344,8 +346,15 @@ static void tx_undo(struct ho_tx *tx)
 	}
 	if (tx->done & TX_GUARD)
 		flowdrop_del(&h->drop, &tx->key);
-	if ((tx->done & TX_FROZEN) && tch_thaw(x->ops->fd(x->p), err, sizeof(err)) < 0)
+	if ((tx->done & TX_FROZEN) && tch_thaw(x->ops->fd(x->p), err, sizeof(err)) < 0) {
 		log_warnx("handoff tx %u rollback: %s", tx->txid, err);
+	} else if (tx->done & TX_GUARD) {
+		/* what the client sent meanwhile, to the session that stays */
+		struct flowdrop_pkt *held;
+		flowdrop_take(&h->drop, &tx->key, &held);
+		tch_replay_list(&h->raw, held);
+		flowdrop_pkts_free(held);
+	}
 	if (tx->done & TX_PAUSED)
 		x->ops->resume(x->p);
 	tx_tell_n(tx);
@@ -369,7 +378,34 @@ static void tx_close(struct ho_tx *tx)
 	if (tch_close_silently(fd, err, sizeof(err)) < 0)
 		log_warnx("handoff tx %u: %s (socket kept open)", tx->txid, err);
 	flowdrop_add(&h->drop, &tx->key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
+	/* the switch no longer sends the flow here (lbd's ACK): what the drop
+	 * held goes to N with the ACK, for N to replay before anything else
+	 * (packets still on their way to us now meet the grace drop) */
+	flowdrop_take(&h->drop, &tx->key, &tx->held);
 	tx->res->t_close = us_since(t1);
+}
+
+/* The ACK, with what the drop held (HO_R_HELD) if anything. */
+static int send_ack(struct ho_tx *tx)
+{
+	size_t n = tch_held_encoded_len(tx->held);
+	struct ho_frame f;
+	uint8_t *b = n ? malloc(n) : NULL;
+	int cnt = 0;
+
+	memset(&f, 0, sizeof(f));
+	ho_begin(&f, HO_T_ACK, tx->txid);
+	if (b) {
+		tch_held_encode(tx->held, b);
+		ho_add(&f, HO_R_HELD, b, n);
+		free(b);
+		for (struct flowdrop_pkt *p = tx->held; p; p = p->next)
+			cnt++;
+		tx->h->held_sent += (uint64_t)cnt;
+	}
+	flowdrop_pkts_free(tx->held);
+	tx->held = NULL;
+	return chan_send(tx->c, &f);
 }
 
 /* ACK: N resumes and answers DONE ("done"); without a DONE the handoff is
@@ -385,7 +421,7 @@ static void tx_confirm(struct ho_tx *tx)
 	int r = -1;
 
 	res->stage = "done";
-	if (send_simple(tx->c, HO_T_ACK, tx->txid) < 0)
+	if (send_ack(tx) < 0)
 		chan_close(tx->c, "send failed");
 	else
 		r = chan_wait(tx->c, tx->txid, (int)h->cfg->timeout_ms, &type, &body, &blen);

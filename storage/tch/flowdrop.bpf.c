@@ -29,7 +29,10 @@
  * Parsing: Ethernet (one optional 802.1Q tag), IPv4 (not a non-first
  * fragment) or IPv6 (TCP right after the fixed header), TCP; an unexpired
  * entry drops (TC_ACT_SHOT) and counts.  Anything else passes untouched
- * (TC_ACT_OK).  Entries are only ever removed by userspace (flowdrop_gc):
+ * (TC_ACT_OK).  An entry with FLOWDROP_F_HOLD also copies what it drops on
+ * ingress into a ring buffer (hold()), so the daemon can replay it to the
+ * session's new socket instead of leaving it to the client's
+ * retransmission (doc/tch.md, "Holding instead of dropping").  Entries are only ever removed by userspace (flowdrop_gc):
  * a delete here could race with userspace re-arming the same entry.
  */
 #include <linux/bpf.h>
@@ -58,6 +61,30 @@ struct {
 	__type(value, __u64);
 } tch_flowdrop_st SEC(".maps");
 
+/* Held packets on their way to userspace (flowdrop_maps.h: FLOWDROP_F_HOLD). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FLOWDROP_HOLD_RING_SIZE);
+} tch_flowhold SEC(".maps");
+
+/* A record is assembled here (per CPU) and copied into the ring in one
+ * bpf_ringbuf_output: a reservation must have a constant size, and most
+ * packets held are far shorter than the longest. */
+struct held_buf {
+	struct flowdrop_held_hdr h;
+	__u8 data[FLOWDROP_HOLD_PKT_MAX];
+};
+
+/* One per CPU (flowdrop_open sets max_entries to the number of CPUs): a
+ * per-CPU array cannot hold values over 32 KiB.  The ingress program runs
+ * in softirq, never nested on one CPU, so a CPU's slot is its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct held_buf);
+} tch_flowhold_buf SEC(".maps");
+
 struct vlan_hdr_ {
 	__be16 tci;
 	__be16 proto;
@@ -73,7 +100,8 @@ static __always_inline void count(__u32 idx)
 
 /* The packet's flow key, as the client sends it: reverse = the packet goes
  * VIP -> client (egress), so its source is the key's destination. */
-static __always_inline int flow_key(struct __sk_buff *skb, struct lb_flow_key *k, int reverse)
+static __always_inline int flow_key(struct __sk_buff *skb, struct lb_flow_key *k, int reverse,
+				    __u32 *l3off)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
@@ -92,6 +120,7 @@ static __always_inline int flow_key(struct __sk_buff *skb, struct lb_flow_key *k
 		proto = vh->proto;
 		l3 = vh + 1;
 	}
+	*l3off = (__u32)(l3 - data);
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP || ip->ihl < 5)
@@ -126,12 +155,45 @@ static __always_inline int flow_key(struct __sk_buff *skb, struct lb_flow_key *k
 	return 0;
 }
 
+/* Copy the packet (from its IP header) into the ring for userspace, if v
+ * may still hold its length; 0 held, -1 not (counted as overflow). */
+static __always_inline int hold(struct __sk_buff *skb, const struct lb_flow_key *k,
+				struct flowdrop_val *v, __u32 l3off)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), len = skb->len > l3off ? skb->len - l3off : 0;
+	struct held_buf *b;
+
+	if (len == 0 || len > FLOWDROP_HOLD_PKT_MAX || v->held + len > v->hold_max)
+		return -1;
+	b = bpf_map_lookup_elem(&tch_flowhold_buf, &cpu);
+	if (!b)
+		return -1;
+	/* For the verifier: a bound it can see on the register itself (the
+	 * compiler drops a plain mask, since the test above implies it). */
+	__u64 n = len;
+	asm volatile("%[n] &= 0xffff" : [n] "+r"(n));
+	if (n == 0 || n > FLOWDROP_HOLD_PKT_MAX)
+		return -1;
+	if (bpf_skb_load_bytes(skb, l3off, b->data, (__u32)n) < 0)
+		return -1;
+	b->h.key = *k;
+	b->h.len = (__u32)n;
+	b->h.pad = 0;
+	if (bpf_ringbuf_output(&tch_flowhold, b, sizeof(b->h) + n, 0) < 0)
+		return -1;
+	__sync_fetch_and_add(&v->held, len);
+	return 0;
+}
+
 static __always_inline int verdict(struct __sk_buff *skb, int reverse)
 {
 	struct lb_flow_key k = {};
 	struct flowdrop_val *v;
+	__u32 l3off = 0;
 
-	if (flow_key(skb, &k, reverse) < 0)
+	if (skb->mark == FLOWDROP_REPLAY_MARK)	/* a replay of what we held (lo) */
+		return TC_ACT_OK;
+	if (flow_key(skb, &k, reverse, &l3off) < 0)
 		return TC_ACT_OK;
 	v = bpf_map_lookup_elem(&tch_flowdrop, &k);
 	if (!v)
@@ -140,8 +202,18 @@ static __always_inline int verdict(struct __sk_buff *skb, int reverse)
 		count(FLOWDROP_C_EXPIRED);
 		return TC_ACT_OK;
 	}
+	if (reverse && (v->flags & FLOWDROP_F_IN_ONLY))
+		return TC_ACT_OK;
 	__sync_fetch_and_add(&v->packets, 1);
 	count(reverse ? FLOWDROP_C_DROPPED_OUT : FLOWDROP_C_DROPPED);
+	if (!reverse && (v->flags & FLOWDROP_F_HOLD)) {
+		if (hold(skb, &k, v, l3off) == 0) {
+			count(FLOWDROP_C_HELD);
+		} else {
+			__sync_fetch_and_add(&v->overflow, 1);
+			count(FLOWDROP_C_HOLD_OVERFLOW);
+		}
+	}
 	return TC_ACT_SHOT;
 }
 

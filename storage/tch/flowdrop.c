@@ -41,6 +41,8 @@ static int pin_map(struct bpf_object *obj, const char *name, const char *pin_dir
 	return bpf_map__set_pin_path(m, path) ? -1 : 0;
 }
 
+static int ring_cb(void *ctx, void *data, size_t size);
+
 /* The clsact qdisc both hooks hang on (there already: fine). */
 static int clsact(int ifindex)
 {
@@ -87,6 +89,8 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 
 	memset(d, 0, sizeof(*d));
 	d->map_fd = d->stats_fd = -1;
+	d->held_tail = &d->held;
+	d->held_limit = FLOWDROP_HOLD_TOTAL_DEFAULT;
 	if (!obj_path)
 		obj_path = FLOWDROP_OBJ_DEFAULT;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
@@ -113,7 +117,9 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 		err_errno(err, errlen, "flowdrop: pin paths under %s", pin_dir);
 		goto out_fail;
 	}
-	rc = bpf_object__load(d->obj);
+	rc = flowdrop_size_maps(d->obj, d->ncpus);
+	if (!rc)
+		rc = bpf_object__load(d->obj);
 	if (rc) {
 		errno = -rc;
 		err_errno(err, errlen, "flowdrop: load %s%s%s", obj_path,
@@ -122,10 +128,7 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 	}
 	prog = bpf_object__find_program_by_name(d->obj, FLOWDROP_PROG);
 	prog_out = bpf_object__find_program_by_name(d->obj, FLOWDROP_PROG_OUT);
-	d->map_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_MAP);
-	d->stats_fd = bpf_object__find_map_fd_by_name(d->obj, FLOWDROP_STATS);
-	if (!prog || !prog_out || d->map_fd < 0 || d->stats_fd < 0) {
-		errno = ENOENT;
+	if (!prog || !prog_out || flowdrop_bind(d, d->obj) < 0) {
 		err_errno(err, errlen, "flowdrop: %s is not a flow-drop object", obj_path);
 		goto out_fail;
 	}
@@ -152,10 +155,45 @@ out_detach:
 	detach(d->ifindex, BPF_TC_INGRESS);
 	d->attached = 0;
 out_fail:
+	flowdrop_unbind(d);
 	bpf_object__close(d->obj);
 	d->obj = NULL;
 	d->map_fd = d->stats_fd = -1;
 	return -1;
+}
+
+int flowdrop_size_maps(struct bpf_object *obj, int ncpus)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, FLOWDROP_HOLD_BUF);
+
+	return m ? bpf_map__set_max_entries(m, (__u32)ncpus) : -ENOENT;
+}
+
+int flowdrop_bind(struct flowdrop *d, struct bpf_object *obj)
+{
+	d->map_fd = bpf_object__find_map_fd_by_name(obj, FLOWDROP_MAP);
+	d->stats_fd = bpf_object__find_map_fd_by_name(obj, FLOWDROP_STATS);
+	d->held = NULL;
+	d->held_tail = &d->held;
+	d->held_bytes = 0;
+	if (!d->held_limit)
+		d->held_limit = FLOWDROP_HOLD_TOTAL_DEFAULT;
+	if (d->map_fd < 0 || d->stats_fd < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	d->ring = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, FLOWDROP_HOLD_RING), ring_cb, d, NULL);
+	return d->ring ? 0 : -1;
+}
+
+void flowdrop_unbind(struct flowdrop *d)
+{
+	ring_buffer__free(d->ring);
+	d->ring = NULL;
+	flowdrop_pkts_free(d->held);
+	d->held = NULL;
+	d->held_tail = &d->held;
+	d->held_bytes = 0;
 }
 
 void flowdrop_close(struct flowdrop *d)
@@ -167,20 +205,122 @@ void flowdrop_close(struct flowdrop *d)
 	if (d->attached >= 2)
 		detach(d->out_ifindex, BPF_TC_EGRESS);
 	d->attached = 0;
+	flowdrop_unbind(d);
 	bpf_object__close(d->obj);
 	d->obj = NULL;
 	d->map_fd = d->stats_fd = -1;
 }
 
+/* Arm k until until_ns with flags and hold_max (held restarts at 0).  Keeps
+ * the counts of an entry being re-armed (lookup+update is not atomic; a
+ * packet counted in between is lost from the count only). */
+static int arm(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns,
+	       uint32_t flags, uint32_t hold_max)
+{
+	struct flowdrop_val v = { 0 };
+
+	bpf_map_lookup_elem(d->map_fd, k, &v);
+	v.until_ns = until_ns;
+	v.flags = flags;
+	v.hold_max = hold_max;
+	v.held = 0;
+	return bpf_map_update_elem(d->map_fd, k, &v, BPF_ANY);
+}
+
 int flowdrop_add(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns)
 {
-	struct flowdrop_val v = { .until_ns = until_ns };
+	return arm(d, k, until_ns, 0, 0);
+}
 
-	/* Keep the count of an entry being re-armed (lookup+update is not
-	 * atomic; a packet counted in between is lost from the count only). */
-	if (bpf_map_lookup_elem(d->map_fd, k, &v) == 0)
-		v.until_ns = until_ns;
-	return bpf_map_update_elem(d->map_fd, k, &v, BPF_ANY);
+int flowdrop_hold(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns,
+		  uint32_t hold_max)
+{
+	return arm(d, k, until_ns, FLOWDROP_F_HOLD, hold_max);
+}
+
+int flowdrop_hold_ingress(struct flowdrop *d, const struct lb_flow_key *k)
+{
+	struct flowdrop_val v;
+
+	if (bpf_map_lookup_elem(d->map_fd, k, &v) < 0)
+		return -1;
+	v.flags |= FLOWDROP_F_IN_ONLY;
+	return bpf_map_update_elem(d->map_fd, k, &v, BPF_EXIST);
+}
+
+void flowdrop_hold_limit(struct flowdrop *d, size_t total)
+{
+	d->held_limit = total;
+}
+
+/* One ring record into the store, or refused (counted) when the store is
+ * full: the packet is then lost as it would have been without holding. */
+static int ring_cb(void *ctx, void *data, size_t size)
+{
+	struct flowdrop *d = ctx;
+	const struct flowdrop_held_hdr *h = data;
+	struct flowdrop_pkt *p;
+
+	if (size < sizeof(*h) || h->len > size - sizeof(*h))
+		return 0;	/* cannot happen: the program writes whole records */
+	if (d->held_bytes + h->len > d->held_limit || !(p = malloc(sizeof(*p) + h->len))) {
+		d->held_evicted++;
+		return 0;
+	}
+	p->next = NULL;
+	p->t_ns = flowdrop_now_ns();
+	p->key = h->key;
+	p->len = h->len;
+	memcpy(p->data, h + 1, h->len);
+	*d->held_tail = p;
+	d->held_tail = &p->next;
+	d->held_bytes += p->len;
+	return 0;
+}
+
+/* Unlink the store's packets of flow k (k NULL: those taken from the ring
+ * before older_than) into *out, in order; returns how many. */
+static int unlink_pkts(struct flowdrop *d, const struct lb_flow_key *k, uint64_t older_than,
+		       struct flowdrop_pkt **out)
+{
+	struct flowdrop_pkt **pp = &d->held, *p, **tail = out;
+	int n = 0;
+
+	*out = NULL;
+	while ((p = *pp)) {
+		int match = k ? memcmp(&p->key, k, sizeof(*k)) == 0 : p->t_ns < older_than;
+		if (!match) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		p->next = NULL;
+		d->held_bytes -= p->len;
+		*tail = p;
+		tail = &p->next;
+		n++;
+	}
+	d->held_tail = pp;
+	return n;
+}
+
+int flowdrop_take(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_pkt **out)
+{
+	*out = NULL;
+	if (!d->ring)
+		return 0;
+	if (ring_buffer__consume(d->ring) < 0)
+		return -1;
+	return unlink_pkts(d, k, 0, out);
+}
+
+void flowdrop_pkts_free(struct flowdrop_pkt *p)
+{
+	while (p) {
+		struct flowdrop_pkt *n = p->next;
+		free(p);
+		p = n;
+	}
 }
 
 int flowdrop_del(struct flowdrop *d, const struct lb_flow_key *k)
@@ -203,7 +343,13 @@ int flowdrop_gc(struct flowdrop *d, uint64_t now_ns)
 	struct lb_flow_key keys[BATCH], cur, next;
 	struct flowdrop_val v;
 	int removed = 0, n, more = 1, first;
+	struct flowdrop_pkt *stale;
 
+	if (d->ring && now_ns > FLOWDROP_HOLD_TTL_NS) {
+		ring_buffer__consume(d->ring);
+		d->held_evicted += (uint64_t)unlink_pkts(d, NULL, now_ns - FLOWDROP_HOLD_TTL_NS, &stale);
+		flowdrop_pkts_free(stale);
+	}
 	while (more) {
 		n = 0;
 		first = 1;
@@ -243,6 +389,15 @@ int flowdrop_counters(struct flowdrop *d, uint64_t *dropped_in, uint64_t *droppe
 {
 	if (sum(d, FLOWDROP_C_DROPPED, dropped_in) < 0 || sum(d, FLOWDROP_C_DROPPED_OUT, dropped_out) < 0 ||
 	    sum(d, FLOWDROP_C_EXPIRED, expired) < 0)
+		return -1;
+	return 0;
+}
+
+int flowdrop_hold_counters(struct flowdrop *d, uint64_t *held, uint64_t *overflow,
+			   uint64_t *evicted)
+{
+	*evicted = d->held_evicted;
+	if (sum(d, FLOWDROP_C_HELD, held) < 0 || sum(d, FLOWDROP_C_HOLD_OVERFLOW, overflow) < 0)
 		return -1;
 	return 0;
 }

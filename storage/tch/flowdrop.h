@@ -35,9 +35,28 @@
 #define FLOWDROP_TC_PRIO 1		/* first: before anything that could consume the packet */
 
 struct bpf_object;
+struct ring_buffer;
+
+/* A held packet (flowdrop_hold, flowdrop_take): the client's packet from
+ * its IP header on, as it arrived (its TCP checksum may be partial, as
+ * offloading leaves it: tch_replay fixes it). */
+struct flowdrop_pkt {
+	struct flowdrop_pkt *next;
+	uint64_t t_ns;			/* when userspace took it from the ring */
+	struct lb_flow_key key;
+	uint32_t len;
+	uint8_t data[];
+};
+
+#define FLOWDROP_HOLD_TOTAL_DEFAULT (8u << 20)	/* held bytes in userspace, all flows */
+#define FLOWDROP_HOLD_TTL_NS (10ull * 1000000000ull)	/* an untaken packet is freed after */
 
 struct flowdrop {
 	struct bpf_object *obj;
+	struct ring_buffer *ring;	/* held packets from the program */
+	struct flowdrop_pkt *held, **held_tail;	/* taken from the ring, oldest first */
+	size_t held_bytes, held_limit;
+	uint64_t held_evicted;		/* freed untaken, or refused: store full */
 	int map_fd, stats_fd;
 	int ifindex, out_ifindex;	/* out_ifindex 0: no egress program */
 	int attached;			/* 0, 1 (ingress), 2 (ingress and egress) */
@@ -59,6 +78,19 @@ struct flowdrop {
 int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
 		  const char *obj_path, const char *pin_dir, char *err, size_t errlen);
 
+/* Before loading obj: the maps sized from the machine (one hold scratch
+ * slot per CPU, ncpus = libbpf_num_possible_cpus()).  0 or a negative
+ * errno, as libbpf. */
+int flowdrop_size_maps(struct bpf_object *obj, int ncpus);
+
+/* The userspace side over a loaded flow-drop object's maps (flowdrop_open
+ * does this; bpf_prog_test_run tests call it on an object they loaded):
+ * map fds, the held packets' store and ring.  d->ncpus must be set; the
+ * object stays the caller's.  0, or -1 with errno.  flowdrop_unbind frees
+ * the ring and the store. */
+int flowdrop_bind(struct flowdrop *d, struct bpf_object *obj);
+void flowdrop_unbind(struct flowdrop *d);
+
 /* Detach and release (NULL-safe, idempotent). */
 void flowdrop_close(struct flowdrop *d);
 
@@ -67,13 +99,46 @@ void flowdrop_close(struct flowdrop *d);
  * kept). */
 int flowdrop_add(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns);
 
+/* As flowdrop_add, and hold (FLOWDROP_F_HOLD, flowdrop_maps.h) up to
+ * hold_max bytes of what arrives from the client; the count of held bytes
+ * starts at 0.  flowdrop_add on the same key ends the holding (what was
+ * held stays to be taken). */
+int flowdrop_hold(struct flowdrop *d, const struct lb_flow_key *k, uint64_t until_ns,
+		  uint32_t hold_max);
+
+/* Let k's entry pass the flow's outgoing packets from now on, holding only
+ * what arrives (FLOWDROP_F_IN_ONLY; tch_replay_held).  0, or -1 (ENOENT: no
+ * entry). */
+int flowdrop_hold_ingress(struct flowdrop *d, const struct lb_flow_key *k);
+
+/* Bytes of held packets this process keeps, all flows, before it refuses
+ * more (counted in held_evicted); FLOWDROP_HOLD_TOTAL_DEFAULT until set.
+ * The ring buffer (FLOWDROP_HOLD_RING_SIZE) bounds the kernel side. */
+void flowdrop_hold_limit(struct flowdrop *d, size_t total);
+
+/* Every packet held so far for k, oldest first, unlinked into *out (NULL
+ * if none; free with flowdrop_pkts_free).  Drains the ring first (packets
+ * of other flows stay for their own take).  Returns how many. */
+int flowdrop_take(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_pkt **out);
+
+/* Free a list from flowdrop_take (NULL-safe). */
+void flowdrop_pkts_free(struct flowdrop_pkt *p);
+
+/* Packets held, packets that should have been held but were only dropped
+ * (the entry's hold_max or the ring full), and packets freed untaken or
+ * refused by this process's limit. */
+int flowdrop_hold_counters(struct flowdrop *d, uint64_t *held, uint64_t *overflow,
+			   uint64_t *evicted);
+
 /* Stop dropping k's packets.  0 also when there was no entry. */
 int flowdrop_del(struct flowdrop *d, const struct lb_flow_key *k);
 
 /* Entry of k: 0 with *out, -1 with errno ENOENT if there is none. */
 int flowdrop_get(struct flowdrop *d, const struct lb_flow_key *k, struct flowdrop_val *out);
 
-/* Remove every entry expired at now_ns.  Returns how many were removed. */
+/* Remove every entry expired at now_ns, and free held packets older than
+ * FLOWDROP_HOLD_TTL_NS that nobody took.  Returns how many entries were
+ * removed. */
 int flowdrop_gc(struct flowdrop *d, uint64_t now_ns);
 
 /* Packets dropped coming in (client -> VIP) and going out, and packets that

@@ -501,24 +501,6 @@ static void unsize_buffer(int fd, int opt, int force_opt, uint32_t old, size_t n
 		force_buf(fd, force_opt, old);
 }
 
-socklen_t tch_sockaddr(const struct tch_state *st, const uint8_t *addr, uint16_t port,
-		       struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (st->family == 4) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-		a->sin_family = AF_INET;
-		memcpy(&a->sin_addr, addr, 4);
-		a->sin_port = htons(port);
-		return sizeof(*a);
-	}
-	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-	a->sin6_family = AF_INET6;
-	memcpy(&a->sin6_addr, addr, 16);
-	a->sin6_port = htons(port);
-	return sizeof(*a);
-}
-
 static const char *addr_str(const struct tch_state *st, const uint8_t *addr, char *buf, size_t len)
 {
 	return inet_ntop(st->family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)len) ?: "?";
@@ -759,34 +741,32 @@ static int write_unsent(int fd, const uint8_t *p, size_t len, int *grown, size_t
 	return 0;
 }
 
-int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen)
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct tch_held *held,
+	       char *err, size_t errlen)
 {
 	const uint8_t *p = st->unsent_len ? st->sendq + st->unacked_len : NULL;
 	size_t left;
 	int grown = 0;
 
-	/* Out of repair without the kernel's window probe: the probe would
-	 * advertise the window this socket computes now (its buffers are
-	 * larger than the old one's while the restored queues are in) and
-	 * record it as offered, but the client discards the probe (its
-	 * sequence number is outside the window, tch_kick.c) and keeps the
-	 * old node's offer - zero when the session was handed off with a full
-	 * receive queue.  This socket would then believe the client knows a
-	 * window it never saw, and send no window update when its reader
-	 * frees space (an update goes out only when the window at least
-	 * doubles from the one it thinks offered): the client waits for its
-	 * zero-window probe, backed off to seconds after a long close.  With
-	 * no probe the socket's offer stays the old node's, which is what the
-	 * kick advertises, and the first read that opens the window is
-	 * announced at once. */
+	/* Out of repair without the kernel's window probe: the client
+	 * discards the probe (outside its window, tch_kick.c) but this socket
+	 * records the window it advertised as offered - more than the old
+	 * node's offer, which the client keeps (zero with a full receive
+	 * queue) - and then sends no window update when its reader frees
+	 * space: the client waits for its backed-off zero-window probe
+	 * (doc/tch.md, "Nothing left to a timer", measured up to 20 s). */
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) < 0)
 		return err_errno(err, errlen, "resume: TCP_REPAIR off");
+	/* What the client sent while frozen, before the kick: the client's
+	 * answers to it must not overtake the replay (tch.h) */
+	if (held)
+		tch_replay_held(fd, st, raw, held);
 	/* Before any new data: its ACKs must be in the client's window.  Best
 	 * effort: without the kick (no raw socket) the kernel's probe is sent
 	 * after all (repair on and off again), and the client's timers
 	 * recover (tch.h). */
 	char kerr[160] = "";
-	if (tch_kick(fd, st, kerr, sizeof(kerr)) < 0 &&
+	if (tch_kick(fd, st, raw, kerr, sizeof(kerr)) < 0 &&
 	    (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0 ||
 	     set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0))
 		return err_errno(err, errlen, "resume: TCP_REPAIR off after a failed kick");

@@ -36,7 +36,82 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "flowdrop.h"
 #include "tch_state.h"
+
+/*
+ * The process's raw sockets (tch_raw.c): IPPROTO_RAW, one per family, opened
+ * on first use (so a process without CAP_NET_RAW finds out at its first
+ * kick, which is best effort), owned by the caller (one in its context
+ * struct), closed with tch_raw_close.
+ */
+struct tch_raw {
+	int fd4, fd6;
+	uint64_t replayed, replay_failed;	/* tch_replay_list's packets */
+	uint64_t replay_unconfirmed;	/* tch_replay_held waited out */
+};
+
+void tch_raw_init(struct tch_raw *r);
+void tch_raw_close(struct tch_raw *r);
+
+/* The socket for family 4 or 6, opened now if need be; -1 with errno. */
+int tch_raw_fd(struct tch_raw *r, int family);
+
+/* Send pkt[0..len), a whole IP packet (header included), to dst (4 or 16
+ * bytes, the packet's destination).  0 or -1 with errno. */
+int tch_raw_send(struct tch_raw *r, int family, const uint8_t *dst, const uint8_t *pkt,
+		 size_t len);
+
+/* An IP header (20 bytes for IPv4, 40 for IPv6) for tcp_len bytes of TCP
+ * from src to dst into out; its length.  IPv4 id and checksum are left to
+ * the kernel (IP_HDRINCL fills them in). */
+size_t tch_ip_header(int family, const uint8_t *src, const uint8_t *dst, size_t tcp_len,
+		     uint8_t *out);
+
+/* RFC 1071: one's-complement sum of p[0..n) added to sum, and its fold. */
+uint32_t tch_csum_add(uint32_t sum, const uint8_t *p, size_t n);
+uint16_t tch_csum_fold(uint32_t sum);
+
+/*
+ * Replay one held client packet (flowdrop_take: IP header on, client ->
+ * VIP) into this node's stack, to the session's socket, which must be out
+ * of repair mode (tch_resume) or the socket would ACK bytes the caller
+ * could still roll back.  Recomputes the TCP checksum in pkt (offloading
+ * may have left it partial).  0, or -1 with errno and err: not a whole TCP
+ * packet (EINVAL), or the send failed.
+ */
+int tch_replay(struct tch_raw *r, uint8_t *pkt, size_t len, char *err, size_t errlen);
+
+/* tch_replay of every packet of list (NULL-safe; the list stays the
+ * caller's), counted in r->replayed / r->replay_failed. */
+void tch_replay_list(struct tch_raw *r, struct flowdrop_pkt *list);
+
+#define TCH_REPLAY_WAIT_NS 20000000ull	/* 20 ms */
+
+/* What the client sent while its session was frozen (doc/tch.md, "Holding
+ * instead of dropping"), for tch_resume to replay. */
+struct tch_held {
+	struct flowdrop *drop;		/* this node's flow drop: key's entry armed by flowdrop_hold */
+	struct lb_flow_key key;
+	struct flowdrop_pkt *from_old;	/* the old node's held packets, oldest first; stays the caller's */
+};
+
+/*
+ * tch_resume's replay, right after repair mode is left: h's drop entry
+ * goes on holding the client's packets but lets the socket's out; the old
+ * node's packets and this node's are replayed (tch_replay_list) and waited
+ * for (at most TCH_REPLAY_WAIT_NS each time) until the socket has queued
+ * the bytes they add in order; then the drop entry is removed and what it
+ * held meanwhile replayed and waited for the same way.  Why wait: a packet
+ * sent to a local address is queued on lo's backlog and processed by a
+ * softirq, on a busy machine by ksoftirqd some time later, and the
+ * socket's ACKs of the first replayed packets make the client send at
+ * once: its new segments, processed before the rest of the replay, would
+ * be SACKed beyond a hole and the held ones retransmitted (RACK) - the
+ * retransmissions holding is for.  A wait that runs out is counted in
+ * r->replay_unconfirmed; the session goes on.
+ */
+void tch_replay_held(int fd, const struct tch_state *st, struct tch_raw *r, struct tch_held *h);
 
 /*
  * Put the established TCP socket fd into repair mode and dump it into *out
@@ -85,7 +160,11 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
 
 /*
  * After the switch sends the flow to this node: leave repair mode (without
- * the kernel's window probe, tch.c says why), kick the session (tch_kick)
+ * the kernel's window probe, tch.c says why), kick the session (tch_kick,
+ * from raw, the caller's per-process raw sockets; before it, with held,
+ * what the client sent while the session was frozen is replayed to the
+ * socket and the flow's drop entry removed, tch_replay_held; without, the
+ * caller removes the entry before it calls this)
  * and write the unsent part of st's send queue normally, so the
  * kernel sends it under the client's window.  tch_restore() sized the send
  * buffer for it; if the kernel still refuses part of it, fails with EAGAIN
@@ -99,7 +178,8 @@ int tch_restore(const struct tch_state *st, int *fd_out, char *err, size_t errle
  * and the client's timers recover: callers count it, since every handoff
  * of a node without CAP_NET_RAW would be one).  -1 with err on failure.
  */
-int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
+int tch_resume(int fd, const struct tch_state *st, struct tch_raw *raw, struct tch_held *held,
+	       char *err, size_t errlen);
 
 /*
  * Right after TCP_REPAIR=0, before any new data (tch_resume calls it, best
@@ -113,7 +193,8 @@ int tch_resume(int fd, const struct tch_state *st, char *err, size_t errlen);
  * left to a timer") say why the kernel cannot be made to send these.
  * 0, or -1 with errno and a message in err (may be NULL).
  */
-int tch_kick(int fd, const struct tch_state *st, char *err, size_t errlen);
+int tch_kick(int fd, const struct tch_state *st, struct tch_raw *raw, char *err,
+	     size_t errlen);
 
 /* One segment of the kick, VIP -> client, pure (unit-tested): TCP header,
  * a timestamp option if st negotiated them (tsval, tsecr 0), data[0..dlen);

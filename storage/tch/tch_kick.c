@@ -48,7 +48,6 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/wire.h"
@@ -58,23 +57,6 @@
 #define TCP_HDR 20
 #define TS_OPT 12	/* NOP NOP kind 8 len 10 tsval tsecr */
 
-/* One's-complement sum of p[0..n) added to sum (RFC 1071). */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (; n > 1; p += 2, n -= 2)
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-	if (n)
-		sum += (uint32_t)(p[0] << 8);
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* The TCP checksum of seg[0..len) (its checksum field zero) under the
  * pseudo-header of st's addresses, VIP -> client. */
 static uint16_t tcp_csum(const struct tch_state *st, const uint8_t *seg, size_t len)
@@ -83,13 +65,13 @@ static uint16_t tcp_csum(const struct tch_state *st, const uint8_t *seg, size_t 
 	uint8_t tail[4];
 	uint32_t sum = 0;
 
-	sum = csum_add(sum, st->local_addr, alen);
-	sum = csum_add(sum, st->remote_addr, alen);
+	sum = tch_csum_add(sum, st->local_addr, alen);
+	sum = tch_csum_add(sum, st->remote_addr, alen);
 	wire_put32(tail, (uint32_t)len);	/* IPv4: zero, proto, u16 len; same sum */
-	sum = csum_add(sum, tail, 4);
+	sum = tch_csum_add(sum, tail, 4);
 	sum += IPPROTO_TCP;
-	sum = csum_add(sum, seg, len);
-	return csum_fold(sum);
+	sum = tch_csum_add(sum, seg, len);
+	return tch_csum_fold(sum);
 }
 
 size_t tch_kick_segment(const struct tch_state *st, uint32_t seq, const uint8_t *data,
@@ -127,59 +109,42 @@ size_t tch_kick_segment(const struct tch_state *st, uint32_t seq, const uint8_t 
 	return len;
 }
 
-/* A raw TCP socket bound to the VIP (so the kernel writes the IP header
- * from it), or -1 with errno. */
-static int raw_socket(const struct tch_state *st)
+/* seg[0..len) as an IP packet VIP -> client through the process's raw
+ * socket (tch_raw.c); pkt has room for the IP header before seg. */
+static int send_seg(struct tch_raw *raw, const struct tch_state *st, uint8_t *pkt,
+		    const uint8_t *seg, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd = socket(st->family == 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	size_t hl = tch_ip_header(st->family, st->local_addr, st->remote_addr, len, pkt);
 
-	if (fd < 0)
-		return -1;
-	/* Only for sending: a raw TCP socket also gets a copy of every TCP
-	 * packet the node receives, so it lives for microseconds. */
-	shutdown(fd, SHUT_RD);
-	sl = tch_sockaddr(st, st->local_addr, 0, &ss);
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	memmove(pkt + hl, seg, len);
+	return tch_raw_send(raw, st->family, st->remote_addr, pkt, hl + len);
 }
 
-int tch_kick(int fd, const struct tch_state *st, char *err, size_t errlen)
+int tch_kick(int fd, const struct tch_state *st, struct tch_raw *raw, char *err, size_t errlen)
 {
-	uint8_t seg[TCP_HDR + TS_OPT + KICK_DATA];
+	uint8_t seg[TCP_HDR + TS_OPT + KICK_DATA], pkt[40 + sizeof(seg)];
 	uint32_t una = st->snd_seq - (uint32_t)(st->unacked_len + st->unsent_len);
 	uint32_t nxt = st->snd_seq - (uint32_t)st->unsent_len, tsval = 0;
-	struct sockaddr_storage to;
-	socklen_t tl = tch_sockaddr(st, st->remote_addr, 0, &to), vl = sizeof(int);
+	socklen_t vl = sizeof(int);
 	size_t len;
-	int raw, v;
+	int v;
 
 	if ((st->opts & TCH_OPT_TS) && getsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &v, &vl) == 0)
 		tsval = (uint32_t)v;
-	raw = raw_socket(st);
-	if (raw < 0)
+	if (!raw)
+		errno = EINVAL;
+	if (!raw || tch_raw_fd(raw, st->family) < 0)
 		return err_errno(err, errlen, "kick: raw socket (needs CAP_NET_RAW)");
 	if (st->unacked_len) {
 		len = tch_kick_segment(st, una, st->sendq,
 				       st->unacked_len < KICK_DATA ? st->unacked_len : KICK_DATA,
 				       tsval, seg, sizeof(seg));
-		if (sendto(raw, seg, len, 0, (struct sockaddr *)&to, tl) < 0)
-			goto fail;
+		if (send_seg(raw, st, pkt, seg, len) < 0)
+			return err_errno(err, errlen, "kick: send to the client");
 	}
 	len = tch_kick_segment(st, nxt, NULL, 0, tsval, seg, sizeof(seg));
 	for (int i = 0; i < KICK_ACKS; i++)
-		if (sendto(raw, seg, len, 0, (struct sockaddr *)&to, tl) < 0)
-			goto fail;
-	close(raw);
+		if (send_seg(raw, st, pkt, seg, len) < 0)
+			return err_errno(err, errlen, "kick: send to the client");
 	return 0;
-fail:
-	err_errno(err, errlen, "kick: send to the client");
-	close(raw);
-	return -1;
 }

@@ -21,7 +21,7 @@ FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nf
 	storage/nfs/nfs_fh.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c lib/err.c
-FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c lib/wire.c lib/err.c
+FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c storage/tch/tch_held.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_bundle        := appliance/tandemctl/bundle.c lib/jsonconf.c lib/addr.c lib/err.c
 FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c storage/nfs/nfs_conn.c storage/nfs/nfs_drc.c \
 	storage/nfs/nfs3_call.c storage/nfs/nfs3_handle.c storage/nfs/nfs3_obj.c \

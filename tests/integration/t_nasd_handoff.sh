@@ -188,6 +188,10 @@ check_eq "in_ok equals out_ok" "$in_ok" "$out_ok"
 check_le "switch reports sent and acked (at least one per handoff)" "$HO_OK" "$(sum .reports)"
 check_eq "no unconfirmed commits" 0 "$(sum .out_unconfirmed)"
 check_eq "every resumed session was kicked (in_kick_failed)" 0 "$(sum .in_kick_failed)"
+# holding (doc/tch.md): what clients sent while frozen was held and replayed
+check_eq "held packets sent with the ACKs decoded (hold.bad)" 0 "$(sum .hold.bad)"
+check_eq "every held packet replayed (hold.replay_failed)" 0 "$(sum .hold.replay_failed)"
+diag "holding: held $(sum .hold.held), sent with ACKs $(sum .hold.sent), replayed $(sum .hold.replayed), overflowed $(sum .hold.overflow)"
 # ----------------------------------- 3a. rollback after the freeze --
 
 # The file changes version (mtime) under a running download: the new node

@@ -40,6 +40,9 @@ check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 sum() { for n in n1 n2 n3; do hstat "$n" "$1"; done | awk '{ s += $1 } END { print s + 0 }'; }
 ok0=$(sum .out_ok)
 in0=$(sum .in_ok)
+# the client's TCP counters (c1's namespace: only these clients), printed
+tcpc() { in_ns c1 nstat -az 2>/dev/null | awk '$1 ~ /^(TcpExtTCPTimeouts|TcpRetransSegs|TcpExtTCPLossProbes)$/ { printf "%s=%s ", $1, $2 }'; }
+tcp0=$(tcpc)
 
 T=$TEST_TMP
 in_ns c1 "$PY" "$TOOLS_PY/ho_client.py" stream --host "$VIP4" --path "/rate/10m.bin?bps=16000000" \
@@ -112,9 +115,13 @@ check_le "keep-alive answers came from at least 2 nodes" 2 "$(jq -r '.nodes | le
 nmoved=$(($(jq -r '.done + .ka_moves' "$T/drive.json" 2>/dev/null || echo 0)))
 check_eq "out_ok and in_ok of the nodes grew by every handoff made ($nmoved)" "$nmoved $nmoved" \
 	"$(($(sum .out_ok) - ok0)) $(($(sum .in_ok) - in0))"
+check_eq "held packets sent with the ACKs decoded and were replayed (hold.bad, hold.replay_failed)" "0 0" \
+	"$(sum .hold.bad) $(sum .hold.replay_failed)"
+diag "client c1 TCP before: $tcp0"
+diag "client c1 TCP after:  $(tcpc)"
 check_eq "no unconfirmed commits" 0 "$(sum .out_unconfirmed)"
 for n in n1 n2 n3; do
-	diag "$n handoff: $(hstat "$n" '| {out_ok, out_failed, rollbacks, in_ok, in_failed, reports, report_retries, frozen_avg_us, frozen_max_us, flowdrop}' | jq -c .)"
+	diag "$n handoff: $(hstat "$n" '| {out_ok, out_failed, rollbacks, in_ok, in_failed, reports, report_retries, frozen_avg_us, frozen_max_us, flowdrop, hold}' | jq -c .)"
 	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"
 done
 check "lbd still running" kill -0 "$(lbd_pid)"

@@ -24,14 +24,18 @@
  * is only the transport between the nodes (a plain TCP connection between
  * their storage addresses, standing in for tandem-nasd's authenticated
  * channel) and the re-point (lbd's control socket: migrate the 5-tuple):
- *   O out_freeze:  flowdrop_add (guard, expires after 3 s), tch_freeze, app
+ *   O out_freeze:  flowdrop_hold (guard, expires after 3 s), tch_freeze, app
  *                  state, tch_state_encode
  *   O out_send:    STATE --> N
- *   N in_restore:  tch_state_decode, flowdrop_add (until it resumes),
+ *   N in_restore:  tch_state_decode, flowdrop_hold (until it resumes),
  *                  tch_restore, app state
- *   N in_commit:   re-point the switch to N, flowdrop_del, tch_resume
- *                  <-- REPLY ok
+ *   N in_commit:   re-point the switch to N; <-- REPLY_HELD
+ *   O:             HELD (what its drop held: flowdrop_take) --> N
+ *   N in_commit:   tch_resume with both nodes' held packets (replayed before
+ *                  the kick; it ends N's drop)  <-- REPLY ok
  *   O out_done:    tch_close_silently, flowdrop_add (grace period)
+ *   (--hold-kb 0 or "hold 0": flowdrop_add instead of flowdrop_hold, nothing
+ *   held, N's drop removed before tch_resume: the drop of doc/tch.md.)
  *   Failure (REPLY fail, connection lost, timeout): O rollback: the switch
  *   points to O again (if N may have re-pointed it), flowdrop_del, tch_thaw:
  *   the session continues on O.
@@ -44,6 +48,7 @@
  *   handoff TO HOPS GAP_MS RUN [CLIENT_PORT]   (first session, or that one)
  *   inject die-on-state | die-after-repoint | fail-restore | none
  *                                              (the next incoming handoff)
+ *   hold BYTES       what a frozen session's flow may hold (0: only drop)
  * Log lines (stderr) the test reads: "handoff ok run=R hop=H ... total_us=T",
  * "rollback run=R ...", "session end ... in=N out=M hash=H".
  */
@@ -87,6 +92,9 @@
 #define MSG_MAGIC 0x54444d31u	/* "TDM1" */
 #define MSG_STATE 1
 #define MSG_REPLY 2
+#define MSG_HELD 3		/* old -> new node on REPLY_HELD: the packets it held */
+#define REPLY_HELD 2		/* REPLY status: "re-pointed; send what you held" */
+#define HELD_HDR 16
 #define STATE_HDR 44
 #define REPLY_LEN 192
 #define PEER_TIMEOUT_MS 3000
@@ -137,6 +145,9 @@ struct demo {
 	struct peer peers[MAX_PEERS];
 	int npeers;
 	struct flowdrop drop;
+	struct tch_raw raw;		/* the kick's and the replays' raw sockets */
+	uint32_t hold_max;		/* bytes held per session while frozen; 0: only drop */
+	uint64_t held_sent, held_late;	/* replays: raw's counters */
 	const char *lbd_sock;
 	uint64_t grace_ns;
 	struct session *sessions;
@@ -147,6 +158,7 @@ struct demo {
 
 /* One handoff on the old node: what out_freeze made, for the later steps. */
 struct hop_out {
+	struct session *s;
 	uint8_t *buf;			/* the encoded state */
 	size_t len, unacked, unsent, recvq, app;
 	uint64_t t0, t_frozen, t_sent, t_reply;
@@ -435,6 +447,81 @@ static void peer_drop(struct peer *p)
 	p->fd = -1;
 }
 
+/* Silence s's flow until until_ns: hold what the client sends (replayed
+ * to the session's socket once it is live again) or, with --hold-kb 0,
+ * only drop it (the client retransmits). */
+static int arm_drop(struct demo *d, const struct lb_flow_key *k, uint64_t until_ns)
+{
+	return d->hold_max ? flowdrop_hold(&d->drop, k, until_ns, d->hold_max)
+			   : flowdrop_add(&d->drop, k, until_ns);
+}
+
+/* What this node held of k, replayed here (the session is live here
+ * again: rollback). */
+static void replay_held(struct demo *d, const struct lb_flow_key *k)
+{
+	struct flowdrop_pkt *list;
+
+	if (flowdrop_take(&d->drop, k, &list) > 0)
+		tch_replay_list(&d->raw, list);
+	flowdrop_pkts_free(list);
+}
+
+/* HELD (header: magic, type, count, bytes; then per packet u32 length and
+ * the packet) with what this node held of k, to the new node on fd. */
+static void held_send(struct demo *d, int fd, const struct lb_flow_key *k)
+{
+	struct flowdrop_pkt *list, *p;
+	uint8_t hdr[HELD_HDR] = { 0 }, l[4];
+	uint32_t n = 0, bytes = 0;
+
+	flowdrop_take(&d->drop, k, &list);
+	for (p = list; p; p = p->next, n++)
+		bytes += p->len;
+	wire_put32(hdr, MSG_MAGIC);
+	hdr[4] = MSG_HELD;
+	wire_put32(hdr + 8, n);
+	wire_put32(hdr + 12, bytes);
+	int rc = send_full(fd, hdr, sizeof(hdr));
+	for (p = list; p && rc == 0; p = p->next) {
+		wire_put32(l, p->len);
+		rc = send_full(fd, l, 4) < 0 ? -1 : send_full(fd, p->data, p->len);
+	}
+	if (rc == 0)
+		d->held_sent += n;
+	flowdrop_pkts_free(list);
+}
+
+/* The old node's HELD on fd into *out (oldest first; NULL if none).  0 or
+ * -1 (the connection is to be closed). */
+static int held_read(int fd, struct flowdrop_pkt **out)
+{
+	uint8_t hdr[HELD_HDR], l[4];
+	struct flowdrop_pkt *list = NULL, **tail = &list, *p;
+	uint32_t n;
+
+	*out = NULL;
+	if (read_full(fd, hdr, sizeof(hdr), PEER_TIMEOUT_MS) < 0 || wire_get32(hdr) != MSG_MAGIC ||
+	    hdr[4] != MSG_HELD || (n = wire_get32(hdr + 8)) > 1000000)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		if (read_full(fd, l, 4, PEER_TIMEOUT_MS) < 0 || wire_get32(l) > FLOWDROP_HOLD_PKT_MAX ||
+		    !(p = calloc(1, sizeof(*p) + wire_get32(l)))) {
+			flowdrop_pkts_free(list);
+			return -1;
+		}
+		p->len = wire_get32(l);
+		*tail = p;
+		tail = &p->next;
+		if (read_full(fd, p->data, p->len, PEER_TIMEOUT_MS) < 0) {
+			flowdrop_pkts_free(list);
+			return -1;
+		}
+	}
+	*out = list;
+	return 0;
+}
+
 /* Give up a handoff: make sure the switch sends the flow here (the new node
  * may have re-pointed it before failing, or died meanwhile), stop dropping,
  * leave repair mode, serve the session again. */
@@ -448,6 +535,8 @@ static void rollback(struct demo *d, struct session *s, int maybe_repointed, uin
 	flowdrop_del(&d->drop, &s->key);
 	if (tch_thaw(s->fd, err, sizeof(err)) < 0)
 		log_warnx("rollback: %s", err);
+	else
+		replay_held(d, &s->key);	/* what the client sent meanwhile, to the session here */
 	d->rollbacks++;
 	d->out_fail++;
 	d->last_failed = run;
@@ -465,7 +554,7 @@ static int out_freeze(struct demo *d, struct session *s, uint32_t run, struct ho
 	char err[256], why[400];
 
 	h->t0 = now_ns();
-	if (flowdrop_add(&d->drop, &s->key, h->t0 + GUARD_NS) < 0) {
+	if (arm_drop(d, &s->key, h->t0 + GUARD_NS) < 0) {
 		log_warn("handoff: flow drop");
 		return -1;
 	}
@@ -501,6 +590,9 @@ static int out_freeze(struct demo *d, struct session *s, uint32_t run, struct ho
 	return 0;
 }
 
+static int out_send_reply(struct demo *d, struct peer *p, int fd, struct hop_out *h,
+			  uint8_t rep[REPLY_LEN], int *maybe_repointed, char *why, size_t whylen);
+
 /* Send STATE (header: magic, type, run, hops, gap, our name, length) and
  * the encoded state to p; the reply into rep.  -1 with the reason in why
  * and *maybe_repointed set when the peer got the state (it may have
@@ -526,6 +618,15 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 		return -1;
 	}
 	h->t_sent = now_ns();
+	return out_send_reply(d, p, fd, h, rep, maybe_repointed, why, whylen);
+}
+
+/* N's reply to STATE: REPLY_HELD (then another reply), ok or a refusal. */
+static int out_send_reply(struct demo *d, struct peer *p, int fd, struct hop_out *h,
+			  uint8_t rep[REPLY_LEN], int *maybe_repointed, char *why, size_t whylen)
+{
+	const struct session *s = h->s;
+
 	if (read_full(fd, rep, REPLY_LEN, PEER_TIMEOUT_MS) < 0 || wire_get32(rep) != MSG_MAGIC ||
 	    rep[4] != MSG_REPLY) {
 		snprintf(why, whylen, "no reply from %s: %s", p->name,
@@ -533,6 +634,10 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 		peer_drop(p);
 		*maybe_repointed = 1;
 		return -1;
+	}
+	if (rep[5] == REPLY_HELD) {	/* N re-pointed the flow: what we held, then its reply */
+		held_send(d, fd, &s->key);
+		return out_send_reply(d, p, fd, h, rep, maybe_repointed, why, whylen);
 	}
 	h->t_reply = now_ns();
 	if (rep[5] != 0) {
@@ -545,15 +650,22 @@ static int out_send(struct demo *d, struct peer *p, const struct session *s, str
 }
 
 /* The new node resumed: the old socket goes without a word, and the flow's
- * stragglers keep being dropped for the grace period. */
-static void out_done(struct demo *d, struct session *s, const char *to, const struct hop_out *h,
+ * stragglers keep being dropped for the grace period.  (What was held while
+ * frozen went to the new node on its REPLY_HELD, out_send_reply.) */
+static void out_done(struct demo *d, struct session *s, const struct peer *p, const struct hop_out *h,
 		     const uint8_t rep[REPLY_LEN])
 {
+	const char *to = p->name;
 	char err[256];
 
 	if (tch_close_silently(s->fd, err, sizeof(err)) < 0)
 		log_warnx("handoff run=%u: %s (socket kept)", s->run, err);
 	flowdrop_add(&d->drop, &s->key, now_ns() + d->grace_ns);
+	/* held after our HELD went (packets already on their way when the
+	 * switch was re-pointed): lost, counted */
+	struct flowdrop_pkt *late;
+	d->held_late += (uint64_t)flowdrop_take(&d->drop, &s->key, &late);
+	flowdrop_pkts_free(late);
 	uint32_t total_us = (uint32_t)((wire_get64(rep + 8) - h->t0) / 1000);
 	d->out_ok++;
 	log_info("handoff ok run=%u hop=%u %s->%s port=%u total_us=%u freeze_us=%" PRIu64
@@ -580,6 +692,7 @@ static void handoff_out(struct demo *d, struct session *s)
 		log_warnx("handoff: no peer %s", s->hop_to);
 		return;
 	}
+	h.s = s;
 	if (out_freeze(d, s, s->run, &h) < 0)
 		return;
 	int rc = out_send(d, p, s, &h, rep, &maybe, why, sizeof(why));
@@ -587,7 +700,7 @@ static void handoff_out(struct demo *d, struct session *s)
 	if (rc < 0)
 		rollback(d, s, maybe, s->run, why);
 	else
-		out_done(d, s, p->name, &h, rep);
+		out_done(d, s, p, &h, rep);
 }
 
 static void hop_cb(struct loop *l, struct loop_timer *t)
@@ -666,7 +779,7 @@ static int in_restore(struct demo *d, struct hop_in *h, const uint8_t *buf, uint
 		return -1;
 	}
 	tch_state_flow_key(&h->st, &h->key);
-	if (flowdrop_add(&d->drop, &h->key, now_ns() + GUARD_NS) < 0) {
+	if (arm_drop(d, &h->key, now_ns() + GUARD_NS) < 0) {
 		snprintf(h->err, sizeof(h->err), "flow drop: %s", strerror(errno));
 		return -1;
 	}
@@ -690,8 +803,9 @@ static int in_restore(struct demo *d, struct hop_in *h, const uint8_t *buf, uint
 
 /* Steps 8-10: re-point the switch here, stop dropping, leave repair mode
  * (its window probe's answer must get through).  -1 with h->err. */
-static int in_commit(struct demo *d, struct hop_in *h, uint64_t *resumed)
+static int in_commit(struct demo *d, struct hop_in *h, int cfd, uint64_t *resumed)
 {
+	struct flowdrop_pkt *from_old = NULL;
 	uint64_t t0 = now_ns(), t1;
 
 	if (repoint(d, h->s, d->name, h->err, sizeof(h->err)) < 0)
@@ -703,9 +817,22 @@ static int in_commit(struct demo *d, struct hop_in *h, uint64_t *resumed)
 		log_info("inject: dying after the re-point (run %u)", h->run);
 		_exit(9);
 	}
+	/* The old node gets no more of the flow: what it held, to replay here
+	 * right after the resume, before the client's answers to the kick. */
+	send_reply(cfd, REPLY_HELD, 1, 0, h->us, "re-pointed, send what you held");
+	if (held_read(cfd, &from_old) < 0) {
+		snprintf(h->err, sizeof(h->err), "no HELD from %s", h->from);
+		return -1;
+	}
 	t1 = now_ns();
-	flowdrop_del(&d->drop, &h->key);
-	if (tch_resume(h->nfd, &h->st, h->err, sizeof(h->err)) < 0)
+	/* tch_resume replays the old node's packets, then this node's, and
+	 * ends this node's drop (d->hold_max 0: nothing held, only the drop) */
+	struct tch_held held = { .drop = &d->drop, .key = h->key, .from_old = from_old };
+	if (!d->hold_max)
+		flowdrop_del(&d->drop, &h->key);
+	int rc = tch_resume(h->nfd, &h->st, &d->raw, d->hold_max ? &held : NULL, h->err, sizeof(h->err));
+	flowdrop_pkts_free(from_old);
+	if (rc < 0)
 		return -1;	/* the switch sends the flow here; the old node points it back */
 	*resumed = now_ns();
 	h->us[2] = (uint32_t)((t1 - t0) / 1000);
@@ -752,7 +879,7 @@ static int handoff_in(struct demo *d, int cfd)
 	int rc = in_restore(d, &h, buf, len);
 	free(buf);
 	if (rc == 0)
-		rc = in_commit(d, &h, &resumed);
+		rc = in_commit(d, &h, cfd, &resumed);
 	if (rc == 0) {
 		tch_state_free(&h.st);
 		send_reply(cfd, 0, 1, resumed, h.us, "ok");
@@ -832,15 +959,23 @@ static json_t *cmd_status(struct demo *d)
 
 	for (const struct session *s = d->sessions; s; s = s->next)
 		n++;
+	uint64_t held = 0, overflow = 0, evicted = 0;
 	flowdrop_counters(&d->drop, &dropped, &dropped_out, &expired);
-	return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I}", "ok", 1,
+	flowdrop_hold_counters(&d->drop, &held, &overflow, &evicted);
+	return json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I,"
+			 " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1,
 			 "name", d->name, "sessions", n,
 			 "out_ok", (json_int_t)d->out_ok, "out_fail", (json_int_t)d->out_fail,
 			 "in_ok", (json_int_t)d->in_ok, "in_fail", (json_int_t)d->in_fail,
 			 "rollbacks", (json_int_t)d->rollbacks, "ended", (json_int_t)d->ended,
 			 "last_done", (int)d->last_done, "last_failed", (int)d->last_failed,
 			 "dropped_in", (json_int_t)dropped, "dropped_out", (json_int_t)dropped_out,
-			 "drop_expired", (json_int_t)expired);
+			 "drop_expired", (json_int_t)expired, "held", (json_int_t)held,
+			 "hold_overflow", (json_int_t)overflow, "hold_evicted", (json_int_t)evicted,
+			 "held_sent", (json_int_t)d->held_sent, "held_late", (json_int_t)d->held_late,
+			 "replayed", (json_int_t)d->raw.replayed,
+			 "replay_failed", (json_int_t)d->raw.replay_failed,
+			 "replay_unconfirmed", (json_int_t)d->raw.replay_unconfirmed);
 }
 
 static json_t *cmd_sessions(struct demo *d)
@@ -913,6 +1048,10 @@ static json_t *cmd(struct demo *d, const json_t *req)
 		return cmd_handoff(d, av, ac);
 	if (!strcmp(c, "inject") && ac == 1)
 		return cmd_inject(d, av[0]);
+	if (!strcmp(c, "hold") && ac == 1) {	/* bytes held per session from now on */
+		d->hold_max = (uint32_t)strtoul(av[0], NULL, 10);
+		return json_pack("{s:b, s:I}", "ok", 1, "hold_max", (json_int_t)d->hold_max);
+	}
 	return ctl_error("unknown command %s", c);
 }
 
@@ -1008,7 +1147,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: tch_demo serve --name N --listen A:P [--listen ...] --peer-listen A:P\n"
 		"         --peer NAME=A:P ... --ifname IF --obj FLOWDROP.o [--pin DIR] --lbd SOCK\n"
-		"         --ctl SOCK [--grace-ms MS] [-v]\n"
+		"         --ctl SOCK [--grace-ms MS] [--hold-kb KB] [-v]\n"
 		"       tch_demo ctl SOCK COMMAND...\n");
 	exit(2);
 }
@@ -1041,11 +1180,12 @@ static void parse_serve(struct demo *d, struct opts *o, int argc, char **argv)
 		{ "name", 1, 0, 'n' }, { "listen", 1, 0, 'l' }, { "peer-listen", 1, 0, 'P' },
 		{ "peer", 1, 0, 'p' }, { "ifname", 1, 0, 'i' }, { "obj", 1, 0, 'o' },
 		{ "pin", 1, 0, 'b' }, { "lbd", 1, 0, 's' }, { "ctl", 1, 0, 'c' },
-		{ "grace-ms", 1, 0, 'g' }, { 0, 0, 0, 0 }
+		{ "grace-ms", 1, 0, 'g' }, { "hold-kb", 1, 0, 'H' }, { 0, 0, 0, 0 }
 	};
 	int opt;
 
 	d->grace_ns = 2000000000ull;
+	d->hold_max = 256 * 1024;
 	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'n': snprintf(d->name, sizeof(d->name), "%s", optarg); break;
@@ -1062,6 +1202,7 @@ static void parse_serve(struct demo *d, struct opts *o, int argc, char **argv)
 		case 's': d->lbd_sock = optarg; break;
 		case 'c': o->ctl = optarg; break;
 		case 'g': d->grace_ns = (uint64_t)atol(optarg) * 1000000ull; break;
+		case 'H': d->hold_max = (uint32_t)atol(optarg) * 1024; break;
 		case 'v': o->verbose++; break;
 		default: usage();
 		}
@@ -1086,6 +1227,7 @@ int main(int argc, char **argv)
 	log_init("tch_demo", 0, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	libbpf_set_print(quiet_libbpf);
+	tch_raw_init(&d.raw);
 	if (loop_init(&d.loop) < 0)
 		fatal("init");
 	if (flowdrop_open(&d.drop, o.ifname, NULL, o.obj, o.pin, err, sizeof(err)) < 0)
@@ -1105,6 +1247,7 @@ int main(int argc, char **argv)
 	log_info("%s serving (flow drop on %s)", d.name, o.ifname);
 	loop_run(&d.loop);
 	flowdrop_close(&d.drop);
+	tch_raw_close(&d.raw);
 	unlink(o.ctl);
 	log_info("%s stops", d.name);
 	return 0;

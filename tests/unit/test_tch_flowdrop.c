@@ -130,6 +130,65 @@ static int run(int prog, const struct frame *f)
 	return (int)o.retval;
 }
 
+/* As run, with skb->mark set (struct __sk_buff as the context). */
+static int run_mark(int prog, const struct frame *f, uint32_t mark)
+{
+	uint8_t out[256];
+	struct __sk_buff ctx = { .mark = mark };
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = (uint32_t)f->len,
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1,
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+
+	if (bpf_prog_test_run_opts(prog, &o) < 0) {
+		printf("# bpf_prog_test_run (%zu bytes, mark): %s\n", f->len, strerror(errno));
+		return -1;
+	}
+	return (int)o.retval;
+}
+
+/*
+ * Holding (FLOWDROP_F_HOLD): a held packet is dropped and lands in the ring
+ * exactly, from its IP header on; past hold_max it is only dropped and
+ * counted; FLOWDROP_F_IN_ONLY lets replies out; a replay's mark passes;
+ * flowdrop_add ends the holding.
+ */
+static void hold_fixtures(struct flowdrop *d, int prog, int prog_out, const struct lb_flow_key *k4)
+{
+	uint64_t far = flowdrop_now_ns() + 60000000000ull, held, overflow, evicted;
+	struct flowdrop_pkt *list;
+	struct flowdrop_val v;
+	struct frame f;
+
+	v4(&f, CLIENT4, VIP4, CPORT, VPORT, 6, 1, 5, 0);	/* with a VLAN tag: IP at 18 */
+	CHECK(flowdrop_hold(d, k4, far, 60) == 0, "hold: entry armed, 60 bytes");
+	CHECK(run(prog, &f) == TC_ACT_SHOT, "hold: the packet is dropped");
+	CHECK(flowdrop_take(d, k4, &list) == 1 && list->len == 40 && !memcmp(list->data, f.b + 18, 40),
+	      "hold: ... and held, exactly, from its IP header on");
+	flowdrop_pkts_free(list);
+	CHECK(run(prog, &f) == TC_ACT_SHOT && flowdrop_take(d, k4, &list) == 0 && !list,
+	      "hold: past hold_max (40 + 40 > 60): dropped, not held");
+	CHECK(flowdrop_get(d, k4, &v) == 0 && v.held == 40 && v.overflow == 1 && v.flags == FLOWDROP_F_HOLD,
+	      "hold: the entry counts 40 bytes held, 1 overflow");
+	CHECK(flowdrop_hold_counters(d, &held, &overflow, &evicted) == 0 && held == 1 && overflow == 1 &&
+	      evicted == 0, "hold: counters held 1, overflow 1, evicted 0");
+	CHECK(flowdrop_hold(d, k4, far, 1000) == 0 && flowdrop_hold_ingress(d, k4) == 0,
+	      "hold: re-armed (held back to 0), ingress only");
+	v4(&f, VIP4, CLIENT4, VPORT, CPORT, 6, 0, 5, 0);
+	CHECK(run(prog_out, &f) == TC_ACT_OK, "hold, ingress only: the reply passes egress");
+	v4(&f, CLIENT4, VIP4, CPORT, VPORT, 6, 0, 5, 0);
+	CHECK(run(prog, &f) == TC_ACT_SHOT && flowdrop_take(d, k4, &list) == 1,
+	      "hold, ingress only: the client's packet is still held");
+	flowdrop_pkts_free(list);
+	CHECK(run_mark(prog, &f, FLOWDROP_REPLAY_MARK) == TC_ACT_OK && flowdrop_take(d, k4, &list) == 0,
+	      "hold: a replay (its mark) passes, not held again");
+	CHECK(flowdrop_add(d, k4, far) == 0 && run(prog, &f) == TC_ACT_SHOT &&
+	      flowdrop_take(d, k4, &list) == 0 && flowdrop_get(d, k4, &v) == 0 && v.flags == 0,
+	      "flowdrop_add ends the holding: dropped, not held");
+	v4(&f, VIP4, CLIENT4, VPORT, CPORT, 6, 0, 5, 0);
+	CHECK(run(prog_out, &f) == TC_ACT_SHOT, "... and replies are dropped again");
+	flowdrop_del(d, k4);
+}
+
 int main(int argc, char **argv)
 {
 	const char *obj = argc > 1 ? argv[1] : getenv("TANDEM_FLOWDROP_OBJ");
@@ -147,6 +206,8 @@ int main(int argc, char **argv)
 		return check_done();
 	}
 	o = bpf_object__open_file(obj, NULL);
+	if (o)	/* as flowdrop_open does */
+		flowdrop_size_maps(o, libbpf_num_possible_cpus());
 	if (!o || bpf_object__load(o)) {
 		CHECK(0, "load %s", obj);
 		return check_done();
@@ -157,10 +218,8 @@ int main(int argc, char **argv)
 	/* The userspace API over the loaded object's maps (not attached). */
 	memset(&d, 0, sizeof(d));
 	d.obj = NULL;
-	d.map_fd = bpf_object__find_map_fd_by_name(o, FLOWDROP_MAP);
-	d.stats_fd = bpf_object__find_map_fd_by_name(o, FLOWDROP_STATS);
 	d.ncpus = libbpf_num_possible_cpus();
-	CHECK(prog >= 0 && prog_out >= 0 && d.map_fd >= 0 && d.stats_fd >= 0, "programs and maps found");
+	CHECK(prog >= 0 && prog_out >= 0 && flowdrop_bind(&d, o) == 0, "programs and maps found");
 
 	far = flowdrop_now_ns() + 60000000000ull;
 	key4(&k4, CLIENT4, VIP4, CPORT, VPORT);
@@ -241,6 +300,8 @@ int main(int argc, char **argv)
 	v6(&f, CLIENT6, VIP6, CPORT, VPORT, 6);
 	CHECK(run(prog, &f) == TC_ACT_OK, "deleted entry: passed");
 
+	hold_fixtures(&d, prog, prog_out, &k4);
+	flowdrop_unbind(&d);
 	bpf_object__close(o);
 	return check_done();
 }

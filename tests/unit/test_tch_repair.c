@@ -325,7 +325,11 @@ static int handoff(struct flowdrop *fd, const struct lb_flow_key *k, int s, stru
 	/* Here the switch would be re-pointed.  This host was also "the old
 	 * node", whose drop must go before the new socket can hear the client. */
 	CHECK(flowdrop_del(fd, k) == 0, "%s: flow drop off", what);
-	if (tch_resume(n, st_out, err, sizeof(err)) < 0) {
+	struct tch_raw raw;
+	tch_raw_init(&raw);
+	int rc = tch_resume(n, st_out, &raw, NULL, err, sizeof(err));
+	tch_raw_close(&raw);
+	if (rc < 0) {
 		CHECK(0, "%s: resume (%s)", what, err);
 		close(n);
 		return -1;
@@ -563,7 +567,10 @@ static void test_out_of_order(struct flowdrop *fd)
 	CHECK(1, "out of order: restored");
 	flowdrop_del(fd, &k);
 	flowdrop_del(fd, &rev);
-	CHECK(tch_resume(n, &st, err, sizeof(err)) == 0, "out of order: resumed");
+	struct tch_raw raw;
+	tch_raw_init(&raw);
+	CHECK(tch_resume(n, &st, &raw, NULL, err, sizeof(err)) == 0, "out of order: resumed");
+	tch_raw_close(&raw);
 	CHECK(read_stream(n, 3000, &c2s_r, 12, "server") == 0,
 	      "out of order: the new socket gets all 3000 bytes (the client resends the rest)");
 	CHECK(pump(c, n, 100000, &c2s_w, &c2s_r, 12, "server") == 0 &&
@@ -586,24 +593,31 @@ static int set_sack(int on)
 }
 
 /* TcpExt's TCPTimeouts (retransmission timeouts) of this namespace, or -1. */
-static long tcp_timeouts(void)
+/* Counter name of section sect ("TcpExt:", "Tcp:") in file (/proc/net/
+ * netstat or snmp: a names line, then a values line), this namespace. */
+static long net_counter(const char *file, const char *sect, const char *name)
 {
 	char names[8192], vals[8192];
 	long v = -1;
-	FILE *f = fopen("/proc/net/netstat", "r");
+	FILE *f = fopen(file, "r");
 
 	if (!f)
 		return -1;
 	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
-		if (strncmp(names, "TcpExt:", 7))
+		if (strncmp(names, sect, strlen(sect)))
 			continue;
 		char *sn, *sv, *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
 		while ((n = strtok_r(NULL, " \n", &sn)) && (x = strtok_r(NULL, " \n", &sv)))
-			if (!strcmp(n, "TCPTimeouts"))
+			if (!strcmp(n, name))
 				v = atol(x);
 	}
 	fclose(f);
 	return v;
+}
+
+static long tcp_timeouts(void)
+{
+	return net_counter("/proc/net/netstat", "TcpExt:", "TCPTimeouts");
 }
 
 static uint64_t mono_ms(void)
@@ -657,7 +671,10 @@ static void test_kick(struct flowdrop *fd)
 	}
 	flowdrop_del(fd, &k);
 	t0 = mono_ms();
-	CHECK(tch_resume(n, &st, err, sizeof(err)) == 0, "kick: resumed");
+	struct tch_raw raw;
+	tch_raw_init(&raw);
+	CHECK(tch_resume(n, &st, &raw, NULL, err, sizeof(err)) == 0, "kick: resumed");
+	tch_raw_close(&raw);
 	CHECK(read_stream(n, 8000, &c2s_r, 21, "server") == 0, "kick: the 8000 dropped bytes arrive");
 	uint64_t ms = mono_ms() - t0;
 	CHECK(ms < 150, "kick: ... %llu ms after the resume, before the client's RTO (>= 200 ms)",
@@ -668,6 +685,99 @@ static void test_kick(struct flowdrop *fd)
 	close(n);
 	tch_state_free(&st);
 out:
+	close(c);
+	close(l);
+}
+
+/*
+ * Holding (flowdrop_hold, tch_replay): what the client sends while its
+ * session is frozen is kept by the flow drop and replayed to the restored
+ * socket once it is live, so nothing is left to the client's timers (SACK
+ * on, as every client has it).  With hold_max too small for the 8 segments
+ * the rest overflows (counted) and the client's own recovery delivers it:
+ * the overflow path, byte-exact too.
+ */
+static void test_hold(struct flowdrop *fd, uint32_t hold_max, const char *what)
+{
+	int l, c, s, n = -1, one = 1, npk = 0;
+	uint64_t c2s_w = 0, c2s_r = 0, t0, ms, held0, of0, ev0, held1, of1, ev1;
+	struct flowdrop_pkt *list = NULL;
+	struct flowdrop_val v, v2;
+	struct lb_flow_key k;
+	struct tch_state st;
+	struct tch_raw raw;
+	char err[256];
+	size_t bytes = 0;
+
+	tch_raw_init(&raw);
+	if (pair(AF_INET, "127.0.0.1", 0, &l, &c, &s) < 0) {
+		CHECK(0, "%s: connected pair", what);
+		return;
+	}
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	key_of(c, &k);
+	CHECK(pump(c, s, 100000, &c2s_w, &c2s_r, 31, "server") == 0, "%s: stream before", what);
+	sleep_ms(20);
+	long rtos = tcp_timeouts(), rx = net_counter("/proc/net/snmp", "Tcp:", "RetransSegs");
+	long tlp = net_counter("/proc/net/netstat", "TcpExt:", "TCPLossProbes");
+	flowdrop_hold_counters(fd, &held0, &of0, &ev0);
+	flowdrop_hold(fd, &k, flowdrop_now_ns() + 5000000000ull, hold_max);
+	for (int i = 0; i < 8; i++)
+		write_stream(c, 1000, &c2s_w, 31);	/* held, not delivered */
+	if (tch_freeze(s, &st, err, sizeof(err)) < 0) {
+		CHECK(0, "%s: freeze (%s)", what, err);
+		goto out;
+	}
+	CHECK(st.recv_len == 0, "%s: nothing the client sent meanwhile reached the socket", what);
+	CHECK(tch_close_silently(s, err, sizeof(err)) == 0, "%s: closed silently", what);
+	if (tch_restore(&st, &n, err, sizeof(err)) < 0) {
+		CHECK(0, "%s: restore (%s)", what, err);
+		tch_state_free(&st);
+		goto out;
+	}
+	/* as the old node: what it held goes to the new one (here: the same
+	 * flow drop, so it holds on, as the new node's own drop) */
+	npk = flowdrop_take(fd, &k, &list);
+	for (struct flowdrop_pkt *p = list; p; p = p->next)
+		bytes += p->len;
+	flowdrop_get(fd, &k, &v);
+	struct tch_held held = { .drop = fd, .key = k, .from_old = list };
+	t0 = mono_ms();
+	CHECK(tch_resume(n, &st, &raw, &held, err, sizeof(err)) == 0, "%s: resumed", what);
+	CHECK(flowdrop_get(fd, &k, &v2) < 0 && errno == ENOENT, "%s: tch_resume ended the drop", what);
+	CHECK(raw.replayed == (uint64_t)npk && raw.replay_failed == 0,
+	      "%s: the %d held packets replayed (%llu, %llu failed)", what, npk,
+	      (unsigned long long)raw.replayed, (unsigned long long)raw.replay_failed);
+	flowdrop_pkts_free(list);
+	CHECK(read_stream(n, 8000, &c2s_r, 31, "server") == 0, "%s: the 8000 bytes sent while frozen arrive",
+	      what);
+	ms = mono_ms() - t0;
+	flowdrop_hold_counters(fd, &held1, &of1, &ev1);
+	printf("# %s: %d packets (%zu bytes) held, %llu overflowed; %llu ms to the last byte; client "
+	       "RetransSegs +%ld, TCPLossProbes +%ld, TCPTimeouts +%ld\n", what, npk, bytes,
+	       (unsigned long long)(of1 - of0), (unsigned long long)ms,
+	       net_counter("/proc/net/snmp", "Tcp:", "RetransSegs") - rx,
+	       net_counter("/proc/net/netstat", "TcpExt:", "TCPLossProbes") - tlp, tcp_timeouts() - rtos);
+	if (hold_max >= 64 * 1024) {
+		CHECK(npk >= 8 && bytes >= 8000 && of1 == of0 && v.overflow == 0,
+		      "%s: all 8 segments held (%d packets, %zu bytes), no overflow", what, npk, bytes);
+		CHECK(held1 - held0 == (uint64_t)npk, "%s: the held counter says %llu", what,
+		      (unsigned long long)(held1 - held0));
+		CHECK(ms < 150, "%s: ... %llu ms after the resume: replayed, no timer waited for", what,
+		      (unsigned long long)ms);
+		CHECK(tcp_timeouts() == rtos, "%s: no retransmission timeout", what);
+	} else {
+		CHECK(bytes <= hold_max && v.held <= hold_max && npk >= 1,
+		      "%s: held %zu bytes, within hold_max %u", what, bytes, hold_max);
+		CHECK(of1 > of0 && v.overflow == of1 - of0,
+		      "%s: the rest overflowed, counted (%llu packets)", what, (unsigned long long)(of1 - of0));
+	}
+	CHECK(pump(c, n, 100000, &c2s_w, &c2s_r, 31, "server") == 0, "%s: session goes on, byte-exact", what);
+	tch_state_free(&st);
+out:
+	if (n >= 0)
+		close(n);
+	tch_raw_close(&raw);
 	close(c);
 	close(l);
 }
@@ -717,7 +827,10 @@ static void test_no_kick(struct flowdrop *fd)
 	}
 	flowdrop_del(fd, &k);
 	CHECK(net_raw_effective(0) == 0, "no kick: CAP_NET_RAW dropped from the effective set");
-	rc = tch_resume(n, &st, err, sizeof(err));
+	struct tch_raw raw;
+	tch_raw_init(&raw);	/* opened on first use: after CAP_NET_RAW is gone */
+	rc = tch_resume(n, &st, &raw, NULL, err, sizeof(err));
+	tch_raw_close(&raw);
 	CHECK(net_raw_effective(1) == 0, "no kick: CAP_NET_RAW back");
 	CHECK(rc == 1 && strstr(err, "raw socket"), "no kick: resumed, reported as not kicked (%d: %s)",
 	      rc, err);
@@ -876,6 +989,8 @@ int main(int argc, char **argv)
 	test_out_of_order(&fd);
 	test_kick(&fd);
 	test_no_kick(&fd);
+	test_hold(&fd, 256 * 1024, "hold");
+	test_hold(&fd, 2500, "hold overflow");
 	flowdrop_close(&fd);
 	if (flowdrop_open(&fd, "lo", NULL, obj, NULL, err, sizeof(err)) < 0) {
 		CHECK(0, "flow drop on lo (%s)", err);

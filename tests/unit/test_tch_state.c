@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "storage/tch/tch.h"
+#include "storage/tch/tch_held.h"
 #include "storage/tch/tch_state.h"
 #include "lib/wire.h"
 
@@ -411,6 +412,41 @@ static void kick_segments(void)
 	tch_state_free(&st);
 }
 
+/* The held packets' codec (tch_held.h): a round trip, every truncation,
+ * lengths out of range. */
+static void held_codec(void)
+{
+	struct flowdrop_pkt *a = calloc(1, sizeof(*a) + 60), *b = calloc(1, sizeof(*b) + 1500), *got;
+	uint8_t buf[2000];
+	char why[160];
+	size_t n;
+	int bad = 0;
+
+	a->len = 60;
+	b->len = 1500;
+	memset(a->data, 0x45, a->len);
+	memset(b->data, 0x60, b->len);
+	a->next = b;
+	n = tch_held_encoded_len(a);
+	CHECK(n == 4 + 60 + 4 + 1500 && tch_held_encoded_len(NULL) == 0, "held: encoded length %zu", n);
+	tch_held_encode(a, buf);
+	CHECK(tch_held_decode(buf, n, &got, why, sizeof(why)) == 0 && got && got->len == 60 && got->next &&
+	      got->next->len == 1500 && !got->next->next && !memcmp(got->next->data, b->data, 1500),
+	      "held: round trip, in order");
+	flowdrop_pkts_free(got);
+	CHECK(tch_held_decode(buf, 0, &got, why, sizeof(why)) == 0 && !got, "held: nothing is an empty list");
+	for (size_t cut = 1; cut < n; cut++)
+		if (cut != 64 && tch_held_decode(buf, cut, &got, why, sizeof(why)) == 0)
+			bad++;
+	CHECK(bad == 0, "held: every cut but the packet boundary refused");
+	wire_put32(buf, 39);
+	CHECK(tch_held_decode(buf, n, &got, why, sizeof(why)) < 0 && !got && strstr(why, "length 39"),
+	      "held: a packet shorter than an IP + TCP header refused (%s)", why);
+	wire_put32(buf, FLOWDROP_HOLD_PKT_MAX + 1);
+	CHECK(tch_held_decode(buf, n, &got, why, sizeof(why)) < 0, "held: a packet over the maximum refused");
+	flowdrop_pkts_free(a);
+}
+
 int main(void)
 {
 	struct tch_state st, v6;
@@ -418,6 +454,7 @@ int main(void)
 	size_t len;
 
 	kick_segments();
+	held_codec();
 
 	/* Round trips. */
 	make_state(&st, 0, 0, 0, 0);
