@@ -287,7 +287,7 @@ struct bgp_ann {
 	int held;			/* the operator withdrew everything (tandemctl withdraw) */
 	uint64_t next_try_ms, refresh_at_ms;
 	uint64_t runs, ok, failed;
-	char why[96];			/* why the wants last changed */
+	char why[224];			/* why the wants last changed */
 	char last_error[160];
 };
 
@@ -296,7 +296,7 @@ struct syncwatch {
 	struct loop_io io;		/* the status request in flight (-1: none) */
 	uint64_t asked_ms;
 	int ready;			/* the last answer: 1 ready, 0 not (or no answer) */
-	char why[96];			/* ... why not */
+	char why[224];			/* ... why not */
 	size_t len;
 	char buf[16384];		/* the answer so far (one JSON line) */
 };

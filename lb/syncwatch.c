@@ -42,10 +42,17 @@ static void judge(struct lbd *l)
 	struct syncwatch *w = &l->syncwatch;
 	json_t *r = json_loadb(w->buf, w->len, JSON_DISABLE_EOF_CHECK, NULL);
 	int ready = r && json_is_true(json_object_get(r, "ready"));
+	/* a group member says which member it is behind (sessionsync/group.c) */
+	const char *behind = r ? json_string_value(json_object_get(r, "behind")) : NULL;
+	char why[sizeof(w->why)];
 
+	if (behind && *behind)
+		snprintf(why, sizeof(why), "replication: behind %s", behind);
+	else
+		snprintf(why, sizeof(why), "%s", r ? "replication: tandem-syncd has not pulled its peer's table yet"
+					  : "replication: tandem-syncd's answer is not JSON");
 	json_decref(r);
-	watch_end(l, ready, ready ? "" : r ? "replication: tandem-syncd has not pulled its peer's table yet"
-				      : "replication: tandem-syncd's answer is not JSON");
+	watch_end(l, ready, ready ? "" : why);
 }
 
 static void on_reply(struct loop *lp, struct loop_io *io, uint32_t events)
