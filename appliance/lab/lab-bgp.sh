@@ -29,6 +29,8 @@
 # LAB_BGP_SYNC=1: the switches also replicate their flows to each other
 # (tandem-syncd, a "sync" group of every member's storage LAN address,
 # 10.77.2.2..; sw4's too), and lbd announces only while syncd is ready.
+# The VIP then also has tcp/5201 (iperf3 on the nodes): a node whose port 80
+# fails its check leaves the port 80 table but stays up (its flows stay).
 
 bgp_members() { seq 1 "$(cat "$LAB_DIR/bgp")"; }
 
@@ -53,6 +55,11 @@ sync_json() {
 EOF
 }
 
+sync_svc() {
+	[ "${LAB_BGP_SYNC:-0}" = 1 ] && printf ', { "proto": "tcp", "port": 5201 }'
+	return 0
+}
+
 # write_member_config K: lbd's config of switch K (the "bgp" section too).
 write_member_config() {
 	local k=$1 d=$LAB_DIR/sw-$1
@@ -74,7 +81,7 @@ write_member_config() {
   ],
   "vips": [
     { "name": "v4", "address": "$VIP4",
-      "services": [ { "proto": "tcp", "port": 80 } ] }
+      "services": [ { "proto": "tcp", "port": 80 }$(sync_svc) ] }
   ],
   "bgp": { "local_as": 65001, "router_id": "10.77.5.1$k",
            "neighbors": [ { "address": "10.77.5.1", "as": 65000 } ],

@@ -126,3 +126,48 @@ bgp_keep_logs() {
 	done
 	diag "logs kept in $d"
 }
+
+# --- replication in the group (LAB_BGP_SYNC=1: bgp_sync_lab_up) ---
+
+# bgp_sync_lab_up N: bgp_lab_up with the switches in one sync group.
+bgp_sync_lab_up() {
+	export LAB_BGP_SYNC=1
+	bgp_lab_up "$1"
+}
+
+# mb_sync K ARGS: tandemctl --json at switch K's tandem-syncd.
+mb_sync() {
+	local k=$1
+	shift
+	timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-$k/syncd.sock" --json "$@"
+}
+
+# sync_ip K: switch K's sync address (the storage LAN).
+sync_ip() { echo "10.77.2.$(($1 + 1))"; }
+
+# mb_in_sync K: K's syncd is ready and in sync with every other live member.
+mb_in_sync() {
+	mb_sync "$1" status |
+		jq -e '.ready and ([.members[] | select(.self | not) | select(.alive) | .synced] | all)' >/dev/null
+}
+
+# mb_reason K: why switch K's lbd announces or not (bgp.reason).
+mb_reason() { mb_jctl "$1" status | jq -r '.bgp.reason'; }
+
+# sync_cut K J on|off: drop (or stop dropping) the sync traffic between
+# switches K and J, in K's namespace, both directions; everything else of
+# the two switches (BGP, client traffic) goes on.
+sync_cut() {
+	local k=$1 j=$2 ip
+	ip=$(sync_ip "$j")
+	if [ "$3" = on ]; then
+		in_ns "sw$k" nft -f - <<NFT
+table inet tdm_cut$j {
+	chain in { type filter hook input priority 0; ip saddr $ip udp dport 7405 drop; }
+	chain out { type filter hook output priority 0; ip daddr $ip udp dport 7405 drop; }
+}
+NFT
+	else
+		in_ns "sw$k" nft delete table inet "tdm_cut$j"
+	fi
+}
