@@ -68,17 +68,17 @@ members_up() {
 	ok "the router routes the VIP over switches $*"
 }
 
-# dl_start DIR N: N downloads of 1m.bin at 70 kB/s (~15 s each), N/3 from
-# each of c1 c2 c3, in the background; their pids in DL_PIDS.  Files per
-# download: DIR/HOST.J.{bin,w,err}.
+# dl_start DIR N [BPS]: N downloads of 1m.bin at BPS bytes/s (70 kB/s: ~15
+# s each), N/3 from each of c1 c2 c3, in the background; their pids in
+# DL_PIDS.  Files per download: DIR/HOST.J.{bin,w,err}.
 dl_start() {
-	local dir=$1 n=$2 c j
+	local dir=$1 n=$2 bps=${3:-70000} c j
 	mkdir -p "$dir"
 	DL_PIDS=()
 	for c in c1 c2 c3; do
 		for ((j = 0; j < n / 3; j++)); do
 			in_ns "$c" curl -sS -m 90 -o "$dir/$c.$j.bin" -w "%{http_code} %{local_port}\n" \
-				"http://$VIP4/rate/1m.bin?bps=70000" >"$dir/$c.$j.w" 2>"$dir/$c.$j.err" &
+				"http://$VIP4/rate/1m.bin?bps=$bps" >"$dir/$c.$j.w" 2>"$dir/$c.$j.err" &
 			DL_PIDS+=($!)
 		done
 	done
