@@ -14,7 +14,9 @@
 # port-80 flows of those switches: "client port node K" lines),
 # members_up K... (start them, wait until the router routes over them, or
 # fail and end), dl_start/dl_finish (long downloads from c1..c3),
-# bgp_keep_logs (at exit: the switches' and the router's logs into
+# flows_cmp (did the sessions keep their nodes); for a sync group
+# (LAB_BGP_SYNC=1): sync_group_up, mb_sync, mb_in_sync, mb_reason,
+# sync_cut; bgp_keep_logs (at exit: the switches' and the router's logs into
 # tests/out/bgp-logs/ when a check failed).
 
 require_bgp() {
@@ -127,12 +129,33 @@ bgp_keep_logs() {
 	diag "logs kept in $d"
 }
 
+# flows_cmp BEFORE AFTER: "WRONG MISSING": of the sessions ("client port
+# node" lines) in BEFORE, how many AFTER names with another node, and how
+# many AFTER lacks.
+flows_cmp() {
+	awk 'NR == FNR { node[$1 " " $2] = $3; next }
+		{ k = $1 " " $2; if (!(k in node)) next; seen[k] = 1; if (node[k] != $3) bad++ }
+		END { n = 0; for (k in node) if (!(k in seen)) n++; print bad + 0, n }' "$1" "$2"
+}
+
 # --- replication in the group (LAB_BGP_SYNC=1: bgp_sync_lab_up) ---
 
 # bgp_sync_lab_up N: bgp_lab_up with the switches in one sync group.
 bgp_sync_lab_up() {
 	export LAB_BGP_SYNC=1
 	bgp_lab_up "$1"
+}
+
+# sync_group_up: a lab of three switches in one sync group, all started,
+# the router routing over them, each in sync with both others; or the
+# test fails.
+sync_group_up() {
+	local k
+	bgp_sync_lab_up 3
+	members_up 1 2 3
+	for k in 1 2 3; do
+		check "sw$k: syncd ready and in sync with both other members" wait_for 10 mb_in_sync "$k"
+	done
 }
 
 # mb_sync K ARGS: tandemctl --json at switch K's tandem-syncd.

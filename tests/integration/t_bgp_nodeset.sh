@@ -28,11 +28,7 @@
 . "$(dirname "$0")/lib_bgp.sh"
 
 require_bgp
-bgp_sync_lab_up 3
-members_up 1 2 3
-for k in 1 2 3; do
-	check "sw$k: syncd in sync with both other members" wait_for 10 mb_in_sync "$k"
-done
+sync_group_up
 
 # 1. Load.
 N=90
@@ -91,10 +87,7 @@ sleep_until=$(($(now_ms) + 2000))	# let the moved sessions send a few packets
 while [ "$(now_ms)" -lt "$sleep_until" ]; do sleep 0.2; done
 # shellcheck disable=SC2086
 flows80 $surv | awk '{ print $1, $2, $3 }' | sort -u >"$TEST_TMP/after"
-awk 'NR == FNR { node[$1 " " $2] = $3; next }
-	{ k = $1 " " $2; if (!(k in node)) next; seen[k] = 1; if (node[k] != $3) bad++ }
-	END { n = 0; for (k in node) if (!(k in seen)) n++; print bad + 0, n }' \
-	"$TEST_TMP/before" "$TEST_TMP/after" >"$TEST_TMP/cmp"
+flows_cmp "$TEST_TMP/before" "$TEST_TMP/after" >"$TEST_TMP/cmp"
 read -r wrong missing <"$TEST_TMP/cmp"
 check_eq "every survivor's entry for a session names the node it began on" 0 "$wrong"
 check_eq "every session is in the survivors' tables" 0 "$missing"

@@ -28,11 +28,7 @@
 . "$(dirname "$0")/lib_bgp.sh"
 
 require_bgp
-bgp_sync_lab_up 3
-members_up 1 2 3
-for k in 1 2 3; do
-	check "sw$k: syncd ready and in sync with both other members" wait_for 10 mb_in_sync "$k"
-done
+sync_group_up
 
 # 1. Every switch holds every flow, whichever switch saw its SYN.
 fetch() { in_ns "$1" curl -sS -m 10 -o /dev/null -w '%{http_code}\n' "http://$VIP4/1m.bin"; }
