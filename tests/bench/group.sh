@@ -16,6 +16,8 @@
 #    response through a survivor (BFD 100 ms x 3 at the router, then TCP's
 #    retransmission timer).  Sessions that did not go through sw1 show
 #    their normal gaps and are left out (gap under 100 ms).
+#  group_cps_1_2_3: aggregate conn/s (connrate from the three clients)
+#    with 1, 2 and 3 switches announcing (tandemctl withdraw/announce).
 #
 # Writes WORKDIR/metrics.jsonl and samples.jsonl (run.sh's format), raw
 # files in WORKDIR/logs.  Exit 1 if the lab or daemons cannot start.
@@ -29,6 +31,7 @@ SECS=${GROUP_SECONDS:-10}
 fail_all() {
 	metric group3_repl_flows_per_s "" flows/s "" "" "" "" "not measured: $1"
 	metric group3_death_to_survivor_ms "" ms "" "" "" "" "not measured: $1"
+	metric group_cps_1_2_3 "" conn/s "" "" "" "" "not measured: $1"
 }
 
 command -v bird >/dev/null || [ -x /usr/sbin/bird ] || { fail_all "bird2 is not installed"; exit 1; }
@@ -64,7 +67,27 @@ echo "{\"g\":\"group\",\"s\":\"repl\",\"v\":{\"flows\":$flows,\"received\":$recv
 metric group3_repl_flows_per_s "$rate" flows/s "" "" "" "" \
 	"3 switches, one sync group (full mesh, lab on one 2-CPU host): connrate -c 32 from each of c1 c2 c3 for $SECS s (${cps:-?} conn/s in all); the switches created $flows flows (syncd events.reported), each sent to both other members; the members received $recv records ($((2 * flows)) expected); nothing left in flight afterwards: $(settled && echo yes || echo no)."
 
-# 2. Switch death to the first response through a survivor.
+# 2. Aggregate conn/s through 1, 2 and 3 switches (the others withdrawn).
+ctl() { timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-$1/lbd.sock" "$2" >/dev/null; }
+nhops() { [ "$(hops)" = "$1" ]; }
+cps_n=""
+for n in 1 2 3; do
+	for k in 1 2 3; do if [ "$k" -le "$n" ]; then ctl "$k" announce; else ctl "$k" withdraw; fi; done
+	wait_for 15 nhops "$n" || { log "the router did not settle on $n switches"; cps_n="$cps_n null"; continue; }
+	for c in c1 c2 c3; do
+		in_ns "$c" timeout 30 "$TANDEM_BUILD/tools/connrate" -c 32 -t 5 -p 80 "$VIP4" >"$L/cps$n.$c.json" 2>>"$L/connrate.err" &
+	done
+	wait
+	cps_n="$cps_n $(cat "$L"/cps"$n".c*.json | jq -s '[.[].cps] | add | floor')"
+done
+read -r c1s c2s c3s <<<"$cps_n"
+log "aggregate conn/s through 1, 2, 3 switches:$cps_n"
+echo "{\"g\":\"group\",\"s\":\"cps\",\"v\":{\"1\":${c1s:-null},\"2\":${c2s:-null},\"3\":${c3s:-null}}}" >>"$SMP"
+metric group_cps_1_2_3 "${c3s:-}" conn/s "${c1s:-}" "" "" "" \
+	"connrate -c 32 from each of c1 c2 c3 for 5 s through the VIP with 1, 2 and 3 switches announcing (the others withdrawn by tandemctl withdraw): ${c1s:-?}, ${c2s:-?}, ${c3s:-?} conn/s (value: 3 switches; baseline: 1). One 2-CPU host runs clients, router, switches and nodes, so the figure is bounded by the host, not by the switches; on separate machines each switch adds its own CPUs."
+wait_for 15 nhops 3
+
+# 3. Switch death to the first response through a survivor.
 for c in c1 c2 c3; do
 	for j in 1 2 3 4; do
 		in_ns "$c" timeout 40 "$TANDEM_BUILD/tools/failprobe" tcp -i 10000 -t 20 "$VIP4" 80 \
