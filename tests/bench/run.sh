@@ -811,7 +811,7 @@ smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
 peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
-group_section() { script_section group "a scale-out group of three switches behind the ECMP router"; }
+group_section() { script_section group "a scale-out group of three and four switches behind the ECMP router"; }
 
 # ------------------------------------------------------------------ main ---
 
