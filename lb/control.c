@@ -457,6 +457,10 @@ json_t *control_dispatch(struct lbd *l, const json_t *req)
 		return roles_cmd(l, req);
 	if (!strcmp(cmd, "bgp"))
 		return bgp_cmd(l, req);
+	if (!strcmp(cmd, "leave"))
+		return leave_cmd(l, req);
+	if (!strcmp(cmd, "group"))
+		return syncwatch_group_cmd(l);
 	if (!strcmp(cmd, "reload")) {
 		if (lbd_reload(l) < 0)
 			return ctl_error("reload failed; the running configuration is unchanged (see the log)");

@@ -277,6 +277,15 @@ struct bgp_vip {
 	uint64_t changed_ms;	/* when want last changed */
 };
 #define BGP_STATE_LEN 24
+/* A graceful leave in progress (leave.c); d NULL: none. */
+struct leave {
+	struct ctl_deferred *d;		/* the "leave" request, answered at the end */
+	uint64_t quiet_ms, started_ms, deadline_ms;
+	uint64_t withdrawn_ms;		/* BIRD confirmed every VIP withdrawn (0: not yet) */
+	uint64_t first_fwd, last_fwd, quiet_since_ms;	/* FWD_* packets: at the start, last
+						 * seen, and since when unchanged */
+};
+
 struct bgp_ann {
 	struct bgp_vip vip[CFG_MAX_VIPS];
 	char session[CFG_BGP_MAX_NEIGHBORS][BGP_STATE_LEN];	/* "Established", ... ("" unknown) */
@@ -287,7 +296,7 @@ struct bgp_ann {
 	int held;			/* the operator withdrew everything (tandemctl withdraw) */
 	uint64_t next_try_ms, refresh_at_ms;
 	uint64_t runs, ok, failed;
-	char why[96];			/* why the wants last changed */
+	char why[224];			/* why the wants last changed */
 	char last_error[160];
 };
 
@@ -296,9 +305,10 @@ struct syncwatch {
 	struct loop_io io;		/* the status request in flight (-1: none) */
 	uint64_t asked_ms;
 	int ready;			/* the last answer: 1 ready, 0 not (or no answer) */
-	char why[96];			/* ... why not */
+	char why[224];			/* ... why not */
 	size_t len;
 	char buf[16384];		/* the answer so far (one JSON line) */
+	json_t *members;		/* syncd's last "members" (a group), or NULL */
 };
 
 /* The NFS cluster map and node states sender (cluster.c). */
@@ -354,6 +364,7 @@ struct lbd {
 	struct roles roles;	/* per group (active-active) */
 	struct dns_pub dns;
 	struct bgp_ann bgp;
+	struct leave leave;
 	struct syncwatch syncwatch;
 	struct move_job moves[CFG_MAX_NODES];	/* one per node (index as nodes[]) */
 	uint64_t load_checked_ms;
@@ -532,6 +543,9 @@ void bgp_tick(struct lbd *l);
 void bgp_close(struct lbd *l);		/* at exit: withdraws (waits up to timeout_ms) */
 json_t *bgp_json(const struct lbd *l);	/* status "bgp" */
 json_t *bgp_cmd(struct lbd *l, const json_t *req);	/* control "bgp" {withdraw} */
+/* ---- leave.c: control "leave" (withdraw, wait for the router, stop) ---- */
+json_t *leave_cmd(struct lbd *l, const json_t *req);	/* NULL: deferred */
+void leave_tick(struct lbd *l);
 /* -t and start: birdc is there.  0 / -1 with the message. */
 int bgp_check(const struct config *cfg, char *err, size_t errlen);
 /* Pure: the birdc script for sent[i] (per bgp.vips: -1 nothing, 0 disable,
@@ -550,6 +564,7 @@ void syncwatch_close(struct lbd *l);
 /* 1 without a "sync" section or while tandem-syncd last said "ready";
  * else 0 and why.  Asks syncd again when due (never waits). */
 int syncwatch_ready(struct lbd *l, char *why, size_t whylen);
+json_t *syncwatch_group_cmd(struct lbd *l);	/* control "group" */
 
 /* ---- dns.c: the VIPs' records in DNS (config "dns") ---- */
 void dns_init(struct lbd *l);

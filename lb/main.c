@@ -76,6 +76,7 @@ static void on_tick(struct loop *lp, struct loop_timer *t)
 	pins_tick(l);
 	dns_tick(l);
 	bgp_tick(l);
+	leave_tick(l);
 }
 
 /* -t: what the configuration sets up, or why it cannot be used.  Exit code. */

@@ -20,6 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/ctl.h"
+
 #define SYNCWATCH_MS 500
 #define SYNCWATCH_TIMEOUT_MS 1000
 
@@ -42,10 +44,20 @@ static void judge(struct lbd *l)
 	struct syncwatch *w = &l->syncwatch;
 	json_t *r = json_loadb(w->buf, w->len, JSON_DISABLE_EOF_CHECK, NULL);
 	int ready = r && json_is_true(json_object_get(r, "ready"));
+	/* a group member says which member it is behind (sessionsync/group.c) */
+	const char *behind = r ? json_string_value(json_object_get(r, "behind")) : NULL;
+	char why[sizeof(w->why)];
 
+	/* the group's members as syncd sees them: control "group" shows them */
+	json_decref(w->members);
+	w->members = r ? json_incref(json_object_get(r, "members")) : NULL;
+	if (behind && *behind)
+		snprintf(why, sizeof(why), "replication: behind %s", behind);
+	else
+		snprintf(why, sizeof(why), "%s", r ? "replication: tandem-syncd has not pulled its peer's table yet"
+					  : "replication: tandem-syncd's answer is not JSON");
 	json_decref(r);
-	watch_end(l, ready, ready ? "" : r ? "replication: tandem-syncd has not pulled its peer's table yet"
-				      : "replication: tandem-syncd's answer is not JSON");
+	watch_end(l, ready, ready ? "" : why);
 }
 
 static void on_reply(struct loop *lp, struct loop_io *io, uint32_t events)
@@ -119,4 +131,25 @@ void syncwatch_init(struct lbd *l)
 void syncwatch_close(struct lbd *l)
 {
 	watch_end(l, 0, "lbd stops");
+	json_decref(l->syncwatch.members);
+	l->syncwatch.members = NULL;
+}
+
+/*
+ * Control "group": this switch's view of its scale-out group: its BGP
+ * sessions and routes (bgp.c) and, with a "sync" section, replication per
+ * member as tandem-syncd last told (syncd's status "members", at most
+ * SYNCWATCH_MS old).
+ */
+json_t *syncwatch_group_cmd(struct lbd *l)
+{
+	struct syncwatch *w = &l->syncwatch;
+	json_t *r = ctl_ok();
+
+	if (l->cfg.bgp.enabled)
+		json_object_set_new(r, "bgp", bgp_json(l));
+	if (l->cfg.sync.enabled)
+		json_object_set_new(r, "sync", json_pack("{s:b, s:s, s:O*}", "ready", w->ready,
+			"why", w->why, "members", w->members));
+	return r;
 }

@@ -66,11 +66,19 @@ struct cfg_health {
 	uint32_t interval_ms, timeout_ms, rise, fall;
 };
 
-/* Pairing: tandem-syncd (optional; absent = a single switch). */
+/* Pairing: tandem-syncd (optional; absent = a single switch).  A pair
+ * names its "peer"; a scale-out group (doc/scaleout.md) lists every
+ * member's sync address in "group", the same list on every switch, this
+ * switch's "local" among them: a member's index in it is its bit in the
+ * HELLO's heard mask (sessionsync/group.c). */
+#define CFG_SYNC_MAX_MEMBERS 8
 struct cfg_sync {
 	int enabled;
-	uint32_t switch_id;		/* non-zero, differs between the two switches */
-	struct taddr local, peer;	/* addresses on the dedicated sync link */
+	uint32_t switch_id;		/* non-zero, differs between the switches */
+	struct taddr local, peer;	/* addresses on the dedicated sync link (peer: pair only) */
+	struct taddr members[CFG_SYNC_MAX_MEMBERS];	/* group: every member, local too */
+	unsigned nmembers;		/* 0: a pair */
+	unsigned self;			/* group: index of local in members */
 	uint16_t port;
 	char key_file[CFG_PATH_MAX];	/* hex HMAC key, >= 32 bytes */
 	char control_socket[CFG_PATH_MAX];

@@ -12,9 +12,38 @@
 
 #include "paths.h"
 
+/* "group": 2..CFG_SYNC_MAX_MEMBERS distinct addresses of local's family,
+ * local among them. */
+static int parse_sync_group(struct jconf *p, json_t *g, struct cfg_sync *s)
+{
+	json_t *a;
+	size_t i;
+
+	if (!json_is_array(g) || json_array_size(g) < 2 || json_array_size(g) > CFG_SYNC_MAX_MEMBERS)
+		return jconf_perr(p, "\"group\" must be an array of 2 to %d addresses (every member, "
+				  "this switch too)", CFG_SYNC_MAX_MEMBERS);
+	s->self = CFG_SYNC_MAX_MEMBERS;
+	json_array_foreach(g, i, a) {
+		const char *t = json_string_value(a);
+		if (!t || taddr_parse(t, &s->members[i]) < 0)
+			return jconf_perr(p, "\"group\"[%zu] is not an IPv4 or IPv6 address", i);
+		if (s->members[i].family != s->local.family)
+			return jconf_perr(p, "\"group\"[%zu]: not the address family of \"local\"", i);
+		for (size_t j = 0; j < i; j++)
+			if (taddr_equal(&s->members[j], &s->members[i]))
+				return jconf_perr(p, "\"group\"[%zu] \"%s\" is listed twice", i, t);
+		if (taddr_equal(&s->members[i], &s->local))
+			s->self = (unsigned)i;
+	}
+	if (s->self == CFG_SYNC_MAX_MEMBERS)
+		return jconf_perr(p, "\"group\" must list \"local\" (this switch) too");
+	s->nmembers = (unsigned)json_array_size(g);
+	return 0;
+}
+
 int parse_sync(struct jconf *p, json_t *o, struct cfg_sync *s)
 {
-	static const char *const keys[] = { "switch_id", "local", "peer", "port", "key_file",
+	static const char *const keys[] = { "switch_id", "local", "peer", "group", "port", "key_file",
 		"control_socket", "peer_dead_ms", "idle_timeout_s", NULL };
 	uint32_t port;
 
@@ -28,13 +57,24 @@ int parse_sync(struct jconf *p, json_t *o, struct cfg_sync *s)
 	if (!json_object_get(o, "switch_id"))
 		return jconf_perr(p, "\"switch_id\" is required");
 	if (jconf_get_uint(p, o, "switch_id", &s->switch_id, 0, 1, 0xffffffffu) < 0 ||
-	    jconf_get_addr(p, o, "local", &s->local) < 0 || jconf_get_addr(p, o, "peer", &s->peer) < 0 ||
+	    jconf_get_addr(p, o, "local", &s->local) < 0 ||
 	    jconf_get_uint(p, o, "port", &port, 7405, 1, 65535) < 0 ||
 	    jconf_get_str(p, o, "key_file", s->key_file, sizeof(s->key_file), NULL) < 0 ||
 	    jconf_get_str(p, o, "control_socket", s->control_socket, sizeof(s->control_socket),
 		    "/run/tandem/syncd.sock") < 0 ||
 	    jconf_get_uint(p, o, "peer_dead_ms", &s->peer_dead_ms, 3000, 100, 600000) < 0 ||
 	    jconf_get_uint(p, o, "idle_timeout_s", &s->idle_timeout_s, 3600, 0, 604800) < 0)
+		return -1;
+	if (!json_object_get(o, "peer") == !json_object_get(o, "group"))
+		return jconf_perr(p, "one of \"peer\" (a pair) or \"group\" (a scale-out group) is required");
+	if (json_object_get(o, "group")) {
+		if (parse_sync_group(p, json_object_get(o, "group"), s) < 0)
+			return -1;
+		s->port = (uint16_t)port;
+		s->enabled = 1;
+		return 0;
+	}
+	if (jconf_get_addr(p, o, "peer", &s->peer) < 0)
 		return -1;
 	if (s->local.family != s->peer.family)
 		return jconf_perr(p, "\"local\" and \"peer\" must be the same address family");

@@ -54,14 +54,19 @@ json_t *control_status(struct syncd *s)
 	char a[TADDR_STRLEN];
 	json_t *r = ctl_ok(), *rej = json_object(), *peer;
 	uint64_t now = loop_now_ms();
+	/* a pair's peer; in a group the first other member ("members" has all) */
+	const struct sync_peer *p = &s->peers[0];
+	int sending = 0;
 
+	for (unsigned i = 0; i < s->npeers; i++)
+		sending |= s->peers[i].rs_active;
 	for (int e = 1; e < SYNC_E_MAX; e++)
 		json_object_set_new(rej, sync_err_name(e), json_integer((json_int_t)s->st.rejects[e]));
 	peer = json_pack("{s:s, s:b, s:s, s:b, s:I, s:I}",
-		"address", taddr_fmt(&s->cfg.sync.peer, a, sizeof(a)),
-		"alive", s->peer_alive, "role", role_name(s->peer_hello.role),
-		"synced", s->peer_hello.synced, "epoch", (json_int_t)s->peer_epoch,
-		"last_hello_ms", s->peer_hello_ms ? (json_int_t)(now - s->peer_hello_ms) : (json_int_t)-1);
+		"address", taddr_fmt(&p->addr, a, sizeof(a)),
+		"alive", p->peer_alive, "role", role_name(p->peer_hello.role),
+		"synced", p->peer_hello.synced, "epoch", (json_int_t)p->peer_epoch,
+		"last_hello_ms", p->peer_hello_ms ? (json_int_t)(now - p->peer_hello_ms) : (json_int_t)-1);
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "switch_id", json_integer(s->cfg.sync.switch_id));
 	json_object_set_new(r, "role", json_string(role_name(s->role)));
@@ -72,6 +77,10 @@ json_t *control_status(struct syncd *s)
 	json_object_set_new(r, "ready", json_boolean(stream_ready(s) && table_is_open(s)));
 	json_object_set_new(r, "epoch", json_integer(s->epoch));
 	json_object_set_new(r, "peer", peer);
+	if (s->group) {
+		json_object_set_new(r, "members", group_status(s));
+		json_object_set_new(r, "behind", json_string(s->group_why));
+	}
 	json_object_set_new(r, "tx", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"msgs", (json_int_t)s->st.tx_msgs, "flows", (json_int_t)s->st.tx_flows,
 		"bytes", (json_int_t)s->st.tx_bytes, "retransmits", (json_int_t)s->st.retransmits,
@@ -88,12 +97,12 @@ json_t *control_status(struct syncd *s)
 	json_object_set_new(json_object_get(r, "rx"), "handshakes",
 			    json_integer((json_int_t)s->st.rx_handshakes));
 	json_object_set_new(json_object_get(r, "tx"), "rto_ms",
-			    json_real((double)(s->srtt_ns + 4 * s->rttvar_ns) / 1e6));
+			    json_real((double)(p->srtt_ns + 4 * p->rttvar_ns) / 1e6));
 	json_object_set_new(r, "rejected", rej);
 	json_object_set_new(r, "resyncs", json_pack("{s:I, s:I, s:I, s:I, s:b}",
 		"sent", (json_int_t)s->st.resyncs_sent, "received", (json_int_t)s->st.resyncs_rx,
 		"requests_sent", (json_int_t)s->st.resync_reqs_sent,
-		"requests_received", (json_int_t)s->st.resync_reqs_rx, "sending", s->rs_active));
+		"requests_received", (json_int_t)s->st.resync_reqs_rx, "sending", sending));
 	json_object_set_new(json_object_get(r, "resyncs"), "coalesced",
 			    json_integer((json_int_t)s->st.resyncs_coalesced));
 	json_object_set_new(r, "pins", json_pack("{s:I, s:I, s:I}", "set", (json_int_t)s->st.pins_set,
@@ -190,7 +199,7 @@ static json_t *dispatch(void *arg, const json_t *req)
 		return NULL;
 	}
 	if (!strcmp(cmd, "resync")) {
-		stream_start_resync(s);
+		stream_start_resync_all(s);
 		return ctl_ok();
 	}
 	return ctl_error("unknown command \"%s\"", cmd);

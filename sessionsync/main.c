@@ -1,6 +1,7 @@
 /*
  * tandem-syncd - replicates the switch's flow table to its peer so that a
- * VRRP takeover keeps every established session.  See syncd.h.
+ * VRRP takeover keeps every established session (or, in a scale-out group,
+ * to every other member).  See syncd.h.
  */
 #include "syncd.h"
 
@@ -139,8 +140,12 @@ int main(int argc, char **argv)
 	if (keyfile_load(s->cfg.sync.key_file, s->key.k, &s->key.len, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (check_only) {
-		printf("%s: configuration OK (sync to peer on port %u, key %zu bytes)\n",
-		       s->config_path, s->cfg.sync.port, s->key.len);
+		if (s->cfg.sync.nmembers)
+			printf("%s: configuration OK (sync group of %u members on port %u, key %zu bytes)\n",
+			       s->config_path, s->cfg.sync.nmembers, s->cfg.sync.port, s->key.len);
+		else
+			printf("%s: configuration OK (sync to peer on port %u, key %zu bytes)\n",
+			       s->config_path, s->cfg.sync.port, s->key.len);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);

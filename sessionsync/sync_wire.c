@@ -109,7 +109,7 @@ int sync_decode_hello(const uint8_t *v, uint16_t len, struct sync_hello *h)
 		return -1;
 	h->role = v[0];
 	h->synced = v[1];
-	h->reserved = 0;
+	h->heard = wire_get16(v + 2);
 	h->flows = wire_get32(v + 4);
 	h->resyncs = wire_get64(v + 8);
 	return 0;
@@ -222,6 +222,7 @@ int sync_add_hello(struct sync_builder *b, const struct sync_hello *h)
 		return -1;
 	v[0] = h->role;
 	v[1] = h->synced;
+	wire_put16(v + 2, h->heard);
 	wire_put32(v + 4, h->flows);
 	wire_put64(v + 8, h->resyncs);
 	return 0;

@@ -91,7 +91,8 @@ struct sync_flow {
 struct sync_hello {
 	uint8_t role;		/* 0 init, 1 backup, 2 master, 3 fault */
 	uint8_t synced;		/* 1 once this switch holds the peer's table */
-	uint16_t reserved;
+	uint16_t heard;		/* group: members the sender hears now, bit per
+				 * cfg.sync.group index (itself too); 0 in a pair */
 	uint32_t flows;		/* entries in the sender's flow table */
 	uint64_t resyncs;	/* bulk resyncs the sender has received */
 };

@@ -7,6 +7,8 @@
  *   table.c    the local data plane: event ring, replication queue, flow
  *              map reads (bulk resync) and writes (records from the peer)
  *   control.c  control socket: status, role (from the failover hook)
+ *   barrier.c  control "barrier": answered once every live peer acked
+ *   group.c    a scale-out group: when a member is ready, who hears whom
  *
  * Model: each switch sends every flow change its data plane makes (ring
  * buffer) or lbd makes (queue) as DATA records on one ordered stream; the
@@ -16,6 +18,10 @@
  * (which re-anchors the receiver's sequence) and RESYNC_END.  A switch is
  * "ready" (may become VRRP master) once it completed such a resync, or
  * when no peer answered within peer_dead_ms (it is alone).
+ *
+ * A scale-out group (cfg.sync.group) runs one such stream per other member
+ * (struct sync_peer), each switch sending its own flows to every member;
+ * group.c says when the switch is ready then.
  */
 #ifndef TANDEM_SYNCD_H
 #define TANDEM_SYNCD_H
@@ -61,7 +67,7 @@ struct rxslot {
 #define MAX_BARRIERS 256
 struct barrier {
 	struct ctl_deferred *d;	/* NULL: free slot */
-	uint64_t dseq;		/* done when acked >= dseq */
+	uint64_t dseq[CFG_SYNC_MAX_MEMBERS];	/* per peer: done when its acked >= dseq */
 	uint64_t deadline_ms;
 };
 
@@ -79,22 +85,20 @@ struct syncd_stats {
 	uint64_t lag_sum_us;		/* of every sample: the histogram's sum */
 };
 
-struct syncd {
-	struct loop loop;
-	struct loop_signals sigs;
-	struct loop_timer tick;
-	struct loop_io sock;
-	struct ctl_server ctl;
-	struct loop_io ring_io;
-	const char *config_path;
-	struct config cfg;
-	struct sync_key key;
-	uint64_t started_ms;
-	int role;		/* with vrrp.groups: master of any group, else the highest other */
-	int group_role[CFG_MAX_GROUPS];	/* per vrrp.groups entry (active-active) */
+/*
+ * One member we replicate with: the pair's peer, or each other member of a
+ * scale-out group (cfg.sync.group).  Every member link is a stream of its
+ * own (its socket, sequence numbers, window, acks, replay window, resyncs),
+ * exactly the pair's stream; our own flows go to every member (full mesh,
+ * doc/scaleout.md "Replication in a group").
+ */
+struct sync_peer {
+	struct syncd *s;
+	unsigned member;	/* index in cfg.sync.members (group); 0 for a pair */
+	struct taddr addr;
+	struct loop_io sock;	/* bound to local:port, connected to addr:port */
 
 	/* stream: sending */
-	uint32_t epoch;
 	uint64_t seq;		/* last message seq used */
 	uint64_t next_dseq;	/* next reliable dseq to assign */
 	uint64_t acked;		/* peer acked every dseq <= this */
@@ -114,12 +118,14 @@ struct syncd {
 	int ack_due;
 	uint64_t last_nack_ms, last_req_ms;
 
-	/* peer */
-	char peer_name[TADDR_STRLEN];	/* cfg.sync.peer as text: the peer field of events */
+	/* the peer */
+	char peer_name[TADDR_STRLEN];	/* its address as text: the peer field of events */
 	uint64_t reject_logged_ms, rejects_unlogged;	/* sync_reject lines (stream.c) */
 	uint64_t peer_hello_ms;	/* 0: never heard */
 	struct sync_hello peer_hello;
 	int peer_alive;
+	uint64_t up_ms;		/* group: when it last came up */
+	uint64_t grace_until_ms;	/* group: not yet synced with it is no fault until then */
 
 	/* resync we send */
 	int rs_active;
@@ -128,15 +134,40 @@ struct syncd {
 	struct lb_flow_key rs_cursor;
 	int rs_pins;		/* the walk is in lb_flow_pins (after lb_flows) */
 	int rs_again;		/* changes were lost during the walk: walk again after it */
+	/* resync we receive */
+	uint64_t rs_rx_id;
+	int synced;		/* holds this peer's table (its resync completed) */
+	uint64_t tx_flows, rx_flows, resyncs_rx;	/* this link's share of the stats */
+};
+
+struct syncd {
+	struct loop loop;
+	struct loop_signals sigs;
+	struct loop_timer tick;
+	struct ctl_server ctl;
+	struct loop_io ring_io;
+	const char *config_path;
+	struct config cfg;
+	struct sync_key key;
+	uint64_t started_ms;
+	int role;		/* with vrrp.groups: master of any group, else the highest other */
+	int group_role[CFG_MAX_GROUPS];	/* per vrrp.groups entry (active-active) */
+	uint32_t epoch;
+
+	struct sync_peer *peers;	/* npeers: 1 (pair) or the group's other members */
+	unsigned npeers;
+	int group;		/* cfg.sync.nmembers > 0 */
+	int synced;		/* holds a good table: a resync completed from some peer */
+	int group_ok;		/* group: group_tick's verdict (stream_ready) */
+	int group_ok_once;	/* group: it was ready once (then new members get a grace) */
+	char group_why[160];	/* group: why not ready ("" when ready) */
+
 	/* idle expiry walk (master) */
 	int sw_have_cursor;
 	struct lb_flow_key sw_cursor;
 	uint64_t sweep_at_ms;
 	uint64_t stop_at_ms;		/* SIGTERM seen: lingering (main.c on_signal) */
 	uint64_t last_event_ms;		/* the data plane's last flow event */
-	/* resync we receive */
-	uint64_t rs_rx_id;
-	int synced;
 
 	/* local data plane */
 	char pin_dir[CFG_PATH_MAX + 64];
@@ -153,14 +184,18 @@ struct syncd {
 	uint64_t rate_prev_tx, rate_prev_rx, rate_tx, rate_rx, rate_at_ms;
 };
 
-/* stream.c */
+/* stream.c: per member link, and the whole (every peer) */
 int stream_open(struct syncd *s);
 void stream_tick(struct syncd *s);
-/* Queue one flow record on the live stream (batched; flushed by stream_flush). */
+/* Queue one flow record on every peer's live stream (batched; flushed by stream_flush). */
 void stream_add_flow(struct syncd *s, const struct sync_flow *f, uint64_t event_ns);
+/* ... on one peer's stream (its resync walk). */
+void stream_add_flow_to(struct sync_peer *p, const struct sync_flow *f, uint64_t event_ns);
 void stream_flush(struct syncd *s);
-void stream_start_resync(struct syncd *s);
-uint64_t stream_in_flight(const struct syncd *s);
+void stream_start_resync(struct sync_peer *p);
+void stream_start_resync_all(struct syncd *s);
+uint64_t stream_in_flight(const struct syncd *s);	/* summed over the peers */
+uint64_t stream_peer_in_flight(const struct sync_peer *p);
 void stream_send_hello(struct syncd *s);
 /* Control "barrier": answer d once the peer holds every change made so far. */
 void stream_barrier(struct syncd *s, struct ctl_deferred *d, unsigned timeout_ms);
@@ -176,10 +211,20 @@ void table_poll(struct syncd *s);	/* repl queue, lost counter */
 void table_apply(struct syncd *s, const struct sync_flow *f);
 /* Apply n records in order; runs of adds go in one batched map update. */
 void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n);
-/* Produce up to max resync records from the cursor; 1 when the walk ended. */
-int table_resync_step(struct syncd *s, unsigned max);
+/* Produce up to max resync records for p from its cursor; 1 when the walk ended. */
+int table_resync_step(struct sync_peer *p, unsigned max);
 long table_count(struct syncd *s);
 void table_sweep(struct syncd *s, unsigned max);
+
+/* group.c: readiness and the heard mask of a scale-out group */
+/* Members (bit per cfg.sync.group index) we hear now, ourselves included. */
+uint16_t group_heard_mask(const struct syncd *s);
+/* Every tick: recompute group_ok (every member in sync with us, or gone). */
+void group_tick(struct syncd *s);
+/* A member fell silent / spoke again (group only): per-link sync state. */
+void group_peer_down(struct sync_peer *p);
+void group_peer_up(struct sync_peer *p);
+json_t *group_status(const struct syncd *s);
 
 /* control.c */
 int control_open(struct syncd *s);

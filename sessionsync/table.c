@@ -201,18 +201,23 @@ void table_poll(struct syncd *s)
 	if (lost != s->lost_seen) {
 		s->st.events_lost += lost - s->lost_seen;
 		s->lost_seen = lost;
-		if (s->rs_active) {
-			/* A restart would never end under a steady loss (a flood):
-			 * the running walk reads what is ahead of it anyway, one
-			 * more walk after it covers what it already passed. */
-			if (!s->rs_again)
-				s->st.resyncs_coalesced++;
-			s->rs_again = 1;
-			return;
+		for (unsigned i = 0, logged = 0; i < s->npeers; i++) {
+			struct sync_peer *p = &s->peers[i];
+			if (p->rs_active) {
+				/* A restart would never end under a steady loss (a
+				 * flood): the running walk reads what is ahead of it
+				 * anyway, one more walk after it covers what it
+				 * already passed. */
+				if (!p->rs_again)
+					s->st.resyncs_coalesced++;
+				p->rs_again = 1;
+				continue;
+			}
+			if (!logged++)
+				log_event(LOG_WARNING, "flow_events_lost",
+					  KV_U("lost_total", s->st.events_lost), KV_S("action", "resync"));
+			stream_start_resync(p);
 		}
-		log_event(LOG_WARNING, "flow_events_lost", KV_U("lost_total", s->st.events_lost),
-			  KV_S("action", "resync"));
-		stream_start_resync(s);
 	}
 }
 
@@ -312,8 +317,9 @@ void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n)
  * walk can pause (flow control) and go on later; entries added behind the
  * cursor meanwhile travel as live events on the same stream.
  */
-int table_resync_step(struct syncd *s, unsigned max)
+int table_resync_step(struct sync_peer *p, unsigned max)
 {
+	struct syncd *s = p->s;
 	enum { BATCH = 256 };
 	struct lb_flow_key keys[BATCH], out;
 	struct lb_flow_val vals[BATCH];
@@ -323,8 +329,8 @@ int table_resync_step(struct syncd *s, unsigned max)
 		return 1;
 	while (done < max) {
 		__u32 count = BATCH;
-		int err = bpf_map_lookup_batch(s->rs_pins ? s->fd_pins : s->fd_flows,
-					       s->rs_have_cursor ? &s->rs_cursor : NULL,
+		int err = bpf_map_lookup_batch(p->rs_pins ? s->fd_pins : s->fd_flows,
+					       p->rs_have_cursor ? &p->rs_cursor : NULL,
 					       &out, keys, vals, &count, NULL);
 		int last = err < 0;
 		if (err < 0 && errno != ENOENT) {
@@ -338,19 +344,19 @@ int table_resync_step(struct syncd *s, unsigned max)
 					       .packets = vals[i].packets, .bytes = vals[i].bytes };
 			if (!f.node_key)
 				continue;
-			stream_add_flow(s, &f, 0);
-			s->rs_count++;
+			stream_add_flow_to(p, &f, 0);
+			p->rs_count++;
 		}
 		done += count;
-		if (last && (s->rs_pins || s->fd_pins < 0))
+		if (last && (p->rs_pins || s->fd_pins < 0))
 			return 1;
 		if (last) {		/* the table is done: now the pins */
-			s->rs_pins = 1;
-			s->rs_have_cursor = 0;
+			p->rs_pins = 1;
+			p->rs_have_cursor = 0;
 			continue;
 		}
-		s->rs_cursor = out;
-		s->rs_have_cursor = 1;
+		p->rs_cursor = out;
+		p->rs_have_cursor = 1;
 	}
 	return 0;
 }

@@ -25,6 +25,12 @@
 # gets the same lbd config (nodes, VIPs, Maglev size: the same tables) but
 # its own instance, bpffs, sockets and BGP router id.  sw4 (N = 4) exists
 # from the start and stays silent until member-start.
+#
+# LAB_BGP_SYNC=1: the switches also replicate their flows to each other
+# (tandem-syncd, a "sync" group of every member's storage LAN address,
+# 10.77.2.2..; sw4's too), and lbd announces only while syncd is ready.
+# The VIP then also has tcp/5201 (iperf3 on the nodes): a node whose port 80
+# fails its check leaves the port 80 table but stays up (its flows stay).
 
 bgp_members() { seq 1 "$(cat "$LAB_DIR/bgp")"; }
 
@@ -34,6 +40,24 @@ member_arg() {
 		die "member $1: lab $NAME has $(cat "$LAB_DIR/bgp" 2>/dev/null || echo no) members" ;;
 	*) die "member: 1..4, not '$1'" ;;
 	esac
+}
+
+# sync_json K: the "sync" section of switch K with LAB_BGP_SYNC=1, else "".
+sync_json() {
+	[ "${LAB_BGP_SYNC:-0}" = 1 ] || return 0
+	local m group
+	group=$(for m in $(bgp_members); do printf '"10.77.2.%s",' $((m + 1)); done)
+	cat <<EOF
+,
+  "sync": { "switch_id": $1, "local": "10.77.2.$(($1 + 1))", "group": [ ${group%,} ],
+            "key_file": "$LAB_DIR/sync.key", "control_socket": "$LAB_DIR/sw-$1/syncd.sock",
+            "peer_dead_ms": ${LAB_PEER_DEAD_MS:-1500} }
+EOF
+}
+
+sync_svc() {
+	[ "${LAB_BGP_SYNC:-0}" = 1 ] && printf ', { "proto": "tcp", "port": 5201 }'
+	return 0
 }
 
 # write_member_config K: lbd's config of switch K (the "bgp" section too).
@@ -57,13 +81,13 @@ write_member_config() {
   ],
   "vips": [
     { "name": "v4", "address": "$VIP4",
-      "services": [ { "proto": "tcp", "port": 80 } ] }
+      "services": [ { "proto": "tcp", "port": 80 }$(sync_svc) ] }
   ],
   "bgp": { "local_as": 65001, "router_id": "10.77.5.1$k",
            "neighbors": [ { "address": "10.77.5.1", "as": 65000 } ],
            "hold_s": 3, "bfd": { "interval_ms": ${LAB_BFD_MS:-100}, "multiplier": 3 },
            "socket": "$d/bird.ctl", "refresh_ms": 1000 },
-  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }
+  "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$(sync_json "$k")
 }
 EOF
 }
@@ -108,6 +132,7 @@ cmd_up_bgp() {
 	mkdir -m 755 "$LAB_DIR/bin"
 	install -m 755 "$TANDEM_BUILD/tandem-failover" "$LAB_DIR/bin/tandem-failover"
 	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/handoff.key")
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LAB_DIR/sync.key")
 	for k in $(bgp_members); do
 		write_member_config "$k"
 		"$TANDEM_BUILD/tandem-failover" -c "$LAB_DIR/sw-$k/tandem.json" birdconf -o "$LAB_DIR/sw-$k/bird.conf"
@@ -157,21 +182,27 @@ cmd_up_bgp() {
 # member_pid K DAEMON: pid of bird or lbd in switch K, if alive there.
 member_pid() { sw_pid "$@"; }
 
-# member-start K [bird|lbd|all]: BIRD first (it announces nothing until
-# lbd enables the VIPs), then lbd.
+# member-start K [bird|lbd|syncd|all]: BIRD first (it announces nothing
+# until lbd enables the VIPs), then lbd, then (LAB_BGP_SYNC=1) syncd.
 cmd_member_start() {
 	local k=$1 what=${2:-all} d=$LAB_DIR/sw-$1
-	case "$what" in bird | lbd | all) ;; *) die "member-start: bird, lbd or all" ;; esac
+	case "$what" in bird | lbd | syncd | all) ;; *) die "member-start: bird, lbd, syncd or all" ;; esac
 	if [ "$what" != lbd ] && [ -z "$(member_pid "$k" bird)" ]; then
 		rm -f "$d/bird.ctl"
 		sw_spawn "$k" bird bird -f -c "$d/bird.conf" -s "$d/bird.ctl"
 		poll 10000 test -S "$d/bird.ctl" || die "BIRD in sw$k did not start (log: $d/bird.log)"
 	fi
-	if [ "$what" != bird ] && [ -z "$(member_pid "$k" lbd)" ]; then
+	if { [ "$what" = all ] || [ "$what" = lbd ]; } && [ -z "$(member_pid "$k" lbd)" ]; then
 		sw_spawn "$k" lbd "$TANDEM_BUILD/tandem-lbd" -c "$d/tandem.json"
 		poll 10000 ctl_answers "$d/lbd.sock" || die "lbd in sw$k does not answer (log: $d/lbd.log)"
 	fi
-	echo "sw$k: bird $(member_pid "$k" bird), lbd $(member_pid "$k" lbd)"
+	if { [ "$what" = all ] || [ "$what" = syncd ]; } && grep -q '"sync"' "$d/tandem.json" &&
+		[ -z "$(member_pid "$k" syncd)" ]; then
+		rm -f "$d/syncd.sock"
+		sw_spawn "$k" syncd "$TANDEM_BUILD/tandem-syncd" -c "$d/tandem.json"
+		poll 10000 test -S "$d/syncd.sock" || die "syncd in sw$k did not start (log: $d/syncd.log)"
+	fi
+	echo "sw$k: bird $(member_pid "$k" bird), lbd $(member_pid "$k" lbd), syncd $(member_pid "$k" syncd)"
 }
 
 # member-stop K [hard]: lbd first (it withdraws the VIPs), then BIRD; hard:
@@ -182,7 +213,7 @@ cmd_member_stop() {
 		sig=KILL
 		cmd_member_links "$k" down
 	fi
-	sw_stop_daemons "$k" "$sig" lbd bird
+	sw_stop_daemons "$k" "$sig" lbd syncd bird
 }
 
 cmd_member_links() {

@@ -73,7 +73,7 @@ LAB_PAIR2=1 with LAB_DNS=1: a second pair, switches c and d: appliance/lab/lab-d
 Scale-out mode (LAB_BGP=N lab.sh up NAME, N 2..4): switches sw1..swN, each
 with lbd and BIRD announcing VIP4 to router r (BIRD, ECMP, BFD), clients
 c1 c2 c3 behind r on 10.77.3.0/24, r the nodes' gateway (appliance/lab/lab-bgp.sh)
-       lab.sh member-start NAME K [bird|lbd|all]   BIRD, then lbd, in switch K
+       lab.sh member-start NAME K [bird|lbd|syncd|all]   BIRD, lbd, then syncd (LAB_BGP_SYNC=1), in switch K
        lab.sh member-stop NAME K [hard]  lbd (withdraws), then BIRD; hard: SIGKILL, links cut
        lab.sh member-links NAME K down|up
        lab.sh router-bird NAME CMD...    birdc CMD at the router (show route ...)

@@ -317,6 +317,20 @@ static void print_bgp_hold(const struct ctl_args *a, const json_t *r, FILE *out)
 	view_bgp(json_object_get(r, "bgp"), out);
 }
 
+/* leave: withdraw, wait for the router to send nothing more, stop lbd. */
+static void print_leave(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN], b4[FMT_BUFLEN], b5[FMT_BUFLEN];
+
+	(void)a;
+	fprintf(out, "left the group: withdrawn after %s ms, %s packets forwarded meanwhile, the last "
+		"after %s ms, then quiet for %s ms; lbd stopped after %s ms\n",
+		j_text(b1, sizeof(b1), r, "withdrawn_after_ms"),
+		j_text(b5, sizeof(b5), r, "packets_while_leaving"),
+		j_text(b2, sizeof(b2), r, "last_packet_after_ms"), j_text(b3, sizeof(b3), r, "quiet_ms"),
+		j_text(b4, sizeof(b4), r, "waited_ms"));
+}
+
 static const struct command commands[] = {
 	{ "status", 0, { { "", "daemon summary" } }, build_plain, view_status },
 	{ "nodes", 0, { { "", "the storage nodes: state, health per service, counters" } },
@@ -349,6 +363,11 @@ static const struct command commands[] = {
 			      "its flows move to the other switches)" } }, build_bgp_hold, print_bgp_hold },
 	{ "announce", 0, { { "", "BGP: announce the VIPs again (while this switch can serve them)" } },
 	  build_bgp_hold, print_bgp_hold },
+	{ "leave", 0, { { "", "BGP: drain this switch gracefully: withdraw, wait until the router "
+			   "sends it nothing (2 s without a packet for a node), then stop lbd" } },
+	  build_plain, print_leave },
+	{ "group", 0, { { "", "the scale-out group as this switch sees it: BGP sessions, routes, "
+			   "replication per member" } }, build_plain, view_group },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

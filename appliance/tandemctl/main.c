@@ -21,6 +21,7 @@
 #define DEFAULT_SOCKET "/run/tandem/lbd.sock"
 #define DEFAULT_TIMEOUT_MS 5000
 #define HANDOFF_TIMEOUT_MS 20000	/* default for "handoff" */
+#define LEAVE_TIMEOUT_MS 65000	/* default for "leave": lbd gives up after 60 s */
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -182,6 +183,8 @@ int main(int argc, char **argv)
 	/* a live handoff may take lbd up to 15 s to confirm (a slow node) */
 	if (!strcmp(cmd->name, "handoff") && a.timeout_ms == DEFAULT_TIMEOUT_MS)
 		a.timeout_ms = HANDOFF_TIMEOUT_MS;
+	if (!strcmp(cmd->name, "leave") && a.timeout_ms == DEFAULT_TIMEOUT_MS)
+		a.timeout_ms = LEAVE_TIMEOUT_MS;
 
 	req = json_pack("{s:s}", "cmd", cmd->name);
 	if (!req)

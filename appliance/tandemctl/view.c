@@ -184,6 +184,35 @@ void view_bgp(const json_t *g, FILE *out)
 	}
 }
 
+/* control "group": the BGP lines, then one line per sync group member. */
+void view_group(const struct ctl_args *a, const json_t *r, FILE *out)
+{
+	const json_t *sy = json_object_get(r, "sync"), *m;
+	char b1[FMT_BUFLEN], b2[FMT_BUFLEN], b3[FMT_BUFLEN], b4[FMT_BUFLEN], b5[FMT_BUFLEN];
+	size_t i;
+
+	(void)a;
+	view_bgp(json_object_get(r, "bgp"), out);
+	if (!json_is_object(sy)) {
+		fprintf(out, "sync         none (no \"sync\" section)\n");
+		return;
+	}
+	fprintf(out, "sync         %s\n", json_is_true(json_object_get(sy, "ready")) ? "ready" :
+		j_text(b1, sizeof(b1), sy, "why"));
+	json_array_foreach(json_object_get(sy, "members"), i, m) {
+		if (json_is_true(json_object_get(m, "self"))) {
+			fprintf(out, "member       %-15s this switch\n", j_text(b1, sizeof(b1), m, "address"));
+			continue;
+		}
+		fprintf(out, "member       %-15s %-6s %-7s in flight %s, flows sent %s, received %s, "
+			"resyncs received %s\n", j_text(b1, sizeof(b1), m, "address"),
+			json_is_true(json_object_get(m, "alive")) ? "alive" : "silent",
+			json_is_true(json_object_get(m, "synced")) ? "synced" : "behind",
+			j_text(b2, sizeof(b2), m, "in_flight"), j_text(b3, sizeof(b3), m, "tx_flows"),
+			j_text(b4, sizeof(b4), m, "rx_flows"), j_text(b5, sizeof(b5), m, "resyncs_rx"));
+	}
+}
+
 struct kv {
 	const char *key;
 	char val[2 * FMT_BUFLEN];

@@ -19,5 +19,6 @@ void view_stats(const struct ctl_args *a, const json_t *reply, FILE *out);
 void view_cluster(const struct ctl_args *a, const json_t *reply, FILE *out);
 /* lbd's "bgp" object (status; withdraw/announce): the sessions, each VIP's route. */
 void view_bgp(const json_t *bgp, FILE *out);
+void view_group(const struct ctl_args *a, const json_t *reply, FILE *out);
 
 #endif

@@ -817,11 +817,12 @@ smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
 peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
+group_section() { script_section group "a scale-out group of three and four switches behind the ECMP router"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,smb,aa,foload" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,smb,aa,foload,group" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -834,12 +835,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab peers flow pair handoff nfs nfspeer smb aa foload" ;;
+,,) SECTIONS="lab peers flow pair handoff nfs nfspeer smb aa foload group" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | smb | aa | foload) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | smb | aa | foload | group) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -849,7 +850,7 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
-want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want smb || want aa || want foload ||
+want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want smb || want aa || want foload || want group ||
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -946,6 +947,7 @@ want nfspeer && { settle nfspeer; nfspeer_section; }
 want smb && { settle smb; smb_section; }
 want aa && { settle aa; aa_section; }
 want foload && { settle foload; foload_section; }
+want group && { settle group; group_section; }
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]

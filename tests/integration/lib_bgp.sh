@@ -14,7 +14,9 @@
 # port-80 flows of those switches: "client port node K" lines),
 # members_up K... (start them, wait until the router routes over them, or
 # fail and end), dl_start/dl_finish (long downloads from c1..c3),
-# bgp_keep_logs (at exit: the switches' and the router's logs into
+# flows_cmp (did the sessions keep their nodes); for a sync group
+# (LAB_BGP_SYNC=1): sync_group_up, mb_sync, mb_in_sync, mb_reason,
+# sync_cut; bgp_keep_logs (at exit: the switches' and the router's logs into
 # tests/out/bgp-logs/ when a check failed).
 
 require_bgp() {
@@ -68,17 +70,17 @@ members_up() {
 	ok "the router routes the VIP over switches $*"
 }
 
-# dl_start DIR N: N downloads of 1m.bin at 70 kB/s (~15 s each), N/3 from
-# each of c1 c2 c3, in the background; their pids in DL_PIDS.  Files per
-# download: DIR/HOST.J.{bin,w,err}.
+# dl_start DIR N [BPS]: N downloads of 1m.bin at BPS bytes/s (70 kB/s: ~15
+# s each), N/3 from each of c1 c2 c3, in the background; their pids in
+# DL_PIDS.  Files per download: DIR/HOST.J.{bin,w,err}.
 dl_start() {
-	local dir=$1 n=$2 c j
+	local dir=$1 n=$2 bps=${3:-70000} c j
 	mkdir -p "$dir"
 	DL_PIDS=()
 	for c in c1 c2 c3; do
 		for ((j = 0; j < n / 3; j++)); do
 			in_ns "$c" curl -sS -m 90 -o "$dir/$c.$j.bin" -w "%{http_code} %{local_port}\n" \
-				"http://$VIP4/rate/1m.bin?bps=70000" >"$dir/$c.$j.w" 2>"$dir/$c.$j.err" &
+				"http://$VIP4/rate/1m.bin?bps=$bps" >"$dir/$c.$j.w" 2>"$dir/$c.$j.err" &
 			DL_PIDS+=($!)
 		done
 	done
@@ -125,4 +127,70 @@ bgp_keep_logs() {
 		cp "$x"/*.log "$x"/*.conf "$x"/*.json "$d/${x##*/}/" 2>/dev/null
 	done
 	diag "logs kept in $d"
+}
+
+# flows_cmp BEFORE AFTER: "WRONG MISSING": of the sessions ("client port
+# node" lines) in BEFORE, how many AFTER names with another node, and how
+# many AFTER lacks.
+flows_cmp() {
+	awk 'NR == FNR { node[$1 " " $2] = $3; next }
+		{ k = $1 " " $2; if (!(k in node)) next; seen[k] = 1; if (node[k] != $3) bad++ }
+		END { n = 0; for (k in node) if (!(k in seen)) n++; print bad + 0, n }' "$1" "$2"
+}
+
+# --- replication in the group (LAB_BGP_SYNC=1: bgp_sync_lab_up) ---
+
+# bgp_sync_lab_up N: bgp_lab_up with the switches in one sync group.
+bgp_sync_lab_up() {
+	export LAB_BGP_SYNC=1
+	bgp_lab_up "$1"
+}
+
+# sync_group_up: a lab of three switches in one sync group, all started,
+# the router routing over them, each in sync with both others; or the
+# test fails.
+sync_group_up() {
+	local k
+	bgp_sync_lab_up 3
+	members_up 1 2 3
+	for k in 1 2 3; do
+		check "sw$k: syncd ready and in sync with both other members" wait_for 10 mb_in_sync "$k"
+	done
+}
+
+# mb_sync K ARGS: tandemctl --json at switch K's tandem-syncd.
+mb_sync() {
+	local k=$1
+	shift
+	timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-$k/syncd.sock" --json "$@"
+}
+
+# sync_ip K: switch K's sync address (the storage LAN).
+sync_ip() { echo "10.77.2.$(($1 + 1))"; }
+
+# mb_in_sync K: K's syncd is ready and in sync with every other live member.
+mb_in_sync() {
+	mb_sync "$1" status |
+		jq -e '.ready and ([.members[] | select(.self | not) | select(.alive) | .synced] | all)' >/dev/null
+}
+
+# mb_reason K: why switch K's lbd announces or not (bgp.reason).
+mb_reason() { mb_jctl "$1" status | jq -r '.bgp.reason'; }
+
+# sync_cut K J on|off: drop (or stop dropping) the sync traffic between
+# switches K and J, in K's namespace, both directions; everything else of
+# the two switches (BGP, client traffic) goes on.
+sync_cut() {
+	local k=$1 j=$2 ip
+	ip=$(sync_ip "$j")
+	if [ "$3" = on ]; then
+		in_ns "sw$k" nft -f - <<NFT
+table inet tdm_cut$j {
+	chain in { type filter hook input priority 0; ip saddr $ip udp dport 7405 drop; }
+	chain out { type filter hook output priority 0; ip daddr $ip udp dport 7405 drop; }
+}
+NFT
+	else
+		in_ns "sw$k" nft delete table inet "tdm_cut$j"
+	fi
 }

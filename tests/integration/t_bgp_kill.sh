@@ -75,10 +75,7 @@ else
 fi
 # shellcheck disable=SC2086
 flows80 $surv >"$TEST_TMP/after"
-awk 'NR == FNR { node[$1 " " $2] = $3; next }
-	{ k = $1 " " $2; if (!(k in node)) next; seen[k] = 1; if (node[k] != $3) bad++ }
-	END { n = 0; for (k in node) if (!(k in seen)) n++; print bad + 0, n }' \
-	"$TEST_TMP/before" "$TEST_TMP/after" >"$TEST_TMP/cmp"
+flows_cmp "$TEST_TMP/before" "$TEST_TMP/after" >"$TEST_TMP/cmp"
 read -r wrong missing <"$TEST_TMP/cmp"
 check_eq "every survivor's entry for a session names the node it had before" 0 "$wrong"
 check_eq "every session is in a survivor's table" 0 "$missing"

@@ -78,6 +78,22 @@ int main(void)
 	    "same address family");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"peer\":\"10.9.0.1\",\"key_file\":\"/k\"}}",
 	    "must differ");
+	/* a scale-out group: every member listed, local among them */
+#define GRP(list) ",\"sync\":{\"switch_id\":2,\"local\":\"10.9.0.2\",\"key_file\":\"/k\",\"group\":" list "}}"
+	CHECK(parse("{" IFS "," BASE_NODES "," BASE_VIPS GRP("[\"10.9.0.1\",\"10.9.0.2\",\"10.9.0.3\"]"),
+		    err, sizeof(err)) == 0, "sync group parses (%s)", err);
+	CHECK(cfg.sync.enabled && cfg.sync.nmembers == 3 && cfg.sync.self == 1 &&
+	      cfg.sync.members[2].a[3] == 3, "sync group: members and this switch's index");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS GRP("[\"10.9.0.1\",\"10.9.0.3\"]"), "must list \"local\"");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS GRP("[\"10.9.0.2\",\"10.9.0.2\"]"), "listed twice");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS GRP("[\"10.9.0.2\"]"), "array of 2 to 8");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS GRP("[\"10.9.0.2\",\"fd00::3\"]"), "address family");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS GRP("[\"10.9.0.2\",\"x\"]"), "\"group\"[1] is not");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"key_file\":\"/k\"}}",
+	    "one of \"peer\"");
+	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"sync\":{\"switch_id\":1,\"local\":\"10.9.0.1\",\"peer\":\"10.9.0.2\","
+	    "\"group\":[\"10.9.0.1\",\"10.9.0.2\"],\"key_file\":\"/k\"}}", "one of \"peer\"");
+#undef GRP
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"advert_int_ms\":205}}", "multiple of 10");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"storage_gateways\":[\"10.0.0.1\"]}}", "missing /prefix");
 	bad("{" IFS "," BASE_NODES "," BASE_VIPS ",\"vrrp\":{\"client_gateways\":[\"10.0.0.1/33\"]}}", "not addr/prefix");

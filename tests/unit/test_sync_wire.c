@@ -106,7 +106,8 @@ int main(void)
 
 	/* Other kinds */
 	struct sync_hdr hh = { .type = SYNC_T_HELLO, .sender = 9, .epoch = 1 };
-	struct sync_hello hello = { .role = 2, .synced = 1, .flows = 12345, .resyncs = 3 }, hello2;
+	struct sync_hello hello = { .role = 2, .synced = 1, .heard = 0x8005, .flows = 12345, .resyncs = 3 },
+			  hello2;
 	sync_begin(&b, &hh);
 	sync_add_hello(&b, &hello);
 	dl = sync_seal(&b, &key, 77, 0, 0);
@@ -114,7 +115,8 @@ int main(void)
 	CHECK(sync_parse(b.buf, dl, &key, &h, &body, &blen) == SYNC_OK &&
 	      sync_next_record(body, blen, &off, &type, &val, &len) == 1 && type == SYNC_R_HELLO &&
 	      sync_decode_hello(val, len, &hello2) == 0 && hello2.role == 2 && hello2.synced == 1 &&
-	      hello2.flows == 12345 && hello2.resyncs == 3, "HELLO round trip");
+	      hello2.flows == 12345 && hello2.resyncs == 3 && hello2.heard == 0x8005,
+	      "HELLO round trip (the group's heard mask too)");
 	struct sync_hdr nh = { .type = SYNC_T_NACK, .sender = 9, .epoch = 1 };
 	struct sync_range r = { 5, 9 }, r2;
 	sync_begin(&b, &nh);
