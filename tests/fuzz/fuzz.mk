@@ -23,7 +23,7 @@ FUZZ_SRC_fuzz_session_state := storage/http/session_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_sync          := sessionsync/sync_wire.c lib/wire.c lib/keyfile.c lib/err.c
 FUZZ_SRC_fuzz_tch_state     := storage/tch/tch_state.c lib/wire.c lib/err.c
 FUZZ_SRC_fuzz_bundle        := appliance/tandemctl/bundle.c lib/jsonconf.c lib/addr.c lib/err.c
-FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c storage/nfs/nfs_conn.c storage/nfs/nfs_drc.c \
+FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c storage/nfs/nfs_conn.c storage/nfs/nfs_drc.c storage/nfs/nfs_policy.c \
 	storage/nfs/nfs3_call.c storage/nfs/nfs3_handle.c storage/nfs/nfs3_obj.c \
 	storage/nfs/nfs3_attr.c storage/nfs/nfs3_io.c storage/nfs/nfs3_readdir.c \
 	storage/nfs/nfs3_entry.c storage/nfs/nfs3_vroot.c storage/nfs/mount3.c storage/nfs/portmap.c storage/nfs/rpcbind.c storage/nfs/rpcb_xdr.c \

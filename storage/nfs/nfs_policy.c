@@ -1,0 +1,297 @@
+/*
+ * nfs_policy.c - the NFS export policy: "client_groups" resolved from the
+ * directory and applied to every call, including those of connections
+ * opened before it changed (doc/directory.md "Export policy").
+ *
+ * A netgroup's hosts come from the system's NSS (setnetgrent /
+ * getnetgrent_r: on a node, nslcd and the node's own read-only replica),
+ * a host group's addresses from getaddrinfo: tandem-nasd has no LDAP code.
+ * glibc walks nested netgroups itself and visits each once, so a loop in
+ * the directory ends; policy_max_members bounds what one netgroup may
+ * bring (the rest is left out, counted in "truncated" and logged).  A
+ * triple without a host (a netgroup of users) matches no client: an export
+ * is never opened to everyone by a wildcard.
+ *
+ * Every policy_refresh_ms the groups are resolved again and digested
+ * (FNV-1a over the groups' options and their sorted addresses: nodes that
+ * read the same directory hold the same digest, which status shows as the
+ * policy "version").  A changed digest bumps seq; each connection compares
+ * its acc_seq at its next call and takes its access again, so a client
+ * removed from a netgroup gets NFS3ERR_ACCES, and one whose group turned
+ * read-only NFS3ERR_ROFS, on the first call after the refresh.  When the
+ * directory cannot be read (NSS unavailable: nslcd or the replica gone),
+ * the last policy read stays in force and status says "stale" and why.
+ *
+ * The lookups run on the event loop, once per refresh: against the node's
+ * local replica they take well under a millisecond per netgroup, and
+ * nslcd's timelimit bounds them when it is gone.
+ */
+#include "nfs_int.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/loop.h"
+
+/* What one refresh reads: the addresses, and why it failed ("" if not). */
+struct pol_read {
+	struct nfs_policy_addr *a;
+	unsigned n, cap, truncated;
+	char why[160];
+};
+
+static int add_addr(struct pol_read *rd, const struct nasd_cidr *c, unsigned group)
+{
+	if (rd->n == rd->cap)
+		return -1;
+	rd->a[rd->n].a = *c;
+	rd->a[rd->n].group = (uint8_t)group;
+	rd->n++;
+	return 0;
+}
+
+/* name (an address literal or a host name, through NSS) into rd: every
+ * address it has.  Unknown names add nothing.  0, or -1 (rd full). */
+static int add_host(struct pol_read *rd, const char *name, unsigned group)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct nasd_cidr c;
+	int rc = 0;
+
+	if (nasd_cidr_parse(name, &c) == 0 && !strchr(name, '/'))
+		return add_addr(rd, &c, group);
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai && rc == 0; ai = ai->ai_next) {
+		uint16_t port;
+		struct sockaddr_storage ss = { 0 };
+
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (taddr_from_sockaddr(&ss, &c.addr, &port) < 0)
+			continue;
+		c.plen = c.addr.family == 4 ? 32 : 128;
+		rc = add_addr(rd, &c, group);
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* Netgroup name's hosts into rd, at most max.  0; -1 with rd->why when NSS
+ * could not be asked (errno other than "not found"). */
+static int read_netgroup(struct pol_read *rd, const char *name, unsigned group, uint32_t max)
+{
+	char buf[4096], *host, *user, *dom;
+	unsigned got = 0;
+	int rc = 0;
+
+	errno = 0;
+	if (!setnetgrent(name)) {
+		int e = errno;
+
+		endnetgrent();
+		if (e && e != ENOENT) {
+			snprintf(rd->why, sizeof(rd->why), "netgroup %s: %s", name, strerror(e));
+			return -1;
+		}
+		return 0;	/* no such netgroup: no hosts */
+	}
+	while (rc == 0 && getnetgrent_r(&host, &user, &dom, buf, sizeof(buf)) == 1) {
+		if (!host || !*host || !strcmp(host, "-"))
+			continue;	/* a triple of users only: no client */
+		if (got++ == max) {
+			rd->truncated++;
+			log_warnx("nfs policy: netgroup %s has more than %u hosts: the rest left out",
+				  name, max);
+			break;
+		}
+		rc = add_host(rd, host, group);
+	}
+	endnetgrent();
+	return 0;
+}
+
+static int cmp_addr(const void *x, const void *y)
+{
+	const struct nfs_policy_addr *a = x, *b = y;
+
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	return memcmp(&a->a, &b->a, sizeof(a->a));
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The digest of groups and rd's sorted addresses (their bytes: taddr is
+ * zeroed before it is filled, so equal addresses are equal bytes). */
+static uint64_t digest(const struct nasd_nfs_config *c, const struct pol_read *rd)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (unsigned i = 0; i < c->ngroups; i++) {
+		const struct nasd_nfs_client_group *g = &c->groups[i];
+		uint32_t v[5] = { (uint32_t)g->kind, (uint32_t)g->writable,
+				  (uint32_t)g->root_squash, g->anonuid, g->anongid };
+
+		h = fnv(h, v, sizeof(v));
+		h = fnv(h, g->name, strlen(g->name) + 1);
+		h = fnv(h, &g->net, sizeof(g->net));
+	}
+	for (unsigned i = 0; i < rd->n; i++)
+		h = fnv(h, &rd->a[i], sizeof(rd->a[i]));
+	return h;
+}
+
+/* One pass over the groups into rd.  0 / -1 (rd->why). */
+static int read_groups(const struct nasd_nfs_config *c, struct pol_read *rd)
+{
+	for (unsigned i = 0; i < c->ngroups; i++) {
+		const struct nasd_nfs_client_group *g = &c->groups[i];
+
+		if (g->kind == NASD_CG_NETGROUP &&
+		    read_netgroup(rd, g->name, i, c->policy_max_members) < 0)
+			return -1;
+		if (g->kind == NASD_CG_HOST && add_host(rd, g->name, i) < 0)
+			break;
+	}
+	qsort(rd->a, rd->n, sizeof(*rd->a), cmp_addr);
+	return 0;
+}
+
+static void refresh(struct nfs_server *s)
+{
+	struct nfs_policy *p = &s->pol;
+	struct pol_read rd = { .cap = NASD_NFS_POLICY_MAX_ADDRS };
+	uint64_t now = loop_now_ms(), d;
+
+	p->next_ms = now + s->cfg->policy_refresh_ms;
+	p->refreshes++;
+	if (!(rd.a = calloc(rd.cap, sizeof(*rd.a)))) {
+		snprintf(rd.why, sizeof(rd.why), "out of memory");
+	} else if (read_groups(s->cfg, &rd) == 0) {
+		p->refreshed_ms = now;
+		p->truncated = rd.truncated;
+		if (p->stale)
+			log_info("nfs policy: the directory reads again");
+		p->stale = 0;
+		d = digest(s->cfg, &rd);
+		if (d != p->digest || !p->seq) {
+			free(p->addrs);
+			p->addrs = realloc(rd.a, (rd.n ? rd.n : 1) * sizeof(*rd.a));
+			p->addrs = p->addrs ? p->addrs : rd.a;
+			p->naddrs = rd.n;
+			p->digest = d;
+			p->seq++;
+			p->changes++;
+			p->changed_ms = now;
+			log_info("nfs policy: version %016llx (%u resolved hosts)",
+				 (unsigned long long)d, rd.n);
+			return;
+		}
+		free(rd.a);
+		return;
+	}
+	free(rd.a);
+	p->failures++;
+	if (!p->stale) {
+		p->stale_since_ms = now;
+		log_warnx("nfs policy: stale, the last one read stays in force: %s", rd.why);
+	}
+	p->stale = 1;
+	snprintf(p->stale_why, sizeof(p->stale_why), "%s", rd.why);
+}
+
+int nfs_policy_init(struct nfs_server *s)
+{
+	if (!s->cfg->ngroups)
+		return 0;
+	refresh(s);
+	return 0;
+}
+
+void nfs_policy_free(struct nfs_server *s)
+{
+	free(s->pol.addrs);
+	s->pol.addrs = NULL;
+}
+
+void nfs_policy_tick(struct nfs_server *s)
+{
+	if (s->cfg->ngroups && loop_now_ms() >= s->pol.next_ms)
+		refresh(s);
+}
+
+/* Whether ss is one of group g's resolved hosts. */
+static int in_group(const struct nfs_policy *p, unsigned g, const struct sockaddr_storage *ss)
+{
+	for (unsigned i = 0; i < p->naddrs; i++)
+		if (p->addrs[i].group == g && nasd_cidr_match(&p->addrs[i].a, ss))
+			return 1;
+	return 0;
+}
+
+void nfs_policy_access(const struct nfs_server *s, const struct sockaddr_storage *ss,
+		       int admissible, int from_peer, struct nfs_access *out)
+{
+	const struct nasd_nfs_config *c = s->cfg;
+
+	*out = (struct nfs_access){ .allowed = admissible, .writable = c->writable,
+				    .root_squash = c->root_squash, .anonuid = c->anonuid,
+				    .anongid = c->anongid, .group = -1 };
+	if (!c->ngroups || from_peer || !admissible)
+		return;
+	out->allowed = 0;
+	for (unsigned i = 0; i < c->ngroups; i++) {
+		const struct nasd_nfs_client_group *g = &c->groups[i];
+
+		if (g->kind == NASD_CG_NETWORK ? !nasd_cidr_match(&g->net, ss) :
+		    !in_group(&s->pol, i, ss))
+			continue;
+		*out = (struct nfs_access){ .allowed = 1, .writable = g->writable,
+					    .root_squash = g->root_squash,
+					    .anonuid = g->anonuid, .anongid = g->anongid,
+					    .group = (int)i };
+		return;
+	}
+}
+
+const struct nfs_access *nfs_conn_access(struct nfs_conn *c)
+{
+	struct nfs_server *s = c->srv;
+
+	if (c->acc_seq != s->pol.seq + 1) {
+		nfs_policy_access(s, &c->peer, c->allowed, c->from_peer, &c->acc);
+		c->acc_seq = s->pol.seq + 1;	/* + 1: a new connection's 0 never matches */
+	}
+	return &c->acc;
+}
+
+json_t *nfs_policy_json(const struct nfs_server *s)
+{
+	const struct nfs_policy *p = &s->pol;
+	uint64_t now = loop_now_ms();
+	char v[20];
+
+	if (!s->cfg->ngroups)
+		return json_null();
+	snprintf(v, sizeof(v), "%016llx", (unsigned long long)p->digest);
+	return json_pack("{s:s, s:I, s:b, s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I}",
+			 "version", v, "seq", (json_int_t)p->seq, "stale", p->stale,
+			 "stale_why", p->stale ? p->stale_why : "",
+			 "refreshed_ms_ago", p->refreshed_ms ? (json_int_t)(now - p->refreshed_ms) : -1,
+			 "changed_ms_ago", p->changed_ms ? (json_int_t)(now - p->changed_ms) : -1,
+			 "stale_for_ms", (json_int_t)(p->stale ? now - p->stale_since_ms : 0),
+			 "groups", (int)s->cfg->ngroups, "hosts", (int)p->naddrs,
+			 "truncated", (json_int_t)p->truncated, "refreshes", (json_int_t)p->refreshes,
+			 "failures", (json_int_t)p->failures, "refused_calls",
+			 (json_int_t)p->refused_calls, "rofs_calls", (json_int_t)p->rofs_calls);
+}
