@@ -15,6 +15,7 @@ FUZZ_SRC_fuzz_http_session := storage/http/http_server.c storage/http/session.c 
 	storage/log_client.c \
 	lib/loop.c lib/log.c lib/log_fmt.c lib/netio.c lib/keyfile.c lib/bearer.c lib/addr.c lib/jsonconf.c lib/err.c lib/wire.c
 FUZZ_SRC_fuzz_http_resp     := storage/http/http_resp.c
+FUZZ_SRC_fuzz_nfs_policy    := storage/nfs/nfs_policy_config.c storage/cidr.c lib/jsonconf.c lib/addr.c
 FUZZ_SRC_fuzz_packet        := lib/addr.c
 FUZZ_SRC_fuzz_rpc           := storage/nfs/oncrpc.c storage/nfs/xdr.c storage/nfs/nfs3_xdr.c storage/nfs/rpcb_xdr.c \
 	storage/nfs/nlm_xdr.c storage/nfs/nlm_lock.c \
