@@ -37,6 +37,9 @@
 #                                   (comma-separated, at most 16: AUTH_SYS's limit);
 #                                   {status, bytes} (status 0, or the NFS3 status of
 #                                   the first LOOKUP or READ refused)
+#   nfs_rpc.py writeloop HOST NAME S EPFILE LOG  4 KiB WRITEs to NAME (below /export)
+#                                   every 100 ms on one connection for S s: each
+#                                   one's "epoch_ms status" appended to LOG
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
@@ -1059,3 +1062,27 @@ elif mode == "udpmnt":
             out["handles"].append(fh.hex())
             out["node_ids"].append(fh[1])
     print(json.dumps(out))
+elif mode == "writeloop":
+    # writeloop HOST NAME S EPFILE LOG: one connection, MNT /export, LOOKUP
+    # NAME, then a 4 KiB FILE_SYNC WRITE every 100 ms for S s (or until
+    # LOG.stop exists); the connection's client endpoint goes to EPFILE
+    # first, each WRITE's "epoch_ms status" (or "epoch_ms closed") to LOG.
+    import time
+    c = Conn(host)
+    a = c.s.getsockname()
+    open(sys.argv[5] + ".tmp", "w").write("%s:%d" % (a[0], a[1]))
+    os.rename(sys.argv[5] + ".tmp", sys.argv[5])
+    log = open(sys.argv[6], "a", buffering=1)
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3]) if st == 0 else (st, None)
+    log.write("%d mnt+lookup %s\n" % (time.time() * 1000, st))
+    end, i = time.time() + float(sys.argv[4]), 0
+    while st == 0 and time.time() < end and not os.path.exists(sys.argv[6] + ".stop"):
+        chunk = bytes([i % 251]) * 4096
+        r = c.call(100003, 3, 7, xdr_opaque(fh) + struct.pack(">QII", (i % 256) * 4096, 4096, 2) + xdr_opaque(chunk))
+        ws = nfs_status(r)
+        log.write("%d %s\n" % (time.time() * 1000, "closed" if r.get("closed") else ws))
+        if r.get("closed"):
+            break
+        i += 1
+        time.sleep(0.1)
