@@ -33,8 +33,9 @@
 #   6. every node's replica stopped: every node reports the policy stale
 #      (tandemctl --json status against its socket), the last policy stays
 #      in force (c1 back in nfs-rw beforehand writes on a new session) and
-#      the cached identity works (gus reads its group's file without groups
-#      in its call); replicas back: not stale.
+#      the cached identity works (gus, whose groups every node looked up
+#      before, reads its group's file without groups in its call); replicas
+#      back: not stale.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_nasd.sh"
 . "$(dirname "$0")/lib_directory.sh"
@@ -210,10 +211,13 @@ in_ns c1 "$PY" "$RPC" writeloop "$VIP4" live.bin 2 "$TEST_TMP/live2.ep" "$LOG" >
 check "c1 still writes through the VIP on a new session" wrote_3
 
 # 6. The directory unreachable from the nodes.
-readas() { in_ns c1 "$PY" "$RPC" readas "$VIP4" g30.bin 30000 30000 "" "$1" 2>&1; }
-o=$(readas "$TEST_TMP/g30-a.bin")
-check_eq "gus (no groups in its call) reads g30.bin: its groups from the directory" \
-	"$(jq -r .status <<<"$o")" 0
+# readas OUT [HOST]: gus reads g30.bin through the VIP (or HOST), no groups in its call
+readas() { in_ns c1 "$PY" "$RPC" readas "${2:-$VIP4}" g30.bin 30000 30000 "" "$1" 2>&1; }
+for n in n1 n2 n3; do	# each node caches gus's groups (gids_cache_s 600)
+	o=$(readas "$TEST_TMP/g30-a.bin" "$(node_ip4 "$n")")
+	check_eq "gus (no groups in its call) reads g30.bin at $n: its groups from the directory" \
+		0 "$(jq -r .status <<<"$o")"
+done
 for n in n1 n2 n3; do
 	lab dir-stop "$n" >/dev/null 2>&1
 done
@@ -225,7 +229,7 @@ rm -f "$LOG" "$LOG.stop"
 in_ns c1 "$PY" "$RPC" writeloop "$VIP4" live.bin 2 "$TEST_TMP/live3.ep" "$LOG" >/dev/null 2>&1
 check "stale: the last policy stays in force (c1 writes on a new session)" wrote_3
 o=$(readas "$TEST_TMP/g30-b.bin")
-check_eq "stale: gus's cached groups still let it read g30.bin" "$(jq -r .status <<<"$o")" 0
+check_eq "stale: gus's cached groups still let it read g30.bin through the VIP" 0 "$(jq -r .status <<<"$o")"
 check_eq "... byte-exact" "$(sha "$TEST_TMP/g30-b.bin")" "$(sha "$LAB_DIR/nfs/g30.bin")"
 for n in n1 n2 n3; do lab dir-start "$n" >/dev/null 2>&1; done
 for n in n1 n2 n3; do
