@@ -13,7 +13,7 @@
 #       /            |            \
 #     n1            n2            n3   tandem-nasd: NFS /export, handoff,
 #                                      client_groups: netgroups nfs-rw,
-#                                      nfs-loop, nfs-huge; NSS: nslcd ->
+#                                      nfs-ro, nfs-loop, nfs-huge; NSS: nslcd ->
 #                                      the node's own replica
 #
 #   1. the directory: netgroup nfs-rw = (10.77.1.10,,) (c1); gus (uid 30000)
@@ -23,6 +23,8 @@
 #   3. c1's open session writes every 100 ms; c1 leaves nfs-rw (a change on
 #      switch b): its next WRITE fails (NFS3ERR_ACCES) within 5 s, on the
 #      node it lives on; back in nfs-rw, the same session writes again;
+#      moved from nfs-rw to nfs-ro (a read-only group), its next WRITE gets
+#      NFS3ERR_ROFS within 5 s; back, it writes again;
 #   4. tandemctl migrate moves that session to another node; it keeps
 #      writing there; c1 leaves nfs-rw again: its next WRITE on the new
 #      node fails within 5 s;
@@ -55,6 +57,7 @@ NG="ou=netgroup,$DIR_BASE"
 {
 	printf 'dn: cn=nfs-rw,%s\nchangetype: add\nobjectClass: nisNetgroup\ncn: nfs-rw\n' "$NG"
 	printf 'nisNetgroupTriple: (%s,,)\n\n' "$C1_IP4"
+	printf 'dn: cn=nfs-ro,%s\nchangetype: add\nobjectClass: nisNetgroup\ncn: nfs-ro\n\n' "$NG"
 	dir_user_ldif gus 30000
 	printf 'dn: cn=g30,ou=groups,%s\nchangetype: add\nobjectClass: posixGroup\ncn: g30\n' "$DIR_BASE"
 	printf 'gidNumber: 40030\nmemberUid: gus\n\n'
@@ -73,7 +76,8 @@ chmod 0640 "$LAB_DIR/nfs/g30.bin"
 
 export NASD_NFS=1 NASD_NSS=1 NASD_HANDOFF_EXTRA='"pin_hold_s": 60,'
 export NASD_NFS_EXTRA='"manage_gids": true, "gids_cache_s": 600, "policy_refresh_s": 1,
-  "client_groups": [ { "netgroup": "nfs-rw" }, { "netgroup": "nfs-loop" },
+  "client_groups": [ { "netgroup": "nfs-rw" }, { "netgroup": "nfs-ro", "writable": false },
+                     { "netgroup": "nfs-loop" },
                      { "netgroup": "nfs-huge", "writable": false } ],'
 # the pair lab has bpffs mounts for its switches only: one for the nodes'
 # flow drop pins (lab.sh down unmounts it with the lab)
@@ -122,15 +126,20 @@ fnode() { sw_jctl a flows --client "$C1_IP4:$P" | jq -r '[.flows[] | select(.por
 X=$(fnode)
 diag "c1's session (port $P) lives on ${X:-?}"
 
-# ng_c1 delete|add: c1's triple out of / into nfs-rw, on switch b (the
-# whole attribute: nisNetgroupTriple has no equality rule to pick a value by)
-ng_c1() {
-	if [ "$1" = delete ]; then
-		printf 'dn: cn=nfs-rw,%s\nchangetype: modify\ndelete: nisNetgroupTriple\n\n' "$NG"
+# ng_ldif NETGROUP [HOST]: a modify record making HOST the netgroup's only
+# member, or leaving it empty (the whole attribute: nisNetgroupTriple has no
+# equality rule to pick one value by)
+ng_ldif() {
+	if [ -z "${2:-}" ]; then
+		printf 'dn: cn=%s,%s\nchangetype: modify\ndelete: nisNetgroupTriple\n\n' "$1" "$NG"
 	else
-		printf 'dn: cn=nfs-rw,%s\nchangetype: modify\nreplace: nisNetgroupTriple\nnisNetgroupTriple: (%s,,)\n\n' \
-			"$NG" "$C1_IP4"
-	fi | dir_write swb
+		printf 'dn: cn=%s,%s\nchangetype: modify\nreplace: nisNetgroupTriple\nnisNetgroupTriple: (%s,,)\n\n' \
+			"$1" "$NG" "$2"
+	fi
+}
+# ng_c1 delete|add: c1 out of / into nfs-rw, on switch b
+ng_c1() {
+	if [ "$1" = delete ]; then ng_ldif nfs-rw; else ng_ldif nfs-rw "$C1_IP4"; fi | dir_write swb
 }
 # first_after T0 STATUS: ms from T0 to the first LOG line at or after T0
 # with STATUS (empty if none yet).
@@ -157,6 +166,16 @@ if wait_for 10 has_after "$t0" 0; then
 else
 	fail "the same session writes again" "$(tail -n 3 "$LOG")"
 fi
+t0=$(now_ms)
+check "c1 moves from nfs-rw to nfs-ro (read-only)" dir_write swb < <(ng_ldif nfs-ro "$C1_IP4"; ng_ldif nfs-rw)
+if wait_for 10 has_after "$t0" 30; then
+	check_le "the same session: its next WRITE gets NFS3ERR_ROFS within 5 s" "$(first_after "$t0" 30)" 5000
+else
+	fail "the same session: its next WRITE gets NFS3ERR_ROFS" "$(tail -n 3 "$LOG")"
+fi
+t0=$(now_ms)
+check "c1 back from nfs-ro to nfs-rw" dir_write swb < <(ng_ldif nfs-rw "$C1_IP4"; ng_ldif nfs-ro)
+check "the same session writes again" wait_for 10 has_after "$t0" 0
 
 # 4. After a handoff.
 Y=$(other "${X:-n1}")
