@@ -295,3 +295,14 @@ json_t *nfs_policy_json(const struct nfs_server *s)
 			 "failures", (json_int_t)p->failures, "refused_calls",
 			 (json_int_t)p->refused_calls, "rofs_calls", (json_int_t)p->rofs_calls);
 }
+
+int nfs_policy_summary(const struct nasd *n, uint64_t *digest, int *stale)
+{
+	const struct nfs_server *s = n->nfs;
+
+	if (!s || !s->cfg->ngroups)
+		return 0;
+	*digest = s->pol.digest;
+	*stale = s->pol.stale;
+	return 1;
+}

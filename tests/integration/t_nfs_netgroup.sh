@@ -17,7 +17,8 @@
 #                                      the node's own replica
 #
 #   1. the directory: netgroup nfs-rw = (10.77.1.10,,) (c1); gus (uid 30000)
-#      in group g30; every node's nasd reports the same policy version;
+#      in group g30; every node's nasd reports the same policy version, and
+#      switch a's tandemctl nodes shows it for each;
 #   2. c1 mounts and writes through the VIP (libnfs nfs-cp, sha256 on the
 #      export equal); c2, outside every netgroup, is refused (MNT3ERR_ACCES);
 #   3. c1's open session writes every 100 ms; c1 leaves nfs-rw (a change on
@@ -33,7 +34,8 @@
 #      netgroup of 5000 hosts (nfs-huge, policy_max_members 4096) are read,
 #      bounded (truncated), and every nasd keeps running and serving;
 #   6. every node's replica stopped: every node reports the policy stale
-#      (tandemctl --json status against its socket), the last policy stays
+#      (tandemctl --json status against its socket; tandemctl nodes on the
+#      switch, from the nodes' load reports), the last policy stays
 #      in force (c1 back in nfs-rw beforehand writes on a new session) and
 #      the cached identity works (gus, whose groups every node looked up
 #      before, reads its group's file without groups in its call); replicas
@@ -103,6 +105,13 @@ same_version() {
 }
 v0=$(same_version)
 check "every node enforces the same policy version (${v0:-none})" test -n "$v0"
+# sw_pol X NODE: "version stale" of NODE as switch X's lbd has it from the
+# node's load reports (tandemctl nodes)
+sw_pol() { sw_jctl "$1" nodes | jq -r --arg n "$2" '.nodes[] | select(.name == $n) | .policy | "\(.version) \(.stale)"'; }
+sw_pol_is() { [ "$(sw_pol "$1" "$2")" = "$3" ]; }
+for n in n1 n2 n3; do
+	check "switch a's tandemctl nodes: $n enforces $v0, not stale" wait_for 10 sw_pol_is a "$n" "$v0 false"
+done
 check_eq "n1's policy is not stale, it holds one host (c1)" "false 1" "$(pol n1 stale) $(pol n1 hosts)"
 
 # 2. Mount and write; c2 refused.
@@ -244,6 +253,12 @@ for n in n1 n2 n3; do
 	check "$n: its policy is reported stale (tandemctl --json status)" wait_for 20 pol_is "$n" stale true
 done
 diag "n1's reason: $(pol n1 stale_why)"
+v=$(pol n1 version)
+for n in n1 n2 n3; do
+	check "switch a's tandemctl nodes: $n's policy stale" wait_for 10 sw_pol_is a "$n" "$(pol "$n" version) true"
+done
+check "... and its table says so: \"n1 nfs policy: version $v, STALE\"" \
+	grep -q "^n1 nfs policy: version $v, STALE" < <(timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-a/lbd.sock" nodes)
 rm -f "$LOG" "$LOG.stop"
 in_ns c1 "$PY" "$RPC" writeloop "$VIP4" live.bin 2 "$TEST_TMP/live3.ep" "$LOG" >/dev/null 2>&1
 check "stale: the last policy stays in force (c1 writes on a new session)" wrote_3
