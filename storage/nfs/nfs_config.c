@@ -231,6 +231,19 @@ void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f)
 	else
 		fprintf(f, "  nfs NO root_squash: AUTH_SYS uid 0 from any allowed client acts as "
 			"root\n");
+	for (unsigned i = 0; i < c->ngroups; i++) {
+		const struct nasd_nfs_client_group *g = &c->groups[i];
+		static const char *const kinds[] = { "network", "netgroup", "host" };
+
+		fprintf(f, "  nfs client group %u: %s %s: %s, %s (anon %u/%u)\n", i + 1,
+			kinds[g->kind], g->kind == NASD_CG_NETWORK ? nasd_cidr_fmt(&g->net, a, sizeof(a)) :
+			g->name, g->writable ? "read-write" : "read-only",
+			g->root_squash ? "root squashed" : "root is root", g->anonuid, g->anongid);
+	}
+	if (c->ngroups)
+		fprintf(f, "  nfs client groups: the first a client is in decides, none: refused; "
+			"re-read every %u s, at most %u hosts per netgroup\n",
+			c->policy_refresh_ms / 1000, c->policy_max_members);
 	if (c->manage_gids)
 		fprintf(f, "  nfs manage_gids: a caller's groups come from NSS (the directory), "
 			"cached %u s, not from its call\n", c->gids_cache_ms / 1000);
