@@ -65,6 +65,8 @@ struct nasd_export {
 	size_t token_len;
 	struct nasd_cidr clients[NASD_HTTP_MAX_CLIENTS];	/* "clients" */
 	unsigned nclients;		/* 0: any client */
+	int nfs_policy;			/* "nfs_policy": a PUT also needs the NFS export's
+					 * client_groups to let the client write */
 	int dirfd;			/* O_PATH of path, opened by export_open_all */
 };
 

@@ -306,3 +306,13 @@ int nfs_policy_summary(const struct nasd *n, uint64_t *digest, int *stale)
 	*stale = s->pol.stale;
 	return 1;
 }
+
+int nfs_policy_may_write(const struct nasd *n, const struct sockaddr_storage *ss)
+{
+	struct nfs_access acc;
+
+	if (!n->nfs)
+		return 0;
+	nfs_policy_access(n->nfs, ss, 1, 0, &acc);
+	return acc.allowed && acc.writable;
+}

@@ -12,7 +12,7 @@ FUZZ_SRC_fuzz_http_session := storage/http/http_server.c storage/http/session.c 
 	storage/http/session_state.c storage/http/export.c storage/http/upload.c \
 	storage/http/http_response.c storage/http/http_parse.c storage/http/remote.c \
 	storage/http/remote_fetch.c storage/http/http_resp.c storage/cidr.c storage/listen.c \
-	storage/log_client.c \
+	storage/log_client.c storage/nfs/nfs_policy.c \
 	lib/loop.c lib/log.c lib/log_fmt.c lib/netio.c lib/keyfile.c lib/bearer.c lib/addr.c lib/jsonconf.c lib/err.c lib/wire.c
 FUZZ_SRC_fuzz_http_resp     := storage/http/http_resp.c
 FUZZ_SRC_fuzz_nfs_policy    := storage/nfs/nfs_policy_config.c storage/cidr.c lib/jsonconf.c lib/addr.c
@@ -32,7 +32,7 @@ FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c stor
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
 	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c storage/nfs/nfs_gids.c \
 	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \
-	storage/log_client.c \
+	storage/log_client.c storage/nfs/nfs_policy.c \
 	lib/loop.c lib/log.c lib/log_fmt.c lib/wire.c lib/err.c lib/addr.c lib/jsonconf.c
 FUZZ_SRC_fuzz_metrics       := lib/bearer.c lib/keyfile.c lib/prom.c lib/jsonconf.c lib/addr.c \
 	lib/err.c mgmt-web/metrics_conf.c mgmt-web/metrics_page.c storage/metrics_page.c

@@ -644,6 +644,22 @@ static void test_policy_config(void)
 	CHECK(cfg.nfs.ngroups == 0 && cfg.nfs.policy_refresh_ms == 2000 &&
 	      cfg.nfs.policy_max_members == 4096, "policy config: no groups, refresh 2 s, 4096 "
 	      "hosts per netgroup by default");
+
+	/* an HTTP export's "nfs_policy" needs the groups it follows */
+	static const char *const http[2] = {
+		"{ \"listen\": [\"127.0.0.1:80\"], \"exports\": [ { \"url\": \"/\", \"path\": \"/tmp\", "
+		"\"nfs_policy\": true } ], \"nfs\": { \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", "
+		"\"path\": \"/srv\", \"clients\": [\"10.0.0.0/8\"], \"fh_key_file\": \"/k\", \"node_id\": 1 } }",
+		"{ \"listen\": [\"127.0.0.1:80\"], \"exports\": [ { \"url\": \"/\", \"path\": \"/tmp\", "
+		"\"nfs_policy\": true } ], \"nfs\": { \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", "
+		"\"path\": \"/srv\", \"clients\": [\"10.0.0.0/8\"], \"fh_key_file\": \"/k\", \"node_id\": 1, "
+		"\"client_groups\": [ { \"netgroup\": \"w\" } ] } }",
+	};
+	CHECK(nasd_config_parse(http[0], strlen(http[0]), &cfg, err, sizeof(err)) < 0 &&
+	      strstr(err, "nfs_policy"), "policy config: an HTTP export's nfs_policy without "
+	      "client_groups refused: %s", err);
+	CHECK(nasd_config_parse(http[1], strlen(http[1]), &cfg, err, sizeof(err)) == 0 &&
+	      cfg.exports[0].nfs_policy, "policy config: an HTTP export's nfs_policy with them");
 }
 
 /* The DRC's key: the same call is the same key whatever its AUTH_SYS stamp
