@@ -21,6 +21,9 @@
 #      switch a's tandemctl nodes shows it for each;
 #   2. c1 mounts and writes through the VIP (libnfs nfs-cp, sha256 on the
 #      export equal); c2, outside every netgroup, is refused (MNT3ERR_ACCES);
+#      an HTTP export with "nfs_policy": c1's PUT is taken (byte-exact),
+#      c2's refused (403), and c1's too (403) while it is out of nfs-rw or in
+#      the read-only nfs-ro;
 #   3. c1's open session writes every 100 ms; c1 leaves nfs-rw (a change on
 #      switch b): its next WRITE fails (NFS3ERR_ACCES) within 5 s, on the
 #      node it lives on; back in nfs-rw, the same session writes again;
@@ -47,7 +50,7 @@
 require_pair
 require_nasd
 require_directory
-require_cmd nfs-cp nslcd python3 sha256sum
+require_cmd nfs-cp nslcd python3 sha256sum curl
 dir_nss_lab_up
 RPC=$REPO/tests/tools/nfs_rpc.py
 NG="ou=netgroup,$DIR_BASE"
@@ -82,6 +85,12 @@ export NASD_NFS_EXTRA='"manage_gids": true, "gids_cache_s": 600, "policy_refresh
 # flow drop pins (lab.sh down unmounts it with the lab)
 mkdir -p "$LAB_BPFFS"
 mountpoint -q "$LAB_BPFFS" || mount -t bpf bpf "$LAB_BPFFS"
+# an HTTP export whose PUTs follow the NFS policy (no token: the policy decides)
+mkdir -p "$LAB_DIR/w"
+nasd_extra_exports() {
+	printf ', { "url": "/w/", "path": "%s", "writable": true, "write_auth": "none", "nfs_policy": true }' \
+		"$LAB_DIR/w"
+}
 nasd_all handoff
 # (run before pair_keep_logs: the nodes' logs go with the switches' if a check fails)
 # shellcheck disable=SC2016  # expanded when at_exit runs it
@@ -117,6 +126,12 @@ head -c $((256 << 10)) /dev/urandom >"$TEST_TMP/up.bin"
 in_ns c1 timeout 30 nfs-cp "$TEST_TMP/up.bin" "nfs://$VIP4/export/up.bin" >"$TEST_TMP/nfs-cp.out" 2>&1
 check_eq "c1 (in nfs-rw) writes up.bin through the VIP (nfs-cp): byte-exact on the export" \
 	"$(sha "$LAB_DIR/nfs/up.bin" 2>/dev/null)" "$(sha "$TEST_TMP/up.bin")"
+# put HOST NAME: HTTP PUT of up.bin to /w/NAME through the VIP: the status
+put() { in_ns "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 10 -T "$TEST_TMP/up.bin" "http://$VIP4/w/$2"; }
+put_is() { [ "$(put "$1" "$2")" = "$3" ]; }
+check_eq "HTTP (nfs_policy): c1 PUTs /w/c1.bin" 201 "$(put c1 c1.bin)"
+check_eq "... byte-exact" "$(sha "$TEST_TMP/up.bin")" "$(sha "$LAB_DIR/w/c1.bin" 2>/dev/null)"
+check_eq "HTTP (nfs_policy): c2 is refused its PUT" 403 "$(put c2 c2.bin)"
 o=$(in_ns c2 "$PY" "$RPC" mnt "$VIP4" /export 2>&1)
 check_eq "c2 (in no netgroup) is refused its mount (MNT3ERR_ACCES)" "$(jq -r .mnt <<<"$o" 2>/dev/null || echo "$o")" 13
 
@@ -168,6 +183,7 @@ t0=$(now_ms)
 check "c1 leaves nfs-rw (on switch b)" ng_c1 delete
 within_5s "c1's open session: its next WRITE is refused (NFS3ERR_ACCES)" 13
 check "... by the node it lives on ($X): refused_calls grew" test "$(pol "${X:-n1}" refused_calls)" -gt "${refused0:-0}"
+check "HTTP (nfs_policy): c1's next PUT is refused (403)" wait_for 5 put_is c1 c1b.bin 403
 v1=$(wait_for 5 same_version >/dev/null; same_version)
 check "every node enforces one new version ($v0 -> ${v1:-none})" test -n "$v1" -a "$v1" != "$v0"
 t0=$(now_ms)
@@ -176,9 +192,11 @@ within_5s "the same session writes again" 0
 t0=$(now_ms)
 check "c1 moves from nfs-rw to nfs-ro (read-only)" dir_write swb < <(ng_ldif nfs-ro "$C1_IP4"; ng_ldif nfs-rw)
 within_5s "the same session: its next WRITE gets NFS3ERR_ROFS" 30
+check "HTTP (nfs_policy): c1 in a read-only group is refused its PUT (403)" wait_for 5 put_is c1 c1c.bin 403
 t0=$(now_ms)
 check "c1 back from nfs-ro to nfs-rw" dir_write swb < <(ng_ldif nfs-rw "$C1_IP4"; ng_ldif nfs-ro)
 check "the same session writes again" wait_for 10 has_after "$t0" 0
+check "HTTP (nfs_policy): c1 PUTs again" wait_for 5 put_is c1 c1d.bin 201
 
 # 4. After a handoff.
 Y=$(other "${X:-n1}")
