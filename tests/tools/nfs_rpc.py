@@ -41,7 +41,8 @@
 #                                   every 100 ms on one connection for S s: each
 #                                   one's "epoch_ms status" appended to LOG
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
-#                                   {ops, seconds, ops_per_s} (bench)
+#                                   {ops, seconds, ops_per_s} (bench; as uid and gid
+#                                   NFS_RPC_UID if set, else root)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
 #                                   round and round, for S s; writes the connection's
 #                                   client endpoint to EPFILE first; checks every byte
@@ -463,11 +464,14 @@ elif mode == "meta":
     import time
     c = Conn(host)
     st, root = mnt(c, "/export")
+    cred = user(int(os.environ["NFS_RPC_UID"])) if os.environ.get("NFS_RPC_UID") else None
     n, t0, end = 0, time.time(), time.time() + float(sys.argv[3])
     while time.time() < end:
-        st, fh = lookup(c, root, "big.bin")
-        assert st == 0, "LOOKUP failed: %d" % st
-        assert getattr_st(c, fh) == 0, "GETATTR failed"
+        r = c.call(100003, 3, 3, xdr_opaque(root) + xdr_opaque(b"big.bin"), cred=cred)
+        st = nfs_status(r)
+        assert st == 0, "LOOKUP failed: %s" % st
+        fh = r["body"][8:8 + struct.unpack(">I", r["body"][4:8])[0]]
+        assert nfs_status(c.call(100003, 3, 1, xdr_opaque(fh), cred=cred)) == 0, "GETATTR failed"
         n += 2
     dt = time.time() - t0
     print(json.dumps({"ops": n, "seconds": round(dt, 3), "ops_per_s": round(n / dt)}))
