@@ -119,7 +119,9 @@ static int cmp_addr(const void *x, const void *y)
 
 	if (a->group != b->group)
 		return a->group < b->group ? -1 : 1;
-	return memcmp(&a->a, &b->a, sizeof(a->a));
+	if (a->a.addr.family != b->a.addr.family)
+		return a->a.addr.family < b->a.addr.family ? -1 : 1;
+	return memcmp(a->a.addr.a, b->a.addr.a, sizeof(a->a.addr.a));
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -131,8 +133,9 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* The digest of groups and rd's sorted addresses (their bytes: taddr is
- * zeroed before it is filled, so equal addresses are equal bytes). */
+/* The digest of groups and rd's sorted addresses (taddr_parse and
+ * taddr_from_sockaddr zero an address's unused bytes: equal addresses are
+ * equal bytes). */
 static uint64_t digest(const struct nasd_nfs_config *c, const struct pol_read *rd)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -144,10 +147,16 @@ static uint64_t digest(const struct nasd_nfs_config *c, const struct pol_read *r
 
 		h = fnv(h, v, sizeof(v));
 		h = fnv(h, g->name, strlen(g->name) + 1);
-		h = fnv(h, &g->net, sizeof(g->net));
+		h = fnv(h, &g->net.addr.a, sizeof(g->net.addr.a));
+		h = fnv(h, &g->net.plen, 1);
 	}
-	for (unsigned i = 0; i < rd->n; i++)
-		h = fnv(h, &rd->a[i], sizeof(rd->a[i]));
+	for (unsigned i = 0; i < rd->n; i++) {	/* field by field: no padding bytes */
+		const struct nfs_policy_addr *a = &rd->a[i];
+		uint8_t v[3] = { a->group, a->a.addr.family, a->a.plen };
+
+		h = fnv(h, v, sizeof(v));
+		h = fnv(h, a->a.addr.a, sizeof(a->a.addr.a));
+	}
 	return h;
 }
 
