@@ -32,7 +32,7 @@ FUZZ_SRC_fuzz_nfs_proc      := tests/fuzz/nfs_tree.c storage/nfs/nfs_call.c stor
 	storage/nfs/nfs_proxy.c storage/nfs/nfs_xrename.c storage/nfs/nfs_udp.c storage/nfs/nfs_home.c \
 	storage/nfs/nfs_freeze.c storage/nfs/nfs3_xdr.c storage/nfs/nfs_gids.c \
 	storage/nfs/xdr.c storage/nfs/oncrpc.c storage/nfs/nfs_fh.c storage/cidr.c storage/listen.c \
-	storage/log_client.c storage/nfs/nfs_policy.c \
+	storage/log_client.c \
 	lib/loop.c lib/log.c lib/log_fmt.c lib/wire.c lib/err.c lib/addr.c lib/jsonconf.c
 FUZZ_SRC_fuzz_metrics       := lib/bearer.c lib/keyfile.c lib/prom.c lib/jsonconf.c lib/addr.c \
 	lib/err.c mgmt-web/metrics_conf.c mgmt-web/metrics_page.c storage/metrics_page.c
