@@ -119,6 +119,10 @@ sw_pol_is() { [ "$(sw_pol "$1" "$2")" = "$3" ]; }
 for n in n1 n2 n3; do
 	check "switch a's tandemctl nodes: $n enforces $v0, not stale" wait_for 10 sw_pol_is a "$n" "$v0 false"
 done
+seq0=$(pol n1 seq) r0=$(pol n1 refreshes)
+refreshed_3() { [ "$(pol n1 refreshes)" -ge $((r0 + 3)) ]; }
+check "n1 resolves its policy again and again (3 refreshes)" wait_for 15 refreshed_3
+check_eq "... with no directory change its version stays (seq $seq0)" "$seq0" "$(pol n1 seq)"
 check_eq "n1's policy is not stale, it holds one host (c1)" "false 1" "$(pol n1 stale) $(pol n1 hosts)"
 
 # 2. Mount and write; c2 refused.
