@@ -174,6 +174,7 @@ struct nfs_policy {
 	int stale;		/* the last refresh could not read the directory */
 	char stale_why[160];
 	unsigned truncated;	/* netgroups cut at policy_max_members */
+	uint64_t refresh_us, refresh_max_us;	/* the loop time the last / longest took */
 	uint64_t refreshes, changes, failures, refused_calls, rofs_calls;
 };
 

@@ -176,7 +176,20 @@ static int read_groups(const struct nasd_nfs_config *c, struct pol_read *rd)
 	return 0;
 }
 
+static void refresh_read(struct nfs_server *s);
+
+/* refresh_read, timed: it runs on the event loop (the contract above). */
 static void refresh(struct nfs_server *s)
+{
+	uint64_t t0 = loop_now_ns();
+
+	refresh_read(s);
+	s->pol.refresh_us = (loop_now_ns() - t0) / 1000;
+	if (s->pol.refresh_us > s->pol.refresh_max_us)
+		s->pol.refresh_max_us = s->pol.refresh_us;
+}
+
+static void refresh_read(struct nfs_server *s)
 {
 	struct nfs_policy *p = &s->pol;
 	struct pol_read rd = { .cap = NASD_NFS_POLICY_MAX_ADDRS };
@@ -293,7 +306,8 @@ json_t *nfs_policy_json(const struct nfs_server *s)
 	if (!s->cfg->ngroups)
 		return json_null();
 	snprintf(v, sizeof(v), "%016llx", (unsigned long long)p->digest);
-	return json_pack("{s:s, s:I, s:b, s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:I, s:b, s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:I}",
 			 "version", v, "seq", (json_int_t)p->seq, "stale", p->stale,
 			 "stale_why", p->stale ? p->stale_why : "",
 			 "refreshed_ms_ago", p->refreshed_ms ? (json_int_t)(now - p->refreshed_ms) : -1,
@@ -302,7 +316,9 @@ json_t *nfs_policy_json(const struct nfs_server *s)
 			 "groups", (int)s->cfg->ngroups, "hosts", (int)p->naddrs,
 			 "truncated", (json_int_t)p->truncated, "refreshes", (json_int_t)p->refreshes,
 			 "failures", (json_int_t)p->failures, "refused_calls",
-			 (json_int_t)p->refused_calls, "rofs_calls", (json_int_t)p->rofs_calls);
+			 (json_int_t)p->refused_calls, "rofs_calls", (json_int_t)p->rofs_calls,
+			 "refresh_us", (json_int_t)p->refresh_us, "refresh_max_us",
+			 (json_int_t)p->refresh_max_us);
 }
 
 int nfs_policy_summary(const struct nasd *n, uint64_t *digest, int *stale)
