@@ -41,6 +41,7 @@
 #ifndef TANDEM_NFS_INT_H
 #define TANDEM_NFS_INT_H
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -174,7 +175,12 @@ struct nfs_policy {
 	int stale;		/* the last refresh could not read the directory */
 	char stale_why[160];
 	unsigned truncated;	/* netgroups cut at policy_max_members */
-	uint64_t refresh_us, refresh_max_us;	/* the loop time the last / longest took */
+	uint64_t refresh_us, refresh_max_us;	/* how long the last / longest read took */
+	/* the resolver thread (one read at a time): it hands its result back
+	 * through the pipe, read on the loop */
+	struct loop_io io;	/* pipe's read end */
+	int wfd, ready, busy;
+	pthread_t thread;
 	uint64_t refreshes, changes, failures, refused_calls, rofs_calls;
 };
 

@@ -22,16 +22,23 @@
  * directory cannot be read (NSS unavailable: nslcd or the replica gone),
  * the last policy read stays in force and status says "stale" and why.
  *
- * The lookups run on the event loop, once per refresh: against the node's
- * local replica they take well under a millisecond per netgroup, and
- * nslcd's timelimit bounds them when it is gone.
+ * The lookups block (nslcd answers from the local replica in well under a
+ * millisecond per netgroup, but holds a caller about a second while it
+ * reconnects to a replica that is gone), so they run in a resolver thread,
+ * one read at a time: the thread reads into a job of its own (the
+ * configuration it reads is never written after start), hands the job back
+ * through a pipe, and the loop applies it.  Only the first read, at start,
+ * runs on the loop: the policy is in place before the first client.
  */
 #include "nfs_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -41,6 +48,8 @@ struct pol_read {
 	struct nfs_policy_addr *a;
 	unsigned n, cap, truncated;
 	char why[160];
+	char cut[NASD_NFS_GROUP_NAME];	/* the first netgroup cut at max (logged by the loop) */
+	uint32_t max;
 };
 
 static int add_addr(struct pol_read *rd, const struct nasd_cidr *c, unsigned group)
@@ -102,9 +111,8 @@ static int read_netgroup(struct pol_read *rd, const char *name, unsigned group, 
 		if (!host || !*host || !strcmp(host, "-"))
 			continue;	/* a triple of users only: no client */
 		if (got++ == max) {
-			rd->truncated++;
-			log_warnx("nfs policy: netgroup %s has more than %u hosts: the rest left out",
-				  name, max);
+			if (!rd->truncated++)
+				snprintf(rd->cut, sizeof(rd->cut), "%s", name);
 			break;
 		}
 		rc = add_host(rd, host, group);
@@ -176,80 +184,180 @@ static int read_groups(const struct nasd_nfs_config *c, struct pol_read *rd)
 	return 0;
 }
 
-static void refresh_read(struct nfs_server *s);
+/* A refresh in flight: filled by read_job (in the resolver thread, or on
+ * the loop at start), applied by apply. */
+struct pol_job {
+	const struct nasd_nfs_config *cfg;
+	struct pol_read rd;
+	int rc;
+	int wfd;		/* the pipe back to the loop */
+	uint64_t t0_ns, t1_ns;
+};
 
-/* refresh_read, timed: it runs on the event loop (the contract above). */
-static void refresh(struct nfs_server *s)
+static struct pol_job *job_new(const struct nasd_nfs_config *c)
 {
-	uint64_t t0 = loop_now_ns();
+	struct pol_job *j = calloc(1, sizeof(*j));
 
-	refresh_read(s);
-	s->pol.refresh_us = (loop_now_ns() - t0) / 1000;
-	if (s->pol.refresh_us > s->pol.refresh_max_us)
-		s->pol.refresh_max_us = s->pol.refresh_us;
+	if (j && !(j->rd.a = calloc(NASD_NFS_POLICY_MAX_ADDRS, sizeof(*j->rd.a)))) {
+		free(j);
+		j = NULL;
+	}
+	if (j) {
+		j->cfg = c;
+		j->rd.cap = NASD_NFS_POLICY_MAX_ADDRS;
+		j->t0_ns = loop_now_ns();
+	}
+	return j;
 }
 
-static void refresh_read(struct nfs_server *s)
+static void read_job(struct pol_job *j)
+{
+	j->rc = read_groups(j->cfg, &j->rd);
+	j->t1_ns = loop_now_ns();
+}
+
+/* The loop takes a finished read: the new policy (a new version if its
+ * digest changed) or, if the directory could not be read, stale.  Frees j. */
+static void apply(struct nfs_server *s, struct pol_job *j)
 {
 	struct nfs_policy *p = &s->pol;
-	struct pol_read rd = { .cap = NASD_NFS_POLICY_MAX_ADDRS };
 	uint64_t now = loop_now_ms(), d;
 
-	p->next_ms = now + s->cfg->policy_refresh_ms;
-	p->refreshes++;
-	if (!(rd.a = calloc(rd.cap, sizeof(*rd.a)))) {
-		snprintf(rd.why, sizeof(rd.why), "out of memory");
-	} else if (read_groups(s->cfg, &rd) == 0) {
-		p->refreshed_ms = now;
-		p->truncated = rd.truncated;
-		if (p->stale)
-			log_info("nfs policy: the directory reads again");
-		p->stale = 0;
-		d = digest(s->cfg, &rd);
-		if (d != p->digest || !p->seq) {
-			free(p->addrs);
-			p->addrs = realloc(rd.a, (rd.n ? rd.n : 1) * sizeof(*rd.a));
-			p->addrs = p->addrs ? p->addrs : rd.a;
-			p->naddrs = rd.n;
-			p->digest = d;
-			p->seq++;
-			p->changes++;
-			p->changed_ms = now;
-			log_info("nfs policy: version %016llx (%u resolved hosts)",
-				 (unsigned long long)d, rd.n);
-			return;
+	p->refresh_us = (j->t1_ns - j->t0_ns) / 1000;
+	if (p->refresh_us > p->refresh_max_us)
+		p->refresh_max_us = p->refresh_us;
+	if (j->rc < 0) {
+		p->failures++;
+		if (!p->stale) {
+			p->stale_since_ms = now;
+			log_warnx("nfs policy: stale, the last one read stays in force: %s", j->rd.why);
 		}
-		free(rd.a);
+		p->stale = 1;
+		snprintf(p->stale_why, sizeof(p->stale_why), "%s", j->rd.why);
+		goto out;
+	}
+	p->refreshed_ms = now;
+	if (j->rd.truncated && !p->truncated)
+		log_warnx("nfs policy: netgroup %s has more than %u hosts: the rest left out",
+			  j->rd.cut, s->cfg->policy_max_members);
+	p->truncated = j->rd.truncated;
+	if (p->stale)
+		log_info("nfs policy: the directory reads again");
+	p->stale = 0;
+	d = digest(s->cfg, &j->rd);
+	if (d == p->digest && p->seq)
+		goto out;
+	free(p->addrs);
+	p->addrs = j->rd.a;
+	j->rd.a = NULL;
+	p->naddrs = j->rd.n;
+	p->digest = d;
+	p->seq++;
+	p->changes++;
+	p->changed_ms = now;
+	log_info("nfs policy: version %016llx (%u resolved hosts)", (unsigned long long)d, p->naddrs);
+out:
+	free(j->rd.a);
+	free(j);
+}
+
+static void *resolver(void *arg)
+{
+	struct pol_job *j = arg;
+
+	read_job(j);
+	if (write(j->wfd, &j, sizeof(j)) != (ssize_t)sizeof(j))
+		abort();	/* a pipe takes a pointer whole, or the process is broken */
+	return NULL;
+}
+
+/* The resolver's answer on the pipe: join it, apply what it read. */
+static void resolved(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct nfs_server *s = io->arg;
+	struct pol_job *j;
+
+	(void)l;
+	(void)events;
+	if (read(io->fd, &j, sizeof(j)) != (ssize_t)sizeof(j))
+		return;
+	pthread_join(s->pol.thread, NULL);
+	s->pol.busy = 0;
+	apply(s, j);
+}
+
+/* A read in the resolver thread (on the loop if none can start).  The job
+ * carries all the thread uses (the configuration, the pipe's write end):
+ * it touches nothing of the server's. */
+static void start_read(struct nfs_server *s)
+{
+	struct nfs_policy *p = &s->pol;
+	struct pol_job *j;
+
+	p->next_ms = loop_now_ms() + s->cfg->policy_refresh_ms;
+	p->refreshes++;
+	j = job_new(s->cfg);
+	if (!j)
+		return;
+	j->wfd = p->wfd;
+	if (p->ready && pthread_create(&p->thread, NULL, resolver, j) == 0) {
+		p->busy = 1;
 		return;
 	}
-	free(rd.a);
-	p->failures++;
-	if (!p->stale) {
-		p->stale_since_ms = now;
-		log_warnx("nfs policy: stale, the last one read stays in force: %s", rd.why);
-	}
-	p->stale = 1;
-	snprintf(p->stale_why, sizeof(p->stale_why), "%s", rd.why);
+	read_job(j);
+	apply(s, j);
 }
 
 int nfs_policy_init(struct nfs_server *s)
 {
+	struct nfs_policy *p = &s->pol;
+	int fds[2];
+
 	if (!s->cfg->ngroups)
 		return 0;
-	refresh(s);
+	start_read(s);		/* on the loop: in place before the first client */
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_warn("nfs policy: pipe");
+		return -1;
+	}
+	p->io = (struct loop_io){ .fd = fds[0], .cb = resolved, .arg = s };
+	p->wfd = fds[1];
+	if (loop_add(&s->nasd->loop, &p->io, EPOLLIN) < 0) {
+		log_warn("nfs policy: loop_add");
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	p->ready = 1;
 	return 0;
 }
 
 void nfs_policy_free(struct nfs_server *s)
 {
-	free(s->pol.addrs);
-	s->pol.addrs = NULL;
+	struct nfs_policy *p = &s->pol;
+	struct pol_job *j;
+
+	if (p->ready) {
+		if (p->busy) {	/* bounded by nslcd's timelimit */
+			pthread_join(p->thread, NULL);
+			if (read(p->io.fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+				free(j->rd.a);
+				free(j);
+			}
+		}
+		loop_del(&s->nasd->loop, &p->io);
+		close(p->io.fd);
+		close(p->wfd);
+		p->ready = 0;
+	}
+	free(p->addrs);
+	p->addrs = NULL;
 }
 
 void nfs_policy_tick(struct nfs_server *s)
 {
-	if (s->cfg->ngroups && loop_now_ms() >= s->pol.next_ms)
-		refresh(s);
+	if (s->cfg->ngroups && !s->pol.busy && loop_now_ms() >= s->pol.next_ms)
+		start_read(s);
 }
 
 /* Whether ss is one of group g's resolved hosts. */

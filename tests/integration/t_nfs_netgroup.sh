@@ -241,7 +241,7 @@ bounded() { [ "$(pol "$1" truncated)" = 1 ] && [ "$(pol "$1" hosts)" = $((1 + 2 
 for n in n1 n2 n3; do
 	check "$n reads them: nfs-loop and nfs-loop2 once each, nfs-huge cut at 4096 hosts" wait_for 20 bounded "$n"
 done
-diag "n1's policy refresh with them (on its event loop): last $(pol n1 refresh_us) us, longest $(pol n1 refresh_max_us) us"
+diag "n1's policy read with them (its resolver thread): last $(pol n1 refresh_us) us, longest $(pol n1 refresh_max_us) us"
 check_eq "every nasd still runs (the same processes)" \
 	"$(nasd_pid n1) $(nasd_pid n2) $(nasd_pid n3)" "$pids0"
 for n in n1 n2 n3; do
@@ -282,6 +282,6 @@ for n in n1 n2 n3; do lab dir-start "$n" >/dev/null 2>&1; done
 for n in n1 n2 n3; do
 	check "$n: not stale once its replica is back" wait_for 30 pol_is "$n" stale false
 done
-diag "the longest policy refresh on each node's event loop (replica gone included): $(pol n1 refresh_max_us) $(pol n2 refresh_max_us) $(pol n3 refresh_max_us) us"
+diag "the longest policy read on each node (its resolver thread; replica gone included): $(pol n1 refresh_max_us) $(pol n2 refresh_max_us) $(pol n3 refresh_max_us) us"
 
 finish
