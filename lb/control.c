@@ -17,6 +17,7 @@
 
 #include "lib/ctl.h"
 #include "lib/ctl_server.h"
+#include "lib/handoff_wire.h"
 #include "lib/log.h"
 #include "lib/log_flow.h"
 
@@ -143,6 +144,12 @@ static json_t *nodes_json(struct lbd *l)
 			json_object_set_new(o, "load", json_pack("{s:i, s:i, s:I}",
 				"sessions", (int)n->load_sessions, "mibps", (int)n->load_mibps,
 				"age_ms", (json_int_t)(loop_now_ms() - n->load_at_ms)));
+		if (n->load_at_ms && n->policy_flags & HO_LOAD_POLICY) {
+			char v[20];
+			snprintf(v, sizeof(v), "%016llx", (unsigned long long)n->policy_version);
+			json_object_set_new(o, "policy", json_pack("{s:s, s:b}", "version", v, "stale",
+				!!(n->policy_flags & HO_LOAD_POLICY_STALE)));
+		}
 		json_t *mv = mover_progress(l, (int)i);
 		if (mv)
 			json_object_set_new(o, "moving", mv);

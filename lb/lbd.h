@@ -104,6 +104,9 @@ struct node_rt {
 	/* last load report from its tandem-nasd (HO_OP_LOAD) */
 	uint32_t load_sessions, load_mibps;
 	uint64_t load_at_ms;	/* 0: never reported */
+	/* ... and the NFS export policy it enforces (HO_LOAD_POLICY*: 0 none) */
+	uint16_t policy_flags;
+	uint64_t policy_version;
 };
 
 struct svc_rt {

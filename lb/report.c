@@ -44,6 +44,7 @@
 #include "lib/ctl_server.h"
 #include "lib/handoff_key.h"
 #include "lib/handoff_wire.h"
+#include "lib/wire.h"
 #include "lib/keyfile.h"
 #include "lb_hash.h"
 #include "lib/log.h"
@@ -647,6 +648,10 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 			l->nodes[ni].load_sessions = r.nonce;
 			l->nodes[ni].load_mibps = r.txid;
 			l->nodes[ni].load_at_ms = loop_now_ms();
+			l->nodes[ni].policy_flags = ntohs(r.key.sport);
+			l->nodes[ni].policy_version =
+				(uint64_t)wire_get32((const uint8_t *)r.key.saddr) << 32 |
+				wire_get32((const uint8_t *)r.key.daddr);
 			rs->loads++;
 			continue;
 		}

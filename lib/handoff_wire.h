@@ -229,11 +229,16 @@ void ho_channel_key(const struct ho_key *pair, const uint8_t nonce_connect[HO_NO
  * the load trigger.  The fixed layout is reused rather than adding a second
  * message format: nonce = active client sessions (capped at 2^24-1), txid =
  * bytes sent per second in MiB (capped at 65535), node_key = the sender's
- * own key; the flow key is all zero (family 4, protocol 0).
+ * own key; the flow key is all zero (family 4, protocol 0) but for the
+ * NFS export policy the node enforces, if it has one: sport (network
+ * order) HO_LOAD_POLICY, with HO_LOAD_POLICY_STALE when its directory could
+ * not be read; saddr's 4 bytes then daddr's, the policy version (64 bits,
+ * big-endian; storage/nfs/nfs_policy.c).
  * RECLAIM (old node -> switch): a handoff (txid) failed after the old node
  * sent its REDIRECT: point the flow back to the sender, and refuse any
  * REDIRECT of this flow with this txid from now on (a delayed retry must
  * not take the flow from the session that stayed). */
+enum { HO_LOAD_POLICY = 1, HO_LOAD_POLICY_STALE = 2 };
 enum ho_op { HO_OP_QUERY = 1, HO_OP_REDIRECT = 2, HO_OP_SET = 3, HO_OP_ACK = 4, HO_OP_MOVE = 5,
 	     HO_OP_LOAD = 6, HO_OP_RECLAIM = 7 };
 enum ho_status {

@@ -86,7 +86,8 @@ static int parse_write_rule(struct jconf *p, json_t *v, struct nasd_export *ex)
 static int parse_exports(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 {
 	static const char *const keys[] = {
-		"url", "path", "writable", "write_token_file", "write_auth", "clients", NULL
+		"url", "path", "writable", "write_token_file", "write_auth", "clients",
+		"nfs_policy", NULL
 	};
 	size_t i;
 	json_t *v;
@@ -104,6 +105,7 @@ static int parse_exports(struct jconf *p, json_t *arr, struct nasd_config *cfg)
 		    jconf_get_str_empty(p, v, "url", ex->url, sizeof(ex->url), "/") < 0 ||
 		    jconf_get_str_empty(p, v, "path", ex->path, sizeof(ex->path), NULL) < 0 ||
 		    parse_write_rule(p, v, ex) < 0 ||
+		    jconf_get_bool(p, v, "nfs_policy", &ex->nfs_policy, 0) < 0 ||
 		    nasd_cidr_list_parse(p, v, "clients", ex->clients, NASD_HTTP_MAX_CLIENTS,
 					 &ex->nclients) < 0)
 			return -1;
@@ -331,6 +333,12 @@ int nasd_config_parse(const char *text, size_t len, struct nasd_config *cfg, cha
 	if (json_object_get(root, "metrics") &&
 	    nasd_metrics_config_parse(&p, json_object_get(root, "metrics"), &cfg->metrics) < 0)
 		goto out;
+	for (unsigned i = 0; i < cfg->nexports; i++)
+		if (cfg->exports[i].nfs_policy && !cfg->nfs.ngroups) {
+			jconf_perr(&p, "exports[%u]: \"nfs_policy\" needs the \"nfs\" section's "
+				   "\"client_groups\"", i);
+			goto out;
+		}
 	if (cfg->nfs.from_switch && !cfg->ho.enabled) {	/* the map comes on the handoff socket */
 		jconf_perr(&p, "nfs.namespace.from_switch needs the \"handoff\" section (key, switch port)");
 		goto out;

@@ -65,6 +65,8 @@ struct nasd_export {
 	size_t token_len;
 	struct nasd_cidr clients[NASD_HTTP_MAX_CLIENTS];	/* "clients" */
 	unsigned nclients;		/* 0: any client */
+	int nfs_policy;			/* "nfs_policy": a PUT also needs the NFS export's
+					 * client_groups to let the client write */
 	int dirfd;			/* O_PATH of path, opened by export_open_all */
 };
 
@@ -111,6 +113,22 @@ struct nasd_handoff_config {
 
 /* ---- NFS: the "nfs" section, parsed by nfs_config.c ---- */
 #define NASD_NFS_MAX_CLIENTS 32
+#define NASD_NFS_MAX_GROUPS 16
+#define NASD_NFS_GROUP_NAME 256
+#define NASD_NFS_POLICY_MAX_ADDRS 65536	/* resolved hosts of all groups together */
+
+/* One of "client_groups" (nfs_policy_config.c, doc/directory.md "Export
+ * policy"): who (a network, a directory netgroup or a host name, resolved
+ * through NSS) and what it may do; the first group a client matches wins. */
+enum nasd_nfs_cg_kind { NASD_CG_NETWORK = 0, NASD_CG_NETGROUP, NASD_CG_HOST };
+struct nasd_nfs_client_group {
+	int kind;			/* enum nasd_nfs_cg_kind */
+	char name[NASD_NFS_GROUP_NAME];	/* the netgroup or host name; "" for a network */
+	struct nasd_cidr net;		/* NASD_CG_NETWORK */
+	int writable;			/* and the section's "writable" */
+	int root_squash;
+	uint32_t anonuid, anongid;
+};
 struct nasd_nfs_config {
 	int enabled;
 	struct nasd_listen listen[NASD_MAX_LISTEN];	/* NFS + MOUNT (2049) */
@@ -135,6 +153,13 @@ struct nasd_nfs_config {
 	 * its call carries (nfs_gids.c) */
 	int manage_gids;
 	uint32_t gids_cache_ms;
+	/* "client_groups" (0: every client of "clients" gets the section's
+	 * writable / root_squash / anon ids); evaluated again every
+	 * policy_refresh_ms, netgroups with at most policy_max_members hosts */
+	struct nasd_nfs_client_group groups[NASD_NFS_MAX_GROUPS];
+	unsigned ngroups;
+	uint32_t policy_refresh_ms;
+	uint32_t policy_max_members;
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
 	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
 	uint32_t max_conns_per_client;	/* connections from one client address */
@@ -161,6 +186,10 @@ struct nasd_nfs_config {
 /* Parse the "nfs" object (nfs_config.c).  0 / -1 with the message in the jconf. */
 struct jconf;
 int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c);
+/* "client_groups", "policy_refresh_s", "policy_max_members" of the "nfs"
+ * object (nfs_policy_config.c; after the section's writable, root_squash
+ * and anon ids, the groups' defaults).  0 / -1 (message in p). */
+int nasd_nfs_policy_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c);
 /* What the section allows, for -t (nfs_config.c): one line per fact. */
 void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f);
 /* ---- end NFS ---- */

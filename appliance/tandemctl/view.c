@@ -315,6 +315,45 @@ static const struct col node_cols[] = {
 	{ "BYTES", 1 }, { "NEW", 1 }, { "HO-IN", 1 }, { "HO-OUT", 1 }, { "HEALTH", 0 },
 };
 
+/* What a node's tandem-nasd reports (its load, the NFS export policy it
+ * enforces) and the sessions being moved off it (drain, load trigger): one
+ * line each, below the nodes table. */
+static void node_notes(const json_t *n, FILE *out)
+{
+	const json_t *mv = json_object_get(n, "moving"), *ld = json_object_get(n, "load");
+	const json_t *pol = json_object_get(n, "policy");
+	char name[FMT_BUFLEN];
+	uint64_t v[6] = { 0 };
+
+	j_text(name, sizeof(name), n, "name");
+	if (ld) {
+		j_u64(ld, "sessions", &v[0]);
+		j_u64(ld, "mibps", &v[1]);
+		fprintf(out, "%s load: %llu live sessions, %llu MiB/s (tandem-nasd)\n", name,
+			(unsigned long long)v[0], (unsigned long long)v[1]);
+	}
+	if (pol) {
+		const char *ver = json_string_value(json_object_get(pol, "version"));
+		fprintf(out, "%s nfs policy: version %s%s\n", name, ver ? ver : "?",
+			json_is_true(json_object_get(pol, "stale")) ?
+			", STALE (its directory cannot be read: the last policy read stays)" : "");
+	}
+	if (mv) {
+		const char *kind = json_string_value(json_object_get(mv, "kind"));
+		j_u64(mv, "moved", &v[0]);
+		j_u64(mv, "total", &v[1]);
+		j_u64(mv, "not_live", &v[2]);
+		j_u64(mv, "failed", &v[3]);
+		j_u64(mv, "in_flight", &v[4]);
+		j_u64(mv, "elapsed_ms", &v[5]);
+		fprintf(out, "%s %s: %s, moved %llu of %llu, %llu not live, %llu failed, %llu in flight, %.1f s\n",
+			name, kind ? kind : "move",
+			json_is_true(json_object_get(mv, "done")) ? "done" : "moving",
+			(unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+			(unsigned long long)v[3], (unsigned long long)v[4], (double)v[5] / 1000.0);
+	}
+}
+
 void view_nodes(const struct ctl_args *a, const json_t *r, FILE *out)
 {
 	struct table *t = table_new(node_cols, sizeof(node_cols) / sizeof(node_cols[0]));
@@ -345,37 +384,14 @@ void view_nodes(const struct ctl_args *a, const json_t *r, FILE *out)
 	table_print(t, out);
 	table_free(t);
 
-	/* Sessions being moved off a node (drain, load trigger), and the load
-	 * its tandem-nasd reports: below the table, one line per node. */
+	/* What the nodes report, and sessions being moved: below the table. */
 	json_array_foreach(nodes, i, n) {
-		const json_t *mv = json_object_get(n, "moving"), *ld = json_object_get(n, "load");
-		char name[FMT_BUFLEN];
-		uint64_t v[6] = { 0 };
-		if (!mv && !ld)
+		if (!json_object_get(n, "moving") && !json_object_get(n, "load") &&
+		    !json_object_get(n, "policy"))
 			continue;
 		if (!errors++)
 			fputs("\n", out);
-		j_text(name, sizeof(name), n, "name");
-		if (ld) {
-			j_u64(ld, "sessions", &v[0]);
-			j_u64(ld, "mibps", &v[1]);
-			fprintf(out, "%s load: %llu live sessions, %llu MiB/s (tandem-nasd)\n", name,
-				(unsigned long long)v[0], (unsigned long long)v[1]);
-		}
-		if (mv) {
-			const char *kind = json_string_value(json_object_get(mv, "kind"));
-			j_u64(mv, "moved", &v[0]);
-			j_u64(mv, "total", &v[1]);
-			j_u64(mv, "not_live", &v[2]);
-			j_u64(mv, "failed", &v[3]);
-			j_u64(mv, "in_flight", &v[4]);
-			j_u64(mv, "elapsed_ms", &v[5]);
-			fprintf(out, "%s %s: %s, moved %llu of %llu, %llu not live, %llu failed, %llu in flight, %.1f s\n",
-				name, kind ? kind : "move",
-				json_is_true(json_object_get(mv, "done")) ? "done" : "moving",
-				(unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
-				(unsigned long long)v[3], (unsigned long long)v[4], (double)v[5] / 1000.0);
-		}
+		node_notes(n, out);
 	}
 
 	/* Why a check fails does not fit the table: list it below. */

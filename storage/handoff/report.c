@@ -17,6 +17,7 @@
 #include "handoff_int.h"
 #include "storage/nfs/nfs.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 
 #include "lib/cluster_wire.h"
+#include "lib/wire.h"
 #include "lib/log.h"
 #include "lib/log_flow.h"
 #include "lib/maglev.h"
@@ -367,6 +369,13 @@ void report_load(struct handoff *h)
 			       .txid = (uint16_t)(mibps > 0xffff ? 0xffff : mibps),
 			       .cluster = h->cfg->cluster_id, .node_key = h->my_key };
 	r.key.family = 4;
+	uint64_t pv;
+	int stale;
+	if (nfs_policy_summary(h->n, &pv, &stale)) {	/* lib/handoff_wire.h: LOAD */
+		wire_put32((uint8_t *)r.key.saddr, (uint32_t)(pv >> 32));
+		wire_put32((uint8_t *)r.key.daddr, (uint32_t)pv);
+		r.key.sport = htons((uint16_t)(HO_LOAD_POLICY | (stale ? HO_LOAD_POLICY_STALE : 0)));
+	}
 	stamp(h, &r);
 	h->load_nonce = r.nonce;
 	size_t len = ho_report_encode(&r, h->node_key.k, h->node_key.len, buf);

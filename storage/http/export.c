@@ -174,7 +174,8 @@ void export_describe(const struct nasd_config *cfg, FILE *f)
 			tf = ex->token_file;
 		}
 		fmt_clients(ex->clients, ex->nclients, cl, sizeof(cl));
-		fprintf(f, "  export %s -> %s: %s%s; clients %s\n", ex->url, ex->path, mode, tf, cl);
+		fprintf(f, "  export %s -> %s: %s%s; clients %s%s\n", ex->url, ex->path, mode, tf, cl,
+			ex->nfs_policy ? "; PUT only from clients the NFS client_groups let write" : "");
 	}
 	fprintf(f, "  uploads: at most %llu bytes each; disk reserved ahead of a body: %llu bytes "
 		"per upload, %llu in all\n", (unsigned long long)cfg->max_upload,

@@ -17,6 +17,7 @@
  */
 #include "http.h"
 #include "storage/handoff/handoff.h"
+#include "storage/nfs/nfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -354,7 +355,10 @@ static int serve_file(struct session *s, struct reqinfo *ri)
  * file is touched: 0, or the status to answer.  403: the client is outside
  * the "clients" of the export the path falls in (of "data_location" for
  * another node's file); for a PUT on a writable export, 401/403 from its
- * bearer token (export_write_auth).  What is not decided here (no export,
+ * bearer token (export_write_auth), and 403 if the export follows the NFS
+ * export's policy ("nfs_policy") and that does not let the client write:
+ * checked on every request, so a connection already open is refused its
+ * next PUT once the policy changed.  What is not decided here (no export,
  * a read-only one, no Content-Length, /node) keeps its own answer later.
  */
 static int access_status(struct session *s, const struct reqinfo *ri, const struct http_req *r)
@@ -375,6 +379,8 @@ static int access_status(struct session *s, const struct reqinfo *ri, const stru
 		return 403;
 	if (r->method != HTTP_M_PUT || !ref.ex->writable || !r->has_length)
 		return 0;
+	if (ref.ex->nfs_policy && !nfs_policy_may_write(s->nasd, &s->peer))
+		return 403;
 	return export_write_auth(ref.ex, r->authorization);
 }
 

@@ -18,6 +18,12 @@ void nfs_server_close(struct nasd *n);
 void nfs_server_tick(struct nasd *n);
 /* The "nfs" object of status (null when not configured). */
 json_t *nfs_status(struct nasd *n);
+/* The export policy this node enforces (nfs_policy.c): its version digest
+ * and whether it is stale.  1 if the export has client_groups, else 0. */
+int nfs_policy_summary(const struct nasd *n, uint64_t *digest, int *stale);
+/* Whether the NFS export policy lets a client at ss write (an HTTP
+ * export's "nfs_policy"): 1 or 0 (also without an NFS server). */
+int nfs_policy_may_write(const struct nasd *n, const struct sockaddr_storage *ss);
 /* nfs_ctl.c: control commands "nfs-conns", "nfs-state" {"id"}, "nfs-rebuild" {"id"}
  * (doc/nasd.md "NFS"); NULL if cmd is none of them. */
 json_t *nfs_ctl(struct nasd *n, const char *cmd, const json_t *req);

@@ -35,7 +35,7 @@ void nfs3_proc_setattr(struct nfs_req *r, const struct nfs3_args *a)
 	if (st != NFS3_OK)
 		return nfs3_fail(r, st);
 	nfs3_wcc_pre(&o.st, &w);
-	if (!r->srv->cfg->writable)
+	if (!r->acc->writable)
 		st = NFS3ERR_ROFS;
 	else if (a->u.setattr.guard && (a->u.setattr.ctime.sec != (uint32_t)o.st.st_ctim.tv_sec ||
 					a->u.setattr.ctime.nsec != (uint32_t)o.st.st_ctim.tv_nsec))
@@ -133,7 +133,7 @@ void nfs3_proc_access(struct nfs_req *r, const struct nfs3_args *a)
 	}
 	if (bits & 4)
 		got |= NFS3_ACCESS_READ;
-	if (bits & 2 && r->srv->cfg->writable)
+	if (bits & 2 && r->acc->writable)
 		got |= NFS3_ACCESS_MODIFY | NFS3_ACCESS_EXTEND |
 		       (S_ISDIR(m) ? NFS3_ACCESS_DELETE : 0);
 	if (bits & 1)

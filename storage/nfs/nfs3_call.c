@@ -133,6 +133,18 @@ static enum nfs3_route route(struct nfs_req *r, const struct nfs3_args *a)
 	return ROUTE_ANSWERED;
 }
 
+/* Whether proc changes the file system (read-only clients: NFS3ERR_ROFS). */
+static int modifies(uint32_t proc)
+{
+	switch (proc) {
+	case NFS3_SETATTR: case NFS3_WRITE: case NFS3_CREATE: case NFS3_MKDIR:
+	case NFS3_SYMLINK: case NFS3_MKNOD: case NFS3_REMOVE: case NFS3_RMDIR:
+	case NFS3_RENAME: case NFS3_LINK:
+		return 1;
+	}
+	return 0;
+}
+
 /* A decoded call other than NULL, after the accepted header: refused
  * (client outside "clients"), routed, or run here.  NFS_FORWARDED or 0. */
 static int run(struct nfs_req *r, const struct nfs3_args *a)
@@ -140,7 +152,14 @@ static int run(struct nfs_req *r, const struct nfs3_args *a)
 	enum nfs3_route rt = ROUTE_HERE;
 
 	if (!r->allowed) {
+		r->srv->pol.refused_calls++;
 		nfs3_fail(r, NFS3ERR_ACCES);
+		rt = ROUTE_ANSWERED;
+	} else if (!r->acc->writable && modifies(a->proc)) {
+		/* before routing: a call forwarded to its home node is refused
+		 * here, where the client's policy is known */
+		r->srv->pol.rofs_calls++;
+		nfs3_fail(r, NFS3ERR_ROFS);
 		rt = ROUTE_ANSWERED;
 	} else if (r->srv->cfg->vroot) {
 		rt = route(r, a);

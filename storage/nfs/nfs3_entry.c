@@ -28,7 +28,7 @@ static uint32_t where(struct nfs_req *r, const struct nfs3_diropargs *wh, struct
 	nfs3_wcc_pre(&d->st, w);
 	if (!S_ISDIR(d->st.st_mode))
 		return NFS3ERR_NOTDIR;
-	if (!r->srv->cfg->writable)
+	if (!r->acc->writable)
 		return NFS3ERR_ROFS;
 	return nfs3_name_ok(&wh->name, name);
 }

@@ -91,7 +91,7 @@ void nfs3_proc_write(struct nfs_req *r, const struct nfs3_args *a)
 	if (st != NFS3_OK)
 		return nfs3_fail(r, st);
 	nfs3_wcc_pre(&o.st, &w);
-	if (!s->cfg->writable) {
+	if (!r->acc->writable) {
 		st = NFS3ERR_ROFS;
 		goto reply;
 	}
@@ -141,7 +141,7 @@ void nfs3_proc_commit(struct nfs_req *r, const struct nfs3_args *a)
 	nfs3_wcc_pre(&o.st, &w);
 	if (!S_ISREG(o.st.st_mode))
 		st = S_ISDIR(o.st.st_mode) ? NFS3ERR_ISDIR : NFS3ERR_INVAL;
-	else if (!s->cfg->writable)
+	else if (!r->acc->writable)
 		st = NFS3ERR_ROFS;	/* no WRITE could have left anything to commit */
 	else if ((fd = nfs3_open_file(r, &o, O_WRONLY, &fst, &st)) >= 0 && fdatasync(fd) < 0)
 		st = nfs3_errno_stat(errno);

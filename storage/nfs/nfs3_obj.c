@@ -122,22 +122,23 @@ void nfs3_wcc_post(const struct nfs_server *s, int fd, struct nfs3_wcc *w)
 /* ---- credentials ---- */
 
 /* uid or gid id after root_squash: 0 becomes anon. */
-static uint32_t squash(const struct nfs_server *s, uint32_t id, uint32_t anon)
+static uint32_t squash(const struct nfs_access *acc, uint32_t id, uint32_t anon)
 {
-	return (id == 0 && s->cfg->root_squash) ? anon : id;
+	return (id == 0 && acc->root_squash) ? anon : id;
 }
 
-/* a's ids as they act: squashed as configured; with manage_gids the
- * groups of a's uid from NSS (nfs_gids.c), else a's own. */
-static void effective(struct nfs_server *s, const struct rpc_auth_sys *a, struct nfs_cred *out)
+/* a's ids as they act: squashed as acc says; with manage_gids the groups
+ * of a's uid from NSS (nfs_gids.c), else a's own. */
+static void effective(struct nfs_server *s, const struct nfs_access *acc,
+		      const struct rpc_auth_sys *a, struct nfs_cred *out)
 {
 	const uint32_t *g = NULL;
 	uint32_t n = 0;
 
-	out->uid = squash(s, a->uid, s->cfg->anonuid);
-	out->gid = squash(s, a->gid, s->cfg->anongid);
+	out->uid = squash(acc, a->uid, acc->anonuid);
+	out->gid = squash(acc, a->gid, acc->anongid);
 	/* a squashed root is nobody: no directory groups for it */
-	if (s->cfg->manage_gids && (a->uid != 0 || !s->cfg->root_squash))
+	if (s->cfg->manage_gids && (a->uid != 0 || !acc->root_squash))
 		g = nfs_gids_of(s, a->uid, &n);
 	if (!g) {
 		g = a->gids;
@@ -145,7 +146,7 @@ static void effective(struct nfs_server *s, const struct rpc_auth_sys *a, struct
 	}
 	out->ngids = n;
 	for (uint32_t i = 0; i < n; i++)
-		out->gids[i] = squash(s, g[i], s->cfg->anongid);
+		out->gids[i] = squash(acc, g[i], acc->anongid);
 }
 
 /* Take e's ids as the file system ids (root only: else nothing to do). */
@@ -166,8 +167,12 @@ static void set_ids(const struct nfs_cred *e)
 void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a)
 {
 	struct nfs_cred e;
+	struct nfs_access acc;
 
-	effective(s, a, &e);
+	/* a namespace peer's call: the section's options (its client was
+	 * checked where it came in) */
+	nfs_policy_access(s, NULL, 1, 1, &acc);
+	effective(s, &acc, a, &e);
 	set_ids(&e);
 }
 
@@ -178,12 +183,12 @@ void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c)
 	if (r->call->cred_flavor != RPC_AUTH_SYS) {
 		/* without AUTH_SYS (MOUNT's AUTH_NONE): anonymous, whatever
 		 * root_squash says */
-		c->uid = r->srv->cfg->anonuid;
-		c->gid = r->srv->cfg->anongid;
+		c->uid = r->acc->anonuid;
+		c->gid = r->acc->anongid;
 		c->ngids = none.ngids;
 		return;
 	}
-	effective(r->srv, &r->call->sys, c);
+	effective(r->srv, r->acc, &r->call->sys, c);
 }
 
 void nfs3_become(struct nfs_req *r)

@@ -172,8 +172,9 @@ static int answer_record(struct nfs_req *r)
 int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len)
 {
 	struct xdr_enc e;
-	struct nfs_req r = { .srv = c->srv, .c = c, .peer = &c->peer, .allowed = c->allowed,
-			     .e = &e, .rec = rec, .rec_len = len };
+	const struct nfs_access *acc = nfs_conn_access(c);
+	struct nfs_req r = { .srv = c->srv, .c = c, .peer = &c->peer, .allowed = acc->allowed,
+			     .acc = acc, .e = &e, .rec = rec, .rec_len = len };
 
 	xdr_enc_init(&e, c->out + 4, c->out_cap - 4);
 	int rc = answer_record(&r);
@@ -189,8 +190,13 @@ size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int a
 			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap)
 {
 	struct xdr_enc e;
-	struct nfs_req r = { .srv = s, .dg = dg, .peer = &dg->peer, .allowed = allowed, .e = &e,
-			     .rec = buf, .rec_len = len };
+	struct nfs_access acc;
+	int peer;
+
+	nfs_conn_admissible(s, &dg->peer, &peer);
+	nfs_policy_access(s, &dg->peer, allowed, peer, &acc);
+	struct nfs_req r = { .srv = s, .dg = dg, .peer = &dg->peer, .allowed = acc.allowed,
+			     .acc = &acc, .e = &e, .rec = buf, .rec_len = len };
 
 	xdr_enc_init(&e, out, cap);
 	if (answer_record(&r) != 0)

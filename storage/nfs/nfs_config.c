@@ -176,7 +176,8 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 		"listen", "portmap", "export", "path", "export_id", "clients", "fh_key_file",
 		"node_id", "writable", "root_squash", "anonuid", "anongid", "max_io",
 		"idle_timeout_s", "max_conns_per_client", "namespace", "manage_gids", "gids_cache_s",
-		"nlm_grace_s", "nlm_hosts_file", NULL
+		"nlm_grace_s", "nlm_hosts_file", "client_groups", "policy_refresh_s",
+		"policy_max_members", NULL
 	};
 	uint32_t idle_s;
 
@@ -196,7 +197,7 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 	    jconf_get_uint(p, o, "nlm_grace_s", &c->nlm_grace_s, 45, 0, 3600) < 0 ||
 	    jconf_get_str(p, o, "nlm_hosts_file", c->nlm_hosts_file, sizeof(c->nlm_hosts_file),
 			  "") < 0 ||
-	    parse_export(p, o, c) < 0)
+	    parse_export(p, o, c) < 0 || nasd_nfs_policy_parse(p, o, c) < 0)
 		return -1;
 	c->idle_timeout_ms = idle_s * 1000;
 	if (!json_object_get(o, "clients"))
@@ -230,6 +231,19 @@ void nasd_nfs_describe(const struct nasd_nfs_config *c, FILE *f)
 	else
 		fprintf(f, "  nfs NO root_squash: AUTH_SYS uid 0 from any allowed client acts as "
 			"root\n");
+	for (unsigned i = 0; i < c->ngroups; i++) {
+		const struct nasd_nfs_client_group *g = &c->groups[i];
+		static const char *const kinds[] = { "network", "netgroup", "host" };
+
+		fprintf(f, "  nfs client group %u: %s %s: %s, %s (anon %u/%u)\n", i + 1,
+			kinds[g->kind], g->kind == NASD_CG_NETWORK ? nasd_cidr_fmt(&g->net, a, sizeof(a)) :
+			g->name, g->writable ? "read-write" : "read-only",
+			g->root_squash ? "root squashed" : "root is root", g->anonuid, g->anongid);
+	}
+	if (c->ngroups)
+		fprintf(f, "  nfs client groups: the first a client is in decides, none: refused; "
+			"re-read every %u s, at most %u hosts per netgroup\n",
+			c->policy_refresh_ms / 1000, c->policy_max_members);
 	if (c->manage_gids)
 		fprintf(f, "  nfs manage_gids: a caller's groups come from NSS (the directory), "
 			"cached %u s, not from its call\n", c->gids_cache_ms / 1000);

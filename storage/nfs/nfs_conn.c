@@ -80,8 +80,10 @@ unsigned nfs_conns_from(const struct nfs_server *s, const struct sockaddr_storag
  * this node knew it as a peer is not refused from now on. */
 void nfs_server_reclassify(struct nfs_server *s)
 {
-	for (struct nfs_conn *c = s->conns; c; c = c->next)
+	for (struct nfs_conn *c = s->conns; c; c = c->next) {
 		c->allowed = nfs_conn_admissible(s, &c->peer, &c->from_peer);
+		c->acc_seq = 0;		/* its access is taken again at its next call */
+	}
 }
 
 const char *nfs_peer_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)

@@ -41,6 +41,7 @@
 #ifndef TANDEM_NFS_INT_H
 #define TANDEM_NFS_INT_H
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -150,6 +151,39 @@ struct nfs_stats {
 	uint64_t proc[NFS3_NPROC];
 };
 
+/* What one client may do, as the export policy says now (nfs_policy.c). */
+struct nfs_access {
+	int allowed;		/* MOUNT and NFS calls answered at all */
+	int writable;		/* else modifying calls get NFS3ERR_ROFS */
+	int root_squash;
+	uint32_t anonuid, anongid;
+	int group;		/* the client group it matched, -1: none (or no groups) */
+};
+
+/* The export policy as resolved from the directory (nfs_policy.c): the
+ * hosts of each netgroup / host group, its version and freshness. */
+struct nfs_policy_addr {
+	struct nasd_cidr a;	/* a host: /32 or /128 */
+	uint8_t group;		/* index in cfg->groups */
+};
+struct nfs_policy {
+	struct nfs_policy_addr *addrs;	/* sorted by group, then address */
+	unsigned naddrs;
+	uint64_t digest;	/* of the resolved policy: the same on every node */
+	uint64_t seq;		/* bumped when digest changes: connections re-evaluate */
+	uint64_t refreshed_ms, changed_ms, next_ms, stale_since_ms;
+	int stale;		/* the last refresh could not read the directory */
+	char stale_why[160];
+	unsigned truncated;	/* netgroups cut at policy_max_members */
+	uint64_t refresh_us, refresh_max_us;	/* how long the last / longest read took */
+	/* the resolver thread (one read at a time): it hands its result back
+	 * through the pipe, read on the loop */
+	struct loop_io io;	/* pipe's read end */
+	int wfd, ready, busy;
+	pthread_t thread;
+	uint64_t refreshes, changes, failures, refused_calls, rofs_calls;
+};
+
 struct nfs_conn {
 	struct loop_io io;
 	struct nfs_server *srv;
@@ -157,6 +191,8 @@ struct nfs_conn {
 	uint64_t id;
 	struct sockaddr_storage peer;
 	int allowed;		/* peer inside a "clients" network */
+	struct nfs_access acc;	/* what the policy of seq acc_seq lets it do */
+	uint64_t acc_seq;
 	uint32_t events;
 	int paused;		/* frozen for a handoff: out of the loop */
 	int waiting;		/* a call forwarded to its home node: no reading until the reply */
@@ -214,6 +250,7 @@ struct nfs_server {
 	struct log_rate log_mnt, log_mnt_refused, log_conn_refused;
 	struct nfs_stats st;
 	struct nfs_gids_ent *gids;	/* manage_gids: NFS_GIDS_SLOTS (nfs_gids.c) */
+	struct nfs_policy pol;		/* client_groups (nfs_policy.c) */
 	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
 	struct {
 		struct cw_replay replay;	/* last generation per switch id */
@@ -235,6 +272,7 @@ struct nfs_req {
 	const struct nfs_dgram *dg;	/* NULL on a connection */
 	const struct sockaddr_storage *peer;	/* the client, either way */
 	int allowed;			/* peer is a namespace peer or inside "clients" */
+	const struct nfs_access *acc;	/* what the policy lets the peer do */
 	const struct rpc_call *call;
 	const uint8_t *args;
 	size_t alen;
@@ -282,6 +320,25 @@ int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
  * portmapper and MOUNT answer over UDP; NFS is PROG_UNAVAIL there. */
 size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int allowed,
 			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap);
+
+/* ---- nfs_policy.c: the export policy (client_groups) ---- */
+
+/* Resolve the policy now (nfs_server_open; logged).  0 / -1 (no memory). */
+int nfs_policy_init(struct nfs_server *s);
+void nfs_policy_free(struct nfs_server *s);
+/* Once a second: resolve the groups again when policy_refresh_ms is due;
+ * a changed policy bumps pol.seq, so every connection's next call takes
+ * its access again. */
+void nfs_policy_tick(struct nfs_server *s);
+/* What a client at ss may do (admissible: it passed "clients" or is a
+ * namespace peer; from_peer: it is a peer, which gets the section's
+ * options, its clients were checked where they came in). */
+void nfs_policy_access(const struct nfs_server *s, const struct sockaddr_storage *ss,
+		       int admissible, int from_peer, struct nfs_access *out);
+/* c's access, taken again if the policy changed since the last time. */
+const struct nfs_access *nfs_conn_access(struct nfs_conn *c);
+/* The "policy" object of status. */
+json_t *nfs_policy_json(const struct nfs_server *s);
 
 /* ---- nfs_udp.c: the portmapper and MOUNT over UDP ---- */
 

@@ -112,6 +112,7 @@ void nfs_server_tick(struct nasd *n)
 	if (n->nfs) {
 		nfs_proxy_tick(n->nfs);
 		nfs_conn_tick(n->nfs);
+		nfs_policy_tick(n->nfs);
 	}
 }
 
@@ -131,7 +132,8 @@ int nfs_server_open(struct nasd *n)
 	s->dirfd = -1;
 	n->nfs = s;
 	if (!(s->drc = calloc(NFS_DRC_SIZE, sizeof(*s->drc))) ||
-	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) || nfs_gids_init(s) < 0)
+	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) || nfs_gids_init(s) < 0 ||
+	    nfs_policy_init(s) < 0)
 		return -1;
 	if (keyfile_load(cfg->fh_key_file, s->key, &s->keylen, err, sizeof(err)) < 0) {
 		log_warnx("nfs: %s", err);
@@ -175,6 +177,7 @@ void nfs_server_close(struct nasd *n)
 	free(s->drc);
 	free(s->stale);
 	nfs_gids_free(s);
+	nfs_policy_free(s);
 	free(s);
 	n->nfs = NULL;
 }
@@ -226,6 +229,7 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "nlm", nlm_status(s));
 	json_object_set_new(o, "frozen", nfs_ju(s->st.frozen));
 	json_object_set_new(o, "restored", nfs_ju(s->st.restored));
+	json_object_set_new(o, "policy", nfs_policy_json(s));
 	json_object_set_new(o, "manage_gids", !s->cfg->manage_gids ? json_null() :
 		json_pack("{s:o, s:o, s:o, s:o}", "lookups", nfs_ju(s->st.gids_lookups),
 			  "hits", nfs_ju(s->st.gids_hits), "unknown", nfs_ju(s->st.gids_unknown),

@@ -57,6 +57,10 @@
 #   _write_mbps, nfspeer_pipeline_calls_per_s, nfspeer_metadata_ops_per_s
 #   (value tandem-nasd, baseline nfs-ganesha, target ratio >= 1.0),
 #   nlm_lock_unlock_per_s (VIP vs direct)
+# Directory metrics (tests/bench/directory.sh, its own pair lab with the
+#   directory, nslcd and tandem-nasd): nfs_meta_ops_per_s_manage_gids (as a
+#   user in 40 groups, vs without manage_gids), policy_enforce_p50_ms /
+#   _p99_ms (a netgroup change to every node enforcing it)
 # SMB metrics (tests/bench/smb.sh, its own lab with Samba's smbd, LAB_SMB=1):
 #   smb_read_mbps / smb_write_mbps (smbclient, VIP vs direct to a node,
 #   target ratio >= 0.95)
@@ -72,7 +76,7 @@
 #   forwarding vs one: ratio), dns_withdraw_p50_ms / _p99_ms (service down
 #   -> record gone), dns_answers_per_second (dnsperf under update load)
 #
-# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,nfspeer,smb,aa,foload,group]  (or BENCH_ONLY=...): run
+# Usage: tests/bench/run.sh [--only lab,peers,flow,pair,handoff,nfs,nfspeer,directory,smb,aa,foload,group]  (or BENCH_ONLY=...): run
 # only those sections.  A partial run writes to tests/out/bench-only-SECTIONS/
 # (results and logs) unless BENCH_OUT / BENCH_LOGS say otherwise, so it never
 # overwrites the full bench/results.*.
@@ -813,6 +817,7 @@ script_section() {
 handoff_section() { script_section handoff "live session handoff through tandem-nasd"; }
 nfs_section() { script_section nfs "NFSv3 through the VIP"; }
 nfspeer_section() { script_section nfspeer "tandem-nasd beside nfs-ganesha, NLM through the VIP"; }
+directory_section() { script_section directory "the directory on the nodes: manage_gids, export policy"; }
 smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
@@ -822,7 +827,7 @@ group_section() { script_section group "a scale-out group of three and four swit
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,smb,aa,foload,group" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,directory,smb,aa,foload,group" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -835,12 +840,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab peers flow pair handoff nfs nfspeer smb aa foload group" ;;
+,,) SECTIONS="lab peers flow pair handoff nfs nfspeer directory smb aa foload group" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | smb | aa | foload | group) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | directory | smb | aa | foload | group) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -850,7 +855,7 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
-want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want smb || want aa || want foload || want group ||
+want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want directory || want smb || want aa || want foload || want group ||
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -897,7 +902,7 @@ if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemct
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
-if want handoff || want nfs || want nfspeer; then
+if want handoff || want nfs || want nfspeer || want directory; then
 	for f in "$B/tandem-nasd" "$B/flowdrop.bpf.o"; do
 		[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
 	done
@@ -944,6 +949,7 @@ want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
 want nfspeer && { settle nfspeer; nfspeer_section; }
+want directory && { settle directory; directory_section; }
 want smb && { settle smb; smb_section; }
 want aa && { settle aa; aa_section; }
 want foload && { settle foload; foload_section; }

@@ -32,6 +32,17 @@ dir_up() {
 	fi
 }
 
+# dir_nss_lab_up: the pair lab with NFS and the directory (LAB_NFS=1
+# LAB_DIRECTORY=1), slapd everywhere (dir_up) and nslcd on every node
+# (lab.sh nss-up), for tandem-nasd with NASD_NSS=1; ends the test if that fails.
+dir_nss_lab_up() {
+	local out
+	export LAB_NFS=1
+	LAB_DIRECTORY=1 pair_lab_up
+	dir_up
+	if out=$(lab nss-up 2>&1); then ok "$out"; else fail "nslcd on every node" "$out"; finish; fi
+}
+
 # dir_host_dir HOST: where HOST's slapd keeps its files.
 dir_host_dir() { case "$1" in swa | swb) echo "$LAB_DIR/sw-${1#sw}" ;; *) echo "$LAB_DIR/$1" ;; esac; }
 

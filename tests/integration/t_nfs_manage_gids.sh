@@ -32,10 +32,7 @@ require_pair
 require_nasd
 require_directory
 require_cmd nfs-cat nslcd python3 sha256sum
-export LAB_NFS=1
-LAB_DIRECTORY=1 pair_lab_up
-dir_up
-if out=$(lab nss-up 2>&1); then ok "$out"; else fail "nslcd on every node" "$out"; finish; fi
+dir_nss_lab_up
 RPC=$REPO/tests/tools/nfs_rpc.py
 
 # 1. The users and groups, on A.

@@ -37,8 +37,12 @@
 #                                   (comma-separated, at most 16: AUTH_SYS's limit);
 #                                   {status, bytes} (status 0, or the NFS3 status of
 #                                   the first LOOKUP or READ refused)
+#   nfs_rpc.py writeloop HOST NAME S EPFILE LOG  4 KiB WRITEs to NAME (below /export)
+#                                   every 100 ms on one connection for S s: each
+#                                   one's "epoch_ms status" appended to LOG
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
-#                                   {ops, seconds, ops_per_s} (bench)
+#                                   {ops, seconds, ops_per_s} (bench; as uid and gid
+#                                   NFS_RPC_UID if set, else root)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
 #                                   round and round, for S s; writes the connection's
 #                                   client endpoint to EPFILE first; checks every byte
@@ -471,11 +475,14 @@ elif mode == "meta":
     mport = os.environ.get("NFS_RPC_MOUNT_PORT")
     st, root = mnt(Conn(host, int(mport)) if mport else c, os.environ.get("NFS_RPC_EXPORT", "/export"))
     assert st == 0, "MNT failed: %s" % st
+    cred = user(int(os.environ["NFS_RPC_UID"])) if os.environ.get("NFS_RPC_UID") else None
     n, t0, end = 0, time.time(), time.time() + float(sys.argv[3])
     while time.time() < end:
-        st, fh = lookup(c, root, "big.bin")
-        assert st == 0, "LOOKUP failed: %d" % st
-        assert getattr_st(c, fh) == 0, "GETATTR failed"
+        r = c.call(100003, 3, 3, xdr_opaque(root) + xdr_opaque(b"big.bin"), cred=cred)
+        st = nfs_status(r)
+        assert st == 0, "LOOKUP failed: %s" % st
+        fh = r["body"][8:8 + struct.unpack(">I", r["body"][4:8])[0]]
+        assert nfs_status(c.call(100003, 3, 1, xdr_opaque(fh), cred=cred)) == 0, "GETATTR failed"
         n += 2
     dt = time.time() - t0
     print(json.dumps({"ops": n, "seconds": round(dt, 3), "ops_per_s": round(n / dt)}))
@@ -1162,3 +1169,27 @@ elif mode == "nlmshare":
                                                    lockargs(10)))),
            ("UNLOCK 9", nlm_stat(c1.call(100021, 4, 4, xdr_opaque(b"ck") + lockargs(9))))]
     print(json.dumps({"steps": [{"step": k, "stat": v} for k, v in out]}))
+elif mode == "writeloop":
+    # writeloop HOST NAME S EPFILE LOG: one connection, MNT /export, LOOKUP
+    # NAME, then a 4 KiB FILE_SYNC WRITE every 100 ms for S s (or until
+    # LOG.stop exists); the connection's client endpoint goes to EPFILE
+    # first, each WRITE's "epoch_ms status" (or "epoch_ms closed") to LOG.
+    import time
+    c = Conn(host)
+    a = c.s.getsockname()
+    open(sys.argv[5] + ".tmp", "w").write("%s:%d" % (a[0], a[1]))
+    os.rename(sys.argv[5] + ".tmp", sys.argv[5])
+    log = open(sys.argv[6], "a", buffering=1)
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3]) if st == 0 else (st, None)
+    log.write("%d mnt+lookup %s\n" % (time.time() * 1000, st))
+    end, i = time.time() + float(sys.argv[4]), 0
+    while st == 0 and time.time() < end and not os.path.exists(sys.argv[6] + ".stop"):
+        chunk = bytes([i % 251]) * 4096
+        r = c.call(100003, 3, 7, xdr_opaque(fh) + struct.pack(">QII", (i % 256) * 4096, 4096, 2) + xdr_opaque(chunk))
+        ws = nfs_status(r)
+        log.write("%d %s\n" % (time.time() * 1000, "closed" if r.get("closed") else ws))
+        if r.get("closed"):
+            break
+        i += 1
+        time.sleep(0.1)

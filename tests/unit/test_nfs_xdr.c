@@ -580,6 +580,88 @@ static void test_config(void)
 	      cfg.nfs.proxy_timeout_ms == 5000, "config: namespace values");
 }
 
+/* "client_groups": one of netgroup / host / network each, options default
+ * to the section's, a group cannot make a read-only export writable;
+ * names that NSS or a netgroup triple could not carry are refused. */
+static void test_policy_config(void)
+{
+	static struct nasd_config cfg;
+	char err[400], text[2048];
+	const char *head = "{ \"listen\": [\"127.0.0.1:80\"], "
+			   "\"exports\": [ { \"url\": \"/\", \"path\": \"/tmp\" } ], \"nfs\": "
+			   "{ \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", \"path\": \"/srv\", "
+			   "\"clients\": [\"10.0.0.0/8\"], \"fh_key_file\": \"/k\", \"node_id\": 1, ";
+	static const struct { const char *nfs; int ok; const char *what; } cases[] = {
+		{ "\"root_squash\": false, \"client_groups\": [ { \"netgroup\": \"nfs-rw\" }, "
+		  "{ \"host\": \"backup1.example\", \"writable\": false, \"root_squash\": true, "
+		  "\"anonuid\": 7, \"anongid\": 8 }, { \"network\": \"10.1.0.0/16\", \"writable\": false } ], "
+		  "\"policy_refresh_s\": 1, \"policy_max_members\": 100 }", 1, "three groups" },
+		{ "\"client_groups\": [] }", 0, "no groups" },
+		{ "\"client_groups\": {} }", 0, "client_groups not an array" },
+		{ "\"client_groups\": [ { } ] }", 0, "a group naming nobody" },
+		{ "\"client_groups\": [ { \"netgroup\": \"a\", \"host\": \"b\" } ] }", 0,
+		  "a group with two kinds" },
+		{ "\"client_groups\": [ { \"netgroup\": \"a b\" } ] }", 0, "a netgroup name with a blank" },
+		{ "\"client_groups\": [ { \"netgroup\": \"(a,b,c)\" } ] }", 0, "a triple as a name" },
+		{ "\"client_groups\": [ { \"netgroup\": \"\" } ] }", 0, "an empty netgroup name" },
+		{ "\"client_groups\": [ { \"netgroup\": 7 } ] }", 0, "a netgroup not a string" },
+		{ "\"client_groups\": [ { \"network\": \"10.0.0.0/40\" } ] }", 0, "a /40 network" },
+		{ "\"client_groups\": [ { \"netgroup\": \"a\", \"squash\": 1 } ] }", 0, "an unknown key" },
+		{ "\"client_groups\": [ \"a\" ] }", 0, "a group not an object" },
+		{ "\"client_groups\": [ { \"netgroup\": \"a\" } ], \"policy_refresh_s\": 0 }", 0,
+		  "policy_refresh_s 0" },
+		{ "\"client_groups\": [ { \"netgroup\": \"a\" } ], \"policy_max_members\": 0 }", 0,
+		  "policy_max_members 0" },
+		{ "\"client_groups\": [ {\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},"
+		  "{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},"
+		  "{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},"
+		  "{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},{\"netgroup\":\"a\"},"
+		  "{\"netgroup\":\"a\"},{\"netgroup\":\"a\"} ] }", 0, "17 groups" },
+		{ "\"writable\": false, \"client_groups\": [ { \"netgroup\": \"a\", \"writable\": true } ] }",
+		  1, "a writable group of a read-only export" },
+	};
+	const struct nasd_nfs_client_group *g = cfg.nfs.groups;
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s }", head, cases[i].nfs);
+		int rc = nasd_config_parse(text, strlen(text), &cfg, err, sizeof(err));
+		CHECK((rc == 0) == cases[i].ok, "policy config: %s %s%s%s", cases[i].what,
+		      cases[i].ok ? "accepted" : "refused", rc < 0 ? ": " : "", rc < 0 ? err : "");
+	}
+	CHECK(cfg.nfs.ngroups == 1 && !g[0].writable, "policy config: a group cannot open a "
+	      "read-only export for writing");
+	snprintf(text, sizeof(text), "%s%s }", head, cases[0].nfs);
+	nasd_config_parse(text, strlen(text), &cfg, err, sizeof(err));
+	CHECK(cfg.nfs.ngroups == 3 && g[0].kind == NASD_CG_NETGROUP && !strcmp(g[0].name, "nfs-rw") &&
+	      g[0].writable && !g[0].root_squash && g[0].anonuid == 65534 &&
+	      g[1].kind == NASD_CG_HOST && !strcmp(g[1].name, "backup1.example") && !g[1].writable &&
+	      g[1].root_squash && g[1].anonuid == 7 && g[1].anongid == 8 &&
+	      g[2].kind == NASD_CG_NETWORK && g[2].net.plen == 16 && !g[2].writable &&
+	      cfg.nfs.policy_refresh_ms == 1000 && cfg.nfs.policy_max_members == 100,
+	      "policy config: values, and the section's options as the groups' defaults");
+	snprintf(text, sizeof(text), "%s\"writable\": true } }", head);
+	nasd_config_parse(text, strlen(text), &cfg, err, sizeof(err));
+	CHECK(cfg.nfs.ngroups == 0 && cfg.nfs.policy_refresh_ms == 2000 &&
+	      cfg.nfs.policy_max_members == 4096, "policy config: no groups, refresh 2 s, 4096 "
+	      "hosts per netgroup by default");
+
+	/* an HTTP export's "nfs_policy" needs the groups it follows */
+	static const char *const http[2] = {
+		"{ \"listen\": [\"127.0.0.1:80\"], \"exports\": [ { \"url\": \"/\", \"path\": \"/tmp\", "
+		"\"nfs_policy\": true } ], \"nfs\": { \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", "
+		"\"path\": \"/srv\", \"clients\": [\"10.0.0.0/8\"], \"fh_key_file\": \"/k\", \"node_id\": 1 } }",
+		"{ \"listen\": [\"127.0.0.1:80\"], \"exports\": [ { \"url\": \"/\", \"path\": \"/tmp\", "
+		"\"nfs_policy\": true } ], \"nfs\": { \"listen\": [\"10.0.0.1:2049\"], \"export\": \"/e\", "
+		"\"path\": \"/srv\", \"clients\": [\"10.0.0.0/8\"], \"fh_key_file\": \"/k\", \"node_id\": 1, "
+		"\"client_groups\": [ { \"netgroup\": \"w\" } ] } }",
+	};
+	CHECK(nasd_config_parse(http[0], strlen(http[0]), &cfg, err, sizeof(err)) < 0 &&
+	      strstr(err, "nfs_policy"), "policy config: an HTTP export's nfs_policy without "
+	      "client_groups refused: %s", err);
+	CHECK(nasd_config_parse(http[1], strlen(http[1]), &cfg, err, sizeof(err)) == 0 &&
+	      cfg.exports[0].nfs_policy, "policy config: an HTTP export's nfs_policy with them");
+}
+
 /* The DRC's key: the same call is the same key whatever its AUTH_SYS stamp
  * or machine name; another uid, gid, group list, version or argument byte
  * is another key. */
@@ -845,6 +927,7 @@ int main(void)
 	test_nlm();
 	test_conn_state();
 	test_config();
+	test_policy_config();
 	test_drc_key();
 	test_xdr();
 	test_record();

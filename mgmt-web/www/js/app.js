@@ -329,16 +329,25 @@ function setSelectOptions(select, names, withAny) {
   }
 }
 
-function healthCell(h) {
+// The node's checks, then the NFS export policy its tandem-nasd enforces
+// (lbd's nodes "policy", from the node's load reports; doc/directory.md).
+function healthCell(h, pol) {
   const td = el('td', { dataset: { field: 'health' } });
   if (!Array.isArray(h) || h.length === 0) {
     td.append(el('span', { class: 'muted' }, 'no checks'));
-    return td;
+  } else {
+    for (const c of h) {
+      const b = badge(c.service || 'check', c.ok ? 'ok' : 'fail');
+      b.title = c.ok ? `ok (rise ${c.rise_count ?? '?'})` : `failing (fall ${c.fall_count ?? '?'}): ${c.last_error || ''}`;
+      td.append(b, ' ');
+    }
   }
-  for (const c of h) {
-    const b = badge(c.service || 'check', c.ok ? 'ok' : 'fail');
-    b.title = c.ok ? `ok (rise ${c.rise_count ?? '?'})` : `failing (fall ${c.fall_count ?? '?'}): ${c.last_error || ''}`;
-    td.append(b, ' ');
+  if (pol && pol.version) {
+    const b = badge(`policy ${pol.version.slice(0, 8)}${pol.stale ? ' stale' : ''}`, pol.stale ? 'fail' : 'ok');
+    b.dataset.field = 'policy';
+    b.title = `NFS export policy version ${pol.version}` +
+      (pol.stale ? ': STALE, its directory cannot be read (the last policy read stays in force)' : '');
+    td.append(b);
   }
   return td;
 }
@@ -376,7 +385,7 @@ function fillNodeRow(tr, n) {
   text('new_flows', fmtInt(n.new_flows));
   text('handoffs_in', fmtInt(n.handoffs_in));
   text('handoffs_out', fmtInt(n.handoffs_out));
-  cell('health').replaceWith(healthCell(n.health));
+  cell('health').replaceWith(healthCell(n.health, n.policy));
   const btn = tr.querySelector('button.drain-btn');
   if (btn.dataset.busy !== '1') {
     const action = n.drain ? 'undrain' : 'drain';
