@@ -214,7 +214,14 @@ cmd_switch_start() {
 	fi
 	if [ -z "$(sw_pid "$x" keepalived)" ]; then
 		"$TANDEM_BUILD/tandem-failover" -c "$d/tandem.json" genconf -o "$d/keepalived.conf"
-		sw_spawn "$x" keepalived keepalived -P -n -l -D -f "$d/keepalived.conf" \
+		# -l: its log goes to keepalived.log.  -G: and nowhere else.  With -l
+		# keepalived opens syslog with LOG_CONS, and where nothing listens on
+		# /dev/log (a container, a CI runner) glibc writes every line to
+		# /dev/console instead: on a VM with a serial console that is a
+		# busy-wait of milliseconds per line, done by the real-time VRRP
+		# process, which starved its CPU for ~50 ms at every transition
+		# (the whole of the graceful takeover's outage; doc/failover.md).
+		sw_spawn "$x" keepalived keepalived -P -n -l -G -D -f "$d/keepalived.conf" \
 			-p "$d/keepalived-main.pid" -r "$d/keepalived-vrrp.pid"
 	fi
 	echo "sw$x: lbd $(sw_pid "$x" lbd), syncd $(sw_pid "$x" syncd), keepalived $(sw_pid "$x" keepalived)"
