@@ -214,17 +214,31 @@ cmd_switch_start() {
 	fi
 	if [ -z "$(sw_pid "$x" keepalived)" ]; then
 		"$TANDEM_BUILD/tandem-failover" -c "$d/tandem.json" genconf -o "$d/keepalived.conf"
-		sw_spawn "$x" keepalived keepalived -P -n -l -D -f "$d/keepalived.conf" \
+		# -l: its log goes to keepalived.log.  -G: and nowhere else.  With -l
+		# keepalived opens syslog with LOG_CONS, and where nothing listens on
+		# /dev/log (a container, a CI runner) glibc writes every line to
+		# /dev/console instead: on a VM with a serial console that is a
+		# busy-wait of milliseconds per line, done by the real-time VRRP
+		# process, which starved its CPU for ~50 ms at every transition
+		# (the whole of the graceful takeover's outage; doc/failover.md).
+		sw_spawn "$x" keepalived keepalived -P -n -l -G -D -f "$d/keepalived.conf" \
 			-p "$d/keepalived-main.pid" -r "$d/keepalived-vrrp.pid"
 	fi
 	echo "sw$x: lbd $(sw_pid "$x" lbd), syncd $(sw_pid "$x" syncd), keepalived $(sw_pid "$x" keepalived)"
 }
 
 cmd_switch_stop() {
-	local x=$1 how=${2:-soft} sig=TERM
+	local x=$1 how=${2:-soft} sig=TERM p
 	is_pair || die "lab $NAME is not a pair lab"
 	if [ "$how" = hard ]; then
 		sig=KILL
+		# A crash stops everything at once.  Freeze the switch's processes
+		# before its links go down one by one: a running keepalived sees
+		# its client link go and sends priority-0 adverts on the storage
+		# link still up, a graceful handover in the middle of a "crash".
+		for p in $(ip netns pids "tdm-$NAME-sw$x" 2>/dev/null); do
+			kill -STOP "$p" 2>/dev/null || true
+		done
 		cmd_switch_links "$x" down
 	fi
 	# keepalived first: a graceful stop sends priority-0 adverts (fast takeover)
@@ -238,8 +252,9 @@ cmd_switch_stop() {
 cmd_switch_links() {
 	local x=$1 st=$2
 	is_pair || die "lab $NAME is not a pair lab"
-	ip -n "$NS_HUB" link set "sw${x}0" "$st"
-	ip -n "$NS_HUB" link set "sw${x}1" "$st"
+	# both LAN ports in one ip process: a crash cuts them at once
+	printf 'link set %s %s\nlink set %s %s\n' "sw${x}0" "$st" "sw${x}1" "$st" |
+		ip -n "$NS_HUB" -batch -
 	ip -n "tdm-$NAME-sw$x" link set eth2 "$st"
 }
 

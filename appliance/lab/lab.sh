@@ -81,7 +81,7 @@ Either mode: LAB_SMB=1 Samba's smbd on every node, VIP service tcp/445, shares
 [node] (per node) and [shared], user root, password in \$LAB_DIR/smb.cred
 (smbclient -A): appliance/lab/lab-smb.sh
        lab.sh switch-start NAME a|b|c|d  lbd, syncd, then keepalived in switch a or b
-       lab.sh switch-stop NAME a|b [hard] stop them (hard: SIGKILL and cut its links)
+       lab.sh switch-stop NAME a|b [hard] stop them (hard: freeze, cut its links, SIGKILL)
        lab.sh switch-links NAME a|b down|up   all links of a switch
        lab.sh sync-link NAME down|up     the dedicated sync link only
        lab.sh role NAME a|b              VRRP role lbd was told (master/backup/fault/init)
