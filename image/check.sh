@@ -14,7 +14,8 @@
 # hub's bridges), each from a qcow2 overlay of build/image/tandem.img and its
 # own config drive (ISO 9660, label TANDEM_CFG).  Checks:
 #   1. A and B reach "tandem ready"; keepalived elects exactly one master
-#      (it holds the VIP), the other is backup.
+#      (it holds the VIP), the other is backup.  BIRD 2 is in the image and
+#      its unit is skipped (a pair has no "bgp" section).
 #   2. 12 paced downloads through the VIP; the master VM is killed
 #      (SIGKILL of its qemu) in the middle: every download completes
 #      byte-exact through B; the outage a client sees is measured.
@@ -72,6 +73,9 @@ master=$(vm_master)
 backup=$([ "$master" = a ] && echo b || echo a)
 check_eq "the other VM is backup (no VIP)" "" "$(vm_ssh "$backup" ip -br addr show eth0 | grep -o 10.77.1.100)"
 diag "master: VM $master"
+check "BIRD 2 is in the image (bird --version)" vm_ssh "$backup" bird --version
+check_eq "bird.service skipped on a pair switch (no bgp section)" inactive \
+	"$(vm_ssh "$backup" systemctl is-active bird.service)"
 
 # ---- 2. downloads survive the master's death
 check "the VIP answers" wait_for 30 in_ns c1 curl -sf -o /dev/null --max-time 2 http://10.77.1.100/node
