@@ -24,6 +24,7 @@
 #      before its syncd is synced and its lbd has every node up;
 #   4. every session completes: curl exit 0, HTTP 200s on one connection,
 #      sha256 of every download and upload right, every answer right.
+# t_pair_crash_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh).
 . "$(dirname "$0")/lib.sh"
 
 require_pair
