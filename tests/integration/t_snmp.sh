@@ -21,6 +21,9 @@
 #     12 bytes per session;
 #   - snmpbulkwalk of the session table = lbd's `flows` (5-tuple, node,
 #     packets, bytes);
+#   - 4 downloads over IPv6 (c1, c2 to the v6 VIP): the session table's IPv6
+#     rows (index 2.16.<client>.CPORT.2.16.<vip>.VPORT.PROTO) = lbd's v6
+#     flows, and `tandemctl flows` prints them as [ADDR]:PORT;
 #   - n2's link down: the node table shows it down and snmptrapd logs a
 #     tandemNodeDown for n2; link up: tandemNodeUp;
 #   - lbd's role set to backup then master (as keepalived's hook does): a
@@ -204,6 +207,43 @@ if ! check "session table (5-tuple node packets bytes) = lbd flows" wait_for 5 s
 	diag "$(diff <(flows_lbd) <(flows_snmp) | head -n 10)"
 fi
 check_eq "session table holds the 10 TCP sessions and the UDP one" 11 "$(flows_snmp | wc -l)"
+
+# ---- IPv6 sessions: 4 downloads to the v6 VIP, rows indexed by 16-byte addresses
+for i in 1 2 3 4; do
+	h=c$((i % 2 + 1))
+	in_ns "$h" curl -gsS -m 30 -o /dev/null -w '%{http_code} %{size_download}\n' \
+		"http://[$VIP6]/1m.bin" >"$TEST_TMP/dl6.$i" 2>&1 &
+done
+dl6_done() { [ "$(cat "$TEST_TMP"/dl6.* 2>/dev/null | grep -c '^[0-9]* [0-9]*$')" = 4 ]; }
+wait_for 40 dl6_done
+check_eq "4 downloads of 1m.bin over IPv6: HTTP 200, 1 MiB each" "4 4194304" \
+	"$(cat "$TEST_TMP"/dl6.* | awk '$1 == 200 { n++; s += $2 } END { print n + 0, s + 0 }')"
+# "INDEX node packets bytes" of lbd's IPv6 flows, INDEX as the agent's
+flows6_lbd() {
+	jctl flows --limit 100000 | python3 -c '
+import ipaddress, json, sys
+for f in json.load(sys.stdin)["flows"]:
+    if ":" not in f["client"]:
+        continue
+    c, v = (".".join(str(b) for b in ipaddress.ip_address(f[k]).packed) for k in ("client", "vip"))
+    print("2.16.%s.%d.2.16.%s.%d.%d %s %d %d" % (c, f["client_port"], v, f["port"],
+          17 if f["proto"] == "udp" else 6, f["node"], f["packets"], f["bytes"]))' | sort
+}
+flows6_snmp() {
+	local f=$TEST_TMP/sess6
+	swalk tandemSessionNode | tr -d '"' | sort >"$f.node"
+	swalk tandemSessionPackets | sort >"$f.pkts"
+	swalk tandemSessionBytes | sort >"$f.bytes"
+	join "$f.node" "$f.pkts" | join - "$f.bytes" | awk '$1 ~ /^2[.]16[.]/' | sort
+}
+same_flows6() { [ -n "$(flows6_lbd)" ] && [ "$(flows6_snmp)" = "$(flows6_lbd)" ]; }
+if ! check "session table's IPv6 rows (5-tuple node packets bytes) = lbd's v6 flows" \
+	wait_for 5 same_flows6; then
+	diag "$(diff <(flows6_lbd) <(flows6_snmp) | head -n 10)"
+fi
+check_eq "the IPv6 rows are the 4 downloads" 4 "$(flows6_snmp | wc -l)"
+check_eq "tandemctl flows prints them as [client]:port [vip]:80" 4 \
+	"$(ctl flows | grep -Ec "^\[($C1_IP6|$C2_IP6)\]:[0-9]+ +\[$VIP6\]:80 +tcp +n[123] ")"
 check_eq "tandemSwitchFlows = lbd status flows" "$(jctl status | jq -r .flows)" "$(sget tandemSwitchFlows.0)"
 
 # ---- node down / up: table and notifications
