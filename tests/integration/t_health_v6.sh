@@ -7,5 +7,6 @@
 #   c1, c2 --- brc --- eth0 [sw: lbd] br1 fd77:2::1 --- n1 fd77:2::11
 #                                                   |-- n2 fd77:2::12 (nginx stopped, restarted)
 #                                                   +-- n3 fd77:2::13
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_health.sh"

@@ -9,5 +9,6 @@
 #   [sw: tandem-lbd]  report port 7406 on 10.77.2.1 (handoff key)
 #    |  br1 fd77:2::1               storage LAN fd77:2::/64
 #   n1 ::11  n2 ::12  n3 ::13       tandem-nasd on [VIP6]:80, handoff channels
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_nasd_handoff.sh"

@@ -5,5 +5,6 @@
 # the nodes (data location, drain) as IPv6 sessions.
 #
 #   c1 fd77:1::10 -- [sw: tandem-lbd, v6 VIP tcp/111 tcp/2049] -- n1 n2 n3
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_nfs_handoff.sh"

@@ -5,5 +5,6 @@
 # export's "clients" is c1's /128 in the last part.
 #
 #   c1 c2 --- brc --- eth0 [sw: tandem-lbd, v6 VIP tcp/111 tcp/2049] br1 --- n1 n2 n3
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_nfs.sh"

@@ -12,5 +12,6 @@
 #             eth1   |                   |   eth1
 #                    +------ brs --------+         storage LAN fd77:2::/64
 #                         n1 n2 n3     nginx [::]:80, pairload server :9000
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_pair_crash.sh"

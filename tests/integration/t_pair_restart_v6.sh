@@ -9,5 +9,6 @@
 #             eth0 [swa] ==eth2 sync== [swb] eth0
 #             eth1   +------ brs (fd77:2::/64) --+   eth1
 #                         n1 n2 n3
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_pair_restart.sh"

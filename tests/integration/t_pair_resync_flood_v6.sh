@@ -10,5 +10,6 @@
 #                   ^ flowgen fill (v6), lostgen
 #             eth1   +------ brs -------------+   eth1
 #                         n1 n2 n3
+# shellcheck disable=SC2034 # read by the test sourced below
 FAMILY=6
 . "$(dirname "$0")/t_pair_resync_flood.sh"
