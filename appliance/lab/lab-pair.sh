@@ -76,7 +76,7 @@ write_pair_config() {
                     { "proto": "udp", "port": 5201, "affinity": "client" },
                     { "proto": "tcp", "port": 9000 }$nfs_svcs$(smb_svc) ] },
     { "name": "v6", "address": "$VIP6",
-      "services": [ { "proto": "tcp", "port": 80 }, { "proto": "tcp", "port": 9000 }$nfs6_svcs ] }$aa_vip
+      "services": [ { "proto": "tcp", "port": 80 }, { "proto": "tcp", "port": 9000 }$nfs6_svcs$(smb_svc) ] }$aa_vip
   ],
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",
