@@ -33,10 +33,12 @@ write_pair_config() {
 	mkdir -p "$d/bpffs"
 	# LAB_NFS=1: VIP services tcp 111 and tcp 2049 here too (NFS failover
 	# test), and udp 111 and udp 2049 (the portmapper and MOUNT over UDP)
-	local nfs_svcs=""
+	local nfs_svcs="" nfs6_svcs=""
 	[ "${LAB_NFS:-}" = 1 ] && nfs_svcs=',
                     { "proto": "tcp", "port": 111 }, { "proto": "tcp", "port": 2049 },
                     { "proto": "udp", "port": 111 }, { "proto": "udp", "port": 2049 }'
+	# LAB_NFS6=1 as well: the same on the v6 VIP
+	[ "${LAB_NFS6:-}" = 1 ] && nfs6_svcs=$nfs_svcs
 	# active-active (LAB_AA=1): a second IPv4 VIP v4b with the same services,
 	# in group g2 preferred by b; g1 (v4, v6, the gateways) preferred by a
 	local aa_vip="" aa_groups=""
@@ -74,7 +76,7 @@ write_pair_config() {
                     { "proto": "udp", "port": 5201, "affinity": "client" },
                     { "proto": "tcp", "port": 9000 }$nfs_svcs$(smb_svc) ] },
     { "name": "v6", "address": "$VIP6",
-      "services": [ { "proto": "tcp", "port": 80 } ] }$aa_vip
+      "services": [ { "proto": "tcp", "port": 80 }, { "proto": "tcp", "port": 9000 }$nfs6_svcs$(smb_svc) ] }$aa_vip
   ],
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$d/syncd.sock",

@@ -41,6 +41,11 @@ write_config() {
   "nfs": { "export": "/export", "clients": [ "10.77.1.0/24" ],
            "homes": [ { "dir": "alpha", "node": "n1" }, { "dir": "beta", "node": "n2" },
                       { "dir": "gamma", "node": "n3" } ] }'
+	# LAB_NODES6=1: lbd knows the nodes by their IPv6 addresses (health
+	# checks over IPv6, their MACs by neighbour discovery); the VIPs and
+	# what the nodes serve do not change.
+	local a1=10.77.2.11 a2=10.77.2.12 a3=10.77.2.13
+	[ "${LAB_NODES6:-}" = 1 ] && a1=$(node_ip6 n1) a2=$(node_ip6 n2) a3=$(node_ip6 n3)
 	cat >"$LBD_CONF" <<EOF
 {
   "instance": "$NAME",
@@ -52,9 +57,9 @@ write_config() {
   "flow_table_size": 65536,
   "health": { "interval_ms": 300, "timeout_ms": 200, "rise": 2, "fall": 2 },
   "nodes": [
-    { "name": "n1", "address": "10.77.2.11", "weight": $w1, "port": "p1" },
-    { "name": "n2", "address": "10.77.2.12", "weight": $w2, "port": "p2" },
-    { "name": "n3", "address": "10.77.2.13", "weight": $w3, "port": "p3" }
+    { "name": "n1", "address": "$a1", "weight": $w1, "port": "p1" },
+    { "name": "n2", "address": "$a2", "weight": $w2, "port": "p2" },
+    { "name": "n3", "address": "$a3", "weight": $w3, "port": "p3" }
   ],
   "vips": [
     { "name": "v4", "address": "$VIP4",

@@ -52,7 +52,8 @@ VIP4D=10.77.1.103
 
 usage() {
 	cat <<EOF
-usage: lab.sh up NAME                    create the lab (env: LAB_WEIGHTS="100 100 200")
+usage: lab.sh up NAME                    create the lab (env: LAB_WEIGHTS="100 100 200";
+                                         LAB_NODES6=1: lbd knows the nodes by their IPv6 addresses)
        lab.sh down NAME                  remove it completely (idempotent)
        lab.sh exec NAME HOST CMD...      run CMD in HOST (hub c1 c2 sw n1 n2 n3)
        lab.sh shell NAME HOST            interactive shell in HOST

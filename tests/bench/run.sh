@@ -18,6 +18,9 @@
 #                                        = 64-byte frames) -> udpsink on nodes
 #   bpf_ns_per_packet_udp / _tcp         kernel BPF run-time stats of lbd's tc
 #                                        program (tests/tools/bpfstats)
+#   ipv6_tcp_throughput_1stream,         IPv6 through the switch vs IPv4
+#   ipv6_http_connections_per_second     through the switch: iperf3 and
+#                                        connrate c1 -> VIP6 vs c1 -> VIP4
 # Offline metrics (lb.bpf.o loaded unpinned, tests/tools/flowbench):
 #   flow_repoint_update_p50_us / _p99_us, bpf_ns_per_packet_test_run,
 #   flow_table_memory_1m / _8m, flow_table_bytes_per_entry
@@ -231,6 +234,10 @@ pair() {
 		cps.baseline) v=$(conn_run "b$r" "${NODE_IPS[@]}") ;;
 		udp.tandem) v=$(udp_run "$VIP4" "t$r") ;;
 		udp.baseline) v=$(udp_run "$AFF_IP" "b$r") ;;
+		tcp1v6.tandem) v=$(iperf_run "$VIP6" 1 "tcp1v6-t$r") ;;
+		tcp1v6.baseline) v=$(iperf_run "$VIP4" 1 "tcp1v6-b$r") ;;
+		cpsv6.tandem) v=$(conn_run "v6t$r" "$VIP6") ;;
+		cpsv6.baseline) v=$(conn_run "v6b$r" "$VIP4") ;;
 		esac
 		if [ "$m" = udp ]; then
 			sample udp_detail "$side" "$(cat "$LOGS/udpdetail-${side:0:1}$r.json" 2>/dev/null)"
@@ -269,6 +276,8 @@ lab_fail_metrics() {	# every lab metric null, with REASON
 		http_connections_per_second:conn/s udp_pps_64byte_frames:packets/s; do
 		metric "${x%%:*}" "" "${x#*:}" "" "" "ratio >= $([ "${x%%:*}" = udp_pps_64byte_frames ] && echo 1.2 || echo 1.0)" null "$why"
 	done
+	metric ipv6_tcp_throughput_1stream "" Gbit/s "" "" "ratio >= 0.95" null "$why"
+	metric ipv6_http_connections_per_second "" conn/s "" "" "ratio >= 0.95" null "$why"
 	metric bpf_ns_per_packet_udp "" ns/packet "" "" "<= 100 ns" null "$why"
 	metric bpf_ns_per_packet_tcp "" ns/packet "" "" "<= 100 ns" null "$why"
 }
@@ -289,7 +298,7 @@ lab_section() {
 	sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null 2>&1 || log "cannot enable kernel.bpf_stats_enabled"
 
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for m in tcp1 tcp4 cps udp; do
+		for m in tcp1 tcp4 cps udp tcp1v6 cpsv6; do
 			pair "$m" "$r"
 		done
 	done
@@ -312,6 +321,10 @@ lab_section() {
 		"iperf3 -c -P 4, ${DUR} s, same paths as 1 stream"
 	report_pair http_connections_per_second cps conn/s 0 1.0 \
 		"tests/tools/connrate in c1, $CONC connections in flight, each a new TCP connection doing GET /node (HTTP/1.0, read until close), ${DUR} s; VIP (spread over n1..n3 by Maglev) vs the three nodes' addresses round robin (same three nginx)"
+	report_pair ipv6_tcp_throughput_1stream tcp1v6 Gbit/s 3 0.95 \
+		"IPv6 vs IPv4 through the switch: iperf3 -c, 1 stream, ${DUR} s, c1 $C1_IP6 -> VIP6 $VIP6 vs c1 $C1_IP4 -> VIP4 $VIP4 (each to the node client affinity picks for it)"
+	report_pair ipv6_http_connections_per_second cpsv6 conn/s 0 0.95 \
+		"IPv6 vs IPv4 through the switch: tests/tools/connrate in c1, $CONC connections in flight, each a new TCP connection doing GET /node, ${DUR} s, to VIP6 vs to VIP4 (both spread over n1..n3 by Maglev)"
 	report_pair udp_pps_64byte_frames udp packets/s 0 1.2 \
 		"tests/tools/udpblast in c1: one socket (one flow), sendmmsg of ${UDP_PAYLOAD}-byte UDP payloads (46-byte IPv4 packets = 64-byte Ethernet frames incl. FCS) for ${DUR} s, to VIP:5201/udp vs $AFF_NODE's address; counted = datagrams reaching the nodes' UDP sockets (tests/tools/udpsink: read + socket-buffer drops) / send time; ${S[udpnote]:-}. When nothing is lost the rate is bound by the CPU cost of the whole path (sender, switch and receiver share the 2 CPUs; veth forwarding runs in softirq on the sending CPU), so the ratio compares per-packet path costs"
 

@@ -10,6 +10,8 @@
 //      EXPECT_SESSIONS=N  the session table must list at least N sessions
 //      EXPECT_TRAFFIC=1   traffic runs through the VIP: a throughput > 0 must show
 //      AVOID_FLOW=IP:PORT a live client session the migrate check must not move
+//      V6_CLIENT=ADDR     an IPv6 client with sessions through the v6 VIP: the
+//                         client filter finds them, shown as [ADDR]:PORT
 //      CHROMIUM      browser binary (default /usr/bin/chromium)
 //
 // Prints TAP-like lines ("ok - ...", "not ok - ...", "# ...") and exits 0 only
@@ -32,6 +34,7 @@ const drainNode = process.env.DRAIN_NODE || 'n1';
 const nodes = (process.env.NODES || 'n1 n2 n3').split(/\s+/).filter(Boolean);
 const expectSessions = Number(process.env.EXPECT_SESSIONS || 0);
 const expectTraffic = process.env.EXPECT_TRAFFIC === '1';
+const v6Client = process.env.V6_CLIENT || '';
 const users = {
   admin: ['alice', 'alice-pw'],
   viewer: ['victor', 'victor-pw'],
@@ -274,6 +277,23 @@ try {
       if (now.length !== 1 || now[0] !== to) throw new Error(`the API lists ${client}:${cport} on ${now.join(',') || 'nothing'}`);
       console.log(`# migrated ${client} ${cport} ${to}`);
       return `${client}:${cport} ${from} -> ${to}: ${res}`;
+    });
+  }
+  if (v6Client) {
+    await step('IPv6 sessions: the client filter finds them, shown as [ADDRESS]:PORT', async () => {
+      await page.selectOption('#filter-node', '');
+      await page.fill('#filter-client', v6Client);
+      await page.click('#sessions-apply');
+      await page.waitForFunction((c) => {
+        const rs = [...document.querySelectorAll('#sessions-body tr[data-client]')];
+        return rs.length > 0 && rs.every((r) => r.dataset.client.startsWith(c + ':'));
+      }, v6Client);
+      const cells = await page.$$eval('#sessions-body tr[data-client]',
+        (rs) => rs.map((r) => [r.cells[0].textContent, r.cells[1].textContent]));
+      const bad = cells.filter(([c, v]) => !(c.startsWith(`[${v6Client}]:`) && /^\d+$/.test(c.slice(v6Client.length + 3)))
+        || !/^\[[0-9a-f:]+\]:80$/.test(v));
+      if (bad.length) throw new Error('cells: ' + JSON.stringify(bad.slice(0, 3)));
+      return `${cells.length} rows, e.g. ${cells[0].join(' -> ')}`;
     });
   }
   await shot(page, 'sessions');

@@ -25,12 +25,12 @@ dns_probe_json() {
 	jq -cn --arg s "$DNS_PROBE_SEND" --arg e "$DNS_PROBE_EXPECT" '{send_hex: $s, expect_hex: $e}'
 }
 
-# dns_conf_add FILE: add udp/53 with the DNS probe to the v4 VIP of lbd's
-# configuration FILE.
+# dns_conf_add FILE [VIPNAME]: add udp/53 with the DNS probe to the VIP
+# VIPNAME (default v4) of lbd's configuration FILE.
 dns_conf_add() {
-	local f=$1 p
+	local f=$1 p v=${2:-v4}
 	p=$(dns_probe_json)
-	jq --argjson p "$p" '(.vips[] | select(.name == "v4") | .services) += [{proto: "udp", port: 53, probe: $p}]' \
+	jq --argjson p "$p" --arg v "$v" '(.vips[] | select(.name == $v) | .services) += [{proto: "udp", port: 53, probe: $p}]' \
 		"$f" >"$f.new" && mv "$f.new" "$f"
 }
 

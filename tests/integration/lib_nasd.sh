@@ -127,10 +127,12 @@ EOF
 		vb80="\"$VIP4B:80\", " vb2049="\"$VIP4B:2049\", " vb111="\"$VIP4B:111\", "
 	fi
 	# NASD_NFS6=1: NFS and the portmapper on [VIP6] too (the lab's
-	# LAB_NFS6=1), clients fd77:1::/64 as well
+	# LAB_NFS6=1), clients fd77:1::/64 as well (unless NASD_NFS_CLIENTS
+	# names the clients itself)
 	local v6l="" v6p="" v6c=""
 	if [ "${NASD_NFS6:-}" = 1 ]; then
-		v6l=", \"[$VIP6]:2049\"" v6p=", \"[$VIP6]:111\"" v6c=", \"fd77:1::/64\""
+		v6l=", \"[$VIP6]:2049\"" v6p=", \"[$VIP6]:111\""
+		[ -n "${NASD_NFS_CLIENTS:-}" ] || v6c=", \"fd77:1::/64\""
 	fi
 	# NASD_NLM_HOSTS=1: the node keeps its NLM client hosts in
 	# LAB_DIR/nX/nlm-hosts (told by SM_NOTIFY when the node restarts)

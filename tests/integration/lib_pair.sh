@@ -20,6 +20,25 @@
 
 PAIRLOAD=$REPO/tests/tools/pairload.py
 PAIR_PORT=9000		# pairload server port (a tcp service of the pair VIP)
+# FAMILY=6 (the t_*_v6.sh wrappers run a test again over IPv6): the long
+# sessions and bursts go to the v6 VIP from the clients' IPv6 addresses, and
+# pair_up waits for the v6 VIP's services too.  Default 4.
+FAMILY=${FAMILY:-4}
+
+# pair_vip: the VIP of FAMILY (VIP4 or VIP6); pair_url_host: the same as a
+# URL's host (brackets around IPv6); pair_client_ip c1|c2: that client's
+# address of FAMILY.
+pair_vip() { if [ "$FAMILY" = 6 ]; then echo "$VIP6"; else echo "$VIP4"; fi; }
+pair_url_host() {
+	case "$1" in
+	*:*) echo "[$1]" ;;
+	*) echo "$1" ;;
+	esac
+}
+pair_client_ip() {
+	local v=${1^^}_IP$FAMILY
+	echo "${!v}"
+}
 
 # require_pair: the pair's daemons and tools are there.
 require_pair() {
@@ -149,12 +168,14 @@ pair_switches_up() {
 			"roles: '$(sw_role a)' '$(sw_role b)'" "a: $(sy_json a)" "b: $(sy_json b)"
 		finish
 	fi
+	local vn=v4
+	[ "$FAMILY" = 6 ] && vn=v6
 	vip_ready() {
-		[ "$(sw_jctl a vips | jq '[.vips[] | select(.name == "v4") | .services[] |
-			.nodes_in_table] | min')" = 3 ]
+		[ "$(sw_jctl a vips | jq --arg v "$vn" '[.vips[] | select(.name == "v4" or .name == $v) |
+			.services[] | .nodes_in_table] | min')" = 3 ]
 	}
 	if ! wait_for 15 vip_ready; then
-		fail "every v4 service of switch a has its 3 nodes" "$(sw_jctl a vips)"
+		fail "every $vn service of switch a has its 3 nodes" "$(sw_jctl a vips)"
 		finish
 	fi
 	diag "pair up: a master, b backup, both synced"
@@ -185,30 +206,32 @@ drop_off() {
 
 # ---------------------------------------------------- long pair sessions --
 #
-# load_start DIR NDL NUP NRR SECS: long sessions through VIP4, spread over
+# load_start DIR NDL NUP NRR SECS: long sessions through the VIP of FAMILY
+# (pair_vip), spread over
 # c1 and c2, each on ONE TCP connection and lasting about SECS seconds:
 #   NDL downloads: curl GET /node then /rate/1m.bin on one keep-alive
 #       connection, nginx sending 1 MiB/SECS per second (limit_rate: a
 #       client-side limit would let the socket buffers absorb the file);
 #   NUP uploads and NRR request/response sessions: pairload.py client against
-#       the nodes' pairload servers (VIP4:PAIR_PORT).
-# LOAD_HOST (default VIP4): the address or name the sessions connect to
+#       the nodes' pairload servers (VIP:PAIR_PORT).
+# LOAD_HOST (default pair_vip): the address or name the sessions connect to
 # (a name is resolved by each session: round-robin DNS spreads them).
 # Waits (30 s at most) until every session is established, then fills
 # DIR/ready: "ID KIND HOST LPORT NODE" per session, and returns 0 (1 if some
 # session did not start: the test should fail and finish).
 load_start() {
-	local dir=$1 ndl=$2 nup=$3 nrr=$4 secs=$5 h i rate n host=${LOAD_HOST:-$VIP4}
+	local dir=$1 ndl=$2 nup=$3 nrr=$4 secs=$5 h i rate n host=${LOAD_HOST:-$(pair_vip)} uh
+	uh=$(pair_url_host "$host")
 	mkdir -p "$dir"
 	: >"$dir/pids"
 	rate=$((1048576 / secs))
 	for ((i = 0; i < ndl; i++)); do
 		h=c$((i % 2 + 1))
 		echo "$h" >"$dir/dl$i.host"
-		in_ns "$h" curl -sS -m $((secs + 120)) \
+		in_ns "$h" curl -gsS -m $((secs + 120)) \
 			-w "%{stderr}%{http_code} %{num_connects} %{local_port}\n" \
-			-o "$dir/dl$i.node" "http://$host/node" \
-			-o "$dir/dl$i.bin" "http://$host/rate/1m.bin?bps=$rate" 2>"$dir/dl$i.w" &
+			-o "$dir/dl$i.node" "http://$uh/node" \
+			-o "$dir/dl$i.bin" "http://$uh/rate/1m.bin?bps=$rate" 2>"$dir/dl$i.w" &
 		echo "dl$i $!" >>"$dir/pids"
 	done
 	for h in c1 c2; do
@@ -268,7 +291,7 @@ load_flows_on() {
 	sw_flows "$x" | awk '$4 == 80 || $4 == '"$PAIR_PORT"' { print $1, $2, $4, $6 }' >"$dir/flows.$x"
 	# A client port may serve two sessions to two VIPs (LOAD_HOST a name):
 	# a session matches an entry of its client address, port and service.
-	awk -v c1="$C1_IP4" -v c2="$C2_IP4" -v pp="$PAIR_PORT" 'NR == FNR { f[$1 " " $2 " " $3] = f[$1 " " $2 " " $3] " " $4 " "; next }
+	awk -v c1="$(pair_client_ip c1)" -v c2="$(pair_client_ip c2)" -v pp="$PAIR_PORT" 'NR == FNR { f[$1 " " $2 " " $3] = f[$1 " " $2 " " $3] " " $4 " "; next }
 		{ ip = ($3 == "c1" ? c1 : c2); k = ip " " $4 " " ($2 == "dl" ? 80 : pp)
 		  if (index(f[k], " " $5 " ")) n++; else if (m++ < 5) print "missing: " $0 " (table:" f[k] ")" > "/dev/stderr" }
 		END { print n + 0 }' "$dir/flows.$x" "$dir/ready"
@@ -329,9 +352,10 @@ load_finish() {
 }
 
 # burst HOST COUNT: COUNT short HTTP connections (GET /node) from HOST to
-# VIP4:80, 20 at a time; prints pairload's JSON result, 0 if all succeeded.
+# the VIP of FAMILY, port 80, 20 at a time; prints pairload's JSON result, 0
+# if all succeeded.
 burst() {
-	in_ns "$1" timeout 120 python3 "$PAIRLOAD" burst --host "$VIP4" --count "$2" --conc 20
+	in_ns "$1" timeout 120 python3 "$PAIRLOAD" burst --host "$(pair_vip)" --count "$2" --conc 20
 }
 
 # watch_start X: sample switch X every 50 ms in the background (pairload

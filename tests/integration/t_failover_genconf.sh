@@ -50,6 +50,16 @@ check_grep "advert interval 0.25 s" "advert_int 0\.25"
 check_grep "IPv4 VIP moves with the client instance" "10\.77\.1\.100/32 dev eth0"
 check_grep "IPv6 VIP as an excluded address" "fd77:1::100/128 dev eth0"
 check_grep "storage gateway" "10\.77\.2\.1/24 dev eth1"
+# excluded INSTANCE: "ADDRESS DEV" of INSTANCE's virtual_ipaddress_excluded
+# block (VRRPv3 adverts are single-family: the v6 addresses ride along)
+excluded() {
+	awk -v inst="$1" '$1 == "vrrp_instance" { cur = $2 } cur == inst && /virtual_ipaddress_excluded/ { e = 1; next }
+		e && /}/ { e = 0 } e { print $1, $3 }' "$ka" | paste -sd' '
+}
+check_eq "client instance: the v6 VIP moves with it, excluded from its v4 adverts" \
+	"fd77:1::100/128 eth0" "$(excluded client)"
+check_eq "storage instance: the v6 storage gateway moves with it (the nodes' v6 route)" \
+	"fd77:2::1/64 eth1" "$(excluded storage)"
 check_grep "track script is tandem-failover check" "script \".*tandem-failover -c .* check\""
 check_grep "notify hook is tandem-failover notify" "notify \".*tandem-failover -c .* notify\""
 check_grep "GARP again when a split brain heals" "garp_lower_prio_repeat"

@@ -11,11 +11,12 @@
 #                                   channels on .1x:7407, flow drop on eth0,
 #                                   exports / = LAB_WWW (shared by the nodes)
 #
-#  1. curl downloads /slow/10m.bin (1 MiB/s, ~10 s) through the VIP; its
+#  1. curl downloads /rate/10m.bin at 512 KiB/s (~20 s: margin for the
+#     moves on a loaded machine) through the VIP; its
 #     session moves X -> Y -> X ... 6 times (control socket of the node
 #     holding it, run in that node's namespace); after each move lbd's flow
 #     for the client port names the new node; curl exits 0, sha256 correct.
-#  2. a keep-alive connection (python, one socket) makes 16 requests, 0.3 s
+#  2. a keep-alive connection (python, one socket) makes 16 requests, 0.6 s
 #     apart; between requests its session moves round the nodes; every
 #     /node answer names the node the session was moved to, /small.bin
 #     bodies are sha256-correct, one connection throughout.
@@ -28,6 +29,8 @@
 #     (round-robin over the other two), both finish correct.
 #  counters (after 2., before any restart): out_ok = in_ok = the handoffs
 #  made, a switch report for each, no unconfirmed commit.
+# FAMILY=6 (t_nasd_handoff_v6.sh): the same over IPv6, c1 fd77:1::10 to the
+# v6 VIP [fd77:1::100]:80, with the same assertions.
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
@@ -58,19 +61,24 @@ move() {
 
 nasd_all handoff
 check "lbd health checks see tandem-nasd on every node" wait_for 15 all_up
-check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
+FAMILY=${FAMILY:-4}
+if [ "$FAMILY" = 6 ]; then
+	VIP=$VIP6 CIP=$C1_IP6 VN=v6 BASE="http://[$VIP6]"
+else
+	VIP=$VIP4 CIP=$C1_IP4 VN=v4 BASE="http://$VIP4"
+fi
+vip_table_is() { [ "$(svc_nodes "$VN" tcp 80)" = "$1" ]; }
+check "$VN tcp/80 has 3 nodes in its table" wait_for 10 vip_table_is 3
 check "handoff channels up between all nodes (both directions, HELLO done)" wait_for 10 chans_up
-
-BASE=http://$VIP4
 
 # ------------------------------------------ 1. a download moving around --
 
 T1=$(now_ms)
-in_ns c1 curl -sS -m 40 -w '%{http_code} %{local_port}\n' -o "$TEST_TMP/slow.bin" "$BASE/slow/10m.bin" \
+in_ns c1 curl -gsS -m 60 -w '%{http_code} %{local_port}\n' -o "$TEST_TMP/slow.bin" "$BASE/rate/10m.bin?bps=524288" \
 	>"$TEST_TMP/slow.w" 2>&1 &
 slow_pid=$!
-wait_for 5 has_session '.path == "/slow/10m.bin"'
-read -r X CEP < <(find_session '.path == "/slow/10m.bin"')
+wait_for 5 has_session '.path == "/rate/10m.bin"'
+read -r X CEP < <(find_session '.path == "/rate/10m.bin"')
 if [ -z "${CEP:-}" ]; then
 	fail "the slow download shows up in a node's sessions"
 	finish
@@ -78,7 +86,7 @@ fi
 CPORT=${CEP##*:}
 Y=$(other "$X")
 check_eq "lbd's flow for client port $CPORT names $X, which holds the session" "$X" \
-	"$(flow_node "$C1_IP4" "$CPORT" 80)"
+	"$(flow_node "$CIP" "$CPORT" 80)"
 moves=0
 cur=$X
 for i in 1 2 3 4 5 6; do
@@ -86,7 +94,7 @@ for i in 1 2 3 4 5 6; do
 	nxt=$([ "$cur" = "$X" ] && echo "$Y" || echo "$X")
 	if move "$cur" "$nxt" "$CEP"; then
 		moves=$((moves + 1))
-		fl=$(flow_node "$C1_IP4" "$CPORT" 80)
+		fl=$(flow_node "$CIP" "$CPORT" 80)
 		[ "$fl" = "$nxt" ] || diag "after move $i: lbd's flow names '$fl', not $nxt"
 		[ "$(holder "$CEP")" = "$nxt" ] || diag "after move $i: $nxt does not list the session"
 		cur=$nxt
@@ -96,7 +104,7 @@ for i in 1 2 3 4 5 6; do
 	fi
 done
 check_eq "download moved 6 times $X <-> $Y mid-response" 6 "$moves"
-check_eq "lbd's flow for client port $CPORT now names $cur" "$cur" "$(flow_node "$C1_IP4" "$CPORT" 80)"
+check_eq "lbd's flow for client port $CPORT now names $cur" "$cur" "$(flow_node "$CIP" "$CPORT" 80)"
 check_eq "$cur holds the session" "$cur" "$(holder "$CEP")"
 wait_for 30 pid_gone "$slow_pid"
 wait "$slow_pid"
@@ -104,7 +112,7 @@ rc=$?
 check_eq "curl exit 0, 200, sha256-correct after 6 handoffs" "0 200 $(want_sha 10m.bin)" \
 	"$rc $(awk '{ print $1 }' "$TEST_TMP/slow.w") $(sha "$TEST_TMP/slow.bin")" ||
 	diag "$(cat "$TEST_TMP/slow.w")"
-diag "download: $(($(now_ms) - T1)) ms for 10 MiB at 1 MiB/s; handoff timings (us): ${HO_LAT[*]:0:3}"
+diag "download: $(($(now_ms) - T1)) ms for 10 MiB at 512 KiB/s; handoff timings (us): ${HO_LAT[*]:0:3}"
 
 # --------------------------------------- 2. keep-alive between requests --
 
@@ -112,7 +120,8 @@ cat >"$TEST_TMP/ka.py" <<'EOF'
 import hashlib, socket, sys, time, json
 host, n, gap, want_small, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 s = socket.create_connection((host, 80), timeout=10)
-open(out + ".port", "w").write("%s:%d\n" % s.getsockname())
+a, p = s.getsockname()[:2]
+open(out + ".port", "w").write(("[%s]:%d\n" if ":" in a else "%s:%d\n") % (a, p))
 buf = b""
 def get(path):
     global buf
@@ -148,7 +157,7 @@ s.close()
 json.dump(res, open(out, "w"))
 EOF
 rm -f "$TEST_TMP/ka.json"*
-in_ns c1 "$PY" "$TEST_TMP/ka.py" "$VIP4" 16 0.3 "$(want_sha small.bin)" "$TEST_TMP/ka.json" \
+in_ns c1 "$PY" "$TEST_TMP/ka.py" "$VIP" 16 0.6 "$(want_sha small.bin)" "$TEST_TMP/ka.json" \
 	>"$TEST_TMP/ka.out" 2>&1 &
 ka_pid=$!
 wait_for 5 test -s "$TEST_TMP/ka.json.port"
@@ -197,7 +206,7 @@ diag "holding: held $(sum .hold.held), sent with ACKs $(sum .hold.sent), replaye
 # The file changes version (mtime) under a running download: the new node
 # refuses the session after the old one froze it (precheck of the blob);
 # the old node thaws it and finishes the download from its open file.
-in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/rv.bin" "$BASE/rate/1m.bin?bps=250000" \
+in_ns c1 curl -gsS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/rv.bin" "$BASE/rate/1m.bin?bps=250000" \
 	>"$TEST_TMP/rv.w" 2>&1 &
 rv_pid=$!
 wait_for 5 has_session '.path == "/rate/1m.bin"'
@@ -212,7 +221,7 @@ check "handoff refused by $VY after the freeze (file version changed): FAIL, rol
 diag "rollback reply: $(jq -c '{outcome, stage, error, rolled_back, repointed_back, timings_us}' "$TEST_TMP/rv.json")"
 check_eq "rollback counted on $VX" $((rb0 + 1)) "$(hstat "$VX" .rollbacks)"
 check_eq "the session stays on $VX" "$VX" "$(holder "$VEP")"
-check_eq "lbd's flow still names $VX" "$VX" "$(flow_node "$C1_IP4" "${VEP##*:}" 80)"
+check_eq "lbd's flow still names $VX" "$VX" "$(flow_node "$CIP" "${VEP##*:}" 80)"
 wait_for 15 pid_gone "$rv_pid"
 wait "$rv_pid"
 rc=$?
@@ -221,7 +230,7 @@ check_eq "download finishes on $VX: curl exit 0, 200, sha256-correct" "0 200 $(w
 
 # ------------------------------------------------------------ 3b. rollback: target killed --
 
-in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/rb.bin" "$BASE/rate/10m.bin?bps=3000000" \
+in_ns c1 curl -gsS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/rb.bin" "$BASE/rate/10m.bin?bps=3000000" \
 	>"$TEST_TMP/rb.w" 2>&1 &
 rb_pid=$!
 wait_for 5 has_session '.path == "/rate/10m.bin"'
@@ -234,7 +243,7 @@ nctl "$RX" "{\"cmd\":\"handoff\",\"session\":\"$REP\",\"to\":\"$RY\"}" >"$TEST_T
 check "handoff to the killed $RY fails" jq -e '.ok == false and .outcome == "failed"' "$TEST_TMP/rb.json"
 diag "rollback reply: $(jq -c '{outcome, stage, error, rolled_back, timings_us}' "$TEST_TMP/rb.json")"
 check_eq "the session stays on $RX" "$RX" "$(holder "$REP")"
-check_eq "lbd's flow still names $RX" "$RX" "$(flow_node "$C1_IP4" "${REP##*:}" 80)"
+check_eq "lbd's flow still names $RX" "$RX" "$(flow_node "$CIP" "${REP##*:}" 80)"
 wait_for 15 pid_gone "$rb_pid"
 wait "$rb_pid"
 rc=$?
@@ -242,14 +251,14 @@ check_eq "download finishes on $RX: curl exit 0, 200, sha256-correct" "0 200 $(w
 	"$rc $(cat "$TEST_TMP/rb.w") $(sha "$TEST_TMP/rb.bin")"
 diag "rollbacks on $RX: $rb0 -> $(hstat "$RX" .rollbacks) (the FAIL came before the freeze: nothing to thaw)"
 check "$RY restarts" nasd_start "$RY" handoff
-check "v4 tcp/80 has 3 nodes again" wait_for 15 table_is 3
+check "$VN tcp/80 has 3 nodes again" wait_for 15 vip_table_is 3
 check "handoff channels up again" wait_for 10 chans_up
 
 # ---------------------------------------------------- 4. handoff_all --
 
-in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d1.bin" "$BASE/rate/10m.bin?bps=1500000" >"$TEST_TMP/d1.w" 2>&1 &
+in_ns c1 curl -gsS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d1.bin" "$BASE/rate/10m.bin?bps=1500000" >"$TEST_TMP/d1.w" 2>&1 &
 d1=$!
-in_ns c1 curl -sS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d2.bin" "$BASE/rate/1m.bin?bps=150000" >"$TEST_TMP/d2.w" 2>&1 &
+in_ns c1 curl -gsS -m 40 -w '%{http_code}\n' -o "$TEST_TMP/d2.bin" "$BASE/rate/1m.bin?bps=150000" >"$TEST_TMP/d2.w" 2>&1 &
 d2=$!
 two() { [ "$(for n in n1 n2 n3; do nctl "$n" '{"cmd":"sessions"}' | jq '[.sessions[] | select(.path | startswith("/rate/"))] | length'; done | awk '{ s += $1 } END { print s }')" = 2 ]; }
 wait_for 5 two

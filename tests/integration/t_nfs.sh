@@ -28,6 +28,9 @@
 # intact; clients outside "clients" (only c1's /32 allowed): their
 # connections closed at accept (no MNT, no GETATTR answered, each counted
 # once) while c1 keeps working.
+# FAMILY=6 (t_nfs_v6.sh): the same over IPv6, with the same assertions: the
+# clients' IPv6 addresses to the v6 VIP (LAB_NFS6=1, NASD_NFS6=1: portmapper,
+# MOUNT and NFS on [VIP6]), "clients" c1's /128 in the last part.
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
@@ -35,19 +38,29 @@ require_lbd
 require_nasd
 require_cmd python3 jq nfs-ls nfs-cp nfs-cat
 export LAB_NFS=1
+FAMILY=${FAMILY:-4}
+[ "$FAMILY" = 6 ] && export LAB_NFS6=1 NASD_NFS6=1
 lab_up
 lbd_up
+# VIP and VN (lbd's name for it), C1_NET (c1 alone, for "clients") of FAMILY.
+# libnfs 4.0 takes an IPv6 server in a URL without brackets (it hands the
+# host part to getaddrinfo as it is).
+if [ "$FAMILY" = 6 ]; then
+	VIP=$VIP6 VN=v6 C1_NET=$C1_IP6/128
+else
+	VIP=$VIP4 VN=v4 C1_NET=$C1_IP4/32
+fi
 export NASD_NFS=1
 nasd_all_up
-svc3() { [ "$(svc_nodes v4 tcp "$1")" = 3 ]; }
-check "v4 tcp/111 has 3 nodes in its table (LAB_NFS=1)" wait_for 10 svc3 111
-check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3 2049
+svc3() { [ "$(svc_nodes "$VN" tcp "$1")" = 3 ]; }
+check "$VN tcp/111 has 3 nodes in its table (LAB_NFS=1)" wait_for 10 svc3 111
+check "$VN tcp/2049 has 3 nodes in its table" wait_for 10 svc3 2049
 
-URL=nfs://$VIP4/export
+URL=nfs://$VIP/export
 EXP=$LAB_DIR/nfs
 RPC=$REPO/tests/tools/nfs_rpc.py
 # rpc C MODE ARGS...: tests/tools/nfs_rpc.py MODE in client C against the VIP
-rpc() { local c=$1 m=$2; shift 2; in_ns "$c" "$PY" "$RPC" "$m" "$VIP4" "$@"; }
+rpc() { local c=$1 m=$2; shift 2; in_ns "$c" "$PY" "$RPC" "$m" "$VIP" "$@"; }
 # nstat NODE JQ: a field of NODE's nfs status
 nstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".nfs$2"; }
 
@@ -268,9 +281,9 @@ for n in n1 n2 n3; do
 	kill "$p"
 	wait_for 5 pid_gone "$p"
 done
-NASD_NFS_CLIENTS='"10.77.1.10/32"'
+NASD_NFS_CLIENTS="\"$C1_NET\""
 for n in n1 n2 n3; do
-	check "nasd restarts on $n with \"clients\": [\"10.77.1.10/32\"] (c1 only)" nasd_start "$n"
+	check "nasd restarts on $n with \"clients\": [\"$C1_NET\"] (c1 only)" nasd_start "$n"
 done
 check "lbd sees every node up again" wait_for 15 all_up
 check_eq "c1 (allowed): nfs-cat works" "hello from the export" "$(in_ns c1 timeout 20 nfs-cat "$URL/hello.txt")"

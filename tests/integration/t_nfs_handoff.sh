@@ -28,6 +28,9 @@
 #     of the NFS connection; one that is waiting for a forwarded call
 #     answers BUSY and lbd asks again); 0 failed, none left on the node;
 #     every read completes, byte-exact.
+# FAMILY=6 (t_nfs_handoff_v6.sh): the same over IPv6, with the same
+# assertions: c1 fd77:1::10 to the v6 VIP's tcp/111 and tcp/2049 (LAB_NFS6=1,
+# NASD_NFS6=1); the nodes forward to each other over their IPv4 addresses.
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
@@ -35,8 +38,17 @@ require_lbd
 require_nasd
 require_cmd python3 jq
 export LAB_NFS=1
+FAMILY=${FAMILY:-4}
+[ "$FAMILY" = 6 ] && export LAB_NFS6=1 NASD_NFS6=1
 handoff_lab_up
 export NASD_NFS=1 NASD_NFS_NS=1
+# VIP, CIP (c1's address), VN (lbd's VIP name), CLAN (how nasd writes a
+# client LAN peer) of FAMILY
+if [ "$FAMILY" = 6 ]; then
+	VIP=$VIP6 CIP=$C1_IP6 VN=v6 CLAN="[fd77:1::"
+else
+	VIP=$VIP4 CIP=$C1_IP4 VN=v4 CLAN="10.77.1."
+fi
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
 for hd in n1/nfs/alpha n2/nfs/beta n3/nfs/gamma; do
@@ -44,8 +56,8 @@ for hd in n1/nfs/alpha n2/nfs/beta n3/nfs/gamma; do
 	for i in 1 2; do head -c $((3 << 20)) /dev/urandom >"$LAB_DIR/$hd/s$i"; done
 done
 nasd_all_up handoff
-svc3() { [ "$(svc_nodes v4 tcp 2049)" = 3 ]; }
-check "v4 tcp/2049 has 3 nodes in its table" wait_for 10 svc3
+svc3() { [ "$(svc_nodes "$VN" tcp 2049)" = 3 ]; }
+check "$VN tcp/2049 has 3 nodes in its table" wait_for 10 svc3
 
 RPC=$REPO/tests/tools/nfs_rpc.py
 hs() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
@@ -56,7 +68,7 @@ dirhome() { case "$1" in alpha) echo n1 ;; beta) echo n2 ;; gamma) echo n3 ;; es
 
 declare -A in0 home0
 for n in n1 n2 n3; do in0[$n]=$(hs "$n" .in_ok); home0[$n]=$(hs "$n" .nfs_home.ok); done
-in_ns c1 "$PY" "$RPC" awayread "$VIP4" "$LBD_SOCK" big "$TEST_TMP/away.bin" 4 >"$TEST_TMP/away.json" 2>"$TEST_TMP/away.err"
+in_ns c1 "$PY" "$RPC" awayread "$VIP" "$LBD_SOCK" big "$TEST_TMP/away.bin" 4 >"$TEST_TMP/away.json" 2>"$TEST_TMP/away.err"
 rc=$?
 check_eq "the reader finishes (exit 0)" 0 "$rc" || diag "$(tail -n 5 "$TEST_TMP/away.err")"
 X=$(jq -r .landed "$TEST_TMP/away.json")
@@ -67,7 +79,7 @@ diag "connection from port $P landed on $X; read $D/big (home $H): $(cat "$TEST_
 check_eq "4 MiB read, byte-exact" "$(sha "$LAB_DIR/$H/nfs/$D/big")" "$(sha "$TEST_TMP/away.bin")"
 check_eq "$X handed one NFS connection to its data's home" 1 "$(($(hs "$X" .nfs_home.ok) - ${home0[$X]}))"
 check_eq "$H took one connection in" 1 "$(($(hs "$H" .in_ok) - ${in0[$H]}))"
-check_eq "lbd's flow for c1:$P names $H" "$H" "$(flow_node "$C1_IP4" "$P" 2049)"
+check_eq "lbd's flow for c1:$P names $H" "$H" "$(flow_node "$CIP" "$P" 2049)"
 check "$X logged the trigger" grep -q "home_move app=nfs session=[0-9]* bytes=[0-9]* nfs_id=${H#n} " "$LAB_DIR/$X/nasd.log"
 fw=$(fwd "$X")
 diag "READ/other calls forwarded by $X: $fw"
@@ -79,12 +91,12 @@ WALK=$TANDEM_BUILD/tools/nfs_walk
 head -c $((4 << 20)) /dev/urandom >"$TEST_TMP/up.bin"
 declare -A in1
 for n in n1 n2 n3; do in1[$n]=$(hs "$n" .in_ok); done
-in_ns c1 "$WALK" -p 20 "$VIP4" /export s:1000 "r:/alpha/big:$TEST_TMP/w1.bin" \
+in_ns c1 "$WALK" -p 20 "$VIP" /export s:1000 "r:/alpha/big:$TEST_TMP/w1.bin" \
 	"w:/beta/up.bin:$TEST_TMP/up.bin" "r:/gamma/big:$TEST_TMP/w3.bin" >"$TEST_TMP/walk.out" 2>&1 &
 wpid=$!
 wait_for 10 grep -q mounted "$TEST_TMP/walk.out"
 WP=$(head -n 1 "$TEST_TMP/walk.out" | jq -r '.port // empty' 2>/dev/null)
-WX=$(flow_node "$C1_IP4" "$WP" 2049)
+WX=$(flow_node "$CIP" "$WP" 2049)
 diag "nfs_walk: connection from port $WP landed on ${WX:-?}"
 wait "$wpid"
 rc=$?
@@ -97,7 +109,7 @@ want_n1=1
 [ "$WX" = n1 ] && want_n1=0
 check_eq "handed to each home in turn: handoffs in at n1 n2 n3" "$want_n1 1 1" \
 	"$(($(hs n1 .in_ok) - ${in1[n1]})) $(($(hs n2 .in_ok) - ${in1[n2]})) $(($(hs n3 .in_ok) - ${in1[n3]}))"
-check_eq "lbd's flow for c1:$WP names n3" n3 "$(flow_node "$C1_IP4" "$WP" 2049)"
+check_eq "lbd's flow for c1:$WP names n3" n3 "$(flow_node "$CIP" "$WP" 2049)"
 
 # ------------------------------------------------------------- 3. drain --
 
@@ -106,11 +118,11 @@ i=0
 for d in alpha beta gamma alpha beta gamma; do
 	i=$((i + 1))
 	f=s$(((i - 1) / 3 + 1))
-	in_ns c1 "$PY" "$RPC" slowread "$VIP4" "$d/$f" "$TEST_TMP/r$i.bin" 40 >"$TEST_TMP/r$i.json" 2>"$TEST_TMP/r$i.err" &
+	in_ns c1 "$PY" "$RPC" slowread "$VIP" "$d/$f" "$TEST_TMP/r$i.bin" 40 >"$TEST_TMP/r$i.json" 2>"$TEST_TMP/r$i.err" &
 	pids+=($!)
 	echo "$d/$f" >"$TEST_TMP/r$i.path"
 done
-conns() { nctl "$1" '{"cmd":"nfs-conns"}' | jq '[.conns[]? | select(.client | startswith("10.77.1."))] | length'; }
+conns() { nctl "$1" '{"cmd":"nfs-conns"}' | jq --arg p "$CLAN" '[.conns[]? | select(.client | startswith($p))] | length'; }
 six() { [ $(($(conns n1) + $(conns n2) + $(conns n3))) -ge 6 ]; }
 check "six NFS reader connections open" wait_for 10 six
 best=n1

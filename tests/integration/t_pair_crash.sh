@@ -16,14 +16,16 @@
 #      checked); B's flow table holds every session on its node before the
 #      crash (synced);
 #   2. switch-stop a hard (SIGKILL of every daemon, links cut): B becomes
-#      master within 3 s; every session is still running and the downloads
-#      keep growing; 20 more long sessions start on B;
+#      master within 3 s; c1's neighbour entry for the VIP and n1's for the
+#      storage gateway name B's MACs; every session is still running and the
+#      downloads keep growing; 20 more long sessions start on B;
 #   3. failback: A's links up, switch-start a: A resyncs from B (synced, its
 #      table holds all 220 sessions) and takes the master role back, while
 #      the sessions still run; sampled every 50 ms, A's lbd is never master
 #      before its syncd is synced and its lbd has every node up;
 #   4. every session completes: curl exit 0, HTTP 200s on one connection,
 #      sha256 of every download and upload right, every answer right.
+# t_pair_crash_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh).
 . "$(dirname "$0")/lib.sh"
 
 require_pair
@@ -58,6 +60,16 @@ else
 		"$(tail -n 5 "$SWB_DIR/keepalived.log")"
 fi
 check_le "B took over within 3000 ms" $(($(now_ms) - t0)) 3000
+# B announced the VIP and the storage gateway (gratuitous ARP, unsolicited
+# NA over IPv6): the client and the nodes send to B's MACs now.
+neigh_is() {
+	[ "$(ip -n "tdm-$LAB_NAME-$1" -j neigh show "$2" dev eth0 | jq -r '.[0].lladdr // empty')" = "$3" ]
+}
+gw_var=SW_S_IP$FAMILY
+check "c1's neighbour entry for the VIP $(pair_vip) is B's eth0 MAC" \
+	wait_for 5 neigh_is c1 "$(pair_vip)" "$(sw_mac b eth0)"
+check "n1's neighbour entry for the storage gateway ${!gw_var} is B's eth1 MAC" \
+	wait_for 5 neigh_is n1 "${!gw_var}" "$(sw_mac b eth1)"
 check_eq "every session still running after the takeover" 200 "$(load_alive "$TEST_TMP/l")"
 dl_bytes() { cat "$TEST_TMP"/l/dl*.bin 2>/dev/null | wc -c; }
 b0=$(dl_bytes)

@@ -15,6 +15,8 @@
 # NFS connection's flow; switch A is killed hard (daemons and links); B
 # takes over.  Checked: every reader and every copy completes, byte-exact,
 # and B carried them after the takeover (its flow-table hits grew).
+# t_pair_nfs_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh): the
+# clients' v6 addresses to the v6 VIP's NFS services (LAB_NFS6, NASD_NFS6).
 . "$(dirname "$0")/lib.sh"
 
 require_pair
@@ -22,6 +24,7 @@ require_pair
 require_nasd
 require_cmd python3 jq nfs-cp
 export LAB_NFS=1
+[ "${FAMILY:-4}" = 6 ] && export LAB_NFS6=1 NASD_NFS6=1
 pair_lab_up
 export NASD_NFS=1
 mkdir -p "$LAB_DIR/nfs"
@@ -29,21 +32,23 @@ for i in 1 2 3; do head -c $((3 << 20)) /dev/urandom >"$LAB_DIR/nfs/s$i"; done
 for i in 1 2; do head -c $((512 << 20)) /dev/urandom >"$LAB_DIR/nfs/big$i"; done
 nasd_all
 pair_switches_up
-nfs3() { [ "$(sw_jctl a vips | jq '[.vips[] | select(.name == "v4") | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
-check "switch a: v4 tcp/2049 has its 3 nodes (tandem-nasd's NFS on every node)" wait_for 20 nfs3
+# VIP of FAMILY; libnfs 4.0 takes an IPv6 server in a URL without brackets
+VIP=$(pair_vip) VN=v$FAMILY
+nfs3() { [ "$(sw_jctl a vips | jq --arg v "$VN" '[.vips[] | select(.name == $v) | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
+check "switch a: $VN tcp/2049 has its 3 nodes (tandem-nasd's NFS on every node)" wait_for 20 nfs3
 
 RPC=$REPO/tests/tools/nfs_rpc.py
 pids=()
 for i in 1 2 3 4 5 6; do
 	c=c$((i % 2 + 1))
 	f=s$(((i - 1) % 3 + 1))
-	in_ns "$c" "$PY" "$RPC" slowread "$VIP4" "$f" "$TEST_TMP/r$i.bin" 40 \
+	in_ns "$c" "$PY" "$RPC" slowread "$VIP" "$f" "$TEST_TMP/r$i.bin" 40 \
 		>"$TEST_TMP/r$i.json" 2>"$TEST_TMP/r$i.err" &
 	pids+=($!)
 	echo "$f" >"$TEST_TMP/r$i.file"
 done
 for i in 1 2; do
-	in_ns "c$i" timeout 120 nfs-cp "nfs://$VIP4/export/big$i" "$TEST_TMP/big$i.out" >"$TEST_TMP/cp$i.log" 2>&1 &
+	in_ns "c$i" timeout 120 nfs-cp "nfs://$VIP/export/big$i" "$TEST_TMP/big$i.out" >"$TEST_TMP/cp$i.log" 2>&1 &
 	pids+=($!)
 done
 nfs_flows_on_b() { sw_jctl b flows --limit 1000000 | jq '[.flows[] | select(.port == 2049)] | length'; }

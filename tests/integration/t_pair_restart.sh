@@ -20,6 +20,7 @@
 #      then equals B's (same 5-tuples, same nodes);
 #   4. every long session (those from A and those from B) completes
 #      byte-exact across both role changes.
+# t_pair_restart_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh).
 . "$(dirname "$0")/lib.sh"
 
 require_pair

@@ -24,17 +24,21 @@
 #   3. a flow (flowgen: one SYN through A's program) re-pointed on A
 #      (tandemctl migrate --repoint) is pinned on A
 #      and, through syncd, on B (syncd pins.set on B, flags migrated there).
+# t_pair_resync_flood_v6 runs this file again over IPv6 (FAMILY=6,
+# lib_pair.sh): flowgen's flows are IPv6 ones to the v6 VIP (clients
+# fd00:64::/96).
 . "$(dirname "$0")/lib.sh"
 
 require_pair
 pair_up
+VIP=$(pair_vip) VN=v$FAMILY
 N=150000
 FLOWGEN=$TANDEM_BUILD/tools/flowgen
 pin_a=$LAB_DIR/sw-a/bpffs/tandem/${LAB_NAME}a
 
 # ---- 1. A's table
 na0=$(sw_jctl a status | jq -r .flows)
-diag "fill: $(in_ns swa timeout 60 "$FLOWGEN" fill -m "$pin_a/lb_flows" -n $N -b 3000000 -N 3)"
+diag "fill: $(in_ns swa timeout 60 "$FLOWGEN" fill -m "$pin_a/lb_flows" -n $N -b 3000000 -N 3 -d "$VIP")"
 check_le "A's table holds the $N flows" $((na0 + N)) "$(sw_jctl a status | jq -r .flows)"
 rx0=$(sy_get b .resyncs.received)
 diag "B: $(sw_jctl b status | jq -r .flows) flows, resyncs received $rx0"
@@ -69,18 +73,20 @@ diag "lostgen: $(cat "$TEST_TMP/lostgen")"
 
 # ---- 3. a pinned flow reaches B
 c=100.64.0.0 cp=10777	# flowgen client 777
-in_ns swa timeout 20 "$FLOWGEN" syn -i eth0 -n 1 -b 777 -d "$VIP4" -P 80 >/dev/null
+[ "$FAMILY" = 6 ] && c=fd00:64::
+cep=$(pair_url_host "$c"):$cp vep=$(pair_url_host "$VIP"):80
+in_ns swa timeout 20 "$FLOWGEN" syn -i eth0 -n 1 -b 777 -d "$VIP" -P 80 >/dev/null
 # (--client: lbd finds the one flow among 150000; dumping them all took
 # longer than tandemctl's timeout on a loaded machine)
-x=$(sw_jctl a flows --vip v4 --client "$c:$cp" | jq -r '.flows[0].node')
-check "A holds flowgen's flow $c:$cp" test -n "$x" -a "$x" != null
+x=$(sw_jctl a flows --vip "$VN" --client "$cep" | jq -r '.flows[0].node')
+check "A holds flowgen's flow $cep" test -n "$x" -a "$x" != null
 y=$(for n in n1 n2 n3; do [ "$n" = "$x" ] || { echo "$n"; break; }; done)
 ps0=$(sy_get b .pins.set)
-sw_jctl a migrate "$c:$cp" "$VIP4:80" "$y" --repoint >/dev/null
-check_eq "A: flow $c:$cp re-pointed to $y and pinned" 1 "$(sw_jctl a status | jq -r .flow_pressure.pins)"
+sw_jctl a migrate "$cep" "$vep" "$y" --repoint >/dev/null
+check_eq "A: flow $cep re-pointed to $y and pinned" 1 "$(sw_jctl a status | jq -r .flow_pressure.pins)"
 b_pinned() { [ "$(sy_get b .pins.set)" -gt "${ps0:-0}" ] 2>/dev/null; }
 check "B's syncd pinned it too (pins.set)" wait_for 5 b_pinned
 check_eq "B holds it on $y, flagged migrated" "$y true" \
-	"$(sw_jctl b flows --vip v4 --client "$c:$cp" |
+	"$(sw_jctl b flows --vip "$VN" --client "$cep" |
 		jq -r '.flows[0] | "\(.node) \(.flags | index("migrated") != null)"')"
 finish

@@ -28,6 +28,9 @@
 #      with all 8 transfers running, switch a is killed hard (daemons and
 #      links); b takes over; every transfer completes (smbclient exit 0)
 #      byte-exact, and b forwarded them.
+# t_smb_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh): the
+# clients' v6 addresses to the v6 VIP's tcp/445 (smbclient takes the IPv6
+# address in the UNC path without brackets).
 . "$(dirname "$0")/lib.sh"
 
 require_pair
@@ -35,15 +38,19 @@ require_cmd smbclient smbstatus smbpasswd sha256sum tc
 [ -x /usr/sbin/smbd ] || skip_all "no /usr/sbin/smbd (scripts/deps.sh installs samba)"
 export LAB_SMB=1
 pair_up
+# VIP and VN (lbd's name for it) of FAMILY; PEER_RE: how smbstatus shows a
+# client of the client LAN in that family
+VIP=$(pair_vip) VN=v$FAMILY PEER_RE='ipv4:10\.77\.1\.'
+[ "$FAMILY" = 6 ] && PEER_RE='ipv6:fd77:1::'
 svc445() {
-	[ "$(sw_jctl "$1" vips | jq '[.vips[] | select(.name == "v4") | .services[] | select(.port == 445) | .nodes_in_table] | min')" = 3 ]
+	[ "$(sw_jctl "$1" vips | jq --arg v "$VN" '[.vips[] | select(.name == $v) | .services[] | select(.port == 445) | .nodes_in_table] | min')" = 3 ]
 }
-check "switch a: v4 tcp/445 has its 3 nodes (smbd on every node, TCP health check)" wait_for 20 svc445 a
-check "switch b: v4 tcp/445 has its 3 nodes" wait_for 20 svc445 b
+check "switch a: $VN tcp/445 has its 3 nodes (smbd on every node, TCP health check)" wait_for 20 svc445 a
+check "switch b: $VN tcp/445 has its 3 nodes" wait_for 20 svc445 b
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # smb HOST CMDS: one smbclient session through the VIP to share [node].
-smb() { in_ns "$1" timeout 90 smbclient "//$VIP4/node" -A "$SMB_CRED" -p 445 -t 60 -c "$2"; }
+smb() { in_ns "$1" timeout 90 smbclient "//$VIP/node" -A "$SMB_CRED" -p 445 -t 60 -c "$2"; }
 # landed NAME: the nodes whose share holds NAME.
 landed() {
 	local n
@@ -58,7 +65,7 @@ flows445() {
 }
 # smb_sessions N: client sessions smbd on node N serves right now.
 smb_sessions() {
-	in_ns "$1" smbstatus -b -s "$LAB_DIR/smb-$1/smb.conf" 2>/dev/null | grep -c 'ipv4:10\.77\.1\.'
+	in_ns "$1" smbstatus -b -s "$LAB_DIR/smb-$1/smb.conf" 2>/dev/null | grep -c "$PEER_RE"
 }
 smb_total() { echo $(($(smb_sessions n1) + $(smb_sessions n2) + $(smb_sessions n3))); }
 # short_sessions DIR PREFIX N: N sessions, 5 + 5 at a time from c1 and c2,

@@ -21,6 +21,9 @@
 #     12 bytes per session;
 #   - snmpbulkwalk of the session table = lbd's `flows` (5-tuple, node,
 #     packets, bytes);
+#   - 4 downloads over IPv6 (c1, c2 to the v6 VIP): the session table's IPv6
+#     rows (index 2.16.<client>.CPORT.2.16.<vip>.VPORT.PROTO) = lbd's v6
+#     flows, and `tandemctl flows` prints them as [ADDR]:PORT;
 #   - n2's link down: the node table shows it down and snmptrapd logs a
 #     tandemNodeDown for n2; link up: tandemNodeUp;
 #   - lbd's role set to backup then master (as keepalived's hook does): a
@@ -159,13 +162,19 @@ check_eq "node rows together grew by 400 packets, 51200 bytes, 1 new flow" "400 
 TCP_IDX=$(svc_lbd tcp 80 | cut -d' ' -f1)
 read -r _ t_p0 t_b0 t_n0 <<<"$(svc_snmp "$TCP_IDX")"
 read -r n_p0 n_b0 n_n0 <<<"$(nodes_ctr_snmp | sum_nodes)"
-for i in $(seq 10); do
-	h=c$((i % 2 + 1))
-	in_ns "$h" curl -sS -m 30 -o /dev/null -w '%{http_code} %{size_request} %{size_download}\n' \
-		"http://$VIP4/1m.bin" >"$TEST_TMP/dl.$i" 2>&1 &
-done
-dl_done() { [ "$(cat "$TEST_TMP"/dl.* 2>/dev/null | grep -c '^[0-9]* [0-9]* [0-9]*$')" = 10 ]; }
-wait_for 40 dl_done
+# downloads TAG N URL: N downloads of URL from c1 and c2 at once, each on its
+# own connection; waits (40 s at most) for "CODE REQUEST_BYTES BYTES" of
+# each in TEST_TMP/TAG.1..N.
+downloads() {
+	local tag=$1 n=$2 url=$3 i
+	for ((i = 1; i <= n; i++)); do
+		in_ns "c$((i % 2 + 1))" curl -gsS -m 30 -o /dev/null \
+			-w '%{http_code} %{size_request} %{size_download}\n' "$url" >"$TEST_TMP/$tag.$i" 2>&1 &
+	done
+	dl_done() { [ "$(cat "$TEST_TMP/$tag".* 2>/dev/null | grep -c '^[0-9]* [0-9]* [0-9]*$')" = "$n" ]; }
+	wait_for 40 dl_done
+}
+downloads dl 10 "http://$VIP4/1m.bin"
 check_eq "10 downloads of 1m.bin: HTTP 200, 1 MiB each" "10 10485760" \
 	"$(cat "$TEST_TMP"/dl.* | awk '$1 == 200 { n++; s += $3 } END { print n + 0, s + 0 }')"
 req_bytes=$(cat "$TEST_TMP"/dl.* | awk '{ s += $2 } END { print s + 0 }')
@@ -189,14 +198,17 @@ flows_lbd() {
 	jctl flows --limit 100000 | jq -r '.flows[] | select(.client | contains(".")) |
 		"\(.client) \(.client_port) \(.vip) \(.port) \(if .proto == "udp" then 17 else 6 end) \(.node) \(.packets) \(.bytes)"' | sort
 }
-# index of an IPv4 row: 1.4.a.b.c.d.CPORT.1.4.e.f.g.h.VPORT.PROTO
-flows_snmp() {
+# sess_rows: "INDEX node packets bytes" of every row of the session table
+sess_rows() {
 	local f=$TEST_TMP/sess
 	swalk tandemSessionNode | tr -d '"' | sort >"$f.node"
 	swalk tandemSessionPackets | sort >"$f.pkts"
 	swalk tandemSessionBytes | sort >"$f.bytes"
-	join "$f.node" "$f.pkts" | join - "$f.bytes" |
-		awk '{ split($1, o, "."); if (o[1] != 1) next
+	join "$f.node" "$f.pkts" | join - "$f.bytes"
+}
+# index of an IPv4 row: 1.4.a.b.c.d.CPORT.1.4.e.f.g.h.VPORT.PROTO
+flows_snmp() {
+	sess_rows | awk '{ split($1, o, "."); if (o[1] != 1) next
 			print o[3] "." o[4] "." o[5] "." o[6], o[7], o[10] "." o[11] "." o[12] "." o[13], o[14], o[15], $2, $3, $4 }' | sort
 }
 same_flows() { [ "$(flows_snmp)" = "$(flows_lbd)" ]; }
@@ -204,6 +216,31 @@ if ! check "session table (5-tuple node packets bytes) = lbd flows" wait_for 5 s
 	diag "$(diff <(flows_lbd) <(flows_snmp) | head -n 10)"
 fi
 check_eq "session table holds the 10 TCP sessions and the UDP one" 11 "$(flows_snmp | wc -l)"
+
+# ---- IPv6 sessions: 4 downloads to the v6 VIP, rows indexed by 16-byte addresses
+downloads dl6 4 "http://[$VIP6]/1m.bin"
+check_eq "4 downloads of 1m.bin over IPv6: HTTP 200, 1 MiB each" "4 4194304" \
+	"$(cat "$TEST_TMP"/dl6.* | awk '$1 == 200 { n++; s += $3 } END { print n + 0, s + 0 }')"
+# "INDEX node packets bytes" of lbd's IPv6 flows, INDEX as the agent's
+flows6_lbd() {
+	jctl flows --limit 100000 | python3 -c '
+import ipaddress, json, sys
+for f in json.load(sys.stdin)["flows"]:
+    if ":" not in f["client"]:
+        continue
+    c, v = (".".join(str(b) for b in ipaddress.ip_address(f[k]).packed) for k in ("client", "vip"))
+    print("2.16.%s.%d.2.16.%s.%d.%d %s %d %d" % (c, f["client_port"], v, f["port"],
+          17 if f["proto"] == "udp" else 6, f["node"], f["packets"], f["bytes"]))' | sort
+}
+flows6_snmp() { sess_rows | awk '$1 ~ /^2[.]16[.]/' | sort; }
+same_flows6() { [ -n "$(flows6_lbd)" ] && [ "$(flows6_snmp)" = "$(flows6_lbd)" ]; }
+if ! check "session table's IPv6 rows (5-tuple node packets bytes) = lbd's v6 flows" \
+	wait_for 5 same_flows6; then
+	diag "$(diff <(flows6_lbd) <(flows6_snmp) | head -n 10)"
+fi
+check_eq "the IPv6 rows are the 4 downloads" 4 "$(flows6_snmp | wc -l)"
+check_eq "tandemctl flows prints them as [client]:port [vip]:80" 4 \
+	"$(ctl flows | grep -Ec "^\[($C1_IP6|$C2_IP6)\]:[0-9]+ +\[$VIP6\]:80 +tcp +n[123] ")"
 check_eq "tandemSwitchFlows = lbd status flows" "$(jctl status | jq -r .flows)" "$(sget tandemSwitchFlows.0)"
 
 # ---- node down / up: table and notifications

@@ -33,6 +33,9 @@
 #      round trip on a loaded machine; T1 is late by up to a poll (tandemctl
 #      + jq), which only loosens the bound.  Nothing before or after that
 #      window is lost.
+# t_udp_failover_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh):
+# the session goes from c1's v6 address to the v6 VIP's udp/53, and B's
+# unsolicited neighbour advertisement moves c1's entry for the VIP.
 . "$(dirname "$0")/lib.sh"
 . "$REPO/tests/integration/lib_dns.sh"
 
@@ -44,8 +47,9 @@ SLACK=1000
 
 pair_lab_up
 for x in a b; do
-	dns_conf_add "$LAB_DIR/sw-$x/tandem.json"
+	dns_conf_add "$LAB_DIR/sw-$x/tandem.json" "v$FAMILY"
 done
+VIP=$(pair_vip)
 dns_start_all
 pair_switches_up
 
@@ -58,7 +62,7 @@ check "A checks udp/53 on every node by its probe, all ok" wait_for 10 udp_ok a
 check "B checks udp/53 on every node by its probe, all ok" wait_for 10 udp_ok b
 verdicts() { sw_jctl "$1" stats | jq -r '.verdicts | "\(.fwd_new) \(.fwd_hit) \(.fwd_rehash_down)"'; }
 
-ip netns exec "$NS_C1" python3 "$REPO/tests/tools/udpsession.py" --server "$VIP4" --port 53 \
+ip netns exec "$NS_C1" python3 "$REPO/tests/tools/udpsession.py" --server "$VIP" --port 53 \
 	--rate "$RATE" --secs "$SECS" --ready "$TEST_TMP/sess.ready" --log "$TEST_TMP/sess.log" \
 	>"$TEST_TMP/sess.json" 2>"$TEST_TMP/sess.err" </dev/null &
 sess=$!
@@ -68,8 +72,8 @@ if ! wait_for 10 test -s "$TEST_TMP/sess.ready"; then
 	finish
 fi
 read -r port node <"$TEST_TMP/sess.ready"
-ok "UDP session c1:$port -> $VIP4:53 answered by $node"
-flow_on() { [ "$(sw_flows "$1" | awk -v c="$C1_IP4" -v p="$port" \
+ok "UDP session c1:$port -> $VIP port 53 answered by $node"
+flow_on() { [ "$(sw_flows "$1" | awk -v c="$(pair_client_ip c1)" -v p="$port" \
 	'$1 == c && $2 == p && $4 == 53 && $5 == "udp" { print $6 }')" = "$node" ]; }
 check "A's flow table holds the session on $node" wait_for 5 flow_on a
 check "B's flow table (synced) holds the session on $node" wait_for 10 flow_on b

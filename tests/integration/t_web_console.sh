@@ -11,13 +11,15 @@
 #                     br1 --- n1 n2 n3 (nginx)
 #
 #   1. lbd, slapd (alice = admin, victor = viewer, mallory = no role) and
-#      tandem-webd start in the lab; c2 opens sessions through the VIP and
-#      starts a slow download, so the console has flows and throughput to show.
+#      tandem-webd start in the lab; c2 opens sessions through the VIP (and
+#      the v6 VIP) and starts a slow download, so the console has flows and
+#      throughput to show.
 #   2. console.mjs (in c1, so the browser reaches webd as a client would):
 #      login errors (wrong password, no role), alice sees n1..n3 up, the live
 #      charts plot >= 2 history samples and the download's throughput, clicks
 #      Drain on n1 and sees it drained; the session table pages and filters,
 #      and its Move… / Migrate re-points one (finished) flow to another node;
+#      the client filter finds c2's IPv6 sessions, shown as [ADDRESS]:PORT;
 #      victor sees every Drain button disabled and is refused (403) when he
 #      posts a drain himself; failed logins end in 429 and the form says so;
 #      no page error, no CSP refusal.  Screenshots: tests/out/integration/
@@ -69,6 +71,9 @@ sessions "$TEST_TMP/before" 12 "http://$VIP4"
 read -r -a t < <(tally "$TEST_TMP/before")
 check_eq "12 sessions through the VIP before the browser test" 0 "${t[3]}" ||
 	diag "$(sessions_fail_lines "$TEST_TMP/before")"
+SESSION_HOSTS=c2 sessions "$TEST_TMP/before6" 6 "http://[$VIP6]"
+read -r -a t < <(tally "$TEST_TMP/before6")
+check_eq "6 sessions from c2 to the v6 VIP" 0 "${t[3]}" || diag "$(sessions_fail_lines "$TEST_TMP/before6")"
 flows=$(jctl flows | jq -r .total)
 diag "lbd's flow table holds $flows flow(s)"
 if ! long_start long c2 "http://$VIP4" /slow/10m.bin; then
@@ -82,7 +87,7 @@ ok "slow download c2:$LONG_PORT -> VIP:80 on $LONG_NODE"
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/t_web_console-*.png
 in_ns c1 env CONSOLE_OUT="$SHOTS" CONSOLE_SHOT_PREFIX=t_web_console- DRAIN_NODE=n1 NODES="n1 n2 n3" \
-	EXPECT_SESSIONS=1 EXPECT_TRAFFIC=1 AVOID_FLOW="$C2_IP4:$LONG_PORT" HOME="$TEST_TMP" \
+	EXPECT_SESSIONS=1 EXPECT_TRAFFIC=1 AVOID_FLOW="$C2_IP4:$LONG_PORT" V6_CLIENT="$C2_IP6" HOME="$TEST_TMP" \
 	timeout -k 5 170 node "$BROWSER_DIR/console.mjs" "$WEBD_URL" >"$TEST_TMP/browser.out" 2>&1
 brc=$?
 # Relay its checks as ours (its "# ..." lines follow the check they explain).

@@ -11,6 +11,7 @@
  * at the deadline are not counted.
  *
  * Usage: connrate [-c CONCURRENCY] [-t SECONDS] [-p PORT] [-u PATH] ADDR...
+ * (each ADDR IPv4 or IPv6)
  * Exit: 0 after a run (even one with errors), 2 on usage, 1 on setup errors.
  */
 #include <arpa/inet.h>
@@ -39,7 +40,8 @@ struct conn {
 };
 
 struct run {
-	struct sockaddr_in dst[MAX_DST];
+	struct sockaddr_storage dst[MAX_DST];
+	socklen_t dstlen[MAX_DST];
 	int ndst, next_dst;
 	int ep;
 	char req[256];
@@ -72,13 +74,13 @@ static int conn_start(struct run *r, struct conn *c)
 	struct epoll_event ev;
 	int fd;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(r->dst[r->next_dst].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	c->fd = fd;
 	c->got = 0;
 	memset(c->head, 0, sizeof(c->head));
-	if (connect(fd, (struct sockaddr *)&r->dst[r->next_dst], sizeof(r->dst[0])) < 0 &&
+	if (connect(fd, (struct sockaddr *)&r->dst[r->next_dst], r->dstlen[r->next_dst]) < 0 &&
 	    errno != EINPROGRESS) {
 		conn_close(r, c);
 		return -1;
@@ -177,13 +179,20 @@ int main(int argc, char **argv)
 	if (conc < 1 || conc > MAX_CONC || secs <= 0 || port < 1 || port > 65535 ||
 	    optind >= argc || argc - optind > MAX_DST || strlen(path) > 100)
 		usage();
-	for (i = optind; i < argc; i++) {
-		struct sockaddr_in *a = &r.dst[r.ndst++];
+	for (i = optind; i < argc; i++, r.ndst++) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&r.dst[r.ndst];
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&r.dst[r.ndst];
 
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, argv[i], &a->sin_addr) != 1) {
-			fprintf(stderr, "connrate: bad IPv4 address '%s'\n", argv[i]);
+		if (inet_pton(AF_INET, argv[i], &a->sin_addr) == 1) {
+			a->sin_family = AF_INET;
+			a->sin_port = htons((uint16_t)port);
+			r.dstlen[r.ndst] = sizeof(*a);
+		} else if (inet_pton(AF_INET6, argv[i], &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)port);
+			r.dstlen[r.ndst] = sizeof(*a6);
+		} else {
+			fprintf(stderr, "connrate: bad IPv4 or IPv6 address '%s'\n", argv[i]);
 			return 2;
 		}
 	}

@@ -9,7 +9,8 @@
  *       in the current network namespace, or by id) with
  *       bpf_prog_test_run_opts on COUNT TCP SYNs to VIP:PORT, each from a
  *       different client (address 100.64.0.0 + (BASE + i) / 50000, port
- *       10000 + (BASE + i) % 50000).  Each one is a table miss: the program
+ *       10000 + (BASE + i) % 50000; with an IPv6 VIP, address fd00:64:: +
+ *       (BASE + i) / 50000, the same ports).  Each one is a table miss: the program
  *       inserts a flow into the switch's real flow map and reports it on
  *       the event ring, which tandem-syncd replicates.  (test_run does not
  *       perform the redirect: nothing leaves the machine.)  RATE > 0 paces
@@ -65,7 +66,8 @@ struct opts {
 	uint32_t prog_id;
 	uint64_t count, base;
 	double rate, seconds, every_ms, wait_ms;
-	uint32_t vip;		/* network order */
+	uint32_t vip[4];	/* network order; IPv4 in vip[0] (lib/flow_key.h) */
+	int v6;			/* -d gave an IPv6 VIP: IPv6 clients and frames */
 	uint16_t port;
 	uint32_t nodes;
 	int del;		/* fill -D: delete those flows instead */
@@ -98,9 +100,16 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-static void client_of(uint64_t n, uint32_t *saddr, uint16_t *sport)
+/* Client n's address (as in lb_flow_key: IPv4 in saddr[0]) and port. */
+static void client_of(const struct opts *o, uint64_t n, uint32_t saddr[4], uint16_t *sport)
 {
-	*saddr = htonl(0x64400000u + (uint32_t)(n / PER_ADDR));	/* 100.64.0.0/10 */
+	memset(saddr, 0, 16);
+	if (o->v6) {		/* fd00:64::/96 */
+		saddr[0] = htonl(0xfd000064u);
+		saddr[3] = htonl((uint32_t)(n / PER_ADDR));
+	} else {		/* 100.64.0.0/10 */
+		saddr[0] = htonl(0x64400000u + (uint32_t)(n / PER_ADDR));
+	}
 	*sport = htons((uint16_t)(10000 + n % PER_ADDR));
 }
 
@@ -169,36 +178,55 @@ static int find_prog(struct opts *o)
 	return fd;
 }
 
-/* A 64-byte frame: Ethernet, IPv4, TCP SYN (no options) for client n. */
+#define FRAME_MAX 80
+
+/* A frame for client n: Ethernet, IPv4 or IPv6, TCP SYN (no options);
+ * 60 or 74 bytes into b (FRAME_MAX).  The checksums stay zero: the data
+ * plane does not check them. */
 static size_t build_syn(uint8_t *b, const struct opts *o, uint64_t n)
 {
 	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0xfe, 0x02 };
-	uint16_t tot = htons(40), sport, dport = htons(o->port);
-	uint32_t saddr;
+	uint16_t len, sport, dport = htons(o->port);
+	uint32_t saddr[4];
+	size_t tcp;
 
-	client_of(n, &saddr, &sport);
-	memset(b, 0, 64);
+	client_of(o, n, saddr, &sport);
+	memset(b, 0, FRAME_MAX);
 	memcpy(b, o->dmac, 6);
 	memcpy(b + 6, smac, 6);
-	b[12] = 0x08;
-	b[14] = 0x45;
-	memcpy(b + 16, &tot, 2);
-	b[22] = 64;
-	b[23] = IPPROTO_TCP;
-	memcpy(b + 26, &saddr, 4);
-	memcpy(b + 30, &o->vip, 4);
-	memcpy(b + 34, &sport, 2);
-	memcpy(b + 36, &dport, 2);
-	b[34 + 12] = 5 << 4;
-	b[34 + 13] = o->ack ? 0x10 : 0x02;	/* ACK or SYN */
-	b[34 + 15] = 0xff;	/* window */
-	return 60;
+	if (o->v6) {
+		b[12] = 0x86, b[13] = 0xdd;
+		b[14] = 0x60;
+		len = htons(20);	/* payload: the TCP header */
+		memcpy(b + 18, &len, 2);
+		b[20] = IPPROTO_TCP;
+		b[21] = 64;
+		memcpy(b + 22, saddr, 16);
+		memcpy(b + 38, o->vip, 16);
+		tcp = 54;
+	} else {
+		b[12] = 0x08;
+		b[14] = 0x45;
+		len = htons(40);
+		memcpy(b + 16, &len, 2);
+		b[22] = 64;
+		b[23] = IPPROTO_TCP;
+		memcpy(b + 26, &saddr[0], 4);
+		memcpy(b + 30, &o->vip[0], 4);
+		tcp = 34;
+	}
+	memcpy(b + tcp, &sport, 2);
+	memcpy(b + tcp + 2, &dport, 2);
+	b[tcp + 12] = 5 << 4;
+	b[tcp + 13] = o->ack ? 0x10 : 0x02;	/* ACK or SYN */
+	b[tcp + 15] = 0xff;	/* window */
+	return o->v6 ? 74 : 60;
 }
 
 /* Runs the program on client n's SYN; 1 redirected, 0 other verdict, -1 error. */
 static int run_syn(int prog, const struct opts *o, uint64_t n)
 {
-	uint8_t pkt[64], out[128];
+	uint8_t pkt[FRAME_MAX], out[128];
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1);
 
@@ -252,11 +280,11 @@ static int cmd_syn(struct opts *o)
 static void flow_key(struct lb_flow_key *k, const struct opts *o, uint64_t n)
 {
 	memset(k, 0, sizeof(*k));
-	client_of(n, &k->saddr[0], &k->sport);
-	k->daddr[0] = o->vip;
+	client_of(o, n, k->saddr, &k->sport);
+	memcpy(k->daddr, o->vip, sizeof(k->daddr));
 	k->dport = htons(o->port);
 	k->proto = IPPROTO_TCP;
-	k->family = 4;
+	k->family = o->v6 ? 6 : 4;
 }
 
 static long count_entries(int fd)
@@ -449,8 +477,9 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc || inet_pton(AF_INET, vip, &o.vip) != 1 || o.nodes == 0 ||
-	    o.every_ms <= 0 || o.seconds <= 0)
+	o.v6 = strchr(vip, ':') != NULL;
+	if (optind != argc || inet_pton(o.v6 ? AF_INET6 : AF_INET, vip, o.vip) != 1 ||
+	    o.nodes == 0 || o.every_ms <= 0 || o.seconds <= 0)
 		usage();
 	if (!strcmp(cmd, "syn")) {
 		if (!o.ifname == !o.prog_id)

@@ -602,9 +602,10 @@ elif mode == "malformed":
     def xstr(t):
         b = t.encode()
         return struct.pack(">I", len(b)) + b + bytes(-len(b) % 4)
-    r = c4.call(100000, 3, 3, struct.pack(">II", 100003, 3) + xstr("tcp") + xstr("") + xstr(""))
+    netid = "tcp6" if ":" in host else "tcp"	# the called address's family
+    r = c4.call(100000, 3, 3, struct.pack(">II", 100003, 3) + xstr(netid) + xstr("") + xstr(""))
     ua = r["body"][4:4 + struct.unpack(">I", r["body"][:4])[0]].decode() if "body" in r else None
-    case("rpcbind v3 GETADDR nfs v3 tcp: the universal address called", host + ".8.1", ua)
+    case("rpcbind v3 GETADDR nfs v3 %s: the universal address called" % netid, host + ".8.1", ua)
     r = c.call(100003, 3, 0)
     case("first connection still answers NULL", 0, r.get("accept_stat"))
     for o in out:

@@ -106,7 +106,7 @@ async def serve_conn(reader, writer, name):
 def cmd_server(a):
     async def main():
         srv = await asyncio.start_server(lambda r, w: serve_conn(r, w, a.name),
-                                         "0.0.0.0", a.port, reuse_address=True, backlog=1024)
+                                         None, a.port, reuse_address=True, backlog=1024)
         async with srv:
             await srv.serve_forever()
     asyncio.run(main())
