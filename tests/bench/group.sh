@@ -21,6 +21,8 @@
 #    show their normal gaps and are left out (gap under 100 ms).
 #  group_cps_1_2_3: aggregate conn/s (connrate from the three clients)
 #    with 1, 2 and 3 switches announcing (tandemctl withdraw/announce).
+#  group_switch_cpu_us_per_conn: over the 3-switch run, each switch's tc
+#    program run time plus its processes' CPU, per new flow it handled.
 #
 # Writes WORKDIR/metrics.jsonl and samples.jsonl (run.sh's format), raw
 # files in WORKDIR/logs.  Exit 1 if the lab or daemons cannot start.
@@ -36,6 +38,7 @@ fail_all() {
 	metric group4_repl_flows_per_s "" flows/s "" "" "" "" "not measured: $1"
 	metric group_death_to_survivor_ms "" ms "" "" "" "" "not measured: $1"
 	metric group_cps_1_2_3 "" conn/s "" "" "" "" "not measured: $1"
+	metric group_switch_cpu_us_per_conn "" us/conn "" "" "" "" "not measured: $1"
 }
 
 command -v bird >/dev/null || [ -x /usr/sbin/bird ] || { fail_all "bird2 is not installed"; exit 1; }
@@ -83,16 +86,51 @@ lab member-start 4 >>"$L/lab.log" 2>&1 && wait_for 30 nhops 4 && UP="1 2 3 4" &&
 
 # 2. Aggregate conn/s through 1, 2 and 3 switches (the others withdrawn).
 ctl() { timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-$1/lbd.sock" "$2" >/dev/null; }
+# sw_cpu K: "BPF_NS TICKS NEW_FLOWS" of switch K: its tc program's run time
+# (kernel BPF stats), the CPU ticks of its processes (lbd, syncd, BIRD) and
+# the new flows its lbd counted
+sw_cpu() {
+	local ns=tdm-$LAB_NAME-sw$1 b t f
+	b=$(ip netns exec "$ns" "$TANDEM_BUILD/tools/bpfstats" -i eth0 2>/dev/null | jq -r '.run_time_ns // 0')
+	# shellcheck disable=SC2046 # (one word per pid)
+	t=$(cat $(ip netns pids "$ns" | sed 's|.*|/proc/&/stat|') 2>/dev/null |
+		awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }')
+	f=$(timeout 5 "$TANDEMCTL" -s "$LAB_DIR/sw-$1/lbd.sock" --json stats 2>/dev/null |
+		jq '[.nodes[]?.new_flows] | add // 0')
+	echo "${b:-0} ${t:-0} ${f:-0}"
+}
+CLK=$(getconf CLK_TCK)
+STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null 2>&1 || log "cannot enable kernel.bpf_stats_enabled"
+declare -A CPU0
 cps_n=""
 for n in 1 2 3; do
 	for k in $UP; do if [ "$k" -le "$n" ]; then ctl "$k" announce; else ctl "$k" withdraw; fi; done
 	wait_for 15 nhops "$n" || { log "the router did not settle on $n switches"; cps_n="$cps_n null"; continue; }
+	[ "$n" != 3 ] || for k in 1 2 3; do CPU0[$k]=$(sw_cpu "$k"); done
 	for c in c1 c2 c3; do
 		in_ns "$c" timeout 30 "$TANDEM_BUILD/tools/connrate" -c 32 -t 5 -p 80 "$VIP4" >"$L/cps$n.$c.json" 2>>"$L/connrate.err" &
 	done
 	wait
 	cps_n="$cps_n $(cat "$L"/cps"$n".c*.json | jq -s '[.[].cps] | add | floor')"
 done
+# Per switch, over the 3-switch run: (program run time + its processes'
+# CPU) / the new flows it handled = CPU per connection
+per_sw="" us_all=""
+for k in 1 2 3; do
+	read -r b0 t0 f0 <<<"${CPU0[$k]:-0 0 0}"
+	read -r b1 t1 f1 <<<"$(sw_cpu "$k")"
+	us=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v f=$((f1 - f0)) -v c="$CLK" \
+		'BEGIN { if (f > 0) printf "%.2f", (b / 1e3 + t * 1e6 / c) / f }')
+	per_sw="$per_sw sw$k: ${us:-?} us/conn ($((f1 - f0)) connections, program $(((b1 - b0) / 1000)) us, processes $((t1 - t0)) ticks);"
+	us_all="$us_all ${us:-}"
+done
+sysctl -q -w kernel.bpf_stats_enabled="$STATS_OLD" >/dev/null 2>&1
+us_med=$(med "$us_all" 2)
+echo "{\"g\":\"group\",\"s\":\"cpu_per_conn\",\"v\":\"${per_sw# }\"}" >>"$SMP"
+metric group_switch_cpu_us_per_conn "$us_med" us/conn "" "" "report" "" \
+	"CPU a switch spends per connection, measured over the 3-switch connrate run: its tc program's run time (kernel BPF stats) plus the CPU time of its processes (lbd, syncd, BIRD: replication and control), over the new flows its lbd counted; median of the three switches [${per_sw# }]. Not in it: the kernel's own forwarding of the packets outside the program (veth, redirect), which this host cannot tell apart from the clients' and nodes' softirq work. On separate machines a switch with C CPUs would then spend this per connection on its own CPUs, so the group's capacity grows with each switch by about C x 10^6 / (this figure + the kernel's per-packet forwarding cost x the packets of a connection) conn/s."
+
 read -r c1s c2s c3s <<<"$cps_n"
 log "aggregate conn/s through 1, 2, 3 switches:$cps_n"
 echo "{\"g\":\"group\",\"s\":\"cps\",\"v\":{\"1\":${c1s:-null},\"2\":${c2s:-null},\"3\":${c3s:-null}}}" >>"$SMP"
