@@ -107,8 +107,9 @@ json_t *control_status(struct syncd *s)
 			    json_integer((json_int_t)s->st.resyncs_coalesced));
 	json_object_set_new(r, "pins", json_pack("{s:I, s:I, s:I}", "set", (json_int_t)s->st.pins_set,
 		"dropped", (json_int_t)s->st.pins_dropped, "full", (json_int_t)s->st.pins_full));
-	json_object_set_new(r, "events", json_pack("{s:I, s:I, s:I}", "reported", (json_int_t)s->st.events,
-		"lost", (json_int_t)s->st.events_lost, "expired", (json_int_t)s->st.expired));
+	json_object_set_new(r, "events", json_pack("{s:I, s:I, s:I, s:I}", "reported",
+		(json_int_t)s->st.events, "lost", (json_int_t)s->st.events_lost,
+		"expired", (json_int_t)s->st.expired, "del_kept", (json_int_t)s->st.del_kept));
 	json_object_set_new(r, "barriers", json_pack("{s:I, s:I}", "requested", (json_int_t)s->st.barriers,
 		"timeouts", (json_int_t)s->st.barrier_timeouts));
 	json_object_set_new(r, "lag_ms", json_pack("{s:f, s:f, s:I}", "p50", stream_lag_ms(s, 0.5),

@@ -78,6 +78,7 @@ struct syncd_stats {
 	uint64_t rejects[SYNC_E_MAX];
 	uint64_t resyncs_sent, resyncs_rx, resync_reqs_sent, resync_reqs_rx;
 	uint64_t events, events_lost, window_full, expired, barriers, barrier_timeouts;
+	uint64_t del_kept;	/* group: DELs not applied, the flow forwarded here since */
 	uint64_t resyncs_coalesced;	/* losses during a walk: one more walk, no restart */
 	uint64_t pins_set, pins_dropped, pins_full;	/* lb_flow_pins writes from the peer */
 	uint64_t lag_hist[LAG_BUCKETS];	/* ack lag per message, log2 us */

@@ -255,10 +255,28 @@ static int entry_of(struct syncd *s, const struct sync_flow *f, uint64_t now,
 	memset(v, 0, sizeof(*v));
 	v->node_id = id;
 	v->flags = (f->flags & ~(uint32_t)LB_FLOW_F_UNPIN) | LB_FLOW_F_SYNCED;
-	v->last_seen_ns = now;	/* same clock as bpf_ktime_get_ns */
+	/* A pair's backup takes the sync time (same clock as bpf_ktime_get_ns):
+	 * after a takeover the new master expires nothing for idle_timeout_s.
+	 * A group member's copy is 0, "no packet here yet": it expires only
+	 * by the DEL of the member that forwards the session (table_sweep),
+	 * and a packet of it here writes a real time (the session moved). */
+	v->last_seen_ns = s->group ? 0 : now;
 	v->packets = f->packets;
 	v->bytes = f->bytes;
 	return 0;
+}
+
+/* A group member's DEL of a flow this switch forwarded a packet of within
+ * idle_timeout_s is not applied: ECMP moved the session here, and its old
+ * switch saw it go idle.  1 keep, 0 delete. */
+static int group_keeps(const struct syncd *s, const struct lb_flow_key *k, uint64_t now)
+{
+	uint64_t idle = (uint64_t)s->cfg.sync.idle_timeout_s * 1000000000ull;
+	struct lb_flow_val v;
+
+	if (!s->group || !idle || bpf_map_lookup_elem(s->fd_flows, k, &v) < 0)
+		return 0;
+	return v.last_seen_ns && v.last_seen_ns + idle > now;
 }
 
 void table_apply(struct syncd *s, const struct sync_flow *f)
@@ -268,6 +286,10 @@ void table_apply(struct syncd *s, const struct sync_flow *f)
 	if (!s->rb)
 		return;
 	if (f->op == SYNC_FLOW_DEL) {
+		if (group_keeps(s, &f->key, loop_now_ns())) {
+			s->st.del_kept++;
+			return;
+		}
 		bpf_map_delete_elem(s->fd_flows, &f->key);
 		pin_apply(s, f, NULL);
 		return;
@@ -299,7 +321,9 @@ void table_apply_many(struct syncd *s, const struct sync_flow *f, unsigned n)
 		}
 		if (i == n)
 			break;
-		if (f[i].op == SYNC_FLOW_DEL) {
+		if (f[i].op == SYNC_FLOW_DEL && group_keeps(s, &f[i].key, now)) {
+			s->st.del_kept++;
+		} else if (f[i].op == SYNC_FLOW_DEL) {
 			bpf_map_delete_elem(s->fd_flows, &f[i].key);
 			pin_apply(s, &f[i], NULL);
 		} else if (entry_of(s, &f[i], now, &vals[nb]) == 0) {
@@ -376,6 +400,15 @@ long table_count(struct syncd *s)
 	return n;
 }
 
+/* Whether the sweep deletes this entry now (table_sweep says why). */
+static int sweep_expires(const struct syncd *s, const struct lb_flow_key *k,
+			 const struct lb_flow_val *v, uint64_t now, uint64_t idle)
+{
+	if (s->group)
+		return v->last_seen_ns && v->last_seen_ns + idle <= now;
+	return v->last_seen_ns + idle <= now && control_holds_key(s, k);
+}
+
 /*
  * Idle expiry, on the master only (active-active: the flows of the VIPs of
  * the groups we are master of; the peer expires the others, and the
@@ -384,8 +417,13 @@ long table_count(struct syncd *s)
  * map would evict it eventually; expiring it keeps the table meaningful and
  * lets the peer drop it too.  The backup never expires by its own clock: its
  * entries' last_seen is when they were synced, not when traffic passed.
+ * A scale-out group has no master: every member expires the flows it
+ * forwarded (last_seen set by its data plane) and tells the others; a copy
+ * (last_seen 0, entry_of) waits for that DEL, which a member that forwarded
+ * the session since does not apply (group_keeps).
  * Incremental: at most `max` entries per call, resuming at a cursor.
  */
+
 void table_sweep(struct syncd *s, unsigned max)
 {
 	enum { BATCH = 256 };
@@ -394,14 +432,14 @@ void table_sweep(struct syncd *s, unsigned max)
 	uint64_t now = loop_now_ns(), idle = (uint64_t)s->cfg.sync.idle_timeout_s * 1000000000ull;
 	unsigned done = 0;
 
-	if (!s->rb || !idle || (!s->cfg.vrrp.ngroups && s->role != ROLE_MASTER))
+	if (!s->rb || !idle || (!s->group && !s->cfg.vrrp.ngroups && s->role != ROLE_MASTER))
 		return;
 	while (done < max) {
 		__u32 count = BATCH;
 		int err = bpf_map_lookup_batch(s->fd_flows, s->sw_have_cursor ? &s->sw_cursor : NULL,
 					       &out, keys, vals, &count, NULL);
 		for (__u32 i = 0; i < count; i++) {
-			if (vals[i].last_seen_ns + idle > now || !control_holds_key(s, &keys[i]))
+			if (!sweep_expires(s, &keys[i], &vals[i], now, idle))
 				continue;
 			if (bpf_map_delete_elem(s->fd_flows, &keys[i]) == 0) {
 				struct sync_flow f = { .op = SYNC_FLOW_DEL, .key = keys[i] };

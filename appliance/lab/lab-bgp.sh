@@ -51,7 +51,7 @@ sync_json() {
 ,
   "sync": { "switch_id": $1, "local": "10.77.2.$(($1 + 1))", "group": [ ${group%,} ],
             "key_file": "$LAB_DIR/sync.key", "control_socket": "$LAB_DIR/sw-$1/syncd.sock",
-            "peer_dead_ms": ${LAB_PEER_DEAD_MS:-1500} }
+            "peer_dead_ms": ${LAB_PEER_DEAD_MS:-1500}, "idle_timeout_s": ${LAB_IDLE_S:-3600} }
 EOF
 }
 
