@@ -53,12 +53,7 @@ static void head(struct xrename *x, struct xdr_enc *e, uint32_t proc)
 	struct xdr_enc b;
 
 	xdr_enc_init(e, x->buf, x->cap);
-	xdr_put_u32(e, 0);		/* xid: nfs_proxy_call rewrites it */
-	xdr_put_u32(e, RPC_CALL);
-	xdr_put_u32(e, RPC_VERS);
-	xdr_put_u32(e, NFS3_PROG);
-	xdr_put_u32(e, NFS3_VERS);
-	xdr_put_u32(e, proc);
+	rpc_put_call_prefix(e, 0, NFS3_PROG, NFS3_VERS, proc);	/* xid: nfs_proxy_call rewrites it */
 	xdr_enc_init(&b, body, sizeof(body));
 	xdr_put_u32(&b, x->cred.stamp);
 	xdr_put_opaque(&b, x->cred.machine, (uint32_t)strlen(x->cred.machine));

@@ -222,11 +222,8 @@ static void announce_host(struct nfs_req *r, const struct nlm4_lock *l, uint8_t 
 	my[n] = ' ';
 	if (rpcb_uaddr_fmt(&local, 0, my + n + 1, sizeof(my) - (size_t)n - 1) < 0)
 		return;
-	const uint32_t head[] = { r->srv->nlm->next_xid++, RPC_CALL, RPC_VERS, NSM_PROG, NSM_VERS,
-				  NSM_MON, RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
 	xdr_enc_init(&e, msg, sizeof(msg));
-	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-		xdr_put_u32(&e, head[i]);
+	rpc_put_call_head(&e, r->srv->nlm->next_xid++, NSM_PROG, NSM_VERS, NSM_MON);
 	xdr_put_opaque(&e, l->caller.p, l->caller.len);
 	xdr_put_opaque(&e, my, (uint32_t)strlen(my));
 	for (int i = 0; i < 3; i++)
@@ -385,6 +382,26 @@ static int msg_forward(struct nfs_req *r, const struct nlm4_args *a, uint8_t hom
 	return rc;
 }
 
+/* Whether the call is for another node: one namespace, the file homed
+ * elsewhere, and not already sent here by a peer (lock state lives at the
+ * file's home only). */
+static int homed_elsewhere(const struct nfs_req *r, uint8_t home)
+{
+	const struct nfs_server *s = r->srv;
+
+	return s->cfg->vroot && home != s->cfg->node_id && !(r->c && r->c->from_peer);
+}
+
+/* Send the call to its home (a _MSG form as its synchronous one when msg)
+ * and count it.  0 / -1 (the home cannot be reached). */
+static int to_home(struct nfs_req *r, const struct nlm4_args *a, uint8_t home, int msg)
+{
+	if ((msg ? msg_forward(r, a, home) : nfs_proxy_forward(r, home)) < 0)
+		return -1;
+	r->srv->nlm->st.forwarded++;
+	return 0;
+}
+
 /* TEST LOCK CANCEL UNLOCK GRANTED after their decode (a _MSG form as its
  * synchronous one, msg set): the status decided here (and the holder of a
  * conflict), or -1 when the call went to the home (NFS_FORWARDED). */
@@ -401,11 +418,10 @@ static int64_t lock_decide(struct nfs_req *r, const struct nlm4_args *a, int msg
 		return do_granted(r, a);
 	if (lock_file(s, &a->lock, &f, &home) < 0)
 		return NLM4_STALE_FH;
-	if (!s->cfg->vroot || home == s->cfg->node_id || (r->c && r->c->from_peer))
+	if (!homed_elsewhere(r, home))
 		return run_here(r, a, &f, holder);
-	if ((msg ? msg_forward(r, a, home) : nfs_proxy_forward(r, home)) < 0)
+	if (to_home(r, a, home, msg) < 0)
 		return NLM4_DENIED_NOLOCKS;	/* the home cannot be reached: try again */
-	s->nlm->st.forwarded++;
 	if (a->proc == NLM4_LOCK && s->cfg->nlm_hosts_file[0])
 		announce_host(r, &a->lock, home);
 	if (a->proc == NLM4_LOCK && a->block) {
@@ -452,11 +468,9 @@ static int share_proc(struct nfs_req *r, const struct nlm4_args *a)
 		st = NLM4_DENIED_NOLOCKS;
 	} else if (lock_file(s, &a->lock, &f, &home) < 0) {
 		st = NLM4_STALE_FH;
-	} else if (s->cfg->vroot && home != s->cfg->node_id && !(r->c && r->c->from_peer)) {
-		if (nfs_proxy_forward(r, home) == 0) {
-			n->st.forwarded++;
+	} else if (homed_elsewhere(r, home)) {
+		if (to_home(r, a, home, 0) == 0)
 			return NFS_FORWARDED;
-		}
 		st = NLM4_DENIED_NOLOCKS;	/* the home cannot be reached: try again */
 	} else if (a->proc == NLM4_UNSHARE) {
 		n->st.unshared += (uint64_t)nlm_share_remove(&n->t, &f, &a->lock);

@@ -45,13 +45,9 @@ size_t nlm_granted_msg(uint8_t *buf, size_t cap, uint32_t xid, const struct nlm_
 		       int exclusive, const struct nlm4_lock *l)
 {
 	struct xdr_enc e;
-	static const uint32_t head[] = { RPC_CALL, RPC_VERS, NLM_PROG, NLM4_VERS, NLM4_GRANTED,
-					 RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
 
 	xdr_enc_init(&e, buf, cap);
-	xdr_put_u32(&e, xid);
-	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-		xdr_put_u32(&e, head[i]);
+	rpc_put_call_head(&e, xid, NLM_PROG, NLM4_VERS, NLM4_GRANTED);
 	nlm4_put_testargs(&e, cookie, exclusive, l);
 	return e.err ? 0 : e.len;
 }
@@ -80,13 +76,13 @@ static int send_getport(struct nlm_cb *cb)
 	uint8_t b[96];
 	struct xdr_enc e;
 	struct sockaddr_storage pm = cb->to.client;
-	const uint32_t call[] = { RPC_CALL, RPC_VERS, PMAP_PROG, PMAP_VERS, PMAP_GETPORT,
-				  RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0, cb->prog, cb->vers, 17, 0 };
 
 	xdr_enc_init(&e, b, sizeof(b));
-	xdr_put_u32(&e, cb->xid);
-	for (size_t i = 0; i < sizeof(call) / sizeof(call[0]); i++)
-		xdr_put_u32(&e, call[i]);
+	rpc_put_call_head(&e, cb->xid, PMAP_PROG, PMAP_VERS, PMAP_GETPORT);
+	xdr_put_u32(&e, cb->prog);
+	xdr_put_u32(&e, cb->vers);
+	xdr_put_u32(&e, 17);		/* IPPROTO_UDP */
+	xdr_put_u32(&e, 0);
 	if (pm.ss_family == AF_INET)
 		((struct sockaddr_in *)&pm)->sin_port = htons(PMAP_PORT);
 	else
@@ -208,16 +204,13 @@ int nlm_res_send(struct nfs_server *s, const struct nlm_cb_to *to, uint32_t res_
 {
 	uint8_t msg[2 * NLM_OBJ_MAX + 128];
 	struct xdr_enc e;
-	const uint32_t head[] = { s->nlm->next_xid++, RPC_CALL, RPC_VERS, NLM_PROG, NLM4_VERS,
-				  res_proc, RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
 
 	if (!len) {
 		s->nlm->st.callbacks_failed++;
 		return -1;
 	}
 	xdr_enc_init(&e, msg, sizeof(msg));
-	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-		xdr_put_u32(&e, head[i]);
+	rpc_put_call_head(&e, s->nlm->next_xid++, NLM_PROG, NLM4_VERS, res_proc);
 	xdr_put_fixed(&e, body, (uint32_t)len);
 	if (e.err) {
 		s->nlm->st.callbacks_failed++;
@@ -231,12 +224,9 @@ int nlm_notify_send(struct nfs_server *s, const struct nlm_cb_to *to, const char
 {
 	uint8_t msg[512];
 	struct xdr_enc e;
-	const uint32_t head[] = { s->nlm->next_xid++, RPC_CALL, RPC_VERS, NSM_PROG, NSM_VERS,
-				  NSM_NOTIFY, RPC_AUTH_NONE, 0, RPC_AUTH_NONE, 0 };
 
 	xdr_enc_init(&e, msg, sizeof(msg));
-	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-		xdr_put_u32(&e, head[i]);
+	rpc_put_call_head(&e, s->nlm->next_xid++, NSM_PROG, NSM_VERS, NSM_NOTIFY);
 	xdr_put_opaque(&e, mon_name, (uint32_t)strlen(mon_name));
 	xdr_put_u32(&e, (uint32_t)s->nlm->nsm_state);
 	return cb_start(s, to, NSM_PROG, NSM_VERS, msg, e.err ? 0 : e.len);

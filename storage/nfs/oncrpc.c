@@ -170,6 +170,27 @@ enum rpc_dec rpc_call_decode(const uint8_t *buf, size_t len, struct rpc_call *c,
 	return RPC_DEC_OK;
 }
 
+int rpc_put_call_prefix(struct xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers,
+			uint32_t proc)
+{
+	xdr_put_u32(e, xid);
+	xdr_put_u32(e, RPC_CALL);
+	xdr_put_u32(e, RPC_VERS);
+	xdr_put_u32(e, prog);
+	xdr_put_u32(e, vers);
+	return xdr_put_u32(e, proc);
+}
+
+int rpc_put_call_head(struct xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers,
+		      uint32_t proc)
+{
+	rpc_put_call_prefix(e, xid, prog, vers, proc);
+	xdr_put_u32(e, RPC_AUTH_NONE);		/* credential */
+	xdr_put_u32(e, 0);
+	xdr_put_u32(e, RPC_AUTH_NONE);		/* verifier */
+	return xdr_put_u32(e, 0);
+}
+
 static int reply_head(struct xdr_enc *e, uint32_t xid, uint32_t stat)
 {
 	xdr_put_u32(e, xid);

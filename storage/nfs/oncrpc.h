@@ -101,6 +101,17 @@ enum rpc_dec {
 enum rpc_dec rpc_call_decode(const uint8_t *buf, size_t len, struct rpc_call *c, char *err,
 			     size_t errlen);
 
+/* ---- calls nasd makes itself (callbacks, NSM, portmapper, forwarding) ---- */
+
+/* A call's header up to the credential: xid, CALL, RPC version 2, prog,
+ * vers, proc.  The caller appends the credential and verifier
+ * (rpc_put_call_head puts AUTH_NONE for both).  0 / -1 (buffer too small). */
+int rpc_put_call_prefix(struct xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers,
+			uint32_t proc);
+/* The whole header of a call with AUTH_NONE credential and verifier. */
+int rpc_put_call_head(struct xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers,
+		      uint32_t proc);
+
 /* ---- replies (without the record mark) ---- */
 
 /* MSG_ACCEPTED header with an AUTH_NONE verifier and accept_stat; the
