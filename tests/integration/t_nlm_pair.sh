@@ -15,6 +15,8 @@
 # connections: T is still DENIED, H's TEST of its own lock is GRANTED, H
 # unlocks, then T is GRANTED: lock state lives on the nodes, which the
 # failover does not touch, and the connections carrying it survive.
+# t_nlm_pair_v6 runs this file again over IPv6 (FAMILY=6, lib_pair.sh): the
+# clients' v6 addresses to the v6 VIP's NFS services (LAB_NFS6, NASD_NFS6).
 . "$(dirname "$0")/lib.sh"
 
 require_pair
@@ -22,20 +24,22 @@ require_pair
 require_nasd
 require_cmd jq
 export LAB_NFS=1
+[ "${FAMILY:-4}" = 6 ] && export LAB_NFS6=1 NASD_NFS6=1
 pair_lab_up
+VIP=$(pair_vip) VN=v$FAMILY
 export NASD_NFS=1 NASD_NFS_NS=1 NASD_NFS_EXTRA='"nlm_grace_s": 0,'
 for n in n1 n2 n3; do mkdir -p "$LAB_DIR/$n/nfs"; done
 mkdir -p "$LAB_DIR/n1/nfs/alpha" "$LAB_DIR/n2/nfs/beta" "$LAB_DIR/n3/nfs/gamma"
 echo lk >"$LAB_DIR/n1/nfs/alpha/lk"
 nasd_all
 pair_switches_up
-nfs3() { [ "$(sw_jctl a vips | jq '[.vips[] | select(.name == "v4") | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
-check "switch a: v4 tcp/2049 has its 3 nodes" wait_for 20 nfs3
+nfs3() { [ "$(sw_jctl a vips | jq --arg v "$VN" '[.vips[] | select(.name == $v) | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
+check "switch a: $VN tcp/2049 has its 3 nodes" wait_for 20 nfs3
 
 . "$(dirname "$0")/lib_nlm.sh"
 
-cl_start H c1 "$VIP4" -H hostH
-cl_start T c2 "$VIP4" -H hostT
+cl_start H c1 "$VIP" -H hostH
+cl_start T c2 "$VIP" -H hostT
 for c in H T; do check_eq "$c: open alpha/lk through the VIP" 1 "$(cl "$c" open alpha/lk | jq -r .open)"; done
 check_eq "H: exclusive lock of alpha/lk" 0 "$(st H lock 1 0 0 excl)"
 check_eq "T: DENIED" 1 "$(st T lock 2 0 1 excl)"
