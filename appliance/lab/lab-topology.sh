@@ -68,7 +68,8 @@ write_config() {
                     { "proto": "udp", "port": 5201, "affinity": "client" }$nfs_svcs$(smb_svc) ] },
     { "name": "v6", "address": "$VIP6",
       "services": [ { "proto": "tcp", "port": 80 },
-                    { "proto": "tcp", "port": 5201, "affinity": "client" }$nfs6_svcs ] }
+                    { "proto": "tcp", "port": 5201, "affinity": "client" },
+                    { "proto": "udp", "port": 5201, "affinity": "client" }$nfs6_svcs ] }
   ],
   "handoff": { "port": 7406, "key_file": "$LAB_DIR/handoff.key" }$nfs_map
 }

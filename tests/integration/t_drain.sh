@@ -20,33 +20,43 @@
 #      each of them shows node Y and flag "migrated";
 #   7. datagrams sent after the migrate on those flows arrive at Y, none at X;
 #   8. one flow moved by 5-tuple (`migrate C:P VIP:P TO --proto udp`) too.
+# t_drain_v6 runs this file again over IPv6 (FAMILY=6): the clients' v6
+# addresses to the v6 VIP (tcp/80, udp/5201), the 5-tuple as [C]:P [VIP]:P.
 . "$(dirname "$0")/lib.sh"
 
 require_cmd python3 ss
 lab_lbd_up
+FAMILY=${FAMILY:-4}
+if [ "$FAMILY" = 6 ]; then
+	VN=v6 VIP=$VIP6 BASE="http://[$VIP6]" CIP1=$C1_IP6 CIP2=$C2_IP6
+else
+	VN=v4 VIP=$VIP4 BASE="http://$VIP4" CIP1=$C1_IP4 CIP2=$C2_IP4
+fi
+# hp ADDR PORT: ADDR:PORT, the address in brackets when it is IPv6
+hp() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
 
 # ---- drain
-long_begin long c1 "http://$VIP4" /slow/10m.bin
+long_begin long c1 "$BASE" /slow/10m.bin
 X=$LONG_NODE long_pid=$LONG_PID long_file=$LONG_FILE port=$LONG_PORT
 
 check "tandemctl drain $X" ctl drain "$X"
 check_eq "tandemctl nodes: $X DRAIN yes" yes "$(ctl nodes | awk -v n="$X" '$1 == n { print $7 }')"
 check "--json nodes: $X drain true, state still up" node_is "$X" '.drain == true and .state == "up"'
-check_eq "drained $X left the v4 tcp/80 table" 2 "$(svc_nodes v4 tcp 80)"
-sessions "$TEST_TMP/drained" 60 "http://$VIP4"
+check_eq "drained $X left the $VN tcp/80 table" 2 "$(svc_nodes "$VN" tcp 80)"
+sessions "$TEST_TMP/drained" 60 "$BASE"
 read -r -a t < <(tally "$TEST_TMP/drained")
 diag "60 sessions with $X drained: n1 ${t[0]}, n2 ${t[1]}, n3 ${t[2]}, failed ${t[3]}"
 check_eq "60 new sessions all succeed" 0 "${t[3]}" || diag "$(sessions_fail_lines "$TEST_TMP/drained")"
 check_eq "60 new sessions: none on drained $X" 0 "${t[${X#n} - 1]}"
-check_eq "the download's flow stays on $X" "$X" "$(flow_node "$C1_IP4" "$port" 80)"
+check_eq "the download's flow stays on $X" "$X" "$(flow_node "$CIP1" "$port" 80)"
 s0=$(file_size "$long_file")
 grown() { [ "$(file_size "$long_file")" -ge $((s0 + 256 * 1024)) ]; }
 check "the download on drained $X keeps flowing ($s0 bytes, growing)" wait_for 5 grown
 
 check "tandemctl undrain $X" ctl undrain "$X"
 check "--json nodes: $X drain false" node_is "$X" '.drain == false'
-check_eq "undrained $X back in the v4 tcp/80 table" 3 "$(svc_nodes v4 tcp 80)"
-sessions "$TEST_TMP/undrained" 60 "http://$VIP4"
+check_eq "undrained $X back in the $VN tcp/80 table" 3 "$(svc_nodes "$VN" tcp 80)"
+sessions "$TEST_TMP/undrained" 60 "$BASE"
 read -r -a t < <(tally "$TEST_TMP/undrained")
 diag "60 sessions after undrain: n1 ${t[0]}, n2 ${t[1]}, n3 ${t[2]}, failed ${t[3]}"
 check_eq "60 new sessions all succeed" 0 "${t[3]}" || diag "$(sessions_fail_lines "$TEST_TMP/undrained")"
@@ -62,7 +72,7 @@ long_check "slow download on drained $X completed, sha256-correct" \
 # shellcheck disable=SC2016
 UDP_LISTEN='
 import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 5201))
 s.settimeout(0.5)
 end = time.time() + 120
@@ -79,15 +89,15 @@ with open(sys.argv[2], "a") as f:
 UDP_SEND='
 import socket, sys
 for p in sys.argv[2].split(","):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((sys.argv[1], int(p)))
-    s.sendto(sys.argv[3].encode(), ("'"$VIP4"'", 5201))
+    s.sendto(sys.argv[3].encode(), ("'"$VIP"'", 5201))
     s.close()
 '
 for n in n1 n2 n3; do
 	: >"$TEST_TMP/udp.$n"
 	# (in a subshell: not a job of ours, so no "Terminated" when lab down ends it)
-	(in_ns "$n" timeout 130 python3 -c "$UDP_LISTEN" "$VIP4" "$TEST_TMP/udp.$n" 2>/dev/null &)
+	(in_ns "$n" timeout 130 python3 -c "$UDP_LISTEN" "$VIP" "$TEST_TMP/udp.$n" 2>/dev/null &)
 done
 udp_listening() { listening_udp n1 && listening_udp n2 && listening_udp n3; }
 listening_udp() { [ -n "$(in_ns "$1" ss -Hlnu "sport = :5201")" ]; }
@@ -95,8 +105,8 @@ check "UDP listeners on VIP:5201 in n1..n3" wait_for 10 udp_listening
 
 P1=41001,41002,41003,41004 P2=42001,42002,42003,42004
 send_all() {
-	in_ns c1 python3 -c "$UDP_SEND" "$C1_IP4" "$P1" "$1" &&
-		in_ns c2 python3 -c "$UDP_SEND" "$C2_IP4" "$P2" "$1"
+	in_ns c1 python3 -c "$UDP_SEND" "$CIP1" "$P1" "$1" &&
+		in_ns c2 python3 -c "$UDP_SEND" "$CIP2" "$P2" "$1"
 }
 # got SEQ: how many datagrams with payload SEQ the three listeners logged.
 got() { cat "$TEST_TMP"/udp.n[123] | awk -v s="$1" '$3 == s' | wc -l; }
@@ -112,14 +122,14 @@ got_all() { [ "$(got "$1")" -eq 8 ]; }
 
 send_all 1
 check "8 datagrams (seq 1) reach the nodes" wait_for 5 got_all 1
-c1_nodes=$(for p in ${P1//,/ }; do where "$C1_IP4" "$p" 1; done | sort -u | paste -sd' ')
-c2_nodes=$(for p in ${P2//,/ }; do where "$C2_IP4" "$p" 1; done | sort -u | paste -sd' ')
+c1_nodes=$(for p in ${P1//,/ }; do where "$CIP1" "$p" 1; done | sort -u | paste -sd' ')
+c2_nodes=$(for p in ${P2//,/ }; do where "$CIP2" "$p" 1; done | sort -u | paste -sd' ')
 diag "UDP flows: c1 -> $c1_nodes, c2 -> $c2_nodes"
 check "client affinity: c1's 4 UDP flows on one node ($c1_nodes)" test "$(wc -w <<<"$c1_nodes")" = 1
 check "client affinity: c2's 4 UDP flows on one node ($c2_nodes)" test "$(wc -w <<<"$c2_nodes")" = 1
 X=$c1_nodes
 for Y in n1 n2 n3; do [ "$Y" = "$X" ] || break; done
-lbd_nodes=$(for p in ${P1//,/ }; do flow_node "$C1_IP4" "$p" 5201 udp; done | paste -sd' ')
+lbd_nodes=$(for p in ${P1//,/ }; do flow_node "$CIP1" "$p" 5201 udp; done | paste -sd' ')
 check_eq "lbd lists c1's 4 UDP flows on $X" "$X $X $X $X" "$lbd_nodes"
 
 # Migrate X -> Y.
@@ -153,17 +163,17 @@ check_eq "after the migrate, datagrams of the moved flows arrive at $Y (not $X)"
 check_eq "$X logged no datagram after the migrate" 0 "$(awk '$3 == 2' "$TEST_TMP/udp.$X" | wc -l)"
 
 # One flow by 5-tuple: c2's first port, to a node other than its current one.
-cur=$(flow_node "$C2_IP4" 42001 5201 udp)
+cur=$(flow_node "$CIP2" 42001 5201 udp)
 for W in n3 n2 n1; do [ "$W" = "$cur" ] || break; done
-out=$(ctl migrate "$C2_IP4:42001" "$VIP4:5201" "$W" --proto udp 2>&1)
-check "migrate $C2_IP4:42001 $VIP4:5201 $W --proto udp ($out)" test $? = 0
-check_eq "that flow now on $W" "$W" "$(flow_node "$C2_IP4" 42001 5201 udp)"
+out=$(ctl migrate "$(hp "$CIP2" 42001)" "$(hp "$VIP" 5201)" "$W" --proto udp 2>&1)
+check "migrate $(hp "$CIP2" 42001) $(hp "$VIP" 5201) $W --proto udp ($out)" test $? = 0
+check_eq "that flow now on $W" "$W" "$(flow_node "$CIP2" 42001 5201 udp)"
 send_all 3
 check "8 datagrams (seq 3) reach the nodes" wait_for 5 got_all 3
-check_eq "c2:42001's next datagram arrives at $W" "$W" "$(where "$C2_IP4" 42001 3)"
-check_eq "c2:42002 (not moved) stays on $cur" "$cur" "$(where "$C2_IP4" 42002 3)"
+check_eq "c2:42001's next datagram arrives at $W" "$W" "$(where "$CIP2" 42001 3)"
+check_eq "c2:42002 (not moved) stays on $cur" "$cur" "$(where "$CIP2" 42002 3)"
 rc=0
-ctl migrate "$C2_IP4:42999" "$VIP4:5201" "$W" --proto udp >/dev/null 2>&1 || rc=$?
+ctl migrate "$(hp "$CIP2" 42999)" "$(hp "$VIP" 5201)" "$W" --proto udp >/dev/null 2>&1 || rc=$?
 check_eq "migrate of a flow that does not exist: exit 1" 1 "$rc"
 
 finish
