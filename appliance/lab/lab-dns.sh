@@ -30,8 +30,12 @@ pair_switches() { if is_pair2; then echo a b c d; else echo a b; fi; }
 dns_section() {
 	local vips='"v4"'
 	is_dns || return 0
+	# LAB_DNS6=1 (lab up; marker dns6): the v6 VIP's AAAA record as well
+	# (opt-in: clients that get an AAAA prefer it, which the v4 DNS tests'
+	# counts by VIP do not expect)
 	case "$1" in
-	a | b) is_aa && vips='"v4", "v4b"' ;;
+	a | b) is_aa && vips='"v4", "v4b"'
+		[ -e "$LAB_DIR/dns6" ] && vips="$vips, \"v6\"" ;;
 	c | d) vips='"v4c", "v4d"' ;;
 	esac
 	printf ',\n  "dns": { "name": "%s", "server": "%s", "key_file": "%s", "ttl": 1,\n' \

@@ -108,6 +108,7 @@ cmd_up_pair() {
 			die "missing named/tsig-keygen (apt-get install bind9)"
 		dns_keygen
 		HOSTS="$HOSTS dns"
+		[ "${LAB_DNS6:-0}" = 1 ] && touch "$LAB_DIR/dns6"
 		if [ "${LAB_PAIR2:-0}" = 1 ]; then
 			touch "$LAB_DIR/pair2"
 			HOSTS="$HOSTS swc swd"
