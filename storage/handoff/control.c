@@ -358,12 +358,12 @@ static int open_engine(struct handoff *h)
 	if (flowdrop_open(&h->drop, cfg->interface,
 			  cfg->egress_interface[0] ? cfg->egress_interface : NULL,
 			  cfg->bpf_object[0] ? cfg->bpf_object : NULL,
-			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, err, sizeof(err)) < 0) {
+			  cfg->pin_dir[0] ? cfg->pin_dir : NULL, (size_t)cfg->hold_total_kb * 1024,
+			  err, sizeof(err)) < 0) {
 		log_warnx("handoff: flow drop: %s", err);
 		return -1;
 	}
 	h->drop_open = 1;
-	flowdrop_hold_limit(&h->drop, (size_t)cfg->hold_total_kb * 1024);
 	return 0;
 }
 

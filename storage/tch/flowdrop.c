@@ -82,7 +82,8 @@ static void detach(int ifindex, enum bpf_tc_attach_point where)
 }
 
 int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
-		  const char *obj_path, const char *pin_dir, char *err, size_t errlen)
+		  const char *obj_path, const char *pin_dir, size_t hold_total, char *err,
+		  size_t errlen)
 {
 	struct bpf_program *prog, *prog_out;
 	int rc;
@@ -90,7 +91,7 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 	memset(d, 0, sizeof(*d));
 	d->map_fd = d->stats_fd = -1;
 	d->held_tail = &d->held;
-	d->held_limit = FLOWDROP_HOLD_TOTAL_DEFAULT;
+	d->held_limit = hold_total ? hold_total : FLOWDROP_HOLD_TOTAL_DEFAULT;
 	if (!obj_path)
 		obj_path = FLOWDROP_OBJ_DEFAULT;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
@@ -117,7 +118,7 @@ int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifn
 		err_errno(err, errlen, "flowdrop: pin paths under %s", pin_dir);
 		goto out_fail;
 	}
-	rc = flowdrop_size_maps(d->obj, d->ncpus);
+	rc = flowdrop_size_maps(d->obj, d->ncpus, d->held_limit);
 	if (!rc)
 		rc = bpf_object__load(d->obj);
 	if (rc) {
@@ -162,11 +163,27 @@ out_fail:
 	return -1;
 }
 
-int flowdrop_size_maps(struct bpf_object *obj, int ncpus)
+uint32_t flowdrop_ring_size(size_t hold_total)
+{
+	uint32_t r = FLOWDROP_HOLD_RING_MIN;
+
+	if (!hold_total)
+		hold_total = FLOWDROP_HOLD_TOTAL_DEFAULT;
+	while (r < FLOWDROP_HOLD_RING_MAX && (size_t)r * 2 <= hold_total)
+		r *= 2;
+	return r;
+}
+
+int flowdrop_size_maps(struct bpf_object *obj, int ncpus, size_t hold_total)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(obj, FLOWDROP_HOLD_BUF);
+	struct bpf_map *ring = bpf_object__find_map_by_name(obj, FLOWDROP_HOLD_RING);
+	int rc;
 
-	return m ? bpf_map__set_max_entries(m, (__u32)ncpus) : -ENOENT;
+	if (!m || !ring)
+		return -ENOENT;
+	rc = bpf_map__set_max_entries(m, (__u32)ncpus);
+	return rc ? rc : bpf_map__set_max_entries(ring, flowdrop_ring_size(hold_total));
 }
 
 int flowdrop_bind(struct flowdrop *d, struct bpf_object *obj)
@@ -246,11 +263,6 @@ int flowdrop_hold_ingress(struct flowdrop *d, const struct lb_flow_key *k)
 		return -1;
 	v.flags |= FLOWDROP_F_IN_ONLY;
 	return bpf_map_update_elem(d->map_fd, k, &v, BPF_EXIST);
-}
-
-void flowdrop_hold_limit(struct flowdrop *d, size_t total)
-{
-	d->held_limit = total;
 }
 
 /* One ring record into the store, or refused (counted) when the store is

@@ -55,7 +55,7 @@ struct flowdrop {
 	struct bpf_object *obj;
 	struct ring_buffer *ring;	/* held packets from the program */
 	struct flowdrop_pkt *held, **held_tail;	/* taken from the ring, oldest first */
-	size_t held_bytes, held_limit;
+	size_t held_bytes, held_limit;	/* held_limit: flowdrop_open's hold_total */
 	uint64_t held_evicted;		/* freed untaken, or refused: store full */
 	int map_fd, stats_fd;
 	int ifindex, out_ifindex;	/* out_ifindex 0: no egress program */
@@ -76,12 +76,24 @@ struct flowdrop {
  * holds nothing and nothing stays attached.
  */
 int flowdrop_open(struct flowdrop *d, const char *ifname, const char *egress_ifname,
-		  const char *obj_path, const char *pin_dir, char *err, size_t errlen);
+		  const char *obj_path, const char *pin_dir, size_t hold_total, char *err,
+		  size_t errlen);
 
-/* Before loading obj: the maps sized from the machine (one hold scratch
- * slot per CPU, ncpus = libbpf_num_possible_cpus()).  0 or a negative
- * errno, as libbpf. */
-int flowdrop_size_maps(struct bpf_object *obj, int ncpus);
+/* The hold ring's size for hold_total bytes of held packets (config
+ * handoff.hold_total_kb; 0: FLOWDROP_HOLD_TOTAL_DEFAULT): the largest power
+ * of two not over it (a BPF ring buffer's size must be a power of two and
+ * a multiple of the page size), at least FLOWDROP_HOLD_RING_MIN, at most
+ * FLOWDROP_HOLD_RING_MAX.  So the kernel side never pins more than the
+ * operator allowed, and a larger allowance gets a larger ring. */
+#define FLOWDROP_HOLD_RING_MIN (64u << 10)
+#define FLOWDROP_HOLD_RING_MAX (1u << 30)
+uint32_t flowdrop_ring_size(size_t hold_total);
+
+/* Before loading obj: the maps sized from the machine and the config (one
+ * hold scratch slot per CPU, ncpus = libbpf_num_possible_cpus(); the hold
+ * ring, flowdrop_ring_size(hold_total)).  0 or a negative errno, as
+ * libbpf. */
+int flowdrop_size_maps(struct bpf_object *obj, int ncpus, size_t hold_total);
 
 /* The userspace side over a loaded flow-drop object's maps (flowdrop_open
  * does this; bpf_prog_test_run tests call it on an object they loaded):
@@ -110,11 +122,6 @@ int flowdrop_hold(struct flowdrop *d, const struct lb_flow_key *k, uint64_t unti
  * what arrives (FLOWDROP_F_IN_ONLY; tch_replay_held).  0, or -1 (ENOENT: no
  * entry). */
 int flowdrop_hold_ingress(struct flowdrop *d, const struct lb_flow_key *k);
-
-/* Bytes of held packets this process keeps, all flows, before it refuses
- * more (counted in held_evicted); FLOWDROP_HOLD_TOTAL_DEFAULT until set.
- * The ring buffer (FLOWDROP_HOLD_RING_SIZE) bounds the kernel side. */
-void flowdrop_hold_limit(struct flowdrop *d, size_t total);
 
 /* Every packet held so far for k, oldest first, unlinked into *out (NULL
  * if none; free with flowdrop_pkts_free).  Drains the ring first (packets

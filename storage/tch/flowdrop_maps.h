@@ -21,7 +21,7 @@
 #define FLOWDROP_STATS      "tch_flowdrop_st"	/* per-CPU counters; pin name */
 #define FLOWDROP_MAX_FLOWS  16384		/* sessions frozen or in grace at once */
 #define FLOWDROP_HOLD_RING  "tch_flowhold"	/* ring buffer of held packets */
-#define FLOWDROP_HOLD_RING_SIZE (4u << 20)	/* its size: the kernel-side bound on held bytes */
+#define FLOWDROP_HOLD_RING_SIZE (4u << 20)	/* the object's size; flowdrop_size_maps sets it from the config */
 #define FLOWDROP_HOLD_PKT_MAX 65535		/* longest packet (from its IP header) held; longer: overflow.
 						 * GRO makes packets this long (a veth behind XDP, any NIC) */
 #define FLOWDROP_HOLD_BUF   "tch_flowhold_buf"	/* per-CPU scratch: entries = CPUs, set at load */

@@ -1230,7 +1230,7 @@ int main(int argc, char **argv)
 	tch_raw_init(&d.raw);
 	if (loop_init(&d.loop) < 0)
 		fatal("init");
-	if (flowdrop_open(&d.drop, o.ifname, NULL, o.obj, o.pin, err, sizeof(err)) < 0)
+	if (flowdrop_open(&d.drop, o.ifname, NULL, o.obj, o.pin, 0, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	for (int i = 0; i < d.nlis; i++)
 		listen_on(&d, &d.lis[i], o.listens[i], client_accept_cb);

@@ -189,6 +189,18 @@ static void hold_fixtures(struct flowdrop *d, int prog, int prog_out, const stru
 	flowdrop_del(d, k4);
 }
 
+/* The hold ring's size follows the config's total, never above it. */
+static void ring_sizes(void)
+{
+	CHECK(flowdrop_ring_size(0) == FLOWDROP_HOLD_TOTAL_DEFAULT, "default total: ring %u",
+	      flowdrop_ring_size(0));
+	CHECK(flowdrop_ring_size(8u << 20) == (8u << 20), "8 MiB -> 8 MiB");
+	CHECK(flowdrop_ring_size((6u << 20) + 1) == (4u << 20), "6 MiB + 1 -> 4 MiB (not over it)");
+	CHECK(flowdrop_ring_size(64u << 10) == FLOWDROP_HOLD_RING_MIN, "64 KiB -> the minimum");
+	CHECK(flowdrop_ring_size(1000) == FLOWDROP_HOLD_RING_MIN, "below the minimum -> the minimum");
+	CHECK(flowdrop_ring_size((size_t)1 << 40) == FLOWDROP_HOLD_RING_MAX, "1 TiB -> the maximum");
+}
+
 int main(int argc, char **argv)
 {
 	const char *obj = argc > 1 ? argv[1] : getenv("TANDEM_FLOWDROP_OBJ");
@@ -199,6 +211,7 @@ int main(int argc, char **argv)
 	struct frame f;
 	uint64_t dropped, dropped_out, expired, far;
 
+	ring_sizes();
 	if (!obj)
 		obj = "build/flowdrop.bpf.o";
 	if (geteuid() != 0) {
@@ -207,7 +220,7 @@ int main(int argc, char **argv)
 	}
 	o = bpf_object__open_file(obj, NULL);
 	if (o)	/* as flowdrop_open does */
-		flowdrop_size_maps(o, libbpf_num_possible_cpus());
+		flowdrop_size_maps(o, libbpf_num_possible_cpus(), 0);
 	if (!o || bpf_object__load(o)) {
 		CHECK(0, "load %s", obj);
 		return check_done();

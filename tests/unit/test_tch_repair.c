@@ -981,7 +981,7 @@ int main(int argc, char **argv)
 	/* On lo both hooks see every packet: to drop one direction only (the
 	 * client's ACKs: sent-but-unacked bytes; the server's ACKs: out-of-order
 	 * data kept), the first tests drop on ingress only. */
-	if (flowdrop_open(&fd, "lo", "", obj, NULL, err, sizeof(err)) < 0) {
+	if (flowdrop_open(&fd, "lo", "", obj, NULL, 0, err, sizeof(err)) < 0) {
 		CHECK(0, "flow drop on lo ingress (%s)", err);
 		return check_done();
 	}
@@ -992,7 +992,7 @@ int main(int argc, char **argv)
 	test_hold(&fd, 256 * 1024, "hold");
 	test_hold(&fd, 2500, "hold overflow");
 	flowdrop_close(&fd);
-	if (flowdrop_open(&fd, "lo", NULL, obj, NULL, err, sizeof(err)) < 0) {
+	if (flowdrop_open(&fd, "lo", NULL, obj, NULL, 0, err, sizeof(err)) < 0) {
 		CHECK(0, "flow drop on lo (%s)", err);
 		return check_done();
 	}
