@@ -22,7 +22,9 @@ connected); exit 0 when everything it checked was right, 1 otherwise.
           in the result), GET /node.  Responses are read in order.
   upload  PUT --put-path with --put-size random bytes sent at --rate B/s,
           then GET --put-path back on the same connection (sha256 must
-          match what was sent).
+          match what was sent); with --stop-file, again (new random bytes)
+          until it exists.  max_send_ms: the longest one send() of a
+          --rate/50 chunk took (the client's wait for its window).
 
 A PUT carries "Authorization: Bearer --token" (default: the environment's
 NASD_WRITE_TOKEN, which tests/integration/lib_nasd.sh sets) when one is given.
@@ -234,36 +236,50 @@ def mode_pipe(a):
     return res["ok"]
 
 
+def upload_one(a, c, res):
+    """One PUT of --put-size random bytes at --rate, then its GET back."""
+    body = os.urandom(a.put_size)
+    want = hashlib.sha256(body).hexdigest()
+    res.update({"put_sha": want, "put_size": len(body)})
+    c.s.sendall(put_head(a, a.put_path, len(body)))
+    t0 = time.monotonic()
+    off = 0
+    chunk = max(1024, a.rate // 50)
+    while off < len(body):
+        t = time.monotonic()
+        c.s.sendall(body[off:off + chunk])
+        res["max_send_ms"] = max(res.get("max_send_ms", 0), round((time.monotonic() - t) * 1000, 3))
+        off += chunk
+        if a.progress:
+            open(a.progress, "w").write("%d\n" % min(off, len(body)))
+        ahead = off / a.rate - (time.monotonic() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+    st, hd, _, _, _ = c.response()
+    res["put_status"] = st
+    res["put_node"] = hd.get("x-tandem-node", "?")
+    c.s.sendall(get_req(a.put_path))
+    st, hd, _, sha, ln = c.response()
+    res.update({"get_status": st, "get_sha": sha, "get_len": ln, "get_node": hd.get("x-tandem-node", "?")})
+    return res["put_status"] in (201, 204) and st == 200 and sha == want
+
+
 def mode_upload(a):
     c = Conn(a.host, timeout=60)
     open(a.port_file, "w").write(c.ep() + "\n")
-    body = os.urandom(a.put_size)
-    res = {"ep": c.ep(), "put_sha": hashlib.sha256(body).hexdigest(), "put_size": len(body)}
+    res = {"ep": c.ep(), "puts": 0, "bad": []}
     err = None
     try:
-        c.s.sendall(put_head(a, a.put_path, len(body)))
-        t0 = time.monotonic()
-        off = 0
-        chunk = max(1024, a.rate // 50)
-        while off < len(body):
-            c.s.sendall(body[off:off + chunk])
-            off += chunk
-            if a.progress:
-                open(a.progress, "w").write("%d\n" % min(off, len(body)))
-            ahead = off / a.rate - (time.monotonic() - t0)
-            if ahead > 0:
-                time.sleep(ahead)
-        st, hd, _, _, _ = c.response()
-        res["put_status"] = st
-        res["put_node"] = hd.get("x-tandem-node", "?")
-        c.s.sendall(get_req(a.put_path))
-        st, hd, _, sha, ln = c.response()
-        res.update({"get_status": st, "get_sha": sha, "get_len": ln, "get_node": hd.get("x-tandem-node", "?")})
+        while True:	# with --stop-file: PUT + GET again until it exists
+            if not upload_one(a, c, res):
+                res["bad"].append({k: res.get(k) for k in ("put_status", "get_status", "get_len", "put_node")})
+            res["puts"] += 1
+            if not a.stop_file or os.path.exists(a.stop_file):
+                break
     except Exception as e:
         err = "%s: %s" % (type(e).__name__, e)
     res["error"] = err
-    res["ok"] = (err is None and res.get("put_status") in (201, 204) and res.get("get_status") == 200
-                 and res.get("get_sha") == res["put_sha"])
+    res["ok"] = err is None and not res["bad"] and res["puts"] > 0
     c.s.close()
     write_json(a.out, res)
     return res["ok"]

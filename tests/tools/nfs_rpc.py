@@ -43,6 +43,14 @@
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench; as uid and gid
 #                                   NFS_RPC_UID if set, else root)
+#   nfs_rpc.py inflight HOST FILE DEPTH EPFILE STOP  READs of FILE (below /export),
+#                                   32 KiB each, round and round, DEPTH of them always
+#                                   outstanding on one connection (a new one is sent as
+#                                   each reply arrives) until the file STOP exists;
+#                                   writes the client endpoint to EPFILE first; every
+#                                   byte checked against NFS_RPC_LOCAL (the file on
+#                                   disk); {calls, bad, max_ms (slowest call), max_gap_ms
+#                                   (longest time without a reply), p50_ms, p99_ms, ok}
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
 #                                   round and round, for S s; writes the connection's
 #                                   client endpoint to EPFILE first; checks every byte
@@ -506,6 +514,60 @@ elif mode == "latread":
     lat.sort()
     print(json.dumps({"calls": len(lat), "p50_ms": round(lat[len(lat) // 2], 3),
                       "p99_ms": round(lat[len(lat) * 99 // 100], 3), "max_ms": round(lat[-1], 3), "ok": ok}))
+elif mode == "inflight":
+    import time
+    c = Conn(host)
+    a = c.s.getsockname()
+    open(sys.argv[5], "w").write("%s:%d" % (a[0], a[1]))
+    local = open(os.environ["NFS_RPC_LOCAL"], "rb").read()
+    depth, stop = int(sys.argv[4]), sys.argv[6]
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3])
+    assert st == 0, "LOOKUP failed: %s" % st
+    c.s.settimeout(30)
+    pend, lat, res = {}, [], {"calls": 0, "bad": 0, "max_gap_ms": 0.0, "error": None}
+    nxt = [0]
+
+    def send_read():
+        c.xid += 1
+        off = nxt[0]
+        nxt[0] = 0 if off + 32768 >= len(local) else off + 32768
+        pend[c.xid] = (off, time.perf_counter())
+        c.send_record(struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE +
+                      xdr_opaque(fh) + struct.pack(">QI", off, 32768))
+    for _ in range(depth):
+        send_read()
+    last = time.perf_counter()
+    stopping = False
+    while pend:
+        r = c.reply()
+        now = time.perf_counter()
+        if r.get("closed") or r.get("xid") not in pend:
+            res["error"] = "closed" if r.get("closed") else "unexpected xid %s" % r.get("xid")
+            break
+        off, t = pend.pop(r["xid"])
+        lat.append((now - t) * 1000)
+        res["max_gap_ms"] = max(res["max_gap_ms"], (now - last) * 1000)
+        last = now
+        res["calls"] += 1
+        b = r.get("body", b"")
+        ok = nfs_status(r) == 0
+        if ok:
+            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+            n = struct.unpack(">I", b[o:o + 4])[0]
+            ok = b[o + 12:o + 12 + n] == local[off:off + 32768]
+        if not ok:
+            res["bad"] += 1
+        if not stopping and res["calls"] % 16 == 0 and os.path.exists(stop):
+            stopping = True
+        if not stopping:
+            send_read()
+    lat.sort()
+    res.update({"max_ms": round(lat[-1], 3) if lat else None, "p50_ms": round(lat[len(lat) // 2], 3) if lat else None,
+                "p99_ms": round(lat[len(lat) * 99 // 100], 3) if lat else None, "max_gap_ms": round(res["max_gap_ms"], 3)})
+    res["ok"] = res["error"] is None and res["bad"] == 0 and res["calls"] > depth
+    print(json.dumps(res))
+    sys.exit(0 if res["ok"] else 1)
 elif mode == "forge":
     c = Conn(host)
     st, root = mnt(c, "/export")
