@@ -20,6 +20,10 @@ connected); exit 0 when everything it checked was right, 1 otherwise.
   pipe    GET PATH (slow) with pipelined requests written right behind it:
           GET /small.bin, PUT /shared/NAME (--put-size random bytes, sha256
           in the result), GET /node.  Responses are read in order.
+  halfpipe  GET --path with --count small GETs (/small.bin, /node
+          alternately) pipelined behind it; per response its node
+          (X-Tandem-Node), sha256, length and end_ns (time.monotonic_ns()
+          when its last byte was read).
   upload  PUT --put-path with --put-size random bytes sent at --rate B/s,
           then GET --put-path back on the same connection (sha256 must
           match what was sent); with --stop-file, again (new random bytes)
@@ -236,6 +240,29 @@ def mode_pipe(a):
     return res["ok"]
 
 
+def mode_halfpipe(a):
+    """GET --path with --count small GETs (/small.bin, /node alternately)
+    pipelined right behind it on the same connection; each response's end
+    (CLOCK_MONOTONIC ns, as the nodes' own times on this host) recorded."""
+    c = Conn(a.host, timeout=60)
+    open(a.port_file, "w").write(c.ep() + "\n")
+    small = ["/small.bin" if i % 2 == 0 else "/node" for i in range(a.count)]
+    c.s.sendall(get_req(a.path) + b"".join(get_req(p) for p in small))
+    out, err = [], None
+    try:
+        for p in [a.path] + small:
+            st, hd, b, sha, ln = c.response()
+            out.append({"path": p, "status": st, "node": hd.get("x-tandem-node", "?"), "sha": sha,
+                        "len": ln, "end_ns": time.monotonic_ns(),
+                        "body": b.decode(errors="replace").strip() if ln < 64 else ""})
+    except Exception as e:
+        err = "%s: %s" % (type(e).__name__, e)
+    res = {"ep": c.ep(), "responses": out, "error": err, "ok": err is None and len(out) == a.count + 1}
+    c.s.close()
+    write_json(a.out, res)
+    return res["ok"]
+
+
 def upload_one(a, c, res):
     """One PUT of --put-size random bytes at --rate, then its GET back."""
     body = os.urandom(a.put_size)
@@ -287,7 +314,7 @@ def mode_upload(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "ka", "zw", "pipe", "upload"])
+    p.add_argument("mode", choices=["stream", "ka", "zw", "pipe", "upload", "halfpipe"])
     p.add_argument("--host", required=True)
     p.add_argument("--path", default="/10m.bin")
     p.add_argument("--want", default="")
@@ -307,7 +334,8 @@ def main():
     p.add_argument("--rate", type=int, default=262144)
     p.add_argument("--token", default=os.environ.get("NASD_WRITE_TOKEN", ""))
     a = p.parse_args()
-    ok = {"stream": mode_stream, "ka": mode_ka, "zw": mode_zw, "pipe": mode_pipe, "upload": mode_upload}[a.mode](a)
+    ok = {"stream": mode_stream, "ka": mode_ka, "zw": mode_zw, "pipe": mode_pipe, "upload": mode_upload,
+          "halfpipe": mode_halfpipe}[a.mode](a)
     sys.exit(0 if ok else 1)
 
 

@@ -1,0 +1,108 @@
+#!/bin/bash
+# t_half_handoff: a half handoff of an HTTP keep-alive session: while the
+# old node still streams a 64 MiB reply, the new node starts on the
+# requests pipelined behind it; the session moves once the reply is out.
+#
+#   c1 .10 -- [sw: tandem-lbd, report port 7406] -- n1 n2 n3 (tandem-nasd
+#              with "handoff", nginx stopped; as t_nasd_handoff)
+#
+#  client: tests/tools/ho_client.py halfpipe: GET /rate/shared/64m.bin?bps=
+#          16000000 (about 4.2 s of nasd's pacer) with 6 small GETs
+#          (/small.bin, /node alternately) written right behind it on the
+#          same connection; the end of each response noted (CLOCK_MONOTONIC).
+#  test:   once the session is sending, {"cmd":"handoff","half":true} to
+#          its node X, to Y.
+#  checked: X answers "half" (the reply has bytes left); Y started on the 6
+#  requests (half.last_requests; the 3 small.bin read ahead: half.files)
+#  before the download's last byte reached the client (Y's half.last_prepare_ns < the download's end_ns:
+#  one host's CLOCK_MONOTONIC); the download came whole from X and its
+#  sha256 is right; the 6 small answers came from Y (X-Tandem-Node, /node's
+#  body), small.bin sha256-right; X moved the session once (out_ok +1, a
+#  move scheduled at the end of the reply), Y took it (in_ok +1) and
+#  matched it to what it prepared (half.arrived +1, arrived_requests +6);
+#  lbd's flow names Y.  Then: a half handoff asked for a session that has
+#  no long reply in progress is an ordinary handoff (outcome "done").
+. "$(dirname "$0")/lib.sh"
+
+require_lbd
+. "$(dirname "$0")/lib_nasd.sh"
+require_nasd
+require_cmd python3 jq
+handoff_lab_up
+T=$TEST_TMP
+TP=$REPO/tests/tools
+mkdir -p "$LAB_DIR/shared"
+head -c $((64 << 20)) /dev/urandom >"$LAB_DIR/shared/64m.bin"
+nasd_all_up handoff
+check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
+hj() { hstat "$1" ".half$2"; }
+NSMALL=6
+
+in_ns c1 "$PY" "$TP/ho_client.py" halfpipe --host "$VIP4" --path "/rate/shared/64m.bin?bps=16000000" \
+	--count "$NSMALL" --port-file "$T/ep" --out "$T/half.json" >"$T/half.log" 2>&1 &
+cpid=$!
+at_exit "kill $cpid 2>/dev/null"
+wait_for 5 test -s "$T/ep"
+EP=$(tr -d '\n' <"$T/ep")
+sending() { [ -n "$(find_session ".client == \"$EP\" and .state != \"idle\" and .phase == \"send\"")" ]; }
+check "the session is streaming the download" wait_for 10 sending
+X=$(holder "$EP")
+if [ -z "$X" ]; then
+	fail "the session shows up on a node" "$(cat "$T/half.log")"
+	finish
+fi
+Y=$(other "$X")
+diag "session $EP on $X; half handoff to $Y"
+o0=$(hstat "$X" .out_ok) i0=$(hstat "$Y" .in_ok) a0=$(hj "$Y" .arrived) r0=$(hj "$Y" .arrived_requests)
+r=$(nctl "$X" "{\"cmd\":\"handoff\",\"session\":\"$EP\",\"to\":\"$Y\",\"half\":true}")
+diag "reply: $r"
+check_eq "$X answers: half handoff, the reply goes on here" "true half" "$(jq -r '"\(.ok) \(.outcome)"' <<<"$r")"
+check_eq "the download is still with $X" "$X" "$(holder "$EP")"
+lastreq() { [ "$(hj "$Y" .last_requests)" = "$NSMALL" ]; }
+check "$Y started on the $NSMALL pipelined requests (parsed; the 3 small.bin read ahead)" wait_for 5 lastreq
+check_eq "$Y read ahead the 3 files" 3 "$(hj "$Y" .files)"
+PREP_NS=$(hj "$Y" .last_prepare_ns)
+
+wait_for 30 pid_gone "$cpid"
+wait "$cpid"
+rc=$?
+diag "client: $(jq -c '{error, responses: [.responses[] | {path, status, node, len, end_ns}]}' "$T/half.json" 2>/dev/null || cat "$T/half.log")"
+check_eq "client: the download and $NSMALL small answers, in order, no reset (exit 0)" 0 "$rc"
+DL_END=$(jq -r '.responses[0].end_ns' "$T/half.json")
+check_eq "download: 200 from $X, 64 MiB, sha256 right" "200 $X $((64 << 20)) $(sha "$LAB_DIR/shared/64m.bin")" \
+	"$(jq -r '.responses[0] | "\(.status) \(.node) \(.len) \(.sha)"' "$T/half.json")"
+check "$Y started on the requests before the download's last byte reached the client ($PREP_NS < $DL_END, $(((DL_END - PREP_NS) / 1000000)) ms before)" \
+	test "$PREP_NS" -lt "$DL_END"
+check_eq "every small answer came from $Y, right" "$NSMALL" \
+	"$(jq --arg y "$Y" --arg s "$(want_sha small.bin)" '[.responses[1:][] | select(.status == 200 and .node == $y and
+		((.path == "/node" and .body == $y) or (.path == "/small.bin" and .sha == $s)))] | length' "$T/half.json")"
+check_eq "$X moved the session once, at the end of its reply (out_ok +1, half.scheduled)" "1 1" \
+	"$(($(hstat "$X" .out_ok) - o0)) $(hj "$X" .scheduled)"
+check_eq "$Y took it (in_ok +1) and matched it to what it prepared (half.arrived +1, arrived_requests +$NSMALL)" \
+	"1 1 $NSMALL" "$(($(hstat "$Y" .in_ok) - i0)) $(($(hj "$Y" .arrived) - a0)) $(($(hj "$Y" .arrived_requests) - r0))"
+check_eq "lbd's flow for the client port names $Y" "$Y" "$(flow_node "$C1_IP4" "${EP##*:}" 80)"
+check_eq "nothing prepared is left waiting on $Y" 0 "$(hj "$Y" .waiting)"
+
+# a session with no long reply in progress: the half handoff is an ordinary one
+in_ns c1 "$PY" "$TP/ho_client.py" ka --host "$VIP4" --want "$(want_sha small.bin)" --gap-ms 20 \
+	--stop-file "$T/stop" --port-file "$T/ka.port" --out "$T/ka.json" >"$T/ka.log" 2>&1 &
+kpid=$!
+at_exit "kill $kpid 2>/dev/null"
+wait_for 5 test -s "$T/ka.port"
+KEP=$(tr -d '\n' <"$T/ka.port")
+wait_for 5 holder "$KEP" >/dev/null
+KX=$(holder "$KEP")
+KY=$(other "$KX")
+r=$(nctl "$KX" "{\"cmd\":\"handoff\",\"session\":\"$KEP\",\"to\":\"$KY\",\"half\":true}")
+check_eq "keep-alive session between requests: half -> an ordinary handoff, done" "true done" \
+	"$(jq -r '"\(.ok) \(.outcome)"' <<<"$r")" || diag "$r"
+touch "$T/stop"
+wait_for 10 pid_gone "$kpid"
+wait "$kpid"
+krc=$?
+check_eq "keep-alive client: every answer right, no reset" "0 true" "$krc $(jq -r .ok "$T/ka.json" 2>/dev/null)"
+for n in n1 n2 n3; do
+	diag "$n half: $(hj "$n" "" | jq -c .)"
+	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"
+done
+finish
