@@ -107,7 +107,8 @@ bmax=$(jq -r '.max_ms // empty' "$L/lat-base.json" 2>/dev/null)
 okb=$(jq -r '.ok // empty' "$L/lat-ho.json" 2>/dev/null)
 metric nfs_handoff_call_p99_ms "$h99" ms "$b99" "" "report" "" \
 	"one NFS connection through the VIP READing 64 KiB at a time (tests/tools/nfs_rpc.py latread, every byte checked: $okb) for ${NFS_LAT_S} s while its connection is handed between two nodes every 200 ms ($m1 handoffs, $f1 failed) vs the same run without handoffs: per-call latency p50 $h50 / p99 $h99 / max $hmax ms with, p50 $b50 / p99 $b99 / max $bmax ms without (value = p99 with handoffs, baseline = p99 without)"
-metric nfs_handoff_call_max_ms "$hmax" ms "$bmax" "" "report" "" \
-	"same runs as nfs_handoff_call_p99_ms: the slowest READ with handoffs vs without.  A call whose request reached the old node while it was frozen is dropped there (the flow drop) and the client resends it after its retransmission timeout (200 ms minimum on Linux): that is the worst case a handoff costs an NFS client"
+metric nfs_handoff_call_max_ms "$hmax" ms "$bmax" "" "<= baseline + 5 ms" \
+	"$([ -n "$hmax" ] && [ -n "$bmax" ] && awk -v h="$hmax" -v b="$bmax" 'BEGIN { print (h <= b + 5) ? "true" : "false" }')" \
+	"same runs as nfs_handoff_call_p99_ms: the slowest READ with handoffs vs without.  A call whose request reaches the old node while it is frozen is held there and replayed to the new node's socket (handoff.hold_kb, doc/tch.md \"Holding instead of dropping\"), so it waits for the freeze, not for the client's retransmission timer (200 ms minimum on Linux), unless holding overflowed"
 echo "{\"g\":\"nfs_handoff\",\"s\":\"summary\",\"v\":{\"base\":$(cat "$L/lat-base.json" 2>/dev/null || echo null),\"ho\":$(cat "$L/lat-ho.json" 2>/dev/null || echo null),\"moves\":$m1,\"fails\":$f1}}" >>"$SMP"
 exit 0
