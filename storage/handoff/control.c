@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/maglev.h"
 #include "storage/http/http.h"
+#include "storage/nfs/nfs.h"
 #include "storage/listen.h"
 
 /* The kinds of movable connections, in lookup order (HTTP first). */
@@ -59,9 +60,12 @@ json_t *handoff_cmd(struct nasd *n, const json_t *req)
 	struct ho_conn x;
 	if (find_conn(n, sel, &x) < 0)
 		return ctl_error("no such session");
-	/* "half": the session finishes its reply here first (half.c) */
-	if (json_is_true(json_object_get(req, "half")) && x.ops == &session_handoff_ops) {
-		json_t *r = http_half_start(n, x.p, h->cfg->peers[pi].name);
+	/* "half": the connection finishes its reply here first (storage/http/half.c,
+	 * storage/nfs/nfs_half.c); none in progress: an ordinary handoff */
+	if (json_is_true(json_object_get(req, "half"))) {
+		const char *peer = h->cfg->peers[pi].name;
+		json_t *r = x.ops == &session_handoff_ops ? http_half_start(n, x.p, peer) :
+			    x.ops == &nfs_handoff_ops ? nfs_half_start(n, x.p, peer) : NULL;
 		if (r)
 			return r;
 	}
@@ -238,6 +242,14 @@ int handoff_schedule_op(struct nasd *n, struct session *s, const char *to)
 	struct handoff *h = n->ho;
 
 	return h ? schedule(h, &session_handoff_ops, s, peer_index(h, to), HO_CAUSE_OPERATOR) :
+		   HO_SCHED_FAILED;
+}
+
+int handoff_schedule_nfs_op(struct nasd *n, struct nfs_conn *c, const char *to)
+{
+	struct handoff *h = n->ho;
+
+	return h ? schedule(h, &nfs_handoff_ops, c, peer_index(h, to), HO_CAUSE_OPERATOR) :
 		   HO_SCHED_FAILED;
 }
 

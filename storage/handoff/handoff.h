@@ -53,6 +53,7 @@ int handoff_schedule(struct nasd *n, struct session *s, const char *to);
  * storage/http/half.c): the node's own policy (pins, draining) does not
  * veto it; the OPEN says HO_CAUSE_OPERATOR. */
 int handoff_schedule_op(struct nasd *n, struct session *s, const char *to);
+int handoff_schedule_nfs_op(struct nasd *n, struct nfs_conn *c, const char *to);
 /* Half handoff, old node: send peer `to` a PREPARE (lib/handoff_wire.h)
  * with flow k, service svc and the request bytes req[0..len) on this
  * node's channel to it; nothing is answered.  0, or -1 with err (no such

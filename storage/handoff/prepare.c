@@ -9,7 +9,7 @@
  * so a PREPARE that is lost or refused costs only the head start.
  *
  * New node: serve_prepare has the service start on the requests
- * (http_half_prepare: open and read ahead) and notes the flow with the
+ * (http_half_prepare, nfs_half_prepare: open and read ahead) and notes the flow with the
  * time, so the session's arrival can be matched to it (prepare_arrived,
  * from the incoming transaction once the session is restored).  A note
  * that no session claims within HO_PREP_TTL_NS is released (prepare_gc);
@@ -24,6 +24,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "storage/http/http.h"
+#include "storage/nfs/nfs.h"
 
 #define PREP_REQ_MAX (64u * 1024)	/* request bytes a PREPARE may carry */
 
@@ -80,9 +81,11 @@ void serve_prepare(struct chan *c, const uint8_t *body, size_t blen)
 	size_t fll = 0, svl = 0, rql = 0;
 	int ok = ho_collect(body, blen, HO_R_FLOW, sizeof(key) + 8, &fl, &fll) == 0 && fl &&
 		 ho_decode_flow(fl, (uint16_t)fll, &key) == 0 &&
-		 ho_collect(body, blen, HO_R_SERVICE, 16, &svc, &svl) == 0 && svl == 4 &&
-		 !memcmp(svc, "http", 4) &&
+		 ho_collect(body, blen, HO_R_SERVICE, 16, &svc, &svl) == 0 && svc &&
+		 ((svl == 4 && !memcmp(svc, "http", 4)) || (svl == 3 && !memcmp(svc, "nfs", 3))) &&
 		 ho_collect(body, blen, HO_R_APP_STATE, PREP_REQ_MAX, &req, &rql) == 0;
+
+	int nfs = ok && svl == 3;
 
 	free(fl);
 	free(svc);
@@ -92,7 +95,8 @@ void serve_prepare(struct chan *c, const uint8_t *body, size_t blen)
 		return;
 	}
 	unsigned files = 0;
-	int started = req ? http_half_prepare(h->n, req, rql, &files) : 0;
+	int started = !req ? 0 : nfs ? nfs_half_prepare(h->n, req, rql, &files) :
+		      http_half_prepare(h->n, req, rql, &files);
 	free(req);
 	struct ho_prep *p = prep_slot(h, &key);
 	p->used = 1;

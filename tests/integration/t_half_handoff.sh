@@ -22,17 +22,30 @@
 #  matched it to what it prepared (half.arrived +1, arrived_requests +6);
 #  lbd's flow names Y.  Then: a half handoff asked for a session that has
 #  no long reply in progress is an ordinary handoff (outcome "done").
+#
+#  NFS (NASD_NFS=1: one export shared by the nodes): tests/tools/nfs_rpc.py
+#  halfread, a slow reader (SO_RCVBUF 4 KiB) on one connection sends a READ
+#  of 1 MiB and 8 READs of 32 KiB behind it, and reads nothing until told.
+#  Its node X holds the 1 MiB reply in out[] (nfs-conns "out" > 0): a half
+#  handoff to Y answers "half"; Y started on the 8 READs (read ahead) while
+#  X still holds the reply; then the client reads: all 9 replies byte-exact;
+#  X moved the connection once its reply was out (out_ok +1, scheduled), Y
+#  took it (in_ok +1, half.arrived +1, arrived_requests +8) and answered the
+#  8 READs itself (its NFS replies +8); lbd's flow (port 2049) names Y.
 . "$(dirname "$0")/lib.sh"
 
 require_lbd
 . "$(dirname "$0")/lib_nasd.sh"
 require_nasd
 require_cmd python3 jq
+export LAB_NFS=1
 handoff_lab_up
+export NASD_NFS=1
 T=$TEST_TMP
 TP=$REPO/tests/tools
-mkdir -p "$LAB_DIR/shared"
+mkdir -p "$LAB_DIR/shared" "$LAB_DIR/nfs"
 head -c $((64 << 20)) /dev/urandom >"$LAB_DIR/shared/64m.bin"
+head -c $((4 << 20)) /dev/urandom >"$LAB_DIR/nfs/half.bin"
 nasd_all_up handoff
 check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 hj() { hstat "$1" ".half$2"; }
@@ -101,6 +114,51 @@ wait_for 10 pid_gone "$kpid"
 wait "$kpid"
 krc=$?
 check_eq "keep-alive client: every answer right, no reset" "0 true" "$krc $(jq -r .ok "$T/ka.json" 2>/dev/null)"
+# ------------------------------------------------------------------- NFS --
+nfs_out() {	# nfs_out NODE EP: the bytes of the reply its connection EP still holds
+	nctl "$1" '{"cmd":"nfs-conns"}' | jq -r --arg c "$2" '[.conns[]? | select(.client == $c) | .out] | first // empty'
+}
+nfs_replies() { nctl "$1" '{"cmd":"status"}' | jq -r '.nfs.replies // 0'; }
+in_ns c1 env NFS_RPC_LOCAL="$LAB_DIR/nfs/half.bin" "$PY" "$TP/nfs_rpc.py" halfread "$VIP4" half.bin 8 \
+	"$T/nfs.ep" "$T/nfs.paused" "$T/nfs.resume" >"$T/nfs.json" 2>"$T/nfs.err" &
+npid=$!
+at_exit "kill $npid 2>/dev/null"
+wait_for 10 test -e "$T/nfs.paused"
+NEP=$(cat "$T/nfs.ep" 2>/dev/null)
+NX=""
+for n in n1 n2 n3; do [ -n "$(nfs_out "$n" "$NEP")" ] && NX=$n; done
+if [ -z "$NX" ]; then
+	fail "the NFS connection $NEP shows up on a node" "$(cat "$T/nfs.err")"
+	touch "$T/nfs.resume"
+	finish
+fi
+NY=$(other "$NX")
+out_held() { [ "$(nfs_out "$NX" "$NEP")" -gt 0 ]; }
+check "NFS: $NX holds the 1 MiB reply to $NEP unwritten (a slow reader)" wait_for 10 out_held
+o0=$(hstat "$NX" .out_ok) i0=$(hstat "$NY" .in_ok) a0=$(hj "$NY" .arrived) r0=$(hj "$NY" .arrived_requests)
+f0=$(hj "$NY" .files) p0=$(nfs_replies "$NY")
+r=$(nctl "$NX" "{\"cmd\":\"handoff\",\"session\":\"$NEP\",\"to\":\"$NY\",\"half\":true}")
+diag "NFS reply: $r"
+check_eq "NFS: $NX answers: half handoff, the reply goes on here" "true half" "$(jq -r '"\(.ok) \(.outcome)"' <<<"$r")"
+nprep() { [ "$(hj "$NY" .last_requests)" = 8 ]; }
+check "NFS: $NY started on the 8 READs behind the reply" wait_for 5 nprep
+check_eq "NFS: $NY read their file ranges ahead" 8 "$(($(hj "$NY" .files) - f0))"
+PREP_NS=$(hj "$NY" .last_prepare_ns)
+check "NFS: $NX still holds the connection, its reply unwritten" out_held
+touch "$T/nfs.resume"
+wait_for 30 pid_gone "$npid"
+wait "$npid"
+rc=$?
+diag "NFS client: $(cat "$T/nfs.json") $(tail -n 2 "$T/nfs.err")"
+check_eq "NFS: the client got all 9 replies on its one connection, byte-exact (exit 0)" 0 "$rc"
+BIG_END=$(jq -r '.big_end_ns // 0' "$T/nfs.json" 2>/dev/null)
+check "NFS: $NY started before the 1 MiB reply reached the client ($PREP_NS < $BIG_END)" test "$PREP_NS" -lt "$BIG_END"
+check_eq "NFS: $NX moved the connection once its reply was out (out_ok +1)" 1 "$(($(hstat "$NX" .out_ok) - o0))"
+check_eq "NFS: $NY took it and matched it to what it prepared (in_ok +1, arrived +1, arrived_requests +8)" "1 1 8" \
+	"$(($(hstat "$NY" .in_ok) - i0)) $(($(hj "$NY" .arrived) - a0)) $(($(hj "$NY" .arrived_requests) - r0))"
+check_eq "NFS: $NY answered the 8 READs itself (its NFS replies +8)" 8 "$(($(nfs_replies "$NY") - p0))"
+check_eq "NFS: lbd's flow for $NEP names $NY" "$NY" "$(flow_node "$C1_IP4" "${NEP##*:}" 2049)"
+
 for n in n1 n2 n3; do
 	diag "$n half: $(hj "$n" "" | jq -c .)"
 	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"

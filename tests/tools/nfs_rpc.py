@@ -51,6 +51,13 @@
 #                                   byte checked against NFS_RPC_LOCAL (the file on
 #                                   disk); {calls, bad, max_ms (slowest call), max_gap_ms
 #                                   (longest time without a reply), p50_ms, p99_ms, ok}
+#   nfs_rpc.py halfread HOST FILE N EPFILE PAUSED RESUME  a slow reader (SO_RCVBUF 4 KiB):
+#                                   one READ of 1 MiB of FILE (below /export) and N READs
+#                                   of 32 KiB behind it, sent at once; touches PAUSED,
+#                                   reads nothing until RESUME exists, then every reply,
+#                                   checked against NFS_RPC_LOCAL; {replies, bad,
+#                                   big_end_ns (CLOCK_MONOTONIC: the 1 MiB reply's last
+#                                   byte read), ok}
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
 #                                   round and round, for S s; writes the connection's
 #                                   client endpoint to EPFILE first; checks every byte
@@ -566,6 +573,52 @@ elif mode == "inflight":
     res.update({"max_ms": round(lat[-1], 3) if lat else None, "p50_ms": round(lat[len(lat) // 2], 3) if lat else None,
                 "p99_ms": round(lat[len(lat) * 99 // 100], 3) if lat else None, "max_gap_ms": round(res["max_gap_ms"], 3)})
     res["ok"] = res["error"] is None and res["bad"] == 0 and res["calls"] > depth
+    print(json.dumps(res))
+    sys.exit(0 if res["ok"] else 1)
+elif mode == "halfread":
+    import time
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3])
+    assert st == 0, "LOOKUP failed: %s" % st
+    c.s.close()
+    # the slow reader: a small receive buffer from the start (the window)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    c.s = socket.socket(fam, socket.SOCK_STREAM)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.s.settimeout(60)
+    c.s.connect((host, 2049))
+    a = c.s.getsockname()
+    open(sys.argv[5], "w").write("%s:%d" % (a[0], a[1]))
+    local = open(os.environ["NFS_RPC_LOCAL"], "rb").read()
+    reads = [(0, 1 << 20)] + [((1 << 20) + i * 32768, 32768) for i in range(int(sys.argv[4]))]
+    want = {}
+    for off, cnt in reads:
+        c.xid += 1
+        want[c.xid] = (off, cnt)
+        c.send_record(struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE +
+                      xdr_opaque(fh) + struct.pack(">QI", off, cnt))
+    open(sys.argv[6], "w").close()
+    while not os.path.exists(sys.argv[7]):
+        time.sleep(0.02)
+    res = {"replies": 0, "bad": 0, "big_end_ns": None, "error": None}
+    for _ in reads:
+        r = c.reply()
+        if r.get("closed") or r.get("xid") not in want:
+            res["error"] = "closed" if r.get("closed") else "unexpected xid"
+            break
+        off, cnt = want.pop(r["xid"])
+        if cnt == 1 << 20:
+            res["big_end_ns"] = time.monotonic_ns()
+        b = r.get("body", b"")
+        ok = nfs_status(r) == 0
+        if ok:
+            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+            n = struct.unpack(">I", b[o:o + 4])[0]
+            ok = n == cnt and b[o + 12:o + 12 + n] == local[off:off + cnt]
+        res["replies"] += 1
+        res["bad"] += 0 if ok else 1
+    res["ok"] = res["error"] is None and res["bad"] == 0 and res["replies"] == len(reads)
     print(json.dumps(res))
     sys.exit(0 if res["ok"] else 1)
 elif mode == "forge":
