@@ -278,15 +278,19 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 	for (unsigned i = 0; i < n; i++) {
 		const struct ho_conn_ops *ops = h->sched[i].ops;
 		uint64_t id = h->sched[i].id;
+		uint8_t cause = h->sched[i].cause;
 		struct ho_conn x = { ops, ops->by_id(h->n, id) };
 		if (!x.p)
 			continue;
 		if (ops->move_begin)
 			ops->move_begin(x.p);
-		json_t *res = run_one(h, &x, h->sched[i].pi, h->sched[i].cause);
+		json_t *res = run_one(h, &x, h->sched[i].pi, cause);
 		int moved = json_is_true(json_object_get(res, "ok"));
 		json_decref(res);
-		ops->move_end(h->n, id, moved);
+		if (cause == HO_CAUSE_DATA)
+			ops->move_end(h->n, id, moved);	/* the data-location rule's accounting */
+		else if (!moved && (x.p = ops->by_id(h->n, id)) != NULL)
+			ops->unhold(x.p);	/* an operator's move (half handoff) failed: it stays */
 	}
 }
 

@@ -22,6 +22,10 @@
 #  matched it to what it prepared (half.arrived +1, arrived_requests +6);
 #  lbd's flow names Y.  Then: a half handoff asked for a session that has
 #  no long reply in progress is an ordinary handoff (outcome "done").
+#  Failure: the same download again, and Y stopped (SIGSTOP) once
+#  it has the PREPARE: X's move at the end of the reply finds no answer
+#  (timeout_ms) and fails; the session stays on X, which answers the
+#  pipelined requests itself; every byte right; lbd's flow still names X.
 #
 #  NFS (NASD_NFS=1: one export shared by the nodes): tests/tools/nfs_rpc.py
 #  halfread, a slow reader (SO_RCVBUF 4 KiB) on one connection sends a READ
@@ -114,6 +118,38 @@ wait_for 10 pid_gone "$kpid"
 wait "$kpid"
 krc=$?
 check_eq "keep-alive client: every answer right, no reset" "0 true" "$krc $(jq -r .ok "$T/ka.json" 2>/dev/null)"
+# ------------------------------------------------- the move at the end fails --
+in_ns c1 "$PY" "$TP/ho_client.py" halfpipe --host "$VIP4" --path "/rate/shared/64m.bin?bps=16000000" \
+	--count "$NSMALL" --port-file "$T/ep2" --out "$T/half2.json" >"$T/half2.log" 2>&1 &
+cpid=$!
+at_exit "kill $cpid 2>/dev/null"
+wait_for 5 test -s "$T/ep2"
+EP=$(tr -d '\n' <"$T/ep2")
+check "failure: the second session is streaming" wait_for 10 sending
+X=$(holder "$EP")
+Y=$(other "$X")
+o0=$(hstat "$X" .out_failed) s0=$(hj "$X" .scheduled) r0=$(hj "$Y" .received)
+r=$(nctl "$X" "{\"cmd\":\"handoff\",\"session\":\"$EP\",\"to\":\"$Y\",\"half\":true}")
+check_eq "failure: $X answers half" "true half" "$(jq -r '"\(.ok) \(.outcome)"' <<<"$r")"
+got_prep() { [ "$(hj "$Y" .received)" -gt "$r0" ]; }
+wait_for 5 got_prep
+kill -STOP "$(nasd_pid "$Y")"
+at_exit "kill -CONT $(nasd_pid "$Y") 2>/dev/null"
+wait_for 60 pid_gone "$cpid"
+wait "$cpid"
+rc=$?
+kill -CONT "$(nasd_pid "$Y")"
+diag "failure client: $(jq -c '{error, responses: [.responses[] | {path, status, node, len}]}' "$T/half2.json" 2>/dev/null || cat "$T/half2.log")"
+check_eq "failure: the client got everything, in order (exit 0)" 0 "$rc"
+check_eq "failure: download from $X, sha256 right" "200 $X $(sha "$LAB_DIR/shared/64m.bin")" \
+	"$(jq -r '.responses[0] | "\(.status) \(.node) \(.sha)"' "$T/half2.json")"
+check_eq "failure: every small answer came from $X, right" "$NSMALL" \
+	"$(jq --arg y "$X" --arg s "$(want_sha small.bin)" '[.responses[1:][] | select(.status == 200 and .node == $y and
+		((.path == "/node" and .body == $y) or (.path == "/small.bin" and .sha == $s)))] | length' "$T/half2.json")"
+check_eq "failure: $X scheduled the move and it failed (half.scheduled +1, out_failed +1)" "1 1" \
+	"$(($(hj "$X" .scheduled) - s0)) $(($(hstat "$X" .out_failed) - o0))"
+check_eq "failure: lbd's flow for the client port still names $X" "$X" "$(flow_node "$C1_IP4" "${EP##*:}" 80)"
+
 # ------------------------------------------------------------------- NFS --
 nfs_out() {	# nfs_out NODE EP: the bytes of the reply its connection EP still holds
 	nctl "$1" '{"cmd":"nfs-conns"}' | jq -r --arg c "$2" '[.conns[]? | select(.client == $c) | .out] | first // empty'
