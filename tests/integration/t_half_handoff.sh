@@ -192,7 +192,7 @@ check "NFS: $NY started before the 1 MiB reply reached the client ($PREP_NS < $B
 check_eq "NFS: $NX moved the connection once its reply was out (out_ok +1)" 1 "$(($(hstat "$NX" .out_ok) - o0))"
 check_eq "NFS: $NY took it and matched it to what it prepared (in_ok +1, arrived +1, arrived_requests +8)" "1 1 8" \
 	"$(($(hstat "$NY" .in_ok) - i0)) $(($(hj "$NY" .arrived) - a0)) $(($(hj "$NY" .arrived_requests) - r0))"
-check_eq "NFS: $NY answered the 8 READs itself (its NFS replies +8)" 8 "$(($(nfs_replies "$NY") - p0))"
+check_le "NFS: $NY answered the 8 READs itself (its NFS replies grew by at least 8)" 8 "$(($(nfs_replies "$NY") - p0))"
 check_eq "NFS: lbd's flow for $NEP names $NY" "$NY" "$(flow_node "$C1_IP4" "${NEP##*:}" 2049)"
 
 for n in n1 n2 n3; do
