@@ -55,17 +55,22 @@ check "v4 tcp/80 has 3 nodes in its table" wait_for 10 table_is 3
 hj() { hstat "$1" ".half$2"; }
 NSMALL=6
 
-in_ns c1 "$PY" "$TP/ho_client.py" halfpipe --host "$VIP4" --path "/rate/shared/64m.bin?bps=16000000" \
-	--count "$NSMALL" --port-file "$T/ep" --out "$T/half.json" >"$T/half.log" 2>&1 &
-cpid=$!
-at_exit "kill $cpid 2>/dev/null"
-wait_for 5 test -s "$T/ep"
-EP=$(tr -d '\n' <"$T/ep")
+# start_pipe TAG: the halfpipe client (results in $T/TAG.json); sets cpid
+# and EP (its endpoint) and waits until its session is sending
+start_pipe() {
+	in_ns c1 "$PY" "$TP/ho_client.py" halfpipe --host "$VIP4" --path "/rate/shared/64m.bin?bps=16000000" \
+		--count "$NSMALL" --port-file "$T/$1.ep" --out "$T/$1.json" >"$T/$1.log" 2>&1 &
+	cpid=$!
+	at_exit "kill $cpid 2>/dev/null"
+	wait_for 5 test -s "$T/$1.ep"
+	EP=$(tr -d '\n' <"$T/$1.ep")
+	check "$1: the session is streaming the download" wait_for 10 sending
+}
 sending() { [ -n "$(find_session ".client == \"$EP\" and .state != \"idle\" and .phase == \"send\"")" ]; }
-check "the session is streaming the download" wait_for 10 sending
+start_pipe half
 X=$(holder "$EP")
 if [ -z "$X" ]; then
-	fail "the session shows up on a node" "$(cat "$T/half.log")"
+	fail "the session shows up on a node" "$(cat "$T/half.log" 2>/dev/null)"
 	finish
 fi
 Y=$(other "$X")
@@ -119,13 +124,7 @@ wait "$kpid"
 krc=$?
 check_eq "keep-alive client: every answer right, no reset" "0 true" "$krc $(jq -r .ok "$T/ka.json" 2>/dev/null)"
 # ------------------------------------------------- the move at the end fails --
-in_ns c1 "$PY" "$TP/ho_client.py" halfpipe --host "$VIP4" --path "/rate/shared/64m.bin?bps=16000000" \
-	--count "$NSMALL" --port-file "$T/ep2" --out "$T/half2.json" >"$T/half2.log" 2>&1 &
-cpid=$!
-at_exit "kill $cpid 2>/dev/null"
-wait_for 5 test -s "$T/ep2"
-EP=$(tr -d '\n' <"$T/ep2")
-check "failure: the second session is streaming" wait_for 10 sending
+start_pipe half2
 X=$(holder "$EP")
 Y=$(other "$X")
 o0=$(hstat "$X" .out_failed) s0=$(hj "$X" .scheduled) r0=$(hj "$Y" .received)

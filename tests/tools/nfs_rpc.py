@@ -226,6 +226,21 @@ def read3(c, fh, off, count):
     n, eof = struct.unpack(">II", b[o:o + 8])
     return 0, b[o + 12:o + 12 + n], bool(eof)
 
+def send_read(c, fh, off, count):
+    """Send one READ without waiting for its reply; returns its xid."""
+    c.xid += 1
+    c.send_record(struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE +
+                  xdr_opaque(fh) + struct.pack(">QI", off, count))
+    return c.xid
+
+def read_data(r):
+    """The data of a READ reply (c.reply()), or None if it failed."""
+    if nfs_status(r) != 0:
+        return None
+    b = r["body"]
+    o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+    return b[o + 12:o + 12 + struct.unpack(">I", b[o:o + 4])[0]]
+
 def read_paced(c, fh, out_path, seconds):
     """The whole file, 256 KiB per READ, a pause of seconds/64 between READs;
     written to out_path.  Returns the bytes read."""
@@ -535,15 +550,12 @@ elif mode == "inflight":
     pend, lat, res = {}, [], {"calls": 0, "bad": 0, "max_gap_ms": 0.0, "error": None}
     nxt = [0]
 
-    def send_read():
-        c.xid += 1
+    def next_read():
         off = nxt[0]
         nxt[0] = 0 if off + 32768 >= len(local) else off + 32768
-        pend[c.xid] = (off, time.perf_counter())
-        c.send_record(struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE +
-                      xdr_opaque(fh) + struct.pack(">QI", off, 32768))
+        pend[send_read(c, fh, off, 32768)] = (off, time.perf_counter())
     for _ in range(depth):
-        send_read()
+        next_read()
     last = time.perf_counter()
     stopping = False
     while pend:
@@ -557,18 +569,12 @@ elif mode == "inflight":
         res["max_gap_ms"] = max(res["max_gap_ms"], (now - last) * 1000)
         last = now
         res["calls"] += 1
-        b = r.get("body", b"")
-        ok = nfs_status(r) == 0
-        if ok:
-            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
-            n = struct.unpack(">I", b[o:o + 4])[0]
-            ok = b[o + 12:o + 12 + n] == local[off:off + 32768]
-        if not ok:
+        if read_data(r) != local[off:off + 32768]:
             res["bad"] += 1
         if not stopping and res["calls"] % 16 == 0 and os.path.exists(stop):
             stopping = True
         if not stopping:
-            send_read()
+            next_read()
     lat.sort()
     res.update({"max_ms": round(lat[-1], 3) if lat else None, "p50_ms": round(lat[len(lat) // 2], 3) if lat else None,
                 "p99_ms": round(lat[len(lat) * 99 // 100], 3) if lat else None, "max_gap_ms": round(res["max_gap_ms"], 3)})
@@ -594,10 +600,7 @@ elif mode == "halfread":
     reads = [(0, 1 << 20)] + [((1 << 20) + i * 32768, 32768) for i in range(int(sys.argv[4]))]
     want = {}
     for off, cnt in reads:
-        c.xid += 1
-        want[c.xid] = (off, cnt)
-        c.send_record(struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE +
-                      xdr_opaque(fh) + struct.pack(">QI", off, cnt))
+        want[send_read(c, fh, off, cnt)] = (off, cnt)
     open(sys.argv[6], "w").close()
     while not os.path.exists(sys.argv[7]):
         time.sleep(0.02)
@@ -610,14 +613,8 @@ elif mode == "halfread":
         off, cnt = want.pop(r["xid"])
         if cnt == 1 << 20:
             res["big_end_ns"] = time.monotonic_ns()
-        b = r.get("body", b"")
-        ok = nfs_status(r) == 0
-        if ok:
-            o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
-            n = struct.unpack(">I", b[o:o + 4])[0]
-            ok = n == cnt and b[o + 12:o + 12 + n] == local[off:off + cnt]
         res["replies"] += 1
-        res["bad"] += 0 if ok else 1
+        res["bad"] += 0 if read_data(r) == local[off:off + cnt] else 1
     res["ok"] = res["error"] is None and res["bad"] == 0 and res["replies"] == len(reads)
     print(json.dumps(res))
     sys.exit(0 if res["ok"] else 1)
