@@ -63,8 +63,8 @@ int nfs_half_boundary(struct nfs_conn *c)
 {
 	struct nasd *n = c->srv->nasd;
 
-	if (!c->half_to[0] || c->waiting)
-		return 0;
+	if (!c->half_to[0] || c->waiting || !nfs_conn_fits_blob(c))
+		return 0;	/* (a large call half received: the boundary is after it) */
 	int rc = handoff_schedule_nfs_op(n, c, c->half_to);
 	c->half_to[0] = 0;
 	if (rc != HO_SCHED_OK) {
