@@ -104,6 +104,11 @@ enum ho_type {
 	HO_T_ACK,
 	HO_T_DONE,
 	HO_T_FAIL,
+	HO_T_PREPARE,		/* O -> N, no answer, no transaction (txid 0): the
+				 * client's requests queued behind the reply O still
+				 * streams (HO_R_FLOW, HO_R_SERVICE, HO_R_APP_STATE:
+				 * the request bytes); N starts on them and waits for
+				 * the session (half handoff, doc/tch.md) */
 	HO_T_MAX
 };
 

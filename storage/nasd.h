@@ -263,6 +263,9 @@ struct nasd_stats {
 	 * own address), held back by a pin, or whose home drained */
 	uint64_t nfs_home_ok, nfs_home_failed, nfs_home_retried, nfs_home_gave_up, nfs_home_busy;
 	uint64_t nfs_home_not_vip, nfs_home_pinned, nfs_home_draining;
+	/* half handoffs this node started (storage/http/half.c): asked for,
+	 * moves scheduled at the end of the reply, cancelled */
+	uint64_t half_started, half_scheduled, half_cancelled;
 };
 
 /*

@@ -22,6 +22,8 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/maglev.h"
+#include "storage/http/http.h"
+#include "storage/nfs/nfs.h"
 #include "storage/listen.h"
 
 /* The kinds of movable connections, in lookup order (HTTP first). */
@@ -58,6 +60,15 @@ json_t *handoff_cmd(struct nasd *n, const json_t *req)
 	struct ho_conn x;
 	if (find_conn(n, sel, &x) < 0)
 		return ctl_error("no such session");
+	/* "half": the connection finishes its reply here first (storage/http/half.c,
+	 * storage/nfs/nfs_half.c); none in progress: an ordinary handoff */
+	if (json_is_true(json_object_get(req, "half"))) {
+		const char *peer = h->cfg->peers[pi].name;
+		json_t *r = x.ops == &session_handoff_ops ? http_half_start(n, x.p, peer) :
+			    x.ops == &nfs_handoff_ops ? nfs_half_start(n, x.p, peer) : NULL;
+		if (r)
+			return r;
+	}
 	return run_one(h, &x, pi, HO_CAUSE_OPERATOR);
 }
 
@@ -177,6 +188,7 @@ json_t *handoff_status(struct nasd *n)
 	json_t *pol = policy_status(h);	/* draining, node_states, pins ... */
 	json_object_update(r, pol);
 	json_decref(pol);
+	json_object_set_new(r, "half", prepare_status(h));
 	json_object_set_new(r, "rejected", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"bad_mac", (json_int_t)h->rej_mac, "replayed", (json_int_t)h->rej_seq,
 		"bad_frame", (json_int_t)h->rej_frame, "hello", (json_int_t)h->rej_hello,
@@ -193,17 +205,20 @@ json_t *handoff_status(struct nasd *n)
 
 /* Queue connection conn's move to peer pi for the timer; it is held until
  * then.  HO_SCHED_OK, HO_SCHED_FAILED (pi < 0: no peer; no timer; queue
- * full), or why policy.c does not allow it now. */
-static int schedule(struct handoff *h, const struct ho_conn_ops *ops, void *conn, int pi)
+ * full), or why policy.c does not allow it now (HO_CAUSE_DATA only: an
+ * operator's move is not the node's own policy's to veto). */
+static int schedule(struct handoff *h, const struct ho_conn_ops *ops, void *conn, int pi,
+		    uint8_t cause)
 {
 	if (pi < 0 || !h->sched_timer_ok || h->nsched >= sizeof(h->sched) / sizeof(h->sched[0]))
 		return HO_SCHED_FAILED;
-	int why = auto_check(h, ops, conn, pi);
+	int why = cause == HO_CAUSE_DATA ? auto_check(h, ops, conn, pi) : HO_SCHED_OK;
 	if (why != HO_SCHED_OK)
 		return why;
 	h->sched[h->nsched].id = ops->id(conn);
 	h->sched[h->nsched].pi = pi;
 	h->sched[h->nsched].ops = ops;
+	h->sched[h->nsched].cause = cause;
 	h->nsched++;
 	ops->hold(conn);
 	if (loop_timer_set(&h->sched_timer, 1, 0) < 0) {
@@ -218,7 +233,24 @@ int handoff_schedule(struct nasd *n, struct session *s, const char *to)
 {
 	struct handoff *h = n->ho;
 
-	return h ? schedule(h, &session_handoff_ops, s, peer_index(h, to)) : HO_SCHED_FAILED;
+	return h ? schedule(h, &session_handoff_ops, s, peer_index(h, to), HO_CAUSE_DATA) :
+		   HO_SCHED_FAILED;
+}
+
+int handoff_schedule_op(struct nasd *n, struct session *s, const char *to)
+{
+	struct handoff *h = n->ho;
+
+	return h ? schedule(h, &session_handoff_ops, s, peer_index(h, to), HO_CAUSE_OPERATOR) :
+		   HO_SCHED_FAILED;
+}
+
+int handoff_schedule_nfs_op(struct nasd *n, struct nfs_conn *c, const char *to)
+{
+	struct handoff *h = n->ho;
+
+	return h ? schedule(h, &nfs_handoff_ops, c, peer_index(h, to), HO_CAUSE_OPERATOR) :
+		   HO_SCHED_FAILED;
 }
 
 int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr *home)
@@ -231,7 +263,7 @@ int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr 
 	for (unsigned i = 0; i < h->cfg->npeers && pi < 0; i++)
 		if (taddr_equal(&h->cfg->peers[i].addr, home))
 			pi = (int)i;
-	return schedule(h, &nfs_handoff_ops, c, pi);
+	return schedule(h, &nfs_handoff_ops, c, pi, HO_CAUSE_DATA);
 }
 
 /* The handoff runs here, outside any session callback (it may free the
@@ -246,15 +278,19 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 	for (unsigned i = 0; i < n; i++) {
 		const struct ho_conn_ops *ops = h->sched[i].ops;
 		uint64_t id = h->sched[i].id;
+		uint8_t cause = h->sched[i].cause;
 		struct ho_conn x = { ops, ops->by_id(h->n, id) };
 		if (!x.p)
 			continue;
 		if (ops->move_begin)
 			ops->move_begin(x.p);
-		json_t *res = run_one(h, &x, h->sched[i].pi, HO_CAUSE_DATA);
+		json_t *res = run_one(h, &x, h->sched[i].pi, cause);
 		int moved = json_is_true(json_object_get(res, "ok"));
 		json_decref(res);
-		ops->move_end(h->n, id, moved);
+		if (cause == HO_CAUSE_DATA)
+			ops->move_end(h->n, id, moved);	/* the data-location rule's accounting */
+		else if (!moved && (x.p = ops->by_id(h->n, id)) != NULL)
+			ops->unhold(x.p);	/* an operator's move (half handoff) failed: it stays */
 	}
 }
 
@@ -267,6 +303,7 @@ static void tick_cb(struct loop *l, struct loop_timer *t)
 	report_load(h);
 	chan_expire(h);
 	flowdrop_gc(&h->drop, now_ns());
+	prepare_gc(h);
 	for (unsigned i = 0; i < h->cfg->npeers; i++)
 		if (!h->out[i])
 			chan_connect(h, (int)i);

@@ -49,6 +49,17 @@ enum {
 /* Hand session s to node `to` soon, from a timer (never from inside the
  * session's own I/O callback); s is held (no I/O) until then.  HO_SCHED_*. */
 int handoff_schedule(struct nasd *n, struct session *s, const char *to);
+/* The same for a move an operator asked for earlier (a half handoff,
+ * storage/http/half.c): the node's own policy (pins, draining) does not
+ * veto it; the OPEN says HO_CAUSE_OPERATOR. */
+int handoff_schedule_op(struct nasd *n, struct session *s, const char *to);
+int handoff_schedule_nfs_op(struct nasd *n, struct nfs_conn *c, const char *to);
+/* Half handoff, old node: send peer `to` a PREPARE (lib/handoff_wire.h)
+ * with flow k, service svc and the request bytes req[0..len) on this
+ * node's channel to it; nothing is answered.  0, or -1 with err (no such
+ * peer, channel down, send failed). */
+int handoff_prepare_send(struct nasd *n, const char *to, const struct lb_flow_key *k,
+			 const char *svc, const uint8_t *req, size_t len, char *err, size_t errlen);
 
 /* Hand NFS connection c to the node at storage address `home` soon (from a
  * timer); c is held until then.  HO_SCHED_*. */

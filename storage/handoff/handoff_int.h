@@ -141,6 +141,26 @@ struct ho_sw_states {
 	int drain_self;
 };
 
+/* Half handoff, new node (prepare.c): a session whose queued requests it
+ * started on (a PREPARE), waiting for the session itself. */
+#define HO_PREP_MAX 64
+#define HO_PREP_TTL_NS (10ull * 1000000000)	/* then released (nothing is held but this) */
+struct ho_prep {
+	int used;
+	struct lb_flow_key key;
+	uint64_t at_ns;			/* when it was prepared (CLOCK_MONOTONIC) */
+	unsigned requests;		/* requests started on */
+};
+struct ho_half_stats {
+	uint64_t sent;			/* PREPAREs sent (old node) */
+	uint64_t received, bad, requests;	/* PREPAREs taken, refused; requests started on */
+	uint64_t files;			/* of those, files opened and read ahead */
+	uint64_t arrived, arrived_requests;	/* prepared sessions that came; their requests */
+	uint64_t expired, replaced;	/* released unused: timed out; pushed out (table full) */
+	uint64_t last_prepare_ns;	/* when the last PREPARE was started on */
+	unsigned last_requests;		/* and how many requests it held */
+};
+
 /* The engine's context (n->ho): one per process. */
 struct handoff {
 	struct nasd *n;
@@ -156,7 +176,7 @@ struct handoff {
 	/* handoffs asked for by the service (data location), run from a timer */
 	struct loop_timer sched_timer;
 	int sched_timer_ok;
-	struct { uint64_t id; int pi; const struct ho_conn_ops *ops; } sched[32];
+	struct { uint64_t id; int pi; const struct ho_conn_ops *ops; uint8_t cause; } sched[32];
 	unsigned nsched;
 	struct chan *out[NASD_MAX_PEERS];
 	struct chan *in;		/* inbound channels */
@@ -203,6 +223,10 @@ struct handoff {
 	uint64_t states_msgs, states_applied, states_bad, states_replayed;
 	uint64_t refused_draining;	/* OPENs refused: this node drains */
 	uint64_t pinned;		/* connections pinned on arrival */
+	/* half handoff, new node (prepare.c): the sessions whose requests it
+	 * started on, until they arrive or expire; and its counters */
+	struct ho_prep prep[HO_PREP_MAX];
+	struct ho_half_stats half;
 };
 
 static inline uint64_t now_ns(void)
@@ -289,6 +313,12 @@ void report_load(struct handoff *h);
 
 /* A frame for the transactions served on inbound channel c. */
 void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen);
+/* prepare.c: a PREPARE (new node; nothing is answered), a session that
+ * arrived (its preparation is used up), expiry (the tick), status */
+void serve_prepare(struct chan *c, const uint8_t *body, size_t blen);
+void prepare_arrived(struct handoff *h, const struct lb_flow_key *k);
+void prepare_gc(struct handoff *h);
+json_t *prepare_status(const struct handoff *h);
 /* Channel c is going: abandon the transactions served on it. */
 void intx_abandon(struct handoff *h, struct chan *c);
 /* Forget transaction t: a restored socket is closed silently. */

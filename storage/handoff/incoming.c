@@ -318,6 +318,7 @@ static void serve_ack(struct intx *t, const uint8_t *body, size_t blen)
 	t->nfd = -1;
 	h->in_ok++;
 	pin_arrival(h, t->ops, conn, t->cause, peer_name(t->ch));
+	prepare_arrived(h, &t->key);
 	h->last_in_txid = t->txid;
 	h->last_in_resumed_ns = now_ns();
 	snprintf(h->last_in_from, sizeof(h->last_in_from), "%s", peer_name(t->ch));
@@ -334,6 +335,10 @@ void serve_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, s
 
 	if (hd->type == HO_T_OPEN) {
 		serve_open(c, hd, body, blen);
+		return;
+	}
+	if (hd->type == HO_T_PREPARE) {	/* no transaction (prepare.c) */
+		serve_prepare(c, body, blen);
 		return;
 	}
 	t = intx_find(c->h, c, hd->txid);

@@ -170,6 +170,10 @@ struct session {
 	int fetch_wait;		/* waiting for the home's answer or bytes: no I/O */
 	int fetch_failed;	/* the piece could not be fetched: the response ends there */
 	uint64_t punched;	/* file_fd (memfd) holds nothing below this (sent and acked) */
+	/* half handoff (half.c): the peer the session moves to once this
+	 * reply is out ("" none), and when it was asked for */
+	char half_to[NASD_NAME_MAX + 1];
+	uint64_t half_at_ns;
 };
 
 /* ---- http_server.c ---- */
@@ -297,6 +301,22 @@ void remote_sent(struct session *s);
 /* A response ended and the session stays: go home if it fetched enough. */
 void remote_response_done(struct session *s);
 json_t *remote_status(const struct nasd *n);
+
+/* ---- half.c: the half handoff (doc/tch.md "Half handoff") ---- */
+/* Old node: s is streaming a file reply: send peer `to` a copy of the
+ * requests queued behind it (PREPARE) and move s there once the reply is
+ * out.  The control reply (outcome "half", or "failed" at stage "prepare"),
+ * or NULL when s has no such reply to finish first (the caller then runs an
+ * ordinary handoff). */
+json_t *http_half_start(struct nasd *n, struct session *s, const char *to);
+/* A reply of s ended: if a half handoff waits for it, schedule the move
+ * (or cancel it: the connection closes, or an upload body follows). */
+void http_half_response_done(struct session *s);
+/* New node: start on the request heads in req[0..len) (a PREPARE's copy):
+ * each is parsed, and GETs and HEADs of files in the exports are opened
+ * and read ahead (*files: how many).  Returns the heads parsed.  Never
+ * sends anything. */
+int http_half_prepare(struct nasd *n, const uint8_t *req, size_t len, unsigned *files);
 
 /* ---- remote_fetch.c: one request to a home, on nasd's loop ---- */
 enum { FETCH_HEAD = 1, FETCH_GET };

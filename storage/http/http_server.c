@@ -618,6 +618,7 @@ static int response_sent(struct session *s)
 	remote_cancel(s);	/* nothing is in flight once the body is out; to be sure */
 	s->out_off = s->out_len = 0;
 	s->phase_ms = loop_now_ms();
+	http_half_response_done(s);
 	switch (s->after) {
 	case SST_AFTER_BODY:
 		s->phase = PH_BODY;
@@ -625,7 +626,8 @@ static int response_sent(struct session *s)
 	case SST_AFTER_NEXT:
 		s->phase = PH_HEAD;
 		http_req_init(&s->req);
-		remote_response_done(s);
+		if (!s->held)	/* a half handoff's move is scheduled already */
+			remote_response_done(s);
 		return s->held ? STEP_WAIT : STEP_AGAIN;
 	default:
 		shutdown(s->io.fd, SHUT_WR);

@@ -212,6 +212,7 @@ static void http_unhold(void *conn)
 	struct session *s = conn;
 
 	s->held = 0;
+	s->kick = 1;	/* once even without an event: its next request may be buffered */
 	session_watch(s);
 }
 

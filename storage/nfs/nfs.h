@@ -66,6 +66,18 @@ struct ho_pin *nfs_conn_pin(struct nfs_conn *c);
  * at the call boundary after its next call, a few times in all. */
 void nfs_home_moved(struct nasd *n, uint64_t id, int moved);
 
+/* ---- nfs_half.c: the half handoff (doc/tch.md "Half handoff") ---- */
+/* Old node: c's reply is still being written: send peer `to` a copy of
+ * the calls behind it (PREPARE) and move c there once the reply is out.
+ * The control reply (outcome "half", or "failed" at stage "prepare"), or
+ * NULL when c has no reply in progress (the caller runs an ordinary
+ * handoff). */
+json_t *nfs_half_start(struct nasd *n, struct nfs_conn *c, const char *to);
+/* New node: start on the calls in req[0..len) (a PREPARE's copy of stream
+ * bytes; rewritten in place): each READ of a file of this export is read
+ * ahead (*files: how many).  Returns the calls found.  Answers nothing. */
+int nfs_half_prepare(struct nasd *n, uint8_t *req, size_t len, unsigned *files);
+
 /* ---- nfs_cluster.c: the cluster map from lbd (lib/cluster_wire.h) ---- */
 /* A cluster datagram that arrived on the handoff agent's switch socket fd
  * (storage/handoff/report.c dispatches on its first byte): authenticate with key, apply it

@@ -198,7 +198,7 @@ static int process(struct nfs_conn *c)
 			rc = -1;
 			break;
 		}
-		if (f == 0 || c->held || nfs_home_boundary(c))
+		if (f == 0 || c->held || nfs_home_boundary(c) || nfs_half_boundary(c))
 			break;	/* held: the next call is for the node it moves to */
 		int st = rpc_record_scan(c->in + consumed, c->in_len - consumed, max_record(s), &raw,
 					 &rl);

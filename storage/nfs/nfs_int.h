@@ -214,6 +214,7 @@ struct nfs_conn {
 	uint8_t *out;		/* the reply being written: out[out_off, out_len) */
 	size_t out_off, out_len, out_cap;
 	uint64_t calls, started_ms, last_ms;
+	char half_to[NASD_NAME_MAX + 1];	/* nfs_half.c: moves there once out[] is written */
 };
 
 struct nlm_server;
@@ -425,6 +426,9 @@ void nfs_home_forwarded(struct nfs_server *s, struct nfs_conn *c, unsigned peer,
  * move is wanted and c is at a call boundary, schedule it.  1: scheduled
  * (c is held: stop), 0: go on. */
 int nfs_home_boundary(struct nfs_conn *c);
+/* nfs_half.c: the same for a half handoff waiting for c's reply to be out:
+ * 1 scheduled (held: stop), 0 go on. */
+int nfs_half_boundary(struct nfs_conn *c);
 /* How many bytes c may read now, at most room: all of them, or while a
  * move is wanted only up to the end of the record in progress (0: none). */
 size_t nfs_home_read_max(const struct nfs_conn *c, size_t room);

@@ -15,7 +15,10 @@
 #    host's CLOCK_MONOTONIC.  Stall per handoff = the longest gap between two recv()s
 #    of the client that ends after the handoff started and begins before
 #    HO_WIN_MS after it ended.  Baseline: the same stream without handoffs,
-#    the same windows.
+#    the same windows.  c1's retransmitted segments (nstat in its namespace)
+#    over the run, per 1000 handoffs.
+#  the same under load: the latency + stall run again (no baseline run)
+#    with stress-ng --cpu 2 on this host: *_loaded_* metrics.
 #  drain: DRAIN_N (1000) idle keep-alive sessions on n1, `tandemctl drain
 #    n1`: seconds until lbd moved them all (drain_sessions_s).
 #  throughput: an unpaced stream (GET /10m.bin again and again) for
@@ -45,6 +48,12 @@ fail_all() {
 	metric handoff_latency_p99_us "" us "" "" "<= 2000 us" "" "$why"
 	metric handoff_client_stall_p50_ms "" ms "" "" "report" "" "$why"
 	metric handoff_client_stall_p99_ms "" ms "" "" "report" "" "$why"
+	metric handoff_client_stall_max_ms "" ms "" "" "< 1000 ms" "" "$why"
+	metric handoff_client_retrans_per_1000 "" segments "" "" "0" "" "$why"
+	for m in handoff_latency_loaded_p50_us handoff_latency_loaded_p99_us handoff_client_stall_loaded_p50_ms \
+		handoff_client_stall_loaded_p99_ms handoff_client_stall_loaded_max_ms handoff_client_retrans_loaded_per_1000; do
+		metric "$m" "" "" "" "" "report" "" "$why"
+	done
 	metric stream_throughput_continuous_handoffs_mbps "" MB/s "" "" "report (ratio)" "" "$why"
 }
 
@@ -81,17 +90,33 @@ stream() {
 	wait "$pid"
 }
 
+# c1's TCP retransmission counters as JSON (its namespace holds only this
+# section's clients); rx BEFORE AFTER DONE: their growth, and per 1000 handoffs
+tcpc() {
+	in_ns c1 nstat -az 2>/dev/null | awk '$1 ~ /^(TcpRetransSegs|TcpExtTCPLossProbes|TcpExtTCPTimeouts)$/ {
+		printf "%s\"%s\":%s", (n++ ? "," : "{"), $1, $2 } END { print (n ? "}" : "{}") }'
+}
+rx() {
+	jq -cn --argjson a "$1" --argjson b "$2" --argjson d "${3:-0}" '[$b | keys[] as $k | {($k): ($b[$k] - ($a[$k] // 0))}] | add // {}
+		| . + {per_1000: (if $d > 0 then ((.TcpRetransSegs // 0) * 1000 / $d) else null end), handoffs: $d}'
+}
+
 # ---------------------------------------------------- latency and stall --
 log "latency/stall: $HO_N handoffs ${HO_GAP_MS} ms apart of a stream at $HO_RATE B/s"
+c0=$(tcpc)
 stream lat "/rate/10m.bin?bps=$HO_RATE" --count "$HO_N" --gap-ms "$HO_GAP_MS"
+rx_idle=$(rx "$c0" "$(tcpc)" "$(jq -r '.done // 0' "$L/lat.drive.json" 2>/dev/null || echo 0)")
 # baseline stream of the same length, no handoffs
 HO_TP_S_SAVE=$HO_TP_S
 HO_TP_S=$(jq -r '.seconds | ceil' "$L/lat.drive.json" 2>/dev/null || echo 20)
 stream latbase "/rate/10m.bin?bps=$HO_RATE"
 HO_TP_S=$HO_TP_S_SAVE
-an=$(python3 - "$L" "$HO_WIN_MS" "$HO_GAP_MS" <<'EOF'
+# analyse TAG BASETAG: JSON of run TAG's driver timings and client stalls,
+# BASETAG ("" none) the same stream without handoffs
+analyse() {
+	python3 - "$L" "$HO_WIN_MS" "$HO_GAP_MS" "$1" "$2" <<'EOF'
 import json, sys
-L, win, gap = sys.argv[1], int(sys.argv[2]) * 10**6, int(sys.argv[3]) * 10**6
+L, win, gap, tag, btag = sys.argv[1], int(sys.argv[2]) * 10**6, int(sys.argv[3]) * 10**6, sys.argv[4], sys.argv[5]
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(len(v) * p / 100))] if v else None
@@ -108,15 +133,15 @@ def stalls(arr, wins):
                 break
         out.append(round(best / 1e6, 2))
     return out
-d = json.load(open(L + "/lat.drive.json"))
+d = json.load(open(L + "/" + tag + ".drive.json"))
 t = d["timings"]
 lat = t.get("freeze_to_resume", [])
 done_lat = [a + b + c + e for a, b, c, e in zip(t["freeze"], t["update_to_switch_ack"], t["close"], t["ack_to_done"])]
-ho = [tuple(map(int, l.split())) for l in open(L + "/lat.ho")]
-arr = arrivals(L + "/lat.times")
+ho = [tuple(map(int, l.split())) for l in open(L + "/" + tag + ".ho")]
+arr = arrivals(L + "/" + tag + ".times")
 st = stalls(arr, ho)
 # baseline windows: same durations, same spacing, on the stream without handoffs
-barr = arrivals(L + "/latbase.times")
+barr = arrivals(L + "/" + btag + ".times") if btag else []
 bw = []
 if barr:
     t0 = barr[0] + 500 * 10**6
@@ -140,7 +165,8 @@ print(json.dumps({"n": len(lat), "failed": len(d["failed"]),
     "stall_p50": pct(st, 50), "stall_p99": pct(st, 99), "stall_max": max(st) if st else None,
     "base_n": len(bst), "base_p50": pct(bst, 50), "base_p99": pct(bst, 99), "base_max": max(bst) if bst else None}))
 EOF
-)
+}
+an=$(analyse lat latbase)
 log "latency/stall: $an"
 echo "{\"g\":\"handoff_latency\",\"s\":\"summary\",\"v\":$an}" >>"$SMP"
 g() { jq -r ".$1 // empty" <<<"$an" 2>/dev/null; }
@@ -153,6 +179,44 @@ metric handoff_latency_p99_us "$v" us "" "" "<= 2000 us" "$([ -n "$v" ] && awk -
 note="client side, same run: c1's client (tests/tools/ho_client.py, reading as fast as it can) logs CLOCK_MONOTONIC at every recv(); per handoff, the longest gap between two recv()s that ends after the driver sent the handoff command and starts before ${HO_WIN_MS} ms after its reply. Baseline = the same stream without handoffs, the same windows (nasd's pacer writes every 10 ms, so gaps of ~10 ms are normal): p50 $(g base_p50) / p99 $(g base_p99) / max $(g base_max) ms over $(g base_n) windows; with handoffs max $(g stall_max) ms."
 metric handoff_client_stall_p50_ms "$(g stall_p50)" ms "$(g base_p50)" "" "report" "" "$note"
 metric handoff_client_stall_p99_ms "$(g stall_p99)" ms "$(g base_p99)" "" "report" "" "same run as handoff_client_stall_p50_ms"
+v=$(g stall_max)
+metric handoff_client_stall_max_ms "$v" ms "$(g base_max)" "" "< 1000 ms" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x < 1000) ? "true" : "false" }')" \
+	"same run as handoff_client_stall_p50_ms: the longest of the per-handoff stalls (baseline: the longest in the windows of the stream without handoffs)"
+v=$(jq -r '.per_1000 // empty' <<<"$rx_idle")
+metric handoff_client_retrans_per_1000 "$v" segments "" "" "0" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x == 0) ? "true" : "false" }')" \
+	"same run as handoff_latency_p50_us: segments c1's TCP retransmitted (nstat TcpRetransSegs in c1's namespace, which holds only the streaming client) per 1000 handoffs of its session; growth of the counters over the run: $rx_idle (TcpExtTCPTimeouts: RTOs; TcpExtTCPLossProbes: tail-loss probes)"
+
+# ---------------------------------------------------- the same, loaded --
+# The latency/stall run again with both CPUs busy (stress-ng --cpu 2, same
+# priority as the lab): no baseline run (the stalls are compared with the
+# idle baseline above).
+log "latency/stall under load (stress-ng --cpu 2): $HO_N handoffs"
+stress-ng --cpu 2 --timeout 900s >/dev/null 2>&1 &
+spid=$!
+c0=$(tcpc)
+stream latload "/rate/10m.bin?bps=$HO_RATE" --count "$HO_N" --gap-ms "$HO_GAP_MS"
+rx_load=$(rx "$c0" "$(tcpc)" "$(jq -r '.done // 0' "$L/latload.drive.json" 2>/dev/null || echo 0)")
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+anl=$(analyse latload "")
+log "latency/stall under load: $anl $rx_load"
+echo "{\"g\":\"handoff_latency_loaded\",\"s\":\"summary\",\"v\":${anl:-null}}" >>"$SMP"
+gl() { jq -r ".$1 // empty" <<<"$anl" 2>/dev/null; }
+note="as handoff_latency_p50_us ($(gl n) handoffs, $(gl failed) failed, max $(gl lat_max) us) with stress-ng --cpu 2 running on this 2-CPU host (both CPUs busy, same priority as the lab's processes); stream byte-exact: $(jq -r .ok "$L/latload.json" 2>/dev/null)"
+v=$(gl lat_p50)
+metric handoff_latency_loaded_p50_us "$v" us "$(g lat_p50)" "" "<= 300 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 300) ? "true" : "false" }')" \
+	"$note (baseline: idle p50)"
+v=$(gl lat_p99)
+metric handoff_latency_loaded_p99_us "$v" us "$(g lat_p99)" "" "<= 2000 us" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x <= 2000) ? "true" : "false" }')" \
+	"same run as handoff_latency_loaded_p50_us (baseline: idle p99)"
+note="as handoff_client_stall_p50_ms, same run as handoff_latency_loaded_p50_us (baseline: the idle run's stream without handoffs)"
+metric handoff_client_stall_loaded_p50_ms "$(gl stall_p50)" ms "$(g base_p50)" "" "report" "" "$note"
+metric handoff_client_stall_loaded_p99_ms "$(gl stall_p99)" ms "$(g base_p99)" "" "report" "" "$note"
+v=$(gl stall_max)
+metric handoff_client_stall_loaded_max_ms "$v" ms "$(g base_max)" "" "< 1000 ms" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x < 1000) ? "true" : "false" }')" "$note"
+v=$(jq -r '.per_1000 // empty' <<<"$rx_load")
+metric handoff_client_retrans_loaded_per_1000 "$v" segments "" "" "0" "$([ -n "$v" ] && awk -v x="$v" 'BEGIN { print (x == 0) ? "true" : "false" }')" \
+	"as handoff_client_retrans_per_1000, same run as handoff_latency_loaded_p50_us: $rx_load (tail-loss probes of freezes longer than ~2 RTT + 2 ms count here: doc/tch.md)"
 
 # ------------------------------------------------------------ throughput --
 tps_ho="" tps_base="" nho=""

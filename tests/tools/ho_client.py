@@ -20,9 +20,15 @@ connected); exit 0 when everything it checked was right, 1 otherwise.
   pipe    GET PATH (slow) with pipelined requests written right behind it:
           GET /small.bin, PUT /shared/NAME (--put-size random bytes, sha256
           in the result), GET /node.  Responses are read in order.
+  halfpipe  GET --path with --count small GETs (/small.bin, /node
+          alternately) pipelined behind it; per response its node
+          (X-Tandem-Node), sha256, length and end_ns (time.monotonic_ns()
+          when its last byte was read).
   upload  PUT --put-path with --put-size random bytes sent at --rate B/s,
           then GET --put-path back on the same connection (sha256 must
-          match what was sent).
+          match what was sent); with --stop-file, again (new random bytes)
+          until it exists.  max_send_ms: the longest one send() of a
+          --rate/50 chunk took (the client's wait for its window).
 
 A PUT carries "Authorization: Bearer --token" (default: the environment's
 NASD_WRITE_TOKEN, which tests/integration/lib_nasd.sh sets) when one is given.
@@ -234,36 +240,73 @@ def mode_pipe(a):
     return res["ok"]
 
 
+def mode_halfpipe(a):
+    """GET --path with --count small GETs (/small.bin, /node alternately)
+    pipelined right behind it on the same connection; each response's end
+    (CLOCK_MONOTONIC ns, as the nodes' own times on this host) recorded."""
+    c = Conn(a.host, timeout=60)
+    open(a.port_file, "w").write(c.ep() + "\n")
+    small = ["/small.bin" if i % 2 == 0 else "/node" for i in range(a.count)]
+    c.s.sendall(get_req(a.path) + b"".join(get_req(p) for p in small))
+    out, err = [], None
+    try:
+        for p in [a.path] + small:
+            st, hd, b, sha, ln = c.response()
+            out.append({"path": p, "status": st, "node": hd.get("x-tandem-node", "?"), "sha": sha,
+                        "len": ln, "end_ns": time.monotonic_ns(),
+                        "body": b.decode(errors="replace").strip() if ln < 64 else ""})
+    except Exception as e:
+        err = "%s: %s" % (type(e).__name__, e)
+    res = {"ep": c.ep(), "responses": out, "error": err, "ok": err is None and len(out) == a.count + 1}
+    c.s.close()
+    write_json(a.out, res)
+    return res["ok"]
+
+
+def upload_one(a, c, res):
+    """One PUT of --put-size random bytes at --rate, then its GET back."""
+    body = os.urandom(a.put_size)
+    want = hashlib.sha256(body).hexdigest()
+    res.update({"put_sha": want, "put_size": len(body)})
+    c.s.sendall(put_head(a, a.put_path, len(body)))
+    t0 = time.monotonic()
+    off = 0
+    chunk = max(1024, a.rate // 50)
+    while off < len(body):
+        t = time.monotonic()
+        c.s.sendall(body[off:off + chunk])
+        res["max_send_ms"] = max(res.get("max_send_ms", 0), round((time.monotonic() - t) * 1000, 3))
+        off += chunk
+        if a.progress:
+            open(a.progress, "w").write("%d\n" % min(off, len(body)))
+        ahead = off / a.rate - (time.monotonic() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+    st, hd, _, _, _ = c.response()
+    res["put_status"] = st
+    res["put_node"] = hd.get("x-tandem-node", "?")
+    c.s.sendall(get_req(a.put_path))
+    st, hd, _, sha, ln = c.response()
+    res.update({"get_status": st, "get_sha": sha, "get_len": ln, "get_node": hd.get("x-tandem-node", "?")})
+    return res["put_status"] in (201, 204) and st == 200 and sha == want
+
+
 def mode_upload(a):
     c = Conn(a.host, timeout=60)
     open(a.port_file, "w").write(c.ep() + "\n")
-    body = os.urandom(a.put_size)
-    res = {"ep": c.ep(), "put_sha": hashlib.sha256(body).hexdigest(), "put_size": len(body)}
+    res = {"ep": c.ep(), "puts": 0, "bad": []}
     err = None
     try:
-        c.s.sendall(put_head(a, a.put_path, len(body)))
-        t0 = time.monotonic()
-        off = 0
-        chunk = max(1024, a.rate // 50)
-        while off < len(body):
-            c.s.sendall(body[off:off + chunk])
-            off += chunk
-            if a.progress:
-                open(a.progress, "w").write("%d\n" % min(off, len(body)))
-            ahead = off / a.rate - (time.monotonic() - t0)
-            if ahead > 0:
-                time.sleep(ahead)
-        st, hd, _, _, _ = c.response()
-        res["put_status"] = st
-        res["put_node"] = hd.get("x-tandem-node", "?")
-        c.s.sendall(get_req(a.put_path))
-        st, hd, _, sha, ln = c.response()
-        res.update({"get_status": st, "get_sha": sha, "get_len": ln, "get_node": hd.get("x-tandem-node", "?")})
+        while True:	# with --stop-file: PUT + GET again until it exists
+            if not upload_one(a, c, res):
+                res["bad"].append({k: res.get(k) for k in ("put_status", "get_status", "get_len", "put_node")})
+            res["puts"] += 1
+            if not a.stop_file or os.path.exists(a.stop_file):
+                break
     except Exception as e:
         err = "%s: %s" % (type(e).__name__, e)
     res["error"] = err
-    res["ok"] = (err is None and res.get("put_status") in (201, 204) and res.get("get_status") == 200
-                 and res.get("get_sha") == res["put_sha"])
+    res["ok"] = err is None and not res["bad"] and res["puts"] > 0
     c.s.close()
     write_json(a.out, res)
     return res["ok"]
@@ -271,7 +314,7 @@ def mode_upload(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "ka", "zw", "pipe", "upload"])
+    p.add_argument("mode", choices=["stream", "ka", "zw", "pipe", "upload", "halfpipe"])
     p.add_argument("--host", required=True)
     p.add_argument("--path", default="/10m.bin")
     p.add_argument("--want", default="")
@@ -291,7 +334,8 @@ def main():
     p.add_argument("--rate", type=int, default=262144)
     p.add_argument("--token", default=os.environ.get("NASD_WRITE_TOKEN", ""))
     a = p.parse_args()
-    ok = {"stream": mode_stream, "ka": mode_ka, "zw": mode_zw, "pipe": mode_pipe, "upload": mode_upload}[a.mode](a)
+    ok = {"stream": mode_stream, "ka": mode_ka, "zw": mode_zw, "pipe": mode_pipe, "upload": mode_upload,
+          "halfpipe": mode_halfpipe}[a.mode](a)
     sys.exit(0 if ok else 1)
 
 

@@ -9,14 +9,16 @@ process start.
   ho_drive.py --sock n1=PATH --sock n2=PATH [--lbd SOCK] --ep CLIENT:PORT
               --from NODE --count N [--gap-ms MS] [--nodes n1,n2]
               [--ka-ep CLIENT:PORT --ka-every K] [--check-every C]
-              [--times FILE] [--stop-file FILE] [--seconds S] --out FILE
+              [--times FILE] [--stop-file FILE] [--seconds S] [--svc-port P] [--nfs]
+              --out FILE
 
 Moves session --ep back and forth over --nodes (the holder sends it to the
 next node of the list), N successful handoffs in all (at most N + 20 tries),
 --gap-ms apart (+-50 % jitter).  With --ka-ep, every K-th round also moves
 that keep-alive session to another node (its holder is found by asking the
 nodes).  Every C handoffs and at the end: lbd's flow for the client port
-must name the holder, and the holder's `sessions` must list the client.
+must name the holder, and the holder's `sessions` must list the client
+(--nfs: its `nfs-conns`; --svc-port: the flow's service port, 80).
 --times: "START_NS END_NS" (CLOCK_MONOTONIC) per successful handoff of
 --ep.  --stop-file is created when done.  Output JSON: done, failed
 (replies), checks, mismatches, timings (arrays of timings_us fields,
@@ -76,6 +78,8 @@ def main():
     p.add_argument("--ka-ep")
     p.add_argument("--ka-every", type=int, default=10)
     p.add_argument("--check-every", type=int, default=50)
+    p.add_argument("--svc-port", type=int, default=80, help="the service port of lbd's flow (2049: NFS)")
+    p.add_argument("--nfs", action="store_true", help="--ep is an NFS connection (nasd's nfs-conns)")
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: no limit)")
     p.add_argument("--times")
     p.add_argument("--stop-file")
@@ -96,15 +100,20 @@ def main():
            "ka_failed": [], "timings": {}}
     tim = res["timings"]
 
+    def listed(c, ep):	# the node's live (not paused) session or NFS connection of ep
+        if a.nfs:
+            j = c.req({"cmd": "nfs-conns"})
+            return any(s.get("client") == ep and not s.get("paused") for s in j.get("conns", []))
+        j = c.req({"cmd": "sessions"})
+        return any(s.get("client") == ep and s.get("state") != "paused" for s in j.get("sessions", []))
+
     def holder_of(ep):
         for n, c in ctl.items():
             try:
-                j = c.req({"cmd": "sessions"})
+                if listed(c, ep):
+                    return n
             except Exception:
                 continue
-            for s in j.get("sessions", []):
-                if s.get("client") == ep and s.get("state") != "paused":
-                    return n
         return None
 
     def check(holder, why, ep=a.ep):
@@ -122,11 +131,10 @@ def main():
                 if not cursor:
                     break
             nodes = [f["node"] for f in flows
-                     if f.get("client") == ip and f.get("client_port") == int(port) and f.get("port") == 80]
+                     if f.get("client") == ip and f.get("client_port") == int(port) and f.get("port") == a.svc_port]
             if nodes != [holder]:
                 res["mismatches"].append({"at": why, "ep": ep, "holder": holder, "lbd": nodes})
-        j = ctl[holder].req({"cmd": "sessions"})
-        if not any(s.get("client") == ep for s in j.get("sessions", [])):
+        if not listed(ctl[holder], ep):
             res["mismatches"].append({"at": why, "ep": ep, "holder": holder, "sessions": "client not listed"})
 
     holder = a.start

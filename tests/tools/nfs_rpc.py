@@ -43,6 +43,21 @@
 #   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
 #                                   {ops, seconds, ops_per_s} (bench; as uid and gid
 #                                   NFS_RPC_UID if set, else root)
+#   nfs_rpc.py inflight HOST FILE DEPTH EPFILE STOP  READs of FILE (below /export),
+#                                   32 KiB each, round and round, DEPTH of them always
+#                                   outstanding on one connection (a new one is sent as
+#                                   each reply arrives) until the file STOP exists;
+#                                   writes the client endpoint to EPFILE first; every
+#                                   byte checked against NFS_RPC_LOCAL (the file on
+#                                   disk); {calls, bad, max_ms (slowest call), max_gap_ms
+#                                   (longest time without a reply), p50_ms, p99_ms, ok}
+#   nfs_rpc.py halfread HOST FILE N EPFILE PAUSED RESUME  a slow reader (SO_RCVBUF 4 KiB):
+#                                   one READ of 1 MiB of FILE (below /export) and N READs
+#                                   of 32 KiB behind it, sent at once; touches PAUSED,
+#                                   reads nothing until RESUME exists, then every reply,
+#                                   checked against NFS_RPC_LOCAL; {replies, bad,
+#                                   big_end_ns (CLOCK_MONOTONIC: the 1 MiB reply's last
+#                                   byte read), ok}
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
 #                                   round and round, for S s; writes the connection's
 #                                   client endpoint to EPFILE first; checks every byte
@@ -210,6 +225,21 @@ def read3(c, fh, off, count):
     o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
     n, eof = struct.unpack(">II", b[o:o + 8])
     return 0, b[o + 12:o + 12 + n], bool(eof)
+
+def send_read(c, fh, off, count):
+    """Send one READ without waiting for its reply; returns its xid."""
+    c.xid += 1
+    c.send_record(struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 6) + auth_sys() + AUTH_NONE +
+                  xdr_opaque(fh) + struct.pack(">QI", off, count))
+    return c.xid
+
+def read_data(r):
+    """The data of a READ reply (c.reply()), or None if it failed."""
+    if nfs_status(r) != 0:
+        return None
+    b = r["body"]
+    o = 8 + 84 if struct.unpack(">I", b[4:8])[0] else 8
+    return b[o + 12:o + 12 + struct.unpack(">I", b[o:o + 4])[0]]
 
 def read_paced(c, fh, out_path, seconds):
     """The whole file, 256 KiB per READ, a pause of seconds/64 between READs;
@@ -506,6 +536,88 @@ elif mode == "latread":
     lat.sort()
     print(json.dumps({"calls": len(lat), "p50_ms": round(lat[len(lat) // 2], 3),
                       "p99_ms": round(lat[len(lat) * 99 // 100], 3), "max_ms": round(lat[-1], 3), "ok": ok}))
+elif mode == "inflight":
+    import time
+    c = Conn(host)
+    a = c.s.getsockname()
+    open(sys.argv[5], "w").write("%s:%d" % (a[0], a[1]))
+    local = open(os.environ["NFS_RPC_LOCAL"], "rb").read()
+    depth, stop = int(sys.argv[4]), sys.argv[6]
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3])
+    assert st == 0, "LOOKUP failed: %s" % st
+    c.s.settimeout(30)
+    pend, lat, res = {}, [], {"calls": 0, "bad": 0, "max_gap_ms": 0.0, "error": None}
+    nxt = [0]
+
+    def next_read():
+        off = nxt[0]
+        nxt[0] = 0 if off + 32768 >= len(local) else off + 32768
+        pend[send_read(c, fh, off, 32768)] = (off, time.perf_counter())
+    for _ in range(depth):
+        next_read()
+    last = time.perf_counter()
+    stopping = False
+    while pend:
+        r = c.reply()
+        now = time.perf_counter()
+        if r.get("closed") or r.get("xid") not in pend:
+            res["error"] = "closed" if r.get("closed") else "unexpected xid %s" % r.get("xid")
+            break
+        off, t = pend.pop(r["xid"])
+        lat.append((now - t) * 1000)
+        res["max_gap_ms"] = max(res["max_gap_ms"], (now - last) * 1000)
+        last = now
+        res["calls"] += 1
+        if read_data(r) != local[off:off + 32768]:
+            res["bad"] += 1
+        if not stopping and res["calls"] % 16 == 0 and os.path.exists(stop):
+            stopping = True
+        if not stopping:
+            next_read()
+    lat.sort()
+    res.update({"max_ms": round(lat[-1], 3) if lat else None, "p50_ms": round(lat[len(lat) // 2], 3) if lat else None,
+                "p99_ms": round(lat[len(lat) * 99 // 100], 3) if lat else None, "max_gap_ms": round(res["max_gap_ms"], 3)})
+    res["ok"] = res["error"] is None and res["bad"] == 0 and res["calls"] > depth
+    print(json.dumps(res))
+    sys.exit(0 if res["ok"] else 1)
+elif mode == "halfread":
+    import time
+    c = Conn(host)
+    st, root = mnt(c, "/export")
+    st, fh = lookup(c, root, sys.argv[3])
+    assert st == 0, "LOOKUP failed: %s" % st
+    c.s.close()
+    # the slow reader: a small receive buffer from the start (the window)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    c.s = socket.socket(fam, socket.SOCK_STREAM)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.s.settimeout(60)
+    c.s.connect((host, 2049))
+    a = c.s.getsockname()
+    open(sys.argv[5], "w").write("%s:%d" % (a[0], a[1]))
+    local = open(os.environ["NFS_RPC_LOCAL"], "rb").read()
+    reads = [(0, 1 << 20)] + [((1 << 20) + i * 32768, 32768) for i in range(int(sys.argv[4]))]
+    want = {}
+    for off, cnt in reads:
+        want[send_read(c, fh, off, cnt)] = (off, cnt)
+    open(sys.argv[6], "w").close()
+    while not os.path.exists(sys.argv[7]):
+        time.sleep(0.02)
+    res = {"replies": 0, "bad": 0, "big_end_ns": None, "error": None}
+    for _ in reads:
+        r = c.reply()
+        if r.get("closed") or r.get("xid") not in want:
+            res["error"] = "closed" if r.get("closed") else "unexpected xid"
+            break
+        off, cnt = want.pop(r["xid"])
+        if cnt == 1 << 20:
+            res["big_end_ns"] = time.monotonic_ns()
+        res["replies"] += 1
+        res["bad"] += 0 if read_data(r) == local[off:off + cnt] else 1
+    res["ok"] = res["error"] is None and res["bad"] == 0 and res["replies"] == len(reads)
+    print(json.dumps(res))
+    sys.exit(0 if res["ok"] else 1)
 elif mode == "forge":
     c = Conn(host)
     st, root = mnt(c, "/export")

@@ -100,6 +100,26 @@ int main(void)
 	      ho_decode_reason(val, rl, &code, text, sizeof(text)) == 0 && code == 7 &&
 	      !strcmp(text, "restore failed?"), "FAIL reason decoded, control bytes neutralised");
 
+	/* PREPARE (half handoff): no transaction, the requests as APP_STATE
+	 * records, collected back whole; a type past it is refused */
+	ho_begin(&g, HO_T_PREPARE, 0);
+	ho_add_flow(&g, &k);
+	ho_add(&g, HO_R_SERVICE, "http", 4);
+	static const char reqs[] = "GET /a HTTP/1.1\r\nHost: v\r\n\r\nGET /b HTTP/1.1\r\nHost: v\r\n\r\n";
+	ho_add(&g, HO_R_APP_STATE, reqs, sizeof(reqs) - 1);
+	n2 = ho_seal(&g, &key, 5);
+	uint8_t *got = NULL;
+	size_t gotlen = 0;
+	CHECK(ho_parse(g.buf, n2, &key, 5, HO_MAX_FRAME, &h, &body, &total) == HO_OK &&
+	      h.type == HO_T_PREPARE && h.txid == 0 &&
+	      ho_collect(body, h.body_len, HO_R_APP_STATE, 65536, &got, &gotlen) == 0 &&
+	      gotlen == sizeof(reqs) - 1 && !memcmp(got, reqs, gotlen), "PREPARE round trip");
+	free(got);
+	g.buf[7] = HO_T_MAX;
+	wire_hmac(key.k, key.len, g.buf + 4, n2 - 4 - WIRE_MAC_LEN, g.buf + n2 - WIRE_MAC_LEN);
+	CHECK(ho_parse(g.buf, n2, &key, 5, HO_MAX_FRAME, &h, &body, &total) == HO_E_TYPE,
+	      "a type past PREPARE is refused");
+
 	/* Length field lies */
 	uint8_t bad[64] = { 0, 0, 0, 60 };
 	CHECK(ho_parse(bad, 64, &key, 1, HO_MAX_FRAME, &h, &body, &total) == HO_E_LENGTH, "inconsistent body_len refused");
