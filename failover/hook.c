@@ -24,7 +24,10 @@ static json_t *status(const char *sock, const char *cmd, char *err, size_t errle
 static int tell(const char *sock, const char *role, const char *group, int peer_ready, char *err,
 		size_t errlen)
 {
-	json_t *req = json_pack("{s:s, s:s}", "cmd", "role", "role", role);
+	/* kernel_check: the daemon drops this word if keepalived's addresses
+	 * show a later transition (two hooks of a flap can arrive out of order:
+	 * lib/vrrp_state.h) */
+	json_t *req = json_pack("{s:s, s:s, s:b}", "cmd", "role", "role", role, "kernel_check", 1);
 	json_t *rep;
 	int ok;
 

@@ -60,6 +60,7 @@ static json_t *cmd_status(struct lbd *l)
 	json_object_set_new(r, "instance", json_string(l->cfg.instance));
 	json_object_set_new(r, "role", json_string(l->role));
 	json_object_set_new(r, "role_changes", json_integer((json_int_t)l->role_changes));
+	json_object_set_new(r, "role_overtaken", json_integer((json_int_t)l->roles.overtaken));
 	if (l->cfg.vrrp.ngroups)
 		json_object_set_new(r, "groups", roles_json(l));
 	if (l->cfg.dns.enabled)

@@ -243,6 +243,7 @@ struct group_role {
 struct roles {
 	struct group_role g[CFG_MAX_GROUPS];	/* as cfg.vrrp.groups (index) */
 	int peer_ready;			/* the hook's last word on the peer: 1, 0, -1 unknown */
+	uint64_t overtaken;		/* hook words the VIPs here showed overtaken (vrrp_state.h) */
 };
 
 /* A helper program lbd runs (child.c): nsupdate, birdc. */

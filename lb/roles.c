@@ -13,6 +13,7 @@
 
 #include "lib/ctl.h"
 #include "lib/log.h"
+#include "lib/vrrp_state.h"
 
 static const char *const role_names[] = { "init", "fault", "backup", "master" };
 
@@ -96,6 +97,16 @@ json_t *roles_cmd(struct lbd *l, const json_t *req)
 		return ctl_error("\"group\": not one of vrrp.groups");
 	if (pr && !json_is_boolean(pr))
 		return ctl_error("\"peer_ready\" must be true or false");
+	/* the notify hook's word ("kernel_check"; an operator's is applied as
+	 * said): dropped when keepalived has moved on since (vrrp_state.h) */
+	if (json_is_true(json_object_get(req, "kernel_check")) && l->cfg.vrrp.enabled &&
+	    vrrp_role_overtaken(&l->cfg, gi, role)) {
+		l->roles.overtaken++;
+		log_event(LOG_WARNING, "role_overtaken", KV_S("role", role),
+			  KV_S("group", gi >= 0 ? l->cfg.vrrp.groups[gi].name : "all"),
+			  KV_S("kept", gi >= 0 ? l->roles.g[gi].role : l->role));
+		return json_pack("{s:b, s:b}", "ok", 1, "overtaken", 1);
+	}
 	if (pr)
 		l->roles.peer_ready = json_is_true(pr);
 	if (!l->cfg.vrrp.ngroups) {

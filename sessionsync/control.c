@@ -10,6 +10,7 @@
 #include "lib/ctl.h"
 #include "lib/ctl_server.h"
 #include "lib/log.h"
+#include "lib/vrrp_state.h"
 
 static const char *const roles[] = { "init", "backup", "master", "fault" };
 
@@ -70,6 +71,7 @@ json_t *control_status(struct syncd *s)
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	json_object_set_new(r, "switch_id", json_integer(s->cfg.sync.switch_id));
 	json_object_set_new(r, "role", json_string(role_name(s->role)));
+	json_object_set_new(r, "role_overtaken", json_integer((json_int_t)s->role_overtaken));
 	if (s->cfg.vrrp.ngroups)
 		json_object_set_new(r, "groups", groups_json(s));
 	json_object_set_new(r, "maps", json_boolean(table_is_open(s)));
@@ -149,6 +151,15 @@ static json_t *role_cmd(struct syncd *s, const json_t *req)
 	if (grp && (!json_is_string(grp) ||
 		    (gi = config_group_index(&s->cfg, json_string_value(grp))) < 0))
 		return ctl_error("\"group\": not one of vrrp.groups");
+	/* the notify hook's word, dropped when keepalived has moved on since
+	 * (as lbd does: vrrp_state.h) */
+	if (json_is_true(json_object_get(req, "kernel_check")) && s->cfg.vrrp.enabled &&
+	    vrrp_role_overtaken(&s->cfg, gi, roles[r])) {
+		s->role_overtaken++;
+		log_event(LOG_WARNING, "role_overtaken", KV_S("role", roles[r]),
+			  KV_S("group", gi >= 0 ? s->cfg.vrrp.groups[gi].name : "all"));
+		return json_pack("{s:b, s:b}", "ok", 1, "overtaken", 1);
+	}
 	for (unsigned i = 0; i < s->cfg.vrrp.ngroups; i++)
 		if ((gi < 0 || (int)i == gi) && s->group_role[i] != r) {
 			log_event(LOG_NOTICE, "role_change", KV_S("role", role_name(r)),

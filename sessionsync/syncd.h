@@ -153,6 +153,7 @@ struct syncd {
 	uint64_t started_ms;
 	int role;		/* with vrrp.groups: master of any group, else the highest other */
 	int group_role[CFG_MAX_GROUPS];	/* per vrrp.groups entry (active-active) */
+	uint64_t role_overtaken;	/* hook words the VIPs here showed overtaken (vrrp_state.h) */
 	uint32_t epoch;
 
 	struct sync_peer *peers;	/* npeers: 1 (pair) or the group's other members */
