@@ -5,7 +5,8 @@
  * key, then frames under the channel's key with seq = previous + 1
  * (lib/handoff_wire.h).  Inbound channels carry the peers' transactions to
  * incoming.c from the event loop; an outbound one carries this node's own
- * transaction, read synchronously by outgoing.c through chan_wait.
+ * transactions, whose frames go to outgoing.c (otx_frame), also from the
+ * loop.
  *
  * Whoever reaches handoff.listen may connect, so until a channel is up it
  * costs at most one small buffer: only configured peers' addresses are
@@ -208,6 +209,10 @@ void chan_close(struct chan *c, const char *why)
 	if (why)
 		h->channel_errors += c->state == CH_UP;
 	intx_abandon(h, c);	/* the old node rolls back */
+	if (c->outbound && c->state == CH_UP) {
+		c->broken = 1;	/* no transaction starts on it from here */
+		otx_chan_lost(h, c);
+	}
 	chan_watch(c, 0);
 	close(c->io.fd);
 	if (c->outbound) {
@@ -469,9 +474,12 @@ static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
 				return;
 			}
 		} else if (c->outbound) {
-			/* our own transactions are read synchronously; anything here is
-			 * late (a transaction we gave up): ignore it */
-			log_debug("handoff: late frame type %u tx %u from %s", hd.type, hd.txid, peer_name(c));
+			/* our own transactions' answers (outgoing.c) */
+			otx_frame(c, &hd, body, hd.body_len);
+			if (c->broken) {	/* a send of the step failed */
+				chan_close(c, "send failed");
+				return;
+			}
 		} else {
 			serve_frame(c, &hd, body, hd.body_len);
 			/* serve_frame may have closed c?  It never does: errors are
@@ -546,55 +554,4 @@ void chan_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	c->next = h->in;
 	h->in = c;
 	chan_watch(c, EPOLLIN);
-}
-
-/* Wait for the next frame of transaction txid on outbound channel c.  1 with
- * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
- * channel failed (closed: c is gone). */
-int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type,
-		     uint8_t **body, size_t *blen)
-{
-	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000;
-
-	for (;;) {
-		struct ho_hdr hd;
-		const uint8_t *b;
-		size_t total;
-		int r = chan_frame(c, &hd, &b, &total);
-		if (r < 0) {
-			chan_close(c, "bad frame");
-			return -1;
-		}
-		if (r > 0) {
-			if (hd.txid == txid) {
-				*type = hd.type;
-				*blen = hd.body_len;
-				*body = malloc(hd.body_len ? hd.body_len : 1);
-				if (*body)
-					memcpy(*body, b, hd.body_len);
-				chan_consume(c, total);
-				if (!*body) {
-					chan_close(c, "out of memory");
-					return -1;
-				}
-				return 1;
-			}
-			chan_consume(c, total);	/* a late frame of an earlier transaction */
-			continue;
-		}
-		spin_readable(c->io.fd, c->h->cfg->spin_us);
-		int64_t left = (int64_t)(end - now_ns()) / 1000000;
-		struct pollfd pf = { .fd = c->io.fd, .events = POLLIN };
-		if (left <= 0)
-			return 0;
-		int pr = poll(&pf, 1, (int)left);
-		if (pr < 0 && errno != EINTR) {
-			chan_close(c, "poll");
-			return -1;
-		}
-		if (pr > 0 && chan_read(c) < 0) {
-			chan_close(c, "connection closed");
-			return -1;
-		}
-	}
 }
