@@ -112,9 +112,19 @@ static void all_done(struct handoff *h, json_t *res, void *arg)
 		all_reply(h, b);
 }
 
-/* Start the handoffs of every movable connection, round-robin over pis[np]
- * (ids first: the lists change as connections leave). */
-static void all_start(struct handoff *h, struct all_batch *b, const int *pis, int np)
+/* Whether connection (ops, id) is one of the nx in keep[]. */
+static int kept(const struct ho_conn *keep, size_t nx, const struct ho_conn_ops *ops, uint64_t id)
+{
+	for (size_t i = 0; i < nx; i++)
+		if (keep[i].ops == ops && ops->id(keep[i].p) == id)
+			return 1;
+	return 0;
+}
+
+/* Start the handoffs of every movable connection but keep[nx], round-robin
+ * over pis[np] (ids first: the lists change as connections leave). */
+static void all_start(struct handoff *h, struct all_batch *b, const int *pis, int np,
+		      const struct ho_conn *keep, size_t nx)
 {
 	struct nasd *n = h->n;
 	uint64_t *ids[NKINDS] = { NULL };
@@ -126,7 +136,7 @@ static void all_start(struct handoff *h, struct all_batch *b, const int *pis, in
 	for (size_t k = 0; k < NKINDS; k++) {
 		for (size_t j = 0; ids[k] && j < cnt[k]; j++) {
 			struct ho_conn x = { ho_kinds[k], ho_kinds[k]->by_id(n, ids[k][j]) };
-			if (!x.p || x.ops->unmovable(x.p)) {
+			if (!x.p || x.ops->unmovable(x.p) || kept(keep, nx, x.ops, ids[k][j])) {
 				b->skipped++;
 				continue;
 			}
@@ -145,12 +155,19 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 	struct handoff *h = n->ho;
 	int pis[NASD_MAX_PEERS], np = 0;
 	size_t i;
-	json_t *v, *to = json_object_get(req, "to");
+	json_t *v, *to = json_object_get(req, "to"), *except = json_object_get(req, "except");
+	struct ho_conn keep[16];
+	size_t nx = 0;
 
 	if (!h)
 		return ctl_error("handoff is not configured");
-	if (!json_is_array(to) || !json_array_size(to))
-		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]}");
+	if (!json_is_array(to) || !json_array_size(to) || (except && (!json_is_array(except) ||
+	    json_array_size(except) > sizeof(keep) / sizeof(keep[0]))))
+		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]"
+				 "[,\"except\":[ID or \"client:port\",... (<= 16)]]}");
+	json_array_foreach(except, i, v)
+		if (find_conn(n, v, &keep[nx]) == 0)
+			nx++;	/* one that is not here stays here anyway */
 	json_array_foreach(to, i, v) {
 		int pi = json_is_string(v) ? peer_index(h, json_string_value(v)) : -1;
 		if (pi < 0 || np == NASD_MAX_PEERS)
@@ -166,7 +183,7 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 	}
 	b->t0 = now_ns();
 	b->left = 1;	/* the starting itself: no reply before every handoff is started */
-	all_start(h, b, pis, np);
+	all_start(h, b, pis, np, keep, nx);
 	if (!--b->left)
 		all_reply(h, b);
 	return NULL;
