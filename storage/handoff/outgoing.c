@@ -58,6 +58,15 @@ static void tx_arm_answer(struct ho_tx *tx)
 	tx_arm(tx, now_ns() + (uint64_t)tx->h->cfg->timeout_ms * 1000000);
 }
 
+/* The session is frozen and the answer (N's COMPLETE, the switch's ACK)
+ * due within microseconds: the loop polls without sleeping for spin_us
+ * (loop_poll_until: every other handler is served meanwhile). */
+static void tx_poll(struct ho_tx *tx)
+{
+	if (tx->h->cfg->spin_us)
+		loop_poll_until(&tx->h->n->loop, now_ns() + (uint64_t)tx->h->cfg->spin_us * 1000);
+}
+
 /* ------------------------------------------------------ talking to N -- */
 
 /* Send frame f to N.  A failed send marks the channel broken (the tick
@@ -252,6 +261,7 @@ static int tx_update(struct ho_tx *tx)
 		return err_set(tx->res.error, sizeof(tx->res.error), "UPDATE not sent to %s", tx->to);
 	tx->state = TXS_UPDATE;
 	tx_arm_answer(tx);
+	tx_poll(tx);
 	return 0;
 }
 
@@ -431,6 +441,7 @@ static void on_complete(struct ho_tx *tx)
 		return tx_commit(tx);
 	tx->state = TXS_SWITCH;
 	tx_arm(tx, rep_deadline(tx->h, &tx->rep));
+	tx_poll(tx);
 }
 
 void otx_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen)
