@@ -228,6 +228,8 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "out_running", json_integer(h->otx_running));
+	json_object_set_new(r, "out_queued", json_integer(h->otx_count - h->otx_running));
 	uint64_t held = 0, overflow = 0, evicted = 0;
 	flowdrop_hold_counters(&h->drop, &held, &overflow, &evicted);
 	json_object_set_new(r, "hold", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",

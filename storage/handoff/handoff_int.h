@@ -190,7 +190,7 @@ struct handoff {
 	/* this node's outgoing transactions (outgoing.c): running and queued,
 	 * in the order they were asked for; how many run */
 	struct ho_tx *otx;
-	unsigned otx_running;
+	unsigned otx_count, otx_running;
 	int otx_pumping;
 	uint32_t my_key;		/* node key (maglev_key of the name) */
 	/* counters */

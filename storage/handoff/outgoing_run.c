@@ -115,6 +115,7 @@ void tx_finish(struct ho_tx *tx)
 	for (struct ho_tx **pp = &h->otx; *pp; pp = &(*pp)->next)
 		if (*pp == tx) {
 			*pp = tx->next;
+			h->otx_count--;
 			break;
 		}
 	if (tx->timer_ok)
@@ -171,6 +172,7 @@ int otx_start(struct handoff *h, const struct ho_conn *x, int pi, uint8_t cause,
 	for (; *pp; pp = &(*pp)->next)
 		dup |= (*pp)->ops == tx->ops && (*pp)->id == tx->id;
 	*pp = tx;
+	h->otx_count++;
 	if (dup) {	/* one move of a connection at a time */
 		h->otx_running++;	/* (tx_finish counts it out) */
 		tx->state = TXS_OPEN;

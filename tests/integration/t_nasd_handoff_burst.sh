@@ -123,7 +123,8 @@ check_eq "many: every connection answered again, every body exact, no reset" "0 
 	"$mrc $(jq -r .ok "$T/many.json" 2>/dev/null)" || diag "$(jq -c '.bad[:5]' "$T/many.json" 2>/dev/null)"
 check_eq "no connection is answered by $X any more" 0 "$(jq -r --arg x "$X" '.nodes[$x] // 0' "$T/many.json" 2>/dev/null)"
 
-check_eq "no rollbacks, no unconfirmed commits on $X" "0 0" "$(hstat "$X" .rollbacks) $(hstat "$X" .out_unconfirmed)"
+check_eq "no rollbacks, no unconfirmed commits, nothing running or queued on $X" "0 0 0 0" \
+	"$(hstat "$X" '| "\(.rollbacks) \(.out_unconfirmed) \(.out_running) \(.out_queued)"')"
 for n in n1 n2 n3; do
 	check "$n: tandem-nasd still running" kill -0 "$(nasd_pid "$n")"
 done
