@@ -81,8 +81,13 @@
 #define CHAN_MAX_IN (8 * NASD_MAX_PEERS)
 #define CHAN_UP_PER_PEER 4	/* more up from one peer: the oldest are closed */
 /* A receive buffer grown for a large frame shrinks back to this once the
- * frame is consumed. */
+ * frame is consumed; so does a send buffer once it is sent. */
 #define CHAN_RX_KEEP (128u << 10)
+/* Output waiting for the socket: at most two whole frames (an UPDATE each
+ * of two transactions) and then some; a channel whose output has not moved
+ * for CHAN_TX_STALL_MS is closed. */
+#define CHAN_TX_MAX (2 * (size_t)HO_MAX_FRAME + (1u << 20))
+#define CHAN_TX_STALL_MS 10000
 /* Switches whose MOVEs this node keeps a replay window for (a pair is two;
  * room for replaced ones; when all are used a new switch id is refused). */
 #define SW_WINDOWS 8
@@ -123,6 +128,10 @@ struct chan {
 					 * frame): closed by the tick, unused until then */
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
+	/* output the socket did not take yet (sent on EPOLLOUT, in order) */
+	uint8_t *tx;
+	size_t tx_off, tx_len, tx_cap;
+	uint64_t tx_moved_ms;		/* when it last moved (a stalled one is closed) */
 };
 
 /* A transaction served here (this node is N). */
@@ -247,8 +256,9 @@ void chan_expire(struct handoff *h);
 /* Close c and free it; why != NULL: log it and count a channel error.
  * Transactions served on it are abandoned. */
 void chan_close(struct chan *c, const char *why);
-/* Seal and send frame f on c (freed); 0 / -1 (not sent: the caller
- * decides whether to close c). */
+/* Seal and send frame f on c (freed): what the socket does not take now
+ * waits in c->tx and goes out on EPOLLOUT, in order (nothing blocks).
+ * 0 / -1 (not sent: the caller decides whether to close c). */
 int chan_send(struct chan *c, struct ho_frame *f);
 int send_simple(struct chan *c, uint8_t type, uint32_t txid);
 
