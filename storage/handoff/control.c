@@ -136,7 +136,11 @@ static void all_start(struct handoff *h, struct all_batch *b, const int *pis, in
 	for (size_t k = 0; k < NKINDS; k++) {
 		for (size_t j = 0; ids[k] && j < cnt[k]; j++) {
 			struct ho_conn x = { ho_kinds[k], ho_kinds[k]->by_id(n, ids[k][j]) };
-			if (!x.p || x.ops->unmovable(x.p) || kept(keep, nx, x.ops, ids[k][j])) {
+			/* a connection made to this node's own address (lbd's health
+			 * check) cannot be rebuilt elsewhere: it would only be frozen
+			 * and rolled back */
+			if (!x.p || x.ops->unmovable(x.p) || kept(keep, nx, x.ops, ids[k][j]) ||
+			    !handoff_fd_on_vip(x.ops->fd(x.p))) {
 				b->skipped++;
 				continue;
 			}
