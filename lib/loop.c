@@ -1,6 +1,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -11,6 +12,7 @@
 int loop_init(struct loop *l)
 {
 	l->running = 0;
+	l->poll_until_ns = 0;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return l->epfd < 0 ? -1 : 0;
 }
@@ -115,13 +117,24 @@ int loop_signals_init(struct loop *l, struct loop_signals *s, const int *sigs, i
 	return loop_add(l, &s->io, EPOLLIN);
 }
 
+void loop_poll_until(struct loop *l, uint64_t until)
+{
+	if (until > l->poll_until_ns)
+		l->poll_until_ns = until;
+}
+
 int loop_run(struct loop *l)
 {
 	l->running = 1;
 	while (l->running) {
 		struct epoll_event ev;
-		int n = epoll_wait(l->epfd, &ev, 1, -1);
+		int polling = l->poll_until_ns && loop_now_ns() < l->poll_until_ns;
+		int n = epoll_wait(l->epfd, &ev, 1, polling ? 0 : -1);
 
+		if (!polling)
+			l->poll_until_ns = 0;
+		if (n == 0 && polling)
+			sched_yield();	/* the answer may need this very CPU */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

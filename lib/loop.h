@@ -40,6 +40,7 @@ struct loop_signals {
 struct loop {
 	int epfd;
 	int running;
+	uint64_t poll_until_ns;	/* busy-poll until then (loop_poll_until) */
 };
 
 int loop_init(struct loop *l);
@@ -57,6 +58,16 @@ void loop_timer_close(struct loop *l, struct loop_timer *t);
 /* Block the signals in sigs[] (n entries) and deliver them through the loop. */
 int loop_signals_init(struct loop *l, struct loop_signals *s, const int *sigs, int n,
 		      void (*cb)(struct loop *, int, void *), void *arg);
+/*
+ * Until CLOCK_MONOTONIC ns `until` (a later one extends, an earlier one is
+ * ignored), loop_run polls for events without sleeping (epoll_wait with
+ * timeout 0, yielding the CPU between polls) and serves every handler as
+ * usual.  For a process that expects an answer within microseconds (a
+ * handoff's peer): waking a sleeping process on an idle virtual CPU costs
+ * tens of microseconds; unlike a busy-wait on one socket, the loop's other
+ * handlers are served meanwhile.
+ */
+void loop_poll_until(struct loop *l, uint64_t until);
 /* Run until loop_stop().  Returns 0, or -1 if epoll_wait fails. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);

@@ -5,7 +5,8 @@
  * key, then frames under the channel's key with seq = previous + 1
  * (lib/handoff_wire.h).  Inbound channels carry the peers' transactions to
  * incoming.c from the event loop; an outbound one carries this node's own
- * transaction, read synchronously by outgoing.c through chan_wait.
+ * transactions, whose frames go to outgoing.c (otx_frame), also from the
+ * loop.
  *
  * Whoever reaches handoff.listen may connect, so until a channel is up it
  * costs at most one small buffer: only configured peers' addresses are
@@ -92,17 +93,76 @@ static const struct ho_key *chan_key(const struct chan *c)
 	return c->state == CH_UP || c->state == CH_CONFIRM ? &c->key : &c->h->pair[c->peer];
 }
 
+/* Send what c has waiting.  0 (all out, or the socket is full again:
+ * EPOLLOUT stays watched), -1 the socket failed. */
+static int chan_flush(struct chan *c)
+{
+	size_t done = 0;
+
+	if (c->tx_off < c->tx_len) {
+		int r = send_all(c->io.fd, c->tx + c->tx_off, c->tx_len - c->tx_off, MSG_DONTWAIT, 0,
+				 &done);
+		c->tx_off += done;
+		if (done)
+			c->tx_moved_ms = loop_now_ms();
+		if (r < 0 && errno != EAGAIN)
+			return -1;
+	}
+	if (c->tx_off == c->tx_len) {
+		c->tx_off = c->tx_len = 0;
+		if (c->tx_cap > CHAN_RX_KEEP) {
+			free(c->tx);
+			c->tx = NULL;
+			c->tx_cap = 0;
+		}
+		chan_watch(c, EPOLLIN);
+	}
+	return 0;
+}
+
+/* Put p[0..n) behind c's waiting output, sent on EPOLLOUT.  0 / -1 (over
+ * CHAN_TX_MAX, or out of memory). */
+static int chan_queue(struct chan *c, const uint8_t *p, size_t n)
+{
+	if (c->tx_off) {
+		memmove(c->tx, c->tx + c->tx_off, c->tx_len - c->tx_off);
+		c->tx_len -= c->tx_off;
+		c->tx_off = 0;
+	}
+	if (c->tx_len + n > CHAN_TX_MAX)
+		return -1;
+	if (c->tx_len + n > c->tx_cap) {
+		size_t nc = c->tx_len + n > CHAN_RX_KEEP ? c->tx_len + n : CHAN_RX_KEEP;
+		uint8_t *nb = realloc(c->tx, nc);
+		if (!nb)
+			return -1;
+		c->tx = nb;
+		c->tx_cap = nc;
+	}
+	if (c->tx_len == 0)
+		c->tx_moved_ms = loop_now_ms();
+	memcpy(c->tx + c->tx_len, p, n);
+	c->tx_len += n;
+	chan_watch(c, EPOLLIN | EPOLLOUT);
+	return 0;
+}
+
 /* Seal and send frame f on c (HELLOs under the pair key). */
 int chan_send(struct chan *c, struct ho_frame *f)
 {
 	const struct ho_key *k = chan_key(c);
-	size_t len = ho_seal(f, k, c->tx_seq);
+	size_t len = ho_seal(f, k, c->tx_seq), done = 0;
 	int rc = -1;
 
-	if (len && send_all(c->io.fd, f->buf, len, MSG_DONTWAIT, (int)c->h->cfg->timeout_ms, NULL) == 0) {
-		c->tx_seq++;
+	if (!len)
+		goto out;
+	if (c->tx_len == 0 && send_all(c->io.fd, f->buf, len, MSG_DONTWAIT, 0, &done) == 0)
 		rc = 0;
-	}
+	else if ((c->tx_len || errno == EAGAIN) && chan_queue(c, f->buf + done, len - done) == 0)
+		rc = 0;
+	if (rc == 0)
+		c->tx_seq++;
+out:
 	ho_frame_free(f);
 	return rc;
 }
@@ -208,6 +268,10 @@ void chan_close(struct chan *c, const char *why)
 	if (why)
 		h->channel_errors += c->state == CH_UP;
 	intx_abandon(h, c);	/* the old node rolls back */
+	if (c->outbound && c->state == CH_UP) {
+		c->broken = 1;	/* no transaction starts on it from here */
+		otx_chan_lost(h, c);
+	}
 	chan_watch(c, 0);
 	close(c->io.fd);
 	if (c->outbound) {
@@ -221,6 +285,7 @@ void chan_close(struct chan *c, const char *why)
 			}
 	}
 	free(c->rx);
+	free(c->tx);
 	free(c);
 }
 
@@ -448,6 +513,10 @@ static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
 		chan_watch(c, EPOLLIN);
 		return;
 	}
+	if ((events & EPOLLOUT) && chan_flush(c) < 0) {
+		chan_close(c, "send failed");
+		return;
+	}
 	if (chan_read(c) < 0) {
 		chan_close(c, "connection closed");
 		return;
@@ -469,9 +538,12 @@ static void chan_io(struct loop *l, struct loop_io *io, uint32_t events)
 				return;
 			}
 		} else if (c->outbound) {
-			/* our own transactions are read synchronously; anything here is
-			 * late (a transaction we gave up): ignore it */
-			log_debug("handoff: late frame type %u tx %u from %s", hd.type, hd.txid, peer_name(c));
+			/* our own transactions' answers (outgoing.c) */
+			otx_frame(c, &hd, body, hd.body_len);
+			if (c->broken) {	/* a send of the step failed */
+				chan_close(c, "send failed");
+				return;
+			}
 		} else {
 			serve_frame(c, &hd, body, hd.body_len);
 			/* serve_frame may have closed c?  It never does: errors are
@@ -513,8 +585,13 @@ void chan_expire(struct handoff *h)
 		if (c->state != CH_UP && now - c->t0_ms > CHAN_HELLO_MS) {
 			h->rej_deadline++;
 			chan_close(c, "no handshake in time");
+		} else if (c->tx_len && now - c->tx_moved_ms > CHAN_TX_STALL_MS) {
+			chan_close(c, "output stalled");
 		}
 	}
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (h->out[i] && h->out[i]->tx_len && now - h->out[i]->tx_moved_ms > CHAN_TX_STALL_MS)
+			chan_close(h->out[i], "output stalled");	/* the tick reconnects */
 	for (unsigned i = 0; i < h->cfg->npeers; i++)
 		if (h->out[i] && h->out[i]->state != CH_UP && now - h->out[i]->t0_ms > CHAN_HELLO_MS)
 			chan_close(h->out[i], "no handshake in time");	/* the tick reconnects */
@@ -546,55 +623,4 @@ void chan_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	c->next = h->in;
 	h->in = c;
 	chan_watch(c, EPOLLIN);
-}
-
-/* Wait for the next frame of transaction txid on outbound channel c.  1 with
- * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
- * channel failed (closed: c is gone). */
-int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type,
-		     uint8_t **body, size_t *blen)
-{
-	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000;
-
-	for (;;) {
-		struct ho_hdr hd;
-		const uint8_t *b;
-		size_t total;
-		int r = chan_frame(c, &hd, &b, &total);
-		if (r < 0) {
-			chan_close(c, "bad frame");
-			return -1;
-		}
-		if (r > 0) {
-			if (hd.txid == txid) {
-				*type = hd.type;
-				*blen = hd.body_len;
-				*body = malloc(hd.body_len ? hd.body_len : 1);
-				if (*body)
-					memcpy(*body, b, hd.body_len);
-				chan_consume(c, total);
-				if (!*body) {
-					chan_close(c, "out of memory");
-					return -1;
-				}
-				return 1;
-			}
-			chan_consume(c, total);	/* a late frame of an earlier transaction */
-			continue;
-		}
-		spin_readable(c->io.fd, c->h->cfg->spin_us);
-		int64_t left = (int64_t)(end - now_ns()) / 1000000;
-		struct pollfd pf = { .fd = c->io.fd, .events = POLLIN };
-		if (left <= 0)
-			return 0;
-		int pr = poll(&pf, 1, (int)left);
-		if (pr < 0 && errno != EINTR) {
-			chan_close(c, "poll");
-			return -1;
-		}
-		if (pr > 0 && chan_read(c) < 0) {
-			chan_close(c, "connection closed");
-			return -1;
-		}
-	}
 }

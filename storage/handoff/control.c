@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/ctl.h"
+#include "lib/ctl_server.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/maglev.h"
@@ -42,6 +43,13 @@ static int find_conn(struct nasd *n, const json_t *sel, struct ho_conn *x)
 			return 0;
 	}
 	return -1;
+}
+
+/* A single handoff's reply (otx_start's done): the deferred control reply. */
+static void cmd_done(struct handoff *h, json_t *res, void *arg)
+{
+	(void)h;
+	ctl_deferred_reply(arg, res);
 }
 
 json_t *handoff_cmd(struct nasd *n, const json_t *req)
@@ -69,7 +77,92 @@ json_t *handoff_cmd(struct nasd *n, const json_t *req)
 		if (r)
 			return r;
 	}
-	return run_one(h, &x, pi, HO_CAUSE_OPERATOR);
+	/* the reply once the handoff has finished; the loop goes on meanwhile */
+	struct ctl_deferred *d = ctl_server_defer(&n->ctl);
+	if (!d)
+		return ctl_error("out of memory");
+	if (otx_start(h, &x, pi, HO_CAUSE_OPERATOR, cmd_done, d) < 0)
+		ctl_deferred_reply(d, ctl_error("out of memory"));
+	return NULL;
+}
+
+/* handoff_all: the handoffs started, their replies as they come in; the
+ * command's reply once the last one is in. */
+struct all_batch {
+	struct ctl_deferred *d;
+	json_t *results;
+	unsigned left;			/* replies still owed (+1 while starting) */
+	unsigned moved, failed, skipped;
+	uint64_t t0;
+};
+
+static void all_reply(struct handoff *h, struct all_batch *b)
+{
+	json_t *r = ctl_ok();
+
+	json_object_set_new(r, "moved", json_integer(b->moved));
+	json_object_set_new(r, "failed", json_integer(b->failed));
+	json_object_set_new(r, "skipped", json_integer(b->skipped));
+	json_object_set_new(r, "remaining", json_integer(h->n->nsessions));
+	json_object_set_new(r, "total_us", json_integer((json_int_t)((now_ns() - b->t0) / 1000)));
+	json_object_set_new(r, "results", b->results);
+	ctl_deferred_reply(b->d, r);
+	free(b);
+}
+
+static void all_done(struct handoff *h, json_t *res, void *arg)
+{
+	struct all_batch *b = arg;
+
+	if (json_is_true(json_object_get(res, "ok")))
+		b->moved++;
+	else
+		b->failed++;
+	json_array_append_new(b->results, res);
+	if (!--b->left)
+		all_reply(h, b);
+}
+
+/* Whether connection (ops, id) is one of the nx in keep[]. */
+static int kept(const struct ho_conn *keep, size_t nx, const struct ho_conn_ops *ops, uint64_t id)
+{
+	for (size_t i = 0; i < nx; i++)
+		if (keep[i].ops == ops && ops->id(keep[i].p) == id)
+			return 1;
+	return 0;
+}
+
+/* Start the handoffs of every movable connection but keep[nx], round-robin
+ * over pis[np] (ids first: the lists change as connections leave). */
+static void all_start(struct handoff *h, struct all_batch *b, const int *pis, int np,
+		      const struct ho_conn *keep, size_t nx)
+{
+	struct nasd *n = h->n;
+	uint64_t *ids[NKINDS] = { NULL };
+	size_t cnt[NKINDS] = { 0 };
+	unsigned rr = 0;
+
+	for (size_t k = 0; k < NKINDS; k++)
+		ids[k] = ho_kinds[k]->list(n, &cnt[k]);
+	for (size_t k = 0; k < NKINDS; k++) {
+		for (size_t j = 0; ids[k] && j < cnt[k]; j++) {
+			struct ho_conn x = { ho_kinds[k], ho_kinds[k]->by_id(n, ids[k][j]) };
+			/* a connection made to this node's own address (lbd's health
+			 * check) cannot be rebuilt elsewhere: it would only be frozen
+			 * and rolled back */
+			if (!x.p || x.ops->unmovable(x.p) || kept(keep, nx, x.ops, ids[k][j]) ||
+			    !handoff_fd_on_vip(x.ops->fd(x.p))) {
+				b->skipped++;
+				continue;
+			}
+			b->left++;
+			if (otx_start(h, &x, pis[rr++ % (unsigned)np], HO_CAUSE_OPERATOR, all_done, b) < 0) {
+				b->left--;
+				b->failed++;
+			}
+		}
+		free(ids[k]);
+	}
 }
 
 json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
@@ -77,56 +170,38 @@ json_t *handoff_all_cmd(struct nasd *n, const json_t *req)
 	struct handoff *h = n->ho;
 	int pis[NASD_MAX_PEERS], np = 0;
 	size_t i;
-	json_t *v, *to = json_object_get(req, "to");
+	json_t *v, *to = json_object_get(req, "to"), *except = json_object_get(req, "except");
+	struct ho_conn keep[16];
+	size_t nx = 0;
 
 	if (!h)
 		return ctl_error("handoff is not configured");
-	if (!json_is_array(to) || !json_array_size(to))
-		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]}");
+	if (!json_is_array(to) || !json_array_size(to) || (except && (!json_is_array(except) ||
+	    json_array_size(except) > sizeof(keep) / sizeof(keep[0]))))
+		return ctl_error("usage: {\"cmd\":\"handoff_all\",\"to\":[\"NODE\",...]"
+				 "[,\"except\":[ID or \"client:port\",... (<= 16)]]}");
+	json_array_foreach(except, i, v)
+		if (find_conn(n, v, &keep[nx]) == 0)
+			nx++;	/* one that is not here stays here anyway */
 	json_array_foreach(to, i, v) {
 		int pi = json_is_string(v) ? peer_index(h, json_string_value(v)) : -1;
 		if (pi < 0 || np == NASD_MAX_PEERS)
 			return ctl_error("\"to\"[%zu]: not a peer", i);
 		pis[np++] = pi;
 	}
-	/* ids first: the lists change as connections leave */
-	uint64_t *ids[NKINDS] = { NULL };
-	size_t cnt[NKINDS] = { 0 };
-	int oom = 0;
-	for (size_t k = 0; k < NKINDS; k++)
-		oom |= !(ids[k] = ho_kinds[k]->list(n, &cnt[k]));
-	if (oom) {
-		for (size_t k = 0; k < NKINDS; k++)
-			free(ids[k]);
+	struct all_batch *b = calloc(1, sizeof(*b));
+	if (!b || !(b->results = json_array()) || !(b->d = ctl_server_defer(&n->ctl))) {
+		if (b)
+			json_decref(b->results);
+		free(b);
 		return ctl_error("out of memory");
 	}
-	json_t *arr = json_array();
-	unsigned moved = 0, failed = 0, skipped = 0, rr = 0;
-	uint64_t t0 = now_ns();
-	for (size_t k = 0; k < NKINDS; k++) {
-		for (size_t j = 0; j < cnt[k]; j++) {
-			struct ho_conn x = { ho_kinds[k], ho_kinds[k]->by_id(n, ids[k][j]) };
-			if (!x.p || x.ops->unmovable(x.p)) {
-				skipped++;
-				continue;
-			}
-			json_t *r = run_one(h, &x, pis[rr++ % (unsigned)np], HO_CAUSE_OPERATOR);
-			if (json_is_true(json_object_get(r, "ok")))
-				moved++;
-			else
-				failed++;
-			json_array_append_new(arr, r);
-		}
-		free(ids[k]);
-	}
-	json_t *r = ctl_ok();
-	json_object_set_new(r, "moved", json_integer(moved));
-	json_object_set_new(r, "failed", json_integer(failed));
-	json_object_set_new(r, "skipped", json_integer(skipped));
-	json_object_set_new(r, "remaining", json_integer(n->nsessions));
-	json_object_set_new(r, "total_us", json_integer((json_int_t)((now_ns() - t0) / 1000)));
-	json_object_set_new(r, "results", arr);
-	return r;
+	b->t0 = now_ns();
+	b->left = 1;	/* the starting itself: no reply before every handoff is started */
+	all_start(h, b, pis, np, keep, nx);
+	if (!--b->left)
+		all_reply(h, b);
+	return NULL;
 }
 
 int handoff_drop(struct handoff *h, const struct lb_flow_key *key, uint64_t until_ns)
@@ -168,6 +243,8 @@ json_t *handoff_status(struct nasd *n)
 		"flowdrop", "dropped_in", (json_int_t)din, "dropped_out", (json_int_t)dout,
 		"expired", (json_int_t)dexp);
 	json_object_set_new(r, "load_reports", json_integer((json_int_t)h->loads_sent));
+	json_object_set_new(r, "out_running", json_integer(h->otx_running));
+	json_object_set_new(r, "out_queued", json_integer(h->otx_count - h->otx_running));
 	uint64_t held = 0, overflow = 0, evicted = 0;
 	flowdrop_hold_counters(&h->drop, &held, &overflow, &evicted);
 	json_object_set_new(r, "hold", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -266,8 +343,30 @@ int handoff_schedule_nfs(struct nasd *n, struct nfs_conn *c, const struct taddr 
 	return schedule(h, &nfs_handoff_ops, c, pi, HO_CAUSE_DATA);
 }
 
-/* The handoff runs here, outside any session callback (it may free the
- * connection).  One that stays (the handoff failed) gets its I/O back. */
+/* A scheduled move has finished: the kind counts it, and gives a
+ * connection that stayed here its I/O back. */
+struct sched_end {
+	const struct ho_conn_ops *ops;
+	uint64_t id;
+	uint8_t cause;
+};
+
+static void sched_done(struct handoff *h, json_t *res, void *arg)
+{
+	struct sched_end *e = arg;
+	int moved = json_is_true(json_object_get(res, "ok"));
+	void *p;
+
+	json_decref(res);
+	if (e->cause == HO_CAUSE_DATA)
+		e->ops->move_end(h->n, e->id, moved);	/* the data-location rule's accounting */
+	else if (!moved && (p = e->ops->by_id(h->n, e->id)) != NULL)
+		e->ops->unhold(p);	/* an operator's move (half handoff) failed: it stays */
+	free(e);
+}
+
+/* The handoffs start here, outside any session callback (one may free the
+ * connection), and finish from the loop. */
 static void sched_cb(struct loop *l, struct loop_timer *t)
 {
 	struct handoff *h = t->arg;
@@ -280,17 +379,28 @@ static void sched_cb(struct loop *l, struct loop_timer *t)
 		uint64_t id = h->sched[i].id;
 		uint8_t cause = h->sched[i].cause;
 		struct ho_conn x = { ops, ops->by_id(h->n, id) };
+		struct sched_end *e;
 		if (!x.p)
 			continue;
 		if (ops->move_begin)
 			ops->move_begin(x.p);
-		json_t *res = run_one(h, &x, h->sched[i].pi, cause);
-		int moved = json_is_true(json_object_get(res, "ok"));
-		json_decref(res);
-		if (cause == HO_CAUSE_DATA)
-			ops->move_end(h->n, id, moved);	/* the data-location rule's accounting */
-		else if (!moved && (x.p = ops->by_id(h->n, id)) != NULL)
-			ops->unhold(x.p);	/* an operator's move (half handoff) failed: it stays */
+		if (!(e = malloc(sizeof(*e)))) {
+			if (cause == HO_CAUSE_DATA)
+				ops->move_end(h->n, id, 0);
+			else
+				ops->unhold(x.p);
+			continue;
+		}
+		e->ops = ops;
+		e->id = id;
+		e->cause = cause;
+		if (otx_start(h, &x, h->sched[i].pi, cause, sched_done, e) < 0) {
+			free(e);
+			if (cause == HO_CAUSE_DATA)
+				ops->move_end(h->n, id, 0);
+			else if ((x.p = ops->by_id(h->n, id)) != NULL)
+				ops->unhold(x.p);
+		}
 	}
 }
 
@@ -302,6 +412,9 @@ static void tick_cb(struct loop *l, struct loop_timer *t)
 
 	report_load(h);
 	chan_expire(h);
+	for (unsigned i = 0; i < h->cfg->npeers; i++)
+		if (h->out[i] && h->out[i]->broken)
+			chan_close(h->out[i], "send failed");
 	flowdrop_gc(&h->drop, now_ns());
 	prepare_gc(h);
 	for (unsigned i = 0; i < h->cfg->npeers; i++)
@@ -504,6 +617,7 @@ void handoff_close(struct nasd *n)
 
 	if (!h)
 		return;
+	otx_abort_all(h);
 	while (h->txs)
 		intx_free(h, h->txs);
 	for (unsigned i = 0; i < h->cfg->npeers; i++)

@@ -6,11 +6,13 @@
  * client (doc/nasd.md "Session handoff", doc/tch.md, lib/handoff_wire.h).
  *
  *   channel.c   the node-to-node channels: connect/accept, HELLO, framing,
- *               send/receive, the old node's wait for an answer (chan_wait)
+ *               send/receive (an outbound channel's frames go to outgoing.c)
  *   report.c    the switch: REDIRECT/RECLAIM reports to lbd with their
  *               retries and ACKs, the switch's MOVE requests, LOAD reports
  *   incoming.c  this node as the new node N: the transactions it serves
- *   outgoing.c  this node as the old node O: the transaction itself
+ *   outgoing.c  this node as the old node O: the transaction itself, a state
+ *               machine on the event loop (outgoing.h)
+ *   outgoing_run.c  its queue, its reply to whoever started it
  *   control.c   control commands, status, scheduled moves, start and stop
  *   policy.c    what automatic moves may do: the switch's node states
  *               (drain), pins after an operator's move, VIP sessions only
@@ -27,10 +29,14 @@
  * + 1.  Keys: lib/handoff_key.h (the node key to the switch, a pair key
  * per peer).
  * This node runs the transactions it starts (old node, O) on its own
- * outgoing channel, synchronously from the control command (each step waits
- * at most timeout_ms), and serves the transactions of the peers (new node,
- * N) on the channels they opened, from the event loop.  So the two roles
- * never share a channel's stream.
+ * outgoing channel and serves the transactions of the peers (new node, N)
+ * on the channels they opened, both from the event loop: O's transaction
+ * is a state machine (outgoing.c) driven by its channel's frames, the
+ * switch's answers and a timer per transaction (each wait at most
+ * timeout_ms; the switch's ACK report_timeout_ms per try), up to
+ * OTX_PARALLEL at once, the rest queued in order.  So the two roles never
+ * share a channel's stream, and the node's other sessions are served while
+ * a handoff runs.
  *
  *   O: OPEN ->                          N: flowdrop_add(guard) <- OPEN_RESP
  *                                          (or FAIL)
@@ -75,8 +81,13 @@
 #define CHAN_MAX_IN (8 * NASD_MAX_PEERS)
 #define CHAN_UP_PER_PEER 4	/* more up from one peer: the oldest are closed */
 /* A receive buffer grown for a large frame shrinks back to this once the
- * frame is consumed. */
+ * frame is consumed; so does a send buffer once it is sent. */
 #define CHAN_RX_KEEP (128u << 10)
+/* Output waiting for the socket: at most two whole frames (an UPDATE each
+ * of two transactions) and then some; a channel whose output has not moved
+ * for CHAN_TX_STALL_MS is closed. */
+#define CHAN_TX_MAX (2 * (size_t)HO_MAX_FRAME + (1u << 20))
+#define CHAN_TX_STALL_MS 10000
 /* Switches whose MOVEs this node keeps a replay window for (a pair is two;
  * room for replaced ones; when all are used a new switch id is refused). */
 #define SW_WINDOWS 8
@@ -113,8 +124,14 @@ struct chan {
 	uint8_t my_nonce[HO_NONCE_LEN], peer_nonce[HO_NONCE_LEN];
 	struct ho_key key;		/* channel key (from CH_CONFIRM, or up) */
 	uint64_t tx_seq, rx_seq;	/* next to send / expected */
+	int broken;			/* a send failed (the stream may hold part of a
+					 * frame): closed by the tick, unused until then */
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
+	/* output the socket did not take yet (sent on EPOLLOUT, in order) */
+	uint8_t *tx;
+	size_t tx_off, tx_len, tx_cap;
+	uint64_t tx_moved_ms;		/* when it last moved (a stalled one is closed) */
 };
 
 /* A transaction served here (this node is N). */
@@ -181,13 +198,14 @@ struct handoff {
 	struct chan *out[NASD_MAX_PEERS];
 	struct chan *in;		/* inbound channels */
 	struct intx *txs;
-	/* the outgoing transaction's snapshot buffer (the largest blob_max of
+	/* the outgoing transactions' snapshot buffer (the largest blob_max of
 	 * the kinds): owned here, allocated by handoff_open, freed by
-	 * handoff_close; one outgoing transaction runs at a time */
+	 * handoff_close; used only inside one step (the blob is copied into
+	 * the transaction's state at once) */
 	uint8_t *blob;
 	size_t blob_cap;
 	int rep_fd;			/* UDP socket for switch reports (h->rep: its answers) */
-	struct loop_io rep;		/* STALE answers outside rep_wait (LOADs) */
+	struct loop_io rep;		/* the switch's answers (otx_rep_answer, LOADs) */
 	/* replay protection (lib/handoff_wire.h): this process's epoch, the seq
 	 * of its reports and ACKs in it, the epoch of the switch that answers
 	 * reports (0: not known yet), and per switch id the last MOVE taken */
@@ -198,6 +216,11 @@ struct handoff {
 	struct loop_io mv;		/* UDP listen_addr:switch_port: the switch's MOVEs */
 	uint64_t moves, moves_ok, moves_refused;
 	uint32_t next_txid;
+	/* this node's outgoing transactions (outgoing.c): running and queued,
+	 * in the order they were asked for; how many run */
+	struct ho_tx *otx;
+	unsigned otx_count, otx_running;
+	int otx_pumping;
 	uint32_t my_key;		/* node key (maglev_key of the name) */
 	/* counters */
 	uint64_t out_ok, out_failed, out_unconfirmed, rollbacks, in_ok, in_failed;
@@ -241,7 +264,8 @@ static inline uint64_t us_since(uint64_t t)
 
 /* ---- channel.c ---- */
 
-/* Busy-wait at most spin_us for fd to turn readable (see channel.c). */
+/* Busy-wait at most spin_us for fd to turn readable (see channel.c; the
+ * new node's side only: the old node's side never waits). */
 void spin_readable(int fd, uint32_t spin_us);
 /* The index of peer `name` in the configuration, or -1. */
 int peer_index(const struct handoff *h, const char *name);
@@ -256,8 +280,9 @@ void chan_expire(struct handoff *h);
 /* Close c and free it; why != NULL: log it and count a channel error.
  * Transactions served on it are abandoned. */
 void chan_close(struct chan *c, const char *why);
-/* Seal and send frame f on c (freed); 0 / -1 (not sent: the caller
- * decides whether to close c). */
+/* Seal and send frame f on c (freed): what the socket does not take now
+ * waits in c->tx and goes out on EPOLLOUT, in order (nothing blocks).
+ * 0 / -1 (not sent: the caller decides whether to close c). */
 int chan_send(struct chan *c, struct ho_frame *f);
 int send_simple(struct chan *c, uint8_t type, uint32_t txid);
 
@@ -266,24 +291,21 @@ int send_simple(struct chan *c, uint8_t type, uint32_t txid);
  * without (control.c). */
 int handoff_drop(struct handoff *h, const struct lb_flow_key *key, uint64_t until_ns);
 int send_fail(struct chan *c, uint32_t txid, uint16_t code, const char *why);
-/* Wait for the next frame of transaction txid on outbound channel c.  1 with
- * the frame (*type; body copied into *body, caller frees), 0 timeout, -1 the
- * channel failed (closed: c is gone). */
-int chan_wait(struct chan *c, uint32_t txid, int timeout_ms, uint8_t *type, uint8_t **body,
-	      size_t *blen);
-
 /* ---- report.c ---- */
 
 /*
- * A report to the switch and the wait for its ACK, split so that the old
- * node can send its REDIRECT and do the rest of the handoff (snapshot,
- * UPDATE, the new node's restore) while the switch works on it.
- * rep_send sends a first try; rep_wait waits for the ACK (sent once the
- * switch's flow map, and its peer's, holds the new owner), sending a new
- * try (new seq and nonce) each report_timeout_ms, report_tries in all.
+ * A report to the switch and its ACK, as events: the old node sends its
+ * REDIRECT and does the rest of the handoff (snapshot, UPDATE, the new
+ * node's restore) while the switch works on it.  rep_send sends a first
+ * try; the switch's answers (rep_readable -> otx_rep_answer -> rep_answer)
+ * and the transaction's timer (rep_deadline, rep_expired: a new try, new
+ * seq and nonce, each report_timeout_ms, report_tries in all) do the rest.
+ * The ACK comes once the switch's flow map, and its peer's, holds the new
+ * owner.
  */
 struct rep_pending {
 	struct ho_report r;
+	int last_status;		/* of a refusal or PEER answer; -1 none yet */
 	uint32_t want;			/* node key the ACK must name */
 	uint32_t tries;
 	uint32_t stale;			/* STALE answers (each: learn, send again at once) */
@@ -296,15 +318,23 @@ struct rep_pending {
  * out, or -1 with a message (nothing was sent). */
 int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct lb_flow_key *key,
 	     const char *to, uint32_t txid, char *err, size_t errlen);
-/* 0 once the switch acked p, or -1 with a message (refused, or no ACK
- * after report_tries tries: it may still have done it). */
-int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen);
-/* rep_send and rep_wait in one. */
-int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key, const char *to,
-		    uint32_t txid, char *err, size_t errlen);
+/* When p's current try is given up on (report_timeout_ms after it). */
+uint64_t rep_deadline(const struct handoff *h, const struct rep_pending *p);
+/* What the switch's answer a (authentic, with our epoch) means for p:
+ * REP_NONE not p's (another nonce); REP_ACKED done; REP_AGAIN a new try
+ * went out (STALE: the epoch learned; PEER: the pair peer did not
+ * confirm); REP_REFUSED with a message (a definite refusal, or PEER with no
+ * tries left: it may still have done it). */
+enum { REP_NONE = 0, REP_ACKED, REP_AGAIN, REP_REFUSED };
+int rep_answer(struct handoff *h, struct rep_pending *p, const struct ho_report *a, char *err,
+	       size_t errlen);
+/* p's try timed out: 0 a new try went out (new deadline), or -1 with a
+ * message (report_tries tries without an ACK). */
+int rep_expired(struct handoff *h, struct rep_pending *p, char *err, size_t errlen);
 /* The switch socket's callback: lbd's MOVEs (and its cluster maps). */
 void move_readable(struct loop *l, struct loop_io *io, uint32_t events);
-/* The report socket's callback: answers outside rep_wait (a LOAD's STALE). */
+/* The report socket's callback: answers to outgoing transactions' reports
+ * (otx_rep_answer), a LOAD's STALE. */
 void rep_readable(struct loop *l, struct loop_io *io, uint32_t events);
 /* Every second: our load to the switch. */
 void report_load(struct handoff *h);
@@ -324,12 +354,43 @@ void intx_abandon(struct handoff *h, struct chan *c);
 /* Forget transaction t: a restored socket is closed silently. */
 void intx_free(struct handoff *h, struct intx *t);
 
-/* ---- outgoing.c ---- */
+/* ---- outgoing.c, outgoing_run.c ---- */
 
-/* Hand connection x to peer pi now, for cause (HO_CAUSE_*: the new node
- * pins what an operator moved); the reply of the control command (the
- * connection may be gone after this). */
-json_t *run_one(struct handoff *h, struct ho_conn *x, int pi, uint8_t cause);
+/* Outgoing transactions running at once; more wait in h->otx, in order.
+ * Each running one may hold a frozen session, and N restores them one after
+ * another: more at once only lengthen each one's freeze (measured with
+ * ~220 in one handoff_all: 2 at once, frozen p50 < 250 us and the burst
+ * 55 ms; 8 at once, p50 ~1.5 ms and 80 ms).  Two overlap one's round trips
+ * with the other's work. */
+#define OTX_PARALLEL 2
+
+struct ho_tx;
+/* What a finished transaction hands its starter: the control command's
+ * reply for it (owned by done from then on). */
+typedef void (*ho_done_fn)(struct handoff *h, json_t *res, void *arg);
+
+/* Hand connection x to peer pi for cause (HO_CAUSE_*: the new node pins
+ * what an operator moved), from the event loop: done(h, reply, arg) is
+ * called exactly once when it has finished, which may be before this
+ * returns (refused at once).  Nothing here touches x after this returns
+ * except by looking it up again by id (it may go away while queued).
+ * 0, or -1 (out of memory: done not called). */
+int otx_start(struct handoff *h, const struct ho_conn *x, int pi, uint8_t cause, ho_done_fn done,
+	      void *arg);
+/* A frame on outbound channel c: to the transaction it names (a frame of
+ * none is late, of one given up: ignored). */
+void otx_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, size_t blen);
+/* Outbound channel c is going: its transactions lose their new node. */
+void otx_chan_lost(struct handoff *h, struct chan *c);
+/* An answer of the switch (authentic, ours): 1 if it was an outgoing
+ * transaction's, taken. */
+int otx_rep_answer(struct handoff *h, const struct ho_report *a);
+/* At stop: every transaction rolls back at once (no RECLAIM wait) and its
+ * starter is answered. */
+void otx_abort_all(struct handoff *h);
+/* outgoing_run.c: the queue (start the next ones while fewer than
+ * OTX_PARALLEL run), and a finished transaction's reply and log line. */
+void otx_pump(struct handoff *h);
 
 /* ---- policy.c ---- */
 

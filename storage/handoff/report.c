@@ -19,8 +19,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -73,7 +73,7 @@ static int switch_answer(struct handoff *h, const uint8_t *buf, size_t n, struct
 }
 
 /* One try of report p: a new seq and nonce.  0, or -1 with a message (the
- * sendto failed: rep_wait counts it as a lost try). */
+ * sendto failed: it counts as a lost try). */
 static int rep_try(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -104,6 +104,7 @@ int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct 
 		    const char *to, uint32_t txid, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
+	p->last_status = -1;
 	p->want = maglev_node_key32(to);
 	p->to = to;
 	p->r = (struct ho_report){ .op = op, .txid = (uint16_t)txid, .cluster = h->cfg->cluster_id,
@@ -111,65 +112,53 @@ int rep_send(struct handoff *h, struct rep_pending *p, uint8_t op, const struct 
 	return rep_try(h, p, err, errlen);
 }
 
-/* 0 once the switch acked p, or -1 with a message (refused, or no ACK
- * after report_tries tries: it may still have done it). */
-int rep_wait(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+uint64_t rep_deadline(const struct handoff *h, const struct rep_pending *p)
 {
-	uint8_t in[512];
-	int last_status = -1;
+	return p->sent_ns + (uint64_t)h->cfg->report_timeout_ms * 1000000;
+}
 
-	for (;;) {
-		uint64_t end = p->sent_ns + (uint64_t)h->cfg->report_timeout_ms * 1000000;
-		for (;;) {
-			spin_readable(h->rep_fd, h->cfg->spin_us);
-			int64_t left = (int64_t)(end - now_ns()) / 1000000;
-			struct pollfd pf = { .fd = h->rep_fd, .events = POLLIN };
-			/* an ACK may be queued already: look before giving up */
-			if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
-				break;
-			ssize_t n = recv(h->rep_fd, in, sizeof(in), MSG_DONTWAIT);
-			struct ho_report a;
-			if (n <= 0 || switch_answer(h, in, (size_t)n, &a) < 0)
-				continue;
-			if (a.nonce != p->r.nonce)
-				continue;	/* an answer to an earlier try or report */
-			if (a.status == HO_ST_OK && a.node_key == p->want)
-				return 0;
-			if (a.status == HO_ST_STALE && p->stale < 2) {
-				learn(h, &a);	/* the switch did nothing: send again at once */
-				p->stale++;
-				p->tries--;
-				break;
-			}
-			last_status = a.status;
-			if (a.status != HO_ST_PEER)	/* definite refusal */
-				goto refused;
-			break;
-		}
-		if (p->tries >= h->cfg->report_tries)
-			break;
-		rep_try(h, p, err, errlen);	/* a failed sendto counts as a lost try */
-	}
+/* Out of tries: the error (refused with the last status, or no ACK). */
+static int rep_give_up(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+{
 	h->report_failed++;
-	if (last_status >= 0)
-		snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to, last_status);
+	if (p->last_status >= 0)
+		snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to,
+			 p->last_status);
 	else
 		snprintf(err, errlen, "no ack from the switch for the redirect to %s (%u tries)", p->to,
 			 h->cfg->report_tries);
 	return -1;
-refused:
-	h->report_failed++;
-	snprintf(err, errlen, "switch refused the redirect to %s (status %d)", p->to, last_status);
-	return -1;
 }
 
-int report_redirect(struct handoff *h, uint8_t op, const struct lb_flow_key *key,
-			   const char *to, uint32_t txid, char *err, size_t errlen)
+int rep_answer(struct handoff *h, struct rep_pending *p, const struct ho_report *a, char *err,
+	       size_t errlen)
 {
-	struct rep_pending p;
+	if (a->nonce != p->r.nonce)
+		return REP_NONE;	/* an answer to an earlier try or another report */
+	if (a->status == HO_ST_OK && a->node_key == p->want)
+		return REP_ACKED;
+	if (a->status == HO_ST_STALE && p->stale < 2) {
+		learn(h, a);	/* the switch did nothing: send again at once */
+		p->stale++;
+		p->tries--;
+		rep_try(h, p, err, errlen);	/* a failed sendto counts as a lost try */
+		return REP_AGAIN;
+	}
+	p->last_status = a->status;
+	if (a->status != HO_ST_PEER || p->tries >= h->cfg->report_tries) {
+		rep_give_up(h, p, err, errlen);
+		return REP_REFUSED;
+	}
+	rep_try(h, p, err, errlen);	/* the pair peer did not confirm: a new try now */
+	return REP_AGAIN;
+}
 
-	rep_send(h, &p, op, key, to, txid, err, errlen);	/* a lost first try: rep_wait retries */
-	return rep_wait(h, &p, err, errlen);
+int rep_expired(struct handoff *h, struct rep_pending *p, char *err, size_t errlen)
+{
+	if (p->tries >= h->cfg->report_tries)
+		return rep_give_up(h, p, err, errlen);
+	rep_try(h, p, err, errlen);	/* a failed sendto counts as a lost try */
+	return 0;
 }
 
 /* The MOVE replay window of switch id (authenticated), a new one if there
@@ -273,41 +262,68 @@ static int move_check(struct handoff *h, int fd, const uint8_t *buf, size_t n,
 
 /* Run the switch's MOVE r (synchronous: the handoff has finished when this
  * returns); the status for its ACK. */
-static uint8_t move_run(struct handoff *h, const struct ho_report *r,
-			const struct sockaddr_storage *from)
+/* A MOVE being run: what its ACK needs once the handoff has finished. */
+struct move_pending {
+	struct ho_report r;
+	struct sockaddr_storage from;
+	socklen_t fl;
+};
+
+static void move_answer(struct handoff *h, struct move_pending *m, uint8_t st)
+{
+	if (st == HO_ST_OK)
+		h->moves_ok++;
+	else
+		h->moves_refused++;
+	answer_switch(h, h->mv.fd, &m->r, st, 0, &m->from, m->fl);
+	free(m);
+}
+
+/* The MOVE's handoff finished (otx_start's done): its ACK. */
+static void move_done(struct handoff *h, json_t *res, void *arg)
+{
+	uint8_t st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
+		     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;
+
+	json_decref(res);
+	move_answer(h, arg, st);
+}
+
+/* Start the switch's MOVE m (owned: answered and freed here or by
+ * move_done when the handoff has finished). */
+static void move_run(struct handoff *h, struct move_pending *m)
 {
 	char ep[TADDR_STRLEN + 10];
+	const struct ho_report *r = &m->r;
 	struct ho_conn x;
-	uint8_t st;
 	int pi = -1;
 
 	for (unsigned k = 0; k < h->cfg->npeers && pi < 0; k++)
 		if (maglev_node_key32(h->cfg->peers[k].name) == r->node_key)
 			pi = (int)k;
 	if (pi < 0)
-		return HO_ST_NO_NODE;
+		return move_answer(h, m, HO_ST_NO_NODE);
 	if (conn_of_key(h->n, &r->key, &x) < 0)
-		return HO_ST_NO_FLOW;
+		return move_answer(h, m, HO_ST_NO_FLOW);
 	struct log_flow f;
 	log_flow(&f, &r->key);
-	log_event(LOG_INFO, "switch_request", KV_S("addr", handoff_endpoint(from, ep, sizeof(ep))),
+	log_event(LOG_INFO, "switch_request", KV_S("addr", handoff_endpoint(&m->from, ep, sizeof(ep))),
 		  KV_U("switch", r->switch_id), KV_S("app", x.ops->service), KV_FLOW(&f),
 		  KV_S("peer", h->cfg->peers[pi].name));
-	json_t *res = run_one(h, &x, pi, HO_CAUSE_SWITCH);	/* the connection may be gone after this */
-	st = json_is_true(json_object_get(res, "ok")) ? HO_ST_OK :
-	     json_is_true(json_object_get(res, "busy")) ? HO_ST_BUSY : HO_ST_ERROR;
-	json_decref(res);
-	return st;
+	if (otx_start(h, &x, pi, HO_CAUSE_SWITCH, move_done, m) < 0)
+		move_answer(h, m, HO_ST_ERROR);
 }
 
-/* A MOVE from the switch: hand that session to node_key's node, then ACK
- * (synchronous: the handoff has finished when the ACK goes out). */
+/* MOVEs from the switch: hand that session to node_key's node, then ACK
+ * (once the handoff has finished: the loop serves everything else
+ * meanwhile). */
 void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct handoff *h = io->arg;
 
 	for (int i = 0; i < 16; i++) {
 		uint8_t buf[CW_MAX_DGRAM];	/* ~30 KiB: a whole cluster map */
+		struct move_pending *m;
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
@@ -318,12 +334,15 @@ void move_readable(struct loop *l, struct loop_io *io, uint32_t events)
 		if (!move_check(h, io->fd, buf, (size_t)n, &from, fl, &r))
 			continue;
 		h->moves++;
-		uint8_t st = move_run(h, &r, &from);
-		if (st == HO_ST_OK)
-			h->moves_ok++;
-		else
+		if (!(m = malloc(sizeof(*m)))) {
 			h->moves_refused++;
-		answer_switch(h, io->fd, &r, st, 0, &from, fl);
+			answer_switch(h, io->fd, &r, HO_ST_ERROR, 0, &from, fl);
+			continue;
+		}
+		m->r = r;
+		m->from = from;
+		m->fl = fl;
+		move_run(h, m);
 	}
 }
 
@@ -337,9 +356,12 @@ void rep_readable(struct loop *l, struct loop_io *io, uint32_t events)
 		ssize_t n = recv(io->fd, in, sizeof(in), MSG_DONTWAIT);
 		if (n < 0)
 			return;
-		/* a LOAD's STALE answer (rep_wait reads the answers to reports) */
-		if (switch_answer(h, in, (size_t)n, &a) == 0 && a.status == HO_ST_STALE &&
-		    a.nonce == h->load_nonce)
+		if (switch_answer(h, in, (size_t)n, &a) < 0)
+			continue;
+		if (otx_rep_answer(h, &a))
+			continue;	/* an outgoing handoff's REDIRECT or RECLAIM */
+		/* a LOAD's STALE answer */
+		if (a.status == HO_ST_STALE && a.nonce == h->load_nonce)
 			learn(h, &a);
 	}
 }

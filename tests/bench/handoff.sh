@@ -19,6 +19,9 @@
 #    over the run, per 1000 handoffs.
 #  the same under load: the latency + stall run again (no baseline run)
 #    with stress-ng --cpu 2 on this host: *_loaded_* metrics.
+#  burst: BURST_N (600) keep-alive sessions through the VIP; the node
+#    holding most hands them all off in one handoff_all: handoffs/s one
+#    node sustains, freeze->DONE p50/p99 per handoff.
 #  drain: DRAIN_N (1000) idle keep-alive sessions on n1, `tandemctl drain
 #    n1`: seconds until lbd moved them all (drain_sessions_s).
 #  throughput: an unpaced stream (GET /10m.bin again and again) for
@@ -240,6 +243,41 @@ mb=$(med "$tps_base")
 rt=$([ -n "$mh" ] && [ -n "$mb" ] && awk -v a="$mh" -v b="$mb" 'BEGIN { printf "%.3f", a / b }')
 metric stream_throughput_continuous_handoffs_mbps "$mh" MB/s "$mb" "$rt" "report (ratio)" "" \
 	"one connection from c1 downloading /10m.bin (not paced) again and again through the VIP for ${HO_TP_S} s, client reading as fast as it can; with handoffs: the session goes back and forth between two nodes every ${HO_TP_GAP_MS} ms (+-50 %) for the whole run (handoffs done/failed per run:${nho}); baseline: the same without handoffs; ${HO_TP_ROUNDS} rounds interleaved, medians; samples with [${tps_ho# }] without [${tps_base# }]; every body sha256-checked by the client"
+
+# ------------------------------------------------------- one node's burst --
+# BURST_N keep-alive sessions through the VIP (spread over the 3 nodes); the
+# node holding most hands all of them off in one handoff_all (the old
+# node's side runs on its event loop, two transactions at a time): handoffs
+# per second one node sustains, and each handoff's freeze->DONE (the old
+# node's own timings: freeze+snapshot, update->switch ack, close, ack->done).
+BURST_N=${BURST_N:-600}
+rm -f "$L/burst".*
+in_ns c1 "${CLI[@]}" many --host "$VIP4" --count "$BURST_N" --want "$(awk '$2 == "small.bin" { print $1 }' "$LAB_WWW/SHA256SUMS")" \
+	--port-file "$L/burst.eps" --stop-file "$L/burst.stop" --out "$L/burst.json" >"$L/burst.log" 2>&1 &
+bpid=$!
+wait_for 120 test -s "$L/burst.eps"
+bn=n1 bmax=0
+for n in n1 n2 n3; do
+	c=$(nctl "$n" '{"cmd":"sessions"}' | jq '.sessions | length')
+	[ "${c:-0}" -gt "$bmax" ] && bn=$n bmax=$c
+done
+b1=$(other "$bn")
+b2=$(other "$bn" "$b1")
+NCTL_TIMEOUT=300 nctl "$bn" "{\"cmd\":\"handoff_all\",\"to\":[\"$b1\",\"$b2\"]}" >"$L/burst.all.json" 2>&1
+touch "$L/burst.stop"
+wait "$bpid"
+ba=$(jq -c '{moved, failed, total_us, frozen: ([.results[] | select(.ok) | .timings_us | .freeze + .update_to_switch_ack + .close + .ack_to_done] | sort)}
+	| {moved, failed, total_us, per_s: (if .total_us > 0 then (.moved * 1000000 / .total_us | floor) else null end),
+	   p50: .frozen[(.frozen | length) / 2 | floor], p99: .frozen[(.frozen | length) * 99 / 100 | floor], max: .frozen[-1]}' \
+	"$L/burst.all.json" 2>/dev/null)
+log "burst: $bn hands off its $bmax sessions: $ba; clients after: $(jq -c '{ok, nodes, error}' "$L/burst.json" 2>/dev/null)"
+echo "{\"g\":\"handoff_burst\",\"s\":\"summary\",\"v\":${ba:-null}}" >>"$SMP"
+bg() { jq -r ".$1 // empty" <<<"$ba" 2>/dev/null; }
+metric handoffs_per_s_one_node "$(bg per_s)" "1/s" "" "" "report" "" \
+	"one handoff_all on $bn of its $bmax idle keep-alive HTTP sessions (of $BURST_N through the VIP from c1) to the two other nodes: $(bg moved) moved, $(bg failed) failed in $(bg total_us) us; the old node runs two transactions at a time on its event loop; every client then answered by another node, bodies exact: $(jq -r .ok "$L/burst.json" 2>/dev/null)"
+metric handoff_burst_frozen_p50_us "$(bg p50)" us "" "" "<= 300 us" \
+	"$([ -n "$(bg p50)" ] && awk -v x="$(bg p50)" 'BEGIN { print (x <= 300) ? "true" : "false" }')" \
+	"same burst: per handoff, the old node's freeze to the new node's DONE (freeze+snapshot, update->switch ack, close, ack->done); p99 $(bg p99), max $(bg max) us"
 
 # ------------------------------------------------------------ drain time --
 # DRAIN_N idle keep-alive sessions all on n1 (n2 and n3 drained while they

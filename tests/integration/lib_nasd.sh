@@ -203,12 +203,13 @@ nasd_all_up() {
 	[ "${1:-}" != handoff ] || check "handoff channels up between all nodes" wait_for 10 chans_up
 }
 
-# nctl nX JSON: one control request to nX's tandem-nasd (in nX's namespace).
+# nctl nX JSON: one control request to nX's tandem-nasd (in nX's namespace);
+# the answer within NCTL_TIMEOUT s (10).
 nctl() {
-	in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
-import socket, sys
+	NCTL_TIMEOUT=${NCTL_TIMEOUT:-10} in_ns "$1" "$PY" - "$LAB_DIR/$1/nasd.sock" "$2" <<'EOF'
+import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
+s.settimeout(float(os.environ["NCTL_TIMEOUT"]))
 s.connect(sys.argv[1])
 s.sendall(sys.argv[2].encode() + b"\n")
 b = b""

@@ -29,6 +29,11 @@ connected); exit 0 when everything it checked was right, 1 otherwise.
           match what was sent); with --stop-file, again (new random bytes)
           until it exists.  max_send_ms: the longest one send() of a
           --rate/50 chunk took (the client's wait for its window).
+  many    --count keep-alive connections, each does GET /small.bin (sha256
+          --want); their "ADDR:PORT"s go to --port-file (one a line) once
+          all are open; when --stop-file exists, each does GET /node and GET
+          /small.bin again: the result has the node that answered each
+          ("after": {ep: node}).
 
 A PUT carries "Authorization: Bearer --token" (default: the environment's
 NASD_WRITE_TOKEN, which tests/integration/lib_nasd.sh sets) when one is given.
@@ -312,9 +317,46 @@ def mode_upload(a):
     return res["ok"]
 
 
+def mode_many(a):
+    res = {"n": 0, "bad": [], "after": {}, "nodes": {}}
+    conns = []
+    err = None
+    try:
+        for i in range(a.count):
+            c = Conn(a.host)
+            c.s.sendall(get_req("/small.bin"))
+            st, hd, body, sha, ln = c.response()
+            if st != 200 or sha != a.want:
+                res["bad"].append({"ep": c.ep(), "when": "before", "status": st})
+            conns.append(c)
+        res["n"] = len(conns)
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write("".join(c.ep() + "\n" for c in conns))
+        os.rename(a.port_file + ".tmp", a.port_file)
+        while not os.path.exists(a.stop_file):
+            time.sleep(0.05)
+        for c in conns:
+            c.s.sendall(get_req("/node") + get_req("/small.bin"))
+            st, hd, body, sha, ln = c.response()
+            nd = hd.get("x-tandem-node", "?")
+            st2, _, _, sha2, _ = c.response()
+            res["after"][c.ep()] = nd
+            res["nodes"][nd] = res["nodes"].get(nd, 0) + 1
+            if st != 200 or body.decode(errors="replace").strip() != nd or st2 != 200 or sha2 != a.want:
+                res["bad"].append({"ep": c.ep(), "when": "after", "status": [st, st2], "node": nd})
+    except Exception as e:
+        err = "%s: %s" % (type(e).__name__, e)
+    res["error"] = err
+    res["ok"] = err is None and not res["bad"] and res["n"] == a.count
+    for c in conns:
+        c.s.close()
+    write_json(a.out, res)
+    return res["ok"]
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "ka", "zw", "pipe", "upload", "halfpipe"])
+    p.add_argument("mode", choices=["stream", "ka", "zw", "pipe", "upload", "halfpipe", "many"])
     p.add_argument("--host", required=True)
     p.add_argument("--path", default="/10m.bin")
     p.add_argument("--want", default="")
@@ -335,7 +377,7 @@ def main():
     p.add_argument("--token", default=os.environ.get("NASD_WRITE_TOKEN", ""))
     a = p.parse_args()
     ok = {"stream": mode_stream, "ka": mode_ka, "zw": mode_zw, "pipe": mode_pipe, "upload": mode_upload,
-          "halfpipe": mode_halfpipe}[a.mode](a)
+          "halfpipe": mode_halfpipe, "many": mode_many}[a.mode](a)
     sys.exit(0 if ok else 1)
 
 
