@@ -19,7 +19,8 @@
 #      AUTH_SYS call carrying 16 groups (g01..g16, none of them g30), and
 #      with libnfs's nfs-cat (uid and gid only, no groups): sha256 equal to
 #      the file's; hal (same 16 groups) is refused (NFS3ERR_ACCES); nasd
-#      counts its NSS lookups;
+#      counts its NSS lookups, made in its resolver thread while the calls
+#      of an uncached uid are held (none past the bound);
 #   4. manage_gids off (nasd restarted): gus with the same 16 groups is
 #      refused, and so is nfs-cat;
 #   5. both switches' links cut: every node still resolves gus and its 41
@@ -90,6 +91,15 @@ for n in n1 n2 n3; do
 	lookups=$((lookups + l))
 done
 check "the nodes looked the callers' groups up through NSS ($lookups lookups)" test "$lookups" -ge 2
+held=0 timeouts=0
+for n in n1 n2 n3; do
+	st=$(nctl "$n" '{"cmd":"status"}')
+	held=$((held + $(jq -r '.nfs.manage_gids.held // 0' <<<"$st")))
+	timeouts=$((timeouts + $(jq -r '.nfs.manage_gids.timeouts // 0' <<<"$st")))
+done
+# a call of a uid not cached waits for the resolver thread, not the loop
+check "calls of uncached uids were held for the resolver thread ($held held)" test "$held" -ge 2
+check_eq "... and none waited past the bound (answered with the looked-up groups)" "$timeouts" 0
 
 # 4. manage_gids off.
 for n in n1 n2 n3; do
