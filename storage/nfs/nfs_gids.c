@@ -279,7 +279,8 @@ int nfs_gids_hold(struct nfs_conn *c, const uint8_t *raw, size_t raw_len)
 		fl = raw_len - 4;
 	if (rpc_call_decode(raw + 4, fl, &call, NULL, 0) != RPC_DEC_OK ||
 	    call.cred_flavor != RPC_AUTH_SYS || call.prog != NFS3_PROG ||
-	    (call.sys.uid == 0 && nfs_conn_access(c)->root_squash))
+	    (call.sys.uid == 0 && (call.has_fwd ? !!(call.fwd.flags & RPC_FWD_ROOT_SQUASH) :
+				   nfs_conn_access(c)->root_squash)))
 		goto go;	/* no directory groups for it (nfs3_obj.c "effective") */
 	e = slot(s, call.sys.uid);
 	if (e->used && e->uid == call.sys.uid)

@@ -153,6 +153,9 @@ struct nfs_stats {
 	/* ... calls held for a lookup, held past NFS_GIDS_WAIT_MS, cache
 	 * misses not held (their own groups), batches to the resolver */
 	uint64_t gids_held, gids_timeouts, gids_misses, gids_batches;
+	/* forwarded calls run with the client's group as the forwarding node
+	 * decided (nfs_call.c; RPC_AUTH_TANDEM_FWD) */
+	uint64_t fwd_decided;
 	uint64_t proc[NFS3_NPROC];
 };
 

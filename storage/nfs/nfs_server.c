@@ -222,6 +222,7 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "forwarded", nfs_ju(s->st.forwarded));
 	json_object_set_new(o, "forward_errors", nfs_ju(s->st.forward_errors));
 	json_object_set_new(o, "from_peers", nfs_ju(s->st.from_peers));
+	json_object_set_new(o, "fwd_decided", nfs_ju(s->st.fwd_decided));
 	json_object_set_new(o, "generation", nfs_ju(s->cl.generation));	/* cluster map in use */
 	json_object_set_new(o, "cluster", nfs_cluster_status(s->nasd));
 	json_object_set_new(o, "udp", json_pack("{s:o, s:o, s:o, s:o}", "datagrams", nfs_ju(s->st.udp_in),

@@ -53,6 +53,8 @@
 #   nfs_rpc.py mnt HOST PATH [UID]     (above) MNT as UID (PATH: Python escapes allowed)
 #   nfs_rpc.py null HOST               NULL on a new connection: {null: accept_stat | "closed"}
 #   nfs_rpc.py create HOST DIR NAME UID  CREATE UNCHECKED DIR/NAME: {create: status}
+#   nfs_rpc.py fwdverf HOST DIR NAME   CREATE as root with the verifier only nodes
+#                                   send each other: {auth_error: auth_stat, create}
 #   nfs_rpc.py hold HOST N S BYTES READYFILE  N connections, each sends a record mark
 #                                   of 1 MiB and BYTES of it, touches READYFILE, holds
 #                                   them S s: {opened, closed_by_server, closed_ms}
@@ -878,6 +880,16 @@ elif mode == "create":
     st, d = walk(c, sys.argv[3])
     r = c.call(100003, 3, 8, xdr_opaque(d or b"") + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 0) + SATTR_NONE, cred=cred)
     print(json.dumps({"create": nfs_status(r)}))
+elif mode == "fwdverf":
+    # a CREATE as root carrying the verifier only nodes put on the calls they
+    # forward (oncrpc.h RPC_AUTH_TANDEM_FWD: writable, no root squash)
+    c = Conn(host)
+    st, d = walk(c, sys.argv[3])
+    c.xid += 1
+    verf = struct.pack(">II", 400019, 16) + struct.pack(">IIII", 1, 0, 0, 0xffffffff)
+    args = xdr_opaque(d or b"") + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 0) + SATTR_NONE
+    r = c.call(100003, 3, 8, raw=struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 8) + auth_sys() + verf + args)
+    print(json.dumps({"auth_error": r.get("auth_stat"), "create": None if "auth_stat" in r else nfs_status(r)}))
 elif mode == "hold":
     import select, time
     n, secs, nbytes, ready = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
