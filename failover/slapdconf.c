@@ -91,7 +91,10 @@ static void syncrepl(FILE *o, const struct cfg_directory *d, unsigned rid, const
 		rid, from, dn, pw);
 	fprintf(o, "  searchbase=\"%s\" scope=sub type=refreshAndPersist\n", d->base);
 	/* retry every second for ever: the peer's restart is caught up at once */
-	fprintf(o, "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=20:3:5\n");
+	/* keepalive 5:3:1: a provider cut off ends the connection within 8 s,
+	 * which the node's tandem-nasd takes as its replica's link lost
+	 * (storage/nfs/nfs_dirlink.c) */
+	fprintf(o, "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=5:3:1\n");
 	if (d->ca_file[0])
 		fprintf(o, "  starttls=critical tls_reqcert=demand tls_cacert=%s\n", d->ca_file);
 }

@@ -180,6 +180,7 @@ struct nfs_policy {
 	uint64_t digest;	/* of the resolved policy: the same on every node */
 	uint64_t seq;		/* bumped when digest changes: connections re-evaluate */
 	uint64_t refreshed_ms, changed_ms, next_ms, stale_since_ms;
+	uint64_t link_ms;	/* the replica was last seen connected to a provider */
 	int stale;		/* the last refresh could not read the directory */
 	char stale_why[160];
 	unsigned truncated;	/* netgroups cut at policy_max_members */
@@ -332,6 +333,15 @@ int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
  * portmapper and MOUNT answer over UDP; NFS is PROG_UNAVAIL there. */
 size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int allowed,
 			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap);
+
+/* ---- nfs_dirlink.c: the replica's link to the directory providers ---- */
+
+/* Whether /proc/net/tcp[6] text[0, len) holds an ESTABLISHED connection to
+ * one of the n providers prov[i]:port[i].  1 / 0.  Pure. */
+int nfs_dirlink_scan(const char *text, size_t len, const struct taddr *prov,
+		     const uint16_t *port, unsigned n);
+/* The same from this network namespace's tables: 1 / 0, -1 (no memory). */
+int nfs_dirlink_up(const struct nasd_nfs_config *c);
 
 /* ---- nfs_policy.c: the export policy (client_groups) ---- */
 

@@ -95,7 +95,7 @@ static void provider(void)
 	CHECK(has(t, "syncrepl rid=002 provider=ldap://[fd00:2::3]:389 bindmethod=simple "
 		  "binddn=\"cn=admin,dc=tandem,dc=test\" credentials=\"r00t\"\n"
 		  "  searchbase=\"dc=tandem,dc=test\" scope=sub type=refreshAndPersist\n"
-		  "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=20:3:5\nmultiprovider on\n") &&
+		  "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=5:3:1\nmultiprovider on\n") &&
 	      !strstr(t, "rid=001") && !strstr(t, "starttls"), "provider: the peer only, mirror mode");
 	CHECK(has(t, "access to *\n  by dn.exact=\"cn=replica,dc=tandem,dc=test\" read\n  by users read\n"
 		  "  by anonymous auth\n  by * none\n") && has(t, "overlay syncprov\n") &&
