@@ -47,7 +47,11 @@
 #      them dropped; its load reports still go): within the bound n2 (only)
 #      reports its policy stale, saying why, and switch a's tandemctl nodes
 #      shows it; n2's NSS still resolves gus, gus still reads at n2; the
-#      link back: not stale, on n2 and on the switch.
+#      link back: not stale, on n2 and on the switch;
+#   8. n2 restarted with one more client group (its version differs):
+#      switch a's tandemctl nodes shows n2 MISMATCH against the version the
+#      other two enforce (the cluster's), after the 10 s a change may take to
+#      spread; restarted like the others: it agrees again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_nasd.sh"
 . "$(dirname "$0")/lib_directory.sh"
@@ -318,5 +322,36 @@ check_eq "n2: gus (cached groups) still reads g30.bin there" 0 "$(jq -r .status 
 in_ns n2 nft delete table inet tdm_dircut
 check "n2, its replica connected again: not stale" wait_for 30 pol_is n2 stale false
 check "... and so on switch a's tandemctl nodes" wait_for 10 sw_pol_is a n2 "$(pol n2 version) false"
+
+# 8. A node that disagrees: n2 restarted with one more client group (a
+# configuration that drifted), so its version differs from n1's and n3's.
+# sw_mm X NODE: "mismatch cluster_version" of NODE as switch X's lbd has it
+sw_mm() { sw_jctl "$1" nodes | jq -r --arg n "$2" '.nodes[] | select(.name == $n) | .policy | "\(.mismatch) \(.cluster_version)"'; }
+sw_mm_is() { [ "$(sw_mm "$1" "$2")" = "$3" ]; }
+vc=$(pol n1 version)
+check "switch a: the cluster's policy version is $vc, n2 agrees" wait_for 20 sw_mm_is a n2 "false $vc"
+restart_n2() {
+	local p
+	p=$(nasd_pid n2)
+	kill "$p" 2>/dev/null
+	wait_for 10 pid_gone "$p" && nasd_start n2 handoff
+}
+X0=$NASD_NFS_EXTRA
+export NASD_NFS_EXTRA="${X0%],*}, { \"network\": \"10.77.9.0/24\" } ],"
+check "n2's nasd restarts with one more client group" restart_n2
+v2=$(pol n2 version)
+check "... its policy version differs ($v2, the others $vc)" test -n "$v2" -a "$v2" != "$vc"
+# shown once it has differed longer than a change takes to spread (10 s)
+check "switch a's tandemctl nodes: n2 MISMATCH, the cluster enforces $vc" \
+	wait_for 40 sw_mm_is a n2 "true $vc"
+check "... and its table says so" \
+	grep -q "^n2 nfs policy: version $v2, MISMATCH (the cluster enforces $vc)" \
+	< <(timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-a/lbd.sock" nodes)
+for n in n1 n3; do
+	check_eq "$n agrees" "$(sw_mm a "$n")" "false $vc"
+done
+export NASD_NFS_EXTRA=$X0
+check "n2's nasd restarts with the others' client groups" restart_n2
+check "switch a: n2 agrees again" wait_for 20 sw_mm_is a n2 "false $vc"
 
 finish
