@@ -192,6 +192,11 @@ static int answer_record(struct nfs_req *r)
 		rpc_reply_for_dec(r->e, call.xid, RPC_DEC_BADVERF);
 		return 0;
 	}
+	if (r->c && call.cred_flavor == RPC_AUTH_SYS) {
+		r->c->last_uid = call.sys.uid;
+		r->c->last_gid = call.sys.gid;
+		r->c->has_cred = 1;
+	}
 	r->call = &call;
 	int rc = answer_call(r);
 	r->call = NULL;	/* it lived on this stack */

@@ -211,6 +211,10 @@ struct nfs_conn {
 	 * groups are looked up; held too long, go on with the call's own */
 	uint64_t gids_wait_ms;
 	int gids_bypass;
+	/* the AUTH_SYS ids of its last call (nfs-conns; tandemctl nfs-conns
+	 * shows their names from NSS): has_cred 0 until one came */
+	uint32_t last_uid, last_gid;
+	int has_cred;
 	/* data location (nfs_home.c): READ/WRITE bytes forwarded for it, per
 	 * home (by cfg->peers index); the home it should move to (index + 1,
 	 * 0: none yet); a move wanted at the next call boundary, not before

@@ -20,7 +20,9 @@
 #      with libnfs's nfs-cat (uid and gid only, no groups): sha256 equal to
 #      the file's; hal (same 16 groups) is refused (NFS3ERR_ACCES); nasd
 #      counts its NSS lookups, made in its resolver thread while the calls
-#      of an uncached uid are held (none past the bound);
+#      of an uncached uid are held (none past the bound); tandemctl
+#      nfs-conns, with n1's NSS, names an open connection's user and group
+#      (gus, g30);
 #   4. manage_gids off (nasd restarted): gus with the same 16 groups is
 #      refused, and so is nfs-cat;
 #   5. both switches' links cut: every node's policy (one network group,
@@ -107,6 +109,24 @@ done
 # a call of a uid not cached waits for the resolver thread, not the loop
 check "calls of uncached uids were held for the resolver thread ($held held)" test "$held" -ge 2
 check_eq "... and none waited past the bound (answered with the looked-up groups)" "$timeouts" 0
+
+# tandemctl nfs-conns on n1, with n1's NSS: a connection of gus (in g30)
+# open meanwhile shows its user and group by name
+head -c 4096 /dev/urandom >"$LAB_DIR/nfs/big.bin"
+chmod 0644 "$LAB_DIR/nfs/big.bin"
+in_ns c1 env NFS_RPC_UID=30000 NFS_RPC_GID=40030 "$PY" "$RPC" meta "$(node_ip4 n1)" 8 \
+	>"$TEST_TMP/meta.out" 2>&1 &
+metapid=$!
+gus_row() {
+	lab nss-exec n1 "$TANDEMCTL" -s "$LAB_DIR/n1/nasd.sock" nfs-conns >"$TEST_TMP/conns.txt" 2>&1 &&
+		grep -q ' gus(30000) *g30(40030) ' "$TEST_TMP/conns.txt"
+}
+check "tandemctl nfs-conns on n1 (its NSS) names gus's connection: user gus(30000), group g30(40030)" \
+	wait_for 6 gus_row
+diag "$(cat "$TEST_TMP/conns.txt")"
+wait "$metapid"
+check "... gus's LOOKUP + GETATTR ran meanwhile ($(cat "$TEST_TMP/meta.out"))" \
+	grep -q '"ops_per_s"' "$TEST_TMP/meta.out"
 
 # 4. manage_gids off.
 for n in n1 n2 n3; do

@@ -40,7 +40,8 @@
 #   nfs_rpc.py writeloop HOST NAME S EPFILE LOG  4 KiB WRITEs to NAME (below /export)
 #                                   every 100 ms on one connection for S s: each
 #                                   one's "epoch_ms status" appended to LOG
-#   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
+#   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s
+#                                   (as NFS_RPC_UID, gid NFS_RPC_GID or the uid):
 #                                   {ops, seconds, ops_per_s} (bench; as uid and gid
 #                                   NFS_RPC_UID if set, else root)
 #   nfs_rpc.py latread HOST FILE S EPFILE  READ FILE (below /export) 64 KiB at a time,
@@ -478,6 +479,8 @@ elif mode == "meta":
     st, root = mnt(Conn(host, int(mport)) if mport else c, os.environ.get("NFS_RPC_EXPORT", "/export"))
     assert st == 0, "MNT failed: %s" % st
     cred = user(int(os.environ["NFS_RPC_UID"])) if os.environ.get("NFS_RPC_UID") else None
+    if cred and os.environ.get("NFS_RPC_GID"):   # another gid than the uid
+        cred = auth_sys(uid=int(os.environ["NFS_RPC_UID"]), gid=int(os.environ["NFS_RPC_GID"]))
     n, t0, end = 0, time.time(), time.time() + float(sys.argv[3])
     while time.time() < end:
         r = c.call(100003, 3, 3, xdr_opaque(root) + xdr_opaque(b"big.bin"), cred=cred)
