@@ -20,34 +20,26 @@
 
 #include "format.h"
 
-static void cell_user(struct table *t, const json_t *o)
+/* o[key] (a uid, or a gid with group set) as "name(number)" by NSS, the
+ * number alone if NSS does not know it. */
+static void cell_id(struct table *t, const json_t *o, const char *key, int group)
 {
-	const json_t *v = json_object_get(o, "uid");
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (!json_is_integer(v)) {
-		table_cell(t, FMT_MISSING);
-		return;
-	}
-	if (getpwuid_r((uid_t)json_integer_value(v), &pw, buf, sizeof(buf), &res) == 0 && res)
-		table_cellf(t, "%s(%lld)", pw.pw_name, (long long)json_integer_value(v));
-	else
-		table_cellf(t, "%lld", (long long)json_integer_value(v));
-}
-
-static void cell_group(struct table *t, const json_t *o)
-{
-	const json_t *v = json_object_get(o, "gid");
-	struct group gr, *res = NULL;
+	const json_t *v = json_object_get(o, key);
+	struct passwd pw, *pr = NULL;
+	struct group gr, *gres = NULL;
+	const char *name = NULL;
 	char buf[16384];
 
 	if (!json_is_integer(v)) {
 		table_cell(t, FMT_MISSING);
 		return;
 	}
-	if (getgrgid_r((gid_t)json_integer_value(v), &gr, buf, sizeof(buf), &res) == 0 && res)
-		table_cellf(t, "%s(%lld)", gr.gr_name, (long long)json_integer_value(v));
+	if (group && getgrgid_r((gid_t)json_integer_value(v), &gr, buf, sizeof(buf), &gres) == 0 && gres)
+		name = gr.gr_name;
+	if (!group && getpwuid_r((uid_t)json_integer_value(v), &pw, buf, sizeof(buf), &pr) == 0 && pr)
+		name = pw.pw_name;
+	if (name)
+		table_cellf(t, "%s(%lld)", name, (long long)json_integer_value(v));
 	else
 		table_cellf(t, "%lld", (long long)json_integer_value(v));
 }
@@ -80,8 +72,8 @@ void view_nfs_conns(const struct ctl_args *a, const json_t *r, FILE *out)
 		table_row(t);
 		table_cell(t, j_text(b, sizeof(b), c, "id"));
 		table_cell(t, j_text(b, sizeof(b), c, "client"));
-		cell_user(t, c);
-		cell_group(t, c);
+		cell_id(t, c, "uid", 0);
+		cell_id(t, c, "gid", 1);
 		table_cell(t, j_text(b, sizeof(b), c, "calls"));
 		cell_secs(t, c, "age_ms");
 		cell_secs(t, c, "idle_ms");
