@@ -59,7 +59,7 @@
 require_pair
 require_nasd
 require_directory
-require_cmd nfs-cp nslcd python3 sha256sum curl
+require_cmd nfs-cp nslcd python3 sha256sum curl nft
 dir_nss_lab_up
 RPC=$REPO/tests/tools/nfs_rpc.py
 NG="ou=netgroup,$DIR_BASE"
