@@ -70,6 +70,7 @@ struct nfs_gids {
 	struct loop_io io;	/* the pipe's read end */
 	int wfd, busy, ready;
 	pthread_t thread;
+	unsigned pass;		/* run_held's */
 };
 
 static struct nfs_gids_ent *slot(struct nfs_server *s, uint32_t uid)
@@ -152,13 +153,39 @@ static void enqueue(struct nfs_server *s, struct nfs_gids_ent *e, uint32_t uid)
 	start_batch(s);
 }
 
+/* Run the held connections again (over_ms: only those held that long,
+ * and they go on with their own groups; 0: all, their groups may be in).
+ * Running one may close others (a forwarded call's failure answers other
+ * connections): each pass starts from the list's head, and a connection is
+ * run once per pass (gids_pass). */
+static void run_held(struct nfs_server *s, uint64_t over_ms)
+{
+	uint64_t now = loop_now_ms();
+	unsigned pass = ++s->gids->pass;
+	struct nfs_conn *c;
+
+	for (;;) {
+		for (c = s->conns; c; c = c->next)
+			if (c->gids_wait_ms && !c->paused && c->gids_pass != pass &&
+			    (!over_ms || now - c->gids_wait_ms >= over_ms))
+				break;
+		if (!c)
+			return;
+		c->gids_pass = pass;
+		if (over_ms) {
+			s->st.gids_timeouts++;
+			c->gids_bypass = 1;
+		}
+		nfs_conn_run(c);
+	}
+}
+
 /* A batch back: into the cache; the held connections run again. */
 static void resolved(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct nfs_server *s = io->arg;
 	struct nfs_gids *g = s->gids;
 	struct gids_job *j;
-	struct nfs_conn *c, *next;
 	uint64_t now = loop_now_ms();
 
 	(void)l;
@@ -179,11 +206,7 @@ static void resolved(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 	free(j);
 	start_batch(s);
-	for (c = s->conns; c; c = next) {
-		next = c->next;
-		if (c->gids_wait_ms && !c->paused)
-			nfs_conn_run(c);
-	}
+	run_held(s, 0);
 }
 
 int nfs_gids_init(struct nfs_server *s)
@@ -298,17 +321,6 @@ go:
 
 void nfs_gids_tick(struct nfs_server *s)
 {
-	uint64_t now = loop_now_ms();
-	struct nfs_conn *c, *next;
-
-	if (!s->gids)
-		return;
-	for (c = s->conns; c; c = next) {
-		next = c->next;
-		if (!c->gids_wait_ms || c->paused || now - c->gids_wait_ms < NFS_GIDS_WAIT_MS)
-			continue;
-		s->st.gids_timeouts++;
-		c->gids_bypass = 1;
-		nfs_conn_run(c);
-	}
+	if (s->gids)
+		run_held(s, NFS_GIDS_WAIT_MS);
 }

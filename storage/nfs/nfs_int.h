@@ -211,6 +211,7 @@ struct nfs_conn {
 	 * groups are looked up; held too long, go on with the call's own */
 	uint64_t gids_wait_ms;
 	int gids_bypass;
+	unsigned gids_pass;
 	/* the AUTH_SYS ids of its last call (nfs-conns; tandemctl nfs-conns
 	 * shows their names from NSS): has_cred 0 until one came */
 	uint32_t last_uid, last_gid;
