@@ -6,6 +6,7 @@
  *   slapdconf replica  [-d DATA] [-r RUN] [-o FILE]   a storage node's
  *   slapdconf urls provider|replica [-r RUN]           slapd -h's argument
  *   slapdconf init [-o FILE]                           the first entries (LDIF)
+ *   slapdconf nslcd|nsswitch [-o FILE]                  a node's nslcd.conf, nsswitch.conf
  *
  * -d and -r put one host's files elsewhere than the config says (a lab
  * runs every host on one machine).  Password files are checked like key
@@ -119,6 +120,31 @@ static int run(const struct config *cfg, const char *what, const struct slapd_op
 	return rc;
 }
 
+/* slapdconf nslcd|nsswitch [-o FILE]: a node's NSS files (pair or
+ * external). */
+static int node_nss(const struct config *cfg, const char *config_path, int argc, char **argv)
+{
+	FILE *f;
+	int rc;
+
+	if (argc != 1 && (argc != 3 || strcmp(argv[1], "-o"))) {
+		fprintf(stderr, "usage: tandem-failover [-c CONF] slapdconf nslcd|nsswitch [-o FILE]\n");
+		return 2;
+	}
+	if (cfg->directory.mode == CFG_DIR_NONE) {
+		log_warnx("%s: no \"directory\" section", config_path);
+		return 1;
+	}
+	if (!(f = open_out(argc == 3 ? argv[2] : NULL)))
+		return 1;
+	rc = !strcmp(argv[0], "nslcd") ? slapdconf_nslcd(f, cfg) : slapdconf_nsswitch(f);
+	if (fflush(f) != 0)
+		rc = -1;
+	if (f != stdout)
+		fclose(f);
+	return rc < 0 ? 1 : 0;
+}
+
 int slapdconf_cmd(const struct config *cfg, const char *config_path, int argc, char **argv)
 {
 	struct slapd_opts op = { .config_path = config_path,
@@ -126,6 +152,8 @@ int slapdconf_cmd(const struct config *cfg, const char *config_path, int argc, c
 	const char *out = NULL, *what;
 	int i = 1;
 
+	if (argc >= 1 && (!strcmp(argv[0], "nslcd") || !strcmp(argv[0], "nsswitch")))
+		return node_nss(cfg, config_path, argc, argv);
 	if (cfg->directory.mode != CFG_DIR_PAIR) {
 		log_warnx("%s: no \"directory\" with \"mode\": \"pair\" (an external directory "
 			  "needs nothing generated)", config_path);
@@ -162,6 +190,7 @@ usage:
 	fprintf(stderr, "usage: tandem-failover [-c CONF] slapdconf provider|replica [-d DATA_DIR] "
 		"[-r RUN_DIR] [-o FILE]\n"
 		"       tandem-failover [-c CONF] slapdconf urls provider|replica [-r RUN_DIR]\n"
-		"       tandem-failover [-c CONF] slapdconf init [-o FILE]\n");
+		"       tandem-failover [-c CONF] slapdconf init [-o FILE]\n"
+		"       tandem-failover [-c CONF] slapdconf nslcd|nsswitch [-o FILE]\n");
 	return 2;
 }

@@ -32,7 +32,7 @@ static void usage(void)
 		"       tandem-failover [-c CONF] notify TYPE NAME STATE [PRIORITY]\n"
 		"       tandem-failover [-c CONF] check [-v]\n"
 		"       tandem-failover [-c CONF] paired\n"
-		"       tandem-failover [-c CONF] slapdconf provider|replica|urls|init ...\n"
+		"       tandem-failover [-c CONF] slapdconf provider|replica|urls|init|nslcd|nsswitch ...\n"
 		"       tandem-failover [-c CONF] replicated\n"
 		"       tandem-failover [-c CONF] scaleout\n");
 	exit(2);

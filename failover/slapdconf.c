@@ -91,7 +91,10 @@ static void syncrepl(FILE *o, const struct cfg_directory *d, unsigned rid, const
 		rid, from, dn, pw);
 	fprintf(o, "  searchbase=\"%s\" scope=sub type=refreshAndPersist\n", d->base);
 	/* retry every second for ever: the peer's restart is caught up at once */
-	fprintf(o, "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=20:3:5\n");
+	/* keepalive 5:3:1: a provider cut off ends the connection within 8 s,
+	 * which the node's tandem-nasd takes as its replica's link lost
+	 * (storage/nfs/nfs_dirlink.c) */
+	fprintf(o, "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=5:3:1\n");
 	if (d->ca_file[0])
 		fprintf(o, "  starttls=critical tls_reqcert=demand tls_cacert=%s\n", d->ca_file);
 }
@@ -184,5 +187,39 @@ int slapdconf_init_ldif(FILE *o, const struct config *cfg, const char *replica_p
 		d->replica_dn);
 	fprintf(o, "cn: %.*s\nuserPassword: %s\ndescription: Tandem storage nodes' directory replicas\n",
 		(int)vlen, eq + 1, replica_pw);
+	return ferror(o) ? -1 : 0;
+}
+
+int slapdconf_nslcd(FILE *o, const struct config *cfg)
+{
+	const struct cfg_directory *d = &cfg->directory;
+
+	if (d->mode == CFG_DIR_NONE)
+		return -1;
+	fprintf(o, "# nslcd.conf of a Tandem storage node, from the \"directory\" section\n"
+		"# (tandem-failover slapdconf nslcd; doc/directory.md)\nuid nslcd\ngid nslcd\n");
+	/* pair: the node's own replica, which answers with the switches cut
+	 * off; external: the site's directory (offline operation is its own) */
+	if (d->mode == CFG_DIR_PAIR)
+		fprintf(o, "uri ldap://127.0.0.1:%u/\n", d->port);
+	else
+		fprintf(o, "uri %s\n", d->uri);
+	fprintf(o, "base %s\n", d->base);
+	if (d->mode == CFG_DIR_EXTERNAL && d->ca_file[0])
+		fprintf(o, "tls_reqcert demand\ntls_cacertfile %s\n", d->ca_file);
+	/* how long a lookup may hold its caller (tandem-nasd's resolver
+	 * threads) when the directory does not answer, and how soon nslcd
+	 * tries again */
+	fprintf(o, "timelimit 2\nbind_timelimit 2\nreconnect_sleeptime 1\nreconnect_retrytime 2\n");
+	return ferror(o) ? -1 : 0;
+}
+
+int slapdconf_nsswitch(FILE *o)
+{
+	/* users, groups, netgroups and host entries from the directory after
+	 * the local files; shadow stays local (a replica's passwords serve
+	 * binds, not logins on the node) */
+	fprintf(o, "passwd: files ldap\ngroup: files ldap\nshadow: files\nnetgroup: ldap\n"
+		"hosts: files ldap\n");
 	return ferror(o) ? -1 : 0;
 }

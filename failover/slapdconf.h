@@ -33,6 +33,12 @@ int slapdconf_urls(char *buf, size_t len, const struct config *cfg, const struct
 /* LDIF of the suffix entry, ou=people/groups/netgroup/hosts and the
  * replicas' bind entry (replica_dn must be "cn=...").  0 / -1. */
 int slapdconf_init_ldif(FILE *out, const struct config *cfg, const char *replica_pw);
+/* A storage node's nslcd.conf: its replica (pair) or the site's uri
+ * (external), the base, bounded lookups.  -1 without a directory. */
+int slapdconf_nslcd(FILE *out, const struct config *cfg);
+/* A storage node's nsswitch.conf: passwd, group, netgroup and hosts from
+ * the directory (through nslcd) after the files.  0 / -1. */
+int slapdconf_nsswitch(FILE *out);
 /* `tandem-failover slapdconf ...` (argv after the word).  Exit code. */
 int slapdconf_cmd(const struct config *cfg, const char *config_path, int argc, char **argv);
 

@@ -148,8 +148,15 @@ static json_t *nodes_json(struct lbd *l)
 		if (n->load_at_ms && n->policy_flags & HO_LOAD_POLICY) {
 			char v[20];
 			snprintf(v, sizeof(v), "%016llx", (unsigned long long)n->policy_version);
-			json_object_set_new(o, "policy", json_pack("{s:s, s:b}", "version", v, "stale",
-				!!(n->policy_flags & HO_LOAD_POLICY_STALE)));
+			json_t *po = json_pack("{s:s, s:b}", "version", v, "stale",
+				!!(n->policy_flags & HO_LOAD_POLICY_STALE));
+			uint64_t ag = 0;
+			int mm = report_policy_mismatch(l, i, &ag);
+			snprintf(v, sizeof(v), "%016llx", (unsigned long long)ag);
+			json_object_set_new(po, "mismatch", json_boolean(mm));
+			if (l->report.policy_has_agreed)	/* the cluster's (report.c) */
+				json_object_set_new(po, "cluster_version", json_string(v));
+			json_object_set_new(o, "policy", po);
 		}
 		json_t *mv = mover_progress(l, (int)i);
 		if (mv)

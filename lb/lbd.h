@@ -107,6 +107,7 @@ struct node_rt {
 	/* ... and the NFS export policy it enforces (HO_LOAD_POLICY*: 0 none) */
 	uint16_t policy_flags;
 	uint64_t policy_version;
+	uint64_t policy_since_ms;	/* it has reported this version since */
 };
 
 struct svc_rt {
@@ -186,6 +187,10 @@ struct report_srv {
 	uint64_t moves_sent, moves_ok, moves_failed;
 	struct lat_hist move_lat;	/* MOVE sent -> ACK ok, of the moves_ok */
 	uint64_t loads;		/* LOAD reports taken */
+	/* the NFS export policy version most fresh nodes enforce (report.c
+	 * report_policy: the cluster's, against which a node disagrees) */
+	uint64_t policy_agreed, policy_agreed_since_ms;
+	int policy_has_agreed;
 	/* failed handoffs (RECLAIM): a later REDIRECT of (flow, txid) is stale */
 	struct { uint32_t flow_hash; uint16_t txid; uint64_t at_ms; } cancelled[256];
 	unsigned cancelled_next;
@@ -484,6 +489,10 @@ json_t *pins_pressure(struct lbd *l);
 
 /* ---- report.c: handoff reports from the nodes ---- */
 int report_open(struct lbd *l);
+/* Whether node i (fresh, not stale) has enforced another NFS export policy
+ * version than the cluster's (*agreed: the one a strict majority of the
+ * fresh nodes enforce) for longer than a change takes to spread.  1 / 0. */
+int report_policy_mismatch(const struct lbd *l, unsigned i, uint64_t *agreed);
 void report_close(struct lbd *l);
 /* Ask node `from` (the flow's owner; its tandem-nasd, on its storage address
  * at the report port) to hand k's session to node `to` (HO_OP_MOVE).  done

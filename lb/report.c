@@ -581,6 +581,70 @@ json_t *report_move(struct lbd *l, const struct lb_flow_key *k, int from, int to
  * authenticated with the key of the node it names, of our cluster, fresh
  * (else counted, and answered STALE when only an epoch was wrong).  1 with
  * it in *r, or 0. */
+/*
+ * The NFS export policy the cluster enforces.  Every node resolves its
+ * policy from its own replica of the directory and reports the digest
+ * (doc/directory.md "Export policy"); nodes reading the same directory hold
+ * the same digest, so the version a strict majority of the fresh nodes
+ * (reporting, not stale) enforce is the cluster's, and a node enforcing
+ * another one for longer than a change takes to reach every node
+ * (REPORT_POLICY_GRACE_MS: refresh and replication, with margin) is shown
+ * as disagreeing (report_policy_mismatch): its replica or its NSS is not
+ * what the others read.
+ */
+#define REPORT_POLICY_FRESH_MS 5000
+#define REPORT_POLICY_GRACE_MS 10000
+
+static int policy_fresh(const struct node_rt *n, uint64_t now)
+{
+	return n->load_at_ms && now - n->load_at_ms < REPORT_POLICY_FRESH_MS &&
+	       (n->policy_flags & HO_LOAD_POLICY) && !(n->policy_flags & HO_LOAD_POLICY_STALE);
+}
+
+static void policy_agree(struct lbd *l)
+{
+	struct report_srv *rs = &l->report;
+	uint64_t now = loop_now_ms(), best = 0;
+	unsigned fresh = 0, most = 0;
+
+	for (unsigned i = 0; i < l->cfg.nnodes; i++) {
+		unsigned same = 0;
+
+		if (!policy_fresh(&l->nodes[i], now))
+			continue;
+		fresh++;
+		for (unsigned k = 0; k < l->cfg.nnodes; k++)
+			same += policy_fresh(&l->nodes[k], now) &&
+				l->nodes[k].policy_version == l->nodes[i].policy_version;
+		if (same > most) {
+			most = same;
+			best = l->nodes[i].policy_version;
+		}
+	}
+	if (!fresh || 2 * most <= fresh) {
+		rs->policy_has_agreed = 0;
+		return;
+	}
+	if (!rs->policy_has_agreed || rs->policy_agreed != best)
+		rs->policy_agreed_since_ms = now;
+	rs->policy_agreed = best;
+	rs->policy_has_agreed = 1;
+}
+
+int report_policy_mismatch(const struct lbd *l, unsigned i, uint64_t *agreed)
+{
+	const struct report_srv *rs = &l->report;
+	const struct node_rt *n = &l->nodes[i];
+	uint64_t now = loop_now_ms();
+
+	if (!rs->policy_has_agreed || !policy_fresh(n, now))
+		return 0;
+	*agreed = rs->policy_agreed;
+	return n->policy_version != rs->policy_agreed &&
+	       now - rs->policy_agreed_since_ms >= REPORT_POLICY_GRACE_MS &&
+	       now - n->policy_since_ms >= REPORT_POLICY_GRACE_MS;
+}
+
 static int take(struct lbd *l, const uint8_t *buf, size_t n, struct ho_report *r,
 		const struct sockaddr_storage *from, socklen_t fl)
 {
@@ -648,11 +712,14 @@ static void readable(struct loop *lp, struct loop_io *io, uint32_t events)
 			l->nodes[ni].load_sessions = r.nonce;
 			l->nodes[ni].load_mibps = r.txid;
 			l->nodes[ni].load_at_ms = loop_now_ms();
+			uint64_t pv = (uint64_t)wire_get32((const uint8_t *)r.key.saddr) << 32 |
+				      wire_get32((const uint8_t *)r.key.daddr);
+			if (pv != l->nodes[ni].policy_version || !l->nodes[ni].policy_since_ms)
+				l->nodes[ni].policy_since_ms = loop_now_ms();
 			l->nodes[ni].policy_flags = ntohs(r.key.sport);
-			l->nodes[ni].policy_version =
-				(uint64_t)wire_get32((const uint8_t *)r.key.saddr) << 32 |
-				wire_get32((const uint8_t *)r.key.daddr);
+			l->nodes[ni].policy_version = pv;
 			rs->loads++;
+			policy_agree(l);
 			continue;
 		}
 		uint8_t st = handle(l, &r);

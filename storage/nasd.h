@@ -115,6 +115,7 @@ struct nasd_handoff_config {
 #define NASD_NFS_MAX_CLIENTS 32
 #define NASD_NFS_MAX_GROUPS 16
 #define NASD_NFS_GROUP_NAME 256
+#define NASD_NFS_MAX_PROVIDERS 4	/* policy_providers */
 #define NASD_NFS_POLICY_MAX_ADDRS 65536	/* resolved hosts of all groups together */
 
 /* One of "client_groups" (nfs_policy_config.c, doc/directory.md "Export
@@ -160,6 +161,14 @@ struct nasd_nfs_config {
 	unsigned ngroups;
 	uint32_t policy_refresh_ms;
 	uint32_t policy_max_members;
+	/* "policy_providers": the directory providers this node's replica
+	 * pulls from ("addr:port"); without an established connection to any
+	 * of them for dir_lost_ms ("policy_provider_lost_s") the policy is
+	 * stale (nfs_dirlink.c) */
+	struct taddr dir_prov[NASD_NFS_MAX_PROVIDERS];
+	uint16_t dir_prov_port[NASD_NFS_MAX_PROVIDERS];
+	unsigned ndir_prov;
+	uint32_t dir_lost_ms;
 	uint32_t max_io;		/* READ/WRITE size (rtmax/wtmax) */
 	uint32_t idle_timeout_ms;	/* a client connection without traffic is closed */
 	uint32_t max_conns_per_client;	/* connections from one client address */

@@ -147,20 +147,13 @@ nss_files() {
 	local d=$LAB_DIR/$1/nss
 	mkdir -p "$d/run"
 	chown nslcd:nslcd "$d/run"
-	printf 'passwd: files ldap\ngroup: files ldap\nshadow: files\nnetgroup: ldap\nhosts: files\n' \
-		>"$d/nsswitch.conf"
-	# timelimit/bind_timelimit: how long a lookup can hold a caller
-	# (tandem-nasd's event loop) when the replica does not answer
-	cat >"$d/nslcd.conf" <<EOF
-uid nslcd
-gid nslcd
-uri ldap://127.0.0.1:389/
-base $DIR_BASE
-timelimit 2
-bind_timelimit 2
-reconnect_sleeptime 1
-reconnect_retrytime 2
-EOF
+	# as an appliance node gets them: generated from the appliance config's
+	# "directory" section (nslcd on the node's own replica, lookups bounded)
+	"$TANDEM_BUILD/tandem-failover" -c "$LAB_DIR/sw-a/tandem.json" slapdconf nsswitch \
+		-o "$d/nsswitch.conf" || die "slapdconf nsswitch"
+	"$TANDEM_BUILD/tandem-failover" -c "$LAB_DIR/sw-a/tandem.json" slapdconf nslcd \
+		-o "$d/nslcd.conf" || die "slapdconf nslcd"
+	chmod 0644 "$d/nsswitch.conf"	# every process of the node reads it
 }
 
 cmd_nss_exec() {

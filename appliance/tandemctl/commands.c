@@ -368,6 +368,9 @@ static const struct command commands[] = {
 	  build_plain, print_leave },
 	{ "group", 0, { { "", "the scale-out group as this switch sees it: BGP sessions, routes, "
 			   "replication per member" } }, build_plain, view_group },
+	{ "nfs-conns", 0, { { "", "tandem-nasd (-s its socket): its NFS connections, the user and "
+			       "group of each one's last call by name (this host's NSS)" } },
+	  build_plain, view_nfs_conns },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -334,9 +334,14 @@ static void node_notes(const json_t *n, FILE *out)
 	}
 	if (pol) {
 		const char *ver = json_string_value(json_object_get(pol, "version"));
-		fprintf(out, "%s nfs policy: version %s%s\n", name, ver ? ver : "?",
+		const char *cv = json_string_value(json_object_get(pol, "cluster_version"));
+		fprintf(out, "%s nfs policy: version %s%s", name, ver ? ver : "?",
 			json_is_true(json_object_get(pol, "stale")) ?
-			", STALE (its directory cannot be read: the last policy read stays)" : "");
+			", STALE (its directory replica cannot be read or has lost its providers: "
+			"the last policy read stays)" : "");
+		if (json_is_true(json_object_get(pol, "mismatch")))
+			fprintf(out, ", MISMATCH (the cluster enforces %s)", cv ? cv : "?");
+		fputc('\n', out);
 	}
 	if (mv) {
 		const char *kind = json_string_value(json_object_get(mv, "kind"));

@@ -20,5 +20,7 @@ void view_cluster(const struct ctl_args *a, const json_t *reply, FILE *out);
 /* lbd's "bgp" object (status; withdraw/announce): the sessions, each VIP's route. */
 void view_bgp(const json_t *bgp, FILE *out);
 void view_group(const struct ctl_args *a, const json_t *reply, FILE *out);
+/* tandem-nasd's "nfs-conns" (view_nasd.c): users and groups by name (NSS). */
+void view_nfs_conns(const struct ctl_args *a, const json_t *reply, FILE *out);
 
 #endif

@@ -136,6 +136,28 @@ static int answer_call(struct nfs_req *r)
 	return 0;
 }
 
+/* A forwarded call (RPC_AUTH_TANDEM_FWD verifier): what the client's group
+ * lets it do as the forwarding node saw it, into *acc, and r->acc pointed
+ * at it.  Only from a namespace peer's connection: -1 from anyone else
+ * (a client cannot choose its own squash). */
+static int forwarded_access(struct nfs_req *r, const struct rpc_call *call,
+			    struct nfs_access *acc)
+{
+	if (!r->c || !r->c->from_peer) {
+		r->srv->st.auth_errors++;
+		return -1;
+	}
+	*acc = (struct nfs_access){ .allowed = 1,
+				    .writable = !!(call->fwd.flags & RPC_FWD_WRITABLE),
+				    .root_squash = !!(call->fwd.flags & RPC_FWD_ROOT_SQUASH),
+				    .anonuid = call->fwd.anonuid, .anongid = call->fwd.anongid,
+				    .group = call->fwd.group == 0xffffffffu ? -1 : (int)call->fwd.group };
+	r->acc = acc;
+	r->allowed = 1;
+	r->srv->st.fwd_decided++;
+	return 0;
+}
+
 /* The call in r->rec answered into r->e (r: srv, c or dg, peer, allowed,
  * e, rec, rec_len set).  0: the reply is in e; -1 nothing to answer
  * (dropped); NFS_FORWARDED. */
@@ -163,9 +185,23 @@ static int answer_record(struct nfs_req *r)
 		rpc_reply_for_dec(r->e, call.xid, d);
 		return 0;
 	}
+	struct nfs_access fwd_acc;
+	const struct nfs_access *acc0 = r->acc;
+	int allowed0 = r->allowed;
+	if (call.has_fwd && forwarded_access(r, &call, &fwd_acc) < 0) {
+		rpc_reply_for_dec(r->e, call.xid, RPC_DEC_BADVERF);
+		return 0;
+	}
+	if (r->c && call.cred_flavor == RPC_AUTH_SYS) {
+		r->c->last_uid = call.sys.uid;
+		r->c->last_gid = call.sys.gid;
+		r->c->has_cred = 1;
+	}
 	r->call = &call;
 	int rc = answer_call(r);
 	r->call = NULL;	/* it lived on this stack */
+	r->acc = acc0;	/* fwd_acc lived on this stack too */
+	r->allowed = allowed0;
 	return rc;
 }
 

@@ -177,7 +177,7 @@ int nasd_nfs_config_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 		"node_id", "writable", "root_squash", "anonuid", "anongid", "max_io",
 		"idle_timeout_s", "max_conns_per_client", "namespace", "manage_gids", "gids_cache_s",
 		"nlm_grace_s", "nlm_hosts_file", "client_groups", "policy_refresh_s",
-		"policy_max_members", NULL
+		"policy_max_members", "policy_providers", "policy_provider_lost_s", NULL
 	};
 	uint32_t idle_s;
 

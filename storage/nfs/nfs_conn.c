@@ -138,7 +138,7 @@ void nfs_conn_watch(struct nfs_conn *c)
 {
 	/* waiting for a forwarded call: nothing (errors and hangups still come);
 	 * about to move home with whole calls buffered: nothing more to read */
-	uint32_t ev = c->waiting ? 0 : c->out_off < c->out_len ? EPOLLOUT :
+	uint32_t ev = c->waiting || c->gids_wait_ms ? 0 : c->out_off < c->out_len ? EPOLLOUT :
 		      c->held || !nfs_home_read_max(c, 1) ? 0 : EPOLLIN;
 
 	if (ev != c->events && loop_mod(&c->srv->nasd->loop, &c->io, ev) == 0)
@@ -211,6 +211,8 @@ static int process(struct nfs_conn *c)
 		}
 		if (st == RPC_REC_MORE)
 			break;
+		if (nfs_gids_hold(c, c->in + consumed, raw))
+			break;	/* run again when its caller's groups are in */
 		s->st.records++;
 		rpc_record_gather(c->in + consumed, raw, c->in + consumed);
 		nfs_call_answer(c, c->in + consumed, rl);

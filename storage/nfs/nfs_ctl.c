@@ -49,6 +49,10 @@ static json_t *ctl_conns(struct nasd *n, const json_t *req)
 		/* an operator's move brought it here: the rest of its hold */
 		json_object_set_new(o, "pin_ms", nfs_ju(c->pin.until_ms > now ? c->pin.until_ms - now : 0));
 		json_object_set_new(o, "home_tries", nfs_ju(c->home_tries));
+		if (c->has_cred) {	/* numbers only: names are NSS's, not the loop's to ask */
+			json_object_set_new(o, "uid", nfs_ju(c->last_uid));
+			json_object_set_new(o, "gid", nfs_ju(c->last_gid));
+		}
 		json_array_append_new(arr, o);
 	}
 	r = ctl_ok();

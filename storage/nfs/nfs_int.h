@@ -104,7 +104,9 @@ struct nfs_stale_ent {
  * uids cached */
 #define NFS_CRED_GIDS_MAX 256
 #define NFS_GIDS_SLOTS 1024
-struct nfs_gids_ent;
+#define NFS_GIDS_BATCH 64	/* uids one resolver batch looks up */
+#define NFS_GIDS_WAIT_MS 3000	/* a call held longer goes on with its own groups */
+struct nfs_gids;
 /* The ids a call acts with: its AUTH_SYS ones squashed, its groups from
  * NSS with manage_gids (more than AUTH_SYS's 16). */
 struct nfs_cred {
@@ -148,6 +150,12 @@ struct nfs_stats {
 	/* manage_gids (nfs_gids.c): NSS lookups, cache hits, uids NSS does
 	 * not know, users with more groups than NFS_CRED_GIDS_MAX */
 	uint64_t gids_lookups, gids_hits, gids_unknown, gids_truncated;
+	/* ... calls held for a lookup, held past NFS_GIDS_WAIT_MS, cache
+	 * misses not held (their own groups), batches to the resolver */
+	uint64_t gids_held, gids_timeouts, gids_misses, gids_batches;
+	/* forwarded calls run with the client's group as the forwarding node
+	 * decided (nfs_call.c; RPC_AUTH_TANDEM_FWD) */
+	uint64_t fwd_decided;
 	uint64_t proc[NFS3_NPROC];
 };
 
@@ -172,6 +180,7 @@ struct nfs_policy {
 	uint64_t digest;	/* of the resolved policy: the same on every node */
 	uint64_t seq;		/* bumped when digest changes: connections re-evaluate */
 	uint64_t refreshed_ms, changed_ms, next_ms, stale_since_ms;
+	uint64_t link_ms;	/* the replica was last seen connected to a provider */
 	int stale;		/* the last refresh could not read the directory */
 	char stale_why[160];
 	unsigned truncated;	/* netgroups cut at policy_max_members */
@@ -198,6 +207,15 @@ struct nfs_conn {
 	int waiting;		/* a call forwarded to its home node: no reading until the reply */
 	int from_peer;		/* the peer is another node (forwarded calls) */
 	int restored;		/* rebuilt from a blob */
+	/* manage_gids (nfs_gids.c): held since (0: not) until its caller's
+	 * groups are looked up; held too long, go on with the call's own */
+	uint64_t gids_wait_ms;
+	int gids_bypass;
+	unsigned gids_pass;
+	/* the AUTH_SYS ids of its last call (nfs-conns; tandemctl nfs-conns
+	 * shows their names from NSS): has_cred 0 until one came */
+	uint32_t last_uid, last_gid;
+	int has_cred;
 	/* data location (nfs_home.c): READ/WRITE bytes forwarded for it, per
 	 * home (by cfg->peers index); the home it should move to (index + 1,
 	 * 0: none yet); a move wanted at the next call boundary, not before
@@ -250,7 +268,7 @@ struct nfs_server {
 	 * nfs_server.c): MNTs answered, MNTs refused, connections refused */
 	struct log_rate log_mnt, log_mnt_refused, log_conn_refused;
 	struct nfs_stats st;
-	struct nfs_gids_ent *gids;	/* manage_gids: NFS_GIDS_SLOTS (nfs_gids.c) */
+	struct nfs_gids *gids;		/* manage_gids: cache and resolver (nfs_gids.c) */
 	struct nfs_policy pol;		/* client_groups (nfs_policy.c) */
 	/* the cluster map from lbd (nfs_cluster.c; namespace.from_switch) */
 	struct {
@@ -321,6 +339,15 @@ int nfs_call_answer(struct nfs_conn *c, const uint8_t *rec, size_t len);
  * portmapper and MOUNT answer over UDP; NFS is PROG_UNAVAIL there. */
 size_t nfs_call_datagram(struct nfs_server *s, const struct nfs_dgram *dg, int allowed,
 			 const uint8_t *buf, size_t len, uint8_t *out, size_t cap);
+
+/* ---- nfs_dirlink.c: the replica's link to the directory providers ---- */
+
+/* Whether /proc/net/tcp[6] text[0, len) holds an ESTABLISHED connection to
+ * one of the n providers prov[i]:port[i].  1 / 0.  Pure. */
+int nfs_dirlink_scan(const char *text, size_t len, const struct taddr *prov,
+		     const uint16_t *port, unsigned n);
+/* The same from this network namespace's tables: 1 / 0, -1 (no memory). */
+int nfs_dirlink_up(const struct nasd_nfs_config *c);
 
 /* ---- nfs_policy.c: the export policy (client_groups) ---- */
 
@@ -479,6 +506,12 @@ uint32_t nfs3_xrename_unlink(struct nfs_server *s, const struct rpc_auth_sys *cr
 int nfs_gids_init(struct nfs_server *s);
 void nfs_gids_free(struct nfs_server *s);
 const uint32_t *nfs_gids_of(struct nfs_server *s, uint32_t uid, uint32_t *n);
+/* Whether c's next call (the whole record raw[0, raw_len), marks
+ * included) must wait for its caller's groups (queued for the resolver
+ * thread; c is run again when they are in, or after NFS_GIDS_WAIT_MS). */
+int nfs_gids_hold(struct nfs_conn *c, const uint8_t *raw, size_t raw_len);
+/* Once a second: held calls past NFS_GIDS_WAIT_MS go on. */
+void nfs_gids_tick(struct nfs_server *s);
 
 /* nfs3_handle.c: the export and handles. */
 int nfs3_export_open(struct nfs_server *s);	/* 0 / -1 (logged) */

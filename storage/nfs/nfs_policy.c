@@ -190,6 +190,7 @@ struct pol_job {
 	const struct nasd_nfs_config *cfg;
 	struct pol_read rd;
 	int rc;
+	int link;		/* the replica's link to a provider: 1 up, 0 down, -1 not known */
 	int wfd;		/* the pipe back to the loop */
 	uint64_t t0_ns, t1_ns;
 };
@@ -213,7 +214,35 @@ static struct pol_job *job_new(const struct nasd_nfs_config *c)
 static void read_job(struct pol_job *j)
 {
 	j->rc = read_groups(j->cfg, &j->rd);
+	j->link = j->cfg->ndir_prov ? nfs_dirlink_up(j->cfg) : -1;
 	j->t1_ns = loop_now_ns();
+}
+
+/* A read that succeeded: fresh, unless the node's replica has had no
+ * connection to any provider for dir_lost_ms (it answers from a copy no
+ * longer kept current: nfs_dirlink.c). */
+static void link_state(struct nfs_server *s, int link, uint64_t now)
+{
+	struct nfs_policy *p = &s->pol;
+	int lost;
+
+	if (link != 0)
+		p->link_ms = now;
+	lost = s->cfg->ndir_prov && now - p->link_ms >= s->cfg->dir_lost_ms;
+	if (!lost) {
+		if (p->stale)
+			log_info("nfs policy: the directory reads again, its replica is connected");
+		p->stale = 0;
+		return;
+	}
+	snprintf(p->stale_why, sizeof(p->stale_why),
+		 "the directory replica has had no connection to a provider for %llu s",
+		 (unsigned long long)((now - p->link_ms) / 1000));
+	if (!p->stale) {
+		p->stale_since_ms = now;
+		log_warnx("nfs policy: stale: %s", p->stale_why);
+	}
+	p->stale = 1;
 }
 
 /* The loop takes a finished read: the new policy (a new version if its
@@ -241,9 +270,7 @@ static void apply(struct nfs_server *s, struct pol_job *j)
 		log_warnx("nfs policy: netgroup %s has more than %u hosts: the rest left out",
 			  j->rd.cut, s->cfg->policy_max_members);
 	p->truncated = j->rd.truncated;
-	if (p->stale)
-		log_info("nfs policy: the directory reads again");
-	p->stale = 0;
+	link_state(s, j->link, now);
 	d = digest(s->cfg, &j->rd);
 	if (d == p->digest && p->seq)
 		goto out;
@@ -315,6 +342,7 @@ int nfs_policy_init(struct nfs_server *s)
 
 	if (!s->cfg->ngroups)
 		return 0;
+	p->link_ms = loop_now_ms();	/* a replica starting up has time to connect */
 	start_read(s);		/* on the loop: in place before the first client */
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
 		log_warn("nfs policy: pipe");

@@ -8,7 +8,8 @@
  *     { "host": "backup1.example", "writable": false, "root_squash": false },
  *     { "network": "10.77.1.0/24", "writable": false,
  *       "anonuid": 65534, "anongid": 65534 } ],
- * "policy_refresh_s": 2, "policy_max_members": 4096
+ * "policy_refresh_s": 2, "policy_max_members": 4096,
+ * "policy_providers": [ "10.77.2.2:389", "10.77.2.3:389" ], "policy_provider_lost_s": 10
  *
  * Each group names exactly one of netgroup, host, network.  Its options
  * default to the section's own ("writable", "root_squash", "anonuid",
@@ -84,6 +85,32 @@ static int parse_group(struct jconf *p, json_t *o, const struct nasd_nfs_config 
 	return 0;
 }
 
+/* "policy_providers": [ "addr:port", ... ] (at most 4), and
+ * "policy_provider_lost_s" (10; 1..3600). */
+static int parse_providers(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
+{
+	json_t *arr = json_object_get(o, "policy_providers"), *v;
+	uint32_t lost_s;
+	size_t i;
+
+	c->ndir_prov = 0;
+	if (jconf_get_uint(p, o, "policy_provider_lost_s", &lost_s, 10, 1, 3600) < 0)
+		return -1;
+	c->dir_lost_ms = lost_s * 1000;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > NASD_NFS_MAX_PROVIDERS)
+		return jconf_perr(p, "\"policy_providers\" must be an array of at most %d \"addr:port\"",
+				  NASD_NFS_MAX_PROVIDERS);
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) ||
+		    taddr_parse_endpoint(json_string_value(v), &c->dir_prov[i], &c->dir_prov_port[i]) < 0)
+			return jconf_perr(p, "\"policy_providers\"[%zu]: want \"addr:port\"", i);
+		c->ndir_prov++;
+	}
+	return 0;
+}
+
 int nasd_nfs_policy_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 {
 	json_t *arr = json_object_get(o, "client_groups"), *v;
@@ -95,6 +122,8 @@ int nasd_nfs_policy_parse(struct jconf *p, json_t *o, struct nasd_nfs_config *c)
 			   NASD_NFS_POLICY_MAX_ADDRS) < 0)
 		return -1;
 	c->policy_refresh_ms = refresh_s * 1000;
+	if (parse_providers(p, o, c) < 0)
+		return -1;
 	c->ngroups = 0;
 	if (!arr)
 		return 0;

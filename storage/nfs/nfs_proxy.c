@@ -259,8 +259,11 @@ static int up_connect(struct nfs_upstream *u)
 
 /* Queue one call (payload rec, its xid rewritten) to node_id.  The new
  * pending entry, or NULL (unknown node, connect failed, queue full). */
+/* Queue rec[0, rec_len) for node_id; with call and f (a client's call),
+ * its verifier replaced by f's (oncrpc.h RPC_AUTH_TANDEM_FWD). */
 static struct nfs_pending *queue_call(struct nfs_server *s, uint8_t node_id, const uint8_t *rec,
-				      size_t rec_len)
+				      size_t rec_len, const struct rpc_call *call,
+				      const struct rpc_fwd *f)
 {
 	struct nfs_upstream *u;
 	unsigned i;
@@ -281,7 +284,7 @@ static struct nfs_pending *queue_call(struct nfs_server *s, uint8_t node_id, con
 		log_warn("nfs proxy: connect to node %u", node_id);
 		return NULL;
 	}
-	size_t need = u->out_len + 4 + rec_len;
+	size_t need = u->out_len + 4 + rec_len + (f ? RPC_FWD_VERF_LEN : 0);
 	if (need > UP_QUEUE_MAX)
 		return NULL;
 	if (need > u->out_cap) {
@@ -301,10 +304,15 @@ static struct nfs_pending *queue_call(struct nfs_server *s, uint8_t node_id, con
 	p->deadline_ms = loop_now_ms() + s->cfg->proxy_timeout_ms;
 	p->next = u->pending;
 	u->pending = p;
-	rpc_record_mark(u->out + u->out_len, (uint32_t)rec_len);
-	memcpy(u->out + u->out_len + 4, rec, rec_len);
+	long l = f ? rpc_call_set_fwd(rec, rec_len, call, f, u->out + u->out_len + 4,
+				      u->out_cap - u->out_len - 4) : -1;
+	if (l < 0) {
+		memcpy(u->out + u->out_len + 4, rec, rec_len);
+		l = (long)rec_len;
+	}
+	rpc_record_mark(u->out + u->out_len, (uint32_t)l);
 	wire_put32(u->out + u->out_len + 4, p->up_xid);
-	u->out_len += 4 + rec_len;
+	u->out_len += 4 + (size_t)l;
 	/* Written from up_io only: a failure here would answer a call while its
 	 * connection is still inside its own processing. */
 	up_watch(u);
@@ -319,7 +327,16 @@ int nfs_proxy_forward(struct nfs_req *r, uint8_t node_id)
 		return nfs_udp_forward(r, node_id);	/* a MNT that came by UDP */
 	if (r->c->from_peer)
 		return -1;	/* never forward a forwarded call (no loops) */
-	if (!(p = queue_call(r->srv, node_id, r->rec, r->rec_len)))
+	/* the client's group as this node sees it goes with the call: the home
+	 * node squashes by it (a peer's connection is the peer's, not the
+	 * client's) */
+	struct rpc_fwd f = {
+		.flags = (r->acc->writable ? RPC_FWD_WRITABLE : 0) |
+			 (r->acc->root_squash ? RPC_FWD_ROOT_SQUASH : 0),
+		.anonuid = r->acc->anonuid, .anongid = r->acc->anongid,
+		.group = r->acc->group < 0 ? 0xffffffffu : (uint32_t)r->acc->group,
+	};
+	if (!(p = queue_call(r->srv, node_id, r->rec, r->rec_len, r->call, &f)))
 		return -1;
 	p->xid = r->call->xid;
 	p->prog = r->call->prog;
@@ -334,7 +351,7 @@ int nfs_proxy_forward(struct nfs_req *r, uint8_t node_id)
 int nfs_proxy_call(struct nfs_server *s, uint8_t node_id, const uint8_t *call, size_t len,
 		   nfs_proxy_cb cb, void *arg)
 {
-	struct nfs_pending *p = queue_call(s, node_id, call, len);
+	struct nfs_pending *p = queue_call(s, node_id, call, len, NULL, NULL);
 
 	if (!p)
 		return -1;

@@ -113,6 +113,7 @@ void nfs_server_tick(struct nasd *n)
 		nfs_proxy_tick(n->nfs);
 		nfs_conn_tick(n->nfs);
 		nfs_policy_tick(n->nfs);
+		nfs_gids_tick(n->nfs);
 	}
 }
 
@@ -221,6 +222,7 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "forwarded", nfs_ju(s->st.forwarded));
 	json_object_set_new(o, "forward_errors", nfs_ju(s->st.forward_errors));
 	json_object_set_new(o, "from_peers", nfs_ju(s->st.from_peers));
+	json_object_set_new(o, "fwd_decided", nfs_ju(s->st.fwd_decided));
 	json_object_set_new(o, "generation", nfs_ju(s->cl.generation));	/* cluster map in use */
 	json_object_set_new(o, "cluster", nfs_cluster_status(s->nasd));
 	json_object_set_new(o, "udp", json_pack("{s:o, s:o, s:o, s:o}", "datagrams", nfs_ju(s->st.udp_in),
@@ -231,9 +233,12 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "restored", nfs_ju(s->st.restored));
 	json_object_set_new(o, "policy", nfs_policy_json(s));
 	json_object_set_new(o, "manage_gids", !s->cfg->manage_gids ? json_null() :
-		json_pack("{s:o, s:o, s:o, s:o}", "lookups", nfs_ju(s->st.gids_lookups),
-			  "hits", nfs_ju(s->st.gids_hits), "unknown", nfs_ju(s->st.gids_unknown),
-			  "truncated", nfs_ju(s->st.gids_truncated)));
+		json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "lookups",
+			  nfs_ju(s->st.gids_lookups), "hits", nfs_ju(s->st.gids_hits),
+			  "unknown", nfs_ju(s->st.gids_unknown),
+			  "truncated", nfs_ju(s->st.gids_truncated), "held", nfs_ju(s->st.gids_held),
+			  "timeouts", nfs_ju(s->st.gids_timeouts), "misses", nfs_ju(s->st.gids_misses),
+			  "batches", nfs_ju(s->st.gids_batches)));
 	for (unsigned i = 0; i < NFS3_NPROC; i++)
 		json_object_set_new(p, nfs3_procname(i), nfs_ju(s->st.proc[i]));
 	json_object_set_new(o, "procs", p);

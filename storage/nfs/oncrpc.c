@@ -161,7 +161,19 @@ enum rpc_dec rpc_call_decode(const uint8_t *buf, size_t len, struct rpc_call *c,
 		err_set(err, errlen, "rpc: credential flavor %u not supported", c->cred_flavor);
 		return RPC_DEC_TOOWEAK;
 	}
-	/* Clients send an AUTH_NONE verifier with AUTH_NONE and AUTH_SYS. */
+	/* Clients send an AUTH_NONE verifier with AUTH_NONE and AUTH_SYS; a
+	 * node forwarding a call, its RPC_AUTH_TANDEM_FWD one (oncrpc.h) */
+	if (c->verf_flavor == RPC_AUTH_TANDEM_FWD && vl == RPC_FWD_VERF_LEN) {
+		c->fwd.flags = wire_get32(verf);
+		c->fwd.anonuid = wire_get32(verf + 4);
+		c->fwd.anongid = wire_get32(verf + 8);
+		c->fwd.group = wire_get32(verf + 12);
+		c->has_fwd = 1;
+		if (!(c->fwd.flags & ~(RPC_FWD_WRITABLE | RPC_FWD_ROOT_SQUASH))) {
+			c->args_off = d.off;
+			return RPC_DEC_OK;
+		}
+	}
 	if (c->verf_flavor != RPC_AUTH_NONE || vl != 0) {
 		err_set(err, errlen, "rpc: verifier flavor %u length %u", c->verf_flavor, vl);
 		return RPC_DEC_BADVERF;
@@ -189,6 +201,26 @@ int rpc_put_call_head(struct xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t v
 	xdr_put_u32(e, 0);
 	xdr_put_u32(e, RPC_AUTH_NONE);		/* verifier */
 	return xdr_put_u32(e, 0);
+}
+
+long rpc_call_set_fwd(const uint8_t *rec, size_t len, const struct rpc_call *c,
+		      const struct rpc_fwd *f, uint8_t *out, size_t cap)
+{
+	size_t head;
+
+	if (c->verf_flavor != RPC_AUTH_NONE || c->has_fwd || c->args_off < 8 ||
+	    c->args_off > len || cap < len + RPC_FWD_VERF_LEN)
+		return -1;
+	head = c->args_off - 8;		/* the AUTH_NONE verifier: flavor, length 0 */
+	memcpy(out, rec, head);
+	wire_put32(out + head, RPC_AUTH_TANDEM_FWD);
+	wire_put32(out + head + 4, RPC_FWD_VERF_LEN);
+	wire_put32(out + head + 8, f->flags);
+	wire_put32(out + head + 12, f->anonuid);
+	wire_put32(out + head + 16, f->anongid);
+	wire_put32(out + head + 20, f->group);
+	memcpy(out + c->args_off + RPC_FWD_VERF_LEN, rec + c->args_off, len - c->args_off);
+	return (long)(len + RPC_FWD_VERF_LEN);
 }
 
 static int reply_head(struct xdr_enc *e, uint32_t xid, uint32_t stat)

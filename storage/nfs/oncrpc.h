@@ -75,12 +75,42 @@ struct rpc_auth_sys {
 	uint32_t gids[RPC_GIDS_MAX];
 };
 
+/*
+ * A call one node forwards to another (nfs_proxy.c) says in its verifier
+ * what the client's group lets it do as the forwarding node sees the
+ * client (its address, its netgroup), so the home node applies that
+ * group's root squash and anonymous ids, not its own view of the
+ * forwarding node.  A flavor of RFC 5531's private range (400000-409999);
+ * the home node takes it from a namespace peer's connection only
+ * (nfs_call.c), refuses it from anyone else (AUTH_BADVERF).  Body: flags,
+ * anonuid, anongid, the group's index (0xffffffff: none).
+ */
+#define RPC_AUTH_TANDEM_FWD 400019u
+#define RPC_FWD_VERF_LEN 16
+#define RPC_FWD_WRITABLE 1u
+#define RPC_FWD_ROOT_SQUASH 2u
+struct rpc_fwd {
+	uint32_t flags;		/* RPC_FWD_* */
+	uint32_t anonuid, anongid, group;
+};
+
 struct rpc_call {
 	uint32_t xid, rpcvers, prog, vers, proc;
 	uint32_t cred_flavor, verf_flavor;
 	struct rpc_auth_sys sys;	/* cred_flavor == RPC_AUTH_SYS */
+	int has_fwd;			/* verf_flavor == RPC_AUTH_TANDEM_FWD: */
+	struct rpc_fwd fwd;		/* ... its body */
 	size_t args_off;		/* procedure arguments start here in the record */
 };
+
+/*
+ * The call rec[0, len) (decoded as c, with the AUTH_NONE verifier clients
+ * send) with its verifier replaced by f's RPC_AUTH_TANDEM_FWD one, into
+ * out[0, cap): the new length (len + RPC_FWD_VERF_LEN), or -1 (c has
+ * another verifier, or out is too small).  Pure.
+ */
+long rpc_call_set_fwd(const uint8_t *rec, size_t len, const struct rpc_call *c,
+		      const struct rpc_fwd *f, uint8_t *out, size_t cap);
 
 /* What rpc_call_decode found. */
 enum rpc_dec {

@@ -7,11 +7,13 @@
 # tandem-nasd with NFS and the node's NSS (tests/integration/lib_nasd.sh
 # NASD_NFS=1 NASD_NSS=1), client_groups from two netgroups.
 #
-#  nfs_meta_ops_per_s_manage_gids: one connection through the VIP doing
-#    LOOKUP + GETATTR pairs (tests/tools/nfs_rpc.py meta) as gus, a
-#    directory user in 40 groups, DIR_META_S seconds, DIR_ROUNDS rounds with
-#    manage_gids on (the groups' cache warm) and as many with it off (nasd
-#    restarted); medians, ratio on / off (target >= 0.95).
+#  nfs_meta_ops_per_s_manage_gids: one connection doing LOOKUP + GETATTR
+#    pairs (tests/tools/nfs_rpc.py meta) as gus, a directory user in 40
+#    groups, DIR_META_S seconds, to n1 (manage_gids on, the groups' cache
+#    warm) and to n2 (manage_gids off) at their own addresses, the same path
+#    for both; DIR_ROUNDS rounds interleaved (on off, off on, ...: a load
+#    that drifts during the run weighs on both alike); medians, ratio on /
+#    off (target >= 0.95).
 #  policy_enforce_p50_ms / _p99_ms: DIR_CHANGES changes of a netgroup
 #    (c2 in and out of nfs-bench, on switch b), each timed from just before
 #    ldapmodify to the moment every node's nasd enforces a new policy
@@ -27,7 +29,7 @@ SECTION=directory
 . "$(dirname "$0")/lib_nasd_lab.sh"
 RPC=$REPO/tests/tools/nfs_rpc.py
 DIR_META_S=${DIR_META_S:-5}
-DIR_ROUNDS=${DIR_ROUNDS:-3}
+DIR_ROUNDS=${DIR_ROUNDS:-6}
 DIR_CHANGES=${DIR_CHANGES:-20}
 BASE="dc=tandem,dc=test"
 
@@ -72,12 +74,10 @@ chmod 0644 "$LAB_DIR/nfs/big.bin"
 
 export NASD_NFS=1 NASD_NSS=1
 groups='"client_groups": [ { "netgroup": "nfs-rw" }, { "netgroup": "nfs-bench" } ],'
-nasd_up() {	# nasd_up EXTRA: (re)start tandem-nasd on every node with nfs EXTRA
-	local n p
-	export NASD_NFS_EXTRA="$1 $groups"
+nasd_up() {	# nasd_up EXTRA_N1 EXTRA: start tandem-nasd on n1 with nfs EXTRA_N1, n2 n3 with EXTRA
+	local n
 	for n in n1 n2 n3; do
-		p=$(cat "$LAB_DIR/$n/nasd.pid" 2>/dev/null)
-		[ -n "$p" ] && kill "$p" 2>/dev/null && wait_for 10 bash -c "! kill -0 $p"
+		if [ "$n" = n1 ]; then export NASD_NFS_EXTRA="$1 $groups"; else export NASD_NFS_EXTRA="$2 $groups"; fi
 		nasd_start "$n" >>"$L/lab.log" 2>&1 || return 1
 	done
 }
@@ -85,31 +85,32 @@ vip_ready() {
 	[ "$(timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-a/lbd.sock" --json vips | jq '[.vips[] | select(.name == "v4") |
 		.services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]
 }
-if ! nasd_up '"manage_gids": true, "gids_cache_s": 600,' || ! lab switch-start a >>"$L/lab.log" 2>&1 ||
+if ! nasd_up '"manage_gids": true, "gids_cache_s": 600,' "" || ! lab switch-start a >>"$L/lab.log" 2>&1 ||
 	! lab switch-start b >>"$L/lab.log" 2>&1 || ! wait_for 40 vip_ready; then
 	fail_all "tandem-nasd or the switches did not start"
 	exit 1
 fi
 
 # ---------------------------------------------------------- metadata ops --
-meta_rounds() {	# meta_rounds TAG: DIR_ROUNDS runs of nfs_rpc.py meta as gus; their ops/s
-	local r v out=""
-	in_ns c1 env NFS_RPC_UID=30000 "$PY" "$RPC" meta "$VIP4" 1 >/dev/null 2>&1	# warm
-	for ((r = 1; r <= DIR_ROUNDS; r++)); do
-		v=$(in_ns c1 env NFS_RPC_UID=30000 "$PY" "$RPC" meta "$VIP4" "$DIR_META_S" 2>>"$L/meta.log" |
-			tee -a "$L/meta-$1.json" | jq -r '.ops_per_s // empty')
-		log "meta $1 round $r: ${v:-FAILED} ops/s"
-		echo "{\"g\":\"dir_meta\",\"s\":\"$1\",\"v\":${v:-null}}" >>"$SMP"
-		out+=" $v"
-	done
-	echo "$out"
+meta_run() {	# meta_run TAG NODE: one run of nfs_rpc.py meta as gus at NODE's address; its ops/s
+	local v
+	v=$(in_ns c1 env NFS_RPC_UID=30000 "$PY" "$RPC" meta "$(node_ip4 "$2")" "$DIR_META_S" 2>>"$L/meta.log" |
+		tee -a "$L/meta-$1.json" | jq -r '.ops_per_s // empty')
+	log "meta $1 ($2) round $r: ${v:-FAILED} ops/s"
+	echo "{\"g\":\"dir_meta\",\"s\":\"$1\",\"v\":${v:-null}}" >>"$SMP"
+	echo "$v"
 }
-on=$(meta_rounds manage_gids)
-if nasd_up "" && wait_for 40 vip_ready; then
-	off=$(meta_rounds plain)
-else
-	off=""
-fi
+on="" off=""
+for n in n1 n2; do	# warm: connections, and n1's cache of gus's groups
+	in_ns c1 env NFS_RPC_UID=30000 "$PY" "$RPC" meta "$(node_ip4 "$n")" 1 >/dev/null 2>&1
+done
+for ((r = 1; r <= DIR_ROUNDS; r++)); do
+	if [ $((r % 2)) = 1 ]; then
+		on+=" $(meta_run manage_gids n1)" off+=" $(meta_run plain n2)"
+	else
+		off+=" $(meta_run plain n2)" on+=" $(meta_run manage_gids n1)"
+	fi
+done
 mon=$(med "$on" 0)
 moff=$(med "$off" 0)
 ratio=""
@@ -117,7 +118,7 @@ ratio=""
 met=""
 [ -n "$ratio" ] && met=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.95) ? "true" : "false" }')
 metric nfs_meta_ops_per_s_manage_gids "$mon" ops/s "$moff" "$ratio" ">= 0.95 x without" "$met" \
-	"LOOKUP + GETATTR on one connection through the VIP as gus (uid 30000, 40 directory groups; tests/tools/nfs_rpc.py meta, NFS_RPC_UID), ${DIR_META_S} s x $DIR_ROUNDS rounds each: manage_gids on (groups from nslcd and the node's replica, cache warm) vs off (nasd restarted); medians (on:$on; off:$off)"
+	"LOOKUP + GETATTR on one connection as gus (uid 30000, 40 directory groups; tests/tools/nfs_rpc.py meta, NFS_RPC_UID), ${DIR_META_S} s x $DIR_ROUNDS rounds each, interleaved: n1 with manage_gids (groups from nslcd and the node's replica, cache warm) vs n2 without, each at its own address; medians (on:$on; off:$off)"
 
 # ----------------------------------------------- change -> every node --
 # versions: "v1 v2 v3" of n1..n3 now; changed OLD: ms until all three differ

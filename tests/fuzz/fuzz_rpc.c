@@ -129,6 +129,28 @@ static void nlm_args(uint32_t proc, const uint8_t *args, size_t alen)
 		abort();
 }
 
+/* A decoded call with a forwarding verifier put in (nfs_proxy.c) decodes
+ * to the same call, that verifier and the same arguments. */
+static void fwd_roundtrip(const uint8_t *rec, size_t len, const struct rpc_call *c)
+{
+	static uint8_t buf[1 << 17];
+	const struct rpc_fwd f = { RPC_FWD_ROOT_SQUASH, 65534, 65533, 7 };
+	struct rpc_call d;
+	long l = rpc_call_set_fwd(rec, len, c, &f, buf, sizeof(buf));
+
+	if (l < 0) {
+		if (!c->has_fwd && len + RPC_FWD_VERF_LEN <= sizeof(buf))
+			abort();	/* a client's call always takes one */
+		return;
+	}
+	if (rpc_call_decode(buf, (size_t)l, &d, NULL, 0) != RPC_DEC_OK || !d.has_fwd ||
+	    memcmp(&d.fwd, &f, sizeof(f)) || d.xid != c->xid || d.prog != c->prog ||
+	    d.proc != c->proc || d.cred_flavor != c->cred_flavor || d.sys.uid != c->sys.uid ||
+	    d.args_off != c->args_off + RPC_FWD_VERF_LEN ||
+	    memcmp(buf + d.args_off, rec + c->args_off, len - c->args_off))
+		abort();
+}
+
 static void one_record(const uint8_t *rec, size_t len)
 {
 	static const uint8_t key[32] = { 1, 2, 3 };
@@ -149,6 +171,7 @@ static void one_record(const uint8_t *rec, size_t len)
 	}
 	if (c.args_off > len)
 		abort();
+	fwd_roundtrip(rec, len, &c);
 	const uint8_t *args = rec + c.args_off;
 	size_t alen = len - c.args_off;
 	if (c.prog == NFS3_PROG && c.proc < NFS3_NPROC) {

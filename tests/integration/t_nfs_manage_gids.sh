@@ -19,11 +19,17 @@
 #      AUTH_SYS call carrying 16 groups (g01..g16, none of them g30), and
 #      with libnfs's nfs-cat (uid and gid only, no groups): sha256 equal to
 #      the file's; hal (same 16 groups) is refused (NFS3ERR_ACCES); nasd
-#      counts its NSS lookups;
+#      counts its NSS lookups, made in its resolver thread while the calls
+#      of an uncached uid are held (none past the bound); tandemctl
+#      nfs-conns, with n1's NSS, names an open connection's user and group
+#      (gus, g30);
 #   4. manage_gids off (nasd restarted): gus with the same 16 groups is
 #      refused, and so is nfs-cat;
-#   5. both switches' links cut: every node still resolves gus and its 41
-#      groups (its own replica, through nslcd).
+#   5. both switches' links cut: every node's policy (one network group,
+#      its replica's providers watched) turns stale within the bound, saying
+#      why (syncrepl's keepalive ends the replica's connections, 3 s later),
+#      and every node still resolves gus and its 41 groups (its own replica,
+#      through nslcd); links back: not stale.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_nasd.sh"
 . "$(dirname "$0")/lib_directory.sh"
@@ -66,7 +72,11 @@ WANT=$(sha "$LAB_DIR/nfs/g30.bin")
 G16=$(seq -s, 40001 40016)
 
 # 3. manage_gids on.
-export NASD_NFS=1 NASD_NSS=1 NASD_NFS_EXTRA='"manage_gids": true, "gids_cache_s": 30,'
+# the policy (one group: every client, the section's options) watches the
+# replica's link to the providers (stale 3 s after it is lost)
+POLICY='"client_groups": [ { "network": "10.77.1.0/24" } ], "policy_refresh_s": 1,
+  "policy_providers": [ "10.77.2.2:389", "10.77.2.3:389" ], "policy_provider_lost_s": 3,'
+export NASD_NFS=1 NASD_NSS=1 NASD_NFS_EXTRA="\"manage_gids\": true, \"gids_cache_s\": 30, $POLICY"
 nasd_all
 pair_switches_up
 nfs3() { [ "$(sw_jctl a vips | jq '[.vips[] | select(.name == "v4") | .services[] | select(.port == 2049) | .nodes_in_table] | min')" = 3 ]; }
@@ -90,6 +100,33 @@ for n in n1 n2 n3; do
 	lookups=$((lookups + l))
 done
 check "the nodes looked the callers' groups up through NSS ($lookups lookups)" test "$lookups" -ge 2
+held=0 timeouts=0
+for n in n1 n2 n3; do
+	st=$(nctl "$n" '{"cmd":"status"}')
+	held=$((held + $(jq -r '.nfs.manage_gids.held // 0' <<<"$st")))
+	timeouts=$((timeouts + $(jq -r '.nfs.manage_gids.timeouts // 0' <<<"$st")))
+done
+# a call of a uid not cached waits for the resolver thread, not the loop
+check "calls of uncached uids were held for the resolver thread ($held held)" test "$held" -ge 2
+check_eq "... and none waited past the bound (answered with the looked-up groups)" "$timeouts" 0
+
+# tandemctl nfs-conns on n1, with n1's NSS: a connection of gus (in g30)
+# open meanwhile shows its user and group by name
+head -c 4096 /dev/urandom >"$LAB_DIR/nfs/big.bin"
+chmod 0644 "$LAB_DIR/nfs/big.bin"
+in_ns c1 env NFS_RPC_UID=30000 NFS_RPC_GID=40030 "$PY" "$RPC" meta "$(node_ip4 n1)" 8 \
+	>"$TEST_TMP/meta.out" 2>&1 &
+metapid=$!
+gus_row() {
+	lab nss-exec n1 "$TANDEMCTL" -s "$LAB_DIR/n1/nasd.sock" nfs-conns >"$TEST_TMP/conns.txt" 2>&1 &&
+		grep -q ' gus(30000) *g30(40030) ' "$TEST_TMP/conns.txt"
+}
+check "tandemctl nfs-conns on n1 (its NSS) names gus's connection: user gus(30000), group g30(40030)" \
+	wait_for 6 gus_row
+diag "$(cat "$TEST_TMP/conns.txt")"
+wait "$metapid"
+check "... gus's LOOKUP + GETATTR ran meanwhile ($(cat "$TEST_TMP/meta.out"))" \
+	grep -q '"ops_per_s"' "$TEST_TMP/meta.out"
 
 # 4. manage_gids off.
 for n in n1 n2 n3; do
@@ -97,7 +134,7 @@ for n in n1 n2 n3; do
 	kill "$p" 2>/dev/null
 	wait_for 10 pid_gone "$p"
 done
-export NASD_NFS_EXTRA=""
+export NASD_NFS_EXTRA="$POLICY"
 for n in n1 n2 n3; do
 	check "tandem-nasd restarts in $n without manage_gids" nasd_start "$n"
 done
@@ -113,13 +150,25 @@ else
 fi
 
 # 5. The switches out of reach.
+pol() { timeout 10 "$TANDEMCTL" -s "$LAB_DIR/$1/nasd.sock" --json status 2>/dev/null | jq -r ".nfs.policy.$2 | values"; }
+stale_is() { [ "$(pol "$1" stale)" = "$2" ]; }
+for n in n1 n2 n3; do
+	check "$n's policy is not stale (its replica is connected to a provider)" wait_for 10 stale_is "$n" false
+done
 lab switch-links a down
 lab switch-links b down
+# syncrepl's keepalive (5:3:1) ends the connections within 8 s, then 3 s
 for n in n1 n2 n3; do
+	check "$n, both switches cut off: its policy turns stale (tandemctl status)" wait_for 40 stale_is "$n" true
+	check_eq "... saying why" "$(pol "$n" stale_why | sed 's/ for [0-9]* s$/ for N s/')" \
+		"the directory replica has had no connection to a provider for N s"
 	check_eq "$n, both switches cut off: id -G gus through its NSS still lists 41 groups" \
 		"$(lab nss-exec "$n" id -G gus | wc -w)" 41
 done
 lab switch-links a up
 lab switch-links b up
+for n in n1 n2 n3; do
+	check "$n, switches back: its policy is not stale" wait_for 30 stale_is "$n" false
+done
 
 finish

@@ -42,7 +42,16 @@
 #      in force (c1 back in nfs-rw beforehand writes on a new session) and
 #      the cached identity works (gus, whose groups every node looked up
 #      before, reads its group's file without groups in its call); replicas
-#      back: not stale.
+#      back: not stale;
+#   7. n2's replica cut off from both switches' slapd (its LDAP traffic to
+#      them dropped; its load reports still go): within the bound n2 (only)
+#      reports its policy stale, saying why, and switch a's tandemctl nodes
+#      shows it; n2's NSS still resolves gus, gus still reads at n2; the
+#      link back: not stale, on n2 and on the switch;
+#   8. n2 restarted with one more client group (its version differs):
+#      switch a's tandemctl nodes shows n2 MISMATCH against the version the
+#      other two enforce (the cluster's), after the 10 s a change may take to
+#      spread; restarted like the others: it agrees again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_nasd.sh"
 . "$(dirname "$0")/lib_directory.sh"
@@ -50,7 +59,7 @@
 require_pair
 require_nasd
 require_directory
-require_cmd nfs-cp nslcd python3 sha256sum curl
+require_cmd nfs-cp nslcd python3 sha256sum curl nft
 dir_nss_lab_up
 RPC=$REPO/tests/tools/nfs_rpc.py
 NG="ou=netgroup,$DIR_BASE"
@@ -78,6 +87,7 @@ chmod 0640 "$LAB_DIR/nfs/g30.bin"
 
 export NASD_NFS=1 NASD_NSS=1 NASD_HANDOFF_EXTRA='"pin_hold_s": 60,'
 export NASD_NFS_EXTRA='"manage_gids": true, "gids_cache_s": 600, "policy_refresh_s": 1,
+  "policy_providers": [ "10.77.2.2:389", "10.77.2.3:389" ], "policy_provider_lost_s": 3,
   "client_groups": [ { "netgroup": "nfs-rw" }, { "netgroup": "nfs-ro", "writable": false },
                      { "netgroup": "nfs-loop" },
                      { "netgroup": "nfs-huge", "writable": false } ],'
@@ -283,5 +293,65 @@ for n in n1 n2 n3; do
 	check "$n: not stale once its replica is back" wait_for 30 pol_is "$n" stale false
 done
 diag "the longest policy read on each node (its resolver thread; replica gone included): $(pol n1 refresh_max_us) $(pol n2 refresh_max_us) $(pol n3 refresh_max_us) us"
+
+# 7. One node's replica cut off from both providers (its LDAP to the
+# switches dropped in its namespace; its load reports still reach lbd).
+for n in n1 n2 n3; do
+	check "$n: not stale, and so on switch a" wait_for 20 sw_pol_is a "$n" "$(pol "$n" version) false"
+done
+in_ns n2 nft -f - <<'NFT'
+table inet tdm_dircut {
+	chain out { type filter hook output priority 0; ip daddr { 10.77.2.2, 10.77.2.3 } tcp dport 389 drop; }
+	chain in { type filter hook input priority 0; ip saddr { 10.77.2.2, 10.77.2.3 } tcp sport 389 drop; }
+}
+NFT
+# syncrepl's keepalive (5:3:1) ends its connections within 8 s, stale 3 s later
+check "n2, its replica cut off from the switches: its policy turns stale" wait_for 40 pol_is n2 stale true
+check_eq "... saying why" "$(pol n2 stale_why | sed 's/ for [0-9]* s$/ for N s/')" \
+	"the directory replica has had no connection to a provider for N s"
+check "switch a's tandemctl nodes: n2's policy stale" wait_for 10 sw_pol_is a n2 "$(pol n2 version) true"
+check "... and its table says so" \
+	grep -q "^n2 nfs policy: version $(pol n2 version), STALE" < <(timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-a/lbd.sock" nodes)
+for n in n1 n3; do
+	check_eq "$n (its replica connected) is not stale" "$(pol "$n" stale)" false
+done
+check_eq "n2: its NSS still resolves gus and g30 (its replica's copy)" \
+	"$(lab nss-exec n2 id -G gus | tr ' ' '\n' | grep -c '^40030$')" 1
+o=$(readas "$TEST_TMP/g30-c.bin" "$(node_ip4 n2)")
+check_eq "n2: gus (cached groups) still reads g30.bin there" 0 "$(jq -r .status <<<"$o")"
+in_ns n2 nft delete table inet tdm_dircut
+check "n2, its replica connected again: not stale" wait_for 30 pol_is n2 stale false
+check "... and so on switch a's tandemctl nodes" wait_for 10 sw_pol_is a n2 "$(pol n2 version) false"
+
+# 8. A node that disagrees: n2 restarted with one more client group (a
+# configuration that drifted), so its version differs from n1's and n3's.
+# sw_mm X NODE: "mismatch cluster_version" of NODE as switch X's lbd has it
+sw_mm() { sw_jctl "$1" nodes | jq -r --arg n "$2" '.nodes[] | select(.name == $n) | .policy | "\(.mismatch) \(.cluster_version)"'; }
+sw_mm_is() { [ "$(sw_mm "$1" "$2")" = "$3" ]; }
+vc=$(pol n1 version)
+check "switch a: the cluster's policy version is $vc, n2 agrees" wait_for 20 sw_mm_is a n2 "false $vc"
+restart_n2() {
+	local p
+	p=$(nasd_pid n2)
+	kill "$p" 2>/dev/null
+	wait_for 10 pid_gone "$p" && nasd_start n2 handoff
+}
+X0=$NASD_NFS_EXTRA
+export NASD_NFS_EXTRA="${X0%],*}, { \"network\": \"10.77.9.0/24\" } ],"
+check "n2's nasd restarts with one more client group" restart_n2
+v2=$(pol n2 version)
+check "... its policy version differs ($v2, the others $vc)" test -n "$v2" -a "$v2" != "$vc"
+# shown once it has differed longer than a change takes to spread (10 s)
+check "switch a's tandemctl nodes: n2 MISMATCH, the cluster enforces $vc" \
+	wait_for 40 sw_mm_is a n2 "true $vc"
+check "... and its table says so" \
+	grep -q "^n2 nfs policy: version $v2, MISMATCH (the cluster enforces $vc)" \
+	< <(timeout 10 "$TANDEMCTL" -s "$LAB_DIR/sw-a/lbd.sock" nodes)
+for n in n1 n3; do
+	check_eq "$n agrees" "$(sw_mm a "$n")" "false $vc"
+done
+export NASD_NFS_EXTRA=$X0
+check "n2's nasd restarts with the others' client groups" restart_n2
+check "switch a: n2 agrees again" wait_for 20 sw_mm_is a n2 "false $vc"
 
 finish

@@ -40,7 +40,8 @@
 #   nfs_rpc.py writeloop HOST NAME S EPFILE LOG  4 KiB WRITEs to NAME (below /export)
 #                                   every 100 ms on one connection for S s: each
 #                                   one's "epoch_ms status" appended to LOG
-#   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s:
+#   nfs_rpc.py meta HOST S             LOOKUP big.bin + GETATTR back to back for S s
+#                                   (as NFS_RPC_UID, gid NFS_RPC_GID or the uid):
 #                                   {ops, seconds, ops_per_s} (bench; as uid and gid
 #                                   NFS_RPC_UID if set, else root)
 #   nfs_rpc.py inflight HOST FILE DEPTH EPFILE STOP  READs of FILE (below /export),
@@ -68,6 +69,8 @@
 #   nfs_rpc.py mnt HOST PATH [UID]     (above) MNT as UID (PATH: Python escapes allowed)
 #   nfs_rpc.py null HOST               NULL on a new connection: {null: accept_stat | "closed"}
 #   nfs_rpc.py create HOST DIR NAME UID  CREATE UNCHECKED DIR/NAME: {create: status}
+#   nfs_rpc.py fwdverf HOST DIR NAME   CREATE as root with the verifier only nodes
+#                                   send each other: {auth_error: auth_stat, create}
 #   nfs_rpc.py hold HOST N S BYTES READYFILE  N connections, each sends a record mark
 #                                   of 1 MiB and BYTES of it, touches READYFILE, holds
 #                                   them S s: {opened, closed_by_server, closed_ms}
@@ -506,6 +509,8 @@ elif mode == "meta":
     st, root = mnt(Conn(host, int(mport)) if mport else c, os.environ.get("NFS_RPC_EXPORT", "/export"))
     assert st == 0, "MNT failed: %s" % st
     cred = user(int(os.environ["NFS_RPC_UID"])) if os.environ.get("NFS_RPC_UID") else None
+    if cred and os.environ.get("NFS_RPC_GID"):   # another gid than the uid
+        cred = auth_sys(uid=int(os.environ["NFS_RPC_UID"]), gid=int(os.environ["NFS_RPC_GID"]))
     n, t0, end = 0, time.time(), time.time() + float(sys.argv[3])
     while time.time() < end:
         r = c.call(100003, 3, 3, xdr_opaque(root) + xdr_opaque(b"big.bin"), cred=cred)
@@ -990,6 +995,16 @@ elif mode == "create":
     st, d = walk(c, sys.argv[3])
     r = c.call(100003, 3, 8, xdr_opaque(d or b"") + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 0) + SATTR_NONE, cred=cred)
     print(json.dumps({"create": nfs_status(r)}))
+elif mode == "fwdverf":
+    # a CREATE as root carrying the verifier only nodes put on the calls they
+    # forward (oncrpc.h RPC_AUTH_TANDEM_FWD: writable, no root squash)
+    c = Conn(host)
+    st, d = walk(c, sys.argv[3])
+    c.xid += 1
+    verf = struct.pack(">II", 400019, 16) + struct.pack(">IIII", 1, 0, 0, 0xffffffff)
+    args = xdr_opaque(d or b"") + xdr_opaque(sys.argv[4].encode()) + struct.pack(">I", 0) + SATTR_NONE
+    r = c.call(100003, 3, 8, raw=struct.pack(">IIIIII", c.xid, 0, 2, 100003, 3, 8) + auth_sys() + verf + args)
+    print(json.dumps({"auth_error": r.get("auth_stat"), "create": None if "auth_stat" in r else nfs_status(r)}))
 elif mode == "hold":
     import select, time
     n, secs, nbytes, ready = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]

@@ -95,7 +95,7 @@ static void provider(void)
 	CHECK(has(t, "syncrepl rid=002 provider=ldap://[fd00:2::3]:389 bindmethod=simple "
 		  "binddn=\"cn=admin,dc=tandem,dc=test\" credentials=\"r00t\"\n"
 		  "  searchbase=\"dc=tandem,dc=test\" scope=sub type=refreshAndPersist\n"
-		  "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=20:3:5\nmultiprovider on\n") &&
+		  "  retry=\"1 +\" timeout=3 network-timeout=3 keepalive=5:3:1\nmultiprovider on\n") &&
 	      !strstr(t, "rid=001") && !strstr(t, "starttls"), "provider: the peer only, mirror mode");
 	CHECK(has(t, "access to *\n  by dn.exact=\"cn=replica,dc=tandem,dc=test\" read\n  by users read\n"
 		  "  by anonymous auth\n  by * none\n") && has(t, "overlay syncprov\n") &&
@@ -158,11 +158,55 @@ static void init(void)
 	CHECK(t == NULL, "external: no slapd.conf");
 }
 
+/* text of fn into a string (free it) */
+static char *gen_nss(int nslcd)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = nslcd ? slapdconf_nslcd(f, &cfg) : slapdconf_nsswitch(f);
+
+	fclose(f);
+	if (rc < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A node's NSS files: nslcd.conf against its replica (pair) or the site
+ * (external), nsswitch.conf; none without a directory.  nslcd and glibc take
+ * them: t_nfs_manage_gids, t_nfs_netgroup (the lab writes them this way). */
+static void node_nss(void)
+{
+	char err[300] = "", *t;
+
+	CHECK(parse(HEAD SYNC(1) DIR(PROV "," PW), err, sizeof(err)) == 0, "parses (%s)", err);
+	t = gen_nss(1);
+	CHECK(t && has(t, "uid nslcd\ngid nslcd\n") && has(t, "uri ldap://127.0.0.1:389/\n") &&
+	      has(t, "base dc=tandem,dc=test\n") && has(t, "timelimit 2\nbind_timelimit 2\n") &&
+	      !strstr(t, "10.0.2.2"), "pair: nslcd reads the node's own replica, not the switches");
+	free(t);
+	CHECK(parse(HEAD "\"directory\":{\"mode\":\"external\",\"base\":\"o=site\",\"uri\":\"ldaps://ldap.site\"}}",
+		    err, sizeof(err)) == 0, "external parses (%s)", err);
+	t = gen_nss(1);
+	CHECK(t && has(t, "uri ldaps://ldap.site\n") && has(t, "base o=site\n"),
+	      "external: nslcd reads the site's directory");
+	free(t);
+	t = gen_nss(0);
+	CHECK(t && has(t, "passwd: files ldap\n") && has(t, "group: files ldap\n") &&
+	      has(t, "netgroup: ldap\n") && has(t, "shadow: files\n"), "nsswitch.conf");
+	free(t);
+	cfg.directory.mode = CFG_DIR_NONE;
+	CHECK(gen_nss(1) == NULL, "no directory: no nslcd.conf");
+}
+
 int main(void)
 {
 	section();
 	provider();
 	replica();
 	init();
+	node_nss();
 	return check_done();
 }

@@ -343,10 +343,13 @@ function healthCell(h, pol) {
     }
   }
   if (pol && pol.version) {
-    const b = badge(`policy ${pol.version.slice(0, 8)}${pol.stale ? ' stale' : ''}`, pol.stale ? 'fail' : 'ok');
+    const bad = pol.stale || pol.mismatch;
+    const b = badge(`policy ${pol.version.slice(0, 8)}${pol.stale ? ' stale' : ''}${pol.mismatch ? ' mismatch' : ''}`,
+      bad ? 'fail' : 'ok');
     b.dataset.field = 'policy';
     b.title = `NFS export policy version ${pol.version}` +
-      (pol.stale ? ': STALE, its directory cannot be read (the last policy read stays in force)' : '');
+      (pol.stale ? ': STALE, its directory replica cannot be read or has lost its providers (the last policy read stays in force)' : '') +
+      (pol.mismatch ? `; MISMATCH, the cluster enforces ${pol.cluster_version || '?'}` : '');
     td.append(b);
   }
   return td;
