@@ -8,7 +8,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
  iproute2 bpftool iperf3 nginx-light keepalived curl jq python3 coreutils procps psmisc util-linux \
  libsnmp-dev snmpd snmp snmptrapd smitools libldap2-dev slapd ldap-utils nslcd libnss-ldapd libmicrohttpd-dev libgnutls28-dev \
  libnfs-utils libnfs-dev rpcbind nfs-common openssl chromium dnsmasq-base bind9-dnsutils bind9 dnsperf \
-	socat stress-ng samba smbclient scdoc groff-base man-db systemd haproxy nftables ipvsadm tcpdump \
+	socat stress-ng rt-tests samba smbclient scdoc groff-base man-db systemd haproxy nftables ipvsadm tcpdump \
  mmdebstrap qemu-system-x86 qemu-utils ovmf dosfstools mtools fdisk xorriso zstd openssh-client \
  debhelper dpkg-dev fakeroot lintian prometheus bird2 nfs-ganesha nfs-ganesha-vfs"
 # Node.js + npm only when the machine has none (a NodeSource nodejs bundles
