@@ -370,16 +370,86 @@ static __always_inline __u32 lb_parse(void *data, void *data_end, __u32 frame_le
 	return LB_V_PASS_NOT_IP;
 }
 
-/* The VIP service the key's destination and port belong to, or NULL. */
-static __always_inline struct lb_svc_val *lb_svc_lookup(const struct lb_flow_key *key)
+#define lb_barrier() asm volatile("" ::: "memory")
+
+/*
+ * Is slot c a copy of the lookup of skey made under generation gen?  Then
+ * *out and *found are its answer (1), else 0.  A run of this program that
+ * interrupts another on the same CPU (a packet's softirq during a
+ * bpf_prog_test_run) may rewrite the slot meanwhile: the answer counts only
+ * if seq was even and is unchanged after the copy.
+ */
+static __always_inline int lb_svc_cached(struct lb_svc_cache *c, const struct lb_svc_key *skey,
+					 __u32 gen, struct lb_svc_val *out, __u32 *found)
 {
+	__u32 seq = *(volatile __u32 *)&c->seq;
+
+	lb_barrier();
+	if ((seq & 1) || c->gen != gen || c->key.addr[0] != skey->addr[0] ||
+	    c->key.addr[1] != skey->addr[1] || c->key.addr[2] != skey->addr[2] ||
+	    c->key.addr[3] != skey->addr[3] || c->key.port != skey->port ||
+	    c->key.proto != skey->proto || c->key.family != skey->family)
+		return 0;
+	*out = c->val;
+	*found = c->found;
+	lb_barrier();
+	return *(volatile __u32 *)&c->seq == seq;
+}
+
+/* Stores the answer for skey under gen in slot c, unless the slot is being
+ * written by the run this one interrupted (odd seq: that run finishes it). */
+static __always_inline void lb_svc_remember(struct lb_svc_cache *c, const struct lb_svc_key *skey,
+					    __u32 gen, const struct lb_svc_val *sv)
+{
+	__u32 seq = *(volatile __u32 *)&c->seq;
+
+	if (seq & 1)
+		return;
+	*(volatile __u32 *)&c->seq = seq + 1;
+	lb_barrier();
+	c->key = *skey;
+	c->gen = gen;
+	c->found = sv != NULL;
+	if (sv)
+		c->val = *sv;
+	lb_barrier();
+	*(volatile __u32 *)&c->seq = seq + 2;
+}
+
+/*
+ * The VIP service the key's destination and port belong to: copied to *out,
+ * returns 1; 0 when there is none.  The answer of this CPU's previous lookup
+ * (lb_svc_cache) is reused while the key and lb_config.svc_gen are the same:
+ * most packets go to the service the one before went to, and the copy spares
+ * the hash lookup (hashing the 20-byte key and comparing it: about 10 ns of
+ * a cached hit's 70, more when the bucket is out of the cache; doc/
+ * dataplane-cost.md).  lbd bumps svc_gen right after each lb_svcs write, so a
+ * stale copy lives for the packets between the two writes, as a lookup
+ * racing the write would.
+ */
+static __always_inline int lb_svc_lookup(const struct lb_flow_key *key, struct lb_svc_val *out)
+{
+	__u32 zero = 0, gen = LB_SVC_CACHE_VALID, found = 0;
+	struct lb_config *cfg = bpf_map_lookup_elem(&lb_config, &zero);
+	struct lb_svc_cache *c = bpf_map_lookup_elem(&lb_svc_cache, &zero);
+	struct lb_svc_val *sv;
 	struct lb_svc_key skey;
 
 	__builtin_memcpy(skey.addr, key->daddr, sizeof(skey.addr));
 	skey.port = key->dport;
 	skey.proto = key->proto;
 	skey.family = key->family;
-	return bpf_map_lookup_elem(&lb_svcs, &skey);
+	if (cfg)
+		gen |= cfg->svc_gen;
+	if (c && lb_svc_cached(c, &skey, gen, out, &found))
+		return found;
+	sv = bpf_map_lookup_elem(&lb_svcs, &skey);
+	if (c)
+		lb_svc_remember(c, &skey, gen, sv);
+	if (!sv)
+		return 0;
+	*out = *sv;
+	return 1;
 }
 
 /* Node id is configured and UP (an id >= LB_MAX_NODES finds no entry). */
@@ -576,7 +646,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 {
 	struct ethhdr *eth = data;
 	struct lb_flow_key key;
-	struct lb_svc_val *svc;
+	struct lb_svc_val svc;
 	struct lb_flow_val *flow;
 	struct lb_node_val *nv;
 	__u32 l3_len = 0, node = LB_NODE_NONE, verdict;
@@ -586,10 +656,9 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	verdict = lb_parse(data, data_end, frame_len, gso_size, &key, &tcp_flags, &l3_len);
 	if (verdict != LB_CONTINUE)
 		return lb_finish(verdict);
-	svc = lb_svc_lookup(&key);
-	if (!svc)
+	if (!lb_svc_lookup(&key, &svc))
 		return lb_finish(LB_V_PASS_NOT_VIP);
-	verdict = lb_choose(svc, &key, tcp_flags, &flow, &node);
+	verdict = lb_choose(&svc, &key, tcp_flags, &flow, &node);
 	if (verdict == LB_V_DROP_NO_NODE)
 		return lb_finish(verdict);
 
@@ -604,7 +673,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	new_flow = verdict != LB_V_FWD_HIT && verdict != LB_V_FWD_PINNED &&
 		   verdict != LB_V_FWD_UNTRACKED;
 	lb_stat(&lb_node_stats, node, l3_len, new_flow);
-	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, new_flow);
+	lb_stat(&lb_svc_stats, svc.svc_id, l3_len, new_flow);
 
 	__builtin_memcpy(eth->h_dest, nv->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nv->src_mac, ETH_ALEN);
@@ -650,9 +719,12 @@ int lb_tc(struct __sk_buff *skb)
 	 * fragments, pull them (direct packet access sees only linear data).
 	 * Pull only when the headers we read are not all there: a pull of a
 	 * cloned skb (every locally sent TCP segment) reallocates its head. */
-	__u32 need = lb_headers_len(skb);
-	if (linear < need && skb->len > linear)
-		bpf_skb_pull_data(skb, skb->len < need ? skb->len : need);
+	if (linear < LB_PULL_LEN && skb->len > linear) {
+		__u32 need = lb_headers_len(skb);	/* <= LB_PULL_LEN */
+
+		if (linear < need)
+			bpf_skb_pull_data(skb, skb->len < need ? skb->len : need);
+	}
 
 	act = lb_process((void *)(long)skb->data, (void *)(long)skb->data_end,
 			 skb->len, skb->gso_size, &ifindex);
