@@ -13,14 +13,23 @@
  *       lb_tc (bpf_prog_test_run): it must be redirected with the new node's
  *       MAC.  Also the program's own run time on a flow-table hit
  *       (test_run repeat, kernel-measured average).
- *   flowbench paths [-n PACKETS] [-r RATE] OBJ
+ *   flowbench paths [-n PACKETS] [-r RATE] [-o PATH] [-l LOOPS] OBJ
  *       The program's own run time (bpf_prog_test_run, kernel-measured,
  *       one run per packet, averaged over PACKETS distinct packets) per
  *       path: "hit" (ACK of an existing flow), "syn_new" (SYN, table
  *       miss: insert), "ack_midstream" (ACK, miss: insert), and, with an
  *       object that has them, "ack_untracked" (ACK, miss, lb_config
  *       insert_rate RATE (default 1) spent: no insert) and "ack_pinned"
- *       (ACK, miss, found in lb_flow_pins: restored).  Prints one JSON
+ *       (ACK, miss, found in lb_flow_pins: restored).  lb_flows holds
+ *       8 x PACKETS entries, so the flows' lines are mostly not cached.
+ *       Also "floor" (an empty tc program through the same one-run
+ *       test_run: what the measurement adds; subtract it), "hit_hot" (one
+ *       flow's ACK, test_run repeat 1000000: everything cached) and
+ *       "line_ns_4k" / "line_ns_huge" (the latency of an uncached load on
+ *       this machine, 4 KiB and huge pages: line_ns()).  -o PATH runs only
+ *       that path (after the syn_new that fills the table), -l LOOPS runs
+ *       hit, hit_hot and ack_untracked LOOPS times (a profiler's window:
+ *       perf record -e cpu-clock -g over the run).  Prints one JSON
  *       object of ns per packet.
  *   flowbench mem OBJ N [N...]
  *       for each N: a map shaped like lb_flows (type, key/value size, flags
@@ -544,6 +553,52 @@ static double hit_hot(struct dp *d, uint32_t repeat)
 	return o.duration;
 }
 
+/*
+ * The latency of one load that misses the caches on this machine: a
+ * dependent walk (each address read from the previous line) through a random
+ * cycle over MiB mebibytes of 64-byte lines, ns per step; with huge, on
+ * transparent huge pages (MADV_HUGEPAGE: few TLB misses), else on 4 KiB
+ * pages like a large BPF map's vmalloc area (a TLB miss per step, which in
+ * a virtual machine walks two sets of page tables).  The yardstick for a
+ * path's cold cost: a flow-table hit on a cold entry reads about three such
+ * lines (bucket, entry key, entry value).  -1 without memory.
+ */
+static double line_ns(size_t mib, int huge)
+{
+	size_t n = (mib << 20) / 64, i, steps = 2000000;
+	uint64_t *m = mmap(NULL, n * 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t *perm = malloc(n * sizeof(*perm));
+	volatile uint64_t p = 0;
+	uint64_t t0;
+
+	if (m == MAP_FAILED || !perm) {
+		if (m != MAP_FAILED)
+			munmap(m, n * 64);
+		free(perm);
+		return -1;
+	}
+	if (huge)
+		madvise(m, n * 64, MADV_HUGEPAGE);
+	for (i = 0; i < n; i++)
+		perm[i] = (uint32_t)i;
+	for (i = n - 1; i > 0; i--) {	/* a random order (Fisher-Yates), linked below into one cycle */
+		size_t j = (size_t)(rnd() % i), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = (uint32_t)t;
+	}
+	for (i = 0; i < n; i++)
+		m[(size_t)perm[i] * 8] = (uint64_t)perm[(i + 1) % n] * 8;
+	for (i = 0; i < steps / 10; i++)	/* page tables and caches in their steady state */
+		p = m[p];
+	t0 = now_ns();
+	for (i = 0; i < steps; i++)
+		p = m[p];
+	t0 = now_ns() - t0;
+	munmap(m, n * 64);
+	free(perm);
+	return (double)t0 / (double)steps;
+}
+
 /* Was path `name` asked for (only: NULL = all)? */
 static int want_path(const char *only, const char *name)
 {
@@ -618,6 +673,8 @@ static int cmd_paths(int argc, char **argv)
 	if (want_path(only, "ack_midstream"))
 		printf(",\"ack_midstream\":%.1f", paths_run(&d, n, n, 0x10));
 	paths_pinned(&d, n, rate, loops, only);
+	if (want_path(only, "line_ns"))	/* 32 MiB: a lab flow table (262144 x 136 B) */
+		printf(",\"line_ns_4k\":%.1f,\"line_ns_huge\":%.1f", line_ns(32, 0), line_ns(32, 1));
 	printf("}\n");
 	bpf_object__close(d.obj);
 	return 0;
