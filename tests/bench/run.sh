@@ -43,6 +43,9 @@
 #                               the backup's map, same run
 #   sync_resync_1m_s            1M flows in the master's map, backup syncd
 #                               restarted, until synced (tests/tools/syncwatch)
+# Section hop (tests/bench/hop.sh): hop_ns_per_packet, one switch hop's CPU
+# per packet (tests/tools/rawgen into the switch, dropped at the node's
+# ingress), Tandem against kernel forwarding.
 # Section foload (tests/bench/foload.sh): failover_load_state_changes, the
 # defaults' VRRP state changes in FOLOAD_SECONDS (600) of saturated CPUs.
 #
@@ -963,12 +966,13 @@ smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
 peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
+hop_section() { script_section hop "one switch hop's CPU per packet: Tandem vs kernel forwarding"; }
 group_section() { script_section group "a scale-out group of three and four switches behind the ECMP router"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,directory,smb,aa,foload,group" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,hop,pair,handoff,nfs,nfspeer,directory,smb,aa,foload,group" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -981,12 +985,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab peers flow pair handoff nfs nfspeer directory smb aa foload group" ;;
+,,) SECTIONS="lab peers flow hop pair handoff nfs nfspeer directory smb aa foload group" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | directory | smb | aa | foload | group) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | hop | pair | handoff | nfs | nfspeer | directory | smb | aa | foload | group) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -996,7 +1000,7 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
-want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want directory || want smb || want aa || want foload || want group ||
+want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want directory || want smb || want aa || want foload || want hop || want group ||
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -1027,7 +1031,7 @@ for c in nft haproxy ipvsadm; do	# (the peers section says which peer it could n
 done
 for f in "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemctl" "$B/lb.bpf.o" \
 	"$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" "$TOOLS/flowbench" \
-	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$LAB_SH"; do
+	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$TOOLS/rawgen" "$LAB_SH"; do
 	[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
 done
 
@@ -1039,7 +1043,7 @@ if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemct
 		"$B/lb.bpf.o" "$SNAP/" &&
 	cp -p "$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" \
 		"$TOOLS/flowbench" "$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" \
-		"$SNAP/tools/"; }; then
+		"$TOOLS/rawgen" "$SNAP/tools/"; }; then
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
@@ -1086,6 +1090,7 @@ if want lab; then
 fi
 want peers && { settle peers; peers_section; }
 want flow && { settle flow; flow_section; }
+want hop && { settle hop; hop_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }
