@@ -523,13 +523,14 @@ static __always_inline __u32 lb_miss(const struct lb_flow_key *key, int syn,
 /*
  * The flow decision (the table above lb_process): looks the key up in
  * lb_flows (and on a miss in lb_flow_pins; *flowp: the entry found, NULL if
- * none) and picks the node (*node).  Returns the FWD_* verdict, or
+ * none; *in_table: it is lb_flows') and picks the node (*node).  Returns
+ * the FWD_* verdict, or
  * DROP_NO_NODE when Maglev has no node.  The hit path is one lookup in each
  * of lb_flows and lb_nodes, as before pins and budgets.
  */
 static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 				       const struct lb_flow_key *key, __u8 tcp_flags,
-				       struct lb_flow_val **flowp, __u32 *node)
+				       struct lb_flow_val **flowp, int *in_table, __u32 *node)
 {
 	int syn = key->proto == IPPROTO_TCP &&
 		  (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
@@ -537,6 +538,7 @@ static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 	__u32 verdict;
 
 	*flowp = flow;
+	*in_table = flow != NULL;
 	if (flow && syn) {
 		verdict = LB_V_FWD_REHASH_SYN;
 	} else if (flow) {
@@ -563,9 +565,10 @@ static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
  * entry for node (flow: the old one, from lb_flows or the pins, or NULL) and
  * tells syncd.  An old entry lbd had re-pointed (MIGRATED) loses its pin
  * here: a SYN is a new session, REHASH_DOWN moved it off its pinned node.
+ * in_table: flow is the entry in lb_flows (not a pin).
  */
 static __always_inline void lb_flow_account(const struct lb_flow_key *key,
-					    struct lb_flow_val *flow, __u32 node,
+					    struct lb_flow_val *flow, int in_table, __u32 node,
 					    __u32 verdict, __u32 l3_len)
 {
 	struct lb_flow_val nflow;
@@ -606,9 +609,16 @@ static __always_inline void lb_flow_account(const struct lb_flow_key *key,
 		bpf_map_delete_elem(&lb_flow_pins, key);
 		unpin = LB_FLOW_F_UNPIN;
 	}
-	/* An LRU update only fails on memory pressure; forwarding this packet
-	 * is still right, the next one re-inserts. */
-	bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
+	/* A re-hash of an entry still in lb_flows (a SYN reusing a 5-tuple,
+	 * its node gone) rewrites it where it is, as lb_repoint does: an
+	 * update would take a free element first (in a full table, evicting
+	 * another flow: its cold lines and the LRU lock) and then unlink this
+	 * one.  Otherwise insert; an LRU update only fails on memory pressure,
+	 * forwarding this packet is still right, the next one re-inserts. */
+	if (in_table)
+		*flow = nflow;
+	else
+		bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
 	lb_report(key, node, nflow.flags | unpin);
 }
 
@@ -651,14 +661,14 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	struct lb_node_val *nv;
 	__u32 l3_len = 0, node = LB_NODE_NONE, verdict;
 	__u8 tcp_flags = 0;
-	int new_flow;
+	int new_flow, in_table = 0;
 
 	verdict = lb_parse(data, data_end, frame_len, gso_size, &key, &tcp_flags, &l3_len);
 	if (verdict != LB_CONTINUE)
 		return lb_finish(verdict);
 	if (!lb_svc_lookup(&key, &svc))
 		return lb_finish(LB_V_PASS_NOT_VIP);
-	verdict = lb_choose(&svc, &key, tcp_flags, &flow, &node);
+	verdict = lb_choose(&svc, &key, tcp_flags, &flow, &in_table, &node);
 	if (verdict == LB_V_DROP_NO_NODE)
 		return lb_finish(verdict);
 
@@ -666,7 +676,7 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	if (!nv || !(nv->flags & LB_NODE_F_PRESENT) || nv->ifindex == 0)
 		return lb_finish(LB_V_DROP_REDIRECT);	/* flow table left alone */
 
-	lb_flow_account(&key, flow, node, verdict, l3_len);
+	lb_flow_account(&key, flow, in_table, node, verdict, l3_len);
 	lb_count(verdict);
 	/* a new flow: an entry made for a session (not a hit, a restore, nor a
 	 * packet over the insert budget: a flood must not inflate the count) */

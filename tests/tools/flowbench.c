@@ -20,7 +20,8 @@
  *       miss: insert), "ack_midstream" (ACK, miss: insert), and, with an
  *       object that has them, "ack_untracked" (ACK, miss, lb_config
  *       insert_rate RATE (default 1) spent: no insert) and "ack_pinned"
- *       (ACK, miss, found in lb_flow_pins: restored).  lb_flows holds
+ *       (ACK, miss, found in lb_flow_pins: restored), "syn_reuse" (a SYN on
+ *       an existing flow, a client reusing a port: REHASH_SYN).  lb_flows holds
  *       8 x PACKETS entries, so the flows' lines are mostly not cached.
  *       Also "floor" (an empty tc program through the same one-run
  *       test_run: what the measurement adds; subtract it), "hit_hot" (one
@@ -670,6 +671,8 @@ static int cmd_paths(int argc, char **argv)
 		printf(",\"hit\":%.1f", paths_loop(&d, 0, n, 0x10, loops));
 	if (want_path(only, "hit_hot"))
 		printf(",\"hit_hot\":%.1f", hit_hot(&d, 1000000 * loops));
+	if (want_path(only, "syn_reuse"))	/* a SYN on each existing flow: REHASH_SYN */
+		printf(",\"syn_reuse\":%.1f", paths_run(&d, 0, n, 0x02));
 	if (want_path(only, "ack_midstream"))
 		printf(",\"ack_midstream\":%.1f", paths_run(&d, n, n, 0x10));
 	paths_pinned(&d, n, rate, loops, only);
