@@ -523,9 +523,9 @@ static __always_inline __u32 lb_miss(const struct lb_flow_key *key, int syn,
 /*
  * The flow decision (the table above lb_process): looks the key up in
  * lb_flows (and on a miss in lb_flow_pins; *flowp: the entry found, NULL if
- * none; *in_table: it is lb_flows') and picks the node (*node).  Returns
- * the FWD_* verdict, or
- * DROP_NO_NODE when Maglev has no node.  The hit path is one lookup in each
+ * none; *in_table: 1 when it is lb_flows' own entry, not a pin) and picks
+ * the node (*node).  Returns the FWD_* verdict, or DROP_NO_NODE when Maglev
+ * has no node.  The hit path is one lookup in each
  * of lb_flows and lb_nodes, as before pins and budgets.
  */
 static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
