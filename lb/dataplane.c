@@ -314,6 +314,17 @@ static int renew_verdicts(const struct dataplane *dp)
 	return 0;
 }
 
+int dp_svcs_changed(struct dataplane *dp)
+{
+	struct lb_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->fd_config, &zero, &c) < 0)
+		return -1;
+	c.svc_gen++;
+	return bpf_map_update_elem(dp->fd_config, &zero, &c, BPF_ANY);
+}
+
 int dp_write_config(struct dataplane *dp, const uint8_t *mac)
 {
 	struct lb_config c;

@@ -370,16 +370,86 @@ static __always_inline __u32 lb_parse(void *data, void *data_end, __u32 frame_le
 	return LB_V_PASS_NOT_IP;
 }
 
-/* The VIP service the key's destination and port belong to, or NULL. */
-static __always_inline struct lb_svc_val *lb_svc_lookup(const struct lb_flow_key *key)
+#define lb_barrier() asm volatile("" ::: "memory")
+
+/*
+ * Is slot c a copy of the lookup of skey made under generation gen?  Then
+ * *out and *found are its answer (1), else 0.  A run of this program that
+ * interrupts another on the same CPU (a packet's softirq during a
+ * bpf_prog_test_run) may rewrite the slot meanwhile: the answer counts only
+ * if seq was even and is unchanged after the copy.
+ */
+static __always_inline int lb_svc_cached(struct lb_svc_cache *c, const struct lb_svc_key *skey,
+					 __u32 gen, struct lb_svc_val *out, __u32 *found)
 {
+	__u32 seq = *(volatile __u32 *)&c->seq;
+
+	lb_barrier();
+	if ((seq & 1) || c->gen != gen || c->key.addr[0] != skey->addr[0] ||
+	    c->key.addr[1] != skey->addr[1] || c->key.addr[2] != skey->addr[2] ||
+	    c->key.addr[3] != skey->addr[3] || c->key.port != skey->port ||
+	    c->key.proto != skey->proto || c->key.family != skey->family)
+		return 0;
+	*out = c->val;
+	*found = c->found;
+	lb_barrier();
+	return *(volatile __u32 *)&c->seq == seq;
+}
+
+/* Stores the answer for skey under gen in slot c, unless the slot is being
+ * written by the run this one interrupted (odd seq: that run finishes it). */
+static __always_inline void lb_svc_remember(struct lb_svc_cache *c, const struct lb_svc_key *skey,
+					    __u32 gen, const struct lb_svc_val *sv)
+{
+	__u32 seq = *(volatile __u32 *)&c->seq;
+
+	if (seq & 1)
+		return;
+	*(volatile __u32 *)&c->seq = seq + 1;
+	lb_barrier();
+	c->key = *skey;
+	c->gen = gen;
+	c->found = sv != NULL;
+	if (sv)
+		c->val = *sv;
+	lb_barrier();
+	*(volatile __u32 *)&c->seq = seq + 2;
+}
+
+/*
+ * The VIP service the key's destination and port belong to: copied to *out,
+ * returns 1; 0 when there is none.  The answer of this CPU's previous lookup
+ * (lb_svc_cache) is reused while the key and lb_config.svc_gen are the same:
+ * most packets go to the service the one before went to, and the copy spares
+ * the hash lookup (hashing the 20-byte key and comparing it: about 10 ns of
+ * a cached hit's 70, more when the bucket is out of the cache; doc/
+ * dataplane-cost.md).  lbd bumps svc_gen right after each lb_svcs write, so a
+ * stale copy lives for the packets between the two writes, as a lookup
+ * racing the write would.
+ */
+static __always_inline int lb_svc_lookup(const struct lb_flow_key *key, struct lb_svc_val *out)
+{
+	__u32 zero = 0, gen = LB_SVC_CACHE_VALID, found = 0;
+	struct lb_config *cfg = bpf_map_lookup_elem(&lb_config, &zero);
+	struct lb_svc_cache *c = bpf_map_lookup_elem(&lb_svc_cache, &zero);
+	struct lb_svc_val *sv;
 	struct lb_svc_key skey;
 
 	__builtin_memcpy(skey.addr, key->daddr, sizeof(skey.addr));
 	skey.port = key->dport;
 	skey.proto = key->proto;
 	skey.family = key->family;
-	return bpf_map_lookup_elem(&lb_svcs, &skey);
+	if (cfg)
+		gen |= cfg->svc_gen;
+	if (c && lb_svc_cached(c, &skey, gen, out, &found))
+		return found;
+	sv = bpf_map_lookup_elem(&lb_svcs, &skey);
+	if (c)
+		lb_svc_remember(c, &skey, gen, sv);
+	if (!sv)
+		return 0;
+	*out = *sv;
+	return 1;
 }
 
 /* Node id is configured and UP (an id >= LB_MAX_NODES finds no entry). */
@@ -453,13 +523,14 @@ static __always_inline __u32 lb_miss(const struct lb_flow_key *key, int syn,
 /*
  * The flow decision (the table above lb_process): looks the key up in
  * lb_flows (and on a miss in lb_flow_pins; *flowp: the entry found, NULL if
- * none) and picks the node (*node).  Returns the FWD_* verdict, or
- * DROP_NO_NODE when Maglev has no node.  The hit path is one lookup in each
+ * none; *in_table: 1 when it is lb_flows' own entry, not a pin) and picks
+ * the node (*node).  Returns the FWD_* verdict, or DROP_NO_NODE when Maglev
+ * has no node.  The hit path is one lookup in each
  * of lb_flows and lb_nodes, as before pins and budgets.
  */
 static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 				       const struct lb_flow_key *key, __u8 tcp_flags,
-				       struct lb_flow_val **flowp, __u32 *node)
+				       struct lb_flow_val **flowp, int *in_table, __u32 *node)
 {
 	int syn = key->proto == IPPROTO_TCP &&
 		  (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
@@ -467,6 +538,7 @@ static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
 	__u32 verdict;
 
 	*flowp = flow;
+	*in_table = flow != NULL;
 	if (flow && syn) {
 		verdict = LB_V_FWD_REHASH_SYN;
 	} else if (flow) {
@@ -493,9 +565,10 @@ static __always_inline __u32 lb_choose(const struct lb_svc_val *svc,
  * entry for node (flow: the old one, from lb_flows or the pins, or NULL) and
  * tells syncd.  An old entry lbd had re-pointed (MIGRATED) loses its pin
  * here: a SYN is a new session, REHASH_DOWN moved it off its pinned node.
+ * in_table: flow is the entry in lb_flows (not a pin).
  */
 static __always_inline void lb_flow_account(const struct lb_flow_key *key,
-					    struct lb_flow_val *flow, __u32 node,
+					    struct lb_flow_val *flow, int in_table, __u32 node,
 					    __u32 verdict, __u32 l3_len)
 {
 	struct lb_flow_val nflow;
@@ -536,9 +609,16 @@ static __always_inline void lb_flow_account(const struct lb_flow_key *key,
 		bpf_map_delete_elem(&lb_flow_pins, key);
 		unpin = LB_FLOW_F_UNPIN;
 	}
-	/* An LRU update only fails on memory pressure; forwarding this packet
-	 * is still right, the next one re-inserts. */
-	bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
+	/* A re-hash of an entry still in lb_flows (a SYN reusing a 5-tuple,
+	 * its node gone) rewrites it where it is, as lb_repoint does: an
+	 * update would take a free element first (in a full table, evicting
+	 * another flow: its cold lines and the LRU lock) and then unlink this
+	 * one.  Otherwise insert; an LRU update only fails on memory pressure,
+	 * forwarding this packet is still right, the next one re-inserts. */
+	if (in_table)
+		*flow = nflow;
+	else
+		bpf_map_update_elem(&lb_flows, key, &nflow, BPF_ANY);
 	lb_report(key, node, nflow.flags | unpin);
 }
 
@@ -576,20 +656,19 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 {
 	struct ethhdr *eth = data;
 	struct lb_flow_key key;
-	struct lb_svc_val *svc;
+	struct lb_svc_val svc;
 	struct lb_flow_val *flow;
 	struct lb_node_val *nv;
 	__u32 l3_len = 0, node = LB_NODE_NONE, verdict;
 	__u8 tcp_flags = 0;
-	int new_flow;
+	int new_flow, in_table = 0;
 
 	verdict = lb_parse(data, data_end, frame_len, gso_size, &key, &tcp_flags, &l3_len);
 	if (verdict != LB_CONTINUE)
 		return lb_finish(verdict);
-	svc = lb_svc_lookup(&key);
-	if (!svc)
+	if (!lb_svc_lookup(&key, &svc))
 		return lb_finish(LB_V_PASS_NOT_VIP);
-	verdict = lb_choose(svc, &key, tcp_flags, &flow, &node);
+	verdict = lb_choose(&svc, &key, tcp_flags, &flow, &in_table, &node);
 	if (verdict == LB_V_DROP_NO_NODE)
 		return lb_finish(verdict);
 
@@ -597,14 +676,14 @@ static __always_inline int lb_process(void *data, void *data_end, __u32 frame_le
 	if (!nv || !(nv->flags & LB_NODE_F_PRESENT) || nv->ifindex == 0)
 		return lb_finish(LB_V_DROP_REDIRECT);	/* flow table left alone */
 
-	lb_flow_account(&key, flow, node, verdict, l3_len);
+	lb_flow_account(&key, flow, in_table, node, verdict, l3_len);
 	lb_count(verdict);
 	/* a new flow: an entry made for a session (not a hit, a restore, nor a
 	 * packet over the insert budget: a flood must not inflate the count) */
 	new_flow = verdict != LB_V_FWD_HIT && verdict != LB_V_FWD_PINNED &&
 		   verdict != LB_V_FWD_UNTRACKED;
 	lb_stat(&lb_node_stats, node, l3_len, new_flow);
-	lb_stat(&lb_svc_stats, svc->svc_id, l3_len, new_flow);
+	lb_stat(&lb_svc_stats, svc.svc_id, l3_len, new_flow);
 
 	__builtin_memcpy(eth->h_dest, nv->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nv->src_mac, ETH_ALEN);
@@ -650,9 +729,12 @@ int lb_tc(struct __sk_buff *skb)
 	 * fragments, pull them (direct packet access sees only linear data).
 	 * Pull only when the headers we read are not all there: a pull of a
 	 * cloned skb (every locally sent TCP segment) reallocates its head. */
-	__u32 need = lb_headers_len(skb);
-	if (linear < need && skb->len > linear)
-		bpf_skb_pull_data(skb, skb->len < need ? skb->len : need);
+	if (linear < LB_PULL_LEN && skb->len > linear) {
+		__u32 need = lb_headers_len(skb);	/* <= LB_PULL_LEN */
+
+		if (linear < need)
+			bpf_skb_pull_data(skb, skb->len < need ? skb->len : need);
+	}
 
 	act = lb_process((void *)(long)skb->data, (void *)(long)skb->data_end,
 			 skb->len, skb->gso_size, &ifindex);

@@ -56,6 +56,31 @@ struct {
 	__uint(max_entries, 1);
 } lb_budget SEC(".maps");
 
+/*
+ * The last service lookup of this CPU (lb_svc_lookup): the key, what lb_svcs
+ * held for it (found 0: nothing, not a VIP service) and the lb_config.svc_gen
+ * it was read under (| LB_SVC_CACHE_VALID, so a zeroed slot never matches).
+ * seq is odd while the slot is being written.  Not pinned: a newly loaded
+ * program starts empty.
+ */
+#define LB_SVC_CACHE_VALID 0x10000u
+
+struct lb_svc_cache {
+	__u32 seq;
+	__u32 gen;
+	struct lb_svc_key key;
+	struct lb_svc_val val;
+	__u32 found;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_svc_cache);
+	__uint(max_entries, 1);
+} lb_svc_cache SEC(".maps");
+
 /* Flow adds for tandem-syncd; see lb_maps.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

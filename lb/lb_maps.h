@@ -197,7 +197,10 @@ struct lb_config {
 	__u8  mac[6];		/* the client interface's MAC: frames to another unicast
 				 * MAC are not ours (a flooding bridge, a stale peer's
 				 * ARP entry) and pass untouched; zero = no check */
-	__u8  pad2[2];
+	__u16 svc_gen;		/* lbd adds one after every change to lb_svcs: the data
+				 * plane's per-CPU copy of its last service lookup is
+				 * good while this is unchanged (lb_svc_lookup).  Was
+				 * padding: the value's size and layout are unchanged */
 };
 
 #endif

@@ -82,6 +82,10 @@ const char *dp_verdict_name(int v);
 /* Write lb_config: the client interface's MAC (NULL: keep it) and the insert
  * budget.  0 / -1. */
 int dp_write_config(struct dataplane *dp, const uint8_t *mac);
+/* Call after every write to lb_svcs (update or delete): bumps
+ * lb_config.svc_gen, which retires the data plane's per-CPU copies of
+ * service lookups (lb_svc_lookup in lb.bpf.c).  0 / -1 with errno. */
+int dp_svcs_changed(struct dataplane *dp);
 /* Add one to the events_lost counter (userspace side of the same contract). */
 void dp_count_lost(struct dataplane *dp);
 /* Re-point one flow in place (no eviction, counters kept): 1 moved,

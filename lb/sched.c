@@ -180,6 +180,8 @@ static int assign_svc_ids(struct lbd *l)
 	}
 	for (unsigned i = 0; i < nstale; i++)
 		bpf_map_delete_elem(l->dp.fd_svcs, &stale[i]);
+	if (nstale && dp_svcs_changed(&l->dp) < 0)
+		log_warn("lb_config (svc_gen)");
 	for (unsigned i = 0; i < l->nsvcs; i++) {
 		struct svc_rt *r = &l->svcs[i];
 		if (r->svc_id != LB_NODE_NONE)
@@ -199,6 +201,8 @@ static int assign_svc_ids(struct lbd *l)
 			log_warn("service map");
 			return -1;
 		}
+		if (dp_svcs_changed(&l->dp) < 0)
+			log_warn("lb_config (svc_gen)");
 	}
 	return 0;
 }
@@ -366,6 +370,8 @@ static void build_svc(struct lbd *l, struct svc_rt *r)
 		log_warn("service map update");
 		return;
 	}
+	if (dp_svcs_changed(&l->dp) < 0)
+		log_warn("lb_config (svc_gen)");
 	if (live != r->nodes_in_table)
 		log_svc_table(cv, cs, live, names);
 	r->nodes_in_table = live;

@@ -118,6 +118,22 @@ bpf_delta() {
 		 if $c > 0 then ($t / $c * 10 | round / 10) else empty end' 2>/dev/null
 }
 
+# bpf_per BEFORE AFTER COUNT: run-time ns between two snapshots per COUNT
+# (e.g. TCP segments sent: per packet, where a run may see a GSO aggregate
+# of many), or empty.
+bpf_per() {
+	[ -n "$1" ] && [ -n "$2" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null || return 0
+	jq -rn --argjson a "$1" --argjson b "$2" --argjson n "$3" \
+		'($b.run_time_ns - $a.run_time_ns) / $n * 10 | round / 10' 2>/dev/null
+}
+
+# c1_tcp_segs: TCP segments sent from c1's namespace so far (Tcp OutSegs:
+# one per wire packet, however the stack aggregated them), or empty.
+c1_tcp_segs() {
+	in_ns "$NS_C1" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) col[$i] = i; h = 1; next }
+		print $(col["OutSegs"]) }' /proc/net/snmp 2>/dev/null
+}
+
 # bpf_runs BEFORE AFTER: run_cnt delta, or empty.
 bpf_runs() {
 	[ -n "$1" ] && [ -n "$2" ] || return 0

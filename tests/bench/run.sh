@@ -23,7 +23,9 @@
 #                                        connrate c1 -> VIP6 vs c1 -> VIP4
 # Offline metrics (lb.bpf.o loaded unpinned, tests/tools/flowbench):
 #   flow_repoint_update_p50_us / _p99_us, bpf_ns_per_packet_test_run,
-#   flow_table_memory_1m / _8m, flow_table_bytes_per_entry
+#   flow_table_memory_1m / _8m, flow_table_bytes_per_entry,
+#   bpf_ns_per_packet_hit_table / _new_flow / _hit_cached (flowbench paths;
+#   BENCH_BPF_BEFORE=an older lb.bpf.o adds its figures, rounds interleaved)
 # Pair metrics (stateful failover; three pair-mode labs, LAB_PAIR=1 lab.sh, one
 # after the other: VRRP advert 200 ms (the lab default), 100 ms, and the
 # appliance's defaults (20 ms, keepalived's VRRP process real-time)):
@@ -41,6 +43,9 @@
 #                               the backup's map, same run
 #   sync_resync_1m_s            1M flows in the master's map, backup syncd
 #                               restarted, until synced (tests/tools/syncwatch)
+# Section hop (tests/bench/hop.sh): hop_ns_per_packet, one switch hop's CPU
+# per packet (tests/tools/rawgen into the switch, dropped at the node's
+# ingress), Tandem against kernel forwarding.
 # Section foload (tests/bench/foload.sh): failover_load_state_changes, the
 # defaults' VRRP state changes in FOLOAD_SECONDS (600) of saturated CPUs.
 #
@@ -220,10 +225,11 @@ cleanup() {
 
 # One baseline/Tandem pair of metric M in round R (order alternates).
 pair() {
-	local m=$1 r=$2 side v before after d
+	local m=$1 r=$2 side v before after d segs0 segs1 dp
 	local order="baseline tandem"
 	[ $((r % 2)) = 1 ] || order="tandem baseline"
 	for side in $order; do
+		segs0=$(c1_tcp_segs)
 		before=$(bpf_snap)
 		case "$m.$side" in
 		tcp1.tandem) v=$(iperf_run "$VIP4" 1 "tcp1-t$r") ;;
@@ -243,8 +249,16 @@ pair() {
 			sample udp_detail "$side" "$(cat "$LOGS/udpdetail-${side:0:1}$r.json" 2>/dev/null)"
 		fi
 		after=$(bpf_snap)
+		segs1=$(c1_tcp_segs)
 		add "$m" "$side" "$v"
 		d=$(bpf_delta "$before" "$after")
+		if [ "$side" = tandem ] && [ "$m" != udp ] && [ -n "$segs0" ] && [ -n "$segs1" ]; then
+			# per TCP segment c1 sent (all of them go through the program: DSR
+			# leaves only client -> VIP packets, and c1 talks to nothing else)
+			dp=$(bpf_per "$before" "$after" $((segs1 - segs0)))
+			sample "bpf_ns_per_segment" "$m.$side" "${dp:-null}"
+			[ -n "$dp" ] && S[bpfseg.$m]="${S[bpfseg.$m]:-} $dp"
+		fi
 		sample "bpf_ns_per_run" "$m.$side" "${d:-null}"
 		sample "bpf_runs" "$m.$side" "$(bpf_runs "$before" "$after")"
 		[ "$side" = tandem ] && [ -n "$d" ] && S[bpf.$m]="${S[bpf.$m]:-} $d"
@@ -328,17 +342,20 @@ lab_section() {
 	report_pair udp_pps_64byte_frames udp packets/s 0 1.2 \
 		"tests/tools/udpblast in c1: one socket (one flow), sendmmsg of ${UDP_PAYLOAD}-byte UDP payloads (46-byte IPv4 packets = 64-byte Ethernet frames incl. FCS) for ${DUR} s, to VIP:5201/udp vs $AFF_NODE's address; counted = datagrams reaching the nodes' UDP sockets (tests/tools/udpsink: read + socket-buffer drops) / send time; ${S[udpnote]:-}. When nothing is lost the rate is bound by the CPU cost of the whole path (sender, switch and receiver share the 2 CPUs; veth forwarding runs in softirq on the sending CPU), so the ratio compares per-packet path costs"
 
-	local udp tcp tcpsamples cpsb passb passt
+	local udp tcp tcpsamples cpsb passb passt skbsamples skb cpsseg
 	udp=$(median "${S[bpf.udp]:-}")
-	tcpsamples="${S[bpf.tcp1]:-} ${S[bpf.tcp4]:-}"
+	tcpsamples="${S[bpfseg.tcp1]:-} ${S[bpfseg.tcp4]:-}"
 	tcp=$(median "$tcpsamples")
+	skbsamples="${S[bpf.tcp1]:-} ${S[bpf.tcp4]:-}"
+	skb=$(fmt 1 "$(median "$skbsamples")")
+	cpsseg=$(fmt 1 "$(median "${S[bpfseg.cps]:-}")")
 	cpsb=$(fmt 1 "$(median "${S[bpf.cps]:-}")")
 	passb=$(fmt 1 "$(median "${S[bpfpass.udp]:-}")")
 	passt=$(fmt 1 "$(median "${S[bpfpass.tcp1]:-} ${S[bpfpass.tcp4]:-}")")
 	metric bpf_ns_per_packet_udp "$(fmt 1 "$udp")" ns/packet "" "" "<= 100 ns" "$(met "$udp" le 100)" \
 		"lbd's tc program (client_interface $SW_IF ingress), kernel BPF stats: delta run_time_ns / delta run_cnt over each Tandem UDP run, median; every run is a flow-table hit. Samples [$(xargs <<<"${S[bpf.udp]:-}")]. The same program on the baseline UDP runs (not a VIP: lookup miss, pass) costs ${passb:-?} ns"
 	metric bpf_ns_per_packet_tcp "$(fmt 1 "$tcp")" ns/packet "" "" "<= 100 ns" "$(met "$tcp" le 100)" \
-		"as for UDP, over the Tandem iperf3 runs (1 and 4 streams). A 'packet' here is one skb: veth hands GSO aggregates of up to 64 KiB to tc, so this is per aggregate; only client -> VIP packets (data, ACKs of the client) pass the program, replies bypass it (DSR). Samples [$(xargs <<<"$tcpsamples")]. The same program on the baseline iperf3 runs (pass path): ${passt:-?} ns per skb. Per packet during the Tandem HTTP connection runs (small packets, new flows): ${cpsb:-?} ns. All BPF-stats figures include the kernel's per-run clock reads (sched_clock, twice per run)"
+		"per TCP segment: delta run_time_ns of the program over each Tandem iperf3 run (1 and 4 streams) / the TCP segments c1 sent meanwhile (Tcp OutSegs of c1's namespace: one per wire packet; only client -> VIP packets pass the program, replies bypass it (DSR)), median. Samples [$(xargs <<<"$tcpsamples")]. Per run (one skb: veth hands GSO aggregates of up to 64 KiB to tc, so per aggregate): ${skb:-?} ns [$(xargs <<<"$skbsamples")]; the same program on the baseline iperf3 runs (pass path): ${passt:-?} ns per skb. During the Tandem HTTP connection runs (small packets, one new flow per connection): ${cpsb:-?} ns per run, ${cpsseg:-?} ns per segment. All BPF-stats figures include the kernel's per-run clock reads (sched_clock, twice per run)"
 }
 
 # ------------------------------------------------------ offline section ---
@@ -387,6 +404,60 @@ flow_section() {
 			metric "flow_table_memory_$label" "" MiB "" "" "report" null "$note"
 			[ "$label" = 8m ] && metric flow_table_bytes_per_entry "" bytes "" "" "report" null "$note"
 		fi
+	done
+	flow_paths
+}
+
+# flow_paths: the program's own run time per packet on each path of the
+# flow decision (tests/tools/flowbench paths: one bpf_prog_test_run per
+# packet, 20000 distinct flows in a 160000-entry table, so the table's lines
+# are mostly out of the CPU's caches, as with many clients), less the floor
+# (an empty tc program through the same one-run test_run, what the
+# measurement itself adds); hit_hot: one flow, test_run repeat (cached).
+# Rounds interleaved with BENCH_BPF_BEFORE (an older lb.bpf.o), when given,
+# for a before/after in one run.
+flow_paths() {
+	local r o tag objs=now k v note before b
+	local -A obj=([now]="$B/lb.bpf.o")
+	if [ -n "${BENCH_BPF_BEFORE:-}" ] && cp "$BENCH_BPF_BEFORE" "$WORK/lb-before.bpf.o" 2>/dev/null; then
+		obj[before]=$WORK/lb-before.bpf.o
+		objs="now before"
+	fi
+	log "data-plane paths: flowbench paths, $ROUNDS rounds ($objs)"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for tag in $objs; do
+			o=$(timeout 120 "$TOOLS/flowbench" paths -n 20000 "${obj[$tag]}" 2>>"$LOGS/flowbench-paths.err")
+			[ -n "$o" ] && printf '%s\n' "$o" >>"$LOGS/flowbench-paths-$tag.jsonl"
+		done
+	done
+	# path_ns TAG KEY: median over the rounds of KEY less the floor (hit_hot: as is)
+	path_ns() {
+		jq -rs --arg k "$2" '[.[] | select(.[$k] != null and .[$k] >= 0) |
+			if $k == "hit_hot" then .[$k] else .[$k] - .floor end] | sort |
+			if length == 0 then empty else .[(length - 1) / 2 | floor] * 10 | round / 10 end' \
+			"$LOGS/flowbench-paths-$1.jsonl" 2>/dev/null
+	}
+	local floor line
+	floor=$(jq -rs '[.[].floor] | sort | if length == 0 then empty else .[(length - 1) / 2 | floor] end' \
+		"$LOGS/flowbench-paths-now.jsonl" 2>/dev/null)
+	line=$(jq -rs '[.[] | select(.line_ns_4k != null)] | if length == 0 then empty else
+		"an uncached load on this machine (flowbench line_ns: dependent random walk over 32 MiB) takes \(map(.line_ns_4k) | sort | .[(length - 1) / 2 | floor]) ns on 4 KiB pages (as a large BPF map), \(map(.line_ns_huge) | sort | .[(length - 1) / 2 | floor]) ns on huge pages" end' \
+		"$LOGS/flowbench-paths-now.jsonl" 2>/dev/null)
+	for k in hit:bpf_ns_per_packet_hit_table:100 syn_new:bpf_ns_per_packet_new_flow:300 \
+		hit_hot:bpf_ns_per_packet_hit_cached:100; do
+		IFS=: read -r key name target <<<"$k"
+		v=$(path_ns now "$key")
+		b=""
+		[ "$objs" = now ] || b=$(path_ns before "$key")
+		before=${b:+; the same run with BENCH_BPF_BEFORE ($(basename "$BENCH_BPF_BEFORE")), rounds interleaved: $b ns}
+		case "$key" in
+		hit) note="ACK of an existing flow (FWD_HIT), 20000 distinct flows each sent once per round, in a 160000-entry lb_flows: per packet the flow's bucket and entry come from memory, as with many active clients" ;;
+		syn_new) note="SYN of a new flow (FWD_NEW): flow-table miss, pin-table miss, Maglev pick, LRU insert, ring-buffer event for tandem-syncd (nobody consumes it here, so the ring's lines are cold as in a ring that wraps)" ;;
+		hit_hot) note="one flow's ACK run again and again (bpf_prog_test_run repeat 1000000, the kernel's average): every line cached, the best case, close to one flow at a high rate" ;;
+		esac
+		[ "$key" = hit_hot ] || note="$note; one bpf_prog_test_run per packet, the kernel's duration less the floor (median ${floor:-?} ns: an empty tc program through the same one-run test_run)"
+		metric "$name" "$v" ns/packet "" "" "<= $target ns" "$(met "$v" le "$target")" \
+			"tests/tools/flowbench paths on lb.bpf.o (unpinned, unattached), median of $ROUNDS rounds: $note$before${line:+; $line}; doc/dataplane-cost.md has the breakdown"
 	done
 }
 
@@ -895,12 +966,13 @@ smb_section() { script_section smb "SMB (Samba) through the VIP"; }
 aa_section() { script_section aa "an active-active pair behind round-robin DNS"; }
 foload_section() { script_section foload "the default failover settings with both CPUs saturated"; }
 peers_section() { script_section peers "Tandem beside nftables, HAProxy, IPVS and routing"; }
+hop_section() { script_section hop "one switch hop's CPU per packet: Tandem vs kernel forwarding"; }
 group_section() { script_section group "a scale-out group of three and four switches behind the ECMP router"; }
 
 # ------------------------------------------------------------------ main ---
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,pair,handoff,nfs,nfspeer,directory,smb,aa,foload,group" >&2
+	echo "usage: tests/bench/run.sh [--only SECTIONS]   SECTIONS: comma-separated lab,peers,flow,hop,pair,handoff,nfs,nfspeer,directory,smb,aa,foload,group" >&2
 	exit 2
 }
 ONLY=${BENCH_ONLY:-}
@@ -913,12 +985,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case ",${ONLY}," in
-,,) SECTIONS="lab peers flow pair handoff nfs nfspeer directory smb aa foload group" ;;
+,,) SECTIONS="lab peers flow hop pair handoff nfs nfspeer directory smb aa foload group" ;;
 *[!a-z,]* | *,,,*) usage ;;
 *)
 	SECTIONS=$(tr ',' ' ' <<<"$ONLY")
 	for x in $SECTIONS; do
-		case "$x" in lab | peers | flow | pair | handoff | nfs | nfspeer | directory | smb | aa | foload | group) ;; *) usage ;; esac
+		case "$x" in lab | peers | flow | hop | pair | handoff | nfs | nfspeer | directory | smb | aa | foload | group) ;; *) usage ;; esac
 	done
 	# A partial run does not overwrite the full results unless asked to.
 	OUT=${BENCH_OUT:-$REPO/tests/out/bench-only-$(tr ' ' '-' <<<"$SECTIONS")}
@@ -928,7 +1000,7 @@ esac
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 want lab || want flow || HOW="Pair-mode lab only (--only pair)."
 want lab || want flow || want pair || HOW="Handoff, NFS and SMB labs only (--only handoff,nfs,smb): tests/bench/handoff.sh, tests/bench/nfs.sh, tests/bench/smb.sh."
-want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want directory || want smb || want aa || want foload || want group ||
+want lab || want flow || want pair || want handoff || want nfs || want nfspeer || want directory || want smb || want aa || want foload || want hop || want group ||
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -959,7 +1031,7 @@ for c in nft haproxy ipvsadm; do	# (the peers section says which peer it could n
 done
 for f in "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemctl" "$B/lb.bpf.o" \
 	"$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" "$TOOLS/flowbench" \
-	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$LAB_SH"; do
+	"$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" "$TOOLS/rawgen" "$LAB_SH"; do
 	[ -e "$f" ] || { harness_error "missing $f (run make all)"; exit 1; }
 done
 
@@ -971,7 +1043,7 @@ if ! { cp -p "$B/tandem-lbd" "$B/tandem-syncd" "$B/tandem-failover" "$B/tandemct
 		"$B/lb.bpf.o" "$SNAP/" &&
 	cp -p "$TOOLS/connrate" "$TOOLS/udpblast" "$TOOLS/udpsink" "$TOOLS/bpfstats" \
 		"$TOOLS/flowbench" "$TOOLS/failprobe" "$TOOLS/flowgen" "$TOOLS/syncwatch" \
-		"$SNAP/tools/"; }; then
+		"$TOOLS/rawgen" "$SNAP/tools/"; }; then
 	harness_error "cannot copy the build to $SNAP"
 	exit 1
 fi
@@ -1018,6 +1090,7 @@ if want lab; then
 fi
 want peers && { settle peers; peers_section; }
 want flow && { settle flow; flow_section; }
+want hop && { settle hop; hop_section; }
 want pair && { settle pair; pair_section; }
 want handoff && { settle handoff; handoff_section; }
 want nfs && { settle nfs; nfs_section; }

@@ -13,14 +13,24 @@
  *       lb_tc (bpf_prog_test_run): it must be redirected with the new node's
  *       MAC.  Also the program's own run time on a flow-table hit
  *       (test_run repeat, kernel-measured average).
- *   flowbench paths [-n PACKETS] [-r RATE] OBJ
+ *   flowbench paths [-n PACKETS] [-r RATE] [-o PATH] [-l LOOPS] OBJ
  *       The program's own run time (bpf_prog_test_run, kernel-measured,
  *       one run per packet, averaged over PACKETS distinct packets) per
  *       path: "hit" (ACK of an existing flow), "syn_new" (SYN, table
  *       miss: insert), "ack_midstream" (ACK, miss: insert), and, with an
  *       object that has them, "ack_untracked" (ACK, miss, lb_config
  *       insert_rate RATE (default 1) spent: no insert) and "ack_pinned"
- *       (ACK, miss, found in lb_flow_pins: restored).  Prints one JSON
+ *       (ACK, miss, found in lb_flow_pins: restored), "syn_reuse" (a SYN on
+ *       an existing flow, a client reusing a port: REHASH_SYN).  lb_flows holds
+ *       8 x PACKETS entries, so the flows' lines are mostly not cached.
+ *       Also "floor" (an empty tc program through the same one-run
+ *       test_run: what the measurement adds; subtract it), "hit_hot" (one
+ *       flow's ACK, test_run repeat 1000000: everything cached) and
+ *       "line_ns_4k" / "line_ns_huge" (the latency of an uncached load on
+ *       this machine, 4 KiB and huge pages: line_ns()).  -o PATH runs only
+ *       that path (after the syn_new that fills the table), -l LOOPS runs
+ *       hit, hit_hot and ack_untracked LOOPS times (a profiler's window:
+ *       perf record -e cpu-clock -g over the run).  Prints one JSON
  *       object of ns per packet.
  *   flowbench mem OBJ N [N...]
  *       for each N: a map shaped like lb_flows (type, key/value size, flags
@@ -469,9 +479,9 @@ static int cmd_repoint(int argc, char **argv)
 	return vbad ? 1 : 0;
 }
 
-/* Average kernel run time (ns) of lb_tc over n ACKs (flags) of flows
- * first..first+n-1; -1 if a run failed or was not redirected. */
-static double paths_run(struct dp *d, uint32_t first, uint32_t n, uint8_t flags)
+/* Average kernel run time (ns) of prog over n ACKs (flags) of flows
+ * first..first+n-1; -1 if a run failed or did not return want. */
+static double paths_run_prog(int prog, uint32_t first, uint32_t n, uint8_t flags, int want)
 {
 	uint8_t pkt[64], out[128];
 	uint64_t sum = 0;
@@ -484,54 +494,190 @@ static double paths_run(struct dp *d, uint32_t first, uint32_t n, uint8_t flags)
 		flow_key(&k, first + i);
 		o.data_size_in = (__u32)build_pkt(pkt, &k);
 		pkt[34 + 13] = flags;
-		if (bpf_prog_test_run_opts(d->prog, &o) < 0 || o.retval != TC_ACT_REDIRECT)
+		if (bpf_prog_test_run_opts(prog, &o) < 0 || (int)o.retval != want)
 			return -1;
 		sum += o.duration;
 	}
 	return (double)sum / n;
 }
 
+static double paths_run(struct dp *d, uint32_t first, uint32_t n, uint8_t flags)
+{
+	return paths_run_prog(d->prog, first, n, flags, TC_ACT_REDIRECT);
+}
+
+/* paths_run `loops` times over the same packets (a profiler's window):
+ * the mean, or -1 if any round failed. */
+static double paths_loop(struct dp *d, uint32_t first, uint32_t n, uint8_t flags,
+			 uint32_t loops)
+{
+	double sum = 0, r;
+
+	for (uint32_t l = 0; l < loops; l++) {
+		r = paths_run(d, first, n, flags);
+		if (r < 0)
+			return -1;
+		sum += r;
+	}
+	return sum / loops;
+}
+
+/*
+ * A tc program that only returns TC_ACT_OK: what bpf_prog_test_run itself
+ * adds to a one-run measurement (the clock read around the run, the run
+ * context), so that floor subtracted from a path is the program's own cost.
+ * Returns the program fd or -1.
+ */
+static int floor_prog(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_OK },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "lb_floor", "GPL", insns, 2, NULL);
+}
+
+/* The kernel's average over `repeat` runs of one ACK of flow 0 (a hit
+ * whose entry, buckets and program stay in the CPU's caches: the best case,
+ * and what one flow at a high packet rate sees), or -1. */
+static double hit_hot(struct dp *d, uint32_t repeat)
+{
+	uint8_t pkt[64];
+	struct lb_flow_key k;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = repeat);
+
+	flow_key(&k, 0);
+	o.data_size_in = (__u32)build_pkt(pkt, &k);
+	if (bpf_prog_test_run_opts(d->prog, &o) < 0 || o.retval != TC_ACT_REDIRECT)
+		return -1;
+	return o.duration;
+}
+
+/*
+ * The latency of one load that misses the caches on this machine: a
+ * dependent walk (each address read from the previous line) through a random
+ * cycle over MiB mebibytes of 64-byte lines, ns per step; with huge, on
+ * transparent huge pages (MADV_HUGEPAGE: few TLB misses), else on 4 KiB
+ * pages like a large BPF map's vmalloc area (a TLB miss per step, which in
+ * a virtual machine walks two sets of page tables).  The yardstick for a
+ * path's cold cost: a flow-table hit on a cold entry reads about three such
+ * lines (bucket, entry key, entry value).  -1 without memory.
+ */
+static double line_ns(size_t mib, int huge)
+{
+	size_t n = (mib << 20) / 64, i, steps = 2000000;
+	uint64_t *m = mmap(NULL, n * 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t *perm = malloc(n * sizeof(*perm));
+	volatile uint64_t p = 0;
+	uint64_t t0;
+
+	if (m == MAP_FAILED || !perm) {
+		if (m != MAP_FAILED)
+			munmap(m, n * 64);
+		free(perm);
+		return -1;
+	}
+	if (huge)
+		madvise(m, n * 64, MADV_HUGEPAGE);
+	for (i = 0; i < n; i++)
+		perm[i] = (uint32_t)i;
+	for (i = n - 1; i > 0; i--) {	/* a random order (Fisher-Yates), linked below into one cycle */
+		size_t j = (size_t)(rnd() % i), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = (uint32_t)t;
+	}
+	for (i = 0; i < n; i++)
+		m[(size_t)perm[i] * 8] = (uint64_t)perm[(i + 1) % n] * 8;
+	for (i = 0; i < steps / 10; i++)	/* page tables and caches in their steady state */
+		p = m[p];
+	t0 = now_ns();
+	for (i = 0; i < steps; i++)
+		p = m[p];
+	t0 = now_ns() - t0;
+	munmap(m, n * 64);
+	free(perm);
+	return (double)t0 / (double)steps;
+}
+
+/* Was path `name` asked for (only: NULL = all)? */
+static int want_path(const char *only, const char *name)
+{
+	return !only || strcmp(only, name) == 0;
+}
+
+/* The paths that need an object with pins and the insert budget. */
+static void paths_pinned(struct dp *d, uint32_t n, uint32_t rate, uint32_t loops,
+			 const char *only)
+{
+	uint32_t zero = 0;
+	struct lb_config c;
+	int cfd = bpf_object__find_map_fd_by_name(d->obj, LB_PIN_CONFIG);
+	int pins = bpf_object__find_map_fd_by_name(d->obj, "lb_flow_pins");
+
+	if (pins < 0 || cfd < 0 || bpf_map_lookup_elem(cfd, &zero, &c) != 0)
+		return;
+	if (want_path(only, "ack_untracked")) {
+		c.insert_rate = rate;
+		bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+		paths_run(d, 2 * n, rate * 4, 0x10);	/* spend this second's budget (CPUs aside) */
+		printf(",\"ack_untracked\":%.1f", paths_loop(d, 3 * n, n, 0x10, loops));
+		c.insert_rate = 0;
+		bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+	}
+	if (!want_path(only, "ack_pinned"))
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		struct lb_flow_key k;
+		struct lb_flow_val v;
+		flow_key(&k, 4 * n + i);
+		flow_val(&v, 4 * n + i);
+		v.flags |= LB_FLOW_F_MIGRATED;
+		bpf_map_update_elem(pins, &k, &v, BPF_ANY);
+	}
+	printf(",\"ack_pinned\":%.1f", paths_run(d, 4 * n, n, 0x10));	/* restores: once */
+}
+
 static int cmd_paths(int argc, char **argv)
 {
 	struct dp d;
-	uint32_t n = 50000, rate = 1, zero = 0;
-	struct lb_config c;
-	int opt, cfd, pins;
+	uint32_t n = 50000, rate = 1, loops = 1;
+	const char *only = NULL;
+	int opt, fl;
 
-	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:o:l:")) != -1) {
 		switch (opt) {
 		case 'n': n = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'r': rate = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'o': only = optarg; break;
+		case 'l': loops = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
-	if (optind + 1 != argc || n < 1)
+	if (optind + 1 != argc || n < 1 || loops < 1)
 		return 2;
 	memset(&d, 0, sizeof(d));
 	if (dp_setup(&d, argv[optind], 8 * n) < 0)
 		return 1;
-	printf("{\"packets\":%u,\"syn_new\":%.1f,", n, paths_run(&d, 0, n, 0x02));
-	printf("\"hit\":%.1f,", paths_run(&d, 0, n, 0x10));
-	printf("\"ack_midstream\":%.1f", paths_run(&d, n, n, 0x10));
-	cfd = bpf_object__find_map_fd_by_name(d.obj, LB_PIN_CONFIG);
-	pins = bpf_object__find_map_fd_by_name(d.obj, "lb_flow_pins");
-	if (pins >= 0 && cfd >= 0 && bpf_map_lookup_elem(cfd, &zero, &c) == 0) {
-		c.insert_rate = rate;
-		bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
-		paths_run(&d, 2 * n, rate * 4, 0x10);	/* spend this second's budget (CPUs aside) */
-		printf(",\"ack_untracked\":%.1f", paths_run(&d, 3 * n, n, 0x10));
-		c.insert_rate = 0;
-		bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
-		for (uint32_t i = 0; i < n; i++) {
-			struct lb_flow_key k;
-			struct lb_flow_val v;
-			flow_key(&k, 4 * n + i);
-			flow_val(&v, 4 * n + i);
-			v.flags |= LB_FLOW_F_MIGRATED;
-			bpf_map_update_elem(pins, &k, &v, BPF_ANY);
-		}
-		printf(",\"ack_pinned\":%.1f", paths_run(&d, 4 * n, n, 0x10));
-	}
+	fl = floor_prog();
+	printf("{\"packets\":%u,\"floor\":%.1f", n,
+	       fl >= 0 ? paths_run_prog(fl, 0, n, 0x10, TC_ACT_OK) : -1.0);
+	if (fl >= 0)
+		close(fl);
+	/* syn_new inserts the flows hit uses; with -l, later rounds are SYNs
+	 * meeting their own entry (REHASH_SYN: insert again + event) */
+	printf(",\"syn_new\":%.1f", paths_run(&d, 0, n, 0x02));
+	if (want_path(only, "hit"))
+		printf(",\"hit\":%.1f", paths_loop(&d, 0, n, 0x10, loops));
+	if (want_path(only, "hit_hot"))
+		printf(",\"hit_hot\":%.1f", hit_hot(&d, 1000000 * loops));
+	if (want_path(only, "syn_reuse"))	/* a SYN on each existing flow: REHASH_SYN */
+		printf(",\"syn_reuse\":%.1f", paths_run(&d, 0, n, 0x02));
+	if (want_path(only, "ack_midstream"))
+		printf(",\"ack_midstream\":%.1f", paths_run(&d, n, n, 0x10));
+	paths_pinned(&d, n, rate, loops, only);
+	if (want_path(only, "line_ns"))	/* 32 MiB: a lab flow table (262144 x 136 B) */
+		printf(",\"line_ns_4k\":%.1f,\"line_ns_huge\":%.1f", line_ns(32, 0), line_ns(32, 1));
 	printf("}\n");
 	bpf_object__close(d.obj);
 	return 0;

@@ -1091,6 +1091,73 @@ static void t_budget(struct t *t, int p, uint16_t sport)
 	sched_setaffinity(0, sizeof(old), &old);
 }
 
+/* What lbd does after each lb_svcs write (dp_svcs_changed): svc_gen + 1. */
+static void svcs_changed(struct t *t)
+{
+	int cfd = bpf_object__find_map_fd_by_name(t->obj, LB_PIN_CONFIG);
+	struct lb_config c;
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(cfd, &zero, &c);
+	c.svc_gen++;
+	bpf_map_update_elem(cfd, &zero, &c, BPF_ANY);
+}
+
+/*
+ * The data plane keeps a per-CPU copy of its last service lookup
+ * (lb_svc_lookup); a service changed or removed behind it, with svc_gen
+ * bumped as lbd does, must be seen by the very next packet on that CPU.
+ * Service VIP4B tcp/82 uses svc 0's Maglev table.
+ */
+static void t_svc_change(struct t *t, int p, uint16_t sport)
+{
+	struct lb_svc_key k;
+	struct lb_svc_val v;
+	struct result r;
+	uint8_t in[PKT_MAX];
+	cpu_set_t one, old;
+	struct pktspec s;
+	size_t len;
+
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	memset(&k, 0, sizeof(k));
+	inet_pton(AF_INET, VIP4B, k.addr);
+	k.port = htons(82);
+	k.proto = IPPROTO_TCP;
+	k.family = 4;
+	memset(&v, 0, sizeof(v));
+	v.maglev_size = MSIZE;
+	bpf_map_update_elem(t->svcs, &k, &v, BPF_ANY);
+	svcs_changed(t);
+	s = tcp4(sport, TH_SYN);
+	s.dst = VIP4B;
+	s.dport = 82;
+	len = build(in, &s);
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_NEW, 0, &r, "SYN to a service just added");
+	s.sport = (uint16_t)(sport + 1);
+	len = build(in, &s);
+	expect(t, p, in, len, A_REDIRECT, LB_V_FWD_NEW, 0, &r, "a second SYN to it (its copy)");
+
+	v.flags = LB_SVC_F_NO_NODES;
+	bpf_map_update_elem(t->svcs, &k, &v, BPF_EXIST);
+	svcs_changed(t);
+	s.sport = (uint16_t)(sport + 2);
+	len = build(in, &s);
+	expect(t, p, in, len, A_DROP, LB_V_DROP_NO_NODE, 0, &r,
+	       "SYN right after the service became NO_NODES");
+
+	bpf_map_delete_elem(t->svcs, &k);
+	svcs_changed(t);
+	s.sport = (uint16_t)(sport + 3);
+	len = build(in, &s);
+	expect(t, p, in, len, A_PASS, LB_V_PASS_NOT_VIP, 0, &r,
+	       "SYN right after the service was removed: not a VIP service");
+	sched_setaffinity(0, sizeof(old), &old);
+}
+
 /*
  * lb_repoint: lbd's in-place re-point.  The flow keeps its counters, gets
  * the new node and flags; a missing flow reports 0; and in a FULL table no
@@ -1175,6 +1242,7 @@ int main(int argc, char **argv)
 		t_pins(&t, p, base + 600);
 		t_budget(&t, p, base + 700);
 		t_affinity(&t, p, base + 800);
+		t_svc_change(&t, p, base + 900);
 
 		s = tcp4(base + 500, TH_ACK);
 		t_truncations(&t, p, &s, "IPv4 TCP");
