@@ -20,12 +20,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -150,16 +153,69 @@ void nfs3_ino_put(struct nfs_server *s, uint64_t ino, const char *rel)
 
 /* ---- handles ---- */
 
-/* The generation of an object reached by an O_PATH fd; 0 where the file
- * system has none, and for anything but regular files and directories
- * (opening a device or FIFO to ask would have side effects). */
-static uint32_t obj_gen(const struct nfs_server *s, int fd, mode_t mode)
+/* A handle's MAC as a slot: HMAC output, spread evenly already. */
+static unsigned fhc_mac_slot(const uint8_t *h)
+{
+	return (unsigned)(h[NFS_FH_BODY] | h[NFS_FH_BODY + 1] << 8) % NFS_FHC_SLOTS;
+}
+
+/* nfs_fh_decode with s's key, answered from the cache of handles verified
+ * before (nfs_int.h, struct nfs_fhc_ent): the same bytes, the same key,
+ * the same result. */
+int nfs3_fh_decode(struct nfs_server *s, const uint8_t *p, size_t len, struct nfs_fh *out)
+{
+	struct nfs_fhc_ent *e = NULL;
+
+	if (len == NFS_FH_LEN && s->fhc_dec) {
+		e = &s->fhc_dec[fhc_mac_slot(p)];
+		if (e->used && !memcmp(e->h, p, NFS_FH_LEN)) {
+			s->st.fh_hits++;
+			*out = e->f;
+			return 0;
+		}
+	}
+	s->st.fh_macs++;
+	if (nfs_fh_decode(p, len, s->key, s->keylen, out, NULL, 0) < 0)
+		return -1;
+	if (e) {
+		memcpy(e->h, p, NFS_FH_LEN);
+		e->f = *out;
+		e->used = 1;
+	}
+	return 0;
+}
+
+static int fh_same(const struct nfs_fh *a, const struct nfs_fh *b)
+{
+	return a->node_id == b->node_id && a->flags == b->flags && a->export_id == b->export_id &&
+	       a->ino == b->ino && a->gen == b->gen;
+}
+
+/* nfs_fh_encode with s's key, from the cache of handles signed before. */
+static void fh_encode(struct nfs_server *s, const struct nfs_fh *fh, uint8_t *out)
+{
+	struct nfs_fhc_ent *e = s->fhc_enc ? &s->fhc_enc[ino_bucket(fh->ino) % NFS_FHC_SLOTS] : NULL;
+
+	if (e && e->used && fh_same(&e->f, fh)) {
+		s->st.fh_hits++;
+		memcpy(out, e->h, NFS_FH_LEN);
+		return;
+	}
+	s->st.fh_macs++;
+	nfs_fh_encode(fh, s->key, s->keylen, out);
+	if (e) {
+		memcpy(e->h, out, NFS_FH_LEN);
+		e->f = *fh;
+		e->used = 1;
+	}
+}
+
+/* FS_IOC_GETVERSION of fd (O_PATH) through a new fd of the same inode. */
+static uint32_t gen_ioctl(int fd)
 {
 	char p[32];
 	int g[2] = { 0, 0 };	/* FS_IOC_GETVERSION is declared long, file systems write an int */
 
-	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
-		return 0;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	int rfd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (rfd < 0)
@@ -170,6 +226,37 @@ static uint32_t obj_gen(const struct nfs_server *s, int fd, mode_t mode)
 	return (uint32_t)g[0];
 }
 
+/* The generation of an object reached by an O_PATH fd; 0 where the file
+ * system has none, and for anything but regular files and directories
+ * (opening a device or FIFO to ask would have side effects).  From the
+ * cache by (dev, ino, birth time) where the file system gives a birth
+ * time (nfs_int.h, struct nfs_gen_ent). */
+static uint32_t obj_gen(struct nfs_server *s, int fd, mode_t mode)
+{
+	struct statx sx;
+	struct nfs_gen_ent *e;
+
+	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
+		return 0;
+	if (!s->gens || statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME,
+			      &sx) < 0 || !(sx.stx_mask & STATX_BTIME) ||
+	    (!sx.stx_btime.tv_sec && !sx.stx_btime.tv_nsec)) {
+		s->st.gen_reads++;
+		return gen_ioctl(fd);
+	}
+	uint64_t dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	e = &s->gens[ino_bucket(sx.stx_ino) % NFS_GEN_SLOTS];
+	if (e->ino == sx.stx_ino && e->dev == dev && e->bsec == sx.stx_btime.tv_sec &&
+	    e->bnsec == sx.stx_btime.tv_nsec) {
+		s->st.gen_hits++;
+		return e->gen;
+	}
+	s->st.gen_reads++;
+	*e = (struct nfs_gen_ent){ .ino = sx.stx_ino, .dev = dev, .bsec = sx.stx_btime.tv_sec,
+				   .bnsec = sx.stx_btime.tv_nsec, .gen = gen_ioctl(fd) };
+	return e->gen;
+}
+
 static void make_fh_flags(struct nfs_server *s, uint16_t flags, uint64_t ino, uint32_t gen,
 			  struct nfs3_fh *out)
 {
@@ -178,7 +265,7 @@ static void make_fh_flags(struct nfs_server *s, uint16_t flags, uint64_t ino, ui
 			     .flags = flags,
 			     .export_id = s->cfg->export_id, .ino = ino, .gen = gen };
 
-	nfs_fh_encode(&fh, s->key, s->keylen, out->data);
+	fh_encode(s, &fh, out->data);
 	out->len = NFS_FH_LEN;
 }
 
@@ -285,7 +372,7 @@ uint32_t nfs3_resolve(struct nfs_server *s, const struct nfs3_fh *h, struct nfs3
 	const char *rel;
 
 	o->fd = -1;
-	if (nfs_fh_decode(h->data, h->len, s->key, s->keylen, &fh, NULL, 0) < 0) {
+	if (nfs3_fh_decode(s, h->data, h->len, &fh) < 0) {
 		s->st.bad_handles++;
 		return NFS3ERR_BADHANDLE;
 	}
@@ -324,11 +411,29 @@ void nfs3_obj_fh(struct nfs_server *s, const struct nfs3_obj *o, struct nfs3_fh 
 
 /* ---- the export ---- */
 
+/* Whether this process, as fs uid 0, may search every directory: euid 0
+ * with CAP_DAC_READ_SEARCH effective (a daemon started with fewer
+ * capabilities keeps the kernel's check on every LOOKUP). */
+static int root_may_search(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (geteuid() != 0 || syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return !!(d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective & CAP_TO_MASK(CAP_DAC_READ_SEARCH));
+}
+
 int nfs3_export_open(struct nfs_server *s)
 {
 	struct stat st;
 	int g[2] = { 0, 0 };
 
+	/* the caches are an optimisation: without memory, every handle is
+	 * signed and checked and every generation read */
+	s->fhc_dec = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_dec));
+	s->fhc_enc = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_enc));
+	s->gens = calloc(NFS_GEN_SLOTS, sizeof(*s->gens));
 	s->dirfd = open(s->cfg->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0 || fstat(s->dirfd, &st) < 0) {
 		log_warn("nfs: export %s", s->cfg->path);
@@ -344,6 +449,7 @@ int nfs3_export_open(struct nfs_server *s)
 	s->has_gen = rfd >= 0 && ioctl(rfd, FS_IOC_GETVERSION, g) == 0;
 	if (rfd >= 0)
 		close(rfd);
+	s->root_searches = root_may_search();
 	s->root_ino = (uint64_t)st.st_ino;
 	s->root_gen = s->has_gen ? (uint32_t)g[0] : 0;
 	nfs3_ino_put(s, s->root_ino, "");
@@ -353,6 +459,11 @@ int nfs3_export_open(struct nfs_server *s)
 void nfs3_export_close(struct nfs_server *s)
 {
 	ino_clear(s);
+	free(s->fhc_dec);
+	free(s->fhc_enc);
+	free(s->gens);
+	s->fhc_dec = s->fhc_enc = NULL;
+	s->gens = NULL;
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->dirfd = -1;

@@ -36,6 +36,9 @@ int nfs3_open_beneath(int dirfd, const char *rel, uint64_t flags, uint64_t mode)
 /* The inode -> path cache: remember ino at rel (the newest name wins), forget ino. */
 void nfs3_ino_put(struct nfs_server *s, uint64_t ino, const char *rel);
 void nfs3_ino_del(struct nfs_server *s, uint64_t ino);
+/* nfs_fh_decode of p[len] with the server's key, from the cache of
+ * handles verified before: 0, or -1 (not ours: MAC, format). */
+int nfs3_fh_decode(struct nfs_server *s, const uint8_t *p, size_t len, struct nfs_fh *out);
 /* Handle -> object (o->fd -1 unless NFS3_OK).  NFS3_OK, BADHANDLE (not ours:
  * MAC, format) or STALE. */
 uint32_t nfs3_resolve(struct nfs_server *s, const struct nfs3_fh *h, struct nfs3_obj *o);

@@ -216,6 +216,9 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "inode_cache", nfs_ju(s->nino));
 	json_object_set_new(o, "scans", nfs_ju(s->st.scans));
 	json_object_set_new(o, "stale_cached", nfs_ju(s->st.stale_cached));
+	json_object_set_new(o, "handle_cache", json_pack("{s:o, s:o, s:o, s:o}", "hits",
+		nfs_ju(s->st.fh_hits), "macs", nfs_ju(s->st.fh_macs), "gen_hits",
+		nfs_ju(s->st.gen_hits), "gen_reads", nfs_ju(s->st.gen_reads)));
 	json_object_set_new(o, "drc_hits", nfs_ju(s->st.drc_hits));
 	json_object_set_new(o, "namespace", json_boolean(s->cfg->vroot));
 	json_object_set_new(o, "forwarded", nfs_ju(s->st.forwarded));
