@@ -411,17 +411,15 @@ void nfs3_obj_fh(struct nfs_server *s, const struct nfs3_obj *o, struct nfs3_fh 
 
 /* ---- the export ---- */
 
-/* Whether this process, as fs uid 0, may search every directory: euid 0
- * with CAP_DAC_READ_SEARCH effective (a daemon started with fewer
- * capabilities keeps the kernel's check on every LOOKUP). */
-static int root_may_search(void)
+/* Whether this process runs as euid 0 with capability cap effective. */
+static int root_with(int cap)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
 
 	if (geteuid() != 0 || syscall(SYS_capget, &h, d) < 0)
 		return 0;
-	return !!(d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective & CAP_TO_MASK(CAP_DAC_READ_SEARCH));
+	return !!(d[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap));
 }
 
 int nfs3_export_open(struct nfs_server *s)
@@ -449,7 +447,11 @@ int nfs3_export_open(struct nfs_server *s)
 	s->has_gen = rfd >= 0 && ioctl(rfd, FS_IOC_GETVERSION, g) == 0;
 	if (rfd >= 0)
 		close(rfd);
-	s->root_searches = root_may_search();
+	/* fs uid 0 may search every directory: LOOKUP's check as an
+	 * unsquashed root is skipped (a daemon started with fewer
+	 * capabilities keeps the kernel's check) */
+	s->root_searches = root_with(CAP_DAC_READ_SEARCH);
+	s->keep_groups = s->root_searches && root_with(CAP_DAC_OVERRIDE);
 	s->root_ino = (uint64_t)st.st_ino;
 	s->root_gen = s->has_gen ? (uint32_t)g[0] : 0;
 	nfs3_ino_put(s, s->root_ino, "");
@@ -478,7 +480,7 @@ uint32_t nfs3_subdir_fh(struct nfs_req *r, const char *rel, struct nfs3_fh *fh)
 	 * as the caller: every directory on the way must be searchable by it */
 	nfs3_become(r);
 	o.fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_DIRECTORY, 0);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	if (o.fd < 0)
 		return errno == ENOENT ? MNT3ERR_NOENT : errno == ENOTDIR ? MNT3ERR_NOTDIR
 									 : MNT3ERR_ACCES;

@@ -64,7 +64,7 @@ void nfs3_wcc_post(const struct nfs_server *s, int fd, struct nfs3_wcc *w);
  * the daemon, the operation as the caller. */
 void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a);
 void nfs3_become(struct nfs_req *r);
-void nfs3_unbecome(void);	/* errno kept */
+void nfs3_unbecome(struct nfs_server *s);	/* errno kept */
 /* The ids the caller acts with (uid, gid, groups; as nfs3_become takes them). */
 void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c);
 /* Whether the caller may search (execute) directory fd: 1, or 0 (EACCES). */

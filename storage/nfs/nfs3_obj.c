@@ -149,8 +149,25 @@ static void effective(struct nfs_server *s, const struct nfs_access *acc,
 		out->gids[i] = squash(acc, g[i], acc->anongid);
 }
 
+/* The thread's supplementary groups := g[n] (the raw syscall: this thread
+ * only, nasd has one, no glibc broadcast); skipped when they are already
+ * (s->keep_groups: a caller's groups stay set between calls). */
+static void set_groups(struct nfs_server *s, const gid_t *g, uint32_t n)
+{
+	if (s->keep_groups && s->groups_set && s->cur_ngids == n &&
+	    !memcmp(s->cur_gids, g, n * sizeof(*g)))
+		return;
+	if (syscall(SYS_setgroups, (size_t)n, g) < 0) {
+		s->groups_set = 0;
+		return;
+	}
+	s->groups_set = 1;
+	s->cur_ngids = n;
+	memcpy(s->cur_gids, g, n * sizeof(*g));
+}
+
 /* Take e's ids as the file system ids (root only: else nothing to do). */
-static void set_ids(const struct nfs_cred *e)
+static void set_ids(struct nfs_server *s, const struct nfs_cred *e)
 {
 	gid_t g[NFS_CRED_GIDS_MAX];
 
@@ -158,8 +175,7 @@ static void set_ids(const struct nfs_cred *e)
 		return;		/* unprivileged daemon: its own permissions apply */
 	for (uint32_t i = 0; i < e->ngids; i++)
 		g[i] = e->gids[i];
-	/* the raw syscall: this thread only (nasd has one), no glibc broadcast */
-	syscall(SYS_setgroups, (size_t)e->ngids, g);
+	set_groups(s, g, e->ngids);
 	setfsgid(e->gid);
 	setfsuid(e->uid);
 }
@@ -173,7 +189,7 @@ void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a)
 	 * checked where it came in) */
 	nfs_policy_access(s, NULL, 1, 1, &acc);
 	effective(s, &acc, a, &e);
-	set_ids(&e);
+	set_ids(s, &e);
 }
 
 void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c)
@@ -196,10 +212,10 @@ void nfs3_become(struct nfs_req *r)
 	struct nfs_cred e;
 
 	nfs3_eff_cred(r, &e);
-	set_ids(&e);
+	set_ids(r->srv, &e);
 }
 
-void nfs3_unbecome(void)
+void nfs3_unbecome(struct nfs_server *s)
 {
 	int e = errno;	/* the caller's operation's, for its status */
 
@@ -207,7 +223,10 @@ void nfs3_unbecome(void)
 		return;
 	setfsuid(0);
 	setfsgid(0);
-	syscall(SYS_setgroups, (size_t)0, NULL);
+	if (!s->keep_groups) {
+		gid_t none = 0;
+		set_groups(s, &none, 0);
+	}
 	errno = e;
 }
 
@@ -220,9 +239,9 @@ int nfs3_may_search(struct nfs_req *r, int fd)
 	nfs3_eff_cred(r, &e);
 	if (e.uid == 0 && r->srv->root_searches)
 		return 1;
-	set_ids(&e);
+	set_ids(r->srv, &e);
 	int rc = faccessat(fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	return !(rc < 0 && errno == EACCES);
 }
 
@@ -285,7 +304,7 @@ int nfs3_open_file(struct nfs_req *r, const struct nfs3_obj *o, int flags, struc
 	nfs3_become(r);
 	int fd = nfs3_open_beneath(r->srv->dirfd, o->rel,
 				   (uint64_t)(flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY), 0);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	if (fd < 0) {
 		*status = nfs3_errno_stat(errno);
 		return -1;

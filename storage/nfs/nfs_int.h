@@ -272,6 +272,13 @@ struct nfs_server {
 	uint64_t root_ino;
 	uint32_t root_gen;
 	int has_gen;		/* FS_IOC_GETVERSION works on this file system */
+	/* euid 0 with CAP_DAC_OVERRIDE: supplementary groups change nothing
+	 * for nasd's own access, so a caller's stay set between calls and
+	 * setgroups runs only when the next caller's differ (nfs3_obj.c) */
+	int keep_groups;
+	int groups_set;		/* cur_gids[cur_ngids] are the thread's groups */
+	uint32_t cur_ngids;
+	gid_t cur_gids[NFS_CRED_GIDS_MAX];
 	int root_searches;	/* euid 0 with CAP_DAC_READ_SEARCH: fs uid 0 may search any directory */
 	uint8_t wverf[8];	/* write verifier: this process's start time */
 	struct nfs_upstream *ups[16];	/* nfs_proxy.c: one connection per peer */
