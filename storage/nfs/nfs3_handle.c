@@ -427,11 +427,6 @@ int nfs3_export_open(struct nfs_server *s)
 	struct stat st;
 	int g[2] = { 0, 0 };
 
-	/* the caches are an optimisation: without memory, every handle is
-	 * signed and checked and every generation read */
-	s->fhc_dec = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_dec));
-	s->fhc_enc = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_enc));
-	s->gens = calloc(NFS_GEN_SLOTS, sizeof(*s->gens));
 	s->dirfd = open(s->cfg->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0 || fstat(s->dirfd, &st) < 0) {
 		log_warn("nfs: export %s", s->cfg->path);
@@ -461,11 +456,6 @@ int nfs3_export_open(struct nfs_server *s)
 void nfs3_export_close(struct nfs_server *s)
 {
 	ino_clear(s);
-	free(s->fhc_dec);
-	free(s->fhc_enc);
-	free(s->gens);
-	s->fhc_dec = s->fhc_enc = NULL;
-	s->gens = NULL;
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->dirfd = -1;

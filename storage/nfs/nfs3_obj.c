@@ -176,8 +176,13 @@ static void set_ids(struct nfs_server *s, const struct nfs_cred *e)
 	for (uint32_t i = 0; i < e->ngids; i++)
 		g[i] = e->gids[i];
 	set_groups(s, g, e->ngids);
-	setfsgid(e->gid);
-	setfsuid(e->uid);
+	if (!s->fsids_known || s->cur_fsgid != e->gid)
+		setfsgid(e->gid);
+	if (!s->fsids_known || s->cur_fsuid != e->uid)
+		setfsuid(e->uid);
+	s->cur_fsgid = e->gid;
+	s->cur_fsuid = e->uid;
+	s->fsids_known = 1;
 }
 
 void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a)
@@ -221,8 +226,12 @@ void nfs3_unbecome(struct nfs_server *s)
 
 	if (geteuid() != 0)
 		return;
-	setfsuid(0);
-	setfsgid(0);
+	if (!s->fsids_known || s->cur_fsuid != 0)
+		setfsuid(0);
+	if (!s->fsids_known || s->cur_fsgid != 0)
+		setfsgid(0);
+	s->cur_fsuid = s->cur_fsgid = 0;
+	s->fsids_known = 1;
 	if (!s->keep_groups) {
 		gid_t none = 0;
 		set_groups(s, &none, 0);

@@ -279,6 +279,11 @@ struct nfs_server {
 	int groups_set;		/* cur_gids[cur_ngids] are the thread's groups */
 	uint32_t cur_ngids;
 	gid_t cur_gids[NFS_CRED_GIDS_MAX];
+	/* the thread's fs uid and gid as nfs3_obj.c last set them (valid when
+	 * fsids_known): a call made as root, or two in a row as one user,
+	 * changes nothing and costs no setfsuid/setfsgid */
+	int fsids_known;
+	uint32_t cur_fsuid, cur_fsgid;
 	int root_searches;	/* euid 0 with CAP_DAC_READ_SEARCH: fs uid 0 may search any directory */
 	uint8_t wverf[8];	/* write verifier: this process's start time */
 	struct nfs_upstream *ups[16];	/* nfs_proxy.c: one connection per peer */

@@ -132,7 +132,10 @@ int nfs_server_open(struct nasd *n)
 	s->dirfd = -1;
 	n->nfs = s;
 	if (!(s->drc = calloc(NFS_DRC_SIZE, sizeof(*s->drc))) ||
-	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) || nfs_gids_init(s) < 0 ||
+	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) ||
+	    !(s->fhc_dec = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_dec))) ||
+	    !(s->fhc_enc = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_enc))) ||
+	    !(s->gens = calloc(NFS_GEN_SLOTS, sizeof(*s->gens))) || nfs_gids_init(s) < 0 ||
 	    nfs_policy_init(s) < 0)
 		return -1;
 	if (keyfile_load(cfg->fh_key_file, s->key, &s->keylen, err, sizeof(err)) < 0) {
@@ -176,6 +179,9 @@ void nfs_server_close(struct nasd *n)
 	nlm_close(s);
 	free(s->drc);
 	free(s->stale);
+	free(s->fhc_dec);
+	free(s->fhc_enc);
+	free(s->gens);
 	nfs_gids_free(s);
 	nfs_policy_free(s);
 	free(s);
