@@ -226,35 +226,80 @@ static uint32_t gen_ioctl(int fd)
 	return (uint32_t)g[0];
 }
 
-/* The generation of an object reached by an O_PATH fd; 0 where the file
- * system has none, and for anything but regular files and directories
- * (opening a device or FIFO to ask would have side effects).  From the
- * cache by (dev, ino, birth time) where the file system gives a birth
- * time (nfs_int.h, struct nfs_gen_ent). */
-static uint32_t obj_gen(struct nfs_server *s, int fd, mode_t mode)
+/* The generation of fd's object (mode) from the cache by (dev, ino, birth
+ * time) of sx (nfs_int.h, struct nfs_gen_ent), read by the ioctl where sx
+ * is NULL or has no birth time; 0 where the file system has none, and for
+ * anything but regular files and directories (opening a device or FIFO to
+ * ask would have side effects). */
+static uint32_t gen_of(struct nfs_server *s, int fd, mode_t mode, const struct statx *sx)
 {
-	struct statx sx;
 	struct nfs_gen_ent *e;
 
 	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
 		return 0;
-	if (!s->gens || statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME,
-			      &sx) < 0 || !(sx.stx_mask & STATX_BTIME) ||
-	    (!sx.stx_btime.tv_sec && !sx.stx_btime.tv_nsec)) {
+	if (!s->gens || !sx || !(sx->stx_mask & STATX_BTIME) ||
+	    (!sx->stx_btime.tv_sec && !sx->stx_btime.tv_nsec)) {
 		s->st.gen_reads++;
 		return gen_ioctl(fd);
 	}
-	uint64_t dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	e = &s->gens[ino_bucket(sx.stx_ino) % NFS_GEN_SLOTS];
-	if (e->ino == sx.stx_ino && e->dev == dev && e->bsec == sx.stx_btime.tv_sec &&
-	    e->bnsec == sx.stx_btime.tv_nsec) {
+	uint64_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+	e = &s->gens[ino_bucket(sx->stx_ino) % NFS_GEN_SLOTS];
+	if (e->ino == sx->stx_ino && e->dev == dev && e->bsec == sx->stx_btime.tv_sec &&
+	    e->bnsec == sx->stx_btime.tv_nsec) {
 		s->st.gen_hits++;
 		return e->gen;
 	}
 	s->st.gen_reads++;
-	*e = (struct nfs_gen_ent){ .ino = sx.stx_ino, .dev = dev, .bsec = sx.stx_btime.tv_sec,
-				   .bnsec = sx.stx_btime.tv_nsec, .gen = gen_ioctl(fd) };
+	*e = (struct nfs_gen_ent){ .ino = sx->stx_ino, .dev = dev, .bsec = sx->stx_btime.tv_sec,
+				   .bnsec = sx->stx_btime.tv_nsec, .gen = gen_ioctl(fd) };
 	return e->gen;
+}
+
+static int statx_fd(int fd, unsigned mask, struct statx *sx)
+{
+	return statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, sx);
+}
+
+/* The generation of an object reached by an O_PATH fd (gen_of). */
+static uint32_t obj_gen(struct nfs_server *s, int fd, mode_t mode)
+{
+	struct statx sx;
+
+	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
+		return 0;
+	return gen_of(s, fd, mode, s->gens && statx_fd(fd, STATX_INO | STATX_BTIME, &sx) == 0
+					   ? &sx : NULL);
+}
+
+/* fstat of fd and its object's generation with one statx (a file system
+ * without the basic fields there: fstat, then obj_gen).  0 or -1. */
+static int stat_gen(struct nfs_server *s, int fd, struct stat *st, uint32_t *gen)
+{
+	struct statx sx;
+
+	if (statx_fd(fd, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0 ||
+	    (sx.stx_mask & STATX_BASIC_STATS) != STATX_BASIC_STATS) {
+		if (fstat(fd, st) < 0)
+			return -1;
+		*gen = obj_gen(s, fd, st->st_mode);
+		return 0;
+	}
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_nlink = sx.stx_nlink;
+	st->st_uid = sx.stx_uid;
+	st->st_gid = sx.stx_gid;
+	st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+	st->st_size = (off_t)sx.stx_size;
+	st->st_blksize = (blksize_t)sx.stx_blksize;
+	st->st_blocks = (blkcnt_t)sx.stx_blocks;
+	st->st_atim = (struct timespec){ sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec };
+	st->st_mtim = (struct timespec){ sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
+	st->st_ctim = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+	*gen = gen_of(s, fd, st->st_mode, &sx);
+	return 0;
 }
 
 static void make_fh_flags(struct nfs_server *s, uint16_t flags, uint64_t ino, uint32_t gen,
@@ -294,11 +339,11 @@ static int try_rel(struct nfs_server *s, const char *rel, uint64_t ino, uint32_t
 		   struct nfs3_obj *o)
 {
 	int fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_NOFOLLOW, 0);
+	uint32_t g;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &o->st) < 0 || (uint64_t)o->st.st_ino != ino ||
-	    obj_gen(s, fd, o->st.st_mode) != gen) {
+	if (stat_gen(s, fd, &o->st, &g) < 0 || (uint64_t)o->st.st_ino != ino || g != gen) {
 		close(fd);
 		return -1;
 	}
