@@ -43,7 +43,7 @@ void nfs3_proc_setattr(struct nfs_req *r, const struct nfs3_args *a)
 	else {
 		nfs3_become(r);
 		st = nfs3_apply_sattr(&o, &a->u.setattr.attr);
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 	}
 	nfs3_wcc_post(r->srv, o.fd, &w);
 	nfs3_enc_wccres(r->e, st, &w);

@@ -105,10 +105,10 @@ static enum nfs3_route route(struct nfs_req *r, const struct nfs3_args *a)
 	const struct nfs3_fh *h2 = args_fh(a, procs[a->proc].fh2);
 	struct nfs_fh f, f2;
 
-	if (!h || nfs_fh_decode(h->data, h->len, s->key, s->keylen, &f, NULL, 0) < 0)
+	if (!h || nfs3_fh_decode(s, h->data, h->len, &f) < 0)
 		return ROUTE_HERE;
 	int v = f.flags & NFS_FH_F_VROOT;
-	if (h2 && nfs_fh_decode(h2->data, h2->len, s->key, s->keylen, &f2, NULL, 0) == 0) {
+	if (h2 && nfs3_fh_decode(s, h2->data, h2->len, &f2) == 0) {
 		if (v || (f2.flags & NFS_FH_F_VROOT)) {
 			nfs3_fail(r, NFS3ERR_ACCES);
 			return ROUTE_ANSWERED;

@@ -125,7 +125,7 @@ void nfs3_proc_create(struct nfs_req *r, const struct nfs3_args *a)
 			st = create_excl(&d, name, a->u.create.verf);
 		else
 			st = create_open(&d, name, a->u.create.mode, &a->u.create.attr);
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 	}
 	created(r, st, &d, name, &w);
 }
@@ -145,7 +145,7 @@ void nfs3_proc_mkdir(struct nfs_req *r, const struct nfs3_args *a)
 		else if (sa->set_mode && fchmodat(d.fd, name, sa->mode & 07777, 0) < 0) {
 			/* past the umask; best effort: the directory exists */
 		}
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 	}
 	created(r, st, &d, name, &w);
 }
@@ -166,7 +166,7 @@ void nfs3_proc_symlink(struct nfs_req *r, const struct nfs3_args *a)
 		nfs3_become(r);
 		if (symlinkat(target, d.fd, name) < 0)
 			st = nfs3_errno_stat(errno);
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 	}
 	created(r, st, &d, name, &w);
 }
@@ -207,7 +207,7 @@ void nfs3_proc_remove(struct nfs_req *r, const struct nfs3_args *a)
 			st = NFS3ERR_NOTDIR;
 		else if (unlinkat(d.fd, name, isdir ? AT_REMOVEDIR : 0) < 0)
 			st = errno == EEXIST ? NFS3ERR_NOTEMPTY : nfs3_errno_stat(errno);
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 		if (st == NFS3_OK && ex.st_nlink <= 1)
 			nfs3_ino_del(r->srv, (uint64_t)ex.st_ino);
 	}
@@ -235,7 +235,7 @@ void nfs3_proc_rename(struct nfs_req *r, const struct nfs3_args *a)
 		int have = fstatat(d1.fd, n1, &ex, AT_SYMLINK_NOFOLLOW) == 0;
 		if (renameat(d1.fd, n1, d2.fd, n2) < 0)
 			st = errno == EEXIST ? NFS3ERR_NOTEMPTY : nfs3_errno_stat(errno);
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 		if (st == NFS3_OK && have) {
 			char rel[NFS_REL_MAX];
 			if (nfs3_child_rel(d2.rel, n2, rel) == 0)
@@ -270,7 +270,7 @@ void nfs3_proc_link(struct nfs_req *r, const struct nfs3_args *a)
 		/* through /proc: linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH */
 		if (linkat(AT_FDCWD, nfs3_proc_path(o.fd, pp, sizeof(pp)), d.fd, name, AT_SYMLINK_FOLLOW) < 0)
 			st = nfs3_errno_stat(errno);
-		nfs3_unbecome();
+		nfs3_unbecome(r->srv);
 	}
 	nfs3_post_attr_fd(r->srv, o.fd, &pa);
 	if (d.fd >= 0)
@@ -324,7 +324,7 @@ uint32_t nfs3_xrename_source(struct nfs_req *r, const struct nfs3_diropargs *fro
 	} else {
 		rc = open_source(d.fd, name, st, fd);
 	}
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	if (rc != NFS3_OK) {
 		nfs3_obj_close(&d);
 		return rc;
@@ -344,7 +344,7 @@ uint32_t nfs3_xrename_unlink(struct nfs_server *s, const struct rpc_auth_sys *cr
 		rc = NFS3ERR_NOENT;	/* replaced meanwhile: leave the newcomer alone */
 	else if (unlinkat(dirfd, name, 0) < 0)
 		rc = nfs3_errno_stat(errno);
-	nfs3_unbecome();
+	nfs3_unbecome(s);
 	if (rc == NFS3_OK && now.st_nlink <= 1)
 		nfs3_ino_del(s, ino);
 	return rc;

@@ -20,12 +20,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -150,16 +153,69 @@ void nfs3_ino_put(struct nfs_server *s, uint64_t ino, const char *rel)
 
 /* ---- handles ---- */
 
-/* The generation of an object reached by an O_PATH fd; 0 where the file
- * system has none, and for anything but regular files and directories
- * (opening a device or FIFO to ask would have side effects). */
-static uint32_t obj_gen(const struct nfs_server *s, int fd, mode_t mode)
+/* A handle's MAC as a slot: HMAC output, spread evenly already. */
+static unsigned fhc_mac_slot(const uint8_t *h)
+{
+	return (unsigned)(h[NFS_FH_BODY] | h[NFS_FH_BODY + 1] << 8) % NFS_FHC_SLOTS;
+}
+
+/* nfs_fh_decode with s's key, answered from the cache of handles verified
+ * before (nfs_int.h, struct nfs_fhc_ent): the same bytes, the same key,
+ * the same result. */
+int nfs3_fh_decode(struct nfs_server *s, const uint8_t *p, size_t len, struct nfs_fh *out)
+{
+	struct nfs_fhc_ent *e = NULL;
+
+	if (len == NFS_FH_LEN && s->fhc_dec) {
+		e = &s->fhc_dec[fhc_mac_slot(p)];
+		if (e->used && !memcmp(e->h, p, NFS_FH_LEN)) {
+			s->st.fh_hits++;
+			*out = e->f;
+			return 0;
+		}
+	}
+	s->st.fh_macs++;
+	if (nfs_fh_decode(p, len, s->key, s->keylen, out, NULL, 0) < 0)
+		return -1;
+	if (e) {
+		memcpy(e->h, p, NFS_FH_LEN);
+		e->f = *out;
+		e->used = 1;
+	}
+	return 0;
+}
+
+static int fh_same(const struct nfs_fh *a, const struct nfs_fh *b)
+{
+	return a->node_id == b->node_id && a->flags == b->flags && a->export_id == b->export_id &&
+	       a->ino == b->ino && a->gen == b->gen;
+}
+
+/* nfs_fh_encode with s's key, from the cache of handles signed before. */
+static void fh_encode(struct nfs_server *s, const struct nfs_fh *fh, uint8_t *out)
+{
+	struct nfs_fhc_ent *e = s->fhc_enc ? &s->fhc_enc[ino_bucket(fh->ino) % NFS_FHC_SLOTS] : NULL;
+
+	if (e && e->used && fh_same(&e->f, fh)) {
+		s->st.fh_hits++;
+		memcpy(out, e->h, NFS_FH_LEN);
+		return;
+	}
+	s->st.fh_macs++;
+	nfs_fh_encode(fh, s->key, s->keylen, out);
+	if (e) {
+		memcpy(e->h, out, NFS_FH_LEN);
+		e->f = *fh;
+		e->used = 1;
+	}
+}
+
+/* FS_IOC_GETVERSION of fd (O_PATH) through a new fd of the same inode. */
+static uint32_t gen_ioctl(int fd)
 {
 	char p[32];
 	int g[2] = { 0, 0 };	/* FS_IOC_GETVERSION is declared long, file systems write an int */
 
-	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
-		return 0;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	int rfd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (rfd < 0)
@@ -170,6 +226,82 @@ static uint32_t obj_gen(const struct nfs_server *s, int fd, mode_t mode)
 	return (uint32_t)g[0];
 }
 
+/* The generation of fd's object (mode) from the cache by (dev, ino, birth
+ * time) of sx (nfs_int.h, struct nfs_gen_ent), read by the ioctl where sx
+ * is NULL or has no birth time; 0 where the file system has none, and for
+ * anything but regular files and directories (opening a device or FIFO to
+ * ask would have side effects). */
+static uint32_t gen_of(struct nfs_server *s, int fd, mode_t mode, const struct statx *sx)
+{
+	struct nfs_gen_ent *e;
+
+	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
+		return 0;
+	if (!s->gens || !sx || !(sx->stx_mask & STATX_BTIME) ||
+	    (!sx->stx_btime.tv_sec && !sx->stx_btime.tv_nsec)) {
+		s->st.gen_reads++;
+		return gen_ioctl(fd);
+	}
+	uint64_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+	e = &s->gens[ino_bucket(sx->stx_ino) % NFS_GEN_SLOTS];
+	if (e->ino == sx->stx_ino && e->dev == dev && e->bsec == sx->stx_btime.tv_sec &&
+	    e->bnsec == sx->stx_btime.tv_nsec) {
+		s->st.gen_hits++;
+		return e->gen;
+	}
+	s->st.gen_reads++;
+	*e = (struct nfs_gen_ent){ .ino = sx->stx_ino, .dev = dev, .bsec = sx->stx_btime.tv_sec,
+				   .bnsec = sx->stx_btime.tv_nsec, .gen = gen_ioctl(fd) };
+	return e->gen;
+}
+
+static int statx_fd(int fd, unsigned mask, struct statx *sx)
+{
+	return statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, sx);
+}
+
+/* The generation of an object reached by an O_PATH fd (gen_of). */
+static uint32_t obj_gen(struct nfs_server *s, int fd, mode_t mode)
+{
+	struct statx sx;
+
+	if (!s->has_gen || !(S_ISREG(mode) || S_ISDIR(mode)))
+		return 0;
+	return gen_of(s, fd, mode, s->gens && statx_fd(fd, STATX_INO | STATX_BTIME, &sx) == 0
+					   ? &sx : NULL);
+}
+
+/* fstat of fd and its object's generation with one statx (a file system
+ * without the basic fields there: fstat, then obj_gen).  0 or -1. */
+static int stat_gen(struct nfs_server *s, int fd, struct stat *st, uint32_t *gen)
+{
+	struct statx sx;
+
+	if (statx_fd(fd, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0 ||
+	    (sx.stx_mask & STATX_BASIC_STATS) != STATX_BASIC_STATS) {
+		if (fstat(fd, st) < 0)
+			return -1;
+		*gen = obj_gen(s, fd, st->st_mode);
+		return 0;
+	}
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_nlink = sx.stx_nlink;
+	st->st_uid = sx.stx_uid;
+	st->st_gid = sx.stx_gid;
+	st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+	st->st_size = (off_t)sx.stx_size;
+	st->st_blksize = (blksize_t)sx.stx_blksize;
+	st->st_blocks = (blkcnt_t)sx.stx_blocks;
+	st->st_atim = (struct timespec){ sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec };
+	st->st_mtim = (struct timespec){ sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
+	st->st_ctim = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+	*gen = gen_of(s, fd, st->st_mode, &sx);
+	return 0;
+}
+
 static void make_fh_flags(struct nfs_server *s, uint16_t flags, uint64_t ino, uint32_t gen,
 			  struct nfs3_fh *out)
 {
@@ -178,7 +310,7 @@ static void make_fh_flags(struct nfs_server *s, uint16_t flags, uint64_t ino, ui
 			     .flags = flags,
 			     .export_id = s->cfg->export_id, .ino = ino, .gen = gen };
 
-	nfs_fh_encode(&fh, s->key, s->keylen, out->data);
+	fh_encode(s, &fh, out->data);
 	out->len = NFS_FH_LEN;
 }
 
@@ -207,11 +339,11 @@ static int try_rel(struct nfs_server *s, const char *rel, uint64_t ino, uint32_t
 		   struct nfs3_obj *o)
 {
 	int fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_NOFOLLOW, 0);
+	uint32_t g;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &o->st) < 0 || (uint64_t)o->st.st_ino != ino ||
-	    obj_gen(s, fd, o->st.st_mode) != gen) {
+	if (stat_gen(s, fd, &o->st, &g) < 0 || (uint64_t)o->st.st_ino != ino || g != gen) {
 		close(fd);
 		return -1;
 	}
@@ -285,7 +417,7 @@ uint32_t nfs3_resolve(struct nfs_server *s, const struct nfs3_fh *h, struct nfs3
 	const char *rel;
 
 	o->fd = -1;
-	if (nfs_fh_decode(h->data, h->len, s->key, s->keylen, &fh, NULL, 0) < 0) {
+	if (nfs3_fh_decode(s, h->data, h->len, &fh) < 0) {
 		s->st.bad_handles++;
 		return NFS3ERR_BADHANDLE;
 	}
@@ -324,6 +456,17 @@ void nfs3_obj_fh(struct nfs_server *s, const struct nfs3_obj *o, struct nfs3_fh 
 
 /* ---- the export ---- */
 
+/* Whether this process runs as euid 0 with capability cap effective. */
+static int root_with(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (geteuid() != 0 || syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return !!(d[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap));
+}
+
 int nfs3_export_open(struct nfs_server *s)
 {
 	struct stat st;
@@ -344,6 +487,11 @@ int nfs3_export_open(struct nfs_server *s)
 	s->has_gen = rfd >= 0 && ioctl(rfd, FS_IOC_GETVERSION, g) == 0;
 	if (rfd >= 0)
 		close(rfd);
+	/* fs uid 0 may search every directory: LOOKUP's check as an
+	 * unsquashed root is skipped (a daemon started with fewer
+	 * capabilities keeps the kernel's check) */
+	s->root_searches = root_with(CAP_DAC_READ_SEARCH);
+	s->keep_groups = s->root_searches && root_with(CAP_DAC_OVERRIDE);
 	s->root_ino = (uint64_t)st.st_ino;
 	s->root_gen = s->has_gen ? (uint32_t)g[0] : 0;
 	nfs3_ino_put(s, s->root_ino, "");
@@ -367,7 +515,7 @@ uint32_t nfs3_subdir_fh(struct nfs_req *r, const char *rel, struct nfs3_fh *fh)
 	 * as the caller: every directory on the way must be searchable by it */
 	nfs3_become(r);
 	o.fd = nfs3_open_beneath(s->dirfd, rel, O_PATH | O_DIRECTORY, 0);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	if (o.fd < 0)
 		return errno == ENOENT ? MNT3ERR_NOENT : errno == ENOTDIR ? MNT3ERR_NOTDIR
 									 : MNT3ERR_ACCES;

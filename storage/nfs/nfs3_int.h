@@ -36,6 +36,9 @@ int nfs3_open_beneath(int dirfd, const char *rel, uint64_t flags, uint64_t mode)
 /* The inode -> path cache: remember ino at rel (the newest name wins), forget ino. */
 void nfs3_ino_put(struct nfs_server *s, uint64_t ino, const char *rel);
 void nfs3_ino_del(struct nfs_server *s, uint64_t ino);
+/* nfs_fh_decode of p[len] with the server's key, from the cache of
+ * handles verified before: 0, or -1 (not ours: MAC, format). */
+int nfs3_fh_decode(struct nfs_server *s, const uint8_t *p, size_t len, struct nfs_fh *out);
 /* Handle -> object (o->fd -1 unless NFS3_OK).  NFS3_OK, BADHANDLE (not ours:
  * MAC, format) or STALE. */
 uint32_t nfs3_resolve(struct nfs_server *s, const struct nfs3_fh *h, struct nfs3_obj *o);
@@ -61,7 +64,7 @@ void nfs3_wcc_post(const struct nfs_server *s, int fd, struct nfs3_wcc *w);
  * the daemon, the operation as the caller. */
 void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a);
 void nfs3_become(struct nfs_req *r);
-void nfs3_unbecome(void);	/* errno kept */
+void nfs3_unbecome(struct nfs_server *s);	/* errno kept */
 /* The ids the caller acts with (uid, gid, groups; as nfs3_become takes them). */
 void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c);
 /* Whether the caller may search (execute) directory fd: 1, or 0 (EACCES). */

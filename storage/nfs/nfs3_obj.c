@@ -149,8 +149,25 @@ static void effective(struct nfs_server *s, const struct nfs_access *acc,
 		out->gids[i] = squash(acc, g[i], acc->anongid);
 }
 
+/* The thread's supplementary groups := g[n] (the raw syscall: this thread
+ * only, nasd has one, no glibc broadcast); skipped when they are already
+ * (s->keep_groups: a caller's groups stay set between calls). */
+static void set_groups(struct nfs_server *s, const gid_t *g, uint32_t n)
+{
+	if (s->keep_groups && s->groups_set && s->cur_ngids == n &&
+	    !memcmp(s->cur_gids, g, n * sizeof(*g)))
+		return;
+	if (syscall(SYS_setgroups, (size_t)n, g) < 0) {
+		s->groups_set = 0;
+		return;
+	}
+	s->groups_set = 1;
+	s->cur_ngids = n;
+	memcpy(s->cur_gids, g, n * sizeof(*g));
+}
+
 /* Take e's ids as the file system ids (root only: else nothing to do). */
-static void set_ids(const struct nfs_cred *e)
+static void set_ids(struct nfs_server *s, const struct nfs_cred *e)
 {
 	gid_t g[NFS_CRED_GIDS_MAX];
 
@@ -158,10 +175,14 @@ static void set_ids(const struct nfs_cred *e)
 		return;		/* unprivileged daemon: its own permissions apply */
 	for (uint32_t i = 0; i < e->ngids; i++)
 		g[i] = e->gids[i];
-	/* the raw syscall: this thread only (nasd has one), no glibc broadcast */
-	syscall(SYS_setgroups, (size_t)e->ngids, g);
-	setfsgid(e->gid);
-	setfsuid(e->uid);
+	set_groups(s, g, e->ngids);
+	if (!s->fsids_known || s->cur_fsgid != e->gid)
+		setfsgid(e->gid);
+	if (!s->fsids_known || s->cur_fsuid != e->uid)
+		setfsuid(e->uid);
+	s->cur_fsgid = e->gid;
+	s->cur_fsuid = e->uid;
+	s->fsids_known = 1;
 }
 
 void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a)
@@ -173,7 +194,7 @@ void nfs3_become_sys(struct nfs_server *s, const struct rpc_auth_sys *a)
 	 * checked where it came in) */
 	nfs_policy_access(s, NULL, 1, 1, &acc);
 	effective(s, &acc, a, &e);
-	set_ids(&e);
+	set_ids(s, &e);
 }
 
 void nfs3_eff_cred(const struct nfs_req *r, struct nfs_cred *c)
@@ -196,26 +217,40 @@ void nfs3_become(struct nfs_req *r)
 	struct nfs_cred e;
 
 	nfs3_eff_cred(r, &e);
-	set_ids(&e);
+	set_ids(r->srv, &e);
 }
 
-void nfs3_unbecome(void)
+void nfs3_unbecome(struct nfs_server *s)
 {
 	int e = errno;	/* the caller's operation's, for its status */
 
 	if (geteuid() != 0)
 		return;
-	setfsuid(0);
-	setfsgid(0);
-	syscall(SYS_setgroups, (size_t)0, NULL);
+	if (!s->fsids_known || s->cur_fsuid != 0)
+		setfsuid(0);
+	if (!s->fsids_known || s->cur_fsgid != 0)
+		setfsgid(0);
+	s->cur_fsuid = s->cur_fsgid = 0;
+	s->fsids_known = 1;
+	if (!s->keep_groups) {
+		gid_t none = 0;
+		set_groups(s, &none, 0);
+	}
 	errno = e;
 }
 
 int nfs3_may_search(struct nfs_req *r, int fd)
 {
-	nfs3_become(r);
+	struct nfs_cred e;
+
+	/* an unsquashed root with the capability may search anything: the
+	 * kernel's check would say so (six system calls a LOOKUP spared) */
+	nfs3_eff_cred(r, &e);
+	if (e.uid == 0 && r->srv->root_searches)
+		return 1;
+	set_ids(r->srv, &e);
 	int rc = faccessat(fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	return !(rc < 0 && errno == EACCES);
 }
 
@@ -278,7 +313,7 @@ int nfs3_open_file(struct nfs_req *r, const struct nfs3_obj *o, int flags, struc
 	nfs3_become(r);
 	int fd = nfs3_open_beneath(r->srv->dirfd, o->rel,
 				   (uint64_t)(flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY), 0);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	if (fd < 0) {
 		*status = nfs3_errno_stat(errno);
 		return -1;

@@ -57,7 +57,7 @@ static int readdir_open(struct nfs_req *r, const struct nfs3_args *a, const stru
 	}
 	nfs3_become(r);
 	dfd = nfs3_open_beneath(r->srv->dirfd, d->rel, O_RDONLY | O_DIRECTORY, 0);
-	nfs3_unbecome();
+	nfs3_unbecome(r->srv);
 	if (dfd < 0) {
 		nfs3_enc_readdir_head(e, nfs3_errno_stat(errno), pd, verf);
 		return -1;

@@ -49,6 +49,7 @@
 #include "lib/cluster_wire.h"
 #include "lib/keyfile.h"
 #include "nfs.h"
+#include "nfs_fh.h"
 #include "storage/handoff/handoff.h"
 #include "nfs3_xdr.h"
 #include "oncrpc.h"
@@ -85,6 +86,38 @@ struct nfs_ino_ent {
 struct nfs_stale_ent {
 	uint64_t ino, at_ms;	/* at_ms 0: empty */
 	uint32_t gen;
+};
+
+/*
+ * Handles verified or signed (nfs3_handle.c): every call's handle is
+ * checked by HMAC-SHA256 and every LOOKUP, CREATE, READDIRPLUS entry signs
+ * one; OpenSSL's one-shot HMAC costs microseconds a call (a profile of
+ * LOOKUP + GETATTR: 9% of nasd's CPU).  Identical bytes verified once with
+ * the same key decode the same: a direct-mapped cache by MAC (verified
+ * handles only: a forged one never enters it), and one by inode for the
+ * handles signed.  Bounded, lost on restart (the key is loaded once).
+ */
+#define NFS_FHC_SLOTS 2048
+struct nfs_fhc_ent {
+	uint8_t h[NFS_FH_LEN];
+	uint8_t used;
+	struct nfs_fh f;
+};
+
+/*
+ * Inode generations (FS_IOC_GETVERSION) by (device, inode, birth time)
+ * (nfs3_handle.c): the ioctl needs an fd that is not O_PATH, opened through
+ * /proc/self/fd (a path walk of procfs, open and close: three system calls
+ * a handle, the largest cost of a LOOKUP after the network).  An inode
+ * number that is reused belongs to a file born later, so (ino, btime)
+ * names one inode; without a birth time (statx STATX_BTIME) the ioctl
+ * runs every time.  Direct-mapped by inode, bounded.
+ */
+#define NFS_GEN_SLOTS 4096
+struct nfs_gen_ent {
+	uint64_t ino, dev;
+	int64_t bsec;		/* 0 and bnsec 0: empty */
+	uint32_t bnsec, gen;
 };
 
 /*
@@ -144,6 +177,9 @@ struct nfs_stats {
 		 prog_unavail, prog_mismatch, rpc_mismatch, auth_errors, refused, bad_handles,
 		 stale, too_big, bytes_read, bytes_written, scans, drc_hits, frozen, restored,
 		 forwarded, forward_errors, from_peers, idle_closed, client_limit, stale_cached;
+	/* the handle and generation caches (nfs3_handle.c): answered from
+	 * them, computed (HMAC, FS_IOC_GETVERSION) */
+	uint64_t fh_hits, fh_macs, gen_hits, gen_reads;
 	/* UDP (nfs_udp.c): datagrams in, replies out, from hosts outside
 	 * "clients" (dropped unanswered), dropped as too long or unanswerable */
 	uint64_t udp_in, udp_out, udp_refused, udp_dropped;
@@ -255,6 +291,19 @@ struct nfs_server {
 	uint64_t root_ino;
 	uint32_t root_gen;
 	int has_gen;		/* FS_IOC_GETVERSION works on this file system */
+	/* euid 0 with CAP_DAC_OVERRIDE: supplementary groups change nothing
+	 * for nasd's own access, so a caller's stay set between calls and
+	 * setgroups runs only when the next caller's differ (nfs3_obj.c) */
+	int keep_groups;
+	int groups_set;		/* cur_gids[cur_ngids] are the thread's groups */
+	uint32_t cur_ngids;
+	gid_t cur_gids[NFS_CRED_GIDS_MAX];
+	/* the thread's fs uid and gid as nfs3_obj.c last set them (valid when
+	 * fsids_known): a call made as root, or two in a row as one user,
+	 * changes nothing and costs no setfsuid/setfsgid */
+	int fsids_known;
+	uint32_t cur_fsuid, cur_fsgid;
+	int root_searches;	/* euid 0 with CAP_DAC_READ_SEARCH: fs uid 0 may search any directory */
 	uint8_t wverf[8];	/* write verifier: this process's start time */
 	struct nfs_upstream *ups[16];	/* nfs_proxy.c: one connection per peer */
 	int closing;			/* shutting down: no new calls to peers */
@@ -264,6 +313,9 @@ struct nfs_server {
 	struct nfs_ino_ent *ino[NFS_INO_BUCKETS];
 	unsigned nino;
 	struct nfs_stale_ent *stale;	/* NFS_STALE_SLOTS */
+	struct nfs_fhc_ent *fhc_dec;	/* NFS_FHC_SLOTS, by MAC */
+	struct nfs_fhc_ent *fhc_enc;	/* NFS_FHC_SLOTS, by inode */
+	struct nfs_gen_ent *gens;	/* NFS_GEN_SLOTS */
 	/* client-caused lines in the log, each kind its own limit (mount3.c,
 	 * nfs_server.c): MNTs answered, MNTs refused, connections refused */
 	struct log_rate log_mnt, log_mnt_refused, log_conn_refused;

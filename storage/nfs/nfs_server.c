@@ -133,7 +133,10 @@ int nfs_server_open(struct nasd *n)
 	s->dirfd = -1;
 	n->nfs = s;
 	if (!(s->drc = calloc(NFS_DRC_SIZE, sizeof(*s->drc))) ||
-	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) || nfs_gids_init(s) < 0 ||
+	    !(s->stale = calloc(NFS_STALE_SLOTS, sizeof(*s->stale))) ||
+	    !(s->fhc_dec = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_dec))) ||
+	    !(s->fhc_enc = calloc(NFS_FHC_SLOTS, sizeof(*s->fhc_enc))) ||
+	    !(s->gens = calloc(NFS_GEN_SLOTS, sizeof(*s->gens))) || nfs_gids_init(s) < 0 ||
 	    nfs_policy_init(s) < 0)
 		return -1;
 	if (keyfile_load(cfg->fh_key_file, s->key, &s->keylen, err, sizeof(err)) < 0) {
@@ -177,6 +180,9 @@ void nfs_server_close(struct nasd *n)
 	nlm_close(s);
 	free(s->drc);
 	free(s->stale);
+	free(s->fhc_dec);
+	free(s->fhc_enc);
+	free(s->gens);
 	nfs_gids_free(s);
 	nfs_policy_free(s);
 	free(s);
@@ -217,6 +223,9 @@ json_t *nfs_status(struct nasd *n)
 	json_object_set_new(o, "inode_cache", nfs_ju(s->nino));
 	json_object_set_new(o, "scans", nfs_ju(s->st.scans));
 	json_object_set_new(o, "stale_cached", nfs_ju(s->st.stale_cached));
+	json_object_set_new(o, "handle_cache", json_pack("{s:o, s:o, s:o, s:o}", "hits",
+		nfs_ju(s->st.fh_hits), "macs", nfs_ju(s->st.fh_macs), "gen_hits",
+		nfs_ju(s->st.gen_hits), "gen_reads", nfs_ju(s->st.gen_reads)));
 	json_object_set_new(o, "drc_hits", nfs_ju(s->st.drc_hits));
 	json_object_set_new(o, "namespace", json_boolean(s->cfg->vroot));
 	json_object_set_new(o, "forwarded", nfs_ju(s->st.forwarded));

@@ -89,6 +89,8 @@ static struct {
 	struct nfs_server *srv;
 	struct nfs_drc_ent *drc;	/* NFS_DRC_SIZE */
 	struct nfs_stale_ent *stale;	/* NFS_STALE_SLOTS */
+	struct nfs_fhc_ent *fhc_dec, *fhc_enc;	/* NFS_FHC_SLOTS each */
+	struct nfs_gen_ent *gens;	/* NFS_GEN_SLOTS */
 	uint8_t *out;			/* OUT_CAP */
 } mem;
 #define OUT_CAP (65536 + NFS_REPLY_SLACK)	/* the conn's out_cap for max_io 65536 */
@@ -237,7 +239,10 @@ static void setup(void)
 	if (loop_init(&nasd.loop) < 0 || pthread_create(&th, NULL, watchdog, NULL) != 0 ||
 	    !(mem.srv = malloc(sizeof(*mem.srv))) ||
 	    !(mem.drc = malloc(NFS_DRC_SIZE * sizeof(*mem.drc))) ||
-	    !(mem.stale = malloc(NFS_STALE_SLOTS * sizeof(*mem.stale))) || !(mem.out = malloc(OUT_CAP)))
+	    !(mem.stale = malloc(NFS_STALE_SLOTS * sizeof(*mem.stale))) ||
+	    !(mem.fhc_dec = malloc(NFS_FHC_SLOTS * sizeof(*mem.fhc_dec))) ||
+	    !(mem.fhc_enc = malloc(NFS_FHC_SLOTS * sizeof(*mem.fhc_enc))) ||
+	    !(mem.gens = malloc(NFS_GEN_SLOTS * sizeof(*mem.gens))) || !(mem.out = malloc(OUT_CAP)))
 		abort();
 	nfs_tree_build(&tree);
 }
@@ -254,6 +259,9 @@ static void start(uint8_t flags)
 	srv = memset(mem.srv, 0, sizeof(*srv));
 	srv->drc = memset(mem.drc, 0, NFS_DRC_SIZE * sizeof(*srv->drc));
 	srv->stale = memset(mem.stale, 0, NFS_STALE_SLOTS * sizeof(*srv->stale));
+	srv->fhc_dec = memset(mem.fhc_dec, 0, NFS_FHC_SLOTS * sizeof(*srv->fhc_dec));
+	srv->fhc_enc = memset(mem.fhc_enc, 0, NFS_FHC_SLOTS * sizeof(*srv->fhc_enc));
+	srv->gens = memset(mem.gens, 0, NFS_GEN_SLOTS * sizeof(*srv->gens));
 	srv->nasd = &nasd;
 	srv->cfg = cfg;
 	memset(srv->key, 0x5a, 32);

@@ -134,6 +134,14 @@ first=$(jq -r '.ms[0]' <<<"$j")
 rest=$(jq -r '.ms[1:] | sort | .[length / 2 | floor]' <<<"$j")
 diag "stale GETATTR: first ${first} ms (a scan of 150 000 entries), median of the next 19 ${rest} ms"
 check "... the calls after the first take under a third of it" awk -v f="$first" -v r="$rest" 'BEGIN { exit !(r * 3 < f) }'
+# an inode number reused by a new file under the same name (ext4 gives it
+# back at once; tmpfs never): the removed file's handle must stay STALE,
+# whatever nasd caches by inode (paths, generations by birth time, signed
+# handles)
+j=$(rpc c1 reuse pub 10)
+diag "inode reuse: $j"
+check_eq "a removed file's handle is STALE, its successor's answers, inode number reused or not" \
+	"[70] [0]" "$(jq -c .old <<<"$j") $(jq -c .new <<<"$j")"
 
 # ------------------------------------------------------------------ FIFO --
 # unblock: a writer for every FIFO, so that an open blocked on one (the

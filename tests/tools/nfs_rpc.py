@@ -80,6 +80,10 @@
 #                                   {answered, closed}
 #   nfs_rpc.py stale HOST DIR N        CREATE then REMOVE DIR/stale-PID, then N GETATTRs
 #                                   of its handle: {statuses, ms}
+#   nfs_rpc.py reuse HOST DIR N        N times: CREATE DIR/reuse-PID, REMOVE it, CREATE it
+#                                   again, GETATTR of both handles: {old (statuses of
+#                                   the removed file's handle), new (the new one's),
+#                                   reused (times the new file got the old inode number)}
 #   nfs_rpc.py fifo HOST DIR NAME      CREATE UNCHECKED of DIR/NAME (a FIFO) on one
 #                                   connection, GETATTR of the root on another
 #                                   meanwhile: {create, getattr} (status or "timeout")
@@ -1080,6 +1084,29 @@ elif mode == "stale":
         sts.append(nfs_status(c.call(100003, 3, 1, xdr_opaque(fh), cred=cred)))
         ms.append(round((time.perf_counter() - t) * 1000, 3))
     print(json.dumps({"statuses": sorted(set(sts)), "ms": ms}))
+elif mode == "reuse":
+    c = Conn(host)
+    cred = user(1000)
+    st, d = walk(c, sys.argv[3])
+    name = ("reuse-%d" % os.getpid()).encode()
+    def create_fh():
+        r = c.call(100003, 3, 8, xdr_opaque(d) + xdr_opaque(name) + struct.pack(">I", 0) + SATTR_NONE, cred=cred)
+        assert nfs_status(r) == 0, "CREATE failed: %s" % nfs_status(r)
+        return r["body"][12:12 + struct.unpack(">I", r["body"][8:12])[0]]
+    def fileid(fh):
+        r = c.call(100003, 3, 1, xdr_opaque(fh), cred=cred)
+        return struct.unpack(">Q", r["body"][56:64])[0] if nfs_status(r) == 0 else None
+    old, new, reused = set(), set(), 0
+    for i in range(int(sys.argv[4])):
+        fh1 = create_fh()
+        id1 = fileid(fh1)
+        c.call(100003, 3, 12, xdr_opaque(d) + xdr_opaque(name), cred=cred)
+        fh2 = create_fh()
+        new.add(nfs_status(c.call(100003, 3, 1, xdr_opaque(fh2), cred=cred)))
+        old.add(nfs_status(c.call(100003, 3, 1, xdr_opaque(fh1), cred=cred)))
+        reused += int(id1 is not None and id1 == fileid(fh2))
+        c.call(100003, 3, 12, xdr_opaque(d) + xdr_opaque(name), cred=cred)
+    print(json.dumps({"old": sorted(old), "new": sorted(new), "reused": reused}))
 elif mode == "fifo":
     a, b = Conn(host), Conn(host)
     st, d = walk(a, sys.argv[3])
