@@ -237,7 +237,7 @@ demo-down:
 	$(Q)appliance/lab/demo-down.sh
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(B)/cpuref
 	$(Q)tests/bench/run.sh
 
 clean:

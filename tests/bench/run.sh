@@ -160,10 +160,13 @@ write_results() {
 	touch "$METRICS" "$SAMPLES"
 	meta=$(jq -cn --arg date "$date" --arg kernel "$kern" --arg cpu "$cpu" \
 		--arg load "$LOAD_START" --arg how "$HOW" --argjson rounds "$ROUNDS" \
+		--arg cpuref_start "${CPUREF_START:-n/a n/a}" --arg cpuref_end "${CPUREF_END:-n/a n/a}" \
 		--argjson seconds "$DUR" --argjson elapsed "$((SECONDS - T_START))" \
 		--arg git "$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)" \
 		'{date: $date, kernel: $kernel, cpu: $cpu, loadavg_at_start: $load, rounds: $rounds,
-		  seconds_per_run: $seconds, elapsed_s: $elapsed, git: $git, how: $how}')
+		  seconds_per_run: $seconds, elapsed_s: $elapsed, git: $git, how: $how,
+		  cpuref: {start: ($cpuref_start | split(" ") | {cpu_ms: .[0], wall_ms: .[1]}),
+			   end: ($cpuref_end | split(" ") | {cpu_ms: .[0], wall_ms: .[1]})}}')
 	if ! jq -s --argjson meta "$meta" --slurpfile samples "$SAMPLES" '
 		(reduce .[] as $m ({}; . + {($m.name): ($m | del(.name))}))
 		+ {samples: (reduce $samples[] as $s ({};
@@ -180,6 +183,7 @@ write_results() {
 		echo "- kernel: $kern"
 		echo "- CPU: $cpu"
 		echo "- load average at start: $LOAD_START (other work shares this machine)"
+		echo "- machine-speed reference (tests/bench/cpuref.c, CPU / wall ms, median of 3): start ${CPUREF_START:-n/a}, end ${CPUREF_END:-n/a}"
 		echo "- git: $(jq -r .git <<<"$meta"); bench time $((SECONDS - T_START)) s"
 		echo
 		[ ! -s "$WORK/peers/peers.md" ] || cat "$WORK/peers/peers.md"
@@ -1004,6 +1008,13 @@ want lab || want flow || want pair || want handoff || want nfs || want nfspeer |
 	HOW="Peers section only (--only peers): tests/bench/peers.sh, its method above the table."
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# The machine-speed reference (tests/bench/cpuref.c: a fixed CPU loop, CPU
+# and wall ms, the median of three) at the start and again at the end: these
+# shared machines differ 2-3x from day to day, and a run's figures compare
+# with another run's only through it (the flow section adds the BPF side:
+# flowbench's floor, an empty program's test_run).
+CPUREF=$B/cpuref	# (B becomes the build's snapshot below)
+CPUREF_START=$(cpu_reference "$CPUREF" 2>/dev/null || echo "n/a n/a")
 case "$ROUNDS.$DUR" in
 *[!0-9.]* | .* | *. | 0.* | *.0 | *.*.*)
 	log "HARNESS ERROR: BENCH_ROUNDS and BENCH_SECONDS want positive integers"
@@ -1100,6 +1111,7 @@ want smb && { settle smb; smb_section; }
 want aa && { settle aa; aa_section; }
 want foload && { settle foload; foload_section; }
 want group && { settle group; group_section; }
+CPUREF_END=$(cpu_reference "$CPUREF" 2>/dev/null || echo "n/a n/a")
 write_results
 log "done in $((SECONDS - T_START)) s"
 [ "$HARNESS_ERR" = 0 ]
