@@ -256,7 +256,7 @@ clean:
 # to /etc/tandem (the operator's).
 # Units are rewritten for SBINDIR and DOCDIR.
 SWITCH_BIN  := tandem-lbd tandem-syncd tandem-failover tandem-webd tandem-agentx
-SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx
+SWITCH_UNIT := tandem-lbd tandem-syncd tandem-webd tandem-agentx tandem-slapd tandem-slapd-replica
 SWITCH_DOC  := README.md doc/architecture.md doc/config.md doc/failover.md doc/control.md \
 	doc/tandemctl.md doc/api.md doc/console.md doc/snmp.md doc/metrics.md doc/logs.md \
 	doc/directory.md

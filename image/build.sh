@@ -108,6 +108,10 @@ make_root() {
 	mkdir -p "$root/var/log/journal"	# /data/journal is bound here (fstab)
 	mkdir -p "$root/var/agentx"		# snmpd's AgentX socket (tandem-agentx's ReadWritePaths)
 	mkdir -p "$root/data" "$root/boot/efi"
+	# the directory's database (tandem-slapd*.service, default data_dir)
+	# on the data partition: an upgrade keeps it
+	mkdir -p "$root/var/lib/tandem"
+	ln -sfn /data/ldap "$root/var/lib/tandem/ldap"
 	# keepalived starts only through Tandem's drop-in (genconf at start)
 	echo "# generated from /etc/tandem/tandem.json by tandem-failover at every start" \
 		>"$root/etc/keepalived/keepalived.conf"
@@ -119,6 +123,14 @@ make_root() {
 		tandem-console >/dev/null 2>&1
 	chroot "$root" systemctl mask serial-getty@ttyS0.service systemd-networkd-wait-online.service \
 		>/dev/null 2>&1
+	# Debian's slapd would serve its default database (dc=nodomain, made
+	# by its postinst) on every interface: masked, not re-pointed by a
+	# drop-in, because its init script owns /etc/ldap/slapd.d and
+	# /var/lib/ldap and runs its own logic around them; the directory is
+	# tandem-slapd.service (switch) or tandem-slapd-replica.service (node),
+	# each with its generated slapd.conf, and both conflict with it
+	chroot "$root" systemctl mask slapd.service >/dev/null 2>&1
+	ln -sfn /dev/null "$root/etc/systemd/system/slapd.service"
 	if [ "$BROKEN" = 1 ]; then
 		# a release that boots but never gets ready: the rollback test's
 		for d in tandem-lbd tandem-nasd tandem-syncd; do

@@ -27,6 +27,12 @@
 #      N comes back ready on slot b with the new version.
 #   6. An upgrade to a release that never gets ready: the trial boot
 #      reboots by itself and N comes back on slot b, previous version.
+#      The pair runs its own directory ("directory" mode "pair"):
+#      tandem-slapd on both, Debian's slapd.service masked, slapd listening
+#      on the storage address and 127.0.0.1 only; the first entries loaded
+#      on A appear on B, an entry added on B appears on A (mirror mode).
+#   4b. VM N (no directory.json): the packages are there, its replica,
+#      nslcd and Debian's slapd do not run, nothing listens on 389.
 #   7. A config drive with bad JSON, and one with a world-readable key,
 #      are refused with a clear message on the console; the machine stays up
 #      unconfigured (N2, a fourth short boot).
@@ -76,6 +82,7 @@ diag "master: VM $master"
 check "BIRD 2 is in the image (bird --version)" vm_ssh "$backup" bird --version
 check_eq "bird.service skipped on a pair switch (no bgp section)" inactive \
 	"$(vm_ssh "$backup" systemctl is-active bird.service)"
+dir_check
 
 # ---- 2. downloads survive the master's death
 check "the VIP answers" wait_for 30 in_ns c1 curl -sf -o /dev/null --max-time 2 http://10.77.1.100/node
@@ -115,6 +122,7 @@ else
 fi
 check "VM n answers SSH" wait_for 120 vm_ssh n true
 check "VM n is up in the switch's view" wait_for 60 node_up vm
+dir_check_node
 vm_ssh "$backup" tandemctl drain n1 >/dev/null
 vm_ssh "$backup" tandemctl drain n2 >/dev/null
 check_eq "the VIP is served by the node VM" vm "$(in_ns c1 curl -sf --max-time 3 http://10.77.1.100/node)"

@@ -59,6 +59,10 @@ vmlab_up() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=tandem \
 		-keyout "$TEST_TMP/tls.key" -out "$TEST_TMP/tls.crt" 2>/dev/null
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TEST_TMP/sync.key"
+	# the pair's directory passwords (no newline: ldapadd -y takes the file as it is)
+	for k in ldap-root ldap-replica; do
+		head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$TEST_TMP/$k.pw"
+	done
 }
 
 vmlab_down() {
@@ -137,6 +141,8 @@ switch_drive() {
 	net_file "$d" eth1 "10.77.2.$n/24"
 	net_file "$d" eth2 "$local/24"
 	install -m 0600 "$TEST_TMP/sync.key" "$d/keys/sync.key"
+	install -m 0600 "$TEST_TMP/ldap-root.pw" "$d/keys/ldap-root.pw"
+	install -m 0600 "$TEST_TMP/ldap-replica.pw" "$d/keys/ldap-replica.pw"
 	install -m 0600 "$TEST_TMP/tls.key" "$d/tls/console.key"
 	install -m 0644 "$TEST_TMP/tls.crt" "$d/tls/console.crt"
 	cat >"$d/tandem.json" <<EOT
@@ -148,7 +154,12 @@ switch_drive() {
   "sync": { "switch_id": $id, "local": "$local", "peer": "$peer",
             "key_file": "/etc/tandem/keys/sync.key", "peer_dead_ms": 1500 },
   "vrrp": { "router_id": 77, "priority": $prio, "advert_int_ms": 200,
-            "storage_gateways": [ "10.77.2.1/24" ] } }
+            "storage_gateways": [ "10.77.2.1/24" ] },
+  "directory": { "mode": "pair", "base": "$DIR_BASE",
+                 "providers": [ { "switch_id": 1, "address": "10.77.2.2" },
+                                { "switch_id": 2, "address": "10.77.2.3" } ],
+                 "root_password_file": "/etc/tandem/keys/ldap-root.pw",
+                 "replica_password_file": "/etc/tandem/keys/ldap-replica.pw" } }
 EOT
 	cat >"$d/webd.json" <<EOT
 { "listen": "10.77.1.$n:8443", "cert": "/etc/tandem/tls/console.crt", "key": "/etc/tandem/tls/console.key",
@@ -371,6 +382,70 @@ upgrade_to() {
 		fail "$5. after the upgrade to $ver: \"$4\"" "$(vm_serial_tail "$v")"
 	fi
 	VM_REBOOTING=""
+}
+
+# ---- the directory ----------------------------------------------------------
+
+# The pair's own directory (its "directory" section, mode "pair"):
+# tandem-slapd.service on both switches, mirror mode; the node VM has none.
+DIR_BASE="dc=tandem,dc=test"
+DIR_LDAPI="ldapi://%2Frun%2Ftandem%2Fldap%2Fldapi"
+
+# dir_has VM DN: VM's slapd holds DN (read as the root, over its ldapi socket)
+dir_has() {
+	vm_ssh "$1" ldapsearch -x -H "$DIR_LDAPI" -D "cn=admin,$DIR_BASE" -y /etc/tandem/keys/ldap-root.pw \
+		-b "$2" -s base dn 2>/dev/null | grep -q '^dn:'
+}
+# dir_add VM LDIF: add LDIF's entries on VM's slapd
+dir_add() {
+	vm_ssh "$1" ldapadd -x -H "$DIR_LDAPI" -D "cn=admin,$DIR_BASE" -y /etc/tandem/keys/ldap-root.pw <<<"$2"
+}
+unit_active() { [ "$(vm_ssh "$1" systemctl is-active "$2")" = active ]; }
+# dir_listeners VM: the addresses VM listens on at port 389, sorted, one line
+dir_listeners() {
+	vm_ssh "$1" ss -Hltn 'sport = :389' | awk '{print $4}' | sort | tr '\n' ' '
+}
+
+# Step 1's directory checks, with both switches up.
+dir_check() {
+	local v
+	for v in a b; do
+		check "1. tandem-slapd runs on VM $v (the pair's directory)" \
+			wait_for 90 unit_active "$v" tandem-slapd.service
+		check_eq "1. Debian's own slapd.service is masked on VM $v" masked \
+			"$(vm_ssh "$v" systemctl is-enabled slapd.service 2>/dev/null)"
+	done
+	check_eq "1. VM b's slapd listens on its storage address and 127.0.0.1 only" \
+		"10.77.2.3:389 127.0.0.1:389 " "$(dir_listeners b)"
+	check "1. slapd answers ldapsearch on VM a" wait_for 30 vm_ssh a ldapsearch -x -H "$DIR_LDAPI" \
+		-b "''" -s base namingContexts
+	check "1. the first entries load on VM a (slapdconf init | ldapadd)" \
+		vm_ssh a "tandem-failover -c /etc/tandem/tandem.json slapdconf init | ldapadd -x -H '$DIR_LDAPI' \
+		-D 'cn=admin,$DIR_BASE' -y /etc/tandem/keys/ldap-root.pw >/dev/null"
+	check "1. replication a -> b: VM b holds them" wait_for 20 dir_has b "cn=replica,$DIR_BASE"
+	check "1. an entry added on VM b" dir_add b "dn: uid=imgcheck,ou=people,$DIR_BASE
+objectClass: account
+objectClass: posixAccount
+uid: imgcheck
+cn: imgcheck
+uidNumber: 4711
+gidNumber: 4711
+homeDirectory: /nonexistent"
+	check "1. replication b -> a (mirror mode): VM a holds it" \
+		wait_for 20 dir_has a "uid=imgcheck,ou=people,$DIR_BASE"
+}
+
+# The node VM has no directory: its replica and nslcd are skipped, and
+# nothing listens on 389 (Debian's slapd is masked).
+dir_check_node() {
+	local u
+	check "4. slapd, nslcd, libnss-ldapd and ldap-utils are installed on VM n" \
+		vm_ssh n dpkg-query -W slapd nslcd libnss-ldapd ldap-utils
+	for u in tandem-slapd-replica nslcd slapd tandem-slapd; do
+		check_eq "4. $u.service does not run on VM n (no directory.json)" inactive \
+			"$(vm_ssh n systemctl is-active $u.service)"
+	done
+	check_eq "4. nothing listens on port 389 on VM n" "" "$(dir_listeners n)"
 }
 
 # ---- bad config drives ----------------------------------------------------
