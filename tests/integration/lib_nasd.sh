@@ -237,12 +237,15 @@ hstat() { nctl "$1" '{"cmd":"status"}' | jq -r ".handoff$2"; }
 
 # holder CLIENT_EP: the node whose nasd holds an active session from CLIENT_EP.
 holder() {
-	local n j
+	local n j why=""
 	for n in n1 n2 n3; do
-		j=$(nctl "$n" '{"cmd":"sessions"}' 2>/dev/null) || continue
+		j=$(nctl "$n" '{"cmd":"sessions"}' 2>&1) || { why+=" $n: no answer (${j:0:80});"; continue; }
 		[ -n "$(jq -r --arg c "$1" '.sessions[] | select(.client == $c and .state != "paused") | .id' <<<"$j")" ] &&
 			{ echo "$n"; return 0; }
+		why+=" $n: $(jq -c --arg c "$1" '[.sessions[] | select(.client == $c) | {id, state}]' <<<"$j" 2>/dev/null);"
 	done
+	# (on stderr, into the test's log: why no node answered for it)
+	echo "# holder $1: none of n1..n3 lists it live:$why" >&2
 	return 1
 }
 
