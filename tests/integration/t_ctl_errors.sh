@@ -61,8 +61,8 @@ badj() {
 
 lbd_t "$good"
 check_eq "-t on the lab config: exit 0" 0 "$T_RC"
-check "-t on the lab config: 'configuration OK' (3 nodes, 2 VIPs, 5 services)" \
-	grep -q "$good: configuration OK (3 node(s), 2 VIP(s), 5 service(s))" <<<"$T_OUT"
+check "-t on the lab config: 'configuration OK' (3 nodes, 2 VIPs, 6 services)" \
+	grep -q "$good: configuration OK (3 node(s), 2 VIP(s), 6 service(s))" <<<"$T_OUT"
 
 badj "an unknown top-level key" '.colour = "blue"' 'unknown key "colour"'
 badj "a missing client_interface" 'del(.client_interface)' '"client_interface" is required'
