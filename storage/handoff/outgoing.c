@@ -18,6 +18,8 @@
  *                                               <- ACK: the commit: release,
  *                                                  tch_close_silently, grace
  *                                                  drop, ACK with held packets
+ *   TXS_LINGER   (a client that was sending) holds on for what the switch
+ *                sent before its re-point and is still on its way here
  *   TXS_CONFIRM  waits for DONE ("done"; without it "committed")
  *   TXS_RECLAIM  rolling back: waits for the switch's ACK of the RECLAIM,
  *                then thaws the session here
@@ -38,6 +40,13 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+
+/* The commit's linger (tx_linger): a step while packets still come, and
+ * the most it may add to the freeze. */
+#define LINGER_STEP_NS 1000000ull
+#define LINGER_MAX_NS 4000000ull
+
+static void tx_send_ack(struct ho_tx *tx);
 #include "storage/tch/tch.h"
 #include "storage/tch/tch_held.h"
 
@@ -386,18 +395,60 @@ static void tx_commit(struct ho_tx *tx)
 	tx->conn = NULL;
 	if (tch_close_silently(fd, err, sizeof(err)) < 0)
 		log_warnx("handoff tx %u: %s (socket kept open)", tx->txid, err);
-	flowdrop_add(&h->drop, &tx->key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
 	/* the switch no longer sends the flow here (lbd's ACK): what the drop
-	 * held goes to N with the ACK, for N to replay before anything else
-	 * (packets still on their way to us now meet the grace drop) */
+	 * held goes to N with the ACK, for N to replay before anything else */
 	flowdrop_take(&h->drop, &tx->key, &tx->held);
 	tx->res.t_close = us_since(t1);
+	tx->t_linger = tx->t_ack = now_ns();
+	if (tx->held && h->cfg->hold_kb) {
+		tx->state = TXS_LINGER;
+		return tx_arm(tx, tx->t_linger + LINGER_STEP_NS);
+	}
+	tx_send_ack(tx);
+}
+
+/* The end of the commit: the grace drop for what still comes (it ends the
+ * holding), the last of what was held, the ACK to N. */
+static void tx_send_ack(struct ho_tx *tx)
+{
+	struct handoff *h = tx->h;
+	struct flowdrop_pkt *more = NULL, **tail = &tx->held;
+
+	flowdrop_add(&h->drop, &tx->key, now_ns() + (uint64_t)h->cfg->grace_ms * 1000000);
+	flowdrop_take(&h->drop, &tx->key, &more);
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = more;
 	tx->res.stage = "done";
 	tx->t_ack = now_ns();
 	if (send_ack(tx) < 0)
 		return tx_unconfirmed(tx, "channel lost");
 	tx->state = TXS_CONFIRM;
 	tx_arm_answer(tx);
+}
+
+/* Why linger: the switch's ACK of the re-point and the packets it forwarded
+ * just before it travel different CPUs' queues (lbd's socket on one, the
+ * data plane's softirq on another), so some of those packets can reach us
+ * after the ACK.  Dropped, they would reach N after the packets the switch
+ * sends it next: a hole the client fills by fast retransmission (seen as
+ * 27 retransmitted segments of an upload in one of 500 handoffs).  So a
+ * session whose client was sending keeps its holding for LINGER_STEP_NS at
+ * a time while more still comes (at most LINGER_MAX_NS), and N, which
+ * holds what the switch sends it until our ACK, replays ours first.  An
+ * idle client (nothing held) pays nothing. */
+static void tx_linger(struct ho_tx *tx)
+{
+	struct flowdrop_pkt *more = NULL, **tail = &tx->held;
+
+	if (flowdrop_take(&tx->h->drop, &tx->key, &more) > 0) {
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = more;
+		if (now_ns() - tx->t_linger < LINGER_MAX_NS)
+			return tx_arm(tx, now_ns() + LINGER_STEP_NS);
+	}
+	tx_send_ack(tx);
 }
 
 /* N's DONE: the session runs there. */
@@ -470,6 +521,12 @@ void otx_frame(struct chan *c, const struct ho_hdr *hd, const uint8_t *body, siz
 			tx->tell_n = NULL;
 			err_set(tx->res.error, sizeof(tx->res.error), "%s gave up: %s", tx->to, why);
 			return tx_fail(tx);
+		}
+		return;
+	case TXS_LINGER:	/* N waits for our ACK: a FAIL gives up */
+		if (hd->type == HO_T_FAIL) {
+			reason_of(body, blen, why, sizeof(why));
+			return tx_unconfirmed(tx, why);
 		}
 		return;
 	case TXS_CONFIRM:
@@ -552,6 +609,8 @@ static void tx_timer(struct loop *l, struct loop_timer *t)
 		return tx_fail(tx);
 	case TXS_CONFIRM:
 		return tx_unconfirmed(tx, "no DONE in time");
+	case TXS_LINGER:
+		return tx_linger(tx);
 	}
 }
 
@@ -563,7 +622,7 @@ again:
 			continue;
 		tx->c = NULL;
 		tx->tell_n = NULL;
-		if (tx->state == TXS_CONFIRM) {
+		if (tx->state == TXS_CONFIRM || tx->state == TXS_LINGER) {
 			tx_unconfirmed(tx, "channel lost");
 		} else if (tx->state != TXS_RECLAIM) {
 			/* before the commit N has not resumed: the session stays */
@@ -600,7 +659,7 @@ void tx_abort(struct ho_tx *tx)
 		tx->res.stage = "queued";
 		err_set(tx->res.error, sizeof(tx->res.error), "the node stops");
 		tx_finish(tx);
-	} else if (tx->state == TXS_CONFIRM) {
+	} else if (tx->state == TXS_CONFIRM || tx->state == TXS_LINGER) {
 		tx_unconfirmed(tx, "the node stops");
 	} else if (tx->state == TXS_RECLAIM) {
 		undo_finish(tx);	/* no waiting for the RECLAIM's ACK */

@@ -39,6 +39,9 @@ enum {
 					 * (and the switch's ACK, which may come first) */
 	TXS_SWITCH,			/* COMPLETE in: the switch's ACK */
 	TXS_CONFIRM,			/* committed, ACK sent: N's DONE */
+	TXS_LINGER,			/* committed, the socket closed, still holding:
+					 * packets the switch sent before its re-point
+					 * may still be on their way (tx_linger) */
 	TXS_RECLAIM,			/* rolling back: the switch's ACK for the RECLAIM */
 };
 
@@ -65,6 +68,7 @@ struct ho_tx {
 	struct tch_state st;
 	struct rep_pending rep;		/* the REDIRECT, then a rollback's RECLAIM */
 	uint64_t t0, t_pause, t_frozen, t_update, t_ack;	/* CLOCK_MONOTONIC ns */
+	uint64_t t_linger;		/* the commit's close: the linger's start */
 	uint8_t cause;			/* HO_CAUSE_*: told to N in the OPEN */
 	struct flowdrop_pkt *held;	/* what the drop held until the close: to N with the ACK */
 	struct loop_timer timer;	/* the current wait's deadline */
